@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable: installs dependencies when the lock file changed
+// since the last install, then bundles the sources into dist/. It runs before
+// `npm start` and `npm test` (the pre-scripts), so those two commands need
+// nothing else on a machine with only Node.js.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function run(command, args) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`setup: ${command} ${args.join(' ')} failed (status ${result.status})`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+// npm writes node_modules/.package-lock.json on every install; when it matches the
+// committed lock file the tree is current and a reinstall would only cost time.
+function installIsCurrent() {
+  const installed = join(root, 'node_modules', '.package-lock.json');
+  if (!existsSync(installed)) return false;
+  const wanted = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).packages ?? {};
+  const have = JSON.parse(readFileSync(installed, 'utf8')).packages ?? {};
+  return Object.entries(wanted).every(
+    ([path, entry]) => path === '' || entry.optional || have[path]?.version === entry.version,
+  );
+}
+
+if (!installIsCurrent()) run('npm', ['ci', '--no-audit', '--no-fund']);
+run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
