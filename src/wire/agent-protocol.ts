@@ -1,0 +1,72 @@
+// Agora's own master <-> agent protocol. Mesos uses libprocess messages here;
+// Agora uses the same shape as the scheduler API instead: the agent opens one
+// long-lived SUBSCRIBE call (POST /master/api/v1/agent) and the master streams
+// commands back as RecordIO events, so an agent behind NAT or at the edge works.
+// Status updates travel as separate UPDATE calls carrying the stream id.
+import type { AgentID, FrameworkID, TaskID } from './ids.js';
+import type {
+  AgentInfo,
+  FrameworkInfo,
+  KillPolicy,
+  MasterInfo,
+  TaskInfo,
+  TaskState,
+  TaskStatus,
+} from './messages.js';
+
+/** A task an agent still holds, reported when it (re-)subscribes. */
+export interface AgentTask {
+  readonly framework_id: FrameworkID;
+  readonly framework_info: FrameworkInfo;
+  readonly task: TaskInfo;
+  readonly state: TaskState;
+}
+
+export interface AgentCall {
+  readonly type: 'SUBSCRIBE' | 'UPDATE';
+  readonly agent_id?: AgentID;
+  readonly subscribe?: {
+    readonly agent_info: AgentInfo;
+    readonly version: string;
+    readonly tasks?: readonly AgentTask[];
+  };
+  readonly update?: { readonly framework_id: FrameworkID; readonly status: TaskStatus };
+}
+
+export type AgentEvent =
+  | {
+      readonly type: 'SUBSCRIBED';
+      readonly subscribed: {
+        readonly agent_id: AgentID;
+        readonly heartbeat_interval_seconds: number;
+        readonly master_info: MasterInfo;
+      };
+    }
+  | {
+      readonly type: 'RUN_TASK';
+      readonly run_task: { readonly framework_info: FrameworkInfo; readonly task: TaskInfo };
+    }
+  | {
+      readonly type: 'KILL_TASK';
+      readonly kill_task: {
+        readonly framework_id: FrameworkID;
+        readonly task_id: TaskID;
+        readonly kill_policy?: KillPolicy;
+      };
+    }
+  | {
+      readonly type: 'ACKNOWLEDGE';
+      readonly acknowledge: {
+        readonly framework_id: FrameworkID;
+        readonly task_id: TaskID;
+        readonly uuid: string;
+      };
+    }
+  | {
+      readonly type: 'SHUTDOWN_FRAMEWORK';
+      readonly shutdown_framework: { readonly framework_id: FrameworkID };
+    }
+  | { readonly type: 'ERROR'; readonly error: { readonly message: string } }
+  | { readonly type: 'HEARTBEAT' };
+
+export type AgentEventType = AgentEvent['type'];

@@ -1,0 +1,49 @@
+export type { AgentCall, AgentEvent, AgentEventType, AgentTask } from './agent-protocol.js';
+export { assertNever } from './assert-never.js';
+export type { Brand } from './brand.js';
+export { AgoraError, BadRequestError, type ErrorCode } from './errors.js';
+export {
+  type AgentID,
+  agentId,
+  type ContainerID,
+  containerId,
+  type ExecutorID,
+  executorId,
+  type FrameworkID,
+  frameworkId,
+  type OfferID,
+  offerId,
+  type TaskID,
+  taskId,
+} from './ids.js';
+export { nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export type * from './messages.js';
+export {
+  DEFAULT_MAX_RECORD_BYTES,
+  decodeRecords,
+  encodeRecord,
+  RecordIODecoder,
+  RecordIOError,
+} from './recordio.js';
+export type * from './scheduler.js';
+export { STREAM_ID_HEADER } from './scheduler.js';
+export {
+  AttributeSchema,
+  CallSchema,
+  FrameworkInfoSchema,
+  parseAgentCall,
+  parseCall,
+  parseResources,
+  parseWith,
+  ResourceSchema,
+  TaskInfoSchema,
+} from './schemas.js';
+export { isValidStatusUuid, newStatusUuid } from './status-uuid.js';
+export {
+  assertTransition,
+  canTransition,
+  InvalidTransitionError,
+  isTerminalState,
+} from './task-state.js';
+export { exitStatusFromMessage, type ProcessEnd, terminationMessage } from './termination.js';
+export { AGORA_VERSION, MESOS_API_VERSION } from './version.js';

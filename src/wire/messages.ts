@@ -1,0 +1,269 @@
+// Mesos v1 messages as they appear in JSON (include/mesos/v1/mesos.proto; WIRE §3).
+// Field names stay snake_case: these types are the data model, not a copy of it.
+import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
+
+export interface Scalar {
+  readonly value: number;
+}
+export interface Range {
+  readonly begin: number;
+  readonly end: number;
+}
+export interface Ranges {
+  readonly range: readonly Range[];
+}
+export interface ValueSet {
+  readonly item: readonly string[];
+}
+export interface Label {
+  readonly key: string;
+  readonly value?: string;
+}
+/** Note the wrapper object: `{"labels":{"labels":[…]}}`. */
+export interface Labels {
+  readonly labels: readonly Label[];
+}
+
+export type ReservationType = 'UNKNOWN' | 'STATIC' | 'DYNAMIC';
+export interface ReservationInfo {
+  readonly type?: ReservationType;
+  readonly role?: string;
+  readonly principal?: string;
+  readonly labels?: Labels;
+}
+export interface AllocationInfo {
+  readonly role: string;
+}
+
+export type ValueType = 'SCALAR' | 'RANGES' | 'SET' | 'TEXT';
+
+export interface DiskInfo {
+  readonly persistence?: { readonly id: string; readonly principal?: string };
+  readonly volume?: { readonly container_path: string; readonly mode: 'RW' | 'RO' };
+  readonly source?: { readonly type: string };
+}
+
+export interface Resource {
+  readonly name: string;
+  readonly type: Exclude<ValueType, 'TEXT'>;
+  readonly scalar?: Scalar;
+  readonly ranges?: Ranges;
+  readonly set?: ValueSet;
+  /** Deprecated pre-refinement form: `*` means unreserved. */
+  readonly role?: string;
+  /** Pre-refinement dynamic reservation (principal, labels). */
+  readonly reservation?: ReservationInfo;
+  /** Post-refinement reservation stack: the last entry is the current reservation. */
+  readonly reservations?: readonly ReservationInfo[];
+  readonly allocation_info?: AllocationInfo;
+  readonly disk?: DiskInfo;
+  readonly revocable?: Record<string, never>;
+  readonly shared?: Record<string, never>;
+}
+
+export interface Attribute {
+  readonly name: string;
+  readonly type: ValueType;
+  readonly scalar?: Scalar;
+  readonly ranges?: Ranges;
+  readonly set?: ValueSet;
+  readonly text?: { readonly value: string };
+}
+
+export type FrameworkCapabilityType =
+  | 'UNKNOWN'
+  | 'REVOCABLE_RESOURCES'
+  | 'TASK_KILLING_STATE'
+  | 'GPU_RESOURCES'
+  | 'SHARED_RESOURCES'
+  | 'PARTITION_AWARE'
+  | 'MULTI_ROLE'
+  | 'RESERVATION_REFINEMENT'
+  | 'REGION_AWARE';
+
+export interface FrameworkInfo {
+  readonly user: string;
+  readonly name: string;
+  readonly id?: FrameworkID;
+  readonly failover_timeout?: number;
+  readonly checkpoint?: boolean;
+  readonly role?: string;
+  readonly roles?: readonly string[];
+  readonly hostname?: string;
+  readonly principal?: string;
+  readonly webui_url?: string;
+  readonly capabilities?: readonly { readonly type: FrameworkCapabilityType }[];
+  readonly labels?: Labels;
+}
+
+export interface Address {
+  readonly hostname?: string;
+  readonly ip?: string;
+  readonly port: number;
+}
+export interface URL {
+  readonly scheme: string;
+  readonly address: Address;
+  readonly path?: string;
+}
+
+export interface MasterInfo {
+  readonly id: string;
+  readonly ip: number;
+  readonly port: number;
+  readonly pid?: string;
+  readonly hostname?: string;
+  readonly version?: string;
+  readonly address?: Address;
+  readonly capabilities?: readonly { readonly type: string }[];
+}
+
+export interface AgentInfo {
+  readonly hostname: string;
+  readonly port?: number;
+  readonly resources?: readonly Resource[];
+  readonly attributes?: readonly Attribute[];
+  readonly id?: AgentID;
+}
+
+export interface Offer {
+  readonly id: OfferID;
+  readonly framework_id: FrameworkID;
+  readonly agent_id: AgentID;
+  readonly hostname: string;
+  readonly url: URL;
+  readonly resources: readonly Resource[];
+  readonly attributes?: readonly Attribute[];
+  readonly executor_ids?: readonly ExecutorID[];
+  readonly allocation_info?: AllocationInfo;
+}
+
+export interface Filters {
+  readonly refuse_seconds?: number;
+}
+
+export interface EnvironmentVariable {
+  readonly name: string;
+  readonly type?: 'UNKNOWN' | 'VALUE' | 'SECRET';
+  readonly value?: string;
+}
+export interface CommandURI {
+  readonly value: string;
+  readonly executable?: boolean;
+  readonly extract?: boolean;
+  readonly cache?: boolean;
+  readonly output_file?: string;
+}
+export interface CommandInfo {
+  readonly uris?: readonly CommandURI[];
+  readonly environment?: { readonly variables: readonly EnvironmentVariable[] };
+  /** Default true: run `value` with `/bin/sh -c`; false: exec `value` with `arguments` as argv. */
+  readonly shell?: boolean;
+  readonly value?: string;
+  readonly arguments?: readonly string[];
+  readonly user?: string;
+}
+
+export interface DurationInfo {
+  readonly nanoseconds: number;
+}
+export interface KillPolicy {
+  readonly grace_period?: DurationInfo;
+}
+
+export interface ExecutorInfo {
+  readonly type?: 'UNKNOWN' | 'DEFAULT' | 'CUSTOM';
+  readonly executor_id: ExecutorID;
+  readonly framework_id?: FrameworkID;
+  readonly command?: CommandInfo;
+  readonly resources?: readonly Resource[];
+  readonly name?: string;
+}
+
+export interface TaskInfo {
+  readonly name: string;
+  readonly task_id: TaskID;
+  readonly agent_id: AgentID;
+  readonly resources?: readonly Resource[];
+  readonly executor?: ExecutorInfo;
+  readonly command?: CommandInfo;
+  /** Opaque here until the containerizer issues give it a type (Docker, Mesos images). */
+  readonly container?: Readonly<Record<string, unknown>>;
+  readonly kill_policy?: KillPolicy;
+  readonly data?: string;
+  readonly labels?: Labels;
+}
+
+export type TaskState =
+  | 'TASK_STAGING'
+  | 'TASK_STARTING'
+  | 'TASK_RUNNING'
+  | 'TASK_KILLING'
+  | 'TASK_FINISHED'
+  | 'TASK_FAILED'
+  | 'TASK_KILLED'
+  | 'TASK_ERROR'
+  | 'TASK_LOST'
+  | 'TASK_DROPPED'
+  | 'TASK_UNREACHABLE'
+  | 'TASK_GONE'
+  | 'TASK_GONE_BY_OPERATOR'
+  | 'TASK_UNKNOWN';
+
+export type TaskStatusSource = 'SOURCE_MASTER' | 'SOURCE_AGENT' | 'SOURCE_EXECUTOR';
+
+export type TaskStatusReason =
+  | 'REASON_COMMAND_EXECUTOR_FAILED'
+  | 'REASON_CONTAINER_LAUNCH_FAILED'
+  | 'REASON_CONTAINER_LIMITATION'
+  | 'REASON_CONTAINER_LIMITATION_DISK'
+  | 'REASON_CONTAINER_LIMITATION_MEMORY'
+  | 'REASON_EXECUTOR_TERMINATED'
+  | 'REASON_FRAMEWORK_REMOVED'
+  | 'REASON_INVALID_OFFERS'
+  | 'REASON_AGENT_DISCONNECTED'
+  | 'REASON_AGENT_REMOVED'
+  | 'REASON_AGENT_RESTARTED'
+  | 'REASON_AGENT_REREGISTERED'
+  | 'REASON_RECONCILIATION'
+  | 'REASON_TASK_INVALID'
+  | 'REASON_TASK_KILLED_DURING_LAUNCH'
+  | 'REASON_TASK_UNKNOWN';
+
+export interface TaskStatus {
+  readonly task_id: TaskID;
+  readonly state: TaskState;
+  readonly message?: string;
+  readonly source?: TaskStatusSource;
+  readonly reason?: TaskStatusReason;
+  readonly data?: string;
+  readonly agent_id?: AgentID;
+  readonly executor_id?: ExecutorID;
+  /** Seconds since the epoch, as a double. */
+  readonly timestamp?: number;
+  /** 16 raw UUID bytes, base64. Absent on master-generated updates, which need no ack. */
+  readonly uuid?: string;
+  readonly healthy?: boolean;
+  readonly labels?: Labels;
+  readonly container_status?: {
+    readonly container_id?: ContainerID;
+    readonly executor_pid?: number;
+  };
+  readonly unreachable_time?: { readonly nanoseconds: number };
+}
+
+/** A task as the operator API and `/master/state` show it (not TaskInfo). */
+export interface Task {
+  readonly name: string;
+  readonly task_id: TaskID;
+  readonly framework_id: FrameworkID;
+  readonly executor_id?: ExecutorID;
+  readonly agent_id: AgentID;
+  readonly state: TaskState;
+  readonly resources: readonly Resource[];
+  readonly statuses: readonly TaskStatus[];
+  readonly status_update_state?: TaskState;
+  readonly status_update_uuid?: string;
+  readonly labels?: Labels;
+  readonly user?: string;
+}
