@@ -1,0 +1,605 @@
+// The Resource algebra (Mesos `Resources` in src/common/resources.cpp), as an immutable value.
+//
+// A Resources is a map from an identity key to one entry per identity. The identity is what
+// Mesos compares before it adds two resources: name, type, reservation stack, allocation role,
+// disk, revocable and shared. Entries of one identity merge; entries of different identities
+// never do. Values are kept normalised (scalars as integer thousandths, ranges as merged
+// bounds, sets as sorted items), so plus, minus, contains and equals are linear sweeps and
+// never re-read JSON. An entry whose value becomes empty is removed, so isEmpty is a size check.
+import assert from 'node:assert';
+import {
+  assertNever,
+  BadRequestError,
+  type DiskInfo,
+  type Label,
+  type Labels,
+  type ReservationInfo,
+  type Resource,
+} from '../wire/index.js';
+import { parseResourceText } from './parse.js';
+import {
+  type Bounds,
+  boundsContain,
+  boundsEqual,
+  boundsFromRanges,
+  boundsToRanges,
+  formatRanges,
+  subtractBounds,
+  unionBounds,
+} from './ranges.js';
+import { isStrictSubroleOf, roleError } from './roles.js';
+import {
+  formatItems,
+  type Items,
+  itemsContain,
+  itemsEqual,
+  itemsFromList,
+  subtractItems,
+  unionItems,
+} from './sets.js';
+
+/**
+ * How reservations appear on the wire (WIRE §3; Mesos `convertResourceFormat`):
+ * - 'post-refinement': `reservations` stack when reserved, never `role` (the v1 default);
+ * - 'pre-refinement': `role` ('*' when unreserved) plus `reservation` {principal, labels} for a
+ *   dynamic reservation; for frameworks without RESERVATION_REFINEMENT;
+ * - 'endpoint': what the legacy `*_full` JSON fields show, `role`, `reservation` and
+ *   `reservations` together (refined reservations show only `reservations`).
+ */
+export type ResourceFormat = 'post-refinement' | 'pre-refinement' | 'endpoint';
+
+/** Mesos keeps three decimals of a scalar (fixed point, `Value::Scalar` arithmetic). */
+const MILLIS_PER_UNIT = 1000;
+
+interface Identity {
+  /** Identity without the allocation role: `allocate` swaps only the role part of `key`. */
+  readonly baseKey: string;
+  readonly key: string;
+  readonly name: string;
+  readonly type: Resource['type'];
+  /** Post-refinement stack, frozen; empty when unreserved. The last entry is current. */
+  readonly reservations: readonly ReservationInfo[];
+  readonly allocationRole: string | undefined;
+  readonly disk: DiskInfo | undefined;
+  readonly isRevocable: boolean;
+  // TODO: shared resources (`shared: {}`) are only an identity bit here. Mesos lets a shared
+  // persistent volume be offered and used by several tasks at once (copies are counted, see
+  // Resources::sharedCount); until the master supports SHARED_RESOURCES, they add and
+  // subtract like any other resource.
+  readonly isShared: boolean;
+}
+
+type Entry =
+  | { readonly id: Identity; readonly type: 'SCALAR'; readonly millis: number }
+  | { readonly id: Identity; readonly type: 'RANGES'; readonly bounds: Bounds }
+  | { readonly id: Identity; readonly type: 'SET'; readonly items: Items };
+
+/** An immutable collection of resources: every operation returns a new value. */
+export class Resources {
+  static readonly EMPTY: Resources = new Resources(new Map());
+
+  private constructor(private readonly entries: ReadonlyMap<string, Entry>) {}
+
+  /**
+   * Builds resources from wire objects that passed `ResourceSchema`, in either reservation
+   * format: a non-empty `reservations` stack wins (so the 'endpoint' format reads back too);
+   * otherwise `role` absent or '*' is unreserved, `role` alone a static reservation and `role`
+   * plus `reservation` a dynamic one. Entries of one identity are added up; empty ones vanish.
+   * Throws BadRequestError('resources', …) for what the schema cannot see: a value missing
+   * for its type, a reservation on role '*', a malformed reservation stack.
+   */
+  static fromWire(list: readonly Resource[]): Resources {
+    const entries = new Map<string, Entry>();
+    for (const resource of list) {
+      const entry = entryFromWire(resource);
+      if (entry !== undefined) mergeInto(entries, entry);
+    }
+    return new Resources(entries);
+  }
+
+  /**
+   * Parses Mesos' resource text, 'cpus:2;mem:1024;ports:[31000-32000];cpus(eng):1' (the
+   * JSON array form of the --resources flags is parseResourcesFlag's). A role in parentheses statically reserves the
+   * resource; '*' or no role means unreserved, unless `defaultRole` is given, which then
+   * statically reserves resources that name no role. Throws BadRequestError('resources', …).
+   */
+  static parse(text: string, defaultRole?: string): Resources {
+    return Resources.fromWire(parseResourceText(text, defaultRole));
+  }
+
+  /** Unreserved scalar resources, e.g. `{ cpus: 0.5, mem: 128 }`; zero quantities vanish. */
+  static scalars(quantities: Readonly<Record<string, number>>): Resources {
+    const entries = new Map<string, Entry>();
+    for (const [name, value] of Object.entries(quantities)) {
+      assert(Number.isFinite(value) && value >= 0, `scalar ${name} must be >= 0, not ${value}`);
+      const millis = toMillis(value);
+      if (millis > 0) {
+        mergeInto(entries, { id: identity(name, 'SCALAR', [], {}), type: 'SCALAR', millis });
+      }
+    }
+    return new Resources(entries);
+  }
+
+  /** The wire form, in the given reservation format ('post-refinement' unless told). */
+  toWire(format: ResourceFormat = 'post-refinement'): Resource[] {
+    return [...this.entries.values()].map((entry) => entryToWire(entry, format));
+  }
+
+  plus(other: Resources): Resources {
+    if (other.entries.size === 0) return this;
+    if (this.entries.size === 0) return other;
+    const entries = new Map(this.entries);
+    for (const entry of other.entries.values()) mergeInto(entries, entry);
+    return new Resources(entries);
+  }
+
+  /**
+   * This without `other`. Precondition: `this.contains(other)`; asserted, because callers
+   * check containment of untrusted input first (a BadRequestError there), so a failure here
+   * is a bug in the bookkeeping.
+   */
+  minus(other: Resources): Resources {
+    if (other.entries.size === 0) return this;
+    const entries = new Map(this.entries);
+    for (const entry of other.entries.values()) {
+      const mine = entries.get(entry.id.key);
+      if (mine === undefined || !entryContains(mine, entry)) {
+        assert.fail(`cannot subtract ${other.toString()} from ${this.toString()}: not contained`);
+      }
+      const rest = entryMinus(mine, entry);
+      if (rest === undefined) entries.delete(entry.id.key);
+      else entries.set(entry.id.key, rest);
+    }
+    return new Resources(entries);
+  }
+
+  /** True when, for every entry of `other`, the same identity here holds at least as much. */
+  contains(other: Resources): boolean {
+    for (const entry of other.entries.values()) {
+      const mine = this.entries.get(entry.id.key);
+      if (mine === undefined || !entryContains(mine, entry)) return false;
+    }
+    return true;
+  }
+
+  equals(other: Resources): boolean {
+    if (this.entries.size !== other.entries.size) return false;
+    for (const entry of other.entries.values()) {
+      const mine = this.entries.get(entry.id.key);
+      if (mine === undefined || !entryEquals(mine, entry)) return false;
+    }
+    return true;
+  }
+
+  isEmpty(): boolean {
+    return this.entries.size === 0;
+  }
+
+  /** Sum of scalar `name` over all entries, whatever their reservation or allocation; 0 if none. */
+  scalar(name: string): number {
+    let millis = 0;
+    for (const entry of this.entries.values()) {
+      if (entry.type === 'SCALAR' && entry.id.name === name) millis += entry.millis;
+    }
+    return millis / MILLIS_PER_UNIT;
+  }
+
+  /** Distinct resource names, sorted. */
+  names(): readonly string[] {
+    return distinctSorted([...this.entries.values()].map((entry) => entry.id.name));
+  }
+
+  unreserved(): Resources {
+    return this.select((entry) => entry.id.reservations.length === 0);
+  }
+
+  /** All reserved resources, or those whose current (last) reservation is for exactly `role`. */
+  reserved(role?: string): Resources {
+    return this.select((entry) => {
+      const current = entry.id.reservations.at(-1);
+      return current !== undefined && (role === undefined || current.role === role);
+    });
+  }
+
+  /** Roles of the current reservations, distinct and sorted. */
+  reservedRoles(): readonly string[] {
+    const roles: string[] = [];
+    for (const entry of this.entries.values()) {
+      const role = entry.id.reservations.at(-1)?.role;
+      if (role !== undefined) roles.push(role);
+    }
+    return distinctSorted(roles);
+  }
+
+  /** The same resources with `allocation_info: { role }` (replacing any earlier allocation). */
+  allocate(role: string): Resources {
+    return this.withAllocationRole(role);
+  }
+
+  /** The same resources without `allocation_info`. */
+  unallocate(): Resources {
+    return this.withAllocationRole(undefined);
+  }
+
+  /** Roles of `allocation_info`, distinct and sorted. */
+  allocationRoles(): readonly string[] {
+    const roles: string[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.id.allocationRole !== undefined) roles.push(entry.id.allocationRole);
+    }
+    return distinctSorted(roles);
+  }
+
+  /** The entries for which `predicate` holds; it sees each entry's post-refinement wire form. */
+  filter(predicate: (resource: Resource) => boolean): Resources {
+    return this.select((entry) => predicate(entryToWire(entry, 'post-refinement')));
+  }
+
+  /**
+   * 'cpus:2;mem:1024;ports:[31000-32000];cpus(eng):1', which Resources.parse reads back for
+   * unreserved and statically reserved resources. Anything else is described as Mesos logs
+   * it, e.g. 'cpus(allocated: eng)(reservations: [(DYNAMIC,eng,ops)]){REV}:1', which does not
+   * parse.
+   */
+  toString(): string {
+    return [...this.entries.values()].map(entryToString).join(';');
+  }
+
+  private select(keep: (entry: Entry) => boolean): Resources {
+    const entries = new Map<string, Entry>();
+    for (const [key, entry] of this.entries) if (keep(entry)) entries.set(key, entry);
+    return entries.size === this.entries.size ? this : new Resources(entries);
+  }
+
+  private withAllocationRole(role: string | undefined): Resources {
+    const entries = new Map<string, Entry>();
+    for (const entry of this.entries.values()) {
+      const id: Identity =
+        entry.id.allocationRole === role
+          ? entry.id
+          : { ...entry.id, allocationRole: role, key: fullKey(entry.id.baseKey, role) };
+      mergeInto(entries, { ...entry, id });
+    }
+    return new Resources(entries);
+  }
+}
+
+function toMillis(value: number): number {
+  // Mesos rounds to the nearest thousandth (std::llround) when it converts a double.
+  return Math.round(value * MILLIS_PER_UNIT);
+}
+
+function distinctSorted(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+function mergeInto(entries: Map<string, Entry>, entry: Entry): void {
+  const mine = entries.get(entry.id.key);
+  entries.set(entry.id.key, mine === undefined ? entry : entryPlus(mine, entry));
+}
+
+// Entries passed to the functions below share an identity key, so they share a type; the
+// `fail` at the end of each is the broken-invariant case.
+
+function entryPlus(a: Entry, b: Entry): Entry {
+  if (a.type === 'SCALAR' && b.type === 'SCALAR') return { ...a, millis: a.millis + b.millis };
+  if (a.type === 'RANGES' && b.type === 'RANGES')
+    return { ...a, bounds: unionBounds(a.bounds, b.bounds) };
+  if (a.type === 'SET' && b.type === 'SET') return { ...a, items: unionItems(a.items, b.items) };
+  return mismatch(a, b);
+}
+
+/** `a` without `b`, or undefined when nothing is left. Precondition: entryContains(a, b). */
+function entryMinus(a: Entry, b: Entry): Entry | undefined {
+  if (a.type === 'SCALAR' && b.type === 'SCALAR') {
+    const millis = a.millis - b.millis;
+    return millis === 0 ? undefined : { ...a, millis };
+  }
+  if (a.type === 'RANGES' && b.type === 'RANGES') {
+    const bounds = subtractBounds(a.bounds, b.bounds);
+    return bounds.length === 0 ? undefined : { ...a, bounds };
+  }
+  if (a.type === 'SET' && b.type === 'SET') {
+    const items = subtractItems(a.items, b.items);
+    return items.length === 0 ? undefined : { ...a, items };
+  }
+  return mismatch(a, b);
+}
+
+function entryContains(a: Entry, b: Entry): boolean {
+  if (a.type === 'SCALAR' && b.type === 'SCALAR') return a.millis >= b.millis;
+  if (a.type === 'RANGES' && b.type === 'RANGES') return boundsContain(a.bounds, b.bounds);
+  if (a.type === 'SET' && b.type === 'SET') return itemsContain(a.items, b.items);
+  return mismatch(a, b);
+}
+
+function entryEquals(a: Entry, b: Entry): boolean {
+  if (a.type === 'SCALAR' && b.type === 'SCALAR') return a.millis === b.millis;
+  if (a.type === 'RANGES' && b.type === 'RANGES') return boundsEqual(a.bounds, b.bounds);
+  if (a.type === 'SET' && b.type === 'SET') return itemsEqual(a.items, b.items);
+  return mismatch(a, b);
+}
+
+function mismatch(a: Entry, b: Entry): never {
+  assert.fail(`entries of one identity ${a.id.key} have types ${a.type} and ${b.type}`);
+}
+
+// --- From the wire --------------------------------------------------------------------------
+
+function bad(reason: string): BadRequestError {
+  return new BadRequestError('resources', reason);
+}
+
+function entryFromWire(resource: Resource): Entry | undefined {
+  const id = identity(resource.name, resource.type, reservationStack(resource), resource);
+  switch (resource.type) {
+    case 'SCALAR': {
+      const value = resource.scalar?.value;
+      if (value === undefined) throw bad(`SCALAR resource '${resource.name}' has no scalar`);
+      if (!Number.isFinite(value) || value < 0) {
+        throw bad(`resource '${resource.name}' has scalar ${value}, not a finite number >= 0`);
+      }
+      const millis = toMillis(value);
+      return millis === 0 ? undefined : { id, type: 'SCALAR', millis };
+    }
+    case 'RANGES': {
+      const ranges = resource.ranges?.range;
+      if (ranges === undefined) throw bad(`RANGES resource '${resource.name}' has no ranges`);
+      for (const { begin, end } of ranges) {
+        if (
+          !Number.isSafeInteger(begin) ||
+          !Number.isSafeInteger(end) ||
+          begin < 0 ||
+          begin > end
+        ) {
+          throw bad(`resource '${resource.name}' has range ${begin}-${end}`);
+        }
+      }
+      const bounds = boundsFromRanges(ranges);
+      return bounds.length === 0 ? undefined : { id, type: 'RANGES', bounds };
+    }
+    case 'SET': {
+      const list = resource.set?.item;
+      if (list === undefined) throw bad(`SET resource '${resource.name}' has no set`);
+      const items = itemsFromList(list);
+      return items.length === 0 ? undefined : { id, type: 'SET', items };
+    }
+    default:
+      return assertNever(resource.type);
+  }
+}
+
+/** The post-refinement stack of `resource` in either format (Mesos `convertResourceFormat`). */
+function reservationStack(resource: Resource): ReservationInfo[] {
+  const { name } = resource;
+  if (resource.reservations !== undefined && resource.reservations.length > 0) {
+    const stack = resource.reservations.map(copyReservation);
+    let below: string | undefined;
+    for (const reservation of stack) {
+      const role = reservation.role;
+      if (role === undefined) throw bad(`resource '${name}' has a reservation without a role`);
+      const reason = role === '*' ? `role '*' cannot be reserved` : roleError(role);
+      if (reason !== undefined) throw bad(`resource '${name}' is reserved: ${reason}`);
+      if (below !== undefined && !isStrictSubroleOf(role, below)) {
+        throw bad(`resource '${name}' refines role '${below}' to '${role}', not a subrole`);
+      }
+      if (below !== undefined && reservation.type !== 'DYNAMIC') {
+        throw bad(`resource '${name}' refines its reservation with a non-DYNAMIC one`);
+      }
+      below = role;
+    }
+    return stack;
+  }
+  const role = resource.role ?? '*';
+  if (role === '*') {
+    if (resource.reservation !== undefined) {
+      throw bad(`resource '${name}' with role '*' cannot carry a reservation`);
+    }
+    return [];
+  }
+  const reason = roleError(role);
+  if (reason !== undefined) throw bad(`resource '${name}': ${reason}`);
+  if (resource.reservation === undefined) return [Object.freeze({ type: 'STATIC', role })];
+  return [copyReservation({ ...resource.reservation, type: 'DYNAMIC', role })];
+}
+
+/** A frozen copy in proto field order, without unset fields. */
+function copyReservation(r: ReservationInfo): ReservationInfo {
+  return Object.freeze({
+    ...(r.type === undefined ? {} : { type: r.type }),
+    ...(r.role === undefined ? {} : { role: r.role }),
+    ...(r.principal === undefined ? {} : { principal: r.principal }),
+    ...(r.labels === undefined ? {} : { labels: copyLabels(r.labels) }),
+  });
+}
+
+function copyLabels(labels: Labels): Labels {
+  return Object.freeze({
+    labels: Object.freeze(
+      labels.labels.map((l: Label) =>
+        Object.freeze(l.value === undefined ? { key: l.key } : { key: l.key, value: l.value }),
+      ),
+    ),
+  });
+}
+
+function identity(
+  name: string,
+  type: Resource['type'],
+  reservations: readonly ReservationInfo[],
+  extras: Pick<Resource, 'allocation_info' | 'disk' | 'revocable' | 'shared'>,
+): Identity {
+  const disk = extras.disk === undefined ? undefined : deepFreeze(structuredClone(extras.disk));
+  const isRevocable = extras.revocable !== undefined;
+  const isShared = extras.shared !== undefined;
+  const allocationRole = extras.allocation_info?.role;
+  const baseKey = JSON.stringify([
+    name,
+    type,
+    reservations.map(reservationKey),
+    disk === undefined ? null : canonicalJson(disk),
+    isRevocable,
+    isShared,
+  ]);
+  return Object.freeze({
+    baseKey,
+    key: fullKey(baseKey, allocationRole),
+    name,
+    type,
+    reservations: Object.freeze([...reservations]),
+    allocationRole,
+    disk,
+    isRevocable,
+    isShared,
+  });
+}
+
+function fullKey(baseKey: string, allocationRole: string | undefined): string {
+  // baseKey is a complete JSON array, so appending another JSON value stays unambiguous.
+  return baseKey + JSON.stringify(allocationRole ?? null);
+}
+
+function reservationKey(r: ReservationInfo): unknown[] {
+  // Label order does not matter to Mesos (operator== on Labels compares them as a multiset).
+  const labels = r.labels?.labels.map((l) => JSON.stringify([l.key, l.value ?? null])).sort();
+  return [r.type ?? null, r.role ?? null, r.principal ?? null, labels ?? null];
+}
+
+/** JSON with object keys sorted, so that equal values give equal strings. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v: unknown) => canonicalJson(v)).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const fields = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`);
+    return `{${fields.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const field of Object.values(value)) deepFreeze(field);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+// --- To the wire ----------------------------------------------------------------------------
+
+function entryToWire(entry: Entry, format: ResourceFormat): Resource {
+  const { id } = entry;
+  return {
+    name: id.name,
+    type: id.type,
+    ...wireValue(entry),
+    ...reservationFields(id.reservations, format),
+    ...(id.allocationRole === undefined ? {} : { allocation_info: { role: id.allocationRole } }),
+    ...(id.disk === undefined ? {} : { disk: id.disk }),
+    ...(id.isRevocable ? { revocable: {} } : {}),
+    ...(id.isShared ? { shared: {} } : {}),
+  };
+}
+
+function wireValue(entry: Entry): Pick<Resource, 'scalar' | 'ranges' | 'set'> {
+  switch (entry.type) {
+    case 'SCALAR':
+      return { scalar: { value: entry.millis / MILLIS_PER_UNIT } };
+    case 'RANGES':
+      return { ranges: { range: boundsToRanges(entry.bounds) } };
+    case 'SET':
+      return { set: { item: [...entry.items] } };
+    default:
+      return assertNever(entry);
+  }
+}
+
+function reservationFields(
+  stack: readonly ReservationInfo[],
+  format: ResourceFormat,
+): Pick<Resource, 'role' | 'reservation' | 'reservations'> {
+  switch (format) {
+    case 'post-refinement':
+      return stack.length === 0 ? {} : { reservations: [...stack] };
+    case 'pre-refinement':
+    case 'endpoint': {
+      if (stack.length === 0) return { role: '*' };
+      const [only] = stack;
+      if (stack.length > 1 || only === undefined) {
+        // Mesos CHECKs this too: frameworks without RESERVATION_REFINEMENT are never offered
+        // refined reservations, so the caller must have filtered them out.
+        assert(format === 'endpoint', 'refined reservations have no pre-refinement format');
+        return { reservations: [...stack] };
+      }
+      return {
+        role: only.role ?? '*',
+        ...(only.type === 'DYNAMIC' ? { reservation: preRefinementReservation(only) } : {}),
+        ...(format === 'endpoint' ? { reservations: [only] } : {}),
+      };
+    }
+    default:
+      return assertNever(format);
+  }
+}
+
+function preRefinementReservation(r: ReservationInfo): ReservationInfo {
+  return {
+    ...(r.principal === undefined ? {} : { principal: r.principal }),
+    ...(r.labels === undefined ? {} : { labels: r.labels }),
+  };
+}
+
+// --- Text -----------------------------------------------------------------------------------
+
+function entryToString(entry: Entry): string {
+  const { id } = entry;
+  return `${id.name}${qualifiers(id)}:${valueToString(entry)}`;
+}
+
+function qualifiers(id: Identity): string {
+  const [only] = id.reservations;
+  const isPlain =
+    id.allocationRole === undefined && id.disk === undefined && !id.isRevocable && !id.isShared;
+  if (isPlain && id.reservations.length === 0) return '';
+  if (isPlain && id.reservations.length === 1 && only !== undefined && isBareStatic(only)) {
+    return `(${only.role})`;
+  }
+  let text = id.allocationRole === undefined ? '' : `(allocated: ${id.allocationRole})`;
+  if (id.reservations.length > 0) {
+    text += `(reservations: [${id.reservations.map(reservationToString).join(', ')}])`;
+  }
+  if (id.disk !== undefined) text += `[${canonicalJson(id.disk)}]`;
+  if (id.isRevocable) text += '{REV}';
+  if (id.isShared) text += '<SHARED>';
+  return text;
+}
+
+function isBareStatic(r: ReservationInfo): boolean {
+  return r.type === 'STATIC' && r.principal === undefined && r.labels === undefined;
+}
+
+function reservationToString(r: ReservationInfo): string {
+  const parts = [r.type ?? 'UNKNOWN', r.role ?? ''];
+  if (r.principal !== undefined) parts.push(r.principal);
+  if (r.labels !== undefined) {
+    const labels = r.labels.labels.map((l) =>
+      l.value === undefined ? l.key : `${l.key}: ${l.value}`,
+    );
+    parts.push(`{${labels.join(', ')}}`);
+  }
+  return `(${parts.join(',')})`;
+}
+
+function valueToString(entry: Entry): string {
+  switch (entry.type) {
+    case 'SCALAR':
+      return String(entry.millis / MILLIS_PER_UNIT);
+    case 'RANGES':
+      return formatRanges(boundsToRanges(entry.bounds), ',');
+    case 'SET':
+      return formatItems(entry.items, ',');
+    default:
+      return assertNever(entry);
+  }
+}

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isStrictSubroleOf, roleAncestors, roleError } from '../../src/resources/index.js';
+
+test('roleError accepts valid roles', () => {
+  for (const role of ['*', 'eng', 'eng/web', 'a/b/c', 'a.b', 'a-b', 'a*', '...', 'x-', 'ünï']) {
+    assert.equal(roleError(role), undefined, role);
+  }
+});
+
+test('roleError explains invalid roles', () => {
+  const cases: [role: string, reason: RegExp][] = [
+    ['', /must not be empty/],
+    ['/eng', /'\/eng' must not start with '\/'/],
+    ['eng/', /'eng\/' must not end with '\/'/],
+    ['a//b', /'a\/\/b' must not contain '\/\/'/],
+    ['.', /'\.' as a component/],
+    ['..', /'\.\.' as a component/],
+    ['eng/..', /'\.\.' as a component/],
+    ['eng/.', /'\.' as a component/],
+    ['eng/*', /'\*' as a component/],
+    ['*/eng', /'\*' as a component/],
+    ['-eng', /component '-eng' starting with '-'/],
+    ['eng/-web', /component '-web' starting with '-'/],
+    ['my role', /whitespace/],
+    ['eng\tweb', /whitespace/],
+    ['eng\n', /whitespace/],
+  ];
+  for (const [role, reason] of cases) assert.match(roleError(role) ?? 'valid', reason, role);
+});
+
+test('isStrictSubroleOf holds only below the ancestor', () => {
+  const cases: [role: string, ancestor: string, expected: boolean][] = [
+    ['eng/web', 'eng', true],
+    ['eng/web/api', 'eng', true],
+    ['eng/web/api', 'eng/web', true],
+    ['eng', 'eng', false],
+    ['eng', 'eng/web', false],
+    ['engineering', 'eng', false],
+    ['eng/web', 'web', false],
+    ['eng', '*', false],
+    ['*', '*', false],
+  ];
+  for (const [role, ancestor, expected] of cases) {
+    assert.equal(isStrictSubroleOf(role, ancestor), expected, `${role} of ${ancestor}`);
+  }
+});
+
+test('roleAncestors lists ancestors nearest first', () => {
+  const cases: [role: string, ancestors: string[]][] = [
+    ['a/b/c', ['a/b', 'a']],
+    ['eng/web', ['eng']],
+    ['eng', []],
+    ['*', []],
+  ];
+  for (const [role, ancestors] of cases) assert.deepEqual(roleAncestors(role), ancestors, role);
+});
