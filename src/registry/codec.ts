@@ -1,0 +1,161 @@
+// JSON forms of operations and snapshots. Encoding is deterministic (object keys
+// sorted, maps as arrays sorted by key) so equal states give equal bytes; decoding
+// checks the shape, because a record that passed its CRC but does not parse means
+// a bug or a version we do not understand, and must not be replayed blindly.
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { type AgentInfo, AttributeSchema, agentId, ResourceSchema } from '../wire/index.js';
+import type { QuotaConfig, RegistryOperation, RegistryState } from './state.js';
+
+/** Bumped when a snapshot's shape changes incompatibly. */
+export const SNAPSHOT_FORMAT = 1;
+
+export type Decoded<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: string };
+
+export interface Snapshot {
+  /** Which log continues this snapshot: `log.<generation>`. */
+  readonly generation: number;
+  readonly state: RegistryState;
+}
+
+/**
+ * JSON with object keys in code-point order and `undefined` properties left out,
+ * as JSON.stringify does. Fails an assertion on what JSON cannot round-trip (NaN,
+ * Infinity, bigint, functions, Maps): such a value would be written fine and then
+ * make recovery fail, so it is refused before anything reaches the disk.
+ */
+export function canonicalJson(value: unknown, path = '$'): string {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') {
+    return JSON.stringify(value);
+  }
+  if (typeof value === 'number') {
+    assert.ok(Number.isFinite(value), `${path} is not a finite number: ${value}`);
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) {
+    const items: unknown[] = value;
+    return `[${items.map((item, i) => canonicalJson(item, `${path}[${i}]`)).join(',')}]`;
+  }
+  if (typeof value === 'object' && isPlainObject(value)) {
+    const entries: [string, unknown][] = Object.entries(value);
+    const members = entries
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, `${path}.${k}`)}`);
+    return `{${members.join(',')}}`;
+  }
+  return assert.fail(`${path} cannot be stored as JSON: ${describe(value)}`);
+}
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'object' && value !== null) return value.constructor.name;
+  return typeof value;
+}
+
+const byKey =
+  <T>(key: (item: T) => string) =>
+  (a: T, b: T) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  };
+
+export function encodeOperation(op: RegistryOperation): string {
+  return canonicalJson(op);
+}
+
+export function encodeSnapshot(generation: number, state: RegistryState): string {
+  assert.ok(Number.isSafeInteger(generation) && generation >= 0, `bad generation ${generation}`);
+  return canonicalJson({
+    format: SNAPSHOT_FORMAT,
+    generation,
+    state: {
+      agents: [...state.agents.values()].sort(byKey((agent) => agent.id?.value ?? '')),
+      weights: [...state.weights]
+        .map(([role, weight]) => ({ role, weight }))
+        .sort(byKey((w) => w.role)),
+      quotas: [...state.quotas.values()].sort(byKey((q) => q.role)),
+    },
+  });
+}
+
+const AgentIdSchema = z.object({ value: z.string().min(1) }).transform((id) => agentId(id.value));
+
+// Loose: fields a newer Agora added to AgentInfo survive a recovery by this one.
+const AdmittedAgentSchema = z.looseObject({
+  hostname: z.string(),
+  port: z.number().optional(),
+  resources: z.array(ResourceSchema).optional(),
+  attributes: z.array(AttributeSchema).optional(),
+  id: AgentIdSchema,
+});
+
+const WeightSchema = z.object({ role: z.string().min(1), weight: z.number().positive() });
+
+const QuantitiesSchema = z.record(z.string(), z.number().nonnegative());
+const QuotaConfigSchema: z.ZodType<QuotaConfig> = z.object({
+  role: z.string().min(1),
+  guarantees: QuantitiesSchema,
+  limits: QuantitiesSchema,
+});
+
+const OperationSchema: z.ZodType<RegistryOperation> = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('admitAgent'), agent: AdmittedAgentSchema }),
+  z.object({ kind: z.literal('removeAgent'), agentId: AgentIdSchema }),
+  z.object({ kind: z.literal('updateWeights'), weights: z.array(WeightSchema) }),
+  z.object({ kind: z.literal('updateQuotas'), configs: z.array(QuotaConfigSchema) }),
+]);
+
+const SnapshotSchema = z.object({
+  format: z.literal(SNAPSHOT_FORMAT),
+  generation: z.number().int().nonnegative(),
+  state: z.object({
+    agents: z.array(AdmittedAgentSchema),
+    weights: z.array(WeightSchema),
+    quotas: z.array(QuotaConfigSchema),
+  }),
+});
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parse<T>(schema: z.ZodType<T>, bytes: Uint8Array): Decoded<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(bytes));
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const [issue] = parsed.error.issues;
+  const where = issue === undefined ? '' : issue.path.map(String).join('.');
+  return { ok: false, reason: `${where === '' ? '' : `${where}: `}${issue?.message ?? 'invalid'}` };
+}
+
+export function decodeOperation(payload: Uint8Array): Decoded<RegistryOperation> {
+  return parse(OperationSchema, payload);
+}
+
+export function decodeSnapshot(bytes: Uint8Array): Decoded<Snapshot> {
+  const parsed = parse(SnapshotSchema, bytes);
+  if (!parsed.ok) return parsed;
+  const { generation, state } = parsed.value;
+  const agents = new Map<string, AgentInfo>(state.agents.map((a) => [a.id.value, a]));
+  const weights = new Map(state.weights.map((w) => [w.role, w.weight]));
+  const quotas = new Map(state.quotas.map((q) => [q.role, q]));
+  if (
+    agents.size !== state.agents.length ||
+    weights.size !== state.weights.length ||
+    quotas.size !== state.quotas.length
+  ) {
+    return { ok: false, reason: 'an agent id or role appears twice' };
+  }
+  return { ok: true, value: { generation, state: { agents, weights, quotas } } };
+}

@@ -1,0 +1,21 @@
+export {
+  DEFAULT_COMPACT_EVERY_OPS,
+  EmbeddedRegistry,
+  type EmbeddedRegistryOptions,
+} from './embedded-registry.js';
+export {
+  RegistryClosedError,
+  RegistryCorruptError,
+  RegistryError,
+  RegistryFailedError,
+  RegistryLockedError,
+} from './errors.js';
+export { InMemoryRegistry, type InMemoryRegistryOptions } from './in-memory-registry.js';
+export type { RecoveryReport, Registry, TornTail } from './registry.js';
+export {
+  applyOperation,
+  EMPTY_REGISTRY_STATE,
+  type QuotaConfig,
+  type RegistryOperation,
+  type RegistryState,
+} from './state.js';
