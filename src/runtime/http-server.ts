@@ -1,0 +1,182 @@
+import { once } from 'node:events';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AgoraError } from '../wire/index.js';
+import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
+import type { Logger } from './logger.js';
+
+/** Who made a request, once authenticated. */
+export interface Principal {
+  readonly value: string;
+}
+
+/**
+ * The authentication hook every route passes through. It returns the caller's
+ * principal, `undefined` for an anonymous caller, or throws an AgoraError with
+ * code UNAUTHENTICATED (401). Authentication itself is a later issue; the
+ * default lets everyone in anonymously.
+ */
+export type Authenticator = (request: IncomingMessage) => Promise<Principal | undefined>;
+export const allowAnonymous: Authenticator = async () => undefined;
+
+export interface Request {
+  readonly method: string;
+  /** The path after delegation and with any trailing '/' removed. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly principal: Principal | undefined;
+  readonly raw: IncomingMessage;
+  /** Aborts when the client goes away or the server stops. */
+  readonly signal: AbortSignal;
+}
+
+export type Handler = (request: Request, response: ServerResponse) => Promise<void> | void;
+
+export interface HttpServerOptions {
+  readonly logger: Logger;
+  readonly authenticate?: Authenticator;
+  /**
+   * The process that gets paths whose first segment names no other: '/master'
+   * makes `/state` and `/api/v1` mean `/master/state` and `/master/api/v1`,
+   * as libprocess delegation does in Mesos (WIRE §1.1).
+   */
+  readonly delegate?: string;
+  /** Called when a handler broke an invariant; the daemon exits, as Mesos' CHECK does. */
+  readonly onInvariantFailure?: (error: Error) => void;
+}
+
+/**
+ * node:http with a small route table: exact paths, per-method handlers, one
+ * error mapping, an authentication hook on every route, and a close() that also
+ * ends long-lived streams.
+ */
+export class HttpServer {
+  private readonly routes = new Map<string, Map<string, Handler>>();
+  private readonly server: Server;
+  private readonly aborts = new Set<AbortController>();
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      void this.dispatch(req, res);
+    });
+  }
+
+  /** Registers `handler` for `methods` on the exact `path` (after delegation). */
+  route(methods: readonly string[], path: string, handler: Handler): this {
+    let byMethod = this.routes.get(path);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.routes.set(path, byMethod);
+    }
+    for (const method of methods) byMethod.set(method, handler);
+    return this;
+  }
+
+  /** Listens on host:port (0 for an ephemeral port) and resolves with the bound address. */
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    this.server.listen(port, host);
+    await once(this.server, 'listening');
+    const address = this.server.address();
+    if (address === null || typeof address === 'string')
+      throw new Error('server has no TCP address');
+    return address;
+  }
+
+  /** Stops accepting, aborts open streams and waits for every connection to close. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = once(this.server, 'close');
+    this.server.close();
+    for (const abort of this.aborts) abort.abort(new Error('server stopping'));
+    this.server.closeIdleConnections();
+    // Streams were ended by their owners on abort; anything still open now is cut.
+    setImmediate(() => this.server.closeAllConnections());
+    await closed;
+  }
+
+  private resolve(pathname: string): string {
+    const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
+    if (this.routes.has(path)) return path;
+    const delegate = this.options.delegate;
+    if (delegate !== undefined && !path.startsWith(`${delegate}/`) && path !== delegate)
+      return `${delegate}${path === '/' ? '' : path}`;
+    return path;
+  }
+
+  private async dispatch(raw: IncomingMessage, res: ServerResponse): Promise<void> {
+    const abort = new AbortController();
+    this.aborts.add(abort);
+    const onClose = () => abort.abort(new Error('client disconnected'));
+    res.once('close', onClose);
+    const started = performance.now();
+    let path = raw.url ?? '/';
+    try {
+      const url = new URL(raw.url ?? '/', 'http://localhost');
+      path = this.resolve(url.pathname);
+      const byMethod = this.routes.get(path);
+      if (byMethod === undefined)
+        throw new HttpError('NOT_FOUND', `no endpoint at ${url.pathname}`);
+      const method = raw.method ?? 'GET';
+      const handler = byMethod.get(method) ?? (method === 'HEAD' ? byMethod.get('GET') : undefined);
+      if (handler === undefined) {
+        const allow = [...byMethod.keys()].join(', ');
+        throw new HttpError(
+          'METHOD_NOT_ALLOWED',
+          `expecting one of { ${allow} }, but received '${method}'`,
+          { allow },
+        );
+      }
+      const principal = await (this.options.authenticate ?? allowAnonymous)(raw);
+      await handler(
+        {
+          method,
+          path,
+          query: url.searchParams,
+          headers: raw.headers,
+          principal,
+          raw,
+          signal: abort.signal,
+        },
+        res,
+      );
+    } catch (error) {
+      this.fail(res, error, path);
+    } finally {
+      this.aborts.delete(abort);
+      this.options.logger.debug(
+        {
+          method: raw.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request handled',
+      );
+    }
+  }
+
+  private fail(res: ServerResponse, error: unknown, path: string): void {
+    if (error instanceof AgoraError) {
+      sendError(res, error);
+      return;
+    }
+    if (isInvariantFailure(error)) {
+      this.options.logger.fatal({ err: error, path }, 'invariant broken');
+      sendError(res, new HttpError('UNAVAILABLE', 'internal error'));
+      this.options.onInvariantFailure?.(error);
+      return;
+    }
+    this.options.logger.error({ err: error, path }, 'request failed');
+    if (!res.headersSent) {
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('internal error\n');
+    } else res.destroy();
+  }
+}

@@ -1,0 +1,27 @@
+export { Cleanup } from './cleanup.js';
+export { type Clock, every, ManualClock, systemClock, type Timer } from './clock.js';
+export {
+  DEFAULT_MAX_BUFFERED_BYTES,
+  EventStream,
+  type EventStreamOptions,
+} from './event-stream.js';
+export { HttpError, sendError, statusOf } from './http-errors.js';
+export {
+  acceptsJson,
+  MAX_BODY_BYTES,
+  readBody,
+  readJsonBody,
+  requireJsonAccepted,
+  sendEmpty,
+  sendJson,
+} from './http-io.js';
+export {
+  type Authenticator,
+  allowAnonymous,
+  type Handler,
+  HttpServer,
+  type HttpServerOptions,
+  type Principal,
+  type Request,
+} from './http-server.js';
+export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.js';
