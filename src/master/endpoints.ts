@@ -1,0 +1,102 @@
+// The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
+// /version and /metrics/snapshot.
+import { type HttpServer, sendEmpty, sendJson } from '../runtime/index.js';
+import { AGORA_VERSION, MESOS_API_VERSION } from '../wire/index.js';
+import type { Master } from './master.js';
+import {
+  legacyAgent,
+  legacyFramework,
+  legacyState,
+  legacyTask,
+  type MasterView,
+} from './render.js';
+
+export function routeEndpoints(http: HttpServer, master: Master): void {
+  const view = (): MasterView => ({
+    id: master.id,
+    pid: master.masterInfo.pid ?? '',
+    hostname: master.masterInfo.hostname ?? '',
+    startTimeSec: master.startTimeSec,
+    flags: master.options.flags ?? {},
+  });
+  const { books } = master;
+
+  const state = (
+    request: Parameters<Parameters<HttpServer['route']>[2]>[0],
+    response: Parameters<Parameters<HttpServer['route']>[2]>[1],
+  ) => sendJson(response, 200, legacyState(books, view()), request);
+  http.route(['GET'], '/master/state', state);
+  http.route(['GET'], '/master/state.json', state);
+
+  http.route(['GET'], '/master/frameworks', (request, response) => {
+    const wanted = request.query.get('framework_id');
+    const pick = (f: { id: { value: string } }) => wanted === null || f.id.value === wanted;
+    sendJson(
+      response,
+      200,
+      {
+        frameworks: [...books.frameworks.values()]
+          .filter(pick)
+          .map((f) => legacyFramework(books, f)),
+        completed_frameworks: books.completedFrameworks
+          .filter(pick)
+          .map((f) => legacyFramework(books, f)),
+        unregistered_frameworks: [],
+      },
+      request,
+    );
+  });
+
+  http.route(['GET'], '/master/slaves', (request, response) => {
+    const wanted = request.query.get('slave_id');
+    const agents = [...books.agents.values()].filter(
+      (a) => a.state !== 'unreachable' && (wanted === null || a.id.value === wanted),
+    );
+    sendJson(
+      response,
+      200,
+      { slaves: agents.map((a) => legacyAgent(books, a)), recovered_slaves: [] },
+      request,
+    );
+  });
+
+  http.route(['GET'], '/master/tasks', (request, response) => {
+    const limit = Number(request.query.get('limit') ?? 100);
+    const offset = Number(request.query.get('offset') ?? 0);
+    const frameworkFilter = request.query.get('framework_id');
+    const taskFilter = request.query.get('task_id');
+    const all = [...books.frameworks.values(), ...books.completedFrameworks]
+      .filter((f) => frameworkFilter === null || f.id.value === frameworkFilter)
+      .flatMap((f) => [...f.tasks.values(), ...f.completedTasks])
+      .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
+      .sort((a, b) => (a.statuses[0]?.timestamp ?? 0) - (b.statuses[0]?.timestamp ?? 0));
+    if (request.query.get('order') !== 'asc') all.reverse();
+    const page = all.slice(
+      Math.max(0, offset || 0),
+      Math.max(0, offset || 0) + Math.max(0, limit || 100),
+    );
+    sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
+  });
+
+  http.route(['GET'], '/master/health', (_request, response) => sendEmpty(response, 200));
+  http.route(['GET'], '/master/flags', (request, response) =>
+    sendJson(response, 200, { flags: master.options.flags ?? {} }, request),
+  );
+  http.route(['GET'], '/version', (request, response) =>
+    sendJson(
+      response,
+      200,
+      {
+        version: MESOS_API_VERSION,
+        agora_version: AGORA_VERSION,
+        build_date: '',
+        build_time: 0,
+        build_user: '',
+      },
+      request,
+    ),
+  );
+  http.route(['GET'], '/metrics/snapshot', (request, response) =>
+    sendJson(response, 200, master.snapshotMetrics(), request),
+  );
+}

@@ -1,0 +1,2 @@
+export { Master } from './master.js';
+export { MASTER_DEFAULTS, type MasterOptions } from './options.js';

@@ -1,0 +1,82 @@
+import type { TaskStatus } from '../wire/index.js';
+import type { FrameworkRecord } from './books.js';
+
+/** How many recent allocation runs the percentiles are computed over. */
+const ALLOCATION_RUN_WINDOW = 1024;
+
+/**
+ * Counters the master keeps as things happen; gauges (tasks per state, agents,
+ * resources) are computed from the books when `/metrics/snapshot` is read.
+ * Names are Mesos' (WIRE §7.5).
+ */
+export class MasterMetrics {
+  private readonly counters = new Map<string, number>();
+  private readonly allocationRunsMs: number[] = [];
+  private allocationRuns = 0;
+
+  count(name: string, by = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  }
+
+  set(name: string, value: number): void {
+    this.counters.set(name, value);
+  }
+
+  frameworkCounter(framework: FrameworkRecord, suffix: string, by = 1): void {
+    this.count(`${frameworkPrefix(framework)}/${suffix}`, by);
+  }
+
+  frameworkGauge(framework: FrameworkRecord, suffix: string, value: number): void {
+    this.set(`${frameworkPrefix(framework)}/${suffix}`, value);
+  }
+
+  countEvent(framework: FrameworkRecord, type: string): void {
+    this.frameworkCounter(framework, `events/${type.toLowerCase()}`);
+  }
+
+  /** `master/task_<state>/source_<source>/reason_<reason>`, v0 lower-case names. */
+  countTaskStatus(status: TaskStatus): void {
+    if (status.source === undefined || status.reason === undefined) return;
+    const state = status.state.replace(/^TASK_/, '').toLowerCase();
+    const source = status.source.replace(/^SOURCE_/, '').toLowerCase();
+    const reason = status.reason.replace(/^REASON_/, '').toLowerCase();
+    this.count(`master/task_${state}/source_${source}/reason_${reason}`);
+  }
+
+  recordAllocationRun(ms: number): void {
+    this.allocationRuns += 1;
+    this.allocationRunsMs.push(ms);
+    if (this.allocationRunsMs.length > ALLOCATION_RUN_WINDOW) this.allocationRunsMs.shift();
+  }
+
+  /** Counters plus the allocation timer, as flat `name -> number`. */
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(this.counters);
+    out['allocator/mesos/allocation_runs'] = this.allocationRuns;
+    Object.assign(out, timerMetrics('allocator/mesos/allocation_run_ms', this.allocationRunsMs));
+    return out;
+  }
+}
+
+function frameworkPrefix(framework: FrameworkRecord): string {
+  return `master/frameworks/${encodeURIComponent(framework.info.name)}/${framework.id.value}`;
+}
+
+/** Mesos timers publish the last value and `/count`, `/min`, `/max` and percentiles. */
+export function timerMetrics(name: string, samples: readonly number[]): Record<string, number> {
+  if (samples.length === 0) return {};
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return {
+    [name]: samples[samples.length - 1] ?? 0,
+    [`${name}/count`]: sorted.length,
+    [`${name}/min`]: sorted[0] ?? 0,
+    [`${name}/max`]: sorted[sorted.length - 1] ?? 0,
+    [`${name}/p50`]: at(0.5),
+    [`${name}/p90`]: at(0.9),
+    [`${name}/p95`]: at(0.95),
+    [`${name}/p99`]: at(0.99),
+    [`${name}/p999`]: at(0.999),
+    [`${name}/p9999`]: at(0.9999),
+  };
+}

@@ -1,0 +1,137 @@
+// POST /api/v1/scheduler: HTTP-level checks in Mesos' order (WIRE §1.8), then
+// the call goes to the master. Everything here runs before state is touched.
+import {
+  HttpError,
+  type HttpServer,
+  readJsonBody,
+  requireJsonAccepted,
+  sendEmpty,
+} from '../runtime/index.js';
+import { assertNever, BadRequestError, parseCall, STREAM_ID_HEADER } from '../wire/index.js';
+import { frameworkRoles } from './framework-validation.js';
+import type { Master } from './master.js';
+
+export function routeSchedulerApi(http: HttpServer, master: Master): void {
+  http.route(['POST'], '/master/api/v1/scheduler', async (request, response) => {
+    const call = parseCall(await readJsonBody(request));
+    const streamIdHeader = request.headers[STREAM_ID_HEADER];
+
+    if (call.type === 'SUBSCRIBE') {
+      const subscribe = call.subscribe;
+      if (subscribe === undefined)
+        throw new BadRequestError('subscribe', 'required for a SUBSCRIBE call');
+      requireJsonAccepted(request);
+      if (streamIdHeader !== undefined)
+        throw new BadRequestError('Mesos-Stream-Id', 'must not be set on a SUBSCRIBE call');
+      if (call.framework_id?.value !== subscribe.framework_info.id?.value)
+        throw new BadRequestError('framework_id', "must equal 'subscribe.framework_info.id'");
+      await master.subscribe(subscribe, response, request.principal, request.signal);
+      return;
+    }
+
+    // The schema guarantees framework_id on every other call.
+    const frameworkIdValue = call.framework_id?.value ?? '';
+    const framework = master.frameworkForCall(frameworkIdValue);
+    if (framework === undefined)
+      throw new BadRequestError('framework_id', 'Framework cannot be found');
+    if (request.principal !== undefined && framework.info.principal !== request.principal.value)
+      throw new BadRequestError(
+        '',
+        "Authenticated principal does not match the framework's principal",
+      );
+    const connection = framework.connection;
+    if (framework.state !== 'subscribed' || connection === undefined)
+      throw new HttpError('FORBIDDEN', 'Framework is not subscribed');
+    if (streamIdHeader === undefined)
+      throw new BadRequestError(
+        'Mesos-Stream-Id',
+        'header is required on every call but SUBSCRIBE',
+      );
+    if (streamIdHeader !== connection.streamId)
+      throw new BadRequestError(
+        'Mesos-Stream-Id',
+        `'${String(streamIdHeader)}' is not the framework's current stream`,
+      );
+    master.metrics.frameworkCounter(framework, `calls/${call.type.toLowerCase()}`);
+
+    const rolesOf = (roles: readonly string[] | undefined, field: string): readonly string[] => {
+      const subscribed = new Set(frameworkRoles(framework.info));
+      for (const [i, role] of (roles ?? []).entries())
+        if (!subscribed.has(role))
+          throw new BadRequestError(
+            `${field}[${i}]`,
+            `role '${role}' is not one of the framework's roles`,
+          );
+      return roles ?? [];
+    };
+
+    switch (call.type) {
+      case 'TEARDOWN':
+        master.removeFramework(framework, 'TEARDOWN call');
+        break;
+      case 'ACCEPT':
+        if (call.accept !== undefined) master.accept(framework, call.accept);
+        break;
+      case 'DECLINE':
+        if (call.decline !== undefined)
+          master.decline(
+            framework,
+            call.decline.offer_ids.map((id) => id.value),
+            call.decline.filters?.refuse_seconds,
+          );
+        break;
+      case 'REVIVE':
+        master.revive(framework, rolesOf(call.revive?.roles, 'revive.roles'));
+        break;
+      case 'SUPPRESS':
+        master.suppress(framework, rolesOf(call.suppress?.roles, 'suppress.roles'));
+        break;
+      case 'KILL':
+        if (call.kill !== undefined)
+          master.kill(
+            framework,
+            call.kill.task_id.value,
+            call.kill.agent_id?.value,
+            call.kill.kill_policy?.grace_period?.nanoseconds,
+          );
+        break;
+      case 'ACKNOWLEDGE':
+        if (call.acknowledge !== undefined)
+          master.acknowledge(
+            framework,
+            call.acknowledge.agent_id.value,
+            call.acknowledge.task_id.value,
+            call.acknowledge.uuid,
+          );
+        break;
+      case 'RECONCILE':
+        master.reconcile(framework, call.reconcile ?? {});
+        break;
+      case 'UPDATE_FRAMEWORK':
+        if (call.update_framework !== undefined) {
+          if (call.update_framework.framework_info.id?.value !== framework.id.value)
+            throw new BadRequestError(
+              'update_framework.framework_info.id',
+              "must equal the call's 'framework_id'",
+            );
+          master.updateFramework(framework, call.update_framework);
+        }
+        sendEmpty(response, 200);
+        return;
+      case 'REQUEST':
+      // Mesos ignores REQUEST too.
+      case 'SHUTDOWN':
+      case 'MESSAGE':
+      // No custom executors run yet, so there is nothing to shut down or message.
+      case 'ACCEPT_INVERSE_OFFERS':
+      case 'DECLINE_INVERSE_OFFERS':
+      case 'ACKNOWLEDGE_OPERATION_STATUS':
+      case 'RECONCILE_OPERATIONS':
+        // No inverse offers or operations with feedback exist yet.
+        break;
+      default:
+        assertNever(call.type);
+    }
+    sendEmpty(response, 202);
+  });
+}
