@@ -1,0 +1,2 @@
+export { Agent } from './agent.js';
+export { AGENT_DEFAULTS, type AgentOptions } from './options.js';

@@ -1,0 +1,164 @@
+import type { IncomingMessage } from 'node:http';
+import type { Clock, Logger } from '../runtime/index.js';
+import { HttpStatusError, openStream, postJson } from '../sdk/index.js';
+import type { AgentCall, AgentEvent, AgentID, MasterInfo } from '../wire/index.js';
+import { RecordIODecoder } from '../wire/index.js';
+
+/** Missed heartbeats after which the agent treats the master as gone and reconnects. */
+const MISSED_HEARTBEATS_ALLOWED = 5;
+
+export interface MasterLinkOptions {
+  readonly master: URL;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: () => number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  /** Built afresh for every attempt: it carries the agent's id and current tasks. */
+  readonly subscribeCall: () => AgentCall;
+  readonly onSubscribed: (agentId: AgentID, master: MasterInfo) => void;
+  readonly onEvent: (event: AgentEvent) => void;
+  readonly onDisconnected: () => void;
+}
+
+/**
+ * The agent's connection to the master, opened by the agent (so agents behind
+ * NAT or at the edge work): SUBSCRIBE, then commands stream back. A broken or
+ * silent stream is replaced after a random, doubling backoff (capped), as
+ * Mesos agents do.
+ */
+export class MasterLink {
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private streamId: string | undefined;
+  private agentIdValue: string | undefined;
+
+  constructor(private readonly options: MasterLinkOptions) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  get isConnected(): boolean {
+    return this.streamId !== undefined;
+  }
+
+  /** Ends the connection and the retry loop. Idempotent. */
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('agent stopping'));
+    await this.loop;
+  }
+
+  /** Sends a call on the current stream. Throws when not connected or refused. */
+  async send(call: AgentCall): Promise<void> {
+    const streamId = this.streamId;
+    if (streamId === undefined) throw new Error('not connected to a master');
+    await postJson(
+      new URL('/master/api/v1/agent', this.options.master),
+      { ...call, agent_id: call.agent_id ?? { value: this.agentIdValue } },
+      { headers: { 'mesos-stream-id': streamId }, signal: this.abort.signal },
+    );
+  }
+
+  private async run(): Promise<void> {
+    const { logger, backoffInitialMs, backoffMaxMs, random } = this.options;
+    let backoffMs = backoffInitialMs;
+    while (!this.abort.signal.aborted) {
+      let wasSubscribed = false;
+      try {
+        wasSubscribed = await this.connectOnce();
+      } catch (error) {
+        if (this.abort.signal.aborted) break;
+        logger.warn(
+          { err: describe(error), master: this.options.master.host },
+          'master connection failed',
+        );
+      }
+      if (this.streamId !== undefined || wasSubscribed) {
+        this.streamId = undefined;
+        this.options.onDisconnected();
+      }
+      if (this.abort.signal.aborted) break;
+      if (wasSubscribed) backoffMs = backoffInitialMs;
+      await this.sleep(random() * backoffMs);
+      backoffMs = Math.min(backoffMs * 2, backoffMaxMs);
+    }
+  }
+
+  /** One subscription, until its stream ends. Returns whether it got as far as SUBSCRIBED. */
+  private async connectOnce(): Promise<boolean> {
+    const response = await openStream(new URL('/master/api/v1/agent', this.options.master), {
+      method: 'POST',
+      body: JSON.stringify(this.options.subscribeCall()),
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      signal: this.abort.signal,
+    });
+    if (response.statusCode !== 200) throw await statusError(response, this.options.master);
+    const streamId = response.headers['mesos-stream-id'];
+    const decoder = new RecordIODecoder();
+    let watchdog: ReturnType<Clock['setTimeout']> | undefined;
+    let watchdogMs = 0;
+    const arm = () => {
+      watchdog?.cancel();
+      if (watchdogMs > 0)
+        watchdog = this.options.clock.setTimeout(
+          () => response.destroy(new Error('master heartbeats stopped')),
+          watchdogMs,
+        );
+    };
+    let isSubscribed = false;
+    try {
+      for await (const chunk of response) {
+        arm();
+        for (const record of decoder.decode(chunk as Buffer)) {
+          const event = JSON.parse(record.toString('utf8')) as AgentEvent;
+          if (event.type === 'SUBSCRIBED') {
+            if (typeof streamId !== 'string')
+              throw new Error('SUBSCRIBED without a Mesos-Stream-Id');
+            this.streamId = streamId;
+            this.agentIdValue = event.subscribed.agent_id.value;
+            watchdogMs =
+              event.subscribed.heartbeat_interval_seconds * 1000 * MISSED_HEARTBEATS_ALLOWED;
+            arm();
+            isSubscribed = true;
+            this.options.onSubscribed(event.subscribed.agent_id, event.subscribed.master_info);
+          } else if (event.type === 'ERROR') {
+            this.options.logger.error({ reason: event.error.message }, 'master refused the agent');
+          } else if (event.type !== 'HEARTBEAT') {
+            this.options.onEvent(event);
+          }
+        }
+      }
+    } finally {
+      watchdog?.cancel();
+      response.destroy();
+    }
+    return isSubscribed;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.abort.signal.aborted) return resolve();
+      const timer = this.options.clock.setTimeout(done, ms);
+      this.abort.signal.addEventListener('abort', done, { once: true });
+      function done() {
+        timer.cancel();
+        resolve();
+      }
+    });
+  }
+}
+
+async function statusError(response: IncomingMessage, master: URL): Promise<HttpStatusError> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return new HttpStatusError(
+    response.statusCode ?? 0,
+    Buffer.concat(chunks).toString('utf8'),
+    master.href,
+  );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,42 @@
+import type { Containerizer } from '../containerizer/index.js';
+import type { Clock, Logger } from '../runtime/index.js';
+
+export interface AgentOptions {
+  /** Master address (--master): `host:port` or `http://host:port`. */
+  readonly master: string;
+  /** Address to listen on (--ip); 127.0.0.1 unless told otherwise. */
+  readonly ip: string;
+  /** Port to listen on (--port, default 5051); 0 picks a free one. */
+  readonly port: number;
+  /** Hostname advertised to the master (--hostname); defaults to the advertised IP. */
+  readonly hostname?: string;
+  /** IP advertised when `ip` is a wildcard (--advertise_ip). */
+  readonly advertiseIp?: string;
+  /** Where sandboxes and the agent's own state live (--work_dir). */
+  readonly workDir: string;
+  /** --resources, e.g. `cpus:2;mem:1024;ports:[31000-32000]`; overrides detection per name. */
+  readonly resources?: string;
+  /** --attributes, e.g. `rack:r1;zone:a`. */
+  readonly attributes?: string;
+  readonly containerizer: Containerizer;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Grace between SIGTERM and SIGKILL when killing a task without a kill policy. */
+  readonly killGracePeriodMs?: number;
+  /** First status update retry (10 s in Mesos). */
+  readonly statusUpdateRetryMs?: number;
+  /** Cap of the random registration backoff (1 min in Mesos). */
+  readonly registrationBackoffMaxMs?: number;
+  readonly random?: () => number;
+  /** Flags as given on the command line, for `/flags`. */
+  readonly flags?: Readonly<Record<string, string>>;
+}
+
+export const AGENT_DEFAULTS = {
+  ip: '127.0.0.1',
+  port: 5051,
+  /** Mesos' built-in executors wait 3 s before SIGKILL (WIRE §9). */
+  killGracePeriodMs: 3000,
+  registrationBackoffInitialMs: 1000,
+  registrationBackoffMaxMs: 60_000,
+} as const;

@@ -1,0 +1,2 @@
+export { ProcessContainerizer } from './process-containerizer.js';
+export type { Container, Containerizer, LaunchSpec, Termination } from './types.js';
