@@ -1,0 +1,151 @@
+// A declarative command table on node:util's parseArgs. Commander would cost
+// ~11 ms of every start here, and `agora run` must start a task within 75 ms
+// of its own launch (#3); this covers what the CLI needs: flags, help, errors.
+import { parseArgs } from 'node:util';
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly description: string;
+  /** Shown in help; applied by the command itself, so "unset" stays detectable. */
+  readonly default?: string;
+  readonly placeholder?: string;
+  readonly multiple?: boolean;
+  readonly short?: string;
+}
+
+export type ParsedValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
+
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  /** Usage after `agora <name>`, e.g. `[options] -- <command> [args...]`. */
+  readonly usage: string;
+  readonly details?: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  readonly allowPositionals?: boolean;
+  /** Runs the command; resolves with the process exit status. Implementations load lazily. */
+  readonly run: (values: ParsedValues, positionals: readonly string[]) => Promise<number>;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function parseCommand(spec: CommandSpec, args: readonly string[]) {
+  const options = Object.fromEntries(
+    Object.entries(spec.options).map(([name, option]) => [
+      name,
+      {
+        type: option.type,
+        ...(option.multiple === true ? { multiple: true } : {}),
+        ...(option.short !== undefined ? { short: option.short } : {}),
+      },
+    ]),
+  );
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: spec.allowPositionals ?? false,
+      strict: true,
+    });
+    return { values: values as ParsedValues, positionals, wantsHelp: values.help === true };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  const rows = Object.entries(spec.options).map(([name, option]) => {
+    const flag = `${option.short !== undefined ? `-${option.short}, ` : ''}--${name}${option.type === 'string' ? ` <${option.placeholder ?? 'value'}>` : ''}`;
+    const extra = option.default !== undefined ? ` (default: ${option.default})` : '';
+    return [flag, `${option.description}${extra}`] as const;
+  });
+  rows.push(['-h, --help', 'show this help']);
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  return [
+    `Usage: agora ${spec.name} ${spec.usage}`,
+    '',
+    spec.summary,
+    ...(spec.details !== undefined ? ['', spec.details] : []),
+    '',
+    'Options:',
+    ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}${text}`),
+    '',
+  ].join('\n');
+}
+
+export function overviewHelp(commands: readonly CommandSpec[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return [
+    'Usage: agora <command> [options]',
+    '',
+    'Agora: a cluster resource manager that speaks the Apache Mesos v1 HTTP API.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    "Run 'agora <command> --help' for a command's options.",
+    '',
+  ].join('\n');
+}
+
+/** A string flag, or undefined when it was not given. */
+export function stringFlag(values: ParsedValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A number flag; throws UsageError naming the flag when it is not a number in range. */
+export function numberFlag(values: ParsedValues, name: string, fallback: number, min = 0): number {
+  const raw = stringFlag(values, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < min)
+    throw new UsageError(`--${name}: expected a number ≥ ${min}, got '${raw}'`);
+  return value;
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hrs: 3_600_000,
+  day: 86_400_000,
+  days: 86_400_000,
+  week: 604_800_000,
+  weeks: 604_800_000,
+};
+
+/** A Mesos duration flag (`1secs`, `500ms`, `15mins`) in milliseconds. */
+export function durationFlag(values: ParsedValues, name: string, fallbackMs: number): number {
+  const raw = stringFlag(values, name);
+  if (raw === undefined) return fallbackMs;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/.exec(raw);
+  const unit = match?.[2] === undefined ? undefined : DURATION_UNITS_MS[match[2]];
+  if (match?.[1] === undefined || unit === undefined)
+    throw new UsageError(
+      `--${name}: expected a duration such as 1secs, 500ms or 15mins, got '${raw}'`,
+    );
+  return Number(match[1]) * unit;
+}
+
+/** Every flag given, as strings, for `/flags` endpoints. */
+export function flagsOf(values: ParsedValues): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values))
+    if (name !== 'help' && value !== undefined)
+      out[name] = Array.isArray(value) ? value.join(',') : String(value);
+  return out;
+}

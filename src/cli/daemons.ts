@@ -1,0 +1,133 @@
+// `agora master` and `agora agent`: build the component from flags, run it
+// until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
+import { resolve } from 'node:path';
+import { Agent } from '../agent/index.js';
+import { SimpleAllocator } from '../allocator/index.js';
+import { ProcessContainerizer } from '../containerizer/index.js';
+import { MASTER_DEFAULTS, Master } from '../master/index.js';
+import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
+import { createLogger, type Logger, systemClock } from '../runtime/index.js';
+import { AgoraError } from '../wire/index.js';
+import {
+  durationFlag,
+  flagsOf,
+  numberFlag,
+  type ParsedValues,
+  stringFlag,
+  UsageError,
+} from './command.js';
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** Exit status for a broken invariant: the process stops so a supervisor restarts it (or another master leads). */
+const EXIT_INVARIANT_BROKEN = 70;
+
+async function runUntilSignalled(component: Stoppable, log: Logger): Promise<number> {
+  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
+    process.once('SIGINT', () => resolveSignal('SIGINT'));
+    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+  });
+  const signal = await signalled;
+  log.info({ signal }, 'stopping');
+  const forced = () => process.exit(1);
+  process.once('SIGINT', forced);
+  process.once('SIGTERM', forced);
+  await component.stop();
+  return 0;
+}
+
+function failOnInvariant(getComponent: () => Stoppable | undefined) {
+  return () => {
+    process.exitCode = EXIT_INVARIANT_BROKEN;
+    void (getComponent()?.stop() ?? Promise.resolve()).finally(() =>
+      process.exit(EXIT_INVARIANT_BROKEN),
+    );
+  };
+}
+
+export async function runMaster(values: ParsedValues): Promise<number> {
+  const workDir = stringFlag(values, 'work_dir');
+  const registryKind = stringFlag(values, 'registry') ?? 'embedded';
+  let registry: Registry;
+  if (registryKind === 'in_memory') registry = new InMemoryRegistry();
+  else if (registryKind === 'embedded') {
+    if (workDir === undefined)
+      throw new UsageError('--work_dir is required unless --registry=in_memory');
+    registry = new EmbeddedRegistry({ directory: resolve(workDir, 'registry') });
+  } else throw new UsageError(`--registry: expected embedded or in_memory, got '${registryKind}'`);
+
+  const logger = createLogger('master', { level: stringFlag(values, 'log_level') ?? 'info' });
+  let master: Master | undefined;
+  master = new Master({
+    ip: stringFlag(values, 'ip') ?? MASTER_DEFAULTS.ip,
+    port: numberFlag(values, 'port', MASTER_DEFAULTS.port),
+    ...optional('hostname', stringFlag(values, 'hostname')),
+    ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
+    registry,
+    allocator: new SimpleAllocator(),
+    allocationIntervalMs: durationFlag(
+      values,
+      'allocation_interval',
+      MASTER_DEFAULTS.allocationIntervalMs,
+    ),
+    heartbeatIntervalMs: MASTER_DEFAULTS.heartbeatIntervalMs,
+    agentReregisterTimeoutMs: durationFlag(
+      values,
+      'agent_reregister_timeout',
+      MASTER_DEFAULTS.agentReregisterTimeoutMs,
+    ),
+    clock: systemClock,
+    logger,
+    onInvariantFailure: failOnInvariant(() => master),
+    flags: flagsOf(values),
+  });
+  try {
+    await master.start();
+  } catch (error) {
+    await master.stop();
+    return startFailure(logger, 'master', error);
+  }
+  return runUntilSignalled(master, logger);
+}
+
+export async function runAgent(values: ParsedValues): Promise<number> {
+  const masterAddress = stringFlag(values, 'master');
+  if (masterAddress === undefined) throw new UsageError('--master is required');
+  const workDir = stringFlag(values, 'work_dir');
+  if (workDir === undefined) throw new UsageError('--work_dir is required');
+  const logger = createLogger('agent', { level: stringFlag(values, 'log_level') ?? 'info' });
+  const agent = new Agent({
+    master: masterAddress,
+    ip: stringFlag(values, 'ip') ?? '127.0.0.1',
+    port: numberFlag(values, 'port', 5051),
+    ...optional('hostname', stringFlag(values, 'hostname')),
+    ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
+    workDir: resolve(workDir),
+    ...optional('resources', stringFlag(values, 'resources')),
+    ...optional('attributes', stringFlag(values, 'attributes')),
+    containerizer: new ProcessContainerizer(),
+    clock: systemClock,
+    logger,
+    flags: flagsOf(values),
+  });
+  try {
+    await agent.start();
+  } catch (error) {
+    await agent.stop();
+    return startFailure(logger, 'agent', error);
+  }
+  return runUntilSignalled(agent, logger);
+}
+
+function startFailure(logger: Logger, component: string, error: unknown): number {
+  const message = error instanceof Error ? error.message : String(error);
+  logger.error({ err: message }, `${component} failed to start`);
+  process.stderr.write(`agora ${component}: ${message}\n`);
+  return error instanceof AgoraError && error.code === 'BAD_REQUEST' ? 2 : 1;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

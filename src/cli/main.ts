@@ -1,0 +1,264 @@
+// The `agora` command. Each subcommand's code is imported only when it runs,
+// so `agora run` does not pay for the daemons (zod, pino) at start-up.
+import { AGORA_VERSION } from '../wire/index.js';
+import { type CommandSpec, commandHelp, overviewHelp, parseCommand } from './command.js';
+
+const masterOption = {
+  master: {
+    type: 'string',
+    placeholder: 'host:port',
+    description: 'the master to talk to',
+    default: '$AGORA_MASTER, else 127.0.0.1:5050',
+  },
+} as const;
+const jsonOption = {
+  json: { type: 'boolean', description: 'print JSON instead of a table' },
+} as const;
+const logLevelOption = {
+  log_level: {
+    type: 'string',
+    placeholder: 'level',
+    description: 'trace, debug, info, warn or error',
+    default: 'info',
+  },
+} as const;
+const listenOptions = (port: number) =>
+  ({
+    ip: {
+      type: 'string',
+      placeholder: 'address',
+      description: 'address to listen on',
+      default: '127.0.0.1',
+    },
+    port: {
+      type: 'string',
+      placeholder: 'port',
+      description: 'port to listen on (0: any free port)',
+      default: String(port),
+    },
+    hostname: {
+      type: 'string',
+      placeholder: 'name',
+      description: 'hostname to advertise',
+      default: 'the advertised IP',
+    },
+    advertise_ip: {
+      type: 'string',
+      placeholder: 'address',
+      description: 'IP to advertise when listening on a wildcard address',
+    },
+  }) as const;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'up',
+    summary: 'start a local cluster (a master and agents) and keep it running until Ctrl-C',
+    usage: '[options]',
+    options: {
+      agents: {
+        type: 'string',
+        placeholder: 'n',
+        description: 'how many agents to start',
+        default: '2',
+      },
+      port: {
+        type: 'string',
+        placeholder: 'port',
+        description: "the master's port (0: any free port)",
+        default: '5050',
+      },
+      work_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'where the cluster keeps its state',
+        default: './.agora',
+      },
+      agent_resources: {
+        type: 'string',
+        placeholder: 'resources',
+        description: "each agent's --resources",
+        default: 'detected from the host',
+      },
+      ...logLevelOption,
+    },
+    run: async (values) => (await import('./up.js')).up(values),
+  },
+  {
+    name: 'run',
+    summary: 'run a command as a task on the cluster, stream its output, exit with its status',
+    usage: '[options] -- <command> [args...]',
+    details: [
+      'One argument runs through /bin/sh -c (`agora run -- "echo hi; exit 3"`); several are',
+      'executed directly (`agora run -- sh -c "echo hi"`). Task states go to stderr, the',
+      "task's stdout and stderr to this command's.",
+      '',
+      "Exit status: the task's own; 128+n if signal n ended it (143 when killed by",
+      'SIGTERM); 125 if the task could not run (no agent fits it, it was invalid or',
+      'lost); 2 for a usage error.',
+    ].join('\n'),
+    allowPositionals: true,
+    options: {
+      ...masterOption,
+      cpus: { type: 'string', placeholder: 'n', description: 'CPUs for the task', default: '0.1' },
+      mem: {
+        type: 'string',
+        placeholder: 'MB',
+        description: 'memory for the task, in MB',
+        default: '32',
+      },
+      disk: {
+        type: 'string',
+        placeholder: 'MB',
+        description: 'disk for the task, in MB',
+        default: '0',
+      },
+      resources: {
+        type: 'string',
+        placeholder: 'resources',
+        description: "Mesos resource text ('cpus:1;mem:128'); overrides --cpus/--mem/--disk",
+      },
+      name: {
+        type: 'string',
+        placeholder: 'name',
+        description: 'task (and framework) name',
+        default: 'agora-run',
+      },
+      role: { type: 'string', placeholder: 'role', description: 'role to run under', default: '*' },
+      env: {
+        type: 'string',
+        placeholder: 'NAME=VALUE',
+        description: 'environment variable for the task (repeatable)',
+        multiple: true,
+      },
+      quiet: { type: 'boolean', short: 'q', description: 'do not report task states on stderr' },
+    },
+    run: async (values, positionals) => (await import('./run.js')).run(values, positionals),
+  },
+  {
+    name: 'tasks',
+    summary: "list the cluster's tasks",
+    usage: '[options]',
+    options: {
+      ...masterOption,
+      ...jsonOption,
+      all: { type: 'boolean', description: 'include completed tasks' },
+    },
+    run: async (values) => (await import('./tables.js')).tasks(values),
+  },
+  {
+    name: 'agents',
+    summary: "list the cluster's agents",
+    usage: '[options]',
+    options: { ...masterOption, ...jsonOption },
+    run: async (values) => (await import('./tables.js')).agents(values),
+  },
+  {
+    name: 'frameworks',
+    summary: "list the cluster's frameworks",
+    usage: '[options]',
+    options: {
+      ...masterOption,
+      ...jsonOption,
+      all: { type: 'boolean', description: 'include completed frameworks' },
+    },
+    run: async (values) => (await import('./tables.js')).frameworks(values),
+  },
+  {
+    name: 'master',
+    summary: 'run a master',
+    usage: '[options]',
+    options: {
+      ...listenOptions(5050),
+      work_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'where the registry is kept (required unless --registry=in_memory)',
+      },
+      registry: {
+        type: 'string',
+        placeholder: 'kind',
+        description: 'embedded (durable, in --work_dir) or in_memory',
+        default: 'embedded',
+      },
+      allocation_interval: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'longest wait between allocations',
+        default: '1secs',
+      },
+      agent_reregister_timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'how long a disconnected agent has to come back',
+        default: '10mins',
+      },
+      ...logLevelOption,
+    },
+    run: async (values) => (await import('./daemons.js')).runMaster(values),
+  },
+  {
+    name: 'agent',
+    summary: 'run an agent',
+    usage: '[options]',
+    options: {
+      master: {
+        type: 'string',
+        placeholder: 'host:port',
+        description: 'the master to register with (required)',
+      },
+      ...listenOptions(5051),
+      work_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'where sandboxes and agent state live (required)',
+      },
+      resources: {
+        type: 'string',
+        placeholder: 'resources',
+        description: "resources to offer, e.g. 'cpus:2;mem:1024;ports:[31000-32000]'",
+        default: 'detected from the host',
+      },
+      attributes: {
+        type: 'string',
+        placeholder: 'attributes',
+        description: "attributes, e.g. 'rack:r1;zone:a'",
+      },
+      ...logLevelOption,
+    },
+    run: async (values) => (await import('./daemons.js')).runAgent(values),
+  },
+];
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(overviewHelp(COMMANDS));
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`agora ${AGORA_VERSION}\n`);
+    return 0;
+  }
+  const spec = COMMANDS.find((c) => c.name === name);
+  if (spec === undefined) {
+    process.stderr.write(`agora: unknown command '${name}'\n\n${overviewHelp(COMMANDS)}`);
+    return 2;
+  }
+  try {
+    const { values, positionals, wantsHelp } = parseCommand(spec, args);
+    if (wantsHelp) {
+      process.stdout.write(commandHelp(spec));
+      return 0;
+    }
+    return await spec.run(values, positionals);
+  } catch (error) {
+    // By name: each command is bundled on its own (scripts/build.mjs), with its own copy of the class.
+    if (error instanceof Error && error.name === 'UsageError') {
+      process.stderr.write(`agora ${name}: ${error.message}\n\n${commandHelp(spec)}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,184 @@
+// `agora up`: a whole local cluster from one command. The master and each agent
+// run as real child processes; their logs are shown, pretty, with a prefix;
+// Ctrl-C stops every process this started (and waits for each by PID).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { prettyFactory } from 'pino-pretty';
+import { getJson } from '../sdk/index.js';
+import { numberFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
+
+/** How long the cluster may take to come up before `up` gives up. */
+const START_TIMEOUT_MS = 30_000;
+/** How long processes get to stop after SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_MS = 15_000;
+
+interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+export async function up(values: ParsedValues): Promise<number> {
+  const agentCount = numberFlag(values, 'agents', 2, 1);
+  if (!Number.isInteger(agentCount)) throw new UsageError('--agents: expected a whole number');
+  const port = numberFlag(values, 'port', 5050);
+  const workDir = resolve(stringFlag(values, 'work_dir') ?? '.agora');
+  const logLevel = stringFlag(values, 'log_level') ?? 'info';
+  const agentResources = stringFlag(values, 'agent_resources');
+  const script = process.argv[1];
+  if (script === undefined) throw new Error('cannot tell which script is running');
+  mkdirSync(workDir, { recursive: true });
+
+  const pretty = prettyFactory({
+    colorize: process.stdout.isTTY,
+    ignore: 'pid,hostname,component',
+    translateTime: 'HH:MM:ss.l',
+  });
+  const children: Child[] = [];
+  const start = (
+    name: string,
+    args: readonly string[],
+    onLine?: (entry: Record<string, unknown>) => void,
+  ): Child => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(child, 'exit').then(([code]) => code as number | null);
+    const prefix = `${name.padEnd(8)}|`;
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        let entry: Record<string, unknown> | undefined;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          entry = undefined;
+        }
+        if (entry !== undefined) onLine?.(entry);
+        process.stdout.write(`${prefix} ${entry === undefined ? `${line}\n` : pretty(entry)}`);
+      });
+    }
+    const record = { name, process: child, exited };
+    children.push(record);
+    return record;
+  };
+
+  const stop = async () => {
+    // Agents first, so their tasks end while the master can still hear about it.
+    for (const group of [
+      children.filter((c) => c.name !== 'master'),
+      children.filter((c) => c.name === 'master'),
+    ]) {
+      for (const child of group) child.process.kill('SIGTERM');
+      await Promise.all(
+        group.map((child) =>
+          Promise.race([
+            child.exited,
+            new Promise<void>((done) => setTimeout(done, STOP_TIMEOUT_MS).unref()).then(() =>
+              child.process.kill('SIGKILL'),
+            ),
+          ]),
+        ),
+      );
+      await Promise.all(group.map((child) => child.exited));
+    }
+  };
+
+  const interrupted = new AbortController();
+  const onSignal = () => {
+    if (interrupted.signal.aborted) for (const child of children) child.process.kill('SIGKILL');
+    interrupted.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    let masterUrl: string | undefined;
+    const master = start(
+      'master',
+      [
+        'master',
+        '--port',
+        String(port),
+        '--work_dir',
+        join(workDir, 'master'),
+        '--log_level',
+        logLevel,
+      ],
+      (entry) => {
+        if (entry.msg === 'listening' && typeof entry.url === 'string') masterUrl = entry.url;
+      },
+    );
+    const url = await waitFor(
+      'the master to listen',
+      interrupted.signal,
+      [master],
+      async () => masterUrl,
+    );
+    for (let i = 1; i <= agentCount; i++)
+      start(`agent-${i}`, [
+        'agent',
+        '--master',
+        url,
+        '--port',
+        '0',
+        '--work_dir',
+        join(workDir, `agent-${i}`),
+        '--log_level',
+        logLevel,
+        ...(agentResources !== undefined ? ['--resources', agentResources] : []),
+      ]);
+    await waitFor(`${agentCount} agents to register`, interrupted.signal, children, async () => {
+      const { slaves } = await getJson<{ slaves: unknown[] }>(new URL('/master/slaves', url));
+      return slaves.length >= agentCount ? true : undefined;
+    });
+    process.stdout.write(
+      [
+        '',
+        `Agora is up: master at ${url} with ${agentCount} agents (state in ${workDir}).`,
+        '  npx agora run -- echo hello',
+        '  npx agora tasks',
+        `  curl -s ${url}/master/state`,
+        'Ctrl-C stops the cluster.',
+        '',
+        '',
+      ].join('\n'),
+    );
+    const ended = await Promise.race([
+      once(interrupted.signal, 'abort').then(() => undefined),
+      ...children.map((child) => child.exited.then(() => child)),
+    ]);
+    if (ended !== undefined) {
+      process.stderr.write(`agora up: ${ended.name} exited unexpectedly; stopping the cluster\n`);
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    process.stderr.write(`agora up: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Polls `probe` until it yields a value; fails if a watched process exits, on interrupt, or at the deadline. */
+async function waitFor<T>(
+  what: string,
+  interrupted: AbortSignal,
+  watched: readonly Child[],
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let exited: string | undefined;
+  for (const child of watched) void child.exited.then(() => (exited ??= child.name));
+  while (Date.now() < deadline) {
+    if (interrupted.aborted) throw new Error(`interrupted while waiting for ${what}`);
+    if (exited !== undefined) throw new Error(`${exited} exited while waiting for ${what}`);
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`timed out after ${START_TIMEOUT_MS} ms waiting for ${what}`);
+}

@@ -1,0 +1,7 @@
+export {
+  EXIT_COULD_NOT_RUN,
+  exitStatusOf,
+  type RunCommandOptions,
+  type RunResult,
+  runCommand,
+} from './run.js';

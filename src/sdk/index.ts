@@ -1,0 +1,17 @@
+export { type FileChunk, MAX_READ_BYTES, readFile, sandboxPath } from './files-client.js';
+export {
+  baseUrl,
+  getJson,
+  type HttpResult,
+  HttpStatusError,
+  openStream,
+  postJson,
+  type RequestOptions,
+  request,
+} from './http-client.js';
+export {
+  SchedulerConnection,
+  type SubscribeOptions,
+  SubscriptionError,
+  subscribe,
+} from './scheduler.js';
