@@ -1,20 +1,37 @@
 const NON_ASCII = /[\u007f-\uffff]/g;
-const INT64_MARK = '\u0000int64:';
-const INT64_PATTERN = /"\\u0000int64:(-?\d+)"/g;
-
 /**
  * JSON.stringify that writes bigint values as bare integers, so int64 fields
  * (TimeInfo.nanoseconds is ~1.7e18, past Number.MAX_SAFE_INTEGER) keep every
- * digit (WIRE §1.3).
+ * digit (WIRE §1.3). Values without a bigint take the native path.
  */
 export function stringifyJson(value: unknown): string {
-  let sawBigint = false;
+  let hasBigint = false;
   const json = JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v !== 'bigint') return v;
-    sawBigint = true;
-    return `${INT64_MARK}${v}`;
+    hasBigint = true;
+    return undefined;
   });
-  return sawBigint ? json.replace(INT64_PATTERN, '$1') : json;
+  return hasBigint ? writeJson(value) : json;
+}
+
+/** JSON text of `value`, as JSON.stringify writes it, but with bigints as integers. */
+function writeJson(value: unknown): string {
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const withToJson = value as { toJSON?: () => unknown };
+  if (typeof withToJson.toJSON === 'function') return writeJson(withToJson.toJSON());
+  if (Array.isArray(value))
+    return `[${value.map((item) => (isOmitted(item) ? 'null' : writeJson(item))).join(',')}]`;
+  const members: string[] = [];
+  for (const [key, item] of Object.entries(value)) {
+    if (isOmitted(item)) continue;
+    members.push(`${JSON.stringify(key)}:${writeJson(item)}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
+function isOmitted(value: unknown): boolean {
+  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
 }
 
 /**

@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BadRequestError } from '../../src/wire/errors.js';
+import { parseAgentCall, parseCall } from '../../src/wire/schemas.js';
+import { newStatusUuid } from '../../src/wire/status-uuid.js';
+
+const framework_id = { value: 'f-1' };
+const framework_info = { user: 'alice', name: 'demo' };
+const offer = { value: 'o-1' };
+
+/** An ACCEPT that reserves `resource`, so resource validation runs on it. */
+function reserving(resource: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'ACCEPT',
+    framework_id,
+    accept: {
+      offer_ids: [offer],
+      operations: [{ type: 'RESERVE', reserve: { resources: [resource] } }],
+    },
+  };
+}
+
+const RESOURCE = 'accept.operations[0].reserve.resources[0]';
+
+function badRequest(parse: () => unknown): BadRequestError {
+  try {
+    parse();
+  } catch (error) {
+    assert.ok(error instanceof BadRequestError, `expected BadRequestError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the call to be rejected');
+}
+
+test('scheduler call validation names the offending field and says what is wrong', () => {
+  const cases: [name: string, call: unknown, field: string, reason: RegExp][] = [
+    ['missing type', { framework_id }, 'type', /required/],
+    ['unknown type', { type: 'FOO', framework_id }, 'type', /unknown call type.*FOO/],
+    ['ACCEPT without accept', { type: 'ACCEPT', framework_id }, 'accept', /required.*ACCEPT/],
+    ['DECLINE without decline', { type: 'DECLINE', framework_id }, 'decline', /required/],
+    ['KILL without task_id', { type: 'KILL', framework_id, kill: {} }, 'kill.task_id', /object/],
+    ['REVIVE without framework_id', { type: 'REVIVE' }, 'framework_id', /required.*REVIVE/],
+    [
+      'TEARDOWN with a null framework_id',
+      { type: 'TEARDOWN', framework_id: null },
+      'framework_id',
+      /required/,
+    ],
+    [
+      'SUBSCRIBE with a numeric user',
+      { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 7, name: 'demo' } } },
+      'subscribe.framework_info.user',
+      /string/,
+    ],
+    [
+      'SUBSCRIBE without a name',
+      { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'alice' } } },
+      'subscribe.framework_info.name',
+      /required/,
+    ],
+    [
+      'an offer id with an empty value',
+      { type: 'ACCEPT', framework_id, accept: { offer_ids: [offer, { value: '' }] } },
+      'accept.offer_ids[1].value',
+      /empty/,
+    ],
+    [
+      'ACKNOWLEDGE with an 8-byte uuid',
+      {
+        type: 'ACKNOWLEDGE',
+        framework_id,
+        acknowledge: {
+          agent_id: { value: 'a-1' },
+          task_id: { value: 't-1' },
+          uuid: Buffer.alloc(8, 1).toString('base64'),
+        },
+      },
+      'acknowledge.uuid',
+      /Not a valid UUID/,
+    ],
+    [
+      'ACKNOWLEDGE with a uuid that is not base64',
+      {
+        type: 'ACKNOWLEDGE',
+        framework_id,
+        acknowledge: { agent_id: { value: 'a-1' }, task_id: { value: 't-1' }, uuid: 'not a uuid!' },
+      },
+      'acknowledge.uuid',
+      /Not a valid UUID/,
+    ],
+    [
+      'a SCALAR resource without scalar',
+      reserving({ name: 'cpus', type: 'SCALAR' }),
+      `${RESOURCE}.scalar`,
+      /required for a SCALAR/,
+    ],
+    [
+      'a negative scalar',
+      reserving({ name: 'cpus', type: 'SCALAR', scalar: { value: -1 } }),
+      `${RESOURCE}.scalar.value`,
+      /non-negative/,
+    ],
+    [
+      'a range whose begin exceeds its end',
+      reserving({ name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 9, end: 3 }] } }),
+      `${RESOURCE}.ranges.range[0]`,
+      /begin must not exceed end/,
+    ],
+    [
+      'a resource of unknown type',
+      reserving({ name: 'gpus', type: 'TEXT' }),
+      `${RESOURCE}.type`,
+      /SCALAR, RANGES or SET/,
+    ],
+    [
+      'an unknown operation type',
+      {
+        type: 'ACCEPT',
+        framework_id,
+        accept: { offer_ids: [offer], operations: [{ type: 'EXPLODE' }] },
+      },
+      'accept.operations[0].type',
+      /unknown operation type.*EXPLODE/,
+    ],
+    ['a body that is not an object', 'SUBSCRIBE', '', /object/],
+  ];
+  for (const [name, call, field, reason] of cases) {
+    const error = badRequest(() => parseCall(call));
+    assert.equal(error.field, field, name);
+    assert.match(error.reason, reason, name);
+    assert.equal(error.code, 'BAD_REQUEST', name);
+    assert.equal(error.message, field === '' ? error.reason : `${field}: ${error.reason}`, name);
+  }
+});
+
+test('scheduler call validation treats null as unset', () => {
+  const call = parseCall({
+    type: 'SUBSCRIBE',
+    framework_id: null,
+    subscribe: {
+      framework_info: { ...framework_info, role: null, id: null },
+      suppressed_roles: null,
+    },
+    kill: null,
+  });
+  assert.equal(call.framework_id, undefined);
+  assert.equal(call.kill, undefined);
+  assert.equal(call.subscribe?.framework_info.role, undefined);
+  assert.equal(call.subscribe?.suppressed_roles, undefined);
+});
+
+test('scheduler call validation accepts numbers and booleans written as strings', () => {
+  const declined = parseCall({
+    type: 'DECLINE',
+    framework_id,
+    decline: { offer_ids: [offer], filters: { refuse_seconds: '5' } },
+  });
+  assert.equal(declined.decline?.filters?.refuse_seconds, 5);
+  const subscribed = parseCall({
+    type: 'SUBSCRIBE',
+    subscribe: {
+      framework_info: { ...framework_info, checkpoint: 'true', failover_timeout: ' 2.5e1 ' },
+    },
+  });
+  assert.equal(subscribed.subscribe?.framework_info.checkpoint, true);
+  assert.equal(subscribed.subscribe?.framework_info.failover_timeout, 25);
+});
+
+test('scheduler call validation rejects a non-numeric string where a number belongs', () => {
+  const error = badRequest(() =>
+    parseCall({
+      type: 'DECLINE',
+      framework_id,
+      decline: { offer_ids: [offer], filters: { refuse_seconds: 'soon' } },
+    }),
+  );
+  assert.equal(error.field, 'decline.filters.refuse_seconds');
+});
+
+test('scheduler call validation ignores unknown keys', () => {
+  const call = parseCall({
+    type: 'REVIVE',
+    framework_id: { value: 'f-1', extra: 1 },
+    surprise: { nested: true },
+    revive: { roles: ['web'], later: 'field' },
+  });
+  assert.deepEqual(call, { type: 'REVIVE', framework_id, revive: { roles: ['web'] } });
+});
+
+test('scheduler call validation drops unknown framework capabilities silently', () => {
+  const call = parseCall({
+    type: 'SUBSCRIBE',
+    subscribe: {
+      framework_info: {
+        ...framework_info,
+        capabilities: [
+          { type: 'MULTI_ROLE' },
+          { type: 'TELEPORTATION' },
+          'garbage',
+          { type: 'PARTITION_AWARE' },
+        ],
+      },
+    },
+  });
+  assert.deepEqual(call.subscribe?.framework_info.capabilities, [
+    { type: 'MULTI_ROLE' },
+    { type: 'PARTITION_AWARE' },
+  ]);
+});
+
+test('scheduler call validation accepts a well-formed acknowledgement', () => {
+  const uuid = newStatusUuid();
+  const call = parseCall({
+    type: 'ACKNOWLEDGE',
+    framework_id,
+    acknowledge: { agent_id: { value: 'a-1' }, task_id: { value: 't-1' }, uuid },
+  });
+  assert.equal(call.acknowledge?.uuid, uuid);
+  assert.equal(call.acknowledge?.task_id.value, 't-1');
+});
+
+test('agent call validation names the offending field', () => {
+  const update = {
+    framework_id,
+    status: { task_id: { value: 't-1' }, state: 'TASK_RUNNING' },
+  };
+  const cases: [name: string, call: unknown, field: string, reason: RegExp][] = [
+    ['missing type', {}, 'type', /required/],
+    ['unknown type', { type: 'BAR' }, 'type', /unknown call type.*BAR/],
+    ['UPDATE without agent_id', { type: 'UPDATE', update }, 'agent_id', /required.*UPDATE/],
+    ['UPDATE without update', { type: 'UPDATE', agent_id: { value: 'a-1' } }, 'update', /required/],
+    [
+      'UPDATE with an unknown task state',
+      {
+        type: 'UPDATE',
+        agent_id: { value: 'a-1' },
+        update: { ...update, status: { ...update.status, state: 'TASK_DANCING' } },
+      },
+      'update.status.state',
+      /./,
+    ],
+    [
+      'SUBSCRIBE with an empty hostname',
+      { type: 'SUBSCRIBE', subscribe: { agent_info: { hostname: '' }, version: '1' } },
+      'subscribe.agent_info.hostname',
+      /empty/,
+    ],
+  ];
+  for (const [name, call, field, reason] of cases) {
+    const error = badRequest(() => parseAgentCall(call));
+    assert.equal(error.field, field, name);
+    assert.match(error.reason, reason, name);
+  }
+});
+
+test('agent call validation accepts a subscription with port as a string', () => {
+  const call = parseAgentCall({
+    type: 'SUBSCRIBE',
+    subscribe: { agent_info: { hostname: 'h1', port: '5051' }, version: '1.0', tasks: null },
+  });
+  assert.equal(call.subscribe?.agent_info.port, 5051);
+  assert.equal(call.subscribe?.tasks, undefined);
+});
