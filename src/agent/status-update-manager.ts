@@ -137,7 +137,7 @@ export class StatusUpdateManager {
   private sendHead(stream: TaskStream): void {
     const head = stream.queue[0];
     if (head === undefined || !this.isConnected) return;
-    this.options.send(head);
+    // The retry is armed first: a send that throws is retried like one that was lost.
     stream.timer = this.options.clock.setTimeout(() => {
       stream.retryMs = Math.min(
         stream.retryMs * 2,
@@ -145,6 +145,11 @@ export class StatusUpdateManager {
       );
       this.sendHead(stream);
     }, stream.retryMs);
+    try {
+      this.options.send(head);
+    } catch {
+      // Delivery is the timer's job; the next attempt goes out when it fires.
+    }
   }
 }
 
