@@ -139,13 +139,21 @@ export class SimpleAllocator implements Allocator {
       const candidates = [...this.frameworks.values()]
         .filter((f) => f.isActive && pickRole(f) !== undefined && !isRefused(f, agent, nowMs))
         .sort((a, b) => a.allocated.scalar('cpus') - b.allocated.scalar('cpus'));
-      const framework = candidates[0];
-      if (framework === undefined) continue;
-      const role = pickRole(framework);
-      if (role === undefined) continue;
-      // Only unreserved resources and those reserved to the role may be offered to it.
-      const offerable = free.unreserved().plus(free.reserved(role));
-      if (offerable.isEmpty()) continue;
+      // The first framework (least CPU) that may take something here: resources reserved
+      // to one role must not wait for another role's framework.
+      let framework: FrameworkBooks | undefined;
+      let role: string | undefined;
+      let offerable = Resources.EMPTY;
+      for (const candidate of candidates) {
+        role = pickRole(candidate);
+        if (role === undefined) continue;
+        offerable = free.unreserved().plus(free.reserved(role));
+        if (!offerable.isEmpty()) {
+          framework = candidate;
+          break;
+        }
+      }
+      if (framework === undefined || role === undefined) continue;
       agent.allocated = agent.allocated.plus(offerable);
       framework.allocated = framework.allocated.plus(offerable);
       allocations.push({
