@@ -61,6 +61,7 @@ export class HttpServer {
   private readonly routes = new Map<string, Map<string, Handler>>();
   private readonly server: Server;
   private readonly aborts = new Set<AbortController>();
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: HttpServerOptions) {
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -89,8 +90,13 @@ export class HttpServer {
     return address;
   }
 
-  /** Stops accepting, aborts open streams and waits for every connection to close. Idempotent. */
-  async close(): Promise<void> {
+  /** Stops accepting, aborts open streams and waits for every connection to close. Every call gets the same promise. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     if (!this.server.listening) return;
     const closed = once(this.server, 'close');
     this.server.close();

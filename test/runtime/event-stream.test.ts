@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { type TestContext, test } from 'node:test';
+import { EventStream, type EventStreamOptions } from '../../src/runtime/event-stream.js';
+import { RecordIODecoder } from '../../src/wire/recordio.js';
+
+interface Opened {
+  readonly stream: EventStream<unknown>;
+  readonly response: ServerResponse;
+}
+
+/** A server whose every request becomes an EventStream, handed to the test. */
+async function streamServer(
+  t: TestContext,
+  options: EventStreamOptions = {},
+): Promise<{ port: number; opened: Promise<Opened> }> {
+  let resolveOpened: (opened: Opened) => void = () => undefined;
+  const opened = new Promise<Opened>((resolve) => {
+    resolveOpened = resolve;
+  });
+  const server = createServer((_request, response) => {
+    resolveOpened({ stream: new EventStream<unknown>(response, options), response });
+  });
+  t.after(async () => {
+    server.closeAllConnections();
+    server.close();
+    await once(server, 'close');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return { port: address.port, opened };
+}
+
+/** A raw TCP client, so the test sees the HTTP chunks exactly as sent. */
+async function rawGet(t: TestContext, port: number): Promise<{ socket: Socket; bytes: Buffer[] }> {
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  await once(socket, 'connect');
+  const bytes: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => bytes.push(chunk));
+  // Connection: close, so the server ends the socket once the stream ends.
+  socket.write('GET /stream HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+  return { socket, bytes };
+}
+
+/** Splits a chunked HTTP/1.1 response into its headers and its chunks' payloads. */
+function parseChunked(raw: Buffer): { head: string; chunks: Buffer[]; isComplete: boolean } {
+  const headEnd = raw.indexOf('\r\n\r\n');
+  assert.ok(headEnd >= 0, 'no complete response head');
+  const head = raw.subarray(0, headEnd).toString('latin1');
+  const chunks: Buffer[] = [];
+  let at = headEnd + 4;
+  for (;;) {
+    const lineEnd = raw.indexOf('\r\n', at);
+    if (lineEnd < 0) return { head, chunks, isComplete: false };
+    const size = Number.parseInt(raw.subarray(at, lineEnd).toString('latin1'), 16);
+    if (size === 0) return { head, chunks, isComplete: true };
+    chunks.push(raw.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+test('event stream sends one record per HTTP chunk', async (t) => {
+  const { port, opened } = await streamServer(t, { headers: { 'Mesos-Stream-Id': 'abc' } });
+  const { socket, bytes } = await rawGet(t, port);
+  const { stream } = await opened;
+  const events = [{ type: 'SUBSCRIBED' }, { type: 'HEARTBEAT' }, { type: 'OFFERS', n: [1, 2] }];
+  for (const event of events) assert.equal(stream.send(event), true);
+  stream.close();
+  await once(socket, 'end');
+  const { head, chunks, isComplete } = parseChunked(Buffer.concat(bytes));
+  assert.match(head, /^HTTP\/1\.1 200/);
+  assert.match(head, /content-type: application\/json/i);
+  assert.match(head, /mesos-stream-id: abc/i);
+  assert.ok(isComplete);
+  assert.equal(chunks.length, events.length);
+  chunks.forEach((chunk, i) => {
+    const decoder = new RecordIODecoder();
+    const records = decoder.decode(chunk);
+    assert.equal(records.length, 1, `chunk ${i} holds exactly one record`);
+    assert.ok(decoder.isIdle, `chunk ${i} holds a whole record`);
+    assert.deepEqual(JSON.parse(records[0]?.toString('utf8') ?? ''), events[i]);
+  });
+});
+
+test('event stream escapes non-ASCII text so the record length is its character count', async (t) => {
+  const { port, opened } = await streamServer(t);
+  const { socket, bytes } = await rawGet(t, port);
+  const { stream } = await opened;
+  const event = { type: 'OFFERS', hostname: 'café-😀.example', labels: ['ß'] };
+  stream.send(event);
+  stream.close();
+  await once(socket, 'end');
+  const [chunk] = parseChunked(Buffer.concat(bytes)).chunks;
+  assert.ok(chunk !== undefined);
+  const [record] = new RecordIODecoder().decode(chunk);
+  assert.ok(record !== undefined);
+  assert.ok(
+    record.every((byte) => byte < 0x80),
+    'only ASCII bytes',
+  );
+  const text = record.toString('utf8');
+  assert.equal(Buffer.byteLength(text), text.length);
+  assert.deepEqual(JSON.parse(text), event);
+});
+
+test('event stream cuts off a subscriber that stops reading', async (t) => {
+  const maxBufferedBytes = 64 * 1024;
+  const { port, opened } = await streamServer(t, { maxBufferedBytes });
+  const { socket } = await rawGet(t, port);
+  const { stream, response } = await opened;
+  socket.pause();
+  const payload = 'x'.repeat(16 * 1024);
+  // Each send yields to the event loop, so a reading client would keep the queue empty; only
+  // the paused one lets it grow. The kernel's socket buffers absorb a few MB first; 256 MB
+  // bounds the loop.
+  let sent = 0;
+  while (stream.send({ type: 'MESSAGE', payload }) && sent < 16_384) {
+    sent++;
+    await new Promise(setImmediate);
+  }
+  assert.ok(sent < 16_384, 'the stream was never cut off');
+  assert.ok(sent * payload.length > maxBufferedBytes, 'cut off before the limit was passed');
+  assert.equal(stream.isOpen, false);
+  assert.equal(stream.closed.aborted, true);
+  assert.ok(response.destroyed);
+  assert.equal(stream.send({ type: 'HEARTBEAT' }), false);
+  socket.resume();
+  const closed = once(socket, 'close');
+  socket.on('error', () => undefined); // a reset is one way of being cut off
+  await closed;
+});
+
+test('event stream keeps a subscriber that reads, however much it is sent', async (t) => {
+  const maxBufferedBytes = 64 * 1024;
+  const { port, opened } = await streamServer(t, { maxBufferedBytes });
+  const { socket, bytes } = await rawGet(t, port);
+  const { stream, response } = await opened;
+  const payload = 'x'.repeat(16 * 1024);
+  for (let i = 0; i < 64; i++) {
+    assert.equal(stream.send({ type: 'MESSAGE', payload }), true, `event ${i}`);
+    if (response.writableLength > 0) await once(response, 'drain');
+  }
+  assert.equal(stream.isOpen, true);
+  stream.close();
+  await once(socket, 'end');
+  const { chunks, isComplete } = parseChunked(Buffer.concat(bytes));
+  assert.ok(isComplete);
+  assert.equal(chunks.length, 64);
+});
+
+test('event stream close is idempotent and aborts closed once', async (t) => {
+  const { port, opened } = await streamServer(t);
+  const { socket } = await rawGet(t, port);
+  const { stream } = await opened;
+  let aborts = 0;
+  stream.closed.addEventListener('abort', () => aborts++);
+  assert.equal(stream.isOpen, true);
+  stream.close();
+  stream.close();
+  assert.equal(stream.isOpen, false);
+  assert.equal(stream.send({ type: 'HEARTBEAT' }), false);
+  await once(socket, 'end');
+  assert.equal(aborts, 1);
+});
+
+test('event stream aborts closed when the subscriber goes away', async (t) => {
+  const { port, opened } = await streamServer(t);
+  const { socket } = await rawGet(t, port);
+  const { stream } = await opened;
+  const aborted = once(stream.closed, 'abort');
+  socket.destroy();
+  await aborted;
+  assert.equal(stream.isOpen, false);
+  assert.equal(stream.send({ type: 'HEARTBEAT' }), false);
+});

@@ -1,0 +1,397 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { type TestContext, test } from 'node:test';
+import { EventStream } from '../../src/runtime/event-stream.js';
+import { HttpError } from '../../src/runtime/http-errors.js';
+import { readJsonBody, sendJson } from '../../src/runtime/http-io.js';
+import { HttpServer, type HttpServerOptions, type Request } from '../../src/runtime/http-server.js';
+import { silentLogger } from '../../src/runtime/logger.js';
+import { AgoraError, type ErrorCode } from '../../src/wire/errors.js';
+import { RecordIODecoder } from '../../src/wire/recordio.js';
+
+interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+interface Send {
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Buffer;
+}
+
+/** One request on a fresh connection, so that nothing pooled outlives the test. */
+function send(port: number, path: string, options: Send = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** An HttpServer on an ephemeral port, closed when the test ends. */
+async function start(
+  t: TestContext,
+  routes: (server: HttpServer) => void,
+  options: Partial<HttpServerOptions> = {},
+): Promise<{ server: HttpServer; port: number }> {
+  const server = new HttpServer({ logger: silentLogger(), ...options });
+  t.after(() => server.close());
+  routes(server);
+  const { port } = await server.listen('127.0.0.1', 0);
+  return { server, port };
+}
+
+/** Answers with the path the handler saw, after delegation. */
+function echoPath(request: Request, response: ServerResponse): void {
+  sendJson(response, 200, { path: request.path, method: request.method });
+}
+
+test('http server routes an exact path and ignores a trailing slash', async (t) => {
+  const { port } = await start(t, (s) => s.route(['GET'], '/master/state', echoPath));
+  for (const path of ['/master/state', '/master/state/', '/master/state?jsonp=x']) {
+    const reply = await send(port, path);
+    assert.equal(reply.status, 200, path);
+    assert.equal(JSON.parse(reply.body.replace(/^x\((.*)\);$/, '$1')).path, '/master/state', path);
+  }
+  assert.equal((await send(port, '/master/state/more')).status, 404);
+  assert.equal((await send(port, '/master/stat')).status, 404);
+});
+
+test('http server delegates paths of no other process to the delegate', async (t) => {
+  const { port } = await start(
+    t,
+    (s) => {
+      s.route(['GET'], '/master/state', echoPath);
+      s.route(['POST'], '/master/api/v1', echoPath);
+      s.route(['GET'], '/health', echoPath);
+    },
+    { delegate: '/master' },
+  );
+  const cases: [method: string, path: string, seen: string][] = [
+    ['GET', '/state', '/master/state'],
+    ['GET', '/state/', '/master/state'],
+    ['GET', '/master/state', '/master/state'],
+    ['POST', '/api/v1', '/master/api/v1'],
+    ['POST', '/master/api/v1', '/master/api/v1'],
+    // A path registered as it is is not delegated.
+    ['GET', '/health', '/health'],
+  ];
+  for (const [method, path, seen] of cases) {
+    const reply = await send(port, path, { method });
+    assert.equal(reply.status, 200, `${method} ${path}`);
+    assert.deepEqual(JSON.parse(reply.body), { path: seen, method }, `${method} ${path}`);
+  }
+  const missing = await send(port, '/nothing');
+  assert.equal(missing.status, 404);
+  assert.match(missing.body, /\/nothing/);
+});
+
+test('http server answers an unknown path with 404 in plain text', async (t) => {
+  const { port } = await start(t, (s) => s.route(['GET'], '/here', echoPath));
+  const reply = await send(port, '/not/here');
+  assert.equal(reply.status, 404);
+  assert.match(reply.headers['content-type'] ?? '', /^text\/plain/);
+  assert.equal(reply.body, 'no endpoint at /not/here\n');
+});
+
+test('http server answers a wrong method with 405 and the allowed methods', async (t) => {
+  const { port } = await start(t, (s) => s.route(['GET', 'POST'], '/thing', echoPath));
+  const reply = await send(port, '/thing', { method: 'DELETE' });
+  assert.equal(reply.status, 405);
+  assert.equal(reply.headers.allow, 'GET, POST');
+  assert.match(reply.headers['content-type'] ?? '', /^text\/plain/);
+  assert.match(reply.body, /DELETE/);
+});
+
+test('http server answers HEAD with the GET handler', async (t) => {
+  const { port } = await start(t, (s) => s.route(['GET'], '/thing', echoPath));
+  const reply = await send(port, '/thing', { method: 'HEAD' });
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body, '');
+});
+
+test('http server maps an AgoraError to its status with the message as plain text', async (t) => {
+  const cases: [code: ErrorCode, status: number][] = [
+    ['BAD_REQUEST', 400],
+    ['UNAUTHENTICATED', 401],
+    ['FORBIDDEN', 403],
+    ['NOT_FOUND', 404],
+    ['CONFLICT', 409],
+    ['PAYLOAD_TOO_LARGE', 413],
+    ['UNSUPPORTED_MEDIA_TYPE', 415],
+    ['NOT_IMPLEMENTED', 501],
+    ['UNAVAILABLE', 503],
+  ];
+  const { port } = await start(t, (s) => {
+    for (const [code] of cases)
+      s.route(['GET'], `/fail/${code}`, () => {
+        throw new AgoraError(code, `failed with ${code}`);
+      });
+  });
+  for (const [code, status] of cases) {
+    const reply = await send(port, `/fail/${code}`);
+    assert.equal(reply.status, status, code);
+    assert.match(reply.headers['content-type'] ?? '', /^text\/plain/, code);
+    assert.equal(reply.body, `failed with ${code}\n`, code);
+  }
+});
+
+test('http server sends the extra headers an HttpError carries', async (t) => {
+  const { port } = await start(t, (s) =>
+    s.route(['GET'], '/moved', () => {
+      throw new HttpError('NOT_LEADER', 'not the leader', { location: '//10.0.0.2:5050/moved' });
+    }),
+  );
+  const reply = await send(port, '/moved');
+  assert.equal(reply.status, 307);
+  assert.equal(reply.headers.location, '//10.0.0.2:5050/moved');
+});
+
+test('http server answers an unexpected error with 500 and keeps serving', async (t) => {
+  const { port } = await start(t, (s) => {
+    s.route(['GET'], '/boom', async () => {
+      throw new TypeError('undefined is not a function');
+    });
+    s.route(['GET'], '/fine', echoPath);
+  });
+  const reply = await send(port, '/boom');
+  assert.equal(reply.status, 500);
+  assert.equal(reply.body, 'internal error\n');
+  assert.doesNotMatch(reply.body, /undefined is not a function/);
+  assert.equal((await send(port, '/fine')).status, 200);
+  assert.equal((await send(port, '/boom')).status, 500);
+});
+
+test('http server reports a broken invariant to onInvariantFailure', async (t) => {
+  const failures: Error[] = [];
+  const { port } = await start(
+    t,
+    (s) =>
+      s.route(['GET'], '/check', () => {
+        assert.fail('books out of balance');
+      }),
+    { onInvariantFailure: (error) => failures.push(error) },
+  );
+  const reply = await send(port, '/check');
+  assert.equal(reply.status, 503);
+  assert.equal(failures.length, 1);
+  assert.ok(failures[0] instanceof assert.AssertionError);
+  assert.match(failures[0].message, /books out of balance/);
+});
+
+test('http server runs the authenticate hook on every route', async (t) => {
+  const seen: string[] = [];
+  const { port } = await start(
+    t,
+    (s) => {
+      s.route(['GET'], '/master/state', (request, response) =>
+        sendJson(response, 200, { principal: request.principal?.value }),
+      );
+      s.route(['POST'], '/master/api/v1', (request, response) =>
+        sendJson(response, 200, { principal: request.principal?.value }),
+      );
+    },
+    {
+      delegate: '/master',
+      authenticate: async (raw) => {
+        seen.push(raw.url ?? '');
+        const header = raw.headers.authorization;
+        if (header === undefined) return undefined;
+        if (header !== 'Bearer good') throw new AgoraError('UNAUTHENTICATED', 'bad credentials');
+        return { value: 'ops' };
+      },
+    },
+  );
+  const good = { authorization: 'Bearer good' };
+  const ok = await send(port, '/state', { headers: good });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(JSON.parse(ok.body), { principal: 'ops' });
+  const anonymous = await send(port, '/master/api/v1', { method: 'POST' });
+  assert.equal(anonymous.status, 200);
+  assert.deepEqual(JSON.parse(anonymous.body), {});
+  const refused = await send(port, '/master/state', { headers: { authorization: 'Bearer bad' } });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.body, 'bad credentials\n');
+  assert.deepEqual(seen, ['/state', '/master/api/v1', '/master/state']);
+});
+
+test('http server does not run the handler when authentication fails', async (t) => {
+  let handled = 0;
+  const { port } = await start(
+    t,
+    (s) =>
+      s.route(['GET'], '/secret', (_request, response) => {
+        handled++;
+        sendJson(response, 200, {});
+      }),
+    {
+      authenticate: async () => {
+        throw new AgoraError('UNAUTHENTICATED', 'who are you');
+      },
+    },
+  );
+  assert.equal((await send(port, '/secret')).status, 401);
+  assert.equal(handled, 0);
+});
+
+test('http server json body reading rejects what is not a JSON body', async (t) => {
+  const { port } = await start(t, (s) =>
+    s.route(['POST'], '/echo', async (request, response) =>
+      sendJson(response, 200, await readJsonBody(request)),
+    ),
+  );
+  const cases: [name: string, options: Send, status: number, body: RegExp][] = [
+    ['no Content-Type', { body: Buffer.from('{}') }, 400, /Content-Type.*present/],
+    [
+      'text/plain',
+      { headers: { 'content-type': 'text/plain' }, body: '{}' },
+      415,
+      /application\/json.*text\/plain/,
+    ],
+    [
+      'a body that does not parse',
+      { headers: { 'content-type': 'application/json' }, body: '{"type": ' },
+      400,
+      /Failed to parse body into JSON/,
+    ],
+    [
+      'a declared length over the limit',
+      {
+        headers: { 'content-type': 'application/json', 'content-length': String(17 * 2 ** 20) },
+        body: '{}',
+      },
+      413,
+      /exceeds/,
+    ],
+  ];
+  for (const [name, options, status, body] of cases) {
+    const reply = await send(port, '/echo', { method: 'POST', ...options });
+    assert.equal(reply.status, status, name);
+    assert.match(reply.body, body, name);
+  }
+  const good = await send(port, '/echo', {
+    method: 'POST',
+    headers: { 'content-type': 'Application/JSON; charset=utf-8' },
+    body: '{"type":"TEARDOWN"}',
+  });
+  assert.equal(good.status, 200);
+  assert.deepEqual(JSON.parse(good.body), { type: 'TEARDOWN' });
+});
+
+test('http server json body reading refuses a streamed body over the limit with 413', async (t) => {
+  const { port } = await start(t, (s) =>
+    s.route(['POST'], '/echo', async (request, response) =>
+      sendJson(response, 200, await readJsonBody(request)),
+    ),
+  );
+  // Chunked, so nothing is declared: the limit must be enforced while reading.
+  const reply = await new Promise<Reply>((resolve, reject) => {
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path: '/echo',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      agent: false,
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        req.destroy();
+      });
+    });
+    const chunk = Buffer.alloc(2 ** 20, 0x20);
+    let written = 0;
+    const write = (): void => {
+      while (written < 17) {
+        written++;
+        if (!req.write(chunk)) {
+          req.once('drain', write);
+          return;
+        }
+      }
+      req.end();
+    };
+    write();
+  });
+  assert.equal(reply.status, 413);
+  assert.match(reply.body, /exceeds/);
+});
+
+test('http server close ends an open event stream and resolves', async (t) => {
+  const aborted: unknown[] = [];
+  const { server, port } = await start(t, (s) =>
+    s.route(['GET'], '/stream', async (request, response) => {
+      const stream = new EventStream<{ readonly type: string }>(response);
+      stream.send({ type: 'HEARTBEAT' });
+      await new Promise<void>((resolve) =>
+        request.signal.addEventListener(
+          'abort',
+          () => {
+            aborted.push(request.signal.reason);
+            stream.close();
+            resolve();
+          },
+          { once: true },
+        ),
+      );
+    }),
+  );
+  const decoder = new RecordIODecoder();
+  const records: string[] = [];
+  let firstRecord: () => void = () => undefined;
+  const gotFirst = new Promise<void>((resolve) => {
+    firstRecord = resolve;
+  });
+  const ended = new Promise<{ complete: boolean }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/stream', agent: false }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        for (const record of decoder.decode(chunk)) records.push(record.toString('utf8'));
+        if (records.length > 0) firstRecord();
+      });
+      res.on('end', () => resolve({ complete: res.complete }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await gotFirst;
+  assert.deepEqual(records, ['{"type":"HEARTBEAT"}']);
+  await server.close();
+  const { complete } = await ended;
+  assert.ok(complete, 'the stream ended with its last chunk, not cut');
+  assert.ok(decoder.isIdle);
+  assert.equal(aborted.length, 1);
+  assert.match(String(aborted[0]), /server stopping/);
+  await server.close(); // idempotent
+});
