@@ -132,12 +132,14 @@ export async function up(values: ParsedValues): Promise<number> {
       const { slaves } = await getJson<{ slaves: unknown[] }>(new URL('/master/slaves', url));
       return slaves.length >= agentCount ? true : undefined;
     });
+    // The CLI finds a master on the default port by itself; elsewhere it must be told.
+    const masterFlag = new URL(url).port === '5050' ? '' : ` --master ${new URL(url).host}`;
     process.stdout.write(
       [
         '',
         `Agora is up: master at ${url} with ${agentCount} agents (state in ${workDir}).`,
-        '  npx agora run -- echo hello',
-        '  npx agora tasks',
+        `  npx agora run${masterFlag} -- echo hello`,
+        `  npx agora tasks${masterFlag}`,
         `  curl -s ${url}/master/state`,
         'Ctrl-C stops the cluster.',
         '',

@@ -1,0 +1,297 @@
+// Real processes for integration tests: the master and agents run as child
+// processes of the bundled CLI (dist/), on ephemeral loopback ports, and are
+// stopped by PID. Nothing here is a mock.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const AGORA = join(ROOT, 'bin', 'agora.js');
+
+if (!existsSync(join(ROOT, 'dist', 'agora.js')))
+  throw new Error(
+    'dist/ is missing: integration tests run the bundled CLI; run `npm run build` first',
+  );
+
+/** How long a process gets after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
+export interface Daemon {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly pid: number;
+  readonly url: string;
+  readonly lines: readonly Record<string, unknown>[];
+  readonly exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Polls `probe` until it returns a value; the error names what was awaited. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let lastError: unknown;
+  while (performance.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+}
+
+/** Starts `agora <args>` as a daemon and resolves once it logs `listening`. */
+export async function startDaemon(
+  name: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Daemon> {
+  const child = spawn(process.execPath, [AGORA, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const lines: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  if (child.stdout !== null)
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        stderr.push(line);
+      }
+    });
+  if (child.stderr !== null)
+    createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+  const url = await waitFor(`${name} to listen`, () => {
+    if (hasExited) throw new Error(`${name} exited: ${stderr.join('\n')}`);
+    const listening = lines.find((l) => l.msg === 'listening');
+    return typeof listening?.url === 'string' ? listening.url : undefined;
+  });
+  const pid = child.pid ?? -1;
+  return {
+    name,
+    process: child,
+    pid,
+    url,
+    lines,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!hasExited) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+export interface Cluster {
+  readonly master: Daemon;
+  readonly agents: Daemon[];
+  readonly workDir: string;
+  readonly masterUrl: string;
+  addAgent(name: string, extraArgs?: readonly string[], workDir?: string): Promise<Daemon>;
+  /** Stops agents, then the master; removes the work dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  readonly agents?: number;
+  readonly agentResources?: string;
+  readonly masterArgs?: readonly string[];
+}
+
+/** A master (in-memory registry) and agents, each a real process on an ephemeral port. */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-it-'));
+  const started: Daemon[] = [];
+  let isStopped = false;
+  const stop = async () => {
+    if (isStopped) return;
+    isStopped = true;
+    const agents = started.filter((d) => d.name !== 'master');
+    await Promise.all(agents.map((d) => d.stop()));
+    await Promise.all(started.filter((d) => d.name === 'master').map((d) => d.stop()));
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  try {
+    const master = await startDaemon('master', [
+      'master',
+      '--port',
+      '0',
+      '--registry',
+      'in_memory',
+      '--log_level',
+      'debug',
+      ...(options.masterArgs ?? []),
+    ]);
+    started.push(master);
+    const agents: Daemon[] = [];
+    const addAgent = async (
+      name: string,
+      extraArgs: readonly string[] = [],
+      agentWorkDir = join(workDir, name),
+    ) => {
+      const agent = await startDaemon(name, [
+        'agent',
+        '--master',
+        master.url,
+        '--port',
+        '0',
+        '--work_dir',
+        agentWorkDir,
+        ...(options.agentResources !== undefined ? ['--resources', options.agentResources] : []),
+        ...extraArgs,
+      ]);
+      started.push(agent);
+      agents.push(agent);
+      return agent;
+    };
+    for (let i = 1; i <= (options.agents ?? 2); i++) await addAgent(`agent-${i}`);
+    await waitFor(`${agents.length} agents to register`, async () => {
+      const state = await getState(master.url);
+      return state.slaves.filter((s) => s.active).length >= agents.length ? true : undefined;
+    });
+    return { master, agents, workDir, masterUrl: master.url, addAgent, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliRun {
+  readonly process: ChildProcess;
+  readonly result: Promise<CliResult>;
+  /** Resolves once stderr has printed something matching. */
+  readonly stderrMatches: (pattern: RegExp) => Promise<string>;
+}
+
+/** Runs `agora <args>`; the result resolves at exit. Killed after `timeoutMs`. */
+export function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): CliRun {
+  const child = spawn(process.execPath, [AGORA, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const result = once(child, 'close').then(([code]) => {
+    clearTimeout(timer);
+    return { code: code as number | null, stdout, stderr };
+  });
+  return {
+    process: child,
+    result,
+    stderrMatches: (pattern) =>
+      waitFor(`agora ${args[0]} to print ${pattern}`, () => pattern.exec(stderr)?.[0]),
+  };
+}
+
+export interface StateTask {
+  id: string;
+  state: string;
+  framework_id: string;
+  slave_id: string;
+  statuses: { state: string; container_status?: { executor_pid?: number } }[];
+}
+export interface StateFramework {
+  id: string;
+  name: string;
+  active: boolean;
+  tasks: StateTask[];
+  completed_tasks: StateTask[];
+}
+export interface MasterState {
+  id: string;
+  pid: string;
+  version: string;
+  activated_slaves: number;
+  slaves: {
+    id: string;
+    hostname: string;
+    pid: string;
+    active: boolean;
+    resources: Record<string, number | string>;
+  }[];
+  frameworks: StateFramework[];
+  completed_frameworks: StateFramework[];
+}
+
+export async function getState(masterUrl: string): Promise<MasterState> {
+  const response = await fetch(new URL('/master/state', masterUrl));
+  if (response.status !== 200) throw new Error(`/master/state answered ${response.status}`);
+  return (await response.json()) as MasterState;
+}
+
+export function allTasks(state: MasterState): StateTask[] {
+  return [...state.frameworks, ...state.completed_frameworks].flatMap((f) => [
+    ...f.tasks,
+    ...f.completed_tasks,
+  ]);
+}
+
+/** True while a process with this PID exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** PIDs of every live descendant of `pid`. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirNumbers('/proc')) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), entry]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const out: number[] = [];
+  const visit = (parent: number) => {
+    for (const child of children.get(parent) ?? []) {
+      out.push(child);
+      visit(child);
+    }
+  };
+  visit(pid);
+  return out.filter(isAlive);
+}
+
+function readdirNumbers(dir: string): number[] {
+  return readdirSync(dir)
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
+}
