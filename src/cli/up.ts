@@ -10,6 +10,15 @@ import { prettyFactory } from 'pino-pretty';
 import { getJson } from '../sdk/index.js';
 import { numberFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
 
+const PINO_LEVELS: Readonly<Record<string, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
+
 /** How long the cluster may take to come up before `up` gives up. */
 const START_TIMEOUT_MS = 30_000;
 /** How long processes get to stop after SIGTERM before SIGKILL. */
@@ -27,6 +36,14 @@ export async function up(values: ParsedValues): Promise<number> {
   const port = numberFlag(values, 'port', 5050);
   const workDir = resolve(stringFlag(values, 'work_dir') ?? '.agora');
   const logLevel = stringFlag(values, 'log_level') ?? 'info';
+  const shownLevel = PINO_LEVELS[logLevel];
+  if (shownLevel === undefined)
+    throw new UsageError(
+      `--log_level: expected one of ${Object.keys(PINO_LEVELS).join(', ')}, got '${logLevel}'`,
+    );
+  // The children log at info at least: \`up\` reads the master's URL from its 'listening'
+  // line. --log_level only decides what is shown.
+  const childLevel = shownLevel < (PINO_LEVELS.info ?? 30) ? logLevel : 'info';
   const agentResources = stringFlag(values, 'agent_resources');
   const script = process.argv[1];
   if (script === undefined) throw new Error('cannot tell which script is running');
@@ -56,6 +73,8 @@ export async function up(values: ParsedValues): Promise<number> {
           entry = undefined;
         }
         if (entry !== undefined) onLine?.(entry);
+        const level = typeof entry?.level === 'number' ? entry.level : Number.POSITIVE_INFINITY;
+        if (level < shownLevel) return;
         process.stdout.write(`${prefix} ${entry === undefined ? `${line}\n` : pretty(entry)}`);
       });
     }
@@ -103,7 +122,7 @@ export async function up(values: ParsedValues): Promise<number> {
         '--work_dir',
         join(workDir, 'master'),
         '--log_level',
-        logLevel,
+        childLevel,
       ],
       (entry) => {
         if (entry.msg === 'listening' && typeof entry.url === 'string') masterUrl = entry.url;
@@ -125,7 +144,7 @@ export async function up(values: ParsedValues): Promise<number> {
         '--work_dir',
         join(workDir, `agent-${i}`),
         '--log_level',
-        logLevel,
+        childLevel,
         ...(agentResources !== undefined ? ['--resources', agentResources] : []),
       ]);
     await waitFor(`${agentCount} agents to register`, interrupted.signal, children, async () => {

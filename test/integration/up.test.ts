@@ -51,6 +51,26 @@ test('agora up starts a master and agents, runs tasks, and Ctrl-C stops every pr
   assert.match(stdout, /master\s+\|/, 'logs are shown with a prefix per process');
 });
 
+test('agora up with --log_level warn still comes up, and shows no info lines', async (t) => {
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
+  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  const up = runCli(
+    ['up', '--port', '0', '--agents', '1', '--work_dir', workDir, '--log_level', 'warn'],
+    { timeoutMs: 60_000 },
+  );
+  t.after(() => up.process.kill('SIGKILL'));
+  let stdout = '';
+  up.process.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  await waitFor(
+    'the banner',
+    () => /Agora is up: master at http:\/\/127\.0\.0\.1:\d+ with 1 agents/.exec(stdout)?.[0],
+    30_000,
+  );
+  assert.doesNotMatch(stdout, /INFO/);
+  up.process.kill('SIGINT');
+  assert.equal((await up.result).code, 0);
+});
+
 test('agora up reports a master that cannot start and exits non-zero', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
   t.after(() => rmSync(workDir, { recursive: true, force: true }));
