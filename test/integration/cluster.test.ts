@@ -389,7 +389,7 @@ class EventQueue {
   private readonly seen: Event[] = [];
   private readonly pump: Promise<void>;
 
-  constructor(private readonly connection: SchedulerConnection) {
+  constructor(connection: SchedulerConnection) {
     this.pump = (async () => {
       for await (const event of connection.events()) this.seen.push(event);
     })().catch(() => undefined);
