@@ -1,0 +1,646 @@
+// Task start latency (#3): how long `agora run -- <command>` takes to start a task
+// on a running local cluster, timed from the moment the CLI process is spawned,
+// so the CLI's own start-up counts, as it does for `srun`.
+//
+//   npm run bench:latency [-- --runs N] [-- --json]
+//
+// Each run spawns `node bin/agora.js run --master <url> -- 'date +%s%N'` and records
+//   (a) when the CLI's stderr line `agora: task <id> is TASK_RUNNING` reaches us,
+//   (b) the wall-clock time the task process wrote (its own start),
+//   (c) the CLI's `exit` event,
+// each minus the wall-clock time just before spawn(). The whole measurement runs
+// twice: with the CLI's environment as it is, and with NODE_EXTRA_CA_CERTS removed
+// from the CLI's environment only (Node 20 builds its whole TLS root store at
+// start-up when that variable is set, though Agora makes no TLS connection).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const AGORA = join(ROOT, 'bin', 'agora.js');
+const AGENT_COUNT = 2;
+const WARM_UP_RUNS = 2;
+/** `date +%s%N` prints the epoch in nanoseconds, the same clock as performance.timeOrigin. */
+const TASK_COMMAND = 'date +%s%N';
+/** How long the cluster may take to come up. */
+const START_TIMEOUT_MS = 30_000;
+/** How long one measured process may take before the run is declared stuck. */
+const RUN_TIMEOUT_MS = 30_000;
+/** How long a daemon gets to stop after SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_MS = 10_000;
+const CA_VARIABLE = 'NODE_EXTRA_CA_CERTS';
+const GOAL_TASK_START_MS = 75;
+
+/** Measured on this kind of machine with the same method (#3). */
+const REFERENCES: readonly { readonly what: string; readonly medianMs: number }[] = [
+  { what: 'Slurm srun (to task start)', medianMs: 77 },
+  { what: 'Slurm sbatch (to task start)', medianMs: 683 },
+  { what: 'Docker Swarm job (to task start)', medianMs: 407 },
+  { what: 'bare child_process.spawn (to task start)', medianMs: 2 },
+];
+
+/** Wall clock in epoch milliseconds with sub-millisecond precision. */
+function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** `date +%s%N` output to epoch milliseconds (µs precision: epoch µs fit a double exactly). */
+function epochNsTextToMs(text: string): number {
+  const line = text.trim().split('\n')[0] ?? '';
+  if (!/^\d{19}$/.test(line)) throw new Error(`expected an epoch in nanoseconds, got '${line}'`);
+  return Number(BigInt(line) / 1000n) / 1000;
+}
+
+// ------------------------------------------------------------------ statistics
+
+interface Summary {
+  readonly medianMs: number;
+  readonly p99Ms: number;
+}
+
+/** Median: mean of the two middle samples for an even count. p99: nearest rank. */
+function summarize(samplesMs: readonly number[]): Summary {
+  if (samplesMs.length === 0) throw new Error('no samples to summarize');
+  const sorted = [...samplesMs].sort((x, y) => x - y);
+  const at = (i: number): number => {
+    const value = sorted[i];
+    if (value === undefined) throw new Error(`no sample at rank ${i}`);
+    return value;
+  };
+  const middle = sorted.length / 2;
+  const medianMs =
+    sorted.length % 2 === 1 ? at(Math.floor(middle)) : (at(middle - 1) + at(middle)) / 2;
+  // Nearest rank: the ceil(0.99 n)-th smallest; for n <= 100 that is the maximum.
+  const p99Ms = at(Math.ceil(0.99 * sorted.length) - 1);
+  return { medianMs, p99Ms };
+}
+
+// ------------------------------------------------------------------ processes
+
+interface Daemon {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+}
+
+function startDaemon(name: string, args: readonly string[]): Daemon {
+  const child = spawn(process.execPath, [AGORA, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Registered at once: a child that exits before anyone awaits must not be missed.
+  const exited = once(child, 'exit').then(() => undefined);
+  return { name, child, exited };
+}
+
+/** SIGTERM, wait for the exit by PID, SIGKILL after the deadline. */
+async function stopDaemon(daemon: Daemon): Promise<void> {
+  if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
+  daemon.child.kill('SIGTERM');
+  const deadline = setTimeout(() => daemon.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  try {
+    await daemon.exited;
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+function getJson(url: URL, signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { signal }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (error) {
+          reject(new Error(`${url.href} answered something other than JSON`, { cause: error }));
+        }
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
+/** Polls `probe` until it yields a value; names what it waited for at the deadline. */
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  signal: AbortSignal,
+): Promise<T> {
+  const deadline = performance.now() + START_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    signal.throwIfAborted();
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out after ${START_TIMEOUT_MS} ms waiting for ${what}`);
+}
+
+/** A master and agents as real child processes on 127.0.0.1, in a fresh temp dir. */
+class Cluster {
+  private readonly undos: (() => Promise<void> | void)[] = [];
+  private stopping: Promise<void> | undefined;
+  private readonly daemons: Daemon[] = [];
+
+  /** Starts the cluster; resolves with the master's URL once every agent registered. */
+  async start(signal: AbortSignal): Promise<string> {
+    const workDir = mkdtempSync(join(tmpdir(), 'agora-bench-'));
+    this.undos.push(() => rmSync(workDir, { recursive: true, force: true }));
+
+    // The master logs at info: its `listening` line is how we learn the port it bound.
+    const url = await this.launchMaster(signal);
+    for (let i = 1; i <= AGENT_COUNT; i++)
+      this.launch(`agent-${i}`, [
+        'agent',
+        '--master',
+        url,
+        '--port',
+        '0',
+        '--work_dir',
+        join(workDir, `agent-${i}`),
+        '--log_level',
+        'warn',
+      ]);
+    await waitFor(
+      `${AGENT_COUNT} agents to register`,
+      async () => {
+        this.assertAllRunning();
+        const state = await getJson(new URL('/master/slaves', url), signal);
+        const slaves =
+          typeof state === 'object' && state !== null && 'slaves' in state ? state.slaves : [];
+        return Array.isArray(slaves) && slaves.length >= AGENT_COUNT ? true : undefined;
+      },
+      signal,
+    );
+    return url;
+  }
+
+  /** Stops agents, then the master, then removes the temp dir. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      // Agents first, so their tasks end while the master can still hear about it.
+      await Promise.all(this.daemons.filter((d) => d.name !== 'master').map(stopDaemon));
+      for (const undo of this.undos.reverse()) await undo();
+    })();
+    return this.stopping;
+  }
+
+  /** Throws if a daemon died: the numbers of a half-dead cluster mean nothing. */
+  assertAllRunning(): void {
+    for (const daemon of this.daemons)
+      if (daemon.child.exitCode !== null || daemon.child.signalCode !== null)
+        throw new Error(
+          `${daemon.name} exited (${daemon.child.exitCode ?? daemon.child.signalCode})`,
+        );
+  }
+
+  /** `onLine` sees every line the daemon prints; all are drained, so a full pipe never blocks it. */
+  private launch(name: string, args: readonly string[], onLine?: (line: string) => void): Daemon {
+    const daemon = startDaemon(name, args);
+    this.daemons.push(daemon);
+    if (name === 'master') this.undos.push(() => stopDaemon(daemon));
+    for (const stream of [daemon.child.stdout, daemon.child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        onLine?.(line);
+        // Agents disconnecting while we stop them is expected; only earlier trouble is news.
+        if (this.stopping !== undefined) return;
+        if (/"level":(40|50|60)/.test(line) || !line.startsWith('{'))
+          process.stderr.write(`${name}| ${line}\n`);
+      });
+    }
+    return daemon;
+  }
+
+  /** Starts the master and resolves with the URL from its `listening` log line. */
+  private async launchMaster(signal: AbortSignal): Promise<string> {
+    let onListening: (url: string) => void = () => undefined;
+    const listening = new Promise<string>((resolve) => {
+      onListening = resolve;
+    });
+    const master = this.launch(
+      'master',
+      ['master', '--port', '0', '--registry', 'in_memory', '--log_level', 'info'],
+      (line) => {
+        const url = listeningUrl(line);
+        if (url !== undefined) onListening(url);
+      },
+    );
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(START_TIMEOUT_MS)]);
+    const failed = new Promise<never>((_, reject) => {
+      const onAbort = () =>
+        reject(
+          signal.aborted
+            ? signal.reason
+            : new Error(`timed out after ${START_TIMEOUT_MS} ms waiting for the master to listen`),
+        );
+      deadline.addEventListener('abort', onAbort, { once: true });
+      void master.exited.then(() => reject(new Error('master exited before it listened')));
+      void listening.finally(() => deadline.removeEventListener('abort', onAbort));
+    });
+    return Promise.race([listening, failed]);
+  }
+}
+
+function listeningUrl(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry: unknown = JSON.parse(line);
+    if (typeof entry !== 'object' || entry === null) return undefined;
+    if (!('msg' in entry) || entry.msg !== 'listening') return undefined;
+    return 'url' in entry && typeof entry.url === 'string' ? entry.url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ------------------------------------------------------------------ one timed process
+
+interface Timed {
+  readonly spawnedAtMs: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number | null;
+  /** Wall clock at the stderr `data` event after which the output first contains `marker`. */
+  readonly markAtMs: ReadonlyMap<string, number>;
+  readonly exitAtMs: number;
+}
+
+/**
+ * Spawns `file args`, timing from just before spawn(). Records when each of
+ * `markers` first appears on stderr (at the `data` event, so a pipe hop and an
+ * event-loop turn are included) and when the process exits.
+ */
+async function timeProcess(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  markers: readonly string[],
+  signal: AbortSignal,
+): Promise<Timed> {
+  const markAtMs = new Map<string, number>();
+  let stdout = '';
+  let stderr = '';
+  const spawnedAtMs = wallClockMs();
+  const child = spawn(file, args, {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: AbortSignal.any([signal, AbortSignal.timeout(RUN_TIMEOUT_MS)]),
+  });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    const nowMs = wallClockMs();
+    stderr += chunk;
+    for (const marker of markers)
+      if (!markAtMs.has(marker) && stderr.includes(marker)) markAtMs.set(marker, nowMs);
+  });
+  let exitAtMs = 0;
+  child.once('exit', () => {
+    exitAtMs = wallClockMs();
+  });
+  // `close` comes after `exit` and after both pipes ended: all output is in.
+  // once() rejects if `error` comes first (spawn failed, deadline, interrupt).
+  try {
+    await once(child, 'close');
+  } catch (error) {
+    throw new Error(`${file} ${args.join(' ')} failed: ${String(error)}`, { cause: error });
+  }
+  return { spawnedAtMs, stdout, stderr, exitCode: child.exitCode, markAtMs, exitAtMs };
+}
+
+// ------------------------------------------------------------------ measurements
+
+type Environment = 'as-is' | 'no-extra-ca';
+
+const ENVIRONMENT_LABEL: Readonly<Record<Environment, string>> = {
+  'as-is': `CLI env as is (${CA_VARIABLE} set)`,
+  'no-extra-ca': `CLI env without ${CA_VARIABLE}`,
+};
+
+function environmentOf(kind: Environment): NodeJS.ProcessEnv {
+  switch (kind) {
+    case 'as-is':
+      return process.env;
+    case 'no-extra-ca': {
+      const { [CA_VARIABLE]: _removed, ...rest } = process.env;
+      return rest;
+    }
+    default:
+      return assertNever(kind);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${String(value)}`);
+}
+
+/** One `agora run`, as offsets in ms from the spawn of the CLI. */
+interface RunSample {
+  /** `launched` line: the CLI subscribed, got an offer and accepted it. */
+  readonly launchedMs: number;
+  readonly taskStartingMs: number;
+  /** (a) */
+  readonly taskRunningMs: number;
+  /** (b) */
+  readonly taskStartMs: number;
+  /** (c) */
+  readonly exitMs: number;
+}
+
+const LAUNCHED = ' launched on ';
+const STARTING = ' is TASK_STARTING';
+const RUNNING = ' is TASK_RUNNING';
+
+async function runOnce(
+  masterUrl: string,
+  environment: Environment,
+  signal: AbortSignal,
+): Promise<RunSample> {
+  const timed = await timeProcess(
+    process.execPath,
+    [AGORA, 'run', '--master', masterUrl, '--', TASK_COMMAND],
+    environmentOf(environment),
+    [LAUNCHED, STARTING, RUNNING],
+    signal,
+  );
+  if (timed.exitCode !== 0)
+    throw new Error(`agora run exited with ${timed.exitCode}; its stderr:\n${timed.stderr}`);
+  const offsetOf = (marker: string): number => {
+    const at = timed.markAtMs.get(marker);
+    if (at === undefined)
+      throw new Error(`agora run never printed '${marker.trim()}':\n${timed.stderr}`);
+    return at - timed.spawnedAtMs;
+  };
+  return {
+    launchedMs: offsetOf(LAUNCHED),
+    taskStartingMs: offsetOf(STARTING),
+    taskRunningMs: offsetOf(RUNNING),
+    taskStartMs: epochNsTextToMs(timed.stdout) - timed.spawnedAtMs,
+    exitMs: timed.exitAtMs - timed.spawnedAtMs,
+  };
+}
+
+async function repeat<T>(
+  times: number,
+  measure: () => Promise<T>,
+  signal: AbortSignal,
+): Promise<T[]> {
+  const samples: T[] = [];
+  for (let i = 0; i < times; i++) {
+    signal.throwIfAborted();
+    samples.push(await measure());
+  }
+  return samples;
+}
+
+const ENVIRONMENTS: readonly Environment[] = ['as-is', 'no-extra-ca'];
+
+/**
+ * Measures each environment `times` times, alternating between them, so a change
+ * in the machine's load (other builds on a shared box) falls on both alike.
+ */
+async function alternate<T>(
+  times: number,
+  measure: (kind: Environment) => Promise<T>,
+  signal: AbortSignal,
+): Promise<Record<Environment, T[]>> {
+  const samples: Record<Environment, T[]> = { 'as-is': [], 'no-extra-ca': [] };
+  for (let i = 0; i < times; i++)
+    for (const kind of ENVIRONMENTS) {
+      signal.throwIfAborted();
+      samples[kind].push(await measure(kind));
+    }
+  return samples;
+}
+
+async function nodeStartUpMs(environment: Environment, signal: AbortSignal): Promise<number> {
+  const timed = await timeProcess(
+    process.execPath,
+    ['-e', '0'],
+    environmentOf(environment),
+    [],
+    signal,
+  );
+  if (timed.exitCode !== 0) throw new Error(`node -e 0 exited with ${timed.exitCode}`);
+  return timed.exitAtMs - timed.spawnedAtMs;
+}
+
+/** The CLI's start-up floor: load, parse flags, one refused connection, exit 125. */
+async function cliRefusedMs(environment: Environment, signal: AbortSignal): Promise<number> {
+  const timed = await timeProcess(
+    process.execPath,
+    [AGORA, 'run', '--master', '127.0.0.1:1', '--', TASK_COMMAND],
+    environmentOf(environment),
+    [],
+    signal,
+  );
+  if (timed.exitCode !== 125)
+    throw new Error(
+      `agora run against a closed port exited with ${timed.exitCode}: ${timed.stderr}`,
+    );
+  return timed.exitAtMs - timed.spawnedAtMs;
+}
+
+async function bareSpawnMs(signal: AbortSignal): Promise<number> {
+  const timed = await timeProcess('/bin/sh', ['-c', TASK_COMMAND], process.env, [], signal);
+  if (timed.exitCode !== 0)
+    throw new Error(`/bin/sh -c '${TASK_COMMAND}' exited with ${timed.exitCode}`);
+  return epochNsTextToMs(timed.stdout) - timed.spawnedAtMs;
+}
+
+// ------------------------------------------------------------------ report
+
+interface Results {
+  readonly runs: number;
+  readonly warmUpRuns: number;
+  readonly configurations: Readonly<Record<Environment, readonly RunSample[]>>;
+  readonly context: {
+    readonly nodeStartUpMs: Readonly<Record<Environment, readonly number[]>>;
+    readonly cliRefusedMs: Readonly<Record<Environment, readonly number[]>>;
+    readonly bareSpawnMs: readonly number[];
+  };
+  /** Other work on a shared machine skews every row; this says how busy it was. */
+  readonly loadAverage1m: { readonly before: number; readonly after: number };
+}
+
+type Row = readonly [string, string, string, string];
+
+function ms(value: number): string {
+  return value.toFixed(1);
+}
+
+function summaryRow(label: string, metric: string, samplesMs: readonly number[]): Row {
+  const { medianMs, p99Ms } = summarize(samplesMs);
+  return [label, metric, ms(medianMs), ms(p99Ms)];
+}
+
+function render(results: Results): string {
+  const rows: Row[] = [['configuration', 'metric', 'median ms', 'p99 ms']];
+  const rules: number[] = [];
+  for (const kind of ENVIRONMENTS) {
+    const samples = results.configurations[kind];
+    const label = ENVIRONMENT_LABEL[kind];
+    const pick = (f: (s: RunSample) => number) => samples.map(f);
+    const taskStart = summarize(pick((s) => s.taskStartMs));
+    rules.push(rows.length);
+    rows.push(
+      summaryRow(
+        label,
+        '(a) TASK_RUNNING seen by the CLI',
+        pick((s) => s.taskRunningMs),
+      ),
+      summaryRow(
+        '',
+        '(b) task process started',
+        pick((s) => s.taskStartMs),
+      ),
+      summaryRow(
+        '',
+        '(c) CLI exited',
+        pick((s) => s.exitMs),
+      ),
+      summaryRow(
+        '',
+        "    · 'launched' line (ACCEPT answered)",
+        pick((s) => s.launchedMs),
+      ),
+      summaryRow(
+        '',
+        '    · TASK_STARTING seen by the CLI',
+        pick((s) => s.taskStartingMs),
+      ),
+      [
+        '',
+        `goal (b) median < ${GOAL_TASK_START_MS} ms`,
+        taskStart.medianMs < GOAL_TASK_START_MS ? 'met' : 'NOT met',
+        '',
+      ],
+    );
+  }
+  rules.push(rows.length);
+  const { nodeStartUpMs, cliRefusedMs, bareSpawnMs } = results.context;
+  rows.push(
+    summaryRow('context', 'node -e 0, env as is (to exit)', nodeStartUpMs['as-is']),
+    summaryRow('', `node -e 0, without ${CA_VARIABLE} (to exit)`, nodeStartUpMs['no-extra-ca']),
+    summaryRow('', 'agora run, refused at once, env as is (to exit)', cliRefusedMs['as-is']),
+    summaryRow(
+      '',
+      `agora run, refused at once, without ${CA_VARIABLE}`,
+      cliRefusedMs['no-extra-ca'],
+    ),
+    summaryRow('', `spawn('/bin/sh', ['-c', '${TASK_COMMAND}']) (to timestamp)`, bareSpawnMs),
+  );
+  rules.push(rows.length);
+  REFERENCES.forEach((reference, i) => {
+    rows.push([i === 0 ? 'reference (#3)' : '', reference.what, ms(reference.medianMs), '']);
+  });
+
+  const widths = [0, 1, 2, 3].map((column) =>
+    Math.max(...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (row: Row) =>
+    row
+      .map((cell, column) => {
+        const width = widths[column] ?? 0;
+        return column >= 2 ? cell.padStart(width) : cell.padEnd(width);
+      })
+      .join('  ')
+      .trimEnd();
+  const rule = '-'.repeat(widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1));
+  const out: string[] = [];
+  rows.forEach((row, i) => {
+    if (rules.includes(i)) out.push(rule);
+    out.push(line(row));
+  });
+  out.push(rule);
+  const n = results.runs;
+  const { before, after } = results.loadAverage1m;
+  out.push(
+    `agora run -- '${TASK_COMMAND}' against 1 master + ${AGENT_COUNT} agents on 127.0.0.1: ${n} runs per row, one at a time,`,
+    `after ${results.warmUpRuns} warm-up runs per configuration; the two configurations alternate run by run.`,
+    'Every time is from just before spawn() of the process. (a) is when the stderr line reached the bench, a',
+    "pipe hop and an event-loop turn after the CLI wrote it; (b) is the task's own `date +%s%N` minus the start.",
+    "Only the CLI's environment differs between configurations; the cluster keeps the environment as is.",
+    `median: mean of the two middle samples; p99: nearest rank, the ceil(0.99 n)-th smallest (n = ${n}: the maximum).`,
+    `1-minute load average: ${before.toFixed(2)} before, ${after.toFixed(2)} after.`,
+  );
+  return `${out.join('\n')}\n`;
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '20' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) {
+    process.stderr.write(
+      `latency: --runs: expected a positive whole number, got '${values.runs}'\n`,
+    );
+    return 2;
+  }
+
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const signal = interrupted.signal;
+  const cluster = new Cluster();
+  try {
+    const masterUrl = await cluster.start(signal);
+    process.stderr.write(`latency: cluster up at ${masterUrl}; ${runs} runs per row\n`);
+
+    const loadAverageBefore = loadavg()[0] ?? 0;
+    await alternate(WARM_UP_RUNS, (kind) => runOnce(masterUrl, kind, signal), signal);
+    const configurations = await alternate(
+      runs,
+      (kind) => runOnce(masterUrl, kind, signal),
+      signal,
+    );
+    cluster.assertAllRunning();
+    process.stderr.write('latency: agora run done; context rows next\n');
+    const results: Results = {
+      runs,
+      warmUpRuns: WARM_UP_RUNS,
+      configurations,
+      context: {
+        nodeStartUpMs: await alternate(runs, (kind) => nodeStartUpMs(kind, signal), signal),
+        cliRefusedMs: await alternate(runs, (kind) => cliRefusedMs(kind, signal), signal),
+        bareSpawnMs: await repeat(runs, () => bareSpawnMs(signal), signal),
+      },
+      loadAverage1m: { before: loadAverageBefore, after: loadavg()[0] ?? 0 },
+    };
+    process.stdout.write(render(results));
+    if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    if (signal.aborted) {
+      process.stderr.write('latency: interrupted; stopping the cluster\n');
+      return 130;
+    }
+    process.stderr.write(`latency: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  } finally {
+    await cluster.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+process.exitCode = await main();
