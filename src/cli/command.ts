@@ -141,6 +141,12 @@ export function durationFlag(values: ParsedValues, name: string, fallbackMs: num
   return Number(match[1]) * unit;
 }
 
+/**
+ * Set by `agora up` for the daemons it starts: stop when stdin closes, that is
+ * when `up` is gone, whatever killed it.
+ */
+export const STOP_WITH_PARENT_ENV = 'AGORA_STOP_WITH_PARENT';
+
 /** Every flag given, as strings, for `/flags` endpoints. */
 export function flagsOf(values: ParsedValues): Record<string, string> {
   const out: Record<string, string> = {};

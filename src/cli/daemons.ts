@@ -13,6 +13,7 @@ import {
   flagsOf,
   numberFlag,
   type ParsedValues,
+  STOP_WITH_PARENT_ENV,
   stringFlag,
   UsageError,
 } from './command.js';
@@ -25,12 +26,16 @@ interface Stoppable {
 const EXIT_INVARIANT_BROKEN = 70;
 
 async function runUntilSignalled(component: Stoppable, log: Logger): Promise<number> {
-  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
-    process.once('SIGINT', () => resolveSignal('SIGINT'));
-    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+  const reason = await new Promise<string>((resolveReason) => {
+    process.once('SIGINT', () => resolveReason('SIGINT'));
+    process.once('SIGTERM', () => resolveReason('SIGTERM'));
+    if (process.env[STOP_WITH_PARENT_ENV] === '1') {
+      process.stdin.once('close', () => resolveReason('parent gone'));
+      process.stdin.resume();
+    }
   });
-  const signal = await signalled;
-  log.info({ signal }, 'stopping');
+  log.info({ reason }, 'stopping');
+  if (process.env[STOP_WITH_PARENT_ENV] === '1') process.stdin.destroy();
   const forced = () => process.exit(1);
   process.once('SIGINT', forced);
   process.once('SIGTERM', forced);

@@ -8,7 +8,13 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { prettyFactory } from 'pino-pretty';
 import { getJson } from '../sdk/index.js';
-import { numberFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
+import {
+  numberFlag,
+  type ParsedValues,
+  STOP_WITH_PARENT_ENV,
+  stringFlag,
+  UsageError,
+} from './command.js';
 
 const PINO_LEVELS: Readonly<Record<string, number>> = {
   trace: 10,
@@ -60,7 +66,12 @@ export async function up(values: ParsedValues): Promise<number> {
     args: readonly string[],
     onLine?: (entry: Record<string, unknown>) => void,
   ): Child => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Each child holds a pipe from us on its stdin and stops when it closes: so even if
+    // `up` is killed outright (SIGKILL), no master or agent outlives it.
+    const child = spawn(process.execPath, [script, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, [STOP_WITH_PARENT_ENV]: '1' },
+    });
     const exited = once(child, 'exit').then(([code]) => code as number | null);
     const prefix = `${name.padEnd(8)}|`;
     for (const stream of [child.stdout, child.stderr]) {

@@ -183,20 +183,35 @@ export interface CliResult {
 
 export interface CliRun {
   readonly process: ChildProcess;
+  /** SIGKILLs the process and, if it was started detached, everything in its process group. */
+  readonly killAll: () => void;
   readonly result: Promise<CliResult>;
   /** Resolves once stderr has printed something matching. */
   readonly stderrMatches: (pattern: RegExp) => Promise<string>;
 }
 
-/** Runs `agora <args>`; the result resolves at exit. Killed after `timeoutMs`. */
+/**
+ * Runs `agora <args>`; the result resolves at exit. Killed after `timeoutMs`.
+ * `detached` puts it in a process group of its own, so killAll() reaches its children too.
+ */
 export function runCli(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; detached?: boolean } = {},
 ): CliRun {
   const child = spawn(process.execPath, [AGORA, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
+    detached: options.detached ?? false,
   });
+  const killAll = () => {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(options.detached === true ? -pid : pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -208,6 +223,7 @@ export function runCli(
   });
   return {
     process: child,
+    killAll,
     result,
     stderrMatches: (pattern) =>
       waitFor(`agora ${args[0]} to print ${pattern}`, () => pattern.exec(stderr)?.[0]),

@@ -89,3 +89,36 @@ test('agora up reports a master that cannot start and exits non-zero', async (t)
   assert.equal(code, 1);
   assert.match(stderr, /master exited while waiting for the master to listen/);
 });
+
+test('killing agora up outright still stops every process it started', async (t) => {
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
+  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  const up = runCli(
+    [
+      'up',
+      '--port',
+      '0',
+      '--agents',
+      '2',
+      '--work_dir',
+      workDir,
+      '--agent_resources',
+      'cpus:1;mem:512',
+    ],
+    {
+      timeoutMs: 60_000,
+      detached: true,
+    },
+  );
+  t.after(() => up.killAll());
+  let stdout = '';
+  up.process.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  await waitFor('the banner', () => /Agora is up/.exec(stdout)?.[0], 30_000);
+  const children = descendants(up.process.pid ?? -1);
+  assert.ok(children.length >= 3);
+  up.process.kill('SIGKILL');
+  await up.result;
+  await waitFor('the master and agents to stop by themselves', () =>
+    children.some(isAlive) ? undefined : true,
+  );
+});
