@@ -230,6 +230,79 @@ export class Resources {
     return distinctSorted(roles);
   }
 
+  /**
+   * Scalar totals per name in thousandths (the fixed point Mesos keeps), over all entries
+   * whatever their reservation or allocation. The allocator's shares and quota arithmetic
+   * run on these integers.
+   */
+  scalarMillis(): Map<string, number> {
+    const totals = new Map<string, number>();
+    for (const entry of this.entries.values())
+      if (entry.type === 'SCALAR')
+        totals.set(entry.id.name, (totals.get(entry.id.name) ?? 0) + entry.millis);
+    return totals;
+  }
+
+  /**
+   * What may be allocated to `role` (Mesos `allocatableTo`): unreserved resources and those
+   * reserved to `role` or to one of its ancestors.
+   */
+  allocatableTo(role: string): Resources {
+    return this.select((entry) => {
+      const reservedTo = entry.id.reservations.at(-1)?.role;
+      return reservedTo === undefined || reservedTo === role || isStrictSubroleOf(role, reservedTo);
+    });
+  }
+
+  /**
+   * The part that counts toward quota: unreserved, non-revocable scalars. Reservations count
+   * toward quota already, wherever they are allocated; revocable resources never do.
+   */
+  quotaScalars(): Resources {
+    return this.select(isQuotaScalar);
+  }
+
+  /** Everything but quotaScalars(). */
+  withoutQuotaScalars(): Resources {
+    return this.select((entry) => !isQuotaScalar(entry));
+  }
+
+  /**
+   * The same resources with each unreserved non-revocable scalar cut down to at most
+   * `capsMillis[name]` thousandths (names without a cap are kept whole; a cap of 0 or less
+   * removes the name). Mesos calls this "shrinking" an offer to quota headroom.
+   */
+  shrinkQuotaScalars(capsMillis: ReadonlyMap<string, number>): Resources {
+    if (capsMillis.size === 0) return this;
+    // The cap is per name: several entries of one name (disks of different sources) share it.
+    const left = new Map(capsMillis);
+    let changed = false;
+    const entries = new Map<string, Entry>();
+    for (const [key, entry] of this.entries) {
+      const cap = isQuotaScalar(entry) ? left.get(entry.id.name) : undefined;
+      if (cap === undefined || entry.type !== 'SCALAR') {
+        entries.set(key, entry);
+        continue;
+      }
+      const kept = Math.max(0, Math.min(entry.millis, cap));
+      left.set(entry.id.name, cap - kept);
+      if (kept !== entry.millis) changed = true;
+      if (kept > 0) entries.set(key, kept === entry.millis ? entry : { ...entry, millis: kept });
+    }
+    return changed ? new Resources(entries) : this;
+  }
+
+  /** Without refined reservations (stacks deeper than one), for frameworks that cannot handle them. */
+  withoutRefinedReservations(): Resources {
+    return this.select((entry) => entry.id.reservations.length <= 1);
+  }
+
+  /** True if any entry carries a refined (stacked) reservation. */
+  hasRefinedReservations(): boolean {
+    for (const entry of this.entries.values()) if (entry.id.reservations.length > 1) return true;
+    return false;
+  }
+
   /** The entries for which `predicate` holds; it sees each entry's post-refinement wire form. */
   filter(predicate: (resource: Resource) => boolean): Resources {
     return this.select((entry) => predicate(entryToWire(entry, 'post-refinement')));
@@ -262,6 +335,10 @@ export class Resources {
     }
     return new Resources(entries);
   }
+}
+
+function isQuotaScalar(entry: Entry): boolean {
+  return entry.type === 'SCALAR' && entry.id.reservations.length === 0 && !entry.id.isRevocable;
 }
 
 function toMillis(value: number): number {

@@ -371,3 +371,35 @@ test('resources toString describes what the flag syntax cannot', () => {
     'cpus(allocated: eng)(reservations: [(DYNAMIC,eng,ops)]):1;cpus{REV}:2',
   );
 });
+
+test('resources allocatableTo keeps unreserved and the role and its ancestors reservations', () => {
+  const r = Resources.parse('cpus:1;cpus(eng):2;cpus(eng/web):4;cpus(ops):8');
+  assert.equal(r.allocatableTo('eng/web').scalar('cpus'), 7);
+  assert.equal(r.allocatableTo('eng').scalar('cpus'), 3);
+  assert.equal(r.allocatableTo('ops').scalar('cpus'), 9);
+  assert.equal(r.allocatableTo('*').scalar('cpus'), 1);
+});
+
+test('resources scalarMillis sums each scalar name in thousandths', () => {
+  const millis = Resources.parse('cpus:0.1;cpus(eng):0.2;mem:32;ports:[1-2]').scalarMillis();
+  assert.deepEqual([...millis.entries()].sort(), [
+    ['cpus', 300],
+    ['mem', 32_000],
+  ]);
+});
+
+test('resources shrinkQuotaScalars cuts only unreserved scalars, per name', () => {
+  const r = Resources.parse('cpus:4;cpus(eng):2;mem:1024;ports:[1-5]');
+  const shrunk = r.shrinkQuotaScalars(
+    new Map([
+      ['cpus', 1500],
+      ['mem', 0],
+    ]),
+  );
+  assert.equal(shrunk.unreserved().scalar('cpus'), 1.5);
+  assert.equal(shrunk.reserved('eng').scalar('cpus'), 2);
+  assert.equal(shrunk.scalar('mem'), 0);
+  assert.ok(shrunk.contains(Resources.parse('ports:[1-5]')));
+  assert.equal(r.shrinkQuotaScalars(new Map([['cpus', 10_000]])), r, 'nothing to cut: same value');
+  assert.ok(r.quotaScalars().plus(r.withoutQuotaScalars()).equals(r));
+});
