@@ -1,8 +1,18 @@
+export { type AgentSort, shuffle, uptimeWeight, weightedOrder } from './agent-order.js';
+export {
+  DEFAULT_AGENT_EXPECTED_UPTIME_MS,
+  DEFAULT_AGENT_UPTIME_WEIGHT_FLOOR,
+  HierarchicalAllocator,
+  type HierarchicalAllocatorOptions,
+} from './hierarchical-allocator.js';
+export { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.js';
 export { DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS, refuseMsFrom } from './refuse.js';
-export { SimpleAllocator } from './simple-allocator.js';
 export type {
   Allocation,
   Allocator,
   AllocatorEvent,
   AllocatorEventKind,
+  FrameworkCapabilities,
+  QuotaConfig,
+  RoleView,
 } from './types.js';

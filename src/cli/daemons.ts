@@ -2,7 +2,7 @@
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { resolve } from 'node:path';
 import { Agent } from '../agent/index.js';
-import { SimpleAllocator } from '../allocator/index.js';
+import { HierarchicalAllocator } from '../allocator/index.js';
 import { ProcessContainerizer } from '../containerizer/index.js';
 import { MASTER_DEFAULTS, Master } from '../master/index.js';
 import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
@@ -71,7 +71,7 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     ...optional('hostname', stringFlag(values, 'hostname')),
     ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
     registry,
-    allocator: new SimpleAllocator(),
+    allocator: new HierarchicalAllocator({ random: Math.random }),
     allocationIntervalMs: durationFlag(
       values,
       'allocation_interval',

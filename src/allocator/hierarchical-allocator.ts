@@ -1,0 +1,798 @@
+// Hierarchical weighted DRF with quota, reservations and filters: Mesos'
+// HierarchicalAllocator re-done as a pure module. See README.md in this folder.
+import assert from 'node:assert';
+import { Resources } from '../resources/index.js';
+import {
+  type AgentID,
+  assertNever,
+  type FrameworkID,
+  frameworkId as mintFrameworkId,
+} from '../wire/index.js';
+import { type AgentSort, shuffle, uptimeWeight, weightedOrder } from './agent-order.js';
+import { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.js';
+import {
+  addInto,
+  covers,
+  dominantShare,
+  fromUnits,
+  positiveDifference,
+  type Quantities,
+  toUnits,
+} from './quantities.js';
+import { type FrameworkBooks, RoleEntry, type RoleNode, RoleTree } from './role-tree.js';
+import type {
+  Allocation,
+  Allocator,
+  AllocatorEvent,
+  FrameworkCapabilities,
+  QuotaConfig,
+  RoleView,
+} from './types.js';
+
+export interface HierarchicalAllocatorOptions {
+  /** The random source for agent order; seeded in tests, so a run can be replayed. */
+  readonly random: () => number;
+  /** --agent_sort: 'random' (Mesos' shuffle, the default) or 'uptime'. */
+  readonly agentSort?: AgentSort;
+  /** --agent_expected_uptime: T in p = min(1, t/T); default one hour. */
+  readonly agentExpectedUptimeMs?: number;
+  /** The least selection weight under --agent_sort=uptime, so a new agent is still chosen. */
+  readonly agentUptimeWeightFloor?: number;
+  /** --min_allocatable_resources, e.g. 'cpus:0.01|mem:32' (the default). */
+  readonly minAllocatableResources?: string;
+}
+
+export const DEFAULT_AGENT_EXPECTED_UPTIME_MS = 60 * 60 * 1000;
+export const DEFAULT_AGENT_UPTIME_WEIGHT_FLOOR = 0.05;
+
+interface AgentBooks {
+  readonly id: AgentID;
+  total: Resources;
+  /** Not offered or used by anyone. */
+  available: Resources;
+  isActive: boolean;
+  isDraining: boolean;
+  readonly addedAtMs: number;
+  /** What each framework holds here, per role: recovered resources must come out of these. */
+  readonly allocations: Map<string, Map<string, Resources>>;
+  /**
+   * Nobody could take this agent's resources at `epoch`; skip it until then, or
+   * until untilMs (when the earliest filter that blocked it expires).
+   */
+  idle: { readonly epoch: number; readonly untilMs: number } | undefined;
+}
+
+interface Framework extends FrameworkBooks {
+  roles: Set<string>;
+  suppressed: Set<string>;
+  isActive: boolean;
+  capabilities: FrameworkCapabilities;
+}
+
+type Attempt = 'allocated' | 'next-framework' | 'next-role';
+
+/**
+ * Decides offers by hierarchical weighted Dominant Resource Fairness
+ * (Ghodsi et al., NSDI 2011), in two stages as Mesos does: first roles whose
+ * quota guarantees are unmet, up to them; then everyone by fair share, holding
+ * back enough unreserved resources to meet the remaining guarantees. Quota
+ * limits are never exceeded; reserved resources go only to their role's
+ * subtree; refuse filters, suppression and --min_allocatable_resources apply.
+ *
+ * Pure: no clock (time is an argument), no timers, no I/O; randomness comes
+ * from the options. The same events and seed give the same offers.
+ */
+export class HierarchicalAllocator implements Allocator {
+  private readonly tree = new RoleTree();
+  private readonly agents = new Map<string, AgentBooks>();
+  private readonly frameworks = new Map<string, Framework>();
+  /** Active, not draining, with resources nobody holds: the only agents a cycle visits. */
+  private readonly offerable = new Set<AgentBooks>();
+  /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
+  private readonly freeQuota: Quantities = new Map();
+  private readonly minAllocatable: readonly ReadonlyMap<string, number>[];
+  /** Bumped by every event that could let an idle agent be offered. */
+  private epoch = 0;
+
+  constructor(private readonly options: HierarchicalAllocatorOptions) {
+    this.minAllocatable = parseMinAllocatable(
+      options.minAllocatableResources ?? DEFAULT_MIN_ALLOCATABLE,
+    );
+  }
+
+  // ------------------------------------------------------------------- events
+
+  handle(event: AllocatorEvent, nowMs: number): void {
+    if (this.canWakeIdleAgents(event)) this.epoch++;
+    switch (event.kind) {
+      case 'agentAdded':
+        return this.addAgent(event.agentId, event.total, event.used, nowMs);
+      case 'agentRemoved':
+        return this.removeAgent(event.agentId.value);
+      case 'agentActivated':
+      case 'agentDeactivated':
+        return this.withAgent(event.agentId.value, (agent) => {
+          agent.isActive = event.kind === 'agentActivated';
+        });
+      case 'agentDraining':
+        return this.withAgent(event.agentId.value, (agent) => {
+          agent.isDraining = event.isDraining;
+        });
+      case 'availableConverted':
+        return this.withAgent(event.agentId.value, (agent) => {
+          assert(
+            agent.available.contains(event.from),
+            'converting resources that are not available',
+          );
+          this.setTotal(agent, agent.total.minus(event.from).plus(event.to));
+          agent.available = agent.available.minus(event.from).plus(event.to);
+        });
+      case 'allocationConverted':
+        return this.convertAllocation(event.frameworkId, event.agentId.value, event.from, event.to);
+      case 'frameworkAdded': {
+        const framework = this.ensureFramework(event.frameworkId);
+        framework.isActive = true;
+        if (event.capabilities !== undefined) framework.capabilities = event.capabilities;
+        this.setRoles(framework, event.roles, event.suppressedRoles);
+        for (const [agentIdValue, used] of event.used)
+          this.trackUsed(framework, agentIdValue, used);
+        return;
+      }
+      case 'frameworkUpdated':
+        return this.withFramework(event.frameworkId.value, (framework) => {
+          if (event.capabilities !== undefined) framework.capabilities = event.capabilities;
+          this.setRoles(framework, event.roles, event.suppressedRoles);
+        });
+      case 'frameworkRemoved':
+        return this.removeFramework(event.frameworkId.value);
+      case 'frameworkActivated':
+      case 'frameworkDeactivated':
+        return this.withFramework(event.frameworkId.value, (framework) => {
+          framework.isActive = event.kind === 'frameworkActivated';
+          this.refreshWanting(framework);
+        });
+      case 'resourcesRecovered':
+        return this.recover(
+          event.frameworkId.value,
+          event.agentId.value,
+          event.resources,
+          event.refuseMs,
+          nowMs,
+        );
+      case 'resourcesUsed':
+        return this.withFramework(event.frameworkId.value, (framework) =>
+          this.trackUsed(framework, event.agentId.value, event.resources),
+        );
+      case 'offersSuppressed':
+      case 'offersRevived':
+        return this.withFramework(event.frameworkId.value, (framework) => {
+          const roles = event.roles.length === 0 ? [...framework.roles] : event.roles;
+          for (const role of roles) {
+            if (event.kind === 'offersSuppressed') framework.suppressed.add(role);
+            else {
+              framework.suppressed.delete(role);
+              framework.entries.get(role)?.filters.clear();
+            }
+          }
+          this.refreshWanting(framework);
+        });
+      case 'weightsUpdated':
+        for (const { role, weight } of event.weights) {
+          assert(weight > 0 && Number.isFinite(weight), `weight of ${role} must be positive`);
+          const node = this.tree.ensure(role);
+          node.hasWeight = weight !== 1;
+          this.tree.setWeight(node, weight);
+          this.tree.prune(node);
+        }
+        return;
+      case 'quotaUpdated':
+        for (const config of event.configs) this.setQuota(config);
+        return;
+      default:
+        assertNever(event);
+    }
+  }
+
+  /**
+   * Whether an event could let some framework take an agent it could not take
+   * before, on agents it does not touch itself (those reset their own idleness).
+   * Events that only remove candidates or reorder them never do; recovered
+   * resources do only through quota (more limit room, less required headroom).
+   */
+  private canWakeIdleAgents(event: AllocatorEvent): boolean {
+    switch (event.kind) {
+      case 'frameworkAdded':
+      case 'frameworkUpdated':
+      case 'frameworkActivated':
+      case 'offersRevived':
+      case 'quotaUpdated':
+        return true;
+      case 'resourcesRecovered':
+      case 'allocationConverted':
+      case 'availableConverted':
+      case 'agentRemoved':
+      case 'agentDeactivated':
+      case 'agentDraining':
+        return this.hasQuota;
+      default:
+        return false;
+    }
+  }
+
+  private get hasQuota(): boolean {
+    for (const node of this.tree.all())
+      if (node.guarantees.size > 0 || node.limits.size > 0) return true;
+    return false;
+  }
+
+  private withAgent(idValue: string, change: (agent: AgentBooks) => void): void {
+    const agent = this.agents.get(idValue);
+    if (agent === undefined) return;
+    this.leaveOfferable(agent);
+    change(agent);
+    agent.idle = undefined;
+    this.joinOfferable(agent);
+  }
+
+  private withFramework(idValue: string, change: (framework: Framework) => void): void {
+    const framework = this.frameworks.get(idValue);
+    if (framework !== undefined) change(framework);
+  }
+
+  private addAgent(
+    id: AgentID,
+    total: Resources,
+    used: ReadonlyMap<string, Resources>,
+    nowMs: number,
+  ): void {
+    if (this.agents.has(id.value)) this.removeAgent(id.value);
+    const agent: AgentBooks = {
+      id,
+      total: Resources.EMPTY,
+      available: Resources.EMPTY,
+      isActive: true,
+      isDraining: false,
+      addedAtMs: nowMs,
+      allocations: new Map(),
+      idle: undefined,
+    };
+    this.agents.set(id.value, agent);
+    this.setTotal(agent, total);
+    agent.available = total;
+    this.joinOfferable(agent);
+    for (const [frameworkIdValue, resources] of used) {
+      const framework = this.ensureFramework(mintFrameworkId(frameworkIdValue));
+      this.trackUsed(framework, id.value, resources);
+    }
+  }
+
+  private removeAgent(idValue: string): void {
+    const agent = this.agents.get(idValue);
+    if (agent === undefined) return;
+    this.leaveOfferable(agent);
+    for (const [frameworkIdValue, byRole] of agent.allocations) {
+      const framework = this.frameworks.get(frameworkIdValue);
+      for (const [role, resources] of byRole) {
+        const entry = framework?.entries.get(role);
+        if (entry !== undefined)
+          this.tree.account(
+            entry,
+            resources.scalarMillis(),
+            resources.quotaScalars().scalarMillis(),
+            -1,
+          );
+      }
+      for (const entry of framework?.entries.values() ?? []) entry.filters.delete(idValue);
+    }
+    this.setTotal(agent, Resources.EMPTY);
+    this.agents.delete(idValue);
+  }
+
+  /** Keeps the cluster totals and the per-role reservation counts in step with an agent's total. */
+  private setTotal(agent: AgentBooks, total: Resources): void {
+    addInto(this.tree.totals, agent.total.scalarMillis(), -1);
+    for (const role of agent.total.reservedRoles())
+      this.tree.accountReserved(
+        this.tree.ensure(role),
+        agent.total.reserved(role).scalarMillis(),
+        -1,
+      );
+    agent.total = total;
+    addInto(this.tree.totals, total.scalarMillis());
+    for (const role of total.reservedRoles())
+      this.tree.accountReserved(this.tree.ensure(role), total.reserved(role).scalarMillis(), 1);
+    this.tree.totalsChanged();
+  }
+
+  private joinOfferable(agent: AgentBooks): void {
+    if (
+      !agent.isActive ||
+      agent.isDraining ||
+      agent.available.isEmpty() ||
+      this.offerable.has(agent)
+    )
+      return;
+    this.offerable.add(agent);
+    addInto(this.freeQuota, agent.available.quotaScalars().scalarMillis());
+  }
+
+  private leaveOfferable(agent: AgentBooks): void {
+    if (!this.offerable.delete(agent)) return;
+    addInto(this.freeQuota, agent.available.quotaScalars().scalarMillis(), -1);
+  }
+
+  private ensureFramework(id: FrameworkID): Framework {
+    let framework = this.frameworks.get(id.value);
+    if (framework === undefined) {
+      // Unknown until now (e.g. an agent re-registered with its tasks before it
+      // resubscribed): inactive, so it holds resources but is offered nothing.
+      framework = {
+        id,
+        entries: new Map(),
+        roles: new Set(),
+        suppressed: new Set(),
+        isActive: false,
+        capabilities: { reservationRefinement: false },
+      };
+      this.frameworks.set(id.value, framework);
+    }
+    return framework;
+  }
+
+  private entryFor(framework: Framework, role: string): RoleEntry {
+    let entry = framework.entries.get(role);
+    if (entry === undefined) {
+      entry = new RoleEntry(framework, this.tree.ensure(role));
+      framework.entries.set(role, entry);
+      entry.role.entries.add(entry);
+    }
+    return entry;
+  }
+
+  private setRoles(
+    framework: Framework,
+    roles: readonly string[],
+    suppressed: readonly string[],
+  ): void {
+    framework.roles = new Set(roles);
+    framework.suppressed = new Set(suppressed);
+    for (const role of roles) this.entryFor(framework, role);
+    this.refreshWanting(framework);
+    // A role the framework left stays while it still holds resources in it.
+    for (const [role, entry] of [...framework.entries])
+      if (!framework.roles.has(role) && entry.allocated.size === 0)
+        this.dropEntry(framework, role, entry);
+  }
+
+  private dropEntry(framework: Framework, role: string, entry: RoleEntry): void {
+    this.tree.setWanting(entry, false);
+    entry.role.entries.delete(entry);
+    framework.entries.delete(role);
+    this.tree.prune(entry.role);
+  }
+
+  private refreshWanting(framework: Framework): void {
+    for (const [role, entry] of framework.entries)
+      this.tree.setWanting(
+        entry,
+        framework.isActive && framework.roles.has(role) && !framework.suppressed.has(role),
+      );
+  }
+
+  private removeFramework(idValue: string): void {
+    const framework = this.frameworks.get(idValue);
+    if (framework === undefined) return;
+    for (const agent of this.agents.values()) {
+      const byRole = agent.allocations.get(idValue);
+      if (byRole === undefined) continue;
+      for (const resources of [...byRole.values()])
+        this.recover(idValue, agent.id.value, resources, undefined, 0);
+    }
+    for (const [role, entry] of [...framework.entries]) this.dropEntry(framework, role, entry);
+    this.frameworks.delete(idValue);
+  }
+
+  /** How many roles have guarantees: without any, no headroom is ever held back. */
+  private get guaranteedRoles(): number {
+    let count = 0;
+    for (const node of this.tree.all()) if (node.guarantees.size > 0) count++;
+    return count;
+  }
+
+  private setQuota(config: QuotaConfig): void {
+    const node = this.tree.ensure(config.role);
+    node.guarantees = fromUnits(config.guarantees);
+    node.limits = fromUnits(config.limits);
+    for (const [name, millis] of [...node.guarantees, ...node.limits])
+      assert(millis >= 0, `quota of ${config.role} for ${name} must not be negative`);
+    this.tree.prune(node);
+  }
+
+  /** Marks resources as held by a framework without offering them (tasks the allocator did not place). */
+  private trackUsed(framework: Framework, agentIdValue: string, resources: Resources): void {
+    const agent = this.agents.get(agentIdValue);
+    if (agent === undefined) return;
+    for (const role of resources.allocationRoles()) {
+      const part = resources.filter((r) => r.allocation_info?.role === role).unallocate();
+      // Used resources the agent does not list (a report that raced a change) are ignored.
+      const held = agent.available.contains(part) ? part : Resources.EMPTY;
+      if (held.isEmpty()) continue;
+      this.take(agent, this.entryFor(framework, role), held);
+    }
+  }
+
+  private convertAllocation(
+    frameworkId: FrameworkID,
+    agentIdValue: string,
+    from: Resources,
+    to: Resources,
+  ): void {
+    const agent = this.agents.get(agentIdValue);
+    const framework = this.frameworks.get(frameworkId.value);
+    if (agent === undefined || framework === undefined) return;
+    for (const role of from.allocationRoles()) {
+      const before = from.filter((r) => r.allocation_info?.role === role).unallocate();
+      const after = to.filter((r) => r.allocation_info?.role === role).unallocate();
+      const entry = framework.entries.get(role);
+      const held = agent.allocations.get(frameworkId.value)?.get(role);
+      assert(
+        entry !== undefined && held?.contains(before) === true,
+        'converting resources the framework does not hold',
+      );
+      this.give(agent, entry, before);
+      this.leaveOfferable(agent);
+      agent.available = agent.available.minus(before);
+      this.setTotal(agent, agent.total.minus(before).plus(after));
+      agent.available = agent.available.plus(after);
+      this.joinOfferable(agent);
+      this.take(agent, entry, after);
+    }
+  }
+
+  private recover(
+    frameworkIdValue: string,
+    agentIdValue: string,
+    resources: Resources,
+    refuseMs: number | undefined,
+    nowMs: number,
+  ): void {
+    const agent = this.agents.get(agentIdValue);
+    const framework = this.frameworks.get(frameworkIdValue);
+    if (agent === undefined || framework === undefined) return;
+    for (const [role, part] of byAllocationRole(
+      resources,
+      agent.allocations.get(frameworkIdValue),
+    )) {
+      const entry = framework.entries.get(role);
+      const held = agent.allocations.get(frameworkIdValue)?.get(role);
+      assert(
+        entry !== undefined && held?.contains(part) === true,
+        'recovering resources that were not allocated',
+      );
+      this.give(agent, entry, part);
+      if (refuseMs !== undefined && refuseMs > 0) {
+        const filters = entry.filters.get(agentIdValue) ?? [];
+        filters.push({ resources: part, untilMs: nowMs + refuseMs });
+        entry.filters.set(agentIdValue, filters);
+      }
+      if (entry.allocated.size === 0 && !framework.roles.has(role))
+        this.dropEntry(framework, role, entry);
+    }
+  }
+
+  /** Moves resources from an agent's available pool to a framework's allocation. */
+  private take(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
+    this.leaveOfferable(agent);
+    agent.available = agent.available.minus(resources);
+    this.joinOfferable(agent);
+    let byRole = agent.allocations.get(entry.framework.id.value);
+    if (byRole === undefined) {
+      byRole = new Map();
+      agent.allocations.set(entry.framework.id.value, byRole);
+    }
+    byRole.set(entry.role.name, (byRole.get(entry.role.name) ?? Resources.EMPTY).plus(resources));
+    this.tree.account(entry, resources.scalarMillis(), resources.quotaScalars().scalarMillis(), 1);
+  }
+
+  /** The reverse of take(). */
+  private give(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
+    const byRole = agent.allocations.get(entry.framework.id.value);
+    const held = byRole?.get(entry.role.name) ?? Resources.EMPTY;
+    const left = held.minus(resources);
+    if (left.isEmpty()) byRole?.delete(entry.role.name);
+    else byRole?.set(entry.role.name, left);
+    if (byRole?.size === 0) agent.allocations.delete(entry.framework.id.value);
+    this.tree.account(entry, resources.scalarMillis(), resources.quotaScalars().scalarMillis(), -1);
+    this.leaveOfferable(agent);
+    agent.available = agent.available.plus(resources);
+    agent.idle = undefined;
+    this.joinOfferable(agent);
+  }
+
+  // --------------------------------------------------------------- allocation
+
+  allocate(nowMs: number): readonly Allocation[] {
+    this.tree.refreshShares();
+    const cycle = new Cycle(nowMs);
+    const agents = this.order(
+      [...this.offerable].filter((agent) => !this.isIdle(agent, nowMs)),
+      nowMs,
+    );
+    if (agents.length === 0) return [];
+
+    const guaranteed = [...this.tree.all()].filter((node) => node.guarantees.size > 0);
+    if (guaranteed.length > 0) {
+      // Stage 1: roles below their guarantees get up to them first, even under contention.
+      for (const agent of agents) {
+        const needy = guaranteed
+          .filter(
+            (node) =>
+              node.slots.size > 0 && positiveDifference(node.guarantees, node.consumed()).size > 0,
+          )
+          .sort((a, b) => a.share - b.share || (a.name < b.name ? -1 : 1));
+        for (const quotaRole of needy) this.offerAgent(agent, quotaRole, cycle, quotaRole);
+      }
+    }
+    // Stage 2: everyone, by fair share, in a fresh order (stage 1 favours the first agents).
+    for (const agent of this.order(agents, nowMs)) {
+      const before = cycle.recorded;
+      this.offerAgent(agent, this.tree.root, cycle, undefined);
+      if (cycle.recorded === before && this.offerable.has(agent))
+        agent.idle = { epoch: this.epoch, untilMs: cycle.earliestFilterExpiry(agent) };
+    }
+    return cycle.results();
+  }
+
+  private isIdle(agent: AgentBooks, nowMs: number): boolean {
+    return (
+      agent.idle !== undefined && agent.idle.epoch === this.epoch && nowMs < agent.idle.untilMs
+    );
+  }
+
+  private order(agents: readonly AgentBooks[], nowMs: number): AgentBooks[] {
+    const { random } = this.options;
+    if (this.options.agentSort !== 'uptime') return shuffle(agents, random);
+    const expectedMs = this.options.agentExpectedUptimeMs ?? DEFAULT_AGENT_EXPECTED_UPTIME_MS;
+    const floor = this.options.agentUptimeWeightFloor ?? DEFAULT_AGENT_UPTIME_WEIGHT_FLOOR;
+    return weightedOrder(
+      agents,
+      (agent) => uptimeWeight(nowMs - agent.addedAtMs, expectedMs, floor),
+      random,
+    );
+  }
+
+  /**
+   * Offers what is left on `agent` to the roles under `subtree` in DRF order,
+   * framework by framework, until nothing allocatable is left. In stage 1,
+   * `quotaRole` is the role whose guarantee is being met.
+   */
+  private offerAgent(
+    agent: AgentBooks,
+    subtree: RoleNode,
+    cycle: Cycle,
+    quotaRole: RoleNode | undefined,
+  ): void {
+    // Each allocation changes the shares, so the search restarts; it ends because each
+    // allocation takes something from the agent, or nothing was allocated.
+    for (
+      let allocated = true;
+      allocated && this.offerable.has(agent) && this.isAllocatable(agent.available);
+    ) {
+      allocated = false;
+      roles: for (const role of this.tree.rolesInOrder(subtree)) {
+        for (const entry of role.wanting.ordered()) {
+          const attempt = this.tryOffer(agent, entry, cycle, quotaRole);
+          if (attempt === 'next-framework') continue;
+          if (attempt === 'next-role') continue roles;
+          allocated = true;
+          break roles;
+        }
+      }
+    }
+  }
+
+  private tryOffer(
+    agent: AgentBooks,
+    entry: RoleEntry,
+    cycle: Cycle,
+    quotaRole: RoleNode | undefined,
+  ): Attempt {
+    const role = entry.role;
+    let available = agent.available.allocatableTo(role.name);
+    if (!entry.framework.capabilities.reservationRefinement)
+      available = available.withoutRefinedReservations();
+    if (available.isEmpty()) return 'next-role';
+    const quotaPart = available.quotaScalars();
+    let toOffer = available.withoutQuotaScalars();
+    let quotaOffer: Resources;
+
+    if (quotaRole !== undefined) {
+      // Stage 1: some progress toward the guarantee, or nothing at all.
+      const unmet = positiveDifference(quotaRole.guarantees, quotaRole.consumed());
+      const capsToUnmet = new Map<string, number>();
+      for (const name of quotaPart.scalarMillis().keys())
+        capsToUnmet.set(name, unmet.get(name) ?? 0);
+      const towardGuarantee = quotaPart.shrinkQuotaScalars(capsToUnmet);
+      if (towardGuarantee.isEmpty()) return 'next-role';
+      let beyond = quotaPart.minus(towardGuarantee);
+      beyond = beyond.shrinkQuotaScalars(this.limitRoom(role, towardGuarantee.scalarMillis()));
+      beyond = beyond.shrinkQuotaScalars(cycle.surplusHeadroom(this));
+      quotaOffer = towardGuarantee.plus(beyond);
+    } else {
+      quotaOffer = quotaPart
+        .shrinkQuotaScalars(this.limitRoom(role, new Map()))
+        .shrinkQuotaScalars(cycle.surplusHeadroom(this));
+    }
+    toOffer = toOffer.plus(quotaOffer);
+    if (!this.isAllocatable(toOffer)) return 'next-role';
+    if (this.isFiltered(entry, agent, toOffer, cycle)) return 'next-framework';
+
+    this.take(agent, entry, toOffer);
+    cycle.record(entry, agent, toOffer);
+    return 'allocated';
+  }
+
+  /**
+   * How much more of each quota-limited scalar `role` may take: the least room
+   * under its own limit and its ancestors', less `pending` (already promised in
+   * this offer). Names without a limit anywhere are absent (no cap).
+   */
+  private limitRoom(role: RoleNode, pending: ReadonlyMap<string, number>): Map<string, number> {
+    const room = new Map<string, number>();
+    for (const node of role.selfAndAncestors()) {
+      if (node.limits.size === 0) continue;
+      const consumed = node.consumed();
+      for (const [name, limit] of node.limits) {
+        const left = limit - (consumed.get(name) ?? 0) - (pending.get(name) ?? 0);
+        room.set(name, Math.min(room.get(name) ?? Number.POSITIVE_INFINITY, left));
+      }
+    }
+    return room;
+  }
+
+  /**
+   * Unreserved resources the cycle must hold back for unmet guarantees: the sum
+   * over guaranteed roles (those with no guaranteed ancestor, so a sub-role's
+   * share is not counted twice) of guarantee minus consumption.
+   */
+  requiredHeadroom(): Quantities {
+    const required: Quantities = new Map();
+    if (this.guaranteedRoles === 0) return required;
+    for (const node of this.tree.all()) {
+      if (node.guarantees.size === 0) continue;
+      let hasGuaranteedAncestor = false;
+      for (let up = node.parent; up?.parent !== undefined; up = up.parent)
+        if (up.guarantees.size > 0) hasGuaranteedAncestor = true;
+      if (!hasGuaranteedAncestor)
+        addInto(required, positiveDifference(node.guarantees, node.consumed()));
+    }
+    return required;
+  }
+
+  get freeQuotaScalars(): ReadonlyMap<string, number> {
+    return this.freeQuota;
+  }
+
+  private isAllocatable(resources: Resources): boolean {
+    if (resources.isEmpty()) return false;
+    if (this.minAllocatable.length === 0) return true;
+    const millis = resources.scalarMillis();
+    return this.minAllocatable.some((alternative) => covers(millis, alternative));
+  }
+
+  /** A refuse filter holds while it has not expired and covers everything this offer would hold. */
+  private isFiltered(
+    entry: RoleEntry,
+    agent: AgentBooks,
+    toOffer: Resources,
+    cycle: Cycle,
+  ): boolean {
+    const filters = entry.filters.get(agent.id.value);
+    if (filters === undefined) return false;
+    const live = filters.filter((filter) => filter.untilMs > cycle.nowMs);
+    if (live.length === 0) {
+      entry.filters.delete(agent.id.value);
+      return false;
+    }
+    if (live.length !== filters.length) entry.filters.set(agent.id.value, live);
+    const blocking = live.filter((filter) => filter.resources.contains(toOffer));
+    for (const filter of blocking) cycle.noteFilter(agent, filter.untilMs);
+    return blocking.length > 0;
+  }
+
+  // -------------------------------------------------------------------- views
+
+  roles(): readonly RoleView[] {
+    const views: RoleView[] = [];
+    for (const node of this.tree.all()) {
+      if (node.isIdle) continue;
+      views.push({
+        name: node.name,
+        weight: node.weight,
+        frameworkIds: [...node.entries].map((entry) => entry.framework.id.value).sort(),
+        allocated: toUnits(node.allocated),
+        reserved: toUnits(node.reserved),
+        consumed: toUnits(node.consumed()),
+        guarantees: toUnits(node.guarantees),
+        limits: toUnits(node.limits),
+        dominantShare: dominantShare(node.allocated, this.tree.totals),
+      });
+    }
+    return views.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}
+
+/**
+ * Splits resources by allocation role, unallocated. Resources without
+ * allocation_info belong to the framework's only role on the agent, if it has
+ * exactly one there.
+ */
+function byAllocationRole(
+  resources: Resources,
+  held: ReadonlyMap<string, Resources> | undefined,
+): [role: string, resources: Resources][] {
+  const roles = resources.allocationRoles();
+  if (roles.length === 0) {
+    const only = held?.size === 1 ? [...held.keys()][0] : undefined;
+    assert(only !== undefined, 'recovered resources carry no allocation role');
+    return [[only, resources]];
+  }
+  return roles.map((role) => [
+    role,
+    resources.filter((r) => r.allocation_info?.role === role).unallocate(),
+  ]);
+}
+
+/** One allocation cycle's scratch state: the time, the decisions, the headroom left. */
+class Cycle {
+  readonly allocations = new Map<
+    string,
+    { entry: RoleEntry; agent: AgentBooks; resources: Resources }
+  >();
+  /** How many offers were made in this cycle (several may merge into one allocation). */
+  recorded = 0;
+  private readonly filterExpiry = new Map<AgentBooks, number>();
+
+  constructor(readonly nowMs: number) {}
+
+  record(entry: RoleEntry, agent: AgentBooks, resources: Resources): void {
+    this.recorded += 1;
+    const key = `${entry.framework.id.value}\u0000${agent.id.value}\u0000${entry.role.name}`;
+    const earlier = this.allocations.get(key);
+    this.allocations.set(key, {
+      entry,
+      agent,
+      resources: earlier === undefined ? resources : earlier.resources.plus(resources),
+    });
+  }
+
+  noteFilter(agent: AgentBooks, untilMs: number): void {
+    this.filterExpiry.set(
+      agent,
+      Math.min(this.filterExpiry.get(agent) ?? Number.POSITIVE_INFINITY, untilMs),
+    );
+  }
+
+  earliestFilterExpiry(agent: AgentBooks): number {
+    return this.filterExpiry.get(agent) ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Free unreserved resources beyond what unmet guarantees need: what non-guarantee offers may take. */
+  surplusHeadroom(allocator: HierarchicalAllocator): Map<string, number> {
+    const required = allocator.requiredHeadroom();
+    if (required.size === 0) return required;
+    const surplus = new Map<string, number>();
+    for (const [name, need] of required)
+      surplus.set(name, (allocator.freeQuotaScalars.get(name) ?? 0) - need);
+    return surplus;
+  }
+
+  results(): Allocation[] {
+    return [...this.allocations.values()].map(({ entry, agent, resources }) => ({
+      frameworkId: entry.framework.id,
+      agentId: agent.id,
+      role: entry.role.name,
+      resources: resources.allocate(entry.role.name),
+    }));
+  }
+}

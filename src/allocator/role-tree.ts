@@ -1,0 +1,253 @@
+// The role tree of hierarchical DRF. Roles form a tree by their '/' paths; at each
+// node, children compete by weighted dominant share of their whole subtree, and a
+// role's own frameworks compete, as one "self" slot, with its sub-roles (as Mesos'
+// hierarchical sorter does with its virtual leaf). Frameworks within a role compete
+// by their own dominant share in that role. Every comparison is kept in an indexed
+// heap, so one allocation costs O(depth × log siblings), not a sort.
+
+import type { Resources } from '../resources/index.js';
+import type { FrameworkID } from '../wire/index.js';
+import { type HeapItem, IndexedHeap } from './indexed-heap.js';
+import { addInto, dominantShare, type Quantities } from './quantities.js';
+import type { FrameworkCapabilities } from './types.js';
+
+/** A refuse filter: offers of these resources (or less) of one agent are held back until untilMs. */
+export interface RefuseFilter {
+  readonly resources: Resources;
+  readonly untilMs: number;
+}
+
+/** What a framework looks like to the tree. */
+export interface FrameworkBooks {
+  readonly id: FrameworkID;
+  readonly entries: Map<string, RoleEntry>;
+  readonly capabilities: FrameworkCapabilities;
+}
+
+/** One framework in one of its roles: the unit frameworks are ordered by. */
+export class RoleEntry implements HeapItem {
+  heapIndex = -1;
+  share = 0;
+  readonly allocated: Quantities = new Map();
+  /** Filters per agent id value. */
+  readonly filters = new Map<string, RefuseFilter[]>();
+
+  constructor(
+    readonly framework: FrameworkBooks,
+    readonly role: RoleNode,
+  ) {}
+
+  get name(): string {
+    return this.framework.id.value;
+  }
+}
+
+/** A role's own frameworks, as one competitor among its sub-roles. */
+export class SelfSlot implements HeapItem {
+  readonly kind = 'self';
+  heapIndex = -1;
+  share = 0;
+  constructor(readonly node: RoleNode) {}
+  get name(): string {
+    return this.node.name;
+  }
+}
+
+export type Slot = RoleNode | SelfSlot;
+
+const bySlotShare = (a: Slot, b: Slot) =>
+  a.share < b.share || (a.share === b.share && a.name < b.name);
+const byEntryShare = (a: RoleEntry, b: RoleEntry) =>
+  a.share < b.share || (a.share === b.share && a.name < b.name);
+
+export class RoleNode implements HeapItem {
+  readonly kind = 'role';
+  heapIndex = -1;
+  /** Weighted dominant share of the whole subtree's allocation: the key among siblings. */
+  share = 0;
+  weight = 1;
+  readonly children = new Map<string, RoleNode>();
+  /** Sub-roles with frameworks that want offers, and `self` when this role has some. */
+  readonly slots = new IndexedHeap<Slot>(bySlotShare);
+  /** This role's frameworks that want offers (active, role not suppressed). */
+  readonly wanting = new IndexedHeap<RoleEntry>(byEntryShare);
+  /** Every framework subscribed to this role, wanting or not. */
+  readonly entries = new Set<RoleEntry>();
+  readonly self = new SelfSlot(this);
+  /** Offered or used: this role's frameworks only (the self slot's key). */
+  readonly selfAllocated: Quantities = new Map();
+  /** Offered or used, whole subtree. */
+  readonly allocated: Quantities = new Map();
+  /** Unreserved non-revocable scalars offered or used, whole subtree: quota consumption's first half. */
+  readonly allocatedQuota: Quantities = new Map();
+  /** Reserved to the subtree's roles on any agent, allocated or not: quota consumption's second half. */
+  readonly reserved: Quantities = new Map();
+  guarantees: Quantities = new Map();
+  limits: Quantities = new Map();
+  /** Set explicitly by an operator (so the role is shown even when idle). */
+  hasWeight = false;
+
+  constructor(
+    readonly name: string,
+    readonly parent: RoleNode | undefined,
+  ) {}
+
+  /** Quota consumption (Mesos' definition): unreserved allocations plus all reservations. */
+  consumed(): Quantities {
+    const out = new Map(this.allocatedQuota);
+    addInto(out, this.reserved);
+    return out;
+  }
+
+  /** The node and its ancestors, nearest first, root excluded. */
+  *selfAndAncestors(): Generator<RoleNode> {
+    for (let node: RoleNode | undefined = this; node?.parent !== undefined; node = node.parent)
+      yield node;
+  }
+
+  get isIdle(): boolean {
+    return (
+      this.entries.size === 0 &&
+      this.children.size === 0 &&
+      this.allocated.size === 0 &&
+      this.reserved.size === 0 &&
+      this.guarantees.size === 0 &&
+      this.limits.size === 0 &&
+      !this.hasWeight
+    );
+  }
+}
+
+/**
+ * The tree and the cluster totals the shares are computed against. Shares are
+ * recomputed lazily (refreshShares) after the totals change, and incrementally
+ * as allocations change.
+ */
+export class RoleTree {
+  readonly root = new RoleNode('', undefined);
+  private readonly nodes = new Map<string, RoleNode>();
+  readonly totals: Quantities = new Map();
+  private areSharesStale = false;
+
+  get(name: string): RoleNode | undefined {
+    return this.nodes.get(name);
+  }
+
+  all(): IterableIterator<RoleNode> {
+    return this.nodes.values();
+  }
+
+  /** The node for `name`, created with its ancestors if missing. */
+  ensure(name: string): RoleNode {
+    const existing = this.nodes.get(name);
+    if (existing !== undefined) return existing;
+    const slash = name.lastIndexOf('/');
+    const parent = slash === -1 ? this.root : this.ensure(name.slice(0, slash));
+    const node = new RoleNode(name, parent);
+    parent.children.set(name, node);
+    this.nodes.set(name, node);
+    return node;
+  }
+
+  /** Drops `node` and then its ancestors, as long as they hold nothing worth keeping. */
+  prune(node: RoleNode): void {
+    let current: RoleNode | undefined = node;
+    while (current?.parent !== undefined && current.isIdle) {
+      const parent: RoleNode = current.parent;
+      if (parent.slots.has(current)) parent.slots.remove(current);
+      parent.children.delete(current.name);
+      this.nodes.delete(current.name);
+      current = parent;
+    }
+  }
+
+  /** The cluster's scalar totals changed: every share must be recomputed before the next use. */
+  totalsChanged(): void {
+    this.areSharesStale = true;
+  }
+
+  /** Recomputes every share and re-heapifies, if the totals changed since the last time. O(roles + entries). */
+  refreshShares(): void {
+    if (!this.areSharesStale) return;
+    this.areSharesStale = false;
+    const visit = (node: RoleNode) => {
+      for (const child of node.children.values()) visit(child);
+      for (const entry of node.entries) entry.share = dominantShare(entry.allocated, this.totals);
+      node.wanting.rebuild();
+      node.self.share = dominantShare(node.selfAllocated, this.totals) / node.weight;
+      node.share = dominantShare(node.allocated, this.totals) / node.weight;
+      node.slots.rebuild();
+    };
+    visit(this.root);
+  }
+
+  /** Adds (sign 1) or removes (sign −1) an allocation of `entry`, keeping every heap in order. */
+  account(
+    entry: RoleEntry,
+    all: ReadonlyMap<string, number>,
+    quota: ReadonlyMap<string, number>,
+    sign: 1 | -1,
+  ): void {
+    addInto(entry.allocated, all, sign);
+    entry.share = dominantShare(entry.allocated, this.totals);
+    const role = entry.role;
+    if (role.wanting.has(entry)) role.wanting.update(entry);
+    addInto(role.selfAllocated, all, sign);
+    role.self.share = dominantShare(role.selfAllocated, this.totals) / role.weight;
+    if (role.slots.has(role.self)) role.slots.update(role.self);
+    for (const node of role.selfAndAncestors()) {
+      addInto(node.allocated, all, sign);
+      addInto(node.allocatedQuota, quota, sign);
+      node.share = dominantShare(node.allocated, this.totals) / node.weight;
+      if (node.parent?.slots.has(node)) node.parent.slots.update(node);
+    }
+  }
+
+  /** Adds or removes reservations to `role` (counted up the tree, for quota consumption). */
+  accountReserved(role: RoleNode, reserved: ReadonlyMap<string, number>, sign: 1 | -1): void {
+    for (const node of role.selfAndAncestors()) addInto(node.reserved, reserved, sign);
+  }
+
+  setWeight(node: RoleNode, weight: number): void {
+    node.weight = weight;
+    node.self.share = dominantShare(node.selfAllocated, this.totals) / weight;
+    node.share = dominantShare(node.allocated, this.totals) / weight;
+    if (node.slots.has(node.self)) node.slots.update(node.self);
+    if (node.parent?.slots.has(node)) node.parent.slots.update(node);
+  }
+
+  /** Puts `entry` in or out of its role's competition (active and not suppressed, or not). */
+  setWanting(entry: RoleEntry, isWanting: boolean): void {
+    const role = entry.role;
+    if (isWanting === role.wanting.has(entry)) return;
+    if (isWanting) role.wanting.push(entry);
+    else role.wanting.remove(entry);
+    const hasSelf = role.wanting.size > 0;
+    if (hasSelf !== role.slots.has(role.self)) {
+      if (hasSelf) role.slots.push(role.self);
+      else role.slots.remove(role.self);
+      this.propagateLiveness(role);
+    }
+  }
+
+  /** A node competes in its parent exactly when something below it wants offers. */
+  private propagateLiveness(from: RoleNode): void {
+    for (let node: RoleNode | undefined = from; node?.parent !== undefined; node = node.parent) {
+      const isLive = node.slots.size > 0;
+      if (isLive === node.parent.slots.has(node)) return;
+      if (isLive) node.parent.slots.push(node);
+      else node.parent.slots.remove(node);
+    }
+  }
+
+  /**
+   * The roles under `node` (itself included) whose frameworks want offers, in
+   * hierarchical DRF order. Lazy; the tree must not change while iterating.
+   */
+  *rolesInOrder(node: RoleNode): Generator<RoleNode> {
+    for (const slot of node.slots.ordered()) {
+      if (slot.kind === 'self') yield slot.node;
+      else yield* this.rolesInOrder(slot);
+    }
+  }
+}
