@@ -30,6 +30,8 @@ import {
   containerId as mintContainerId,
   executorId as mintExecutorId,
   newStatusUuid,
+  parseResources,
+  type Resource,
   type TaskInfo,
   type TaskState,
   type TaskStatus,
@@ -75,6 +77,8 @@ export class Agent {
   private info: AgentInfo | undefined;
   private total: Resources | undefined;
   private attributes: Attribute[] = [];
+  /** Dynamic reservations the master asked this agent to keep (CHECKPOINT_RESOURCES). */
+  private checkpointedResources: readonly Resource[] = [];
   private endpoint = '';
   private readonly startTimeSec: number;
 
@@ -125,6 +129,7 @@ export class Agent {
     mkdirSync(join(workDir, 'slaves'), { recursive: true });
     mkdirSync(join(workDir, 'meta'), { recursive: true });
     this.agentIdValue = this.recoverAgentId();
+    this.checkpointedResources = this.recoverCheckpointedResources();
     this.total = agentResources(workDir, this.options.resources);
     this.attributes =
       this.options.attributes === undefined ? [] : parseAttributes(this.options.attributes);
@@ -191,6 +196,33 @@ export class Agent {
     }
   }
 
+  private recoverCheckpointedResources(): readonly Resource[] {
+    try {
+      return parseResources(
+        JSON.parse(readFileSync(join(this.options.workDir, 'meta', 'resources.json'), 'utf8')),
+      );
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.error(
+          { err: (error as Error).message },
+          'checkpointed resources unreadable; ignored',
+        );
+      return [];
+    }
+  }
+
+  /** Keeps the dynamic reservations across restarts: written atomically, reported on every subscription. */
+  private checkpointResources(resources: readonly Resource[]): void {
+    const path = join(this.options.workDir, 'meta', 'resources.json');
+    writeFileSync(`${path}.tmp`, JSON.stringify(resources));
+    renameSync(`${path}.tmp`, path);
+    this.checkpointedResources = resources;
+    this.log.info(
+      { resources: Resources.fromWire(resources).toString() },
+      'resources checkpointed',
+    );
+  }
+
   private subscribeCall(): AgentCall {
     const info = this.info;
     if (info === undefined) throw new Error('agent not started');
@@ -203,7 +235,14 @@ export class Agent {
     return {
       type: 'SUBSCRIBE',
       ...(this.agentIdValue !== undefined ? { agent_id: mintAgentId(this.agentIdValue) } : {}),
-      subscribe: { agent_info: info, version: MESOS_API_VERSION, tasks },
+      subscribe: {
+        agent_info: info,
+        version: MESOS_API_VERSION,
+        tasks,
+        ...(this.checkpointedResources.length > 0
+          ? { checkpointed_resources: this.checkpointedResources }
+          : {}),
+      },
     };
   }
 
@@ -247,6 +286,9 @@ export class Agent {
         this.updates.dropFramework(frameworkIdValue);
         return;
       }
+      case 'CHECKPOINT_RESOURCES':
+        this.checkpointResources(event.checkpoint_resources.resources);
+        return;
       case 'SUBSCRIBED':
       case 'HEARTBEAT':
       case 'ERROR':

@@ -292,6 +292,48 @@ export class Resources {
     return changed ? new Resources(entries) : this;
   }
 
+  /**
+   * Each entry with its current (last) reservation taken off: what a RESERVE
+   * converted these resources from, or what UNRESERVE gives back.
+   */
+  popReservation(): Resources {
+    return this.mapReservations((stack) => stack.slice(0, -1));
+  }
+
+  /** Each entry without its DYNAMIC reservations: its form before any RESERVE (static or unreserved). */
+  withoutDynamicReservations(): Resources {
+    return this.mapReservations((stack) => stack.filter((r) => r.type !== 'DYNAMIC'));
+  }
+
+  /** True if every entry is reserved and its current reservation is DYNAMIC. */
+  isDynamicallyReserved(): boolean {
+    for (const entry of this.entries.values())
+      if (entry.id.reservations.at(-1)?.type !== 'DYNAMIC') return false;
+    return true;
+  }
+
+  private mapReservations(
+    change: (stack: readonly ReservationInfo[]) => readonly ReservationInfo[],
+  ): Resources {
+    const entries = new Map<string, Entry>();
+    for (const entry of this.entries.values()) {
+      const { id } = entry;
+      const extras = {
+        ...(id.allocationRole !== undefined
+          ? { allocation_info: { role: id.allocationRole } }
+          : {}),
+        ...(id.disk !== undefined ? { disk: id.disk } : {}),
+        ...(id.isRevocable ? { revocable: {} } : {}),
+        ...(id.isShared ? { shared: {} } : {}),
+      };
+      mergeInto(entries, {
+        ...entry,
+        id: identity(id.name, id.type, change(id.reservations), extras),
+      });
+    }
+    return new Resources(entries);
+  }
+
   /** Without refined reservations (stacks deeper than one), for frameworks that cannot handle them. */
   withoutRefinedReservations(): Resources {
     return this.select((entry) => entry.id.reservations.length <= 1);

@@ -9,6 +9,7 @@ import type {
   FrameworkInfo,
   KillPolicy,
   MasterInfo,
+  Resource,
   TaskInfo,
   TaskState,
   TaskStatus,
@@ -28,6 +29,8 @@ export interface AgentCall {
   readonly subscribe?: {
     readonly agent_info: AgentInfo;
     readonly version: string;
+    /** Dynamic reservations the master told the agent to keep (CHECKPOINT_RESOURCES). */
+    readonly checkpointed_resources?: readonly Resource[];
     readonly tasks?: readonly AgentTask[];
   };
   readonly update?: { readonly framework_id: FrameworkID; readonly status: TaskStatus };
@@ -65,6 +68,14 @@ export type AgentEvent =
   | {
       readonly type: 'SHUTDOWN_FRAMEWORK';
       readonly shutdown_framework: { readonly framework_id: FrameworkID };
+    }
+  | {
+      /**
+       * The agent's dynamic reservations, whole (Mesos' CheckpointResourcesMessage):
+       * the agent keeps them on disk and reports them when it subscribes again.
+       */
+      readonly type: 'CHECKPOINT_RESOURCES';
+      readonly checkpoint_resources: { readonly resources: readonly Resource[] };
     }
   | { readonly type: 'ERROR'; readonly error: { readonly message: string } }
   | { readonly type: 'HEARTBEAT' };

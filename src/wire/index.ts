@@ -19,6 +19,13 @@ export {
 export { nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
 export type * from './messages.js';
 export {
+  MASTER_CALL_TYPES,
+  type MasterCall,
+  type MasterCallType,
+  type QuotaConfigMessage,
+  type WeightInfo,
+} from './operator.js';
+export {
   DEFAULT_MAX_RECORD_BYTES,
   decodeRecords,
   encodeRecord,
@@ -31,8 +38,10 @@ export {
   AttributeSchema,
   CallSchema,
   FrameworkInfoSchema,
+  MasterCallSchema,
   parseAgentCall,
   parseCall,
+  parseMasterCall,
   parseResources,
   parseWith,
   ResourceSchema,

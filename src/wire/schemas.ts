@@ -20,6 +20,7 @@ import type {
   TaskInfo,
   TaskStatus,
 } from './messages.js';
+import { MASTER_CALL_TYPES, type MasterCall, type QuotaConfigMessage } from './operator.js';
 import type { Call, OfferOperation, Subscribe } from './scheduler.js';
 import { isValidStatusUuid } from './status-uuid.js';
 
@@ -392,6 +393,7 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
       z.object({
         agent_info: AgentInfoSchema,
         version: z.string(),
+        checkpointed_resources: optional(z.array(ResourceSchema)),
         tasks: optional(
           z.array(
             z.object({
@@ -417,6 +419,82 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
         message: `required for a ${call.type} call`,
       });
   });
+
+const ScalarValueSchema = z.object({
+  value: number.refine((v) => Number.isFinite(v) && v >= 0, {
+    error: 'must be a finite, non-negative number',
+  }),
+});
+
+const QuotaConfigSchema: z.ZodType<QuotaConfigMessage> = z.object({
+  role: z.string({ error: 'required (a string)' }),
+  guarantees: optional(z.record(z.string(), ScalarValueSchema)),
+  limits: optional(z.record(z.string(), ScalarValueSchema)),
+});
+
+// The body each operator call type must carry.
+const REQUIRED_OPERATOR_BODY: Partial<
+  Record<(typeof MASTER_CALL_TYPES)[number], keyof MasterCall>
+> = {
+  TEARDOWN: 'teardown',
+  UPDATE_WEIGHTS: 'update_weights',
+  UPDATE_QUOTA: 'update_quota',
+  SET_QUOTA: 'set_quota',
+  REMOVE_QUOTA: 'remove_quota',
+  RESERVE_RESOURCES: 'reserve_resources',
+  UNRESERVE_RESOURCES: 'unreserve_resources',
+};
+
+export const MasterCallSchema: z.ZodType<MasterCall> = z
+  .object({
+    type: z.enum(MASTER_CALL_TYPES, {
+      error: (issue) =>
+        issue.input === undefined ? 'required' : `unknown call type ${JSON.stringify(issue.input)}`,
+    }),
+    teardown: optional(z.object({ framework_id: FrameworkIDSchema })),
+    update_weights: optional(
+      z.object({
+        weight_infos: z.array(
+          z.object({
+            weight: number.refine((w) => Number.isFinite(w) && w > 0, {
+              error: 'must be a positive number',
+            }),
+            role: optional(z.string()),
+          }),
+        ),
+      }),
+    ),
+    update_quota: optional(
+      z.object({ force: optional(boolean), quota_configs: z.array(QuotaConfigSchema) }),
+    ),
+    set_quota: optional(
+      z.object({
+        quota_request: z.object({
+          force: optional(boolean),
+          role: optional(z.string()),
+          guarantee: optional(z.array(ResourceSchema)),
+        }),
+      }),
+    ),
+    remove_quota: optional(z.object({ role: z.string({ error: 'required (a string)' }) })),
+    reserve_resources: optional(
+      z.object({
+        agent_id: AgentIDSchema,
+        source: optional(z.array(ResourceSchema)),
+        resources: optional(z.array(ResourceSchema)),
+      }),
+    ),
+    unreserve_resources: optional(
+      z.object({ agent_id: AgentIDSchema, resources: optional(z.array(ResourceSchema)) }),
+    ),
+  })
+  .superRefine((call, ctx) => {
+    const body = REQUIRED_OPERATOR_BODY[call.type];
+    if (body !== undefined && call[body] === undefined)
+      ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
+  });
+
+export const parseMasterCall = (input: unknown): MasterCall => parseWith(MasterCallSchema, input);
 
 /** Formats a zod path as people write it: `accept.offer_ids[0].value`. */
 function fieldPath(path: readonly PropertyKey[]): string {

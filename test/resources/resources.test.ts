@@ -403,3 +403,39 @@ test('resources shrinkQuotaScalars cuts only unreserved scalars, per name', () =
   assert.equal(r.shrinkQuotaScalars(new Map([['cpus', 10_000]])), r, 'nothing to cut: same value');
   assert.ok(r.quotaScalars().plus(r.withoutQuotaScalars()).equals(r));
 });
+
+test('resources popReservation and withoutDynamicReservations undo RESERVE', () => {
+  const unreserved = Resources.parse('cpus:2;mem:512');
+  const reserved = Resources.fromWire([
+    {
+      name: 'cpus',
+      type: 'SCALAR',
+      scalar: { value: 2 },
+      reservations: [{ type: 'DYNAMIC', role: 'eng', principal: 'p' }],
+    },
+  ]);
+  const refined = Resources.fromWire([
+    {
+      name: 'cpus',
+      type: 'SCALAR',
+      scalar: { value: 2 },
+      reservations: [
+        { type: 'STATIC', role: 'eng' },
+        { type: 'DYNAMIC', role: 'eng/web', principal: 'p' },
+      ],
+    },
+  ]);
+  assert.ok(reserved.popReservation().equals(Resources.parse('cpus:2')));
+  assert.ok(reserved.isDynamicallyReserved());
+  assert.ok(!unreserved.isDynamicallyReserved());
+  assert.ok(
+    refined.popReservation().equals(Resources.parse('cpus(eng):2')),
+    'back to the static reservation',
+  );
+  assert.ok(refined.withoutDynamicReservations().equals(Resources.parse('cpus(eng):2')));
+  assert.ok(!Resources.parse('cpus(eng):2').isDynamicallyReserved(), 'static is not dynamic');
+  assert.ok(
+    reserved.allocate('eng').popReservation().equals(Resources.parse('cpus:2').allocate('eng')),
+    'keeps allocation',
+  );
+});
