@@ -118,7 +118,7 @@ test('layering of src holds: index-only imports, allowed directions, pure folder
   // Guard against passing vacuously: the scan must see the tree and its imports.
   assert.ok(files.length > 50, `only ${files.length} files found under src/`);
   assert.ok(files.some((f) => f.path === 'src/wire/index.ts'));
-  assert.ok(files.some((f) => f.path === 'src/allocator/simple-allocator.ts'));
+  assert.ok(files.some((f) => f.path === 'src/allocator/hierarchical-allocator.ts'));
   const imports = files.flatMap((f) => importSpecifiers(f.text));
   assert.ok(imports.filter((s) => s === '../wire/index.js').length > 10);
   assert.deepEqual(layeringViolations(files), []);

@@ -106,20 +106,24 @@ export class HierarchicalAllocator implements Allocator {
     if (this.canWakeIdleAgents(event)) this.epoch++;
     switch (event.kind) {
       case 'agentAdded':
-        return this.addAgent(event.agentId, event.total, event.used, nowMs);
+        this.addAgent(event.agentId, event.total, event.used, nowMs);
+        break;
       case 'agentRemoved':
-        return this.removeAgent(event.agentId.value);
+        this.removeAgent(event.agentId.value);
+        break;
       case 'agentActivated':
       case 'agentDeactivated':
-        return this.withAgent(event.agentId.value, (agent) => {
+        this.withAgent(event.agentId.value, (agent) => {
           agent.isActive = event.kind === 'agentActivated';
         });
+        break;
       case 'agentDraining':
-        return this.withAgent(event.agentId.value, (agent) => {
+        this.withAgent(event.agentId.value, (agent) => {
           agent.isDraining = event.isDraining;
         });
+        break;
       case 'availableConverted':
-        return this.withAgent(event.agentId.value, (agent) => {
+        this.withAgent(event.agentId.value, (agent) => {
           assert(
             agent.available.contains(event.from),
             'converting resources that are not available',
@@ -127,8 +131,10 @@ export class HierarchicalAllocator implements Allocator {
           this.setTotal(agent, agent.total.minus(event.from).plus(event.to));
           agent.available = agent.available.minus(event.from).plus(event.to);
         });
+        break;
       case 'allocationConverted':
-        return this.convertAllocation(event.frameworkId, event.agentId.value, event.from, event.to);
+        this.convertAllocation(event.frameworkId, event.agentId.value, event.from, event.to);
+        break;
       case 'frameworkAdded': {
         const framework = this.ensureFramework(event.frameworkId);
         framework.isActive = true;
@@ -136,36 +142,41 @@ export class HierarchicalAllocator implements Allocator {
         this.setRoles(framework, event.roles, event.suppressedRoles);
         for (const [agentIdValue, used] of event.used)
           this.trackUsed(framework, agentIdValue, used);
-        return;
+        break;
       }
       case 'frameworkUpdated':
-        return this.withFramework(event.frameworkId.value, (framework) => {
+        this.withFramework(event.frameworkId.value, (framework) => {
           if (event.capabilities !== undefined) framework.capabilities = event.capabilities;
           this.setRoles(framework, event.roles, event.suppressedRoles);
         });
+        break;
       case 'frameworkRemoved':
-        return this.removeFramework(event.frameworkId.value);
+        this.removeFramework(event.frameworkId.value);
+        break;
       case 'frameworkActivated':
       case 'frameworkDeactivated':
-        return this.withFramework(event.frameworkId.value, (framework) => {
+        this.withFramework(event.frameworkId.value, (framework) => {
           framework.isActive = event.kind === 'frameworkActivated';
           this.refreshWanting(framework);
         });
+        break;
       case 'resourcesRecovered':
-        return this.recover(
+        this.recover(
           event.frameworkId.value,
           event.agentId.value,
           event.resources,
           event.refuseMs,
           nowMs,
         );
+        break;
       case 'resourcesUsed':
-        return this.withFramework(event.frameworkId.value, (framework) =>
+        this.withFramework(event.frameworkId.value, (framework) =>
           this.trackUsed(framework, event.agentId.value, event.resources),
         );
+        break;
       case 'offersSuppressed':
       case 'offersRevived':
-        return this.withFramework(event.frameworkId.value, (framework) => {
+        this.withFramework(event.frameworkId.value, (framework) => {
           const roles = event.roles.length === 0 ? [...framework.roles] : event.roles;
           for (const role of roles) {
             if (event.kind === 'offersSuppressed') framework.suppressed.add(role);
@@ -176,6 +187,7 @@ export class HierarchicalAllocator implements Allocator {
           }
           this.refreshWanting(framework);
         });
+        break;
       case 'weightsUpdated':
         for (const { role, weight } of event.weights) {
           assert(weight > 0 && Number.isFinite(weight), `weight of ${role} must be positive`);
@@ -184,10 +196,10 @@ export class HierarchicalAllocator implements Allocator {
           this.tree.setWeight(node, weight);
           this.tree.prune(node);
         }
-        return;
+        break;
       case 'quotaUpdated':
         for (const config of event.configs) this.setQuota(config);
-        return;
+        break;
       default:
         assertNever(event);
     }

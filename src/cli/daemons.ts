@@ -2,7 +2,12 @@
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { resolve } from 'node:path';
 import { Agent } from '../agent/index.js';
-import { HierarchicalAllocator } from '../allocator/index.js';
+import {
+  type AgentSort,
+  DEFAULT_AGENT_EXPECTED_UPTIME_MS,
+  DEFAULT_MIN_ALLOCATABLE,
+  HierarchicalAllocator,
+} from '../allocator/index.js';
 import { ProcessContainerizer } from '../containerizer/index.js';
 import { MASTER_DEFAULTS, Master } from '../master/index.js';
 import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
@@ -71,7 +76,23 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     ...optional('hostname', stringFlag(values, 'hostname')),
     ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
     registry,
-    allocator: new HierarchicalAllocator({ random: Math.random }),
+    allocator: new HierarchicalAllocator({
+      random: Math.random,
+      agentSort: agentSortFlag(values),
+      agentExpectedUptimeMs: durationFlag(
+        values,
+        'agent_expected_uptime',
+        DEFAULT_AGENT_EXPECTED_UPTIME_MS,
+      ),
+      minAllocatableResources:
+        stringFlag(values, 'min_allocatable_resources') ?? DEFAULT_MIN_ALLOCATABLE,
+    }),
+    ...optional(
+      'offerTimeoutMs',
+      stringFlag(values, 'offer_timeout') === undefined
+        ? undefined
+        : durationFlag(values, 'offer_timeout', 0),
+    ),
     allocationIntervalMs: durationFlag(
       values,
       'allocation_interval',
@@ -124,6 +145,13 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     return startFailure(logger, 'agent', error);
   }
   return runUntilSignalled(agent, logger);
+}
+
+function agentSortFlag(values: ParsedValues): AgentSort {
+  const value = stringFlag(values, 'agent_sort') ?? 'random';
+  if (value !== 'random' && value !== 'uptime')
+    throw new UsageError(`--agent_sort: expected random or uptime, got '${value}'`);
+  return value;
 }
 
 function startFailure(logger: Logger, component: string, error: unknown): number {

@@ -192,6 +192,30 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'how long a disconnected agent has to come back',
         default: '10mins',
       },
+      offer_timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'rescind offers outstanding this long',
+        default: 'never',
+      },
+      min_allocatable_resources: {
+        type: 'string',
+        placeholder: 'alternatives',
+        description: "the least worth offering: '|'-separated alternatives",
+        default: 'cpus:0.01|mem:32',
+      },
+      agent_sort: {
+        type: 'string',
+        placeholder: 'order',
+        description: 'agent order each cycle: random, or uptime (stable agents first)',
+        default: 'random',
+      },
+      agent_expected_uptime: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'T in p = min(1, t/T) for --agent_sort=uptime',
+        default: '1hrs',
+      },
       ...logLevelOption,
     },
     run: async (values) => (await import('./daemons.js')).runMaster(values),
@@ -253,7 +277,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await spec.run(values, positionals);
   } catch (error) {
     // By name: each command is bundled on its own (scripts/build.mjs), with its own copy of the class.
-    if (error instanceof Error && error.name === 'UsageError') {
+    // A flag the daemons' own parsers refuse (BadRequestError) is a usage error too.
+    if (
+      error instanceof Error &&
+      (error.name === 'UsageError' || error.name === 'BadRequestError')
+    ) {
       process.stderr.write(`agora ${name}: ${error.message}\n\n${commandHelp(spec)}`);
       return 2;
     }

@@ -1,14 +1,17 @@
 // The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
 // /version and /metrics/snapshot.
-import { type HttpServer, sendEmpty, sendJson } from '../runtime/index.js';
-import { AGORA_VERSION, MESOS_API_VERSION } from '../wire/index.js';
+import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../runtime/index.js';
+import { AGORA_VERSION, BadRequestError, MESOS_API_VERSION } from '../wire/index.js';
 import type { Master } from './master.js';
+import { validateWeights } from './quota.js';
 import {
   legacyAgent,
   legacyFramework,
+  legacyRoles,
   legacyState,
   legacyTask,
   type MasterView,
+  quotaStatus,
 } from './render.js';
 
 export function routeEndpoints(http: HttpServer, master: Master): void {
@@ -77,6 +80,40 @@ export function routeEndpoints(http: HttpServer, master: Master): void {
     );
     sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
   });
+
+  const roles = (
+    request: Parameters<Parameters<HttpServer['route']>[2]>[0],
+    response: Parameters<Parameters<HttpServer['route']>[2]>[1],
+  ) => sendJson(response, 200, legacyRoles(master.roleBreakdowns()), request);
+  http.route(['GET'], '/master/roles', roles);
+  http.route(['GET'], '/master/roles.json', roles);
+
+  http.route(['GET'], '/master/weights', (request, response) =>
+    sendJson(
+      response,
+      200,
+      [...master.weights].map(([role, weight]) => ({ weight, role })),
+      request,
+    ),
+  );
+  http.route(['PUT'], '/master/weights', async (request, response) => {
+    const body = await readJsonBody(request);
+    if (!Array.isArray(body))
+      throw new BadRequestError('', 'expected a JSON array of {"role", "weight"}');
+    const infos = body.map((entry: unknown, i) => {
+      const { role, weight } = (entry ?? {}) as { role?: unknown; weight?: unknown };
+      if (typeof role !== 'string') throw new BadRequestError(`[${i}].role`, 'expected a string');
+      if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight))
+        throw new BadRequestError(`[${i}].weight`, 'expected a positive number');
+      return { role, weight };
+    });
+    await master.updateWeights(validateWeights(infos, ''));
+    sendEmpty(response, 200);
+  });
+
+  http.route(['GET'], '/master/quota', (request, response) =>
+    sendJson(response, 200, quotaStatus(master.quotas), request),
+  );
 
   http.route(['GET'], '/master/health', (_request, response) => sendEmpty(response, 200));
   http.route(['GET'], '/master/flags', (request, response) =>

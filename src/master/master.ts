@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { hostname as osHostname } from 'node:os';
-import { type Allocation, refuseMsFrom } from '../allocator/index.js';
-import { Resources } from '../resources/index.js';
+import {
+  type Allocation,
+  type FrameworkCapabilities,
+  type QuotaConfig,
+  refuseMsFrom,
+} from '../allocator/index.js';
+import { Resources, roleAncestors } from '../resources/index.js';
 import {
   Cleanup,
   EventStream,
@@ -18,6 +23,7 @@ import {
   type AgentEvent,
   type AgentID,
   type AgentTask,
+  AgoraError,
   BadRequestError,
   type Event,
   type FrameworkInfo,
@@ -30,6 +36,7 @@ import {
   taskId as mintTaskId,
   type Offer,
   type Reconcile,
+  type Resource,
   type Subscribe,
   type TaskID,
   type TaskInfo,
@@ -38,6 +45,7 @@ import {
   type TaskStatusReason,
 } from '../wire/index.js';
 import { routeAgentApi } from './agent-api.js';
+import { AllocationBatcher } from './allocation-batcher.js';
 import {
   type AgentRecord,
   applyTaskStatus,
@@ -52,6 +60,8 @@ import { frameworkInfoError, frameworkRoles, hasCapability } from './framework-v
 import { MasterMetrics } from './metrics.js';
 import { routeOperatorApi } from './operator-api.js';
 import type { MasterOptions } from './options.js';
+import type { QuotaContext } from './quota.js';
+import { type Conversion, reserveConversion, unreserveConversion } from './reservations.js';
 import { routeSchedulerApi } from './scheduler-api.js';
 import { taskError } from './task-validation.js';
 
@@ -74,14 +84,20 @@ export class Master {
   private readonly log: Logger;
   private readonly http: HttpServer;
   private readonly cleanup = new Cleanup();
-  private allocationTimer: Timer | undefined;
-  private isAllocationScheduled = false;
+  private readonly batcher: AllocationBatcher;
+  private readonly offerTimers = new Map<string, Timer>();
+  /** Quota and weights as the registry holds them; the allocator has its own copy. */
+  readonly quotas = new Map<string, QuotaConfig>();
+  readonly weights = new Map<string, number>();
   private isStopping = false;
   private info: MasterInfo | undefined;
 
   constructor(readonly options: MasterOptions) {
     this.log = options.logger;
     this.startTimeSec = options.clock.now() / 1000;
+    this.batcher = new AllocationBatcher(options.clock, options.allocationIntervalMs, () =>
+      this.allocate(),
+    );
     this.http = new HttpServer({
       logger: options.logger,
       delegate: '/master',
@@ -98,7 +114,7 @@ export class Master {
 
   /** Recovers the registry, listens, and starts the allocation loop. Resolves with the URL. */
   async start(): Promise<string> {
-    const { registry, clock } = this.options;
+    const { registry } = this.options;
     const recovered = await registry.recover();
     this.cleanup.defer(() => registry.close());
     this.log.info({ agents: recovered.agents.size }, 'registry recovered');
@@ -119,8 +135,17 @@ export class Master {
       capabilities: [{ type: 'AGENT_UPDATE' }],
     };
 
-    const interval = every(clock, this.options.allocationIntervalMs, () => this.allocate());
-    this.cleanup.defer(() => interval.cancel());
+    for (const [role, weight] of recovered.weights) this.weights.set(role, weight);
+    for (const [role, quota] of recovered.quotas) this.quotas.set(role, quota);
+    if (this.weights.size > 0)
+      this.allocatorHandle({
+        kind: 'weightsUpdated',
+        weights: [...this.weights].map(([role, weight]) => ({ role, weight })),
+      });
+    if (this.quotas.size > 0)
+      this.allocatorHandle({ kind: 'quotaUpdated', configs: [...this.quotas.values()] });
+    this.batcher.start();
+    this.cleanup.defer(() => this.batcher.stop());
     this.cleanup.defer(() => this.closeAllConnections());
     const url = `http://${ip}:${address.port}`;
     this.log.info({ url, ip, port: address.port, master_id: this.id }, 'listening');
@@ -148,7 +173,7 @@ export class Master {
   }
 
   private closeAllConnections(): void {
-    this.allocationTimer?.cancel();
+    for (const timer of this.offerTimers.values()) timer.cancel();
     for (const framework of this.books.frameworks.values()) {
       framework.failoverTimer?.cancel();
       framework.connection?.stream.close();
@@ -205,6 +230,14 @@ export class Master {
       total = total.plus(agent.total);
       used = used.plus(this.books.usedOn(agent).unallocate());
     }
+    for (const role of this.options.allocator.roles())
+      out[`allocator/mesos/roles/${role.name}/shares/dominant`] = role.dominantShare;
+    for (const quota of this.quotas.values()) {
+      for (const [name, value] of Object.entries(quota.guarantees))
+        out[`allocator/mesos/quota/roles/${quota.role}/resources/${name}/guarantee`] = value;
+      for (const [name, value] of Object.entries(quota.limits))
+        out[`allocator/mesos/quota/roles/${quota.role}/resources/${name}/limit`] = value;
+    }
     for (const name of ['cpus', 'gpus', 'mem', 'disk']) {
       out[`master/${name}_total`] = total.scalar(name);
       out[`master/${name}_used`] = used.scalar(name);
@@ -223,20 +256,172 @@ export class Master {
     return true;
   }
 
-  // ---------------------------------------------------------------- allocation
+  // ------------------------------------------------------ roles, quota, weights
 
-  /**
-   * Asks for an allocation soon. Events arriving together are batched into one
-   * run on the next turn of the event loop; the interval timer covers the rest.
-   */
-  requestAllocation(): void {
-    if (this.isAllocationScheduled || this.isStopping) return;
-    this.isAllocationScheduled = true;
-    this.allocationTimer = this.options.clock.setTimeout(() => this.allocate(), 0);
+  /** UPDATE_WEIGHTS (validated): durable first, then the allocator. */
+  async updateWeights(
+    weights: readonly { readonly role: string; readonly weight: number }[],
+  ): Promise<void> {
+    await this.options.registry.apply({ kind: 'updateWeights', weights });
+    for (const { role, weight } of weights) this.weights.set(role, weight);
+    this.allocatorHandle({ kind: 'weightsUpdated', weights });
+    this.log.info({ weights }, 'weights updated');
   }
 
+  /**
+   * UPDATE_QUOTA (validated): durable first, then the allocator. Outstanding
+   * offers are rescinded, so no role keeps offers beyond a new limit and new
+   * guarantees can draw on everything (as Mesos does).
+   */
+  async updateQuota(configs: readonly QuotaConfig[]): Promise<void> {
+    await this.options.registry.apply({ kind: 'updateQuotas', configs });
+    for (const config of configs) {
+      if (Object.keys(config.guarantees).length === 0 && Object.keys(config.limits).length === 0)
+        this.quotas.delete(config.role);
+      else this.quotas.set(config.role, config);
+    }
+    this.allocatorHandle({ kind: 'quotaUpdated', configs });
+    for (const offer of [...this.books.offers.values()]) this.discardOffer(offer, undefined, true);
+    this.log.info({ roles: configs.map((c) => c.role) }, 'quota updated');
+    this.batcher.runSoon();
+  }
+
+  /** What quota validation needs to know about the cluster now. */
+  quotaContext(): QuotaContext {
+    const breakdown = new Map(this.roleBreakdowns().map((b) => [b.name, b]));
+    let capacity = Resources.EMPTY;
+    for (const agent of this.books.agents.values())
+      if (agent.state !== 'unreachable') capacity = capacity.plus(agent.total.unreserved());
+    return {
+      current: this.quotas,
+      consumed: (role) => breakdown.get(role)?.consumed ?? {},
+      capacity: Object.fromEntries(capacity.names().map((name) => [name, capacity.scalar(name)])),
+    };
+  }
+
+  /**
+   * Every role the master knows (with frameworks, reservations, quota, weight
+   * or allocations, and their ancestors), with its resources broken down as
+   * Mesos' /roles shows them. Sums cover each role's subtree.
+   */
+  roleBreakdowns(): RoleBreakdown[] {
+    const views = new Map(this.options.allocator.roles().map((view) => [view.name, view]));
+    const names = new Set<string>([...views.keys(), ...this.weights.keys(), ...this.quotas.keys()]);
+    const frameworksByRole = new Map<string, string[]>();
+    for (const framework of this.books.frameworks.values())
+      for (const role of frameworkRoles(framework.info)) {
+        names.add(role);
+        frameworksByRole.set(role, [...(frameworksByRole.get(role) ?? []), framework.id.value]);
+      }
+    for (const name of [...names]) for (const ancestor of roleAncestors(name)) names.add(ancestor);
+    const allocated = new Map<string, Resources>();
+    const offered = new Map<string, Resources>();
+    const addUp = (into: Map<string, Resources>, role: string, resources: Resources) => {
+      for (const name of [role, ...roleAncestors(role)])
+        into.set(name, (into.get(name) ?? Resources.EMPTY).plus(resources.unallocate()));
+    };
+    for (const framework of this.books.frameworks.values())
+      for (const task of framework.tasks.values())
+        if (!task.isRecovered) addUp(allocated, task.role, task.resources);
+    for (const offer of this.books.offers.values()) addUp(offered, offer.role, offer.resources);
+    return [...names].sort().map((name) => {
+      const view = views.get(name);
+      const used = allocated.get(name) ?? Resources.EMPTY;
+      const reserved = view?.reserved ?? {};
+      const consumed: Record<string, number> = { ...reserved };
+      const unreservedUse = used.quotaScalars();
+      for (const resource of unreservedUse.names())
+        consumed[resource] = (consumed[resource] ?? 0) + unreservedUse.scalar(resource);
+      return {
+        name,
+        weight: this.weights.get(name) ?? 1,
+        frameworkIds: frameworksByRole.get(name) ?? [],
+        allocated: scalarsOf(used),
+        offered: scalarsOf(offered.get(name) ?? Resources.EMPTY),
+        reserved,
+        consumed,
+        quota: this.quotas.get(name),
+        dominantShare: view?.dominantShare ?? 0,
+      };
+    });
+  }
+
+  // ------------------------------------------------------------ reservations
+
+  /**
+   * An operator's RESERVE_RESOURCES or UNRESERVE_RESOURCES on an agent's
+   * unallocated resources. Offers on the agent are rescinded if they hold
+   * what is needed; 409 if it is still not there (in use by tasks).
+   */
+  changeReservations(
+    agentIdValue: string,
+    kind: 'reserve' | 'unreserve',
+    resources: readonly Resource[] | undefined,
+    principal: string | undefined,
+  ): void {
+    const field = `${kind}_resources.resources`;
+    const agent = this.books.agents.get(agentIdValue);
+    if (agent === undefined || agent.state === 'unreachable')
+      throw new BadRequestError(
+        `${kind}_resources.agent_id`,
+        `no registered agent '${agentIdValue}'`,
+      );
+    const convert = kind === 'reserve' ? reserveConversion : unreserveConversion;
+    const context = (available: Resources) => ({
+      available,
+      ...(principal !== undefined ? { principal } : {}),
+    });
+    let conversion: Conversion;
+    try {
+      conversion = convert(resources, context(this.unallocatedOn(agent)), field);
+    } catch (error) {
+      if (!(error instanceof BadRequestError) || agent.offers.size === 0)
+        throw conflictIfUnavailable(error);
+      for (const offerId of [...agent.offers]) {
+        const offer = this.books.offers.get(offerId);
+        if (offer !== undefined) this.discardOffer(offer, undefined, true);
+      }
+      try {
+        conversion = convert(resources, context(this.unallocatedOn(agent)), field);
+      } catch (again) {
+        throw conflictIfUnavailable(again);
+      }
+    }
+    this.allocatorHandle({
+      kind: 'availableConverted',
+      agentId: agent.id,
+      from: conversion.from,
+      to: conversion.to,
+    });
+    this.convertAgentResources(agent, conversion);
+    this.log.info(
+      { agent_id: agentIdValue, from: conversion.from.toString(), to: conversion.to.toString() },
+      `resources ${kind}d`,
+    );
+    this.batcher.runSoon();
+  }
+
+  private unallocatedOn(agent: AgentRecord): Resources {
+    return agent.total
+      .minus(this.books.usedOn(agent).unallocate())
+      .minus(this.books.offeredOn(agent).unallocate());
+  }
+
+  /** The agent's total changes form; the agent keeps its dynamic reservations across restarts. */
+  private convertAgentResources(agent: AgentRecord, conversion: Conversion): void {
+    agent.total = agent.total.minus(conversion.from).plus(conversion.to);
+    const dynamic = agent.total.filter((r) =>
+      (r.reservations ?? []).some((reservation) => reservation.type === 'DYNAMIC'),
+    );
+    this.sendToAgent(agent, {
+      type: 'CHECKPOINT_RESOURCES',
+      checkpoint_resources: { resources: dynamic.toWire('post-refinement') },
+    });
+  }
+
+  // ---------------------------------------------------------------- allocation
+
   private allocate(): void {
-    this.isAllocationScheduled = false;
     if (this.isStopping) return;
     const started = performance.now();
     const allocations = this.options.allocator.allocate(this.options.clock.now());
@@ -291,6 +476,15 @@ export class Master {
         : {}),
       ...(isMultiRole ? { allocation_info: { role: allocation.role } } : {}),
     };
+    const offerTimeoutMs = this.options.offerTimeoutMs;
+    if (offerTimeoutMs !== undefined && offerTimeoutMs > 0)
+      this.offerTimers.set(
+        offer.id.value,
+        this.options.clock.setTimeout(() => {
+          const record = this.books.offers.get(offer.id.value);
+          if (record !== undefined) this.discardOffer(record, undefined, true);
+        }, offerTimeoutMs),
+      );
     this.books.addOffer({
       offer,
       frameworkId: framework.id,
@@ -306,9 +500,16 @@ export class Master {
     this.options.allocator.handle(event, this.options.clock.now());
   }
 
+  /** Forgets an offer (accepted, declined, rescinded or expired) and its timeout. */
+  private removeOffer(offerIdValue: string): void {
+    this.books.removeOffer(offerIdValue);
+    this.offerTimers.get(offerIdValue)?.cancel();
+    this.offerTimers.delete(offerIdValue);
+  }
+
   /** Removes an offer and gives its resources back to the allocator. */
   private discardOffer(offer: OfferRecord, refuseMs?: number, rescind = false): void {
-    this.books.removeOffer(offer.offer.id.value);
+    this.removeOffer(offer.offer.id.value);
     this.allocatorHandle({
       kind: 'resourcesRecovered',
       frameworkId: offer.frameworkId,
@@ -378,6 +579,7 @@ export class Master {
       this.allocatorHandle({
         kind: 'frameworkUpdated',
         frameworkId: framework.id,
+        capabilities: allocationCapabilities(framework.info),
         roles: frameworkRoles(framework.info),
         suppressedRoles,
       });
@@ -408,6 +610,7 @@ export class Master {
       this.allocatorHandle({
         kind: 'frameworkAdded',
         frameworkId: id,
+        capabilities: allocationCapabilities(framework.info),
         roles: frameworkRoles(framework.info),
         suppressedRoles,
         used: new Map(),
@@ -437,7 +640,7 @@ export class Master {
       },
       'framework subscribed',
     );
-    this.requestAllocation();
+    this.batcher.runSoon();
 
     if (!stream.closed.aborted)
       await new Promise<void>((resolve) =>
@@ -478,7 +681,6 @@ export class Master {
         () => this.removeFramework(framework, 'failover timeout expired'),
         timeoutMs,
       );
-    this.requestAllocation();
   }
 
   /**
@@ -524,7 +726,6 @@ export class Master {
     this.books.completeFramework(framework);
     this.metrics.frameworkGauge(framework, 'subscribed', 0);
     this.log.info({ framework_id: framework.id.value, why }, 'framework removed');
-    this.requestAllocation();
   }
 
   /**
@@ -551,11 +752,12 @@ export class Master {
     this.allocatorHandle({
       kind: 'frameworkUpdated',
       frameworkId: framework.id,
+      capabilities: allocationCapabilities(framework.info),
       roles: [...roles],
       suppressedRoles,
     });
     this.log.info({ framework_id: framework.id.value }, 'framework updated');
-    this.requestAllocation();
+    this.batcher.runSoon();
   }
 
   /** The framework sending a call must be subscribed on the stream it names (WIRE §1.7-1.8). */
@@ -586,7 +788,6 @@ export class Master {
           message: offerProblem,
         });
       this.log.info({ framework_id: framework.id.value, reason: offerProblem }, 'accept refused');
-      this.requestAllocation();
       return;
     }
     const offers = accept.offer_ids
@@ -594,17 +795,61 @@ export class Master {
       .filter((o) => o !== undefined);
     const [first] = offers;
     if (first === undefined) return;
-    for (const offer of offers) this.books.removeOffer(offer.offer.id.value);
+    for (const offer of offers) this.removeOffer(offer.offer.id.value);
     this.metrics.frameworkCounter(framework, 'offers/accepted', offers.length);
     const agent = this.books.agents.get(first.agentId.value);
     let available = offers.reduce((sum, offer) => sum.plus(offer.resources), Resources.EMPTY);
 
     for (const operation of accept.operations ?? []) {
+      if (operation.type === 'RESERVE' || operation.type === 'UNRESERVE') {
+        if (agent === undefined) continue;
+        const kind = operation.type === 'RESERVE' ? 'reserve' : 'unreserve';
+        try {
+          const conversion = (kind === 'reserve' ? reserveConversion : unreserveConversion)(
+            (kind === 'reserve' ? operation.reserve : operation.unreserve)?.resources,
+            {
+              available: available.unallocate(),
+              role: first.role,
+              ...(framework.info.principal !== undefined
+                ? { principal: framework.info.principal }
+                : {}),
+            },
+            `${kind}.resources`,
+          );
+          const from = conversion.from.allocate(first.role);
+          const to = conversion.to.allocate(first.role);
+          available = available.minus(from).plus(to);
+          this.allocatorHandle({
+            kind: 'allocationConverted',
+            frameworkId: framework.id,
+            agentId: agent.id,
+            from,
+            to,
+          });
+          this.convertAgentResources(agent, conversion);
+          this.log.info(
+            {
+              framework_id: framework.id.value,
+              agent_id: agent.id.value,
+              to: conversion.to.toString(),
+            },
+            `resources ${kind}d`,
+          );
+        } catch (error) {
+          if (!(error instanceof BadRequestError)) throw error;
+          // Mesos drops an invalid operation and goes on with the others.
+          this.log.warn(
+            { framework_id: framework.id.value, type: operation.type, reason: error.message },
+            'operation dropped',
+          );
+        }
+        continue;
+      }
       if (operation.type !== 'LAUNCH') {
-        // TODO(#4): RESERVE and UNRESERVE; the rest with their issues.
+        // Volumes and disks come with their own issues.
         this.log.warn(
           { framework_id: framework.id.value, type: operation.type },
-          'operation not supported yet; ignored',
+          'operation not supported yet; dropped',
         );
         continue;
       }
@@ -649,7 +894,6 @@ export class Master {
         resources: available,
         refuseMs: refuseMsFrom(accept.filters?.refuse_seconds),
       });
-    this.requestAllocation();
   }
 
   private offersProblem(framework: FrameworkRecord, ids: readonly string[]): string | undefined {
@@ -718,7 +962,6 @@ export class Master {
       this.discardOffer(offer, refuseMs);
       this.metrics.frameworkCounter(framework, 'offers/declined');
     }
-    this.requestAllocation();
   }
 
   revive(framework: FrameworkRecord, roles: readonly string[]): void {
@@ -727,7 +970,7 @@ export class Master {
       suppressed.delete(role);
     framework.suppressedRoles = suppressed;
     this.allocatorHandle({ kind: 'offersRevived', frameworkId: framework.id, roles });
-    this.requestAllocation();
+    this.batcher.runSoon();
   }
 
   suppress(framework: FrameworkRecord, roles: readonly string[]): void {
@@ -931,7 +1174,11 @@ export class Master {
     const idValue = call.agent_id?.value ?? subscribe.agent_info.id?.value;
     const id = mintAgentId(idValue ?? this.books.newAgentId());
     const info = { ...subscribe.agent_info, id };
-    const total = Resources.fromWire(info.resources ?? []);
+    const total = this.agentTotal(
+      info.resources ?? [],
+      subscribe.checkpointed_resources ?? [],
+      id.value,
+    );
     let agent = this.books.agents.get(id.value);
     const isNew = agent === undefined;
     if (isNew) await this.options.registry.apply({ kind: 'admitAgent', agent: info });
@@ -1015,7 +1262,7 @@ export class Master {
       },
       isNew ? 'agent registered' : 'agent reregistered',
     );
-    this.requestAllocation();
+    this.batcher.runSoon();
 
     if (!stream.closed.aborted)
       await new Promise<void>((resolve) =>
@@ -1023,6 +1270,34 @@ export class Master {
       );
     heartbeat.cancel();
     if (agent.connection === connection) this.agentDisconnected(agent);
+  }
+
+  /**
+   * An agent's total: what it is configured with, converted by the dynamic
+   * reservations it kept (checkpointed). A checkpoint that does not fit the
+   * configuration (the operator changed --resources) is ignored, loudly.
+   */
+  private agentTotal(
+    configured: readonly Resource[],
+    checkpointed: readonly Resource[],
+    agentIdValue: string,
+  ): Resources {
+    const total = Resources.fromWire(configured);
+    if (checkpointed.length === 0) return total;
+    const reservations = Resources.fromWire(checkpointed);
+    const base = reservations.withoutDynamicReservations();
+    if (!total.contains(base)) {
+      this.log.error(
+        {
+          agent_id: agentIdValue,
+          checkpointed: reservations.toString(),
+          configured: total.toString(),
+        },
+        'checkpointed reservations do not fit the agent; ignored',
+      );
+      return total;
+    }
+    return total.minus(base).plus(reservations);
   }
 
   private usedByFramework(agent: AgentRecord): Map<string, Resources> {
@@ -1095,6 +1370,7 @@ export class Master {
     this.allocatorHandle({
       kind: 'frameworkAdded',
       frameworkId: id,
+      capabilities: allocationCapabilities(framework.info),
       roles: frameworkRoles(framework.info),
       suppressedRoles: [],
       used: new Map(),
@@ -1237,7 +1513,6 @@ export class Master {
     }
     if (isTerminalState(task.state)) {
       this.recoverTask(task);
-      this.requestAllocation();
     }
     task.statusUpdateState = status.state;
     task.statusUpdateUuid = status.uuid;
@@ -1247,6 +1522,36 @@ export class Master {
       'task state changed',
     );
   }
+}
+
+/** A role's resources as Mesos' /roles shows them. Units; subtree sums. */
+export interface RoleBreakdown {
+  readonly name: string;
+  readonly weight: number;
+  readonly frameworkIds: readonly string[];
+  readonly allocated: Readonly<Record<string, number>>;
+  readonly offered: Readonly<Record<string, number>>;
+  readonly reserved: Readonly<Record<string, number>>;
+  /** Used (not offered) unreserved resources plus reservations: Mesos' quota consumption. */
+  readonly consumed: Readonly<Record<string, number>>;
+  readonly quota: QuotaConfig | undefined;
+  readonly dominantShare: number;
+}
+
+function scalarsOf(resources: Resources): Record<string, number> {
+  return Object.fromEntries(
+    [...resources.scalarMillis()].map(([name, millis]) => [name, millis / 1000]),
+  );
+}
+
+function conflictIfUnavailable(error: unknown): unknown {
+  return error instanceof BadRequestError && /not available/.test(error.reason)
+    ? new AgoraError('CONFLICT', error.message, { cause: error })
+    : error;
+}
+
+function allocationCapabilities(info: FrameworkInfo): FrameworkCapabilities {
+  return { reservationRefinement: hasCapability(info, 'RESERVATION_REFINEMENT') };
 }
 
 function isWildcard(address: string): boolean {

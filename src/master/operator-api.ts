@@ -1,5 +1,4 @@
 // POST /api/v1: the v1 operator API (WIRE §6.1). Calls not served yet answer 501.
-import { z } from 'zod';
 import {
   HttpError,
   type HttpServer,
@@ -8,69 +7,26 @@ import {
   sendEmpty,
   sendJson,
 } from '../runtime/index.js';
-import { AGORA_VERSION, BadRequestError, MESOS_API_VERSION, parseWith } from '../wire/index.js';
+import {
+  AGORA_VERSION,
+  BadRequestError,
+  MESOS_API_VERSION,
+  parseMasterCall,
+} from '../wire/index.js';
 import type { Master } from './master.js';
-import { v1Agents, v1Frameworks, v1Tasks } from './render.js';
-
-const MASTER_CALL_TYPES = [
-  'GET_HEALTH',
-  'GET_FLAGS',
-  'GET_VERSION',
-  'GET_METRICS',
-  'GET_LOGGING_LEVEL',
-  'SET_LOGGING_LEVEL',
-  'LIST_FILES',
-  'READ_FILE',
-  'GET_STATE',
-  'GET_AGENTS',
-  'GET_FRAMEWORKS',
-  'GET_EXECUTORS',
-  'GET_OPERATIONS',
-  'GET_TASKS',
-  'GET_ROLES',
-  'GET_WEIGHTS',
-  'UPDATE_WEIGHTS',
-  'GET_MASTER',
-  'SUBSCRIBE',
-  'RESERVE_RESOURCES',
-  'UNRESERVE_RESOURCES',
-  'CREATE_VOLUMES',
-  'DESTROY_VOLUMES',
-  'GROW_VOLUME',
-  'SHRINK_VOLUME',
-  'GET_MAINTENANCE_STATUS',
-  'GET_MAINTENANCE_SCHEDULE',
-  'UPDATE_MAINTENANCE_SCHEDULE',
-  'START_MAINTENANCE',
-  'STOP_MAINTENANCE',
-  'DRAIN_AGENT',
-  'DEACTIVATE_AGENT',
-  'REACTIVATE_AGENT',
-  'GET_QUOTA',
-  'UPDATE_QUOTA',
-  'SET_QUOTA',
-  'REMOVE_QUOTA',
-  'TEARDOWN',
-  'MARK_AGENT_GONE',
-] as const;
-
-const OperatorCallSchema = z.object({
-  type: z.enum(MASTER_CALL_TYPES, {
-    error: (issue) =>
-      issue.input === undefined ? 'required' : `unknown call type ${JSON.stringify(issue.input)}`,
-  }),
-  teardown: z.object({ framework_id: z.object({ value: z.string().min(1) }) }).optional(),
-});
+import { validateQuotaUpdate, validateWeights } from './quota.js';
+import { quotaStatus, v1Agents, v1Frameworks, v1Roles, v1Tasks } from './render.js';
 
 export function routeOperatorApi(http: HttpServer, master: Master): void {
   http.route(['POST'], '/master/api/v1', async (request, response) => {
-    const call = parseWith(OperatorCallSchema, await readJsonBody(request));
+    const call = parseMasterCall(await readJsonBody(request));
     requireJsonAccepted(request);
     const reply = (type: string, body: unknown) => {
       const key = type.toLowerCase();
       sendJson(response, 200, body === undefined ? { type } : { type, [key]: body });
     };
     const { books } = master;
+    const principal = request.principal?.value;
     switch (call.type) {
       case 'GET_HEALTH':
         return reply('GET_HEALTH', { healthy: true });
@@ -111,6 +67,74 @@ export function routeOperatorApi(http: HttpServer, master: Master): void {
           get_frameworks: v1Frameworks(books),
           get_agents: v1Agents(books),
         });
+      case 'GET_ROLES':
+        return reply('GET_ROLES', { roles: v1Roles(master.roleBreakdowns()) });
+      case 'GET_WEIGHTS':
+        return reply('GET_WEIGHTS', {
+          weight_infos: [...master.weights].map(([role, weight]) => ({ weight, role })),
+        });
+      case 'UPDATE_WEIGHTS':
+        await master.updateWeights(validateWeights(call.update_weights?.weight_infos ?? []));
+        return sendEmpty(response, 200);
+      case 'GET_QUOTA':
+        return reply('GET_QUOTA', { status: quotaStatus(master.quotas) });
+      case 'UPDATE_QUOTA': {
+        const update = call.update_quota;
+        if (update === undefined) return;
+        await master.updateQuota(
+          validateQuotaUpdate(update.quota_configs, update.force ?? false, master.quotaContext()),
+        );
+        return sendEmpty(response, 200);
+      }
+      case 'SET_QUOTA': {
+        // Deprecated since Mesos 1.9: the guarantee doubles as the limit.
+        const requestBody = call.set_quota?.quota_request;
+        const role = requestBody?.role;
+        if (requestBody === undefined || role === undefined)
+          throw new BadRequestError('set_quota.quota_request.role', 'required');
+        if (master.quotas.has(role))
+          throw new BadRequestError(
+            'set_quota.quota_request.role',
+            `role '${role}' already has a quota`,
+          );
+        const guarantees = Object.fromEntries(
+          (requestBody.guarantee ?? []).map((r, i) => {
+            if (r.type !== 'SCALAR' || r.scalar === undefined)
+              throw new BadRequestError(
+                `set_quota.quota_request.guarantee[${i}]`,
+                'quota is for scalar resources',
+              );
+            return [r.name, { value: r.scalar.value }];
+          }),
+        );
+        const configs = validateQuotaUpdate(
+          [{ role, guarantees, limits: guarantees }],
+          requestBody.force ?? false,
+          master.quotaContext(),
+          'set_quota.quota_request',
+        );
+        await master.updateQuota(configs);
+        return sendEmpty(response, 200);
+      }
+      case 'REMOVE_QUOTA': {
+        const role = call.remove_quota?.role ?? '';
+        if (!master.quotas.has(role))
+          throw new BadRequestError('remove_quota.role', `role '${role}' has no quota`);
+        await master.updateQuota([{ role, guarantees: {}, limits: {} }]);
+        return sendEmpty(response, 200);
+      }
+      case 'RESERVE_RESOURCES': {
+        const body = call.reserve_resources;
+        if (body === undefined) return;
+        master.changeReservations(body.agent_id.value, 'reserve', body.resources, principal);
+        return sendEmpty(response, 202);
+      }
+      case 'UNRESERVE_RESOURCES': {
+        const body = call.unreserve_resources;
+        if (body === undefined) return;
+        master.changeReservations(body.agent_id.value, 'unreserve', body.resources, principal);
+        return sendEmpty(response, 202);
+      }
       case 'TEARDOWN': {
         const id = call.teardown?.framework_id.value;
         if (id === undefined) throw new BadRequestError('teardown', 'required for a TEARDOWN call');

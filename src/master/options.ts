@@ -15,6 +15,8 @@ export interface MasterOptions {
   readonly allocator: Allocator;
   /** --allocation_interval: the longest an allocation waits for its batch of events. */
   readonly allocationIntervalMs: number;
+  /** --offer_timeout: outstanding offers are rescinded after this long; none by default, as in Mesos. */
+  readonly offerTimeoutMs?: number;
   /** Heartbeats on scheduler and agent streams (15 s in Mesos). */
   readonly heartbeatIntervalMs: number;
   /** --agent_reregister_timeout: how long a disconnected agent has to come back. */

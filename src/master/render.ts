@@ -1,9 +1,12 @@
 // JSON shapes of the master's state: the legacy endpoints' (WIRE §7.2) and the
 // v1 operator API's (WIRE §6.1). Read-only views over the books.
+
+import type { QuotaConfig } from '../allocator/index.js';
 import { type Resources, summarize, summarizeAttributes } from '../resources/index.js';
 import { MESOS_API_VERSION, nanosFromMs, type Task } from '../wire/index.js';
 import type { AgentRecord, Books, FrameworkRecord, OfferRecord, TaskRecord } from './books.js';
 import { frameworkRoles, hasCapability } from './framework-validation.js';
+import type { RoleBreakdown } from './master.js';
 
 type Json = Record<string, unknown>;
 
@@ -237,5 +240,73 @@ export function v1Frameworks(books: Books): Json {
   return {
     frameworks: [...books.frameworks.values()].map((f) => v1Framework(books, f)),
     completed_frameworks: books.completedFrameworks.map((f) => v1Framework(books, f)),
+  };
+}
+
+// ---------------------------------------------------------------- roles, quota
+
+const scalarMap = (values: Readonly<Record<string, number>>) =>
+  Object.fromEntries(Object.entries(values).map(([name, value]) => [name, { value }]));
+
+/** `/roles` (Mesos 1.9+): quota with singular `guarantee`/`limit` and `consumed`, subtree sums. */
+export function legacyRoles(roles: readonly RoleBreakdown[]): Json {
+  return {
+    roles: roles.map((role) => {
+      const resources: Record<string, number> = { ...role.allocated };
+      for (const [name, value] of Object.entries(role.offered))
+        resources[name] = (resources[name] ?? 0) + value;
+      return {
+        name: role.name,
+        weight: role.weight,
+        quota: {
+          role: role.name,
+          guarantee: role.quota?.guarantees ?? {},
+          limit: role.quota?.limits ?? {},
+          consumed: role.consumed,
+        },
+        resources,
+        allocated: role.allocated,
+        offered: role.offered,
+        reserved: role.reserved,
+        frameworks: role.frameworkIds,
+      };
+    }),
+  };
+}
+
+/** GET_ROLES: `resources` holds cpus, mem, disk and gpus offered or used, as Resource messages. */
+export function v1Roles(roles: readonly RoleBreakdown[]): Json[] {
+  return roles.map((role) => ({
+    name: role.name,
+    weight: role.weight,
+    frameworks: role.frameworkIds.map((value) => ({ value })),
+    resources: ['cpus', 'mem', 'disk', 'gpus'].flatMap((name) => {
+      const value = (role.allocated[name] ?? 0) + (role.offered[name] ?? 0);
+      return value === 0 ? [] : [{ name, type: 'SCALAR', scalar: { value } }];
+    }),
+  }));
+}
+
+/** QuotaStatus: `configs` (1.9+) and the deprecated `infos` with guarantees as resources. */
+export function quotaStatus(quotas: ReadonlyMap<string, QuotaConfig>): Json {
+  const configs = [...quotas.values()].sort((a, b) => (a.role < b.role ? -1 : 1));
+  return {
+    infos: configs
+      .filter((config) => Object.keys(config.guarantees).length > 0)
+      .map((config) => ({
+        role: config.role,
+        guarantee: Object.entries(config.guarantees).map(([name, value]) => ({
+          name,
+          type: 'SCALAR',
+          scalar: { value },
+        })),
+      })),
+    configs: configs.map((config) => ({
+      role: config.role,
+      ...(Object.keys(config.guarantees).length > 0
+        ? { guarantees: scalarMap(config.guarantees) }
+        : {}),
+      ...(Object.keys(config.limits).length > 0 ? { limits: scalarMap(config.limits) } : {}),
+    })),
   };
 }

@@ -138,10 +138,10 @@ function consumedCpus(
 function run(s: Scenario): string[] {
   const bed = new Bed({}, s.seed);
   const totals = s.agents.map(agentTotal);
-  totals.forEach((total, i) =>
-    bed.handle({ kind: 'agentAdded', agentId: agentId(`s${i}`), total, used: new Map() }),
-  );
-  s.frameworks.forEach((f, i) => bed.framework(`f${i}`, f.roles, { refinement: f.refinement }));
+  for (const [i, total] of totals.entries())
+    bed.handle({ kind: 'agentAdded', agentId: agentId(`s${i}`), total, used: new Map() });
+  for (const [i, f] of s.frameworks.entries())
+    bed.framework(`f${i}`, f.roles, { refinement: f.refinement });
   const agentActive = totals.map(() => true);
   const limits = new Map<string, number>();
   let outstanding: Allocation[] = [];
@@ -252,10 +252,9 @@ function run(s: Scenario): string[] {
   for (const offer of outstanding) bed.recover(offer);
   for (const role of bed.allocator.roles())
     assert.deepEqual(role.allocated, {}, `${role.name} still holds resources`);
-  s.frameworks.forEach((_, i) =>
-    bed.handle({ kind: 'frameworkDeactivated', frameworkId: frameworkId(`f${i}`) }),
-  );
-  totals.forEach((_, i) => bed.handle({ kind: 'agentActivated', agentId: agentId(`s${i}`) }));
+  for (const i of s.frameworks.keys())
+    bed.handle({ kind: 'frameworkDeactivated', frameworkId: frameworkId(`f${i}`) });
+  for (const i of totals.keys()) bed.handle({ kind: 'agentActivated', agentId: agentId(`s${i}`) });
   bed.handle({
     kind: 'quotaUpdated',
     configs: ['a', 'b', '*'].map((role) => ({ role, guarantees: {}, limits: {} })),
@@ -313,7 +312,8 @@ test('allocator meets every guarantee the cluster has room for, in one cycle', (
           mem: Math.floor(totalMem * shareA * 0.5),
         };
         const bed = new Bed({}, seed);
-        agents.forEach((a, i) => bed.agent(`s${i}`, `cpus:${a.cpus};mem:${a.memGb * 1024}`));
+        for (const [i, a] of agents.entries())
+          bed.agent(`s${i}`, `cpus:${a.cpus};mem:${a.memGb * 1024}`);
         for (let i = 0; i < noise; i++) bed.framework(`noise${i}`, ['*', 'c']);
         bed
           .framework('A', ['a'])
