@@ -3,6 +3,7 @@
 // public SDK, as a third-party framework would.
 import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
+import { offerFree, place, sumQuantities } from '../placement/index.js';
 import { Resources } from '../resources/index.js';
 import {
   getJson,
@@ -129,9 +130,7 @@ class TaskRun {
       );
       return undefined;
     }
-    const fit = offers.find((offer) =>
-      Resources.fromWire(offer.resources).unallocate().contains(this.options.resources),
-    );
+    const fit = this.bestOffer(offers);
     if (fit === undefined) {
       await this.connection.decline(
         offers.map((o) => o.id),
@@ -162,6 +161,31 @@ class TaskRun {
     ]);
     this.report(`task ${this.taskId.value} launched on ${fit.hostname}`);
     return undefined;
+  }
+
+  /**
+   * Of the offers the task fits in, the one placement's min-delay picks: where
+   * the task takes the smallest share of what is free, so later tasks keep room.
+   */
+  private bestOffer(offers: readonly Offer[]): Offer | undefined {
+    const fitting = offers.filter((offer) =>
+      Resources.fromWire(offer.resources).unallocate().contains(this.options.resources),
+    );
+    if (fitting.length <= 1) return fitting[0];
+    const agents = fitting.map((offer) => ({
+      id: offer.id.value,
+      free: offerFree(Resources.fromWire(offer.resources)),
+    }));
+    const [placement] = place(
+      'min-delay',
+      [{ id: this.taskId.value, demand: offerFree(this.options.resources), submittedAtMs: 0 }],
+      agents,
+      {
+        nowMs: 0,
+        clusterCapacity: sumQuantities(agents.map((agent) => agent.free)),
+      },
+    );
+    return fitting.find((offer) => offer.id.value === placement?.agentId) ?? fitting[0];
   }
 
   /** No offer fitted: fail clearly if no agent could ever hold the task. */
