@@ -12,7 +12,6 @@ import { type AgentSort, shuffle, uptimeWeight, weightedOrder } from './agent-or
 import { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.js';
 import {
   addInto,
-  covers,
   dominantShare,
   fromUnits,
   positiveDifference,
@@ -404,13 +403,6 @@ export class HierarchicalAllocator implements Allocator {
     this.frameworks.delete(idValue);
   }
 
-  /** How many roles have guarantees: without any, no headroom is ever held back. */
-  private get guaranteedRoles(): number {
-    let count = 0;
-    for (const node of this.tree.all()) if (node.guarantees.size > 0) count++;
-    return count;
-  }
-
   private setQuota(config: QuotaConfig): void {
     const node = this.tree.ensure(config.role);
     node.guarantees = fromUnits(config.guarantees);
@@ -494,16 +486,19 @@ export class HierarchicalAllocator implements Allocator {
 
   /** Moves resources from an agent's available pool to a framework's allocation. */
   private take(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
-    this.leaveOfferable(agent);
+    const { all, quota } = resources.scalarMillisSplit();
     agent.available = agent.available.minus(resources);
-    this.joinOfferable(agent);
+    if (this.offerable.has(agent)) {
+      addInto(this.freeQuota, quota, -1);
+      if (agent.available.isEmpty()) this.offerable.delete(agent);
+    }
     let byRole = agent.allocations.get(entry.framework.id.value);
     if (byRole === undefined) {
       byRole = new Map();
       agent.allocations.set(entry.framework.id.value, byRole);
     }
     byRole.set(entry.role.name, (byRole.get(entry.role.name) ?? Resources.EMPTY).plus(resources));
-    this.tree.account(entry, resources.scalarMillis(), resources.quotaScalars().scalarMillis(), 1);
+    this.tree.account(entry, all, quota, 1);
   }
 
   /** The reverse of take(). */
@@ -514,39 +509,47 @@ export class HierarchicalAllocator implements Allocator {
     if (left.isEmpty()) byRole?.delete(entry.role.name);
     else byRole?.set(entry.role.name, left);
     if (byRole?.size === 0) agent.allocations.delete(entry.framework.id.value);
-    this.tree.account(entry, resources.scalarMillis(), resources.quotaScalars().scalarMillis(), -1);
-    this.leaveOfferable(agent);
+    const { all, quota } = resources.scalarMillisSplit();
+    this.tree.account(entry, all, quota, -1);
     agent.available = agent.available.plus(resources);
     agent.idle = undefined;
-    this.joinOfferable(agent);
+    if (this.offerable.has(agent)) addInto(this.freeQuota, quota);
+    else this.joinOfferable(agent);
   }
 
   // --------------------------------------------------------------- allocation
 
   allocate(nowMs: number): readonly Allocation[] {
     this.tree.refreshShares();
-    const cycle = new Cycle(nowMs);
     const agents = this.order(
       [...this.offerable].filter((agent) => !this.isIdle(agent, nowMs)),
       nowMs,
     );
     if (agents.length === 0) return [];
+    const cycle = new Cycle(
+      nowMs,
+      [...this.tree.all()].filter((node) => node.guarantees.size > 0),
+    );
 
-    const guaranteed = [...this.tree.all()].filter((node) => node.guarantees.size > 0);
-    if (guaranteed.length > 0) {
-      // Stage 1: roles below their guarantees get up to them first, even under contention.
-      for (const agent of agents) {
-        const needy = guaranteed
-          .filter(
-            (node) =>
-              node.slots.size > 0 && positiveDifference(node.guarantees, node.consumed()).size > 0,
-          )
-          .sort((a, b) => a.share - b.share || (a.name < b.name ? -1 : 1));
-        for (const quotaRole of needy) this.offerAgent(agent, quotaRole, cycle, quotaRole);
+    // Stage 1: roles below their guarantees get up to them first, even under contention.
+    const needy = cycle.guaranteed.filter(
+      (node) =>
+        node.slots.size > 0 && positiveDifference(node.guarantees, node.consumed()).size > 0,
+    );
+    for (const agent of needy.length === 0 ? [] : agents) {
+      needy.sort((a, b) => a.share - b.share || (a.name < b.name ? -1 : 1));
+      for (const quotaRole of needy) this.offerAgent(agent, quotaRole, cycle, quotaRole);
+      for (let i = needy.length - 1; i >= 0; i--) {
+        const node = needy[i];
+        if (node !== undefined && positiveDifference(node.guarantees, node.consumed()).size === 0)
+          needy.splice(i, 1);
       }
+      if (needy.length === 0) break;
     }
     // Stage 2: everyone, by fair share, in a fresh order (stage 1 favours the first agents).
-    for (const agent of this.order(agents, nowMs)) {
+    for (const agent of needy.length === 0 && cycle.recorded === 0
+      ? agents
+      : this.order(agents, nowMs)) {
       const before = cycle.recorded;
       this.offerAgent(agent, this.tree.root, cycle, undefined);
       if (cycle.recorded === before && this.offerable.has(agent))
@@ -586,21 +589,33 @@ export class HierarchicalAllocator implements Allocator {
   ): void {
     // Each allocation changes the shares, so the search restarts; it ends because each
     // allocation takes something from the agent, or nothing was allocated.
-    for (
-      let allocated = true;
-      allocated && this.offerable.has(agent) && this.isAllocatable(agent.available);
-    ) {
-      allocated = false;
-      roles: for (const role of this.tree.rolesInOrder(subtree)) {
-        for (const entry of role.wanting.ordered()) {
-          const attempt = this.tryOffer(agent, entry, cycle, quotaRole);
-          if (attempt === 'next-framework') continue;
-          if (attempt === 'next-role') continue roles;
-          allocated = true;
-          break roles;
-        }
+    while (this.offerable.has(agent) && this.isAllocatable(agent.available)) {
+      // The common case first: the framework of least share under the least-share role takes it.
+      const first = firstCandidate(subtree);
+      if (first !== undefined && this.tryOffer(agent, first, cycle, quotaRole) === 'allocated')
+        continue;
+      if (!this.offerInOrder(agent, subtree, cycle, quotaRole, first)) return;
+    }
+  }
+
+  /** The full search in hierarchical DRF order; `skip` was tried already. True if it allocated. */
+  private offerInOrder(
+    agent: AgentBooks,
+    subtree: RoleNode,
+    cycle: Cycle,
+    quotaRole: RoleNode | undefined,
+    skip: RoleEntry | undefined,
+  ): boolean {
+    for (const role of this.tree.rolesInOrder(subtree)) {
+      for (const entry of role.wanting.ordered()) {
+        if (entry === skip) continue;
+        const attempt = this.tryOffer(agent, entry, cycle, quotaRole);
+        if (attempt === 'next-framework') continue;
+        if (attempt === 'next-role') break;
+        return true;
       }
     }
+    return false;
   }
 
   private tryOffer(
@@ -614,64 +629,76 @@ export class HierarchicalAllocator implements Allocator {
     if (!entry.framework.capabilities.reservationRefinement)
       available = available.withoutRefinedReservations();
     if (available.isEmpty()) return 'next-role';
-    const quotaPart = available.quotaScalars();
-    let toOffer = available.withoutQuotaScalars();
-    let quotaOffer: Resources;
-
-    if (quotaRole !== undefined) {
+    let toOffer: Resources;
+    if (quotaRole === undefined) {
+      // Only unreserved non-revocable scalars are cut: shrinkQuotaScalars leaves the rest whole.
+      const caps = this.caps(role, cycle, undefined);
+      toOffer = caps === undefined ? available : available.shrinkQuotaScalars(caps);
+    } else {
       // Stage 1: some progress toward the guarantee, or nothing at all.
+      const quotaPart = available.quotaScalars();
       const unmet = positiveDifference(quotaRole.guarantees, quotaRole.consumed());
       const capsToUnmet = new Map<string, number>();
       for (const name of quotaPart.scalarMillis().keys())
         capsToUnmet.set(name, unmet.get(name) ?? 0);
       const towardGuarantee = quotaPart.shrinkQuotaScalars(capsToUnmet);
       if (towardGuarantee.isEmpty()) return 'next-role';
-      let beyond = quotaPart.minus(towardGuarantee);
-      beyond = beyond.shrinkQuotaScalars(this.limitRoom(role, towardGuarantee.scalarMillis()));
-      beyond = beyond.shrinkQuotaScalars(cycle.surplusHeadroom(this));
-      quotaOffer = towardGuarantee.plus(beyond);
-    } else {
-      quotaOffer = quotaPart
-        .shrinkQuotaScalars(this.limitRoom(role, new Map()))
-        .shrinkQuotaScalars(cycle.surplusHeadroom(this));
+      const beyond = quotaPart.minus(towardGuarantee);
+      const caps = this.caps(role, cycle, towardGuarantee.scalarMillis());
+      toOffer = available
+        .withoutQuotaScalars()
+        .plus(towardGuarantee)
+        .plus(caps === undefined ? beyond : beyond.shrinkQuotaScalars(caps));
     }
-    toOffer = toOffer.plus(quotaOffer);
     if (!this.isAllocatable(toOffer)) return 'next-role';
     if (this.isFiltered(entry, agent, toOffer, cycle)) return 'next-framework';
 
     this.take(agent, entry, toOffer);
     cycle.record(entry, agent, toOffer);
+    if (cycle.guaranteed.length > 0) cycle.requiredHeadroom = undefined; // consumption changed
     return 'allocated';
   }
 
   /**
-   * How much more of each quota-limited scalar `role` may take: the least room
-   * under its own limit and its ancestors', less `pending` (already promised in
-   * this offer). Names without a limit anywhere are absent (no cap).
+   * The cut on unreserved scalars an offer to `role` must take, or undefined for
+   * none: the least room under the role's and its ancestors' limits (less
+   * `pending`, promised already in this offer), and what the cycle must hold
+   * back for unmet guarantees.
    */
-  private limitRoom(role: RoleNode, pending: ReadonlyMap<string, number>): Map<string, number> {
-    const room = new Map<string, number>();
+  private caps(
+    role: RoleNode,
+    cycle: Cycle,
+    pending: ReadonlyMap<string, number> | undefined,
+  ): Map<string, number> | undefined {
+    let caps: Map<string, number> | undefined;
     for (const node of role.selfAndAncestors()) {
       if (node.limits.size === 0) continue;
+      caps ??= new Map();
       const consumed = node.consumed();
       for (const [name, limit] of node.limits) {
-        const left = limit - (consumed.get(name) ?? 0) - (pending.get(name) ?? 0);
-        room.set(name, Math.min(room.get(name) ?? Number.POSITIVE_INFINITY, left));
+        const left = limit - (consumed.get(name) ?? 0) - (pending?.get(name) ?? 0);
+        caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, left));
       }
     }
-    return room;
+    if (cycle.guaranteed.length > 0) {
+      cycle.requiredHeadroom ??= this.requiredHeadroom(cycle.guaranteed);
+      for (const [name, need] of cycle.requiredHeadroom) {
+        caps ??= new Map();
+        const surplus = (this.freeQuota.get(name) ?? 0) - need;
+        caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, surplus));
+      }
+    }
+    return caps;
   }
 
   /**
-   * Unreserved resources the cycle must hold back for unmet guarantees: the sum
-   * over guaranteed roles (those with no guaranteed ancestor, so a sub-role's
-   * share is not counted twice) of guarantee minus consumption.
+   * Unreserved resources to hold back for unmet guarantees: the sum over
+   * guaranteed roles with no guaranteed ancestor (a sub-role's guarantee is
+   * inside its parent's) of guarantee minus consumption.
    */
-  requiredHeadroom(): Quantities {
+  private requiredHeadroom(guaranteed: readonly RoleNode[]): Quantities {
     const required: Quantities = new Map();
-    if (this.guaranteedRoles === 0) return required;
-    for (const node of this.tree.all()) {
-      if (node.guarantees.size === 0) continue;
+    for (const node of guaranteed) {
       let hasGuaranteedAncestor = false;
       for (let up = node.parent; up?.parent !== undefined; up = up.parent)
         if (up.guarantees.size > 0) hasGuaranteedAncestor = true;
@@ -681,15 +708,13 @@ export class HierarchicalAllocator implements Allocator {
     return required;
   }
 
-  get freeQuotaScalars(): ReadonlyMap<string, number> {
-    return this.freeQuota;
-  }
-
   private isAllocatable(resources: Resources): boolean {
     if (resources.isEmpty()) return false;
     if (this.minAllocatable.length === 0) return true;
-    const millis = resources.scalarMillis();
-    return this.minAllocatable.some((alternative) => covers(millis, alternative));
+    return this.minAllocatable.some((alternative) => {
+      for (const [name, millis] of alternative) if (resources.millisOf(name) < millis) return false;
+      return true;
+    });
   }
 
   /** A refuse filter holds while it has not expired and covers everything this offer would hold. */
@@ -734,6 +759,17 @@ export class HierarchicalAllocator implements Allocator {
   }
 }
 
+/** The framework of least share in the role of least share under `subtree`: heap tops, no search. */
+function firstCandidate(subtree: RoleNode): RoleEntry | undefined {
+  let node = subtree;
+  for (;;) {
+    const slot = node.slots.peek();
+    if (slot === undefined) return undefined;
+    if (slot.kind === 'self') return slot.node.wanting.peek();
+    node = slot;
+  }
+}
+
 /**
  * Splits resources by allocation role, unallocated. Resources without
  * allocation_info belong to the framework's only role on the agent, if it has
@@ -755,7 +791,7 @@ function byAllocationRole(
   ]);
 }
 
-/** One allocation cycle's scratch state: the time, the decisions, the headroom left. */
+/** One allocation cycle's scratch state: the time, the decisions, cached quota figures. */
 class Cycle {
   readonly allocations = new Map<
     string,
@@ -763,9 +799,15 @@ class Cycle {
   >();
   /** How many offers were made in this cycle (several may merge into one allocation). */
   recorded = 0;
+  /** Unreserved resources unmet guarantees need; recomputed after allocations change consumption. */
+  requiredHeadroom: Quantities | undefined;
   private readonly filterExpiry = new Map<AgentBooks, number>();
 
-  constructor(readonly nowMs: number) {}
+  constructor(
+    readonly nowMs: number,
+    /** Roles with guarantees; none means no headroom is ever held back. */
+    readonly guaranteed: readonly RoleNode[],
+  ) {}
 
   record(entry: RoleEntry, agent: AgentBooks, resources: Resources): void {
     this.recorded += 1;
@@ -787,16 +829,6 @@ class Cycle {
 
   earliestFilterExpiry(agent: AgentBooks): number {
     return this.filterExpiry.get(agent) ?? Number.POSITIVE_INFINITY;
-  }
-
-  /** Free unreserved resources beyond what unmet guarantees need: what non-guarantee offers may take. */
-  surplusHeadroom(allocator: HierarchicalAllocator): Map<string, number> {
-    const required = allocator.requiredHeadroom();
-    if (required.size === 0) return required;
-    const surplus = new Map<string, number>();
-    for (const [name, need] of required)
-      surplus.set(name, (allocator.freeQuotaScalars.get(name) ?? 0) - need);
-    return surplus;
   }
 
   results(): Allocation[] {

@@ -57,12 +57,6 @@ export function dominantShare(
   return share;
 }
 
-/** True if `a` holds at least `b` of every name in `b`. */
-export function covers(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
-  for (const [name, millis] of b) if ((a.get(name) ?? 0) < millis) return false;
-  return true;
-}
-
 export function isZero(quantities: ReadonlyMap<string, number>): boolean {
   for (const millis of quantities.values()) if (millis !== 0) return false;
   return true;

@@ -140,6 +140,7 @@ export class Resources {
    */
   minus(other: Resources): Resources {
     if (other.entries.size === 0) return this;
+    if (other === this) return Resources.EMPTY;
     const entries = new Map(this.entries);
     for (const entry of other.entries.values()) {
       const mine = entries.get(entry.id.key);
@@ -241,6 +242,30 @@ export class Resources {
       if (entry.type === 'SCALAR')
         totals.set(entry.id.name, (totals.get(entry.id.name) ?? 0) + entry.millis);
     return totals;
+  }
+
+  /** Thousandths of scalar `name`, summed over all entries (scalar(name) without the division). */
+  millisOf(name: string): number {
+    let millis = 0;
+    for (const entry of this.entries.values())
+      if (entry.type === 'SCALAR' && entry.id.name === name) millis += entry.millis;
+    return millis;
+  }
+
+  /**
+   * scalarMillis() of everything and of the quota part (unreserved, non-revocable), in one pass:
+   * the allocator's accounting needs both for every offer.
+   */
+  scalarMillisSplit(): { readonly all: Map<string, number>; readonly quota: Map<string, number> } {
+    const all = new Map<string, number>();
+    const quota = new Map<string, number>();
+    for (const entry of this.entries.values()) {
+      if (entry.type !== 'SCALAR') continue;
+      all.set(entry.id.name, (all.get(entry.id.name) ?? 0) + entry.millis);
+      if (isQuotaScalar(entry))
+        quota.set(entry.id.name, (quota.get(entry.id.name) ?? 0) + entry.millis);
+    }
+    return { all, quota };
   }
 
   /**
@@ -361,22 +386,46 @@ export class Resources {
   }
 
   private select(keep: (entry: Entry) => boolean): Resources {
+    // Most selections keep everything (an agent without reservations, say): check before copying.
+    let keepsAll = true;
+    for (const entry of this.entries.values())
+      if (!keep(entry)) {
+        keepsAll = false;
+        break;
+      }
+    if (keepsAll) return this;
     const entries = new Map<string, Entry>();
     for (const [key, entry] of this.entries) if (keep(entry)) entries.set(key, entry);
-    return entries.size === this.entries.size ? this : new Resources(entries);
+    return new Resources(entries);
   }
 
   private withAllocationRole(role: string | undefined): Resources {
     const entries = new Map<string, Entry>();
     for (const entry of this.entries.values()) {
-      const id: Identity =
-        entry.id.allocationRole === role
-          ? entry.id
-          : { ...entry.id, allocationRole: role, key: fullKey(entry.id.baseKey, role) };
+      const id = entry.id.allocationRole === role ? entry.id : withRole(entry.id, role);
       mergeInto(entries, { ...entry, id });
     }
     return new Resources(entries);
   }
+}
+
+/**
+ * Identities with another allocation role, memoised: the allocator stamps a role on every
+ * offer it makes (tens of thousands a cycle), and identities are immutable, so one object per
+ * (identity, role) serves them all. Bounded: the memo starts over when it grows past the limit.
+ */
+const MAX_MEMOISED_IDENTITIES = 100_000;
+const identitiesByRole = new Map<string, Identity>();
+
+function withRole(id: Identity, role: string | undefined): Identity {
+  const key = fullKey(id.baseKey, role);
+  let memo = identitiesByRole.get(key);
+  if (memo === undefined || memo.baseKey !== id.baseKey) {
+    if (identitiesByRole.size >= MAX_MEMOISED_IDENTITIES) identitiesByRole.clear();
+    memo = Object.freeze({ ...id, allocationRole: role, key });
+    identitiesByRole.set(key, memo);
+  }
+  return memo;
 }
 
 function isQuotaScalar(entry: Entry): boolean {
