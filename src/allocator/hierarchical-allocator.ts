@@ -655,7 +655,9 @@ export class HierarchicalAllocator implements Allocator {
 
     this.take(agent, entry, toOffer);
     cycle.record(entry, agent, toOffer);
-    if (cycle.guaranteed.length > 0) cycle.requiredHeadroom = undefined; // consumption changed
+    // Consumption changed, so the headroom still needed may have shrunk. It only ever shrinks
+    // within a cycle (allocations add consumption), so once it is nothing it stays nothing.
+    if (cycle.guaranteed.length > 0 && cycle.requiredHeadroom?.size !== 0) cycle.requiredHeadroom = undefined;
     return 'allocated';
   }
 
