@@ -53,6 +53,7 @@ export {
   canTransition,
   InvalidTransitionError,
   isTerminalState,
+  TASK_STATES,
 } from './task-state.js';
 export { exitStatusFromMessage, type ProcessEnd, terminationMessage } from './termination.js';
 export { AGORA_VERSION, MESOS_API_VERSION } from './version.js';

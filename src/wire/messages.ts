@@ -194,21 +194,9 @@ export interface TaskInfo {
   readonly labels?: Labels;
 }
 
-export type TaskState =
-  | 'TASK_STAGING'
-  | 'TASK_STARTING'
-  | 'TASK_RUNNING'
-  | 'TASK_KILLING'
-  | 'TASK_FINISHED'
-  | 'TASK_FAILED'
-  | 'TASK_KILLED'
-  | 'TASK_ERROR'
-  | 'TASK_LOST'
-  | 'TASK_DROPPED'
-  | 'TASK_UNREACHABLE'
-  | 'TASK_GONE'
-  | 'TASK_GONE_BY_OPERATOR'
-  | 'TASK_UNKNOWN';
+export type { TaskState } from './task-state.js';
+
+import type { TaskState } from './task-state.js';
 
 export type TaskStatusSource = 'SOURCE_MASTER' | 'SOURCE_AGENT' | 'SOURCE_EXECUTOR';
 

@@ -23,6 +23,7 @@ import type {
 import { MASTER_CALL_TYPES, type MasterCall, type QuotaConfigMessage } from './operator.js';
 import type { Call, OfferOperation, Subscribe } from './scheduler.js';
 import { isValidStatusUuid } from './status-uuid.js';
+import { TASK_STATES } from './task-state.js';
 
 /** `null` means unset, as in stout's JSON decoding. */
 function optional<T extends z.ZodType>(schema: T) {
@@ -340,22 +341,7 @@ export const CallSchema: z.ZodType<Call> = CallEnvelopeSchema.superRefine((call,
     });
 });
 
-const TaskStateSchema = z.enum([
-  'TASK_STAGING',
-  'TASK_STARTING',
-  'TASK_RUNNING',
-  'TASK_KILLING',
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_ERROR',
-  'TASK_LOST',
-  'TASK_DROPPED',
-  'TASK_UNREACHABLE',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-  'TASK_UNKNOWN',
-]);
+const TaskStateSchema = z.enum(TASK_STATES);
 
 const TaskStatusSchema: z.ZodType<TaskStatus> = z.object({
   task_id: TaskIDSchema,

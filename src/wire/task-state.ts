@@ -1,4 +1,22 @@
-import type { TaskState } from './messages.js';
+/** Every TaskState, in Mesos' order (WIRE §4.1): the type and the schema both come from this list. */
+export const TASK_STATES = [
+  'TASK_STAGING',
+  'TASK_STARTING',
+  'TASK_RUNNING',
+  'TASK_KILLING',
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_ERROR',
+  'TASK_LOST',
+  'TASK_DROPPED',
+  'TASK_UNREACHABLE',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+  'TASK_UNKNOWN',
+] as const;
+
+export type TaskState = (typeof TASK_STATES)[number];
 
 /**
  * Which states may follow which (WIRE §4). LOST and GONE_BY_OPERATOR count as
