@@ -1,6 +1,7 @@
 // Mesos v1 messages as they appear in JSON (include/mesos/v1/mesos.proto; WIRE §3).
 // Field names stay snake_case: these types are the data model, not a copy of it.
 import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
+import type { TaskState } from './task-state.js';
 
 export interface Scalar {
   readonly value: number;
@@ -194,9 +195,7 @@ export interface TaskInfo {
   readonly labels?: Labels;
 }
 
-export type { TaskState } from './task-state.js';
-
-import type { TaskState } from './task-state.js';
+export type { TaskState };
 
 export type TaskStatusSource = 'SOURCE_MASTER' | 'SOURCE_AGENT' | 'SOURCE_EXECUTOR';
 
