@@ -8,19 +8,11 @@ import {
   type HierarchicalAllocatorOptions,
 } from '../../src/allocator/index.js';
 import { Resources } from '../../src/resources/index.js';
+import { mulberry32 } from '../../src/sim/index.js';
 import { agentId, frameworkId } from '../../src/wire/index.js';
 
-/** mulberry32: a tiny seeded PRNG, so every run can be replayed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so every run can be replayed. */
+export const seeded = (seed: number) => mulberry32(seed);
 
 export const R = (text: string) => Resources.parse(text);
 
