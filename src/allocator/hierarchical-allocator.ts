@@ -657,7 +657,8 @@ export class HierarchicalAllocator implements Allocator {
     cycle.record(entry, agent, toOffer);
     // Consumption changed, so the headroom still needed may have shrunk. It only ever shrinks
     // within a cycle (allocations add consumption), so once it is nothing it stays nothing.
-    if (cycle.guaranteed.length > 0 && cycle.requiredHeadroom?.size !== 0) cycle.requiredHeadroom = undefined;
+    if (cycle.guaranteed.length > 0 && cycle.requiredHeadroom?.size !== 0)
+      cycle.requiredHeadroom = undefined;
     return 'allocated';
   }
 
