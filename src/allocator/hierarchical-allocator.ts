@@ -655,9 +655,14 @@ export class HierarchicalAllocator implements Allocator {
 
     this.take(agent, entry, toOffer);
     cycle.record(entry, agent, toOffer);
-    // Consumption changed, so the headroom still needed may have shrunk. It only ever shrinks
-    // within a cycle (allocations add consumption), so once it is nothing it stays nothing.
-    if (cycle.guaranteed.length > 0 && cycle.requiredHeadroom?.size !== 0)
+    // A guaranteed role's consumption changed, so the headroom still needed may have shrunk.
+    // It only ever shrinks within a cycle (allocations add consumption), so once it is
+    // nothing it stays nothing; allocations outside guaranteed subtrees leave it as it is.
+    if (
+      cycle.requiredHeadroom !== undefined &&
+      cycle.requiredHeadroom.size !== 0 &&
+      role.isUnderGuarantee
+    )
       cycle.requiredHeadroom = undefined;
     return 'allocated';
   }
@@ -674,12 +679,11 @@ export class HierarchicalAllocator implements Allocator {
     pending: ReadonlyMap<string, number> | undefined,
   ): Map<string, number> | undefined {
     let caps: Map<string, number> | undefined;
-    for (const node of role.selfAndAncestors()) {
+    for (const node of role.lineage) {
       if (node.limits.size === 0) continue;
       caps ??= new Map();
-      const consumed = node.consumed();
       for (const [name, limit] of node.limits) {
-        const left = limit - (consumed.get(name) ?? 0) - (pending?.get(name) ?? 0);
+        const left = limit - node.consumedOf(name) - (pending?.get(name) ?? 0);
         caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, left));
       }
     }
@@ -796,10 +800,8 @@ function byAllocationRole(
 
 /** One allocation cycle's scratch state: the time, the decisions, cached quota figures. */
 class Cycle {
-  readonly allocations = new Map<
-    string,
-    { entry: RoleEntry; agent: AgentBooks; resources: Resources }
-  >();
+  /** Per role entry, per agent: what this cycle offered (several offers merge into one). */
+  private readonly allocations = new Map<RoleEntry, Map<AgentBooks, Resources>>();
   /** How many offers were made in this cycle (several may merge into one allocation). */
   recorded = 0;
   /** Unreserved resources unmet guarantees need; recomputed after allocations change consumption. */
@@ -814,13 +816,13 @@ class Cycle {
 
   record(entry: RoleEntry, agent: AgentBooks, resources: Resources): void {
     this.recorded += 1;
-    const key = `${entry.framework.id.value}\u0000${agent.id.value}\u0000${entry.role.name}`;
-    const earlier = this.allocations.get(key);
-    this.allocations.set(key, {
-      entry,
-      agent,
-      resources: earlier === undefined ? resources : earlier.resources.plus(resources),
-    });
+    let byAgent = this.allocations.get(entry);
+    if (byAgent === undefined) {
+      byAgent = new Map();
+      this.allocations.set(entry, byAgent);
+    }
+    const earlier = byAgent.get(agent);
+    byAgent.set(agent, earlier === undefined ? resources : earlier.plus(resources));
   }
 
   noteFilter(agent: AgentBooks, untilMs: number): void {
@@ -835,11 +837,15 @@ class Cycle {
   }
 
   results(): Allocation[] {
-    return [...this.allocations.values()].map(({ entry, agent, resources }) => ({
-      frameworkId: entry.framework.id,
-      agentId: agent.id,
-      role: entry.role.name,
-      resources: resources.allocate(entry.role.name),
-    }));
+    const results: Allocation[] = [];
+    for (const [entry, byAgent] of this.allocations)
+      for (const [agent, resources] of byAgent)
+        results.push({
+          frameworkId: entry.framework.id,
+          agentId: agent.id,
+          role: entry.role.name,
+          resources: resources.allocate(entry.role.name),
+        });
+    return results;
   }
 }

@@ -87,10 +87,15 @@ export class RoleNode implements HeapItem {
   /** Set explicitly by an operator (so the role is shown even when idle). */
   hasWeight = false;
 
+  /** The node and its ancestors, nearest first, root excluded (a plain array: walked per offer). */
+  readonly lineage: readonly RoleNode[];
+
   constructor(
     readonly name: string,
     readonly parent: RoleNode | undefined,
-  ) {}
+  ) {
+    this.lineage = parent === undefined ? [] : [this, ...parent.lineage];
+  }
 
   /** Quota consumption (Mesos' definition): unreserved allocations plus all reservations. */
   consumed(): Quantities {
@@ -99,10 +104,14 @@ export class RoleNode implements HeapItem {
     return out;
   }
 
-  /** The node and its ancestors, nearest first, root excluded. */
-  *selfAndAncestors(): Generator<RoleNode> {
-    for (let node: RoleNode | undefined = this; node?.parent !== undefined; node = node.parent)
-      yield node;
+  /** consumed() of one resource name, without building the map. */
+  consumedOf(name: string): number {
+    return (this.allocatedQuota.get(name) ?? 0) + (this.reserved.get(name) ?? 0);
+  }
+
+  /** True when this role or an ancestor has a guarantee: allocations here count toward one. */
+  get isUnderGuarantee(): boolean {
+    return this.lineage.some((node) => node.guarantees.size > 0);
   }
 
   get isIdle(): boolean {
@@ -195,7 +204,7 @@ export class RoleTree {
     addInto(role.selfAllocated, all, sign);
     role.self.share = dominantShare(role.selfAllocated, this.totals) / role.weight;
     if (role.slots.has(role.self)) role.slots.update(role.self);
-    for (const node of role.selfAndAncestors()) {
+    for (const node of role.lineage) {
       addInto(node.allocated, all, sign);
       addInto(node.allocatedQuota, quota, sign);
       node.share = dominantShare(node.allocated, this.totals) / node.weight;
@@ -205,7 +214,7 @@ export class RoleTree {
 
   /** Adds or removes reservations to `role` (counted up the tree, for quota consumption). */
   accountReserved(role: RoleNode, reserved: ReadonlyMap<string, number>, sign: 1 | -1): void {
-    for (const node of role.selfAndAncestors()) addInto(node.reserved, reserved, sign);
+    for (const node of role.lineage) addInto(node.reserved, reserved, sign);
   }
 
   setWeight(node: RoleNode, weight: number): void {

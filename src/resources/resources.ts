@@ -67,6 +67,14 @@ interface Identity {
   // Resources::sharedCount); until the master supports SHARED_RESOURCES, they add and
   // subtract like any other resource.
   readonly isShared: boolean;
+  /** This identity under each allocation role, itself included; shared by all of them. */
+  readonly variants: Map<string | undefined, Identity>;
+}
+
+/** Scalar totals per name in thousandths: of every entry, and of the quota part only. */
+interface ScalarSplit {
+  readonly all: ReadonlyMap<string, number>;
+  readonly quota: ReadonlyMap<string, number>;
 }
 
 type Entry =
@@ -77,6 +85,9 @@ type Entry =
 /** An immutable collection of resources: every operation returns a new value. */
 export class Resources {
   static readonly EMPTY: Resources = new Resources(new Map());
+
+  /** scalarMillisSplit(), computed once: values are immutable and the allocator asks per offer. */
+  private split: ScalarSplit | undefined;
 
   private constructor(private readonly entries: ReadonlyMap<string, Entry>) {}
 
@@ -246,17 +257,15 @@ export class Resources {
 
   /** Thousandths of scalar `name`, summed over all entries (scalar(name) without the division). */
   millisOf(name: string): number {
-    let millis = 0;
-    for (const entry of this.entries.values())
-      if (entry.type === 'SCALAR' && entry.id.name === name) millis += entry.millis;
-    return millis;
+    return this.scalarMillisSplit().all.get(name) ?? 0;
   }
 
   /**
    * scalarMillis() of everything and of the quota part (unreserved, non-revocable), in one pass:
    * the allocator's accounting needs both for every offer.
    */
-  scalarMillisSplit(): { readonly all: Map<string, number>; readonly quota: Map<string, number> } {
+  scalarMillisSplit(): ScalarSplit {
+    if (this.split !== undefined) return this.split;
     const all = new Map<string, number>();
     const quota = new Map<string, number>();
     for (const entry of this.entries.values()) {
@@ -265,7 +274,8 @@ export class Resources {
       if (isQuotaScalar(entry))
         quota.set(entry.id.name, (quota.get(entry.id.name) ?? 0) + entry.millis);
     }
-    return { all, quota };
+    this.split = { all, quota };
+    return this.split;
   }
 
   /**
@@ -299,6 +309,11 @@ export class Resources {
    */
   shrinkQuotaScalars(capsMillis: ReadonlyMap<string, number>): Resources {
     if (capsMillis.size === 0) return this;
+    const { quota } = this.scalarMillisSplit();
+    let isWithinCaps = true;
+    for (const [name, cap] of capsMillis)
+      if ((quota.get(name) ?? 0) > Math.max(0, cap)) isWithinCaps = false;
+    if (isWithinCaps) return this;
     // The cap is per name: several entries of one name (disks of different sources) share it.
     const left = new Map(capsMillis);
     let changed = false;
@@ -410,22 +425,17 @@ export class Resources {
 }
 
 /**
- * Identities with another allocation role, memoised: the allocator stamps a role on every
- * offer it makes (tens of thousands a cycle), and identities are immutable, so one object per
- * (identity, role) serves them all. Bounded: the memo starts over when it grows past the limit.
+ * The identity with another allocation role. The allocator stamps a role on every offer it
+ * makes (tens of thousands a cycle) and identities are immutable, so each is made once: all
+ * role variants of one identity share one `variants` map (bounded by the roles in use).
  */
-const MAX_MEMOISED_IDENTITIES = 100_000;
-const identitiesByRole = new Map<string, Identity>();
-
 function withRole(id: Identity, role: string | undefined): Identity {
-  const key = fullKey(id.baseKey, role);
-  let memo = identitiesByRole.get(key);
-  if (memo === undefined || memo.baseKey !== id.baseKey) {
-    if (identitiesByRole.size >= MAX_MEMOISED_IDENTITIES) identitiesByRole.clear();
-    memo = Object.freeze({ ...id, allocationRole: role, key });
-    identitiesByRole.set(key, memo);
+  let variant = id.variants.get(role);
+  if (variant === undefined) {
+    variant = Object.freeze({ ...id, allocationRole: role, key: fullKey(id.baseKey, role) });
+    id.variants.set(role, variant);
   }
-  return memo;
+  return variant;
 }
 
 function isQuotaScalar(entry: Entry): boolean {
@@ -597,7 +607,6 @@ function identity(
   reservations: readonly ReservationInfo[],
   extras: Pick<Resource, 'allocation_info' | 'disk' | 'revocable' | 'shared'>,
 ): Identity {
-  const disk = extras.disk === undefined ? undefined : deepFreeze(structuredClone(extras.disk));
   const isRevocable = extras.revocable !== undefined;
   const isShared = extras.shared !== undefined;
   const allocationRole = extras.allocation_info?.role;
@@ -605,11 +614,16 @@ function identity(
     name,
     type,
     reservations.map(reservationKey),
-    disk === undefined ? null : canonicalJson(disk),
+    extras.disk === undefined ? null : canonicalJson(extras.disk),
     isRevocable,
     isShared,
   ]);
-  return Object.freeze({
+  const interned = internedIdentities.get(baseKey);
+  if (interned !== undefined) return withRole(interned, allocationRole);
+  if (internedIdentities.size >= MAX_INTERNED_IDENTITIES) internedIdentities.clear();
+  const disk = extras.disk === undefined ? undefined : deepFreeze(structuredClone(extras.disk));
+  const variants = new Map<string | undefined, Identity>();
+  const id: Identity = Object.freeze({
     baseKey,
     key: fullKey(baseKey, allocationRole),
     name,
@@ -619,8 +633,21 @@ function identity(
     disk,
     isRevocable,
     isShared,
+    variants,
   });
+  variants.set(allocationRole, id);
+  internedIdentities.set(baseKey, id);
+  return id;
 }
+
+/**
+ * Identities by base key, so that every agent's `cpus` (say) is one object and so are its
+ * role variants (withRole), made once for the whole cluster rather than once per agent.
+ * Only a saving: entries are matched by `key`, never by object, so starting over when the
+ * table is full (unique volume ids can make many) loses nothing but the sharing.
+ */
+const MAX_INTERNED_IDENTITIES = 100_000;
+const internedIdentities = new Map<string, Identity>();
 
 function fullKey(baseKey: string, allocationRole: string | undefined): string {
   // baseKey is a complete JSON array, so appending another JSON value stays unambiguous.
