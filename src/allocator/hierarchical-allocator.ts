@@ -532,17 +532,16 @@ export class HierarchicalAllocator implements Allocator {
     );
 
     // Stage 1: roles below their guarantees get up to them first, even under contention.
-    const needy = cycle.guaranteed.filter(
-      (node) =>
-        node.slots.size > 0 && positiveDifference(node.guarantees, node.consumed()).size > 0,
-    );
+    const needy = cycle.guaranteed.filter((node) => node.slots.size > 0 && hasUnmetGuarantee(node));
     for (const agent of needy.length === 0 ? [] : agents) {
       needy.sort((a, b) => a.share - b.share || (a.name < b.name ? -1 : 1));
-      for (const quotaRole of needy) this.offerAgent(agent, quotaRole, cycle, quotaRole);
+      for (const quotaRole of needy) {
+        if (!this.offerable.has(agent)) break;
+        this.offerAgent(agent, quotaRole, cycle, quotaRole);
+      }
       for (let i = needy.length - 1; i >= 0; i--) {
         const node = needy[i];
-        if (node !== undefined && positiveDifference(node.guarantees, node.consumed()).size === 0)
-          needy.splice(i, 1);
+        if (node !== undefined && !hasUnmetGuarantee(node)) needy.splice(i, 1);
       }
       if (needy.length === 0) break;
     }
@@ -635,35 +634,28 @@ export class HierarchicalAllocator implements Allocator {
       const caps = this.caps(role, cycle, undefined);
       toOffer = caps === undefined ? available : available.shrinkQuotaScalars(caps);
     } else {
-      // Stage 1: some progress toward the guarantee, or nothing at all.
-      const quotaPart = available.quotaScalars();
-      const unmet = positiveDifference(quotaRole.guarantees, quotaRole.consumed());
-      const capsToUnmet = new Map<string, number>();
-      for (const name of quotaPart.scalarMillis().keys())
-        capsToUnmet.set(name, unmet.get(name) ?? 0);
-      const towardGuarantee = quotaPart.shrinkQuotaScalars(capsToUnmet);
-      if (towardGuarantee.isEmpty()) return 'next-role';
-      const beyond = quotaPart.minus(towardGuarantee);
-      const caps = this.caps(role, cycle, towardGuarantee.scalarMillis());
-      toOffer = available
-        .withoutQuotaScalars()
-        .plus(towardGuarantee)
-        .plus(caps === undefined ? beyond : beyond.shrinkQuotaScalars(caps));
+      // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
+      // goes toward the unmet guarantee is offered whole; the rest only within the caps.
+      const towardGuarantee = new Map<string, number>();
+      for (const [name, millis] of available.scalarMillisSplit().quota) {
+        const unmet = (quotaRole.guarantees.get(name) ?? 0) - quotaRole.consumedOf(name);
+        if (unmet > 0) towardGuarantee.set(name, Math.min(millis, unmet));
+      }
+      if (towardGuarantee.size === 0) return 'next-role';
+      const caps = this.caps(role, cycle, towardGuarantee);
+      if (caps === undefined) toOffer = available;
+      else {
+        for (const [name, cap] of caps)
+          caps.set(name, (towardGuarantee.get(name) ?? 0) + Math.max(0, cap));
+        toOffer = available.shrinkQuotaScalars(caps);
+      }
     }
     if (!this.isAllocatable(toOffer)) return 'next-role';
     if (this.isFiltered(entry, agent, toOffer, cycle)) return 'next-framework';
 
     this.take(agent, entry, toOffer);
     cycle.record(entry, agent, toOffer);
-    // A guaranteed role's consumption changed, so the headroom still needed may have shrunk.
-    // It only ever shrinks within a cycle (allocations add consumption), so once it is
-    // nothing it stays nothing; allocations outside guaranteed subtrees leave it as it is.
-    if (
-      cycle.requiredHeadroom !== undefined &&
-      cycle.requiredHeadroom.size !== 0 &&
-      role.isUnderGuarantee
-    )
-      cycle.requiredHeadroom = undefined;
+    cycle.consumptionChanged(role);
     return 'allocated';
   }
 
@@ -687,41 +679,29 @@ export class HierarchicalAllocator implements Allocator {
         caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, left));
       }
     }
-    if (cycle.guaranteed.length > 0) {
-      cycle.requiredHeadroom ??= this.requiredHeadroom(cycle.guaranteed);
-      for (const [name, need] of cycle.requiredHeadroom) {
-        caps ??= new Map();
-        const surplus = (this.freeQuota.get(name) ?? 0) - need;
-        caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, surplus));
-      }
+    for (const [name, need] of cycle.requiredHeadroom) {
+      caps ??= new Map();
+      const surplus = (this.freeQuota.get(name) ?? 0) - need;
+      caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, surplus));
     }
     return caps;
-  }
-
-  /**
-   * Unreserved resources to hold back for unmet guarantees: the sum over
-   * guaranteed roles with no guaranteed ancestor (a sub-role's guarantee is
-   * inside its parent's) of guarantee minus consumption.
-   */
-  private requiredHeadroom(guaranteed: readonly RoleNode[]): Quantities {
-    const required: Quantities = new Map();
-    for (const node of guaranteed) {
-      let hasGuaranteedAncestor = false;
-      for (let up = node.parent; up?.parent !== undefined; up = up.parent)
-        if (up.guarantees.size > 0) hasGuaranteedAncestor = true;
-      if (!hasGuaranteedAncestor)
-        addInto(required, positiveDifference(node.guarantees, node.consumed()));
-    }
-    return required;
   }
 
   private isAllocatable(resources: Resources): boolean {
     if (resources.isEmpty()) return false;
     if (this.minAllocatable.length === 0) return true;
-    return this.minAllocatable.some((alternative) => {
-      for (const [name, millis] of alternative) if (resources.millisOf(name) < millis) return false;
-      return true;
-    });
+    // Plain loops: this runs several times per offer.
+    const held = resources.scalarMillisSplit().all;
+    for (const alternative of this.minAllocatable) {
+      let isEnough = true;
+      for (const [name, millis] of alternative)
+        if ((held.get(name) ?? 0) < millis) {
+          isEnough = false;
+          break;
+        }
+      if (isEnough) return true;
+    }
+    return false;
   }
 
   /** A refuse filter holds while it has not expired and covers everything this offer would hold. */
@@ -766,6 +746,12 @@ export class HierarchicalAllocator implements Allocator {
   }
 }
 
+/** True while `node` consumes less than its guarantee of some resource. */
+function hasUnmetGuarantee(node: RoleNode): boolean {
+  for (const [name, millis] of node.guarantees) if (node.consumedOf(name) < millis) return true;
+  return false;
+}
+
 /** The framework of least share in the role of least share under `subtree`: heap tops, no search. */
 function firstCandidate(subtree: RoleNode): RoleEntry | undefined {
   let node = subtree;
@@ -804,15 +790,36 @@ class Cycle {
   private readonly allocations = new Map<RoleEntry, Map<AgentBooks, Resources>>();
   /** How many offers were made in this cycle (several may merge into one allocation). */
   recorded = 0;
-  /** Unreserved resources unmet guarantees need; recomputed after allocations change consumption. */
-  requiredHeadroom: Quantities | undefined;
+  /**
+   * Unreserved resources to hold back for unmet guarantees: the sum over guaranteed roles
+   * with no guaranteed ancestor (a sub-role's guarantee is inside its parent's) of
+   * guarantee minus consumption. Kept up to date, term by term, as allocations are made.
+   */
+  readonly requiredHeadroom: Quantities = new Map();
+  private readonly unmetByGuaranteedRole = new Map<RoleNode, Quantities>();
   private readonly filterExpiry = new Map<AgentBooks, number>();
 
   constructor(
     readonly nowMs: number,
     /** Roles with guarantees; none means no headroom is ever held back. */
     readonly guaranteed: readonly RoleNode[],
-  ) {}
+  ) {
+    for (const node of guaranteed) if (node.outermostGuaranteed === node) this.refreshUnmet(node);
+  }
+
+  /** An allocation to `role` changed its consumption, and so perhaps the headroom needed. */
+  consumptionChanged(role: RoleNode): void {
+    const outermost = role.outermostGuaranteed;
+    if (outermost !== undefined) this.refreshUnmet(outermost);
+  }
+
+  private refreshUnmet(node: RoleNode): void {
+    const before = this.unmetByGuaranteedRole.get(node);
+    if (before !== undefined) addInto(this.requiredHeadroom, before, -1);
+    const unmet = positiveDifference(node.guarantees, node.consumed());
+    addInto(this.requiredHeadroom, unmet);
+    this.unmetByGuaranteedRole.set(node, unmet);
+  }
 
   record(entry: RoleEntry, agent: AgentBooks, resources: Resources): void {
     this.recorded += 1;

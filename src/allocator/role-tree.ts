@@ -28,6 +28,8 @@ export interface FrameworkBooks {
 export class RoleEntry implements HeapItem {
   heapIndex = -1;
   share = 0;
+  /** The framework id: the tie-break among equal shares (a field, compared in every heap step). */
+  readonly name: string;
   readonly allocated: Quantities = new Map();
   /** Filters per agent id value. */
   readonly filters = new Map<string, RefuseFilter[]>();
@@ -35,10 +37,8 @@ export class RoleEntry implements HeapItem {
   constructor(
     readonly framework: FrameworkBooks,
     readonly role: RoleNode,
-  ) {}
-
-  get name(): string {
-    return this.framework.id.value;
+  ) {
+    this.name = framework.id.value;
   }
 }
 
@@ -47,9 +47,9 @@ export class SelfSlot implements HeapItem {
   readonly kind = 'self';
   heapIndex = -1;
   share = 0;
-  constructor(readonly node: RoleNode) {}
-  get name(): string {
-    return this.node.name;
+  readonly name: string;
+  constructor(readonly node: RoleNode) {
+    this.name = node.name;
   }
 }
 
@@ -109,9 +109,11 @@ export class RoleNode implements HeapItem {
     return (this.allocatedQuota.get(name) ?? 0) + (this.reserved.get(name) ?? 0);
   }
 
-  /** True when this role or an ancestor has a guarantee: allocations here count toward one. */
-  get isUnderGuarantee(): boolean {
-    return this.lineage.some((node) => node.guarantees.size > 0);
+  /** The farthest of this role and its ancestors with a guarantee: whose guarantee allocations here count toward. */
+  get outermostGuaranteed(): RoleNode | undefined {
+    let outermost: RoleNode | undefined;
+    for (const node of this.lineage) if (node.guarantees.size > 0) outermost = node;
+    return outermost;
   }
 
   get isIdle(): boolean {
