@@ -51,6 +51,8 @@ interface AgentBooks {
   available: Resources;
   isActive: boolean;
   isDraining: boolean;
+  /** In `offerable`; a field as well, because the offer loop asks for every agent, often. */
+  isOfferable: boolean;
   readonly addedAtMs: number;
   /** What each framework holds here, per role: recovered resources must come out of these. */
   readonly allocations: Map<string, Map<string, Resources>>;
@@ -263,6 +265,7 @@ export class HierarchicalAllocator implements Allocator {
       available: Resources.EMPTY,
       isActive: true,
       isDraining: false,
+      isOfferable: false,
       addedAtMs: nowMs,
       allocations: new Map(),
       idle: undefined,
@@ -316,19 +319,17 @@ export class HierarchicalAllocator implements Allocator {
   }
 
   private joinOfferable(agent: AgentBooks): void {
-    if (
-      !agent.isActive ||
-      agent.isDraining ||
-      agent.available.isEmpty() ||
-      this.offerable.has(agent)
-    )
+    if (!agent.isActive || agent.isDraining || agent.available.isEmpty() || agent.isOfferable)
       return;
     this.offerable.add(agent);
+    agent.isOfferable = true;
     addInto(this.freeQuota, agent.available.quotaScalars().scalarMillis());
   }
 
   private leaveOfferable(agent: AgentBooks): void {
-    if (!this.offerable.delete(agent)) return;
+    if (!agent.isOfferable) return;
+    this.offerable.delete(agent);
+    agent.isOfferable = false;
     addInto(this.freeQuota, agent.available.quotaScalars().scalarMillis(), -1);
   }
 
@@ -488,9 +489,12 @@ export class HierarchicalAllocator implements Allocator {
   private take(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
     const { all, quota } = resources.scalarMillisSplit();
     agent.available = agent.available.minus(resources);
-    if (this.offerable.has(agent)) {
+    if (agent.isOfferable) {
       addInto(this.freeQuota, quota, -1);
-      if (agent.available.isEmpty()) this.offerable.delete(agent);
+      if (agent.available.isEmpty()) {
+        this.offerable.delete(agent);
+        agent.isOfferable = false;
+      }
     }
     let byRole = agent.allocations.get(entry.framework.id.value);
     if (byRole === undefined) {
@@ -513,7 +517,7 @@ export class HierarchicalAllocator implements Allocator {
     this.tree.account(entry, all, quota, -1);
     agent.available = agent.available.plus(resources);
     agent.idle = undefined;
-    if (this.offerable.has(agent)) addInto(this.freeQuota, quota);
+    if (agent.isOfferable) addInto(this.freeQuota, quota);
     else this.joinOfferable(agent);
   }
 
@@ -536,7 +540,7 @@ export class HierarchicalAllocator implements Allocator {
     for (const agent of needy.length === 0 ? [] : agents) {
       needy.sort((a, b) => a.share - b.share || (a.name < b.name ? -1 : 1));
       for (const quotaRole of needy) {
-        if (!this.offerable.has(agent)) break;
+        if (!agent.isOfferable) break;
         this.offerAgent(agent, quotaRole, cycle, quotaRole);
       }
       for (let i = needy.length - 1; i >= 0; i--) {
@@ -551,7 +555,7 @@ export class HierarchicalAllocator implements Allocator {
       : this.order(agents, nowMs)) {
       const before = cycle.recorded;
       this.offerAgent(agent, this.tree.root, cycle, undefined);
-      if (cycle.recorded === before && this.offerable.has(agent))
+      if (cycle.recorded === before && agent.isOfferable)
         agent.idle = { epoch: this.epoch, untilMs: cycle.earliestFilterExpiry(agent) };
     }
     return cycle.results();
@@ -588,7 +592,7 @@ export class HierarchicalAllocator implements Allocator {
   ): void {
     // Each allocation changes the shares, so the search restarts; it ends because each
     // allocation takes something from the agent, or nothing was allocated.
-    while (this.offerable.has(agent) && this.isAllocatable(agent.available)) {
+    while (agent.isOfferable && this.isAllocatable(agent.available)) {
       // The common case first: the framework of least share under the least-share role takes it.
       const first = firstCandidate(subtree);
       if (first !== undefined && this.tryOffer(agent, first, cycle, quotaRole) === 'allocated')
@@ -711,6 +715,7 @@ export class HierarchicalAllocator implements Allocator {
     toOffer: Resources,
     cycle: Cycle,
   ): boolean {
+    if (entry.filters.size === 0) return false;
     const filters = entry.filters.get(agent.id.value);
     if (filters === undefined) return false;
     const live = filters.filter((filter) => filter.untilMs > cycle.nowMs);
