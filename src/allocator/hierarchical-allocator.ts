@@ -304,7 +304,7 @@ export class HierarchicalAllocator implements Allocator {
 
   /** Keeps the cluster totals and the per-role reservation counts in step with an agent's total. */
   private setTotal(agent: AgentBooks, total: Resources): void {
-    addInto(this.tree.totals, agent.total.scalarMillis(), -1);
+    addInto(this.tree.totals, agent.total.scalarMillisSplit().all, -1);
     for (const role of agent.total.reservedRoles())
       this.tree.accountReserved(
         this.tree.ensure(role),
@@ -312,7 +312,7 @@ export class HierarchicalAllocator implements Allocator {
         -1,
       );
     agent.total = total;
-    addInto(this.tree.totals, total.scalarMillis());
+    addInto(this.tree.totals, total.scalarMillisSplit().all);
     for (const role of total.reservedRoles())
       this.tree.accountReserved(this.tree.ensure(role), total.reserved(role).scalarMillis(), 1);
     this.tree.totalsChanged();
@@ -323,14 +323,14 @@ export class HierarchicalAllocator implements Allocator {
       return;
     this.offerable.add(agent);
     agent.isOfferable = true;
-    addInto(this.freeQuota, agent.available.quotaScalars().scalarMillis());
+    addInto(this.freeQuota, agent.available.scalarMillisSplit().quota);
   }
 
   private leaveOfferable(agent: AgentBooks): void {
     if (!agent.isOfferable) return;
     this.offerable.delete(agent);
     agent.isOfferable = false;
-    addInto(this.freeQuota, agent.available.quotaScalars().scalarMillis(), -1);
+    addInto(this.freeQuota, agent.available.scalarMillisSplit().quota, -1);
   }
 
   private ensureFramework(id: FrameworkID): Framework {
