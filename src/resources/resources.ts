@@ -88,6 +88,8 @@ export class Resources {
 
   /** scalarMillisSplit(), computed once: values are immutable and the allocator asks per offer. */
   private split: ScalarSplit | undefined;
+  /** Whether no entry is reserved, computed once: the allocator asks per offer. */
+  private isUnreservedMemo: boolean | undefined;
 
   private constructor(private readonly entries: ReadonlyMap<string, Entry>) {}
 
@@ -283,6 +285,7 @@ export class Resources {
    * reserved to `role` or to one of its ancestors.
    */
   allocatableTo(role: string): Resources {
+    if (this.isUnreserved()) return this;
     return this.select((entry) => {
       const reservedTo = entry.id.reservations.at(-1)?.role;
       return reservedTo === undefined || reservedTo === role || isStrictSubroleOf(role, reservedTo);
@@ -380,6 +383,7 @@ export class Resources {
 
   /** Without refined reservations (stacks deeper than one), for frameworks that cannot handle them. */
   withoutRefinedReservations(): Resources {
+    if (this.isUnreserved()) return this;
     return this.select((entry) => entry.id.reservations.length <= 1);
   }
 
@@ -402,6 +406,15 @@ export class Resources {
    */
   toString(): string {
     return [...this.entries.values()].map(entryToString).join(';');
+  }
+
+  private isUnreserved(): boolean {
+    if (this.isUnreservedMemo === undefined) {
+      this.isUnreservedMemo = true;
+      for (const entry of this.entries.values())
+        if (entry.id.reservations.length > 0) this.isUnreservedMemo = false;
+    }
+    return this.isUnreservedMemo;
   }
 
   private select(keep: (entry: Entry) => boolean): Resources {
