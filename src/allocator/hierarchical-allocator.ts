@@ -12,11 +12,15 @@ import { type AgentSort, shuffle, uptimeWeight, weightedOrder } from './agent-or
 import { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.js';
 import {
   addInto,
-  dominantShare,
+  addVector,
   fromUnits,
+  isZeroVector,
   positiveDifference,
   type Quantities,
   toUnits,
+  vectorMillis,
+  vectorQuantities,
+  vectorShare,
 } from './quantities.js';
 import { type FrameworkBooks, RoleEntry, type RoleNode, RoleTree } from './role-tree.js';
 import type {
@@ -90,7 +94,7 @@ export class HierarchicalAllocator implements Allocator {
   /** Active, not draining, with resources nobody holds: the only agents a cycle visits. */
   private readonly offerable = new Set<AgentBooks>();
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
-  private readonly freeQuota: Quantities = new Map();
+  private readonly freeQuota: number[] = [];
   private readonly minAllocatable: readonly ReadonlyMap<string, number>[];
   /** Bumped by every event that could let an idle agent be offered. */
   private epoch = 0;
@@ -291,8 +295,8 @@ export class HierarchicalAllocator implements Allocator {
         if (entry !== undefined)
           this.tree.account(
             entry,
-            resources.scalarMillis(),
-            resources.quotaScalars().scalarMillis(),
+            resources.scalarMillisSplit().allVector,
+            resources.scalarMillisSplit().quotaVector,
             -1,
           );
       }
@@ -304,17 +308,21 @@ export class HierarchicalAllocator implements Allocator {
 
   /** Keeps the cluster totals and the per-role reservation counts in step with an agent's total. */
   private setTotal(agent: AgentBooks, total: Resources): void {
-    addInto(this.tree.totals, agent.total.scalarMillisSplit().all, -1);
+    addVector(this.tree.totals, agent.total.scalarMillisSplit().allVector, -1);
     for (const role of agent.total.reservedRoles())
       this.tree.accountReserved(
         this.tree.ensure(role),
-        agent.total.reserved(role).scalarMillis(),
+        agent.total.reserved(role).scalarMillisSplit().allVector,
         -1,
       );
     agent.total = total;
-    addInto(this.tree.totals, total.scalarMillisSplit().all);
+    addVector(this.tree.totals, total.scalarMillisSplit().allVector);
     for (const role of total.reservedRoles())
-      this.tree.accountReserved(this.tree.ensure(role), total.reserved(role).scalarMillis(), 1);
+      this.tree.accountReserved(
+        this.tree.ensure(role),
+        total.reserved(role).scalarMillisSplit().allVector,
+        1,
+      );
     this.tree.totalsChanged();
   }
 
@@ -323,14 +331,14 @@ export class HierarchicalAllocator implements Allocator {
       return;
     this.offerable.add(agent);
     agent.isOfferable = true;
-    addInto(this.freeQuota, agent.available.scalarMillisSplit().quota);
+    addVector(this.freeQuota, agent.available.scalarMillisSplit().quotaVector);
   }
 
   private leaveOfferable(agent: AgentBooks): void {
     if (!agent.isOfferable) return;
     this.offerable.delete(agent);
     agent.isOfferable = false;
-    addInto(this.freeQuota, agent.available.scalarMillisSplit().quota, -1);
+    addVector(this.freeQuota, agent.available.scalarMillisSplit().quotaVector, -1);
   }
 
   private ensureFramework(id: FrameworkID): Framework {
@@ -372,7 +380,7 @@ export class HierarchicalAllocator implements Allocator {
     this.refreshWanting(framework);
     // A role the framework left stays while it still holds resources in it.
     for (const [role, entry] of [...framework.entries])
-      if (!framework.roles.has(role) && entry.allocated.size === 0)
+      if (!framework.roles.has(role) && isZeroVector(entry.allocated))
         this.dropEntry(framework, role, entry);
   }
 
@@ -480,17 +488,17 @@ export class HierarchicalAllocator implements Allocator {
         filters.push({ resources: part, untilMs: nowMs + refuseMs });
         entry.filters.set(agentIdValue, filters);
       }
-      if (entry.allocated.size === 0 && !framework.roles.has(role))
+      if (isZeroVector(entry.allocated) && !framework.roles.has(role))
         this.dropEntry(framework, role, entry);
     }
   }
 
   /** Moves resources from an agent's available pool to a framework's allocation. */
   private take(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
-    const { all, quota } = resources.scalarMillisSplit();
+    const { allVector, quotaVector } = resources.scalarMillisSplit();
     agent.available = agent.available.minus(resources);
     if (agent.isOfferable) {
-      addInto(this.freeQuota, quota, -1);
+      addVector(this.freeQuota, quotaVector, -1);
       if (agent.available.isEmpty()) {
         this.offerable.delete(agent);
         agent.isOfferable = false;
@@ -502,7 +510,7 @@ export class HierarchicalAllocator implements Allocator {
       agent.allocations.set(entry.framework.id.value, byRole);
     }
     byRole.set(entry.role.name, (byRole.get(entry.role.name) ?? Resources.EMPTY).plus(resources));
-    this.tree.account(entry, all, quota, 1);
+    this.tree.account(entry, allVector, quotaVector, 1);
   }
 
   /** The reverse of take(). */
@@ -513,11 +521,11 @@ export class HierarchicalAllocator implements Allocator {
     if (left.isEmpty()) byRole?.delete(entry.role.name);
     else byRole?.set(entry.role.name, left);
     if (byRole?.size === 0) agent.allocations.delete(entry.framework.id.value);
-    const { all, quota } = resources.scalarMillisSplit();
-    this.tree.account(entry, all, quota, -1);
+    const { allVector, quotaVector } = resources.scalarMillisSplit();
+    this.tree.account(entry, allVector, quotaVector, -1);
     agent.available = agent.available.plus(resources);
     agent.idle = undefined;
-    if (agent.isOfferable) addInto(this.freeQuota, quota);
+    if (agent.isOfferable) addVector(this.freeQuota, quotaVector);
     else this.joinOfferable(agent);
   }
 
@@ -685,7 +693,7 @@ export class HierarchicalAllocator implements Allocator {
     }
     for (const [name, need] of cycle.requiredHeadroom) {
       caps ??= new Map();
-      const surplus = (this.freeQuota.get(name) ?? 0) - need;
+      const surplus = vectorMillis(this.freeQuota, name) - need;
       caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, surplus));
     }
     return caps;
@@ -739,12 +747,12 @@ export class HierarchicalAllocator implements Allocator {
         name: node.name,
         weight: node.weight,
         frameworkIds: [...node.entries].map((entry) => entry.framework.id.value).sort(),
-        allocated: toUnits(node.allocated),
-        reserved: toUnits(node.reserved),
+        allocated: toUnits(vectorQuantities(node.allocated)),
+        reserved: toUnits(vectorQuantities(node.reserved)),
         consumed: toUnits(node.consumed()),
         guarantees: toUnits(node.guarantees),
         limits: toUnits(node.limits),
-        dominantShare: dominantShare(node.allocated, this.tree.totals),
+        dominantShare: vectorShare(node.allocated, this.tree.totals),
       });
     }
     return views.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -1,6 +1,8 @@
 // Scalar quantities per resource name, in thousandths (the fixed point Mesos keeps),
 // so shares, limits and headroom compare exactly.
 
+import { existingScalarSlot, type ScalarVector, scalarSlotName } from '../resources/index.js';
+
 export type Quantities = Map<string, number>;
 
 const MILLIS_PER_UNIT = 1000;
@@ -40,24 +42,47 @@ export function positiveDifference(
   return out;
 }
 
+// Dense vectors (ScalarVector, from src/resources): the running totals the allocator updates
+// on every offer. A vector may be shorter than another; the missing slots are zero.
+
+/** target += sign × delta, in place; target grows to delta's length. */
+export function addVector(target: number[], delta: ScalarVector, sign = 1): void {
+  while (target.length < delta.length) target.push(0);
+  for (let slot = 0; slot < delta.length; slot++)
+    target[slot] = (target[slot] ?? 0) + sign * (delta[slot] ?? 0);
+}
+
 /**
  * The dominant share: the largest fraction of the cluster's total held in any
  * one resource (Ghodsi et al., NSDI 2011). Names the cluster has none of are
  * ignored.
  */
-export function dominantShare(
-  held: ReadonlyMap<string, number>,
-  totals: ReadonlyMap<string, number>,
-): number {
+export function vectorShare(held: ScalarVector, totals: ScalarVector): number {
   let share = 0;
-  for (const [name, millis] of held) {
-    const total = totals.get(name) ?? 0;
+  for (let slot = 0; slot < held.length; slot++) {
+    const total = totals[slot] ?? 0;
+    const millis = held[slot] ?? 0;
     if (total > 0 && millis / total > share) share = millis / total;
   }
   return share;
 }
 
-export function isZero(quantities: ReadonlyMap<string, number>): boolean {
-  for (const millis of quantities.values()) if (millis !== 0) return false;
+export function isZeroVector(vector: ScalarVector): boolean {
+  for (const millis of vector) if (millis !== 0) return false;
   return true;
+}
+
+/** The thousandths of `name` in `vector`. */
+export function vectorMillis(vector: ScalarVector, name: string): number {
+  const slot = existingScalarSlot(name);
+  return slot === undefined ? 0 : (vector[slot] ?? 0);
+}
+
+/** The nonzero quantities of `vector`, by name. */
+export function vectorQuantities(vector: ScalarVector): Quantities {
+  const out: Quantities = new Map();
+  vector.forEach((millis, slot) => {
+    if (millis !== 0) out.set(scalarSlotName(slot), millis);
+  });
+  return out;
 }

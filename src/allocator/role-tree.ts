@@ -5,10 +5,17 @@
 // by their own dominant share in that role. Every comparison is kept in an indexed
 // heap, so one allocation costs O(depth × log siblings), not a sort.
 
-import type { Resources } from '../resources/index.js';
+import type { Resources, ScalarVector } from '../resources/index.js';
 import type { FrameworkID } from '../wire/index.js';
 import { type HeapItem, IndexedHeap } from './indexed-heap.js';
-import { addInto, dominantShare, type Quantities } from './quantities.js';
+import {
+  addVector,
+  isZeroVector,
+  type Quantities,
+  vectorMillis,
+  vectorQuantities,
+  vectorShare,
+} from './quantities.js';
 import type { FrameworkCapabilities } from './types.js';
 
 /** A refuse filter: offers of these resources (or less) of one agent are held back until untilMs. */
@@ -30,7 +37,8 @@ export class RoleEntry implements HeapItem {
   share = 0;
   /** The framework id: the tie-break among equal shares (a field, compared in every heap step). */
   readonly name: string;
-  readonly allocated: Quantities = new Map();
+  /** Offered or used, in thousandths per scalar slot. */
+  readonly allocated: number[] = [];
   /** Filters per agent id value. */
   readonly filters = new Map<string, RefuseFilter[]>();
 
@@ -74,14 +82,16 @@ export class RoleNode implements HeapItem {
   /** Every framework subscribed to this role, wanting or not. */
   readonly entries = new Set<RoleEntry>();
   readonly self = new SelfSlot(this);
+  // The running totals below are dense vectors (thousandths per scalar slot): they change
+  // on every offer, a dozen of them at a time.
   /** Offered or used: this role's frameworks only (the self slot's key). */
-  readonly selfAllocated: Quantities = new Map();
+  readonly selfAllocated: number[] = [];
   /** Offered or used, whole subtree. */
-  readonly allocated: Quantities = new Map();
+  readonly allocated: number[] = [];
   /** Unreserved non-revocable scalars offered or used, whole subtree: quota consumption's first half. */
-  readonly allocatedQuota: Quantities = new Map();
+  readonly allocatedQuota: number[] = [];
   /** Reserved to the subtree's roles on any agent, allocated or not: quota consumption's second half. */
-  readonly reserved: Quantities = new Map();
+  readonly reserved: number[] = [];
   guarantees: Quantities = new Map();
   limits: Quantities = new Map();
   /** Set explicitly by an operator (so the role is shown even when idle). */
@@ -99,14 +109,14 @@ export class RoleNode implements HeapItem {
 
   /** Quota consumption (Mesos' definition): unreserved allocations plus all reservations. */
   consumed(): Quantities {
-    const out = new Map(this.allocatedQuota);
-    addInto(out, this.reserved);
-    return out;
+    const consumed = [...this.allocatedQuota];
+    addVector(consumed, this.reserved);
+    return vectorQuantities(consumed);
   }
 
   /** consumed() of one resource name, without building the map. */
   consumedOf(name: string): number {
-    return (this.allocatedQuota.get(name) ?? 0) + (this.reserved.get(name) ?? 0);
+    return vectorMillis(this.allocatedQuota, name) + vectorMillis(this.reserved, name);
   }
 
   /** The farthest of this role and its ancestors with a guarantee: whose guarantee allocations here count toward. */
@@ -120,8 +130,8 @@ export class RoleNode implements HeapItem {
     return (
       this.entries.size === 0 &&
       this.children.size === 0 &&
-      this.allocated.size === 0 &&
-      this.reserved.size === 0 &&
+      isZeroVector(this.allocated) &&
+      isZeroVector(this.reserved) &&
       this.guarantees.size === 0 &&
       this.limits.size === 0 &&
       !this.hasWeight
@@ -137,7 +147,8 @@ export class RoleNode implements HeapItem {
 export class RoleTree {
   readonly root = new RoleNode('', undefined);
   private readonly nodes = new Map<string, RoleNode>();
-  readonly totals: Quantities = new Map();
+  /** Every agent's scalars, in thousandths per scalar slot. */
+  readonly totals: number[] = [];
   private areSharesStale = false;
 
   get(name: string): RoleNode | undefined {
@@ -183,46 +194,41 @@ export class RoleTree {
     this.areSharesStale = false;
     const visit = (node: RoleNode) => {
       for (const child of node.children.values()) visit(child);
-      for (const entry of node.entries) entry.share = dominantShare(entry.allocated, this.totals);
+      for (const entry of node.entries) entry.share = vectorShare(entry.allocated, this.totals);
       node.wanting.rebuild();
-      node.self.share = dominantShare(node.selfAllocated, this.totals) / node.weight;
-      node.share = dominantShare(node.allocated, this.totals) / node.weight;
+      node.self.share = vectorShare(node.selfAllocated, this.totals) / node.weight;
+      node.share = vectorShare(node.allocated, this.totals) / node.weight;
       node.slots.rebuild();
     };
     visit(this.root);
   }
 
   /** Adds (sign 1) or removes (sign −1) an allocation of `entry`, keeping every heap in order. */
-  account(
-    entry: RoleEntry,
-    all: ReadonlyMap<string, number>,
-    quota: ReadonlyMap<string, number>,
-    sign: 1 | -1,
-  ): void {
-    addInto(entry.allocated, all, sign);
-    entry.share = dominantShare(entry.allocated, this.totals);
+  account(entry: RoleEntry, all: ScalarVector, quota: ScalarVector, sign: 1 | -1): void {
+    addVector(entry.allocated, all, sign);
+    entry.share = vectorShare(entry.allocated, this.totals);
     const role = entry.role;
     if (role.wanting.has(entry)) role.wanting.update(entry);
-    addInto(role.selfAllocated, all, sign);
-    role.self.share = dominantShare(role.selfAllocated, this.totals) / role.weight;
+    addVector(role.selfAllocated, all, sign);
+    role.self.share = vectorShare(role.selfAllocated, this.totals) / role.weight;
     if (role.slots.has(role.self)) role.slots.update(role.self);
     for (const node of role.lineage) {
-      addInto(node.allocated, all, sign);
-      addInto(node.allocatedQuota, quota, sign);
-      node.share = dominantShare(node.allocated, this.totals) / node.weight;
+      addVector(node.allocated, all, sign);
+      addVector(node.allocatedQuota, quota, sign);
+      node.share = vectorShare(node.allocated, this.totals) / node.weight;
       if (node.parent?.slots.has(node)) node.parent.slots.update(node);
     }
   }
 
   /** Adds or removes reservations to `role` (counted up the tree, for quota consumption). */
-  accountReserved(role: RoleNode, reserved: ReadonlyMap<string, number>, sign: 1 | -1): void {
-    for (const node of role.lineage) addInto(node.reserved, reserved, sign);
+  accountReserved(role: RoleNode, reserved: ScalarVector, sign: 1 | -1): void {
+    for (const node of role.lineage) addVector(node.reserved, reserved, sign);
   }
 
   setWeight(node: RoleNode, weight: number): void {
     node.weight = weight;
-    node.self.share = dominantShare(node.selfAllocated, this.totals) / weight;
-    node.share = dominantShare(node.allocated, this.totals) / weight;
+    node.self.share = vectorShare(node.selfAllocated, this.totals) / weight;
+    node.share = vectorShare(node.allocated, this.totals) / weight;
     if (node.slots.has(node.self)) node.slots.update(node.self);
     if (node.parent?.slots.has(node)) node.parent.slots.update(node);
   }

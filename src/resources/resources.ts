@@ -28,6 +28,7 @@ import {
   unionBounds,
 } from './ranges.js';
 import { isStrictSubroleOf, roleError } from './roles.js';
+import { type ScalarVector, scalarVector } from './scalar-slots.js';
 import {
   formatItems,
   type Items,
@@ -75,6 +76,9 @@ interface Identity {
 interface ScalarSplit {
   readonly all: ReadonlyMap<string, number>;
   readonly quota: ReadonlyMap<string, number>;
+  /** `all` and `quota` as dense vectors (scalar-slots.ts), for the allocator's running totals. */
+  readonly allVector: ScalarVector;
+  readonly quotaVector: ScalarVector;
 }
 
 type Entry =
@@ -276,7 +280,7 @@ export class Resources {
       if (isQuotaScalar(entry))
         quota.set(entry.id.name, (quota.get(entry.id.name) ?? 0) + entry.millis);
     }
-    this.split = { all, quota };
+    this.split = { all, quota, allVector: scalarVector(all), quotaVector: scalarVector(quota) };
     return this.split;
   }
 
