@@ -1,7 +1,7 @@
 // Hierarchical weighted DRF with quota, reservations and filters: Mesos'
 // HierarchicalAllocator re-done as a pure module. See README.md in this folder.
 import assert from 'node:assert';
-import { Resources } from '../resources/index.js';
+import { Resources, scalarSlot } from '../resources/index.js';
 import {
   type AgentID,
   assertNever,
@@ -95,13 +95,16 @@ export class HierarchicalAllocator implements Allocator {
   private readonly offerable = new Set<AgentBooks>();
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
   private readonly freeQuota: number[] = [];
-  private readonly minAllocatable: readonly ReadonlyMap<string, number>[];
+  /** --min_allocatable_resources: alternatives, each a list of (scalar slot, thousandths). */
+  private readonly minAllocatable: readonly (readonly { slot: number; millis: number }[])[];
   /** Bumped by every event that could let an idle agent be offered. */
   private epoch = 0;
 
   constructor(private readonly options: HierarchicalAllocatorOptions) {
     this.minAllocatable = parseMinAllocatable(
       options.minAllocatableResources ?? DEFAULT_MIN_ALLOCATABLE,
+    ).map((alternative) =>
+      [...alternative].map(([name, millis]) => ({ slot: scalarSlot(name), millis })),
     );
   }
 
@@ -702,12 +705,12 @@ export class HierarchicalAllocator implements Allocator {
   private isAllocatable(resources: Resources): boolean {
     if (resources.isEmpty()) return false;
     if (this.minAllocatable.length === 0) return true;
-    // Plain loops: this runs several times per offer.
-    const held = resources.scalarMillisSplit().all;
+    // Plain loops over slots: this runs several times per offer.
+    const held = resources.scalarMillisSplit().allVector;
     for (const alternative of this.minAllocatable) {
       let isEnough = true;
-      for (const [name, millis] of alternative)
-        if ((held.get(name) ?? 0) < millis) {
+      for (const { slot, millis } of alternative)
+        if ((held[slot] ?? 0) < millis) {
           isEnough = false;
           break;
         }
