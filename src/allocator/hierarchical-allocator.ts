@@ -802,8 +802,14 @@ function byAllocationRole(
 
 /** One allocation cycle's scratch state: the time, the decisions, cached quota figures. */
 class Cycle {
-  /** Per role entry, per agent: what this cycle offered (several offers merge into one). */
-  private readonly allocations = new Map<RoleEntry, Map<AgentBooks, Resources>>();
+  /** This cycle's allocations, in the order made; one per agent and role entry. */
+  private readonly allocations: Allocation[] = [];
+  /**
+   * Where the allocations of agents that still had something left after an offer are, so
+   * a later offer of the same agent to the same role entry merges into the first. Agents
+   * taken whole (most) are never offered again in the cycle and are not kept here.
+   */
+  private readonly partlyOffered = new Map<AgentBooks, { entry: RoleEntry; index: number }[]>();
   /** How many offers were made in this cycle (several may merge into one allocation). */
   recorded = 0;
   /**
@@ -837,15 +843,28 @@ class Cycle {
     this.unmetByGuaranteedRole.set(node, unmet);
   }
 
+  /** Records an offer just taken from `agent`: stamped with its role now, while it is in cache. */
   record(entry: RoleEntry, agent: AgentBooks, resources: Resources): void {
     this.recorded += 1;
-    let byAgent = this.allocations.get(entry);
-    if (byAgent === undefined) {
-      byAgent = new Map();
-      this.allocations.set(entry, byAgent);
+    const stamped = resources.allocate(entry.role.name);
+    const earlierOffers = this.partlyOffered.size === 0 ? undefined : this.partlyOffered.get(agent);
+    const earlier = earlierOffers?.find((offer) => offer.entry === entry);
+    const merged = earlier === undefined ? undefined : this.allocations[earlier.index];
+    if (earlier !== undefined && merged !== undefined) {
+      this.allocations[earlier.index] = { ...merged, resources: merged.resources.plus(stamped) };
+      return;
     }
-    const earlier = byAgent.get(agent);
-    byAgent.set(agent, earlier === undefined ? resources : earlier.plus(resources));
+    this.allocations.push({
+      frameworkId: entry.framework.id,
+      agentId: agent.id,
+      role: entry.role.name,
+      resources: stamped,
+    });
+    if (agent.isOfferable) {
+      const index = this.allocations.length - 1;
+      if (earlierOffers === undefined) this.partlyOffered.set(agent, [{ entry, index }]);
+      else earlierOffers.push({ entry, index });
+    }
   }
 
   noteFilter(agent: AgentBooks, untilMs: number): void {
@@ -860,15 +879,6 @@ class Cycle {
   }
 
   results(): Allocation[] {
-    const results: Allocation[] = [];
-    for (const [entry, byAgent] of this.allocations)
-      for (const [agent, resources] of byAgent)
-        results.push({
-          frameworkId: entry.framework.id,
-          agentId: agent.id,
-          role: entry.role.name,
-          resources: resources.allocate(entry.role.name),
-        });
-    return results;
+    return this.allocations;
   }
 }
