@@ -58,8 +58,8 @@ interface AgentBooks {
   /** In `offerable`; a field as well, because the offer loop asks for every agent, often. */
   isOfferable: boolean;
   readonly addedAtMs: number;
-  /** What each framework holds here, per role: recovered resources must come out of these. */
-  readonly allocations: Map<string, Map<string, Resources>>;
+  /** What each framework holds here, per role entry: recovered resources must come out of these. */
+  readonly allocations: Map<RoleEntry, Resources>;
   /**
    * Nobody could take this agent's resources at `epoch`; skip it until then, or
    * until untilMs (when the earliest filter that blocked it expires).
@@ -291,20 +291,14 @@ export class HierarchicalAllocator implements Allocator {
     const agent = this.agents.get(idValue);
     if (agent === undefined) return;
     this.leaveOfferable(agent);
-    for (const [frameworkIdValue, byRole] of agent.allocations) {
-      const framework = this.frameworks.get(frameworkIdValue);
-      for (const [role, resources] of byRole) {
-        const entry = framework?.entries.get(role);
-        if (entry !== undefined)
-          this.tree.account(
-            entry,
-            resources.scalarMillisSplit().allVector,
-            resources.scalarMillisSplit().quotaVector,
-            -1,
-          );
-      }
-      for (const entry of framework?.entries.values() ?? []) entry.filters.delete(idValue);
+    const holders = new Set<FrameworkBooks>();
+    for (const [entry, resources] of agent.allocations) {
+      const { allVector, quotaVector } = resources.scalarMillisSplit();
+      this.tree.account(entry, allVector, quotaVector, -1);
+      holders.add(entry.framework);
     }
+    for (const framework of holders)
+      for (const entry of framework.entries.values()) entry.filters.delete(idValue);
     this.setTotal(agent, Resources.EMPTY);
     this.agents.delete(idValue);
   }
@@ -405,12 +399,10 @@ export class HierarchicalAllocator implements Allocator {
   private removeFramework(idValue: string): void {
     const framework = this.frameworks.get(idValue);
     if (framework === undefined) return;
-    for (const agent of this.agents.values()) {
-      const byRole = agent.allocations.get(idValue);
-      if (byRole === undefined) continue;
-      for (const resources of [...byRole.values()])
-        this.recover(idValue, agent.id.value, resources, undefined, 0);
-    }
+    // Stamped with their role: a framework may hold resources in several roles on one agent.
+    for (const agent of this.agents.values())
+      for (const [role, resources] of heldBy(agent, framework))
+        this.recover(idValue, agent.id.value, resources.allocate(role), undefined, 0);
     for (const [role, entry] of [...framework.entries]) this.dropEntry(framework, role, entry);
     this.frameworks.delete(idValue);
   }
@@ -450,7 +442,7 @@ export class HierarchicalAllocator implements Allocator {
       const before = from.filter((r) => r.allocation_info?.role === role).unallocate();
       const after = to.filter((r) => r.allocation_info?.role === role).unallocate();
       const entry = framework.entries.get(role);
-      const held = agent.allocations.get(frameworkId.value)?.get(role);
+      const held = entry === undefined ? undefined : agent.allocations.get(entry);
       assert(
         entry !== undefined && held?.contains(before) === true,
         'converting resources the framework does not hold',
@@ -475,12 +467,9 @@ export class HierarchicalAllocator implements Allocator {
     const agent = this.agents.get(agentIdValue);
     const framework = this.frameworks.get(frameworkIdValue);
     if (agent === undefined || framework === undefined) return;
-    for (const [role, part] of byAllocationRole(
-      resources,
-      agent.allocations.get(frameworkIdValue),
-    )) {
+    for (const [role, part] of byAllocationRole(resources, heldBy(agent, framework))) {
       const entry = framework.entries.get(role);
-      const held = agent.allocations.get(frameworkIdValue)?.get(role);
+      const held = entry === undefined ? undefined : agent.allocations.get(entry);
       assert(
         entry !== undefined && held?.contains(part) === true,
         'recovering resources that were not allocated',
@@ -507,23 +496,16 @@ export class HierarchicalAllocator implements Allocator {
         agent.isOfferable = false;
       }
     }
-    let byRole = agent.allocations.get(entry.framework.id.value);
-    if (byRole === undefined) {
-      byRole = new Map();
-      agent.allocations.set(entry.framework.id.value, byRole);
-    }
-    byRole.set(entry.role.name, (byRole.get(entry.role.name) ?? Resources.EMPTY).plus(resources));
+    const held = agent.allocations.get(entry);
+    agent.allocations.set(entry, held === undefined ? resources : held.plus(resources));
     this.tree.account(entry, allVector, quotaVector, 1);
   }
 
   /** The reverse of take(). */
   private give(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
-    const byRole = agent.allocations.get(entry.framework.id.value);
-    const held = byRole?.get(entry.role.name) ?? Resources.EMPTY;
-    const left = held.minus(resources);
-    if (left.isEmpty()) byRole?.delete(entry.role.name);
-    else byRole?.set(entry.role.name, left);
-    if (byRole?.size === 0) agent.allocations.delete(entry.framework.id.value);
+    const left = (agent.allocations.get(entry) ?? Resources.EMPTY).minus(resources);
+    if (left.isEmpty()) agent.allocations.delete(entry);
+    else agent.allocations.set(entry, left);
     const { allVector, quotaVector } = resources.scalarMillisSplit();
     this.tree.account(entry, allVector, quotaVector, -1);
     agent.available = agent.available.plus(resources);
@@ -777,6 +759,14 @@ function firstCandidate(subtree: RoleNode): RoleEntry | undefined {
     if (slot.kind === 'self') return slot.node.wanting.peek();
     node = slot;
   }
+}
+
+/** What `framework` holds on `agent`, by role. */
+function heldBy(agent: AgentBooks, framework: FrameworkBooks): Map<string, Resources> {
+  const held = new Map<string, Resources>();
+  for (const [entry, resources] of agent.allocations)
+    if (entry.framework === framework) held.set(entry.role.name, resources);
+  return held;
 }
 
 /**

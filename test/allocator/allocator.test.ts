@@ -176,6 +176,25 @@ test("allocator gives a removed framework's resources to others", () => {
   assert.deepEqual(bed.allocator.roles().find((r) => r.name === '*')?.frameworkIds, ['b']);
 });
 
+test('allocator gives back everything a removed framework held in two roles on one agent', () => {
+  const bed = new Bed().agent('s1', 'cpus:4;mem:4096').handle({
+    kind: 'frameworkAdded',
+    frameworkId: frameworkId('a'),
+    roles: ['x', 'y'],
+    suppressedRoles: [],
+    // Tasks in both roles on s1, as a re-registering framework reports them.
+    used: new Map([
+      ['s1', R('cpus:1;mem:1024').allocate('x').plus(R('cpus:3;mem:3072').allocate('y'))],
+    ]),
+  });
+  assert.deepEqual(bed.allocate(), [], 'a holds all of s1');
+  bed.framework('b', ['y']);
+  bed.handle({ kind: 'frameworkRemoved', frameworkId: frameworkId('a') });
+  const [offer] = bed.allocate();
+  assert.ok(offer?.resources.unallocate().equals(R('cpus:4;mem:4096')), 'all of s1 comes back');
+  assert.equal(offer?.frameworkId.value, 'b');
+});
+
 test('allocator forgets a removed agent: no offers, and the cluster total shrinks', () => {
   const bed = new Bed()
     .agent('s1', 'cpus:4;mem:4096')
