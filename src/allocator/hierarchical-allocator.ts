@@ -647,7 +647,8 @@ export class HierarchicalAllocator implements Allocator {
         toOffer = available.shrinkQuotaScalars(caps);
       }
     }
-    if (!this.isAllocatable(toOffer)) return 'next-role';
+    // offerAgent() checked the agent's whole availability before this attempt.
+    if (toOffer !== agent.available && !this.isAllocatable(toOffer)) return 'next-role';
     if (this.isFiltered(entry, agent, toOffer, cycle)) return 'next-framework';
 
     this.take(agent, entry, toOffer);

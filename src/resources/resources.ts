@@ -436,10 +436,22 @@ export class Resources {
   }
 
   private withAllocationRole(role: string | undefined): Resources {
+    // Entries under one allocation role have distinct base identities, so they stay
+    // distinct under another: no merging (the allocator stamps every offer).
+    let onlyRole: string | undefined;
+    let isOneRole = true;
+    let isFirst = true;
+    for (const entry of this.entries.values()) {
+      if (isFirst) onlyRole = entry.id.allocationRole;
+      else if (entry.id.allocationRole !== onlyRole) isOneRole = false;
+      isFirst = false;
+    }
+    if (isOneRole && onlyRole === role) return this;
     const entries = new Map<string, Entry>();
     for (const entry of this.entries.values()) {
       const id = entry.id.allocationRole === role ? entry.id : withRole(entry.id, role);
-      mergeInto(entries, rekeyed(entry, id));
+      if (isOneRole) entries.set(id.key, rekeyed(entry, id));
+      else mergeInto(entries, rekeyed(entry, id));
     }
     return new Resources(entries);
   }
