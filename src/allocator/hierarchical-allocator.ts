@@ -96,7 +96,11 @@ export class HierarchicalAllocator implements Allocator {
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
   private readonly freeQuota: number[] = [];
   /** --min_allocatable_resources: alternatives, each a list of (scalar slot, thousandths). */
-  private readonly minAllocatable: readonly (readonly { slot: number; millis: number }[])[];
+  private readonly minAllocatable: readonly (readonly {
+    name: string;
+    slot: number;
+    millis: number;
+  }[])[];
   /** Bumped by every event that could let an idle agent be offered. */
   private epoch = 0;
 
@@ -104,7 +108,7 @@ export class HierarchicalAllocator implements Allocator {
     this.minAllocatable = parseMinAllocatable(
       options.minAllocatableResources ?? DEFAULT_MIN_ALLOCATABLE,
     ).map((alternative) =>
-      [...alternative].map(([name, millis]) => ({ slot: scalarSlot(name), millis })),
+      [...alternative].map(([name, millis]) => ({ name, slot: scalarSlot(name), millis })),
     );
   }
 
@@ -629,6 +633,9 @@ export class HierarchicalAllocator implements Allocator {
     if (quotaRole === undefined) {
       // Only unreserved non-revocable scalars are cut: shrinkQuotaScalars leaves the rest whole.
       const caps = this.caps(role, cycle, undefined);
+      // A role at its limit is often first in line (its share stays the lowest): find out
+      // from the numbers, before building the cut-down offer, that it could take nothing.
+      if (caps !== undefined && !this.isAllocatableWithin(available, caps)) return 'next-role';
       toOffer = caps === undefined ? available : available.shrinkQuotaScalars(caps);
     } else {
       // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
@@ -683,6 +690,28 @@ export class HierarchicalAllocator implements Allocator {
       caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, surplus));
     }
     return caps;
+  }
+
+  /**
+   * isAllocatable(resources.shrinkQuotaScalars(caps)) as far as --min_allocatable_resources
+   * goes, without building the cut-down value: only its quota scalars are cut, per name.
+   */
+  private isAllocatableWithin(resources: Resources, caps: ReadonlyMap<string, number>): boolean {
+    const { allVector, quotaVector } = resources.scalarMillisSplit();
+    for (const alternative of this.minAllocatable) {
+      let isEnough = true;
+      for (const { name, slot, millis } of alternative) {
+        const quota = quotaVector[slot] ?? 0;
+        const cap = caps.get(name);
+        const kept = cap === undefined ? quota : Math.min(quota, Math.max(0, cap));
+        if (kept + (allVector[slot] ?? 0) - quota < millis) {
+          isEnough = false;
+          break;
+        }
+      }
+      if (isEnough) return true;
+    }
+    return this.minAllocatable.length === 0;
   }
 
   private isAllocatable(resources: Resources): boolean {
