@@ -14,6 +14,9 @@ export interface HeapItem {
 export class IndexedHeap<T extends HeapItem> {
   private readonly items: T[] = [];
 
+  /** lessAt as a value, made once: ordered() passes it for every element it yields. */
+  private readonly lessAtIndex = (i: number, j: number): boolean => this.lessAt(i, j);
+
   constructor(private readonly less: (a: T, b: T) => boolean) {}
 
   get size(): number {
@@ -72,14 +75,13 @@ export class IndexedHeap<T extends HeapItem> {
     // A best-first walk of the heap's own tree: a frontier of indices, smallest first.
     const frontier: number[] = [0];
     while (frontier.length > 0) {
-      const index = popSmallest(frontier, (i, j) => this.lessAt(i, j));
+      const index = popSmallest(frontier, this.lessAtIndex);
       const item = this.items[index];
       if (item === undefined) continue;
       yield item;
       const left = 2 * index + 1;
-      if (left < this.items.length) pushFrontier(frontier, left, (i, j) => this.lessAt(i, j));
-      if (left + 1 < this.items.length)
-        pushFrontier(frontier, left + 1, (i, j) => this.lessAt(i, j));
+      if (left < this.items.length) pushFrontier(frontier, left, this.lessAtIndex);
+      if (left + 1 < this.items.length) pushFrontier(frontier, left + 1, this.lessAtIndex);
     }
   }
 
