@@ -15,7 +15,6 @@ import {
   addVector,
   fromUnits,
   isZeroVector,
-  positiveDifference,
   type Quantities,
   toUnits,
   vectorMillis,
@@ -640,7 +639,8 @@ export class HierarchicalAllocator implements Allocator {
     } else {
       // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
       // goes toward the unmet guarantee is offered whole; the rest only within the caps.
-      const towardGuarantee = new Map<string, number>();
+      const towardGuarantee = cycle.scratchTowardGuarantee;
+      towardGuarantee.clear();
       for (const [name, millis] of available.scalarMillisSplit().quota) {
         const unmet = (quotaRole.guarantees.get(name) ?? 0) - quotaRole.consumedOf(name);
         if (unmet > 0) towardGuarantee.set(name, Math.min(millis, unmet));
@@ -675,21 +675,21 @@ export class HierarchicalAllocator implements Allocator {
     cycle: Cycle,
     pending: ReadonlyMap<string, number> | undefined,
   ): Map<string, number> | undefined {
-    let caps: Map<string, number> | undefined;
+    // The cycle's scratch map: every caller is done with it before the next call.
+    const caps = cycle.scratchCaps;
+    caps.clear();
     for (const node of role.lineage) {
       if (node.limits.size === 0) continue;
-      caps ??= new Map();
       for (const [name, limit] of node.limits) {
         const left = limit - node.consumedOf(name) - (pending?.get(name) ?? 0);
         caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, left));
       }
     }
     for (const [name, need] of cycle.requiredHeadroom) {
-      caps ??= new Map();
       const surplus = vectorMillis(this.freeQuota, name) - need;
       caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, surplus));
     }
-    return caps;
+    return caps.size === 0 ? undefined : caps;
   }
 
   /**
@@ -839,6 +839,9 @@ class Cycle {
    */
   readonly requiredHeadroom: Quantities = new Map();
   private readonly unmetByGuaranteedRole = new Map<RoleNode, Quantities>();
+  /** Scratch for tryOffer() and caps(), reused offer after offer instead of made anew. */
+  readonly scratchTowardGuarantee = new Map<string, number>();
+  readonly scratchCaps = new Map<string, number>();
   private readonly filterExpiry = new Map<AgentBooks, number>();
 
   constructor(
@@ -855,12 +858,22 @@ class Cycle {
     if (outermost !== undefined) this.refreshUnmet(outermost);
   }
 
+  /** Brings `node`'s term of the headroom up to date, name by name (no maps made after the first). */
   private refreshUnmet(node: RoleNode): void {
-    const before = this.unmetByGuaranteedRole.get(node);
-    if (before !== undefined) addInto(this.requiredHeadroom, before, -1);
-    const unmet = positiveDifference(node.guarantees, node.consumed());
-    addInto(this.requiredHeadroom, unmet);
-    this.unmetByGuaranteedRole.set(node, unmet);
+    let unmet = this.unmetByGuaranteedRole.get(node);
+    if (unmet === undefined) {
+      unmet = new Map();
+      this.unmetByGuaranteedRole.set(node, unmet);
+    }
+    for (const [name, guarantee] of node.guarantees) {
+      const now = Math.max(0, guarantee - node.consumedOf(name));
+      const change = now - (unmet.get(name) ?? 0);
+      if (change === 0) continue;
+      unmet.set(name, now);
+      const required = (this.requiredHeadroom.get(name) ?? 0) + change;
+      if (required === 0) this.requiredHeadroom.delete(name);
+      else this.requiredHeadroom.set(name, required);
+    }
   }
 
   /** Records an offer just taken from `agent`: stamped with its role now, while it is in cache. */

@@ -29,19 +29,6 @@ export function addInto(target: Quantities, delta: ReadonlyMap<string, number>, 
   }
 }
 
-/** max(0, a − b) per name of `a`. */
-export function positiveDifference(
-  a: ReadonlyMap<string, number>,
-  b: ReadonlyMap<string, number>,
-): Quantities {
-  const out: Quantities = new Map();
-  for (const [name, millis] of a) {
-    const left = millis - (b.get(name) ?? 0);
-    if (left > 0) out.set(name, left);
-  }
-  return out;
-}
-
 // Dense vectors (ScalarVector, from src/resources): the running totals the allocator updates
 // on every offer. A vector may be shorter than another; the missing slots are zero.
 
