@@ -534,7 +534,7 @@ export class HierarchicalAllocator implements Allocator {
     // Stage 1: roles below their guarantees get up to them first, even under contention.
     const needy = cycle.guaranteed.filter((node) => node.slots.size > 0 && hasUnmetGuarantee(node));
     for (const agent of needy.length === 0 ? [] : agents) {
-      needy.sort((a, b) => a.share - b.share || (a.name < b.name ? -1 : 1));
+      if (needy.length > 1) needy.sort(byShareThenName);
       for (const quotaRole of needy) {
         if (!agent.isOfferable) break;
         this.offerAgent(agent, quotaRole, cycle, quotaRole);
@@ -773,6 +773,9 @@ export class HierarchicalAllocator implements Allocator {
     return views.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }
+
+const byShareThenName = (a: RoleNode, b: RoleNode) =>
+  a.share - b.share || (a.name < b.name ? -1 : 1);
 
 /** True while `node` consumes less than its guarantee of some resource. */
 function hasUnmetGuarantee(node: RoleNode): boolean {
