@@ -11,7 +11,6 @@ import {
 import { type AgentSort, shuffle, uptimeWeight, weightedOrder } from './agent-order.js';
 import { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.js';
 import {
-  addInto,
   addVector,
   fromUnits,
   isZeroVector,
@@ -634,7 +633,7 @@ export class HierarchicalAllocator implements Allocator {
       const caps = this.caps(role, cycle, undefined);
       // A role at its limit is often first in line (its share stays the lowest): find out
       // from the numbers, before building the cut-down offer, that it could take nothing.
-      if (caps !== undefined && !this.isAllocatableWithin(available, caps)) return 'next-role';
+      if (caps !== undefined && !this.isAllocatable(available, caps)) return 'next-role';
       toOffer = caps === undefined ? available : available.shrinkQuotaScalars(caps);
     } else {
       // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
@@ -693,39 +692,29 @@ export class HierarchicalAllocator implements Allocator {
   }
 
   /**
-   * isAllocatable(resources.shrinkQuotaScalars(caps)) as far as --min_allocatable_resources
-   * goes, without building the cut-down value: only its quota scalars are cut, per name.
+   * Whether `resources` hold some --min_allocatable_resources alternative in full. With
+   * `caps`, as they would after shrinkQuotaScalars(caps), worked out from the numbers
+   * without building that value (only quota scalars are cut, per name). Plain loops over
+   * slots: this runs several times per offer.
    */
-  private isAllocatableWithin(resources: Resources, caps: ReadonlyMap<string, number>): boolean {
+  private isAllocatable(resources: Resources, caps?: ReadonlyMap<string, number>): boolean {
+    if (resources.isEmpty()) return false;
+    if (this.minAllocatable.length === 0) return true;
     const { allVector, quotaVector } = resources.scalarMillisSplit();
     for (const alternative of this.minAllocatable) {
       let isEnough = true;
       for (const { name, slot, millis } of alternative) {
-        const quota = quotaVector[slot] ?? 0;
-        const cap = caps.get(name);
-        const kept = cap === undefined ? quota : Math.min(quota, Math.max(0, cap));
-        if (kept + (allVector[slot] ?? 0) - quota < millis) {
+        let held = allVector[slot] ?? 0;
+        const cap = caps?.get(name);
+        if (cap !== undefined) {
+          const quota = quotaVector[slot] ?? 0;
+          held -= quota - Math.min(quota, Math.max(0, cap));
+        }
+        if (held < millis) {
           isEnough = false;
           break;
         }
       }
-      if (isEnough) return true;
-    }
-    return this.minAllocatable.length === 0;
-  }
-
-  private isAllocatable(resources: Resources): boolean {
-    if (resources.isEmpty()) return false;
-    if (this.minAllocatable.length === 0) return true;
-    // Plain loops over slots: this runs several times per offer.
-    const held = resources.scalarMillisSplit().allVector;
-    for (const alternative of this.minAllocatable) {
-      let isEnough = true;
-      for (const { slot, millis } of alternative)
-        if ((held[slot] ?? 0) < millis) {
-          isEnough = false;
-          break;
-        }
       if (isEnough) return true;
     }
     return false;

@@ -20,15 +20,6 @@ export function toUnits(quantities: ReadonlyMap<string, number>): Record<string,
   return out;
 }
 
-/** target += sign × delta, in place. */
-export function addInto(target: Quantities, delta: ReadonlyMap<string, number>, sign = 1): void {
-  for (const [name, millis] of delta) {
-    const next = (target.get(name) ?? 0) + sign * millis;
-    if (next === 0) target.delete(name);
-    else target.set(name, next);
-  }
-}
-
 // Dense vectors (ScalarVector, from src/resources): the running totals the allocator updates
 // on every offer. A vector may be shorter than another; the missing slots are zero.
 

@@ -195,11 +195,7 @@ export class Resources {
 
   /** Sum of scalar `name` over all entries, whatever their reservation or allocation; 0 if none. */
   scalar(name: string): number {
-    let millis = 0;
-    for (const entry of this.entries.values()) {
-      if (entry.type === 'SCALAR' && entry.id.name === name) millis += entry.millis;
-    }
-    return millis / MILLIS_PER_UNIT;
+    return (this.scalarMillisSplit().all.get(name) ?? 0) / MILLIS_PER_UNIT;
   }
 
   /** Distinct resource names, sorted. */
@@ -254,16 +250,8 @@ export class Resources {
    * run on these integers.
    */
   scalarMillis(): Map<string, number> {
-    const totals = new Map<string, number>();
-    for (const entry of this.entries.values())
-      if (entry.type === 'SCALAR')
-        totals.set(entry.id.name, (totals.get(entry.id.name) ?? 0) + entry.millis);
-    return totals;
-  }
-
-  /** Thousandths of scalar `name`, summed over all entries (scalar(name) without the division). */
-  millisOf(name: string): number {
-    return this.scalarMillisSplit().all.get(name) ?? 0;
+    // A copy: callers may change it; the memoised totals stay as they are.
+    return new Map(this.scalarMillisSplit().all);
   }
 
   /**
