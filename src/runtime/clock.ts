@@ -14,16 +14,73 @@ export interface Clock {
 }
 
 /**
- * Real time. Timers are unref'd: a timer alone never keeps a process alive,
- * so a component that forgot one still exits (and the leak tests catch it).
+ * The longest delay Node's setTimeout honours: anything above 2^31 - 1 ms (about
+ * 24.8 days) is taken as 1 ms, with only a TimeoutOverflowWarning (#7: a 30-day
+ * failover_timeout tore its framework down 3 ms after a disconnect).
  */
-export const systemClock: Clock = {
-  now: () => Date.now(),
+export const MAX_TIMER_CHUNK_MS = 2 ** 31 - 1;
+
+/** The primitives armTimer schedules with; Node's own, or fakes in tests. */
+export interface TimerPrimitives {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** The longest single delay the primitive honours. */
+  readonly maxChunkMs: number;
+}
+
+const NODE_TIMERS: TimerPrimitives = {
   setTimeout(fn, ms) {
     const handle = setTimeout(fn, ms);
+    // A timer alone never keeps a process alive: a component that forgot one still exits
+    // (and the leak tests catch it).
     handle.unref();
-    return { cancel: () => clearTimeout(handle) };
+    return handle;
   },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  maxChunkMs: MAX_TIMER_CHUNK_MS,
+};
+
+/**
+ * Runs `fn` once after `ms` milliseconds, for any non-negative duration: a delay
+ * longer than the primitive's limit is waited out in chunks, re-arming after
+ * each; Infinity never fires; a negative delay is 0, as with setTimeout. The
+ * one way Agora's shells schedule a delay. Throws on NaN: that is a bug, since
+ * inputs are validated at the edge.
+ */
+export function armTimer(
+  fn: () => void,
+  ms: number,
+  primitives: TimerPrimitives = NODE_TIMERS,
+): Timer {
+  if (Number.isNaN(ms)) throw new RangeError('timer delay is NaN');
+  let handle: unknown;
+  let isCancelled = false;
+  const armFor = (remainingMs: number) => {
+    if (remainingMs === Number.POSITIVE_INFINITY) return;
+    if (remainingMs <= primitives.maxChunkMs) {
+      handle = primitives.setTimeout(() => {
+        if (!isCancelled) fn();
+      }, remainingMs);
+      return;
+    }
+    handle = primitives.setTimeout(
+      () => armFor(remainingMs - primitives.maxChunkMs),
+      primitives.maxChunkMs,
+    );
+  };
+  armFor(Math.max(0, ms));
+  return {
+    cancel() {
+      isCancelled = true;
+      if (handle !== undefined) primitives.clearTimeout(handle);
+    },
+  };
+}
+
+/** Real time; its timers are armTimer's: unref'd, and any length. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => armTimer(fn, ms),
 };
 
 /** Repeats `fn` every `intervalMs` until cancelled; each run is scheduled after the previous. */
@@ -66,6 +123,7 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): Timer {
+    if (Number.isNaN(ms)) throw new RangeError('timer delay is NaN');
     const entry: Scheduled = {
       at: this.nowMs + Math.max(0, ms),
       seq: this.seq++,

@@ -1,5 +1,14 @@
 export { Cleanup } from './cleanup.js';
-export { type Clock, every, ManualClock, systemClock, type Timer } from './clock.js';
+export {
+  armTimer,
+  type Clock,
+  every,
+  MAX_TIMER_CHUNK_MS,
+  ManualClock,
+  systemClock,
+  type Timer,
+  type TimerPrimitives,
+} from './clock.js';
 export {
   DEFAULT_MAX_BUFFERED_BYTES,
   EventStream,

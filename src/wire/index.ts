@@ -1,6 +1,12 @@
 export type { AgentCall, AgentEvent, AgentEventType, AgentTask } from './agent-protocol.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';
+export {
+  durationNanosecondsProblem,
+  durationSecondsProblem,
+  MAX_DURATION_NANOSECONDS,
+  MAX_DURATION_SECONDS,
+} from './duration.js';
 export { AgoraError, BadRequestError, type ErrorCode } from './errors.js';
 export {
   type AgentID,

@@ -4,6 +4,7 @@
 // so the two cannot drift apart.
 import { z } from 'zod';
 import type { AgentCall } from './agent-protocol.js';
+import { durationNanosecondsProblem, durationSecondsProblem } from './duration.js';
 import { BadRequestError } from './errors.js';
 import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
 import type {
@@ -38,6 +39,13 @@ const number = z.preprocess(
   z.number(),
 );
 const boolean = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+/** A zod refinement from one of duration.ts's problem functions. */
+function durationIn(problem: (value: number) => string | undefined) {
+  return (value: number, ctx: z.core.$RefinementCtx<number>) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+  };
+}
 const nonEmpty = z.string().min(1, { error: 'must not be empty' });
 
 function id<T extends { readonly value: string }>(): z.ZodType<T> {
@@ -139,7 +147,7 @@ export const FrameworkInfoSchema: z.ZodType<FrameworkInfo> = z.object({
   user: z.string({ error: 'required (a string)' }),
   name: z.string({ error: 'required (a string)' }),
   id: optional(FrameworkIDSchema),
-  failover_timeout: optional(number.refine((v) => v >= 0, { error: 'must not be negative' })),
+  failover_timeout: optional(number.superRefine(durationIn(durationSecondsProblem))),
   checkpoint: optional(boolean),
   role: optional(z.string()),
   roles: optional(z.array(z.string())),
@@ -160,11 +168,11 @@ export const FrameworkInfoSchema: z.ZodType<FrameworkInfo> = z.object({
 
 const FiltersSchema: z.ZodType<Filters> = z.object({ refuse_seconds: optional(number) });
 
-const DurationInfoSchema = z.object({ nanoseconds: number });
+const DurationInfoSchema = z.object({
+  nanoseconds: number.superRefine(durationIn(durationNanosecondsProblem)),
+});
 const KillPolicySchema: z.ZodType<KillPolicy> = z.object({
-  grace_period: optional(
-    DurationInfoSchema.refine((d) => d.nanoseconds >= 0, { error: 'must not be negative' }),
-  ),
+  grace_period: optional(DurationInfoSchema),
 });
 
 const CommandInfoSchema: z.ZodType<CommandInfo> = z.object({

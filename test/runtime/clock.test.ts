@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { every, ManualClock, systemClock } from '../../src/runtime/clock.js';
+import {
+  armTimer,
+  every,
+  MAX_TIMER_CHUNK_MS,
+  ManualClock,
+  systemClock,
+} from '../../src/runtime/clock.js';
 
 test('manual clock starts where it is told and moves only on advance', () => {
   const clock = new ManualClock(1_000);
@@ -126,4 +132,98 @@ test('system clock timers do not keep the process alive', () => {
   timer.cancel();
   assert.equal(after, before);
   assert.ok(Math.abs(systemClock.now() - Date.now()) < 1_000);
+});
+
+/** Fake primitives with a tiny chunk limit: records every arm, fires on demand. */
+function fakeTimers(maxChunkMs: number) {
+  let nowMs = 0;
+  let pending: { at: number; fn: () => void; cleared: boolean }[] = [];
+  const arms: number[] = [];
+  const primitives = {
+    maxChunkMs,
+    setTimeout(fn: () => void, ms: number) {
+      assert.ok(ms <= maxChunkMs, `armed for ${ms} ms, above the ${maxChunkMs} ms limit`);
+      arms.push(ms);
+      const entry = { at: nowMs + ms, fn, cleared: false };
+      pending.push(entry);
+      return entry;
+    },
+    clearTimeout(handle: unknown) {
+      (handle as { cleared: boolean }).cleared = true;
+    },
+  };
+  const advanceTo = (targetMs: number) => {
+    for (;;) {
+      const due = pending
+        .filter((p) => !p.cleared && p.at <= targetMs)
+        .sort((a, b) => a.at - b.at)[0];
+      if (due === undefined) break;
+      due.cleared = true;
+      nowMs = due.at;
+      due.fn();
+    }
+    pending = pending.filter((p) => !p.cleared);
+    nowMs = targetMs;
+  };
+  return { primitives, arms, advanceTo, now: () => nowMs };
+}
+
+test('armTimer waits out a delay longer than the primitive allows, re-arming in chunks', () => {
+  const fake = fakeTimers(100);
+  let firedAt: number | undefined;
+  armTimer(() => (firedAt = fake.now()), 250, fake.primitives);
+  fake.advanceTo(249);
+  assert.equal(firedAt, undefined, 'a long timer must not fire early');
+  fake.advanceTo(1_000);
+  assert.equal(firedAt, 250);
+  assert.deepEqual(fake.arms, [100, 100, 50]);
+});
+
+test('armTimer with a 30-day delay (a common failover_timeout) is never armed past 2^31-1 ms', () => {
+  const fake = fakeTimers(MAX_TIMER_CHUNK_MS);
+  let fired = false;
+  const thirtyDaysMs = 30 * 24 * 3600 * 1000;
+  armTimer(() => (fired = true), thirtyDaysMs, fake.primitives);
+  fake.advanceTo(thirtyDaysMs - 1);
+  assert.equal(fired, false);
+  fake.advanceTo(thirtyDaysMs);
+  assert.equal(fired, true);
+});
+
+test('armTimer cancelled between chunks never fires', () => {
+  const fake = fakeTimers(100);
+  let fired = false;
+  const timer = armTimer(() => (fired = true), 1_000, fake.primitives);
+  fake.advanceTo(450);
+  timer.cancel();
+  fake.advanceTo(5_000);
+  assert.equal(fired, false);
+});
+
+test('armTimer never fires an infinite delay, takes a negative one as 0, and refuses NaN', () => {
+  const fake = fakeTimers(100);
+  let fired = 0;
+  armTimer(() => (fired += 1), Number.POSITIVE_INFINITY, fake.primitives);
+  armTimer(() => (fired += 10), 1e308, fake.primitives);
+  fake.advanceTo(10_000);
+  assert.equal(fired, 0);
+  armTimer(() => (fired += 100), -5, fake.primitives);
+  fake.advanceTo(10_000);
+  assert.equal(fired, 100);
+  assert.throws(() => armTimer(() => {}, Number.NaN, fake.primitives), RangeError);
+});
+
+test('system clock timers beyond 2^31-1 ms do not fire at once (no TimeoutOverflowWarning)', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.name);
+  process.on('warning', onWarning);
+  let fired = false;
+  const timer = systemClock.setTimeout(() => (fired = true), 30 * 24 * 3600 * 1000);
+  // Node fires an overflowed timer after 1 ms; two macrotask turns of 20 ms each would see it.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setImmediate(resolve));
+  timer.cancel();
+  process.off('warning', onWarning);
+  assert.equal(fired, false);
+  assert.deepEqual(warnings, []);
 });

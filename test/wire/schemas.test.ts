@@ -261,3 +261,36 @@ test('agent call validation accepts a subscription with port as a string', () =>
   assert.equal(call.subscribe?.agent_info.port, 5051);
   assert.equal(call.subscribe?.tasks, undefined);
 });
+
+test('scheduler call validation refuses a failover_timeout or grace period Mesos cannot represent', () => {
+  const subscribing = (failover_timeout: unknown) => ({
+    type: 'SUBSCRIBE',
+    subscribe: { framework_info: { ...framework_info, failover_timeout } },
+  });
+  const field = 'subscribe.framework_info.failover_timeout';
+  for (const [value, reason] of [
+    [-1, /negative/],
+    ['Infinity', /finite|Infinity/],
+    [Number.POSITIVE_INFINITY, /finite|Infinity/],
+    [1e308, /at most/],
+    [9007199254740993, /at most/],
+    [9.3e9, /at most/],
+  ] as const) {
+    const error = badRequest(() => parseCall(subscribing(value)));
+    assert.equal(error.field, field, `failover_timeout ${value}`);
+    assert.match(error.reason, reason, `failover_timeout ${value}`);
+  }
+  // A month, a week and "practically forever" within int64 nanoseconds are fine.
+  for (const value of [2592000, 604800, 9e9, 0])
+    assert.equal(parseCall(subscribing(value)).subscribe?.framework_info.failover_timeout, value);
+
+  const killing = (nanoseconds: unknown) => ({
+    type: 'KILL',
+    framework_id,
+    kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds } } },
+  });
+  for (const value of [-1, 1e30, 'Infinity']) {
+    const error = badRequest(() => parseCall(killing(value)));
+    assert.equal(error.field, 'kill.kill_policy.grace_period.nanoseconds');
+  }
+});
