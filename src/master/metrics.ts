@@ -11,6 +11,13 @@ const ALLOCATION_RUN_WINDOW = 1024;
  */
 export class MasterMetrics {
   private readonly counters = new Map<string, number>();
+  /**
+   * Per-framework metrics, by framework id: kept apart so they go when the
+   * framework does (#7: every `agora run` left 12 keys behind for good). Their
+   * names come from closed sets (call and event types, offer outcomes), so a
+   * framework has a bounded number of them.
+   */
+  private readonly frameworks = new Map<string, { prefix: string; values: Map<string, number> }>();
   private readonly allocationRunsMs: number[] = [];
   private allocationRuns = 0;
 
@@ -23,11 +30,17 @@ export class MasterMetrics {
   }
 
   frameworkCounter(framework: FrameworkRecord, suffix: string, by = 1): void {
-    this.count(`${frameworkPrefix(framework)}/${suffix}`, by);
+    const values = this.frameworkValues(framework);
+    values.set(suffix, (values.get(suffix) ?? 0) + by);
   }
 
   frameworkGauge(framework: FrameworkRecord, suffix: string, value: number): void {
-    this.set(`${frameworkPrefix(framework)}/${suffix}`, value);
+    this.frameworkValues(framework).set(suffix, value);
+  }
+
+  /** The framework was removed: its metrics go with it. */
+  forgetFramework(framework: FrameworkRecord): void {
+    this.frameworks.delete(framework.id.value);
   }
 
   countEvent(framework: FrameworkRecord, type: string): void {
@@ -49,12 +62,23 @@ export class MasterMetrics {
     if (this.allocationRunsMs.length > ALLOCATION_RUN_WINDOW) this.allocationRunsMs.shift();
   }
 
-  /** Counters plus the allocation timer, as flat `name -> number`. */
+  /** Counters, per-framework metrics and the allocation timer, as flat `name -> number`. */
   snapshot(): Record<string, number> {
     const out: Record<string, number> = Object.fromEntries(this.counters);
+    for (const { prefix, values } of this.frameworks.values())
+      for (const [suffix, value] of values) out[`${prefix}/${suffix}`] = value;
     out['allocator/mesos/allocation_runs'] = this.allocationRuns;
     Object.assign(out, timerMetrics('allocator/mesos/allocation_run_ms', this.allocationRunsMs));
     return out;
+  }
+
+  private frameworkValues(framework: FrameworkRecord): Map<string, number> {
+    let entry = this.frameworks.get(framework.id.value);
+    if (entry === undefined) {
+      entry = { prefix: frameworkPrefix(framework), values: new Map() };
+      this.frameworks.set(framework.id.value, entry);
+    }
+    return entry.values;
   }
 }
 
