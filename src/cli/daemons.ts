@@ -104,6 +104,21 @@ export async function runMaster(values: ParsedValues): Promise<number> {
       'agent_reregister_timeout',
       MASTER_DEFAULTS.agentReregisterTimeoutMs,
     ),
+    agentPingTimeoutMs: durationFlag(
+      values,
+      'agent_ping_timeout',
+      MASTER_DEFAULTS.agentPingTimeoutMs,
+    ),
+    maxAgentPingTimeouts: wholeNumberFlag(
+      values,
+      'max_agent_ping_timeouts',
+      MASTER_DEFAULTS.maxAgentPingTimeouts,
+    ),
+    frameworkReregisterTimeoutMs: durationFlag(
+      values,
+      'framework_reregister_timeout',
+      MASTER_DEFAULTS.frameworkReregisterTimeoutMs,
+    ),
     clock: systemClock,
     logger,
     onInvariantFailure: failOnInvariant(() => master),
@@ -145,6 +160,12 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     return startFailure(logger, 'agent', error);
   }
   return runUntilSignalled(agent, logger);
+}
+
+function wholeNumberFlag(values: ParsedValues, name: string, fallback: number): number {
+  const value = numberFlag(values, name, fallback, 1);
+  if (!Number.isInteger(value)) throw new UsageError(`--${name}: expected a whole number`);
+  return value;
 }
 
 function agentSortFlag(values: ParsedValues): AgentSort {

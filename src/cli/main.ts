@@ -189,8 +189,27 @@ export const COMMANDS: readonly CommandSpec[] = [
       agent_reregister_timeout: {
         type: 'string',
         placeholder: 'duration',
-        description: 'how long a disconnected agent has to come back',
+        description: 'how long agents have to re-register after a master restart',
         default: '10mins',
+      },
+      agent_ping_timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'how long an agent may be silent before a ping counts as missed',
+        default: '15secs',
+      },
+      max_agent_ping_timeouts: {
+        type: 'string',
+        placeholder: 'n',
+        description: 'missed pings after which an agent is unreachable and its tasks reported',
+        default: '5',
+      },
+      framework_reregister_timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description:
+          'least time a framework known from before a master restart has to resubscribe (its failover_timeout, if longer)',
+        default: '10secs',
       },
       offer_timeout: {
         type: 'string',

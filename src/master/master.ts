@@ -91,6 +91,8 @@ export class Master {
   readonly weights = new Map<string, number>();
   private isStopping = false;
   private info: MasterInfo | undefined;
+  /** When the registry was recovered: recovered frameworks' failover timeouts count from here. */
+  private recoveredAtMs = 0;
 
   constructor(readonly options: MasterOptions) {
     this.log = options.logger;
@@ -116,6 +118,7 @@ export class Master {
   async start(): Promise<string> {
     const { registry } = this.options;
     const recovered = await registry.recover();
+    this.recoveredAtMs = this.options.clock.now();
     this.cleanup.defer(() => registry.close());
     this.log.info({ agents: recovered.agents.size }, 'registry recovered');
 
@@ -724,7 +727,7 @@ export class Master {
     framework.state = 'disconnected';
     framework.unregisteredTimeSec ??= this.nowSec();
     this.books.completeFramework(framework);
-    this.metrics.frameworkGauge(framework, 'subscribed', 0);
+    this.metrics.forgetFramework(framework);
     this.log.info({ framework_id: framework.id.value, why }, 'framework removed');
   }
 
@@ -1376,15 +1379,24 @@ export class Master {
       used: new Map(),
     });
     this.allocatorHandle({ kind: 'frameworkDeactivated', frameworkId: id });
-    const timeoutMs = Math.max(0, (info.failover_timeout ?? 0) * 1000);
+    // Counted from the master's recovery, not from when an agent happened to mention the
+    // framework: a scheduler that is gone for good must not keep its tasks forever (#7).
+    const windowMs = Math.max(
+      (info.failover_timeout ?? 0) * 1000,
+      this.options.frameworkReregisterTimeoutMs,
+    );
+    const leftMs = this.recoveredAtMs + windowMs - this.options.clock.now();
     framework.failoverTimer = this.options.clock.setTimeout(
       () =>
         this.removeFramework(
           framework,
           'failover timeout expired before the framework resubscribed',
         ),
-      // Give a scheduler with failover_timeout 0 the agent re-registration window to come back.
-      Math.max(timeoutMs, this.options.agentReregisterTimeoutMs),
+      Math.max(0, leftMs),
+    );
+    this.log.info(
+      { framework_id: idValue, resubscribe_within_ms: Math.max(0, leftMs) },
+      'framework recovered from an agent',
     );
     return framework;
   }
@@ -1433,7 +1445,7 @@ export class Master {
     this.adoptAgentTasks(agent, reported);
   }
 
-  /** The agent's stream broke: it is deactivated and has agentReregisterTimeout to return. */
+  /** The agent's stream broke: it is deactivated and has the ping timeouts to return. */
   private agentDisconnected(agent: AgentRecord): void {
     if (this.isStopping) return;
     agent.connection = undefined;
@@ -1443,11 +1455,15 @@ export class Master {
       if (offer !== undefined) this.discardOffer(offer, undefined, true);
     }
     this.allocatorHandle({ kind: 'agentDeactivated', agentId: agent.id });
+    // A broken link is a missed ping from here on: Mesos marks an agent unreachable
+    // after max_agent_ping_timeouts pings go unanswered (#7: a killed agent's tasks
+    // showed TASK_RUNNING for as long as anyone looked).
+    const silenceMs = this.options.agentPingTimeoutMs * this.options.maxAgentPingTimeouts;
     agent.reregisterTimer = this.options.clock.setTimeout(
       () => this.agentUnreachable(agent),
-      this.options.agentReregisterTimeoutMs,
+      silenceMs,
     );
-    this.log.warn({ agent_id: agent.id.value }, 'agent disconnected');
+    this.log.warn({ agent_id: agent.id.value, unreachable_in_ms: silenceMs }, 'agent disconnected');
   }
 
   /** The agent did not come back in time: its tasks are lost (or unreachable, for PARTITION_AWARE). */
@@ -1466,14 +1482,14 @@ export class Master {
         state,
         source: 'SOURCE_MASTER',
         reason: 'REASON_AGENT_REMOVED',
-        message: 'Agent did not re-register in time',
+        message: 'Agent is unreachable',
         agent_id: agent.id,
         timestamp: this.nowSec(),
       });
       if (framework !== undefined)
         this.sendMasterStatus(framework, task.taskId, agent.id, state, {
           reason: 'REASON_AGENT_REMOVED',
-          message: 'Agent did not re-register in time',
+          message: 'Agent is unreachable',
         });
       task.isRecovered = true;
       if (state === 'TASK_LOST') this.books.completeTask(task);

@@ -19,8 +19,22 @@ export interface MasterOptions {
   readonly offerTimeoutMs?: number;
   /** Heartbeats on scheduler and agent streams (15 s in Mesos). */
   readonly heartbeatIntervalMs: number;
-  /** --agent_reregister_timeout: how long a disconnected agent has to come back. */
+  /** --agent_reregister_timeout: how long an agent has to re-register after a master restart. */
   readonly agentReregisterTimeoutMs: number;
+  /**
+   * --agent_ping_timeout × --max_agent_ping_timeouts: how long an agent whose
+   * link broke may stay silent before it is unreachable and its tasks are
+   * reported (Mesos: 15 s × 5).
+   */
+  readonly agentPingTimeoutMs: number;
+  readonly maxAgentPingTimeouts: number;
+  /**
+   * --framework_reregister_timeout: the least time a framework learnt of after
+   * a master restart gets to resubscribe, counted from the master's recovery;
+   * its own failover_timeout counts when longer. Then it is removed and its
+   * tasks killed (Mesos orphans them instead, MESOS-4659).
+   */
+  readonly frameworkReregisterTimeoutMs: number;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly authenticate?: Authenticator;
@@ -36,4 +50,7 @@ export const MASTER_DEFAULTS = {
   allocationIntervalMs: 1000,
   heartbeatIntervalMs: 15_000,
   agentReregisterTimeoutMs: 10 * 60 * 1000,
+  agentPingTimeoutMs: 15_000,
+  maxAgentPingTimeouts: 5,
+  frameworkReregisterTimeoutMs: 10_000,
 } as const;
