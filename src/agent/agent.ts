@@ -1,3 +1,5 @@
+// Long file: the agent's registration, task runs and endpoints in one class, until the
+// agent issue (#9) splits out the executor, checkpoints and the operator API.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,7 @@
 // Hierarchical weighted DRF with quota, reservations and filters: Mesos'
 // HierarchicalAllocator re-done as a pure module. See README.md in this folder.
+// Long file: one allocation cycle over books it shares (role tree, heaps, dense totals);
+// split, its state would sit behind calls on the hottest path (bench/RESULTS.md).
 import assert from 'node:assert';
 import { Resources, scalarSlot } from '../resources/index.js';
 import {

@@ -1,4 +1,5 @@
 // The Resource algebra (Mesos `Resources` in src/common/resources.cpp), as an immutable value.
+// Long file: one value type whose operations share its private, interned representation.
 //
 // A Resources is a map from an identity key to one entry per identity. The identity is what
 // Mesos compares before it adds two resources: name, type, reservation stack, allocation role,

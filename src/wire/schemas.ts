@@ -2,6 +2,7 @@
 // unknown keys are ignored, `null` means "not set", numbers and booleans may come
 // as strings. Each schema is checked against its hand-written type (z.ZodType<T>)
 // so the two cannot drift apart.
+// Long file: one schema per wire message, together so the JSON rules apply uniformly.
 import { z } from 'zod';
 import type { AgentCall } from './agent-protocol.js';
 import { durationNanosecondsProblem, durationSecondsProblem } from './duration.js';
