@@ -15,6 +15,8 @@ export interface MasterOptions {
   readonly allocator: Allocator;
   /** --allocation_interval: the longest an allocation waits for its batch of events. */
   readonly allocationIntervalMs: number;
+  /** --allocation_batch_window: how long freed resources wait for others before a cycle. */
+  readonly allocationBatchWindowMs?: number;
   /** --offer_timeout: outstanding offers are rescinded after this long; none by default, as in Mesos. */
   readonly offerTimeoutMs?: number;
   /** Heartbeats on scheduler and agent streams (15 s in Mesos). */

@@ -241,6 +241,7 @@ export interface StateFramework {
   id: string;
   name: string;
   active: boolean;
+  offers: { id: string; slave_id: string }[];
   tasks: StateTask[];
   completed_tasks: StateTask[];
 }

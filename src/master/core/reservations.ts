@@ -1,7 +1,7 @@
 // RESERVE and UNRESERVE (dynamic reservations; Mesos docs/reservation.md), as
 // conversions of an agent's resources from one form to another. Pure.
-import { Resources, roleError } from '../resources/index.js';
-import { BadRequestError, type Resource } from '../wire/index.js';
+import { Resources, roleError } from '../../resources/index.js';
+import { BadRequestError, type Resource } from '../../wire/index.js';
 
 /** Resources `from` become resources `to` (same quantities, another reservation). */
 export interface Conversion {

@@ -1,9 +1,9 @@
 // The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
 // /version and /metrics/snapshot.
-import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../runtime/index.js';
-import { AGORA_VERSION, BadRequestError, MESOS_API_VERSION } from '../wire/index.js';
-import type { Master } from './master.js';
-import { validateWeights } from './quota.js';
+import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../../runtime/index.js';
+import { AGORA_VERSION, BadRequestError, MESOS_API_VERSION } from '../../wire/index.js';
+import type { MasterQueries, OperatorCommands } from '../api.js';
+import { validateWeights } from '../core/quota.js';
 import {
   legacyAgent,
   legacyFramework,
@@ -14,13 +14,13 @@ import {
   quotaStatus,
 } from './render.js';
 
-export function routeEndpoints(http: HttpServer, master: Master): void {
+export function routeEndpoints(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   const view = (): MasterView => ({
-    id: master.id,
-    pid: master.masterInfo.pid ?? '',
-    hostname: master.masterInfo.hostname ?? '',
+    id: master.masterInfo().id,
+    pid: master.masterInfo().pid ?? '',
+    hostname: master.masterInfo().hostname ?? '',
     startTimeSec: master.startTimeSec,
-    flags: master.options.flags ?? {},
+    flags: master.flags,
   });
   const { books } = master;
 
@@ -53,7 +53,9 @@ export function routeEndpoints(http: HttpServer, master: Master): void {
   http.route(['GET'], '/master/slaves', (request, response) => {
     const wanted = request.query.get('slave_id');
     const agents = [...books.agents.values()].filter(
-      (a) => a.state !== 'unreachable' && (wanted === null || a.id.value === wanted),
+      (a) =>
+        (a.link.state === 'connected' || a.link.state === 'disconnected') &&
+        (wanted === null || a.id.value === wanted),
     );
     sendJson(
       response,
@@ -117,7 +119,7 @@ export function routeEndpoints(http: HttpServer, master: Master): void {
 
   http.route(['GET'], '/master/health', (_request, response) => sendEmpty(response, 200));
   http.route(['GET'], '/master/flags', (request, response) =>
-    sendJson(response, 200, { flags: master.options.flags ?? {} }, request),
+    sendJson(response, 200, { flags: master.flags }, request),
   );
   http.route(['GET'], '/version', (request, response) =>
     sendJson(

@@ -6,12 +6,12 @@ import {
   readJsonBody,
   requireJsonAccepted,
   sendEmpty,
-} from '../runtime/index.js';
-import { assertNever, BadRequestError, parseCall, STREAM_ID_HEADER } from '../wire/index.js';
-import { frameworkRoles } from './framework-validation.js';
-import type { Master } from './master.js';
+} from '../../runtime/index.js';
+import { assertNever, BadRequestError, parseCall, STREAM_ID_HEADER } from '../../wire/index.js';
+import type { MasterApi } from '../api.js';
+import { frameworkRoles } from '../core/framework-info.js';
 
-export function routeSchedulerApi(http: HttpServer, master: Master): void {
+export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
   http.route(['POST'], '/master/api/v1/scheduler', async (request, response) => {
     const call = parseCall(await readJsonBody(request));
     const streamIdHeader = request.headers[STREAM_ID_HEADER];
@@ -25,13 +25,13 @@ export function routeSchedulerApi(http: HttpServer, master: Master): void {
         throw new BadRequestError('Mesos-Stream-Id', 'must not be set on a SUBSCRIBE call');
       if (call.framework_id?.value !== subscribe.framework_info.id?.value)
         throw new BadRequestError('framework_id', "must equal 'subscribe.framework_info.id'");
-      await master.subscribe(subscribe, response, request.principal, request.signal);
+      await master.subscribeFramework(subscribe, response, request.principal, request.signal);
       return;
     }
 
     // The schema guarantees framework_id on every other call.
     const frameworkIdValue = call.framework_id?.value ?? '';
-    const framework = master.frameworkForCall(frameworkIdValue);
+    const framework = master.books.frameworks.get(frameworkIdValue);
     if (framework === undefined)
       throw new BadRequestError('framework_id', 'Framework cannot be found');
     if (request.principal !== undefined && framework.info.principal !== request.principal.value)
@@ -39,20 +39,19 @@ export function routeSchedulerApi(http: HttpServer, master: Master): void {
         '',
         "Authenticated principal does not match the framework's principal",
       );
-    const connection = framework.connection;
-    if (framework.state !== 'subscribed' || connection === undefined)
-      throw new HttpError('FORBIDDEN', 'Framework is not subscribed');
+    const link = framework.link;
+    if (link.state !== 'connected') throw new HttpError('FORBIDDEN', 'Framework is not subscribed');
     if (streamIdHeader === undefined)
       throw new BadRequestError(
         'Mesos-Stream-Id',
         'header is required on every call but SUBSCRIBE',
       );
-    if (streamIdHeader !== connection.streamId)
+    if (streamIdHeader !== link.streamId)
       throw new BadRequestError(
         'Mesos-Stream-Id',
         `'${String(streamIdHeader)}' is not the framework's current stream`,
       );
-    master.metrics.frameworkCounter(framework, `calls/${call.type.toLowerCase()}`);
+    master.countCall(framework, call.type);
 
     const rolesOf = (roles: readonly string[] | undefined, field: string): readonly string[] => {
       const subscribed = new Set(frameworkRoles(framework.info));
@@ -67,7 +66,7 @@ export function routeSchedulerApi(http: HttpServer, master: Master): void {
 
     switch (call.type) {
       case 'TEARDOWN':
-        master.removeFramework(framework, 'TEARDOWN call');
+        master.teardown(framework, 'TEARDOWN call');
         break;
       case 'ACCEPT':
         if (call.accept !== undefined) master.accept(framework, call.accept);

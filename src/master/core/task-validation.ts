@@ -1,5 +1,5 @@
-import type { Resources } from '../resources/index.js';
-import type { TaskInfo } from '../wire/index.js';
+import type { Resources } from '../../resources/index.js';
+import type { TaskInfo } from '../../wire/index.js';
 
 // Task and executor ids become directory names in the sandbox path (WIRE §1.9).
 const MAX_ID_LENGTH = 255;

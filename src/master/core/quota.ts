@@ -1,13 +1,13 @@
 // Validation of quota and weight updates (UPDATE_QUOTA, SET_QUOTA, UPDATE_WEIGHTS):
 // pure, so every rule is tested without a master. Errors name the field.
-import type { QuotaConfig } from '../allocator/index.js';
-import { isStrictSubroleOf, roleError } from '../resources/index.js';
+import type { QuotaConfig } from '../../allocator/index.js';
+import { isStrictSubroleOf, roleError } from '../../resources/index.js';
 import {
   AgoraError,
   BadRequestError,
   type QuotaConfigMessage,
   type WeightInfo,
-} from '../wire/index.js';
+} from '../../wire/index.js';
 
 export interface QuotaContext {
   readonly current: ReadonlyMap<string, QuotaConfig>;

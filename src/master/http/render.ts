@@ -1,14 +1,19 @@
 // JSON shapes of the master's state: the legacy endpoints' (WIRE §7.2) and the
 // v1 operator API's (WIRE §6.1). Read-only views over the books.
 
-import type { QuotaConfig } from '../allocator/index.js';
-import { type Resources, summarize, summarizeAttributes } from '../resources/index.js';
-import { MESOS_API_VERSION, nanosFromMs, type Task } from '../wire/index.js';
-import type { AgentRecord, Books, FrameworkRecord, OfferRecord, TaskRecord } from './books.js';
-import { frameworkRoles, hasCapability } from './framework-validation.js';
-import type { RoleBreakdown } from './master.js';
+import type { QuotaConfig } from '../../allocator/index.js';
+import { type Resources, summarize, summarizeAttributes } from '../../resources/index.js';
+import { MESOS_API_VERSION, nanosFromMs, type Task } from '../../wire/index.js';
+import type { ReadonlyBooks as Books } from '../core/books.js';
+import { frameworkRoles, hasCapability } from '../core/framework-info.js';
+import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from '../core/records.js';
+import type { RoleBreakdown } from '../core/roles.js';
 
 type Json = Record<string, unknown>;
+
+/** Agents the endpoints list: registered ones, connected or not (Mesos lists unreachable ones apart). */
+const isListed = (agent: AgentRecord) =>
+  agent.link.state === 'connected' || agent.link.state === 'disconnected';
 
 export const agentPid = (agent: AgentRecord): string =>
   `slave(1)@${agent.ip}:${agent.info.port ?? 5051}`;
@@ -67,9 +72,9 @@ export function legacyFramework(books: Books, framework: FrameworkRecord): Json 
     capabilities: (info.capabilities ?? []).map((c) => c.type),
     hostname: info.hostname ?? '',
     webui_url: info.webui_url ?? '',
-    active: framework.state === 'subscribed',
-    connected: framework.connection !== undefined,
-    recovered: false,
+    active: framework.link.state === 'connected',
+    connected: framework.link.state === 'connected',
+    recovered: framework.link.state === 'recovered',
     user: info.user,
     failover_timeout: info.failover_timeout ?? 0,
     checkpoint: info.checkpoint ?? false,
@@ -111,7 +116,7 @@ export function legacyAgent(books: Books, agent: AgentRecord): Json {
     offered_resources: summarize(books.offeredOn(agent).unallocate()),
     reserved_resources: reservedByRole(agent.total),
     unreserved_resources: summarize(agent.total.unreserved()),
-    active: agent.state === 'connected',
+    active: agent.link.state === 'connected',
     deactivated: false,
     version: agent.version,
     capabilities: AGENT_CAPABILITIES,
@@ -139,13 +144,13 @@ export function legacyState(books: Books, master: MasterView): Json {
     pid: master.pid,
     hostname: master.hostname,
     capabilities: ['AGENT_UPDATE'],
-    activated_slaves: agents.filter((a) => a.state === 'connected').length,
+    activated_slaves: agents.filter((a) => a.link.state === 'connected').length,
     deactivated_slaves: 0,
-    unreachable_slaves: agents.filter((a) => a.state === 'unreachable').length,
+    unreachable_slaves: agents.filter((a) => a.link.state === 'unreachable').length,
     leader: master.pid,
     leader_info: { id: master.id, pid: master.pid, hostname: master.hostname },
     flags: master.flags,
-    slaves: agents.filter((a) => a.state !== 'unreachable').map((a) => legacyAgent(books, a)),
+    slaves: agents.filter((a) => isListed(a)).map((a) => legacyAgent(books, a)),
     recovered_slaves: [],
     frameworks: [...books.frameworks.values()].map((f) => legacyFramework(books, f)),
     completed_frameworks: books.completedFrameworks.map((f) => legacyFramework(books, f)),
@@ -178,7 +183,7 @@ export function v1Task(task: TaskRecord): Task {
 export function v1Agent(books: Books, agent: AgentRecord): Json {
   return {
     agent_info: agent.info,
-    active: agent.state === 'connected',
+    active: agent.link.state === 'connected',
     deactivated: false,
     version: agent.version,
     pid: agentPid(agent),
@@ -196,9 +201,9 @@ export function v1Agent(books: Books, agent: AgentRecord): Json {
 export function v1Framework(books: Books, framework: FrameworkRecord): Json {
   return {
     framework_info: framework.info,
-    active: framework.state === 'subscribed',
-    connected: framework.connection !== undefined,
-    recovered: false,
+    active: framework.link.state === 'connected',
+    connected: framework.link.state === 'connected',
+    recovered: framework.link.state === 'recovered',
     registered_time: timeInfo(framework.registeredTimeSec),
     ...(framework.reregisteredTimeSec !== undefined
       ? { reregistered_time: timeInfo(framework.reregisteredTimeSec) }
@@ -229,9 +234,7 @@ export function v1Tasks(books: Books): Json {
 
 export function v1Agents(books: Books): Json {
   return {
-    agents: [...books.agents.values()]
-      .filter((a) => a.state !== 'unreachable')
-      .map((a) => v1Agent(books, a)),
+    agents: [...books.agents.values()].filter((a) => isListed(a)).map((a) => v1Agent(books, a)),
     recovered_agents: [],
   };
 }

@@ -1,5 +1,5 @@
-import { roleError } from '../resources/index.js';
-import type { FrameworkInfo } from '../wire/index.js';
+import { roleError } from '../../resources/index.js';
+import type { FrameworkInfo } from '../../wire/index.js';
 
 export function hasCapability(
   info: FrameworkInfo,

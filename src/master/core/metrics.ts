@@ -1,5 +1,5 @@
-import type { TaskStatus } from '../wire/index.js';
-import type { FrameworkRecord } from './books.js';
+import type { TaskStatus } from '../../wire/index.js';
+import type { FrameworkRecord } from './records.js';
 
 /** How many recent allocation runs the percentiles are computed over. */
 const ALLOCATION_RUN_WINDOW = 1024;

@@ -6,18 +6,18 @@ import {
   requireJsonAccepted,
   sendEmpty,
   sendJson,
-} from '../runtime/index.js';
+} from '../../runtime/index.js';
 import {
   AGORA_VERSION,
   BadRequestError,
   MESOS_API_VERSION,
   parseMasterCall,
-} from '../wire/index.js';
-import type { Master } from './master.js';
-import { validateQuotaUpdate, validateWeights } from './quota.js';
+} from '../../wire/index.js';
+import type { MasterQueries, OperatorCommands } from '../api.js';
+import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
 import { quotaStatus, v1Agents, v1Frameworks, v1Roles, v1Tasks } from './render.js';
 
-export function routeOperatorApi(http: HttpServer, master: Master): void {
+export function routeOperatorApi(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   http.route(['POST'], '/master/api/v1', async (request, response) => {
     const call = parseMasterCall(await readJsonBody(request));
     requireJsonAccepted(request);
@@ -36,7 +36,7 @@ export function routeOperatorApi(http: HttpServer, master: Master): void {
         });
       case 'GET_FLAGS':
         return reply('GET_FLAGS', {
-          flags: Object.entries(master.options.flags ?? {}).map(([name, value]) => ({
+          flags: Object.entries(master.flags).map(([name, value]) => ({
             name,
             value,
           })),
@@ -50,7 +50,7 @@ export function routeOperatorApi(http: HttpServer, master: Master): void {
         });
       case 'GET_MASTER':
         return reply('GET_MASTER', {
-          master_info: master.masterInfo,
+          master_info: master.masterInfo(),
           start_time: master.startTimeSec,
           elected_time: master.startTimeSec,
         });
@@ -136,12 +136,10 @@ export function routeOperatorApi(http: HttpServer, master: Master): void {
         return sendEmpty(response, 202);
       }
       case 'TEARDOWN': {
-        const id = call.teardown?.framework_id.value;
+        const id = call.teardown?.framework_id;
         if (id === undefined) throw new BadRequestError('teardown', 'required for a TEARDOWN call');
-        const framework = books.frameworks.get(id);
-        if (framework === undefined)
-          throw new BadRequestError('teardown.framework_id', `no framework with id '${id}'`);
-        master.removeFramework(framework, 'operator TEARDOWN');
+        if (!master.teardownFramework(id))
+          throw new BadRequestError('teardown.framework_id', `no framework with id '${id.value}'`);
         return sendEmpty(response, 200);
       }
       default:

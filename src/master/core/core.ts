@@ -1,0 +1,81 @@
+// The master's core: its books and everything its commands need, with no
+// socket, disk or real clock of its own. The shell (../master.ts) builds one,
+// calls the entity modules' commands on it, and drains its outbox; tests build
+// one on a ManualClock and read the outbox instead.
+import type { Allocator, QuotaConfig } from '../../allocator/index.js';
+import type { Clock, Logger } from '../../runtime/index.js';
+import type { MasterInfo } from '../../wire/index.js';
+import { AllocationBatcher } from './allocation-batcher.js';
+import { Books } from './books.js';
+import type { CoreContext, CoreOptions, RoleSettings } from './context.js';
+import { MasterMetrics } from './metrics.js';
+import { allocate } from './offers.js';
+import { Outbox } from './outbox.js';
+import { Timers } from './timers.js';
+
+export interface MasterCoreOptions extends CoreOptions {
+  readonly masterId: string;
+  readonly allocator: Allocator;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly allocationIntervalMs: number;
+  readonly allocationBatchWindowMs?: number;
+  /** Called when the outbox goes from empty to not: the shell schedules a drain. */
+  readonly onEffects?: () => void;
+}
+
+export class MasterCore implements CoreContext {
+  readonly books: Books;
+  readonly allocator: Allocator;
+  readonly clock: Clock;
+  readonly metrics = new MasterMetrics();
+  readonly log: Logger;
+  readonly outbox: Outbox;
+  readonly timers: Timers;
+  readonly options: CoreOptions;
+  readonly roles: RoleSettings = {
+    weights: new Map<string, number>(),
+    quotas: new Map<string, QuotaConfig>(),
+  };
+  readonly allocation: AllocationBatcher;
+  recoveredAtMs: number;
+  private info: MasterInfo | undefined;
+
+  constructor(options: MasterCoreOptions) {
+    this.books = new Books(options.masterId);
+    this.allocator = options.allocator;
+    this.clock = options.clock;
+    this.log = options.logger;
+    this.outbox = new Outbox(options.onEffects);
+    this.timers = new Timers(options.clock);
+    this.options = options;
+    this.recoveredAtMs = options.clock.now();
+    this.allocation = new AllocationBatcher(
+      options.clock,
+      options.allocationIntervalMs,
+      () => allocate(this),
+      options.allocationBatchWindowMs,
+    );
+  }
+
+  masterInfo(): MasterInfo {
+    if (this.info === undefined) throw new Error('master not started');
+    return this.info;
+  }
+
+  /** The shell knows its address once it listens; from then on the core can hand it out. */
+  setMasterInfo(info: MasterInfo): void {
+    this.info = info;
+  }
+
+  /** Starts the allocation loop. */
+  start(): void {
+    this.allocation.start();
+  }
+
+  /** Cancels every timer the core holds. */
+  stop(): void {
+    this.allocation.stop();
+    this.timers.cancelAll();
+  }
+}
