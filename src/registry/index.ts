@@ -15,7 +15,9 @@ export type { RecoveryReport, Registry, TornTail } from './registry.js';
 export {
   applyOperation,
   EMPTY_REGISTRY_STATE,
+  MAX_REMOVED_FRAMEWORKS,
   type QuotaConfig,
+  type RegisteredFramework,
   type RegistryOperation,
   type RegistryState,
 } from './state.js';

@@ -2,7 +2,7 @@
 // (embedded, in-memory, later ZooKeeper) persist operations and snapshots, and
 // all of them compute the next state with applyOperation.
 import assert from 'node:assert/strict';
-import type { AgentID, AgentInfo } from '../wire/index.js';
+import type { AgentID, AgentInfo, FrameworkID, FrameworkInfo } from '../wire/index.js';
 
 /** A role's quota: resource name -> scalar amount, in Mesos' units (cpus, mem in MB, …). */
 export interface QuotaConfig {
@@ -11,10 +11,28 @@ export interface QuotaConfig {
   readonly limits: Readonly<Record<string, number>>;
 }
 
+/** A framework the master registered: what it subscribed with, and when. */
+export interface RegisteredFramework {
+  /** Every entry has `id`. */
+  readonly info: FrameworkInfo;
+  readonly registeredTimeSec: number;
+}
+
+/** How many removed framework ids the registry remembers (so they cannot subscribe again). */
+export const MAX_REMOVED_FRAMEWORKS = 1000;
+
 /** An immutable snapshot of everything the master keeps across restarts and failovers. */
 export interface RegistryState {
   /** Admitted agents by agent id value. Every entry has `id`. */
   readonly agents: ReadonlyMap<string, AgentInfo>;
+  /** Admitted agents marked unreachable, by id value: since when (seconds). */
+  readonly unreachableAgents: ReadonlyMap<string, number>;
+  /** Agents an operator marked gone (MARK_AGENT_GONE): they may never register again. */
+  readonly goneAgents: ReadonlySet<string>;
+  /** Registered frameworks by id value. */
+  readonly frameworks: ReadonlyMap<string, RegisteredFramework>;
+  /** Ids of removed frameworks, oldest first, at most MAX_REMOVED_FRAMEWORKS. */
+  readonly removedFrameworks: readonly string[];
   /** Role -> weight; roles not listed have Mesos' default weight 1. */
   readonly weights: ReadonlyMap<string, number>;
   /** Role -> quota; roles not listed have no quota. */
@@ -30,6 +48,14 @@ export type RegistryOperation =
   | { readonly kind: 'admitAgent'; readonly agent: AgentInfo }
   /** Removes the agent; removing an agent that is not admitted changes nothing. */
   | { readonly kind: 'removeAgent'; readonly agentId: AgentID }
+  /** The agent went silent (unreachable) at `sinceSec`; admitting it again clears the mark. */
+  | { readonly kind: 'markAgentUnreachable'; readonly agentId: AgentID; readonly sinceSec: number }
+  /** The agent is gone for good: removed, and refused if it ever comes back. */
+  | { readonly kind: 'markAgentGone'; readonly agentId: AgentID }
+  /** Registers a framework, or updates what it subscribed with. */
+  | { readonly kind: 'addFramework'; readonly framework: RegisteredFramework }
+  /** Removes a framework for good: its id joins the removed ones. */
+  | { readonly kind: 'removeFramework'; readonly frameworkId: FrameworkID }
   /** Sets each listed role's weight (finite, > 0); a role listed twice takes the last. */
   | {
       readonly kind: 'updateWeights';
@@ -40,6 +66,10 @@ export type RegistryOperation =
 
 export const EMPTY_REGISTRY_STATE: RegistryState = Object.freeze({
   agents: new Map<string, AgentInfo>(),
+  unreachableAgents: new Map<string, number>(),
+  goneAgents: new Set<string>(),
+  frameworks: new Map<string, RegisteredFramework>(),
+  removedFrameworks: [],
   weights: new Map<string, number>(),
   quotas: new Map<string, QuotaConfig>(),
 });
@@ -54,15 +84,54 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
     case 'admitAgent': {
       const id = op.agent.id;
       assert.ok(id !== undefined && id.value !== '', 'admitAgent: agent.id is required');
+      assert.ok(!state.goneAgents.has(id.value), `admitAgent: agent ${id.value} is gone`);
       const agents = new Map(state.agents);
       agents.set(id.value, op.agent);
-      return { ...state, agents };
+      if (!state.unreachableAgents.has(id.value)) return { ...state, agents };
+      const unreachableAgents = new Map(state.unreachableAgents);
+      unreachableAgents.delete(id.value);
+      return { ...state, agents, unreachableAgents };
     }
     case 'removeAgent': {
       if (!state.agents.has(op.agentId.value)) return state;
       const agents = new Map(state.agents);
       agents.delete(op.agentId.value);
-      return { ...state, agents };
+      const unreachableAgents = new Map(state.unreachableAgents);
+      unreachableAgents.delete(op.agentId.value);
+      return { ...state, agents, unreachableAgents };
+    }
+    case 'markAgentUnreachable': {
+      const id = op.agentId.value;
+      assert.ok(state.agents.has(id), `markAgentUnreachable: agent ${id} is not admitted`);
+      assert.ok(Number.isFinite(op.sinceSec), 'markAgentUnreachable: sinceSec must be finite');
+      const unreachableAgents = new Map(state.unreachableAgents);
+      unreachableAgents.set(id, op.sinceSec);
+      return { ...state, unreachableAgents };
+    }
+    case 'markAgentGone': {
+      const id = op.agentId.value;
+      const agents = new Map(state.agents);
+      agents.delete(id);
+      const unreachableAgents = new Map(state.unreachableAgents);
+      unreachableAgents.delete(id);
+      return { ...state, agents, unreachableAgents, goneAgents: new Set(state.goneAgents).add(id) };
+    }
+    case 'addFramework': {
+      const id = op.framework.info.id?.value;
+      assert.ok(id !== undefined && id !== '', 'addFramework: framework.info.id is required');
+      assert.ok(!state.removedFrameworks.includes(id), `addFramework: framework ${id} was removed`);
+      const frameworks = new Map(state.frameworks);
+      frameworks.set(id, op.framework);
+      return { ...state, frameworks };
+    }
+    case 'removeFramework': {
+      const id = op.frameworkId.value;
+      const frameworks = new Map(state.frameworks);
+      frameworks.delete(id);
+      const removed = state.removedFrameworks.includes(id)
+        ? state.removedFrameworks
+        : [...state.removedFrameworks, id].slice(-MAX_REMOVED_FRAMEWORKS);
+      return { ...state, frameworks, removedFrameworks: removed };
     }
     case 'updateWeights': {
       const weights = new Map(state.weights);

@@ -437,3 +437,52 @@ test('embedded registry rejects a compaction interval that is not a positive int
     assert.AssertionError,
   );
 });
+
+test('embedded registry cut at any byte recovers every whole record before the cut', async (t) => {
+  const defer = teardown(t);
+  const dir = tempDir(defer);
+  const ops = operations(12);
+  const first = embedded(defer, dir, 1000);
+  await first.recover();
+  await applyAll(first, ops);
+  await first.close();
+  const log = join(dir, 'log.0');
+  const bytes = readFileSync(log);
+  // Where each record ends, so the whole ones before a cut are known.
+  const ends: number[] = [];
+  for (let offset = 0; offset < bytes.length; ) {
+    const length = bytes.readUInt32BE(offset);
+    offset += RECORD_HEADER_BYTES + length;
+    ends.push(offset);
+  }
+  assert.equal(ends.length, ops.length, 'one record per operation');
+  assert.equal(ends.at(-1), bytes.length);
+  for (let cut = 0; cut <= bytes.length; cut += 7) {
+    const image = tempDir(defer);
+    writeFileSync(join(image, 'log.0'), bytes.subarray(0, cut));
+    const whole = ends.filter((end) => end <= cut).length;
+    const registry = embedded(defer, image, 1000);
+    assert.deepEqual(await registry.recover(), fold(ops.slice(0, whole)), `cut at byte ${cut}`);
+    await registry.close();
+  }
+});
+
+test('embedded registry reads a format-1 snapshot (before frameworks were kept) as one with none', async (t) => {
+  const defer = teardown(t);
+  const dir = tempDir(defer);
+  writeFileSync(
+    join(dir, 'snapshot.json'),
+    JSON.stringify({
+      format: 1,
+      generation: 0,
+      state: { agents: [agent('a1')], weights: [{ role: 'dev', weight: 2 }], quotas: [] },
+    }),
+  );
+  writeFileSync(join(dir, 'log.0'), '');
+  const registry = embedded(defer, dir);
+  const state = await registry.recover();
+  assert.deepEqual([...state.agents.keys()], ['a1']);
+  assert.equal(state.weights.get('dev'), 2);
+  assert.equal(state.frameworks.size, 0);
+  assert.deepEqual(state.removedFrameworks, []);
+});

@@ -3,11 +3,12 @@ import { test } from 'node:test';
 import {
   applyOperation,
   EMPTY_REGISTRY_STATE,
+  MAX_REMOVED_FRAMEWORKS,
   type QuotaConfig,
   type RegistryOperation,
   type RegistryState,
 } from '../../src/registry/index.js';
-import { type AgentInfo, agentId } from '../../src/wire/index.js';
+import { type AgentInfo, agentId, frameworkId } from '../../src/wire/index.js';
 
 const agent = (id: string, hostname = `${id}.example`): AgentInfo => ({
   id: agentId(id),
@@ -132,3 +133,63 @@ for (const { name, op } of malformed) {
     assert.throws(() => applyOperation(EMPTY_REGISTRY_STATE, op), assert.AssertionError);
   });
 }
+
+test('applyOperation marks an agent unreachable, and admitting it again clears the mark', () => {
+  const admitted = applyOperation(EMPTY_REGISTRY_STATE, { kind: 'admitAgent', agent: agent('a1') });
+  const silent = applyOperation(admitted, {
+    kind: 'markAgentUnreachable',
+    agentId: agentId('a1'),
+    sinceSec: 1700000000,
+  });
+  assert.deepEqual([...silent.unreachableAgents], [['a1', 1700000000]]);
+  const back = applyOperation(silent, { kind: 'admitAgent', agent: agent('a1') });
+  assert.equal(back.unreachableAgents.size, 0);
+  assert.throws(
+    () =>
+      applyOperation(EMPTY_REGISTRY_STATE, {
+        kind: 'markAgentUnreachable',
+        agentId: agentId('x'),
+        sinceSec: 1,
+      }),
+    assert.AssertionError,
+  );
+});
+
+test('applyOperation marks an agent gone for good: removed, and never admitted again', () => {
+  const admitted = applyOperation(EMPTY_REGISTRY_STATE, { kind: 'admitAgent', agent: agent('a1') });
+  const gone = applyOperation(admitted, { kind: 'markAgentGone', agentId: agentId('a1') });
+  assert.equal(gone.agents.size, 0);
+  assert.ok(gone.goneAgents.has('a1'));
+  assert.throws(
+    () => applyOperation(gone, { kind: 'admitAgent', agent: agent('a1') }),
+    assert.AssertionError,
+  );
+});
+
+test('applyOperation keeps frameworks, and the ids of removed ones up to a bound', () => {
+  const info = (id: string) => ({ id: frameworkId(id), user: 'u', name: id });
+  let current = applyOperation(EMPTY_REGISTRY_STATE, {
+    kind: 'addFramework',
+    framework: { info: info('f1'), registeredTimeSec: 5 },
+  });
+  assert.equal(current.frameworks.get('f1')?.registeredTimeSec, 5);
+  current = applyOperation(current, { kind: 'removeFramework', frameworkId: frameworkId('f1') });
+  assert.equal(current.frameworks.size, 0);
+  assert.deepEqual(current.removedFrameworks, ['f1']);
+  assert.throws(
+    () =>
+      applyOperation(current, {
+        kind: 'addFramework',
+        framework: { info: info('f1'), registeredTimeSec: 6 },
+      }),
+    assert.AssertionError,
+    'a removed framework never comes back',
+  );
+  for (let i = 0; i < MAX_REMOVED_FRAMEWORKS + 5; i++)
+    current = applyOperation(current, {
+      kind: 'removeFramework',
+      frameworkId: frameworkId(`g${i}`),
+    });
+  assert.equal(current.removedFrameworks.length, MAX_REMOVED_FRAMEWORKS);
+  assert.equal(current.removedFrameworks.at(-1), `g${MAX_REMOVED_FRAMEWORKS + 4}`);
+});
