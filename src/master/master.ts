@@ -36,13 +36,8 @@ import { MasterCore } from './core/core.js';
 import * as frameworks from './core/frameworks.js';
 import type { MasterEffect } from './core/outbox.js';
 import type { AgentRecord, FrameworkRecord } from './core/records.js';
-import {
-  quotaContext,
-  recoverRoleSettings,
-  roleBreakdowns,
-  updateQuota,
-  updateWeights,
-} from './core/roles.js';
+import { recoverRegistry } from './core/recovery.js';
+import { quotaContext, roleBreakdowns, updateQuota, updateWeights } from './core/roles.js';
 import { snapshotMetrics } from './core/snapshot.js';
 import * as tasks from './core/tasks.js';
 import { routeAgentApi } from './http/agent-api.js';
@@ -112,7 +107,6 @@ export class Master implements MasterApi {
     const recovered = await registry.recover();
     this.core.recoveredAtMs = this.options.clock.now();
     this.cleanup.defer(() => registry.close());
-    this.log.info({ agents: recovered.agents.size }, 'registry recovered');
 
     const address = await this.http.listen(this.options.ip, this.options.port);
     this.cleanup.defer(() => this.http.close());
@@ -129,7 +123,7 @@ export class Master implements MasterApi {
       address: { hostname, ip, port: address.port },
       capabilities: [{ type: 'AGENT_UPDATE' }],
     });
-    recoverRoleSettings(this.core, recovered.weights, recovered.quotas);
+    recoverRegistry(this.core, recovered);
     this.core.start();
     this.cleanup.defer(() => this.core.stop());
     this.cleanup.defer(() => {
@@ -255,7 +249,7 @@ export class Master implements MasterApi {
     const { streamId, ended } = this.openStream<AgentEvent>(response, requestClosed);
     const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
     await ended;
-    if (!this.isStopping) agents.disconnected(this.core, id.value, streamId);
+    if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);
   }
 
   agentStreamId(agent: AgentRecord): string | undefined {

@@ -123,6 +123,7 @@ export class CoreBed {
       streamId,
     );
     this.drain();
+    if (id === undefined) throw new Error('agent refused');
     return { id: id.value, streamId };
   }
 

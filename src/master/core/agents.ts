@@ -39,7 +39,18 @@ export function subscribe(
   idValue: string | undefined,
   remoteIp: string,
   streamId: string,
-): AgentID {
+): AgentID | undefined {
+  if (idValue !== undefined && core.books.goneAgentIds.has(idValue)) {
+    // MARK_AGENT_GONE is for good: the agent must start afresh, under a new id.
+    core.outbox.push({
+      kind: 'toAgent',
+      streamId,
+      event: { type: 'ERROR', error: { message: `Agent ${idValue} has been marked gone` } },
+    });
+    core.outbox.push({ kind: 'closeStream', streamId });
+    core.log.warn({ agent_id: idValue }, 'gone agent refused');
+    return undefined;
+  }
   const id = mintAgentId(idValue ?? core.books.newAgentId());
   const info = { ...call.agent_info, id };
   const total = agentTotal(core, info.resources ?? [], call.checkpointed_resources ?? [], id.value);
@@ -69,6 +80,8 @@ export function subscribe(
     core.timers.cancel(unreachableTimer(agent));
     rescindAll(core, agent);
     const wasOffline = agent.link.state === 'unreachable' || agent.link.state === 'recovered';
+    // Its info may have changed, and an unreachable mark must go: both durable before SUBSCRIBED.
+    persist(core, { kind: 'admitAgent', agent: info });
     agent.info = info;
     agent.ip = remoteIp;
     agent.total = total;
@@ -120,11 +133,22 @@ export function disconnected(core: CoreContext, agentIdValue: string, streamId: 
   core.log.warn({ agent_id: agent.id.value, unreachable_in_ms: silenceMs }, 'agent disconnected');
 }
 
+/**
+ * An agent the registry kept, after a master restart: it has
+ * --agent_reregister_timeout to come back before it is unreachable.
+ */
+export function awaitReregistration(core: CoreContext, agent: AgentRecord): void {
+  core.timers.arm(unreachableTimer(agent), core.options.agentReregisterTimeoutMs, () =>
+    unreachable(core, agent),
+  );
+}
+
 /** The agent was silent too long: its tasks are lost (or unreachable, for PARTITION_AWARE). */
 export function unreachable(core: CoreContext, agent: AgentRecord): void {
   if (agent.link.state !== 'disconnected' && agent.link.state !== 'recovered') return;
   const sinceSec = nowSec(core);
   moveTo(agent, { state: 'unreachable', sinceSec });
+  persist(core, { kind: 'markAgentUnreachable', agentId: agent.id, sinceSec });
   core.timers.cancel(unreachableTimer(agent));
   const cause = { reason: 'REASON_AGENT_REMOVED', message: 'Agent is unreachable' } as const;
   for (const task of [...agent.tasks]) {

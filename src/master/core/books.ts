@@ -27,6 +27,8 @@ export class Books implements ReadonlyBooks {
   readonly completedFrameworks: FrameworkRecord[] = [];
   /** Ids of frameworks that were torn down: they may not subscribe again. */
   readonly removedFrameworkIds = new Set<string>();
+  /** Ids of agents an operator marked gone: they may not register again. */
+  readonly goneAgentIds = new Set<string>();
   readonly agents = new Map<string, AgentRecord>();
   readonly offers = new Map<string, OfferRecord>();
   private nextFrameworkNumber = 0;

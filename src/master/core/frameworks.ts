@@ -3,6 +3,7 @@
 // (torn down, or timed out) with their tasks killed. Their state changes only
 // through `moveTo`, which checks lifecycle.ts's table.
 
+import type { RegisteredFramework } from '../../registry/index.js';
 import type { Principal } from '../../runtime/index.js';
 import {
   BadRequestError,
@@ -17,6 +18,7 @@ import {
   type CoreContext,
   nowSec,
   observe,
+  persist,
   toAgent,
   toFramework,
 } from './context.js';
@@ -140,6 +142,8 @@ export function subscribe(
     });
     observe(core, { kind: 'frameworkAdded', framework });
   }
+  // Durable before SUBSCRIBED goes out: a framework told its id is one a restarted master knows.
+  persistFramework(core, framework);
 
   core.metrics.frameworkGauge(framework, 'subscribed', 1);
   toFramework(core, framework, {
@@ -187,24 +191,33 @@ export function disconnected(core: CoreContext, frameworkIdValue: string, stream
     );
 }
 
+/** Records what a framework subscribed with, so a restarted master knows it. */
+function persistFramework(core: CoreContext, framework: FrameworkRecord): void {
+  persist(core, {
+    kind: 'addFramework',
+    framework: { info: framework.info, registeredTimeSec: framework.registeredTimeSec },
+  });
+}
+
 /**
- * A framework known only from an agent's report after a master restart: it
- * waits for its scheduler to resubscribe, within its failover_timeout counted
- * from the master's recovery (and at least --framework_reregister_timeout),
- * then it is removed and its tasks killed. Mesos orphans such tasks
- * (MESOS-4659); a scheduler that is gone for good must not keep them (#7).
+ * A framework the master knows from before its restart, without a scheduler
+ * yet: it waits for one within its failover_timeout counted from the master's
+ * recovery (and at least --framework_reregister_timeout), then it is removed
+ * and its tasks killed. Mesos orphans such tasks (MESOS-4659); a scheduler
+ * that is gone for good must not keep them (#7).
  */
-export function recovered(
+function recoveredRecord(
   core: CoreContext,
   info: FrameworkInfo,
   idValue: string,
+  registeredTimeSec: number,
 ): FrameworkRecord {
   const id = mintFrameworkId(idValue);
   const framework: FrameworkRecord = {
     id,
     info: { ...info, id },
     link: { state: 'recovered' },
-    registeredTimeSec: nowSec(core),
+    registeredTimeSec,
     reregisteredTimeSec: undefined,
     unregisteredTimeSec: nowSec(core),
     suppressedRoles: new Set(),
@@ -231,10 +244,28 @@ export function recovered(
   core.timers.arm(failoverTimer(framework), leftMs, () =>
     remove(core, framework, 'failover timeout expired before the framework resubscribed'),
   );
-  core.log.info(
-    { framework_id: idValue, resubscribe_within_ms: leftMs },
-    'framework recovered from an agent',
-  );
+  core.log.info({ framework_id: idValue, resubscribe_within_ms: leftMs }, 'framework recovered');
+  return framework;
+}
+
+/** A framework the registry kept, at master start-up. */
+export function adoptRegistered(core: CoreContext, registered: RegisteredFramework): void {
+  const idValue = registered.info.id?.value;
+  if (idValue === undefined) return;
+  recoveredRecord(core, registered.info, idValue, registered.registeredTimeSec);
+}
+
+/**
+ * A framework known only from an agent's report (a registry from before
+ * frameworks were kept): recovered as one the registry had, and recorded.
+ */
+export function recovered(
+  core: CoreContext,
+  info: FrameworkInfo,
+  idValue: string,
+): FrameworkRecord {
+  const framework = recoveredRecord(core, info, idValue, nowSec(core));
+  persistFramework(core, framework);
   return framework;
 }
 
@@ -268,6 +299,7 @@ export function remove(core: CoreContext, framework: FrameworkRecord, why: strin
   if (framework.link.state === 'connected')
     core.outbox.push({ kind: 'closeStream', streamId: framework.link.streamId });
   moveTo(framework, { state: 'removed' });
+  persist(core, { kind: 'removeFramework', frameworkId: framework.id });
   framework.unregisteredTimeSec ??= nowSec(core);
   core.books.completeFramework(framework);
   core.metrics.forgetFramework(framework);
@@ -290,6 +322,7 @@ export function update(core: CoreContext, framework: FrameworkRecord, call: Subs
       throw new BadRequestError(`update_framework.framework_info.${field}`, 'cannot be changed');
   framework.info = { ...info, id: framework.id };
   framework.suppressedRoles = new Set(suppressedRoles);
+  persistFramework(core, framework);
   const roles = new Set(frameworkRoles(framework.info));
   for (const offer of core.books.offersOf(framework))
     if (!roles.has(offer.role)) closeOffer(core, offer, 'rescinded');

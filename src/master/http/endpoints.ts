@@ -12,6 +12,7 @@ import {
   legacyTask,
   type MasterView,
   quotaStatus,
+  recoveredAgent,
 } from './render.js';
 
 export function routeEndpoints(http: HttpServer, master: MasterQueries & OperatorCommands): void {
@@ -60,7 +61,12 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendJson(
       response,
       200,
-      { slaves: agents.map((a) => legacyAgent(books, a)), recovered_slaves: [] },
+      {
+        slaves: agents.map((a) => legacyAgent(books, a)),
+        recovered_slaves: [...books.agents.values()]
+          .filter((a) => a.link.state === 'recovered')
+          .map(recoveredAgent),
+      },
       request,
     );
   });

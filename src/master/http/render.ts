@@ -123,6 +123,17 @@ export function legacyAgent(books: Books, agent: AgentRecord): Json {
   };
 }
 
+/** An agent known from the registry that has not re-registered since a master restart. */
+export function recoveredAgent(agent: AgentRecord): Json {
+  return {
+    id: agent.id.value,
+    hostname: agent.info.hostname,
+    port: agent.info.port ?? 5051,
+    resources: summarize(agent.total),
+    attributes: summarizeAttributes(agent.info.attributes ?? []),
+  };
+}
+
 export interface MasterView {
   readonly id: string;
   readonly pid: string;
@@ -151,7 +162,7 @@ export function legacyState(books: Books, master: MasterView): Json {
     leader_info: { id: master.id, pid: master.pid, hostname: master.hostname },
     flags: master.flags,
     slaves: agents.filter((a) => isListed(a)).map((a) => legacyAgent(books, a)),
-    recovered_slaves: [],
+    recovered_slaves: agents.filter((a) => a.link.state === 'recovered').map(recoveredAgent),
     frameworks: [...books.frameworks.values()].map((f) => legacyFramework(books, f)),
     completed_frameworks: books.completedFrameworks.map((f) => legacyFramework(books, f)),
     orphan_tasks: [],
@@ -235,7 +246,9 @@ export function v1Tasks(books: Books): Json {
 export function v1Agents(books: Books): Json {
   return {
     agents: [...books.agents.values()].filter((a) => isListed(a)).map((a) => v1Agent(books, a)),
-    recovered_agents: [],
+    recovered_agents: [...books.agents.values()]
+      .filter((a) => a.link.state === 'recovered')
+      .map((a) => a.info),
   };
 }
 
