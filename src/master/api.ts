@@ -57,6 +57,8 @@ export interface SchedulerCommands {
 }
 
 export interface OperatorCommands {
+  /** The operator event stream (SUBSCRIBE): answers on `response` until it ends. */
+  subscribeOperator(response: ServerResponse, requestClosed: AbortSignal): Promise<void>;
   /** Resolve once the change is durable. */
   updateWeights(
     weights: readonly { readonly role: string; readonly weight: number }[],

@@ -44,6 +44,7 @@ import { routeAgentApi } from './http/agent-api.js';
 import { routeEndpoints } from './http/endpoints.js';
 import { routeOperatorApi } from './http/operator-api.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
+import { OperatorStreams } from './operator-stream.js';
 import type { MasterOptions } from './options.js';
 
 type AnyStream = EventStream<Event> | EventStream<AgentEvent>;
@@ -66,6 +67,7 @@ export class Master implements MasterApi {
   /** A registry write failed: nothing more may be delivered (it would not be durable). */
   private isBroken = false;
   private readonly flushWaiters: (() => void)[] = [];
+  private readonly operatorStreams: OperatorStreams;
 
   constructor(readonly options: MasterOptions) {
     this.log = options.logger;
@@ -86,6 +88,18 @@ export class Master implements MasterApi {
       maxAgentPingTimeouts: options.maxAgentPingTimeouts,
       frameworkReregisterTimeoutMs: options.frameworkReregisterTimeoutMs,
       onEffects: () => queueMicrotask(() => void this.pump()),
+    });
+    this.operatorStreams = new OperatorStreams({
+      books: this.core.books,
+      clock: options.clock,
+      logger: options.logger,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      ...(options.maxOperatorSubscribers !== undefined
+        ? { maxSubscribers: options.maxOperatorSubscribers }
+        : {}),
+      onObservedChange: (isObserved) => {
+        this.core.isObserved = isObserved;
+      },
     });
     this.http = new HttpServer({
       logger: options.logger,
@@ -128,6 +142,7 @@ export class Master implements MasterApi {
     this.cleanup.defer(() => this.core.stop());
     this.cleanup.defer(() => {
       for (const stream of this.streams.values()) stream.close();
+      this.operatorStreams.closeAll();
     });
     const url = `http://${ip}:${address.port}`;
     this.log.info({ url, ip, port: address.port, master_id: this.id }, 'listening');
@@ -193,7 +208,7 @@ export class Master implements MasterApi {
         this.streams.get(effect.streamId)?.close();
         return;
       case 'observed':
-        // The operator event stream subscribes here (WIRE §6.2).
+        this.operatorStreams.publish(effect.change);
         return;
     }
   }
@@ -250,6 +265,10 @@ export class Master implements MasterApi {
     const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
     await ended;
     if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);
+  }
+
+  subscribeOperator(response: ServerResponse, requestClosed: AbortSignal): Promise<void> {
+    return this.operatorStreams.subscribe(response, requestClosed);
   }
 
   agentStreamId(agent: AgentRecord): string | undefined {

@@ -37,6 +37,8 @@ export interface MasterOptions {
    * tasks killed (Mesos orphans them instead, MESOS-4659).
    */
   readonly frameworkReregisterTimeoutMs: number;
+  /** --max_operator_event_stream_subscribers (1000): past it, the oldest stream is dropped. */
+  readonly maxOperatorSubscribers?: number;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly authenticate?: Authenticator;

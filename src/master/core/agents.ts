@@ -212,7 +212,7 @@ function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly Ag
       isRecovered: false,
     };
     core.books.addTask(task);
-    observe(core, { kind: 'taskAdded', task });
+    observe(core, { kind: 'taskAdded', task, state: task.state });
   }
 }
 

@@ -44,6 +44,8 @@ export interface CoreContext {
   masterInfo(): MasterInfo;
   /** When the registry was recovered: recovered frameworks' failover timeouts count from here. */
   readonly recoveredAtMs: number;
+  /** Whether anyone follows the operator event stream; changes are not queued otherwise. */
+  readonly isObserved: boolean;
 }
 
 export function nowSec(core: CoreContext): number {
@@ -73,5 +75,5 @@ export function persist(core: CoreContext, operation: RegistryOperation): void {
 }
 
 export function observe(core: CoreContext, change: ClusterChange): void {
-  core.outbox.push({ kind: 'observed', change });
+  if (core.isObserved) core.outbox.push({ kind: 'observed', change });
 }

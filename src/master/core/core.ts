@@ -39,6 +39,7 @@ export class MasterCore implements CoreContext {
   };
   readonly allocation: AllocationBatcher;
   recoveredAtMs: number;
+  isObserved = false;
   private info: MasterInfo | undefined;
 
   constructor(options: MasterCoreOptions) {

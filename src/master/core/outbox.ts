@@ -11,11 +11,11 @@ import type { AgentRecord, FrameworkRecord, TaskRecord } from './records.js';
 
 /**
  * A change to the cluster as the operator event stream reports it (WIRE §6.2).
- * Records are the live ones: a subscriber renders them when it drains, which
- * is at once (the shell drains on the next microtask).
+ * Records are the live ones, rendered when the shell drains (the next
+ * microtask); a task's state is taken at the change, since it moves fastest.
  */
 export type ClusterChange =
-  | { readonly kind: 'taskAdded'; readonly task: TaskRecord }
+  | { readonly kind: 'taskAdded'; readonly task: TaskRecord; readonly state: TaskState }
   | {
       readonly kind: 'taskUpdated';
       readonly task: TaskRecord;

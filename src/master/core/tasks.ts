@@ -178,7 +178,7 @@ export function launchTask(
     isRecovered: false,
   };
   core.books.addTask(task);
-  observe(core, { kind: 'taskAdded', task });
+  observe(core, { kind: 'taskAdded', task, state: task.state });
   toAgent(core, agent, {
     type: 'RUN_TASK',
     run_task: {

@@ -15,7 +15,7 @@ import {
 } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
-import { quotaStatus, v1Agents, v1Frameworks, v1Roles, v1Tasks } from './render.js';
+import { quotaStatus, v1Agents, v1Frameworks, v1Roles, v1State, v1Tasks } from './render.js';
 
 export function routeOperatorApi(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   http.route(['POST'], '/master/api/v1', async (request, response) => {
@@ -61,12 +61,9 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
       case 'GET_TASKS':
         return reply('GET_TASKS', v1Tasks(books));
       case 'GET_STATE':
-        return reply('GET_STATE', {
-          get_tasks: v1Tasks(books),
-          get_executors: { executors: [], completed_executors: [] },
-          get_frameworks: v1Frameworks(books),
-          get_agents: v1Agents(books),
-        });
+        return reply('GET_STATE', v1State(books));
+      case 'SUBSCRIBE':
+        return master.subscribeOperator(response, request.signal);
       case 'GET_ROLES':
         return reply('GET_ROLES', { roles: v1Roles(master.roleBreakdowns()) });
       case 'GET_WEIGHTS':

@@ -252,6 +252,16 @@ export function v1Agents(books: Books): Json {
   };
 }
 
+/** GET_STATE's body; also what an operator event stream starts with. */
+export function v1State(books: Books): Json {
+  return {
+    get_tasks: v1Tasks(books),
+    get_executors: { executors: [], completed_executors: [] },
+    get_frameworks: v1Frameworks(books),
+    get_agents: v1Agents(books),
+  };
+}
+
 export function v1Frameworks(books: Books): Json {
   return {
     frameworks: [...books.frameworks.values()].map((f) => v1Framework(books, f)),
