@@ -15,6 +15,7 @@ import type {
   TaskStatus,
 } from '../wire/index.js';
 import type { ReadonlyBooks } from './core/books.js';
+import type { Histogram } from './core/metrics.js';
 import type { QuotaContext } from './core/quota.js';
 import type { AgentRecord, FrameworkRecord } from './core/records.js';
 import type { RoleBreakdown } from './core/roles.js';
@@ -27,6 +28,8 @@ export interface MasterQueries {
   readonly quotas: ReadonlyMap<string, QuotaConfig>;
   masterInfo(): MasterInfo;
   snapshotMetrics(): Record<string, number>;
+  /** The latency histograms behind GET /metrics. */
+  histograms(): { readonly allocationRun: Histogram; readonly offerAccept: Histogram };
   roleBreakdowns(): RoleBreakdown[];
   quotaContext(): QuotaContext;
 }

@@ -387,6 +387,13 @@ export class Master implements MasterApi {
     return snapshotMetrics(this.core, this.startTimeSec);
   }
 
+  histograms() {
+    return {
+      allocationRun: this.core.metrics.allocationRunHistogram,
+      offerAccept: this.core.metrics.offerAcceptHistogram,
+    };
+  }
+
   roleBreakdowns() {
     return roleBreakdowns(this.core);
   }

@@ -59,3 +59,22 @@ test('the operator event stream starts with the state and reports frameworks, ta
   // A stopped agent's link breaks; it is reported when it turns unreachable, not before.
   assert.equal(seen.filter((e) => e.type === 'AGENT_REMOVED').length, 0);
 });
+
+test('GET /metrics is Prometheus text with the snapshot numbers and latency histograms', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:1024' });
+  t.after(() => cluster.stop());
+  const framework = await subscribe({
+    master: cluster.masterUrl,
+    frameworkInfo: { user: 'test', name: 'measured' },
+  });
+  t.after(() => framework.close());
+  await launchOne(framework, new EventQueue(framework), 'counted', 'sleep 30');
+  const response = await fetch(new URL('/metrics', cluster.masterUrl));
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await response.text();
+  assert.match(text, /^mesos_master_tasks_running 1$/m);
+  assert.match(text, /^mesos_master_slaves_active 1$/m);
+  assert.match(text, /^mesos_master_offer_accept_seconds_count 1$/m);
+  assert.match(text, /^mesos_allocator_allocation_run_seconds_count [1-9]\d*$/m);
+});

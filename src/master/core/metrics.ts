@@ -4,6 +4,27 @@ import type { FrameworkRecord } from './records.js';
 /** How many recent allocation runs the percentiles are computed over. */
 const ALLOCATION_RUN_WINDOW = 1024;
 
+/** Upper bounds (ms) of the latency histograms' buckets, Prometheus style (cumulative). */
+export const LATENCY_BUCKETS_MS = [
+  0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 60_000,
+] as const;
+
+/** A cumulative histogram with fixed buckets: constant memory, whatever the rate. */
+export class Histogram {
+  /** counts[i]: observations ≤ LATENCY_BUCKETS_MS[i]; the last slot is +Inf. */
+  readonly counts: number[] = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  sum = 0;
+  count = 0;
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count += 1;
+    let i = 0;
+    while (i < LATENCY_BUCKETS_MS.length && value > (LATENCY_BUCKETS_MS[i] ?? 0)) i++;
+    for (let j = i; j < this.counts.length; j++) this.counts[j] = (this.counts[j] ?? 0) + 1;
+  }
+}
+
 /**
  * Counters the master keeps as things happen; gauges (tasks per state, agents,
  * resources) are computed from the books when `/metrics/snapshot` is read.
@@ -20,6 +41,10 @@ export class MasterMetrics {
   private readonly frameworks = new Map<string, { prefix: string; values: Map<string, number> }>();
   private readonly allocationRunsMs: number[] = [];
   private allocationRuns = 0;
+  /** How long allocation cycles take, ms. */
+  readonly allocationRunHistogram = new Histogram();
+  /** From an offer being made to its ACCEPT, ms. */
+  readonly offerAcceptHistogram = new Histogram();
 
   count(name: string, by = 1): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by);
@@ -57,6 +82,7 @@ export class MasterMetrics {
   }
 
   recordAllocationRun(ms: number): void {
+    this.allocationRunHistogram.observe(ms);
     this.allocationRuns += 1;
     this.allocationRunsMs.push(ms);
     if (this.allocationRunsMs.length > ALLOCATION_RUN_WINDOW) this.allocationRunsMs.shift();

@@ -73,6 +73,7 @@ function makeOffer(core: CoreContext, allocation: Allocation): Offer | undefined
     agentId: agent.id,
     role: allocation.role,
     resources: allocation.resources,
+    madeAtMs: core.clock.now(),
     state: 'outstanding',
   };
   core.books.addOffer(record);
@@ -100,7 +101,10 @@ export function closeOffer(
   offer.state = to;
   core.books.removeOffer(offer);
   core.timers.cancel(offerTimer(offer));
-  if (to === 'accepted') return;
+  if (to === 'accepted') {
+    core.metrics.offerAcceptHistogram.observe(core.clock.now() - offer.madeAtMs);
+    return;
+  }
   recoverResources(core, offer, offer.resources, to === 'declined' ? refuseMs : undefined);
   const framework = core.books.frameworks.get(offer.frameworkId.value);
   if (framework === undefined) return;

@@ -65,6 +65,8 @@ export interface OfferRecord {
   readonly role: string;
   /** With allocation_info; what the allocator handed out. */
   readonly resources: Resources;
+  /** When the offer was made (ms since the epoch), for offer-to-accept latency. */
+  readonly madeAtMs: number;
   state: OfferState;
 }
 

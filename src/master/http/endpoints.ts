@@ -4,6 +4,7 @@ import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../../runtim
 import { AGORA_VERSION, BadRequestError, MESOS_API_VERSION } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateWeights } from '../core/quota.js';
+import { prometheusText } from './prometheus.js';
 import {
   legacyAgent,
   legacyFramework,
@@ -144,4 +145,12 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   http.route(['GET'], '/metrics/snapshot', (request, response) =>
     sendJson(response, 200, master.snapshotMetrics(), request),
   );
+  http.route(['GET'], '/metrics', (_request, response) => {
+    const body = prometheusText(master.snapshotMetrics(), master.histograms());
+    response.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    response.end(body);
+  });
 }
