@@ -1,12 +1,15 @@
 // `agora up`: a whole local cluster from one command. The master and each agent
 // run as real child processes; their logs are shown, pretty, with a prefix;
-// Ctrl-C stops every process this started (and waits for each by PID).
+// Ctrl-C stops every process this started (and waits for each by PID). The
+// agents split the host between them rather than each offering all of it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { prettyFactory } from 'pino-pretty';
+import { detectHost, overrideByName, shareText, splitHost } from '../agent/index.js';
+import { Resources } from '../resources/index.js';
 import { getJson } from '../sdk/index.js';
 import {
   numberFlag,
@@ -50,10 +53,10 @@ export async function up(values: ParsedValues): Promise<number> {
   // The children log at info at least: \`up\` reads the master's URL from its 'listening'
   // line. --log_level only decides what is shown.
   const childLevel = shownLevel < (PINO_LEVELS.info ?? 30) ? logLevel : 'info';
-  const agentResources = stringFlag(values, 'agent_resources');
   const script = process.argv[1];
   if (script === undefined) throw new Error('cannot tell which script is running');
   mkdirSync(workDir, { recursive: true });
+  const agentResources = shareHost(workDir, agentCount, stringFlag(values, 'agent_resources'));
 
   const pretty = prettyFactory({
     colorize: process.stdout.isTTY,
@@ -145,18 +148,19 @@ export async function up(values: ParsedValues): Promise<number> {
       [master],
       async () => masterUrl,
     );
-    for (let i = 1; i <= agentCount; i++)
-      start(`agent-${i}`, [
+    for (const [i, resources] of agentResources.perAgent.entries())
+      start(`agent-${i + 1}`, [
         'agent',
         '--master',
         url,
         '--port',
         '0',
         '--work_dir',
-        join(workDir, `agent-${i}`),
+        join(workDir, `agent-${i + 1}`),
         '--log_level',
         childLevel,
-        ...(agentResources !== undefined ? ['--resources', agentResources] : []),
+        '--resources',
+        resources,
       ]);
     await waitFor(`${agentCount} agents to register`, interrupted.signal, children, async () => {
       const { slaves } = await getJson<{ slaves: unknown[] }>(new URL('/master/slaves', url));
@@ -168,6 +172,7 @@ export async function up(values: ParsedValues): Promise<number> {
       [
         '',
         `Agora is up: master at ${url} with ${agentCount} agents (state in ${workDir}).`,
+        agentResources.summary,
         `  npx agora run${masterFlag} -- echo hello`,
         `  npx agora tasks${masterFlag}`,
         `  curl -s ${url}/master/state`,
@@ -193,6 +198,40 @@ export async function up(values: ParsedValues): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * Each local agent's `--resources`: its share of the host, with the names the
+ * user gave in `--agent_resources` taken as given. And one line saying so.
+ */
+function shareHost(
+  workDir: string,
+  agentCount: number,
+  given: string | undefined,
+): { readonly perAgent: readonly string[]; readonly summary: string } {
+  let shares: ReturnType<typeof splitHost>;
+  try {
+    shares = splitHost(detectHost(workDir), agentCount);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(`--agents: ${error.message}`);
+    throw error;
+  }
+  const perAgent = shares.map((share) => overrideByName(Resources.parse(shareText(share)), given));
+  const first = perAgent[0] ?? Resources.EMPTY;
+  const scalars = first.filter((r) => r.name !== 'ports').toString();
+  const ports = perAgent
+    .map((r) =>
+      r
+        .filter((p) => p.name === 'ports')
+        .toString()
+        .replace(/^ports:/, ''),
+    )
+    .join(' / ');
+  const summary =
+    agentCount === 1
+      ? `The agent has this host: ${scalars}; ports ${ports}.`
+      : `${agentCount} agents share this host: each ${scalars}; ports ${ports}.`;
+  return { perAgent: perAgent.map((r) => r.toString()), summary };
 }
 
 /** Polls `probe` until it yields a value; fails if a watched process exits, on interrupt, or at the deadline. */

@@ -1,10 +1,10 @@
 // `agora up` as a user runs it: one command, a whole cluster, Ctrl-C stops it all.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { descendants, getState, isAlive, runCli, waitFor } from './harness.js';
+import { type CliRun, descendants, getState, isAlive, runCli, waitFor } from './harness.js';
 
 test('agora up starts a master and agents, runs tasks, and Ctrl-C stops every process', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
@@ -121,4 +121,58 @@ test('killing agora up outright still stops every process it started', async (t)
   await waitFor('the master and agents to stop by themselves', () =>
     children.some(isAlive) ? undefined : true,
   );
+});
+
+/** `agora up` in the background on any free port, stopped by PID after the test. */
+async function startUp(
+  t: { after(fn: () => unknown): void },
+  args: readonly string[],
+): Promise<{ up: CliRun; url: string; output: () => { stdout: string; stderr: string } }> {
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
+  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  const up = runCli(['up', '--port', '0', '--work_dir', workDir, ...args], {
+    timeoutMs: 120_000,
+  });
+  // Registered before anything can fail; up stops its daemons once it is gone.
+  t.after(async () => {
+    up.process.kill('SIGKILL');
+    await up.result;
+  });
+  let stdout = '';
+  let stderr = '';
+  up.process.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  up.process.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const url = await waitFor(
+    'the banner',
+    () => /Agora is up: master at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1],
+    30_000,
+  );
+  return { up, url, output: () => ({ stdout, stderr }) };
+}
+
+test('agora up splits the host between its agents: no CPU or port offered twice', async (t) => {
+  const { up, url, output } = await startUp(t, ['--agents', '2']);
+  const { slaves } = await getState(url);
+  assert.equal(slaves.length, 2);
+  const cpus = slaves.reduce((sum, s) => sum + Number(s.resources.cpus), 0);
+  assert.ok(
+    cpus <= availableParallelism(),
+    `${cpus} CPUs offered on a ${availableParallelism()}-CPU host`,
+  );
+  const ranges = slaves.map((s) => {
+    const match = /^\[(\d+)-(\d+)\]$/.exec(String(s.resources.ports));
+    assert.ok(match !== null, `one port range per agent, got ${s.resources.ports}`);
+    return [Number(match[1]), Number(match[2])] as const;
+  });
+  const [a, b] = ranges;
+  assert.ok(a !== undefined && b !== undefined);
+  assert.ok(a[1] < b[0] || b[1] < a[0], `disjoint port ranges: ${JSON.stringify(ranges)}`);
+  const mem = slaves.reduce((sum, s) => sum + Number(s.resources.mem), 0);
+  assert.ok(mem <= totalmem() / 2 ** 20, `${mem} MB offered`);
+  assert.match(
+    output().stdout,
+    /2 agents share this host: each cpus:[\d.]+;mem:\d+;disk:\d+; ports \[\d+-\d+\] \/ \[\d+-\d+\]/,
+  );
+  up.process.kill('SIGINT');
+  assert.equal((await up.result).code, 0);
 });
