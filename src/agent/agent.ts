@@ -2,7 +2,7 @@
 // agent issue (#9) splits out the executor, checkpoints and the operator API.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Container } from '../containerizer/index.js';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
 import {
@@ -40,16 +40,21 @@ import {
   type TaskStatusReason,
   terminationMessage,
 } from '../wire/index.js';
+import { Checkpoint, type RunAddress } from './checkpoint.js';
 import { routeFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
+import { readBootId, readStat } from './process-identity.js';
+import { recoverRuns, sandboxPath } from './recovery.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 
 /** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
 const MAX_COMPLETED_TASKS = 1000;
 
 interface TaskRun {
+  /** Where the run's checkpoint lives (meta/slaves/<agent>/frameworks/…). */
+  readonly address: RunAddress;
   readonly frameworkId: FrameworkID;
   readonly frameworkInfo: FrameworkInfo;
   readonly task: TaskInfo;
@@ -71,6 +76,7 @@ export class Agent {
   private readonly http: HttpServer;
   private readonly cleanup = new Cleanup();
   private readonly updates: StatusUpdateManager;
+  private readonly checkpoint: Checkpoint;
   private readonly runs = new Map<string, TaskRun>();
   private readonly completed: TaskRun[] = [];
   private link: MasterLink | undefined;
@@ -86,6 +92,7 @@ export class Agent {
 
   constructor(readonly options: AgentOptions) {
     this.log = options.logger;
+    this.checkpoint = new Checkpoint(options.workDir);
     this.startTimeSec = options.clock.now() / 1000;
     this.updates = new StatusUpdateManager({
       clock: options.clock,
@@ -132,6 +139,7 @@ export class Agent {
     mkdirSync(join(workDir, 'meta'), { recursive: true });
     this.agentIdValue = this.recoverAgentId();
     this.checkpointedResources = this.recoverCheckpointedResources();
+    this.recoverPreviousRuns();
     this.total = agentResources(workDir, this.options.resources);
     this.attributes =
       this.options.attributes === undefined ? [] : parseAttributes(this.options.attributes);
@@ -213,6 +221,84 @@ export class Agent {
     }
   }
 
+  /**
+   * Runs of the agent's previous life (it crashed, or was killed, with tasks
+   * running): what is left of them is killed, and each task is reported failed
+   * (or, if it had ended, as it ended) through the status update manager, so
+   * the framework learns it once the agent has registered. Before registering:
+   * the subscription lists these tasks in their final state, so the master does
+   * not take them for tasks the agent forgot.
+   */
+  private recoverPreviousRuns(): void {
+    const runs = this.checkpoint.runs();
+    const bootId = readBootId();
+    const previousBootId = this.checkpoint.readBootId();
+    if (runs.length > 0) {
+      const recovered = recoverRuns({
+        workDir: this.options.workDir,
+        runs,
+        // Without a record (a work dir from before boot ids were kept) the start
+        // times still guard against killing a stranger.
+        isSameBoot:
+          previousBootId === undefined || bootId === undefined || previousBootId === bootId,
+        agentIdValue: this.agentIdValue,
+        nowSec: this.options.clock.now() / 1000,
+      });
+      for (const {
+        run,
+        frameworkInfo,
+        task,
+        sandbox,
+        status,
+        plan,
+        isNewStatus,
+        killErrors,
+      } of recovered) {
+        const log = this.log.child({
+          framework_id: run.frameworkId.value,
+          task_id: task.task_id.value,
+        });
+        for (const unreadable of run.unreadable)
+          log.warn({ err: unreadable }, 'checkpoint unreadable; recovering what it can');
+        for (const error of killErrors)
+          log.error({ err: error }, 'could not kill a leftover process');
+        log.info(
+          {
+            container_id: run.address.containerIdValue,
+            outcome: plan.kind,
+            ...(plan.kind === 'kill' ? { process_group: plan.group, pids: plan.pids } : {}),
+            state: status.state,
+          },
+          'task of the previous run recovered',
+        );
+        const key = runKey(run.frameworkId.value, task.task_id.value);
+        if (this.runs.has(key)) {
+          // The task id was reused while an update of its earlier run was unacknowledged:
+          // one report per task id is all the framework can take; both runs are dead.
+          log.warn({ container_id: run.address.containerIdValue }, 'second run of a task dropped');
+          this.checkpoint.remove(run.address);
+          continue;
+        }
+        const taskRun: TaskRun = {
+          address: run.address,
+          frameworkId: run.frameworkId,
+          frameworkInfo,
+          task,
+          containerIdValue: run.address.containerIdValue,
+          sandbox,
+          state: status.state,
+          container: undefined,
+          isKillRequested: false,
+          killTimer: undefined,
+        };
+        this.runs.set(key, taskRun);
+        if (isNewStatus) this.checkpointTerminal(taskRun, status);
+        this.updates.update(run.frameworkId, status);
+      }
+    }
+    if (bootId !== undefined && bootId !== previousBootId) this.checkpoint.writeBootId(bootId);
+  }
+
   /** Keeps the dynamic reservations across restarts: written atomically, reported on every subscription. */
   private checkpointResources(resources: readonly Resource[]): void {
     const path = join(this.options.workDir, 'meta', 'resources.json');
@@ -286,6 +372,10 @@ export class Agent {
           if (run.frameworkId.value === frameworkIdValue)
             this.killTask(frameworkIdValue, run.task.task_id.value);
         this.updates.dropFramework(frameworkIdValue);
+        // Nobody will acknowledge what was dropped: runs that already ended are done with.
+        for (const run of [...this.runs.values()])
+          if (run.frameworkId.value === frameworkIdValue && isTerminalState(run.state))
+            this.retire(frameworkIdValue, run.task.task_id.value);
         return;
       }
       case 'CHECKPOINT_RESOURCES':
@@ -311,18 +401,16 @@ export class Agent {
     if (this.runs.has(key)) return; // a duplicate RUN_TASK
     const executorIdValue = task.task_id.value;
     const containerIdValue = randomUUID();
-    const runs = join(
-      this.options.workDir,
-      'slaves',
+    const address: RunAddress = {
       agentIdValue,
-      'frameworks',
-      frameworkId.value,
-      'executors',
+      frameworkIdValue: frameworkId.value,
       executorIdValue,
-      'runs',
-    );
-    const sandbox = join(runs, containerIdValue);
+      containerIdValue,
+      taskIdValue: task.task_id.value,
+    };
+    const sandbox = sandboxPath(this.options.workDir, address);
     const run: TaskRun = {
+      address,
       frameworkId,
       frameworkInfo,
       task,
@@ -335,8 +423,18 @@ export class Agent {
     };
     this.runs.set(key, run);
     try {
+      // Recorded before anything runs, so a crash from here on leaves a trace to clean up.
+      this.checkpoint.launched(address, frameworkInfo, task);
+    } catch (error) {
+      this.report(run, 'TASK_FAILED', {
+        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        message: `Failed to checkpoint the task: ${(error as Error).message}`,
+      });
+      return;
+    }
+    try {
       mkdirSync(sandbox, { recursive: true });
-      pointLatestAt(runs, containerIdValue);
+      pointLatestAt(dirname(sandbox), containerIdValue);
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
@@ -362,6 +460,7 @@ export class Agent {
       return;
     }
     run.container = container;
+    this.checkpointForked(run, container.pid);
     this.report(run, 'TASK_RUNNING', {
       containerStatus: {
         container_id: mintContainerId(containerIdValue),
@@ -476,8 +575,40 @@ export class Agent {
         container_id: mintContainerId(run.containerIdValue),
       },
     };
+    if (isTerminalState(state)) {
+      run.killTimer?.cancel();
+      this.checkpointTerminal(run, status);
+    }
     this.updates.update(run.frameworkId, status);
-    if (isTerminalState(state)) run.killTimer?.cancel();
+  }
+
+  /**
+   * The process (and group) a restarted agent must find. Read at once, while
+   * the process cannot have been reaped yet: its start time tells it from a
+   * later process given the same PID.
+   */
+  private checkpointForked(run: TaskRun, pid: number): void {
+    const startTime = readStat(pid)?.startTime;
+    if (startTime === undefined) return; // already dead: nothing of it can outlive the agent
+    try {
+      this.checkpoint.forked(run.address, pid, startTime);
+    } catch (error) {
+      this.log.error(
+        { err: (error as Error).message, task_id: run.task.task_id.value, pid },
+        'could not checkpoint the task process; a restarted agent may not find it',
+      );
+    }
+  }
+
+  private checkpointTerminal(run: TaskRun, status: TaskStatus): void {
+    try {
+      this.checkpoint.terminated(run.address, run.frameworkId, status);
+    } catch (error) {
+      this.log.error(
+        { err: (error as Error).message, task_id: run.task.task_id.value },
+        'could not checkpoint the terminal update; a restarted agent will report the task failed',
+      );
+    }
   }
 
   private forward(frameworkId: FrameworkID, status: TaskStatus): void {
@@ -500,6 +631,14 @@ export class Agent {
     const run = this.runs.get(key);
     if (run === undefined) return;
     this.runs.delete(key);
+    try {
+      this.checkpoint.remove(run.address);
+    } catch (error) {
+      this.log.warn(
+        { err: (error as Error).message, task_id: taskIdValue },
+        'could not remove the checkpoint of a finished task',
+      );
+    }
     this.completed.push(run);
     if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
   }
