@@ -14,6 +14,12 @@ import { waitFor } from './harness.js';
 
 export class TaskFramework {
   private readonly seen: Event[] = [];
+  /**
+   * Between launches the framework suppresses offers and declines any that
+   * were already on their way: the master offers freed resources again
+   * within milliseconds, and a framework that kept them would starve others.
+   */
+  private isSuppressed = false;
 
   private constructor(
     readonly connection: SchedulerConnection,
@@ -21,6 +27,10 @@ export class TaskFramework {
   ) {
     void (async () => {
       for await (const event of connection.events()) {
+        if (event.type === 'OFFERS' && this.isSuppressed) {
+          void connection.decline(event.offers.offers.map((o) => o.id)).catch(() => undefined);
+          continue;
+        }
         this.seen.push(event);
         const status = event.type === 'UPDATE' ? event.update.status : undefined;
         if (
@@ -57,6 +67,10 @@ export class TaskFramework {
    * agent's id. Offers of other agents are declined.
    */
   async launch(commands: Readonly<Record<string, string>>, agentIdValue?: string): Promise<string> {
+    if (this.isSuppressed) {
+      this.isSuppressed = false;
+      await this.connection.revive();
+    }
     const offer = await waitFor(
       `an offer${agentIdValue === undefined ? '' : ` of ${agentIdValue}`}`,
       () => {
@@ -97,6 +111,12 @@ export class TaskFramework {
       ],
       { refuse_seconds: 0 },
     );
+    this.isSuppressed = true;
+    await this.connection.suppress();
+    const held = this.seen.flatMap((event) => (event.type === 'OFFERS' ? event.offers.offers : []));
+    this.seen.splice(0, this.seen.length, ...this.seen.filter((event) => event.type !== 'OFFERS'));
+    if (held.length > 0)
+      await this.connection.decline(held.map((o) => o.id)).catch(() => undefined);
     return offer.agent_id.value;
   }
 
