@@ -1,7 +1,7 @@
 // The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
 // /version and /metrics/snapshot.
 import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../runtime/index.js';
-import { AGORA_VERSION, BadRequestError, MESOS_API_VERSION } from '../wire/index.js';
+import { AGORA_VERSION, MESOS_API_VERSION, parseWith, WeightsBodySchema } from '../wire/index.js';
 import type { Master } from './master.js';
 import { validateWeights } from './quota.js';
 import {
@@ -97,16 +97,7 @@ export function routeEndpoints(http: HttpServer, master: Master): void {
     ),
   );
   http.route(['PUT'], '/master/weights', async (request, response) => {
-    const body = await readJsonBody(request);
-    if (!Array.isArray(body))
-      throw new BadRequestError('', 'expected a JSON array of {"role", "weight"}');
-    const infos = body.map((entry: unknown, i) => {
-      const { role, weight } = (entry ?? {}) as { role?: unknown; weight?: unknown };
-      if (typeof role !== 'string') throw new BadRequestError(`[${i}].role`, 'expected a string');
-      if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight))
-        throw new BadRequestError(`[${i}].weight`, 'expected a positive number');
-      return { role, weight };
-    });
+    const infos = parseWith(WeightsBodySchema, await readJsonBody(request));
     await master.updateWeights(validateWeights(infos, ''));
     sendEmpty(response, 200);
   });

@@ -7,7 +7,7 @@ import {
   requireJsonAccepted,
   sendEmpty,
 } from '../runtime/index.js';
-import { assertNever, BadRequestError, parseCall, STREAM_ID_HEADER } from '../wire/index.js';
+import { assertNever, BadRequestError, parseCall, quote, STREAM_ID_HEADER } from '../wire/index.js';
 import { frameworkRoles } from './framework-validation.js';
 import type { Master } from './master.js';
 
@@ -50,7 +50,7 @@ export function routeSchedulerApi(http: HttpServer, master: Master): void {
     if (streamIdHeader !== connection.streamId)
       throw new BadRequestError(
         'Mesos-Stream-Id',
-        `'${String(streamIdHeader)}' is not the framework's current stream`,
+        `${quote(String(streamIdHeader))} is not the framework's current stream`,
       );
     master.metrics.frameworkCounter(framework, `calls/${call.type.toLowerCase()}`);
 

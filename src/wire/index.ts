@@ -17,6 +17,7 @@ export {
   taskId,
 } from './ids.js';
 export { nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export * as limits from './limits.js';
 export type * from './messages.js';
 export {
   MASTER_CALL_TYPES,
@@ -32,6 +33,7 @@ export {
   RecordIODecoder,
   RecordIOError,
 } from './recordio.js';
+export { roleError } from './roles.js';
 export type * from './scheduler.js';
 export { STREAM_ID_HEADER } from './scheduler.js';
 export {
@@ -46,6 +48,7 @@ export {
   parseWith,
   ResourceSchema,
   TaskInfoSchema,
+  WeightsBodySchema,
 } from './schemas.js';
 export { isValidStatusUuid, newStatusUuid } from './status-uuid.js';
 export {
@@ -56,4 +59,5 @@ export {
   TASK_STATES,
 } from './task-state.js';
 export { exitStatusFromMessage, type ProcessEnd, terminationMessage } from './termination.js';
+export { clip, describeInput, quote, utf8Length } from './text.js';
 export { AGORA_VERSION, MESOS_API_VERSION } from './version.js';
