@@ -8,7 +8,6 @@ export {
 export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
-  MAX_BODY_BYTES,
   readBody,
   readJsonBody,
   requireJsonAccepted,

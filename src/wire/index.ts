@@ -16,7 +16,7 @@ export {
   type TaskID,
   taskId,
 } from './ids.js';
-export { nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export { exceedsJsonDepth, nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
 export * as limits from './limits.js';
 export type * from './messages.js';
 export {
