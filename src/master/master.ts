@@ -105,6 +105,9 @@ export class Master {
       ...(options.onInvariantFailure !== undefined
         ? { onInvariantFailure: options.onInvariantFailure }
         : {}),
+      ...(options.maxRequestBodyBytes !== undefined
+        ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
+        : {}),
     });
     routeSchedulerApi(this.http, this);
     routeAgentApi(this.http, this);
