@@ -10,8 +10,10 @@ import {
 import { Resources, roleAncestors } from '../resources/index.js';
 import {
   Cleanup,
+  clipForLog,
   EventStream,
   every,
+  firstFew,
   HttpServer,
   type Logger,
   type Principal,
@@ -268,7 +270,10 @@ export class Master {
     await this.options.registry.apply({ kind: 'updateWeights', weights });
     for (const { role, weight } of weights) this.weights.set(role, weight);
     this.allocatorHandle({ kind: 'weightsUpdated', weights });
-    this.log.info({ weights }, 'weights updated');
+    this.log.info(
+      { count: weights.length, roles: firstFew(weights.map((w) => w.role)) },
+      'weights updated',
+    );
   }
 
   /**
@@ -285,7 +290,10 @@ export class Master {
     }
     this.allocatorHandle({ kind: 'quotaUpdated', configs });
     for (const offer of [...this.books.offers.values()]) this.discardOffer(offer, undefined, true);
-    this.log.info({ roles: configs.map((c) => c.role) }, 'quota updated');
+    this.log.info(
+      { count: configs.length, roles: firstFew(configs.map((c) => c.role)) },
+      'quota updated',
+    );
     this.batcher.runSoon();
   }
 
@@ -398,7 +406,11 @@ export class Master {
     });
     this.convertAgentResources(agent, conversion);
     this.log.info(
-      { agent_id: agentIdValue, from: conversion.from.toString(), to: conversion.to.toString() },
+      {
+        agent_id: agentIdValue,
+        from: clipForLog(conversion.from.toString()),
+        to: clipForLog(conversion.to.toString()),
+      },
       `resources ${kind}d`,
     );
     this.batcher.runSoon();
@@ -834,7 +846,7 @@ export class Master {
             {
               framework_id: framework.id.value,
               agent_id: agent.id.value,
-              to: conversion.to.toString(),
+              to: clipForLog(conversion.to.toString()),
             },
             `resources ${kind}d`,
           );

@@ -23,4 +23,11 @@ export {
   type Principal,
   type Request,
 } from './http-server.js';
-export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.js';
+export {
+  clipForLog,
+  createLogger,
+  firstFew,
+  type Logger,
+  type LoggerOptions,
+  silentLogger,
+} from './logger.js';
