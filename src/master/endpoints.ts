@@ -1,7 +1,14 @@
 // The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
 // /version and /metrics/snapshot.
 import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../runtime/index.js';
-import { AGORA_VERSION, MESOS_API_VERSION, parseWith, WeightsBodySchema } from '../wire/index.js';
+import {
+  AGORA_VERSION,
+  BadRequestError,
+  MESOS_API_VERSION,
+  parseWith,
+  quote,
+  WeightsBodySchema,
+} from '../wire/index.js';
 import type { Master } from './master.js';
 import { validateWeights } from './quota.js';
 import {
@@ -64,8 +71,8 @@ export function routeEndpoints(http: HttpServer, master: Master): void {
   });
 
   http.route(['GET'], '/master/tasks', (request, response) => {
-    const limit = Number(request.query.get('limit') ?? 100);
-    const offset = Number(request.query.get('offset') ?? 0);
+    const limit = countParam(request.query, 'limit', 100);
+    const offset = countParam(request.query, 'offset', 0);
     const frameworkFilter = request.query.get('framework_id');
     const taskFilter = request.query.get('task_id');
     const all = [...books.frameworks.values(), ...books.completedFrameworks]
@@ -74,10 +81,7 @@ export function routeEndpoints(http: HttpServer, master: Master): void {
       .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
       .sort((a, b) => (a.statuses[0]?.timestamp ?? 0) - (b.statuses[0]?.timestamp ?? 0));
     if (request.query.get('order') !== 'asc') all.reverse();
-    const page = all.slice(
-      Math.max(0, offset || 0),
-      Math.max(0, offset || 0) + Math.max(0, limit || 100),
-    );
+    const page = all.slice(offset, offset + limit);
     sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
   });
 
@@ -127,4 +131,13 @@ export function routeEndpoints(http: HttpServer, master: Master): void {
   http.route(['GET'], '/metrics/snapshot', (request, response) =>
     sendJson(response, 200, master.snapshotMetrics(), request),
   );
+}
+
+/** A non-negative integer query parameter (`limit`, `offset`); Mesos answers 400 for anything else. */
+function countParam(query: URLSearchParams, name: string, fallback: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d{1,15}$/.test(raw))
+    throw new BadRequestError(name, `expected a non-negative integer, got ${quote(raw)}`);
+  return Number(raw);
 }
