@@ -141,6 +141,25 @@ export function durationFlag(values: ParsedValues, name: string, fallbackMs: num
   return Number(match[1]) * unit;
 }
 
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  B: 1,
+  KB: 1024,
+  MB: 1024 ** 2,
+  GB: 1024 ** 3,
+  TB: 1024 ** 4,
+};
+
+/** A Mesos bytes flag (`8MB`, `512KB`, `1GB`; binary units, as stout's Bytes) in bytes. */
+export function bytesFlag(values: ParsedValues, name: string, fallback: number): number {
+  const raw = stringFlag(values, name);
+  if (raw === undefined) return fallback;
+  const match = /^\s*(\d+)\s*(B|KB|MB|GB|TB)\s*$/.exec(raw);
+  const unit = match?.[2] === undefined ? undefined : BYTE_UNITS[match[2]];
+  if (match?.[1] === undefined || unit === undefined || Number(match[1]) === 0)
+    throw new UsageError(`--${name}: expected a size such as 8MB, 512KB or 1GB, got '${raw}'`);
+  return Number(match[1]) * unit;
+}
+
 /**
  * Set by `agora up` for the daemons it starts: stop when stdin closes, that is
  * when `up` is gone, whatever killed it.

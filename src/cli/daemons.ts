@@ -12,8 +12,9 @@ import { ProcessContainerizer } from '../containerizer/index.js';
 import { MASTER_DEFAULTS, Master } from '../master/index.js';
 import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
 import { createLogger, type Logger, systemClock } from '../runtime/index.js';
-import { AgoraError } from '../wire/index.js';
+import { AgoraError, limits } from '../wire/index.js';
 import {
+  bytesFlag,
   durationFlag,
   flagsOf,
   numberFlag,
@@ -118,6 +119,11 @@ export async function runMaster(values: ParsedValues): Promise<number> {
       values,
       'framework_reregister_timeout',
       MASTER_DEFAULTS.frameworkReregisterTimeoutMs,
+    ),
+    maxRequestBodyBytes: bytesFlag(
+      values,
+      'max_request_body',
+      limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
     ),
     clock: systemClock,
     logger,

@@ -235,6 +235,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'T in p = min(1, t/T) for --agent_sort=uptime',
         default: '1hrs',
       },
+      max_request_body: {
+        type: 'string',
+        placeholder: 'size',
+        description: 'largest request body accepted (413 above it)',
+        default: '8MB',
+      },
       ...logLevelOption,
     },
     run: async (values) => (await import('./daemons.js')).runMaster(values),

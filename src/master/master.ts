@@ -108,6 +108,9 @@ export class Master implements MasterApi {
       ...(options.onInvariantFailure !== undefined
         ? { onInvariantFailure: options.onInvariantFailure }
         : {}),
+      ...(options.maxRequestBodyBytes !== undefined
+        ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
+        : {}),
     });
     routeSchedulerApi(this.http, this);
     routeAgentApi(this.http, this);

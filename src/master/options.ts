@@ -44,6 +44,8 @@ export interface MasterOptions {
   readonly authenticate?: Authenticator;
   /** What to do when an invariant breaks inside a request: the daemon exits. */
   readonly onInvariantFailure?: (error: Error) => void;
+  /** --max_request_body: the largest body a request may carry (413 above it; 8 MiB by default). */
+  readonly maxRequestBodyBytes?: number;
   /** Flags as given on the command line, for `/master/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

@@ -1,6 +1,6 @@
 import { AssertionError } from 'node:assert';
 import type { ServerResponse } from 'node:http';
-import { AgoraError, type ErrorCode } from '../wire/index.js';
+import { AgoraError, clip, type ErrorCode, limits } from '../wire/index.js';
 
 // The only place that knows which status each error code gets (STYLE.md, "Errors").
 const STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -34,13 +34,16 @@ export class HttpError extends AgoraError {
   }
 }
 
-/** Writes an error as Mesos does: the status and a plain-text message. */
+/**
+ * Writes an error as Mesos does: the status and a plain-text message. The message is cut
+ * to MAX_ERROR_MESSAGE_LENGTH: messages quote input, and none may echo a huge field back.
+ */
 export function sendError(res: ServerResponse, error: AgoraError): void {
   if (res.headersSent) {
     res.destroy(error);
     return;
   }
-  const body = `${error.message}\n`;
+  const body = `${clip(error.message, limits.MAX_ERROR_MESSAGE_LENGTH)}\n`;
   res.writeHead(statusOf(error.code), {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),

@@ -7,7 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgoraError } from '../wire/index.js';
+import { AgoraError, limits } from '../wire/index.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
 import type { Logger } from './logger.js';
 
@@ -35,6 +35,8 @@ export interface Request {
   readonly raw: IncomingMessage;
   /** Aborts when the client goes away or the server stops. */
   readonly signal: AbortSignal;
+  /** The most a body may hold (`--max_request_body`); readBody refuses more with 413. */
+  readonly maxBodyBytes: number;
 }
 
 export type Handler = (request: Request, response: ServerResponse) => Promise<void> | void;
@@ -50,6 +52,8 @@ export interface HttpServerOptions {
   readonly delegate?: string;
   /** Called when a handler broke an invariant; the daemon exits, as Mesos' CHECK does. */
   readonly onInvariantFailure?: (error: Error) => void;
+  /** `--max_request_body`: the largest body a handler reads (default 8 MiB). */
+  readonly maxRequestBodyBytes?: number;
 }
 
 /**
@@ -124,7 +128,7 @@ export class HttpServer {
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
-      const url = new URL(raw.url ?? '/', 'http://localhost');
+      const url = parseTarget(raw.url ?? '/');
       path = this.resolve(url.pathname);
       const byMethod = this.routes.get(path);
       if (byMethod === undefined)
@@ -149,6 +153,7 @@ export class HttpServer {
           principal,
           raw,
           signal: abort.signal,
+          maxBodyBytes: this.options.maxRequestBodyBytes ?? limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
         },
         res,
       );
@@ -184,5 +189,17 @@ export class HttpServer {
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('internal error\n');
     } else res.destroy();
+  }
+}
+
+/**
+ * The request target as a URL. Node passes on targets the URL parser refuses (`//a:b`
+ * reads as a host with a bad port): that is the client's mistake, a 400, not a 500.
+ */
+function parseTarget(target: string): URL {
+  try {
+    return new URL(target, 'http://localhost');
+  } catch (error) {
+    throw new HttpError('BAD_REQUEST', 'Malformed request target', {}, { cause: error });
   }
 }

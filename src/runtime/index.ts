@@ -17,7 +17,6 @@ export {
 export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
-  MAX_BODY_BYTES,
   readBody,
   readJsonBody,
   requireJsonAccepted,
@@ -33,4 +32,11 @@ export {
   type Principal,
   type Request,
 } from './http-server.js';
-export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.js';
+export {
+  clipForLog,
+  createLogger,
+  firstFew,
+  type Logger,
+  type LoggerOptions,
+  silentLogger,
+} from './logger.js';

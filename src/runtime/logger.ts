@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { clip } from '../wire/index.js';
 
 export type Logger = pino.Logger;
 
@@ -26,4 +27,22 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
 /** A logger that drops everything, for unit tests of components that require one. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/** How many entries of a list a log line names; the line also gives the list's length. */
+export const MAX_LOGGED_ENTRIES = 5;
+/** How much of one logged value taken from a request a log line keeps. */
+export const MAX_LOGGED_VALUE_LENGTH = 256;
+
+/**
+ * The first few entries of a list from a request, each cut short, for a log line. Log a
+ * request's list through this, never whole: one UPDATE_WEIGHTS once logged 100,000 weights.
+ */
+export function firstFew(entries: readonly string[]): string[] {
+  return entries.slice(0, MAX_LOGGED_ENTRIES).map((entry) => clipForLog(entry));
+}
+
+/** A value from a request, cut to MAX_LOGGED_VALUE_LENGTH for a log line. */
+export function clipForLog(value: string): string {
+  return clip(value, MAX_LOGGED_VALUE_LENGTH);
 }

@@ -22,7 +22,8 @@ export {
   type TaskID,
   taskId,
 } from './ids.js';
-export { nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export { exceedsJsonDepth, nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export * as limits from './limits.js';
 export type * from './messages.js';
 export {
   MASTER_CALL_TYPES,
@@ -38,6 +39,7 @@ export {
   RecordIODecoder,
   RecordIOError,
 } from './recordio.js';
+export { roleError } from './roles.js';
 export type * from './scheduler.js';
 export { STREAM_ID_HEADER } from './scheduler.js';
 export {
@@ -52,6 +54,7 @@ export {
   parseWith,
   ResourceSchema,
   TaskInfoSchema,
+  WeightsBodySchema,
 } from './schemas.js';
 export { isValidStatusUuid, newStatusUuid } from './status-uuid.js';
 export {
@@ -62,4 +65,5 @@ export {
   TASK_STATES,
 } from './task-state.js';
 export { exitStatusFromMessage, type ProcessEnd, terminationMessage } from './termination.js';
+export { clip, describeInput, quote, utf8Length } from './text.js';
 export { AGORA_VERSION, MESOS_API_VERSION } from './version.js';

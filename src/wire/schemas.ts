@@ -1,13 +1,49 @@
 // Validation of everything Agora accepts over HTTP. Mesos' JSON rules (WIRE §1.2):
 // unknown keys are ignored, `null` means "not set", numbers and booleans may come
 // as strings. Each schema is checked against its hand-written type (z.ZodType<T>)
-// so the two cannot drift apart.
+// so the two cannot drift apart. Every string and list is bounded (limits.ts says
+// why each bound is what it is), and every role goes through `roleError`.
 // Long file: one schema per wire message, together so the JSON rules apply uniformly.
 import { z } from 'zod';
 import type { AgentCall } from './agent-protocol.js';
 import { durationNanosecondsProblem, durationSecondsProblem } from './duration.js';
 import { BadRequestError } from './errors.js';
 import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
+import {
+  MAX_ATTRIBUTES,
+  MAX_CAPABILITIES,
+  MAX_COMMAND_ENTRIES,
+  MAX_COMMAND_STRING_LENGTH,
+  MAX_CONTAINER_JSON_LENGTH,
+  MAX_DATA_LENGTH,
+  MAX_ENUM_NAME_LENGTH,
+  MAX_ERROR_MESSAGE_LENGTH,
+  MAX_HOSTNAME_LENGTH,
+  MAX_ID_BYTES,
+  MAX_KEY_LENGTH,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LABELS,
+  MAX_MESSAGE_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_OFFER_IDS,
+  MAX_OPERATIONS,
+  MAX_PATH_LENGTH,
+  MAX_PRINCIPAL_LENGTH,
+  MAX_QUOTA_RESOURCE_NAMES,
+  MAX_QUOTED_LENGTH,
+  MAX_RANGES,
+  MAX_RESERVATIONS,
+  MAX_RESOURCE_NAME_LENGTH,
+  MAX_RESOURCES,
+  MAX_ROLE_BYTES,
+  MAX_ROLE_ENTRIES,
+  MAX_ROLES,
+  MAX_SET_ITEMS,
+  MAX_TASKS,
+  MAX_URIS,
+  MAX_URL_LENGTH,
+  MAX_USER_LENGTH,
+} from './limits.js';
 import type {
   AgentInfo,
   Attribute,
@@ -22,19 +58,32 @@ import type {
   TaskInfo,
   TaskStatus,
 } from './messages.js';
-import { MASTER_CALL_TYPES, type MasterCall, type QuotaConfigMessage } from './operator.js';
+import {
+  MASTER_CALL_TYPES,
+  type MasterCall,
+  type QuotaConfigMessage,
+  type WeightInfo,
+} from './operator.js';
+import { roleError } from './roles.js';
 import type { Call, OfferOperation, Subscribe } from './scheduler.js';
 import { isValidStatusUuid } from './status-uuid.js';
 import { TASK_STATES } from './task-state.js';
+import { clip, describeInput, utf8Length } from './text.js';
 
 /** `null` means unset, as in stout's JSON decoding. */
 function optional<T extends z.ZodType>(schema: T) {
   return z.preprocess((v) => (v === null ? undefined : v), schema.optional());
 }
 
+// No number is written in more characters than this; the length check also keeps the
+// pattern's cost linear in what it reads.
+const MAX_NUMBER_STRING_LENGTH = 64;
+// One way to match each string, so a long run of digits cannot make the pattern backtrack
+// (the pattern before this one took seconds for 40,000 digits followed by a letter).
+const NUMBER_STRING = /^\s*[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|Infinity)\s*$/;
 const number = z.preprocess(
   (v) =>
-    typeof v === 'string' && /^\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|Infinity)\s*$/.test(v)
+    typeof v === 'string' && v.length <= MAX_NUMBER_STRING_LENGTH && NUMBER_STRING.test(v)
       ? Number(v)
       : v,
   z.number(),
@@ -47,11 +96,60 @@ function durationIn(problem: (value: number) => string | undefined) {
     if (message !== undefined) ctx.addIssue({ code: 'custom', message });
   };
 }
-const nonEmpty = z.string().min(1, { error: 'must not be empty' });
+
+/** A string of at most `max` characters. */
+function text(max: number, options?: { readonly required?: boolean }) {
+  const base = options?.required === true ? z.string({ error: 'required (a string)' }) : z.string();
+  return base.max(max, { error: `at most ${max} characters` });
+}
+
+/** A non-empty string of at most `max` characters. */
+function nonEmptyText(max: number) {
+  return text(max).min(1, { error: 'must not be empty' });
+}
+
+/** A list of at most `max` entries; the length is checked before any entry is parsed. */
+function list<T extends z.ZodType>(item: T, max: number) {
+  return z.array(item).max(max, { error: `at most ${max} entries` });
+}
+
+/** A JSON object used as a map (`map<string, M>` in the protos), of at most `max` entries. */
+function map<V extends z.ZodType>(key: z.ZodType<string>, value: V, max: number) {
+  return z
+    .record(z.string(), z.unknown())
+    .refine((entries) => Object.keys(entries).length <= max, {
+      error: `at most ${max} entries`,
+    })
+    .pipe(z.record(key, value));
+}
+
+/** A role, checked by the one role check (roles.ts); the message says what is wrong. */
+function role(options?: { readonly required?: boolean }) {
+  const base = options?.required === true ? z.string({ error: 'required (a string)' }) : z.string();
+  return base.superRefine((value, ctx) => {
+    const reason = roleError(value);
+    if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
+  });
+}
+
+/**
+ * A role in FrameworkInfo or a subscription's suppressed roles: only its size is checked
+ * here (400). What is in it is checked by `frameworkInfoError` with the same `roleError`,
+ * and refused with an ERROR event on the subscription, as Mesos does (WIRE §1.8).
+ */
+const frameworkRole = text(MAX_ROLE_BYTES);
+
+/** An id's value (Mesos' validateID: non-empty, at most NAME_MAX bytes; limits.ts). */
+const idValue = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .refine((v) => utf8Length(v, MAX_ID_BYTES) <= MAX_ID_BYTES, {
+    error: `at most ${MAX_ID_BYTES} bytes`,
+  });
 
 function id<T extends { readonly value: string }>(): z.ZodType<T> {
   return z
-    .object({ value: nonEmpty })
+    .object({ value: idValue })
     .transform((v) => v as unknown as T) as unknown as z.ZodType<T>;
 }
 const FrameworkIDSchema = id<FrameworkID>();
@@ -62,13 +160,19 @@ const ExecutorIDSchema = id<ExecutorID>();
 const ContainerIDSchema = id<ContainerID>();
 
 const LabelsSchema: z.ZodType<Labels> = z.object({
-  labels: z.array(z.object({ key: z.string(), value: optional(z.string()) })),
+  labels: list(
+    z.object({
+      key: text(MAX_KEY_LENGTH),
+      value: optional(text(MAX_LABEL_VALUE_LENGTH)),
+    }),
+    MAX_LABELS,
+  ),
 });
 
 const ReservationInfoSchema: z.ZodType<ReservationInfo> = z.object({
   type: optional(z.enum(['UNKNOWN', 'STATIC', 'DYNAMIC'])),
-  role: optional(z.string()),
-  principal: optional(z.string()),
+  role: optional(role()),
+  principal: optional(text(MAX_PRINCIPAL_LENGTH)),
   labels: optional(LabelsSchema),
 });
 
@@ -81,20 +185,24 @@ const RangeSchema = z
 
 export const ResourceSchema: z.ZodType<Resource> = z
   .object({
-    name: nonEmpty,
+    name: nonEmptyText(MAX_RESOURCE_NAME_LENGTH),
     type: z.enum(['SCALAR', 'RANGES', 'SET'], { error: 'expected SCALAR, RANGES or SET' }),
     scalar: optional(z.object({ value: number })),
-    ranges: optional(z.object({ range: z.array(RangeSchema) })),
-    set: optional(z.object({ item: z.array(z.string()) })),
-    role: optional(z.string()),
+    ranges: optional(z.object({ range: list(RangeSchema, MAX_RANGES) })),
+    set: optional(z.object({ item: list(text(MAX_KEY_LENGTH), MAX_SET_ITEMS) })),
+    role: optional(role()),
     reservation: optional(ReservationInfoSchema),
-    reservations: optional(z.array(ReservationInfoSchema)),
-    allocation_info: optional(z.object({ role: z.string() })),
+    reservations: optional(list(ReservationInfoSchema, MAX_RESERVATIONS)),
+    allocation_info: optional(z.object({ role: role({ required: true }) })),
     disk: optional(
       z.object({
-        persistence: optional(z.object({ id: nonEmpty, principal: optional(z.string()) })),
-        volume: optional(z.object({ container_path: nonEmpty, mode: z.enum(['RW', 'RO']) })),
-        source: optional(z.object({ type: z.string() })),
+        persistence: optional(
+          z.object({ id: idValue, principal: optional(text(MAX_PRINCIPAL_LENGTH)) }),
+        ),
+        volume: optional(
+          z.object({ container_path: nonEmptyText(MAX_PATH_LENGTH), mode: z.enum(['RW', 'RO']) }),
+        ),
+        source: optional(z.object({ type: text(MAX_ENUM_NAME_LENGTH) })),
       }),
     ),
     revocable: optional(z.object({}).strip()),
@@ -122,12 +230,12 @@ export const ResourceSchema: z.ZodType<Resource> = z
   });
 
 export const AttributeSchema: z.ZodType<Attribute> = z.object({
-  name: nonEmpty,
+  name: nonEmptyText(MAX_KEY_LENGTH),
   type: z.enum(['SCALAR', 'RANGES', 'SET', 'TEXT']),
   scalar: optional(z.object({ value: number })),
-  ranges: optional(z.object({ range: z.array(RangeSchema) })),
-  set: optional(z.object({ item: z.array(z.string()) })),
-  text: optional(z.object({ value: z.string() })),
+  ranges: optional(z.object({ range: list(RangeSchema, MAX_RANGES) })),
+  set: optional(z.object({ item: list(text(MAX_KEY_LENGTH), MAX_SET_ITEMS) })),
+  text: optional(z.object({ value: text(MAX_KEY_LENGTH) })),
 });
 
 const CapabilitySchema = z.object({
@@ -145,19 +253,19 @@ const CapabilitySchema = z.object({
 });
 
 export const FrameworkInfoSchema: z.ZodType<FrameworkInfo> = z.object({
-  user: z.string({ error: 'required (a string)' }),
-  name: z.string({ error: 'required (a string)' }),
+  user: text(MAX_USER_LENGTH, { required: true }),
+  name: text(MAX_NAME_LENGTH, { required: true }),
   id: optional(FrameworkIDSchema),
   failover_timeout: optional(number.superRefine(durationIn(durationSecondsProblem))),
   checkpoint: optional(boolean),
-  role: optional(z.string()),
-  roles: optional(z.array(z.string())),
-  hostname: optional(z.string()),
-  principal: optional(z.string()),
-  webui_url: optional(z.string()),
+  role: optional(frameworkRole),
+  roles: optional(list(frameworkRole, MAX_ROLES)),
+  hostname: optional(text(MAX_HOSTNAME_LENGTH)),
+  principal: optional(text(MAX_PRINCIPAL_LENGTH)),
+  webui_url: optional(text(MAX_URL_LENGTH)),
   // Mesos drops unknown enum values of repeated fields rather than failing.
   capabilities: optional(
-    z.array(z.unknown()).transform((list) =>
+    list(z.unknown(), MAX_CAPABILITIES).transform((list) =>
       list.flatMap((c) => {
         const parsed = CapabilitySchema.safeParse(c);
         return parsed.success ? [parsed.data] : [];
@@ -178,31 +286,33 @@ const KillPolicySchema: z.ZodType<KillPolicy> = z.object({
 
 const CommandInfoSchema: z.ZodType<CommandInfo> = z.object({
   uris: optional(
-    z.array(
+    list(
       z.object({
-        value: nonEmpty,
+        value: nonEmptyText(MAX_URL_LENGTH),
         executable: optional(boolean),
         extract: optional(boolean),
         cache: optional(boolean),
-        output_file: optional(z.string()),
+        output_file: optional(text(MAX_PATH_LENGTH)),
       }),
+      MAX_URIS,
     ),
   ),
   environment: optional(
     z.object({
-      variables: z.array(
+      variables: list(
         z.object({
-          name: nonEmpty,
+          name: nonEmptyText(MAX_KEY_LENGTH),
           type: optional(z.enum(['UNKNOWN', 'VALUE', 'SECRET'])),
-          value: optional(z.string()),
+          value: optional(text(MAX_COMMAND_STRING_LENGTH)),
         }),
+        MAX_COMMAND_ENTRIES,
       ),
     }),
   ),
   shell: optional(boolean),
-  value: optional(z.string()),
-  arguments: optional(z.array(z.string())),
-  user: optional(z.string()),
+  value: optional(text(MAX_COMMAND_STRING_LENGTH)),
+  arguments: optional(list(text(MAX_COMMAND_STRING_LENGTH), MAX_COMMAND_ENTRIES)),
+  user: optional(text(MAX_USER_LENGTH)),
 });
 
 const ExecutorInfoSchema: z.ZodType<ExecutorInfo> = z.object({
@@ -210,20 +320,27 @@ const ExecutorInfoSchema: z.ZodType<ExecutorInfo> = z.object({
   executor_id: ExecutorIDSchema,
   framework_id: optional(FrameworkIDSchema),
   command: optional(CommandInfoSchema),
-  resources: optional(z.array(ResourceSchema)),
-  name: optional(z.string()),
+  resources: optional(list(ResourceSchema, MAX_RESOURCES)),
+  name: optional(text(MAX_NAME_LENGTH)),
 });
 
 export const TaskInfoSchema: z.ZodType<TaskInfo> = z.object({
-  name: z.string({ error: 'required (a string)' }),
+  name: text(MAX_NAME_LENGTH, { required: true }),
   task_id: TaskIDSchema,
   agent_id: AgentIDSchema,
-  resources: optional(z.array(ResourceSchema)),
+  resources: optional(list(ResourceSchema, MAX_RESOURCES)),
   executor: optional(ExecutorInfoSchema),
   command: optional(CommandInfoSchema),
-  container: optional(z.record(z.string(), z.unknown())),
+  // Kept as given and shown in state; its nesting is bounded by the body's (MAX_JSON_DEPTH).
+  container: optional(
+    z
+      .record(z.string(), z.unknown())
+      .refine((container) => JSON.stringify(container).length <= MAX_CONTAINER_JSON_LENGTH, {
+        error: `at most ${MAX_CONTAINER_JSON_LENGTH} characters as JSON`,
+      }),
+  ),
   kill_policy: optional(KillPolicySchema),
-  data: optional(z.string()),
+  data: optional(text(MAX_DATA_LENGTH)),
   labels: optional(LabelsSchema),
 });
 
@@ -241,22 +358,25 @@ const OfferOperationSchema: z.ZodType<OfferOperation> = z.object({
       'CREATE_DISK',
       'DESTROY_DISK',
     ],
-    { error: (issue) => `unknown operation type ${JSON.stringify(issue.input)}` },
+    { error: (issue) => `unknown operation type ${describeInput(issue.input)}` },
   ),
-  id: optional(z.object({ value: nonEmpty })),
-  launch: optional(z.object({ task_infos: z.array(TaskInfoSchema) })),
+  id: optional(z.object({ value: idValue })),
+  launch: optional(z.object({ task_infos: list(TaskInfoSchema, MAX_OPERATIONS) })),
   reserve: optional(
-    z.object({ resources: z.array(ResourceSchema), source: optional(z.array(ResourceSchema)) }),
+    z.object({
+      resources: list(ResourceSchema, MAX_RESOURCES),
+      source: optional(list(ResourceSchema, MAX_RESOURCES)),
+    }),
   ),
-  unreserve: optional(z.object({ resources: z.array(ResourceSchema) })),
+  unreserve: optional(z.object({ resources: list(ResourceSchema, MAX_RESOURCES) })),
 });
 
 const SubscribeSchema: z.ZodType<Subscribe> = z.object({
   framework_info: FrameworkInfoSchema,
-  suppressed_roles: optional(z.array(z.string())),
+  suppressed_roles: optional(list(frameworkRole, MAX_ROLES)),
 });
 
-const RolesSchema = z.object({ roles: optional(z.array(z.string())) });
+const RolesSchema = z.object({ roles: optional(list(role(), MAX_ROLES)) });
 
 const CALL_TYPES = [
   'SUBSCRIBE',
@@ -286,18 +406,18 @@ const CallEnvelopeSchema = z.object({
   framework_id: optional(FrameworkIDSchema),
   type: z.enum(CALL_TYPES, {
     error: (issue) =>
-      issue.input === undefined ? 'required' : `unknown call type ${JSON.stringify(issue.input)}`,
+      issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
   }),
   subscribe: optional(SubscribeSchema),
   accept: optional(
     z.object({
-      offer_ids: z.array(OfferIDSchema),
-      operations: optional(z.array(OfferOperationSchema)),
+      offer_ids: list(OfferIDSchema, MAX_OFFER_IDS),
+      operations: optional(list(OfferOperationSchema, MAX_OPERATIONS)),
       filters: optional(FiltersSchema),
     }),
   ),
   decline: optional(
-    z.object({ offer_ids: z.array(OfferIDSchema), filters: optional(FiltersSchema) }),
+    z.object({ offer_ids: list(OfferIDSchema, MAX_OFFER_IDS), filters: optional(FiltersSchema) }),
   ),
   kill: optional(
     z.object({
@@ -312,7 +432,7 @@ const CallEnvelopeSchema = z.object({
   reconcile: optional(
     z.object({
       tasks: optional(
-        z.array(z.object({ task_id: TaskIDSchema, agent_id: optional(AgentIDSchema) })),
+        list(z.object({ task_id: TaskIDSchema, agent_id: optional(AgentIDSchema) }), MAX_TASKS),
       ),
     }),
   ),
@@ -321,7 +441,11 @@ const CallEnvelopeSchema = z.object({
   update_framework: optional(SubscribeSchema),
   shutdown: optional(z.object({ executor_id: ExecutorIDSchema, agent_id: AgentIDSchema })),
   message: optional(
-    z.object({ agent_id: AgentIDSchema, executor_id: ExecutorIDSchema, data: z.string() }),
+    z.object({
+      agent_id: AgentIDSchema,
+      executor_id: ExecutorIDSchema,
+      data: text(MAX_DATA_LENGTH, { required: true }),
+    }),
   ),
 });
 
@@ -355,10 +479,10 @@ const TaskStateSchema = z.enum(TASK_STATES);
 const TaskStatusSchema: z.ZodType<TaskStatus> = z.object({
   task_id: TaskIDSchema,
   state: TaskStateSchema,
-  message: optional(z.string()),
+  message: optional(text(MAX_MESSAGE_LENGTH)),
   source: optional(z.enum(['SOURCE_MASTER', 'SOURCE_AGENT', 'SOURCE_EXECUTOR'])),
-  reason: optional(z.string()).transform((r) => r as TaskStatus['reason']),
-  data: optional(z.string()),
+  reason: optional(text(MAX_ENUM_NAME_LENGTH)).transform((r) => r as TaskStatus['reason']),
+  data: optional(text(MAX_DATA_LENGTH)),
   agent_id: optional(AgentIDSchema),
   executor_id: optional(ExecutorIDSchema),
   timestamp: optional(number),
@@ -370,10 +494,10 @@ const TaskStatusSchema: z.ZodType<TaskStatus> = z.object({
 });
 
 const AgentInfoSchema: z.ZodType<AgentInfo> = z.object({
-  hostname: nonEmpty,
+  hostname: nonEmptyText(MAX_HOSTNAME_LENGTH),
   port: optional(number),
-  resources: optional(z.array(ResourceSchema)),
-  attributes: optional(z.array(AttributeSchema)),
+  resources: optional(list(ResourceSchema, MAX_RESOURCES)),
+  attributes: optional(list(AttributeSchema, MAX_ATTRIBUTES)),
   id: optional(AgentIDSchema),
 });
 
@@ -381,22 +505,23 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({
     type: z.enum(['SUBSCRIBE', 'UPDATE'], {
       error: (issue) =>
-        issue.input === undefined ? 'required' : `unknown call type ${JSON.stringify(issue.input)}`,
+        issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
     agent_id: optional(AgentIDSchema),
     subscribe: optional(
       z.object({
         agent_info: AgentInfoSchema,
-        version: z.string(),
-        checkpointed_resources: optional(z.array(ResourceSchema)),
+        version: text(MAX_KEY_LENGTH, { required: true }),
+        checkpointed_resources: optional(list(ResourceSchema, MAX_RESOURCES)),
         tasks: optional(
-          z.array(
+          list(
             z.object({
               framework_id: FrameworkIDSchema,
               framework_info: FrameworkInfoSchema,
               task: TaskInfoSchema,
               state: TaskStateSchema,
             }),
+            MAX_TASKS,
           ),
         ),
       }),
@@ -421,11 +546,28 @@ const ScalarValueSchema = z.object({
   }),
 });
 
+const quotaResources = map(
+  nonEmptyText(MAX_RESOURCE_NAME_LENGTH),
+  ScalarValueSchema,
+  MAX_QUOTA_RESOURCE_NAMES,
+);
+
 const QuotaConfigSchema: z.ZodType<QuotaConfigMessage> = z.object({
-  role: z.string({ error: 'required (a string)' }),
-  guarantees: optional(z.record(z.string(), ScalarValueSchema)),
-  limits: optional(z.record(z.string(), ScalarValueSchema)),
+  role: role({ required: true }),
+  guarantees: optional(quotaResources),
+  limits: optional(quotaResources),
 });
+
+const weight = number.refine((w) => Number.isFinite(w) && w > 0, {
+  error: 'must be a positive number',
+});
+
+const WeightInfoSchema: z.ZodType<WeightInfo> = z.object({ weight, role: optional(role()) });
+
+/** The body of `PUT /master/weights`: `[{"weight": 2.0, "role": "eng"}]`, roles required. */
+export const WeightsBodySchema: z.ZodType<
+  readonly { readonly role: string; readonly weight: number }[]
+> = list(z.object({ weight, role: role({ required: true }) }), MAX_ROLE_ENTRIES);
 
 // The body each operator call type must carry.
 const REQUIRED_OPERATOR_BODY: Partial<
@@ -444,43 +586,38 @@ export const MasterCallSchema: z.ZodType<MasterCall> = z
   .object({
     type: z.enum(MASTER_CALL_TYPES, {
       error: (issue) =>
-        issue.input === undefined ? 'required' : `unknown call type ${JSON.stringify(issue.input)}`,
+        issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
     teardown: optional(z.object({ framework_id: FrameworkIDSchema })),
-    update_weights: optional(
-      z.object({
-        weight_infos: z.array(
-          z.object({
-            weight: number.refine((w) => Number.isFinite(w) && w > 0, {
-              error: 'must be a positive number',
-            }),
-            role: optional(z.string()),
-          }),
-        ),
-      }),
-    ),
+    update_weights: optional(z.object({ weight_infos: list(WeightInfoSchema, MAX_ROLE_ENTRIES) })),
     update_quota: optional(
-      z.object({ force: optional(boolean), quota_configs: z.array(QuotaConfigSchema) }),
+      z.object({
+        force: optional(boolean),
+        quota_configs: list(QuotaConfigSchema, MAX_ROLE_ENTRIES),
+      }),
     ),
     set_quota: optional(
       z.object({
         quota_request: z.object({
           force: optional(boolean),
-          role: optional(z.string()),
-          guarantee: optional(z.array(ResourceSchema)),
+          role: optional(role()),
+          guarantee: optional(list(ResourceSchema, MAX_RESOURCES)),
         }),
       }),
     ),
-    remove_quota: optional(z.object({ role: z.string({ error: 'required (a string)' }) })),
+    remove_quota: optional(z.object({ role: role({ required: true }) })),
     reserve_resources: optional(
       z.object({
         agent_id: AgentIDSchema,
-        source: optional(z.array(ResourceSchema)),
-        resources: optional(z.array(ResourceSchema)),
+        source: optional(list(ResourceSchema, MAX_RESOURCES)),
+        resources: optional(list(ResourceSchema, MAX_RESOURCES)),
       }),
     ),
     unreserve_resources: optional(
-      z.object({ agent_id: AgentIDSchema, resources: optional(z.array(ResourceSchema)) }),
+      z.object({
+        agent_id: AgentIDSchema,
+        resources: optional(list(ResourceSchema, MAX_RESOURCES)),
+      }),
     ),
   })
   .superRefine((call, ctx) => {
@@ -491,25 +628,33 @@ export const MasterCallSchema: z.ZodType<MasterCall> = z
 
 export const parseMasterCall = (input: unknown): MasterCall => parseWith(MasterCallSchema, input);
 
-/** Formats a zod path as people write it: `accept.offer_ids[0].value`. */
+/**
+ * Formats a zod path as people write it: `accept.offer_ids[0].value`. A map's keys come from
+ * the request, so each part is cut short; the path's length is bounded by MAX_JSON_DEPTH.
+ */
 function fieldPath(path: readonly PropertyKey[]): string {
   return path
-    .map((part, i) =>
-      typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`,
-    )
+    .map((part, i) => {
+      if (typeof part === 'number') return `[${part}]`;
+      const name = clip(String(part), MAX_QUOTED_LENGTH);
+      return i === 0 ? name : `.${name}`;
+    })
     .join('');
 }
 
-/** Parses `input` or throws BadRequestError naming the first offending field. */
+/**
+ * Parses `input` or throws BadRequestError naming the first offending field. Only the first
+ * issue is formatted, and its message is cut to MAX_ERROR_MESSAGE_LENGTH.
+ */
 export function parseWith<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const [issue] = parsed.error.issues;
   if (issue === undefined) throw new BadRequestError('', 'invalid input');
-  throw new BadRequestError(fieldPath(issue.path), issue.message);
+  throw new BadRequestError(fieldPath(issue.path), clip(issue.message, MAX_ERROR_MESSAGE_LENGTH));
 }
 
 export const parseCall = (input: unknown): Call => parseWith(CallSchema, input);
 export const parseAgentCall = (input: unknown): AgentCall => parseWith(AgentCallSchema, input);
 export const parseResources = (input: unknown): readonly Resource[] =>
-  parseWith(z.array(ResourceSchema), input);
+  parseWith(list(ResourceSchema, MAX_RESOURCES), input);

@@ -14,7 +14,12 @@ test('agora --help lists every command', async () => {
 test('agora <command> --help describes its options, with Mesos flag names', async () => {
   const expected: Record<string, RegExp[]> = {
     run: [/--master <host:port>/, /--cpus <n>/, /--mem <MB>/, /Exit status/, /143/],
-    master: [/--port <port>/, /--work_dir <dir>/, /--allocation_interval <duration>/],
+    master: [
+      /--port <port>/,
+      /--work_dir <dir>/,
+      /--allocation_interval <duration>/,
+      /--max_request_body <size>.*default: 8MB/,
+    ],
     agent: [
       /--master <host:port>/,
       /--resources <resources>/,
@@ -52,6 +57,10 @@ test('agora usage errors exit 2 and say what is wrong', async () => {
     [
       ['master', '--registry', 'in_memory', '--allocation_interval', 'soon'],
       /--allocation_interval: expected a duration/,
+    ],
+    [
+      ['master', '--registry', 'in_memory', '--max_request_body', 'lots'],
+      /--max_request_body: expected a size such as 8MB/,
     ],
   ];
   for (const [args, message] of cases) {

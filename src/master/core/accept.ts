@@ -3,6 +3,7 @@
 // LAUNCH); whatever is left goes back, filtered for refuse_seconds.
 import { refuseMsFrom } from '../../allocator/index.js';
 import { Resources } from '../../resources/index.js';
+import { clipForLog } from '../../runtime/index.js';
 import { type Accept, BadRequestError, type OfferOperation } from '../../wire/index.js';
 import { convertAgentResources } from './agent-resources.js';
 import { allocatorHandle, type CoreContext } from './context.js';
@@ -127,7 +128,7 @@ function reserveOrUnreserve(
       {
         framework_id: framework.id.value,
         agent_id: agent.id.value,
-        to: conversion.to.toString(),
+        to: clipForLog(conversion.to.toString()),
       },
       `resources ${kind}d`,
     );

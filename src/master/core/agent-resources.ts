@@ -3,6 +3,7 @@
 // offers or by an operator on unallocated resources). The agent checkpoints
 // its reservations (CHECKPOINT_RESOURCES) and reports them when it subscribes.
 import { Resources } from '../../resources/index.js';
+import { clipForLog } from '../../runtime/index.js';
 import { AgoraError, BadRequestError, type Resource } from '../../wire/index.js';
 import { allocatorHandle, type CoreContext, toAgent } from './context.js';
 import { closeOffer } from './offers.js';
@@ -99,7 +100,11 @@ export function changeReservations(
   });
   convertAgentResources(core, agent, conversion);
   core.log.info(
-    { agent_id: agentIdValue, from: conversion.from.toString(), to: conversion.to.toString() },
+    {
+      agent_id: agentIdValue,
+      from: clipForLog(conversion.from.toString()),
+      to: clipForLog(conversion.to.toString()),
+    },
     `resources ${kind}d`,
   );
   core.allocation.runSoon();

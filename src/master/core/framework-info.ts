@@ -1,5 +1,5 @@
 import { roleError } from '../../resources/index.js';
-import type { FrameworkInfo } from '../../wire/index.js';
+import { type FrameworkInfo, quote } from '../../wire/index.js';
 
 export function hasCapability(
   info: FrameworkInfo,
@@ -32,11 +32,13 @@ export function frameworkInfoError(
   const seen = new Set<string>();
   for (const role of roles) {
     const reason = roleError(role);
-    if (reason !== undefined) return `role '${role}' is invalid: ${reason}`;
-    if (seen.has(role)) return `role '${role}' appears more than once in 'FrameworkInfo.roles'`;
+    if (reason !== undefined) return `FrameworkInfo has an invalid role: ${reason}`;
+    if (seen.has(role))
+      return `role ${quote(role)} appears more than once in 'FrameworkInfo.roles'`;
     seen.add(role);
   }
   for (const role of suppressedRoles)
-    if (!seen.has(role)) return `suppressed role '${role}' is not one of the framework's roles`;
+    if (!seen.has(role))
+      return `suppressed role ${quote(role)} is not one of the framework's roles`;
   return undefined;
 }

@@ -6,6 +6,7 @@ import {
   AgoraError,
   BadRequestError,
   type QuotaConfigMessage,
+  quote,
   type WeightInfo,
 } from '../../wire/index.js';
 
@@ -38,7 +39,7 @@ export function validateQuotaUpdate(
     const reason = roleError(config.role);
     if (reason !== undefined) throw new BadRequestError(`${at}.role`, reason);
     if (seen.has(config.role))
-      throw new BadRequestError(`${at}.role`, `role '${config.role}' appears more than once`);
+      throw new BadRequestError(`${at}.role`, `role ${quote(config.role)} appears more than once`);
     seen.add(config.role);
     const guarantees = units(config.guarantees);
     const limits = units(config.limits);
@@ -132,7 +133,10 @@ export function validateWeights(
     const reason = roleError(role);
     if (reason !== undefined) throw new BadRequestError(`${field}[${i}].role`, reason);
     if (seen.has(role))
-      throw new BadRequestError(`${field}[${i}].role`, `role '${role}' appears more than once`);
+      throw new BadRequestError(
+        `${field}[${i}].role`,
+        `role ${quote(role)} appears more than once`,
+      );
     seen.add(role);
     return { role, weight: info.weight };
   });

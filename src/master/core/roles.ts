@@ -3,6 +3,7 @@
 // Mesos' /roles shows them.
 import type { QuotaConfig } from '../../allocator/index.js';
 import { Resources, roleAncestors } from '../../resources/index.js';
+import { firstFew } from '../../runtime/index.js';
 import { allocatorHandle, type CoreContext, persist } from './context.js';
 import { frameworkRoles } from './framework-info.js';
 import { closeOffer } from './offers.js';
@@ -49,7 +50,7 @@ export function updateWeights(
   allocatorHandle(core, { kind: 'weightsUpdated', weights });
   // A count and a few names: a request may list thousands of roles.
   core.log.info(
-    { roles: weights.length, first: weights.slice(0, 3).map((w) => w.role) },
+    { count: weights.length, roles: firstFew(weights.map((w) => w.role)) },
     'weights updated',
   );
 }
@@ -69,7 +70,7 @@ export function updateQuota(core: CoreContext, configs: readonly QuotaConfig[]):
   allocatorHandle(core, { kind: 'quotaUpdated', configs });
   for (const offer of [...core.books.offers.values()]) closeOffer(core, offer, 'rescinded');
   core.log.info(
-    { roles: configs.length, first: configs.slice(0, 3).map((c) => c.role) },
+    { count: configs.length, roles: firstFew(configs.map((c) => c.role)) },
     'quota updated',
   );
   core.allocation.runSoon();

@@ -1,7 +1,14 @@
 // The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
 // /version and /metrics/snapshot.
 import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../../runtime/index.js';
-import { AGORA_VERSION, BadRequestError, MESOS_API_VERSION } from '../../wire/index.js';
+import {
+  AGORA_VERSION,
+  BadRequestError,
+  MESOS_API_VERSION,
+  parseWith,
+  quote,
+  WeightsBodySchema,
+} from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateWeights } from '../core/quota.js';
 import { prometheusText } from './prometheus.js';
@@ -73,8 +80,8 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   });
 
   http.route(['GET'], '/master/tasks', (request, response) => {
-    const limit = Number(request.query.get('limit') ?? 100);
-    const offset = Number(request.query.get('offset') ?? 0);
+    const limit = countParam(request.query, 'limit', 100);
+    const offset = countParam(request.query, 'offset', 0);
     const frameworkFilter = request.query.get('framework_id');
     const taskFilter = request.query.get('task_id');
     const all = [...books.frameworks.values(), ...books.completedFrameworks]
@@ -83,10 +90,7 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
       .sort((a, b) => (a.statuses[0]?.timestamp ?? 0) - (b.statuses[0]?.timestamp ?? 0));
     if (request.query.get('order') !== 'asc') all.reverse();
-    const page = all.slice(
-      Math.max(0, offset || 0),
-      Math.max(0, offset || 0) + Math.max(0, limit || 100),
-    );
+    const page = all.slice(offset, offset + limit);
     sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
   });
 
@@ -106,16 +110,7 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     ),
   );
   http.route(['PUT'], '/master/weights', async (request, response) => {
-    const body = await readJsonBody(request);
-    if (!Array.isArray(body))
-      throw new BadRequestError('', 'expected a JSON array of {"role", "weight"}');
-    const infos = body.map((entry: unknown, i) => {
-      const { role, weight } = (entry ?? {}) as { role?: unknown; weight?: unknown };
-      if (typeof role !== 'string') throw new BadRequestError(`[${i}].role`, 'expected a string');
-      if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight))
-        throw new BadRequestError(`[${i}].weight`, 'expected a positive number');
-      return { role, weight };
-    });
+    const infos = parseWith(WeightsBodySchema, await readJsonBody(request));
     await master.updateWeights(validateWeights(infos, ''));
     sendEmpty(response, 200);
   });
@@ -153,4 +148,13 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     });
     response.end(body);
   });
+}
+
+/** A non-negative integer query parameter (`limit`, `offset`); Mesos answers 400 for anything else. */
+function countParam(query: URLSearchParams, name: string, fallback: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d{1,15}$/.test(raw))
+    throw new BadRequestError(name, `expected a non-negative integer, got ${quote(raw)}`);
+  return Number(raw);
 }

@@ -7,7 +7,13 @@ import {
   requireJsonAccepted,
   sendEmpty,
 } from '../../runtime/index.js';
-import { assertNever, BadRequestError, parseCall, STREAM_ID_HEADER } from '../../wire/index.js';
+import {
+  assertNever,
+  BadRequestError,
+  parseCall,
+  quote,
+  STREAM_ID_HEADER,
+} from '../../wire/index.js';
 import type { MasterApi } from '../api.js';
 import { frameworkRoles } from '../core/framework-info.js';
 
@@ -49,7 +55,7 @@ export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
     if (streamIdHeader !== link.streamId)
       throw new BadRequestError(
         'Mesos-Stream-Id',
-        `'${String(streamIdHeader)}' is not the framework's current stream`,
+        `${quote(String(streamIdHeader))} is not the framework's current stream`,
       );
     master.countCall(framework, call.type);
 

@@ -1,0 +1,50 @@
+// Small text helpers for validation and error messages: measuring in UTF-8 bytes, and
+// quoting what a client sent without echoing all of it back.
+import { MAX_QUOTED_LENGTH } from './limits.js';
+
+/**
+ * The UTF-8 length of `text` in bytes, counting no further than `limit + 1`, so checking a
+ * 5 MB string against a 255-byte limit costs 256 steps. A lone surrogate counts as the 3
+ * bytes of the replacement character it is encoded as.
+ */
+export function utf8Length(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= limit; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i += 1;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** `text`, cut to `max` characters with a note of how much was left out. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/** `text` in single quotes for a message, cut to a few dozen characters. */
+export function quote(text: string): string {
+  return text.length <= MAX_QUOTED_LENGTH
+    ? `'${text}'`
+    : `'${text.slice(0, MAX_QUOTED_LENGTH)}…' (${text.length} characters)`;
+}
+
+/**
+ * What a refused input was, for a message: a short string or a number as it was, anything
+ * else by its kind. Never serializes the input, which may be huge or deeply nested.
+ */
+export function describeInput(input: unknown): string {
+  if (typeof input === 'string') return quote(input);
+  if (typeof input === 'number' || typeof input === 'boolean') return String(input);
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return `an array of ${input.length}`;
+  return typeof input === 'object' ? 'an object' : `a ${typeof input}`;
+}
