@@ -118,7 +118,7 @@ describe('a cluster of one master and two agents', () => {
       }));
     const cases: [body: string, contentType: string, status: number, message: RegExp][] = [
       ['{not json', 'application/json', 400, /Failed to parse body into JSON/],
-      ['{"type":"FOO"}', 'application/json', 400, /type: unknown call type "FOO"/],
+      ['{"type":"FOO"}', 'application/json', 400, /type: unknown call type ['"]FOO['"]/],
       [
         '{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":5,"name":"x"}}}',
         'application/json',
