@@ -614,15 +614,13 @@ export class Agent {
   private forward(frameworkId: FrameworkID, status: TaskStatus): void {
     const link = this.link;
     if (link === undefined || !link.isConnected) return;
-    link
-      .send({ type: 'UPDATE', update: { framework_id: frameworkId, status } })
-      .catch((error: unknown) => {
-        // The status update manager's timer resends it.
-        this.log.debug(
-          { err: (error as Error).message, task_id: status.task_id.value },
-          'status update not delivered',
-        );
-      });
+    link.sendUpdate({ framework_id: frameworkId, status }).catch((error: unknown) => {
+      // The status update manager's timer resends it.
+      this.log.debug(
+        { err: (error as Error).message, task_id: status.task_id.value },
+        'status update not delivered',
+      );
+    });
   }
 
   /** The terminal update was acknowledged: the task moves to the completed list. */

@@ -186,7 +186,7 @@ export class Checkpoint {
         agent_id: { value: address.agentIdValue },
         update: record.update,
       });
-      return call.update?.status;
+      return call.type === 'UPDATE' ? call.update.status : undefined;
     });
     return {
       address,

@@ -1,8 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Clock, Logger } from '../runtime/index.js';
 import { HttpStatusError, openStream, postJson } from '../sdk/index.js';
-import type { AgentCall, AgentEvent, AgentID, MasterInfo } from '../wire/index.js';
-import { RecordIODecoder } from '../wire/index.js';
+import {
+  type AgentCall,
+  type AgentEvent,
+  type AgentID,
+  type MasterInfo,
+  agentId as mintAgentId,
+  RecordIODecoder,
+} from '../wire/index.js';
 
 /** Missed heartbeats after which the agent treats the master as gone and reconnects. */
 const MISSED_HEARTBEATS_ALLOWED = 5;
@@ -49,15 +55,17 @@ export class MasterLink {
     await this.loop;
   }
 
-  /** Sends a call on the current stream. Throws when not connected or refused. */
-  async send(call: AgentCall): Promise<void> {
+  /** Sends a status update on the current stream. Throws when not connected or refused. */
+  async sendUpdate(update: Extract<AgentCall, { type: 'UPDATE' }>['update']): Promise<void> {
     const streamId = this.streamId;
-    if (streamId === undefined) throw new Error('not connected to a master');
-    await postJson(
-      new URL('/master/api/v1/agent', this.options.master),
-      { ...call, agent_id: call.agent_id ?? { value: this.agentIdValue } },
-      { headers: { 'mesos-stream-id': streamId }, signal: this.abort.signal },
-    );
+    const agentIdValue = this.agentIdValue;
+    if (streamId === undefined || agentIdValue === undefined)
+      throw new Error('not connected to a master');
+    const call: AgentCall = { type: 'UPDATE', agent_id: mintAgentId(agentIdValue), update };
+    await postJson(new URL('/master/api/v1/agent', this.options.master), call, {
+      headers: { 'mesos-stream-id': streamId },
+      signal: this.abort.signal,
+    });
   }
 
   private async run(): Promise<void> {

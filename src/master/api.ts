@@ -6,7 +6,7 @@ import type { QuotaConfig } from '../allocator/index.js';
 import type { Principal } from '../runtime/index.js';
 import type {
   Accept,
-  AgentCall,
+  AgentSubscribe,
   FrameworkID,
   MasterInfo,
   Reconcile,
@@ -87,7 +87,7 @@ export interface StreamCommands {
   ): Promise<void>;
   /** An agent's SUBSCRIBE: commands stream back on `response` until it ends. */
   subscribeAgent(
-    call: NonNullable<AgentCall['subscribe']>,
+    call: AgentSubscribe,
     agentIdValue: string | undefined,
     remoteIp: string,
     response: ServerResponse,

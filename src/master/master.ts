@@ -17,8 +17,8 @@ import {
 } from '../runtime/index.js';
 import {
   type Accept,
-  type AgentCall,
   type AgentEvent,
+  type AgentSubscribe,
   type Event,
   type FrameworkID,
   type MasterInfo,
@@ -257,7 +257,7 @@ export class Master implements MasterApi {
   }
 
   async subscribeAgent(
-    call: NonNullable<AgentCall['subscribe']>,
+    call: AgentSubscribe,
     agentIdValue: string | undefined,
     remoteIp: string,
     response: ServerResponse,

@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import {
   type AgentID,
-  type Call,
+  type CallBody,
   type Event,
   type Filters,
   type FrameworkID,
@@ -38,8 +38,6 @@ export class SubscriptionError extends Error {
     this.name = 'SubscriptionError';
   }
 }
-
-type CallBody = Omit<Call, 'framework_id'>;
 
 /** A live subscription: its events, and calls made on its behalf. */
 export class SchedulerConnection {

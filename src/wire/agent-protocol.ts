@@ -23,18 +23,23 @@ export interface AgentTask {
   readonly state: TaskState;
 }
 
-export interface AgentCall {
-  readonly type: 'SUBSCRIBE' | 'UPDATE';
-  readonly agent_id?: AgentID;
-  readonly subscribe?: {
-    readonly agent_info: AgentInfo;
-    readonly version: string;
-    /** Dynamic reservations the master told the agent to keep (CHECKPOINT_RESOURCES). */
-    readonly checkpointed_resources?: readonly Resource[];
-    readonly tasks?: readonly AgentTask[];
-  };
-  readonly update?: { readonly framework_id: FrameworkID; readonly status: TaskStatus };
+/** What an agent reports when it (re-)subscribes. */
+export interface AgentSubscribe {
+  readonly agent_info: AgentInfo;
+  readonly version: string;
+  /** Dynamic reservations the master told the agent to keep (CHECKPOINT_RESOURCES). */
+  readonly checkpointed_resources?: readonly Resource[];
+  readonly tasks?: readonly AgentTask[];
 }
+
+/** An agent's call to the master, keyed on `type`. */
+export type AgentCall =
+  | { readonly type: 'SUBSCRIBE'; readonly agent_id?: AgentID; readonly subscribe: AgentSubscribe }
+  | {
+      readonly type: 'UPDATE';
+      readonly agent_id: AgentID;
+      readonly update: { readonly framework_id: FrameworkID; readonly status: TaskStatus };
+    };
 
 export type AgentEvent =
   | {

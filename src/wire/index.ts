@@ -1,4 +1,10 @@
-export type { AgentCall, AgentEvent, AgentEventType, AgentTask } from './agent-protocol.js';
+export type {
+  AgentCall,
+  AgentEvent,
+  AgentEventType,
+  AgentSubscribe,
+  AgentTask,
+} from './agent-protocol.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';
 export {
@@ -27,6 +33,8 @@ export * as limits from './limits.js';
 export type * from './messages.js';
 export {
   MASTER_CALL_TYPES,
+  type MachineID,
+  type MaintenanceSchedule,
   type MasterCall,
   type MasterCallType,
   type QuotaConfigMessage,
@@ -49,6 +57,8 @@ export {
   MasterCallSchema,
   parseAgentCall,
   parseCall,
+  parseMachineIds,
+  parseMaintenanceSchedule,
   parseMasterCall,
   parseResources,
   parseWith,

@@ -175,3 +175,17 @@ export const MAX_ERROR_MESSAGE_LENGTH = 1024;
 
 /** How much of a refused value a message quotes. */
 export const MAX_QUOTED_LENGTH = 64;
+
+/**
+ * An offer constraint's regular expression. Mesos compiles these with RE2 under
+ * --offer_constraints_re2_max_mem and _max_program_size; a few hundred characters cover
+ * host-name and zone patterns, and keep each compiled matcher small.
+ */
+export const MAX_REGEX_LENGTH = 1024;
+
+/** Groups per role in offer_constraints, and constraints per group. */
+export const MAX_CONSTRAINT_GROUPS = 64;
+export const MAX_CONSTRAINTS_PER_GROUP = 64;
+
+/** Machines in one maintenance window or START/STOP_MAINTENANCE, and windows in a schedule. */
+export const MAX_MACHINES = 10_000;

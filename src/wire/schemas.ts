@@ -14,6 +14,8 @@ import {
   MAX_CAPABILITIES,
   MAX_COMMAND_ENTRIES,
   MAX_COMMAND_STRING_LENGTH,
+  MAX_CONSTRAINT_GROUPS,
+  MAX_CONSTRAINTS_PER_GROUP,
   MAX_CONTAINER_JSON_LENGTH,
   MAX_DATA_LENGTH,
   MAX_ENUM_NAME_LENGTH,
@@ -23,6 +25,7 @@ import {
   MAX_KEY_LENGTH,
   MAX_LABEL_VALUE_LENGTH,
   MAX_LABELS,
+  MAX_MACHINES,
   MAX_MESSAGE_LENGTH,
   MAX_NAME_LENGTH,
   MAX_OFFER_IDS,
@@ -32,6 +35,7 @@ import {
   MAX_QUOTA_RESOURCE_NAMES,
   MAX_QUOTED_LENGTH,
   MAX_RANGES,
+  MAX_REGEX_LENGTH,
   MAX_RESERVATIONS,
   MAX_RESOURCE_NAME_LENGTH,
   MAX_RESOURCES,
@@ -60,12 +64,20 @@ import type {
 } from './messages.js';
 import {
   MASTER_CALL_TYPES,
+  type MachineID,
+  type MaintenanceSchedule,
   type MasterCall,
   type QuotaConfigMessage,
   type WeightInfo,
 } from './operator.js';
 import { roleError } from './roles.js';
-import type { Call, OfferOperation, Subscribe } from './scheduler.js';
+import type {
+  AttributeConstraint,
+  Call,
+  OfferConstraints,
+  OfferOperation,
+  Subscribe,
+} from './scheduler.js';
 import { isValidStatusUuid } from './status-uuid.js';
 import { TASK_STATES } from './task-state.js';
 import { clip, describeInput, utf8Length } from './text.js';
@@ -344,24 +356,33 @@ export const TaskInfoSchema: z.ZodType<TaskInfo> = z.object({
   labels: optional(LabelsSchema),
 });
 
-const OfferOperationSchema: z.ZodType<OfferOperation> = z.object({
-  type: z.enum(
-    [
-      'LAUNCH',
-      'LAUNCH_GROUP',
-      'RESERVE',
-      'UNRESERVE',
-      'CREATE',
-      'DESTROY',
-      'GROW_VOLUME',
-      'SHRINK_VOLUME',
-      'CREATE_DISK',
-      'DESTROY_DISK',
-    ],
-    { error: (issue) => `unknown operation type ${describeInput(issue.input)}` },
-  ),
+const OPERATION_TYPES = [
+  'LAUNCH',
+  'LAUNCH_GROUP',
+  'RESERVE',
+  'UNRESERVE',
+  'CREATE',
+  'DESTROY',
+  'GROW_VOLUME',
+  'SHRINK_VOLUME',
+  'CREATE_DISK',
+  'DESTROY_DISK',
+] as const;
+
+const VolumesSchema = z.object({ volumes: list(ResourceSchema, MAX_RESOURCES) });
+
+const OfferOperationEnvelopeSchema = z.object({
+  type: z.enum(OPERATION_TYPES, {
+    error: (issue) => `unknown operation type ${describeInput(issue.input)}`,
+  }),
   id: optional(z.object({ value: idValue })),
   launch: optional(z.object({ task_infos: list(TaskInfoSchema, MAX_OPERATIONS) })),
+  launch_group: optional(
+    z.object({
+      executor: ExecutorInfoSchema,
+      task_group: z.object({ tasks: list(TaskInfoSchema, MAX_OPERATIONS) }),
+    }),
+  ),
   reserve: optional(
     z.object({
       resources: list(ResourceSchema, MAX_RESOURCES),
@@ -369,11 +390,94 @@ const OfferOperationSchema: z.ZodType<OfferOperation> = z.object({
     }),
   ),
   unreserve: optional(z.object({ resources: list(ResourceSchema, MAX_RESOURCES) })),
+  create: optional(VolumesSchema),
+  destroy: optional(VolumesSchema),
+  grow_volume: optional(z.object({ volume: ResourceSchema, addition: ResourceSchema })),
+  shrink_volume: optional(
+    z.object({
+      volume: ResourceSchema,
+      subtract: z.object({
+        value: number.refine((v) => Number.isFinite(v) && v > 0, {
+          error: 'must be a positive number',
+        }),
+      }),
+    }),
+  ),
+});
+
+/** The body each operation type must carry. */
+const OPERATION_BODY: Partial<Record<(typeof OPERATION_TYPES)[number], string>> = {
+  LAUNCH: 'launch',
+  LAUNCH_GROUP: 'launch_group',
+  RESERVE: 'reserve',
+  UNRESERVE: 'unreserve',
+  CREATE: 'create',
+  DESTROY: 'destroy',
+  GROW_VOLUME: 'grow_volume',
+  SHRINK_VOLUME: 'shrink_volume',
+};
+
+const OfferOperationSchema: z.ZodType<OfferOperation> = OfferOperationEnvelopeSchema.superRefine(
+  (operation, ctx) => {
+    const body = OPERATION_BODY[operation.type];
+    if (body !== undefined && (operation as Record<string, unknown>)[body] === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [body],
+        message: `required for a ${operation.type} operation`,
+      });
+  },
+  // The refinement checked that the body `type` names is there: the union holds.
+).transform((operation) => operation as unknown as OfferOperation);
+
+const PseudoattributeSchema = z.enum(['HOSTNAME', 'REGION', 'ZONE']);
+
+const AttributeConstraintSchema: z.ZodType<AttributeConstraint> = z.object({
+  selector: z.union([
+    z.object({ pseudoattribute_type: PseudoattributeSchema }),
+    z.object({ attribute_name: nonEmptyText(MAX_RESOURCE_NAME_LENGTH) }),
+  ]),
+  predicate: z.union([
+    z.object({ exists: z.object({}).strip() }),
+    z.object({ not_exists: z.object({}).strip() }),
+    z.object({
+      text_equals: z.object({ value: text(MAX_LABEL_VALUE_LENGTH, { required: true }) }),
+    }),
+    z.object({
+      text_not_equals: z.object({ value: text(MAX_LABEL_VALUE_LENGTH, { required: true }) }),
+    }),
+    z.object({ text_matches: z.object({ regex: text(MAX_REGEX_LENGTH, { required: true }) }) }),
+    z.object({
+      text_not_matches: z.object({ regex: text(MAX_REGEX_LENGTH, { required: true }) }),
+    }),
+  ]),
+}) as z.ZodType<AttributeConstraint>;
+
+const OfferConstraintsSchema: z.ZodType<OfferConstraints> = z.object({
+  role_constraints: optional(
+    map(
+      z.string(),
+      z.object({
+        groups: optional(
+          list(
+            z.object({
+              attribute_constraints: optional(
+                list(AttributeConstraintSchema, MAX_CONSTRAINTS_PER_GROUP),
+              ),
+            }),
+            MAX_CONSTRAINT_GROUPS,
+          ),
+        ),
+      }),
+      MAX_ROLES,
+    ),
+  ),
 });
 
 const SubscribeSchema: z.ZodType<Subscribe> = z.object({
   framework_info: FrameworkInfoSchema,
   suppressed_roles: optional(list(frameworkRole, MAX_ROLES)),
+  offer_constraints: optional(OfferConstraintsSchema),
 });
 
 const RolesSchema = z.object({ roles: optional(list(role(), MAX_ROLES)) });
@@ -401,6 +505,11 @@ const CALL_TYPES = [
 const StatusUuidSchema = z
   .string()
   .refine(isValidStatusUuid, { error: 'Not a valid UUID (expected 16 RFC-4122 bytes, base64)' });
+
+const InverseOffersReplySchema = z.object({
+  inverse_offer_ids: list(OfferIDSchema, MAX_OFFER_IDS),
+  filters: optional(FiltersSchema),
+});
 
 const CallEnvelopeSchema = z.object({
   framework_id: optional(FrameworkIDSchema),
@@ -436,9 +545,44 @@ const CallEnvelopeSchema = z.object({
       ),
     }),
   ),
+  accept_inverse_offers: optional(InverseOffersReplySchema),
+  decline_inverse_offers: optional(InverseOffersReplySchema),
   revive: optional(RolesSchema),
   suppress: optional(RolesSchema),
   update_framework: optional(SubscribeSchema),
+  acknowledge_operation_status: optional(
+    z.object({
+      agent_id: optional(AgentIDSchema),
+      uuid: StatusUuidSchema,
+      operation_id: z.object({ value: idValue }),
+    }),
+  ),
+  reconcile_operations: optional(
+    z.object({
+      operations: optional(
+        list(
+          z.object({
+            operation_id: z.object({ value: idValue }),
+            agent_id: optional(AgentIDSchema),
+          }),
+          MAX_TASKS,
+        ),
+      ),
+    }),
+  ),
+  request: optional(
+    z.object({
+      requests: optional(
+        list(
+          z.object({
+            agent_id: optional(AgentIDSchema),
+            resources: optional(list(ResourceSchema, MAX_RESOURCES)),
+          }),
+          MAX_TASKS,
+        ),
+      ),
+    }),
+  ),
   shutdown: optional(z.object({ executor_id: ExecutorIDSchema, agent_id: AgentIDSchema })),
   message: optional(
     z.object({
@@ -450,21 +594,26 @@ const CallEnvelopeSchema = z.object({
 });
 
 // The body each call type must carry (WIRE §2.1, "body present").
-const REQUIRED_BODY: Partial<Record<(typeof CALL_TYPES)[number], keyof Call>> = {
+const REQUIRED_BODY: Partial<Record<(typeof CALL_TYPES)[number], string>> = {
   SUBSCRIBE: 'subscribe',
   ACCEPT: 'accept',
   DECLINE: 'decline',
+  ACCEPT_INVERSE_OFFERS: 'accept_inverse_offers',
+  DECLINE_INVERSE_OFFERS: 'decline_inverse_offers',
   KILL: 'kill',
   SHUTDOWN: 'shutdown',
   ACKNOWLEDGE: 'acknowledge',
+  ACKNOWLEDGE_OPERATION_STATUS: 'acknowledge_operation_status',
   RECONCILE: 'reconcile',
+  RECONCILE_OPERATIONS: 'reconcile_operations',
   MESSAGE: 'message',
+  REQUEST: 'request',
   UPDATE_FRAMEWORK: 'update_framework',
 };
 
 export const CallSchema: z.ZodType<Call> = CallEnvelopeSchema.superRefine((call, ctx) => {
   const body = REQUIRED_BODY[call.type];
-  if (body !== undefined && call[body] === undefined)
+  if (body !== undefined && (call as Record<string, unknown>)[body] === undefined)
     ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
   if (call.type !== 'SUBSCRIBE' && call.framework_id === undefined)
     ctx.addIssue({
@@ -472,7 +621,8 @@ export const CallSchema: z.ZodType<Call> = CallEnvelopeSchema.superRefine((call,
       path: ['framework_id'],
       message: `required for a ${call.type} call`,
     });
-});
+  // The refinement checked what the union needs: each type's body, and framework_id.
+}).transform((call) => call as unknown as Call);
 
 const TaskStateSchema = z.enum(TASK_STATES);
 
@@ -538,7 +688,9 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
         path: ['agent_id'],
         message: `required for a ${call.type} call`,
       });
-  });
+  })
+  // The refinement checked each type's body and the agent id: the union holds.
+  .transform((call) => call as unknown as AgentCall);
 
 const ScalarValueSchema = z.object({
   value: number.refine((v) => Number.isFinite(v) && v >= 0, {
@@ -569,10 +721,46 @@ export const WeightsBodySchema: z.ZodType<
   readonly { readonly role: string; readonly weight: number }[]
 > = list(z.object({ weight, role: role({ required: true }) }), MAX_ROLE_ENTRIES);
 
+const MachineIDSchema: z.ZodType<MachineID> = z
+  .object({
+    hostname: optional(text(MAX_HOSTNAME_LENGTH)),
+    ip: optional(text(MAX_HOSTNAME_LENGTH)),
+  })
+  .refine((m) => (m.hostname ?? '') !== '' || (m.ip ?? '') !== '', {
+    error: 'a machine needs a hostname or an ip',
+  });
+
+const TimeInfoSchema = z.object({
+  nanoseconds: number.refine((n) => Number.isFinite(n), { error: 'must be a finite number' }),
+});
+
+const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({
+  windows: optional(
+    list(
+      z.object({
+        machine_ids: optional(list(MachineIDSchema, MAX_MACHINES)),
+        unavailability: z.object({
+          start: TimeInfoSchema,
+          duration: optional(DurationInfoSchema),
+        }),
+      }),
+      MAX_MACHINES,
+    ),
+  ),
+});
+
+const VolumeChangeSchema = z.object({
+  agent_id: AgentIDSchema,
+  volumes: list(ResourceSchema, MAX_RESOURCES),
+});
+const AgentBodySchema = z.object({ agent_id: AgentIDSchema });
+const MachinesSchema = z.object({ machines: list(MachineIDSchema, MAX_MACHINES) });
+
 // The body each operator call type must carry.
-const REQUIRED_OPERATOR_BODY: Partial<
-  Record<(typeof MASTER_CALL_TYPES)[number], keyof MasterCall>
-> = {
+const REQUIRED_OPERATOR_BODY: Partial<Record<(typeof MASTER_CALL_TYPES)[number], string>> = {
+  SET_LOGGING_LEVEL: 'set_logging_level',
+  LIST_FILES: 'list_files',
+  READ_FILE: 'read_file',
   TEARDOWN: 'teardown',
   UPDATE_WEIGHTS: 'update_weights',
   UPDATE_QUOTA: 'update_quota',
@@ -580,6 +768,17 @@ const REQUIRED_OPERATOR_BODY: Partial<
   REMOVE_QUOTA: 'remove_quota',
   RESERVE_RESOURCES: 'reserve_resources',
   UNRESERVE_RESOURCES: 'unreserve_resources',
+  CREATE_VOLUMES: 'create_volumes',
+  DESTROY_VOLUMES: 'destroy_volumes',
+  GROW_VOLUME: 'grow_volume',
+  SHRINK_VOLUME: 'shrink_volume',
+  UPDATE_MAINTENANCE_SCHEDULE: 'update_maintenance_schedule',
+  START_MAINTENANCE: 'start_maintenance',
+  STOP_MAINTENANCE: 'stop_maintenance',
+  DRAIN_AGENT: 'drain_agent',
+  DEACTIVATE_AGENT: 'deactivate_agent',
+  REACTIVATE_AGENT: 'reactivate_agent',
+  MARK_AGENT_GONE: 'mark_agent_gone',
 };
 
 export const MasterCallSchema: z.ZodType<MasterCall> = z
@@ -588,6 +787,29 @@ export const MasterCallSchema: z.ZodType<MasterCall> = z
       error: (issue) =>
         issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
+    get_metrics: optional(z.object({ timeout: optional(DurationInfoSchema) })),
+    set_logging_level: optional(
+      z.object({
+        level: number.refine((l) => Number.isInteger(l) && l >= 0 && l <= 10, {
+          error: 'must be a whole number from 0 to 10',
+        }),
+        duration: DurationInfoSchema,
+      }),
+    ),
+    list_files: optional(z.object({ path: nonEmptyText(MAX_PATH_LENGTH) })),
+    read_file: optional(
+      z.object({
+        path: nonEmptyText(MAX_PATH_LENGTH),
+        offset: number.refine((o) => Number.isSafeInteger(o) && o >= 0, {
+          error: 'must be a non-negative integer',
+        }),
+        length: optional(
+          number.refine((l) => Number.isSafeInteger(l) && l >= 0, {
+            error: 'must be a non-negative integer',
+          }),
+        ),
+      }),
+    ),
     teardown: optional(z.object({ framework_id: FrameworkIDSchema })),
     update_weights: optional(z.object({ weight_infos: list(WeightInfoSchema, MAX_ROLE_ENTRIES) })),
     update_quota: optional(
@@ -619,12 +841,53 @@ export const MasterCallSchema: z.ZodType<MasterCall> = z
         resources: optional(list(ResourceSchema, MAX_RESOURCES)),
       }),
     ),
+    create_volumes: optional(VolumeChangeSchema),
+    destroy_volumes: optional(VolumeChangeSchema),
+    grow_volume: optional(
+      z.object({
+        agent_id: optional(AgentIDSchema),
+        volume: ResourceSchema,
+        addition: ResourceSchema,
+      }),
+    ),
+    shrink_volume: optional(
+      z.object({
+        agent_id: optional(AgentIDSchema),
+        volume: ResourceSchema,
+        subtract: z.object({
+          value: number.refine((v) => Number.isFinite(v) && v > 0, {
+            error: 'must be a positive number',
+          }),
+        }),
+      }),
+    ),
+    update_maintenance_schedule: optional(z.object({ schedule: MaintenanceScheduleSchema })),
+    start_maintenance: optional(MachinesSchema),
+    stop_maintenance: optional(MachinesSchema),
+    drain_agent: optional(
+      z.object({
+        agent_id: AgentIDSchema,
+        max_grace_period: optional(DurationInfoSchema),
+        mark_gone: optional(boolean),
+      }),
+    ),
+    deactivate_agent: optional(AgentBodySchema),
+    reactivate_agent: optional(AgentBodySchema),
+    mark_agent_gone: optional(AgentBodySchema),
   })
   .superRefine((call, ctx) => {
     const body = REQUIRED_OPERATOR_BODY[call.type];
-    if (body !== undefined && call[body] === undefined)
+    if (body !== undefined && (call as Record<string, unknown>)[body] === undefined)
       ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
-  });
+  })
+  // The refinement checked each type's body: the union holds.
+  .transform((call) => call as unknown as MasterCall);
+
+/** The body of `POST /maintenance/schedule` (a Schedule) and of `/machine/down|up` (MachineIDs). */
+export const parseMaintenanceSchedule = (input: unknown): MaintenanceSchedule =>
+  parseWith(MaintenanceScheduleSchema, input);
+export const parseMachineIds = (input: unknown): readonly MachineID[] =>
+  parseWith(list(MachineIDSchema, MAX_MACHINES), input);
 
 export const parseMasterCall = (input: unknown): MasterCall => parseWith(MasterCallSchema, input);
 

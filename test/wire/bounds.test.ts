@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BadRequestError } from '../../src/wire/errors.js';
+import type { Call } from '../../src/wire/index.js';
 import {
   MAX_ID_BYTES,
   MAX_LABELS,
@@ -425,11 +426,13 @@ test('call validation reads a long run of digits in a number field in linear tim
   assert.ok(elapsedMs < 1000, `took ${Math.round(elapsedMs)} ms`);
   assert.equal(error.field, 'decline.filters.refuse_seconds');
   assert.equal(
-    parseCall({
-      type: 'DECLINE',
-      framework_id,
-      decline: { offer_ids: [], filters: { refuse_seconds: ' 1.5e1 ' } },
-    }).decline?.filters?.refuse_seconds,
+    (
+      parseCall({
+        type: 'DECLINE',
+        framework_id,
+        decline: { offer_ids: [], filters: { refuse_seconds: ' 1.5e1 ' } },
+      }) as Extract<Call, { type: 'DECLINE' }>
+    ).decline.filters?.refuse_seconds,
     15,
   );
 });

@@ -4,7 +4,13 @@
 import { refuseMsFrom } from '../../allocator/index.js';
 import { Resources } from '../../resources/index.js';
 import { clipForLog } from '../../runtime/index.js';
-import { type Accept, BadRequestError, type OfferOperation } from '../../wire/index.js';
+import {
+  type Accept,
+  BadRequestError,
+  type OfferOperation,
+  type Resource,
+  type TaskInfo,
+} from '../../wire/index.js';
 import { convertAgentResources } from './agent-resources.js';
 import { allocatorHandle, type CoreContext } from './context.js';
 import { closeOffer, recoverResources } from './offers.js';
@@ -16,7 +22,7 @@ import { launchTask, sendMasterStatus } from './tasks.js';
 /** ACCEPT: runs the operations in order against the offers; leftovers are declined. */
 export function accept(core: CoreContext, framework: FrameworkRecord, call: Accept): void {
   const launches = (call.operations ?? []).flatMap((op) =>
-    op.type === 'LAUNCH' ? (op.launch?.task_infos ?? []) : [],
+    op.type === 'LAUNCH' ? op.launch.task_infos : [],
   );
   const problem = offersProblem(
     core,
@@ -79,12 +85,31 @@ function applyOperation(
 ): Resources {
   switch (operation.type) {
     case 'RESERVE':
+      return agent === undefined
+        ? available
+        : reserveOrUnreserve(
+            core,
+            framework,
+            agent,
+            first,
+            'reserve',
+            operation.reserve.resources,
+            available,
+          );
     case 'UNRESERVE':
       return agent === undefined
         ? available
-        : reserveOrUnreserve(core, framework, agent, first, operation, available);
+        : reserveOrUnreserve(
+            core,
+            framework,
+            agent,
+            first,
+            'unreserve',
+            operation.unreserve.resources,
+            available,
+          );
     case 'LAUNCH':
-      return launch(core, framework, agent, first, operation, available);
+      return launch(core, framework, agent, first, operation.launch.task_infos, available);
     default:
       // Volumes, disks and task groups come with their own issues.
       core.log.warn(
@@ -100,13 +125,13 @@ function reserveOrUnreserve(
   framework: FrameworkRecord,
   agent: AgentRecord,
   first: OfferRecord,
-  operation: OfferOperation,
+  kind: 'reserve' | 'unreserve',
+  resources: readonly Resource[],
   available: Resources,
 ): Resources {
-  const kind = operation.type === 'RESERVE' ? 'reserve' : 'unreserve';
   try {
     const conversion = (kind === 'reserve' ? reserveConversion : unreserveConversion)(
-      (kind === 'reserve' ? operation.reserve : operation.unreserve)?.resources,
+      resources,
       {
         available: available.unallocate(),
         role: first.role,
@@ -137,7 +162,7 @@ function reserveOrUnreserve(
     if (!(error instanceof BadRequestError)) throw error;
     // Mesos drops an invalid operation and goes on with the others.
     core.log.warn(
-      { framework_id: framework.id.value, type: operation.type, reason: error.message },
+      { framework_id: framework.id.value, type: kind.toUpperCase(), reason: error.message },
       'operation dropped',
     );
     return available;
@@ -149,11 +174,11 @@ function launch(
   framework: FrameworkRecord,
   agent: AgentRecord | undefined,
   first: OfferRecord,
-  operation: OfferOperation,
+  taskInfos: readonly TaskInfo[],
   offered: Resources,
 ): Resources {
   let available = offered;
-  for (const task of operation.launch?.task_infos ?? []) {
+  for (const task of taskInfos) {
     const resources = Resources.fromWire(task.resources ?? [])
       .unallocate()
       .allocate(first.role);

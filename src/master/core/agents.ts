@@ -4,8 +4,8 @@
 // back again. Their state changes only through `moveTo` (lifecycle.ts).
 import { Resources } from '../../resources/index.js';
 import {
-  type AgentCall,
   type AgentID,
+  type AgentSubscribe,
   type AgentTask,
   isTerminalState,
   agentId as mintAgentId,
@@ -26,8 +26,6 @@ function moveTo(agent: AgentRecord, link: AgentLink): void {
   checkTransition(AGENT_NEXT, `agent ${agent.id.value}`, agent.link.state, link.state);
   agent.link = link;
 }
-
-type AgentSubscribe = NonNullable<AgentCall['subscribe']>;
 
 /**
  * An agent (re-)subscribes on stream `streamId`: admitted to the registry if

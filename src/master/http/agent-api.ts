@@ -8,26 +8,22 @@ export function routeAgentApi(http: HttpServer, master: MasterApi): void {
     const call = parseAgentCall(await readJsonBody(request));
     if (call.type === 'SUBSCRIBE') {
       const remote = request.raw.socket.remoteAddress ?? '127.0.0.1';
-      const subscribe = call.subscribe;
-      if (subscribe === undefined)
-        throw new BadRequestError('subscribe', 'required for a SUBSCRIBE call');
       await master.subscribeAgent(
-        subscribe,
-        call.agent_id?.value ?? subscribe.agent_info.id?.value,
+        call.subscribe,
+        call.agent_id?.value ?? call.subscribe.agent_info.id?.value,
         remote.replace(/^::ffff:/, ''),
         response,
         request.signal,
       );
       return;
     }
-    const agent = master.books.agents.get(call.agent_id?.value ?? '');
+    const agent = master.books.agents.get(call.agent_id.value);
     if (agent === undefined) throw new BadRequestError('agent_id', 'Agent cannot be found');
     const streamId = master.agentStreamId(agent);
     if (streamId === undefined) throw new HttpError('FORBIDDEN', 'Agent is not subscribed');
     if (request.headers[STREAM_ID_HEADER] !== streamId)
       throw new BadRequestError('Mesos-Stream-Id', "is not the agent's current stream");
-    if (call.update !== undefined)
-      master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
+    master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
     sendEmpty(response, 202);
   });
 }

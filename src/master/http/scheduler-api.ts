@@ -7,6 +7,7 @@ import {
   requireJsonAccepted,
   sendEmpty,
 } from '../../runtime/index.js';
+import type { FrameworkCall } from '../../wire/index.js';
 import {
   assertNever,
   BadRequestError,
@@ -16,6 +17,7 @@ import {
 } from '../../wire/index.js';
 import type { MasterApi } from '../api.js';
 import { frameworkRoles } from '../core/framework-info.js';
+import type { FrameworkRecord } from '../core/records.js';
 
 export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
   http.route(['POST'], '/master/api/v1/scheduler', async (request, response) => {
@@ -23,21 +25,16 @@ export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
     const streamIdHeader = request.headers[STREAM_ID_HEADER];
 
     if (call.type === 'SUBSCRIBE') {
-      const subscribe = call.subscribe;
-      if (subscribe === undefined)
-        throw new BadRequestError('subscribe', 'required for a SUBSCRIBE call');
       requireJsonAccepted(request);
       if (streamIdHeader !== undefined)
         throw new BadRequestError('Mesos-Stream-Id', 'must not be set on a SUBSCRIBE call');
-      if (call.framework_id?.value !== subscribe.framework_info.id?.value)
+      if (call.framework_id?.value !== call.subscribe.framework_info.id?.value)
         throw new BadRequestError('framework_id', "must equal 'subscribe.framework_info.id'");
-      await master.subscribeFramework(subscribe, response, request.principal, request.signal);
+      await master.subscribeFramework(call.subscribe, response, request.principal, request.signal);
       return;
     }
 
-    // The schema guarantees framework_id on every other call.
-    const frameworkIdValue = call.framework_id?.value ?? '';
-    const framework = master.books.frameworks.get(frameworkIdValue);
+    const framework = master.books.frameworks.get(call.framework_id.value);
     if (framework === undefined)
       throw new BadRequestError('framework_id', 'Framework cannot be found');
     if (request.principal !== undefined && framework.info.principal !== request.principal.value)
@@ -58,85 +55,82 @@ export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
         `${quote(String(streamIdHeader))} is not the framework's current stream`,
       );
     master.countCall(framework, call.type);
-
-    const rolesOf = (roles: readonly string[] | undefined, field: string): readonly string[] => {
-      const subscribed = new Set(frameworkRoles(framework.info));
-      for (const [i, role] of (roles ?? []).entries())
-        if (!subscribed.has(role))
-          throw new BadRequestError(
-            `${field}[${i}]`,
-            `role '${role}' is not one of the framework's roles`,
-          );
-      return roles ?? [];
-    };
-
-    switch (call.type) {
-      case 'TEARDOWN':
-        master.teardown(framework, 'TEARDOWN call');
-        break;
-      case 'ACCEPT':
-        if (call.accept !== undefined) master.accept(framework, call.accept);
-        break;
-      case 'DECLINE':
-        if (call.decline !== undefined)
-          master.decline(
-            framework,
-            call.decline.offer_ids.map((id) => id.value),
-            call.decline.filters?.refuse_seconds,
-          );
-        break;
-      case 'REVIVE':
-        master.revive(framework, rolesOf(call.revive?.roles, 'revive.roles'));
-        break;
-      case 'SUPPRESS':
-        master.suppress(framework, rolesOf(call.suppress?.roles, 'suppress.roles'));
-        break;
-      case 'KILL':
-        if (call.kill !== undefined)
-          master.kill(
-            framework,
-            call.kill.task_id.value,
-            call.kill.agent_id?.value,
-            call.kill.kill_policy?.grace_period?.nanoseconds,
-          );
-        break;
-      case 'ACKNOWLEDGE':
-        if (call.acknowledge !== undefined)
-          master.acknowledge(
-            framework,
-            call.acknowledge.agent_id.value,
-            call.acknowledge.task_id.value,
-            call.acknowledge.uuid,
-          );
-        break;
-      case 'RECONCILE':
-        master.reconcile(framework, call.reconcile ?? {});
-        break;
-      case 'UPDATE_FRAMEWORK':
-        if (call.update_framework !== undefined) {
-          if (call.update_framework.framework_info.id?.value !== framework.id.value)
-            throw new BadRequestError(
-              'update_framework.framework_info.id',
-              "must equal the call's 'framework_id'",
-            );
-          master.updateFramework(framework, call.update_framework);
-        }
-        sendEmpty(response, 200);
-        return;
-      case 'REQUEST':
-      // Mesos ignores REQUEST too.
-      case 'SHUTDOWN':
-      case 'MESSAGE':
-      // No custom executors run yet, so there is nothing to shut down or message.
-      case 'ACCEPT_INVERSE_OFFERS':
-      case 'DECLINE_INVERSE_OFFERS':
-      case 'ACKNOWLEDGE_OPERATION_STATUS':
-      case 'RECONCILE_OPERATIONS':
-        // No inverse offers or operations with feedback exist yet.
-        break;
-      default:
-        assertNever(call.type);
-    }
-    sendEmpty(response, 202);
+    const status = dispatch(master, framework, call);
+    sendEmpty(response, status);
   });
+}
+
+/** Runs one framework call; returns the status to answer with (202, or 200 for UPDATE_FRAMEWORK). */
+function dispatch(master: MasterApi, framework: FrameworkRecord, call: FrameworkCall): 200 | 202 {
+  const rolesOf = (roles: readonly string[] | undefined, field: string): readonly string[] => {
+    const subscribed = new Set(frameworkRoles(framework.info));
+    for (const [i, role] of (roles ?? []).entries())
+      if (!subscribed.has(role))
+        throw new BadRequestError(
+          `${field}[${i}]`,
+          `role ${quote(role)} is not one of the framework's roles`,
+        );
+    return roles ?? [];
+  };
+  switch (call.type) {
+    case 'TEARDOWN':
+      master.teardown(framework, 'TEARDOWN call');
+      return 202;
+    case 'ACCEPT':
+      master.accept(framework, call.accept);
+      return 202;
+    case 'DECLINE':
+      master.decline(
+        framework,
+        call.decline.offer_ids.map((id) => id.value),
+        call.decline.filters?.refuse_seconds,
+      );
+      return 202;
+    case 'REVIVE':
+      master.revive(framework, rolesOf(call.revive?.roles, 'revive.roles'));
+      return 202;
+    case 'SUPPRESS':
+      master.suppress(framework, rolesOf(call.suppress?.roles, 'suppress.roles'));
+      return 202;
+    case 'KILL':
+      master.kill(
+        framework,
+        call.kill.task_id.value,
+        call.kill.agent_id?.value,
+        call.kill.kill_policy?.grace_period?.nanoseconds,
+      );
+      return 202;
+    case 'ACKNOWLEDGE':
+      master.acknowledge(
+        framework,
+        call.acknowledge.agent_id.value,
+        call.acknowledge.task_id.value,
+        call.acknowledge.uuid,
+      );
+      return 202;
+    case 'RECONCILE':
+      master.reconcile(framework, call.reconcile);
+      return 202;
+    case 'UPDATE_FRAMEWORK':
+      if (call.update_framework.framework_info.id?.value !== framework.id.value)
+        throw new BadRequestError(
+          'update_framework.framework_info.id',
+          "must equal the call's 'framework_id'",
+        );
+      master.updateFramework(framework, call.update_framework);
+      return 200;
+    case 'REQUEST':
+      // Mesos ignores REQUEST too.
+      return 202;
+    case 'SHUTDOWN':
+    case 'MESSAGE':
+    case 'ACCEPT_INVERSE_OFFERS':
+    case 'DECLINE_INVERSE_OFFERS':
+    case 'ACKNOWLEDGE_OPERATION_STATUS':
+    case 'RECONCILE_OPERATIONS':
+      // No custom executors, inverse offers or operation feedback yet.
+      return 202;
+    default:
+      return assertNever(call);
+  }
 }
