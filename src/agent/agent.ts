@@ -448,6 +448,7 @@ export class Agent {
       container = await this.options.containerizer.launch({
         containerId: containerIdValue,
         sandbox,
+        runtimeDir: this.checkpoint.runDir(address),
         command: task.command ?? {},
         environment: this.taskEnvironment(run, agentIdValue),
         resources: taskResources(task),

@@ -212,7 +212,8 @@ export class Checkpoint {
     );
   }
 
-  private runDir(address: RunAddress): string {
+  /** The run's directory, which is also its container's runtime directory. */
+  runDir(address: RunAddress): string {
     return join(
       this.frameworkDir(address),
       'executors',

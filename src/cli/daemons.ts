@@ -8,7 +8,7 @@ import {
   DEFAULT_MIN_ALLOCATABLE,
   HierarchicalAllocator,
 } from '../allocator/index.js';
-import { ProcessContainerizer } from '../containerizer/index.js';
+import { MesosContainerizer } from '../containerizer/index.js';
 import { MASTER_DEFAULTS, Master } from '../master/index.js';
 import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
 import { createLogger, type Logger, systemClock } from '../runtime/index.js';
@@ -154,7 +154,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     workDir: resolve(workDir),
     ...optional('resources', stringFlag(values, 'resources')),
     ...optional('attributes', stringFlag(values, 'attributes')),
-    containerizer: new ProcessContainerizer(),
+    containerizer: new MesosContainerizer({ isolation: { kind: 'posix' } }),
     clock: systemClock,
     logger,
     flags: flagsOf(values),
