@@ -97,6 +97,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'lost); 2 for a usage error.',
     ].join('\n'),
     allowPositionals: true,
+    // 125, as for every task that could not run at all (EXIT_COULD_NOT_RUN in frameworks/run.ts).
+    unreachableExitStatus: 125,
     options: {
       ...masterOption,
       cpus: { type: 'string', placeholder: 'n', description: 'CPUs for the task', default: '0.1' },
@@ -285,8 +287,26 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`agora ${name}: ${error.message}\n\n${commandHelp(spec)}`);
       return 2;
     }
+    // The one place where "nothing answered" becomes a message: every command
+    // that talks to the master lets the SDK's ConnectionError reach here.
+    const unreachable = unreachableAddress(error);
+    if (unreachable !== undefined) {
+      process.stderr.write(
+        `agora ${name}: cannot reach the master at ${unreachable.address} (${unreachable.reason}); set --master or AGORA_MASTER\n`,
+      );
+      return spec.unreachableExitStatus ?? 1;
+    }
     throw error;
   }
+}
+
+/** The SDK's ConnectionError, told by name: each command is bundled with its own copy of the class. */
+function unreachableAddress(error: unknown): { address: string; reason: string } | undefined {
+  if (!(error instanceof Error) || error.name !== 'ConnectionError') return undefined;
+  const { address, reason } = error as Error & { address?: unknown; reason?: unknown };
+  return typeof address === 'string' && typeof reason === 'string'
+    ? { address, reason }
+    : undefined;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -73,6 +73,8 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
     });
     return result.exitStatus;
   } catch (error) {
+    // main.ts words an unreachable master for every command alike.
+    if (error instanceof Error && error.name === 'ConnectionError') throw error;
     process.stderr.write(`agora run: ${(error as Error).message}\n`);
     return EXIT_COULD_NOT_RUN;
   } finally {

@@ -1,6 +1,7 @@
 export { type FileChunk, MAX_READ_BYTES, readFile, sandboxPath } from './files-client.js';
 export {
   baseUrl,
+  ConnectionError,
   getJson,
   type HttpResult,
   HttpStatusError,
