@@ -11,6 +11,7 @@ export {
   request,
 } from './http-client.js';
 export {
+  type FailoverOptions,
   SchedulerConnection,
   type SubscribeOptions,
   SubscriptionError,
