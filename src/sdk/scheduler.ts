@@ -165,7 +165,9 @@ export class SchedulerConnection {
         yield event;
         if (event.type === 'ERROR') return true;
       }
-      for await (const chunk of stream.response) {
+      // A consumer that stops reading may still call on (and tear down through) this
+      // stream, so leaving the loop must not destroy it; close() does.
+      for await (const chunk of stream.response.iterator({ destroyOnReturn: false })) {
         watchdog.refresh();
         for (const record of stream.decoder.decode(chunk as Buffer)) {
           const event = this.parse(record);
@@ -175,7 +177,6 @@ export class SchedulerConnection {
       }
       return false;
     } finally {
-      // The stream itself stays open: a consumer that stops reading may still call on it.
       clearTimeout(watchdog);
     }
   }

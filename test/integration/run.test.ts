@@ -72,6 +72,14 @@ describe('agora run when things do not go to plan', () => {
     assert.equal((await hog.result).code, 143);
   });
 
+  test('a finished agora run is torn down, not kept for its failover timeout', async () => {
+    const { code, stderr } = await run(['--name', 'finished', '--', 'true']).result;
+    assert.equal(code, 0, stderr);
+    const state = await getState(cluster.masterUrl);
+    assert.equal(state.frameworks.filter((f) => f.name === 'finished').length, 0);
+    assert.ok(state.completed_frameworks.some((f) => f.name === 'finished'));
+  });
+
   test('agora run names the quota limit that keeps its role from an offer', async () => {
     const { code, stderr } = await run([
       '--role',
