@@ -327,4 +327,13 @@ function unreachableAddress(error: unknown): { address: string; reason: string }
     : undefined;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// A promise, not top-level await: the bundle is CommonJS (scripts/build.mjs says why).
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    process.exitCode = 1;
+    console.error(error);
+  },
+);
