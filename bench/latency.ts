@@ -680,15 +680,20 @@ async function main(): Promise<number> {
     const baselineCli = values.baseline;
     const baselineRuns: RunSample[] = [];
     const baselineRefusedMs: number[] = [];
-    // The baseline's sample is taken right after this build's without the CA variable.
+    // The baseline is measured beside this build's run without the CA variable, first
+    // on every other round: what the cluster does after a run (reaping, teardown)
+    // falls on the next one, and must not always fall on the same build.
+    let round = 0;
     const withBaseline = async <T>(
       kind: Environment,
       measure: (cli: string) => Promise<T>,
       into: T[],
     ): Promise<T> => {
+      if (baselineCli === undefined || kind !== 'no-extra-ca') return measure(AGORA);
+      round += 1;
+      if (round % 2 === 0) into.push(await measure(baselineCli));
       const sample = await measure(AGORA);
-      if (baselineCli !== undefined && kind === 'no-extra-ca')
-        into.push(await measure(baselineCli));
+      if (round % 2 === 1) into.push(await measure(baselineCli));
       return sample;
     };
     await alternate(

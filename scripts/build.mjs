@@ -12,24 +12,29 @@
 // here is tree-shaken on its own.
 //
 // What `agora run`'s start costs, and what was done about it (measured on the
-// 2-vCPU AMD EPYC VM of bench/RESULTS.md, medians, NODE_EXTRA_CA_CERTS unset):
-// - CommonJS, not ES modules. An ES module entry runs 10-13 ms after node's
-//   bootstrap, a CommonJS one 3 ms: node 20 sets up its ESM loader (resolve,
-//   translators, module jobs) for the first `import`. So the bundles are .cjs,
-//   bin/agora.js is CommonJS (bin/package.json), and commands are require()d.
+// 2-vCPU AMD EPYC VM of bench/RESULTS.md, NODE_EXTRA_CA_CERTS unset; numbers
+// and method there, under "Task start latency after #7"):
+// - CommonJS, not ES modules. An ES module entry's first line ran 10-13 ms
+//   after node's bootstrap, a CommonJS one's 3 ms (wall time on a busy
+//   machine; about 4 ms of CPU): node 20 sets up its ESM loader for the first
+//   `import`. So the bundles are .cjs, bin/agora.js is CommonJS
+//   (bin/package.json), and commands are require()d.
 // - node:assert (2-3 ms: its error formatting, colours, call tracker) is
 //   replaced in the run bundle by scripts/shims/assert.cjs, which keeps the
 //   two calls that code makes. The daemons keep the real one.
-// - node:http (~5 ms with net and stream) stays: what a hand-written HTTP/1.1
-//   client on node:net would save is not worth its bugs.
-// - Minified (with names kept: errors are told apart by name): less to read
-//   and parse, 85 KB to about 40 KB.
-// - A V8 start-up snapshot (`node --snapshot-blob snap.blob --build-snapshot`)
-//   was measured and rejected: node 20 takes the blob only as a command-line
-//   flag, which `#!/usr/bin/env node` cannot pass, so bin/agora.js would have
-//   to start a second node with it. That second start alone costs what
-//   `node -e 0` costs (24 ms here), more than the whole load of the CLI it
-//   would save (see bench/RESULTS.md, "Task start latency after #7").
+// - Minified, with names kept (errors are told apart by name): 85 KB to 49 KB
+//   to read and compile.
+// Measured and rejected:
+// - A V8 start-up snapshot (`node --snapshot-blob snap.blob --build-snapshot`):
+//   node 20 takes the blob only as a command-line flag, which
+//   `#!/usr/bin/env node` cannot pass, so bin/agora.js would start a second
+//   node with it; that re-exec measured 62 ms against 48 ms for the whole
+//   CommonJS CLI, and node 20 will not put node:http in a snapshot.
+// - A V8 code cache for the bundles (vm.Script cachedData written at exit):
+//   2 ms of CPU on a full run, none on a refused one; not worth a cache
+//   directory written into dist/ at run time.
+// - node:http (~4 ms of CPU) stays: a hand-written HTTP/1.1 client on
+//   node:net, shared with the agent, would save at most that.
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
