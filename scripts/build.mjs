@@ -24,6 +24,11 @@
 //   two calls that code makes. The daemons keep the real one.
 // - Minified, with names kept (errors are told apart by name): 85 KB to 49 KB
 //   to read and compile.
+// - node:http is off the path: its first request cost ~6 ms of CPU in a fresh
+//   process (ClientRequest, agent, parser, lazily loaded internals) against
+//   about 1 ms for a raw socket, so the scheduler client speaks HTTP/1.1 on
+//   node:net (src/sdk/lean-http.ts) and node:http loads only when /files or a
+//   master's JSON page is first read.
 // Measured and rejected:
 // - A V8 start-up snapshot (`node --snapshot-blob snap.blob --build-snapshot`):
 //   node 20 takes the blob only as a command-line flag, which
@@ -33,8 +38,6 @@
 // - A V8 code cache for the bundles (vm.Script cachedData written at exit):
 //   2 ms of CPU on a full run, none on a refused one; not worth a cache
 //   directory written into dist/ at run time.
-// - node:http (~4 ms of CPU) stays: a hand-written HTTP/1.1 client on
-//   node:net, shared with the agent, would save at most that.
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -2,15 +2,20 @@
 // costs ~70 ms here against ~5 ms for node:http, and `agora run` must start a
 // task in under 75 ms from its own launch (#3); the SDK's needs (JSON calls and
 // one long-lived RecordIO stream) are few.
-import {
-  Agent,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-} from 'node:http';
+//
+// node:http is loaded at the first request, not with this module: `agora run`
+// reaches its master through lean-http.ts and needs node:http only later, for
+// /files and the master's JSON pages (#7 item 17).
+import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
+let http: typeof import('node:http') | undefined;
 /** Shared keep-alive pool for short calls; streams get their own sockets. */
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
+let keepAlive: Agent | undefined;
+
+function httpModule(): typeof import('node:http') {
+  http ??= process.getBuiltinModule('node:http');
+  return http;
+}
 
 export interface HttpResult {
   readonly status: number;
@@ -67,7 +72,7 @@ export class ConnectionError extends Error {
 }
 
 /** Socket-level failures become ConnectionError; aborts and everything else pass through. */
-function asConnectionError(url: URL, error: unknown): unknown {
+export function asConnectionError(url: URL, error: unknown): unknown {
   if (!(error instanceof Error) || error.name === 'AbortError') return error;
   const code = (error as NodeJS.ErrnoException).code;
   const reason =
@@ -81,7 +86,9 @@ function send(url: URL, options: RequestOptions, isStream: boolean): Promise<Inc
     const headers: Record<string, string> = { ...options.headers };
     if (options.body !== undefined)
       headers['content-length'] = String(Buffer.byteLength(options.body));
-    const req = httpRequest(url, {
+    const { Agent, request } = httpModule();
+    keepAlive ??= new Agent({ keepAlive: true, maxSockets: 64 });
+    const req = request(url, {
       method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
       headers,
       agent: isStream ? false : keepAlive,

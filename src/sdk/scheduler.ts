@@ -1,6 +1,5 @@
 // The scheduler client: what a framework needs to speak POST /api/v1/scheduler
 // (WIRE §2). `agora run` uses it exactly as a third-party framework would.
-import type { IncomingMessage } from 'node:http';
 import {
   type AgentID,
   type Call,
@@ -15,7 +14,8 @@ import {
   type TaskID,
   type TaskStatus,
 } from '../wire/index.js';
-import { baseUrl, HttpStatusError, openStream, postJson } from './http-client.js';
+import { baseUrl, HttpStatusError } from './http-client.js';
+import { type LeanResponse, leanRequest } from './lean-http.js';
 
 /** Mesos clients treat about five missed heartbeats as a dead link (WIRE §1.6). */
 const MISSED_HEARTBEATS_ALLOWED = 5;
@@ -77,7 +77,7 @@ interface Stream {
   readonly master: URL;
   readonly streamId: string;
   readonly subscribed: Extract<Event, { type: 'SUBSCRIBED' }>;
-  readonly response: IncomingMessage;
+  readonly response: LeanResponse;
   readonly decoder: RecordIODecoder;
   /** Records that arrived with SUBSCRIBED, not yet delivered. */
   readonly buffered: Buffer[];
@@ -167,9 +167,9 @@ export class SchedulerConnection {
       }
       // A consumer that stops reading may still call on (and tear down through) this
       // stream, so leaving the loop must not destroy it; close() does.
-      for await (const chunk of stream.response.iterator({ destroyOnReturn: false })) {
+      for await (const chunk of stream.response) {
         watchdog.refresh();
-        for (const record of stream.decoder.decode(chunk as Buffer)) {
+        for (const record of stream.decoder.decode(chunk)) {
           const event = this.parse(record);
           yield event;
           if (event.type === 'ERROR') return true;
@@ -241,14 +241,20 @@ export class SchedulerConnection {
 
   /** Sends a call for this framework on the current stream; resolves on 202 (or 200). */
   async call(body: CallBody, signal?: AbortSignal): Promise<void> {
-    await postJson(
-      new URL('/api/v1/scheduler', this.master),
-      { framework_id: this.frameworkId, ...body },
-      {
-        headers: { 'mesos-stream-id': this.streamId },
-        ...(signal !== undefined ? { signal } : {}),
+    const url = new URL('/api/v1/scheduler', this.master);
+    const response = await leanRequest(url, {
+      method: 'POST',
+      body: JSON.stringify({ framework_id: this.frameworkId, ...body }),
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'mesos-stream-id': this.streamId,
       },
-    );
+      ...(signal !== undefined ? { signal } : {}),
+    });
+    const text = await response.text();
+    if (response.status < 200 || response.status >= 300)
+      throw new HttpStatusError(response.status, text, url.href);
   }
 
   accept(
@@ -363,8 +369,7 @@ async function openSubscription(options: SubscribeOptions, master: URL): Promise
         : {}),
     },
   });
-  // The caller's signal may abort the wait for SUBSCRIBED, not the stream after it:
-  // node keeps a request's signal attached for the life of its response.
+  // The caller's signal may abort the wait for SUBSCRIBED, not the stream after it.
   const waiting = new AbortController();
   const onAbort = () => waiting.abort(options.signal?.reason);
   if (options.signal?.aborted === true) onAbort();
@@ -379,23 +384,24 @@ async function openSubscription(options: SubscribeOptions, master: URL): Promise
 async function follow(first: URL, body: string, signal: AbortSignal): Promise<Stream> {
   let master = first;
   for (let redirects = 0; ; redirects++) {
-    const response = await openStream(new URL('/api/v1/scheduler', master), {
+    const response = await leanRequest(new URL('/api/v1/scheduler', master), {
       method: 'POST',
       body,
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       signal,
+      isStream: true,
     });
-    const status = response.statusCode ?? 0;
-    if (status === 307 && redirects < MAX_REDIRECTS && response.headers.location !== undefined) {
-      response.resume();
-      master = baseUrl(new URL(response.headers.location, `http:${master.host}`).host);
+    const status = response.status;
+    const location = response.headers.location;
+    if (status === 307 && redirects < MAX_REDIRECTS && location !== undefined) {
+      response.destroy();
+      master = baseUrl(new URL(location, `http:${master.host}`).host);
       continue;
     }
     if (status !== 200) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of response) chunks.push(chunk as Buffer);
+      const text = await response.text();
       throw new SubscriptionError(
-        `subscription refused: ${new HttpStatusError(status, Buffer.concat(chunks).toString('utf8'), master.href).message}`,
+        `subscription refused: ${new HttpStatusError(status, text, master.href).message}`,
         // A 5xx (a master still starting, a leader not elected yet) may pass; a 4xx will not.
         status >= 400 && status < 500,
       );
@@ -404,12 +410,12 @@ async function follow(first: URL, body: string, signal: AbortSignal): Promise<St
   }
 }
 
-async function awaitSubscribed(master: URL, response: IncomingMessage): Promise<Stream> {
+async function awaitSubscribed(master: URL, response: LeanResponse): Promise<Stream> {
   const streamId = response.headers['mesos-stream-id'];
   const decoder = new RecordIODecoder();
-  // Leaving this loop must not destroy the stream: events() reads on from here.
-  for await (const chunk of response.iterator({ destroyOnReturn: false })) {
-    const [first, ...rest] = decoder.decode(chunk as Buffer);
+  // Leaving this loop does not close the stream: events() reads on from here.
+  for await (const chunk of response) {
+    const [first, ...rest] = decoder.decode(chunk);
     if (first === undefined) continue;
     const event = JSON.parse(first.toString('utf8')) as Event;
     if (event.type === 'ERROR') {
