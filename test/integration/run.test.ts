@@ -174,8 +174,10 @@ describe('agora run when things do not go to plan', () => {
           : spawn('npx', args, { cwd: ROOT, stdio: 'ignore', detached: true });
       const pid = child.pid ?? -1;
       const exited = once(child, 'exit');
+      let tree: number[] = [];
       t.after(() => {
-        for (const p of [pid, ...descendants(pid)])
+        // By PID, the tree as it was seen too: an orphan is no longer below npx.
+        for (const p of new Set([pid, ...tree, ...descendants(pid)]))
           try {
             process.kill(p, 'SIGKILL');
           } catch {
@@ -183,7 +185,7 @@ describe('agora run when things do not go to plan', () => {
           }
       });
       await frameworkSubscribed(cluster.masterUrl, name);
-      const tree = descendants(pid);
+      tree = descendants(pid);
       assert.ok(tree.length >= 2, `npx runs agora below it: ${tree.join(' ')}`);
       if (how !== 'timeout') process.kill(pid, 'SIGTERM');
       await exited;
