@@ -23,6 +23,8 @@ export interface CommandSpec {
   readonly details?: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
   readonly allowPositionals?: boolean;
+  /** Exit status when the master cannot be reached (default 1). */
+  readonly unreachableExitStatus?: number;
   /** Runs the command; resolves with the process exit status. Implementations load lazily. */
   readonly run: (values: ParsedValues, positionals: readonly string[]) => Promise<number>;
 }

@@ -92,11 +92,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       'executed directly (`agora run -- sh -c "echo hi"`). Task states go to stderr, the',
       "task's stdout and stderr to this command's.",
       '',
+      'While no offer fits the task, it says after about 2 s why it waits (no agent has',
+      'the free resources, the role is at its quota limit, ...) and again when that changes.',
+      '--timeout bounds the whole run: before the task is launched it exits 125; after,',
+      'the task is killed. The first Ctrl-C (SIGINT or SIGTERM) ends it at any stage:',
+      'before the launch it leaves at once and the master forgets the framework; after,',
+      'it kills the task and waits for it. A second one exits at once.',
+      '',
+      'If the master goes away, it re-subscribes with its framework id (a failover) and',
+      "keeps following the task, for up to 5 minutes: its framework's failover_timeout, after",
+      'which the master would also have removed it and killed the task.',
+      '',
       "Exit status: the task's own; 128+n if signal n ended it (143 when killed by",
-      'SIGTERM); 125 if the task could not run (no agent fits it, it was invalid or',
-      'lost); 2 for a usage error.',
+      'SIGTERM); 130 or 143 when interrupted before the launch; 125 if the task could not',
+      'run (the master is unreachable, no agent fits it, --timeout passed first, it was',
+      'invalid or lost); 2 for a usage error.',
     ].join('\n'),
     allowPositionals: true,
+    // 125, as for every task that could not run at all (EXIT_COULD_NOT_RUN in frameworks/run.ts).
+    unreachableExitStatus: 125,
     options: {
       ...masterOption,
       cpus: { type: 'string', placeholder: 'n', description: 'CPUs for the task', default: '0.1' },
@@ -129,6 +143,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: 'NAME=VALUE',
         description: 'environment variable for the task (repeatable)',
         multiple: true,
+      },
+      timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'give up after this long (Mesos duration: 30secs, 5mins)',
+        default: 'none',
       },
       quiet: { type: 'boolean', short: 'q', description: 'do not report task states on stderr' },
     },
@@ -310,8 +330,35 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`agora ${name}: ${error.message}\n\n${commandHelp(spec)}`);
       return 2;
     }
+    // The one place where "nothing answered" becomes a message: every command
+    // that talks to the master lets the SDK's ConnectionError reach here.
+    const unreachable = unreachableAddress(error);
+    if (unreachable !== undefined) {
+      process.stderr.write(
+        `agora ${name}: cannot reach the master at ${unreachable.address} (${unreachable.reason}); set --master or AGORA_MASTER\n`,
+      );
+      return spec.unreachableExitStatus ?? 1;
+    }
     throw error;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** The SDK's ConnectionError, told by name: each command is bundled with its own copy of the class. */
+function unreachableAddress(error: unknown): { address: string; reason: string } | undefined {
+  if (!(error instanceof Error) || error.name !== 'ConnectionError') return undefined;
+  const { address, reason } = error as Error & { address?: unknown; reason?: unknown };
+  return typeof address === 'string' && typeof reason === 'string'
+    ? { address, reason }
+    : undefined;
+}
+
+// A promise, not top-level await: the bundle is CommonJS (scripts/build.mjs says why).
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    process.exitCode = 1;
+    console.error(error);
+  },
+);

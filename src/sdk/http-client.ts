@@ -2,15 +2,20 @@
 // costs ~70 ms here against ~5 ms for node:http, and `agora run` must start a
 // task in under 75 ms from its own launch (#3); the SDK's needs (JSON calls and
 // one long-lived RecordIO stream) are few.
-import {
-  Agent,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-} from 'node:http';
+//
+// node:http is loaded at the first request, not with this module: `agora run`
+// reaches its master through lean-http.ts and needs node:http only later, for
+// /files and the master's JSON pages (#7 item 17).
+import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
+let http: typeof import('node:http') | undefined;
 /** Shared keep-alive pool for short calls; streams get their own sockets. */
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
+let keepAlive: Agent | undefined;
+
+function httpModule(): typeof import('node:http') {
+  http ??= process.getBuiltinModule('node:http');
+  return http;
+}
 
 export interface HttpResult {
   readonly status: number;
@@ -37,19 +42,60 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** What a socket error code means to someone who typed the address. */
+const UNREACHABLE_REASONS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed',
+};
+
+/**
+ * Nothing answered at `address` (`host:port`): refused, reset, unknown host.
+ * Operating trouble, not a bug: callers retry it or report it in one line
+ * (the CLI maps it to "cannot reach the master at …" in one place).
+ */
+export class ConnectionError extends Error {
+  readonly code = 'UNREACHABLE';
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`cannot reach ${address} (${reason})`, options);
+    this.name = 'ConnectionError';
+  }
+}
+
+/** Socket-level failures become ConnectionError; aborts and everything else pass through. */
+export function asConnectionError(url: URL, error: unknown): unknown {
+  if (!(error instanceof Error) || error.name === 'AbortError') return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    (code !== undefined ? UNREACHABLE_REASONS[code] : undefined) ??
+    (error.message === 'socket hang up' ? 'connection closed' : undefined);
+  return reason === undefined ? error : new ConnectionError(url.host, reason, { cause: error });
+}
+
 function send(url: URL, options: RequestOptions, isStream: boolean): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.body !== undefined)
       headers['content-length'] = String(Buffer.byteLength(options.body));
-    const req = httpRequest(url, {
+    const { Agent, request } = httpModule();
+    keepAlive ??= new Agent({ keepAlive: true, maxSockets: 64 });
+    const req = request(url, {
       method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
       headers,
       agent: isStream ? false : keepAlive,
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
     req.once('response', resolve);
-    req.once('error', reject);
+    req.once('error', (error) => reject(asConnectionError(url, error)));
     req.end(options.body);
   });
 }
@@ -59,9 +105,14 @@ export async function request(
   url: URL | string,
   options: RequestOptions = {},
 ): Promise<HttpResult> {
-  const response = await send(new URL(url), options, false);
+  const target = new URL(url);
+  const response = await send(target, options, false);
   const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+  } catch (error) {
+    throw asConnectionError(target, error);
+  }
   return {
     status: response.statusCode ?? 0,
     headers: response.headers,

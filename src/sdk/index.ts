@@ -1,6 +1,7 @@
 export { type FileChunk, MAX_READ_BYTES, readFile, sandboxPath } from './files-client.js';
 export {
   baseUrl,
+  ConnectionError,
   getJson,
   type HttpResult,
   HttpStatusError,
@@ -10,6 +11,7 @@ export {
   request,
 } from './http-client.js';
 export {
+  type FailoverOptions,
   SchedulerConnection,
   type SubscribeOptions,
   SubscriptionError,

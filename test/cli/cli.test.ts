@@ -1,7 +1,21 @@
 // The `agora` command's surface: help on every command, usage errors exit 2.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { runCli } from '../integration/harness.js';
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
 
 const COMMANDS = ['up', 'run', 'tasks', 'agents', 'frameworks', 'master', 'agent'];
 
@@ -70,8 +84,47 @@ test('agora usage errors exit 2 and say what is wrong', async () => {
   }
 });
 
-test('agora run against no master fails with 125 and names the master', async () => {
-  const { code, stderr } = await runCli(['run', '--master', '127.0.0.1:1', '--', 'true']).result;
+test('agora tasks, agents and frameworks name the master they cannot reach in one line', async () => {
+  const port = await closedPort();
+  const master = `127.0.0.1:${port}`;
+  const cases: [args: string[], env: NodeJS.ProcessEnv][] = [
+    [['tasks', '--master', master], process.env],
+    [['agents', '--master', master], process.env],
+    [['frameworks', '--master', master], process.env],
+    [['tasks', '--all'], { ...process.env, AGORA_MASTER: master }],
+  ];
+  for (const [args, env] of cases) {
+    const { code, stdout, stderr } = await runCli(args, { env }).result;
+    assert.notEqual(code, 0, args.join(' '));
+    assert.equal(stdout, '');
+    assert.equal(
+      stderr,
+      `agora ${args[0]}: cannot reach the master at ${master} (connection refused); set --master or AGORA_MASTER\n`,
+      args.join(' '),
+    );
+  }
+});
+
+test('agora tasks names a master whose host does not resolve', async () => {
+  const { code, stderr } = await runCli(['agents'], {
+    env: { ...process.env, AGORA_MASTER: 'no-such-host.invalid:5050' },
+  }).result;
+  assert.equal(code, 1);
+  assert.match(
+    stderr,
+    /^agora agents: cannot reach the master at no-such-host\.invalid:5050 \(.+\); set --master or AGORA_MASTER\n$/,
+  );
+});
+
+test('agora run against an unreachable master exits 125 at once and names it', async () => {
+  const port = await closedPort();
+  const startedMs = performance.now();
+  const { code, stderr } = await runCli(['run', '--master', `127.0.0.1:${port}`, '--', 'true'])
+    .result;
   assert.equal(code, 125);
-  assert.match(stderr, /agora run: .*ECONNREFUSED|connect/);
+  assert.equal(
+    stderr,
+    `agora run: cannot reach the master at 127.0.0.1:${port} (connection refused); set --master or AGORA_MASTER\n`,
+  );
+  assert.ok(performance.now() - startedMs < 5000, 'it does not retry a master it never reached');
 });

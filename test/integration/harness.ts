@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const AGORA = join(ROOT, 'bin', 'agora.js');
 
-if (!existsSync(join(ROOT, 'dist', 'agora.js')))
+if (!existsSync(join(ROOT, 'dist', 'agora.cjs')))
   throw new Error(
     'dist/ is missing: integration tests run the bundled CLI; run `npm run build` first',
   );
