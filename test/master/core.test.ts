@@ -259,3 +259,36 @@ test('core: reconciling tasks it does not know answers as WIRE §4.4 says', () =
     ],
   );
 });
+
+test('core: a task that ended while the master was down reaches its framework when the agent resends it', () => {
+  const bed = new CoreBed();
+  const fw = bed.subscribe({ failover_timeout: 600 });
+  const framework = bed.framework(fw.id);
+  const task = {
+    name: 'done',
+    task_id: taskId('done'),
+    agent_id: { value: 'agent-1' } as never,
+    resources: Resources.parse('cpus:1;mem:128').toWire('post-refinement'),
+    command: { value: 'true' },
+  };
+  const agent = bed.addAgent('cpus:4;mem:4096', {
+    id: 'agent-1',
+    tasks: [{ framework_id: fw.id, framework_info: framework.info, task, state: 'TASK_FINISHED' }],
+  });
+  assert.equal(framework.tasks.get('done')?.state, 'TASK_FINISHED', 'adopted, though terminal');
+  const node = bed.core.books.agents.get(agent.id);
+  assert.ok(node !== undefined);
+  const uuid = newStatusUuid();
+  tasks.statusUpdate(bed.core, node, fw.id.value, {
+    task_id: taskId('done'),
+    state: 'TASK_FINISHED',
+    source: 'SOURCE_EXECUTOR',
+    uuid,
+  });
+  const [update] = bed.updatesOn(fw.streamId).slice(-1);
+  assert.equal(update?.state, 'TASK_FINISHED');
+  assert.equal(update?.uuid, uuid, 'the agent’s update, to be acknowledged by the framework');
+  tasks.acknowledge(bed.core, framework, agent.id, 'done', uuid);
+  assert.equal(framework.tasks.has('done'), false, 'retired once acknowledged');
+  assert.ok(bed.commandsOn(agent.streamId).some((c) => c.type === 'ACKNOWLEDGE'));
+});

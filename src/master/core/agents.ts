@@ -178,12 +178,18 @@ function usedByFramework(agent: AgentRecord): Map<string, Resources> {
   return used;
 }
 
-/** Tasks a re-registering agent reports that the books lack (e.g. after a master restart). */
+/**
+ * Tasks a re-registering agent reports that the books lack (e.g. after a
+ * master restart). Terminal ones too: the agent still holds them because their
+ * terminal update is unacknowledged, and it will resend that update, which must
+ * reach the framework rather than be dropped as one for an unknown task.
+ */
 function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly AgentTask[]): void {
   for (const entry of reported) {
-    if (isTerminalState(entry.state)) continue;
+    const isTerminal = isTerminalState(entry.state);
     let framework = core.books.frameworks.get(entry.framework_id.value);
     if (framework === undefined) {
+      if (isTerminal) continue;
       if (core.books.removedFrameworkIds.has(entry.framework_id.value)) {
         toAgent(core, agent, {
           type: 'SHUTDOWN_FRAMEWORK',
@@ -207,7 +213,8 @@ function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly Ag
       statuses: [],
       statusUpdateState: undefined,
       statusUpdateUuid: undefined,
-      isRecovered: false,
+      // A finished task uses nothing; its resources are free on the agent already.
+      isRecovered: isTerminal,
     };
     core.books.addTask(task);
     observe(core, { kind: 'taskAdded', task, state: task.state });
