@@ -1,18 +1,11 @@
-// Long file: the agent's registration, task runs and endpoints in one class, until the
-// agent issue (#9) splits out the executor, checkpoints and the operator API.
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Container } from '../containerizer/index.js';
+// The agent's shell: it listens (sandbox files, state, metrics), registers with
+// the master over a link it opens, and hands the master's commands to the task
+// runs (task-runs.ts), which launch containers and report every status update
+// through the status update manager.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
-import {
-  Cleanup,
-  HttpServer,
-  type Logger,
-  sendEmpty,
-  sendJson,
-  type Timer,
-} from '../runtime/index.js';
+import { Cleanup, HttpServer, type Logger, sendEmpty, sendJson } from '../runtime/index.js';
 import { baseUrl } from '../sdk/index.js';
 import {
   AGORA_VERSION,
@@ -20,7 +13,6 @@ import {
   type AgentEvent,
   type AgentID,
   type AgentInfo,
-  type AgentTask,
   type Attribute,
   assertNever,
   type FrameworkID,
@@ -29,42 +21,18 @@ import {
   type MasterInfo,
   MESOS_API_VERSION,
   agentId as mintAgentId,
-  containerId as mintContainerId,
-  executorId as mintExecutorId,
-  newStatusUuid,
   parseResources,
   type Resource,
-  type TaskInfo,
   type TaskState,
   type TaskStatus,
-  type TaskStatusReason,
-  terminationMessage,
 } from '../wire/index.js';
-import { Checkpoint, type RunAddress } from './checkpoint.js';
+import { Checkpoint } from './checkpoint.js';
 import { routeFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
-import { readBootId, readStat } from './process-identity.js';
-import { recoverRuns, sandboxPath } from './recovery.js';
 import { StatusUpdateManager } from './status-update-manager.js';
-
-/** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
-const MAX_COMPLETED_TASKS = 1000;
-
-interface TaskRun {
-  /** Where the run's checkpoint lives (meta/slaves/<agent>/frameworks/…). */
-  readonly address: RunAddress;
-  readonly frameworkId: FrameworkID;
-  readonly frameworkInfo: FrameworkInfo;
-  readonly task: TaskInfo;
-  readonly containerIdValue: string;
-  readonly sandbox: string;
-  state: TaskState;
-  container: Container | undefined;
-  isKillRequested: boolean;
-  killTimer: Timer | undefined;
-}
+import { type TaskRun, TaskRuns } from './task-runs.js';
 
 /**
  * The agent: registers with the master over a connection it opens, runs each
@@ -77,8 +45,7 @@ export class Agent {
   private readonly cleanup = new Cleanup();
   private readonly updates: StatusUpdateManager;
   private readonly checkpoint: Checkpoint;
-  private readonly runs = new Map<string, TaskRun>();
-  private readonly completed: TaskRun[] = [];
+  private readonly runs: TaskRuns;
   private link: MasterLink | undefined;
   private agentIdValue: string | undefined;
   private masterInfo: MasterInfo | undefined;
@@ -100,6 +67,18 @@ export class Agent {
       ...(options.statusUpdateRetryMs !== undefined
         ? { retryInitialMs: options.statusUpdateRetryMs }
         : {}),
+    });
+    this.runs = new TaskRuns({
+      workDir: options.workDir,
+      containerizer: options.containerizer,
+      checkpoint: this.checkpoint,
+      updates: this.updates,
+      clock: options.clock,
+      log: options.logger,
+      killGracePeriodMs: options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs,
+      recover: options.recover ?? 'reconnect',
+      agentId: () => this.agentIdValue,
+      endpoint: () => this.endpoint,
     });
     this.http = new HttpServer({ logger: options.logger, delegate: '/slave(1)' });
     routeFiles(this.http, {
@@ -130,6 +109,12 @@ export class Agent {
     this.http.route(['GET'], '/metrics/snapshot', (request, response) =>
       sendJson(response, 200, this.metrics(), request),
     );
+    this.http.route(['GET'], '/monitor/statistics', (request, response) =>
+      sendJson(response, 200, this.statistics(), request),
+    );
+    this.http.route(['GET'], '/monitor/statistics.json', (request, response) =>
+      sendJson(response, 200, this.statistics(), request),
+    );
   }
 
   /** Listens, then starts registering with the master. Resolves with the agent's URL. */
@@ -139,7 +124,8 @@ export class Agent {
     mkdirSync(join(workDir, 'meta'), { recursive: true });
     this.agentIdValue = this.recoverAgentId();
     this.checkpointedResources = this.recoverCheckpointedResources();
-    this.recoverPreviousRuns();
+    this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
+    await this.runs.recover();
     this.total = agentResources(workDir, this.options.resources);
     this.attributes =
       this.options.attributes === undefined ? [] : parseAttributes(this.options.attributes);
@@ -156,7 +142,7 @@ export class Agent {
       ...(this.attributes.length > 0 ? { attributes: this.attributes } : {}),
     };
 
-    this.cleanup.defer(() => this.killAll());
+    this.cleanup.defer(() => this.runs.killAll());
     this.cleanup.defer(() => this.updates.stop());
     const link = new MasterLink({
       master: baseUrl(this.options.master),
@@ -221,84 +207,6 @@ export class Agent {
     }
   }
 
-  /**
-   * Runs of the agent's previous life (it crashed, or was killed, with tasks
-   * running): what is left of them is killed, and each task is reported failed
-   * (or, if it had ended, as it ended) through the status update manager, so
-   * the framework learns it once the agent has registered. Before registering:
-   * the subscription lists these tasks in their final state, so the master does
-   * not take them for tasks the agent forgot.
-   */
-  private recoverPreviousRuns(): void {
-    const runs = this.checkpoint.runs();
-    const bootId = readBootId();
-    const previousBootId = this.checkpoint.readBootId();
-    if (runs.length > 0) {
-      const recovered = recoverRuns({
-        workDir: this.options.workDir,
-        runs,
-        // Without a record (a work dir from before boot ids were kept) the start
-        // times still guard against killing a stranger.
-        isSameBoot:
-          previousBootId === undefined || bootId === undefined || previousBootId === bootId,
-        agentIdValue: this.agentIdValue,
-        nowSec: this.options.clock.now() / 1000,
-      });
-      for (const {
-        run,
-        frameworkInfo,
-        task,
-        sandbox,
-        status,
-        plan,
-        isNewStatus,
-        killErrors,
-      } of recovered) {
-        const log = this.log.child({
-          framework_id: run.frameworkId.value,
-          task_id: task.task_id.value,
-        });
-        for (const unreadable of run.unreadable)
-          log.warn({ err: unreadable }, 'checkpoint unreadable; recovering what it can');
-        for (const error of killErrors)
-          log.error({ err: error }, 'could not kill a leftover process');
-        log.info(
-          {
-            container_id: run.address.containerIdValue,
-            outcome: plan.kind,
-            ...(plan.kind === 'kill' ? { process_group: plan.group, pids: plan.pids } : {}),
-            state: status.state,
-          },
-          'task of the previous run recovered',
-        );
-        const key = runKey(run.frameworkId.value, task.task_id.value);
-        if (this.runs.has(key)) {
-          // The task id was reused while an update of its earlier run was unacknowledged:
-          // one report per task id is all the framework can take; both runs are dead.
-          log.warn({ container_id: run.address.containerIdValue }, 'second run of a task dropped');
-          this.checkpoint.remove(run.address);
-          continue;
-        }
-        const taskRun: TaskRun = {
-          address: run.address,
-          frameworkId: run.frameworkId,
-          frameworkInfo,
-          task,
-          containerIdValue: run.address.containerIdValue,
-          sandbox,
-          state: status.state,
-          container: undefined,
-          isKillRequested: false,
-          killTimer: undefined,
-        };
-        this.runs.set(key, taskRun);
-        if (isNewStatus) this.checkpointTerminal(taskRun, status);
-        this.updates.update(run.frameworkId, status);
-      }
-    }
-    if (bootId !== undefined && bootId !== previousBootId) this.checkpoint.writeBootId(bootId);
-  }
-
   /** Keeps the dynamic reservations across restarts: written atomically, reported on every subscription. */
   private checkpointResources(resources: readonly Resource[]): void {
     const path = join(this.options.workDir, 'meta', 'resources.json');
@@ -314,12 +222,7 @@ export class Agent {
   private subscribeCall(): AgentCall {
     const info = this.info;
     if (info === undefined) throw new Error('agent not started');
-    const tasks: AgentTask[] = [...this.runs.values()].map((run) => ({
-      framework_id: run.frameworkId,
-      framework_info: run.frameworkInfo,
-      task: run.task,
-      state: run.state,
-    }));
+    const tasks = this.runs.held();
     return {
       type: 'SUBSCRIBE',
       ...(this.agentIdValue !== undefined ? { agent_id: mintAgentId(this.agentIdValue) } : {}),
@@ -350,10 +253,10 @@ export class Agent {
   private handle(event: AgentEvent): void {
     switch (event.type) {
       case 'RUN_TASK':
-        void this.runTask(event.run_task.framework_info, event.run_task.task);
+        void this.runs.launch(event.run_task.framework_info, event.run_task.task);
         return;
       case 'KILL_TASK':
-        this.killTask(
+        this.runs.kill(
           event.kill_task.framework_id.value,
           event.kill_task.task_id.value,
           event.kill_task.kill_policy?.grace_period?.nanoseconds,
@@ -361,23 +264,12 @@ export class Agent {
         return;
       case 'ACKNOWLEDGE': {
         const { framework_id, task_id, uuid } = event.acknowledge;
-        const acked = this.updates.acknowledge(framework_id.value, task_id.value, uuid);
-        if (acked !== undefined && isTerminalState(acked.status.state))
-          this.retire(framework_id.value, task_id.value);
+        this.runs.acknowledged(framework_id.value, task_id.value, uuid);
         return;
       }
-      case 'SHUTDOWN_FRAMEWORK': {
-        const frameworkIdValue = event.shutdown_framework.framework_id.value;
-        for (const run of this.runs.values())
-          if (run.frameworkId.value === frameworkIdValue)
-            this.killTask(frameworkIdValue, run.task.task_id.value);
-        this.updates.dropFramework(frameworkIdValue);
-        // Nobody will acknowledge what was dropped: runs that already ended are done with.
-        for (const run of [...this.runs.values()])
-          if (run.frameworkId.value === frameworkIdValue && isTerminalState(run.state))
-            this.retire(frameworkIdValue, run.task.task_id.value);
+      case 'SHUTDOWN_FRAMEWORK':
+        this.runs.shutdownFramework(event.shutdown_framework.framework_id.value);
         return;
-      }
       case 'CHECKPOINT_RESOURCES':
         this.checkpointResources(event.checkpoint_resources.resources);
         return;
@@ -387,228 +279,6 @@ export class Agent {
         return;
       default:
         assertNever(event);
-    }
-  }
-
-  // -------------------------------------------------------------------- tasks
-
-  /** Runs a command task: sandbox, STARTING, process, RUNNING, and a terminal state when it ends. */
-  private async runTask(frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
-    const frameworkId = frameworkInfo.id;
-    const agentIdValue = this.agentIdValue;
-    if (frameworkId === undefined || agentIdValue === undefined) return;
-    const key = runKey(frameworkId.value, task.task_id.value);
-    if (this.runs.has(key)) return; // a duplicate RUN_TASK
-    const executorIdValue = task.task_id.value;
-    const containerIdValue = randomUUID();
-    const address: RunAddress = {
-      agentIdValue,
-      frameworkIdValue: frameworkId.value,
-      executorIdValue,
-      containerIdValue,
-      taskIdValue: task.task_id.value,
-    };
-    const sandbox = sandboxPath(this.options.workDir, address);
-    const run: TaskRun = {
-      address,
-      frameworkId,
-      frameworkInfo,
-      task,
-      containerIdValue,
-      sandbox,
-      state: 'TASK_STAGING',
-      container: undefined,
-      isKillRequested: false,
-      killTimer: undefined,
-    };
-    this.runs.set(key, run);
-    try {
-      // Recorded before anything runs, so a crash from here on leaves a trace to clean up.
-      this.checkpoint.launched(address, frameworkInfo, task);
-    } catch (error) {
-      this.report(run, 'TASK_FAILED', {
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        message: `Failed to checkpoint the task: ${(error as Error).message}`,
-      });
-      return;
-    }
-    try {
-      mkdirSync(sandbox, { recursive: true });
-      pointLatestAt(dirname(sandbox), containerIdValue);
-    } catch (error) {
-      this.report(run, 'TASK_FAILED', {
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        message: `Failed to create sandbox: ${(error as Error).message}`,
-      });
-      return;
-    }
-    this.report(run, 'TASK_STARTING');
-    let container: Container;
-    try {
-      container = await this.options.containerizer.launch({
-        containerId: containerIdValue,
-        sandbox,
-        runtimeDir: this.checkpoint.runDir(address),
-        command: task.command ?? {},
-        environment: this.taskEnvironment(run, agentIdValue),
-        resources: taskResources(task),
-      });
-    } catch (error) {
-      this.report(run, 'TASK_FAILED', {
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        message: `Failed to launch: ${(error as Error).message}`,
-      });
-      return;
-    }
-    run.container = container;
-    this.checkpointForked(run, container.pid);
-    this.report(run, 'TASK_RUNNING', {
-      containerStatus: {
-        container_id: mintContainerId(containerIdValue),
-        executor_pid: container.pid,
-      },
-    });
-    if (run.isKillRequested)
-      this.signalKill(run, this.options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs);
-    this.log.info(
-      { framework_id: frameworkId.value, task_id: task.task_id.value, pid: container.pid, sandbox },
-      'task started',
-    );
-
-    const termination = await container.terminated;
-    run.killTimer?.cancel();
-    if (run.isKillRequested)
-      this.report(run, 'TASK_KILLED', { message: terminationMessage(termination) });
-    else if (termination.exitCode === 0)
-      this.report(run, 'TASK_FINISHED', { message: terminationMessage(termination) });
-    else this.report(run, 'TASK_FAILED', { message: terminationMessage(termination) });
-  }
-
-  /**
-   * The task's environment: the agent's own (as Mesos' executors inherit it
-   * unless --executor_environment_variables says otherwise), the MESOS_*
-   * variables executors see (WIRE §5), and the task's own, which win.
-   */
-  private taskEnvironment(run: TaskRun, agentIdValue: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(process.env))
-      if (value !== undefined) env[name] = value;
-    Object.assign(env, {
-      MESOS_FRAMEWORK_ID: run.frameworkId.value,
-      MESOS_EXECUTOR_ID: run.task.task_id.value,
-      MESOS_TASK_ID: run.task.task_id.value,
-      MESOS_SANDBOX: run.sandbox,
-      MESOS_DIRECTORY: run.sandbox,
-      MESOS_SLAVE_ID: agentIdValue,
-      MESOS_AGENT_ENDPOINT: this.endpoint,
-      MESOS_SLAVE_PID: `slave(1)@${this.endpoint}`,
-      MESOS_CHECKPOINT: '0',
-      MESOS_ALLOCATION_ROLE:
-        run.task.resources?.find((r) => r.allocation_info !== undefined)?.allocation_info?.role ??
-        '*',
-    });
-    for (const variable of run.task.command?.environment?.variables ?? [])
-      if (variable.type !== 'SECRET') env[variable.name] = variable.value ?? '';
-    return env;
-  }
-
-  /** KILL: SIGTERM, then SIGKILL after the grace period (the kill policy's, else 3 s). */
-  private killTask(frameworkIdValue: string, taskIdValue: string, gracePeriodNs?: number): void {
-    const run = this.runs.get(runKey(frameworkIdValue, taskIdValue));
-    if (run === undefined || isTerminalState(run.state) || run.isKillRequested) return;
-    run.isKillRequested = true;
-    const policyNs = gracePeriodNs ?? run.task.kill_policy?.grace_period?.nanoseconds;
-    const graceMs =
-      policyNs === undefined
-        ? (this.options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs)
-        : policyNs / 1e6;
-    if (run.container === undefined) return; // runTask kills it as soon as it exists
-    if (run.frameworkInfo.capabilities?.some((c) => c.type === 'TASK_KILLING_STATE'))
-      this.report(run, 'TASK_KILLING');
-    this.signalKill(run, graceMs);
-    this.log.info(
-      { framework_id: frameworkIdValue, task_id: taskIdValue, grace_ms: graceMs },
-      'killing task',
-    );
-  }
-
-  private signalKill(run: TaskRun, graceMs: number): void {
-    const container = run.container;
-    if (container === undefined) return;
-    container.signal('SIGTERM');
-    run.killTimer = this.options.clock.setTimeout(() => container.signal('SIGKILL'), graceMs);
-  }
-
-  /** Kills every task and waits for them to die: nothing outlives a stopped agent. */
-  private async killAll(): Promise<void> {
-    const dying: Promise<unknown>[] = [];
-    for (const run of this.runs.values()) {
-      run.isKillRequested = true;
-      if (run.container === undefined) continue;
-      this.signalKill(run, this.options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs);
-      dying.push(run.container.terminated);
-    }
-    await Promise.all(dying);
-    for (const run of this.runs.values()) run.killTimer?.cancel();
-  }
-
-  private report(
-    run: TaskRun,
-    state: TaskState,
-    extra: {
-      readonly reason?: TaskStatusReason;
-      readonly message?: string;
-      readonly containerStatus?: TaskStatus['container_status'];
-    } = {},
-  ): void {
-    run.state = state;
-    const status: TaskStatus = {
-      task_id: run.task.task_id,
-      state,
-      source: 'SOURCE_EXECUTOR',
-      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-      ...(extra.message !== undefined ? { message: extra.message } : {}),
-      agent_id: mintAgentId(this.agentIdValue ?? ''),
-      executor_id: mintExecutorId(run.task.task_id.value),
-      timestamp: this.options.clock.now() / 1000,
-      uuid: newStatusUuid(),
-      container_status: extra.containerStatus ?? {
-        container_id: mintContainerId(run.containerIdValue),
-      },
-    };
-    if (isTerminalState(state)) {
-      run.killTimer?.cancel();
-      this.checkpointTerminal(run, status);
-    }
-    this.updates.update(run.frameworkId, status);
-  }
-
-  /**
-   * The process (and group) a restarted agent must find. Read at once, while
-   * the process cannot have been reaped yet: its start time tells it from a
-   * later process given the same PID.
-   */
-  private checkpointForked(run: TaskRun, pid: number): void {
-    const startTime = readStat(pid)?.startTime;
-    if (startTime === undefined) return; // already dead: nothing of it can outlive the agent
-    try {
-      this.checkpoint.forked(run.address, pid, startTime);
-    } catch (error) {
-      this.log.error(
-        { err: (error as Error).message, task_id: run.task.task_id.value, pid },
-        'could not checkpoint the task process; a restarted agent may not find it',
-      );
-    }
-  }
-
-  private checkpointTerminal(run: TaskRun, status: TaskStatus): void {
-    try {
-      this.checkpoint.terminated(run.address, run.frameworkId, status);
-    } catch (error) {
-      this.log.error(
-        { err: (error as Error).message, task_id: run.task.task_id.value },
-        'could not checkpoint the terminal update; a restarted agent will report the task failed',
-      );
     }
   }
 
@@ -624,24 +294,6 @@ export class Agent {
     });
   }
 
-  /** The terminal update was acknowledged: the task moves to the completed list. */
-  private retire(frameworkIdValue: string, taskIdValue: string): void {
-    const key = runKey(frameworkIdValue, taskIdValue);
-    const run = this.runs.get(key);
-    if (run === undefined) return;
-    this.runs.delete(key);
-    try {
-      this.checkpoint.remove(run.address);
-    } catch (error) {
-      this.log.warn(
-        { err: (error as Error).message, task_id: taskIdValue },
-        'could not remove the checkpoint of a finished task',
-      );
-    }
-    this.completed.push(run);
-    if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
-  }
-
   // ---------------------------------------------------------------- endpoints
 
   private state(): Record<string, unknown> {
@@ -654,8 +306,8 @@ export class Agent {
       }
       return framework;
     };
-    for (const run of this.runs.values()) entry(run).runs.push(run);
-    for (const run of this.completed) entry(run).done.push(run);
+    for (const run of this.runs.active) entry(run).runs.push(run);
+    for (const run of this.runs.finished) entry(run).done.push(run);
     const taskJson = (run: TaskRun) => ({
       id: run.task.task_id.value,
       name: run.task.name,
@@ -663,7 +315,7 @@ export class Agent {
       executor_id: run.task.task_id.value,
       slave_id: this.agentIdValue ?? '',
       state: run.state,
-      resources: summarize(taskResources(run.task)),
+      resources: summarize(Resources.fromWire(run.task.resources ?? [])),
     });
     return {
       version: MESOS_API_VERSION,
@@ -697,8 +349,20 @@ export class Agent {
     };
   }
 
+  /** `/monitor/statistics`: each running container's usage (Mesos' ResourceStatistics). */
+  private statistics(): Record<string, unknown>[] {
+    return this.runs.usage().map(({ run, statistics }) => ({
+      executor_id: run.address.executorIdValue,
+      executor_name: `Command Executor (Task: ${run.task.task_id.value})`,
+      framework_id: run.frameworkId.value,
+      source: run.task.task_id.value,
+      container_id: run.containerIdValue,
+      statistics,
+    }));
+  }
+
   private metrics(): Record<string, number> {
-    const states = [...this.runs.values()].map((r) => r.state);
+    const states = this.runs.active.map((r) => r.state);
     const count = (state: TaskState) => states.filter((s) => s === state).length;
     return {
       'slave/registered': this.link?.isConnected === true ? 1 : 0,
@@ -713,20 +377,4 @@ export class Agent {
       'slave/disk_total': this.total?.scalar('disk') ?? 0,
     };
   }
-}
-
-function runKey(frameworkIdValue: string, taskIdValue: string): string {
-  return `${frameworkIdValue}\u0000${taskIdValue}`;
-}
-
-/** The master validated these before sending RUN_TASK. */
-function taskResources(task: TaskInfo): Resources {
-  return Resources.fromWire(task.resources ?? []);
-}
-
-/** `runs/latest` names the newest run; replaced atomically so readers never see it missing. */
-function pointLatestAt(runsDir: string, containerIdValue: string): void {
-  const temporary = join(runsDir, `.latest-${containerIdValue}`);
-  symlinkSync(containerIdValue, temporary);
-  renameSync(temporary, join(runsDir, 'latest'));
 }

@@ -12,8 +12,11 @@
 //         pids/forked.pid                 the task's process (and process group), in decimal
 //         pids/forked.start_time          its start time, /proc/<pid>/stat field 22
 //         tasks/<task_id>/task.info       TaskInfo
-//         tasks/<task_id>/task.updates    the terminal update, once there is one: one JSON
-//                                         line shaped as Mesos' StatusUpdateRecord
+//         tasks/<task_id>/task.updates    every status update and acknowledgement, one JSON
+//                                         line each, shaped as Mesos' StatusUpdateRecord:
+//                                         {"type":"UPDATE","update":{…}} or {"type":"ACK","uuid":…}
+//         task.pid, task.start_time,      the shim's records (src/containerizer/shim.ts): this
+//         exit_status                     directory is the container's runtime directory
 //
 // A run's directory is removed when its terminal update is acknowledged. Every
 // file is written to a temporary name and renamed into place, so a crash leaves
@@ -21,6 +24,7 @@
 // matter while the host stays up (after a reboot every process is gone anyway,
 // which boot_id tells), and the page cache outlives a crashed agent.
 import {
+  appendFileSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -35,6 +39,7 @@ import {
   type FrameworkID,
   type FrameworkInfo,
   FrameworkInfoSchema,
+  isTerminalState,
   frameworkId as mintFrameworkId,
   parseAgentCall,
   parseWith,
@@ -60,6 +65,10 @@ export interface CheckpointedRun {
   readonly task: TaskInfo | undefined;
   readonly pid: number | undefined;
   readonly startTime: string | undefined;
+  /** Every update recorded for the task, in order (the status update manager's stream). */
+  readonly updates: readonly TaskStatus[];
+  /** The uuids of the updates the framework acknowledged. */
+  readonly acknowledged: ReadonlySet<string>;
   /** The terminal update the previous life sent (or meant to), unacknowledged. */
   readonly terminal: TaskStatus | undefined;
   /** Records that were there but could not be read, with why. */
@@ -111,10 +120,24 @@ export class Checkpoint {
     writeFileAtomic(join(pids, 'forked.pid'), `${pid}\n`);
   }
 
+  /**
+   * An update about to be sent: recorded first, so a restarted agent resends
+   * what the framework has not acknowledged (Mesos' status update stream).
+   * Appended, not fsynced: see the header.
+   */
+  updated(address: RunAddress, frameworkId: FrameworkID, status: TaskStatus): void {
+    const record = { type: 'UPDATE', update: { framework_id: frameworkId, status } };
+    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify(record));
+  }
+
+  /** The framework acknowledged the update with `uuid`. */
+  acknowledged(address: RunAddress, uuid: string): void {
+    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify({ type: 'ACK', uuid }));
+  }
+
   /** The run's terminal update, so a restarted agent resends it rather than guess. */
   terminated(address: RunAddress, frameworkId: FrameworkID, status: TaskStatus): void {
-    const record = { type: 'UPDATE', update: { framework_id: frameworkId, status } };
-    writeFileAtomic(join(this.taskDir(address), 'task.updates'), `${JSON.stringify(record)}\n`);
+    this.updated(address, frameworkId, status);
   }
 
   /**
@@ -179,15 +202,14 @@ export class Checkpoint {
     if (pidText !== undefined && pid === undefined) unreadable.push(`forked.pid: '${pidText}'`);
     const startText = readText(join(runDir, 'pids', 'forked.start_time'))?.trim();
     const startTime = startText !== undefined && /^\d+$/.test(startText) ? startText : undefined;
-    const update = parse(join(taskDir, 'task.updates'), (json) => {
-      const record = json as { readonly update?: unknown };
-      const call: AgentCall = parseAgentCall({
-        type: 'UPDATE',
-        agent_id: { value: address.agentIdValue },
-        update: record.update,
-      });
-      return call.type === 'UPDATE' ? call.update.status : undefined;
-    });
+    const { updates, acknowledged } = readUpdates(
+      join(taskDir, 'task.updates'),
+      address.agentIdValue,
+      unreadable,
+    );
+    const terminal = [...updates]
+      .reverse()
+      .find((u) => isTerminalState(u.state) && !acknowledged.has(u.uuid ?? ''));
     return {
       address,
       frameworkId: mintFrameworkId(address.frameworkIdValue),
@@ -197,7 +219,9 @@ export class Checkpoint {
       task: parse(join(taskDir, 'task.info'), (json) => parseWith(TaskInfoSchema, json)),
       pid,
       startTime,
-      terminal: update,
+      updates,
+      acknowledged,
+      terminal,
       unreadable,
     };
   }
@@ -226,6 +250,45 @@ export class Checkpoint {
   private taskDir(address: RunAddress): string {
     return join(this.runDir(address), 'tasks', address.taskIdValue);
   }
+}
+
+function appendLine(path: string, line: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  appendFileSync(path, `${line}\n`);
+}
+
+/**
+ * The updates and acknowledgements of a task.updates file. A torn last line (a
+ * crash mid-append) and lines that do not parse are skipped and reported.
+ */
+function readUpdates(
+  path: string,
+  agentIdValue: string,
+  unreadable: string[],
+): { updates: TaskStatus[]; acknowledged: Set<string> } {
+  const updates: TaskStatus[] = [];
+  const acknowledged = new Set<string>();
+  const text = readText(path);
+  if (text === undefined) return { updates, acknowledged };
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    try {
+      const record = JSON.parse(line) as { type?: unknown; uuid?: unknown; update?: unknown };
+      if (record.type === 'ACK' && typeof record.uuid === 'string') {
+        acknowledged.add(record.uuid);
+        continue;
+      }
+      const call: AgentCall = parseAgentCall({
+        type: 'UPDATE',
+        agent_id: { value: agentIdValue },
+        update: record.update,
+      });
+      if (call.type === 'UPDATE') updates.push(call.update.status);
+    } catch (error) {
+      unreadable.push(`${path} line ${i + 1}: ${(error as Error).message}`);
+    }
+  }
+  return { updates, acknowledged };
 }
 
 /** A file's text, or undefined when there is no such file. */

@@ -23,6 +23,8 @@ export interface AgentOptions {
   readonly logger: Logger;
   /** Grace between SIGTERM and SIGKILL when killing a task without a kill policy. */
   readonly killGracePeriodMs?: number;
+  /** --recover: re-attach to the previous agent's tasks (reconnect, the default) or kill them. */
+  readonly recover?: 'reconnect' | 'cleanup';
   /** First status update retry (10 s in Mesos). */
   readonly statusUpdateRetryMs?: number;
   /** Cap of the random registration backoff (1 min in Mesos). */

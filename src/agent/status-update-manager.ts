@@ -55,6 +55,15 @@ export class StatusUpdateManager {
   }
 
   /**
+   * Updates of a task a previous agent recorded and the framework did not
+   * acknowledge, oldest first: queued ahead of anything new for the task, and
+   * sent once connected.
+   */
+  recover(frameworkId: FrameworkID, pending: readonly TaskStatus[]): void {
+    for (const status of pending) this.update(frameworkId, status);
+  }
+
+  /**
    * The framework acknowledged `uuid`. Returns the acknowledged update, or
    * undefined if it was not the task's pending one (a duplicate, or stale).
    */

@@ -1,5 +1,6 @@
 // `agora master` and `agora agent`: build the component from flags, run it
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Agent } from '../agent/index.js';
 import {
@@ -8,7 +9,14 @@ import {
   DEFAULT_MIN_ALLOCATABLE,
   HierarchicalAllocator,
 } from '../allocator/index.js';
-import { MesosContainerizer } from '../containerizer/index.js';
+import {
+  chooseIsolation,
+  DEFAULT_CGROUPS_ROOT,
+  DEFAULT_PIDS_MAX,
+  detectHostCgroups,
+  type IsolationChoice,
+  MesosContainerizer,
+} from '../containerizer/index.js';
 import { MASTER_DEFAULTS, Master } from '../master/index.js';
 import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
 import { createLogger, type Logger, systemClock } from '../runtime/index.js';
@@ -145,6 +153,26 @@ export async function runAgent(values: ParsedValues): Promise<number> {
   const workDir = stringFlag(values, 'work_dir');
   if (workDir === undefined) throw new UsageError('--work_dir is required');
   const logger = createLogger('agent', { level: stringFlag(values, 'log_level') ?? 'info' });
+  let choice: IsolationChoice;
+  try {
+    choice = chooseIsolation(
+      {
+        flag: stringFlag(values, 'isolation'),
+        cgroupsRoot: stringFlag(values, 'cgroups_root') ?? DEFAULT_CGROUPS_ROOT,
+        enableCfs: values.cgroups_enable_cfs === true,
+        pidsMax: numberFlag(values, 'cgroups_max_pids', DEFAULT_PIDS_MAX, 1),
+      },
+      detectHostCgroups(() => readFileSync('/proc/self/mountinfo', 'utf8')),
+      process.getuid?.() === 0,
+    );
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (choice.warning !== undefined) logger.warn({ reason: choice.warning }, 'isolation fallback');
+  const recover = stringFlag(values, 'recover') ?? 'reconnect';
+  if (recover !== 'reconnect' && recover !== 'cleanup')
+    throw new UsageError(`--recover: expected reconnect or cleanup, got '${recover}'`);
+  const containerizer = new MesosContainerizer({ isolation: choice.isolation });
   const agent = new Agent({
     master: masterAddress,
     ip: stringFlag(values, 'ip') ?? '127.0.0.1',
@@ -154,7 +182,8 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     workDir: resolve(workDir),
     ...optional('resources', stringFlag(values, 'resources')),
     ...optional('attributes', stringFlag(values, 'attributes')),
-    containerizer: new MesosContainerizer({ isolation: { kind: 'posix' } }),
+    containerizer,
+    recover,
     clock: systemClock,
     logger,
     flags: flagsOf(values),

@@ -49,6 +49,9 @@ const listenOptions = (port: number) =>
     },
   }) as const;
 
+/** Spelled out here: the command table must not load the containerizer to print help. */
+const DEFAULT_CGROUPS_ROOT_TEXT = 'agora';
+
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'up',
@@ -291,6 +294,36 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string',
         placeholder: 'attributes',
         description: "attributes, e.g. 'rack:r1;zone:a'",
+      },
+      isolation: {
+        type: 'string',
+        placeholder: 'isolators',
+        description:
+          "'posix/cpu,posix/mem', or 'cgroups/cpu,cgroups/mem,cgroups/pids' (each task limited in its own cgroup)",
+        default: 'cgroups where the agent is root and they are mounted, else posix',
+      },
+      cgroups_root: {
+        type: 'string',
+        placeholder: 'name',
+        description: "the cgroup every task's cgroup goes under",
+        default: DEFAULT_CGROUPS_ROOT_TEXT,
+      },
+      cgroups_enable_cfs: {
+        type: 'boolean',
+        description: "cap each task's CPU at its cpus (CFS quota), not only weigh it",
+      },
+      cgroups_max_pids: {
+        type: 'string',
+        placeholder: 'n',
+        description: 'processes a task may run at once',
+        default: '10000',
+      },
+      recover: {
+        type: 'string',
+        placeholder: 'mode',
+        description:
+          "after a restart: 'reconnect' to the tasks the previous agent left running, or 'cleanup' (kill them)",
+        default: 'reconnect',
       },
       ...logLevelOption,
     },

@@ -8,6 +8,14 @@ export {
   existingContainerCgroups,
 } from './cgroups.js';
 export {
+  chooseIsolation,
+  DEFAULT_CGROUPS_ROOT,
+  DEFAULT_PIDS_MAX,
+  detectHostCgroups,
+  type IsolationChoice,
+  type IsolationRequest,
+} from './isolation.js';
+export {
   type Isolation,
   MesosContainerizer,
   type MesosContainerizerOptions,

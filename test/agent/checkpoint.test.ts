@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -54,6 +62,8 @@ test('checkpoint keeps a run in Mesos meta layout and reads it back', (t) => {
     task: taskInfo('t1'),
     pid: 4242,
     startTime: '123456',
+    updates: [],
+    acknowledged: new Set(),
     terminal: undefined,
     unreadable: [],
   });
@@ -74,6 +84,38 @@ test('checkpoint keeps the terminal update and reads it back as it was', (t) => 
   };
   checkpoint.terminated(run, frameworkId('fw-1'), status);
   assert.deepEqual(checkpoint.runs()[0]?.terminal, status);
+});
+
+test('checkpoint keeps every update and acknowledgement, and skips a torn last line', (t) => {
+  const checkpoint = new Checkpoint(workDir(t));
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  const status = (state: TaskStatus['state']): TaskStatus => ({
+    task_id: taskId('t1'),
+    state,
+    source: 'SOURCE_EXECUTOR',
+    agent_id: agentId('a-S0'),
+    uuid: newStatusUuid(),
+  });
+  const [starting, running, finished] = [
+    status('TASK_STARTING'),
+    status('TASK_RUNNING'),
+    status('TASK_FINISHED'),
+  ];
+  checkpoint.updated(run, frameworkId('fw-1'), starting);
+  checkpoint.acknowledged(run, starting.uuid ?? '');
+  checkpoint.updated(run, frameworkId('fw-1'), running);
+  checkpoint.updated(run, frameworkId('fw-1'), finished);
+  const [read] = checkpoint.runs();
+  assert.deepEqual(read?.updates, [starting, running, finished]);
+  assert.deepEqual([...(read?.acknowledged ?? [])], [starting.uuid]);
+  assert.deepEqual(read?.terminal, finished);
+  // A crash mid-append leaves half a line: the rest still reads.
+  const path = join(checkpoint.runDir(run), 'tasks', 't1', 'task.updates');
+  appendFileSync(path, '{"type":"ACK","uu');
+  const [again] = checkpoint.runs();
+  assert.equal(again?.updates.length, 3);
+  assert.equal(again?.unreadable.length, 1);
 });
 
 test('checkpoint remove drops the run, and the framework once it has no run left', (t) => {

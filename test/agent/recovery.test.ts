@@ -33,6 +33,8 @@ function run(fields: Partial<CheckpointedRun> = {}): CheckpointedRun {
     task: undefined,
     pid: 100,
     startTime: '5000',
+    updates: [],
+    acknowledged: new Set(),
     terminal: undefined,
     unreadable: [],
     ...fields,

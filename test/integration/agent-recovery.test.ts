@@ -1,16 +1,17 @@
-// An agent killed outright leaves its tasks' processes running with nobody to
-// watch them. Started again on the same work dir, it must find them from its
-// checkpoint, kill them, and tell the framework (#7, item 10).
+// An agent killed outright leaves its tasks running under their shims. Started
+// again on the same work dir it re-attaches to them (#9), or, with
+// --recover=cleanup, kills them and tells the framework (#7, item 10).
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isTerminalState, taskId } from '../../src/wire/index.js';
 import { allTasks, descendants, getState, isAlive, startCluster, waitFor } from './harness.js';
 import { killProcesses, TaskFramework, taskProcesses } from './task-framework.js';
 
 const AGENT_RESOURCES = 'cpus:2;mem:1024;disk:1024;ports:[31000-31100]';
 
-test('an agent started again after SIGKILL kills the task processes it left and reports them failed', async (t) => {
+test('an agent started again with --recover=cleanup kills the task processes it left and reports them failed', async (t) => {
   const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
   t.after(() => cluster.stop());
   const framework = await TaskFramework.start(cluster.masterUrl, 'recovery');
@@ -43,7 +44,7 @@ test('an agent started again after SIGKILL kills the task processes it left and 
     assert.ok(isAlive(pid), `process ${pid} outlives its agent, orphaned`);
 
   const agentDir = join(cluster.workDir, 'agent-1');
-  await cluster.addAgent('agent-1-again', [], agentDir);
+  await cluster.addAgent('agent-1-again', ['--recover', 'cleanup'], agentDir);
   await waitFor('every process of the old tasks to be gone', () =>
     [...leftovers.keys()].some(isAlive) ? undefined : true,
   );
@@ -98,4 +99,69 @@ test('an agent killed before its terminal update was acknowledged sends that upd
   await framework.connection.acknowledge(failed);
   const state = await getState(cluster.masterUrl);
   assert.equal(allTasks(state).find((task) => task.id === 'quick')?.state, 'TASK_FAILED');
+});
+
+test('an agent killed with SIGKILL re-attaches to its running tasks and reports those that ended meanwhile', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'reconnect');
+  t.after(() => framework.stop());
+  const release = join(cluster.workDir, 'release');
+  const commands: Record<string, string> = {};
+  for (let i = 0; i < 15; i++) commands[`long-${i}`] = `exec sleep ${1000 + i}`;
+  // Five tasks end while no agent runs, each with its own exit status.
+  for (let i = 0; i < 5; i++)
+    commands[`short-${i}`] = `while [ ! -e ${release} ]; do sleep 0.05; done; exit ${i}`;
+  await framework.launch(commands);
+  const pids = new Map<string, number>();
+  for (const id of Object.keys(commands)) {
+    const pid = (await framework.update(id, 'TASK_RUNNING', 30_000)).container_status?.executor_pid;
+    assert.ok(pid !== undefined, `${id} reports its pid`);
+    pids.set(id, pid);
+  }
+  t.after(() =>
+    killProcesses(new Map([...pids.values()].flatMap((pid) => [...taskProcesses(pid)]))),
+  );
+
+  const [agent] = cluster.agents;
+  assert.ok(agent !== undefined);
+  agent.process.kill('SIGKILL');
+  await agent.exited;
+  writeFileSync(release, '');
+  for (let i = 0; i < 5; i++) {
+    const pid = pids.get(`short-${i}`) ?? -1;
+    await waitFor(`short-${i} to end while the agent is down`, () =>
+      isAlive(pid) ? undefined : true,
+    );
+  }
+  await cluster.addAgent('agent-1-again', [], join(cluster.workDir, 'agent-1'));
+
+  for (let i = 0; i < 5; i++) {
+    const state = i === 0 ? 'TASK_FINISHED' : 'TASK_FAILED';
+    const status = await framework.update(`short-${i}`, state, 30_000);
+    if (i > 0)
+      assert.match(status.message ?? '', new RegExp(`status ${i}\\b`), `short-${i}'s exit status`);
+  }
+  await waitFor('15 tasks running again under their containers', async () => {
+    const state = await getState(cluster.masterUrl);
+    const running = allTasks(state).filter(
+      (task) => task.id.startsWith('long-') && task.state === 'TASK_RUNNING',
+    );
+    return running.length === 15 ? true : undefined;
+  });
+  for (let i = 0; i < 15; i++) {
+    const pid = pids.get(`long-${i}`) ?? -1;
+    assert.ok(isAlive(pid), `long-${i} (pid ${pid}) never stopped`);
+    assert.equal(framework.updates(`long-${i}`).filter((s) => isTerminalState(s.state)).length, 0);
+  }
+  // The re-attached tasks are the agent's again: a kill reaches them.
+  await framework.connection.kill(taskId('long-0'));
+  await framework.update('long-0', 'TASK_KILLED', 30_000);
+  assert.equal(isAlive(pids.get('long-0') ?? -1), false);
+  for (let i = 0; i < 5; i++)
+    assert.equal(
+      framework.updates(`short-${i}`).filter((s) => isTerminalState(s.state)).length,
+      1,
+      `short-${i}'s end, once`,
+    );
 });

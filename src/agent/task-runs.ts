@@ -1,0 +1,537 @@
+// Long file: a run's whole life (launch, kill, report, retire, recover) over one set of books.
+// The agent's command tasks, each a container under the shim: launched, killed
+// with the kill policy's grace period, reported through the status update
+// manager (every update checkpointed before it is sent), retired when the
+// framework acknowledges the end, and, after an agent restart, recovered: with
+// --recover=reconnect the running ones are re-attached (same container, same
+// PID) and those that ended meanwhile are reported with their real exit
+// status; with --recover=cleanup, or for a framework that turned checkpointing
+// off, they are killed, as Mesos does (docs/agent-recovery.md).
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type {
+  Container,
+  Containerizer,
+  ResourceStatistics,
+  Termination,
+} from '../containerizer/index.js';
+import { Resources } from '../resources/index.js';
+import type { Clock, Logger, Timer } from '../runtime/index.js';
+import {
+  type AgentTask,
+  type FrameworkID,
+  type FrameworkInfo,
+  isTerminalState,
+  agentId as mintAgentId,
+  containerId as mintContainerId,
+  executorId as mintExecutorId,
+  newStatusUuid,
+  type TaskInfo,
+  type TaskState,
+  type TaskStatus,
+  type TaskStatusReason,
+  terminationMessage,
+} from '../wire/index.js';
+import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
+import { readBootId, readStat } from './process-identity.js';
+import { recoverRuns, sandboxPath } from './recovery.js';
+import type { StatusUpdateManager } from './status-update-manager.js';
+
+/** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
+const MAX_COMPLETED_TASKS = 1000;
+
+/** --recover: re-attach to what the previous agent left running, or kill it. */
+export type RecoverMode = 'reconnect' | 'cleanup';
+
+export interface TaskRun {
+  /** Where the run's checkpoint (and the container's runtime records) live. */
+  readonly address: RunAddress;
+  readonly frameworkId: FrameworkID;
+  readonly frameworkInfo: FrameworkInfo;
+  readonly task: TaskInfo;
+  readonly containerIdValue: string;
+  readonly sandbox: string;
+  state: TaskState;
+  container: Container | undefined;
+  isKillRequested: boolean;
+  killTimer: Timer | undefined;
+}
+
+export interface TaskRunsOptions {
+  readonly workDir: string;
+  readonly containerizer: Containerizer;
+  readonly checkpoint: Checkpoint;
+  readonly updates: StatusUpdateManager;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly killGracePeriodMs: number;
+  readonly recover: RecoverMode;
+  readonly agentId: () => string | undefined;
+  /** `host:port` executors reach the agent at (MESOS_AGENT_ENDPOINT). */
+  readonly endpoint: () => string;
+}
+
+export class TaskRuns {
+  private readonly runs = new Map<string, TaskRun>();
+  private readonly completed: TaskRun[] = [];
+
+  constructor(private readonly options: TaskRunsOptions) {}
+
+  /** What the agent holds, for its SUBSCRIBE: every run not retired, in its latest state. */
+  held(): AgentTask[] {
+    return [...this.runs.values()].map((run) => ({
+      framework_id: run.frameworkId,
+      framework_info: run.frameworkInfo,
+      task: run.task,
+      state: run.state,
+    }));
+  }
+
+  get active(): readonly TaskRun[] {
+    return [...this.runs.values()];
+  }
+
+  get finished(): readonly TaskRun[] {
+    return this.completed;
+  }
+
+  usage(): { readonly run: TaskRun; readonly statistics: ResourceStatistics }[] {
+    return [...this.runs.values()].flatMap((run) =>
+      run.container === undefined || isTerminalState(run.state)
+        ? []
+        : [{ run, statistics: run.container.usage() }],
+    );
+  }
+
+  // ------------------------------------------------------------------ launch
+
+  /** Runs a command task: sandbox, STARTING, container, RUNNING, and a terminal state when it ends. */
+  async launch(frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
+    const frameworkId = frameworkInfo.id;
+    const agentIdValue = this.options.agentId();
+    if (frameworkId === undefined || agentIdValue === undefined) return;
+    const key = runKey(frameworkId.value, task.task_id.value);
+    if (this.runs.has(key)) return; // a duplicate RUN_TASK
+    const containerIdValue = randomUUID();
+    const address: RunAddress = {
+      agentIdValue,
+      frameworkIdValue: frameworkId.value,
+      executorIdValue: task.task_id.value,
+      containerIdValue,
+      taskIdValue: task.task_id.value,
+    };
+    const sandbox = sandboxPath(this.options.workDir, address);
+    const run: TaskRun = {
+      address,
+      frameworkId,
+      frameworkInfo,
+      task,
+      containerIdValue,
+      sandbox,
+      state: 'TASK_STAGING',
+      container: undefined,
+      isKillRequested: false,
+      killTimer: undefined,
+    };
+    this.runs.set(key, run);
+    try {
+      // Recorded before anything runs, so a crash from here on leaves a trace to recover.
+      this.options.checkpoint.launched(address, frameworkInfo, task);
+      mkdirSync(sandbox, { recursive: true });
+      pointLatestAt(dirname(sandbox), containerIdValue);
+    } catch (error) {
+      this.report(run, 'TASK_FAILED', {
+        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        message: `Failed to prepare the sandbox: ${(error as Error).message}`,
+      });
+      return;
+    }
+    this.report(run, 'TASK_STARTING');
+    let container: Container;
+    try {
+      container = await this.options.containerizer.launch({
+        containerId: containerIdValue,
+        sandbox,
+        runtimeDir: this.options.checkpoint.runDir(address),
+        command: task.command ?? {},
+        environment: this.environment(run, agentIdValue),
+        resources: Resources.fromWire(task.resources ?? []),
+      });
+    } catch (error) {
+      this.report(run, 'TASK_FAILED', {
+        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        message: `Failed to launch: ${(error as Error).message}`,
+      });
+      return;
+    }
+    this.attach(run, container);
+    this.checkpointForked(run, container.pid);
+    this.report(run, 'TASK_RUNNING', {
+      containerStatus: {
+        container_id: mintContainerId(containerIdValue),
+        executor_pid: container.pid,
+      },
+    });
+    if (run.isKillRequested) this.signalKill(run, this.options.killGracePeriodMs);
+    this.options.log.info(
+      { framework_id: frameworkId.value, task_id: task.task_id.value, pid: container.pid, sandbox },
+      'task started',
+    );
+  }
+
+  /**
+   * The task's process (its group's leader) for --recover=cleanup, which kills
+   * what a previous agent left: with its start time, so a recycled PID is
+   * never taken for it.
+   */
+  private checkpointForked(run: TaskRun, pid: number): void {
+    const startTime = readStat(pid)?.startTime;
+    if (startTime === undefined) return; // already gone: nothing of it can outlive the agent
+    try {
+      this.options.checkpoint.forked(run.address, pid, startTime);
+    } catch (error) {
+      this.options.log.error(
+        { err: (error as Error).message, task_id: run.task.task_id.value, pid },
+        'could not checkpoint the task process; a restarted agent may not find it',
+      );
+    }
+  }
+
+  /** Follows a container to its end, then reports the task's terminal state. */
+  private attach(run: TaskRun, container: Container): void {
+    run.container = container;
+    void container.terminated.then((termination) => this.ended(run, termination));
+  }
+
+  private ended(run: TaskRun, termination: Termination): void {
+    run.killTimer?.cancel();
+    if (isTerminalState(run.state)) return;
+    const message = terminationMessage(termination);
+    if (termination.limitation !== undefined)
+      this.report(run, 'TASK_FAILED', {
+        source: 'SOURCE_AGENT',
+        reason: termination.limitation.reason,
+        message: termination.limitation.message,
+      });
+    else if (run.isKillRequested) this.report(run, 'TASK_KILLED', { message });
+    else if (termination.isUnknown === true)
+      this.report(run, 'TASK_FAILED', {
+        source: 'SOURCE_AGENT',
+        reason: 'REASON_EXECUTOR_TERMINATED',
+        message: 'The task ended and nothing recorded how (its shim was killed)',
+      });
+    else if (termination.exitCode === 0) this.report(run, 'TASK_FINISHED', { message });
+    else this.report(run, 'TASK_FAILED', { message });
+    void this.options.containerizer
+      .cleanup(run.containerIdValue)
+      .catch((error: unknown) =>
+        this.options.log.warn(
+          { err: (error as Error).message, container_id: run.containerIdValue },
+          'container cleanup failed',
+        ),
+      );
+  }
+
+  /**
+   * The task's environment: the agent's own (as Mesos' executors inherit it
+   * unless --executor_environment_variables says otherwise), the MESOS_*
+   * variables executors see (WIRE §5), and the task's own, which win.
+   */
+  private environment(run: TaskRun, agentIdValue: string): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(process.env))
+      if (value !== undefined) env[name] = value;
+    const endpoint = this.options.endpoint();
+    Object.assign(env, {
+      MESOS_FRAMEWORK_ID: run.frameworkId.value,
+      MESOS_EXECUTOR_ID: run.task.task_id.value,
+      MESOS_TASK_ID: run.task.task_id.value,
+      MESOS_SANDBOX: run.sandbox,
+      MESOS_DIRECTORY: run.sandbox,
+      MESOS_SLAVE_ID: agentIdValue,
+      MESOS_AGENT_ENDPOINT: endpoint,
+      MESOS_SLAVE_PID: `slave(1)@${endpoint}`,
+      MESOS_CHECKPOINT: isCheckpointing(run.frameworkInfo) ? '1' : '0',
+      MESOS_ALLOCATION_ROLE:
+        run.task.resources?.find((r) => r.allocation_info !== undefined)?.allocation_info?.role ??
+        '*',
+    });
+    for (const variable of run.task.command?.environment?.variables ?? [])
+      if (variable.type !== 'SECRET') env[variable.name] = variable.value ?? '';
+    return env;
+  }
+
+  // -------------------------------------------------------------------- kill
+
+  /** KILL: SIGTERM, then SIGKILL after the grace period (the KILL's, the kill policy's, else 3 s). */
+  kill(frameworkIdValue: string, taskIdValue: string, gracePeriodNs?: number): void {
+    const run = this.runs.get(runKey(frameworkIdValue, taskIdValue));
+    if (run === undefined || isTerminalState(run.state) || run.isKillRequested) return;
+    run.isKillRequested = true;
+    const policyNs = gracePeriodNs ?? run.task.kill_policy?.grace_period?.nanoseconds;
+    const graceMs = policyNs === undefined ? this.options.killGracePeriodMs : policyNs / 1e6;
+    if (run.container === undefined) return; // launch() kills it as soon as it exists
+    if (run.frameworkInfo.capabilities?.some((c) => c.type === 'TASK_KILLING_STATE'))
+      this.report(run, 'TASK_KILLING');
+    this.signalKill(run, graceMs);
+    this.options.log.info(
+      { framework_id: frameworkIdValue, task_id: taskIdValue, grace_ms: graceMs },
+      'killing task',
+    );
+  }
+
+  /** SHUTDOWN_FRAMEWORK: its tasks are killed, and nobody will acknowledge their updates. */
+  shutdownFramework(frameworkIdValue: string): void {
+    for (const run of this.runs.values())
+      if (run.frameworkId.value === frameworkIdValue)
+        this.kill(frameworkIdValue, run.task.task_id.value);
+    this.options.updates.dropFramework(frameworkIdValue);
+    for (const run of [...this.runs.values()])
+      if (run.frameworkId.value === frameworkIdValue && isTerminalState(run.state))
+        this.retire(run);
+  }
+
+  private signalKill(run: TaskRun, graceMs: number): void {
+    const container = run.container;
+    if (container === undefined) return;
+    container.signal('SIGTERM');
+    run.killTimer?.cancel();
+    run.killTimer = this.options.clock.setTimeout(() => container.signal('SIGKILL'), graceMs);
+  }
+
+  /** Kills every task and waits for them to die: nothing outlives a stopped agent. */
+  async killAll(): Promise<void> {
+    const dying: Promise<unknown>[] = [];
+    for (const run of this.runs.values()) {
+      run.isKillRequested = true;
+      if (run.container === undefined) continue;
+      this.signalKill(run, this.options.killGracePeriodMs);
+      dying.push(run.container.terminated);
+    }
+    await Promise.all(dying);
+    for (const run of this.runs.values()) run.killTimer?.cancel();
+  }
+
+  // ----------------------------------------------------------------- updates
+
+  private report(
+    run: TaskRun,
+    state: TaskState,
+    extra: {
+      readonly source?: TaskStatus['source'];
+      readonly reason?: TaskStatusReason;
+      readonly message?: string;
+      readonly containerStatus?: TaskStatus['container_status'];
+    } = {},
+  ): void {
+    run.state = state;
+    const status: TaskStatus = {
+      task_id: run.task.task_id,
+      state,
+      source: extra.source ?? 'SOURCE_EXECUTOR',
+      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      ...(extra.message !== undefined ? { message: extra.message } : {}),
+      agent_id: mintAgentId(this.options.agentId() ?? run.address.agentIdValue),
+      executor_id: mintExecutorId(run.address.executorIdValue),
+      timestamp: this.options.clock.now() / 1000,
+      uuid: newStatusUuid(),
+      container_status: extra.containerStatus ?? {
+        container_id: mintContainerId(run.containerIdValue),
+      },
+    };
+    if (isTerminalState(state)) run.killTimer?.cancel();
+    this.send(run, status);
+  }
+
+  /** Checkpointed first, then queued for delivery: a restart resends what was not acknowledged. */
+  private send(run: TaskRun, status: TaskStatus): void {
+    try {
+      this.options.checkpoint.updated(run.address, run.frameworkId, status);
+    } catch (error) {
+      this.options.log.error(
+        { err: (error as Error).message, task_id: run.task.task_id.value },
+        'could not checkpoint a status update; a restarted agent may not resend it',
+      );
+    }
+    this.options.updates.update(run.frameworkId, status);
+  }
+
+  /** The framework acknowledged an update: recorded; the task retires once its end is acknowledged. */
+  acknowledged(frameworkIdValue: string, taskIdValue: string, uuid: string): void {
+    const acked = this.options.updates.acknowledge(frameworkIdValue, taskIdValue, uuid);
+    const run = this.runs.get(runKey(frameworkIdValue, taskIdValue));
+    if (acked === undefined || run === undefined) return;
+    if (isTerminalState(acked.status.state)) this.retire(run);
+    else
+      try {
+        this.options.checkpoint.acknowledged(run.address, uuid);
+      } catch (error) {
+        this.options.log.warn(
+          { err: (error as Error).message, task_id: taskIdValue },
+          'could not checkpoint an acknowledgement; a restarted agent resends that update',
+        );
+      }
+  }
+
+  /** The terminal update was acknowledged: the run's records go, the task moves to the completed list. */
+  private retire(run: TaskRun): void {
+    this.runs.delete(runKey(run.frameworkId.value, run.task.task_id.value));
+    try {
+      this.options.checkpoint.remove(run.address);
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message, task_id: run.task.task_id.value },
+        'could not remove the checkpoint of a finished task',
+      );
+    }
+    this.completed.push(run);
+    if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /**
+   * Runs of the agent's previous life, before it registers (the subscription
+   * lists them, so the master does not take them for tasks the agent forgot).
+   * Updates the framework had not acknowledged are queued again, in order.
+   */
+  async recover(): Promise<void> {
+    const { checkpoint, containerizer, log } = this.options;
+    const runs = checkpoint.runs();
+    const bootId = readBootId();
+    const previousBootId = checkpoint.readBootId();
+    const isSameBoot =
+      previousBootId === undefined || bootId === undefined || previousBootId === bootId;
+    const keep = (run: CheckpointedRun) =>
+      isSameBoot &&
+      this.options.recover === 'reconnect' &&
+      run.task !== undefined &&
+      (run.frameworkInfo === undefined || isCheckpointing(run.frameworkInfo));
+    const reconnecting = runs.filter(keep);
+    // Every run the host may still hold is known to the containerizer, so that none of
+    // them is taken for a stray; those not reconnected are killed below.
+    const found = await containerizer.recover(
+      (isSameBoot ? runs : []).flatMap((run) =>
+        run.task === undefined
+          ? []
+          : [
+              {
+                containerId: run.address.containerIdValue,
+                runtimeDir: checkpoint.runDir(run.address),
+                resources: Resources.fromWire(run.task.resources ?? []),
+              },
+            ],
+      ),
+    );
+    for (const run of reconnecting) {
+      const task = run.task;
+      if (task === undefined) continue;
+      const taskRun = this.adopt(
+        run,
+        run.frameworkInfo ?? { user: '', name: '', id: run.frameworkId },
+        task,
+      );
+      if (taskRun === undefined) continue;
+      const outcome = found.get(run.address.containerIdValue);
+      if (outcome !== undefined && 'pid' in outcome) {
+        this.attach(taskRun, outcome);
+        log.info(
+          { task_id: task.task_id.value, container_id: taskRun.containerIdValue, pid: outcome.pid },
+          'task of the previous run re-attached',
+        );
+      } else if (!isTerminalState(taskRun.state))
+        this.ended(taskRun, outcome ?? { exitCode: null, signal: null, isUnknown: true });
+    }
+    // What is not reconnected is killed and reported failed (--recover=cleanup, a framework
+    // without checkpointing, a reboot), as the stop-gap of #7 did for every run.
+    const cleaned = recoverRuns({
+      workDir: this.options.workDir,
+      runs: runs.filter((run) => !keep(run)),
+      isSameBoot,
+      agentIdValue: this.options.agentId(),
+      nowSec: this.options.clock.now() / 1000,
+    });
+    for (const { run, frameworkInfo, task, status, plan, isNewStatus, killErrors } of cleaned) {
+      for (const error of killErrors)
+        log.error({ err: error }, 'could not kill a leftover process');
+      // Its cgroup may hold what left the task's group: killed with it, and removed.
+      const leftover = found.get(run.address.containerIdValue);
+      if (leftover !== undefined && 'pid' in leftover) leftover.signal('SIGKILL');
+      await containerizer.cleanup(run.address.containerIdValue);
+      log.info(
+        {
+          task_id: task.task_id.value,
+          container_id: run.address.containerIdValue,
+          outcome: plan.kind,
+        },
+        'task of the previous run cleaned up',
+      );
+      const taskRun = this.adopt(run, frameworkInfo, task);
+      if (taskRun !== undefined && isNewStatus) {
+        taskRun.state = status.state;
+        this.send(taskRun, status);
+      }
+    }
+    if (bootId !== undefined && bootId !== previousBootId) checkpoint.writeBootId(bootId);
+  }
+
+  /** A run of the previous life, back in the books with its unacknowledged updates queued. */
+  private adopt(
+    run: CheckpointedRun,
+    frameworkInfo: FrameworkInfo,
+    task: TaskInfo,
+  ): TaskRun | undefined {
+    for (const unreadable of run.unreadable)
+      this.options.log.warn({ err: unreadable }, 'checkpoint unreadable; recovering what it can');
+    const key = runKey(run.frameworkId.value, task.task_id.value);
+    if (this.runs.has(key)) {
+      // The task id was reused while an update of its earlier run was unacknowledged:
+      // one report per task id is all the framework can take.
+      this.options.log.warn(
+        { task_id: task.task_id.value, container_id: run.address.containerIdValue },
+        'second run of a task dropped',
+      );
+      this.options.checkpoint.remove(run.address);
+      return undefined;
+    }
+    const taskRun: TaskRun = {
+      address: run.address,
+      frameworkId: run.frameworkId,
+      frameworkInfo,
+      task,
+      containerIdValue: run.address.containerIdValue,
+      sandbox: sandboxPath(this.options.workDir, run.address),
+      state: run.updates.at(-1)?.state ?? 'TASK_STAGING',
+      container: undefined,
+      isKillRequested: run.updates.some((u) => u.state === 'TASK_KILLING'),
+      killTimer: undefined,
+    };
+    this.runs.set(key, taskRun);
+    this.options.updates.recover(
+      run.frameworkId,
+      run.updates.filter((u) => !run.acknowledged.has(u.uuid ?? '')),
+    );
+    return taskRun;
+  }
+}
+
+/**
+ * Whether a framework's tasks survive an agent restart. Mesos defaults
+ * FrameworkInfo.checkpoint to false; Agora checkpoints unless a framework says
+ * it does not want it (#9: "with checkpointing (the default)").
+ */
+export function isCheckpointing(info: FrameworkInfo): boolean {
+  return info.checkpoint !== false;
+}
+
+function runKey(frameworkIdValue: string, taskIdValue: string): string {
+  return `${frameworkIdValue}\u0000${taskIdValue}`;
+}
+
+/** `runs/latest` names the newest run; replaced atomically so readers never see it missing. */
+function pointLatestAt(runsDir: string, containerIdValue: string): void {
+  const temporary = join(runsDir, `.latest-${containerIdValue}`);
+  symlinkSync(containerIdValue, temporary);
+  renameSync(temporary, join(runsDir, 'latest'));
+}
