@@ -100,18 +100,75 @@ function send(url: URL, options: RequestOptions, isStream: boolean): Promise<Inc
   });
 }
 
+/** The requests in flight on each caller's signal, and the one listener that aborts them all. */
+const inFlight = new WeakMap<
+  AbortSignal,
+  { readonly requests: Set<AbortController>; readonly onAbort: () => void }
+>();
+
+/**
+ * A signal of this request's own that follows `parent`. node:http adds an abort
+ * listener to the signal it is given and keeps it while the request lives, so
+ * many requests in flight on one long-lived signal (an agent's status updates)
+ * piled up listeners on it (MaxListenersExceededWarning, #9). The parent now
+ * has one listener however many requests follow it, removed with the last.
+ */
+function linkedSignal(parent: AbortSignal | undefined): {
+  readonly signal: AbortSignal | undefined;
+  readonly dispose: () => void;
+} {
+  if (parent === undefined) return { signal: undefined, dispose: () => {} };
+  const own = new AbortController();
+  if (parent.aborted) {
+    own.abort(parent.reason);
+    return { signal: own.signal, dispose: () => {} };
+  }
+  let entry = inFlight.get(parent);
+  if (entry === undefined) {
+    const requests = new Set<AbortController>();
+    const onAbort = () => {
+      for (const request of requests) request.abort(parent.reason);
+      requests.clear();
+      inFlight.delete(parent);
+    };
+    entry = { requests, onAbort };
+    inFlight.set(parent, entry);
+    parent.addEventListener('abort', onAbort, { once: true });
+  }
+  const { requests, onAbort } = entry;
+  requests.add(own);
+  return {
+    signal: own.signal,
+    dispose: () => {
+      requests.delete(own);
+      if (requests.size === 0 && inFlight.get(parent) === entry) {
+        inFlight.delete(parent);
+        parent.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+}
+
 /** One request, whole body read. Never throws on a status; the caller decides. */
 export async function request(
   url: URL | string,
   options: RequestOptions = {},
 ): Promise<HttpResult> {
   const target = new URL(url);
-  const response = await send(target, options, false);
+  const { signal, dispose } = linkedSignal(options.signal);
   const chunks: Buffer[] = [];
+  let response: IncomingMessage;
   try {
+    response = await send(
+      target,
+      { ...options, ...(signal !== undefined ? { signal } : {}) },
+      false,
+    );
     for await (const chunk of response) chunks.push(chunk as Buffer);
   } catch (error) {
     throw asConnectionError(target, error);
+  } finally {
+    dispose();
   }
   return {
     status: response.statusCode ?? 0,
