@@ -27,7 +27,7 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import { Checkpoint } from './checkpoint.js';
-import { routeFiles } from './files.js';
+import { routeFiles, SandboxFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
@@ -46,6 +46,7 @@ export class Agent {
   private readonly updates: StatusUpdateManager;
   private readonly checkpoint: Checkpoint;
   private readonly runs: TaskRuns;
+  private readonly files: SandboxFiles;
   private link: MasterLink | undefined;
   private agentIdValue: string | undefined;
   private masterInfo: MasterInfo | undefined;
@@ -81,13 +82,14 @@ export class Agent {
       endpoint: () => this.endpoint,
     });
     this.http = new HttpServer({ logger: options.logger, delegate: '/slave(1)' });
-    routeFiles(this.http, {
+    this.files = new SandboxFiles({
       slavesDir: join(options.workDir, 'slaves'),
       agentDir: () =>
         this.agentIdValue === undefined
           ? undefined
           : join(options.workDir, 'slaves', this.agentIdValue),
     });
+    routeFiles(this.http, this.files);
     this.http.route(['GET'], '/slave(1)/health', (_request, response) => sendEmpty(response, 200));
     this.http.route(['GET'], '/slave(1)/state', (request, response) =>
       sendJson(response, 200, this.state(), request),

@@ -21,49 +21,60 @@ export interface SandboxRoots {
   readonly slavesDir: string;
 }
 
-export function routeFiles(http: HttpServer, roots: SandboxRoots): void {
-  const root = new SandboxRoot(roots.slavesDir);
+/** A file's entry in a listing, as /files/browse and LIST_FILES show it. */
+export interface FileInfo {
+  readonly path: string;
+  readonly nlink: number;
+  readonly size: number;
+  readonly mtime: number;
+  readonly mode: string;
+  readonly uid: string;
+  readonly gid: string;
+}
+
+/** Reads and lists sandbox files for /files and the agent's LIST_FILES and READ_FILE. */
+export class SandboxFiles {
+  private readonly root: SandboxRoot;
+
+  constructor(private readonly roots: SandboxRoots) {
+    this.root = new SandboxRoot(roots.slavesDir);
+  }
+
   /**
-   * Opens the requested path, hands the file to `use` and closes it before
-   * resolving, so the descriptor is gone before the client sees the answer.
+   * Opens `given` (a real or virtual path), hands the file to `use` and closes it
+   * before resolving, so the descriptor is gone before the client sees the answer.
    */
-  const withRequestedFile = async <T>(
-    request: Request,
-    use: (file: SandboxFile) => Promise<T>,
-  ): Promise<T> => {
-    const given = requiredPath(request);
-    const agentDir = roots.agentDir();
+  async withFile<T>(given: string, use: (file: SandboxFile) => Promise<T>): Promise<T> {
+    const agentDir = this.roots.agentDir();
     const isVirtual = given.startsWith('/frameworks/') && agentDir !== undefined;
     const path = isVirtual ? posix.join(agentDir, given) : given;
-    const file = await SandboxFile.open(root, path, given);
+    const file = await SandboxFile.open(this.root, path, given);
     try {
       return await use(file);
     } finally {
       await file.close();
     }
-  };
+  }
 
-  http.route(['GET'], '/files/read', async (request, response) => {
-    const offset = integerParam(request, 'offset');
-    const length = integerParam(request, 'length');
-    if (offset !== undefined && offset < -1)
-      throw new BadRequestError('offset', 'must be -1 or a non-negative integer');
-    if (length !== undefined && length < -1)
-      throw new BadRequestError('length', 'must be -1 or a non-negative integer');
-    const answer = await withRequestedFile(request, async (file) => {
+  /**
+   * Up to `length` bytes (at most MAX_READ_BYTES) from `offset`, cut on a UTF-8
+   * boundary; with no offset (or -1), the file's size and no data (WIRE §7.4).
+   */
+  read(given: string, offset: number | undefined, length: number | undefined) {
+    return this.withFile(given, async (file) => {
       if (file.kind === 'directory') throw new BadRequestError('path', 'is a directory');
       const size = file.stats.size;
-      if (offset === undefined || offset === -1) return { offset: size, data: '' };
+      if (offset === undefined || offset === -1) return { offset: size, data: '', size };
       const wanted =
         length === undefined || length === -1 ? MAX_READ_BYTES : Math.min(length, MAX_READ_BYTES);
       const bytes = await file.read(offset, Math.max(0, Math.min(wanted, size - offset)));
-      return { offset, data: bytes.subarray(0, completeUtf8Length(bytes)).toString('utf8') };
+      const data = bytes.subarray(0, completeUtf8Length(bytes));
+      return { offset, data: data.toString('utf8'), bytes: data, size };
     });
-    sendJson(response, 200, answer, request);
-  });
+  }
 
-  http.route(['GET'], '/files/browse', async (request, response) => {
-    const listing = await withRequestedFile(request, async (file) => {
+  browse(given: string): Promise<FileInfo[]> {
+    return this.withFile(given, async (file) => {
       if (file.kind !== 'directory') throw new BadRequestError('path', 'is not a directory');
       return (await file.list()).map(({ name, stats }) => ({
         path: posix.join(file.shownPath, name),
@@ -75,11 +86,27 @@ export function routeFiles(http: HttpServer, roots: SandboxRoots): void {
         gid: String(stats.gid),
       }));
     });
-    sendJson(response, 200, listing, request);
+  }
+}
+
+export function routeFiles(http: HttpServer, files: SandboxFiles): void {
+  http.route(['GET'], '/files/read', async (request, response) => {
+    const offset = integerParam(request, 'offset');
+    const length = integerParam(request, 'length');
+    if (offset !== undefined && offset < -1)
+      throw new BadRequestError('offset', 'must be -1 or a non-negative integer');
+    if (length !== undefined && length < -1)
+      throw new BadRequestError('length', 'must be -1 or a non-negative integer');
+    const answer = await files.read(requiredPath(request), offset, length);
+    sendJson(response, 200, { offset: answer.offset, data: answer.data }, request);
+  });
+
+  http.route(['GET'], '/files/browse', async (request, response) => {
+    sendJson(response, 200, await files.browse(requiredPath(request)), request);
   });
 
   http.route(['GET'], '/files/download', async (request, response) => {
-    const isComplete = await withRequestedFile(request, async (file) => {
+    const isComplete = await files.withFile(requiredPath(request), async (file) => {
       if (file.kind === 'directory') throw new BadRequestError('path', 'is a directory');
       response.writeHead(200, {
         'content-type': 'application/octet-stream',

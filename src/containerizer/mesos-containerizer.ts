@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { Resources } from '../resources/index.js';
 import { type CgroupsHierarchy, ContainerCgroup, existingContainerCgroups } from './cgroups.js';
 import { readStat } from './process-identity.js';
-import { RUNTIME_FILES, runtimeFile, shimArgv } from './shim.js';
+import { joinArgv, RUNTIME_FILES, runtimeFile, shimArgv } from './shim.js';
 import { terminationFromShellStatus } from './termination.js';
 import type {
   Container,
@@ -172,6 +172,15 @@ export class MesosContainerizer implements Containerizer {
     if (cgroup === undefined) return;
     await killAll(cgroup, undefined);
     cgroup.remove();
+  }
+
+  enter(
+    containerId: string,
+    command: readonly string[],
+  ): { readonly file: string; readonly args: readonly string[] } | undefined {
+    const running = this.running.get(containerId);
+    if (running === undefined) return undefined;
+    return joinArgv(running.cgroup?.procsFiles ?? [], command);
   }
 
   /** Stops polling re-attached containers (they keep running). */

@@ -69,3 +69,23 @@ export function shimArgv(
 
 export const runtimeFile = (runtimeDir: string, name: keyof typeof RUNTIME_FILES) =>
   join(runtimeDir, RUNTIME_FILES[name]);
+
+/**
+ * An argv that runs `command` inside a running container's cgroups (for
+ * nested-container sessions: `agora task exec`): join, then exec.
+ */
+export function joinArgv(
+  cgroupProcsFiles: readonly string[],
+  command: readonly string[],
+): { readonly file: string; readonly args: readonly string[] } {
+  if (cgroupProcsFiles.length === 0) {
+    const [file = '/bin/true', ...args] = command;
+    return { file, args };
+  }
+  const script =
+    'IFS=:; for f in $1; do echo $$ > "$f" || exit 125; done; unset IFS; shift; exec "$@"';
+  return {
+    file: '/bin/sh',
+    args: ['-c', script, 'agora-join', cgroupProcsFiles.join(':'), ...command],
+  };
+}

@@ -85,6 +85,14 @@ export interface Containerizer {
   recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>>;
   /** Frees what the container held once it ended (cgroups). */
   cleanup(containerId: string): Promise<void>;
+  /**
+   * The argv that runs `command` inside a running container (its cgroups), for
+   * sessions nested in it; undefined if the container is not running here.
+   */
+  enter(
+    containerId: string,
+    command: readonly string[],
+  ): { readonly file: string; readonly args: readonly string[] } | undefined;
   /** A line for the agent's start-up log: which isolation is in force, and why. */
   readonly description: string;
 }

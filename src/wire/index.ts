@@ -1,3 +1,11 @@
+export {
+  AGENT_OPERATOR_CALL_TYPES,
+  type AgentOperatorCall,
+  type AgentOperatorCallType,
+  type NestedContainerID,
+  type ProcessIO,
+  rootContainerId,
+} from './agent-operator.js';
 export type {
   AgentCall,
   AgentEvent,
@@ -56,10 +64,12 @@ export {
   FrameworkInfoSchema,
   MasterCallSchema,
   parseAgentCall,
+  parseAgentOperatorCall,
   parseCall,
   parseMachineIds,
   parseMaintenanceSchedule,
   parseMasterCall,
+  parseProcessIO,
   parseResources,
   parseWith,
   ResourceSchema,

@@ -5,6 +5,12 @@
 // why each bound is what it is), and every role goes through `roleError`.
 // Long file: one schema per wire message, together so the JSON rules apply uniformly.
 import { z } from 'zod';
+import {
+  AGENT_OPERATOR_CALL_TYPES,
+  type AgentOperatorCall,
+  type NestedContainerID,
+  type ProcessIO,
+} from './agent-operator.js';
 import type { AgentCall } from './agent-protocol.js';
 import { durationNanosecondsProblem, durationSecondsProblem } from './duration.js';
 import { BadRequestError } from './errors.js';
@@ -921,3 +927,117 @@ export const parseCall = (input: unknown): Call => parseWith(CallSchema, input);
 export const parseAgentCall = (input: unknown): AgentCall => parseWith(AgentCallSchema, input);
 export const parseResources = (input: unknown): readonly Resource[] =>
   parseWith(list(ResourceSchema, MAX_RESOURCES), input);
+
+// ------------------------------------------------------------ agent operator API
+
+const NestedContainerIDSchema: z.ZodType<NestedContainerID> = z.lazy(() =>
+  z.object({
+    value: idValue,
+    parent: optional(NestedContainerIDSchema),
+  }),
+);
+
+const ProcessIOSchema: z.ZodType<ProcessIO> = z.union([
+  z.object({
+    type: z.literal('DATA'),
+    data: z.object({
+      type: z.enum(['STDIN', 'STDOUT', 'STDERR']),
+      data: text(MAX_DATA_LENGTH, { required: true }),
+    }),
+  }),
+  z.object({
+    type: z.literal('CONTROL'),
+    control: z.object({
+      type: z.enum(['TTY_INFO', 'HEARTBEAT']),
+      heartbeat: optional(z.object({ interval: optional(DurationInfoSchema) })),
+    }),
+  }),
+]);
+
+const ContainerBodySchema = z.object({ container_id: NestedContainerIDSchema });
+
+const REQUIRED_AGENT_OPERATOR_BODY: Partial<
+  Record<(typeof AGENT_OPERATOR_CALL_TYPES)[number], string>
+> = {
+  SET_LOGGING_LEVEL: 'set_logging_level',
+  LIST_FILES: 'list_files',
+  READ_FILE: 'read_file',
+  LAUNCH_NESTED_CONTAINER_SESSION: 'launch_nested_container_session',
+  ATTACH_CONTAINER_INPUT: 'attach_container_input',
+  ATTACH_CONTAINER_OUTPUT: 'attach_container_output',
+  LAUNCH_CONTAINER: 'launch_container',
+  WAIT_CONTAINER: 'wait_container',
+  KILL_CONTAINER: 'kill_container',
+  REMOVE_CONTAINER: 'remove_container',
+};
+
+export const AgentOperatorCallSchema: z.ZodType<AgentOperatorCall> = z
+  .object({
+    type: z.enum(AGENT_OPERATOR_CALL_TYPES, {
+      error: (issue) =>
+        issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
+    }),
+    get_metrics: optional(z.object({ timeout: optional(DurationInfoSchema) })),
+    set_logging_level: optional(
+      z.object({
+        level: number.refine((l) => Number.isInteger(l) && l >= 0 && l <= 10, {
+          error: 'must be a whole number from 0 to 10',
+        }),
+        duration: DurationInfoSchema,
+      }),
+    ),
+    list_files: optional(z.object({ path: nonEmptyText(MAX_PATH_LENGTH) })),
+    read_file: optional(
+      z.object({
+        path: nonEmptyText(MAX_PATH_LENGTH),
+        offset: number.refine((o) => Number.isSafeInteger(o) && o >= 0, {
+          error: 'must be a non-negative integer',
+        }),
+        length: optional(
+          number.refine((l) => Number.isSafeInteger(l) && l >= 0, {
+            error: 'must be a non-negative integer',
+          }),
+        ),
+      }),
+    ),
+    get_containers: optional(
+      z.object({ show_nested: optional(boolean), show_standalone: optional(boolean) }),
+    ),
+    launch_nested_container_session: optional(
+      z.object({ container_id: NestedContainerIDSchema, command: optional(CommandInfoSchema) }),
+    ),
+    attach_container_input: optional(
+      z.object({
+        type: z.enum(['CONTAINER_ID', 'PROCESS_IO']),
+        container_id: optional(NestedContainerIDSchema),
+        process_io: optional(ProcessIOSchema),
+      }),
+    ),
+    attach_container_output: optional(ContainerBodySchema),
+    launch_container: optional(
+      z.object({ container_id: NestedContainerIDSchema, command: optional(CommandInfoSchema) }),
+    ),
+    wait_container: optional(ContainerBodySchema),
+    kill_container: optional(
+      z.object({
+        container_id: NestedContainerIDSchema,
+        signal: optional(
+          number.refine((s) => Number.isInteger(s) && s > 0 && s < 65, {
+            error: 'must be a signal number from 1 to 64',
+          }),
+        ),
+      }),
+    ),
+    remove_container: optional(ContainerBodySchema),
+  })
+  .superRefine((call, ctx) => {
+    const body = REQUIRED_AGENT_OPERATOR_BODY[call.type];
+    if (body !== undefined && (call as Record<string, unknown>)[body] === undefined)
+      ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
+  })
+  // The refinement checked each type's body: the union holds.
+  .transform((call) => call as unknown as AgentOperatorCall);
+
+export const parseAgentOperatorCall = (input: unknown): AgentOperatorCall =>
+  parseWith(AgentOperatorCallSchema, input);
+export const parseProcessIO = (input: unknown): ProcessIO => parseWith(ProcessIOSchema, input);

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { routeFiles } from '../../src/agent/files.js';
+import { routeFiles, SandboxFiles } from '../../src/agent/files.js';
 import { HttpServer } from '../../src/runtime/http-server.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 
@@ -72,7 +72,7 @@ export async function startFilesBed(t: TestContext): Promise<FilesBed> {
   writeFileSync(secretPath, `${marker}\n`.repeat(64));
 
   const server = new HttpServer({ logger: silentLogger() });
-  routeFiles(server, { slavesDir, agentDir: () => agentDir });
+  routeFiles(server, new SandboxFiles({ slavesDir, agentDir: () => agentDir }));
   const { port } = await server.listen('127.0.0.1', 0);
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const fifos: string[] = [];
