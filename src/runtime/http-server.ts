@@ -158,7 +158,7 @@ export class HttpServer {
         res,
       );
     } catch (error) {
-      this.fail(res, error, path);
+      this.fail(raw, res, error, path);
     } finally {
       this.aborts.delete(abort);
       this.options.logger.debug(
@@ -173,9 +173,9 @@ export class HttpServer {
     }
   }
 
-  private fail(res: ServerResponse, error: unknown, path: string): void {
+  private fail(raw: IncomingMessage, res: ServerResponse, error: unknown, path: string): void {
     if (error instanceof AgoraError) {
-      sendError(res, error);
+      sendError(res, error, raw);
       return;
     }
     if (isInvariantFailure(error)) {
