@@ -567,3 +567,28 @@ test('http server reads a refused body to its end before closing a connection th
   await ended;
   assert.deepEqual(errors, [], 'the server did not close the connection under the client');
 });
+
+test('http server answers a request line over the limit with 431, and reads on rather than reset', async (t) => {
+  const { port } = await start(t, (s) => s.route(['GET'], '/master/state', echoPath));
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  const errors: Error[] = [];
+  socket.on('error', (error) => errors.push(error));
+  let answer = '';
+  const answered = new Promise<void>((resolve) =>
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('utf8');
+      if (answer.includes('\r\n\r\n')) resolve();
+    }),
+  );
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  // Past Node's 16 KiB header limit, then more after the answer, as a slow client would.
+  socket.write(`GET /master/state?q=${'v'.repeat(17 * 1024)}`);
+  await answered;
+  assert.match(answer, /^HTTP\/1\.1 431 /);
+  for (let i = 0; i < 32; i++)
+    if (!socket.write('v'.repeat(64 * 1024))) await once(socket, 'drain');
+  socket.end(' HTTP/1.1\r\n\r\n');
+  await closed;
+  assert.deepEqual(errors, [], 'the server did not reset the connection');
+});
