@@ -7,6 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { AgoraError, limits } from '../wire/index.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
 import type { Logger } from './logger.js';
@@ -56,6 +57,11 @@ export interface HttpServerOptions {
   readonly maxRequestBodyBytes?: number;
 }
 
+/** How long a connection refused before its request was parsed may keep sending. */
+const LINGER_MS = 5000;
+/** Sockets already answered for a request Node could not parse. */
+const lingering = new WeakSet<Duplex>();
+
 /**
  * node:http with a small route table: exact paths, per-method handlers, one
  * error mapping, an authentication hook on every route, and a close() that also
@@ -71,6 +77,38 @@ export class HttpServer {
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       void this.dispatch(req, res);
     });
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+      this.answerClientError(error, socket),
+    );
+  }
+
+  /**
+   * A request Node could not parse (a request line or headers over its 16 KiB limit, bad
+   * syntax). Node's own answer writes the status and destroys the socket at once, and the
+   * rest of what the client is still sending then meets a reset, often before the client has
+   * read the status. Here the socket is half-closed after the status and the rest is read
+   * and dropped until the client closes (or LINGER_MS passes): a lingering close.
+   */
+  private answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+    if (lingering.has(socket)) return; // a parser that failed once fails on every later chunk
+    lingering.add(socket);
+    this.options.logger.debug({ code: error.code }, 'unparsable request');
+    if (!socket.writable || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+      socket.destroy();
+      return;
+    }
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.on('data', () => undefined);
+    socket.once('end', () => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   /** Registers `handler` for `methods` on the exact `path` (after delegation). */
@@ -158,7 +196,7 @@ export class HttpServer {
         res,
       );
     } catch (error) {
-      this.fail(res, error, path);
+      this.fail(raw, res, error, path);
     } finally {
       this.aborts.delete(abort);
       this.options.logger.debug(
@@ -173,9 +211,9 @@ export class HttpServer {
     }
   }
 
-  private fail(res: ServerResponse, error: unknown, path: string): void {
+  private fail(raw: IncomingMessage, res: ServerResponse, error: unknown, path: string): void {
     if (error instanceof AgoraError) {
-      sendError(res, error);
+      sendError(res, error, raw);
       return;
     }
     if (isInvariantFailure(error)) {

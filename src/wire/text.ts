@@ -30,19 +30,38 @@ export function clip(text: string, max: number): string {
   return `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
-/** `text` in single quotes for a message, cut to a few dozen characters. */
+/**
+ * `text` in single quotes for a message, cut to a few dozen characters, with control
+ * characters escaped (`\u001b`), so a message or log line cannot carry a terminal escape.
+ */
 export function quote(text: string): string {
+  const shown = text.length <= MAX_QUOTED_LENGTH ? text : `${text.slice(0, MAX_QUOTED_LENGTH)}…`;
+  const escaped = escapeControls(shown);
   return text.length <= MAX_QUOTED_LENGTH
-    ? `'${text}'`
-    : `'${text.slice(0, MAX_QUOTED_LENGTH)}…' (${text.length} characters)`;
+    ? `'${escaped}'`
+    : `'${escaped}' (${text.length} characters)`;
+}
+
+/** `text` with each ASCII control character written as `\uXXXX`. */
+function escapeControls(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : c;
+  }
+  return out;
 }
 
 /**
- * What a refused input was, for a message: a short string or a number as it was, anything
- * else by its kind. Never serializes the input, which may be huge or deeply nested.
+ * What a refused input was, for a message: a short string (as JSON writes it) or a number
+ * as it was, anything else by its kind. Never serializes the input whole, which may be huge
+ * or deeply nested.
  */
 export function describeInput(input: unknown): string {
-  if (typeof input === 'string') return quote(input);
+  if (typeof input === 'string')
+    return input.length <= MAX_QUOTED_LENGTH
+      ? JSON.stringify(input)
+      : `${JSON.stringify(`${input.slice(0, MAX_QUOTED_LENGTH)}…`)} (${input.length} characters)`;
   if (typeof input === 'number' || typeof input === 'boolean') return String(input);
   if (input === null) return 'null';
   if (Array.isArray(input)) return `an array of ${input.length}`;

@@ -115,6 +115,8 @@ export interface ClusterOptions {
   readonly agents?: number;
   readonly agentResources?: string;
   readonly masterArgs?: readonly string[];
+  /** The master's environment (e.g. NODE_OPTIONS to cap its heap); the test's by default. */
+  readonly masterEnv?: NodeJS.ProcessEnv;
 }
 
 /** A master (in-memory registry) and agents, each a real process on an ephemeral port. */
@@ -131,16 +133,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     rmSync(workDir, { recursive: true, force: true });
   };
   try {
-    const master = await startDaemon('master', [
+    const master = await startDaemon(
       'master',
-      '--port',
-      '0',
-      '--registry',
-      'in_memory',
-      '--log_level',
-      'debug',
-      ...(options.masterArgs ?? []),
-    ]);
+      [
+        'master',
+        '--port',
+        '0',
+        '--registry',
+        'in_memory',
+        '--log_level',
+        'debug',
+        ...(options.masterArgs ?? []),
+      ],
+      options.masterEnv,
+    );
     started.push(master);
     const agents: Daemon[] = [];
     const addAgent = async (

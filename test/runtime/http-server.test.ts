@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { EventStream } from '../../src/runtime/event-stream.js';
 import { HttpError } from '../../src/runtime/http-errors.js';
@@ -534,4 +536,59 @@ test('http server cuts an error message that would echo a huge value', async (t)
   assert.equal(reply.status, 400);
   assert.ok(reply.body.length < 1100, `a body of ${reply.body.length} characters`);
   assert.match(reply.body, /^field: 'x+… \(\d+ more characters\)\n$/);
+});
+
+test('http server reads a refused body to its end before closing a connection the client asked to close', async (t) => {
+  const { port } = await startEcho(t, { maxRequestBodyBytes: 1024 });
+  const bodyBytes = 2 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  // A raw socket, so that nothing on the client side stops the upload when the answer comes.
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  const errors: Error[] = [];
+  socket.on('error', (error) => errors.push(error));
+  let answer = '';
+  const answered = new Promise<void>((resolve) =>
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('utf8');
+      if (/\r\n\r\n[\s\S]*\n$/.test(answer)) resolve();
+    }),
+  );
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(
+    `POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n\r\n`,
+  );
+  socket.write(chunk);
+  await answered;
+  assert.match(answer, /^HTTP\/1\.1 413 /);
+  // The answer is in while most of the body is still to come: the rest must go through.
+  for (let sent = chunk.length; sent < bodyBytes; sent += chunk.length)
+    if (!socket.write(chunk)) await once(socket, 'drain');
+  await ended;
+  assert.deepEqual(errors, [], 'the server did not close the connection under the client');
+});
+
+test('http server answers a request line over the limit with 431, and reads on rather than reset', async (t) => {
+  const { port } = await start(t, (s) => s.route(['GET'], '/master/state', echoPath));
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  const errors: Error[] = [];
+  socket.on('error', (error) => errors.push(error));
+  let answer = '';
+  const answered = new Promise<void>((resolve) =>
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('utf8');
+      if (answer.includes('\r\n\r\n')) resolve();
+    }),
+  );
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  // Past Node's 16 KiB header limit, then more after the answer, as a slow client would.
+  socket.write(`GET /master/state?q=${'v'.repeat(17 * 1024)}`);
+  await answered;
+  assert.match(answer, /^HTTP\/1\.1 431 /);
+  for (let i = 0; i < 32; i++)
+    if (!socket.write('v'.repeat(64 * 1024))) await once(socket, 'drain');
+  socket.end(' HTTP/1.1\r\n\r\n');
+  await closed;
+  assert.deepEqual(errors, [], 'the server did not reset the connection');
 });

@@ -400,7 +400,7 @@ test('call validation refuses a deeply nested type with a BadRequestError, not a
 test('call validation quotes at most a few dozen characters of what it refuses', () => {
   const error = badRequest(() => parseCall({ type: FIVE_MB }));
   assert.ok(error.message.length < 200, `message of ${error.message.length} characters`);
-  assert.match(error.message, /unknown call type 'x+…' \(5000000 characters\)/);
+  assert.match(error.message, /unknown call type "x+…" \(5000000 characters\)/);
   const operation = badRequest(() =>
     parseCall({
       type: 'ACCEPT',
