@@ -65,7 +65,7 @@ describe('hostile input', () => {
     });
   });
   after(async () => {
-    await framework?.close(0);
+    await framework?.close({ drainMs: 0 });
     await cluster?.stop();
   });
 
@@ -183,7 +183,7 @@ describe('hostile input', () => {
 
     // The cluster still runs a task once the hostile framework lets its offers go.
     await framework.teardown();
-    await framework.close(0);
+    await framework.close({ drainMs: 0 });
     framework = undefined;
     const run = await runCli(['run', '--master', cluster.masterUrl, '--', 'echo', 'ok'], {
       timeoutMs: 60_000,
