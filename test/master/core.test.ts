@@ -292,3 +292,59 @@ test('core: a task that ended while the master was down reaches its framework wh
   assert.equal(framework.tasks.has('done'), false, 'retired once acknowledged');
   assert.ok(bed.commandsOn(agent.streamId).some((c) => c.type === 'ACKNOWLEDGE'));
 });
+
+test('core: an agent reporting tasks beyond its resources is refused before anything changes', () => {
+  const bed = new CoreBed();
+  const fw = bed.subscribe({ failover_timeout: 600 });
+  const framework = bed.framework(fw.id);
+  const task = (id: string, cpus: number) => ({
+    framework_id: fw.id,
+    framework_info: framework.info,
+    task: {
+      name: id,
+      task_id: taskId(id),
+      agent_id: { value: 'a' } as never,
+      resources: Resources.parse(`cpus:${cpus};mem:32`).toWire('post-refinement'),
+      command: { value: 'true' },
+    },
+    state: 'TASK_RUNNING' as const,
+  });
+  const streamId = bed.newStreamId();
+  const refused = agents.subscribe(
+    bed.core,
+    {
+      agent_info: {
+        hostname: 'h',
+        resources: Resources.parse('cpus:1;mem:128').toWire('post-refinement'),
+      },
+      version: '1',
+      tasks: [task('t1', 1), task('t2', 1)],
+    },
+    'greedy',
+    '127.0.0.1',
+    streamId,
+  );
+  assert.equal(refused, undefined);
+  assert.equal(bed.core.books.agents.has('greedy'), false);
+  assert.equal(framework.tasks.size, 0);
+  const [error] = bed.commandsOn(streamId);
+  assert.equal(error?.type, 'ERROR');
+  // The same tasks twice are refused too.
+  const twice = agents.subscribe(
+    bed.core,
+    {
+      agent_info: {
+        hostname: 'h',
+        resources: Resources.parse('cpus:4;mem:1024').toWire('post-refinement'),
+      },
+      version: '1',
+      tasks: [task('t1', 1), task('t1', 1)],
+    },
+    'twice',
+    '127.0.0.1',
+    bed.newStreamId(),
+  );
+  assert.equal(twice, undefined);
+  // The master goes on: a well-formed agent still registers.
+  assert.ok(bed.addAgent('cpus:4;mem:4096').id !== undefined);
+});

@@ -38,20 +38,27 @@ export function subscribe(
   remoteIp: string,
   streamId: string,
 ): AgentID | undefined {
-  if (idValue !== undefined && core.books.goneAgentIds.has(idValue)) {
-    // MARK_AGENT_GONE is for good: the agent must start afresh, under a new id.
-    core.outbox.push({
-      kind: 'toAgent',
-      streamId,
-      event: { type: 'ERROR', error: { message: `Agent ${idValue} has been marked gone` } },
-    });
+  const refuse = (message: string) => {
+    core.outbox.push({ kind: 'toAgent', streamId, event: { type: 'ERROR', error: { message } } });
     core.outbox.push({ kind: 'closeStream', streamId });
-    core.log.warn({ agent_id: idValue }, 'gone agent refused');
+    core.log.warn({ agent_id: idValue, reason: message }, 'agent subscription refused');
     return undefined;
-  }
+  };
+  // MARK_AGENT_GONE is for good: the agent must start afresh, under a new id.
+  if (idValue !== undefined && core.books.goneAgentIds.has(idValue))
+    return refuse(`Agent ${idValue} has been marked gone`);
   const id = mintAgentId(idValue ?? core.books.newAgentId());
   const info = { ...call.agent_info, id };
-  const total = agentTotal(core, info.resources ?? [], call.checkpointed_resources ?? [], id.value);
+  let total: Resources;
+  try {
+    total = agentTotal(core, info.resources ?? [], call.checkpointed_resources ?? [], id.value);
+  } catch (error) {
+    return refuse(`Agent's resources are invalid: ${(error as Error).message}`);
+  }
+  // Checked before anything changes: tasks that do not fit the agent would break the
+  // allocator's books (an agent's SUBSCRIBE is input like any other).
+  const problem = reportedTasksProblem(core, id.value, total, call.tasks ?? []);
+  if (problem !== undefined) return refuse(problem);
   let agent = core.books.agents.get(id.value);
   const isNew = agent === undefined;
   if (agent === undefined) {
@@ -139,6 +146,43 @@ export function awaitReregistration(core: CoreContext, agent: AgentRecord): void
   core.timers.arm(unreachableTimer(agent), core.options.agentReregisterTimeoutMs, () =>
     unreachable(core, agent),
   );
+}
+
+/**
+ * Why the tasks an agent reports cannot be taken as they are, or undefined:
+ * a task id twice for one framework, resources that do not parse, or running
+ * tasks that together use more than the agent has. A task the books know is
+ * counted with the resources the books hold for it.
+ */
+function reportedTasksProblem(
+  core: CoreContext,
+  agentIdValue: string,
+  total: Resources,
+  reported: readonly AgentTask[],
+): string | undefined {
+  const seen = new Set<string>();
+  let used = Resources.EMPTY;
+  for (const entry of reported) {
+    const key = `${entry.framework_id.value}\u0000${entry.task.task_id.value}`;
+    if (seen.has(key)) return `Task ${entry.task.task_id.value} is reported twice`;
+    seen.add(key);
+    if (isTerminalState(entry.state)) continue;
+    const known = core.books.frameworks
+      .get(entry.framework_id.value)
+      ?.tasks.get(entry.task.task_id.value);
+    if (known !== undefined && known.agentId.value === agentIdValue) {
+      if (!known.isRecovered) used = used.plus(known.resources.unallocate());
+      continue;
+    }
+    try {
+      used = used.plus(Resources.fromWire(entry.task.resources ?? []).unallocate());
+    } catch (error) {
+      return `Task ${entry.task.task_id.value} has invalid resources: ${(error as Error).message}`;
+    }
+  }
+  if (!total.contains(used))
+    return `Reported tasks use ${used.toString()}, more than the agent's ${total.toString()}`;
+  return undefined;
 }
 
 /** The agent was silent too long: its tasks are lost (or unreachable, for PARTITION_AWARE). */
