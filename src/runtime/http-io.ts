@@ -69,7 +69,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * MAX_JSON_DEPTH, and one that is not UTF-8 (400), so that nothing downstream (the parser,
  * validation, error formatting) can be made to recurse without bound.
  */
-export async function readJsonBody(request: Request): Promise<unknown> {
+export async function readJsonBody(
+  request: Request,
+  limitBytes = request.maxBodyBytes,
+): Promise<unknown> {
   const contentType = request.headers['content-type'];
   if (contentType === undefined)
     throw new BadRequestError('', "Expecting 'Content-Type' to be present");
@@ -79,7 +82,7 @@ export async function readJsonBody(request: Request): Promise<unknown> {
       'UNSUPPORTED_MEDIA_TYPE',
       `Expecting 'Content-Type' of application/json; received ${quote(contentType)}`,
     );
-  const body = await readBody(request);
+  const body = await readBody(request, limitBytes);
   if (exceedsJsonDepth(body, limits.MAX_JSON_DEPTH))
     throw new BadRequestError(
       '',

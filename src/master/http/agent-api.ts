@@ -3,9 +3,16 @@ import { HttpError, type HttpServer, readJsonBody, sendEmpty } from '../../runti
 import { BadRequestError, parseAgentCall, STREAM_ID_HEADER } from '../../wire/index.js';
 import type { MasterApi } from '../api.js';
 
+/** An agent's SUBSCRIBE may carry this much: ~100,000 tasks of a kilobyte or so each. */
+const AGENT_SUBSCRIBE_BODY_BYTES = 128 * 1024 * 1024;
+
 export function routeAgentApi(http: HttpServer, master: MasterApi): void {
   http.route(['POST'], '/master/api/v1/agent', async (request, response) => {
-    const call = parseAgentCall(await readJsonBody(request));
+    // An agent's SUBSCRIBE lists every task it holds: thousands of tasks outgrow the
+    // limit meant for calls from frameworks and operators.
+    const call = parseAgentCall(
+      await readJsonBody(request, Math.max(request.maxBodyBytes, AGENT_SUBSCRIBE_BODY_BYTES)),
+    );
     if (call.type === 'SUBSCRIBE') {
       const remote = request.raw.socket.remoteAddress ?? '127.0.0.1';
       await master.subscribeAgent(
