@@ -30,7 +30,9 @@ import { Checkpoint } from './checkpoint.js';
 import { routeFiles, SandboxFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
+import { type AgentView, routeAgentOperatorApi } from './operator-api.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
+import { ContainerSessions } from './sessions.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import { type TaskRun, TaskRuns } from './task-runs.js';
 
@@ -39,14 +41,15 @@ import { type TaskRun, TaskRuns } from './task-runs.js';
  * task as a process in its own sandbox (acting as Mesos' built-in command
  * executor), and delivers every status update reliably.
  */
-export class Agent {
+export class Agent implements AgentView {
   private readonly log: Logger;
   private readonly http: HttpServer;
   private readonly cleanup = new Cleanup();
   private readonly updates: StatusUpdateManager;
   private readonly checkpoint: Checkpoint;
-  private readonly runs: TaskRuns;
-  private readonly files: SandboxFiles;
+  readonly runs: TaskRuns;
+  readonly files: SandboxFiles;
+  readonly sessions: ContainerSessions;
   private link: MasterLink | undefined;
   private agentIdValue: string | undefined;
   private masterInfo: MasterInfo | undefined;
@@ -90,6 +93,14 @@ export class Agent {
           : join(options.workDir, 'slaves', this.agentIdValue),
     });
     routeFiles(this.http, this.files);
+    this.sessions = new ContainerSessions({
+      containerizer: options.containerizer,
+      files: this.files,
+      taskByContainer: (id) => this.runs.byContainer(id),
+      environmentOf: (run) =>
+        this.runs.environment(run, this.agentIdValue ?? run.address.agentIdValue),
+    });
+    routeAgentOperatorApi(this.http, this);
     this.http.route(['GET'], '/slave(1)/health', (_request, response) => sendEmpty(response, 200));
     this.http.route(['GET'], '/slave(1)/state', (request, response) =>
       sendJson(response, 200, this.state(), request),
@@ -145,6 +156,7 @@ export class Agent {
     };
 
     this.cleanup.defer(() => this.runs.killAll());
+    this.cleanup.defer(() => this.sessions.stop());
     this.cleanup.defer(() => this.updates.stop());
     const link = new MasterLink({
       master: baseUrl(this.options.master),
@@ -179,8 +191,18 @@ export class Agent {
     this.log.info({ agent_id: this.agentIdValue }, 'stopped');
   }
 
-  get agentId(): string | undefined {
+  agentId(): string | undefined {
     return this.agentIdValue;
+  }
+
+  agentInfo(): AgentInfo | undefined {
+    return this.info === undefined || this.agentIdValue === undefined
+      ? this.info
+      : { ...this.info, id: mintAgentId(this.agentIdValue) };
+  }
+
+  get flags(): Readonly<Record<string, string>> {
+    return this.options.flags ?? {};
   }
 
   // ------------------------------------------------------------- registration
@@ -363,7 +385,7 @@ export class Agent {
     }));
   }
 
-  private metrics(): Record<string, number> {
+  metrics(): Record<string, number> {
     const states = this.runs.active.map((r) => r.state);
     const count = (state: TaskState) => states.filter((s) => s === state).length;
     return {

@@ -88,6 +88,13 @@ export class TaskRuns {
     }));
   }
 
+  /** The run whose container has this id and is still running, if any. */
+  byContainer(containerIdValue: string): TaskRun | undefined {
+    for (const run of this.runs.values())
+      if (run.containerIdValue === containerIdValue && !isTerminalState(run.state)) return run;
+    return undefined;
+  }
+
   get active(): readonly TaskRun[] {
     return [...this.runs.values()];
   }
@@ -238,7 +245,7 @@ export class TaskRuns {
    * unless --executor_environment_variables says otherwise), the MESOS_*
    * variables executors see (WIRE §5), and the task's own, which win.
    */
-  private environment(run: TaskRun, agentIdValue: string): Record<string, string> {
+  environment(run: TaskRun, agentIdValue: string): Record<string, string> {
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(process.env))
       if (value !== undefined) env[name] = value;
