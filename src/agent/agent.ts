@@ -23,6 +23,7 @@ import {
   type AgentTask,
   type Attribute,
   assertNever,
+  type ExecutorID,
   type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
@@ -38,6 +39,7 @@ import {
   type TaskState,
   type TaskStatus,
   type TaskStatusReason,
+  type TaskStatusSource,
   terminationMessage,
 } from '../wire/index.js';
 import { Checkpoint, type RunAddress } from './checkpoint.js';
@@ -381,6 +383,32 @@ export class Agent {
       case 'CHECKPOINT_RESOURCES':
         this.checkpointResources(event.checkpoint_resources.resources);
         return;
+      case 'RUN_TASK_GROUP': {
+        const { framework_info, executor, task_group } = event.run_task_group;
+        this.refuseTaskGroup(framework_info, executor.executor_id, task_group.tasks);
+        return;
+      }
+      case 'SHUTDOWN_EXECUTOR':
+        // Only task groups have executors of their own, and those never start here yet.
+        this.log.info(
+          {
+            framework_id: event.shutdown_executor.framework_id.value,
+            executor_id: event.shutdown_executor.executor_id.value,
+          },
+          'shutdown of an executor this agent does not run; ignored',
+        );
+        return;
+      case 'FRAMEWORK_MESSAGE':
+        // MESSAGE is best effort (WIRE §2.1): with no custom executors there is nobody to tell.
+        this.log.info(
+          {
+            framework_id: event.framework_message.framework_id.value,
+            executor_id: event.framework_message.executor_id.value,
+            bytes: event.framework_message.data.length,
+          },
+          'framework message for an executor this agent does not run; dropped',
+        );
+        return;
       case 'SUBSCRIBED':
       case 'HEARTBEAT':
       case 'ERROR':
@@ -392,30 +420,69 @@ export class Agent {
 
   // -------------------------------------------------------------------- tasks
 
-  /** Runs a command task: sandbox, STARTING, process, RUNNING, and a terminal state when it ends. */
-  private async runTask(frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
+  /**
+   * LAUNCH_GROUP needs the default executor, which this agent does not run yet (#9): each
+   * task fails as a container that could not launch would (TASK_FAILED from the agent,
+   * REASON_CONTAINER_LAUNCH_FAILED), reliably, and the master hears that the executor it
+   * expected is gone, as Mesos' agent sends ExitedExecutorMessage (status -1) for an
+   * executor that never launched.
+   */
+  private refuseTaskGroup(
+    frameworkInfo: FrameworkInfo,
+    executorId: ExecutorID,
+    tasks: readonly TaskInfo[],
+  ): void {
+    const message = 'Task groups need the default executor, which this agent does not run yet';
+    for (const task of tasks) {
+      const run = this.newRun(frameworkInfo, task);
+      if (run === undefined) continue;
+      this.report(run, 'TASK_FAILED', {
+        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        message,
+        source: 'SOURCE_AGENT',
+      });
+    }
+    const frameworkId = frameworkInfo.id;
+    if (frameworkId === undefined) return;
+    this.log.warn(
+      { framework_id: frameworkId.value, executor_id: executorId.value, tasks: tasks.length },
+      'task group refused: no default executor',
+    );
+    this.link
+      ?.sendExecutorExited({ framework_id: frameworkId, executor_id: executorId, status: -1 })
+      .catch((error: unknown) =>
+        this.log.warn(
+          { err: (error as Error).message, executor_id: executorId.value },
+          'could not tell the master an executor exited',
+        ),
+      );
+  }
+
+  /**
+   * A run of `task`, recorded and checkpointed before anything else happens (so a restarted
+   * agent finds it); undefined for a duplicate or before registration.
+   */
+  private newRun(frameworkInfo: FrameworkInfo, task: TaskInfo): TaskRun | undefined {
     const frameworkId = frameworkInfo.id;
     const agentIdValue = this.agentIdValue;
-    if (frameworkId === undefined || agentIdValue === undefined) return;
+    if (frameworkId === undefined || agentIdValue === undefined) return undefined;
     const key = runKey(frameworkId.value, task.task_id.value);
-    if (this.runs.has(key)) return; // a duplicate RUN_TASK
-    const executorIdValue = task.task_id.value;
+    if (this.runs.has(key)) return undefined; // a duplicate RUN_TASK
     const containerIdValue = randomUUID();
     const address: RunAddress = {
       agentIdValue,
       frameworkIdValue: frameworkId.value,
-      executorIdValue,
+      executorIdValue: task.task_id.value,
       containerIdValue,
       taskIdValue: task.task_id.value,
     };
-    const sandbox = sandboxPath(this.options.workDir, address);
     const run: TaskRun = {
       address,
       frameworkId,
       frameworkInfo,
       task,
       containerIdValue,
-      sandbox,
+      sandbox: sandboxPath(this.options.workDir, address),
       state: 'TASK_STAGING',
       container: undefined,
       isKillRequested: false,
@@ -430,8 +497,17 @@ export class Agent {
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
         message: `Failed to checkpoint the task: ${(error as Error).message}`,
       });
-      return;
+      return undefined;
     }
+    return run;
+  }
+
+  /** Runs a command task: sandbox, STARTING, process, RUNNING, and a terminal state when it ends. */
+  private async runTask(frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
+    const run = this.newRun(frameworkInfo, task);
+    const agentIdValue = this.agentIdValue;
+    if (run === undefined || agentIdValue === undefined) return;
+    const { frameworkId, sandbox, containerIdValue } = run;
     try {
       mkdirSync(sandbox, { recursive: true });
       pointLatestAt(dirname(sandbox), containerIdValue);
@@ -558,17 +634,19 @@ export class Agent {
       readonly reason?: TaskStatusReason;
       readonly message?: string;
       readonly containerStatus?: TaskStatus['container_status'];
+      /** Who decided: the (built-in) executor unless the agent says so itself. */
+      readonly source?: TaskStatusSource;
     } = {},
   ): void {
     run.state = state;
     const status: TaskStatus = {
       task_id: run.task.task_id,
       state,
-      source: 'SOURCE_EXECUTOR',
+      source: extra.source ?? 'SOURCE_EXECUTOR',
       ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
       ...(extra.message !== undefined ? { message: extra.message } : {}),
       agent_id: mintAgentId(this.agentIdValue ?? ''),
-      executor_id: mintExecutorId(run.task.task_id.value),
+      executor_id: run.task.executor?.executor_id ?? mintExecutorId(run.task.task_id.value),
       timestamp: this.options.clock.now() / 1000,
       uuid: newStatusUuid(),
       container_status: extra.containerStatus ?? {

@@ -22,9 +22,11 @@ import {
   toAgent,
   toFramework,
 } from './context.js';
+import { forgetExecutorsOf } from './executors.js';
 import { frameworkInfoError, frameworkRoles, hasCapability } from './framework-info.js';
 import { checkTransition, FRAMEWORK_NEXT } from './lifecycle.js';
 import { closeOffer, rescindAll } from './offers.js';
+import { resendUnacknowledged } from './operations.js';
 import type { AgentRecord, FrameworkLink, FrameworkRecord } from './records.js';
 import { decideStatus, recoverTask } from './tasks.js';
 
@@ -130,6 +132,7 @@ export function subscribe(
       offers: new Set(),
       tasks: new Map(),
       completedTasks: [],
+      operations: new Map(),
     };
     core.books.frameworks.set(id.value, framework);
     allocatorHandle(core, {
@@ -155,6 +158,7 @@ export function subscribe(
     },
   });
   toFramework(core, framework, { type: 'HEARTBEAT' });
+  resendUnacknowledged(core, framework);
   core.log.info(
     {
       framework_id: framework.id.value,
@@ -224,6 +228,7 @@ function recoveredRecord(
     offers: new Set(),
     tasks: new Map(),
     completedTasks: [],
+    operations: new Map(),
   };
   core.books.frameworks.set(idValue, framework);
   allocatorHandle(core, {
@@ -290,6 +295,10 @@ export function remove(core: CoreContext, framework: FrameworkRecord, why: strin
     recoverTask(core, task);
     core.books.completeTask(task);
   }
+  for (const agent of core.books.agents.values())
+    for (const executor of agent.executors.values())
+      if (executor.frameworkId.value === framework.id.value) agentsToShutdown.add(agent);
+  forgetExecutorsOf(core, framework);
   for (const agent of agentsToShutdown)
     toAgent(core, agent, {
       type: 'SHUTDOWN_FRAMEWORK',
