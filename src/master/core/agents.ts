@@ -17,6 +17,7 @@ import { agentLost } from './executors.js';
 import { frameworkRoles, hasCapability } from './framework-info.js';
 import { recovered as recoveredFramework } from './frameworks.js';
 import { AGENT_NEXT, checkTransition } from './lifecycle.js';
+import { evaluateOfferConstraints } from './offer-constraints.js';
 import { rescindAll } from './offers.js';
 import type { AgentLink, AgentRecord } from './records.js';
 import { decideStatus, recoverTask, resurrect, sendMasterStatus } from './tasks.js';
@@ -93,6 +94,10 @@ export function subscribe(
     allocatorHandle(core, { kind: 'agentAdded', agentId: id, total, used: usedByFramework(agent) });
     core.metrics.count('master/slave_reregistrations');
   }
+  // Its attributes, hostname or domain may be new: constrained frameworks look again.
+  for (const framework of core.books.frameworks.values())
+    if (framework.offerConstraints.size > 0 || framework.excludedAgents.size > 0)
+      evaluateOfferConstraints(core, framework, agent);
   observe(core, { kind: 'agentAdded', agent });
   toAgent(core, agent, {
     type: 'SUBSCRIBED',

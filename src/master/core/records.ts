@@ -11,6 +11,7 @@ import type {
   FrameworkID,
   FrameworkInfo,
   Offer,
+  OfferConstraints,
   OfferOperation,
   OperationStatus,
   TaskID,
@@ -43,7 +44,18 @@ export interface FrameworkRecord {
    * is acknowledged (ACKNOWLEDGE_OPERATION_STATUS).
    */
   readonly operations: Map<string, OperationRecord>;
+  /** The offer constraints it subscribed with, as given (state shows them), and compiled. */
+  offerConstraintsGiven: OfferConstraints | undefined;
+  offerConstraints: CompiledConstraints;
+  /** Per role, the agents its constraints exclude, as the allocator was told. */
+  readonly excludedAgents: Map<string, Set<string>>;
 }
+
+/** One compiled attribute constraint: whether an agent meets it. */
+export type AgentTest = (info: AgentInfo) => boolean;
+
+/** Per role, groups (any may hold) of constraints (all must hold), compiled (offer-constraints.ts). */
+export type CompiledConstraints = ReadonlyMap<string, readonly (readonly AgentTest[])[]>;
 
 /** An offer operation with an `id`: its statuses, as the framework was told them. */
 export interface OperationRecord {

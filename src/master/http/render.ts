@@ -108,6 +108,9 @@ export function legacyFramework(books: Books, framework: FrameworkRecord): Json 
         .map(legacyExecutor),
     ),
     ...(info.labels !== undefined ? { labels: info.labels.labels } : {}),
+    ...(framework.offerConstraintsGiven !== undefined
+      ? { offer_constraints: framework.offerConstraintsGiven }
+      : {}),
   };
 }
 
@@ -281,6 +284,9 @@ export function v1Framework(books: Books, framework: FrameworkRecord): Json {
     }),
     allocated_resources: books.usedBy(framework).toWire('post-refinement'),
     offered_resources: books.offeredTo(framework).toWire('post-refinement'),
+    ...(framework.offerConstraintsGiven !== undefined
+      ? { offer_constraints: framework.offerConstraintsGiven }
+      : {}),
   };
 }
 
