@@ -9,6 +9,7 @@ import {
   type FrameworkID,
   type FrameworkInfo,
   type MasterInfo,
+  type OfferConstraints,
   type OfferID,
   type OfferOperation,
   RecordIODecoder,
@@ -27,6 +28,8 @@ export interface SubscribeOptions {
   readonly master: string;
   readonly frameworkInfo: FrameworkInfo;
   readonly suppressedRoles?: readonly string[];
+  /** Agents each role must (not) be offered, by attribute (OfferConstraints). */
+  readonly offerConstraints?: OfferConstraints;
   /** Acknowledge every UPDATE that carries a uuid as it is delivered (default true). */
   readonly autoAcknowledge?: boolean;
   readonly signal?: AbortSignal;
@@ -193,6 +196,9 @@ export async function subscribe(options: SubscribeOptions): Promise<SchedulerCon
       framework_info: options.frameworkInfo,
       ...(options.suppressedRoles !== undefined
         ? { suppressed_roles: options.suppressedRoles }
+        : {}),
+      ...(options.offerConstraints !== undefined
+        ? { offer_constraints: options.offerConstraints }
         : {}),
     },
   });
