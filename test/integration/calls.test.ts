@@ -30,6 +30,8 @@ interface SlavesJson {
   slaves: {
     id: string;
     hostname: string;
+    active: boolean;
+    reregistered_time?: number;
     reserved_resources_full: Record<string, Resource[]>;
   }[];
 }
@@ -189,10 +191,14 @@ describe('scheduler calls and volumes with real processes', () => {
     await agent.stop();
     const restarted = await cluster.addAgent('agent-1b', [], `${cluster.workDir}/agent-1`);
     cluster.agents.push(restarted);
+    // Re-registered (not the old record of the stopped agent, which still holds the volume).
     await waitFor('the agent back with its volume', async () => {
       const [back] = (await slaves(cluster.masterUrl)).slaves;
       const eng = back?.reserved_resources_full.eng ?? [];
-      return back?.id === slave.id && eng.some((r) => r.disk?.persistence?.id === 'op-vol')
+      return back?.id === slave.id &&
+        back.active &&
+        back.reregistered_time !== undefined &&
+        eng.some((r) => r.disk?.persistence?.id === 'op-vol')
         ? true
         : undefined;
     });
