@@ -15,6 +15,7 @@ import {
   type AgentInfo,
   type Attribute,
   assertNever,
+  type ExecutorID,
   type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
@@ -23,6 +24,7 @@ import {
   agentId as mintAgentId,
   parseResources,
   type Resource,
+  type TaskInfo,
   type TaskState,
   type TaskStatus,
 } from '../wire/index.js';
@@ -297,6 +299,32 @@ export class Agent implements AgentView {
       case 'CHECKPOINT_RESOURCES':
         this.checkpointResources(event.checkpoint_resources.resources);
         return;
+      case 'RUN_TASK_GROUP': {
+        const { framework_info, executor, task_group } = event.run_task_group;
+        this.refuseTaskGroup(framework_info, executor.executor_id, task_group.tasks);
+        return;
+      }
+      case 'SHUTDOWN_EXECUTOR':
+        // Only task groups have executors of their own, and those never start here yet.
+        this.log.info(
+          {
+            framework_id: event.shutdown_executor.framework_id.value,
+            executor_id: event.shutdown_executor.executor_id.value,
+          },
+          'shutdown of an executor this agent does not run; ignored',
+        );
+        return;
+      case 'FRAMEWORK_MESSAGE':
+        // MESSAGE is best effort (WIRE §2.1): with no custom executors there is nobody to tell.
+        this.log.info(
+          {
+            framework_id: event.framework_message.framework_id.value,
+            executor_id: event.framework_message.executor_id.value,
+            bytes: event.framework_message.data.length,
+          },
+          'framework message for an executor this agent does not run; dropped',
+        );
+        return;
       case 'SUBSCRIBED':
       case 'HEARTBEAT':
       case 'ERROR':
@@ -304,6 +332,33 @@ export class Agent implements AgentView {
       default:
         assertNever(event);
     }
+  }
+
+  /**
+   * LAUNCH_GROUP: refused task by task (task-runs.ts says why), and the master
+   * hears that the executor it expected is gone, as Mesos' agent sends
+   * ExitedExecutorMessage (status -1) for an executor that never launched.
+   */
+  private refuseTaskGroup(
+    frameworkInfo: FrameworkInfo,
+    executorId: ExecutorID,
+    tasks: readonly TaskInfo[],
+  ): void {
+    this.runs.refuseGroup(frameworkInfo, executorId.value, tasks);
+    const frameworkId = frameworkInfo.id;
+    if (frameworkId === undefined) return;
+    this.log.warn(
+      { framework_id: frameworkId.value, executor_id: executorId.value, tasks: tasks.length },
+      'task group refused: no default executor',
+    );
+    this.link
+      ?.sendExecutorExited({ framework_id: frameworkId, executor_id: executorId, status: -1 })
+      .catch((error: unknown) =>
+        this.log.warn(
+          { err: (error as Error).message, executor_id: executorId.value },
+          'could not tell the master an executor exited',
+        ),
+      );
   }
 
   private forward(frameworkId: FrameworkID, status: TaskStatus): void {

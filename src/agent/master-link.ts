@@ -57,11 +57,22 @@ export class MasterLink {
 
   /** Sends a status update on the current stream. Throws when not connected or refused. */
   async sendUpdate(update: Extract<AgentCall, { type: 'UPDATE' }>['update']): Promise<void> {
+    await this.send((agent_id) => ({ type: 'UPDATE', agent_id, update }));
+  }
+
+  /** Tells the master an executor ended (EXECUTOR_EXITED); best effort, as Mesos sends it. */
+  async sendExecutorExited(
+    exited: Extract<AgentCall, { type: 'EXECUTOR_EXITED' }>['executor_exited'],
+  ): Promise<void> {
+    await this.send((agent_id) => ({ type: 'EXECUTOR_EXITED', agent_id, executor_exited: exited }));
+  }
+
+  private async send(build: (agentId: ReturnType<typeof mintAgentId>) => AgentCall): Promise<void> {
     const streamId = this.streamId;
     const agentIdValue = this.agentIdValue;
     if (streamId === undefined || agentIdValue === undefined)
       throw new Error('not connected to a master');
-    const call: AgentCall = { type: 'UPDATE', agent_id: mintAgentId(agentIdValue), update };
+    const call = build(mintAgentId(agentIdValue));
     await postJson(new URL('/master/api/v1/agent', this.options.master), call, {
       headers: { 'mesos-stream-id': streamId },
       signal: this.abort.signal,

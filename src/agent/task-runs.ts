@@ -205,6 +205,58 @@ export class TaskRuns {
     }
   }
 
+  /**
+   * LAUNCH_GROUP needs the default executor, which this agent does not run yet:
+   * each task of the group fails as a container that could not launch would
+   * (TASK_FAILED from the agent, REASON_CONTAINER_LAUNCH_FAILED), reliably.
+   */
+  refuseGroup(
+    frameworkInfo: FrameworkInfo,
+    executorIdValue: string,
+    tasks: readonly TaskInfo[],
+  ): void {
+    const frameworkId = frameworkInfo.id;
+    const agentIdValue = this.options.agentId();
+    if (frameworkId === undefined || agentIdValue === undefined) return;
+    for (const task of tasks) {
+      const key = runKey(frameworkId.value, task.task_id.value);
+      if (this.runs.has(key)) continue;
+      const address: RunAddress = {
+        agentIdValue,
+        frameworkIdValue: frameworkId.value,
+        executorIdValue,
+        containerIdValue: randomUUID(),
+        taskIdValue: task.task_id.value,
+      };
+      const run: TaskRun = {
+        address,
+        frameworkId,
+        frameworkInfo,
+        task,
+        containerIdValue: address.containerIdValue,
+        sandbox: sandboxPath(this.options.workDir, address),
+        state: 'TASK_STAGING',
+        container: undefined,
+        isKillRequested: false,
+        killTimer: undefined,
+      };
+      this.runs.set(key, run);
+      try {
+        this.options.checkpoint.launched(address, frameworkInfo, task);
+      } catch (error) {
+        this.options.log.error(
+          { err: (error as Error).message, task_id: task.task_id.value },
+          'could not checkpoint a refused task',
+        );
+      }
+      this.report(run, 'TASK_FAILED', {
+        source: 'SOURCE_AGENT',
+        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        message: 'Task groups need the default executor, which this agent does not run yet',
+      });
+    }
+  }
+
   /** Follows a container to its end, then reports the task's terminal state. */
   private attach(run: TaskRun, container: Container): void {
     run.container = container;

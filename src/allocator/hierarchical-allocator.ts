@@ -22,12 +22,19 @@ import {
   vectorQuantities,
   vectorShare,
 } from './quantities.js';
-import { type FrameworkBooks, RoleEntry, type RoleNode, RoleTree } from './role-tree.js';
+import {
+  type FrameworkBooks,
+  type MinAllocatableTerm,
+  RoleEntry,
+  type RoleNode,
+  RoleTree,
+} from './role-tree.js';
 import type {
   Allocation,
   Allocator,
   AllocatorEvent,
   FrameworkCapabilities,
+  MinAllocatableByRole,
   QuotaConfig,
   RoleView,
 } from './types.js';
@@ -72,6 +79,10 @@ interface Framework extends FrameworkBooks {
   suppressed: Set<string>;
   isActive: boolean;
   capabilities: FrameworkCapabilities;
+  /** Per role, agent id values its offer constraints exclude (kept while the role's entry comes and goes). */
+  readonly excluded: Map<string, Set<string>>;
+  /** Per role, its offer_filters' alternatives; a role absent uses the global minimum. */
+  minAllocatable: Map<string, readonly (readonly MinAllocatableTerm[])[]>;
 }
 
 type Attempt = 'allocated' | 'next-framework' | 'next-role';
@@ -96,11 +107,7 @@ export class HierarchicalAllocator implements Allocator {
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
   private readonly freeQuota: number[] = [];
   /** --min_allocatable_resources: alternatives, each a list of (scalar slot, thousandths). */
-  private readonly minAllocatable: readonly (readonly {
-    name: string;
-    slot: number;
-    millis: number;
-  }[])[];
+  private readonly minAllocatable: readonly (readonly MinAllocatableTerm[])[];
   /** Bumped by every event that could let an idle agent be offered. */
   private epoch = 0;
 
@@ -151,6 +158,8 @@ export class HierarchicalAllocator implements Allocator {
         const framework = this.ensureFramework(event.frameworkId);
         framework.isActive = true;
         if (event.capabilities !== undefined) framework.capabilities = event.capabilities;
+        if (event.minAllocatable !== undefined)
+          this.setMinAllocatable(framework, event.minAllocatable);
         this.setRoles(framework, event.roles, event.suppressedRoles);
         for (const [agentIdValue, used] of event.used)
           this.trackUsed(framework, agentIdValue, used);
@@ -159,7 +168,29 @@ export class HierarchicalAllocator implements Allocator {
       case 'frameworkUpdated':
         this.withFramework(event.frameworkId.value, (framework) => {
           if (event.capabilities !== undefined) framework.capabilities = event.capabilities;
+          if (event.minAllocatable !== undefined)
+            this.setMinAllocatable(framework, event.minAllocatable);
           this.setRoles(framework, event.roles, event.suppressedRoles);
+        });
+        break;
+      case 'agentExcluded':
+        this.withFramework(event.frameworkId.value, (framework) => {
+          let excluded = framework.excluded.get(event.role);
+          if (event.isExcluded) {
+            if (excluded === undefined) {
+              excluded = new Set();
+              framework.excluded.set(event.role, excluded);
+            }
+            excluded.add(event.agentId.value);
+          } else {
+            excluded?.delete(event.agentId.value);
+            if (excluded?.size === 0) {
+              framework.excluded.delete(event.role);
+              excluded = undefined;
+            }
+          }
+          const entry = framework.entries.get(event.role);
+          if (entry !== undefined) entry.excludedAgents = excluded;
         });
         break;
       case 'frameworkRemoved':
@@ -231,6 +262,8 @@ export class HierarchicalAllocator implements Allocator {
       case 'offersRevived':
       case 'quotaUpdated':
         return true;
+      case 'agentExcluded':
+        return !event.isExcluded;
       case 'resourcesRecovered':
       case 'allocationConverted':
       case 'availableConverted':
@@ -354,6 +387,8 @@ export class HierarchicalAllocator implements Allocator {
         suppressed: new Set(),
         isActive: false,
         capabilities: { reservationRefinement: false },
+        excluded: new Map(),
+        minAllocatable: new Map(),
       };
       this.frameworks.set(id.value, framework);
     }
@@ -364,10 +399,30 @@ export class HierarchicalAllocator implements Allocator {
     let entry = framework.entries.get(role);
     if (entry === undefined) {
       entry = new RoleEntry(framework, this.tree.ensure(role));
+      entry.excludedAgents = framework.excluded.get(role);
+      entry.minAllocatable = framework.minAllocatable.get(role);
       framework.entries.set(role, entry);
       entry.role.entries.add(entry);
     }
     return entry;
+  }
+
+  /** FrameworkInfo.offer_filters, per role, as slots and thousandths (units come in). */
+  private setMinAllocatable(framework: Framework, byRole: MinAllocatableByRole): void {
+    framework.minAllocatable = new Map(
+      [...byRole].map(([role, alternatives]) => [
+        role,
+        alternatives.map((alternative) =>
+          Object.entries(alternative).map(([name, units]) => ({
+            name,
+            slot: scalarSlot(name),
+            millis: Math.round(units * 1000),
+          })),
+        ),
+      ]),
+    );
+    for (const [role, entry] of framework.entries)
+      entry.minAllocatable = framework.minAllocatable.get(role);
   }
 
   private setRoles(
@@ -625,6 +680,8 @@ export class HierarchicalAllocator implements Allocator {
     quotaRole: RoleNode | undefined,
   ): Attempt {
     const role = entry.role;
+    // Offer constraints: looked up, never evaluated here (the master did, once per change).
+    if (entry.excludedAgents?.has(agent.id.value) === true) return 'next-framework';
     let available = agent.available.allocatableTo(role.name);
     if (!entry.framework.capabilities.reservationRefinement)
       available = available.withoutRefinedReservations();
@@ -655,8 +712,11 @@ export class HierarchicalAllocator implements Allocator {
         toOffer = available.shrinkQuotaScalars(caps);
       }
     }
-    // offerAgent() checked the agent's whole availability before this attempt.
-    if (toOffer !== agent.available && !this.isAllocatable(toOffer)) return 'next-role';
+    // offerAgent() checked the agent's whole availability before this attempt. A framework's
+    // offer_filters replace the global minimum for its role, and are its own: next framework.
+    if (entry.minAllocatable !== undefined) {
+      if (!this.isAllocatable(toOffer, undefined, entry.minAllocatable)) return 'next-framework';
+    } else if (toOffer !== agent.available && !this.isAllocatable(toOffer)) return 'next-role';
     if (this.isFiltered(entry, agent, toOffer, cycle)) return 'next-framework';
 
     this.take(agent, entry, toOffer);
@@ -699,11 +759,15 @@ export class HierarchicalAllocator implements Allocator {
    * without building that value (only quota scalars are cut, per name). Plain loops over
    * slots: this runs several times per offer.
    */
-  private isAllocatable(resources: Resources, caps?: ReadonlyMap<string, number>): boolean {
+  private isAllocatable(
+    resources: Resources,
+    caps?: ReadonlyMap<string, number>,
+    alternatives: readonly (readonly MinAllocatableTerm[])[] = this.minAllocatable,
+  ): boolean {
     if (resources.isEmpty()) return false;
-    if (this.minAllocatable.length === 0) return true;
+    if (alternatives.length === 0) return true;
     const { allVector, quotaVector } = resources.scalarMillisSplit();
-    for (const alternative of this.minAllocatable) {
+    for (const alternative of alternatives) {
       let isEnough = true;
       for (const { name, slot, millis } of alternative) {
         let held = allVector[slot] ?? 0;

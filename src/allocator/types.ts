@@ -7,6 +7,13 @@ export interface FrameworkCapabilities {
   readonly reservationRefinement: boolean;
 }
 
+/**
+ * FrameworkInfo.offer_filters: per role, alternatives of scalar quantities in units (cpus,
+ * MB); an offer to the role must hold one in full. It replaces --min_allocatable_resources
+ * for that role (Mesos 1.11); an empty list lets any offer through. Roles absent: global.
+ */
+export type MinAllocatableByRole = ReadonlyMap<string, readonly Readonly<Record<string, number>>[]>;
+
 export interface QuotaConfig {
   readonly role: string;
   /** Scalar quantities in units (cpus, MB): what the role is guaranteed. */
@@ -63,6 +70,7 @@ export type AllocatorEvent =
       /** Resources the framework already uses (after a master failover), per agent. */
       readonly used: ReadonlyMap<string, Resources>;
       readonly capabilities?: FrameworkCapabilities;
+      readonly minAllocatable?: MinAllocatableByRole;
     }
   | {
       readonly kind: 'frameworkUpdated';
@@ -70,6 +78,19 @@ export type AllocatorEvent =
       readonly roles: readonly string[];
       readonly suppressedRoles: readonly string[];
       readonly capabilities?: FrameworkCapabilities;
+      readonly minAllocatable?: MinAllocatableByRole;
+    }
+  | {
+      /**
+       * The framework's offer constraints exclude (or no longer exclude) an agent for one of
+       * its roles: that role is never offered the agent. The master evaluates constraints
+       * once per (framework role, agent) change; the allocator only looks this up.
+       */
+      readonly kind: 'agentExcluded';
+      readonly frameworkId: FrameworkID;
+      readonly role: string;
+      readonly agentId: AgentID;
+      readonly isExcluded: boolean;
     }
   | { readonly kind: 'frameworkRemoved'; readonly frameworkId: FrameworkID }
   | { readonly kind: 'frameworkActivated'; readonly frameworkId: FrameworkID }

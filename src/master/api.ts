@@ -10,10 +10,12 @@ import type {
   FrameworkID,
   MasterInfo,
   Reconcile,
+  ReconcileOperations,
   Resource,
   Subscribe,
   TaskStatus,
 } from '../wire/index.js';
+import type { VolumeChange } from './core/agent-resources.js';
 import type { ReadonlyBooks } from './core/books.js';
 import type { Histogram } from './core/metrics.js';
 import type { QuotaContext } from './core/quota.js';
@@ -57,6 +59,19 @@ export interface SchedulerCommands {
   reconcile(framework: FrameworkRecord, call: Reconcile): void;
   /** Throws BadRequestError before changing anything. */
   updateFramework(framework: FrameworkRecord, call: Subscribe): void;
+  shutdownExecutor(framework: FrameworkRecord, agentIdValue: string, executorIdValue: string): void;
+  messageExecutor(
+    framework: FrameworkRecord,
+    agentIdValue: string,
+    executorIdValue: string,
+    data: string,
+  ): void;
+  acknowledgeOperationStatus(
+    framework: FrameworkRecord,
+    operationIdValue: string,
+    uuid: string,
+  ): void;
+  reconcileOperations(framework: FrameworkRecord, call: ReconcileOperations): void;
 }
 
 export interface OperatorCommands {
@@ -75,6 +90,8 @@ export interface OperatorCommands {
     principal: string | undefined,
   ): void;
   teardownFramework(frameworkId: FrameworkID): boolean;
+  /** Throws BadRequestError (400) or CONFLICT (409) before changing anything. */
+  changeVolumes(agentIdValue: string, change: VolumeChange, principal: string | undefined): void;
 }
 
 export interface StreamCommands {
@@ -96,6 +113,12 @@ export interface StreamCommands {
   /** The agent's stream id, if it is subscribed on one. */
   agentStreamId(agent: AgentRecord): string | undefined;
   statusUpdate(agent: AgentRecord, frameworkIdValue: string, status: TaskStatus): void;
+  executorExited(
+    agent: AgentRecord,
+    frameworkIdValue: string,
+    executorIdValue: string,
+    status: number,
+  ): void;
 }
 
 export interface MasterApi

@@ -24,16 +24,19 @@ import {
   type MasterInfo,
   MESOS_API_VERSION,
   type Reconcile,
+  type ReconcileOperations,
   type Resource,
   type Subscribe,
   type TaskStatus,
 } from '../wire/index.js';
 import type { MasterApi } from './api.js';
 import { accept as acceptOffers, decline as declineOffers } from './core/accept.js';
-import { changeReservations } from './core/agent-resources.js';
+import { changeReservations, changeVolumes, type VolumeChange } from './core/agent-resources.js';
 import * as agents from './core/agents.js';
 import { MasterCore } from './core/core.js';
+import * as executors from './core/executors.js';
 import * as frameworks from './core/frameworks.js';
+import * as operations from './core/operations.js';
 import type { MasterEffect } from './core/outbox.js';
 import type { AgentRecord, FrameworkRecord } from './core/records.js';
 import { recoverRegistry } from './core/recovery.js';
@@ -282,6 +285,15 @@ export class Master implements MasterApi {
     tasks.statusUpdate(this.core, agent, frameworkIdValue, status);
   }
 
+  executorExited(
+    agent: AgentRecord,
+    frameworkIdValue: string,
+    executorIdValue: string,
+    status: number,
+  ): void {
+    executors.executorExited(this.core, agent, frameworkIdValue, executorIdValue, status);
+  }
+
   // ------------------------------------------------------------- scheduler
 
   countCall(framework: FrameworkRecord, type: string): void {
@@ -334,6 +346,35 @@ export class Master implements MasterApi {
     frameworks.update(this.core, framework, call);
   }
 
+  shutdownExecutor(
+    framework: FrameworkRecord,
+    agentIdValue: string,
+    executorIdValue: string,
+  ): void {
+    executors.shutdownExecutor(this.core, framework, agentIdValue, executorIdValue);
+  }
+
+  messageExecutor(
+    framework: FrameworkRecord,
+    agentIdValue: string,
+    executorIdValue: string,
+    data: string,
+  ): void {
+    executors.frameworkMessage(this.core, framework, agentIdValue, executorIdValue, data);
+  }
+
+  acknowledgeOperationStatus(
+    framework: FrameworkRecord,
+    operationIdValue: string,
+    uuid: string,
+  ): void {
+    operations.acknowledgeOperation(this.core, framework, operationIdValue, uuid);
+  }
+
+  reconcileOperations(framework: FrameworkRecord, call: ReconcileOperations): void {
+    operations.reconcileOperations(this.core, framework, call);
+  }
+
   // --------------------------------------------------------------- operator
 
   async updateWeights(
@@ -355,6 +396,10 @@ export class Master implements MasterApi {
     principal: string | undefined,
   ): void {
     changeReservations(this.core, agentIdValue, kind, resources, principal);
+  }
+
+  changeVolumes(agentIdValue: string, change: VolumeChange, principal: string | undefined): void {
+    changeVolumes(this.core, agentIdValue, change, principal);
   }
 
   teardownFramework(frameworkId: FrameworkID): boolean {

@@ -105,6 +105,23 @@ export async function readJsonBody(
   }
 }
 
+/**
+ * Reads a form-encoded body (`a=1&b=2`), as Mesos' legacy POST endpoints take their
+ * arguments (/master/reserve, /master/create-volumes, …), bounded like any body.
+ */
+export async function readFormBody(request: Request): Promise<URLSearchParams> {
+  const body = await readBody(request);
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch (error) {
+    throw new BadRequestError('', 'Unable to decode query string: not valid UTF-8', {
+      cause: error,
+    });
+  }
+  return new URLSearchParams(text);
+}
+
 /** True when the client accepts JSON; Accept may repeat or list types (WIRE §1.4). */
 export function acceptsJson(request: Request): boolean {
   const header = request.headers.accept;

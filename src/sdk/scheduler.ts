@@ -8,6 +8,7 @@ import {
   type FrameworkID,
   type FrameworkInfo,
   type MasterInfo,
+  type OfferConstraints,
   type OfferID,
   type OfferOperation,
   RecordIODecoder,
@@ -31,6 +32,8 @@ export interface SubscribeOptions {
   readonly master: string;
   readonly frameworkInfo: FrameworkInfo;
   readonly suppressedRoles?: readonly string[];
+  /** Agents each role must (not) be offered, by attribute (OfferConstraints). */
+  readonly offerConstraints?: OfferConstraints;
   /** Acknowledge every UPDATE that carries a uuid as it is delivered (default true). */
   readonly autoAcknowledge?: boolean;
   /**
@@ -364,6 +367,9 @@ async function openSubscription(options: SubscribeOptions, master: URL): Promise
       framework_info: options.frameworkInfo,
       ...(options.suppressedRoles !== undefined
         ? { suppressed_roles: options.suppressedRoles }
+        : {}),
+      ...(options.offerConstraints !== undefined
+        ? { offer_constraints: options.offerConstraints }
         : {}),
     },
   });

@@ -3,9 +3,10 @@
 // long-lived SUBSCRIBE call (POST /master/api/v1/agent) and the master streams
 // commands back as RecordIO events, so an agent behind NAT or at the edge works.
 // Status updates travel as separate UPDATE calls carrying the stream id.
-import type { AgentID, FrameworkID, TaskID } from './ids.js';
+import type { AgentID, ExecutorID, FrameworkID, TaskID } from './ids.js';
 import type {
   AgentInfo,
+  ExecutorInfo,
   FrameworkInfo,
   KillPolicy,
   MasterInfo,
@@ -39,6 +40,21 @@ export type AgentCall =
       readonly type: 'UPDATE';
       readonly agent_id: AgentID;
       readonly update: { readonly framework_id: FrameworkID; readonly status: TaskStatus };
+    }
+  | {
+      /**
+       * An executor ended (Mesos' ExitedExecutorMessage): the master frees its resources and
+       * tells the framework (FAILURE). `status` is the raw wait status, -1 when there is none
+       * (an executor that never launched). Command tasks have no executor of their own here,
+       * so this is only sent for executors the master knows of (task groups).
+       */
+      readonly type: 'EXECUTOR_EXITED';
+      readonly agent_id: AgentID;
+      readonly executor_exited: {
+        readonly framework_id: FrameworkID;
+        readonly executor_id: ExecutorID;
+        readonly status: number;
+      };
     };
 
 export type AgentEvent =
@@ -53,6 +69,32 @@ export type AgentEvent =
   | {
       readonly type: 'RUN_TASK';
       readonly run_task: { readonly framework_info: FrameworkInfo; readonly task: TaskInfo };
+    }
+  | {
+      /** LAUNCH_GROUP: the tasks run together under the (DEFAULT) executor. */
+      readonly type: 'RUN_TASK_GROUP';
+      readonly run_task_group: {
+        readonly framework_info: FrameworkInfo;
+        readonly executor: ExecutorInfo;
+        readonly task_group: { readonly tasks: readonly TaskInfo[] };
+      };
+    }
+  | {
+      /** SHUTDOWN from the framework: the executor is to stop, its tasks with it. */
+      readonly type: 'SHUTDOWN_EXECUTOR';
+      readonly shutdown_executor: {
+        readonly framework_id: FrameworkID;
+        readonly executor_id: ExecutorID;
+      };
+    }
+  | {
+      /** MESSAGE from the framework for one of its executors; best effort. */
+      readonly type: 'FRAMEWORK_MESSAGE';
+      readonly framework_message: {
+        readonly framework_id: FrameworkID;
+        readonly executor_id: ExecutorID;
+        readonly data: string;
+      };
     }
   | {
       readonly type: 'KILL_TASK';

@@ -95,6 +95,25 @@ export interface FrameworkInfo {
   readonly webui_url?: string;
   readonly capabilities?: readonly { readonly type: FrameworkCapabilityType }[];
   readonly labels?: Labels;
+  /** Per role, the least an offer must hold to be made (Mesos 1.11); replaces the global minimum. */
+  readonly offer_filters?: Readonly<Record<string, OfferFilters>>;
+}
+
+/** mesos.proto OfferFilters: alternatives of scalar quantities; an offer must hold one in full. */
+export interface OfferFilters {
+  readonly min_allocatable_resources?: {
+    readonly quantities?: readonly {
+      readonly quantities?: Readonly<Record<string, Scalar>>;
+    }[];
+  };
+}
+
+/** mesos.proto DomainInfo: an agent's (or the master's) fault domain. */
+export interface DomainInfo {
+  readonly fault_domain?: {
+    readonly region: { readonly name: string };
+    readonly zone: { readonly name: string };
+  };
 }
 
 export interface Address {
@@ -125,6 +144,7 @@ export interface AgentInfo {
   readonly resources?: readonly Resource[];
   readonly attributes?: readonly Attribute[];
   readonly id?: AgentID;
+  readonly domain?: DomainInfo;
 }
 
 export interface Offer {
@@ -179,6 +199,9 @@ export interface ExecutorInfo {
   readonly command?: CommandInfo;
   readonly resources?: readonly Resource[];
   readonly name?: string;
+  /** Opaque here, as TaskInfo's: the DEFAULT executor may only say MESOS, without an image. */
+  readonly container?: Readonly<Record<string, unknown>>;
+  readonly labels?: Labels;
 }
 
 export interface TaskInfo {
@@ -214,6 +237,7 @@ export type TaskStatusReason =
   | 'REASON_AGENT_REREGISTERED'
   | 'REASON_RECONCILIATION'
   | 'REASON_TASK_INVALID'
+  | 'REASON_TASK_GROUP_INVALID'
   | 'REASON_TASK_KILLED_DURING_LAUNCH'
   | 'REASON_TASK_UNKNOWN';
 
@@ -253,4 +277,27 @@ export interface Task {
   readonly status_update_uuid?: string;
   readonly labels?: Labels;
   readonly user?: string;
+}
+
+/** mesos.proto OperationState (WIRE §4.5); the terminal ones are marked in isTerminalOperationState. */
+export type OperationState =
+  | 'OPERATION_UNSUPPORTED'
+  | 'OPERATION_PENDING'
+  | 'OPERATION_FINISHED'
+  | 'OPERATION_FAILED'
+  | 'OPERATION_ERROR'
+  | 'OPERATION_DROPPED'
+  | 'OPERATION_UNREACHABLE'
+  | 'OPERATION_GONE_BY_OPERATOR'
+  | 'OPERATION_RECOVERING'
+  | 'OPERATION_UNKNOWN';
+
+/** An operation's status (WIRE §3): `uuid` is a UUID message, `{"value": "<base64>"}`. */
+export interface OperationStatus {
+  readonly operation_id?: { readonly value: string };
+  readonly state: OperationState;
+  readonly message?: string;
+  readonly converted_resources?: readonly Resource[];
+  readonly uuid?: { readonly value: string };
+  readonly agent_id?: AgentID;
 }

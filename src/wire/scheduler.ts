@@ -7,6 +7,7 @@ import type {
   KillPolicy,
   MasterInfo,
   Offer,
+  OperationStatus,
   Resource,
   Scalar,
   TaskInfo,
@@ -198,6 +199,10 @@ export type Event =
   | { readonly type: 'RESCIND'; readonly rescind: { readonly offer_id: OfferID } }
   | { readonly type: 'UPDATE'; readonly update: { readonly status: TaskStatus } }
   | {
+      readonly type: 'UPDATE_OPERATION_STATUS';
+      readonly update_operation_status: { readonly status: OperationStatus };
+    }
+  | {
       readonly type: 'MESSAGE';
       readonly message: {
         readonly agent_id: AgentID;
@@ -217,6 +222,17 @@ export type Event =
   | { readonly type: 'HEARTBEAT' };
 
 export type EventType = Event['type'];
+
+/** An operation the master keeps for feedback (v1 Operation; GET_OPERATIONS). */
+export interface Operation {
+  readonly framework_id?: FrameworkID;
+  readonly agent_id?: AgentID;
+  readonly info: OfferOperation;
+  readonly latest_status: OperationStatus;
+  readonly statuses?: readonly OperationStatus[];
+  /** The operation's own UUID message, `{"value": "<base64>"}`. */
+  readonly uuid: { readonly value: string };
+}
 
 /** The scheduler API's stream header; every call after SUBSCRIBE must echo it. */
 export const STREAM_ID_HEADER = 'mesos-stream-id';

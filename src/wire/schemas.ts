@@ -291,6 +291,32 @@ export const FrameworkInfoSchema: z.ZodType<FrameworkInfo> = z.object({
     ),
   ),
   labels: optional(LabelsSchema),
+  offer_filters: optional(
+    map(
+      z.string(),
+      z.object({
+        min_allocatable_resources: optional(
+          z.object({
+            quantities: optional(
+              list(
+                z.object({
+                  quantities: optional(
+                    map(
+                      nonEmptyText(MAX_RESOURCE_NAME_LENGTH),
+                      z.object({ value: number }),
+                      MAX_QUOTA_RESOURCE_NAMES,
+                    ),
+                  ),
+                }),
+                MAX_CONSTRAINT_GROUPS,
+              ),
+            ),
+          }),
+        ),
+      }),
+      MAX_ROLES,
+    ),
+  ),
 });
 
 const FiltersSchema: z.ZodType<Filters> = z.object({ refuse_seconds: optional(number) });
@@ -340,6 +366,14 @@ const ExecutorInfoSchema: z.ZodType<ExecutorInfo> = z.object({
   command: optional(CommandInfoSchema),
   resources: optional(list(ResourceSchema, MAX_RESOURCES)),
   name: optional(text(MAX_NAME_LENGTH)),
+  container: optional(
+    z
+      .record(z.string(), z.unknown())
+      .refine((container) => JSON.stringify(container).length <= MAX_CONTAINER_JSON_LENGTH, {
+        error: `at most ${MAX_CONTAINER_JSON_LENGTH} characters as JSON`,
+      }),
+  ),
+  labels: optional(LabelsSchema),
 });
 
 export const TaskInfoSchema: z.ZodType<TaskInfo> = z.object({
@@ -655,11 +689,21 @@ const AgentInfoSchema: z.ZodType<AgentInfo> = z.object({
   resources: optional(list(ResourceSchema, MAX_RESOURCES)),
   attributes: optional(list(AttributeSchema, MAX_ATTRIBUTES)),
   id: optional(AgentIDSchema),
+  domain: optional(
+    z.object({
+      fault_domain: optional(
+        z.object({
+          region: z.object({ name: nonEmptyText(MAX_HOSTNAME_LENGTH) }),
+          zone: z.object({ name: nonEmptyText(MAX_HOSTNAME_LENGTH) }),
+        }),
+      ),
+    }),
+  ),
 });
 
 const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({
-    type: z.enum(['SUBSCRIBE', 'UPDATE'], {
+    type: z.enum(['SUBSCRIBE', 'UPDATE', 'EXECUTOR_EXITED'], {
       error: (issue) =>
         issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
@@ -683,9 +727,21 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
       }),
     ),
     update: optional(z.object({ framework_id: FrameworkIDSchema, status: TaskStatusSchema })),
+    executor_exited: optional(
+      z.object({
+        framework_id: FrameworkIDSchema,
+        executor_id: ExecutorIDSchema,
+        status: number.refine((n) => Number.isInteger(n), { error: 'must be an integer' }),
+      }),
+    ),
   })
   .superRefine((call, ctx) => {
-    const body = call.type === 'SUBSCRIBE' ? 'subscribe' : 'update';
+    const body =
+      call.type === 'SUBSCRIBE'
+        ? 'subscribe'
+        : call.type === 'UPDATE'
+          ? 'update'
+          : 'executor_exited';
     if (call[body] === undefined)
       ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
     if (call.type !== 'SUBSCRIBE' && call.agent_id === undefined)

@@ -13,9 +13,11 @@ import {
 } from '../../wire/index.js';
 import { agentTotal } from './agent-resources.js';
 import { allocatorHandle, type CoreContext, nowSec, observe, persist, toAgent } from './context.js';
+import { agentLost } from './executors.js';
 import { frameworkRoles, hasCapability } from './framework-info.js';
 import { recovered as recoveredFramework } from './frameworks.js';
 import { AGENT_NEXT, checkTransition } from './lifecycle.js';
+import { evaluateOfferConstraints } from './offer-constraints.js';
 import { rescindAll } from './offers.js';
 import type { AgentLink, AgentRecord } from './records.js';
 import { decideStatus, recoverTask, resurrect, sendMasterStatus } from './tasks.js';
@@ -74,6 +76,7 @@ export function subscribe(
       reregisteredTimeSec: undefined,
       offers: new Set(),
       tasks: new Set(),
+      executors: new Map(),
     };
     core.books.agents.set(id.value, agent);
     adoptTasks(core, agent, call.tasks ?? []);
@@ -98,6 +101,10 @@ export function subscribe(
     allocatorHandle(core, { kind: 'agentAdded', agentId: id, total, used: usedByFramework(agent) });
     core.metrics.count('master/slave_reregistrations');
   }
+  // Its attributes, hostname or domain may be new: constrained frameworks look again.
+  for (const framework of core.books.frameworks.values())
+    if (framework.offerConstraints.size > 0 || framework.excludedAgents.size > 0)
+      evaluateOfferConstraints(core, framework, agent);
   observe(core, { kind: 'agentAdded', agent });
   toAgent(core, agent, {
     type: 'SUBSCRIBED',
@@ -208,17 +215,21 @@ export function unreachable(core: CoreContext, agent: AgentRecord): void {
     if (state === 'TASK_LOST') core.books.completeTask(task);
   }
   allocatorHandle(core, { kind: 'agentRemoved', agentId: agent.id });
+  agentLost(core, agent, agent.id);
   observe(core, { kind: 'agentRemoved', agent });
   core.log.warn({ agent_id: agent.id.value }, 'agent unreachable');
 }
 
 function usedByFramework(agent: AgentRecord): Map<string, Resources> {
   const used = new Map<string, Resources>();
-  for (const task of agent.tasks) {
-    if (task.isRecovered) continue;
-    const sum = used.get(task.frameworkId.value);
-    used.set(task.frameworkId.value, sum === undefined ? task.resources : sum.plus(task.resources));
-  }
+  const add = (frameworkIdValue: string, resources: Resources) => {
+    const sum = used.get(frameworkIdValue);
+    used.set(frameworkIdValue, sum === undefined ? resources : sum.plus(resources));
+  };
+  for (const task of agent.tasks)
+    if (!task.isRecovered) add(task.frameworkId.value, task.resources);
+  for (const executor of agent.executors.values())
+    add(executor.frameworkId.value, executor.resources);
   return used;
 }
 

@@ -112,10 +112,11 @@ export class Books implements ReadonlyBooks {
       this.completedFrameworks.shift();
   }
 
-  /** Resources in use by tasks on an agent (not terminal), summed. */
+  /** Resources in use by tasks (not terminal) and executors on an agent, summed. */
   usedOn(agent: AgentRecord): Resources {
     let used = Resources.EMPTY;
     for (const task of agent.tasks) if (!task.isRecovered) used = used.plus(task.resources);
+    for (const executor of agent.executors.values()) used = used.plus(executor.resources);
     return used;
   }
 
@@ -129,6 +130,9 @@ export class Books implements ReadonlyBooks {
     let used = Resources.EMPTY;
     for (const task of framework.tasks.values())
       if (!task.isRecovered) used = used.plus(task.resources);
+    for (const agent of this.agents.values())
+      for (const executor of agent.executors.values())
+        if (executor.frameworkId.value === framework.id.value) used = used.plus(executor.resources);
     return used;
   }
 

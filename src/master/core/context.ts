@@ -46,6 +46,8 @@ export interface CoreContext {
   readonly recoveredAtMs: number;
   /** Whether anyone follows the operator event stream; changes are not queued otherwise. */
   readonly isObserved: boolean;
+  /** A fresh UUID, 16 bytes in base64 (operation and operation status uuids). */
+  newUuid(): string;
 }
 
 export function nowSec(core: CoreContext): number {

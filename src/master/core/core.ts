@@ -4,7 +4,7 @@
 // one on a ManualClock and read the outbox instead.
 import type { Allocator, QuotaConfig } from '../../allocator/index.js';
 import type { Clock, Logger } from '../../runtime/index.js';
-import type { MasterInfo } from '../../wire/index.js';
+import { type MasterInfo, newStatusUuid } from '../../wire/index.js';
 import { AllocationBatcher } from './allocation-batcher.js';
 import { Books } from './books.js';
 import type { CoreContext, CoreOptions, RoleSettings } from './context.js';
@@ -22,6 +22,8 @@ export interface MasterCoreOptions extends CoreOptions {
   readonly allocationBatchWindowMs?: number;
   /** Called when the outbox goes from empty to not: the shell schedules a drain. */
   readonly onEffects?: () => void;
+  /** Where UUIDs come from; random unless a test wants them predictable. */
+  readonly newUuid?: () => string;
 }
 
 export class MasterCore implements CoreContext {
@@ -41,6 +43,7 @@ export class MasterCore implements CoreContext {
   recoveredAtMs: number;
   isObserved = false;
   private info: MasterInfo | undefined;
+  private readonly uuids: (() => string) | undefined;
 
   constructor(options: MasterCoreOptions) {
     this.books = new Books(options.masterId);
@@ -51,12 +54,17 @@ export class MasterCore implements CoreContext {
     this.timers = new Timers(options.clock);
     this.options = options;
     this.recoveredAtMs = options.clock.now();
+    this.uuids = options.newUuid;
     this.allocation = new AllocationBatcher(
       options.clock,
       options.allocationIntervalMs,
       () => allocate(this),
       options.allocationBatchWindowMs,
     );
+  }
+
+  newUuid(): string {
+    return (this.uuids ?? newStatusUuid)();
   }
 
   masterInfo(): MasterInfo {

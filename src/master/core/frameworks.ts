@@ -22,9 +22,17 @@ import {
   toAgent,
   toFramework,
 } from './context.js';
+import { forgetExecutorsOf } from './executors.js';
 import { frameworkInfoError, frameworkRoles, hasCapability } from './framework-info.js';
 import { checkTransition, FRAMEWORK_NEXT } from './lifecycle.js';
+import {
+  compileOfferConstraints,
+  evaluateOfferConstraints,
+  minAllocatableOf,
+  offerFiltersError,
+} from './offer-constraints.js';
 import { closeOffer, rescindAll } from './offers.js';
+import { resendUnacknowledged } from './operations.js';
 import type { AgentRecord, FrameworkLink, FrameworkRecord } from './records.js';
 import { decideStatus, recoverTask } from './tasks.js';
 
@@ -70,8 +78,10 @@ export function subscribe(
 ): FrameworkID | undefined {
   const info = call.framework_info;
   const suppressedRoles = call.suppressed_roles ?? [];
-  const invalid = frameworkInfoError(info, suppressedRoles);
+  const invalid = frameworkInfoError(info, suppressedRoles) ?? offerFiltersError(info);
   if (invalid !== undefined) return refuse(core, streamId, invalid);
+  const constraints = compileOfferConstraints(call.offer_constraints, frameworkRoles(info));
+  if (typeof constraints === 'string') return refuse(core, streamId, constraints);
   if (info.id !== undefined && core.books.removedFrameworkIds.has(info.id.value))
     return refuse(core, streamId, 'Framework has been removed');
 
@@ -106,6 +116,7 @@ export function subscribe(
       kind: 'frameworkUpdated',
       frameworkId: framework.id,
       capabilities: allocationCapabilities(framework.info),
+      minAllocatable: minAllocatableOf(framework.info),
       roles: frameworkRoles(framework.info),
       suppressedRoles,
     });
@@ -130,18 +141,26 @@ export function subscribe(
       offers: new Set(),
       tasks: new Map(),
       completedTasks: [],
+      operations: new Map(),
+      offerConstraintsGiven: undefined,
+      offerConstraints: new Map(),
+      excludedAgents: new Map(),
     };
     core.books.frameworks.set(id.value, framework);
     allocatorHandle(core, {
       kind: 'frameworkAdded',
       frameworkId: id,
       capabilities: allocationCapabilities(framework.info),
+      minAllocatable: minAllocatableOf(framework.info),
       roles: frameworkRoles(framework.info),
       suppressedRoles,
       used: new Map(),
     });
     observe(core, { kind: 'frameworkAdded', framework });
   }
+  framework.offerConstraintsGiven = call.offer_constraints;
+  framework.offerConstraints = constraints;
+  evaluateOfferConstraints(core, framework);
   // Durable before SUBSCRIBED goes out: a framework told its id is one a restarted master knows.
   persistFramework(core, framework);
 
@@ -155,6 +174,7 @@ export function subscribe(
     },
   });
   toFramework(core, framework, { type: 'HEARTBEAT' });
+  resendUnacknowledged(core, framework);
   core.log.info(
     {
       framework_id: framework.id.value,
@@ -224,12 +244,17 @@ function recoveredRecord(
     offers: new Set(),
     tasks: new Map(),
     completedTasks: [],
+    operations: new Map(),
+    offerConstraintsGiven: undefined,
+    offerConstraints: new Map(),
+    excludedAgents: new Map(),
   };
   core.books.frameworks.set(idValue, framework);
   allocatorHandle(core, {
     kind: 'frameworkAdded',
     frameworkId: id,
     capabilities: allocationCapabilities(framework.info),
+    minAllocatable: minAllocatableOf(framework.info),
     roles: frameworkRoles(framework.info),
     suppressedRoles: [],
     used: new Map(),
@@ -290,6 +315,10 @@ export function remove(core: CoreContext, framework: FrameworkRecord, why: strin
     recoverTask(core, task);
     core.books.completeTask(task);
   }
+  for (const agent of core.books.agents.values())
+    for (const executor of agent.executors.values())
+      if (executor.frameworkId.value === framework.id.value) agentsToShutdown.add(agent);
+  forgetExecutorsOf(core, framework);
   for (const agent of agentsToShutdown)
     toAgent(core, agent, {
       type: 'SHUTDOWN_FRAMEWORK',
@@ -315,8 +344,11 @@ export function remove(core: CoreContext, framework: FrameworkRecord, why: strin
 export function update(core: CoreContext, framework: FrameworkRecord, call: Subscribe): void {
   const info = call.framework_info;
   const suppressedRoles = call.suppressed_roles ?? [];
-  const invalid = frameworkInfoError(info, suppressedRoles);
+  const invalid = frameworkInfoError(info, suppressedRoles) ?? offerFiltersError(info);
   if (invalid !== undefined) throw new BadRequestError('update_framework.framework_info', invalid);
+  const constraints = compileOfferConstraints(call.offer_constraints, frameworkRoles(info));
+  if (typeof constraints === 'string')
+    throw new BadRequestError('update_framework.offer_constraints', constraints);
   for (const field of ['principal', 'user', 'checkpoint'] as const)
     if ((info[field] ?? undefined) !== (framework.info[field] ?? undefined))
       throw new BadRequestError(`update_framework.framework_info.${field}`, 'cannot be changed');
@@ -330,9 +362,13 @@ export function update(core: CoreContext, framework: FrameworkRecord, call: Subs
     kind: 'frameworkUpdated',
     frameworkId: framework.id,
     capabilities: allocationCapabilities(framework.info),
+    minAllocatable: minAllocatableOf(framework.info),
     roles: [...roles],
     suppressedRoles,
   });
+  framework.offerConstraintsGiven = call.offer_constraints;
+  framework.offerConstraints = constraints;
+  evaluateOfferConstraints(core, framework);
   observe(core, { kind: 'frameworkUpdated', framework });
   core.log.info({ framework_id: framework.id.value }, 'framework updated');
   core.allocation.runSoon();

@@ -51,6 +51,9 @@ function makeOffer(core: CoreContext, allocation: Allocation): Offer | undefined
     ? 'post-refinement'
     : 'pre-refinement';
   const shown = isMultiRole ? allocation.resources : allocation.resources.unallocate();
+  const executorIds = [];
+  for (const executor of agent.executors.values())
+    if (executor.frameworkId.value === framework.id.value) executorIds.push(executor.executorId);
   const offer: Offer = {
     id: mintOfferId(core.books.newOfferId()),
     framework_id: framework.id,
@@ -65,6 +68,7 @@ function makeOffer(core: CoreContext, allocation: Allocation): Offer | undefined
     ...(agent.info.attributes !== undefined && agent.info.attributes.length > 0
       ? { attributes: agent.info.attributes }
       : {}),
+    ...(executorIds.length > 0 ? { executor_ids: executorIds } : {}),
     ...(isMultiRole ? { allocation_info: { role: allocation.role } } : {}),
   };
   const record: OfferRecord = {

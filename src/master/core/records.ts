@@ -6,9 +6,14 @@ import type { Resources } from '../../resources/index.js';
 import type {
   AgentID,
   AgentInfo,
+  ExecutorID,
+  ExecutorInfo,
   FrameworkID,
   FrameworkInfo,
   Offer,
+  OfferConstraints,
+  OfferOperation,
+  OperationStatus,
   TaskID,
   TaskInfo,
   TaskState,
@@ -34,6 +39,50 @@ export interface FrameworkRecord {
   /** Active tasks, and terminal ones whose terminal update is not yet acknowledged. */
   readonly tasks: Map<string, TaskRecord>;
   readonly completedTasks: TaskRecord[];
+  /**
+   * Operations that asked for feedback (an `id`), by id value, until their terminal status
+   * is acknowledged (ACKNOWLEDGE_OPERATION_STATUS).
+   */
+  readonly operations: Map<string, OperationRecord>;
+  /** The offer constraints it subscribed with, as given (state shows them), and compiled. */
+  offerConstraintsGiven: OfferConstraints | undefined;
+  offerConstraints: CompiledConstraints;
+  /** Per role, the agents its constraints exclude, as the allocator was told. */
+  readonly excludedAgents: Map<string, Set<string>>;
+}
+
+/** One compiled attribute constraint: whether an agent meets it. */
+export type AgentTest = (info: AgentInfo) => boolean;
+
+/** Per role, groups (any may hold) of constraints (all must hold), compiled (offer-constraints.ts). */
+export type CompiledConstraints = ReadonlyMap<string, readonly (readonly AgentTest[])[]>;
+
+/** An offer operation with an `id`: its statuses, as the framework was told them. */
+export interface OperationRecord {
+  readonly frameworkId: FrameworkID;
+  readonly agentId: AgentID;
+  readonly info: OfferOperation;
+  /** The operation's own UUID (base64 of 16 bytes), as GET_OPERATIONS shows it. */
+  readonly uuid: string;
+  /** Oldest first; the last is the latest. */
+  readonly statuses: OperationStatus[];
+  /** The uuid of the latest status while the framework has not acknowledged it. */
+  unacknowledgedUuid: string | undefined;
+}
+
+/**
+ * An executor the master launched for a framework on an agent (LAUNCH_GROUP's DEFAULT
+ * executor). Command tasks have none here: the agent runs them itself, as Mesos' agent
+ * generates their command executors.
+ */
+export interface ExecutorRecord {
+  readonly executorId: ExecutorID;
+  readonly frameworkId: FrameworkID;
+  readonly agentId: AgentID;
+  readonly info: ExecutorInfo;
+  readonly role: string;
+  /** With allocation_info; held until the agent reports the executor exited. */
+  readonly resources: Resources;
 }
 
 /** Where an agent is in its lifecycle: a stream while connected, a time once unreachable. */
@@ -56,6 +105,13 @@ export interface AgentRecord {
   readonly offers: Set<string>;
   /** The tasks on this agent, active or awaiting acknowledgement of their terminal update. */
   readonly tasks: Set<TaskRecord>;
+  /** Executors running here, by executorKey(framework id, executor id). */
+  readonly executors: Map<string, ExecutorRecord>;
+}
+
+/** The key of an executor in AgentRecord.executors. */
+export function executorKey(frameworkIdValue: string, executorIdValue: string): string {
+  return `${frameworkIdValue}\u0000${executorIdValue}`;
 }
 
 export interface OfferRecord {
@@ -84,4 +140,6 @@ export interface TaskRecord {
   statusUpdateUuid: string | undefined;
   /** The allocator got this task's resources back (it reached a terminal state). */
   isRecovered: boolean;
+  /** For a task of a group (LAUNCH_GROUP): its executor and the ids of all the group's tasks. */
+  readonly group?: { readonly executorId: ExecutorID; readonly taskIds: readonly string[] };
 }

@@ -32,6 +32,7 @@ export function recoverRegistry(core: CoreContext, state: RegistryState): void {
       reregisteredTimeSec: undefined,
       offers: new Set<string>(),
       tasks: new Set<never>(),
+      executors: new Map<string, never>(),
     };
     core.books.agents.set(idValue, agent);
     if (sinceSec === undefined) awaitReregistration(core, agent);

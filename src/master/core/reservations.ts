@@ -3,6 +3,12 @@
 import { Resources, roleError } from '../../resources/index.js';
 import { BadRequestError, type Resource } from '../../wire/index.js';
 
+/**
+ * The resources a conversion needs are not there (in use, or offered): a conflict, not bad
+ * input. The operator API answers 409 (WIRE §6.1) and first rescinds offers that hold them.
+ */
+export class UnavailableError extends BadRequestError {}
+
 /** Resources `from` become resources `to` (same quantities, another reservation). */
 export interface Conversion {
   readonly from: Resources;
@@ -75,7 +81,7 @@ export function reserveConversion(
   }
   const from = to.popReservation();
   if (!context.available.contains(from))
-    throw new BadRequestError(
+    throw new UnavailableError(
       field,
       `${from.toString()} is not available to reserve (available: ${context.available.toString()})`,
     );
@@ -98,8 +104,13 @@ export function unreserveConversion(
           field,
           `a framework may only unreserve its role's ('${context.role}') reservations, not '${role}'`,
         );
-  if (!context.available.contains(from))
+  if (!from.persistentVolumes().isEmpty())
     throw new BadRequestError(
+      field,
+      'A dynamically reserved persistent volume cannot be unreserved directly. Please destroy the persistent volume first then unreserve the resource',
+    );
+  if (!context.available.contains(from))
+    throw new UnavailableError(
       field,
       `${from.toString()} is not available to unreserve (available: ${context.available.toString()})`,
     );

@@ -216,17 +216,27 @@ export function killTask(
   if (isTerminalState(task.state)) return;
   const agent = core.books.agents.get(task.agentId.value);
   if (agent === undefined) return;
-  toAgent(core, agent, {
-    type: 'KILL_TASK',
-    kill_task: {
-      framework_id: framework.id,
-      task_id: task.taskId,
-      ...(gracePeriodNs !== undefined
-        ? { kill_policy: { grace_period: { nanoseconds: gracePeriodNs } } }
-        : {}),
-    },
+  // Killing one task of a group kills the group (WIRE §2.1). Mesos' default executor does
+  // this on the agent; until Agora's agent runs one, the master asks for each task.
+  const targets = (task.group?.taskIds ?? [taskIdValue]).flatMap((id) => {
+    const member = id === taskIdValue ? task : framework.tasks.get(id);
+    return member !== undefined && !isTerminalState(member.state) ? [member] : [];
   });
-  core.log.info({ framework_id: framework.id.value, task_id: taskIdValue }, 'task kill requested');
+  for (const target of targets)
+    toAgent(core, agent, {
+      type: 'KILL_TASK',
+      kill_task: {
+        framework_id: framework.id,
+        task_id: target.taskId,
+        ...(gracePeriodNs !== undefined
+          ? { kill_policy: { grace_period: { nanoseconds: gracePeriodNs } } }
+          : {}),
+      },
+    });
+  core.log.info(
+    { framework_id: framework.id.value, task_id: taskIdValue, tasks: targets.length },
+    'task kill requested',
+  );
 }
 
 /** ACKNOWLEDGE: forwarded to the agent; an acknowledged terminal update retires the task. */

@@ -30,7 +30,15 @@ export function routeAgentApi(http: HttpServer, master: MasterApi): void {
     if (streamId === undefined) throw new HttpError('FORBIDDEN', 'Agent is not subscribed');
     if (request.headers[STREAM_ID_HEADER] !== streamId)
       throw new BadRequestError('Mesos-Stream-Id', "is not the agent's current stream");
-    master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
+    if (call.type === 'UPDATE')
+      master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
+    else
+      master.executorExited(
+        agent,
+        call.executor_exited.framework_id.value,
+        call.executor_exited.executor_id.value,
+        call.executor_exited.status,
+      );
     sendEmpty(response, 202);
   });
 }

@@ -1,12 +1,22 @@
 // The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
 // /version and /metrics/snapshot.
-import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../../runtime/index.js';
+import {
+  type HttpServer,
+  readFormBody,
+  readJsonBody,
+  sendEmpty,
+  sendJson,
+} from '../../runtime/index.js';
 import {
   AGORA_VERSION,
   BadRequestError,
+  exceedsJsonDepth,
+  limits,
   MESOS_API_VERSION,
+  parseResources,
   parseWith,
   quote,
+  type Resource,
   WeightsBodySchema,
 } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
@@ -119,6 +129,39 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendJson(response, 200, quotaStatus(master.quotas), request),
   );
 
+  // The legacy resource endpoints take a form (slaveId=…&resources=<JSON array>), as Mesos'
+  // do; they answer 202 once the change is made, 400 or 409 as the v1 calls do.
+  http.route(['POST'], '/master/reserve', async (request, response) => {
+    const form = await readFormBody(request);
+    const resources = resourcesParameter(form, 'resources');
+    master.changeReservations(
+      requiredParameter(form, 'slaveId'),
+      'reserve',
+      resources,
+      request.principal?.value,
+    );
+    sendEmpty(response, 202);
+  });
+  http.route(['POST'], '/master/unreserve', async (request, response) => {
+    const form = await readFormBody(request);
+    const resources = resourcesParameter(form, 'resources');
+    master.changeReservations(
+      requiredParameter(form, 'slaveId'),
+      'unreserve',
+      resources,
+      request.principal?.value,
+    );
+    sendEmpty(response, 202);
+  });
+  for (const kind of ['create', 'destroy'] as const)
+    http.route(['POST'], `/master/${kind}-volumes`, async (request, response) => {
+      const form = await readFormBody(request);
+      const agentIdValue = requiredParameter(form, 'slaveId');
+      const volumes = resourcesParameter(form, 'volumes');
+      master.changeVolumes(agentIdValue, { kind, volumes }, request.principal?.value);
+      sendEmpty(response, 202);
+    });
+
   http.route(['GET'], '/master/health', (_request, response) => sendEmpty(response, 200));
   http.route(['GET'], '/master/flags', (request, response) =>
     sendJson(response, 200, { flags: master.flags }, request),
@@ -157,4 +200,36 @@ function countParam(query: URLSearchParams, name: string, fallback: number): num
   if (!/^\d{1,15}$/.test(raw))
     throw new BadRequestError(name, `expected a non-negative integer, got ${quote(raw)}`);
   return Number(raw);
+}
+
+/** A form parameter Mesos requires; its message is Mesos' own. */
+function requiredParameter(form: URLSearchParams, name: string): string {
+  const value = form.get(name);
+  if (value === null)
+    throw new BadRequestError('', `Missing '${name}' query parameter in the request body`);
+  return value;
+}
+
+/** A form parameter holding a JSON array of Resource, parsed and bounded as a body would be. */
+function resourcesParameter(form: URLSearchParams, name: string): readonly Resource[] {
+  const text = requiredParameter(form, name);
+  const problem = (reason: string) =>
+    new BadRequestError(
+      '',
+      `Error in parsing '${name}' query parameter in the request body: ${reason}`,
+    );
+  if (exceedsJsonDepth(Buffer.from(text), limits.MAX_JSON_DEPTH))
+    throw problem(`nested deeper than ${limits.MAX_JSON_DEPTH} levels`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw problem((error as Error).message);
+  }
+  try {
+    return parseResources(json);
+  } catch (error) {
+    if (error instanceof BadRequestError) throw problem(error.message);
+    throw error;
+  }
 }

@@ -15,7 +15,15 @@ import {
 } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
-import { quotaStatus, v1Agents, v1Frameworks, v1Roles, v1State, v1Tasks } from './render.js';
+import {
+  quotaStatus,
+  v1Agents,
+  v1Frameworks,
+  v1Operations,
+  v1Roles,
+  v1State,
+  v1Tasks,
+} from './render.js';
 
 export function routeOperatorApi(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   http.route(['POST'], '/master/api/v1', async (request, response) => {
@@ -132,6 +140,40 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
         master.changeReservations(body.agent_id.value, 'unreserve', body.resources, principal);
         return sendEmpty(response, 202);
       }
+      case 'CREATE_VOLUMES':
+      case 'DESTROY_VOLUMES': {
+        const body = call.type === 'CREATE_VOLUMES' ? call.create_volumes : call.destroy_volumes;
+        master.changeVolumes(
+          body.agent_id.value,
+          { kind: call.type === 'CREATE_VOLUMES' ? 'create' : 'destroy', volumes: body.volumes },
+          principal,
+        );
+        return sendEmpty(response, 202);
+      }
+      case 'GROW_VOLUME': {
+        const body = call.grow_volume;
+        if (body.agent_id === undefined)
+          throw new BadRequestError('grow_volume.agent_id', 'required (volumes are on agents)');
+        master.changeVolumes(
+          body.agent_id.value,
+          { kind: 'grow', volume: body.volume, addition: body.addition },
+          principal,
+        );
+        return sendEmpty(response, 202);
+      }
+      case 'SHRINK_VOLUME': {
+        const body = call.shrink_volume;
+        if (body.agent_id === undefined)
+          throw new BadRequestError('shrink_volume.agent_id', 'required (volumes are on agents)');
+        master.changeVolumes(
+          body.agent_id.value,
+          { kind: 'shrink', volume: body.volume, subtract: body.subtract.value },
+          principal,
+        );
+        return sendEmpty(response, 202);
+      }
+      case 'GET_OPERATIONS':
+        return reply('GET_OPERATIONS', v1Operations(books));
       case 'TEARDOWN': {
         const id = call.teardown?.framework_id;
         if (id === undefined) throw new BadRequestError('teardown', 'required for a TEARDOWN call');

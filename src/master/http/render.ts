@@ -3,10 +3,17 @@
 
 import type { QuotaConfig } from '../../allocator/index.js';
 import { type Resources, summarize, summarizeAttributes } from '../../resources/index.js';
-import { MESOS_API_VERSION, nanosFromMs, type Task } from '../../wire/index.js';
+import { MESOS_API_VERSION, nanosFromMs, type Operation, type Task } from '../../wire/index.js';
 import type { ReadonlyBooks as Books } from '../core/books.js';
 import { frameworkRoles, hasCapability } from '../core/framework-info.js';
-import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from '../core/records.js';
+import type {
+  AgentRecord,
+  ExecutorRecord,
+  FrameworkRecord,
+  OfferRecord,
+  OperationRecord,
+  TaskRecord,
+} from '../core/records.js';
 import type { RoleBreakdown } from '../core/roles.js';
 
 type Json = Record<string, unknown>;
@@ -35,7 +42,7 @@ export function legacyTask(task: TaskRecord): Json {
     id: task.taskId.value,
     name: task.info.name,
     framework_id: task.frameworkId.value,
-    executor_id: '',
+    executor_id: task.group?.executorId.value ?? '',
     slave_id: task.agentId.value,
     state: task.state,
     resources: summarize(task.resources),
@@ -95,9 +102,51 @@ export function legacyFramework(books: Books, framework: FrameworkRecord): Json 
       const offer = books.offers.get(id);
       return offer === undefined ? [] : [legacyOffer(offer)];
     }),
-    executors: [],
+    executors: [...books.agents.values()].flatMap((agent) =>
+      [...agent.executors.values()]
+        .filter((executor) => executor.frameworkId.value === framework.id.value)
+        .map(legacyExecutor),
+    ),
     ...(info.labels !== undefined ? { labels: info.labels.labels } : {}),
+    ...(framework.offerConstraintsGiven !== undefined
+      ? { offer_constraints: framework.offerConstraintsGiven }
+      : {}),
   };
+}
+
+/** An executor as /master/state lists it under its framework (WIRE §7.2). */
+export function legacyExecutor(executor: ExecutorRecord): Json {
+  return {
+    executor_id: executor.executorId.value,
+    name: executor.info.name ?? '',
+    framework_id: executor.frameworkId.value,
+    command: executor.info.command ?? { argv: [], uris: [] },
+    resources: summarize(executor.resources),
+    role: executor.role,
+    ...(executor.info.type !== undefined ? { type: executor.info.type } : {}),
+    ...(executor.info.labels !== undefined ? { labels: executor.info.labels.labels } : {}),
+    slave_id: executor.agentId.value,
+  };
+}
+
+/** v1 Operation (GET_OPERATIONS): operations kept for feedback, until acknowledged. */
+export function v1Operation(record: OperationRecord): Operation {
+  const latest = record.statuses.at(-1);
+  return {
+    framework_id: record.frameworkId,
+    agent_id: record.agentId,
+    info: record.info,
+    latest_status: latest ?? { state: 'OPERATION_PENDING' },
+    statuses: record.statuses,
+    uuid: { value: record.uuid },
+  };
+}
+
+export function v1Operations(books: Books): Json {
+  const operations = [...books.frameworks.values()].flatMap((framework) =>
+    [...framework.operations.values()].map(v1Operation),
+  );
+  return operations.length === 0 ? {} : { operations };
 }
 
 export function legacyAgent(books: Books, agent: AgentRecord): Json {
@@ -116,6 +165,13 @@ export function legacyAgent(books: Books, agent: AgentRecord): Json {
     offered_resources: summarize(books.offeredOn(agent).unallocate()),
     reserved_resources: reservedByRole(agent.total),
     unreserved_resources: summarize(agent.total.unreserved()),
+    // Where operators find persistent volumes to destroy (docs/persistent-volume.md).
+    reserved_resources_full: Object.fromEntries(
+      agent.total
+        .reservedRoles()
+        .map((role) => [role, agent.total.reserved(role).toWire('endpoint')]),
+    ),
+    unreserved_resources_full: agent.total.unreserved().toWire('endpoint'),
     active: agent.link.state === 'connected',
     deactivated: false,
     version: agent.version,
@@ -228,6 +284,9 @@ export function v1Framework(books: Books, framework: FrameworkRecord): Json {
     }),
     allocated_resources: books.usedBy(framework).toWire('post-refinement'),
     offered_resources: books.offeredTo(framework).toWire('post-refinement'),
+    ...(framework.offerConstraintsGiven !== undefined
+      ? { offer_constraints: framework.offerConstraintsGiven }
+      : {}),
   };
 }
 

@@ -120,15 +120,40 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
       master.updateFramework(framework, call.update_framework);
       return 200;
     case 'REQUEST':
-      // Mesos ignores REQUEST too.
+      // Mesos ignores REQUEST too (its allocator's requestResources does nothing).
       return 202;
     case 'SHUTDOWN':
+      master.shutdownExecutor(
+        framework,
+        call.shutdown.agent_id.value,
+        call.shutdown.executor_id.value,
+      );
+      return 202;
     case 'MESSAGE':
+      master.messageExecutor(
+        framework,
+        call.message.agent_id.value,
+        call.message.executor_id.value,
+        call.message.data,
+      );
+      return 202;
+    case 'ACKNOWLEDGE_OPERATION_STATUS': {
+      const body = call.acknowledge_operation_status;
+      // Mesos' validation requires the agent id (WIRE §10 #7): operations here are on agents.
+      if (body.agent_id === undefined)
+        throw new BadRequestError(
+          'acknowledge_operation_status.agent_id',
+          'required (operations on agent default resources)',
+        );
+      master.acknowledgeOperationStatus(framework, body.operation_id.value, body.uuid);
+      return 202;
+    }
+    case 'RECONCILE_OPERATIONS':
+      master.reconcileOperations(framework, call.reconcile_operations);
+      return 202;
     case 'ACCEPT_INVERSE_OFFERS':
     case 'DECLINE_INVERSE_OFFERS':
-    case 'ACKNOWLEDGE_OPERATION_STATUS':
-    case 'RECONCILE_OPERATIONS':
-      // No custom executors, inverse offers or operation feedback yet.
+      // Inverse offers come with maintenance (#8, section 5).
       return 202;
     default:
       return assertNever(call);
