@@ -6,7 +6,11 @@
 // Long file: one schema per wire message, together so the JSON rules apply uniformly.
 import { z } from 'zod';
 import type { AgentCall } from './agent-protocol.js';
-import { durationNanosecondsProblem, durationSecondsProblem } from './duration.js';
+import {
+  durationNanosecondsProblem,
+  durationSecondsProblem,
+  MAX_DURATION_NANOSECONDS,
+} from './duration.js';
 import { BadRequestError } from './errors.js';
 import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
 import {
@@ -52,11 +56,13 @@ import type {
   AgentInfo,
   Attribute,
   CommandInfo,
+  DomainInfo,
   ExecutorInfo,
   Filters,
   FrameworkInfo,
   KillPolicy,
   Labels,
+  MachineID,
   ReservationInfo,
   Resource,
   TaskInfo,
@@ -64,7 +70,6 @@ import type {
 } from './messages.js';
 import {
   MASTER_CALL_TYPES,
-  type MachineID,
   type MaintenanceSchedule,
   type MasterCall,
   type QuotaConfigMessage,
@@ -643,12 +648,23 @@ const TaskStatusSchema: z.ZodType<TaskStatus> = z.object({
   ),
 });
 
+/** mesos.proto DomainInfo: `--domain` of masters and agents (docs/fault-domains.md). */
+export const DomainInfoSchema: z.ZodType<DomainInfo> = z.object({
+  fault_domain: optional(
+    z.object({
+      region: z.object({ name: text(MAX_HOSTNAME_LENGTH, { required: true }) }),
+      zone: z.object({ name: text(MAX_HOSTNAME_LENGTH, { required: true }) }),
+    }),
+  ),
+});
+
 const AgentInfoSchema: z.ZodType<AgentInfo> = z.object({
   hostname: nonEmptyText(MAX_HOSTNAME_LENGTH),
   port: optional(number),
   resources: optional(list(ResourceSchema, MAX_RESOURCES)),
   attributes: optional(list(AttributeSchema, MAX_ATTRIBUTES)),
   id: optional(AgentIDSchema),
+  domain: optional(DomainInfoSchema),
 });
 
 const AgentCallSchema: z.ZodType<AgentCall> = z
@@ -721,7 +737,7 @@ export const WeightsBodySchema: z.ZodType<
   readonly { readonly role: string; readonly weight: number }[]
 > = list(z.object({ weight, role: role({ required: true }) }), MAX_ROLE_ENTRIES);
 
-const MachineIDSchema: z.ZodType<MachineID> = z
+export const MachineIDSchema: z.ZodType<MachineID> = z
   .object({
     hostname: optional(text(MAX_HOSTNAME_LENGTH)),
     ip: optional(text(MAX_HOSTNAME_LENGTH)),
@@ -734,7 +750,7 @@ const TimeInfoSchema = z.object({
   nanoseconds: number.refine((n) => Number.isFinite(n), { error: 'must be a finite number' }),
 });
 
-const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({
+export const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({
   windows: optional(
     list(
       z.object({
@@ -748,6 +764,29 @@ const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({
     ),
   ),
 });
+
+/**
+ * google.protobuf.Duration, which DrainAgent uses where every other message
+ * has DurationInfo: stout writes it as a plain message, `{"seconds": n,
+ * "nanos": n}` (WIRE §1.3). Both parts must agree in sign, as protobuf says;
+ * a negative grace period means nothing here.
+ */
+const GoogleDurationSchema = z
+  .object({
+    seconds: optional(
+      number.refine((n) => Number.isSafeInteger(n) && n >= 0, {
+        error: 'must be a whole, non-negative number of seconds',
+      }),
+    ),
+    nanos: optional(
+      number.refine((n) => Number.isInteger(n) && n >= 0 && n <= 999_999_999, {
+        error: 'must be a whole number of nanoseconds from 0 to 999999999',
+      }),
+    ),
+  })
+  .refine((d) => (d.seconds ?? 0) * 1e9 + (d.nanos ?? 0) <= MAX_DURATION_NANOSECONDS, {
+    error: 'must be at most 2^63-1 nanoseconds',
+  });
 
 const VolumeChangeSchema = z.object({
   agent_id: AgentIDSchema,
@@ -867,7 +906,7 @@ export const MasterCallSchema: z.ZodType<MasterCall> = z
     drain_agent: optional(
       z.object({
         agent_id: AgentIDSchema,
-        max_grace_period: optional(DurationInfoSchema),
+        max_grace_period: optional(GoogleDurationSchema),
         mark_gone: optional(boolean),
       }),
     ),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BadRequestError } from '../../src/wire/errors.js';
-import { parseAgentCall, parseCall } from '../../src/wire/schemas.js';
+import { parseAgentCall, parseCall, parseMasterCall } from '../../src/wire/schemas.js';
 import { newStatusUuid } from '../../src/wire/status-uuid.js';
 
 /** The call, narrowed to `type` (asserting it is that type). */
@@ -306,4 +306,27 @@ test('scheduler call validation refuses a failover_timeout or grace period Mesos
     const error = badRequest(() => parseCall(killing(value)));
     assert.equal(error.field, 'kill.kill_policy.grace_period.nanoseconds');
   }
+});
+
+test('DRAIN_AGENT takes max_grace_period as a google.protobuf.Duration, {seconds, nanos}', () => {
+  const call = narrow(
+    parseMasterCall({
+      type: 'DRAIN_AGENT',
+      drain_agent: {
+        agent_id: { value: 'a-S0' },
+        max_grace_period: { seconds: 600, nanos: 5 },
+        mark_gone: 'true',
+      },
+    }),
+    'DRAIN_AGENT',
+  );
+  assert.deepEqual(call.drain_agent.max_grace_period, { seconds: 600, nanos: 5 });
+  assert.equal(call.drain_agent.mark_gone, true);
+  const negative = badRequest(() =>
+    parseMasterCall({
+      type: 'DRAIN_AGENT',
+      drain_agent: { agent_id: { value: 'a-S0' }, max_grace_period: { seconds: -1 } },
+    }),
+  );
+  assert.equal(negative.field, 'drain_agent.max_grace_period.seconds');
 });
