@@ -55,6 +55,8 @@ interface AgentBooks {
   available: Resources;
   isActive: boolean;
   isDraining: boolean;
+  /** In another region than the master's: only REGION_AWARE frameworks get it. */
+  readonly isRemote: boolean;
   /** In `offerable`; a field as well, because the offer loop asks for every agent, often. */
   isOfferable: boolean;
   readonly addedAtMs: number;
@@ -118,7 +120,7 @@ export class HierarchicalAllocator implements Allocator {
     if (this.canWakeIdleAgents(event)) this.epoch++;
     switch (event.kind) {
       case 'agentAdded':
-        this.addAgent(event.agentId, event.total, event.used, nowMs);
+        this.addAgent(event.agentId, event.total, event.used, event.isRemote ?? false, nowMs);
         break;
       case 'agentRemoved':
         this.removeAgent(event.agentId.value);
@@ -267,6 +269,7 @@ export class HierarchicalAllocator implements Allocator {
     id: AgentID,
     total: Resources,
     used: ReadonlyMap<string, Resources>,
+    isRemote: boolean,
     nowMs: number,
   ): void {
     if (this.agents.has(id.value)) this.removeAgent(id.value);
@@ -276,6 +279,7 @@ export class HierarchicalAllocator implements Allocator {
       available: Resources.EMPTY,
       isActive: true,
       isDraining: false,
+      isRemote,
       isOfferable: false,
       addedAtMs: nowMs,
       allocations: new Map(),
@@ -624,6 +628,9 @@ export class HierarchicalAllocator implements Allocator {
     cycle: Cycle,
     quotaRole: RoleNode | undefined,
   ): Attempt {
+    // Mesos' isCapableOfReceivingAgent: a remote agent only for REGION_AWARE frameworks.
+    if (agent.isRemote && entry.framework.capabilities.regionAware !== true)
+      return 'next-framework';
     const role = entry.role;
     let available = agent.available.allocatableTo(role.name);
     if (!entry.framework.capabilities.reservationRefinement)
