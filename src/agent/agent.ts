@@ -1,7 +1,7 @@
 // Long file: the agent's registration, task runs and endpoints in one class, until the
 // agent issue (#9) splits out the executor, checkpoints and the operator API.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Container } from '../containerizer/index.js';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
@@ -23,6 +23,7 @@ import {
   type AgentTask,
   type Attribute,
   assertNever,
+  type DrainConfig,
   type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
@@ -41,6 +42,7 @@ import {
   terminationMessage,
 } from '../wire/index.js';
 import { Checkpoint, type RunAddress } from './checkpoint.js';
+import { drainGracePeriodNs, drainingStatus, refusedWhileDraining } from './drain.js';
 import { routeFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
@@ -89,8 +91,21 @@ export class Agent {
   private checkpointedResources: readonly Resource[] = [];
   private endpoint = '';
   private readonly startTimeSec: number;
+  /** The master's DRAIN, checkpointed: kills capped, new tasks refused, until no run is left. */
+  private drainConfig: DrainConfig | undefined;
+  private isShuttingDown = false;
+  private resolveTerminated: (reason: string) => void = () => {};
+  /**
+   * Resolves, with the master's reason, once the master told the agent to
+   * shut down (it was marked gone, or its machine went DOWN) and its tasks
+   * are dead. The daemon then exits, as a Mesos agent does.
+   */
+  readonly terminated: Promise<string>;
 
   constructor(readonly options: AgentOptions) {
+    this.terminated = new Promise((resolve) => {
+      this.resolveTerminated = resolve;
+    });
     this.log = options.logger;
     this.checkpoint = new Checkpoint(options.workDir);
     this.startTimeSec = options.clock.now() / 1000;
@@ -139,6 +154,7 @@ export class Agent {
     mkdirSync(join(workDir, 'meta'), { recursive: true });
     this.agentIdValue = this.recoverAgentId();
     this.checkpointedResources = this.recoverCheckpointedResources();
+    this.drainConfig = this.recoverDrainConfig();
     this.recoverPreviousRuns();
     this.total = agentResources(workDir, this.options.resources);
     this.attributes =
@@ -154,6 +170,7 @@ export class Agent {
       port: address.port,
       resources: this.total.toWire('post-refinement'),
       ...(this.attributes.length > 0 ? { attributes: this.attributes } : {}),
+      ...(this.options.domain !== undefined ? { domain: this.options.domain } : {}),
     };
 
     this.cleanup.defer(() => this.killAll());
@@ -219,6 +236,19 @@ export class Agent {
         );
       return [];
     }
+  }
+
+  private recoverDrainConfig(): DrainConfig | undefined {
+    try {
+      return JSON.parse(readFileSync(this.metaPath('drain_config.json'), 'utf8')) as DrainConfig;
+    } catch {
+      // Not draining; an unreadable file is the master's to repeat (it resends DRAIN).
+      return undefined;
+    }
+  }
+
+  private metaPath(name: string): string {
+    return join(this.options.workDir, 'meta', name);
   }
 
   /**
@@ -381,13 +411,81 @@ export class Agent {
       case 'CHECKPOINT_RESOURCES':
         this.checkpointResources(event.checkpoint_resources.resources);
         return;
+      case 'DRAIN':
+        this.drain(event.drain.config);
+        return;
+      case 'SHUTDOWN':
+        void this.shutdown(event.shutdown.message);
+        return;
       case 'SUBSCRIBED':
       case 'HEARTBEAT':
+      case 'PING': // the master link answers it
       case 'ERROR':
         return;
       default:
         assertNever(event);
     }
+  }
+
+  // ----------------------------------------------------------- drain, shutdown
+
+  /**
+   * DRAIN: every task is killed, its grace period capped by the drain's, and
+   * tasks sent from now on are refused, until no run is left. Sent again when
+   * the agent re-registers; an agent with nothing to drain is drained already.
+   */
+  private drain(config: DrainConfig): void {
+    if (this.runs.size === 0) {
+      this.log.info({ agent_id: this.agentIdValue }, 'nothing to drain');
+      return;
+    }
+    this.drainConfig = config;
+    writeAtomically(this.metaPath('drain_config.json'), JSON.stringify(config));
+    this.log.info({ agent_id: this.agentIdValue, tasks: this.runs.size }, 'draining');
+    for (const run of [...this.runs.values()]) {
+      if (isTerminalState(run.state)) continue;
+      this.killTask(
+        run.frameworkId.value,
+        run.task.task_id.value,
+        drainGracePeriodNs(config, run.task.kill_policy?.grace_period?.nanoseconds),
+      );
+    }
+  }
+
+  /** The last run is gone: the drain is over on this side (the master keeps the agent deactivated). */
+  private drainDone(): void {
+    if (this.drainConfig === undefined || this.runs.size > 0) return;
+    this.drainConfig = undefined;
+    rmSync(this.metaPath('drain_config.json'), { force: true });
+    this.log.info({ agent_id: this.agentIdValue }, 'agent finished draining');
+  }
+
+  /**
+   * SHUTDOWN: the master removed this agent for good. Its tasks are killed
+   * and their checkpoints dropped (the master has reported them already), and
+   * it forgets its id and reservations, so that if it is started again it
+   * registers as a new agent. Then `terminated` resolves.
+   */
+  private async shutdown(message: string): Promise<void> {
+    if (this.isShuttingDown) return;
+    this.isShuttingDown = true;
+    this.log.warn({ agent_id: this.agentIdValue, reason: message }, 'master shut the agent down');
+    // No more registrations: with its id forgotten the link would register a new agent.
+    await this.link?.stop();
+    await this.killAll();
+    this.updates.stop();
+    for (const run of this.runs.values()) {
+      try {
+        this.checkpoint.remove(run.address);
+      } catch (error) {
+        this.log.warn({ err: (error as Error).message }, 'could not remove a run checkpoint');
+      }
+    }
+    this.runs.clear();
+    for (const name of ['agent_id', 'resources.json', 'drain_config.json'])
+      rmSync(this.metaPath(name), { force: true });
+    this.drainConfig = undefined;
+    this.resolveTerminated(message);
   }
 
   // -------------------------------------------------------------------- tasks
@@ -399,6 +497,10 @@ export class Agent {
     if (frameworkId === undefined || agentIdValue === undefined) return;
     const key = runKey(frameworkId.value, task.task_id.value);
     if (this.runs.has(key)) return; // a duplicate RUN_TASK
+    if (this.drainConfig !== undefined) {
+      this.refuseWhileDraining(frameworkInfo, task, agentIdValue);
+      return;
+    }
     const executorIdValue = task.task_id.value;
     const containerIdValue = randomUUID();
     const address: RunAddress = {
@@ -483,6 +585,27 @@ export class Agent {
     else this.report(run, 'TASK_FAILED', { message: terminationMessage(termination) });
   }
 
+  /** A task that reached a draining agent is dropped at once (Mesos' sendTaskDroppedUpdate). */
+  private refuseWhileDraining(frameworkInfo: FrameworkInfo, task: TaskInfo, agentIdValue: string) {
+    const frameworkId = frameworkInfo.id;
+    if (frameworkId === undefined) return;
+    const state = refusedWhileDraining(isPartitionAware(frameworkInfo));
+    this.log.warn(
+      { framework_id: frameworkId.value, task_id: task.task_id.value, state },
+      'task refused: the agent is draining',
+    );
+    this.updates.update(frameworkId, {
+      task_id: task.task_id,
+      state,
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_AGENT_DRAINING',
+      message: 'Task was received while agent was already draining',
+      agent_id: mintAgentId(agentIdValue),
+      timestamp: this.options.clock.now() / 1000,
+      uuid: newStatusUuid(),
+    });
+  }
+
   /**
    * The task's environment: the agent's own (as Mesos' executors inherit it
    * unless --executor_environment_variables says otherwise), the MESOS_*
@@ -560,12 +683,20 @@ export class Agent {
       readonly containerStatus?: TaskStatus['container_status'];
     } = {},
   ): void {
+    let reason = extra.reason;
+    if (this.drainConfig !== undefined)
+      ({ state, reason } = drainingStatus(
+        this.drainConfig,
+        state,
+        reason,
+        isPartitionAware(run.frameworkInfo),
+      ));
     run.state = state;
     const status: TaskStatus = {
       task_id: run.task.task_id,
       state,
       source: 'SOURCE_EXECUTOR',
-      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      ...(reason !== undefined ? { reason } : {}),
       ...(extra.message !== undefined ? { message: extra.message } : {}),
       agent_id: mintAgentId(this.agentIdValue ?? ''),
       executor_id: mintExecutorId(run.task.task_id.value),
@@ -639,6 +770,7 @@ export class Agent {
     }
     this.completed.push(run);
     if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
+    this.drainDone();
   }
 
   // ---------------------------------------------------------------- endpoints
@@ -671,6 +803,8 @@ export class Agent {
       id: this.agentIdValue ?? '',
       pid: `slave(1)@${this.endpoint}`,
       hostname: this.info?.hostname ?? '',
+      ...(this.info?.domain !== undefined ? { domain: this.info.domain } : {}),
+      ...(this.drainConfig !== undefined ? { drain_config: this.drainConfig } : {}),
       resources: this.total === undefined ? {} : summarize(this.total),
       attributes: summarizeAttributes(this.attributes),
       ...(this.masterInfo?.hostname !== undefined
@@ -712,6 +846,16 @@ export class Agent {
       'slave/disk_total': this.total?.scalar('disk') ?? 0,
     };
   }
+}
+
+function isPartitionAware(info: FrameworkInfo): boolean {
+  return info.capabilities?.some((c) => c.type === 'PARTITION_AWARE') ?? false;
+}
+
+/** Written to a temporary name and renamed: a crash leaves the old file or the new, never half. */
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
 }
 
 function runKey(frameworkIdValue: string, taskIdValue: string): string {

@@ -57,14 +57,33 @@ export class MasterLink {
 
   /** Sends a status update on the current stream. Throws when not connected or refused. */
   async sendUpdate(update: Extract<AgentCall, { type: 'UPDATE' }>['update']): Promise<void> {
+    await this.call((agentId) => ({ type: 'UPDATE', agent_id: agentId, update }));
+  }
+
+  /** A call on the current stream. Throws when not connected or refused. */
+  private async call(build: (agentId: AgentID) => AgentCall): Promise<void> {
     const streamId = this.streamId;
     const agentIdValue = this.agentIdValue;
     if (streamId === undefined || agentIdValue === undefined)
       throw new Error('not connected to a master');
-    const call: AgentCall = { type: 'UPDATE', agent_id: mintAgentId(agentIdValue), update };
-    await postJson(new URL('/master/api/v1/agent', this.options.master), call, {
-      headers: { 'mesos-stream-id': streamId },
-      signal: this.abort.signal,
+    await postJson(
+      new URL('/master/api/v1/agent', this.options.master),
+      build(mintAgentId(agentIdValue)),
+      {
+        headers: { 'mesos-stream-id': streamId },
+        signal: this.abort.signal,
+      },
+    );
+  }
+
+  /**
+   * Answers the master's PING at once. A stopped or wedged agent cannot, and
+   * that is what the master watches for (its link may look healthy).
+   */
+  private pong(): void {
+    this.call((agentId) => ({ type: 'PONG', agent_id: agentId })).catch((error: unknown) => {
+      // The next PING gets another answer; the master allows several to go missing.
+      this.options.logger.debug({ err: describe(error) }, 'pong not delivered');
     });
   }
 
@@ -132,6 +151,8 @@ export class MasterLink {
             this.options.onSubscribed(event.subscribed.agent_id, event.subscribed.master_info);
           } else if (event.type === 'ERROR') {
             this.options.logger.error({ reason: event.error.message }, 'master refused the agent');
+          } else if (event.type === 'PING') {
+            this.pong();
           } else if (event.type !== 'HEARTBEAT') {
             this.options.onEvent(event);
           }

@@ -667,9 +667,12 @@ const AgentInfoSchema: z.ZodType<AgentInfo> = z.object({
   domain: optional(DomainInfoSchema),
 });
 
+// The calls that carry no body: the agent's answer to a PING.
+const BODILESS_AGENT_CALLS: ReadonlySet<string> = new Set(['PONG']);
+
 const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({
-    type: z.enum(['SUBSCRIBE', 'UPDATE'], {
+    type: z.enum(['SUBSCRIBE', 'UPDATE', 'PONG'], {
       error: (issue) =>
         issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
@@ -696,7 +699,7 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
   })
   .superRefine((call, ctx) => {
     const body = call.type === 'SUBSCRIBE' ? 'subscribe' : 'update';
-    if (call[body] === undefined)
+    if (!BODILESS_AGENT_CALLS.has(call.type) && call[body] === undefined)
       ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
     if (call.type !== 'SUBSCRIBE' && call.agent_id === undefined)
       ctx.addIssue({

@@ -330,3 +330,27 @@ test('DRAIN_AGENT takes max_grace_period as a google.protobuf.Duration, {seconds
   );
   assert.equal(negative.field, 'drain_agent.max_grace_period.seconds');
 });
+
+test('agent call validation keeps the agent domain and takes a PONG without a body', () => {
+  const domain = { fault_domain: { region: { name: 'eu' }, zone: { name: 'rack1' } } };
+  const subscribe = narrow(
+    parseAgentCall({
+      type: 'SUBSCRIBE',
+      subscribe: { agent_info: { hostname: 'h', domain }, version: '1.11.0' },
+    }),
+    'SUBSCRIBE',
+  );
+  assert.deepEqual(subscribe.subscribe.agent_info.domain, domain);
+  const zoneless = badRequest(() =>
+    parseAgentCall({
+      type: 'SUBSCRIBE',
+      subscribe: {
+        agent_info: { hostname: 'h', domain: { fault_domain: { region: { name: 'eu' } } } },
+        version: '1.11.0',
+      },
+    }),
+  );
+  assert.equal(zoneless.field, 'subscribe.agent_info.domain.fault_domain.zone');
+  assert.equal(parseAgentCall({ type: 'PONG', agent_id: { value: 'a-S0' } }).type, 'PONG');
+  assert.equal(badRequest(() => parseAgentCall({ type: 'PONG' })).field, 'agent_id');
+});
