@@ -96,6 +96,8 @@ export interface StreamCommands {
   /** The agent's stream id, if it is subscribed on one. */
   agentStreamId(agent: AgentRecord): string | undefined;
   statusUpdate(agent: AgentRecord, frameworkIdValue: string, status: TaskStatus): void;
+  /** The agent answered a PING. */
+  pong(agent: AgentRecord): void;
 }
 
 export interface MasterApi

@@ -86,6 +86,9 @@ export class Master implements MasterApi {
       agentReregisterTimeoutMs: options.agentReregisterTimeoutMs,
       agentPingTimeoutMs: options.agentPingTimeoutMs,
       maxAgentPingTimeouts: options.maxAgentPingTimeouts,
+      ...(options.agentRemovalRateLimit !== undefined
+        ? { agentRemovalRateLimit: options.agentRemovalRateLimit }
+        : {}),
       frameworkReregisterTimeoutMs: options.frameworkReregisterTimeoutMs,
       onEffects: () => queueMicrotask(() => void this.pump()),
     });
@@ -280,6 +283,10 @@ export class Master implements MasterApi {
 
   statusUpdate(agent: AgentRecord, frameworkIdValue: string, status: TaskStatus): void {
     tasks.statusUpdate(this.core, agent, frameworkIdValue, status);
+  }
+
+  pong(agent: AgentRecord): void {
+    agents.pong(this.core, agent);
   }
 
   // ------------------------------------------------------------- scheduler

@@ -23,6 +23,7 @@ import {
   toFramework,
 } from './context.js';
 import { frameworkInfoError, frameworkRoles, hasCapability } from './framework-info.js';
+import { dropInverseOffersOf } from './inverse-offers.js';
 import { checkTransition, FRAMEWORK_NEXT } from './lifecycle.js';
 import { closeOffer, rescindAll } from './offers.js';
 import type { AgentRecord, FrameworkLink, FrameworkRecord } from './records.js';
@@ -41,7 +42,10 @@ function moveTo(framework: FrameworkRecord, link: FrameworkLink): void {
 }
 
 function allocationCapabilities(info: FrameworkInfo) {
-  return { reservationRefinement: hasCapability(info, 'RESERVATION_REFINEMENT') };
+  return {
+    reservationRefinement: hasCapability(info, 'RESERVATION_REFINEMENT'),
+    regionAware: hasCapability(info, 'REGION_AWARE'),
+  };
 }
 
 /** Refuses a subscription on its stream with an ERROR event, as Mesos does. */
@@ -128,6 +132,7 @@ export function subscribe(
       unregisteredTimeSec: undefined,
       suppressedRoles: new Set(suppressedRoles),
       offers: new Set(),
+      inverseOffers: new Set(),
       tasks: new Map(),
       completedTasks: [],
     };
@@ -178,6 +183,7 @@ export function disconnected(core: CoreContext, frameworkIdValue: string, stream
   framework.unregisteredTimeSec = nowSec(core);
   core.metrics.frameworkGauge(framework, 'subscribed', 0);
   rescindAll(core, framework);
+  dropInverseOffersOf(core, framework);
   allocatorHandle(core, { kind: 'frameworkDeactivated', frameworkId: framework.id });
   const timeoutMs = (framework.info.failover_timeout ?? 0) * 1000;
   core.log.info(
@@ -222,6 +228,7 @@ function recoveredRecord(
     unregisteredTimeSec: nowSec(core),
     suppressedRoles: new Set(),
     offers: new Set(),
+    inverseOffers: new Set(),
     tasks: new Map(),
     completedTasks: [],
   };
@@ -277,6 +284,7 @@ export function remove(core: CoreContext, framework: FrameworkRecord, why: strin
   if (framework.link.state === 'removed') return;
   core.timers.cancel(failoverTimer(framework));
   for (const offer of core.books.offersOf(framework)) closeOffer(core, offer, 'rescinded');
+  dropInverseOffersOf(core, framework);
   const agentsToShutdown = new Set<AgentRecord>();
   for (const task of [...framework.tasks.values()]) {
     if (!isTerminalState(task.state)) {

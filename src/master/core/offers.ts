@@ -8,6 +8,7 @@ import { offerId as mintOfferId, type Offer } from '../../wire/index.js';
 import { allocatorHandle, type CoreContext, toFramework } from './context.js';
 import { hasCapability } from './framework-info.js';
 import { checkTransition, OFFER_NEXT, type OfferState } from './lifecycle.js';
+import { unavailabilityOf } from './machines.js';
 import type { OfferRecord } from './records.js';
 
 const offerTimer = (offer: OfferRecord) => `offer:${offer.offer.id.value}`;
@@ -51,6 +52,7 @@ function makeOffer(core: CoreContext, allocation: Allocation): Offer | undefined
     ? 'post-refinement'
     : 'pre-refinement';
   const shown = isMultiRole ? allocation.resources : allocation.resources.unallocate();
+  const unavailability = unavailabilityOf(core.books, agent);
   const offer: Offer = {
     id: mintOfferId(core.books.newOfferId()),
     framework_id: framework.id,
@@ -61,10 +63,12 @@ function makeOffer(core: CoreContext, allocation: Allocation): Offer | undefined
       address: { hostname: agent.info.hostname, ip: agent.ip, port: agent.info.port ?? 5051 },
       path: '/slave(1)',
     },
+    ...(agent.info.domain !== undefined ? { domain: agent.info.domain } : {}),
     resources: shown.toWire(format),
     ...(agent.info.attributes !== undefined && agent.info.attributes.length > 0
       ? { attributes: agent.info.attributes }
       : {}),
+    ...(unavailability !== undefined ? { unavailability } : {}),
     ...(isMultiRole ? { allocation_info: { role: allocation.role } } : {}),
   };
   const record: OfferRecord = {

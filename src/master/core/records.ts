@@ -6,13 +6,18 @@ import type { Resources } from '../../resources/index.js';
 import type {
   AgentID,
   AgentInfo,
+  DrainConfig,
+  DrainState,
   FrameworkID,
   FrameworkInfo,
+  InverseOffer,
+  MachineID,
   Offer,
   TaskID,
   TaskInfo,
   TaskState,
   TaskStatus,
+  Unavailability,
 } from '../../wire/index.js';
 import type { AgentState, FrameworkState, OfferState } from './lifecycle.js';
 
@@ -31,6 +36,8 @@ export interface FrameworkRecord {
   suppressedRoles: ReadonlySet<string>;
   /** Offer id values outstanding to this framework. */
   readonly offers: Set<string>;
+  /** Inverse offer id values outstanding to this framework. */
+  readonly inverseOffers: Set<string>;
   /** Active tasks, and terminal ones whose terminal update is not yet acknowledged. */
   readonly tasks: Map<string, TaskRecord>;
   readonly completedTasks: TaskRecord[];
@@ -56,6 +63,47 @@ export interface AgentRecord {
   readonly offers: Set<string>;
   /** The tasks on this agent, active or awaiting acknowledgement of their terminal update. */
   readonly tasks: Set<TaskRecord>;
+  /** Health checks while connected: PINGs in a row that got no PONG in time. */
+  missedPings: number;
+  /** A PING is out and its PONG has not come back. */
+  isPongAwaited: boolean;
+  /**
+   * The operator's DEACTIVATE_AGENT or DRAIN_AGENT: not offered until
+   * REACTIVATE_AGENT. Kept while the agent is away, and across restarts.
+   */
+  isDeactivated: boolean;
+  /** DRAIN_AGENT: draining until its tasks are gone and acknowledged, then drained. */
+  drain: AgentDrain | undefined;
+  /** Inverse offer id values outstanding for this agent. */
+  readonly inverseOffers: Set<string>;
+  /**
+   * While its machine is scheduled for maintenance: each framework's latest
+   * answer to an inverse offer for this agent, by framework id. Forgotten when
+   * the unavailability changes, as Mesos' allocator forgets them.
+   */
+  readonly inverseOfferStatuses: Map<string, InverseOfferStatus>;
+  /** Frameworks that answered an inverse offer with a filter: no new one until then (ms). */
+  readonly inverseOfferFilters: Map<string, number>;
+}
+
+export interface AgentDrain {
+  state: DrainState;
+  readonly config: DrainConfig;
+  /** When the agent was told to drain (Mesos' estimated drain start); unset while it is away. */
+  startedAtSec: number | undefined;
+}
+
+/** allocator.proto InverseOfferStatus: a framework's answer, and when it came. */
+export interface InverseOfferStatus {
+  readonly status: 'ACCEPT' | 'DECLINE';
+  readonly frameworkId: FrameworkID;
+  readonly timestampSec: number;
+}
+
+export interface InverseOfferRecord {
+  readonly inverseOffer: InverseOffer;
+  readonly frameworkId: FrameworkID;
+  readonly agentId: AgentID;
 }
 
 export interface OfferRecord {
@@ -84,4 +132,15 @@ export interface TaskRecord {
   statusUpdateUuid: string | undefined;
   /** The allocator got this task's resources back (it reached a terminal state). */
   isRecovered: boolean;
+}
+
+/**
+ * A machine in the maintenance schedule (Mesos' MachineInfo): DRAINING from
+ * the moment it is scheduled, DOWN between START_MAINTENANCE and
+ * STOP_MAINTENANCE. Machines not in the schedule are UP and not recorded.
+ */
+export interface MachineRecord {
+  readonly id: MachineID;
+  mode: 'DRAINING' | 'DOWN';
+  unavailability: Unavailability;
 }

@@ -23,9 +23,8 @@ export function routeAgentApi(http: HttpServer, master: MasterApi): void {
     if (streamId === undefined) throw new HttpError('FORBIDDEN', 'Agent is not subscribed');
     if (request.headers[STREAM_ID_HEADER] !== streamId)
       throw new BadRequestError('Mesos-Stream-Id', "is not the agent's current stream");
-    // The master's side of the health checks (PINGs, and what a missing PONG means) comes next.
-    if (call.type !== 'PONG')
-      master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
+    if (call.type === 'PONG') master.pong(agent);
+    else master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
     sendEmpty(response, 202);
   });
 }
