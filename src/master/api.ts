@@ -8,6 +8,8 @@ import type {
   Accept,
   AgentSubscribe,
   FrameworkID,
+  MachineID,
+  MaintenanceSchedule,
   MasterInfo,
   Reconcile,
   Resource,
@@ -57,6 +59,13 @@ export interface SchedulerCommands {
   reconcile(framework: FrameworkRecord, call: Reconcile): void;
   /** Throws BadRequestError before changing anything. */
   updateFramework(framework: FrameworkRecord, call: Subscribe): void;
+  /** ACCEPT_INVERSE_OFFERS / DECLINE_INVERSE_OFFERS: recorded for the maintenance status. */
+  answerInverseOffers(
+    framework: FrameworkRecord,
+    inverseOfferIdValues: readonly string[],
+    status: 'ACCEPT' | 'DECLINE',
+    refuseSeconds: number | undefined,
+  ): void;
 }
 
 export interface OperatorCommands {
@@ -75,6 +84,22 @@ export interface OperatorCommands {
     principal: string | undefined,
   ): void;
   teardownFramework(frameworkId: FrameworkID): boolean;
+  /**
+   * The agent and maintenance calls (WIRE §6.1). Each throws BadRequestError
+   * (400) or NOT_FOUND (404) before changing anything, and resolves once the
+   * change is durable.
+   */
+  deactivateAgent(agentIdValue: string): Promise<void>;
+  reactivateAgent(agentIdValue: string): Promise<void>;
+  drainAgent(
+    agentIdValue: string,
+    maxGracePeriod: { readonly seconds?: number; readonly nanos?: number } | undefined,
+    markGone: boolean,
+  ): Promise<void>;
+  markAgentGone(agentIdValue: string): Promise<void>;
+  updateMaintenanceSchedule(schedule: MaintenanceSchedule): Promise<void>;
+  startMaintenance(machines: readonly MachineID[]): Promise<void>;
+  stopMaintenance(machines: readonly MachineID[]): Promise<void>;
 }
 
 export interface StreamCommands {

@@ -21,6 +21,8 @@ import {
   type AgentSubscribe,
   type Event,
   type FrameworkID,
+  type MachineID,
+  type MaintenanceSchedule,
   type MasterInfo,
   MESOS_API_VERSION,
   type Reconcile,
@@ -30,10 +32,13 @@ import {
 } from '../wire/index.js';
 import type { MasterApi } from './api.js';
 import { accept as acceptOffers, decline as declineOffers } from './core/accept.js';
+import * as agentAdmin from './core/agent-admin.js';
 import { changeReservations } from './core/agent-resources.js';
 import * as agents from './core/agents.js';
 import { MasterCore } from './core/core.js';
 import * as frameworks from './core/frameworks.js';
+import { answerInverseOffers } from './core/inverse-offers.js';
+import * as maintenance from './core/maintenance.js';
 import type { MasterEffect } from './core/outbox.js';
 import type { AgentRecord, FrameworkRecord } from './core/records.js';
 import { recoverRegistry } from './core/recovery.js';
@@ -141,7 +146,8 @@ export class Master implements MasterApi {
       hostname,
       version: MESOS_API_VERSION,
       address: { hostname, ip, port: address.port },
-      capabilities: [{ type: 'AGENT_UPDATE' }],
+      ...(this.options.domain !== undefined ? { domain: this.options.domain } : {}),
+      capabilities: [{ type: 'AGENT_UPDATE' }, { type: 'AGENT_DRAINING' }],
     });
     recoverRegistry(this.core, recovered);
     this.core.start();
@@ -341,6 +347,15 @@ export class Master implements MasterApi {
     frameworks.update(this.core, framework, call);
   }
 
+  answerInverseOffers(
+    framework: FrameworkRecord,
+    inverseOfferIdValues: readonly string[],
+    status: 'ACCEPT' | 'DECLINE',
+    refuseSeconds: number | undefined,
+  ): void {
+    answerInverseOffers(this.core, framework, inverseOfferIdValues, status, refuseSeconds);
+  }
+
   // --------------------------------------------------------------- operator
 
   async updateWeights(
@@ -369,6 +384,45 @@ export class Master implements MasterApi {
     if (framework === undefined) return false;
     frameworks.remove(this.core, framework, 'operator TEARDOWN');
     return true;
+  }
+
+  async deactivateAgent(agentIdValue: string): Promise<void> {
+    agentAdmin.deactivate(this.core, agentIdValue);
+    await this.flushed();
+  }
+
+  async reactivateAgent(agentIdValue: string): Promise<void> {
+    agentAdmin.reactivate(this.core, agentIdValue);
+    await this.flushed();
+  }
+
+  async drainAgent(
+    agentIdValue: string,
+    maxGracePeriod: { readonly seconds?: number; readonly nanos?: number } | undefined,
+    markGone: boolean,
+  ): Promise<void> {
+    agentAdmin.drain(this.core, agentIdValue, maxGracePeriod, markGone);
+    await this.flushed();
+  }
+
+  async markAgentGone(agentIdValue: string): Promise<void> {
+    agentAdmin.markGone(this.core, agentIdValue);
+    await this.flushed();
+  }
+
+  async updateMaintenanceSchedule(schedule: MaintenanceSchedule): Promise<void> {
+    maintenance.updateSchedule(this.core, schedule);
+    await this.flushed();
+  }
+
+  async startMaintenance(machines: readonly MachineID[]): Promise<void> {
+    maintenance.startMaintenance(this.core, machines);
+    await this.flushed();
+  }
+
+  async stopMaintenance(machines: readonly MachineID[]): Promise<void> {
+    maintenance.stopMaintenance(this.core, machines);
+    await this.flushed();
   }
 
   // ---------------------------------------------------------------- queries

@@ -122,13 +122,27 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
     case 'REQUEST':
       // Mesos ignores REQUEST too.
       return 202;
+    case 'ACCEPT_INVERSE_OFFERS':
+      master.answerInverseOffers(
+        framework,
+        call.accept_inverse_offers.inverse_offer_ids.map((id) => id.value),
+        'ACCEPT',
+        call.accept_inverse_offers.filters?.refuse_seconds,
+      );
+      return 202;
+    case 'DECLINE_INVERSE_OFFERS':
+      master.answerInverseOffers(
+        framework,
+        call.decline_inverse_offers.inverse_offer_ids.map((id) => id.value),
+        'DECLINE',
+        call.decline_inverse_offers.filters?.refuse_seconds,
+      );
+      return 202;
     case 'SHUTDOWN':
     case 'MESSAGE':
-    case 'ACCEPT_INVERSE_OFFERS':
-    case 'DECLINE_INVERSE_OFFERS':
     case 'ACKNOWLEDGE_OPERATION_STATUS':
     case 'RECONCILE_OPERATIONS':
-      // No custom executors, inverse offers or operation feedback yet.
+      // No custom executors or operation feedback yet.
       return 202;
     default:
       return assertNever(call);
