@@ -204,6 +204,18 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'missed pings after which an agent is unreachable and its tasks reported',
         default: '5',
       },
+      agent_removal_rate_limit: {
+        type: 'string',
+        placeholder: 'n/duration',
+        description: 'most agents marked unreachable per duration, e.g. 1/10mins',
+        default: 'no limit',
+      },
+      domain: {
+        type: 'string',
+        placeholder: 'json|file',
+        description:
+          'fault domain: {"fault_domain":{"region":{"name":…},"zone":{"name":…}}}; agents of other regions go only to REGION_AWARE frameworks',
+      },
       framework_reregister_timeout: {
         type: 'string',
         placeholder: 'duration',
@@ -271,6 +283,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string',
         placeholder: 'attributes',
         description: "attributes, e.g. 'rack:r1;zone:a'",
+      },
+      domain: {
+        type: 'string',
+        placeholder: 'json|file',
+        description:
+          'fault domain: {"fault_domain":{"region":{"name":…},"zone":{"name":…}}} (the master needs one too)',
       },
       ...logLevelOption,
     },
