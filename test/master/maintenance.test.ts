@@ -2,6 +2,7 @@
 // rule driven through the core on a manual clock and read from the outbox.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as frameworks from '../../src/master/core/frameworks.js';
 import { answerInverseOffers } from '../../src/master/core/inverse-offers.js';
 import * as maintenance from '../../src/master/core/maintenance.js';
 import { recoverRegistry } from '../../src/master/core/recovery.js';
@@ -182,6 +183,23 @@ test('inverse offers: a new window rescinds them and forgets the answers; ACCEPT
   bed.drain();
   assert.deepEqual(maintenanceStatus(bed.core.books), {}, 'an empty schedule cancels');
   assert.equal(bed.core.books.inverseOffers.size, 0);
+});
+
+test('inverse offers: a framework that fails over is asked again on its new stream', () => {
+  const { bed, fw } = cluster();
+  maintenance.updateSchedule(bed.core, schedule(machine1));
+  bed.advance(0);
+  assert.equal(inverseOffersOn(bed, fw.streamId).length, 1);
+  const second = bed.newStreamId();
+  frameworks.subscribe(
+    bed.core,
+    { framework_info: { ...bed.framework(fw.id).info } },
+    second,
+    undefined,
+  );
+  bed.advance(1000);
+  assert.equal(inverseOffersOn(bed, second).length, 1);
+  assert.equal(bed.core.books.inverseOffers.size, 1, 'the old one is gone');
 });
 
 test('START_MAINTENANCE: the machine goes DOWN, its agent is shut down and removed, tasks TASK_LOST; STOP_MAINTENANCE lets it back', () => {

@@ -103,6 +103,9 @@ export function subscribe(
       ...(existing.info.checkpoint !== undefined ? { checkpoint: existing.info.checkpoint } : {}),
     };
     core.timers.cancel(failoverTimer(framework));
+    // Inverse offers went to the old stream: dropped, so the next cycle asks again on this one
+    // (Mesos removes them on failover too).
+    dropInverseOffersOf(core, framework);
     framework.reregisteredTimeSec = nowSec(core);
     framework.suppressedRoles = new Set(suppressedRoles);
     moveTo(framework, { state: 'connected', streamId });
