@@ -6,7 +6,7 @@ import * as frameworks from '../../src/master/core/frameworks.js';
 import { answerInverseOffers } from '../../src/master/core/inverse-offers.js';
 import * as maintenance from '../../src/master/core/maintenance.js';
 import { recoverRegistry } from '../../src/master/core/recovery.js';
-import { maintenanceStatus } from '../../src/master/http/render.js';
+import { maintenanceStatus, v1Framework } from '../../src/master/http/render.js';
 import { EMPTY_REGISTRY_STATE } from '../../src/registry/index.js';
 import {
   agentId,
@@ -121,6 +121,11 @@ test('inverse offers: a framework with a task on a draining machine gets one; it
   );
   bed.advance(10_000);
   assert.equal(inverseOffersOn(bed, fw.streamId).length, 1, 'not asked again while outstanding');
+  assert.deepEqual(
+    v1Framework(bed.core.books, bed.framework(fw.id)).inverse_offers,
+    [inverse],
+    'GET_FRAMEWORKS lists it',
+  );
 
   answerInverseOffers(bed.core, bed.framework(fw.id), [inverse.id.value], 'DECLINE', 30);
   const status = maintenanceStatus(bed.core.books);

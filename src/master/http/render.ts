@@ -267,6 +267,14 @@ export function v1Framework(books: Books, framework: FrameworkRecord): Json {
       const offer = books.offers.get(id);
       return offer === undefined ? [] : [offer.offer];
     }),
+    ...(framework.inverseOffers.size > 0
+      ? {
+          inverse_offers: [...framework.inverseOffers].flatMap((id) => {
+            const record = books.inverseOffers.get(id);
+            return record === undefined ? [] : [record.inverseOffer];
+          }),
+        }
+      : {}),
     allocated_resources: books.usedBy(framework).toWire('post-refinement'),
     offered_resources: books.offeredTo(framework).toWire('post-refinement'),
   };
