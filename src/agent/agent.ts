@@ -1,8 +1,9 @@
+// Long file: the shell answers every agent event and endpoint; the work is in task-runs.ts.
 // The agent's shell: it listens (sandbox files, state, metrics), registers with
 // the master over a link it opens, and hands the master's commands to the task
 // runs (task-runs.ts), which launch containers and report every status update
 // through the status update manager.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
 import { Cleanup, HttpServer, type Logger, sendEmpty, sendJson } from '../runtime/index.js';
@@ -15,6 +16,7 @@ import {
   type AgentInfo,
   type Attribute,
   assertNever,
+  type DrainConfig,
   type ExecutorID,
   type FrameworkID,
   type FrameworkInfo,
@@ -62,8 +64,21 @@ export class Agent implements AgentView {
   private checkpointedResources: readonly Resource[] = [];
   private endpoint = '';
   private readonly startTimeSec: number;
+  /** The master's DRAIN, checkpointed: kills capped, new tasks refused, until no run is left. */
+  private drainConfig: DrainConfig | undefined;
+  private isShuttingDown = false;
+  private resolveTerminated: (reason: string) => void = () => {};
+  /**
+   * Resolves, with the master's reason, once the master told the agent to
+   * shut down (it was marked gone, or its machine went DOWN) and its tasks
+   * are dead. The daemon then exits, as a Mesos agent does.
+   */
+  readonly terminated: Promise<string>;
 
   constructor(readonly options: AgentOptions) {
+    this.terminated = new Promise((resolve) => {
+      this.resolveTerminated = resolve;
+    });
     this.log = options.logger;
     this.checkpoint = new Checkpoint(options.workDir);
     this.startTimeSec = options.clock.now() / 1000;
@@ -85,6 +100,8 @@ export class Agent implements AgentView {
       recover: options.recover ?? 'reconnect',
       agentId: () => this.agentIdValue,
       endpoint: () => this.endpoint,
+      drain: () => this.drainConfig,
+      retired: () => this.drainDone(),
     });
     this.http = new HttpServer({ logger: options.logger, delegate: '/slave(1)' });
     this.files = new SandboxFiles({
@@ -139,6 +156,7 @@ export class Agent implements AgentView {
     mkdirSync(join(workDir, 'meta'), { recursive: true });
     this.agentIdValue = this.recoverAgentId();
     this.checkpointedResources = this.recoverCheckpointedResources();
+    this.drainConfig = this.recoverDrainConfig();
     this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
     await this.runs.recover();
     this.total = agentResources(workDir, this.options.resources);
@@ -155,6 +173,7 @@ export class Agent implements AgentView {
       port: address.port,
       resources: this.total.toWire('post-refinement'),
       ...(this.attributes.length > 0 ? { attributes: this.attributes } : {}),
+      ...(this.options.domain !== undefined ? { domain: this.options.domain } : {}),
     };
 
     this.cleanup.defer(() => this.runs.killAll());
@@ -231,6 +250,19 @@ export class Agent implements AgentView {
         );
       return [];
     }
+  }
+
+  private recoverDrainConfig(): DrainConfig | undefined {
+    try {
+      return JSON.parse(readFileSync(this.metaPath('drain_config.json'), 'utf8')) as DrainConfig;
+    } catch {
+      // Not draining; an unreadable file is the master's to repeat (it resends DRAIN).
+      return undefined;
+    }
+  }
+
+  private metaPath(name: string): string {
+    return join(this.options.workDir, 'meta', name);
   }
 
   /** Keeps the dynamic reservations across restarts: written atomically, reported on every subscription. */
@@ -325,13 +357,67 @@ export class Agent implements AgentView {
           'framework message for an executor this agent does not run; dropped',
         );
         return;
+      case 'DRAIN':
+        this.drain(event.drain.config);
+        return;
+      case 'SHUTDOWN':
+        void this.shutdown(event.shutdown.message);
+        return;
       case 'SUBSCRIBED':
       case 'HEARTBEAT':
+      case 'PING': // the master link answers it
       case 'ERROR':
         return;
       default:
         assertNever(event);
     }
+  }
+
+  // ----------------------------------------------------------- drain, shutdown
+
+  /**
+   * DRAIN: every task is killed, its grace period capped by the drain's, and
+   * tasks sent from now on are refused, until no run is left. Sent again when
+   * the agent re-registers; an agent with nothing to drain is drained already.
+   */
+  private drain(config: DrainConfig): void {
+    if (this.runs.size === 0) {
+      this.log.info({ agent_id: this.agentIdValue }, 'nothing to drain');
+      return;
+    }
+    this.drainConfig = config;
+    writeAtomically(this.metaPath('drain_config.json'), JSON.stringify(config));
+    this.log.info({ agent_id: this.agentIdValue, tasks: this.runs.size }, 'draining');
+    this.runs.drainAll(config);
+  }
+
+  /** The last run is gone: the drain is over on this side (the master keeps the agent deactivated). */
+  private drainDone(): void {
+    if (this.drainConfig === undefined || this.runs.size > 0) return;
+    this.drainConfig = undefined;
+    rmSync(this.metaPath('drain_config.json'), { force: true });
+    this.log.info({ agent_id: this.agentIdValue }, 'agent finished draining');
+  }
+
+  /**
+   * SHUTDOWN: the master removed this agent for good. Its tasks are killed
+   * and their checkpoints dropped (the master has reported them already), and
+   * it forgets its id and reservations, so that if it is started again it
+   * registers as a new agent. Then `terminated` resolves.
+   */
+  private async shutdown(message: string): Promise<void> {
+    if (this.isShuttingDown) return;
+    this.isShuttingDown = true;
+    this.log.warn({ agent_id: this.agentIdValue, reason: message }, 'master shut the agent down');
+    // No more registrations: with its id forgotten the link would register a new agent.
+    await this.link?.stop();
+    await this.runs.killAll();
+    this.updates.stop();
+    this.runs.forgetAll();
+    for (const name of ['agent_id', 'resources.json', 'drain_config.json'])
+      rmSync(this.metaPath(name), { force: true });
+    this.drainConfig = undefined;
+    this.resolveTerminated(message);
   }
 
   /**
@@ -403,6 +489,8 @@ export class Agent implements AgentView {
       id: this.agentIdValue ?? '',
       pid: `slave(1)@${this.endpoint}`,
       hostname: this.info?.hostname ?? '',
+      ...(this.info?.domain !== undefined ? { domain: this.info.domain } : {}),
+      ...(this.drainConfig !== undefined ? { drain_config: this.drainConfig } : {}),
       resources: this.total === undefined ? {} : summarize(this.total),
       attributes: summarizeAttributes(this.attributes),
       ...(this.masterInfo?.hostname !== undefined
@@ -456,4 +544,10 @@ export class Agent implements AgentView {
       'slave/disk_total': this.total?.scalar('disk') ?? 0,
     };
   }
+}
+
+/** Written to a temporary name and renamed: a crash leaves the old file or the new, never half. */
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
 }

@@ -67,15 +67,30 @@ export class MasterLink {
     await this.send((agent_id) => ({ type: 'EXECUTOR_EXITED', agent_id, executor_exited: exited }));
   }
 
-  private async send(build: (agentId: ReturnType<typeof mintAgentId>) => AgentCall): Promise<void> {
+  /** A call on the current stream. Throws when not connected or refused. */
+  private async send(build: (agentId: AgentID) => AgentCall): Promise<void> {
     const streamId = this.streamId;
     const agentIdValue = this.agentIdValue;
     if (streamId === undefined || agentIdValue === undefined)
       throw new Error('not connected to a master');
-    const call = build(mintAgentId(agentIdValue));
-    await postJson(new URL('/master/api/v1/agent', this.options.master), call, {
-      headers: { 'mesos-stream-id': streamId },
-      signal: this.abort.signal,
+    await postJson(
+      new URL('/master/api/v1/agent', this.options.master),
+      build(mintAgentId(agentIdValue)),
+      {
+        headers: { 'mesos-stream-id': streamId },
+        signal: this.abort.signal,
+      },
+    );
+  }
+
+  /**
+   * Answers the master's PING at once. A stopped or wedged agent cannot, and
+   * that is what the master watches for (its link may look healthy).
+   */
+  private pong(): void {
+    this.send((agentId) => ({ type: 'PONG', agent_id: agentId })).catch((error: unknown) => {
+      // The next PING gets another answer; the master allows several to go missing.
+      this.options.logger.debug({ err: describe(error) }, 'pong not delivered');
     });
   }
 
@@ -143,6 +158,8 @@ export class MasterLink {
             this.options.onSubscribed(event.subscribed.agent_id, event.subscribed.master_info);
           } else if (event.type === 'ERROR') {
             this.options.logger.error({ reason: event.error.message }, 'master refused the agent');
+          } else if (event.type === 'PING') {
+            this.pong();
           } else if (event.type !== 'HEARTBEAT') {
             this.options.onEvent(event);
           }

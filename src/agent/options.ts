@@ -1,5 +1,6 @@
 import type { Containerizer } from '../containerizer/index.js';
 import type { Clock, Logger } from '../runtime/index.js';
+import type { DomainInfo } from '../wire/index.js';
 
 export interface AgentOptions {
   /** Master address (--master): `host:port` or `http://host:port`. */
@@ -18,6 +19,8 @@ export interface AgentOptions {
   readonly resources?: string;
   /** --attributes, e.g. `rack:r1;zone:a`. */
   readonly attributes?: string;
+  /** --domain: the agent's fault domain (region and zone), in its AgentInfo and offers. */
+  readonly domain?: DomainInfo;
   readonly containerizer: Containerizer;
   readonly clock: Clock;
   readonly logger: Logger;

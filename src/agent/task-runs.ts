@@ -20,6 +20,7 @@ import { Resources } from '../resources/index.js';
 import type { Clock, Logger, Timer } from '../runtime/index.js';
 import {
   type AgentTask,
+  type DrainConfig,
   type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
@@ -34,6 +35,7 @@ import {
   terminationMessage,
 } from '../wire/index.js';
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
+import { drainGracePeriodNs, drainingStatus, refusedWhileDraining } from './drain.js';
 import { readBootId, readStat } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
@@ -70,6 +72,10 @@ export interface TaskRunsOptions {
   readonly agentId: () => string | undefined;
   /** `host:port` executors reach the agent at (MESOS_AGENT_ENDPOINT). */
   readonly endpoint: () => string;
+  /** The master's DRAIN while it lasts: kills capped, new tasks refused, statuses marked. */
+  readonly drain: () => DrainConfig | undefined;
+  /** Called when a run retires: the agent's drain ends once none is left. */
+  readonly retired: () => void;
 }
 
 export class TaskRuns {
@@ -99,6 +105,11 @@ export class TaskRuns {
     return [...this.runs.values()];
   }
 
+  /** Runs not yet retired (a terminal one waits for its acknowledgement). */
+  get size(): number {
+    return this.runs.size;
+  }
+
   get finished(): readonly TaskRun[] {
     return this.completed;
   }
@@ -120,6 +131,10 @@ export class TaskRuns {
     if (frameworkId === undefined || agentIdValue === undefined) return;
     const key = runKey(frameworkId.value, task.task_id.value);
     if (this.runs.has(key)) return; // a duplicate RUN_TASK
+    if (this.options.drain() !== undefined) {
+      this.refuseWhileDraining(frameworkInfo, task, agentIdValue);
+      return;
+    }
     const containerIdValue = randomUUID();
     const address: RunAddress = {
       agentIdValue,
@@ -185,6 +200,29 @@ export class TaskRuns {
       { framework_id: frameworkId.value, task_id: task.task_id.value, pid: container.pid, sandbox },
       'task started',
     );
+  }
+
+  /** A task that reached a draining agent is dropped at once (Mesos' sendTaskDroppedUpdate). */
+  private refuseWhileDraining(frameworkInfo: FrameworkInfo, task: TaskInfo, agentIdValue: string) {
+    const frameworkId = frameworkInfo.id;
+    if (frameworkId === undefined) return;
+    const state = refusedWhileDraining(isPartitionAware(frameworkInfo));
+    this.options.log.warn(
+      { framework_id: frameworkId.value, task_id: task.task_id.value, state },
+      'task refused: the agent is draining',
+    );
+    // Never a run, so nothing to checkpoint: if the agent dies first, the master's
+    // reconciliation finds the task unknown and reports it lost.
+    this.options.updates.update(frameworkId, {
+      task_id: task.task_id,
+      state,
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_AGENT_DRAINING',
+      message: 'Task was received while agent was already draining',
+      agent_id: mintAgentId(agentIdValue),
+      timestamp: this.options.clock.now() / 1000,
+      uuid: newStatusUuid(),
+    });
   }
 
   /**
@@ -351,6 +389,35 @@ export class TaskRuns {
         this.retire(run);
   }
 
+  /** DRAIN: every live task is killed, its grace period capped by the drain's. */
+  drainAll(config: DrainConfig): void {
+    for (const run of [...this.runs.values()])
+      if (!isTerminalState(run.state))
+        this.kill(
+          run.frameworkId.value,
+          run.task.task_id.value,
+          drainGracePeriodNs(config, run.task.kill_policy?.grace_period?.nanoseconds),
+        );
+  }
+
+  /**
+   * The master removed the agent for good (it reported the tasks already):
+   * every run's checkpoint goes, and nothing is resent. Call after killAll.
+   */
+  forgetAll(): void {
+    for (const run of this.runs.values()) {
+      try {
+        this.options.checkpoint.remove(run.address);
+      } catch (error) {
+        this.options.log.warn(
+          { err: (error as Error).message, task_id: run.task.task_id.value },
+          'could not remove a run checkpoint',
+        );
+      }
+    }
+    this.runs.clear();
+  }
+
   private signalKill(run: TaskRun, graceMs: number): void {
     const container = run.container;
     if (container === undefined) return;
@@ -384,12 +451,21 @@ export class TaskRuns {
       readonly containerStatus?: TaskStatus['container_status'];
     } = {},
   ): void {
+    let reason = extra.reason;
+    const drain = this.options.drain();
+    if (drain !== undefined)
+      ({ state, reason } = drainingStatus(
+        drain,
+        state,
+        reason,
+        isPartitionAware(run.frameworkInfo),
+      ));
     run.state = state;
     const status: TaskStatus = {
       task_id: run.task.task_id,
       state,
       source: extra.source ?? 'SOURCE_EXECUTOR',
-      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      ...(reason !== undefined ? { reason } : {}),
       ...(extra.message !== undefined ? { message: extra.message } : {}),
       agent_id: mintAgentId(this.options.agentId() ?? run.address.agentIdValue),
       executor_id: mintExecutorId(run.address.executorIdValue),
@@ -446,6 +522,7 @@ export class TaskRuns {
     }
     this.completed.push(run);
     if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
+    this.options.retired();
   }
 
   // ---------------------------------------------------------------- recovery
@@ -582,6 +659,10 @@ export class TaskRuns {
  */
 export function isCheckpointing(info: FrameworkInfo): boolean {
   return info.checkpoint !== false;
+}
+
+function isPartitionAware(info: FrameworkInfo): boolean {
+  return info.capabilities?.some((c) => c.type === 'PARTITION_AWARE') ?? false;
 }
 
 function runKey(frameworkIdValue: string, taskIdValue: string): string {

@@ -62,6 +62,8 @@ interface AgentBooks {
   available: Resources;
   isActive: boolean;
   isDraining: boolean;
+  /** In another region than the master's: only REGION_AWARE frameworks get it. */
+  readonly isRemote: boolean;
   /** In `offerable`; a field as well, because the offer loop asks for every agent, often. */
   isOfferable: boolean;
   readonly addedAtMs: number;
@@ -125,7 +127,7 @@ export class HierarchicalAllocator implements Allocator {
     if (this.canWakeIdleAgents(event)) this.epoch++;
     switch (event.kind) {
       case 'agentAdded':
-        this.addAgent(event.agentId, event.total, event.used, nowMs);
+        this.addAgent(event.agentId, event.total, event.used, event.isRemote ?? false, nowMs);
         break;
       case 'agentRemoved':
         this.removeAgent(event.agentId.value);
@@ -300,6 +302,7 @@ export class HierarchicalAllocator implements Allocator {
     id: AgentID,
     total: Resources,
     used: ReadonlyMap<string, Resources>,
+    isRemote: boolean,
     nowMs: number,
   ): void {
     if (this.agents.has(id.value)) this.removeAgent(id.value);
@@ -309,6 +312,7 @@ export class HierarchicalAllocator implements Allocator {
       available: Resources.EMPTY,
       isActive: true,
       isDraining: false,
+      isRemote,
       isOfferable: false,
       addedAtMs: nowMs,
       allocations: new Map(),
@@ -679,6 +683,9 @@ export class HierarchicalAllocator implements Allocator {
     cycle: Cycle,
     quotaRole: RoleNode | undefined,
   ): Attempt {
+    // Mesos' isCapableOfReceivingAgent: a remote agent only for REGION_AWARE frameworks.
+    if (agent.isRemote && entry.framework.capabilities.regionAware !== true)
+      return 'next-framework';
     const role = entry.role;
     // Offer constraints: looked up, never evaluated here (the master did, once per change).
     if (entry.excludedAgents?.has(agent.id.value) === true) return 'next-framework';

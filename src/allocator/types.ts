@@ -5,6 +5,8 @@ import type { AgentID, FrameworkID } from '../wire/index.js';
 export interface FrameworkCapabilities {
   /** RESERVATION_REFINEMENT: may be offered refined (stacked) reservations. */
   readonly reservationRefinement: boolean;
+  /** REGION_AWARE: may be offered agents in another region than the master's. */
+  readonly regionAware?: boolean;
 }
 
 /**
@@ -34,6 +36,11 @@ export type AllocatorEvent =
       readonly total: Resources;
       /** Resources already in use on the agent (tasks it re-registered with), per framework. */
       readonly used: ReadonlyMap<string, Resources>;
+      /**
+       * In another region than the master's (docs/fault-domains.md): offered
+       * only to REGION_AWARE frameworks.
+       */
+      readonly isRemote?: boolean;
     }
   | { readonly kind: 'agentRemoved'; readonly agentId: AgentID }
   | { readonly kind: 'agentActivated'; readonly agentId: AgentID }

@@ -17,10 +17,10 @@ import {
   type IsolationChoice,
   MesosContainerizer,
 } from '../containerizer/index.js';
-import { MASTER_DEFAULTS, Master } from '../master/index.js';
+import { MASTER_DEFAULTS, Master, type RemovalRate } from '../master/index.js';
 import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
 import { createLogger, type Logger, systemClock } from '../runtime/index.js';
-import { AgoraError, limits } from '../wire/index.js';
+import { AgoraError, type DomainInfo, DomainInfoSchema, limits, parseWith } from '../wire/index.js';
 import {
   bytesFlag,
   durationFlag,
@@ -39,10 +39,16 @@ interface Stoppable {
 /** Exit status for a broken invariant: the process stops so a supervisor restarts it (or another master leads). */
 const EXIT_INVARIANT_BROKEN = 70;
 
-async function runUntilSignalled(component: Stoppable, log: Logger): Promise<number> {
+/** Runs until a signal, or until `ended` resolves (the component stopped itself). */
+async function runUntilSignalled(
+  component: Stoppable,
+  log: Logger,
+  ended?: Promise<string>,
+): Promise<number> {
   const reason = await new Promise<string>((resolveReason) => {
     process.once('SIGINT', () => resolveReason('SIGINT'));
     process.once('SIGTERM', () => resolveReason('SIGTERM'));
+    void ended?.then(resolveReason);
     if (process.env[STOP_WITH_PARENT_ENV] === '1') {
       process.stdin.once('close', () => resolveReason('parent gone'));
       process.stdin.resume();
@@ -123,6 +129,8 @@ export async function runMaster(values: ParsedValues): Promise<number> {
       'max_agent_ping_timeouts',
       MASTER_DEFAULTS.maxAgentPingTimeouts,
     ),
+    ...optional('agentRemovalRateLimit', removalRateFlag(values)),
+    ...optional('domain', domainFlag(values)),
     frameworkReregisterTimeoutMs: durationFlag(
       values,
       'framework_reregister_timeout',
@@ -182,6 +190,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     workDir: resolve(workDir),
     ...optional('resources', stringFlag(values, 'resources')),
     ...optional('attributes', stringFlag(values, 'attributes')),
+    ...optional('domain', domainFlag(values)),
     containerizer,
     recover,
     clock: systemClock,
@@ -194,13 +203,63 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     await agent.stop();
     return startFailure(logger, 'agent', error);
   }
-  return runUntilSignalled(agent, logger);
+  // A master that removed the agent (gone, or its machine DOWN) shuts it down, as Mesos does.
+  return runUntilSignalled(agent, logger, agent.terminated);
 }
 
 function wholeNumberFlag(values: ParsedValues, name: string, fallback: number): number {
   const value = numberFlag(values, name, fallback, 1);
   if (!Number.isInteger(value)) throw new UsageError(`--${name}: expected a whole number`);
   return value;
+}
+
+/** --agent_removal_rate_limit: `(number of agents)/(duration)`, e.g. `1/10mins`, as Mesos takes it. */
+function removalRateFlag(values: ParsedValues): RemovalRate | undefined {
+  const raw = stringFlag(values, 'agent_removal_rate_limit');
+  if (raw === undefined) return undefined;
+  const [permitsText, durationText, ...rest] = raw.split('/');
+  const permits = Number(permitsText);
+  const usage = `--agent_removal_rate_limit: expected (number of agents)/(duration) such as 1/10mins, got '${raw}'`;
+  if (durationText === undefined || rest.length > 0 || !Number.isInteger(permits) || permits <= 0)
+    throw new UsageError(usage);
+  const durationMs = durationFlag({ duration: durationText }, 'duration', 0);
+  if (durationMs <= 0) throw new UsageError(usage);
+  return { permits, durationMs };
+}
+
+/**
+ * --domain: a DomainInfo with a fault domain, as JSON or in a file (a path,
+ * or `file://` and a path), as Mesos takes it (docs/fault-domains.md).
+ */
+function domainFlag(values: ParsedValues): DomainInfo | undefined {
+  const raw = stringFlag(values, 'domain');
+  if (raw === undefined) return undefined;
+  let text = raw;
+  if (!raw.trimStart().startsWith('{')) {
+    const path = raw.startsWith('file://') ? raw.slice('file://'.length) : raw;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--domain: cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--domain: not JSON: ${(error as Error).message}`);
+  }
+  let domain: DomainInfo;
+  try {
+    domain = parseWith(DomainInfoSchema, json);
+  } catch (error) {
+    throw new UsageError(`--domain: ${(error as Error).message}`);
+  }
+  if (domain.fault_domain === undefined)
+    throw new UsageError(
+      `--domain: expected {"fault_domain":{"region":{"name":…},"zone":{"name":…}}}`,
+    );
+  return domain;
 }
 
 function agentSortFlag(values: ParsedValues): AgentSort {

@@ -227,6 +227,18 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'missed pings after which an agent is unreachable and its tasks reported',
         default: '5',
       },
+      agent_removal_rate_limit: {
+        type: 'string',
+        placeholder: 'n/duration',
+        description: 'most agents marked unreachable per duration, e.g. 1/10mins',
+        default: 'no limit',
+      },
+      domain: {
+        type: 'string',
+        placeholder: 'json|file',
+        description:
+          'fault domain: {"fault_domain":{"region":{"name":…},"zone":{"name":…}}}; agents of other regions go only to REGION_AWARE frameworks',
+      },
       framework_reregister_timeout: {
         type: 'string',
         placeholder: 'duration',
@@ -324,6 +336,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         description:
           "after a restart: 'reconnect' to the tasks the previous agent left running, or 'cleanup' (kill them)",
         default: 'reconnect',
+      },
+      domain: {
+        type: 'string',
+        placeholder: 'json|file',
+        description:
+          'fault domain: {"fault_domain":{"region":{"name":…},"zone":{"name":…}}} (the master needs one too)',
       },
       ...logLevelOption,
     },

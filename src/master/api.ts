@@ -8,6 +8,8 @@ import type {
   Accept,
   AgentSubscribe,
   FrameworkID,
+  MachineID,
+  MaintenanceSchedule,
   MasterInfo,
   Reconcile,
   ReconcileOperations,
@@ -72,6 +74,13 @@ export interface SchedulerCommands {
     uuid: string,
   ): void;
   reconcileOperations(framework: FrameworkRecord, call: ReconcileOperations): void;
+  /** ACCEPT_INVERSE_OFFERS / DECLINE_INVERSE_OFFERS: recorded for the maintenance status. */
+  answerInverseOffers(
+    framework: FrameworkRecord,
+    inverseOfferIdValues: readonly string[],
+    status: 'ACCEPT' | 'DECLINE',
+    refuseSeconds: number | undefined,
+  ): void;
 }
 
 export interface OperatorCommands {
@@ -92,6 +101,22 @@ export interface OperatorCommands {
   teardownFramework(frameworkId: FrameworkID): boolean;
   /** Throws BadRequestError (400) or CONFLICT (409) before changing anything. */
   changeVolumes(agentIdValue: string, change: VolumeChange, principal: string | undefined): void;
+  /**
+   * The agent and maintenance calls (WIRE §6.1). Each throws BadRequestError
+   * (400) or NOT_FOUND (404) before changing anything, and resolves once the
+   * change is durable.
+   */
+  deactivateAgent(agentIdValue: string): Promise<void>;
+  reactivateAgent(agentIdValue: string): Promise<void>;
+  drainAgent(
+    agentIdValue: string,
+    maxGracePeriod: { readonly seconds?: number; readonly nanos?: number } | undefined,
+    markGone: boolean,
+  ): Promise<void>;
+  markAgentGone(agentIdValue: string): Promise<void>;
+  updateMaintenanceSchedule(schedule: MaintenanceSchedule): Promise<void>;
+  startMaintenance(machines: readonly MachineID[]): Promise<void>;
+  stopMaintenance(machines: readonly MachineID[]): Promise<void>;
 }
 
 export interface StreamCommands {
@@ -119,6 +144,8 @@ export interface StreamCommands {
     executorIdValue: string,
     status: number,
   ): void;
+  /** The agent answered a PING. */
+  pong(agent: AgentRecord): void;
 }
 
 export interface MasterApi

@@ -1,3 +1,4 @@
+// Long file: the MasterApi facade, one short method per call, each handing off to the core.
 // The master's shell: it listens, recovers the registry, runs the core's
 // commands for the HTTP handlers, and drains the core's outbox into the
 // framework and agent streams and the registry, in order. Everything the
@@ -21,6 +22,8 @@ import {
   type AgentSubscribe,
   type Event,
   type FrameworkID,
+  type MachineID,
+  type MaintenanceSchedule,
   type MasterInfo,
   MESOS_API_VERSION,
   type Reconcile,
@@ -31,11 +34,14 @@ import {
 } from '../wire/index.js';
 import type { MasterApi } from './api.js';
 import { accept as acceptOffers, decline as declineOffers } from './core/accept.js';
+import * as agentAdmin from './core/agent-admin.js';
 import { changeReservations, changeVolumes, type VolumeChange } from './core/agent-resources.js';
 import * as agents from './core/agents.js';
 import { MasterCore } from './core/core.js';
 import * as executors from './core/executors.js';
 import * as frameworks from './core/frameworks.js';
+import { answerInverseOffers } from './core/inverse-offers.js';
+import * as maintenance from './core/maintenance.js';
 import * as operations from './core/operations.js';
 import type { MasterEffect } from './core/outbox.js';
 import type { AgentRecord, FrameworkRecord } from './core/records.js';
@@ -89,6 +95,9 @@ export class Master implements MasterApi {
       agentReregisterTimeoutMs: options.agentReregisterTimeoutMs,
       agentPingTimeoutMs: options.agentPingTimeoutMs,
       maxAgentPingTimeouts: options.maxAgentPingTimeouts,
+      ...(options.agentRemovalRateLimit !== undefined
+        ? { agentRemovalRateLimit: options.agentRemovalRateLimit }
+        : {}),
       frameworkReregisterTimeoutMs: options.frameworkReregisterTimeoutMs,
       onEffects: () => queueMicrotask(() => void this.pump()),
     });
@@ -141,7 +150,8 @@ export class Master implements MasterApi {
       hostname,
       version: MESOS_API_VERSION,
       address: { hostname, ip, port: address.port },
-      capabilities: [{ type: 'AGENT_UPDATE' }],
+      ...(this.options.domain !== undefined ? { domain: this.options.domain } : {}),
+      capabilities: [{ type: 'AGENT_UPDATE' }, { type: 'AGENT_DRAINING' }],
     });
     recoverRegistry(this.core, recovered);
     this.core.start();
@@ -294,6 +304,10 @@ export class Master implements MasterApi {
     executors.executorExited(this.core, agent, frameworkIdValue, executorIdValue, status);
   }
 
+  pong(agent: AgentRecord): void {
+    agents.pong(this.core, agent);
+  }
+
   // ------------------------------------------------------------- scheduler
 
   countCall(framework: FrameworkRecord, type: string): void {
@@ -375,6 +389,15 @@ export class Master implements MasterApi {
     operations.reconcileOperations(this.core, framework, call);
   }
 
+  answerInverseOffers(
+    framework: FrameworkRecord,
+    inverseOfferIdValues: readonly string[],
+    status: 'ACCEPT' | 'DECLINE',
+    refuseSeconds: number | undefined,
+  ): void {
+    answerInverseOffers(this.core, framework, inverseOfferIdValues, status, refuseSeconds);
+  }
+
   // --------------------------------------------------------------- operator
 
   async updateWeights(
@@ -407,6 +430,45 @@ export class Master implements MasterApi {
     if (framework === undefined) return false;
     frameworks.remove(this.core, framework, 'operator TEARDOWN');
     return true;
+  }
+
+  async deactivateAgent(agentIdValue: string): Promise<void> {
+    agentAdmin.deactivate(this.core, agentIdValue);
+    await this.flushed();
+  }
+
+  async reactivateAgent(agentIdValue: string): Promise<void> {
+    agentAdmin.reactivate(this.core, agentIdValue);
+    await this.flushed();
+  }
+
+  async drainAgent(
+    agentIdValue: string,
+    maxGracePeriod: { readonly seconds?: number; readonly nanos?: number } | undefined,
+    markGone: boolean,
+  ): Promise<void> {
+    agentAdmin.drain(this.core, agentIdValue, maxGracePeriod, markGone);
+    await this.flushed();
+  }
+
+  async markAgentGone(agentIdValue: string): Promise<void> {
+    agentAdmin.markGone(this.core, agentIdValue);
+    await this.flushed();
+  }
+
+  async updateMaintenanceSchedule(schedule: MaintenanceSchedule): Promise<void> {
+    maintenance.updateSchedule(this.core, schedule);
+    await this.flushed();
+  }
+
+  async startMaintenance(machines: readonly MachineID[]): Promise<void> {
+    maintenance.startMaintenance(this.core, machines);
+    await this.flushed();
+  }
+
+  async stopMaintenance(machines: readonly MachineID[]): Promise<void> {
+    maintenance.stopMaintenance(this.core, machines);
+    await this.flushed();
   }
 
   // ---------------------------------------------------------------- queries

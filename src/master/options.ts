@@ -1,6 +1,8 @@
 import type { Allocator } from '../allocator/index.js';
 import type { Registry } from '../registry/index.js';
 import type { Authenticator, Clock, Logger } from '../runtime/index.js';
+import type { DomainInfo } from '../wire/index.js';
+import type { RemovalRate } from './core/removal-limiter.js';
 
 export interface MasterOptions {
   /** Address to listen on (Mesos' --ip); 127.0.0.1 unless told otherwise. */
@@ -30,6 +32,16 @@ export interface MasterOptions {
    */
   readonly agentPingTimeoutMs: number;
   readonly maxAgentPingTimeouts: number;
+  /**
+   * --agent_removal_rate_limit (e.g. 1/10mins): how fast agents that fail
+   * their health checks are marked unreachable; as fast as they fail if unset.
+   */
+  readonly agentRemovalRateLimit?: RemovalRate;
+  /**
+   * --domain: the master's fault domain. Agents in another region are offered
+   * only to REGION_AWARE frameworks; without it, agents with a domain are refused.
+   */
+  readonly domain?: DomainInfo;
   /**
    * --framework_reregister_timeout: the least time a framework learnt of after
    * a master restart gets to resubscribe, counted from the master's recovery;

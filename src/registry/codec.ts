@@ -8,11 +8,16 @@ import {
   type AgentInfo,
   AttributeSchema,
   agentId,
+  DomainInfoSchema,
+  type DrainConfig,
   FrameworkInfoSchema,
   frameworkId,
+  MachineIDSchema,
+  MaintenanceScheduleSchema,
   ResourceSchema,
 } from '../wire/index.js';
 import type {
+  AgentDrainInfo,
   QuotaConfig,
   RegisteredFramework,
   RegistryOperation,
@@ -20,10 +25,12 @@ import type {
 } from './state.js';
 
 /**
- * Bumped when a snapshot's shape changes. Format 1 (agents, weights, quotas) is
- * still read: it is format 2 with no frameworks and no marked agents.
+ * Bumped when a snapshot's shape changes. Formats 1 (agents, weights, quotas)
+ * and 2 (frameworks, unreachable and gone agents) are still read: they are
+ * format 3 without what came later (no maintenance, no drained or deactivated
+ * agents).
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 
 export type Decoded<T> =
   | { readonly ok: true; readonly value: T }
@@ -103,6 +110,12 @@ export function encodeSnapshot(generation: number, state: RegistryState): string
       gone_agents: [...state.goneAgents].sort(),
       frameworks: [...state.frameworks.values()].sort(byKey((f) => f.info.id?.value ?? '')),
       removed_frameworks: state.removedFrameworks,
+      deactivated_agents: [...state.deactivatedAgents].sort(),
+      draining_agents: [...state.drainingAgents]
+        .map(([id, drain]) => ({ id, ...drain }))
+        .sort(byKey((d) => d.id)),
+      schedule: state.schedule,
+      down_machines: state.downMachines,
     },
   });
 }
@@ -116,7 +129,15 @@ const AdmittedAgentSchema = z.looseObject({
   resources: z.array(ResourceSchema).optional(),
   attributes: z.array(AttributeSchema).optional(),
   id: AgentIdSchema,
+  domain: DomainInfoSchema.optional(),
 });
+
+const DrainConfigSchema: z.ZodType<DrainConfig> = z.object({
+  max_grace_period: z.object({ nanoseconds: z.number().nonnegative() }).optional(),
+  mark_gone: z.boolean().optional(),
+});
+
+const DrainStateSchema = z.enum(['DRAINING', 'DRAINED']);
 
 const WeightSchema = z.object({ role: z.string().min(1), weight: z.number().positive() });
 
@@ -149,10 +170,20 @@ const OperationSchema: z.ZodType<RegistryOperation> = z.discriminatedUnion('kind
   z.object({ kind: z.literal('removeFramework'), frameworkId: FrameworkIdSchema }),
   z.object({ kind: z.literal('updateWeights'), weights: z.array(WeightSchema) }),
   z.object({ kind: z.literal('updateQuotas'), configs: z.array(QuotaConfigSchema) }),
+  z.object({ kind: z.literal('deactivateAgent'), agentId: AgentIdSchema }),
+  z.object({ kind: z.literal('reactivateAgent'), agentId: AgentIdSchema }),
+  z.object({ kind: z.literal('drainAgent'), agentId: AgentIdSchema, config: DrainConfigSchema }),
+  z.object({ kind: z.literal('markAgentDrained'), agentId: AgentIdSchema }),
+  z.object({
+    kind: z.literal('updateMaintenanceSchedule'),
+    schedule: MaintenanceScheduleSchema,
+  }),
+  z.object({ kind: z.literal('startMaintenance'), machines: z.array(MachineIDSchema) }),
+  z.object({ kind: z.literal('stopMaintenance'), machines: z.array(MachineIDSchema) }),
 ]);
 
 const SnapshotSchema = z.object({
-  format: z.union([z.literal(1), z.literal(SNAPSHOT_FORMAT)]),
+  format: z.union([z.literal(1), z.literal(2), z.literal(SNAPSHOT_FORMAT)]),
   generation: z.number().int().nonnegative(),
   state: z.object({
     agents: z.array(AdmittedAgentSchema),
@@ -165,6 +196,15 @@ const SnapshotSchema = z.object({
     gone_agents: z.array(z.string().min(1)).default([]),
     frameworks: z.array(RegisteredFrameworkSchema).default([]),
     removed_frameworks: z.array(z.string().min(1)).default([]),
+    // Absent before format 3.
+    deactivated_agents: z.array(z.string().min(1)).default([]),
+    draining_agents: z
+      .array(
+        z.object({ id: z.string().min(1), state: DrainStateSchema, config: DrainConfigSchema }),
+      )
+      .default([]),
+    schedule: MaintenanceScheduleSchema.default({}),
+    down_machines: z.array(MachineIDSchema).default([]),
   }),
 });
 
@@ -198,12 +238,16 @@ export function decodeSnapshot(bytes: Uint8Array): Decoded<Snapshot> {
   const unreachableAgents = new Map(state.unreachable_agents.map((u) => [u.id, u.since_sec]));
   const goneAgents = new Set(state.gone_agents);
   const frameworks = new Map(state.frameworks.map((f) => [f.info.id?.value ?? '', f]));
+  const drainingAgents = new Map<string, AgentDrainInfo>(
+    state.draining_agents.map((d) => [d.id, { state: d.state, config: d.config }]),
+  );
   if (
     agents.size !== state.agents.length ||
     weights.size !== state.weights.length ||
     quotas.size !== state.quotas.length ||
     unreachableAgents.size !== state.unreachable_agents.length ||
-    frameworks.size !== state.frameworks.length
+    frameworks.size !== state.frameworks.length ||
+    drainingAgents.size !== state.draining_agents.length
   ) {
     return { ok: false, reason: 'an agent id, framework id or role appears twice' };
   }
@@ -219,6 +263,10 @@ export function decodeSnapshot(bytes: Uint8Array): Decoded<Snapshot> {
         goneAgents,
         frameworks,
         removedFrameworks: state.removed_frameworks,
+        deactivatedAgents: new Set(state.deactivated_agents),
+        drainingAgents,
+        schedule: state.schedule,
+        downMachines: state.down_machines,
       },
     },
   };

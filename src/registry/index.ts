@@ -13,6 +13,7 @@ export {
 export { InMemoryRegistry, type InMemoryRegistryOptions } from './in-memory-registry.js';
 export type { RecoveryReport, Registry, TornTail } from './registry.js';
 export {
+  type AgentDrainInfo,
   applyOperation,
   EMPTY_REGISTRY_STATE,
   MAX_REMOVED_FRAMEWORKS,
@@ -20,4 +21,5 @@ export {
   type RegisteredFramework,
   type RegistryOperation,
   type RegistryState,
+  scheduleMachines,
 } from './state.js';

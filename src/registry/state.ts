@@ -2,7 +2,17 @@
 // (embedded, in-memory, later ZooKeeper) persist operations and snapshots, and
 // all of them compute the next state with applyOperation.
 import assert from 'node:assert/strict';
-import type { AgentID, AgentInfo, FrameworkID, FrameworkInfo } from '../wire/index.js';
+import {
+  type AgentID,
+  type AgentInfo,
+  type DrainConfig,
+  type DrainState,
+  type FrameworkID,
+  type FrameworkInfo,
+  type MachineID,
+  type MaintenanceSchedule,
+  machineKey,
+} from '../wire/index.js';
 
 /** A role's quota: resource name -> scalar amount, in Mesos' units (cpus, mem in MB, …). */
 export interface QuotaConfig {
@@ -16,6 +26,12 @@ export interface RegisteredFramework {
   /** Every entry has `id`. */
   readonly info: FrameworkInfo;
   readonly registeredTimeSec: number;
+}
+
+/** DRAIN_AGENT's lasting part: how the agent drains, and how far it got. */
+export interface AgentDrainInfo {
+  readonly state: DrainState;
+  readonly config: DrainConfig;
 }
 
 /** How many removed framework ids the registry remembers (so they cannot subscribe again). */
@@ -37,6 +53,14 @@ export interface RegistryState {
   readonly weights: ReadonlyMap<string, number>;
   /** Role -> quota; roles not listed have no quota. */
   readonly quotas: ReadonlyMap<string, QuotaConfig>;
+  /** Admitted agents an operator deactivated (DEACTIVATE_AGENT or DRAIN_AGENT). */
+  readonly deactivatedAgents: ReadonlySet<string>;
+  /** Admitted agents told to drain (DRAIN_AGENT), by id. */
+  readonly drainingAgents: ReadonlyMap<string, AgentDrainInfo>;
+  /** The maintenance schedule (one, as Mesos keeps); its machines are DRAINING unless DOWN. */
+  readonly schedule: MaintenanceSchedule;
+  /** Machines in DOWN mode (START_MAINTENANCE until STOP_MAINTENANCE); all in the schedule. */
+  readonly downMachines: readonly MachineID[];
 }
 
 /**
@@ -62,7 +86,24 @@ export type RegistryOperation =
       readonly weights: readonly { readonly role: string; readonly weight: number }[];
     }
   /** Sets each listed role's quota; a config with no guarantees and no limits removes it. */
-  | { readonly kind: 'updateQuotas'; readonly configs: readonly QuotaConfig[] };
+  | { readonly kind: 'updateQuotas'; readonly configs: readonly QuotaConfig[] }
+  /** The admitted agent is not offered until reactivated. */
+  | { readonly kind: 'deactivateAgent'; readonly agentId: AgentID }
+  /** Clears the agent's deactivation and its drain. */
+  | { readonly kind: 'reactivateAgent'; readonly agentId: AgentID }
+  /** The admitted agent drains (and is deactivated); DRAINING, whatever it was. */
+  | { readonly kind: 'drainAgent'; readonly agentId: AgentID; readonly config: DrainConfig }
+  /** The draining agent is empty: DRAINED. */
+  | { readonly kind: 'markAgentDrained'; readonly agentId: AgentID }
+  /**
+   * Replaces the schedule. The master checked it (Mesos' rules); here only
+   * that DOWN machines stay in it, since nothing else may bring them up.
+   */
+  | { readonly kind: 'updateMaintenanceSchedule'; readonly schedule: MaintenanceSchedule }
+  /** The machines (each in the schedule) go DOWN. */
+  | { readonly kind: 'startMaintenance'; readonly machines: readonly MachineID[] }
+  /** The machines come UP: out of the DOWN set and out of the schedule (empty windows go). */
+  | { readonly kind: 'stopMaintenance'; readonly machines: readonly MachineID[] };
 
 export const EMPTY_REGISTRY_STATE: RegistryState = Object.freeze({
   agents: new Map<string, AgentInfo>(),
@@ -72,6 +113,10 @@ export const EMPTY_REGISTRY_STATE: RegistryState = Object.freeze({
   removedFrameworks: [],
   weights: new Map<string, number>(),
   quotas: new Map<string, QuotaConfig>(),
+  deactivatedAgents: new Set<string>(),
+  drainingAgents: new Map<string, AgentDrainInfo>(),
+  schedule: {},
+  downMachines: [],
 });
 
 /**
@@ -98,7 +143,7 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
       agents.delete(op.agentId.value);
       const unreachableAgents = new Map(state.unreachableAgents);
       unreachableAgents.delete(op.agentId.value);
-      return { ...state, agents, unreachableAgents };
+      return { ...withoutAgentMarks(state, op.agentId.value), agents, unreachableAgents };
     }
     case 'markAgentUnreachable': {
       const id = op.agentId.value;
@@ -114,7 +159,12 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
       agents.delete(id);
       const unreachableAgents = new Map(state.unreachableAgents);
       unreachableAgents.delete(id);
-      return { ...state, agents, unreachableAgents, goneAgents: new Set(state.goneAgents).add(id) };
+      return {
+        ...withoutAgentMarks(state, id),
+        agents,
+        unreachableAgents,
+        goneAgents: new Set(state.goneAgents).add(id),
+      };
     }
     case 'addFramework': {
       const id = op.framework.info.id?.value;
@@ -158,9 +208,88 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
       }
       return { ...state, quotas };
     }
+    case 'deactivateAgent': {
+      assertAdmitted(state, op.kind, op.agentId);
+      return {
+        ...state,
+        deactivatedAgents: new Set(state.deactivatedAgents).add(op.agentId.value),
+      };
+    }
+    case 'reactivateAgent':
+      assertAdmitted(state, op.kind, op.agentId);
+      return withoutAgentMarks(state, op.agentId.value);
+    case 'drainAgent': {
+      assertAdmitted(state, op.kind, op.agentId);
+      const drainingAgents = new Map(state.drainingAgents);
+      drainingAgents.set(op.agentId.value, { state: 'DRAINING', config: op.config });
+      return {
+        ...state,
+        drainingAgents,
+        deactivatedAgents: new Set(state.deactivatedAgents).add(op.agentId.value),
+      };
+    }
+    case 'markAgentDrained': {
+      const drain = state.drainingAgents.get(op.agentId.value);
+      assert.ok(drain !== undefined, `markAgentDrained: agent ${op.agentId.value} is not draining`);
+      const drainingAgents = new Map(state.drainingAgents);
+      drainingAgents.set(op.agentId.value, { ...drain, state: 'DRAINED' });
+      return { ...state, drainingAgents };
+    }
+    case 'updateMaintenanceSchedule': {
+      const scheduled = new Set(scheduleMachines(op.schedule).map(machineKey));
+      for (const machine of state.downMachines)
+        assert.ok(
+          scheduled.has(machineKey(machine)),
+          `updateMaintenanceSchedule: DOWN machine ${machineKey(machine)} left the schedule`,
+        );
+      return { ...state, schedule: op.schedule };
+    }
+    case 'startMaintenance': {
+      const scheduled = new Set(scheduleMachines(state.schedule).map(machineKey));
+      const down = new Map(state.downMachines.map((m) => [machineKey(m), m]));
+      for (const machine of op.machines) {
+        const key = machineKey(machine);
+        assert.ok(scheduled.has(key), `startMaintenance: machine ${key} is not scheduled`);
+        down.set(key, machine);
+      }
+      return { ...state, downMachines: [...down.values()] };
+    }
+    case 'stopMaintenance': {
+      const up = new Set(op.machines.map(machineKey));
+      const windows = (state.schedule.windows ?? [])
+        .map((window) => ({
+          ...window,
+          machine_ids: (window.machine_ids ?? []).filter((m) => !up.has(machineKey(m))),
+        }))
+        .filter((window) => window.machine_ids.length > 0);
+      return {
+        ...state,
+        schedule: windows.length === 0 ? {} : { windows },
+        downMachines: state.downMachines.filter((m) => !up.has(machineKey(m))),
+      };
+    }
     default:
       return assertNever(op);
   }
+}
+
+/** Every machine the schedule names, window by window. */
+export function scheduleMachines(schedule: MaintenanceSchedule): MachineID[] {
+  return (schedule.windows ?? []).flatMap((window) => window.machine_ids ?? []);
+}
+
+function assertAdmitted(state: RegistryState, kind: string, agentId: AgentID): void {
+  assert.ok(state.agents.has(agentId.value), `${kind}: agent ${agentId.value} is not admitted`);
+}
+
+/** The state without the agent's deactivation and drain, which end with it. */
+function withoutAgentMarks(state: RegistryState, id: string): RegistryState {
+  if (!state.deactivatedAgents.has(id) && !state.drainingAgents.has(id)) return state;
+  const deactivatedAgents = new Set(state.deactivatedAgents);
+  deactivatedAgents.delete(id);
+  const drainingAgents = new Map(state.drainingAgents);
+  drainingAgents.delete(id);
+  return { ...state, deactivatedAgents, drainingAgents };
 }
 
 function assertQuantities(

@@ -6,6 +6,7 @@
 import type { AgentID, ExecutorID, FrameworkID, TaskID } from './ids.js';
 import type {
   AgentInfo,
+  DrainConfig,
   ExecutorInfo,
   FrameworkInfo,
   KillPolicy,
@@ -55,7 +56,9 @@ export type AgentCall =
         readonly executor_id: ExecutorID;
         readonly status: number;
       };
-    };
+    }
+  /** The answer to a PING: the agent is alive and its event loop turns. */
+  | { readonly type: 'PONG'; readonly agent_id: AgentID };
 
 export type AgentEvent =
   | {
@@ -124,6 +127,30 @@ export type AgentEvent =
       readonly type: 'CHECKPOINT_RESOURCES';
       readonly checkpoint_resources: { readonly resources: readonly Resource[] };
     }
+  | {
+      /**
+       * Kill every task (grace capped by the config), report kills with
+       * REASON_AGENT_DRAINING, and refuse new tasks until nothing is left
+       * (Mesos' DrainSlaveMessage). Sent again when a draining agent re-registers.
+       */
+      readonly type: 'DRAIN';
+      readonly drain: { readonly config: DrainConfig };
+    }
+  | {
+      /**
+       * The master removed this agent (MARK_AGENT_GONE, its machine DOWN): it
+       * kills its tasks, forgets its id and exits (Mesos' ShutdownMessage).
+       */
+      readonly type: 'SHUTDOWN';
+      readonly shutdown: { readonly message: string };
+    }
+  /**
+   * The master's health check (Mesos' PingSlaveMessage): the agent answers
+   * with a PONG call. A HEARTBEAT proves the master alive to the agent; only a
+   * PONG proves the agent alive to the master, since a stopped process keeps
+   * its TCP connection open.
+   */
+  | { readonly type: 'PING' }
   | { readonly type: 'ERROR'; readonly error: { readonly message: string } }
   | { readonly type: 'HEARTBEAT' };
 

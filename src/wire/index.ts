@@ -38,10 +38,10 @@ export {
 } from './ids.js';
 export { exceedsJsonDepth, nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
 export * as limits from './limits.js';
+export { machineKey } from './machine-id.js';
 export type * from './messages.js';
 export {
   MASTER_CALL_TYPES,
-  type MachineID,
   type MaintenanceSchedule,
   type MasterCall,
   type MasterCallType,
@@ -61,7 +61,10 @@ export { STREAM_ID_HEADER } from './scheduler.js';
 export {
   AttributeSchema,
   CallSchema,
+  DomainInfoSchema,
   FrameworkInfoSchema,
+  MachineIDSchema,
+  MaintenanceScheduleSchema,
   MasterCallSchema,
   parseAgentCall,
   parseAgentOperatorCall,

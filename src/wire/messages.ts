@@ -127,6 +127,18 @@ export interface URL {
   readonly path?: string;
 }
 
+/**
+ * Where a master or agent sits (`--domain`; docs/fault-domains.md): a region
+ * and a zone within it. Only fault domains exist; Mesos treats a domain
+ * without one as no domain.
+ */
+export interface DomainInfo {
+  readonly fault_domain?: {
+    readonly region: { readonly name: string };
+    readonly zone: { readonly name: string };
+  };
+}
+
 export interface MasterInfo {
   readonly id: string;
   readonly ip: number;
@@ -135,6 +147,7 @@ export interface MasterInfo {
   readonly hostname?: string;
   readonly version?: string;
   readonly address?: Address;
+  readonly domain?: DomainInfo;
   readonly capabilities?: readonly { readonly type: string }[];
 }
 
@@ -147,17 +160,54 @@ export interface AgentInfo {
   readonly domain?: DomainInfo;
 }
 
+/** A machine, as maintenance names it: hostname and/or IP (mesos.proto MachineID). */
+export interface MachineID {
+  readonly hostname?: string;
+  readonly ip?: string;
+}
+
+/** When a machine may become unavailable: a start, and how long (mesos.proto Unavailability). */
+export interface Unavailability {
+  readonly start: { readonly nanoseconds: number };
+  readonly duration?: { readonly nanoseconds: number };
+}
+
 export interface Offer {
   readonly id: OfferID;
   readonly framework_id: FrameworkID;
   readonly agent_id: AgentID;
   readonly hostname: string;
   readonly url: URL;
+  readonly domain?: DomainInfo;
   readonly resources: readonly Resource[];
   readonly attributes?: readonly Attribute[];
   readonly executor_ids?: readonly ExecutorID[];
+  /** Set while the agent's machine is scheduled for maintenance (docs/maintenance.md). */
+  readonly unavailability?: Unavailability;
   readonly allocation_info?: AllocationInfo;
 }
+
+/**
+ * The master asking for resources back (maintenance): the framework answers
+ * with ACCEPT_INVERSE_OFFERS or DECLINE_INVERSE_OFFERS. No `resources` means
+ * the whole agent, which is what maintenance asks for.
+ */
+export interface InverseOffer {
+  readonly id: OfferID;
+  readonly url?: URL;
+  readonly framework_id: FrameworkID;
+  readonly agent_id?: AgentID;
+  readonly unavailability: Unavailability;
+  readonly resources?: readonly Resource[];
+}
+
+/** How an agent drains (DRAIN_AGENT): the kill grace cap, and whether it is gone afterwards. */
+export interface DrainConfig {
+  readonly max_grace_period?: DurationInfo;
+  readonly mark_gone?: boolean;
+}
+
+export type DrainState = 'DRAINING' | 'DRAINED';
 
 export interface Filters {
   readonly refuse_seconds?: number;
@@ -232,7 +282,9 @@ export type TaskStatusReason =
   | 'REASON_FRAMEWORK_REMOVED'
   | 'REASON_INVALID_OFFERS'
   | 'REASON_AGENT_DISCONNECTED'
+  | 'REASON_AGENT_DRAINING'
   | 'REASON_AGENT_REMOVED'
+  | 'REASON_AGENT_REMOVED_BY_OPERATOR'
   | 'REASON_AGENT_RESTARTED'
   | 'REASON_AGENT_REREGISTERED'
   | 'REASON_RECONCILIATION'

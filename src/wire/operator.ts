@@ -1,7 +1,7 @@
 // The master's v1 operator API (POST /api/v1; WIRE §6.1): the calls Agora
 // validates field by field. Replies are built by the master.
 import type { AgentID, FrameworkID } from './ids.js';
-import type { Resource } from './messages.js';
+import type { MachineID, Resource, Unavailability } from './messages.js';
 
 export const MASTER_CALL_TYPES = [
   'GET_HEALTH',
@@ -57,18 +57,6 @@ export interface QuotaConfigMessage {
   readonly role: string;
   readonly guarantees?: Readonly<Record<string, { readonly value: number }>>;
   readonly limits?: Readonly<Record<string, { readonly value: number }>>;
-}
-
-/** A machine, as maintenance names it: hostname and/or IP (mesos.proto MachineID). */
-export interface MachineID {
-  readonly hostname?: string;
-  readonly ip?: string;
-}
-
-/** When a machine may become unavailable: a start, and how long (mesos.proto Unavailability). */
-export interface Unavailability {
-  readonly start: { readonly nanoseconds: number };
-  readonly duration?: { readonly nanoseconds: number };
 }
 
 /** maintenance.proto Schedule: windows of machines that go down together. */
@@ -199,7 +187,8 @@ export type MasterCall =
   | {
       readonly type: 'DRAIN_AGENT';
       readonly drain_agent: AgentBody & {
-        readonly max_grace_period?: { readonly nanoseconds: number };
+        /** A google.protobuf.Duration, so `{seconds, nanos}` on the wire (WIRE §1.3). */
+        readonly max_grace_period?: { readonly seconds?: number; readonly nanos?: number };
         readonly mark_gone?: boolean;
       };
     }

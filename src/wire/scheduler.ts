@@ -4,6 +4,7 @@ import type {
   ExecutorInfo,
   Filters,
   FrameworkInfo,
+  InverseOffer,
   KillPolicy,
   MasterInfo,
   Offer,
@@ -196,7 +197,15 @@ export type Event =
       };
     }
   | { readonly type: 'OFFERS'; readonly offers: { readonly offers: readonly Offer[] } }
+  | {
+      readonly type: 'INVERSE_OFFERS';
+      readonly inverse_offers: { readonly inverse_offers: readonly InverseOffer[] };
+    }
   | { readonly type: 'RESCIND'; readonly rescind: { readonly offer_id: OfferID } }
+  | {
+      readonly type: 'RESCIND_INVERSE_OFFER';
+      readonly rescind_inverse_offer: { readonly inverse_offer_id: OfferID };
+    }
   | { readonly type: 'UPDATE'; readonly update: { readonly status: TaskStatus } }
   | {
       readonly type: 'UPDATE_OPERATION_STATUS';

@@ -12,7 +12,11 @@ import {
   type ProcessIO,
 } from './agent-operator.js';
 import type { AgentCall } from './agent-protocol.js';
-import { durationNanosecondsProblem, durationSecondsProblem } from './duration.js';
+import {
+  durationNanosecondsProblem,
+  durationSecondsProblem,
+  MAX_DURATION_NANOSECONDS,
+} from './duration.js';
 import { BadRequestError } from './errors.js';
 import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
 import {
@@ -58,11 +62,13 @@ import type {
   AgentInfo,
   Attribute,
   CommandInfo,
+  DomainInfo,
   ExecutorInfo,
   Filters,
   FrameworkInfo,
   KillPolicy,
   Labels,
+  MachineID,
   ReservationInfo,
   Resource,
   TaskInfo,
@@ -70,7 +76,6 @@ import type {
 } from './messages.js';
 import {
   MASTER_CALL_TYPES,
-  type MachineID,
   type MaintenanceSchedule,
   type MasterCall,
   type QuotaConfigMessage,
@@ -683,27 +688,31 @@ const TaskStatusSchema: z.ZodType<TaskStatus> = z.object({
   ),
 });
 
+/** mesos.proto DomainInfo: `--domain` of masters and agents (docs/fault-domains.md). */
+export const DomainInfoSchema: z.ZodType<DomainInfo> = z.object({
+  fault_domain: optional(
+    z.object({
+      region: z.object({ name: text(MAX_HOSTNAME_LENGTH, { required: true }) }),
+      zone: z.object({ name: text(MAX_HOSTNAME_LENGTH, { required: true }) }),
+    }),
+  ),
+});
+
 const AgentInfoSchema: z.ZodType<AgentInfo> = z.object({
   hostname: nonEmptyText(MAX_HOSTNAME_LENGTH),
   port: optional(number),
   resources: optional(list(ResourceSchema, MAX_RESOURCES)),
   attributes: optional(list(AttributeSchema, MAX_ATTRIBUTES)),
   id: optional(AgentIDSchema),
-  domain: optional(
-    z.object({
-      fault_domain: optional(
-        z.object({
-          region: z.object({ name: nonEmptyText(MAX_HOSTNAME_LENGTH) }),
-          zone: z.object({ name: nonEmptyText(MAX_HOSTNAME_LENGTH) }),
-        }),
-      ),
-    }),
-  ),
+  domain: optional(DomainInfoSchema),
 });
+
+// The calls that carry no body: the agent's answer to a PING.
+const BODILESS_AGENT_CALLS: ReadonlySet<string> = new Set(['PONG']);
 
 const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({
-    type: z.enum(['SUBSCRIBE', 'UPDATE', 'EXECUTOR_EXITED'], {
+    type: z.enum(['SUBSCRIBE', 'UPDATE', 'EXECUTOR_EXITED', 'PONG'], {
       error: (issue) =>
         issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
@@ -742,7 +751,7 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
         : call.type === 'UPDATE'
           ? 'update'
           : 'executor_exited';
-    if (call[body] === undefined)
+    if (!BODILESS_AGENT_CALLS.has(call.type) && call[body] === undefined)
       ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
     if (call.type !== 'SUBSCRIBE' && call.agent_id === undefined)
       ctx.addIssue({
@@ -783,7 +792,7 @@ export const WeightsBodySchema: z.ZodType<
   readonly { readonly role: string; readonly weight: number }[]
 > = list(z.object({ weight, role: role({ required: true }) }), MAX_ROLE_ENTRIES);
 
-const MachineIDSchema: z.ZodType<MachineID> = z
+export const MachineIDSchema: z.ZodType<MachineID> = z
   .object({
     hostname: optional(text(MAX_HOSTNAME_LENGTH)),
     ip: optional(text(MAX_HOSTNAME_LENGTH)),
@@ -796,7 +805,7 @@ const TimeInfoSchema = z.object({
   nanoseconds: number.refine((n) => Number.isFinite(n), { error: 'must be a finite number' }),
 });
 
-const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({
+export const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({
   windows: optional(
     list(
       z.object({
@@ -810,6 +819,29 @@ const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({
     ),
   ),
 });
+
+/**
+ * google.protobuf.Duration, which DrainAgent uses where every other message
+ * has DurationInfo: stout writes it as a plain message, `{"seconds": n,
+ * "nanos": n}` (WIRE §1.3). Both parts must agree in sign, as protobuf says;
+ * a negative grace period means nothing here.
+ */
+const GoogleDurationSchema = z
+  .object({
+    seconds: optional(
+      number.refine((n) => Number.isSafeInteger(n) && n >= 0, {
+        error: 'must be a whole, non-negative number of seconds',
+      }),
+    ),
+    nanos: optional(
+      number.refine((n) => Number.isInteger(n) && n >= 0 && n <= 999_999_999, {
+        error: 'must be a whole number of nanoseconds from 0 to 999999999',
+      }),
+    ),
+  })
+  .refine((d) => (d.seconds ?? 0) * 1e9 + (d.nanos ?? 0) <= MAX_DURATION_NANOSECONDS, {
+    error: 'must be at most 2^63-1 nanoseconds',
+  });
 
 const VolumeChangeSchema = z.object({
   agent_id: AgentIDSchema,
@@ -929,7 +961,7 @@ export const MasterCallSchema: z.ZodType<MasterCall> = z
     drain_agent: optional(
       z.object({
         agent_id: AgentIDSchema,
-        max_grace_period: optional(DurationInfoSchema),
+        max_grace_period: optional(GoogleDurationSchema),
         mark_gone: optional(boolean),
       }),
     ),

@@ -152,7 +152,8 @@ test('an agent killed outright is marked unreachable and its tasks reported', as
   const cluster = await startCluster({
     agents: 1,
     agentResources: AGENT_RESOURCES,
-    masterArgs: ['--agent_ping_timeout', '300ms', '--max_agent_ping_timeouts', '2'],
+    // Connected agents now answer a PING per timeout: 500 ms each leaves room on a busy machine.
+    masterArgs: ['--agent_ping_timeout', '500ms', '--max_agent_ping_timeouts', '4'],
   });
   t.after(() => cluster.stop());
   const aware = await subscribe({

@@ -486,3 +486,58 @@ test('embedded registry reads a format-1 snapshot (before frameworks were kept) 
   assert.equal(state.frameworks.size, 0);
   assert.deepEqual(state.removedFrameworks, []);
 });
+
+test('embedded registry keeps maintenance, drains and deactivations through the log and a snapshot', async (t) => {
+  const defer = teardown(t);
+  const dir = tempDir(defer);
+  const machine = { hostname: 'm1.example', ip: '10.0.0.1' };
+  const ops: RegistryOperation[] = [
+    { kind: 'admitAgent', agent: agent('a1') },
+    { kind: 'admitAgent', agent: agent('a2') },
+    { kind: 'deactivateAgent', agentId: agentId('a1') },
+    { kind: 'drainAgent', agentId: agentId('a2'), config: { mark_gone: true } },
+    { kind: 'markAgentDrained', agentId: agentId('a2') },
+    {
+      kind: 'updateMaintenanceSchedule',
+      schedule: {
+        windows: [
+          {
+            machine_ids: [machine],
+            unavailability: {
+              start: { nanoseconds: 1_443_830_400_000_000_000 },
+              duration: { nanoseconds: 3_600_000_000_000 },
+            },
+          },
+        ],
+      },
+    },
+    { kind: 'startMaintenance', machines: [machine] },
+  ];
+  const expected = fold(ops);
+  const first = embedded(defer, dir, 4);
+  await first.recover();
+  await applyAll(first, ops);
+  await first.close();
+  const second = embedded(defer, dir);
+  assert.deepEqual(await second.recover(), expected);
+});
+
+test('embedded registry reads a format-2 snapshot as one with no maintenance and no drains', async (t) => {
+  const defer = teardown(t);
+  const dir = tempDir(defer);
+  writeFileSync(
+    join(dir, 'snapshot.json'),
+    JSON.stringify({
+      format: 2,
+      generation: 0,
+      state: { agents: [agent('a1')], weights: [], quotas: [], gone_agents: ['g1'] },
+    }),
+  );
+  writeFileSync(join(dir, 'log.0'), '');
+  const state = await embedded(defer, dir).recover();
+  assert.deepEqual([...state.goneAgents], ['g1']);
+  assert.equal(state.deactivatedAgents.size, 0);
+  assert.equal(state.drainingAgents.size, 0);
+  assert.deepEqual(state.schedule, {});
+  assert.deepEqual(state.downMachines, []);
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BadRequestError } from '../../src/wire/errors.js';
-import { parseAgentCall, parseCall } from '../../src/wire/schemas.js';
+import { parseAgentCall, parseCall, parseMasterCall } from '../../src/wire/schemas.js';
 import { newStatusUuid } from '../../src/wire/status-uuid.js';
 
 /** The call, narrowed to `type` (asserting it is that type). */
@@ -306,4 +306,51 @@ test('scheduler call validation refuses a failover_timeout or grace period Mesos
     const error = badRequest(() => parseCall(killing(value)));
     assert.equal(error.field, 'kill.kill_policy.grace_period.nanoseconds');
   }
+});
+
+test('DRAIN_AGENT takes max_grace_period as a google.protobuf.Duration, {seconds, nanos}', () => {
+  const call = narrow(
+    parseMasterCall({
+      type: 'DRAIN_AGENT',
+      drain_agent: {
+        agent_id: { value: 'a-S0' },
+        max_grace_period: { seconds: 600, nanos: 5 },
+        mark_gone: 'true',
+      },
+    }),
+    'DRAIN_AGENT',
+  );
+  assert.deepEqual(call.drain_agent.max_grace_period, { seconds: 600, nanos: 5 });
+  assert.equal(call.drain_agent.mark_gone, true);
+  const negative = badRequest(() =>
+    parseMasterCall({
+      type: 'DRAIN_AGENT',
+      drain_agent: { agent_id: { value: 'a-S0' }, max_grace_period: { seconds: -1 } },
+    }),
+  );
+  assert.equal(negative.field, 'drain_agent.max_grace_period.seconds');
+});
+
+test('agent call validation keeps the agent domain and takes a PONG without a body', () => {
+  const domain = { fault_domain: { region: { name: 'eu' }, zone: { name: 'rack1' } } };
+  const subscribe = narrow(
+    parseAgentCall({
+      type: 'SUBSCRIBE',
+      subscribe: { agent_info: { hostname: 'h', domain }, version: '1.11.0' },
+    }),
+    'SUBSCRIBE',
+  );
+  assert.deepEqual(subscribe.subscribe.agent_info.domain, domain);
+  const zoneless = badRequest(() =>
+    parseAgentCall({
+      type: 'SUBSCRIBE',
+      subscribe: {
+        agent_info: { hostname: 'h', domain: { fault_domain: { region: { name: 'eu' } } } },
+        version: '1.11.0',
+      },
+    }),
+  );
+  assert.equal(zoneless.field, 'subscribe.agent_info.domain.fault_domain.zone');
+  assert.equal(parseAgentCall({ type: 'PONG', agent_id: { value: 'a-S0' } }).type, 'PONG');
+  assert.equal(badRequest(() => parseAgentCall({ type: 'PONG' })).field, 'agent_id');
 });

@@ -1,10 +1,13 @@
+// Long file: an agent's whole life (admission, health, unreachable, removal) over one record.
 // Agents: subscribed on a stream they open, re-registering with the tasks
-// they hold (after their own restart or the master's), disconnected when the
-// link breaks, unreachable when silent too long (their tasks reported), and
-// back again. Their state changes only through `moveTo` (lifecycle.ts).
+// they hold (after their own restart or the master's), health-checked with
+// PINGs while connected, disconnected when the link breaks, unreachable when
+// silent too long (their tasks reported), back again, or removed for good.
+// Their state changes only through `moveAgentTo` (lifecycle.ts).
 import { Resources } from '../../resources/index.js';
 import {
   type AgentID,
+  type AgentInfo,
   type AgentSubscribe,
   type AgentTask,
   isTerminalState,
@@ -16,22 +19,83 @@ import { allocatorHandle, type CoreContext, nowSec, observe, persist, toAgent } 
 import { agentLost } from './executors.js';
 import { frameworkRoles, hasCapability } from './framework-info.js';
 import { recovered as recoveredFramework } from './frameworks.js';
+import { rescindInverseOffersFor } from './inverse-offers.js';
 import { AGENT_NEXT, checkTransition } from './lifecycle.js';
+import { agentMachineId, isMachineDown } from './machines.js';
 import { evaluateOfferConstraints } from './offer-constraints.js';
 import { rescindAll } from './offers.js';
-import type { AgentLink, AgentRecord } from './records.js';
-import { decideStatus, recoverTask, resurrect, sendMasterStatus } from './tasks.js';
+import type { AgentLink, AgentRecord, FrameworkRecord } from './records.js';
+import {
+  decideStatus,
+  type MasterStatusCause,
+  recoverTask,
+  resurrect,
+  sendMasterStatus,
+} from './tasks.js';
 
 const unreachableTimer = (agent: AgentRecord) => `unreachable:${agent.id.value}`;
+const pingTimer = (agent: AgentRecord) => `ping:${agent.id.value}`;
 
-function moveTo(agent: AgentRecord, link: AgentLink): void {
+/** The one writer of an agent's state; refuses what lifecycle.ts's table does not list. */
+export function moveAgentTo(agent: AgentRecord, link: AgentLink): void {
   checkTransition(AGENT_NEXT, `agent ${agent.id.value}`, agent.link.state, link.state);
   agent.link = link;
 }
 
+/** A record for an agent the master learns of, by registration or from the registry. */
+export function newAgentRecord(fields: {
+  readonly id: AgentID;
+  readonly info: AgentInfo;
+  readonly ip: string;
+  readonly link: AgentLink;
+  readonly total: Resources;
+  readonly version: string;
+  readonly registeredTimeSec: number;
+}): AgentRecord {
+  return {
+    ...fields,
+    reregisteredTimeSec: undefined,
+    offers: new Set(),
+    tasks: new Set(),
+    executors: new Map(),
+    missedPings: 0,
+    isPongAwaited: false,
+    isDeactivated: false,
+    drain: undefined,
+    inverseOffers: new Set(),
+    inverseOfferStatuses: new Map(),
+    inverseOfferFilters: new Map(),
+  };
+}
+
+/** Refuses a registration on its stream: the agent hears why and retries later. */
+function refuse(core: CoreContext, streamId: string, idValue: string | undefined, why: string) {
+  core.outbox.push({
+    kind: 'toAgent',
+    streamId,
+    event: { type: 'ERROR', error: { message: why } },
+  });
+  core.outbox.push({ kind: 'closeStream', streamId });
+  core.log.warn({ agent_id: idValue, reason: why }, 'agent registration refused');
+  return undefined;
+}
+
+/**
+ * Agents in another region than the master's are remote: frameworks without
+ * REGION_AWARE are not offered them. An agent without a domain counts as
+ * local (docs/fault-domains.md).
+ */
+export function isRemote(core: CoreContext, info: AgentInfo): boolean {
+  const agentRegion = info.domain?.fault_domain?.region.name;
+  const masterRegion = core.masterInfo().domain?.fault_domain?.region.name;
+  return agentRegion !== undefined && masterRegion !== undefined && agentRegion !== masterRegion;
+}
+
 /**
  * An agent (re-)subscribes on stream `streamId`: admitted to the registry if
- * new, its tasks reconciled with the books, and it gets its id. Returns the id.
+ * new, its tasks reconciled with the books, and it gets its id. Refused if it
+ * was marked gone, if its machine is DOWN for maintenance, or if it has a
+ * domain and the master has none. Returns the id, or undefined when refused.
  */
 export function subscribe(
   core: CoreContext,
@@ -40,32 +104,58 @@ export function subscribe(
   remoteIp: string,
   streamId: string,
 ): AgentID | undefined {
-  const refuse = (message: string) => {
-    core.outbox.push({ kind: 'toAgent', streamId, event: { type: 'ERROR', error: { message } } });
+  if (idValue !== undefined && core.books.goneAgentIds.has(idValue)) {
+    // MARK_AGENT_GONE is for good: the agent is told to shut down and forget its id,
+    // so that if it starts again it does so as a new agent (Mesos sends ShutdownMessage).
+    core.outbox.push({
+      kind: 'toAgent',
+      streamId,
+      event: { type: 'SHUTDOWN', shutdown: { message: 'Agent has been marked gone' } },
+    });
     core.outbox.push({ kind: 'closeStream', streamId });
-    core.log.warn({ agent_id: idValue, reason: message }, 'agent subscription refused');
+    core.log.warn({ agent_id: idValue }, 'agent marked gone told to shut down');
     return undefined;
-  };
-  // MARK_AGENT_GONE is for good: the agent must start afresh, under a new id.
-  if (idValue !== undefined && core.books.goneAgentIds.has(idValue))
-    return refuse(`Agent ${idValue} has been marked gone`);
+  }
+  if (call.agent_info.domain !== undefined && core.masterInfo().domain === undefined)
+    // The master could not tell whether the agent is remote (docs/fault-domains.md).
+    return refuse(
+      core,
+      streamId,
+      idValue,
+      'The agent has a domain (--domain) but the master has none',
+    );
+  if (isMachineDown(core.books, { info: call.agent_info, ip: remoteIp }))
+    // Mesos shuts such an agent down; refused instead, it keeps retrying with its
+    // backoff and rejoins by itself once STOP_MAINTENANCE brings the machine up.
+    return refuse(
+      core,
+      streamId,
+      idValue,
+      `Machine ${JSON.stringify(agentMachineId({ info: call.agent_info, ip: remoteIp }))} is DOWN for maintenance`,
+    );
+
   const id = mintAgentId(idValue ?? core.books.newAgentId());
   const info = { ...call.agent_info, id };
   let total: Resources;
   try {
     total = agentTotal(core, info.resources ?? [], call.checkpointed_resources ?? [], id.value);
   } catch (error) {
-    return refuse(`Agent's resources are invalid: ${(error as Error).message}`);
+    return refuse(
+      core,
+      streamId,
+      idValue,
+      `Agent's resources are invalid: ${(error as Error).message}`,
+    );
   }
   // Checked before anything changes: tasks that do not fit the agent would break the
   // allocator's books (an agent's SUBSCRIBE is input like any other).
   const problem = reportedTasksProblem(core, id.value, total, call.tasks ?? []);
-  if (problem !== undefined) return refuse(problem);
+  if (problem !== undefined) return refuse(core, streamId, idValue, problem);
   let agent = core.books.agents.get(id.value);
   const isNew = agent === undefined;
   if (agent === undefined) {
     persist(core, { kind: 'admitAgent', agent: info });
-    agent = {
+    agent = newAgentRecord({
       id,
       info,
       ip: remoteIp,
@@ -73,20 +163,24 @@ export function subscribe(
       total,
       version: call.version,
       registeredTimeSec: nowSec(core),
-      reregisteredTimeSec: undefined,
-      offers: new Set(),
-      tasks: new Set(),
-      executors: new Map(),
-    };
+    });
     core.books.agents.set(id.value, agent);
     adoptTasks(core, agent, call.tasks ?? []);
-    allocatorHandle(core, { kind: 'agentAdded', agentId: id, total, used: usedByFramework(agent) });
+    allocatorHandle(core, {
+      kind: 'agentAdded',
+      agentId: id,
+      total,
+      used: usedByFramework(agent),
+      isRemote: isRemote(core, info),
+    });
     core.metrics.count('master/slave_registrations');
   } else {
     if (agent.link.state === 'connected')
       core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
     core.timers.cancel(unreachableTimer(agent));
+    if (core.removals.cancel(id.value)) core.metrics.count('master/slave_unreachable_canceled');
     rescindAll(core, agent);
+    rescindInverseOffersFor(core, agent);
     const wasOffline = agent.link.state === 'unreachable' || agent.link.state === 'recovered';
     // Its info may have changed, and an unreachable mark must go: both durable before SUBSCRIBED.
     persist(core, { kind: 'admitAgent', agent: info });
@@ -94,17 +188,25 @@ export function subscribe(
     agent.ip = remoteIp;
     agent.total = total;
     agent.version = call.version;
-    moveTo(agent, { state: 'connected', streamId });
+    moveAgentTo(agent, { state: 'connected', streamId });
     agent.reregisteredTimeSec = nowSec(core);
     reconcileTasks(core, agent, call.tasks ?? []);
     if (!wasOffline) allocatorHandle(core, { kind: 'agentRemoved', agentId: id });
-    allocatorHandle(core, { kind: 'agentAdded', agentId: id, total, used: usedByFramework(agent) });
+    allocatorHandle(core, {
+      kind: 'agentAdded',
+      agentId: id,
+      total,
+      used: usedByFramework(agent),
+      isRemote: isRemote(core, info),
+    });
     core.metrics.count('master/slave_reregistrations');
   }
   // Its attributes, hostname or domain may be new: constrained frameworks look again.
   for (const framework of core.books.frameworks.values())
     if (framework.offerConstraints.size > 0 || framework.excludedAgents.size > 0)
       evaluateOfferConstraints(core, framework, agent);
+  // An operator's deactivation (or drain) outlives the link and the master's restarts.
+  if (agent.isDeactivated) allocatorHandle(core, { kind: 'agentDeactivated', agentId: id });
   observe(core, { kind: 'agentAdded', agent });
   toAgent(core, agent, {
     type: 'SUBSCRIBED',
@@ -114,6 +216,14 @@ export function subscribe(
       master_info: core.masterInfo(),
     },
   });
+  if (agent.drain !== undefined) {
+    // Sent whether DRAINING or DRAINED: the agent may have missed it, and takes it either way.
+    toAgent(core, agent, { type: 'DRAIN', drain: { config: agent.drain.config } });
+    agent.drain.startedAtSec ??= nowSec(core);
+    core.checkDrainedSoon(id.value);
+  }
+  agent.missedPings = 0;
+  ping(core, agent);
   core.log.info(
     {
       agent_id: id.value,
@@ -127,6 +237,41 @@ export function subscribe(
   return id;
 }
 
+// ------------------------------------------------------------------ health
+
+/**
+ * Sends a PING and gives the agent --agent_ping_timeout to answer. Pinging
+ * goes on while the agent is connected, even once it is due to be marked
+ * unreachable: a late PONG still calls that off (Mesos' SlaveObserver).
+ */
+function ping(core: CoreContext, agent: AgentRecord): void {
+  if (agent.link.state !== 'connected') return;
+  toAgent(core, agent, { type: 'PING' });
+  agent.isPongAwaited = true;
+  core.timers.arm(pingTimer(agent), core.options.agentPingTimeoutMs, () => {
+    if (agent.link.state !== 'connected') return;
+    if (agent.isPongAwaited) {
+      agent.missedPings += 1;
+      if (agent.missedPings >= core.options.maxAgentPingTimeouts)
+        scheduleUnreachable(core, agent, 'health check timed out');
+    }
+    ping(core, agent);
+  });
+}
+
+/**
+ * The agent answered a PING: it is alive, whatever its link looked like. A
+ * pending transition to unreachable (waiting for the rate limit) is called off.
+ */
+export function pong(core: CoreContext, agent: AgentRecord): void {
+  agent.isPongAwaited = false;
+  agent.missedPings = 0;
+  if (core.removals.cancel(agent.id.value)) {
+    core.metrics.count('master/slave_unreachable_canceled');
+    core.log.info({ agent_id: agent.id.value }, 'agent answered; not marked unreachable');
+  }
+}
+
 /**
  * Stream `streamId` of an agent ended. If it is still the agent's stream, the
  * agent is deactivated and has the ping timeouts to come back: a broken link
@@ -137,12 +282,22 @@ export function subscribe(
 export function disconnected(core: CoreContext, agentIdValue: string, streamId: string): void {
   const agent = core.books.agents.get(agentIdValue);
   if (agent?.link.state !== 'connected' || agent.link.streamId !== streamId) return;
-  moveTo(agent, { state: 'disconnected' });
-  rescindAll(core, agent);
-  allocatorHandle(core, { kind: 'agentDeactivated', agentId: agent.id });
+  leaveLink(core, agent);
   const silenceMs = core.options.agentPingTimeoutMs * core.options.maxAgentPingTimeouts;
-  core.timers.arm(unreachableTimer(agent), silenceMs, () => unreachable(core, agent));
+  core.timers.arm(unreachableTimer(agent), silenceMs, () =>
+    scheduleUnreachable(core, agent, 'link broke and the agent did not come back'),
+  );
   core.log.warn({ agent_id: agent.id.value, unreachable_in_ms: silenceMs }, 'agent disconnected');
+}
+
+/** Connected → disconnected: nothing of the agent is offered until it is back. */
+function leaveLink(core: CoreContext, agent: AgentRecord): void {
+  moveAgentTo(agent, { state: 'disconnected' });
+  core.timers.cancel(pingTimer(agent));
+  agent.isPongAwaited = false;
+  rescindAll(core, agent);
+  rescindInverseOffersFor(core, agent);
+  allocatorHandle(core, { kind: 'agentDeactivated', agentId: agent.id });
 }
 
 /**
@@ -151,7 +306,7 @@ export function disconnected(core: CoreContext, agentIdValue: string, streamId: 
  */
 export function awaitReregistration(core: CoreContext, agent: AgentRecord): void {
   core.timers.arm(unreachableTimer(agent), core.options.agentReregisterTimeoutMs, () =>
-    unreachable(core, agent),
+    scheduleUnreachable(core, agent, 'did not re-register after the master restarted'),
   );
 }
 
@@ -192,32 +347,128 @@ function reportedTasksProblem(
   return undefined;
 }
 
-/** The agent was silent too long: its tasks are lost (or unreachable, for PARTITION_AWARE). */
-export function unreachable(core: CoreContext, agent: AgentRecord): void {
+/** Marks the agent unreachable as soon as --agent_removal_rate_limit allows. */
+function scheduleUnreachable(core: CoreContext, agent: AgentRecord, why: string): void {
+  if (core.removals.isWaiting(agent.id.value)) return;
+  core.metrics.count('master/slave_unreachable_scheduled');
+  core.removals.acquire(agent.id.value, () => {
+    core.metrics.count('master/slave_unreachable_completed');
+    unreachable(core, agent, why);
+  });
+}
+
+/**
+ * The agent was silent too long: its tasks are lost (or unreachable, for
+ * PARTITION_AWARE frameworks). A connected agent that stopped answering
+ * (a frozen process keeps its TCP connection open) has its stream closed first.
+ */
+export function unreachable(core: CoreContext, agent: AgentRecord, why: string): void {
+  if (agent.link.state === 'connected') {
+    core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
+    leaveLink(core, agent);
+  }
   if (agent.link.state !== 'disconnected' && agent.link.state !== 'recovered') return;
   const sinceSec = nowSec(core);
-  moveTo(agent, { state: 'unreachable', sinceSec });
+  moveAgentTo(agent, { state: 'unreachable', sinceSec });
   persist(core, { kind: 'markAgentUnreachable', agentId: agent.id, sinceSec });
   core.timers.cancel(unreachableTimer(agent));
-  const cause = { reason: 'REASON_AGENT_REMOVED', message: 'Agent is unreachable' } as const;
-  for (const task of [...agent.tasks]) {
-    if (isTerminalState(task.state)) continue;
-    const framework = core.books.frameworks.get(task.frameworkId.value);
-    const isPartitionAware =
-      framework !== undefined && hasCapability(framework.info, 'PARTITION_AWARE');
-    const state: TaskState = isPartitionAware ? 'TASK_UNREACHABLE' : 'TASK_LOST';
-    decideStatus(core, task, state, cause);
-    if (framework !== undefined)
-      sendMasterStatus(core, framework, task.taskId, agent.id, state, cause, {
-        unreachableSinceSec: sinceSec,
-      });
-    task.isRecovered = true;
-    if (state === 'TASK_LOST') core.books.completeTask(task);
-  }
+  reportTasks(
+    core,
+    agent,
+    (framework) =>
+      framework !== undefined && hasCapability(framework.info, 'PARTITION_AWARE')
+        ? 'TASK_UNREACHABLE'
+        : 'TASK_LOST',
+    () => ({ reason: 'REASON_AGENT_REMOVED', message: 'Agent is unreachable' }),
+    sinceSec,
+  );
   allocatorHandle(core, { kind: 'agentRemoved', agentId: agent.id });
   agentLost(core, agent, agent.id);
   observe(core, { kind: 'agentRemoved', agent });
-  core.log.warn({ agent_id: agent.id.value }, 'agent unreachable');
+  core.log.warn({ agent_id: agent.id.value, reason: why }, 'agent unreachable');
+}
+
+/**
+ * Takes an agent out of the cluster for good, telling it to shut down:
+ * `gone` (MARK_AGENT_GONE, or drained with mark_gone) keeps the record and
+ * refuses the id forever; `down` (its machine went DOWN) forgets the agent.
+ * Its tasks are reported as Mesos reports them for each case (WIRE §4.2).
+ */
+export function removeAgent(core: CoreContext, agent: AgentRecord, as: 'gone' | 'down'): void {
+  const message =
+    as === 'gone'
+      ? 'Agent has been marked gone'
+      : `Agent ${agent.info.hostname} removed: Operator initiated 'Machine DOWN'`;
+  const wasInAllocator = agent.link.state === 'connected' || agent.link.state === 'disconnected';
+  // Durable before the agent or any framework hears of it.
+  persist(
+    core,
+    as === 'gone'
+      ? { kind: 'markAgentGone', agentId: agent.id }
+      : { kind: 'removeAgent', agentId: agent.id },
+  );
+  if (agent.link.state === 'connected') {
+    toAgent(core, agent, { type: 'SHUTDOWN', shutdown: { message } });
+    core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
+  }
+  for (const timer of [pingTimer(agent), unreachableTimer(agent), `drained:${agent.id.value}`])
+    core.timers.cancel(timer);
+  core.removals.cancel(agent.id.value);
+  rescindAll(core, agent);
+  rescindInverseOffersFor(core, agent);
+  // Operator-made, so PARTITION_AWARE frameworks learn it is final; machine DOWN is Mesos'
+  // plain agent removal, TASK_LOST for everyone.
+  const isGoneFor = (framework: FrameworkRecord | undefined) =>
+    as === 'gone' && framework !== undefined && hasCapability(framework.info, 'PARTITION_AWARE');
+  reportTasks(
+    core,
+    agent,
+    (framework) => (isGoneFor(framework) ? 'TASK_GONE_BY_OPERATOR' : 'TASK_LOST'),
+    (framework) => ({
+      reason: isGoneFor(framework) ? 'REASON_AGENT_REMOVED_BY_OPERATOR' : 'REASON_AGENT_REMOVED',
+      message,
+    }),
+  );
+  if (wasInAllocator) allocatorHandle(core, { kind: 'agentRemoved', agentId: agent.id });
+  agentLost(core, agent, agent.id);
+  agent.isDeactivated = false;
+  agent.drain = undefined;
+  if (as === 'gone') {
+    moveAgentTo(agent, { state: 'gone' });
+    core.books.goneAgentIds.add(agent.id.value);
+  } else {
+    core.books.agents.delete(agent.id.value);
+    core.metrics.count('master/slave_removals');
+  }
+  observe(core, { kind: 'agentRemoved', agent });
+  core.log.warn({ agent_id: agent.id.value, reason: message }, 'agent removed');
+}
+
+/**
+ * The master gives up on the agent's active tasks: each is recorded in the
+ * state `stateFor` its framework and reported to it; those that end here are
+ * retired. Tasks already terminal wait for their acknowledgement as before.
+ */
+function reportTasks(
+  core: CoreContext,
+  agent: AgentRecord,
+  stateFor: (framework: FrameworkRecord | undefined) => TaskState,
+  causeFor: (framework: FrameworkRecord | undefined) => MasterStatusCause,
+  unreachableSinceSec?: number,
+): void {
+  for (const task of [...agent.tasks]) {
+    if (isTerminalState(task.state)) continue;
+    const framework = core.books.frameworks.get(task.frameworkId.value);
+    const state = stateFor(framework);
+    const cause = causeFor(framework);
+    decideStatus(core, task, state, cause);
+    if (framework !== undefined)
+      sendMasterStatus(core, framework, task.taskId, agent.id, state, cause, {
+        ...(unreachableSinceSec !== undefined ? { unreachableSinceSec } : {}),
+      });
+    task.isRecovered = true;
+    if (isTerminalState(state)) core.books.completeTask(task);
+  }
 }
 
 function usedByFramework(agent: AgentRecord): Map<string, Resources> {

@@ -3,8 +3,15 @@
 // the indexes consistent and bounds what is remembered of the past.
 import assert from 'node:assert';
 import { Resources } from '../../resources/index.js';
-import type { FrameworkID, TaskID } from '../../wire/index.js';
-import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './records.js';
+import type { FrameworkID, MaintenanceSchedule, TaskID } from '../../wire/index.js';
+import type {
+  AgentRecord,
+  FrameworkRecord,
+  InverseOfferRecord,
+  MachineRecord,
+  OfferRecord,
+  TaskRecord,
+} from './records.js';
 
 /** How many completed tasks (per framework) and frameworks the master remembers (WIRE §9). */
 export const MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
@@ -16,6 +23,9 @@ export interface ReadonlyBooks {
   readonly completedFrameworks: readonly Readonly<FrameworkRecord>[];
   readonly agents: ReadonlyMap<string, Readonly<AgentRecord>>;
   readonly offers: ReadonlyMap<string, Readonly<OfferRecord>>;
+  readonly inverseOffers: ReadonlyMap<string, Readonly<InverseOfferRecord>>;
+  readonly schedule: MaintenanceSchedule;
+  readonly machines: ReadonlyMap<string, Readonly<MachineRecord>>;
   usedOn(agent: AgentRecord): Resources;
   offeredOn(agent: AgentRecord): Resources;
   usedBy(framework: FrameworkRecord): Resources;
@@ -31,6 +41,16 @@ export class Books implements ReadonlyBooks {
   readonly goneAgentIds = new Set<string>();
   readonly agents = new Map<string, AgentRecord>();
   readonly offers = new Map<string, OfferRecord>();
+  readonly inverseOffers = new Map<string, InverseOfferRecord>();
+  /** The maintenance schedule: one, as Mesos keeps, replaced whole by each update. */
+  schedule: MaintenanceSchedule = {};
+  /** The schedule's machines, by machineKey (machines.ts), with their modes. */
+  readonly machines = new Map<string, MachineRecord>();
+  /**
+   * Told when a task leaves its agent's books (its terminal update acknowledged,
+   * or the master gave it up): a draining agent may be drained now.
+   */
+  onTaskRetired: (task: TaskRecord) => void = () => {};
   private nextFrameworkNumber = 0;
   private nextAgentNumber = 0;
   private nextOfferNumber = 0;
@@ -70,6 +90,35 @@ export class Books implements ReadonlyBooks {
     this.agents.get(record.agentId.value)?.offers.delete(id);
   }
 
+  addInverseOffer(record: InverseOfferRecord): void {
+    const framework = this.frameworks.get(record.frameworkId.value);
+    const agent = this.agents.get(record.agentId.value);
+    assert(
+      framework !== undefined && agent !== undefined,
+      'inverse offer for an unknown framework or agent',
+    );
+    this.inverseOffers.set(record.inverseOffer.id.value, record);
+    framework.inverseOffers.add(record.inverseOffer.id.value);
+    agent.inverseOffers.add(record.inverseOffer.id.value);
+  }
+
+  removeInverseOffer(record: InverseOfferRecord): void {
+    const id = record.inverseOffer.id.value;
+    this.inverseOffers.delete(id);
+    this.frameworks.get(record.frameworkId.value)?.inverseOffers.delete(id);
+    this.agents.get(record.agentId.value)?.inverseOffers.delete(id);
+  }
+
+  /** The outstanding inverse offers of a framework or for an agent, as records. */
+  inverseOffersOf(holder: { readonly inverseOffers: ReadonlySet<string> }): InverseOfferRecord[] {
+    const out: InverseOfferRecord[] = [];
+    for (const id of holder.inverseOffers) {
+      const record = this.inverseOffers.get(id);
+      if (record !== undefined) out.push(record);
+    }
+    return out;
+  }
+
   /** The outstanding offers of a framework or on an agent, as records. */
   offersOf(holder: { readonly offers: ReadonlySet<string> }): OfferRecord[] {
     const out: OfferRecord[] = [];
@@ -101,7 +150,7 @@ export class Books implements ReadonlyBooks {
       if (framework.completedTasks.length > MAX_COMPLETED_TASKS_PER_FRAMEWORK)
         framework.completedTasks.shift();
     }
-    this.agents.get(task.agentId.value)?.tasks.delete(task);
+    if (this.agents.get(task.agentId.value)?.tasks.delete(task) === true) this.onTaskRetired(task);
   }
 
   completeFramework(framework: FrameworkRecord): void {

@@ -11,6 +11,7 @@ import type { Books } from './books.js';
 import type { MasterMetrics } from './metrics.js';
 import type { ClusterChange, Outbox } from './outbox.js';
 import type { AgentRecord, FrameworkRecord } from './records.js';
+import type { RemovalLimiter, RemovalRate } from './removal-limiter.js';
 import type { Timers } from './timers.js';
 
 /** The master's settings the core reads (MasterOptions has their flags). */
@@ -21,6 +22,8 @@ export interface CoreOptions {
   readonly agentPingTimeoutMs: number;
   readonly maxAgentPingTimeouts: number;
   readonly frameworkReregisterTimeoutMs: number;
+  /** --agent_removal_rate_limit: how fast silent agents may be marked unreachable; no limit if unset. */
+  readonly agentRemovalRateLimit?: RemovalRate;
 }
 
 /** The one copy of the weights and quota the master keeps (the allocator is fed from it). */
@@ -40,6 +43,14 @@ export interface CoreContext {
   readonly options: CoreOptions;
   readonly roles: RoleSettings;
   readonly allocation: AllocationBatcher;
+  /** Paces agents' transitions to unreachable (--agent_removal_rate_limit). */
+  readonly removals: RemovalLimiter;
+  /**
+   * A draining agent may have nothing left: it is looked at on the next tick,
+   * once the command that got here is done (DRAINED may mark the agent gone,
+   * which must not happen in the middle of another command's loop).
+   */
+  checkDrainedSoon(agentIdValue: string): void;
   /** This master's MasterInfo; throws before the shell has listened. */
   masterInfo(): MasterInfo;
   /** When the registry was recovered: recovered frameworks' failover timeouts count from here. */

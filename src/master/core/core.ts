@@ -5,12 +5,15 @@
 import type { Allocator, QuotaConfig } from '../../allocator/index.js';
 import type { Clock, Logger } from '../../runtime/index.js';
 import { type MasterInfo, newStatusUuid } from '../../wire/index.js';
+import { checkDrained } from './agent-admin.js';
 import { AllocationBatcher } from './allocation-batcher.js';
 import { Books } from './books.js';
 import type { CoreContext, CoreOptions, RoleSettings } from './context.js';
+import { sendInverseOffers } from './inverse-offers.js';
 import { MasterMetrics } from './metrics.js';
 import { allocate } from './offers.js';
 import { Outbox } from './outbox.js';
+import { RemovalLimiter } from './removal-limiter.js';
 import { Timers } from './timers.js';
 
 export interface MasterCoreOptions extends CoreOptions {
@@ -40,6 +43,7 @@ export class MasterCore implements CoreContext {
     quotas: new Map<string, QuotaConfig>(),
   };
   readonly allocation: AllocationBatcher;
+  readonly removals: RemovalLimiter;
   recoveredAtMs: number;
   isObserved = false;
   private info: MasterInfo | undefined;
@@ -55,12 +59,23 @@ export class MasterCore implements CoreContext {
     this.options = options;
     this.recoveredAtMs = options.clock.now();
     this.uuids = options.newUuid;
+    this.removals = new RemovalLimiter(options.clock, this.timers, options.agentRemovalRateLimit);
+    // Inverse offers go out with each cycle, as Mesos' allocator sends them.
     this.allocation = new AllocationBatcher(
       options.clock,
       options.allocationIntervalMs,
-      () => allocate(this),
+      () => {
+        allocate(this);
+        sendInverseOffers(this);
+      },
       options.allocationBatchWindowMs,
     );
+    this.books.onTaskRetired = (task) => this.checkDrainedSoon(task.agentId.value);
+  }
+
+  checkDrainedSoon(agentIdValue: string): void {
+    if (this.books.agents.get(agentIdValue)?.drain?.state !== 'DRAINING') return;
+    this.timers.arm(`drained:${agentIdValue}`, 0, () => checkDrained(this, agentIdValue));
   }
 
   newUuid(): string {

@@ -24,6 +24,7 @@ import {
 } from './context.js';
 import { forgetExecutorsOf } from './executors.js';
 import { frameworkInfoError, frameworkRoles, hasCapability } from './framework-info.js';
+import { dropInverseOffersOf } from './inverse-offers.js';
 import { checkTransition, FRAMEWORK_NEXT } from './lifecycle.js';
 import {
   compileOfferConstraints,
@@ -49,7 +50,10 @@ function moveTo(framework: FrameworkRecord, link: FrameworkLink): void {
 }
 
 function allocationCapabilities(info: FrameworkInfo) {
-  return { reservationRefinement: hasCapability(info, 'RESERVATION_REFINEMENT') };
+  return {
+    reservationRefinement: hasCapability(info, 'RESERVATION_REFINEMENT'),
+    regionAware: hasCapability(info, 'REGION_AWARE'),
+  };
 }
 
 /** Refuses a subscription on its stream with an ERROR event, as Mesos does. */
@@ -109,6 +113,9 @@ export function subscribe(
       ...(existing.info.checkpoint !== undefined ? { checkpoint: existing.info.checkpoint } : {}),
     };
     core.timers.cancel(failoverTimer(framework));
+    // Inverse offers went to the old stream: dropped, so the next cycle asks again on this one
+    // (Mesos removes them on failover too).
+    dropInverseOffersOf(core, framework);
     framework.reregisteredTimeSec = nowSec(core);
     framework.suppressedRoles = new Set(suppressedRoles);
     moveTo(framework, { state: 'connected', streamId });
@@ -139,6 +146,7 @@ export function subscribe(
       unregisteredTimeSec: undefined,
       suppressedRoles: new Set(suppressedRoles),
       offers: new Set(),
+      inverseOffers: new Set(),
       tasks: new Map(),
       completedTasks: [],
       operations: new Map(),
@@ -198,6 +206,7 @@ export function disconnected(core: CoreContext, frameworkIdValue: string, stream
   framework.unregisteredTimeSec = nowSec(core);
   core.metrics.frameworkGauge(framework, 'subscribed', 0);
   rescindAll(core, framework);
+  dropInverseOffersOf(core, framework);
   allocatorHandle(core, { kind: 'frameworkDeactivated', frameworkId: framework.id });
   const timeoutMs = (framework.info.failover_timeout ?? 0) * 1000;
   core.log.info(
@@ -242,6 +251,7 @@ function recoveredRecord(
     unregisteredTimeSec: nowSec(core),
     suppressedRoles: new Set(),
     offers: new Set(),
+    inverseOffers: new Set(),
     tasks: new Map(),
     completedTasks: [],
     operations: new Map(),
@@ -302,6 +312,7 @@ export function remove(core: CoreContext, framework: FrameworkRecord, why: strin
   if (framework.link.state === 'removed') return;
   core.timers.cancel(failoverTimer(framework));
   for (const offer of core.books.offersOf(framework)) closeOffer(core, offer, 'rescinded');
+  dropInverseOffersOf(core, framework);
   const agentsToShutdown = new Set<AgentRecord>();
   for (const task of [...framework.tasks.values()]) {
     if (!isTerminalState(task.state)) {

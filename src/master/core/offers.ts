@@ -8,6 +8,7 @@ import { offerId as mintOfferId, type Offer } from '../../wire/index.js';
 import { allocatorHandle, type CoreContext, toFramework } from './context.js';
 import { hasCapability } from './framework-info.js';
 import { checkTransition, OFFER_NEXT, type OfferState } from './lifecycle.js';
+import { unavailabilityOf } from './machines.js';
 import type { OfferRecord } from './records.js';
 
 const offerTimer = (offer: OfferRecord) => `offer:${offer.offer.id.value}`;
@@ -54,6 +55,7 @@ function makeOffer(core: CoreContext, allocation: Allocation): Offer | undefined
   const executorIds = [];
   for (const executor of agent.executors.values())
     if (executor.frameworkId.value === framework.id.value) executorIds.push(executor.executorId);
+  const unavailability = unavailabilityOf(core.books, agent);
   const offer: Offer = {
     id: mintOfferId(core.books.newOfferId()),
     framework_id: framework.id,
@@ -64,11 +66,13 @@ function makeOffer(core: CoreContext, allocation: Allocation): Offer | undefined
       address: { hostname: agent.info.hostname, ip: agent.ip, port: agent.info.port ?? 5051 },
       path: '/slave(1)',
     },
+    ...(agent.info.domain !== undefined ? { domain: agent.info.domain } : {}),
     resources: shown.toWire(format),
     ...(agent.info.attributes !== undefined && agent.info.attributes.length > 0
       ? { attributes: agent.info.attributes }
       : {}),
     ...(executorIds.length > 0 ? { executor_ids: executorIds } : {}),
+    ...(unavailability !== undefined ? { unavailability } : {}),
     ...(isMultiRole ? { allocation_info: { role: allocation.role } } : {}),
   };
   const record: OfferRecord = {

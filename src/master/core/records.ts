@@ -6,10 +6,14 @@ import type { Resources } from '../../resources/index.js';
 import type {
   AgentID,
   AgentInfo,
+  DrainConfig,
+  DrainState,
   ExecutorID,
   ExecutorInfo,
   FrameworkID,
   FrameworkInfo,
+  InverseOffer,
+  MachineID,
   Offer,
   OfferConstraints,
   OfferOperation,
@@ -18,6 +22,7 @@ import type {
   TaskInfo,
   TaskState,
   TaskStatus,
+  Unavailability,
 } from '../../wire/index.js';
 import type { AgentState, FrameworkState, OfferState } from './lifecycle.js';
 
@@ -36,6 +41,8 @@ export interface FrameworkRecord {
   suppressedRoles: ReadonlySet<string>;
   /** Offer id values outstanding to this framework. */
   readonly offers: Set<string>;
+  /** Inverse offer id values outstanding to this framework. */
+  readonly inverseOffers: Set<string>;
   /** Active tasks, and terminal ones whose terminal update is not yet acknowledged. */
   readonly tasks: Map<string, TaskRecord>;
   readonly completedTasks: TaskRecord[];
@@ -107,11 +114,52 @@ export interface AgentRecord {
   readonly tasks: Set<TaskRecord>;
   /** Executors running here, by executorKey(framework id, executor id). */
   readonly executors: Map<string, ExecutorRecord>;
+  /** Health checks while connected: PINGs in a row that got no PONG in time. */
+  missedPings: number;
+  /** A PING is out and its PONG has not come back. */
+  isPongAwaited: boolean;
+  /**
+   * The operator's DEACTIVATE_AGENT or DRAIN_AGENT: not offered until
+   * REACTIVATE_AGENT. Kept while the agent is away, and across restarts.
+   */
+  isDeactivated: boolean;
+  /** DRAIN_AGENT: draining until its tasks are gone and acknowledged, then drained. */
+  drain: AgentDrain | undefined;
+  /** Inverse offer id values outstanding for this agent. */
+  readonly inverseOffers: Set<string>;
+  /**
+   * While its machine is scheduled for maintenance: each framework's latest
+   * answer to an inverse offer for this agent, by framework id. Forgotten when
+   * the unavailability changes, as Mesos' allocator forgets them.
+   */
+  readonly inverseOfferStatuses: Map<string, InverseOfferStatus>;
+  /** Frameworks that answered an inverse offer with a filter: no new one until then (ms). */
+  readonly inverseOfferFilters: Map<string, number>;
 }
 
 /** The key of an executor in AgentRecord.executors. */
 export function executorKey(frameworkIdValue: string, executorIdValue: string): string {
   return `${frameworkIdValue}\u0000${executorIdValue}`;
+}
+
+export interface AgentDrain {
+  state: DrainState;
+  readonly config: DrainConfig;
+  /** When the agent was told to drain (Mesos' estimated drain start); unset while it is away. */
+  startedAtSec: number | undefined;
+}
+
+/** allocator.proto InverseOfferStatus: a framework's answer, and when it came. */
+export interface InverseOfferStatus {
+  readonly status: 'ACCEPT' | 'DECLINE';
+  readonly frameworkId: FrameworkID;
+  readonly timestampSec: number;
+}
+
+export interface InverseOfferRecord {
+  readonly inverseOffer: InverseOffer;
+  readonly frameworkId: FrameworkID;
+  readonly agentId: AgentID;
 }
 
 export interface OfferRecord {
@@ -142,4 +190,15 @@ export interface TaskRecord {
   isRecovered: boolean;
   /** For a task of a group (LAUNCH_GROUP): its executor and the ids of all the group's tasks. */
   readonly group?: { readonly executorId: ExecutorID; readonly taskIds: readonly string[] };
+}
+
+/**
+ * A machine in the maintenance schedule (Mesos' MachineInfo): DRAINING from
+ * the moment it is scheduled, DOWN between START_MAINTENANCE and
+ * STOP_MAINTENANCE. Machines not in the schedule are UP and not recorded.
+ */
+export interface MachineRecord {
+  readonly id: MachineID;
+  mode: 'DRAINING' | 'DOWN';
+  unavailability: Unavailability;
 }

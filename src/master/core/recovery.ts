@@ -7,9 +7,10 @@ import type { QuotaConfig } from '../../allocator/index.js';
 import type { RegistryState } from '../../registry/index.js';
 import { Resources } from '../../resources/index.js';
 import { agentId as mintAgentId } from '../../wire/index.js';
-import { awaitReregistration } from './agents.js';
+import { awaitReregistration, newAgentRecord } from './agents.js';
 import type { CoreContext } from './context.js';
 import { adoptRegistered } from './frameworks.js';
+import { recoverMaintenance } from './maintenance.js';
 import { recoverRoleSettings } from './roles.js';
 
 export function recoverRegistry(core: CoreContext, state: RegistryState): void {
@@ -18,25 +19,24 @@ export function recoverRegistry(core: CoreContext, state: RegistryState): void {
   for (const registered of state.frameworks.values()) adoptRegistered(core, registered);
   for (const [idValue, info] of state.agents) {
     const sinceSec = state.unreachableAgents.get(idValue);
-    const agent = {
+    const agent = newAgentRecord({
       id: mintAgentId(idValue),
       info,
+      // Unknown until it registers; only its machine (for maintenance) reads it meanwhile.
       ip: info.hostname,
-      link:
-        sinceSec === undefined
-          ? ({ state: 'recovered' } as const)
-          : ({ state: 'unreachable', sinceSec } as const),
+      link: sinceSec === undefined ? { state: 'recovered' } : { state: 'unreachable', sinceSec },
       total: Resources.fromWire(info.resources ?? []),
       version: '',
       registeredTimeSec: core.clock.now() / 1000,
-      reregisteredTimeSec: undefined,
-      offers: new Set<string>(),
-      tasks: new Set<never>(),
-      executors: new Map<string, never>(),
-    };
+    });
+    agent.isDeactivated = state.deactivatedAgents.has(idValue);
+    const drain = state.drainingAgents.get(idValue);
+    if (drain !== undefined)
+      agent.drain = { state: drain.state, config: drain.config, startedAtSec: undefined };
     core.books.agents.set(idValue, agent);
     if (sinceSec === undefined) awaitReregistration(core, agent);
   }
+  recoverMaintenance(core, state.schedule, state.downMachines);
   recoverRoleSettings(core, state.weights, state.quotas as ReadonlyMap<string, QuotaConfig>);
   core.log.info(
     {

@@ -22,10 +22,14 @@ export function snapshotMetrics(core: CoreContext, startTimeSec: number): Record
   const agentsIn = (state: string) => agents.filter((a) => a.link.state === state).length;
   out['master/elected'] = 1;
   out['master/uptime_secs'] = nowSec(core) - startTimeSec;
-  out['master/slaves_active'] = agentsIn('connected');
+  // Active: offered, so connected and not deactivated; inactive: registered but not active.
+  const active = agents.filter((a) => a.link.state === 'connected' && !a.isDeactivated).length;
+  out['master/slaves_active'] = active;
   out['master/slaves_connected'] = agentsIn('connected');
   out['master/slaves_disconnected'] = agentsIn('disconnected');
-  out['master/slaves_inactive'] = 0;
+  out['master/slaves_inactive'] = agentsIn('connected') + agentsIn('disconnected') - active;
+  for (const name of ['scheduled', 'completed', 'canceled'])
+    out[`master/slave_unreachable_${name}`] ??= 0;
   out['master/slaves_unreachable'] = agentsIn('unreachable');
   const connected = frameworks.filter((f) => f.link.state === 'connected').length;
   out['master/frameworks_active'] = connected;

@@ -30,7 +30,8 @@ export function routeAgentApi(http: HttpServer, master: MasterApi): void {
     if (streamId === undefined) throw new HttpError('FORBIDDEN', 'Agent is not subscribed');
     if (request.headers[STREAM_ID_HEADER] !== streamId)
       throw new BadRequestError('Mesos-Stream-Id', "is not the agent's current stream");
-    if (call.type === 'UPDATE')
+    if (call.type === 'PONG') master.pong(agent);
+    else if (call.type === 'UPDATE')
       master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
     else
       master.executorExited(

@@ -13,6 +13,8 @@ import {
   exceedsJsonDepth,
   limits,
   MESOS_API_VERSION,
+  parseMachineIds,
+  parseMaintenanceSchedule,
   parseResources,
   parseWith,
   quote,
@@ -29,6 +31,7 @@ import {
   legacyState,
   legacyTask,
   type MasterView,
+  maintenanceStatus,
   quotaStatus,
   recoveredAgent,
 } from './render.js';
@@ -40,6 +43,7 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     hostname: master.masterInfo().hostname ?? '',
     startTimeSec: master.startTimeSec,
     flags: master.flags,
+    ...(master.masterInfo().domain !== undefined ? { domain: master.masterInfo().domain } : {}),
   });
   const { books } = master;
 
@@ -161,6 +165,25 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       master.changeVolumes(agentIdValue, { kind, volumes }, request.principal?.value);
       sendEmpty(response, 202);
     });
+  // Maintenance (docs/maintenance.md): the schedule, the status, and machines down and up.
+  http.route(['GET'], '/master/maintenance/schedule', (request, response) =>
+    sendJson(response, 200, books.schedule, request),
+  );
+  http.route(['POST'], '/master/maintenance/schedule', async (request, response) => {
+    await master.updateMaintenanceSchedule(parseMaintenanceSchedule(await readJsonBody(request)));
+    sendEmpty(response, 200);
+  });
+  http.route(['GET'], '/master/maintenance/status', (request, response) =>
+    sendJson(response, 200, maintenanceStatus(books), request),
+  );
+  http.route(['POST'], '/master/machine/down', async (request, response) => {
+    await master.startMaintenance(parseMachineIds(await readJsonBody(request)));
+    sendEmpty(response, 200);
+  });
+  http.route(['POST'], '/master/machine/up', async (request, response) => {
+    await master.stopMaintenance(parseMachineIds(await readJsonBody(request)));
+    sendEmpty(response, 200);
+  });
 
   http.route(['GET'], '/master/health', (_request, response) => sendEmpty(response, 200));
   http.route(['GET'], '/master/flags', (request, response) =>

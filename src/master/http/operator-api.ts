@@ -16,6 +16,7 @@ import {
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
 import {
+  maintenanceStatus,
   quotaStatus,
   v1Agents,
   v1Frameworks,
@@ -181,6 +182,37 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           throw new BadRequestError('teardown.framework_id', `no framework with id '${id.value}'`);
         return sendEmpty(response, 200);
       }
+      case 'GET_MAINTENANCE_SCHEDULE':
+        return reply('GET_MAINTENANCE_SCHEDULE', { schedule: books.schedule });
+      case 'GET_MAINTENANCE_STATUS':
+        return reply('GET_MAINTENANCE_STATUS', { status: maintenanceStatus(books) });
+      case 'UPDATE_MAINTENANCE_SCHEDULE':
+        await master.updateMaintenanceSchedule(call.update_maintenance_schedule.schedule);
+        return sendEmpty(response, 200);
+      case 'START_MAINTENANCE':
+        await master.startMaintenance(call.start_maintenance.machines);
+        return sendEmpty(response, 200);
+      case 'STOP_MAINTENANCE':
+        await master.stopMaintenance(call.stop_maintenance.machines);
+        return sendEmpty(response, 200);
+      case 'DRAIN_AGENT': {
+        const body = call.drain_agent;
+        await master.drainAgent(
+          body.agent_id.value,
+          body.max_grace_period,
+          body.mark_gone ?? false,
+        );
+        return sendEmpty(response, 200);
+      }
+      case 'DEACTIVATE_AGENT':
+        await master.deactivateAgent(call.deactivate_agent.agent_id.value);
+        return sendEmpty(response, 200);
+      case 'REACTIVATE_AGENT':
+        await master.reactivateAgent(call.reactivate_agent.agent_id.value);
+        return sendEmpty(response, 200);
+      case 'MARK_AGENT_GONE':
+        await master.markAgentGone(call.mark_agent_gone.agent_id.value);
+        return sendEmpty(response, 200);
       default:
         throw new HttpError('NOT_IMPLEMENTED', `${call.type} is not implemented yet`);
     }

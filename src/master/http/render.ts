@@ -3,13 +3,23 @@
 
 import type { QuotaConfig } from '../../allocator/index.js';
 import { type Resources, summarize, summarizeAttributes } from '../../resources/index.js';
-import { MESOS_API_VERSION, nanosFromMs, type Operation, type Task } from '../../wire/index.js';
+import {
+  type DomainInfo,
+  type MachineID,
+  MESOS_API_VERSION,
+  machineKey,
+  nanosFromMs,
+  type Operation,
+  type Task,
+} from '../../wire/index.js';
 import type { ReadonlyBooks as Books } from '../core/books.js';
 import { frameworkRoles, hasCapability } from '../core/framework-info.js';
+import { agentMachineId } from '../core/machines.js';
 import type {
   AgentRecord,
   ExecutorRecord,
   FrameworkRecord,
+  InverseOfferStatus,
   OfferRecord,
   OperationRecord,
   TaskRecord,
@@ -29,7 +39,17 @@ export const AGENT_CAPABILITIES = [
   'MULTI_ROLE',
   'HIERARCHICAL_ROLE',
   'RESERVATION_REFINEMENT',
+  'AGENT_DRAINING',
 ] as const;
+
+/** Offered, as far as the operator can tell: connected and not deactivated (Mesos' `active`). */
+const isActive = (agent: AgentRecord) => agent.link.state === 'connected' && !agent.isDeactivated;
+
+/** mesos.proto DrainInfo, when the agent drains or drained. */
+function drainInfo(agent: AgentRecord): Json {
+  if (agent.drain === undefined) return {};
+  return { drain_info: { state: agent.drain.state, config: agent.drain.config } };
+}
 
 function reservedByRole(resources: Resources): Record<string, Record<string, number | string>> {
   return Object.fromEntries(
@@ -155,6 +175,7 @@ export function legacyAgent(books: Books, agent: AgentRecord): Json {
     hostname: agent.info.hostname,
     port: agent.info.port ?? 5051,
     attributes: summarizeAttributes(agent.info.attributes ?? []),
+    ...(agent.info.domain !== undefined ? { domain: agent.info.domain } : {}),
     pid: agentPid(agent),
     registered_time: agent.registeredTimeSec,
     ...(agent.reregisteredTimeSec !== undefined
@@ -172,10 +193,14 @@ export function legacyAgent(books: Books, agent: AgentRecord): Json {
         .map((role) => [role, agent.total.reserved(role).toWire('endpoint')]),
     ),
     unreserved_resources_full: agent.total.unreserved().toWire('endpoint'),
-    active: agent.link.state === 'connected',
-    deactivated: false,
+    active: isActive(agent),
+    deactivated: agent.isDeactivated,
     version: agent.version,
     capabilities: AGENT_CAPABILITIES,
+    ...drainInfo(agent),
+    ...(agent.drain?.startedAtSec !== undefined
+      ? { estimated_drain_start_time_seconds: agent.drain.startedAtSec }
+      : {}),
   };
 }
 
@@ -187,6 +212,7 @@ export function recoveredAgent(agent: AgentRecord): Json {
     port: agent.info.port ?? 5051,
     resources: summarize(agent.total),
     attributes: summarizeAttributes(agent.info.attributes ?? []),
+    ...(agent.info.domain !== undefined ? { domain: agent.info.domain } : {}),
   };
 }
 
@@ -196,6 +222,7 @@ export interface MasterView {
   readonly hostname: string;
   readonly startTimeSec: number;
   readonly flags: Readonly<Record<string, string>>;
+  readonly domain?: DomainInfo;
 }
 
 export function legacyState(books: Books, master: MasterView): Json {
@@ -210,12 +237,18 @@ export function legacyState(books: Books, master: MasterView): Json {
     id: master.id,
     pid: master.pid,
     hostname: master.hostname,
-    capabilities: ['AGENT_UPDATE'],
-    activated_slaves: agents.filter((a) => a.link.state === 'connected').length,
-    deactivated_slaves: 0,
+    capabilities: ['AGENT_UPDATE', 'AGENT_DRAINING'],
+    activated_slaves: agents.filter(isActive).length,
+    deactivated_slaves: agents.filter((a) => isListed(a) && !isActive(a)).length,
     unreachable_slaves: agents.filter((a) => a.link.state === 'unreachable').length,
+    ...(master.domain !== undefined ? { domain: master.domain } : {}),
     leader: master.pid,
-    leader_info: { id: master.id, pid: master.pid, hostname: master.hostname },
+    leader_info: {
+      id: master.id,
+      pid: master.pid,
+      hostname: master.hostname,
+      ...(master.domain !== undefined ? { domain: master.domain } : {}),
+    },
     flags: master.flags,
     slaves: agents.filter((a) => isListed(a)).map((a) => legacyAgent(books, a)),
     recovered_slaves: agents.filter((a) => a.link.state === 'recovered').map(recoveredAgent),
@@ -250,8 +283,8 @@ export function v1Task(task: TaskRecord): Task {
 export function v1Agent(books: Books, agent: AgentRecord): Json {
   return {
     agent_info: agent.info,
-    active: agent.link.state === 'connected',
-    deactivated: false,
+    active: isActive(agent),
+    deactivated: agent.isDeactivated,
     version: agent.version,
     pid: agentPid(agent),
     registered_time: timeInfo(agent.registeredTimeSec),
@@ -262,6 +295,10 @@ export function v1Agent(books: Books, agent: AgentRecord): Json {
     allocated_resources: books.usedOn(agent).toWire('post-refinement'),
     offered_resources: books.offeredOn(agent).toWire('post-refinement'),
     capabilities: AGENT_CAPABILITIES.map((type) => ({ type })),
+    ...drainInfo(agent),
+    ...(agent.drain?.startedAtSec !== undefined
+      ? { estimated_drain_start_time: timeInfo(agent.drain.startedAtSec) }
+      : {}),
   };
 }
 
@@ -282,6 +319,14 @@ export function v1Framework(books: Books, framework: FrameworkRecord): Json {
       const offer = books.offers.get(id);
       return offer === undefined ? [] : [offer.offer];
     }),
+    ...(framework.inverseOffers.size > 0
+      ? {
+          inverse_offers: [...framework.inverseOffers].flatMap((id) => {
+            const record = books.inverseOffers.get(id);
+            return record === undefined ? [] : [record.inverseOffer];
+          }),
+        }
+      : {}),
     allocated_resources: books.usedBy(framework).toWire('post-refinement'),
     offered_resources: books.offeredTo(framework).toWire('post-refinement'),
     ...(framework.offerConstraintsGiven !== undefined
@@ -393,5 +438,46 @@ export function quotaStatus(quotas: ReadonlyMap<string, QuotaConfig>): Json {
         : {}),
       ...(Object.keys(config.limits).length > 0 ? { limits: scalarMap(config.limits) } : {}),
     })),
+  };
+}
+
+// ---------------------------------------------------------------- maintenance
+
+function inverseOfferStatus(status: InverseOfferStatus): Json {
+  return {
+    status: status.status,
+    framework_id: status.frameworkId,
+    timestamp: timeInfo(status.timestampSec),
+  };
+}
+
+/**
+ * maintenance.proto ClusterStatus: each DRAINING machine with the latest
+ * answers of frameworks to inverse offers for its agents, and the DOWN
+ * machines. Empty lists are left out, as stout writes repeated fields.
+ */
+export function maintenanceStatus(books: Books): Json {
+  const statusesOn = new Map<string, Json[]>();
+  for (const agent of books.agents.values()) {
+    if (agent.link.state !== 'connected' && agent.link.state !== 'disconnected') continue;
+    if (agent.inverseOfferStatuses.size === 0) continue;
+    const key = machineKey(agentMachineId(agent));
+    const list = statusesOn.get(key) ?? [];
+    for (const status of agent.inverseOfferStatuses.values()) list.push(inverseOfferStatus(status));
+    statusesOn.set(key, list);
+  }
+  const draining: Json[] = [];
+  const down: MachineID[] = [];
+  for (const [key, machine] of books.machines) {
+    if (machine.mode === 'DOWN') {
+      down.push(machine.id);
+      continue;
+    }
+    const statuses = statusesOn.get(key) ?? [];
+    draining.push({ id: machine.id, ...(statuses.length > 0 ? { statuses } : {}) });
+  }
+  return {
+    ...(draining.length > 0 ? { draining_machines: draining } : {}),
+    ...(down.length > 0 ? { down_machines: down } : {}),
   };
 }

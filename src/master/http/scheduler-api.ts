@@ -122,6 +122,22 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
     case 'REQUEST':
       // Mesos ignores REQUEST too (its allocator's requestResources does nothing).
       return 202;
+    case 'ACCEPT_INVERSE_OFFERS':
+      master.answerInverseOffers(
+        framework,
+        call.accept_inverse_offers.inverse_offer_ids.map((id) => id.value),
+        'ACCEPT',
+        call.accept_inverse_offers.filters?.refuse_seconds,
+      );
+      return 202;
+    case 'DECLINE_INVERSE_OFFERS':
+      master.answerInverseOffers(
+        framework,
+        call.decline_inverse_offers.inverse_offer_ids.map((id) => id.value),
+        'DECLINE',
+        call.decline_inverse_offers.filters?.refuse_seconds,
+      );
+      return 202;
     case 'SHUTDOWN':
       master.shutdownExecutor(
         framework,
@@ -150,10 +166,6 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
     }
     case 'RECONCILE_OPERATIONS':
       master.reconcileOperations(framework, call.reconcile_operations);
-      return 202;
-    case 'ACCEPT_INVERSE_OFFERS':
-    case 'DECLINE_INVERSE_OFFERS':
-      // Inverse offers come with maintenance (#8, section 5).
       return 202;
     default:
       return assertNever(call);
