@@ -7,6 +7,7 @@ import type { Principal } from '../runtime/index.js';
 import type {
   Accept,
   AgentSubscribe,
+  Call,
   FrameworkID,
   MasterInfo,
   Reconcile,
@@ -36,7 +37,8 @@ export interface MasterQueries {
 
 /** A framework's calls after SUBSCRIBE; the handler has checked it is subscribed on this stream. */
 export interface SchedulerCommands {
-  countCall(framework: FrameworkRecord, type: string): void;
+  /** Counts a call the handler accepted (per-framework `calls/*`, the master's `messages_*`). */
+  countCall(framework: FrameworkRecord, call: Call): void;
   teardown(framework: FrameworkRecord, why: string): void;
   accept(framework: FrameworkRecord, call: Accept): void;
   decline(framework: FrameworkRecord, offerIds: readonly string[], refuseSeconds?: number): void;

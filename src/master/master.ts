@@ -19,6 +19,7 @@ import {
   type Accept,
   type AgentEvent,
   type AgentSubscribe,
+  type Call,
   type Event,
   type FrameworkID,
   type MasterInfo,
@@ -284,8 +285,8 @@ export class Master implements MasterApi {
 
   // ------------------------------------------------------------- scheduler
 
-  countCall(framework: FrameworkRecord, type: string): void {
-    this.core.metrics.frameworkCounter(framework, `calls/${type.toLowerCase()}`);
+  countCall(framework: FrameworkRecord, call: Call): void {
+    this.core.metrics.countCall(framework, call);
   }
 
   teardown(framework: FrameworkRecord, why: string): void {
@@ -387,7 +388,10 @@ export class Master implements MasterApi {
   }
 
   snapshotMetrics(): Record<string, number> {
-    return snapshotMetrics(this.core, this.startTimeSec);
+    return snapshotMetrics(this.core, this.startTimeSec, {
+      pendingHttpRequests: this.http.pendingRequests,
+      operatorEventStreamSubscribers: this.operatorStreams.size,
+    });
   }
 
   histograms() {

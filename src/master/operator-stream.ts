@@ -58,6 +58,11 @@ export class OperatorStreams {
     if (this.subscribers.length === 0) this.options.onObservedChange(false);
   }
 
+  /** How many streams are open. */
+  get size(): number {
+    return this.subscribers.length;
+  }
+
   publish(change: ClusterChange): void {
     if (this.subscribers.length === 0) return;
     const event = render(this.options.books, change);

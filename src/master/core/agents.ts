@@ -71,6 +71,7 @@ export function subscribe(
     core.books.agents.set(id.value, agent);
     adoptTasks(core, agent, call.tasks ?? []);
     allocatorHandle(core, { kind: 'agentAdded', agentId: id, total, used: usedByFramework(agent) });
+    core.metrics.count('master/messages_register_slave');
     core.metrics.count('master/slave_registrations');
   } else {
     if (agent.link.state === 'connected')
@@ -89,6 +90,7 @@ export function subscribe(
     reconcileTasks(core, agent, call.tasks ?? []);
     if (!wasOffline) allocatorHandle(core, { kind: 'agentRemoved', agentId: id });
     allocatorHandle(core, { kind: 'agentAdded', agentId: id, total, used: usedByFramework(agent) });
+    core.metrics.count('master/messages_reregister_slave');
     core.metrics.count('master/slave_reregistrations');
   }
   observe(core, { kind: 'agentAdded', agent });
@@ -144,6 +146,12 @@ export function awaitReregistration(core: CoreContext, agent: AgentRecord): void
 /** The agent was silent too long: its tasks are lost (or unreachable, for PARTITION_AWARE). */
 export function unreachable(core: CoreContext, agent: AgentRecord): void {
   if (agent.link.state !== 'disconnected' && agent.link.state !== 'recovered') return;
+  // No removal rate limit yet: a removal is scheduled and completed at once.
+  core.metrics.count('master/slave_unreachable_scheduled');
+  core.metrics.count('master/slave_unreachable_completed');
+  core.metrics.count('master/slave_removals');
+  core.metrics.count('master/slave_removals/reason_unhealthy');
+  if (agent.link.state === 'recovered') core.metrics.count('master/recovery_slave_removals');
   const sinceSec = nowSec(core);
   moveTo(agent, { state: 'unreachable', sinceSec });
   persist(core, { kind: 'markAgentUnreachable', agentId: agent.id, sinceSec });
