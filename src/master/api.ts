@@ -3,7 +3,7 @@
 // call these; they never see the master's class, its core or its sockets.
 import type { ServerResponse } from 'node:http';
 import type { QuotaConfig } from '../allocator/index.js';
-import type { Principal } from '../runtime/index.js';
+import type { FileOpener, Principal } from '../runtime/index.js';
 import type {
   Accept,
   AgentSubscribe,
@@ -33,6 +33,15 @@ export interface MasterQueries {
   histograms(): { readonly allocationRun: Histogram; readonly offerAccept: Histogram };
   roleBreakdowns(): RoleBreakdown[];
   quotaContext(): QuotaContext;
+  /** Opens a file the master serves (its log at `/master/log`); 404 for anything else. */
+  readonly openFile: FileOpener;
+  /** The logging verbosity, as glog's FLAGS_v (see logging-level.ts). */
+  loggingLevel(): number;
+  /**
+   * GET_OPERATIONS: the operations the master knows, as Operation messages (WIRE §3). Operation
+   * feedback is another part of #8; until it keeps operations in the books there are none.
+   */
+  operations(): readonly unknown[];
 }
 
 /** A framework's calls after SUBSCRIBE; the handler has checked it is subscribed on this stream. */
@@ -77,6 +86,8 @@ export interface OperatorCommands {
     principal: string | undefined,
   ): void;
   teardownFramework(frameworkId: FrameworkID): boolean;
+  /** Sets the logging verbosity; it reverts after `durationMs` unless it is the original. */
+  setLoggingLevel(level: number, durationMs: number): void;
 }
 
 export interface StreamCommands {

@@ -10,9 +10,11 @@ import {
   Cleanup,
   EventStream,
   every,
+  type FileOpener,
   HttpServer,
   type Logger,
   type Principal,
+  serveFiles,
   type Timer,
 } from '../runtime/index.js';
 import {
@@ -30,6 +32,7 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import type { MasterApi } from './api.js';
+import { AttachedFiles } from './attached-files.js';
 import { accept as acceptOffers, decline as declineOffers } from './core/accept.js';
 import { changeReservations } from './core/agent-resources.js';
 import * as agents from './core/agents.js';
@@ -45,6 +48,7 @@ import { routeAgentApi } from './http/agent-api.js';
 import { routeEndpoints } from './http/endpoints.js';
 import { routeOperatorApi } from './http/operator-api.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
+import { LoggingLevel } from './logging-level.js';
 import { OperatorStreams } from './operator-stream.js';
 import type { MasterOptions } from './options.js';
 
@@ -69,6 +73,8 @@ export class Master implements MasterApi {
   private isBroken = false;
   private readonly flushWaiters: (() => void)[] = [];
   private readonly operatorStreams: OperatorStreams;
+  private readonly attachedFiles = new AttachedFiles();
+  private readonly logging: LoggingLevel;
 
   constructor(readonly options: MasterOptions) {
     this.log = options.logger;
@@ -113,10 +119,14 @@ export class Master implements MasterApi {
         ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
         : {}),
     });
+    this.logging = new LoggingLevel(options.logger, options.clock);
+    const log = options.logFile ?? options.externalLogFile;
+    if (log !== undefined) this.attachedFiles.attach(log, '/master/log');
     routeSchedulerApi(this.http, this);
     routeAgentApi(this.http, this);
     routeOperatorApi(this.http, this);
     routeEndpoints(this.http, this);
+    serveFiles(this.http, this.attachedFiles.open, { debug: this.attachedFiles.debug });
   }
 
   /** Recovers the registry, listens, and starts the allocation loop. Resolves with the URL. */
@@ -144,6 +154,7 @@ export class Master implements MasterApi {
     recoverRegistry(this.core, recovered);
     this.core.start();
     this.cleanup.defer(() => this.core.stop());
+    this.cleanup.defer(() => this.logging.stop());
     this.cleanup.defer(() => {
       for (const stream of this.streams.values()) stream.close();
       this.operatorStreams.closeAll();
@@ -358,6 +369,10 @@ export class Master implements MasterApi {
     changeReservations(this.core, agentIdValue, kind, resources, principal);
   }
 
+  setLoggingLevel(level: number, durationMs: number): void {
+    this.logging.set(level, durationMs);
+  }
+
   teardownFramework(frameworkId: FrameworkID): boolean {
     const framework = this.core.books.frameworks.get(frameworkId.value);
     if (framework === undefined) return false;
@@ -403,6 +418,18 @@ export class Master implements MasterApi {
 
   roleBreakdowns() {
     return roleBreakdowns(this.core);
+  }
+
+  get openFile(): FileOpener {
+    return this.attachedFiles.open;
+  }
+
+  loggingLevel(): number {
+    return this.logging.level;
+  }
+
+  operations(): readonly unknown[] {
+    return [];
   }
 
   quotaContext() {

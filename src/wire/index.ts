@@ -12,6 +12,7 @@ export {
   durationSecondsProblem,
   MAX_DURATION_NANOSECONDS,
   MAX_DURATION_SECONDS,
+  parseDuration,
 } from './duration.js';
 export { AgoraError, BadRequestError, type ErrorCode } from './errors.js';
 export {

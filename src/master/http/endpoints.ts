@@ -4,7 +4,7 @@ import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../../runtim
 import {
   AGORA_VERSION,
   BadRequestError,
-  MESOS_API_VERSION,
+  parseDuration,
   parseWith,
   quote,
   WeightsBodySchema,
@@ -21,6 +21,7 @@ import {
   type MasterView,
   quotaStatus,
   recoveredAgent,
+  versionInfo,
 } from './render.js';
 
 export function routeEndpoints(http: HttpServer, master: MasterQueries & OperatorCommands): void {
@@ -124,22 +125,21 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendJson(response, 200, { flags: master.flags }, request),
   );
   http.route(['GET'], '/version', (request, response) =>
-    sendJson(
-      response,
-      200,
-      {
-        version: MESOS_API_VERSION,
-        agora_version: AGORA_VERSION,
-        build_date: '',
-        build_time: 0,
-        build_user: '',
-      },
-      request,
-    ),
+    sendJson(response, 200, { ...versionInfo(), agora_version: AGORA_VERSION }, request),
   );
-  http.route(['GET'], '/metrics/snapshot', (request, response) =>
-    sendJson(response, 200, master.snapshotMetrics(), request),
-  );
+  http.route(['GET'], '/metrics/snapshot', (request, response) => {
+    // As GET_METRICS' timeout (operator-api.ts), `timeout` bounds nothing here; it is
+    // checked so that a bad one gets Mesos' 400.
+    const timeout = request.query.get('timeout');
+    const parsed = timeout === null ? undefined : parseDuration(timeout);
+    if (parsed !== undefined && 'problem' in parsed)
+      throw new BadRequestError(
+        'timeout',
+        `Invalid timeout ${quote(timeout ?? '')}: ${parsed.problem}`,
+      );
+    sendJson(response, 200, master.snapshotMetrics(), request);
+  });
+  routeLoggingToggle(http, master);
   http.route(['GET'], '/metrics', (_request, response) => {
     const body = prometheusText(master.snapshotMetrics(), master.histograms());
     response.writeHead(200, {
@@ -157,4 +157,41 @@ function countParam(query: URLSearchParams, name: string, fallback: number): num
   if (!/^\d{1,15}$/.test(raw))
     throw new BadRequestError(name, `expected a non-negative integer, got ${quote(raw)}`);
   return Number(raw);
+}
+
+/**
+ * libprocess' `/logging/toggle` (never delegated): no query reports the
+ * verbosity; `level` and `duration` set it for that long. Unlike
+ * SET_LOGGING_LEVEL, it refuses a level below the original (libprocess does).
+ */
+function routeLoggingToggle(http: HttpServer, master: MasterQueries & OperatorCommands): void {
+  const original = master.loggingLevel();
+  http.route(['GET'], '/logging/toggle', (request, response) => {
+    const level = request.query.get('level');
+    const duration = request.query.get('duration');
+    if (level === null && duration === null) {
+      const body = `${master.loggingLevel()}\n`;
+      response.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      response.end(body);
+      return;
+    }
+    if (duration === null)
+      throw new BadRequestError('duration', "Expecting 'duration=value' in query");
+    if (level === null) throw new BadRequestError('level', "Expecting 'level=value' in query");
+    if (!/^\d{1,9}$/.test(level))
+      throw new BadRequestError('level', `Invalid level ${quote(level)}`);
+    const verbosity = Number(level);
+    if (verbosity < original) throw new BadRequestError('level', `'${verbosity}' < original level`);
+    const parsed = parseDuration(duration);
+    if ('problem' in parsed)
+      throw new BadRequestError(
+        'duration',
+        `Invalid duration ${quote(duration)}: ${parsed.problem}`,
+      );
+    master.setLoggingLevel(verbosity, parsed.ms);
+    sendEmpty(response, 200);
+  });
 }

@@ -7,15 +7,20 @@ import {
   sendEmpty,
   sendJson,
 } from '../../runtime/index.js';
-import {
-  AGORA_VERSION,
-  BadRequestError,
-  MESOS_API_VERSION,
-  parseMasterCall,
-} from '../../wire/index.js';
+import { BadRequestError, parseMasterCall } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
-import { quotaStatus, v1Agents, v1Frameworks, v1Roles, v1State, v1Tasks } from './render.js';
+import { listFiles, readFile } from './operator-files.js';
+import {
+  quotaStatus,
+  v1Agents,
+  v1Executors,
+  v1Frameworks,
+  v1Roles,
+  v1State,
+  v1Tasks,
+  versionInfo,
+} from './render.js';
 
 export function routeOperatorApi(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   http.route(['POST'], '/master/api/v1', async (request, response) => {
@@ -31,9 +36,7 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
       case 'GET_HEALTH':
         return reply('GET_HEALTH', { healthy: true });
       case 'GET_VERSION':
-        return reply('GET_VERSION', {
-          version_info: { version: MESOS_API_VERSION, build_user: `agora ${AGORA_VERSION}` },
-        });
+        return reply('GET_VERSION', { version_info: versionInfo() });
       case 'GET_FLAGS':
         return reply('GET_FLAGS', {
           flags: Object.entries(master.flags).map(([name, value]) => ({
@@ -42,6 +45,9 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           })),
         });
       case 'GET_METRICS':
+        // `get_metrics.timeout` bounds how long Mesos waits for metrics that are computed
+        // elsewhere (it leaves out those that miss it). Every metric here is read at once
+        // from the master's own books, so none can miss it: the timeout bounds nothing.
         return reply('GET_METRICS', {
           metrics: Object.entries(master.snapshotMetrics()).map(([name, value]) => ({
             name,
@@ -54,6 +60,24 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           start_time: master.startTimeSec,
           elected_time: master.startTimeSec,
         });
+      case 'GET_LOGGING_LEVEL':
+        return reply('GET_LOGGING_LEVEL', { level: master.loggingLevel() });
+      case 'SET_LOGGING_LEVEL':
+        master.setLoggingLevel(
+          call.set_logging_level.level,
+          call.set_logging_level.duration.nanoseconds / 1e6,
+        );
+        return sendEmpty(response, 200);
+      case 'LIST_FILES':
+        return reply('LIST_FILES', await listFiles(master.openFile, call.list_files.path));
+      case 'READ_FILE': {
+        const { path, offset, length } = call.read_file;
+        return reply('READ_FILE', await readFile(master.openFile, path, offset, length));
+      }
+      case 'GET_EXECUTORS':
+        return reply('GET_EXECUTORS', v1Executors(books));
+      case 'GET_OPERATIONS':
+        return reply('GET_OPERATIONS', { operations: master.operations() });
       case 'GET_AGENTS':
         return reply('GET_AGENTS', v1Agents(books));
       case 'GET_FRAMEWORKS':

@@ -2,14 +2,82 @@
 // v1 operator API's (WIRE §6.1). Read-only views over the books.
 
 import type { QuotaConfig } from '../../allocator/index.js';
-import { type Resources, summarize, summarizeAttributes } from '../../resources/index.js';
-import { MESOS_API_VERSION, nanosFromMs, type Task } from '../../wire/index.js';
+import { Resources, summarize, summarizeAttributes } from '../../resources/index.js';
+import {
+  type AgentID,
+  type ExecutorInfo,
+  isTerminalState,
+  MESOS_API_VERSION,
+  nanosFromMs,
+  type Task,
+} from '../../wire/index.js';
 import type { ReadonlyBooks as Books } from '../core/books.js';
 import { frameworkRoles, hasCapability } from '../core/framework-info.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from '../core/records.js';
 import type { RoleBreakdown } from '../core/roles.js';
 
 type Json = Record<string, unknown>;
+
+/**
+ * VersionInfo (WIRE §6.1, §7.5), for GET_VERSION, `/version` and `/master/state`. Agora
+ * records no build date, time or user; they are present and empty, as clients expect them.
+ */
+export function versionInfo(): {
+  readonly version: string;
+  readonly build_date: string;
+  readonly build_time: number;
+  readonly build_user: string;
+} {
+  return { version: MESOS_API_VERSION, build_date: '', build_time: 0, build_user: '' };
+}
+
+/** An executor the master knows, on the agent it runs on. */
+export interface KnownExecutor {
+  readonly info: ExecutorInfo;
+  readonly agentId: AgentID;
+}
+
+/**
+ * The executors the master knows: those its frameworks' active tasks name (a
+ * task launched with an ExecutorInfo), once per framework, agent and executor id,
+ * as Mesos' master keeps them. Command tasks name none: their executor is the
+ * agent's business, and the master never hears of it (Mesos lists none either).
+ */
+export function knownExecutors(books: Books, framework?: FrameworkRecord): KnownExecutor[] {
+  const seen = new Map<string, KnownExecutor>();
+  const frameworks = framework === undefined ? [...books.frameworks.values()] : [framework];
+  for (const f of frameworks)
+    for (const task of f.tasks.values()) {
+      const info = task.info.executor;
+      if (info === undefined || isTerminalState(task.state)) continue;
+      const key = `${f.id.value}\u0000${task.agentId.value}\u0000${info.executor_id.value}`;
+      if (!seen.has(key))
+        seen.set(key, { info: { ...info, framework_id: f.id }, agentId: task.agentId });
+    }
+  return [...seen.values()];
+}
+
+/** An executor as `/master/state` lists it under its framework (WIRE §7.2). */
+export function legacyExecutor(executor: KnownExecutor): Json {
+  const { info } = executor;
+  return {
+    executor_id: info.executor_id.value,
+    name: info.name ?? '',
+    framework_id: info.framework_id?.value ?? '',
+    command: {
+      ...(info.command?.shell !== undefined ? { shell: info.command.shell } : {}),
+      ...(info.command?.value !== undefined ? { value: info.command.value } : {}),
+      argv: info.command?.arguments ?? [],
+      uris: (info.command?.uris ?? []).map((uri) => ({
+        value: uri.value,
+        executable: uri.executable ?? false,
+      })),
+    },
+    resources: summarize(Resources.fromWire(info.resources ?? [])),
+    ...(info.type !== undefined ? { type: info.type } : {}),
+    slave_id: executor.agentId.value,
+  };
+}
 
 /** Agents the endpoints list: registered ones, connected or not (Mesos lists unreachable ones apart). */
 const isListed = (agent: AgentRecord) =>
@@ -35,7 +103,7 @@ export function legacyTask(task: TaskRecord): Json {
     id: task.taskId.value,
     name: task.info.name,
     framework_id: task.frameworkId.value,
-    executor_id: '',
+    executor_id: task.info.executor?.executor_id.value ?? '',
     slave_id: task.agentId.value,
     state: task.state,
     resources: summarize(task.resources),
@@ -95,7 +163,7 @@ export function legacyFramework(books: Books, framework: FrameworkRecord): Json 
       const offer = books.offers.get(id);
       return offer === undefined ? [] : [legacyOffer(offer)];
     }),
-    executors: [],
+    executors: knownExecutors(books, framework).map(legacyExecutor),
     ...(info.labels !== undefined ? { labels: info.labels.labels } : {}),
   };
 }
@@ -145,10 +213,7 @@ export interface MasterView {
 export function legacyState(books: Books, master: MasterView): Json {
   const agents = [...books.agents.values()];
   return {
-    version: MESOS_API_VERSION,
-    build_date: '',
-    build_time: 0,
-    build_user: '',
+    ...versionInfo(),
     start_time: master.startTimeSec,
     elected_time: master.startTimeSec,
     id: master.id,
@@ -160,6 +225,10 @@ export function legacyState(books: Books, master: MasterView): Json {
     unreachable_slaves: agents.filter((a) => a.link.state === 'unreachable').length,
     leader: master.pid,
     leader_info: { id: master.id, pid: master.pid, hostname: master.hostname },
+    ...(master.flags.log_dir !== undefined ? { log_dir: master.flags.log_dir } : {}),
+    ...(master.flags.external_log_file !== undefined
+      ? { external_log_file: master.flags.external_log_file }
+      : {}),
     flags: master.flags,
     slaves: agents.filter((a) => isListed(a)).map((a) => legacyAgent(books, a)),
     recovered_slaves: agents.filter((a) => a.link.state === 'recovered').map(recoveredAgent),
@@ -179,6 +248,7 @@ export function v1Task(task: TaskRecord): Task {
     name: task.info.name,
     task_id: task.taskId,
     framework_id: task.frameworkId,
+    ...(task.info.executor !== undefined ? { executor_id: task.info.executor.executor_id } : {}),
     agent_id: task.agentId,
     state: task.state,
     resources: task.resources.toWire('post-refinement'),
@@ -256,9 +326,16 @@ export function v1Agents(books: Books): Json {
 export function v1State(books: Books): Json {
   return {
     get_tasks: v1Tasks(books),
-    get_executors: { executors: [], completed_executors: [] },
+    get_executors: v1Executors(books),
     get_frameworks: v1Frameworks(books),
     get_agents: v1Agents(books),
+  };
+}
+
+/** GET_EXECUTORS (master.proto GetExecutors): `executors [{executor_info, agent_id}]`. */
+export function v1Executors(books: Books): Json {
+  return {
+    executors: knownExecutors(books).map((e) => ({ executor_info: e.info, agent_id: e.agentId })),
   };
 }
 
