@@ -241,6 +241,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'largest request body accepted (413 above it)',
         default: '8MB',
       },
+      cluster: {
+        type: 'string',
+        placeholder: 'name',
+        description: "the cluster's name, shown in /master/state and /master/state-summary",
+      },
       log_dir: {
         type: 'string',
         placeholder: 'dir',

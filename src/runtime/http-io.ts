@@ -102,6 +102,21 @@ export async function readJsonBody(request: Request): Promise<unknown> {
   }
 }
 
+/**
+ * Reads a form body (`a=1&b=2`, as Mesos' legacy POST endpoints take: /teardown, /reserve),
+ * whatever its Content-Type, as libprocess decodes it. Bounded like any body; not UTF-8 is 400.
+ */
+export async function readFormBody(request: Request): Promise<URLSearchParams> {
+  const body = await readBody(request);
+  try {
+    return new URLSearchParams(utf8.decode(body));
+  } catch (error) {
+    throw new BadRequestError('', 'Unable to decode query string: not valid UTF-8', {
+      cause: error,
+    });
+  }
+}
+
 /** True when the client accepts JSON; Accept may repeat or list types (WIRE §1.4). */
 export function acceptsJson(request: Request): boolean {
   const header = request.headers.accept;

@@ -31,6 +31,7 @@ export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
   readBody,
+  readFormBody,
   readJsonBody,
   requireJsonAccepted,
   sendEmpty,

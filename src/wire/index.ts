@@ -39,6 +39,7 @@ export {
   type MasterCall,
   type MasterCallType,
   type QuotaConfigMessage,
+  type QuotaRequest,
   type WeightInfo,
 } from './operator.js';
 export {
@@ -61,6 +62,7 @@ export {
   parseMachineIds,
   parseMaintenanceSchedule,
   parseMasterCall,
+  parseQuotaRequest,
   parseResources,
   parseWith,
   ResourceSchema,

@@ -68,6 +68,7 @@ import {
   type MaintenanceSchedule,
   type MasterCall,
   type QuotaConfigMessage,
+  type QuotaRequest,
   type WeightInfo,
 } from './operator.js';
 import { roleError } from './roles.js';
@@ -749,6 +750,13 @@ const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({
   ),
 });
 
+/** The deprecated QuotaRequest (quota.proto): SET_QUOTA's body and legacy POST /quota's. */
+const QuotaRequestSchema = z.object({
+  force: optional(boolean),
+  role: optional(role()),
+  guarantee: optional(list(ResourceSchema, MAX_RESOURCES)),
+});
+
 const VolumeChangeSchema = z.object({
   agent_id: AgentIDSchema,
   volumes: list(ResourceSchema, MAX_RESOURCES),
@@ -818,15 +826,7 @@ export const MasterCallSchema: z.ZodType<MasterCall> = z
         quota_configs: list(QuotaConfigSchema, MAX_ROLE_ENTRIES),
       }),
     ),
-    set_quota: optional(
-      z.object({
-        quota_request: z.object({
-          force: optional(boolean),
-          role: optional(role()),
-          guarantee: optional(list(ResourceSchema, MAX_RESOURCES)),
-        }),
-      }),
-    ),
+    set_quota: optional(z.object({ quota_request: QuotaRequestSchema })),
     remove_quota: optional(z.object({ role: role({ required: true }) })),
     reserve_resources: optional(
       z.object({
@@ -890,6 +890,10 @@ export const parseMachineIds = (input: unknown): readonly MachineID[] =>
   parseWith(list(MachineIDSchema, MAX_MACHINES), input);
 
 export const parseMasterCall = (input: unknown): MasterCall => parseWith(MasterCallSchema, input);
+
+/** The body of legacy `POST /master/quota`: a QuotaRequest. */
+export const parseQuotaRequest = (input: unknown): QuotaRequest =>
+  parseWith(QuotaRequestSchema, input);
 
 /**
  * Formats a zod path as people write it: `accept.offer_ids[0].value`. A map's keys come from

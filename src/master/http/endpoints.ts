@@ -1,6 +1,13 @@
 // The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
 // /version and /metrics/snapshot.
-import { type HttpServer, readJsonBody, sendEmpty, sendJson } from '../../runtime/index.js';
+import type { ServerResponse } from 'node:http';
+import {
+  type HttpServer,
+  type Request,
+  readJsonBody,
+  sendEmpty,
+  sendJson,
+} from '../../runtime/index.js';
 import {
   AGORA_VERSION,
   BadRequestError,
@@ -11,9 +18,11 @@ import {
 } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateWeights } from '../core/quota.js';
+import type { TaskRecord } from '../core/records.js';
+import { routeLegacyOperations } from './legacy-operations.js';
 import { prometheusText } from './prometheus.js';
 import {
-  legacyAgent,
+  legacyAgentFull,
   legacyFramework,
   legacyRoles,
   legacyState,
@@ -23,6 +32,7 @@ import {
   recoveredAgent,
   versionInfo,
 } from './render.js';
+import { legacyStateSummary } from './state-summary.js';
 
 export function routeEndpoints(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   const view = (): MasterView => ({
@@ -34,12 +44,13 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   });
   const { books } = master;
 
-  const state = (
-    request: Parameters<Parameters<HttpServer['route']>[2]>[0],
-    response: Parameters<Parameters<HttpServer['route']>[2]>[1],
-  ) => sendJson(response, 200, legacyState(books, view()), request);
+  const state = (request: Request, response: ServerResponse) =>
+    sendJson(response, 200, legacyState(books, view()), request);
   http.route(['GET'], '/master/state', state);
   http.route(['GET'], '/master/state.json', state);
+  http.route(['GET'], '/master/state-summary', (request, response) =>
+    sendJson(response, 200, legacyStateSummary(books, view()), request),
+  );
 
   http.route(['GET'], '/master/frameworks', (request, response) => {
     const wanted = request.query.get('framework_id');
@@ -71,34 +82,38 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       response,
       200,
       {
-        slaves: agents.map((a) => legacyAgent(books, a)),
+        slaves: agents.map((a) => legacyAgentFull(books, a)),
         recovered_slaves: [...books.agents.values()]
-          .filter((a) => a.link.state === 'recovered')
+          .filter((a) => a.link.state === 'recovered' && (wanted === null || a.id.value === wanted))
           .map(recoveredAgent),
       },
       request,
     );
   });
 
-  http.route(['GET'], '/master/tasks', (request, response) => {
+  // Mesos' /tasks (readonly_handler.cpp): active, unreachable and completed tasks of active
+  // and completed frameworks, by their first status's time, descending unless order=asc;
+  // a task with no status yet sorts as the oldest.
+  const tasks = (request: Request, response: ServerResponse) => {
     const limit = countParam(request.query, 'limit', 100);
     const offset = countParam(request.query, 'offset', 0);
     const frameworkFilter = request.query.get('framework_id');
     const taskFilter = request.query.get('task_id');
+    const firstTime = (t: TaskRecord) => t.statuses[0]?.timestamp ?? Number.NEGATIVE_INFINITY;
+    const isAscending = request.query.get('order') === 'asc';
     const all = [...books.frameworks.values(), ...books.completedFrameworks]
       .filter((f) => frameworkFilter === null || f.id.value === frameworkFilter)
       .flatMap((f) => [...f.tasks.values(), ...f.completedTasks])
       .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
-      .sort((a, b) => (a.statuses[0]?.timestamp ?? 0) - (b.statuses[0]?.timestamp ?? 0));
-    if (request.query.get('order') !== 'asc') all.reverse();
+      .sort((a, b) => (isAscending ? 1 : -1) * (firstTime(a) - firstTime(b) || 0));
     const page = all.slice(offset, offset + limit);
     sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
-  });
+  };
+  http.route(['GET'], '/master/tasks', tasks);
+  http.route(['GET'], '/master/tasks.json', tasks);
 
-  const roles = (
-    request: Parameters<Parameters<HttpServer['route']>[2]>[0],
-    response: Parameters<Parameters<HttpServer['route']>[2]>[1],
-  ) => sendJson(response, 200, legacyRoles(master.roleBreakdowns()), request);
+  const roles = (request: Request, response: ServerResponse) =>
+    sendJson(response, 200, legacyRoles(master.roleBreakdowns()), request);
   http.route(['GET'], '/master/roles', roles);
   http.route(['GET'], '/master/roles.json', roles);
 
@@ -140,6 +155,7 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendJson(response, 200, master.snapshotMetrics(), request);
   });
   routeLoggingToggle(http, master);
+  routeLegacyOperations(http, master);
   http.route(['GET'], '/metrics', (_request, response) => {
     const body = prometheusText(master.snapshotMetrics(), master.histograms());
     response.writeHead(200, {

@@ -11,6 +11,7 @@ import { BadRequestError, parseMasterCall } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
 import { listFiles, readFile } from './operator-files.js';
+import { removeQuota, setQuota } from './quota-requests.js';
 import {
   quotaStatus,
   v1Agents,
@@ -107,43 +108,12 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
         );
         return sendEmpty(response, 200);
       }
-      case 'SET_QUOTA': {
-        // Deprecated since Mesos 1.9: the guarantee doubles as the limit.
-        const requestBody = call.set_quota?.quota_request;
-        const role = requestBody?.role;
-        if (requestBody === undefined || role === undefined)
-          throw new BadRequestError('set_quota.quota_request.role', 'required');
-        if (master.quotas.has(role))
-          throw new BadRequestError(
-            'set_quota.quota_request.role',
-            `role '${role}' already has a quota`,
-          );
-        const guarantees = Object.fromEntries(
-          (requestBody.guarantee ?? []).map((r, i) => {
-            if (r.type !== 'SCALAR' || r.scalar === undefined)
-              throw new BadRequestError(
-                `set_quota.quota_request.guarantee[${i}]`,
-                'quota is for scalar resources',
-              );
-            return [r.name, { value: r.scalar.value }];
-          }),
-        );
-        const configs = validateQuotaUpdate(
-          [{ role, guarantees, limits: guarantees }],
-          requestBody.force ?? false,
-          master.quotaContext(),
-          'set_quota.quota_request',
-        );
-        await master.updateQuota(configs);
+      case 'SET_QUOTA':
+        await setQuota(master, call.set_quota.quota_request, 'set_quota.quota_request');
         return sendEmpty(response, 200);
-      }
-      case 'REMOVE_QUOTA': {
-        const role = call.remove_quota?.role ?? '';
-        if (!master.quotas.has(role))
-          throw new BadRequestError('remove_quota.role', `role '${role}' has no quota`);
-        await master.updateQuota([{ role, guarantees: {}, limits: {} }]);
+      case 'REMOVE_QUOTA':
+        await removeQuota(master, call.remove_quota.role, 'remove_quota.role');
         return sendEmpty(response, 200);
-      }
       case 'RESERVE_RESOURCES': {
         const body = call.reserve_resources;
         if (body === undefined) return;

@@ -16,7 +16,7 @@ import { frameworkRoles, hasCapability } from '../core/framework-info.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from '../core/records.js';
 import type { RoleBreakdown } from '../core/roles.js';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 /**
  * VersionInfo (WIRE §6.1, §7.5), for GET_VERSION, `/version` and `/master/state`. Agora
@@ -80,7 +80,7 @@ export function legacyExecutor(executor: KnownExecutor): Json {
 }
 
 /** Agents the endpoints list: registered ones, connected or not (Mesos lists unreachable ones apart). */
-const isListed = (agent: AgentRecord) =>
+export const isListed = (agent: AgentRecord): boolean =>
   agent.link.state === 'connected' || agent.link.state === 'disconnected';
 
 export const agentPid = (agent: AgentRecord): string =>
@@ -111,9 +111,12 @@ export function legacyTask(task: TaskRecord): Json {
     statuses: task.statuses.map((s) => ({
       state: s.state,
       timestamp: s.timestamp,
+      ...(s.labels !== undefined ? { labels: s.labels.labels } : {}),
       ...(s.container_status !== undefined ? { container_status: s.container_status } : {}),
+      ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
     })),
     ...(task.info.labels !== undefined ? { labels: task.info.labels.labels } : {}),
+    ...(task.info.container !== undefined ? { container: task.info.container } : {}),
   };
 }
 
@@ -127,22 +130,30 @@ export function legacyOffer(offer: OfferRecord): Json {
   };
 }
 
-export function legacyFramework(books: Books, framework: FrameworkRecord): Json {
-  const used = books.usedBy(framework);
-  const offered = books.offeredTo(framework);
+/** What every legacy endpoint says of a framework (Mesos' `Summary<Framework>`). */
+export function frameworkSummary(books: Books, framework: FrameworkRecord): Json {
   const info = framework.info;
-  const tasks = [...framework.tasks.values()];
   return {
     id: framework.id.value,
     name: info.name,
-    used_resources: summarize(used),
-    offered_resources: summarize(offered),
+    used_resources: summarize(books.usedBy(framework)),
+    offered_resources: summarize(books.offeredTo(framework)),
     capabilities: (info.capabilities ?? []).map((c) => c.type),
     hostname: info.hostname ?? '',
     webui_url: info.webui_url ?? '',
     active: framework.link.state === 'connected',
     connected: framework.link.state === 'connected',
     recovered: framework.link.state === 'recovered',
+  };
+}
+
+export function legacyFramework(books: Books, framework: FrameworkRecord): Json {
+  const used = books.usedBy(framework);
+  const offered = books.offeredTo(framework);
+  const info = framework.info;
+  const tasks = [...framework.tasks.values()];
+  return {
+    ...frameworkSummary(books, framework),
     user: info.user,
     failover_timeout: info.failover_timeout ?? 0,
     checkpoint: info.checkpoint ?? false,
@@ -191,6 +202,25 @@ export function legacyAgent(books: Books, agent: AgentRecord): Json {
   };
 }
 
+/**
+ * `/master/slaves` adds each agent's resources in full, reservations and
+ * volumes included, which the summaries leave out: operators read them to
+ * write /unreserve and /destroy-volumes requests (Mesos' SlavesWriter).
+ */
+export function legacyAgentFull(books: Books, agent: AgentRecord): Json {
+  return {
+    ...legacyAgent(books, agent),
+    reserved_resources_full: Object.fromEntries(
+      agent.total
+        .reservedRoles()
+        .map((role) => [role, agent.total.reserved(role).toWire('endpoint')]),
+    ),
+    unreserved_resources_full: agent.total.unreserved().toWire('endpoint'),
+    used_resources_full: books.usedOn(agent).unallocate().toWire('endpoint'),
+    offered_resources_full: books.offeredOn(agent).unallocate().toWire('endpoint'),
+  };
+}
+
 /** An agent known from the registry that has not re-registered since a master restart. */
 export function recoveredAgent(agent: AgentRecord): Json {
   return {
@@ -225,6 +255,7 @@ export function legacyState(books: Books, master: MasterView): Json {
     unreachable_slaves: agents.filter((a) => a.link.state === 'unreachable').length,
     leader: master.pid,
     leader_info: { id: master.id, pid: master.pid, hostname: master.hostname },
+    ...(master.flags.cluster !== undefined ? { cluster: master.flags.cluster } : {}),
     ...(master.flags.log_dir !== undefined ? { log_dir: master.flags.log_dir } : {}),
     ...(master.flags.external_log_file !== undefined
       ? { external_log_file: master.flags.external_log_file }
