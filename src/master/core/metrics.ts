@@ -263,6 +263,11 @@ export class MasterMetrics {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by);
   }
 
+  /** A gauge the core keeps itself, under a Mesos name. */
+  set(name: string, value: number): void {
+    this.counters.set(name, value);
+  }
+
   /** A task reached a terminal state: the master's counter and its framework's. */
   countTerminalTask(state: TaskState, framework: FrameworkRecord | undefined): void {
     const counter = TERMINAL_TASK_COUNTER[state];
