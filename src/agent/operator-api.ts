@@ -6,6 +6,8 @@ import { constants } from 'node:os';
 import {
   HttpError,
   type HttpServer,
+  listFiles,
+  readFile,
   readJsonBody,
   requireJsonAccepted,
   sendEmpty,
@@ -76,14 +78,10 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       case 'SET_LOGGING_LEVEL':
         return sendEmpty(response, 200);
       case 'LIST_FILES':
-        return reply('LIST_FILES', { file_infos: await listFiles(agent, call.list_files.path) });
+        return reply('LIST_FILES', await listFiles(agent.files.open, call.list_files.path));
       case 'READ_FILE': {
         const { path, offset, length } = call.read_file;
-        const read = await agent.files.read(path, offset, length);
-        return reply('READ_FILE', {
-          size: read.size,
-          data: (read.bytes ?? Buffer.alloc(0)).toString('base64'),
-        });
+        return reply('READ_FILE', await readFile(agent.files.open, path, offset, length));
       }
       case 'GET_STATE':
         return reply('GET_STATE', {
@@ -199,18 +197,6 @@ async function attachInput(agent: AgentView, body: AsyncIterable<unknown>): Prom
       }
     })(),
   );
-}
-
-async function listFiles(agent: AgentView, path: string) {
-  return (await agent.files.browse(path)).map((file) => ({
-    path: file.path,
-    nlink: file.nlink,
-    size: file.size,
-    mtime: { nanoseconds: file.mtime * 1e9 },
-    mode: file.mode,
-    uid: file.uid,
-    gid: file.gid,
-  }));
 }
 
 function executorName(run: TaskRun): string {

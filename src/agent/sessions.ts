@@ -146,7 +146,7 @@ export class ContainerSessions {
       ['stderr', 'STDERR'],
     ] as const) {
       const start = await this.options.files
-        .read(join(run.sandbox, name), undefined, undefined)
+        .read(join(run.sandbox, name), undefined)
         .catch(() => ({ offset: 0 }));
       files.push({ name, type, offset: start.offset });
     }
@@ -160,9 +160,9 @@ export class ContainerSessions {
       let moved = false;
       for (const file of files) {
         const chunk = await this.options.files
-          .read(join(run.sandbox, file.name), file.offset, undefined)
+          .read(join(run.sandbox, file.name), file.offset)
           .catch(() => undefined);
-        if (chunk?.bytes === undefined || chunk.bytes.length === 0) continue;
+        if (chunk === undefined || chunk.bytes.length === 0) continue;
         file.offset += chunk.bytes.length;
         moved = true;
         writeRecord(response, {

@@ -83,7 +83,14 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     registry = new EmbeddedRegistry({ directory: resolve(workDir, 'registry') });
   } else throw new UsageError(`--registry: expected embedded or in_memory, got '${registryKind}'`);
 
-  const logger = createLogger('master', { level: stringFlag(values, 'log_level') ?? 'info' });
+  const logDir = stringFlag(values, 'log_dir');
+  // Mesos' master writes mesos-master.INFO there; one file holds every level here.
+  const logFile = logDir === undefined ? undefined : resolve(logDir, 'agora-master.log');
+  const logger = createLogger('master', {
+    level: stringFlag(values, 'log_level') ?? 'info',
+    ...optional('file', logFile),
+  });
+  const externalLogFile = stringFlag(values, 'external_log_file');
   let master: Master | undefined;
   master = new Master({
     ip: stringFlag(values, 'ip') ?? MASTER_DEFAULTS.ip,
@@ -145,6 +152,11 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     logger,
     onInvariantFailure: failOnInvariant(() => master),
     flags: flagsOf(values),
+    ...optional('logFile', logFile),
+    ...optional(
+      'externalLogFile',
+      externalLogFile === undefined ? undefined : resolve(externalLogFile),
+    ),
   });
   try {
     await master.start();

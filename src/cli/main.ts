@@ -276,6 +276,23 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'largest request body accepted (413 above it)',
         default: '8MB',
       },
+      cluster: {
+        type: 'string',
+        placeholder: 'name',
+        description: "the cluster's name, shown in /master/state and /master/state-summary",
+      },
+      log_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description:
+          'also write the log to <dir>/agora-master.log, served as /master/log (/files/read, READ_FILE)',
+      },
+      external_log_file: {
+        type: 'string',
+        placeholder: 'file',
+        description:
+          'a log written by something else, served as /master/log when --log_dir is not set',
+      },
       ...logLevelOption,
     },
     run: async (values) => (await import('./daemons.js')).runMaster(values),

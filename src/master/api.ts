@@ -3,10 +3,11 @@
 // call these; they never see the master's class, its core or its sockets.
 import type { ServerResponse } from 'node:http';
 import type { QuotaConfig } from '../allocator/index.js';
-import type { Principal } from '../runtime/index.js';
+import type { FileOpener, Principal } from '../runtime/index.js';
 import type {
   Accept,
   AgentSubscribe,
+  Call,
   FrameworkID,
   MachineID,
   MaintenanceSchedule,
@@ -36,11 +37,16 @@ export interface MasterQueries {
   histograms(): { readonly allocationRun: Histogram; readonly offerAccept: Histogram };
   roleBreakdowns(): RoleBreakdown[];
   quotaContext(): QuotaContext;
+  /** Opens a file the master serves (its log at `/master/log`); 404 for anything else. */
+  readonly openFile: FileOpener;
+  /** The logging verbosity, as glog's FLAGS_v (see logging-level.ts). */
+  loggingLevel(): number;
 }
 
 /** A framework's calls after SUBSCRIBE; the handler has checked it is subscribed on this stream. */
 export interface SchedulerCommands {
-  countCall(framework: FrameworkRecord, type: string): void;
+  /** Counts a call the handler accepted (per-framework `calls/*`, the master's `messages_*`). */
+  countCall(framework: FrameworkRecord, call: Call): void;
   teardown(framework: FrameworkRecord, why: string): void;
   accept(framework: FrameworkRecord, call: Accept): void;
   decline(framework: FrameworkRecord, offerIds: readonly string[], refuseSeconds?: number): void;
@@ -117,6 +123,8 @@ export interface OperatorCommands {
   updateMaintenanceSchedule(schedule: MaintenanceSchedule): Promise<void>;
   startMaintenance(machines: readonly MachineID[]): Promise<void>;
   stopMaintenance(machines: readonly MachineID[]): Promise<void>;
+  /** Sets the logging verbosity; it reverts after `durationMs` unless it is the original. */
+  setLoggingLevel(level: number, durationMs: number): void;
 }
 
 export interface StreamCommands {

@@ -11,15 +11,18 @@ import {
   Cleanup,
   EventStream,
   every,
+  type FileOpener,
   HttpServer,
   type Logger,
   type Principal,
+  serveFiles,
   type Timer,
 } from '../runtime/index.js';
 import {
   type Accept,
   type AgentEvent,
   type AgentSubscribe,
+  type Call,
   type Event,
   type FrameworkID,
   type MachineID,
@@ -33,6 +36,7 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import type { MasterApi } from './api.js';
+import { AttachedFiles } from './attached-files.js';
 import { accept as acceptOffers, decline as declineOffers } from './core/accept.js';
 import * as agentAdmin from './core/agent-admin.js';
 import { changeReservations, changeVolumes, type VolumeChange } from './core/agent-resources.js';
@@ -53,6 +57,7 @@ import { routeAgentApi } from './http/agent-api.js';
 import { routeEndpoints } from './http/endpoints.js';
 import { routeOperatorApi } from './http/operator-api.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
+import { LoggingLevel } from './logging-level.js';
 import { OperatorStreams } from './operator-stream.js';
 import type { MasterOptions } from './options.js';
 
@@ -77,6 +82,8 @@ export class Master implements MasterApi {
   private isBroken = false;
   private readonly flushWaiters: (() => void)[] = [];
   private readonly operatorStreams: OperatorStreams;
+  private readonly attachedFiles = new AttachedFiles();
+  private readonly logging: LoggingLevel;
 
   constructor(readonly options: MasterOptions) {
     this.log = options.logger;
@@ -124,10 +131,14 @@ export class Master implements MasterApi {
         ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
         : {}),
     });
+    this.logging = new LoggingLevel(options.logger, options.clock);
+    const log = options.logFile ?? options.externalLogFile;
+    if (log !== undefined) this.attachedFiles.attach(log, '/master/log');
     routeSchedulerApi(this.http, this);
     routeAgentApi(this.http, this);
     routeOperatorApi(this.http, this);
     routeEndpoints(this.http, this);
+    serveFiles(this.http, this.attachedFiles.open, { debug: this.attachedFiles.debug });
   }
 
   /** Recovers the registry, listens, and starts the allocation loop. Resolves with the URL. */
@@ -156,6 +167,7 @@ export class Master implements MasterApi {
     recoverRegistry(this.core, recovered);
     this.core.start();
     this.cleanup.defer(() => this.core.stop());
+    this.cleanup.defer(() => this.logging.stop());
     this.cleanup.defer(() => {
       for (const stream of this.streams.values()) stream.close();
       this.operatorStreams.closeAll();
@@ -310,8 +322,8 @@ export class Master implements MasterApi {
 
   // ------------------------------------------------------------- scheduler
 
-  countCall(framework: FrameworkRecord, type: string): void {
-    this.core.metrics.frameworkCounter(framework, `calls/${type.toLowerCase()}`);
+  countCall(framework: FrameworkRecord, call: Call): void {
+    this.core.metrics.countCall(framework, call);
   }
 
   teardown(framework: FrameworkRecord, why: string): void {
@@ -425,6 +437,10 @@ export class Master implements MasterApi {
     changeVolumes(this.core, agentIdValue, change, principal);
   }
 
+  setLoggingLevel(level: number, durationMs: number): void {
+    this.logging.set(level, durationMs);
+  }
+
   teardownFramework(frameworkId: FrameworkID): boolean {
     const framework = this.core.books.frameworks.get(frameworkId.value);
     if (framework === undefined) return false;
@@ -494,7 +510,10 @@ export class Master implements MasterApi {
   }
 
   snapshotMetrics(): Record<string, number> {
-    return snapshotMetrics(this.core, this.startTimeSec);
+    return snapshotMetrics(this.core, this.startTimeSec, {
+      pendingHttpRequests: this.http.pendingRequests,
+      operatorEventStreamSubscribers: this.operatorStreams.size,
+    });
   }
 
   histograms() {
@@ -506,6 +525,14 @@ export class Master implements MasterApi {
 
   roleBreakdowns() {
     return roleBreakdowns(this.core);
+  }
+
+  get openFile(): FileOpener {
+    return this.attachedFiles.open;
+  }
+
+  loggingLevel(): number {
+    return this.logging.level;
   }
 
   quotaContext() {

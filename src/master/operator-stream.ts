@@ -6,7 +6,7 @@ import { type Clock, EventStream, every, type Logger } from '../runtime/index.js
 import { assertNever } from '../wire/index.js';
 import type { ReadonlyBooks } from './core/books.js';
 import type { ClusterChange } from './core/outbox.js';
-import { v1Agent, v1Framework, v1State, v1Task } from './http/render.js';
+import { v1Agent, v1Framework, v1State, v1Task } from './http/render-v1.js';
 
 /** Mesos' --max_operator_event_stream_subscribers default. */
 export const DEFAULT_MAX_OPERATOR_SUBSCRIBERS = 1000;
@@ -56,6 +56,11 @@ export class OperatorStreams {
     const index = this.subscribers.indexOf(stream);
     if (index !== -1) this.subscribers.splice(index, 1);
     if (this.subscribers.length === 0) this.options.onObservedChange(false);
+  }
+
+  /** How many streams are open. */
+  get size(): number {
+    return this.subscribers.length;
   }
 
   publish(change: ClusterChange): void {

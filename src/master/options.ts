@@ -58,6 +58,10 @@ export interface MasterOptions {
   readonly onInvariantFailure?: (error: Error) => void;
   /** --max_request_body: the largest body a request may carry (413 above it; 8 MiB by default). */
   readonly maxRequestBodyBytes?: number;
+  /** The file the master's log is also written to (--log_dir), served as `/master/log`. */
+  readonly logFile?: string;
+  /** --external_log_file: a log someone else writes, served as `/master/log` without --log_dir. */
+  readonly externalLogFile?: string;
   /** Flags as given on the command line, for `/master/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

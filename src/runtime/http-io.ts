@@ -106,20 +106,18 @@ export async function readJsonBody(
 }
 
 /**
- * Reads a form-encoded body (`a=1&b=2`), as Mesos' legacy POST endpoints take their
- * arguments (/master/reserve, /master/create-volumes, …), bounded like any body.
+ * Reads a form body (`a=1&b=2`, as Mesos' legacy POST endpoints take: /teardown, /reserve),
+ * whatever its Content-Type, as libprocess decodes it. Bounded like any body; not UTF-8 is 400.
  */
 export async function readFormBody(request: Request): Promise<URLSearchParams> {
   const body = await readBody(request);
-  let text: string;
   try {
-    text = utf8.decode(body);
+    return new URLSearchParams(utf8.decode(body));
   } catch (error) {
     throw new BadRequestError('', 'Unable to decode query string: not valid UTF-8', {
       cause: error,
     });
   }
-  return new URLSearchParams(text);
 }
 
 /** True when the client accepts JSON; Accept may repeat or list types (WIRE §1.4). */

@@ -69,8 +69,15 @@ const lingering = new WeakSet<Duplex>();
  */
 export class HttpServer {
   private readonly routes = new Map<string, Map<string, Handler>>();
+  /** Routes for every path under a prefix (`/master/quota/` + a role), tried after exact ones. */
+  private readonly prefixRoutes: {
+    readonly prefix: string;
+    readonly byMethod: Map<string, Handler>;
+  }[] = [];
   private readonly server: Server;
   private readonly aborts = new Set<AbortController>();
+  /** Responses whose status line has not been written yet: requests still waiting for an answer. */
+  private readonly unanswered = new Set<ServerResponse>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: HttpServerOptions) {
@@ -122,6 +129,32 @@ export class HttpServer {
     return this;
   }
 
+  /**
+   * Registers `handler` for `methods` on every path that starts with `prefix` (which ends
+   * in '/') and is longer than it, after delegation: `/master/quota/` serves
+   * `/master/quota/eng` and `/quota/eng/dev`. Exact routes win.
+   */
+  routePrefix(methods: readonly string[], prefix: string, handler: Handler): this {
+    if (!prefix.endsWith('/')) throw new Error(`a route prefix ends in '/': ${prefix}`);
+    let entry = this.prefixRoutes.find((r) => r.prefix === prefix);
+    if (entry === undefined) {
+      entry = { prefix, byMethod: new Map() };
+      this.prefixRoutes.push(entry);
+    }
+    for (const method of methods) entry.byMethod.set(method, handler);
+    return this;
+  }
+
+  /**
+   * Requests received and not answered yet (no status line written). A stream counts until
+   * it starts, so long-lived streams do not inflate it.
+   */
+  get pendingRequests(): number {
+    let pending = 0;
+    for (const response of this.unanswered) if (!response.headersSent) pending += 1;
+    return pending;
+  }
+
   /** Listens on host:port (0 for an ephemeral port) and resolves with the bound address. */
   async listen(host: string, port: number): Promise<AddressInfo> {
     this.server.listen(port, host);
@@ -158,9 +191,19 @@ export class HttpServer {
     return path;
   }
 
+  /** The handlers by method for a resolved path: its exact route, else the first prefix route. */
+  private routeFor(path: string): Map<string, Handler> | undefined {
+    const exact = this.routes.get(path);
+    if (exact !== undefined) return exact;
+    for (const { prefix, byMethod } of this.prefixRoutes)
+      if (path.length > prefix.length && path.startsWith(prefix)) return byMethod;
+    return undefined;
+  }
+
   private async dispatch(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController();
     this.aborts.add(abort);
+    this.unanswered.add(res);
     const onClose = () => abort.abort(new Error('client disconnected'));
     res.once('close', onClose);
     const started = performance.now();
@@ -168,7 +211,7 @@ export class HttpServer {
     try {
       const url = parseTarget(raw.url ?? '/');
       path = this.resolve(url.pathname);
-      const byMethod = this.routes.get(path);
+      const byMethod = this.routeFor(path);
       if (byMethod === undefined)
         throw new HttpError('NOT_FOUND', `no endpoint at ${url.pathname}`);
       const method = raw.method ?? 'GET';
@@ -199,6 +242,7 @@ export class HttpServer {
       this.fail(raw, res, error, path);
     } finally {
       this.aborts.delete(abort);
+      this.unanswered.delete(res);
       this.options.logger.debug(
         {
           method: raw.method,

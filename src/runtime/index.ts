@@ -14,6 +14,19 @@ export {
   EventStream,
   type EventStreamOptions,
 } from './event-stream.js';
+export {
+  completeUtf8Length,
+  contentDisposition,
+  type FileOpener,
+  type FilesRouteOptions,
+  MAX_READ_BYTES,
+  modeString,
+  openRegularFile,
+  readWindow,
+  type ServedFile,
+  serveFiles,
+  withFile,
+} from './files-routes.js';
 export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
@@ -41,3 +54,4 @@ export {
   type LoggerOptions,
   silentLogger,
 } from './logger.js';
+export { listFiles, readFile } from './operator-files.js';

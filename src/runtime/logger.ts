@@ -7,6 +7,11 @@ export interface LoggerOptions {
   readonly level?: string;
   /** Where lines go; defaults to stdout. */
   readonly destination?: pino.DestinationStream;
+  /**
+   * A file that gets every line too (appended, its directory made if missing): Mesos'
+   * --log_dir, so the master can serve its own log at /master/log.
+   */
+  readonly file?: string;
 }
 
 /**
@@ -19,9 +24,20 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
     base: { component, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination === undefined
-    ? pino(settings, pino.destination({ dest: 1, sync: true }))
-    : pino(settings, options.destination);
+  const main = options.destination ?? pino.destination({ dest: 1, sync: true });
+  if (options.file === undefined) return pino(settings, main);
+  // Each stream takes every level: the logger's own level, which an operator may change
+  // (SET_LOGGING_LEVEL), is the one filter.
+  return pino(
+    settings,
+    pino.multistream([
+      { stream: main, level: 'trace' },
+      {
+        stream: pino.destination({ dest: options.file, sync: true, mkdir: true }),
+        level: 'trace',
+      },
+    ]),
+  );
 }
 
 /** A logger that drops everything, for unit tests of components that require one. */

@@ -20,6 +20,7 @@ export {
   durationSecondsProblem,
   MAX_DURATION_NANOSECONDS,
   MAX_DURATION_SECONDS,
+  parseDuration,
 } from './duration.js';
 export { AgoraError, BadRequestError, type ErrorCode } from './errors.js';
 export {
@@ -46,6 +47,7 @@ export {
   type MasterCall,
   type MasterCallType,
   type QuotaConfigMessage,
+  type QuotaRequest,
   type WeightInfo,
 } from './operator.js';
 export {
@@ -73,6 +75,7 @@ export {
   parseMaintenanceSchedule,
   parseMasterCall,
   parseProcessIO,
+  parseQuotaRequest,
   parseResources,
   parseWith,
   ResourceSchema,

@@ -67,6 +67,13 @@ export interface MaintenanceSchedule {
   }[];
 }
 
+/** quota.proto QuotaRequest (deprecated in 1.9): guarantees that also act as limits. */
+export interface QuotaRequest {
+  readonly force?: boolean;
+  readonly role?: string;
+  readonly guarantee?: readonly Resource[];
+}
+
 interface AgentBody {
   readonly agent_id: AgentID;
 }
@@ -128,13 +135,7 @@ export type MasterCall =
   | {
       /** Deprecated (1.9): guarantees that also act as limits. */
       readonly type: 'SET_QUOTA';
-      readonly set_quota: {
-        readonly quota_request: {
-          readonly force?: boolean;
-          readonly role?: string;
-          readonly guarantee?: readonly Resource[];
-        };
-      };
+      readonly set_quota: { readonly quota_request: QuotaRequest };
     }
   | { readonly type: 'REMOVE_QUOTA'; readonly remove_quota: { readonly role: string } }
   | {

@@ -79,6 +79,7 @@ import {
   type MaintenanceSchedule,
   type MasterCall,
   type QuotaConfigMessage,
+  type QuotaRequest,
   type WeightInfo,
 } from './operator.js';
 import { roleError } from './roles.js';
@@ -842,6 +843,12 @@ const GoogleDurationSchema = z
   .refine((d) => (d.seconds ?? 0) * 1e9 + (d.nanos ?? 0) <= MAX_DURATION_NANOSECONDS, {
     error: 'must be at most 2^63-1 nanoseconds',
   });
+/** The deprecated QuotaRequest (quota.proto): SET_QUOTA's body and legacy POST /quota's. */
+const QuotaRequestSchema = z.object({
+  force: optional(boolean),
+  role: optional(role()),
+  guarantee: optional(list(ResourceSchema, MAX_RESOURCES)),
+});
 
 const VolumeChangeSchema = z.object({
   agent_id: AgentIDSchema,
@@ -912,15 +919,7 @@ export const MasterCallSchema: z.ZodType<MasterCall> = z
         quota_configs: list(QuotaConfigSchema, MAX_ROLE_ENTRIES),
       }),
     ),
-    set_quota: optional(
-      z.object({
-        quota_request: z.object({
-          force: optional(boolean),
-          role: optional(role()),
-          guarantee: optional(list(ResourceSchema, MAX_RESOURCES)),
-        }),
-      }),
-    ),
+    set_quota: optional(z.object({ quota_request: QuotaRequestSchema })),
     remove_quota: optional(z.object({ role: role({ required: true }) })),
     reserve_resources: optional(
       z.object({
@@ -984,6 +983,10 @@ export const parseMachineIds = (input: unknown): readonly MachineID[] =>
   parseWith(list(MachineIDSchema, MAX_MACHINES), input);
 
 export const parseMasterCall = (input: unknown): MasterCall => parseWith(MasterCallSchema, input);
+
+/** The body of legacy `POST /master/quota`: a QuotaRequest. */
+export const parseQuotaRequest = (input: unknown): QuotaRequest =>
+  parseWith(QuotaRequestSchema, input);
 
 /**
  * Formats a zod path as people write it: `accept.offer_ids[0].value`. A map's keys come from

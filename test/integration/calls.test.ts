@@ -322,7 +322,7 @@ describe('scheduler calls and volumes with real processes', () => {
       const after = JSON.parse(
         (await operator(cluster.masterUrl, { type: 'GET_OPERATIONS' })).body,
       );
-      return after.get_operations.operations === undefined ? true : undefined;
+      return after.get_operations.operations.length === 0 ? true : undefined;
     });
     await events.update('writer', 'TASK_FINISHED');
     const again = await waitFor('the volume offered again after its task ended', async () => {

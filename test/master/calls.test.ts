@@ -10,7 +10,7 @@ import * as executors from '../../src/master/core/executors.js';
 import * as frameworks from '../../src/master/core/frameworks.js';
 import * as operations from '../../src/master/core/operations.js';
 import * as tasks from '../../src/master/core/tasks.js';
-import { v1Operations } from '../../src/master/http/render.js';
+import { v1Operations } from '../../src/master/http/render-v1.js';
 import { Resources } from '../../src/resources/index.js';
 import {
   type AgentEvent,
@@ -356,7 +356,7 @@ test('calls: RESERVE with an id is answered OPERATION_FINISHED, kept until ackno
 
   operations.acknowledgeOperation(bed.core, framework, 'r1', uuid);
   assert.equal(framework.operations.size, 0, 'an acknowledged terminal status retires it');
-  assert.deepEqual(v1Operations(bed.core.books), {});
+  assert.deepEqual(v1Operations(bed.core.books), { operations: [] });
 });
 
 test('calls: an unacknowledged operation status is sent again when the framework resubscribes', () => {

@@ -6,7 +6,8 @@ import * as frameworks from '../../src/master/core/frameworks.js';
 import { answerInverseOffers } from '../../src/master/core/inverse-offers.js';
 import * as maintenance from '../../src/master/core/maintenance.js';
 import { recoverRegistry } from '../../src/master/core/recovery.js';
-import { maintenanceStatus, v1Framework } from '../../src/master/http/render.js';
+import { maintenanceStatus } from '../../src/master/http/render.js';
+import { v1Framework } from '../../src/master/http/render-v1.js';
 import { EMPTY_REGISTRY_STATE } from '../../src/registry/index.js';
 import {
   agentId,

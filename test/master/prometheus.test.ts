@@ -15,10 +15,16 @@ test('prometheus text names metrics as Mesos does, with path parts as labels', (
       'allocator/mesos/roles/eng/web/shares/dominant': 0.25,
       'allocator/mesos/allocation_run_ms/p99': 12,
       'master/frameworks/we"ird/fw-2/subscribed': 1,
+      'master/frameworks/my%20app/fw-1/roles/eng/web/suppressed': 1,
     },
     { allocationRun, offerAccept },
   );
   const lines = text.split('\n');
+  assert.ok(
+    lines.includes(
+      'mesos_master_framework_role_suppressed{framework_name="my app",framework_id="fw-1",role="eng/web"} 1',
+    ),
+  );
   assert.ok(lines.includes('mesos_master_tasks_running 3'));
   assert.ok(
     lines.includes(

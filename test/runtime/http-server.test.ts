@@ -111,6 +111,63 @@ test('http server delegates paths of no other process to the delegate', async (t
   assert.match(missing.body, /\/nothing/);
 });
 
+test('http server serves paths under a prefix route, after exact routes and delegation', async (t) => {
+  const { port } = await start(
+    t,
+    (s) => {
+      s.route(['GET'], '/master/quota', echoPath);
+      s.routePrefix(['DELETE'], '/master/quota/', echoPath);
+    },
+    { delegate: '/master' },
+  );
+  const cases: [method: string, path: string, status: number, seen?: string][] = [
+    ['GET', '/master/quota', 200, '/master/quota'],
+    ['DELETE', '/master/quota/eng', 200, '/master/quota/eng'],
+    ['DELETE', '/quota/eng/dev', 200, '/master/quota/eng/dev'],
+    // The prefix alone is the exact route, which has no DELETE.
+    ['DELETE', '/master/quota/', 405],
+    ['GET', '/master/quota/eng', 405],
+  ];
+  for (const [method, path, status, seen] of cases) {
+    const reply = await send(port, path, { method });
+    assert.equal(reply.status, status, `${method} ${path}`);
+    if (seen !== undefined) assert.equal(JSON.parse(reply.body).path, seen, `${method} ${path}`);
+  }
+});
+
+test('http server counts requests not answered yet, and not streams once they started', async (t) => {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let isStreaming = false;
+  const { server, port } = await start(t, (s) => {
+    s.route(['GET'], '/slow', async (_request, response) => {
+      await held;
+      sendJson(response, 200, {});
+    });
+    s.route(['GET'], '/stream', async (request, response) => {
+      const stream = new EventStream<{ type: string }>(response);
+      stream.send({ type: 'HELLO' });
+      isStreaming = true;
+      await new Promise((resolve) => request.signal.addEventListener('abort', resolve));
+      stream.close();
+    });
+  });
+  const streamed = new AbortController();
+  const streaming = fetch(`http://127.0.0.1:${port}/stream`, { signal: streamed.signal }).catch(
+    () => undefined,
+  );
+  const slow = send(port, '/slow');
+  const deadline = Date.now() + 5000;
+  while ((server.pendingRequests !== 1 || !isStreaming) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(server.pendingRequests, 1, 'the slow request, not the stream');
+  release();
+  assert.equal((await slow).status, 200);
+  assert.equal(server.pendingRequests, 0);
+  streamed.abort();
+  await streaming;
+});
+
 test('http server answers an unknown path with 404 in plain text', async (t) => {
   const { port } = await start(t, (s) => s.route(['GET'], '/here', echoPath));
   const reply = await send(port, '/not/here');

@@ -173,6 +173,7 @@ export function subscribe(
       used: usedByFramework(agent),
       isRemote: isRemote(core, info),
     });
+    core.metrics.count('master/messages_register_slave');
     core.metrics.count('master/slave_registrations');
   } else {
     if (agent.link.state === 'connected')
@@ -199,6 +200,7 @@ export function subscribe(
       used: usedByFramework(agent),
       isRemote: isRemote(core, info),
     });
+    core.metrics.count('master/messages_reregister_slave');
     core.metrics.count('master/slave_reregistrations');
   }
   // Its attributes, hostname or domain may be new: constrained frameworks look again.
@@ -368,6 +370,9 @@ export function unreachable(core: CoreContext, agent: AgentRecord, why: string):
     leaveLink(core, agent);
   }
   if (agent.link.state !== 'disconnected' && agent.link.state !== 'recovered') return;
+  core.metrics.count('master/slave_removals');
+  core.metrics.count('master/slave_removals/reason_unhealthy');
+  if (agent.link.state === 'recovered') core.metrics.count('master/recovery_slave_removals');
   const sinceSec = nowSec(core);
   moveAgentTo(agent, { state: 'unreachable', sinceSec });
   persist(core, { kind: 'markAgentUnreachable', agentId: agent.id, sinceSec });
@@ -438,8 +443,8 @@ export function removeAgent(core: CoreContext, agent: AgentRecord, as: 'gone' | 
     core.books.goneAgentIds.add(agent.id.value);
   } else {
     core.books.agents.delete(agent.id.value);
-    core.metrics.count('master/slave_removals');
   }
+  core.metrics.count('master/slave_removals');
   observe(core, { kind: 'agentRemoved', agent });
   core.log.warn({ agent_id: agent.id.value, reason: message }, 'agent removed');
 }

@@ -71,7 +71,11 @@ export function allocatorHandle(core: CoreContext, event: AllocatorEvent): void 
 
 /** Sends an event to a framework on its current stream; dropped if it has none. Returns whether sent. */
 export function toFramework(core: CoreContext, framework: FrameworkRecord, event: Event): boolean {
-  if (framework.link.state !== 'connected') return false;
+  if (framework.link.state !== 'connected') {
+    // Mesos counts the messages it drops; here, events whose framework has no stream to take them.
+    core.metrics.count('master/dropped_messages');
+    return false;
+  }
   core.outbox.push({ kind: 'toFramework', streamId: framework.link.streamId, event });
   core.metrics.countEvent(framework, event.type);
   return true;
@@ -79,7 +83,10 @@ export function toFramework(core: CoreContext, framework: FrameworkRecord, event
 
 /** Sends a command to an agent on its current stream; dropped if it has none. */
 export function toAgent(core: CoreContext, agent: AgentRecord, event: AgentEvent): void {
-  if (agent.link.state !== 'connected') return;
+  if (agent.link.state !== 'connected') {
+    core.metrics.count('master/dropped_messages');
+    return;
+  }
   core.outbox.push({ kind: 'toAgent', streamId: agent.link.streamId, event });
 }
 

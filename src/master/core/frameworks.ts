@@ -171,6 +171,12 @@ export function subscribe(
   evaluateOfferConstraints(core, framework);
   // Durable before SUBSCRIBED goes out: a framework told its id is one a restarted master knows.
   persistFramework(core, framework);
+  core.metrics.count(
+    existing === undefined
+      ? 'master/messages_register_framework'
+      : 'master/messages_reregister_framework',
+  );
+  core.metrics.countCall(framework, { type: 'SUBSCRIBE', subscribe: call });
 
   core.metrics.frameworkGauge(framework, 'subscribed', 1);
   toFramework(core, framework, {

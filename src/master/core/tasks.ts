@@ -57,7 +57,7 @@ export function applyStatus(core: CoreContext, task: TaskRecord, status: TaskSta
   task.state = status.state;
   task.statuses.push(status);
   if (!wasTerminal && isTerminalState(task.state))
-    core.metrics.count(`master/tasks_${task.state.replace(/^TASK_/, '').toLowerCase()}`);
+    core.metrics.countTerminalTask(task.state, core.books.frameworks.get(task.frameworkId.value));
   observe(core, { kind: 'taskUpdated', task, state: task.state, status });
   return true;
 }
@@ -248,12 +248,22 @@ export function acknowledge(
   uuid: string,
 ): void {
   const task = framework.tasks.get(taskIdValue);
+  const agent = core.books.agents.get(agentIdValue);
+  // As Mesos judges an acknowledgement: its agent must be connected, and the master must have
+  // sent the update it acknowledges (if it knows the task).
+  const isValid =
+    agent?.link.state === 'connected' &&
+    (task === undefined || task.statusUpdateState !== undefined);
+  core.metrics.count(
+    isValid
+      ? 'master/valid_status_update_acknowledgements'
+      : 'master/invalid_status_update_acknowledgements',
+  );
   if (task !== undefined && task.statusUpdateUuid === uuid) {
     task.statusUpdateUuid = undefined;
     if (task.statusUpdateState !== undefined && isTerminalState(task.statusUpdateState))
       core.books.completeTask(task);
   }
-  const agent = core.books.agents.get(agentIdValue);
   if (agent !== undefined)
     toAgent(core, agent, {
       type: 'ACKNOWLEDGE',
@@ -321,6 +331,7 @@ export function statusUpdate(
   frameworkIdValue: string,
   status: TaskStatus,
 ): void {
+  core.metrics.count('master/messages_status_update');
   const framework = core.books.frameworks.get(frameworkIdValue);
   const task = framework?.tasks.get(status.task_id.value);
   if (framework === undefined || task === undefined) {

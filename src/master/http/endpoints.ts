@@ -1,8 +1,9 @@
 // The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
 // /version and /metrics/snapshot.
+import type { ServerResponse } from 'node:http';
 import {
   type HttpServer,
-  readFormBody,
+  type Request,
   readJsonBody,
   sendEmpty,
   sendJson,
@@ -10,22 +11,20 @@ import {
 import {
   AGORA_VERSION,
   BadRequestError,
-  exceedsJsonDepth,
-  limits,
-  MESOS_API_VERSION,
+  parseDuration,
   parseMachineIds,
   parseMaintenanceSchedule,
-  parseResources,
   parseWith,
   quote,
-  type Resource,
   WeightsBodySchema,
 } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateWeights } from '../core/quota.js';
+import type { TaskRecord } from '../core/records.js';
+import { routeLegacyOperations } from './legacy-operations.js';
 import { prometheusText } from './prometheus.js';
 import {
-  legacyAgent,
+  legacyAgentFull,
   legacyFramework,
   legacyRoles,
   legacyState,
@@ -34,7 +33,9 @@ import {
   maintenanceStatus,
   quotaStatus,
   recoveredAgent,
+  versionInfo,
 } from './render.js';
+import { legacyStateSummary } from './state-summary.js';
 
 export function routeEndpoints(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   const view = (): MasterView => ({
@@ -47,12 +48,13 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   });
   const { books } = master;
 
-  const state = (
-    request: Parameters<Parameters<HttpServer['route']>[2]>[0],
-    response: Parameters<Parameters<HttpServer['route']>[2]>[1],
-  ) => sendJson(response, 200, legacyState(books, view()), request);
+  const state = (request: Request, response: ServerResponse) =>
+    sendJson(response, 200, legacyState(books, view()), request);
   http.route(['GET'], '/master/state', state);
   http.route(['GET'], '/master/state.json', state);
+  http.route(['GET'], '/master/state-summary', (request, response) =>
+    sendJson(response, 200, legacyStateSummary(books, view()), request),
+  );
 
   http.route(['GET'], '/master/frameworks', (request, response) => {
     const wanted = request.query.get('framework_id');
@@ -84,34 +86,38 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       response,
       200,
       {
-        slaves: agents.map((a) => legacyAgent(books, a)),
+        slaves: agents.map((a) => legacyAgentFull(books, a)),
         recovered_slaves: [...books.agents.values()]
-          .filter((a) => a.link.state === 'recovered')
+          .filter((a) => a.link.state === 'recovered' && (wanted === null || a.id.value === wanted))
           .map(recoveredAgent),
       },
       request,
     );
   });
 
-  http.route(['GET'], '/master/tasks', (request, response) => {
+  // Mesos' /tasks (readonly_handler.cpp): active, unreachable and completed tasks of active
+  // and completed frameworks, by their first status's time, descending unless order=asc;
+  // a task with no status yet sorts as the oldest.
+  const tasks = (request: Request, response: ServerResponse) => {
     const limit = countParam(request.query, 'limit', 100);
     const offset = countParam(request.query, 'offset', 0);
     const frameworkFilter = request.query.get('framework_id');
     const taskFilter = request.query.get('task_id');
+    const firstTime = (t: TaskRecord) => t.statuses[0]?.timestamp ?? Number.NEGATIVE_INFINITY;
+    const isAscending = request.query.get('order') === 'asc';
     const all = [...books.frameworks.values(), ...books.completedFrameworks]
       .filter((f) => frameworkFilter === null || f.id.value === frameworkFilter)
       .flatMap((f) => [...f.tasks.values(), ...f.completedTasks])
       .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
-      .sort((a, b) => (a.statuses[0]?.timestamp ?? 0) - (b.statuses[0]?.timestamp ?? 0));
-    if (request.query.get('order') !== 'asc') all.reverse();
+      .sort((a, b) => (isAscending ? 1 : -1) * (firstTime(a) - firstTime(b) || 0));
     const page = all.slice(offset, offset + limit);
     sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
-  });
+  };
+  http.route(['GET'], '/master/tasks', tasks);
+  http.route(['GET'], '/master/tasks.json', tasks);
 
-  const roles = (
-    request: Parameters<Parameters<HttpServer['route']>[2]>[0],
-    response: Parameters<Parameters<HttpServer['route']>[2]>[1],
-  ) => sendJson(response, 200, legacyRoles(master.roleBreakdowns()), request);
+  const roles = (request: Request, response: ServerResponse) =>
+    sendJson(response, 200, legacyRoles(master.roleBreakdowns()), request);
   http.route(['GET'], '/master/roles', roles);
   http.route(['GET'], '/master/roles.json', roles);
 
@@ -133,38 +139,6 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendJson(response, 200, quotaStatus(master.quotas), request),
   );
 
-  // The legacy resource endpoints take a form (slaveId=…&resources=<JSON array>), as Mesos'
-  // do; they answer 202 once the change is made, 400 or 409 as the v1 calls do.
-  http.route(['POST'], '/master/reserve', async (request, response) => {
-    const form = await readFormBody(request);
-    const resources = resourcesParameter(form, 'resources');
-    master.changeReservations(
-      requiredParameter(form, 'slaveId'),
-      'reserve',
-      resources,
-      request.principal?.value,
-    );
-    sendEmpty(response, 202);
-  });
-  http.route(['POST'], '/master/unreserve', async (request, response) => {
-    const form = await readFormBody(request);
-    const resources = resourcesParameter(form, 'resources');
-    master.changeReservations(
-      requiredParameter(form, 'slaveId'),
-      'unreserve',
-      resources,
-      request.principal?.value,
-    );
-    sendEmpty(response, 202);
-  });
-  for (const kind of ['create', 'destroy'] as const)
-    http.route(['POST'], `/master/${kind}-volumes`, async (request, response) => {
-      const form = await readFormBody(request);
-      const agentIdValue = requiredParameter(form, 'slaveId');
-      const volumes = resourcesParameter(form, 'volumes');
-      master.changeVolumes(agentIdValue, { kind, volumes }, request.principal?.value);
-      sendEmpty(response, 202);
-    });
   // Maintenance (docs/maintenance.md): the schedule, the status, and machines down and up.
   http.route(['GET'], '/master/maintenance/schedule', (request, response) =>
     sendJson(response, 200, books.schedule, request),
@@ -190,22 +164,22 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendJson(response, 200, { flags: master.flags }, request),
   );
   http.route(['GET'], '/version', (request, response) =>
-    sendJson(
-      response,
-      200,
-      {
-        version: MESOS_API_VERSION,
-        agora_version: AGORA_VERSION,
-        build_date: '',
-        build_time: 0,
-        build_user: '',
-      },
-      request,
-    ),
+    sendJson(response, 200, { ...versionInfo(), agora_version: AGORA_VERSION }, request),
   );
-  http.route(['GET'], '/metrics/snapshot', (request, response) =>
-    sendJson(response, 200, master.snapshotMetrics(), request),
-  );
+  http.route(['GET'], '/metrics/snapshot', (request, response) => {
+    // As GET_METRICS' timeout (operator-api.ts), `timeout` bounds nothing here; it is
+    // checked so that a bad one gets Mesos' 400.
+    const timeout = request.query.get('timeout');
+    const parsed = timeout === null ? undefined : parseDuration(timeout);
+    if (parsed !== undefined && 'problem' in parsed)
+      throw new BadRequestError(
+        'timeout',
+        `Invalid timeout ${quote(timeout ?? '')}: ${parsed.problem}`,
+      );
+    sendJson(response, 200, master.snapshotMetrics(), request);
+  });
+  routeLoggingToggle(http, master);
+  routeLegacyOperations(http, master);
   http.route(['GET'], '/metrics', (_request, response) => {
     const body = prometheusText(master.snapshotMetrics(), master.histograms());
     response.writeHead(200, {
@@ -225,34 +199,39 @@ function countParam(query: URLSearchParams, name: string, fallback: number): num
   return Number(raw);
 }
 
-/** A form parameter Mesos requires; its message is Mesos' own. */
-function requiredParameter(form: URLSearchParams, name: string): string {
-  const value = form.get(name);
-  if (value === null)
-    throw new BadRequestError('', `Missing '${name}' query parameter in the request body`);
-  return value;
-}
-
-/** A form parameter holding a JSON array of Resource, parsed and bounded as a body would be. */
-function resourcesParameter(form: URLSearchParams, name: string): readonly Resource[] {
-  const text = requiredParameter(form, name);
-  const problem = (reason: string) =>
-    new BadRequestError(
-      '',
-      `Error in parsing '${name}' query parameter in the request body: ${reason}`,
-    );
-  if (exceedsJsonDepth(Buffer.from(text), limits.MAX_JSON_DEPTH))
-    throw problem(`nested deeper than ${limits.MAX_JSON_DEPTH} levels`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw problem((error as Error).message);
-  }
-  try {
-    return parseResources(json);
-  } catch (error) {
-    if (error instanceof BadRequestError) throw problem(error.message);
-    throw error;
-  }
+/**
+ * libprocess' `/logging/toggle` (never delegated): no query reports the
+ * verbosity; `level` and `duration` set it for that long. Unlike
+ * SET_LOGGING_LEVEL, it refuses a level below the original (libprocess does).
+ */
+function routeLoggingToggle(http: HttpServer, master: MasterQueries & OperatorCommands): void {
+  const original = master.loggingLevel();
+  http.route(['GET'], '/logging/toggle', (request, response) => {
+    const level = request.query.get('level');
+    const duration = request.query.get('duration');
+    if (level === null && duration === null) {
+      const body = `${master.loggingLevel()}\n`;
+      response.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      response.end(body);
+      return;
+    }
+    if (duration === null)
+      throw new BadRequestError('duration', "Expecting 'duration=value' in query");
+    if (level === null) throw new BadRequestError('level', "Expecting 'level=value' in query");
+    if (!/^\d{1,9}$/.test(level))
+      throw new BadRequestError('level', `Invalid level ${quote(level)}`);
+    const verbosity = Number(level);
+    if (verbosity < original) throw new BadRequestError('level', `'${verbosity}' < original level`);
+    const parsed = parseDuration(duration);
+    if ('problem' in parsed)
+      throw new BadRequestError(
+        'duration',
+        `Invalid duration ${quote(duration)}: ${parsed.problem}`,
+      );
+    master.setLoggingLevel(verbosity, parsed.ms);
+    sendEmpty(response, 200);
+  });
 }

@@ -1,30 +1,27 @@
-// POST /api/v1: the v1 operator API (WIRE §6.1). Calls not served yet answer 501.
+// POST /api/v1: the v1 operator API (WIRE §6.1), every call of master.proto.
 import {
-  HttpError,
   type HttpServer,
+  listFiles,
+  readFile,
   readJsonBody,
   requireJsonAccepted,
   sendEmpty,
   sendJson,
 } from '../../runtime/index.js';
-import {
-  AGORA_VERSION,
-  BadRequestError,
-  MESOS_API_VERSION,
-  parseMasterCall,
-} from '../../wire/index.js';
+import { assertNever, BadRequestError, parseMasterCall } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
+import { removeQuota, setQuota } from './quota-requests.js';
+import { maintenanceStatus, quotaStatus, versionInfo } from './render.js';
 import {
-  maintenanceStatus,
-  quotaStatus,
   v1Agents,
+  v1Executors,
   v1Frameworks,
   v1Operations,
   v1Roles,
   v1State,
   v1Tasks,
-} from './render.js';
+} from './render-v1.js';
 
 export function routeOperatorApi(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   http.route(['POST'], '/master/api/v1', async (request, response) => {
@@ -40,9 +37,7 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
       case 'GET_HEALTH':
         return reply('GET_HEALTH', { healthy: true });
       case 'GET_VERSION':
-        return reply('GET_VERSION', {
-          version_info: { version: MESOS_API_VERSION, build_user: `agora ${AGORA_VERSION}` },
-        });
+        return reply('GET_VERSION', { version_info: versionInfo() });
       case 'GET_FLAGS':
         return reply('GET_FLAGS', {
           flags: Object.entries(master.flags).map(([name, value]) => ({
@@ -51,6 +46,9 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           })),
         });
       case 'GET_METRICS':
+        // `get_metrics.timeout` bounds how long Mesos waits for metrics that are computed
+        // elsewhere (it leaves out those that miss it). Every metric here is read at once
+        // from the master's own books, so none can miss it: the timeout bounds nothing.
         return reply('GET_METRICS', {
           metrics: Object.entries(master.snapshotMetrics()).map(([name, value]) => ({
             name,
@@ -63,6 +61,22 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           start_time: master.startTimeSec,
           elected_time: master.startTimeSec,
         });
+      case 'GET_LOGGING_LEVEL':
+        return reply('GET_LOGGING_LEVEL', { level: master.loggingLevel() });
+      case 'SET_LOGGING_LEVEL':
+        master.setLoggingLevel(
+          call.set_logging_level.level,
+          call.set_logging_level.duration.nanoseconds / 1e6,
+        );
+        return sendEmpty(response, 200);
+      case 'LIST_FILES':
+        return reply('LIST_FILES', await listFiles(master.openFile, call.list_files.path));
+      case 'READ_FILE': {
+        const { path, offset, length } = call.read_file;
+        return reply('READ_FILE', await readFile(master.openFile, path, offset, length));
+      }
+      case 'GET_EXECUTORS':
+        return reply('GET_EXECUTORS', v1Executors(books));
       case 'GET_AGENTS':
         return reply('GET_AGENTS', v1Agents(books));
       case 'GET_FRAMEWORKS':
@@ -92,43 +106,12 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
         );
         return sendEmpty(response, 200);
       }
-      case 'SET_QUOTA': {
-        // Deprecated since Mesos 1.9: the guarantee doubles as the limit.
-        const requestBody = call.set_quota?.quota_request;
-        const role = requestBody?.role;
-        if (requestBody === undefined || role === undefined)
-          throw new BadRequestError('set_quota.quota_request.role', 'required');
-        if (master.quotas.has(role))
-          throw new BadRequestError(
-            'set_quota.quota_request.role',
-            `role '${role}' already has a quota`,
-          );
-        const guarantees = Object.fromEntries(
-          (requestBody.guarantee ?? []).map((r, i) => {
-            if (r.type !== 'SCALAR' || r.scalar === undefined)
-              throw new BadRequestError(
-                `set_quota.quota_request.guarantee[${i}]`,
-                'quota is for scalar resources',
-              );
-            return [r.name, { value: r.scalar.value }];
-          }),
-        );
-        const configs = validateQuotaUpdate(
-          [{ role, guarantees, limits: guarantees }],
-          requestBody.force ?? false,
-          master.quotaContext(),
-          'set_quota.quota_request',
-        );
-        await master.updateQuota(configs);
+      case 'SET_QUOTA':
+        await setQuota(master, call.set_quota.quota_request, 'set_quota.quota_request');
         return sendEmpty(response, 200);
-      }
-      case 'REMOVE_QUOTA': {
-        const role = call.remove_quota?.role ?? '';
-        if (!master.quotas.has(role))
-          throw new BadRequestError('remove_quota.role', `role '${role}' has no quota`);
-        await master.updateQuota([{ role, guarantees: {}, limits: {} }]);
+      case 'REMOVE_QUOTA':
+        await removeQuota(master, call.remove_quota.role, 'remove_quota.role');
         return sendEmpty(response, 200);
-      }
       case 'RESERVE_RESOURCES': {
         const body = call.reserve_resources;
         if (body === undefined) return;
@@ -214,7 +197,7 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
         await master.markAgentGone(call.mark_agent_gone.agent_id.value);
         return sendEmpty(response, 200);
       default:
-        throw new HttpError('NOT_IMPLEMENTED', `${call.type} is not implemented yet`);
+        return assertNever(call);
     }
   });
 }

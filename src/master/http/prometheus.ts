@@ -13,6 +13,14 @@ interface Sample {
 /** Mesos' path-shaped names, each turned into a family name and labels. */
 const PATTERNS: readonly [RegExp, (m: RegExpExecArray) => Omit<Sample, 'value'>][] = [
   [
+    // Before the general framework pattern: a role holds any character a name may not.
+    /^master\/frameworks\/([^/]+)\/([^/]+)\/roles\/(.+)\/suppressed$/,
+    (m) => ({
+      name: 'master_framework_role_suppressed',
+      labels: { framework_name: decode(m[1]), framework_id: m[2] ?? '', role: m[3] ?? '' },
+    }),
+  ],
+  [
     /^master\/frameworks\/([^/]+)\/([^/]+)\/(.+)$/,
     (m) => ({
       name: `master_framework_${m[3] ?? ''}`,

@@ -1,5 +1,6 @@
 // JSON shapes of the master's state: the legacy endpoints' (WIRE §7.2) and the
-// v1 operator API's (WIRE §6.1). Read-only views over the books.
+// operator API's roles, quota and maintenance (WIRE §6.1; render-v1.ts has the
+// rest of v1). Read-only views over the books.
 
 import type { QuotaConfig } from '../../allocator/index.js';
 import { type Resources, summarize, summarizeAttributes } from '../../resources/index.js';
@@ -9,8 +10,6 @@ import {
   MESOS_API_VERSION,
   machineKey,
   nanosFromMs,
-  type Operation,
-  type Task,
 } from '../../wire/index.js';
 import type { ReadonlyBooks as Books } from '../core/books.js';
 import { frameworkRoles, hasCapability } from '../core/framework-info.js';
@@ -21,15 +20,42 @@ import type {
   FrameworkRecord,
   InverseOfferStatus,
   OfferRecord,
-  OperationRecord,
   TaskRecord,
 } from '../core/records.js';
 import type { RoleBreakdown } from '../core/roles.js';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
+
+export const timeInfo = (sec: number) => ({ nanoseconds: nanosFromMs(sec * 1000) });
+
+/**
+ * VersionInfo (WIRE §6.1, §7.5), for GET_VERSION, `/version` and `/master/state`. Agora
+ * records no build date, time or user; they are present and empty, as clients expect them.
+ */
+export function versionInfo(): {
+  readonly version: string;
+  readonly build_date: string;
+  readonly build_time: number;
+  readonly build_user: string;
+} {
+  return { version: MESOS_API_VERSION, build_date: '', build_time: 0, build_user: '' };
+}
+
+/**
+ * The executors the master knows (launched with a task group or an
+ * ExecutorInfo, until the agent reports them gone), of one framework or all.
+ * Command tasks have none the master hears of (Mesos lists none either).
+ */
+export function knownExecutors(books: Books, framework?: FrameworkRecord): ExecutorRecord[] {
+  return [...books.agents.values()].flatMap((agent) =>
+    [...agent.executors.values()].filter(
+      (executor) => framework === undefined || executor.frameworkId.value === framework.id.value,
+    ),
+  );
+}
 
 /** Agents the endpoints list: registered ones, connected or not (Mesos lists unreachable ones apart). */
-const isListed = (agent: AgentRecord) =>
+export const isListed = (agent: AgentRecord): boolean =>
   agent.link.state === 'connected' || agent.link.state === 'disconnected';
 
 export const agentPid = (agent: AgentRecord): string =>
@@ -43,10 +69,11 @@ export const AGENT_CAPABILITIES = [
 ] as const;
 
 /** Offered, as far as the operator can tell: connected and not deactivated (Mesos' `active`). */
-const isActive = (agent: AgentRecord) => agent.link.state === 'connected' && !agent.isDeactivated;
+export const isActive = (agent: AgentRecord) =>
+  agent.link.state === 'connected' && !agent.isDeactivated;
 
 /** mesos.proto DrainInfo, when the agent drains or drained. */
-function drainInfo(agent: AgentRecord): Json {
+export function drainInfo(agent: AgentRecord): Json {
   if (agent.drain === undefined) return {};
   return { drain_info: { state: agent.drain.state, config: agent.drain.config } };
 }
@@ -62,7 +89,7 @@ export function legacyTask(task: TaskRecord): Json {
     id: task.taskId.value,
     name: task.info.name,
     framework_id: task.frameworkId.value,
-    executor_id: task.group?.executorId.value ?? '',
+    executor_id: task.group?.executorId.value ?? task.info.executor?.executor_id.value ?? '',
     slave_id: task.agentId.value,
     state: task.state,
     resources: summarize(task.resources),
@@ -70,9 +97,12 @@ export function legacyTask(task: TaskRecord): Json {
     statuses: task.statuses.map((s) => ({
       state: s.state,
       timestamp: s.timestamp,
+      ...(s.labels !== undefined ? { labels: s.labels.labels } : {}),
       ...(s.container_status !== undefined ? { container_status: s.container_status } : {}),
+      ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
     })),
     ...(task.info.labels !== undefined ? { labels: task.info.labels.labels } : {}),
+    ...(task.info.container !== undefined ? { container: task.info.container } : {}),
   };
 }
 
@@ -86,22 +116,30 @@ export function legacyOffer(offer: OfferRecord): Json {
   };
 }
 
-export function legacyFramework(books: Books, framework: FrameworkRecord): Json {
-  const used = books.usedBy(framework);
-  const offered = books.offeredTo(framework);
+/** What every legacy endpoint says of a framework (Mesos' `Summary<Framework>`). */
+export function frameworkSummary(books: Books, framework: FrameworkRecord): Json {
   const info = framework.info;
-  const tasks = [...framework.tasks.values()];
   return {
     id: framework.id.value,
     name: info.name,
-    used_resources: summarize(used),
-    offered_resources: summarize(offered),
+    used_resources: summarize(books.usedBy(framework)),
+    offered_resources: summarize(books.offeredTo(framework)),
     capabilities: (info.capabilities ?? []).map((c) => c.type),
     hostname: info.hostname ?? '',
     webui_url: info.webui_url ?? '',
     active: framework.link.state === 'connected',
     connected: framework.link.state === 'connected',
     recovered: framework.link.state === 'recovered',
+  };
+}
+
+export function legacyFramework(books: Books, framework: FrameworkRecord): Json {
+  const used = books.usedBy(framework);
+  const offered = books.offeredTo(framework);
+  const info = framework.info;
+  const tasks = [...framework.tasks.values()];
+  return {
+    ...frameworkSummary(books, framework),
     user: info.user,
     failover_timeout: info.failover_timeout ?? 0,
     checkpoint: info.checkpoint ?? false,
@@ -122,11 +160,7 @@ export function legacyFramework(books: Books, framework: FrameworkRecord): Json 
       const offer = books.offers.get(id);
       return offer === undefined ? [] : [legacyOffer(offer)];
     }),
-    executors: [...books.agents.values()].flatMap((agent) =>
-      [...agent.executors.values()]
-        .filter((executor) => executor.frameworkId.value === framework.id.value)
-        .map(legacyExecutor),
-    ),
+    executors: knownExecutors(books, framework).map(legacyExecutor),
     ...(info.labels !== undefined ? { labels: info.labels.labels } : {}),
     ...(framework.offerConstraintsGiven !== undefined
       ? { offer_constraints: framework.offerConstraintsGiven }
@@ -134,39 +168,28 @@ export function legacyFramework(books: Books, framework: FrameworkRecord): Json 
   };
 }
 
-/** An executor as /master/state lists it under its framework (WIRE §7.2). */
+/** An executor as `/master/state` lists it under its framework (WIRE §7.2). */
 export function legacyExecutor(executor: ExecutorRecord): Json {
+  const { info } = executor;
   return {
     executor_id: executor.executorId.value,
-    name: executor.info.name ?? '',
+    name: info.name ?? '',
     framework_id: executor.frameworkId.value,
-    command: executor.info.command ?? { argv: [], uris: [] },
+    command: {
+      ...(info.command?.shell !== undefined ? { shell: info.command.shell } : {}),
+      ...(info.command?.value !== undefined ? { value: info.command.value } : {}),
+      argv: info.command?.arguments ?? [],
+      uris: (info.command?.uris ?? []).map((uri) => ({
+        value: uri.value,
+        executable: uri.executable ?? false,
+      })),
+    },
     resources: summarize(executor.resources),
     role: executor.role,
-    ...(executor.info.type !== undefined ? { type: executor.info.type } : {}),
-    ...(executor.info.labels !== undefined ? { labels: executor.info.labels.labels } : {}),
+    ...(info.type !== undefined ? { type: info.type } : {}),
+    ...(info.labels !== undefined ? { labels: info.labels.labels } : {}),
     slave_id: executor.agentId.value,
   };
-}
-
-/** v1 Operation (GET_OPERATIONS): operations kept for feedback, until acknowledged. */
-export function v1Operation(record: OperationRecord): Operation {
-  const latest = record.statuses.at(-1);
-  return {
-    framework_id: record.frameworkId,
-    agent_id: record.agentId,
-    info: record.info,
-    latest_status: latest ?? { state: 'OPERATION_PENDING' },
-    statuses: record.statuses,
-    uuid: { value: record.uuid },
-  };
-}
-
-export function v1Operations(books: Books): Json {
-  const operations = [...books.frameworks.values()].flatMap((framework) =>
-    [...framework.operations.values()].map(v1Operation),
-  );
-  return operations.length === 0 ? {} : { operations };
 }
 
 export function legacyAgent(books: Books, agent: AgentRecord): Json {
@@ -204,6 +227,25 @@ export function legacyAgent(books: Books, agent: AgentRecord): Json {
   };
 }
 
+/**
+ * `/master/slaves` adds each agent's resources in full, reservations and
+ * volumes included, which the summaries leave out: operators read them to
+ * write /unreserve and /destroy-volumes requests (Mesos' SlavesWriter).
+ */
+export function legacyAgentFull(books: Books, agent: AgentRecord): Json {
+  return {
+    ...legacyAgent(books, agent),
+    reserved_resources_full: Object.fromEntries(
+      agent.total
+        .reservedRoles()
+        .map((role) => [role, agent.total.reserved(role).toWire('endpoint')]),
+    ),
+    unreserved_resources_full: agent.total.unreserved().toWire('endpoint'),
+    used_resources_full: books.usedOn(agent).unallocate().toWire('endpoint'),
+    offered_resources_full: books.offeredOn(agent).unallocate().toWire('endpoint'),
+  };
+}
+
 /** An agent known from the registry that has not re-registered since a master restart. */
 export function recoveredAgent(agent: AgentRecord): Json {
   return {
@@ -228,10 +270,7 @@ export interface MasterView {
 export function legacyState(books: Books, master: MasterView): Json {
   const agents = [...books.agents.values()];
   return {
-    version: MESOS_API_VERSION,
-    build_date: '',
-    build_time: 0,
-    build_user: '',
+    ...versionInfo(),
     start_time: master.startTimeSec,
     elected_time: master.startTimeSec,
     id: master.id,
@@ -249,6 +288,11 @@ export function legacyState(books: Books, master: MasterView): Json {
       hostname: master.hostname,
       ...(master.domain !== undefined ? { domain: master.domain } : {}),
     },
+    ...(master.flags.cluster !== undefined ? { cluster: master.flags.cluster } : {}),
+    ...(master.flags.log_dir !== undefined ? { log_dir: master.flags.log_dir } : {}),
+    ...(master.flags.external_log_file !== undefined
+      ? { external_log_file: master.flags.external_log_file }
+      : {}),
     flags: master.flags,
     slaves: agents.filter((a) => isListed(a)).map((a) => legacyAgent(books, a)),
     recovered_slaves: agents.filter((a) => a.link.state === 'recovered').map(recoveredAgent),
@@ -260,120 +304,6 @@ export function legacyState(books: Books, master: MasterView): Json {
 }
 
 // ---------------------------------------------------------------- v1 operator
-
-const timeInfo = (sec: number) => ({ nanoseconds: nanosFromMs(sec * 1000) });
-
-export function v1Task(task: TaskRecord): Task {
-  return {
-    name: task.info.name,
-    task_id: task.taskId,
-    framework_id: task.frameworkId,
-    agent_id: task.agentId,
-    state: task.state,
-    resources: task.resources.toWire('post-refinement'),
-    statuses: task.statuses,
-    ...(task.statusUpdateState !== undefined
-      ? { status_update_state: task.statusUpdateState }
-      : {}),
-    ...(task.statusUpdateUuid !== undefined ? { status_update_uuid: task.statusUpdateUuid } : {}),
-    ...(task.info.labels !== undefined ? { labels: task.info.labels } : {}),
-  };
-}
-
-export function v1Agent(books: Books, agent: AgentRecord): Json {
-  return {
-    agent_info: agent.info,
-    active: isActive(agent),
-    deactivated: agent.isDeactivated,
-    version: agent.version,
-    pid: agentPid(agent),
-    registered_time: timeInfo(agent.registeredTimeSec),
-    ...(agent.reregisteredTimeSec !== undefined
-      ? { reregistered_time: timeInfo(agent.reregisteredTimeSec) }
-      : {}),
-    total_resources: agent.total.toWire('post-refinement'),
-    allocated_resources: books.usedOn(agent).toWire('post-refinement'),
-    offered_resources: books.offeredOn(agent).toWire('post-refinement'),
-    capabilities: AGENT_CAPABILITIES.map((type) => ({ type })),
-    ...drainInfo(agent),
-    ...(agent.drain?.startedAtSec !== undefined
-      ? { estimated_drain_start_time: timeInfo(agent.drain.startedAtSec) }
-      : {}),
-  };
-}
-
-export function v1Framework(books: Books, framework: FrameworkRecord): Json {
-  return {
-    framework_info: framework.info,
-    active: framework.link.state === 'connected',
-    connected: framework.link.state === 'connected',
-    recovered: framework.link.state === 'recovered',
-    registered_time: timeInfo(framework.registeredTimeSec),
-    ...(framework.reregisteredTimeSec !== undefined
-      ? { reregistered_time: timeInfo(framework.reregisteredTimeSec) }
-      : {}),
-    ...(framework.unregisteredTimeSec !== undefined
-      ? { unregistered_time: timeInfo(framework.unregisteredTimeSec) }
-      : {}),
-    offers: [...framework.offers].flatMap((id) => {
-      const offer = books.offers.get(id);
-      return offer === undefined ? [] : [offer.offer];
-    }),
-    ...(framework.inverseOffers.size > 0
-      ? {
-          inverse_offers: [...framework.inverseOffers].flatMap((id) => {
-            const record = books.inverseOffers.get(id);
-            return record === undefined ? [] : [record.inverseOffer];
-          }),
-        }
-      : {}),
-    allocated_resources: books.usedBy(framework).toWire('post-refinement'),
-    offered_resources: books.offeredTo(framework).toWire('post-refinement'),
-    ...(framework.offerConstraintsGiven !== undefined
-      ? { offer_constraints: framework.offerConstraintsGiven }
-      : {}),
-  };
-}
-
-export function v1Tasks(books: Books): Json {
-  const active: Task[] = [];
-  const unreachable: Task[] = [];
-  const completed: Task[] = [];
-  for (const framework of [...books.frameworks.values(), ...books.completedFrameworks]) {
-    for (const task of framework.tasks.values())
-      (task.state === 'TASK_UNREACHABLE' ? unreachable : active).push(v1Task(task));
-    for (const task of framework.completedTasks) completed.push(v1Task(task));
-  }
-  return { tasks: active, unreachable_tasks: unreachable, completed_tasks: completed };
-}
-
-export function v1Agents(books: Books): Json {
-  return {
-    agents: [...books.agents.values()].filter((a) => isListed(a)).map((a) => v1Agent(books, a)),
-    recovered_agents: [...books.agents.values()]
-      .filter((a) => a.link.state === 'recovered')
-      .map((a) => a.info),
-  };
-}
-
-/** GET_STATE's body; also what an operator event stream starts with. */
-export function v1State(books: Books): Json {
-  return {
-    get_tasks: v1Tasks(books),
-    get_executors: { executors: [], completed_executors: [] },
-    get_frameworks: v1Frameworks(books),
-    get_agents: v1Agents(books),
-  };
-}
-
-export function v1Frameworks(books: Books): Json {
-  return {
-    frameworks: [...books.frameworks.values()].map((f) => v1Framework(books, f)),
-    completed_frameworks: books.completedFrameworks.map((f) => v1Framework(books, f)),
-  };
-}
-
-// ---------------------------------------------------------------- roles, quota
 
 const scalarMap = (values: Readonly<Record<string, number>>) =>
   Object.fromEntries(Object.entries(values).map(([name, value]) => [name, { value }]));
@@ -402,19 +332,6 @@ export function legacyRoles(roles: readonly RoleBreakdown[]): Json {
       };
     }),
   };
-}
-
-/** GET_ROLES: `resources` holds cpus, mem, disk and gpus offered or used, as Resource messages. */
-export function v1Roles(roles: readonly RoleBreakdown[]): Json[] {
-  return roles.map((role) => ({
-    name: role.name,
-    weight: role.weight,
-    frameworks: role.frameworkIds.map((value) => ({ value })),
-    resources: ['cpus', 'mem', 'disk', 'gpus'].flatMap((name) => {
-      const value = (role.allocated[name] ?? 0) + (role.offered[name] ?? 0);
-      return value === 0 ? [] : [{ name, type: 'SCALAR', scalar: { value } }];
-    }),
-  }));
 }
 
 /** QuotaStatus: `configs` (1.9+) and the deprecated `infos` with guarantees as resources. */

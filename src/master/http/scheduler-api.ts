@@ -54,7 +54,7 @@ export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
         'Mesos-Stream-Id',
         `${quote(String(streamIdHeader))} is not the framework's current stream`,
       );
-    master.countCall(framework, call.type);
+    master.countCall(framework, call);
     const status = dispatch(master, framework, call);
     sendEmpty(response, status);
   });

@@ -45,7 +45,9 @@ export type RouteKind =
   | { readonly kind: 'agent-protocol' }
   | { readonly kind: 'weights' }
   | { readonly kind: 'get'; readonly params?: readonly (readonly [string, string])[] }
-  | { readonly kind: 'files' };
+  | { readonly kind: 'files' }
+  /** The agent's operator API (agent-operator.ts): probed by its own suite for now. */
+  | { readonly kind: 'agent-operator' };
 
 export const MASTER_ROUTES: Readonly<Record<string, RouteKind>> = {
   'POST /master/api/v1/scheduler': { kind: 'scheduler' },
@@ -100,6 +102,9 @@ export const AGENT_ROUTES: Readonly<Record<string, RouteKind>> = {
   'GET /slave(1)/flags': { kind: 'get' },
   'GET /version': { kind: 'get' },
   'GET /metrics/snapshot': { kind: 'get' },
+  'GET /monitor/statistics': { kind: 'get' },
+  'GET /monitor/statistics.json': { kind: 'get' },
+  'POST /slave(1)/api/v1': { kind: 'agent-operator' },
 };
 
 /** The kinds of JSON call, one per JSON route. */
@@ -227,7 +232,7 @@ export function templates(ids: Ids): Record<CallKind, Json[]> {
           suppressed_roles: [],
         },
       },
-      { type: 'REQUEST', framework_id },
+      { type: 'REQUEST', framework_id, request: { requests: [{ agent_id }] } },
     ],
     operator: [
       { type: 'GET_STATE' },

@@ -220,7 +220,10 @@ function encodingProbes(
     probe('10,000-deep arrays in type', DEEP_TYPE),
     probe('1,000,000 open brackets', OPEN_BRACKETS),
     probe('deep objects', DEEP_OBJECTS),
-    probe('9 MiB declared', { declaredBytes: 9 * 1024 * 1024 }),
+    // Past the route's limit (an agent's SUBSCRIBE may carry 128 MiB of tasks).
+    probe('declared past the limit', {
+      declaredBytes: (kind === 'agent-protocol' ? 129 : 9) * 1024 * 1024,
+    }),
     probe('a 5 MB string', FIVE_MB_TYPE),
   ];
   for (let i = 0; i < 4; i++) {
