@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { subscribe } from '../../src/sdk/index.js';
 import { EventQueue, launchOne } from './events.js';
-import { getState, isAlive, runCli, startCluster, startDaemon, waitFor } from './harness.js';
+import { defer, getState, isAlive, runCli, startCluster, startDaemon, waitFor } from './harness.js';
 import { killPid, launchOn, offerOn, operatorCall, v1Agents } from './operator.js';
 
 const AGENT_RESOURCES = 'cpus:2;mem:1024;disk:1024;ports:[31000-31100]';
@@ -28,7 +28,7 @@ test('a frozen agent (SIGSTOP) is marked unreachable though its link is open, an
       '1/10mins',
     ],
   });
-  t.after(() => cluster.stop());
+  defer(t, () => cluster.stop());
   const framework = await subscribe({
     master: cluster.masterUrl,
     frameworkInfo: {
@@ -38,15 +38,15 @@ test('a frozen agent (SIGSTOP) is marked unreachable though its link is open, an
       capabilities: PARTITION_AWARE,
     },
   });
-  t.after(() => framework.close());
+  defer(t, () => framework.close());
   const events = new EventQueue(framework);
   const running = await launchOne(framework, events, 'sleeper', 'sleep 300');
   const pid = running.container_status?.executor_pid;
-  t.after(() => killPid(pid));
+  defer(t, () => killPid(pid));
   const [agent] = cluster.agents;
   assert.ok(agent !== undefined);
   // Never leave a stopped process behind, whatever fails below.
-  t.after(() => killPid(agent.pid, 'SIGCONT'));
+  defer(t, () => killPid(agent.pid, 'SIGCONT'));
 
   agent.process.kill('SIGSTOP');
   const unreachable = await events.update('sleeper', 'TASK_UNREACHABLE', 15_000);
@@ -84,13 +84,13 @@ test('a frozen agent (SIGSTOP) is marked unreachable though its link is open, an
 
 test('DRAIN_AGENT kills a running task and the agent is DRAINED once the framework acknowledges', async (t) => {
   const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
-  t.after(() => cluster.stop());
+  defer(t, () => cluster.stop());
   const framework = await subscribe({
     master: cluster.masterUrl,
     frameworkInfo: { user: 'test', name: 'drained', capabilities: PARTITION_AWARE },
     autoAcknowledge: false,
   });
-  t.after(() => framework.close());
+  defer(t, () => framework.close());
   const events = new EventQueue(framework);
   const [offer] = await events.offers();
   assert.ok(offer !== undefined);
@@ -101,7 +101,7 @@ test('DRAIN_AGENT kills a running task and the agent is DRAINED once the framewo
   const running = await launched;
   await framework.acknowledge(running);
   const pid = running.container_status?.executor_pid;
-  t.after(() => killPid(pid));
+  defer(t, () => killPid(pid));
   const agentIdValue = running.agent_id?.value ?? '';
 
   await operatorCall(cluster.masterUrl, {
@@ -131,16 +131,16 @@ test('DRAIN_AGENT kills a running task and the agent is DRAINED once the framewo
 
 test('MARK_AGENT_GONE: tasks TASK_GONE_BY_OPERATOR, the agent shuts down and its id is refused for good', async (t) => {
   const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
-  t.after(() => cluster.stop());
+  defer(t, () => cluster.stop());
   const framework = await subscribe({
     master: cluster.masterUrl,
     frameworkInfo: { user: 'test', name: 'gone', capabilities: PARTITION_AWARE },
   });
-  t.after(() => framework.close());
+  defer(t, () => framework.close());
   const events = new EventQueue(framework);
   const running = await launchOne(framework, events, 'doomed', 'sleep 300');
   const pid = running.container_status?.executor_pid;
-  t.after(() => killPid(pid));
+  defer(t, () => killPid(pid));
   const agentIdValue = running.agent_id?.value ?? '';
   const [agent] = cluster.agents;
   assert.ok(agent !== undefined);
@@ -193,7 +193,7 @@ test('fault domains: a framework without REGION_AWARE is not offered an agent of
     agentResources: AGENT_RESOURCES,
     masterArgs: ['--domain', domain('eu')],
   });
-  t.after(() => cluster.stop());
+  defer(t, () => cluster.stop());
   await cluster.addAgent('remote', ['--domain', domain('us'), '--hostname', 'remote.test']);
   await cluster.addAgent('local', ['--domain', domain('eu'), '--hostname', 'local.test']);
   const state = await waitFor('both agents to register', async () => {
@@ -206,7 +206,7 @@ test('fault domains: a framework without REGION_AWARE is not offered an agent of
     master: cluster.masterUrl,
     frameworkInfo: { user: 'test', name: 'unaware' },
   });
-  t.after(() => unaware.close());
+  defer(t, () => unaware.close());
   // The first cycle after a subscription weighs every agent: what is not in it was held back.
   const [first] = await new EventQueue(unaware).offers().then((offers) => [offers]);
   assert.deepEqual(
@@ -219,7 +219,7 @@ test('fault domains: a framework without REGION_AWARE is not offered an agent of
     master: cluster.masterUrl,
     frameworkInfo: { user: 'test', name: 'aware', capabilities: [{ type: 'REGION_AWARE' }] },
   });
-  t.after(() => aware.close());
+  defer(t, () => aware.close());
   const offer = await offerOn(new EventQueue(aware), idOf('remote.test'));
   assert.deepEqual(offer.domain, JSON.parse(domain('us')));
   const master = (await getState(cluster.masterUrl)) as unknown as { domain?: unknown };
@@ -228,7 +228,7 @@ test('fault domains: a framework without REGION_AWARE is not offered an agent of
 
 test('DEACTIVATE_AGENT outlives a master restart; REACTIVATE_AGENT brings offers back', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-deactivated-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const masterArgs = (port: string) => [
     'master',
     '--port',
@@ -237,7 +237,7 @@ test('DEACTIVATE_AGENT outlives a master restart; REACTIVATE_AGENT brings offers
     join(workDir, 'master'),
   ];
   let master = await startDaemon('master', masterArgs('0'));
-  t.after(() => master.stop());
+  defer(t, () => master.stop());
   const agent = await startDaemon('agent', [
     'agent',
     '--master',
@@ -249,7 +249,7 @@ test('DEACTIVATE_AGENT outlives a master restart; REACTIVATE_AGENT brings offers
     '--resources',
     AGENT_RESOURCES,
   ]);
-  t.after(() => agent.stop());
+  defer(t, () => agent.stop());
   const [registered] = await waitFor('the agent to register', async () => {
     const agents = await v1Agents(master.url);
     return agents.length === 1 ? agents : undefined;
@@ -272,7 +272,7 @@ test('DEACTIVATE_AGENT outlives a master restart; REACTIVATE_AGENT brings offers
     master: master.url,
     frameworkInfo: { user: 'test', name: 'waits-for-offers' },
   });
-  t.after(() => framework.close());
+  defer(t, () => framework.close());
   const events = new EventQueue(framework);
   await operatorCall(master.url, {
     type: 'REACTIVATE_AGENT',

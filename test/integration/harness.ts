@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -317,4 +318,31 @@ function readdirNumbers(dir: string): number[] {
   return readdirSync(dir)
     .filter((name) => /^\d+$/.test(name))
     .map(Number);
+}
+
+const deferred = new WeakMap<TestContext, (() => unknown)[]>();
+
+/**
+ * Registers a cleanup for the end of test `t`. Unlike `t.after`, cleanups run
+ * last-registered first (a work dir made before its daemons is removed after
+ * they stop) and each runs even when one before it threw.
+ */
+export function defer(t: TestContext, cleanup: () => unknown): void {
+  let stack = deferred.get(t);
+  if (stack === undefined) {
+    const fresh: (() => unknown)[] = [];
+    deferred.set(t, fresh);
+    t.after(async () => {
+      const errors: unknown[] = [];
+      for (const fn of fresh.reverse())
+        try {
+          await fn();
+        } catch (error) {
+          errors.push(error);
+        }
+      if (errors.length > 0) throw new AggregateError(errors, `${errors.length} cleanups failed`);
+    });
+    stack = fresh;
+  }
+  stack.push(cleanup);
 }

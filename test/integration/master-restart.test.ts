@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { type SchedulerConnection, subscribe } from '../../src/sdk/index.js';
 import { type TaskInfo, taskId } from '../../src/wire/index.js';
 import { EventQueue } from './events.js';
-import { type Daemon, getState, isAlive, startDaemon, waitFor } from './harness.js';
+import { type Daemon, defer, getState, isAlive, startDaemon, waitFor } from './harness.js';
 
 const TASKS = 20;
 
@@ -71,12 +71,12 @@ async function launchMany(
 
 test('a master killed and restarted on its work_dir loses no task, and its framework sees them all', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-restart-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   let master = await startDaemon('master', masterArgs(workDir, '0'));
-  t.after(() => master.stop());
+  defer(t, () => master.stop());
   const port = new URL(master.url).port;
   const agent = await startAgent(workDir, master.url);
-  t.after(() => agent.stop());
+  defer(t, () => agent.stop());
 
   const frameworkInfo = { user: 'test', name: 'survivor', failover_timeout: 300 };
   const first = await subscribe({ master: master.url, frameworkInfo });
@@ -95,7 +95,7 @@ test('a master killed and restarted on its work_dir loses no task, and its frame
     master: master.url,
     frameworkInfo: { ...frameworkInfo, id: first.frameworkId },
   });
-  t.after(() => again.close());
+  defer(t, () => again.close());
   const events = new EventQueue(again);
   await waitFor(
     'the agent to re-register with its tasks',
@@ -131,9 +131,9 @@ test('a master killed and restarted on its work_dir loses no task, and its frame
 
 test('after a master restart, an agent that does not come back within --agent_reregister_timeout is unreachable', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-restart-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   let master = await startDaemon('master', masterArgs(workDir, '0'));
-  t.after(() => master.stop());
+  defer(t, () => master.stop());
   const port = new URL(master.url).port;
   const agent = await startAgent(workDir, master.url);
   await waitFor('the agent to register', async () =>

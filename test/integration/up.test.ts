@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { type CliRun, descendants, getState, isAlive, runCli, waitFor } from './harness.js';
+import { type CliRun, defer, descendants, getState, isAlive, runCli, waitFor } from './harness.js';
 import { killProcesses, TaskFramework, taskProcesses } from './task-framework.js';
 
 test('agora up starts a master and agents, runs tasks, and Ctrl-C stops every process', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const up = runCli(
     [
       'up',
@@ -24,7 +25,7 @@ test('agora up starts a master and agents, runs tasks, and Ctrl-C stops every pr
     ],
     { timeoutMs: 60_000 },
   );
-  t.after(() => up.process.kill('SIGKILL'));
+  defer(t, () => up.process.kill('SIGKILL'));
   let stdout = '';
   up.process.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   const url = await waitFor(
@@ -54,12 +55,12 @@ test('agora up starts a master and agents, runs tasks, and Ctrl-C stops every pr
 
 test('agora up with --log_level warn still comes up, and shows no info lines', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const up = runCli(
     ['up', '--port', '0', '--agents', '1', '--work_dir', workDir, '--log_level', 'warn'],
     { timeoutMs: 60_000 },
   );
-  t.after(() => up.process.kill('SIGKILL'));
+  defer(t, () => up.process.kill('SIGKILL'));
   let stdout = '';
   up.process.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   await waitFor(
@@ -74,10 +75,10 @@ test('agora up with --log_level warn still comes up, and shows no info lines', a
 
 test('agora up reports a master that cannot start and exits non-zero', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const blocker = await import('node:net').then(({ createServer }) => createServer());
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-  t.after(() => blocker.close());
+  defer(t, () => blocker.close());
   const address = blocker.address();
   assert.ok(address !== null && typeof address === 'object');
   const { code, stderr } = await runCli([
@@ -93,7 +94,7 @@ test('agora up reports a master that cannot start and exits non-zero', async (t)
 
 test('killing agora up outright still stops every process it started', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const up = runCli(
     [
       'up',
@@ -111,7 +112,7 @@ test('killing agora up outright still stops every process it started', async (t)
       detached: true,
     },
   );
-  t.after(() => up.killAll());
+  defer(t, () => up.killAll());
   let stdout = '';
   up.process.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   await waitFor('the banner', () => /Agora is up/.exec(stdout)?.[0], 30_000);
@@ -126,16 +127,16 @@ test('killing agora up outright still stops every process it started', async (t)
 
 /** `agora up` in the background on any free port, stopped by PID after the test. */
 async function startUp(
-  t: { after(fn: () => unknown): void },
+  t: TestContext,
   args: readonly string[],
 ): Promise<{ up: CliRun; url: string; output: () => { stdout: string; stderr: string } }> {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const up = runCli(['up', '--port', '0', '--work_dir', workDir, ...args], {
     timeoutMs: 120_000,
   });
   // Registered before anything can fail; up stops its daemons once it is gone.
-  t.after(async () => {
+  defer(t, async () => {
     up.process.kill('SIGKILL');
     await up.result;
   });
@@ -169,13 +170,13 @@ test('agora up restarts an agent killed with SIGKILL, and the restarted agent re
     'cpus:1;mem:512',
   ]);
   const framework = await TaskFramework.start(url, 'up-recovery');
-  t.after(() => framework.stop());
+  defer(t, () => framework.stop());
   await framework.launch({ sleeper: 'exec sleep 1000' });
   const taskPid = (await framework.update('sleeper', 'TASK_RUNNING')).container_status
     ?.executor_pid;
   assert.ok(taskPid !== undefined);
   const leftovers = taskProcesses(taskPid);
-  t.after(() => killProcesses(leftovers));
+  defer(t, () => killProcesses(leftovers));
   // The task runs under its shim, which the agent started.
   const shimPid = parentOf(taskPid);
   const agentPid = shimPid === undefined ? undefined : parentOf(shimPid);
@@ -304,14 +305,14 @@ test('agora up takes a Ctrl-C relayed twice at once (as npm start does) as one, 
     'cpus:1;mem:512',
   ]);
   const framework = await TaskFramework.start(url, 'double-signal');
-  t.after(() => framework.connection.close());
+  defer(t, () => framework.connection.close());
   // A task that ignores SIGTERM keeps its agent busy for the kill grace period.
   await framework.launch({ sleeper: 'trap "" TERM; exec sleep 1000' });
   const taskPid = (await framework.update('sleeper', 'TASK_RUNNING')).container_status
     ?.executor_pid;
   assert.ok(taskPid !== undefined);
   const leftovers = taskProcesses(taskPid);
-  t.after(() => killProcesses(leftovers));
+  defer(t, () => killProcesses(leftovers));
   up.process.kill('SIGINT');
   // The relayed copy comes once up has acted on the first (sent together, the two would merge).
   await waitFor(
