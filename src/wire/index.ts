@@ -41,6 +41,13 @@ export {
   type WeightInfo,
 } from './operator.js';
 export {
+  loadProtoCodec,
+  type ProtoCodec,
+  ProtoDecodeError,
+  ProtoEncodeError,
+} from './proto/codec.js';
+export { PROTO_MESSAGES } from './proto/descriptor.js';
+export {
   DEFAULT_MAX_RECORD_BYTES,
   decodeRecords,
   encodeRecord,
