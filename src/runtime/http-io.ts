@@ -63,11 +63,9 @@ export function readBody(request: Request, limitBytes = request.maxBodyBytes): P
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * Reads a JSON call body. Mesos compares Content-Type as a whole string; Agora
- * also takes a charset parameter (WIRE §1.4). Protobuf bodies are not served yet.
- * Refuses, before parsing: a body over the size limit (413), one nested deeper than
- * MAX_JSON_DEPTH, and one that is not UTF-8 (400), so that nothing downstream (the parser,
- * validation, error formatting) can be made to recurse without bound.
+ * Reads a JSON body, for endpoints that take nothing else (Agora's agent protocol, PUT
+ * /master/weights); the v1 APIs read JSON or protobuf through codec.ts. Mesos compares
+ * Content-Type as a whole string; Agora also takes a charset parameter (WIRE §1.4).
  */
 export async function readJsonBody(request: Request): Promise<unknown> {
   const contentType = request.headers['content-type'];
@@ -79,7 +77,15 @@ export async function readJsonBody(request: Request): Promise<unknown> {
       'UNSUPPORTED_MEDIA_TYPE',
       `Expecting 'Content-Type' of application/json; received ${quote(contentType)}`,
     );
-  const body = await readBody(request);
+  return parseJsonBody(await readBody(request));
+}
+
+/**
+ * Parses a JSON body. Refuses, before parsing, one nested deeper than MAX_JSON_DEPTH and
+ * one that is not UTF-8 (400), so that nothing downstream (the parser, validation, error
+ * formatting) can be made to recurse without bound.
+ */
+export function parseJsonBody(body: Buffer): unknown {
   if (exceedsJsonDepth(body, limits.MAX_JSON_DEPTH))
     throw new BadRequestError(
       '',
@@ -100,23 +106,6 @@ export async function readJsonBody(request: Request): Promise<unknown> {
       cause: error,
     });
   }
-}
-
-/** True when the client accepts JSON; Accept may repeat or list types (WIRE §1.4). */
-export function acceptsJson(request: Request): boolean {
-  const header = request.headers.accept;
-  if (header === undefined) return true;
-  const types = header
-    .split(',')
-    .map((part) => part.split(';')[0]?.trim().toLowerCase())
-    .filter((t) => t !== undefined && t !== '');
-  if (types.length === 0) return true;
-  return types.some((t) => t === 'application/json' || t === '*/*' || t === 'application/*');
-}
-
-export function requireJsonAccepted(request: Request): void {
-  if (!acceptsJson(request))
-    throw new HttpError('NOT_ACCEPTABLE', "Expecting 'Accept' to allow application/json");
 }
 
 /** Sends JSON; `?jsonp=fn` wraps it for the legacy endpoints' old browser clients. */

@@ -10,19 +10,30 @@ export {
   type TimerPrimitives,
 } from './clock.js';
 export {
+  APPLICATION_JSON,
+  APPLICATION_PROTOBUF,
+  APPLICATION_RECORDIO,
+  type ApiExchange,
+  type ApiMessages,
+  type ApiRouteOptions,
+  acceptsMediaType,
+  apiRoute,
+  JSON_EVENT_ENCODER,
+  type MediaType,
+  type MessageEncoder,
+  messageEncoder,
+  readCallBody,
+  replyMediaType,
+  requestMediaType,
+  sendMessage,
+} from './codec.js';
+export {
   DEFAULT_MAX_BUFFERED_BYTES,
   EventStream,
   type EventStreamOptions,
 } from './event-stream.js';
 export { HttpError, sendError, statusOf } from './http-errors.js';
-export {
-  acceptsJson,
-  readBody,
-  readJsonBody,
-  requireJsonAccepted,
-  sendEmpty,
-  sendJson,
-} from './http-io.js';
+export { parseJsonBody, readBody, readJsonBody, sendEmpty, sendJson } from './http-io.js';
 export {
   type Authenticator,
   allowAnonymous,
