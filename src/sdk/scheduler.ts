@@ -15,7 +15,13 @@ import {
   type TaskID,
   type TaskStatus,
 } from '../wire/index.js';
-import { baseUrl, HttpStatusError, openStream, postJson } from './http-client.js';
+import {
+  type CodecName,
+  JSON_SCHEDULER_CODEC,
+  type SchedulerCodec,
+  schedulerCodec,
+} from './codec.js';
+import { baseUrl, HttpStatusError, openStream, postBody } from './http-client.js';
 
 /** Mesos clients treat about five missed heartbeats as a dead link (WIRE §1.6). */
 const MISSED_HEARTBEATS_ALLOWED = 5;
@@ -30,6 +36,8 @@ export interface SubscribeOptions {
   /** Acknowledge every UPDATE that carries a uuid as it is delivered (default true). */
   readonly autoAcknowledge?: boolean;
   readonly signal?: AbortSignal;
+  /** How the subscription and every call are encoded (default JSON). */
+  readonly codec?: CodecName;
 }
 
 export class SubscriptionError extends Error {
@@ -54,6 +62,7 @@ export class SchedulerConnection {
     private readonly decoder: RecordIODecoder,
     private readonly buffered: Buffer[],
     private readonly autoAcknowledge: boolean,
+    private readonly codec: SchedulerCodec = JSON_SCHEDULER_CODEC,
   ) {}
 
   /**
@@ -88,7 +97,7 @@ export class SchedulerConnection {
   // the consumer is done with it: a consumer that stops at a terminal update
   // would otherwise never acknowledge it.
   private *deliver(record: Buffer): Generator<Event> {
-    const event = JSON.parse(record.toString('utf8')) as Event;
+    const event = this.codec.decodeEvent(record);
     if (this.autoAcknowledge && event.type === 'UPDATE')
       this.acknowledgeInBackground(event.update.status);
     yield event;
@@ -105,9 +114,10 @@ export class SchedulerConnection {
 
   /** Sends a call for this framework on this stream; resolves on 202 (or 200). */
   async call(body: CallBody, signal?: AbortSignal): Promise<void> {
-    await postJson(
+    await postBody(
       new URL('/api/v1/scheduler', this.master),
-      { framework_id: this.frameworkId, ...body },
+      this.codec.encodeCall({ framework_id: this.frameworkId, ...body }),
+      this.codec.mediaType,
       {
         headers: { 'mesos-stream-id': this.streamId },
         ...(signal !== undefined ? { signal } : {}),
@@ -186,7 +196,8 @@ export class SchedulerConnection {
  */
 export async function subscribe(options: SubscribeOptions): Promise<SchedulerConnection> {
   let master = baseUrl(options.master);
-  const body = JSON.stringify({
+  const codec = await schedulerCodec(options.codec);
+  const body = codec.encodeCall({
     type: 'SUBSCRIBE',
     ...(options.frameworkInfo.id !== undefined ? { framework_id: options.frameworkInfo.id } : {}),
     subscribe: {
@@ -200,7 +211,7 @@ export async function subscribe(options: SubscribeOptions): Promise<SchedulerCon
     const response = await openStream(new URL('/api/v1/scheduler', master), {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': codec.mediaType, accept: codec.mediaType },
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
     const status = response.statusCode ?? 0;
@@ -216,7 +227,7 @@ export async function subscribe(options: SubscribeOptions): Promise<SchedulerCon
         `subscription refused: ${new HttpStatusError(status, Buffer.concat(chunks).toString('utf8'), master.href).message}`,
       );
     }
-    return await awaitSubscribed(master, response, options.autoAcknowledge ?? true);
+    return await awaitSubscribed(master, response, options.autoAcknowledge ?? true, codec);
   }
 }
 
@@ -224,6 +235,7 @@ async function awaitSubscribed(
   master: URL,
   response: IncomingMessage,
   autoAcknowledge: boolean,
+  codec: SchedulerCodec,
 ): Promise<SchedulerConnection> {
   const streamId = response.headers['mesos-stream-id'];
   const decoder = new RecordIODecoder();
@@ -231,7 +243,7 @@ async function awaitSubscribed(
   for await (const chunk of response.iterator({ destroyOnReturn: false })) {
     const [first, ...rest] = decoder.decode(chunk as Buffer);
     if (first === undefined) continue;
-    const event = JSON.parse(first.toString('utf8')) as Event;
+    const event = codec.decodeEvent(first);
     if (event.type === 'ERROR') {
       response.destroy();
       throw new SubscriptionError(`subscription refused: ${event.error.message}`);
@@ -250,6 +262,7 @@ async function awaitSubscribed(
       decoder,
       rest,
       autoAcknowledge,
+      codec,
     );
   }
   throw new SubscriptionError('the master closed the stream before SUBSCRIBED');

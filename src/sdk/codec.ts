@@ -1,0 +1,27 @@
+// How a scheduler client encodes its calls and decodes its events: JSON, or
+// protobuf (what widely used Mesos client libraries speak by default). The
+// protobuf side is loaded only when asked for, so a JSON client's start-up
+// (`agora run`'s) does not pay for it.
+import type { Event } from '../wire/index.js';
+
+export type CodecName = 'json' | 'protobuf';
+
+export interface SchedulerCodec {
+  /** Content-Type of calls and Accept of the event stream, exactly as Mesos compares them. */
+  readonly mediaType: 'application/json' | 'application/x-protobuf';
+  encodeCall(call: unknown): string | Uint8Array;
+  /** One RecordIO record as an event; a protobuf event lacking a required field throws. */
+  decodeEvent(record: Buffer): Event;
+}
+
+export const JSON_SCHEDULER_CODEC: SchedulerCodec = {
+  mediaType: 'application/json',
+  encodeCall: (call) => JSON.stringify(call),
+  decodeEvent: (record) => JSON.parse(record.toString('utf8')) as Event,
+};
+
+export async function schedulerCodec(name: CodecName = 'json'): Promise<SchedulerCodec> {
+  if (name === 'json') return JSON_SCHEDULER_CODEC;
+  const { protobufSchedulerCodec } = await import('./protobuf-codec.js');
+  return protobufSchedulerCodec();
+}
