@@ -50,6 +50,9 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
   const command = commandInfo(positionals, Array.isArray(env) ? env : []);
   const resources = taskResources(values);
   const quiet = values.quiet === true;
+  const codec = stringFlag(values, 'codec') ?? 'json';
+  if (codec !== 'json' && codec !== 'protobuf')
+    throw new UsageError(`--codec: expected json or protobuf, got '${codec}'`);
   const kill = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -70,6 +73,7 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
       stderr: process.stderr,
       ...(quiet ? {} : { report: (line: string) => process.stderr.write(`agora: ${line}\n`) }),
       kill: kill.signal,
+      codec,
     });
     return result.exitStatus;
   } catch (error) {

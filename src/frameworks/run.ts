@@ -47,6 +47,8 @@ export interface RunCommandOptions {
   readonly report?: (line: string) => void;
   /** Aborting kills the task; the run still waits for its terminal state. */
   readonly kill?: AbortSignal;
+  /** The scheduler API's encoding (default JSON). */
+  readonly codec?: 'json' | 'protobuf';
 }
 
 export interface RunResult {
@@ -71,6 +73,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
       role: options.role,
       capabilities: [{ type: 'TASK_KILLING_STATE' }, { type: 'PARTITION_AWARE' }],
     },
+    ...(options.codec !== undefined ? { codec: options.codec } : {}),
   });
   const run = new TaskRun(connection, options, mintTaskId(taskIdValue));
   try {
