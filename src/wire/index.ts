@@ -40,13 +40,10 @@ export {
   type QuotaConfigMessage,
   type WeightInfo,
 } from './operator.js';
-export {
-  loadProtoCodec,
-  type ProtoCodec,
-  ProtoDecodeError,
-  ProtoEncodeError,
-} from './proto/codec.js';
+export type { ProtoCodec } from './proto/codec.js';
 export { PROTO_MESSAGES } from './proto/descriptor.js';
+export { ProtoDecodeError, ProtoEncodeError } from './proto/errors.js';
+export { loadProtoCodec } from './proto/load.js';
 export {
   DEFAULT_MAX_RECORD_BYTES,
   decodeRecords,

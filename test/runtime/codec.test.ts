@@ -17,8 +17,8 @@ import {
 import { EventStream } from '../../src/runtime/event-stream.js';
 import { HttpServer, type Request } from '../../src/runtime/http-server.js';
 import { silentLogger } from '../../src/runtime/logger.js';
-import { loadProtoCodec } from '../../src/wire/proto/codec.js';
 import { PROTO_MESSAGES } from '../../src/wire/proto/descriptor.js';
+import { loadProtoCodec } from '../../src/wire/proto/load.js';
 import { RecordIODecoder } from '../../src/wire/recordio.js';
 import { parseMasterCall } from '../../src/wire/schemas.js';
 

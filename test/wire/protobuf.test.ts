@@ -7,14 +7,11 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { MAX_PROTOBUF_DEPTH } from '../../src/wire/limits.js';
-import {
-  loadProtoCodec,
-  ProtoCodec,
-  ProtoDecodeError,
-  ProtoEncodeError,
-} from '../../src/wire/proto/codec.js';
+import { ProtoCodec } from '../../src/wire/proto/codec.js';
 import { compileProtos } from '../../src/wire/proto/compile.js';
 import { PROTO_MESSAGES } from '../../src/wire/proto/descriptor.js';
+import { ProtoDecodeError, ProtoEncodeError } from '../../src/wire/proto/errors.js';
+import { loadProtoCodec } from '../../src/wire/proto/load.js';
 import { WireReader, WireWriter } from '../../src/wire/proto/wire-format.js';
 import { strictDecode, strictEncode, strictRoot } from './proto-strict.js';
 

@@ -13,6 +13,7 @@
 //   refused, and so is encoding one (that would be Agora's bug, not the client's).
 import { MAX_PROTOBUF_DEPTH } from '../limits.js';
 import type { FieldDescriptor, ProtoDescriptor } from './descriptor.js';
+import { ProtoDecodeError, ProtoEncodeError } from './errors.js';
 import {
   WIRE_END_GROUP,
   WIRE_FIXED32,
@@ -23,31 +24,6 @@ import {
   WireReader,
   WireWriter,
 } from './wire-format.js';
-
-/** A protobuf body that is not a valid message of its type: the client's mistake. */
-export class ProtoDecodeError extends Error {
-  constructor(
-    /** Dotted path of the field being read (`subscribe.framework_info.name`), '' at the top. */
-    readonly path: string,
-    readonly reason: string,
-    /** Byte offset in the body where reading failed. */
-    readonly offset: number,
-  ) {
-    super(`${path === '' ? '' : `${path}: `}${reason} (at byte ${offset})`);
-    this.name = 'ProtoDecodeError';
-  }
-}
-
-/** A value that does not fit its message type: whoever built it made a mistake. */
-export class ProtoEncodeError extends Error {
-  constructor(
-    readonly path: string,
-    readonly reason: string,
-  ) {
-    super(`${path === '' ? '' : `${path}: `}${reason}`);
-    this.name = 'ProtoEncodeError';
-  }
-}
 
 type Json = Record<string, unknown>;
 
@@ -673,22 +649,4 @@ function writeScalar(scalar: Scalar, value: unknown, writer: WireWriter, path: s
       else throw new ProtoEncodeError(path, `expected base64 text, got ${describe(value)}`);
       return;
   }
-}
-
-let loading: Promise<ProtoCodec> | undefined;
-
-/**
- * The codec for every message of this folder's .proto files, loaded on first use: a
- * JSON-only process never pays for it. From sources the .proto files are compiled now
- * (with protobufjs); in the bundles the build has already compiled them (compile.ts).
- */
-export function loadProtoCodec(): Promise<ProtoCodec> {
-  loading ??= import('./compile.js').then(
-    ({ compileProtos }) => new ProtoCodec(compileProtos()),
-    (error: unknown) => {
-      loading = undefined;
-      throw error;
-    },
-  );
-  return loading;
 }

@@ -1,7 +1,7 @@
 // Reads this folder's .proto files with protobufjs and compiles them to the
 // plain descriptor the codec works from. Run from sources (tests under tsx) this
-// happens when the codec first loads; `npm run build` (scripts/build.mjs) runs it
-// once and puts its result in place of this module in the bundles, so the
+// happens when the codec first loads (load.ts); `npm run build` (scripts/build.mjs)
+// runs it once and puts its result in place of this module in the bundles, so the
 // daemons and `agora run` never load protobufjs or read a .proto file.
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
