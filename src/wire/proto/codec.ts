@@ -38,6 +38,8 @@ type Kind =
     }
   | { readonly kind: 'scalar'; readonly scalar: Scalar };
 
+type ScalarKind = Extract<Kind, { kind: 'scalar' }>;
+
 type Scalar =
   | 'double'
   | 'float'
@@ -82,6 +84,7 @@ interface Field {
   readonly wireType: number;
   /** Map fields: the key's scalar type. */
   readonly key: Scalar | undefined;
+  readonly keyKind: ScalarKind | undefined;
   readonly isPacked: boolean;
 }
 
@@ -120,7 +123,7 @@ export class ProtoCodec {
    */
   encode(typeName: string, value: unknown): Uint8Array {
     const writer = new WireWriter();
-    this.encodeMessage(this.plan(typeName), value, writer, '', 0);
+    this.encodeMessage(this.plan(typeName), value, writer, 0);
     return writer.finish();
   }
 
@@ -332,93 +335,107 @@ export class ProtoCodec {
   }
 
   // ----------------------------------------------------------------- encode
+  // No path is built while encoding: an error names its field, and each level it
+  // passes through on the way out puts its own name in front (ProtoEncodeError.within).
 
-  private encodeMessage(
-    plan: Plan,
-    value: unknown,
-    writer: WireWriter,
-    path: string,
-    depth: number,
-  ): void {
-    if (!isObject(value))
-      throw new ProtoEncodeError(path, `expected an object for ${plan.typeName}`);
+  private encodeMessage(plan: Plan, value: unknown, writer: WireWriter, depth: number): void {
+    if (!isObject(value)) throw new ProtoEncodeError('', `expected an object for ${plan.typeName}`);
     if (depth > MAX_PROTOBUF_DEPTH)
-      throw new ProtoEncodeError(path, `nested deeper than ${MAX_PROTOBUF_DEPTH} messages`);
+      throw new ProtoEncodeError('', `nested deeper than ${MAX_PROTOBUF_DEPTH} messages`);
     for (const field of plan.fields) {
       const item = value[field.name];
-      const fieldPath = path === '' ? field.name : `${path}.${field.name}`;
       if (item === undefined || item === null) {
         if (field.rule === 'required')
           throw new ProtoEncodeError(
-            fieldPath,
+            field.name,
             `missing required field (${plan.typeName}.${field.name})`,
           );
         continue;
       }
-      switch (field.rule) {
-        case 'repeated': {
-          if (!Array.isArray(item)) throw new ProtoEncodeError(fieldPath, 'expected an array');
+      try {
+        this.encodeField(field, item, writer, depth);
+      } catch (error) {
+        throw error instanceof ProtoEncodeError ? error.within(field.name) : error;
+      }
+    }
+  }
+
+  private encodeField(field: Field, item: unknown, writer: WireWriter, depth: number): void {
+    switch (field.rule) {
+      case 'repeated': {
+        if (!Array.isArray(item)) throw new ProtoEncodeError('', 'expected an array');
+        let i = 0;
+        try {
           if (field.isPacked && item.length > 0) {
             writer.tag(field.id, WIRE_LENGTH_DELIMITED);
             const mark = writer.beginNested();
-            for (const [i, element] of item.entries())
-              this.encodeBare(field.value, element, writer, `${fieldPath}[${i}]`, depth);
+            for (; i < item.length; i++) this.encodeBare(field.value, item[i], writer, depth);
             writer.endNested(mark);
           } else
-            for (const [i, element] of item.entries())
-              this.encodeOne(field, element, writer, `${fieldPath}[${i}]`, depth);
-          break;
+            for (; i < item.length; i++)
+              this.encodeOne(field.id, field.wireType, field.value, false, item[i], writer, depth);
+        } catch (error) {
+          throw error instanceof ProtoEncodeError ? error.within(`[${i}]`) : error;
         }
-        case 'map': {
-          if (!isObject(item)) throw new ProtoEncodeError(fieldPath, 'expected an object (a map)');
-          for (const [key, element] of Object.entries(item)) {
-            if (element === undefined || element === null) continue;
+        return;
+      }
+      case 'map': {
+        if (!isObject(item)) throw new ProtoEncodeError('', 'expected an object (a map)');
+        const keyKind = field.keyKind ?? STRING_KIND;
+        for (const key of Object.keys(item)) {
+          const element = item[key];
+          if (element === undefined || element === null) continue;
+          try {
             writer.tag(field.id, WIRE_LENGTH_DELIMITED);
             const mark = writer.beginNested();
-            const keyKind: Kind = { kind: 'scalar', scalar: field.key ?? 'string' };
-            writer.tag(1, SCALAR_WIRE_TYPE[field.key ?? 'string']);
-            this.encodeBare(keyKind, key, writer, `${fieldPath}.${key}`, depth);
-            this.encodeOne({ ...field, id: 2 }, element, writer, `${fieldPath}.${key}`, depth);
+            writer.tag(1, SCALAR_WIRE_TYPE[keyKind.scalar]);
+            writeScalar(keyKind.scalar, key, writer);
+            this.encodeOne(2, field.wireType, field.value, false, element, writer, depth);
             writer.endNested(mark);
+          } catch (error) {
+            throw error instanceof ProtoEncodeError ? error.within(key) : error;
           }
-          break;
         }
-        case 'optional':
-        case 'required':
-          this.encodeOne(field, item, writer, fieldPath, depth);
-          break;
+        return;
       }
+      case 'optional':
+      case 'required':
+        this.encodeOne(
+          field.id,
+          field.wireType,
+          field.value,
+          field.rule === 'required',
+          item,
+          writer,
+          depth,
+        );
+        return;
     }
   }
 
   /** Tag and value; an unknown enum name leaves the field out (required: an error). */
   private encodeOne(
-    field: Field,
+    id: number,
+    wireType: number,
+    kind: Kind,
+    isRequired: boolean,
     value: unknown,
     writer: WireWriter,
-    path: string,
     depth: number,
   ): void {
-    if (field.value.kind === 'enum' && enumNumber(field.value, value) === undefined) {
-      if (field.rule === 'required')
-        throw new ProtoEncodeError(path, `unknown enum value ${describe(value)}`);
+    if (kind.kind === 'enum' && enumNumber(kind, value) === undefined) {
+      if (isRequired) throw new ProtoEncodeError('', `unknown enum value ${describe(value)}`);
       return;
     }
-    writer.tag(field.id, field.wireType);
-    this.encodeBare(field.value, value, writer, path, depth);
+    writer.tag(id, wireType);
+    this.encodeBare(kind, value, writer, depth);
   }
 
-  private encodeBare(
-    kind: Kind,
-    value: unknown,
-    writer: WireWriter,
-    path: string,
-    depth: number,
-  ): void {
+  private encodeBare(kind: Kind, value: unknown, writer: WireWriter, depth: number): void {
     switch (kind.kind) {
       case 'message': {
         const mark = writer.beginNested();
-        this.encodeMessage(this.plan(kind.typeName), value, writer, path, depth + 1);
+        this.encodeMessage(this.plan(kind.typeName), value, writer, depth + 1);
         writer.endNested(mark);
         return;
       }
@@ -426,7 +443,7 @@ export class ProtoCodec {
         writer.int32(enumNumber(kind, value) ?? 0);
         return;
       case 'scalar':
-        writeScalar(kind.scalar, value, writer, path);
+        writeScalar(kind.scalar, value, writer);
         return;
     }
   }
@@ -455,6 +472,7 @@ export class ProtoCodec {
               ? WIRE_VARINT
               : SCALAR_WIRE_TYPE[value.scalar],
         key,
+        keyKind: key === undefined ? undefined : { kind: 'scalar', scalar: key },
         isPacked: field.isPacked === true,
       };
     });
@@ -483,6 +501,8 @@ export class ProtoCodec {
     };
   }
 }
+
+const STRING_KIND: ScalarKind = { kind: 'scalar', scalar: 'string' };
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -557,37 +577,37 @@ function readScalar(scalar: Scalar, reader: WireReader): unknown {
 // (WIRE §1.2); the same leniency here keeps both encodings of one object alike.
 const NUMBER_STRING = /^\s*[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|Infinity)\s*$/;
 
-function toNumber(value: unknown, path: string): number {
+function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && value.length <= 64 && NUMBER_STRING.test(value))
     return Number(value);
-  throw new ProtoEncodeError(path, `expected a number, got ${describe(value)}`);
+  throw new ProtoEncodeError('', `expected a number, got ${describe(value)}`);
 }
 
-function toInteger(value: unknown, path: string, min: number, max: number): number {
-  const n = toNumber(value, path);
+function toInteger(value: unknown, min: number, max: number): number {
+  const n = toNumber(value);
   if (!Number.isInteger(n) || n < min || n > max)
     throw new ProtoEncodeError(
-      path,
+      '',
       `expected an integer from ${min} to ${max}, got ${describe(value)}`,
     );
   return n;
 }
 
 /** An int64/uint64 value: a bigint exactly, else an integer-valued number or numeric string. */
-function toInteger64(value: unknown, path: string, isSigned: boolean): number | bigint {
+function toInteger64(value: unknown, isSigned: boolean): number | bigint {
   if (typeof value === 'bigint') {
     const inRange = isSigned
       ? value === BigInt.asIntN(64, value)
       : value === BigInt.asUintN(64, value);
-    if (!inRange) throw new ProtoEncodeError(path, `${value} does not fit 64 bits`);
+    if (!inRange) throw new ProtoEncodeError('', `${value} does not fit 64 bits`);
     return value;
   }
   if (typeof value === 'string' && /^\s*-?\d{1,20}\s*$/.test(value))
-    return toInteger64(BigInt(value.trim()), path, isSigned);
-  const n = toNumber(value, path);
+    return toInteger64(BigInt(value.trim()), isSigned);
+  const n = toNumber(value);
   if (!Number.isInteger(n) || (!isSigned && n < 0))
-    throw new ProtoEncodeError(path, `expected an integer, got ${describe(value)}`);
+    throw new ProtoEncodeError('', `expected an integer, got ${describe(value)}`);
   return n;
 }
 
@@ -595,58 +615,58 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const UINT32_MAX = 2 ** 32 - 1;
 
-function writeScalar(scalar: Scalar, value: unknown, writer: WireWriter, path: string): void {
+function writeScalar(scalar: Scalar, value: unknown, writer: WireWriter): void {
   switch (scalar) {
     case 'double':
-      writer.double(toNumber(value, path));
+      writer.double(toNumber(value));
       return;
     case 'float':
-      writer.float(toNumber(value, path));
+      writer.float(toNumber(value));
       return;
     case 'int32':
-      writer.int32(toInteger(value, path, INT32_MIN, INT32_MAX));
+      writer.int32(toInteger(value, INT32_MIN, INT32_MAX));
       return;
     case 'uint32':
-      writer.uint32(toInteger(value, path, 0, UINT32_MAX));
+      writer.uint32(toInteger(value, 0, UINT32_MAX));
       return;
     case 'sint32':
-      writer.sint32(toInteger(value, path, INT32_MIN, INT32_MAX));
+      writer.sint32(toInteger(value, INT32_MIN, INT32_MAX));
       return;
     case 'fixed32':
-      writer.fixed32(toInteger(value, path, 0, UINT32_MAX));
+      writer.fixed32(toInteger(value, 0, UINT32_MAX));
       return;
     case 'sfixed32':
-      writer.sfixed32(toInteger(value, path, INT32_MIN, INT32_MAX));
+      writer.sfixed32(toInteger(value, INT32_MIN, INT32_MAX));
       return;
     case 'int64':
-      writer.int64(toInteger64(value, path, true));
+      writer.int64(toInteger64(value, true));
       return;
     case 'uint64':
-      writer.int64(toInteger64(value, path, false));
+      writer.int64(toInteger64(value, false));
       return;
     case 'sint64':
-      writer.sint64(toInteger64(value, path, true));
+      writer.sint64(toInteger64(value, true));
       return;
     case 'fixed64':
-      writer.fixed64(toInteger64(value, path, false));
+      writer.fixed64(toInteger64(value, false));
       return;
     case 'sfixed64':
-      writer.fixed64(toInteger64(value, path, true));
+      writer.fixed64(toInteger64(value, true));
       return;
     case 'bool':
       if (value === true || value === 'true') writer.bool(true);
       else if (value === false || value === 'false') writer.bool(false);
-      else throw new ProtoEncodeError(path, `expected a boolean, got ${describe(value)}`);
+      else throw new ProtoEncodeError('', `expected a boolean, got ${describe(value)}`);
       return;
     case 'string':
       if (typeof value !== 'string')
-        throw new ProtoEncodeError(path, `expected a string, got ${describe(value)}`);
+        throw new ProtoEncodeError('', `expected a string, got ${describe(value)}`);
       writer.string(value);
       return;
     case 'bytes':
       if (value instanceof Uint8Array) writer.bytes(value);
       else if (typeof value === 'string') writer.bytes(Buffer.from(value, 'base64'));
-      else throw new ProtoEncodeError(path, `expected base64 text, got ${describe(value)}`);
+      else throw new ProtoEncodeError('', `expected base64 text, got ${describe(value)}`);
       return;
   }
 }

@@ -19,10 +19,22 @@ export class ProtoDecodeError extends Error {
 /** A value that does not fit its message type: whoever built it made a mistake. */
 export class ProtoEncodeError extends Error {
   constructor(
+    /** Dotted path of the offending field (`update.status.task_id`), '' for the whole value. */
     readonly path: string,
     readonly reason: string,
   ) {
     super(`${path === '' ? '' : `${path}: `}${reason}`);
     this.name = 'ProtoEncodeError';
+  }
+
+  /** The same error one level up: `segment` is a field name, a map key or `[index]`. */
+  within(segment: string): ProtoEncodeError {
+    const path =
+      this.path === ''
+        ? segment
+        : this.path.startsWith('[')
+          ? `${segment}${this.path}`
+          : `${segment}.${this.path}`;
+    return new ProtoEncodeError(path, this.reason);
   }
 }

@@ -42,13 +42,23 @@ export class WireReader {
 
   /** A varint as an unsigned 32-bit number (higher bits dropped, as protobuf does). */
   uint32(): number {
-    const { lo } = this.varint();
-    return lo;
+    // The hot path (every tag and length): no object per varint, unlike varint().
+    const start = this.pos;
+    let value = 0;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.bytes.length)
+        throw new WireFormatError('a varint cut short by the end of the message', start);
+      const byte = this.bytes[this.pos++] ?? 0;
+      // Past 32 bits, << drops what does not fit.
+      if (i < 5) value |= (byte & 0x7f) << (7 * i);
+      if (byte < 0x80) return value >>> 0;
+    }
+    throw new WireFormatError('a varint longer than ten bytes', start);
   }
 
   /** A varint as a signed 32-bit number (int32 and enums: negatives take ten bytes). */
   int32(): number {
-    return this.varint().lo | 0;
+    return this.uint32() | 0;
   }
 
   sint32(): number {
@@ -202,16 +212,15 @@ function join64(lo: number, hi: number, isSigned: boolean): number {
   return hi * TWO_32 + lo;
 }
 
-const textEncoder = new TextEncoder();
-
 /**
  * Appends primitives to one growing buffer. A nested message is written in place
  * after a one-byte length (beginNested/endNested); only a message of 128 bytes or
  * more is moved, by the one to four bytes its longer length needs.
  */
 export class WireWriter {
-  private buffer = new Uint8Array(256);
-  private view = new DataView(this.buffer.buffer);
+  // A Buffer rather than a plain Uint8Array for its native UTF-8 write (string()).
+  private buffer = Buffer.allocUnsafe(256);
+  private view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   private length = 0;
 
   tag(fieldNumber: number, wireType: number): void {
@@ -293,7 +302,10 @@ export class WireWriter {
   }
 
   string(value: string): void {
-    this.bytes(textEncoder.encode(value));
+    const size = Buffer.byteLength(value, 'utf8');
+    this.uint32(size);
+    this.reserve(size);
+    this.length += this.buffer.write(value, this.length, size, 'utf8');
   }
 
   /** Starts a length-delimited value written in place; returns the mark endNested needs. */
@@ -343,9 +355,9 @@ export class WireWriter {
     if (this.length + count <= this.buffer.length) return;
     let size = this.buffer.length * 2;
     while (size < this.length + count) size *= 2;
-    const grown = new Uint8Array(size);
+    const grown = Buffer.allocUnsafe(size);
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
-    this.view = new DataView(grown.buffer);
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 }
