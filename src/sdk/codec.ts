@@ -1,8 +1,9 @@
 // How a scheduler client encodes its calls and decodes its events: JSON, or
 // protobuf (what widely used Mesos client libraries speak by default). The
-// protobuf side is loaded only when asked for, so a JSON client's start-up
-// (`agora run`'s) does not pay for it.
+// protobuf codec itself is loaded only when asked for (wire's loadProtoCodec), so
+// a JSON client's start-up (`agora run`'s) does not pay for it.
 import type { Event } from '../wire/index.js';
+import { protobufSchedulerCodec } from './protobuf-codec.js';
 
 export type CodecName = 'json' | 'protobuf';
 
@@ -21,7 +22,5 @@ export const JSON_SCHEDULER_CODEC: SchedulerCodec = {
 };
 
 export async function schedulerCodec(name: CodecName = 'json'): Promise<SchedulerCodec> {
-  if (name === 'json') return JSON_SCHEDULER_CODEC;
-  const { protobufSchedulerCodec } = await import('./protobuf-codec.js');
-  return protobufSchedulerCodec();
+  return name === 'json' ? JSON_SCHEDULER_CODEC : await protobufSchedulerCodec();
 }
