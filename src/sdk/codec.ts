@@ -2,8 +2,7 @@
 // protobuf (what widely used Mesos client libraries speak by default). The
 // protobuf codec itself is loaded only when asked for (wire's loadProtoCodec), so
 // a JSON client's start-up (`agora run`'s) does not pay for it.
-import type { Event } from '../wire/index.js';
-import { protobufSchedulerCodec } from './protobuf-codec.js';
+import { type Event, loadProtoCodec, PROTO_MESSAGES } from '../wire/index.js';
 
 export type CodecName = 'json' | 'protobuf';
 
@@ -22,5 +21,13 @@ export const JSON_SCHEDULER_CODEC: SchedulerCodec = {
 };
 
 export async function schedulerCodec(name: CodecName = 'json'): Promise<SchedulerCodec> {
-  return name === 'json' ? JSON_SCHEDULER_CODEC : await protobufSchedulerCodec();
+  if (name === 'json') return JSON_SCHEDULER_CODEC;
+  const codec = await loadProtoCodec();
+  return {
+    mediaType: 'application/x-protobuf',
+    encodeCall: (call) => codec.encode(PROTO_MESSAGES.schedulerCall, call),
+    // The decoded object has the shape of the JSON encoding of the same event.
+    decodeEvent: (record) =>
+      codec.decode(PROTO_MESSAGES.schedulerEvent, record) as unknown as Event,
+  };
 }
