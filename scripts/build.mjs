@@ -40,7 +40,7 @@
 //   directory written into dist/ at run time.
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,7 +83,51 @@ const assertShim = {
   },
 };
 
+/**
+ * The protobuf descriptor of src/wire/proto/*.proto, compiled here once with the same
+ * module the sources use (compile.ts, which loads protobufjs and parses the files).
+ */
+async function compileProtoDescriptor() {
+  const compiler = join(root, 'dist', 'build', 'compile-protos.mjs');
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['src/wire/proto/compile.ts'],
+    outfile: compiler,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  try {
+    const { compileProtos } = await import(pathToFileURL(compiler).href);
+    return compileProtos(pathToFileURL(join(root, 'src', 'wire', 'proto', '/')));
+  } finally {
+    rmSync(dirname(compiler), { recursive: true, force: true });
+  }
+}
+
+/**
+ * In the bundles, compile.ts is replaced by the descriptor it compiles: `agora run
+ * --codec protobuf` and the daemons then neither load protobufjs nor read .proto files
+ * (protobufjs's import and parse cost tens of milliseconds of start-up; see the README).
+ */
+function precompiledProtos(descriptor) {
+  const source = `export function compileProtos() { return JSON.parse(${JSON.stringify(JSON.stringify(descriptor))}); }\n`;
+  return {
+    name: 'precompiled-protos',
+    setup(esbuild) {
+      esbuild.onLoad({ filter: /[\\/]src[\\/]wire[\\/]proto[\\/]compile\.ts$/ }, () => ({
+        contents: source,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 rmSync(join(root, 'dist'), { recursive: true, force: true });
+const protoDescriptor = await compileProtoDescriptor();
 const entries = {
   agora: 'src/cli/main.ts',
   ...Object.fromEntries(COMMANDS.map((name) => [`commands/${name}`, `src/cli/${name}.ts`])),
@@ -103,7 +147,9 @@ await Promise.all(
       sourcemap: 'linked',
       minify: LEAN.has(name),
       keepNames: true,
-      plugins: LEAN.has(name) ? [lazyCommands, assertShim] : [lazyCommands],
+      plugins: LEAN.has(name)
+        ? [lazyCommands, assertShim, precompiledProtos(protoDescriptor)]
+        : [lazyCommands, precompiledProtos(protoDescriptor)],
       logLevel: 'warning',
     }),
   ),

@@ -154,6 +154,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         default: 'none',
       },
       quiet: { type: 'boolean', short: 'q', description: 'do not report task states on stderr' },
+      codec: {
+        type: 'string',
+        placeholder: 'json|protobuf',
+        description: 'encoding of the scheduler API calls and events',
+        default: 'json',
+      },
     },
     run: async (values, positionals) => (await import('./run.js')).run(values, positionals),
   },

@@ -76,6 +76,9 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
   const timeout = stringFlag(values, 'timeout');
   const timeoutMs = timeout === undefined ? undefined : durationFlag(values, 'timeout', 0);
   const quiet = values.quiet === true;
+  const codec = stringFlag(values, 'codec') ?? 'json';
+  if (codec !== 'json' && codec !== 'protobuf')
+    throw new UsageError(`--codec: expected json or protobuf, got '${codec}'`);
   // The first signal ends the run at whatever stage it is (tearing down, or killing the
   // task and waiting for it); a second one exits at once.
   const interrupt = new AbortController();
@@ -101,6 +104,7 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
       ...(quiet ? {} : { report: (line: string) => process.stderr.write(`agora: ${line}\n`) }),
       interrupt: interrupt.signal,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      codec,
     });
     if (result.outcome === 'interrupted' && firstSignal !== undefined)
       return 128 + (SIGNAL_NUMBERS[firstSignal] ?? 15);

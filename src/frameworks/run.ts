@@ -70,6 +70,8 @@ export interface RunCommandOptions {
   readonly timeoutMs?: number;
   /** The framework's failover_timeout, and how long a lost master is waited for. */
   readonly failoverTimeoutMs?: number;
+  /** The scheduler API's encoding (default JSON). */
+  readonly codec?: 'json' | 'protobuf';
 }
 
 /** How a run ended: its task's terminal state, no task at all, or interrupted before launch. */
@@ -121,6 +123,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
           options.report?.(`lost the master (${reason.message}); re-subscribing`),
       },
       ...(stop.length > 0 ? { signal: AbortSignal.any(stop) } : {}),
+      ...(options.codec !== undefined ? { codec: options.codec } : {}),
     });
   } catch (error) {
     if (options.interrupt?.aborted === true) return notRun(EXIT_INTERRUPTED, 'interrupted');

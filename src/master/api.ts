@@ -3,7 +3,7 @@
 // call these; they never see the master's class, its core or its sockets.
 import type { ServerResponse } from 'node:http';
 import type { QuotaConfig } from '../allocator/index.js';
-import type { FileOpener, Principal } from '../runtime/index.js';
+import type { FileOpener, MessageEncoder, Principal } from '../runtime/index.js';
 import type {
   Accept,
   AgentSubscribe,
@@ -90,8 +90,12 @@ export interface SchedulerCommands {
 }
 
 export interface OperatorCommands {
-  /** The operator event stream (SUBSCRIBE): answers on `response` until it ends. */
-  subscribeOperator(response: ServerResponse, requestClosed: AbortSignal): Promise<void>;
+  /** The operator event stream (SUBSCRIBE): answers on `response`, encoded by `encoder`, until it ends. */
+  subscribeOperator(
+    response: ServerResponse,
+    requestClosed: AbortSignal,
+    encoder: MessageEncoder,
+  ): Promise<void>;
   /** Resolve once the change is durable. */
   updateWeights(
     weights: readonly { readonly role: string; readonly weight: number }[],
@@ -128,12 +132,13 @@ export interface OperatorCommands {
 }
 
 export interface StreamCommands {
-  /** A framework's SUBSCRIBE: answers on `response` as a RecordIO stream until it ends. */
+  /** A framework's SUBSCRIBE: answers on `response` as a RecordIO stream of `encoder`'s records until it ends. */
   subscribeFramework(
     call: Subscribe,
     response: ServerResponse,
     principal: Principal | undefined,
     requestClosed: AbortSignal,
+    encoder: MessageEncoder,
   ): Promise<void>;
   /** An agent's SUBSCRIBE: commands stream back on `response` until it ends. */
   subscribeAgent(

@@ -14,6 +14,7 @@ import {
   type FileOpener,
   HttpServer,
   type Logger,
+  type MessageEncoder,
   type Principal,
   serveFiles,
   type Timer,
@@ -247,10 +248,22 @@ export class Master implements MasterApi {
     return new Promise((resolve) => this.flushWaiters.push(resolve));
   }
 
-  /** Opens a RecordIO stream on `response`, registered for the outbox; heartbeats until it ends. */
-  private openStream<E>(response: ServerResponse, requestClosed: AbortSignal) {
+  /**
+   * Opens a RecordIO stream on `response`, registered for the outbox; heartbeats until it
+   * ends. Records are JSON unless `encoder` (the subscriber's Accept) says otherwise.
+   */
+  private openStream<E>(
+    response: ServerResponse,
+    requestClosed: AbortSignal,
+    encoder?: MessageEncoder,
+  ) {
     const streamId = randomUUID();
-    const stream = new EventStream<E>(response, { headers: { 'Mesos-Stream-Id': streamId } });
+    const stream = new EventStream<E>(response, {
+      headers: { 'Mesos-Stream-Id': streamId },
+      ...(encoder !== undefined ? { encoder } : {}),
+      onEncodeError: (error) =>
+        this.log.error({ err: error, stream_id: streamId }, 'event could not be encoded'),
+    });
     requestClosed.addEventListener('abort', () => stream.close(), { once: true });
     this.streams.set(streamId, stream as unknown as AnyStream);
     const heartbeat: Timer = every(this.options.clock, this.options.heartbeatIntervalMs, () =>
@@ -273,8 +286,9 @@ export class Master implements MasterApi {
     response: ServerResponse,
     principal: Principal | undefined,
     requestClosed: AbortSignal,
+    encoder: MessageEncoder,
   ): Promise<void> {
-    const { streamId, ended } = this.openStream<Event>(response, requestClosed);
+    const { streamId, ended } = this.openStream<Event>(response, requestClosed, encoder);
     const id = frameworks.subscribe(this.core, call, streamId, principal);
     await ended;
     if (id !== undefined && !this.isStopping)
@@ -295,8 +309,12 @@ export class Master implements MasterApi {
     if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);
   }
 
-  subscribeOperator(response: ServerResponse, requestClosed: AbortSignal): Promise<void> {
-    return this.operatorStreams.subscribe(response, requestClosed);
+  subscribeOperator(
+    response: ServerResponse,
+    requestClosed: AbortSignal,
+    encoder: MessageEncoder,
+  ): Promise<void> {
+    return this.operatorStreams.subscribe(response, requestClosed, encoder);
   }
 
   agentStreamId(agent: AgentRecord): string | undefined {

@@ -2,7 +2,13 @@
 // with the whole state, then one event per change the core observed, and
 // heartbeats. Dashboards follow the cluster through it without polling.
 import type { ServerResponse } from 'node:http';
-import { type Clock, EventStream, every, type Logger } from '../runtime/index.js';
+import {
+  type Clock,
+  EventStream,
+  every,
+  type Logger,
+  type MessageEncoder,
+} from '../runtime/index.js';
 import { assertNever } from '../wire/index.js';
 import type { ReadonlyBooks } from './core/books.js';
 import type { ClusterChange } from './core/outbox.js';
@@ -29,9 +35,17 @@ export class OperatorStreams {
 
   constructor(private readonly options: OperatorStreamsOptions) {}
 
-  /** Serves one subscriber on `response` until it or the master goes away. */
-  async subscribe(response: ServerResponse, requestClosed: AbortSignal): Promise<void> {
-    const stream = new EventStream<OperatorEvent>(response);
+  /** Serves one subscriber on `response`, encoded by `encoder`, until it or the master goes away. */
+  async subscribe(
+    response: ServerResponse,
+    requestClosed: AbortSignal,
+    encoder: MessageEncoder,
+  ): Promise<void> {
+    const stream = new EventStream<OperatorEvent>(response, {
+      encoder,
+      onEncodeError: (error) =>
+        this.options.logger.error({ err: error }, 'operator event could not be encoded'),
+    });
     requestClosed.addEventListener('abort', () => stream.close(), { once: true });
     const max = this.options.maxSubscribers ?? DEFAULT_MAX_OPERATOR_SUBSCRIBERS;
     while (this.subscribers.length >= max) this.subscribers.shift()?.close();

@@ -63,11 +63,9 @@ export function readBody(request: Request, limitBytes = request.maxBodyBytes): P
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * Reads a JSON call body. Mesos compares Content-Type as a whole string; Agora
- * also takes a charset parameter (WIRE §1.4). Protobuf bodies are not served yet.
- * Refuses, before parsing: a body over the size limit (413), one nested deeper than
- * MAX_JSON_DEPTH, and one that is not UTF-8 (400), so that nothing downstream (the parser,
- * validation, error formatting) can be made to recurse without bound.
+ * Reads a JSON body, for endpoints that take nothing else (Agora's agent protocol, PUT
+ * /master/weights); the v1 APIs read JSON or protobuf through codec.ts. Mesos compares
+ * Content-Type as a whole string; Agora also takes a charset parameter (WIRE §1.4).
  */
 export async function readJsonBody(
   request: Request,
@@ -82,7 +80,15 @@ export async function readJsonBody(
       'UNSUPPORTED_MEDIA_TYPE',
       `Expecting 'Content-Type' of application/json; received ${quote(contentType)}`,
     );
-  const body = await readBody(request, limitBytes);
+  return parseJsonBody(await readBody(request, limitBytes));
+}
+
+/**
+ * Parses a JSON body. Refuses, before parsing, one nested deeper than MAX_JSON_DEPTH and
+ * one that is not UTF-8 (400), so that nothing downstream (the parser, validation, error
+ * formatting) can be made to recurse without bound.
+ */
+export function parseJsonBody(body: Buffer): unknown {
   if (exceedsJsonDepth(body, limits.MAX_JSON_DEPTH))
     throw new BadRequestError(
       '',

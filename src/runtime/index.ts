@@ -10,6 +10,24 @@ export {
   type TimerPrimitives,
 } from './clock.js';
 export {
+  APPLICATION_JSON,
+  APPLICATION_PROTOBUF,
+  APPLICATION_RECORDIO,
+  type ApiExchange,
+  type ApiMessages,
+  type ApiRouteOptions,
+  acceptsMediaType,
+  apiRoute,
+  JSON_EVENT_ENCODER,
+  type MediaType,
+  type MessageEncoder,
+  messageEncoder,
+  readCallBody,
+  replyMediaType,
+  requestMediaType,
+  sendMessage,
+} from './codec.js';
+export {
   DEFAULT_MAX_BUFFERED_BYTES,
   EventStream,
   type EventStreamOptions,
@@ -30,6 +48,7 @@ export {
 export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
+  parseJsonBody,
   readBody,
   readFormBody,
   readJsonBody,

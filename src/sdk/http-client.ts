@@ -26,7 +26,8 @@ export interface HttpResult {
 export interface RequestOptions {
   readonly method?: string;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** Text (sent as UTF-8) or bytes (a protobuf body). */
+  readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
 }
 
@@ -177,17 +178,30 @@ export async function request(
   };
 }
 
-/** POSTs JSON and parses a JSON answer; throws HttpStatusError unless 2xx. */
-export async function postJson(
+/** POSTs JSON; throws HttpStatusError unless 2xx. */
+export function postJson(
   url: URL | string,
   body: unknown,
+  options: Omit<RequestOptions, 'body' | 'method'> = {},
+): Promise<HttpResult> {
+  return postBody(url, JSON.stringify(body), 'application/json', options);
+}
+
+/**
+ * POSTs a body already encoded as `mediaType` (JSON or protobuf), asking for answers in
+ * the same type; throws HttpStatusError unless 2xx.
+ */
+export async function postBody(
+  url: URL | string,
+  body: string | Uint8Array,
+  mediaType: string,
   options: Omit<RequestOptions, 'body' | 'method'> = {},
 ): Promise<HttpResult> {
   const result = await request(url, {
     ...options,
     method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
+    body,
+    headers: { 'content-type': mediaType, accept: mediaType, ...options.headers },
   });
   if (result.status < 200 || result.status >= 300)
     throw new HttpStatusError(result.status, result.body.toString('utf8'), String(url));

@@ -1,3 +1,4 @@
+export { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 export { type FileChunk, MAX_READ_BYTES, readFile, sandboxPath } from './files-client.js';
 export {
   baseUrl,
@@ -6,6 +7,7 @@ export {
   type HttpResult,
   HttpStatusError,
   openStream,
+  postBody,
   postJson,
   type RequestOptions,
   request,

@@ -18,7 +18,7 @@ const MAX_HEAD_BYTES = 64 * 1024;
 export interface LeanRequestOptions {
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+  readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
   /** A long-lived answer: its own connection, never returned to the pool. */
   readonly isStream?: boolean;
@@ -120,7 +120,11 @@ function exchange(
     `content-length: ${Buffer.byteLength(body)}`,
     `connection: ${options.isStream === true ? 'close' : 'keep-alive'}`,
   ];
-  socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  if (typeof body === 'string') socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  else {
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    socket.write(body);
+  }
   return response.head;
 }
 

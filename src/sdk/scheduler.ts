@@ -15,6 +15,7 @@ import {
   type TaskID,
   type TaskStatus,
 } from '../wire/index.js';
+import { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 import { baseUrl, HttpStatusError } from './http-client.js';
 import { type LeanResponse, leanRequest } from './lean-http.js';
 
@@ -45,6 +46,8 @@ export interface SubscribeOptions {
   readonly failover?: FailoverOptions;
   /** Aborts the first subscription only; `close()` ends the connection after that. */
   readonly signal?: AbortSignal;
+  /** How the subscription and every call are encoded (default JSON). */
+  readonly codec?: CodecName;
 }
 
 export interface FailoverOptions {
@@ -80,6 +83,7 @@ interface Stream {
   readonly subscribed: Extract<Event, { type: 'SUBSCRIBED' }>;
   readonly response: LeanResponse;
   readonly decoder: RecordIODecoder;
+  readonly codec: SchedulerCodec;
   /** Records that arrived with SUBSCRIBED, not yet delivered. */
   readonly buffered: Buffer[];
 }
@@ -225,7 +229,7 @@ export class SchedulerConnection {
   // the consumer is done with it: a consumer that stops at a terminal update
   // would otherwise never acknowledge it.
   private parse(record: Buffer): Event {
-    const event = JSON.parse(record.toString('utf8')) as Event;
+    const event = this.stream.codec.decodeEvent(record);
     if ((this.options.autoAcknowledge ?? true) && event.type === 'UPDATE')
       this.acknowledgeInBackground(event.update.status);
     return event;
@@ -245,10 +249,10 @@ export class SchedulerConnection {
     const url = new URL('/api/v1/scheduler', this.master);
     const response = await leanRequest(url, {
       method: 'POST',
-      body: JSON.stringify({ framework_id: this.frameworkId, ...body }),
+      body: this.stream.codec.encodeCall({ framework_id: this.frameworkId, ...body }),
       headers: {
-        'content-type': 'application/json',
-        accept: 'application/json',
+        'content-type': this.stream.codec.mediaType,
+        accept: this.stream.codec.mediaType,
         'mesos-stream-id': this.streamId,
       },
       ...(signal !== undefined ? { signal } : {}),
@@ -360,7 +364,8 @@ export async function subscribe(options: SubscribeOptions): Promise<SchedulerCon
 }
 
 async function openSubscription(options: SubscribeOptions, master: URL): Promise<Stream> {
-  const body = JSON.stringify({
+  const codec = await schedulerCodec(options.codec);
+  const body = codec.encodeCall({
     type: 'SUBSCRIBE',
     ...(options.frameworkInfo.id !== undefined ? { framework_id: options.frameworkInfo.id } : {}),
     subscribe: {
@@ -379,19 +384,24 @@ async function openSubscription(options: SubscribeOptions, master: URL): Promise
   if (options.signal?.aborted === true) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await follow(master, body, waiting.signal);
+    return await follow(master, body, codec, waiting.signal);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
 
-async function follow(first: URL, body: string, signal: AbortSignal): Promise<Stream> {
+async function follow(
+  first: URL,
+  body: string | Uint8Array,
+  codec: SchedulerCodec,
+  signal: AbortSignal,
+): Promise<Stream> {
   let master = first;
   for (let redirects = 0; ; redirects++) {
     const response = await leanRequest(new URL('/api/v1/scheduler', master), {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': codec.mediaType, accept: codec.mediaType },
       signal,
       isStream: true,
     });
@@ -410,18 +420,22 @@ async function follow(first: URL, body: string, signal: AbortSignal): Promise<St
         status >= 400 && status < 500,
       );
     }
-    return await awaitSubscribed(master, response);
+    return await awaitSubscribed(master, response, codec);
   }
 }
 
-async function awaitSubscribed(master: URL, response: LeanResponse): Promise<Stream> {
+async function awaitSubscribed(
+  master: URL,
+  response: LeanResponse,
+  codec: SchedulerCodec,
+): Promise<Stream> {
   const streamId = response.headers['mesos-stream-id'];
   const decoder = new RecordIODecoder();
   // Leaving this loop does not close the stream: events() reads on from here.
   for await (const chunk of response) {
     const [first, ...rest] = decoder.decode(chunk);
     if (first === undefined) continue;
-    const event = JSON.parse(first.toString('utf8')) as Event;
+    const event = codec.decodeEvent(first);
     if (event.type === 'ERROR') {
       response.destroy();
       throw new SubscriptionError(`subscription refused: ${event.error.message}`, true);
@@ -430,7 +444,7 @@ async function awaitSubscribed(master: URL, response: LeanResponse): Promise<Str
       response.destroy();
       throw new SubscriptionError(`expected SUBSCRIBED first, got ${event.type}`);
     }
-    return { master, streamId, subscribed: event, response, decoder, buffered: rest };
+    return { master, streamId, subscribed: event, response, decoder, codec, buffered: rest };
   }
   throw new SubscriptionError('the master closed the stream before SUBSCRIBED');
 }

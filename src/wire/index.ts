@@ -50,6 +50,10 @@ export {
   type QuotaRequest,
   type WeightInfo,
 } from './operator.js';
+export type { ProtoCodec } from './proto/codec.js';
+export { PROTO_MESSAGES } from './proto/descriptor.js';
+export { ProtoDecodeError, ProtoEncodeError } from './proto/errors.js';
+export { loadProtoCodec } from './proto/load.js';
 export {
   DEFAULT_MAX_RECORD_BYTES,
   decodeRecords,

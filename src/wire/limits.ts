@@ -26,6 +26,15 @@ export const DEFAULT_MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024;
 export const MAX_JSON_DEPTH = 64;
 
 /**
+ * Nesting of messages in a protobuf body (and in what Agora encodes): the same bound as
+ * JSON's. A message nests one level per message where its JSON nests one more per repeated
+ * field, so the object a body decodes to is at most twice as deep, still far from the
+ * stack's limit; Mesos' own parser stops at 100. Without a bound, `ContainerID.parent`,
+ * which nests itself, would let an 8 MiB body recurse millions of levels deep.
+ */
+export const MAX_PROTOBUF_DEPTH = MAX_JSON_DEPTH;
+
+/**
  * Ids (framework, agent, offer, task, executor, container, operation, persistent volume).
  * Mesos' `validateID` (src/common/validation.cpp) refuses ids longer than NAME_MAX, 255 bytes
  * on Linux, because task and executor ids become directory names in the sandbox path.

@@ -1,16 +1,13 @@
 // POST /api/v1/scheduler: HTTP-level checks in Mesos' order (WIRE §1.8), then
 // the call goes to the master. Everything here runs before state is touched.
-import {
-  HttpError,
-  type HttpServer,
-  readJsonBody,
-  requireJsonAccepted,
-  sendEmpty,
-} from '../../runtime/index.js';
-import type { FrameworkCall } from '../../wire/index.js';
+// Calls come as JSON or protobuf, and the event stream goes out in what the
+// subscriber's Accept chooses (runtime/codec.ts).
+import { apiRoute, HttpError, type HttpServer } from '../../runtime/index.js';
+import type { Call, FrameworkCall } from '../../wire/index.js';
 import {
   assertNever,
   BadRequestError,
+  PROTO_MESSAGES,
   parseCall,
   quote,
   STREAM_ID_HEADER,
@@ -19,45 +16,68 @@ import type { MasterApi } from '../api.js';
 import { frameworkRoles } from '../core/framework-info.js';
 import type { FrameworkRecord } from '../core/records.js';
 
+/**
+ * Mesos checks Accept only for the calls that answer with a body (SUBSCRIBE's stream,
+ * and RECONCILE_OPERATIONS, which once answered with one): every other call answers an
+ * empty 202 whatever its Accept says.
+ */
+const isNegotiated = (call: Call) =>
+  call.type === 'SUBSCRIBE' || call.type === 'RECONCILE_OPERATIONS';
+
 export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
-  http.route(['POST'], '/master/api/v1/scheduler', async (request, response) => {
-    const call = parseCall(await readJsonBody(request));
-    const streamIdHeader = request.headers[STREAM_ID_HEADER];
+  http.route(
+    ['POST'],
+    '/master/api/v1/scheduler',
+    apiRoute(
+      {
+        messages: { call: PROTO_MESSAGES.schedulerCall, event: PROTO_MESSAGES.schedulerEvent },
+        parse: parseCall,
+        isNegotiated,
+      },
+      async (call, exchange, request, response) => {
+        const streamIdHeader = request.headers[STREAM_ID_HEADER];
 
-    if (call.type === 'SUBSCRIBE') {
-      requireJsonAccepted(request);
-      if (streamIdHeader !== undefined)
-        throw new BadRequestError('Mesos-Stream-Id', 'must not be set on a SUBSCRIBE call');
-      if (call.framework_id?.value !== call.subscribe.framework_info.id?.value)
-        throw new BadRequestError('framework_id', "must equal 'subscribe.framework_info.id'");
-      await master.subscribeFramework(call.subscribe, response, request.principal, request.signal);
-      return;
-    }
+        if (call.type === 'SUBSCRIBE') {
+          if (streamIdHeader !== undefined)
+            throw new BadRequestError('Mesos-Stream-Id', 'must not be set on a SUBSCRIBE call');
+          if (call.framework_id?.value !== call.subscribe.framework_info.id?.value)
+            throw new BadRequestError('framework_id', "must equal 'subscribe.framework_info.id'");
+          await master.subscribeFramework(
+            call.subscribe,
+            response,
+            request.principal,
+            request.signal,
+            exchange.events,
+          );
+          return;
+        }
 
-    const framework = master.books.frameworks.get(call.framework_id.value);
-    if (framework === undefined)
-      throw new BadRequestError('framework_id', 'Framework cannot be found');
-    if (request.principal !== undefined && framework.info.principal !== request.principal.value)
-      throw new BadRequestError(
-        '',
-        "Authenticated principal does not match the framework's principal",
-      );
-    const link = framework.link;
-    if (link.state !== 'connected') throw new HttpError('FORBIDDEN', 'Framework is not subscribed');
-    if (streamIdHeader === undefined)
-      throw new BadRequestError(
-        'Mesos-Stream-Id',
-        'header is required on every call but SUBSCRIBE',
-      );
-    if (streamIdHeader !== link.streamId)
-      throw new BadRequestError(
-        'Mesos-Stream-Id',
-        `${quote(String(streamIdHeader))} is not the framework's current stream`,
-      );
-    master.countCall(framework, call);
-    const status = dispatch(master, framework, call);
-    sendEmpty(response, status);
-  });
+        const framework = master.books.frameworks.get(call.framework_id.value);
+        if (framework === undefined)
+          throw new BadRequestError('framework_id', 'Framework cannot be found');
+        if (request.principal !== undefined && framework.info.principal !== request.principal.value)
+          throw new BadRequestError(
+            '',
+            "Authenticated principal does not match the framework's principal",
+          );
+        const link = framework.link;
+        if (link.state !== 'connected')
+          throw new HttpError('FORBIDDEN', 'Framework is not subscribed');
+        if (streamIdHeader === undefined)
+          throw new BadRequestError(
+            'Mesos-Stream-Id',
+            'header is required on every call but SUBSCRIBE',
+          );
+        if (streamIdHeader !== link.streamId)
+          throw new BadRequestError(
+            'Mesos-Stream-Id',
+            `${quote(String(streamIdHeader))} is not the framework's current stream`,
+          );
+        master.countCall(framework, call);
+        exchange.replyEmpty(dispatch(master, framework, call));
+      },
+    ),
+  );
 }
 
 /** Runs one framework call; returns the status to answer with (202, or 200 for UPDATE_FRAMEWORK). */
