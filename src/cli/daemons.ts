@@ -1,7 +1,7 @@
 // `agora master` and `agora agent`: build the component from flags, run it
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Agent } from '../agent/index.js';
 import {
   type AgentSort,
@@ -192,7 +192,10 @@ export async function runAgent(values: ParsedValues): Promise<number> {
   const recover = stringFlag(values, 'recover') ?? 'reconnect';
   if (recover !== 'reconnect' && recover !== 'cleanup')
     throw new UsageError(`--recover: expected reconnect or cleanup, got '${recover}'`);
-  const containerizer = new MesosContainerizer({ isolation: choice.isolation });
+  const containerizer = new MesosContainerizer({
+    isolation: choice.isolation,
+    ledgerDir: join(resolve(workDir), 'meta', 'cgroups'),
+  });
   const agent = new Agent({
     master: masterAddress,
     ip: stringFlag(values, 'ip') ?? '127.0.0.1',

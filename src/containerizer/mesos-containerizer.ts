@@ -55,6 +55,13 @@ export type Isolation =
 
 export interface MesosContainerizerOptions {
   readonly isolation: Isolation;
+  /**
+   * Where this containerizer records each cgroup it creates (one empty file per container
+   * id, written before the cgroup). Recovery removes only cgroups recorded here: several
+   * agents on one host share `--cgroups_root` (a local cluster does), and a sweep of the
+   * whole root would kill the other agents' tasks. Without it, nothing is swept.
+   */
+  readonly ledgerDir?: string;
 }
 
 interface Running {
@@ -102,7 +109,7 @@ export class MesosContainerizer implements Containerizer {
         shim.once('error', reject);
       });
     } catch (error) {
-      cgroup?.remove();
+      if (cgroup?.remove() === true) this.forget(spec.containerId);
       throw error;
     } finally {
       closeSync(stdout);
@@ -112,7 +119,7 @@ export class MesosContainerizer implements Containerizer {
     const taskPid = await this.awaitTaskPid(spec.runtimeDir, exited);
     if (taskPid === undefined) {
       const ended = await this.ended(spec.runtimeDir, cgroup, spec.resources);
-      cgroup?.remove();
+      if (cgroup?.remove() === true) this.forget(spec.containerId);
       throw new Error(
         `the task did not start${ended.exitCode === 125 ? ' (could not join its cgroups)' : ''}`,
       );
@@ -148,17 +155,19 @@ export class MesosContainerizer implements Containerizer {
       });
       out.set(entry.containerId, this.container(entry.containerId, running, terminated));
     }
-    // Cgroups no known container explains are what a crash left behind: emptied and removed.
-    if (this.options.isolation.kind === 'cgroups') {
+    // Cgroups this agent made that no known container explains are what a crash left
+    // behind: emptied and removed. Another agent's cgroups under the same root are not ours.
+    const { ledgerDir } = this.options;
+    if (this.options.isolation.kind === 'cgroups' && ledgerDir !== undefined) {
       const knownIds = new Set(known.map((k) => k.containerId));
-      for (const id of existingContainerCgroups(
-        this.options.isolation.hierarchy,
-        this.options.isolation.root,
-      ))
+      const existing = new Set(
+        existingContainerCgroups(this.options.isolation.hierarchy, this.options.isolation.root),
+      );
+      for (const id of ledgerEntries(ledgerDir))
         if (!knownIds.has(id)) {
-          const stray = this.cgroupOf(id);
+          const stray = existing.has(id) ? this.cgroupOf(id) : undefined;
           if (stray !== undefined) await killAll(stray, undefined);
-          stray?.remove();
+          if (stray === undefined || stray.remove()) this.forget(id);
         }
     }
     return out;
@@ -171,7 +180,20 @@ export class MesosContainerizer implements Containerizer {
     const cgroup = running?.cgroup ?? this.cgroupOf(containerId);
     if (cgroup === undefined) return;
     await killAll(cgroup, undefined);
-    cgroup.remove();
+    if (cgroup.remove()) this.forget(containerId);
+  }
+
+  /** Records, before it exists, a cgroup this containerizer is about to make. */
+  private record(containerId: string): void {
+    const { ledgerDir } = this.options;
+    if (ledgerDir === undefined) return;
+    mkdirSync(ledgerDir, { recursive: true });
+    writeFileSync(join(ledgerDir, containerId), '');
+  }
+
+  private forget(containerId: string): void {
+    const { ledgerDir } = this.options;
+    if (ledgerDir !== undefined) rmSync(join(ledgerDir, containerId), { force: true });
   }
 
   enter(
@@ -213,6 +235,7 @@ export class MesosContainerizer implements Containerizer {
   private createCgroup(containerId: string, resources: Resources): ContainerCgroup | undefined {
     const isolation = this.options.isolation;
     if (isolation.kind !== 'cgroups') return undefined;
+    this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
     const cpus = resources.scalar('cpus');
     cgroup.create({
@@ -450,4 +473,12 @@ function procUsage(pgid: number): Partial<ResourceStatistics> {
     mem_rss_bytes: rss,
     mem_total_bytes: rss,
   };
+}
+
+function ledgerEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

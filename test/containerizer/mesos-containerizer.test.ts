@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
   type Container,
+  ContainerCgroup,
   detectCgroups,
   type Isolation,
   MesosContainerizer,
@@ -35,7 +36,7 @@ const cgroupsSkip =
 
 function bed(t: TestContext, isolation: Isolation = { kind: 'posix' }) {
   const dir = mkdtempSync(join(tmpdir(), 'agora-containerizer-'));
-  const containerizer = new MesosContainerizer({ isolation });
+  const containerizer = new MesosContainerizer({ isolation, ledgerDir: join(dir, 'ledger') });
   const launched: Container[] = [];
   t.after(async () => {
     containerizer.close();
@@ -246,4 +247,36 @@ test('cgroups isolation with CFS holds a busy task to its share of a CPU', {
   assert.equal(usage.cpus_limit, 0.2);
   assert.ok((usage.cpus_nr_periods ?? 0) >= (usage.cpus_nr_throttled ?? 0));
   container.signal('SIGKILL');
+});
+
+test("cgroups: a recovering agent removes the cgroups it left, never another agent's", {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const isolation: Isolation = {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}`,
+    enableCfs: false,
+    pidsMax: 1024,
+  };
+  const { launch, dir } = bed(t, isolation);
+  const { container } = await launch('sleep 1000');
+  // A second agent on this host, same --cgroups_root, whose crash left an empty cgroup.
+  const otherLedger = join(dir, 'other-ledger');
+  const stray = new ContainerCgroup(
+    detection.hierarchy,
+    isolation.root,
+    `agora-test-${process.pid}-stray`,
+  );
+  mkdirSync(otherLedger);
+  writeFileSync(join(otherLedger, stray.containerId), '');
+  stray.create({ cpuShares: 102, memoryLimitBytes: 64 * 1024 * 1024, pidsMax: 16 });
+  const other = new MesosContainerizer({ isolation, ledgerDir: otherLedger });
+  t.after(() => other.close());
+
+  await other.recover([]);
+  assert.ok(!stray.directories.some(existsSync), 'the other agent removed its own stray cgroup');
+  assert.ok(!existsSync(join(otherLedger, stray.containerId)), 'and forgot it');
+  assert.notEqual(readStat(container.pid), undefined, "the first agent's task still runs");
 });
