@@ -292,3 +292,17 @@ test('core: a task that ended while the master was down reaches its framework wh
   assert.equal(framework.tasks.has('done'), false, 'retired once acknowledged');
   assert.ok(bed.commandsOn(agent.streamId).some((c) => c.type === 'ACKNOWLEDGE'));
 });
+
+test('core: repeated RUNNING updates (health checks) replace the last status, as Mesos keeps them', () => {
+  const bed = new CoreBed();
+  const agent = bed.addAgent();
+  const fw = bed.subscribe();
+  launch(bed, fw, 'h');
+  for (let i = 0; i < 50; i++) running(bed, agent.id, fw.id.value, 'h');
+  const task = bed.framework(fw.id).tasks.get('h');
+  assert.deepEqual(
+    task?.statuses.map((s) => s.state),
+    ['TASK_RUNNING'],
+  );
+  assert.equal(bed.updatesOn(fw.streamId).length, 50, 'every update still reaches the framework');
+});

@@ -44,8 +44,10 @@ export function legacyTask(task: TaskRecord): Json {
       state: s.state,
       timestamp: s.timestamp,
       ...(s.container_status !== undefined ? { container_status: s.container_status } : {}),
+      ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
     })),
     ...(task.info.labels !== undefined ? { labels: task.info.labels.labels } : {}),
+    ...(task.info.health_check !== undefined ? { health_check: task.info.health_check } : {}),
   };
 }
 
