@@ -189,6 +189,7 @@ export class MesosContainerizer implements Containerizer {
     return {
       id,
       pid: running.taskPid,
+      cgroupProcsFiles: running.cgroup?.procsFiles ?? [],
       terminated,
       signal: (signal) => {
         if (isTerminated) return;
