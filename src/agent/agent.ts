@@ -27,6 +27,7 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import { Checkpoint } from './checkpoint.js';
+import { DEFAULT_FETCHER_CACHE_SIZE_BYTES, Fetcher } from './fetcher.js';
 import { routeFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
@@ -46,6 +47,7 @@ export class Agent {
   private readonly updates: StatusUpdateManager;
   private readonly checkpoint: Checkpoint;
   private readonly runs: TaskRuns;
+  private readonly fetcher: Fetcher;
   private link: MasterLink | undefined;
   private agentIdValue: string | undefined;
   private masterInfo: MasterInfo | undefined;
@@ -68,9 +70,15 @@ export class Agent {
         ? { retryInitialMs: options.statusUpdateRetryMs }
         : {}),
     });
+    this.fetcher = new Fetcher({
+      cacheDir: options.fetcherCacheDir ?? join(options.workDir, 'fetch'),
+      cacheSizeBytes: options.fetcherCacheSizeBytes ?? DEFAULT_FETCHER_CACHE_SIZE_BYTES,
+      log: options.logger,
+    });
     this.runs = new TaskRuns({
       workDir: options.workDir,
       containerizer: options.containerizer,
+      fetcher: this.fetcher,
       checkpoint: this.checkpoint,
       updates: this.updates,
       clock: options.clock,
@@ -125,6 +133,7 @@ export class Agent {
     this.agentIdValue = this.recoverAgentId();
     this.checkpointedResources = this.recoverCheckpointedResources();
     this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
+    await this.fetcher.start();
     await this.runs.recover();
     this.total = agentResources(workDir, this.options.resources);
     this.attributes =

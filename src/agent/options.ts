@@ -30,6 +30,10 @@ export interface AgentOptions {
   /** Cap of the random registration backoff (1 min in Mesos). */
   readonly registrationBackoffMaxMs?: number;
   readonly random?: () => number;
+  /** --fetcher_cache_dir: where the fetcher caches URIs; `<work_dir>/fetch` by default. */
+  readonly fetcherCacheDir?: string;
+  /** --fetcher_cache_size in bytes (2 GB in Mesos); 0 turns the cache off. */
+  readonly fetcherCacheSizeBytes?: number;
   /** Flags as given on the command line, for `/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

@@ -21,6 +21,7 @@ import type { Clock, Logger, Timer } from '../runtime/index.js';
 import {
   type AgentTask,
   type CheckStatusInfo,
+  type CommandURI,
   type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
@@ -42,6 +43,7 @@ import {
   recoveredHealthState,
 } from './check-rules.js';
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
+import type { UriFetcher } from './fetcher.js';
 import { readBootId, readStat } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
@@ -82,11 +84,15 @@ export interface TaskRun {
   checks: TaskChecks | undefined;
   /** Killed for failing its health check: its terminal update says `healthy: false`. */
   isKilledByHealthCheck: boolean;
+  /** Aborts the fetch of the task's URIs while it runs (a kill, the agent stopping). */
+  fetching: AbortController | undefined;
 }
 
 export interface TaskRunsOptions {
   readonly workDir: string;
   readonly containerizer: Containerizer;
+  /** Fetches each task's CommandInfo.uris into its sandbox before it starts. */
+  readonly fetcher: UriFetcher;
   readonly checkpoint: Checkpoint;
   readonly updates: StatusUpdateManager;
   readonly clock: Clock;
@@ -170,6 +176,7 @@ export class TaskRuns {
       lastStatus: undefined,
       checks: undefined,
       isKilledByHealthCheck: false,
+      fetching: undefined,
     };
     this.runs.set(key, run);
     try {
@@ -179,11 +186,14 @@ export class TaskRuns {
       pointLatestAt(dirname(sandbox), containerIdValue);
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
+        source: 'SOURCE_AGENT',
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
         message: `Failed to prepare the sandbox: ${(error as Error).message}`,
       });
       return;
     }
+    const uris = task.command?.uris ?? [];
+    if (uris.length > 0 && !(await this.fetch(run, uris))) return;
     this.report(run, 'TASK_STARTING');
     let container: Container;
     try {
@@ -197,6 +207,7 @@ export class TaskRuns {
       });
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
+        source: 'SOURCE_AGENT',
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
         message: `Failed to launch: ${(error as Error).message}`,
       });
@@ -217,6 +228,49 @@ export class TaskRuns {
       { framework_id: frameworkId.value, task_id: task.task_id.value, pid: container.pid, sandbox },
       'task started',
     );
+  }
+
+  /**
+   * Fetches the task's URIs into its sandbox, as Mesos does before the
+   * executor starts (the task stays STAGING meanwhile). False, with the task's
+   * end reported, if the fetch failed (TASK_FAILED, the error in the message)
+   * or a kill came first (TASK_KILLED before delivery, as Mesos reports it).
+   */
+  private async fetch(run: TaskRun, uris: readonly CommandURI[]): Promise<boolean> {
+    const controller = new AbortController();
+    run.fetching = controller;
+    const diskMb = Resources.fromWire(run.task.resources ?? []).scalar('disk');
+    let failure: string | undefined;
+    try {
+      await this.options.fetcher.fetch(uris, run.sandbox, {
+        signal: controller.signal,
+        // A task may not bring in more than the disk it was given.
+        ...(diskMb > 0 ? { maxBytes: Math.floor(diskMb * 1024 * 1024) } : {}),
+      });
+    } catch (error) {
+      failure = (error as Error).message;
+    } finally {
+      run.fetching = undefined;
+    }
+    if (run.isKillRequested) {
+      this.report(run, 'TASK_KILLED', {
+        source: 'SOURCE_AGENT',
+        reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
+        message: 'Killed before delivery to the executor',
+      });
+      return false;
+    }
+    if (failure === undefined) return true;
+    this.options.log.warn(
+      { task_id: run.task.task_id.value, err: failure },
+      'task not started: fetching its URIs failed',
+    );
+    this.report(run, 'TASK_FAILED', {
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+      message: `Failed to launch container: Failed to fetch all URIs for container '${run.containerIdValue}': ${failure}`,
+    });
+    return false;
   }
 
   /**
@@ -406,6 +460,7 @@ export class TaskRuns {
     run.isKillRequested = true;
     run.checks?.stop();
     run.checks = undefined;
+    run.fetching?.abort(new Error('killed while fetching'));
     if (run.container === undefined) {
       // launch() kills it as soon as it exists
       run.pendingKillGraceMs = graceMs;
@@ -479,6 +534,7 @@ export class TaskRuns {
       run.isKillRequested = true;
       run.checks?.stop();
       run.checks = undefined;
+      run.fetching?.abort(new Error('the agent is stopping'));
       if (run.container === undefined) continue;
       this.signalKill(run, this.options.killGracePeriodMs);
       dying.push(run.container.terminated);
@@ -708,6 +764,7 @@ export class TaskRuns {
       lastStatus: run.updates.at(-1),
       checks: undefined,
       isKilledByHealthCheck: false,
+      fetching: undefined,
     };
     this.runs.set(key, taskRun);
     this.options.updates.recover(

@@ -113,6 +113,7 @@ export function taskRunsBed(
   const runs = new TaskRuns({
     workDir,
     containerizer,
+    fetcher: { fetch: async () => undefined },
     checkpoint: new Checkpoint(workDir),
     updates,
     clock,

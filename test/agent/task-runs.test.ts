@@ -154,3 +154,69 @@ test('task runs hold back check results from a framework that does not acknowled
   bed.runs.kill('F1', 'busy');
   assert.equal(bed.updates.queuedCount('F1', 'busy'), 101, 'room left for the task end');
 });
+
+test('task runs fetch URIs before the task starts, bounded by its disk', async (t) => {
+  const calls: { uris: readonly unknown[]; sandbox: string; maxBytes: number | undefined }[] = [];
+  const bed = taskRunsBed(t, {
+    fetcher: {
+      fetch: async (uris, sandbox, options) => {
+        calls.push({ uris, sandbox, maxBytes: options.maxBytes });
+      },
+    },
+  });
+  const container = await bed.launch('f', {
+    command: { value: 'true', uris: [{ value: '/srv/app.tgz' }] },
+    resources: [{ name: 'disk', type: 'SCALAR', scalar: { value: 2 } }],
+  });
+  assert.deepEqual(calls, [
+    {
+      uris: [{ value: '/srv/app.tgz' }],
+      sandbox: container?.spec.sandbox,
+      maxBytes: 2 * 1024 * 1024,
+    },
+  ]);
+  assert.deepEqual(bed.states('f'), ['TASK_STARTING', 'TASK_RUNNING']);
+});
+
+test('task runs fail a task whose fetch failed, with the error, and never start it', async (t) => {
+  const bed = taskRunsBed(t, {
+    fetcher: {
+      fetch: async () => {
+        throw new Error("Failed to fetch 'http://x/app.tgz': HTTP 404 Not Found");
+      },
+    },
+  });
+  const container = await bed.launch('f', {
+    command: { value: 'true', uris: [{ value: 'http://x/app.tgz' }] },
+  });
+  assert.equal(container, undefined, 'no container');
+  assert.deepEqual(bed.states('f'), ['TASK_FAILED']);
+  const [failed] = bed.sent;
+  assert.equal(failed?.source, 'SOURCE_AGENT');
+  assert.equal(failed?.reason, 'REASON_CONTAINER_LAUNCH_FAILED');
+  assert.match(
+    failed?.message ?? '',
+    /^Failed to launch container: Failed to fetch all URIs for container '.+': Failed to fetch 'http:\/\/x\/app\.tgz': HTTP 404 Not Found$/,
+  );
+});
+
+test('task runs kill a task while its URIs are fetched: the fetch stops, the task never starts', async (t) => {
+  let fetchSignal: AbortSignal | undefined;
+  const bed = taskRunsBed(t, {
+    fetcher: {
+      fetch: (_uris, _sandbox, options) =>
+        new Promise((_resolve, reject) => {
+          fetchSignal = options.signal;
+          options.signal.addEventListener('abort', () => reject(options.signal.reason));
+        }),
+    },
+  });
+  const launching = bed.launch('f', { command: { value: 'true', uris: [{ value: '/x' }] } });
+  await bed.settle();
+  bed.runs.kill('F1', 'f');
+  assert.equal(fetchSignal?.aborted, true);
+  assert.equal(await launching, undefined, 'no container');
+  assert.deepEqual(bed.states('f'), ['TASK_KILLED']);
+  assert.equal(bed.sent[0]?.reason, 'REASON_TASK_KILLED_DURING_LAUNCH');
+  assert.equal(bed.sent[0]?.message, 'Killed before delivery to the executor');
+});
