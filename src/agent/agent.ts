@@ -32,6 +32,7 @@ import { routeFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
+import { GC_DEFAULTS, SandboxGc } from './sandbox-gc.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import { type TaskRun, TaskRuns } from './task-runs.js';
 
@@ -48,6 +49,7 @@ export class Agent {
   private readonly checkpoint: Checkpoint;
   private readonly runs: TaskRuns;
   private readonly fetcher: Fetcher;
+  private readonly gc: SandboxGc;
   private link: MasterLink | undefined;
   private agentIdValue: string | undefined;
   private masterInfo: MasterInfo | undefined;
@@ -75,8 +77,18 @@ export class Agent {
       cacheSizeBytes: options.fetcherCacheSizeBytes ?? DEFAULT_FETCHER_CACHE_SIZE_BYTES,
       log: options.logger,
     });
+    this.gc = new SandboxGc({
+      slavesDir: join(options.workDir, 'slaves'),
+      workDir: options.workDir,
+      gcDelayMs: options.gcDelayMs ?? GC_DEFAULTS.gcDelayMs,
+      diskHeadroom: options.gcDiskHeadroom ?? GC_DEFAULTS.diskHeadroom,
+      diskWatchIntervalMs: options.diskWatchIntervalMs ?? GC_DEFAULTS.diskWatchIntervalMs,
+      clock: options.clock,
+      log: options.logger,
+    });
     this.runs = new TaskRuns({
       workDir: options.workDir,
+      onRetired: (run) => this.gc.retired(run.sandbox),
       containerizer: options.containerizer,
       fetcher: this.fetcher,
       checkpoint: this.checkpoint,
@@ -135,6 +147,10 @@ export class Agent {
     this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
     await this.fetcher.start();
     await this.runs.recover();
+    // What no run holds any more is scheduled from its mtime: the schedule outlives restarts.
+    await this.gc.recover(new Set(this.runs.active.map((run) => run.sandbox)));
+    this.gc.start();
+    this.cleanup.defer(() => this.gc.stop());
     this.total = agentResources(workDir, this.options.resources);
     this.attributes =
       this.options.attributes === undefined ? [] : parseAttributes(this.options.attributes);
@@ -384,6 +400,7 @@ export class Agent {
       'slave/cpus_total': this.total?.scalar('cpus') ?? 0,
       'slave/mem_total': this.total?.scalar('mem') ?? 0,
       'slave/disk_total': this.total?.scalar('disk') ?? 0,
+      ...this.gc.metrics,
     };
   }
 }

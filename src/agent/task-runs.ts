@@ -102,6 +102,8 @@ export interface TaskRunsOptions {
   readonly agentId: () => string | undefined;
   /** `host:port` executors reach the agent at (MESOS_AGENT_ENDPOINT). */
   readonly endpoint: () => string;
+  /** A run was retired (its end acknowledged): its sandbox may be garbage-collected. */
+  readonly onRetired?: (run: TaskRun) => void;
   /** Runs a check's probe for a task (tests replace it); runProbe by default. */
   readonly probe?: (
     spec: ProbeSpec,
@@ -634,6 +636,7 @@ export class TaskRuns {
     }
     this.completed.push(run);
     if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
+    this.options.onRetired?.(run);
   }
 
   // ---------------------------------------------------------------- recovery
