@@ -560,10 +560,11 @@ export class TaskRuns {
   ): void {
     run.state = state;
     const checkType = run.task.check?.type;
+    const source = extra.source ?? 'SOURCE_EXECUTOR';
     const status: TaskStatus = {
       task_id: run.task.task_id,
       state,
-      source: extra.source ?? 'SOURCE_EXECUTOR',
+      source,
       ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
       ...(extra.message !== undefined ? { message: extra.message } : {}),
       agent_id: mintAgentId(this.options.agentId() ?? run.address.agentIdValue),
@@ -574,9 +575,10 @@ export class TaskRuns {
         container_id: mintContainerId(run.containerIdValue),
       },
       ...(extra.healthy !== undefined ? { healthy: extra.healthy } : {}),
-      // A task with a check carries a check status in every update, empty until a result
-      // (docs/health-checks.md); updates made from scratch have no result.
-      ...(checkType !== undefined && checkType !== 'UNKNOWN'
+      // A task with a check carries a check status in every update its executor sends, empty
+      // until a result (docs/health-checks.md); updates made from scratch have no result.
+      // The agent's own (a failed launch) have none, as in Mesos.
+      ...(checkType !== undefined && checkType !== 'UNKNOWN' && source === 'SOURCE_EXECUTOR'
         ? { check_status: emptyCheckStatus(checkType) }
         : {}),
     };
