@@ -73,9 +73,9 @@ test('a task failing its command health check is reported unhealthy, then killed
   const framework = await TaskFramework.start(cluster.masterUrl, 'health');
   t.after(() => framework.stop());
   const agentIdValue = await framework.launch({
-    // Healthy for a second, then not, and running on until killed.
+    // Healthy for a few seconds, then not, and running on until killed.
     hc: {
-      command: { value: 'touch healthy; sleep 1; rm healthy; exec sleep 1000' },
+      command: { value: 'touch healthy; sleep 3; rm healthy; exec sleep 1000' },
       health_check: {
         type: 'COMMAND',
         command: { value: 'test -f healthy' },
