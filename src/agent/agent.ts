@@ -31,11 +31,13 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import { Checkpoint } from './checkpoint.js';
+import { DEFAULT_FETCHER_CACHE_SIZE_BYTES, Fetcher } from './fetcher.js';
 import { routeFiles, SandboxFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
 import { type AgentView, routeAgentOperatorApi } from './operator-api.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
+import { GC_DEFAULTS, SandboxGc } from './sandbox-gc.js';
 import { ContainerSessions } from './sessions.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import { type TaskRun, TaskRuns } from './task-runs.js';
@@ -54,6 +56,8 @@ export class Agent implements AgentView {
   readonly runs: TaskRuns;
   readonly files: SandboxFiles;
   readonly sessions: ContainerSessions;
+  private readonly fetcher: Fetcher;
+  private readonly gc: SandboxGc;
   private link: MasterLink | undefined;
   private agentIdValue: string | undefined;
   private masterInfo: MasterInfo | undefined;
@@ -89,9 +93,24 @@ export class Agent implements AgentView {
         ? { retryInitialMs: options.statusUpdateRetryMs }
         : {}),
     });
+    this.fetcher = new Fetcher({
+      cacheDir: options.fetcherCacheDir ?? join(options.workDir, 'fetch'),
+      cacheSizeBytes: options.fetcherCacheSizeBytes ?? DEFAULT_FETCHER_CACHE_SIZE_BYTES,
+      log: options.logger,
+    });
+    this.gc = new SandboxGc({
+      slavesDir: join(options.workDir, 'slaves'),
+      workDir: options.workDir,
+      gcDelayMs: options.gcDelayMs ?? GC_DEFAULTS.gcDelayMs,
+      diskHeadroom: options.gcDiskHeadroom ?? GC_DEFAULTS.diskHeadroom,
+      diskWatchIntervalMs: options.diskWatchIntervalMs ?? GC_DEFAULTS.diskWatchIntervalMs,
+      clock: options.clock,
+      log: options.logger,
+    });
     this.runs = new TaskRuns({
       workDir: options.workDir,
       containerizer: options.containerizer,
+      fetcher: this.fetcher,
       checkpoint: this.checkpoint,
       updates: this.updates,
       clock: options.clock,
@@ -101,7 +120,10 @@ export class Agent implements AgentView {
       agentId: () => this.agentIdValue,
       endpoint: () => this.endpoint,
       drain: () => this.drainConfig,
-      retired: () => this.drainDone(),
+      retired: (run) => {
+        this.gc.retired(run.sandbox);
+        this.drainDone();
+      },
     });
     this.http = new HttpServer({ logger: options.logger, delegate: '/slave(1)' });
     this.files = new SandboxFiles({
@@ -158,7 +180,12 @@ export class Agent implements AgentView {
     this.checkpointedResources = this.recoverCheckpointedResources();
     this.drainConfig = this.recoverDrainConfig();
     this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
+    await this.fetcher.start();
     await this.runs.recover();
+    // What no run holds any more is scheduled from its mtime: the schedule outlives restarts.
+    await this.gc.recover(new Set(this.runs.active.map((run) => run.sandbox)));
+    this.gc.start();
+    this.cleanup.defer(() => this.gc.stop());
     this.total = agentResources(workDir, this.options.resources);
     this.attributes =
       this.options.attributes === undefined ? [] : parseAttributes(this.options.attributes);
@@ -542,6 +569,7 @@ export class Agent implements AgentView {
       'slave/cpus_total': this.total?.scalar('cpus') ?? 0,
       'slave/mem_total': this.total?.scalar('mem') ?? 0,
       'slave/disk_total': this.total?.scalar('disk') ?? 0,
+      ...this.gc.metrics,
     };
   }
 }

@@ -33,6 +33,16 @@ export interface AgentOptions {
   /** Cap of the random registration backoff (1 min in Mesos). */
   readonly registrationBackoffMaxMs?: number;
   readonly random?: () => number;
+  /** --fetcher_cache_dir: where the fetcher caches URIs; `<work_dir>/fetch` by default. */
+  readonly fetcherCacheDir?: string;
+  /** --fetcher_cache_size in bytes (2 GB in Mesos); 0 turns the cache off. */
+  readonly fetcherCacheSizeBytes?: number;
+  /** --gc_delay: how long a finished run's sandbox is kept (1 week in Mesos). */
+  readonly gcDelayMs?: number;
+  /** --gc_disk_headroom: the disk fraction kept free by removing sandboxes sooner (0.1). */
+  readonly gcDiskHeadroom?: number;
+  /** --disk_watch_interval: how often the work dir's disk usage is checked (1 min). */
+  readonly diskWatchIntervalMs?: number;
   /** Flags as given on the command line, for `/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

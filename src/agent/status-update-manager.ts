@@ -85,6 +85,11 @@ export class StatusUpdateManager {
     return head;
   }
 
+  /** How many of a task's updates wait for acknowledgement (the first may be in flight). */
+  queuedCount(frameworkIdValue: string, taskIdValue: string): number {
+    return this.streams.get(streamKey(frameworkIdValue, taskIdValue))?.queue.length ?? 0;
+  }
+
   /** Whether a task still has updates waiting for acknowledgement. */
   hasPending(frameworkIdValue: string, taskIdValue: string): boolean {
     return this.streams.has(streamKey(frameworkIdValue, taskIdValue));

@@ -20,6 +20,8 @@ import { Resources } from '../resources/index.js';
 import type { Clock, Logger, Timer } from '../runtime/index.js';
 import {
   type AgentTask,
+  type CheckStatusInfo,
+  type CommandURI,
   type DrainConfig,
   type FrameworkID,
   type FrameworkInfo,
@@ -34,14 +36,30 @@ import {
   type TaskStatusReason,
   terminationMessage,
 } from '../wire/index.js';
+import { type ProbeContext, type ProbeSpec, runProbe } from './check-probes.js';
+import {
+  emptyCheckStatus,
+  type ProbeOutcome,
+  recoveredCheckStatus,
+  recoveredHealthState,
+} from './check-rules.js';
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
 import { drainGracePeriodNs, drainingStatus, refusedWhileDraining } from './drain.js';
+import type { UriFetcher } from './fetcher.js';
 import { readBootId, readStat } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
+import { startTaskChecks, type TaskChecks } from './task-checks.js';
 
 /** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
 const MAX_COMPLETED_TASKS = 1000;
+/**
+ * Unacknowledged updates past which a task's check and health results are not
+ * queued: a framework that has not acknowledged this many is not listening, and
+ * the queue (bounded by the status update manager) must keep room for the
+ * task's terminal update. Results are reported again once it catches up.
+ */
+const MAX_QUEUED_CHECK_UPDATES = 100;
 
 /** --recover: re-attach to what the previous agent left running, or kill it. */
 export type RecoverMode = 'reconnect' | 'cleanup';
@@ -58,11 +76,25 @@ export interface TaskRun {
   container: Container | undefined;
   isKillRequested: boolean;
   killTimer: Timer | undefined;
+  /** When SIGTERM went and when SIGKILL is due: a later KILL may only bring SIGKILL forward. */
+  killWindow: { readonly startedAtMs: number; readonly deadlineMs: number } | undefined;
+  /** The grace period of a kill that arrived before the container existed. */
+  pendingKillGraceMs: number | undefined;
+  /** The last update sent: check and health updates repeat it with their news. */
+  lastStatus: TaskStatus | undefined;
+  /** The task's health check and check, while they run. */
+  checks: TaskChecks | undefined;
+  /** Killed for failing its health check: its terminal update says `healthy: false`. */
+  isKilledByHealthCheck: boolean;
+  /** Aborts the fetch of the task's URIs while it runs (a kill, the agent stopping). */
+  fetching: AbortController | undefined;
 }
 
 export interface TaskRunsOptions {
   readonly workDir: string;
   readonly containerizer: Containerizer;
+  /** Fetches each task's CommandInfo.uris into its sandbox before it starts. */
+  readonly fetcher: UriFetcher;
   readonly checkpoint: Checkpoint;
   readonly updates: StatusUpdateManager;
   readonly clock: Clock;
@@ -74,8 +106,17 @@ export interface TaskRunsOptions {
   readonly endpoint: () => string;
   /** The master's DRAIN while it lasts: kills capped, new tasks refused, statuses marked. */
   readonly drain: () => DrainConfig | undefined;
-  /** Called when a run retires: the agent's drain ends once none is left. */
-  readonly retired: () => void;
+  /**
+   * A run was retired (its end acknowledged): its sandbox may be garbage-collected,
+   * and the agent's drain ends once none is left.
+   */
+  readonly retired: (run: TaskRun) => void;
+  /** Runs a check's probe for a task (tests replace it); runProbe by default. */
+  readonly probe?: (
+    spec: ProbeSpec,
+    context: ProbeContext,
+    signal: AbortSignal,
+  ) => Promise<ProbeOutcome>;
 }
 
 export class TaskRuns {
@@ -155,6 +196,12 @@ export class TaskRuns {
       container: undefined,
       isKillRequested: false,
       killTimer: undefined,
+      killWindow: undefined,
+      pendingKillGraceMs: undefined,
+      lastStatus: undefined,
+      checks: undefined,
+      isKilledByHealthCheck: false,
+      fetching: undefined,
     };
     this.runs.set(key, run);
     try {
@@ -164,11 +211,14 @@ export class TaskRuns {
       pointLatestAt(dirname(sandbox), containerIdValue);
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
+        source: 'SOURCE_AGENT',
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
         message: `Failed to prepare the sandbox: ${(error as Error).message}`,
       });
       return;
     }
+    const uris = task.command?.uris ?? [];
+    if (uris.length > 0 && !(await this.fetch(run, uris))) return;
     this.report(run, 'TASK_STARTING');
     let container: Container;
     try {
@@ -182,6 +232,7 @@ export class TaskRuns {
       });
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
+        source: 'SOURCE_AGENT',
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
         message: `Failed to launch: ${(error as Error).message}`,
       });
@@ -195,7 +246,9 @@ export class TaskRuns {
         executor_pid: container.pid,
       },
     });
-    if (run.isKillRequested) this.signalKill(run, this.options.killGracePeriodMs);
+    if (run.isKillRequested)
+      this.signalKill(run, run.pendingKillGraceMs ?? this.options.killGracePeriodMs);
+    else this.startChecks(run, this.options.clock.now(), []);
     this.options.log.info(
       { framework_id: frameworkId.value, task_id: task.task_id.value, pid: container.pid, sandbox },
       'task started',
@@ -223,6 +276,49 @@ export class TaskRuns {
       timestamp: this.options.clock.now() / 1000,
       uuid: newStatusUuid(),
     });
+  }
+
+  /**
+   * Fetches the task's URIs into its sandbox, as Mesos does before the
+   * executor starts (the task stays STAGING meanwhile). False, with the task's
+   * end reported, if the fetch failed (TASK_FAILED, the error in the message)
+   * or a kill came first (TASK_KILLED before delivery, as Mesos reports it).
+   */
+  private async fetch(run: TaskRun, uris: readonly CommandURI[]): Promise<boolean> {
+    const controller = new AbortController();
+    run.fetching = controller;
+    const diskMb = Resources.fromWire(run.task.resources ?? []).scalar('disk');
+    let failure: string | undefined;
+    try {
+      await this.options.fetcher.fetch(uris, run.sandbox, {
+        signal: controller.signal,
+        // A task may not bring in more than the disk it was given.
+        ...(diskMb > 0 ? { maxBytes: Math.floor(diskMb * 1024 * 1024) } : {}),
+      });
+    } catch (error) {
+      failure = (error as Error).message;
+    } finally {
+      run.fetching = undefined;
+    }
+    if (run.isKillRequested) {
+      this.report(run, 'TASK_KILLED', {
+        source: 'SOURCE_AGENT',
+        reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
+        message: 'Killed before delivery to the executor',
+      });
+      return false;
+    }
+    if (failure === undefined) return true;
+    this.options.log.warn(
+      { task_id: run.task.task_id.value, err: failure },
+      'task not started: fetching its URIs failed',
+    );
+    this.report(run, 'TASK_FAILED', {
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+      message: `Failed to launch container: Failed to fetch all URIs for container '${run.containerIdValue}': ${failure}`,
+    });
+    return false;
   }
 
   /**
@@ -277,6 +373,12 @@ export class TaskRuns {
         container: undefined,
         isKillRequested: false,
         killTimer: undefined,
+        killWindow: undefined,
+        pendingKillGraceMs: undefined,
+        lastStatus: undefined,
+        checks: undefined,
+        isKilledByHealthCheck: false,
+        fetching: undefined,
       };
       this.runs.set(key, run);
       try {
@@ -303,6 +405,8 @@ export class TaskRuns {
 
   private ended(run: TaskRun, termination: Termination): void {
     run.killTimer?.cancel();
+    run.checks?.stop();
+    run.checks = undefined;
     if (isTerminalState(run.state)) return;
     const message = terminationMessage(termination);
     if (termination.limitation !== undefined)
@@ -311,7 +415,13 @@ export class TaskRuns {
         reason: termination.limitation.reason,
         message: termination.limitation.message,
       });
-    else if (run.isKillRequested) this.report(run, 'TASK_KILLED', { message });
+    else if (run.isKillRequested)
+      // Mesos' executors mark the end of a task their health check killed with
+      // `healthy: false` and no particular reason (src/launcher/executor.cpp).
+      this.report(run, 'TASK_KILLED', {
+        message,
+        ...(run.isKilledByHealthCheck ? { healthy: false } : {}),
+      });
     else if (termination.isUnknown === true)
       this.report(run, 'TASK_FAILED', {
         source: 'SOURCE_AGENT',
@@ -359,16 +469,109 @@ export class TaskRuns {
     return env;
   }
 
+  // ------------------------------------------------------------------ checks
+
+  /**
+   * Starts the task's health check and check, if it has any. `updates` are the
+   * run's updates before an agent restart, which tell where checking had got to.
+   */
+  private startChecks(run: TaskRun, startedAtMs: number, updates: readonly TaskStatus[]): void {
+    const { task } = run;
+    const container = run.container;
+    const agentIdValue = this.options.agentId() ?? run.address.agentIdValue;
+    if (container === undefined || (task.health_check === undefined && task.check === undefined))
+      return;
+    const context = {
+      sandbox: run.sandbox,
+      environment: this.environment(run, agentIdValue),
+      cgroupProcsFiles: container.cgroupProcsFiles,
+    };
+    run.checks = startTaskChecks({
+      task,
+      clock: this.options.clock,
+      log: this.options.log,
+      startedAtMs,
+      ...(updates.length > 0 && task.health_check !== undefined
+        ? { health: recoveredHealthState(updates, startedAtMs) }
+        : {}),
+      ...(updates.length > 0 && task.check?.type !== undefined
+        ? { checkStatus: recoveredCheckStatus(task.check.type, updates) }
+        : {}),
+      hooks: {
+        probe: (spec, signal) => (this.options.probe ?? runProbe)(spec, context, signal),
+        reportHealth: (healthy) =>
+          this.reportCheckNews(run, { reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', healthy }),
+        reportCheck: (checkStatus) =>
+          this.reportCheckNews(run, {
+            reason: 'REASON_TASK_CHECK_STATUS_UPDATED',
+            check_status: checkStatus,
+          }),
+        kill: () => {
+          run.isKilledByHealthCheck = true;
+          this.kill(run.frameworkId.value, task.task_id.value);
+        },
+      },
+    });
+  }
+
+  /**
+   * A health or check result: the last update again, with a new uuid and time
+   * and the news, so that neither kind hides the other (a check update carries
+   * the last `healthy`, a health update the last `check_status`), as Mesos'
+   * executors send them. Nothing once the task is being killed.
+   */
+  private reportCheckNews(
+    run: TaskRun,
+    news:
+      | { readonly reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'; readonly healthy: boolean }
+      | {
+          readonly reason: 'REASON_TASK_CHECK_STATUS_UPDATED';
+          readonly check_status: CheckStatusInfo;
+        },
+  ): void {
+    const last = run.lastStatus;
+    if (run.isKillRequested || run.state !== 'TASK_RUNNING' || last === undefined) return;
+    const queued = this.options.updates.queuedCount(run.frameworkId.value, run.task.task_id.value);
+    if (queued >= MAX_QUEUED_CHECK_UPDATES) {
+      this.options.log.warn(
+        { task_id: run.task.task_id.value, queued },
+        'check result not reported: the framework is not acknowledging updates',
+      );
+      return;
+    }
+    this.send(run, {
+      ...last,
+      ...news,
+      uuid: newStatusUuid(),
+      timestamp: this.options.clock.now() / 1000,
+    });
+  }
+
   // -------------------------------------------------------------------- kill
 
-  /** KILL: SIGTERM, then SIGKILL after the grace period (the KILL's, the kill policy's, else 3 s). */
+  /**
+   * KILL: SIGTERM, then SIGKILL after the grace period: the KILL's, else the
+   * task's kill policy's, else 3 s, as Mesos' command executor does. A repeated
+   * KILL can only bring SIGKILL forward, never put it off.
+   */
   kill(frameworkIdValue: string, taskIdValue: string, gracePeriodNs?: number): void {
     const run = this.runs.get(runKey(frameworkIdValue, taskIdValue));
-    if (run === undefined || isTerminalState(run.state) || run.isKillRequested) return;
-    run.isKillRequested = true;
+    if (run === undefined || isTerminalState(run.state)) return;
     const policyNs = gracePeriodNs ?? run.task.kill_policy?.grace_period?.nanoseconds;
     const graceMs = policyNs === undefined ? this.options.killGracePeriodMs : policyNs / 1e6;
-    if (run.container === undefined) return; // launch() kills it as soon as it exists
+    if (run.isKillRequested) {
+      this.shortenKill(run, graceMs);
+      return;
+    }
+    run.isKillRequested = true;
+    run.checks?.stop();
+    run.checks = undefined;
+    run.fetching?.abort(new Error('killed while fetching'));
+    if (run.container === undefined) {
+      // launch() kills it as soon as it exists
+      run.pendingKillGraceMs = graceMs;
+      return;
+    }
     if (run.frameworkInfo.capabilities?.some((c) => c.type === 'TASK_KILLING_STATE'))
       this.report(run, 'TASK_KILLING');
     this.signalKill(run, graceMs);
@@ -422,8 +625,41 @@ export class TaskRuns {
     const container = run.container;
     if (container === undefined) return;
     container.signal('SIGTERM');
+    const nowMs = this.options.clock.now();
+    run.killWindow = { startedAtMs: nowMs, deadlineMs: nowMs + graceMs };
+    this.armSigkill(run, container, graceMs);
+  }
+
+  private armSigkill(run: TaskRun, container: Container, delayMs: number): void {
     run.killTimer?.cancel();
-    run.killTimer = this.options.clock.setTimeout(() => container.signal('SIGKILL'), graceMs);
+    run.killTimer = this.options.clock.setTimeout(() => container.signal('SIGKILL'), delayMs);
+  }
+
+  /**
+   * A KILL for a task already being killed: a shorter grace period (counted from
+   * the first SIGTERM) brings SIGKILL forward; a longer one changes nothing.
+   */
+  private shortenKill(run: TaskRun, graceMs: number): void {
+    const container = run.container;
+    const window = run.killWindow;
+    if (container === undefined) {
+      run.pendingKillGraceMs = Math.min(run.pendingKillGraceMs ?? graceMs, graceMs);
+      return;
+    }
+    if (window === undefined) {
+      // Re-attached mid-kill after an agent restart: the SIGKILL timer died with the
+      // previous agent, so this KILL starts the escalation again.
+      this.signalKill(run, graceMs);
+      return;
+    }
+    const deadlineMs = window.startedAtMs + graceMs;
+    if (deadlineMs >= window.deadlineMs) return;
+    run.killWindow = { startedAtMs: window.startedAtMs, deadlineMs };
+    this.armSigkill(run, container, Math.max(0, deadlineMs - this.options.clock.now()));
+    this.options.log.info(
+      { task_id: run.task.task_id.value, grace_ms: graceMs },
+      'kill grace period shortened',
+    );
   }
 
   /** Kills every task and waits for them to die: nothing outlives a stopped agent. */
@@ -431,6 +667,9 @@ export class TaskRuns {
     const dying: Promise<unknown>[] = [];
     for (const run of this.runs.values()) {
       run.isKillRequested = true;
+      run.checks?.stop();
+      run.checks = undefined;
+      run.fetching?.abort(new Error('the agent is stopping'));
       if (run.container === undefined) continue;
       this.signalKill(run, this.options.killGracePeriodMs);
       dying.push(run.container.terminated);
@@ -449,6 +688,7 @@ export class TaskRuns {
       readonly reason?: TaskStatusReason;
       readonly message?: string;
       readonly containerStatus?: TaskStatus['container_status'];
+      readonly healthy?: boolean;
     } = {},
   ): void {
     let reason = extra.reason;
@@ -461,10 +701,12 @@ export class TaskRuns {
         isPartitionAware(run.frameworkInfo),
       ));
     run.state = state;
+    const checkType = run.task.check?.type;
+    const source = extra.source ?? 'SOURCE_EXECUTOR';
     const status: TaskStatus = {
       task_id: run.task.task_id,
       state,
-      source: extra.source ?? 'SOURCE_EXECUTOR',
+      source,
       ...(reason !== undefined ? { reason } : {}),
       ...(extra.message !== undefined ? { message: extra.message } : {}),
       agent_id: mintAgentId(this.options.agentId() ?? run.address.agentIdValue),
@@ -474,6 +716,13 @@ export class TaskRuns {
       container_status: extra.containerStatus ?? {
         container_id: mintContainerId(run.containerIdValue),
       },
+      ...(extra.healthy !== undefined ? { healthy: extra.healthy } : {}),
+      // A task with a check carries a check status in every update its executor sends, empty
+      // until a result (docs/health-checks.md); updates made from scratch have no result.
+      // The agent's own (a failed launch) have none, as in Mesos.
+      ...(checkType !== undefined && checkType !== 'UNKNOWN' && source === 'SOURCE_EXECUTOR'
+        ? { check_status: emptyCheckStatus(checkType) }
+        : {}),
     };
     if (isTerminalState(state)) run.killTimer?.cancel();
     this.send(run, status);
@@ -481,6 +730,7 @@ export class TaskRuns {
 
   /** Checkpointed first, then queued for delivery: a restart resends what was not acknowledged. */
   private send(run: TaskRun, status: TaskStatus): void {
+    run.lastStatus = status;
     try {
       this.options.checkpoint.updated(run.address, run.frameworkId, status);
     } catch (error) {
@@ -489,7 +739,15 @@ export class TaskRuns {
         'could not checkpoint a status update; a restarted agent may not resend it',
       );
     }
-    this.options.updates.update(run.frameworkId, status);
+    try {
+      this.options.updates.update(run.frameworkId, status);
+    } catch (error) {
+      // The task's queue is full (see the status update manager): recorded, not sent.
+      this.options.log.error(
+        { err: (error as Error).message, task_id: run.task.task_id.value },
+        'status update not queued',
+      );
+    }
   }
 
   /** The framework acknowledged an update: recorded; the task retires once its end is acknowledged. */
@@ -522,7 +780,7 @@ export class TaskRuns {
     }
     this.completed.push(run);
     if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
-    this.options.retired();
+    this.options.retired(run);
   }
 
   // ---------------------------------------------------------------- recovery
@@ -533,7 +791,7 @@ export class TaskRuns {
    * Updates the framework had not acknowledged are queued again, in order.
    */
   async recover(): Promise<void> {
-    const { checkpoint, containerizer, log } = this.options;
+    const { checkpoint, containerizer, log, clock } = this.options;
     const runs = checkpoint.runs();
     const bootId = readBootId();
     const previousBootId = checkpoint.readBootId();
@@ -572,6 +830,12 @@ export class TaskRuns {
       const outcome = found.get(run.address.containerIdValue);
       if (outcome !== undefined && 'pid' in outcome) {
         this.attach(taskRun, outcome);
+        if (!taskRun.isKillRequested) {
+          const running = run.updates.find((u) => u.state === 'TASK_RUNNING');
+          const startedAtMs =
+            running?.timestamp === undefined ? clock.now() : running.timestamp * 1000;
+          this.startChecks(taskRun, startedAtMs, run.updates);
+        }
         log.info(
           { task_id: task.task_id.value, container_id: taskRun.containerIdValue, pid: outcome.pid },
           'task of the previous run re-attached',
@@ -642,6 +906,12 @@ export class TaskRuns {
       container: undefined,
       isKillRequested: run.updates.some((u) => u.state === 'TASK_KILLING'),
       killTimer: undefined,
+      killWindow: undefined,
+      pendingKillGraceMs: undefined,
+      lastStatus: run.updates.at(-1),
+      checks: undefined,
+      isKilledByHealthCheck: false,
+      fetching: undefined,
     };
     this.runs.set(key, taskRun);
     this.options.updates.recover(

@@ -151,13 +151,22 @@ const BYTE_UNITS: Readonly<Record<string, number>> = {
   TB: 1024 ** 4,
 };
 
-/** A Mesos bytes flag (`8MB`, `512KB`, `1GB`; binary units, as stout's Bytes) in bytes. */
-export function bytesFlag(values: ParsedValues, name: string, fallback: number): number {
+/**
+ * A Mesos bytes flag (`8MB`, `512KB`, `1GB`; binary units, as stout's Bytes) in
+ * bytes; 0 only where `allowZero` says it means something (a cache turned off).
+ */
+export function bytesFlag(
+  values: ParsedValues,
+  name: string,
+  fallback: number,
+  options: { readonly allowZero?: boolean } = {},
+): number {
   const raw = stringFlag(values, name);
   if (raw === undefined) return fallback;
   const match = /^\s*(\d+)\s*(B|KB|MB|GB|TB)\s*$/.exec(raw);
   const unit = match?.[2] === undefined ? undefined : BYTE_UNITS[match[2]];
-  if (match?.[1] === undefined || unit === undefined || Number(match[1]) === 0)
+  const isZeroRefused = Number(match?.[1]) === 0 && options.allowZero !== true;
+  if (match?.[1] === undefined || unit === undefined || isZeroRefused)
     throw new UsageError(`--${name}: expected a size such as 8MB, 512KB or 1GB, got '${raw}'`);
   return Number(match[1]) * unit;
 }

@@ -2,7 +2,7 @@
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Agent } from '../agent/index.js';
+import { Agent, DEFAULT_FETCHER_CACHE_SIZE_BYTES, GC_DEFAULTS } from '../agent/index.js';
 import {
   type AgentSort,
   DEFAULT_AGENT_EXPECTED_UPTIME_MS,
@@ -192,6 +192,12 @@ export async function runAgent(values: ParsedValues): Promise<number> {
   const recover = stringFlag(values, 'recover') ?? 'reconnect';
   if (recover !== 'reconnect' && recover !== 'cleanup')
     throw new UsageError(`--recover: expected reconnect or cleanup, got '${recover}'`);
+  const gcDiskHeadroom = numberFlag(values, 'gc_disk_headroom', GC_DEFAULTS.diskHeadroom);
+  if (gcDiskHeadroom > 1)
+    throw new UsageError(
+      `--gc_disk_headroom: expected a number from 0 to 1, got '${gcDiskHeadroom}'`,
+    );
+  const fetcherCacheDir = stringFlag(values, 'fetcher_cache_dir');
   const containerizer = new MesosContainerizer({
     isolation: choice.isolation,
     ledgerDir: join(resolve(workDir), 'meta', 'cgroups'),
@@ -208,6 +214,23 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     ...optional('domain', domainFlag(values)),
     containerizer,
     recover,
+    ...optional(
+      'fetcherCacheDir',
+      fetcherCacheDir === undefined ? undefined : resolve(fetcherCacheDir),
+    ),
+    fetcherCacheSizeBytes: bytesFlag(
+      values,
+      'fetcher_cache_size',
+      DEFAULT_FETCHER_CACHE_SIZE_BYTES,
+      { allowZero: true },
+    ),
+    gcDelayMs: durationFlag(values, 'gc_delay', GC_DEFAULTS.gcDelayMs),
+    gcDiskHeadroom,
+    diskWatchIntervalMs: durationFlag(
+      values,
+      'disk_watch_interval',
+      GC_DEFAULTS.diskWatchIntervalMs,
+    ),
     clock: systemClock,
     logger,
     flags: flagsOf(values),

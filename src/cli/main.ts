@@ -366,6 +366,37 @@ export const COMMANDS: readonly CommandSpec[] = [
         description:
           'fault domain: {"fault_domain":{"region":{"name":…},"zone":{"name":…}}} (the master needs one too)',
       },
+      fetcher_cache_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'where fetched URIs with cache: true are kept (emptied of them at start)',
+        default: '<work_dir>/fetch',
+      },
+      fetcher_cache_size: {
+        type: 'string',
+        placeholder: 'bytes',
+        description: "the fetcher cache's size, e.g. 512MB; 0B turns the cache off",
+        default: '2GB',
+      },
+      gc_delay: {
+        type: 'string',
+        placeholder: 'duration',
+        description: "how long a finished task's sandbox is kept, e.g. 3days",
+        default: '1weeks',
+      },
+      gc_disk_headroom: {
+        type: 'string',
+        placeholder: 'fraction',
+        description:
+          'sandboxes go sooner as the disk fills: kept at most gc_delay * max(0, 1 - headroom - disk usage)',
+        default: '0.1',
+      },
+      disk_watch_interval: {
+        type: 'string',
+        placeholder: 'duration',
+        description: "how often the work dir's disk usage is checked",
+        default: '1mins',
+      },
       ...logLevelOption,
     },
     run: async (values) => (await import('./daemons.js')).runAgent(values),

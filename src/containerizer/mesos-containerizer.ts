@@ -220,6 +220,7 @@ export class MesosContainerizer implements Containerizer {
     return {
       id,
       pid: running.taskPid,
+      cgroupProcsFiles: running.cgroup?.procsFiles ?? [],
       terminated,
       signal: (signal) => {
         if (isTerminated) return;

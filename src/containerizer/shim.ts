@@ -67,25 +67,34 @@ export function shimArgv(
   };
 }
 
-export const runtimeFile = (runtimeDir: string, name: keyof typeof RUNTIME_FILES) =>
-  join(runtimeDir, RUNTIME_FILES[name]);
+const JOIN_SCRIPT = [
+  'cgroups=$1; shift',
+  'if [ -n "$cgroups" ]; then',
+  '  IFS=:',
+  '  for f in $cgroups; do echo $$ > "$f" || exit 125; done',
+  '  unset IFS',
+  'fi',
+  'exec "$@"',
+].join('\n');
 
 /**
- * An argv that runs `command` inside a running container's cgroups (for
- * nested-container sessions: `agora task exec`): join, then exec.
+ * The argv that runs `command` inside a container's cgroups (its procs files),
+ * for a helper such as a command check: what it runs then counts against the
+ * task's limits and dies with the task, as Mesos runs checks in the task's
+ * namespaces; and for nested-container sessions (`agora task exec`). Exits 125 if it
+ * cannot join.
  */
 export function joinArgv(
   cgroupProcsFiles: readonly string[],
   command: readonly string[],
 ): { readonly file: string; readonly args: readonly string[] } {
-  if (cgroupProcsFiles.length === 0) {
-    const [file = '/bin/true', ...args] = command;
-    return { file, args };
-  }
-  const script =
-    'IFS=:; for f in $1; do echo $$ > "$f" || exit 125; done; unset IFS; shift; exec "$@"';
+  for (const path of cgroupProcsFiles)
+    if (path.includes(':')) throw new Error(`cgroup path ${path} contains ':'`);
   return {
     file: '/bin/sh',
-    args: ['-c', script, 'agora-join', cgroupProcsFiles.join(':'), ...command],
+    args: ['-c', JOIN_SCRIPT, 'agora-join', cgroupProcsFiles.join(':'), ...command],
   };
 }
+
+export const runtimeFile = (runtimeDir: string, name: keyof typeof RUNTIME_FILES) =>
+  join(runtimeDir, RUNTIME_FILES[name]);

@@ -57,6 +57,11 @@ export interface Container {
   readonly pid: number;
   /** Resolves once the task is gone and its end recorded; never rejects. */
   readonly terminated: Promise<Termination>;
+  /**
+   * The files a process writes its PID to, to join the container's cgroups
+   * (see joinArgv); empty where the container has none (POSIX isolation).
+   */
+  readonly cgroupProcsFiles: readonly string[];
   /** Signals every process of the container (its whole cgroup, where there is one). */
   signal(signal: NodeJS.Signals): void;
   usage(): ResourceStatistics;

@@ -7,6 +7,7 @@ import {
   type Filters,
   type FrameworkID,
   type FrameworkInfo,
+  type KillPolicy,
   type MasterInfo,
   type OfferConstraints,
   type OfferID,
@@ -280,10 +281,15 @@ export class SchedulerConnection {
     });
   }
 
-  kill(taskId: TaskID, agentId?: AgentID): Promise<void> {
+  /** KILL; `killPolicy` overrides the task's own grace period for this kill. */
+  kill(taskId: TaskID, agentId?: AgentID, killPolicy?: KillPolicy): Promise<void> {
     return this.call({
       type: 'KILL',
-      kill: { task_id: taskId, ...(agentId !== undefined ? { agent_id: agentId } : {}) },
+      kill: {
+        task_id: taskId,
+        ...(agentId !== undefined ? { agent_id: agentId } : {}),
+        ...(killPolicy !== undefined ? { kill_policy: killPolicy } : {}),
+      },
     });
   }
 

@@ -15,6 +15,7 @@ export type {
 } from './agent-protocol.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';
+export { checkInfoError, healthCheckError } from './checks.js';
 export {
   durationNanosecondsProblem,
   durationSecondsProblem,

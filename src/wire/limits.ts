@@ -109,6 +109,21 @@ export const MAX_LABEL_VALUE_LENGTH = 128 * 1024;
 /** URIs a task's command fetches. */
 export const MAX_URIS = 1024;
 
+/**
+ * HTTP status codes in one health check's `statuses`: there are 500 codes (100-599), so a
+ * longer list repeats itself.
+ */
+export const MAX_CHECK_STATUSES = 500;
+
+/** The largest TCP port. */
+export const MAX_PORT = 65_535;
+
+/**
+ * A health check's consecutive_failures, a uint32 in the proto: anything larger could never
+ * be reached.
+ */
+export const MAX_CONSECUTIVE_FAILURES = 2 ** 32 - 1;
+
 /** A status message: a reason in words, perhaps with the tail of a log; 64 KiB. */
 export const MAX_MESSAGE_LENGTH = 64 * 1024;
 

@@ -242,6 +242,56 @@ export interface KillPolicy {
   readonly grace_period?: DurationInfo;
 }
 
+/** Which probe a check or health check runs (CheckInfo.Type; HealthCheck.Type has the same names). */
+export type CheckType = 'UNKNOWN' | 'COMMAND' | 'HTTP' | 'TCP';
+export type NetworkProtocol = 'IPv4' | 'IPv6';
+
+/**
+ * A task's health check (TaskInfo.health_check, WIRE §3): its result is
+ * interpreted (healthy or not) and a task failing it `consecutive_failures`
+ * times is killed. Unset numbers take Mesos' defaults (WIRE §1.2).
+ */
+export interface HealthCheck {
+  readonly type?: CheckType;
+  readonly command?: CommandInfo;
+  readonly http?: {
+    readonly protocol?: NetworkProtocol;
+    /** `http` (the default) or `https`. */
+    readonly scheme?: string;
+    readonly port: number;
+    readonly path?: string;
+    /** For custom executors only: Mesos' built-in executors ignore it, and so does Agora. */
+    readonly statuses?: readonly number[];
+  };
+  readonly tcp?: { readonly protocol?: NetworkProtocol; readonly port: number };
+  readonly delay_seconds?: number;
+  readonly interval_seconds?: number;
+  /** 0 means no timeout. */
+  readonly timeout_seconds?: number;
+  readonly consecutive_failures?: number;
+  readonly grace_period_seconds?: number;
+}
+
+/** A generic check (TaskInfo.check): its result is reported, never interpreted. */
+export interface CheckInfo {
+  readonly type?: CheckType;
+  readonly command?: { readonly command: CommandInfo };
+  readonly http?: { readonly port: number; readonly path?: string };
+  readonly tcp?: { readonly port: number };
+  readonly delay_seconds?: number;
+  readonly interval_seconds?: number;
+  /** 0 means no timeout. */
+  readonly timeout_seconds?: number;
+}
+
+/** A check's latest result in TaskStatus.check_status; an empty body means no result (yet). */
+export interface CheckStatusInfo {
+  readonly type?: CheckType;
+  readonly command?: { readonly exit_code?: number };
+  readonly http?: { readonly status_code?: number };
+  readonly tcp?: { readonly succeeded?: boolean };
+}
+
 export interface ExecutorInfo {
   readonly type?: 'UNKNOWN' | 'DEFAULT' | 'CUSTOM';
   readonly executor_id: ExecutorID;
@@ -264,6 +314,8 @@ export interface TaskInfo {
   /** Opaque here until the containerizer issues give it a type (Docker, Mesos images). */
   readonly container?: Readonly<Record<string, unknown>>;
   readonly kill_policy?: KillPolicy;
+  readonly health_check?: HealthCheck;
+  readonly check?: CheckInfo;
   readonly data?: string;
   readonly labels?: Labels;
 }
@@ -288,6 +340,8 @@ export type TaskStatusReason =
   | 'REASON_AGENT_RESTARTED'
   | 'REASON_AGENT_REREGISTERED'
   | 'REASON_RECONCILIATION'
+  | 'REASON_TASK_CHECK_STATUS_UPDATED'
+  | 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'
   | 'REASON_TASK_INVALID'
   | 'REASON_TASK_GROUP_INVALID'
   | 'REASON_TASK_KILLED_DURING_LAUNCH'
@@ -307,6 +361,7 @@ export interface TaskStatus {
   /** 16 raw UUID bytes, base64. Absent on master-generated updates, which need no ack. */
   readonly uuid?: string;
   readonly healthy?: boolean;
+  readonly check_status?: CheckStatusInfo;
   readonly labels?: Labels;
   readonly container_status?: {
     readonly container_id?: ContainerID;

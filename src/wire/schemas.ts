@@ -22,8 +22,10 @@ import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } f
 import {
   MAX_ATTRIBUTES,
   MAX_CAPABILITIES,
+  MAX_CHECK_STATUSES,
   MAX_COMMAND_ENTRIES,
   MAX_COMMAND_STRING_LENGTH,
+  MAX_CONSECUTIVE_FAILURES,
   MAX_CONSTRAINT_GROUPS,
   MAX_CONSTRAINTS_PER_GROUP,
   MAX_CONTAINER_JSON_LENGTH,
@@ -41,6 +43,7 @@ import {
   MAX_OFFER_IDS,
   MAX_OPERATIONS,
   MAX_PATH_LENGTH,
+  MAX_PORT,
   MAX_PRINCIPAL_LENGTH,
   MAX_QUOTA_RESOURCE_NAMES,
   MAX_QUOTED_LENGTH,
@@ -61,11 +64,14 @@ import {
 import type {
   AgentInfo,
   Attribute,
+  CheckInfo,
+  CheckStatusInfo,
   CommandInfo,
   DomainInfo,
   ExecutorInfo,
   Filters,
   FrameworkInfo,
+  HealthCheck,
   KillPolicy,
   Labels,
   MachineID,
@@ -365,6 +371,60 @@ const CommandInfoSchema: z.ZodType<CommandInfo> = z.object({
   user: optional(text(MAX_USER_LENGTH)),
 });
 
+const CHECK_TYPES = ['UNKNOWN', 'COMMAND', 'HTTP', 'TCP'] as const;
+const NetworkProtocolSchema = z.enum(['IPv4', 'IPv6']);
+/** A check's delay, interval or timeout: seconds Mesos can hold as a Duration. */
+const checkSeconds = number.superRefine(durationIn(durationSecondsProblem));
+/** A whole number from `min` to `max` (a port, a count of failures). */
+function wholeNumber(min: number, max: number) {
+  return number.superRefine((value, ctx) => {
+    if (!Number.isInteger(value))
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number' });
+    else if (value < min) ctx.addIssue({ code: 'custom', message: `must be at least ${min}` });
+    else if (value > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max}` });
+  });
+}
+const port = wholeNumber(0, MAX_PORT);
+
+// Which body a type needs, and a path's leading '/', are checked with the task (wire/checks.ts),
+// so an invalid check fails its task with TASK_ERROR, as in Mesos, not the whole call.
+const HealthCheckSchema: z.ZodType<HealthCheck> = z.object({
+  type: optional(z.enum(CHECK_TYPES)),
+  command: optional(CommandInfoSchema),
+  http: optional(
+    z.object({
+      protocol: optional(NetworkProtocolSchema),
+      scheme: optional(text(MAX_ENUM_NAME_LENGTH)),
+      port,
+      path: optional(text(MAX_URL_LENGTH)),
+      statuses: optional(list(number, MAX_CHECK_STATUSES)),
+    }),
+  ),
+  tcp: optional(z.object({ protocol: optional(NetworkProtocolSchema), port })),
+  delay_seconds: optional(checkSeconds),
+  interval_seconds: optional(checkSeconds),
+  timeout_seconds: optional(checkSeconds),
+  consecutive_failures: optional(wholeNumber(0, MAX_CONSECUTIVE_FAILURES)),
+  grace_period_seconds: optional(checkSeconds),
+});
+
+const CheckInfoSchema: z.ZodType<CheckInfo> = z.object({
+  type: optional(z.enum(CHECK_TYPES)),
+  command: optional(z.object({ command: CommandInfoSchema })),
+  http: optional(z.object({ port, path: optional(text(MAX_URL_LENGTH)) })),
+  tcp: optional(z.object({ port })),
+  delay_seconds: optional(checkSeconds),
+  interval_seconds: optional(checkSeconds),
+  timeout_seconds: optional(checkSeconds),
+});
+
+const CheckStatusInfoSchema: z.ZodType<CheckStatusInfo> = z.object({
+  type: optional(z.enum(CHECK_TYPES)),
+  command: optional(z.object({ exit_code: optional(number) })),
+  http: optional(z.object({ status_code: optional(number) })),
+  tcp: optional(z.object({ succeeded: optional(boolean) })),
+});
+
 const ExecutorInfoSchema: z.ZodType<ExecutorInfo> = z.object({
   type: optional(z.enum(['UNKNOWN', 'DEFAULT', 'CUSTOM'])),
   executor_id: ExecutorIDSchema,
@@ -398,6 +458,8 @@ export const TaskInfoSchema: z.ZodType<TaskInfo> = z.object({
       }),
   ),
   kill_policy: optional(KillPolicySchema),
+  health_check: optional(HealthCheckSchema),
+  check: optional(CheckInfoSchema),
   data: optional(text(MAX_DATA_LENGTH)),
   labels: optional(LabelsSchema),
 });
@@ -684,6 +746,7 @@ const TaskStatusSchema: z.ZodType<TaskStatus> = z.object({
   timestamp: optional(number),
   uuid: optional(StatusUuidSchema),
   healthy: optional(boolean),
+  check_status: optional(CheckStatusInfoSchema),
   container_status: optional(
     z.object({ container_id: optional(ContainerIDSchema), executor_pid: optional(number) }),
   ),

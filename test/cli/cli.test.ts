@@ -39,6 +39,11 @@ test('agora <command> --help describes its options, with Mesos flag names', asyn
       /--resources <resources>/,
       /--attributes <attributes>/,
       /--work_dir <dir>/,
+      /--fetcher_cache_dir <dir>.*default: <work_dir>\/fetch/,
+      /--fetcher_cache_size <bytes>.*default: 2GB/,
+      /--gc_delay <duration>.*default: 1weeks/,
+      /--gc_disk_headroom <fraction>.*default: 0\.1/,
+      /--disk_watch_interval <duration>.*default: 1mins/,
     ],
     up: [/--agents <n>/, /--work_dir <dir>/],
     tasks: [/--json/],
@@ -63,6 +68,18 @@ test('agora usage errors exit 2 and say what is wrong', async () => {
     [['run', '--resources', 'cpus:abc', '--', 'true'], /--resources: .*'abc'/],
     [['run', '--bogus', '--', 'true'], /Unknown option '--bogus'/],
     [['agent', '--work_dir', '/tmp/x'], /--master is required/],
+    [
+      ['agent', '--master', '127.0.0.1:1', '--work_dir', '/tmp/x', '--gc_disk_headroom', '2'],
+      /--gc_disk_headroom: expected a number from 0 to 1/,
+    ],
+    [
+      ['agent', '--master', '127.0.0.1:1', '--work_dir', '/tmp/x', '--gc_delay', 'soon'],
+      /--gc_delay: expected a duration/,
+    ],
+    [
+      ['agent', '--master', '127.0.0.1:1', '--work_dir', '/tmp/x', '--fetcher_cache_size', '0'],
+      /--fetcher_cache_size: expected a size such as 8MB/,
+    ],
     [['master'], /--work_dir is required unless --registry=in_memory/],
     [
       ['master', '--registry', 'zk', '--work_dir', '/tmp/x'],

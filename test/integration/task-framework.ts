@@ -6,11 +6,22 @@ import { type SchedulerConnection, subscribe } from '../../src/sdk/index.js';
 import {
   type Event,
   isTerminalState,
+  type TaskInfo,
   type TaskState,
   type TaskStatus,
   taskId,
 } from '../../src/wire/index.js';
 import { waitFor } from './harness.js';
+
+/**
+ * A task to launch: a shell command, or a command with more of TaskInfo (a
+ * health check, a kill policy, URIs to fetch).
+ */
+export type TaskSpec =
+  | string
+  | (Omit<Partial<TaskInfo>, 'task_id' | 'agent_id' | 'name' | 'resources' | 'command'> & {
+      readonly command: NonNullable<TaskInfo['command']>;
+    });
 
 export class TaskFramework {
   private readonly seen: Event[] = [];
@@ -66,7 +77,10 @@ export class TaskFramework {
    * each) on the first offered agent (or `agentIdValue`'s); resolves with that
    * agent's id. Offers of other agents are declined.
    */
-  async launch(commands: Readonly<Record<string, string>>, agentIdValue?: string): Promise<string> {
+  async launch(
+    commands: Readonly<Record<string, TaskSpec>>,
+    agentIdValue?: string,
+  ): Promise<string> {
     if (this.isSuppressed) {
       this.isSuppressed = false;
       await this.connection.revive();
@@ -96,7 +110,8 @@ export class TaskFramework {
         {
           type: 'LAUNCH',
           launch: {
-            task_infos: Object.entries(commands).map(([id, command]) => ({
+            task_infos: Object.entries(commands).map(([id, spec]) => ({
+              ...(typeof spec === 'string' ? { command: { value: spec } } : spec),
               name: id,
               task_id: taskId(id),
               agent_id: offer.agent_id,
@@ -104,7 +119,6 @@ export class TaskFramework {
                 { name: 'cpus', type: 'SCALAR' as const, scalar: { value: 0.1 } },
                 { name: 'mem', type: 'SCALAR' as const, scalar: { value: 32 } },
               ],
-              command: { value: command },
             })),
           },
         },

@@ -348,3 +348,17 @@ test('core: an agent reporting tasks beyond its resources is refused before anyt
   // The master goes on: a well-formed agent still registers.
   assert.ok(bed.addAgent('cpus:4;mem:4096').id !== undefined);
 });
+
+test('core: repeated RUNNING updates (health checks) replace the last status, as Mesos keeps them', () => {
+  const bed = new CoreBed();
+  const agent = bed.addAgent();
+  const fw = bed.subscribe();
+  launch(bed, fw, 'h');
+  for (let i = 0; i < 50; i++) running(bed, agent.id, fw.id.value, 'h');
+  const task = bed.framework(fw.id).tasks.get('h');
+  assert.deepEqual(
+    task?.statuses.map((s) => s.state),
+    ['TASK_RUNNING'],
+  );
+  assert.equal(bed.updatesOn(fw.streamId).length, 50, 'every update still reaches the framework');
+});

@@ -1,6 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Resources } from '../../resources/index.js';
-import type { ExecutorInfo, TaskInfo } from '../../wire/index.js';
+import {
+  checkInfoError,
+  type ExecutorInfo,
+  healthCheckError,
+  type TaskInfo,
+} from '../../wire/index.js';
 
 // Task and executor ids become directory names in the sandbox path (WIRE §1.9).
 const MAX_ID_LENGTH = 255;
@@ -36,6 +41,11 @@ export function taskError(
     return `Task has duplicate ID: ${task.task_id.value}`;
   if (task.agent_id.value !== context.agentIdValue)
     return `Task uses agent ${task.agent_id.value} but the offers are for agent ${context.agentIdValue}`;
+  const checkReason = task.check === undefined ? undefined : checkInfoError(task.check);
+  if (checkReason !== undefined) return `Task uses invalid check: ${checkReason}`;
+  const healthReason =
+    task.health_check === undefined ? undefined : healthCheckError(task.health_check);
+  if (healthReason !== undefined) return `Task uses invalid health check: ${healthReason}`;
   if ((task.command === undefined) === (task.executor === undefined))
     return "Task must have exactly one of 'command' or 'executor'";
   if (task.executor !== undefined)

@@ -54,6 +54,9 @@ export function applyStatus(core: CoreContext, task: TaskRecord, status: TaskSta
   const wasTerminal = isTerminalState(task.state);
   if (wasTerminal && status.state === task.state && task.statuses.length > 0) return true;
   if (status.state !== task.state && !canTransition(task.state, status.state)) return false;
+  // A repeated state replaces the status before it, as Mesos' master does: a health-checked
+  // task reports RUNNING on every failed check, and the list would grow without bound.
+  if (task.statuses.at(-1)?.state === status.state) task.statuses.pop();
   task.state = status.state;
   task.statuses.push(status);
   if (!wasTerminal && isTerminalState(task.state))

@@ -103,6 +103,7 @@ export function legacyTask(task: TaskRecord): Json {
     })),
     ...(task.info.labels !== undefined ? { labels: task.info.labels.labels } : {}),
     ...(task.info.container !== undefined ? { container: task.info.container } : {}),
+    ...(task.info.health_check !== undefined ? { health_check: task.info.health_check } : {}),
   };
 }
 
