@@ -9,6 +9,7 @@ export {
   type TaskOutcome,
 } from './simulate.js';
 export { type SimStats, statsOf, type WaitStats, waitStats } from './stats.js';
+export { TimingWheel, WheelDriver, type WheelTimer } from './timing-wheel.js';
 export {
   arrivalRatePerMs,
   clusterCapacityOf,
