@@ -70,6 +70,7 @@ import {
 } from './master/report.js';
 import {
   AGENT_RESOURCES,
+  AGENT_TASKS,
   LOAD_SHAPES,
   type LoadShape,
   ONE_AGENT_RESOURCES,
@@ -95,6 +96,9 @@ const WARM_UP_SECONDS = 45;
 const WINDOW_SECONDS = 60;
 const QUICK_WARM_UP_SECONDS = 10;
 const QUICK_WINDOW_SECONDS = 20;
+/** The longest a warm-up waits for every slot to turn over once. */
+const WARM_UP_MAX_SECONDS = 600;
+const QUICK_WARM_UP_MAX_SECONDS = 120;
 const FILL_TIMEOUT_MS = 10 * 60_000;
 const ONE_AGENT_TIMEOUT_MS = 10 * 60_000;
 /** File descriptors needed beyond one per agent stream (calls, logs, Node's own). */
@@ -113,6 +117,8 @@ function wireResources(text: string): Resource[] {
 
 interface Options {
   readonly warmUpSeconds: number;
+  /** The warm-up's cap while it waits for one turnover. */
+  readonly warmUpMaxSeconds: number;
   readonly windowSeconds: number;
   readonly oneAgentTasks: number;
   readonly seed: number;
@@ -251,8 +257,33 @@ async function runLoad(
       () => random() * TASK_MAX_DURATION_MS,
     );
     await unlessAborted(Promise.all(frameworks.map((f) => f.start())), signal);
+    // Warm up for the time asked, and until every slot has turned over once (as many tasks
+    // finished as the agents hold): before that, launches come only from the first burst.
+    const warmUpStart = performance.now();
+    const slots = shape.agents * AGENT_TASKS;
     await delay(options.warmUpSeconds * 1000, undefined, { signal });
-    bed.assertMasterRunning();
+    let lastReportMs = performance.now();
+    const turnedOver = await waitFor(
+      `${slots} tasks to finish (one turnover)`,
+      () => {
+        bed.assertMasterRunning();
+        const finished = sumFrameworkStats(frameworks).tasksFinished;
+        if (finished >= slots) return true;
+        if (performance.now() - warmUpStart > options.warmUpMaxSeconds * 1000) return false;
+        if (performance.now() - lastReportMs > 30_000) {
+          lastReportMs = performance.now();
+          progress(`${rowName}: warming up, ${count(finished)} of ${count(slots)} tasks finished`);
+        }
+        return undefined;
+      },
+      options.warmUpMaxSeconds * 1000 + 60_000,
+      signal,
+    );
+    const warmUpSeconds = (performance.now() - warmUpStart) / 1000;
+    if (!turnedOver)
+      progress(
+        `${rowName}: not one turnover after ${warmUpSeconds.toFixed(0)} s; measuring anyway`,
+      );
 
     const agentsBefore = pool.stats;
     const frameworksBefore = sumFrameworkStats(frameworks);
@@ -284,6 +315,8 @@ async function runLoad(
       agents: shape.agents,
       frameworks: shape.frameworks,
       registerSeconds,
+      warmUpSeconds,
+      isTurnedOver: turnedOver,
       windowSeconds: seconds,
       launchedPerSecond: (agentsAfter.tasksLaunched - agentsBefore.tasksLaunched) / seconds,
       finishedPerSecond: (frameworksAfter.tasksFinished - frameworksBefore.tasksFinished) / seconds,
@@ -544,6 +577,7 @@ async function main(): Promise<number> {
 
   const options: Options = {
     warmUpSeconds,
+    warmUpMaxSeconds: isQuick ? QUICK_WARM_UP_MAX_SECONDS : WARM_UP_MAX_SECONDS,
     windowSeconds,
     oneAgentTasks: isQuick ? QUICK_ONE_AGENT_TASKS : ONE_AGENT_TASKS,
     seed,

@@ -22,6 +22,10 @@ export interface LoadRow {
   readonly agents: number;
   readonly frameworks: number;
   readonly registerSeconds: number;
+  /** From the frameworks' start to the window: at least --warm-up, and one turnover. */
+  readonly warmUpSeconds: number;
+  /** Whether every slot turned over once before the window (else the warm-up hit its cap). */
+  readonly isTurnedOver: boolean;
   readonly windowSeconds: number;
   readonly launchedPerSecond: number;
   readonly finishedPerSecond: number;
@@ -156,6 +160,7 @@ export function render(results: Results): string {
         'offers/s',
         'master RSS MB',
         'master CPU %',
+        'finished per master CPU-s',
         'sim CPU %',
         'load 1m',
       ],
@@ -172,12 +177,15 @@ export function render(results: Results): string {
         count(row.offersPerSecond),
         count(row.masterRssMb),
         count(row.masterCpuPercent),
+        row.masterCpuPercent > 0
+          ? count(row.finishedPerSecond / (row.masterCpuPercent / 100))
+          : '–',
         count(row.simCpuPercent),
         `${row.load1m.start.toFixed(1)}→${row.load1m.end.toFixed(1)}`,
       ]);
     out.push(
       `Load: agents '${AGENT_RESOURCES}', tasks ${TASK.cpus} cpu / ${TASK.memMb} MB running 0–${TASK_MAX_DURATION_MS / 1000} s; ` +
-        `${results.warmUpSeconds} s warm-up, ${results.windowSeconds} s measured`,
+        `warm-up ≥ ${results.warmUpSeconds} s and one turnover, ${results.windowSeconds} s measured`,
       table(rows),
     );
     const tenK = results.load.filter((r) => r.agents === 10_000);
@@ -190,6 +198,7 @@ export function render(results: Results): string {
     for (const row of results.load)
       out.push(
         `  ${count(row.agents)} × ${count(row.frameworks)}: registered in ${row.registerSeconds.toFixed(1)} s; ` +
+          `warm-up ${row.warmUpSeconds.toFixed(0)} s${row.isTurnedOver ? '' : ' (NOT one turnover: the window saw the first burst)'}; ` +
           `${count(row.callsPerSecond)} calls/s, ${count(row.callsQueuedAtEnd.agents)} + ${count(row.callsQueuedAtEnd.frameworks)} queued at the end (agents + frameworks); master VmHWM ${count(row.masterHwmMb)} MB; trouble: ${troubleText(row.trouble)}`,
       );
     out.push(
@@ -197,6 +206,8 @@ export function render(results: Results): string {
       'ACCEPT→RUNNING: ACCEPT call sent → TASK_RUNNING at the framework (TASK_STARTING must be acknowledged first).',
       'FINISHED→offer: TASK_FINISHED at a framework → the first offer of that agent to any framework after it.',
       'CPU: % of one core over the window; master from /proc/<pid>/stat, sim = this process (agents + frameworks).',
+      'finished per master CPU-s: finished/s over the cores the master got; what it would do with a core to itself,',
+      '  if CPU were all it lacked (on a shared machine it gets only a share).',
       `Calls share ${results.callSockets} keep-alive sockets; each agent and framework stream has its own.`,
     );
   }

@@ -11,6 +11,7 @@ import type { SimTaskShape } from '../../src/sim/index.js';
  * those rows show latency without a queue.
  */
 export const AGENT_RESOURCES = 'cpus:0.2;mem:64';
+export const AGENT_TASKS = 2;
 /** The state row's agents: room for exactly 10 tasks each, 100,000 on 10,000 agents. */
 export const STATE_AGENT_RESOURCES = 'cpus:1;mem:320';
 export const STATE_TASKS_PER_AGENT = 10;
