@@ -46,7 +46,7 @@ import {
   type SimNetwork,
   type SimTaskShape,
 } from '../src/sim/index.js';
-import type { Resource } from '../src/wire/index.js';
+import { assertNever, type Resource } from '../src/wire/index.js';
 import {
   Bed,
   describe,
@@ -99,7 +99,7 @@ const QUICK_WINDOW_SECONDS = 20;
 /** The longest a warm-up waits for every slot to turn over once. */
 const WARM_UP_MAX_SECONDS = 600;
 const QUICK_WARM_UP_MAX_SECONDS = 120;
-const FILL_TIMEOUT_MS = 10 * 60_000;
+const FILL_TIMEOUT_MS = 30 * 60_000;
 const ONE_AGENT_TIMEOUT_MS = 10 * 60_000;
 /** File descriptors needed beyond one per agent stream (calls, logs, Node's own). */
 const FD_MARGIN = 1_000;
@@ -236,8 +236,8 @@ async function runLoad(
   workDir: string,
   signal: AbortSignal,
 ): Promise<LoadRow> {
-  const rowName = `${shape.agents}x${shape.frameworks}`;
-  const bed = new Bed(workDir, rowName, options.cpuProfDir, options.callSockets);
+  const name = `${shape.agents}x${shape.frameworks}`;
+  const bed = new Bed(workDir, name, options.cpuProfDir, options.callSockets);
   try {
     const { master, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
@@ -245,7 +245,7 @@ async function runLoad(
     const registerStart = performance.now();
     await unlessAborted(pool.start(), signal);
     const registerSeconds = (performance.now() - registerStart) / 1000;
-    progress(`${rowName}: ${shape.agents} agents registered in ${registerSeconds.toFixed(1)} s`);
+    progress(`${name}: ${shape.agents} agents registered in ${registerSeconds.toFixed(1)} s`);
     const recorder = new LoadRecorder();
     const frameworks = startFrameworks(
       bed,
@@ -272,7 +272,7 @@ async function runLoad(
         if (performance.now() - warmUpStart > options.warmUpMaxSeconds * 1000) return false;
         if (performance.now() - lastReportMs > 30_000) {
           lastReportMs = performance.now();
-          progress(`${rowName}: warming up, ${count(finished)} of ${count(slots)} tasks finished`);
+          progress(`${name}: warming up, ${count(finished)} of ${count(slots)} tasks finished`);
         }
         return undefined;
       },
@@ -281,9 +281,7 @@ async function runLoad(
     );
     const warmUpSeconds = (performance.now() - warmUpStart) / 1000;
     if (!turnedOver)
-      progress(
-        `${rowName}: not one turnover after ${warmUpSeconds.toFixed(0)} s; measuring anyway`,
-      );
+      progress(`${name}: not one turnover after ${warmUpSeconds.toFixed(0)} s; measuring anyway`);
 
     const agentsBefore = pool.stats;
     const frameworksBefore = sumFrameworkStats(frameworks);
@@ -416,8 +414,8 @@ async function runOneAgent(
   workDir: string,
   signal: AbortSignal,
 ): Promise<OneAgentRow> {
-  const rowName = `one-agent-${shape.kind}-${shape.taskCpus}cpu`;
-  const bed = new Bed(workDir, rowName, options.cpuProfDir, options.callSockets);
+  const name = `one-agent-${shape.kind}-${shape.taskCpus}cpu`;
+  const bed = new Bed(workDir, name, options.cpuProfDir, options.callSockets);
   try {
     const { url, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
@@ -493,6 +491,20 @@ type Selected =
   | { readonly kind: 'load'; readonly shape: LoadShape }
   | { readonly kind: 'state' }
   | { readonly kind: 'one-agent'; readonly shape: OneAgentShape };
+
+/** A row's name, as in --shape and in the names of its logs and profile. */
+function rowName(item: Selected): string {
+  switch (item.kind) {
+    case 'load':
+      return `${item.shape.agents}x${item.shape.frameworks}`;
+    case 'state':
+      return 'state';
+    case 'one-agent':
+      return `one-agent-${item.shape.kind}-${item.shape.taskCpus}cpu`;
+    default:
+      return assertNever(item);
+  }
+}
 
 function parseShapes(text: string | undefined): Selected[] | string {
   if (text === undefined)
@@ -594,32 +606,36 @@ async function main(): Promise<number> {
   const loadBefore = load1m();
   const load: LoadRow[] = [];
   const oneAgent: OneAgentRow[] = [];
+  const failures: { row: string; message: string }[] = [];
   let state: StateRow | undefined;
   try {
     for (const item of selected) {
-      switch (item.kind) {
-        case 'load': {
-          progress(`load ${item.shape.agents}x${item.shape.frameworks}`);
-          const row = await runLoad(item.shape, options, workDir, signal);
-          load.push(row);
-          progress(
-            `load ${item.shape.agents}x${item.shape.frameworks}: ${count(row.launchedPerSecond)} launched/s`,
-          );
-          break;
+      const name = rowName(item);
+      progress(name);
+      try {
+        switch (item.kind) {
+          case 'load': {
+            const row = await runLoad(item.shape, options, workDir, signal);
+            load.push(row);
+            progress(`${name}: ${count(row.launchedPerSecond)} launched/s`);
+            break;
+          }
+          case 'state':
+            state = await runState(options, workDir, signal);
+            break;
+          case 'one-agent': {
+            const row = await runOneAgent(item.shape, options, workDir, signal);
+            oneAgent.push(row);
+            progress(`${name}: ${row.tasksPerSecond.toFixed(1)} tasks/s`);
+            break;
+          }
         }
-        case 'state':
-          progress('state');
-          state = await runState(options, workDir, signal);
-          break;
-        case 'one-agent': {
-          progress(`one agent, ${item.shape.kind}, ${item.shape.taskCpus} cpu tasks`);
-          const row = await runOneAgent(item.shape, options, workDir, signal);
-          oneAgent.push(row);
-          progress(
-            `one agent, ${item.shape.kind}, ${item.shape.taskCpus} cpu: ${row.tasksPerSecond.toFixed(1)} tasks/s`,
-          );
-          break;
-        }
+      } catch (error) {
+        if (signal.aborted) throw error;
+        // One row's failure (a deadline on a busy machine) must not lose the others.
+        failures.push({ row: name, message: describe(error) });
+        progress(`${name} failed: ${describe(error)}`);
+        printLogTails(workDir, name);
       }
     }
     const results: Results = {
@@ -637,6 +653,7 @@ async function main(): Promise<number> {
       load,
       state,
       oneAgent,
+      failures,
       profiles: profileSummaries(options.cpuProfDir, {
         ...Object.fromEntries(
           load.map((row) => [
@@ -653,14 +670,13 @@ async function main(): Promise<number> {
     };
     process.stdout.write(render(results));
     if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-    return 0;
+    return failures.length === 0 ? 0 : 1;
   } catch (error) {
     if (signal.aborted) {
       progress('interrupted; stopped everything');
       return 130;
     }
     progress(describe(error));
-    printLogTails(workDir);
     return 1;
   } finally {
     rmSync(workDir, { recursive: true, force: true });

@@ -89,6 +89,8 @@ export interface Results {
   readonly load: readonly LoadRow[];
   readonly state: StateRow | undefined;
   readonly oneAgent: readonly OneAgentRow[];
+  /** Rows that failed (a deadline on a busy machine), with why; the others still count. */
+  readonly failures: readonly { readonly row: string; readonly message: string }[];
   readonly profiles: Readonly<Record<string, readonly SelfTime[]>>;
   readonly loadAverage1m: { readonly before: number; readonly after: number };
   readonly totalSeconds: number;
@@ -298,6 +300,7 @@ export function render(results: Results): string {
       ),
     );
   }
+  for (const failure of results.failures) out.push('', `FAILED ${failure.row}: ${failure.message}`);
   const { machine } = results;
   out.push(
     '',
@@ -308,9 +311,9 @@ export function render(results: Results): string {
   return `${out.join('\n')}\n`;
 }
 
-/** After a failure, the end of each daemon's log, before the temp dir goes. */
-export function printLogTails(workDir: string): void {
-  for (const file of readdirSync(workDir).filter((f) => f.endsWith('.log'))) {
+/** After a row failed, the end of each of its daemons' logs, before the temp dir goes. */
+export function printLogTails(workDir: string, row: string): void {
+  for (const file of readdirSync(workDir).filter((f) => f.endsWith(`-${row}.log`))) {
     const lines = readFileSync(join(workDir, file), 'utf8').trimEnd().split('\n');
     process.stderr.write(`--- last lines of ${file}\n${lines.slice(-20).join('\n')}\n`);
   }
