@@ -103,6 +103,8 @@ const FILL_TIMEOUT_MS = 30 * 60_000;
 const ONE_AGENT_TIMEOUT_MS = 10 * 60_000;
 /** File descriptors needed beyond one per agent stream (calls, logs, Node's own). */
 const FD_MARGIN = 1_000;
+/** TASK_STARTING, TASK_RUNNING, TASK_FINISHED: each acknowledged once per task. */
+const UPDATES_PER_TASK = 3;
 /** Keep-alive sockets for every simulated call; calls beyond them queue in order. */
 const DEFAULT_CALL_SOCKETS = 64;
 
@@ -318,6 +320,10 @@ async function runLoad(
       windowSeconds: seconds,
       launchedPerSecond: (agentsAfter.tasksLaunched - agentsBefore.tasksLaunched) / seconds,
       finishedPerSecond: (frameworksAfter.tasksFinished - frameworksBefore.tasksFinished) / seconds,
+      updateTasksPerSecond:
+        (agentsAfter.updatesAcknowledged - agentsBefore.updatesAcknowledged) /
+        UPDATES_PER_TASK /
+        seconds,
       offersPerSecond: summary.offers / seconds,
       acceptToRunning: summary.acceptToRunning,
       finishedToOffer: summary.finishedToOffer,

@@ -29,6 +29,12 @@ export interface LoadRow {
   readonly windowSeconds: number;
   readonly launchedPerSecond: number;
   readonly finishedPerSecond: number;
+  /**
+   * Acknowledged status updates per second over the 3 each task needs: the task throughput
+   * of the update work, steady even when launches and finishes come in waves longer than
+   * the window (each pass over the queue brings one kind of update).
+   */
+  readonly updateTasksPerSecond: number;
   readonly offersPerSecond: number;
   readonly acceptToRunning: WaitStats;
   readonly finishedToOffer: WaitStats;
@@ -155,6 +161,7 @@ export function render(results: Results): string {
         'agents × frameworks',
         'launched/s',
         'finished/s',
+        'updates/3 per s',
         'ACCEPT→RUNNING p50 ms',
         'p99 ms',
         'FINISHED→offer p50 ms',
@@ -162,7 +169,7 @@ export function render(results: Results): string {
         'offers/s',
         'master RSS MB',
         'master CPU %',
-        'finished per master CPU-s',
+        'tasks per master CPU-s',
         'sim CPU %',
         'load 1m',
       ],
@@ -172,6 +179,7 @@ export function render(results: Results): string {
         `${count(row.agents)} × ${count(row.frameworks)}`,
         count(row.launchedPerSecond),
         count(row.finishedPerSecond),
+        count(row.updateTasksPerSecond),
         pct(row.acceptToRunning, (s) => s.p50Ms),
         pct(row.acceptToRunning, (s) => s.p99Ms),
         pct(row.finishedToOffer, (s) => s.p50Ms),
@@ -180,7 +188,7 @@ export function render(results: Results): string {
         count(row.masterRssMb),
         count(row.masterCpuPercent),
         row.masterCpuPercent > 0
-          ? count(row.finishedPerSecond / (row.masterCpuPercent / 100))
+          ? count(row.updateTasksPerSecond / (row.masterCpuPercent / 100))
           : '–',
         count(row.simCpuPercent),
         `${row.load1m.start.toFixed(1)}→${row.load1m.end.toFixed(1)}`,
@@ -192,9 +200,12 @@ export function render(results: Results): string {
     );
     const tenK = results.load.filter((r) => r.agents === 10_000);
     if (tenK.length > 0) {
-      const best = Math.max(...tenK.map((r) => r.launchedPerSecond));
+      const launched = Math.max(...tenK.map((r) => r.launchedPerSecond));
+      const sustained = Math.max(...tenK.map((r) => r.updateTasksPerSecond));
       out.push(
-        `goal: ≥ ${count(GOAL_LAUNCHED_PER_SECOND_10K)} tasks launched/s with 10,000 agents: ${count(best)}/s, ${goal(best >= GOAL_LAUNCHED_PER_SECOND_10K)}`,
+        `goal: ≥ ${count(GOAL_LAUNCHED_PER_SECOND_10K)} tasks launched/s with 10,000 agents: ` +
+          `${count(launched)} launched/s, ${count(sustained)} updates/3 per s at best: ` +
+          goal(Math.min(launched, sustained) >= GOAL_LAUNCHED_PER_SECOND_10K),
       );
     }
     for (const row of results.load)
@@ -208,8 +219,11 @@ export function render(results: Results): string {
       'ACCEPT→RUNNING: ACCEPT call sent → TASK_RUNNING at the framework (TASK_STARTING must be acknowledged first).',
       'FINISHED→offer: TASK_FINISHED at a framework → the first offer of that agent to any framework after it.',
       'CPU: % of one core over the window; master from /proc/<pid>/stat, sim = this process (agents + frameworks).',
-      'finished per master CPU-s: finished/s over the cores the master got; what it would do with a core to itself,',
-      '  if CPU were all it lacked (on a shared machine it gets only a share).',
+      'updates/3 per s: acknowledged status updates per second over the 3 each task needs (STARTING, RUNNING,',
+      '  FINISHED): the task throughput of the update work, steady when launches and finishes come in waves',
+      '  longer than the window (with a long backlog, each pass over the queue brings one kind of update).',
+      'tasks per master CPU-s: updates/3 per s over the share of a core the master got: what it does with',
+      '  one CPU-second (on a shared machine it gets only a share of a core).',
       `Calls share ${results.callSockets} keep-alive sockets; each agent and framework stream has its own.`,
     );
   }
