@@ -136,6 +136,24 @@ test('checkpoint remove drops the run, and the framework once it has no run left
   checkpoint.remove(address('t2')); // twice is fine
 });
 
+test('checkpoint removal in the background drops the run, then its emptied framework', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const frameworkDir = join(dir, 'meta/slaves/a-S0/frameworks/fw-1');
+  checkpoint.launched(address('t1'), FRAMEWORK, taskInfo('t1'));
+  checkpoint.launched(address('t2'), FRAMEWORK, taskInfo('t2'));
+  const first = checkpoint.removeInBackground(address('t1'));
+  // A run launched while another is being removed is left alone.
+  checkpoint.launched(address('t3'), FRAMEWORK, taskInfo('t3'));
+  await first;
+  assert.deepEqual(readdirSync(join(frameworkDir, 'executors')).sort(), ['t2', 't3']);
+  void checkpoint.removeInBackground(address('t2'));
+  void checkpoint.removeInBackground(address('t3'));
+  await checkpoint.settled();
+  assert.deepEqual(checkpoint.runs(), []);
+  assert.equal(existsSync(frameworkDir), false);
+});
+
 test('checkpoint reads what it can of a run whose records are damaged or missing', (t) => {
   const dir = workDir(t);
   const checkpoint = new Checkpoint(dir);
