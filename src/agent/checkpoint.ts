@@ -25,6 +25,7 @@
 // which boot_id tells), and the page cache outlives a crashed agent.
 import {
   appendFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -33,7 +34,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   type AgentCall,
@@ -152,18 +153,27 @@ export class Checkpoint {
   }
 
   /**
-   * remove(), with the run's own directory removed in the thread pool: a
-   * dozen unlinks and rmdirs that, done on the event loop, were the agent's
-   * biggest cost per task (bench:agent, #9; on this ext4 with `discard` an
-   * rmdir blocked for milliseconds). The run's directory is its own (container
-   * ids are never reused), so nothing races with it; its emptied parents are
-   * removed back on the event loop, where no launch can be creating a
-   * directory under them at the same moment. Resolves once all is gone.
+   * remove(), in the thread pool: a dozen unlinks and rmdirs that, done on the
+   * event loop, were the agent's biggest cost per task (bench:agent, #9; on
+   * this ext4 with `discard` an rmdir blocked for milliseconds). The run's
+   * directory is its own (container ids are never reused). Its parents are
+   * shared with launches made meanwhile, on the event loop: an rmdir of one
+   * fails while it holds anything, and a launch's recursive mkdir that loses a
+   * parent to an rmdir makes it again (Node's mkdirp retries on ENOENT), so
+   * the two cannot undo each other. Only the framework directory goes by a
+   * recursive rm, on the event loop, after checking no launch has made its
+   * executors directory again. Resolves once all is gone.
    */
   removeInBackground(address: RunAddress): Promise<void> {
-    const removal = rm(this.runDir(address), { recursive: true, force: true }).then(() =>
-      this.removeEmptyParents(address),
-    );
+    const frameworkDir = this.frameworkDir(address);
+    const executors = join(frameworkDir, 'executors');
+    const executorDir = join(executors, address.executorIdValue);
+    const removal = (async () => {
+      await rm(this.runDir(address), { recursive: true, force: true });
+      for (const dir of [join(executorDir, 'runs'), executorDir, executors])
+        if (!(await removeIfEmptyInBackground(dir))) return;
+      if (!existsSync(executors)) rmSync(frameworkDir, { recursive: true, force: true });
+    })();
     const tracked = removal.catch(() => undefined);
     this.removals.add(tracked);
     void tracked.then(() => this.removals.delete(tracked));
@@ -339,6 +349,19 @@ function entries(dir: string): string[] {
       .map((e) => e.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** removeIfEmpty, in the thread pool. */
+async function removeIfEmptyInBackground(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
     throw error;
   }
 }
