@@ -145,7 +145,7 @@ async function exec(target: Target, command: CommandInfo, isInteractive: boolean
       if (done.signal.aborted || (error as { status?: unknown }).status === 404) return;
       process.stderr.write(`agora task exec: stdin not passed on: ${message(error)}\n`);
     });
-    await pumpOutput(output);
+    await onAgent(target.agent, () => pumpOutput(output));
     done.abort();
     await input;
     const ended = await onAgent(target.agent, () => waitContainer(target.agent, session));
@@ -180,7 +180,7 @@ async function attach(target: Target): Promise<number> {
       attachContainerOutput(target.agent, container, { signal: detach.signal }),
     );
     try {
-      await pumpOutput(output);
+      await onAgent(target.agent, () => pumpOutput(output));
     } catch (error) {
       if (detachedBy === undefined) throw error;
     }
@@ -228,11 +228,18 @@ async function* stdinUntil(stop: AbortSignal): AsyncGenerator<Uint8Array> {
 
 async function* none(): AsyncGenerator<Uint8Array> {}
 
-/** An agent that cannot be reached is named as the agent (main.ts would say "master"). */
+/**
+ * Trouble with the agent in one line: one that cannot be reached is named as the agent
+ * (main.ts would say "master"), a refusal with its status, a stream cut short as such.
+ */
 async function onAgent<T>(agent: URL, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
+    if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ECONNRESET')
+      throw new TaskCommandError(`the agent at ${agent.host} closed the stream early`, {
+        cause: error,
+      });
     if (error instanceof Error && error.name === 'ConnectionError')
       throw new TaskCommandError(`cannot reach the agent at ${agent.host} (${message(error)})`, {
         cause: error,
