@@ -299,6 +299,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         description:
           'a log written by something else, served as /master/log when --log_dir is not set',
       },
+      webui_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'the built web UI served at / (default: dist/webui next to this program)',
+      },
       ...logLevelOption,
     },
     run: async (values) => (await import('./daemons.js')).runMaster(values),
