@@ -147,6 +147,7 @@ export async function runMaster(values: ParsedValues): Promise<number> {
       MASTER_DEFAULTS.maxAgentPingTimeouts,
     ),
     ...optional('agentRemovalRateLimit', removalRateFlag(values)),
+    maxOperatorSubscribers: wholeNumberFlag(values, 'max_operator_event_stream_subscribers', 1000),
     ...optional('domain', domainFlag(values)),
     frameworkReregisterTimeoutMs: durationFlag(
       values,

@@ -233,6 +233,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'missed pings after which an agent is unreachable and its tasks reported',
         default: '5',
       },
+      max_operator_event_stream_subscribers: {
+        type: 'string',
+        placeholder: 'n',
+        description:
+          'operator event streams (SUBSCRIBE) open at once; past it the oldest is dropped',
+        default: '1000',
+      },
       agent_removal_rate_limit: {
         type: 'string',
         placeholder: 'n/duration',

@@ -1,39 +1,63 @@
-// A stacked area chart of one resource over the last hour: used, offered and
-// idle (total - used - offered). Plain SVG, no library, scaled to its box.
+// A stacked area chart of one resource: used, offered and idle (total - used -
+// offered) over the last hour. Plain SVG, no library. Each sample holds until
+// the next (a step chart: nothing is interpolated), and the time axis spans
+// the samples kept, from one minute up to the hour, so a fresh page already
+// shows something.
 import { amount } from './format.js';
 import type { Sample } from './store.js';
 import { HISTORY_MS } from './store.js';
 
 const WIDTH = 300;
 const HEIGHT = 90;
+const MIN_SPAN_MS = 60_000;
+
+interface Point {
+  readonly atMs: number;
+  readonly total: number;
+  readonly used: number;
+  readonly offered: number;
+}
+
+/** The SVG path of the band between lower(p) and upper(p), as steps. */
+function band(
+  points: readonly Point[],
+  x: (atMs: number) => number,
+  y: (value: number) => number,
+  nowMs: number,
+  lower: (p: Point) => number,
+  upper: (p: Point) => number,
+): string {
+  if (points.length === 0) return '';
+  const edge = (value: (p: Point) => number) =>
+    points.flatMap((p, i) => {
+      const until = points[i + 1]?.atMs ?? nowMs;
+      return [
+        `${x(p.atMs).toFixed(1)},${y(value(p)).toFixed(1)}`,
+        `${x(until).toFixed(1)},${y(value(p)).toFixed(1)}`,
+      ];
+    });
+  return `M${edge(upper).join('L')}L${edge(lower).reverse().join('L')}Z`;
+}
 
 export function ResourceChart(props: { name: string; samples: readonly Sample[]; nowMs: number }) {
   const { name, samples, nowMs } = props;
-  const points = samples.map((s) => ({
+  const points: Point[] = samples.map((s) => ({
     atMs: s.atMs,
     ...(s.byName[name] ?? { total: 0, used: 0, offered: 0 }),
   }));
   const latest = points[points.length - 1];
+  const spanMs = Math.min(HISTORY_MS, Math.max(MIN_SPAN_MS, nowMs - (points[0]?.atMs ?? nowMs)));
   const top = Math.max(1e-9, ...points.map((p) => p.total));
-  const x = (atMs: number) => ((atMs - (nowMs - HISTORY_MS)) / HISTORY_MS) * WIDTH;
+  const x = (atMs: number) => ((atMs - (nowMs - spanMs)) / spanMs) * WIDTH;
   const y = (value: number) => HEIGHT - (value / top) * HEIGHT;
-  const area = (
-    lower: (p: (typeof points)[number]) => number,
-    upper: (p: (typeof points)[number]) => number,
-  ) => {
-    if (points.length === 0) return '';
-    const up = points.map((p) => `${x(p.atMs).toFixed(1)},${y(upper(p)).toFixed(1)}`);
-    const down = [...points]
-      .reverse()
-      .map((p) => `${x(p.atMs).toFixed(1)},${y(lower(p)).toFixed(1)}`);
-    return `M${up.join('L')}L${down.join('L')}Z`;
-  };
+  const area = (lower: (p: Point) => number, upper: (p: Point) => number) =>
+    band(points, x, y, nowMs, lower, upper);
   const idle = latest ? Math.max(0, latest.total - latest.used - latest.offered) : 0;
   const label = latest
     ? `${name}: ${amount(name, latest.used)} used, ${amount(name, latest.offered)} offered, ${amount(name, idle)} idle of ${amount(name, latest.total)}`
     : `${name}: no samples yet`;
   return (
-    <figure class="chart" data-resource={name}>
+    <figure class="chart" data-resource={name} data-samples={points.length}>
       <figcaption>
         <strong>{name}</strong>
         <span class="legend">
@@ -73,7 +97,7 @@ export function ResourceChart(props: { name: string; samples: readonly Sample[];
         />
       </svg>
       <div class="axis">
-        <span>−60 min</span>
+        <span>−{Math.round(spanMs / 60_000)} min</span>
         <span>now</span>
       </div>
     </figure>

@@ -4,6 +4,7 @@ import { amount, rawBytes, stateClass, stateLabel } from '../format.js';
 import { type Agent, type Attribute, isTerminal, scalars } from '../model.js';
 import { href, type Route, replaceQuery } from '../router.js';
 import { usePoll, useStore } from '../store.js';
+import { scalar, useAgentUsage } from '../usage.js';
 
 const SHOWN = ['cpus', 'mem', 'disk', 'gpus'];
 
@@ -36,6 +37,7 @@ function matches(agent: Agent, filter: string): boolean {
 
 export function AgentsPage(props: { route: Route }) {
   const { cluster } = useStore();
+  const usage = useAgentUsage();
   const [filter, setFilter] = useState(props.route.query.get('q') ?? '');
   const runningByAgent = new Map<string, number>();
   for (const task of cluster.tasks.values())
@@ -68,7 +70,7 @@ export function AgentsPage(props: { route: Route }) {
               <th scope="col">State</th>
               {SHOWN.map((name) => (
                 <th scope="col" key={name}>
-                  {name} (allocated / total)
+                  {name} (used / total)
                 </th>
               ))}
               <th scope="col">Tasks</th>
@@ -78,7 +80,7 @@ export function AgentsPage(props: { route: Route }) {
             {agents.map((agent) => {
               const id = agent.agent_info.id?.value ?? '';
               const total = scalars(agent.total_resources ?? agent.agent_info.resources);
-              const allocated = scalars(agent.allocated_resources);
+              const used = usage.get(id)?.used;
               return (
                 <tr key={id} data-agent-id={id}>
                   <td>
@@ -88,7 +90,8 @@ export function AgentsPage(props: { route: Route }) {
                   <td>{agentState(agent)}</td>
                   {SHOWN.map((name) => (
                     <td key={name}>
-                      {amount(name, allocated[name] ?? 0)} / {amount(name, total[name] ?? 0)}
+                      {used === undefined ? '…' : amount(name, scalar(used, name))} /{' '}
+                      {amount(name, total[name] ?? 0)}
                     </td>
                   ))}
                   <td>{runningByAgent.get(id) ?? 0}</td>
@@ -134,6 +137,7 @@ function cpuRate(now: StatisticsEntry, before: StatisticsEntry | undefined): num
 export function AgentPage(props: { agentId: string }) {
   const { cluster } = useStore();
   const agent = cluster.agents.get(props.agentId);
+  const usage = useAgentUsage().get(props.agentId);
   const statistics = usePoll(
     async (signal) => {
       const entries = await getJson<StatisticsEntry[]>(
@@ -173,8 +177,6 @@ export function AgentPage(props: { agentId: string }) {
     );
   const info = agent.agent_info;
   const total = scalars(agent.total_resources ?? info.resources);
-  const allocated = scalars(agent.allocated_resources);
-  const offered = scalars(agent.offered_resources);
   const tasks = [...cluster.tasks.values()].filter(
     (t) => t.agent_id.value === props.agentId && !isTerminal(t.state),
   );
@@ -211,7 +213,7 @@ export function AgentPage(props: { agentId: string }) {
             <tr>
               <th scope="col">Resource</th>
               <th scope="col">Total</th>
-              <th scope="col">Allocated</th>
+              <th scope="col">Used</th>
               <th scope="col">Offered</th>
             </tr>
           </thead>
@@ -222,8 +224,8 @@ export function AgentPage(props: { agentId: string }) {
                 <tr key={name}>
                   <th scope="row">{name}</th>
                   <td>{amount(name, total[name] ?? 0)}</td>
-                  <td>{amount(name, allocated[name] ?? 0)}</td>
-                  <td>{amount(name, offered[name] ?? 0)}</td>
+                  <td>{usage ? amount(name, scalar(usage.used, name)) : '…'}</td>
+                  <td>{usage ? amount(name, scalar(usage.offered, name)) : '…'}</td>
                 </tr>
               ))}
           </tbody>

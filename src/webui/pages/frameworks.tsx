@@ -2,6 +2,7 @@ import { amount } from '../format.js';
 import { type Framework, isTerminal, scalars } from '../model.js';
 import { href } from '../router.js';
 import { useStore } from '../store.js';
+import { scalar, useFrameworkUsage } from '../usage.js';
 
 const SHOWN = ['cpus', 'mem', 'disk', 'gpus'];
 
@@ -12,6 +13,7 @@ function rolesOf(framework: Framework): readonly string[] {
 
 export function FrameworksPage() {
   const { cluster } = useStore();
+  const usage = useFrameworkUsage();
   const clusterTotal: Record<string, number> = {};
   for (const agent of cluster.agents.values())
     for (const [name, value] of Object.entries(
@@ -52,7 +54,9 @@ export function FrameworksPage() {
           <tbody>
             {frameworks.map((framework) => {
               const id = framework.framework_info.id?.value ?? '';
-              const allocated = scalars(framework.allocated_resources);
+              const used = usage.get(id)?.used;
+              const allocated: Record<string, number> = {};
+              for (const name of SHOWN) allocated[name] = scalar(used, name);
               // Dominant share (DRF): the largest fraction of any resource it holds.
               const share = Math.max(
                 0,
@@ -86,7 +90,9 @@ export function FrameworksPage() {
                     {(share * 100).toFixed(1)}%
                   </td>
                   {SHOWN.map((name) => (
-                    <td key={name}>{amount(name, allocated[name] ?? 0)}</td>
+                    <td key={name}>
+                      {used === undefined ? '…' : amount(name, allocated[name] ?? 0)}
+                    </td>
                   ))}
                   <td>
                     <a href={href(['tasks'], { q: id })}>

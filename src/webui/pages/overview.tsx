@@ -32,7 +32,8 @@ export function OverviewPage() {
   const agents = [...cluster.agents.values()];
   const frameworks = [...cluster.frameworks.values()];
   const info = master.value?.master_info;
-  const nowMs = samples[samples.length - 1]?.atMs ?? Date.now();
+  // The charts end at the latest sample: each re-render comes with one, or with an event.
+  const nowMs = Math.max(Date.now(), samples[samples.length - 1]?.atMs ?? 0);
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>

@@ -16,9 +16,16 @@ interface RoleEntry {
 }
 
 /** One resource of one role: consumed against its guarantee and limit, as a bar. */
-function QuotaBar(props: { name: string; consumed: number; guarantee?: number; limit?: number }) {
+function QuotaBar(props: {
+  name: string;
+  consumed: number;
+  clusterTotal: number;
+  guarantee?: number;
+  limit?: number;
+}) {
   const { name, consumed, guarantee, limit } = props;
-  const scale = Math.max(consumed, guarantee ?? 0, limit ?? 0, 1e-9);
+  // The bar is the cluster's whole amount (or the quota, when that is larger).
+  const scale = Math.max(props.clusterTotal, consumed, guarantee ?? 0, limit ?? 0, 1e-9);
   const pct = (v: number) => `${((v / scale) * 100).toFixed(1)}%`;
   const over = limit !== undefined && consumed > limit;
   return (
@@ -46,14 +53,19 @@ function QuotaBar(props: { name: string; consumed: number; guarantee?: number; l
 
 export function RolesPage() {
   const roles = usePoll((signal) => getJson<{ roles: RoleEntry[] }>('/master/roles', signal), 3000);
+  const metrics = usePoll(
+    (signal) => getJson<Record<string, number>>('/metrics/snapshot', signal),
+    10_000,
+  );
   const list = roles.value?.roles ?? [];
   return (
     <section aria-labelledby="roles-title">
       <h1 id="roles-title">Roles</h1>
       {roles.error ? <p class="error">{roles.error}</p> : null}
       <p class="muted">
-        Bars show resources consumed (allocated and reserved) against the role's quota:{' '}
-        <span class="key guarantee">guarantee</span> and <span class="key limit">limit</span>.
+        Each bar is the cluster's total; the fill is what the role consumes (allocated and
+        reserved), the marks its quota's <span class="key guarantee">guarantee</span> and{' '}
+        <span class="key limit">limit</span>.
       </p>
       {list.map((role) => {
         const names = [
@@ -78,6 +90,7 @@ export function RolesPage() {
                 key={name}
                 name={name}
                 consumed={role.quota.consumed[name] ?? role.allocated[name] ?? 0}
+                clusterTotal={metrics.value?.[`master/${name}_total`] ?? 0}
                 {...(role.quota.guarantee[name] !== undefined
                   ? { guarantee: role.quota.guarantee[name] }
                   : {})}
