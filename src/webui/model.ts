@@ -173,43 +173,84 @@ function trimCompleted(tasks: Map<string, Task>): void {
   }
 }
 
-/** The cluster after `event`; unchanged (the same object) for a heartbeat. */
+interface Draft {
+  tasks: Map<string, Task>;
+  agents: Map<string, Agent>;
+  frameworks: Map<string, Framework>;
+  completedFrameworks: Map<string, FrameworkInfo>;
+}
+
+/**
+ * The cluster after `events`, in order. The maps are copied once per batch, not per
+ * event, so a burst of thousands of task updates costs one copy; a batch of
+ * heartbeats (or of events this UI does not know) returns `cluster` itself.
+ */
+export function applyAll(cluster: Cluster, events: readonly OperatorEvent[]): Cluster {
+  if (events.every((e) => !KNOWN.has(e.type))) return cluster;
+  const draft: Draft = {
+    tasks: new Map(cluster.tasks),
+    agents: new Map(cluster.agents),
+    frameworks: new Map(cluster.frameworks),
+    completedFrameworks: new Map(cluster.completedFrameworks),
+  };
+  let isTaskEnded = false;
+  for (const event of events) isTaskEnded = step(draft, event) || isTaskEnded;
+  if (isTaskEnded) trimCompleted(draft.tasks);
+  return draft;
+}
+
+/** The cluster after one event. */
 export function apply(cluster: Cluster, event: OperatorEvent): Cluster {
+  return applyAll(cluster, [event]);
+}
+
+const KNOWN = new Set([
+  'SUBSCRIBED',
+  'TASK_ADDED',
+  'TASK_UPDATED',
+  'AGENT_ADDED',
+  'AGENT_REMOVED',
+  'FRAMEWORK_ADDED',
+  'FRAMEWORK_UPDATED',
+  'FRAMEWORK_REMOVED',
+]);
+
+/** Applies one event to the draft; true when tasks may need trimming. */
+function step(draft: Draft, event: OperatorEvent): boolean {
   switch (event.type) {
     case 'SUBSCRIBED': {
       const state = event.subscribed.get_state ?? {};
-      const tasks = new Map<string, Task>();
+      draft.tasks.clear();
+      draft.agents.clear();
+      draft.frameworks.clear();
+      draft.completedFrameworks.clear();
       const t = state.get_tasks ?? {};
       for (const task of [
         ...(t.completed_tasks ?? []),
         ...(t.unreachable_tasks ?? []),
         ...(t.tasks ?? []),
       ])
-        tasks.set(taskKey(task), task);
-      trimCompleted(tasks);
-      const agents = new Map<string, Agent>();
+        draft.tasks.set(taskKey(task), task);
       for (const agent of state.get_agents?.agents ?? [])
-        if (agent.agent_info.id !== undefined) agents.set(agent.agent_info.id.value, agent);
-      const frameworks = new Map<string, Framework>();
+        if (agent.agent_info.id !== undefined) draft.agents.set(agent.agent_info.id.value, agent);
       for (const framework of state.get_frameworks?.frameworks ?? [])
         if (framework.framework_info.id !== undefined)
-          frameworks.set(framework.framework_info.id.value, framework);
-      const completedFrameworks = new Map<string, FrameworkInfo>();
+          draft.frameworks.set(framework.framework_info.id.value, framework);
       for (const framework of state.get_frameworks?.completed_frameworks ?? [])
         if (framework.framework_info.id !== undefined)
-          completedFrameworks.set(framework.framework_info.id.value, framework.framework_info);
-      return { tasks, agents, frameworks, completedFrameworks };
+          draft.completedFrameworks.set(
+            framework.framework_info.id.value,
+            framework.framework_info,
+          );
+      return true;
     }
-    case 'TASK_ADDED': {
-      const tasks = new Map(cluster.tasks);
-      tasks.set(taskKey(event.task_added.task), event.task_added.task);
-      return { ...cluster, tasks };
-    }
+    case 'TASK_ADDED':
+      draft.tasks.set(taskKey(event.task_added.task), event.task_added.task);
+      return false;
     case 'TASK_UPDATED': {
       const { framework_id, status, state } = event.task_updated;
       const key = taskKey({ framework_id, task_id: status.task_id });
-      const known = cluster.tasks.get(key);
-      const tasks = new Map(cluster.tasks);
+      const known = draft.tasks.get(key);
       const updated: Task = known
         ? { ...known, state, statuses: [...(known.statuses ?? []), status] }
         : {
@@ -220,49 +261,38 @@ export function apply(cluster: Cluster, event: OperatorEvent): Cluster {
             state,
             statuses: [status],
           };
-      tasks.delete(key); // re-inserted last: map order is the order of last change
-      tasks.set(key, updated);
-      if (isTerminal(state)) trimCompleted(tasks);
-      return { ...cluster, tasks };
+      draft.tasks.delete(key); // re-inserted last: map order is the order of last change
+      draft.tasks.set(key, updated);
+      return isTerminal(state);
     }
     case 'AGENT_ADDED': {
       const { agent } = event.agent_added;
-      if (agent.agent_info.id === undefined) return cluster;
-      const agents = new Map(cluster.agents);
-      agents.set(agent.agent_info.id.value, agent);
-      return { ...cluster, agents };
+      if (agent.agent_info.id !== undefined) draft.agents.set(agent.agent_info.id.value, agent);
+      return false;
     }
-    case 'AGENT_REMOVED': {
-      const agents = new Map(cluster.agents);
-      agents.delete(event.agent_removed.agent_id.value);
-      return { ...cluster, agents };
-    }
+    case 'AGENT_REMOVED':
+      draft.agents.delete(event.agent_removed.agent_id.value);
+      return false;
     case 'FRAMEWORK_ADDED':
     case 'FRAMEWORK_UPDATED': {
       const framework =
         event.type === 'FRAMEWORK_ADDED'
           ? event.framework_added.framework
           : event.framework_updated.framework;
-      if (framework.framework_info.id === undefined) return cluster;
-      const frameworks = new Map(cluster.frameworks);
-      frameworks.set(framework.framework_info.id.value, framework);
-      return { ...cluster, frameworks };
+      if (framework.framework_info.id !== undefined)
+        draft.frameworks.set(framework.framework_info.id.value, framework);
+      return false;
     }
     case 'FRAMEWORK_REMOVED': {
       const info = event.framework_removed.framework_info;
-      if (info.id === undefined) return cluster;
-      const frameworks = new Map(cluster.frameworks);
-      frameworks.delete(info.id.value);
-      const completedFrameworks = new Map(cluster.completedFrameworks);
-      completedFrameworks.set(info.id.value, info);
-      return { ...cluster, frameworks, completedFrameworks };
+      if (info.id === undefined) return false;
+      draft.frameworks.delete(info.id.value);
+      draft.completedFrameworks.set(info.id.value, info);
+      return false;
     }
-    case 'HEARTBEAT':
-      return cluster;
-    default: {
-      // A newer master may send events this UI does not know; they change nothing here.
-      return cluster;
-    }
+    default:
+      // HEARTBEAT, and events a newer master may send that this UI does not know.
+      return false;
   }
 }
 

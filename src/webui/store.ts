@@ -2,7 +2,7 @@
 // and the resource samples the overview charts. Components read it through
 // useStore() and re-render on change; nothing else holds cluster state.
 import { useEffect, useState } from 'preact/hooks';
-import { apply, type Cluster, EMPTY, type OperatorEvent } from './model.js';
+import { applyAll, type Cluster, EMPTY, type OperatorEvent } from './model.js';
 import type { LinkState } from './stream.js';
 
 export interface Sample {
@@ -29,6 +29,16 @@ let state: StoreState = {
   events: 0,
 };
 const listeners = new Set<() => void>();
+/** Events received and not yet applied. */
+let queued: OperatorEvent[] = [];
+/** A burst of events re-renders once; short enough that a change looks immediate. */
+const FLUSH_DELAY_MS = 16;
+
+function flush(): void {
+  const events = queued;
+  queued = [];
+  set({ ...state, cluster: applyAll(state.cluster, events), events: state.events + events.length });
+}
 
 function set(next: StoreState): void {
   state = next;
@@ -37,9 +47,11 @@ function set(next: StoreState): void {
 
 export const store = {
   get: () => state,
+  /** Queues an event; events are applied together once per frame, then the page re-renders. */
   onEvent(event: OperatorEvent): void {
     if (event.type === 'HEARTBEAT') return;
-    set({ ...state, cluster: apply(state.cluster, event), events: state.events + 1 });
+    queued.push(event);
+    if (queued.length === 1) setTimeout(flush, FLUSH_DELAY_MS);
   },
   onLink(link: LinkState): void {
     set({ ...state, link });

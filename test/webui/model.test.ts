@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   apply,
+  applyAll,
   type Cluster,
   containerIdOf,
   EMPTY,
@@ -89,4 +90,24 @@ test('web UI model ignores heartbeats and events it does not know', () => {
   const cluster = apply(EMPTY, subscribed([]));
   assert.equal(apply(cluster, { type: 'HEARTBEAT' }), cluster);
   assert.equal(apply(cluster, { type: 'SOMETHING_NEW' } as unknown as OperatorEvent), cluster);
+});
+
+test('web UI model applies a burst of events at once as it would one by one', () => {
+  const start = apply(EMPTY, subscribed([]));
+  const burst: OperatorEvent[] = [];
+  for (let i = 0; i < 200; i++) {
+    burst.push({ type: 'TASK_ADDED', task_added: { task: task(`b-${i}`) } });
+    burst.push({
+      type: 'TASK_UPDATED',
+      task_updated: {
+        framework_id: { value: 'f1' },
+        state: 'TASK_FINISHED',
+        status: { task_id: { value: `b-${i}` }, state: 'TASK_FINISHED' },
+      },
+    });
+  }
+  const together = applyAll(start, burst);
+  const oneByOne = burst.reduce(apply, start);
+  assert.deepEqual([...together.tasks], [...oneByOne.tasks]);
+  assert.equal(start.tasks.size, 0, 'the cluster before the burst is unchanged');
 });

@@ -107,9 +107,14 @@ export function routeAgentProxy(http: HttpServer, master: MasterQueries): void {
         'NOT_FOUND',
         `no endpoint at ${request.path}: expected ${prefix}<agent id>/{files/browse,files/read,files/download,monitor/statistics,state,api/v1}`,
       );
-    const agent = master.books.agents.get(decodeURIComponent(agentIdValue));
-    if (agent === undefined)
-      throw new HttpError('NOT_FOUND', `no agent ${quote(decodeURIComponent(agentIdValue))}`);
+    let agentId: string;
+    try {
+      agentId = decodeURIComponent(agentIdValue);
+    } catch (error) {
+      throw new BadRequestError('agent_id', 'is not valid percent-encoding', { cause: error });
+    }
+    const agent = master.books.agents.get(agentId);
+    if (agent === undefined) throw new HttpError('NOT_FOUND', `no agent ${quote(agentId)}`);
     if (agent.link.state !== 'connected')
       throw new HttpError('UNAVAILABLE', `agent ${agent.id.value} is ${agent.link.state}`);
     const isPost = target.kind === 'api';
