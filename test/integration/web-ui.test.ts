@@ -167,6 +167,11 @@ test('web UI shows the live cluster in a real browser', { timeout: TEST_TIMEOUT_
   // Overview: counts, the leader, and the resource charts.
   const index = await fetch(`${origin}/`);
   assert.equal(index.headers.get('cache-control'), 'no-cache');
+  assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+  const etag = index.headers.get('etag') ?? '';
+  const revalidated = await fetch(`${origin}/`, { headers: { 'if-none-match': etag } });
+  assert.equal(revalidated.status, 304, 'an unchanged index.html is not sent again');
+  assert.equal((await fetch(`${origin}/assets/missing.js`)).status, 404);
   await page.goto(`${origin}/`);
   await page.locator('.link.live').waitFor({ timeout: 15_000 });
   await waitFor('the overview to count 2 agents', async () =>
