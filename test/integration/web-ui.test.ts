@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { openStream } from '../../src/sdk/index.js';
-import { defer, ROOT, startCluster, waitFor } from './harness.js';
+import { defer, ROOT, runCli, startCluster, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -210,6 +210,22 @@ test('web UI shows the live cluster in a real browser', { timeout: TEST_TIMEOUT_
   console.log(`web UI: task on the tasks page ${Math.round(visibleMs)} ms after launch`);
   assert.ok(visibleMs <= TASK_VISIBLE_MS, `task visible after ${visibleMs} ms`);
   await row.locator('[data-state=TASK_RUNNING]').waitFor({ timeout: 15_000 });
+  // And one launched by `agora run`, which reports its launch on stderr.
+  const run = runCli(['run', '--master', cluster.masterUrl, '--', 'sleep 120'], {
+    detached: true,
+    timeoutMs: 5 * 60_000,
+  });
+  defer(t, () => run.killAll());
+  const launchedLine = await run.stderrMatches(/task \S+ launched/);
+  const sinceRunLaunchMs = performance.now();
+  const runTaskId = /task (\S+) launched/.exec(launchedLine)?.[1] ?? '';
+  const runRow = page.locator(`tr[data-task-id="${runTaskId}"]`);
+  await runRow.waitFor({ timeout: 10_000 });
+  const runVisibleMs = performance.now() - sinceRunLaunchMs;
+  console.log(
+    `web UI: agora run's task on the page ${Math.round(runVisibleMs)} ms after it said so`,
+  );
+  assert.ok(runVisibleMs <= TASK_VISIBLE_MS, `agora run's task visible after ${runVisibleMs} ms`);
   await page.getByRole('searchbox').fill('ui-tail');
   assert.equal(await page.locator('tbody tr').count(), 1, 'the search keeps only the task');
   await screenshot(page, 'tasks');
@@ -287,6 +303,11 @@ test('web UI shows the live cluster in a real browser', { timeout: TEST_TIMEOUT_
       .find((s) => ['TASK_KILLED', 'TASK_FAILED', 'TASK_FINISHED'].includes(s.state)),
   );
   await row.locator(`[data-state=${terminal.state}]`).waitFor({ timeout: 10_000 });
+  // Killing agora run's task from the UI ends `agora run` with 128 + SIGKILL.
+  await page.getByRole('searchbox').fill(runTaskId);
+  await runRow.getByRole('button', { name: `Kill ${runTaskId}` }).click();
+  await runRow.getByRole('button', { name: `Confirm: kill ${runTaskId}` }).click();
+  assert.equal((await run.result).code, 137, 'agora run exits as its killed task did');
 
   // A dropped stream: another subscriber takes the only slot; the page reconnects.
   const rival = await openStream(new URL('/api/v1', origin), {
