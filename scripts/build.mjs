@@ -151,7 +151,34 @@ const protoOnDemand = {
   },
 };
 
+/**
+ * The web UI (src/webui, preact) into dist/webui: index.html and content-hashed
+ * assets, which the master serves at `/` (src/master/http/web-ui.ts). vite is a
+ * dev dependency and is loaded only here.
+ */
+async function buildWebUi() {
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({
+    root: join(root, 'src', 'webui'),
+    configFile: false,
+    base: '/',
+    logLevel: 'warn',
+    clearScreen: false,
+    oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+    build: {
+      outDir: join(root, 'dist', 'webui'),
+      emptyOutDir: true,
+      assetsDir: 'assets',
+      target: 'es2022',
+      // Inline scripts would need a looser Content-Security-Policy.
+      modulePreload: { polyfill: false },
+      reportCompressedSize: false,
+    },
+  });
+}
+
 rmSync(join(root, 'dist'), { recursive: true, force: true });
+const webUi = buildWebUi();
 const protoDescriptor = await compileProtoDescriptor();
 const entries = {
   agora: 'src/cli/main.ts',
@@ -180,5 +207,6 @@ await Promise.all(
     }),
   ),
 );
+await webUi;
 // dist/ is CommonJS whatever the root package.json says.
 writeFileSync(join(root, 'dist', 'package.json'), '{ "type": "commonjs" }\n');

@@ -267,6 +267,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'missed pings after which an agent is unreachable and its tasks reported',
         default: '5',
       },
+      max_operator_event_stream_subscribers: {
+        type: 'string',
+        placeholder: 'n',
+        description:
+          'operator event streams (SUBSCRIBE) open at once; past it the oldest is dropped',
+        default: '1000',
+      },
       agent_removal_rate_limit: {
         type: 'string',
         placeholder: 'n/duration',
@@ -332,6 +339,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: 'file',
         description:
           'a log written by something else, served as /master/log when --log_dir is not set',
+      },
+      webui_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'the built web UI served at / (default: dist/webui next to this program)',
       },
       ...logLevelOption,
     },
