@@ -1,10 +1,12 @@
 // Hostile input against a real master and agent (issue #7, "Bad input, in general"): a seeded
 // generator of malformed and oversized requests (depth, length, count, wrong types, encodings,
-// query strings) sent to every route of both daemons, including the scheduler calls of a
-// subscribed framework with its real stream id (hostile/probes.ts). Each must get a 4xx (or,
-// where a GET takes no input, a 200), never a 5xx or a reset connection; afterwards the
-// master's memory and /master/state are as they were, both daemons are alive, and the cluster
-// still runs a task.
+// query strings, libprocess forms, RecordIO streams) sent to every route of both daemons
+// (every registration under src/master, src/agent and src/runtime: hostile/calls.ts), including
+// the scheduler calls of a subscribed framework with its real stream id and the agent's
+// operator API (hostile/probes.ts). Each must get a 4xx that says why (or, where a GET takes
+// no input, a 200), never a 5xx or a reset connection; afterwards the master's memory,
+// /master/state and the agent's state are as they were, both daemons are alive, and the
+// cluster still runs a task.
 //
 // Replay a run with HOSTILE_SEED=<seed> (the seed is printed). Mutants that the call schemas
 // take as valid are not sent (they would be executed: a valid SUBSCRIBE subscribes); instead

@@ -71,17 +71,23 @@ export function registeredRoutes(): { daemon: Daemon; methods: string[]; path: s
     master: sources('master'),
     agent: sources('agent'),
   };
-  const registrations = (text: string) =>
-    [...text.matchAll(/\.route(Prefix)?\(\s*\[([^\]]*)\],\s*(?:'([^']+)'|`([^`]+)`)/g)].flatMap(
-      (match) => {
-        const methods = [...(match[2] ?? '').matchAll(/'([A-Z]+)'/g)].map((m) => m[1] ?? '');
-        const raw = match[3] ?? match[4] ?? '';
-        return expandPath(text, raw, match.index ?? 0).map((path) => ({
-          methods,
-          path: match[1] === undefined ? path : `${path}*`,
-        }));
-      },
-    );
+  const registrations = (text: string) => {
+    const pattern = /\.route(Prefix)?\(\s*\[([^\]]*)\],\s*(?:'([^']+)'|`([^`]+)`)/g;
+    const found = [...text.matchAll(pattern)].flatMap((match) => {
+      const methods = [...(match[2] ?? '').matchAll(/'([A-Z]+)'/g)].map((m) => m[1] ?? '');
+      const raw = match[3] ?? match[4] ?? '';
+      return expandPath(text, raw, match.index ?? 0).map((path) => ({
+        methods,
+        path: match[1] === undefined ? path : `${path}*`,
+      }));
+    });
+    // A registration this scan cannot read (a path in a variable) must not go unseen.
+    const calls = text.match(/\.route(Prefix)?\(/g)?.length ?? 0;
+    const read = text.match(pattern)?.length ?? 0;
+    if (calls !== read)
+      throw new Error(`${calls - read} route registrations with a path this scan cannot read`);
+    return found;
+  };
   for (const daemon of ['master', 'agent'] as const)
     for (const text of daemonSources[daemon])
       for (const route of registrations(text)) routes.push({ daemon, ...route });

@@ -415,7 +415,11 @@ function formProbes(
     fields.flatMap((f): [string, string][] =>
       f.name === name ? (value === undefined ? [] : [[f.name, value]]) : [[f.name, valid(f)]],
     );
-  const send = (label: string, body: Buffer | OversizedBody, headers = FORM_TYPE) => {
+  const send = (
+    label: string,
+    body: Buffer | OversizedBody,
+    headers: Readonly<Record<string, string>> = FORM_TYPE,
+  ) => {
     counts.generated++;
     probes.push({
       daemon: 'master',
@@ -429,7 +433,7 @@ function formProbes(
     });
   };
   send('empty body', Buffer.alloc(0));
-  send('no Content-Type, empty body', Buffer.alloc(0), {} as typeof FORM_TYPE);
+  send('no Content-Type, empty body', Buffer.alloc(0), {});
   send('invalid UTF-8', Buffer.from([0x61, 0x3d, 0xff, 0xfe]));
   send('invalid UTF-8 escape', Buffer.from('frameworkId=%ff%fe&slaveId=%c0%af'));
   send('bad escapes', Buffer.from('%zz=%&%=%e2%82'));
