@@ -144,7 +144,12 @@ export class MesosContainerizer implements Containerizer {
         out.set(entry.containerId, await this.ended(entry.runtimeDir, cgroup, entry.resources));
         continue;
       }
-      const running: Running = { shimPid: undefined, taskPid, cgroup, resources: entry.resources };
+      // The shim is the task's parent (it started the task and waits for it); a kill's sweep
+      // of the cgroup must spare it here too, or the task's end would go unrecorded.
+      const parent = readStat(taskPid)?.ppid;
+      const shimPid =
+        parent !== undefined && (cgroup?.pids().includes(parent) ?? false) ? parent : undefined;
+      const running: Running = { shimPid, taskPid, cgroup, resources: entry.resources };
       this.running.set(entry.containerId, running);
       const terminated = new Promise<Termination>((resolve) => {
         this.watch(entry.containerId, () => {

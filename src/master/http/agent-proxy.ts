@@ -145,7 +145,7 @@ export function routeAgentProxy(http: HttpServer, master: MasterQueries): void {
     response.writeHead(answer.statusCode ?? 502, headers);
     await pipeline(answer, response).catch(() => response.destroy());
   };
-  http.routePrefix(['GET', 'POST'], prefix, handler);
+  http.routePrefix(['GET', 'POST'], '/master/agents/', handler);
 }
 
 /** One request to the agent; resolves once its status line is in. */
