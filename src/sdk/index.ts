@@ -1,4 +1,12 @@
 export { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
+export {
+  ExecutorConnection,
+  type ExecutorOptions,
+  type ExecutorSubscribed,
+  type ExecutorUpdate,
+  executorEnvironment,
+  subscribeExecutor,
+} from './executor.js';
 export { type FileChunk, MAX_READ_BYTES, readFile, sandboxPath } from './files-client.js';
 export {
   baseUrl,
