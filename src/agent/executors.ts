@@ -720,7 +720,7 @@ export class Executors {
   private retire(run: ExecutorRun, task: ExecutorTask): void {
     run.tasks.delete(task.task.task_id.value);
     try {
-      this.options.checkpoint.remove(task.address);
+      this.options.checkpoint.removeTask(task.address);
     } catch (error) {
       this.options.log.warn(
         { err: (error as Error).message, task_id: task.task.task_id.value },
@@ -736,6 +736,14 @@ export class Executors {
   private forgetIfDone(run: ExecutorRun): void {
     if (run.phase !== 'terminated' || run.tasks.size > 0) return;
     if (this.runs.get(run.key) === run) this.runs.delete(run.key);
+    try {
+      this.options.checkpoint.remove(run.address);
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message, executor_id: run.info.executor_id.value },
+        'could not remove the checkpoint of an executor',
+      );
+    }
     this.options.retired(run.sandbox);
   }
 
