@@ -484,7 +484,7 @@ export class Agent implements AgentView {
    * the agent re-registers; an agent with nothing to drain is drained already.
    */
   private drain(config: DrainConfig): void {
-    if (this.runs.size === 0) {
+    if (this.runs.size === 0 && this.executors.taskCount === 0) {
       this.log.info({ agent_id: this.agentIdValue }, 'nothing to drain');
       return;
     }
@@ -492,11 +492,13 @@ export class Agent implements AgentView {
     writeAtomically(this.metaPath('drain_config.json'), JSON.stringify(config));
     this.log.info({ agent_id: this.agentIdValue, tasks: this.runs.size }, 'draining');
     this.runs.drainAll(config);
+    this.executors.drainAll(config);
   }
 
   /** The last run is gone: the drain is over on this side (the master keeps the agent deactivated). */
   private drainDone(): void {
-    if (this.drainConfig === undefined || this.runs.size > 0) return;
+    if (this.drainConfig === undefined || this.runs.size > 0 || this.executors.taskCount > 0)
+      return;
     this.drainConfig = undefined;
     rmSync(this.metaPath('drain_config.json'), { force: true });
     this.log.info({ agent_id: this.agentIdValue }, 'agent finished draining');
@@ -652,26 +654,93 @@ export class Agent implements AgentView {
   // ---------------------------------------------------------------- endpoints
 
   private state(): Record<string, unknown> {
-    const frameworks = new Map<string, { info: FrameworkInfo; runs: TaskRun[]; done: TaskRun[] }>();
-    const entry = (run: TaskRun) => {
-      let framework = frameworks.get(run.frameworkId.value);
+    interface ExecutorJson {
+      readonly id: string;
+      readonly name: string;
+      readonly source: string;
+      readonly container: string;
+      readonly directory: string;
+      readonly tasks: Record<string, unknown>[];
+      readonly completed_tasks: Record<string, unknown>[];
+      readonly queued_tasks: Record<string, unknown>[];
+    }
+    const frameworks = new Map<
+      string,
+      { info: FrameworkInfo; executors: Map<string, ExecutorJson> }
+    >();
+    // One entry per executor run: a command task's own, a task group's, a custom executor's.
+    const executorEntry = (
+      frameworkInfo: FrameworkInfo,
+      frameworkIdValue: string,
+      make: () => ExecutorJson,
+    ): ExecutorJson => {
+      let framework = frameworks.get(frameworkIdValue);
       if (framework === undefined) {
-        framework = { info: run.frameworkInfo, runs: [], done: [] };
-        frameworks.set(run.frameworkId.value, framework);
+        framework = { info: frameworkInfo, executors: new Map() };
+        frameworks.set(frameworkIdValue, framework);
       }
-      return framework;
+      const fresh = make();
+      const key = `${fresh.id}\u0000${fresh.container}`;
+      const existing = framework.executors.get(key);
+      if (existing !== undefined) return existing;
+      framework.executors.set(key, fresh);
+      return fresh;
     };
-    for (const run of this.runs.active) entry(run).runs.push(run);
-    for (const run of this.runs.finished) entry(run).done.push(run);
-    const taskJson = (run: TaskRun) => ({
-      id: run.task.task_id.value,
-      name: run.task.name,
-      framework_id: run.frameworkId.value,
-      executor_id: run.task.task_id.value,
+    const taskJson = (
+      task: TaskInfo,
+      frameworkIdValue: string,
+      executorIdValue: string,
+      state: TaskState,
+    ) => ({
+      id: task.task_id.value,
+      name: task.name,
+      framework_id: frameworkIdValue,
+      executor_id: executorIdValue,
       slave_id: this.agentIdValue ?? '',
-      state: run.state,
-      resources: summarize(Resources.fromWire(run.task.resources ?? [])),
+      state,
+      resources: summarize(Resources.fromWire(task.resources ?? [])),
     });
+    for (const run of [...this.runs.active, ...this.runs.finished]) {
+      const isGroup = run.task.executor?.type === 'DEFAULT';
+      const executorIdValue = run.address.executorIdValue;
+      const entry = executorEntry(run.frameworkInfo, run.frameworkId.value, () => ({
+        id: executorIdValue,
+        name: isGroup
+          ? (run.task.executor?.name ?? `Default Executor (${executorIdValue})`)
+          : `Command Executor (Task: ${run.task.task_id.value})`,
+        source: isGroup ? executorIdValue : run.task.task_id.value,
+        container: isGroup ? executorContainerOf(run.containerIdValue) : run.containerIdValue,
+        directory: isGroup ? join(run.sandbox, '..', '..') : run.sandbox,
+        tasks: [],
+        completed_tasks: [],
+        queued_tasks: [],
+      }));
+      const json = taskJson(run.task, run.frameworkId.value, executorIdValue, run.state);
+      (isTerminalState(run.state) ? entry.completed_tasks : entry.tasks).push(json);
+    }
+    const customTasks = [
+      ...this.executors.active.flatMap((run) =>
+        [...run.tasks.values()].map((task) => ({ run, task })),
+      ),
+      ...this.executors.finished,
+    ];
+    for (const { run, task } of customTasks) {
+      const executorIdValue = run.info.executor_id.value;
+      const entry = executorEntry(run.frameworkInfo, run.frameworkId.value, () => ({
+        id: executorIdValue,
+        name: run.info.name ?? '',
+        source: executorIdValue,
+        container: run.containerIdValue,
+        directory: run.sandbox,
+        tasks: [],
+        completed_tasks: [],
+        queued_tasks: [],
+      }));
+      const json = taskJson(task.task, run.frameworkId.value, executorIdValue, task.state);
+      if (isTerminalState(task.state)) entry.completed_tasks.push(json);
+      else if (task.isDelivered || task.state !== 'TASK_STAGING') entry.tasks.push(json);
+      else entry.queued_tasks.push(json);
+    }
     return {
       version: MESOS_API_VERSION,
       agora_version: AGORA_VERSION,
@@ -691,16 +760,7 @@ export class Agent implements AgentView {
         id,
         name: f.info.name,
         user: f.info.user,
-        executors: [...f.runs, ...f.done].map((run) => ({
-          id: run.task.task_id.value,
-          name: `Command Executor (Task: ${run.task.task_id.value})`,
-          source: run.task.task_id.value,
-          container: run.containerIdValue,
-          directory: run.sandbox,
-          tasks: isTerminalState(run.state) ? [] : [taskJson(run)],
-          completed_tasks: isTerminalState(run.state) ? [taskJson(run)] : [],
-          queued_tasks: [],
-        })),
+        executors: [...f.executors.values()],
       })),
       completed_frameworks: [],
     };
@@ -719,7 +779,10 @@ export class Agent implements AgentView {
   }
 
   metrics(): Record<string, number> {
-    const states = this.runs.active.map((r) => r.state);
+    const states = [
+      ...this.runs.active.map((r) => r.state),
+      ...this.executors.active.flatMap((r) => [...r.tasks.values()].map((t) => t.state)),
+    ];
     const count = (state: TaskState) => states.filter((s) => s === state).length;
     return {
       'slave/registered': this.link?.isConnected === true ? 1 : 0,
@@ -729,6 +792,11 @@ export class Agent implements AgentView {
       'slave/tasks_running': count('TASK_RUNNING'),
       'slave/tasks_killing': count('TASK_KILLING'),
       'slave/status_updates_pending': this.updates.pendingCount,
+      'slave/executors_running': this.executors.active.filter((r) => r.phase === 'subscribed')
+        .length,
+      'slave/executors_registering': this.executors.active.filter(
+        (r) => r.phase === 'launching' || r.phase === 'registering',
+      ).length,
       'slave/cpus_total': this.total?.scalar('cpus') ?? 0,
       'slave/mem_total': this.total?.scalar('mem') ?? 0,
       'slave/disk_total': this.total?.scalar('disk') ?? 0,

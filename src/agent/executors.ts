@@ -26,6 +26,7 @@ import { type Clock, type EventStream, every, type Logger, type Timer } from '..
 import {
   type AgentInfo,
   type AgentTask,
+  type DrainConfig,
   type ExecutorEvent,
   type ExecutorInfo,
   type FrameworkID,
@@ -42,6 +43,7 @@ import {
   terminationMessage,
 } from '../wire/index.js';
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
+import { drainGracePeriodNs } from './drain.js';
 import type { UriFetcher } from './fetcher.js';
 import { readStat } from './process-identity.js';
 import { sandboxPath } from './recovery.js';
@@ -530,6 +532,22 @@ export class Executors {
           : {}),
       },
     });
+  }
+
+  /**
+   * DRAIN: every live task is killed by its executor, its grace period capped by the drain's.
+   * A task that reaches a draining agent is still given to its executor: the master stops
+   * sending new ones.
+   */
+  drainAll(config: DrainConfig): void {
+    for (const run of this.runs.values())
+      for (const task of run.tasks.values())
+        if (!isTerminalState(task.state))
+          this.kill(
+            run.frameworkId.value,
+            task.task.task_id.value,
+            drainGracePeriodNs(config, task.task.kill_policy?.grace_period?.nanoseconds),
+          );
   }
 
   /** FRAMEWORK_MESSAGE: to the executor if it is subscribed; best effort. */

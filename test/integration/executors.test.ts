@@ -5,6 +5,7 @@
 // SHUTDOWN; one that exits takes its tasks with it; one that never subscribes
 // times out; one running across an agent restart subscribes again and keeps its task.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { type SchedulerConnection, subscribe } from '../../src/sdk/index.js';
@@ -299,4 +300,76 @@ test('a custom executor outlives an agent killed with SIGKILL and subscribes aga
   await framework.kill(taskId('survivor'));
   const killed = await events.update('survivor', 'TASK_KILLED', 30_000);
   assert.equal(killed.source, 'SOURCE_EXECUTOR', 'the same executor killed it');
+});
+
+test('a task group outlives an agent killed with SIGKILL: the restarted agent still kills the rest when one fails', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:1024;disk:1024' });
+  t.after(() => cluster.stop());
+  const [framework, events] = await start(t, cluster, 'pods');
+  const [offer] = await events.offers();
+  assert.ok(offer !== undefined);
+  await framework.accept(
+    [offer.id],
+    [
+      {
+        type: 'LAUNCH_GROUP',
+        launch_group: {
+          executor: {
+            type: 'DEFAULT',
+            executor_id: executorId('pod-r'),
+            framework_id: framework.frameworkId,
+            resources: [
+              ...resources(0.1, 32),
+              { name: 'disk', type: 'SCALAR', scalar: { value: 10 } },
+            ],
+          },
+          task_group: {
+            tasks: [
+              { name: 'main', command: 'exec sleep 60' },
+              // Each task's sandbox is <executor sandbox>/containers/<id>: the executor's is
+              // two levels up, shared by the group.
+              { name: 'watcher', command: 'while [ ! -e ../../stop ]; do sleep 0.1; done; exit 2' },
+            ].map(({ name, command }) => ({
+              name,
+              task_id: taskId(name),
+              agent_id: offer.agent_id,
+              resources: resources(0.1, 32),
+              command: { value: command },
+            })),
+          },
+        },
+      },
+    ],
+  );
+  const containers = new Map<string, string | undefined>();
+  for (const id of ['main', 'watcher']) {
+    const running = await events.update(id, 'TASK_RUNNING', 30_000);
+    containers.set(id, running.container_status?.container_id?.value);
+  }
+  const [agent] = cluster.agents;
+  assert.ok(agent !== undefined);
+  agent.process.kill('SIGKILL');
+  await agent.exited;
+  const agentDir = join(cluster.workDir, 'agent-1');
+  await cluster.addAgent('agent-1-again', [], agentDir);
+  const executorSandbox = join(
+    agentDir,
+    'slaves',
+    offer.agent_id.value,
+    'frameworks',
+    framework.frameworkId.value,
+    'executors',
+    'pod-r',
+    'runs',
+    'latest',
+  );
+  writeFileSync(join(executorSandbox, 'stop'), '');
+  const failed = await events.update('watcher', 'TASK_FAILED', 30_000);
+  assert.match(failed.message ?? '', /2/, 'its real exit code');
+  assert.equal(failed.container_status?.container_id?.value, containers.get('watcher'));
+  const killed = await events.update('main', 'TASK_KILLED', 30_000);
+  assert.equal(killed.container_status?.container_id?.value, containers.get('main'));
+  await seen(events, 'FAILURE for pod-r', (e) =>
+    e.type === 'FAILURE' && e.failure.executor_id?.value === 'pod-r' ? true : undefined,
+  );
 });
