@@ -218,6 +218,21 @@ test('a custom executor written with the SDK runs its tasks, relays messages, an
     ['exec-1'],
   );
 
+  // So does the agent, and its operator API lists the executor's task.
+  const agentTasks = await fetch(new URL('/api/v1', agent.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ type: 'GET_TASKS' }),
+  });
+  const launched = (
+    (await agentTasks.json()) as {
+      get_tasks: {
+        launched_tasks?: { task_id: { value: string }; executor_id: { value: string } }[];
+      };
+    }
+  ).get_tasks.launched_tasks?.map((task) => [task.task_id.value, task.executor_id.value]);
+  assert.deepEqual(launched, [['long', 'exec-1']]);
+
   await framework.kill(taskId('long'));
   const killed = await events.update('long', 'TASK_KILLED', 30_000);
   assert.equal(killed.source, 'SOURCE_EXECUTOR');
