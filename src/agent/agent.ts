@@ -256,6 +256,7 @@ export class Agent implements AgentView {
     const isWildcard = address.address === '0.0.0.0' || address.address === '::';
     const ip = this.options.advertiseIp ?? (isWildcard ? '127.0.0.1' : address.address);
     this.endpoint = `${ip}:${address.port}`;
+    this.executors.listening();
     this.info = {
       hostname: this.options.hostname ?? ip,
       port: address.port,

@@ -102,6 +102,8 @@ export interface ExecutorRun {
   /** Why the agent ended the executor, when it did: its tasks' reason. */
   endReason: TaskStatusReason | undefined;
   isShuttingDown: boolean;
+  /** Re-attached after an agent restart: it subscribes again. */
+  readonly isRecovered: boolean;
 }
 
 export interface ExecutorsOptions {
@@ -228,6 +230,7 @@ export class Executors {
         killTimer: undefined,
         endReason: undefined,
         isShuttingDown: false,
+        isRecovered: false,
       };
       this.runs.set(key, run);
     }
@@ -328,6 +331,12 @@ export class Executors {
   ): void {
     run.container = container;
     run.phase = 'registering';
+    void container.terminated.then((termination) => this.ended(run, termination));
+    this.armRegistration(run, deadlineMs, reason);
+  }
+
+  private armRegistration(run: ExecutorRun, deadlineMs: number, reason: TaskStatusReason): void {
+    run.registrationTimer?.cancel();
     run.registrationTimer = this.options.clock.setTimeout(() => {
       run.registrationTimer = undefined;
       if (run.phase !== 'registering') return;
@@ -337,7 +346,21 @@ export class Executors {
       );
       this.destroy(run, reason);
     }, deadlineMs);
-    void container.terminated.then((termination) => this.ended(run, termination));
+  }
+
+  /**
+   * The agent listens again after a restart: the executors it re-attached get
+   * --executor_reregistration_timeout from now (not from recovery, which may have
+   * taken a while) to subscribe again.
+   */
+  listening(): void {
+    for (const run of this.runs.values())
+      if (run.phase === 'registering' && run.isRecovered)
+        this.armRegistration(
+          run,
+          this.options.reregistrationTimeoutMs,
+          'REASON_EXECUTOR_REREGISTRATION_TIMEOUT',
+        );
   }
 
   /**
@@ -813,6 +836,7 @@ export class Executors {
         killTimer: undefined,
         endReason: undefined,
         isShuttingDown: false,
+        isRecovered: true,
       };
       this.runs.set(key, run);
       for (const checkpointedTask of tasks) {

@@ -177,7 +177,9 @@ export class ExecutorConnection {
     let last: unknown;
     while (!this.isClosed && performance.now() < deadlineMs) {
       await sleep(backoffMs, this.closing.signal);
-      backoffMs = Math.min(backoffMs * 2, backoffMaxMs);
+      // Half the cap: the agent waits MESOS_SUBSCRIPTION_BACKOFF_MAX (its
+      // --executor_reregistration_timeout) once it listens, so two attempts fall in it.
+      backoffMs = Math.min(backoffMs * 2, backoffMaxMs / 2);
       if (this.isClosed) return undefined;
       try {
         const opened = await open(this.environment, this.subscribeBody(), this.closing.signal);

@@ -47,7 +47,9 @@ export type RouteKind =
   | { readonly kind: 'get'; readonly params?: readonly (readonly [string, string])[] }
   | { readonly kind: 'files' }
   /** The agent's operator API (agent-operator.ts): probed by its own suite for now. */
-  | { readonly kind: 'agent-operator' };
+  | { readonly kind: 'agent-operator' }
+  /** The executor API (executor-api.ts): its refusals are tested in executors.test.ts. */
+  | { readonly kind: 'executor' };
 
 export const MASTER_ROUTES: Readonly<Record<string, RouteKind>> = {
   'POST /master/api/v1/scheduler': { kind: 'scheduler' },
@@ -105,6 +107,7 @@ export const AGENT_ROUTES: Readonly<Record<string, RouteKind>> = {
   'GET /monitor/statistics': { kind: 'get' },
   'GET /monitor/statistics.json': { kind: 'get' },
   'POST /slave(1)/api/v1': { kind: 'agent-operator' },
+  'POST /slave(1)/api/v1/executor': { kind: 'executor' },
 };
 
 /** The kinds of JSON call, one per JSON route. */
