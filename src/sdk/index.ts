@@ -1,5 +1,15 @@
 export { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 export {
+  attachContainerInput,
+  attachContainerOutput,
+  type ContainerWait,
+  killContainer,
+  launchNestedContainerSession,
+  processIoRecords,
+  shellExitStatus,
+  waitContainer,
+} from './container-session.js';
+export {
   ExecutorConnection,
   type ExecutorOptions,
   type ExecutorSubscribed,
