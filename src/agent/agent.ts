@@ -24,6 +24,8 @@ import {
   type MasterInfo,
   MESOS_API_VERSION,
   agentId as mintAgentId,
+  executorId as mintExecutorId,
+  frameworkId as mintFrameworkId,
   parseResources,
   type Resource,
   type TaskInfo,
@@ -31,6 +33,13 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import { Checkpoint } from './checkpoint.js';
+import { routeExecutorApi } from './executor-api.js';
+import {
+  DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS,
+  Executors,
+} from './executors.js';
 import { DEFAULT_FETCHER_CACHE_SIZE_BYTES, Fetcher } from './fetcher.js';
 import { routeFiles, SandboxFiles } from './files.js';
 import { agentResources } from './host-resources.js';
@@ -40,7 +49,8 @@ import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
 import { GC_DEFAULTS, SandboxGc } from './sandbox-gc.js';
 import { ContainerSessions } from './sessions.js';
 import { StatusUpdateManager } from './status-update-manager.js';
-import { type TaskRun, TaskRuns } from './task-runs.js';
+import { executorContainerOf, TaskGroups } from './task-groups.js';
+import { isCustomExecutorTask, type TaskRun, TaskRuns } from './task-runs.js';
 
 /**
  * The agent: registers with the master over a connection it opens, runs each
@@ -54,6 +64,16 @@ export class Agent implements AgentView {
   private readonly updates: StatusUpdateManager;
   private readonly checkpoint: Checkpoint;
   readonly runs: TaskRuns;
+  /** Frameworks' own executors and their tasks. */
+  readonly executors: Executors;
+  /** The default executor's books: which task runs belong to which task group. */
+  private readonly groups = new TaskGroups();
+  /** EXECUTOR_EXITED calls the master has not taken yet: sent again once registered. */
+  private readonly pendingExits: {
+    readonly framework_id: FrameworkID;
+    readonly executor_id: ExecutorID;
+    readonly status: number;
+  }[] = [];
   readonly files: SandboxFiles;
   readonly sessions: ContainerSessions;
   private readonly fetcher: Fetcher;
@@ -121,7 +141,38 @@ export class Agent implements AgentView {
       endpoint: () => this.endpoint,
       drain: () => this.drainConfig,
       retired: (run) => {
-        this.gc.retired(run.sandbox);
+        if (run.task.executor?.type === 'DEFAULT') {
+          // A task group's sandboxes go with their executor's, once all its tasks retired.
+          const parent = executorContainerOf(run.containerIdValue);
+          if (this.groups.retired(parent, run.task.task_id.value))
+            this.gc.retired(join(run.sandbox, '..', '..'));
+        } else this.gc.retired(run.sandbox);
+        this.drainDone();
+      },
+      terminated: (run) => this.groupTaskEnded(run),
+    });
+    this.executors = new Executors({
+      workDir: options.workDir,
+      containerizer: options.containerizer,
+      fetcher: this.fetcher,
+      checkpoint: this.checkpoint,
+      updates: this.updates,
+      clock: options.clock,
+      log: options.logger,
+      agentId: () => this.agentIdValue,
+      agentInfo: () => this.agentInfo(),
+      endpoint: () => this.endpoint,
+      registrationTimeoutMs:
+        options.executorRegistrationTimeoutMs ?? DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+      reregistrationTimeoutMs:
+        options.executorReregistrationTimeoutMs ?? DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
+      shutdownGraceMs: options.executorShutdownGraceMs ?? DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS,
+      exited: (frameworkId, executorIdValue, status) =>
+        this.executorExited(frameworkId, mintExecutorId(executorIdValue), status),
+      message: (frameworkId, executorIdValue, data) =>
+        this.executorMessage(frameworkId, executorIdValue, data),
+      retired: (sandbox) => {
+        this.gc.retired(sandbox);
         this.drainDone();
       },
     });
@@ -142,6 +193,7 @@ export class Agent implements AgentView {
         this.runs.environment(run, this.agentIdValue ?? run.address.agentIdValue),
     });
     routeAgentOperatorApi(this.http, this);
+    routeExecutorApi(this.http, this.executors, options.logger);
     this.http.route(['GET'], '/slave(1)/health', (_request, response) => sendEmpty(response, 200));
     this.http.route(['GET'], '/slave(1)/state', (request, response) =>
       sendJson(response, 200, this.state(), request),
@@ -181,9 +233,18 @@ export class Agent implements AgentView {
     this.drainConfig = this.recoverDrainConfig();
     this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
     await this.fetcher.start();
-    await this.runs.recover();
+    await this.runs.recover((runs, found) => this.executors.recover(runs, found));
+    this.recoverGroups();
     // What no run holds any more is scheduled from its mtime: the schedule outlives restarts.
-    await this.gc.recover(new Set(this.runs.active.map((run) => run.sandbox)));
+    // A task group's task holds its executor's run directory, where its own sandbox is.
+    await this.gc.recover(
+      new Set([
+        ...this.runs.active.map((run) =>
+          run.task.executor?.type === 'DEFAULT' ? join(run.sandbox, '..', '..') : run.sandbox,
+        ),
+        ...this.executors.active.map((run) => run.sandbox),
+      ]),
+    );
     this.gc.start();
     this.cleanup.defer(() => this.gc.stop());
     this.total = agentResources(workDir, this.options.resources);
@@ -195,6 +256,7 @@ export class Agent implements AgentView {
     const isWildcard = address.address === '0.0.0.0' || address.address === '::';
     const ip = this.options.advertiseIp ?? (isWildcard ? '127.0.0.1' : address.address);
     this.endpoint = `${ip}:${address.port}`;
+    this.executors.listening();
     this.info = {
       hostname: this.options.hostname ?? ip,
       port: address.port,
@@ -206,6 +268,7 @@ export class Agent implements AgentView {
     // Last: checkpoints of acknowledged runs still being removed in the thread pool.
     this.cleanup.defer(() => this.checkpoint.settled());
     this.cleanup.defer(() => this.runs.killAll());
+    this.cleanup.defer(() => this.executors.killAll());
     this.cleanup.defer(() => this.sessions.stop());
     this.cleanup.defer(() => this.updates.stop());
     const link = new MasterLink({
@@ -309,7 +372,7 @@ export class Agent implements AgentView {
   private subscribeCall(): AgentCall {
     const info = this.info;
     if (info === undefined) throw new Error('agent not started');
-    const tasks = this.runs.held();
+    const tasks = [...this.runs.held(), ...this.executors.held()];
     return {
       type: 'SUBSCRIBE',
       ...(this.agentIdValue !== undefined ? { agent_id: mintAgentId(this.agentIdValue) } : {}),
@@ -335,57 +398,71 @@ export class Agent implements AgentView {
     this.masterInfo = master;
     this.log.info({ agent_id: id.value, master: master.pid }, 'registered with master');
     this.updates.connected();
+    for (const exited of this.pendingExits.splice(0))
+      this.executorExited(exited.framework_id, exited.executor_id, exited.status);
   }
 
   private handle(event: AgentEvent): void {
     switch (event.type) {
-      case 'RUN_TASK':
-        void this.runs.launch(event.run_task.framework_info, event.run_task.task);
+      case 'RUN_TASK': {
+        const { framework_info, task } = event.run_task;
+        if (isCustomExecutorTask(task)) void this.executors.launch(framework_info, task);
+        else void this.runs.launch(framework_info, task);
         return;
-      case 'KILL_TASK':
-        this.runs.kill(
-          event.kill_task.framework_id.value,
-          event.kill_task.task_id.value,
-          event.kill_task.kill_policy?.grace_period?.nanoseconds,
-        );
+      }
+      case 'KILL_TASK': {
+        const { framework_id, task_id, kill_policy } = event.kill_task;
+        const graceNs = kill_policy?.grace_period?.nanoseconds;
+        if (this.executors.hasTask(framework_id.value, task_id.value))
+          this.executors.kill(framework_id.value, task_id.value, graceNs);
+        else this.runs.kill(framework_id.value, task_id.value, graceNs);
         return;
+      }
       case 'ACKNOWLEDGE': {
         const { framework_id, task_id, uuid } = event.acknowledge;
-        this.runs.acknowledged(framework_id.value, task_id.value, uuid);
+        if (this.executors.hasTask(framework_id.value, task_id.value))
+          this.executors.acknowledged(framework_id.value, task_id.value, uuid);
+        else this.runs.acknowledged(framework_id.value, task_id.value, uuid);
         return;
       }
       case 'SHUTDOWN_FRAMEWORK':
         this.runs.shutdownFramework(event.shutdown_framework.framework_id.value);
+        this.executors.shutdownFramework(event.shutdown_framework.framework_id.value);
         return;
       case 'CHECKPOINT_RESOURCES':
         this.checkpointResources(event.checkpoint_resources.resources);
         return;
       case 'RUN_TASK_GROUP': {
         const { framework_info, executor, task_group } = event.run_task_group;
-        this.refuseTaskGroup(framework_info, executor.executor_id, task_group.tasks);
+        this.launchGroup(framework_info, executor.executor_id, task_group.tasks);
         return;
       }
-      case 'SHUTDOWN_EXECUTOR':
-        // Only task groups have executors of their own, and those never start here yet.
-        this.log.info(
-          {
-            framework_id: event.shutdown_executor.framework_id.value,
-            executor_id: event.shutdown_executor.executor_id.value,
-          },
-          'shutdown of an executor this agent does not run; ignored',
-        );
+      case 'SHUTDOWN_EXECUTOR': {
+        const { framework_id, executor_id } = event.shutdown_executor;
+        if (this.groups.has(framework_id.value, executor_id.value))
+          for (const taskIdValue of this.groups.liveTasks(framework_id.value, executor_id.value))
+            this.runs.kill(framework_id.value, taskIdValue);
+        else if (!this.executors.shutdownExecutor(framework_id.value, executor_id.value))
+          this.log.info(
+            { framework_id: framework_id.value, executor_id: executor_id.value },
+            'shutdown of an executor this agent does not run; ignored',
+          );
         return;
-      case 'FRAMEWORK_MESSAGE':
-        // MESSAGE is best effort (WIRE §2.1): with no custom executors there is nobody to tell.
-        this.log.info(
-          {
-            framework_id: event.framework_message.framework_id.value,
-            executor_id: event.framework_message.executor_id.value,
-            bytes: event.framework_message.data.length,
-          },
-          'framework message for an executor this agent does not run; dropped',
-        );
+      }
+      case 'FRAMEWORK_MESSAGE': {
+        // MESSAGE is best effort (WIRE §2.1): nobody to tell, nothing kept.
+        const { framework_id, executor_id, data } = event.framework_message;
+        if (!this.executors.frameworkMessage(framework_id.value, executor_id.value, data))
+          this.log.info(
+            {
+              framework_id: framework_id.value,
+              executor_id: executor_id.value,
+              bytes: data.length,
+            },
+            'framework message for an executor that is not subscribed here; dropped',
+          );
         return;
+      }
       case 'DRAIN':
         this.drain(event.drain.config);
         return;
@@ -410,7 +487,7 @@ export class Agent implements AgentView {
    * the agent re-registers; an agent with nothing to drain is drained already.
    */
   private drain(config: DrainConfig): void {
-    if (this.runs.size === 0) {
+    if (this.runs.size === 0 && this.executors.taskCount === 0) {
       this.log.info({ agent_id: this.agentIdValue }, 'nothing to drain');
       return;
     }
@@ -418,11 +495,13 @@ export class Agent implements AgentView {
     writeAtomically(this.metaPath('drain_config.json'), JSON.stringify(config));
     this.log.info({ agent_id: this.agentIdValue, tasks: this.runs.size }, 'draining');
     this.runs.drainAll(config);
+    this.executors.drainAll(config);
   }
 
   /** The last run is gone: the drain is over on this side (the master keeps the agent deactivated). */
   private drainDone(): void {
-    if (this.drainConfig === undefined || this.runs.size > 0) return;
+    if (this.drainConfig === undefined || this.runs.size > 0 || this.executors.taskCount > 0)
+      return;
     this.drainConfig = undefined;
     rmSync(this.metaPath('drain_config.json'), { force: true });
     this.log.info({ agent_id: this.agentIdValue }, 'agent finished draining');
@@ -449,29 +528,116 @@ export class Agent implements AgentView {
     this.resolveTerminated(message);
   }
 
+  // ------------------------------------------------------------ executors
+
   /**
-   * LAUNCH_GROUP: refused task by task (task-runs.ts says why), and the master
-   * hears that the executor it expected is gone, as Mesos' agent sends
-   * ExitedExecutorMessage (status -1) for an executor that never launched.
+   * LAUNCH_GROUP, run by the default executor inside the agent (task-groups.ts says why):
+   * every task starts at once, each in a container nested in the group executor's.
    */
-  private refuseTaskGroup(
+  private launchGroup(
     frameworkInfo: FrameworkInfo,
     executorId: ExecutorID,
     tasks: readonly TaskInfo[],
   ): void {
-    this.runs.refuseGroup(frameworkInfo, executorId.value, tasks);
     const frameworkId = frameworkInfo.id;
     if (frameworkId === undefined) return;
-    this.log.warn(
-      { framework_id: frameworkId.value, executor_id: executorId.value, tasks: tasks.length },
-      'task group refused: no default executor',
+    const executorContainerIdValue = this.groups.launched(
+      frameworkId.value,
+      executorId.value,
+      tasks.map((task) => task.task_id.value),
     );
+    this.log.info(
+      {
+        framework_id: frameworkId.value,
+        executor_id: executorId.value,
+        container_id: executorContainerIdValue,
+        tasks: tasks.length,
+      },
+      'task group launching',
+    );
+    for (const task of tasks)
+      void this.runs.launch(frameworkInfo, task, {
+        executorIdValue: executorId.value,
+        executorContainerIdValue,
+      });
+  }
+
+  /** A task of a group ended: a failure kills the rest of its group; the last one ends the executor. */
+  private groupTaskEnded(run: TaskRun): void {
+    if (run.task.executor?.type !== 'DEFAULT') return;
+    const decision = this.groups.terminated(
+      executorContainerOf(run.containerIdValue),
+      run.task.task_id.value,
+      run.state,
+    );
+    for (const taskIdValue of decision.kill) {
+      this.log.info(
+        { task_id: taskIdValue, because_of: run.task.task_id.value, state: run.state },
+        'killing the rest of a task group',
+      );
+      this.runs.kill(run.frameworkId.value, taskIdValue);
+    }
+    if (decision.hasExecutorExited)
+      this.executorExited(run.frameworkId, mintExecutorId(run.address.executorIdValue), 0);
+  }
+
+  /** Task groups of the previous life, as recovery found their tasks. */
+  private recoverGroups(): void {
+    const { kill, exited } = this.groups.recovered(
+      this.runs.active
+        .filter((run) => run.task.executor?.type === 'DEFAULT')
+        .map((run) => ({
+          frameworkIdValue: run.frameworkId.value,
+          executorIdValue: run.address.executorIdValue,
+          containerIdValue: executorContainerOf(run.containerIdValue),
+          taskIdValue: run.task.task_id.value,
+          state: run.state,
+        })),
+    );
+    for (const taskIdValue of kill) {
+      const run = this.runs.active.find((r) => r.task.task_id.value === taskIdValue);
+      if (run !== undefined) this.runs.kill(run.frameworkId.value, taskIdValue);
+    }
+    for (const { frameworkIdValue, executorIdValue } of exited)
+      this.pendingExits.push({
+        framework_id: mintFrameworkId(frameworkIdValue),
+        executor_id: mintExecutorId(executorIdValue),
+        status: 0,
+      });
+  }
+
+  /**
+   * Tells the master an executor ended (Mesos' ExitedExecutorMessage), so that it frees the
+   * executor's resources and sends FAILURE; kept for the next registration if not connected.
+   */
+  private executorExited(frameworkId: FrameworkID, executorId: ExecutorID, status: number): void {
+    const exited = { framework_id: frameworkId, executor_id: executorId, status };
+    const link = this.link;
+    if (link === undefined || !link.isConnected) {
+      this.pendingExits.push(exited);
+      return;
+    }
+    link.sendExecutorExited(exited).catch((error: unknown) => {
+      this.log.warn(
+        { err: (error as Error).message, executor_id: executorId.value },
+        'could not tell the master an executor exited',
+      );
+      this.pendingExits.push(exited);
+    });
+  }
+
+  /** An executor's MESSAGE for its framework, relayed through the master; best effort. */
+  private executorMessage(frameworkId: FrameworkID, executorIdValue: string, data: string): void {
     this.link
-      ?.sendExecutorExited({ framework_id: frameworkId, executor_id: executorId, status: -1 })
+      ?.sendExecutorMessage({
+        framework_id: frameworkId,
+        executor_id: mintExecutorId(executorIdValue),
+        data,
+      })
       .catch((error: unknown) =>
         this.log.warn(
-          { err: (error as Error).message, executor_id: executorId.value },
-          'could not tell the master an executor exited',
+          { err: (error as Error).message, executor_id: executorIdValue },
+          'executor message not delivered',
         ),
       );
   }
@@ -491,26 +657,93 @@ export class Agent implements AgentView {
   // ---------------------------------------------------------------- endpoints
 
   private state(): Record<string, unknown> {
-    const frameworks = new Map<string, { info: FrameworkInfo; runs: TaskRun[]; done: TaskRun[] }>();
-    const entry = (run: TaskRun) => {
-      let framework = frameworks.get(run.frameworkId.value);
+    interface ExecutorJson {
+      readonly id: string;
+      readonly name: string;
+      readonly source: string;
+      readonly container: string;
+      readonly directory: string;
+      readonly tasks: Record<string, unknown>[];
+      readonly completed_tasks: Record<string, unknown>[];
+      readonly queued_tasks: Record<string, unknown>[];
+    }
+    const frameworks = new Map<
+      string,
+      { info: FrameworkInfo; executors: Map<string, ExecutorJson> }
+    >();
+    // One entry per executor run: a command task's own, a task group's, a custom executor's.
+    const executorEntry = (
+      frameworkInfo: FrameworkInfo,
+      frameworkIdValue: string,
+      make: () => ExecutorJson,
+    ): ExecutorJson => {
+      let framework = frameworks.get(frameworkIdValue);
       if (framework === undefined) {
-        framework = { info: run.frameworkInfo, runs: [], done: [] };
-        frameworks.set(run.frameworkId.value, framework);
+        framework = { info: frameworkInfo, executors: new Map() };
+        frameworks.set(frameworkIdValue, framework);
       }
-      return framework;
+      const fresh = make();
+      const key = `${fresh.id}\u0000${fresh.container}`;
+      const existing = framework.executors.get(key);
+      if (existing !== undefined) return existing;
+      framework.executors.set(key, fresh);
+      return fresh;
     };
-    for (const run of this.runs.active) entry(run).runs.push(run);
-    for (const run of this.runs.finished) entry(run).done.push(run);
-    const taskJson = (run: TaskRun) => ({
-      id: run.task.task_id.value,
-      name: run.task.name,
-      framework_id: run.frameworkId.value,
-      executor_id: run.task.task_id.value,
+    const taskJson = (
+      task: TaskInfo,
+      frameworkIdValue: string,
+      executorIdValue: string,
+      state: TaskState,
+    ) => ({
+      id: task.task_id.value,
+      name: task.name,
+      framework_id: frameworkIdValue,
+      executor_id: executorIdValue,
       slave_id: this.agentIdValue ?? '',
-      state: run.state,
-      resources: summarize(Resources.fromWire(run.task.resources ?? [])),
+      state,
+      resources: summarize(Resources.fromWire(task.resources ?? [])),
     });
+    for (const run of [...this.runs.active, ...this.runs.finished]) {
+      const isGroup = run.task.executor?.type === 'DEFAULT';
+      const executorIdValue = run.address.executorIdValue;
+      const entry = executorEntry(run.frameworkInfo, run.frameworkId.value, () => ({
+        id: executorIdValue,
+        name: isGroup
+          ? (run.task.executor?.name ?? `Default Executor (${executorIdValue})`)
+          : `Command Executor (Task: ${run.task.task_id.value})`,
+        source: isGroup ? executorIdValue : run.task.task_id.value,
+        container: isGroup ? executorContainerOf(run.containerIdValue) : run.containerIdValue,
+        directory: isGroup ? join(run.sandbox, '..', '..') : run.sandbox,
+        tasks: [],
+        completed_tasks: [],
+        queued_tasks: [],
+      }));
+      const json = taskJson(run.task, run.frameworkId.value, executorIdValue, run.state);
+      (isTerminalState(run.state) ? entry.completed_tasks : entry.tasks).push(json);
+    }
+    const customTasks = [
+      ...this.executors.active.flatMap((run) =>
+        [...run.tasks.values()].map((task) => ({ run, task })),
+      ),
+      ...this.executors.finished,
+    ];
+    for (const { run, task } of customTasks) {
+      const executorIdValue = run.info.executor_id.value;
+      const entry = executorEntry(run.frameworkInfo, run.frameworkId.value, () => ({
+        id: executorIdValue,
+        name: run.info.name ?? '',
+        source: executorIdValue,
+        container: run.containerIdValue,
+        directory: run.sandbox,
+        tasks: [],
+        completed_tasks: [],
+        queued_tasks: [],
+      }));
+      const json = taskJson(task.task, run.frameworkId.value, executorIdValue, task.state);
+      if (isTerminalState(task.state)) entry.completed_tasks.push(json);
+      else if (task.isDelivered || task.state !== 'TASK_STAGING') entry.tasks.push(json);
+      else entry.queued_tasks.push(json);
+    }
     return {
       version: MESOS_API_VERSION,
       agora_version: AGORA_VERSION,
@@ -530,16 +763,7 @@ export class Agent implements AgentView {
         id,
         name: f.info.name,
         user: f.info.user,
-        executors: [...f.runs, ...f.done].map((run) => ({
-          id: run.task.task_id.value,
-          name: `Command Executor (Task: ${run.task.task_id.value})`,
-          source: run.task.task_id.value,
-          container: run.containerIdValue,
-          directory: run.sandbox,
-          tasks: isTerminalState(run.state) ? [] : [taskJson(run)],
-          completed_tasks: isTerminalState(run.state) ? [taskJson(run)] : [],
-          queued_tasks: [],
-        })),
+        executors: [...f.executors.values()],
       })),
       completed_frameworks: [],
     };
@@ -558,7 +782,10 @@ export class Agent implements AgentView {
   }
 
   metrics(): Record<string, number> {
-    const states = this.runs.active.map((r) => r.state);
+    const states = [
+      ...this.runs.active.map((r) => r.state),
+      ...this.executors.active.flatMap((r) => [...r.tasks.values()].map((t) => t.state)),
+    ];
     const count = (state: TaskState) => states.filter((s) => s === state).length;
     return {
       'slave/registered': this.link?.isConnected === true ? 1 : 0,
@@ -568,6 +795,11 @@ export class Agent implements AgentView {
       'slave/tasks_running': count('TASK_RUNNING'),
       'slave/tasks_killing': count('TASK_KILLING'),
       'slave/status_updates_pending': this.updates.pendingCount,
+      'slave/executors_running': this.executors.active.filter((r) => r.phase === 'subscribed')
+        .length,
+      'slave/executors_registering': this.executors.active.filter(
+        (r) => r.phase === 'launching' || r.phase === 'registering',
+      ).length,
       'slave/cpus_total': this.total?.scalar('cpus') ?? 0,
       'slave/mem_total': this.total?.scalar('mem') ?? 0,
       'slave/disk_total': this.total?.scalar('disk') ?? 0,

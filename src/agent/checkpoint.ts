@@ -193,6 +193,14 @@ export class Checkpoint {
     rmSync(frameworkDir, { recursive: true, force: true });
   }
 
+  /**
+   * One task of a run that holds several (a custom executor's) retired: its records go, the
+   * run's own (the executor's pids and runtime records) stay until the executor is gone.
+   */
+  removeTask(address: RunAddress): void {
+    rmSync(this.taskDir(address), { recursive: true, force: true });
+  }
+
   /** Every run recorded under meta/slaves/, whichever agent id it ran under. */
   runs(): CheckpointedRun[] {
     const out: CheckpointedRun[] = [];

@@ -1,4 +1,9 @@
 export { Agent } from './agent.js';
+export {
+  DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS,
+} from './executors.js';
 export { DEFAULT_FETCHER_CACHE_SIZE_BYTES } from './fetcher.js';
 export { DEFAULT_PORTS, detectHost, overrideByName, shareText } from './host-resources.js';
 export { type HostShare, type PortRange, splitHost } from './host-share.js';

@@ -67,6 +67,17 @@ export class MasterLink {
     await this.send((agent_id) => ({ type: 'EXECUTOR_EXITED', agent_id, executor_exited: exited }));
   }
 
+  /** Relays an executor's MESSAGE to its framework (EXECUTOR_MESSAGE); best effort. */
+  async sendExecutorMessage(
+    message: Extract<AgentCall, { type: 'EXECUTOR_MESSAGE' }>['executor_message'],
+  ): Promise<void> {
+    await this.send((agent_id) => ({
+      type: 'EXECUTOR_MESSAGE',
+      agent_id,
+      executor_message: message,
+    }));
+  }
+
   /** A call on the current stream. Throws when not connected or refused. */
   private async send(build: (agentId: AgentID) => AgentCall): Promise<void> {
     const streamId = this.streamId;

@@ -32,6 +32,7 @@ import {
   RecordIOError,
   type Task,
 } from '../wire/index.js';
+import type { Executors, ExecutorTask } from './executors.js';
 import type { SandboxFiles } from './files.js';
 import type { ContainerSessions } from './sessions.js';
 import type { TaskRun, TaskRuns } from './task-runs.js';
@@ -39,6 +40,7 @@ import type { TaskRun, TaskRuns } from './task-runs.js';
 /** What the handlers read off the agent. */
 export interface AgentView {
   readonly runs: TaskRuns;
+  readonly executors: Executors;
   readonly files: SandboxFiles;
   readonly sessions: ContainerSessions;
   readonly flags: Readonly<Record<string, string>>;
@@ -255,31 +257,69 @@ function taskOf(run: TaskRun, agentIdValue: string): Task {
   } as Task;
 }
 
+/** A task of a custom executor, as GET_TASKS lists it. */
+function customTaskOf(task: ExecutorTask, agentIdValue: string): Task {
+  return {
+    name: task.task.name,
+    task_id: task.task.task_id,
+    framework_id: task.frameworkId,
+    executor_id: mintExecutorId(task.address.executorIdValue),
+    agent_id: mintAgentId(agentIdValue),
+    state: task.state,
+    resources: task.task.resources ?? [],
+    statuses: [],
+  } as Task;
+}
+
 function tasksOf(agent: AgentView) {
   const agentIdValue = agent.agentId() ?? '';
   const active = agent.runs.active;
+  const custom = agent.executors.active.flatMap((run) => [...run.tasks.values()]);
   return {
     pending_tasks: [],
-    queued_tasks: [],
-    launched_tasks: active
-      .filter((run) => !isTerminalState(run.state))
-      .map((run) => taskOf(run, agentIdValue)),
-    terminated_tasks: active
-      .filter((run) => isTerminalState(run.state))
-      .map((run) => taskOf(run, agentIdValue)),
-    completed_tasks: agent.runs.finished.map((run) => taskOf(run, agentIdValue)),
+    queued_tasks: custom
+      .filter((task) => task.state === 'TASK_STAGING' && !task.isDelivered)
+      .map((task) => customTaskOf(task, agentIdValue)),
+    launched_tasks: [
+      ...active
+        .filter((run) => !isTerminalState(run.state))
+        .map((run) => taskOf(run, agentIdValue)),
+      ...custom
+        .filter((task) => !isTerminalState(task.state) && task.isDelivered)
+        .map((task) => customTaskOf(task, agentIdValue)),
+    ],
+    terminated_tasks: [
+      ...active.filter((run) => isTerminalState(run.state)).map((run) => taskOf(run, agentIdValue)),
+      ...custom
+        .filter((task) => isTerminalState(task.state))
+        .map((task) => customTaskOf(task, agentIdValue)),
+    ],
+    completed_tasks: [
+      ...agent.runs.finished.map((run) => taskOf(run, agentIdValue)),
+      ...agent.executors.finished.map(({ task }) => customTaskOf(task, agentIdValue)),
+    ],
   };
 }
 
 function executorsOf(agent: AgentView) {
+  const custom = agent.executors.active.map((run) => ({
+    executor_info: { ...run.info, framework_id: run.frameworkId },
+    isDone: run.phase === 'terminated',
+  }));
   return {
-    executors: agent.runs.active
-      .filter((run) => !isTerminalState(run.state))
-      .map((run) => ({ executor_info: executorInfo(run) })),
+    executors: [
+      ...agent.runs.active
+        .filter((run) => !isTerminalState(run.state))
+        .map((run) => ({ executor_info: executorInfo(run) })),
+      ...custom.filter((e) => !e.isDone).map(({ executor_info }) => ({ executor_info })),
+    ],
     completed_executors: [
-      ...agent.runs.active.filter((run) => isTerminalState(run.state)),
-      ...agent.runs.finished,
-    ].map((run) => ({ executor_info: executorInfo(run) })),
+      ...[
+        ...agent.runs.active.filter((run) => isTerminalState(run.state)),
+        ...agent.runs.finished,
+      ].map((run) => ({ executor_info: executorInfo(run) })),
+      ...custom.filter((e) => e.isDone).map(({ executor_info }) => ({ executor_info })),
+    ],
   };
 }
 

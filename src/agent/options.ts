@@ -43,6 +43,12 @@ export interface AgentOptions {
   readonly gcDiskHeadroom?: number;
   /** --disk_watch_interval: how often the work dir's disk usage is checked (1 min). */
   readonly diskWatchIntervalMs?: number;
+  /** --executor_registration_timeout: how long a new executor has to subscribe (1 min). */
+  readonly executorRegistrationTimeoutMs?: number;
+  /** --executor_reregistration_timeout: how long a re-attached executor has to subscribe (2 s). */
+  readonly executorReregistrationTimeoutMs?: number;
+  /** --executor_shutdown_grace_period: an executor's time to stop after SHUTDOWN (5 s). */
+  readonly executorShutdownGraceMs?: number;
   /** Flags as given on the command line, for `/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

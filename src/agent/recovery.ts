@@ -81,6 +81,9 @@ export function recoveryStatus(
 
 /** The sandbox of a run: `<work_dir>/slaves/<agent>/frameworks/<fw>/executors/<ex>/runs/<container>`. */
 export function sandboxPath(workDir: string, address: RunAddress): string {
+  // A nested container's id is `<parent>.<child>` (a task group's task under its
+  // executor): its sandbox is `<parent's sandbox>/containers/<child>`, as in Mesos.
+  const [parent = address.containerIdValue, ...nested] = address.containerIdValue.split('.');
   return join(
     workDir,
     'slaves',
@@ -90,7 +93,8 @@ export function sandboxPath(workDir: string, address: RunAddress): string {
     'executors',
     address.executorIdValue,
     'runs',
-    address.containerIdValue,
+    parent,
+    ...nested.flatMap((child) => ['containers', child]),
   );
 }
 

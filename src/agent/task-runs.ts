@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import type {
   Container,
   Containerizer,
+  KnownContainer,
   ResourceStatistics,
   Termination,
 } from '../containerizer/index.js';
@@ -60,6 +61,12 @@ const MAX_COMPLETED_TASKS = 1000;
  * task's terminal update. Results are reported again once it catches up.
  */
 const MAX_QUEUED_CHECK_UPDATES = 100;
+
+/** Where a task group's task runs: under its executor, in a container nested in the executor's. */
+export interface GroupPlacement {
+  readonly executorIdValue: string;
+  readonly executorContainerIdValue: string;
+}
 
 /** --recover: re-attach to what the previous agent left running, or kill it. */
 export type RecoverMode = 'reconnect' | 'cleanup';
@@ -111,6 +118,8 @@ export interface TaskRunsOptions {
    * and the agent's drain ends once none is left.
    */
   readonly retired: (run: TaskRun) => void;
+  /** A run reached a terminal state (the task groups' supervisor kills the rest of a group). */
+  readonly terminated?: (run: TaskRun) => void;
   /** Runs a check's probe for a task (tests replace it); runProbe by default. */
   readonly probe?: (
     spec: ProbeSpec,
@@ -165,8 +174,17 @@ export class TaskRuns {
 
   // ------------------------------------------------------------------ launch
 
-  /** Runs a command task: sandbox, STARTING, container, RUNNING, and a terminal state when it ends. */
-  async launch(frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
+  /**
+   * Runs a command task: sandbox, STARTING, container, RUNNING, and a terminal state when it
+   * ends. With `group`, the task is one of a task group's: its container is nested in the
+   * group executor's (id `<executor container>.<task container>`, sandbox under the
+   * executor's `containers/`), as Mesos' default executor lays them out.
+   */
+  async launch(
+    frameworkInfo: FrameworkInfo,
+    task: TaskInfo,
+    group?: GroupPlacement,
+  ): Promise<void> {
     const frameworkId = frameworkInfo.id;
     const agentIdValue = this.options.agentId();
     if (frameworkId === undefined || agentIdValue === undefined) return;
@@ -176,11 +194,12 @@ export class TaskRuns {
       this.refuseWhileDraining(frameworkInfo, task, agentIdValue);
       return;
     }
-    const containerIdValue = randomUUID();
+    const containerIdValue =
+      group === undefined ? randomUUID() : `${group.executorContainerIdValue}.${randomUUID()}`;
     const address: RunAddress = {
       agentIdValue,
       frameworkIdValue: frameworkId.value,
-      executorIdValue: task.task_id.value,
+      executorIdValue: group?.executorIdValue ?? task.task_id.value,
       containerIdValue,
       taskIdValue: task.task_id.value,
     };
@@ -208,7 +227,13 @@ export class TaskRuns {
       // Recorded before anything runs, so a crash from here on leaves a trace to recover.
       this.options.checkpoint.launched(address, frameworkInfo, task);
       mkdirSync(sandbox, { recursive: true });
-      pointLatestAt(dirname(sandbox), containerIdValue);
+      if (group === undefined) pointLatestAt(dirname(sandbox), containerIdValue);
+      else
+        pointLatestAt(
+          dirname(dirname(dirname(sandbox))),
+          group.executorContainerIdValue,
+          group.executorContainerIdValue,
+        );
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
         source: 'SOURCE_AGENT',
@@ -339,64 +364,6 @@ export class TaskRuns {
     }
   }
 
-  /**
-   * LAUNCH_GROUP needs the default executor, which this agent does not run yet:
-   * each task of the group fails as a container that could not launch would
-   * (TASK_FAILED from the agent, REASON_CONTAINER_LAUNCH_FAILED), reliably.
-   */
-  refuseGroup(
-    frameworkInfo: FrameworkInfo,
-    executorIdValue: string,
-    tasks: readonly TaskInfo[],
-  ): void {
-    const frameworkId = frameworkInfo.id;
-    const agentIdValue = this.options.agentId();
-    if (frameworkId === undefined || agentIdValue === undefined) return;
-    for (const task of tasks) {
-      const key = runKey(frameworkId.value, task.task_id.value);
-      if (this.runs.has(key)) continue;
-      const address: RunAddress = {
-        agentIdValue,
-        frameworkIdValue: frameworkId.value,
-        executorIdValue,
-        containerIdValue: randomUUID(),
-        taskIdValue: task.task_id.value,
-      };
-      const run: TaskRun = {
-        address,
-        frameworkId,
-        frameworkInfo,
-        task,
-        containerIdValue: address.containerIdValue,
-        sandbox: sandboxPath(this.options.workDir, address),
-        state: 'TASK_STAGING',
-        container: undefined,
-        isKillRequested: false,
-        killTimer: undefined,
-        killWindow: undefined,
-        pendingKillGraceMs: undefined,
-        lastStatus: undefined,
-        checks: undefined,
-        isKilledByHealthCheck: false,
-        fetching: undefined,
-      };
-      this.runs.set(key, run);
-      try {
-        this.options.checkpoint.launched(address, frameworkInfo, task);
-      } catch (error) {
-        this.options.log.error(
-          { err: (error as Error).message, task_id: task.task_id.value },
-          'could not checkpoint a refused task',
-        );
-      }
-      this.report(run, 'TASK_FAILED', {
-        source: 'SOURCE_AGENT',
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        message: 'Task groups need the default executor, which this agent does not run yet',
-      });
-    }
-  }
-
   /** Follows a container to its end, then reports the task's terminal state. */
   private attach(run: TaskRun, container: Container): void {
     run.container = container;
@@ -452,7 +419,7 @@ export class TaskRuns {
     const endpoint = this.options.endpoint();
     Object.assign(env, {
       MESOS_FRAMEWORK_ID: run.frameworkId.value,
-      MESOS_EXECUTOR_ID: run.task.task_id.value,
+      MESOS_EXECUTOR_ID: run.address.executorIdValue,
       MESOS_TASK_ID: run.task.task_id.value,
       MESOS_SANDBOX: run.sandbox,
       MESOS_DIRECTORY: run.sandbox,
@@ -726,6 +693,7 @@ export class TaskRuns {
     };
     if (isTerminalState(state)) run.killTimer?.cancel();
     this.send(run, status);
+    if (isTerminalState(state)) this.options.terminated?.(run);
   }
 
   /** Checkpointed first, then queued for delivery: a restart resends what was not acknowledged. */
@@ -790,7 +758,7 @@ export class TaskRuns {
    * lists them, so the master does not take them for tasks the agent forgot).
    * Updates the framework had not acknowledged are queued again, in order.
    */
-  async recover(): Promise<void> {
+  async recover(custom?: CustomExecutorRecovery): Promise<void> {
     const { checkpoint, containerizer, log, clock } = this.options;
     const runs = checkpoint.runs();
     const bootId = readBootId();
@@ -802,22 +770,26 @@ export class TaskRuns {
       this.options.recover === 'reconnect' &&
       run.task !== undefined &&
       (run.frameworkInfo === undefined || isCheckpointing(run.frameworkInfo));
-    const reconnecting = runs.filter(keep);
+    const kept = runs.filter(keep);
+    // Tasks of a framework's own executor are that executor's to recover (executors.ts);
+    // those not reconnected are cleaned up below like any run.
+    const reconnecting = kept.filter((run) => !isCustomExecutorTask(run.task));
+    const handedOver = kept.filter((run) => isCustomExecutorTask(run.task));
     // Every run the host may still hold is known to the containerizer, so that none of
     // them is taken for a stray; those not reconnected are killed below.
-    const found = await containerizer.recover(
-      (isSameBoot ? runs : []).flatMap((run) =>
-        run.task === undefined
-          ? []
-          : [
-              {
-                containerId: run.address.containerIdValue,
-                runtimeDir: checkpoint.runDir(run.address),
-                resources: Resources.fromWire(run.task.resources ?? []),
-              },
-            ],
-      ),
-    );
+    // A custom executor's tasks share its container: it is known once.
+    const known = new Map<string, KnownContainer>();
+    for (const run of isSameBoot ? runs : [])
+      if (run.task !== undefined && !known.has(run.address.containerIdValue))
+        known.set(run.address.containerIdValue, {
+          containerId: run.address.containerIdValue,
+          runtimeDir: checkpoint.runDir(run.address),
+          resources: Resources.fromWire([
+            ...(run.task.resources ?? []),
+            ...(isCustomExecutorTask(run.task) ? (run.task.executor?.resources ?? []) : []),
+          ]),
+        });
+    const found = await containerizer.recover([...known.values()]);
     for (const run of reconnecting) {
       const task = run.task;
       if (task === undefined) continue;
@@ -843,6 +815,7 @@ export class TaskRuns {
       } else if (!isTerminalState(taskRun.state))
         this.ended(taskRun, outcome ?? { exitCode: null, signal: null, isUnknown: true });
     }
+    if (handedOver.length > 0) await custom?.(handedOver, found);
     // What is not reconnected is killed and reported failed (--recover=cleanup, a framework
     // without checkpointing, a reboot), as the stop-gap of #7 did for every run.
     const cleaned = recoverRuns({
@@ -922,6 +895,17 @@ export class TaskRuns {
   }
 }
 
+/** Hands a custom executor's checkpointed runs over, with what the containerizer found. */
+export type CustomExecutorRecovery = (
+  runs: readonly CheckpointedRun[],
+  found: ReadonlyMap<string, Container | Termination>,
+) => Promise<void> | void;
+
+/** A task that runs under its framework's own executor, not as a command or group task. */
+export function isCustomExecutorTask(task: TaskInfo | undefined): boolean {
+  return task?.executor !== undefined && task.executor.type !== 'DEFAULT';
+}
+
 /**
  * Whether a framework's tasks survive an agent restart. Mesos defaults
  * FrameworkInfo.checkpoint to false; Agora checkpoints unless a framework says
@@ -940,8 +924,8 @@ function runKey(frameworkIdValue: string, taskIdValue: string): string {
 }
 
 /** `runs/latest` names the newest run; replaced atomically so readers never see it missing. */
-function pointLatestAt(runsDir: string, containerIdValue: string): void {
-  const temporary = join(runsDir, `.latest-${containerIdValue}`);
+function pointLatestAt(runsDir: string, containerIdValue: string, tag = containerIdValue): void {
+  const temporary = join(runsDir, `.latest-${tag}-${randomUUID()}`);
   symlinkSync(containerIdValue, temporary);
   renameSync(temporary, join(runsDir, 'latest'));
 }

@@ -2,7 +2,14 @@
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Agent, DEFAULT_FETCHER_CACHE_SIZE_BYTES, GC_DEFAULTS } from '../agent/index.js';
+import {
+  Agent,
+  DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS,
+  DEFAULT_FETCHER_CACHE_SIZE_BYTES,
+  GC_DEFAULTS,
+} from '../agent/index.js';
 import {
   type AgentSort,
   DEFAULT_AGENT_EXPECTED_UPTIME_MS,
@@ -242,6 +249,21 @@ export async function runAgent(values: ParsedValues): Promise<number> {
       values,
       'disk_watch_interval',
       GC_DEFAULTS.diskWatchIntervalMs,
+    ),
+    executorRegistrationTimeoutMs: durationFlag(
+      values,
+      'executor_registration_timeout',
+      DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+    ),
+    executorReregistrationTimeoutMs: durationFlag(
+      values,
+      'executor_reregistration_timeout',
+      DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
+    ),
+    executorShutdownGraceMs: durationFlag(
+      values,
+      'executor_shutdown_grace_period',
+      DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS,
     ),
     clock: systemClock,
     logger,

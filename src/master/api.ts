@@ -157,6 +157,13 @@ export interface StreamCommands {
     executorIdValue: string,
     status: number,
   ): void;
+  /** An executor's MESSAGE, relayed by its agent to the framework; best effort. */
+  executorMessage(
+    agent: AgentRecord,
+    frameworkIdValue: string,
+    executorIdValue: string,
+    data: string,
+  ): void;
   /** The agent answered a PING. */
   pong(agent: AgentRecord): void;
 }

@@ -338,6 +338,15 @@ export class Master implements MasterApi {
     executors.executorExited(this.core, agent, frameworkIdValue, executorIdValue, status);
   }
 
+  executorMessage(
+    agent: AgentRecord,
+    frameworkIdValue: string,
+    executorIdValue: string,
+    data: string,
+  ): void {
+    executors.executorMessage(this.core, agent, frameworkIdValue, executorIdValue, data);
+  }
+
   pong(agent: AgentRecord): void {
     agents.pong(this.core, agent);
   }

@@ -9,6 +9,14 @@ export {
   shellExitStatus,
   waitContainer,
 } from './container-session.js';
+export {
+  ExecutorConnection,
+  type ExecutorOptions,
+  type ExecutorSubscribed,
+  type ExecutorUpdate,
+  executorEnvironment,
+  subscribeExecutor,
+} from './executor.js';
 export { type FileChunk, MAX_READ_BYTES, readFile, sandboxPath } from './files-client.js';
 export {
   baseUrl,

@@ -47,7 +47,7 @@ export type AgentCall =
        * An executor ended (Mesos' ExitedExecutorMessage): the master frees its resources and
        * tells the framework (FAILURE). `status` is the raw wait status, -1 when there is none
        * (an executor that never launched). Command tasks have no executor of their own here,
-       * so this is only sent for executors the master knows of (task groups).
+       * so this is only sent for executors the master knows of (custom ones, task groups').
        */
       readonly type: 'EXECUTOR_EXITED';
       readonly agent_id: AgentID;
@@ -55,6 +55,19 @@ export type AgentCall =
         readonly framework_id: FrameworkID;
         readonly executor_id: ExecutorID;
         readonly status: number;
+      };
+    }
+  | {
+      /**
+       * An executor's MESSAGE for its framework (Mesos' ExecutorToFrameworkMessage): the
+       * master passes it on as a MESSAGE event; best effort.
+       */
+      readonly type: 'EXECUTOR_MESSAGE';
+      readonly agent_id: AgentID;
+      readonly executor_message: {
+        readonly framework_id: FrameworkID;
+        readonly executor_id: ExecutorID;
+        readonly data: string;
       };
     }
   /** The answer to a PING: the agent is alive and its event loop turns. */

@@ -25,6 +25,12 @@ export {
 } from './duration.js';
 export { AgoraError, BadRequestError, type ErrorCode } from './errors.js';
 export {
+  EXECUTOR_CALL_TYPES,
+  type ExecutorCall,
+  type ExecutorEvent,
+  type ExecutorEventType,
+} from './executor.js';
+export {
   type AgentID,
   agentId,
   type ContainerID,
@@ -76,6 +82,7 @@ export {
   parseAgentCall,
   parseAgentOperatorCall,
   parseCall,
+  parseExecutorCall,
   parseMachineIds,
   parseMaintenanceSchedule,
   parseMasterCall,

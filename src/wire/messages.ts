@@ -301,6 +301,8 @@ export interface ExecutorInfo {
   readonly name?: string;
   /** Opaque here, as TaskInfo's: the DEFAULT executor may only say MESOS, without an image. */
   readonly container?: Readonly<Record<string, unknown>>;
+  /** How long the executor gets to stop after SHUTDOWN (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD). */
+  readonly shutdown_grace_period?: DurationInfo;
   readonly labels?: Labels;
 }
 
@@ -330,6 +332,8 @@ export type TaskStatusReason =
   | 'REASON_CONTAINER_LIMITATION'
   | 'REASON_CONTAINER_LIMITATION_DISK'
   | 'REASON_CONTAINER_LIMITATION_MEMORY'
+  | 'REASON_EXECUTOR_REGISTRATION_TIMEOUT'
+  | 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT'
   | 'REASON_EXECUTOR_TERMINATED'
   | 'REASON_FRAMEWORK_REMOVED'
   | 'REASON_INVALID_OFFERS'

@@ -18,6 +18,7 @@ import {
   MAX_DURATION_NANOSECONDS,
 } from './duration.js';
 import { BadRequestError } from './errors.js';
+import { EXECUTOR_CALL_TYPES, type ExecutorCall } from './executor.js';
 import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
 import {
   MAX_ATTRIBUTES,
@@ -439,6 +440,7 @@ const ExecutorInfoSchema: z.ZodType<ExecutorInfo> = z.object({
         error: `at most ${MAX_CONTAINER_JSON_LENGTH} characters as JSON`,
       }),
   ),
+  shutdown_grace_period: optional(DurationInfoSchema),
   labels: optional(LabelsSchema),
 });
 
@@ -776,7 +778,7 @@ const BODILESS_AGENT_CALLS: ReadonlySet<string> = new Set(['PONG']);
 
 const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({
-    type: z.enum(['SUBSCRIBE', 'UPDATE', 'EXECUTOR_EXITED', 'PONG'], {
+    type: z.enum(['SUBSCRIBE', 'UPDATE', 'EXECUTOR_EXITED', 'EXECUTOR_MESSAGE', 'PONG'], {
       error: (issue) =>
         issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
@@ -807,6 +809,13 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
         status: number.refine((n) => Number.isInteger(n), { error: 'must be an integer' }),
       }),
     ),
+    executor_message: optional(
+      z.object({
+        framework_id: FrameworkIDSchema,
+        executor_id: ExecutorIDSchema,
+        data: text(MAX_DATA_LENGTH, { required: true }),
+      }),
+    ),
   })
   .superRefine((call, ctx) => {
     const body =
@@ -814,7 +823,9 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
         ? 'subscribe'
         : call.type === 'UPDATE'
           ? 'update'
-          : 'executor_exited';
+          : call.type === 'EXECUTOR_MESSAGE'
+            ? 'executor_message'
+            : 'executor_exited';
     if (!BODILESS_AGENT_CALLS.has(call.type) && call[body] === undefined)
       ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
     if (call.type !== 'SUBSCRIBE' && call.agent_id === undefined)
@@ -1195,3 +1206,43 @@ export const AgentOperatorCallSchema: z.ZodType<AgentOperatorCall> = z
 export const parseAgentOperatorCall = (input: unknown): AgentOperatorCall =>
   parseWith(AgentOperatorCallSchema, input);
 export const parseProcessIO = (input: unknown): ProcessIO => parseWith(ProcessIOSchema, input);
+
+/** Tasks and updates one executor may list when it (re)subscribes: it runs a handful. */
+const MAX_EXECUTOR_SUBSCRIBE_ENTRIES = 10_000;
+
+const REQUIRED_EXECUTOR_BODY: Partial<Record<(typeof EXECUTOR_CALL_TYPES)[number], string>> = {
+  SUBSCRIBE: 'subscribe',
+  UPDATE: 'update',
+  MESSAGE: 'message',
+};
+
+/** mesos.v1.executor.Call (WIRE §5): the envelope's ids are required on every call. */
+export const ExecutorCallSchema: z.ZodType<ExecutorCall> = z
+  .object({
+    executor_id: ExecutorIDSchema,
+    framework_id: FrameworkIDSchema,
+    type: z.enum(EXECUTOR_CALL_TYPES, {
+      error: (issue) =>
+        issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
+    }),
+    subscribe: optional(
+      z.object({
+        unacknowledged_tasks: optional(list(TaskInfoSchema, MAX_EXECUTOR_SUBSCRIBE_ENTRIES)),
+        unacknowledged_updates: optional(
+          list(z.object({ status: TaskStatusSchema }), MAX_EXECUTOR_SUBSCRIBE_ENTRIES),
+        ),
+      }),
+    ),
+    update: optional(z.object({ status: TaskStatusSchema })),
+    message: optional(z.object({ data: text(MAX_DATA_LENGTH, { required: true }) })),
+  })
+  .superRefine((call, ctx) => {
+    const body = REQUIRED_EXECUTOR_BODY[call.type];
+    if (body !== undefined && (call as Record<string, unknown>)[body] === undefined)
+      ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
+  })
+  // The refinement checked each type's body: the union holds.
+  .transform((call) => call as unknown as ExecutorCall);
+
+export const parseExecutorCall = (input: unknown): ExecutorCall =>
+  parseWith(ExecutorCallSchema, input);

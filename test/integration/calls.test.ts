@@ -1,6 +1,5 @@
 // The scheduler calls of #8 section 3 and persistent volumes, as a user of a real master
-// and real agents sees them: task groups refused by an agent without a default executor,
-// operation feedback, volumes that outlive tasks and agent restarts, offer constraints.
+// and real agents sees them: task groups run by the default executor, operation feedback, volumes that outlive tasks and agent restarts, offer constraints.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type SchedulerConnection, SubscriptionError, subscribe } from '../../src/sdk/index.js';
@@ -96,7 +95,7 @@ describe('scheduler calls and volumes with real processes', () => {
     return [framework, new EventQueue(framework)];
   }
 
-  test('a task group is refused by an agent without a default executor: TASK_FAILED for each task, then FAILURE', async () => {
+  test('a task group runs under the default executor: tasks start together, nested in its sandbox; a failure kills the rest, then FAILURE', async () => {
     const [framework, events] = await engFramework('group');
     const [offer] = await events.offers();
     assert.ok(offer !== undefined);
@@ -120,12 +119,19 @@ describe('scheduler calls and volumes with real processes', () => {
               resources: resources(0.1, 32, 10),
             },
             task_group: {
-              tasks: ['web', 'sidecar'].map((name) => ({
+              tasks: [
+                { name: 'web', command: 'echo $MESOS_EXECUTOR_ID > who; sleep 60' },
+                // Fails once web runs, so the group is seen whole before it goes down.
+                {
+                  name: 'sidecar',
+                  command: 'while [ ! -s ../*/who ]; do sleep 0.05; done; exit 3',
+                },
+              ].map(({ name, command }) => ({
                 name,
                 task_id: taskId(name),
                 agent_id: offer.agent_id,
                 resources: resources(0.2, 64),
-                command: { value: 'sleep 30' },
+                command: { value: command },
               })),
             },
           },
@@ -133,16 +139,23 @@ describe('scheduler calls and volumes with real processes', () => {
       ],
     );
     for (const name of ['web', 'sidecar']) {
-      const failed = await events.update(name, 'TASK_FAILED');
-      assert.equal(failed.source, 'SOURCE_AGENT');
-      assert.equal(failed.reason, 'REASON_CONTAINER_LAUNCH_FAILED');
-      assert.match(failed.message ?? '', /default executor/);
-      assert.equal(failed.executor_id?.value, 'pod-1');
+      const running = await events.update(name, 'TASK_RUNNING');
+      assert.equal(running.executor_id?.value, 'pod-1');
+      // Nested in the executor's container: `<executor container>.<task container>`.
+      assert.match(
+        running.container_status?.container_id?.value ?? '',
+        /^[0-9a-f-]{36}\.[0-9a-f-]{36}$/,
+      );
     }
+    const failed = await events.update('sidecar', 'TASK_FAILED');
+    assert.match(failed.message ?? '', /3/);
+    // The default executor kills the rest of the group when one task fails.
+    const killed = await events.update('web', 'TASK_KILLED');
+    assert.equal(killed.executor_id?.value, 'pod-1');
     const failure = await seen(events, 'FAILURE for the executor', (e) =>
       e.type === 'FAILURE' && e.failure.executor_id?.value === 'pod-1' ? e.failure : undefined,
     );
-    assert.equal(failure.status, -1);
+    assert.equal(failure.status, 0);
     assert.equal(failure.agent_id?.value, offer.agent_id.value);
     await framework.teardown();
   });

@@ -17,7 +17,12 @@ import { allocatorHandle, type CoreContext } from './context.js';
 import { launchTaskGroup } from './executors.js';
 import { closeOffer, recoverResources } from './offers.js';
 import { operationError, operationFinished } from './operations.js';
-import type { AgentRecord, FrameworkRecord, OfferRecord } from './records.js';
+import {
+  type AgentRecord,
+  executorKey,
+  type FrameworkRecord,
+  type OfferRecord,
+} from './records.js';
 import { type Conversion, reserveConversion, unreserveConversion } from './reservations.js';
 import { taskError } from './task-validation.js';
 import { launchTask, sendMasterStatus } from './tasks.js';
@@ -312,11 +317,25 @@ function launch(
   offered: Resources,
 ): Resources {
   let available = offered;
-  for (const task of taskInfos) {
+  for (const given of taskInfos) {
+    // A custom executor without a framework id gets the launching framework's, as in Mesos.
+    const task: TaskInfo =
+      given.executor === undefined || given.executor.framework_id !== undefined
+        ? given
+        : { ...given, executor: { ...given.executor, framework_id: framework.id } };
     const resources = Resources.fromWire(task.resources ?? [])
       .unallocate()
       .allocate(first.role);
-    const foreignRole = (task.resources ?? []).find(
+    const executorKeyValue =
+      task.executor === undefined
+        ? undefined
+        : executorKey(framework.id.value, task.executor.executor_id.value);
+    const existing =
+      executorKeyValue === undefined ? undefined : agent?.executors.get(executorKeyValue);
+    const executorResources = Resources.fromWire(task.executor?.resources ?? [])
+      .unallocate()
+      .allocate(first.role);
+    const foreignRole = [...(task.resources ?? []), ...(task.executor?.resources ?? [])].find(
       (r) => r.allocation_info !== undefined && r.allocation_info.role !== first.role,
     );
     const problem =
@@ -326,6 +345,9 @@ function launch(
             agentIdValue: first.agentId.value,
             available,
             isTaskIdInUse: (id) => framework.tasks.has(id),
+            frameworkIdValue: framework.id.value,
+            existingExecutor: existing?.info,
+            executorResources,
           });
     if (problem !== undefined) {
       sendMasterStatus(core, framework, task.task_id, task.agent_id, 'TASK_ERROR', {
@@ -342,6 +364,18 @@ function launch(
       continue;
     }
     available = available.minus(resources);
+    if (task.executor !== undefined && executorKeyValue !== undefined && existing === undefined) {
+      // The framework's own executor: its resources are held until the agent says it exited.
+      agent.executors.set(executorKeyValue, {
+        executorId: task.executor.executor_id,
+        frameworkId: framework.id,
+        agentId: agent.id,
+        info: task.executor,
+        role: first.role,
+        resources: executorResources,
+      });
+      available = available.minus(executorResources);
+    }
     launchTask(core, framework, agent, task, resources, first.role);
   }
   return available;

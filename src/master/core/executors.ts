@@ -183,6 +183,34 @@ export function executorExited(
   });
 }
 
+/**
+ * An executor's MESSAGE, relayed by its agent: a MESSAGE event to its framework if that is
+ * connected (Mesos' ExecutorToFrameworkMessage, counted as Mesos counts it); else dropped.
+ */
+export function executorMessage(
+  core: CoreContext,
+  agent: AgentRecord,
+  frameworkIdValue: string,
+  executorIdValue: string,
+  data: string,
+): void {
+  core.metrics.count('master/messages_executor_to_framework');
+  const framework = core.books.frameworks.get(frameworkIdValue);
+  if (framework === undefined || framework.link.state !== 'connected') {
+    core.metrics.count('master/invalid_executor_to_framework_messages');
+    core.log.warn(
+      { framework_id: frameworkIdValue, agent_id: agent.id.value, executor_id: executorIdValue },
+      'executor message for a framework that is not connected; dropped',
+    );
+    return;
+  }
+  toFramework(core, framework, {
+    type: 'MESSAGE',
+    message: { agent_id: agent.id, executor_id: mintExecutorId(executorIdValue), data },
+  });
+  core.metrics.count('master/valid_executor_to_framework_messages');
+}
+
 /** The executors of a framework, on every agent, forgotten (the framework was removed). */
 export function forgetExecutorsOf(core: CoreContext, framework: FrameworkRecord): void {
   for (const agent of core.books.agents.values())

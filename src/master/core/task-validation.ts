@@ -24,6 +24,12 @@ export interface LaunchContext {
   /** What is left of the offered resources for this and the following tasks. */
   readonly available: Resources;
   readonly isTaskIdInUse: (taskIdValue: string) => boolean;
+  /** The framework launching: a custom executor must be its own. */
+  readonly frameworkIdValue?: string;
+  /** The executor with the task's executor id already on the agent, if any. */
+  readonly existingExecutor?: ExecutorInfo | undefined;
+  /** A new custom executor's own resources, allocated to the offers' role. */
+  readonly executorResources?: Resources;
 }
 
 /**
@@ -48,13 +54,47 @@ export function taskError(
   if (healthReason !== undefined) return `Task uses invalid health check: ${healthReason}`;
   if ((task.command === undefined) === (task.executor === undefined))
     return "Task must have exactly one of 'command' or 'executor'";
-  if (task.executor !== undefined)
-    return 'Custom executors are not supported yet; use a command task';
-  if (task.command?.value === undefined || task.command.value === '')
+  if (task.executor !== undefined) {
+    const executorReason = customExecutorError(task.executor, context);
+    if (executorReason !== undefined) return executorReason;
+  } else if (task.command?.value === undefined || task.command.value === '')
     return "Task's 'command.value' must name the command to run";
   if (resources.isEmpty()) return 'Task uses no resources';
-  if (!context.available.contains(resources))
-    return `Task uses more resources (${resources.unallocate().toString()}) than available in the offers (${context.available.unallocate().toString()})`;
+  // A new executor's resources come out of the offers with its first task's (Mesos' MIN_CPUS
+  // check for executors only warns, so an executor may bring none).
+  const needed =
+    task.executor === undefined || context.existingExecutor !== undefined
+      ? resources
+      : resources.plus(context.executorResources ?? Resources.EMPTY);
+  if (!context.available.contains(needed))
+    return `Task uses more resources (${needed.unallocate().toString()}) than available in the offers (${context.available.unallocate().toString()})`;
+  return undefined;
+}
+
+/**
+ * A LAUNCH's own executor (a framework's custom executor): a command to run, an id fit for a
+ * path, the framework's id (the master fills it in when absent, as Mesos does), and, if the
+ * agent runs an executor with this id already, the same ExecutorInfo.
+ */
+function customExecutorError(executor: ExecutorInfo, context: LaunchContext): string | undefined {
+  const id = executor.executor_id.value;
+  const idReason = idError(id);
+  if (idReason !== undefined) return `Executor ID '${id}' ${idReason}`;
+  if (executor.type === 'DEFAULT')
+    return "'ExecutorInfo.type' must not be 'DEFAULT' for a LAUNCH: use LAUNCH_GROUP";
+  if (executor.type === 'UNKNOWN') return 'Unknown executor type';
+  if (executor.command?.value === undefined || executor.command.value === '')
+    return "'ExecutorInfo.command' must be set for 'CUSTOM' executor";
+  if (context.frameworkIdValue !== undefined && executor.framework_id !== undefined)
+    if (executor.framework_id.value !== context.frameworkIdValue)
+      return `ExecutorInfo has an invalid FrameworkID (Actual: ${executor.framework_id.value} vs Expected: ${context.frameworkIdValue})`;
+  if (executor.container?.type === 'DOCKER')
+    return 'Docker ContainerInfo is not supported on the executor';
+  if (
+    context.existingExecutor !== undefined &&
+    !isDeepStrictEqual(context.existingExecutor, executor)
+  )
+    return 'ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID';
   return undefined;
 }
 

@@ -220,7 +220,8 @@ export function killTask(
   const agent = core.books.agents.get(task.agentId.value);
   if (agent === undefined) return;
   // Killing one task of a group kills the group (WIRE §2.1). Mesos' default executor does
-  // this on the agent; until Agora's agent runs one, the master asks for each task.
+  // this on the agent, and Agora's agent does too; the master still asks for each task, so
+  // an agent of an older release (which kills only the one) ends the group whole as well.
   const targets = (task.group?.taskIds ?? [taskIdValue]).flatMap((id) => {
     const member = id === taskIdValue ? task : framework.tasks.get(id);
     return member !== undefined && !isTerminalState(member.state) ? [member] : [];

@@ -33,6 +33,13 @@ export function routeAgentApi(http: HttpServer, master: MasterApi): void {
     if (call.type === 'PONG') master.pong(agent);
     else if (call.type === 'UPDATE')
       master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
+    else if (call.type === 'EXECUTOR_MESSAGE')
+      master.executorMessage(
+        agent,
+        call.executor_message.framework_id.value,
+        call.executor_message.executor_id.value,
+        call.executor_message.data,
+      );
     else
       master.executorExited(
         agent,

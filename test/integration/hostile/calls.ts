@@ -348,6 +348,42 @@ export const AGENT_ROUTES: Readonly<Record<string, RouteKind>> = {
     method: 'POST',
     targets: ['/slave(1)/api/v1', '/api/v1'],
   },
+  'POST /slave(1)/api/v1/executor': {
+    kind: 'cases',
+    cases: [
+      { method: 'POST', target: '/api/v1/executor', body: '[[[[', expect: 'reject' },
+      { method: 'POST', target: '/api/v1/executor', body: '', expect: 'reject' },
+      { method: 'POST', target: '/api/v1/executor', body: '{"type":"UPDATE"}', expect: 'reject' },
+      {
+        method: 'POST',
+        target: '/api/v1/executor',
+        body: `{"type":"${'X'.repeat(100_000)}"}`,
+        expect: 'reject',
+      },
+      {
+        method: 'POST',
+        target: '/slave(1)/api/v1/executor',
+        body: JSON.stringify({
+          type: 'SUBSCRIBE',
+          framework_id: { value: 'nobody' },
+          executor_id: { value: 'nobody' },
+          subscribe: {},
+        }),
+        expect: 'reject',
+      },
+      {
+        method: 'POST',
+        target: '/api/v1/executor',
+        body: JSON.stringify({
+          type: 'MESSAGE',
+          framework_id: { value: 'nobody' },
+          executor_id: { value: 'nobody' },
+          message: { data: 'aGk=' },
+        }),
+        expect: 'reject',
+      },
+    ],
+  },
 };
 
 /** The kinds of JSON call, one per schema a JSON route parses its body with. */
