@@ -4,7 +4,7 @@
 // Info-ZIP unzip refuse members named with '..' or absolutely by default.
 import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 
 /** How much of an extractor's complaint goes into the error. */
 const MAX_TOOL_OUTPUT_CHARS = 2048;
@@ -56,8 +56,11 @@ export async function extract(
       });
       const complaint = collect(child.stderr);
       const exited = exitOf(child, 'gzip');
+      // Taken at once: node resumes (and so discards) a child's stdout that nothing has
+      // read when the child exits, and gzip may exit before writeFile has its file open.
+      const decompressed = child.stdout.pipe(new PassThrough());
       try {
-        await writeFile(child.stdout, output);
+        await writeFile(decompressed, output);
       } catch (error) {
         child.kill('SIGKILL');
         await exited.catch(() => undefined);
