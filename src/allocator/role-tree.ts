@@ -81,7 +81,8 @@ export class RoleNode implements HeapItem {
   readonly wanting = new IndexedHeap<RoleEntry>(byEntryShare);
   /** Every framework subscribed to this role, wanting or not. */
   readonly entries = new Set<RoleEntry>();
-  readonly self = new SelfSlot(this);
+  /** Made in the constructor: a field initialiser would run before `name` is set (ES2022 fields). */
+  readonly self: SelfSlot;
   // The running totals below are dense vectors (thousandths per scalar slot): they change
   // on every offer, a dozen of them at a time.
   /** Offered or used: this role's frameworks only (the self slot's key). */
@@ -105,6 +106,7 @@ export class RoleNode implements HeapItem {
     readonly parent: RoleNode | undefined,
   ) {
     this.lineage = parent === undefined ? [] : [this, ...parent.lineage];
+    this.self = new SelfSlot(this);
   }
 
   /** Quota consumption (Mesos' definition): unreserved allocations plus all reservations. */
