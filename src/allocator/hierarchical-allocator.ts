@@ -545,13 +545,17 @@ export class HierarchicalAllocator implements Allocator {
       if (needy.length === 0) break;
     }
     // Stage 2: everyone, by fair share, in a fresh order (stage 1 favours the first agents).
-    for (const agent of needy.length === 0 && cycle.recorded === 0
-      ? agents
-      : this.order(agents, nowMs)) {
-      const before = cycle.recorded;
-      this.offerAgent(agent, this.tree.root, cycle, undefined);
-      if (cycle.recorded === before && agent.isOfferable)
-        agent.idle = { epoch: this.epoch, untilMs: cycle.earliestFilterExpiry(agent) };
+    try {
+      for (const agent of needy.length === 0 && cycle.recorded === 0
+        ? agents
+        : this.order(agents, nowMs)) {
+        const before = cycle.recorded;
+        this.offerAgent(agent, this.tree.root, cycle, undefined);
+        if (cycle.recorded === before && agent.isOfferable)
+          agent.idle = { epoch: this.epoch, untilMs: cycle.earliestFilterExpiry(agent) };
+      }
+    } finally {
+      this.tree.unbenchAll();
     }
     return cycle.results();
   }
@@ -585,6 +589,9 @@ export class HierarchicalAllocator implements Allocator {
     cycle: Cycle,
     quotaRole: RoleNode | undefined,
   ): void {
+    // Roles at their limit were benched on agents whose resources are all cut by limits;
+    // reservations and revocable resources are not, so such an agent sees every role.
+    if (this.tree.hasBenched && !this.isCutWholeByLimits(agent.available)) this.tree.unbenchAll();
     // Each allocation changes the shares, so the search restarts; it ends because each
     // allocation takes something from the agent, or nothing was allocated.
     while (agent.isOfferable && this.isAllocatable(agent.available)) {
@@ -592,8 +599,64 @@ export class HierarchicalAllocator implements Allocator {
       const first = firstCandidate(subtree);
       if (first !== undefined && this.tryOffer(agent, first, cycle, quotaRole) === 'allocated')
         continue;
-      if (!this.offerInOrder(agent, subtree, cycle, quotaRole, first)) return;
+      this.benchRolesAtLimit(agent, cycle);
+      const isAllocated = this.offerInOrder(agent, subtree, cycle, quotaRole, first);
+      this.benchRolesAtLimit(agent, cycle);
+      if (!isAllocated) return;
     }
+  }
+
+  /**
+   * Benches the roles tryOffer() found at their limit, now that no walk of the tree is
+   * under way: skipped for the rest of the cycle, they cost nothing on later agents. Not
+   * while `agent` has something limits do not cut: the rest of it may still go to them.
+   */
+  private benchRolesAtLimit(agent: AgentBooks, cycle: Cycle): void {
+    if (cycle.atLimit.length === 0) return;
+    if (this.isCutWholeByLimits(agent.available))
+      for (const node of cycle.atLimit) this.tree.bench(node);
+    cycle.atLimit.length = 0;
+  }
+
+  /**
+   * The outermost of `role` and its ancestors whose limits (its own and its ancestors')
+   * leave less room than every --min_allocatable_resources alternative needs of some
+   * resource. Nothing under it can then be offered anything allocatable that limits cut,
+   * for the rest of the cycle: consumption only grows within one.
+   */
+  private outermostAtLimit(role: RoleNode, cycle: Cycle): RoleNode | undefined {
+    if (this.minAllocatable.length === 0) return undefined;
+    const room = cycle.scratchRoom;
+    room.clear();
+    for (let i = role.lineage.length - 1; i >= 0; i--) {
+      const node = role.lineage[i];
+      if (node === undefined || node.limits.size === 0) continue;
+      for (const [name, limit] of node.limits)
+        room.set(
+          name,
+          Math.min(room.get(name) ?? Number.POSITIVE_INFINITY, limit - node.consumedOf(name)),
+        );
+      const isAtLimit = this.minAllocatable.every((alternative) =>
+        alternative.some(
+          ({ name, millis }) => Math.max(0, room.get(name) ?? Number.POSITIVE_INFINITY) < millis,
+        ),
+      );
+      if (isAtLimit) return node;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether limits cut every scalar of `resources` that --min_allocatable_resources
+   * counts (all unreserved and non-revocable), so that a role at its limit can be
+   * offered nothing allocatable from them.
+   */
+  private isCutWholeByLimits(resources: Resources): boolean {
+    const { allVector, quotaVector } = resources.scalarMillisSplit();
+    for (const alternative of this.minAllocatable)
+      for (const { slot } of alternative)
+        if ((allVector[slot] ?? 0) !== (quotaVector[slot] ?? 0)) return false;
+    return true;
   }
 
   /** The full search in hierarchical DRF order; `skip` was tried already. True if it allocated. */
@@ -633,7 +696,11 @@ export class HierarchicalAllocator implements Allocator {
       const caps = this.caps(role, cycle, undefined);
       // A role at its limit is often first in line (its share stays the lowest): find out
       // from the numbers, before building the cut-down offer, that it could take nothing.
-      if (caps !== undefined && !this.isAllocatable(available, caps)) return 'next-role';
+      if (caps !== undefined && !this.isAllocatable(available, caps)) {
+        const atLimit = this.outermostAtLimit(role, cycle);
+        if (atLimit !== undefined) cycle.atLimit.push(atLimit);
+        return 'next-role';
+      }
       toOffer = caps === undefined ? available : available.shrinkQuotaScalars(caps);
     } else {
       // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
@@ -834,6 +901,9 @@ class Cycle {
   /** Scratch for tryOffer() and caps(), reused offer after offer instead of made anew. */
   readonly scratchTowardGuarantee = new Map<string, number>();
   readonly scratchCaps = new Map<string, number>();
+  readonly scratchRoom = new Map<string, number>();
+  /** Roles found at their limit in stage 2, to be benched once the current walk is over. */
+  readonly atLimit: RoleNode[] = [];
   private readonly filterExpiry = new Map<AgentBooks, number>();
 
   constructor(

@@ -152,6 +152,8 @@ export class RoleTree {
   /** Every agent's scalars, in thousandths per scalar slot. */
   readonly totals: number[] = [];
   private areSharesStale = false;
+  /** What bench() took out of the competition, in order: unbenchAll() puts it back. */
+  private readonly benched: RoleNode[] = [];
 
   get(name: string): RoleNode | undefined {
     return this.nodes.get(name);
@@ -257,6 +259,35 @@ export class RoleTree {
       if (isLive) node.parent.slots.push(node);
       else node.parent.slots.remove(node);
     }
+  }
+
+  /**
+   * Takes `node` out of its parent's competition until unbenchAll(), and each
+   * ancestor left with no competitor out of its own parent's: a role that can
+   * take nothing for the rest of a cycle then costs nothing. Not while a
+   * rolesInOrder() walk is under way (it changes heaps).
+   */
+  bench(node: RoleNode): void {
+    for (let current = node; current.parent !== undefined; current = current.parent) {
+      const parent: RoleNode = current.parent;
+      if (!parent.slots.has(current)) return;
+      parent.slots.remove(current);
+      this.benched.push(current);
+      if (parent.slots.size > 0) return;
+    }
+  }
+
+  get hasBenched(): boolean {
+    return this.benched.length > 0;
+  }
+
+  /** Puts every benched node back, last benched first, so the tree is as it was before. */
+  unbenchAll(): void {
+    for (let i = this.benched.length - 1; i >= 0; i--) {
+      const node = this.benched[i];
+      if (node?.parent !== undefined) node.parent.slots.push(node);
+    }
+    this.benched.length = 0;
   }
 
   /**

@@ -99,6 +99,29 @@ test('allocator offers reserved resources only to their role and its sub-roles',
   assert.deepEqual(offer?.resources.reservedRoles(), ['ops']);
 });
 
+test('allocator still offers a role at its limit its reservations on agents visited later', () => {
+  // 'a' can take no unreserved cpus or memory; once found at its limit it is skipped for the
+  // rest of the cycle, but not on s5, whose reserved cpus limits do not cut. Every agent
+  // order (seed) must give the same offers.
+  for (let seed = 1; seed <= 12; seed++) {
+    const bed = new Bed({}, seed);
+    for (const name of ['s1', 's2', 's3', 's4']) bed.agent(name, 'cpus:4;mem:4096');
+    bed
+      .agent('s5', 'cpus(a):2;mem:1024')
+      .framework('A', ['a'])
+      .framework('B', ['b'])
+      .quota('a', { limits: { cpus: 0, mem: 0 } });
+    const offers = bed.allocate();
+    assert.deepEqual(
+      summary(offers),
+      ['A@s5/a', 'B@s1/b', 'B@s2/b', 'B@s3/b', 'B@s4/b', 'B@s5/b'],
+      `seed ${seed}`,
+    );
+    const toA = offers.find((o) => o.frameworkId.value === 'A');
+    assert.equal(toA?.resources.unallocate().toString(), 'cpus(a):2', `seed ${seed}`);
+  }
+});
+
 test("allocator splits an agent between unreserved use and a reservation's role", () => {
   const bed = new Bed()
     .agent('s1', 'cpus:2;mem:2048;cpus(ops):4;mem(ops):1024')
