@@ -9,6 +9,7 @@ import {
   frameworkId as mintFrameworkId,
 } from '../wire/index.js';
 import { type AgentSort, shuffle, uptimeWeight, weightedOrder } from './agent-order.js';
+import { type HeapItem, IndexedHeap } from './indexed-heap.js';
 import { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.js';
 import {
   addVector,
@@ -46,23 +47,22 @@ export interface HierarchicalAllocatorOptions {
 export const DEFAULT_AGENT_EXPECTED_UPTIME_MS = 60 * 60 * 1000;
 export const DEFAULT_AGENT_UPTIME_WEIGHT_FLOOR = 0.05;
 
-interface AgentBooks {
+interface AgentBooks extends HeapItem {
   readonly id: AgentID;
   total: Resources;
   /** Not offered or used by anyone. */
   available: Resources;
   isActive: boolean;
   isDraining: boolean;
-  /** In `offerable`; a field as well, because the offer loop asks for every agent, often. */
+  /** Active, not draining, with something available: in `awake` or in `idle`. */
   isOfferable: boolean;
   readonly addedAtMs: number;
   /** What each framework holds here, per role entry: recovered resources must come out of these. */
   readonly allocations: Map<RoleEntry, Resources>;
-  /**
-   * Nobody could take this agent's resources at `epoch`; skip it until then, or
-   * until untilMs (when the earliest filter that blocked it expires).
-   */
-  idle: { readonly epoch: number; readonly untilMs: number } | undefined;
+  /** In `idle`: nobody could take this agent's resources when a cycle last visited it. */
+  isIdle: boolean;
+  /** While idle: when the earliest filter that kept it idle expires (infinity if none did). */
+  idleUntilMs: number;
 }
 
 interface Framework extends FrameworkBooks {
@@ -89,8 +89,19 @@ export class HierarchicalAllocator implements Allocator {
   private readonly tree = new RoleTree();
   private readonly agents = new Map<string, AgentBooks>();
   private readonly frameworks = new Map<string, Framework>();
-  /** Active, not draining, with resources nobody holds: the only agents a cycle visits. */
-  private readonly offerable = new Set<AgentBooks>();
+  /**
+   * Offerable agents the next cycle visits: those added, changed or given resources back
+   * since a cycle last visited them, or whose resources were taken only in part. A cycle
+   * costs O(these), not O(agents).
+   */
+  private readonly awake = new Set<AgentBooks>();
+  /**
+   * Offerable agents nobody could take when a cycle last visited them: skipped until an
+   * event could change that (wakeIdle), or until a filter that kept them idle expires.
+   */
+  private readonly idle = new Set<AgentBooks>();
+  /** Idle agents kept idle by a filter, by when the earliest such filter expires. */
+  private readonly idleUntil = new IndexedHeap<AgentBooks>((a, b) => a.idleUntilMs < b.idleUntilMs);
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
   private readonly freeQuota: number[] = [];
   /** --min_allocatable_resources: alternatives, each a list of (scalar slot, thousandths). */
@@ -99,8 +110,8 @@ export class HierarchicalAllocator implements Allocator {
     slot: number;
     millis: number;
   }[])[];
-  /** Bumped by every event that could let an idle agent be offered. */
-  private epoch = 0;
+  /** Set by every event that could let an idle agent be offered: the next cycle wakes them all. */
+  private isWakePending = false;
 
   constructor(private readonly options: HierarchicalAllocatorOptions) {
     this.minAllocatable = parseMinAllocatable(
@@ -113,7 +124,7 @@ export class HierarchicalAllocator implements Allocator {
   // ------------------------------------------------------------------- events
 
   handle(event: AllocatorEvent, nowMs: number): void {
-    if (this.canWakeIdleAgents(event)) this.epoch++;
+    if (this.canWakeIdleAgents(event)) this.isWakePending = true;
     switch (event.kind) {
       case 'agentAdded':
         this.addAgent(event.agentId, event.total, event.used, nowMs);
@@ -252,7 +263,6 @@ export class HierarchicalAllocator implements Allocator {
     if (agent === undefined) return;
     this.leaveOfferable(agent);
     change(agent);
-    agent.idle = undefined;
     this.joinOfferable(agent);
   }
 
@@ -277,7 +287,9 @@ export class HierarchicalAllocator implements Allocator {
       isOfferable: false,
       addedAtMs: nowMs,
       allocations: new Map(),
-      idle: undefined,
+      isIdle: false,
+      idleUntilMs: Number.POSITIVE_INFINITY,
+      heapIndex: -1,
     };
     this.agents.set(id.value, agent);
     this.setTotal(agent, total);
@@ -325,19 +337,70 @@ export class HierarchicalAllocator implements Allocator {
     this.tree.totalsChanged();
   }
 
+  /** Makes `agent` offerable (and awake) if it is active, not draining and has something free. */
   private joinOfferable(agent: AgentBooks): void {
     if (!agent.isActive || agent.isDraining || agent.available.isEmpty() || agent.isOfferable)
       return;
-    this.offerable.add(agent);
+    this.awake.add(agent);
     agent.isOfferable = true;
     addVector(this.freeQuota, agent.available.scalarMillisSplit().quotaVector);
   }
 
   private leaveOfferable(agent: AgentBooks): void {
     if (!agent.isOfferable) return;
-    this.offerable.delete(agent);
-    agent.isOfferable = false;
     addVector(this.freeQuota, agent.available.scalarMillisSplit().quotaVector, -1);
+    this.dropOfferable(agent);
+  }
+
+  /** Takes `agent` out of `awake` or `idle`; the caller keeps freeQuota right. */
+  private dropOfferable(agent: AgentBooks): void {
+    agent.isOfferable = false;
+    if (agent.isIdle) this.forgetIdle(agent);
+    else this.awake.delete(agent);
+  }
+
+  /** Nobody could take `agent` in this cycle: skip it until an event or `untilMs` wakes it. */
+  private markIdle(agent: AgentBooks, untilMs: number): void {
+    this.awake.delete(agent);
+    this.idle.add(agent);
+    agent.isIdle = true;
+    agent.idleUntilMs = untilMs;
+    if (untilMs !== Number.POSITIVE_INFINITY) this.idleUntil.push(agent);
+  }
+
+  /** Back to `awake`: something changed that may let someone take it. */
+  private wake(agent: AgentBooks): void {
+    this.forgetIdle(agent);
+    this.awake.add(agent);
+  }
+
+  private forgetIdle(agent: AgentBooks): void {
+    this.idle.delete(agent);
+    if (this.idleUntil.has(agent)) this.idleUntil.remove(agent);
+    agent.isIdle = false;
+    agent.idleUntilMs = Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Before a cycle: wakes every idle agent if an event since the last cycle could let
+   * someone take one (batched here, so a burst of events costs one pass), and those whose
+   * filters have expired by `nowMs`.
+   */
+  private wakeIdle(nowMs: number): void {
+    if (this.isWakePending) {
+      this.isWakePending = false;
+      for (const agent of this.idle) {
+        agent.isIdle = false;
+        agent.idleUntilMs = Number.POSITIVE_INFINITY;
+        this.awake.add(agent);
+      }
+      this.idle.clear();
+      this.idleUntil.clear();
+    }
+    for (let next = this.idleUntil.peek(); next !== undefined; next = this.idleUntil.peek()) {
+      if (next.idleUntilMs > nowMs) break;
+      this.wake(next);
+    }
   }
 
   private ensureFramework(id: FrameworkID): Framework {
@@ -493,10 +556,7 @@ export class HierarchicalAllocator implements Allocator {
     agent.available = agent.available.minus(resources);
     if (agent.isOfferable) {
       addVector(this.freeQuota, quotaVector, -1);
-      if (agent.available.isEmpty()) {
-        this.offerable.delete(agent);
-        agent.isOfferable = false;
-      }
+      if (agent.available.isEmpty()) this.dropOfferable(agent);
     }
     const held = agent.allocations.get(entry);
     agent.allocations.set(entry, held === undefined ? resources : held.plus(resources));
@@ -511,19 +571,18 @@ export class HierarchicalAllocator implements Allocator {
     const { allVector, quotaVector } = resources.scalarMillisSplit();
     this.tree.account(entry, allVector, quotaVector, -1);
     agent.available = agent.available.plus(resources);
-    agent.idle = undefined;
-    if (agent.isOfferable) addVector(this.freeQuota, quotaVector);
-    else this.joinOfferable(agent);
+    if (agent.isOfferable) {
+      addVector(this.freeQuota, quotaVector);
+      if (agent.isIdle) this.wake(agent);
+    } else this.joinOfferable(agent);
   }
 
   // --------------------------------------------------------------- allocation
 
   allocate(nowMs: number): readonly Allocation[] {
     this.tree.refreshShares();
-    const agents = this.order(
-      [...this.offerable].filter((agent) => !this.isIdle(agent, nowMs)),
-      nowMs,
-    );
+    this.wakeIdle(nowMs);
+    const agents = this.order([...this.awake], nowMs);
     if (agents.length === 0) return [];
     const cycle = new Cycle(
       nowMs,
@@ -552,18 +611,12 @@ export class HierarchicalAllocator implements Allocator {
         const before = cycle.recorded;
         this.offerAgent(agent, this.tree.root, cycle, undefined);
         if (cycle.recorded === before && agent.isOfferable)
-          agent.idle = { epoch: this.epoch, untilMs: cycle.earliestFilterExpiry(agent) };
+          this.markIdle(agent, cycle.earliestFilterExpiry(agent));
       }
     } finally {
       this.tree.unbenchAll();
     }
     return cycle.results();
-  }
-
-  private isIdle(agent: AgentBooks, nowMs: number): boolean {
-    return (
-      agent.idle !== undefined && agent.idle.epoch === this.epoch && nowMs < agent.idle.untilMs
-    );
   }
 
   private order(agents: readonly AgentBooks[], nowMs: number): AgentBooks[] {

@@ -57,6 +57,12 @@ export class IndexedHeap<T extends HeapItem> {
     this.down(item.heapIndex);
   }
 
+  /** Takes every element out. O(n). */
+  clear(): void {
+    for (const item of this.items) item.heapIndex = -1;
+    this.items.length = 0;
+  }
+
   /** Re-establishes order after many keys changed at once. O(n). */
   rebuild(): void {
     for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.down(i);
