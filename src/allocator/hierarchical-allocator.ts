@@ -61,6 +61,8 @@ interface AgentBooks extends HeapItem {
   readonly allocations: Map<RoleEntry, Resources>;
   /** In `idle`: nobody could take this agent's resources when a cycle last visited it. */
   isIdle: boolean;
+  /** While idle: quota (limits, or headroom held back) cut some offer of it, so it is in `idleByQuota` too. */
+  isIdleByQuota: boolean;
   /** While idle: when the earliest filter that kept it idle expires (infinity if none did). */
   idleUntilMs: number;
 }
@@ -73,6 +75,11 @@ interface Framework extends FrameworkBooks {
 }
 
 type Attempt = 'allocated' | 'next-framework' | 'next-role';
+
+/** Which idle agents to wake before the next cycle: none, those some offer of which quota cut, all. */
+type Wake = 'none' | 'quota' | 'all';
+const WAKE_ORDER: readonly Wake[] = ['none', 'quota', 'all'];
+const wider = (a: Wake, b: Wake): Wake => (WAKE_ORDER.indexOf(a) >= WAKE_ORDER.indexOf(b) ? a : b);
 
 /**
  * Decides offers by hierarchical weighted Dominant Resource Fairness
@@ -100,6 +107,8 @@ export class HierarchicalAllocator implements Allocator {
    * event could change that (wakeIdle), or until a filter that kept them idle expires.
    */
   private readonly idle = new Set<AgentBooks>();
+  /** The idle agents some offer of which quota cut: more room under limits or headroom may wake them. */
+  private readonly idleByQuota = new Set<AgentBooks>();
   /** Idle agents kept idle by a filter, by when the earliest such filter expires. */
   private readonly idleUntil = new IndexedHeap<AgentBooks>((a, b) => a.idleUntilMs < b.idleUntilMs);
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
@@ -110,8 +119,8 @@ export class HierarchicalAllocator implements Allocator {
     slot: number;
     millis: number;
   }[])[];
-  /** Set by every event that could let an idle agent be offered: the next cycle wakes them all. */
-  private isWakePending = false;
+  /** Which idle agents the next cycle wakes, after events that could let someone take them. */
+  private pendingWake: Wake = 'none';
 
   constructor(private readonly options: HierarchicalAllocatorOptions) {
     this.minAllocatable = parseMinAllocatable(
@@ -124,7 +133,7 @@ export class HierarchicalAllocator implements Allocator {
   // ------------------------------------------------------------------- events
 
   handle(event: AllocatorEvent, nowMs: number): void {
-    if (this.canWakeIdleAgents(event)) this.isWakePending = true;
+    this.pendingWake = wider(this.pendingWake, this.idleAgentsWoken(event));
     switch (event.kind) {
       case 'agentAdded':
         this.addAgent(event.agentId, event.total, event.used, nowMs);
@@ -227,28 +236,41 @@ export class HierarchicalAllocator implements Allocator {
   }
 
   /**
-   * Whether an event could let some framework take an agent it could not take
-   * before, on agents it does not touch itself (those reset their own idleness).
-   * Events that only remove candidates or reorder them never do; recovered
-   * resources do only through quota (more limit room, less required headroom).
+   * Which idle agents an event could let some framework take, beyond the agents it
+   * touches itself (those wake on their own).
+   * - 'all': new takers, or new quota: a framework added, changed, activated or revived.
+   * - 'quota': more room under a limit or more headroom surplus, while some role has quota:
+   *   anything that gives back, adds, removes or converts resources, or makes an agent
+   *   offerable or not. Only agents some offer of which quota cut can gain from that: any
+   *   other was refused by every taker for reasons quota does not touch (filters, crumbs,
+   *   reservations), and quota can only cut an offer, never make a smaller one acceptable.
+   * - 'none': fewer takers or another order (suppress, deactivate a framework, weights).
    */
-  private canWakeIdleAgents(event: AllocatorEvent): boolean {
+  private idleAgentsWoken(event: AllocatorEvent): Wake {
     switch (event.kind) {
       case 'frameworkAdded':
       case 'frameworkUpdated':
       case 'frameworkActivated':
       case 'offersRevived':
       case 'quotaUpdated':
-        return true;
-      case 'resourcesRecovered':
-      case 'allocationConverted':
-      case 'availableConverted':
+        return 'all';
+      case 'agentAdded':
       case 'agentRemoved':
+      case 'agentActivated':
       case 'agentDeactivated':
       case 'agentDraining':
-        return this.hasQuota;
+      case 'availableConverted':
+      case 'allocationConverted':
+      case 'frameworkRemoved':
+      case 'resourcesRecovered':
+      case 'resourcesUsed':
+        return this.hasQuota ? 'quota' : 'none';
+      case 'frameworkDeactivated':
+      case 'offersSuppressed':
+      case 'weightsUpdated':
+        return 'none';
       default:
-        return false;
+        return assertNever(event);
     }
   }
 
@@ -288,6 +310,7 @@ export class HierarchicalAllocator implements Allocator {
       addedAtMs: nowMs,
       allocations: new Map(),
       isIdle: false,
+      isIdleByQuota: false,
       idleUntilMs: Number.POSITIVE_INFINITY,
       heapIndex: -1,
     };
@@ -360,12 +383,14 @@ export class HierarchicalAllocator implements Allocator {
   }
 
   /** Nobody could take `agent` in this cycle: skip it until an event or `untilMs` wakes it. */
-  private markIdle(agent: AgentBooks, untilMs: number): void {
+  private markIdle(agent: AgentBooks, untilMs: number, isByQuota: boolean): void {
     this.awake.delete(agent);
     this.idle.add(agent);
     agent.isIdle = true;
     agent.idleUntilMs = untilMs;
     if (untilMs !== Number.POSITIVE_INFINITY) this.idleUntil.push(agent);
+    agent.isIdleByQuota = isByQuota;
+    if (isByQuota) this.idleByQuota.add(agent);
   }
 
   /** Back to `awake`: something changed that may let someone take it. */
@@ -377,26 +402,32 @@ export class HierarchicalAllocator implements Allocator {
   private forgetIdle(agent: AgentBooks): void {
     this.idle.delete(agent);
     if (this.idleUntil.has(agent)) this.idleUntil.remove(agent);
+    if (agent.isIdleByQuota) this.idleByQuota.delete(agent);
     agent.isIdle = false;
+    agent.isIdleByQuota = false;
     agent.idleUntilMs = Number.POSITIVE_INFINITY;
   }
 
   /**
-   * Before a cycle: wakes every idle agent if an event since the last cycle could let
-   * someone take one (batched here, so a burst of events costs one pass), and those whose
+   * Before a cycle: wakes the idle agents that events since the last cycle could let
+   * someone take (batched here, so a burst of events costs one pass), and those whose
    * filters have expired by `nowMs`.
    */
   private wakeIdle(nowMs: number): void {
-    if (this.isWakePending) {
-      this.isWakePending = false;
+    if (this.pendingWake === 'all') {
       for (const agent of this.idle) {
         agent.isIdle = false;
+        agent.isIdleByQuota = false;
         agent.idleUntilMs = Number.POSITIVE_INFINITY;
         this.awake.add(agent);
       }
       this.idle.clear();
+      this.idleByQuota.clear();
       this.idleUntil.clear();
+    } else if (this.pendingWake === 'quota') {
+      for (const agent of [...this.idleByQuota]) this.wake(agent);
     }
+    this.pendingWake = 'none';
     for (let next = this.idleUntil.peek(); next !== undefined; next = this.idleUntil.peek()) {
       if (next.idleUntilMs > nowMs) break;
       this.wake(next);
@@ -609,9 +640,15 @@ export class HierarchicalAllocator implements Allocator {
         ? agents
         : this.order(agents, nowMs)) {
         const before = cycle.recorded;
+        cycle.isCutByQuota = false;
         this.offerAgent(agent, this.tree.root, cycle, undefined);
+        // Roles still benched were not tried on this agent: their limits kept them off it.
         if (cycle.recorded === before && agent.isOfferable)
-          this.markIdle(agent, cycle.earliestFilterExpiry(agent));
+          this.markIdle(
+            agent,
+            cycle.earliestFilterExpiry(agent),
+            cycle.isCutByQuota || this.tree.hasBenched,
+          );
       }
     } finally {
       this.tree.unbenchAll();
@@ -752,9 +789,11 @@ export class HierarchicalAllocator implements Allocator {
       if (caps !== undefined && !this.isAllocatable(available, caps)) {
         const atLimit = this.outermostAtLimit(role, cycle);
         if (atLimit !== undefined) cycle.atLimit.push(atLimit);
+        cycle.isCutByQuota = true;
         return 'next-role';
       }
       toOffer = caps === undefined ? available : available.shrinkQuotaScalars(caps);
+      if (toOffer !== available) cycle.isCutByQuota = true;
     } else {
       // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
       // goes toward the unmet guarantee is offered whole; the rest only within the caps.
@@ -957,6 +996,8 @@ class Cycle {
   readonly scratchRoom = new Map<string, number>();
   /** Roles found at their limit in stage 2, to be benched once the current walk is over. */
   readonly atLimit: RoleNode[] = [];
+  /** Whether quota cut an offer of the agent stage 2 is visiting (so its idleness may end with more room). */
+  isCutByQuota = false;
   private readonly filterExpiry = new Map<AgentBooks, number>();
 
   constructor(

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseMinAllocatable, refuseMsFrom } from '../../src/allocator/index.js';
 import { Resources } from '../../src/resources/index.js';
 import { agentId, frameworkId } from '../../src/wire/index.js';
-import { Bed, R, summary } from './harness.js';
+import { Bed, R, seeded, summary } from './harness.js';
 
 test('allocator offers an added agent whole to one framework, and not again until recovered', () => {
   const bed = new Bed().agent('s1', 'cpus:4;mem:4096').framework('f', ['*']);
@@ -197,6 +197,50 @@ test("allocator gives a removed framework's resources to others", () => {
   bed.handle({ kind: 'frameworkRemoved', frameworkId: frameworkId('a') });
   assert.deepEqual(summary(bed.allocate()), ['b@s1/*']);
   assert.deepEqual(bed.allocator.roles().find((r) => r.name === '*')?.frameworkIds, ['b']);
+});
+
+test('allocator cycle after resources come back visits the agents that changed, not idle ones', () => {
+  // The agent order draws from `random` once per agent visited (a shuffle), so the draws
+  // count the visits. 200 agents hold crumbs below --min_allocatable_resources: idle.
+  let draws = 0;
+  const random = seeded(7);
+  const bed = new Bed({
+    random: () => {
+      draws += 1;
+      return random();
+    },
+  });
+  for (let i = 0; i < 200; i++) bed.agent(`crumbs${i}`, 'cpus:0.005;mem:16');
+  bed
+    .agent('big', 'cpus:4;mem:4096')
+    .framework('f', ['a'])
+    .quota('a', { limits: { cpus: 8 } });
+  const [offer] = bed.allocate();
+  assert.equal(offer?.agentId.value, 'big');
+  assert.deepEqual(bed.allocate(), [], 'nothing changed: nothing to visit');
+  draws = 0;
+  if (offer !== undefined) bed.recover(offer);
+  assert.deepEqual(summary(bed.allocate()), ['f@big/a']);
+  assert.ok(draws <= 2, `${draws} draws: the cycle visited idle agents`);
+});
+
+test("allocator offers an agent kept idle by a limit once a removed framework's share frees room", () => {
+  const bed = new Bed()
+    .agent('s1', 'cpus:4;mem:4096')
+    .agent('s2', 'cpus:4;mem:4096')
+    .framework('F1', ['a'])
+    .framework('F2', ['a'])
+    .quota('a', { limits: { cpus: 4, mem: 4096 } });
+  const [first, ...none] = bed.allocate();
+  assert.equal(first?.frameworkId.value, 'F1', 'equal shares: F1 by name');
+  assert.deepEqual(none, [], "the other agent: 'a' is at its limit");
+  const held = first?.agentId.value ?? '';
+  const other = held === 's1' ? 's2' : 's1';
+  bed.handle({ kind: 'agentDeactivated', agentId: agentId(held) });
+  assert.deepEqual(bed.allocate(), [], 'still at the limit');
+  // F1's resources come back on an inactive agent: 'a' has room again, for the other agent only.
+  bed.handle({ kind: 'frameworkRemoved', frameworkId: frameworkId('F1') });
+  assert.deepEqual(summary(bed.allocate()), [`F2@${other}/a`]);
 });
 
 test('allocator gives back everything a removed framework held in two roles on one agent', () => {
