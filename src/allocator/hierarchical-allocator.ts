@@ -109,8 +109,14 @@ export class HierarchicalAllocator implements Allocator {
   private readonly idle = new Set<AgentBooks>();
   /** The idle agents some offer of which quota cut: more room under limits or headroom may wake them. */
   private readonly idleByQuota = new Set<AgentBooks>();
-  /** Idle agents kept idle by a filter, by when the earliest such filter expires. */
-  private readonly idleUntil = new IndexedHeap<AgentBooks>((a, b) => a.idleUntilMs < b.idleUntilMs);
+  /**
+   * Idle agents kept idle by a filter, by when the earliest such filter expires; ties by
+   * agent id, so agents wake in an order the heap's layout does not decide.
+   */
+  private readonly idleUntil = new IndexedHeap<AgentBooks>(
+    (a, b) =>
+      a.idleUntilMs < b.idleUntilMs || (a.idleUntilMs === b.idleUntilMs && a.id.value < b.id.value),
+  );
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
   private readonly freeQuota: number[] = [];
   /** --min_allocatable_resources: alternatives, each a list of (scalar slot, thousandths). */
