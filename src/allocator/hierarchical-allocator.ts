@@ -1,7 +1,12 @@
 // Hierarchical weighted DRF with quota, reservations and filters: Mesos'
 // HierarchicalAllocator re-done as a pure module. See README.md in this folder.
 import assert from 'node:assert';
-import { Resources, scalarSlot } from '../resources/index.js';
+import {
+  existingScalarSlot,
+  Resources,
+  type ScalarVector,
+  scalarSlot,
+} from '../resources/index.js';
 import {
   type AgentID,
   assertNever,
@@ -9,6 +14,7 @@ import {
   frameworkId as mintFrameworkId,
 } from '../wire/index.js';
 import { type AgentSort, shuffle, uptimeWeight, weightedOrder } from './agent-order.js';
+import { AgentTable, type TableSlot } from './agent-table.js';
 import { type HeapItem, IndexedHeap } from './indexed-heap.js';
 import { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.js';
 import {
@@ -47,18 +53,22 @@ export interface HierarchicalAllocatorOptions {
 export const DEFAULT_AGENT_EXPECTED_UPTIME_MS = 60 * 60 * 1000;
 export const DEFAULT_AGENT_UPTIME_WEIGHT_FLOOR = 0.05;
 
-interface AgentBooks extends HeapItem {
+interface AgentBooks extends HeapItem, TableSlot {
   readonly id: AgentID;
   total: Resources;
-  /** Not offered or used by anyone. */
+  /** Not offered or used by anyone. Set through setAvailable(), which keeps the table in step. */
   available: Resources;
   isActive: boolean;
   isDraining: boolean;
-  /** Active, not draining, with something available: in `awake` or in `idle`. */
+  /** Active, not draining, with something available: awake (in the table) or in `idle`. */
   isOfferable: boolean;
   readonly addedAtMs: number;
-  /** What each framework holds here, per role entry: recovered resources must come out of these. */
-  readonly allocations: Map<RoleEntry, Resources>;
+  /**
+   * What each framework holds here, one holding per role entry: recovered resources must
+   * come out of these. A short list (most agents have one holder), made when first needed:
+   * a map made with the agent was one more cold object for the cycle to touch per offer.
+   */
+  holdings: Holding[] | undefined;
   /** In `idle`: nobody could take this agent's resources when a cycle last visited it. */
   isIdle: boolean;
   /** While idle: quota (limits, or headroom held back) cut some offer of it, so it is in `idleByQuota` too. */
@@ -97,11 +107,14 @@ export class HierarchicalAllocator implements Allocator {
   private readonly agents = new Map<string, AgentBooks>();
   private readonly frameworks = new Map<string, Framework>();
   /**
-   * Offerable agents the next cycle visits: those added, changed or given resources back
-   * since a cycle last visited them, or whose resources were taken only in part. A cycle
-   * costs O(these), not O(agents).
+   * The agents' hot numbers in dense arrays (available scalars, whether they are plain),
+   * and the awake ones: offerable agents the next cycle visits (those added, changed or
+   * given resources back since a cycle last visited them, or taken only in part). A cycle
+   * costs O(awake agents), not O(agents).
    */
-  private readonly awake = new Set<AgentBooks>();
+  private readonly table = new AgentTable<AgentBooks>();
+  /** Scratch for take(): an agent's available scalars, read from the table. */
+  private readonly freeScratch: number[] = [];
   /**
    * Offerable agents nobody could take when a cycle last visited them: skipped until an
    * event could change that (wakeIdle), or until a filter that kept them idle expires.
@@ -165,7 +178,7 @@ export class HierarchicalAllocator implements Allocator {
             'converting resources that are not available',
           );
           this.setTotal(agent, agent.total.minus(event.from).plus(event.to));
-          agent.available = agent.available.minus(event.from).plus(event.to);
+          this.setAvailable(agent, agent.available.minus(event.from).plus(event.to));
         });
         break;
       case 'allocationConverted':
@@ -314,15 +327,17 @@ export class HierarchicalAllocator implements Allocator {
       isDraining: false,
       isOfferable: false,
       addedAtMs: nowMs,
-      allocations: new Map(),
+      holdings: undefined,
       isIdle: false,
       isIdleByQuota: false,
       idleUntilMs: Number.POSITIVE_INFINITY,
       heapIndex: -1,
+      slot: -1,
     };
     this.agents.set(id.value, agent);
+    this.table.add(agent);
     this.setTotal(agent, total);
-    agent.available = total;
+    this.setAvailable(agent, total);
     this.joinOfferable(agent);
     for (const [frameworkIdValue, resources] of used) {
       const framework = this.ensureFramework(mintFrameworkId(frameworkIdValue));
@@ -335,7 +350,7 @@ export class HierarchicalAllocator implements Allocator {
     if (agent === undefined) return;
     this.leaveOfferable(agent);
     const holders = new Set<FrameworkBooks>();
-    for (const [entry, resources] of agent.allocations) {
+    for (const { entry, resources } of agent.holdings ?? []) {
       const { allVector, quotaVector } = resources.scalarMillisSplit();
       this.tree.account(entry, allVector, quotaVector, -1);
       holders.add(entry.framework);
@@ -343,7 +358,19 @@ export class HierarchicalAllocator implements Allocator {
     for (const framework of holders)
       for (const entry of framework.entries.values()) entry.filters.delete(idValue);
     this.setTotal(agent, Resources.EMPTY);
+    this.table.remove(agent);
     this.agents.delete(idValue);
+  }
+
+  /** Sets what is available on `agent`, and the table's numbers for it. */
+  private setAvailable(agent: AgentBooks, available: Resources): void {
+    agent.available = available;
+    const { allVector, quotaVector } = available.scalarMillisSplit();
+    this.table.setAvailable(
+      agent,
+      allVector,
+      available.isUnreserved() && isSameVector(allVector, quotaVector),
+    );
   }
 
   /** Keeps the cluster totals and the per-role reservation counts in step with an agent's total. */
@@ -370,7 +397,7 @@ export class HierarchicalAllocator implements Allocator {
   private joinOfferable(agent: AgentBooks): void {
     if (!agent.isActive || agent.isDraining || agent.available.isEmpty() || agent.isOfferable)
       return;
-    this.awake.add(agent);
+    this.table.wake(agent);
     agent.isOfferable = true;
     addVector(this.freeQuota, agent.available.scalarMillisSplit().quotaVector);
   }
@@ -385,12 +412,12 @@ export class HierarchicalAllocator implements Allocator {
   private dropOfferable(agent: AgentBooks): void {
     agent.isOfferable = false;
     if (agent.isIdle) this.forgetIdle(agent);
-    else this.awake.delete(agent);
+    else this.table.sleep(agent);
   }
 
   /** Nobody could take `agent` in this cycle: skip it until an event or `untilMs` wakes it. */
   private markIdle(agent: AgentBooks, untilMs: number, isByQuota: boolean): void {
-    this.awake.delete(agent);
+    this.table.sleep(agent);
     this.idle.add(agent);
     agent.isIdle = true;
     agent.idleUntilMs = untilMs;
@@ -402,7 +429,7 @@ export class HierarchicalAllocator implements Allocator {
   /** Back to `awake`: something changed that may let someone take it. */
   private wake(agent: AgentBooks): void {
     this.forgetIdle(agent);
-    this.awake.add(agent);
+    this.table.wake(agent);
   }
 
   private forgetIdle(agent: AgentBooks): void {
@@ -425,7 +452,7 @@ export class HierarchicalAllocator implements Allocator {
         agent.isIdle = false;
         agent.isIdleByQuota = false;
         agent.idleUntilMs = Number.POSITIVE_INFINITY;
-        this.awake.add(agent);
+        this.table.wake(agent);
       }
       this.idle.clear();
       this.idleByQuota.clear();
@@ -544,16 +571,16 @@ export class HierarchicalAllocator implements Allocator {
       const before = from.filter((r) => r.allocation_info?.role === role).unallocate();
       const after = to.filter((r) => r.allocation_info?.role === role).unallocate();
       const entry = framework.entries.get(role);
-      const held = entry === undefined ? undefined : agent.allocations.get(entry);
+      const held = entry === undefined ? undefined : holdingOf(agent, entry)?.resources;
       assert(
         entry !== undefined && held?.contains(before) === true,
         'converting resources the framework does not hold',
       );
       this.give(agent, entry, before);
       this.leaveOfferable(agent);
-      agent.available = agent.available.minus(before);
+      this.setAvailable(agent, agent.available.minus(before));
       this.setTotal(agent, agent.total.minus(before).plus(after));
-      agent.available = agent.available.plus(after);
+      this.setAvailable(agent, agent.available.plus(after));
       this.joinOfferable(agent);
       this.take(agent, entry, after);
     }
@@ -571,7 +598,7 @@ export class HierarchicalAllocator implements Allocator {
     if (agent === undefined || framework === undefined) return;
     for (const [role, part] of byAllocationRole(resources, heldBy(agent, framework))) {
       const entry = framework.entries.get(role);
-      const held = entry === undefined ? undefined : agent.allocations.get(entry);
+      const held = entry === undefined ? undefined : holdingOf(agent, entry)?.resources;
       assert(
         entry !== undefined && held?.contains(part) === true,
         'recovering resources that were not allocated',
@@ -589,25 +616,38 @@ export class HierarchicalAllocator implements Allocator {
 
   /** Moves resources from an agent's available pool to a framework's allocation. */
   private take(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
-    const { allVector, quotaVector } = resources.scalarMillisSplit();
-    agent.available = agent.available.minus(resources);
+    // The whole of a plain agent (the usual offer): its numbers are in the table, and all
+    // of its scalars count toward quota.
+    let allVector: ScalarVector;
+    let quotaVector: ScalarVector;
+    if (resources === agent.available && this.table.isPlain(agent)) {
+      allVector = this.table.readFree(agent, this.freeScratch);
+      quotaVector = allVector;
+    } else ({ allVector, quotaVector } = resources.scalarMillisSplit());
+    this.setAvailable(agent, agent.available.minus(resources));
     if (agent.isOfferable) {
       addVector(this.freeQuota, quotaVector, -1);
       if (agent.available.isEmpty()) this.dropOfferable(agent);
     }
-    const held = agent.allocations.get(entry);
-    agent.allocations.set(entry, held === undefined ? resources : held.plus(resources));
+    const holding = holdingOf(agent, entry);
+    if (holding !== undefined) holding.resources = holding.resources.plus(resources);
+    else if (agent.holdings === undefined) agent.holdings = [{ entry, resources }];
+    else agent.holdings.push({ entry, resources });
     this.tree.account(entry, allVector, quotaVector, 1);
   }
 
   /** The reverse of take(). */
   private give(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
-    const left = (agent.allocations.get(entry) ?? Resources.EMPTY).minus(resources);
-    if (left.isEmpty()) agent.allocations.delete(entry);
-    else agent.allocations.set(entry, left);
+    const holding = holdingOf(agent, entry);
+    const left = (holding?.resources ?? Resources.EMPTY).minus(resources);
+    if (holding !== undefined && !left.isEmpty()) holding.resources = left;
+    else if (holding !== undefined && agent.holdings !== undefined) {
+      agent.holdings = agent.holdings.filter((other) => other !== holding);
+      if (agent.holdings.length === 0) agent.holdings = undefined;
+    }
     const { allVector, quotaVector } = resources.scalarMillisSplit();
     this.tree.account(entry, allVector, quotaVector, -1);
-    agent.available = agent.available.plus(resources);
+    this.setAvailable(agent, agent.available.plus(resources));
     if (agent.isOfferable) {
       addVector(this.freeQuota, quotaVector);
       if (agent.isIdle) this.wake(agent);
@@ -619,7 +659,7 @@ export class HierarchicalAllocator implements Allocator {
   allocate(nowMs: number): readonly Allocation[] {
     this.tree.refreshShares();
     this.wakeIdle(nowMs);
-    const agents = this.order([...this.awake], nowMs);
+    const agents = this.order(this.table.awake(), nowMs);
     if (agents.length === 0) return [];
     const cycle = new Cycle(
       nowMs,
@@ -687,10 +727,10 @@ export class HierarchicalAllocator implements Allocator {
   ): void {
     // Roles at their limit were benched on agents whose resources are all cut by limits;
     // reservations and revocable resources are not, so such an agent sees every role.
-    if (this.tree.hasBenched && !this.isCutWholeByLimits(agent.available)) this.tree.unbenchAll();
+    if (this.tree.hasBenched && !this.isCutWholeByLimits(agent)) this.tree.unbenchAll();
     // Each allocation changes the shares, so the search restarts; it ends because each
     // allocation takes something from the agent, or nothing was allocated.
-    while (agent.isOfferable && this.isAllocatable(agent.available)) {
+    while (agent.isOfferable && this.isAgentAllocatable(agent)) {
       // The common case first: the framework of least share under the least-share role takes it.
       const first = firstCandidate(subtree);
       if (first !== undefined && this.tryOffer(agent, first, cycle, quotaRole) === 'allocated')
@@ -709,8 +749,7 @@ export class HierarchicalAllocator implements Allocator {
    */
   private benchRolesAtLimit(agent: AgentBooks, cycle: Cycle): void {
     if (cycle.atLimit.length === 0) return;
-    if (this.isCutWholeByLimits(agent.available))
-      for (const node of cycle.atLimit) this.tree.bench(node);
+    if (this.isCutWholeByLimits(agent)) for (const node of cycle.atLimit) this.tree.bench(node);
     cycle.atLimit.length = 0;
   }
 
@@ -743,12 +782,13 @@ export class HierarchicalAllocator implements Allocator {
   }
 
   /**
-   * Whether limits cut every scalar of `resources` that --min_allocatable_resources
+   * Whether limits cut every scalar available on `agent` that --min_allocatable_resources
    * counts (all unreserved and non-revocable), so that a role at its limit can be
    * offered nothing allocatable from them.
    */
-  private isCutWholeByLimits(resources: Resources): boolean {
-    const { allVector, quotaVector } = resources.scalarMillisSplit();
+  private isCutWholeByLimits(agent: AgentBooks): boolean {
+    if (this.table.isPlain(agent)) return true;
+    const { allVector, quotaVector } = agent.available.scalarMillisSplit();
     for (const alternative of this.minAllocatable)
       for (const { slot } of alternative)
         if ((allVector[slot] ?? 0) !== (quotaVector[slot] ?? 0)) return false;
@@ -782,32 +822,52 @@ export class HierarchicalAllocator implements Allocator {
     quotaRole: RoleNode | undefined,
   ): Attempt {
     const role = entry.role;
-    let available = agent.available.allocatableTo(role.name);
-    if (!entry.framework.capabilities.reservationRefinement)
-      available = available.withoutRefinedReservations();
-    if (available.isEmpty()) return 'next-role';
+    // A plain agent (nothing reserved) is allocatable whole to every role, and offerAgent()
+    // saw it hold something allocatable.
+    const isPlain = this.table.isPlain(agent);
+    let available = agent.available;
+    if (!isPlain) {
+      available = available.allocatableTo(role.name);
+      if (!entry.framework.capabilities.reservationRefinement)
+        available = available.withoutRefinedReservations();
+      if (available.isEmpty()) return 'next-role';
+    }
     let toOffer: Resources;
     if (quotaRole === undefined) {
       // Only unreserved non-revocable scalars are cut: shrinkQuotaScalars leaves the rest whole.
       const caps = this.caps(role, cycle, undefined);
       // A role at its limit is often first in line (its share stays the lowest): find out
       // from the numbers, before building the cut-down offer, that it could take nothing.
-      if (caps !== undefined && !this.isAllocatable(available, caps)) {
+      if (
+        caps !== undefined &&
+        !(isPlain ? this.isAgentAllocatable(agent, caps) : this.isAllocatable(available, caps))
+      ) {
         const atLimit = this.outermostAtLimit(role, cycle);
         if (atLimit !== undefined) cycle.atLimit.push(atLimit);
         cycle.isCutByQuota = true;
         return 'next-role';
       }
-      toOffer = caps === undefined ? available : available.shrinkQuotaScalars(caps);
+      toOffer =
+        caps === undefined || (isPlain && this.isAgentWithinCaps(agent, caps))
+          ? available
+          : available.shrinkQuotaScalars(caps);
       if (toOffer !== available) cycle.isCutByQuota = true;
     } else {
       // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
       // goes toward the unmet guarantee is offered whole; the rest only within the caps.
       const towardGuarantee = cycle.scratchTowardGuarantee;
       towardGuarantee.clear();
-      for (const [name, millis] of available.scalarMillisSplit().quota) {
-        const unmet = (quotaRole.guarantees.get(name) ?? 0) - quotaRole.consumedOf(name);
-        if (unmet > 0) towardGuarantee.set(name, Math.min(millis, unmet));
+      const quota = isPlain ? undefined : available.scalarMillisSplit().quota;
+      for (const [name, guarantee] of quotaRole.guarantees) {
+        const slot = existingScalarSlot(name);
+        const millis =
+          quota !== undefined
+            ? (quota.get(name) ?? 0)
+            : slot === undefined
+              ? 0
+              : this.table.freeAt(agent, slot);
+        const unmet = guarantee - quotaRole.consumedOf(name);
+        if (millis > 0 && unmet > 0) towardGuarantee.set(name, Math.min(millis, unmet));
       }
       if (towardGuarantee.size === 0) return 'next-role';
       const caps = this.caps(role, cycle, towardGuarantee);
@@ -885,6 +945,36 @@ export class HierarchicalAllocator implements Allocator {
     return false;
   }
 
+  /**
+   * isAllocatable() of everything available on `agent`, from the table: for a plain agent
+   * (every scalar unreserved and non-revocable) with `caps` too, else without.
+   */
+  private isAgentAllocatable(agent: AgentBooks, caps?: ReadonlyMap<string, number>): boolean {
+    if (this.minAllocatable.length === 0) return !agent.available.isEmpty();
+    for (const alternative of this.minAllocatable) {
+      let isEnough = true;
+      for (const { name, slot, millis } of alternative) {
+        const cap = caps?.get(name);
+        const free = this.table.freeAt(agent, slot);
+        if ((cap === undefined ? free : Math.min(free, Math.max(0, cap))) < millis) {
+          isEnough = false;
+          break;
+        }
+      }
+      if (isEnough) return true;
+    }
+    return false;
+  }
+
+  /** Whether no cap would cut a plain agent's scalars: shrinkQuotaScalars(caps) would keep them whole. */
+  private isAgentWithinCaps(agent: AgentBooks, caps: ReadonlyMap<string, number>): boolean {
+    for (const [name, cap] of caps) {
+      const slot = existingScalarSlot(name);
+      if (slot !== undefined && this.table.freeAt(agent, slot) > Math.max(0, cap)) return false;
+    }
+    return true;
+  }
+
   /** A refuse filter holds while it has not expired and covers everything this offer would hold. */
   private isFiltered(
     entry: RoleEntry,
@@ -951,9 +1041,21 @@ function firstCandidate(subtree: RoleNode): RoleEntry | undefined {
 /** What `framework` holds on `agent`, by role. */
 function heldBy(agent: AgentBooks, framework: FrameworkBooks): Map<string, Resources> {
   const held = new Map<string, Resources>();
-  for (const [entry, resources] of agent.allocations)
+  for (const { entry, resources } of agent.holdings ?? [])
     if (entry.framework === framework) held.set(entry.role.name, resources);
   return held;
+}
+
+/** What one role entry (a framework in one role) holds on an agent. */
+interface Holding {
+  readonly entry: RoleEntry;
+  resources: Resources;
+}
+
+function holdingOf(agent: AgentBooks, entry: RoleEntry): Holding | undefined {
+  if (agent.holdings === undefined) return undefined;
+  for (const holding of agent.holdings) if (holding.entry === entry) return holding;
+  return undefined;
 }
 
 /**
@@ -961,6 +1063,13 @@ function heldBy(agent: AgentBooks, framework: FrameworkBooks): Map<string, Resou
  * allocation_info belong to the framework's only role on the agent, if it has
  * exactly one there.
  */
+/** Whether two vectors hold the same thousandths in every slot (missing slots are zero). */
+function isSameVector(a: ScalarVector, b: ScalarVector): boolean {
+  for (let slot = 0; slot < Math.max(a.length, b.length); slot++)
+    if ((a[slot] ?? 0) !== (b[slot] ?? 0)) return false;
+  return true;
+}
+
 function byAllocationRole(
   resources: Resources,
   held: ReadonlyMap<string, Resources> | undefined,
