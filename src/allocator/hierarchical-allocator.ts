@@ -1,12 +1,7 @@
 // Hierarchical weighted DRF with quota, reservations and filters: Mesos'
 // HierarchicalAllocator re-done as a pure module. See README.md in this folder.
 import assert from 'node:assert';
-import {
-  existingScalarSlot,
-  Resources,
-  type ScalarVector,
-  scalarSlot,
-} from '../resources/index.js';
+import { Resources, type ScalarVector, scalarSlot } from '../resources/index.js';
 import {
   type AgentID,
   assertNever,
@@ -21,9 +16,8 @@ import {
   addVector,
   fromUnits,
   isZeroVector,
-  type Quantities,
+  SlotMap,
   toUnits,
-  vectorMillis,
   vectorQuantities,
   vectorShare,
 } from './quantities.js';
@@ -538,8 +532,7 @@ export class HierarchicalAllocator implements Allocator {
 
   private setQuota(config: QuotaConfig): void {
     const node = this.tree.ensure(config.role);
-    node.guarantees = fromUnits(config.guarantees);
-    node.limits = fromUnits(config.limits);
+    this.tree.setQuota(node, fromUnits(config.guarantees), fromUnits(config.limits));
     for (const [name, millis] of [...node.guarantees, ...node.limits])
       assert(millis >= 0, `quota of ${config.role} for ${name} must not be negative`);
     this.tree.prune(node);
@@ -765,15 +758,15 @@ export class HierarchicalAllocator implements Allocator {
     room.clear();
     for (let i = role.lineage.length - 1; i >= 0; i--) {
       const node = role.lineage[i];
-      if (node === undefined || node.limits.size === 0) continue;
-      for (const [name, limit] of node.limits)
+      if (node === undefined || node.limitSlots.length === 0) continue;
+      for (const { slot, millis: limit } of node.limitSlots)
         room.set(
-          name,
-          Math.min(room.get(name) ?? Number.POSITIVE_INFINITY, limit - node.consumedOf(name)),
+          slot,
+          Math.min(room.get(slot) ?? Number.POSITIVE_INFINITY, limit - node.consumedAt(slot)),
         );
       const isAtLimit = this.minAllocatable.every((alternative) =>
         alternative.some(
-          ({ name, millis }) => Math.max(0, room.get(name) ?? Number.POSITIVE_INFINITY) < millis,
+          ({ slot, millis }) => Math.max(0, room.get(slot) ?? Number.POSITIVE_INFINITY) < millis,
         ),
       );
       if (isAtLimit) return node;
@@ -850,32 +843,30 @@ export class HierarchicalAllocator implements Allocator {
       toOffer =
         caps === undefined || (isPlain && this.isAgentWithinCaps(agent, caps))
           ? available
-          : available.shrinkQuotaScalars(caps);
+          : available.shrinkQuotaScalars(caps.byName());
       if (toOffer !== available) cycle.isCutByQuota = true;
     } else {
       // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
       // goes toward the unmet guarantee is offered whole; the rest only within the caps.
       const towardGuarantee = cycle.scratchTowardGuarantee;
       towardGuarantee.clear();
-      const quota = isPlain ? undefined : available.scalarMillisSplit().quota;
-      for (const [name, guarantee] of quotaRole.guarantees) {
-        const slot = existingScalarSlot(name);
+      const quotaVector = isPlain ? undefined : available.scalarMillisSplit().quotaVector;
+      for (const { slot, millis: guarantee } of quotaRole.guaranteeSlots) {
         const millis =
-          quota !== undefined
-            ? (quota.get(name) ?? 0)
-            : slot === undefined
-              ? 0
-              : this.table.freeAt(agent, slot);
-        const unmet = guarantee - quotaRole.consumedOf(name);
-        if (millis > 0 && unmet > 0) towardGuarantee.set(name, Math.min(millis, unmet));
+          quotaVector === undefined ? this.table.freeAt(agent, slot) : (quotaVector[slot] ?? 0);
+        const unmet = guarantee - quotaRole.consumedAt(slot);
+        if (millis > 0 && unmet > 0) towardGuarantee.set(slot, Math.min(millis, unmet));
       }
       if (towardGuarantee.size === 0) return 'next-role';
       const caps = this.caps(role, cycle, towardGuarantee);
       if (caps === undefined) toOffer = available;
       else {
-        for (const [name, cap] of caps)
-          caps.set(name, (towardGuarantee.get(name) ?? 0) + Math.max(0, cap));
-        toOffer = available.shrinkQuotaScalars(caps);
+        for (const slot of caps.slots)
+          caps.set(slot, (towardGuarantee.get(slot) ?? 0) + Math.max(0, caps.get(slot) ?? 0));
+        toOffer =
+          isPlain && this.isAgentWithinCaps(agent, caps)
+            ? available
+            : available.shrinkQuotaScalars(caps.byName());
       }
     }
     // offerAgent() checked the agent's whole availability before this attempt.
@@ -894,24 +885,24 @@ export class HierarchicalAllocator implements Allocator {
    * `pending`, promised already in this offer), and what the cycle must hold
    * back for unmet guarantees.
    */
-  private caps(
-    role: RoleNode,
-    cycle: Cycle,
-    pending: ReadonlyMap<string, number> | undefined,
-  ): Map<string, number> | undefined {
-    // The cycle's scratch map: every caller is done with it before the next call.
+  private caps(role: RoleNode, cycle: Cycle, pending: SlotMap | undefined): SlotMap | undefined {
+    // Most offers, once guarantees are met: no limits above the role, no headroom held back.
+    if (!role.isLimited && cycle.headroomSlots === 0) return undefined;
+    // The cycle's scratch: every caller is done with it before the next call.
     const caps = cycle.scratchCaps;
     caps.clear();
     for (const node of role.lineage) {
-      if (node.limits.size === 0) continue;
-      for (const [name, limit] of node.limits) {
-        const left = limit - node.consumedOf(name) - (pending?.get(name) ?? 0);
-        caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, left));
+      for (const { slot, millis: limit } of node.limitSlots) {
+        const left = limit - node.consumedAt(slot) - (pending?.get(slot) ?? 0);
+        caps.set(slot, Math.min(caps.get(slot) ?? Number.POSITIVE_INFINITY, left));
       }
     }
-    for (const [name, need] of cycle.requiredHeadroom) {
-      const surplus = vectorMillis(this.freeQuota, name) - need;
-      caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, surplus));
+    const { requiredHeadroom } = cycle;
+    for (let slot = 0; slot < requiredHeadroom.length; slot++) {
+      const need = requiredHeadroom[slot] ?? 0;
+      if (need === 0) continue;
+      const surplus = (this.freeQuota[slot] ?? 0) - need;
+      caps.set(slot, Math.min(caps.get(slot) ?? Number.POSITIVE_INFINITY, surplus));
     }
     return caps.size === 0 ? undefined : caps;
   }
@@ -922,15 +913,15 @@ export class HierarchicalAllocator implements Allocator {
    * without building that value (only quota scalars are cut, per name). Plain loops over
    * slots: this runs several times per offer.
    */
-  private isAllocatable(resources: Resources, caps?: ReadonlyMap<string, number>): boolean {
+  private isAllocatable(resources: Resources, caps?: SlotMap): boolean {
     if (resources.isEmpty()) return false;
     if (this.minAllocatable.length === 0) return true;
     const { allVector, quotaVector } = resources.scalarMillisSplit();
     for (const alternative of this.minAllocatable) {
       let isEnough = true;
-      for (const { name, slot, millis } of alternative) {
+      for (const { slot, millis } of alternative) {
         let held = allVector[slot] ?? 0;
-        const cap = caps?.get(name);
+        const cap = caps?.get(slot);
         if (cap !== undefined) {
           const quota = quotaVector[slot] ?? 0;
           held -= quota - Math.min(quota, Math.max(0, cap));
@@ -949,12 +940,12 @@ export class HierarchicalAllocator implements Allocator {
    * isAllocatable() of everything available on `agent`, from the table: for a plain agent
    * (every scalar unreserved and non-revocable) with `caps` too, else without.
    */
-  private isAgentAllocatable(agent: AgentBooks, caps?: ReadonlyMap<string, number>): boolean {
+  private isAgentAllocatable(agent: AgentBooks, caps?: SlotMap): boolean {
     if (this.minAllocatable.length === 0) return !agent.available.isEmpty();
     for (const alternative of this.minAllocatable) {
       let isEnough = true;
-      for (const { name, slot, millis } of alternative) {
-        const cap = caps?.get(name);
+      for (const { slot, millis } of alternative) {
+        const cap = caps?.get(slot);
         const free = this.table.freeAt(agent, slot);
         if ((cap === undefined ? free : Math.min(free, Math.max(0, cap))) < millis) {
           isEnough = false;
@@ -967,11 +958,9 @@ export class HierarchicalAllocator implements Allocator {
   }
 
   /** Whether no cap would cut a plain agent's scalars: shrinkQuotaScalars(caps) would keep them whole. */
-  private isAgentWithinCaps(agent: AgentBooks, caps: ReadonlyMap<string, number>): boolean {
-    for (const [name, cap] of caps) {
-      const slot = existingScalarSlot(name);
-      if (slot !== undefined && this.table.freeAt(agent, slot) > Math.max(0, cap)) return false;
-    }
+  private isAgentWithinCaps(agent: AgentBooks, caps: SlotMap): boolean {
+    for (const slot of caps.slots)
+      if (this.table.freeAt(agent, slot) > Math.max(0, caps.get(slot) ?? 0)) return false;
     return true;
   }
 
@@ -1023,7 +1012,8 @@ const byShareThenName = (a: RoleNode, b: RoleNode) =>
 
 /** True while `node` consumes less than its guarantee of some resource. */
 function hasUnmetGuarantee(node: RoleNode): boolean {
-  for (const [name, millis] of node.guarantees) if (node.consumedOf(name) < millis) return true;
+  for (const { slot, millis } of node.guaranteeSlots)
+    if (node.consumedAt(slot) < millis) return true;
   return false;
 }
 
@@ -1103,12 +1093,14 @@ class Cycle {
    * with no guaranteed ancestor (a sub-role's guarantee is inside its parent's) of
    * guarantee minus consumption. Kept up to date, term by term, as allocations are made.
    */
-  readonly requiredHeadroom: Quantities = new Map();
-  private readonly unmetByGuaranteedRole = new Map<RoleNode, Quantities>();
+  readonly requiredHeadroom: number[] = [];
+  /** How many slots of requiredHeadroom are not zero. */
+  headroomSlots = 0;
+  private readonly unmetByGuaranteedRole = new Map<RoleNode, number[]>();
   /** Scratch for tryOffer() and caps(), reused offer after offer instead of made anew. */
-  readonly scratchTowardGuarantee = new Map<string, number>();
-  readonly scratchCaps = new Map<string, number>();
-  readonly scratchRoom = new Map<string, number>();
+  readonly scratchTowardGuarantee = new SlotMap();
+  readonly scratchCaps = new SlotMap();
+  readonly scratchRoom = new SlotMap();
   /** Roles found at their limit in stage 2, to be benched once the current walk is over. */
   readonly atLimit: RoleNode[] = [];
   /** Whether quota cut an offer of the agent stage 2 is visiting (so its idleness may end with more room). */
@@ -1133,17 +1125,20 @@ class Cycle {
   private refreshUnmet(node: RoleNode): void {
     let unmet = this.unmetByGuaranteedRole.get(node);
     if (unmet === undefined) {
-      unmet = new Map();
+      unmet = [];
       this.unmetByGuaranteedRole.set(node, unmet);
     }
-    for (const [name, guarantee] of node.guarantees) {
-      const now = Math.max(0, guarantee - node.consumedOf(name));
-      const change = now - (unmet.get(name) ?? 0);
+    for (const { slot, millis: guarantee } of node.guaranteeSlots) {
+      const now = Math.max(0, guarantee - node.consumedAt(slot));
+      const change = now - (unmet[slot] ?? 0);
       if (change === 0) continue;
-      unmet.set(name, now);
-      const required = (this.requiredHeadroom.get(name) ?? 0) + change;
-      if (required === 0) this.requiredHeadroom.delete(name);
-      else this.requiredHeadroom.set(name, required);
+      unmet[slot] = now;
+      while (this.requiredHeadroom.length <= slot) this.requiredHeadroom.push(0);
+      const before = this.requiredHeadroom[slot] ?? 0;
+      const after = before + change;
+      this.requiredHeadroom[slot] = after;
+      if (before === 0) this.headroomSlots += 1;
+      if (after === 0) this.headroomSlots -= 1;
     }
   }
 

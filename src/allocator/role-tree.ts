@@ -12,7 +12,8 @@ import {
   addVector,
   isZeroVector,
   type Quantities,
-  vectorMillis,
+  type SlotAmount,
+  slotAmounts,
   vectorQuantities,
   vectorShare,
 } from './quantities.js';
@@ -93,8 +94,19 @@ export class RoleNode implements HeapItem {
   readonly allocatedQuota: number[] = [];
   /** Reserved to the subtree's roles on any agent, allocated or not: quota consumption's second half. */
   readonly reserved: number[] = [];
+  /** Set through RoleTree.setQuota(), which keeps the fields below in step. */
   guarantees: Quantities = new Map();
   limits: Quantities = new Map();
+  /** guarantees and limits by scalar slot: what the per-offer arithmetic walks. */
+  guaranteeSlots: readonly SlotAmount[] = [];
+  limitSlots: readonly SlotAmount[] = [];
+  /**
+   * The farthest of this role and its ancestors with a guarantee: whose guarantee
+   * allocations here count toward. Kept by RoleTree, since it is asked on every offer.
+   */
+  outermostGuaranteed: RoleNode | undefined;
+  /** Whether this role or an ancestor has limits (kept by RoleTree, asked on every offer). */
+  isLimited: boolean;
   /** Set explicitly by an operator (so the role is shown even when idle). */
   hasWeight = false;
 
@@ -107,6 +119,8 @@ export class RoleNode implements HeapItem {
   ) {
     this.lineage = parent === undefined ? [] : [this, ...parent.lineage];
     this.self = new SelfSlot(this);
+    this.outermostGuaranteed = parent?.outermostGuaranteed;
+    this.isLimited = parent?.isLimited ?? false;
   }
 
   /** Quota consumption (Mesos' definition): unreserved allocations plus all reservations. */
@@ -116,16 +130,9 @@ export class RoleNode implements HeapItem {
     return vectorQuantities(consumed);
   }
 
-  /** consumed() of one resource name, without building the map. */
-  consumedOf(name: string): number {
-    return vectorMillis(this.allocatedQuota, name) + vectorMillis(this.reserved, name);
-  }
-
-  /** The farthest of this role and its ancestors with a guarantee: whose guarantee allocations here count toward. */
-  get outermostGuaranteed(): RoleNode | undefined {
-    let outermost: RoleNode | undefined;
-    for (const node of this.lineage) if (node.guarantees.size > 0) outermost = node;
-    return outermost;
+  /** consumed() of one scalar slot. */
+  consumedAt(slot: number): number {
+    return (this.allocatedQuota[slot] ?? 0) + (this.reserved[slot] ?? 0);
   }
 
   get isIdle(): boolean {
@@ -173,6 +180,24 @@ export class RoleTree {
     parent.children.set(name, node);
     this.nodes.set(name, node);
     return node;
+  }
+
+  /**
+   * Sets a role's quota, and for it and its sub-roles which role their allocations count
+   * toward a guarantee of, and whether limits apply.
+   */
+  setQuota(node: RoleNode, guarantees: Quantities, limits: Quantities): void {
+    node.guarantees = guarantees;
+    node.limits = limits;
+    node.guaranteeSlots = slotAmounts(guarantees);
+    node.limitSlots = slotAmounts(limits);
+    const visit = (current: RoleNode) => {
+      current.outermostGuaranteed =
+        current.parent?.outermostGuaranteed ?? (current.guarantees.size > 0 ? current : undefined);
+      current.isLimited = (current.parent?.isLimited ?? false) || current.limits.size > 0;
+      for (const child of current.children.values()) visit(child);
+    };
+    visit(node);
   }
 
   /** Drops `node` and then its ancestors, as long as they hold nothing worth keeping. */
