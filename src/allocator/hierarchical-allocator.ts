@@ -15,7 +15,6 @@ import { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.
 import {
   addVector,
   fromUnits,
-  isZeroVector,
   SlotMap,
   toUnits,
   vectorQuantities,
@@ -347,6 +346,7 @@ export class HierarchicalAllocator implements Allocator {
     for (const { entry, resources } of agent.holdings ?? []) {
       const { allVector, quotaVector } = resources.scalarMillisSplit();
       this.tree.account(entry, allVector, quotaVector, -1);
+      entry.heldOn -= 1;
       holders.add(entry.framework);
     }
     for (const framework of holders)
@@ -500,8 +500,7 @@ export class HierarchicalAllocator implements Allocator {
     this.refreshWanting(framework);
     // A role the framework left stays while it still holds resources in it.
     for (const [role, entry] of [...framework.entries])
-      if (!framework.roles.has(role) && isZeroVector(entry.allocated))
-        this.dropEntry(framework, role, entry);
+      if (!framework.roles.has(role) && entry.heldOn === 0) this.dropEntry(framework, role, entry);
   }
 
   private dropEntry(framework: Framework, role: string, entry: RoleEntry): void {
@@ -602,8 +601,7 @@ export class HierarchicalAllocator implements Allocator {
         filters.push({ resources: part, untilMs: nowMs + refuseMs });
         entry.filters.set(agentIdValue, filters);
       }
-      if (isZeroVector(entry.allocated) && !framework.roles.has(role))
-        this.dropEntry(framework, role, entry);
+      if (entry.heldOn === 0 && !framework.roles.has(role)) this.dropEntry(framework, role, entry);
     }
   }
 
@@ -624,8 +622,11 @@ export class HierarchicalAllocator implements Allocator {
     }
     const holding = holdingOf(agent, entry);
     if (holding !== undefined) holding.resources = holding.resources.plus(resources);
-    else if (agent.holdings === undefined) agent.holdings = [{ entry, resources }];
-    else agent.holdings.push({ entry, resources });
+    else {
+      if (agent.holdings === undefined) agent.holdings = [{ entry, resources }];
+      else agent.holdings.push({ entry, resources });
+      entry.heldOn += 1;
+    }
     this.tree.account(entry, allVector, quotaVector, 1);
   }
 
@@ -637,6 +638,7 @@ export class HierarchicalAllocator implements Allocator {
     else if (holding !== undefined && agent.holdings !== undefined) {
       agent.holdings = agent.holdings.filter((other) => other !== holding);
       if (agent.holdings.length === 0) agent.holdings = undefined;
+      entry.heldOn -= 1;
     }
     const { allVector, quotaVector } = resources.scalarMillisSplit();
     this.tree.account(entry, allVector, quotaVector, -1);

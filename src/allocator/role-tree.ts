@@ -40,6 +40,11 @@ export class RoleEntry implements HeapItem {
   readonly name: string;
   /** Offered or used, in thousandths per scalar slot. */
   readonly allocated: number[] = [];
+  /**
+   * On how many agents it holds something, scalars or not: a role the framework left is
+   * forgotten only at zero (ports alone leave `allocated` at zero).
+   */
+  heldOn = 0;
   /** Filters per agent id value. */
   readonly filters = new Map<string, RefuseFilter[]>();
 

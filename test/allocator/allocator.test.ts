@@ -262,6 +262,28 @@ test('allocator gives back everything a removed framework held in two roles on o
   assert.equal(offer?.frameworkId.value, 'b');
 });
 
+test('allocator keeps a role a framework left while it still holds ports there', () => {
+  // With no --min_allocatable_resources, ports alone are offered; a framework that leaves
+  // the role still holds them, and must be able to give them back.
+  const bed = new Bed({ minAllocatableResources: '' })
+    .agent('s1', 'ports:[31000-31010]')
+    .framework('f', ['c']);
+  const [offer] = bed.allocate();
+  assert.equal(offer?.role, 'c');
+  bed.handle({
+    kind: 'frameworkUpdated',
+    frameworkId: frameworkId('f'),
+    roles: ['d'],
+    suppressedRoles: [],
+  });
+  if (offer !== undefined) bed.recover(offer);
+  assert.deepEqual(summary(bed.allocate()), ['f@s1/d']);
+  assert.ok(
+    bed.allocator.roles().every((role) => role.name !== 'c'),
+    "'c' is gone once empty",
+  );
+});
+
 test('allocator forgets a removed agent: no offers, and the cluster total shrinks', () => {
   const bed = new Bed()
     .agent('s1', 'cpus:4;mem:4096')
