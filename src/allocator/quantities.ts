@@ -25,9 +25,32 @@ export function toUnits(quantities: ReadonlyMap<string, number>): Record<string,
 
 /** target += sign × delta, in place; target grows to delta's length. */
 export function addVector(target: number[], delta: ScalarVector, sign = 1): void {
-  while (target.length < delta.length) target.push(0);
-  for (let slot = 0; slot < delta.length; slot++)
+  const length = delta.length;
+  while (target.length < length) target.push(0);
+  for (let slot = 0; slot < length; slot++)
     target[slot] = (target[slot] ?? 0) + sign * (delta[slot] ?? 0);
+}
+
+/**
+ * addVector(), then the dominant share of the sum (vectorShare) in the same pass: the
+ * allocator does both to a handful of running totals on every offer.
+ */
+export function addVectorForShare(
+  target: number[],
+  delta: ScalarVector,
+  sign: number,
+  totals: ScalarVector,
+): number {
+  const length = delta.length;
+  while (target.length < length) target.push(0);
+  let share = 0;
+  for (let slot = 0; slot < target.length; slot++) {
+    const millis = (target[slot] ?? 0) + (slot < length ? sign * (delta[slot] ?? 0) : 0);
+    target[slot] = millis;
+    const total = totals[slot] ?? 0;
+    if (total > 0 && millis / total > share) share = millis / total;
+  }
+  return share;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { FrameworkID } from '../wire/index.js';
 import { type HeapItem, IndexedHeap } from './indexed-heap.js';
 import {
   addVector,
+  addVectorForShare,
   isZeroVector,
   type Quantities,
   type SlotAmount,
@@ -239,17 +240,15 @@ export class RoleTree {
 
   /** Adds (sign 1) or removes (sign −1) an allocation of `entry`, keeping every heap in order. */
   account(entry: RoleEntry, all: ScalarVector, quota: ScalarVector, sign: 1 | -1): void {
-    addVector(entry.allocated, all, sign);
-    entry.share = vectorShare(entry.allocated, this.totals);
+    const { totals } = this;
+    entry.share = addVectorForShare(entry.allocated, all, sign, totals);
     const role = entry.role;
     if (role.wanting.has(entry)) role.wanting.update(entry);
-    addVector(role.selfAllocated, all, sign);
-    role.self.share = vectorShare(role.selfAllocated, this.totals) / role.weight;
+    role.self.share = addVectorForShare(role.selfAllocated, all, sign, totals) / role.weight;
     if (role.slots.has(role.self)) role.slots.update(role.self);
     for (const node of role.lineage) {
-      addVector(node.allocated, all, sign);
+      node.share = addVectorForShare(node.allocated, all, sign, totals) / node.weight;
       addVector(node.allocatedQuota, quota, sign);
-      node.share = vectorShare(node.allocated, this.totals) / node.weight;
       if (node.parent?.slots.has(node)) node.parent.slots.update(node);
     }
   }
