@@ -20,7 +20,13 @@ import {
   vectorQuantities,
   vectorShare,
 } from './quantities.js';
-import { type FrameworkBooks, RoleEntry, type RoleNode, RoleTree } from './role-tree.js';
+import {
+  type FrameworkBooks,
+  type RefuseFilter,
+  RoleEntry,
+  type RoleNode,
+  RoleTree,
+} from './role-tree.js';
 import type {
   Allocation,
   Allocator,
@@ -97,6 +103,8 @@ const wider = (a: Wake, b: Wake): Wake => (WAKE_ORDER.indexOf(a) >= WAKE_ORDER.i
  */
 export class HierarchicalAllocator implements Allocator {
   private readonly tree = new RoleTree();
+  /** The allocation cycle's state, started anew by each allocate(). */
+  private readonly cycle = new Cycle();
   private readonly agents = new Map<string, AgentBooks>();
   private readonly frameworks = new Map<string, Framework>();
   /**
@@ -656,14 +664,28 @@ export class HierarchicalAllocator implements Allocator {
     this.wakeIdle(nowMs);
     const agents = this.order(this.table.awake(), nowMs);
     if (agents.length === 0) return [];
-    const cycle = new Cycle(
-      nowMs,
-      [...this.tree.all()].filter((node) => node.guarantees.size > 0),
+    const { cycle } = this;
+    cycle.start(nowMs, [...this.tree.all()].filter(hasGuarantees));
+    // Each stage's loop over the agents is a method of its own: V8 then compiles each once
+    // and keeps it. As one method, called once per cycle, it ran each cycle's first agents
+    // unoptimised until on-stack replacement, then dropped that code at the loop's end.
+    const stillNeedy = this.meetGuarantees(agents, cycle);
+    // Stage 2 in a fresh order (stage 1 favours the first agents), unless stage 1 did nothing.
+    this.offerByShare(
+      stillNeedy === 0 && cycle.recorded === 0 ? agents : this.order(agents, nowMs),
+      cycle,
     );
+    return cycle.finish();
+  }
 
-    // Stage 1: roles below their guarantees get up to them first, even under contention.
-    const needy = cycle.guaranteed.filter((node) => node.slots.size > 0 && hasUnmetGuarantee(node));
-    for (const agent of needy.length === 0 ? [] : agents) {
+  /**
+   * Stage 1: roles below their guarantees get up to them first, even under contention.
+   * Returns how many guaranteed roles are still below their guarantees.
+   */
+  private meetGuarantees(agents: readonly AgentBooks[], cycle: Cycle): number {
+    const needy = cycle.guaranteed.filter(isNeedy);
+    if (needy.length === 0) return 0;
+    for (const agent of agents) {
       if (needy.length > 1) needy.sort(byShareThenName);
       for (const quotaRole of needy) {
         if (!agent.isOfferable) break;
@@ -675,11 +697,13 @@ export class HierarchicalAllocator implements Allocator {
       }
       if (needy.length === 0) break;
     }
-    // Stage 2: everyone, by fair share, in a fresh order (stage 1 favours the first agents).
+    return needy.length;
+  }
+
+  /** Stage 2: everyone, by fair share; marks idle the agents nobody could take. */
+  private offerByShare(agents: readonly AgentBooks[], cycle: Cycle): void {
     try {
-      for (const agent of needy.length === 0 && cycle.recorded === 0
-        ? agents
-        : this.order(agents, nowMs)) {
+      for (const agent of agents) {
         const before = cycle.recorded;
         cycle.isCutByQuota = false;
         this.offerAgent(agent, this.tree.root, cycle, undefined);
@@ -694,7 +718,6 @@ export class HierarchicalAllocator implements Allocator {
     } finally {
       this.tree.unbenchAll();
     }
-    return cycle.results();
   }
 
   private order(agents: readonly AgentBooks[], nowMs: number): AgentBooks[] {
@@ -766,11 +789,9 @@ export class HierarchicalAllocator implements Allocator {
           slot,
           Math.min(room.get(slot) ?? Number.POSITIVE_INFINITY, limit - node.consumedAt(slot)),
         );
-      const isAtLimit = this.minAllocatable.every((alternative) =>
-        alternative.some(
-          ({ slot, millis }) => Math.max(0, room.get(slot) ?? Number.POSITIVE_INFINITY) < millis,
-        ),
-      );
+      let isAtLimit = true;
+      for (const alternative of this.minAllocatable)
+        if (!isShortOf(alternative, room)) isAtLimit = false;
       if (isAtLimit) return node;
     }
     return undefined;
@@ -976,15 +997,20 @@ export class HierarchicalAllocator implements Allocator {
     if (entry.filters.size === 0) return false;
     const filters = entry.filters.get(agent.id.value);
     if (filters === undefined) return false;
-    const live = filters.filter((filter) => filter.untilMs > cycle.nowMs);
+    const live: RefuseFilter[] = [];
+    for (const filter of filters) if (filter.untilMs > cycle.nowMs) live.push(filter);
     if (live.length === 0) {
       entry.filters.delete(agent.id.value);
       return false;
     }
     if (live.length !== filters.length) entry.filters.set(agent.id.value, live);
-    const blocking = live.filter((filter) => filter.resources.contains(toOffer));
-    for (const filter of blocking) cycle.noteFilter(agent, filter.untilMs);
-    return blocking.length > 0;
+    let isBlocked = false;
+    for (const filter of live)
+      if (filter.resources.contains(toOffer)) {
+        cycle.noteFilter(agent, filter.untilMs);
+        isBlocked = true;
+      }
+    return isBlocked;
   }
 
   // -------------------------------------------------------------------- views
@@ -1011,6 +1037,22 @@ export class HierarchicalAllocator implements Allocator {
 
 const byShareThenName = (a: RoleNode, b: RoleNode) =>
   a.share - b.share || (a.name < b.name ? -1 : 1);
+
+// Callbacks of the cycle are functions of the module, not closures made per call (nor does the
+// cycle make closures): a closure dies with the call, and optimised code that inlined it is
+// thrown away at the next GC.
+const hasGuarantees = (node: RoleNode) => node.guarantees.size > 0;
+const isNeedy = (node: RoleNode) => node.slots.size > 0 && hasUnmetGuarantee(node);
+
+/** Whether `room` (thousandths by slot) is less than `alternative` needs of some scalar. */
+function isShortOf(
+  alternative: readonly { slot: number; millis: number }[],
+  room: SlotMap,
+): boolean {
+  for (const { slot, millis } of alternative)
+    if (Math.max(0, room.get(slot) ?? Number.POSITIVE_INFINITY) < millis) return true;
+  return false;
+}
 
 /** True while `node` consumes less than its guarantee of some resource. */
 function hasUnmetGuarantee(node: RoleNode): boolean {
@@ -1080,8 +1122,11 @@ function byAllocationRole(
 
 /** One allocation cycle's scratch state: the time, the decisions, cached quota figures. */
 class Cycle {
+  nowMs = 0;
+  /** Roles with guarantees; none means no headroom is ever held back. */
+  guaranteed: readonly RoleNode[] = [];
   /** This cycle's allocations, in the order made; one per agent and role entry. */
-  private readonly allocations: Allocation[] = [];
+  private allocations: Allocation[] = [];
   /**
    * Where the allocations of agents that still had something left after an offer are, so
    * a later offer of the same agent to the same role entry merges into the first. Agents
@@ -1109,12 +1154,38 @@ class Cycle {
   isCutByQuota = false;
   private readonly filterExpiry = new Map<AgentBooks, number>();
 
-  constructor(
-    readonly nowMs: number,
-    /** Roles with guarantees; none means no headroom is ever held back. */
-    readonly guaranteed: readonly RoleNode[],
-  ) {
+  /**
+   * Starts a cycle at `nowMs`. The allocator keeps one Cycle and starts it anew each time:
+   * a Cycle made per cycle died with it, and with it the hidden classes V8 had given it and
+   * its scratch, so the next GC threw away the optimised code of everything that touches
+   * it (deoptimised for "weak objects"), and each cycle was compiled again as it ran.
+   */
+  start(nowMs: number, guaranteed: readonly RoleNode[]): void {
+    this.forget();
+    this.nowMs = nowMs;
+    this.guaranteed = guaranteed;
+    this.recorded = 0;
+    this.requiredHeadroom.length = 0;
+    this.headroomSlots = 0;
+    this.isCutByQuota = false;
     for (const node of guaranteed) if (node.outermostGuaranteed === node) this.refreshUnmet(node);
+  }
+
+  /** This cycle's allocations, in the order made; the cycle lets go of everything else. */
+  finish(): Allocation[] {
+    const allocations = this.allocations;
+    this.forget();
+    return allocations;
+  }
+
+  /** Drops what the last cycle referred to (agents, roles, offers), so none is kept alive. */
+  private forget(): void {
+    this.allocations = [];
+    this.guaranteed = [];
+    this.partlyOffered.clear();
+    this.unmetByGuaranteedRole.clear();
+    this.filterExpiry.clear();
+    this.atLimit.length = 0;
   }
 
   /** An allocation to `role` changed its consumption, and so perhaps the headroom needed. */
@@ -1149,7 +1220,8 @@ class Cycle {
     this.recorded += 1;
     const stamped = resources.allocate(entry.role.name);
     const earlierOffers = this.partlyOffered.size === 0 ? undefined : this.partlyOffered.get(agent);
-    const earlier = earlierOffers?.find((offer) => offer.entry === entry);
+    let earlier: { entry: RoleEntry; index: number } | undefined;
+    for (const offer of earlierOffers ?? []) if (offer.entry === entry) earlier ??= offer;
     const merged = earlier === undefined ? undefined : this.allocations[earlier.index];
     if (earlier !== undefined && merged !== undefined) {
       this.allocations[earlier.index] = { ...merged, resources: merged.resources.plus(stamped) };
@@ -1177,9 +1249,5 @@ class Cycle {
 
   earliestFilterExpiry(agent: AgentBooks): number {
     return this.filterExpiry.get(agent) ?? Number.POSITIVE_INFINITY;
-  }
-
-  results(): Allocation[] {
-    return this.allocations;
   }
 }
