@@ -1,49 +1,158 @@
 #!/usr/bin/env node
 // Bundles src/ into dist/ ahead of time. The CLI and the daemons run this
-// compiled JavaScript, never a run-time transpiler: `agora run` must start a task
-// faster than `srun` does (#3), and every module loaded at start-up counts.
+// compiled JavaScript, never a run-time transpiler: `agora run` must start a
+// task within 10 ms of a bare `node -e 0` (#7 item 17), and every module
+// loaded at start-up counts.
 //
-// dist/agora.js is only the command table; each subcommand is its own bundle in
-// dist/commands/, loaded when that command runs. Separate bundles, not shared
-// chunks: esbuild assigns whole files to chunks by import reachability, so a
-// barrel (index.ts) shared by `run` and the daemons would drag the daemons'
-// dependencies (zod, pino) into `agora run`'s start-up. Each bundle here is
-// tree-shaken on its own.
-import { rmSync } from 'node:fs';
+// dist/agora.cjs is only the command table; each subcommand is its own bundle
+// in dist/commands/, required when that command runs. Separate bundles, not
+// shared chunks: esbuild assigns whole files to chunks by import reachability,
+// so a barrel (index.ts) shared by `run` and the daemons would drag the
+// daemons' dependencies (zod, pino) into `agora run`'s start-up. Each bundle
+// here is tree-shaken on its own.
+//
+// What `agora run`'s start costs, and what was done about it (measured on the
+// 2-vCPU AMD EPYC VM of bench/RESULTS.md, NODE_EXTRA_CA_CERTS unset; numbers
+// and method there, under "Task start latency after #7"):
+// - CommonJS, not ES modules. An ES module entry's first line ran 10-13 ms
+//   after node's bootstrap, a CommonJS one's 3 ms (wall time on a busy
+//   machine; about 4 ms of CPU): node 20 sets up its ESM loader for the first
+//   `import`. So the bundles are .cjs, bin/agora.js is CommonJS
+//   (bin/package.json), and commands are require()d.
+// - node:assert (2-3 ms: its error formatting, colours, call tracker) is
+//   replaced in the run bundle by scripts/shims/assert.cjs, which keeps the
+//   two calls that code makes. The daemons keep the real one.
+// - Minified, with names kept (errors are told apart by name): 85 KB to 49 KB
+//   to read and compile.
+// - node:http is off the path: its first request cost ~6 ms of CPU in a fresh
+//   process (ClientRequest, agent, parser, lazily loaded internals) against
+//   about 1 ms for a raw socket, so the scheduler client speaks HTTP/1.1 on
+//   node:net (src/sdk/lean-http.ts) and node:http loads only when /files or a
+//   master's JSON page is first read.
+// Measured and rejected:
+// - A V8 start-up snapshot (`node --snapshot-blob snap.blob --build-snapshot`):
+//   node 20 takes the blob only as a command-line flag, which
+//   `#!/usr/bin/env node` cannot pass, so bin/agora.js would start a second
+//   node with it; that re-exec measured 62 ms against 48 ms for the whole
+//   CommonJS CLI, and node 20 will not put node:http in a snapshot.
+// - A V8 code cache for the bundles (vm.Script cachedData written at exit):
+//   2 ms of CPU on a full run, none on a refused one; not worth a cache
+//   directory written into dist/ at run time.
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const COMMANDS = ['run', 'up', 'tables', 'daemons'];
+/** Bundles on the path of a task's start: minified, with the assert shim. */
+const LEAN = new Set(['agora', 'commands/run']);
 
-/** `import('./run.js')` in main.ts stays a run-time import of dist/commands/run.js. */
+/**
+ * `import('./run.js')` in main.ts becomes `require('./commands/run.cjs')`, run
+ * when the command runs: through a small module of its own, since esbuild
+ * leaves an external dynamic import() as import(), which would start node's
+ * ESM loader after all.
+ */
 const lazyCommands = {
   name: 'lazy-commands',
   setup(esbuild) {
     const pattern = new RegExp(`^\\./(${COMMANDS.join('|')})\\.js$`);
     esbuild.onResolve({ filter: pattern }, (args) =>
       args.importer.endsWith(join('src', 'cli', 'main.ts'))
-        ? { path: `./commands/${args.path.slice(2)}`, external: true }
+        ? { path: args.path.slice(2, -3), namespace: 'lazy-command' }
         : undefined,
     );
+    esbuild.onLoad({ filter: /.*/, namespace: 'lazy-command' }, (args) => ({
+      contents: `module.exports = require('./commands/${args.path}.cjs');`,
+      loader: 'js',
+    }));
+    esbuild.onResolve({ filter: /^\.\/commands\//, namespace: 'lazy-command' }, (args) => ({
+      path: args.path,
+      external: true,
+    }));
   },
 };
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-await build({
-  absWorkingDir: root,
-  entryPoints: {
-    agora: 'src/cli/main.ts',
-    ...Object.fromEntries(COMMANDS.map((name) => [`commands/${name}`, `src/cli/${name}.ts`])),
+const assertShim = {
+  name: 'assert-shim',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^(node:)?assert$/ }, () => ({
+      path: join(root, 'scripts', 'shims', 'assert.cjs'),
+    }));
   },
-  outdir: 'dist',
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: 'linked',
-  plugins: [lazyCommands],
-  logLevel: 'warning',
-});
+};
+
+/**
+ * The protobuf descriptor of src/wire/proto/*.proto, compiled here once with the same
+ * module the sources use (compile.ts, which loads protobufjs and parses the files).
+ */
+async function compileProtoDescriptor() {
+  const compiler = join(root, 'dist', 'build', 'compile-protos.mjs');
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['src/wire/proto/compile.ts'],
+    outfile: compiler,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  try {
+    const { compileProtos } = await import(pathToFileURL(compiler).href);
+    return compileProtos(pathToFileURL(join(root, 'src', 'wire', 'proto', '/')));
+  } finally {
+    rmSync(dirname(compiler), { recursive: true, force: true });
+  }
+}
+
+/**
+ * In the bundles, compile.ts is replaced by the descriptor it compiles: `agora run
+ * --codec protobuf` and the daemons then neither load protobufjs nor read .proto files
+ * (protobufjs's import and parse cost tens of milliseconds of start-up; see the README).
+ */
+function precompiledProtos(descriptor) {
+  const source = `export function compileProtos() { return JSON.parse(${JSON.stringify(JSON.stringify(descriptor))}); }\n`;
+  return {
+    name: 'precompiled-protos',
+    setup(esbuild) {
+      esbuild.onLoad({ filter: /[\\/]src[\\/]wire[\\/]proto[\\/]compile\.ts$/ }, () => ({
+        contents: source,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+const protoDescriptor = await compileProtoDescriptor();
+const entries = {
+  agora: 'src/cli/main.ts',
+  ...Object.fromEntries(COMMANDS.map((name) => [`commands/${name}`, `src/cli/${name}.ts`])),
+};
+await Promise.all(
+  Object.entries(entries).map(([name, entry]) =>
+    build({
+      absWorkingDir: root,
+      entryPoints: { [name]: entry },
+      outdir: 'dist',
+      outExtension: { '.js': '.cjs' },
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: 'linked',
+      minify: LEAN.has(name),
+      keepNames: true,
+      plugins: LEAN.has(name)
+        ? [lazyCommands, assertShim, precompiledProtos(protoDescriptor)]
+        : [lazyCommands, precompiledProtos(protoDescriptor)],
+      logLevel: 'warning',
+    }),
+  ),
+);
+// dist/ is CommonJS whatever the root package.json says.
+writeFileSync(join(root, 'dist', 'package.json'), '{ "type": "commonjs" }\n');

@@ -248,3 +248,105 @@ test('layering checker reports every broken rule with the file and import', () =
     for (const [i, pattern] of expected.entries()) assert.match(violations[i] ?? '', pattern, name);
   }
 });
+
+/** The src/ file an import names, or undefined for packages and Node's modules. */
+function resolveImport(
+  from: string,
+  specifier: string,
+  paths: ReadonlySet<string>,
+): string | undefined {
+  if (!specifier.startsWith('.')) return undefined;
+  const target = posix.normalize(posix.join(posix.dirname(from), specifier));
+  for (const candidate of [target.replace(/\.js$/, '.ts'), `${target}.ts`, `${target}/index.ts`])
+    if (paths.has(candidate)) return candidate;
+  return undefined;
+}
+
+/**
+ * Every import cycle among `files` (type-only imports count: they couple the
+ * files as much), each as the list of files around it, smallest first.
+ */
+export function importCycles(files: readonly SourceFile[]): string[][] {
+  const paths = new Set(files.map((f) => f.path));
+  const edges = new Map<string, string[]>();
+  for (const f of files)
+    edges.set(
+      f.path,
+      importSpecifiers(f.text).flatMap((s) => {
+        const target = resolveImport(f.path, s, paths);
+        return target === undefined ? [] : [target];
+      }),
+    );
+  // Tarjan's strongly connected components: a component of more than one file is a cycle.
+  let index = 0;
+  const indexOf = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (node: string) => {
+    indexOf.set(node, index);
+    low.set(node, index);
+    index++;
+    stack.push(node);
+    onStack.add(node);
+    for (const next of edges.get(node) ?? []) {
+      if (!indexOf.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node) ?? 0, low.get(next) ?? 0));
+      } else if (onStack.has(next))
+        low.set(node, Math.min(low.get(node) ?? 0, indexOf.get(next) ?? 0));
+    }
+    if (low.get(node) === indexOf.get(node)) {
+      const component: string[] = [];
+      for (;;) {
+        const top = stack.pop();
+        if (top === undefined) break;
+        onStack.delete(top);
+        component.push(top);
+        if (top === node) break;
+      }
+      const isSelfLoop = (edges.get(node) ?? []).includes(node);
+      if (component.length > 1 || isSelfLoop) cycles.push(component.sort());
+    }
+  };
+  for (const f of files) if (!indexOf.has(f.path)) visit(f.path);
+  return cycles.sort((a, b) => a.length - b.length);
+}
+
+test('src has no import cycle, type-only imports included', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const cycles = importCycles(readSources(root));
+  assert.deepEqual(
+    cycles.map((cycle) => cycle.join(' <-> ')),
+    [],
+    'files that import each other, directly or around a loop',
+  );
+});
+
+test('import cycle finder reports loops, including type-only ones, and nothing else', () => {
+  const files = [
+    file('src/master/a.ts', "import type { B } from './b.js';"),
+    file('src/master/b.ts', "import { c } from './c.js';"),
+    file('src/master/c.ts', "export { a } from './a.js';"),
+    file('src/master/d.ts', "import { a } from './a.js';", "import '../wire/index.js';"),
+    file('src/wire/index.ts', "export * from './json.js';"),
+    file('src/wire/json.ts', "import { z } from 'zod';"),
+  ];
+  assert.deepEqual(importCycles(files), [
+    ['src/master/a.ts', 'src/master/b.ts', 'src/master/c.ts'],
+  ]);
+});
+
+/** The phrase that must open the header of a file over the limit, with the reason after it. */
+const LONG_FILE_REASON = 'Long file:';
+const LONG_FILE_LINES = 500;
+
+test(`src files stay under ${LONG_FILE_LINES} lines, or say at the top why not`, () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const unexplained = readSources(root)
+    .filter((f) => f.text.split('\n').length > LONG_FILE_LINES)
+    .filter((f) => !f.text.split('\n').slice(0, 15).join('\n').includes(LONG_FILE_REASON))
+    .map((f) => `${f.path} (${f.text.split('\n').length} lines)`);
+  assert.deepEqual(unexplained, [], `add '// ${LONG_FILE_REASON} <why>' near the top, or split it`);
+});

@@ -1,16 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+// Long file: the shell answers every agent event and endpoint; the work is in task-runs.ts.
+// The agent's shell: it listens (sandbox files, state, metrics), registers with
+// the master over a link it opens, and hands the master's commands to the task
+// runs (task-runs.ts), which launch containers and report every status update
+// through the status update manager.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Container } from '../containerizer/index.js';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
-import {
-  Cleanup,
-  HttpServer,
-  type Logger,
-  sendEmpty,
-  sendJson,
-  type Timer,
-} from '../runtime/index.js';
+import { Cleanup, HttpServer, type Logger, sendEmpty, sendJson } from '../runtime/index.js';
 import { baseUrl } from '../sdk/index.js';
 import {
   AGORA_VERSION,
@@ -18,59 +14,50 @@ import {
   type AgentEvent,
   type AgentID,
   type AgentInfo,
-  type AgentTask,
   type Attribute,
   assertNever,
+  type DrainConfig,
+  type ExecutorID,
   type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
   type MasterInfo,
   MESOS_API_VERSION,
   agentId as mintAgentId,
-  containerId as mintContainerId,
-  executorId as mintExecutorId,
-  newStatusUuid,
   parseResources,
   type Resource,
   type TaskInfo,
   type TaskState,
   type TaskStatus,
-  type TaskStatusReason,
-  terminationMessage,
 } from '../wire/index.js';
-import { routeFiles } from './files.js';
+import { Checkpoint } from './checkpoint.js';
+import { DEFAULT_FETCHER_CACHE_SIZE_BYTES, Fetcher } from './fetcher.js';
+import { routeFiles, SandboxFiles } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
+import { type AgentView, routeAgentOperatorApi } from './operator-api.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
+import { GC_DEFAULTS, SandboxGc } from './sandbox-gc.js';
+import { ContainerSessions } from './sessions.js';
 import { StatusUpdateManager } from './status-update-manager.js';
-
-/** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
-const MAX_COMPLETED_TASKS = 1000;
-
-interface TaskRun {
-  readonly frameworkId: FrameworkID;
-  readonly frameworkInfo: FrameworkInfo;
-  readonly task: TaskInfo;
-  readonly containerIdValue: string;
-  readonly sandbox: string;
-  state: TaskState;
-  container: Container | undefined;
-  isKillRequested: boolean;
-  killTimer: Timer | undefined;
-}
+import { type TaskRun, TaskRuns } from './task-runs.js';
 
 /**
  * The agent: registers with the master over a connection it opens, runs each
  * task as a process in its own sandbox (acting as Mesos' built-in command
  * executor), and delivers every status update reliably.
  */
-export class Agent {
+export class Agent implements AgentView {
   private readonly log: Logger;
   private readonly http: HttpServer;
   private readonly cleanup = new Cleanup();
   private readonly updates: StatusUpdateManager;
-  private readonly runs = new Map<string, TaskRun>();
-  private readonly completed: TaskRun[] = [];
+  private readonly checkpoint: Checkpoint;
+  readonly runs: TaskRuns;
+  readonly files: SandboxFiles;
+  readonly sessions: ContainerSessions;
+  private readonly fetcher: Fetcher;
+  private readonly gc: SandboxGc;
   private link: MasterLink | undefined;
   private agentIdValue: string | undefined;
   private masterInfo: MasterInfo | undefined;
@@ -81,9 +68,23 @@ export class Agent {
   private checkpointedResources: readonly Resource[] = [];
   private endpoint = '';
   private readonly startTimeSec: number;
+  /** The master's DRAIN, checkpointed: kills capped, new tasks refused, until no run is left. */
+  private drainConfig: DrainConfig | undefined;
+  private isShuttingDown = false;
+  private resolveTerminated: (reason: string) => void = () => {};
+  /**
+   * Resolves, with the master's reason, once the master told the agent to
+   * shut down (it was marked gone, or its machine went DOWN) and its tasks
+   * are dead. The daemon then exits, as a Mesos agent does.
+   */
+  readonly terminated: Promise<string>;
 
   constructor(readonly options: AgentOptions) {
+    this.terminated = new Promise((resolve) => {
+      this.resolveTerminated = resolve;
+    });
     this.log = options.logger;
+    this.checkpoint = new Checkpoint(options.workDir);
     this.startTimeSec = options.clock.now() / 1000;
     this.updates = new StatusUpdateManager({
       clock: options.clock,
@@ -92,14 +93,55 @@ export class Agent {
         ? { retryInitialMs: options.statusUpdateRetryMs }
         : {}),
     });
+    this.fetcher = new Fetcher({
+      cacheDir: options.fetcherCacheDir ?? join(options.workDir, 'fetch'),
+      cacheSizeBytes: options.fetcherCacheSizeBytes ?? DEFAULT_FETCHER_CACHE_SIZE_BYTES,
+      log: options.logger,
+    });
+    this.gc = new SandboxGc({
+      slavesDir: join(options.workDir, 'slaves'),
+      workDir: options.workDir,
+      gcDelayMs: options.gcDelayMs ?? GC_DEFAULTS.gcDelayMs,
+      diskHeadroom: options.gcDiskHeadroom ?? GC_DEFAULTS.diskHeadroom,
+      diskWatchIntervalMs: options.diskWatchIntervalMs ?? GC_DEFAULTS.diskWatchIntervalMs,
+      clock: options.clock,
+      log: options.logger,
+    });
+    this.runs = new TaskRuns({
+      workDir: options.workDir,
+      containerizer: options.containerizer,
+      fetcher: this.fetcher,
+      checkpoint: this.checkpoint,
+      updates: this.updates,
+      clock: options.clock,
+      log: options.logger,
+      killGracePeriodMs: options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs,
+      recover: options.recover ?? 'reconnect',
+      agentId: () => this.agentIdValue,
+      endpoint: () => this.endpoint,
+      drain: () => this.drainConfig,
+      retired: (run) => {
+        this.gc.retired(run.sandbox);
+        this.drainDone();
+      },
+    });
     this.http = new HttpServer({ logger: options.logger, delegate: '/slave(1)' });
-    routeFiles(this.http, {
+    this.files = new SandboxFiles({
       slavesDir: join(options.workDir, 'slaves'),
       agentDir: () =>
         this.agentIdValue === undefined
           ? undefined
           : join(options.workDir, 'slaves', this.agentIdValue),
     });
+    routeFiles(this.http, this.files);
+    this.sessions = new ContainerSessions({
+      containerizer: options.containerizer,
+      files: this.files,
+      taskByContainer: (id) => this.runs.byContainer(id),
+      environmentOf: (run) =>
+        this.runs.environment(run, this.agentIdValue ?? run.address.agentIdValue),
+    });
+    routeAgentOperatorApi(this.http, this);
     this.http.route(['GET'], '/slave(1)/health', (_request, response) => sendEmpty(response, 200));
     this.http.route(['GET'], '/slave(1)/state', (request, response) =>
       sendJson(response, 200, this.state(), request),
@@ -121,6 +163,12 @@ export class Agent {
     this.http.route(['GET'], '/metrics/snapshot', (request, response) =>
       sendJson(response, 200, this.metrics(), request),
     );
+    this.http.route(['GET'], '/monitor/statistics', (request, response) =>
+      sendJson(response, 200, this.statistics(), request),
+    );
+    this.http.route(['GET'], '/monitor/statistics.json', (request, response) =>
+      sendJson(response, 200, this.statistics(), request),
+    );
   }
 
   /** Listens, then starts registering with the master. Resolves with the agent's URL. */
@@ -130,6 +178,14 @@ export class Agent {
     mkdirSync(join(workDir, 'meta'), { recursive: true });
     this.agentIdValue = this.recoverAgentId();
     this.checkpointedResources = this.recoverCheckpointedResources();
+    this.drainConfig = this.recoverDrainConfig();
+    this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
+    await this.fetcher.start();
+    await this.runs.recover();
+    // What no run holds any more is scheduled from its mtime: the schedule outlives restarts.
+    await this.gc.recover(new Set(this.runs.active.map((run) => run.sandbox)));
+    this.gc.start();
+    this.cleanup.defer(() => this.gc.stop());
     this.total = agentResources(workDir, this.options.resources);
     this.attributes =
       this.options.attributes === undefined ? [] : parseAttributes(this.options.attributes);
@@ -144,9 +200,11 @@ export class Agent {
       port: address.port,
       resources: this.total.toWire('post-refinement'),
       ...(this.attributes.length > 0 ? { attributes: this.attributes } : {}),
+      ...(this.options.domain !== undefined ? { domain: this.options.domain } : {}),
     };
 
-    this.cleanup.defer(() => this.killAll());
+    this.cleanup.defer(() => this.runs.killAll());
+    this.cleanup.defer(() => this.sessions.stop());
     this.cleanup.defer(() => this.updates.stop());
     const link = new MasterLink({
       master: baseUrl(this.options.master),
@@ -181,8 +239,18 @@ export class Agent {
     this.log.info({ agent_id: this.agentIdValue }, 'stopped');
   }
 
-  get agentId(): string | undefined {
+  agentId(): string | undefined {
     return this.agentIdValue;
+  }
+
+  agentInfo(): AgentInfo | undefined {
+    return this.info === undefined || this.agentIdValue === undefined
+      ? this.info
+      : { ...this.info, id: mintAgentId(this.agentIdValue) };
+  }
+
+  get flags(): Readonly<Record<string, string>> {
+    return this.options.flags ?? {};
   }
 
   // ------------------------------------------------------------- registration
@@ -211,6 +279,19 @@ export class Agent {
     }
   }
 
+  private recoverDrainConfig(): DrainConfig | undefined {
+    try {
+      return JSON.parse(readFileSync(this.metaPath('drain_config.json'), 'utf8')) as DrainConfig;
+    } catch {
+      // Not draining; an unreadable file is the master's to repeat (it resends DRAIN).
+      return undefined;
+    }
+  }
+
+  private metaPath(name: string): string {
+    return join(this.options.workDir, 'meta', name);
+  }
+
   /** Keeps the dynamic reservations across restarts: written atomically, reported on every subscription. */
   private checkpointResources(resources: readonly Resource[]): void {
     const path = join(this.options.workDir, 'meta', 'resources.json');
@@ -226,12 +307,7 @@ export class Agent {
   private subscribeCall(): AgentCall {
     const info = this.info;
     if (info === undefined) throw new Error('agent not started');
-    const tasks: AgentTask[] = [...this.runs.values()].map((run) => ({
-      framework_id: run.frameworkId,
-      framework_info: run.frameworkInfo,
-      task: run.task,
-      state: run.state,
-    }));
+    const tasks = this.runs.held();
     return {
       type: 'SUBSCRIBE',
       ...(this.agentIdValue !== undefined ? { agent_id: mintAgentId(this.agentIdValue) } : {}),
@@ -262,10 +338,10 @@ export class Agent {
   private handle(event: AgentEvent): void {
     switch (event.type) {
       case 'RUN_TASK':
-        void this.runTask(event.run_task.framework_info, event.run_task.task);
+        void this.runs.launch(event.run_task.framework_info, event.run_task.task);
         return;
       case 'KILL_TASK':
-        this.killTask(
+        this.runs.kill(
           event.kill_task.framework_id.value,
           event.kill_task.task_id.value,
           event.kill_task.kill_policy?.grace_period?.nanoseconds,
@@ -273,24 +349,50 @@ export class Agent {
         return;
       case 'ACKNOWLEDGE': {
         const { framework_id, task_id, uuid } = event.acknowledge;
-        const acked = this.updates.acknowledge(framework_id.value, task_id.value, uuid);
-        if (acked !== undefined && isTerminalState(acked.status.state))
-          this.retire(framework_id.value, task_id.value);
+        this.runs.acknowledged(framework_id.value, task_id.value, uuid);
         return;
       }
-      case 'SHUTDOWN_FRAMEWORK': {
-        const frameworkIdValue = event.shutdown_framework.framework_id.value;
-        for (const run of this.runs.values())
-          if (run.frameworkId.value === frameworkIdValue)
-            this.killTask(frameworkIdValue, run.task.task_id.value);
-        this.updates.dropFramework(frameworkIdValue);
+      case 'SHUTDOWN_FRAMEWORK':
+        this.runs.shutdownFramework(event.shutdown_framework.framework_id.value);
         return;
-      }
       case 'CHECKPOINT_RESOURCES':
         this.checkpointResources(event.checkpoint_resources.resources);
         return;
+      case 'RUN_TASK_GROUP': {
+        const { framework_info, executor, task_group } = event.run_task_group;
+        this.refuseTaskGroup(framework_info, executor.executor_id, task_group.tasks);
+        return;
+      }
+      case 'SHUTDOWN_EXECUTOR':
+        // Only task groups have executors of their own, and those never start here yet.
+        this.log.info(
+          {
+            framework_id: event.shutdown_executor.framework_id.value,
+            executor_id: event.shutdown_executor.executor_id.value,
+          },
+          'shutdown of an executor this agent does not run; ignored',
+        );
+        return;
+      case 'FRAMEWORK_MESSAGE':
+        // MESSAGE is best effort (WIRE §2.1): with no custom executors there is nobody to tell.
+        this.log.info(
+          {
+            framework_id: event.framework_message.framework_id.value,
+            executor_id: event.framework_message.executor_id.value,
+            bytes: event.framework_message.data.length,
+          },
+          'framework message for an executor this agent does not run; dropped',
+        );
+        return;
+      case 'DRAIN':
+        this.drain(event.drain.config);
+        return;
+      case 'SHUTDOWN':
+        void this.shutdown(event.shutdown.message);
+        return;
       case 'SUBSCRIBED':
       case 'HEARTBEAT':
+      case 'PING': // the master link answers it
       case 'ERROR':
         return;
       default:
@@ -298,208 +400,90 @@ export class Agent {
     }
   }
 
-  // -------------------------------------------------------------------- tasks
+  // ----------------------------------------------------------- drain, shutdown
 
-  /** Runs a command task: sandbox, STARTING, process, RUNNING, and a terminal state when it ends. */
-  private async runTask(frameworkInfo: FrameworkInfo, task: TaskInfo): Promise<void> {
-    const frameworkId = frameworkInfo.id;
-    const agentIdValue = this.agentIdValue;
-    if (frameworkId === undefined || agentIdValue === undefined) return;
-    const key = runKey(frameworkId.value, task.task_id.value);
-    if (this.runs.has(key)) return; // a duplicate RUN_TASK
-    const executorIdValue = task.task_id.value;
-    const containerIdValue = randomUUID();
-    const runs = join(
-      this.options.workDir,
-      'slaves',
-      agentIdValue,
-      'frameworks',
-      frameworkId.value,
-      'executors',
-      executorIdValue,
-      'runs',
-    );
-    const sandbox = join(runs, containerIdValue);
-    const run: TaskRun = {
-      frameworkId,
-      frameworkInfo,
-      task,
-      containerIdValue,
-      sandbox,
-      state: 'TASK_STAGING',
-      container: undefined,
-      isKillRequested: false,
-      killTimer: undefined,
-    };
-    this.runs.set(key, run);
-    try {
-      mkdirSync(sandbox, { recursive: true });
-      pointLatestAt(runs, containerIdValue);
-    } catch (error) {
-      this.report(run, 'TASK_FAILED', {
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        message: `Failed to create sandbox: ${(error as Error).message}`,
-      });
+  /**
+   * DRAIN: every task is killed, its grace period capped by the drain's, and
+   * tasks sent from now on are refused, until no run is left. Sent again when
+   * the agent re-registers; an agent with nothing to drain is drained already.
+   */
+  private drain(config: DrainConfig): void {
+    if (this.runs.size === 0) {
+      this.log.info({ agent_id: this.agentIdValue }, 'nothing to drain');
       return;
     }
-    this.report(run, 'TASK_STARTING');
-    let container: Container;
-    try {
-      container = await this.options.containerizer.launch({
-        containerId: containerIdValue,
-        sandbox,
-        command: task.command ?? {},
-        environment: this.taskEnvironment(run, agentIdValue),
-        resources: taskResources(task),
-      });
-    } catch (error) {
-      this.report(run, 'TASK_FAILED', {
-        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
-        message: `Failed to launch: ${(error as Error).message}`,
-      });
-      return;
-    }
-    run.container = container;
-    this.report(run, 'TASK_RUNNING', {
-      containerStatus: {
-        container_id: mintContainerId(containerIdValue),
-        executor_pid: container.pid,
-      },
-    });
-    if (run.isKillRequested)
-      this.signalKill(run, this.options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs);
-    this.log.info(
-      { framework_id: frameworkId.value, task_id: task.task_id.value, pid: container.pid, sandbox },
-      'task started',
-    );
+    this.drainConfig = config;
+    writeAtomically(this.metaPath('drain_config.json'), JSON.stringify(config));
+    this.log.info({ agent_id: this.agentIdValue, tasks: this.runs.size }, 'draining');
+    this.runs.drainAll(config);
+  }
 
-    const termination = await container.terminated;
-    run.killTimer?.cancel();
-    if (run.isKillRequested)
-      this.report(run, 'TASK_KILLED', { message: terminationMessage(termination) });
-    else if (termination.exitCode === 0)
-      this.report(run, 'TASK_FINISHED', { message: terminationMessage(termination) });
-    else this.report(run, 'TASK_FAILED', { message: terminationMessage(termination) });
+  /** The last run is gone: the drain is over on this side (the master keeps the agent deactivated). */
+  private drainDone(): void {
+    if (this.drainConfig === undefined || this.runs.size > 0) return;
+    this.drainConfig = undefined;
+    rmSync(this.metaPath('drain_config.json'), { force: true });
+    this.log.info({ agent_id: this.agentIdValue }, 'agent finished draining');
   }
 
   /**
-   * The task's environment: the agent's own (as Mesos' executors inherit it
-   * unless --executor_environment_variables says otherwise), the MESOS_*
-   * variables executors see (WIRE §5), and the task's own, which win.
+   * SHUTDOWN: the master removed this agent for good. Its tasks are killed
+   * and their checkpoints dropped (the master has reported them already), and
+   * it forgets its id and reservations, so that if it is started again it
+   * registers as a new agent. Then `terminated` resolves.
    */
-  private taskEnvironment(run: TaskRun, agentIdValue: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(process.env))
-      if (value !== undefined) env[name] = value;
-    Object.assign(env, {
-      MESOS_FRAMEWORK_ID: run.frameworkId.value,
-      MESOS_EXECUTOR_ID: run.task.task_id.value,
-      MESOS_TASK_ID: run.task.task_id.value,
-      MESOS_SANDBOX: run.sandbox,
-      MESOS_DIRECTORY: run.sandbox,
-      MESOS_SLAVE_ID: agentIdValue,
-      MESOS_AGENT_ENDPOINT: this.endpoint,
-      MESOS_SLAVE_PID: `slave(1)@${this.endpoint}`,
-      MESOS_CHECKPOINT: '0',
-      MESOS_ALLOCATION_ROLE:
-        run.task.resources?.find((r) => r.allocation_info !== undefined)?.allocation_info?.role ??
-        '*',
-    });
-    for (const variable of run.task.command?.environment?.variables ?? [])
-      if (variable.type !== 'SECRET') env[variable.name] = variable.value ?? '';
-    return env;
+  private async shutdown(message: string): Promise<void> {
+    if (this.isShuttingDown) return;
+    this.isShuttingDown = true;
+    this.log.warn({ agent_id: this.agentIdValue, reason: message }, 'master shut the agent down');
+    // No more registrations: with its id forgotten the link would register a new agent.
+    await this.link?.stop();
+    await this.runs.killAll();
+    this.updates.stop();
+    this.runs.forgetAll();
+    for (const name of ['agent_id', 'resources.json', 'drain_config.json'])
+      rmSync(this.metaPath(name), { force: true });
+    this.drainConfig = undefined;
+    this.resolveTerminated(message);
   }
 
-  /** KILL: SIGTERM, then SIGKILL after the grace period (the kill policy's, else 3 s). */
-  private killTask(frameworkIdValue: string, taskIdValue: string, gracePeriodNs?: number): void {
-    const run = this.runs.get(runKey(frameworkIdValue, taskIdValue));
-    if (run === undefined || isTerminalState(run.state) || run.isKillRequested) return;
-    run.isKillRequested = true;
-    const policyNs = gracePeriodNs ?? run.task.kill_policy?.grace_period?.nanoseconds;
-    const graceMs =
-      policyNs === undefined
-        ? (this.options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs)
-        : policyNs / 1e6;
-    if (run.container === undefined) return; // runTask kills it as soon as it exists
-    if (run.frameworkInfo.capabilities?.some((c) => c.type === 'TASK_KILLING_STATE'))
-      this.report(run, 'TASK_KILLING');
-    this.signalKill(run, graceMs);
-    this.log.info(
-      { framework_id: frameworkIdValue, task_id: taskIdValue, grace_ms: graceMs },
-      'killing task',
-    );
-  }
-
-  private signalKill(run: TaskRun, graceMs: number): void {
-    const container = run.container;
-    if (container === undefined) return;
-    container.signal('SIGTERM');
-    run.killTimer = this.options.clock.setTimeout(() => container.signal('SIGKILL'), graceMs);
-  }
-
-  /** Kills every task and waits for them to die: nothing outlives a stopped agent. */
-  private async killAll(): Promise<void> {
-    const dying: Promise<unknown>[] = [];
-    for (const run of this.runs.values()) {
-      run.isKillRequested = true;
-      if (run.container === undefined) continue;
-      this.signalKill(run, this.options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs);
-      dying.push(run.container.terminated);
-    }
-    await Promise.all(dying);
-    for (const run of this.runs.values()) run.killTimer?.cancel();
-  }
-
-  private report(
-    run: TaskRun,
-    state: TaskState,
-    extra: {
-      readonly reason?: TaskStatusReason;
-      readonly message?: string;
-      readonly containerStatus?: TaskStatus['container_status'];
-    } = {},
+  /**
+   * LAUNCH_GROUP: refused task by task (task-runs.ts says why), and the master
+   * hears that the executor it expected is gone, as Mesos' agent sends
+   * ExitedExecutorMessage (status -1) for an executor that never launched.
+   */
+  private refuseTaskGroup(
+    frameworkInfo: FrameworkInfo,
+    executorId: ExecutorID,
+    tasks: readonly TaskInfo[],
   ): void {
-    run.state = state;
-    const status: TaskStatus = {
-      task_id: run.task.task_id,
-      state,
-      source: 'SOURCE_EXECUTOR',
-      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-      ...(extra.message !== undefined ? { message: extra.message } : {}),
-      agent_id: mintAgentId(this.agentIdValue ?? ''),
-      executor_id: mintExecutorId(run.task.task_id.value),
-      timestamp: this.options.clock.now() / 1000,
-      uuid: newStatusUuid(),
-      container_status: extra.containerStatus ?? {
-        container_id: mintContainerId(run.containerIdValue),
-      },
-    };
-    this.updates.update(run.frameworkId, status);
-    if (isTerminalState(state)) run.killTimer?.cancel();
+    this.runs.refuseGroup(frameworkInfo, executorId.value, tasks);
+    const frameworkId = frameworkInfo.id;
+    if (frameworkId === undefined) return;
+    this.log.warn(
+      { framework_id: frameworkId.value, executor_id: executorId.value, tasks: tasks.length },
+      'task group refused: no default executor',
+    );
+    this.link
+      ?.sendExecutorExited({ framework_id: frameworkId, executor_id: executorId, status: -1 })
+      .catch((error: unknown) =>
+        this.log.warn(
+          { err: (error as Error).message, executor_id: executorId.value },
+          'could not tell the master an executor exited',
+        ),
+      );
   }
 
   private forward(frameworkId: FrameworkID, status: TaskStatus): void {
     const link = this.link;
     if (link === undefined || !link.isConnected) return;
-    link
-      .send({ type: 'UPDATE', update: { framework_id: frameworkId, status } })
-      .catch((error: unknown) => {
-        // The status update manager's timer resends it.
-        this.log.debug(
-          { err: (error as Error).message, task_id: status.task_id.value },
-          'status update not delivered',
-        );
-      });
-  }
-
-  /** The terminal update was acknowledged: the task moves to the completed list. */
-  private retire(frameworkIdValue: string, taskIdValue: string): void {
-    const key = runKey(frameworkIdValue, taskIdValue);
-    const run = this.runs.get(key);
-    if (run === undefined) return;
-    this.runs.delete(key);
-    this.completed.push(run);
-    if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
+    link.sendUpdate({ framework_id: frameworkId, status }).catch((error: unknown) => {
+      // The status update manager's timer resends it.
+      this.log.debug(
+        { err: (error as Error).message, task_id: status.task_id.value },
+        'status update not delivered',
+      );
+    });
   }
 
   // ---------------------------------------------------------------- endpoints
@@ -514,8 +498,8 @@ export class Agent {
       }
       return framework;
     };
-    for (const run of this.runs.values()) entry(run).runs.push(run);
-    for (const run of this.completed) entry(run).done.push(run);
+    for (const run of this.runs.active) entry(run).runs.push(run);
+    for (const run of this.runs.finished) entry(run).done.push(run);
     const taskJson = (run: TaskRun) => ({
       id: run.task.task_id.value,
       name: run.task.name,
@@ -523,7 +507,7 @@ export class Agent {
       executor_id: run.task.task_id.value,
       slave_id: this.agentIdValue ?? '',
       state: run.state,
-      resources: summarize(taskResources(run.task)),
+      resources: summarize(Resources.fromWire(run.task.resources ?? [])),
     });
     return {
       version: MESOS_API_VERSION,
@@ -532,6 +516,8 @@ export class Agent {
       id: this.agentIdValue ?? '',
       pid: `slave(1)@${this.endpoint}`,
       hostname: this.info?.hostname ?? '',
+      ...(this.info?.domain !== undefined ? { domain: this.info.domain } : {}),
+      ...(this.drainConfig !== undefined ? { drain_config: this.drainConfig } : {}),
       resources: this.total === undefined ? {} : summarize(this.total),
       attributes: summarizeAttributes(this.attributes),
       ...(this.masterInfo?.hostname !== undefined
@@ -557,8 +543,20 @@ export class Agent {
     };
   }
 
-  private metrics(): Record<string, number> {
-    const states = [...this.runs.values()].map((r) => r.state);
+  /** `/monitor/statistics`: each running container's usage (Mesos' ResourceStatistics). */
+  private statistics(): Record<string, unknown>[] {
+    return this.runs.usage().map(({ run, statistics }) => ({
+      executor_id: run.address.executorIdValue,
+      executor_name: `Command Executor (Task: ${run.task.task_id.value})`,
+      framework_id: run.frameworkId.value,
+      source: run.task.task_id.value,
+      container_id: run.containerIdValue,
+      statistics,
+    }));
+  }
+
+  metrics(): Record<string, number> {
+    const states = this.runs.active.map((r) => r.state);
     const count = (state: TaskState) => states.filter((s) => s === state).length;
     return {
       'slave/registered': this.link?.isConnected === true ? 1 : 0,
@@ -571,22 +569,13 @@ export class Agent {
       'slave/cpus_total': this.total?.scalar('cpus') ?? 0,
       'slave/mem_total': this.total?.scalar('mem') ?? 0,
       'slave/disk_total': this.total?.scalar('disk') ?? 0,
+      ...this.gc.metrics,
     };
   }
 }
 
-function runKey(frameworkIdValue: string, taskIdValue: string): string {
-  return `${frameworkIdValue}\u0000${taskIdValue}`;
-}
-
-/** The master validated these before sending RUN_TASK. */
-function taskResources(task: TaskInfo): Resources {
-  return Resources.fromWire(task.resources ?? []);
-}
-
-/** `runs/latest` names the newest run; replaced atomically so readers never see it missing. */
-function pointLatestAt(runsDir: string, containerIdValue: string): void {
-  const temporary = join(runsDir, `.latest-${containerIdValue}`);
-  symlinkSync(containerIdValue, temporary);
-  renameSync(temporary, join(runsDir, 'latest'));
+/** Written to a temporary name and renamed: a crash leaves the old file or the new, never half. */
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
 }

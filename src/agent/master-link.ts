@@ -1,8 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Clock, Logger } from '../runtime/index.js';
 import { HttpStatusError, openStream, postJson } from '../sdk/index.js';
-import type { AgentCall, AgentEvent, AgentID, MasterInfo } from '../wire/index.js';
-import { RecordIODecoder } from '../wire/index.js';
+import {
+  type AgentCall,
+  type AgentEvent,
+  type AgentID,
+  type MasterInfo,
+  agentId as mintAgentId,
+  RecordIODecoder,
+} from '../wire/index.js';
 
 /** Missed heartbeats after which the agent treats the master as gone and reconnects. */
 const MISSED_HEARTBEATS_ALLOWED = 5;
@@ -49,15 +55,43 @@ export class MasterLink {
     await this.loop;
   }
 
-  /** Sends a call on the current stream. Throws when not connected or refused. */
-  async send(call: AgentCall): Promise<void> {
+  /** Sends a status update on the current stream. Throws when not connected or refused. */
+  async sendUpdate(update: Extract<AgentCall, { type: 'UPDATE' }>['update']): Promise<void> {
+    await this.send((agent_id) => ({ type: 'UPDATE', agent_id, update }));
+  }
+
+  /** Tells the master an executor ended (EXECUTOR_EXITED); best effort, as Mesos sends it. */
+  async sendExecutorExited(
+    exited: Extract<AgentCall, { type: 'EXECUTOR_EXITED' }>['executor_exited'],
+  ): Promise<void> {
+    await this.send((agent_id) => ({ type: 'EXECUTOR_EXITED', agent_id, executor_exited: exited }));
+  }
+
+  /** A call on the current stream. Throws when not connected or refused. */
+  private async send(build: (agentId: AgentID) => AgentCall): Promise<void> {
     const streamId = this.streamId;
-    if (streamId === undefined) throw new Error('not connected to a master');
+    const agentIdValue = this.agentIdValue;
+    if (streamId === undefined || agentIdValue === undefined)
+      throw new Error('not connected to a master');
     await postJson(
       new URL('/master/api/v1/agent', this.options.master),
-      { ...call, agent_id: call.agent_id ?? { value: this.agentIdValue } },
-      { headers: { 'mesos-stream-id': streamId }, signal: this.abort.signal },
+      build(mintAgentId(agentIdValue)),
+      {
+        headers: { 'mesos-stream-id': streamId },
+        signal: this.abort.signal,
+      },
     );
+  }
+
+  /**
+   * Answers the master's PING at once. A stopped or wedged agent cannot, and
+   * that is what the master watches for (its link may look healthy).
+   */
+  private pong(): void {
+    this.send((agentId) => ({ type: 'PONG', agent_id: agentId })).catch((error: unknown) => {
+      // The next PING gets another answer; the master allows several to go missing.
+      this.options.logger.debug({ err: describe(error) }, 'pong not delivered');
+    });
   }
 
   private async run(): Promise<void> {
@@ -124,6 +158,8 @@ export class MasterLink {
             this.options.onSubscribed(event.subscribed.agent_id, event.subscribed.master_info);
           } else if (event.type === 'ERROR') {
             this.options.logger.error({ reason: event.error.message }, 'master refused the agent');
+          } else if (event.type === 'PING') {
+            this.pong();
           } else if (event.type !== 'HEARTBEAT') {
             this.options.onEvent(event);
           }

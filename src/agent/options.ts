@@ -1,5 +1,6 @@
 import type { Containerizer } from '../containerizer/index.js';
 import type { Clock, Logger } from '../runtime/index.js';
+import type { DomainInfo } from '../wire/index.js';
 
 export interface AgentOptions {
   /** Master address (--master): `host:port` or `http://host:port`. */
@@ -18,16 +19,30 @@ export interface AgentOptions {
   readonly resources?: string;
   /** --attributes, e.g. `rack:r1;zone:a`. */
   readonly attributes?: string;
+  /** --domain: the agent's fault domain (region and zone), in its AgentInfo and offers. */
+  readonly domain?: DomainInfo;
   readonly containerizer: Containerizer;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Grace between SIGTERM and SIGKILL when killing a task without a kill policy. */
   readonly killGracePeriodMs?: number;
+  /** --recover: re-attach to the previous agent's tasks (reconnect, the default) or kill them. */
+  readonly recover?: 'reconnect' | 'cleanup';
   /** First status update retry (10 s in Mesos). */
   readonly statusUpdateRetryMs?: number;
   /** Cap of the random registration backoff (1 min in Mesos). */
   readonly registrationBackoffMaxMs?: number;
   readonly random?: () => number;
+  /** --fetcher_cache_dir: where the fetcher caches URIs; `<work_dir>/fetch` by default. */
+  readonly fetcherCacheDir?: string;
+  /** --fetcher_cache_size in bytes (2 GB in Mesos); 0 turns the cache off. */
+  readonly fetcherCacheSizeBytes?: number;
+  /** --gc_delay: how long a finished run's sandbox is kept (1 week in Mesos). */
+  readonly gcDelayMs?: number;
+  /** --gc_disk_headroom: the disk fraction kept free by removing sandboxes sooner (0.1). */
+  readonly gcDiskHeadroom?: number;
+  /** --disk_watch_interval: how often the work dir's disk usage is checked (1 min). */
+  readonly diskWatchIntervalMs?: number;
   /** Flags as given on the command line, for `/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

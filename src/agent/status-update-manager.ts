@@ -55,6 +55,15 @@ export class StatusUpdateManager {
   }
 
   /**
+   * Updates of a task a previous agent recorded and the framework did not
+   * acknowledge, oldest first: queued ahead of anything new for the task, and
+   * sent once connected.
+   */
+  recover(frameworkId: FrameworkID, pending: readonly TaskStatus[]): void {
+    for (const status of pending) this.update(frameworkId, status);
+  }
+
+  /**
    * The framework acknowledged `uuid`. Returns the acknowledged update, or
    * undefined if it was not the task's pending one (a duplicate, or stale).
    */
@@ -74,6 +83,11 @@ export class StatusUpdateManager {
     if (stream.queue.length > 0) this.sendHead(stream);
     else this.streams.delete(key);
     return head;
+  }
+
+  /** How many of a task's updates wait for acknowledgement (the first may be in flight). */
+  queuedCount(frameworkIdValue: string, taskIdValue: string): number {
+    return this.streams.get(streamKey(frameworkIdValue, taskIdValue))?.queue.length ?? 0;
   }
 
   /** Whether a task still has updates waiting for acknowledgement. */

@@ -1,5 +1,7 @@
 // Hierarchical weighted DRF with quota, reservations and filters: Mesos'
 // HierarchicalAllocator re-done as a pure module. See README.md in this folder.
+// Long file: one allocation cycle over books it shares (role tree, heaps, dense totals);
+// split, its state would sit behind calls on the hottest path (bench/RESULTS.md).
 import assert from 'node:assert';
 import { Resources, type ScalarVector, scalarSlot } from '../resources/index.js';
 import {
@@ -22,6 +24,7 @@ import {
 } from './quantities.js';
 import {
   type FrameworkBooks,
+  type MinAllocatableTerm,
   type RefuseFilter,
   RoleEntry,
   type RoleNode,
@@ -32,6 +35,7 @@ import type {
   Allocator,
   AllocatorEvent,
   FrameworkCapabilities,
+  MinAllocatableByRole,
   QuotaConfig,
   RoleView,
 } from './types.js';
@@ -59,6 +63,8 @@ interface AgentBooks extends HeapItem, TableSlot {
   available: Resources;
   isActive: boolean;
   isDraining: boolean;
+  /** In another region than the master's: only REGION_AWARE frameworks get it. */
+  readonly isRemote: boolean;
   /** Active, not draining, with something available: awake (in the table) or in `idle`. */
   isOfferable: boolean;
   readonly addedAtMs: number;
@@ -81,6 +87,10 @@ interface Framework extends FrameworkBooks {
   suppressed: Set<string>;
   isActive: boolean;
   capabilities: FrameworkCapabilities;
+  /** Per role, agent id values its offer constraints exclude (kept while the role's entry comes and goes). */
+  readonly excluded: Map<string, Set<string>>;
+  /** Per role, its offer_filters' alternatives; a role absent uses the global minimum. */
+  minAllocatable: Map<string, readonly (readonly MinAllocatableTerm[])[]>;
 }
 
 type Attempt = 'allocated' | 'next-framework' | 'next-role';
@@ -134,11 +144,7 @@ export class HierarchicalAllocator implements Allocator {
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
   private readonly freeQuota: number[] = [];
   /** --min_allocatable_resources: alternatives, each a list of (scalar slot, thousandths). */
-  private readonly minAllocatable: readonly (readonly {
-    name: string;
-    slot: number;
-    millis: number;
-  }[])[];
+  private readonly minAllocatable: readonly (readonly MinAllocatableTerm[])[];
   /** Which idle agents the next cycle wakes, after events that could let someone take them. */
   private pendingWake: Wake = 'none';
 
@@ -156,7 +162,7 @@ export class HierarchicalAllocator implements Allocator {
     this.pendingWake = wider(this.pendingWake, this.idleAgentsWoken(event));
     switch (event.kind) {
       case 'agentAdded':
-        this.addAgent(event.agentId, event.total, event.used, nowMs);
+        this.addAgent(event.agentId, event.total, event.used, event.isRemote ?? false, nowMs);
         break;
       case 'agentRemoved':
         this.removeAgent(event.agentId.value);
@@ -189,6 +195,8 @@ export class HierarchicalAllocator implements Allocator {
         const framework = this.ensureFramework(event.frameworkId);
         framework.isActive = true;
         if (event.capabilities !== undefined) framework.capabilities = event.capabilities;
+        if (event.minAllocatable !== undefined)
+          this.setMinAllocatable(framework, event.minAllocatable);
         this.setRoles(framework, event.roles, event.suppressedRoles);
         for (const [agentIdValue, used] of event.used)
           this.trackUsed(framework, agentIdValue, used);
@@ -197,7 +205,32 @@ export class HierarchicalAllocator implements Allocator {
       case 'frameworkUpdated':
         this.withFramework(event.frameworkId.value, (framework) => {
           if (event.capabilities !== undefined) framework.capabilities = event.capabilities;
+          if (event.minAllocatable !== undefined)
+            this.setMinAllocatable(framework, event.minAllocatable);
           this.setRoles(framework, event.roles, event.suppressedRoles);
+        });
+        break;
+      case 'agentExcluded':
+        this.withFramework(event.frameworkId.value, (framework) => {
+          let excluded = framework.excluded.get(event.role);
+          if (event.isExcluded) {
+            if (excluded === undefined) {
+              excluded = new Set();
+              framework.excluded.set(event.role, excluded);
+            }
+            excluded.add(event.agentId.value);
+          } else {
+            excluded?.delete(event.agentId.value);
+            if (excluded?.size === 0) {
+              framework.excluded.delete(event.role);
+              excluded = undefined;
+            }
+          }
+          const entry = framework.entries.get(event.role);
+          if (entry !== undefined) entry.excludedAgents = excluded;
+          // One more taker for this agent alone: wake it, not every idle agent.
+          const agent = this.agents.get(event.agentId.value);
+          if (!event.isExcluded && agent?.isIdle === true) this.wake(agent);
         });
         break;
       case 'frameworkRemoved':
@@ -264,7 +297,8 @@ export class HierarchicalAllocator implements Allocator {
    *   offerable or not. Only agents some offer of which quota cut can gain from that: any
    *   other was refused by every taker for reasons quota does not touch (filters, crumbs,
    *   reservations), and quota can only cut an offer, never make a smaller one acceptable.
-   * - 'none': fewer takers or another order (suppress, deactivate a framework, weights).
+   * - 'none': fewer takers or another order (suppress, deactivate a framework, weights, an
+   *   agent excluded); an agent no longer excluded for some role is woken alone, in handle().
    */
   private idleAgentsWoken(event: AllocatorEvent): Wake {
     switch (event.kind) {
@@ -288,6 +322,7 @@ export class HierarchicalAllocator implements Allocator {
       case 'frameworkDeactivated':
       case 'offersSuppressed':
       case 'weightsUpdated':
+      case 'agentExcluded':
         return 'none';
       default:
         return assertNever(event);
@@ -317,6 +352,7 @@ export class HierarchicalAllocator implements Allocator {
     id: AgentID,
     total: Resources,
     used: ReadonlyMap<string, Resources>,
+    isRemote: boolean,
     nowMs: number,
   ): void {
     if (this.agents.has(id.value)) this.removeAgent(id.value);
@@ -326,6 +362,7 @@ export class HierarchicalAllocator implements Allocator {
       available: Resources.EMPTY,
       isActive: true,
       isDraining: false,
+      isRemote,
       isOfferable: false,
       addedAtMs: nowMs,
       holdings: undefined,
@@ -481,6 +518,8 @@ export class HierarchicalAllocator implements Allocator {
         suppressed: new Set(),
         isActive: false,
         capabilities: { reservationRefinement: false },
+        excluded: new Map(),
+        minAllocatable: new Map(),
       };
       this.frameworks.set(id.value, framework);
     }
@@ -491,10 +530,30 @@ export class HierarchicalAllocator implements Allocator {
     let entry = framework.entries.get(role);
     if (entry === undefined) {
       entry = new RoleEntry(framework, this.tree.ensure(role));
+      entry.excludedAgents = framework.excluded.get(role);
+      entry.minAllocatable = framework.minAllocatable.get(role);
       framework.entries.set(role, entry);
       entry.role.entries.add(entry);
     }
     return entry;
+  }
+
+  /** FrameworkInfo.offer_filters, per role, as slots and thousandths (units come in). */
+  private setMinAllocatable(framework: Framework, byRole: MinAllocatableByRole): void {
+    framework.minAllocatable = new Map(
+      [...byRole].map(([role, alternatives]) => [
+        role,
+        alternatives.map((alternative) =>
+          Object.entries(alternative).map(([name, units]) => ({
+            name,
+            slot: scalarSlot(name),
+            millis: Math.round(units * 1000),
+          })),
+        ),
+      ]),
+    );
+    for (const [role, entry] of framework.entries)
+      entry.minAllocatable = framework.minAllocatable.get(role);
   }
 
   private setRoles(
@@ -837,7 +896,12 @@ export class HierarchicalAllocator implements Allocator {
     cycle: Cycle,
     quotaRole: RoleNode | undefined,
   ): Attempt {
+    // Mesos' isCapableOfReceivingAgent: a remote agent only for REGION_AWARE frameworks.
+    if (agent.isRemote && entry.framework.capabilities.regionAware !== true)
+      return 'next-framework';
     const role = entry.role;
+    // Offer constraints: looked up, never evaluated here (the master did, once per change).
+    if (entry.excludedAgents?.has(agent.id.value) === true) return 'next-framework';
     // A plain agent (nothing reserved) is allocatable whole to every role, and offerAgent()
     // saw it hold something allocatable.
     const isPlain = this.table.isPlain(agent);
@@ -892,8 +956,11 @@ export class HierarchicalAllocator implements Allocator {
             : available.shrinkQuotaScalars(caps.byName());
       }
     }
-    // offerAgent() checked the agent's whole availability before this attempt.
-    if (toOffer !== agent.available && !this.isAllocatable(toOffer)) return 'next-role';
+    // offerAgent() checked the agent's whole availability before this attempt. A framework's
+    // offer_filters replace the global minimum for its role, and are its own: next framework.
+    if (entry.minAllocatable !== undefined) {
+      if (!this.isAllocatable(toOffer, undefined, entry.minAllocatable)) return 'next-framework';
+    } else if (toOffer !== agent.available && !this.isAllocatable(toOffer)) return 'next-role';
     if (this.isFiltered(entry, agent, toOffer, cycle)) return 'next-framework';
 
     this.take(agent, entry, toOffer);
@@ -936,11 +1003,15 @@ export class HierarchicalAllocator implements Allocator {
    * without building that value (only quota scalars are cut, per name). Plain loops over
    * slots: this runs several times per offer.
    */
-  private isAllocatable(resources: Resources, caps?: SlotMap): boolean {
+  private isAllocatable(
+    resources: Resources,
+    caps?: SlotMap,
+    alternatives: readonly (readonly MinAllocatableTerm[])[] = this.minAllocatable,
+  ): boolean {
     if (resources.isEmpty()) return false;
-    if (this.minAllocatable.length === 0) return true;
+    if (alternatives.length === 0) return true;
     const { allVector, quotaVector } = resources.scalarMillisSplit();
-    for (const alternative of this.minAllocatable) {
+    for (const alternative of alternatives) {
       let isEnough = true;
       for (const { slot, millis } of alternative) {
         let held = allVector[slot] ?? 0;

@@ -13,6 +13,7 @@ export type {
   AllocatorEvent,
   AllocatorEventKind,
   FrameworkCapabilities,
+  MinAllocatableByRole,
   QuotaConfig,
   RoleView,
 } from './types.js';

@@ -26,6 +26,13 @@ export interface RefuseFilter {
   readonly untilMs: number;
 }
 
+/** One quantity of a --min_allocatable_resources alternative: a scalar slot and thousandths. */
+export interface MinAllocatableTerm {
+  readonly name: string;
+  readonly slot: number;
+  readonly millis: number;
+}
+
 /** What a framework looks like to the tree. */
 export interface FrameworkBooks {
   readonly id: FrameworkID;
@@ -48,6 +55,13 @@ export class RoleEntry implements HeapItem {
   heldOn = 0;
   /** Filters per agent id value. */
   readonly filters = new Map<string, RefuseFilter[]>();
+  /** Agent id values the framework's offer constraints exclude for this role (none: undefined). */
+  excludedAgents: ReadonlySet<string> | undefined = undefined;
+  /**
+   * The framework's offer_filters for this role, as (scalar slot, thousandths) alternatives;
+   * undefined: the global --min_allocatable_resources applies.
+   */
+  minAllocatable: readonly (readonly MinAllocatableTerm[])[] | undefined = undefined;
 
   constructor(
     readonly framework: FrameworkBooks,

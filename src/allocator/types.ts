@@ -5,7 +5,16 @@ import type { AgentID, FrameworkID } from '../wire/index.js';
 export interface FrameworkCapabilities {
   /** RESERVATION_REFINEMENT: may be offered refined (stacked) reservations. */
   readonly reservationRefinement: boolean;
+  /** REGION_AWARE: may be offered agents in another region than the master's. */
+  readonly regionAware?: boolean;
 }
+
+/**
+ * FrameworkInfo.offer_filters: per role, alternatives of scalar quantities in units (cpus,
+ * MB); an offer to the role must hold one in full. It replaces --min_allocatable_resources
+ * for that role (Mesos 1.11); an empty list lets any offer through. Roles absent: global.
+ */
+export type MinAllocatableByRole = ReadonlyMap<string, readonly Readonly<Record<string, number>>[]>;
 
 export interface QuotaConfig {
   readonly role: string;
@@ -27,6 +36,11 @@ export type AllocatorEvent =
       readonly total: Resources;
       /** Resources already in use on the agent (tasks it re-registered with), per framework. */
       readonly used: ReadonlyMap<string, Resources>;
+      /**
+       * In another region than the master's (docs/fault-domains.md): offered
+       * only to REGION_AWARE frameworks.
+       */
+      readonly isRemote?: boolean;
     }
   | { readonly kind: 'agentRemoved'; readonly agentId: AgentID }
   | { readonly kind: 'agentActivated'; readonly agentId: AgentID }
@@ -63,6 +77,7 @@ export type AllocatorEvent =
       /** Resources the framework already uses (after a master failover), per agent. */
       readonly used: ReadonlyMap<string, Resources>;
       readonly capabilities?: FrameworkCapabilities;
+      readonly minAllocatable?: MinAllocatableByRole;
     }
   | {
       readonly kind: 'frameworkUpdated';
@@ -70,6 +85,19 @@ export type AllocatorEvent =
       readonly roles: readonly string[];
       readonly suppressedRoles: readonly string[];
       readonly capabilities?: FrameworkCapabilities;
+      readonly minAllocatable?: MinAllocatableByRole;
+    }
+  | {
+      /**
+       * The framework's offer constraints exclude (or no longer exclude) an agent for one of
+       * its roles: that role is never offered the agent. The master evaluates constraints
+       * once per (framework role, agent) change; the allocator only looks this up.
+       */
+      readonly kind: 'agentExcluded';
+      readonly frameworkId: FrameworkID;
+      readonly role: string;
+      readonly agentId: AgentID;
+      readonly isExcluded: boolean;
     }
   | { readonly kind: 'frameworkRemoved'; readonly frameworkId: FrameworkID }
   | { readonly kind: 'frameworkActivated'; readonly frameworkId: FrameworkID }

@@ -23,6 +23,8 @@ export interface CommandSpec {
   readonly details?: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
   readonly allowPositionals?: boolean;
+  /** Exit status when the master cannot be reached (default 1). */
+  readonly unreachableExitStatus?: number;
   /** Runs the command; resolves with the process exit status. Implementations load lazily. */
   readonly run: (values: ParsedValues, positionals: readonly string[]) => Promise<number>;
 }
@@ -138,6 +140,34 @@ export function durationFlag(values: ParsedValues, name: string, fallbackMs: num
     throw new UsageError(
       `--${name}: expected a duration such as 1secs, 500ms or 15mins, got '${raw}'`,
     );
+  return Number(match[1]) * unit;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  B: 1,
+  KB: 1024,
+  MB: 1024 ** 2,
+  GB: 1024 ** 3,
+  TB: 1024 ** 4,
+};
+
+/**
+ * A Mesos bytes flag (`8MB`, `512KB`, `1GB`; binary units, as stout's Bytes) in
+ * bytes; 0 only where `allowZero` says it means something (a cache turned off).
+ */
+export function bytesFlag(
+  values: ParsedValues,
+  name: string,
+  fallback: number,
+  options: { readonly allowZero?: boolean } = {},
+): number {
+  const raw = stringFlag(values, name);
+  if (raw === undefined) return fallback;
+  const match = /^\s*(\d+)\s*(B|KB|MB|GB|TB)\s*$/.exec(raw);
+  const unit = match?.[2] === undefined ? undefined : BYTE_UNITS[match[2]];
+  const isZeroRefused = Number(match?.[1]) === 0 && options.allowZero !== true;
+  if (match?.[1] === undefined || unit === undefined || isZeroRefused)
+    throw new UsageError(`--${name}: expected a size such as 8MB, 512KB or 1GB, got '${raw}'`);
   return Number(match[1]) * unit;
 }
 

@@ -1,19 +1,28 @@
 // `agora master` and `agora agent`: build the component from flags, run it
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
-import { resolve } from 'node:path';
-import { Agent } from '../agent/index.js';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Agent, DEFAULT_FETCHER_CACHE_SIZE_BYTES, GC_DEFAULTS } from '../agent/index.js';
 import {
   type AgentSort,
   DEFAULT_AGENT_EXPECTED_UPTIME_MS,
   DEFAULT_MIN_ALLOCATABLE,
   HierarchicalAllocator,
 } from '../allocator/index.js';
-import { ProcessContainerizer } from '../containerizer/index.js';
-import { MASTER_DEFAULTS, Master } from '../master/index.js';
+import {
+  chooseIsolation,
+  DEFAULT_CGROUPS_ROOT,
+  DEFAULT_PIDS_MAX,
+  detectHostCgroups,
+  type IsolationChoice,
+  MesosContainerizer,
+} from '../containerizer/index.js';
+import { MASTER_DEFAULTS, Master, type RemovalRate } from '../master/index.js';
 import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
 import { createLogger, type Logger, systemClock } from '../runtime/index.js';
-import { AgoraError } from '../wire/index.js';
+import { AgoraError, type DomainInfo, DomainInfoSchema, limits, parseWith } from '../wire/index.js';
 import {
+  bytesFlag,
   durationFlag,
   flagsOf,
   numberFlag,
@@ -30,10 +39,16 @@ interface Stoppable {
 /** Exit status for a broken invariant: the process stops so a supervisor restarts it (or another master leads). */
 const EXIT_INVARIANT_BROKEN = 70;
 
-async function runUntilSignalled(component: Stoppable, log: Logger): Promise<number> {
+/** Runs until a signal, or until `ended` resolves (the component stopped itself). */
+async function runUntilSignalled(
+  component: Stoppable,
+  log: Logger,
+  ended?: Promise<string>,
+): Promise<number> {
   const reason = await new Promise<string>((resolveReason) => {
     process.once('SIGINT', () => resolveReason('SIGINT'));
     process.once('SIGTERM', () => resolveReason('SIGTERM'));
+    void ended?.then(resolveReason);
     if (process.env[STOP_WITH_PARENT_ENV] === '1') {
       process.stdin.once('close', () => resolveReason('parent gone'));
       process.stdin.resume();
@@ -68,7 +83,14 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     registry = new EmbeddedRegistry({ directory: resolve(workDir, 'registry') });
   } else throw new UsageError(`--registry: expected embedded or in_memory, got '${registryKind}'`);
 
-  const logger = createLogger('master', { level: stringFlag(values, 'log_level') ?? 'info' });
+  const logDir = stringFlag(values, 'log_dir');
+  // Mesos' master writes mesos-master.INFO there; one file holds every level here.
+  const logFile = logDir === undefined ? undefined : resolve(logDir, 'agora-master.log');
+  const logger = createLogger('master', {
+    level: stringFlag(values, 'log_level') ?? 'info',
+    ...optional('file', logFile),
+  });
+  const externalLogFile = stringFlag(values, 'external_log_file');
   let master: Master | undefined;
   master = new Master({
     ip: stringFlag(values, 'ip') ?? MASTER_DEFAULTS.ip,
@@ -114,15 +136,27 @@ export async function runMaster(values: ParsedValues): Promise<number> {
       'max_agent_ping_timeouts',
       MASTER_DEFAULTS.maxAgentPingTimeouts,
     ),
+    ...optional('agentRemovalRateLimit', removalRateFlag(values)),
+    ...optional('domain', domainFlag(values)),
     frameworkReregisterTimeoutMs: durationFlag(
       values,
       'framework_reregister_timeout',
       MASTER_DEFAULTS.frameworkReregisterTimeoutMs,
     ),
+    maxRequestBodyBytes: bytesFlag(
+      values,
+      'max_request_body',
+      limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
+    ),
     clock: systemClock,
     logger,
     onInvariantFailure: failOnInvariant(() => master),
     flags: flagsOf(values),
+    ...optional('logFile', logFile),
+    ...optional(
+      'externalLogFile',
+      externalLogFile === undefined ? undefined : resolve(externalLogFile),
+    ),
   });
   try {
     await master.start();
@@ -139,6 +173,35 @@ export async function runAgent(values: ParsedValues): Promise<number> {
   const workDir = stringFlag(values, 'work_dir');
   if (workDir === undefined) throw new UsageError('--work_dir is required');
   const logger = createLogger('agent', { level: stringFlag(values, 'log_level') ?? 'info' });
+  let choice: IsolationChoice;
+  try {
+    choice = chooseIsolation(
+      {
+        flag: stringFlag(values, 'isolation'),
+        cgroupsRoot: stringFlag(values, 'cgroups_root') ?? DEFAULT_CGROUPS_ROOT,
+        enableCfs: values.cgroups_enable_cfs === true,
+        pidsMax: numberFlag(values, 'cgroups_max_pids', DEFAULT_PIDS_MAX, 1),
+      },
+      detectHostCgroups(() => readFileSync('/proc/self/mountinfo', 'utf8')),
+      process.getuid?.() === 0,
+    );
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (choice.warning !== undefined) logger.warn({ reason: choice.warning }, 'isolation fallback');
+  const recover = stringFlag(values, 'recover') ?? 'reconnect';
+  if (recover !== 'reconnect' && recover !== 'cleanup')
+    throw new UsageError(`--recover: expected reconnect or cleanup, got '${recover}'`);
+  const gcDiskHeadroom = numberFlag(values, 'gc_disk_headroom', GC_DEFAULTS.diskHeadroom);
+  if (gcDiskHeadroom > 1)
+    throw new UsageError(
+      `--gc_disk_headroom: expected a number from 0 to 1, got '${gcDiskHeadroom}'`,
+    );
+  const fetcherCacheDir = stringFlag(values, 'fetcher_cache_dir');
+  const containerizer = new MesosContainerizer({
+    isolation: choice.isolation,
+    ledgerDir: join(resolve(workDir), 'meta', 'cgroups'),
+  });
   const agent = new Agent({
     master: masterAddress,
     ip: stringFlag(values, 'ip') ?? '127.0.0.1',
@@ -148,7 +211,26 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     workDir: resolve(workDir),
     ...optional('resources', stringFlag(values, 'resources')),
     ...optional('attributes', stringFlag(values, 'attributes')),
-    containerizer: new ProcessContainerizer(),
+    ...optional('domain', domainFlag(values)),
+    containerizer,
+    recover,
+    ...optional(
+      'fetcherCacheDir',
+      fetcherCacheDir === undefined ? undefined : resolve(fetcherCacheDir),
+    ),
+    fetcherCacheSizeBytes: bytesFlag(
+      values,
+      'fetcher_cache_size',
+      DEFAULT_FETCHER_CACHE_SIZE_BYTES,
+      { allowZero: true },
+    ),
+    gcDelayMs: durationFlag(values, 'gc_delay', GC_DEFAULTS.gcDelayMs),
+    gcDiskHeadroom,
+    diskWatchIntervalMs: durationFlag(
+      values,
+      'disk_watch_interval',
+      GC_DEFAULTS.diskWatchIntervalMs,
+    ),
     clock: systemClock,
     logger,
     flags: flagsOf(values),
@@ -159,13 +241,63 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     await agent.stop();
     return startFailure(logger, 'agent', error);
   }
-  return runUntilSignalled(agent, logger);
+  // A master that removed the agent (gone, or its machine DOWN) shuts it down, as Mesos does.
+  return runUntilSignalled(agent, logger, agent.terminated);
 }
 
 function wholeNumberFlag(values: ParsedValues, name: string, fallback: number): number {
   const value = numberFlag(values, name, fallback, 1);
   if (!Number.isInteger(value)) throw new UsageError(`--${name}: expected a whole number`);
   return value;
+}
+
+/** --agent_removal_rate_limit: `(number of agents)/(duration)`, e.g. `1/10mins`, as Mesos takes it. */
+function removalRateFlag(values: ParsedValues): RemovalRate | undefined {
+  const raw = stringFlag(values, 'agent_removal_rate_limit');
+  if (raw === undefined) return undefined;
+  const [permitsText, durationText, ...rest] = raw.split('/');
+  const permits = Number(permitsText);
+  const usage = `--agent_removal_rate_limit: expected (number of agents)/(duration) such as 1/10mins, got '${raw}'`;
+  if (durationText === undefined || rest.length > 0 || !Number.isInteger(permits) || permits <= 0)
+    throw new UsageError(usage);
+  const durationMs = durationFlag({ duration: durationText }, 'duration', 0);
+  if (durationMs <= 0) throw new UsageError(usage);
+  return { permits, durationMs };
+}
+
+/**
+ * --domain: a DomainInfo with a fault domain, as JSON or in a file (a path,
+ * or `file://` and a path), as Mesos takes it (docs/fault-domains.md).
+ */
+function domainFlag(values: ParsedValues): DomainInfo | undefined {
+  const raw = stringFlag(values, 'domain');
+  if (raw === undefined) return undefined;
+  let text = raw;
+  if (!raw.trimStart().startsWith('{')) {
+    const path = raw.startsWith('file://') ? raw.slice('file://'.length) : raw;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--domain: cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--domain: not JSON: ${(error as Error).message}`);
+  }
+  let domain: DomainInfo;
+  try {
+    domain = parseWith(DomainInfoSchema, json);
+  } catch (error) {
+    throw new UsageError(`--domain: ${(error as Error).message}`);
+  }
+  if (domain.fault_domain === undefined)
+    throw new UsageError(
+      `--domain: expected {"fault_domain":{"region":{"name":…},"zone":{"name":…}}}`,
+    );
+  return domain;
 }
 
 function agentSortFlag(values: ParsedValues): AgentSort {

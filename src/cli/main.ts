@@ -49,6 +49,9 @@ const listenOptions = (port: number) =>
     },
   }) as const;
 
+/** Spelled out here: the command table must not load the containerizer to print help. */
+const DEFAULT_CGROUPS_ROOT_TEXT = 'agora';
+
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'up',
@@ -92,11 +95,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       'executed directly (`agora run -- sh -c "echo hi"`). Task states go to stderr, the',
       "task's stdout and stderr to this command's.",
       '',
+      'While no offer fits the task, it says after about 2 s why it waits (no agent has',
+      'the free resources, the role is at its quota limit, ...) and again when that changes.',
+      '--timeout bounds the whole run: before the task is launched it exits 125; after,',
+      'the task is killed. The first Ctrl-C (SIGINT or SIGTERM) ends it at any stage:',
+      'before the launch it leaves at once and the master forgets the framework; after,',
+      'it kills the task and waits for it. A second one exits at once.',
+      '',
+      'If the master goes away, it re-subscribes with its framework id (a failover) and',
+      "keeps following the task, for up to 5 minutes: its framework's failover_timeout, after",
+      'which the master would also have removed it and killed the task.',
+      '',
       "Exit status: the task's own; 128+n if signal n ended it (143 when killed by",
-      'SIGTERM); 125 if the task could not run (no agent fits it, it was invalid or',
-      'lost); 2 for a usage error.',
+      'SIGTERM); 130 or 143 when interrupted before the launch; 125 if the task could not',
+      'run (the master is unreachable, no agent fits it, --timeout passed first, it was',
+      'invalid or lost); 2 for a usage error.',
     ].join('\n'),
     allowPositionals: true,
+    // 125, as for every task that could not run at all (EXIT_COULD_NOT_RUN in frameworks/run.ts).
+    unreachableExitStatus: 125,
     options: {
       ...masterOption,
       cpus: { type: 'string', placeholder: 'n', description: 'CPUs for the task', default: '0.1' },
@@ -130,7 +147,19 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'environment variable for the task (repeatable)',
         multiple: true,
       },
+      timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'give up after this long (Mesos duration: 30secs, 5mins)',
+        default: 'none',
+      },
       quiet: { type: 'boolean', short: 'q', description: 'do not report task states on stderr' },
+      codec: {
+        type: 'string',
+        placeholder: 'json|protobuf',
+        description: 'encoding of the scheduler API calls and events',
+        default: 'json',
+      },
     },
     run: async (values, positionals) => (await import('./run.js')).run(values, positionals),
   },
@@ -204,6 +233,18 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'missed pings after which an agent is unreachable and its tasks reported',
         default: '5',
       },
+      agent_removal_rate_limit: {
+        type: 'string',
+        placeholder: 'n/duration',
+        description: 'most agents marked unreachable per duration, e.g. 1/10mins',
+        default: 'no limit',
+      },
+      domain: {
+        type: 'string',
+        placeholder: 'json|file',
+        description:
+          'fault domain: {"fault_domain":{"region":{"name":…},"zone":{"name":…}}}; agents of other regions go only to REGION_AWARE frameworks',
+      },
       framework_reregister_timeout: {
         type: 'string',
         placeholder: 'duration',
@@ -235,6 +276,29 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'T in p = min(1, t/T) for --agent_sort=uptime',
         default: '1hrs',
       },
+      max_request_body: {
+        type: 'string',
+        placeholder: 'size',
+        description: 'largest request body accepted (413 above it)',
+        default: '8MB',
+      },
+      cluster: {
+        type: 'string',
+        placeholder: 'name',
+        description: "the cluster's name, shown in /master/state and /master/state-summary",
+      },
+      log_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description:
+          'also write the log to <dir>/agora-master.log, served as /master/log (/files/read, READ_FILE)',
+      },
+      external_log_file: {
+        type: 'string',
+        placeholder: 'file',
+        description:
+          'a log written by something else, served as /master/log when --log_dir is not set',
+      },
       ...logLevelOption,
     },
     run: async (values) => (await import('./daemons.js')).runMaster(values),
@@ -265,6 +329,73 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string',
         placeholder: 'attributes',
         description: "attributes, e.g. 'rack:r1;zone:a'",
+      },
+      isolation: {
+        type: 'string',
+        placeholder: 'isolators',
+        description:
+          "'posix/cpu,posix/mem', or 'cgroups/cpu,cgroups/mem,cgroups/pids' (each task limited in its own cgroup)",
+        default: 'cgroups where the agent is root and they are mounted, else posix',
+      },
+      cgroups_root: {
+        type: 'string',
+        placeholder: 'name',
+        description: "the cgroup every task's cgroup goes under",
+        default: DEFAULT_CGROUPS_ROOT_TEXT,
+      },
+      cgroups_enable_cfs: {
+        type: 'boolean',
+        description: "cap each task's CPU at its cpus (CFS quota), not only weigh it",
+      },
+      cgroups_max_pids: {
+        type: 'string',
+        placeholder: 'n',
+        description: 'processes a task may run at once',
+        default: '10000',
+      },
+      recover: {
+        type: 'string',
+        placeholder: 'mode',
+        description:
+          "after a restart: 'reconnect' to the tasks the previous agent left running, or 'cleanup' (kill them)",
+        default: 'reconnect',
+      },
+      domain: {
+        type: 'string',
+        placeholder: 'json|file',
+        description:
+          'fault domain: {"fault_domain":{"region":{"name":…},"zone":{"name":…}}} (the master needs one too)',
+      },
+      fetcher_cache_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'where fetched URIs with cache: true are kept (emptied of them at start)',
+        default: '<work_dir>/fetch',
+      },
+      fetcher_cache_size: {
+        type: 'string',
+        placeholder: 'bytes',
+        description: "the fetcher cache's size, e.g. 512MB; 0B turns the cache off",
+        default: '2GB',
+      },
+      gc_delay: {
+        type: 'string',
+        placeholder: 'duration',
+        description: "how long a finished task's sandbox is kept, e.g. 3days",
+        default: '1weeks',
+      },
+      gc_disk_headroom: {
+        type: 'string',
+        placeholder: 'fraction',
+        description:
+          'sandboxes go sooner as the disk fills: kept at most gc_delay * max(0, 1 - headroom - disk usage)',
+        default: '0.1',
+      },
+      disk_watch_interval: {
+        type: 'string',
+        placeholder: 'duration',
+        description: "how often the work dir's disk usage is checked",
+        default: '1mins',
       },
       ...logLevelOption,
     },
@@ -304,8 +435,35 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`agora ${name}: ${error.message}\n\n${commandHelp(spec)}`);
       return 2;
     }
+    // The one place where "nothing answered" becomes a message: every command
+    // that talks to the master lets the SDK's ConnectionError reach here.
+    const unreachable = unreachableAddress(error);
+    if (unreachable !== undefined) {
+      process.stderr.write(
+        `agora ${name}: cannot reach the master at ${unreachable.address} (${unreachable.reason}); set --master or AGORA_MASTER\n`,
+      );
+      return spec.unreachableExitStatus ?? 1;
+    }
     throw error;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** The SDK's ConnectionError, told by name: each command is bundled with its own copy of the class. */
+function unreachableAddress(error: unknown): { address: string; reason: string } | undefined {
+  if (!(error instanceof Error) || error.name !== 'ConnectionError') return undefined;
+  const { address, reason } = error as Error & { address?: unknown; reason?: unknown };
+  return typeof address === 'string' && typeof reason === 'string'
+    ? { address, reason }
+    : undefined;
+}
+
+// A promise, not top-level await: the bundle is CommonJS (scripts/build.mjs says why).
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    process.exitCode = 1;
+    console.error(error);
+  },
+);

@@ -2,7 +2,7 @@
 import { EXIT_COULD_NOT_RUN, runCommand } from '../frameworks/index.js';
 import { Resources } from '../resources/index.js';
 import { AgoraError, type CommandInfo } from '../wire/index.js';
-import { numberFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
+import { durationFlag, numberFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
 
 export function defaultMaster(values: ParsedValues): string {
   return stringFlag(values, 'master') ?? process.env.AGORA_MASTER ?? '127.0.0.1:5050';
@@ -45,20 +45,53 @@ export function taskResources(values: ParsedValues): Resources {
   return Resources.scalars(quantities);
 }
 
+/** Signal numbers for the exit status 128+n, as shells report a signalled process. */
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+/** How often to look whether `npx`'s process is gone (see watchParent). */
+const PARENT_CHECK_MS = 200;
+
+/**
+ * `npx agora` (npm exec) starts this process through `sh -c`, and on SIGTERM
+ * npm exits without passing the signal on; the shell dies and this process
+ * would run on as an orphan, its task with it. Started that way, the parent
+ * going away counts as a signal. Only then: a shell that exits after
+ * `agora run … &` must not end the run.
+ */
+function watchParent(onGone: () => void): () => void {
+  if (process.env.npm_command !== 'exec') return () => undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, PARENT_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export async function run(values: ParsedValues, positionals: readonly string[]): Promise<number> {
   const env = values.env;
   const command = commandInfo(positionals, Array.isArray(env) ? env : []);
   const resources = taskResources(values);
+  const timeout = stringFlag(values, 'timeout');
+  const timeoutMs = timeout === undefined ? undefined : durationFlag(values, 'timeout', 0);
   const quiet = values.quiet === true;
-  const kill = new AbortController();
-  let signals = 0;
+  const codec = stringFlag(values, 'codec') ?? 'json';
+  if (codec !== 'json' && codec !== 'protobuf')
+    throw new UsageError(`--codec: expected json or protobuf, got '${codec}'`);
+  // The first signal ends the run at whatever stage it is (tearing down, or killing the
+  // task and waiting for it); a second one exits at once.
+  const interrupt = new AbortController();
+  let firstSignal: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-    kill.abort();
+    if (firstSignal !== undefined) process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
+    firstSignal = signal;
+    interrupt.abort(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const stopWatching = watchParent(() => onSignal('SIGHUP'));
   try {
     const result = await runCommand({
       master: defaultMaster(values),
@@ -69,14 +102,22 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
       stdout: process.stdout,
       stderr: process.stderr,
       ...(quiet ? {} : { report: (line: string) => process.stderr.write(`agora: ${line}\n`) }),
-      kill: kill.signal,
+      interrupt: interrupt.signal,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      codec,
     });
+    if (result.outcome === 'interrupted' && firstSignal !== undefined)
+      return 128 + (SIGNAL_NUMBERS[firstSignal] ?? 15);
     return result.exitStatus;
   } catch (error) {
+    // main.ts words an unreachable master for every command alike.
+    if (error instanceof Error && error.name === 'ConnectionError') throw error;
     process.stderr.write(`agora run: ${(error as Error).message}\n`);
     return EXIT_COULD_NOT_RUN;
   } finally {
+    stopWatching();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }

@@ -1,5 +1,5 @@
 // `agora tasks | agents | frameworks`: the master's state as tables, or JSON.
-import { getJson } from '../sdk/index.js';
+import { baseUrl, getJson } from '../sdk/index.js';
 import type { ParsedValues } from './command.js';
 import { defaultMaster } from './run.js';
 
@@ -37,9 +37,7 @@ interface State {
 }
 
 async function fetchState(values: ParsedValues): Promise<State> {
-  const master = defaultMaster(values);
-  const base = /^[a-z]+:\/\//i.test(master) ? master : `http://${master}`;
-  return getJson<State>(new URL('/master/state', base));
+  return getJson<State>(new URL('/master/state', baseUrl(defaultMaster(values))));
 }
 
 async function print(

@@ -1,2 +1,41 @@
-export { ProcessContainerizer } from './process-containerizer.js';
-export type { Container, Containerizer, LaunchSpec, Termination } from './types.js';
+export {
+  type CgroupLimits,
+  type CgroupStatistics,
+  type CgroupsDetection,
+  type CgroupsHierarchy,
+  ContainerCgroup,
+  detectCgroups,
+  existingContainerCgroups,
+} from './cgroups.js';
+export {
+  chooseIsolation,
+  DEFAULT_CGROUPS_ROOT,
+  DEFAULT_PIDS_MAX,
+  detectHostCgroups,
+  type IsolationChoice,
+  type IsolationRequest,
+} from './isolation.js';
+export {
+  type Isolation,
+  MesosContainerizer,
+  type MesosContainerizerOptions,
+} from './mesos-containerizer.js';
+export {
+  environHas,
+  type ProcessStat,
+  parseStat,
+  processesWithEnvironment,
+  readBootId,
+  readStat,
+} from './process-identity.js';
+export { joinArgv, RUNTIME_FILES, SHIM_FAILED_STATUS, shimArgv } from './shim.js';
+export { terminationFromShellStatus } from './termination.js';
+export type {
+  Container,
+  Containerizer,
+  KnownContainer,
+  LaunchSpec,
+  Limitation,
+  ResourceStatistics,
+  Termination,
+} from './types.js';

@@ -1,38 +1,103 @@
 import type { Resources } from '../resources/index.js';
-import type { CommandInfo } from '../wire/index.js';
+import type { CommandInfo, TaskStatusReason } from '../wire/index.js';
 
 export interface LaunchSpec {
   readonly containerId: string;
   /** The sandbox: the working directory, holding the `stdout` and `stderr` files. */
   readonly sandbox: string;
+  /**
+   * Where the container's runtime records go (the task's PID, how it ended):
+   * the run's checkpoint directory, so a restarted agent finds them.
+   */
+  readonly runtimeDir: string;
   readonly command: CommandInfo;
   /** The whole environment of the process (nothing is inherited implicitly). */
   readonly environment: Readonly<Record<string, string>>;
-  /** What the container may use; isolators enforce it (cgroups come with their issue). */
+  /** What the container may use; the isolators enforce it. */
   readonly resources: Resources;
 }
 
+/** Why the container's isolation ended it (Mesos' ContainerLimitation). */
+export interface Limitation {
+  readonly reason: Extract<TaskStatusReason, `REASON_CONTAINER_LIMITATION${string}`>;
+  readonly message: string;
+}
+
 export interface Termination {
-  /** The exit status, when the process exited. */
+  /** The exit status, when the task exited. */
   readonly exitCode: number | null;
-  /** The signal that ended the process, when one did. */
+  /** The signal that ended the task, when one did. */
   readonly signal: NodeJS.Signals | null;
+  /** Set when an isolator's limit ended it (the kernel's OOM killer, say). */
+  readonly limitation?: Limitation;
+  /** Set when nothing says how it ended (its shim was killed, or records are gone). */
+  readonly isUnknown?: boolean;
+}
+
+/** Mesos' ResourceStatistics, the fields Agora measures (`/monitor/statistics`). */
+export interface ResourceStatistics {
+  readonly timestamp: number;
+  readonly processes?: number;
+  readonly cpus_user_time_secs?: number;
+  readonly cpus_system_time_secs?: number;
+  readonly cpus_limit?: number;
+  readonly cpus_nr_periods?: number;
+  readonly cpus_nr_throttled?: number;
+  readonly cpus_throttled_time_secs?: number;
+  readonly mem_total_bytes?: number;
+  readonly mem_rss_bytes?: number;
+  readonly mem_cache_bytes?: number;
+  readonly mem_limit_bytes?: number;
+  readonly mem_max_total_bytes?: number;
 }
 
 export interface Container {
   readonly id: string;
+  /** The task's PID (also its process group and session). */
   readonly pid: number;
-  /** Resolves once the container's processes are gone. */
+  /** Resolves once the task is gone and its end recorded; never rejects. */
   readonly terminated: Promise<Termination>;
-  /** Signals every process of the container. No-op once it terminated. */
+  /**
+   * The files a process writes its PID to, to join the container's cgroups
+   * (see joinArgv); empty where the container has none (POSIX isolation).
+   */
+  readonly cgroupProcsFiles: readonly string[];
+  /** Signals every process of the container (its whole cgroup, where there is one). */
   signal(signal: NodeJS.Signals): void;
+  usage(): ResourceStatistics;
+}
+
+/** A container the previous agent launched, as its checkpoint describes it. */
+export interface KnownContainer {
+  readonly containerId: string;
+  readonly runtimeDir: string;
+  readonly resources: Resources;
 }
 
 /**
- * Launches and isolates containers. The process containerizer is the first;
- * cgroups, namespaces and Docker come behind this same interface.
+ * Launches and isolates containers, and finds them again after an agent restart.
+ * The Mesos containerizer (shim, with POSIX or cgroups isolation) is the first;
+ * Docker comes behind this same interface.
  */
 export interface Containerizer {
   /** Rejects (with the reason) when the container could not be started. */
   launch(spec: LaunchSpec): Promise<Container>;
+  /**
+   * Re-attaches to containers the previous agent started: a running one comes
+   * back as a Container, one that ended meanwhile as its Termination. Anything
+   * it holds that no known container explains (a stray cgroup) is removed.
+   */
+  recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>>;
+  /** Frees what the container held once it ended (cgroups). */
+  cleanup(containerId: string): Promise<void>;
+  /**
+   * The argv that runs `command` inside a running container (its cgroups), for
+   * sessions nested in it; undefined if the container is not running here.
+   */
+  enter(
+    containerId: string,
+    command: readonly string[],
+  ): { readonly file: string; readonly args: readonly string[] } | undefined;
+  /** A line for the agent's start-up log: which isolation is in force, and why. */
+  readonly description: string;
 }

@@ -1,7 +1,17 @@
 export {
+  DEFAULT_FAILOVER_TIMEOUT_MS,
   EXIT_COULD_NOT_RUN,
+  EXIT_INTERRUPTED,
   exitStatusOf,
   type RunCommandOptions,
+  type RunOutcome,
   type RunResult,
   runCommand,
 } from './run.js';
+export {
+  type AgentView,
+  type RoleView,
+  type WaitingKind,
+  type WaitingReason,
+  whyWaiting,
+} from './waiting.js';

@@ -7,12 +7,13 @@ import { offerFree, place, sumQuantities } from '../placement/index.js';
 import { Resources } from '../resources/index.js';
 import {
   getJson,
-  readFile,
   type SchedulerConnection,
+  SubscriptionError,
   sandboxPath,
   subscribe,
 } from '../sdk/index.js';
 import {
+  type AgentID,
   type CommandInfo,
   exitStatusFromMessage,
   isTerminalState,
@@ -23,17 +24,31 @@ import {
   type TaskState,
   type TaskStatus,
 } from '../wire/index.js';
+import { OutputPump } from './output-pump.js';
+import { type AgentView, type RoleView, type WaitingKind, whyWaiting } from './waiting.js';
 
 /** Exit status when the task could not run at all (as `docker run` uses 125). */
 export const EXIT_COULD_NOT_RUN = 125;
+/** Exit status when interrupted before a task was launched (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
+/**
+ * How long the master keeps the framework (and its task) after losing touch
+ * with `agora run`, and so how long `agora run` keeps re-subscribing: long
+ * enough for a master restart or failover, short enough that a killed
+ * `agora run` does not leave its task behind for long.
+ */
+export const DEFAULT_FAILOVER_TIMEOUT_MS = 5 * 60_000;
 /** Offers that do not fit are refused this long, so the master offers others first. */
 const MISFIT_REFUSE_SECONDS = 1;
 /** After the launch nothing more is needed; other offers are refused for long. */
 const AFTER_LAUNCH_REFUSE_SECONDS = 3600;
-/** How often (at most) to ask the master whether any agent could ever fit the task. */
-const FEASIBILITY_CHECK_INTERVAL_MS = 2000;
-const OUTPUT_POLL_MIN_MS = 25;
-const OUTPUT_POLL_MAX_MS = 500;
+/** Silence this long without a fitting offer is explained on stderr. */
+const WAITING_NOTICE_MS = 2000;
+/** How often (at most) to ask the master why no offer fits. */
+const DIAGNOSIS_INTERVAL_MS = 1000;
+/** Explicit reconciliation is repeated while the master does not know the task yet (capped). */
+const RECONCILE_RETRY_INITIAL_MS = 1000;
+const RECONCILE_RETRY_MAX_MS = 30_000;
 
 export interface RunCommandOptions {
   readonly master: string;
@@ -43,66 +58,146 @@ export interface RunCommandOptions {
   readonly role: string;
   readonly stdout: Writable;
   readonly stderr: Writable;
-  /** Task states go here as they happen, unless quiet. */
+  /** Task states and progress go here as they happen, unless quiet. */
   readonly report?: (line: string) => void;
-  /** Aborting kills the task; the run still waits for its terminal state. */
-  readonly kill?: AbortSignal;
+  /**
+   * Ends the run at any stage. Before the task is launched the framework is
+   * torn down and the run ends as 'interrupted'; after, the task is killed
+   * and the run waits for its terminal state.
+   */
+  readonly interrupt?: AbortSignal;
+  /** Before the launch, ends the run as 'not-run'; after it, kills the task. */
+  readonly timeoutMs?: number;
+  /** The framework's failover_timeout, and how long a lost master is waited for. */
+  readonly failoverTimeoutMs?: number;
+  /** The scheduler API's encoding (default JSON). */
+  readonly codec?: 'json' | 'protobuf';
 }
+
+/** How a run ended: its task's terminal state, no task at all, or interrupted before launch. */
+export type RunOutcome = 'task-ended' | 'not-run' | 'interrupted';
 
 export interface RunResult {
   readonly exitStatus: number;
+  readonly outcome: RunOutcome;
   readonly state: TaskState | undefined;
   readonly taskId: string;
 }
 
-/** Runs one task to completion. Throws only for trouble reaching the master. */
+/**
+ * Runs one task to completion. Throws the SDK's ConnectionError when the
+ * master cannot be reached at the start; once subscribed, a lost master is
+ * waited for (re-subscribing) up to the failover timeout.
+ */
 export async function runCommand(options: RunCommandOptions): Promise<RunResult> {
   // Unique within this framework trivially (it runs one task); the suffix tells runs apart in
   // listings. Math.random spares loading node:crypto (~4 ms of agora run's start-up).
   const suffix = Math.floor(Math.random() * 2 ** 48)
     .toString(16)
     .padStart(12, '0');
-  const taskIdValue = `${options.name}-${suffix}`;
-  const connection = await subscribe({
-    master: options.master,
-    frameworkInfo: {
-      user: userInfo().username,
-      name: options.name,
-      role: options.role,
-      capabilities: [{ type: 'TASK_KILLING_STATE' }, { type: 'PARTITION_AWARE' }],
-    },
+  const taskId = mintTaskId(`${options.name}-${suffix}`);
+  const deadline =
+    options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const notRun = (exitStatus: number, outcome: RunOutcome): RunResult => ({
+    exitStatus,
+    outcome,
+    state: undefined,
+    taskId: taskId.value,
   });
-  const run = new TaskRun(connection, options, mintTaskId(taskIdValue));
+  const failoverTimeoutMs = options.failoverTimeoutMs ?? DEFAULT_FAILOVER_TIMEOUT_MS;
+  const stop = [options.interrupt, deadline].filter((s) => s !== undefined);
+  let connection: SchedulerConnection;
+  try {
+    connection = await subscribe({
+      master: options.master,
+      frameworkInfo: {
+        user: userInfo().username,
+        name: options.name,
+        role: options.role,
+        failover_timeout: failoverTimeoutMs / 1000,
+        capabilities: [{ type: 'TASK_KILLING_STATE' }, { type: 'PARTITION_AWARE' }],
+      },
+      failover: {
+        timeoutMs: failoverTimeoutMs,
+        onDisconnected: (reason) =>
+          options.report?.(`lost the master (${reason.message}); re-subscribing`),
+      },
+      ...(stop.length > 0 ? { signal: AbortSignal.any(stop) } : {}),
+      ...(options.codec !== undefined ? { codec: options.codec } : {}),
+    });
+  } catch (error) {
+    if (options.interrupt?.aborted === true) return notRun(EXIT_INTERRUPTED, 'interrupted');
+    if (deadline?.aborted === true) {
+      options.stderr.write('agora run: the timeout passed before the master answered\n');
+      return notRun(EXIT_COULD_NOT_RUN, 'not-run');
+    }
+    throw error;
+  }
+  const run = new TaskRun(connection, options, taskId, deadline);
   try {
     return await run.wait();
   } finally {
     await run.stopOutput();
-    await connection.close();
+    // The framework has nothing left to do: the master may forget it now rather than
+    // keep it for its failover timeout.
+    await connection.close({ teardown: true });
   }
 }
 
 class TaskRun {
   private isLaunched = false;
-  private isKillSent = false;
+  private launching: Promise<unknown> = Promise.resolve();
+  private agentId: AgentID | undefined;
   private agentUrl: URL | undefined;
-  private lastFeasibilityCheckMs = 0;
+  private isKillWanted = false;
+  private isKillSent = false;
+  private lastState: TaskState | undefined;
   private readonly output: OutputPump[] = [];
+  private readonly waitingSinceMs = performance.now();
+  private lastDiagnosisMs = Number.NEGATIVE_INFINITY;
+  private isDiagnosing = false;
+  private lastWaitingKind: WaitingKind | undefined;
+  private lastWaitingMessage: string | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconcileRetryMs = RECONCILE_RETRY_INITIAL_MS;
+  private finish: (result: RunResult) => void = () => undefined;
 
   constructor(
     private readonly connection: SchedulerConnection,
     private readonly options: RunCommandOptions,
     private readonly taskId: TaskID,
+    private readonly deadline: AbortSignal | undefined,
   ) {}
 
   async wait(): Promise<RunResult> {
-    const onKill = () => void this.kill();
-    this.options.kill?.addEventListener('abort', onKill, { once: true });
+    const finished = new Promise<RunResult>((resolve) => {
+      this.finish = resolve;
+    });
+    const onInterrupt = () => this.stopWanted('interrupted');
+    const onTimeout = () => this.stopWanted('timeout');
+    this.options.interrupt?.addEventListener('abort', onInterrupt, { once: true });
+    this.deadline?.addEventListener('abort', onTimeout, { once: true });
+    const waiting = setInterval(() => void this.diagnose(), DIAGNOSIS_INTERVAL_MS);
+    try {
+      // Either may have fired while subscribing.
+      if (this.options.interrupt?.aborted === true) onInterrupt();
+      else if (this.deadline?.aborted === true) onTimeout();
+      return await Promise.race([finished, this.follow()]);
+    } finally {
+      clearInterval(waiting);
+      clearTimeout(this.reconcileTimer);
+      this.options.interrupt?.removeEventListener('abort', onInterrupt);
+      this.deadline?.removeEventListener('abort', onTimeout);
+    }
+  }
+
+  /** Reads events until the task's terminal state (or an end that leaves none). */
+  private async follow(): Promise<RunResult> {
     try {
       for await (const event of this.connection.events()) {
-        if (event.type === 'OFFERS') {
-          const failure = await this.offers(event.offers.offers);
-          if (failure !== undefined) return failure;
-        } else if (
+        if (event.type === 'OFFERS') await this.offers(event.offers.offers);
+        else if (event.type === 'SUBSCRIBED') await this.resubscribed();
+        else if (
           event.type === 'UPDATE' &&
           event.update.status.task_id.value === this.taskId.value
         ) {
@@ -112,33 +207,55 @@ class TaskRun {
           this.options.stderr.write(
             `agora run: the master ended the subscription: ${event.error.message}\n`,
           );
-          return { exitStatus: EXIT_COULD_NOT_RUN, state: undefined, taskId: this.taskId.value };
+          return this.notRun(EXIT_COULD_NOT_RUN, 'not-run');
         }
       }
-      this.options.stderr.write('agora run: the master closed the connection\n');
-      return { exitStatus: EXIT_COULD_NOT_RUN, state: undefined, taskId: this.taskId.value };
-    } finally {
-      this.options.kill?.removeEventListener('abort', onKill);
+      return this.notRun(EXIT_COULD_NOT_RUN, 'not-run');
+    } catch (error) {
+      if (!(error instanceof SubscriptionError)) throw error;
+      this.options.stderr.write(
+        `agora run: ${error.message}${this.isLaunched ? `; task ${this.taskId.value} may still be running` : ''}\n`,
+      );
+      return this.notRun(EXIT_COULD_NOT_RUN, 'not-run');
     }
   }
 
-  private async offers(offers: readonly Offer[]): Promise<RunResult | undefined> {
-    if (this.isLaunched || this.options.kill?.aborted === true) {
-      await this.connection.decline(
-        offers.map((o) => o.id),
-        { refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS },
-      );
-      return undefined;
+  private notRun(exitStatus: number, outcome: RunOutcome): RunResult {
+    return { exitStatus, outcome, state: undefined, taskId: this.taskId.value };
+  }
+
+  /** Ctrl-C or --timeout: before the launch the run ends now; after it the task is killed. */
+  private stopWanted(why: 'interrupted' | 'timeout'): void {
+    if (this.isLaunched) {
+      if (why === 'timeout') this.options.stderr.write('agora run: --timeout passed\n');
+      void this.kill();
+      return;
+    }
+    if (why === 'timeout') {
+      const reason = this.lastWaitingMessage !== undefined ? ` (${this.lastWaitingMessage})` : '';
+      this.options.stderr.write(`agora run: --timeout passed before any offer fit${reason}\n`);
+      this.finish(this.notRun(EXIT_COULD_NOT_RUN, 'not-run'));
+    } else this.finish(this.notRun(EXIT_INTERRUPTED, 'interrupted'));
+  }
+
+  private async offers(offers: readonly Offer[]): Promise<void> {
+    const ids = offers.map((o) => o.id);
+    if (this.isLaunched || this.isKillWanted || this.options.interrupt?.aborted === true) {
+      await this.connection
+        .decline(ids, { refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS })
+        .catch(() => undefined);
+      return;
     }
     const fit = this.bestOffer(offers);
     if (fit === undefined) {
-      await this.connection.decline(
-        offers.map((o) => o.id),
-        { refuse_seconds: MISFIT_REFUSE_SECONDS },
-      );
-      return this.checkFeasible();
+      await this.connection
+        .decline(ids, { refuse_seconds: MISFIT_REFUSE_SECONDS })
+        .catch(() => undefined); // An offer not declined is rescinded when the master goes.
+      await this.diagnose();
+      return;
     }
     this.isLaunched = true;
+    this.agentId = fit.agent_id;
     this.agentUrl = new URL(
       `http://${fit.url.address.ip ?? fit.url.address.hostname}:${fit.url.address.port}`,
     );
@@ -150,7 +267,7 @@ class TaskRun {
       command: this.options.command,
     };
     const others = offers.filter((o) => o !== fit).map((o) => o.id);
-    await Promise.all([
+    this.launching = Promise.all([
       this.connection.accept([fit.id], [{ type: 'LAUNCH', launch: { task_infos: [task] } }], {
         refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS,
       }),
@@ -159,8 +276,16 @@ class TaskRun {
         : undefined,
       this.connection.suppress(),
     ]);
-    this.report(`task ${this.taskId.value} launched on ${fit.hostname}`);
-    return undefined;
+    try {
+      await this.launching;
+      this.report(`task ${this.taskId.value} launched on ${fit.hostname}`);
+    } catch (error) {
+      // Whether the master took the ACCEPT is unknown: reconciliation after the
+      // re-subscription tells (TASK_DROPPED or TASK_UNKNOWN if it did not).
+      this.options.stderr.write(
+        `agora run: launching on ${fit.hostname} may have failed: ${(error as Error).message}\n`,
+      );
+    }
   }
 
   /**
@@ -188,35 +313,55 @@ class TaskRun {
     return fitting.find((offer) => offer.id.value === placement?.agentId) ?? fitting[0];
   }
 
-  /** No offer fitted: fail clearly if no agent could ever hold the task. */
-  private async checkFeasible(): Promise<RunResult | undefined> {
-    const now = Date.now();
-    if (now - this.lastFeasibilityCheckMs < FEASIBILITY_CHECK_INTERVAL_MS) return undefined;
-    this.lastFeasibilityCheckMs = now;
-    const { slaves } = await getJson<{
-      slaves: { hostname: string; resources: Record<string, number | string> }[];
-    }>(new URL('/master/slaves', this.connection.master));
-    const wanted = this.options.resources;
-    const fits = slaves.some((agent) =>
-      wanted.names().every((name) => {
-        const have = agent.resources[name];
-        return typeof have !== 'number' || have >= wanted.scalar(name);
-      }),
-    );
-    if (fits || slaves.length === 0) return undefined;
-    const largest = slaves
-      .map((a) => `${a.hostname} (cpus:${a.resources.cpus}, mem:${a.resources.mem})`)
-      .join(', ');
-    this.options.stderr.write(
-      `agora run: no agent can ever fit a task needing ${wanted.toString()}; agents: ${largest}\n`,
-    );
-    return { exitStatus: EXIT_COULD_NOT_RUN, state: undefined, taskId: this.taskId.value };
+  /**
+   * No fitting offer yet: ends the run if no agent could ever hold the task,
+   * and after WAITING_NOTICE_MS says why it waits, again only when the reason
+   * changes. At most one look at the master per DIAGNOSIS_INTERVAL_MS.
+   */
+  private async diagnose(): Promise<void> {
+    const now = performance.now();
+    if (this.isLaunched || this.isDiagnosing || now - this.lastDiagnosisMs < DIAGNOSIS_INTERVAL_MS)
+      return;
+    this.isDiagnosing = true;
+    this.lastDiagnosisMs = now;
+    try {
+      const master = this.connection.master;
+      const [{ slaves }, { roles }] = await Promise.all([
+        getJson<{ slaves: AgentView[] }>(new URL('/master/slaves', master)),
+        getJson<{ roles: RoleView[] }>(new URL('/master/roles', master)),
+      ]);
+      if (this.isLaunched) return;
+      const reason = whyWaiting(
+        offerFree(this.options.resources),
+        this.options.role,
+        slaves,
+        roles,
+      );
+      this.lastWaitingMessage = reason.message;
+      if (reason.kind === 'never-fits') {
+        this.options.stderr.write(`agora run: ${reason.message}\n`);
+        this.finish(this.notRun(EXIT_COULD_NOT_RUN, 'not-run'));
+        return;
+      }
+      if (performance.now() - this.waitingSinceMs < WAITING_NOTICE_MS) return;
+      if (reason.kind === this.lastWaitingKind) return;
+      this.lastWaitingKind = reason.kind;
+      this.options.stderr.write(`agora run: waiting for an offer: ${reason.message}\n`);
+    } catch {
+      // The master is away or busy: the next look (or a re-subscription) tells.
+    } finally {
+      this.isDiagnosing = false;
+    }
   }
 
   private async update(status: TaskStatus): Promise<RunResult | undefined> {
-    this.report(
-      `task ${this.taskId.value} is ${status.state}${status.message !== undefined ? `: ${status.message}` : ''}`,
-    );
+    // Reconciliation repeats states already known; report only news.
+    if (status.state !== this.lastState)
+      this.report(
+        `task ${this.taskId.value} is ${status.state}${status.message !== undefined ? `: ${status.message}` : ''}`,
+      );
+    this.lastState = status.state;
+    if (status.reason === 'REASON_RECONCILIATION') this.reconcileAnswered(status.state);
     if (
       (status.state === 'TASK_STARTING' || status.state === 'TASK_RUNNING') &&
       this.output.length === 0
@@ -224,19 +369,71 @@ class TaskRun {
       this.startOutput();
     if (!isTerminalState(status.state)) return undefined;
     await this.stopOutput();
-    return { exitStatus: exitStatusOf(status), state: status.state, taskId: this.taskId.value };
+    return {
+      exitStatus: exitStatusOf(status),
+      outcome: 'task-ended',
+      state: status.state,
+      taskId: this.taskId.value,
+    };
+  }
+
+  /**
+   * A new SUBSCRIBED after the master was lost. Offers are wanted again only
+   * if nothing was launched; otherwise ask for the task's state explicitly
+   * (a terminal update may have been missed) and re-send a kill not delivered.
+   *
+   * Known gap (master, not here): a task that ends while no master listens is
+   * reported by its re-registering agent as terminal, which a restarted master
+   * does not adopt; it then acknowledges the agent's TASK_FINISHED itself and
+   * answers RECONCILE with TASK_GONE, so such a run exits 125.
+   */
+  private async resubscribed(): Promise<void> {
+    this.report(`re-subscribed to the master at ${this.connection.master.host}`);
+    try {
+      if (!this.isLaunched) return;
+      await this.connection.suppress();
+      this.reconcileRetryMs = RECONCILE_RETRY_INITIAL_MS;
+      await this.reconcile();
+      if (this.isKillWanted) {
+        this.isKillSent = false;
+        await this.kill();
+      }
+    } catch {
+      // The new stream broke too; the next SUBSCRIBED comes back here.
+    }
+  }
+
+  private reconcile(): Promise<void> {
+    clearTimeout(this.reconcileTimer);
+    return this.connection.reconcile([
+      { task_id: this.taskId, ...(this.agentId !== undefined ? { agent_id: this.agentId } : {}) },
+    ]);
+  }
+
+  /** A master that restarted learns the task when its agent re-registers: ask again until then. */
+  private reconcileAnswered(state: TaskState): void {
+    if (state !== 'TASK_UNKNOWN' && state !== 'TASK_UNREACHABLE') return;
+    clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = setTimeout(() => {
+      void this.reconcile().catch(() => undefined);
+    }, this.reconcileRetryMs);
+    this.reconcileRetryMs = Math.min(this.reconcileRetryMs * 2, RECONCILE_RETRY_MAX_MS);
   }
 
   private async kill(): Promise<void> {
+    this.isKillWanted = true;
     if (this.isKillSent) return;
     this.isKillSent = true;
+    // The KILL must not overtake the ACCEPT that launches the task.
+    await this.launching.catch(() => undefined);
     this.report(`killing task ${this.taskId.value}`);
-    if (!this.isLaunched) return;
     try {
-      await this.connection.kill(this.taskId);
+      await this.connection.kill(this.taskId, this.agentId);
     } catch (error) {
+      // Sent again after the next re-subscription.
+      this.isKillSent = false;
       this.options.stderr.write(
-        `agora run: could not kill the task: ${(error as Error).message}\n`,
+        `agora run: could not kill the task yet: ${(error as Error).message}\n`,
       );
     }
   }
@@ -262,62 +459,6 @@ class TaskRun {
 
   private report(line: string): void {
     this.options.report?.(line);
-  }
-}
-
-/** Follows one sandbox file through `/files/read`, polling faster while it grows. */
-class OutputPump {
-  private offset = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> = Promise.resolve();
-  private isFinished = false;
-  private delayMs = OUTPUT_POLL_MIN_MS;
-
-  constructor(
-    private readonly agent: URL,
-    private readonly path: string,
-    private readonly sink: Writable,
-  ) {}
-
-  start(): void {
-    this.schedule();
-  }
-
-  async finish(): Promise<void> {
-    if (this.isFinished) return;
-    this.isFinished = true;
-    clearTimeout(this.timer);
-    await this.polling;
-    // Drain: read until a read comes back empty.
-    let hadData = true;
-    while (hadData) hadData = await this.readOnce();
-  }
-
-  private schedule(): void {
-    if (this.isFinished) return;
-    this.timer = setTimeout(() => {
-      this.polling = this.readOnce().then((hadData) => {
-        this.delayMs = hadData
-          ? OUTPUT_POLL_MIN_MS
-          : Math.min(this.delayMs * 2, OUTPUT_POLL_MAX_MS);
-        this.schedule();
-      });
-    }, this.delayMs);
-  }
-
-  /** Reads once; true if it copied anything. Missing files (not created yet) read as empty. */
-  private async readOnce(): Promise<boolean> {
-    try {
-      const chunk = await readFile(this.agent, this.path, this.offset);
-      if (chunk.data.length === 0) return false;
-      this.offset += Buffer.byteLength(chunk.data, 'utf8');
-      if (!this.sink.write(chunk.data))
-        await new Promise((resolve) => this.sink.once('drain', resolve));
-      return true;
-    } catch {
-      // A file not created yet (404) or an agent briefly unreachable: the next poll retries.
-      return false;
-    }
   }
 }
 

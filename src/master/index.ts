@@ -1,2 +1,3 @@
+export type { RemovalRate } from './core/removal-limiter.js';
 export { Master } from './master.js';
 export { MASTER_DEFAULTS, type MasterOptions } from './options.js';

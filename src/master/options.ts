@@ -1,6 +1,8 @@
 import type { Allocator } from '../allocator/index.js';
 import type { Registry } from '../registry/index.js';
 import type { Authenticator, Clock, Logger } from '../runtime/index.js';
+import type { DomainInfo } from '../wire/index.js';
+import type { RemovalRate } from './core/removal-limiter.js';
 
 export interface MasterOptions {
   /** Address to listen on (Mesos' --ip); 127.0.0.1 unless told otherwise. */
@@ -15,6 +17,8 @@ export interface MasterOptions {
   readonly allocator: Allocator;
   /** --allocation_interval: the longest an allocation waits for its batch of events. */
   readonly allocationIntervalMs: number;
+  /** --allocation_batch_window: how long freed resources wait for others before a cycle. */
+  readonly allocationBatchWindowMs?: number;
   /** --offer_timeout: outstanding offers are rescinded after this long; none by default, as in Mesos. */
   readonly offerTimeoutMs?: number;
   /** Heartbeats on scheduler and agent streams (15 s in Mesos). */
@@ -29,17 +33,35 @@ export interface MasterOptions {
   readonly agentPingTimeoutMs: number;
   readonly maxAgentPingTimeouts: number;
   /**
+   * --agent_removal_rate_limit (e.g. 1/10mins): how fast agents that fail
+   * their health checks are marked unreachable; as fast as they fail if unset.
+   */
+  readonly agentRemovalRateLimit?: RemovalRate;
+  /**
+   * --domain: the master's fault domain. Agents in another region are offered
+   * only to REGION_AWARE frameworks; without it, agents with a domain are refused.
+   */
+  readonly domain?: DomainInfo;
+  /**
    * --framework_reregister_timeout: the least time a framework learnt of after
    * a master restart gets to resubscribe, counted from the master's recovery;
    * its own failover_timeout counts when longer. Then it is removed and its
    * tasks killed (Mesos orphans them instead, MESOS-4659).
    */
   readonly frameworkReregisterTimeoutMs: number;
+  /** --max_operator_event_stream_subscribers (1000): past it, the oldest stream is dropped. */
+  readonly maxOperatorSubscribers?: number;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly authenticate?: Authenticator;
   /** What to do when an invariant breaks inside a request: the daemon exits. */
   readonly onInvariantFailure?: (error: Error) => void;
+  /** --max_request_body: the largest body a request may carry (413 above it; 8 MiB by default). */
+  readonly maxRequestBodyBytes?: number;
+  /** The file the master's log is also written to (--log_dir), served as `/master/log`. */
+  readonly logFile?: string;
+  /** --external_log_file: a log someone else writes, served as `/master/log` without --log_dir. */
+  readonly externalLogFile?: string;
   /** Flags as given on the command line, for `/master/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

@@ -4,11 +4,33 @@
 // a bug or a version we do not understand, and must not be replayed blindly.
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { type AgentInfo, AttributeSchema, agentId, ResourceSchema } from '../wire/index.js';
-import type { QuotaConfig, RegistryOperation, RegistryState } from './state.js';
+import {
+  type AgentInfo,
+  AttributeSchema,
+  agentId,
+  DomainInfoSchema,
+  type DrainConfig,
+  FrameworkInfoSchema,
+  frameworkId,
+  MachineIDSchema,
+  MaintenanceScheduleSchema,
+  ResourceSchema,
+} from '../wire/index.js';
+import type {
+  AgentDrainInfo,
+  QuotaConfig,
+  RegisteredFramework,
+  RegistryOperation,
+  RegistryState,
+} from './state.js';
 
-/** Bumped when a snapshot's shape changes incompatibly. */
-export const SNAPSHOT_FORMAT = 1;
+/**
+ * Bumped when a snapshot's shape changes. Formats 1 (agents, weights, quotas)
+ * and 2 (frameworks, unreachable and gone agents) are still read: they are
+ * format 3 without what came later (no maintenance, no drained or deactivated
+ * agents).
+ */
+export const SNAPSHOT_FORMAT = 3;
 
 export type Decoded<T> =
   | { readonly ok: true; readonly value: T }
@@ -82,6 +104,18 @@ export function encodeSnapshot(generation: number, state: RegistryState): string
         .map(([role, weight]) => ({ role, weight }))
         .sort(byKey((w) => w.role)),
       quotas: [...state.quotas.values()].sort(byKey((q) => q.role)),
+      unreachable_agents: [...state.unreachableAgents]
+        .map(([id, sinceSec]) => ({ id, since_sec: sinceSec }))
+        .sort(byKey((u) => u.id)),
+      gone_agents: [...state.goneAgents].sort(),
+      frameworks: [...state.frameworks.values()].sort(byKey((f) => f.info.id?.value ?? '')),
+      removed_frameworks: state.removedFrameworks,
+      deactivated_agents: [...state.deactivatedAgents].sort(),
+      draining_agents: [...state.drainingAgents]
+        .map(([id, drain]) => ({ id, ...drain }))
+        .sort(byKey((d) => d.id)),
+      schedule: state.schedule,
+      down_machines: state.downMachines,
     },
   });
 }
@@ -95,7 +129,15 @@ const AdmittedAgentSchema = z.looseObject({
   resources: z.array(ResourceSchema).optional(),
   attributes: z.array(AttributeSchema).optional(),
   id: AgentIdSchema,
+  domain: DomainInfoSchema.optional(),
 });
+
+const DrainConfigSchema: z.ZodType<DrainConfig> = z.object({
+  max_grace_period: z.object({ nanoseconds: z.number().nonnegative() }).optional(),
+  mark_gone: z.boolean().optional(),
+});
+
+const DrainStateSchema = z.enum(['DRAINING', 'DRAINED']);
 
 const WeightSchema = z.object({ role: z.string().min(1), weight: z.number().positive() });
 
@@ -106,20 +148,63 @@ const QuotaConfigSchema: z.ZodType<QuotaConfig> = z.object({
   limits: QuantitiesSchema,
 });
 
+const FrameworkIdSchema = z
+  .object({ value: z.string().min(1) })
+  .transform((id) => frameworkId(id.value));
+
+const RegisteredFrameworkSchema: z.ZodType<RegisteredFramework> = z.object({
+  info: FrameworkInfoSchema.refine((info) => info.id !== undefined, { error: 'id is required' }),
+  registeredTimeSec: z.number(),
+});
+
 const OperationSchema: z.ZodType<RegistryOperation> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('admitAgent'), agent: AdmittedAgentSchema }),
   z.object({ kind: z.literal('removeAgent'), agentId: AgentIdSchema }),
+  z.object({
+    kind: z.literal('markAgentUnreachable'),
+    agentId: AgentIdSchema,
+    sinceSec: z.number(),
+  }),
+  z.object({ kind: z.literal('markAgentGone'), agentId: AgentIdSchema }),
+  z.object({ kind: z.literal('addFramework'), framework: RegisteredFrameworkSchema }),
+  z.object({ kind: z.literal('removeFramework'), frameworkId: FrameworkIdSchema }),
   z.object({ kind: z.literal('updateWeights'), weights: z.array(WeightSchema) }),
   z.object({ kind: z.literal('updateQuotas'), configs: z.array(QuotaConfigSchema) }),
+  z.object({ kind: z.literal('deactivateAgent'), agentId: AgentIdSchema }),
+  z.object({ kind: z.literal('reactivateAgent'), agentId: AgentIdSchema }),
+  z.object({ kind: z.literal('drainAgent'), agentId: AgentIdSchema, config: DrainConfigSchema }),
+  z.object({ kind: z.literal('markAgentDrained'), agentId: AgentIdSchema }),
+  z.object({
+    kind: z.literal('updateMaintenanceSchedule'),
+    schedule: MaintenanceScheduleSchema,
+  }),
+  z.object({ kind: z.literal('startMaintenance'), machines: z.array(MachineIDSchema) }),
+  z.object({ kind: z.literal('stopMaintenance'), machines: z.array(MachineIDSchema) }),
 ]);
 
 const SnapshotSchema = z.object({
-  format: z.literal(SNAPSHOT_FORMAT),
+  format: z.union([z.literal(1), z.literal(2), z.literal(SNAPSHOT_FORMAT)]),
   generation: z.number().int().nonnegative(),
   state: z.object({
     agents: z.array(AdmittedAgentSchema),
     weights: z.array(WeightSchema),
     quotas: z.array(QuotaConfigSchema),
+    // Absent in format 1.
+    unreachable_agents: z
+      .array(z.object({ id: z.string().min(1), since_sec: z.number() }))
+      .default([]),
+    gone_agents: z.array(z.string().min(1)).default([]),
+    frameworks: z.array(RegisteredFrameworkSchema).default([]),
+    removed_frameworks: z.array(z.string().min(1)).default([]),
+    // Absent before format 3.
+    deactivated_agents: z.array(z.string().min(1)).default([]),
+    draining_agents: z
+      .array(
+        z.object({ id: z.string().min(1), state: DrainStateSchema, config: DrainConfigSchema }),
+      )
+      .default([]),
+    schedule: MaintenanceScheduleSchema.default({}),
+    down_machines: z.array(MachineIDSchema).default([]),
   }),
 });
 
@@ -150,12 +235,39 @@ export function decodeSnapshot(bytes: Uint8Array): Decoded<Snapshot> {
   const agents = new Map<string, AgentInfo>(state.agents.map((a) => [a.id.value, a]));
   const weights = new Map(state.weights.map((w) => [w.role, w.weight]));
   const quotas = new Map(state.quotas.map((q) => [q.role, q]));
+  const unreachableAgents = new Map(state.unreachable_agents.map((u) => [u.id, u.since_sec]));
+  const goneAgents = new Set(state.gone_agents);
+  const frameworks = new Map(state.frameworks.map((f) => [f.info.id?.value ?? '', f]));
+  const drainingAgents = new Map<string, AgentDrainInfo>(
+    state.draining_agents.map((d) => [d.id, { state: d.state, config: d.config }]),
+  );
   if (
     agents.size !== state.agents.length ||
     weights.size !== state.weights.length ||
-    quotas.size !== state.quotas.length
+    quotas.size !== state.quotas.length ||
+    unreachableAgents.size !== state.unreachable_agents.length ||
+    frameworks.size !== state.frameworks.length ||
+    drainingAgents.size !== state.draining_agents.length
   ) {
-    return { ok: false, reason: 'an agent id or role appears twice' };
+    return { ok: false, reason: 'an agent id, framework id or role appears twice' };
   }
-  return { ok: true, value: { generation, state: { agents, weights, quotas } } };
+  return {
+    ok: true,
+    value: {
+      generation,
+      state: {
+        agents,
+        weights,
+        quotas,
+        unreachableAgents,
+        goneAgents,
+        frameworks,
+        removedFrameworks: state.removed_frameworks,
+        deactivatedAgents: new Set(state.deactivated_agents),
+        drainingAgents,
+        schedule: state.schedule,
+        downMachines: state.down_machines,
+      },
+    },
+  };
 }

@@ -13,9 +13,13 @@ export {
 export { InMemoryRegistry, type InMemoryRegistryOptions } from './in-memory-registry.js';
 export type { RecoveryReport, Registry, TornTail } from './registry.js';
 export {
+  type AgentDrainInfo,
   applyOperation,
   EMPTY_REGISTRY_STATE,
+  MAX_REMOVED_FRAMEWORKS,
   type QuotaConfig,
+  type RegisteredFramework,
   type RegistryOperation,
   type RegistryState,
+  scheduleMachines,
 } from './state.js';

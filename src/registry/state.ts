@@ -2,7 +2,17 @@
 // (embedded, in-memory, later ZooKeeper) persist operations and snapshots, and
 // all of them compute the next state with applyOperation.
 import assert from 'node:assert/strict';
-import type { AgentID, AgentInfo } from '../wire/index.js';
+import {
+  type AgentID,
+  type AgentInfo,
+  type DrainConfig,
+  type DrainState,
+  type FrameworkID,
+  type FrameworkInfo,
+  type MachineID,
+  type MaintenanceSchedule,
+  machineKey,
+} from '../wire/index.js';
 
 /** A role's quota: resource name -> scalar amount, in Mesos' units (cpus, mem in MB, …). */
 export interface QuotaConfig {
@@ -11,14 +21,46 @@ export interface QuotaConfig {
   readonly limits: Readonly<Record<string, number>>;
 }
 
+/** A framework the master registered: what it subscribed with, and when. */
+export interface RegisteredFramework {
+  /** Every entry has `id`. */
+  readonly info: FrameworkInfo;
+  readonly registeredTimeSec: number;
+}
+
+/** DRAIN_AGENT's lasting part: how the agent drains, and how far it got. */
+export interface AgentDrainInfo {
+  readonly state: DrainState;
+  readonly config: DrainConfig;
+}
+
+/** How many removed framework ids the registry remembers (so they cannot subscribe again). */
+export const MAX_REMOVED_FRAMEWORKS = 1000;
+
 /** An immutable snapshot of everything the master keeps across restarts and failovers. */
 export interface RegistryState {
   /** Admitted agents by agent id value. Every entry has `id`. */
   readonly agents: ReadonlyMap<string, AgentInfo>;
+  /** Admitted agents marked unreachable, by id value: since when (seconds). */
+  readonly unreachableAgents: ReadonlyMap<string, number>;
+  /** Agents an operator marked gone (MARK_AGENT_GONE): they may never register again. */
+  readonly goneAgents: ReadonlySet<string>;
+  /** Registered frameworks by id value. */
+  readonly frameworks: ReadonlyMap<string, RegisteredFramework>;
+  /** Ids of removed frameworks, oldest first, at most MAX_REMOVED_FRAMEWORKS. */
+  readonly removedFrameworks: readonly string[];
   /** Role -> weight; roles not listed have Mesos' default weight 1. */
   readonly weights: ReadonlyMap<string, number>;
   /** Role -> quota; roles not listed have no quota. */
   readonly quotas: ReadonlyMap<string, QuotaConfig>;
+  /** Admitted agents an operator deactivated (DEACTIVATE_AGENT or DRAIN_AGENT). */
+  readonly deactivatedAgents: ReadonlySet<string>;
+  /** Admitted agents told to drain (DRAIN_AGENT), by id. */
+  readonly drainingAgents: ReadonlyMap<string, AgentDrainInfo>;
+  /** The maintenance schedule (one, as Mesos keeps); its machines are DRAINING unless DOWN. */
+  readonly schedule: MaintenanceSchedule;
+  /** Machines in DOWN mode (START_MAINTENANCE until STOP_MAINTENANCE); all in the schedule. */
+  readonly downMachines: readonly MachineID[];
 }
 
 /**
@@ -30,18 +72,51 @@ export type RegistryOperation =
   | { readonly kind: 'admitAgent'; readonly agent: AgentInfo }
   /** Removes the agent; removing an agent that is not admitted changes nothing. */
   | { readonly kind: 'removeAgent'; readonly agentId: AgentID }
+  /** The agent went silent (unreachable) at `sinceSec`; admitting it again clears the mark. */
+  | { readonly kind: 'markAgentUnreachable'; readonly agentId: AgentID; readonly sinceSec: number }
+  /** The agent is gone for good: removed, and refused if it ever comes back. */
+  | { readonly kind: 'markAgentGone'; readonly agentId: AgentID }
+  /** Registers a framework, or updates what it subscribed with. */
+  | { readonly kind: 'addFramework'; readonly framework: RegisteredFramework }
+  /** Removes a framework for good: its id joins the removed ones. */
+  | { readonly kind: 'removeFramework'; readonly frameworkId: FrameworkID }
   /** Sets each listed role's weight (finite, > 0); a role listed twice takes the last. */
   | {
       readonly kind: 'updateWeights';
       readonly weights: readonly { readonly role: string; readonly weight: number }[];
     }
   /** Sets each listed role's quota; a config with no guarantees and no limits removes it. */
-  | { readonly kind: 'updateQuotas'; readonly configs: readonly QuotaConfig[] };
+  | { readonly kind: 'updateQuotas'; readonly configs: readonly QuotaConfig[] }
+  /** The admitted agent is not offered until reactivated. */
+  | { readonly kind: 'deactivateAgent'; readonly agentId: AgentID }
+  /** Clears the agent's deactivation and its drain. */
+  | { readonly kind: 'reactivateAgent'; readonly agentId: AgentID }
+  /** The admitted agent drains (and is deactivated); DRAINING, whatever it was. */
+  | { readonly kind: 'drainAgent'; readonly agentId: AgentID; readonly config: DrainConfig }
+  /** The draining agent is empty: DRAINED. */
+  | { readonly kind: 'markAgentDrained'; readonly agentId: AgentID }
+  /**
+   * Replaces the schedule. The master checked it (Mesos' rules); here only
+   * that DOWN machines stay in it, since nothing else may bring them up.
+   */
+  | { readonly kind: 'updateMaintenanceSchedule'; readonly schedule: MaintenanceSchedule }
+  /** The machines (each in the schedule) go DOWN. */
+  | { readonly kind: 'startMaintenance'; readonly machines: readonly MachineID[] }
+  /** The machines come UP: out of the DOWN set and out of the schedule (empty windows go). */
+  | { readonly kind: 'stopMaintenance'; readonly machines: readonly MachineID[] };
 
 export const EMPTY_REGISTRY_STATE: RegistryState = Object.freeze({
   agents: new Map<string, AgentInfo>(),
+  unreachableAgents: new Map<string, number>(),
+  goneAgents: new Set<string>(),
+  frameworks: new Map<string, RegisteredFramework>(),
+  removedFrameworks: [],
   weights: new Map<string, number>(),
   quotas: new Map<string, QuotaConfig>(),
+  deactivatedAgents: new Set<string>(),
+  drainingAgents: new Map<string, AgentDrainInfo>(),
+  schedule: {},
+  downMachines: [],
 });
 
 /**
@@ -54,15 +129,59 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
     case 'admitAgent': {
       const id = op.agent.id;
       assert.ok(id !== undefined && id.value !== '', 'admitAgent: agent.id is required');
+      assert.ok(!state.goneAgents.has(id.value), `admitAgent: agent ${id.value} is gone`);
       const agents = new Map(state.agents);
       agents.set(id.value, op.agent);
-      return { ...state, agents };
+      if (!state.unreachableAgents.has(id.value)) return { ...state, agents };
+      const unreachableAgents = new Map(state.unreachableAgents);
+      unreachableAgents.delete(id.value);
+      return { ...state, agents, unreachableAgents };
     }
     case 'removeAgent': {
       if (!state.agents.has(op.agentId.value)) return state;
       const agents = new Map(state.agents);
       agents.delete(op.agentId.value);
-      return { ...state, agents };
+      const unreachableAgents = new Map(state.unreachableAgents);
+      unreachableAgents.delete(op.agentId.value);
+      return { ...withoutAgentMarks(state, op.agentId.value), agents, unreachableAgents };
+    }
+    case 'markAgentUnreachable': {
+      const id = op.agentId.value;
+      assert.ok(state.agents.has(id), `markAgentUnreachable: agent ${id} is not admitted`);
+      assert.ok(Number.isFinite(op.sinceSec), 'markAgentUnreachable: sinceSec must be finite');
+      const unreachableAgents = new Map(state.unreachableAgents);
+      unreachableAgents.set(id, op.sinceSec);
+      return { ...state, unreachableAgents };
+    }
+    case 'markAgentGone': {
+      const id = op.agentId.value;
+      const agents = new Map(state.agents);
+      agents.delete(id);
+      const unreachableAgents = new Map(state.unreachableAgents);
+      unreachableAgents.delete(id);
+      return {
+        ...withoutAgentMarks(state, id),
+        agents,
+        unreachableAgents,
+        goneAgents: new Set(state.goneAgents).add(id),
+      };
+    }
+    case 'addFramework': {
+      const id = op.framework.info.id?.value;
+      assert.ok(id !== undefined && id !== '', 'addFramework: framework.info.id is required');
+      assert.ok(!state.removedFrameworks.includes(id), `addFramework: framework ${id} was removed`);
+      const frameworks = new Map(state.frameworks);
+      frameworks.set(id, op.framework);
+      return { ...state, frameworks };
+    }
+    case 'removeFramework': {
+      const id = op.frameworkId.value;
+      const frameworks = new Map(state.frameworks);
+      frameworks.delete(id);
+      const removed = state.removedFrameworks.includes(id)
+        ? state.removedFrameworks
+        : [...state.removedFrameworks, id].slice(-MAX_REMOVED_FRAMEWORKS);
+      return { ...state, frameworks, removedFrameworks: removed };
     }
     case 'updateWeights': {
       const weights = new Map(state.weights);
@@ -89,9 +208,88 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
       }
       return { ...state, quotas };
     }
+    case 'deactivateAgent': {
+      assertAdmitted(state, op.kind, op.agentId);
+      return {
+        ...state,
+        deactivatedAgents: new Set(state.deactivatedAgents).add(op.agentId.value),
+      };
+    }
+    case 'reactivateAgent':
+      assertAdmitted(state, op.kind, op.agentId);
+      return withoutAgentMarks(state, op.agentId.value);
+    case 'drainAgent': {
+      assertAdmitted(state, op.kind, op.agentId);
+      const drainingAgents = new Map(state.drainingAgents);
+      drainingAgents.set(op.agentId.value, { state: 'DRAINING', config: op.config });
+      return {
+        ...state,
+        drainingAgents,
+        deactivatedAgents: new Set(state.deactivatedAgents).add(op.agentId.value),
+      };
+    }
+    case 'markAgentDrained': {
+      const drain = state.drainingAgents.get(op.agentId.value);
+      assert.ok(drain !== undefined, `markAgentDrained: agent ${op.agentId.value} is not draining`);
+      const drainingAgents = new Map(state.drainingAgents);
+      drainingAgents.set(op.agentId.value, { ...drain, state: 'DRAINED' });
+      return { ...state, drainingAgents };
+    }
+    case 'updateMaintenanceSchedule': {
+      const scheduled = new Set(scheduleMachines(op.schedule).map(machineKey));
+      for (const machine of state.downMachines)
+        assert.ok(
+          scheduled.has(machineKey(machine)),
+          `updateMaintenanceSchedule: DOWN machine ${machineKey(machine)} left the schedule`,
+        );
+      return { ...state, schedule: op.schedule };
+    }
+    case 'startMaintenance': {
+      const scheduled = new Set(scheduleMachines(state.schedule).map(machineKey));
+      const down = new Map(state.downMachines.map((m) => [machineKey(m), m]));
+      for (const machine of op.machines) {
+        const key = machineKey(machine);
+        assert.ok(scheduled.has(key), `startMaintenance: machine ${key} is not scheduled`);
+        down.set(key, machine);
+      }
+      return { ...state, downMachines: [...down.values()] };
+    }
+    case 'stopMaintenance': {
+      const up = new Set(op.machines.map(machineKey));
+      const windows = (state.schedule.windows ?? [])
+        .map((window) => ({
+          ...window,
+          machine_ids: (window.machine_ids ?? []).filter((m) => !up.has(machineKey(m))),
+        }))
+        .filter((window) => window.machine_ids.length > 0);
+      return {
+        ...state,
+        schedule: windows.length === 0 ? {} : { windows },
+        downMachines: state.downMachines.filter((m) => !up.has(machineKey(m))),
+      };
+    }
     default:
       return assertNever(op);
   }
+}
+
+/** Every machine the schedule names, window by window. */
+export function scheduleMachines(schedule: MaintenanceSchedule): MachineID[] {
+  return (schedule.windows ?? []).flatMap((window) => window.machine_ids ?? []);
+}
+
+function assertAdmitted(state: RegistryState, kind: string, agentId: AgentID): void {
+  assert.ok(state.agents.has(agentId.value), `${kind}: agent ${agentId.value} is not admitted`);
+}
+
+/** The state without the agent's deactivation and drain, which end with it. */
+function withoutAgentMarks(state: RegistryState, id: string): RegistryState {
+  if (!state.deactivatedAgents.has(id) && !state.drainingAgents.has(id)) return state;
+  const deactivatedAgents = new Set(state.deactivatedAgents);
+  deactivatedAgents.delete(id);
+  const drainingAgents = new Map(state.drainingAgents);
+  drainingAgents.delete(id);
+  return { ...state, deactivatedAgents, drainingAgents };
 }
 
 function assertQuantities(

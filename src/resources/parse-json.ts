@@ -36,20 +36,10 @@ function parseJson(text: string, defaultRole: string): Resource[] {
     if (error instanceof BadRequestError) throw bad(`${error.field}: ${error.reason}`, error);
     throw error;
   }
-  return resources.map((resource, i) => {
-    for (const role of rolesOf(resource)) {
-      const reason = roleError(role);
-      if (reason !== undefined) throw bad(`[${i}] '${resource.name}': ${reason}`);
-    }
+  // The schema has checked every role (wire's roleError).
+  return resources.map((resource) => {
     // As Mesos does: the default role applies only to resources that name no role at all.
     const namesNoRole = resource.role === undefined && (resource.reservations ?? []).length === 0;
     return namesNoRole && defaultRole !== '*' ? { ...resource, role: defaultRole } : resource;
   });
-}
-
-function rolesOf(resource: Resource): string[] {
-  const roles = (resource.reservations ?? []).flatMap((r) =>
-    r.role === undefined ? [] : [r.role],
-  );
-  return resource.role === undefined ? roles : [resource.role, ...roles];
 }

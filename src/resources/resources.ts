@@ -1,4 +1,5 @@
 // The Resource algebra (Mesos `Resources` in src/common/resources.cpp), as an immutable value.
+// Long file: one value type whose operations share its private, interned representation.
 //
 // A Resources is a map from an identity key to one entry per identity. The identity is what
 // Mesos compares before it adds two resources: name, type, reservation stack, allocation role,
@@ -194,6 +195,11 @@ export class Resources {
     return this.entries.size === 0;
   }
 
+  /** How many distinct identities these resources hold (each merges into one entry). */
+  entryCount(): number {
+    return this.entries.size;
+  }
+
   /** Sum of scalar `name` over all entries, whatever their reservation or allocation; 0 if none. */
   scalar(name: string): number {
     return (this.scalarMillisSplit().all.get(name) ?? 0) / MILLIS_PER_UNIT;
@@ -350,6 +356,69 @@ export class Resources {
     for (const entry of this.entries.values())
       if (entry.id.reservations.at(-1)?.type !== 'DYNAMIC') return false;
     return true;
+  }
+
+  /** The persistent volumes: entries whose disk carries `persistence` (Mesos `persistentVolumes`). */
+  persistentVolumes(): Resources {
+    return this.select((entry) => entry.id.disk?.persistence !== undefined);
+  }
+
+  /**
+   * Each entry with its persistent volume taken off: `persistence` and `volume` removed from
+   * its disk (the disk info goes when no `source` is left) and `shared` cleared. What CREATE
+   * made a volume from, and what DESTROY gives back (Mesos strips volumes the same way in
+   * getResourceConversions). Entries without a volume are unchanged.
+   */
+  withoutPersistentVolumes(): Resources {
+    if (this.persistentVolumes().isEmpty()) return this;
+    const entries = new Map<string, Entry>();
+    for (const entry of this.entries.values()) {
+      const { id } = entry;
+      if (id.disk?.persistence === undefined) {
+        mergeInto(entries, entry);
+        continue;
+      }
+      const extras = {
+        ...(id.allocationRole !== undefined
+          ? { allocation_info: { role: id.allocationRole } }
+          : {}),
+        ...(id.disk.source !== undefined ? { disk: { source: id.disk.source } } : {}),
+        ...(id.isRevocable ? { revocable: {} } : {}),
+      };
+      mergeInto(entries, rekeyed(entry, identity(id.name, id.type, id.reservations, extras)));
+    }
+    return new Resources(entries);
+  }
+
+  /**
+   * What an agent must keep across restarts (Mesos' checkpointed resources): entries with a
+   * DYNAMIC reservation anywhere in their stack, and persistent volumes (on static
+   * reservations too). The rest comes back from the agent's configuration.
+   */
+  checkpointed(): Resources {
+    return this.select(
+      (entry) =>
+        entry.id.disk?.persistence !== undefined ||
+        entry.id.reservations.some((reservation) => reservation.type === 'DYNAMIC'),
+    );
+  }
+
+  /** `scalar(name)` as a number of thousandths, for exact arithmetic on sizes. */
+  scalarMillisOf(name: string): number {
+    return this.scalarMillisSplit().all.get(name) ?? 0;
+  }
+
+  /**
+   * The same single scalar entry resized to `millis` thousandths (GROW_VOLUME, SHRINK_VOLUME).
+   * Precondition: exactly one SCALAR entry and millis > 0; asserted, callers check input first.
+   */
+  withScalarMillis(millis: number): Resources {
+    const [only, ...rest] = [...this.entries.values()];
+    assert(
+      only !== undefined && rest.length === 0 && only.type === 'SCALAR' && millis > 0,
+      `cannot resize ${this.toString()} to ${millis / MILLIS_PER_UNIT}`,
+    );
+    return new Resources(new Map([[only.id.key, { id: only.id, type: 'SCALAR', millis }]]));
   }
 
   private mapReservations(

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { encodeRecord, toAsciiJson } from '../wire/index.js';
+import { encodeRecord } from '../wire/index.js';
+import { JSON_EVENT_ENCODER, type MessageEncoder } from './codec.js';
 
 /** A subscriber this far behind (bytes buffered in its socket) is cut off and resubscribes. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -7,6 +8,14 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 export interface EventStreamOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly maxBufferedBytes?: number;
+  /** How each record is encoded, chosen from the subscriber's Accept (default JSON). */
+  readonly encoder?: MessageEncoder;
+  /**
+   * Told when an event cannot be encoded (a protobuf event missing a required field:
+   * Agora's bug). The stream then ends after what was already sent: a subscriber that
+   * silently missed an event would be worse off than one that resubscribes.
+   */
+  readonly onEncodeError?: (error: unknown) => void;
 }
 
 /**
@@ -18,13 +27,15 @@ export interface EventStreamOptions {
 export class EventStream<E> {
   private isClosed = false;
   private readonly closedController = new AbortController();
+  private readonly encoder: MessageEncoder;
 
   constructor(
     private readonly response: ServerResponse,
     private readonly options: EventStreamOptions = {},
   ) {
+    this.encoder = options.encoder ?? JSON_EVENT_ENCODER;
     response.writeHead(200, {
-      'content-type': 'application/json',
+      'content-type': this.encoder.contentType,
       'cache-control': 'no-cache',
       ...options.headers,
     });
@@ -44,7 +55,15 @@ export class EventStream<E> {
   /** Sends one event; returns false if the stream is (now) closed. */
   send(event: E): boolean {
     if (this.isClosed) return false;
-    this.response.write(encodeRecord(toAsciiJson(event)));
+    let payload: string | Uint8Array;
+    try {
+      payload = this.encoder.encode(event);
+    } catch (error) {
+      this.options.onEncodeError?.(error);
+      this.close();
+      return false;
+    }
+    this.response.write(encodeRecord(payload));
     if (
       this.response.writableLength > (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)
     ) {

@@ -7,7 +7,8 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgoraError } from '../wire/index.js';
+import type { Duplex } from 'node:stream';
+import { AgoraError, limits } from '../wire/index.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
 import type { Logger } from './logger.js';
 
@@ -35,6 +36,8 @@ export interface Request {
   readonly raw: IncomingMessage;
   /** Aborts when the client goes away or the server stops. */
   readonly signal: AbortSignal;
+  /** The most a body may hold (`--max_request_body`); readBody refuses more with 413. */
+  readonly maxBodyBytes: number;
 }
 
 export type Handler = (request: Request, response: ServerResponse) => Promise<void> | void;
@@ -50,7 +53,14 @@ export interface HttpServerOptions {
   readonly delegate?: string;
   /** Called when a handler broke an invariant; the daemon exits, as Mesos' CHECK does. */
   readonly onInvariantFailure?: (error: Error) => void;
+  /** `--max_request_body`: the largest body a handler reads (default 8 MiB). */
+  readonly maxRequestBodyBytes?: number;
 }
+
+/** How long a connection refused before its request was parsed may keep sending. */
+const LINGER_MS = 5000;
+/** Sockets already answered for a request Node could not parse. */
+const lingering = new WeakSet<Duplex>();
 
 /**
  * node:http with a small route table: exact paths, per-method handlers, one
@@ -59,14 +69,53 @@ export interface HttpServerOptions {
  */
 export class HttpServer {
   private readonly routes = new Map<string, Map<string, Handler>>();
+  /** Routes for every path under a prefix (`/master/quota/` + a role), tried after exact ones. */
+  private readonly prefixRoutes: {
+    readonly prefix: string;
+    readonly byMethod: Map<string, Handler>;
+  }[] = [];
   private readonly server: Server;
   private readonly aborts = new Set<AbortController>();
+  /** Responses whose status line has not been written yet: requests still waiting for an answer. */
+  private readonly unanswered = new Set<ServerResponse>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: HttpServerOptions) {
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       void this.dispatch(req, res);
     });
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+      this.answerClientError(error, socket),
+    );
+  }
+
+  /**
+   * A request Node could not parse (a request line or headers over its 16 KiB limit, bad
+   * syntax). Node's own answer writes the status and destroys the socket at once, and the
+   * rest of what the client is still sending then meets a reset, often before the client has
+   * read the status. Here the socket is half-closed after the status and the rest is read
+   * and dropped until the client closes (or LINGER_MS passes): a lingering close.
+   */
+  private answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+    if (lingering.has(socket)) return; // a parser that failed once fails on every later chunk
+    lingering.add(socket);
+    this.options.logger.debug({ code: error.code }, 'unparsable request');
+    if (!socket.writable || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+      socket.destroy();
+      return;
+    }
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.on('data', () => undefined);
+    socket.once('end', () => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   /** Registers `handler` for `methods` on the exact `path` (after delegation). */
@@ -78,6 +127,32 @@ export class HttpServer {
     }
     for (const method of methods) byMethod.set(method, handler);
     return this;
+  }
+
+  /**
+   * Registers `handler` for `methods` on every path that starts with `prefix` (which ends
+   * in '/') and is longer than it, after delegation: `/master/quota/` serves
+   * `/master/quota/eng` and `/quota/eng/dev`. Exact routes win.
+   */
+  routePrefix(methods: readonly string[], prefix: string, handler: Handler): this {
+    if (!prefix.endsWith('/')) throw new Error(`a route prefix ends in '/': ${prefix}`);
+    let entry = this.prefixRoutes.find((r) => r.prefix === prefix);
+    if (entry === undefined) {
+      entry = { prefix, byMethod: new Map() };
+      this.prefixRoutes.push(entry);
+    }
+    for (const method of methods) entry.byMethod.set(method, handler);
+    return this;
+  }
+
+  /**
+   * Requests received and not answered yet (no status line written). A stream counts until
+   * it starts, so long-lived streams do not inflate it.
+   */
+  get pendingRequests(): number {
+    let pending = 0;
+    for (const response of this.unanswered) if (!response.headersSent) pending += 1;
+    return pending;
   }
 
   /** Listens on host:port (0 for an ephemeral port) and resolves with the bound address. */
@@ -116,17 +191,27 @@ export class HttpServer {
     return path;
   }
 
+  /** The handlers by method for a resolved path: its exact route, else the first prefix route. */
+  private routeFor(path: string): Map<string, Handler> | undefined {
+    const exact = this.routes.get(path);
+    if (exact !== undefined) return exact;
+    for (const { prefix, byMethod } of this.prefixRoutes)
+      if (path.length > prefix.length && path.startsWith(prefix)) return byMethod;
+    return undefined;
+  }
+
   private async dispatch(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController();
     this.aborts.add(abort);
+    this.unanswered.add(res);
     const onClose = () => abort.abort(new Error('client disconnected'));
     res.once('close', onClose);
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
-      const url = new URL(raw.url ?? '/', 'http://localhost');
+      const url = parseTarget(raw.url ?? '/');
       path = this.resolve(url.pathname);
-      const byMethod = this.routes.get(path);
+      const byMethod = this.routeFor(path);
       if (byMethod === undefined)
         throw new HttpError('NOT_FOUND', `no endpoint at ${url.pathname}`);
       const method = raw.method ?? 'GET';
@@ -149,13 +234,15 @@ export class HttpServer {
           principal,
           raw,
           signal: abort.signal,
+          maxBodyBytes: this.options.maxRequestBodyBytes ?? limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
         },
         res,
       );
     } catch (error) {
-      this.fail(res, error, path);
+      this.fail(raw, res, error, path);
     } finally {
       this.aborts.delete(abort);
+      this.unanswered.delete(res);
       this.options.logger.debug(
         {
           method: raw.method,
@@ -168,9 +255,9 @@ export class HttpServer {
     }
   }
 
-  private fail(res: ServerResponse, error: unknown, path: string): void {
+  private fail(raw: IncomingMessage, res: ServerResponse, error: unknown, path: string): void {
     if (error instanceof AgoraError) {
-      sendError(res, error);
+      sendError(res, error, raw);
       return;
     }
     if (isInvariantFailure(error)) {
@@ -184,5 +271,17 @@ export class HttpServer {
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('internal error\n');
     } else res.destroy();
+  }
+}
+
+/**
+ * The request target as a URL. Node passes on targets the URL parser refuses (`//a:b`
+ * reads as a host with a bad port): that is the client's mistake, a 400, not a 500.
+ */
+function parseTarget(target: string): URL {
+  try {
+    return new URL(target, 'http://localhost');
+  } catch (error) {
+    throw new HttpError('BAD_REQUEST', 'Malformed request target', {}, { cause: error });
   }
 }

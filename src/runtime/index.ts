@@ -10,15 +10,47 @@ export {
   type TimerPrimitives,
 } from './clock.js';
 export {
+  APPLICATION_JSON,
+  APPLICATION_PROTOBUF,
+  APPLICATION_RECORDIO,
+  type ApiExchange,
+  type ApiMessages,
+  type ApiRouteOptions,
+  acceptsMediaType,
+  apiRoute,
+  JSON_EVENT_ENCODER,
+  type MediaType,
+  type MessageEncoder,
+  messageEncoder,
+  readCallBody,
+  replyMediaType,
+  requestMediaType,
+  sendMessage,
+} from './codec.js';
+export {
   DEFAULT_MAX_BUFFERED_BYTES,
   EventStream,
   type EventStreamOptions,
 } from './event-stream.js';
+export {
+  completeUtf8Length,
+  contentDisposition,
+  type FileOpener,
+  type FilesRouteOptions,
+  MAX_READ_BYTES,
+  modeString,
+  openRegularFile,
+  readWindow,
+  type ServedFile,
+  serveFiles,
+  withFile,
+} from './files-routes.js';
 export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
-  MAX_BODY_BYTES,
+  parseJsonBody,
   readBody,
+  readFormBody,
   readJsonBody,
   requireJsonAccepted,
   sendEmpty,
@@ -33,4 +65,12 @@ export {
   type Principal,
   type Request,
 } from './http-server.js';
-export { createLogger, type Logger, type LoggerOptions, silentLogger } from './logger.js';
+export {
+  clipForLog,
+  createLogger,
+  firstFew,
+  type Logger,
+  type LoggerOptions,
+  silentLogger,
+} from './logger.js';
+export { listFiles, readFile } from './operator-files.js';

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { clip } from '../wire/index.js';
 
 export type Logger = pino.Logger;
 
@@ -6,6 +7,11 @@ export interface LoggerOptions {
   readonly level?: string;
   /** Where lines go; defaults to stdout. */
   readonly destination?: pino.DestinationStream;
+  /**
+   * A file that gets every line too (appended, its directory made if missing): Mesos'
+   * --log_dir, so the master can serve its own log at /master/log.
+   */
+  readonly file?: string;
 }
 
 /**
@@ -18,12 +24,41 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
     base: { component, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination === undefined
-    ? pino(settings, pino.destination({ dest: 1, sync: true }))
-    : pino(settings, options.destination);
+  const main = options.destination ?? pino.destination({ dest: 1, sync: true });
+  if (options.file === undefined) return pino(settings, main);
+  // Each stream takes every level: the logger's own level, which an operator may change
+  // (SET_LOGGING_LEVEL), is the one filter.
+  return pino(
+    settings,
+    pino.multistream([
+      { stream: main, level: 'trace' },
+      {
+        stream: pino.destination({ dest: options.file, sync: true, mkdir: true }),
+        level: 'trace',
+      },
+    ]),
+  );
 }
 
 /** A logger that drops everything, for unit tests of components that require one. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/** How many entries of a list a log line names; the line also gives the list's length. */
+export const MAX_LOGGED_ENTRIES = 5;
+/** How much of one logged value taken from a request a log line keeps. */
+export const MAX_LOGGED_VALUE_LENGTH = 256;
+
+/**
+ * The first few entries of a list from a request, each cut short, for a log line. Log a
+ * request's list through this, never whole: one UPDATE_WEIGHTS once logged 100,000 weights.
+ */
+export function firstFew(entries: readonly string[]): string[] {
+  return entries.slice(0, MAX_LOGGED_ENTRIES).map((entry) => clipForLog(entry));
+}
+
+/** A value from a request, cut to MAX_LOGGED_VALUE_LENGTH for a log line. */
+export function clipForLog(value: string): string {
+  return clip(value, MAX_LOGGED_VALUE_LENGTH);
 }

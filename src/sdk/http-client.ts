@@ -2,15 +2,20 @@
 // costs ~70 ms here against ~5 ms for node:http, and `agora run` must start a
 // task in under 75 ms from its own launch (#3); the SDK's needs (JSON calls and
 // one long-lived RecordIO stream) are few.
-import {
-  Agent,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-} from 'node:http';
+//
+// node:http is loaded at the first request, not with this module: `agora run`
+// reaches its master through lean-http.ts and needs node:http only later, for
+// /files and the master's JSON pages (#7 item 17).
+import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
+let http: typeof import('node:http') | undefined;
 /** Shared keep-alive pool for short calls; streams get their own sockets. */
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
+let keepAlive: Agent | undefined;
+
+function httpModule(): typeof import('node:http') {
+  http ??= process.getBuiltinModule('node:http');
+  return http;
+}
 
 export interface HttpResult {
   readonly status: number;
@@ -21,7 +26,8 @@ export interface HttpResult {
 export interface RequestOptions {
   readonly method?: string;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** Text (sent as UTF-8) or bytes (a protobuf body). */
+  readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
 }
 
@@ -37,21 +43,111 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** What a socket error code means to someone who typed the address. */
+const UNREACHABLE_REASONS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed',
+};
+
+/**
+ * Nothing answered at `address` (`host:port`): refused, reset, unknown host.
+ * Operating trouble, not a bug: callers retry it or report it in one line
+ * (the CLI maps it to "cannot reach the master at …" in one place).
+ */
+export class ConnectionError extends Error {
+  readonly code = 'UNREACHABLE';
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`cannot reach ${address} (${reason})`, options);
+    this.name = 'ConnectionError';
+  }
+}
+
+/** Socket-level failures become ConnectionError; aborts and everything else pass through. */
+export function asConnectionError(url: URL, error: unknown): unknown {
+  if (!(error instanceof Error) || error.name === 'AbortError') return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    (code !== undefined ? UNREACHABLE_REASONS[code] : undefined) ??
+    (error.message === 'socket hang up' ? 'connection closed' : undefined);
+  return reason === undefined ? error : new ConnectionError(url.host, reason, { cause: error });
+}
+
 function send(url: URL, options: RequestOptions, isStream: boolean): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.body !== undefined)
       headers['content-length'] = String(Buffer.byteLength(options.body));
-    const req = httpRequest(url, {
+    const { Agent, request } = httpModule();
+    keepAlive ??= new Agent({ keepAlive: true, maxSockets: 64 });
+    const req = request(url, {
       method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
       headers,
       agent: isStream ? false : keepAlive,
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
     req.once('response', resolve);
-    req.once('error', reject);
+    req.once('error', (error) => reject(asConnectionError(url, error)));
     req.end(options.body);
   });
+}
+
+/** The requests in flight on each caller's signal, and the one listener that aborts them all. */
+const inFlight = new WeakMap<
+  AbortSignal,
+  { readonly requests: Set<AbortController>; readonly onAbort: () => void }
+>();
+
+/**
+ * A signal of this request's own that follows `parent`. node:http adds an abort
+ * listener to the signal it is given and keeps it while the request lives, so
+ * many requests in flight on one long-lived signal (an agent's status updates)
+ * piled up listeners on it (MaxListenersExceededWarning, #9). The parent now
+ * has one listener however many requests follow it, removed with the last.
+ */
+function linkedSignal(parent: AbortSignal | undefined): {
+  readonly signal: AbortSignal | undefined;
+  readonly dispose: () => void;
+} {
+  if (parent === undefined) return { signal: undefined, dispose: () => {} };
+  const own = new AbortController();
+  if (parent.aborted) {
+    own.abort(parent.reason);
+    return { signal: own.signal, dispose: () => {} };
+  }
+  let entry = inFlight.get(parent);
+  if (entry === undefined) {
+    const requests = new Set<AbortController>();
+    const onAbort = () => {
+      for (const request of requests) request.abort(parent.reason);
+      requests.clear();
+      inFlight.delete(parent);
+    };
+    entry = { requests, onAbort };
+    inFlight.set(parent, entry);
+    parent.addEventListener('abort', onAbort, { once: true });
+  }
+  const { requests, onAbort } = entry;
+  requests.add(own);
+  return {
+    signal: own.signal,
+    dispose: () => {
+      requests.delete(own);
+      if (requests.size === 0 && inFlight.get(parent) === entry) {
+        inFlight.delete(parent);
+        parent.removeEventListener('abort', onAbort);
+      }
+    },
+  };
 }
 
 /** One request, whole body read. Never throws on a status; the caller decides. */
@@ -59,9 +155,22 @@ export async function request(
   url: URL | string,
   options: RequestOptions = {},
 ): Promise<HttpResult> {
-  const response = await send(new URL(url), options, false);
+  const target = new URL(url);
+  const { signal, dispose } = linkedSignal(options.signal);
   const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
+  let response: IncomingMessage;
+  try {
+    response = await send(
+      target,
+      { ...options, ...(signal !== undefined ? { signal } : {}) },
+      false,
+    );
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+  } catch (error) {
+    throw asConnectionError(target, error);
+  } finally {
+    dispose();
+  }
   return {
     status: response.statusCode ?? 0,
     headers: response.headers,
@@ -69,17 +178,30 @@ export async function request(
   };
 }
 
-/** POSTs JSON and parses a JSON answer; throws HttpStatusError unless 2xx. */
-export async function postJson(
+/** POSTs JSON; throws HttpStatusError unless 2xx. */
+export function postJson(
   url: URL | string,
   body: unknown,
+  options: Omit<RequestOptions, 'body' | 'method'> = {},
+): Promise<HttpResult> {
+  return postBody(url, JSON.stringify(body), 'application/json', options);
+}
+
+/**
+ * POSTs a body already encoded as `mediaType` (JSON or protobuf), asking for answers in
+ * the same type; throws HttpStatusError unless 2xx.
+ */
+export async function postBody(
+  url: URL | string,
+  body: string | Uint8Array,
+  mediaType: string,
   options: Omit<RequestOptions, 'body' | 'method'> = {},
 ): Promise<HttpResult> {
   const result = await request(url, {
     ...options,
     method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
+    body,
+    headers: { 'content-type': mediaType, accept: mediaType, ...options.headers },
   });
   if (result.status < 200 || result.status >= 300)
     throw new HttpStatusError(result.status, result.body.toString('utf8'), String(url));

@@ -1,15 +1,19 @@
+export { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 export { type FileChunk, MAX_READ_BYTES, readFile, sandboxPath } from './files-client.js';
 export {
   baseUrl,
+  ConnectionError,
   getJson,
   type HttpResult,
   HttpStatusError,
   openStream,
+  postBody,
   postJson,
   type RequestOptions,
   request,
 } from './http-client.js';
 export {
+  type FailoverOptions,
   SchedulerConnection,
   type SubscribeOptions,
   SubscriptionError,

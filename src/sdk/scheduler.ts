@@ -1,99 +1,239 @@
 // The scheduler client: what a framework needs to speak POST /api/v1/scheduler
 // (WIRE §2). `agora run` uses it exactly as a third-party framework would.
-import type { IncomingMessage } from 'node:http';
 import {
   type AgentID,
-  type Call,
+  type CallBody,
   type Event,
   type Filters,
   type FrameworkID,
   type FrameworkInfo,
+  type KillPolicy,
   type MasterInfo,
+  type OfferConstraints,
   type OfferID,
   type OfferOperation,
   RecordIODecoder,
   type TaskID,
   type TaskStatus,
 } from '../wire/index.js';
-import { baseUrl, HttpStatusError, openStream, postJson } from './http-client.js';
+import { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
+import { baseUrl, HttpStatusError } from './http-client.js';
+import { type LeanResponse, leanRequest } from './lean-http.js';
 
 /** Mesos clients treat about five missed heartbeats as a dead link (WIRE §1.6). */
 const MISSED_HEARTBEATS_ALLOWED = 5;
 /** A redirect chain longer than this is a misconfigured cluster, not a leader change. */
 const MAX_REDIRECTS = 3;
+/** First re-subscription backoff; doubled per failed attempt up to the cap, fully jittered. */
+const FAILOVER_BACKOFF_INITIAL_MS = 250;
+/** A master that comes back is found within this (plus one attempt) once it listens. */
+const FAILOVER_BACKOFF_MAX_MS = 4000;
 
 export interface SubscribeOptions {
   /** Master address: `host:port` or `http://host:port`. */
   readonly master: string;
   readonly frameworkInfo: FrameworkInfo;
   readonly suppressedRoles?: readonly string[];
+  /** Agents each role must (not) be offered, by attribute (OfferConstraints). */
+  readonly offerConstraints?: OfferConstraints;
   /** Acknowledge every UPDATE that carries a uuid as it is delivered (default true). */
   readonly autoAcknowledge?: boolean;
+  /**
+   * Survive a lost master: when the stream breaks, ends, or its heartbeats
+   * stop, SUBSCRIBE again with the framework id (a failover, as a Mesos
+   * scheduler does) instead of ending `events()`. Without it, `events()` ends
+   * or throws at the first loss.
+   */
+  readonly failover?: FailoverOptions;
+  /** Aborts the first subscription only; `close()` ends the connection after that. */
   readonly signal?: AbortSignal;
+  /** How the subscription and every call are encoded (default JSON). */
+  readonly codec?: CodecName;
+}
+
+export interface FailoverOptions {
+  /**
+   * How long to keep re-subscribing after the link was lost, in ms: the
+   * framework's failover_timeout, after which the master has removed it anyway.
+   */
+  readonly timeoutMs: number;
+  readonly backoffInitialMs?: number;
+  readonly backoffMaxMs?: number;
+  /** Jitter source in [0, 1); injected by tests. */
+  readonly random?: () => number;
+  /** Told once per lost link, before the first attempt to re-subscribe. */
+  readonly onDisconnected?: (reason: Error) => void;
 }
 
 export class SubscriptionError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    /** True when the master answered no (an ERROR event or a 4xx): trying again will not help. */
+    readonly isRefused = false,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'SubscriptionError';
   }
 }
 
-type CallBody = Omit<Call, 'framework_id'>;
+/** One SUBSCRIBE's stream, from its SUBSCRIBED on. */
+interface Stream {
+  readonly master: URL;
+  readonly streamId: string;
+  readonly subscribed: Extract<Event, { type: 'SUBSCRIBED' }>;
+  readonly response: LeanResponse;
+  readonly decoder: RecordIODecoder;
+  readonly codec: SchedulerCodec;
+  /** Records that arrived with SUBSCRIBED, not yet delivered. */
+  readonly buffered: Buffer[];
+}
 
-/** A live subscription: its events, and calls made on its behalf. */
+/**
+ * A subscription: its events, and calls made on its behalf. With the
+ * `failover` option it outlives its master: the stream (and so `master` and
+ * `streamId`) is replaced on each re-subscription, and the id stays.
+ */
 export class SchedulerConnection {
   private readonly pendingAcks = new Set<Promise<void>>();
   private isClosed = false;
+  /** Aborted by close(): stops a re-subscription's wait and request. */
+  private readonly closing = new AbortController();
 
+  /** @internal Made by subscribe(). */
   constructor(
-    readonly master: URL,
-    readonly frameworkId: FrameworkID,
-    readonly streamId: string,
-    readonly heartbeatIntervalSeconds: number,
-    readonly masterInfo: MasterInfo | undefined,
-    private readonly response: IncomingMessage,
-    private readonly decoder: RecordIODecoder,
-    private readonly buffered: Buffer[],
-    private readonly autoAcknowledge: boolean,
+    private stream: Stream,
+    private readonly options: SubscribeOptions,
   ) {}
 
+  get frameworkId(): FrameworkID {
+    return this.stream.subscribed.subscribed.framework_id;
+  }
+  /** The master this connection's current stream is on (a leader may redirect elsewhere). */
+  get master(): URL {
+    return this.stream.master;
+  }
+  get streamId(): string {
+    return this.stream.streamId;
+  }
+  get heartbeatIntervalSeconds(): number {
+    return this.stream.subscribed.subscribed.heartbeat_interval_seconds;
+  }
+  get masterInfo(): MasterInfo | undefined {
+    return this.stream.subscribed.subscribed.master_info;
+  }
+
   /**
-   * Every event after SUBSCRIBED (whose fields are on this object). Ends when
-   * the master closes the stream; throws SubscriptionError when heartbeats stop
-   * or the stream breaks. An ERROR event is yielded, then the stream ends.
+   * Every event after the first SUBSCRIBED (whose fields are on this object).
+   * An ERROR event is yielded, then the events end: the master refused this
+   * framework. Without `failover`, the events end when the master closes the
+   * stream and throw SubscriptionError when heartbeats stop or the stream
+   * breaks. With it, such a loss is followed by re-subscription and a new
+   * SUBSCRIBED event, and SubscriptionError is thrown only when the failover
+   * timeout passed or the master refused the framework.
    */
   async *events(): AsyncGenerator<Event> {
-    const watchdogMs = this.heartbeatIntervalSeconds * 1000 * MISSED_HEARTBEATS_ALLOWED;
+    for (;;) {
+      const failover = this.options.failover;
+      let lost: Error;
+      try {
+        const isRefused = yield* this.streamEvents(this.stream);
+        if (this.isClosed || isRefused || failover === undefined) return;
+        lost = new SubscriptionError('the master closed the event stream');
+      } catch (error) {
+        if (this.isClosed) return;
+        lost =
+          error instanceof SubscriptionError
+            ? error
+            : new SubscriptionError('event stream broke', false, { cause: error });
+        if (failover === undefined) throw lost;
+      }
+      failover.onDisconnected?.(lost);
+      const stream = await this.resubscribe(failover, lost);
+      if (stream === undefined) return;
+      this.stream = stream;
+      yield stream.subscribed;
+    }
+  }
+
+  /** One stream's events; resolves true if it ended with an ERROR event. */
+  private async *streamEvents(stream: Stream): AsyncGenerator<Event, boolean> {
+    const watchdogMs =
+      stream.subscribed.subscribed.heartbeat_interval_seconds * 1000 * MISSED_HEARTBEATS_ALLOWED;
     const watchdog = setTimeout(
-      () => this.response.destroy(new SubscriptionError('heartbeats stopped')),
+      () => stream.response.destroy(new SubscriptionError('heartbeats stopped')),
       watchdogMs,
     );
     watchdog.unref();
     try {
-      for (const record of this.buffered.splice(0)) yield* this.deliver(record);
-      for await (const chunk of this.response) {
-        watchdog.refresh();
-        for (const record of this.decoder.decode(chunk as Buffer)) yield* this.deliver(record);
+      for (const record of stream.buffered.splice(0)) {
+        const event = this.parse(record);
+        yield event;
+        if (event.type === 'ERROR') return true;
       }
-    } catch (error) {
-      if (this.isClosed) return;
-      throw error instanceof SubscriptionError
-        ? error
-        : new SubscriptionError('event stream broke', { cause: error });
+      // A consumer that stops reading may still call on (and tear down through) this
+      // stream, so leaving the loop must not destroy it; close() does.
+      for await (const chunk of stream.response) {
+        watchdog.refresh();
+        for (const record of stream.decoder.decode(chunk)) {
+          const event = this.parse(record);
+          yield event;
+          if (event.type === 'ERROR') return true;
+        }
+      }
+      return false;
     } finally {
       clearTimeout(watchdog);
     }
   }
 
+  /**
+   * SUBSCRIBEs again with the framework id until it works, the master refuses,
+   * the failover timeout passes (SubscriptionError) or close() (undefined).
+   * The wait before each attempt is random in [0, backoff) and the backoff
+   * doubles up to a cap, so many frameworks of a dead master do not return
+   * in one burst.
+   */
+  private async resubscribe(failover: FailoverOptions, lost: Error): Promise<Stream | undefined> {
+    const random = failover.random ?? Math.random;
+    const maxMs = failover.backoffMaxMs ?? FAILOVER_BACKOFF_MAX_MS;
+    let backoffMs = failover.backoffInitialMs ?? FAILOVER_BACKOFF_INITIAL_MS;
+    const deadlineMs = performance.now() + failover.timeoutMs;
+    const info: FrameworkInfo = { ...this.options.frameworkInfo, id: this.frameworkId };
+    let last: Error = lost;
+    while (!this.isClosed) {
+      const waitMs = random() * backoffMs;
+      if (performance.now() + waitMs >= deadlineMs)
+        throw new SubscriptionError(
+          `gave up re-subscribing after ${Math.round(failover.timeoutMs / 1000)} s (the failover timeout): ${last.message}`,
+          false,
+          { cause: last },
+        );
+      await sleep(waitMs, this.closing.signal);
+      backoffMs = Math.min(backoffMs * 2, maxMs);
+      if (this.isClosed) break;
+      try {
+        return await openSubscription(
+          { ...this.options, frameworkInfo: info, signal: this.closing.signal },
+          baseUrl(this.options.master),
+        );
+      } catch (error) {
+        if (this.isClosed) break;
+        if (error instanceof SubscriptionError && error.isRefused) throw error;
+        last = error instanceof Error ? error : new Error(String(error));
+      }
+    }
+    return undefined;
+  }
+
   // Automatic acknowledgements go out as the update is handed over, not after
   // the consumer is done with it: a consumer that stops at a terminal update
   // would otherwise never acknowledge it.
-  private *deliver(record: Buffer): Generator<Event> {
-    const event = JSON.parse(record.toString('utf8')) as Event;
-    if (this.autoAcknowledge && event.type === 'UPDATE')
+  private parse(record: Buffer): Event {
+    const event = this.stream.codec.decodeEvent(record);
+    if ((this.options.autoAcknowledge ?? true) && event.type === 'UPDATE')
       this.acknowledgeInBackground(event.update.status);
-    yield event;
+    return event;
   }
 
   private acknowledgeInBackground(status: TaskStatus): void {
@@ -105,16 +245,22 @@ export class SchedulerConnection {
     void ack.finally(() => this.pendingAcks.delete(ack));
   }
 
-  /** Sends a call for this framework on this stream; resolves on 202 (or 200). */
+  /** Sends a call for this framework on the current stream; resolves on 202 (or 200). */
   async call(body: CallBody, signal?: AbortSignal): Promise<void> {
-    await postJson(
-      new URL('/api/v1/scheduler', this.master),
-      { framework_id: this.frameworkId, ...body },
-      {
-        headers: { 'mesos-stream-id': this.streamId },
-        ...(signal !== undefined ? { signal } : {}),
+    const url = new URL('/api/v1/scheduler', this.master);
+    const response = await leanRequest(url, {
+      method: 'POST',
+      body: this.stream.codec.encodeCall({ framework_id: this.frameworkId, ...body }),
+      headers: {
+        'content-type': this.stream.codec.mediaType,
+        accept: this.stream.codec.mediaType,
+        'mesos-stream-id': this.streamId,
       },
-    );
+      ...(signal !== undefined ? { signal } : {}),
+    });
+    const text = await response.text();
+    if (response.status < 200 || response.status >= 300)
+      throw new HttpStatusError(response.status, text, url.href);
   }
 
   accept(
@@ -135,10 +281,15 @@ export class SchedulerConnection {
     });
   }
 
-  kill(taskId: TaskID, agentId?: AgentID): Promise<void> {
+  /** KILL; `killPolicy` overrides the task's own grace period for this kill. */
+  kill(taskId: TaskID, agentId?: AgentID, killPolicy?: KillPolicy): Promise<void> {
     return this.call({
       type: 'KILL',
-      kill: { task_id: taskId, ...(agentId !== undefined ? { agent_id: agentId } : {}) },
+      kill: {
+        task_id: taskId,
+        ...(agentId !== undefined ? { agent_id: agentId } : {}),
+        ...(killPolicy !== undefined ? { kill_policy: killPolicy } : {}),
+      },
     });
   }
 
@@ -169,26 +320,58 @@ export class SchedulerConnection {
   }
 
   /**
-   * Disconnects (the framework stays registered for its failover timeout),
-   * after waiting up to `drainMs` for acknowledgements already in flight.
+   * Disconnects after waiting up to `drainMs` for acknowledgements already in
+   * flight. The framework stays registered for its failover timeout unless
+   * `teardown` is set: then TEARDOWN goes out first (best effort, within
+   * `drainMs` too), so the master forgets it and kills what it still runs.
+   * Idempotent.
    */
-  async close(drainMs = 2000): Promise<void> {
-    if (this.pendingAcks.size > 0) {
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
-      await Promise.race([Promise.allSettled([...this.pendingAcks]), deadline]);
-    }
+  async close(options: { readonly drainMs?: number; readonly teardown?: boolean } = {}) {
+    if (this.isClosed) return;
+    const drainMs = options.drainMs ?? 2000;
+    if (this.pendingAcks.size > 0)
+      await Promise.race([Promise.allSettled([...this.pendingAcks]), sleepUnref(drainMs)]);
+    // Closed before TEARDOWN: the master ends the stream on it, which is no loss to recover from.
     this.isClosed = true;
-    this.response.destroy();
+    if (options.teardown === true)
+      await this.call({ type: 'TEARDOWN' }, AbortSignal.timeout(drainMs)).catch(() => {
+        // The master is gone or already forgot the framework: nothing left to tear down.
+      });
+    this.closing.abort();
+    this.stream.response.destroy();
   }
+}
+
+function sleepUnref(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**
  * SUBSCRIBEs and waits for SUBSCRIBED. Follows a non-leading master's 307 to
- * the leader. Throws SubscriptionError on an ERROR event or a refused call.
+ * the leader. Throws SubscriptionError on an ERROR event or a refused call,
+ * and the http client's ConnectionError when no master answers.
  */
 export async function subscribe(options: SubscribeOptions): Promise<SchedulerConnection> {
-  let master = baseUrl(options.master);
-  const body = JSON.stringify({
+  return new SchedulerConnection(await openSubscription(options, baseUrl(options.master)), options);
+}
+
+async function openSubscription(options: SubscribeOptions, master: URL): Promise<Stream> {
+  const codec = await schedulerCodec(options.codec);
+  const body = codec.encodeCall({
     type: 'SUBSCRIBE',
     ...(options.frameworkInfo.id !== undefined ? { framework_id: options.frameworkInfo.id } : {}),
     subscribe: {
@@ -196,63 +379,78 @@ export async function subscribe(options: SubscribeOptions): Promise<SchedulerCon
       ...(options.suppressedRoles !== undefined
         ? { suppressed_roles: options.suppressedRoles }
         : {}),
+      ...(options.offerConstraints !== undefined
+        ? { offer_constraints: options.offerConstraints }
+        : {}),
     },
   });
+  // The caller's signal may abort the wait for SUBSCRIBED, not the stream after it.
+  const waiting = new AbortController();
+  const onAbort = () => waiting.abort(options.signal?.reason);
+  if (options.signal?.aborted === true) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await follow(master, body, codec, waiting.signal);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function follow(
+  first: URL,
+  body: string | Uint8Array,
+  codec: SchedulerCodec,
+  signal: AbortSignal,
+): Promise<Stream> {
+  let master = first;
   for (let redirects = 0; ; redirects++) {
-    const response = await openStream(new URL('/api/v1/scheduler', master), {
+    const response = await leanRequest(new URL('/api/v1/scheduler', master), {
       method: 'POST',
       body,
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      headers: { 'content-type': codec.mediaType, accept: codec.mediaType },
+      signal,
+      isStream: true,
     });
-    const status = response.statusCode ?? 0;
-    if (status === 307 && redirects < MAX_REDIRECTS && response.headers.location !== undefined) {
-      response.resume();
-      master = baseUrl(new URL(response.headers.location, `http:${master.host}`).host);
+    const status = response.status;
+    const location = response.headers.location;
+    if (status === 307 && redirects < MAX_REDIRECTS && location !== undefined) {
+      response.destroy();
+      master = baseUrl(new URL(location, `http:${master.host}`).host);
       continue;
     }
     if (status !== 200) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of response) chunks.push(chunk as Buffer);
+      const text = await response.text();
       throw new SubscriptionError(
-        `subscription refused: ${new HttpStatusError(status, Buffer.concat(chunks).toString('utf8'), master.href).message}`,
+        `subscription refused: ${new HttpStatusError(status, text, master.href).message}`,
+        // A 5xx (a master still starting, a leader not elected yet) may pass; a 4xx will not.
+        status >= 400 && status < 500,
       );
     }
-    return await awaitSubscribed(master, response, options.autoAcknowledge ?? true);
+    return await awaitSubscribed(master, response, codec);
   }
 }
 
 async function awaitSubscribed(
   master: URL,
-  response: IncomingMessage,
-  autoAcknowledge: boolean,
-): Promise<SchedulerConnection> {
+  response: LeanResponse,
+  codec: SchedulerCodec,
+): Promise<Stream> {
   const streamId = response.headers['mesos-stream-id'];
   const decoder = new RecordIODecoder();
-  // Leaving this loop must not destroy the stream: events() reads on from here.
-  for await (const chunk of response.iterator({ destroyOnReturn: false })) {
-    const [first, ...rest] = decoder.decode(chunk as Buffer);
+  // Leaving this loop does not close the stream: events() reads on from here.
+  for await (const chunk of response) {
+    const [first, ...rest] = decoder.decode(chunk);
     if (first === undefined) continue;
-    const event = JSON.parse(first.toString('utf8')) as Event;
+    const event = codec.decodeEvent(first);
     if (event.type === 'ERROR') {
       response.destroy();
-      throw new SubscriptionError(`subscription refused: ${event.error.message}`);
+      throw new SubscriptionError(`subscription refused: ${event.error.message}`, true);
     }
     if (event.type !== 'SUBSCRIBED' || typeof streamId !== 'string') {
       response.destroy();
       throw new SubscriptionError(`expected SUBSCRIBED first, got ${event.type}`);
     }
-    return new SchedulerConnection(
-      master,
-      event.subscribed.framework_id,
-      streamId,
-      event.subscribed.heartbeat_interval_seconds,
-      event.subscribed.master_info,
-      response,
-      decoder,
-      rest,
-      autoAcknowledge,
-    );
+    return { master, streamId, subscribed: event, response, decoder, codec, buffered: rest };
   }
   throw new SubscriptionError('the master closed the stream before SUBSCRIBED');
 }

@@ -3,9 +3,11 @@
 // long-lived SUBSCRIBE call (POST /master/api/v1/agent) and the master streams
 // commands back as RecordIO events, so an agent behind NAT or at the edge works.
 // Status updates travel as separate UPDATE calls carrying the stream id.
-import type { AgentID, FrameworkID, TaskID } from './ids.js';
+import type { AgentID, ExecutorID, FrameworkID, TaskID } from './ids.js';
 import type {
   AgentInfo,
+  DrainConfig,
+  ExecutorInfo,
   FrameworkInfo,
   KillPolicy,
   MasterInfo,
@@ -23,18 +25,40 @@ export interface AgentTask {
   readonly state: TaskState;
 }
 
-export interface AgentCall {
-  readonly type: 'SUBSCRIBE' | 'UPDATE';
-  readonly agent_id?: AgentID;
-  readonly subscribe?: {
-    readonly agent_info: AgentInfo;
-    readonly version: string;
-    /** Dynamic reservations the master told the agent to keep (CHECKPOINT_RESOURCES). */
-    readonly checkpointed_resources?: readonly Resource[];
-    readonly tasks?: readonly AgentTask[];
-  };
-  readonly update?: { readonly framework_id: FrameworkID; readonly status: TaskStatus };
+/** What an agent reports when it (re-)subscribes. */
+export interface AgentSubscribe {
+  readonly agent_info: AgentInfo;
+  readonly version: string;
+  /** Dynamic reservations the master told the agent to keep (CHECKPOINT_RESOURCES). */
+  readonly checkpointed_resources?: readonly Resource[];
+  readonly tasks?: readonly AgentTask[];
 }
+
+/** An agent's call to the master, keyed on `type`. */
+export type AgentCall =
+  | { readonly type: 'SUBSCRIBE'; readonly agent_id?: AgentID; readonly subscribe: AgentSubscribe }
+  | {
+      readonly type: 'UPDATE';
+      readonly agent_id: AgentID;
+      readonly update: { readonly framework_id: FrameworkID; readonly status: TaskStatus };
+    }
+  | {
+      /**
+       * An executor ended (Mesos' ExitedExecutorMessage): the master frees its resources and
+       * tells the framework (FAILURE). `status` is the raw wait status, -1 when there is none
+       * (an executor that never launched). Command tasks have no executor of their own here,
+       * so this is only sent for executors the master knows of (task groups).
+       */
+      readonly type: 'EXECUTOR_EXITED';
+      readonly agent_id: AgentID;
+      readonly executor_exited: {
+        readonly framework_id: FrameworkID;
+        readonly executor_id: ExecutorID;
+        readonly status: number;
+      };
+    }
+  /** The answer to a PING: the agent is alive and its event loop turns. */
+  | { readonly type: 'PONG'; readonly agent_id: AgentID };
 
 export type AgentEvent =
   | {
@@ -48,6 +72,32 @@ export type AgentEvent =
   | {
       readonly type: 'RUN_TASK';
       readonly run_task: { readonly framework_info: FrameworkInfo; readonly task: TaskInfo };
+    }
+  | {
+      /** LAUNCH_GROUP: the tasks run together under the (DEFAULT) executor. */
+      readonly type: 'RUN_TASK_GROUP';
+      readonly run_task_group: {
+        readonly framework_info: FrameworkInfo;
+        readonly executor: ExecutorInfo;
+        readonly task_group: { readonly tasks: readonly TaskInfo[] };
+      };
+    }
+  | {
+      /** SHUTDOWN from the framework: the executor is to stop, its tasks with it. */
+      readonly type: 'SHUTDOWN_EXECUTOR';
+      readonly shutdown_executor: {
+        readonly framework_id: FrameworkID;
+        readonly executor_id: ExecutorID;
+      };
+    }
+  | {
+      /** MESSAGE from the framework for one of its executors; best effort. */
+      readonly type: 'FRAMEWORK_MESSAGE';
+      readonly framework_message: {
+        readonly framework_id: FrameworkID;
+        readonly executor_id: ExecutorID;
+        readonly data: string;
+      };
     }
   | {
       readonly type: 'KILL_TASK';
@@ -77,6 +127,30 @@ export type AgentEvent =
       readonly type: 'CHECKPOINT_RESOURCES';
       readonly checkpoint_resources: { readonly resources: readonly Resource[] };
     }
+  | {
+      /**
+       * Kill every task (grace capped by the config), report kills with
+       * REASON_AGENT_DRAINING, and refuse new tasks until nothing is left
+       * (Mesos' DrainSlaveMessage). Sent again when a draining agent re-registers.
+       */
+      readonly type: 'DRAIN';
+      readonly drain: { readonly config: DrainConfig };
+    }
+  | {
+      /**
+       * The master removed this agent (MARK_AGENT_GONE, its machine DOWN): it
+       * kills its tasks, forgets its id and exits (Mesos' ShutdownMessage).
+       */
+      readonly type: 'SHUTDOWN';
+      readonly shutdown: { readonly message: string };
+    }
+  /**
+   * The master's health check (Mesos' PingSlaveMessage): the agent answers
+   * with a PONG call. A HEARTBEAT proves the master alive to the agent; only a
+   * PONG proves the agent alive to the master, since a stopped process keeps
+   * its TCP connection open.
+   */
+  | { readonly type: 'PING' }
   | { readonly type: 'ERROR'; readonly error: { readonly message: string } }
   | { readonly type: 'HEARTBEAT' };
 

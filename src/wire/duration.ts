@@ -23,3 +23,33 @@ export function durationNanosecondsProblem(nanoseconds: number): string | undefi
   if (nanoseconds > MAX_DURATION_NANOSECONDS) return 'must be at most 2^63-1 nanoseconds';
   return undefined;
 }
+
+/** stout's Duration units (Duration::parse), in milliseconds. */
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  ms: 1,
+  secs: 1000,
+  mins: 60_000,
+  hrs: 3_600_000,
+  days: 86_400_000,
+  weeks: 604_800_000,
+};
+
+/**
+ * A duration as Mesos writes one in a query (`5secs`, `1.5mins`, `100ms`), in
+ * milliseconds, or a reason it is not one. As stout's Duration::parse: a
+ * non-negative number, then exactly one of ns, us, ms, secs, mins, hrs, days,
+ * weeks; nothing longer than Mesos can represent.
+ */
+export function parseDuration(
+  text: string,
+): { readonly ms: number } | { readonly problem: string } {
+  const match = /^(\d+(?:\.\d+)?)([a-z]+)$/.exec(text);
+  const unitMs = match?.[2] === undefined ? undefined : DURATION_UNIT_MS[match[2]];
+  if (match?.[1] === undefined || unitMs === undefined)
+    return { problem: 'expected a number and a unit of ns, us, ms, secs, mins, hrs, days, weeks' };
+  const ms = Number(match[1]) * unitMs;
+  const problem = durationSecondsProblem(ms / 1000);
+  return problem === undefined ? { ms } : { problem };
+}

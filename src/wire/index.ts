@@ -1,11 +1,27 @@
-export type { AgentCall, AgentEvent, AgentEventType, AgentTask } from './agent-protocol.js';
+export {
+  AGENT_OPERATOR_CALL_TYPES,
+  type AgentOperatorCall,
+  type AgentOperatorCallType,
+  type NestedContainerID,
+  type ProcessIO,
+  rootContainerId,
+} from './agent-operator.js';
+export type {
+  AgentCall,
+  AgentEvent,
+  AgentEventType,
+  AgentSubscribe,
+  AgentTask,
+} from './agent-protocol.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';
+export { checkInfoError, healthCheckError } from './checks.js';
 export {
   durationNanosecondsProblem,
   durationSecondsProblem,
   MAX_DURATION_NANOSECONDS,
   MAX_DURATION_SECONDS,
+  parseDuration,
 } from './duration.js';
 export { AgoraError, BadRequestError, type ErrorCode } from './errors.js';
 export {
@@ -22,15 +38,23 @@ export {
   type TaskID,
   taskId,
 } from './ids.js';
-export { nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export { exceedsJsonDepth, nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export * as limits from './limits.js';
+export { machineKey } from './machine-id.js';
 export type * from './messages.js';
 export {
   MASTER_CALL_TYPES,
+  type MaintenanceSchedule,
   type MasterCall,
   type MasterCallType,
   type QuotaConfigMessage,
+  type QuotaRequest,
   type WeightInfo,
 } from './operator.js';
+export type { ProtoCodec } from './proto/codec.js';
+export { PROTO_MESSAGES } from './proto/descriptor.js';
+export { ProtoDecodeError, ProtoEncodeError } from './proto/errors.js';
+export { loadProtoCodec } from './proto/load.js';
 export {
   DEFAULT_MAX_RECORD_BYTES,
   decodeRecords,
@@ -38,20 +62,30 @@ export {
   RecordIODecoder,
   RecordIOError,
 } from './recordio.js';
+export { roleError } from './roles.js';
 export type * from './scheduler.js';
 export { STREAM_ID_HEADER } from './scheduler.js';
 export {
   AttributeSchema,
   CallSchema,
+  DomainInfoSchema,
   FrameworkInfoSchema,
+  MachineIDSchema,
+  MaintenanceScheduleSchema,
   MasterCallSchema,
   parseAgentCall,
+  parseAgentOperatorCall,
   parseCall,
+  parseMachineIds,
+  parseMaintenanceSchedule,
   parseMasterCall,
+  parseProcessIO,
+  parseQuotaRequest,
   parseResources,
   parseWith,
   ResourceSchema,
   TaskInfoSchema,
+  WeightsBodySchema,
 } from './schemas.js';
 export { isValidStatusUuid, newStatusUuid } from './status-uuid.js';
 export {
@@ -62,4 +96,5 @@ export {
   TASK_STATES,
 } from './task-state.js';
 export { exitStatusFromMessage, type ProcessEnd, terminationMessage } from './termination.js';
+export { clip, describeInput, quote, utf8Length } from './text.js';
 export { AGORA_VERSION, MESOS_API_VERSION } from './version.js';

@@ -51,3 +51,33 @@ export function toAsciiJson(value: unknown): string {
 export function nanosFromMs(ms: number): bigint {
   return BigInt(Math.round(ms)) * 1_000_000n;
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * True when the JSON text in `bytes` nests arrays and objects more than `maxDepth` deep.
+ * One pass over the raw bytes, before anything parses them: brackets inside strings do not
+ * count, and UTF-8 never uses a byte below 0x80 inside a multi-byte character, so no
+ * decoding is needed. Malformed JSON is left for the parser to refuse.
+ */
+export function exceedsJsonDepth(bytes: Uint8Array, maxDepth: number): boolean {
+  let depth = 0;
+  let isInString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (isInString) {
+      if (byte === BACKSLASH) i += 1;
+      else if (byte === QUOTE) isInString = false;
+    } else if (byte === QUOTE) isInString = true;
+    else if (byte === OPEN_BRACKET || byte === OPEN_BRACE) {
+      depth += 1;
+      if (depth > maxDepth) return true;
+    } else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) depth -= 1;
+  }
+  return false;
+}

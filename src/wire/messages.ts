@@ -95,6 +95,25 @@ export interface FrameworkInfo {
   readonly webui_url?: string;
   readonly capabilities?: readonly { readonly type: FrameworkCapabilityType }[];
   readonly labels?: Labels;
+  /** Per role, the least an offer must hold to be made (Mesos 1.11); replaces the global minimum. */
+  readonly offer_filters?: Readonly<Record<string, OfferFilters>>;
+}
+
+/** mesos.proto OfferFilters: alternatives of scalar quantities; an offer must hold one in full. */
+export interface OfferFilters {
+  readonly min_allocatable_resources?: {
+    readonly quantities?: readonly {
+      readonly quantities?: Readonly<Record<string, Scalar>>;
+    }[];
+  };
+}
+
+/** mesos.proto DomainInfo: an agent's (or the master's) fault domain. */
+export interface DomainInfo {
+  readonly fault_domain?: {
+    readonly region: { readonly name: string };
+    readonly zone: { readonly name: string };
+  };
 }
 
 export interface Address {
@@ -108,6 +127,18 @@ export interface URL {
   readonly path?: string;
 }
 
+/**
+ * Where a master or agent sits (`--domain`; docs/fault-domains.md): a region
+ * and a zone within it. Only fault domains exist; Mesos treats a domain
+ * without one as no domain.
+ */
+export interface DomainInfo {
+  readonly fault_domain?: {
+    readonly region: { readonly name: string };
+    readonly zone: { readonly name: string };
+  };
+}
+
 export interface MasterInfo {
   readonly id: string;
   readonly ip: number;
@@ -116,6 +147,7 @@ export interface MasterInfo {
   readonly hostname?: string;
   readonly version?: string;
   readonly address?: Address;
+  readonly domain?: DomainInfo;
   readonly capabilities?: readonly { readonly type: string }[];
 }
 
@@ -125,6 +157,19 @@ export interface AgentInfo {
   readonly resources?: readonly Resource[];
   readonly attributes?: readonly Attribute[];
   readonly id?: AgentID;
+  readonly domain?: DomainInfo;
+}
+
+/** A machine, as maintenance names it: hostname and/or IP (mesos.proto MachineID). */
+export interface MachineID {
+  readonly hostname?: string;
+  readonly ip?: string;
+}
+
+/** When a machine may become unavailable: a start, and how long (mesos.proto Unavailability). */
+export interface Unavailability {
+  readonly start: { readonly nanoseconds: number };
+  readonly duration?: { readonly nanoseconds: number };
 }
 
 export interface Offer {
@@ -133,11 +178,36 @@ export interface Offer {
   readonly agent_id: AgentID;
   readonly hostname: string;
   readonly url: URL;
+  readonly domain?: DomainInfo;
   readonly resources: readonly Resource[];
   readonly attributes?: readonly Attribute[];
   readonly executor_ids?: readonly ExecutorID[];
+  /** Set while the agent's machine is scheduled for maintenance (docs/maintenance.md). */
+  readonly unavailability?: Unavailability;
   readonly allocation_info?: AllocationInfo;
 }
+
+/**
+ * The master asking for resources back (maintenance): the framework answers
+ * with ACCEPT_INVERSE_OFFERS or DECLINE_INVERSE_OFFERS. No `resources` means
+ * the whole agent, which is what maintenance asks for.
+ */
+export interface InverseOffer {
+  readonly id: OfferID;
+  readonly url?: URL;
+  readonly framework_id: FrameworkID;
+  readonly agent_id?: AgentID;
+  readonly unavailability: Unavailability;
+  readonly resources?: readonly Resource[];
+}
+
+/** How an agent drains (DRAIN_AGENT): the kill grace cap, and whether it is gone afterwards. */
+export interface DrainConfig {
+  readonly max_grace_period?: DurationInfo;
+  readonly mark_gone?: boolean;
+}
+
+export type DrainState = 'DRAINING' | 'DRAINED';
 
 export interface Filters {
   readonly refuse_seconds?: number;
@@ -172,6 +242,56 @@ export interface KillPolicy {
   readonly grace_period?: DurationInfo;
 }
 
+/** Which probe a check or health check runs (CheckInfo.Type; HealthCheck.Type has the same names). */
+export type CheckType = 'UNKNOWN' | 'COMMAND' | 'HTTP' | 'TCP';
+export type NetworkProtocol = 'IPv4' | 'IPv6';
+
+/**
+ * A task's health check (TaskInfo.health_check, WIRE §3): its result is
+ * interpreted (healthy or not) and a task failing it `consecutive_failures`
+ * times is killed. Unset numbers take Mesos' defaults (WIRE §1.2).
+ */
+export interface HealthCheck {
+  readonly type?: CheckType;
+  readonly command?: CommandInfo;
+  readonly http?: {
+    readonly protocol?: NetworkProtocol;
+    /** `http` (the default) or `https`. */
+    readonly scheme?: string;
+    readonly port: number;
+    readonly path?: string;
+    /** For custom executors only: Mesos' built-in executors ignore it, and so does Agora. */
+    readonly statuses?: readonly number[];
+  };
+  readonly tcp?: { readonly protocol?: NetworkProtocol; readonly port: number };
+  readonly delay_seconds?: number;
+  readonly interval_seconds?: number;
+  /** 0 means no timeout. */
+  readonly timeout_seconds?: number;
+  readonly consecutive_failures?: number;
+  readonly grace_period_seconds?: number;
+}
+
+/** A generic check (TaskInfo.check): its result is reported, never interpreted. */
+export interface CheckInfo {
+  readonly type?: CheckType;
+  readonly command?: { readonly command: CommandInfo };
+  readonly http?: { readonly port: number; readonly path?: string };
+  readonly tcp?: { readonly port: number };
+  readonly delay_seconds?: number;
+  readonly interval_seconds?: number;
+  /** 0 means no timeout. */
+  readonly timeout_seconds?: number;
+}
+
+/** A check's latest result in TaskStatus.check_status; an empty body means no result (yet). */
+export interface CheckStatusInfo {
+  readonly type?: CheckType;
+  readonly command?: { readonly exit_code?: number };
+  readonly http?: { readonly status_code?: number };
+  readonly tcp?: { readonly succeeded?: boolean };
+}
+
 export interface ExecutorInfo {
   readonly type?: 'UNKNOWN' | 'DEFAULT' | 'CUSTOM';
   readonly executor_id: ExecutorID;
@@ -179,6 +299,9 @@ export interface ExecutorInfo {
   readonly command?: CommandInfo;
   readonly resources?: readonly Resource[];
   readonly name?: string;
+  /** Opaque here, as TaskInfo's: the DEFAULT executor may only say MESOS, without an image. */
+  readonly container?: Readonly<Record<string, unknown>>;
+  readonly labels?: Labels;
 }
 
 export interface TaskInfo {
@@ -191,6 +314,8 @@ export interface TaskInfo {
   /** Opaque here until the containerizer issues give it a type (Docker, Mesos images). */
   readonly container?: Readonly<Record<string, unknown>>;
   readonly kill_policy?: KillPolicy;
+  readonly health_check?: HealthCheck;
+  readonly check?: CheckInfo;
   readonly data?: string;
   readonly labels?: Labels;
 }
@@ -209,11 +334,16 @@ export type TaskStatusReason =
   | 'REASON_FRAMEWORK_REMOVED'
   | 'REASON_INVALID_OFFERS'
   | 'REASON_AGENT_DISCONNECTED'
+  | 'REASON_AGENT_DRAINING'
   | 'REASON_AGENT_REMOVED'
+  | 'REASON_AGENT_REMOVED_BY_OPERATOR'
   | 'REASON_AGENT_RESTARTED'
   | 'REASON_AGENT_REREGISTERED'
   | 'REASON_RECONCILIATION'
+  | 'REASON_TASK_CHECK_STATUS_UPDATED'
+  | 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'
   | 'REASON_TASK_INVALID'
+  | 'REASON_TASK_GROUP_INVALID'
   | 'REASON_TASK_KILLED_DURING_LAUNCH'
   | 'REASON_TASK_UNKNOWN';
 
@@ -231,6 +361,7 @@ export interface TaskStatus {
   /** 16 raw UUID bytes, base64. Absent on master-generated updates, which need no ack. */
   readonly uuid?: string;
   readonly healthy?: boolean;
+  readonly check_status?: CheckStatusInfo;
   readonly labels?: Labels;
   readonly container_status?: {
     readonly container_id?: ContainerID;
@@ -253,4 +384,27 @@ export interface Task {
   readonly status_update_uuid?: string;
   readonly labels?: Labels;
   readonly user?: string;
+}
+
+/** mesos.proto OperationState (WIRE §4.5); the terminal ones are marked in isTerminalOperationState. */
+export type OperationState =
+  | 'OPERATION_UNSUPPORTED'
+  | 'OPERATION_PENDING'
+  | 'OPERATION_FINISHED'
+  | 'OPERATION_FAILED'
+  | 'OPERATION_ERROR'
+  | 'OPERATION_DROPPED'
+  | 'OPERATION_UNREACHABLE'
+  | 'OPERATION_GONE_BY_OPERATOR'
+  | 'OPERATION_RECOVERING'
+  | 'OPERATION_UNKNOWN';
+
+/** An operation's status (WIRE §3): `uuid` is a UUID message, `{"value": "<base64>"}`. */
+export interface OperationStatus {
+  readonly operation_id?: { readonly value: string };
+  readonly state: OperationState;
+  readonly message?: string;
+  readonly converted_resources?: readonly Resource[];
+  readonly uuid?: { readonly value: string };
+  readonly agent_id?: AgentID;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { completeUtf8Length } from '../../src/agent/files.js';
+import { completeUtf8Length } from '../../src/runtime/index.js';
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 

@@ -362,3 +362,31 @@ test('allocator roles view reports weights, quota, consumption and frameworks', 
   const web = bed.allocator.roles().find((r) => r.name === 'eng/web');
   assert.deepEqual(web?.frameworkIds, ['f']);
 });
+
+test('allocator offers an agent of another region only to REGION_AWARE frameworks', () => {
+  const bed = new Bed()
+    .handle({
+      kind: 'agentAdded',
+      agentId: agentId('remote'),
+      total: R('cpus:4;mem:4096'),
+      used: new Map(),
+      isRemote: true,
+    })
+    .framework('unaware', ['*']);
+  assert.deepEqual(bed.allocate(), [], 'the unaware framework is never offered the remote agent');
+  bed.handle({
+    kind: 'frameworkAdded',
+    frameworkId: frameworkId('aware'),
+    roles: ['*'],
+    suppressedRoles: [],
+    used: new Map(),
+    capabilities: { reservationRefinement: false, regionAware: true },
+  });
+  assert.deepEqual(summary(bed.allocate()), ['aware@remote/*']);
+  bed.agent('local', 'cpus:4;mem:4096');
+  assert.deepEqual(
+    summary(bed.allocate()),
+    ['unaware@local/*'],
+    'a local agent goes to either, here the framework with less',
+  );
+});

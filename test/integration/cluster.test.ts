@@ -118,7 +118,7 @@ describe('a cluster of one master and two agents', () => {
       }));
     const cases: [body: string, contentType: string, status: number, message: RegExp][] = [
       ['{not json', 'application/json', 400, /Failed to parse body into JSON/],
-      ['{"type":"FOO"}', 'application/json', 400, /type: unknown call type "FOO"/],
+      ['{"type":"FOO"}', 'application/json', 400, /type: unknown call type ['"]FOO['"]/],
       [
         '{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":5,"name":"x"}}}',
         'application/json',
@@ -211,6 +211,15 @@ describe('a cluster of one master and two agents', () => {
       ],
     );
     assert.equal((await events.update('fine', 'TASK_FINISHED')).state, 'TASK_FINISHED');
+    // Done, it behaves: no more offers, and those it holds go back. (Freed resources are
+    // offered again within milliseconds, so a framework that kept them would starve others
+    // until --offer_timeout, as in Mesos.)
+    await framework.suppress();
+    const held = (await getState(cluster.masterUrl)).frameworks.find(
+      (f) => f.id === framework.frameworkId.value,
+    )?.offers;
+    if (held !== undefined && held.length > 0)
+      await framework.decline(held.map((o) => offerId(o.id)));
     const { code } = await runCli(['run', '--master', cluster.masterUrl, '--', 'true']).result;
     assert.equal(code, 0);
   });

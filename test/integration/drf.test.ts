@@ -113,9 +113,18 @@ test('the DRF paper example runs through real frameworks: A 3 tasks, B 2 tasks',
   assert.equal(a.launched, 3);
   assert.equal(b.launched, 2);
 
-  const metrics = (await (
-    await fetch(new URL('/metrics/snapshot', cluster.masterUrl))
-  ).json()) as Record<string, number>;
+  // Shares count offered resources too: take them once the leftover is on offer to no one.
+  await a.connection.suppress();
+  await b.connection.suppress();
+  const snapshot = async () =>
+    (await (await fetch(new URL('/metrics/snapshot', cluster.masterUrl))).json()) as Record<
+      string,
+      number
+    >;
+  const metrics = await waitFor('no offer outstanding', async () => {
+    const now = await snapshot();
+    return now['master/outstanding_offers'] === 0 ? now : undefined;
+  });
   assert.ok(
     Math.abs((metrics['allocator/mesos/roles/a/shares/dominant'] ?? 0) - 2 / 3) < 0.01,
     'A holds 2/3 of the memory',

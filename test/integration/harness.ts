@@ -7,12 +7,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const AGORA = join(ROOT, 'bin', 'agora.js');
 
-if (!existsSync(join(ROOT, 'dist', 'agora.js')))
+if (!existsSync(join(ROOT, 'dist', 'agora.cjs')))
   throw new Error(
     'dist/ is missing: integration tests run the bundled CLI; run `npm run build` first',
   );
@@ -115,6 +116,8 @@ export interface ClusterOptions {
   readonly agents?: number;
   readonly agentResources?: string;
   readonly masterArgs?: readonly string[];
+  /** The master's environment (e.g. NODE_OPTIONS to cap its heap); the test's by default. */
+  readonly masterEnv?: NodeJS.ProcessEnv;
 }
 
 /** A master (in-memory registry) and agents, each a real process on an ephemeral port. */
@@ -131,16 +134,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     rmSync(workDir, { recursive: true, force: true });
   };
   try {
-    const master = await startDaemon('master', [
+    const master = await startDaemon(
       'master',
-      '--port',
-      '0',
-      '--registry',
-      'in_memory',
-      '--log_level',
-      'debug',
-      ...(options.masterArgs ?? []),
-    ]);
+      [
+        'master',
+        '--port',
+        '0',
+        '--registry',
+        'in_memory',
+        '--log_level',
+        'debug',
+        ...(options.masterArgs ?? []),
+      ],
+      options.masterEnv,
+    );
     started.push(master);
     const agents: Daemon[] = [];
     const addAgent = async (
@@ -241,6 +248,7 @@ export interface StateFramework {
   id: string;
   name: string;
   active: boolean;
+  offers: { id: string; slave_id: string }[];
   tasks: StateTask[];
   completed_tasks: StateTask[];
 }
@@ -310,4 +318,31 @@ function readdirNumbers(dir: string): number[] {
   return readdirSync(dir)
     .filter((name) => /^\d+$/.test(name))
     .map(Number);
+}
+
+const deferred = new WeakMap<TestContext, (() => unknown)[]>();
+
+/**
+ * Registers a cleanup for the end of test `t`. Unlike `t.after`, cleanups run
+ * last-registered first (a work dir made before its daemons is removed after
+ * they stop) and each runs even when one before it threw.
+ */
+export function defer(t: TestContext, cleanup: () => unknown): void {
+  let stack = deferred.get(t);
+  if (stack === undefined) {
+    const fresh: (() => unknown)[] = [];
+    deferred.set(t, fresh);
+    t.after(async () => {
+      const errors: unknown[] = [];
+      for (const fn of fresh.reverse())
+        try {
+          await fn();
+        } catch (error) {
+          errors.push(error);
+        }
+      if (errors.length > 0) throw new AggregateError(errors, `${errors.length} cleanups failed`);
+    });
+    stack = fresh;
+  }
+  stack.push(cleanup);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { subscribe } from '../../src/sdk/index.js';
 import { EventQueue, launchOne } from './events.js';
-import { getState, isAlive, startCluster, startDaemon, waitFor } from './harness.js';
+import { defer, getState, isAlive, startCluster, startDaemon, waitFor } from './harness.js';
 
 const AGENT_RESOURCES = 'cpus:2;mem:1024;disk:1024;ports:[31000-31100]';
 
@@ -30,7 +30,7 @@ function killPid(pid: number | undefined): void {
 
 test('a framework with a 30-day failover_timeout survives a disconnect and resubscribes', async (t) => {
   const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
-  t.after(() => cluster.stop());
+  defer(t, () => cluster.stop());
   const frameworkInfo = { user: 'test', name: 'month-long', failover_timeout: 2592000 };
   const first = await subscribe({ master: cluster.masterUrl, frameworkInfo });
   const running = await launchOne(first, new EventQueue(first), 'long', 'sleep 120');
@@ -48,7 +48,7 @@ test('a framework with a 30-day failover_timeout survives a disconnect and resub
     master: cluster.masterUrl,
     frameworkInfo: { ...frameworkInfo, id: first.frameworkId },
   });
-  t.after(() => again.close());
+  defer(t, () => again.close());
   assert.equal(again.frameworkId.value, first.frameworkId.value);
   const state = await getState(cluster.masterUrl);
   const task = state.frameworks
@@ -60,7 +60,7 @@ test('a framework with a 30-day failover_timeout survives a disconnect and resub
 
 test('a removed framework takes its metrics with it', async (t) => {
   const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
-  t.after(() => cluster.stop());
+  defer(t, () => cluster.stop());
   const ids: string[] = [];
   for (const [name, leave] of [
     ['torn-down', 'teardown'],
@@ -94,7 +94,7 @@ test('a removed framework takes its metrics with it', async (t) => {
 
 test('after a master restart, a framework whose scheduler is gone is removed and its tasks killed', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-restart-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const masterArgs = (port: string) => [
     'master',
     '--port',
@@ -105,7 +105,7 @@ test('after a master restart, a framework whose scheduler is gone is removed and
     '1secs',
   ];
   let master = await startDaemon('master', masterArgs('0'));
-  t.after(() => master.stop());
+  defer(t, () => master.stop());
   const port = new URL(master.url).port;
   const agent = await startDaemon('agent', [
     'agent',
@@ -118,7 +118,7 @@ test('after a master restart, a framework whose scheduler is gone is removed and
     '--resources',
     AGENT_RESOURCES,
   ]);
-  t.after(() => agent.stop());
+  defer(t, () => agent.stop());
 
   const framework = await subscribe({
     master: master.url,
@@ -127,7 +127,7 @@ test('after a master restart, a framework whose scheduler is gone is removed and
   const running = await launchOne(framework, new EventQueue(framework), 'orphan', 'sleep 300');
   const pid = running.container_status?.executor_pid;
   assert.ok(pid !== undefined && isAlive(pid));
-  t.after(() => killPid(pid));
+  defer(t, () => killPid(pid));
 
   // The master dies first, so it never hears the scheduler leave; then the scheduler goes.
   await master.stop('SIGKILL');
@@ -152,9 +152,10 @@ test('an agent killed outright is marked unreachable and its tasks reported', as
   const cluster = await startCluster({
     agents: 1,
     agentResources: AGENT_RESOURCES,
-    masterArgs: ['--agent_ping_timeout', '300ms', '--max_agent_ping_timeouts', '2'],
+    // Connected agents now answer a PING per timeout: 500 ms each leaves room on a busy machine.
+    masterArgs: ['--agent_ping_timeout', '500ms', '--max_agent_ping_timeouts', '4'],
   });
-  t.after(() => cluster.stop());
+  defer(t, () => cluster.stop());
   const aware = await subscribe({
     master: cluster.masterUrl,
     frameworkInfo: {
@@ -164,10 +165,10 @@ test('an agent killed outright is marked unreachable and its tasks reported', as
       capabilities: [{ type: 'PARTITION_AWARE' }],
     },
   });
-  t.after(() => aware.close());
+  defer(t, () => aware.close());
   const events = new EventQueue(aware);
   const running = await launchOne(aware, events, 'stranded', 'sleep 300');
-  t.after(() => killPid(running.container_status?.executor_pid));
+  defer(t, () => killPid(running.container_status?.executor_pid));
 
   const [agent] = cluster.agents;
   assert.ok(agent !== undefined);

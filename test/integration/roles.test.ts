@@ -9,6 +9,7 @@ import { subscribe } from '../../src/sdk/index.js';
 import {
   type Cluster,
   type Daemon,
+  defer,
   getState,
   runCli,
   startCluster,
@@ -170,7 +171,7 @@ describe('roles, weights and quota through the operator API', () => {
       master: cluster.masterUrl,
       frameworkInfo: { user: 'test', name: 'dev-fw', role: 'dev' },
     });
-    t.after(() => framework.teardown().finally(() => framework.close()));
+    defer(t, () => framework.teardown().finally(() => framework.close()));
     // The subscription must stay open while /roles is read: closing it would discard the offer.
     const events = framework.events();
     let offered: { cpus: number; mem: number } | undefined;
@@ -339,12 +340,12 @@ describe('dynamic reservations', () => {
       master: master.url,
       frameworkInfo: { user: 'test', name: 'other', role: 'ops' },
     });
-    t.after(() => other.close());
+    defer(t, () => other.close());
     const eng = await subscribe({
       master: master.url,
       frameworkInfo: { user: 'test', name: 'eng', role: 'eng' },
     });
-    t.after(() => eng.close());
+    defer(t, () => eng.close());
     for await (const event of other.events()) {
       if (event.type !== 'OFFERS') continue;
       for (const resource of event.offers.offers.flatMap((o) => o.resources))
@@ -372,7 +373,7 @@ describe('dynamic reservations', () => {
       master: master.url,
       frameworkInfo: { user: 'test', name: 'eng2', role: 'eng2', principal: 'eng2-principal' },
     });
-    t.after(() => eng.close());
+    defer(t, () => eng.close());
     let reservedInOffer: number | undefined;
     for await (const event of eng.events()) {
       if (event.type !== 'OFFERS') continue;
@@ -437,10 +438,10 @@ describe('dynamic reservations', () => {
 describe('quota and weights in the registry', () => {
   test('survive a master restart', async (t) => {
     const workDir = mkdtempSync(join(tmpdir(), 'agora-registry-'));
-    t.after(() => rmSync(workDir, { recursive: true, force: true }));
+    defer(t, () => rmSync(workDir, { recursive: true, force: true }));
     const args = ['master', '--port', '0', '--work_dir', workDir];
     let master = await startDaemon('master', args);
-    t.after(() => master.stop());
+    defer(t, () => master.stop());
     await operator(master.url, {
       type: 'UPDATE_WEIGHTS',
       update_weights: { weight_infos: [{ role: 'eng', weight: 3 }] },

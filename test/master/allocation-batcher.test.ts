@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AllocationBatcher } from '../../src/master/allocation-batcher.js';
+import { AllocationBatcher } from '../../src/master/core/allocation-batcher.js';
 import { ManualClock } from '../../src/runtime/index.js';
 
 function setup(intervalMs = 1000) {
@@ -38,4 +38,27 @@ test('allocation batcher stops cleanly', () => {
   clock.advance(5000);
   assert.deepEqual(runsAtMs, []);
   assert.equal(clock.pendingTimers, 0);
+});
+
+test('allocation batcher runs one cycle for a burst of freed resources, within the batch window', () => {
+  const clock = new ManualClock();
+  const runsAtMs: number[] = [];
+  const batcher = new AllocationBatcher(clock, 1000, () => runsAtMs.push(clock.now()), 5);
+  batcher.start();
+  clock.advance(100);
+  for (let i = 0; i < 1000; i++) batcher.resourcesFreed();
+  clock.advance(4);
+  batcher.resourcesFreed();
+  assert.deepEqual(runsAtMs, [], 'not before the window');
+  clock.advance(1);
+  assert.deepEqual(runsAtMs, [105], 'a thousand frees, one cycle, 5 ms after the first');
+  batcher.resourcesFreed();
+  clock.advance(1);
+  batcher.runSoon();
+  clock.advance(0);
+  assert.deepEqual(runsAtMs, [105, 106], 'someone asking for offers does not wait for the window');
+  clock.advance(10);
+  assert.deepEqual(runsAtMs, [105, 106], 'that cycle took care of the freed resources too');
+  clock.advance(1000);
+  assert.deepEqual(runsAtMs, [105, 106, 1106], 'the interval still backs it up');
 });

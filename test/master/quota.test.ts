@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { QuotaConfig } from '../../src/allocator/index.js';
-import { validateQuotaUpdate, validateWeights } from '../../src/master/quota.js';
+import { validateQuotaUpdate, validateWeights } from '../../src/master/core/quota.js';
 import { AgoraError, BadRequestError } from '../../src/wire/index.js';
 
 const context = (

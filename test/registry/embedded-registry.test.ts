@@ -437,3 +437,107 @@ test('embedded registry rejects a compaction interval that is not a positive int
     assert.AssertionError,
   );
 });
+
+test('embedded registry cut at any byte recovers every whole record before the cut', async (t) => {
+  const defer = teardown(t);
+  const dir = tempDir(defer);
+  const ops = operations(12);
+  const first = embedded(defer, dir, 1000);
+  await first.recover();
+  await applyAll(first, ops);
+  await first.close();
+  const log = join(dir, 'log.0');
+  const bytes = readFileSync(log);
+  // Where each record ends, so the whole ones before a cut are known.
+  const ends: number[] = [];
+  for (let offset = 0; offset < bytes.length; ) {
+    const length = bytes.readUInt32BE(offset);
+    offset += RECORD_HEADER_BYTES + length;
+    ends.push(offset);
+  }
+  assert.equal(ends.length, ops.length, 'one record per operation');
+  assert.equal(ends.at(-1), bytes.length);
+  for (let cut = 0; cut <= bytes.length; cut += 7) {
+    const image = tempDir(defer);
+    writeFileSync(join(image, 'log.0'), bytes.subarray(0, cut));
+    const whole = ends.filter((end) => end <= cut).length;
+    const registry = embedded(defer, image, 1000);
+    assert.deepEqual(await registry.recover(), fold(ops.slice(0, whole)), `cut at byte ${cut}`);
+    await registry.close();
+  }
+});
+
+test('embedded registry reads a format-1 snapshot (before frameworks were kept) as one with none', async (t) => {
+  const defer = teardown(t);
+  const dir = tempDir(defer);
+  writeFileSync(
+    join(dir, 'snapshot.json'),
+    JSON.stringify({
+      format: 1,
+      generation: 0,
+      state: { agents: [agent('a1')], weights: [{ role: 'dev', weight: 2 }], quotas: [] },
+    }),
+  );
+  writeFileSync(join(dir, 'log.0'), '');
+  const registry = embedded(defer, dir);
+  const state = await registry.recover();
+  assert.deepEqual([...state.agents.keys()], ['a1']);
+  assert.equal(state.weights.get('dev'), 2);
+  assert.equal(state.frameworks.size, 0);
+  assert.deepEqual(state.removedFrameworks, []);
+});
+
+test('embedded registry keeps maintenance, drains and deactivations through the log and a snapshot', async (t) => {
+  const defer = teardown(t);
+  const dir = tempDir(defer);
+  const machine = { hostname: 'm1.example', ip: '10.0.0.1' };
+  const ops: RegistryOperation[] = [
+    { kind: 'admitAgent', agent: agent('a1') },
+    { kind: 'admitAgent', agent: agent('a2') },
+    { kind: 'deactivateAgent', agentId: agentId('a1') },
+    { kind: 'drainAgent', agentId: agentId('a2'), config: { mark_gone: true } },
+    { kind: 'markAgentDrained', agentId: agentId('a2') },
+    {
+      kind: 'updateMaintenanceSchedule',
+      schedule: {
+        windows: [
+          {
+            machine_ids: [machine],
+            unavailability: {
+              start: { nanoseconds: 1_443_830_400_000_000_000 },
+              duration: { nanoseconds: 3_600_000_000_000 },
+            },
+          },
+        ],
+      },
+    },
+    { kind: 'startMaintenance', machines: [machine] },
+  ];
+  const expected = fold(ops);
+  const first = embedded(defer, dir, 4);
+  await first.recover();
+  await applyAll(first, ops);
+  await first.close();
+  const second = embedded(defer, dir);
+  assert.deepEqual(await second.recover(), expected);
+});
+
+test('embedded registry reads a format-2 snapshot as one with no maintenance and no drains', async (t) => {
+  const defer = teardown(t);
+  const dir = tempDir(defer);
+  writeFileSync(
+    join(dir, 'snapshot.json'),
+    JSON.stringify({
+      format: 2,
+      generation: 0,
+      state: { agents: [agent('a1')], weights: [], quotas: [], gone_agents: ['g1'] },
+    }),
+  );
+  writeFileSync(join(dir, 'log.0'), '');
+  const state = await embedded(defer, dir).recover();
+  assert.deepEqual([...state.goneAgents], ['g1']);
+  assert.equal(state.deactivatedAgents.size, 0);
+  assert.equal(state.drainingAgents.size, 0);
+  assert.deepEqual(state.schedule, {});
+  assert.deepEqual(state.downMachines, []);
+});

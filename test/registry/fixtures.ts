@@ -22,7 +22,7 @@ import {
   type RegistryState,
 } from '../../src/registry/index.js';
 import { encodeRecord } from '../../src/registry/log-format.js';
-import { type AgentInfo, agentId } from '../../src/wire/index.js';
+import { type AgentInfo, agentId, type FrameworkInfo, frameworkId } from '../../src/wire/index.js';
 
 type Undo = () => unknown;
 
@@ -68,6 +68,18 @@ export const agent = (id: string, hostname = `${id}.example`): AgentInfo => ({
 
 /** Operation i of a deterministic mix of every kind, re-admissions and removals included. */
 export function operation(i: number): RegistryOperation {
+  switch (i % 10) {
+    case 5:
+      return { kind: 'addFramework', framework: framework(`fw${i}`, i) };
+    case 6:
+      return { kind: 'admitAgent', agent: agent(`b${i}`) };
+    case 7:
+      return { kind: 'markAgentUnreachable', agentId: agentId(`b${i - 1}`), sinceSec: i };
+    case 8:
+      return { kind: 'removeFramework', frameworkId: frameworkId(`fw${i - 3}`) };
+    case 9:
+      return { kind: 'markAgentGone', agentId: agentId(`b${i - 3}`) };
+  }
   switch (i % 5) {
     case 0:
       return { kind: 'admitAgent', agent: agent(`a${i}`) };
@@ -89,6 +101,16 @@ export function operation(i: number): RegistryOperation {
       };
   }
 }
+
+export const framework = (id: string, registeredTimeSec = 0) => ({
+  info: {
+    id: frameworkId(id),
+    user: 'u',
+    name: `name of ${id}`,
+    failover_timeout: 60,
+  } as FrameworkInfo,
+  registeredTimeSec,
+});
 
 const dev = (i: number) => ({ role: 'dev', guarantees: { mem: 128 * i }, limits: {} });
 

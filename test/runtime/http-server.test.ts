@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { EventStream } from '../../src/runtime/event-stream.js';
 import { HttpError } from '../../src/runtime/http-errors.js';
 import { readJsonBody, sendJson } from '../../src/runtime/http-io.js';
 import { HttpServer, type HttpServerOptions, type Request } from '../../src/runtime/http-server.js';
 import { silentLogger } from '../../src/runtime/logger.js';
-import { AgoraError, type ErrorCode } from '../../src/wire/errors.js';
+import { AgoraError, BadRequestError, type ErrorCode } from '../../src/wire/errors.js';
 import { RecordIODecoder } from '../../src/wire/recordio.js';
 
 interface Reply {
@@ -107,6 +109,63 @@ test('http server delegates paths of no other process to the delegate', async (t
   const missing = await send(port, '/nothing');
   assert.equal(missing.status, 404);
   assert.match(missing.body, /\/nothing/);
+});
+
+test('http server serves paths under a prefix route, after exact routes and delegation', async (t) => {
+  const { port } = await start(
+    t,
+    (s) => {
+      s.route(['GET'], '/master/quota', echoPath);
+      s.routePrefix(['DELETE'], '/master/quota/', echoPath);
+    },
+    { delegate: '/master' },
+  );
+  const cases: [method: string, path: string, status: number, seen?: string][] = [
+    ['GET', '/master/quota', 200, '/master/quota'],
+    ['DELETE', '/master/quota/eng', 200, '/master/quota/eng'],
+    ['DELETE', '/quota/eng/dev', 200, '/master/quota/eng/dev'],
+    // The prefix alone is the exact route, which has no DELETE.
+    ['DELETE', '/master/quota/', 405],
+    ['GET', '/master/quota/eng', 405],
+  ];
+  for (const [method, path, status, seen] of cases) {
+    const reply = await send(port, path, { method });
+    assert.equal(reply.status, status, `${method} ${path}`);
+    if (seen !== undefined) assert.equal(JSON.parse(reply.body).path, seen, `${method} ${path}`);
+  }
+});
+
+test('http server counts requests not answered yet, and not streams once they started', async (t) => {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let isStreaming = false;
+  const { server, port } = await start(t, (s) => {
+    s.route(['GET'], '/slow', async (_request, response) => {
+      await held;
+      sendJson(response, 200, {});
+    });
+    s.route(['GET'], '/stream', async (request, response) => {
+      const stream = new EventStream<{ type: string }>(response);
+      stream.send({ type: 'HELLO' });
+      isStreaming = true;
+      await new Promise((resolve) => request.signal.addEventListener('abort', resolve));
+      stream.close();
+    });
+  });
+  const streamed = new AbortController();
+  const streaming = fetch(`http://127.0.0.1:${port}/stream`, { signal: streamed.signal }).catch(
+    () => undefined,
+  );
+  const slow = send(port, '/slow');
+  const deadline = Date.now() + 5000;
+  while ((server.pendingRequests !== 1 || !isStreaming) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(server.pendingRequests, 1, 'the slow request, not the stream');
+  release();
+  assert.equal((await slow).status, 200);
+  assert.equal(server.pendingRequests, 0);
+  streamed.abort();
+  await streaming;
 });
 
 test('http server answers an unknown path with 404 in plain text', async (t) => {
@@ -394,4 +453,199 @@ test('http server close ends an open event stream and resolves', async (t) => {
   assert.equal(aborted.length, 1);
   assert.match(String(aborted[0]), /server stopping/);
   await server.close(); // idempotent
+});
+
+/** A server whose /echo route parses a JSON body and sends it back. */
+function startEcho(t: TestContext, options: Partial<HttpServerOptions> = {}) {
+  return start(
+    t,
+    (s) =>
+      s.route(['POST'], '/echo', async (request, response) =>
+        sendJson(response, 200, await readJsonBody(request)),
+      ),
+    options,
+  );
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+test('http server json body reading refuses JSON nested deeper than the limit before parsing', async (t) => {
+  const { port } = await startEcho(t);
+  const nested = (depth: number, open = '[', close = ']') =>
+    `${open.repeat(depth)}${close.repeat(depth)}`;
+  const objects = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  const cases: [name: string, body: string, status: number][] = [
+    ['10,000 nested arrays in type', `{"type":${nested(10_000)}}`, 400],
+    ['1,000,000 nested arrays', nested(1_000_000), 400],
+    ['65 nested objects', objects(65), 400],
+    ['64 nested objects', objects(64), 200],
+    ['brackets inside strings do not count', JSON.stringify({ a: '[{'.repeat(1000) }), 200],
+    [
+      'escaped quotes inside strings do not end them',
+      JSON.stringify({ a: '\\"[[[['.repeat(100) }),
+      200,
+    ],
+  ];
+  for (const [name, body, status] of cases) {
+    const reply = await send(port, '/echo', { method: 'POST', headers: JSON_HEADERS, body });
+    assert.equal(reply.status, status, name);
+    if (status === 400) assert.match(reply.body, /nested deeper than 64 levels/, name);
+  }
+});
+
+test('http server json body reading refuses a body that is not UTF-8 or starts with a BOM', async (t) => {
+  const { port } = await startEcho(t);
+  const cases: [name: string, body: Buffer, reason: RegExp][] = [
+    [
+      'an invalid byte in a string',
+      Buffer.from([...Buffer.from('{"a":"'), 0xff, ...Buffer.from('"}')]),
+      /UTF-8/,
+    ],
+    [
+      'a truncated two-byte character',
+      Buffer.from([...Buffer.from('{"a":"'), 0xc3, ...Buffer.from('"}')]),
+      /UTF-8/,
+    ],
+    ['a byte order mark', Buffer.from('\ufeff{"a":1}'), /Failed to parse body into JSON/],
+    ['UTF-16', Buffer.from('{"a":1}', 'utf16le'), /Failed to parse body into JSON/],
+  ];
+  for (const [name, body, reason] of cases) {
+    const reply = await send(port, '/echo', { method: 'POST', headers: JSON_HEADERS, body });
+    assert.equal(reply.status, 400, name);
+    assert.match(reply.body, reason, name);
+  }
+});
+
+test('http server json body reading honours maxRequestBodyBytes and answers 413 to a client still sending', async (t) => {
+  const { port } = await startEcho(t, { maxRequestBodyBytes: 1024 });
+  const fits = `{"a":"${'x'.repeat(1024 - 8)}"}`;
+  assert.equal(Buffer.byteLength(fits), 1024);
+  assert.equal(
+    (await send(port, '/echo', { method: 'POST', headers: JSON_HEADERS, body: fits })).status,
+    200,
+  );
+  const declared = await send(port, '/echo', {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: `${fits} `,
+  });
+  assert.equal(declared.status, 413);
+  assert.match(declared.body, /exceeds 1024 bytes \(--max_request_body\)/);
+
+  // Chunked and far over the limit: the 413 comes while the client is still writing, and the
+  // client sees it rather than a reset connection.
+  const errors: Error[] = [];
+  const reply = await new Promise<Reply>((resolve) => {
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path: '/echo',
+      method: 'POST',
+      headers: JSON_HEADERS,
+      agent: false,
+    });
+    req.on('error', (error) => errors.push(error));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+    });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let written = 0;
+    const write = (): void => {
+      while (written < 64) {
+        written++;
+        if (!req.write(chunk)) {
+          req.once('drain', write);
+          return;
+        }
+      }
+      req.end();
+    };
+    write();
+  });
+  assert.equal(reply.status, 413);
+  assert.deepEqual(errors, []);
+});
+
+test('http server answers a request target the URL parser refuses with 400', async (t) => {
+  const { port } = await start(t, (s) => s.route(['GET'], '/master/state', echoPath));
+  for (const path of ['//a:b', '//[::1', '//a:99999/master/state']) {
+    const reply = await send(port, path);
+    assert.equal(reply.status, 400, path);
+    assert.match(reply.body, /Malformed request target/, path);
+  }
+});
+
+test('http server cuts an error message that would echo a huge value', async (t) => {
+  const { port } = await start(t, (s) =>
+    s.route(['GET'], '/echo-error', () => {
+      throw new BadRequestError('field', `'${'x'.repeat(100_000)}' is wrong`);
+    }),
+  );
+  const reply = await send(port, '/echo-error');
+  assert.equal(reply.status, 400);
+  assert.ok(reply.body.length < 1100, `a body of ${reply.body.length} characters`);
+  assert.match(reply.body, /^field: 'x+… \(\d+ more characters\)\n$/);
+});
+
+test('http server reads a refused body to its end before closing a connection the client asked to close', async (t) => {
+  const { port } = await startEcho(t, { maxRequestBodyBytes: 1024 });
+  const bodyBytes = 2 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  // A raw socket, so that nothing on the client side stops the upload when the answer comes.
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  const errors: Error[] = [];
+  socket.on('error', (error) => errors.push(error));
+  let answer = '';
+  const answered = new Promise<void>((resolve) =>
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('utf8');
+      if (/\r\n\r\n[\s\S]*\n$/.test(answer)) resolve();
+    }),
+  );
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(
+    `POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n\r\n`,
+  );
+  socket.write(chunk);
+  await answered;
+  assert.match(answer, /^HTTP\/1\.1 413 /);
+  // The answer is in while most of the body is still to come: the rest must go through.
+  for (let sent = chunk.length; sent < bodyBytes; sent += chunk.length)
+    if (!socket.write(chunk)) await once(socket, 'drain');
+  await ended;
+  assert.deepEqual(errors, [], 'the server did not close the connection under the client');
+});
+
+test('http server answers a request line over the limit with 431, and reads on rather than reset', async (t) => {
+  const { port } = await start(t, (s) => s.route(['GET'], '/master/state', echoPath));
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  const errors: Error[] = [];
+  socket.on('error', (error) => errors.push(error));
+  let answer = '';
+  const answered = new Promise<void>((resolve) =>
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString('utf8');
+      if (answer.includes('\r\n\r\n')) resolve();
+    }),
+  );
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  // Past Node's 16 KiB header limit, then more after the answer, as a slow client would.
+  socket.write(`GET /master/state?q=${'v'.repeat(17 * 1024)}`);
+  await answered;
+  assert.match(answer, /^HTTP\/1\.1 431 /);
+  for (let i = 0; i < 32; i++)
+    if (!socket.write('v'.repeat(64 * 1024))) await once(socket, 'drain');
+  socket.end(' HTTP/1.1\r\n\r\n');
+  await closed;
+  assert.deepEqual(errors, [], 'the server did not reset the connection');
 });

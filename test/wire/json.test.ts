@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { nanosFromMs, stringifyJson, toAsciiJson } from '../../src/wire/json.js';
+import { exceedsJsonDepth, nanosFromMs, stringifyJson, toAsciiJson } from '../../src/wire/json.js';
 
 const RUNS = { numRuns: 300 };
 
@@ -82,4 +82,25 @@ test('nanos from milliseconds are exact as int64', () => {
     [2.6, 3_000_000n],
   ];
   for (const [ms, nanos] of cases) assert.equal(nanosFromMs(ms), nanos, `${ms} ms`);
+});
+
+test('exceedsJsonDepth counts arrays and objects outside strings only', () => {
+  const bytes = (text: string) => Buffer.from(text, 'utf8');
+  const cases: [text: string, maxDepth: number, expected: boolean][] = [
+    ['[[[]]]', 3, false],
+    ['[[[]]]', 2, true],
+    ['{"a":{"b":[1]}}', 3, false],
+    ['{"a":{"b":[1]}}', 2, true],
+    ['["[[[[[[", "{{{{"]', 1, false],
+    ['["\\"[[[["]', 1, false],
+    ['["\\\\", [[]]]', 2, true],
+    ['"é[["', 0, false],
+    [`${'['.repeat(1_000_000)}`, 64, true],
+  ];
+  for (const [text, maxDepth, expected] of cases)
+    assert.equal(
+      exceedsJsonDepth(bytes(text), maxDepth),
+      expected,
+      `${text.slice(0, 20)} / ${maxDepth}`,
+    );
 });

@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BadRequestError } from '../../src/wire/errors.js';
-import { parseAgentCall, parseCall } from '../../src/wire/schemas.js';
+import { parseAgentCall, parseCall, parseMasterCall } from '../../src/wire/schemas.js';
 import { newStatusUuid } from '../../src/wire/status-uuid.js';
+
+/** The call, narrowed to `type` (asserting it is that type). */
+function narrow<C extends { readonly type: string }, T extends C['type']>(
+  call: C,
+  type: T,
+): Extract<C, { type: T }> {
+  assert.equal(call.type, type);
+  return call as Extract<C, { type: T }>;
+}
 
 const framework_id = { value: 'f-1' };
 const framework_info = { user: 'alice', name: 'demo' };
@@ -144,9 +153,9 @@ test('scheduler call validation treats null as unset', () => {
     kill: null,
   });
   assert.equal(call.framework_id, undefined);
-  assert.equal(call.kill, undefined);
-  assert.equal(call.subscribe?.framework_info.role, undefined);
-  assert.equal(call.subscribe?.suppressed_roles, undefined);
+  assert.equal((call as unknown as Record<string, unknown>).kill, undefined);
+  assert.equal(narrow(call, 'SUBSCRIBE').subscribe.framework_info.role, undefined);
+  assert.equal(narrow(call, 'SUBSCRIBE').subscribe.suppressed_roles, undefined);
 });
 
 test('scheduler call validation accepts numbers and booleans written as strings', () => {
@@ -155,15 +164,15 @@ test('scheduler call validation accepts numbers and booleans written as strings'
     framework_id,
     decline: { offer_ids: [offer], filters: { refuse_seconds: '5' } },
   });
-  assert.equal(declined.decline?.filters?.refuse_seconds, 5);
+  assert.equal(narrow(declined, 'DECLINE').decline.filters?.refuse_seconds, 5);
   const subscribed = parseCall({
     type: 'SUBSCRIBE',
     subscribe: {
       framework_info: { ...framework_info, checkpoint: 'true', failover_timeout: ' 2.5e1 ' },
     },
   });
-  assert.equal(subscribed.subscribe?.framework_info.checkpoint, true);
-  assert.equal(subscribed.subscribe?.framework_info.failover_timeout, 25);
+  assert.equal(narrow(subscribed, 'SUBSCRIBE').subscribe.framework_info.checkpoint, true);
+  assert.equal(narrow(subscribed, 'SUBSCRIBE').subscribe.framework_info.failover_timeout, 25);
 });
 
 test('scheduler call validation rejects a non-numeric string where a number belongs', () => {
@@ -202,7 +211,7 @@ test('scheduler call validation drops unknown framework capabilities silently', 
       },
     },
   });
-  assert.deepEqual(call.subscribe?.framework_info.capabilities, [
+  assert.deepEqual(narrow(call, 'SUBSCRIBE').subscribe.framework_info.capabilities, [
     { type: 'MULTI_ROLE' },
     { type: 'PARTITION_AWARE' },
   ]);
@@ -215,8 +224,8 @@ test('scheduler call validation accepts a well-formed acknowledgement', () => {
     framework_id,
     acknowledge: { agent_id: { value: 'a-1' }, task_id: { value: 't-1' }, uuid },
   });
-  assert.equal(call.acknowledge?.uuid, uuid);
-  assert.equal(call.acknowledge?.task_id.value, 't-1');
+  assert.equal(narrow(call, 'ACKNOWLEDGE').acknowledge.uuid, uuid);
+  assert.equal(narrow(call, 'ACKNOWLEDGE').acknowledge.task_id.value, 't-1');
 });
 
 test('agent call validation names the offending field', () => {
@@ -258,8 +267,8 @@ test('agent call validation accepts a subscription with port as a string', () =>
     type: 'SUBSCRIBE',
     subscribe: { agent_info: { hostname: 'h1', port: '5051' }, version: '1.0', tasks: null },
   });
-  assert.equal(call.subscribe?.agent_info.port, 5051);
-  assert.equal(call.subscribe?.tasks, undefined);
+  assert.equal(narrow(call, 'SUBSCRIBE').subscribe.agent_info.port, 5051);
+  assert.equal(narrow(call, 'SUBSCRIBE').subscribe.tasks, undefined);
 });
 
 test('scheduler call validation refuses a failover_timeout or grace period Mesos cannot represent', () => {
@@ -283,7 +292,10 @@ test('scheduler call validation refuses a failover_timeout or grace period Mesos
   }
   // A month, a week and "practically forever" within int64 nanoseconds are fine.
   for (const value of [2592000, 604800, 9e9, 0])
-    assert.equal(parseCall(subscribing(value)).subscribe?.framework_info.failover_timeout, value);
+    assert.equal(
+      narrow(parseCall(subscribing(value)), 'SUBSCRIBE').subscribe.framework_info.failover_timeout,
+      value,
+    );
 
   const killing = (nanoseconds: unknown) => ({
     type: 'KILL',
@@ -294,4 +306,51 @@ test('scheduler call validation refuses a failover_timeout or grace period Mesos
     const error = badRequest(() => parseCall(killing(value)));
     assert.equal(error.field, 'kill.kill_policy.grace_period.nanoseconds');
   }
+});
+
+test('DRAIN_AGENT takes max_grace_period as a google.protobuf.Duration, {seconds, nanos}', () => {
+  const call = narrow(
+    parseMasterCall({
+      type: 'DRAIN_AGENT',
+      drain_agent: {
+        agent_id: { value: 'a-S0' },
+        max_grace_period: { seconds: 600, nanos: 5 },
+        mark_gone: 'true',
+      },
+    }),
+    'DRAIN_AGENT',
+  );
+  assert.deepEqual(call.drain_agent.max_grace_period, { seconds: 600, nanos: 5 });
+  assert.equal(call.drain_agent.mark_gone, true);
+  const negative = badRequest(() =>
+    parseMasterCall({
+      type: 'DRAIN_AGENT',
+      drain_agent: { agent_id: { value: 'a-S0' }, max_grace_period: { seconds: -1 } },
+    }),
+  );
+  assert.equal(negative.field, 'drain_agent.max_grace_period.seconds');
+});
+
+test('agent call validation keeps the agent domain and takes a PONG without a body', () => {
+  const domain = { fault_domain: { region: { name: 'eu' }, zone: { name: 'rack1' } } };
+  const subscribe = narrow(
+    parseAgentCall({
+      type: 'SUBSCRIBE',
+      subscribe: { agent_info: { hostname: 'h', domain }, version: '1.11.0' },
+    }),
+    'SUBSCRIBE',
+  );
+  assert.deepEqual(subscribe.subscribe.agent_info.domain, domain);
+  const zoneless = badRequest(() =>
+    parseAgentCall({
+      type: 'SUBSCRIBE',
+      subscribe: {
+        agent_info: { hostname: 'h', domain: { fault_domain: { region: { name: 'eu' } } } },
+        version: '1.11.0',
+      },
+    }),
+  );
+  assert.equal(zoneless.field, 'subscribe.agent_info.domain.fault_domain.zone');
+  assert.equal(parseAgentCall({ type: 'PONG', agent_id: { value: 'a-S0' } }).type, 'PONG');
+  assert.equal(badRequest(() => parseAgentCall({ type: 'PONG' })).field, 'agent_id');
 });

@@ -1,0 +1,329 @@
+// The master benchmark's processes (#8): the daemons it starts and stops by PID, what
+// /proc says about them, and the bed one row runs on.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { get } from 'node:http';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { SimNetwork, TimingWheel, WheelDriver } from '../../src/sim/index.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const AGORA = join(ROOT, 'bin', 'agora.js');
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+const WHEEL_TICK_MS = 5;
+
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Rejects with the signal's reason when it aborts first. */
+export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Polls `probe` every 50 ms until it yields a value; names what it waited for at the deadline. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await delay(50, undefined, { signal });
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+let clockTicksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (clockTicksPerSecond === undefined) {
+    const answer = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const value = Number(answer.stdout.trim());
+    clockTicksPerSecond = Number.isFinite(value) && value > 0 ? value : 100;
+  }
+  return clockTicksPerSecond;
+}
+
+export interface ProcSample {
+  readonly rssMb: number;
+  readonly hwmMb: number;
+  /** utime + stime, seconds. */
+  readonly cpuSeconds: number;
+}
+
+/** The master's memory (/proc/<pid>/status) and CPU time so far (/proc/<pid>/stat). */
+export function procSample(pid: number): ProcSample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may itself hold spaces: state is field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return {
+    rssMb: kb('VmRSS') / 1024,
+    hwmMb: kb('VmHWM') / 1024,
+    cpuSeconds: (utime + stime) / clockTicks(),
+  };
+}
+
+export function openFilesLimit(): number {
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+  return match?.[1] === undefined || match[1] === 'unlimited'
+    ? Number.POSITIVE_INFINITY
+    : Number(match[1]);
+}
+
+export function load1m(): number {
+  return loadavg()[0] ?? 0;
+}
+
+export interface Started {
+  readonly url: string;
+  readonly master: Daemon;
+  /** The simulated agents' calls and streams. */
+  readonly agents: SimNetwork;
+  /** The simulated frameworks' calls and streams. */
+  readonly frameworks: SimNetwork;
+}
+
+export interface Daemon {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly logPath: string;
+  readonly exited: Promise<void>;
+}
+
+export function hasExited(daemon: Daemon): boolean {
+  return daemon.child.exitCode !== null || daemon.child.signalCode !== null;
+}
+
+/** Starts `node [nodeArgs] bin/agora.js <args>` with stdout and stderr into `logPath`. */
+function startDaemon(
+  name: string,
+  nodeArgs: readonly string[],
+  args: readonly string[],
+  logPath: string,
+): Daemon {
+  const fd = openSync(logPath, 'a');
+  let child: ChildProcess;
+  try {
+    // A file, not a pipe: the daemons log synchronously, and a pipe this busy process
+    // drained late would stall them and the numbers with them.
+    child = spawn(process.execPath, [...nodeArgs, AGORA, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${name} did not start`);
+  // Registered at once: a child that exits before anyone awaits must not be missed.
+  const exited = once(child, 'exit').then(() => undefined);
+  return { name, child, pid, logPath, exited };
+}
+
+/** SIGTERM, wait for the exit by PID, SIGKILL after the deadline. */
+async function stopDaemon(daemon: Daemon): Promise<void> {
+  if (hasExited(daemon)) return;
+  daemon.child.kill('SIGTERM');
+  const deadline = setTimeout(() => daemon.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  try {
+    await daemon.exited;
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+/** The URL of a daemon's `listening` log line, once it is there. */
+async function listeningUrl(daemon: Daemon, signal: AbortSignal): Promise<string> {
+  return waitFor(
+    `${daemon.name} to log 'listening'`,
+    () => {
+      if (hasExited(daemon))
+        throw new Error(`${daemon.name} exited before it listened; see ${daemon.logPath}`);
+      for (const line of readFileSync(daemon.logPath, 'utf8').split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const entry: unknown = JSON.parse(line);
+        if (
+          typeof entry === 'object' &&
+          entry !== null &&
+          'msg' in entry &&
+          entry.msg === 'listening' &&
+          'url' in entry &&
+          typeof entry.url === 'string'
+        )
+          return entry.url;
+      }
+      return undefined;
+    },
+    START_TIMEOUT_MS,
+    signal,
+  );
+}
+
+export function getBody(url: URL, signal: AbortSignal): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { signal }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        response.statusCode === 200
+          ? resolve(Buffer.concat(chunks))
+          : reject(new Error(`${url.href} answered ${response.statusCode}`)),
+      );
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
+/**
+ * One row's processes and simulation, torn down in reverse by stop(): simulated streams
+ * first, then the agent process, then the master (whose CPU profile, if asked for, is
+ * written as it exits).
+ */
+export class Bed {
+  readonly wheel = new TimingWheel(WHEEL_TICK_MS, performance.now());
+  private readonly driver = new WheelDriver(this.wheel);
+  private readonly undos: (() => Promise<void> | void)[] = [];
+  private stopping: Promise<void> | undefined;
+  private master: Daemon | undefined;
+
+  constructor(
+    private readonly workDir: string,
+    private readonly rowName: string,
+    private readonly cpuProfDir: string | undefined,
+    private readonly callSockets: number,
+  ) {}
+
+  /** Starts the master and the simulated networks toward it. */
+  async startMaster(signal: AbortSignal): Promise<Started> {
+    const nodeArgs =
+      this.cpuProfDir === undefined
+        ? []
+        : ['--cpu-prof', '--cpu-prof-dir', join(this.workDir, `prof-${this.rowName}`)];
+    const master = startDaemon(
+      'master',
+      nodeArgs,
+      ['master', '--port', '0', '--registry', 'in_memory', '--log_level', 'info'],
+      join(this.workDir, `master-${this.rowName}.log`),
+    );
+    this.master = master;
+    this.undos.push(async () => {
+      await stopDaemon(master);
+      this.keepProfile();
+    });
+    const url = await listeningUrl(master, signal);
+    this.driver.start();
+    this.undos.push(() => {
+      this.driver.stop();
+      this.wheel.clear();
+    });
+    // Two queues of calls, as two kinds of clients: a framework's acknowledgement does not
+    // wait behind every agent's update, as it would not with separate connections.
+    const agents = new SimNetwork({ master: new URL(url), maxCallSockets: this.callSockets });
+    const frameworks = new SimNetwork({ master: new URL(url), maxCallSockets: this.callSockets });
+    this.undos.push(() => {
+      agents.close();
+      frameworks.close();
+    });
+    return { url, master, agents, frameworks };
+  }
+
+  /** A real agent process registered with the master. */
+  async startAgent(masterUrl: string, resources: string, signal: AbortSignal): Promise<void> {
+    const agentDir = join(this.workDir, `agent-${this.rowName}`);
+    mkdirSync(agentDir, { recursive: true });
+    const agent = startDaemon(
+      'agent',
+      [],
+      [
+        'agent',
+        '--master',
+        masterUrl,
+        '--port',
+        '0',
+        '--work_dir',
+        agentDir,
+        '--resources',
+        resources,
+        '--log_level',
+        'info',
+      ],
+      join(this.workDir, `agent-${this.rowName}.log`),
+    );
+    this.undos.push(() => stopDaemon(agent));
+    await listeningUrl(agent, signal);
+    let registered = false;
+    const poll = async () => {
+      const body = await getBody(new URL('/master/slaves', masterUrl), signal);
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      registered =
+        typeof parsed === 'object' &&
+        parsed !== null &&
+        'slaves' in parsed &&
+        Array.isArray(parsed.slaves) &&
+        parsed.slaves.length > 0;
+    };
+    await waitFor(
+      'the agent to register',
+      () => {
+        if (hasExited(agent)) throw new Error(`agent exited; see ${agent.logPath}`);
+        void poll().catch(() => undefined);
+        return registered ? true : undefined;
+      },
+      START_TIMEOUT_MS,
+      signal,
+    );
+  }
+
+  /** Registers an undo that runs before everything registered so far. */
+  defer(undo: () => Promise<void> | void): void {
+    this.undos.push(undo);
+  }
+
+  assertMasterRunning(): void {
+    if (this.master !== undefined && hasExited(this.master))
+      throw new Error(`the master exited; see ${this.master.logPath}`);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const undo of this.undos.reverse()) await undo();
+    })();
+    return this.stopping;
+  }
+
+  /** Moves the master's profile out of the temp dir, as `<row>.cpuprofile`. */
+  private keepProfile(): void {
+    if (this.cpuProfDir === undefined) return;
+    const dir = join(this.workDir, `prof-${this.rowName}`);
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    } catch {
+      return;
+    }
+    const [file] = files;
+    if (file === undefined) return;
+    mkdirSync(this.cpuProfDir, { recursive: true });
+    renameSync(join(dir, file), join(this.cpuProfDir, `${this.rowName}.cpuprofile`));
+  }
+}

@@ -1,0 +1,327 @@
+// What the agent writes to disk about each task run, so that after a crash its
+// next life knows which processes it left behind (#7, item 10). The layout is
+// Mesos' (`src/slave/paths.cpp`; docs/agent-recovery.md), so that real recovery
+// (#9: executors that outlive the agent, --recover=reconnect|cleanup) extends
+// it rather than replaces it; the files hold our wire JSON, not protobuf:
+//
+//   <work_dir>/meta/
+//     boot_id                             the host's boot when the agent last started
+//     slaves/<agent_id>/frameworks/<framework_id>/
+//       framework.info                    FrameworkInfo
+//       executors/<executor_id>/runs/<container_id>/
+//         pids/forked.pid                 the task's process (and process group), in decimal
+//         pids/forked.start_time          its start time, /proc/<pid>/stat field 22
+//         tasks/<task_id>/task.info       TaskInfo
+//         tasks/<task_id>/task.updates    every status update and acknowledgement, one JSON
+//                                         line each, shaped as Mesos' StatusUpdateRecord:
+//                                         {"type":"UPDATE","update":{…}} or {"type":"ACK","uuid":…}
+//         task.pid, task.start_time,      the shim's records (src/containerizer/shim.ts): this
+//         exit_status                     directory is the container's runtime directory
+//
+// A run's directory is removed when its terminal update is acknowledged. Every
+// file is written to a temporary name and renamed into place, so a crash leaves
+// the old file or the new one, never half of one. No fsync: these records only
+// matter while the host stays up (after a reboot every process is gone anyway,
+// which boot_id tells), and the page cache outlives a crashed agent.
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  type AgentCall,
+  type FrameworkID,
+  type FrameworkInfo,
+  FrameworkInfoSchema,
+  isTerminalState,
+  frameworkId as mintFrameworkId,
+  parseAgentCall,
+  parseWith,
+  type TaskInfo,
+  TaskInfoSchema,
+  type TaskStatus,
+} from '../wire/index.js';
+
+/** Where one run's records live: the ids that make up its path. */
+export interface RunAddress {
+  readonly agentIdValue: string;
+  readonly frameworkIdValue: string;
+  readonly executorIdValue: string;
+  readonly containerIdValue: string;
+  readonly taskIdValue: string;
+}
+
+/** A run as its records on disk tell it; what a record did not say is undefined. */
+export interface CheckpointedRun {
+  readonly address: RunAddress;
+  readonly frameworkId: FrameworkID;
+  readonly frameworkInfo: FrameworkInfo | undefined;
+  readonly task: TaskInfo | undefined;
+  readonly pid: number | undefined;
+  readonly startTime: string | undefined;
+  /** Every update recorded for the task, in order (the status update manager's stream). */
+  readonly updates: readonly TaskStatus[];
+  /** The uuids of the updates the framework acknowledged. */
+  readonly acknowledged: ReadonlySet<string>;
+  /** The terminal update the previous life sent (or meant to), unacknowledged. */
+  readonly terminal: TaskStatus | undefined;
+  /** Records that were there but could not be read, with why. */
+  readonly unreadable: readonly string[];
+}
+
+const TEMPORARY_SUFFIX = '.tmp';
+
+/** Writes `path` whole or not at all: a temporary file renamed into place. */
+export function writeFileAtomic(path: string, data: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}${TEMPORARY_SUFFIX}`;
+  writeFileSync(temporary, data);
+  renameSync(temporary, path);
+}
+
+export class Checkpoint {
+  private readonly metaDir: string;
+
+  constructor(workDir: string) {
+    this.metaDir = join(workDir, 'meta');
+  }
+
+  /** The boot id recorded by the agent's previous start, if any. */
+  readBootId(): string | undefined {
+    return readText(join(this.metaDir, 'boot_id'))?.trim();
+  }
+
+  writeBootId(bootId: string): void {
+    writeFileAtomic(join(this.metaDir, 'boot_id'), `${bootId}\n`);
+  }
+
+  /** Before the task's process starts: who it belongs to and what it is. */
+  launched(address: RunAddress, frameworkInfo: FrameworkInfo, task: TaskInfo): void {
+    writeFileAtomic(
+      join(this.frameworkDir(address), 'framework.info'),
+      JSON.stringify(frameworkInfo),
+    );
+    writeFileAtomic(join(this.taskDir(address), 'task.info'), JSON.stringify(task));
+  }
+
+  /**
+   * Right after the process started. The start time goes first: a forked.pid
+   * on disk always has its start time beside it.
+   */
+  forked(address: RunAddress, pid: number, startTime: string): void {
+    const pids = join(this.runDir(address), 'pids');
+    writeFileAtomic(join(pids, 'forked.start_time'), `${startTime}\n`);
+    writeFileAtomic(join(pids, 'forked.pid'), `${pid}\n`);
+  }
+
+  /**
+   * An update about to be sent: recorded first, so a restarted agent resends
+   * what the framework has not acknowledged (Mesos' status update stream).
+   * Appended, not fsynced: see the header.
+   */
+  updated(address: RunAddress, frameworkId: FrameworkID, status: TaskStatus): void {
+    const record = { type: 'UPDATE', update: { framework_id: frameworkId, status } };
+    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify(record));
+  }
+
+  /** The framework acknowledged the update with `uuid`. */
+  acknowledged(address: RunAddress, uuid: string): void {
+    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify({ type: 'ACK', uuid }));
+  }
+
+  /** The run's terminal update, so a restarted agent resends it rather than guess. */
+  terminated(address: RunAddress, frameworkId: FrameworkID, status: TaskStatus): void {
+    this.updated(address, frameworkId, status);
+  }
+
+  /**
+   * The terminal update was acknowledged: the run's records go, and its
+   * executor's and framework's when no other run is left under them.
+   */
+  remove(address: RunAddress): void {
+    rmSync(this.runDir(address), { recursive: true, force: true });
+    const frameworkDir = this.frameworkDir(address);
+    const executorDir = join(frameworkDir, 'executors', address.executorIdValue);
+    for (const dir of [join(executorDir, 'runs'), executorDir, join(frameworkDir, 'executors')])
+      if (!removeIfEmpty(dir)) return;
+    rmSync(frameworkDir, { recursive: true, force: true });
+  }
+
+  /** Every run recorded under meta/slaves/, whichever agent id it ran under. */
+  runs(): CheckpointedRun[] {
+    const out: CheckpointedRun[] = [];
+    const slaves = join(this.metaDir, 'slaves');
+    for (const agentIdValue of entries(slaves))
+      for (const frameworkIdValue of entries(join(slaves, agentIdValue, 'frameworks')))
+        for (const executorIdValue of entries(
+          join(slaves, agentIdValue, 'frameworks', frameworkIdValue, 'executors'),
+        ))
+          for (const containerIdValue of entries(
+            join(
+              slaves,
+              agentIdValue,
+              'frameworks',
+              frameworkIdValue,
+              'executors',
+              executorIdValue,
+              'runs',
+            ),
+          )) {
+            const partial = { agentIdValue, frameworkIdValue, executorIdValue, containerIdValue };
+            const taskIds = entries(join(this.runDir({ ...partial, taskIdValue: '' }), 'tasks'));
+            // A run holds one task (the agent is its command executor); a run whose
+            // task dir was never written still names its task: executor id = task id.
+            for (const taskIdValue of taskIds.length > 0 ? taskIds : [executorIdValue])
+              out.push(this.read({ ...partial, taskIdValue }));
+          }
+    return out;
+  }
+
+  private read(address: RunAddress): CheckpointedRun {
+    const unreadable: string[] = [];
+    const parse = <T>(path: string, parser: (json: unknown) => T): T | undefined => {
+      const text = readText(path);
+      if (text === undefined) return undefined;
+      try {
+        return parser(JSON.parse(text));
+      } catch (error) {
+        unreadable.push(`${path}: ${(error as Error).message}`);
+        return undefined;
+      }
+    };
+    const runDir = this.runDir(address);
+    const taskDir = this.taskDir(address);
+    const pidText = readText(join(runDir, 'pids', 'forked.pid'))?.trim();
+    const pid = pidText !== undefined && /^\d+$/.test(pidText) ? Number(pidText) : undefined;
+    if (pidText !== undefined && pid === undefined) unreadable.push(`forked.pid: '${pidText}'`);
+    const startText = readText(join(runDir, 'pids', 'forked.start_time'))?.trim();
+    const startTime = startText !== undefined && /^\d+$/.test(startText) ? startText : undefined;
+    const { updates, acknowledged } = readUpdates(
+      join(taskDir, 'task.updates'),
+      address.agentIdValue,
+      unreadable,
+    );
+    const terminal = [...updates]
+      .reverse()
+      .find((u) => isTerminalState(u.state) && !acknowledged.has(u.uuid ?? ''));
+    return {
+      address,
+      frameworkId: mintFrameworkId(address.frameworkIdValue),
+      frameworkInfo: parse(join(this.frameworkDir(address), 'framework.info'), (json) =>
+        parseWith(FrameworkInfoSchema, json),
+      ),
+      task: parse(join(taskDir, 'task.info'), (json) => parseWith(TaskInfoSchema, json)),
+      pid,
+      startTime,
+      updates,
+      acknowledged,
+      terminal,
+      unreadable,
+    };
+  }
+
+  private frameworkDir(address: RunAddress): string {
+    return join(
+      this.metaDir,
+      'slaves',
+      address.agentIdValue,
+      'frameworks',
+      address.frameworkIdValue,
+    );
+  }
+
+  /** The run's directory, which is also its container's runtime directory. */
+  runDir(address: RunAddress): string {
+    return join(
+      this.frameworkDir(address),
+      'executors',
+      address.executorIdValue,
+      'runs',
+      address.containerIdValue,
+    );
+  }
+
+  private taskDir(address: RunAddress): string {
+    return join(this.runDir(address), 'tasks', address.taskIdValue);
+  }
+}
+
+function appendLine(path: string, line: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  appendFileSync(path, `${line}\n`);
+}
+
+/**
+ * The updates and acknowledgements of a task.updates file. A torn last line (a
+ * crash mid-append) and lines that do not parse are skipped and reported.
+ */
+function readUpdates(
+  path: string,
+  agentIdValue: string,
+  unreadable: string[],
+): { updates: TaskStatus[]; acknowledged: Set<string> } {
+  const updates: TaskStatus[] = [];
+  const acknowledged = new Set<string>();
+  const text = readText(path);
+  if (text === undefined) return { updates, acknowledged };
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    try {
+      const record = JSON.parse(line) as { type?: unknown; uuid?: unknown; update?: unknown };
+      if (record.type === 'ACK' && typeof record.uuid === 'string') {
+        acknowledged.add(record.uuid);
+        continue;
+      }
+      const call: AgentCall = parseAgentCall({
+        type: 'UPDATE',
+        agent_id: { value: agentIdValue },
+        update: record.update,
+      });
+      if (call.type === 'UPDATE') updates.push(call.update.status);
+    } catch (error) {
+      unreadable.push(`${path} line ${i + 1}: ${(error as Error).message}`);
+    }
+  }
+  return { updates, acknowledged };
+}
+
+/** A file's text, or undefined when there is no such file. */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Directory names under `dir` (none if it does not exist): no files, no `latest` links. */
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Removes `dir` if it is empty; true if it is gone. */
+function removeIfEmpty(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,536 @@
+// The fetcher (docs/fetcher.md): before a task starts, each of its
+// CommandInfo.uris is fetched into its sandbox, one after the other, as Mesos'
+// fetcher does: local files (absolute paths, file://) are copied and http://
+// (or https://) resources downloaded, with a size bound and a stall timeout;
+// archives are extracted (tar and its compressed forms with `tar`, .zip with
+// `unzip`, .gz with `gzip`), `executable` makes the result executable instead,
+// and `output_file` names it. With `cache: true` a URI is downloaded once into
+// the cache (fetcher-cache.ts) and copied or extracted from there.
+//
+// Everything streams, on the event loop's terms: no file is read whole and no
+// synchronous copy runs, so a large download never stalls the agent. Nothing
+// is written outside the sandbox: output names are relative without '..', and
+// a file is never written through a symbolic link. Extraction relies on GNU tar
+// and Info-ZIP unzip refusing members named with '..' or absolutely, which they
+// do by default.
+import { spawn } from 'node:child_process';
+import { constants, createReadStream, type ReadStream } from 'node:fs';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../runtime/index.js';
+import type { CommandURI } from '../wire/index.js';
+import { CACHE_FILE_PREFIX, CacheBook, type CacheEntry } from './fetcher-cache.js';
+
+/** Mesos' --fetcher_cache_size default: 2 GB. */
+export const DEFAULT_FETCHER_CACHE_SIZE_BYTES = 2 * 1024 ** 3;
+/** Mesos' --fetcher_stall_timeout default: a download that sends nothing for a minute is dropped. */
+export const DEFAULT_FETCHER_STALL_TIMEOUT_MS = 60_000;
+/**
+ * The most one URI may bring into a sandbox when its task asked for no disk:
+ * a bound a runaway download meets long before it fills the work dir's disk.
+ */
+export const DEFAULT_MAX_FETCH_BYTES = 4 * 1024 ** 3;
+/** Redirects followed per download, as curl's default allows many; more means a loop. */
+const MAX_REDIRECTS = 10;
+/** How much of an extractor's complaint goes into the error. */
+const MAX_TOOL_OUTPUT_CHARS = 2048;
+/** Never follow a link when writing into a sandbox. */
+const WRITE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+
+export class FetchError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'FetchError';
+  }
+}
+
+export interface FetcherOptions {
+  /** --fetcher_cache_dir: where cache files live; cleared of them at start, as Mesos does. */
+  readonly cacheDir: string;
+  /** --fetcher_cache_size: 0 turns the cache off. */
+  readonly cacheSizeBytes: number;
+  readonly log: Logger;
+  readonly stallTimeoutMs?: number;
+}
+
+export interface FetchOptions {
+  readonly signal: AbortSignal;
+  /** Bytes one URI may bring (the task's disk); DEFAULT_MAX_FETCH_BYTES when undefined. */
+  readonly maxBytes?: number;
+}
+
+/** Fetches tasks' URIs into their sandboxes; see the header. */
+export interface UriFetcher {
+  /** Rejects with a FetchError naming the URI that failed; the task must not start. */
+  fetch(uris: readonly CommandURI[], sandbox: string, options: FetchOptions): Promise<void>;
+}
+
+export type UriSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'http'; readonly url: URL };
+
+/** Where a URI's bytes come from, or why Agora cannot fetch it. */
+export function parseUriSource(value: string): UriSource {
+  if (isAbsolute(value)) return { kind: 'file', path: value };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new FetchError(
+      'a relative path can only be fetched with --frameworks_home, which this agent does not have',
+    );
+  }
+  switch (url.protocol) {
+    case 'file:':
+      if (url.host !== '' && url.host !== 'localhost')
+        throw new FetchError(`a file:// URI must name a local file, not one on '${url.host}'`);
+      return { kind: 'file', path: fileURLToPath(url) };
+    case 'http:':
+    case 'https:':
+      return { kind: 'http', url };
+    default:
+      throw new FetchError(
+        `unsupported scheme '${url.protocol.slice(0, -1)}' (file://, absolute paths, http:// and https:// are)`,
+      );
+  }
+}
+
+/** Why `outputFile` cannot name a file in the sandbox, or undefined when it can. */
+export function outputFileError(outputFile: string): string | undefined {
+  if (outputFile === '') return 'output_file must not be empty';
+  if (isAbsolute(outputFile)) return `output_file '${outputFile}' must be a relative path`;
+  if (outputFile.split('/').includes('..'))
+    return `output_file '${outputFile}' must not contain '..'`;
+  if (outputFile.endsWith('/')) return `output_file '${outputFile}' must name a file`;
+  return undefined;
+}
+
+/** The name a URI's file gets in the sandbox: its output_file, else the last part of its path. */
+export function outputName(uri: CommandURI, source: UriSource): string {
+  if (uri.output_file !== undefined) {
+    const error = outputFileError(uri.output_file);
+    if (error !== undefined) throw new FetchError(error);
+    return normalize(uri.output_file);
+  }
+  const path = source.kind === 'file' ? source.path : decodeURIComponent(source.url.pathname);
+  const name = basename(path);
+  if (name === '' || name === '.' || name === '..' || path.endsWith('/'))
+    throw new FetchError('the URI names no file; give it an output_file');
+  return name;
+}
+
+export type ArchiveKind = 'tar' | 'zip' | 'gzip';
+
+/** The archive a file name says it is (Mesos' list of extensions), or undefined. */
+export function archiveKind(name: string): ArchiveKind | undefined {
+  const lower = name.toLowerCase();
+  if (/\.(tar|tar\.gz|tgz|tar\.bz2|tbz2|tar\.xz|txz)$/.test(lower)) return 'tar';
+  if (lower.endsWith('.zip')) return 'zip';
+  if (lower.endsWith('.gz')) return 'gzip';
+  return undefined;
+}
+
+interface OpenedSource {
+  /** Bytes it will bring, when known up front (a file's size, an HTTP Content-Length). */
+  readonly size: number | undefined;
+  readonly stream: ReadStream | IncomingMessage;
+}
+
+export class Fetcher implements UriFetcher {
+  private readonly cache: CacheBook;
+  private readonly stallTimeoutMs: number;
+
+  constructor(private readonly options: FetcherOptions) {
+    this.cache = new CacheBook(options.cacheSizeBytes);
+    this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_FETCHER_STALL_TIMEOUT_MS;
+  }
+
+  /**
+   * Prepares the cache directory and removes what an earlier agent cached (the
+   * cache does not survive a restart, as in Mesos): only files named as the
+   * cache names them, so a directory shared with anything else loses nothing else.
+   */
+  async start(): Promise<void> {
+    if (!this.cache.isEnabled) return;
+    await mkdir(this.options.cacheDir, { recursive: true });
+    for (const name of await readdir(this.options.cacheDir)) {
+      if (!name.startsWith(CACHE_FILE_PREFIX)) continue;
+      const path = join(this.options.cacheDir, name);
+      if ((await lstat(path)).isFile()) await unlink(path).catch(() => undefined);
+    }
+  }
+
+  /** Cached bytes and entries, for metrics and tests. */
+  get cacheUsage(): { readonly bytes: number; readonly entries: number } {
+    return { bytes: this.cache.usedBytes, entries: this.cache.size };
+  }
+
+  async fetch(uris: readonly CommandURI[], sandbox: string, options: FetchOptions): Promise<void> {
+    const root = await realpath(sandbox);
+    for (const uri of uris) {
+      options.signal.throwIfAborted();
+      try {
+        await this.fetchOne(uri, root, options);
+      } catch (error) {
+        if (options.signal.aborted) throw options.signal.reason;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new FetchError(`Failed to fetch '${uri.value}': ${reason}`, { cause: error });
+      }
+    }
+  }
+
+  private async fetchOne(uri: CommandURI, root: string, options: FetchOptions): Promise<void> {
+    const source = parseUriSource(uri.value);
+    const name = outputName(uri, source);
+    const destination = await sandboxPath(root, name);
+    const isExecutable = uri.executable === true;
+    const archive = !isExecutable && (uri.extract ?? true) ? archiveKind(name) : undefined;
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_FETCH_BYTES;
+    const { log } = this.options;
+
+    if (uri.cache === true && this.cache.isEnabled) {
+      const cached = await this.fromCache(uri.value, source, options.signal, maxBytes, destination);
+      if (cached !== undefined) {
+        try {
+          const file = join(this.options.cacheDir, cached.file);
+          // A cached archive is extracted straight from the cache: only what it holds
+          // lands in the sandbox (docs/fetcher.md).
+          if (archive !== undefined)
+            await extract(archive, file, destination, maxBytes, options.signal);
+          else await copyInto(createReadStream(file), destination, maxBytes, options.signal);
+        } finally {
+          this.cache.release(cached);
+        }
+        if (isExecutable) await chmod(destination, 0o755);
+        log.info({ uri: uri.value, destination, cache: 'used' }, 'URI fetched');
+        return;
+      }
+    } else {
+      const opened = await this.open(source, options.signal);
+      await this.write(opened, destination, maxBytes, options.signal);
+    }
+    if (isExecutable) await chmod(destination, 0o755);
+    else if (archive !== undefined)
+      await extract(archive, destination, destination, maxBytes, options.signal);
+    log.info({ uri: uri.value, destination, cache: 'bypassed' }, 'URI fetched');
+  }
+
+  /**
+   * The URI's cache entry, ready and in use (release it), downloading it first
+   * if no fetch has; undefined when the cache cannot take it (size unknown, too
+   * big, no room, or the shared download failed), after which the URI has been
+   * written to `destination` directly, or must be.
+   */
+  private async fromCache(
+    key: string,
+    source: UriSource,
+    signal: AbortSignal,
+    maxBytes: number,
+    destination: string,
+  ): Promise<CacheEntry | undefined> {
+    const existing = this.cache.use(key);
+    if (existing !== undefined) {
+      try {
+        await existing.ready;
+        return existing;
+      } catch {
+        // The download this fetch waited for failed: fetched directly instead.
+        this.cache.release(existing);
+        await this.write(await this.open(source, signal), destination, maxBytes, signal);
+        return undefined;
+      }
+    }
+    const entry = this.cache.begin(key);
+    let opened: OpenedSource;
+    try {
+      opened = await this.open(source, signal);
+    } catch (error) {
+      this.cache.drop(entry, error as Error);
+      throw error;
+    }
+    const size = opened.size;
+    const evicted =
+      size === undefined || size > maxBytes ? undefined : this.cache.reserve(entry, size);
+    if (size === undefined || evicted === undefined) {
+      // Mesos needs the size before it caches; without it, or room, the cache is bypassed.
+      this.cache.drop(entry, new FetchError('not cacheable'));
+      this.options.log.info(
+        { uri: key, size, cache_bytes: this.cache.capacityBytes },
+        'URI bypasses the fetcher cache',
+      );
+      await this.write(opened, destination, maxBytes, signal);
+      return undefined;
+    }
+    for (const file of evicted)
+      await unlink(join(this.options.cacheDir, file)).catch(() => undefined);
+    const file = join(this.options.cacheDir, entry.file);
+    const temporary = `${file}.tmp`;
+    try {
+      await mkdir(this.options.cacheDir, { recursive: true });
+      const written = await this.write(opened, temporary, size, signal);
+      if (written !== size)
+        throw new FetchError(`received ${written} bytes where ${size} were announced`);
+      await rename(temporary, file);
+      this.cache.ready(entry, written);
+      return entry;
+    } catch (error) {
+      this.cache.drop(entry, error as Error);
+      this.cache.release(entry);
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async open(source: UriSource, signal: AbortSignal): Promise<OpenedSource> {
+    if (source.kind === 'file') {
+      let info: Awaited<ReturnType<typeof stat>>;
+      try {
+        info = await stat(source.path);
+      } catch (error) {
+        throw new FetchError(`cannot read ${source.path}: ${(error as Error).message}`);
+      }
+      if (!info.isFile()) throw new FetchError(`${source.path} is not a regular file`);
+      return { size: info.size, stream: createReadStream(source.path) };
+    }
+    const response = await this.get(source.url, signal);
+    const length = response.headers['content-length'];
+    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    return { size, stream: response };
+  }
+
+  /** A 2xx response to GET `url`, after redirects. */
+  private async get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+    let current = url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const response = await requestHead(current, signal, this.stallTimeoutMs);
+      const code = response.statusCode ?? 0;
+      const location = response.headers.location;
+      if (code >= 300 && code < 400 && location !== undefined) {
+        response.destroy();
+        current = new URL(location, current);
+        if (current.protocol !== 'http:' && current.protocol !== 'https:')
+          throw new FetchError(`redirected to an unsupported scheme: ${current.href}`);
+        continue;
+      }
+      if (code < 200 || code >= 300) {
+        response.destroy();
+        throw new FetchError(`HTTP ${code} ${response.statusMessage ?? ''}`.trim());
+      }
+      return response;
+    }
+    throw new FetchError(`more than ${MAX_REDIRECTS} redirects`);
+  }
+
+  /** Streams `opened` into `path` (never through a link); returns the bytes written. */
+  private async write(
+    opened: OpenedSource,
+    path: string,
+    maxBytes: number,
+    signal: AbortSignal,
+  ): Promise<number> {
+    if (opened.size !== undefined && opened.size > maxBytes) {
+      opened.stream.destroy();
+      throw new FetchError(`${opened.size} bytes is more than the ${maxBytes} allowed`);
+    }
+    return copyInto(opened.stream, path, maxBytes, signal, this.stallTimeoutMs);
+  }
+}
+
+/**
+ * `name` under the sandbox `root`, its directories created; refused if any of
+ * them resolves outside the sandbox (a link an earlier URI's archive made).
+ */
+async function sandboxPath(root: string, name: string): Promise<string> {
+  const path = join(root, name);
+  const parent = dirname(path);
+  await mkdir(parent, { recursive: true });
+  const resolved = await realpath(parent);
+  const inside = relative(root, resolved);
+  if (inside.startsWith('..') || isAbsolute(inside) || inside.split(sep).includes('..'))
+    throw new FetchError(`'${name}' would be written outside the sandbox`);
+  return join(resolved, basename(path));
+}
+
+/** The response head of GET `url`; aborted if no answer comes within `stallTimeoutMs`. */
+async function requestHead(
+  url: URL,
+  signal: AbortSignal,
+  stallTimeoutMs: number,
+): Promise<IncomingMessage> {
+  // Only the head has this deadline: the body's stalls are copyInto's to time.
+  const headTimeout = new AbortController();
+  const timer = setTimeout(
+    () => headTimeout.abort(new FetchError(`no answer within ${stallTimeoutMs / 1000}s`)),
+    stallTimeoutMs,
+  );
+  const options = {
+    method: 'GET',
+    signal: AbortSignal.any([signal, headTimeout.signal]),
+    agent: false,
+    headers: { 'user-agent': 'agora-fetcher', connection: 'close' },
+  };
+  try {
+    const request =
+      url.protocol === 'https:'
+        ? // Loaded on first use: most agents never fetch over https.
+          (await import('node:https')).request(url, options)
+        : httpRequest(url, options);
+    return await new Promise<IncomingMessage>((resolve, reject) => {
+      request.once('response', resolve);
+      request.once('error', (error) =>
+        reject(
+          signal.aborted
+            ? signal.reason
+            : headTimeout.signal.aborted
+              ? headTimeout.signal.reason
+              : error,
+        ),
+      );
+      request.end();
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Streams `input` into a new file at `path` (O_NOFOLLOW: a link there is an
+ * error, never followed), at most `maxBytes`, failing if nothing arrives for
+ * `stallTimeoutMs`. Returns the bytes written.
+ */
+async function copyInto(
+  input: NodeJS.ReadableStream & { destroy(error?: Error): void },
+  path: string,
+  maxBytes: number,
+  signal: AbortSignal,
+  stallTimeoutMs = DEFAULT_FETCHER_STALL_TIMEOUT_MS,
+): Promise<number> {
+  let bytes = 0;
+  let stall: NodeJS.Timeout | undefined;
+  const stalled = new AbortController();
+  const rearm = () => {
+    clearTimeout(stall);
+    stall = setTimeout(
+      () => stalled.abort(new FetchError(`no data for ${stallTimeoutMs / 1000}s`)),
+      stallTimeoutMs,
+    );
+  };
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      bytes += chunk.length;
+      rearm();
+      if (bytes > maxBytes) callback(new FetchError(`more than ${maxBytes} bytes`));
+      else callback(null, chunk);
+    },
+  });
+  let output: Awaited<ReturnType<typeof open>>;
+  try {
+    output = await open(path, WRITE_FLAGS, 0o644);
+  } catch (error) {
+    input.destroy();
+    throw (error as NodeJS.ErrnoException).code === 'ELOOP'
+      ? new FetchError(`'${path}' is a symbolic link; nothing is written through one`)
+      : error;
+  }
+  rearm();
+  try {
+    // The stream closes the handle when it finishes or fails.
+    await pipeline(input, meter, output.createWriteStream(), {
+      signal: AbortSignal.any([signal, stalled.signal]),
+    });
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (stalled.signal.aborted) throw stalled.signal.reason;
+    throw error;
+  } finally {
+    clearTimeout(stall);
+  }
+  return bytes;
+}
+
+/**
+ * Extracts `file` beside `destination` (into its directory), with the tool
+ * for its kind; a .gz file becomes `destination` without the suffix.
+ */
+async function extract(
+  kind: ArchiveKind,
+  file: string,
+  destination: string,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const directory = dirname(destination);
+  switch (kind) {
+    case 'tar':
+      // GNU tar finds the compression itself when reading a file.
+      await runTool('tar', ['--no-same-owner', '-x', '-f', file, '-C', directory], signal);
+      return;
+    case 'zip':
+      await runTool('unzip', ['-o', '-q', file, '-d', directory], signal);
+      return;
+    case 'gzip': {
+      const output = destination.replace(/\.gz$/i, '');
+      const child = spawn('gzip', ['-d', '-c', file], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        signal,
+      });
+      const complaint = collect(child.stderr);
+      const exited = exitOf(child, 'gzip');
+      try {
+        await copyInto(child.stdout, output, maxBytes, signal);
+      } catch (error) {
+        child.kill('SIGKILL');
+        await exited.catch(() => undefined);
+        throw error;
+      }
+      const code = await exited;
+      if (code !== 0) throw new FetchError(`gzip failed (exit ${code}): ${complaint()}`);
+      return;
+    }
+  }
+}
+
+async function runTool(command: string, args: readonly string[], signal: AbortSignal) {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], signal });
+  const complaint = collect(child.stderr);
+  const code = await exitOf(child, command);
+  if (code !== 0) throw new FetchError(`${command} failed (exit ${code}): ${complaint()}`);
+}
+
+function exitOf(child: ReturnType<typeof spawn>, command: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'ENOENT'
+          ? new FetchError(`cannot extract: the ${command} command is not installed`)
+          : error,
+      ),
+    );
+    child.once('close', (code) => resolve(code));
+  });
+}
+
+/** What a stream says, the first MAX_TOOL_OUTPUT_CHARS of it, trimmed. */
+function collect(stream: NodeJS.ReadableStream | null): () => string {
+  let text = '';
+  stream?.on('data', (chunk: Buffer) => {
+    if (text.length < MAX_TOOL_OUTPUT_CHARS) text += chunk.toString('utf8');
+  });
+  return () => text.slice(0, MAX_TOOL_OUTPUT_CHARS).trim();
+}

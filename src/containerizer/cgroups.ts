@@ -1,0 +1,301 @@
+// Control groups, v1 or v2, as the cgroups isolator uses them: one cgroup per
+// container under `--cgroups_root` (Mesos' layout: `<mount>/<root>/<container>`),
+// with cpu shares (and a CFS quota when asked), a memory limit and a pids limit,
+// and read back for statistics, OOM kills and the processes to kill. The host
+// decides the version: this machine has v1 (a mount per controller); systemd
+// hosts have v2 (one unified mount); both are detected from /proc/self/mountinfo.
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type CgroupController = 'cpu' | 'cpuacct' | 'memory' | 'pids';
+const CONTROLLERS: readonly CgroupController[] = ['cpu', 'cpuacct', 'memory', 'pids'];
+
+/** Where the controllers are, and how: v1 mounts each (or a few together); v2 has one tree. */
+export type CgroupsHierarchy =
+  | { readonly version: 'v1'; readonly mounts: Readonly<Record<CgroupController, string>> }
+  | { readonly version: 'v2'; readonly mount: string };
+
+export type CgroupsDetection =
+  | { readonly kind: 'available'; readonly hierarchy: CgroupsHierarchy }
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/**
+ * Finds the cgroup mounts in `mountinfo` (the text of /proc/self/mountinfo).
+ * v1 wins when it has every controller Agora uses; else v2 if its root lists
+ * them in cgroup.controllers (read through `readControllers`).
+ */
+export function detectCgroups(
+  mountinfo: string,
+  readControllers: (mount: string) => string | undefined = readCgroupControllers,
+): CgroupsDetection {
+  const v1 = new Map<CgroupController, string>();
+  let v2: string | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const [before, after] = line.split(' - ');
+    if (before === undefined || after === undefined) continue;
+    const mountPoint = before.split(' ')[4];
+    const [fsType, , superOptions] = after.split(' ');
+    if (mountPoint === undefined) continue;
+    if (fsType === 'cgroup2') v2 ??= mountPoint;
+    else if (fsType === 'cgroup')
+      for (const option of (superOptions ?? '').split(','))
+        if ((CONTROLLERS as readonly string[]).includes(option))
+          v1.set(option as CgroupController, mountPoint);
+  }
+  const missing = CONTROLLERS.filter((c) => !v1.has(c));
+  if (missing.length === 0)
+    return {
+      kind: 'available',
+      hierarchy: {
+        version: 'v1',
+        mounts: Object.fromEntries(v1) as Record<CgroupController, string>,
+      },
+    };
+  if (v2 !== undefined) {
+    const controllers = (readControllers(v2) ?? '').split(/\s+/);
+    const lacking = ['cpu', 'memory', 'pids'].filter((c) => !controllers.includes(c));
+    if (lacking.length === 0) return { kind: 'available', hierarchy: { version: 'v2', mount: v2 } };
+    return {
+      kind: 'unavailable',
+      reason: `the cgroup v2 tree at ${v2} does not offer ${lacking.join(', ')}`,
+    };
+  }
+  return {
+    kind: 'unavailable',
+    reason:
+      v1.size > 0
+        ? `cgroup v1 controllers ${missing.join(', ')} are not mounted`
+        : 'no cgroup filesystem is mounted',
+  };
+}
+
+function readCgroupControllers(mount: string): string | undefined {
+  try {
+    return readFileSync(join(mount, 'cgroup.controllers'), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a container may use, in kernel units. */
+export interface CgroupLimits {
+  /** cpus × 1024 (v1 cpu.shares); v2 maps it onto cpu.weight. */
+  readonly cpuShares: number;
+  /** With --cgroups_enable_cfs: the hard cap, µs of CPU per 100 ms period. */
+  readonly cfsQuotaUs?: number;
+  readonly memoryLimitBytes: number;
+  readonly pidsMax: number;
+}
+
+/** A cgroup's counters, as ResourceStatistics needs them; undefined where the kernel has none. */
+export interface CgroupStatistics {
+  readonly cpuUserSecs: number | undefined;
+  readonly cpuSystemSecs: number | undefined;
+  readonly nrPeriods: number | undefined;
+  readonly nrThrottled: number | undefined;
+  readonly throttledSecs: number | undefined;
+  readonly memoryBytes: number | undefined;
+  readonly memoryRssBytes: number | undefined;
+  readonly memoryCacheBytes: number | undefined;
+  readonly memoryPeakBytes: number | undefined;
+  readonly oomKills: number;
+  readonly processes: number;
+}
+
+export const CFS_PERIOD_US = 100_000;
+/** USER_HZ: cpuacct.stat counts in these. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** One container's cgroup(s). Operations on a missing cgroup read as empty. */
+export class ContainerCgroup {
+  constructor(
+    readonly hierarchy: CgroupsHierarchy,
+    readonly root: string,
+    readonly containerId: string,
+  ) {}
+
+  /** The directories of this container's cgroup: one per v1 controller, or one v2 directory. */
+  get directories(): string[] {
+    if (this.hierarchy.version === 'v2')
+      return [join(this.hierarchy.mount, this.root, this.containerId)];
+    return [...new Set(CONTROLLERS.map((c) => this.dir(c)))];
+  }
+
+  /** The files a process writes its PID to, to join every hierarchy of this container. */
+  get procsFiles(): string[] {
+    return this.directories.map((dir) => join(dir, 'cgroup.procs'));
+  }
+
+  private dir(controller: CgroupController): string {
+    if (this.hierarchy.version === 'v2')
+      return join(this.hierarchy.mount, this.root, this.containerId);
+    return join(this.hierarchy.mounts[controller], this.root, this.containerId);
+  }
+
+  /** Creates the cgroup (and, on v2, delegates the controllers to it) and sets its limits. */
+  create(limits: CgroupLimits): void {
+    if (this.hierarchy.version === 'v2') {
+      const top = join(this.hierarchy.mount, this.root);
+      mkdirSync(top, { recursive: true });
+      enableControllers(this.hierarchy.mount);
+      enableControllers(top);
+    }
+    for (const dir of this.directories) mkdirSync(dir, { recursive: true });
+    this.setLimits(limits);
+  }
+
+  setLimits(limits: CgroupLimits): void {
+    const shares = Math.max(2, Math.round(limits.cpuShares));
+    if (this.hierarchy.version === 'v1') {
+      write(this.dir('cpu'), 'cpu.shares', String(shares));
+      write(this.dir('cpu'), 'cpu.cfs_period_us', String(CFS_PERIOD_US));
+      write(
+        this.dir('cpu'),
+        'cpu.cfs_quota_us',
+        limits.cfsQuotaUs === undefined
+          ? '-1'
+          : String(Math.max(1000, Math.round(limits.cfsQuotaUs))),
+      );
+      write(this.dir('memory'), 'memory.limit_in_bytes', String(limits.memoryLimitBytes));
+      write(this.dir('pids'), 'pids.max', String(limits.pidsMax));
+      return;
+    }
+    const dir = this.dir('cpu');
+    // cgroup v2's weight (1-10000, default 100) for v1's shares (2-262144, default 1024),
+    // as the kernel's own conversion and systemd do.
+    write(
+      dir,
+      'cpu.weight',
+      String(Math.min(10_000, 1 + Math.floor(((shares - 2) * 9999) / 262_142))),
+    );
+    write(
+      dir,
+      'cpu.max',
+      limits.cfsQuotaUs === undefined
+        ? `max ${CFS_PERIOD_US}`
+        : `${Math.max(1000, Math.round(limits.cfsQuotaUs))} ${CFS_PERIOD_US}`,
+    );
+    write(dir, 'memory.max', String(limits.memoryLimitBytes));
+    write(dir, 'pids.max', String(limits.pidsMax));
+  }
+
+  /** Every process in the container now. */
+  pids(): number[] {
+    const out = new Set<number>();
+    for (const dir of this.directories)
+      for (const line of read(dir, 'cgroup.procs')?.split('\n') ?? [])
+        if (/^\d+$/.test(line)) out.add(Number(line));
+    return [...out];
+  }
+
+  statistics(): CgroupStatistics {
+    const processes = this.pids().length;
+    if (this.hierarchy.version === 'v1') {
+      const cpuacct = keyed(read(this.dir('cpuacct'), 'cpuacct.stat'));
+      const cpuStat = keyed(read(this.dir('cpu'), 'cpu.stat'));
+      const memoryStat = keyed(read(this.dir('memory'), 'memory.stat'));
+      const oom = keyed(read(this.dir('memory'), 'memory.oom_control'));
+      const ticks = (n: number | undefined) =>
+        n === undefined ? undefined : n / CLOCK_TICKS_PER_SECOND;
+      const ns = cpuStat.get('throttled_time');
+      return {
+        cpuUserSecs: ticks(cpuacct.get('user')),
+        cpuSystemSecs: ticks(cpuacct.get('system')),
+        nrPeriods: cpuStat.get('nr_periods'),
+        nrThrottled: cpuStat.get('nr_throttled'),
+        throttledSecs: ns === undefined ? undefined : ns / 1e9,
+        memoryBytes: number(read(this.dir('memory'), 'memory.usage_in_bytes')),
+        memoryRssBytes: memoryStat.get('total_rss') ?? memoryStat.get('rss'),
+        memoryCacheBytes: memoryStat.get('total_cache') ?? memoryStat.get('cache'),
+        memoryPeakBytes: number(read(this.dir('memory'), 'memory.max_usage_in_bytes')),
+        oomKills: oom.get('oom_kill') ?? 0,
+        processes,
+      };
+    }
+    const dir = this.dir('cpu');
+    const cpuStat = keyed(read(dir, 'cpu.stat'));
+    const memoryStat = keyed(read(dir, 'memory.stat'));
+    const events = keyed(read(dir, 'memory.events'));
+    const us = (n: number | undefined) => (n === undefined ? undefined : n / 1e6);
+    return {
+      cpuUserSecs: us(cpuStat.get('user_usec')),
+      cpuSystemSecs: us(cpuStat.get('system_usec')),
+      nrPeriods: cpuStat.get('nr_periods'),
+      nrThrottled: cpuStat.get('nr_throttled'),
+      throttledSecs: us(cpuStat.get('throttled_usec')),
+      memoryBytes: number(read(dir, 'memory.current')),
+      memoryRssBytes: memoryStat.get('anon'),
+      memoryCacheBytes: memoryStat.get('file'),
+      memoryPeakBytes: number(read(dir, 'memory.peak')),
+      oomKills: events.get('oom_kill') ?? 0,
+      processes,
+    };
+  }
+
+  /** Removes the cgroup; false while processes are still in it. */
+  remove(): boolean {
+    let removed = true;
+    for (const dir of this.directories) {
+      try {
+        rmdirSync(dir);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT') removed = false;
+      }
+    }
+    return removed;
+  }
+}
+
+/** Container ids that have a cgroup under `root` now (for cleaning up after a crash). */
+export function existingContainerCgroups(hierarchy: CgroupsHierarchy, root: string): string[] {
+  const tops =
+    hierarchy.version === 'v2'
+      ? [join(hierarchy.mount, root)]
+      : [...new Set(CONTROLLERS.map((c) => join(hierarchy.mounts[c], root)))];
+  const ids = new Set<string>();
+  for (const top of tops) {
+    try {
+      for (const entry of readdirSync(top, { withFileTypes: true }))
+        if (entry.isDirectory()) ids.add(entry.name);
+    } catch {
+      // No root yet: nothing was ever created here.
+    }
+  }
+  return [...ids];
+}
+
+function enableControllers(dir: string): void {
+  const available = (read(dir, 'cgroup.controllers') ?? '').split(/\s+/);
+  const wanted = ['cpu', 'memory', 'pids'].filter((c) => available.includes(c));
+  if (wanted.length > 0) write(dir, 'cgroup.subtree_control', wanted.map((c) => `+${c}`).join(' '));
+}
+
+function write(dir: string, file: string, value: string): void {
+  writeFileSync(join(dir, file), value);
+}
+
+function read(dir: string, file: string): string | undefined {
+  try {
+    return readFileSync(join(dir, file), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function number(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text.trim());
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** `key value` lines (cpu.stat, memory.stat, memory.events, oom_control) as a map. */
+function keyed(text: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text?.split('\n') ?? []) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key !== undefined && value !== undefined && /^\d+$/.test(value))
+      out.set(key, Number(value));
+  }
+  return out;
+}

@@ -1,0 +1,485 @@
+// The Mesos containerizer, as Agora does it: each task runs under a shim
+// (shim.ts) that outlives the agent, isolated by POSIX means (a session and
+// process group of its own) or by cgroups (cpu shares and CFS quota, memory
+// and pids limits, the whole cgroup killed), chosen by --isolation. A
+// restarted agent re-attaches to the shims it finds running (#9).
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { Resources } from '../resources/index.js';
+import { type CgroupsHierarchy, ContainerCgroup, existingContainerCgroups } from './cgroups.js';
+import { readStat } from './process-identity.js';
+import { joinArgv, RUNTIME_FILES, runtimeFile, shimArgv } from './shim.js';
+import { terminationFromShellStatus } from './termination.js';
+import type {
+  Container,
+  Containerizer,
+  KnownContainer,
+  LaunchSpec,
+  Limitation,
+  ResourceStatistics,
+  Termination,
+} from './types.js';
+
+/** Mesos' smallest memory limit (MIN_MEMORY): below it a container cannot even start a shell. */
+const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
+/** How often a re-attached container is checked for its end (its shim is not our child). */
+const RECOVERED_POLL_MS = 250;
+/** How long the shim gets to record the task's PID before the launch counts as failed. */
+const TASK_PID_TIMEOUT_MS = 5000;
+/** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
+const MAX_KILL_ROUNDS = 50;
+
+export type Isolation =
+  | { readonly kind: 'posix' }
+  | {
+      readonly kind: 'cgroups';
+      readonly hierarchy: CgroupsHierarchy;
+      /** --cgroups_root: the parent of every container's cgroup. */
+      readonly root: string;
+      /** --cgroups_enable_cfs: cap CPU at the task's cpus, not only weigh it. */
+      readonly enableCfs: boolean;
+      /** Processes a container may have (the pids controller). */
+      readonly pidsMax: number;
+    };
+
+export interface MesosContainerizerOptions {
+  readonly isolation: Isolation;
+  /**
+   * Where this containerizer records each cgroup it creates (one empty file per container
+   * id, written before the cgroup). Recovery removes only cgroups recorded here: several
+   * agents on one host share `--cgroups_root` (a local cluster does), and a sweep of the
+   * whole root would kill the other agents' tasks. Without it, nothing is swept.
+   */
+  readonly ledgerDir?: string;
+}
+
+interface Running {
+  readonly shimPid: number | undefined;
+  readonly taskPid: number;
+  readonly cgroup: ContainerCgroup | undefined;
+  readonly resources: Resources;
+}
+
+export class MesosContainerizer implements Containerizer {
+  private readonly running = new Map<string, Running>();
+  /** Re-attached containers: their shims are not our children, so they are polled. */
+  private readonly watched = new Map<string, { check: () => boolean }>();
+  private poller: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: MesosContainerizerOptions) {}
+
+  get description(): string {
+    const isolation = this.options.isolation;
+    return isolation.kind === 'posix'
+      ? 'posix/cpu,posix/mem (no limits enforced)'
+      : `cgroups/cpu,cgroups/mem,cgroups/pids on cgroup ${isolation.hierarchy.version} under ${isolation.root}${isolation.enableCfs ? ' with CFS quotas' : ''}`;
+  }
+
+  async launch(spec: LaunchSpec): Promise<Container> {
+    mkdirSync(spec.runtimeDir, { recursive: true });
+    for (const name of Object.values(RUNTIME_FILES))
+      rmSync(join(spec.runtimeDir, name), { force: true });
+    const cgroup = this.createCgroup(spec.containerId, spec.resources);
+    const argv = commandArgv(spec);
+    const { file, args } = shimArgv(spec.runtimeDir, cgroup?.procsFiles ?? [], argv);
+    const stdout = openSync(join(spec.sandbox, 'stdout'), 'a');
+    const stderr = openSync(join(spec.sandbox, 'stderr'), 'a');
+    let shim: ChildProcess;
+    try {
+      shim = spawn(file, args, {
+        cwd: spec.sandbox,
+        env: spec.environment,
+        stdio: ['ignore', stdout, stderr],
+        // The shim leads a session of its own: nothing aimed at the agent reaches it.
+        detached: true,
+      });
+      await new Promise<void>((resolve, reject) => {
+        shim.once('spawn', resolve);
+        shim.once('error', reject);
+      });
+    } catch (error) {
+      if (cgroup?.remove() === true) this.forget(spec.containerId);
+      throw error;
+    } finally {
+      closeSync(stdout);
+      closeSync(stderr);
+    }
+    const exited = new Promise<void>((resolve) => shim.once('exit', () => resolve()));
+    const taskPid = await this.awaitTaskPid(spec.runtimeDir, exited);
+    if (taskPid === undefined) {
+      const ended = await this.ended(spec.runtimeDir, cgroup, spec.resources);
+      if (cgroup?.remove() === true) this.forget(spec.containerId);
+      throw new Error(
+        `the task did not start${ended.exitCode === 125 ? ' (could not join its cgroups)' : ''}`,
+      );
+    }
+    const startTime = readStat(taskPid)?.startTime;
+    if (startTime !== undefined)
+      writeAtomic(runtimeFile(spec.runtimeDir, 'taskStartTime'), startTime);
+    const running: Running = { shimPid: shim.pid, taskPid, cgroup, resources: spec.resources };
+    this.running.set(spec.containerId, running);
+    const terminated = exited.then(() => this.ended(spec.runtimeDir, cgroup, spec.resources));
+    return this.container(spec.containerId, running, terminated);
+  }
+
+  async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {
+    const out = new Map<string, Container | Termination>();
+    for (const entry of known) {
+      const cgroup = this.cgroupOf(entry.containerId);
+      const recorded = readRecorded(entry.runtimeDir);
+      const taskPid = readPid(runtimeFile(entry.runtimeDir, 'taskPid'));
+      const isAlive = isSameProcess(taskPid, entry.runtimeDir) || (cgroup?.pids().length ?? 0) > 0;
+      if (recorded !== undefined || !isAlive || taskPid === undefined) {
+        out.set(entry.containerId, await this.ended(entry.runtimeDir, cgroup, entry.resources));
+        continue;
+      }
+      const running: Running = { shimPid: undefined, taskPid, cgroup, resources: entry.resources };
+      this.running.set(entry.containerId, running);
+      const terminated = new Promise<Termination>((resolve) => {
+        this.watch(entry.containerId, () => {
+          const done = readRecorded(entry.runtimeDir) !== undefined || !this.isAlive(running);
+          if (done) void this.ended(entry.runtimeDir, cgroup, entry.resources).then(resolve);
+          return done;
+        });
+      });
+      out.set(entry.containerId, this.container(entry.containerId, running, terminated));
+    }
+    // Cgroups this agent made that no known container explains are what a crash left
+    // behind: emptied and removed. Another agent's cgroups under the same root are not ours.
+    const { ledgerDir } = this.options;
+    if (this.options.isolation.kind === 'cgroups' && ledgerDir !== undefined) {
+      const knownIds = new Set(known.map((k) => k.containerId));
+      const existing = new Set(
+        existingContainerCgroups(this.options.isolation.hierarchy, this.options.isolation.root),
+      );
+      for (const id of ledgerEntries(ledgerDir))
+        if (!knownIds.has(id)) {
+          const stray = existing.has(id) ? this.cgroupOf(id) : undefined;
+          if (stray !== undefined) await killAll(stray, undefined);
+          if (stray === undefined || stray.remove()) this.forget(id);
+        }
+    }
+    return out;
+  }
+
+  async cleanup(containerId: string): Promise<void> {
+    const running = this.running.get(containerId);
+    this.running.delete(containerId);
+    this.watched.delete(containerId);
+    const cgroup = running?.cgroup ?? this.cgroupOf(containerId);
+    if (cgroup === undefined) return;
+    await killAll(cgroup, undefined);
+    if (cgroup.remove()) this.forget(containerId);
+  }
+
+  /** Records, before it exists, a cgroup this containerizer is about to make. */
+  private record(containerId: string): void {
+    const { ledgerDir } = this.options;
+    if (ledgerDir === undefined) return;
+    mkdirSync(ledgerDir, { recursive: true });
+    writeFileSync(join(ledgerDir, containerId), '');
+  }
+
+  private forget(containerId: string): void {
+    const { ledgerDir } = this.options;
+    if (ledgerDir !== undefined) rmSync(join(ledgerDir, containerId), { force: true });
+  }
+
+  enter(
+    containerId: string,
+    command: readonly string[],
+  ): { readonly file: string; readonly args: readonly string[] } | undefined {
+    const running = this.running.get(containerId);
+    if (running === undefined) return undefined;
+    return joinArgv(running.cgroup?.procsFiles ?? [], command);
+  }
+
+  /** Stops polling re-attached containers (they keep running). */
+  close(): void {
+    if (this.poller !== undefined) clearInterval(this.poller);
+    this.poller = undefined;
+    this.watched.clear();
+  }
+
+  private container(id: string, running: Running, terminated: Promise<Termination>): Container {
+    let isTerminated = false;
+    void terminated.then(() => {
+      isTerminated = true;
+    });
+    return {
+      id,
+      pid: running.taskPid,
+      cgroupProcsFiles: running.cgroup?.procsFiles ?? [],
+      terminated,
+      signal: (signal) => {
+        if (isTerminated) return;
+        signalGroup(running.taskPid, signal);
+        // Anything that left the task's group (a double fork) is still in its cgroup.
+        for (const pid of running.cgroup?.pids() ?? [])
+          if (pid !== running.shimPid) signalPid(pid, signal);
+      },
+      usage: () => usageOf(running),
+    };
+  }
+
+  private createCgroup(containerId: string, resources: Resources): ContainerCgroup | undefined {
+    const isolation = this.options.isolation;
+    if (isolation.kind !== 'cgroups') return undefined;
+    this.record(containerId);
+    const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
+    const cpus = resources.scalar('cpus');
+    cgroup.create({
+      cpuShares: Math.max(2, Math.round(cpus * 1024)),
+      ...(isolation.enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
+      memoryLimitBytes: Math.max(
+        MIN_MEMORY_BYTES,
+        Math.round(resources.scalar('mem') * 1024 * 1024),
+      ),
+      pidsMax: isolation.pidsMax,
+    });
+    return cgroup;
+  }
+
+  private cgroupOf(containerId: string): ContainerCgroup | undefined {
+    const isolation = this.options.isolation;
+    return isolation.kind === 'cgroups'
+      ? new ContainerCgroup(isolation.hierarchy, isolation.root, containerId)
+      : undefined;
+  }
+
+  /** The task's PID, once the shim has written it; undefined if the shim exits first. */
+  private async awaitTaskPid(
+    runtimeDir: string,
+    exited: Promise<void>,
+  ): Promise<number | undefined> {
+    let hasExited = false;
+    void exited.then(() => {
+      hasExited = true;
+    });
+    const deadline = performance.now() + TASK_PID_TIMEOUT_MS;
+    for (let waitMs = 0.5; performance.now() < deadline; waitMs = Math.min(waitMs * 2, 20)) {
+      const pid = readPid(runtimeFile(runtimeDir, 'taskPid'));
+      // The shim writes the PID as soon as it forks; the task is its own group only once
+      // setsid has run in it. Until then a signal to the group would reach nobody.
+      if (pid !== undefined) {
+        const stat = readStat(pid);
+        if (stat === undefined || stat.pgid === pid) return pid;
+      }
+      if (hasExited) return pid;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    return undefined;
+  }
+
+  /** How the container ended, once its task is gone; whatever is left in its cgroup is killed. */
+  private async ended(
+    runtimeDir: string,
+    cgroup: ContainerCgroup | undefined,
+    resources: Resources,
+  ): Promise<Termination> {
+    const recorded = readRecorded(runtimeDir);
+    const statistics = cgroup?.statistics();
+    if (cgroup !== undefined) await killAll(cgroup, undefined);
+    const base: Termination = recorded ?? { exitCode: null, signal: null, isUnknown: true };
+    const limitation =
+      statistics !== undefined && statistics.oomKills > 0
+        ? memoryLimitation(resources, statistics.memoryPeakBytes)
+        : undefined;
+    return limitation === undefined ? base : { ...base, limitation };
+  }
+
+  private isAlive(running: Running): boolean {
+    // A launched (not re-attached) task's PID stays ours until its shim reaps it.
+    return readStat(running.taskPid) !== undefined || (running.cgroup?.pids().length ?? 0) > 0;
+  }
+
+  private watch(containerId: string, check: () => boolean): void {
+    this.watched.set(containerId, { check });
+    if (this.poller !== undefined) return;
+    this.poller = setInterval(() => {
+      for (const [id, { check: isDone }] of this.watched) if (isDone()) this.watched.delete(id);
+      if (this.watched.size === 0 && this.poller !== undefined) {
+        clearInterval(this.poller);
+        this.poller = undefined;
+      }
+    }, RECOVERED_POLL_MS);
+    this.poller.unref();
+  }
+}
+
+/** The argv a CommandInfo runs: a shell command line, or an executable with its arguments. */
+function commandArgv(spec: LaunchSpec): string[] {
+  const { command } = spec;
+  const value = command.value ?? '';
+  if (command.shell ?? true) return ['/bin/sh', '-c', value];
+  // argv[0] is the executable's path: the shim cannot set another (no `exec -a` in POSIX sh).
+  return [value, ...(command.arguments ?? []).slice(1)];
+}
+
+/** Whether `pid` is still the task the run recorded: same PID and same start time. */
+function isSameProcess(pid: number | undefined, runtimeDir: string): boolean {
+  if (pid === undefined) return false;
+  const now = readStat(pid)?.startTime;
+  if (now === undefined) return false;
+  let recorded: string | undefined;
+  try {
+    recorded = readFileSync(runtimeFile(runtimeDir, 'taskStartTime'), 'utf8').trim();
+  } catch {
+    // Not recorded (the agent died between the launch and the write): trust the PID alone.
+    return true;
+  }
+  return recorded === now;
+}
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+function readRecorded(runtimeDir: string): Termination | undefined {
+  try {
+    return terminationFromShellStatus(readFileSync(runtimeFile(runtimeDir, 'exitStatus'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function readPid(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function memoryLimitation(resources: Resources, peakBytes: number | undefined): Limitation {
+  const limitMb = Math.max(MIN_MEMORY_BYTES / 1024 / 1024, resources.scalar('mem'));
+  const peak = peakBytes === undefined ? 'unknown' : `${Math.round(peakBytes / 1024 / 1024)}MB`;
+  return {
+    reason: 'REASON_CONTAINER_LIMITATION_MEMORY',
+    message: `Memory limit exceeded: Requested: ${limitMb}MB Maximum Used: ${peak}`,
+  };
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    // No such group: the task may be gone, or not yet its own group; the process itself then.
+    signalPid(pgid, signal);
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/** SIGKILLs every process in the cgroup (but `spare`) until it is empty, or gives up. */
+async function killAll(cgroup: ContainerCgroup, spare: number | undefined): Promise<void> {
+  for (let round = 0; round < MAX_KILL_ROUNDS; round++) {
+    const pids = cgroup.pids().filter((pid) => pid !== spare);
+    if (pids.length === 0) return;
+    for (const pid of pids) signalPid(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** round, 50)));
+  }
+}
+
+/** Usage from the cgroup's counters, or from /proc for the task's process group. */
+function usageOf(running: Running): ResourceStatistics {
+  const timestamp = Date.now() / 1000;
+  const cpusLimit = running.resources.scalar('cpus');
+  const memLimit = Math.round(running.resources.scalar('mem') * 1024 * 1024);
+  if (running.cgroup !== undefined) {
+    const s = running.cgroup.statistics();
+    return dropUndefined({
+      timestamp,
+      processes: s.processes,
+      cpus_user_time_secs: s.cpuUserSecs,
+      cpus_system_time_secs: s.cpuSystemSecs,
+      cpus_limit: cpusLimit,
+      cpus_nr_periods: s.nrPeriods,
+      cpus_nr_throttled: s.nrThrottled,
+      cpus_throttled_time_secs: s.throttledSecs,
+      mem_total_bytes: s.memoryBytes,
+      mem_rss_bytes: s.memoryRssBytes,
+      mem_cache_bytes: s.memoryCacheBytes,
+      mem_limit_bytes: memLimit,
+      mem_max_total_bytes: s.memoryPeakBytes,
+    });
+  }
+  return {
+    timestamp,
+    ...procUsage(running.taskPid),
+    cpus_limit: cpusLimit,
+    mem_limit_bytes: memLimit,
+  };
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+const PAGE_BYTES = 4096;
+
+/** CPU time and RSS summed over the processes of one process group, from /proc. */
+function procUsage(pgid: number): Partial<ResourceStatistics> {
+  let user = 0;
+  let system = 0;
+  let rss = 0;
+  let processes = 0;
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return {};
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== pgid) continue;
+    processes += 1;
+    user += Number(fields[11] ?? 0);
+    system += Number(fields[12] ?? 0);
+    rss += Number(fields[21] ?? 0) * PAGE_BYTES;
+  }
+  return {
+    processes,
+    cpus_user_time_secs: user / CLOCK_TICKS_PER_SECOND,
+    cpus_system_time_secs: system / CLOCK_TICKS_PER_SECOND,
+    mem_rss_bytes: rss,
+    mem_total_bytes: rss,
+  };
+}
+
+function ledgerEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,100 @@
+// The task shim: a few lines of POSIX shell between the agent and each task.
+// Mesos runs a command executor per task, a process that outlives the agent;
+// a Node process would cost ~35 ms of CPU per task to start (capping a 2-core
+// agent near 50 tasks/s), where /bin/sh costs ~2 ms. The shim is what outlives
+// the agent here: it joins the container's cgroups (so everything the task
+// forks is accounted and can be killed), starts the task in a session of its
+// own (so a signal to the task's group spares the shim), waits for it, and
+// writes how it ended to the run's directory, where a restarted agent reads it.
+//
+// `wait` reports a task killed by signal n as 128+n, as every shell does, so a
+// task that exits 143 and one killed by SIGTERM look alike; termination.ts
+// reads 129-192 as signals, as shells and Mesos' messages do.
+import { join } from 'node:path';
+
+/** Files the shim and the containerizer share in a run's runtime directory. */
+export const RUNTIME_FILES = {
+  /** The task's PID, which is also its process group and session (it runs under setsid). */
+  taskPid: 'task.pid',
+  /** The task's start time (/proc/<pid>/stat field 22), written by the containerizer: a
+   * recycled PID is told apart from the task by it. */
+  taskStartTime: 'task.start_time',
+  /** The task's wait status as the shell reports it, written once the task is gone. */
+  exitStatus: 'exit_status',
+} as const;
+
+/** Exit status of a shim that could not join its cgroups or start the task. */
+export const SHIM_FAILED_STATUS = 125;
+
+const SCRIPT = [
+  'runtime=$1; cgroups=$2; shift 2',
+  // Join every cgroup first: whatever the task forks inherits them.
+  'if [ -n "$cgroups" ]; then',
+  '  IFS=:',
+  '  for f in $cgroups; do echo $$ > "$f" || exit 125; done',
+  '  unset IFS',
+  'fi',
+  // The agent's terminal and its Ctrl-C are not the task's business.
+  "trap '' HUP INT",
+  'setsid "$@" < /dev/null &',
+  'task=$!',
+  `echo $task > "$runtime/${RUNTIME_FILES.taskPid}.tmp" && mv "$runtime/${RUNTIME_FILES.taskPid}.tmp" "$runtime/${RUNTIME_FILES.taskPid}"`,
+  // A TERM for the shim is meant for the task.
+  "trap 'kill -TERM -$task 2>/dev/null' TERM",
+  // wait returns early when a trapped signal arrives; the task may still be running.
+  'while :; do',
+  '  wait $task; status=$?',
+  '  kill -0 $task 2>/dev/null || break',
+  'done',
+  `printf '%s\\n' "$status" > "$runtime/${RUNTIME_FILES.exitStatus}.tmp" && mv "$runtime/${RUNTIME_FILES.exitStatus}.tmp" "$runtime/${RUNTIME_FILES.exitStatus}"`,
+  'exit $status',
+].join('\n');
+
+/**
+ * The argv that runs `command` (an argv itself) under the shim: `/bin/sh -c
+ * <script> shim <runtimeDir> <cgroup procs files, ':'-joined> <command...>`.
+ */
+export function shimArgv(
+  runtimeDir: string,
+  cgroupProcsFiles: readonly string[],
+  command: readonly string[],
+): { readonly file: string; readonly args: readonly string[] } {
+  for (const path of cgroupProcsFiles)
+    if (path.includes(':')) throw new Error(`cgroup path ${path} contains ':'`);
+  return {
+    file: '/bin/sh',
+    args: ['-c', SCRIPT, 'agora-shim', runtimeDir, cgroupProcsFiles.join(':'), ...command],
+  };
+}
+
+const JOIN_SCRIPT = [
+  'cgroups=$1; shift',
+  'if [ -n "$cgroups" ]; then',
+  '  IFS=:',
+  '  for f in $cgroups; do echo $$ > "$f" || exit 125; done',
+  '  unset IFS',
+  'fi',
+  'exec "$@"',
+].join('\n');
+
+/**
+ * The argv that runs `command` inside a container's cgroups (its procs files),
+ * for a helper such as a command check: what it runs then counts against the
+ * task's limits and dies with the task, as Mesos runs checks in the task's
+ * namespaces; and for nested-container sessions (`agora task exec`). Exits 125 if it
+ * cannot join.
+ */
+export function joinArgv(
+  cgroupProcsFiles: readonly string[],
+  command: readonly string[],
+): { readonly file: string; readonly args: readonly string[] } {
+  for (const path of cgroupProcsFiles)
+    if (path.includes(':')) throw new Error(`cgroup path ${path} contains ':'`);
+  return {
+    file: '/bin/sh',
+    args: ['-c', JOIN_SCRIPT, 'agora-join', cgroupProcsFiles.join(':'), ...command],
+  };
+}
+
+export const runtimeFile = (runtimeDir: string, name: keyof typeof RUNTIME_FILES) =>
+  join(runtimeDir, RUNTIME_FILES[name]);

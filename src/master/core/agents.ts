@@ -1,0 +1,572 @@
+// Long file: an agent's whole life (admission, health, unreachable, removal) over one record.
+// Agents: subscribed on a stream they open, re-registering with the tasks
+// they hold (after their own restart or the master's), health-checked with
+// PINGs while connected, disconnected when the link breaks, unreachable when
+// silent too long (their tasks reported), back again, or removed for good.
+// Their state changes only through `moveAgentTo` (lifecycle.ts).
+import { Resources } from '../../resources/index.js';
+import {
+  type AgentID,
+  type AgentInfo,
+  type AgentSubscribe,
+  type AgentTask,
+  isTerminalState,
+  agentId as mintAgentId,
+  type TaskState,
+} from '../../wire/index.js';
+import { agentTotal } from './agent-resources.js';
+import { allocatorHandle, type CoreContext, nowSec, observe, persist, toAgent } from './context.js';
+import { agentLost } from './executors.js';
+import { frameworkRoles, hasCapability } from './framework-info.js';
+import { recovered as recoveredFramework } from './frameworks.js';
+import { rescindInverseOffersFor } from './inverse-offers.js';
+import { AGENT_NEXT, checkTransition } from './lifecycle.js';
+import { agentMachineId, isMachineDown } from './machines.js';
+import { evaluateOfferConstraints } from './offer-constraints.js';
+import { rescindAll } from './offers.js';
+import type { AgentLink, AgentRecord, FrameworkRecord } from './records.js';
+import {
+  decideStatus,
+  type MasterStatusCause,
+  recoverTask,
+  resurrect,
+  sendMasterStatus,
+} from './tasks.js';
+
+const unreachableTimer = (agent: AgentRecord) => `unreachable:${agent.id.value}`;
+const pingTimer = (agent: AgentRecord) => `ping:${agent.id.value}`;
+
+/** The one writer of an agent's state; refuses what lifecycle.ts's table does not list. */
+export function moveAgentTo(agent: AgentRecord, link: AgentLink): void {
+  checkTransition(AGENT_NEXT, `agent ${agent.id.value}`, agent.link.state, link.state);
+  agent.link = link;
+}
+
+/** A record for an agent the master learns of, by registration or from the registry. */
+export function newAgentRecord(fields: {
+  readonly id: AgentID;
+  readonly info: AgentInfo;
+  readonly ip: string;
+  readonly link: AgentLink;
+  readonly total: Resources;
+  readonly version: string;
+  readonly registeredTimeSec: number;
+}): AgentRecord {
+  return {
+    ...fields,
+    reregisteredTimeSec: undefined,
+    offers: new Set(),
+    tasks: new Set(),
+    executors: new Map(),
+    missedPings: 0,
+    isPongAwaited: false,
+    isDeactivated: false,
+    drain: undefined,
+    inverseOffers: new Set(),
+    inverseOfferStatuses: new Map(),
+    inverseOfferFilters: new Map(),
+  };
+}
+
+/** Refuses a registration on its stream: the agent hears why and retries later. */
+function refuse(core: CoreContext, streamId: string, idValue: string | undefined, why: string) {
+  core.outbox.push({
+    kind: 'toAgent',
+    streamId,
+    event: { type: 'ERROR', error: { message: why } },
+  });
+  core.outbox.push({ kind: 'closeStream', streamId });
+  core.log.warn({ agent_id: idValue, reason: why }, 'agent registration refused');
+  return undefined;
+}
+
+/**
+ * Agents in another region than the master's are remote: frameworks without
+ * REGION_AWARE are not offered them. An agent without a domain counts as
+ * local (docs/fault-domains.md).
+ */
+export function isRemote(core: CoreContext, info: AgentInfo): boolean {
+  const agentRegion = info.domain?.fault_domain?.region.name;
+  const masterRegion = core.masterInfo().domain?.fault_domain?.region.name;
+  return agentRegion !== undefined && masterRegion !== undefined && agentRegion !== masterRegion;
+}
+
+/**
+ * An agent (re-)subscribes on stream `streamId`: admitted to the registry if
+ * new, its tasks reconciled with the books, and it gets its id. Refused if it
+ * was marked gone, if its machine is DOWN for maintenance, or if it has a
+ * domain and the master has none. Returns the id, or undefined when refused.
+ */
+export function subscribe(
+  core: CoreContext,
+  call: AgentSubscribe,
+  idValue: string | undefined,
+  remoteIp: string,
+  streamId: string,
+): AgentID | undefined {
+  if (idValue !== undefined && core.books.goneAgentIds.has(idValue)) {
+    // MARK_AGENT_GONE is for good: the agent is told to shut down and forget its id,
+    // so that if it starts again it does so as a new agent (Mesos sends ShutdownMessage).
+    core.outbox.push({
+      kind: 'toAgent',
+      streamId,
+      event: { type: 'SHUTDOWN', shutdown: { message: 'Agent has been marked gone' } },
+    });
+    core.outbox.push({ kind: 'closeStream', streamId });
+    core.log.warn({ agent_id: idValue }, 'agent marked gone told to shut down');
+    return undefined;
+  }
+  if (call.agent_info.domain !== undefined && core.masterInfo().domain === undefined)
+    // The master could not tell whether the agent is remote (docs/fault-domains.md).
+    return refuse(
+      core,
+      streamId,
+      idValue,
+      'The agent has a domain (--domain) but the master has none',
+    );
+  if (isMachineDown(core.books, { info: call.agent_info, ip: remoteIp }))
+    // Mesos shuts such an agent down; refused instead, it keeps retrying with its
+    // backoff and rejoins by itself once STOP_MAINTENANCE brings the machine up.
+    return refuse(
+      core,
+      streamId,
+      idValue,
+      `Machine ${JSON.stringify(agentMachineId({ info: call.agent_info, ip: remoteIp }))} is DOWN for maintenance`,
+    );
+
+  const id = mintAgentId(idValue ?? core.books.newAgentId());
+  const info = { ...call.agent_info, id };
+  let total: Resources;
+  try {
+    total = agentTotal(core, info.resources ?? [], call.checkpointed_resources ?? [], id.value);
+  } catch (error) {
+    return refuse(
+      core,
+      streamId,
+      idValue,
+      `Agent's resources are invalid: ${(error as Error).message}`,
+    );
+  }
+  // Checked before anything changes: tasks that do not fit the agent would break the
+  // allocator's books (an agent's SUBSCRIBE is input like any other).
+  const problem = reportedTasksProblem(core, id.value, total, call.tasks ?? []);
+  if (problem !== undefined) return refuse(core, streamId, idValue, problem);
+  let agent = core.books.agents.get(id.value);
+  const isNew = agent === undefined;
+  if (agent === undefined) {
+    persist(core, { kind: 'admitAgent', agent: info });
+    agent = newAgentRecord({
+      id,
+      info,
+      ip: remoteIp,
+      link: { state: 'connected', streamId },
+      total,
+      version: call.version,
+      registeredTimeSec: nowSec(core),
+    });
+    core.books.agents.set(id.value, agent);
+    adoptTasks(core, agent, call.tasks ?? []);
+    allocatorHandle(core, {
+      kind: 'agentAdded',
+      agentId: id,
+      total,
+      used: usedByFramework(agent),
+      isRemote: isRemote(core, info),
+    });
+    core.metrics.count('master/messages_register_slave');
+    core.metrics.count('master/slave_registrations');
+  } else {
+    if (agent.link.state === 'connected')
+      core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
+    core.timers.cancel(unreachableTimer(agent));
+    if (core.removals.cancel(id.value)) core.metrics.count('master/slave_unreachable_canceled');
+    rescindAll(core, agent);
+    rescindInverseOffersFor(core, agent);
+    const wasOffline = agent.link.state === 'unreachable' || agent.link.state === 'recovered';
+    // Its info may have changed, and an unreachable mark must go: both durable before SUBSCRIBED.
+    persist(core, { kind: 'admitAgent', agent: info });
+    agent.info = info;
+    agent.ip = remoteIp;
+    agent.total = total;
+    agent.version = call.version;
+    moveAgentTo(agent, { state: 'connected', streamId });
+    agent.reregisteredTimeSec = nowSec(core);
+    reconcileTasks(core, agent, call.tasks ?? []);
+    if (!wasOffline) allocatorHandle(core, { kind: 'agentRemoved', agentId: id });
+    allocatorHandle(core, {
+      kind: 'agentAdded',
+      agentId: id,
+      total,
+      used: usedByFramework(agent),
+      isRemote: isRemote(core, info),
+    });
+    core.metrics.count('master/messages_reregister_slave');
+    core.metrics.count('master/slave_reregistrations');
+  }
+  // Its attributes, hostname or domain may be new: constrained frameworks look again.
+  for (const framework of core.books.frameworks.values())
+    if (framework.offerConstraints.size > 0 || framework.excludedAgents.size > 0)
+      evaluateOfferConstraints(core, framework, agent);
+  // An operator's deactivation (or drain) outlives the link and the master's restarts.
+  if (agent.isDeactivated) allocatorHandle(core, { kind: 'agentDeactivated', agentId: id });
+  observe(core, { kind: 'agentAdded', agent });
+  toAgent(core, agent, {
+    type: 'SUBSCRIBED',
+    subscribed: {
+      agent_id: id,
+      heartbeat_interval_seconds: core.options.heartbeatIntervalMs / 1000,
+      master_info: core.masterInfo(),
+    },
+  });
+  if (agent.drain !== undefined) {
+    // Sent whether DRAINING or DRAINED: the agent may have missed it, and takes it either way.
+    toAgent(core, agent, { type: 'DRAIN', drain: { config: agent.drain.config } });
+    agent.drain.startedAtSec ??= nowSec(core);
+    core.checkDrainedSoon(id.value);
+  }
+  agent.missedPings = 0;
+  ping(core, agent);
+  core.log.info(
+    {
+      agent_id: id.value,
+      hostname: info.hostname,
+      resources: total.toString(),
+      reregistered: !isNew,
+    },
+    isNew ? 'agent registered' : 'agent reregistered',
+  );
+  core.allocation.runSoon();
+  return id;
+}
+
+// ------------------------------------------------------------------ health
+
+/**
+ * Sends a PING and gives the agent --agent_ping_timeout to answer. Pinging
+ * goes on while the agent is connected, even once it is due to be marked
+ * unreachable: a late PONG still calls that off (Mesos' SlaveObserver).
+ */
+function ping(core: CoreContext, agent: AgentRecord): void {
+  if (agent.link.state !== 'connected') return;
+  toAgent(core, agent, { type: 'PING' });
+  agent.isPongAwaited = true;
+  core.timers.arm(pingTimer(agent), core.options.agentPingTimeoutMs, () => {
+    if (agent.link.state !== 'connected') return;
+    if (agent.isPongAwaited) {
+      agent.missedPings += 1;
+      if (agent.missedPings >= core.options.maxAgentPingTimeouts)
+        scheduleUnreachable(core, agent, 'health check timed out');
+    }
+    ping(core, agent);
+  });
+}
+
+/**
+ * The agent answered a PING: it is alive, whatever its link looked like. A
+ * pending transition to unreachable (waiting for the rate limit) is called off.
+ */
+export function pong(core: CoreContext, agent: AgentRecord): void {
+  agent.isPongAwaited = false;
+  agent.missedPings = 0;
+  if (core.removals.cancel(agent.id.value)) {
+    core.metrics.count('master/slave_unreachable_canceled');
+    core.log.info({ agent_id: agent.id.value }, 'agent answered; not marked unreachable');
+  }
+}
+
+/**
+ * Stream `streamId` of an agent ended. If it is still the agent's stream, the
+ * agent is deactivated and has the ping timeouts to come back: a broken link
+ * counts as missed pings from here on, and Mesos marks an agent unreachable
+ * after --max_agent_ping_timeouts of them (#7: a killed agent's tasks showed
+ * TASK_RUNNING for as long as anyone looked).
+ */
+export function disconnected(core: CoreContext, agentIdValue: string, streamId: string): void {
+  const agent = core.books.agents.get(agentIdValue);
+  if (agent?.link.state !== 'connected' || agent.link.streamId !== streamId) return;
+  leaveLink(core, agent);
+  const silenceMs = core.options.agentPingTimeoutMs * core.options.maxAgentPingTimeouts;
+  core.timers.arm(unreachableTimer(agent), silenceMs, () =>
+    scheduleUnreachable(core, agent, 'link broke and the agent did not come back'),
+  );
+  core.log.warn({ agent_id: agent.id.value, unreachable_in_ms: silenceMs }, 'agent disconnected');
+}
+
+/** Connected → disconnected: nothing of the agent is offered until it is back. */
+function leaveLink(core: CoreContext, agent: AgentRecord): void {
+  moveAgentTo(agent, { state: 'disconnected' });
+  core.timers.cancel(pingTimer(agent));
+  agent.isPongAwaited = false;
+  rescindAll(core, agent);
+  rescindInverseOffersFor(core, agent);
+  allocatorHandle(core, { kind: 'agentDeactivated', agentId: agent.id });
+}
+
+/**
+ * An agent the registry kept, after a master restart: it has
+ * --agent_reregister_timeout to come back before it is unreachable.
+ */
+export function awaitReregistration(core: CoreContext, agent: AgentRecord): void {
+  core.timers.arm(unreachableTimer(agent), core.options.agentReregisterTimeoutMs, () =>
+    scheduleUnreachable(core, agent, 'did not re-register after the master restarted'),
+  );
+}
+
+/**
+ * Why the tasks an agent reports cannot be taken as they are, or undefined:
+ * a task id twice for one framework, resources that do not parse, or running
+ * tasks that together use more than the agent has. A task the books know is
+ * counted with the resources the books hold for it.
+ */
+function reportedTasksProblem(
+  core: CoreContext,
+  agentIdValue: string,
+  total: Resources,
+  reported: readonly AgentTask[],
+): string | undefined {
+  const seen = new Set<string>();
+  let used = Resources.EMPTY;
+  for (const entry of reported) {
+    const key = `${entry.framework_id.value}\u0000${entry.task.task_id.value}`;
+    if (seen.has(key)) return `Task ${entry.task.task_id.value} is reported twice`;
+    seen.add(key);
+    if (isTerminalState(entry.state)) continue;
+    const known = core.books.frameworks
+      .get(entry.framework_id.value)
+      ?.tasks.get(entry.task.task_id.value);
+    if (known !== undefined && known.agentId.value === agentIdValue) {
+      if (!known.isRecovered) used = used.plus(known.resources.unallocate());
+      continue;
+    }
+    try {
+      used = used.plus(Resources.fromWire(entry.task.resources ?? []).unallocate());
+    } catch (error) {
+      return `Task ${entry.task.task_id.value} has invalid resources: ${(error as Error).message}`;
+    }
+  }
+  if (!total.contains(used))
+    return `Reported tasks use ${used.toString()}, more than the agent's ${total.toString()}`;
+  return undefined;
+}
+
+/** Marks the agent unreachable as soon as --agent_removal_rate_limit allows. */
+function scheduleUnreachable(core: CoreContext, agent: AgentRecord, why: string): void {
+  if (core.removals.isWaiting(agent.id.value)) return;
+  core.metrics.count('master/slave_unreachable_scheduled');
+  core.removals.acquire(agent.id.value, () => {
+    core.metrics.count('master/slave_unreachable_completed');
+    unreachable(core, agent, why);
+  });
+}
+
+/**
+ * The agent was silent too long: its tasks are lost (or unreachable, for
+ * PARTITION_AWARE frameworks). A connected agent that stopped answering
+ * (a frozen process keeps its TCP connection open) has its stream closed first.
+ */
+export function unreachable(core: CoreContext, agent: AgentRecord, why: string): void {
+  if (agent.link.state === 'connected') {
+    core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
+    leaveLink(core, agent);
+  }
+  if (agent.link.state !== 'disconnected' && agent.link.state !== 'recovered') return;
+  core.metrics.count('master/slave_removals');
+  core.metrics.count('master/slave_removals/reason_unhealthy');
+  if (agent.link.state === 'recovered') core.metrics.count('master/recovery_slave_removals');
+  const sinceSec = nowSec(core);
+  moveAgentTo(agent, { state: 'unreachable', sinceSec });
+  persist(core, { kind: 'markAgentUnreachable', agentId: agent.id, sinceSec });
+  core.timers.cancel(unreachableTimer(agent));
+  reportTasks(
+    core,
+    agent,
+    (framework) =>
+      framework !== undefined && hasCapability(framework.info, 'PARTITION_AWARE')
+        ? 'TASK_UNREACHABLE'
+        : 'TASK_LOST',
+    () => ({ reason: 'REASON_AGENT_REMOVED', message: 'Agent is unreachable' }),
+    sinceSec,
+  );
+  allocatorHandle(core, { kind: 'agentRemoved', agentId: agent.id });
+  agentLost(core, agent, agent.id);
+  observe(core, { kind: 'agentRemoved', agent });
+  core.log.warn({ agent_id: agent.id.value, reason: why }, 'agent unreachable');
+}
+
+/**
+ * Takes an agent out of the cluster for good, telling it to shut down:
+ * `gone` (MARK_AGENT_GONE, or drained with mark_gone) keeps the record and
+ * refuses the id forever; `down` (its machine went DOWN) forgets the agent.
+ * Its tasks are reported as Mesos reports them for each case (WIRE §4.2).
+ */
+export function removeAgent(core: CoreContext, agent: AgentRecord, as: 'gone' | 'down'): void {
+  const message =
+    as === 'gone'
+      ? 'Agent has been marked gone'
+      : `Agent ${agent.info.hostname} removed: Operator initiated 'Machine DOWN'`;
+  const wasInAllocator = agent.link.state === 'connected' || agent.link.state === 'disconnected';
+  // Durable before the agent or any framework hears of it.
+  persist(
+    core,
+    as === 'gone'
+      ? { kind: 'markAgentGone', agentId: agent.id }
+      : { kind: 'removeAgent', agentId: agent.id },
+  );
+  if (agent.link.state === 'connected') {
+    toAgent(core, agent, { type: 'SHUTDOWN', shutdown: { message } });
+    core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
+  }
+  for (const timer of [pingTimer(agent), unreachableTimer(agent), `drained:${agent.id.value}`])
+    core.timers.cancel(timer);
+  core.removals.cancel(agent.id.value);
+  rescindAll(core, agent);
+  rescindInverseOffersFor(core, agent);
+  // Operator-made, so PARTITION_AWARE frameworks learn it is final; machine DOWN is Mesos'
+  // plain agent removal, TASK_LOST for everyone.
+  const isGoneFor = (framework: FrameworkRecord | undefined) =>
+    as === 'gone' && framework !== undefined && hasCapability(framework.info, 'PARTITION_AWARE');
+  reportTasks(
+    core,
+    agent,
+    (framework) => (isGoneFor(framework) ? 'TASK_GONE_BY_OPERATOR' : 'TASK_LOST'),
+    (framework) => ({
+      reason: isGoneFor(framework) ? 'REASON_AGENT_REMOVED_BY_OPERATOR' : 'REASON_AGENT_REMOVED',
+      message,
+    }),
+  );
+  if (wasInAllocator) allocatorHandle(core, { kind: 'agentRemoved', agentId: agent.id });
+  agentLost(core, agent, agent.id);
+  agent.isDeactivated = false;
+  agent.drain = undefined;
+  if (as === 'gone') {
+    moveAgentTo(agent, { state: 'gone' });
+    core.books.goneAgentIds.add(agent.id.value);
+  } else {
+    core.books.agents.delete(agent.id.value);
+  }
+  core.metrics.count('master/slave_removals');
+  observe(core, { kind: 'agentRemoved', agent });
+  core.log.warn({ agent_id: agent.id.value, reason: message }, 'agent removed');
+}
+
+/**
+ * The master gives up on the agent's active tasks: each is recorded in the
+ * state `stateFor` its framework and reported to it; those that end here are
+ * retired. Tasks already terminal wait for their acknowledgement as before.
+ */
+function reportTasks(
+  core: CoreContext,
+  agent: AgentRecord,
+  stateFor: (framework: FrameworkRecord | undefined) => TaskState,
+  causeFor: (framework: FrameworkRecord | undefined) => MasterStatusCause,
+  unreachableSinceSec?: number,
+): void {
+  for (const task of [...agent.tasks]) {
+    if (isTerminalState(task.state)) continue;
+    const framework = core.books.frameworks.get(task.frameworkId.value);
+    const state = stateFor(framework);
+    const cause = causeFor(framework);
+    decideStatus(core, task, state, cause);
+    if (framework !== undefined)
+      sendMasterStatus(core, framework, task.taskId, agent.id, state, cause, {
+        ...(unreachableSinceSec !== undefined ? { unreachableSinceSec } : {}),
+      });
+    task.isRecovered = true;
+    if (isTerminalState(state)) core.books.completeTask(task);
+  }
+}
+
+function usedByFramework(agent: AgentRecord): Map<string, Resources> {
+  const used = new Map<string, Resources>();
+  const add = (frameworkIdValue: string, resources: Resources) => {
+    const sum = used.get(frameworkIdValue);
+    used.set(frameworkIdValue, sum === undefined ? resources : sum.plus(resources));
+  };
+  for (const task of agent.tasks)
+    if (!task.isRecovered) add(task.frameworkId.value, task.resources);
+  for (const executor of agent.executors.values())
+    add(executor.frameworkId.value, executor.resources);
+  return used;
+}
+
+/**
+ * Tasks a re-registering agent reports that the books lack (e.g. after a
+ * master restart). Terminal ones too: the agent still holds them because their
+ * terminal update is unacknowledged, and it will resend that update, which must
+ * reach the framework rather than be dropped as one for an unknown task.
+ */
+function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly AgentTask[]): void {
+  for (const entry of reported) {
+    const isTerminal = isTerminalState(entry.state);
+    let framework = core.books.frameworks.get(entry.framework_id.value);
+    if (framework === undefined) {
+      if (isTerminal) continue;
+      if (core.books.removedFrameworkIds.has(entry.framework_id.value)) {
+        toAgent(core, agent, {
+          type: 'SHUTDOWN_FRAMEWORK',
+          shutdown_framework: { framework_id: entry.framework_id },
+        });
+        continue;
+      }
+      framework = recoveredFramework(core, entry.framework_info, entry.framework_id.value);
+    }
+    if (framework.tasks.has(entry.task.task_id.value)) continue;
+    const resources = Resources.fromWire(entry.task.resources ?? []);
+    const role = resources.allocationRoles()[0] ?? frameworkRoles(framework.info)[0] ?? '*';
+    const task = {
+      taskId: entry.task.task_id,
+      frameworkId: framework.id,
+      agentId: agent.id,
+      info: entry.task,
+      role,
+      resources: resources.unallocate().allocate(role),
+      state: entry.state,
+      statuses: [],
+      statusUpdateState: undefined,
+      statusUpdateUuid: undefined,
+      // A finished task uses nothing; its resources are free on the agent already.
+      isRecovered: isTerminal,
+    };
+    core.books.addTask(task);
+    observe(core, { kind: 'taskAdded', task, state: task.state });
+  }
+}
+
+/** Aligns the books with what a re-registering agent holds. */
+function reconcileTasks(
+  core: CoreContext,
+  agent: AgentRecord,
+  reported: readonly AgentTask[],
+): void {
+  const held = new Map(
+    reported.map((t) => [`${t.framework_id.value}\u0000${t.task.task_id.value}`, t] as const),
+  );
+  for (const task of [...agent.tasks]) {
+    if (isTerminalState(task.state)) continue;
+    const entry = held.get(`${task.frameworkId.value}\u0000${task.taskId.value}`);
+    const framework = core.books.frameworks.get(task.frameworkId.value);
+    if (entry !== undefined) {
+      if (task.state === 'TASK_UNREACHABLE') {
+        // Back from a partition: the task is what the agent says (not killed, since Mesos 1.5).
+        const cause = {
+          reason: 'REASON_AGENT_REREGISTERED',
+          message: 'Agent re-registered',
+        } as const;
+        resurrect(core, task, entry.state, cause);
+        if (framework !== undefined)
+          sendMasterStatus(core, framework, task.taskId, agent.id, entry.state, cause);
+      }
+      continue;
+    }
+    const cause = {
+      reason: 'REASON_AGENT_RESTARTED',
+      message: 'Task is unknown to the agent after it re-registered',
+    } as const;
+    decideStatus(core, task, 'TASK_GONE', cause);
+    if (framework !== undefined)
+      sendMasterStatus(core, framework, task.taskId, agent.id, 'TASK_GONE', cause);
+    recoverTask(core, task);
+    core.books.completeTask(task);
+  }
+  adoptTasks(core, agent, reported);
+}

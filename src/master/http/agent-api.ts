@@ -1,0 +1,45 @@
+// POST /master/api/v1/agent: Agora's own agent protocol (see wire/agent-protocol.ts).
+import { HttpError, type HttpServer, readJsonBody, sendEmpty } from '../../runtime/index.js';
+import { BadRequestError, parseAgentCall, STREAM_ID_HEADER } from '../../wire/index.js';
+import type { MasterApi } from '../api.js';
+
+/** An agent's SUBSCRIBE may carry this much: ~100,000 tasks of a kilobyte or so each. */
+const AGENT_SUBSCRIBE_BODY_BYTES = 128 * 1024 * 1024;
+
+export function routeAgentApi(http: HttpServer, master: MasterApi): void {
+  http.route(['POST'], '/master/api/v1/agent', async (request, response) => {
+    // An agent's SUBSCRIBE lists every task it holds: thousands of tasks outgrow the
+    // limit meant for calls from frameworks and operators.
+    const call = parseAgentCall(
+      await readJsonBody(request, Math.max(request.maxBodyBytes, AGENT_SUBSCRIBE_BODY_BYTES)),
+    );
+    if (call.type === 'SUBSCRIBE') {
+      const remote = request.raw.socket.remoteAddress ?? '127.0.0.1';
+      await master.subscribeAgent(
+        call.subscribe,
+        call.agent_id?.value ?? call.subscribe.agent_info.id?.value,
+        remote.replace(/^::ffff:/, ''),
+        response,
+        request.signal,
+      );
+      return;
+    }
+    const agent = master.books.agents.get(call.agent_id.value);
+    if (agent === undefined) throw new BadRequestError('agent_id', 'Agent cannot be found');
+    const streamId = master.agentStreamId(agent);
+    if (streamId === undefined) throw new HttpError('FORBIDDEN', 'Agent is not subscribed');
+    if (request.headers[STREAM_ID_HEADER] !== streamId)
+      throw new BadRequestError('Mesos-Stream-Id', "is not the agent's current stream");
+    if (call.type === 'PONG') master.pong(agent);
+    else if (call.type === 'UPDATE')
+      master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
+    else
+      master.executorExited(
+        agent,
+        call.executor_exited.framework_id.value,
+        call.executor_exited.executor_id.value,
+        call.executor_exited.status,
+      );
+    sendEmpty(response, 202);
+  });
+}

@@ -1,0 +1,237 @@
+// The legacy JSON endpoints that Mesos tools read (WIRE §7), plus /health,
+// /version and /metrics/snapshot.
+import type { ServerResponse } from 'node:http';
+import {
+  type HttpServer,
+  type Request,
+  readJsonBody,
+  sendEmpty,
+  sendJson,
+} from '../../runtime/index.js';
+import {
+  AGORA_VERSION,
+  BadRequestError,
+  parseDuration,
+  parseMachineIds,
+  parseMaintenanceSchedule,
+  parseWith,
+  quote,
+  WeightsBodySchema,
+} from '../../wire/index.js';
+import type { MasterQueries, OperatorCommands } from '../api.js';
+import { validateWeights } from '../core/quota.js';
+import type { TaskRecord } from '../core/records.js';
+import { routeLegacyOperations } from './legacy-operations.js';
+import { prometheusText } from './prometheus.js';
+import {
+  legacyAgentFull,
+  legacyFramework,
+  legacyRoles,
+  legacyState,
+  legacyTask,
+  type MasterView,
+  maintenanceStatus,
+  quotaStatus,
+  recoveredAgent,
+  versionInfo,
+} from './render.js';
+import { legacyStateSummary } from './state-summary.js';
+
+export function routeEndpoints(http: HttpServer, master: MasterQueries & OperatorCommands): void {
+  const view = (): MasterView => ({
+    id: master.masterInfo().id,
+    pid: master.masterInfo().pid ?? '',
+    hostname: master.masterInfo().hostname ?? '',
+    startTimeSec: master.startTimeSec,
+    flags: master.flags,
+    ...(master.masterInfo().domain !== undefined ? { domain: master.masterInfo().domain } : {}),
+  });
+  const { books } = master;
+
+  const state = (request: Request, response: ServerResponse) =>
+    sendJson(response, 200, legacyState(books, view()), request);
+  http.route(['GET'], '/master/state', state);
+  http.route(['GET'], '/master/state.json', state);
+  http.route(['GET'], '/master/state-summary', (request, response) =>
+    sendJson(response, 200, legacyStateSummary(books, view()), request),
+  );
+
+  http.route(['GET'], '/master/frameworks', (request, response) => {
+    const wanted = request.query.get('framework_id');
+    const pick = (f: { id: { value: string } }) => wanted === null || f.id.value === wanted;
+    sendJson(
+      response,
+      200,
+      {
+        frameworks: [...books.frameworks.values()]
+          .filter(pick)
+          .map((f) => legacyFramework(books, f)),
+        completed_frameworks: books.completedFrameworks
+          .filter(pick)
+          .map((f) => legacyFramework(books, f)),
+        unregistered_frameworks: [],
+      },
+      request,
+    );
+  });
+
+  http.route(['GET'], '/master/slaves', (request, response) => {
+    const wanted = request.query.get('slave_id');
+    const agents = [...books.agents.values()].filter(
+      (a) =>
+        (a.link.state === 'connected' || a.link.state === 'disconnected') &&
+        (wanted === null || a.id.value === wanted),
+    );
+    sendJson(
+      response,
+      200,
+      {
+        slaves: agents.map((a) => legacyAgentFull(books, a)),
+        recovered_slaves: [...books.agents.values()]
+          .filter((a) => a.link.state === 'recovered' && (wanted === null || a.id.value === wanted))
+          .map(recoveredAgent),
+      },
+      request,
+    );
+  });
+
+  // Mesos' /tasks (readonly_handler.cpp): active, unreachable and completed tasks of active
+  // and completed frameworks, by their first status's time, descending unless order=asc;
+  // a task with no status yet sorts as the oldest.
+  const tasks = (request: Request, response: ServerResponse) => {
+    const limit = countParam(request.query, 'limit', 100);
+    const offset = countParam(request.query, 'offset', 0);
+    const frameworkFilter = request.query.get('framework_id');
+    const taskFilter = request.query.get('task_id');
+    const firstTime = (t: TaskRecord) => t.statuses[0]?.timestamp ?? Number.NEGATIVE_INFINITY;
+    const isAscending = request.query.get('order') === 'asc';
+    const all = [...books.frameworks.values(), ...books.completedFrameworks]
+      .filter((f) => frameworkFilter === null || f.id.value === frameworkFilter)
+      .flatMap((f) => [...f.tasks.values(), ...f.completedTasks])
+      .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
+      .sort((a, b) => (isAscending ? 1 : -1) * (firstTime(a) - firstTime(b) || 0));
+    const page = all.slice(offset, offset + limit);
+    sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
+  };
+  http.route(['GET'], '/master/tasks', tasks);
+  http.route(['GET'], '/master/tasks.json', tasks);
+
+  const roles = (request: Request, response: ServerResponse) =>
+    sendJson(response, 200, legacyRoles(master.roleBreakdowns()), request);
+  http.route(['GET'], '/master/roles', roles);
+  http.route(['GET'], '/master/roles.json', roles);
+
+  http.route(['GET'], '/master/weights', (request, response) =>
+    sendJson(
+      response,
+      200,
+      [...master.weights].map(([role, weight]) => ({ weight, role })),
+      request,
+    ),
+  );
+  http.route(['PUT'], '/master/weights', async (request, response) => {
+    const infos = parseWith(WeightsBodySchema, await readJsonBody(request));
+    await master.updateWeights(validateWeights(infos, ''));
+    sendEmpty(response, 200);
+  });
+
+  http.route(['GET'], '/master/quota', (request, response) =>
+    sendJson(response, 200, quotaStatus(master.quotas), request),
+  );
+
+  // Maintenance (docs/maintenance.md): the schedule, the status, and machines down and up.
+  http.route(['GET'], '/master/maintenance/schedule', (request, response) =>
+    sendJson(response, 200, books.schedule, request),
+  );
+  http.route(['POST'], '/master/maintenance/schedule', async (request, response) => {
+    await master.updateMaintenanceSchedule(parseMaintenanceSchedule(await readJsonBody(request)));
+    sendEmpty(response, 200);
+  });
+  http.route(['GET'], '/master/maintenance/status', (request, response) =>
+    sendJson(response, 200, maintenanceStatus(books), request),
+  );
+  http.route(['POST'], '/master/machine/down', async (request, response) => {
+    await master.startMaintenance(parseMachineIds(await readJsonBody(request)));
+    sendEmpty(response, 200);
+  });
+  http.route(['POST'], '/master/machine/up', async (request, response) => {
+    await master.stopMaintenance(parseMachineIds(await readJsonBody(request)));
+    sendEmpty(response, 200);
+  });
+
+  http.route(['GET'], '/master/health', (_request, response) => sendEmpty(response, 200));
+  http.route(['GET'], '/master/flags', (request, response) =>
+    sendJson(response, 200, { flags: master.flags }, request),
+  );
+  http.route(['GET'], '/version', (request, response) =>
+    sendJson(response, 200, { ...versionInfo(), agora_version: AGORA_VERSION }, request),
+  );
+  http.route(['GET'], '/metrics/snapshot', (request, response) => {
+    // As GET_METRICS' timeout (operator-api.ts), `timeout` bounds nothing here; it is
+    // checked so that a bad one gets Mesos' 400.
+    const timeout = request.query.get('timeout');
+    const parsed = timeout === null ? undefined : parseDuration(timeout);
+    if (parsed !== undefined && 'problem' in parsed)
+      throw new BadRequestError(
+        'timeout',
+        `Invalid timeout ${quote(timeout ?? '')}: ${parsed.problem}`,
+      );
+    sendJson(response, 200, master.snapshotMetrics(), request);
+  });
+  routeLoggingToggle(http, master);
+  routeLegacyOperations(http, master);
+  http.route(['GET'], '/metrics', (_request, response) => {
+    const body = prometheusText(master.snapshotMetrics(), master.histograms());
+    response.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    response.end(body);
+  });
+}
+
+/** A non-negative integer query parameter (`limit`, `offset`); Mesos answers 400 for anything else. */
+function countParam(query: URLSearchParams, name: string, fallback: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d{1,15}$/.test(raw))
+    throw new BadRequestError(name, `expected a non-negative integer, got ${quote(raw)}`);
+  return Number(raw);
+}
+
+/**
+ * libprocess' `/logging/toggle` (never delegated): no query reports the
+ * verbosity; `level` and `duration` set it for that long. Unlike
+ * SET_LOGGING_LEVEL, it refuses a level below the original (libprocess does).
+ */
+function routeLoggingToggle(http: HttpServer, master: MasterQueries & OperatorCommands): void {
+  const original = master.loggingLevel();
+  http.route(['GET'], '/logging/toggle', (request, response) => {
+    const level = request.query.get('level');
+    const duration = request.query.get('duration');
+    if (level === null && duration === null) {
+      const body = `${master.loggingLevel()}\n`;
+      response.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      response.end(body);
+      return;
+    }
+    if (duration === null)
+      throw new BadRequestError('duration', "Expecting 'duration=value' in query");
+    if (level === null) throw new BadRequestError('level', "Expecting 'level=value' in query");
+    if (!/^\d{1,9}$/.test(level))
+      throw new BadRequestError('level', `Invalid level ${quote(level)}`);
+    const verbosity = Number(level);
+    if (verbosity < original) throw new BadRequestError('level', `'${verbosity}' < original level`);
+    const parsed = parseDuration(duration);
+    if ('problem' in parsed)
+      throw new BadRequestError(
+        'duration',
+        `Invalid duration ${quote(duration)}: ${parsed.problem}`,
+      );
+    master.setLoggingLevel(verbosity, parsed.ms);
+    sendEmpty(response, 200);
+  });
+}

@@ -1,0 +1,304 @@
+// Content negotiation for the v1 APIs (WIRE §1.4), the one place every API route
+// goes through: Content-Type picks how a call is decoded, Accept how replies and
+// event streams are encoded, both exactly as Mesos chooses. The protobuf codec is
+// loaded only when a request or a reply needs it, so a JSON-only process never pays
+// for it.
+import type { ServerResponse } from 'node:http';
+import {
+  BadRequestError,
+  loadProtoCodec,
+  type ProtoCodec,
+  ProtoDecodeError,
+  quote,
+  stringifyJson,
+  toAsciiJson,
+} from '../wire/index.js';
+import { HttpError } from './http-errors.js';
+import { parseJsonBody, readBody, sendEmpty } from './http-io.js';
+import type { Handler, Request } from './http-server.js';
+
+export const APPLICATION_JSON = 'application/json';
+export const APPLICATION_PROTOBUF = 'application/x-protobuf';
+export const APPLICATION_RECORDIO = 'application/recordio';
+
+/** How one message is encoded: the two encodings Mesos speaks. */
+export type MediaType = typeof APPLICATION_JSON | typeof APPLICATION_PROTOBUF;
+
+/** Encodes messages of one protobuf type in one media type. */
+export interface MessageEncoder {
+  /** What the response's Content-Type says, exactly: clients compare the whole string. */
+  readonly contentType: MediaType;
+  encode(message: unknown): string | Uint8Array;
+}
+
+/** Records of a JSON event stream: non-ASCII escaped, so byte length = string length (WIRE §1.5). */
+export const JSON_EVENT_ENCODER: MessageEncoder = {
+  contentType: APPLICATION_JSON,
+  encode: toAsciiJson,
+};
+
+/**
+ * Mesos' `Request::acceptsMediaType` (libprocess http.cpp), so the same Accept header
+ * picks the same encoding: the header is a comma list (sent twice, Node joins it with
+ * commas); `type/subtype` is looked for first, then `type/*`, then `*\/*`, and the first
+ * entry that matches decides: acceptable unless its `q` is 0 or not a number. A q-value
+ * ranks nothing: JSON is taken whenever acceptable. An absent header accepts anything;
+ * so, in Agora, does an empty one (Mesos refuses it with 406; it says nothing either way).
+ */
+export function acceptsMediaType(header: string | undefined, mediaType: string): boolean {
+  if (header === undefined) return true;
+  const entries = header
+    .replace(/[ \t\n]/g, '')
+    .split(',')
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) return true;
+  const [type] = mediaType.split('/');
+  for (const candidate of [mediaType, `${type}/*`, '*/*'])
+    for (const entry of entries) {
+      const [name, ...parameters] = entry.split(';').filter((token) => token !== '');
+      if (name?.toLowerCase() !== candidate) continue;
+      const q = parameters
+        .map((parameter) => parameter.split('='))
+        .filter((pair) => pair.length === 2 && pair[0] === 'q')
+        .map((pair) => pair[1] ?? '');
+      if (q.length !== 1) return true;
+      const value = Number(q[0]);
+      return q[0] !== '' && Number.isFinite(value) && value > 0;
+    }
+  return false;
+}
+
+function headerOf(request: Request, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** Content-Type's media type, lower-cased, without parameters (Agora takes `; charset=…`). */
+function mediaTypeOf(value: string): string {
+  return (value.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+/**
+ * How the request's body is encoded (WIRE §1.8: missing → 400, anything else → 415). With
+ * `isStreamingAllowed` (the agent's streamed calls), `application/recordio` is taken too,
+ * and its records are encoded as `Message-Content-Type` says; a non-streamed request may
+ * not carry that header (415), as Mesos' agent refuses it.
+ */
+export function requestMediaType(
+  request: Request,
+  options: { readonly isStreamingAllowed?: boolean } = {},
+): { readonly body: MediaType | typeof APPLICATION_RECORDIO; readonly records?: MediaType } {
+  const contentType = headerOf(request, 'content-type');
+  if (contentType === undefined)
+    throw new BadRequestError('', "Expecting 'Content-Type' to be present");
+  const type = mediaTypeOf(contentType);
+  const isStreamingAllowed = options.isStreamingAllowed === true;
+  const messageContentType = headerOf(request, 'message-content-type');
+  if (type === APPLICATION_RECORDIO && isStreamingAllowed) {
+    if (messageContentType === undefined)
+      throw new BadRequestError(
+        '',
+        "Expecting 'Message-Content-Type' to be set for streaming requests",
+      );
+    const records = mediaTypeOf(messageContentType);
+    if (records !== APPLICATION_JSON && records !== APPLICATION_PROTOBUF)
+      throw new HttpError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Expecting 'Message-Content-Type' of ${APPLICATION_JSON} or ${APPLICATION_PROTOBUF}; received ${quote(messageContentType)}`,
+      );
+    return { body: APPLICATION_RECORDIO, records };
+  }
+  if (type !== APPLICATION_JSON && type !== APPLICATION_PROTOBUF)
+    throw new HttpError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Expecting 'Content-Type' of ${APPLICATION_JSON} or ${APPLICATION_PROTOBUF}${isStreamingAllowed ? ` or ${APPLICATION_RECORDIO}` : ''}; received ${quote(contentType)}`,
+    );
+  if (isStreamingAllowed && messageContentType !== undefined)
+    throw new HttpError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      "Expecting 'Message-Content-Type' to be not set for non-streaming requests",
+    );
+  return { body: type };
+}
+
+/**
+ * How the reply (or event stream) is encoded, from Accept: JSON if acceptable, else
+ * protobuf, else 406. With `isStreamingAllowed` (the agent's streamed replies),
+ * `application/recordio` is taken third, its records encoded as `Message-Accept` allows;
+ * a non-streamed reply refuses a Message-Accept header (406), as Mesos' agent does.
+ */
+export function replyMediaType(
+  request: Request,
+  options: { readonly isStreamingAllowed?: boolean } = {},
+): { readonly body: MediaType | typeof APPLICATION_RECORDIO; readonly records?: MediaType } {
+  const accept = headerOf(request, 'accept');
+  const isStreamingAllowed = options.isStreamingAllowed === true;
+  const messageAccept = headerOf(request, 'message-accept');
+  let body: MediaType | typeof APPLICATION_RECORDIO;
+  if (acceptsMediaType(accept, APPLICATION_JSON)) body = APPLICATION_JSON;
+  else if (acceptsMediaType(accept, APPLICATION_PROTOBUF)) body = APPLICATION_PROTOBUF;
+  else if (isStreamingAllowed && acceptsMediaType(accept, APPLICATION_RECORDIO))
+    body = APPLICATION_RECORDIO;
+  else
+    throw new HttpError(
+      'NOT_ACCEPTABLE',
+      `Expecting 'Accept' to allow '${APPLICATION_PROTOBUF}' or '${APPLICATION_JSON}'${isStreamingAllowed ? ` or '${APPLICATION_RECORDIO}'` : ''}`,
+    );
+  if (body === APPLICATION_RECORDIO) {
+    if (acceptsMediaType(messageAccept, APPLICATION_JSON))
+      return { body, records: APPLICATION_JSON };
+    if (acceptsMediaType(messageAccept, APPLICATION_PROTOBUF))
+      return { body, records: APPLICATION_PROTOBUF };
+    throw new HttpError(
+      'NOT_ACCEPTABLE',
+      `Expecting 'Message-Accept' to allow '${APPLICATION_PROTOBUF}' or '${APPLICATION_JSON}'`,
+    );
+  }
+  if (isStreamingAllowed && messageAccept !== undefined)
+    throw new HttpError(
+      'NOT_ACCEPTABLE',
+      "Expecting 'Message-Accept' to be not set for non-streaming responses",
+    );
+  return { body };
+}
+
+/** The short name Mesos' messages use for a type: `mesos.v1.scheduler.Call` → `Call`. */
+function shortName(typeName: string): string {
+  return typeName.slice(typeName.lastIndexOf('.') + 1);
+}
+
+/**
+ * Reads a call's body and decodes it as its Content-Type says, into the object a JSON
+ * body parses to: the caller validates both alike. Refuses what readBody and
+ * parseJsonBody refuse, and a protobuf body that is not a `callType` message (400
+ * naming the field and the byte).
+ */
+export async function readCallBody(request: Request, callType: string): Promise<unknown> {
+  const { body: mediaType } = requestMediaType(request);
+  const body = await readBody(request);
+  if (mediaType === APPLICATION_JSON) return parseJsonBody(body);
+  return decodeProtobuf(await loadProtoCodec(), callType, body);
+}
+
+function decodeProtobuf(codec: ProtoCodec, typeName: string, body: Uint8Array): unknown {
+  try {
+    return codec.decode(typeName, body);
+  } catch (error) {
+    if (error instanceof ProtoDecodeError)
+      throw new BadRequestError(
+        error.path,
+        `Failed to parse body into ${shortName(typeName)} protobuf: ${error.reason} (at byte ${error.offset})`,
+        { cause: error },
+      );
+    throw error;
+  }
+}
+
+/**
+ * An encoder for messages of protobuf type `typeName` in `mediaType`. JSON records of a
+ * stream escape non-ASCII (`isStream`); a JSON reply is written as stringifyJson writes it.
+ */
+export async function messageEncoder(
+  mediaType: MediaType,
+  typeName: string,
+  options: { readonly isStream?: boolean } = {},
+): Promise<MessageEncoder> {
+  if (mediaType === APPLICATION_JSON)
+    return options.isStream === true
+      ? JSON_EVENT_ENCODER
+      : { contentType: APPLICATION_JSON, encode: stringifyJson };
+  const codec = await loadProtoCodec();
+  return {
+    contentType: APPLICATION_PROTOBUF,
+    encode: (message) => codec.encode(typeName, message),
+  };
+}
+
+/** Writes one encoded message as the whole reply. */
+export function sendMessage(
+  response: ServerResponse,
+  status: number,
+  encoder: MessageEncoder,
+  message: unknown,
+): void {
+  const encoded = encoder.encode(message);
+  const body = typeof encoded === 'string' ? Buffer.from(encoded, 'utf8') : encoded;
+  response.writeHead(status, {
+    'content-type': encoder.contentType,
+    'content-length': body.byteLength,
+  });
+  response.end(body);
+}
+
+/** The protobuf message types of one v1 API: what it reads, replies and streams. */
+export interface ApiMessages {
+  readonly call: string;
+  readonly reply?: string;
+  readonly event?: string;
+}
+
+/** What a v1 API handler is handed along with its validated call. */
+export interface ApiExchange {
+  /** The reply's media type, chosen from Accept before the handler ran. */
+  readonly mediaType: MediaType;
+  /** Sends a reply message (`{type, <type>: …}`) with `status`, encoded per Accept. */
+  reply(status: number, message: unknown): void;
+  /** Sends a status with no body (202, or 200 for calls that answer nothing). */
+  replyEmpty(status: number): void;
+  /** Encodes the records of an event stream per Accept. */
+  readonly events: MessageEncoder;
+}
+
+export interface ApiRouteOptions<C> {
+  readonly messages: ApiMessages;
+  /** Validates the decoded body (the same zod schema for JSON and protobuf). */
+  readonly parse: (body: unknown) => C;
+  /**
+   * Whether Accept is checked for this call (406 before anything runs). Mesos' scheduler
+   * endpoint checks it only for calls that answer with a body; the operator API for all.
+   */
+  readonly isNegotiated?: (call: C) => boolean;
+}
+
+/**
+ * A handler for one v1 API endpoint, in Mesos' order: Content-Type (400/415), body
+ * (413/400), validation (400), Accept (406); then `handle` runs with the call and the
+ * encoders chosen for it.
+ */
+export function apiRoute<C>(
+  options: ApiRouteOptions<C>,
+  handle: (
+    call: C,
+    exchange: ApiExchange,
+    request: Request,
+    response: ServerResponse,
+  ) => Promise<void> | void,
+): Handler {
+  return async (request, response) => {
+    const call = options.parse(await readCallBody(request, options.messages.call));
+    const mediaType =
+      options.isNegotiated?.(call) === false ? APPLICATION_JSON : replyMediaType(request).body;
+    // replyMediaType without streaming allowed answers JSON or protobuf only.
+    const chosen = mediaType === APPLICATION_PROTOBUF ? APPLICATION_PROTOBUF : APPLICATION_JSON;
+    const { reply, event } = options.messages;
+    const replies = reply === undefined ? undefined : await messageEncoder(chosen, reply);
+    const events =
+      event === undefined
+        ? JSON_EVENT_ENCODER
+        : await messageEncoder(chosen, event, { isStream: true });
+    await handle(
+      call,
+      {
+        mediaType: chosen,
+        reply: (status, message) => {
+          if (replies === undefined) throw new Error('this API has no reply messages');
+          sendMessage(response, status, replies, message);
+        },
+        replyEmpty: (status) => sendEmpty(response, status),
+        events,
+      },
+      request,
+      response,
+    );
+  };
+}

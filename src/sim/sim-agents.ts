@@ -1,0 +1,523 @@
+// Many simulated agents in one process, each speaking Agora's real agent protocol
+// (wire/agent-protocol.ts) to a real master over loopback: its own long-lived SUBSCRIBE
+// stream for commands, and UPDATE calls for task statuses. Tasks run no process: each
+// ends after the run time its framework put in a label (sim-task.ts).
+import type { IncomingMessage } from 'node:http';
+import {
+  type AgentCall,
+  type AgentEvent,
+  type AgentTask,
+  assertNever,
+  type FrameworkID,
+  type FrameworkInfo,
+  isTerminalState,
+  MESOS_API_VERSION,
+  agentId as mintAgentId,
+  executorId as mintExecutorId,
+  newStatusUuid,
+  type Resource,
+  type TaskInfo,
+  type TaskState,
+  type TaskStatus,
+} from '../wire/index.js';
+import type { Random } from './random.js';
+import { type OpenedStream, readEvents, readText, type SimNetwork } from './sim-network.js';
+import { simulatedDurationMs } from './sim-task.js';
+import type { TimingWheel, WheelTimer } from './timing-wheel.js';
+
+const AGENT_API = '/master/api/v1/agent';
+/** A real agent resends an unacknowledged update after 10 s, doubling to 10 min (WIRE §2.4). */
+const RETRY_INITIAL_MS = 10_000;
+const RETRY_MAX_MS = 10 * 60_000;
+/** Subscriptions waiting for SUBSCRIBED at once: the master's accept queue is not flooded. */
+const DEFAULT_SUBSCRIBE_CONCURRENCY = 200;
+/** Backoff before a lost or refused subscription is tried again, doubling to the cap. */
+const RESUBSCRIBE_INITIAL_MS = 500;
+const RESUBSCRIBE_MAX_MS = 10_000;
+/** Attempts start() makes per agent before it gives up. */
+const SUBSCRIBE_ATTEMPTS = 5;
+
+export interface SimAgentPoolOptions {
+  readonly network: SimNetwork;
+  readonly count: number;
+  /** What each agent has, as on the wire (every agent alike). */
+  readonly resources: readonly Resource[];
+  readonly wheel: TimingWheel;
+  /** For backoff jitter. */
+  readonly random: Random;
+  readonly now?: () => number;
+  /** Hostname of agent i: `${hostnamePrefix}${i}`. */
+  readonly hostnamePrefix?: string;
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
+  readonly subscribeConcurrency?: number;
+}
+
+/** Counters over the pool's life; take two snapshots to count a window. */
+export interface SimAgentStats {
+  readonly agents: number;
+  readonly subscribed: number;
+  /** RUN_TASK events that started a task (duplicates not counted). */
+  readonly tasksLaunched: number;
+  readonly tasksRunning: number;
+  readonly tasksFinished: number;
+  readonly tasksKilled: number;
+  /** Tasks whose terminal update was acknowledged, and so left the agent. */
+  readonly tasksRetired: number;
+  /** Status updates created (each counted once, however often it was sent). */
+  readonly updatesCreated: number;
+  readonly updatesSent: number;
+  /** Sends of an update sent before: each is a retry after an acknowledgement was late. */
+  readonly updatesResent: number;
+  readonly updatesAcknowledged: number;
+  /** Updates neither acknowledged nor dropped: created − acknowledged − dropped. */
+  readonly updatesPending: number;
+  /** Updates dropped unacknowledged because their framework was shut down. */
+  readonly updatesDropped: number;
+  /** ACKNOWLEDGE events that matched no pending update (a duplicate or a stale uuid). */
+  readonly staleAcknowledgements: number;
+  /** UPDATE calls answered with other than 202, or not answered. */
+  readonly updateCallsFailed: number;
+  /** Subscription streams that ended while the pool was running. */
+  readonly disconnects: number;
+  readonly errorEvents: number;
+}
+
+interface SimTask {
+  readonly key: string;
+  readonly frameworkId: FrameworkID;
+  readonly info: TaskInfo;
+  state: TaskState;
+  /** Unacknowledged updates, oldest first; only the oldest is sent. */
+  readonly queue: TaskStatus[];
+  /** Whether the oldest has been sent before (a send now is a retry). */
+  isHeadSent: boolean;
+  /** The uuid of the update whose UPDATE call is waiting for its answer, if any. */
+  inFlightUuid: string | undefined;
+  retryMs: number;
+  retry: WheelTimer | undefined;
+  end: WheelTimer | undefined;
+}
+
+interface SimAgent {
+  readonly index: number;
+  readonly hostname: string;
+  agentIdValue: string | undefined;
+  /** Set while subscribed: UPDATE calls carry it. */
+  streamId: string | undefined;
+  response: IncomingMessage | undefined;
+  readonly tasks: Map<string, SimTask>;
+  checkpointed: readonly Resource[];
+  resubscribeMs: number;
+  resubscribe: WheelTimer | undefined;
+}
+
+/**
+ * `count` simulated agents. start() subscribes them all (a bounded number at a time)
+ * and resolves when each has its agent id. Status updates are delivered as a real
+ * agent's status update manager does: per task in order, the oldest resent with
+ * backoff until the ACKNOWLEDGE event for its uuid arrives, and only then the next.
+ */
+export class SimAgentPool {
+  private readonly agents: SimAgent[];
+  private readonly frameworkInfos = new Map<string, FrameworkInfo>();
+  private readonly now: () => number;
+  private isStopped = false;
+  private readonly counts = {
+    subscribed: 0,
+    tasksLaunched: 0,
+    tasksRunning: 0,
+    tasksFinished: 0,
+    tasksKilled: 0,
+    tasksRetired: 0,
+    updatesCreated: 0,
+    updatesSent: 0,
+    updatesResent: 0,
+    updatesAcknowledged: 0,
+    updatesDropped: 0,
+    staleAcknowledgements: 0,
+    updateCallsFailed: 0,
+    disconnects: 0,
+    errorEvents: 0,
+  };
+
+  constructor(private readonly options: SimAgentPoolOptions) {
+    this.now = options.now ?? (() => performance.now());
+    const prefix = options.hostnamePrefix ?? 'sim-agent-';
+    this.agents = Array.from({ length: options.count }, (_, index) => ({
+      index,
+      hostname: `${prefix}${index}`,
+      agentIdValue: undefined,
+      streamId: undefined,
+      response: undefined,
+      tasks: new Map(),
+      checkpointed: [],
+      resubscribeMs: RESUBSCRIBE_INITIAL_MS,
+      resubscribe: undefined,
+    }));
+  }
+
+  /** Subscribes every agent; resolves once all are subscribed. Rejects if one is refused. */
+  async start(): Promise<void> {
+    const concurrency = this.options.subscribeConcurrency ?? DEFAULT_SUBSCRIBE_CONCURRENCY;
+    let next = 0;
+    const worker = async () => {
+      while (next < this.agents.length && !this.isStopped) {
+        const agent = this.agents[next++];
+        if (agent !== undefined) await this.subscribeWithRetries(agent);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, this.agents.length) }, worker));
+  }
+
+  /** Ends every subscription and forgets every timer of the pool. Idempotent. */
+  stop(): void {
+    if (this.isStopped) return;
+    this.isStopped = true;
+    for (const agent of this.agents) {
+      agent.resubscribe?.cancel();
+      for (const task of agent.tasks.values()) {
+        task.retry?.cancel();
+        task.end?.cancel();
+      }
+      agent.response?.destroy();
+    }
+  }
+
+  get stats(): SimAgentStats {
+    return {
+      agents: this.agents.length,
+      ...this.counts,
+      updatesPending:
+        this.counts.updatesCreated - this.counts.updatesAcknowledged - this.counts.updatesDropped,
+    };
+  }
+
+  /** The ids the master gave the agents, in agent order (undefined until subscribed). */
+  get agentIds(): readonly (string | undefined)[] {
+    return this.agents.map((agent) => agent.agentIdValue);
+  }
+
+  // ------------------------------------------------------------ subscription
+
+  /** A burst of connections can be reset by the master's full accept queue: try a few times. */
+  private async subscribeWithRetries(agent: SimAgent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.subscribe(agent);
+        return;
+      } catch (error) {
+        if (this.isStopped || attempt >= SUBSCRIBE_ATTEMPTS) throw error;
+        const delayMs = this.options.random() * RESUBSCRIBE_INITIAL_MS * 2 ** attempt;
+        await new Promise<void>((resolve) => {
+          this.options.wheel.schedule(this.now() + delayMs, resolve);
+        });
+      }
+    }
+  }
+
+  /** One subscription: resolves at SUBSCRIBED, rejects if the master refuses or the stream fails first. */
+  private async subscribe(agent: SimAgent): Promise<void> {
+    const opened = await this.options.network.openStream(
+      AGENT_API,
+      JSON.stringify(this.subscribeCall(agent)),
+    );
+    if (opened.status !== 200) {
+      const message = await readText(opened.response);
+      throw new Error(`agent ${agent.hostname}: SUBSCRIBE answered ${opened.status}: ${message}`);
+    }
+    await this.follow(agent, opened);
+  }
+
+  private subscribeCall(agent: SimAgent): AgentCall {
+    const tasks: AgentTask[] = [];
+    for (const task of agent.tasks.values()) {
+      const frameworkInfo = this.frameworkInfos.get(task.frameworkId.value);
+      if (frameworkInfo !== undefined)
+        tasks.push({
+          framework_id: task.frameworkId,
+          framework_info: frameworkInfo,
+          task: task.info,
+          state: task.state,
+        });
+    }
+    const id = agent.agentIdValue === undefined ? undefined : mintAgentId(agent.agentIdValue);
+    return {
+      type: 'SUBSCRIBE',
+      ...(id !== undefined ? { agent_id: id } : {}),
+      subscribe: {
+        agent_info: {
+          hostname: agent.hostname,
+          port: 5051,
+          resources: this.options.resources,
+          ...(id !== undefined ? { id } : {}),
+        },
+        version: MESOS_API_VERSION,
+        tasks,
+        ...(agent.checkpointed.length > 0 ? { checkpointed_resources: agent.checkpointed } : {}),
+      },
+    };
+  }
+
+  /** Reads the stream until it ends; resolves at SUBSCRIBED (or rejects if it ends before). */
+  private follow(agent: SimAgent, opened: OpenedStream): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let isSubscribed = false;
+      agent.response = opened.response;
+      readEvents<AgentEvent>(
+        opened.response,
+        (event) => {
+          if (event.type === 'SUBSCRIBED') {
+            if (opened.streamId === undefined) {
+              opened.response.destroy();
+              return;
+            }
+            agent.agentIdValue = event.subscribed.agent_id.value;
+            agent.streamId = opened.streamId;
+            agent.resubscribeMs = RESUBSCRIBE_INITIAL_MS;
+            if (!isSubscribed) this.counts.subscribed++;
+            isSubscribed = true;
+            // As a real agent does on (re)connecting: each task's oldest update goes out now.
+            for (const task of agent.tasks.values()) this.sendHead(agent, task);
+            resolve();
+            return;
+          }
+          this.handle(agent, event);
+        },
+        (error) => {
+          if (agent.response === opened.response) {
+            agent.response = undefined;
+            agent.streamId = undefined;
+          }
+          if (isSubscribed) this.counts.subscribed--;
+          if (!isSubscribed) {
+            reject(
+              new Error(`agent ${agent.hostname}: stream ended before SUBSCRIBED`, {
+                cause: error,
+              }),
+            );
+            return;
+          }
+          if (this.isStopped) return;
+          this.counts.disconnects++;
+          this.scheduleResubscribe(agent);
+        },
+      );
+    });
+  }
+
+  /** After a lost stream: subscribe again with the agent's id and tasks, with backoff. */
+  private scheduleResubscribe(agent: SimAgent): void {
+    const delayMs = this.options.random() * agent.resubscribeMs;
+    agent.resubscribeMs = Math.min(agent.resubscribeMs * 2, RESUBSCRIBE_MAX_MS);
+    agent.resubscribe = this.options.wheel.schedule(this.now() + delayMs, () => {
+      agent.resubscribe = undefined;
+      if (this.isStopped) return;
+      this.subscribe(agent).catch(() => {
+        if (!this.isStopped && agent.streamId === undefined) this.scheduleResubscribe(agent);
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private handle(agent: SimAgent, event: AgentEvent): void {
+    switch (event.type) {
+      case 'RUN_TASK':
+        this.runTask(agent, event.run_task.framework_info, event.run_task.task);
+        return;
+      case 'KILL_TASK': {
+        const { framework_id, task_id } = event.kill_task;
+        const task = agent.tasks.get(taskKey(framework_id.value, task_id.value));
+        if (task !== undefined) this.kill(agent, task);
+        return;
+      }
+      case 'ACKNOWLEDGE': {
+        const { framework_id, task_id, uuid } = event.acknowledge;
+        this.acknowledge(agent, taskKey(framework_id.value, task_id.value), uuid);
+        return;
+      }
+      case 'SHUTDOWN_FRAMEWORK':
+        this.shutdownFramework(agent, event.shutdown_framework.framework_id.value);
+        return;
+      case 'CHECKPOINT_RESOURCES':
+        agent.checkpointed = event.checkpoint_resources.resources;
+        return;
+      case 'ERROR':
+        this.counts.errorEvents++;
+        return;
+      case 'RUN_TASK_GROUP':
+        for (const task of event.run_task_group.task_group.tasks)
+          this.runTask(agent, event.run_task_group.framework_info, task);
+        return;
+      case 'PING':
+        // Unanswered PINGs would mark every simulated agent unreachable within minutes.
+        this.pong(agent);
+        return;
+      case 'SUBSCRIBED':
+      case 'HEARTBEAT':
+      case 'SHUTDOWN_EXECUTOR':
+      case 'FRAMEWORK_MESSAGE':
+      case 'DRAIN':
+      case 'SHUTDOWN':
+        return;
+      default:
+        assertNever(event);
+    }
+  }
+
+  private runTask(agent: SimAgent, frameworkInfo: FrameworkInfo, info: TaskInfo): void {
+    const frameworkId = frameworkInfo.id;
+    if (frameworkId === undefined) return;
+    const key = taskKey(frameworkId.value, info.task_id.value);
+    if (agent.tasks.has(key)) return; // a duplicate RUN_TASK
+    if (!this.frameworkInfos.has(frameworkId.value))
+      this.frameworkInfos.set(frameworkId.value, frameworkInfo);
+    const task: SimTask = {
+      key,
+      frameworkId,
+      info,
+      state: 'TASK_STAGING',
+      queue: [],
+      isHeadSent: false,
+      inFlightUuid: undefined,
+      retryMs: this.retryInitialMs,
+      retry: undefined,
+      end: undefined,
+    };
+    agent.tasks.set(key, task);
+    this.counts.tasksLaunched++;
+    this.counts.tasksRunning++;
+    this.report(agent, task, 'TASK_STARTING');
+    this.report(agent, task, 'TASK_RUNNING');
+    const durationMs = simulatedDurationMs(info);
+    if (durationMs !== undefined)
+      task.end = this.options.wheel.schedule(this.now() + durationMs, () => {
+        task.end = undefined;
+        this.counts.tasksFinished++;
+        this.counts.tasksRunning--;
+        this.report(agent, task, 'TASK_FINISHED');
+      });
+  }
+
+  private kill(agent: SimAgent, task: SimTask): void {
+    if (isTerminalState(task.state)) return;
+    task.end?.cancel();
+    task.end = undefined;
+    this.counts.tasksKilled++;
+    this.counts.tasksRunning--;
+    this.report(agent, task, 'TASK_KILLED');
+  }
+
+  /** As a real agent: kill the framework's tasks and drop their updates (nobody will acknowledge them). */
+  private shutdownFramework(agent: SimAgent, frameworkIdValue: string): void {
+    for (const task of [...agent.tasks.values()]) {
+      if (task.frameworkId.value !== frameworkIdValue) continue;
+      if (!isTerminalState(task.state)) {
+        this.counts.tasksKilled++;
+        this.counts.tasksRunning--;
+      }
+      task.end?.cancel();
+      task.retry?.cancel();
+      this.counts.updatesDropped += task.queue.length;
+      agent.tasks.delete(task.key);
+    }
+  }
+
+  // ---------------------------------------------------- status update delivery
+
+  private report(agent: SimAgent, task: SimTask, state: TaskState): void {
+    task.state = state;
+    task.queue.push({
+      task_id: task.info.task_id,
+      state,
+      source: 'SOURCE_EXECUTOR',
+      agent_id: mintAgentId(agent.agentIdValue ?? ''),
+      executor_id: mintExecutorId(task.info.task_id.value),
+      timestamp: Date.now() / 1000,
+      uuid: newStatusUuid(),
+    });
+    this.counts.updatesCreated++;
+    if (task.queue.length === 1) this.sendHead(agent, task);
+  }
+
+  /** Sends the task's oldest update and arms its retry. Not connected: the retry (or reconnecting) sends it. */
+  private sendHead(agent: SimAgent, task: SimTask): void {
+    const head = task.queue[0];
+    if (head === undefined || this.isStopped) return;
+    task.retry?.cancel();
+    task.retry = this.options.wheel.schedule(this.now() + task.retryMs, () => {
+      task.retry = undefined;
+      task.retryMs = Math.min(task.retryMs * 2, this.options.retryMaxMs ?? RETRY_MAX_MS);
+      this.sendHead(agent, task);
+    });
+    const streamId = agent.streamId;
+    const agentIdValue = agent.agentIdValue;
+    if (streamId === undefined || agentIdValue === undefined) return;
+    // One process holds every agent's calls in one pool, where a call can wait its turn
+    // for seconds under load; a real agent's call would be at the master by then. So a
+    // retry waits for the previous call's answer instead of queueing a duplicate.
+    const uuid = head.uuid;
+    if (uuid !== undefined && task.inFlightUuid === uuid) return;
+    if (task.isHeadSent) this.counts.updatesResent++;
+    task.isHeadSent = true;
+    task.inFlightUuid = uuid;
+    this.counts.updatesSent++;
+    const call: AgentCall = {
+      type: 'UPDATE',
+      agent_id: mintAgentId(agentIdValue),
+      update: { framework_id: task.frameworkId, status: head },
+    };
+    this.options.network
+      .post(AGENT_API, JSON.stringify(call), { 'mesos-stream-id': streamId })
+      .then(
+        (result) => {
+          if (task.inFlightUuid === uuid) task.inFlightUuid = undefined;
+          if (result.status !== 202) this.counts.updateCallsFailed++;
+        },
+        () => {
+          if (task.inFlightUuid === uuid) task.inFlightUuid = undefined;
+          this.counts.updateCallsFailed++;
+        },
+      );
+  }
+
+  private pong(agent: SimAgent): void {
+    const { streamId, agentIdValue } = agent;
+    if (streamId === undefined || agentIdValue === undefined) return;
+    const call: AgentCall = { type: 'PONG', agent_id: mintAgentId(agentIdValue) };
+    this.options.network
+      .post(AGENT_API, JSON.stringify(call), { 'mesos-stream-id': streamId })
+      .catch(() => {
+        // A lost PONG is a missed ping, as for a real agent.
+      });
+  }
+
+  private acknowledge(agent: SimAgent, key: string, uuid: string): void {
+    const task = agent.tasks.get(key);
+    const head = task?.queue[0];
+    if (task === undefined || head?.uuid !== uuid) {
+      this.counts.staleAcknowledgements++;
+      return;
+    }
+    task.queue.shift();
+    this.counts.updatesAcknowledged++;
+    task.retry?.cancel();
+    task.retry = undefined;
+    task.retryMs = this.retryInitialMs;
+    task.isHeadSent = false;
+    if (task.queue.length > 0) this.sendHead(agent, task);
+    else if (isTerminalState(head.state)) {
+      agent.tasks.delete(key);
+      this.counts.tasksRetired++;
+    }
+  }
+
+  private get retryInitialMs(): number {
+    return this.options.retryInitialMs ?? RETRY_INITIAL_MS;
+  }
+}
+
+function taskKey(frameworkIdValue: string, taskIdValue: string): string {
+  return `${frameworkIdValue}\u0000${taskIdValue}`;
+}

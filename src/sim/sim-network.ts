@@ -1,0 +1,245 @@
+// The simulator's side of the wire: plain node:http to one master on loopback. Calls
+// share a few keep-alive sockets and wait their turn in our own queue; each event stream
+// (an agent's or a framework's subscription) holds a socket of its own for its whole life.
+import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:http';
+import { RecordIODecoder } from '../wire/index.js';
+
+/** Calls in flight at once (one keep-alive socket each); more wait in the queue, in order. */
+const DEFAULT_MAX_CALL_SOCKETS = 64;
+/** Compact the queue's array once this many taken entries sit at its front. */
+const QUEUE_COMPACT_AT = 4096;
+
+export interface SimNetworkOptions {
+  /** The master's base URL, e.g. http://127.0.0.1:5050. */
+  readonly master: URL;
+  readonly maxCallSockets?: number;
+}
+
+/** What a call got back. The body is read only for answers other than 2xx. */
+export interface CallResult {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A subscription: its response (200 or not), the stream id header, and the status. */
+export interface OpenedStream {
+  readonly response: IncomingMessage;
+  readonly status: number;
+  readonly streamId: string | undefined;
+}
+
+/** Counters over the network's life. */
+export interface SimNetworkStats {
+  /** Calls asked for (each counts once, whatever its outcome). */
+  readonly calls: number;
+  /** Calls waiting for a socket now: the backlog in front of the master. */
+  readonly callsQueued: number;
+  /** Calls that failed below HTTP (connection reset or refused). */
+  readonly callNetworkErrors: number;
+  readonly streamsOpened: number;
+}
+
+interface QueuedCall {
+  readonly path: string;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly resolve: (result: CallResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * node:http to the master, nothing above it: no SDK, no retries (callers decide). The
+ * queue is ours, not http.Agent's: its queue is an array it shift()s, which costs O(n)
+ * per call with 100,000 waiting, and destroying its sockets makes it open new ones for
+ * whatever still waits. close() rejects what waits, destroys what is in flight and
+ * every stream.
+ */
+export class SimNetwork {
+  readonly master: URL;
+  private readonly calls: Agent;
+  private readonly streams: Agent;
+  private readonly maxInFlight: number;
+  private readonly queue: (QueuedCall | undefined)[] = [];
+  private queueHead = 0;
+  private readonly inFlight = new Set<ClientRequest>();
+  private readonly openStreams = new Set<IncomingMessage>();
+  private isClosed = false;
+  private callCount = 0;
+  private callNetworkErrorCount = 0;
+  private streamsOpenedCount = 0;
+
+  constructor(options: SimNetworkOptions) {
+    this.master = options.master;
+    this.maxInFlight = options.maxCallSockets ?? DEFAULT_MAX_CALL_SOCKETS;
+    this.calls = new Agent({ keepAlive: true, maxSockets: this.maxInFlight });
+    this.streams = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+  }
+
+  get stats(): SimNetworkStats {
+    return {
+      calls: this.callCount,
+      callsQueued: this.queue.length - this.queueHead,
+      callNetworkErrors: this.callNetworkErrorCount,
+      streamsOpened: this.streamsOpenedCount,
+    };
+  }
+
+  /** POSTs a JSON body in turn; resolves with the status, rejects on a network error or close(). */
+  post(
+    path: string,
+    body: string,
+    headers: Readonly<Record<string, string>> = {},
+  ): Promise<CallResult> {
+    this.callCount++;
+    return new Promise<CallResult>((resolve, reject) => {
+      if (this.isClosed) return reject(new Error('simulated network closed'));
+      this.queue.push({ path, body, headers, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** POSTs a SUBSCRIBE call and resolves with the response once its headers arrive. */
+  openStream(path: string, body: string): Promise<OpenedStream> {
+    return new Promise<OpenedStream>((resolve, reject) => {
+      if (this.isClosed) return reject(new Error('simulated network closed'));
+      const req = request(
+        {
+          agent: this.streams,
+          host: this.master.hostname,
+          port: this.master.port,
+          path,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+            accept: 'application/json',
+          },
+        },
+        (res) => {
+          this.streamsOpenedCount++;
+          this.openStreams.add(res);
+          res.once('close', () => this.openStreams.delete(res));
+          const header = res.headers['mesos-stream-id'];
+          resolve({
+            response: res,
+            status: res.statusCode ?? 0,
+            streamId: typeof header === 'string' ? header : undefined,
+          });
+        },
+      );
+      req.once('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** Rejects every waiting call, destroys every call in flight, stream and socket. Idempotent. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const waiting = this.queue.slice(this.queueHead);
+    this.queue.length = 0;
+    this.queueHead = 0;
+    const closed = new Error('simulated network closed');
+    for (const call of waiting) call?.reject(closed);
+    for (const req of this.inFlight) req.destroy();
+    for (const stream of this.openStreams) stream.destroy();
+    this.calls.destroy();
+    this.streams.destroy();
+  }
+
+  /** Starts waiting calls while sockets are free. */
+  private pump(): void {
+    while (this.inFlight.size < this.maxInFlight && this.queueHead < this.queue.length) {
+      const call = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = undefined;
+      if (call !== undefined) this.send(call);
+    }
+    if (this.queueHead >= QUEUE_COMPACT_AT && this.queueHead * 2 >= this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private send(call: QueuedCall): void {
+    let isSettled = false;
+    const settle = (settleCall: () => void) => {
+      if (isSettled) return;
+      isSettled = true;
+      this.inFlight.delete(req);
+      settleCall();
+      if (!this.isClosed) this.pump();
+    };
+    const req = request(
+      {
+        agent: this.calls,
+        host: this.master.hostname,
+        port: this.master.port,
+        path: call.path,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(call.body)),
+          ...call.headers,
+        },
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        if (status >= 200 && status < 300) res.resume();
+        else res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () =>
+          settle(() => call.resolve({ status, body: Buffer.concat(chunks).toString('utf8') })),
+        );
+        res.once('error', (error) => settle(() => call.reject(error)));
+      },
+    );
+    this.inFlight.add(req);
+    req.once('error', (error) => {
+      this.callNetworkErrorCount++;
+      settle(() => call.reject(error));
+    });
+    req.end(call.body);
+  }
+}
+
+/**
+ * Feeds a stream's bytes through a RecordIO decoder and hands each event, parsed, to
+ * `onEvent`; `onEnd` runs once when the stream ends for any reason (with the error, if
+ * one ended it). A malformed record ends the stream; an exception from `onEvent` is
+ * not caught.
+ */
+export function readEvents<E>(
+  response: IncomingMessage,
+  onEvent: (event: E) => void,
+  onEnd: (error: Error | undefined) => void,
+): void {
+  const decoder = new RecordIODecoder();
+  let isEnded = false;
+  const end = (error: Error | undefined) => {
+    if (isEnded) return;
+    isEnded = true;
+    onEnd(error);
+  };
+  response.on('data', (chunk: Buffer) => {
+    if (isEnded) return;
+    let events: E[];
+    try {
+      events = decoder.decode(chunk).map((record) => JSON.parse(record.toString('utf8')) as E);
+    } catch (error) {
+      end(error instanceof Error ? error : new Error(String(error)));
+      response.destroy();
+      return;
+    }
+    // Outside the try: a bug in a handler must surface, not pass for a broken stream.
+    for (const event of events) onEvent(event);
+  });
+  response.once('error', (error) => end(error));
+  response.once('close', () => end(undefined));
+}
+
+/** Reads what is left of a response as text (for the message of a refused subscription). */
+export async function readText(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Checkpoint, type RunAddress, writeFileAtomic } from '../../src/agent/checkpoint.js';
+import type { FrameworkInfo, TaskInfo, TaskStatus } from '../../src/wire/index.js';
+import { agentId, frameworkId, newStatusUuid, taskId } from '../../src/wire/index.js';
+
+function workDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-checkpoint-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const FRAMEWORK: FrameworkInfo = { user: 'u', name: 'f', id: frameworkId('fw-1') };
+
+function address(task: string, container = `c-${task}`): RunAddress {
+  return {
+    agentIdValue: 'a-S0',
+    frameworkIdValue: 'fw-1',
+    executorIdValue: task,
+    containerIdValue: container,
+    taskIdValue: task,
+  };
+}
+
+function taskInfo(task: string): TaskInfo {
+  return {
+    name: task,
+    task_id: taskId(task),
+    agent_id: agentId('a-S0'),
+    command: { value: 'sleep 1' },
+  };
+}
+
+test('checkpoint keeps a run in Mesos meta layout and reads it back', (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  checkpoint.forked(run, 4242, '123456');
+  const runDir = join(dir, 'meta/slaves/a-S0/frameworks/fw-1/executors/t1/runs/c-t1');
+  assert.equal(readFileSync(join(runDir, 'pids/forked.pid'), 'utf8'), '4242\n');
+  assert.equal(readFileSync(join(runDir, 'pids/forked.start_time'), 'utf8'), '123456\n');
+  assert.ok(existsSync(join(runDir, 'tasks/t1/task.info')));
+  assert.ok(existsSync(join(dir, 'meta/slaves/a-S0/frameworks/fw-1/framework.info')));
+  const [read, ...rest] = checkpoint.runs();
+  assert.deepEqual(rest, []);
+  assert.deepEqual(read, {
+    address: run,
+    frameworkId: frameworkId('fw-1'),
+    frameworkInfo: FRAMEWORK,
+    task: taskInfo('t1'),
+    pid: 4242,
+    startTime: '123456',
+    updates: [],
+    acknowledged: new Set(),
+    terminal: undefined,
+    unreadable: [],
+  });
+});
+
+test('checkpoint keeps the terminal update and reads it back as it was', (t) => {
+  const checkpoint = new Checkpoint(workDir(t));
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  const status: TaskStatus = {
+    task_id: taskId('t1'),
+    state: 'TASK_FINISHED',
+    source: 'SOURCE_EXECUTOR',
+    message: 'Command exited with status 0',
+    agent_id: agentId('a-S0'),
+    timestamp: 1.5,
+    uuid: newStatusUuid(),
+  };
+  checkpoint.terminated(run, frameworkId('fw-1'), status);
+  assert.deepEqual(checkpoint.runs()[0]?.terminal, status);
+});
+
+test('checkpoint keeps every update and acknowledgement, and skips a torn last line', (t) => {
+  const checkpoint = new Checkpoint(workDir(t));
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  const status = (state: TaskStatus['state']): TaskStatus => ({
+    task_id: taskId('t1'),
+    state,
+    source: 'SOURCE_EXECUTOR',
+    agent_id: agentId('a-S0'),
+    uuid: newStatusUuid(),
+  });
+  const [starting, running, finished] = [
+    status('TASK_STARTING'),
+    status('TASK_RUNNING'),
+    status('TASK_FINISHED'),
+  ];
+  checkpoint.updated(run, frameworkId('fw-1'), starting);
+  checkpoint.acknowledged(run, starting.uuid ?? '');
+  checkpoint.updated(run, frameworkId('fw-1'), running);
+  checkpoint.updated(run, frameworkId('fw-1'), finished);
+  const [read] = checkpoint.runs();
+  assert.deepEqual(read?.updates, [starting, running, finished]);
+  assert.deepEqual([...(read?.acknowledged ?? [])], [starting.uuid]);
+  assert.deepEqual(read?.terminal, finished);
+  // A crash mid-append leaves half a line: the rest still reads.
+  const path = join(checkpoint.runDir(run), 'tasks', 't1', 'task.updates');
+  appendFileSync(path, '{"type":"ACK","uu');
+  const [again] = checkpoint.runs();
+  assert.equal(again?.updates.length, 3);
+  assert.equal(again?.unreadable.length, 1);
+});
+
+test('checkpoint remove drops the run, and the framework once it has no run left', (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const frameworkDir = join(dir, 'meta/slaves/a-S0/frameworks/fw-1');
+  checkpoint.launched(address('t1'), FRAMEWORK, taskInfo('t1'));
+  checkpoint.launched(address('t2'), FRAMEWORK, taskInfo('t2'));
+  checkpoint.remove(address('t1'));
+  assert.deepEqual(
+    checkpoint.runs().map((r) => r.address.taskIdValue),
+    ['t2'],
+  );
+  assert.deepEqual(readdirSync(join(frameworkDir, 'executors')), ['t2']);
+  checkpoint.remove(address('t2'));
+  assert.deepEqual(checkpoint.runs(), []);
+  assert.equal(existsSync(frameworkDir), false);
+  checkpoint.remove(address('t2')); // twice is fine
+});
+
+test('checkpoint reads what it can of a run whose records are damaged or missing', (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  const taskDir = join(dir, 'meta/slaves/a-S0/frameworks/fw-1/executors/t1/runs/c-t1/tasks/t1');
+  writeFileSync(join(taskDir, 'task.info'), '{"name": "t1", "task_id": ');
+  const [read] = checkpoint.runs();
+  assert.equal(read?.task, undefined);
+  assert.equal(read?.pid, undefined, 'never forked');
+  assert.deepEqual(read?.frameworkInfo, FRAMEWORK);
+  assert.equal(read?.unreadable.length, 1);
+  assert.match(read?.unreadable[0] ?? '', /task\.info/);
+});
+
+test('an interrupted atomic write leaves the previous file whole', (t) => {
+  const dir = workDir(t);
+  const path = join(dir, 'meta', 'boot_id');
+  writeFileAtomic(path, 'old\n');
+  // What a crash between write and rename leaves: a temporary beside the file.
+  writeFileSync(`${path}.tmp`, 'ne');
+  assert.equal(new Checkpoint(dir).readBootId(), 'old');
+  writeFileAtomic(path, 'new\n');
+  assert.equal(new Checkpoint(dir).readBootId(), 'new');
+  assert.deepEqual(readdirSync(join(dir, 'meta')), ['boot_id'], 'no temporary left');
+});
+
+test('checkpoint of a work dir with no meta has no runs', (t) => {
+  assert.deepEqual(new Checkpoint(workDir(t)).runs(), []);
+});

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { detectCgroups, terminationFromShellStatus } from '../../src/containerizer/index.js';
+
+const v1 = [
+  '24 23 0:21 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
+  '25 24 0:22 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu',
+  '26 24 0:23 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct',
+  '27 24 0:24 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
+  '28 24 0:25 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids',
+  '29 24 0:26 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
+].join('\n');
+
+const v2 = '30 24 0:27 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate';
+
+test('cgroups detection prefers v1 when every controller is mounted, co-mounted or not', () => {
+  const found = detectCgroups(v1, () => '');
+  assert.deepEqual(found, {
+    kind: 'available',
+    hierarchy: {
+      version: 'v1',
+      mounts: {
+        cpu: '/sys/fs/cgroup/cpu',
+        cpuacct: '/sys/fs/cgroup/cpuacct',
+        memory: '/sys/fs/cgroup/memory',
+        pids: '/sys/fs/cgroup/pids',
+      },
+    },
+  });
+  const comounted = v1.replace(
+    '0:22 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu',
+    '0:22 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct',
+  );
+  const both = detectCgroups(comounted, () => '');
+  assert.equal(both.kind, 'available');
+  if (both.kind === 'available' && both.hierarchy.version === 'v1')
+    assert.equal(both.hierarchy.mounts.cpu, '/sys/fs/cgroup/cpu,cpuacct');
+});
+
+test('cgroups detection takes the unified tree when it offers cpu, memory and pids', () => {
+  assert.deepEqual(
+    detectCgroups(v2, () => 'cpuset cpu io memory hugetlb pids rdma\n'),
+    {
+      kind: 'available',
+      hierarchy: { version: 'v2', mount: '/sys/fs/cgroup' },
+    },
+  );
+  const lacking = detectCgroups(v2, () => 'cpu io\n');
+  assert.equal(lacking.kind, 'unavailable');
+  if (lacking.kind === 'unavailable') assert.match(lacking.reason, /memory, pids/);
+});
+
+test('cgroups detection says why it cannot use a host', () => {
+  const none = detectCgroups('24 23 0:21 / / rw - ext4 /dev/vda rw', () => undefined);
+  assert.deepEqual(none, { kind: 'unavailable', reason: 'no cgroup filesystem is mounted' });
+  const partial = detectCgroups(v1.split('\n').slice(0, 3).join('\n'), () => undefined);
+  assert.equal(partial.kind, 'unavailable');
+  if (partial.kind === 'unavailable') assert.match(partial.reason, /memory, pids are not mounted/);
+});
+
+test('shell wait statuses read as exit codes, and 129-192 as signals', () => {
+  assert.deepEqual(terminationFromShellStatus('0\n'), { exitCode: 0, signal: null });
+  assert.deepEqual(terminationFromShellStatus('3'), { exitCode: 3, signal: null });
+  assert.deepEqual(terminationFromShellStatus('143'), { exitCode: null, signal: 'SIGTERM' });
+  assert.deepEqual(terminationFromShellStatus('137'), { exitCode: null, signal: 'SIGKILL' });
+  assert.deepEqual(terminationFromShellStatus('200'), { exitCode: 200, signal: null });
+  for (const bad of ['', 'x', '-1', '256', '1.5'])
+    assert.equal(terminationFromShellStatus(bad), undefined, bad);
+});

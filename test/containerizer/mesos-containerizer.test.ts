@@ -1,0 +1,282 @@
+// The Mesos containerizer with real processes: the shim records how tasks end,
+// a second containerizer (a restarted agent) re-attaches to what the first
+// launched, and cgroups (where this host has them) limit and account tasks.
+import assert from 'node:assert/strict';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import {
+  type Container,
+  ContainerCgroup,
+  detectCgroups,
+  type Isolation,
+  MesosContainerizer,
+  readStat,
+  type Termination,
+} from '../../src/containerizer/index.js';
+import { Resources } from '../../src/resources/index.js';
+
+const detection = detectCgroups(readFileSync('/proc/self/mountinfo', 'utf8'));
+const isRoot = process.getuid?.() === 0;
+const cgroupsSkip =
+  detection.kind !== 'available'
+    ? `cgroups unavailable: ${detection.reason}`
+    : !isRoot
+      ? 'cgroups need root'
+      : false;
+
+function bed(t: TestContext, isolation: Isolation = { kind: 'posix' }) {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-containerizer-'));
+  const containerizer = new MesosContainerizer({ isolation, ledgerDir: join(dir, 'ledger') });
+  const launched: Container[] = [];
+  t.after(async () => {
+    containerizer.close();
+    for (const container of launched) container.signal('SIGKILL');
+    await Promise.all(launched.map((c) => c.terminated));
+    for (const container of launched) await containerizer.cleanup(container.id);
+    if (isolation.kind === 'cgroups') removeRoot(isolation);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let n = 0;
+  const launch = async (command: string, resources = 'cpus:0.1;mem:64', id = `c${n++}`) => {
+    const sandbox = join(dir, id, 'sandbox');
+    const runtimeDir = join(dir, id, 'runtime');
+    mkdirSync(sandbox, { recursive: true });
+    const container = await containerizer.launch({
+      containerId: `agora-test-${process.pid}-${id}`,
+      sandbox,
+      runtimeDir,
+      command: { value: command },
+      environment: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      resources: Resources.parse(resources),
+    });
+    launched.push(container);
+    return { container, sandbox, runtimeDir, containerId: container.id };
+  };
+  return { containerizer, launch, dir };
+}
+
+/** Removes a test's cgroups root (empty once its containers are cleaned up). */
+function removeRoot(isolation: Extract<Isolation, { kind: 'cgroups' }>): void {
+  const { hierarchy, root } = isolation;
+  const mounts = hierarchy.version === 'v1' ? Object.values(hierarchy.mounts) : [hierarchy.mount];
+  for (const mount of new Set(mounts))
+    try {
+      rmdirSync(join(mount, root));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+}
+
+/**
+ * A deadline for promises that must settle (a hung test says what it waited
+ * for). Its timer holds the event loop open: a re-attached container is watched
+ * by an unref'd poll, as an agent's server keeps the loop alive.
+ */
+async function within<T>(what: string, promise: Promise<T>, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('mesos containerizer runs a task under the shim and reports its exit status', async (t) => {
+  const { launch } = bed(t);
+  const { container, sandbox } = await launch('echo out; echo err >&2; exit 3');
+  const termination = await within('the task to end', container.terminated);
+  assert.deepEqual(termination, { exitCode: 3, signal: null });
+  assert.equal(readFileSync(join(sandbox, 'stdout'), 'utf8'), 'out\n');
+  assert.equal(readFileSync(join(sandbox, 'stderr'), 'utf8'), 'err\n');
+});
+
+test('mesos containerizer signals the task, not the shim, and records the signal', async (t) => {
+  const { launch } = bed(t);
+  const { container } = await launch('sleep 100');
+  assert.equal(readStat(container.pid)?.pgid, container.pid, 'the task leads its own group');
+  container.signal('SIGTERM');
+  const termination = await within('the task to end', container.terminated);
+  assert.deepEqual(termination, { exitCode: null, signal: 'SIGTERM' });
+});
+
+test('mesos containerizer re-attaches to a running task after a restart, same PID', async (t) => {
+  const first = bed(t);
+  const { container, runtimeDir, containerId } = await first.launch('sleep 1000');
+  // The agent dies: its containerizer is gone; the shim and task live on.
+  first.containerizer.close();
+  const second = new MesosContainerizer({ isolation: { kind: 'posix' } });
+  t.after(() => second.close());
+  const found = await second.recover([
+    { containerId, runtimeDir, resources: Resources.parse('cpus:0.1;mem:64') },
+  ]);
+  const again = found.get(containerId);
+  assert.ok(again !== undefined && 'pid' in again, 'the running task is re-attached');
+  assert.equal(again.pid, container.pid);
+  again.signal('SIGKILL');
+  const termination = await within('the re-attached task to end', again.terminated);
+  assert.deepEqual(termination, { exitCode: null, signal: 'SIGKILL' });
+});
+
+test('mesos containerizer recovers the real exit status of a task that ended while no agent ran', async (t) => {
+  const first = bed(t);
+  const { container, runtimeDir, containerId } = await first.launch('sleep 0.2; exit 7');
+  first.containerizer.close();
+  await within('the task to end', container.terminated);
+  const second = new MesosContainerizer({ isolation: { kind: 'posix' } });
+  t.after(() => second.close());
+  const found = await second.recover([
+    { containerId, runtimeDir, resources: Resources.parse('cpus:0.1;mem:64') },
+  ]);
+  assert.deepEqual(found.get(containerId), { exitCode: 7, signal: null });
+});
+
+test('mesos containerizer never takes a recycled PID for its task', async (t) => {
+  const { dir } = bed(t);
+  const runtimeDir = join(dir, 'stale');
+  mkdirSync(runtimeDir, { recursive: true });
+  // A record naming a live process (this test) that started at another time.
+  writeFileSync(join(runtimeDir, 'task.pid'), `${process.pid}\n`);
+  writeFileSync(join(runtimeDir, 'task.start_time'), '1\n');
+  const containerizer = new MesosContainerizer({ isolation: { kind: 'posix' } });
+  t.after(() => containerizer.close());
+  const found = await containerizer.recover([
+    { containerId: 'stale', runtimeDir, resources: Resources.parse('cpus:0.1;mem:64') },
+  ]);
+  const termination = found.get('stale') as Termination;
+  assert.equal(termination.isUnknown, true, 'gone, with nothing to say how');
+});
+
+test('cgroups isolation reports a task the kernel killed for memory', {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const { launch } = bed(t, {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}`,
+    enableCfs: false,
+    pidsMax: 1024,
+  });
+  // dd reads into one buffer of bs bytes: 256 MB of it against a 32 MB limit.
+  const { container } = await launch(
+    'dd if=/dev/zero of=/dev/null bs=256M count=1 2>/dev/null',
+    'cpus:0.5;mem:32',
+  );
+  const termination = await within('the OOM kill', container.terminated, 30_000);
+  assert.equal(termination.limitation?.reason, 'REASON_CONTAINER_LIMITATION_MEMORY');
+  assert.match(termination.limitation?.message ?? '', /Requested: 32MB Maximum Used: \d+MB/);
+});
+
+test('cgroups isolation kills what double-forked away, and leaves no cgroup', {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const root = `agora-test-${process.pid}`;
+  const { launch, containerizer } = bed(t, {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root,
+    enableCfs: false,
+    pidsMax: 1024,
+  });
+  const { container, containerId, sandbox } = await launch(
+    `(setsid sh -c 'echo $$ > escaped; exec sleep 1000' &); sleep 1000`,
+  );
+  const escaped = await within(
+    'the escaped process',
+    (async () => {
+      for (;;) {
+        if (existsSync(join(sandbox, 'escaped'))) {
+          const pid = Number(readFileSync(join(sandbox, 'escaped'), 'utf8'));
+          if (pid > 0) return pid;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })(),
+  );
+  assert.notEqual(readStat(escaped)?.pgid, container.pid, 'it left the task group');
+  container.signal('SIGKILL');
+  await within('the container to end', container.terminated);
+  assert.equal(readStat(escaped), undefined, 'the escaped process is dead too');
+  await containerizer.cleanup(containerId);
+  const dirs =
+    detection.hierarchy.version === 'v1'
+      ? Object.values(detection.hierarchy.mounts).map((m) => join(m, root, containerId))
+      : [join(detection.hierarchy.mount, root, containerId)];
+  for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} is removed`);
+});
+
+test('cgroups isolation with CFS holds a busy task to its share of a CPU', {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const { launch } = bed(t, {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}`,
+    enableCfs: true,
+    pidsMax: 1024,
+  });
+  const { container } = await launch('while :; do :; done', 'cpus:0.2;mem:64');
+  // Throttling shows in cpu.stat within a few 100 ms periods of a busy loop.
+  await within(
+    'the task to be throttled',
+    (async () => {
+      for (;;) {
+        if ((container.usage().cpus_nr_throttled ?? 0) >= 3) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })(),
+  );
+  const usage = container.usage();
+  assert.equal(usage.cpus_limit, 0.2);
+  assert.ok((usage.cpus_nr_periods ?? 0) >= (usage.cpus_nr_throttled ?? 0));
+  container.signal('SIGKILL');
+});
+
+test("cgroups: a recovering agent removes the cgroups it left, never another agent's", {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const isolation: Isolation = {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}`,
+    enableCfs: false,
+    pidsMax: 1024,
+  };
+  const { launch, dir } = bed(t, isolation);
+  const { container } = await launch('sleep 1000');
+  // A second agent on this host, same --cgroups_root, whose crash left an empty cgroup.
+  const otherLedger = join(dir, 'other-ledger');
+  const stray = new ContainerCgroup(
+    detection.hierarchy,
+    isolation.root,
+    `agora-test-${process.pid}-stray`,
+  );
+  mkdirSync(otherLedger);
+  writeFileSync(join(otherLedger, stray.containerId), '');
+  stray.create({ cpuShares: 102, memoryLimitBytes: 64 * 1024 * 1024, pidsMax: 16 });
+  const other = new MesosContainerizer({ isolation, ledgerDir: otherLedger });
+  t.after(() => other.close());
+
+  await other.recover([]);
+  assert.ok(!stray.directories.some(existsSync), 'the other agent removed its own stray cgroup');
+  assert.ok(!existsSync(join(otherLedger, stray.containerId)), 'and forgot it');
+  assert.notEqual(readStat(container.pid), undefined, "the first agent's task still runs");
+});

@@ -1,0 +1,176 @@
+// A small framework for integration tests: launches shell tasks on an offered
+// agent and keeps every update it receives (each acknowledged by the SDK).
+import { readdirSync } from 'node:fs';
+import { readStat } from '../../src/agent/process-identity.js';
+import { type SchedulerConnection, subscribe } from '../../src/sdk/index.js';
+import {
+  type Event,
+  isTerminalState,
+  type TaskInfo,
+  type TaskState,
+  type TaskStatus,
+  taskId,
+} from '../../src/wire/index.js';
+import { waitFor } from './harness.js';
+
+/**
+ * A task to launch: a shell command, or a command with more of TaskInfo (a
+ * health check, a kill policy, URIs to fetch).
+ */
+export type TaskSpec =
+  | string
+  | (Omit<Partial<TaskInfo>, 'task_id' | 'agent_id' | 'name' | 'resources' | 'command'> & {
+      readonly command: NonNullable<TaskInfo['command']>;
+    });
+
+export class TaskFramework {
+  private readonly seen: Event[] = [];
+  /**
+   * Between launches the framework suppresses offers and declines any that
+   * were already on their way: the master offers freed resources again
+   * within milliseconds, and a framework that kept them would starve others.
+   */
+  private isSuppressed = false;
+
+  private constructor(
+    readonly connection: SchedulerConnection,
+    isAcknowledgingTerminal: boolean,
+  ) {
+    void (async () => {
+      for await (const event of connection.events()) {
+        if (event.type === 'OFFERS' && this.isSuppressed) {
+          void connection.decline(event.offers.offers.map((o) => o.id)).catch(() => undefined);
+          continue;
+        }
+        this.seen.push(event);
+        const status = event.type === 'UPDATE' ? event.update.status : undefined;
+        if (
+          status?.uuid !== undefined &&
+          (isAcknowledgingTerminal || !isTerminalState(status.state))
+        )
+          await connection.acknowledge(status).catch(() => undefined);
+      }
+    })().catch(() => undefined);
+  }
+
+  /**
+   * `acknowledgeTerminal: false` leaves terminal updates unacknowledged (the
+   * agent keeps resending them); every other update is acknowledged.
+   */
+  static async start(
+    master: string,
+    name: string,
+    options: { readonly acknowledgeTerminal?: boolean } = {},
+  ): Promise<TaskFramework> {
+    return new TaskFramework(
+      await subscribe({
+        master,
+        frameworkInfo: { user: 'test', name, failover_timeout: 60 },
+        autoAcknowledge: false,
+      }),
+      options.acknowledgeTerminal ?? true,
+    );
+  }
+
+  /**
+   * Launches one task per entry (task id -> shell command, 0.1 cpus and 32 MB
+   * each) on the first offered agent (or `agentIdValue`'s); resolves with that
+   * agent's id. Offers of other agents are declined.
+   */
+  async launch(
+    commands: Readonly<Record<string, TaskSpec>>,
+    agentIdValue?: string,
+  ): Promise<string> {
+    if (this.isSuppressed) {
+      this.isSuppressed = false;
+      await this.connection.revive();
+    }
+    const offer = await waitFor(
+      `an offer${agentIdValue === undefined ? '' : ` of ${agentIdValue}`}`,
+      () => {
+        for (const event of this.seen)
+          if (event.type === 'OFFERS')
+            for (const candidate of event.offers.offers)
+              if (agentIdValue === undefined || candidate.agent_id.value === agentIdValue) {
+                this.seen.splice(this.seen.indexOf(event), 1);
+                const others = event.offers.offers.filter((o) => o !== candidate);
+                if (others.length > 0)
+                  void this.connection.decline(
+                    others.map((o) => o.id),
+                    { refuse_seconds: 0 },
+                  );
+                return candidate;
+              }
+        return undefined;
+      },
+    );
+    await this.connection.accept(
+      [offer.id],
+      [
+        {
+          type: 'LAUNCH',
+          launch: {
+            task_infos: Object.entries(commands).map(([id, spec]) => ({
+              ...(typeof spec === 'string' ? { command: { value: spec } } : spec),
+              name: id,
+              task_id: taskId(id),
+              agent_id: offer.agent_id,
+              resources: [
+                { name: 'cpus', type: 'SCALAR' as const, scalar: { value: 0.1 } },
+                { name: 'mem', type: 'SCALAR' as const, scalar: { value: 32 } },
+              ],
+            })),
+          },
+        },
+      ],
+      { refuse_seconds: 0 },
+    );
+    this.isSuppressed = true;
+    await this.connection.suppress();
+    const held = this.seen.flatMap((event) => (event.type === 'OFFERS' ? event.offers.offers : []));
+    this.seen.splice(0, this.seen.length, ...this.seen.filter((event) => event.type !== 'OFFERS'));
+    if (held.length > 0)
+      await this.connection.decline(held.map((o) => o.id)).catch(() => undefined);
+    return offer.agent_id.value;
+  }
+
+  /** Waits for the first update of `taskIdValue` in `state`. */
+  update(taskIdValue: string, state: TaskState, timeoutMs?: number): Promise<TaskStatus> {
+    return waitFor(
+      `${taskIdValue} to be ${state}`,
+      () => this.updates(taskIdValue).find((status) => status.state === state),
+      timeoutMs,
+    );
+  }
+
+  /** Every update of `taskIdValue` so far, in order. */
+  updates(taskIdValue: string): TaskStatus[] {
+    return this.seen.flatMap((event) =>
+      event.type === 'UPDATE' && event.update.status.task_id.value === taskIdValue
+        ? [event.update.status]
+        : [],
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.connection.teardown().catch(() => undefined);
+    await this.connection.close();
+  }
+}
+
+/** The live processes of a task's process group, each with its start time. */
+export function taskProcesses(pgid: number): Map<number, string> {
+  const found = new Map<number, string>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat?.pgid === pgid) found.set(stat.pid, stat.startTime);
+  }
+  return found;
+}
+
+/** SIGKILLs each process still the one seen (same start time): never a recycled PID. */
+export function killProcesses(processes: ReadonlyMap<number, string>): void {
+  for (const [pid, startTime] of processes)
+    if (readStat(pid)?.startTime === startTime) process.kill(pid, 'SIGKILL');
+}
