@@ -17,10 +17,13 @@ interface AgentSpec {
   readonly memGb: number;
   readonly reservedTo: (typeof RESERVABLE)[number] | undefined;
   readonly reservedCpus: number;
+  /** In another region than the master's: only REGION_AWARE frameworks may be offered it. */
+  readonly isRemote: boolean;
 }
 interface FrameworkSpec {
   readonly roles: readonly string[];
   readonly refinement: boolean;
+  readonly regionAware: boolean;
 }
 type Step =
   | { readonly kind: 'allocate' }
@@ -32,6 +35,13 @@ type Step =
     }
   | { readonly kind: 'suppress' | 'revive' | 'deactivate' | 'activate'; readonly framework: number }
   | { readonly kind: 'toggleAgent'; readonly agent: number }
+  | {
+      readonly kind: 'exclude';
+      readonly framework: number;
+      readonly role: number;
+      readonly agent: number;
+      readonly isExcluded: boolean;
+    }
   | { readonly kind: 'advance'; readonly ms: number }
   | { readonly kind: 'weight'; readonly role: string; readonly weight: number }
   | {
@@ -46,10 +56,12 @@ const agentSpec: fc.Arbitrary<AgentSpec> = fc.record({
   memGb: fc.integer({ min: 1, max: 8 }),
   reservedTo: fc.option(fc.constantFrom(...RESERVABLE), { nil: undefined }),
   reservedCpus: fc.integer({ min: 1, max: 3 }),
+  isRemote: fc.boolean(),
 });
 const frameworkSpec: fc.Arbitrary<FrameworkSpec> = fc.record({
   roles: fc.subarray([...ROLES], { minLength: 1 }),
   refinement: fc.boolean(),
+  regionAware: fc.boolean(),
 });
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.constant({ kind: 'allocate' as const }) },
@@ -77,6 +89,16 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('toggleAgent' as const), agent: fc.nat() }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('exclude' as const),
+      framework: fc.nat(),
+      role: fc.nat(),
+      agent: fc.nat(),
+      isExcluded: fc.boolean(),
+    }),
   },
   {
     weight: 2,
@@ -139,11 +161,19 @@ function run(s: Scenario): string[] {
   const bed = new Bed({}, s.seed);
   const totals = s.agents.map(agentTotal);
   for (const [i, total] of totals.entries())
-    bed.handle({ kind: 'agentAdded', agentId: agentId(`s${i}`), total, used: new Map() });
+    bed.handle({
+      kind: 'agentAdded',
+      agentId: agentId(`s${i}`),
+      total,
+      used: new Map(),
+      isRemote: s.agents[i]?.isRemote,
+    });
   for (const [i, f] of s.frameworks.entries())
-    bed.framework(`f${i}`, f.roles, { refinement: f.refinement });
+    bed.framework(`f${i}`, f.roles, { refinement: f.refinement, regionAware: f.regionAware });
   const agentActive = totals.map(() => true);
   const limits = new Map<string, number>();
+  /** Roles with a guarantee or a limit: while none has, a cycle leaves nothing a second could offer. */
+  const quotaRoles = new Set<string>();
   let outstanding: Allocation[] = [];
   const trace: string[] = [];
 
@@ -186,6 +216,14 @@ function run(s: Scenario): string[] {
             `${role} consumes ${after} cpus, limit ${limit}`,
           );
         }
+        // Agents a cycle leaves idle are ones nobody can take: woken all at once (an empty
+        // quota update wakes every idle agent and changes nothing else), a second cycle at
+        // the same time offers nothing. With quota, an offer made late in a cycle may free
+        // headroom an agent visited earlier could use, so this holds only without it.
+        if (quotaRoles.size === 0) {
+          bed.handle({ kind: 'quotaUpdated', configs: [] });
+          assert.deepEqual(summary(bed.allocate()), [], 'an agent left idle could be offered');
+        }
         break;
       }
       case 'recover': {
@@ -227,6 +265,19 @@ function run(s: Scenario): string[] {
         });
         break;
       }
+      case 'exclude': {
+        const spec = s.frameworks[action.framework % s.frameworks.length];
+        const role = spec?.roles[action.role % spec.roles.length];
+        if (role === undefined) break;
+        bed.handle({
+          kind: 'agentExcluded',
+          frameworkId: frameworkId(`f${action.framework % s.frameworks.length}`),
+          role,
+          agentId: agentId(`s${action.agent % totals.length}`),
+          isExcluded: action.isExcluded,
+        });
+        break;
+      }
       case 'advance':
         bed.nowMs += action.ms;
         break;
@@ -236,6 +287,9 @@ function run(s: Scenario): string[] {
       case 'quota':
         if (action.limitCpus === undefined) limits.delete(action.role);
         else limits.set(action.role, action.limitCpus);
+        if (action.limitCpus === undefined && action.guaranteeCpus === 0)
+          quotaRoles.delete(action.role);
+        else quotaRoles.add(action.role);
         bed.quota(action.role, {
           guarantees:
             action.guaranteeCpus > 0
@@ -259,7 +313,7 @@ function run(s: Scenario): string[] {
     kind: 'quotaUpdated',
     configs: ['a', 'b', '*'].map((role) => ({ role, guarantees: {}, limits: {} })),
   });
-  bed.framework('everything', [...ROLES], { refinement: true });
+  bed.framework('everything', [...ROLES], { refinement: true, regionAware: true });
   const all = bed
     .allocate()
     .reduce((sum, o) => sum.plus(o.resources.unallocate()), Resources.EMPTY);
