@@ -23,6 +23,8 @@
 // Randomness (agent order, framework roles) comes from a seeded PRNG, so a run can be
 // repeated. Before each timed step: a forced GC and a pause for V8's background sweeping
 // (settleHeap). Forced GCs need --expose-gc: without it, the script re-runs itself with it.
+// Each run keeps the previous run's allocators alive (keepUntilNextRun), so that the JIT's
+// code survives those GCs, as it does in a master.
 import assert from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -46,6 +48,13 @@ const QUICK_MAX_AGENTS = 10_000;
 const RECOVER_EVERY = 100;
 /** Incremental cycles timed after each full cycle, each with another 1% recovered. */
 const INCREMENTAL_ROUNDS = 5;
+/** Offers whose tasks end in the "10 back" cycle. */
+const TASKS_ENDED = 10;
+/**
+ * What each task leaves free on its agent in the "10 back" cycle: below the default
+ * --min_allocatable_resources (cpus:0.01|mem:32), so nobody can take it.
+ */
+const CRUMBS = 'cpus:0.005;mem:16';
 /** Of every SUPPRESS_GROUP frameworks, all but one suppress offers: 90%. */
 const SUPPRESS_GROUP = 10;
 
@@ -76,6 +85,8 @@ const SET_UP_AT_MS = 0;
 const FULL_CYCLE_AT_MS = 1_000;
 const INCREMENTAL_CYCLE_AT_MS = 2_000;
 const INCREMENTAL_ROUND_MS = 1_000;
+const CRUMBS_CYCLE_AT_MS = 10_000;
+const TASKS_ENDED_CYCLE_AT_MS = 11_000;
 /** Pause after a forced GC before timing, for V8's background sweeping (settleHeap). */
 const SETTLE_MS = 200;
 
@@ -263,15 +274,37 @@ interface IncrementalRound {
   readonly offers: number;
 }
 
+/** The "10 back" cycle: TASKS_ENDED offers come back while every other agent holds crumbs. */
+interface TasksEndedCycle {
+  /** Agents whose crumbs nobody could take: idle when the tasks end. */
+  readonly crumbAgents: number;
+  readonly cycleMs: number;
+  readonly offers: number;
+}
+
 interface AgoraSample {
   readonly setUpMs: number;
   readonly fullMs: number;
   readonly offers: number;
   readonly heapMb: number;
   readonly incremental: readonly IncrementalRound[];
+  readonly tasksEnded: TasksEndedCycle;
   readonly suppressedSetUpMs: number;
   readonly suppressedMs: number;
   readonly suppressedOffers: number;
+}
+
+/**
+ * The last run's allocators, kept alive until the next run is done. V8 holds the hidden
+ * classes of class instances weakly: when every allocator of a run died before the next
+ * one's timed cycles, the forced GCs of settleHeap() collected those classes and, with
+ * them, the optimised code of the allocator, so each timed cycle was compiled again as it
+ * ran, and the warm-up warmed nothing. A master keeps one allocator for its lifetime.
+ */
+const previousRun: HierarchicalAllocator[] = [];
+
+function keepUntilNextRun(...allocators: readonly HierarchicalAllocator[]): void {
+  previousRun.splice(0, previousRun.length, ...allocators);
 }
 
 function runAgoraOnce(agents: number, frameworks: number, seed: number): AgoraSample {
@@ -291,6 +324,7 @@ function runAgoraOnce(agents: number, frameworks: number, seed: number): AgoraSa
   // Each round returns another 1% of the full cycle's offers (those still held), so
   // later rounds show a running master's cycles as well as the first one after a full one.
   const incremental: IncrementalRound[] = [];
+  const held = full.value.filter((_, i) => i % RECOVER_EVERY >= INCREMENTAL_ROUNDS);
   for (let round = 0; round < INCREMENTAL_ROUNDS; round++) {
     const returned = full.value.filter((_, i) => i % RECOVER_EVERY === round);
     const nowMs = INCREMENTAL_CYCLE_AT_MS + round * INCREMENTAL_ROUND_MS;
@@ -300,6 +334,7 @@ function runAgoraOnce(agents: number, frameworks: number, seed: number): AgoraSa
     settleHeap();
     const cycle = timed(() => allocator.allocate(nowMs + 1));
     assert(cycle.value.length > 0, 'the incremental cycle offered nothing');
+    held.push(...cycle.value);
     incremental.push({
       recovered: returned.length,
       recoverMs: recover.ms,
@@ -308,6 +343,8 @@ function runAgoraOnce(agents: number, frameworks: number, seed: number): AgoraSa
     });
   }
 
+  const tasksEnded = runTasksEnded(allocator, held);
+
   const suppressedSpecs = agentSpecs(agents, AGORA_AGENT);
   settleHeap();
   const suppressedSetUp = timed(() =>
@@ -315,6 +352,7 @@ function runAgoraOnce(agents: number, frameworks: number, seed: number): AgoraSa
   );
   settleHeap();
   const suppressed = timed(() => suppressedSetUp.value.allocate(FULL_CYCLE_AT_MS));
+  keepUntilNextRun(allocator, suppressedSetUp.value);
   assert(suppressed.value.length > 0, 'the 90%-suppressed cycle offered nothing');
 
   return {
@@ -323,19 +361,55 @@ function runAgoraOnce(agents: number, frameworks: number, seed: number): AgoraSa
     offers: full.value.length,
     heapMb,
     incremental,
+    tasksEnded,
     suppressedSetUpMs: suppressedSetUp.ms,
     suppressedMs: suppressed.ms,
     suppressedOffers: suppressed.value.length,
   };
 }
 
-function recoverOffer(allocator: HierarchicalAllocator, offer: Allocation, nowMs: number): void {
+/**
+ * The cycle the master runs when a few tasks end on a busy cluster: every offer held
+ * became a task that leaves crumbs free on its agent (a cycle then finds nobody can take
+ * them), and then TASKS_ENDED of those tasks end. Only their agents have anything to
+ * offer; the cycle should cost what they cost, not what the agents with crumbs do.
+ */
+function runTasksEnded(
+  allocator: HierarchicalAllocator,
+  held: readonly Allocation[],
+): TasksEndedCycle {
+  const crumbs = Resources.parse(CRUMBS);
+  const tasks: Allocation[] = [];
+  for (const offer of held) {
+    const left = crumbs.allocate(offer.role);
+    if (!offer.resources.contains(left)) continue;
+    recoverOffer(allocator, offer, CRUMBS_CYCLE_AT_MS, left);
+    tasks.push({ ...offer, resources: offer.resources.minus(left) });
+  }
+  const crumbCycle = allocator.allocate(CRUMBS_CYCLE_AT_MS + 1);
+  assert(crumbCycle.length === 0, `${crumbCycle.length} offers of crumbs`);
+  // Spread over the cluster, as tasks end anywhere.
+  const ended = tasks.filter((_, i) => i % Math.floor(tasks.length / TASKS_ENDED) === 0);
+  for (const task of ended.slice(0, TASKS_ENDED))
+    recoverOffer(allocator, task, TASKS_ENDED_CYCLE_AT_MS);
+  settleHeap();
+  const cycle = timed(() => allocator.allocate(TASKS_ENDED_CYCLE_AT_MS + 1));
+  assert(cycle.value.length > 0, 'the cycle after tasks ended offered nothing');
+  return { crumbAgents: tasks.length, cycleMs: cycle.ms, offers: cycle.value.length };
+}
+
+function recoverOffer(
+  allocator: HierarchicalAllocator,
+  offer: Allocation,
+  nowMs: number,
+  resources: Resources = offer.resources,
+): void {
   allocator.handle(
     {
       kind: 'resourcesRecovered',
       frameworkId: offer.frameworkId,
       agentId: offer.agentId,
-      resources: offer.resources,
+      resources,
     },
     nowMs,
   );
@@ -375,6 +449,7 @@ function runMesosOnce(agents: number, frameworks: number, seed: number): MesosSa
   settleHeap();
   const full = timed(() => setUp.value.allocate(FULL_CYCLE_AT_MS));
   assert(full.value.length === agents, `made ${full.value.length} offers for ${agents} agents`);
+  keepUntilNextRun(setUp.value);
   return { setUpMs: setUp.ms, fullMs: full.ms, offers: full.value.length };
 }
 
@@ -395,6 +470,8 @@ interface AgoraRow {
   readonly recovered: number;
   readonly recoverMs: number;
   readonly incrementalOffers: number;
+  /** Median over runs of the "10 back" cycle. */
+  readonly tasksEndedMs: number;
   readonly suppressedOffers: number;
   readonly samples: readonly AgoraSample[];
 }
@@ -446,6 +523,7 @@ function summarizeAgora(
     recovered: median(rounds.map((r) => r.recovered)),
     recoverMs: median(rounds.map((r) => r.recoverMs)),
     incrementalOffers: median(rounds.map((r) => r.offers)),
+    tasksEndedMs: of((s) => s.tasksEnded.cycleMs),
     suppressedOffers: of((s) => s.suppressedOffers),
     samples,
   };
@@ -503,6 +581,7 @@ function render(results: Results): string {
         'full µs/agent',
         '1% incr ms',
         '1st incr ms',
+        '10 back ms',
         '90%-supp ms',
         'heap MB',
         'offers',
@@ -516,6 +595,7 @@ function render(results: Results): string {
         ((row.fullMs * 1000) / row.agents).toFixed(1),
         ms(row.incrementalMs),
         ms(row.firstIncrementalMs),
+        ms(row.tasksEndedMs),
         ms(row.suppressedMs),
         row.heapMb.toFixed(1),
         count(row.offers),
@@ -536,6 +616,8 @@ function render(results: Results): string {
       'full: one allocate() with every agent free. offers: the Allocations it returned.',
       `1% incr: allocate() after 1% of the full cycle's offers were recovered (every ${RECOVER_EVERY}th, no filter);`,
       `  ${INCREMENTAL_ROUNDS} rounds per run, each returning another 1%: median of all rounds. 1st: the first round only.`,
+      `10 back: allocate() after ${TASKS_ENDED} tasks ended (${TASKS_ENDED} agents free), every other agent holding crumbs`,
+      `  nobody can take (${CRUMBS}, under --min_allocatable_resources): what a cycle on recovery costs.`,
       `90%-supp: a full cycle on fresh books where ${SUPPRESS_GROUP - 1} in ${SUPPRESS_GROUP} frameworks suppress offers.`,
       'heap: heapUsed after forced GC, after the full cycle (offers held) minus before the set-up.',
     );

@@ -3,7 +3,7 @@
 // Long file: one allocation cycle over books it shares (role tree, heaps, dense totals);
 // split, its state would sit behind calls on the hottest path (bench/RESULTS.md).
 import assert from 'node:assert';
-import { Resources, scalarSlot } from '../resources/index.js';
+import { Resources, type ScalarVector, scalarSlot } from '../resources/index.js';
 import {
   type AgentID,
   assertNever,
@@ -11,20 +11,21 @@ import {
   frameworkId as mintFrameworkId,
 } from '../wire/index.js';
 import { type AgentSort, shuffle, uptimeWeight, weightedOrder } from './agent-order.js';
+import { AgentTable, type TableSlot } from './agent-table.js';
+import { type HeapItem, IndexedHeap } from './indexed-heap.js';
 import { DEFAULT_MIN_ALLOCATABLE, parseMinAllocatable } from './min-allocatable.js';
 import {
   addVector,
   fromUnits,
-  isZeroVector,
-  type Quantities,
+  SlotMap,
   toUnits,
-  vectorMillis,
   vectorQuantities,
   vectorShare,
 } from './quantities.js';
 import {
   type FrameworkBooks,
   type MinAllocatableTerm,
+  type RefuseFilter,
   RoleEntry,
   type RoleNode,
   RoleTree,
@@ -55,25 +56,30 @@ export interface HierarchicalAllocatorOptions {
 export const DEFAULT_AGENT_EXPECTED_UPTIME_MS = 60 * 60 * 1000;
 export const DEFAULT_AGENT_UPTIME_WEIGHT_FLOOR = 0.05;
 
-interface AgentBooks {
+interface AgentBooks extends HeapItem, TableSlot {
   readonly id: AgentID;
   total: Resources;
-  /** Not offered or used by anyone. */
+  /** Not offered or used by anyone. Set through setAvailable(), which keeps the table in step. */
   available: Resources;
   isActive: boolean;
   isDraining: boolean;
   /** In another region than the master's: only REGION_AWARE frameworks get it. */
   readonly isRemote: boolean;
-  /** In `offerable`; a field as well, because the offer loop asks for every agent, often. */
+  /** Active, not draining, with something available: awake (in the table) or in `idle`. */
   isOfferable: boolean;
   readonly addedAtMs: number;
-  /** What each framework holds here, per role entry: recovered resources must come out of these. */
-  readonly allocations: Map<RoleEntry, Resources>;
   /**
-   * Nobody could take this agent's resources at `epoch`; skip it until then, or
-   * until untilMs (when the earliest filter that blocked it expires).
+   * What each framework holds here, one holding per role entry: recovered resources must
+   * come out of these. A short list (most agents have one holder), made when first needed:
+   * a map made with the agent was one more cold object for the cycle to touch per offer.
    */
-  idle: { readonly epoch: number; readonly untilMs: number } | undefined;
+  holdings: Holding[] | undefined;
+  /** In `idle`: nobody could take this agent's resources when a cycle last visited it. */
+  isIdle: boolean;
+  /** While idle: quota (limits, or headroom held back) cut some offer of it, so it is in `idleByQuota` too. */
+  isIdleByQuota: boolean;
+  /** While idle: when the earliest filter that kept it idle expires (infinity if none did). */
+  idleUntilMs: number;
 }
 
 interface Framework extends FrameworkBooks {
@@ -89,6 +95,11 @@ interface Framework extends FrameworkBooks {
 
 type Attempt = 'allocated' | 'next-framework' | 'next-role';
 
+/** Which idle agents to wake before the next cycle: none, those some offer of which quota cut, all. */
+type Wake = 'none' | 'quota' | 'all';
+const WAKE_ORDER: readonly Wake[] = ['none', 'quota', 'all'];
+const wider = (a: Wake, b: Wake): Wake => (WAKE_ORDER.indexOf(a) >= WAKE_ORDER.indexOf(b) ? a : b);
+
 /**
  * Decides offers by hierarchical weighted Dominant Resource Fairness
  * (Ghodsi et al., NSDI 2011), in two stages as Mesos does: first roles whose
@@ -102,16 +113,40 @@ type Attempt = 'allocated' | 'next-framework' | 'next-role';
  */
 export class HierarchicalAllocator implements Allocator {
   private readonly tree = new RoleTree();
+  /** The allocation cycle's state, started anew by each allocate(). */
+  private readonly cycle = new Cycle();
   private readonly agents = new Map<string, AgentBooks>();
   private readonly frameworks = new Map<string, Framework>();
-  /** Active, not draining, with resources nobody holds: the only agents a cycle visits. */
-  private readonly offerable = new Set<AgentBooks>();
+  /**
+   * The agents' hot numbers in dense arrays (available scalars, whether they are plain),
+   * and the awake ones: offerable agents the next cycle visits (those added, changed or
+   * given resources back since a cycle last visited them, or taken only in part). A cycle
+   * costs O(awake agents), not O(agents).
+   */
+  private readonly table = new AgentTable<AgentBooks>();
+  /** Scratch for take(): an agent's available scalars, read from the table. */
+  private readonly freeScratch: number[] = [];
+  /**
+   * Offerable agents nobody could take when a cycle last visited them: skipped until an
+   * event could change that (wakeIdle), or until a filter that kept them idle expires.
+   */
+  private readonly idle = new Set<AgentBooks>();
+  /** The idle agents some offer of which quota cut: more room under limits or headroom may wake them. */
+  private readonly idleByQuota = new Set<AgentBooks>();
+  /**
+   * Idle agents kept idle by a filter, by when the earliest such filter expires; ties by
+   * agent id, so agents wake in an order the heap's layout does not decide.
+   */
+  private readonly idleUntil = new IndexedHeap<AgentBooks>(
+    (a, b) =>
+      a.idleUntilMs < b.idleUntilMs || (a.idleUntilMs === b.idleUntilMs && a.id.value < b.id.value),
+  );
   /** Unreserved non-revocable scalars on offerable agents: what quota headroom can come from. */
   private readonly freeQuota: number[] = [];
   /** --min_allocatable_resources: alternatives, each a list of (scalar slot, thousandths). */
   private readonly minAllocatable: readonly (readonly MinAllocatableTerm[])[];
-  /** Bumped by every event that could let an idle agent be offered. */
-  private epoch = 0;
+  /** Which idle agents the next cycle wakes, after events that could let someone take them. */
+  private pendingWake: Wake = 'none';
 
   constructor(private readonly options: HierarchicalAllocatorOptions) {
     this.minAllocatable = parseMinAllocatable(
@@ -124,7 +159,7 @@ export class HierarchicalAllocator implements Allocator {
   // ------------------------------------------------------------------- events
 
   handle(event: AllocatorEvent, nowMs: number): void {
-    if (this.canWakeIdleAgents(event)) this.epoch++;
+    this.pendingWake = wider(this.pendingWake, this.idleAgentsWoken(event));
     switch (event.kind) {
       case 'agentAdded':
         this.addAgent(event.agentId, event.total, event.used, event.isRemote ?? false, nowMs);
@@ -150,7 +185,7 @@ export class HierarchicalAllocator implements Allocator {
             'converting resources that are not available',
           );
           this.setTotal(agent, agent.total.minus(event.from).plus(event.to));
-          agent.available = agent.available.minus(event.from).plus(event.to);
+          this.setAvailable(agent, agent.available.minus(event.from).plus(event.to));
         });
         break;
       case 'allocationConverted':
@@ -193,6 +228,9 @@ export class HierarchicalAllocator implements Allocator {
           }
           const entry = framework.entries.get(event.role);
           if (entry !== undefined) entry.excludedAgents = excluded;
+          // One more taker for this agent alone: wake it, not every idle agent.
+          const agent = this.agents.get(event.agentId.value);
+          if (!event.isExcluded && agent?.isIdle === true) this.wake(agent);
         });
         break;
       case 'frameworkRemoved':
@@ -251,30 +289,43 @@ export class HierarchicalAllocator implements Allocator {
   }
 
   /**
-   * Whether an event could let some framework take an agent it could not take
-   * before, on agents it does not touch itself (those reset their own idleness).
-   * Events that only remove candidates or reorder them never do; recovered
-   * resources do only through quota (more limit room, less required headroom).
+   * Which idle agents an event could let some framework take, beyond the agents it
+   * touches itself (those wake on their own).
+   * - 'all': new takers, or new quota: a framework added, changed, activated or revived.
+   * - 'quota': more room under a limit or more headroom surplus, while some role has quota:
+   *   anything that gives back, adds, removes or converts resources, or makes an agent
+   *   offerable or not. Only agents some offer of which quota cut can gain from that: any
+   *   other was refused by every taker for reasons quota does not touch (filters, crumbs,
+   *   reservations), and quota can only cut an offer, never make a smaller one acceptable.
+   * - 'none': fewer takers or another order (suppress, deactivate a framework, weights, an
+   *   agent excluded); an agent no longer excluded for some role is woken alone, in handle().
    */
-  private canWakeIdleAgents(event: AllocatorEvent): boolean {
+  private idleAgentsWoken(event: AllocatorEvent): Wake {
     switch (event.kind) {
       case 'frameworkAdded':
       case 'frameworkUpdated':
       case 'frameworkActivated':
       case 'offersRevived':
       case 'quotaUpdated':
-        return true;
-      case 'agentExcluded':
-        return !event.isExcluded;
-      case 'resourcesRecovered':
-      case 'allocationConverted':
-      case 'availableConverted':
+        return 'all';
+      case 'agentAdded':
       case 'agentRemoved':
+      case 'agentActivated':
       case 'agentDeactivated':
       case 'agentDraining':
-        return this.hasQuota;
+      case 'availableConverted':
+      case 'allocationConverted':
+      case 'frameworkRemoved':
+      case 'resourcesRecovered':
+      case 'resourcesUsed':
+        return this.hasQuota ? 'quota' : 'none';
+      case 'frameworkDeactivated':
+      case 'offersSuppressed':
+      case 'weightsUpdated':
+      case 'agentExcluded':
+        return 'none';
       default:
-        return false;
+        return assertNever(event);
     }
   }
 
@@ -289,7 +340,6 @@ export class HierarchicalAllocator implements Allocator {
     if (agent === undefined) return;
     this.leaveOfferable(agent);
     change(agent);
-    agent.idle = undefined;
     this.joinOfferable(agent);
   }
 
@@ -315,12 +365,17 @@ export class HierarchicalAllocator implements Allocator {
       isRemote,
       isOfferable: false,
       addedAtMs: nowMs,
-      allocations: new Map(),
-      idle: undefined,
+      holdings: undefined,
+      isIdle: false,
+      isIdleByQuota: false,
+      idleUntilMs: Number.POSITIVE_INFINITY,
+      heapIndex: -1,
+      slot: -1,
     };
     this.agents.set(id.value, agent);
+    this.table.add(agent);
     this.setTotal(agent, total);
-    agent.available = total;
+    this.setAvailable(agent, total);
     this.joinOfferable(agent);
     for (const [frameworkIdValue, resources] of used) {
       const framework = this.ensureFramework(mintFrameworkId(frameworkIdValue));
@@ -333,15 +388,28 @@ export class HierarchicalAllocator implements Allocator {
     if (agent === undefined) return;
     this.leaveOfferable(agent);
     const holders = new Set<FrameworkBooks>();
-    for (const [entry, resources] of agent.allocations) {
+    for (const { entry, resources } of agent.holdings ?? []) {
       const { allVector, quotaVector } = resources.scalarMillisSplit();
       this.tree.account(entry, allVector, quotaVector, -1);
+      entry.heldOn -= 1;
       holders.add(entry.framework);
     }
     for (const framework of holders)
       for (const entry of framework.entries.values()) entry.filters.delete(idValue);
     this.setTotal(agent, Resources.EMPTY);
+    this.table.remove(agent);
     this.agents.delete(idValue);
+  }
+
+  /** Sets what is available on `agent`, and the table's numbers for it. */
+  private setAvailable(agent: AgentBooks, available: Resources): void {
+    agent.available = available;
+    const { allVector, quotaVector } = available.scalarMillisSplit();
+    this.table.setAvailable(
+      agent,
+      allVector,
+      available.isUnreserved() && isSameVector(allVector, quotaVector),
+    );
   }
 
   /** Keeps the cluster totals and the per-role reservation counts in step with an agent's total. */
@@ -364,19 +432,78 @@ export class HierarchicalAllocator implements Allocator {
     this.tree.totalsChanged();
   }
 
+  /** Makes `agent` offerable (and awake) if it is active, not draining and has something free. */
   private joinOfferable(agent: AgentBooks): void {
     if (!agent.isActive || agent.isDraining || agent.available.isEmpty() || agent.isOfferable)
       return;
-    this.offerable.add(agent);
+    this.table.wake(agent);
     agent.isOfferable = true;
     addVector(this.freeQuota, agent.available.scalarMillisSplit().quotaVector);
   }
 
   private leaveOfferable(agent: AgentBooks): void {
     if (!agent.isOfferable) return;
-    this.offerable.delete(agent);
-    agent.isOfferable = false;
     addVector(this.freeQuota, agent.available.scalarMillisSplit().quotaVector, -1);
+    this.dropOfferable(agent);
+  }
+
+  /** Takes `agent` out of `awake` or `idle`; the caller keeps freeQuota right. */
+  private dropOfferable(agent: AgentBooks): void {
+    agent.isOfferable = false;
+    if (agent.isIdle) this.forgetIdle(agent);
+    else this.table.sleep(agent);
+  }
+
+  /** Nobody could take `agent` in this cycle: skip it until an event or `untilMs` wakes it. */
+  private markIdle(agent: AgentBooks, untilMs: number, isByQuota: boolean): void {
+    this.table.sleep(agent);
+    this.idle.add(agent);
+    agent.isIdle = true;
+    agent.idleUntilMs = untilMs;
+    if (untilMs !== Number.POSITIVE_INFINITY) this.idleUntil.push(agent);
+    agent.isIdleByQuota = isByQuota;
+    if (isByQuota) this.idleByQuota.add(agent);
+  }
+
+  /** Back to `awake`: something changed that may let someone take it. */
+  private wake(agent: AgentBooks): void {
+    this.forgetIdle(agent);
+    this.table.wake(agent);
+  }
+
+  private forgetIdle(agent: AgentBooks): void {
+    this.idle.delete(agent);
+    if (this.idleUntil.has(agent)) this.idleUntil.remove(agent);
+    if (agent.isIdleByQuota) this.idleByQuota.delete(agent);
+    agent.isIdle = false;
+    agent.isIdleByQuota = false;
+    agent.idleUntilMs = Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Before a cycle: wakes the idle agents that events since the last cycle could let
+   * someone take (batched here, so a burst of events costs one pass), and those whose
+   * filters have expired by `nowMs`.
+   */
+  private wakeIdle(nowMs: number): void {
+    if (this.pendingWake === 'all') {
+      for (const agent of this.idle) {
+        agent.isIdle = false;
+        agent.isIdleByQuota = false;
+        agent.idleUntilMs = Number.POSITIVE_INFINITY;
+        this.table.wake(agent);
+      }
+      this.idle.clear();
+      this.idleByQuota.clear();
+      this.idleUntil.clear();
+    } else if (this.pendingWake === 'quota') {
+      for (const agent of [...this.idleByQuota]) this.wake(agent);
+    }
+    this.pendingWake = 'none';
+    for (let next = this.idleUntil.peek(); next !== undefined; next = this.idleUntil.peek()) {
+      if (next.idleUntilMs > nowMs) break;
+      this.wake(next);
+    }
   }
 
   private ensureFramework(id: FrameworkID): Framework {
@@ -440,8 +567,7 @@ export class HierarchicalAllocator implements Allocator {
     this.refreshWanting(framework);
     // A role the framework left stays while it still holds resources in it.
     for (const [role, entry] of [...framework.entries])
-      if (!framework.roles.has(role) && isZeroVector(entry.allocated))
-        this.dropEntry(framework, role, entry);
+      if (!framework.roles.has(role) && entry.heldOn === 0) this.dropEntry(framework, role, entry);
   }
 
   private dropEntry(framework: Framework, role: string, entry: RoleEntry): void {
@@ -472,8 +598,7 @@ export class HierarchicalAllocator implements Allocator {
 
   private setQuota(config: QuotaConfig): void {
     const node = this.tree.ensure(config.role);
-    node.guarantees = fromUnits(config.guarantees);
-    node.limits = fromUnits(config.limits);
+    this.tree.setQuota(node, fromUnits(config.guarantees), fromUnits(config.limits));
     for (const [name, millis] of [...node.guarantees, ...node.limits])
       assert(millis >= 0, `quota of ${config.role} for ${name} must not be negative`);
     this.tree.prune(node);
@@ -505,16 +630,16 @@ export class HierarchicalAllocator implements Allocator {
       const before = from.filter((r) => r.allocation_info?.role === role).unallocate();
       const after = to.filter((r) => r.allocation_info?.role === role).unallocate();
       const entry = framework.entries.get(role);
-      const held = entry === undefined ? undefined : agent.allocations.get(entry);
+      const held = entry === undefined ? undefined : holdingOf(agent, entry)?.resources;
       assert(
         entry !== undefined && held?.contains(before) === true,
         'converting resources the framework does not hold',
       );
       this.give(agent, entry, before);
       this.leaveOfferable(agent);
-      agent.available = agent.available.minus(before);
+      this.setAvailable(agent, agent.available.minus(before));
       this.setTotal(agent, agent.total.minus(before).plus(after));
-      agent.available = agent.available.plus(after);
+      this.setAvailable(agent, agent.available.plus(after));
       this.joinOfferable(agent);
       this.take(agent, entry, after);
     }
@@ -532,7 +657,7 @@ export class HierarchicalAllocator implements Allocator {
     if (agent === undefined || framework === undefined) return;
     for (const [role, part] of byAllocationRole(resources, heldBy(agent, framework))) {
       const entry = framework.entries.get(role);
-      const held = entry === undefined ? undefined : agent.allocations.get(entry);
+      const held = entry === undefined ? undefined : holdingOf(agent, entry)?.resources;
       assert(
         entry !== undefined && held?.contains(part) === true,
         'recovering resources that were not allocated',
@@ -543,57 +668,83 @@ export class HierarchicalAllocator implements Allocator {
         filters.push({ resources: part, untilMs: nowMs + refuseMs });
         entry.filters.set(agentIdValue, filters);
       }
-      if (isZeroVector(entry.allocated) && !framework.roles.has(role))
-        this.dropEntry(framework, role, entry);
+      if (entry.heldOn === 0 && !framework.roles.has(role)) this.dropEntry(framework, role, entry);
     }
   }
 
   /** Moves resources from an agent's available pool to a framework's allocation. */
   private take(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
-    const { allVector, quotaVector } = resources.scalarMillisSplit();
-    agent.available = agent.available.minus(resources);
+    // The whole of a plain agent (the usual offer): its numbers are in the table, and all
+    // of its scalars count toward quota.
+    let allVector: ScalarVector;
+    let quotaVector: ScalarVector;
+    if (resources === agent.available && this.table.isPlain(agent)) {
+      allVector = this.table.readFree(agent, this.freeScratch);
+      quotaVector = allVector;
+    } else ({ allVector, quotaVector } = resources.scalarMillisSplit());
+    this.setAvailable(agent, agent.available.minus(resources));
     if (agent.isOfferable) {
       addVector(this.freeQuota, quotaVector, -1);
-      if (agent.available.isEmpty()) {
-        this.offerable.delete(agent);
-        agent.isOfferable = false;
-      }
+      if (agent.available.isEmpty()) this.dropOfferable(agent);
     }
-    const held = agent.allocations.get(entry);
-    agent.allocations.set(entry, held === undefined ? resources : held.plus(resources));
+    const holding = holdingOf(agent, entry);
+    if (holding !== undefined) holding.resources = holding.resources.plus(resources);
+    else {
+      if (agent.holdings === undefined) agent.holdings = [{ entry, resources }];
+      else agent.holdings.push({ entry, resources });
+      entry.heldOn += 1;
+    }
     this.tree.account(entry, allVector, quotaVector, 1);
   }
 
   /** The reverse of take(). */
   private give(agent: AgentBooks, entry: RoleEntry, resources: Resources): void {
-    const left = (agent.allocations.get(entry) ?? Resources.EMPTY).minus(resources);
-    if (left.isEmpty()) agent.allocations.delete(entry);
-    else agent.allocations.set(entry, left);
+    const holding = holdingOf(agent, entry);
+    const left = (holding?.resources ?? Resources.EMPTY).minus(resources);
+    if (holding !== undefined && !left.isEmpty()) holding.resources = left;
+    else if (holding !== undefined && agent.holdings !== undefined) {
+      agent.holdings = agent.holdings.filter((other) => other !== holding);
+      if (agent.holdings.length === 0) agent.holdings = undefined;
+      entry.heldOn -= 1;
+    }
     const { allVector, quotaVector } = resources.scalarMillisSplit();
     this.tree.account(entry, allVector, quotaVector, -1);
-    agent.available = agent.available.plus(resources);
-    agent.idle = undefined;
-    if (agent.isOfferable) addVector(this.freeQuota, quotaVector);
-    else this.joinOfferable(agent);
+    this.setAvailable(agent, agent.available.plus(resources));
+    if (agent.isOfferable) {
+      addVector(this.freeQuota, quotaVector);
+      if (agent.isIdle) this.wake(agent);
+    } else this.joinOfferable(agent);
   }
 
   // --------------------------------------------------------------- allocation
 
   allocate(nowMs: number): readonly Allocation[] {
     this.tree.refreshShares();
-    const agents = this.order(
-      [...this.offerable].filter((agent) => !this.isIdle(agent, nowMs)),
-      nowMs,
-    );
+    this.wakeIdle(nowMs);
+    const agents = this.order(this.table.awake(), nowMs);
     if (agents.length === 0) return [];
-    const cycle = new Cycle(
-      nowMs,
-      [...this.tree.all()].filter((node) => node.guarantees.size > 0),
+    const { cycle } = this;
+    cycle.start(nowMs, [...this.tree.all()].filter(hasGuarantees));
+    // Each stage's loop over the agents is a method of its own: V8 then compiles each once
+    // and keeps it. As one method, called once per cycle, it ran each cycle's first agents
+    // unoptimised until on-stack replacement, then dropped that code at the loop's end.
+    const stillNeedy = this.meetGuarantees(agents, cycle);
+    // Stage 2 in a fresh order (stage 1 favours the first agents), unless stage 1 did nothing.
+    this.offerByShare(
+      stillNeedy === 0 && cycle.recorded === 0 ? agents : this.order(agents, nowMs),
+      cycle,
     );
+    return cycle.finish();
+  }
 
-    // Stage 1: roles below their guarantees get up to them first, even under contention.
-    const needy = cycle.guaranteed.filter((node) => node.slots.size > 0 && hasUnmetGuarantee(node));
-    for (const agent of needy.length === 0 ? [] : agents) {
+  /**
+   * Stage 1: roles below their guarantees get up to them first, even under contention.
+   * Returns how many guaranteed roles are still below their guarantees.
+   */
+  private meetGuarantees(agents: readonly AgentBooks[], cycle: Cycle): number {
+    const needy = cycle.guaranteed.filter(isNeedy);
+    if (needy.length === 0) return 0;
+    for (const agent of agents) {
       if (needy.length > 1) needy.sort(byShareThenName);
       for (const quotaRole of needy) {
         if (!agent.isOfferable) break;
@@ -605,22 +756,27 @@ export class HierarchicalAllocator implements Allocator {
       }
       if (needy.length === 0) break;
     }
-    // Stage 2: everyone, by fair share, in a fresh order (stage 1 favours the first agents).
-    for (const agent of needy.length === 0 && cycle.recorded === 0
-      ? agents
-      : this.order(agents, nowMs)) {
-      const before = cycle.recorded;
-      this.offerAgent(agent, this.tree.root, cycle, undefined);
-      if (cycle.recorded === before && agent.isOfferable)
-        agent.idle = { epoch: this.epoch, untilMs: cycle.earliestFilterExpiry(agent) };
-    }
-    return cycle.results();
+    return needy.length;
   }
 
-  private isIdle(agent: AgentBooks, nowMs: number): boolean {
-    return (
-      agent.idle !== undefined && agent.idle.epoch === this.epoch && nowMs < agent.idle.untilMs
-    );
+  /** Stage 2: everyone, by fair share; marks idle the agents nobody could take. */
+  private offerByShare(agents: readonly AgentBooks[], cycle: Cycle): void {
+    try {
+      for (const agent of agents) {
+        const before = cycle.recorded;
+        cycle.isCutByQuota = false;
+        this.offerAgent(agent, this.tree.root, cycle, undefined);
+        // Roles still benched were not tried on this agent: their limits kept them off it.
+        if (cycle.recorded === before && agent.isOfferable)
+          this.markIdle(
+            agent,
+            cycle.earliestFilterExpiry(agent),
+            cycle.isCutByQuota || this.tree.hasBenched,
+          );
+      }
+    } finally {
+      this.tree.unbenchAll();
+    }
   }
 
   private order(agents: readonly AgentBooks[], nowMs: number): AgentBooks[] {
@@ -646,15 +802,72 @@ export class HierarchicalAllocator implements Allocator {
     cycle: Cycle,
     quotaRole: RoleNode | undefined,
   ): void {
+    // Roles at their limit were benched on agents whose resources are all cut by limits;
+    // reservations and revocable resources are not, so such an agent sees every role.
+    if (this.tree.hasBenched && !this.isCutWholeByLimits(agent)) this.tree.unbenchAll();
     // Each allocation changes the shares, so the search restarts; it ends because each
     // allocation takes something from the agent, or nothing was allocated.
-    while (agent.isOfferable && this.isAllocatable(agent.available)) {
+    while (agent.isOfferable && this.isAgentAllocatable(agent)) {
       // The common case first: the framework of least share under the least-share role takes it.
       const first = firstCandidate(subtree);
       if (first !== undefined && this.tryOffer(agent, first, cycle, quotaRole) === 'allocated')
         continue;
-      if (!this.offerInOrder(agent, subtree, cycle, quotaRole, first)) return;
+      this.benchRolesAtLimit(agent, cycle);
+      const isAllocated = this.offerInOrder(agent, subtree, cycle, quotaRole, first);
+      this.benchRolesAtLimit(agent, cycle);
+      if (!isAllocated) return;
     }
+  }
+
+  /**
+   * Benches the roles tryOffer() found at their limit, now that no walk of the tree is
+   * under way: skipped for the rest of the cycle, they cost nothing on later agents. Not
+   * while `agent` has something limits do not cut: the rest of it may still go to them.
+   */
+  private benchRolesAtLimit(agent: AgentBooks, cycle: Cycle): void {
+    if (cycle.atLimit.length === 0) return;
+    if (this.isCutWholeByLimits(agent)) for (const node of cycle.atLimit) this.tree.bench(node);
+    cycle.atLimit.length = 0;
+  }
+
+  /**
+   * The outermost of `role` and its ancestors whose limits (its own and its ancestors')
+   * leave less room than every --min_allocatable_resources alternative needs of some
+   * resource. Nothing under it can then be offered anything allocatable that limits cut,
+   * for the rest of the cycle: consumption only grows within one.
+   */
+  private outermostAtLimit(role: RoleNode, cycle: Cycle): RoleNode | undefined {
+    if (this.minAllocatable.length === 0) return undefined;
+    const room = cycle.scratchRoom;
+    room.clear();
+    for (let i = role.lineage.length - 1; i >= 0; i--) {
+      const node = role.lineage[i];
+      if (node === undefined || node.limitSlots.length === 0) continue;
+      for (const { slot, millis: limit } of node.limitSlots)
+        room.set(
+          slot,
+          Math.min(room.get(slot) ?? Number.POSITIVE_INFINITY, limit - node.consumedAt(slot)),
+        );
+      let isAtLimit = true;
+      for (const alternative of this.minAllocatable)
+        if (!isShortOf(alternative, room)) isAtLimit = false;
+      if (isAtLimit) return node;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether limits cut every scalar available on `agent` that --min_allocatable_resources
+   * counts (all unreserved and non-revocable), so that a role at its limit can be
+   * offered nothing allocatable from them.
+   */
+  private isCutWholeByLimits(agent: AgentBooks): boolean {
+    if (this.table.isPlain(agent)) return true;
+    const { allVector, quotaVector } = agent.available.scalarMillisSplit();
+    for (const alternative of this.minAllocatable)
+      for (const { slot } of alternative)
+        if ((allVector[slot] ?? 0) !== (quotaVector[slot] ?? 0)) return false;
+    return true;
   }
 
   /** The full search in hierarchical DRF order; `skip` was tried already. True if it allocated. */
@@ -689,34 +902,58 @@ export class HierarchicalAllocator implements Allocator {
     const role = entry.role;
     // Offer constraints: looked up, never evaluated here (the master did, once per change).
     if (entry.excludedAgents?.has(agent.id.value) === true) return 'next-framework';
-    let available = agent.available.allocatableTo(role.name);
-    if (!entry.framework.capabilities.reservationRefinement)
-      available = available.withoutRefinedReservations();
-    if (available.isEmpty()) return 'next-role';
+    // A plain agent (nothing reserved) is allocatable whole to every role, and offerAgent()
+    // saw it hold something allocatable.
+    const isPlain = this.table.isPlain(agent);
+    let available = agent.available;
+    if (!isPlain) {
+      available = available.allocatableTo(role.name);
+      if (!entry.framework.capabilities.reservationRefinement)
+        available = available.withoutRefinedReservations();
+      if (available.isEmpty()) return 'next-role';
+    }
     let toOffer: Resources;
     if (quotaRole === undefined) {
       // Only unreserved non-revocable scalars are cut: shrinkQuotaScalars leaves the rest whole.
       const caps = this.caps(role, cycle, undefined);
       // A role at its limit is often first in line (its share stays the lowest): find out
       // from the numbers, before building the cut-down offer, that it could take nothing.
-      if (caps !== undefined && !this.isAllocatable(available, caps)) return 'next-role';
-      toOffer = caps === undefined ? available : available.shrinkQuotaScalars(caps);
+      if (
+        caps !== undefined &&
+        !(isPlain ? this.isAgentAllocatable(agent, caps) : this.isAllocatable(available, caps))
+      ) {
+        const atLimit = this.outermostAtLimit(role, cycle);
+        if (atLimit !== undefined) cycle.atLimit.push(atLimit);
+        cycle.isCutByQuota = true;
+        return 'next-role';
+      }
+      toOffer =
+        caps === undefined || (isPlain && this.isAgentWithinCaps(agent, caps))
+          ? available
+          : available.shrinkQuotaScalars(caps.byName());
+      if (toOffer !== available) cycle.isCutByQuota = true;
     } else {
       // Stage 1: some progress toward the guarantee, or nothing at all. Per name, what
       // goes toward the unmet guarantee is offered whole; the rest only within the caps.
       const towardGuarantee = cycle.scratchTowardGuarantee;
       towardGuarantee.clear();
-      for (const [name, millis] of available.scalarMillisSplit().quota) {
-        const unmet = (quotaRole.guarantees.get(name) ?? 0) - quotaRole.consumedOf(name);
-        if (unmet > 0) towardGuarantee.set(name, Math.min(millis, unmet));
+      const quotaVector = isPlain ? undefined : available.scalarMillisSplit().quotaVector;
+      for (const { slot, millis: guarantee } of quotaRole.guaranteeSlots) {
+        const millis =
+          quotaVector === undefined ? this.table.freeAt(agent, slot) : (quotaVector[slot] ?? 0);
+        const unmet = guarantee - quotaRole.consumedAt(slot);
+        if (millis > 0 && unmet > 0) towardGuarantee.set(slot, Math.min(millis, unmet));
       }
       if (towardGuarantee.size === 0) return 'next-role';
       const caps = this.caps(role, cycle, towardGuarantee);
       if (caps === undefined) toOffer = available;
       else {
-        for (const [name, cap] of caps)
-          caps.set(name, (towardGuarantee.get(name) ?? 0) + Math.max(0, cap));
-        toOffer = available.shrinkQuotaScalars(caps);
+        for (const slot of caps.slots)
+          caps.set(slot, (towardGuarantee.get(slot) ?? 0) + Math.max(0, caps.get(slot) ?? 0));
+        toOffer =
+          isPlain && this.isAgentWithinCaps(agent, caps)
+            ? available
+            : available.shrinkQuotaScalars(caps.byName());
       }
     }
     // offerAgent() checked the agent's whole availability before this attempt. A framework's
@@ -738,24 +975,24 @@ export class HierarchicalAllocator implements Allocator {
    * `pending`, promised already in this offer), and what the cycle must hold
    * back for unmet guarantees.
    */
-  private caps(
-    role: RoleNode,
-    cycle: Cycle,
-    pending: ReadonlyMap<string, number> | undefined,
-  ): Map<string, number> | undefined {
-    // The cycle's scratch map: every caller is done with it before the next call.
+  private caps(role: RoleNode, cycle: Cycle, pending: SlotMap | undefined): SlotMap | undefined {
+    // Most offers, once guarantees are met: no limits above the role, no headroom held back.
+    if (!role.isLimited && cycle.headroomSlots === 0) return undefined;
+    // The cycle's scratch: every caller is done with it before the next call.
     const caps = cycle.scratchCaps;
     caps.clear();
     for (const node of role.lineage) {
-      if (node.limits.size === 0) continue;
-      for (const [name, limit] of node.limits) {
-        const left = limit - node.consumedOf(name) - (pending?.get(name) ?? 0);
-        caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, left));
+      for (const { slot, millis: limit } of node.limitSlots) {
+        const left = limit - node.consumedAt(slot) - (pending?.get(slot) ?? 0);
+        caps.set(slot, Math.min(caps.get(slot) ?? Number.POSITIVE_INFINITY, left));
       }
     }
-    for (const [name, need] of cycle.requiredHeadroom) {
-      const surplus = vectorMillis(this.freeQuota, name) - need;
-      caps.set(name, Math.min(caps.get(name) ?? Number.POSITIVE_INFINITY, surplus));
+    const { requiredHeadroom } = cycle;
+    for (let slot = 0; slot < requiredHeadroom.length; slot++) {
+      const need = requiredHeadroom[slot] ?? 0;
+      if (need === 0) continue;
+      const surplus = (this.freeQuota[slot] ?? 0) - need;
+      caps.set(slot, Math.min(caps.get(slot) ?? Number.POSITIVE_INFINITY, surplus));
     }
     return caps.size === 0 ? undefined : caps;
   }
@@ -768,7 +1005,7 @@ export class HierarchicalAllocator implements Allocator {
    */
   private isAllocatable(
     resources: Resources,
-    caps?: ReadonlyMap<string, number>,
+    caps?: SlotMap,
     alternatives: readonly (readonly MinAllocatableTerm[])[] = this.minAllocatable,
   ): boolean {
     if (resources.isEmpty()) return false;
@@ -776,9 +1013,9 @@ export class HierarchicalAllocator implements Allocator {
     const { allVector, quotaVector } = resources.scalarMillisSplit();
     for (const alternative of alternatives) {
       let isEnough = true;
-      for (const { name, slot, millis } of alternative) {
+      for (const { slot, millis } of alternative) {
         let held = allVector[slot] ?? 0;
-        const cap = caps?.get(name);
+        const cap = caps?.get(slot);
         if (cap !== undefined) {
           const quota = quotaVector[slot] ?? 0;
           held -= quota - Math.min(quota, Math.max(0, cap));
@@ -793,6 +1030,34 @@ export class HierarchicalAllocator implements Allocator {
     return false;
   }
 
+  /**
+   * isAllocatable() of everything available on `agent`, from the table: for a plain agent
+   * (every scalar unreserved and non-revocable) with `caps` too, else without.
+   */
+  private isAgentAllocatable(agent: AgentBooks, caps?: SlotMap): boolean {
+    if (this.minAllocatable.length === 0) return !agent.available.isEmpty();
+    for (const alternative of this.minAllocatable) {
+      let isEnough = true;
+      for (const { slot, millis } of alternative) {
+        const cap = caps?.get(slot);
+        const free = this.table.freeAt(agent, slot);
+        if ((cap === undefined ? free : Math.min(free, Math.max(0, cap))) < millis) {
+          isEnough = false;
+          break;
+        }
+      }
+      if (isEnough) return true;
+    }
+    return false;
+  }
+
+  /** Whether no cap would cut a plain agent's scalars: shrinkQuotaScalars(caps) would keep them whole. */
+  private isAgentWithinCaps(agent: AgentBooks, caps: SlotMap): boolean {
+    for (const slot of caps.slots)
+      if (this.table.freeAt(agent, slot) > Math.max(0, caps.get(slot) ?? 0)) return false;
+    return true;
+  }
+
   /** A refuse filter holds while it has not expired and covers everything this offer would hold. */
   private isFiltered(
     entry: RoleEntry,
@@ -803,15 +1068,20 @@ export class HierarchicalAllocator implements Allocator {
     if (entry.filters.size === 0) return false;
     const filters = entry.filters.get(agent.id.value);
     if (filters === undefined) return false;
-    const live = filters.filter((filter) => filter.untilMs > cycle.nowMs);
+    const live: RefuseFilter[] = [];
+    for (const filter of filters) if (filter.untilMs > cycle.nowMs) live.push(filter);
     if (live.length === 0) {
       entry.filters.delete(agent.id.value);
       return false;
     }
     if (live.length !== filters.length) entry.filters.set(agent.id.value, live);
-    const blocking = live.filter((filter) => filter.resources.contains(toOffer));
-    for (const filter of blocking) cycle.noteFilter(agent, filter.untilMs);
-    return blocking.length > 0;
+    let isBlocked = false;
+    for (const filter of live)
+      if (filter.resources.contains(toOffer)) {
+        cycle.noteFilter(agent, filter.untilMs);
+        isBlocked = true;
+      }
+    return isBlocked;
   }
 
   // -------------------------------------------------------------------- views
@@ -839,9 +1109,26 @@ export class HierarchicalAllocator implements Allocator {
 const byShareThenName = (a: RoleNode, b: RoleNode) =>
   a.share - b.share || (a.name < b.name ? -1 : 1);
 
+// Callbacks of the cycle are functions of the module, not closures made per call (nor does the
+// cycle make closures): a closure dies with the call, and optimised code that inlined it is
+// thrown away at the next GC.
+const hasGuarantees = (node: RoleNode) => node.guarantees.size > 0;
+const isNeedy = (node: RoleNode) => node.slots.size > 0 && hasUnmetGuarantee(node);
+
+/** Whether `room` (thousandths by slot) is less than `alternative` needs of some scalar. */
+function isShortOf(
+  alternative: readonly { slot: number; millis: number }[],
+  room: SlotMap,
+): boolean {
+  for (const { slot, millis } of alternative)
+    if (Math.max(0, room.get(slot) ?? Number.POSITIVE_INFINITY) < millis) return true;
+  return false;
+}
+
 /** True while `node` consumes less than its guarantee of some resource. */
 function hasUnmetGuarantee(node: RoleNode): boolean {
-  for (const [name, millis] of node.guarantees) if (node.consumedOf(name) < millis) return true;
+  for (const { slot, millis } of node.guaranteeSlots)
+    if (node.consumedAt(slot) < millis) return true;
   return false;
 }
 
@@ -859,9 +1146,21 @@ function firstCandidate(subtree: RoleNode): RoleEntry | undefined {
 /** What `framework` holds on `agent`, by role. */
 function heldBy(agent: AgentBooks, framework: FrameworkBooks): Map<string, Resources> {
   const held = new Map<string, Resources>();
-  for (const [entry, resources] of agent.allocations)
+  for (const { entry, resources } of agent.holdings ?? [])
     if (entry.framework === framework) held.set(entry.role.name, resources);
   return held;
+}
+
+/** What one role entry (a framework in one role) holds on an agent. */
+interface Holding {
+  readonly entry: RoleEntry;
+  resources: Resources;
+}
+
+function holdingOf(agent: AgentBooks, entry: RoleEntry): Holding | undefined {
+  if (agent.holdings === undefined) return undefined;
+  for (const holding of agent.holdings) if (holding.entry === entry) return holding;
+  return undefined;
 }
 
 /**
@@ -869,6 +1168,13 @@ function heldBy(agent: AgentBooks, framework: FrameworkBooks): Map<string, Resou
  * allocation_info belong to the framework's only role on the agent, if it has
  * exactly one there.
  */
+/** Whether two vectors hold the same thousandths in every slot (missing slots are zero). */
+function isSameVector(a: ScalarVector, b: ScalarVector): boolean {
+  for (let slot = 0; slot < Math.max(a.length, b.length); slot++)
+    if ((a[slot] ?? 0) !== (b[slot] ?? 0)) return false;
+  return true;
+}
+
 function byAllocationRole(
   resources: Resources,
   held: ReadonlyMap<string, Resources> | undefined,
@@ -887,8 +1193,11 @@ function byAllocationRole(
 
 /** One allocation cycle's scratch state: the time, the decisions, cached quota figures. */
 class Cycle {
+  nowMs = 0;
+  /** Roles with guarantees; none means no headroom is ever held back. */
+  guaranteed: readonly RoleNode[] = [];
   /** This cycle's allocations, in the order made; one per agent and role entry. */
-  private readonly allocations: Allocation[] = [];
+  private allocations: Allocation[] = [];
   /**
    * Where the allocations of agents that still had something left after an offer are, so
    * a later offer of the same agent to the same role entry merges into the first. Agents
@@ -902,19 +1211,52 @@ class Cycle {
    * with no guaranteed ancestor (a sub-role's guarantee is inside its parent's) of
    * guarantee minus consumption. Kept up to date, term by term, as allocations are made.
    */
-  readonly requiredHeadroom: Quantities = new Map();
-  private readonly unmetByGuaranteedRole = new Map<RoleNode, Quantities>();
+  readonly requiredHeadroom: number[] = [];
+  /** How many slots of requiredHeadroom are not zero. */
+  headroomSlots = 0;
+  private readonly unmetByGuaranteedRole = new Map<RoleNode, number[]>();
   /** Scratch for tryOffer() and caps(), reused offer after offer instead of made anew. */
-  readonly scratchTowardGuarantee = new Map<string, number>();
-  readonly scratchCaps = new Map<string, number>();
+  readonly scratchTowardGuarantee = new SlotMap();
+  readonly scratchCaps = new SlotMap();
+  readonly scratchRoom = new SlotMap();
+  /** Roles found at their limit in stage 2, to be benched once the current walk is over. */
+  readonly atLimit: RoleNode[] = [];
+  /** Whether quota cut an offer of the agent stage 2 is visiting (so its idleness may end with more room). */
+  isCutByQuota = false;
   private readonly filterExpiry = new Map<AgentBooks, number>();
 
-  constructor(
-    readonly nowMs: number,
-    /** Roles with guarantees; none means no headroom is ever held back. */
-    readonly guaranteed: readonly RoleNode[],
-  ) {
+  /**
+   * Starts a cycle at `nowMs`. The allocator keeps one Cycle and starts it anew each time:
+   * a Cycle made per cycle died with it, and with it the hidden classes V8 had given it and
+   * its scratch, so the next GC threw away the optimised code of everything that touches
+   * it (deoptimised for "weak objects"), and each cycle was compiled again as it ran.
+   */
+  start(nowMs: number, guaranteed: readonly RoleNode[]): void {
+    this.forget();
+    this.nowMs = nowMs;
+    this.guaranteed = guaranteed;
+    this.recorded = 0;
+    this.requiredHeadroom.length = 0;
+    this.headroomSlots = 0;
+    this.isCutByQuota = false;
     for (const node of guaranteed) if (node.outermostGuaranteed === node) this.refreshUnmet(node);
+  }
+
+  /** This cycle's allocations, in the order made; the cycle lets go of everything else. */
+  finish(): Allocation[] {
+    const allocations = this.allocations;
+    this.forget();
+    return allocations;
+  }
+
+  /** Drops what the last cycle referred to (agents, roles, offers), so none is kept alive. */
+  private forget(): void {
+    this.allocations = [];
+    this.guaranteed = [];
+    this.partlyOffered.clear();
+    this.unmetByGuaranteedRole.clear();
+    this.filterExpiry.clear();
+    this.atLimit.length = 0;
   }
 
   /** An allocation to `role` changed its consumption, and so perhaps the headroom needed. */
@@ -927,17 +1269,20 @@ class Cycle {
   private refreshUnmet(node: RoleNode): void {
     let unmet = this.unmetByGuaranteedRole.get(node);
     if (unmet === undefined) {
-      unmet = new Map();
+      unmet = [];
       this.unmetByGuaranteedRole.set(node, unmet);
     }
-    for (const [name, guarantee] of node.guarantees) {
-      const now = Math.max(0, guarantee - node.consumedOf(name));
-      const change = now - (unmet.get(name) ?? 0);
+    for (const { slot, millis: guarantee } of node.guaranteeSlots) {
+      const now = Math.max(0, guarantee - node.consumedAt(slot));
+      const change = now - (unmet[slot] ?? 0);
       if (change === 0) continue;
-      unmet.set(name, now);
-      const required = (this.requiredHeadroom.get(name) ?? 0) + change;
-      if (required === 0) this.requiredHeadroom.delete(name);
-      else this.requiredHeadroom.set(name, required);
+      unmet[slot] = now;
+      while (this.requiredHeadroom.length <= slot) this.requiredHeadroom.push(0);
+      const before = this.requiredHeadroom[slot] ?? 0;
+      const after = before + change;
+      this.requiredHeadroom[slot] = after;
+      if (before === 0) this.headroomSlots += 1;
+      if (after === 0) this.headroomSlots -= 1;
     }
   }
 
@@ -946,7 +1291,8 @@ class Cycle {
     this.recorded += 1;
     const stamped = resources.allocate(entry.role.name);
     const earlierOffers = this.partlyOffered.size === 0 ? undefined : this.partlyOffered.get(agent);
-    const earlier = earlierOffers?.find((offer) => offer.entry === entry);
+    let earlier: { entry: RoleEntry; index: number } | undefined;
+    for (const offer of earlierOffers ?? []) if (offer.entry === entry) earlier ??= offer;
     const merged = earlier === undefined ? undefined : this.allocations[earlier.index];
     if (earlier !== undefined && merged !== undefined) {
       this.allocations[earlier.index] = { ...merged, resources: merged.resources.plus(stamped) };
@@ -974,9 +1320,5 @@ class Cycle {
 
   earliestFilterExpiry(agent: AgentBooks): number {
     return this.filterExpiry.get(agent) ?? Number.POSITIVE_INFINITY;
-  }
-
-  results(): Allocation[] {
-    return this.allocations;
   }
 }

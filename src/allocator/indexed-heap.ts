@@ -57,6 +57,12 @@ export class IndexedHeap<T extends HeapItem> {
     this.down(item.heapIndex);
   }
 
+  /** Takes every element out. O(n). */
+  clear(): void {
+    for (const item of this.items) item.heapIndex = -1;
+    this.items.length = 0;
+  }
+
   /** Re-establishes order after many keys changed at once. O(n). */
   rebuild(): void {
     for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.down(i);
@@ -91,38 +97,65 @@ export class IndexedHeap<T extends HeapItem> {
     return a !== undefined && b !== undefined && this.less(a, b);
   }
 
+  // The sifts move a hole rather than swapping neighbours, and compare elements directly:
+  // they run several times per offer. Indices below are always within the array.
+
+  /** Moves the element at `index` toward the root while it is less than its parent. */
   private up(index: number): void {
-    let i = index;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.lessAt(i, parent)) break;
-      this.swap(i, parent);
-      i = parent;
+    const items = this.items;
+    const item = items[index] as T;
+    let hole = index;
+    while (hole > 0) {
+      const parentIndex = (hole - 1) >> 1;
+      const parent = items[parentIndex] as T;
+      if (!this.less(item, parent)) break;
+      items[hole] = parent;
+      parent.heapIndex = hole;
+      hole = parentIndex;
     }
+    items[hole] = item;
+    item.heapIndex = hole;
   }
 
+  /**
+   * Moves the element at `index` down to where it belongs. Once it must move at all, Floyd's
+   * way: down to a leaf along the lesser children, one comparison a level, then back up
+   * while it is less than its parent. An allocation raises a share, so the element updated
+   * is usually the top one, and it sinks most of the way: about half the comparisons of
+   * comparing it with both children at every level.
+   */
   private down(index: number): void {
-    let i = index;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let smallest = i;
-      if (left < this.items.length && this.lessAt(left, smallest)) smallest = left;
-      if (right < this.items.length && this.lessAt(right, smallest)) smallest = right;
-      if (smallest === i) return;
-      this.swap(i, smallest);
-      i = smallest;
+    const items = this.items;
+    const size = items.length;
+    const item = items[index] as T;
+    let hole = index;
+    let child = this.lesserChild(hole, size);
+    if (child < 0 || !this.less(items[child] as T, item)) return;
+    while (child >= 0) {
+      const moved = items[child] as T;
+      items[hole] = moved;
+      moved.heapIndex = hole;
+      hole = child;
+      child = this.lesserChild(hole, size);
     }
+    while (hole > index) {
+      const parentIndex = (hole - 1) >> 1;
+      const parent = items[parentIndex] as T;
+      if (!this.less(item, parent)) break;
+      items[hole] = parent;
+      parent.heapIndex = hole;
+      hole = parentIndex;
+    }
+    items[hole] = item;
+    item.heapIndex = hole;
   }
 
-  private swap(i: number, j: number): void {
-    const a = this.items[i];
-    const b = this.items[j];
-    if (a === undefined || b === undefined) return;
-    this.items[i] = b;
-    this.items[j] = a;
-    a.heapIndex = j;
-    b.heapIndex = i;
+  /** The index of the lesser child of `index`, or -1 for a leaf. */
+  private lesserChild(index: number, size: number): number {
+    const left = 2 * index + 1;
+    if (left >= size) return -1;
+    const right = left + 1;
+    return right < size && this.less(this.items[right] as T, this.items[left] as T) ? right : left;
   }
 }
 

@@ -10,9 +10,11 @@ import type { FrameworkID } from '../wire/index.js';
 import { type HeapItem, IndexedHeap } from './indexed-heap.js';
 import {
   addVector,
+  addVectorForShare,
   isZeroVector,
   type Quantities,
-  vectorMillis,
+  type SlotAmount,
+  slotAmounts,
   vectorQuantities,
   vectorShare,
 } from './quantities.js';
@@ -46,6 +48,11 @@ export class RoleEntry implements HeapItem {
   readonly name: string;
   /** Offered or used, in thousandths per scalar slot. */
   readonly allocated: number[] = [];
+  /**
+   * On how many agents it holds something, scalars or not: a role the framework left is
+   * forgotten only at zero (ports alone leave `allocated` at zero).
+   */
+  heldOn = 0;
   /** Filters per agent id value. */
   readonly filters = new Map<string, RefuseFilter[]>();
   /** Agent id values the framework's offer constraints exclude for this role (none: undefined). */
@@ -95,7 +102,8 @@ export class RoleNode implements HeapItem {
   readonly wanting = new IndexedHeap<RoleEntry>(byEntryShare);
   /** Every framework subscribed to this role, wanting or not. */
   readonly entries = new Set<RoleEntry>();
-  readonly self = new SelfSlot(this);
+  /** Made in the constructor: a field initialiser would run before `name` is set (ES2022 fields). */
+  readonly self: SelfSlot;
   // The running totals below are dense vectors (thousandths per scalar slot): they change
   // on every offer, a dozen of them at a time.
   /** Offered or used: this role's frameworks only (the self slot's key). */
@@ -106,8 +114,19 @@ export class RoleNode implements HeapItem {
   readonly allocatedQuota: number[] = [];
   /** Reserved to the subtree's roles on any agent, allocated or not: quota consumption's second half. */
   readonly reserved: number[] = [];
+  /** Set through RoleTree.setQuota(), which keeps the fields below in step. */
   guarantees: Quantities = new Map();
   limits: Quantities = new Map();
+  /** guarantees and limits by scalar slot: what the per-offer arithmetic walks. */
+  guaranteeSlots: readonly SlotAmount[] = [];
+  limitSlots: readonly SlotAmount[] = [];
+  /**
+   * The farthest of this role and its ancestors with a guarantee: whose guarantee
+   * allocations here count toward. Kept by RoleTree, since it is asked on every offer.
+   */
+  outermostGuaranteed: RoleNode | undefined;
+  /** Whether this role or an ancestor has limits (kept by RoleTree, asked on every offer). */
+  isLimited: boolean;
   /** Set explicitly by an operator (so the role is shown even when idle). */
   hasWeight = false;
 
@@ -119,6 +138,9 @@ export class RoleNode implements HeapItem {
     readonly parent: RoleNode | undefined,
   ) {
     this.lineage = parent === undefined ? [] : [this, ...parent.lineage];
+    this.self = new SelfSlot(this);
+    this.outermostGuaranteed = parent?.outermostGuaranteed;
+    this.isLimited = parent?.isLimited ?? false;
   }
 
   /** Quota consumption (Mesos' definition): unreserved allocations plus all reservations. */
@@ -128,16 +150,9 @@ export class RoleNode implements HeapItem {
     return vectorQuantities(consumed);
   }
 
-  /** consumed() of one resource name, without building the map. */
-  consumedOf(name: string): number {
-    return vectorMillis(this.allocatedQuota, name) + vectorMillis(this.reserved, name);
-  }
-
-  /** The farthest of this role and its ancestors with a guarantee: whose guarantee allocations here count toward. */
-  get outermostGuaranteed(): RoleNode | undefined {
-    let outermost: RoleNode | undefined;
-    for (const node of this.lineage) if (node.guarantees.size > 0) outermost = node;
-    return outermost;
+  /** consumed() of one scalar slot. */
+  consumedAt(slot: number): number {
+    return (this.allocatedQuota[slot] ?? 0) + (this.reserved[slot] ?? 0);
   }
 
   get isIdle(): boolean {
@@ -164,6 +179,8 @@ export class RoleTree {
   /** Every agent's scalars, in thousandths per scalar slot. */
   readonly totals: number[] = [];
   private areSharesStale = false;
+  /** What bench() took out of the competition, in order: unbenchAll() puts it back. */
+  private readonly benched: RoleNode[] = [];
 
   get(name: string): RoleNode | undefined {
     return this.nodes.get(name);
@@ -183,6 +200,24 @@ export class RoleTree {
     parent.children.set(name, node);
     this.nodes.set(name, node);
     return node;
+  }
+
+  /**
+   * Sets a role's quota, and for it and its sub-roles which role their allocations count
+   * toward a guarantee of, and whether limits apply.
+   */
+  setQuota(node: RoleNode, guarantees: Quantities, limits: Quantities): void {
+    node.guarantees = guarantees;
+    node.limits = limits;
+    node.guaranteeSlots = slotAmounts(guarantees);
+    node.limitSlots = slotAmounts(limits);
+    const visit = (current: RoleNode) => {
+      current.outermostGuaranteed =
+        current.parent?.outermostGuaranteed ?? (current.guarantees.size > 0 ? current : undefined);
+      current.isLimited = (current.parent?.isLimited ?? false) || current.limits.size > 0;
+      for (const child of current.children.values()) visit(child);
+    };
+    visit(node);
   }
 
   /** Drops `node` and then its ancestors, as long as they hold nothing worth keeping. */
@@ -219,17 +254,15 @@ export class RoleTree {
 
   /** Adds (sign 1) or removes (sign −1) an allocation of `entry`, keeping every heap in order. */
   account(entry: RoleEntry, all: ScalarVector, quota: ScalarVector, sign: 1 | -1): void {
-    addVector(entry.allocated, all, sign);
-    entry.share = vectorShare(entry.allocated, this.totals);
+    const { totals } = this;
+    entry.share = addVectorForShare(entry.allocated, all, sign, totals);
     const role = entry.role;
     if (role.wanting.has(entry)) role.wanting.update(entry);
-    addVector(role.selfAllocated, all, sign);
-    role.self.share = vectorShare(role.selfAllocated, this.totals) / role.weight;
+    role.self.share = addVectorForShare(role.selfAllocated, all, sign, totals) / role.weight;
     if (role.slots.has(role.self)) role.slots.update(role.self);
     for (const node of role.lineage) {
-      addVector(node.allocated, all, sign);
+      node.share = addVectorForShare(node.allocated, all, sign, totals) / node.weight;
       addVector(node.allocatedQuota, quota, sign);
-      node.share = vectorShare(node.allocated, this.totals) / node.weight;
       if (node.parent?.slots.has(node)) node.parent.slots.update(node);
     }
   }
@@ -269,6 +302,35 @@ export class RoleTree {
       if (isLive) node.parent.slots.push(node);
       else node.parent.slots.remove(node);
     }
+  }
+
+  /**
+   * Takes `node` out of its parent's competition until unbenchAll(), and each
+   * ancestor left with no competitor out of its own parent's: a role that can
+   * take nothing for the rest of a cycle then costs nothing. Not while a
+   * rolesInOrder() walk is under way (it changes heaps).
+   */
+  bench(node: RoleNode): void {
+    for (let current = node; current.parent !== undefined; current = current.parent) {
+      const parent: RoleNode = current.parent;
+      if (!parent.slots.has(current)) return;
+      parent.slots.remove(current);
+      this.benched.push(current);
+      if (parent.slots.size > 0) return;
+    }
+  }
+
+  get hasBenched(): boolean {
+    return this.benched.length > 0;
+  }
+
+  /** Puts every benched node back, last benched first, so the tree is as it was before. */
+  unbenchAll(): void {
+    for (let i = this.benched.length - 1; i >= 0; i--) {
+      const node = this.benched[i];
+      if (node?.parent !== undefined) node.parent.slots.push(node);
+    }
+    this.benched.length = 0;
   }
 
   /**

@@ -157,8 +157,9 @@ export class Resources {
    * is a bug in the bookkeeping.
    */
   minus(other: Resources): Resources {
-    if (other.entries.size === 0) return this;
+    // Identity first: the allocator takes whole agents, and `other` need not be read then.
     if (other === this) return Resources.EMPTY;
+    if (other.entries.size === 0) return this;
     const entries = new Map(this.entries);
     for (const entry of other.entries.values()) {
       const mine = entries.get(entry.id.key);
@@ -469,7 +470,8 @@ export class Resources {
     return [...this.entries.values()].map(entryToString).join(';');
   }
 
-  private isUnreserved(): boolean {
+  /** True when no entry is reserved (computed once per value). */
+  isUnreserved(): boolean {
     if (this.isUnreservedMemo === undefined) {
       this.isUnreservedMemo = true;
       for (const entry of this.entries.values())
@@ -494,21 +496,29 @@ export class Resources {
 
   private withAllocationRole(role: string | undefined): Resources {
     // Entries under one allocation role have distinct base identities, so they stay
-    // distinct under another: no merging (the allocator stamps every offer).
+    // distinct under another: no merging. That is the usual case (the allocator stamps
+    // every offer, an agent's resources having none), so it is built in one pass, and
+    // redone with merging only if the entries turn out to be under several roles.
+    const entries = new Map<string, Entry>();
     let onlyRole: string | undefined;
-    let isOneRole = true;
     let isFirst = true;
     for (const entry of this.entries.values()) {
-      if (isFirst) onlyRole = entry.id.allocationRole;
-      else if (entry.id.allocationRole !== onlyRole) isOneRole = false;
+      const from = entry.id.allocationRole;
+      if (isFirst) onlyRole = from;
+      else if (from !== onlyRole) return this.withAllocationRoleMerged(role);
       isFirst = false;
+      if (from === role) continue; // then so is every entry, or the value is redone merged
+      const id = withRole(entry.id, role);
+      entries.set(id.key, rekeyed(entry, id));
     }
-    if (isOneRole && onlyRole === role) return this;
+    return onlyRole === role ? this : new Resources(entries);
+  }
+
+  private withAllocationRoleMerged(role: string | undefined): Resources {
     const entries = new Map<string, Entry>();
     for (const entry of this.entries.values()) {
       const id = entry.id.allocationRole === role ? entry.id : withRole(entry.id, role);
-      if (isOneRole) entries.set(id.key, rekeyed(entry, id));
-      else mergeInto(entries, rekeyed(entry, id));
+      mergeInto(entries, rekeyed(entry, id));
     }
     return new Resources(entries);
   }

@@ -489,7 +489,10 @@ export class SimAgentPool {
     if (streamId === undefined || agentIdValue === undefined) return;
     const call: AgentCall = { type: 'PONG', agent_id: mintAgentId(agentIdValue) };
     this.options.network
-      .post(AGENT_API, JSON.stringify(call), { 'mesos-stream-id': streamId })
+      // Ahead of every waiting update: a real agent answers on its own connection, so its
+      // PONG never waits behind 10,000 other agents' updates; behind them, a busy master
+      // marked thousands of simulated agents unreachable and re-admitted them.
+      .post(AGENT_API, JSON.stringify(call), { 'mesos-stream-id': streamId }, { isUrgent: true })
       .catch(() => {
         // A lost PONG is a missed ping, as for a real agent.
       });

@@ -61,6 +61,11 @@ export class SimNetwork {
   private readonly maxInFlight: number;
   private readonly queue: (QueuedCall | undefined)[] = [];
   private queueHead = 0;
+  /**
+   * Calls that go before everything in `queue` (PONGs): a real agent answers a PING on a
+   * connection of its own, not behind every other agent's updates. Short, so a plain array.
+   */
+  private urgent: QueuedCall[] = [];
   private readonly inFlight = new Set<ClientRequest>();
   private readonly openStreams = new Set<IncomingMessage>();
   private isClosed = false;
@@ -78,22 +83,32 @@ export class SimNetwork {
   get stats(): SimNetworkStats {
     return {
       calls: this.callCount,
-      callsQueued: this.queue.length - this.queueHead,
+      callsQueued: this.queue.length - this.queueHead + this.urgent.length,
       callNetworkErrors: this.callNetworkErrorCount,
       streamsOpened: this.streamsOpenedCount,
     };
   }
 
-  /** POSTs a JSON body in turn; resolves with the status, rejects on a network error or close(). */
+  /**
+   * POSTs a JSON body in turn (`isUrgent`: before every call that waits); resolves with
+   * the status, rejects on a network error or close().
+   */
   post(
     path: string,
     body: string,
     headers: Readonly<Record<string, string>> = {},
+    options: { readonly isUrgent?: boolean } = {},
   ): Promise<CallResult> {
     this.callCount++;
     return new Promise<CallResult>((resolve, reject) => {
       if (this.isClosed) return reject(new Error('simulated network closed'));
-      this.queue.push({ path, body, headers, resolve, reject });
+      (options.isUrgent === true ? this.urgent : this.queue).push({
+        path,
+        body,
+        headers,
+        resolve,
+        reject,
+      });
       this.pump();
     });
   }
@@ -136,7 +151,8 @@ export class SimNetwork {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    const waiting = this.queue.slice(this.queueHead);
+    const waiting = [...this.urgent, ...this.queue.slice(this.queueHead)];
+    this.urgent = [];
     this.queue.length = 0;
     this.queueHead = 0;
     const closed = new Error('simulated network closed');
@@ -149,6 +165,10 @@ export class SimNetwork {
 
   /** Starts waiting calls while sockets are free. */
   private pump(): void {
+    while (this.inFlight.size < this.maxInFlight && this.urgent.length > 0) {
+      const call = this.urgent.shift();
+      if (call !== undefined) this.send(call);
+    }
     while (this.inFlight.size < this.maxInFlight && this.queueHead < this.queue.length) {
       const call = this.queue[this.queueHead];
       this.queue[this.queueHead++] = undefined;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseMinAllocatable, refuseMsFrom } from '../../src/allocator/index.js';
 import { Resources } from '../../src/resources/index.js';
 import { agentId, frameworkId } from '../../src/wire/index.js';
-import { Bed, R, summary } from './harness.js';
+import { Bed, R, seeded, summary } from './harness.js';
 
 test('allocator offers an added agent whole to one framework, and not again until recovered', () => {
   const bed = new Bed().agent('s1', 'cpus:4;mem:4096').framework('f', ['*']);
@@ -99,6 +99,29 @@ test('allocator offers reserved resources only to their role and its sub-roles',
   assert.deepEqual(offer?.resources.reservedRoles(), ['ops']);
 });
 
+test('allocator still offers a role at its limit its reservations on agents visited later', () => {
+  // 'a' can take no unreserved cpus or memory; once found at its limit it is skipped for the
+  // rest of the cycle, but not on s5, whose reserved cpus limits do not cut. Every agent
+  // order (seed) must give the same offers.
+  for (let seed = 1; seed <= 12; seed++) {
+    const bed = new Bed({}, seed);
+    for (const name of ['s1', 's2', 's3', 's4']) bed.agent(name, 'cpus:4;mem:4096');
+    bed
+      .agent('s5', 'cpus(a):2;mem:1024')
+      .framework('A', ['a'])
+      .framework('B', ['b'])
+      .quota('a', { limits: { cpus: 0, mem: 0 } });
+    const offers = bed.allocate();
+    assert.deepEqual(
+      summary(offers),
+      ['A@s5/a', 'B@s1/b', 'B@s2/b', 'B@s3/b', 'B@s4/b', 'B@s5/b'],
+      `seed ${seed}`,
+    );
+    const toA = offers.find((o) => o.frameworkId.value === 'A');
+    assert.equal(toA?.resources.unallocate().toString(), 'cpus(a):2', `seed ${seed}`);
+  }
+});
+
 test("allocator splits an agent between unreserved use and a reservation's role", () => {
   const bed = new Bed()
     .agent('s1', 'cpus:2;mem:2048;cpus(ops):4;mem(ops):1024')
@@ -176,6 +199,50 @@ test("allocator gives a removed framework's resources to others", () => {
   assert.deepEqual(bed.allocator.roles().find((r) => r.name === '*')?.frameworkIds, ['b']);
 });
 
+test('allocator cycle after resources come back visits the agents that changed, not idle ones', () => {
+  // The agent order draws from `random` once per agent visited (a shuffle), so the draws
+  // count the visits. 200 agents hold crumbs below --min_allocatable_resources: idle.
+  let draws = 0;
+  const random = seeded(7);
+  const bed = new Bed({
+    random: () => {
+      draws += 1;
+      return random();
+    },
+  });
+  for (let i = 0; i < 200; i++) bed.agent(`crumbs${i}`, 'cpus:0.005;mem:16');
+  bed
+    .agent('big', 'cpus:4;mem:4096')
+    .framework('f', ['a'])
+    .quota('a', { limits: { cpus: 8 } });
+  const [offer] = bed.allocate();
+  assert.equal(offer?.agentId.value, 'big');
+  assert.deepEqual(bed.allocate(), [], 'nothing changed: nothing to visit');
+  draws = 0;
+  if (offer !== undefined) bed.recover(offer);
+  assert.deepEqual(summary(bed.allocate()), ['f@big/a']);
+  assert.ok(draws <= 2, `${draws} draws: the cycle visited idle agents`);
+});
+
+test("allocator offers an agent kept idle by a limit once a removed framework's share frees room", () => {
+  const bed = new Bed()
+    .agent('s1', 'cpus:4;mem:4096')
+    .agent('s2', 'cpus:4;mem:4096')
+    .framework('F1', ['a'])
+    .framework('F2', ['a'])
+    .quota('a', { limits: { cpus: 4, mem: 4096 } });
+  const [first, ...none] = bed.allocate();
+  assert.equal(first?.frameworkId.value, 'F1', 'equal shares: F1 by name');
+  assert.deepEqual(none, [], "the other agent: 'a' is at its limit");
+  const held = first?.agentId.value ?? '';
+  const other = held === 's1' ? 's2' : 's1';
+  bed.handle({ kind: 'agentDeactivated', agentId: agentId(held) });
+  assert.deepEqual(bed.allocate(), [], 'still at the limit');
+  // F1's resources come back on an inactive agent: 'a' has room again, for the other agent only.
+  bed.handle({ kind: 'frameworkRemoved', frameworkId: frameworkId('F1') });
+  assert.deepEqual(summary(bed.allocate()), [`F2@${other}/a`]);
+});
+
 test('allocator gives back everything a removed framework held in two roles on one agent', () => {
   const bed = new Bed().agent('s1', 'cpus:4;mem:4096').handle({
     kind: 'frameworkAdded',
@@ -193,6 +260,28 @@ test('allocator gives back everything a removed framework held in two roles on o
   const [offer] = bed.allocate();
   assert.ok(offer?.resources.unallocate().equals(R('cpus:4;mem:4096')), 'all of s1 comes back');
   assert.equal(offer?.frameworkId.value, 'b');
+});
+
+test('allocator keeps a role a framework left while it still holds ports there', () => {
+  // With no --min_allocatable_resources, ports alone are offered; a framework that leaves
+  // the role still holds them, and must be able to give them back.
+  const bed = new Bed({ minAllocatableResources: '' })
+    .agent('s1', 'ports:[31000-31010]')
+    .framework('f', ['c']);
+  const [offer] = bed.allocate();
+  assert.equal(offer?.role, 'c');
+  bed.handle({
+    kind: 'frameworkUpdated',
+    frameworkId: frameworkId('f'),
+    roles: ['d'],
+    suppressedRoles: [],
+  });
+  if (offer !== undefined) bed.recover(offer);
+  assert.deepEqual(summary(bed.allocate()), ['f@s1/d']);
+  assert.ok(
+    bed.allocator.roles().every((role) => role.name !== 'c'),
+    "'c' is gone once empty",
+  );
 });
 
 test('allocator forgets a removed agent: no offers, and the cluster total shrinks', () => {

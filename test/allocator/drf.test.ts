@@ -3,7 +3,7 @@
 // decline the rest, as progressive filling assumes; outcomes are exact.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Bed } from './harness.js';
+import { Bed, summary } from './harness.js';
 
 const PAPER_CLUSTER = 'cpus:9;mem:18432'; // 9 CPUs, 18 GB
 const A_TASK = 'cpus:1;mem:4096'; // <1 CPU, 4 GB>: memory-heavy
@@ -71,6 +71,15 @@ test('a role and its sub-role compete as siblings: frameworks of eng and eng/web
     .framework('O', ['ops']);
   const task = 'cpus:1;mem:1';
   assert.deepEqual(bed.runTasks({ E: task, W: task, O: task }), { E: 3, W: 3, O: 6 });
+});
+
+test("a role's own frameworks and its sub-roles break a tie of shares by name", () => {
+  // Equal (zero) shares: 'eng' itself sorts before 'eng/web', whichever subscribed first.
+  const bed = new Bed()
+    .agent('s1', 'cpus:4;mem:4096')
+    .framework('W', ['eng/web'])
+    .framework('E', ['eng']);
+  assert.deepEqual(summary(bed.allocate()), ['E@s1/eng']);
 });
 
 test('frameworks within one role share it by their own dominant shares', () => {

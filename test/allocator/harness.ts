@@ -41,7 +41,7 @@ export class Bed {
   framework(
     name: string,
     roles: readonly string[],
-    options: { suppressed?: readonly string[]; refinement?: boolean } = {},
+    options: { suppressed?: readonly string[]; refinement?: boolean; regionAware?: boolean } = {},
   ): this {
     return this.handle({
       kind: 'frameworkAdded',
@@ -49,7 +49,10 @@ export class Bed {
       roles,
       suppressedRoles: options.suppressed ?? [],
       used: new Map(),
-      capabilities: { reservationRefinement: options.refinement ?? false },
+      capabilities: {
+        reservationRefinement: options.refinement ?? false,
+        regionAware: options.regionAware ?? false,
+      },
     });
   }
 

@@ -64,3 +64,17 @@ test('indexed heap refuses to push an item twice or remove one it does not hold'
   heap.remove(item);
   assert.throws(() => heap.remove(item), /not in the heap/);
 });
+
+test('indexed heap clear() empties it, and its items can join again', () => {
+  const heap = new IndexedHeap<Item>(byKey);
+  const items = [3, 1, 2].map((key) => ({ heapIndex: -1, key, id: key }));
+  for (const item of items) heap.push(item);
+  heap.clear();
+  assert.equal(heap.size, 0);
+  assert.ok(items.every((item) => !heap.has(item) && item.heapIndex === -1));
+  for (const item of items) heap.push(item);
+  assert.deepEqual(
+    [...heap.ordered()].map((i) => i.key),
+    [1, 2, 3],
+  );
+});

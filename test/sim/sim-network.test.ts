@@ -1,0 +1,51 @@
+// The simulator's call queue against a real node:http server on loopback.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { SimNetwork } from '../../src/sim/sim-network.js';
+
+test('sim network sends an urgent call before the calls already waiting', async (t) => {
+  const arrived: string[] = [];
+  const held: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      arrived.push(body);
+      // The first call holds the only socket until the others are queued.
+      if (body === 'first') held.push(res);
+      else res.writeHead(202).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const network = new SimNetwork({
+    master: new URL(`http://127.0.0.1:${port}`),
+    maxCallSockets: 1,
+  });
+  t.after(() => network.close());
+
+  const calls = [network.post('/', 'first')];
+  const deadline = Date.now() + 10_000;
+  while (held.length === 0) {
+    assert.ok(Date.now() < deadline, 'the first call never arrived');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  calls.push(network.post('/', 'update 1'), network.post('/', 'update 2'));
+  calls.push(network.post('/', 'pong', {}, { isUrgent: true }));
+  assert.equal(network.stats.callsQueued, 3);
+  held[0]?.writeHead(202).end();
+  const results = await Promise.all(calls);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [202, 202, 202, 202],
+  );
+  assert.deepEqual(arrived, ['first', 'pong', 'update 1', 'update 2']);
+});
