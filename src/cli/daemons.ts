@@ -17,8 +17,19 @@ import {
   type IsolationChoice,
   MesosContainerizer,
 } from '../containerizer/index.js';
-import { MASTER_DEFAULTS, Master, type RemovalRate } from '../master/index.js';
-import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
+import {
+  type CoordinatorUrl,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  parseCoordinatorUrl,
+  ZooKeeperCoordinator,
+} from '../coordination/index.js';
+import { Contender, MASTER_DEFAULTS, Master, type RemovalRate } from '../master/index.js';
+import {
+  EmbeddedRegistry,
+  InMemoryRegistry,
+  type Registry,
+  ZooKeeperRegistry,
+} from '../registry/index.js';
 import { createLogger, type Logger, systemClock } from '../runtime/index.js';
 import { AgoraError, type DomainInfo, DomainInfoSchema, limits, parseWith } from '../wire/index.js';
 import {
@@ -73,6 +84,16 @@ function failOnInvariant(getComponent: () => Stoppable | undefined) {
 }
 
 export async function runMaster(values: ParsedValues): Promise<number> {
+  const logDir = stringFlag(values, 'log_dir');
+  // Mesos' master writes mesos-master.INFO there; one file holds every level here.
+  const logFile = logDir === undefined ? undefined : resolve(logDir, 'agora-master.log');
+  const logger = createLogger('master', {
+    level: stringFlag(values, 'log_level') ?? 'info',
+    ...optional('file', logFile),
+  });
+  const coordination = coordinationFlags(values);
+  if (coordination !== undefined) return runContender(values, coordination, logger, logFile);
+
   const workDir = stringFlag(values, 'work_dir');
   const registryKind = stringFlag(values, 'registry') ?? 'embedded';
   let registry: Registry;
@@ -83,18 +104,131 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     registry = new EmbeddedRegistry({ directory: resolve(workDir, 'registry') });
   } else throw new UsageError(`--registry: expected embedded or in_memory, got '${registryKind}'`);
 
-  const logDir = stringFlag(values, 'log_dir');
-  // Mesos' master writes mesos-master.INFO there; one file holds every level here.
-  const logFile = logDir === undefined ? undefined : resolve(logDir, 'agora-master.log');
-  const logger = createLogger('master', {
-    level: stringFlag(values, 'log_level') ?? 'info',
-    ...optional('file', logFile),
-  });
-  const externalLogFile = stringFlag(values, 'external_log_file');
   let master: Master | undefined;
-  master = new Master({
+  master = buildMaster(values, {
+    registry,
+    logger,
+    logFile,
+    onInvariantFailure: failOnInvariant(() => master),
+  });
+  try {
+    await master.start();
+  } catch (error) {
+    await master.stop();
+    return startFailure(logger, 'master', error);
+  }
+  return runUntilSignalled(master, logger);
+}
+
+/**
+ * HA mode: a standby that contends through the coordinator and becomes the
+ * master once elected, with the registry in the coordinator, fenced by its
+ * candidacy. Losing the session ends the process (a supervisor restarts it).
+ */
+async function runContender(
+  values: ParsedValues,
+  coordination: CoordinationFlags,
+  logger: Logger,
+  logFile: string | undefined,
+): Promise<number> {
+  const coordinator = new ZooKeeperCoordinator({
+    url: coordination.url,
+    sessionTimeoutMs: coordination.sessionTimeoutMs,
+    onLog: (event, detail) => logger.info(detail, `zookeeper: ${event}`),
+  });
+  let contender: Contender | undefined;
+  const lost = failOnInvariant(() => contender);
+  contender = new Contender({
+    coordinator,
     ip: stringFlag(values, 'ip') ?? MASTER_DEFAULTS.ip,
     port: numberFlag(values, 'port', MASTER_DEFAULTS.port),
+    ...optional('hostname', stringFlag(values, 'hostname')),
+    ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
+    ...optional('domain', domainFlag(values)),
+    logger,
+    flags: flagsOf(values),
+    makeMaster: (id, port, fence) =>
+      buildMaster(values, {
+        id,
+        port,
+        registry: new ZooKeeperRegistry({
+          client: coordinator.client,
+          path: `${coordination.url.path}/registry`,
+          fence,
+        }),
+        logger,
+        logFile,
+        onInvariantFailure: lost,
+      }),
+    onLost: () => lost(),
+  });
+  try {
+    await contender.start();
+  } catch (error) {
+    await contender.stop();
+    return startFailure(logger, 'master', error);
+  }
+  return runUntilSignalled(contender, logger);
+}
+
+interface CoordinationFlags {
+  readonly url: Extract<CoordinatorUrl, { kind: 'zookeeper' }>;
+  readonly sessionTimeoutMs: number;
+}
+
+/** --zk (or --etcd), --zk_session_timeout and --quorum; undefined without a coordinator. */
+function coordinationFlags(values: ParsedValues): CoordinationFlags | undefined {
+  const zk = stringFlag(values, 'zk');
+  const etcd = stringFlag(values, 'etcd');
+  if (zk === undefined && etcd === undefined) {
+    if (stringFlag(values, 'quorum') !== undefined)
+      throw new UsageError('--quorum needs --zk or --etcd');
+    return undefined;
+  }
+  if (zk !== undefined && etcd !== undefined) throw new UsageError('give --zk or --etcd, not both');
+  if (etcd !== undefined) throw new UsageError('--etcd is not available yet');
+  const quorum = stringFlag(values, 'quorum');
+  if (quorum !== undefined) wholeNumberFlag(values, 'quorum', 1);
+  let url: CoordinatorUrl;
+  try {
+    url = parseCoordinatorUrl(readIndirection(zk ?? '', '--zk'), '--zk');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (url.kind !== 'zookeeper') throw new UsageError('--zk: expected a zk:// URL');
+  const sessionTimeoutMs = durationFlag(values, 'zk_session_timeout', DEFAULT_SESSION_TIMEOUT_MS);
+  if (sessionTimeoutMs < 1000 || sessionTimeoutMs > 600_000)
+    throw new UsageError('--zk_session_timeout: expected 1secs to 10mins');
+  return { url, sessionTimeoutMs };
+}
+
+/** `file://<path>`: the flag's value is in that file (as Mesos takes --zk). */
+function readIndirection(value: string, flag: string): string {
+  if (!value.startsWith('file://')) return value;
+  const path = value.slice('file://'.length);
+  try {
+    return readFileSync(path, 'utf8').trim().slice(0, 4096);
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+interface BuildMasterParts {
+  readonly id?: string;
+  readonly port?: number;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly logFile: string | undefined;
+  readonly onInvariantFailure: (error: Error) => void;
+}
+
+function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
+  const { registry, logger, logFile } = parts;
+  const externalLogFile = stringFlag(values, 'external_log_file');
+  return new Master({
+    ...optional('id', parts.id),
+    ip: stringFlag(values, 'ip') ?? MASTER_DEFAULTS.ip,
+    port: parts.port ?? numberFlag(values, 'port', MASTER_DEFAULTS.port),
     ...optional('hostname', stringFlag(values, 'hostname')),
     ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
     registry,
@@ -150,7 +284,7 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     ),
     clock: systemClock,
     logger,
-    onInvariantFailure: failOnInvariant(() => master),
+    onInvariantFailure: parts.onInvariantFailure,
     flags: flagsOf(values),
     ...optional('logFile', logFile),
     ...optional(
@@ -158,13 +292,6 @@ export async function runMaster(values: ParsedValues): Promise<number> {
       externalLogFile === undefined ? undefined : resolve(externalLogFile),
     ),
   });
-  try {
-    await master.start();
-  } catch (error) {
-    await master.stop();
-    return startFailure(logger, 'master', error);
-  }
-  return runUntilSignalled(master, logger);
 }
 
 export async function runAgent(values: ParsedValues): Promise<number> {

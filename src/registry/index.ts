@@ -23,3 +23,8 @@ export {
   type RegistryState,
   scheduleMachines,
 } from './state.js';
+export {
+  DEFAULT_ZK_CHUNK_BYTES,
+  ZooKeeperRegistry,
+  type ZooKeeperRegistryOptions,
+} from './zookeeper-registry.js';
