@@ -1,0 +1,187 @@
+// Three masters electing a leader through a real ZooKeeper: standbys redirect
+// to the leader as Mesos' do, and a leader killed with SIGKILL costs no task.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { taskId } from '../../src/wire/index.js';
+import { type Server, startZooKeeper } from '../coordination/servers.js';
+import { type Daemon, getState, startDaemon, waitFor } from './harness.js';
+import { TaskFramework } from './task-framework.js';
+
+/** Short sessions so a failover takes seconds; the ZooKeeper here allows 1 s and up. */
+const SESSION = '3secs';
+const FAILOVER_TIMEOUT_MS = 40_000;
+
+describe('masters in HA mode through ZooKeeper', () => {
+  let zk: Server | undefined;
+  let workDir = '';
+  let zkUrl = '';
+  const masters: Daemon[] = [];
+  let agent: Daemon | undefined;
+
+  before(async () => {
+    zk = await startZooKeeper();
+    zkUrl = `zk://${zk.address}/agora`;
+    workDir = mkdtempSync(join(tmpdir(), 'agora-ha-zk-'));
+    for (let i = 0; i < 3; i++) masters.push(await startMaster(`master-${i}`));
+    await leader();
+    agent = await startDaemon('agent', [
+      'agent',
+      '--master',
+      zkUrl,
+      '--port',
+      '0',
+      '--work_dir',
+      join(workDir, 'agent'),
+      '--resources',
+      'cpus:2;mem:1024;disk:64',
+    ]);
+    await waitFor('the agent to register with the leader', async () =>
+      (await getState((await leader()).url)).slaves.some((s) => s.active) ? true : undefined,
+    );
+  });
+  after(async () => {
+    await agent?.stop();
+    await Promise.all(masters.map((m) => m.stop()));
+    await zk?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  function startMaster(name: string): Promise<Daemon> {
+    return startDaemon(name, [
+      'master',
+      '--zk',
+      zkUrl,
+      '--quorum',
+      '2',
+      '--zk_session_timeout',
+      SESSION,
+      '--port',
+      '0',
+      '--allocation_interval',
+      '100ms',
+    ]);
+  }
+
+  async function elected(master: Daemon): Promise<number | undefined> {
+    const response = await fetch(`${master.url}/metrics/snapshot`).catch(() => undefined);
+    if (response?.ok !== true) return undefined;
+    return ((await response.json()) as Record<string, number>)['master/elected'];
+  }
+
+  /** The one live master that says it leads, once exactly one does. */
+  async function leader(timeoutMs = 30_000): Promise<Daemon> {
+    return waitFor(
+      'exactly one leading master',
+      async () => {
+        const live = masters.filter(
+          (m) => m.process.exitCode === null && m.process.signalCode === null,
+        );
+        const flags = await Promise.all(live.map(elected));
+        const leading = live.filter((_, i) => flags[i] === 1);
+        return leading.length === 1 && flags.every((f) => f !== undefined) ? leading[0] : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  test('a standby redirects API calls to the leader and says who leads', async () => {
+    const lead = await leader();
+    const leaderHostPort = new URL(lead.url).host;
+    for (const standby of masters.filter((m) => m !== lead)) {
+      const scheduler = await fetch(`${standby.url}/api/v1/scheduler`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/json' },
+        body: '{"type":"SUBSCRIBE"}',
+      });
+      assert.equal(scheduler.status, 307);
+      assert.equal(
+        scheduler.headers.get('location'),
+        `//${leaderHostPort}/master/api/v1/scheduler`,
+      );
+      const operator = await fetch(`${standby.url}/api/v1`, {
+        method: 'POST',
+        redirect: 'manual',
+        body: '{"type":"GET_HEALTH"}',
+      });
+      assert.equal(operator.status, 307);
+      assert.equal(operator.headers.get('location'), `//${leaderHostPort}/master/api/v1`);
+      const redirect = await fetch(`${standby.url}/master/redirect`, { redirect: 'manual' });
+      assert.equal(redirect.status, 307);
+      assert.equal(redirect.headers.get('location'), `//${leaderHostPort}`);
+      const state = await getState(standby.url);
+      const raw = state as unknown as Record<string, unknown>;
+      assert.equal(raw.leader, `master@${leaderHostPort}`);
+      assert.equal(raw.elected_time, undefined);
+      assert.equal((await fetch(`${standby.url}/health`)).status, 200);
+      assert.equal(await elected(standby), 0);
+    }
+    const own = (await getState(lead.url)) as unknown as Record<string, unknown>;
+    assert.equal(own.leader, `master@${leaderHostPort}`);
+  });
+
+  test('killing the leader costs no task: agent and framework follow the new leader', async (t) => {
+    const framework = await TaskFramework.start(zkUrl, 'ha-zk', { failover: true });
+    t.after(() => framework.stop());
+    const pidFile = join(workDir, 'task-pids');
+    const agentIdValue = await framework.launch({
+      keeper: `echo $$ >> ${pidFile}; exec sleep 600`,
+    });
+    await framework.update('keeper', 'TASK_RUNNING');
+    const frameworkIdValue = framework.connection.frameworkId.value;
+
+    const old = await leader();
+    const killedAt = performance.now();
+    await old.stop('SIGKILL');
+    const next = await leader(FAILOVER_TIMEOUT_MS);
+    const electedMs = performance.now() - killedAt;
+    assert.notEqual(next, old);
+
+    await waitFor(
+      'the agent to re-register with the new leader, with its id',
+      async () =>
+        (await getState(next.url)).slaves.some((s) => s.id === agentIdValue && s.active)
+          ? true
+          : undefined,
+      FAILOVER_TIMEOUT_MS,
+    );
+    await waitFor(
+      'the framework to re-subscribe with its id',
+      () =>
+        framework.events.some(
+          (e) => e.type === 'SUBSCRIBED' && e.subscribed.framework_id.value === frameworkIdValue,
+        )
+          ? true
+          : undefined,
+      FAILOVER_TIMEOUT_MS,
+    );
+    const state = await getState(next.url);
+    const running = state.frameworks
+      .find((f) => f.id === frameworkIdValue)
+      ?.tasks.find((task) => task.id === 'keeper');
+    assert.equal(running?.state, 'TASK_RUNNING');
+
+    // Reconciliation through the new leader says RUNNING, and the task never restarted.
+    const before = framework.updates('keeper').length;
+    await framework.connection.reconcile([{ task_id: taskId('keeper') }]);
+    const reconciled = await waitFor('a reconciliation update', () =>
+      framework
+        .updates('keeper')
+        .slice(before)
+        .find((s) => s.reason === 'REASON_RECONCILIATION'),
+    );
+    assert.equal(reconciled.state, 'TASK_RUNNING');
+    assert.equal(readFileSync(pidFile, 'utf8').trim().split('\n').length, 1);
+    t.diagnostic(
+      `new leader elected ${Math.round(electedMs)} ms after SIGKILL (session ${SESSION})`,
+    );
+
+    // The killed master comes back as a standby of the new leader.
+    const index = masters.indexOf(old);
+    masters[index] = await startMaster(`master-${index}-again`);
+    assert.equal(await leader(), next);
+  });
+});
