@@ -153,12 +153,16 @@ export class ZooKeeperRegistry implements Registry {
       };
       const headData = Buffer.from(JSON.stringify(head));
       const transaction = client.transaction().check(fence, -1);
-      if (this.headVersion < 0) transaction.create(`${path}/head`, headData);
+      // node-zookeeper-client reads a version of 0 as "any" (`version || -1`), so a
+      // new head is created and set in one go: its versions start at 1 and every
+      // compare-and-set below is a real one.
+      if (this.headVersion < 0)
+        transaction.create(`${path}/head`, headData).setData(`${path}/head`, headData, -1);
       else transaction.setData(`${path}/head`, headData, this.headVersion);
       await this.zk<unknown>((done) => transaction.commit(done));
       const previous = this.head;
       this.head = head;
-      this.headVersion += 1;
+      this.headVersion = this.headVersion < 0 ? 1 : this.headVersion + 1;
       this.state = next;
       if (previous !== undefined)
         for (let i = 0; i < previous.chunks; i++)
@@ -215,6 +219,7 @@ export class ZooKeeperRegistry implements Registry {
       typeof head.sha256 !== 'string'
     )
       throw new RegistryCorruptError(where, 0, 'head does not describe a snapshot');
+    if (version < 1) throw new RegistryCorruptError(where, 0, 'head was not written by this store');
     return { head, version };
   }
 
