@@ -80,6 +80,8 @@ export class Master implements MasterApi {
   private isPumping = false;
   /** A registry write failed: nothing more may be delivered (it would not be durable). */
   private isBroken = false;
+  /** Why the registry broke: operator calls waiting on a write get it (503), never a 200. */
+  private brokenBy: Error | undefined;
   private readonly flushWaiters: (() => void)[] = [];
   private readonly operatorStreams: OperatorStreams;
   private readonly attachedFiles = new AttachedFiles();
@@ -207,6 +209,7 @@ export class Master implements MasterApi {
       // Mesos' master aborts when its registrar fails, so another master (or a
       // restart) takes over from what is durable.
       this.isBroken = true;
+      this.brokenBy = error instanceof Error ? error : new Error(String(error));
       this.log.fatal({ err: error, operation: effect.operation.kind }, 'registry write failed');
       this.options.onInvariantFailure?.(error instanceof Error ? error : new Error(String(error)));
     }
@@ -231,10 +234,14 @@ export class Master implements MasterApi {
     }
   }
 
-  /** Resolves once every effect so far is delivered (and every registry write durable). */
-  flushed(): Promise<void> {
-    if (!this.isPumping && this.core.outbox.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  /**
+   * Resolves once every effect so far is delivered (and every registry write
+   * durable); rejects when a registry write failed, since then nothing is.
+   */
+  async flushed(): Promise<void> {
+    if (this.isPumping || this.core.outbox.size > 0)
+      await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+    if (this.brokenBy !== undefined) throw this.brokenBy;
   }
 
   /**

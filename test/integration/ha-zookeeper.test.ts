@@ -66,18 +66,24 @@ describe('masters in HA mode through ZooKeeper', () => {
   }
 
   async function elected(master: Daemon): Promise<number | undefined> {
-    const response = await fetch(`${master.url}/metrics/snapshot`).catch(() => undefined);
+    // A paused master accepts the connection and never answers: give up on it.
+    const response = await fetch(`${master.url}/metrics/snapshot`, {
+      signal: AbortSignal.timeout(2000),
+    }).catch(() => undefined);
     if (response?.ok !== true) return undefined;
     return ((await response.json()) as Record<string, number>)['master/elected'];
   }
 
   /** The one live master that says it leads, once exactly one does. */
+  /** Masters stopped with SIGSTOP: they cannot answer, so they are not asked. */
+  const paused = new Set<Daemon>();
+
   async function leader(timeoutMs = 30_000): Promise<Daemon> {
     return waitFor(
       'exactly one leading master',
       async () => {
         const live = masters.filter(
-          (m) => m.process.exitCode === null && m.process.signalCode === null,
+          (m) => m.process.exitCode === null && m.process.signalCode === null && !paused.has(m),
         );
         const flags = await Promise.all(live.map(elected));
         const leading = live.filter((_, i) => flags[i] === 1);
@@ -183,5 +189,58 @@ describe('masters in HA mode through ZooKeeper', () => {
     const index = masters.indexOf(old);
     masters[index] = await startMaster(`master-${index}-again`);
     assert.equal(await leader(), next);
+  });
+
+  test('a leader paused past its session is deposed, and cannot write when it wakes', async (t) => {
+    const old = await leader();
+    const weights = (master: Daemon) =>
+      fetch(`${master.url}/master/weights`).then(
+        async (r) => (await r.json()) as { role: string; weight: number }[],
+      );
+    const update = (master: Daemon, role: string) =>
+      fetch(`${master.url}/api/v1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'UPDATE_WEIGHTS',
+          update_weights: { weight_infos: [{ role, weight: 3 }] },
+        }),
+      });
+
+    old.process.kill('SIGSTOP');
+    paused.add(old);
+    t.after(() => old.process.kill('SIGCONT'));
+    const next = await leader(FAILOVER_TIMEOUT_MS);
+    assert.notEqual(next, old);
+    // A write sent to the paused leader waits in its socket until it wakes up.
+    const stale = update(old, 'stale').then(
+      (response) => response.status,
+      () => 'connection failed',
+    );
+    assert.equal((await update(next, 'fresh')).status, 200);
+
+    old.process.kill('SIGCONT');
+    paused.delete(old);
+    // It learns its session is gone and stops; whatever it tried is not acknowledged.
+    const code = await Promise.race([
+      old.exited,
+      new Promise((resolve) => setTimeout(() => resolve('still running'), 30_000)),
+    ]);
+    assert.notEqual(code, 'still running');
+    assert.notEqual(code, 0);
+    assert.notEqual(await stale, 200);
+    t.diagnostic(`the deposed leader exited with ${code}; its write got ${await stale}`);
+
+    // The registry has the new leader's write and not the deposed one's: a third
+    // master, recovering it after the second is killed, says so.
+    assert.ok((await weights(next)).some((w) => w.role === 'fresh'));
+    await next.stop('SIGKILL');
+    const third = await leader(FAILOVER_TIMEOUT_MS);
+    const recovered = await weights(third);
+    assert.ok(recovered.some((w) => w.role === 'fresh' && w.weight === 3));
+    assert.ok(!recovered.some((w) => w.role === 'stale'));
+    for (const [i, master] of masters.entries())
+      if (master.process.exitCode !== null || master.process.signalCode !== null)
+        masters[i] = await startMaster(`master-${i}-restarted`);
   });
 });
