@@ -18,14 +18,17 @@ import {
   MesosContainerizer,
 } from '../containerizer/index.js';
 import {
+  type Coordinator,
   type CoordinatorUrl,
   DEFAULT_SESSION_TIMEOUT_MS,
+  EtcdCoordinator,
   parseCoordinatorUrl,
   ZooKeeperCoordinator,
 } from '../coordination/index.js';
 import { Contender, MASTER_DEFAULTS, Master, type RemovalRate } from '../master/index.js';
 import {
   EmbeddedRegistry,
+  EtcdRegistry,
   InMemoryRegistry,
   type Registry,
   ZooKeeperRegistry,
@@ -131,11 +134,22 @@ async function runContender(
   logger: Logger,
   logFile: string | undefined,
 ): Promise<number> {
-  const coordinator = new ZooKeeperCoordinator({
-    url: coordination.url,
-    sessionTimeoutMs: coordination.sessionTimeoutMs,
-    onLog: (event, detail) => logger.info(detail, `zookeeper: ${event}`),
-  });
+  const { url, sessionTimeoutMs } = coordination;
+  const onLog = (event: string, detail: Record<string, unknown>) =>
+    logger.info(detail, `${url.kind}: ${event}`);
+  const registryPath = `${url.path}/registry`;
+  let coordinator: Coordinator;
+  let registryFor: (fence: string) => Registry;
+  if (url.kind === 'zookeeper') {
+    const zk = new ZooKeeperCoordinator({ url, sessionTimeoutMs, onLog });
+    coordinator = zk;
+    registryFor = (fence) =>
+      new ZooKeeperRegistry({ client: zk.client, path: registryPath, fence });
+  } else {
+    const etcd = new EtcdCoordinator({ url, sessionTimeoutMs, onLog });
+    coordinator = etcd;
+    registryFor = (fence) => new EtcdRegistry({ client: etcd.client, path: registryPath, fence });
+  }
   let contender: Contender | undefined;
   const lost = failOnInvariant(() => contender);
   contender = new Contender({
@@ -151,11 +165,7 @@ async function runContender(
       buildMaster(values, {
         id,
         port,
-        registry: new ZooKeeperRegistry({
-          client: coordinator.client,
-          path: `${coordination.url.path}/registry`,
-          fence,
-        }),
+        registry: registryFor(fence),
         logger,
         logFile,
         onInvariantFailure: lost,
@@ -172,7 +182,7 @@ async function runContender(
 }
 
 interface CoordinationFlags {
-  readonly url: Extract<CoordinatorUrl, { kind: 'zookeeper' }>;
+  readonly url: CoordinatorUrl;
   readonly sessionTimeoutMs: number;
 }
 
@@ -186,16 +196,23 @@ function coordinationFlags(values: ParsedValues): CoordinationFlags | undefined 
     return undefined;
   }
   if (zk !== undefined && etcd !== undefined) throw new UsageError('give --zk or --etcd, not both');
-  if (etcd !== undefined) throw new UsageError('--etcd is not available yet');
   const quorum = stringFlag(values, 'quorum');
   if (quorum !== undefined) wholeNumberFlag(values, 'quorum', 1);
+  const flag = zk !== undefined ? '--zk' : '--etcd';
   let url: CoordinatorUrl;
   try {
-    url = parseCoordinatorUrl(readIndirection(zk ?? '', '--zk'), '--zk');
+    url = parseCoordinatorUrl(
+      readIndirection(zk ?? etcd ?? '', flag),
+      flag,
+      zk === undefined ? 'etcd' : undefined,
+    );
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (url.kind !== 'zookeeper') throw new UsageError('--zk: expected a zk:// URL');
+  if ((url.kind === 'zookeeper') !== (zk !== undefined))
+    throw new UsageError(
+      `${flag}: expected ${zk !== undefined ? 'a zk://' : 'an http:// or etcd://'} URL`,
+    );
   const sessionTimeoutMs = durationFlag(values, 'zk_session_timeout', DEFAULT_SESSION_TIMEOUT_MS);
   if (sessionTimeoutMs < 1000 || sessionTimeoutMs > 600_000)
     throw new UsageError('--zk_session_timeout: expected 1secs to 10mins');

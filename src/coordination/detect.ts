@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { MasterInfo } from '../wire/index.js';
 import type { Coordinator } from './coordinator.js';
+import { EtcdCoordinator } from './etcd.js';
 import { masterUrl } from './master-info.js';
 import { isCoordinatorUrl, parseCoordinatorUrl } from './url.js';
 import { ZooKeeperCoordinator } from './zookeeper.js';
@@ -46,7 +47,7 @@ export function makeCoordinator(address: string, sessionTimeoutMs: number): Coor
   const url = parseCoordinatorUrl(address, '--master');
   if (url.kind === 'zookeeper')
     return new ZooKeeperCoordinator({ url, sessionTimeoutMs, connectTimeoutMs: sessionTimeoutMs });
-  throw new Error('etcd detection is not available yet');
+  return new EtcdCoordinator({ url, sessionTimeoutMs, connectTimeoutMs: sessionTimeoutMs });
 }
 
 async function electedLeader(

@@ -5,6 +5,7 @@ export {
 } from './coordinator.js';
 export { detectMaster, makeCoordinator, needsDetection } from './detect.js';
 export { candidates, type ElectionNode, electionNode, leaderNode } from './election.js';
+export { EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd.js';
 export { masterHostPort, masterInfoJson, masterUrl, parseMasterInfo } from './master-info.js';
 export { type CoordinatorUrl, isCoordinatorUrl, parseCoordinatorUrl } from './url.js';
 export {

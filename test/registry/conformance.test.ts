@@ -1,14 +1,20 @@
 // The Registry contract run against every implementation, each on a real store:
+// the embedded log on a temp dir, in-memory, ZooKeeper and etcd (started here).
 import assert from 'node:assert/strict';
-// the embedded log on a temp dir, in-memory, and ZooKeeper (started here).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { Etcd3 } from 'etcd3';
 import zookeeper from 'node-zookeeper-client';
 import { zkCall } from '../../src/coordination/index.js';
-import { EmbeddedRegistry, InMemoryRegistry, ZooKeeperRegistry } from '../../src/registry/index.js';
-import { type Server, startZooKeeper } from '../coordination/servers.js';
+import {
+  EmbeddedRegistry,
+  EtcdRegistry,
+  InMemoryRegistry,
+  ZooKeeperRegistry,
+} from '../../src/registry/index.js';
+import { type Server, startEtcd, startZooKeeper } from '../coordination/servers.js';
 import { registryConformance } from './conformance.js';
 
 const dirs: string[] = [];
@@ -64,5 +70,35 @@ registryConformance('zookeeper', async () => {
         fence,
         chunkBytes: 64 * 1024,
       }),
+  };
+});
+
+let etcd: Server | undefined;
+let etcdClient: Etcd3 | undefined;
+before(async () => {
+  const server = await startEtcd();
+  etcd = server;
+  etcdClient = new Etcd3({ hosts: [`http://${server.address}`] });
+});
+after(async () => {
+  etcdClient?.close();
+  await etcd?.stop();
+});
+
+registryConformance('etcd', async () => {
+  const client = etcdClient ?? assert.fail('no etcd client');
+  const path = `/conformance-${stores++}`;
+  // The writer's fence: a key on a lease, as a master's election key is.
+  const lease = client.lease(30);
+  const fence = `${path}/election/${BigInt(await lease.grant()).toString(16)}`;
+  await client
+    .put(fence)
+    .value('{}')
+    .lease(await lease.grant())
+    .exec();
+  return {
+    isDurable: true,
+    open: async () =>
+      new EtcdRegistry({ client, path: `${path}/registry`, fence, chunkBytes: 64 * 1024 }),
   };
 });
