@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { taskId } from '../../src/wire/index.js';
 import { type Server, startEtcd, startZooKeeper } from '../coordination/servers.js';
-import { type Daemon, getState, startDaemon, waitFor } from './harness.js';
+import { type Daemon, getState, isAlive, startDaemon, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
 /** Short sessions so a failover takes seconds; the ZooKeeper here allows 1 s and up, etcd 2 s. */
 const SESSION = '3secs';
+const SESSION_MS = 3000;
 const FAILOVER_TIMEOUT_MS = 40_000;
 
 export function haSuite(kind: 'zookeeper' | 'etcd'): void {
@@ -249,6 +250,32 @@ export function haSuite(kind: 'zookeeper' | 'etcd'): void {
       for (const [i, master] of masters.entries())
         if (master.process.exitCode !== null || master.process.signalCode !== null)
           masters[i] = await startMaster(`master-${i}-restarted`);
+    });
+    test('with the coordinator gone, no master leads; the agent keeps its task', async () => {
+      const lead = await leader();
+      const framework = await TaskFramework.start(zkUrl, `ha-${kind}-down`);
+      const pidFile = join(workDir, 'down-pids');
+      await framework.launch({ survivor: `echo $$ > ${pidFile}; exec sleep 600` });
+      await framework.update('survivor', 'TASK_RUNNING');
+      const taskPid = Number(readFileSync(pidFile, 'utf8').trim());
+      await framework.connection.close();
+
+      await zk?.stop();
+      // Sampled every 100 ms until the leader is gone: never two leaders at once.
+      const deadline = performance.now() + SESSION_MS + 15_000;
+      let mostLeaders = 0;
+      while (lead.process.exitCode === null && performance.now() < deadline) {
+        const live = masters.filter(
+          (m) => m.process.exitCode === null && m.process.signalCode === null,
+        );
+        const flags = await Promise.all(live.map(elected));
+        mostLeaders = Math.max(mostLeaders, flags.filter((f) => f === 1).length);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.notEqual(lead.process.exitCode, null, 'the leader still runs without a coordinator');
+      assert.ok(mostLeaders <= 1, `${mostLeaders} masters led at once`);
+      assert.equal(agent?.process.exitCode, null, 'the agent stopped');
+      assert.ok(isAlive(taskPid), 'the task was killed');
     });
   });
 }
