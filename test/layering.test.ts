@@ -107,7 +107,7 @@ export function layeringViolations(files: readonly SourceFile[]): string[] {
 function readSources(root: string): SourceFile[] {
   return readdirSync(`${root}/src`, { recursive: true, encoding: 'utf8' })
     .map((relative) => `src/${relative.split('\\').join('/')}`)
-    .filter((path) => path.endsWith('.ts'))
+    .filter((path) => /\.tsx?$/.test(path))
     .sort()
     .map((path) => ({ path, text: readFileSync(`${root}/${path}`, 'utf8') }));
 }

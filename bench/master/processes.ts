@@ -247,13 +247,21 @@ export class Bed {
     return { url, master, agents, frameworks };
   }
 
-  /** A real agent process registered with the master. */
-  async startAgent(masterUrl: string, resources: string, signal: AbortSignal): Promise<void> {
+  /**
+   * A real agent process registered with the master. `extraArgs` go after the
+   * bed's own flags; `nodeArgs` before the CLI (`--cpu-prof …`).
+   */
+  async startAgent(
+    masterUrl: string,
+    resources: string,
+    signal: AbortSignal,
+    options: { readonly extraArgs?: readonly string[]; readonly nodeArgs?: readonly string[] } = {},
+  ): Promise<Daemon> {
     const agentDir = join(this.workDir, `agent-${this.rowName}`);
     mkdirSync(agentDir, { recursive: true });
     const agent = startDaemon(
       'agent',
-      [],
+      options.nodeArgs ?? [],
       [
         'agent',
         '--master',
@@ -266,6 +274,7 @@ export class Bed {
         resources,
         '--log_level',
         'info',
+        ...(options.extraArgs ?? []),
       ],
       join(this.workDir, `agent-${this.rowName}.log`),
     );
@@ -292,6 +301,7 @@ export class Bed {
       START_TIMEOUT_MS,
       signal,
     );
+    return agent;
   }
 
   /** Registers an undo that runs before everything registered so far. */

@@ -203,6 +203,8 @@ export class Agent implements AgentView {
       ...(this.options.domain !== undefined ? { domain: this.options.domain } : {}),
     };
 
+    // Last: checkpoints of acknowledged runs still being removed in the thread pool.
+    this.cleanup.defer(() => this.checkpoint.settled());
     this.cleanup.defer(() => this.runs.killAll());
     this.cleanup.defer(() => this.sessions.stop());
     this.cleanup.defer(() => this.updates.stop());

@@ -25,6 +25,7 @@
 // which boot_id tells), and the page cache outlives a crashed agent.
 import {
   appendFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -33,6 +34,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   type AgentCall,
@@ -87,6 +89,7 @@ export function writeFileAtomic(path: string, data: string): void {
 
 export class Checkpoint {
   private readonly metaDir: string;
+  private readonly removals = new Set<Promise<void>>();
 
   constructor(workDir: string) {
     this.metaDir = join(workDir, 'meta');
@@ -146,6 +149,43 @@ export class Checkpoint {
    */
   remove(address: RunAddress): void {
     rmSync(this.runDir(address), { recursive: true, force: true });
+    this.removeEmptyParents(address);
+  }
+
+  /**
+   * remove(), in the thread pool: a dozen unlinks and rmdirs that, done on the
+   * event loop, were the agent's biggest cost per task (bench:agent, #9; on
+   * this ext4 with `discard` an rmdir blocked for milliseconds). The run's
+   * directory is its own (container ids are never reused). Its parents are
+   * shared with launches made meanwhile, on the event loop: an rmdir of one
+   * fails while it holds anything, and a launch's recursive mkdir that loses a
+   * parent to an rmdir makes it again (Node's mkdirp retries on ENOENT), so
+   * the two cannot undo each other. Only the framework directory goes by a
+   * recursive rm, on the event loop, after checking no launch has made its
+   * executors directory again. Resolves once all is gone.
+   */
+  removeInBackground(address: RunAddress): Promise<void> {
+    const frameworkDir = this.frameworkDir(address);
+    const executors = join(frameworkDir, 'executors');
+    const executorDir = join(executors, address.executorIdValue);
+    const removal = (async () => {
+      await rm(this.runDir(address), { recursive: true, force: true });
+      for (const dir of [join(executorDir, 'runs'), executorDir, executors])
+        if (!(await removeIfEmptyInBackground(dir))) return;
+      if (!existsSync(executors)) rmSync(frameworkDir, { recursive: true, force: true });
+    })();
+    const tracked = removal.catch(() => undefined);
+    this.removals.add(tracked);
+    void tracked.then(() => this.removals.delete(tracked));
+    return removal;
+  }
+
+  /** Resolves once every removal in the background has ended. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.removals]);
+  }
+
+  private removeEmptyParents(address: RunAddress): void {
     const frameworkDir = this.frameworkDir(address);
     const executorDir = join(frameworkDir, 'executors', address.executorIdValue);
     for (const dir of [join(executorDir, 'runs'), executorDir, join(frameworkDir, 'executors')])
@@ -309,6 +349,19 @@ function entries(dir: string): string[] {
       .map((e) => e.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** removeIfEmpty, in the thread pool. */
+async function removeIfEmptyInBackground(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
     throw error;
   }
 }

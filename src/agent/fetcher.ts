@@ -10,10 +10,7 @@
 // Everything streams, on the event loop's terms: no file is read whole and no
 // synchronous copy runs, so a large download never stalls the agent. Nothing
 // is written outside the sandbox: output names are relative without '..', and
-// a file is never written through a symbolic link. Extraction relies on GNU tar
-// and Info-ZIP unzip refusing members named with '..' or absolutely, which they
-// do by default.
-import { spawn } from 'node:child_process';
+// a file is never written through a symbolic link. Extraction is archives.ts.
 import { constants, createReadStream, type ReadStream } from 'node:fs';
 import {
   chmod,
@@ -34,6 +31,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../runtime/index.js';
 import type { CommandURI } from '../wire/index.js';
+import { archiveKind, extract, FetchError } from './archives.js';
 import { CACHE_FILE_PREFIX, CacheBook, type CacheEntry } from './fetcher-cache.js';
 
 /** Mesos' --fetcher_cache_size default: 2 GB. */
@@ -47,18 +45,11 @@ export const DEFAULT_FETCHER_STALL_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_FETCH_BYTES = 4 * 1024 ** 3;
 /** Redirects followed per download, as curl's default allows many; more means a loop. */
 const MAX_REDIRECTS = 10;
-/** How much of an extractor's complaint goes into the error. */
-const MAX_TOOL_OUTPUT_CHARS = 2048;
 /** Never follow a link when writing into a sandbox. */
 const WRITE_FLAGS =
   constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
-export class FetchError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'FetchError';
-  }
-}
+export { type ArchiveKind, archiveKind, FetchError } from './archives.js';
 
 export interface FetcherOptions {
   /** --fetcher_cache_dir: where cache files live; cleared of them at start, as Mesos does. */
@@ -135,17 +126,6 @@ export function outputName(uri: CommandURI, source: UriSource): string {
   return name;
 }
 
-export type ArchiveKind = 'tar' | 'zip' | 'gzip';
-
-/** The archive a file name says it is (Mesos' list of extensions), or undefined. */
-export function archiveKind(name: string): ArchiveKind | undefined {
-  const lower = name.toLowerCase();
-  if (/\.(tar|tar\.gz|tgz|tar\.bz2|tbz2|tar\.xz|txz)$/.test(lower)) return 'tar';
-  if (lower.endsWith('.zip')) return 'zip';
-  if (lower.endsWith('.gz')) return 'gzip';
-  return undefined;
-}
-
 interface OpenedSource {
   /** Bytes it will bring, when known up front (a file's size, an HTTP Content-Length). */
   readonly size: number | undefined;
@@ -212,7 +192,9 @@ export class Fetcher implements UriFetcher {
           // A cached archive is extracted straight from the cache: only what it holds
           // lands in the sandbox (docs/fetcher.md).
           if (archive !== undefined)
-            await extract(archive, file, destination, maxBytes, options.signal);
+            await extract(archive, file, destination, options.signal, (from, to) =>
+              copyInto(from, to, maxBytes, options.signal),
+            );
           else await copyInto(createReadStream(file), destination, maxBytes, options.signal);
         } finally {
           this.cache.release(cached);
@@ -227,7 +209,9 @@ export class Fetcher implements UriFetcher {
     }
     if (isExecutable) await chmod(destination, 0o755);
     else if (archive !== undefined)
-      await extract(archive, destination, destination, maxBytes, options.signal);
+      await extract(archive, destination, destination, options.signal, (from, to) =>
+        copyInto(from, to, maxBytes, options.signal),
+      );
     log.info({ uri: uri.value, destination, cache: 'bypassed' }, 'URI fetched');
   }
 
@@ -462,75 +446,4 @@ async function copyInto(
     clearTimeout(stall);
   }
   return bytes;
-}
-
-/**
- * Extracts `file` beside `destination` (into its directory), with the tool
- * for its kind; a .gz file becomes `destination` without the suffix.
- */
-async function extract(
-  kind: ArchiveKind,
-  file: string,
-  destination: string,
-  maxBytes: number,
-  signal: AbortSignal,
-): Promise<void> {
-  const directory = dirname(destination);
-  switch (kind) {
-    case 'tar':
-      // GNU tar finds the compression itself when reading a file.
-      await runTool('tar', ['--no-same-owner', '-x', '-f', file, '-C', directory], signal);
-      return;
-    case 'zip':
-      await runTool('unzip', ['-o', '-q', file, '-d', directory], signal);
-      return;
-    case 'gzip': {
-      const output = destination.replace(/\.gz$/i, '');
-      const child = spawn('gzip', ['-d', '-c', file], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        signal,
-      });
-      const complaint = collect(child.stderr);
-      const exited = exitOf(child, 'gzip');
-      try {
-        await copyInto(child.stdout, output, maxBytes, signal);
-      } catch (error) {
-        child.kill('SIGKILL');
-        await exited.catch(() => undefined);
-        throw error;
-      }
-      const code = await exited;
-      if (code !== 0) throw new FetchError(`gzip failed (exit ${code}): ${complaint()}`);
-      return;
-    }
-  }
-}
-
-async function runTool(command: string, args: readonly string[], signal: AbortSignal) {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], signal });
-  const complaint = collect(child.stderr);
-  const code = await exitOf(child, command);
-  if (code !== 0) throw new FetchError(`${command} failed (exit ${code}): ${complaint()}`);
-}
-
-function exitOf(child: ReturnType<typeof spawn>, command: string): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'ENOENT'
-          ? new FetchError(`cannot extract: the ${command} command is not installed`)
-          : error,
-      ),
-    );
-    child.once('close', (code) => resolve(code));
-  });
-}
-
-/** What a stream says, the first MAX_TOOL_OUTPUT_CHARS of it, trimmed. */
-function collect(stream: NodeJS.ReadableStream | null): () => string {
-  let text = '';
-  stream?.on('data', (chunk: Buffer) => {
-    if (text.length < MAX_TOOL_OUTPUT_CHARS) text += chunk.toString('utf8');
-  });
-  return () => text.slice(0, MAX_TOOL_OUTPUT_CHARS).trim();
 }

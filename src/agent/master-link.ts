@@ -185,13 +185,20 @@ export class MasterLink {
     return isSubscribed;
   }
 
+  /**
+   * Waits `ms`, or until stop(). The abort listener goes when the timer fires:
+   * an agent retrying an absent master for hours added one per attempt
+   * (MaxListenersExceededWarning after ten, #9).
+   */
   private sleep(ms: number): Promise<void> {
+    const signal = this.abort.signal;
     return new Promise((resolve) => {
-      if (this.abort.signal.aborted) return resolve();
+      if (signal.aborted) return resolve();
       const timer = this.options.clock.setTimeout(done, ms);
-      this.abort.signal.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', done, { once: true });
       function done() {
         timer.cancel();
+        signal.removeEventListener('abort', done);
         resolve();
       }
     });

@@ -3,10 +3,12 @@
 // calls `agora task exec` and `agora task attach` use. Every call is validated
 // (parseAgentOperatorCall) before anything runs.
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import {
   HttpError,
   type HttpServer,
   listFiles,
+  parseJsonBody,
   readFile,
   readJsonBody,
   requireJsonAccepted,
@@ -27,6 +29,7 @@ import {
   parseAgentOperatorCall,
   parseProcessIO,
   RecordIODecoder,
+  RecordIOError,
   type Task,
 } from '../wire/index.js';
 import type { SandboxFiles } from './files.js';
@@ -48,7 +51,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
   http.route(['POST'], '/slave(1)/api/v1', async (request, response) => {
     // ATTACH_CONTAINER_INPUT streams its body: a RecordIO of calls, the first naming the container.
     if (isRecordIo(request.headers['content-type'])) {
-      await attachInput(agent, request.raw);
+      await attachInput(agent, request.raw, request.maxBodyBytes);
       sendEmpty(response, 200);
       return;
     }
@@ -158,45 +161,70 @@ function isRecordIo(contentType: string | undefined): boolean {
 
 /**
  * ATTACH_CONTAINER_INPUT: the first record names the container, each later one
- * is input, fed to it as it arrives (an interactive `agora task exec`).
+ * is input, fed to it as it arrives (an interactive `agora task exec`). A stream
+ * that is not RecordIO of JSON calls is the client's mistake (400); each record
+ * is bounded by `--max_request_body`, as a body is.
  */
-async function attachInput(agent: AgentView, body: AsyncIterable<unknown>): Promise<void> {
-  const decoder = new RecordIODecoder();
-  const iterator = body[Symbol.asyncIterator]();
+async function attachInput(
+  agent: AgentView,
+  body: Readable,
+  maxRecordBytes: number,
+): Promise<void> {
+  const decoder = new RecordIODecoder(maxRecordBytes);
+  // Not destroyed when left early: the error's answer then drains the rest of the body
+  // (an iterator still attached would keep `resume()` from doing so, and the client
+  // would wait forever for its answer).
+  const iterator = body.iterator({ destroyOnReturn: false });
   const pending: Buffer[] = [];
   /** The next record of the body, or undefined at its end. */
   const nextRecord = async (): Promise<Buffer | undefined> => {
     while (pending.length === 0) {
       const next = await iterator.next();
-      if (next.done === true) return undefined;
-      pending.push(...decoder.decode(next.value as Buffer));
+      if (next.done === true) {
+        if (!decoder.isIdle)
+          throw new BadRequestError('', 'the stream ended in the middle of a record');
+        return undefined;
+      }
+      try {
+        pending.push(...decoder.decode(next.value as Buffer));
+      } catch (error) {
+        if (error instanceof RecordIOError)
+          throw new BadRequestError('', `not a RecordIO stream: ${error.message}`, {
+            cause: error,
+          });
+        throw error;
+      }
     }
     return pending.shift();
   };
-  const parse = (record: Buffer) => parseAgentOperatorCall(JSON.parse(record.toString('utf8')));
-  const firstRecord = await nextRecord();
-  const first = firstRecord === undefined ? undefined : parse(firstRecord);
-  if (
-    first?.type !== 'ATTACH_CONTAINER_INPUT' ||
-    first.attach_container_input.container_id === undefined
-  )
-    throw new BadRequestError(
-      '',
-      'the first record must be ATTACH_CONTAINER_INPUT naming a container',
+  const parse = (record: Buffer) => parseAgentOperatorCall(parseJsonBody(record));
+  try {
+    const firstRecord = await nextRecord();
+    const first = firstRecord === undefined ? undefined : parse(firstRecord);
+    if (
+      first?.type !== 'ATTACH_CONTAINER_INPUT' ||
+      first.attach_container_input.container_id === undefined
+    )
+      throw new BadRequestError(
+        '',
+        'the first record must be ATTACH_CONTAINER_INPUT naming a container',
+      );
+    await agent.sessions.attachInput(
+      first.attach_container_input.container_id,
+      (async function* () {
+        for (let record = await nextRecord(); record !== undefined; record = await nextRecord()) {
+          const call = parse(record);
+          const io =
+            call.type === 'ATTACH_CONTAINER_INPUT'
+              ? call.attach_container_input.process_io
+              : undefined;
+          if (io !== undefined) yield parseProcessIO(io);
+        }
+      })(),
     );
-  await agent.sessions.attachInput(
-    first.attach_container_input.container_id,
-    (async function* () {
-      for (let record = await nextRecord(); record !== undefined; record = await nextRecord()) {
-        const call = parse(record);
-        const io =
-          call.type === 'ATTACH_CONTAINER_INPUT'
-            ? call.attach_container_input.process_io
-            : undefined;
-        if (io !== undefined) yield parseProcessIO(io);
-      }
-    })(),
-  );
+  } finally {
+    await iterator.return?.();
+  }
 }
 
 function executorName(run: TaskRun): string {

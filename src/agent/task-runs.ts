@@ -770,14 +770,14 @@ export class TaskRuns {
   /** The terminal update was acknowledged: the run's records go, the task moves to the completed list. */
   private retire(run: TaskRun): void {
     this.runs.delete(runKey(run.frameworkId.value, run.task.task_id.value));
-    try {
-      this.options.checkpoint.remove(run.address);
-    } catch (error) {
-      this.options.log.warn(
-        { err: (error as Error).message, task_id: run.task.task_id.value },
-        'could not remove the checkpoint of a finished task',
+    this.options.checkpoint
+      .removeInBackground(run.address)
+      .catch((error: unknown) =>
+        this.options.log.warn(
+          { err: (error as Error).message, task_id: run.task.task_id.value },
+          'could not remove the checkpoint of a finished task',
+        ),
       );
-    }
     this.completed.push(run);
     if (this.completed.length > MAX_COMPLETED_TASKS) this.completed.shift();
     this.options.retired(run);

@@ -1,7 +1,7 @@
 // `agora master` and `agora agent`: build the component from flags, run it
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Agent, DEFAULT_FETCHER_CACHE_SIZE_BYTES, GC_DEFAULTS } from '../agent/index.js';
 import {
   type AgentSort,
@@ -84,6 +84,16 @@ function failOnInvariant(getComponent: () => Stoppable | undefined) {
       process.exit(EXIT_INVARIANT_BROKEN),
     );
   };
+}
+
+/**
+ * dist/webui of the checkout or package this CLI runs from: bin/agora.js is the
+ * entry (process.argv[1]), and the build puts the UI next to the bundles.
+ */
+function defaultWebUiDir(): string {
+  const entry = process.argv[1];
+  if (entry === undefined) return resolve('dist', 'webui');
+  return resolve(dirname(realpathSync(entry)), '..', 'dist', 'webui');
 }
 
 export async function runMaster(values: ParsedValues): Promise<number> {
@@ -288,6 +298,7 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
       MASTER_DEFAULTS.maxAgentPingTimeouts,
     ),
     ...optional('agentRemovalRateLimit', removalRateFlag(values)),
+    maxOperatorSubscribers: wholeNumberFlag(values, 'max_operator_event_stream_subscribers', 1000),
     ...optional('domain', domainFlag(values)),
     frameworkReregisterTimeoutMs: durationFlag(
       values,
@@ -308,6 +319,7 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
       'externalLogFile',
       externalLogFile === undefined ? undefined : resolve(externalLogFile),
     ),
+    webUiDir: resolve(stringFlag(values, 'webui_dir') ?? defaultWebUiDir()),
   });
 }
 

@@ -1,3 +1,5 @@
+// Long file: the command table, every command's flags and help in one place, is read for
+// --help without loading any command's code.
 // The `agora` command. Each subcommand's code is imported only when it runs,
 // so `agora run` does not pay for the daemons (zod, pino) at start-up.
 import { AGORA_VERSION } from '../wire/index.js';
@@ -175,6 +177,38 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (values) => (await import('./tables.js')).tasks(values),
   },
   {
+    name: 'task',
+    summary: "run a command in a running task's container, or follow its output",
+    usage: 'exec [options] <task-id> -- <command> [args...] | attach [options] <task-id>',
+    details: [
+      "exec runs a command inside the task's container (its cgroups, sandbox and",
+      'environment), as `mesos task exec` does: one argument runs through /bin/sh -c,',
+      "several are executed directly. Its stdout and stderr are this command's; with -i",
+      'our stdin is passed on (without it the command reads an empty stdin). The first',
+      'Ctrl-C (SIGINT, SIGTERM, SIGHUP) is sent on to the command, a second kills it and',
+      'exits at once.',
+      '',
+      "attach follows the task's stdout and stderr from now on until the task ends.",
+      'Ctrl-C detaches and leaves the task running.',
+      '',
+      "Exit status: the command's (for attach, the task's) own; 128+n if signal n ended",
+      'it; 125 if it could not run (no such running task, the agent refused); 2 for a',
+      'usage error, and for -t: the agent runs sessions without a terminal.',
+    ].join('\n'),
+    allowPositionals: true,
+    unreachableExitStatus: 125,
+    options: {
+      ...masterOption,
+      interactive: { type: 'boolean', short: 'i', description: 'pass stdin on to the command' },
+      tty: {
+        type: 'boolean',
+        short: 't',
+        description: 'a terminal for the command (refused: the agent has none to give)',
+      },
+    },
+    run: async (values, positionals) => (await import('./task.js')).task(values, positionals),
+  },
+  {
     name: 'agents',
     summary: "list the cluster's agents",
     usage: '[options]',
@@ -257,6 +291,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'missed pings after which an agent is unreachable and its tasks reported',
         default: '5',
       },
+      max_operator_event_stream_subscribers: {
+        type: 'string',
+        placeholder: 'n',
+        description:
+          'operator event streams (SUBSCRIBE) open at once; past it the oldest is dropped',
+        default: '1000',
+      },
       agent_removal_rate_limit: {
         type: 'string',
         placeholder: 'n/duration',
@@ -322,6 +363,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: 'file',
         description:
           'a log written by something else, served as /master/log when --log_dir is not set',
+      },
+      webui_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'the built web UI served at / (default: dist/webui next to this program)',
       },
       ...logLevelOption,
     },

@@ -5,6 +5,7 @@
 // decides the version: this machine has v1 (a mount per controller); systemd
 // hosts have v2 (one unified mount); both are detected from /proc/self/mountinfo.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type CgroupController = 'cpu' | 'cpuacct' | 'memory' | 'pids';
@@ -145,38 +146,60 @@ export class ContainerCgroup {
   }
 
   setLimits(limits: CgroupLimits): void {
+    for (const [dir, file, value] of this.limitWrites(limits)) write(dir, file, value);
+  }
+
+  /**
+   * create(), with the v1 directories made and the limits written in the
+   * thread pool: on cgroupfs each is kernel work that, on the event loop, cost
+   * a cgroups agent about a quarter of its time per task (bench:agent, #9).
+   * v2 (delegation first, in order) is created as create() does.
+   */
+  async createInBackground(limits: CgroupLimits): Promise<void> {
+    if (this.hierarchy.version === 'v2') return this.create(limits);
+    await Promise.all(this.directories.map((dir) => mkdir(dir, { recursive: true })));
+    await Promise.all(
+      this.limitWrites(limits).map(([dir, file, value]) => writeFile(join(dir, file), value)),
+    );
+  }
+
+  /**
+   * The files to write for `limits` into a fresh cgroup. The CFS period and quota are left
+   * at the kernel's defaults (no quota) unless a quota is asked for.
+   */
+  private limitWrites(limits: CgroupLimits): [dir: string, file: string, value: string][] {
     const shares = Math.max(2, Math.round(limits.cpuShares));
+    const quotaUs =
+      limits.cfsQuotaUs === undefined ? undefined : Math.max(1000, Math.round(limits.cfsQuotaUs));
     if (this.hierarchy.version === 'v1') {
-      write(this.dir('cpu'), 'cpu.shares', String(shares));
-      write(this.dir('cpu'), 'cpu.cfs_period_us', String(CFS_PERIOD_US));
-      write(
-        this.dir('cpu'),
-        'cpu.cfs_quota_us',
-        limits.cfsQuotaUs === undefined
-          ? '-1'
-          : String(Math.max(1000, Math.round(limits.cfsQuotaUs))),
-      );
-      write(this.dir('memory'), 'memory.limit_in_bytes', String(limits.memoryLimitBytes));
-      write(this.dir('pids'), 'pids.max', String(limits.pidsMax));
-      return;
+      const cpu = this.dir('cpu');
+      return [
+        [cpu, 'cpu.shares', String(shares)],
+        ...(quotaUs === undefined
+          ? []
+          : ([
+              [cpu, 'cpu.cfs_period_us', String(CFS_PERIOD_US)],
+              [cpu, 'cpu.cfs_quota_us', String(quotaUs)],
+            ] as [string, string, string][])),
+        [this.dir('memory'), 'memory.limit_in_bytes', String(limits.memoryLimitBytes)],
+        [this.dir('pids'), 'pids.max', String(limits.pidsMax)],
+      ];
     }
     const dir = this.dir('cpu');
-    // cgroup v2's weight (1-10000, default 100) for v1's shares (2-262144, default 1024),
-    // as the kernel's own conversion and systemd do.
-    write(
-      dir,
-      'cpu.weight',
-      String(Math.min(10_000, 1 + Math.floor(((shares - 2) * 9999) / 262_142))),
-    );
-    write(
-      dir,
-      'cpu.max',
-      limits.cfsQuotaUs === undefined
-        ? `max ${CFS_PERIOD_US}`
-        : `${Math.max(1000, Math.round(limits.cfsQuotaUs))} ${CFS_PERIOD_US}`,
-    );
-    write(dir, 'memory.max', String(limits.memoryLimitBytes));
-    write(dir, 'pids.max', String(limits.pidsMax));
+    return [
+      // cgroup v2's weight (1-10000, default 100) for v1's shares (2-262144, default 1024),
+      // as the kernel's own conversion and systemd do.
+      [
+        dir,
+        'cpu.weight',
+        String(Math.min(10_000, 1 + Math.floor(((shares - 2) * 9999) / 262_142))),
+      ],
+      ...(quotaUs === undefined
+        ? []
+        : ([[dir, 'cpu.max', `${quotaUs} ${CFS_PERIOD_US}`]] as [string, string, string][])),
+      [dir, 'memory.max', String(limits.memoryLimitBytes)],
+      [dir, 'pids.max', String(limits.pidsMax)],
+    ];
   }
 
   /** Every process in the container now. */
@@ -244,6 +267,24 @@ export class ContainerCgroup {
       }
     }
     return removed;
+  }
+
+  /**
+   * remove(), in the thread pool: an rmdir on cgroupfs waits for the kernel to
+   * take the cgroup offline, and on the event loop that wait was a tenth of a
+   * cgroups agent's time per task (bench:agent, #9). False while processes are
+   * still in it.
+   */
+  async removeInBackground(): Promise<boolean> {
+    const results = await Promise.all(
+      this.directories.map((dir) =>
+        rmdir(dir).then(
+          () => true,
+          (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+        ),
+      ),
+    );
+    return results.every((isGone) => isGone);
   }
 }
 

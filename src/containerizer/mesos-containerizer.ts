@@ -90,7 +90,7 @@ export class MesosContainerizer implements Containerizer {
     mkdirSync(spec.runtimeDir, { recursive: true });
     for (const name of Object.values(RUNTIME_FILES))
       rmSync(join(spec.runtimeDir, name), { force: true });
-    const cgroup = this.createCgroup(spec.containerId, spec.resources);
+    const cgroup = await this.createCgroup(spec.containerId, spec.resources);
     const argv = commandArgv(spec);
     const { file, args } = shimArgv(spec.runtimeDir, cgroup?.procsFiles ?? [], argv);
     const stdout = openSync(join(spec.sandbox, 'stdout'), 'a');
@@ -144,7 +144,12 @@ export class MesosContainerizer implements Containerizer {
         out.set(entry.containerId, await this.ended(entry.runtimeDir, cgroup, entry.resources));
         continue;
       }
-      const running: Running = { shimPid: undefined, taskPid, cgroup, resources: entry.resources };
+      // The shim is the task's parent (it started the task and waits for it); a kill's sweep
+      // of the cgroup must spare it here too, or the task's end would go unrecorded.
+      const parent = readStat(taskPid)?.ppid;
+      const shimPid =
+        parent !== undefined && (cgroup?.pids().includes(parent) ?? false) ? parent : undefined;
+      const running: Running = { shimPid, taskPid, cgroup, resources: entry.resources };
       this.running.set(entry.containerId, running);
       const terminated = new Promise<Termination>((resolve) => {
         this.watch(entry.containerId, () => {
@@ -180,7 +185,7 @@ export class MesosContainerizer implements Containerizer {
     const cgroup = running?.cgroup ?? this.cgroupOf(containerId);
     if (cgroup === undefined) return;
     await killAll(cgroup, undefined);
-    if (cgroup.remove()) this.forget(containerId);
+    if (await cgroup.removeInBackground()) this.forget(containerId);
   }
 
   /** Records, before it exists, a cgroup this containerizer is about to make. */
@@ -233,13 +238,16 @@ export class MesosContainerizer implements Containerizer {
     };
   }
 
-  private createCgroup(containerId: string, resources: Resources): ContainerCgroup | undefined {
+  private async createCgroup(
+    containerId: string,
+    resources: Resources,
+  ): Promise<ContainerCgroup | undefined> {
     const isolation = this.options.isolation;
     if (isolation.kind !== 'cgroups') return undefined;
     this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
     const cpus = resources.scalar('cpus');
-    cgroup.create({
+    await cgroup.createInBackground({
       cpuShares: Math.max(2, Math.round(cpus * 1024)),
       ...(isolation.enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
       memoryLimitBytes: Math.max(

@@ -8,6 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcessStat {
   readonly pid: number;
+  /** The parent's PID (field 4). */
+  readonly ppid: number;
   /** The process group (field 5). */
   readonly pgid: number;
   /** Clock ticks after boot at which the process started (field 22), as /proc prints it. */
@@ -32,17 +34,19 @@ export function parseStat(text: string): ProcessStat | undefined {
     .trim()
     .split(' ');
   const state = fields[0];
+  const ppid = Number(fields[1]);
   const pgid = Number(fields[2]);
   const startTime = fields[19];
   if (
     !Number.isInteger(pid) ||
     state === undefined ||
+    !Number.isInteger(ppid) ||
     !Number.isInteger(pgid) ||
     startTime === undefined ||
     !/^\d+$/.test(startTime)
   )
     return undefined;
-  return { pid, pgid, startTime, isZombie: state === 'Z' };
+  return { pid, ppid, pgid, startTime, isZombie: state === 'Z' };
 }
 
 /** The stat of a live process, or undefined if there is none with this PID (or it is a zombie). */

@@ -46,7 +46,11 @@ const SCRIPT = [
   '  wait $task; status=$?',
   '  kill -0 $task 2>/dev/null || break',
   'done',
-  `printf '%s\\n' "$status" > "$runtime/${RUNTIME_FILES.exitStatus}.tmp" && mv "$runtime/${RUNTIME_FILES.exitStatus}.tmp" "$runtime/${RUNTIME_FILES.exitStatus}"`,
+  // `exec`: the rename runs as the shim itself, not as a child. A kill of the container
+  // sweeps its cgroup sparing only the shim's PID; a forked `mv` caught in a sweep (a
+  // SIGKILL escalation meeting a task already dying) left the end unrecorded, reported as
+  // "exited with status -1". The shim's own exit status is mv's: nothing reads it.
+  `printf '%s\\n' "$status" > "$runtime/${RUNTIME_FILES.exitStatus}.tmp" && exec mv "$runtime/${RUNTIME_FILES.exitStatus}.tmp" "$runtime/${RUNTIME_FILES.exitStatus}"`,
   'exit $status',
 ].join('\n');
 

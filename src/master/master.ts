@@ -53,9 +53,11 @@ import { quotaContext, roleBreakdowns, updateQuota, updateWeights } from './core
 import { snapshotMetrics } from './core/snapshot.js';
 import * as tasks from './core/tasks.js';
 import { routeAgentApi } from './http/agent-api.js';
+import { routeAgentProxy } from './http/agent-proxy.js';
 import { routeEndpoints } from './http/endpoints.js';
 import { routeOperatorApi } from './http/operator-api.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
+import { routeWebUi } from './http/web-ui.js';
 import { LoggingLevel } from './logging-level.js';
 import { buildMasterInfo } from './master-info.js';
 import { OperatorStreams } from './operator-stream.js';
@@ -142,6 +144,8 @@ export class Master implements MasterApi {
     routeOperatorApi(this.http, this);
     routeEndpoints(this.http, this);
     serveFiles(this.http, this.attachedFiles.open, { debug: this.attachedFiles.debug });
+    routeAgentProxy(this.http, this);
+    routeWebUi(this.http, options.webUiDir);
   }
 
   /** Recovers the registry, listens, and starts the allocation loop. Resolves with the URL. */

@@ -64,6 +64,11 @@ export interface MasterOptions {
   readonly logFile?: string;
   /** --external_log_file: a log someone else writes, served as `/master/log` without --log_dir. */
   readonly externalLogFile?: string;
+  /**
+   * --webui_dir: the built web UI (index.html, assets/) served at `/`; read once at
+   * start. Without it, `/` answers 503 saying how to build one.
+   */
+  readonly webUiDir?: string;
   /** Flags as given on the command line, for `/master/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

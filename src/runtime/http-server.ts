@@ -185,6 +185,9 @@ export class HttpServer {
   private resolve(pathname: string): string {
     const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
     if (this.routes.has(path)) return path;
+    // A prefix route outside the delegate's tree (the web UI's `/assets/`) is served as is.
+    if (this.prefixRoutes.some((r) => path.startsWith(r.prefix) && path.length > r.prefix.length))
+      return path;
     const delegate = this.options.delegate;
     if (delegate !== undefined && !path.startsWith(`${delegate}/`) && path !== delegate)
       return `${delegate}${path === '/' ? '' : path}`;

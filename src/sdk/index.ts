@@ -1,4 +1,14 @@
 export { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
+export {
+  attachContainerInput,
+  attachContainerOutput,
+  type ContainerWait,
+  killContainer,
+  launchNestedContainerSession,
+  processIoRecords,
+  shellExitStatus,
+  waitContainer,
+} from './container-session.js';
 export { type FileChunk, MAX_READ_BYTES, readFile, sandboxPath } from './files-client.js';
 export {
   baseUrl,

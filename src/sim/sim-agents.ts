@@ -2,6 +2,8 @@
 // (wire/agent-protocol.ts) to a real master over loopback: its own long-lived SUBSCRIBE
 // stream for commands, and UPDATE calls for task statuses. Tasks run no process: each
 // ends after the run time its framework put in a label (sim-task.ts).
+// Long file: one pool class holds every agent's stream, tasks and update queue on a shared
+// timing wheel; split, each part would reach into the same per-agent records.
 import type { IncomingMessage } from 'node:http';
 import {
   type AgentCall,

@@ -91,8 +91,10 @@ export class SimFramework {
   private resubscribeMs = RESUBSCRIBE_INITIAL_MS;
   private resubscribe: WheelTimer | undefined;
   private stream: OpenedStream | undefined;
-  /** When each launched task's ACCEPT went out, until it is TASK_RUNNING or ends. */
+  /** When each launched task's ACCEPT went out, until it ends. */
   private readonly acceptedAtMs = new Map<string, number>();
+  /** Tasks whose TASK_RUNNING was counted (an update resent must not count twice). */
+  private readonly running = new Set<string>();
   private readonly counts = {
     offersReceived: 0,
     offersAccepted: 0,
@@ -323,7 +325,12 @@ export class SimFramework {
 
   private acceptFailed(taskInfos: readonly TaskInfo[]): void {
     this.counts.acceptCallsFailed++;
-    for (const task of taskInfos) this.acceptedAtMs.delete(task.task_id.value);
+    for (const task of taskInfos) this.forget(task.task_id.value);
+  }
+
+  private forget(taskIdValue: string): void {
+    this.acceptedAtMs.delete(taskIdValue);
+    this.running.delete(taskIdValue);
   }
 
   private decline(offers: readonly Offer[]): void {
@@ -350,17 +357,18 @@ export class SimFramework {
     const taskIdValue = status.task_id.value;
     if (status.state === 'TASK_RUNNING') {
       const acceptedAtMs = this.acceptedAtMs.get(taskIdValue);
-      if (acceptedAtMs !== undefined) {
-        this.acceptedAtMs.delete(taskIdValue);
+      if (acceptedAtMs !== undefined && !this.running.has(taskIdValue)) {
+        this.running.add(taskIdValue);
         this.options.recorder?.taskRunning(acceptedAtMs, nowMs);
       }
     } else if (status.state === 'TASK_FINISHED') {
-      this.acceptedAtMs.delete(taskIdValue);
+      const acceptedAtMs = this.acceptedAtMs.get(taskIdValue);
+      this.forget(taskIdValue);
       this.counts.tasksFinished++;
       if (status.agent_id !== undefined)
-        this.options.recorder?.taskFinished(status.agent_id.value, nowMs);
+        this.options.recorder?.taskFinished(status.agent_id.value, nowMs, acceptedAtMs);
     } else if (isTerminalState(status.state)) {
-      this.acceptedAtMs.delete(taskIdValue);
+      this.forget(taskIdValue);
       this.failedByState[status.state] = (this.failedByState[status.state] ?? 0) + 1;
     }
     const { uuid, agent_id } = status;

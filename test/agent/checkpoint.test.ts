@@ -136,6 +136,49 @@ test('checkpoint remove drops the run, and the framework once it has no run left
   checkpoint.remove(address('t2')); // twice is fine
 });
 
+test('checkpoint removal in the background drops the run, then its emptied framework', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const frameworkDir = join(dir, 'meta/slaves/a-S0/frameworks/fw-1');
+  checkpoint.launched(address('t1'), FRAMEWORK, taskInfo('t1'));
+  checkpoint.launched(address('t2'), FRAMEWORK, taskInfo('t2'));
+  const first = checkpoint.removeInBackground(address('t1'));
+  // A run launched while another is being removed is left alone.
+  checkpoint.launched(address('t3'), FRAMEWORK, taskInfo('t3'));
+  await first;
+  assert.deepEqual(readdirSync(join(frameworkDir, 'executors')).sort(), ['t2', 't3']);
+  void checkpoint.removeInBackground(address('t2'));
+  void checkpoint.removeInBackground(address('t3'));
+  await checkpoint.settled();
+  assert.deepEqual(checkpoint.runs(), []);
+  assert.equal(existsSync(frameworkDir), false);
+});
+
+test('checkpoint removals in the background never take a run launched meanwhile', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  // Task ids reused at once (one executor directory), and the framework emptied and
+  // filled again, while earlier runs are still being removed in the thread pool.
+  const live = new Set<string>();
+  for (let round = 0; round < 200; round++) {
+    const run = address(`t${round % 3}`, `c${round}`);
+    checkpoint.launched(run, FRAMEWORK, taskInfo(run.taskIdValue));
+    live.add(run.containerIdValue);
+    const previous = round > 0 ? address(`t${(round - 1) % 3}`, `c${round - 1}`) : undefined;
+    if (previous !== undefined) {
+      void checkpoint.removeInBackground(previous);
+      live.delete(previous.containerIdValue);
+    }
+    if (round % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await checkpoint.settled();
+  assert.deepEqual(
+    checkpoint.runs().map((r) => r.address.containerIdValue),
+    [...live],
+  );
+  assert.deepEqual(checkpoint.runs()[0]?.unreadable, []);
+});
+
 test('checkpoint reads what it can of a run whose records are damaged or missing', (t) => {
   const dir = workDir(t);
   const checkpoint = new Checkpoint(dir);

@@ -11,14 +11,16 @@ import {
   readStat,
 } from '../../src/agent/process-identity.js';
 
-test('parseStat reads pid, group and start time, whatever the command name holds', () => {
+test('parseStat reads pid, parent, group and start time, whatever the command name holds', () => {
   const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
   fields[0] = 'S';
+  fields[1] = '4241'; // field 4, the parent
   fields[2] = '4242'; // field 5, the process group
   fields[19] = '987654321'; // field 22, the start time
   const line = `4243 (a) b (c)) ${fields.join(' ')}\n`;
   assert.deepEqual(parseStat(line), {
     pid: 4243,
+    ppid: 4241,
     pgid: 4242,
     startTime: '987654321',
     isZombie: false,

@@ -280,3 +280,67 @@ test("cgroups: a recovering agent removes the cgroups it left, never another age
   assert.ok(!existsSync(join(otherLedger, stray.containerId)), 'and forgot it');
   assert.notEqual(readStat(container.pid), undefined, "the first agent's task still runs");
 });
+
+/**
+ * Signals `container` with SIGKILL over and over until it has ended, as a kill policy's
+ * escalation meets a task already dying: every sweep of its cgroup comes while the shim
+ * records how the task ended.
+ */
+async function hammer(container: Container): Promise<Termination> {
+  let isEnded = false;
+  const ended = container.terminated.finally(() => {
+    isEnded = true;
+  });
+  while (!isEnded) {
+    container.signal('SIGKILL');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return ended;
+}
+
+test('cgroups isolation: a task killed while it ends still has its end recorded, never unknown', {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const { launch } = bed(t, {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}`,
+    enableCfs: false,
+    pidsMax: 1024,
+  });
+  const ends: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    const { container } = await launch('sleep 100');
+    const termination = await within('the task to end', hammer(container));
+    ends.push(termination.isUnknown === true ? 'unknown' : String(termination.signal));
+  }
+  assert.deepEqual(new Set(ends), new Set(['SIGKILL']), ends.join(' '));
+});
+
+test('cgroups isolation: a re-attached task killed ends by the signal, its shim spared', {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const isolation: Isolation = {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}`,
+    enableCfs: false,
+    pidsMax: 1024,
+  };
+  const first = bed(t, isolation);
+  const { container, runtimeDir, containerId } = await first.launch('sleep 1000');
+  first.containerizer.close();
+  const second = new MesosContainerizer({ isolation });
+  t.after(() => second.close());
+  const found = await second.recover([
+    { containerId, runtimeDir, resources: Resources.parse('cpus:0.1;mem:64') },
+  ]);
+  const again = found.get(containerId);
+  assert.ok(again !== undefined && 'pid' in again, 'the running task is re-attached');
+  assert.equal(again.pid, container.pid);
+  again.signal('SIGKILL');
+  const termination = await within('the re-attached task to end', again.terminated);
+  assert.deepEqual(termination, { exitCode: null, signal: 'SIGKILL' });
+});

@@ -1,10 +1,12 @@
 // Hostile input against a real master and agent (issue #7, "Bad input, in general"): a seeded
 // generator of malformed and oversized requests (depth, length, count, wrong types, encodings,
-// query strings) sent to every route of both daemons, including the scheduler calls of a
-// subscribed framework with its real stream id (hostile/probes.ts). Each must get a 4xx (or,
-// where a GET takes no input, a 200), never a 5xx or a reset connection; afterwards the
-// master's memory and /master/state are as they were, both daemons are alive, and the cluster
-// still runs a task.
+// query strings, libprocess forms, RecordIO streams) sent to every route of both daemons
+// (every registration under src/master, src/agent and src/runtime: hostile/calls.ts), including
+// the scheduler calls of a subscribed framework with its real stream id and the agent's
+// operator API (hostile/probes.ts). Each must get a 4xx that says why (or, where a GET takes
+// no input, a 200), never a 5xx or a reset connection; afterwards the master's memory,
+// /master/state and the agent's state are as they were, both daemons are alive, and the
+// cluster still runs a task.
 //
 // Replay a run with HOSTILE_SEED=<seed> (the seed is printed). Mutants that the call schemas
 // take as valid are not sent (they would be executed: a valid SUBSCRIBE subscribes); instead
@@ -78,6 +80,29 @@ describe('hostile input', () => {
       })
       .map(({ daemon, method, path }) => `${daemon} ${method} ${path}`);
     assert.deepEqual(missing, [], 'add these routes to hostile/calls.ts');
+    const registered = new Set(
+      registeredRoutes().flatMap(({ daemon, methods, path }) =>
+        methods.map((method) => `${daemon} ${method} ${path}`),
+      ),
+    );
+    const stale = [
+      ...Object.keys(MASTER_ROUTES).map((key) => `master ${key}`),
+      ...Object.keys(AGENT_ROUTES).map((key) => `agent ${key}`),
+    ].filter((route) => !registered.has(route));
+    assert.deepEqual(stale, [], 'these routes of hostile/calls.ts are registered nowhere');
+    // The scan sees the routes of src/master/http, of src/runtime and under a loop's names.
+    const found = new Set(
+      registeredRoutes().map((r) => `${r.daemon} ${r.methods.join(',')} ${r.path}`),
+    );
+    for (const route of [
+      'master POST /master/reserve',
+      'master POST /master/destroy-volumes',
+      'master DELETE /master/quota/*',
+      'master GET /files/read',
+      'agent GET /files/read',
+      'agent POST /slave(1)/api/v1',
+    ])
+      assert.ok(found.has(route), `the scan finds ${route}`);
   });
 
   test('every string field and every list of every call has a bound', () => {
@@ -137,6 +162,8 @@ describe('hostile input', () => {
     const metricNames = async () =>
       Object.keys(JSON.parse(await fetchText(new URL('/metrics/snapshot', master))) as object);
     const stateBefore = await fetchText(new URL('/master/state', master));
+    const agentStateUrl = new URL('/slave(1)/state', agent.url);
+    const agentStateBefore = await fetchText(agentStateUrl);
     const metricsBefore = await metricNames();
     const rssBefore = rssBytes(cluster.master.pid);
 
@@ -160,6 +187,19 @@ describe('hostile input', () => {
     t.diagnostic(
       `slowest: ${slowest.map((o) => `${o.probe.route} [${o.probe.label}] ${Math.round(o.ms)} ms`).join('; ')}`,
     );
+    const byRoute = new Map<string, { count: number; ms: number }>();
+    for (const o of outcomes) {
+      const key = `${o.probe.daemon} ${o.probe.route}`;
+      const entry = byRoute.get(key) ?? { count: 0, ms: 0 };
+      byRoute.set(key, { count: entry.count + 1, ms: entry.ms + o.ms });
+    }
+    t.diagnostic(
+      `most time: ${[...byRoute]
+        .sort((a, b) => b[1].ms - a[1].ms)
+        .slice(0, 5)
+        .map(([route, { count, ms }]) => `${route} ${count} requests ${Math.round(ms / 1000)} s`)
+        .join('; ')}`,
+    );
     const failures = outcomes.map(failureOf).filter((f) => f !== undefined);
     assert.deepEqual(failures.slice(0, 30), [], `${failures.length} of ${outcomes.length} failed`);
 
@@ -180,6 +220,11 @@ describe('hostile input', () => {
     assert.equal(stateNow.length, stateThen.length, '/master/state is the same size');
     assert.deepEqual(JSON.parse(stateNow), JSON.parse(stateThen));
     assert.deepEqual(await metricNames(), metricsBefore, 'no metric appeared or went');
+    assert.deepEqual(
+      normalised(JSON.parse(await fetchText(agentStateUrl))),
+      normalised(JSON.parse(agentStateBefore)),
+      "the agent's state is as it was",
+    );
 
     // The cluster still runs a task once the hostile framework lets its offers go.
     await framework.teardown();

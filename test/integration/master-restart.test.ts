@@ -143,7 +143,8 @@ test('after a master restart, an agent that does not come back within --agent_re
   await agent.stop('SIGKILL');
   master = await startDaemon(
     'master',
-    masterArgs(workDir, port, ['--agent_reregister_timeout', '1secs']),
+    // Wide enough that /master/state is read before it passes, even on a loaded host.
+    masterArgs(workDir, port, ['--agent_reregister_timeout', '5secs']),
   );
   const recovered = (await (await fetch(new URL('/master/state', master.url))).json()) as {
     recovered_slaves: unknown[];

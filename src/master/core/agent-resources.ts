@@ -144,8 +144,9 @@ export function changeVolumes(
 
 /**
  * Applies an operator's conversion to an agent's unallocated resources. When the
- * resources are not available, offers on the agent are rescinded and it is tried
- * once more (Mesos' Http::_operation); still unavailable is a CONFLICT (409).
+ * resources are not available but would be without the agent's offers, the offers are
+ * rescinded and it is tried once more (Mesos' Http::_operation); otherwise it is a
+ * CONFLICT (409), and no offer is touched.
  * Nothing changes unless the conversion is valid.
  */
 function convertOnAgent(
@@ -163,6 +164,13 @@ function convertOnAgent(
   } catch (error) {
     if (!(error instanceof UnavailableError) || agent.offers.size === 0)
       throw conflictIfUnavailable(error);
+    // Only when the offers' resources would make it possible: a request that fails anyway
+    // (more than the agent has, or held by tasks) must not take offers from frameworks.
+    try {
+      convert(unusedOn(core, agent), agent);
+    } catch (stillUnavailable) {
+      throw conflictIfUnavailable(stillUnavailable);
+    }
     for (const offer of core.books.offersOf(agent)) closeOffer(core, offer, 'rescinded');
     try {
       conversion = convert(unallocatedOn(core, agent), agent);
@@ -190,9 +198,12 @@ function convertOnAgent(
 }
 
 function unallocatedOn(core: CoreContext, agent: AgentRecord): Resources {
-  return agent.total
-    .minus(core.books.usedOn(agent).unallocate())
-    .minus(core.books.offeredOn(agent).unallocate());
+  return unusedOn(core, agent).minus(core.books.offeredOn(agent).unallocate());
+}
+
+/** What tasks do not use on the agent: the unallocated and the offered. */
+function unusedOn(core: CoreContext, agent: AgentRecord): Resources {
+  return agent.total.minus(core.books.usedOn(agent).unallocate());
 }
 
 function conflictIfUnavailable(error: unknown): unknown {

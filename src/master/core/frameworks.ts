@@ -95,6 +95,11 @@ export function subscribe(
     if ((existing.info.principal ?? '') !== (info.principal ?? principal?.value ?? ''))
       return refuse(core, streamId, "Changing framework's principal is not allowed");
     framework = existing;
+    // Offers made to the old connection go back to the allocator, so the next cycle offers
+    // them on this one (Mesos' _failoverFramework discards them): the new scheduler never
+    // heard of them and could neither use nor decline them. The old stream, still open, hears
+    // RESCIND before it is told why it ends.
+    rescindAll(core, framework);
     if (framework.link.state === 'connected') {
       // Failover: the old stream hears why it ends.
       const old = framework.link.streamId;

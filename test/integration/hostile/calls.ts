@@ -7,8 +7,12 @@ import {
   BadRequestError,
   newStatusUuid,
   parseAgentCall,
+  parseAgentOperatorCall,
   parseCall,
+  parseMachineIds,
+  parseMaintenanceSchedule,
   parseMasterCall,
+  parseQuotaRequest,
   parseWith,
   WeightsBodySchema,
 } from '../../../src/wire/index.js';
@@ -16,46 +20,255 @@ import { ROOT } from '../harness.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+type Daemon = 'master' | 'agent';
+
+/** Every `.ts` file under `dir`, recursively. */
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
 /**
- * Every route of both daemons, as registered in src/ (`http.route([methods], 'path', …)`);
- * the test fails when a route is added without a place in the table below.
+ * The values of `name` where a path is written as a template (`/master/${kind}`): the list of
+ * the nearest `for (const name of [...])` before `offset`.
  */
-export function registeredRoutes(): {
-  daemon: 'master' | 'agent';
-  methods: string[];
-  path: string;
-}[] {
-  const routes: { daemon: 'master' | 'agent'; methods: string[]; path: string }[] = [];
-  for (const daemon of ['master', 'agent'] as const) {
-    const dir = join(ROOT, 'src', daemon);
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-      const text = readFileSync(join(dir, file), 'utf8');
-      for (const match of text.matchAll(/\.route\(\s*\[([^\]]*)\],\s*'([^']+)'/g)) {
-        const methods = [...(match[1] ?? '').matchAll(/'([A-Z]+)'/g)].map((m) => m[1] ?? '');
-        routes.push({ daemon, methods, path: match[2] ?? '' });
-      }
-    }
+function loopValues(text: string, name: string, offset: number): string[] {
+  const loops = [...text.slice(0, offset).matchAll(/for \(const (\w+) of \[([^\]]*)\]/g)];
+  const loop = loops.reverse().find((m) => m[1] === name);
+  if (loop === undefined) throw new Error(`no loop gives \${${name}} before offset ${offset}`);
+  return [...(loop[2] ?? '').matchAll(/'([^']*)'/g)].map((m) => m[1] ?? '');
+}
+
+/** The paths a route registration names: one, or one per value of the loop around it. */
+function expandPath(text: string, path: string, offset: number): string[] {
+  const hole = /\$\{(\w+)\}/.exec(path);
+  if (hole === null) return [path];
+  return loopValues(text, hole[1] ?? '', offset).flatMap((value) =>
+    expandPath(text, path.replace(hole[0], value), offset),
+  );
+}
+
+/**
+ * The functions of `file` that register routes (`export function serveFiles(http, …)`): a
+ * route of src/runtime belongs to each daemon whose sources call one of them.
+ */
+function registeringFunctions(text: string): string[] {
+  return [...text.matchAll(/export function (\w+)\(\s*http: HttpServer/g)].map((m) => m[1] ?? '');
+}
+
+/**
+ * Every route of both daemons, as registered in src/ (`http.route([methods], 'path', …)`
+ * and `http.routePrefix([methods], 'prefix/', …)`, written as `prefix/*`) under src/master,
+ * src/agent and src/runtime; the test fails when a route is added without a place in the
+ * tables below.
+ */
+export function registeredRoutes(): { daemon: Daemon; methods: string[]; path: string }[] {
+  const routes: { daemon: Daemon; methods: string[]; path: string }[] = [];
+  const sources = (folder: string) =>
+    sourcesUnder(join(ROOT, 'src', folder)).map((file) => readFileSync(file, 'utf8'));
+  const daemonSources: Record<Daemon, string[]> = {
+    master: sources('master'),
+    agent: sources('agent'),
+  };
+  const registrations = (text: string) => {
+    const pattern = /\.route(Prefix)?\(\s*\[([^\]]*)\],\s*(?:'([^']+)'|`([^`]+)`)/g;
+    const found = [...text.matchAll(pattern)].flatMap((match) => {
+      const methods = [...(match[2] ?? '').matchAll(/'([A-Z]+)'/g)].map((m) => m[1] ?? '');
+      const raw = match[3] ?? match[4] ?? '';
+      return expandPath(text, raw, match.index ?? 0).map((path) => ({
+        methods,
+        path: match[1] === undefined ? path : `${path}*`,
+      }));
+    });
+    // A registration this scan cannot read (a path in a variable) must not go unseen.
+    const calls = text.match(/\.route(Prefix)?\(/g)?.length ?? 0;
+    const read = text.match(pattern)?.length ?? 0;
+    if (calls !== read)
+      throw new Error(`${calls - read} route registrations with a path this scan cannot read`);
+    return found;
+  };
+  for (const daemon of ['master', 'agent'] as const)
+    for (const text of daemonSources[daemon])
+      for (const route of registrations(text)) routes.push({ daemon, ...route });
+  for (const text of sources('runtime')) {
+    const callers = registeringFunctions(text);
+    const found = registrations(text);
+    if (found.length > 0 && callers.length === 0)
+      throw new Error('a runtime file registers routes outside an exported function of http');
+    for (const daemon of ['master', 'agent'] as const)
+      if (daemonSources[daemon].some((t) => callers.some((name) => t.includes(`${name}(`))))
+        for (const route of found) routes.push({ daemon, ...route });
   }
   return routes;
 }
 
+/** A form field of a legacy POST route, and a valid value for it. */
+export interface FormField {
+  readonly name: string;
+  /** A JSON array of Resource, parsed as such. */
+  readonly isResources?: boolean;
+}
+
 export type RouteKind =
-  | { readonly kind: 'scheduler' }
-  | { readonly kind: 'operator' }
-  | { readonly kind: 'agent-protocol' }
-  | { readonly kind: 'weights' }
-  | { readonly kind: 'get'; readonly params?: readonly (readonly [string, string])[] }
+  /** A route whose body is one JSON call (or value) of `call`, checked by that call's schema. */
+  | {
+      readonly kind: 'call';
+      readonly call: CallKind;
+      readonly method: 'POST' | 'PUT';
+      /** The targets sent to: the route's path, or its delegated forms. */
+      readonly targets: readonly string[];
+      /** A scheduler call carries its framework's stream id. */
+      readonly stream?: boolean;
+    }
+  /** A libprocess form POST (`a=b&c=d`, WIRE §7.2). */
+  | { readonly kind: 'form'; readonly fields: readonly FormField[] }
+  /** DELETE `/master/quota/<role>`: the input is the path. */
+  | { readonly kind: 'quota-delete' }
+  /** 307 to the leader, whatever the request. */
+  | { readonly kind: 'redirect' }
+  /**
+   * A GET. `params` are answered 2xx or 4xx; `invalid` queries (without their `?`) must be
+   * refused with a 4xx.
+   */
+  | {
+      readonly kind: 'get';
+      readonly params?: readonly (readonly [string, string])[];
+      readonly invalid?: readonly string[];
+    }
   | { readonly kind: 'files' }
-  /** The agent's operator API (agent-operator.ts): probed by its own suite for now. */
-  | { readonly kind: 'agent-operator' };
+  /**
+   * A route probed with fixed requests (`{agent}` is a known agent's id): prefix routes
+   * whose input is the path itself.
+   */
+  | { readonly kind: 'cases'; readonly cases: readonly ProbeCase[] }
+  /** Registered by shared code that this daemon calls without it (`/files/debug`): 404. */
+  | { readonly kind: 'unserved'; readonly why: string };
+
+export interface ProbeCase {
+  readonly method: 'GET' | 'POST';
+  readonly target: string;
+  readonly body?: string;
+  readonly expect: 'ok' | 'reject' | 'ok-or-reject';
+}
+
+const RESOURCES_FIELD: FormField = { name: 'resources', isResources: true };
 
 export const MASTER_ROUTES: Readonly<Record<string, RouteKind>> = {
-  'POST /master/api/v1/scheduler': { kind: 'scheduler' },
-  'POST /master/api/v1': { kind: 'operator' },
-  'POST /master/api/v1/agent': { kind: 'agent-protocol' },
-  'PUT /master/weights': { kind: 'weights' },
+  'POST /master/api/v1/scheduler': {
+    kind: 'call',
+    call: 'scheduler',
+    method: 'POST',
+    targets: ['/api/v1/scheduler'],
+    stream: true,
+  },
+  'POST /master/api/v1': { kind: 'call', call: 'operator', method: 'POST', targets: ['/api/v1'] },
+  'POST /master/api/v1/agent': {
+    kind: 'call',
+    call: 'agent-protocol',
+    method: 'POST',
+    targets: ['/master/api/v1/agent'],
+  },
+  'PUT /master/weights': {
+    kind: 'call',
+    call: 'weights',
+    method: 'PUT',
+    targets: ['/master/weights'],
+  },
+  'POST /master/maintenance/schedule': {
+    kind: 'call',
+    call: 'maintenance-schedule',
+    method: 'POST',
+    targets: ['/master/maintenance/schedule', '/maintenance/schedule'],
+  },
+  'POST /master/machine/down': {
+    kind: 'call',
+    call: 'machines',
+    method: 'POST',
+    targets: ['/master/machine/down'],
+  },
+  'POST /master/machine/up': {
+    kind: 'call',
+    call: 'machines',
+    method: 'POST',
+    targets: ['/machine/up'],
+  },
+  'POST /master/quota': {
+    kind: 'call',
+    call: 'quota-request',
+    method: 'POST',
+    targets: ['/master/quota'],
+  },
+  'DELETE /master/quota/*': { kind: 'quota-delete' },
+  'GET /': { kind: 'get' },
+  'GET /index.html': { kind: 'get' },
+  'GET /assets/*': {
+    kind: 'cases',
+    cases: [
+      { method: 'GET', target: '/assets/none.js', expect: 'reject' },
+      { method: 'GET', target: '/assets/..%2f..%2fpackage.json', expect: 'reject' },
+      { method: 'GET', target: '/assets/%00', expect: 'reject' },
+      { method: 'GET', target: `/assets/${'a'.repeat(5000)}`, expect: 'reject' },
+    ],
+  },
+  'GET /master/agents/*': {
+    kind: 'cases',
+    cases: [
+      { method: 'GET', target: '/master/agents/{agent}/state', expect: 'ok' },
+      { method: 'GET', target: '/master/agents/{agent}/monitor/statistics', expect: 'ok' },
+      { method: 'GET', target: '/master/agents/nobody/state', expect: 'reject' },
+      { method: 'GET', target: '/master/agents/{agent}/nothing', expect: 'reject' },
+      { method: 'GET', target: '/master/agents/{agent}/files/read', expect: 'reject' },
+      { method: 'GET', target: '/master/agents/{agent}/files/read?path=%00', expect: 'reject' },
+      {
+        method: 'GET',
+        target: `/master/agents/{agent}/files/read?path=/${'a'.repeat(5000)}`,
+        expect: 'reject',
+      },
+      {
+        method: 'GET',
+        target: '/master/agents/{agent}/files/read?path=/etc/passwd&offset=-1',
+        expect: 'reject',
+      },
+      { method: 'GET', target: '/master/agents/{agent}/files/browse?path=/etc', expect: 'reject' },
+    ],
+  },
+  'POST /master/agents/*': {
+    kind: 'cases',
+    cases: [
+      {
+        method: 'POST',
+        target: '/master/agents/{agent}/api/v1',
+        body: '{"type":"GET_CONTAINERS"}',
+        expect: 'ok',
+      },
+      {
+        method: 'POST',
+        target: '/master/agents/{agent}/api/v1',
+        body: '{"type":"GET_FLAGS"}',
+        expect: 'reject',
+      },
+      { method: 'POST', target: '/master/agents/{agent}/api/v1', body: '[[[[', expect: 'reject' },
+      { method: 'POST', target: '/master/agents/{agent}/api/v1', body: '', expect: 'reject' },
+      { method: 'POST', target: '/master/agents/nobody/api/v1', body: '{}', expect: 'reject' },
+    ],
+  },
+  'POST /master/teardown': { kind: 'form', fields: [{ name: 'frameworkId' }] },
+  'POST /master/reserve': { kind: 'form', fields: [{ name: 'slaveId' }, RESOURCES_FIELD] },
+  'POST /master/unreserve': { kind: 'form', fields: [{ name: 'slaveId' }, RESOURCES_FIELD] },
+  'POST /master/create-volumes': {
+    kind: 'form',
+    fields: [{ name: 'slaveId' }, { name: 'volumes', isResources: true }],
+  },
+  'POST /master/destroy-volumes': {
+    kind: 'form',
+    fields: [{ name: 'slaveId' }, { name: 'volumes', isResources: true }],
+  },
+  'GET /master/redirect': { kind: 'redirect' },
+  'POST /master/redirect': { kind: 'redirect' },
   'GET /master/state': { kind: 'get' },
   'GET /master/state.json': { kind: 'get' },
+  'GET /master/state-summary': { kind: 'get' },
   'GET /master/frameworks': {
     kind: 'get',
     params: [
@@ -73,29 +286,54 @@ export const MASTER_ROUTES: Readonly<Record<string, RouteKind>> = {
   'GET /master/tasks': {
     kind: 'get',
     params: [
-      ['limit', '-1'],
-      ['limit', 'abc'],
-      ['limit', '1e309'],
-      ['offset', '9'.repeat(400)],
-      ['order', 'sideways'],
       ['task_id', 't'.repeat(10_000)],
       ['framework_id', '%00%ff'],
+      // Mesos takes any order but `asc` as descending (readonly_handler.cpp).
+      ['order', 'sideways'],
     ],
+    invalid: ['limit=-1', 'limit=abc', 'limit=1e309', `offset=${'9'.repeat(400)}`],
   },
+  'GET /master/tasks.json': { kind: 'get', invalid: ['limit=-1', 'offset=%00'] },
   'GET /master/roles': { kind: 'get' },
   'GET /master/roles.json': { kind: 'get' },
   'GET /master/weights': { kind: 'get' },
   'GET /master/quota': { kind: 'get' },
+  'GET /master/maintenance/schedule': { kind: 'get' },
+  'GET /master/maintenance/status': { kind: 'get' },
   'GET /master/health': { kind: 'get' },
   'GET /master/flags': { kind: 'get' },
   'GET /version': { kind: 'get' },
-  'GET /metrics/snapshot': { kind: 'get', params: [['timeout', '-5secs']] },
+  'GET /metrics/snapshot': { kind: 'get', invalid: ['timeout=-5secs', 'timeout=abc'] },
+  'GET /metrics': { kind: 'get' },
+  // Only invalid settings: a valid one changes the level for a while.
+  'GET /logging/toggle': {
+    kind: 'get',
+    invalid: [
+      'level=1',
+      'duration=1secs',
+      'level=abc&duration=1secs',
+      'level=-1&duration=1secs',
+      `level=${'9'.repeat(400)}&duration=1secs`,
+      'level=1&duration=forever',
+      'level=1&duration=-1secs',
+      'level=1&duration=1e309secs',
+      `level=1&duration=${'1'.repeat(10_000)}secs`,
+    ],
+  },
+  'GET /files/read': { kind: 'files' },
+  'GET /files/browse': { kind: 'files' },
+  'GET /files/download': { kind: 'files' },
+  'GET /files/debug': { kind: 'get' },
 };
 
 export const AGENT_ROUTES: Readonly<Record<string, RouteKind>> = {
   'GET /files/read': { kind: 'files' },
   'GET /files/browse': { kind: 'files' },
   'GET /files/download': { kind: 'files' },
+  'GET /files/debug': {
+    kind: 'unserved',
+    why: 'serveFiles registers it only with a debug table, which the agent does not give',
+  },
   'GET /slave(1)/health': { kind: 'get' },
   'GET /slave(1)/state': { kind: 'get' },
   'GET /slave(1)/state.json': { kind: 'get' },
@@ -104,11 +342,24 @@ export const AGENT_ROUTES: Readonly<Record<string, RouteKind>> = {
   'GET /metrics/snapshot': { kind: 'get' },
   'GET /monitor/statistics': { kind: 'get' },
   'GET /monitor/statistics.json': { kind: 'get' },
-  'POST /slave(1)/api/v1': { kind: 'agent-operator' },
+  'POST /slave(1)/api/v1': {
+    kind: 'call',
+    call: 'agent-operator',
+    method: 'POST',
+    targets: ['/slave(1)/api/v1', '/api/v1'],
+  },
 };
 
-/** The kinds of JSON call, one per JSON route. */
-export type CallKind = 'scheduler' | 'operator' | 'agent-protocol' | 'weights';
+/** The kinds of JSON call, one per schema a JSON route parses its body with. */
+export type CallKind =
+  | 'scheduler'
+  | 'operator'
+  | 'agent-protocol'
+  | 'weights'
+  | 'maintenance-schedule'
+  | 'machines'
+  | 'quota-request'
+  | 'agent-operator';
 
 /** The real ids the templates use: a subscribed framework's, its stream's, an offer's, an agent's. */
 export interface Ids {
@@ -307,7 +558,48 @@ export function templates(ids: Ids): Record<CallKind, Json[]> {
       },
     ],
     weights: [[{ role: 'r1', weight: 2 }]],
+    'maintenance-schedule': [
+      {
+        windows: [
+          {
+            machine_ids: [{ hostname: 'nowhere', ip: '10.0.0.1' }],
+            unavailability: { start: { nanoseconds: 1 }, duration: { nanoseconds: 3600e9 } },
+          },
+        ],
+      },
+    ],
+    machines: [[{ hostname: 'nowhere', ip: '10.0.0.1' }]],
+    'quota-request': [{ force: true, role: 'r1', guarantee: [resource()] }],
+    'agent-operator': agentOperatorTemplates(),
   };
+}
+
+/** Valid calls of the agent's operator API (WIRE §6.3), on containers that do not exist. */
+function agentOperatorTemplates(): Json[] {
+  const container_id = { value: 'nobody', parent: { value: 'no-parent' } };
+  return [
+    { type: 'GET_HEALTH' },
+    { type: 'GET_METRICS', get_metrics: {} },
+    { type: 'SET_LOGGING_LEVEL', set_logging_level: { level: 1, duration: { nanoseconds: 1e9 } } },
+    { type: 'LIST_FILES', list_files: { path: '/slave/log' } },
+    { type: 'READ_FILE', read_file: { path: '/slave/log', offset: 0, length: 10 } },
+    { type: 'GET_CONTAINERS', get_containers: { show_nested: true, show_standalone: false } },
+    {
+      type: 'LAUNCH_NESTED_CONTAINER_SESSION',
+      launch_nested_container_session: {
+        container_id,
+        command: { value: 'true', shell: true, arguments: ['a'] },
+      },
+    },
+    { type: 'ATTACH_CONTAINER_OUTPUT', attach_container_output: { container_id } },
+    {
+      type: 'LAUNCH_CONTAINER',
+      launch_container: { container_id, command: { value: 'true', shell: true } },
+    },
+    { type: 'WAIT_CONTAINER', wait_container: { container_id } },
+    { type: 'KILL_CONTAINER', kill_container: { container_id, signal: 15 } },
+    { type: 'REMOVE_CONTAINER', remove_container: { container_id } },
+  ];
 }
 
 /** The schema of each kind of call: what the server parses a body with before anything else. */
@@ -316,6 +608,10 @@ const SCHEMAS: Readonly<Record<CallKind, (value: unknown) => unknown>> = {
   operator: parseMasterCall,
   'agent-protocol': parseAgentCall,
   weights: (value) => parseWith(WeightsBodySchema, value),
+  'maintenance-schedule': parseMaintenanceSchedule,
+  machines: parseMachineIds,
+  'quota-request': parseQuotaRequest,
+  'agent-operator': parseAgentOperatorCall,
 };
 
 /** Whether the schema of `kind` refuses `value`: the server answers those with 400, unexecuted. */

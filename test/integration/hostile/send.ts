@@ -4,12 +4,17 @@ import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { Probe } from './probes.js';
 
+/** How much of an answer's body is kept: enough to see what a refusal says. */
+const MAX_KEPT_BYTES = 2048;
+
 /** Requests in flight at once: enough to overlap I/O, few enough for a loaded 2-core machine. */
 const CONCURRENCY = 6;
 
 export interface Outcome {
   readonly probe: Probe;
   readonly status?: number;
+  /** The start of the answer's body: a refusal names what was wrong. */
+  readonly text?: string;
   readonly error?: string;
   readonly ms: number;
 }
@@ -39,9 +44,16 @@ function send(agent: HttpAgent, base: URL, probe: Probe): Promise<Outcome> {
         timeout: 30_000,
       },
       (res) => {
-        res.resume();
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (kept >= MAX_KEPT_BYTES) return;
+          chunks.push(chunk);
+          kept += chunk.length;
+        });
         res.on('end', () => {
-          done({ status: res.statusCode ?? 0 });
+          const text = Buffer.concat(chunks).subarray(0, MAX_KEPT_BYTES).toString('utf8');
+          done({ status: res.statusCode ?? 0, text });
           // A declared body was never sent: this connection cannot carry another request.
           if (body !== undefined && !Buffer.isBuffer(body) && 'declaredBytes' in body)
             req.destroy();
@@ -95,16 +107,28 @@ export async function sendAll(
   }
 }
 
+/**
+ * Refusals that need not say why: a method or a path not served (the status says it all), and
+ * what Node refuses before a handler runs (a request target or header it cannot parse).
+ */
+const SILENT_STATUSES: ReadonlySet<number> = new Set([404, 405, 408, 414, 431]);
+
 export function failureOf(outcome: Outcome): string | undefined {
-  const { probe, status, error } = outcome;
+  const { probe, status, error, text } = outcome;
   const where = `${probe.daemon} ${probe.route} [${probe.label}]`;
   if (error !== undefined) return `${where}: ${error}`;
   if (status === undefined) return `${where}: no status`;
   const isOk = status >= 200 && status < 300;
   const isRejected = status >= 400 && status < 500;
-  if (probe.expect === 'reject' && !isRejected) return `${where}: ${status}, expected a 4xx`;
-  if (probe.expect === 'ok' && !isOk) return `${where}: ${status}, expected a 2xx`;
-  if (probe.expect === 'ok-or-reject' && !isOk && !isRejected) return `${where}: ${status}`;
+  const said = (text ?? '').slice(0, 120);
+  if (probe.expect === 'reject' && !isRejected)
+    return `${where}: ${status}, expected a 4xx (${said})`;
+  if (probe.expect === 'ok' && !isOk) return `${where}: ${status}, expected a 2xx (${said})`;
+  if (probe.expect === 'redirect' && status !== 307) return `${where}: ${status}, expected 307`;
+  if (probe.expect === 'ok-or-reject' && !isOk && !isRejected)
+    return `${where}: ${status} (${said})`;
+  if (isRejected && probe.method !== 'HEAD' && !SILENT_STATUSES.has(status) && said.trim() === '')
+    return `${where}: ${status} without a word of why`;
   return undefined;
 }
 

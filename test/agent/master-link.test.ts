@@ -1,0 +1,139 @@
+// The agent's master link against a small real HTTP master: what a long-lived
+// agent must not accumulate on its one lifetime signal (#9: with more than ten
+// status updates in flight Node printed MaxListenersExceededWarning).
+import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type TestContext, test } from 'node:test';
+import { MasterLink } from '../../src/agent/master-link.js';
+import { silentLogger, systemClock } from '../../src/runtime/index.js';
+import { encodeRecord, type TaskStatus, taskId } from '../../src/wire/index.js';
+
+interface FakeMaster {
+  readonly url: URL;
+  readonly calls: Record<string, number>;
+}
+
+/** A master that answers SUBSCRIBE with `subscribe` and every other call with 202, a turn later. */
+async function fakeMaster(
+  t: TestContext,
+  subscribe: (response: ServerResponse) => void,
+): Promise<FakeMaster> {
+  const calls: Record<string, number> = {};
+  const streams: ServerResponse[] = [];
+  const server = createServer(async (request: IncomingMessage, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const call = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { type: string };
+    calls[call.type] = (calls[call.type] ?? 0) + 1;
+    if (call.type === 'SUBSCRIBE') {
+      streams.push(response);
+      subscribe(response);
+      return;
+    }
+    setImmediate(() => response.writeHead(202).end());
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  t.after(() => {
+    for (const stream of streams) stream.destroy();
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: new URL(`http://127.0.0.1:${port}`), calls };
+}
+
+function subscribed(response: ServerResponse): void {
+  response.writeHead(200, { 'content-type': 'application/json', 'mesos-stream-id': 'stream-1' });
+  response.write(
+    encodeRecord(
+      JSON.stringify({
+        type: 'SUBSCRIBED',
+        subscribed: {
+          agent_id: { value: 'agent-1' },
+          heartbeat_interval_seconds: 15,
+          master_info: { id: 'master', ip: 0, port: 5050 },
+        },
+      }),
+    ),
+  );
+}
+
+/** Node's warnings while the test runs. */
+function warnings(t: TestContext): string[] {
+  const seen: string[] = [];
+  const onWarning = (warning: Error) => seen.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  return seen;
+}
+
+function link(master: URL, onSubscribed: () => void = () => undefined): MasterLink {
+  return new MasterLink({
+    locate: async () => master,
+    clock: systemClock,
+    logger: silentLogger(),
+    random: () => 1,
+    backoffInitialMs: 1,
+    backoffMaxMs: 2,
+    subscribeCall: () =>
+      ({ type: 'SUBSCRIBE', subscribe: { agent_info: { hostname: 'h' } } }) as never,
+    onSubscribed,
+    onEvent: () => undefined,
+    onDisconnected: () => undefined,
+  });
+}
+
+/** The abort listeners on the link's lifetime signal: what would pile up. */
+function abortListeners(masterLink: MasterLink): number {
+  const abort = Reflect.get(masterLink, 'abort') as AbortController;
+  return getEventListeners(abort.signal, 'abort').length;
+}
+
+const status = (i: number) =>
+  ({ task_id: taskId(`t${i}`), state: 'TASK_RUNNING', uuid: 'dXVpZA==' }) as TaskStatus;
+
+test('master link: 1,000 status updates in flight leave no abort listener behind', async (t) => {
+  const seen = warnings(t);
+  const master = await fakeMaster(t, subscribed);
+  let onSubscribed = () => {};
+  const isSubscribed = new Promise<void>((resolve) => (onSubscribed = resolve));
+  const agentLink = link(master.url, onSubscribed);
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await isSubscribed;
+  const before = abortListeners(agentLink);
+
+  await Promise.all(
+    Array.from({ length: 1000 }, (_, i) =>
+      agentLink.sendUpdate({ framework_id: { value: 'f' }, status: status(i) } as never),
+    ),
+  );
+  assert.equal(master.calls.UPDATE, 1000);
+  assert.equal(abortListeners(agentLink), before);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    seen.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+    [],
+  );
+});
+
+test('master link: retrying a refusing master leaves no abort listener per attempt', async (t) => {
+  const seen = warnings(t);
+  const master = await fakeMaster(t, (response) => response.writeHead(503).end('not yet'));
+  const agentLink = link(master.url);
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  const deadline = performance.now() + 20_000;
+  while ((master.calls.SUBSCRIBE ?? 0) < 30 && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok((master.calls.SUBSCRIBE ?? 0) >= 30, 'the link kept retrying');
+  // At most the one of the backoff it may be sleeping in now.
+  assert.ok(abortListeners(agentLink) <= 1, `${abortListeners(agentLink)} abort listeners`);
+  assert.deepEqual(
+    seen.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+    [],
+  );
+});
