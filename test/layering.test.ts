@@ -18,7 +18,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   runtime: ['wire'],
   containerizer: ['wire', 'resources'],
   executor: ['wire', 'resources', 'containerizer', 'sdk'],
-  sdk: ['wire', 'resources', 'placement'],
+  sdk: ['wire', 'resources', 'placement', 'coordination'],
   master: ['wire', 'resources', 'allocator', 'registry', 'coordination', 'runtime', 'sdk'],
   agent: ['wire', 'resources', 'containerizer', 'executor', 'runtime', 'sdk'],
   frameworks: ['wire', 'resources', 'placement', 'sdk'],

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
 import { Cleanup, HttpServer, type Logger, sendEmpty, sendJson } from '../runtime/index.js';
-import { baseUrl } from '../sdk/index.js';
+import { locateMaster } from '../sdk/index.js';
 import {
   AGORA_VERSION,
   type AgentCall,
@@ -272,7 +272,7 @@ export class Agent implements AgentView {
     this.cleanup.defer(() => this.sessions.stop());
     this.cleanup.defer(() => this.updates.stop());
     const link = new MasterLink({
-      master: baseUrl(this.options.master),
+      locate: () => locateMaster(this.options.master),
       clock,
       logger: this.log,
       random: this.options.random ?? Math.random,

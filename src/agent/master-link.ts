@@ -12,9 +12,12 @@ import {
 
 /** Missed heartbeats after which the agent treats the master as gone and reconnects. */
 const MISSED_HEARTBEATS_ALLOWED = 5;
+/** A redirect chain longer than this is a misconfigured cluster, not a leader change. */
+const MAX_REDIRECTS = 3;
 
 export interface MasterLinkOptions {
-  readonly master: URL;
+  /** Where the leading master is now: asked again before every subscription attempt. */
+  readonly locate: () => Promise<URL>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random: () => number;
@@ -38,6 +41,8 @@ export class MasterLink {
   private loop: Promise<void> | undefined;
   private streamId: string | undefined;
   private agentIdValue: string | undefined;
+  /** The master the current (or last) subscription went to; calls go there. */
+  private master: URL | undefined;
 
   constructor(private readonly options: MasterLinkOptions) {}
 
@@ -82,16 +87,13 @@ export class MasterLink {
   private async send(build: (agentId: AgentID) => AgentCall): Promise<void> {
     const streamId = this.streamId;
     const agentIdValue = this.agentIdValue;
-    if (streamId === undefined || agentIdValue === undefined)
+    const master = this.master;
+    if (streamId === undefined || agentIdValue === undefined || master === undefined)
       throw new Error('not connected to a master');
-    await postJson(
-      new URL('/master/api/v1/agent', this.options.master),
-      build(mintAgentId(agentIdValue)),
-      {
-        headers: { 'mesos-stream-id': streamId },
-        signal: this.abort.signal,
-      },
-    );
+    await postJson(new URL('/master/api/v1/agent', master), build(mintAgentId(agentIdValue)), {
+      headers: { 'mesos-stream-id': streamId },
+      signal: this.abort.signal,
+    });
   }
 
   /**
@@ -115,7 +117,7 @@ export class MasterLink {
       } catch (error) {
         if (this.abort.signal.aborted) break;
         logger.warn(
-          { err: describe(error), master: this.options.master.host },
+          { err: describe(error), master: this.master?.host },
           'master connection failed',
         );
       }
@@ -132,13 +134,24 @@ export class MasterLink {
 
   /** One subscription, until its stream ends. Returns whether it got as far as SUBSCRIBED. */
   private async connectOnce(): Promise<boolean> {
-    const response = await openStream(new URL('/master/api/v1/agent', this.options.master), {
-      method: 'POST',
-      body: JSON.stringify(this.options.subscribeCall()),
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      signal: this.abort.signal,
-    });
-    if (response.statusCode !== 200) throw await statusError(response, this.options.master);
+    let master = await this.options.locate();
+    let response: IncomingMessage;
+    for (let redirects = 0; ; redirects++) {
+      this.master = master;
+      response = await openStream(new URL('/master/api/v1/agent', master), {
+        method: 'POST',
+        body: JSON.stringify(this.options.subscribeCall()),
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        signal: this.abort.signal,
+      });
+      // A master that does not lead names the one that does (`//host:port/…`).
+      const location = response.headers.location;
+      if (response.statusCode !== 307 || location === undefined || redirects >= MAX_REDIRECTS)
+        break;
+      response.destroy();
+      master = new URL(`http://${new URL(location, `http://${master.host}`).host}`);
+    }
+    if (response.statusCode !== 200) throw await statusError(response, master);
     const streamId = response.headers['mesos-stream-id'];
     const decoder = new RecordIODecoder();
     let watchdog: ReturnType<Clock['setTimeout']> | undefined;

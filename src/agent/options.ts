@@ -3,7 +3,7 @@ import type { Clock, Logger } from '../runtime/index.js';
 import type { DomainInfo } from '../wire/index.js';
 
 export interface AgentOptions {
-  /** Master address (--master): `host:port` or `http://host:port`. */
+  /** Master address (--master): `host:port`, `http://host:port`, a list of them, `zk://…` or `etcd://…`. */
   readonly master: string;
   /** Address to listen on (--ip); 127.0.0.1 unless told otherwise. */
   readonly ip: string;

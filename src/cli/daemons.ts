@@ -24,8 +24,22 @@ import {
   type IsolationChoice,
   MesosContainerizer,
 } from '../containerizer/index.js';
-import { MASTER_DEFAULTS, Master, type RemovalRate } from '../master/index.js';
-import { EmbeddedRegistry, InMemoryRegistry, type Registry } from '../registry/index.js';
+import {
+  type Coordinator,
+  type CoordinatorUrl,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  EtcdCoordinator,
+  parseCoordinatorUrl,
+  ZooKeeperCoordinator,
+} from '../coordination/index.js';
+import { Contender, MASTER_DEFAULTS, Master, type RemovalRate } from '../master/index.js';
+import {
+  EmbeddedRegistry,
+  EtcdRegistry,
+  InMemoryRegistry,
+  type Registry,
+  ZooKeeperRegistry,
+} from '../registry/index.js';
 import { createLogger, type Logger, systemClock } from '../runtime/index.js';
 import { AgoraError, type DomainInfo, DomainInfoSchema, limits, parseWith } from '../wire/index.js';
 import {
@@ -90,6 +104,16 @@ function defaultWebUiDir(): string {
 }
 
 export async function runMaster(values: ParsedValues): Promise<number> {
+  const logDir = stringFlag(values, 'log_dir');
+  // Mesos' master writes mesos-master.INFO there; one file holds every level here.
+  const logFile = logDir === undefined ? undefined : resolve(logDir, 'agora-master.log');
+  const logger = createLogger('master', {
+    level: stringFlag(values, 'log_level') ?? 'info',
+    ...optional('file', logFile),
+  });
+  const coordination = coordinationFlags(values);
+  if (coordination !== undefined) return runContender(values, coordination, logger, logFile);
+
   const workDir = stringFlag(values, 'work_dir');
   const registryKind = stringFlag(values, 'registry') ?? 'embedded';
   let registry: Registry;
@@ -100,18 +124,145 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     registry = new EmbeddedRegistry({ directory: resolve(workDir, 'registry') });
   } else throw new UsageError(`--registry: expected embedded or in_memory, got '${registryKind}'`);
 
-  const logDir = stringFlag(values, 'log_dir');
-  // Mesos' master writes mesos-master.INFO there; one file holds every level here.
-  const logFile = logDir === undefined ? undefined : resolve(logDir, 'agora-master.log');
-  const logger = createLogger('master', {
-    level: stringFlag(values, 'log_level') ?? 'info',
-    ...optional('file', logFile),
-  });
-  const externalLogFile = stringFlag(values, 'external_log_file');
   let master: Master | undefined;
-  master = new Master({
+  master = buildMaster(values, {
+    registry,
+    logger,
+    logFile,
+    onInvariantFailure: failOnInvariant(() => master),
+  });
+  try {
+    await master.start();
+  } catch (error) {
+    await master.stop();
+    return startFailure(logger, 'master', error);
+  }
+  return runUntilSignalled(master, logger);
+}
+
+/**
+ * HA mode: a standby that contends through the coordinator and becomes the
+ * master once elected, with the registry in the coordinator, fenced by its
+ * candidacy. Losing the session ends the process (a supervisor restarts it).
+ */
+async function runContender(
+  values: ParsedValues,
+  coordination: CoordinationFlags,
+  logger: Logger,
+  logFile: string | undefined,
+): Promise<number> {
+  const { url, sessionTimeoutMs } = coordination;
+  const onLog = (event: string, detail: Record<string, unknown>) =>
+    logger.info(detail, `${url.kind}: ${event}`);
+  const registryPath = `${url.path}/registry`;
+  let coordinator: Coordinator;
+  let registryFor: (fence: string) => Registry;
+  if (url.kind === 'zookeeper') {
+    const zk = new ZooKeeperCoordinator({ url, sessionTimeoutMs, onLog });
+    coordinator = zk;
+    registryFor = (fence) =>
+      new ZooKeeperRegistry({ client: zk.client, path: registryPath, fence });
+  } else {
+    const etcd = new EtcdCoordinator({ url, sessionTimeoutMs, onLog });
+    coordinator = etcd;
+    registryFor = (fence) => new EtcdRegistry({ client: etcd.client, path: registryPath, fence });
+  }
+  let contender: Contender | undefined;
+  const lost = failOnInvariant(() => contender);
+  contender = new Contender({
+    coordinator,
     ip: stringFlag(values, 'ip') ?? MASTER_DEFAULTS.ip,
     port: numberFlag(values, 'port', MASTER_DEFAULTS.port),
+    ...optional('hostname', stringFlag(values, 'hostname')),
+    ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
+    ...optional('domain', domainFlag(values)),
+    logger,
+    flags: flagsOf(values),
+    makeMaster: (id, port, fence) =>
+      buildMaster(values, {
+        id,
+        port,
+        registry: registryFor(fence),
+        logger,
+        logFile,
+        onInvariantFailure: lost,
+      }),
+    onLost: () => lost(),
+  });
+  try {
+    await contender.start();
+  } catch (error) {
+    await contender.stop();
+    return startFailure(logger, 'master', error);
+  }
+  return runUntilSignalled(contender, logger);
+}
+
+interface CoordinationFlags {
+  readonly url: CoordinatorUrl;
+  readonly sessionTimeoutMs: number;
+}
+
+/** --zk (or --etcd), --zk_session_timeout and --quorum; undefined without a coordinator. */
+function coordinationFlags(values: ParsedValues): CoordinationFlags | undefined {
+  const zk = stringFlag(values, 'zk');
+  const etcd = stringFlag(values, 'etcd');
+  if (zk === undefined && etcd === undefined) {
+    if (stringFlag(values, 'quorum') !== undefined)
+      throw new UsageError('--quorum needs --zk or --etcd');
+    return undefined;
+  }
+  if (zk !== undefined && etcd !== undefined) throw new UsageError('give --zk or --etcd, not both');
+  const quorum = stringFlag(values, 'quorum');
+  if (quorum !== undefined) wholeNumberFlag(values, 'quorum', 1);
+  const flag = zk !== undefined ? '--zk' : '--etcd';
+  let url: CoordinatorUrl;
+  try {
+    url = parseCoordinatorUrl(
+      readIndirection(zk ?? etcd ?? '', flag),
+      flag,
+      zk === undefined ? 'etcd' : undefined,
+    );
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if ((url.kind === 'zookeeper') !== (zk !== undefined))
+    throw new UsageError(
+      `${flag}: expected ${zk !== undefined ? 'a zk://' : 'an http:// or etcd://'} URL`,
+    );
+  const sessionTimeoutMs = durationFlag(values, 'zk_session_timeout', DEFAULT_SESSION_TIMEOUT_MS);
+  if (sessionTimeoutMs < 1000 || sessionTimeoutMs > 600_000)
+    throw new UsageError('--zk_session_timeout: expected 1secs to 10mins');
+  return { url, sessionTimeoutMs };
+}
+
+/** `file://<path>`: the flag's value is in that file (as Mesos takes --zk). */
+function readIndirection(value: string, flag: string): string {
+  if (!value.startsWith('file://')) return value;
+  const path = value.slice('file://'.length);
+  try {
+    return readFileSync(path, 'utf8').trim().slice(0, 4096);
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+interface BuildMasterParts {
+  readonly id?: string;
+  readonly port?: number;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly logFile: string | undefined;
+  readonly onInvariantFailure: (error: Error) => void;
+}
+
+function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
+  const { registry, logger, logFile } = parts;
+  const externalLogFile = stringFlag(values, 'external_log_file');
+  return new Master({
+    ...optional('id', parts.id),
+    ip: stringFlag(values, 'ip') ?? MASTER_DEFAULTS.ip,
+    port: parts.port ?? numberFlag(values, 'port', MASTER_DEFAULTS.port),
     ...optional('hostname', stringFlag(values, 'hostname')),
     ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
     registry,
@@ -168,7 +319,7 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     ),
     clock: systemClock,
     logger,
-    onInvariantFailure: failOnInvariant(() => master),
+    onInvariantFailure: parts.onInvariantFailure,
     flags: flagsOf(values),
     ...optional('logFile', logFile),
     ...optional(
@@ -177,13 +328,6 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     ),
     webUiDir: resolve(stringFlag(values, 'webui_dir') ?? defaultWebUiDir()),
   });
-  try {
-    await master.start();
-  } catch (error) {
-    await master.stop();
-    return startFailure(logger, 'master', error);
-  }
-  return runUntilSignalled(master, logger);
 }
 
 export async function runAgent(values: ParsedValues): Promise<number> {

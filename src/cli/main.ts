@@ -9,7 +9,7 @@ const masterOption = {
   master: {
     type: 'string',
     placeholder: 'host:port',
-    description: 'the master to talk to',
+    description: 'the master to talk to (also host:port,host:port, zk://…/path, etcd://…/path)',
     default: '$AGORA_MASTER, else 127.0.0.1:5050',
   },
 } as const;
@@ -240,8 +240,32 @@ export const COMMANDS: readonly CommandSpec[] = [
       registry: {
         type: 'string',
         placeholder: 'kind',
-        description: 'embedded (durable, in --work_dir) or in_memory',
+        description:
+          'embedded (durable, in --work_dir) or in_memory; with --zk or --etcd the registry lives in the coordinator',
         default: 'embedded',
+      },
+      zk: {
+        type: 'string',
+        placeholder: 'zk://host:port,…/path',
+        description:
+          'run highly available: contend for leadership through ZooKeeper (also zk://user:password@…, or file://<file>)',
+      },
+      etcd: {
+        type: 'string',
+        placeholder: 'http://host:port,…/path',
+        description: 'run highly available through etcd instead (a lease and an election)',
+      },
+      zk_session_timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'coordinator session timeout: a leader that loses its session stops leading',
+        default: '10secs',
+      },
+      quorum: {
+        type: 'string',
+        placeholder: 'n',
+        description:
+          'how many masters run (a majority must be up); checked, the coordinator itself replicates the registry',
       },
       allocation_interval: {
         type: 'string',
@@ -357,7 +381,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       master: {
         type: 'string',
         placeholder: 'host:port',
-        description: 'the master to register with (required)',
+        description:
+          'the master to register with (required): host:port, host:port,host:port, zk://…/path, etcd://…/path or file://<file>',
       },
       ...listenOptions(5051),
       work_dir: {

@@ -5,7 +5,6 @@
 // master decides is decided in ./core; this file only carries it out.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { hostname as osHostname } from 'node:os';
 import type { QuotaConfig } from '../allocator/index.js';
 import {
   Cleanup,
@@ -19,22 +18,21 @@ import {
   serveFiles,
   type Timer,
 } from '../runtime/index.js';
-import {
-  type Accept,
-  type AgentEvent,
-  type AgentSubscribe,
-  type Call,
-  type Event,
-  type FrameworkID,
-  type MachineID,
-  type MaintenanceSchedule,
-  type MasterInfo,
-  MESOS_API_VERSION,
-  type Reconcile,
-  type ReconcileOperations,
-  type Resource,
-  type Subscribe,
-  type TaskStatus,
+import type {
+  Accept,
+  AgentEvent,
+  AgentSubscribe,
+  Call,
+  Event,
+  FrameworkID,
+  MachineID,
+  MaintenanceSchedule,
+  MasterInfo,
+  Reconcile,
+  ReconcileOperations,
+  Resource,
+  Subscribe,
+  TaskStatus,
 } from '../wire/index.js';
 import type { MasterApi } from './api.js';
 import { AttachedFiles } from './attached-files.js';
@@ -61,17 +59,18 @@ import { routeOperatorApi } from './http/operator-api.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
 import { routeWebUi } from './http/web-ui.js';
 import { LoggingLevel } from './logging-level.js';
+import { buildMasterInfo } from './master-info.js';
 import { OperatorStreams } from './operator-stream.js';
 import type { MasterOptions } from './options.js';
 
 type AnyStream = EventStream<Event> | EventStream<AgentEvent>;
 
 /**
- * The leading master. Single master for now; the coordination seam (leader
- * election) wraps start() in a later issue.
+ * The leading master. Alone it leads from start(); with a coordinator,
+ * ./contender.ts starts it once this master is elected.
  */
 export class Master implements MasterApi {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly startTimeSec: number;
   private readonly core: MasterCore;
   private readonly log: Logger;
@@ -83,12 +82,15 @@ export class Master implements MasterApi {
   private isPumping = false;
   /** A registry write failed: nothing more may be delivered (it would not be durable). */
   private isBroken = false;
+  /** Why the registry broke: operator calls waiting on a write get it (503), never a 200. */
+  private brokenBy: Error | undefined;
   private readonly flushWaiters: (() => void)[] = [];
   private readonly operatorStreams: OperatorStreams;
   private readonly attachedFiles = new AttachedFiles();
   private readonly logging: LoggingLevel;
 
   constructor(readonly options: MasterOptions) {
+    this.id = options.id ?? randomUUID();
     this.log = options.logger;
     this.startTimeSec = options.clock.now() / 1000;
     this.core = new MasterCore({
@@ -155,20 +157,9 @@ export class Master implements MasterApi {
 
     const address = await this.http.listen(this.options.ip, this.options.port);
     this.cleanup.defer(() => this.http.close());
-    const ip =
-      this.options.advertiseIp ?? (isWildcard(address.address) ? '127.0.0.1' : address.address);
-    const hostname = this.options.hostname ?? (isWildcard(address.address) ? osHostname() : ip);
-    this.core.setMasterInfo({
-      id: this.id,
-      ip: ipv4ToUint32(ip),
-      port: address.port,
-      pid: `master@${ip}:${address.port}`,
-      hostname,
-      version: MESOS_API_VERSION,
-      address: { hostname, ip, port: address.port },
-      ...(this.options.domain !== undefined ? { domain: this.options.domain } : {}),
-      capabilities: [{ type: 'AGENT_UPDATE' }, { type: 'AGENT_DRAINING' }],
-    });
+    const info = buildMasterInfo(this.id, address, this.options);
+    this.core.setMasterInfo(info);
+    const ip = info.address?.ip ?? '127.0.0.1';
     recoverRegistry(this.core, recovered);
     this.core.start();
     this.cleanup.defer(() => this.core.stop());
@@ -222,6 +213,7 @@ export class Master implements MasterApi {
       // Mesos' master aborts when its registrar fails, so another master (or a
       // restart) takes over from what is durable.
       this.isBroken = true;
+      this.brokenBy = error instanceof Error ? error : new Error(String(error));
       this.log.fatal({ err: error, operation: effect.operation.kind }, 'registry write failed');
       this.options.onInvariantFailure?.(error instanceof Error ? error : new Error(String(error)));
     }
@@ -246,10 +238,14 @@ export class Master implements MasterApi {
     }
   }
 
-  /** Resolves once every effect so far is delivered (and every registry write durable). */
-  flushed(): Promise<void> {
-    if (!this.isPumping && this.core.outbox.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  /**
+   * Resolves once every effect so far is delivered (and every registry write
+   * durable); rejects when a registry write failed, since then nothing is.
+   */
+  async flushed(): Promise<void> {
+    if (this.isPumping || this.core.outbox.size > 0)
+      await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+    if (this.brokenBy !== undefined) throw this.brokenBy;
   }
 
   /**
@@ -569,16 +565,4 @@ export class Master implements MasterApi {
   quotaContext() {
     return quotaContext(this.core);
   }
-}
-
-function isWildcard(address: string): boolean {
-  return address === '0.0.0.0' || address === '::';
-}
-
-/** MasterInfo.ip: the IPv4 bytes in network order read as a little-endian uint32 (WIRE §3). */
-export function ipv4ToUint32(ip: string): number {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return 0;
-  const [a = 0, b = 0, c = 0, d = 0] = parts;
-  return ((d << 24) >>> 0) + (c << 16) + (b << 8) + a;
 }

@@ -5,6 +5,8 @@ import type { DomainInfo } from '../wire/index.js';
 import type { RemovalRate } from './core/removal-limiter.js';
 
 export interface MasterOptions {
+  /** The master's id; a fresh UUID unless given (a contender publishes it before leading). */
+  readonly id?: string;
   /** Address to listen on (Mesos' --ip); 127.0.0.1 unless told otherwise. */
   readonly ip: string;
   /** Port to listen on (--port, default 5050); 0 picks a free one. */

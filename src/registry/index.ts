@@ -10,6 +10,11 @@ export {
   RegistryFailedError,
   RegistryLockedError,
 } from './errors.js';
+export {
+  DEFAULT_ETCD_CHUNK_BYTES,
+  EtcdRegistry,
+  type EtcdRegistryOptions,
+} from './etcd-registry.js';
 export { InMemoryRegistry, type InMemoryRegistryOptions } from './in-memory-registry.js';
 export type { RecoveryReport, Registry, TornTail } from './registry.js';
 export {
@@ -23,3 +28,8 @@ export {
   type RegistryState,
   scheduleMachines,
 } from './state.js';
+export {
+  DEFAULT_ZK_CHUNK_BYTES,
+  ZooKeeperRegistry,
+  type ZooKeeperRegistryOptions,
+} from './zookeeper-registry.js';

@@ -30,6 +30,7 @@ export {
   type RequestOptions,
   request,
 } from './http-client.js';
+export { locateMaster, needsLeaderDetection } from './locate.js';
 export {
   type FailoverOptions,
   SchedulerConnection,

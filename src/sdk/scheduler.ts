@@ -19,6 +19,7 @@ import {
 import { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 import { baseUrl, HttpStatusError } from './http-client.js';
 import { type LeanResponse, leanRequest } from './lean-http.js';
+import { locateMaster } from './locate.js';
 
 /** Mesos clients treat about five missed heartbeats as a dead link (WIRE §1.6). */
 const MISSED_HEARTBEATS_ALLOWED = 5;
@@ -30,7 +31,10 @@ const FAILOVER_BACKOFF_INITIAL_MS = 250;
 const FAILOVER_BACKOFF_MAX_MS = 4000;
 
 export interface SubscribeOptions {
-  /** Master address: `host:port` or `http://host:port`. */
+  /**
+   * Master address: `host:port` or `http://host:port`; or, to follow whichever
+   * master leads, `host:port,host:port`, `zk://host:port,…/path` or `etcd://…/path`.
+   */
   readonly master: string;
   readonly frameworkInfo: FrameworkInfo;
   readonly suppressedRoles?: readonly string[];
@@ -215,7 +219,7 @@ export class SchedulerConnection {
       try {
         return await openSubscription(
           { ...this.options, frameworkInfo: info, signal: this.closing.signal },
-          baseUrl(this.options.master),
+          await locateMaster(this.options.master, { signal: this.closing.signal }),
         );
       } catch (error) {
         if (this.isClosed) break;
@@ -366,7 +370,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * and the http client's ConnectionError when no master answers.
  */
 export async function subscribe(options: SubscribeOptions): Promise<SchedulerConnection> {
-  return new SchedulerConnection(await openSubscription(options, baseUrl(options.master)), options);
+  const master = await locateMaster(options.master, {
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  return new SchedulerConnection(await openSubscription(options, master), options);
 }
 
 async function openSubscription(options: SubscribeOptions, master: URL): Promise<Stream> {

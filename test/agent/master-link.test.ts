@@ -72,7 +72,7 @@ function warnings(t: TestContext): string[] {
 
 function link(master: URL, onSubscribed: () => void = () => undefined): MasterLink {
   return new MasterLink({
-    master,
+    locate: async () => master,
     clock: systemClock,
     logger: silentLogger(),
     random: () => 1,

@@ -60,13 +60,15 @@ export class TaskFramework {
   static async start(
     master: string,
     name: string,
-    options: { readonly acknowledgeTerminal?: boolean } = {},
+    options: { readonly acknowledgeTerminal?: boolean; readonly failover?: boolean } = {},
   ): Promise<TaskFramework> {
     return new TaskFramework(
       await subscribe({
         master,
         frameworkInfo: { user: 'test', name, failover_timeout: 60 },
         autoAcknowledge: false,
+        // Re-subscribes with its id when its master goes, as a Mesos framework fails over.
+        ...(options.failover === true ? { failover: { timeoutMs: 60_000 } } : {}),
       }),
       options.acknowledgeTerminal ?? true,
     );
@@ -141,6 +143,11 @@ export class TaskFramework {
       () => this.updates(taskIdValue).find((status) => status.state === state),
       timeoutMs,
     );
+  }
+
+  /** Every event so far but offers, in order (SUBSCRIBED again after each failover). */
+  get events(): readonly Event[] {
+    return this.seen;
   }
 
   /** Every update of `taskIdValue` so far, in order. */

@@ -1,0 +1,111 @@
+// A master in HA mode: it serves as a standby (redirecting to the leader) while
+// it contends through the coordinator, and becomes the Master on the same port
+// once elected. Losing the coordinator session ends it: another master may lead
+// by then, so it must not act on anything (Mesos' master aborts the same way).
+import { randomUUID } from 'node:crypto';
+import type { Candidacy, Coordinator } from '../coordination/index.js';
+import type { Logger } from '../runtime/index.js';
+import type { MasterInfo } from '../wire/index.js';
+import type { Master } from './master.js';
+import { type Advertised, buildMasterInfo } from './master-info.js';
+import { StandbyServer } from './standby.js';
+
+export interface ContenderOptions extends Advertised {
+  readonly coordinator: Coordinator;
+  readonly ip: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly flags: Readonly<Record<string, string>>;
+  /** Builds the leading master once elected: same id, on the port the standby held. */
+  readonly makeMaster: (id: string, port: number, fence: string) => Master;
+  /** The session is gone: stop now, as a deposed leader or a standby without a coordinator. */
+  readonly onLost: (reason: Error) => void;
+}
+
+export type ContenderPhase =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'standby'; readonly candidacy: Candidacy }
+  | { readonly kind: 'leading'; readonly master: Master }
+  | { readonly kind: 'stopped' };
+
+export class Contender {
+  readonly id = randomUUID();
+  private phase: ContenderPhase = { kind: 'new' };
+  private readonly standby: StandbyServer;
+  private info: MasterInfo | undefined;
+  private unwatch: (() => void) | undefined;
+
+  constructor(private readonly options: ContenderOptions) {
+    this.standby = new StandbyServer({
+      logger: options.logger,
+      flags: options.flags,
+      startTimeSec: Date.now() / 1000,
+    });
+  }
+
+  get master(): Master | undefined {
+    return this.phase.kind === 'leading' ? this.phase.master : undefined;
+  }
+
+  /** Listens as a standby and enters the election. Resolves with the URL; leading comes later. */
+  async start(): Promise<string> {
+    const { coordinator, logger } = this.options;
+    const address = await this.standby.listen(this.options.ip, this.options.port);
+    const info = buildMasterInfo(this.id, address, this.options);
+    this.info = info;
+    this.standby.setSelf(info);
+    await coordinator.connect();
+    coordinator.sessionLost.addEventListener(
+      'abort',
+      () => this.lose(coordinator.sessionLost.reason as Error),
+      { once: true },
+    );
+    this.unwatch = coordinator.watchLeader((leader) => {
+      this.standby.leader = leader;
+      logger.info({ leader: leader?.pid, leader_id: leader?.id }, 'leader detected');
+      // Our node was removed while we lead (by an operator, or a session we never
+      // heard expire): someone else may lead, so stop.
+      if (this.phase.kind === 'leading' && leader !== undefined && leader.id !== this.id)
+        this.lose(new Error(`another master leads: ${leader.pid}`));
+    });
+    const candidacy = await coordinator.contend(info);
+    this.phase = { kind: 'standby', candidacy };
+    const url = `http://${info.address?.ip}:${address.port}`;
+    logger.info({ url, master_id: this.id, port: address.port }, 'listening');
+    void candidacy.elected.then(() => this.lead(candidacy));
+    return url;
+  }
+
+  private async lead(candidacy: Candidacy): Promise<void> {
+    if (this.phase.kind !== 'standby' || this.info === undefined) return;
+    const { logger } = this.options;
+    logger.info({ master_id: this.id }, 'elected leader');
+    await this.standby.close();
+    const master = this.options.makeMaster(this.id, this.info.port, candidacy.fence);
+    this.phase = { kind: 'leading', master };
+    try {
+      await master.start();
+    } catch (error) {
+      this.lose(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private lose(reason: Error): void {
+    if (this.phase.kind === 'stopped') return;
+    this.options.logger.fatal(
+      { err: reason.message, master_id: this.id },
+      'lost leadership or session',
+    );
+    this.options.onLost(reason);
+  }
+
+  /** Stops leading or standing by, and leaves the election. Idempotent. */
+  async stop(): Promise<void> {
+    const phase = this.phase;
+    this.phase = { kind: 'stopped' };
+    this.unwatch?.();
+    if (phase.kind === 'leading') await phase.master.stop();
+    await this.standby.close();
+    await this.options.coordinator.close();
+  }
+}

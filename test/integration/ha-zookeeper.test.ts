@@ -1,0 +1,3 @@
+import { haSuite } from './ha-suite.js';
+
+haSuite('zookeeper');
