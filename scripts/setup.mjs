@@ -30,5 +30,29 @@ function installIsCurrent() {
   );
 }
 
+// The test suite starts real ZooKeeper, etcd and chromium. On a fresh machine they are
+// installed here, before any test runs, rather than inside a test's deadline (the tests
+// still install them themselves when run alone).
+const TEST_PACKAGES = [
+  ['/usr/share/java/zookeeper.jar', 'zookeeper'],
+  ['/usr/bin/etcd', 'etcd-server'],
+  ['/usr/bin/chromium', 'chromium'],
+];
+function installTestPackages() {
+  const missing = TEST_PACKAGES.filter(([path]) => !existsSync(path)).map(([, name]) => name);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`setup: ${missing.join(', ')} missing and not root; their tests will try`);
+    return;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...missing]]) {
+    const result = spawnSync('apt-get', args, { cwd: root, stdio: 'inherit', env });
+    if (result.status !== 0)
+      console.error(`setup: apt-get ${args.join(' ')} failed (status ${result.status})`);
+  }
+}
+
 if (!installIsCurrent()) run('npm', ['ci', '--no-audit', '--no-fund']);
+if (process.argv.includes('--test')) installTestPackages();
 run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
