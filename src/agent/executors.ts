@@ -47,6 +47,7 @@ import { drainGracePeriodNs } from './drain.js';
 import type { UriFetcher } from './fetcher.js';
 import { readStat } from './process-identity.js';
 import { sandboxPath } from './recovery.js';
+import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { isCheckpointing } from './task-runs.js';
 
@@ -722,22 +723,7 @@ export class Executors {
 
   /** Checkpointed, then queued for delivery, as the agent's own updates are. */
   private send(task: ExecutorTask, status: TaskStatus): void {
-    try {
-      this.options.checkpoint.updated(task.address, task.frameworkId, status);
-    } catch (error) {
-      this.options.log.error(
-        { err: (error as Error).message, task_id: task.task.task_id.value },
-        'could not checkpoint a status update; a restarted agent may not resend it',
-      );
-    }
-    try {
-      this.options.updates.update(task.frameworkId, status);
-    } catch (error) {
-      this.options.log.error(
-        { err: (error as Error).message, task_id: task.task.task_id.value },
-        'status update not queued',
-      );
-    }
+    deliverStatus(this.options, task.address, task.frameworkId, status);
   }
 
   /** The framework acknowledged an update of an executor's task. */

@@ -49,6 +49,7 @@ import { drainGracePeriodNs, drainingStatus, refusedWhileDraining } from './drai
 import type { UriFetcher } from './fetcher.js';
 import { readBootId, readStat } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
+import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
 
@@ -699,23 +700,7 @@ export class TaskRuns {
   /** Checkpointed first, then queued for delivery: a restart resends what was not acknowledged. */
   private send(run: TaskRun, status: TaskStatus): void {
     run.lastStatus = status;
-    try {
-      this.options.checkpoint.updated(run.address, run.frameworkId, status);
-    } catch (error) {
-      this.options.log.error(
-        { err: (error as Error).message, task_id: run.task.task_id.value },
-        'could not checkpoint a status update; a restarted agent may not resend it',
-      );
-    }
-    try {
-      this.options.updates.update(run.frameworkId, status);
-    } catch (error) {
-      // The task's queue is full (see the status update manager): recorded, not sent.
-      this.options.log.error(
-        { err: (error as Error).message, task_id: run.task.task_id.value },
-        'status update not queued',
-      );
-    }
+    deliverStatus(this.options, run.address, run.frameworkId, status);
   }
 
   /** The framework acknowledged an update: recorded; the task retires once its end is acknowledged. */
