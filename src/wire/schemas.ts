@@ -956,35 +956,40 @@ const REQUIRED_OPERATOR_BODY: Partial<Record<(typeof MASTER_CALL_TYPES)[number],
   MARK_AGENT_GONE: 'mark_agent_gone',
 };
 
+/** The calls the master's and the agent's operator APIs both take, validated alike. */
+const SHARED_OPERATOR_FIELDS = {
+  get_metrics: optional(z.object({ timeout: optional(DurationInfoSchema) })),
+  set_logging_level: optional(
+    z.object({
+      level: number.refine((l) => Number.isInteger(l) && l >= 0 && l <= 10, {
+        error: 'must be a whole number from 0 to 10',
+      }),
+      duration: DurationInfoSchema,
+    }),
+  ),
+  list_files: optional(z.object({ path: nonEmptyText(MAX_PATH_LENGTH) })),
+  read_file: optional(
+    z.object({
+      path: nonEmptyText(MAX_PATH_LENGTH),
+      offset: number.refine((o) => Number.isSafeInteger(o) && o >= 0, {
+        error: 'must be a non-negative integer',
+      }),
+      length: optional(
+        number.refine((l) => Number.isSafeInteger(l) && l >= 0, {
+          error: 'must be a non-negative integer',
+        }),
+      ),
+    }),
+  ),
+};
+
 export const MasterCallSchema: z.ZodType<MasterCall> = z
   .object({
     type: z.enum(MASTER_CALL_TYPES, {
       error: (issue) =>
         issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
-    get_metrics: optional(z.object({ timeout: optional(DurationInfoSchema) })),
-    set_logging_level: optional(
-      z.object({
-        level: number.refine((l) => Number.isInteger(l) && l >= 0 && l <= 10, {
-          error: 'must be a whole number from 0 to 10',
-        }),
-        duration: DurationInfoSchema,
-      }),
-    ),
-    list_files: optional(z.object({ path: nonEmptyText(MAX_PATH_LENGTH) })),
-    read_file: optional(
-      z.object({
-        path: nonEmptyText(MAX_PATH_LENGTH),
-        offset: number.refine((o) => Number.isSafeInteger(o) && o >= 0, {
-          error: 'must be a non-negative integer',
-        }),
-        length: optional(
-          number.refine((l) => Number.isSafeInteger(l) && l >= 0, {
-            error: 'must be a non-negative integer',
-          }),
-        ),
-      }),
-    ),
+    ...SHARED_OPERATOR_FIELDS,
     teardown: optional(z.object({ framework_id: FrameworkIDSchema })),
     update_weights: optional(z.object({ weight_infos: list(WeightInfoSchema, MAX_ROLE_ENTRIES) })),
     update_quota: optional(
@@ -1142,29 +1147,7 @@ export const AgentOperatorCallSchema: z.ZodType<AgentOperatorCall> = z
       error: (issue) =>
         issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
     }),
-    get_metrics: optional(z.object({ timeout: optional(DurationInfoSchema) })),
-    set_logging_level: optional(
-      z.object({
-        level: number.refine((l) => Number.isInteger(l) && l >= 0 && l <= 10, {
-          error: 'must be a whole number from 0 to 10',
-        }),
-        duration: DurationInfoSchema,
-      }),
-    ),
-    list_files: optional(z.object({ path: nonEmptyText(MAX_PATH_LENGTH) })),
-    read_file: optional(
-      z.object({
-        path: nonEmptyText(MAX_PATH_LENGTH),
-        offset: number.refine((o) => Number.isSafeInteger(o) && o >= 0, {
-          error: 'must be a non-negative integer',
-        }),
-        length: optional(
-          number.refine((l) => Number.isSafeInteger(l) && l >= 0, {
-            error: 'must be a non-negative integer',
-          }),
-        ),
-      }),
-    ),
+    ...SHARED_OPERATOR_FIELDS,
     get_containers: optional(
       z.object({ show_nested: optional(boolean), show_standalone: optional(boolean) }),
     ),
