@@ -3,7 +3,7 @@
 // go, a master restart with a scheduler that is gone for good, and an agent
 // killed outright. Real processes throughout.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,14 +18,42 @@ async function metricsOf(masterUrl: string): Promise<Record<string, number>> {
   return (await response.json()) as Record<string, number>;
 }
 
-/** Kills a task process the test left behind on purpose (its agent was killed). */
-function killPid(pid: number | undefined): void {
+/**
+ * Kills a task process the test left behind on purpose (its agent was killed, so no
+ * agent will clean up after it), then removes the container cgroups it was in.
+ */
+async function killStrandedTask(pid: number | undefined): Promise<void> {
   if (pid === undefined) return;
+  let cgroups: string[] = [];
   try {
+    // Lines like `4:memory:/agora/<container>` (v1) or `0::/agora/<container>` (v2).
+    cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      .filter(([, , path]) => path !== undefined && path !== '/' && !path.includes('..'))
+      .map(([, controllers, path]) => join('/sys/fs/cgroup', controllers ?? '', path ?? ''));
     process.kill(pid, 'SIGKILL');
   } catch {
     // Already gone.
   }
+  await waitFor(`task process ${pid} to die`, () => (isAlive(pid) ? undefined : true));
+  // What the task forked (and its shim) is in the cgroup too: killed until it is empty.
+  for (const dir of cgroups)
+    await waitFor(`cgroup ${dir} to be emptied and removed`, () => {
+      try {
+        for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n'))
+          if (line !== '')
+            try {
+              process.kill(Number(line), 'SIGKILL');
+            } catch {
+              // Gone since the list was read.
+            }
+        rmdirSync(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EBUSY') return undefined;
+      }
+      return true;
+    });
 }
 
 test('a framework with a 30-day failover_timeout survives a disconnect and resubscribes', async (t) => {
@@ -127,7 +155,7 @@ test('after a master restart, a framework whose scheduler is gone is removed and
   const running = await launchOne(framework, new EventQueue(framework), 'orphan', 'sleep 300');
   const pid = running.container_status?.executor_pid;
   assert.ok(pid !== undefined && isAlive(pid));
-  defer(t, () => killPid(pid));
+  defer(t, () => killStrandedTask(pid));
 
   // The master dies first, so it never hears the scheduler leave; then the scheduler goes.
   await master.stop('SIGKILL');
@@ -168,7 +196,7 @@ test('an agent killed outright is marked unreachable and its tasks reported', as
   defer(t, () => aware.close());
   const events = new EventQueue(aware);
   const running = await launchOne(aware, events, 'stranded', 'sleep 300');
-  defer(t, () => killPid(running.container_status?.executor_pid));
+  defer(t, () => killStrandedTask(running.container_status?.executor_pid));
 
   const [agent] = cluster.agents;
   assert.ok(agent !== undefined);
