@@ -60,6 +60,8 @@ async function schedulerScenario(cluster: Cluster, codec: WireCodec): Promise<Sc
     subscribe: { framework_info: frameworkInfo },
   });
   const streams: RecordStream[] = [first];
+  // Ended in `finally` too: a failed step must not leave the loop below holding the file open.
+  let isAcking = true;
   try {
     const subscribed = await first.next('SUBSCRIBED');
     await first.next('HEARTBEAT');
@@ -94,7 +96,6 @@ async function schedulerScenario(cluster: Cluster, codec: WireCodec): Promise<Sc
     };
     // The agent sends a task's next update only once the last is acknowledged (WIRE §2.4),
     // so updates are acknowledged as they come, as a framework does.
-    let isAcking = true;
     const acking = (async () => {
       while (isAcking) {
         await acknowledgeAll();
@@ -253,6 +254,7 @@ async function schedulerScenario(cluster: Cluster, codec: WireCodec): Promise<Sc
       .sort();
     return { events, updates, calls };
   } finally {
+    isAcking = false;
     for (const stream of streams) stream.close();
   }
 }
