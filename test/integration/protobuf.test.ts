@@ -24,7 +24,7 @@ import {
   withoutEmptyLists,
 } from './codecs.js';
 import { EventQueue, launchOne } from './events.js';
-import { type Cluster, runCli, startCluster, waitFor } from './harness.js';
+import { type Cluster, getState, runCli, startCluster, waitFor } from './harness.js';
 
 const AGENT_RESOURCES = 'cpus:4;mem:4096;disk:1024;ports:[31000-31100]';
 
@@ -163,14 +163,27 @@ async function schedulerScenario(cluster: Cluster, codec: WireCodec): Promise<Sc
     await acknowledgeAll();
 
     // DECLINE every offer held; SUPPRESS; REVIVE clears the filters and brings offers back.
+    // An offer can still be on its way when the first DECLINE goes out (resources the
+    // killed task gave back); REVIVE does not rescind held offers, so decline what the
+    // master says this framework still holds until it holds nothing, then REVIVE.
+    const decline = (ids: Json[]) =>
+      call({ type: 'DECLINE', decline: { offer_ids: ids, filters: { refuse_seconds: 60 } } });
     const held = stream.records
       .filter((e) => e.type === 'OFFERS')
       .flatMap((e) => asJson(e.offers).offers as Json[])
       .map((o) => asJson(o.id))
       .filter((id) => id.value !== asJson(offer.id).value);
     assert.ok(held.length > 0, 'offers of what the tasks left and gave back');
-    await call({ type: 'DECLINE', decline: { offer_ids: held, filters: { refuse_seconds: 60 } } });
+    await decline(held);
     await call({ type: 'SUPPRESS', suppress: {} });
+    await waitFor('the framework to hold no offer', async () => {
+      const state = await getState(cluster.masterUrl);
+      const mine = state.frameworks.find((f) => f.id === frameworkId.value);
+      const offers = mine?.offers ?? [];
+      if (offers.length === 0) return true;
+      await decline(offers.map((o) => ({ value: o.id })));
+      return undefined;
+    });
     const beforeRevive = stream.records.length;
     await call({ type: 'REVIVE', revive: {} });
     await stream.next('OFFERS', () => true, beforeRevive);
