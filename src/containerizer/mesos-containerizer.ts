@@ -3,12 +3,9 @@
 // process group of its own) or by cgroups (cpu shares and CFS quota, memory
 // and pids limits, the whole cgroup killed), chosen by --isolation. A
 // restarted agent re-attaches to the shims it finds running (#9).
-import { type ChildProcess, spawn } from 'node:child_process';
 import {
-  closeSync,
   existsSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -18,8 +15,9 @@ import {
 import { join } from 'node:path';
 import type { Resources } from '../resources/index.js';
 import { type CgroupsHierarchy, ContainerCgroup, existingContainerCgroups } from './cgroups.js';
+import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
-import { joinArgv, RUNTIME_FILES, runtimeFile, shimArgv } from './shim.js';
+import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
 import { terminationFromShellStatus } from './termination.js';
 import type {
   Container,
@@ -35,8 +33,8 @@ import type {
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 /** How often a re-attached container is checked for its end (its shim is not our child). */
 const RECOVERED_POLL_MS = 250;
-/** How long the shim gets to record the task's PID before the launch counts as failed. */
-const TASK_PID_TIMEOUT_MS = 5000;
+/** How long a forked task gets to lead its own session (setsid) before it is used anyway. */
+const SESSION_TIMEOUT_MS = 5000;
 /** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
 const MAX_KILL_ROUNDS = 50;
 
@@ -64,6 +62,12 @@ export interface MesosContainerizerOptions {
   readonly ledgerDir?: string;
 }
 
+interface Watched {
+  readonly shimPid: number | undefined;
+  /** True once the container has ended (and its end is being read). */
+  readonly check: () => boolean;
+}
+
 interface Running {
   readonly shimPid: number | undefined;
   readonly taskPid: number;
@@ -74,8 +78,9 @@ interface Running {
 export class MesosContainerizer implements Containerizer {
   private readonly running = new Map<string, Running>();
   /** Re-attached containers: their shims are not our children, so they are polled. */
-  private readonly watched = new Map<string, { check: () => boolean }>();
+  private readonly watched = new Map<string, Watched>();
   private poller: NodeJS.Timeout | undefined;
+  private readonly launcher = new ShimLauncher();
 
   constructor(private readonly options: MesosContainerizerOptions) {}
 
@@ -91,44 +96,52 @@ export class MesosContainerizer implements Containerizer {
     for (const name of Object.values(RUNTIME_FILES))
       rmSync(join(spec.runtimeDir, name), { force: true });
     const cgroup = await this.createCgroup(spec.containerId, spec.resources);
-    const argv = commandArgv(spec);
-    const { file, args } = shimArgv(spec.runtimeDir, cgroup?.procsFiles ?? [], argv);
-    const stdout = openSync(join(spec.sandbox, 'stdout'), 'a');
-    const stderr = openSync(join(spec.sandbox, 'stderr'), 'a');
-    let shim: ChildProcess;
+    let shim: LaunchedShim;
     try {
-      shim = spawn(file, args, {
-        cwd: spec.sandbox,
-        env: spec.environment,
-        stdio: ['ignore', stdout, stderr],
-        // The shim leads a session of its own: nothing aimed at the agent reaches it.
-        detached: true,
-      });
-      await new Promise<void>((resolve, reject) => {
-        shim.once('spawn', resolve);
-        shim.once('error', reject);
+      shim = await this.launcher.launch({
+        sandbox: spec.sandbox,
+        runtimeDir: spec.runtimeDir,
+        environment: spec.environment,
+        cgroupProcsFiles: cgroup?.procsFiles ?? [],
+        command: commandArgv(spec),
       });
     } catch (error) {
+      // A launch lost with its launcher may have started something after all.
+      if (cgroup !== undefined) await killAll(cgroup, undefined);
       if (cgroup?.remove() === true) this.forget(spec.containerId);
       throw error;
-    } finally {
-      closeSync(stdout);
-      closeSync(stderr);
     }
-    const exited = new Promise<void>((resolve) => shim.once('exit', () => resolve()));
-    const taskPid = await this.awaitTaskPid(spec.runtimeDir, exited);
-    if (taskPid === undefined) {
-      const ended = await this.ended(spec.runtimeDir, cgroup, spec.resources);
+    if (shim.kind === 'failed') {
+      await this.ended(spec.runtimeDir, cgroup, spec.resources);
       if (cgroup?.remove() === true) this.forget(spec.containerId);
       throw new Error(
-        `the task did not start${ended.exitCode === 125 ? ' (could not join its cgroups)' : ''}`,
+        `the task did not start${shim.status === SHIM_FAILED_STATUS ? ' (could not enter its sandbox or join its cgroups)' : ` (status ${shim.status})`}`,
       );
     }
+    const { taskPid, shimPid } = shim;
+    await untilSessionLeader(taskPid);
     const startTime = readStat(taskPid)?.startTime;
     if (startTime !== undefined)
       writeAtomic(runtimeFile(spec.runtimeDir, 'taskStartTime'), startTime);
-    const running: Running = { shimPid: shim.pid, taskPid, cgroup, resources: spec.resources };
+    const running: Running = { shimPid, taskPid, cgroup, resources: spec.resources };
     this.running.set(spec.containerId, running);
+    // The shim's end line is how its end is learnt; a shim killed before it could write one
+    // is found gone by the poller (it is the launcher's child, not ours).
+    const shimStartTime = readStat(shimPid)?.startTime;
+    const exited = new Promise<void>((resolve) => {
+      void shim.end.then(() => {
+        if (this.watched.get(spec.containerId)?.shimPid === shimPid)
+          this.watched.delete(spec.containerId);
+        resolve();
+      });
+      this.watch(spec.containerId, shimPid, () => {
+        if (readStat(shimPid)?.startTime === shimStartTime && shimStartTime !== undefined)
+          return false;
+        shim.release();
+        resolve();
+        return true;
+      });
+    });
     const terminated = exited.then(() => this.ended(spec.runtimeDir, cgroup, spec.resources));
     return this.container(spec.containerId, running, terminated);
   }
@@ -152,7 +165,7 @@ export class MesosContainerizer implements Containerizer {
       const running: Running = { shimPid, taskPid, cgroup, resources: entry.resources };
       this.running.set(entry.containerId, running);
       const terminated = new Promise<Termination>((resolve) => {
-        this.watch(entry.containerId, () => {
+        this.watch(entry.containerId, shimPid, () => {
           const done = readRecorded(entry.runtimeDir) !== undefined || !this.isAlive(running);
           if (done) void this.ended(entry.runtimeDir, cgroup, entry.resources).then(resolve);
           return done;
@@ -212,6 +225,7 @@ export class MesosContainerizer implements Containerizer {
 
   /** Stops polling re-attached containers (they keep running). */
   close(): void {
+    this.launcher.close();
     if (this.poller !== undefined) clearInterval(this.poller);
     this.poller = undefined;
     this.watched.clear();
@@ -266,30 +280,6 @@ export class MesosContainerizer implements Containerizer {
       : undefined;
   }
 
-  /** The task's PID, once the shim has written it; undefined if the shim exits first. */
-  private async awaitTaskPid(
-    runtimeDir: string,
-    exited: Promise<void>,
-  ): Promise<number | undefined> {
-    let hasExited = false;
-    void exited.then(() => {
-      hasExited = true;
-    });
-    const deadline = performance.now() + TASK_PID_TIMEOUT_MS;
-    for (let waitMs = 0.5; performance.now() < deadline; waitMs = Math.min(waitMs * 2, 20)) {
-      const pid = readPid(runtimeFile(runtimeDir, 'taskPid'));
-      // The shim writes the PID as soon as it forks; the task is its own group only once
-      // setsid has run in it. Until then a signal to the group would reach nobody.
-      if (pid !== undefined) {
-        const stat = readStat(pid);
-        if (stat === undefined || stat.pgid === pid) return pid;
-      }
-      if (hasExited) return pid;
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
-    return undefined;
-  }
-
   /** How the container ended, once its task is gone; whatever is left in its cgroup is killed. */
   private async ended(
     runtimeDir: string,
@@ -312,8 +302,8 @@ export class MesosContainerizer implements Containerizer {
     return readStat(running.taskPid) !== undefined || (running.cgroup?.pids().length ?? 0) > 0;
   }
 
-  private watch(containerId: string, check: () => boolean): void {
-    this.watched.set(containerId, { check });
+  private watch(containerId: string, shimPid: number | undefined, check: () => boolean): void {
+    this.watched.set(containerId, { shimPid, check });
     if (this.poller !== undefined) return;
     this.poller = setInterval(() => {
       for (const [id, { check: isDone }] of this.watched) if (isDone()) this.watched.delete(id);
@@ -333,6 +323,20 @@ function commandArgv(spec: LaunchSpec): string[] {
   if (command.shell ?? true) return ['/bin/sh', '-c', value];
   // argv[0] is the executable's path: the shim cannot set another (no `exec -a` in POSIX sh).
   return [value, ...(command.arguments ?? []).slice(1)];
+}
+
+/**
+ * Waits until the task leads its own session: the shim reports its PID as soon as it has
+ * forked, and setsid runs in the child after. Until then a signal to the task's group
+ * would reach nobody. A task already gone is not waited for.
+ */
+async function untilSessionLeader(pid: number): Promise<void> {
+  const deadline = performance.now() + SESSION_TIMEOUT_MS;
+  for (let waitMs = 0.25; performance.now() < deadline; waitMs = Math.min(waitMs * 2, 20)) {
+    const stat = readStat(pid);
+    if (stat === undefined || stat.pgid === pid) return;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
 }
 
 /** Whether `pid` is still the task the run recorded: same PID and same start time. */

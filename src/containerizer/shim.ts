@@ -6,6 +6,10 @@
 // forks is accounted and can be killed), starts the task in a session of its
 // own (so a signal to the task's group spares the shim), waits for it, and
 // writes how it ended to the run's directory, where a restarted agent reads it.
+// Shims are started by the launcher (launcher.ts), and tell the agent through
+// file descriptor 3, a pipe the agent reads, when the task has started and how
+// it ended: the agent learns both without polling and without being the
+// shim's parent.
 //
 // `wait` reports a task killed by signal n as 128+n, as every shell does, so a
 // task that exits 143 and one killed by SIGTERM look alike; termination.ts
@@ -26,19 +30,55 @@ export const RUNTIME_FILES = {
 /** Exit status of a shim that could not join its cgroups or start the task. */
 export const SHIM_FAILED_STATUS = 125;
 
+/**
+ * The lines a shim writes to the agent: `task <tag> <task pid> <shim pid>` once the task
+ * is forked, `end <tag> <wait status>` once it is gone (or could not start). One short line
+ * is one write(2) below PIPE_BUF, so the lines of several shims never interleave.
+ */
+export type ShimEvent =
+  | {
+      readonly kind: 'task';
+      readonly tag: number;
+      readonly taskPid: number;
+      readonly shimPid: number;
+    }
+  | { readonly kind: 'end'; readonly tag: number; readonly status: number };
+
+/** Parses one event line; undefined for anything else. */
+export function parseShimEvent(line: string): ShimEvent | undefined {
+  const task = /^task (\d{1,15}) (\d{1,10}) (\d{1,10})$/.exec(line);
+  if (task !== null)
+    return {
+      kind: 'task',
+      tag: Number(task[1]),
+      taskPid: Number(task[2]),
+      shimPid: Number(task[3]),
+    };
+  const end = /^end (\d{1,15}) (\d{1,3})$/.exec(line);
+  if (end !== null) return { kind: 'end', tag: Number(end[1]), status: Number(end[2]) };
+  return undefined;
+}
+
 const SCRIPT = [
-  'runtime=$1; cgroups=$2; shift 2',
+  'runtime=$1; cgroups=$2; tag=$3; shift 3',
+  // A dead agent's pipe must not kill the shim: its events are then written to no one.
+  "trap '' PIPE",
   // Join every cgroup first: whatever the task forks inherits them.
   'if [ -n "$cgroups" ]; then',
   '  IFS=:',
-  '  for f in $cgroups; do echo $$ > "$f" || exit 125; done',
+  '  for f in $cgroups; do',
+  `    echo $$ > "$f" || { printf '${SHIM_FAILED_STATUS}\\n' > "$runtime/${RUNTIME_FILES.exitStatus}"; echo "end $tag ${SHIM_FAILED_STATUS}" 2>/dev/null >&3; exit ${SHIM_FAILED_STATUS}; }`,
+  '  done',
   '  unset IFS',
   'fi',
   // The agent's terminal and its Ctrl-C are not the task's business.
   "trap '' HUP INT",
-  'setsid "$@" < /dev/null &',
+  // The task gets SIGPIPE back (a pipeline must end as usual) and not the agent's pipe.
+  '{ trap - PIPE; exec setsid "$@" 3>&-; } < /dev/null &',
   'task=$!',
-  `echo $task > "$runtime/${RUNTIME_FILES.taskPid}.tmp" && mv "$runtime/${RUNTIME_FILES.taskPid}.tmp" "$runtime/${RUNTIME_FILES.taskPid}"`,
+  // Written in place (echo is one write): a reader that finds the file empty reads again.
+  `echo $task > "$runtime/${RUNTIME_FILES.taskPid}"`,
+  'echo "task $tag $task $$" 2>/dev/null >&3',
   // A TERM for the shim is meant for the task.
   "trap 'kill -TERM -$task 2>/dev/null' TERM",
   // wait returns early when a trapped signal arrives; the task may still be running.
@@ -46,28 +86,37 @@ const SCRIPT = [
   '  wait $task; status=$?',
   '  kill -0 $task 2>/dev/null || break',
   'done',
-  // `exec`: the rename runs as the shim itself, not as a child. A kill of the container
-  // sweeps its cgroup sparing only the shim's PID; a forked `mv` caught in a sweep (a
-  // SIGKILL escalation meeting a task already dying) left the end unrecorded, reported as
-  // "exited with status -1". The shim's own exit status is mv's: nothing reads it.
-  `printf '%s\\n' "$status" > "$runtime/${RUNTIME_FILES.exitStatus}.tmp" && exec mv "$runtime/${RUNTIME_FILES.exitStatus}.tmp" "$runtime/${RUNTIME_FILES.exitStatus}"`,
+  // Builtins only from here on: a kill of the container sweeps its cgroup sparing only the
+  // shim's PID, and a forked helper caught in a sweep would leave the end unrecorded.
+  `printf '%s\\n' "$status" > "$runtime/${RUNTIME_FILES.exitStatus}"`,
+  'echo "end $tag $status" 2>/dev/null >&3',
   'exit $status',
 ].join('\n');
 
 /**
  * The argv that runs `command` (an argv itself) under the shim: `/bin/sh -c
- * <script> shim <runtimeDir> <cgroup procs files, ':'-joined> <command...>`.
+ * <script> agora-shim <runtimeDir> <cgroup procs files, ':'-joined> <tag> <command...>`.
+ * `tag` names the launch in the events the shim writes to file descriptor 3.
  */
 export function shimArgv(
   runtimeDir: string,
   cgroupProcsFiles: readonly string[],
+  tag: number,
   command: readonly string[],
 ): { readonly file: string; readonly args: readonly string[] } {
   for (const path of cgroupProcsFiles)
     if (path.includes(':')) throw new Error(`cgroup path ${path} contains ':'`);
   return {
     file: '/bin/sh',
-    args: ['-c', SCRIPT, 'agora-shim', runtimeDir, cgroupProcsFiles.join(':'), ...command],
+    args: [
+      '-c',
+      SCRIPT,
+      'agora-shim',
+      runtimeDir,
+      cgroupProcsFiles.join(':'),
+      String(tag),
+      ...command,
+    ],
   };
 }
 

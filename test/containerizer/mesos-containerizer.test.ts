@@ -344,3 +344,111 @@ test('cgroups isolation: a re-attached task killed ends by the signal, its shim 
   const termination = await within('the re-attached task to end', again.terminated);
   assert.deepEqual(termination, { exitCode: null, signal: 'SIGKILL' });
 });
+
+/** The launcher that forks a container's shim: the shim's parent. */
+function launcherOf(container: Container): number {
+  const shim = readStat(container.pid)?.ppid;
+  const launcher = shim === undefined ? undefined : readStat(shim)?.ppid;
+  assert.ok(launcher !== undefined && launcher > 1, 'the shim runs under the launcher');
+  return launcher;
+}
+
+/** Zombie children of `pid` (ended, not yet reaped). */
+function zombiesOf(pid: number): string[] {
+  let children: string;
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  } catch {
+    return [];
+  }
+  return children === ''
+    ? []
+    : children.split(' ').filter((child) => {
+        try {
+          return /\) Z /.test(readFileSync(`/proc/${child}/stat`, 'utf8'));
+        } catch {
+          return false;
+        }
+      });
+}
+
+test('mesos containerizer gives the task exactly its environment, every byte of it', async (t) => {
+  const { containerizer, dir } = bed(t);
+  const sandbox = join(dir, 'env', 'sandbox');
+  mkdirSync(sandbox, { recursive: true });
+  process.env.AGORA_TEST_AGENT_ONLY = 'the agent’s, not the task’s';
+  t.after(() => delete process.env.AGORA_TEST_AGENT_ONLY);
+  const odd = `it's "quoted" $HOME \`date\` \\ ; rm -rf /nowhere\nsecond line '\\''`;
+  const container = await containerizer.launch({
+    containerId: `agora-test-${process.pid}-env`,
+    sandbox,
+    runtimeDir: join(dir, 'env', 'runtime'),
+    command: { value: 'printf %s "$ODD" > odd; env > env.txt' },
+    environment: { PATH: process.env.PATH ?? '/usr/bin:/bin', ODD: odd, EMPTY: '' },
+    resources: Resources.parse('cpus:0.1;mem:64'),
+  });
+  assert.deepEqual(await within('the task to end', container.terminated), {
+    exitCode: 0,
+    signal: null,
+  });
+  assert.equal(readFileSync(join(sandbox, 'odd'), 'utf8'), odd);
+  const names = readFileSync(join(sandbox, 'env.txt'), 'utf8')
+    .split('\n')
+    .map((line) => line.split('=')[0])
+    .filter((name) => /^[A-Z_]+$/.test(name ?? ''));
+  assert.ok(names.includes('EMPTY'));
+  assert.ok(!names.includes('AGORA_TEST_AGENT_ONLY'), 'nothing of the agent’s environment');
+});
+
+test('mesos containerizer refuses a launch into a sandbox that is not there, saying so', async (t) => {
+  const { containerizer, dir } = bed(t);
+  await assert.rejects(
+    containerizer.launch({
+      containerId: `agora-test-${process.pid}-nosandbox`,
+      sandbox: join(dir, 'missing'),
+      runtimeDir: join(dir, 'nosandbox-runtime'),
+      command: { value: 'true' },
+      environment: {},
+      resources: Resources.parse('cpus:0.1;mem:64'),
+    }),
+    /could not enter its sandbox/,
+  );
+});
+
+test('mesos containerizer survives its launcher being killed: tasks keep reporting, launches go on', async (t) => {
+  const { launch } = bed(t);
+  const { container: first } = await launch('sleep 100');
+  const launcher = launcherOf(first);
+  process.kill(launcher, 'SIGKILL');
+  // A new launch starts a new launcher...
+  const { container: second } = await launch('exit 4');
+  assert.deepEqual(await within('the second task to end', second.terminated), {
+    exitCode: 4,
+    signal: null,
+  });
+  // ...and the first task, whose launcher is gone, still reports how it ended.
+  first.signal('SIGTERM');
+  assert.deepEqual(await within('the first task to end', first.terminated), {
+    exitCode: null,
+    signal: 'SIGTERM',
+  });
+});
+
+test('mesos containerizer leaves no ended shim unreaped', async (t) => {
+  const { launch } = bed(t);
+  const { container: keeper } = await launch('sleep 100');
+  const launcher = launcherOf(keeper);
+  const quick = await Promise.all([1, 2, 3, 4, 5].map(() => launch('true')));
+  for (const { container } of quick) await within('a task to end', container.terminated);
+  await waitUntil('the launcher to reap every ended shim', () => zombiesOf(launcher).length === 0);
+  keeper.signal('SIGKILL');
+  await within('the keeper to end', keeper.terminated);
+});
+
+async function waitUntil(what: string, isDone: () => boolean, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!isDone()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

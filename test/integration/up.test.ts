@@ -177,9 +177,10 @@ test('agora up restarts an agent killed with SIGKILL, and the restarted agent re
   assert.ok(taskPid !== undefined);
   const leftovers = taskProcesses(taskPid);
   defer(t, () => killProcesses(leftovers));
-  // The task runs under its shim, which the agent started.
+  // The task runs under its shim, which the agent's launcher started.
   const shimPid = parentOf(taskPid);
-  const agentPid = shimPid === undefined ? undefined : parentOf(shimPid);
+  const launcherPid = shimPid === undefined ? undefined : parentOf(shimPid);
+  const agentPid = launcherPid === undefined ? undefined : parentOf(launcherPid);
   assert.ok(agentPid !== undefined);
   const name = /\/(agent-\d+)\0/.exec(readFileSync(`/proc/${agentPid}/cmdline`, 'utf8'))?.[1];
   assert.ok(name !== undefined, 'the task runs under one of up’s agents');

@@ -1,0 +1,301 @@
+// The launcher: one long-lived /bin/sh per containerizer that forks the shims.
+// Starting a process from the agent blocks its event loop until the child has
+// exec'd (libuv waits to report an exec failure): ~4 ms of a ~100 MB agent per
+// task, plus the fork's page-table copy, which capped a 2-core agent far below
+// the 300 launches/s it must reach. The launcher is a small shell that costs a
+// fraction of that per fork and blocks no one: the agent writes one line to it
+// (`<tag> <script>`) and goes on. The shim of each launch writes `task` and
+// `end` lines (shim.ts) to the launcher's stdout, a pipe the agent reads.
+// Shims do not depend on the launcher: when it exits (the agent closed its
+// stdin, or died), they keep running, and their lines still reach the agent
+// while it keeps the pipe's read end open.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { readStat } from './process-identity.js';
+import { parseShimEvent, type ShimEvent, shimArgv } from './shim.js';
+
+/** Launchers a launch may be sent to before it fails: each one it was sent to died. */
+const MAX_SENDS = 3;
+/** After a shim reports its end, how long before the launcher is asked to reap it. */
+const REAP_DELAY_MS = 20;
+/** How long a shim gets to report its task's PID: it forks at once, unless the host is stuck. */
+const REPORT_TIMEOUT_MS = 10_000;
+
+const LAUNCHER_SCRIPT = [
+  "while IFS=' ' read -r tag file; do",
+  // fd 3 is the pipe to the agent; the script redirects the shim's stdout and stderr itself.
+  '  if [ -n "$file" ]; then /bin/sh "$file" 3>&1 >/dev/null 2>&1 </dev/null & fi',
+  // Reaps the shims that have ended (an empty line from the agent asks for just that) and
+  // frees them from the job table, which otherwise grows and slows every later fork.
+  '  jobs >/dev/null',
+  'done',
+].join('\n');
+
+const claimFile = (runtimeDir: string) => `${runtimeDir}/launch.claim`;
+
+/** One word for the shell, verbatim: single quotes, each `'` written as `'\''`. */
+export function shellQuote(word: string): string {
+  if (word.includes('\0')) throw new Error('an argument or variable contains a NUL byte');
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+export interface ShimLaunch {
+  readonly sandbox: string;
+  readonly runtimeDir: string;
+  /** The whole environment of the task: nothing of the launcher's is passed on. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly cgroupProcsFiles: readonly string[];
+  readonly command: readonly string[];
+}
+
+/**
+ * The script the launcher runs for one launch: into the sandbox, then exec the shim
+ * with exactly the task's environment (`env -i`), stdout and stderr appended to the
+ * sandbox's files. A sandbox it cannot enter ends the launch with the shim's failure
+ * status, reported like any end.
+ */
+export function launchScript(tag: number, launch: ShimLaunch): string {
+  const { file, args } = shimArgv(launch.runtimeDir, launch.cgroupProcsFiles, tag, launch.command);
+  const variables = Object.entries(launch.environment).map(([name, value]) => {
+    if (name === '' || name.includes('='))
+      throw new Error(`environment variable name '${name}' is empty or contains '='`);
+    return shellQuote(`${name}=${value}`);
+  });
+  const failed = `{ echo 'end ${tag} 125' >&3; exit 125; }`;
+  return [
+    // A launch is sent again when its launcher dies before the shim reports in, and the
+    // first sending may have forked after all: whichever runs first claims the launch (an
+    // exclusive create, noclobber), the other leaves without a word.
+    `set -C; { : > ${shellQuote(claimFile(launch.runtimeDir))}; } 2>/dev/null || exit 0; set +C`,
+    `cd ${shellQuote(launch.sandbox)} 2>/dev/null || ${failed}`,
+    [
+      'exec /usr/bin/env -i',
+      ...variables,
+      shellQuote(file),
+      ...args.map(shellQuote),
+      `>>${shellQuote(`${launch.sandbox}/stdout`)}`,
+      `2>>${shellQuote(`${launch.sandbox}/stderr`)}`,
+    ].join(' '),
+    '',
+  ].join('\n');
+}
+
+/** A shim the launcher started. */
+export type LaunchedShim =
+  | {
+      readonly kind: 'running';
+      readonly shimPid: number;
+      readonly taskPid: number;
+      /** The task's wait status, once the shim reports how it ended. Never rejects. */
+      readonly end: Promise<number>;
+      /** Stops listening for this shim's lines (its end was learnt otherwise). */
+      release(): void;
+    }
+  /** It ended before starting the task: the sandbox or a cgroup could not be entered. */
+  | { readonly kind: 'failed'; readonly status: number };
+
+/** A launch sent to a launcher, until its shim reports in. */
+interface Pending {
+  readonly file: string;
+  sends: number;
+  task(taskPid: number, shimPid: number): void;
+  end(status: number): void;
+  fail(reason: string): void;
+}
+
+interface Launcher {
+  readonly child: ChildProcess;
+  /** Launches sent to it whose shims have not reported yet. */
+  readonly sent: Set<number>;
+}
+
+export class ShimLauncher {
+  private current: Launcher | undefined;
+  /** Read ends of every launcher's pipe: a shim writes to its launcher's until it ends. */
+  private readonly pipes = new Set<Readable>();
+  /** Every launch listened for, by tag: pending ones, and running shims until their end. */
+  private readonly listeners = new Map<number, Pending>();
+  private nextTag = 1;
+  private isRefed = false;
+  private reaper: NodeJS.Timeout | undefined;
+
+  /**
+   * Starts a shim for `launch` through the launcher (started on first use). Resolves once
+   * the shim reports its task forked, or its failure to start it; rejects when the script
+   * cannot be written or nothing is heard of the launch.
+   */
+  async launch(launch: ShimLaunch): Promise<LaunchedShim> {
+    const tag = this.nextTag++;
+    const file = `${launch.runtimeDir}/launch`;
+    if (file.includes('\n')) throw new Error('the runtime directory contains a newline');
+    rmSync(claimFile(launch.runtimeDir), { force: true });
+    writeFileSync(file, launchScript(tag, launch), { mode: 0o600 });
+    let resolveEnd: (status: number) => void = () => {};
+    const end = new Promise<number>((resolve) => {
+      resolveEnd = resolve;
+    });
+    return new Promise<LaunchedShim>((resolve, reject) => {
+      let isSettled = false;
+      const silence = setTimeout(
+        () => pending.fail(`the shim did not report in ${REPORT_TIMEOUT_MS} ms`),
+        REPORT_TIMEOUT_MS,
+      );
+      const settle = () => {
+        clearTimeout(silence);
+        const wasSettled = isSettled;
+        isSettled = true;
+        this.forgetSent(tag);
+        return !wasSettled;
+      };
+      const pending: Pending = {
+        file,
+        sends: 0,
+        task: (taskPid, shimPid) => {
+          if (settle())
+            resolve({ kind: 'running', shimPid, taskPid, end, release: () => this.release(tag) });
+        },
+        end: (status) => {
+          this.release(tag);
+          resolveEnd(status);
+          if (settle()) resolve({ kind: 'failed', status });
+        },
+        fail: (reason) => {
+          if (!settle()) return;
+          this.release(tag);
+          reject(new Error(reason));
+        },
+      };
+      this.listeners.set(tag, pending);
+      this.updateRef();
+      this.send(tag, pending);
+    });
+  }
+
+  /** Lets the launcher go (it exits on end of input); running shims are not touched. */
+  close(): void {
+    const launcher = this.current;
+    this.current = undefined;
+    launcher?.child.stdin?.end();
+    clearTimeout(this.reaper);
+    this.reaper = undefined;
+  }
+
+  private send(tag: number, pending: Pending): void {
+    pending.sends += 1;
+    try {
+      const launcher = this.launcher();
+      launcher.sent.add(tag);
+      launcher.child.stdin?.write(`${tag} ${pending.file}\n`);
+    } catch (error) {
+      pending.fail(`the launcher could not be started: ${(error as Error).message}`);
+    }
+  }
+
+  private forgetSent(tag: number): void {
+    this.current?.sent.delete(tag);
+  }
+
+  /** A shim that has ended stays a zombie until its parent, the launcher, reaps it. */
+  private reapSoon(): void {
+    if (this.reaper !== undefined) return;
+    this.reaper = setTimeout(() => {
+      this.reaper = undefined;
+      this.current?.child.stdin?.write('\n');
+    }, REAP_DELAY_MS);
+    this.reaper.unref();
+  }
+
+  private release(tag: number): void {
+    this.listeners.delete(tag);
+    this.updateRef();
+  }
+
+  /** The pipes keep the process alive only while some shim is being listened to. */
+  private updateRef(): void {
+    const shouldRef = this.listeners.size > 0;
+    if (shouldRef === this.isRefed) return;
+    this.isRefed = shouldRef;
+    for (const pipe of this.pipes) setRef(pipe, shouldRef);
+  }
+
+  private launcher(): Launcher {
+    const current = this.current;
+    // A launcher killed a moment ago may be a zombie whose exit Node has not seen yet.
+    if (current?.child.pid !== undefined && readStat(current.child.pid) !== undefined)
+      return current;
+    if (current !== undefined) this.lose(current);
+    const child = spawn('/bin/sh', ['-c', LAUNCHER_SCRIPT, 'agora-launcher'], {
+      // Nothing of the agent's environment reaches a task through the launcher.
+      env: {},
+      stdio: ['pipe', 'pipe', 'ignore'],
+      // Its own session: a signal to the agent's group does not reach it or its shims.
+      detached: true,
+    });
+    child.unref();
+    const launcher: Launcher = { child, sent: new Set() };
+    const stdout = child.stdout;
+    if (stdout !== null) {
+      this.pipes.add(stdout);
+      setRef(stdout, this.isRefed);
+      this.readEvents(stdout);
+    }
+    // A write to a launcher that has just died must not throw out of the agent.
+    child.stdin?.on('error', () => {});
+    child.once('error', () => this.lose(launcher));
+    child.once('exit', () => this.lose(launcher));
+    this.current = launcher;
+    return launcher;
+  }
+
+  /**
+   * A launcher is gone: what was sent to it and has not reported in is sent to a new one
+   * (the claim in each script keeps a launch from running twice), a few times at most.
+   */
+  private lose(launcher: Launcher): void {
+    if (this.current === launcher) this.current = undefined;
+    launcher.child.stdin?.destroy();
+    const unreported = [...launcher.sent];
+    launcher.sent.clear();
+    for (const tag of unreported) {
+      const pending = this.listeners.get(tag);
+      if (pending === undefined) continue;
+      if (pending.sends >= MAX_SENDS)
+        pending.fail(`${MAX_SENDS} launchers died before the shim started`);
+      else this.send(tag, pending);
+    }
+  }
+
+  private readEvents(pipe: Readable): void {
+    let buffered = '';
+    pipe.setEncoding('utf8');
+    pipe.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline = buffered.indexOf('\n');
+      while (newline !== -1) {
+        const event = parseShimEvent(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        if (event !== undefined) this.dispatch(event);
+        newline = buffered.indexOf('\n');
+      }
+      // Lines are short; a writer that sends no newline is not a shim.
+      if (buffered.length > 4096) buffered = '';
+    });
+    pipe.on('error', () => {});
+    pipe.once('close', () => this.pipes.delete(pipe));
+  }
+
+  private dispatch(event: ShimEvent): void {
+    if (event.kind === 'end') this.reapSoon();
+    const listener = this.listeners.get(event.tag);
+    if (listener === undefined) return;
+    if (event.kind === 'task') listener.task(event.taskPid, event.shimPid);
+    else listener.end(event.status);
+  }
+}
+
+function setRef(pipe: Readable, isRefed: boolean): void {
+  const handle = pipe as Readable & { ref?: () => void; unref?: () => void };
+  if (isRefed) handle.ref?.();
+  else handle.unref?.();
+}
