@@ -9,14 +9,14 @@
 //     slaves/<agent_id>/frameworks/<framework_id>/
 //       framework.info                    FrameworkInfo
 //       executors/<executor_id>/runs/<container_id>/
-//         pids/forked.pid                 the task's process (and process group), in decimal
-//         pids/forked.start_time          its start time, /proc/<pid>/stat field 22
 //         tasks/<task_id>/task.info       TaskInfo
 //         tasks/<task_id>/task.updates    every status update and acknowledgement, one JSON
 //                                         line each, shaped as Mesos' StatusUpdateRecord:
 //                                         {"type":"UPDATE","update":{…}} or {"type":"ACK","uuid":…}
 //         task.pid, task.start_time,      the shim's records (src/containerizer/shim.ts): this
-//         exit_status                     directory is the container's runtime directory
+//         exit_status                     directory is the container's runtime directory; the
+//                                         task's process (and group) and its start time, which
+//                                         Mesos keeps in pids/forked.pid (read too, if there)
 //
 // A run's directory is removed when its terminal update is acknowledged. Every
 // file is written to a temporary name and renamed into place, so a crash leaves
@@ -36,6 +36,7 @@ import {
 } from 'node:fs';
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { runtimeFile } from '../containerizer/index.js';
 import {
   type AgentCall,
   type FrameworkID,
@@ -90,6 +91,8 @@ export function writeFileAtomic(path: string, data: string): void {
 export class Checkpoint {
   private readonly metaDir: string;
   private readonly removals = new Set<Promise<void>>();
+  /** The framework.info last written at each path by this agent. */
+  private readonly frameworkInfos = new Map<string, string>();
 
   constructor(workDir: string) {
     this.metaDir = join(workDir, 'meta');
@@ -106,21 +109,14 @@ export class Checkpoint {
 
   /** Before the task's process starts: who it belongs to and what it is. */
   launched(address: RunAddress, frameworkInfo: FrameworkInfo, task: TaskInfo): void {
-    writeFileAtomic(
-      join(this.frameworkDir(address), 'framework.info'),
-      JSON.stringify(frameworkInfo),
-    );
+    const frameworkPath = join(this.frameworkDir(address), 'framework.info');
+    const framework = JSON.stringify(frameworkInfo);
+    // Once per framework (and again when it changes), not once per task.
+    if (this.frameworkInfos.get(frameworkPath) !== framework) {
+      writeFileAtomic(frameworkPath, framework);
+      this.frameworkInfos.set(frameworkPath, framework);
+    }
     writeFileAtomic(join(this.taskDir(address), 'task.info'), JSON.stringify(task));
-  }
-
-  /**
-   * Right after the process started. The start time goes first: a forked.pid
-   * on disk always has its start time beside it.
-   */
-  forked(address: RunAddress, pid: number, startTime: string): void {
-    const pids = join(this.runDir(address), 'pids');
-    writeFileAtomic(join(pids, 'forked.start_time'), `${startTime}\n`);
-    writeFileAtomic(join(pids, 'forked.pid'), `${pid}\n`);
   }
 
   /**
@@ -245,10 +241,17 @@ export class Checkpoint {
     };
     const runDir = this.runDir(address);
     const taskDir = this.taskDir(address);
-    const pidText = readText(join(runDir, 'pids', 'forked.pid'))?.trim();
+    // The containerizer's records; an older agent's pids/forked.* where there are those.
+    const pidText = (
+      readText(join(runDir, 'pids', 'forked.pid')) ?? readText(runtimeFile(runDir, 'taskPid'))
+    )?.trim();
     const pid = pidText !== undefined && /^\d+$/.test(pidText) ? Number(pidText) : undefined;
-    if (pidText !== undefined && pid === undefined) unreadable.push(`forked.pid: '${pidText}'`);
-    const startText = readText(join(runDir, 'pids', 'forked.start_time'))?.trim();
+    if (pidText !== undefined && pidText !== '' && pid === undefined)
+      unreadable.push(`task pid: '${pidText}'`);
+    const startText = (
+      readText(join(runDir, 'pids', 'forked.start_time')) ??
+      readText(runtimeFile(runDir, 'taskStartTime'))
+    )?.trim();
     const startTime = startText !== undefined && /^\d+$/.test(startText) ? startText : undefined;
     const { updates, acknowledged } = readUpdates(
       join(taskDir, 'task.updates'),

@@ -45,7 +45,6 @@ import {
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
 import { drainGracePeriodNs } from './drain.js';
 import type { UriFetcher } from './fetcher.js';
-import { readStat } from './process-identity.js';
 import { sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
@@ -303,13 +302,6 @@ export class Executors {
       this.forgetIfDone(run);
       return;
     }
-    const startTime = readStat(container.pid)?.startTime;
-    if (startTime !== undefined)
-      try {
-        checkpoint.forked(run.address, container.pid, startTime);
-      } catch (error) {
-        log.error({ err: (error as Error).message }, 'could not checkpoint the executor process');
-      }
     this.attach(run, container, this.options.registrationTimeoutMs);
     log.info(
       {

@@ -47,7 +47,7 @@ import {
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
 import { drainGracePeriodNs, drainingStatus, refusedWhileDraining } from './drain.js';
 import type { UriFetcher } from './fetcher.js';
-import { readBootId, readStat } from './process-identity.js';
+import { readBootId } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
@@ -265,7 +265,6 @@ export class TaskRuns {
       return;
     }
     this.attach(run, container);
-    this.checkpointForked(run, container.pid);
     this.report(run, 'TASK_RUNNING', {
       containerStatus: {
         container_id: mintContainerId(containerIdValue),
@@ -345,24 +344,6 @@ export class TaskRuns {
       message: `Failed to launch container: Failed to fetch all URIs for container '${run.containerIdValue}': ${failure}`,
     });
     return false;
-  }
-
-  /**
-   * The task's process (its group's leader) for --recover=cleanup, which kills
-   * what a previous agent left: with its start time, so a recycled PID is
-   * never taken for it.
-   */
-  private checkpointForked(run: TaskRun, pid: number): void {
-    const startTime = readStat(pid)?.startTime;
-    if (startTime === undefined) return; // already gone: nothing of it can outlive the agent
-    try {
-      this.options.checkpoint.forked(run.address, pid, startTime);
-    } catch (error) {
-      this.options.log.error(
-        { err: (error as Error).message, task_id: run.task.task_id.value, pid },
-        'could not checkpoint the task process; a restarted agent may not find it',
-      );
-    }
   }
 
   /** Follows a container to its end, then reports the task's terminal state. */

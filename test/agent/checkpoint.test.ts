@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,10 +49,12 @@ test('checkpoint keeps a run in Mesos meta layout and reads it back', (t) => {
   const checkpoint = new Checkpoint(dir);
   const run = address('t1');
   checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
-  checkpoint.forked(run, 4242, '123456');
   const runDir = join(dir, 'meta/slaves/a-S0/frameworks/fw-1/executors/t1/runs/c-t1');
-  assert.equal(readFileSync(join(runDir, 'pids/forked.pid'), 'utf8'), '4242\n');
-  assert.equal(readFileSync(join(runDir, 'pids/forked.start_time'), 'utf8'), '123456\n');
+  assert.equal(checkpoint.runDir(run), runDir);
+  // The run's directory is its container's runtime directory: the containerizer's records
+  // of the task's process are the run's.
+  writeFileSync(join(runDir, 'task.pid'), '4242\n');
+  writeFileSync(join(runDir, 'task.start_time'), '123456');
   assert.ok(existsSync(join(runDir, 'tasks/t1/task.info')));
   assert.ok(existsSync(join(dir, 'meta/slaves/a-S0/frameworks/fw-1/framework.info')));
   const [read, ...rest] = checkpoint.runs();
@@ -67,6 +71,32 @@ test('checkpoint keeps a run in Mesos meta layout and reads it back', (t) => {
     terminal: undefined,
     unreadable: [],
   });
+});
+
+test('checkpoint reads the task process an older agent recorded in pids/forked.*', (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  const pids = join(checkpoint.runDir(run), 'pids');
+  mkdirSync(pids);
+  writeFileSync(join(pids, 'forked.pid'), '77\n');
+  writeFileSync(join(pids, 'forked.start_time'), '991\n');
+  const [read] = checkpoint.runs();
+  assert.equal(read?.pid, 77);
+  assert.equal(read?.startTime, '991');
+});
+
+test('checkpoint writes framework.info once per framework, and again when it changes', (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const path = join(dir, 'meta/slaves/a-S0/frameworks/fw-1/framework.info');
+  checkpoint.launched(address('t1'), FRAMEWORK, taskInfo('t1'));
+  const first = statSync(path).ino;
+  checkpoint.launched(address('t2'), FRAMEWORK, taskInfo('t2'));
+  assert.equal(statSync(path).ino, first, 'the same framework: not written again');
+  checkpoint.launched(address('t3'), { ...FRAMEWORK, name: 'renamed' }, taskInfo('t3'));
+  assert.equal(JSON.parse(readFileSync(path, 'utf8')).name, 'renamed');
 });
 
 test('checkpoint keeps the terminal update and reads it back as it was', (t) => {
