@@ -10,10 +10,10 @@
 // stdin, or died), they keep running, and their lines still reach the agent
 // while it keeps the pipe's read end open.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { readStat } from './process-identity.js';
-import { parseShimEvent, type ShimEvent, shimArgv } from './shim.js';
+import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shimArgv } from './shim.js';
 
 /** Launchers a launch may be sent to before it fails: each one it was sent to died. */
 const MAX_SENDS = 3;
@@ -32,7 +32,8 @@ const LAUNCHER_SCRIPT = [
   'done',
 ].join('\n');
 
-const claimFile = (runtimeDir: string) => `${runtimeDir}/launch.claim`;
+/** Removed with the other runtime files before a launch (see RUNTIME_FILES). */
+const claimFile = (runtimeDir: string) => `${runtimeDir}/${RUNTIME_FILES.launchClaim}`;
 
 /** One word for the shell, verbatim: single quotes, each `'` written as `'\''`. */
 export function shellQuote(word: string): string {
@@ -129,7 +130,6 @@ export class ShimLauncher {
     const tag = this.nextTag++;
     const file = `${launch.runtimeDir}/launch`;
     if (file.includes('\n')) throw new Error('the runtime directory contains a newline');
-    rmSync(claimFile(launch.runtimeDir), { force: true });
     writeFileSync(file, launchScript(tag, launch), { mode: 0o600 });
     let resolveEnd: (status: number) => void = () => {};
     const end = new Promise<number>((resolve) => {

@@ -93,8 +93,10 @@ export class MesosContainerizer implements Containerizer {
 
   async launch(spec: LaunchSpec): Promise<Container> {
     mkdirSync(spec.runtimeDir, { recursive: true });
-    for (const name of Object.values(RUNTIME_FILES))
-      rmSync(join(spec.runtimeDir, name), { force: true });
+    // A container id is new with each launch, so these are not there; one look to be sure.
+    const stale = new Set<string>(Object.values(RUNTIME_FILES));
+    for (const name of readdirSync(spec.runtimeDir))
+      if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
     const cgroup = await this.createCgroup(spec.containerId, spec.resources);
     let shim: LaunchedShim;
     try {

@@ -25,6 +25,8 @@ export const RUNTIME_FILES = {
   taskStartTime: 'task.start_time',
   /** The task's wait status as the shell reports it, written once the task is gone. */
   exitStatus: 'exit_status',
+  /** Made by whichever sending of a launch runs first (launcher.ts): a launch runs once. */
+  launchClaim: 'launch.claim',
 } as const;
 
 /** Exit status of a shim that could not join its cgroups or start the task. */
