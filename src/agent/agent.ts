@@ -232,6 +232,7 @@ export class Agent implements AgentView {
     this.checkpointedResources = this.recoverCheckpointedResources();
     this.drainConfig = this.recoverDrainConfig();
     this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
+    this.cleanup.defer(() => this.options.containerizer.close());
     await this.fetcher.start();
     await this.runs.recover((runs, found) => this.executors.recover(runs, found));
     this.recoverGroups();

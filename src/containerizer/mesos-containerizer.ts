@@ -225,7 +225,10 @@ export class MesosContainerizer implements Containerizer {
     return joinArgv(running.cgroup?.procsFiles ?? [], command);
   }
 
-  /** Stops polling re-attached containers (they keep running). */
+  /**
+   * Lets the launcher go and stops polling (containers keep running; the ends of those
+   * it launched are still reported, by their shims' lines).
+   */
   close(): void {
     this.launcher.close();
     if (this.poller !== undefined) clearInterval(this.poller);

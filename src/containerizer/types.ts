@@ -98,6 +98,11 @@ export interface Containerizer {
     containerId: string,
     command: readonly string[],
   ): { readonly file: string; readonly args: readonly string[] } | undefined;
+  /**
+   * Lets go of what it keeps to launch and watch containers (a launcher process, a
+   * poller) when the agent stops. Running containers are not touched.
+   */
+  close(): void;
   /** A line for the agent's start-up log: which isolation is in force, and why. */
   readonly description: string;
 }

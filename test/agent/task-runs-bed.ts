@@ -75,6 +75,8 @@ export class FakeContainerizer implements Containerizer {
   enter(): undefined {
     return undefined;
   }
+
+  close(): void {}
 }
 
 export interface ProbeCall {
