@@ -6,7 +6,15 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
-import { Cleanup, HttpServer, type Logger, sendEmpty, sendJson } from '../runtime/index.js';
+import {
+  basicAuthorization,
+  Cleanup,
+  HttpServer,
+  type Logger,
+  type RegisteredRoute,
+  sendEmpty,
+  sendJson,
+} from '../runtime/index.js';
 import { locateMaster } from '../sdk/index.js';
 import {
   AGORA_VERSION,
@@ -46,6 +54,7 @@ import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
 import { type AgentView, routeAgentOperatorApi } from './operator-api.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
+import { AGENT_ROUTE_ACCESS } from './route-access.js';
 import { GC_DEFAULTS, SandboxGc } from './sandbox-gc.js';
 import { ContainerSessions } from './sessions.js';
 import { StatusUpdateManager } from './status-update-manager.js';
@@ -176,7 +185,12 @@ export class Agent implements AgentView {
         this.drainDone();
       },
     });
-    this.http = new HttpServer({ logger: options.logger, delegate: '/slave(1)' });
+    this.http = new HttpServer({
+      logger: options.logger,
+      delegate: '/slave(1)',
+      routeAccess: AGENT_ROUTE_ACCESS,
+      ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
+    });
     this.files = new SandboxFiles({
       slavesDir: join(options.workDir, 'slaves'),
       agentDir: () =>
@@ -221,6 +235,11 @@ export class Agent implements AgentView {
     this.http.route(['GET'], '/monitor/statistics.json', (request, response) =>
       sendJson(response, 200, this.statistics(), request),
     );
+  }
+
+  /** Every route this daemon serves (one entry per method), from its router. */
+  routes(): RegisteredRoute[] {
+    return this.http.registeredRoutes();
   }
 
   /** Listens, then starts registering with the master. Resolves with the agent's URL. */
@@ -280,6 +299,9 @@ export class Agent implements AgentView {
       backoffMaxMs:
         this.options.registrationBackoffMaxMs ?? AGENT_DEFAULTS.registrationBackoffMaxMs,
       subscribeCall: () => this.subscribeCall(),
+      ...(this.options.masterCredential !== undefined
+        ? { headers: { authorization: basicAuthorization(this.options.masterCredential) } }
+        : {}),
       onSubscribed: (id, master) => this.subscribed(id, master),
       onEvent: (event) => this.handle(event),
       onDisconnected: () => {

@@ -52,6 +52,7 @@ import {
   stringFlag,
   UsageError,
 } from './command.js';
+import { agentSecurity, masterSecurity } from './daemon-security.js';
 
 interface Stoppable {
   stop(): Promise<void>;
@@ -327,6 +328,7 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
       externalLogFile === undefined ? undefined : resolve(externalLogFile),
     ),
     webUiDir: resolve(stringFlag(values, 'webui_dir') ?? defaultWebUiDir()),
+    ...masterSecurity(values),
   });
 }
 
@@ -412,6 +414,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     clock: systemClock,
     logger,
     flags: flagsOf(values),
+    ...agentSecurity(values),
   });
   try {
     await agent.start();

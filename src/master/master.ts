@@ -15,6 +15,7 @@ import {
   type Logger,
   type MessageEncoder,
   type Principal,
+  type RegisteredRoute,
   serveFiles,
   type Timer,
 } from '../runtime/index.js';
@@ -56,6 +57,7 @@ import { routeAgentApi } from './http/agent-api.js';
 import { routeAgentProxy } from './http/agent-proxy.js';
 import { routeEndpoints } from './http/endpoints.js';
 import { routeOperatorApi } from './http/operator-api.js';
+import { MASTER_ROUTE_ACCESS } from './http/route-access.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
 import { routeWebUi } from './http/web-ui.js';
 import { LoggingLevel } from './logging-level.js';
@@ -128,6 +130,7 @@ export class Master implements MasterApi {
     this.http = new HttpServer({
       logger: options.logger,
       delegate: '/master',
+      routeAccess: MASTER_ROUTE_ACCESS,
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
       ...(options.onInvariantFailure !== undefined
         ? { onInvariantFailure: options.onInvariantFailure }
@@ -146,6 +149,11 @@ export class Master implements MasterApi {
     serveFiles(this.http, this.attachedFiles.open, { debug: this.attachedFiles.debug });
     routeAgentProxy(this.http, this);
     routeWebUi(this.http, options.webUiDir);
+  }
+
+  /** Every route this daemon serves (one entry per method), from its router. */
+  routes(): RegisteredRoute[] {
+    return this.http.registeredRoutes();
   }
 
   /** Recovers the registry, listens, and starts the allocation loop. Resolves with the URL. */
