@@ -1,3 +1,4 @@
+// Long file: both daemons' flags become options here, side by side, so they read alike.
 // `agora master` and `agora agent`: build the component from flags, run it
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { readFileSync, realpathSync } from 'node:fs';
