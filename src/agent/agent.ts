@@ -11,7 +11,9 @@ import {
   Cleanup,
   HttpServer,
   type Logger,
+  PERMISSIVE_ACLS,
   type RegisteredRoute,
+  requireAuthorized,
   sendEmpty,
   sendJson,
 } from '../runtime/index.js';
@@ -185,10 +187,17 @@ export class Agent implements AgentView {
         this.drainDone();
       },
     });
+    const acls = options.acls ?? PERMISSIVE_ACLS;
     this.http = new HttpServer({
       logger: options.logger,
       delegate: '/slave(1)',
       routeAccess: AGENT_ROUTE_ACCESS,
+      ...(options.acls !== undefined
+        ? {
+            authorizeRoute: (principal: string | undefined, path: string) =>
+              requireAuthorized(acls, 'get_endpoints', principal, path),
+          }
+        : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
     });
     this.files = new SandboxFiles({

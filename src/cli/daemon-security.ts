@@ -1,10 +1,13 @@
 // Builds the daemons' authentication from their flags (src/cli/security-options.ts).
+import { readFileSync } from 'node:fs';
 import {
+  type Acls,
   type Authenticator,
   basicAuthenticator,
   type Credential,
   CredentialStore,
   CredentialsError,
+  parseAcls,
   readCredential,
   readCredentials,
 } from '../runtime/index.js';
@@ -20,19 +23,49 @@ function credentialsFrom(path: string, flag: string): CredentialStore {
 }
 
 /** The master's security options from its flags; none by default. */
-export function masterSecurity(values: ParsedValues): { authenticate?: Authenticator } {
+export function masterSecurity(values: ParsedValues): {
+  authenticate?: Authenticator;
+  acls?: Acls;
+} {
   const authenticate = masterAuthenticator(values);
-  return authenticate === undefined ? {} : { authenticate };
+  const acls = aclsFlag(values);
+  return {
+    ...(authenticate === undefined ? {} : { authenticate }),
+    ...(acls === undefined ? {} : { acls }),
+  };
+}
+
+/** --acls: JSON, or a file holding it (a path or file://…), as Mesos takes it. */
+function aclsFlag(values: ParsedValues): Acls | undefined {
+  const raw = stringFlag(values, 'acls');
+  if (raw === undefined) return undefined;
+  let text = raw;
+  if (!raw.trimStart().startsWith('{')) {
+    const path = raw.startsWith('file://') ? raw.slice('file://'.length) : raw;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--acls: cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return parseAcls(JSON.parse(text));
+  } catch (error) {
+    throw new UsageError(`--acls: ${(error as Error).message}`);
+  }
 }
 
 /** The agent's security options from its flags; none by default. */
 export function agentSecurity(values: ParsedValues): {
   authenticate?: Authenticator;
   masterCredential?: Credential;
+  acls?: Acls;
 } {
   const authenticate = agentAuthenticator(values);
   const masterCredential = agentMasterCredential(values);
+  const acls = aclsFlag(values);
   return {
+    ...(acls === undefined ? {} : { acls }),
     ...(authenticate === undefined ? {} : { authenticate }),
     ...(masterCredential === undefined ? {} : { masterCredential }),
   };

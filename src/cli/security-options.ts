@@ -26,6 +26,11 @@ export const MASTER_SECURITY_OPTIONS = {
     type: 'boolean',
     description: 'only agents that authenticate (their --credential) may register',
   },
+  acls: {
+    type: 'string',
+    placeholder: 'json|file',
+    description: "who may do what, in Mesos' ACL JSON (register_frameworks, run_tasks, view_*, …)",
+  },
   credentials: {
     type: 'string',
     placeholder: 'file',
@@ -36,6 +41,11 @@ export const MASTER_SECURITY_OPTIONS = {
 
 export const AGENT_SECURITY_OPTIONS = {
   ...httpAuthOptions,
+  acls: {
+    type: 'string',
+    placeholder: 'json|file',
+    description: "who may use the agent's endpoints, in Mesos' ACL JSON (get_endpoints)",
+  },
   http_credentials: {
     type: 'string',
     placeholder: 'file',

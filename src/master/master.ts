@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { QuotaConfig } from '../allocator/index.js';
 import {
+  type Acls,
   Cleanup,
   EventStream,
   every,
@@ -14,8 +15,10 @@ import {
   HttpServer,
   type Logger,
   type MessageEncoder,
+  PERMISSIVE_ACLS,
   type Principal,
   type RegisteredRoute,
+  requireAuthorized,
   serveFiles,
   type Timer,
 } from '../runtime/index.js';
@@ -131,6 +134,12 @@ export class Master implements MasterApi {
       logger: options.logger,
       delegate: '/master',
       routeAccess: MASTER_ROUTE_ACCESS,
+      ...(options.acls !== undefined
+        ? {
+            authorizeRoute: (principal: string | undefined, path: string) =>
+              requireAuthorized(this.acls, 'get_endpoints', principal, path),
+          }
+        : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
       ...(options.onInvariantFailure !== undefined
         ? { onInvariantFailure: options.onInvariantFailure }
@@ -526,6 +535,10 @@ export class Master implements MasterApi {
 
   get books() {
     return this.core.books;
+  }
+
+  get acls(): Acls {
+    return this.options.acls ?? PERMISSIVE_ACLS;
   }
 
   get flags(): Readonly<Record<string, string>> {

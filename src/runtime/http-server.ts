@@ -57,6 +57,11 @@ export interface HttpServerOptions {
    */
   readonly routeAccess?: Readonly<Record<string, RouteAccess>>;
   /**
+   * Checked after authentication on every route but public ones and the executor API: throws
+   * FORBIDDEN (403) when `principal` may not use `path` (ACL get_endpoints).
+   */
+  readonly authorizeRoute?: (principal: string | undefined, path: string) => void;
+  /**
    * The process that gets paths whose first segment names no other: '/master'
    * makes `/state` and `/api/v1` mean `/master/state` and `/master/api/v1`,
    * as libprocess delegation does in Mesos (WIRE §1.1).
@@ -272,6 +277,8 @@ export class HttpServer {
         found.isPrefix,
       );
       const principal = await (this.options.authenticate ?? allowAnonymous)(raw, access);
+      if (access !== 'public' && access !== 'executor')
+        this.options.authorizeRoute?.(principal?.value, path);
       await handler(
         {
           method,

@@ -1,3 +1,13 @@
+export {
+  ACL_OBJECT_FIELDS,
+  type AclAction,
+  type Acls,
+  AclsError,
+  isAuthorized,
+  PERMISSIVE_ACLS,
+  parseAcls,
+  requireAuthorized,
+} from './authorizer.js';
 export { Cleanup } from './cleanup.js';
 export {
   armTimer,
