@@ -6,7 +6,17 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
-import { Cleanup, HttpServer, type Logger, sendEmpty, sendJson } from '../runtime/index.js';
+import {
+  basicAuthorization,
+  Cleanup,
+  HttpServer,
+  type Logger,
+  PERMISSIVE_ACLS,
+  type RegisteredRoute,
+  requireAuthorized,
+  sendEmpty,
+  sendJson,
+} from '../runtime/index.js';
 import { locateMaster } from '../sdk/index.js';
 import {
   AGORA_VERSION,
@@ -46,6 +56,7 @@ import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
 import { type AgentView, routeAgentOperatorApi } from './operator-api.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
+import { AGENT_ROUTE_ACCESS } from './route-access.js';
 import { GC_DEFAULTS, SandboxGc } from './sandbox-gc.js';
 import { ContainerSessions } from './sessions.js';
 import { StatusUpdateManager } from './status-update-manager.js';
@@ -176,7 +187,19 @@ export class Agent implements AgentView {
         this.drainDone();
       },
     });
-    this.http = new HttpServer({ logger: options.logger, delegate: '/slave(1)' });
+    const acls = options.acls ?? PERMISSIVE_ACLS;
+    this.http = new HttpServer({
+      logger: options.logger,
+      delegate: '/slave(1)',
+      routeAccess: AGENT_ROUTE_ACCESS,
+      ...(options.acls !== undefined
+        ? {
+            authorizeRoute: (principal: string | undefined, path: string) =>
+              requireAuthorized(acls, 'get_endpoints', principal, path),
+          }
+        : {}),
+      ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
+    });
     this.files = new SandboxFiles({
       slavesDir: join(options.workDir, 'slaves'),
       agentDir: () =>
@@ -221,6 +244,11 @@ export class Agent implements AgentView {
     this.http.route(['GET'], '/monitor/statistics.json', (request, response) =>
       sendJson(response, 200, this.statistics(), request),
     );
+  }
+
+  /** Every route this daemon serves (one entry per method), from its router. */
+  routes(): RegisteredRoute[] {
+    return this.http.registeredRoutes();
   }
 
   /** Listens, then starts registering with the master. Resolves with the agent's URL. */
@@ -281,6 +309,9 @@ export class Agent implements AgentView {
       backoffMaxMs:
         this.options.registrationBackoffMaxMs ?? AGENT_DEFAULTS.registrationBackoffMaxMs,
       subscribeCall: () => this.subscribeCall(),
+      ...(this.options.masterCredential !== undefined
+        ? { headers: { authorization: basicAuthorization(this.options.masterCredential) } }
+        : {}),
       onSubscribed: (id, master) => this.subscribed(id, master),
       onEvent: (event) => this.handle(event),
       onDisconnected: () => {

@@ -28,6 +28,8 @@ export interface MasterLinkOptions {
   readonly onSubscribed: (agentId: AgentID, master: MasterInfo) => void;
   readonly onEvent: (event: AgentEvent) => void;
   readonly onDisconnected: () => void;
+  /** Sent with every request to the master: the agent's credential (--credential). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -91,7 +93,7 @@ export class MasterLink {
     if (streamId === undefined || agentIdValue === undefined || master === undefined)
       throw new Error('not connected to a master');
     await postJson(new URL('/master/api/v1/agent', master), build(mintAgentId(agentIdValue)), {
-      headers: { 'mesos-stream-id': streamId },
+      headers: { ...this.options.headers, 'mesos-stream-id': streamId },
       signal: this.abort.signal,
     });
   }
@@ -141,7 +143,11 @@ export class MasterLink {
       response = await openStream(new URL('/master/api/v1/agent', master), {
         method: 'POST',
         body: JSON.stringify(this.options.subscribeCall()),
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          ...this.options.headers,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
         signal: this.abort.signal,
       });
       // A master that does not lead names the one that does (`//host:port/…`).

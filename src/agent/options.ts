@@ -1,5 +1,5 @@
 import type { Containerizer } from '../containerizer/index.js';
-import type { Clock, Logger } from '../runtime/index.js';
+import type { Acls, Authenticator, Clock, Credential, Logger } from '../runtime/index.js';
 import type { DomainInfo } from '../wire/index.js';
 
 export interface AgentOptions {
@@ -49,6 +49,12 @@ export interface AgentOptions {
   readonly executorReregistrationTimeoutMs?: number;
   /** --executor_shutdown_grace_period: an executor's time to stop after SHUTDOWN (5 s). */
   readonly executorShutdownGraceMs?: number;
+  /** Authenticates requests to the agent's own endpoints (--authenticate_http_*). */
+  readonly authenticate?: Authenticator;
+  /** --acls: who may use the agent's endpoints (get_endpoints); everything without. */
+  readonly acls?: Acls;
+  /** --credential: what the agent authenticates to the master with (--authenticate_agents). */
+  readonly masterCredential?: Credential;
   /** Flags as given on the command line, for `/flags`. */
   readonly flags?: Readonly<Record<string, string>>;
 }

@@ -1,3 +1,4 @@
+// Long file: both daemons' flags become options here, side by side, so they read alike.
 // `agora master` and `agora agent`: build the component from flags, run it
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { readFileSync, realpathSync } from 'node:fs';
@@ -52,6 +53,7 @@ import {
   stringFlag,
   UsageError,
 } from './command.js';
+import { agentSecurity, masterSecurity } from './daemon-security.js';
 
 interface Stoppable {
   stop(): Promise<void>;
@@ -327,6 +329,7 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
       externalLogFile === undefined ? undefined : resolve(externalLogFile),
     ),
     webUiDir: resolve(stringFlag(values, 'webui_dir') ?? defaultWebUiDir()),
+    ...masterSecurity(values),
   });
 }
 
@@ -412,6 +415,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     clock: systemClock,
     logger,
     flags: flagsOf(values),
+    ...agentSecurity(values),
   });
   try {
     await agent.start();

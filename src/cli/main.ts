@@ -4,6 +4,8 @@
 // so `agora run` does not pay for the daemons (zod, pino) at start-up.
 import { AGORA_VERSION } from '../wire/index.js';
 import { type CommandSpec, commandHelp, overviewHelp, parseCommand } from './command.js';
+import { applyCredentialFlags, CREDENTIAL_OPTIONS } from './credential-flags.js';
+import { AGENT_SECURITY_OPTIONS, MASTER_SECURITY_OPTIONS } from './security-options.js';
 
 const masterOption = {
   master: {
@@ -12,6 +14,7 @@ const masterOption = {
     description: 'the master to talk to (also host:port,host:port, zk://…/path, etcd://…/path)',
     default: '$AGORA_MASTER, else 127.0.0.1:5050',
   },
+  ...CREDENTIAL_OPTIONS,
 } as const;
 const jsonOption = {
   json: { type: 'boolean', description: 'print JSON instead of a table' },
@@ -370,6 +373,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'the built web UI served at / (default: dist/webui next to this program)',
       },
       ...logLevelOption,
+      ...MASTER_SECURITY_OPTIONS,
     },
     run: async (values) => (await import('./daemons.js')).runMaster(values),
   },
@@ -487,6 +491,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         default: '5secs',
       },
       ...logLevelOption,
+      ...AGENT_SECURITY_OPTIONS,
     },
     run: async (values) => (await import('./daemons.js')).runAgent(values),
   },
@@ -513,6 +518,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(commandHelp(spec));
       return 0;
     }
+    if ('principal' in spec.options) applyCredentialFlags(values);
     return await spec.run(values, positionals);
   } catch (error) {
     // By name: each command is bundled on its own (scripts/build.mjs), with its own copy of the class.

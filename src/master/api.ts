@@ -3,7 +3,7 @@
 // call these; they never see the master's class, its core or its sockets.
 import type { ServerResponse } from 'node:http';
 import type { QuotaConfig } from '../allocator/index.js';
-import type { FileOpener, MessageEncoder, Principal } from '../runtime/index.js';
+import type { Acls, FileOpener, MessageEncoder, Principal } from '../runtime/index.js';
 import type {
   Accept,
   AgentSubscribe,
@@ -28,6 +28,8 @@ import type { RoleBreakdown } from './core/roles.js';
 export interface MasterQueries {
   readonly books: ReadonlyBooks;
   readonly flags: Readonly<Record<string, string>>;
+  /** --acls (permissive when not given). */
+  readonly acls: Acls;
   readonly startTimeSec: number;
   readonly weights: ReadonlyMap<string, number>;
   readonly quotas: ReadonlyMap<string, QuotaConfig>;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { QuotaConfig } from '../allocator/index.js';
 import {
+  type Acls,
   Cleanup,
   EventStream,
   every,
@@ -14,7 +15,10 @@ import {
   HttpServer,
   type Logger,
   type MessageEncoder,
+  PERMISSIVE_ACLS,
   type Principal,
+  type RegisteredRoute,
+  requireAuthorized,
   serveFiles,
   type Timer,
 } from '../runtime/index.js';
@@ -56,6 +60,7 @@ import { routeAgentApi } from './http/agent-api.js';
 import { routeAgentProxy } from './http/agent-proxy.js';
 import { routeEndpoints } from './http/endpoints.js';
 import { routeOperatorApi } from './http/operator-api.js';
+import { MASTER_ROUTE_ACCESS } from './http/route-access.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
 import { routeWebUi } from './http/web-ui.js';
 import { LoggingLevel } from './logging-level.js';
@@ -128,6 +133,13 @@ export class Master implements MasterApi {
     this.http = new HttpServer({
       logger: options.logger,
       delegate: '/master',
+      routeAccess: MASTER_ROUTE_ACCESS,
+      ...(options.acls !== undefined
+        ? {
+            authorizeRoute: (principal: string | undefined, path: string) =>
+              requireAuthorized(this.acls, 'get_endpoints', principal, path),
+          }
+        : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
       ...(options.onInvariantFailure !== undefined
         ? { onInvariantFailure: options.onInvariantFailure }
@@ -146,6 +158,11 @@ export class Master implements MasterApi {
     serveFiles(this.http, this.attachedFiles.open, { debug: this.attachedFiles.debug });
     routeAgentProxy(this.http, this);
     routeWebUi(this.http, options.webUiDir);
+  }
+
+  /** Every route this daemon serves (one entry per method), from its router. */
+  routes(): RegisteredRoute[] {
+    return this.http.registeredRoutes();
   }
 
   /** Recovers the registry, listens, and starts the allocation loop. Resolves with the URL. */
@@ -518,6 +535,10 @@ export class Master implements MasterApi {
 
   get books() {
     return this.core.books;
+  }
+
+  get acls(): Acls {
+    return this.options.acls ?? PERMISSIVE_ACLS;
   }
 
   get flags(): Readonly<Record<string, string>> {

@@ -9,22 +9,26 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AgoraError, limits } from '../wire/index.js';
+import {
+  type Authenticator,
+  allowAnonymous,
+  type Principal,
+  type RouteAccess,
+} from './http-auth.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
 import type { Logger } from './logger.js';
 
-/** Who made a request, once authenticated. */
-export interface Principal {
-  readonly value: string;
+/** A route as registered: `GET /master/state`, or `GET /master/agents/*` for a prefix. */
+export interface RegisteredRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly isPrefix: boolean;
 }
 
-/**
- * The authentication hook every route passes through. It returns the caller's
- * principal, `undefined` for an anonymous caller, or throws an AgoraError with
- * code UNAUTHENTICATED (401). Authentication itself is a later issue; the
- * default lets everyone in anonymously.
- */
-export type Authenticator = (request: IncomingMessage) => Promise<Principal | undefined>;
-export const allowAnonymous: Authenticator = async () => undefined;
+/** The key of a route in a route-access table: `GET /master/state`, `GET /files/*`. */
+export function routeKey(method: string, path: string, isPrefix: boolean): string {
+  return `${method} ${path}${isPrefix ? '*' : ''}`;
+}
 
 export interface Request {
   readonly method: string;
@@ -33,6 +37,8 @@ export interface Request {
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
   readonly principal: Principal | undefined;
+  /** The realm of the route reached, when the server has a route-access table. */
+  readonly access: RouteAccess | undefined;
   readonly raw: IncomingMessage;
   /** Aborts when the client goes away or the server stops. */
   readonly signal: AbortSignal;
@@ -45,6 +51,16 @@ export type Handler = (request: Request, response: ServerResponse) => Promise<vo
 export interface HttpServerOptions {
   readonly logger: Logger;
   readonly authenticate?: Authenticator;
+  /**
+   * The realm of every route, keyed by routeKey(): given, a route it does not name cannot be
+   * registered (route() throws), so no route reaches a client unclassified.
+   */
+  readonly routeAccess?: Readonly<Record<string, RouteAccess>>;
+  /**
+   * Checked after authentication on every route but public ones and the executor API: throws
+   * FORBIDDEN (403) when `principal` may not use `path` (ACL get_endpoints).
+   */
+  readonly authorizeRoute?: (principal: string | undefined, path: string) => void;
   /**
    * The process that gets paths whose first segment names no other: '/master'
    * makes `/state` and `/api/v1` mean `/master/state` and `/master/api/v1`,
@@ -120,6 +136,7 @@ export class HttpServer {
 
   /** Registers `handler` for `methods` on the exact `path` (after delegation). */
   route(methods: readonly string[], path: string, handler: Handler): this {
+    for (const method of methods) this.classify(method, path, false);
     let byMethod = this.routes.get(path);
     if (byMethod === undefined) {
       byMethod = new Map();
@@ -136,6 +153,7 @@ export class HttpServer {
    */
   routePrefix(methods: readonly string[], prefix: string, handler: Handler): this {
     if (!prefix.endsWith('/')) throw new Error(`a route prefix ends in '/': ${prefix}`);
+    for (const method of methods) this.classify(method, prefix, true);
     let entry = this.prefixRoutes.find((r) => r.prefix === prefix);
     if (entry === undefined) {
       entry = { prefix, byMethod: new Map() };
@@ -143,6 +161,27 @@ export class HttpServer {
     }
     for (const method of methods) entry.byMethod.set(method, handler);
     return this;
+  }
+
+  /** The realm of a route; throws for one the route-access table leaves out. */
+  private classify(method: string, path: string, isPrefix: boolean): RouteAccess | undefined {
+    const table = this.options.routeAccess;
+    if (table === undefined) return undefined;
+    const key = routeKey(method, path, isPrefix);
+    const access = table[key];
+    if (access === undefined)
+      throw new Error(`route ${key} has no entry in the route-access table: classify it there`);
+    return access;
+  }
+
+  /** Every route registered, one entry per method. */
+  registeredRoutes(): RegisteredRoute[] {
+    const routes: RegisteredRoute[] = [];
+    for (const [path, byMethod] of this.routes)
+      for (const method of byMethod.keys()) routes.push({ method, path, isPrefix: false });
+    for (const { prefix, byMethod } of this.prefixRoutes)
+      for (const method of byMethod.keys()) routes.push({ method, path: prefix, isPrefix: true });
+    return routes;
   }
 
   /**
@@ -195,11 +234,16 @@ export class HttpServer {
   }
 
   /** The handlers by method for a resolved path: its exact route, else the first prefix route. */
-  private routeFor(path: string): Map<string, Handler> | undefined {
+  private routeFor(
+    path: string,
+  ):
+    | { readonly byMethod: Map<string, Handler>; readonly key: string; readonly isPrefix: boolean }
+    | undefined {
     const exact = this.routes.get(path);
-    if (exact !== undefined) return exact;
+    if (exact !== undefined) return { byMethod: exact, key: path, isPrefix: false };
     for (const { prefix, byMethod } of this.prefixRoutes)
-      if (path.length > prefix.length && path.startsWith(prefix)) return byMethod;
+      if (path.length > prefix.length && path.startsWith(prefix))
+        return { byMethod, key: prefix, isPrefix: true };
     return undefined;
   }
 
@@ -214,9 +258,9 @@ export class HttpServer {
     try {
       const url = parseTarget(raw.url ?? '/');
       path = this.resolve(url.pathname);
-      const byMethod = this.routeFor(path);
-      if (byMethod === undefined)
-        throw new HttpError('NOT_FOUND', `no endpoint at ${url.pathname}`);
+      const found = this.routeFor(path);
+      if (found === undefined) throw new HttpError('NOT_FOUND', `no endpoint at ${url.pathname}`);
+      const { byMethod } = found;
       const method = raw.method ?? 'GET';
       const handler = byMethod.get(method) ?? (method === 'HEAD' ? byMethod.get('GET') : undefined);
       if (handler === undefined) {
@@ -227,7 +271,14 @@ export class HttpServer {
           { allow },
         );
       }
-      const principal = await (this.options.authenticate ?? allowAnonymous)(raw);
+      const access = this.classify(
+        byMethod.has(method) ? method : 'GET',
+        found.key,
+        found.isPrefix,
+      );
+      const principal = await (this.options.authenticate ?? allowAnonymous)(raw, access);
+      if (access !== 'public' && access !== 'executor')
+        this.options.authorizeRoute?.(principal?.value, path);
       await handler(
         {
           method,
@@ -235,6 +286,7 @@ export class HttpServer {
           query: url.searchParams,
           headers: raw.headers,
           principal,
+          access,
           raw,
           signal: abort.signal,
           maxBodyBytes: this.options.maxRequestBodyBytes ?? limits.DEFAULT_MAX_REQUEST_BODY_BYTES,

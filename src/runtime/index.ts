@@ -1,3 +1,13 @@
+export {
+  ACL_OBJECT_FIELDS,
+  type AclAction,
+  type Acls,
+  AclsError,
+  isAuthorized,
+  PERMISSIVE_ACLS,
+  parseAcls,
+  requireAuthorized,
+} from './authorizer.js';
 export { Cleanup } from './cleanup.js';
 export {
   armTimer,
@@ -28,6 +38,13 @@ export {
   sendMessage,
 } from './codec.js';
 export {
+  type Credential,
+  CredentialsError,
+  parseCredentials,
+  readCredential,
+  readCredentials,
+} from './credentials.js';
+export {
   DEFAULT_MAX_BUFFERED_BYTES,
   EventStream,
   type EventStreamOptions,
@@ -45,6 +62,18 @@ export {
   serveFiles,
   withFile,
 } from './files-routes.js';
+export {
+  type AuthenticationRequired,
+  type Authenticator,
+  allowAnonymous,
+  basicAuthenticator,
+  basicAuthorization,
+  CredentialStore,
+  type Principal,
+  parseBasicAuthorization,
+  ROUTE_ACCESS_KINDS,
+  type RouteAccess,
+} from './http-auth.js';
 export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
@@ -57,13 +86,12 @@ export {
   sendJson,
 } from './http-io.js';
 export {
-  type Authenticator,
-  allowAnonymous,
   type Handler,
   HttpServer,
   type HttpServerOptions,
-  type Principal,
+  type RegisteredRoute,
   type Request,
+  routeKey,
 } from './http-server.js';
 export {
   clipForLog,

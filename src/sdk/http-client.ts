@@ -7,6 +7,7 @@
 // reaches its master through lean-http.ts and needs node:http only later, for
 // /files and the master's JSON pages (#7 item 17).
 import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { withClientAuthorization } from './client-credential.js';
 
 let http: typeof import('node:http') | undefined;
 /** Shared keep-alive pool for short calls; streams get their own sockets. */
@@ -84,7 +85,7 @@ export function asConnectionError(url: URL, error: unknown): unknown {
 
 function send(url: URL, options: RequestOptions, isStream: boolean): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...options.headers };
+    const headers: Record<string, string> = { ...withClientAuthorization(options.headers ?? {}) };
     if (options.body !== undefined)
       headers['content-length'] = String(Buffer.byteLength(options.body));
     const { Agent, request } = httpModule();

@@ -1,3 +1,8 @@
+export {
+  type ClientCredential,
+  useCredential,
+  withClientAuthorization,
+} from './client-credential.js';
 export { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 export {
   attachContainerInput,

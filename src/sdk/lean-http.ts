@@ -6,6 +6,7 @@
 // measured in bench/RESULTS.md); a raw socket costs a fraction. Everything
 // else in the SDK (the agent's link, /files, the CLI's tables) keeps node:http.
 import { connect, type Socket } from 'node:net';
+import { withClientAuthorization } from './client-credential.js';
 import { asConnectionError, ConnectionError } from './http-client.js';
 
 /** Idle keep-alive sockets kept per origin; more are closed. */
@@ -116,7 +117,9 @@ function exchange(
   const lines = [
     `${options.method} ${url.pathname}${url.search} HTTP/1.1`,
     `host: ${url.host}`,
-    ...Object.entries(options.headers).map(([name, value]) => `${name}: ${value}`),
+    ...Object.entries(withClientAuthorization(options.headers)).map(
+      ([name, value]) => `${name}: ${value}`,
+    ),
     `content-length: ${Buffer.byteLength(body)}`,
     `connection: ${options.isStream === true ? 'close' : 'keep-alive'}`,
   ];

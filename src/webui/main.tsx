@@ -3,8 +3,8 @@
 // the master's JSON endpoints for what the stream does not carry (usage,
 // roles, maintenance). Every request goes to the master's own origin.
 import { render } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
-import { getJson } from './api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { credentialNeeded, getJson, onCredentialChange, signIn } from './api.js';
 import { AgentPage, AgentsPage } from './pages/agents.js';
 import { FrameworksPage } from './pages/frameworks.js';
 import { MaintenancePage } from './pages/maintenance.js';
@@ -113,6 +113,30 @@ function LinkBanner(props: { link: LinkState }) {
   }
 }
 
+/** Shown when the master answered 401: the master runs with authentication on. */
+function SignIn() {
+  const [isNeeded, setNeeded] = useState(credentialNeeded());
+  useEffect(() => onCredentialChange(() => setNeeded(credentialNeeded())), []);
+  if (!isNeeded) return null;
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    signIn(String(form.get('principal') ?? ''), String(form.get('secret') ?? ''));
+  };
+  return (
+    <form class="sign-in" onSubmit={submit} aria-label="Sign in">
+      <p role="alert">The master asks for credentials.</p>
+      <label>
+        Principal <input name="principal" autoComplete="username" required />
+      </label>
+      <label>
+        Secret <input name="secret" type="password" autoComplete="current-password" required />
+      </label>
+      <button type="submit">Sign in</button>
+    </form>
+  );
+}
+
 function Page(props: { route: Route }) {
   const [page = 'overview', ...rest] = props.route.parts;
   switch (page) {
@@ -166,6 +190,7 @@ function App() {
         </nav>
         <LinkBanner link={link} />
       </header>
+      <SignIn />
       <main id="main" tabIndex={-1}>
         <Page route={route} />
       </main>

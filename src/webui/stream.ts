@@ -2,6 +2,7 @@
 // as the page is: a dropped or silent stream is opened again with capped
 // backoff, and every change of the link is reported so the page can say so.
 
+import { onCredentialChange, unauthorized, withCredential } from './api.js';
 import type { OperatorEvent } from './model.js';
 import { RecordIoDecoder } from './recordio.js';
 
@@ -49,15 +50,15 @@ export async function followEvents(options: StreamOptions): Promise<void> {
     failures += 1;
     options.onLink({ kind: 'reconnecting', reconnects, retryAtMs: Date.now() + waitMs, reason });
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
+      const done = () => {
+        clearTimeout(timer);
+        stopListening();
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      // A credential typed in the sign-in form is tried at once, not after the backoff.
+      const stopListening = onCredentialChange(done);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 }
@@ -76,10 +77,11 @@ async function readOnce(options: StreamOptions, onOpen: () => void): Promise<voi
     feed();
     const response = await fetch('/api/v1', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: withCredential({ 'content-type': 'application/json', accept: 'application/json' }),
       body: JSON.stringify({ type: 'SUBSCRIBE' }),
       signal: abort.signal,
     });
+    if (response.status === 401) unauthorized();
     if (!response.ok || response.body === null)
       throw new Error(`SUBSCRIBE answered ${response.status}`);
     const reader = response.body.getReader();

@@ -138,7 +138,17 @@ export function routeAgentProxy(http: HttpServer, master: MasterQueries): void {
       body = JSON.stringify(call);
       path = '/slave(1)/api/v1';
     } else path = agentPath(target, request.query);
-    const answer = await forward(agent.ip, agent.info.port ?? 5051, path, body, request.signal);
+    // The caller's own credential goes on: an agent that authenticates its endpoints judges
+    // the caller, not the master.
+    const authorization = request.headers.authorization;
+    const answer = await forward(
+      agent.ip,
+      agent.info.port ?? 5051,
+      path,
+      body,
+      request.signal,
+      authorization,
+    );
     const headers: Record<string, string> = { 'cache-control': 'no-store' };
     for (const name of ['content-type', 'content-length', 'content-disposition'])
       if (typeof answer.headers[name] === 'string') headers[name] = answer.headers[name];
@@ -155,6 +165,7 @@ function forward(
   path: string,
   body: string | undefined,
   signal: AbortSignal,
+  authorization: string | undefined,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const timeout = AbortSignal.timeout(AGENT_ANSWER_TIMEOUT_MS);
@@ -166,6 +177,7 @@ function forward(
         method: body === undefined ? 'GET' : 'POST',
         headers: {
           accept: 'application/json',
+          ...(authorization === undefined ? {} : { authorization }),
           ...(body === undefined
             ? {}
             : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),

@@ -21,6 +21,7 @@ import {
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateWeights } from '../core/quota.js';
 import type { TaskRecord } from '../core/records.js';
+import { authorizeCall } from './call-authorization.js';
 import { routeLegacyOperations } from './legacy-operations.js';
 import { prometheusText } from './prometheus.js';
 import {
@@ -36,6 +37,13 @@ import {
   versionInfo,
 } from './render.js';
 import { legacyStateSummary } from './state-summary.js';
+import {
+  filterLegacyFrameworks,
+  filterLegacyTasks,
+  frameworkUsers,
+  type Visibility,
+  visibilityFor,
+} from './view-filter.js';
 
 export function routeEndpoints(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   const view = (): MasterView => ({
@@ -48,8 +56,22 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   });
   const { books } = master;
 
+  // Frameworks, tasks and executors as the caller's view_* ACLs show them.
+  const shown = (
+    request: Request,
+    body: unknown,
+    filter: (body: Record<string, unknown>, visibility: Visibility) => unknown,
+  ) => {
+    const visibility = visibilityFor(master.acls, request.principal?.value);
+    return visibility === undefined ? body : filter(body as Record<string, unknown>, visibility);
+  };
   const state = (request: Request, response: ServerResponse) =>
-    sendJson(response, 200, legacyState(books, view()), request);
+    sendJson(
+      response,
+      200,
+      shown(request, legacyState(books, view()), filterLegacyFrameworks),
+      request,
+    );
   http.route(['GET'], '/master/state', state);
   http.route(['GET'], '/master/state.json', state);
   http.route(['GET'], '/master/state-summary', (request, response) =>
@@ -59,20 +81,14 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   http.route(['GET'], '/master/frameworks', (request, response) => {
     const wanted = request.query.get('framework_id');
     const pick = (f: { id: { value: string } }) => wanted === null || f.id.value === wanted;
-    sendJson(
-      response,
-      200,
-      {
-        frameworks: [...books.frameworks.values()]
-          .filter(pick)
-          .map((f) => legacyFramework(books, f)),
-        completed_frameworks: books.completedFrameworks
-          .filter(pick)
-          .map((f) => legacyFramework(books, f)),
-        unregistered_frameworks: [],
-      },
-      request,
-    );
+    const body = {
+      frameworks: [...books.frameworks.values()].filter(pick).map((f) => legacyFramework(books, f)),
+      completed_frameworks: books.completedFrameworks
+        .filter(pick)
+        .map((f) => legacyFramework(books, f)),
+      unregistered_frameworks: [],
+    };
+    sendJson(response, 200, shown(request, body, filterLegacyFrameworks), request);
   });
 
   http.route(['GET'], '/master/slaves', (request, response) => {
@@ -111,7 +127,14 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
       .sort((a, b) => (isAscending ? 1 : -1) * (firstTime(a) - firstTime(b) || 0));
     const page = all.slice(offset, offset + limit);
-    sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
+    const userOf = frameworkUsers(books);
+    const body = { tasks: page.map(legacyTask) };
+    sendJson(
+      response,
+      200,
+      shown(request, body, (b, v) => filterLegacyTasks(b, v, userOf)),
+      request,
+    );
   };
   http.route(['GET'], '/master/tasks', tasks);
   http.route(['GET'], '/master/tasks.json', tasks);
@@ -131,6 +154,10 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   );
   http.route(['PUT'], '/master/weights', async (request, response) => {
     const infos = parseWith(WeightsBodySchema, await readJsonBody(request));
+    authorizeCall(master, request.principal?.value, {
+      type: 'UPDATE_WEIGHTS',
+      update_weights: { weight_infos: infos },
+    });
     await master.updateWeights(validateWeights(infos, ''));
     sendEmpty(response, 200);
   });
@@ -144,18 +171,33 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendJson(response, 200, books.schedule, request),
   );
   http.route(['POST'], '/master/maintenance/schedule', async (request, response) => {
-    await master.updateMaintenanceSchedule(parseMaintenanceSchedule(await readJsonBody(request)));
+    const schedule = parseMaintenanceSchedule(await readJsonBody(request));
+    authorizeCall(master, request.principal?.value, {
+      type: 'UPDATE_MAINTENANCE_SCHEDULE',
+      update_maintenance_schedule: { schedule },
+    });
+    await master.updateMaintenanceSchedule(schedule);
     sendEmpty(response, 200);
   });
   http.route(['GET'], '/master/maintenance/status', (request, response) =>
     sendJson(response, 200, maintenanceStatus(books), request),
   );
   http.route(['POST'], '/master/machine/down', async (request, response) => {
-    await master.startMaintenance(parseMachineIds(await readJsonBody(request)));
+    const machines = parseMachineIds(await readJsonBody(request));
+    authorizeCall(master, request.principal?.value, {
+      type: 'START_MAINTENANCE',
+      start_maintenance: { machines },
+    });
+    await master.startMaintenance(machines);
     sendEmpty(response, 200);
   });
   http.route(['POST'], '/master/machine/up', async (request, response) => {
-    await master.stopMaintenance(parseMachineIds(await readJsonBody(request)));
+    const machines = parseMachineIds(await readJsonBody(request));
+    authorizeCall(master, request.principal?.value, {
+      type: 'STOP_MAINTENANCE',
+      stop_maintenance: { machines },
+    });
+    await master.stopMaintenance(machines);
     sendEmpty(response, 200);
   });
 

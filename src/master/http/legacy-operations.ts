@@ -3,6 +3,7 @@
 // master/http.cpp and quota_handler.cpp do; and /redirect. The work itself is
 // the operator API's: these only read Mesos' older request shapes.
 import { type HttpServer, readFormBody, readJsonBody, sendEmpty } from '../../runtime/index.js';
+import type { MasterCall } from '../../wire/index.js';
 import {
   BadRequestError,
   exceedsJsonDepth,
@@ -13,6 +14,7 @@ import {
   type Resource,
 } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
+import { authorizeCall } from './call-authorization.js';
 import { removeQuota, setQuota } from './quota-requests.js';
 
 type Master = MasterQueries & OperatorCommands;
@@ -24,6 +26,10 @@ export function routeLegacyOperations(http: HttpServer, master: Master): void {
     const id = form.get('frameworkId');
     if (id === null)
       throw new BadRequestError('', "Missing 'frameworkId' query parameter in the request body");
+    authorizeCall(master, request.principal?.value, {
+      type: 'TEARDOWN',
+      teardown: { framework_id: frameworkId(id) },
+    });
     if (!master.teardownFramework(frameworkId(id)))
       throw new BadRequestError('frameworkId', 'No framework found with specified ID');
     sendEmpty(response, 200);
@@ -41,6 +47,14 @@ export function routeLegacyOperations(http: HttpServer, master: Master): void {
       // `source` (reservation refinement) is checked as Mesos does, and not used yet: the
       // operator API's RESERVE_RESOURCES does not use it either.
       if (kind === 'reserve' && form.has('source')) resourcesParameter(form, 'source');
+      const body = { agent_id: { value: slaveId }, resources };
+      authorizeCall(
+        master,
+        request.principal?.value,
+        (kind === 'reserve'
+          ? { type: 'RESERVE_RESOURCES', reserve_resources: body }
+          : { type: 'UNRESERVE_RESOURCES', unreserve_resources: body }) as MasterCall,
+      );
       if (master.books.agents.get(slaveId)?.link.state !== 'connected')
         throw new BadRequestError('slaveId', 'No agent found with specified ID');
       master.changeReservations(slaveId, kind, resources, request.principal?.value);
@@ -56,17 +70,34 @@ export function routeLegacyOperations(http: HttpServer, master: Master): void {
       if (slaveId === null)
         throw new BadRequestError('', "Missing 'slaveId' query parameter in the request body");
       const volumes = resourcesParameter(form, 'volumes');
+      const body = { agent_id: { value: slaveId }, volumes };
+      authorizeCall(
+        master,
+        request.principal?.value,
+        (kind === 'create'
+          ? { type: 'CREATE_VOLUMES', create_volumes: body }
+          : { type: 'DESTROY_VOLUMES', destroy_volumes: body }) as MasterCall,
+      );
       master.changeVolumes(slaveId, { kind, volumes }, request.principal?.value);
       sendEmpty(response, 202);
     });
 
   // Mesos 1.x quota (before UPDATE_QUOTA): POST a QuotaRequest, DELETE /quota/<role>.
   http.route(['POST'], '/master/quota', async (request, response) => {
-    await setQuota(master, parseQuotaRequest(await readJsonBody(request)), 'quota_request');
+    const quotaRequest = parseQuotaRequest(await readJsonBody(request));
+    authorizeCall(master, request.principal?.value, {
+      type: 'SET_QUOTA',
+      set_quota: { quota_request: quotaRequest },
+    });
+    await setQuota(master, quotaRequest, 'quota_request');
     sendEmpty(response, 200);
   });
   http.routePrefix(['DELETE'], '/master/quota/', async (request, response) => {
     const role = decodeRole(request.path.slice('/master/quota/'.length));
+    authorizeCall(master, request.principal?.value, {
+      type: 'REMOVE_QUOTA',
+      remove_quota: { role },
+    });
     await removeQuota(master, role, 'role');
     sendEmpty(response, 200);
   });

@@ -5,6 +5,7 @@ import { apiRoute, type HttpServer, listFiles, readFile } from '../../runtime/in
 import { assertNever, BadRequestError, PROTO_MESSAGES, parseMasterCall } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
+import { authorizeCall } from './call-authorization.js';
 import { removeQuota, setQuota } from './quota-requests.js';
 import { maintenanceStatus, quotaStatus, versionInfo } from './render.js';
 import {
@@ -16,6 +17,15 @@ import {
   v1State,
   v1Tasks,
 } from './render-v1.js';
+import {
+  filterV1,
+  filterV1Executors,
+  filterV1Frameworks,
+  filterV1Tasks,
+  frameworkUsers,
+  type Visibility,
+  visibilityFor,
+} from './view-filter.js';
 
 export function routeOperatorApi(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   const messages = {
@@ -31,6 +41,13 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
         exchange.reply(200, body === undefined ? { type } : { type, [type.toLowerCase()]: body });
       const { books } = master;
       const principal = request.principal?.value;
+      authorizeCall(master, principal, call);
+      const visibility = visibilityFor(master.acls, principal);
+      const userOf = frameworkUsers(books);
+      const shown = <T>(
+        body: T,
+        filter: (body: Record<string, unknown>, v: Visibility) => unknown,
+      ) => (visibility === undefined ? body : filter(body as Record<string, unknown>, visibility));
       switch (call.type) {
         case 'GET_HEALTH':
           return reply('GET_HEALTH', { healthy: true });
@@ -74,15 +91,24 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           return reply('READ_FILE', await readFile(master.openFile, path, offset, length));
         }
         case 'GET_EXECUTORS':
-          return reply('GET_EXECUTORS', v1Executors(books));
+          return reply(
+            'GET_EXECUTORS',
+            shown(v1Executors(books), (b, v) => filterV1Executors(b, v, userOf)),
+          );
         case 'GET_AGENTS':
           return reply('GET_AGENTS', v1Agents(books));
         case 'GET_FRAMEWORKS':
-          return reply('GET_FRAMEWORKS', v1Frameworks(books));
+          return reply('GET_FRAMEWORKS', shown(v1Frameworks(books), filterV1Frameworks));
         case 'GET_TASKS':
-          return reply('GET_TASKS', v1Tasks(books));
+          return reply(
+            'GET_TASKS',
+            shown(v1Tasks(books), (b, v) => filterV1Tasks(b, v, userOf)),
+          );
         case 'GET_STATE':
-          return reply('GET_STATE', v1State(books));
+          return reply(
+            'GET_STATE',
+            shown(v1State(books), (b, v) => filterV1(b, v, userOf)),
+          );
         case 'SUBSCRIBE':
           return master.subscribeOperator(response, request.signal, exchange.events);
         case 'GET_ROLES':

@@ -2,8 +2,8 @@
 // the call goes to the master. Everything here runs before state is touched.
 // Calls come as JSON or protobuf, and the event stream goes out in what the
 // subscriber's Accept chooses (runtime/codec.ts).
-import { apiRoute, HttpError, type HttpServer } from '../../runtime/index.js';
-import type { Call, FrameworkCall } from '../../wire/index.js';
+import { apiRoute, HttpError, type HttpServer, requireAuthorized } from '../../runtime/index.js';
+import type { Call, FrameworkCall, OfferOperation } from '../../wire/index.js';
 import {
   assertNever,
   BadRequestError,
@@ -42,6 +42,9 @@ export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
             throw new BadRequestError('Mesos-Stream-Id', 'must not be set on a SUBSCRIBE call');
           if (call.framework_id?.value !== call.subscribe.framework_info.id?.value)
             throw new BadRequestError('framework_id', "must equal 'subscribe.framework_info.id'");
+          // ACL register_frameworks: every role the framework subscribes to.
+          for (const role of frameworkRoles(call.subscribe.framework_info))
+            requireAuthorized(master.acls, 'register_frameworks', request.principal?.value, role);
           await master.subscribeFramework(
             call.subscribe,
             response,
@@ -97,6 +100,7 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
       master.teardown(framework, 'TEARDOWN call');
       return 202;
     case 'ACCEPT':
+      authorizeLaunches(master, framework, call.accept.operations ?? []);
       master.accept(framework, call.accept);
       return 202;
     case 'DECLINE':
@@ -189,5 +193,33 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
       return 202;
     default:
       return assertNever(call);
+  }
+}
+
+/**
+ * ACL run_tasks: each task launched runs as its command's user, else its executor's, else
+ * the framework's (docs/authorization.md); the principal is the framework's. Checked before
+ * any operation of the ACCEPT runs: a refused ACCEPT is a 403 that changes nothing.
+ */
+function authorizeLaunches(
+  master: MasterApi,
+  framework: FrameworkRecord,
+  operations: readonly OfferOperation[],
+): void {
+  const principal = framework.info.principal;
+  for (const operation of operations) {
+    const tasks =
+      operation.type === 'LAUNCH'
+        ? operation.launch.task_infos
+        : operation.type === 'LAUNCH_GROUP'
+          ? operation.launch_group.task_group.tasks
+          : [];
+    const executorUser =
+      operation.type === 'LAUNCH_GROUP' ? operation.launch_group.executor.command?.user : undefined;
+    for (const task of tasks) {
+      const user =
+        task.command?.user ?? task.executor?.command?.user ?? executorUser ?? framework.info.user;
+      requireAuthorized(master.acls, 'run_tasks', principal, user);
+    }
   }
 }

@@ -1,0 +1,111 @@
+// Which ACL actions an operator call needs, and on what objects (docs/authorization.md):
+// one entry per object, every one of which must be allowed. Pure: the handler checks them
+// all before the call touches any state, and a denial is a 403 naming the action.
+import { type AclAction, type Acls, requireAuthorized } from '../../runtime/index.js';
+import type { MachineID, MasterCall, QuotaRequest, Resource } from '../../wire/index.js';
+import type { ReadonlyBooks } from '../core/books.js';
+
+export interface Needed {
+  readonly action: AclAction;
+  readonly object: string | undefined;
+}
+
+/** The role of a resource's current reservation (`*` when unreserved). */
+export function reservedRole(resource: Resource): string {
+  return resource.reservations?.at(-1)?.role ?? resource.role ?? '*';
+}
+
+/** The principal that made a resource's current reservation, if it said. */
+export function reserverPrincipal(resource: Resource): string | undefined {
+  return resource.reservations?.at(-1)?.principal ?? resource.reservation?.principal;
+}
+
+const each = (action: AclAction, objects: readonly (string | undefined)[]): Needed[] =>
+  [...new Set(objects)].map((object) => ({ action, object }));
+
+const machineName = (machine: MachineID) => machine.hostname ?? machine.ip;
+
+export function quotaRequestRole(request: QuotaRequest): string {
+  return request.role ?? '*';
+}
+
+/** What `call` needs to be allowed; empty for a call no ACL governs. */
+export function operatorCallNeeds(call: MasterCall, books: ReadonlyBooks): Needed[] {
+  switch (call.type) {
+    case 'TEARDOWN': {
+      const framework = books.frameworks.get(call.teardown.framework_id.value);
+      return each('teardown_frameworks', [framework?.info.principal]);
+    }
+    case 'UPDATE_WEIGHTS':
+      return each(
+        'update_weight',
+        (call.update_weights?.weight_infos ?? []).map((w) => w.role),
+      );
+    case 'UPDATE_QUOTA':
+      return each(
+        'update_quota',
+        (call.update_quota?.quota_configs ?? []).map((c) => c.role),
+      );
+    case 'SET_QUOTA':
+      return each('update_quota', [quotaRequestRole(call.set_quota.quota_request)]);
+    case 'REMOVE_QUOTA':
+      return each('update_quota', [call.remove_quota.role]);
+    case 'RESERVE_RESOURCES':
+      return each('reserve_resources', (call.reserve_resources?.resources ?? []).map(reservedRole));
+    case 'UNRESERVE_RESOURCES':
+      return each(
+        'unreserve_resources',
+        (call.unreserve_resources?.resources ?? []).map(reserverPrincipal),
+      );
+    case 'CREATE_VOLUMES':
+      return each('create_volumes', call.create_volumes.volumes.map(reservedRole));
+    case 'DESTROY_VOLUMES':
+      return each(
+        'destroy_volumes',
+        call.destroy_volumes.volumes.map((v) => v.disk?.persistence?.principal),
+      );
+    case 'GROW_VOLUME':
+    case 'SHRINK_VOLUME': {
+      // Mesos authorizes resizing a volume as creating (grow) or destroying (shrink) one.
+      const volume =
+        call.type === 'GROW_VOLUME' ? call.grow_volume.volume : call.shrink_volume.volume;
+      return call.type === 'GROW_VOLUME'
+        ? each('create_volumes', [reservedRole(volume)])
+        : each('destroy_volumes', [volume.disk?.persistence?.principal]);
+    }
+    case 'UPDATE_MAINTENANCE_SCHEDULE':
+      return each(
+        'update_maintenance_schedule',
+        (call.update_maintenance_schedule.schedule.windows ?? []).flatMap((w) =>
+          (w.machine_ids ?? []).map(machineName),
+        ),
+      );
+    case 'START_MAINTENANCE':
+      return each('update_maintenance_schedule', call.start_maintenance.machines.map(machineName));
+    case 'STOP_MAINTENANCE':
+      return each('update_maintenance_schedule', call.stop_maintenance.machines.map(machineName));
+    case 'DRAIN_AGENT':
+      return each('drain_agent', [call.drain_agent.agent_id.value]);
+    case 'DEACTIVATE_AGENT':
+      return each('drain_agent', [call.deactivate_agent.agent_id.value]);
+    case 'REACTIVATE_AGENT':
+      return each('drain_agent', [call.reactivate_agent.agent_id.value]);
+    case 'MARK_AGENT_GONE':
+      return each('mark_agent_gone', [call.mark_agent_gone.agent_id.value]);
+    default:
+      return [];
+  }
+}
+
+/**
+ * Throws 403 unless `principal` may make `call`. The legacy endpoints describe their work
+ * as the operator call that does it, so both are authorized alike.
+ */
+export function authorizeCall(
+  master: { readonly acls: Acls; readonly books: ReadonlyBooks },
+  principal: string | undefined,
+  call: MasterCall,
+): void {
+  for (const { action, object } of operatorCallNeeds(call, master.books))
+    requireAuthorized(master.acls, action, principal, object);
+}

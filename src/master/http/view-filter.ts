@@ -1,0 +1,133 @@
+// What a caller may see of frameworks, tasks and executors (ACLs view_frameworks, view_tasks,
+// view_executors, by the framework's user, as in docs/authorization.md): answers are filtered,
+// not refused, so a principal sees only what its ACLs show it. Pure, on the rendered JSON.
+import { type Acls, isAuthorized } from '../../runtime/index.js';
+import type { ReadonlyBooks } from '../core/books.js';
+
+type Json = Record<string, unknown>;
+
+export interface Visibility {
+  framework(user: string | undefined): boolean;
+  task(user: string | undefined): boolean;
+  executor(user: string | undefined): boolean;
+}
+
+/** The caller's visibility, or undefined when the ACLs hide nothing (no filtering needed). */
+export function visibilityFor(acls: Acls, principal: string | undefined): Visibility | undefined {
+  const { rules } = acls;
+  if (
+    acls.permissive &&
+    rules.view_frameworks === undefined &&
+    rules.view_tasks === undefined &&
+    rules.view_executors === undefined
+  )
+    return undefined;
+  return {
+    framework: (user) => isAuthorized(acls, 'view_frameworks', principal, user),
+    task: (user) => isAuthorized(acls, 'view_tasks', principal, user),
+    executor: (user) => isAuthorized(acls, 'view_executors', principal, user),
+  };
+}
+
+const asList = (value: unknown): Json[] => (Array.isArray(value) ? (value as Json[]) : []);
+const idOf = (value: unknown): string | undefined =>
+  typeof value === 'string'
+    ? value
+    : typeof value === 'object' && value !== null && typeof (value as Json).value === 'string'
+      ? ((value as Json).value as string)
+      : undefined;
+
+/**
+ * The v1 GET_STATE (and GET_FRAMEWORKS, GET_TASKS, GET_EXECUTORS inside it) as `visibility`
+ * shows it; `userOf` names a framework's user by id.
+ */
+export function filterV1(
+  body: Json,
+  visibility: Visibility,
+  userOf: (frameworkId: string | undefined) => string | undefined,
+): Json {
+  const out: Json = { ...body };
+  if (typeof body.get_frameworks === 'object' && body.get_frameworks !== null)
+    out.get_frameworks = filterV1Frameworks(body.get_frameworks as Json, visibility);
+  if (typeof body.get_tasks === 'object' && body.get_tasks !== null)
+    out.get_tasks = filterV1Tasks(body.get_tasks as Json, visibility, userOf);
+  if (typeof body.get_executors === 'object' && body.get_executors !== null)
+    out.get_executors = filterV1Executors(body.get_executors as Json, visibility, userOf);
+  return out;
+}
+
+export function filterV1Frameworks(body: Json, visibility: Visibility): Json {
+  const keep = (f: Json) =>
+    visibility.framework((f.framework_info as Json | undefined)?.user as string | undefined);
+  return {
+    ...body,
+    frameworks: asList(body.frameworks).filter(keep),
+    completed_frameworks: asList(body.completed_frameworks).filter(keep),
+  };
+}
+
+export function filterV1Tasks(
+  body: Json,
+  visibility: Visibility,
+  userOf: (frameworkId: string | undefined) => string | undefined,
+): Json {
+  const keep = (t: Json) => visibility.task(userOf(idOf(t.framework_id)));
+  const out: Json = { ...body };
+  for (const key of ['tasks', 'unreachable_tasks', 'completed_tasks', 'orphan_tasks'])
+    if (Array.isArray(body[key])) out[key] = asList(body[key]).filter(keep);
+  return out;
+}
+
+export function filterV1Executors(
+  body: Json,
+  visibility: Visibility,
+  userOf: (frameworkId: string | undefined) => string | undefined,
+): Json {
+  const keep = (e: Json) =>
+    visibility.executor(userOf(idOf((e.executor_info as Json | undefined)?.framework_id)));
+  return { ...body, executors: asList(body.executors).filter(keep) };
+}
+
+/** Legacy `/master/state` and `/master/frameworks`: frameworks with their tasks and executors. */
+export function filterLegacyFrameworks(body: Json, visibility: Visibility): Json {
+  const framework = (f: Json): Json => {
+    const user = typeof f.user === 'string' ? f.user : undefined;
+    const out: Json = { ...f };
+    for (const key of ['tasks', 'unreachable_tasks', 'completed_tasks'])
+      if (Array.isArray(f[key])) out[key] = visibility.task(user) ? f[key] : [];
+    if (Array.isArray(f.executors)) out.executors = visibility.executor(user) ? f.executors : [];
+    return out;
+  };
+  const keep = (f: Json) => visibility.framework(typeof f.user === 'string' ? f.user : undefined);
+  const out: Json = { ...body };
+  for (const key of ['frameworks', 'completed_frameworks'])
+    if (Array.isArray(body[key])) out[key] = asList(body[key]).filter(keep).map(framework);
+  // Orphans and unregistered frameworks name no user: shown only to those who see all.
+  if (Array.isArray(body.orphan_tasks) && !visibility.task(undefined)) out.orphan_tasks = [];
+  return out;
+}
+
+/** Legacy `/master/tasks`: each task by its framework's user. */
+export function filterLegacyTasks(
+  body: Json,
+  visibility: Visibility,
+  userOf: (frameworkId: string | undefined) => string | undefined,
+): Json {
+  return {
+    ...body,
+    tasks: asList(body.tasks).filter((t) => visibility.task(userOf(idOf(t.framework_id)))),
+  };
+}
+
+/** A framework's user by id, for its tasks and executors. */
+export function frameworkUsers(
+  books: ReadonlyBooks,
+): (frameworkId: string | undefined) => string | undefined {
+  return (frameworkId) => {
+    if (frameworkId === undefined) return undefined;
+    return (
+      books.frameworks.get(frameworkId)?.info.user ??
+      books.completedFrameworks.find((f) => f.id.value === frameworkId)?.info.user
+    );
+  };
+}

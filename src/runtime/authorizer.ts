@@ -1,0 +1,164 @@
+// Mesos' local authorizer (docs/authorization.md): ACLs in its JSON format (--acls), each
+// action a list of rules `{ "principals": Entity, "<object>": Entity }`, where an Entity is
+// `{ "values": [...] }` or `{ "type": "ANY" | "NONE" }`. Rules are tried in order and the
+// first that matches decides; when none does, `permissive` (true by default) does. Pure: the
+// shell reads the file and maps a denial to 403.
+import { HttpError } from './http-errors.js';
+
+/** Each action and the field that names its object, as in Mesos' acls.proto. */
+export const ACL_OBJECT_FIELDS = {
+  register_frameworks: 'roles',
+  run_tasks: 'users',
+  teardown_frameworks: 'framework_principals',
+  reserve_resources: 'roles',
+  unreserve_resources: 'reserver_principals',
+  create_volumes: 'roles',
+  destroy_volumes: 'creator_principals',
+  update_weight: 'roles',
+  update_quota: 'roles',
+  view_frameworks: 'users',
+  view_tasks: 'users',
+  view_executors: 'users',
+  access_sandboxes: 'users',
+  get_endpoints: 'paths',
+  update_maintenance_schedule: 'machines',
+  drain_agent: 'agents',
+  mark_agent_gone: 'agents',
+} as const;
+
+export type AclAction = keyof typeof ACL_OBJECT_FIELDS;
+
+export type Entity =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'some'; readonly values: ReadonlySet<string> };
+
+export interface AclRule {
+  readonly principals: Entity;
+  readonly object: Entity;
+}
+
+export interface Acls {
+  readonly permissive: boolean;
+  readonly rules: Readonly<Partial<Record<AclAction, readonly AclRule[]>>>;
+}
+
+/** No ACLs: everything is allowed (the default without --acls). */
+export const PERMISSIVE_ACLS: Acls = { permissive: true, rules: {} };
+
+/** Bounds on an ACL file: rules and values are checked on every request. */
+export const MAX_ACL_RULES = 10_000;
+export const MAX_ENTITY_VALUES = 10_000;
+const MAX_VALUE_LENGTH = 4096;
+
+export class AclsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AclsError';
+  }
+}
+
+function parseEntity(raw: unknown, where: string): Entity {
+  if (raw === undefined) return { kind: 'any' }; // Mesos: an entity left out is ANY
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new AclsError(`${where}: expected an object with "values" or "type"`);
+  const { type, values } = raw as Record<string, unknown>;
+  if (values !== undefined) {
+    if (!Array.isArray(values) || values.some((v) => typeof v !== 'string'))
+      throw new AclsError(`${where}.values: expected a list of strings`);
+    if (values.length > MAX_ENTITY_VALUES)
+      throw new AclsError(`${where}.values: more than ${MAX_ENTITY_VALUES}`);
+    if ((values as string[]).some((v) => v.length > MAX_VALUE_LENGTH))
+      throw new AclsError(`${where}.values: a value longer than ${MAX_VALUE_LENGTH}`);
+    if (type !== undefined && type !== 'SOME')
+      throw new AclsError(`${where}: "values" goes with no type (or SOME), not ${String(type)}`);
+    return { kind: 'some', values: new Set(values as string[]) };
+  }
+  if (type === 'ANY') return { kind: 'any' };
+  if (type === 'NONE') return { kind: 'none' };
+  throw new AclsError(`${where}.type: expected ANY or NONE, got ${JSON.stringify(type)}`);
+}
+
+/** Parses --acls JSON (already decoded); throws AclsError naming the field at fault. */
+export function parseAcls(json: unknown): Acls {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new AclsError('expected a JSON object');
+  const rules: Partial<Record<AclAction, AclRule[]>> = {};
+  let permissive = true;
+  let count = 0;
+  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+    if (key === 'permissive') {
+      if (typeof value !== 'boolean') throw new AclsError('permissive: expected true or false');
+      permissive = value;
+      continue;
+    }
+    if (!(key in ACL_OBJECT_FIELDS))
+      throw new AclsError(
+        `${key}: not an action this authorizer knows (${Object.keys(ACL_OBJECT_FIELDS).join(', ')}, permissive)`,
+      );
+    const action = key as AclAction;
+    if (!Array.isArray(value)) throw new AclsError(`${key}: expected a list of rules`);
+    const field = ACL_OBJECT_FIELDS[action];
+    rules[action] = value.map((rule, i) => {
+      const where = `${key}[${i}]`;
+      if (typeof rule !== 'object' || rule === null || Array.isArray(rule))
+        throw new AclsError(`${where}: expected an object`);
+      const { principals, [field]: object, ...rest } = rule as Record<string, unknown>;
+      const [unknown] = Object.keys(rest);
+      if (unknown !== undefined)
+        throw new AclsError(`${where}.${unknown}: ${key} takes principals and ${field}`);
+      count += 1;
+      return {
+        principals: parseEntity(principals, `${where}.principals`),
+        object: parseEntity(object, `${where}.${field}`),
+      };
+    });
+  }
+  if (count > MAX_ACL_RULES) throw new AclsError(`more than ${MAX_ACL_RULES} rules`);
+  return { permissive, rules };
+}
+
+/** Whether a rule's entity applies to the request's value (undefined: no principal or object). */
+function matches(value: string | undefined, entity: Entity): boolean {
+  if (entity.kind !== 'some') return true;
+  return value !== undefined && entity.values.has(value);
+}
+
+/** Whether a matching rule's entity grants: NONE never does, ANY always, values when listed. */
+function grants(value: string | undefined, entity: Entity): boolean {
+  if (entity.kind === 'any') return true;
+  if (entity.kind === 'none') return false;
+  return value !== undefined && entity.values.has(value);
+}
+
+/**
+ * Whether `principal` (undefined: an anonymous caller) may do `action` on `object`. The first
+ * rule whose principals and object both apply decides; a rule naming values applies only to
+ * those values, ANY and NONE apply to all (NONE then denies). A caller without a principal is
+ * matched only by ANY or NONE, as in Mesos.
+ */
+export function isAuthorized(
+  acls: Acls,
+  action: AclAction,
+  principal: string | undefined,
+  object: string | undefined,
+): boolean {
+  for (const rule of acls.rules[action] ?? []) {
+    if (!matches(principal, rule.principals) || !matches(object, rule.object)) continue;
+    return grants(principal, rule.principals) && grants(object, rule.object);
+  }
+  return acls.permissive;
+}
+
+/** Throws the 403 Mesos answers, naming the action, unless allowed. */
+export function requireAuthorized(
+  acls: Acls,
+  action: AclAction,
+  principal: string | undefined,
+  object: string | undefined,
+): void {
+  if (isAuthorized(acls, action, principal, object)) return;
+  const who = principal === undefined ? 'an anonymous caller' : `principal '${principal}'`;
+  const what = object === undefined ? '' : ` on '${object}'`;
+  throw new HttpError('FORBIDDEN', `Forbidden: ${who} is not authorized to ${action}${what}`);
+}

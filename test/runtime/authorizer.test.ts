@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AclsError, isAuthorized, parseAcls } from '../../src/runtime/authorizer.js';
+
+test('authorizer lets the first matching rule decide', () => {
+  const acls = parseAcls({
+    run_tasks: [
+      { principals: { values: ['foo'] }, users: { values: ['root'] } },
+      { principals: { values: ['foo'] }, users: { type: 'NONE' } },
+    ],
+  });
+  assert.equal(isAuthorized(acls, 'run_tasks', 'foo', 'root'), true);
+  assert.equal(isAuthorized(acls, 'run_tasks', 'foo', 'guest'), false);
+  // No rule names bar: permissive by default.
+  assert.equal(isAuthorized(acls, 'run_tasks', 'bar', 'root'), true);
+});
+
+test('authorizer: an allowing rule ahead of a denying one wins, and the reverse', () => {
+  const allowFirst = parseAcls({
+    update_weight: [
+      { principals: { type: 'ANY' }, roles: { values: ['a'] } },
+      { principals: { type: 'ANY' }, roles: { type: 'NONE' } },
+    ],
+  });
+  assert.equal(isAuthorized(allowFirst, 'update_weight', 'x', 'a'), true);
+  assert.equal(isAuthorized(allowFirst, 'update_weight', 'x', 'b'), false);
+  const denyFirst = parseAcls({
+    update_weight: [
+      { principals: { values: ['x'] }, roles: { type: 'NONE' } },
+      { principals: { type: 'ANY' }, roles: { type: 'ANY' } },
+    ],
+  });
+  assert.equal(isAuthorized(denyFirst, 'update_weight', 'x', 'a'), false);
+  assert.equal(isAuthorized(denyFirst, 'update_weight', 'y', 'a'), true);
+});
+
+test('authorizer with permissive false refuses what no rule allows', () => {
+  const acls = parseAcls({
+    permissive: false,
+    register_frameworks: [{ principals: { type: 'ANY' }, roles: { values: ['web'] } }],
+  });
+  assert.equal(isAuthorized(acls, 'register_frameworks', 'fw', 'web'), true);
+  assert.equal(isAuthorized(acls, 'register_frameworks', 'fw', 'batch'), false);
+  assert.equal(isAuthorized(acls, 'teardown_frameworks', 'ops', 'fw'), false);
+});
+
+test('authorizer matches an anonymous caller only by ANY or NONE principals', () => {
+  const acls = parseAcls({
+    permissive: false,
+    view_frameworks: [
+      { principals: { values: ['ops'] }, users: { type: 'ANY' } },
+      { principals: { type: 'NONE' }, users: { type: 'ANY' } },
+    ],
+  });
+  assert.equal(isAuthorized(acls, 'view_frameworks', 'ops', 'alice'), true);
+  // NONE matches and then denies: nobody anonymous may view.
+  assert.equal(isAuthorized(acls, 'view_frameworks', undefined, 'alice'), false);
+  const anyone = parseAcls({
+    permissive: false,
+    view_frameworks: [{ principals: { type: 'ANY' }, users: { type: 'ANY' } }],
+  });
+  assert.equal(isAuthorized(anyone, 'view_frameworks', undefined, 'alice'), true);
+});
+
+test('authorizer refuses ACLs it cannot read, naming the field', () => {
+  for (const [json, pattern] of [
+    [[], /JSON object/],
+    [{ permissive: 'yes' }, /permissive/],
+    [{ launch_rockets: [] }, /launch_rockets: not an action/],
+    [{ run_tasks: {} }, /run_tasks: expected a list/],
+    [{ run_tasks: [{ principals: { type: 'SOME_OF' } }] }, /run_tasks\[0\]\.principals\.type/],
+    [{ run_tasks: [{ principals: { values: [1] } }] }, /principals\.values/],
+    [
+      { run_tasks: [{ principals: { type: 'ANY' }, roles: { type: 'ANY' } }] },
+      /run_tasks\[0\]\.roles/,
+    ],
+  ] as const)
+    assert.throws(
+      () => parseAcls(json),
+      (error: unknown) => {
+        assert.ok(error instanceof AclsError);
+        assert.match(error.message, pattern);
+        return true;
+      },
+    );
+});
