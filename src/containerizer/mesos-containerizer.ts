@@ -25,9 +25,9 @@ import type {
   KnownContainer,
   LaunchSpec,
   Limitation,
-  ResourceStatistics,
   Termination,
 } from './types.js';
+import { usageOf } from './usage.js';
 
 /** Mesos' smallest memory limit (MIN_MEMORY): below it a container cannot even start a shell. */
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
@@ -417,80 +417,6 @@ async function killAll(cgroup: ContainerCgroup, spare: number | undefined): Prom
     for (const pid of pids) signalPid(pid, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** round, 50)));
   }
-}
-
-/** Usage from the cgroup's counters, or from /proc for the task's process group. */
-function usageOf(running: Running): ResourceStatistics {
-  const timestamp = Date.now() / 1000;
-  const cpusLimit = running.resources.scalar('cpus');
-  const memLimit = Math.round(running.resources.scalar('mem') * 1024 * 1024);
-  if (running.cgroup !== undefined) {
-    const s = running.cgroup.statistics();
-    return dropUndefined({
-      timestamp,
-      processes: s.processes,
-      cpus_user_time_secs: s.cpuUserSecs,
-      cpus_system_time_secs: s.cpuSystemSecs,
-      cpus_limit: cpusLimit,
-      cpus_nr_periods: s.nrPeriods,
-      cpus_nr_throttled: s.nrThrottled,
-      cpus_throttled_time_secs: s.throttledSecs,
-      mem_total_bytes: s.memoryBytes,
-      mem_rss_bytes: s.memoryRssBytes,
-      mem_cache_bytes: s.memoryCacheBytes,
-      mem_limit_bytes: memLimit,
-      mem_max_total_bytes: s.memoryPeakBytes,
-    });
-  }
-  return {
-    timestamp,
-    ...procUsage(running.taskPid),
-    cpus_limit: cpusLimit,
-    mem_limit_bytes: memLimit,
-  };
-}
-
-function dropUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-const CLOCK_TICKS_PER_SECOND = 100;
-const PAGE_BYTES = 4096;
-
-/** CPU time and RSS summed over the processes of one process group, from /proc. */
-function procUsage(pgid: number): Partial<ResourceStatistics> {
-  let user = 0;
-  let system = 0;
-  let rss = 0;
-  let processes = 0;
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return {};
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) !== pgid) continue;
-    processes += 1;
-    user += Number(fields[11] ?? 0);
-    system += Number(fields[12] ?? 0);
-    rss += Number(fields[21] ?? 0) * PAGE_BYTES;
-  }
-  return {
-    processes,
-    cpus_user_time_secs: user / CLOCK_TICKS_PER_SECOND,
-    cpus_system_time_secs: system / CLOCK_TICKS_PER_SECOND,
-    mem_rss_bytes: rss,
-    mem_total_bytes: rss,
-  };
 }
 
 function ledgerEntries(dir: string): string[] {
