@@ -17,9 +17,11 @@ import {
   HierarchicalAllocator,
 } from '../allocator/index.js';
 import {
+  ComposingContainerizer,
   chooseIsolation,
   DEFAULT_CGROUPS_ROOT,
   DEFAULT_PIDS_MAX,
+  DockerContainerizer,
   detectHostCgroups,
   type IsolationChoice,
   MesosContainerizer,
@@ -361,10 +363,21 @@ export async function runAgent(values: ParsedValues): Promise<number> {
       `--gc_disk_headroom: expected a number from 0 to 1, got '${gcDiskHeadroom}'`,
     );
   const fetcherCacheDir = stringFlag(values, 'fetcher_cache_dir');
-  const containerizer = new MesosContainerizer({
+  const mesosContainerizer = new MesosContainerizer({
     isolation: choice.isolation,
     ledgerDir: join(resolve(workDir), 'meta', 'cgroups'),
   });
+  const docker = dockerContainerizer(values, resolve(workDir), logger);
+  if (docker !== undefined) {
+    try {
+      await docker.check();
+    } catch (error) {
+      throw new UsageError(
+        `--containerizers=docker: the Docker daemon does not answer: ${(error as Error).message}`,
+      );
+    }
+  }
+  const containerizer = new ComposingContainerizer(mesosContainerizer, docker);
   const agent = new Agent({
     master: masterAddress,
     ip: stringFlag(values, 'ip') ?? '127.0.0.1',
@@ -494,4 +507,34 @@ function startFailure(logger: Logger, component: string, error: unknown): number
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** The Docker containerizer, when --containerizers names it (Mesos' flags). */
+function dockerContainerizer(
+  values: ParsedValues,
+  workDir: string,
+  logger: Logger,
+): DockerContainerizer | undefined {
+  const names = (stringFlag(values, 'containerizers') ?? 'mesos').split(',').map((n) => n.trim());
+  for (const name of names)
+    if (name !== 'mesos' && name !== 'docker')
+      throw new UsageError(`--containerizers: unknown containerizer '${name}'`);
+  if (!names.includes('mesos'))
+    throw new UsageError("--containerizers: 'mesos' is needed for command tasks");
+  if (!names.includes('docker')) return undefined;
+  const killOrphans = stringFlag(values, 'docker_kill_orphans') ?? 'true';
+  if (killOrphans !== 'true' && killOrphans !== 'false')
+    throw new UsageError(`--docker_kill_orphans: expected true or false, got '${killOrphans}'`);
+  const stopTimeout = stringFlag(values, 'docker_stop_timeout');
+  return new DockerContainerizer({
+    docker: stringFlag(values, 'docker') ?? 'docker',
+    socket: resolve(stringFlag(values, 'docker_socket') ?? '/var/run/docker.sock'),
+    removeDelayMs: durationFlag(values, 'docker_remove_delay', 6 * 3600_000),
+    killOrphans: killOrphans === 'true',
+    workDir,
+    ...(stopTimeout === undefined
+      ? {}
+      : { stopTimeoutMs: durationFlag(values, 'docker_stop_timeout', 0) }),
+    warn: (fields, message) => logger.warn(fields, message),
+  });
 }
