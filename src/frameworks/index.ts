@@ -4,6 +4,7 @@ export {
   EXIT_INTERRUPTED,
   exitStatusOf,
   type RunCommandOptions,
+  type RunDockerOptions,
   type RunOutcome,
   type RunResult,
   runCommand,

@@ -19,6 +19,7 @@ import {
   isTerminalState,
   taskId as mintTaskId,
   type Offer,
+  type Resource,
   type TaskID,
   type TaskInfo,
   type TaskState,
@@ -72,6 +73,16 @@ export interface RunCommandOptions {
   readonly failoverTimeoutMs?: number;
   /** The scheduler API's encoding (default JSON). */
   readonly codec?: 'json' | 'protobuf';
+  /** Runs the command in a Docker container (`--docker-image`), as mesos-execute does. */
+  readonly docker?: RunDockerOptions;
+}
+
+export interface RunDockerOptions {
+  readonly image: string;
+  readonly network: 'HOST' | 'BRIDGE' | 'NONE';
+  /** Container ports published on host ports taken from the offer's `ports`. */
+  readonly containerPorts: readonly number[];
+  readonly forcePull: boolean;
 }
 
 /** How a run ended: its task's terminal state, no task at all, or interrupted before launch. */
@@ -259,13 +270,37 @@ class TaskRun {
     this.agentUrl = new URL(
       `http://${fit.url.address.ip ?? fit.url.address.hostname}:${fit.url.address.port}`,
     );
+    const docker = this.options.docker;
+    const ports = docker === undefined ? undefined : takePorts(fit, docker.containerPorts.length);
     const task: TaskInfo = {
       name: this.options.name,
       task_id: this.taskId,
       agent_id: fit.agent_id,
-      resources: this.options.resources.toWire('pre-refinement'),
+      resources: [
+        ...this.options.resources.toWire('pre-refinement'),
+        ...(ports?.resource !== undefined ? [ports.resource] : []),
+      ],
       command: this.options.command,
+      ...(docker !== undefined
+        ? {
+            container: {
+              type: 'DOCKER',
+              docker: {
+                image: docker.image,
+                network: docker.network,
+                force_pull_image: docker.forcePull,
+                port_mappings: docker.containerPorts.map((containerPort, i) => ({
+                  container_port: containerPort,
+                  host_port: ports?.hostPorts[i] ?? 0,
+                  protocol: 'tcp',
+                })),
+              },
+            },
+          }
+        : {}),
     };
+    for (const [i, containerPort] of (docker?.containerPorts ?? []).entries())
+      this.report(`container port ${containerPort} is ${fit.hostname}:${ports?.hostPorts[i]}`);
     const others = offers.filter((o) => o !== fit).map((o) => o.id);
     this.launching = Promise.all([
       this.connection.accept([fit.id], [{ type: 'LAUNCH', launch: { task_infos: [task] } }], {
@@ -293,8 +328,11 @@ class TaskRun {
    * the task takes the smallest share of what is free, so later tasks keep room.
    */
   private bestOffer(offers: readonly Offer[]): Offer | undefined {
-    const fitting = offers.filter((offer) =>
-      Resources.fromWire(offer.resources).unallocate().contains(this.options.resources),
+    const portsWanted = this.options.docker?.containerPorts.length ?? 0;
+    const fitting = offers.filter(
+      (offer) =>
+        Resources.fromWire(offer.resources).unallocate().contains(this.options.resources) &&
+        (portsWanted === 0 || takePorts(offer, portsWanted) !== undefined),
     );
     if (fitting.length <= 1) return fitting[0];
     const agents = fitting.map((offer) => ({
@@ -474,4 +512,30 @@ export function exitStatusOf(status: TaskStatus): number {
     default:
       return EXIT_COULD_NOT_RUN;
   }
+}
+
+/**
+ * The first `count` ports of the offer's `ports`, as a resource for the task (the offer's
+ * own entry, its role and reservation kept, narrowed to them); undefined if it has fewer.
+ */
+export function takePorts(
+  offer: Offer,
+  count: number,
+): { readonly hostPorts: readonly number[]; readonly resource: Resource | undefined } | undefined {
+  if (count === 0) return { hostPorts: [], resource: undefined };
+  for (const resource of offer.resources) {
+    if (resource.name !== 'ports' || resource.ranges === undefined) continue;
+    const hostPorts: number[] = [];
+    for (const { begin, end } of resource.ranges.range)
+      for (let port = begin; port <= end && hostPorts.length < count; port++) hostPorts.push(port);
+    if (hostPorts.length < count) continue;
+    return {
+      hostPorts,
+      resource: {
+        ...resource,
+        ranges: { range: hostPorts.map((port) => ({ begin: port, end: port })) },
+      },
+    };
+  }
+  return undefined;
 }
