@@ -41,11 +41,29 @@ export function persistentVolumes(workDir: string, resources: readonly Resource[
   return mounts;
 }
 
-/** DESTROY: the volume's data goes. */
-export function destroyVolumes(workDir: string, resources: readonly Resource[]): void {
-  for (const resource of resources) {
-    const id = resource.disk?.persistence?.id;
-    if (resource.name !== 'disk' || id === undefined) continue;
-    rmSync(volumePath(workDir, roleOf(resource), id), { recursive: true, force: true });
-  }
+/**
+ * CHECKPOINT_RESOURCES: the master's word on which persistent volumes the agent holds.
+ * Each one listed gets its directory; each one gone since the last word (DESTROY) has
+ * its directory removed, data and all, as Mesos' agent syncs them. Returns the paths
+ * removed.
+ */
+export function syncVolumes(
+  workDir: string,
+  before: readonly Resource[],
+  after: readonly Resource[],
+): string[] {
+  const paths = (resources: readonly Resource[]) =>
+    new Set(
+      resources.flatMap((resource) => {
+        const id = resource.disk?.persistence?.id;
+        return resource.name === 'disk' && id !== undefined
+          ? [volumePath(workDir, roleOf(resource), id)]
+          : [];
+      }),
+    );
+  const kept = paths(after);
+  for (const path of kept) mkdirSync(path, { recursive: true });
+  const removed = [...paths(before)].filter((path) => !kept.has(path));
+  for (const path of removed) rmSync(path, { recursive: true, force: true });
+  return removed;
 }
