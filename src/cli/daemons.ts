@@ -1,7 +1,7 @@
 // `agora master` and `agora agent`: build the component from flags, run it
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   Agent,
   DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
@@ -17,14 +17,11 @@ import {
   HierarchicalAllocator,
 } from '../allocator/index.js';
 import {
-  ComposingContainerizer,
   chooseIsolation,
   DEFAULT_CGROUPS_ROOT,
   DEFAULT_PIDS_MAX,
-  DockerContainerizer,
   detectHostCgroups,
   type IsolationChoice,
-  MesosContainerizer,
 } from '../containerizer/index.js';
 import {
   type Coordinator,
@@ -54,6 +51,7 @@ import {
   stringFlag,
   UsageError,
 } from './command.js';
+import { composeContainerizers } from './docker-flags.js';
 
 interface Stoppable {
   stop(): Promise<void>;
@@ -363,21 +361,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
       `--gc_disk_headroom: expected a number from 0 to 1, got '${gcDiskHeadroom}'`,
     );
   const fetcherCacheDir = stringFlag(values, 'fetcher_cache_dir');
-  const mesosContainerizer = new MesosContainerizer({
-    isolation: choice.isolation,
-    ledgerDir: join(resolve(workDir), 'meta', 'cgroups'),
-  });
-  const docker = dockerContainerizer(values, resolve(workDir), logger);
-  if (docker !== undefined) {
-    try {
-      await docker.check();
-    } catch (error) {
-      throw new UsageError(
-        `--containerizers=docker: the Docker daemon does not answer: ${(error as Error).message}`,
-      );
-    }
-  }
-  const containerizer = new ComposingContainerizer(mesosContainerizer, docker);
+  const containerizer = await composeContainerizers(values, resolve(workDir), logger, choice);
   const agent = new Agent({
     master: masterAddress,
     ip: stringFlag(values, 'ip') ?? '127.0.0.1',
@@ -507,34 +491,4 @@ function startFailure(logger: Logger, component: string, error: unknown): number
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-/** The Docker containerizer, when --containerizers names it (Mesos' flags). */
-function dockerContainerizer(
-  values: ParsedValues,
-  workDir: string,
-  logger: Logger,
-): DockerContainerizer | undefined {
-  const names = (stringFlag(values, 'containerizers') ?? 'mesos').split(',').map((n) => n.trim());
-  for (const name of names)
-    if (name !== 'mesos' && name !== 'docker')
-      throw new UsageError(`--containerizers: unknown containerizer '${name}'`);
-  if (!names.includes('mesos'))
-    throw new UsageError("--containerizers: 'mesos' is needed for command tasks");
-  if (!names.includes('docker')) return undefined;
-  const killOrphans = stringFlag(values, 'docker_kill_orphans') ?? 'true';
-  if (killOrphans !== 'true' && killOrphans !== 'false')
-    throw new UsageError(`--docker_kill_orphans: expected true or false, got '${killOrphans}'`);
-  const stopTimeout = stringFlag(values, 'docker_stop_timeout');
-  return new DockerContainerizer({
-    docker: stringFlag(values, 'docker') ?? 'docker',
-    socket: resolve(stringFlag(values, 'docker_socket') ?? '/var/run/docker.sock'),
-    removeDelayMs: durationFlag(values, 'docker_remove_delay', 6 * 3600_000),
-    killOrphans: killOrphans === 'true',
-    workDir,
-    ...(stopTimeout === undefined
-      ? {}
-      : { stopTimeoutMs: durationFlag(values, 'docker_stop_timeout', 0) }),
-    warn: (fields, message) => logger.warn(fields, message),
-  });
 }

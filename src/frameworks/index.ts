@@ -4,11 +4,11 @@ export {
   EXIT_INTERRUPTED,
   exitStatusOf,
   type RunCommandOptions,
-  type RunDockerOptions,
   type RunOutcome,
   type RunResult,
   runCommand,
 } from './run.js';
+export { type RunDockerOptions, takePorts } from './run-docker.js';
 export {
   type AgentView,
   type RoleView,

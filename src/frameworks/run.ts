@@ -19,13 +19,13 @@ import {
   isTerminalState,
   taskId as mintTaskId,
   type Offer,
-  type Resource,
   type TaskID,
   type TaskInfo,
   type TaskState,
   type TaskStatus,
 } from '../wire/index.js';
 import { OutputPump } from './output-pump.js';
+import { dockerContainerInfo, type RunDockerOptions, takePorts } from './run-docker.js';
 import { type AgentView, type RoleView, type WaitingKind, whyWaiting } from './waiting.js';
 
 /** Exit status when the task could not run at all (as `docker run` uses 125). */
@@ -75,14 +75,6 @@ export interface RunCommandOptions {
   readonly codec?: 'json' | 'protobuf';
   /** Runs the command in a Docker container (`--docker-image`), as mesos-execute does. */
   readonly docker?: RunDockerOptions;
-}
-
-export interface RunDockerOptions {
-  readonly image: string;
-  readonly network: 'HOST' | 'BRIDGE' | 'NONE';
-  /** Container ports published on host ports taken from the offer's `ports`. */
-  readonly containerPorts: readonly number[];
-  readonly forcePull: boolean;
 }
 
 /** How a run ended: its task's terminal state, no task at all, or interrupted before launch. */
@@ -282,21 +274,7 @@ class TaskRun {
       ],
       command: this.options.command,
       ...(docker !== undefined
-        ? {
-            container: {
-              type: 'DOCKER',
-              docker: {
-                image: docker.image,
-                network: docker.network,
-                force_pull_image: docker.forcePull,
-                port_mappings: docker.containerPorts.map((containerPort, i) => ({
-                  container_port: containerPort,
-                  host_port: ports?.hostPorts[i] ?? 0,
-                  protocol: 'tcp',
-                })),
-              },
-            },
-          }
+        ? { container: dockerContainerInfo(docker, ports?.hostPorts ?? []) }
         : {}),
     };
     for (const [i, containerPort] of (docker?.containerPorts ?? []).entries())
@@ -512,30 +490,4 @@ export function exitStatusOf(status: TaskStatus): number {
     default:
       return EXIT_COULD_NOT_RUN;
   }
-}
-
-/**
- * The first `count` ports of the offer's `ports`, as a resource for the task (the offer's
- * own entry, its role and reservation kept, narrowed to them); undefined if it has fewer.
- */
-export function takePorts(
-  offer: Offer,
-  count: number,
-): { readonly hostPorts: readonly number[]; readonly resource: Resource | undefined } | undefined {
-  if (count === 0) return { hostPorts: [], resource: undefined };
-  for (const resource of offer.resources) {
-    if (resource.name !== 'ports' || resource.ranges === undefined) continue;
-    const hostPorts: number[] = [];
-    for (const { begin, end } of resource.ranges.range)
-      for (let port = begin; port <= end && hostPorts.length < count; port++) hostPorts.push(port);
-    if (hostPorts.length < count) continue;
-    return {
-      hostPorts,
-      resource: {
-        ...resource,
-        ranges: { range: hostPorts.map((port) => ({ begin: port, end: port })) },
-      },
-    };
-  }
-  return undefined;
 }
