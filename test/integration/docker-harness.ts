@@ -6,7 +6,7 @@
 // busybox-static rootfs.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,9 +126,14 @@ export async function startDocker(
       const timer = setTimeout(() => isAlive(pid) && process.kill(pid, 'SIGKILL'), STOP_GRACE_MS);
       await exited;
       clearTimeout(timer);
-      // What a killed daemon may leave mounted under its roots.
-      spawnSync('umount', ['-R', '-l', join(dir, 'exec')], { stdio: 'ignore' });
-      spawnSync('umount', ['-R', '-l', join(dir, 'data')], { stdio: 'ignore' });
+      // What dockerd leaves mounted under its roots (its default netns, always; overlays
+      // if it was killed), deepest first, so that the directory can go.
+      const mounts = readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .map((line) => line.split(' ')[1] ?? '')
+        .filter((point) => point.startsWith(`${dir}/`))
+        .sort((a, b) => b.length - a.length);
+      for (const point of mounts) spawnSync('umount', ['-l', point], { stdio: 'ignore' });
     });
     await waitFor(
       'dockerd to answer on its socket',
