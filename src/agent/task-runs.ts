@@ -464,6 +464,13 @@ export class TaskRuns {
       sandbox: run.sandbox,
       environment: this.environment(run, agentIdValue),
       cgroupProcsFiles: container.cgroupProcsFiles,
+      // A Docker container's checks run in it (docker exec), as Mesos' docker executor does.
+      ...(isDockerContainer(task.container)
+        ? {
+            enter: (argv: readonly string[]) =>
+              this.options.containerizer.enter(run.containerIdValue, argv),
+          }
+        : {}),
     };
     run.checks = startTaskChecks({
       task,

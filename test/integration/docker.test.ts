@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Resource, TaskInfo } from '../../src/wire/index.js';
 import { taskId } from '../../src/wire/index.js';
 import { DOCKER_CLI, type DockerDaemon, startDocker } from './docker-harness.js';
-import { type Cluster, getState, startCluster, waitFor } from './harness.js';
+import { type Cluster, getState, runCli, startCluster, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
 const AGENT_RESOURCES = 'cpus:4;mem:2048;disk:1024;disk(vol):64;ports:[31000-31010]';
@@ -116,6 +116,52 @@ describe('the Docker containerizer with a real dockerd', () => {
     assert.match(sandboxFile(agentDir, 'exits', 'stderr'), /^err$/m);
     await framework.update('entry', 'TASK_FINISHED', 30_000);
     assert.match(sandboxFile(agentDir, 'entry', 'stdout'), /^from arguments$/m);
+  });
+
+  test("a container's command health check runs inside it", async () => {
+    await framework.launch({
+      checked: {
+        command: { value: 'exec sleep 1000' },
+        container: container(docker),
+        health_check: {
+          type: 'COMMAND',
+          // True only inside the container: the host has no /mnt/mesos/sandbox.
+          command: { value: 'test -d /mnt/mesos/sandbox && test -x /bin/busybox' },
+          delay_seconds: 0,
+          interval_seconds: 0.5,
+          grace_period_seconds: 10,
+          consecutive_failures: 2,
+        },
+      },
+    });
+    const healthy = await waitFor('the health check to pass', () =>
+      framework.updates('checked').find((u) => u.healthy === true),
+    );
+    assert.equal(healthy.state, 'TASK_RUNNING');
+    await framework.connection.kill(taskId('checked'));
+    await framework.update('checked', 'TASK_KILLED', 30_000);
+  });
+
+  test('agora run --docker-image runs a command in a container and exits with its status', async () => {
+    const result = await runCli(
+      [
+        'run',
+        '--master',
+        cluster.masterUrl,
+        '--docker-image',
+        docker.image,
+        '--network',
+        'bridge',
+        '-p',
+        '80',
+        '--',
+        'echo "in $MESOS_SANDBOX"; exit 7',
+      ],
+      { timeoutMs: 60_000 },
+    ).result;
+    assert.equal(result.code, 7, result.stderr);
+    assert.match(result.stdout, /^in \/mnt\/mesos\/sandbox$/m);
+    assert.match(result.stderr, /container port 80 is [^:]+:310\d\d/);
   });
 
   test('a container over its memory is OOM-killed and reported as a memory limitation', async () => {
