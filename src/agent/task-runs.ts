@@ -53,7 +53,7 @@ import { recoverRuns, sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
-import { persistentVolumes } from './volumes.js';
+import { linkVolumes, persistentVolumes } from './volumes.js';
 
 /** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
 const MAX_COMPLETED_TASKS = 1000;
@@ -250,6 +250,9 @@ export class TaskRuns {
     this.report(run, 'TASK_STARTING');
     let container: Container;
     try {
+      const volumes = persistentVolumes(this.options.workDir, task.resources ?? []);
+      // A container mounts them itself (-v); a command task finds them in its sandbox.
+      if (!isDockerContainer(task.container)) linkVolumes(sandbox, volumes);
       container = await this.options.containerizer.launch({
         containerId: containerIdValue,
         sandbox,
@@ -263,7 +266,7 @@ export class TaskRuns {
           frameworkId: frameworkId.value,
           taskId: task.task_id.value,
         },
-        volumes: persistentVolumes(this.options.workDir, task.resources ?? []),
+        volumes,
       });
     } catch (error) {
       this.report(run, 'TASK_FAILED', {

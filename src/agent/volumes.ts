@@ -3,8 +3,8 @@
 // docs/persistent-volume.md), is made when a task first uses it, is mounted into
 // the task where its `disk.volume.container_path` says, and outlives the task:
 // only DESTROY removes it.
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { VolumeMount } from '../containerizer/index.js';
 import type { Resource } from '../wire/index.js';
 
@@ -39,6 +39,39 @@ export function persistentVolumes(workDir: string, resources: readonly Resource[
     mounts.push({ hostPath, containerPath: volume.container_path, mode: volume.mode });
   }
   return mounts;
+}
+
+/**
+ * A command task's volumes, as links in its sandbox at their container paths, as Mesos'
+ * filesystem/posix isolator makes them. Not bind mounts: a command task has no mount
+ * namespace of its own here, and a bind mount in the host's would outlive a crashed agent
+ * inside a sandbox that garbage collection later deletes recursively, data and all; a
+ * link is removed without touching what it points to. Throws (the launch fails) for a
+ * path that is absolute or leads out of the sandbox.
+ */
+export function linkVolumes(sandbox: string, mounts: readonly VolumeMount[]): void {
+  for (const mount of mounts) {
+    if (isAbsolute(mount.containerPath))
+      throw new Error(
+        `Persistent volume container path '${mount.containerPath}' is absolute: a command task needs a relative one (or a DOCKER container)`,
+      );
+    const path = join(sandbox, mount.containerPath);
+    if (relative(sandbox, path).startsWith('..') || path === sandbox)
+      throw new Error(
+        `Persistent volume container path '${mount.containerPath}' escapes the sandbox`,
+      );
+    mkdirSync(dirname(path), { recursive: true });
+    if (isLink(path)) rmSync(path);
+    symlinkSync(mount.hostPath, path);
+  }
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -322,7 +322,16 @@ describe('the Docker containerizer with a real dockerd', () => {
     await framework.launch({ reader: withVolume('cat /mnt/mesos/sandbox/data/file') });
     await framework.update('reader', 'TASK_FINISHED', 30_000);
     assert.match(sandboxFile(agentDir, 'reader', 'stdout'), /^kept$/m);
-    assert.equal(readFileSync(join(volumeDir, 'file'), 'utf8'), 'kept\n');
+    // A command task (no container) finds it in its sandbox too.
+    await framework.launch({
+      'command-reader': {
+        command: { value: 'cat data/file && echo more >> data/file' },
+        resources: [...SMALL, { ...volume, allocation_info: { role: 'vol' } }],
+      },
+    });
+    await framework.update('command-reader', 'TASK_FINISHED', 30_000);
+    assert.match(sandboxFile(agentDir, 'command-reader', 'stdout'), /^kept$/m);
+    assert.equal(readFileSync(join(volumeDir, 'file'), 'utf8'), 'kept\nmore\n');
     const destroyed = await waitFor('the volume to be destroyed', async () => {
       const response = await fetch(new URL('/master/destroy-volumes', cluster.masterUrl), {
         method: 'POST',
