@@ -5,15 +5,37 @@
 // its containers again; and nothing is left behind.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Resource, TaskInfo } from '../../src/wire/index.js';
 import { taskId } from '../../src/wire/index.js';
 import { DOCKER_CLI, type DockerDaemon, startDocker } from './docker-harness.js';
-import { type Cluster, getState, runCli, startCluster, waitFor } from './harness.js';
+import { type Cluster, getState, isAlive, runCli, startCluster, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
-const AGENT_RESOURCES = 'cpus:4;mem:2048;disk:1024;disk(vol):64;ports:[31000-31010]';
+/** Host ports the agent offers: a run of free ones (docker-proxy binds them on 0.0.0.0). */
+const PORT_COUNT = 4;
+const agentResources = (firstPort: number) =>
+  `cpus:4;mem:2048;disk:1024;disk(vol):64;ports:[${firstPort}-${firstPort + PORT_COUNT - 1}]`;
+
+/** The first of PORT_COUNT consecutive ports nothing on this shared machine listens on. */
+async function freePorts(): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = 40_000 + Math.floor(Math.random() * 20_000);
+    let isRunFree = true;
+    for (let port = first; port < first + PORT_COUNT && isRunFree; port++)
+      isRunFree = await isFree(port);
+    if (isRunFree) return first;
+  }
+  throw new Error('no free run of ports');
+}
 const scalar = (name: string, value: number): Resource => ({
   name,
   type: 'SCALAR',
@@ -78,9 +100,11 @@ describe('the Docker containerizer with a real dockerd', () => {
   let cluster: Cluster;
   let framework: TaskFramework;
   let agentDir: string;
+  let firstPort: number;
   before(async () => {
     docker = await startDocker({ bridge: true });
-    cluster = await startCluster({ agents: 0, agentResources: AGENT_RESOURCES });
+    firstPort = await freePorts();
+    cluster = await startCluster({ agents: 0, agentResources: agentResources(firstPort) });
     agentDir = join(cluster.workDir, 'agent-1');
     await cluster.addAgent('agent-1', dockerArgs(docker));
     await waitFor('the agent to register', async () =>
@@ -161,7 +185,7 @@ describe('the Docker containerizer with a real dockerd', () => {
     ).result;
     assert.equal(result.code, 7, result.stderr);
     assert.match(result.stdout, /^in \/mnt\/mesos\/sandbox$/m);
-    assert.match(result.stderr, /container port 80 is [^:]+:310\d\d/);
+    assert.match(result.stderr, new RegExp(`container port 80 is [^:]+:${firstPort}\\b`));
   });
 
   test('a container over its memory is OOM-killed and reported as a memory limitation', async () => {
@@ -207,7 +231,7 @@ describe('the Docker containerizer with a real dockerd', () => {
   });
 
   test('a bridge container with a port mapping answers on its host port', async () => {
-    const hostPort = 31003;
+    const hostPort = firstPort + PORT_COUNT - 1;
     await framework.launch({
       web: {
         command: {
@@ -356,7 +380,7 @@ describe('the Docker containerizer across an agent restart', () => {
   test('an agent killed outright finds its running container again, reports the one that ended, and kills orphans', async (t) => {
     const docker = await startDocker();
     t.after(() => docker.stop());
-    const cluster = await startCluster({ agents: 0, agentResources: AGENT_RESOURCES });
+    const cluster = await startCluster({ agents: 0, agentResources: agentResources(40_000) });
     t.after(() => cluster.stop());
     const agentDir = join(cluster.workDir, 'agent-1');
     const agent = await cluster.addAgent('agent-1', dockerArgs(docker), agentDir);
@@ -369,7 +393,10 @@ describe('the Docker containerizer across an agent restart', () => {
         container: container(docker),
       },
     });
-    await framework.update('survivor', 'TASK_RUNNING', 30_000);
+    const survivorRunning = await framework.update('survivor', 'TASK_RUNNING', 30_000);
+    // The survivor's `docker run` client, which the agent follows it through.
+    const clientPid = survivorRunning.container_status?.executor_pid;
+    assert.ok(clientPid !== undefined);
     await framework.update('ender', 'TASK_RUNNING', 30_000);
     // An orphan: labelled as this agent's, but no task of it knows the container.
     await docker.docker([
@@ -390,6 +417,9 @@ describe('the Docker containerizer across an agent restart', () => {
 
     agent.process.kill('SIGKILL');
     await agent.exited;
+    // Its client dies too: the restarted agent must follow the container through Docker.
+    process.kill(clientPid, 'SIGKILL');
+    await waitFor('the docker run client to die', () => (isAlive(clientPid) ? undefined : true));
     const before = await ourContainers(docker, agentDir);
     assert.equal(
       before.filter((c) => c.State === 'running').length,
