@@ -38,23 +38,13 @@ function quantile(values: readonly number[], q: number): number {
 /** ms from spawn to the CLI's TASK_RUNNING line and to its exit. */
 async function agoraRunOnce(
   masterUrl: string,
-  image: string,
+  image: string | undefined,
 ): Promise<{ running: number; exited: number }> {
   const started = performance.now();
+  const container = image === undefined ? [] : ['--docker-image', image, '--network', 'none'];
   const child = spawn(
     process.execPath,
-    [
-      AGORA,
-      'run',
-      '--master',
-      masterUrl,
-      '--docker-image',
-      image,
-      '--network',
-      'none',
-      '--',
-      'true',
-    ],
+    [AGORA, 'run', '--master', masterUrl, ...container, '--', 'true'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let running = Number.NaN;
@@ -117,8 +107,11 @@ async function main(): Promise<number> {
     const agora: { running: number; exited: number }[] = [];
     const floorRunning: number[] = [];
     const floorExited: number[] = [];
+    // Context: the same CLI with a command task (no container), Agora's own fixed cost.
+    const plain: { running: number; exited: number }[] = [];
     for (let i = 0; i < runs; i++) {
       agora.push(await agoraRunOnce(cluster.masterUrl, docker.image));
+      plain.push(await agoraRunOnce(cluster.masterUrl, undefined));
       const name = `bench-floor-${i}`;
       floorRunning.push(
         await timed(() =>
@@ -171,6 +164,20 @@ async function main(): Promise<number> {
         },
         floorRunningMs: { p50: median(floorRunning), p99: quantile(floorRunning, 0.99) },
         floorExitedMs: { p50: median(floorExited), p99: quantile(floorExited, 0.99) },
+        plainRunningMs: {
+          p50: median(plain.map((a) => a.running)),
+          p99: quantile(
+            plain.map((a) => a.running),
+            0.99,
+          ),
+        },
+        plainExitedMs: {
+          p50: median(plain.map((a) => a.exited)),
+          p99: quantile(
+            plain.map((a) => a.exited),
+            0.99,
+          ),
+        },
       },
       throughput: {
         tasks,
@@ -190,6 +197,8 @@ async function main(): Promise<number> {
       `${'agora run --docker-image -- true: spawn → exit ms'.padEnd(58)}${f(l.agoraExitedMs.p50).padStart(10)}${f(l.agoraExitedMs.p99).padStart(10)}`,
       `${'floor: docker run --rm IMG true ms'.padEnd(58)}${f(l.floorExitedMs.p50).padStart(10)}${f(l.floorExitedMs.p99).padStart(10)}`,
       `${'  Agora over the floor (median)'.padEnd(58)}${over(l.agoraExitedMs.p50, l.floorExitedMs.p50).padStart(10)}`,
+      `${'context: agora run -- true (command task): → TASK_RUNNING'.padEnd(58)}${f(l.plainRunningMs.p50).padStart(10)}${f(l.plainRunningMs.p99).padStart(10)}`,
+      `${'context: agora run -- true (command task): → exit'.padEnd(58)}${f(l.plainExitedMs.p50).padStart(10)}${f(l.plainExitedMs.p99).padStart(10)}`,
       `${`${t.tasks} DOCKER tasks at once: finished per second`.padEnd(58)}${f(t.agoraPerSecond).padStart(10)}`,
       `${`floor: ${t.tasks} docker run --rm at once, per second`.padEnd(58)}${f(t.floorPerSecond).padStart(10)}`,
       `${'  Agora time over the floor'.padEnd(58)}${over(t.floorPerSecond, t.agoraPerSecond).padStart(10)}`,

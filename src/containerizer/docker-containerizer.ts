@@ -142,7 +142,7 @@ export class DockerContainerizer implements Containerizer {
     // to create or start it is a failed launch, with Docker's own words.
     let inspect: ContainerInspect | undefined;
     const deadline = performance.now() + START_TIMEOUT_MS;
-    for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 50)) {
+    for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 20)) {
       inspect = await this.engine.inspect(plan.name);
       if (inspect !== undefined && inspect.State.Status !== 'created') break;
       if (hasEnded) {
