@@ -318,6 +318,8 @@ export class DockerContainerizer implements Containerizer {
           if (now?.State.Running === true) poll();
           else resolve(this.refine(undefined, now, resources));
         }, INSPECT_POLL_MS);
+        // Following a container must not keep a stopping agent alive.
+        timer.unref();
         this.pollers.add(timer);
       };
       poll();
