@@ -243,7 +243,8 @@ export class DockerContainerizer implements Containerizer {
     if (tracked === undefined) return undefined;
     return {
       file: this.cli,
-      args: ['-H', `unix://${this.options.socket}`, 'exec', tracked.name, ...command],
+      // -i: a session's stdin is passed on; a check's is /dev/null, an EOF at once.
+      args: ['-H', `unix://${this.options.socket}`, 'exec', '-i', tracked.name, ...command],
     };
   }
 
