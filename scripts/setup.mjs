@@ -30,13 +30,16 @@ function installIsCurrent() {
   );
 }
 
-// The test suite starts real ZooKeeper, etcd and chromium. On a fresh machine they are
+// The test suite starts real ZooKeeper, etcd, chromium and dockerd. On a fresh machine they are
 // installed here, before any test runs, rather than inside a test's deadline (the tests
 // still install them themselves when run alone).
 const TEST_PACKAGES = [
   ['/usr/share/java/zookeeper.jar', 'zookeeper'],
   ['/usr/bin/etcd', 'etcd-server'],
   ['/usr/bin/chromium', 'chromium'],
+  // The Docker containerizer's tests start their own dockerd and import a busybox image.
+  ['/usr/sbin/dockerd', 'docker.io'],
+  ['/usr/bin/busybox', 'busybox-static'],
 ];
 function installTestPackages() {
   const missing = TEST_PACKAGES.filter(([path]) => !existsSync(path)).map(([, name]) => name);

@@ -62,6 +62,7 @@ import { ContainerSessions } from './sessions.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import { executorContainerOf, TaskGroups } from './task-groups.js';
 import { isCustomExecutorTask, type TaskRun, TaskRuns } from './task-runs.js';
+import { syncVolumes } from './volumes.js';
 
 /**
  * The agent: registers with the master over a connection it opens, runs each
@@ -394,6 +395,16 @@ export class Agent implements AgentView {
     const path = join(this.options.workDir, 'meta', 'resources.json');
     writeFileSync(`${path}.tmp`, JSON.stringify(resources));
     renameSync(`${path}.tmp`, path);
+    try {
+      for (const removed of syncVolumes(
+        this.options.workDir,
+        this.checkpointedResources,
+        resources,
+      ))
+        this.log.info({ path: removed }, 'persistent volume destroyed');
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, 'could not sync persistent volumes');
+    }
     this.checkpointedResources = resources;
     this.log.info(
       { resources: Resources.fromWire(resources).toString() },

@@ -34,6 +34,13 @@ export interface ProbeContext {
   readonly sandbox: string;
   readonly environment: Readonly<Record<string, string>>;
   readonly cgroupProcsFiles: readonly string[];
+  /**
+   * How to run a command inside the task's container when its cgroups are not enough (a
+   * Docker container: `docker exec`); undefined runs it under joinArgv.
+   */
+  readonly enter?: (
+    argv: readonly string[],
+  ) => { readonly file: string; readonly args: readonly string[] } | undefined;
 }
 
 export type Probe = (spec: ProbeSpec, signal: AbortSignal) => Promise<ProbeOutcome>;
@@ -137,7 +144,7 @@ function commandProbe(
       (command.shell ?? true)
         ? ['/bin/sh', '-c', value]
         : [value, ...(command.arguments ?? []).slice(1)];
-    const { file, args } = joinArgv(context.cgroupProcsFiles, argv);
+    const { file, args } = context.enter?.(argv) ?? joinArgv(context.cgroupProcsFiles, argv);
     let output: number | 'ignore' = 'ignore';
     try {
       output = openSync(join(context.sandbox, 'stderr'), 'a');

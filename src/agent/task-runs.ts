@@ -10,12 +10,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type {
-  Container,
-  Containerizer,
-  KnownContainer,
-  ResourceStatistics,
-  Termination,
+import {
+  type Container,
+  type Containerizer,
+  isDockerContainer,
+  type KnownContainer,
+  type ResourceStatistics,
+  type Termination,
 } from '../containerizer/index.js';
 import { Resources } from '../resources/index.js';
 import type { Clock, Logger, Timer } from '../runtime/index.js';
@@ -52,6 +53,7 @@ import { recoverRuns, sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
+import { linkVolumes, persistentVolumes } from './volumes.js';
 
 /** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
 const MAX_COMPLETED_TASKS = 1000;
@@ -248,6 +250,9 @@ export class TaskRuns {
     this.report(run, 'TASK_STARTING');
     let container: Container;
     try {
+      const volumes = persistentVolumes(this.options.workDir, task.resources ?? []);
+      // A container mounts them itself (-v); a command task finds them in its sandbox.
+      if (!isDockerContainer(task.container)) linkVolumes(sandbox, volumes);
       container = await this.options.containerizer.launch({
         containerId: containerIdValue,
         sandbox,
@@ -255,6 +260,13 @@ export class TaskRuns {
         command: task.command ?? {},
         environment: this.environment(run, agentIdValue),
         resources: Resources.fromWire(task.resources ?? []),
+        ...(task.container !== undefined ? { container: task.container } : {}),
+        owner: {
+          agentId: agentIdValue,
+          frameworkId: frameworkId.value,
+          taskId: task.task_id.value,
+        },
+        volumes,
       });
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
@@ -396,8 +408,10 @@ export class TaskRuns {
    */
   environment(run: TaskRun, agentIdValue: string): Record<string, string> {
     const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(process.env))
-      if (value !== undefined) env[name] = value;
+    // A container gets only what Mesos gives it: the agent's environment is the host's.
+    if (!isDockerContainer(run.task.container))
+      for (const [name, value] of Object.entries(process.env))
+        if (value !== undefined) env[name] = value;
     const endpoint = this.options.endpoint();
     Object.assign(env, {
       MESOS_FRAMEWORK_ID: run.frameworkId.value,
@@ -434,6 +448,13 @@ export class TaskRuns {
       sandbox: run.sandbox,
       environment: this.environment(run, agentIdValue),
       cgroupProcsFiles: container.cgroupProcsFiles,
+      // A Docker container's checks run in it (docker exec), as Mesos' docker executor does.
+      ...(isDockerContainer(task.container)
+        ? {
+            enter: (argv: readonly string[]) =>
+              this.options.containerizer.enter(run.containerIdValue, argv),
+          }
+        : {}),
     };
     run.checks = startTaskChecks({
       task,
@@ -507,7 +528,10 @@ export class TaskRuns {
     const run = this.runs.get(runKey(frameworkIdValue, taskIdValue));
     if (run === undefined || isTerminalState(run.state)) return;
     const policyNs = gracePeriodNs ?? run.task.kill_policy?.grace_period?.nanoseconds;
-    const graceMs = policyNs === undefined ? this.options.killGracePeriodMs : policyNs / 1e6;
+    const graceMs =
+      policyNs === undefined
+        ? (run.container?.killGracePeriodMs ?? this.options.killGracePeriodMs)
+        : policyNs / 1e6;
     if (run.isKillRequested) {
       this.shortenKill(run, graceMs);
       return;
@@ -754,6 +778,7 @@ export class TaskRuns {
             ...(run.task.resources ?? []),
             ...(isCustomExecutorTask(run.task) ? (run.task.executor?.resources ?? []) : []),
           ]),
+          ...(run.task.container !== undefined ? { container: run.task.container } : {}),
         });
     const found = await containerizer.recover([...known.values()]);
     for (const run of reconnecting) {

@@ -2,7 +2,7 @@
 // `agora master` and `agora agent`: build the component from flags, run it
 // until SIGINT or SIGTERM, stop it cleanly. A second signal exits at once.
 import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   Agent,
   DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
@@ -23,7 +23,6 @@ import {
   DEFAULT_PIDS_MAX,
   detectHostCgroups,
   type IsolationChoice,
-  MesosContainerizer,
 } from '../containerizer/index.js';
 import {
   type Coordinator,
@@ -54,6 +53,7 @@ import {
   UsageError,
 } from './command.js';
 import { agentSecurity, masterSecurity } from './daemon-security.js';
+import { composeContainerizers } from './docker-flags.js';
 
 interface Stoppable {
   stop(): Promise<void>;
@@ -364,10 +364,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
       `--gc_disk_headroom: expected a number from 0 to 1, got '${gcDiskHeadroom}'`,
     );
   const fetcherCacheDir = stringFlag(values, 'fetcher_cache_dir');
-  const containerizer = new MesosContainerizer({
-    isolation: choice.isolation,
-    ledgerDir: join(resolve(workDir), 'meta', 'cgroups'),
-  });
+  const containerizer = await composeContainerizers(values, resolve(workDir), logger, choice);
   const agent = new Agent({
     master: masterAddress,
     ip: stringFlag(values, 'ip') ?? '127.0.0.1',

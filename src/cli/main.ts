@@ -165,6 +165,27 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'encoding of the scheduler API calls and events',
         default: 'json',
       },
+      'docker-image': {
+        type: 'string',
+        placeholder: 'image',
+        description:
+          "run in a Docker container of this image (the agent needs --containerizers=docker,mesos); no command runs the image's own",
+      },
+      network: {
+        type: 'string',
+        placeholder: 'host|bridge|none',
+        description: "the container's network",
+        default: 'host',
+      },
+      publish: {
+        type: 'string',
+        short: 'p',
+        placeholder: 'port',
+        description:
+          "publish this container port on a host port from the offer's ports (repeatable; bridge network)",
+        multiple: true,
+      },
+      'force-pull': { type: 'boolean', description: 'pull the image even if the agent has it' },
     },
     run: async (values, positionals) => (await import('./run.js')).run(values, positionals),
   },
@@ -489,6 +510,43 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: 'duration',
         description: 'how long an executor has to stop after SHUTDOWN before it is killed',
         default: '5secs',
+      },
+      containerizers: {
+        type: 'string',
+        placeholder: 'list',
+        description: "containerizers in order: 'mesos', or 'docker,mesos' to run DOCKER tasks too",
+        default: 'mesos',
+      },
+      docker: {
+        type: 'string',
+        placeholder: 'path',
+        description: 'the docker CLI the Docker containerizer runs containers with',
+        default: 'docker',
+      },
+      docker_socket: {
+        type: 'string',
+        placeholder: 'path',
+        description: "the Docker daemon's unix socket",
+        default: '/var/run/docker.sock',
+      },
+      docker_stop_timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description:
+          "a container's grace between SIGTERM and SIGKILL when its task has no kill policy",
+        default: 'the agent-wide 3secs',
+      },
+      docker_remove_delay: {
+        type: 'string',
+        placeholder: 'duration',
+        description: 'how long an ended container is kept before it is removed',
+        default: '6hrs',
+      },
+      docker_kill_orphans: {
+        type: 'string',
+        placeholder: 'true|false',
+        description: "kill running containers of this agent's that no task explains, at start",
+        default: 'true',
       },
       ...logLevelOption,
       ...AGENT_SECURITY_OPTIONS,

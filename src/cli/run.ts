@@ -1,5 +1,5 @@
 // `agora run`: flags to a RunCommandOptions, signals to a kill.
-import { EXIT_COULD_NOT_RUN, runCommand } from '../frameworks/index.js';
+import { EXIT_COULD_NOT_RUN, type RunDockerOptions, runCommand } from '../frameworks/index.js';
 import { Resources } from '../resources/index.js';
 import { AgoraError, type CommandInfo } from '../wire/index.js';
 import { durationFlag, numberFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
@@ -69,9 +69,40 @@ function watchParent(onGone: () => void): () => void {
   return () => clearInterval(timer);
 }
 
+/** `--docker-image`, `--network`, `-p`: the container the command runs in, if any. */
+export function dockerOptions(values: ParsedValues): RunDockerOptions | undefined {
+  const image = stringFlag(values, 'docker-image');
+  const network = (stringFlag(values, 'network') ?? 'host').toUpperCase();
+  const publish = Array.isArray(values.publish) ? values.publish : [];
+  if (image === undefined) {
+    if (publish.length > 0 || stringFlag(values, 'network') !== undefined)
+      throw new UsageError('--network and -p need --docker-image');
+    return undefined;
+  }
+  if (image === '') throw new UsageError('--docker-image: empty image name');
+  if (network !== 'HOST' && network !== 'BRIDGE' && network !== 'NONE')
+    throw new UsageError(
+      `--network: expected host, bridge or none, got '${network.toLowerCase()}'`,
+    );
+  const containerPorts = publish.map((text) => {
+    const port = Number(text);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535)
+      throw new UsageError(`-p: expected a port from 1 to 65535, got '${text}'`);
+    return port;
+  });
+  if (containerPorts.length > 0 && network !== 'BRIDGE')
+    throw new UsageError('-p needs --network bridge');
+  return { image, network, containerPorts, forcePull: values['force-pull'] === true };
+}
+
 export async function run(values: ParsedValues, positionals: readonly string[]): Promise<number> {
   const env = values.env;
-  const command = commandInfo(positionals, Array.isArray(env) ? env : []);
+  const docker = dockerOptions(values);
+  // A container may run its image's own command: no command given is no command value.
+  const command =
+    docker !== undefined && positionals.length === 0
+      ? { shell: false }
+      : commandInfo(positionals, Array.isArray(env) ? env : []);
   const resources = taskResources(values);
   const timeout = stringFlag(values, 'timeout');
   const timeoutMs = timeout === undefined ? undefined : durationFlag(values, 'timeout', 0);
@@ -105,6 +136,7 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
       interrupt: interrupt.signal,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       codec,
+      ...(docker !== undefined ? { docker } : {}),
     });
     if (result.outcome === 'interrupted' && firstSignal !== undefined)
       return 128 + (SIGNAL_NUMBERS[firstSignal] ?? 15);

@@ -7,6 +7,16 @@ export {
   detectCgroups,
   existingContainerCgroups,
 } from './cgroups.js';
+export { ComposingContainerizer, type OwningContainerizer } from './composing-containerizer.js';
+export { DockerContainerizer, type DockerContainerizerOptions } from './docker-containerizer.js';
+export { DockerEngine } from './docker-engine.js';
+export {
+  CONTAINER_SANDBOX,
+  DOCKER_LABELS,
+  dockerName,
+  isDockerContainer,
+  planDockerRun,
+} from './docker-plan.js';
 export {
   chooseIsolation,
   DEFAULT_CGROUPS_ROOT,
@@ -38,4 +48,5 @@ export type {
   Limitation,
   ResourceStatistics,
   Termination,
+  VolumeMount,
 } from './types.js';

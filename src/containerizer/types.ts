@@ -15,6 +15,24 @@ export interface LaunchSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** What the container may use; the isolators enforce it. */
   readonly resources: Resources;
+  /** The task's ContainerInfo, as given (a DOCKER one picks the Docker containerizer). */
+  readonly container?: Readonly<Record<string, unknown>>;
+  /** Whose container it is: a Docker container carries these as labels. */
+  readonly owner?: {
+    readonly agentId: string;
+    readonly frameworkId: string;
+    readonly taskId: string;
+  };
+  /** Persistent volumes of the task, mounted where it asked for them. */
+  readonly volumes?: readonly VolumeMount[];
+}
+
+/** A persistent volume of a task: its directory on the host and where the task sees it. */
+export interface VolumeMount {
+  readonly hostPath: string;
+  /** A relative path is under the sandbox. */
+  readonly containerPath: string;
+  readonly mode: 'RW' | 'RO';
 }
 
 /** Why the container's isolation ended it (Mesos' ContainerLimitation). */
@@ -62,6 +80,8 @@ export interface Container {
    * (see joinArgv); empty where the container has none (POSIX isolation).
    */
   readonly cgroupProcsFiles: readonly string[];
+  /** Its own grace between SIGTERM and SIGKILL when the task has no kill policy, if any. */
+  readonly killGracePeriodMs?: number;
   /** Signals every process of the container (its whole cgroup, where there is one). */
   signal(signal: NodeJS.Signals): void;
   usage(): ResourceStatistics;
@@ -72,6 +92,8 @@ export interface KnownContainer {
   readonly containerId: string;
   readonly runtimeDir: string;
   readonly resources: Resources;
+  /** The task's ContainerInfo: which containerizer launched it. */
+  readonly container?: Readonly<Record<string, unknown>>;
 }
 
 /**

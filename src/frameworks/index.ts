@@ -8,6 +8,7 @@ export {
   type RunResult,
   runCommand,
 } from './run.js';
+export { type RunDockerOptions, takePorts } from './run-docker.js';
 export {
   type AgentView,
   type RoleView,

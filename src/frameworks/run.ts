@@ -25,6 +25,7 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import { OutputPump } from './output-pump.js';
+import { dockerContainerInfo, type RunDockerOptions, takePorts } from './run-docker.js';
 import { type AgentView, type RoleView, type WaitingKind, whyWaiting } from './waiting.js';
 
 /** Exit status when the task could not run at all (as `docker run` uses 125). */
@@ -72,6 +73,8 @@ export interface RunCommandOptions {
   readonly failoverTimeoutMs?: number;
   /** The scheduler API's encoding (default JSON). */
   readonly codec?: 'json' | 'protobuf';
+  /** Runs the command in a Docker container (`--docker-image`), as mesos-execute does. */
+  readonly docker?: RunDockerOptions;
 }
 
 /** How a run ended: its task's terminal state, no task at all, or interrupted before launch. */
@@ -259,13 +262,23 @@ class TaskRun {
     this.agentUrl = new URL(
       `http://${fit.url.address.ip ?? fit.url.address.hostname}:${fit.url.address.port}`,
     );
+    const docker = this.options.docker;
+    const ports = docker === undefined ? undefined : takePorts(fit, docker.containerPorts.length);
     const task: TaskInfo = {
       name: this.options.name,
       task_id: this.taskId,
       agent_id: fit.agent_id,
-      resources: this.options.resources.toWire('pre-refinement'),
+      resources: [
+        ...this.options.resources.toWire('pre-refinement'),
+        ...(ports?.resource !== undefined ? [ports.resource] : []),
+      ],
       command: this.options.command,
+      ...(docker !== undefined
+        ? { container: dockerContainerInfo(docker, ports?.hostPorts ?? []) }
+        : {}),
     };
+    for (const [i, containerPort] of (docker?.containerPorts ?? []).entries())
+      this.report(`container port ${containerPort} is ${fit.hostname}:${ports?.hostPorts[i]}`);
     const others = offers.filter((o) => o !== fit).map((o) => o.id);
     this.launching = Promise.all([
       this.connection.accept([fit.id], [{ type: 'LAUNCH', launch: { task_infos: [task] } }], {
@@ -293,8 +306,11 @@ class TaskRun {
    * the task takes the smallest share of what is free, so later tasks keep room.
    */
   private bestOffer(offers: readonly Offer[]): Offer | undefined {
-    const fitting = offers.filter((offer) =>
-      Resources.fromWire(offer.resources).unallocate().contains(this.options.resources),
+    const portsWanted = this.options.docker?.containerPorts.length ?? 0;
+    const fitting = offers.filter(
+      (offer) =>
+        Resources.fromWire(offer.resources).unallocate().contains(this.options.resources) &&
+        (portsWanted === 0 || takePorts(offer, portsWanted) !== undefined),
     );
     if (fitting.length <= 1) return fitting[0];
     const agents = fitting.map((offer) => ({

@@ -19,7 +19,7 @@ import { waitFor } from './harness.js';
  */
 export type TaskSpec =
   | string
-  | (Omit<Partial<TaskInfo>, 'task_id' | 'agent_id' | 'name' | 'resources' | 'command'> & {
+  | (Omit<Partial<TaskInfo>, 'task_id' | 'agent_id' | 'name' | 'command'> & {
       readonly command: NonNullable<TaskInfo['command']>;
     });
 
@@ -60,12 +60,21 @@ export class TaskFramework {
   static async start(
     master: string,
     name: string,
-    options: { readonly acknowledgeTerminal?: boolean; readonly failover?: boolean } = {},
+    options: {
+      readonly acknowledgeTerminal?: boolean;
+      readonly failover?: boolean;
+      readonly role?: string;
+    } = {},
   ): Promise<TaskFramework> {
     return new TaskFramework(
       await subscribe({
         master,
-        frameworkInfo: { user: 'test', name, failover_timeout: 60 },
+        frameworkInfo: {
+          user: 'test',
+          name,
+          failover_timeout: 60,
+          ...(options.role !== undefined ? { role: options.role } : {}),
+        },
         autoAcknowledge: false,
         // Re-subscribes with its id when its master goes, as a Mesos framework fails over.
         ...(options.failover === true ? { failover: { timeoutMs: 60_000 } } : {}),
@@ -117,7 +126,8 @@ export class TaskFramework {
               name: id,
               task_id: taskId(id),
               agent_id: offer.agent_id,
-              resources: [
+              // 0.1 cpus and 32 MB unless the spec says otherwise.
+              resources: (typeof spec === 'string' ? undefined : spec.resources) ?? [
                 { name: 'cpus', type: 'SCALAR' as const, scalar: { value: 0.1 } },
                 { name: 'mem', type: 'SCALAR' as const, scalar: { value: 32 } },
               ],

@@ -1,0 +1,228 @@
+// Docker containerizer benchmark (#11): what Agora adds to `docker run`.
+//
+//   npm run bench:docker [-- --runs N] [-- --tasks N] [-- --json]
+//
+// A dockerd of its own (test/integration/docker-harness.ts: own data root and socket, the
+// busybox test image), a master and an agent with --containerizers=docker,mesos, all real
+// processes on this machine. Two parts, each beside its floor, `docker run` alone against
+// the same daemon:
+//
+// 1. Latency (as bench:latency, from the CLI's spawn): `agora run --docker-image IMG -- true`
+//    to the CLI's TASK_RUNNING line and to its exit, one at a time; floors `docker run -d IMG
+//    sleep` (returns once the container runs) and `docker run --rm IMG true` (to exit).
+// 2. Throughput (as bench:agent): N tasks of `true` (0.1 cpu, 32 MB) launched at once by one
+//    framework, first ACCEPT to the last TASK_FINISHED; floor: N `docker run --rm IMG true`
+//    at once.
+//
+// Goal (#11): Agora adds at most 20% to `docker run`'s own time. Ctrl-C or a failure stops
+// everything it started, by PID, and removes its files.
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { createInterface } from 'node:readline';
+import { parseArgs, promisify } from 'node:util';
+import { DOCKER_CLI, startDocker } from '../test/integration/docker-harness.js';
+import { AGORA, type Cluster, startCluster } from '../test/integration/harness.js';
+import { TaskFramework } from '../test/integration/task-framework.js';
+
+const run = promisify(execFile);
+const AGENT_RESOURCES = 'cpus:8;mem:8192';
+const GOAL_OVERHEAD = 0.2;
+
+const median = (values: readonly number[]) => quantile(values, 0.5);
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+/** ms from spawn to the CLI's TASK_RUNNING line and to its exit. */
+async function agoraRunOnce(
+  masterUrl: string,
+  image: string | undefined,
+): Promise<{ running: number; exited: number }> {
+  const started = performance.now();
+  const container = image === undefined ? [] : ['--docker-image', image, '--network', 'none'];
+  const child = spawn(
+    process.execPath,
+    [AGORA, 'run', '--master', masterUrl, ...container, '--', 'true'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let running = Number.NaN;
+  if (child.stderr !== null)
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      if (/is TASK_RUNNING/.test(line)) running = performance.now() - started;
+    });
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`agora run exited ${code}`);
+  return { running, exited: performance.now() - started };
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '15' },
+      tasks: { type: 'string', default: '30' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const runs = Number(values.runs);
+  const tasks = Number(values.tasks);
+  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(tasks) || tasks < 1 || tasks > 80) {
+    process.stderr.write('docker-bench: --runs ≥ 1, --tasks from 1 to 80\n');
+    return 2;
+  }
+  const loadBefore = loadavg()[0] ?? Number.NaN;
+  const docker = await startDocker();
+  let cluster: Cluster | undefined;
+  let framework: TaskFramework | undefined;
+  const stop = async () => {
+    await framework?.stop().catch(() => undefined);
+    await cluster?.stop();
+    await docker.stop();
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  try {
+    const cli = (args: readonly string[]) =>
+      run(DOCKER_CLI, ['-H', `unix://${docker.socket}`, ...args]);
+    cluster = await startCluster({ agents: 0, agentResources: AGENT_RESOURCES });
+    await cluster.addAgent('agent-1', [
+      '--containerizers',
+      'docker,mesos',
+      '--docker',
+      DOCKER_CLI,
+      '--docker_socket',
+      docker.socket,
+      '--docker_remove_delay',
+      '0secs',
+    ]);
+    // 1. Latency, one at a time, after a warm-up of each (the first also waits for the agent).
+    await agoraRunOnce(cluster.masterUrl, docker.image);
+    await cli(['run', '--rm', '--net', 'none', docker.image, 'true']);
+    const agora: { running: number; exited: number }[] = [];
+    const floorRunning: number[] = [];
+    const floorExited: number[] = [];
+    // Context: the same CLI with a command task (no container), Agora's own fixed cost.
+    const plain: { running: number; exited: number }[] = [];
+    for (let i = 0; i < runs; i++) {
+      agora.push(await agoraRunOnce(cluster.masterUrl, docker.image));
+      plain.push(await agoraRunOnce(cluster.masterUrl, undefined));
+      const name = `bench-floor-${i}`;
+      floorRunning.push(
+        await timed(() =>
+          cli(['run', '-d', '--name', name, '--net', 'none', docker.image, 'sleep', '100']),
+        ),
+      );
+      await cli(['rm', '-f', name]);
+      floorExited.push(
+        await timed(() => cli(['run', '--rm', '--net', 'none', docker.image, 'true'])),
+      );
+    }
+    // 2. Throughput: N at once.
+    framework = await TaskFramework.start(cluster.masterUrl, 'docker-bench');
+    const specs: Record<
+      string,
+      { command: { value: string }; container: Record<string, unknown> }
+    > = {};
+    for (let i = 0; i < tasks; i++)
+      specs[`t${i}`] = {
+        command: { value: 'true' },
+        container: { type: 'DOCKER', docker: { image: docker.image, network: 'NONE' } },
+      };
+    const throughputStarted = performance.now();
+    await framework.launch(specs);
+    for (let i = 0; i < tasks; i++) await framework.update(`t${i}`, 'TASK_FINISHED', 300_000);
+    const agoraSeconds = (performance.now() - throughputStarted) / 1000;
+    const floorSeconds =
+      (await timed(() =>
+        Promise.all(
+          Array.from({ length: tasks }, () =>
+            cli(['run', '--rm', '--net', 'none', docker.image, 'true']),
+          ),
+        ),
+      )) / 1000;
+    const rows = {
+      latency: {
+        agoraRunningMs: {
+          p50: median(agora.map((a) => a.running)),
+          p99: quantile(
+            agora.map((a) => a.running),
+            0.99,
+          ),
+        },
+        agoraExitedMs: {
+          p50: median(agora.map((a) => a.exited)),
+          p99: quantile(
+            agora.map((a) => a.exited),
+            0.99,
+          ),
+        },
+        floorRunningMs: { p50: median(floorRunning), p99: quantile(floorRunning, 0.99) },
+        floorExitedMs: { p50: median(floorExited), p99: quantile(floorExited, 0.99) },
+        plainRunningMs: {
+          p50: median(plain.map((a) => a.running)),
+          p99: quantile(
+            plain.map((a) => a.running),
+            0.99,
+          ),
+        },
+        plainExitedMs: {
+          p50: median(plain.map((a) => a.exited)),
+          p99: quantile(
+            plain.map((a) => a.exited),
+            0.99,
+          ),
+        },
+      },
+      throughput: {
+        tasks,
+        agoraPerSecond: tasks / agoraSeconds,
+        floorPerSecond: tasks / floorSeconds,
+      },
+    };
+    const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+    const l = rows.latency;
+    const t = rows.throughput;
+    const over = (a: number, b: number) => `${f(((a - b) / b) * 100)}%`;
+    const lines = [
+      `${'metric'.padEnd(58)}${'median'.padStart(10)}${'p99'.padStart(10)}`,
+      `${'agora run --docker-image: spawn → TASK_RUNNING ms'.padEnd(58)}${f(l.agoraRunningMs.p50).padStart(10)}${f(l.agoraRunningMs.p99).padStart(10)}`,
+      `${'floor: docker run -d (returns once running) ms'.padEnd(58)}${f(l.floorRunningMs.p50).padStart(10)}${f(l.floorRunningMs.p99).padStart(10)}`,
+      `${'  Agora over the floor (median)'.padEnd(58)}${over(l.agoraRunningMs.p50, l.floorRunningMs.p50).padStart(10)}`,
+      `${'agora run --docker-image -- true: spawn → exit ms'.padEnd(58)}${f(l.agoraExitedMs.p50).padStart(10)}${f(l.agoraExitedMs.p99).padStart(10)}`,
+      `${'floor: docker run --rm IMG true ms'.padEnd(58)}${f(l.floorExitedMs.p50).padStart(10)}${f(l.floorExitedMs.p99).padStart(10)}`,
+      `${'  Agora over the floor (median)'.padEnd(58)}${over(l.agoraExitedMs.p50, l.floorExitedMs.p50).padStart(10)}`,
+      `${'context: agora run -- true (command task): → TASK_RUNNING'.padEnd(58)}${f(l.plainRunningMs.p50).padStart(10)}${f(l.plainRunningMs.p99).padStart(10)}`,
+      `${'context: agora run -- true (command task): → exit'.padEnd(58)}${f(l.plainExitedMs.p50).padStart(10)}${f(l.plainExitedMs.p99).padStart(10)}`,
+      `${`${t.tasks} DOCKER tasks at once: finished per second`.padEnd(58)}${f(t.agoraPerSecond).padStart(10)}`,
+      `${`floor: ${t.tasks} docker run --rm at once, per second`.padEnd(58)}${f(t.floorPerSecond).padStart(10)}`,
+      `${'  Agora time over the floor'.padEnd(58)}${over(t.floorPerSecond, t.agoraPerSecond).padStart(10)}`,
+      `${'  goal (≤ 20% over docker run, every row above)'.padEnd(58)}${
+        [
+          l.agoraRunningMs.p50 / l.floorRunningMs.p50,
+          l.agoraExitedMs.p50 / l.floorExitedMs.p50,
+          t.floorPerSecond / t.agoraPerSecond,
+        ].every((ratio) => ratio <= 1 + GOAL_OVERHEAD)
+          ? 'met'
+          : 'NOT met'
+      }`,
+      '',
+      `${runs} runs each; ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node.js ${process.version}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')}; 1-min load ${loadBefore.toFixed(2)} before, ${(loadavg()[0] ?? 0).toFixed(2)} after.`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`docker-bench: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await stop();
+  }
+}
+
+process.exitCode = await main();

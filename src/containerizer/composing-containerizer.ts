@@ -1,0 +1,73 @@
+// --containerizers=docker,mesos: each task goes to the containerizer its
+// ContainerInfo asks for (DOCKER to Docker, anything else to the Mesos
+// containerizer), as Mesos' composing containerizer does; an agent without
+// Docker fails a DOCKER task with a message saying so, and a Mesos container
+// with an image (the unified containerizer's `mesos.image`) is refused as not
+// supported here, rather than run without its image.
+import { isDockerContainer } from './docker-plan.js';
+import type { Container, Containerizer, KnownContainer, LaunchSpec, Termination } from './types.js';
+
+export interface OwningContainerizer extends Containerizer {
+  /** Which containers it launched or recovered: cleanup and enter go to it. */
+  owns(containerId: string): boolean;
+}
+
+export class ComposingContainerizer implements Containerizer {
+  constructor(
+    private readonly mesos: Containerizer,
+    private readonly docker: OwningContainerizer | undefined,
+  ) {}
+
+  get description(): string {
+    return this.docker === undefined
+      ? this.mesos.description
+      : `${this.docker.description}; mesos: ${this.mesos.description}`;
+  }
+
+  async launch(spec: LaunchSpec): Promise<Container> {
+    if (isDockerContainer(spec.container)) {
+      if (this.docker === undefined)
+        throw new Error(
+          'the task asks for a DOCKER container and this agent has no Docker containerizer (--containerizers=docker,mesos)',
+        );
+      return this.docker.launch(spec);
+    }
+    const mesos = spec.container?.mesos;
+    if (typeof mesos === 'object' && mesos !== null && 'image' in mesos)
+      throw new Error(
+        "container images for the Mesos containerizer ('mesos.image') are not supported; use a DOCKER ContainerInfo on an agent with --containerizers=docker,mesos",
+      );
+    return this.mesos.launch(spec);
+  }
+
+  async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {
+    const docker = known.filter((k) => isDockerContainer(k.container));
+    const mesos = known.filter((k) => !isDockerContainer(k.container));
+    const out = await this.mesos.recover(mesos);
+    if (this.docker !== undefined)
+      for (const [id, outcome] of await this.docker.recover(docker)) out.set(id, outcome);
+    else
+      for (const entry of docker)
+        out.set(entry.containerId, { exitCode: null, signal: null, isUnknown: true });
+    return out;
+  }
+
+  async cleanup(containerId: string): Promise<void> {
+    if (this.docker?.owns(containerId) === true) await this.docker.cleanup(containerId);
+    else await this.mesos.cleanup(containerId);
+  }
+
+  enter(
+    containerId: string,
+    command: readonly string[],
+  ): { readonly file: string; readonly args: readonly string[] } | undefined {
+    return this.docker?.owns(containerId) === true
+      ? this.docker.enter(containerId, command)
+      : this.mesos.enter(containerId, command);
+  }
+
+  close(): void {
+    this.mesos.close();
+    this.docker?.close();
+  }
+}

@@ -1,0 +1,417 @@
+// The Docker containerizer: a DOCKER task runs as `docker run` (the CLI) under
+// the same shim as a command task, with its stdout and stderr going straight
+// into the sandbox files; everything else (image and network checks, signals,
+// inspect after the end, removal, recovery by label) goes to the Engine API
+// over the daemon's unix socket.
+//
+// Why the CLI for the run and the API for the rest: the run must outlive the
+// agent and keep writing the container's output where `/files/read` finds it,
+// and record the exit status where a restarted agent reads it. That is what
+// the shim already does for command tasks, and what Mesos' docker executor
+// does with `docker run` (docs/docker-containerizer.md); doing it over the API
+// would need a process of our own to stay attached to each container's stream
+// across agent restarts. The other calls are one request each, a few ms over
+// the socket where a CLI process costs ~50 ms of CPU, with structured errors
+// and no output to parse.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { Resources } from '../resources/index.js';
+import { type ContainerInspect, DockerEngine } from './docker-engine.js';
+import {
+  DOCKER_LABELS,
+  DOCKER_MIN_MEMORY_BYTES,
+  dockerName,
+  planDockerRun,
+} from './docker-plan.js';
+import { MesosContainerizer } from './mesos-containerizer.js';
+import { terminationFromShellStatus } from './termination.js';
+import type {
+  Container,
+  Containerizer,
+  KnownContainer,
+  LaunchSpec,
+  ResourceStatistics,
+  Termination,
+} from './types.js';
+
+/** How long `docker run` gets to have the container running before the launch fails. */
+const START_TIMEOUT_MS = 120_000;
+/** How long a pull may take (no registry answers here; elsewhere images are large). */
+const PULL_TIMEOUT_MS = 10 * 60_000;
+/** How often a container whose `docker run` is gone is checked for its end. */
+const INSPECT_POLL_MS = 500;
+/** The tail of the sandbox's stderr quoted when `docker run` fails. */
+const STDERR_TAIL_BYTES = 1000;
+/** Variables the docker CLI itself reads: passed to the container as values, not by name. */
+const CLIENT_VARIABLE = /^(PATH|HOME|DOCKER_.*)$/;
+
+export interface DockerContainerizerOptions {
+  /** --docker: the CLI, a name looked up on PATH or a path. */
+  readonly docker: string;
+  /** --docker_socket: the daemon's unix socket. */
+  readonly socket: string;
+  /** --docker_remove_delay: how long an ended container is kept before removal. */
+  readonly removeDelayMs: number;
+  /** --docker_stop_timeout: the grace for a task without a kill policy (the agent's otherwise). */
+  readonly stopTimeoutMs?: number;
+  /** --docker_kill_orphans: kill running containers of this agent that no task explains. */
+  readonly killOrphans: boolean;
+  /** The agent's work dir: its containers carry it as a label, another agent's are left be. */
+  readonly workDir: string;
+  /** Warnings the containerizer cannot act on (a failed removal). */
+  readonly warn: (fields: Record<string, unknown>, message: string) => void;
+}
+
+interface Tracked {
+  readonly name: string;
+  readonly resources: Resources;
+}
+
+export class DockerContainerizer implements Containerizer {
+  private readonly engine: DockerEngine;
+  private readonly cli: string;
+  /** Runs `docker run` under the shim (POSIX isolation: dockerd does the limits). */
+  private readonly shim = new MesosContainerizer({ isolation: { kind: 'posix' } });
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly removals = new Set<NodeJS.Timeout>();
+  private readonly pollers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly options: DockerContainerizerOptions) {
+    this.engine = new DockerEngine(options.socket);
+    this.cli = resolveExecutable(options.docker);
+  }
+
+  get description(): string {
+    return `docker (${this.cli}, daemon at ${this.options.socket})`;
+  }
+
+  /** Fails unless the daemon answers: an agent told to run containers says so at start. */
+  async check(): Promise<void> {
+    await this.engine.ping();
+  }
+
+  async launch(spec: LaunchSpec): Promise<Container> {
+    const container = spec.container;
+    if (container === undefined) throw new Error('the task has no DOCKER ContainerInfo');
+    const plan = planDockerRun({
+      container,
+      command: spec.command,
+      containerId: spec.containerId,
+      sandbox: spec.sandbox,
+      resources: spec.resources,
+      environment: spec.environment,
+      labels: this.labels(spec),
+      persistentVolumes: spec.volumes ?? [],
+    });
+    if (plan.kind === 'invalid') throw new Error(plan.message);
+    if (plan.isForcePull || !(await this.engine.hasImage(plan.image))) await this.pull(plan.image);
+    if (plan.network !== undefined && !(await this.engine.hasNetwork(plan.network)))
+      throw new Error(`Docker network '${plan.network}' does not exist on this agent`);
+    // Values of the variables the CLI itself reads go in the argv; the rest by name only.
+    const args: string[] = [];
+    for (let i = 0; i < plan.args.length; i++) {
+      const arg = plan.args[i] ?? '';
+      const next = plan.args[i + 1];
+      if (arg === '-e' && next !== undefined && CLIENT_VARIABLE.test(next)) {
+        args.push('-e', `${next}=${plan.env[next] ?? ''}`);
+        i++;
+      } else args.push(arg);
+    }
+    const clientEnv: Record<string, string> = {};
+    for (const [key, value] of Object.entries(plan.env))
+      if (!CLIENT_VARIABLE.test(key)) clientEnv[key] = value;
+    clientEnv.PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+    // Where the CLI keeps its config: a .dockercfg fetched into the sandbox is found there.
+    clientEnv.HOME = spec.sandbox;
+    const inner = await this.shim.launch({
+      ...spec,
+      command: {
+        shell: false,
+        value: this.cli,
+        arguments: [this.cli, '-H', `unix://${this.options.socket}`, 'run', ...args],
+      },
+      environment: clientEnv,
+    });
+    this.tracked.set(spec.containerId, { name: plan.name, resources: spec.resources });
+    let hasEnded = false;
+    void inner.terminated.then(() => {
+      hasEnded = true;
+    });
+    // Running (or already exited) before RUNNING is reported; a `docker run` that failed
+    // to create or start it is a failed launch, with Docker's own words.
+    let inspect: ContainerInspect | undefined;
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 20)) {
+      inspect = await this.engine.inspect(plan.name);
+      if (inspect !== undefined && inspect.State.Status !== 'created') break;
+      if (hasEnded) {
+        await this.shim.cleanup(spec.containerId);
+        this.tracked.delete(spec.containerId);
+        if (inspect !== undefined) await this.engine.remove(plan.name).catch(() => undefined);
+        throw new Error(
+          `docker run failed: ${inspect?.State.Error || stderrTail(spec.sandbox) || 'no reason given'}`,
+        );
+      }
+      if (performance.now() > deadline) {
+        await this.engine.remove(plan.name).catch(() => undefined);
+        throw new Error(`the container did not start within ${START_TIMEOUT_MS / 1000} s`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    return this.wrap(spec.containerId, plan.name, inner, spec.resources);
+  }
+
+  async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {
+    const found = await this.shim.recover(known);
+    const out = new Map<string, Container | Termination>();
+    for (const entry of known) {
+      const name = dockerName(entry.containerId);
+      this.tracked.set(entry.containerId, { name, resources: entry.resources });
+      const outcome = found.get(entry.containerId);
+      if (outcome !== undefined && 'pid' in outcome) {
+        out.set(entry.containerId, this.wrap(entry.containerId, name, outcome, entry.resources));
+        continue;
+      }
+      // `docker run` is gone; the container may not be (its client was killed).
+      const inspect = await this.engine.inspect(name);
+      if (inspect?.State.Running === true)
+        out.set(
+          entry.containerId,
+          this.watchByInspect(entry.containerId, name, inspect, entry.resources),
+        );
+      else out.set(entry.containerId, this.refine(outcome, inspect, entry.resources));
+    }
+    // What carries this agent's label and no known container explains: a running one is an
+    // orphan (killed with --docker_kill_orphans), an ended one what a removal timer left.
+    const knownIds = new Set(known.map((k) => k.containerId));
+    const ours = await this.engine.list({ [DOCKER_LABELS.workDir]: this.options.workDir });
+    for (const summary of ours) {
+      const id = summary.Labels?.[DOCKER_LABELS.containerId];
+      if (id !== undefined && knownIds.has(id)) continue;
+      const isRunning = summary.State === 'running';
+      if (isRunning && !this.options.killOrphans) {
+        this.options.warn({ container: summary.Names[0] }, 'orphan container left running');
+        continue;
+      }
+      await this.engine
+        .remove(summary.Id)
+        .catch((error: unknown) =>
+          this.options.warn(
+            { err: (error as Error).message, container: summary.Names[0] },
+            'could not remove an orphan container',
+          ),
+        );
+    }
+    return out;
+  }
+
+  /** The container is removed after --docker_remove_delay (at once when it is 0). */
+  async cleanup(containerId: string): Promise<void> {
+    await this.shim.cleanup(containerId);
+    const tracked = this.tracked.get(containerId);
+    this.tracked.delete(containerId);
+    const name = tracked?.name ?? dockerName(containerId);
+    const remove = async () => {
+      await this.engine
+        .remove(name)
+        .catch((error: unknown) =>
+          this.options.warn(
+            { err: (error as Error).message, container: name },
+            'could not remove a container',
+          ),
+        );
+    };
+    if (this.options.removeDelayMs <= 0) {
+      await remove();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.removals.delete(timer);
+      void remove();
+    }, this.options.removeDelayMs);
+    timer.unref();
+    this.removals.add(timer);
+  }
+
+  /** `docker exec` into the container, for sessions and checks run inside it. */
+  enter(
+    containerId: string,
+    command: readonly string[],
+  ): { readonly file: string; readonly args: readonly string[] } | undefined {
+    const tracked = this.tracked.get(containerId);
+    if (tracked === undefined) return undefined;
+    return {
+      file: this.cli,
+      // -i: a session's stdin is passed on; a check's is /dev/null, an EOF at once.
+      args: ['-H', `unix://${this.options.socket}`, 'exec', '-i', tracked.name, ...command],
+    };
+  }
+
+  owns(containerId: string): boolean {
+    return this.tracked.has(containerId);
+  }
+
+  close(): void {
+    this.shim.close();
+    for (const timer of [...this.removals, ...this.pollers]) clearTimeout(timer);
+    this.removals.clear();
+    this.pollers.clear();
+  }
+
+  private labels(spec: LaunchSpec): Record<string, string> {
+    return {
+      [DOCKER_LABELS.containerId]: spec.containerId,
+      [DOCKER_LABELS.workDir]: this.options.workDir,
+      ...(spec.owner === undefined
+        ? {}
+        : {
+            [DOCKER_LABELS.agentId]: spec.owner.agentId,
+            [DOCKER_LABELS.frameworkId]: spec.owner.frameworkId,
+            [DOCKER_LABELS.taskId]: spec.owner.taskId,
+          }),
+    };
+  }
+
+  private pull(image: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.cli,
+        ['-H', `unix://${this.options.socket}`, 'pull', image],
+        { timeout: PULL_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 },
+        (error, _stdout, stderr) => {
+          if (error === null) resolve();
+          else
+            reject(
+              new Error(
+                `Failed to pull image '${image}': ${String(stderr).trim().slice(-STDERR_TAIL_BYTES) || error.message}`,
+              ),
+            );
+        },
+      );
+    });
+  }
+
+  /** The shim's container, with signals going to the Docker container and its end read from Docker. */
+  private wrap(id: string, name: string, inner: Container, resources: Resources): Container {
+    const terminated = inner.terminated.then(async (termination) => {
+      const inspect = await this.engine.inspect(name).catch(() => undefined);
+      // The client went, the container did not (someone killed `docker run`): follow it.
+      if (inspect?.State.Running === true)
+        return this.watchByInspect(id, name, inspect, resources).terminated;
+      return this.refine(termination, inspect, resources);
+    });
+    return this.container(id, name, inner.pid, terminated, resources);
+  }
+
+  /** A container followed by polling Docker: its `docker run` is not there to wait on. */
+  private watchByInspect(
+    id: string,
+    name: string,
+    inspect: ContainerInspect,
+    resources: Resources,
+  ): Container {
+    const terminated = new Promise<Termination>((resolve) => {
+      const poll = () => {
+        const timer = setTimeout(async () => {
+          this.pollers.delete(timer);
+          const now = await this.engine.inspect(name).catch(() => inspect);
+          if (now?.State.Running === true) poll();
+          else resolve(this.refine(undefined, now, resources));
+        }, INSPECT_POLL_MS);
+        // Following a container must not keep a stopping agent alive.
+        timer.unref();
+        this.pollers.add(timer);
+      };
+      poll();
+    });
+    return this.container(id, name, inspect.State.Pid, terminated, resources);
+  }
+
+  private container(
+    id: string,
+    name: string,
+    pid: number,
+    terminated: Promise<Termination>,
+    resources: Resources,
+  ): Container {
+    let isTerminated = false;
+    void terminated.then(() => {
+      isTerminated = true;
+    });
+    return {
+      id,
+      pid,
+      cgroupProcsFiles: [],
+      terminated,
+      ...(this.options.stopTimeoutMs !== undefined
+        ? { killGracePeriodMs: this.options.stopTimeoutMs }
+        : {}),
+      // SIGTERM then, after the kill policy's grace, SIGKILL: `docker stop -t <grace>`,
+      // with the agent keeping the clock, so a KILL can shorten the grace as for any task.
+      signal: (signal) => {
+        if (isTerminated) return;
+        void this.engine
+          .kill(name, signal)
+          .catch((error: unknown) =>
+            this.options.warn(
+              { err: (error as Error).message, container: name, signal },
+              'could not signal a container',
+            ),
+          );
+      },
+      usage: () => limitsOf(resources),
+    };
+  }
+
+  /** How it ended, by Docker's account where Docker has one (the exit code, an OOM kill). */
+  private refine(
+    termination: Termination | undefined,
+    inspect: ContainerInspect | undefined,
+    resources: Resources,
+  ): Termination {
+    if (inspect === undefined)
+      return termination ?? { exitCode: null, signal: null, isUnknown: true };
+    const base = terminationFromShellStatus(String(inspect.State.ExitCode)) ??
+      termination ?? { exitCode: null, signal: null, isUnknown: true };
+    if (!inspect.State.OOMKilled) return base;
+    const limitMb = Math.max(DOCKER_MIN_MEMORY_BYTES / 1024 / 1024, resources.scalar('mem'));
+    return {
+      ...base,
+      limitation: {
+        reason: 'REASON_CONTAINER_LIMITATION_MEMORY',
+        message: `Memory limit exceeded: Requested: ${limitMb}MB. The container was OOM-killed by Docker.`,
+      },
+    };
+  }
+}
+
+function limitsOf(resources: Resources): ResourceStatistics {
+  const cpus = resources.scalar('cpus');
+  const mem = resources.scalar('mem');
+  return {
+    timestamp: Date.now() / 1000,
+    ...(cpus > 0 ? { cpus_limit: cpus } : {}),
+    ...(mem > 0 ? { mem_limit_bytes: Math.round(mem * 1024 * 1024) } : {}),
+  };
+}
+
+/** The last lines `docker run` wrote to the sandbox's stderr (its reason for failing). */
+function stderrTail(sandbox: string): string {
+  try {
+    const text = readFileSync(join(sandbox, 'stderr'), 'utf8');
+    return text.slice(-STDERR_TAIL_BYTES).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** An absolute path for the CLI: the shim runs it with the task's environment, not ours. */
+function resolveExecutable(name: string): string {
+  if (name.includes('/')) return name;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, name);
+    if (dir !== '' && existsSync(candidate)) return candidate;
+  }
+  return name;
+}
