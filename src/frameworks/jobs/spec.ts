@@ -40,21 +40,23 @@ export interface Constraint {
 }
 
 /** `rack:r1` is shorthand for `{ attribute: rack, operator: IS, value: r1 }`. */
-const constraint = z.union([
+const constraint = z.preprocess(
+  (input) => {
+    if (typeof input !== 'string') return input;
+    const at = input.indexOf(':');
+    return at > 0 && at < input.length - 1
+      ? { attribute: input.slice(0, at), operator: 'IS', value: input.slice(at + 1) }
+      : input;
+  },
   z
-    .string()
-    .max(LIMITS.maxStringLength)
-    .regex(/^[^:]+:.+$/, "expected 'attribute:value'")
-    .transform((s): Constraint => {
-      const at = s.indexOf(':');
-      return { attribute: s.slice(0, at), operator: 'IS', value: s.slice(at + 1) };
-    }),
-  z
-    .object({
-      attribute: text.min(1),
-      operator: z.enum(['IS', 'EQ', 'LIKE', 'UNLIKE']).default('IS'),
-      value: text,
-    })
+    .object(
+      {
+        attribute: text.min(1),
+        operator: z.enum(['IS', 'EQ', 'LIKE', 'UNLIKE']).default('IS'),
+        value: text,
+      },
+      { error: "expected 'attribute:value' or { attribute, operator, value }" },
+    )
     .strict()
     .refine((c) => c.operator === 'IS' || c.operator === 'EQ' || isRe2(c.value), {
       message: 'expected a regular expression (RE2 syntax)',
@@ -67,7 +69,7 @@ const constraint = z.union([
         value: c.value,
       }),
     ),
-]);
+);
 
 const artifact = z
   .object({
