@@ -78,6 +78,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'where the cluster keeps its state',
         default: './.agora',
       },
+      jobs_port: {
+        type: 'string',
+        placeholder: 'port',
+        description: "the jobs framework's REST port ('off': no jobs framework)",
+        default: '8090, or any free port when --port is 0',
+      },
       agent_resources: {
         type: 'string',
         placeholder: 'resources',
