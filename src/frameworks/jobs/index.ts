@@ -3,6 +3,13 @@ export { type JobRecord, JobsCore, JobsError, type Run, type RunMeta } from './c
 export { nextFireMs, parseCron } from './cron.js';
 export { JobsFramework } from './framework.js';
 export { createJobsServer } from './http.js';
+export {
+  type CycleOptions,
+  type CyclePlan,
+  type OfferSlot,
+  planCycle,
+  type QueueEntry,
+} from './queue.js';
 export { type ServeJobsOptions, serveJobs } from './serve.js';
 export {
   type JobSpec,

@@ -4,10 +4,12 @@
 // the offers by the job's own policy (placement's `place`). Pure.
 //
 // Aging only orders; to make it bound a big job's wait, a run first in line that fits none of
-// this cycle's offers, but would fit an agent once enough of it is free, holds back every run
-// behind it: their tasks wait, so what frees up accumulates for it instead of being taken by
-// smaller tasks as it frees. A run that no known agent could ever hold does not block.
-
+// this cycle's offers, but would fit an agent once enough of it is free, reserves the offer
+// closest to holding one of its tasks (Slurm's backfill does the same with its reservations):
+// runs behind it may use every other offer but not that one, so what frees up there
+// accumulates for it instead of being taken by smaller tasks as it frees. Only the first such
+// run reserves (DEFAULT_MAX_RESERVATIONS). A run that no known
+// agent could ever hold reserves nothing.
 import { RE2JS } from 're2js';
 import {
   type PlacementPolicy,
@@ -16,6 +18,13 @@ import {
   type Quantities,
 } from '../../placement/index.js';
 import type { Constraint } from './spec.js';
+
+/**
+ * How many runs may hold an offer back per cycle. One, as EASY backfilling reserves for the head
+ * of the queue only: reserving for every blocked run would, under a backlog of big tasks, hold
+ * back most agents and leave small tasks waiting (bench/RESULTS.md, "Jobs framework").
+ */
+export const DEFAULT_MAX_RESERVATIONS = 1;
 
 export interface QueueEntry {
   /** The run's key, unique in one call. */
@@ -55,6 +64,14 @@ export interface CyclePlan {
 
 export interface CycleOptions {
   readonly nowMs: number;
+  /**
+   * The order across runs: the brief's priority rule (default), or first come first served —
+   * kept to measure what the rule buys (bench/jobs.ts), with the same holding back of the runs
+   * behind a head that waits for room.
+   */
+  readonly order?: 'priority' | 'fifo';
+  /** How many blocked runs may reserve an offer (DEFAULT_MAX_RESERVATIONS); Infinity: all. */
+  readonly maxReservations?: number;
   readonly agingMs: number;
   /** The cluster's capacity per resource: the denominator of shares (C_k). */
   readonly clusterCapacity: Quantities;
@@ -75,17 +92,15 @@ export function planCycle(
   const free = new Map(offers.map((o) => [o.offerId, { ...o.free } as Record<string, number>]));
   const byKey = new Map(entries.map((e) => [e.key, e]));
   const order = orderEntries(entries, options);
-  let blockedAt: number | undefined;
+  /** Offers held for a run ahead that fits nowhere yet, and by whom (its position). */
+  const reserved = new Map<string, number>();
   for (const [position, key] of order.entries()) {
     const entry = byKey.get(key);
     if (entry === undefined || entry.launchable <= 0) continue;
-    if (blockedAt !== undefined) {
-      waiting.set(key, { kind: 'behind', ahead: position - blockedAt });
-      continue;
-    }
-    const usable = offers.filter(
+    const matching = offers.filter(
       (o) => o.role === entry.role && matches(entry.constraints, o.attributes),
     );
+    const usable = matching.filter((o) => !reserved.has(o.offerId));
     const agents = usable.map((o) => ({ id: o.offerId, free: free.get(o.offerId) ?? {} }));
     const count = Math.min(
       entry.launchable,
@@ -133,14 +148,35 @@ export function planCycle(
       });
       continue;
     }
-    waiting.set(key, { kind: 'no-offer-fits' });
-    if (placed.length === 0) blockedAt = position;
+    // Held back: it would fit an offer reserved for a run ahead of it.
+    const heldBy = matching.flatMap((o) => {
+      const holder = reserved.get(o.offerId);
+      return holder !== undefined && fitsIn(entry.demand, free.get(o.offerId) ?? {})
+        ? [holder]
+        : [];
+    });
+    waiting.set(
+      key,
+      heldBy.length > 0
+        ? { kind: 'behind', ahead: position - Math.min(...heldBy) }
+        : { kind: 'no-offer-fits' },
+    );
+    if (placed.length > 0 || reserved.size >= (options.maxReservations ?? DEFAULT_MAX_RESERVATIONS))
+      continue;
+    const closest = closestOffer(entry.demand, usable, free);
+    if (closest !== undefined) reserved.set(closest, position);
   }
   return { placements, waiting };
 }
 
 /** Run keys in priority order (highest first): placement's rule on one task of each run. */
 export function orderEntries(entries: readonly QueueEntry[], options: CycleOptions): string[] {
+  if (options.order === 'fifo')
+    return [...entries]
+      .sort(
+        (a, b) => a.submittedAtMs - b.submittedAtMs || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+      )
+      .map((e) => e.key);
   return priorityOrder(
     entries.map((e) => ({ id: e.key, demand: e.demand, submittedAtMs: e.submittedAtMs })),
     { nowMs: options.nowMs, clusterCapacity: options.clusterCapacity, agingMs: options.agingMs },
@@ -184,6 +220,27 @@ function fullMatch(pattern: string, value: string): boolean {
     compiled.set(pattern, re);
   }
   return compiled.get(pattern)?.matches(value) ?? false;
+}
+
+/** The offer on which the most of one task of `demand` is free (min over its resources). */
+function closestOffer(
+  demand: Quantities,
+  offers: readonly OfferSlot[],
+  free: ReadonlyMap<string, Readonly<Record<string, number>>>,
+): string | undefined {
+  let best: string | undefined;
+  let bestShare = -1;
+  for (const offer of offers) {
+    const left = free.get(offer.offerId) ?? {};
+    let share = Number.POSITIVE_INFINITY;
+    for (const [name, q] of Object.entries(demand))
+      if (q > 0) share = Math.min(share, (left[name] ?? 0) / q);
+    if (share > bestShare) {
+      bestShare = share;
+      best = offer.offerId;
+    }
+  }
+  return best;
 }
 
 export function fitsIn(demand: Quantities, free: Quantities): boolean {
