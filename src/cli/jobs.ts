@@ -37,6 +37,8 @@ interface RunView {
   readonly cancelled: number;
   readonly retries: number;
   readonly waiting?: string;
+  /** For tasks waiting for room: what the master's agents and roles say. */
+  readonly cluster?: string;
 }
 
 interface JobView {
@@ -277,6 +279,7 @@ function show(values: ParsedValues, jobId: string): Promise<number> {
       out.push(`  ${progressLine(run, process.stdout.isTTY === true)}`);
       if (run.retries > 0) out.push(`  retries: ${run.retries}`);
       if (run.waiting !== undefined) out.push(`  waiting: ${run.waiting}`);
+      if (run.cluster !== undefined) out.push(`  the cluster: ${run.cluster}`);
     }
     for (const s of job.schedules ?? [])
       out.push(

@@ -6,8 +6,9 @@
 //   GET /v1/info, GET /health.
 // Bodies are JSON or YAML, at most 1 MiB; a bad one is answered 400 naming the field.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { MAX_READ_BYTES, readFile, sandboxPath } from '../../sdk/index.js';
-import { JobsError } from './core.js';
+import { getJson, MAX_READ_BYTES, readFile, sandboxPath } from '../../sdk/index.js';
+import { type AgentView, type RoleView, whyWaiting } from '../waiting.js';
+import { demandOf, JobsError, type Run } from './core.js';
 import type { JobsFramework } from './framework.js';
 import { parseJobSpec, parseScheduleSpec, type SpecError } from './spec.js';
 import { jobView, runView, scheduleView, taskViews } from './views.js';
@@ -107,7 +108,13 @@ async function handle(
     if (method === 'GET') {
       const job = core.getJob(jobId);
       if (job === undefined) throw new HttpError(404, `no job '${jobId}'`);
-      return ok(jobView(job, core, embed));
+      const view = jobView(job, core, embed) as { latestRun?: Record<string, unknown> };
+      const latest = core.runsOf(jobId).at(-1);
+      if (view.latestRun !== undefined && latest !== undefined) {
+        const cluster = await clusterSays(framework, latest);
+        if (cluster !== undefined) view.latestRun = { ...view.latestRun, cluster };
+      }
+      return ok(view);
     }
     if (method === 'PUT') {
       const input = await body(req);
@@ -224,6 +231,31 @@ async function logs(
       502,
       `cannot read the sandbox of ${record.taskId}: ${(error as Error).message}`,
     );
+  }
+}
+
+/**
+ * For a run whose tasks wait for room: what the master's view of agents and roles says (a role
+ * at its quota limit, resources held for guarantees, no agent big enough), as `agora run` tells.
+ * Undefined when the run does not wait for room or the master does not answer within 2 s.
+ */
+async function clusterSays(framework: JobsFramework, run: Run): Promise<string | undefined> {
+  const reason = run.waitReason?.kind;
+  if (run.meta.status !== 'ACTIVE' || run.waiting.size === 0) return undefined;
+  if (reason === 'dependencies' || reason === 'behind') return undefined;
+  if (run.active >= run.meta.spec.parallelism) return undefined;
+  const master = framework.masterUrl;
+  if (master === undefined) return undefined;
+  try {
+    const signal = AbortSignal.timeout(2000);
+    const [{ slaves }, { roles }] = await Promise.all([
+      getJson<{ slaves: AgentView[] }>(new URL('/master/slaves', master), { signal }),
+      getJson<{ roles: RoleView[] }>(new URL('/master/roles', master), { signal }),
+    ]);
+    return whyWaiting(demandOf(run.meta.spec), run.meta.spec.run.role ?? '*', slaves, roles)
+      .message;
+  } catch {
+    return undefined;
   }
 }
 
