@@ -113,6 +113,15 @@ async function startJobsDaemon(bed: Bed, workDir: string, masterUrl: string) {
   throw new Error('the jobs framework did not listen within 30 s');
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function post(url: string, body?: unknown): Promise<{ id: string }> {
   const response = await fetch(url, {
     method: 'POST',
@@ -157,10 +166,16 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
     const run = await post(`${jobs.url}/v1/jobs/bench/runs`);
     let status = 'ACTIVE';
     while (performance.now() - startMs < RUN_TIMEOUT_MS) {
-      const view = (await (await fetch(`${jobs.url}/v1/jobs/bench/runs/${run.id}`)).json()) as {
-        status: string;
-      };
-      status = view.status;
+      if (!isAlive(jobs.pid))
+        throw new Error(
+          `the jobs framework exited:\n${readFileSync(join(workDir, 'jobs.log'), 'utf8').slice(-3000)}`,
+        );
+      try {
+        const response = await fetch(`${jobs.url}/v1/jobs/bench/runs/${run.id}`);
+        status = ((await response.json()) as { status: string }).status;
+      } catch {
+        // Busy: the next poll tells.
+      }
       hwm = Math.max(hwm, procSample(jobs.pid).hwmMb);
       if (status === 'SUCCESS' || status === 'FAILED') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -179,7 +194,8 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
     };
   } finally {
     await bed.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    if (process.env.AGORA_BENCH_KEEP === undefined)
+      rmSync(workDir, { recursive: true, force: true });
   }
 }
 
