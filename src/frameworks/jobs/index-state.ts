@@ -105,12 +105,14 @@ export function statusEffect(state: TaskState, wasRunning: boolean): StatusEffec
     case 'TASK_KILLED':
     case 'TASK_ERROR':
     case 'TASK_LOST':
-    case 'TASK_GONE':
     case 'TASK_GONE_BY_OPERATOR':
       return { kind: 'failed' };
     case 'TASK_DROPPED':
     case 'TASK_UNKNOWN':
-      // A task the master never saw; if it was seen running, it is lost with whatever it did.
+    case 'TASK_GONE':
+      // Unknown to the master (or, GONE, to its registered agent): never seen running, it was
+      // never launched — the framework died between persisting the launch and the ACCEPT — so
+      // it is launched again for free. Seen running, it is lost with whatever it did.
       return wasRunning ? { kind: 'failed' } : { kind: 'not-run' };
     case 'TASK_UNREACHABLE':
       return { kind: 'none' }; // Its agent may come back; wait for a final word.

@@ -168,9 +168,16 @@ test('a restored core keeps succeeded indices, lists launched ones to reconcile,
     b.core.activeTasks().map((t) => t.taskId),
     tasks.slice(1).map((t) => t.taskId),
   );
-  // The master's answers to reconciliation: one finished while the framework was away, one unknown.
+  // The master's answers to reconciliation: one finished while the framework was away, one
+  // never launched (its ACCEPT was lost with the framework): GONE, its agent does not know it.
   b.core.update(tasks[1]?.taskId ?? '', 'TASK_FINISHED', undefined, 3);
-  b.core.update(tasks[2]?.taskId ?? '', 'TASK_UNKNOWN', undefined, 3);
+  b.core.update(
+    tasks[2]?.taskId ?? '',
+    'TASK_GONE',
+    'Reconciliation: Task is unknown to the agent',
+    3,
+  );
+  assert.equal(run.retries, 0);
   const relaunched = b.core.offers([offer('o2', 4)], 4).flatMap((l) => l.tasks);
   assert.deepEqual(relaunched.map((t) => t.index).sort(), [2, 3]);
   for (const t of relaunched) b.core.update(t.taskId, 'TASK_FINISHED', undefined, 5);
