@@ -145,11 +145,19 @@ export async function up(values: ParsedValues): Promise<number> {
     ),
   );
   const agents: Supervisor[] = [];
-  const all = () => [master, ...agents];
+  // The jobs framework (issue #13) runs beside the cluster, supervised like the daemons.
+  const jobsPortFlag = stringFlag(values, 'jobs_port');
+  const jobsPort =
+    jobsPortFlag === 'off' ? undefined : numberFlag(values, 'jobs_port', port === 0 ? 0 : 8090);
+  let jobsUrl: string | undefined;
+  const jobs: Supervisor[] = [];
+  const all = () => [master, ...agents, ...jobs];
 
   const stop = async () => {
     // No daemon may come back while the others stop, even one whose backoff ends meanwhile.
     for (const supervisor of all()) supervisor.stopRestarting();
+    // The jobs framework first: it stays registered, and its tasks end with the agents.
+    await Promise.all(jobs.map((framework) => framework.stop()));
     // Agents first, so their tasks end while the master can still hear about it.
     await Promise.all(agents.map((agent) => agent.stop()));
     await master.stop();
@@ -205,6 +213,34 @@ export async function up(values: ParsedValues): Promise<number> {
       const { slaves } = await getJson<{ slaves: unknown[] }>(new URL('/master/slaves', url));
       return slaves.length >= agentCount ? true : undefined;
     });
+    if (jobsPort !== undefined) {
+      // Restarts reuse the port bound first, as the master's do.
+      let boundJobsPort = jobsPort;
+      const framework = supervise('jobs', () =>
+        startChild(
+          'jobs',
+          [
+            'jobs',
+            'serve',
+            '--master',
+            url,
+            '--port',
+            String(boundJobsPort),
+            '--work_dir',
+            join(workDir, 'jobs'),
+          ],
+          (entry) => {
+            if (entry.msg === 'listening' && typeof entry.url === 'string') {
+              jobsUrl = entry.url;
+              boundJobsPort = Number(new URL(entry.url).port);
+            }
+          },
+        ),
+      );
+      jobs.push(framework);
+      framework.start();
+      await waitFor('the jobs framework to listen', interrupted.signal, all(), async () => jobsUrl);
+    }
     for (const supervisor of all()) supervisor.enableRestarts();
     // The CLI finds a master on the default port by itself; elsewhere it must be told.
     const masterFlag = new URL(url).port === '5050' ? '' : ` --master ${new URL(url).host}`;
@@ -215,6 +251,12 @@ export async function up(values: ParsedValues): Promise<number> {
         agentResources.summary,
         `  npx agora run${masterFlag} -- echo hello`,
         `  npx agora tasks${masterFlag}`,
+        ...(jobsUrl !== undefined
+          ? [
+              `  npx agora jobs submit${new URL(jobsUrl).port === '8090' ? '' : ` --jobs ${new URL(jobsUrl).host}`} --array 0-9 -- 'echo $AGORA_JOB_INDEX'`,
+              `  curl -s ${jobsUrl}/v1/jobs`,
+            ]
+          : []),
         `  curl -s ${url}/master/state`,
         'A master or agent that exits is restarted; Ctrl-C stops the cluster.',
         '',

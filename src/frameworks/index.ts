@@ -1,4 +1,13 @@
 export {
+  LIMITS as JOB_LIMITS,
+  parseArrayRange,
+  parseJobSpec,
+  parseScheduleSpec,
+  parseYaml,
+  type ServeJobsOptions,
+  serveJobs,
+} from './jobs/index.js';
+export {
   DEFAULT_FAILOVER_TIMEOUT_MS,
   EXIT_COULD_NOT_RUN,
   EXIT_INTERRUPTED,

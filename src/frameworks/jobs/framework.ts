@@ -1,0 +1,353 @@
+// The jobs framework's shell around its pure core: the scheduler subscription (SDK only, as a
+// third-party framework would), the store, and timers. It acts on the core's decisions in one
+// order: persist the core's writes, then ACCEPT launches, ACKNOWLEDGE statuses and send KILLs,
+// so nothing the master or an agent knows of is unknown to the store after a crash.
+import { userInfo } from 'node:os';
+import { offerFree } from '../../placement/index.js';
+import { Resources } from '../../resources/index.js';
+import { type SchedulerConnection, SubscriptionError, subscribe } from '../../sdk/index.js';
+import {
+  type Attribute,
+  type CommandInfo,
+  type FrameworkID,
+  agentId as mintAgentId,
+  frameworkId as mintFrameworkId,
+  offerId as mintOfferId,
+  taskId as mintTaskId,
+  type Offer,
+  type OfferID,
+  type TaskInfo,
+  type TaskStatus,
+} from '../../wire/index.js';
+import { JobsCore, type Launch, type LaunchTask } from './core.js';
+import type { JobStore } from './store.js';
+
+/** The framework's failover_timeout: how long the master keeps its tasks while it is away. */
+const FAILOVER_TIMEOUT_MS = 7 * 24 * 3600_000;
+/** Offers that fit nothing while work waits come back this soon. */
+const WAITING_REFUSE_SECONDS = 0.5;
+/** Offers declined while nothing waits (the framework is also suppressed then). */
+const IDLE_REFUSE_SECONDS = 60;
+/** The core's clock ticks at least this often (deadlines, backoffs, schedules). */
+const TICK_MS = 1000;
+const FRAMEWORK_KEY = 'framework';
+
+export interface JobsFrameworkOptions {
+  readonly master: string;
+  readonly store: JobStore;
+  readonly name?: string;
+  readonly role?: string;
+  readonly agingMs: number;
+  readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  readonly now?: () => number;
+}
+
+export class JobsFramework {
+  core!: JobsCore;
+  private connection: SchedulerConnection | undefined;
+  private frameworkId: FrameworkID | undefined;
+  private isSuppressed = false;
+  private isStopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private pendingAcks: TaskStatus[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private isFlushWanted = false;
+  private loop: Promise<void> | undefined;
+  private readonly now: () => number;
+  /** Agents' URLs by id, from offers: where sandboxes are read. */
+  readonly agentUrls = new Map<string, string>();
+
+  constructor(private readonly options: JobsFrameworkOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get id(): string | undefined {
+    return this.frameworkId?.value;
+  }
+
+  get masterUrl(): URL | undefined {
+    return this.connection?.master;
+  }
+
+  /** Loads the store and subscribes (with the stored framework id, if any). */
+  async start(): Promise<void> {
+    const records = await this.options.store.load();
+    const stored = records.get(FRAMEWORK_KEY);
+    records.delete(FRAMEWORK_KEY);
+    this.core = JobsCore.restore(records, { agingMs: this.options.agingMs });
+    if (typeof stored === 'string') this.frameworkId = mintFrameworkId(stored);
+    const role = this.options.role ?? '*';
+    this.connection = await subscribe({
+      master: this.options.master,
+      frameworkInfo: {
+        user: userInfo().username,
+        name: this.options.name ?? 'agora-jobs',
+        role,
+        ...(this.frameworkId !== undefined ? { id: this.frameworkId } : {}),
+        failover_timeout: FAILOVER_TIMEOUT_MS / 1000,
+        capabilities: [{ type: 'TASK_KILLING_STATE' }, { type: 'PARTITION_AWARE' }],
+      },
+      autoAcknowledge: false,
+      failover: {
+        timeoutMs: FAILOVER_TIMEOUT_MS,
+        onDisconnected: (reason) =>
+          this.options.log('lost the master; re-subscribing', { reason: reason.message }),
+      },
+    });
+    this.loop = this.follow(this.connection);
+    await this.subscribed(this.connection);
+    this.schedule();
+  }
+
+  /** Stops following the master; the framework stays registered (its tasks keep running). */
+  async stop(): Promise<void> {
+    this.isStopping = true;
+    clearTimeout(this.timer);
+    await this.flush().catch(() => undefined);
+    await this.connection?.close();
+    await this.loop?.catch(() => undefined);
+    await this.options.store.close();
+  }
+
+  /** After a command on the core (REST): persist, act, and revive if work arrived. */
+  async changed(): Promise<void> {
+    await this.flush();
+  }
+
+  private async follow(connection: SchedulerConnection): Promise<void> {
+    try {
+      for await (const event of connection.events()) {
+        if (this.isStopping) return;
+        switch (event.type) {
+          case 'SUBSCRIBED':
+            await this.subscribed(connection);
+            break;
+          case 'OFFERS':
+            await this.offers(connection, event.offers.offers);
+            break;
+          case 'UPDATE':
+            this.update(event.update.status);
+            break;
+          case 'ERROR':
+            this.options.log('the master refused the framework', { message: event.error.message });
+            return;
+          default:
+            break;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof SubscriptionError)) throw error;
+      this.options.log('gave up on the master', { message: error.message });
+    }
+  }
+
+  /** (Re-)subscribed: remember the id, ask for every launched task's state, suppress or revive. */
+  private async subscribed(connection: SchedulerConnection): Promise<void> {
+    if (this.frameworkId?.value !== connection.frameworkId.value) {
+      this.frameworkId = connection.frameworkId;
+      await this.options.store.put(FRAMEWORK_KEY, connection.frameworkId.value);
+    }
+    this.options.log('subscribed', { framework_id: connection.frameworkId.value });
+    this.isSuppressed = false;
+    const active = this.core.activeTasks();
+    try {
+      for (let i = 0; i < active.length; i += 1000)
+        await connection.reconcile(
+          active.slice(i, i + 1000).map((t) => ({
+            task_id: mintTaskId(t.taskId),
+            ...(t.agentId !== undefined ? { agent_id: mintAgentId(t.agentId) } : {}),
+          })),
+        );
+      await this.adjustOffers(connection);
+    } catch (error) {
+      this.options.log('reconciliation failed; the next subscription retries', {
+        message: (error as Error).message,
+      });
+    }
+  }
+
+  private async offers(connection: SchedulerConnection, offers: readonly Offer[]): Promise<void> {
+    const now = this.now();
+    this.core.tick(now);
+    const slots = offers.map((offer) => {
+      const url = `http://${offer.url.address.ip ?? offer.url.address.hostname}:${offer.url.address.port}`;
+      this.agentUrls.set(offer.agent_id.value, url);
+      const role = offer.allocation_info?.role ?? this.options.role ?? '*';
+      return {
+        offerId: offer.id.value,
+        agentId: offer.agent_id.value,
+        agentUrl: url,
+        free: offerFree(Resources.fromWire(offer.resources)),
+        attributes: attributesOf(offer.attributes ?? []),
+        role: role === '*' ? (this.options.role ?? '*') : role,
+      };
+    });
+    const launches = this.core.offers(slots, now);
+    // Launches are persisted (as `staging`, with their task ids) before the master hears of them.
+    await this.flush();
+    const hasMore = this.core.hasLaunchable(this.now());
+    const refuse = { refuse_seconds: hasMore ? WAITING_REFUSE_SECONDS : IDLE_REFUSE_SECONDS };
+    const used = new Set(launches.map((l) => l.offerId));
+    const unused = offers.filter((o) => !used.has(o.id.value)).map((o) => o.id);
+    const byId = new Map<string, Offer>(offers.map((o) => [o.id.value, o]));
+    const calls: Promise<unknown>[] = launches.map((launch) =>
+      connection
+        .accept(
+          [mintOfferId(launch.offerId)],
+          [
+            {
+              type: 'LAUNCH',
+              launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
+            },
+          ],
+          refuse,
+        )
+        .catch((error: unknown) =>
+          // Whether the master took it is unknown: reconciliation tells (TASK_DROPPED if not).
+          this.options.log('accept failed', {
+            offer: launch.offerId,
+            message: (error as Error).message,
+          }),
+        ),
+    );
+    if (unused.length > 0)
+      calls.push(connection.decline(unused as OfferID[], refuse).catch(() => undefined));
+    await Promise.all(calls);
+    await this.adjustOffers(connection);
+  }
+
+  private taskInfos(launch: Launch, offer: Offer | undefined): TaskInfo[] {
+    const role = offer?.allocation_info?.role;
+    return launch.tasks.map((task) => taskInfoOf(task, launch.agentId, role));
+  }
+
+  private update(status: TaskStatus): void {
+    this.core.update(status.task_id.value, status.state, status.message, this.now());
+    if (status.uuid !== undefined) this.pendingAcks.push(status);
+    this.requestFlush();
+  }
+
+  /** Flushes soon, batching what arrives meanwhile into one commit. */
+  private requestFlush(): void {
+    if (this.isFlushWanted) return;
+    this.isFlushWanted = true;
+    setImmediate(() => {
+      this.isFlushWanted = false;
+      void this.flush().catch((error: unknown) =>
+        this.options.log('flush failed', { message: (error as Error).message }),
+      );
+    });
+  }
+
+  /** Persists the core's writes, then acknowledges, kills, and suppresses or revives. One at a time. */
+  private flush(): Promise<void> {
+    const run = async () => {
+      const writes = this.core.drainWrites();
+      const acks = this.pendingAcks;
+      this.pendingAcks = [];
+      const kills = this.core.drainKills();
+      await this.options.store.commit(writes);
+      const connection = this.connection;
+      if (connection === undefined) return;
+      await Promise.all([
+        ...acks.map((status) => connection.acknowledge(status).catch(() => undefined)),
+        ...kills.map((kill) =>
+          connection
+            .kill(
+              mintTaskId(kill.taskId),
+              kill.agentId !== undefined ? mintAgentId(kill.agentId) : undefined,
+            )
+            .catch(() => undefined),
+        ),
+      ]);
+      await this.adjustOffers(connection).catch(() => undefined);
+    };
+    // One at a time, in order: a flush's writes are durable before a later one acts.
+    const flushing = this.flushing.then(run);
+    this.flushing = flushing.catch(() => undefined);
+    return flushing;
+  }
+
+  /** SUPPRESS when nothing can launch, REVIVE when something can. */
+  private async adjustOffers(connection: SchedulerConnection): Promise<void> {
+    const wants = this.core.hasLaunchable(this.now());
+    if (wants && this.isSuppressed) {
+      this.isSuppressed = false;
+      await connection.revive();
+    } else if (!wants && !this.isSuppressed) {
+      this.isSuppressed = true;
+      await connection.suppress();
+    }
+  }
+
+  /** Ticks the core at its next due time (at most TICK_MS apart). */
+  private schedule(): void {
+    if (this.isStopping) return;
+    const next = this.core.nextWakeMs();
+    const delayMs = Math.max(
+      10,
+      Math.min(TICK_MS, next === undefined ? TICK_MS : next - this.now()),
+    );
+    this.timer = setTimeout(() => {
+      this.core.tick(this.now());
+      void this.flush()
+        .catch((error: unknown) =>
+          this.options.log('tick failed', { message: (error as Error).message }),
+        )
+        .finally(() => this.schedule());
+    }, delayMs);
+  }
+}
+
+function attributesOf(attributes: readonly Attribute[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of attributes) {
+    if (a.text !== undefined) out[a.name] = a.text.value;
+    else if (a.scalar !== undefined) out[a.name] = String(a.scalar.value);
+  }
+  return out;
+}
+
+/** The TaskInfo of one index: its command, its array env, the job's resources. */
+export function taskInfoOf(task: LaunchTask, agentId: string, role: string | undefined): TaskInfo {
+  const spec = task.run.spec;
+  const env: Record<string, string> = {
+    ...spec.run.env,
+    AGORA_JOB_ID: task.run.jobId,
+    AGORA_JOB_RUN_ID: task.run.id,
+    AGORA_JOB_INDEX: String(task.index),
+    AGORA_JOB_COMPLETIONS: String(spec.completions),
+  };
+  const command: CommandInfo = {
+    ...(spec.run.cmd !== undefined
+      ? { shell: true, value: spec.run.cmd }
+      : { shell: false, value: spec.run.args?.[0] ?? '', arguments: spec.run.args ?? [] }),
+    environment: {
+      variables: Object.entries(env).map(([name, value]) => ({ name, type: 'VALUE', value })),
+    },
+    ...(spec.run.artifacts.length > 0
+      ? {
+          uris: spec.run.artifacts.map((a) => ({
+            value: a.uri,
+            ...(a.executable !== undefined ? { executable: a.executable } : {}),
+            ...(a.extract !== undefined ? { extract: a.extract } : {}),
+            ...(a.cache !== undefined ? { cache: a.cache } : {}),
+          })),
+        }
+      : {}),
+    ...(spec.run.user !== undefined ? { user: spec.run.user } : {}),
+  };
+  const quantities: Record<string, number> = { cpus: spec.run.cpus, mem: spec.run.mem };
+  if (spec.run.disk > 0) quantities.disk = spec.run.disk;
+  if (spec.run.gpus > 0) quantities.gpus = spec.run.gpus;
+  let resources = Resources.scalars(quantities).toWire('pre-refinement');
+  if (role !== undefined) resources = resources.map((r) => ({ ...r, allocation_info: { role } }));
+  return {
+    name: `${task.run.jobId}[${task.index}]`,
+    task_id: mintTaskId(task.taskId),
+    agent_id: mintAgentId(agentId),
+    resources,
+    command,
+    labels: { labels: Object.entries(spec.labels).map(([key, value]) => ({ key, value })) },
+  };
+}

@@ -1,0 +1,297 @@
+// The jobs framework's REST API (Metronome's paths and shapes where it has them):
+//   GET/POST /v1/jobs, GET/PUT/DELETE /v1/jobs/<id>,
+//   GET/POST /v1/jobs/<id>/runs, GET /v1/jobs/<id>/runs/<run>, POST …/runs/<run>/actions/stop,
+//   GET …/runs/<run>/logs?index=&file=&offset=&length= (from the agent's /files),
+//   GET/POST /v1/jobs/<id>/schedules, GET/PUT/DELETE /v1/jobs/<id>/schedules/<sid>,
+//   GET /v1/info, GET /health.
+// Bodies are JSON or YAML, at most 1 MiB; a bad one is answered 400 naming the field.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { getJson, MAX_READ_BYTES, readFile, sandboxPath } from '../../sdk/index.js';
+import { type AgentView, type RoleView, whyWaiting } from '../waiting.js';
+import { demandOf, JobsError, type Run } from './core.js';
+import type { JobsFramework } from './framework.js';
+import { parseJobSpec, parseScheduleSpec, type SpecError } from './spec.js';
+import { jobView, runView, scheduleView, taskViews } from './views.js';
+import { parseYaml } from './yaml.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_URL_LENGTH = 4096;
+const MAX_TASKS_LISTED = 10_000;
+const TASK_FILTERS = new Set([
+  'all',
+  'waiting',
+  'staging',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+]);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function createJobsServer(framework: JobsFramework): Server {
+  return createServer((req, res) => {
+    handle(framework, req, res).catch((error: unknown) => {
+      if (error instanceof HttpError)
+        return reply(res, error.status, errorBody(error.message, error.field));
+      if (error instanceof JobsError)
+        return reply(res, error.status, errorBody(error.message, error.field));
+      reply(res, 500, errorBody(`internal error: ${(error as Error).message}`));
+    });
+  });
+}
+
+function errorBody(message: string, field?: string): unknown {
+  return { message, ...(field !== undefined ? { field } : {}) };
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+async function handle(
+  framework: JobsFramework,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const rawUrl = req.url ?? '/';
+  if (rawUrl.length > MAX_URL_LENGTH)
+    throw new HttpError(414, `URL longer than ${MAX_URL_LENGTH} bytes`);
+  const url = new URL(rawUrl, 'http://localhost');
+  const parts = url.pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
+  const method = req.method ?? 'GET';
+  const core = framework.core;
+  const now = Date.now();
+  const embed = new Set(url.searchParams.getAll('embed').flatMap((e) => e.split(',')));
+  const ok = (body: unknown, status = 200) => reply(res, status, body);
+  const route = `${method} /${parts.map((p, i) => (i >= 2 && i % 2 === 0 ? ':' : p)).join('/')}`;
+
+  if (method === 'GET' && url.pathname === '/health') return ok({ healthy: true });
+  if (parts[0] !== 'v1') throw new HttpError(404, `no route ${method} ${url.pathname}`);
+  if (method === 'GET' && parts[1] === 'info' && parts.length === 2)
+    return ok({ frameworkId: framework.id, master: framework.masterUrl?.href });
+  if (parts[1] !== 'jobs') throw new HttpError(404, `no route ${method} ${url.pathname}`);
+  const [, , jobId, sub, subId, action, verb] = parts;
+
+  switch (route) {
+    case 'GET /v1/jobs':
+      return ok(core.listJobs().map((job) => jobView(job, core, embed)));
+    case 'POST /v1/jobs': {
+      const spec = specOrThrow(parseJobSpec(await body(req)));
+      const job = core.putJob(spec, now, true);
+      await framework.changed();
+      return ok(jobView(job, core, embed), 201);
+    }
+  }
+  if (jobId === undefined) throw new HttpError(404, `no route ${method} ${url.pathname}`);
+  if (sub === undefined) {
+    if (method === 'GET') {
+      const job = core.getJob(jobId);
+      if (job === undefined) throw new HttpError(404, `no job '${jobId}'`);
+      const view = jobView(job, core, embed) as { latestRun?: Record<string, unknown> };
+      const latest = core.runsOf(jobId).at(-1);
+      if (view.latestRun !== undefined && latest !== undefined) {
+        const cluster = await clusterSays(framework, latest);
+        if (cluster !== undefined) view.latestRun = { ...view.latestRun, cluster };
+      }
+      return ok(view);
+    }
+    if (method === 'PUT') {
+      const input = await body(req);
+      const spec = specOrThrow(parseJobSpec({ ...(isObject(input) ? input : {}), id: jobId }));
+      const job = core.putJob(spec, now, false);
+      await framework.changed();
+      return ok(jobView(job, core, embed));
+    }
+    if (method === 'DELETE') {
+      core.deleteJob(jobId);
+      await framework.changed();
+      return ok({});
+    }
+  }
+  if (sub === 'runs') {
+    if (method === 'GET' && subId === undefined) {
+      if (core.getJob(jobId) === undefined) throw new HttpError(404, `no job '${jobId}'`);
+      return ok(core.runsOf(jobId).map((run) => runView(run, core, now)));
+    }
+    if (method === 'POST' && subId === undefined) {
+      const run = core.startRun(jobId, now);
+      await framework.changed();
+      return ok(runView(run, core, now), 201);
+    }
+    const run = subId === undefined ? undefined : core.getRun(jobId, subId);
+    if (run === undefined || subId === undefined)
+      throw new HttpError(404, `no run '${subId}' of job '${jobId}'`);
+    if (method === 'GET' && action === undefined) {
+      const tasks = url.searchParams.get('tasks');
+      if (tasks === null) return ok(runView(run, core, now));
+      if (!TASK_FILTERS.has(tasks))
+        throw new HttpError(400, `expected one of ${[...TASK_FILTERS].join(', ')}`, 'tasks');
+      const offset = intParam(url, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+      const limit = intParam(url, 'limit', 1000, 1, MAX_TASKS_LISTED);
+      return ok({
+        ...(runView(run, core, now) as object),
+        tasks: taskViews(run, tasks, offset, limit),
+      });
+    }
+    if (method === 'POST' && action === 'actions' && verb === 'stop') {
+      core.stopRun(jobId, subId, 'stopped by the user', now);
+      await framework.changed();
+      return ok(runView(run, core, now));
+    }
+    if (method === 'GET' && action === 'logs') return logs(framework, run, url, res);
+  }
+  if (sub === 'schedules') {
+    const job = core.getJob(jobId);
+    if (job === undefined) throw new HttpError(404, `no job '${jobId}'`);
+    if (method === 'GET' && subId === undefined)
+      return ok(job.schedules.map((s) => scheduleView(jobId, s, core)));
+    if (method === 'POST' && subId === undefined) {
+      const schedule = specOrThrow(parseScheduleSpec(await body(req)));
+      core.putSchedule(jobId, schedule, now, true);
+      await framework.changed();
+      return ok(scheduleView(jobId, schedule, core), 201);
+    }
+    if (subId !== undefined && action === undefined) {
+      const existing = job.schedules.find((s) => s.id === subId);
+      if (method === 'GET') {
+        if (existing === undefined) throw new HttpError(404, `no schedule '${subId}'`);
+        return ok(scheduleView(jobId, existing, core));
+      }
+      if (method === 'PUT') {
+        const input = await body(req);
+        const schedule = specOrThrow(
+          parseScheduleSpec({ ...(isObject(input) ? input : {}), id: subId }),
+        );
+        core.putSchedule(jobId, schedule, now, false);
+        await framework.changed();
+        return ok(scheduleView(jobId, schedule, core));
+      }
+      if (method === 'DELETE') {
+        core.deleteSchedule(jobId, subId);
+        await framework.changed();
+        return ok({});
+      }
+    }
+  }
+  throw new HttpError(404, `no route ${method} ${url.pathname}`);
+}
+
+/** One index's stdout or stderr, read from its agent's sandbox through /files/read. */
+async function logs(
+  framework: JobsFramework,
+  run: Parameters<typeof framework.core.indexRecord>[0],
+  url: URL,
+  res: ServerResponse,
+): Promise<void> {
+  const index = intParam(url, 'index', 0, 0, run.indices.length - 1);
+  const file = url.searchParams.get('file') ?? 'stdout';
+  if (file !== 'stdout' && file !== 'stderr')
+    throw new HttpError(400, "expected 'stdout' or 'stderr'", 'file');
+  const offset = intParam(url, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+  const length = intParam(url, 'length', MAX_READ_BYTES, 1, MAX_READ_BYTES);
+  const record = framework.core.indexRecord(run, index);
+  if (record?.taskId === undefined || record.agentUrl === undefined)
+    throw new HttpError(404, `index ${index} has not been launched`);
+  const frameworkId = framework.id;
+  if (frameworkId === undefined) throw new HttpError(503, 'not subscribed yet');
+  try {
+    const chunk = await readFile(
+      new URL(record.agentUrl),
+      sandboxPath(frameworkId, record.taskId, file),
+      offset,
+      {
+        length,
+        signal: AbortSignal.timeout(10_000),
+      },
+    );
+    reply(res, 200, { index, taskId: record.taskId, file, offset: chunk.offset, data: chunk.data });
+  } catch (error) {
+    throw new HttpError(
+      502,
+      `cannot read the sandbox of ${record.taskId}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * For a run whose tasks wait for room: what the master's view of agents and roles says (a role
+ * at its quota limit, resources held for guarantees, no agent big enough), as `agora run` tells.
+ * Undefined when the run does not wait for room or the master does not answer within 2 s.
+ */
+async function clusterSays(framework: JobsFramework, run: Run): Promise<string | undefined> {
+  const reason = run.waitReason?.kind;
+  if (run.meta.status !== 'ACTIVE' || run.waiting.size === 0) return undefined;
+  if (reason === 'dependencies' || reason === 'behind') return undefined;
+  if (run.active >= run.meta.spec.parallelism) return undefined;
+  const master = framework.masterUrl;
+  if (master === undefined) return undefined;
+  try {
+    const signal = AbortSignal.timeout(2000);
+    const [{ slaves }, { roles }] = await Promise.all([
+      getJson<{ slaves: AgentView[] }>(new URL('/master/slaves', master), { signal }),
+      getJson<{ roles: RoleView[] }>(new URL('/master/roles', master), { signal }),
+    ]);
+    return whyWaiting(demandOf(run.meta.spec), run.meta.spec.run.role ?? '*', slaves, roles)
+      .message;
+  } catch {
+    return undefined;
+  }
+}
+
+function specOrThrow<T>(parsed: { kind: 'ok'; value: T } | SpecError): T {
+  if (parsed.kind === 'error')
+    throw new HttpError(400, `${parsed.field}: ${parsed.message}`, parsed.field);
+  return parsed.value;
+}
+
+function intParam(url: URL, name: string, fallback: number, min: number, max: number): number {
+  const text = url.searchParams.get(name);
+  if (text === null) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max)
+    throw new HttpError(400, `expected a whole number in ${min}..${max}`, name);
+  return value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The request's body as JSON or YAML (by content type, else by its first character). */
+async function body(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new HttpError(400, 'expected a body');
+  try {
+    return parseYaml(text);
+  } catch (error) {
+    throw new HttpError(400, `cannot parse the body: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,64 @@
+// The jobs framework as a daemon: the framework, its store and its REST server, logging one JSON
+// line per event (pino's shape, so `agora up` shows it like the master's). A SIGKILL loses
+// nothing: the store is written before anything is acted on.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { JobsFramework } from './framework.js';
+import { createJobsServer } from './http.js';
+import { FileJobStore } from './store.js';
+
+export interface ServeJobsOptions {
+  readonly master: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly workDir: string;
+  readonly agingMs: number;
+  readonly role?: string;
+  readonly name?: string;
+}
+
+export interface JobsDaemon {
+  readonly url: string;
+  readonly framework: JobsFramework;
+  stop(): Promise<void>;
+}
+
+export function jsonLog(msg: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(
+    `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, component: 'jobs', msg, ...fields })}\n`,
+  );
+}
+
+/** Subscribes, then serves the REST API; logs `listening` with the URL. */
+export async function serveJobs(options: ServeJobsOptions): Promise<JobsDaemon> {
+  const framework = new JobsFramework({
+    master: options.master,
+    store: new FileJobStore(options.workDir),
+    agingMs: options.agingMs,
+    log: jsonLog,
+    ...(options.role !== undefined ? { role: options.role } : {}),
+    ...(options.name !== undefined ? { name: options.name } : {}),
+  });
+  await framework.start();
+  const server = createJobsServer(framework);
+  server.listen(options.port, options.ip);
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    await framework.stop();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  jsonLog('listening', { url, framework_id: framework.id });
+  return {
+    url,
+    framework,
+    async stop() {
+      server.closeAllConnections();
+      server.close();
+      await framework.stop();
+    },
+  };
+}

@@ -1,0 +1,267 @@
+// Job and schedule specs: their shapes (Metronome's where it has one: `id`, `labels`, `run` with
+// `cmd`/`args`/`cpus`/`mem`/`disk`/`gpus`/`env`/`artifacts`, schedules with `cron`, `timezone`,
+// `startingDeadlineSeconds`, `concurrencyPolicy`), Kubernetes' Job fields for arrays
+// (`completions`, `parallelism`, `activeDeadlineSeconds`, backoff) and Slurm's `--dependency`
+// as `dependencies`. Validation names the field that is wrong, so the REST API can answer 400.
+import { RE2JS } from 're2js';
+import { z } from 'zod';
+import { PLACEMENT_POLICIES, type PlacementPolicy } from '../../placement/index.js';
+import { parseCron } from './cron.js';
+
+/** Bounds on what one spec may hold: every input is bounded (STYLE). */
+export const LIMITS = Object.freeze({
+  maxCompletions: 100_000,
+  maxRetries: 100,
+  maxDependencies: 100,
+  maxLabels: 64,
+  maxEnv: 256,
+  maxArtifacts: 32,
+  maxArgs: 1024,
+  maxConstraints: 32,
+  maxStringLength: 4096,
+  maxCmdLength: 64 * 1024,
+  maxSchedules: 16,
+});
+
+/** Job ids: lower-case DNS labels, so ids fit in task ids and URLs without escaping. */
+export const JOB_ID_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+const text = z.string().max(LIMITS.maxStringLength);
+const id = z
+  .string()
+  .regex(JOB_ID_PATTERN, 'expected lower-case letters, digits and inner hyphens, 1 to 63 long');
+const seconds = z.number().finite().nonnegative();
+
+export type ConstraintOperator = 'IS' | 'LIKE' | 'UNLIKE';
+export interface Constraint {
+  readonly attribute: string;
+  readonly operator: ConstraintOperator;
+  readonly value: string;
+}
+
+/** `rack:r1` is shorthand for `{ attribute: rack, operator: IS, value: r1 }`. */
+const constraint = z.preprocess(
+  (input) => {
+    if (typeof input !== 'string') return input;
+    const at = input.indexOf(':');
+    return at > 0 && at < input.length - 1
+      ? { attribute: input.slice(0, at), operator: 'IS', value: input.slice(at + 1) }
+      : input;
+  },
+  z
+    .object(
+      {
+        attribute: text.min(1),
+        operator: z.enum(['IS', 'EQ', 'LIKE', 'UNLIKE']).default('IS'),
+        value: text,
+      },
+      { error: "expected 'attribute:value' or { attribute, operator, value }" },
+    )
+    .strict()
+    .refine((c) => c.operator === 'IS' || c.operator === 'EQ' || isRe2(c.value), {
+      message: 'expected a regular expression (RE2 syntax)',
+      path: ['value'],
+    })
+    .transform(
+      (c): Constraint => ({
+        attribute: c.attribute,
+        operator: c.operator === 'EQ' ? 'IS' : c.operator,
+        value: c.value,
+      }),
+    ),
+);
+
+const artifact = z
+  .object({
+    uri: text.min(1),
+    executable: z.boolean().optional(),
+    extract: z.boolean().optional(),
+    cache: z.boolean().optional(),
+  })
+  .strict();
+
+const runSpec = z
+  .object({
+    cmd: z.string().min(1).max(LIMITS.maxCmdLength).optional(),
+    args: z.array(text).min(1).max(LIMITS.maxArgs).optional(),
+    cpus: z.number().finite().positive().max(1024).default(0.1),
+    mem: z
+      .number()
+      .finite()
+      .positive()
+      .max(16 * 1024 * 1024)
+      .default(32),
+    disk: z
+      .number()
+      .finite()
+      .nonnegative()
+      .max(1024 * 1024 * 1024)
+      .default(0),
+    gpus: z.number().int().nonnegative().max(64).default(0),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment name'), text)
+      .default({}),
+    artifacts: z.array(artifact).max(LIMITS.maxArtifacts).default([]),
+    role: z.string().max(256).optional(),
+    user: z.string().max(256).optional(),
+  })
+  .strict()
+  .refine((r) => (r.cmd === undefined) !== (r.args === undefined), {
+    message: 'expected exactly one of cmd and args',
+    path: ['cmd'],
+  })
+  .refine((r) => Object.keys(r.env).length <= LIMITS.maxEnv, {
+    message: `at most ${LIMITS.maxEnv} variables`,
+    path: ['env'],
+  });
+
+const placement = z
+  .object({
+    policy: z
+      .enum(PLACEMENT_POLICIES as [PlacementPolicy, ...PlacementPolicy[]])
+      .default('min-delay'),
+    constraints: z.array(constraint).max(LIMITS.maxConstraints).default([]),
+  })
+  .strict();
+
+const jobSpec = z
+  .object({
+    id,
+    description: text.optional(),
+    labels: z.record(z.string().max(256), z.string().max(LIMITS.maxStringLength)).default({}),
+    run: runSpec,
+    completions: z.number().int().min(1).max(LIMITS.maxCompletions).default(1),
+    parallelism: z.number().int().min(1).max(LIMITS.maxCompletions).optional(),
+    maxRetries: z.number().int().min(0).max(LIMITS.maxRetries).default(3),
+    backoffSeconds: seconds.max(3600).default(1),
+    maxBackoffSeconds: seconds.max(86_400).default(60),
+    activeDeadlineSeconds: z
+      .number()
+      .finite()
+      .positive()
+      .max(365 * 86_400)
+      .optional(),
+    dependencies: z.array(id).max(LIMITS.maxDependencies).default([]),
+    placement: placement.default({ policy: 'min-delay', constraints: [] }),
+  })
+  .strict()
+  .refine((j) => Object.keys(j.labels).length <= LIMITS.maxLabels, {
+    message: `at most ${LIMITS.maxLabels} labels`,
+    path: ['labels'],
+  })
+  .refine((j) => !j.dependencies.includes(j.id), {
+    message: 'a job cannot depend on itself',
+    path: ['dependencies'],
+  });
+
+type ParsedJob = z.output<typeof jobSpec>;
+/** A valid job, defaults filled in; `parallelism` is always set (default: all at once). */
+export type JobSpec = Readonly<Omit<ParsedJob, 'parallelism'>> & { readonly parallelism: number };
+export type RunSpec = JobSpec['run'];
+
+export type ConcurrencyPolicy = 'ALLOW' | 'FORBID' | 'REPLACE';
+
+const scheduleSpec = z
+  .object({
+    id,
+    cron: z
+      .string()
+      .max(256)
+      .superRefine((value, ctx) => {
+        const parsed = parseCron(value);
+        if (parsed.kind === 'error') ctx.addIssue({ code: 'custom', message: parsed.message });
+      }),
+    timezone: z
+      .string()
+      .max(64)
+      .default('UTC')
+      .refine(isTimeZone, { message: 'expected an IANA time zone, e.g. Europe/Berlin' }),
+    startingDeadlineSeconds: z.number().int().positive().max(86_400).default(900),
+    concurrencyPolicy: z.enum(['ALLOW', 'FORBID', 'REPLACE']).default('ALLOW'),
+    enabled: z.boolean().default(true),
+    successfulHistoryLimit: z.number().int().min(0).max(1000).default(3),
+    failedHistoryLimit: z.number().int().min(0).max(1000).default(1),
+  })
+  .strict();
+export type ScheduleSpec = Readonly<z.output<typeof scheduleSpec>>;
+
+/** A spec refused: `field` is the path of what is wrong (`run.cpus`, `dependencies[0]`). */
+export interface SpecError {
+  readonly kind: 'error';
+  readonly field: string;
+  readonly message: string;
+}
+export type Parsed<T> = { readonly kind: 'ok'; readonly value: T } | SpecError;
+
+export function parseJobSpec(input: unknown): Parsed<JobSpec> {
+  const result = jobSpec.safeParse(input);
+  if (!result.success) return firstIssue(result.error);
+  const job = result.data;
+  return { kind: 'ok', value: { ...job, parallelism: job.parallelism ?? job.completions } };
+}
+
+export function parseScheduleSpec(input: unknown): Parsed<ScheduleSpec> {
+  const result = scheduleSpec.safeParse(input);
+  return result.success ? { kind: 'ok', value: result.data } : firstIssue(result.error);
+}
+
+function firstIssue(error: z.ZodError): SpecError {
+  const [issue] = error.issues;
+  if (issue === undefined) return { kind: 'error', field: '', message: 'invalid' };
+  const field = issue.path.reduce<string>(
+    (path, key) =>
+      typeof key === 'number'
+        ? `${path}[${key}]`
+        : path === ''
+          ? String(key)
+          : `${path}.${String(key)}`,
+    '',
+  );
+  const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+  return { kind: 'error', field, message: `${issue.message}${keys}` };
+}
+
+function isRe2(pattern: string): boolean {
+  try {
+    RE2JS.compile(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `0-999`, `1,3,5-7` or `0-99%10` (Slurm's `--array`, `%` capping how many run at once) as the
+ * completions and parallelism of a job whose indices run from 0. Agora's indices are always
+ * 0..completions-1; a range not starting at 0 is refused rather than renumbered silently.
+ */
+export function parseArrayRange(
+  range: string,
+): Parsed<{ readonly completions: number; readonly parallelism?: number }> {
+  const match = /^(\d+)-(\d+)(?:%(\d+))?$/.exec(range.trim());
+  if (match === null)
+    return { kind: 'error', field: 'array', message: `expected 0-N or 0-N%P, got '${range}'` };
+  const [, from, to, cap] = match;
+  if (Number(from) !== 0)
+    return { kind: 'error', field: 'array', message: 'indices start at 0 (0-N)' };
+  const completions = Number(to) + 1;
+  if (completions > LIMITS.maxCompletions)
+    return {
+      kind: 'error',
+      field: 'array',
+      message: `at most ${LIMITS.maxCompletions} indices`,
+    };
+  return {
+    kind: 'ok',
+    value: { completions, ...(cap !== undefined ? { parallelism: Math.max(1, Number(cap)) } : {}) },
+  };
+}

@@ -1,0 +1,149 @@
+// What the REST API returns: Metronome's shapes where it has one (a job definition with `id`,
+// `labels`, `run`; a run with `id`, `jobId`, `status`, `createdAt`, `completedAt`, `tasks`; a
+// schedule with `cron`, `timezone`, `concurrencyPolicy`, `nextRunAt`), plus the array's counts.
+import type { JobRecord, JobsCore, Run } from './core.js';
+import type { IndexRecord } from './index-state.js';
+import type { WaitReason } from './queue.js';
+import type { ScheduleSpec } from './spec.js';
+
+export function jobView(record: JobRecord, core: JobsCore, embed: ReadonlySet<string>): unknown {
+  const runs = core.runsOf(record.spec.id);
+  return {
+    ...record.spec,
+    createdAt: iso(record.createdAtMs),
+    ...(embed.has('schedules')
+      ? { schedules: record.schedules.map((s) => scheduleView(record.spec.id, s, core)) }
+      : {}),
+    ...(embed.has('activeRuns')
+      ? {
+          activeRuns: runs
+            .filter((r) => r.meta.status === 'INITIAL' || r.meta.status === 'ACTIVE')
+            .map((r) => runView(r, core)),
+        }
+      : {}),
+    ...(embed.has('history')
+      ? {
+          history: runs
+            .filter((r) => r.meta.status === 'SUCCESS' || r.meta.status === 'FAILED')
+            .map((r) => runView(r, core)),
+        }
+      : {}),
+    ...(embed.has('latestRun') && runs.length > 0
+      ? { latestRun: runView(runs[runs.length - 1] as Run, core) }
+      : {}),
+  };
+}
+
+export interface RunCounts {
+  readonly completions: number;
+  readonly succeeded: number;
+  readonly running: number;
+  readonly queued: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly retries: number;
+}
+
+export function runCounts(run: Run): RunCounts {
+  let failed = 0;
+  let cancelled = 0;
+  for (const record of run.indices) {
+    if (record.phase === 'failed') failed++;
+    else if (record.phase === 'cancelled') cancelled++;
+  }
+  return {
+    completions: run.indices.length,
+    succeeded: run.succeeded,
+    running: run.active,
+    queued: run.waiting.size,
+    failed,
+    cancelled,
+    retries: run.retries,
+  };
+}
+
+export function runView(run: Run, core: JobsCore, nowMs = Date.now()): unknown {
+  const meta = run.meta;
+  const isWaiting = meta.status === 'INITIAL' || (meta.status === 'ACTIVE' && run.waiting.size > 0);
+  return {
+    id: meta.id,
+    jobId: meta.jobId,
+    status: meta.stopReason !== undefined ? 'STOPPING' : meta.status,
+    createdAt: iso(meta.createdAtMs),
+    ...(meta.activatedAtMs !== undefined ? { startedAt: iso(meta.activatedAtMs) } : {}),
+    ...(meta.finishedAtMs !== undefined ? { completedAt: iso(meta.finishedAtMs) } : {}),
+    ...(meta.reason !== undefined ? { reason: meta.reason } : {}),
+    ...(meta.stopReason !== undefined ? { stopReason: meta.stopReason } : {}),
+    ...(meta.scheduleId !== undefined ? { scheduleId: meta.scheduleId } : {}),
+    ...runCounts(run),
+    ...(isWaiting ? { waiting: waitingText(run, core, nowMs) } : {}),
+  };
+}
+
+/** Why a run's queued tasks wait, in words (`agora jobs show`). */
+export function waitingText(run: Run, core: JobsCore, nowMs: number): string {
+  const reason = run.waitReason;
+  if (reason?.kind === 'dependencies') return reason.message;
+  if (run.meta.status === 'ACTIVE' && run.active >= run.meta.spec.parallelism)
+    return `at its parallelism (${run.meta.spec.parallelism} running)`;
+  const inBackoff = [...run.waiting].every((i) => (run.indices[i]?.notBeforeMs ?? 0) > nowMs);
+  if (run.waiting.size > 0 && inBackoff) return 'retries waiting out their backoff';
+  if (reason !== undefined) return describe(reason);
+  const position = core.queuePosition(run, nowMs);
+  if (position !== undefined && position > 0)
+    return `behind ${position} job${position === 1 ? '' : 's'} under the priority rule`;
+  return 'waiting for offers';
+}
+
+function describe(reason: WaitReason): string {
+  switch (reason.kind) {
+    case 'behind':
+      return `behind ${reason.ahead} job${reason.ahead === 1 ? '' : 's'} under the priority rule (a job ahead waits for room)`;
+    case 'no-offer-fits':
+      return 'no offer big enough (the cluster is full; it runs as tasks end)';
+    case 'never-fits':
+      return 'no agent is big enough for one task';
+    case 'constraints':
+      return 'no agent matches its placement constraints';
+  }
+}
+
+export function taskViews(run: Run, filter: string, offset: number, limit: number): unknown[] {
+  const rows: unknown[] = [];
+  let skipped = 0;
+  for (const [index, record] of run.indices.entries()) {
+    if (filter !== 'all' && record.phase !== filter) continue;
+    if (skipped++ < offset) continue;
+    if (rows.length >= limit) break;
+    rows.push(taskView(index, record));
+  }
+  return rows;
+}
+
+function taskView(index: number, record: IndexRecord): unknown {
+  return {
+    index,
+    status: record.phase,
+    attempts: record.launches,
+    failures: record.failures,
+    ...(record.taskId !== undefined ? { id: record.taskId } : {}),
+    ...(record.agentId !== undefined ? { agentId: record.agentId } : {}),
+    ...(record.startedAtMs !== undefined ? { startedAt: iso(record.startedAtMs) } : {}),
+    ...(record.finishedAtMs !== undefined ? { completedAt: iso(record.finishedAtMs) } : {}),
+    ...(record.message !== undefined ? { message: record.message } : {}),
+  };
+}
+
+export function scheduleView(jobId: string, schedule: ScheduleSpec, core: JobsCore): unknown {
+  const state = core.scheduleState(jobId, schedule.id);
+  return {
+    ...schedule,
+    ...(state?.nextFireMs !== undefined ? { nextRunAt: iso(state.nextFireMs) } : {}),
+    ...(state?.lastFireMs !== undefined ? { lastRunAt: iso(state.lastFireMs) } : {}),
+    skipped: state?.skipped ?? 0,
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

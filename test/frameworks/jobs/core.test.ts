@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { JobsCore } from '../../../src/frameworks/jobs/core.js';
+import {
+  type JobSpec,
+  parseJobSpec,
+  parseScheduleSpec,
+} from '../../../src/frameworks/jobs/spec.js';
+
+function job(input: Record<string, unknown>): JobSpec {
+  const parsed = parseJobSpec({ run: { cmd: 'true', cpus: 1, mem: 10 }, ...input });
+  if (parsed.kind !== 'ok') throw new Error(`${parsed.field}: ${parsed.message}`);
+  return parsed.value;
+}
+
+const offer = (
+  id: string,
+  cpus: number,
+  mem = 1000,
+  attributes: Record<string, string> = {},
+  agentId = `agent-${id}`,
+) => ({
+  offerId: id,
+  agentId,
+  agentUrl: 'http://127.0.0.1:1',
+  free: { cpus, mem },
+  attributes,
+  role: '*',
+});
+
+/** A core whose writes are kept, as the store would, so it can be restored. */
+function bed() {
+  const store = new Map<string, unknown>();
+  let core = new JobsCore({ agingMs: 10_000 });
+  const persist = () => {
+    for (const w of core.drainWrites())
+      if (w.value === undefined) store.delete(w.key);
+      else store.set(w.key, structuredClone(w.value));
+  };
+  return {
+    get core() {
+      return core;
+    },
+    persist,
+    restart() {
+      persist();
+      core = JobsCore.restore(store, { agingMs: 10_000 });
+    },
+  };
+}
+
+test('an array launches within its parallelism and succeeds when every index has', () => {
+  const { core } = bed();
+  core.putJob(job({ id: 'arr', completions: 5, parallelism: 2 }), 0, true);
+  const run = core.startRun('arr', 0);
+  assert.equal(run.meta.status, 'ACTIVE');
+  const first = core.offers([offer('o1', 8)], 1);
+  assert.deepEqual(
+    first.flatMap((l) => l.tasks.map((t) => t.index)),
+    [0, 1],
+  );
+  assert.equal(core.offers([offer('o2', 8)], 2).length, 0, 'parallelism 2 is full');
+  for (const task of first[0]?.tasks ?? []) core.update(task.taskId, 'TASK_FINISHED', undefined, 3);
+  const second = core.offers([offer('o3', 8)], 4).flatMap((l) => l.tasks);
+  assert.deepEqual(
+    second.map((t) => t.index),
+    [2, 3],
+  );
+  for (const task of second) core.update(task.taskId, 'TASK_FINISHED', undefined, 5);
+  const last = core.offers([offer('o4', 8)], 6).flatMap((l) => l.tasks);
+  assert.equal(core.hasLaunchable(6), false);
+  for (const task of last) core.update(task.taskId, 'TASK_FINISHED', undefined, 7);
+  assert.equal(run.meta.status, 'SUCCESS');
+  assert.equal(run.succeeded, 5);
+});
+
+test('a failed index is retried after its backoff, and fails the run when out of retries', () => {
+  const { core } = bed();
+  core.putJob(job({ id: 'r', maxRetries: 1, backoffSeconds: 2 }), 0, true);
+  const run = core.startRun('r', 0);
+  const [launch] = core.offers([offer('o1', 4)], 0);
+  const first = launch?.tasks[0];
+  assert.ok(first !== undefined);
+  core.update(first.taskId, 'TASK_RUNNING', undefined, 1);
+  core.update(first.taskId, 'TASK_FAILED', 'exit 1', 10);
+  assert.equal(run.retries, 1);
+  assert.equal(core.offers([offer('o2', 4)], 1_500).length, 0, 'still in its 2 s backoff');
+  assert.equal(core.nextWakeMs(), 2_010);
+  const [again] = core.offers([offer('o3', 4)], 2_010);
+  const second = again?.tasks[0];
+  assert.ok(second !== undefined && second.taskId !== first.taskId);
+  core.update(first.taskId, 'TASK_FINISHED', undefined, 2_020); // a stale id changes nothing
+  assert.equal(run.succeeded, 0);
+  core.update(second.taskId, 'TASK_FAILED', 'exit 1', 3_000);
+  assert.equal(run.meta.status, 'FAILED');
+  assert.match(run.meta.reason ?? '', /index 0 failed after 2 attempts: TASK_FAILED: exit 1/);
+});
+
+test('a task dropped before it ran is launched again without spending a retry', () => {
+  const { core } = bed();
+  core.putJob(job({ id: 'd', maxRetries: 0 }), 0, true);
+  const run = core.startRun('d', 0);
+  const task = core.offers([offer('o1', 4)], 0)[0]?.tasks[0];
+  assert.ok(task !== undefined);
+  core.update(task.taskId, 'TASK_DROPPED', undefined, 1);
+  assert.equal(run.meta.status, 'ACTIVE');
+  assert.equal(run.retries, 0);
+  assert.equal(core.offers([offer('o2', 4)], 2).length, 1);
+});
+
+test('small jobs pass a big one submitted first, until aging puts the big one first', () => {
+  const { core } = bed();
+  const on = (id: string, cpus: number) => offer(id, cpus, 1000, {}, 'the-agent');
+  core.putJob(job({ id: 'big', run: { cmd: 'x', cpus: 4, mem: 10 } }), 0, true);
+  core.putJob(job({ id: 'small', run: { cmd: 'x', cpus: 1, mem: 10 }, completions: 4 }), 0, true);
+  const big = core.startRun('big', 0);
+  core.offers([on('o0', 1)], 0); // the agent is busy: a 1-cpu offer teaches only its name
+  core.offers([on('o1', 4)], 0); // now it is known to hold 4 cpus
+  const bigTask = big.indices[0]?.taskId;
+  assert.ok(bigTask !== undefined);
+  core.update(bigTask, 'TASK_FAILED', 'again', 0);
+  core.startRun('small', 1_000);
+  // At 2 s: the small job (share 1/4, p = 4·1.1) goes before the big one (share 1, p = 1.2).
+  const early = core.offers([on('o2', 4)], 2_000).flatMap((l) => l.tasks);
+  assert.deepEqual(
+    early.map((t) => t.run.jobId),
+    ['small', 'small', 'small', 'small'],
+  );
+  for (const t of early) core.update(t.taskId, 'TASK_FINISHED', undefined, 3_000);
+  // At 40 s (τ = 10 s) the big one (p = 5) outranks a fresh small job (p = 4) and blocks it
+  // while no offer holds a whole agent.
+  core.startRun('small', 40_000);
+  const partial = core.offers([on('o3', 3)], 40_000).flatMap((l) => l.tasks);
+  assert.deepEqual(partial, [], 'the small ones wait behind the big one');
+  const later = core.offers([on('o4', 4)], 40_100).flatMap((l) => l.tasks);
+  assert.deepEqual(
+    later.map((t) => t.run.jobId),
+    ['big'],
+  );
+});
+
+test('constraints keep tasks off agents without the attribute', () => {
+  const { core } = bed();
+  core.putJob(job({ id: 'c', completions: 2, placement: { constraints: ['rack:r1'] } }), 0, true);
+  core.startRun('c', 0);
+  const launches = core.offers(
+    [offer('a', 4, 100, { rack: 'r2' }), offer('b', 4, 100, { rack: 'r1' })],
+    0,
+  );
+  assert.deepEqual(
+    launches.map((l) => l.offerId),
+    ['b'],
+  );
+});
+
+test('a restored core keeps succeeded indices, lists launched ones to reconcile, and loses none', () => {
+  const b = bed();
+  b.core.putJob(job({ id: 'k', completions: 4, run: { cmd: 'x', cpus: 1, mem: 1 } }), 0, true);
+  const runId = b.core.startRun('k', 0).meta.id;
+  const tasks = b.core.offers([offer('o1', 3)], 1).flatMap((l) => l.tasks);
+  assert.equal(tasks.length, 3);
+  b.core.update(tasks[0]?.taskId ?? '', 'TASK_FINISHED', undefined, 2);
+  b.restart();
+  const run = b.core.getRun('k', runId);
+  assert.ok(run !== undefined);
+  assert.equal(run.succeeded, 1);
+  assert.deepEqual(
+    b.core.activeTasks().map((t) => t.taskId),
+    tasks.slice(1).map((t) => t.taskId),
+  );
+  // The master's answers to reconciliation: one finished while the framework was away, one
+  // never launched (its ACCEPT was lost with the framework): GONE, its agent does not know it.
+  b.core.update(tasks[1]?.taskId ?? '', 'TASK_FINISHED', undefined, 3);
+  b.core.update(
+    tasks[2]?.taskId ?? '',
+    'TASK_GONE',
+    'Reconciliation: Task is unknown to the agent',
+    3,
+  );
+  assert.equal(run.retries, 0);
+  const relaunched = b.core.offers([offer('o2', 4)], 4).flatMap((l) => l.tasks);
+  assert.deepEqual(relaunched.map((t) => t.index).sort(), [2, 3]);
+  for (const t of relaunched) b.core.update(t.taskId, 'TASK_FINISHED', undefined, 5);
+  assert.equal(run.meta.status, 'SUCCESS');
+});
+
+test('schedules: FORBID skips while a run is active, REPLACE stops it, late fires are skipped', () => {
+  const { core } = bed();
+  core.putJob(job({ id: 's' }), 0, true);
+  const schedule = (policy: string) => {
+    const parsed = parseScheduleSpec({
+      id: 'm',
+      cron: '* * * * *',
+      concurrencyPolicy: policy,
+      startingDeadlineSeconds: 30,
+    });
+    if (parsed.kind !== 'ok') throw new Error(parsed.message);
+    return parsed.value;
+  };
+  core.putSchedule('s', schedule('FORBID'), 0, true);
+  assert.equal(core.scheduleState('s', 'm')?.nextFireMs, 60_000);
+  core.tick(60_000);
+  assert.equal(core.runsOf('s').length, 1);
+  core.tick(120_000);
+  assert.equal(core.runsOf('s').length, 1);
+  assert.equal(core.scheduleState('s', 'm')?.skipped, 1);
+  core.putSchedule('s', schedule('REPLACE'), 130_000, false);
+  core.tick(180_000);
+  const [first, second] = core.runsOf('s');
+  assert.equal(first?.meta.status, 'FAILED');
+  assert.match(first?.meta.reason ?? '', /replaced/);
+  assert.equal(second?.meta.status, 'ACTIVE');
+  core.tick(300_000); // 240 s was due; 60 s late is past the 30 s starting deadline
+  assert.equal(core.runsOf('s').length, 2);
+  assert.equal(core.scheduleState('s', 'm')?.skipped, 2);
+});

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  parseArrayRange,
+  parseJobSpec,
+  parseScheduleSpec,
+} from '../../../src/frameworks/jobs/spec.js';
+import { parseYaml } from '../../../src/frameworks/jobs/yaml.js';
+
+test('a job spec gets its defaults: one index, all at once, min-delay, 3 retries', () => {
+  const parsed = parseJobSpec({ id: 'hello', run: { cmd: 'echo hi' } });
+  assert.equal(parsed.kind, 'ok');
+  if (parsed.kind !== 'ok') return;
+  assert.equal(parsed.value.completions, 1);
+  assert.equal(parsed.value.parallelism, 1);
+  assert.equal(parsed.value.maxRetries, 3);
+  assert.equal(parsed.value.placement.policy, 'min-delay');
+  assert.deepEqual(parsed.value.dependencies, []);
+});
+
+test('a bad job spec is refused naming the field', () => {
+  const cases: [unknown, string, RegExp][] = [
+    [{ id: 'Bad_Id', run: { cmd: 'x' } }, 'id', /lower-case/],
+    [{ id: 'a', run: { cmd: 'x', cpus: 0 } }, 'run.cpus', /.+/],
+    [{ id: 'a', run: {} }, 'run.cmd', /exactly one of cmd and args/],
+    [{ id: 'a', run: { cmd: 'x' }, completions: 1e6 }, 'completions', /.+/],
+    [{ id: 'a', run: { cmd: 'x' }, dependencies: ['ok', 'NO'] }, 'dependencies[1]', /.+/],
+    [{ id: 'a', run: { cmd: 'x' }, dependencies: ['a'] }, 'dependencies', /itself/],
+    [{ id: 'a', run: { cmd: 'x' }, placement: { policy: 'random' } }, 'placement.policy', /.+/],
+    [
+      { id: 'a', run: { cmd: 'x' }, placement: { constraints: ['rack'] } },
+      'placement.constraints[0]',
+      /.+/,
+    ],
+    [
+      {
+        id: 'a',
+        run: { cmd: 'x' },
+        placement: { constraints: [{ attribute: 'r', operator: 'LIKE', value: '(' }] },
+      },
+      'placement.constraints[0].value',
+      /RE2/,
+    ],
+    [{ id: 'a', run: { cmd: 'x' }, colour: 'red' }, '', /colour/],
+    [{ id: 'a', run: { cmd: 'x', env: { 'A-B': 'x' } } }, 'run.env.A-B', /.+/],
+  ];
+  for (const [input, field, message] of cases) {
+    const parsed = parseJobSpec(input);
+    assert.equal(parsed.kind, 'error', JSON.stringify(input));
+    if (parsed.kind !== 'error') continue;
+    assert.equal(parsed.field, field, JSON.stringify(input));
+    assert.match(parsed.message, message);
+  }
+});
+
+test('constraints take the rack:r1 shorthand and Metronome objects', () => {
+  const parsed = parseJobSpec({
+    id: 'a',
+    run: { cmd: 'x' },
+    placement: {
+      policy: 'spread',
+      constraints: ['rack:r1', { attribute: 'zone', operator: 'LIKE', value: 'z[12]' }],
+    },
+  });
+  assert.equal(parsed.kind, 'ok');
+  if (parsed.kind === 'ok')
+    assert.deepEqual(parsed.value.placement.constraints, [
+      { attribute: 'rack', operator: 'IS', value: 'r1' },
+      { attribute: 'zone', operator: 'LIKE', value: 'z[12]' },
+    ]);
+});
+
+test('schedules check the cron expression and the time zone', () => {
+  assert.equal(
+    parseScheduleSpec({ id: 's', cron: '0 2 * * *', timezone: 'Europe/Berlin' }).kind,
+    'ok',
+  );
+  const zone = parseScheduleSpec({ id: 's', cron: '0 2 * * *', timezone: 'Mars/Olympus' });
+  assert.equal(zone.kind === 'error' && zone.field, 'timezone');
+  const policy = parseScheduleSpec({ id: 's', cron: '0 2 * * *', concurrencyPolicy: 'SOMETIMES' });
+  assert.equal(policy.kind === 'error' && policy.field, 'concurrencyPolicy');
+});
+
+test('--array ranges are Slurm-like and start at 0', () => {
+  assert.deepEqual(parseArrayRange('0-999'), { kind: 'ok', value: { completions: 1000 } });
+  assert.deepEqual(parseArrayRange('0-99%10'), {
+    kind: 'ok',
+    value: { completions: 100, parallelism: 10 },
+  });
+  assert.equal(parseArrayRange('1-5').kind, 'error');
+  assert.equal(parseArrayRange('0-100000').kind, 'error');
+  assert.equal(parseArrayRange('x').kind, 'error');
+});
+
+test('YAML specs read as the JSON they stand for', () => {
+  const text = [
+    '# the map stage',
+    '---',
+    'jobs:',
+    '  - id: map',
+    '    labels: {stage: map, "team": data}',
+    '    run:',
+    '      cmd: |',
+    '        set -e',
+    '        ./map.sh "$AGORA_JOB_INDEX"   # not a comment inside the block',
+    '      cpus: 0.5',
+    '      mem: 128',
+    "      env: { CORPUS: '/tmp/corpus' }",
+    '    completions: 8',
+    '    placement:',
+    '      constraints: [rack:r1]',
+    '  - id: reduce',
+    '    run: { cmd: ./reduce.sh }',
+    '    dependencies: [map]',
+    '    maxRetries: 0',
+    "    description: 'it''s last'",
+    '    enabled: true',
+    '    nothing: ~',
+  ].join('\n');
+  assert.deepEqual(parseYaml(text), {
+    jobs: [
+      {
+        id: 'map',
+        labels: { stage: 'map', team: 'data' },
+        run: {
+          cmd: 'set -e\n./map.sh "$AGORA_JOB_INDEX"   # not a comment inside the block\n',
+          cpus: 0.5,
+          mem: 128,
+          env: { CORPUS: '/tmp/corpus' },
+        },
+        completions: 8,
+        placement: { constraints: ['rack:r1'] },
+      },
+      {
+        id: 'reduce',
+        run: { cmd: './reduce.sh' },
+        dependencies: ['map'],
+        maxRetries: 0,
+        description: "it's last",
+        enabled: true,
+        nothing: null,
+      },
+    ],
+  });
+  assert.deepEqual(parseYaml('{"id": "x"}'), { id: 'x' });
+  assert.throws(() => parseYaml('a: 1\na: 2'), /line 2: duplicate key/);
+  assert.throws(() => parseYaml('a: &x 1'), /anchors/);
+});
