@@ -48,6 +48,7 @@ export {
 export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
+  jsonpCallback,
   parseJsonBody,
   readBody,
   readFormBody,
@@ -65,6 +66,15 @@ export {
   type Principal,
   type Request,
 } from './http-server.js';
+export {
+  JSON_CHUNK_CHARS,
+  jsonPieces,
+  jsonText,
+  LazyList,
+  lazyList,
+  type StreamJsonOptions,
+  streamJson,
+} from './json-stream.js';
 export {
   clipForLog,
   createLogger,

@@ -3,10 +3,12 @@
 import type { ServerResponse } from 'node:http';
 import {
   type HttpServer,
+  jsonpCallback,
   type Request,
   readJsonBody,
   sendEmpty,
   sendJson,
+  streamJson,
 } from '../../runtime/index.js';
 import {
   AGORA_VERSION,
@@ -33,6 +35,7 @@ import {
   maintenanceStatus,
   quotaStatus,
   recoveredAgent,
+  streamedList,
   versionInfo,
 } from './render.js';
 import { legacyStateSummary } from './state-summary.js';
@@ -48,8 +51,13 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   });
   const { books } = master;
 
+  // The long lists are rendered as they are written, a chunk per loop round, so a
+  // 10,000-agent state neither stalls the master nor sits whole in memory. Between
+  // chunks the master moves on: a document is of one moment only per chunk.
   const state = (request: Request, response: ServerResponse) =>
-    sendJson(response, 200, legacyState(books, view()), request);
+    streamJson(response, 200, legacyState(books, view(), streamedList), {
+      jsonpCallback: jsonpCallback(request),
+    });
   http.route(['GET'], '/master/state', state);
   http.route(['GET'], '/master/state.json', state);
   http.route(['GET'], '/master/state-summary', (request, response) =>
@@ -59,19 +67,19 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   http.route(['GET'], '/master/frameworks', (request, response) => {
     const wanted = request.query.get('framework_id');
     const pick = (f: { id: { value: string } }) => wanted === null || f.id.value === wanted;
-    sendJson(
+    return streamJson(
       response,
       200,
       {
         frameworks: [...books.frameworks.values()]
           .filter(pick)
-          .map((f) => legacyFramework(books, f)),
+          .map((f) => legacyFramework(books, f, streamedList)),
         completed_frameworks: books.completedFrameworks
           .filter(pick)
-          .map((f) => legacyFramework(books, f)),
+          .map((f) => legacyFramework(books, f, streamedList)),
         unregistered_frameworks: [],
       },
-      request,
+      { jsonpCallback: jsonpCallback(request) },
     );
   });
 
@@ -111,7 +119,12 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
       .sort((a, b) => (isAscending ? 1 : -1) * (firstTime(a) - firstTime(b) || 0));
     const page = all.slice(offset, offset + limit);
-    sendJson(response, 200, { tasks: page.map(legacyTask) }, request);
+    return streamJson(
+      response,
+      200,
+      { tasks: streamedList(page, legacyTask) },
+      { jsonpCallback: jsonpCallback(request) },
+    );
   };
   http.route(['GET'], '/master/tasks', tasks);
   http.route(['GET'], '/master/tasks.json', tasks);
