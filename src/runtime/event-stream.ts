@@ -77,6 +77,11 @@ export class EventStream<E> {
     return !this.isClosed;
   }
 
+  /** How this stream's records are encoded: streams with the same encoder can share one payload. */
+  get messageEncoder(): MessageEncoder {
+    return this.encoder;
+  }
+
   /** Sends one event; returns false if the stream is (now) closed. */
   send(event: E): boolean {
     if (this.isClosed) return false;
@@ -88,6 +93,15 @@ export class EventStream<E> {
       this.close();
       return false;
     }
+    return this.sendEncoded(payload);
+  }
+
+  /**
+   * Sends an event already encoded by this stream's encoder (one encoding for many
+   * subscribers); returns false if the stream is (now) closed.
+   */
+  sendEncoded(payload: string | Uint8Array): boolean {
+    if (this.isClosed) return false;
     const record = recordOf(payload);
     this.pending.push(record);
     this.pendingBytes += record.length;
