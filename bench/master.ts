@@ -386,13 +386,30 @@ async function runState(options: Options, workDir: string, signal: AbortSignal):
     progress(`state: ${target} tasks running after ${fillSeconds.toFixed(1)} s`);
     const proc = procSample(master.pid);
     const stateMs: number[] = [];
+    const stateCpuMs: number[] = [];
     let stateBytes = 0;
+    let healthMaxMs = 0;
     const fromUs = monotonicUs();
     for (let i = 0; i < STATE_FETCHES; i++) {
       const started = performance.now();
-      const body = await getBody(new URL('/master/state', url), signal);
+      const cpuBefore = procSample(master.pid).cpuSeconds;
+      // Whether the master keeps serving while it renders: GET /health, one at a time.
+      let isFetching = true;
+      const probing = (async () => {
+        while (isFetching) {
+          const probeStarted = performance.now();
+          await getBody(new URL('/health', url), signal);
+          healthMaxMs = Math.max(healthMaxMs, performance.now() - probeStarted);
+          await delay(20, undefined, { signal });
+        }
+      })();
+      const body = await getBody(new URL('/master/state', url), signal).finally(() => {
+        isFetching = false;
+      });
       stateMs.push(performance.now() - started);
+      stateCpuMs.push((procSample(master.pid).cpuSeconds - cpuBefore) * 1000);
       stateBytes = body.length;
+      await probing;
     }
     const fetchSpan = { fromUs, toUs: monotonicUs() };
     const after = procSample(master.pid);
@@ -404,6 +421,8 @@ async function runState(options: Options, workDir: string, signal: AbortSignal):
       masterRssMb: proc.rssMb,
       masterHwmMb: after.hwmMb,
       stateMs,
+      stateCpuMs,
+      healthMaxMs,
       stateBytes,
       fetchSpan,
       load1m: { start: loadStart, end: load1m() },

@@ -61,6 +61,10 @@ export interface StateRow {
   readonly masterRssMb: number;
   readonly masterHwmMb: number;
   readonly stateMs: readonly number[];
+  /** The master's CPU (utime + stime) over each GET, which load does not stretch as it does wall time. */
+  readonly stateCpuMs: readonly number[];
+  /** The slowest GET /health answered while a GET /master/state was under way. */
+  readonly healthMaxMs: number;
   readonly stateBytes: number;
   /** When the GETs ran, to pick them out of a CPU profile. */
   readonly fetchSpan: MonotonicSpan;
@@ -249,6 +253,8 @@ export function render(results: Results): string {
           goal(stateMedian <= GOAL_STATE_MS),
         ],
         ['GET /master/state ms (max)', ms(Math.max(...state.stateMs)), '', ''],
+        ['master CPU ms per GET (median)', ms(median(state.stateCpuMs)), '', ''],
+        ['GET /health ms during the GETs (max)', ms(state.healthMaxMs), '', ''],
         ['/master/state size MB', (state.stateBytes / 2 ** 20).toFixed(1), '', ''],
         ['load 1m', `${state.load1m.start.toFixed(1)}→${state.load1m.end.toFixed(1)}`, '', ''],
       ]),

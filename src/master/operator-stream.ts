@@ -80,7 +80,23 @@ export class OperatorStreams {
   publish(change: ClusterChange): void {
     if (this.subscribers.length === 0) return;
     const event = render(this.options.books, change);
-    for (const stream of this.subscribers) stream.send(event);
+    // One encoding per encoder (JSON, protobuf), not one per subscriber.
+    const encoded = new Map<MessageEncoder, string | Uint8Array | Error>();
+    for (const stream of this.subscribers) {
+      const encoder = stream.messageEncoder;
+      let payload = encoded.get(encoder);
+      if (payload === undefined) {
+        try {
+          payload = encoder.encode(event);
+        } catch (error) {
+          payload = error instanceof Error ? error : new Error(String(error));
+        }
+        encoded.set(encoder, payload);
+      }
+      // An event this encoder cannot write: send() reports it and ends the stream.
+      if (payload instanceof Error) stream.send(event);
+      else stream.sendEncoded(payload);
+    }
   }
 
   closeAll(): void {

@@ -13,6 +13,7 @@ import {
   type MaintenanceSchedule,
   machineKey,
 } from '../wire/index.js';
+import { SharedMap } from './shared-map.js';
 
 /** A role's quota: resource name -> scalar amount, in Mesos' units (cpus, mem in MB, …). */
 export interface QuotaConfig {
@@ -120,51 +121,112 @@ export const EMPTY_REGISTRY_STATE: RegistryState = Object.freeze({
 });
 
 /**
+ * The two per-agent maps of a state as SharedMaps (shared-map.ts), so that the next
+ * state copies a few entries, not every agent. States made here carry theirs; any
+ * other (EMPTY_REGISTRY_STATE, a decoded snapshot, a test's literal) gets them on
+ * first use, its Maps taken as bases (states are immutable, so they never change).
+ */
+interface AgentMaps {
+  readonly agents: SharedMap<AgentInfo>;
+  readonly unreachableAgents: SharedMap<number>;
+}
+
+const agentMapsOf = new WeakMap<RegistryState, AgentMaps>();
+
+function agentMaps(state: RegistryState): AgentMaps {
+  let maps = agentMapsOf.get(state);
+  if (maps === undefined) {
+    maps = {
+      agents: SharedMap.of(state.agents),
+      unreachableAgents: SharedMap.of(state.unreachableAgents),
+    };
+    agentMapsOf.set(state, maps);
+  }
+  return maps;
+}
+
+type OtherParts = Omit<RegistryState, 'agents' | 'unreachableAgents'>;
+
+/**
+ * `state` with `changes`. `agents` and `unreachableAgents` are plain Maps to whoever
+ * reads them (the recovering master, a snapshot writer, a test), made on first read;
+ * applyOperation itself only ever reads the shared maps.
+ */
+function nextState(
+  state: RegistryState,
+  changes: Partial<OtherParts>,
+  maps: AgentMaps = agentMaps(state),
+): RegistryState {
+  let agents: Map<string, AgentInfo> | undefined;
+  let unreachableAgents: Map<string, number> | undefined;
+  const next: RegistryState = {
+    get agents() {
+      agents ??= maps.agents.toMap();
+      return agents;
+    },
+    get unreachableAgents() {
+      unreachableAgents ??= maps.unreachableAgents.toMap();
+      return unreachableAgents;
+    },
+    goneAgents: changes.goneAgents ?? state.goneAgents,
+    frameworks: changes.frameworks ?? state.frameworks,
+    removedFrameworks: changes.removedFrameworks ?? state.removedFrameworks,
+    weights: changes.weights ?? state.weights,
+    quotas: changes.quotas ?? state.quotas,
+    deactivatedAgents: changes.deactivatedAgents ?? state.deactivatedAgents,
+    drainingAgents: changes.drainingAgents ?? state.drainingAgents,
+    schedule: changes.schedule ?? state.schedule,
+    downMachines: changes.downMachines ?? state.downMachines,
+  };
+  agentMapsOf.set(next, maps);
+  return next;
+}
+
+/**
  * Returns the state after `op`; `state` is not modified. The master validates
  * requests at its edge, so a malformed operation here is a bug: it fails an
  * assertion (AssertionError) before any store writes it.
  */
 export function applyOperation(state: RegistryState, op: RegistryOperation): RegistryState {
+  const maps = agentMaps(state);
   switch (op.kind) {
     case 'admitAgent': {
       const id = op.agent.id;
       assert.ok(id !== undefined && id.value !== '', 'admitAgent: agent.id is required');
       assert.ok(!state.goneAgents.has(id.value), `admitAgent: agent ${id.value} is gone`);
-      const agents = new Map(state.agents);
-      agents.set(id.value, op.agent);
-      if (!state.unreachableAgents.has(id.value)) return { ...state, agents };
-      const unreachableAgents = new Map(state.unreachableAgents);
-      unreachableAgents.delete(id.value);
-      return { ...state, agents, unreachableAgents };
+      return nextState(
+        state,
+        {},
+        {
+          agents: maps.agents.set(id.value, op.agent),
+          unreachableAgents: maps.unreachableAgents.delete(id.value),
+        },
+      );
     }
     case 'removeAgent': {
-      if (!state.agents.has(op.agentId.value)) return state;
-      const agents = new Map(state.agents);
-      agents.delete(op.agentId.value);
-      const unreachableAgents = new Map(state.unreachableAgents);
-      unreachableAgents.delete(op.agentId.value);
-      return { ...withoutAgentMarks(state, op.agentId.value), agents, unreachableAgents };
+      if (!maps.agents.has(op.agentId.value)) return state;
+      return nextState(state, withoutAgentMarks(state, op.agentId.value), {
+        agents: maps.agents.delete(op.agentId.value),
+        unreachableAgents: maps.unreachableAgents.delete(op.agentId.value),
+      });
     }
     case 'markAgentUnreachable': {
       const id = op.agentId.value;
-      assert.ok(state.agents.has(id), `markAgentUnreachable: agent ${id} is not admitted`);
+      assert.ok(maps.agents.has(id), `markAgentUnreachable: agent ${id} is not admitted`);
       assert.ok(Number.isFinite(op.sinceSec), 'markAgentUnreachable: sinceSec must be finite');
-      const unreachableAgents = new Map(state.unreachableAgents);
-      unreachableAgents.set(id, op.sinceSec);
-      return { ...state, unreachableAgents };
+      return nextState(
+        state,
+        {},
+        { agents: maps.agents, unreachableAgents: maps.unreachableAgents.set(id, op.sinceSec) },
+      );
     }
     case 'markAgentGone': {
       const id = op.agentId.value;
-      const agents = new Map(state.agents);
-      agents.delete(id);
-      const unreachableAgents = new Map(state.unreachableAgents);
-      unreachableAgents.delete(id);
-      return {
-        ...withoutAgentMarks(state, id),
-        agents,
-        unreachableAgents,
-        goneAgents: new Set(state.goneAgents).add(id),
-      };
+      return nextState(
+        state,
+        { ...withoutAgentMarks(state, id), goneAgents: new Set(state.goneAgents).add(id) },
+        { agents: maps.agents.delete(id), unreachableAgents: maps.unreachableAgents.delete(id) },
+      );
     }
     case 'addFramework': {
       const id = op.framework.info.id?.value;
@@ -172,7 +234,7 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
       assert.ok(!state.removedFrameworks.includes(id), `addFramework: framework ${id} was removed`);
       const frameworks = new Map(state.frameworks);
       frameworks.set(id, op.framework);
-      return { ...state, frameworks };
+      return nextState(state, { frameworks }, maps);
     }
     case 'removeFramework': {
       const id = op.frameworkId.value;
@@ -181,7 +243,7 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
       const removed = state.removedFrameworks.includes(id)
         ? state.removedFrameworks
         : [...state.removedFrameworks, id].slice(-MAX_REMOVED_FRAMEWORKS);
-      return { ...state, frameworks, removedFrameworks: removed };
+      return nextState(state, { frameworks, removedFrameworks: removed }, maps);
     }
     case 'updateWeights': {
       const weights = new Map(state.weights);
@@ -193,7 +255,7 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
         );
         weights.set(role, weight);
       }
-      return { ...state, weights };
+      return nextState(state, { weights }, maps);
     }
     case 'updateQuotas': {
       const quotas = new Map(state.quotas);
@@ -206,34 +268,40 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
         if (isEmpty) quotas.delete(config.role);
         else quotas.set(config.role, config);
       }
-      return { ...state, quotas };
+      return nextState(state, { quotas }, maps);
     }
     case 'deactivateAgent': {
-      assertAdmitted(state, op.kind, op.agentId);
-      return {
-        ...state,
-        deactivatedAgents: new Set(state.deactivatedAgents).add(op.agentId.value),
-      };
+      assertAdmitted(maps, op.kind, op.agentId);
+      return nextState(
+        state,
+        { deactivatedAgents: new Set(state.deactivatedAgents).add(op.agentId.value) },
+        maps,
+      );
     }
-    case 'reactivateAgent':
-      assertAdmitted(state, op.kind, op.agentId);
-      return withoutAgentMarks(state, op.agentId.value);
+    case 'reactivateAgent': {
+      assertAdmitted(maps, op.kind, op.agentId);
+      const changes = withoutAgentMarks(state, op.agentId.value);
+      return Object.keys(changes).length === 0 ? state : nextState(state, changes, maps);
+    }
     case 'drainAgent': {
-      assertAdmitted(state, op.kind, op.agentId);
+      assertAdmitted(maps, op.kind, op.agentId);
       const drainingAgents = new Map(state.drainingAgents);
       drainingAgents.set(op.agentId.value, { state: 'DRAINING', config: op.config });
-      return {
-        ...state,
-        drainingAgents,
-        deactivatedAgents: new Set(state.deactivatedAgents).add(op.agentId.value),
-      };
+      return nextState(
+        state,
+        {
+          drainingAgents,
+          deactivatedAgents: new Set(state.deactivatedAgents).add(op.agentId.value),
+        },
+        maps,
+      );
     }
     case 'markAgentDrained': {
       const drain = state.drainingAgents.get(op.agentId.value);
       assert.ok(drain !== undefined, `markAgentDrained: agent ${op.agentId.value} is not draining`);
       const drainingAgents = new Map(state.drainingAgents);
       drainingAgents.set(op.agentId.value, { ...drain, state: 'DRAINED' });
-      return { ...state, drainingAgents };
+      return nextState(state, { drainingAgents }, maps);
     }
     case 'updateMaintenanceSchedule': {
       const scheduled = new Set(scheduleMachines(op.schedule).map(machineKey));
@@ -242,7 +310,7 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
           scheduled.has(machineKey(machine)),
           `updateMaintenanceSchedule: DOWN machine ${machineKey(machine)} left the schedule`,
         );
-      return { ...state, schedule: op.schedule };
+      return nextState(state, { schedule: op.schedule }, maps);
     }
     case 'startMaintenance': {
       const scheduled = new Set(scheduleMachines(state.schedule).map(machineKey));
@@ -252,7 +320,7 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
         assert.ok(scheduled.has(key), `startMaintenance: machine ${key} is not scheduled`);
         down.set(key, machine);
       }
-      return { ...state, downMachines: [...down.values()] };
+      return nextState(state, { downMachines: [...down.values()] }, maps);
     }
     case 'stopMaintenance': {
       const up = new Set(op.machines.map(machineKey));
@@ -262,11 +330,14 @@ export function applyOperation(state: RegistryState, op: RegistryOperation): Reg
           machine_ids: (window.machine_ids ?? []).filter((m) => !up.has(machineKey(m))),
         }))
         .filter((window) => window.machine_ids.length > 0);
-      return {
-        ...state,
-        schedule: windows.length === 0 ? {} : { windows },
-        downMachines: state.downMachines.filter((m) => !up.has(machineKey(m))),
-      };
+      return nextState(
+        state,
+        {
+          schedule: windows.length === 0 ? {} : { windows },
+          downMachines: state.downMachines.filter((m) => !up.has(machineKey(m))),
+        },
+        maps,
+      );
     }
     default:
       return assertNever(op);
@@ -278,18 +349,21 @@ export function scheduleMachines(schedule: MaintenanceSchedule): MachineID[] {
   return (schedule.windows ?? []).flatMap((window) => window.machine_ids ?? []);
 }
 
-function assertAdmitted(state: RegistryState, kind: string, agentId: AgentID): void {
-  assert.ok(state.agents.has(agentId.value), `${kind}: agent ${agentId.value} is not admitted`);
+function assertAdmitted(maps: AgentMaps, kind: string, agentId: AgentID): void {
+  assert.ok(maps.agents.has(agentId.value), `${kind}: agent ${agentId.value} is not admitted`);
 }
 
-/** The state without the agent's deactivation and drain, which end with it. */
-function withoutAgentMarks(state: RegistryState, id: string): RegistryState {
-  if (!state.deactivatedAgents.has(id) && !state.drainingAgents.has(id)) return state;
+/** The changes that drop the agent's deactivation and drain, which end with it (none if it has neither). */
+function withoutAgentMarks(
+  state: RegistryState,
+  id: string,
+): Pick<Partial<OtherParts>, 'deactivatedAgents' | 'drainingAgents'> {
+  if (!state.deactivatedAgents.has(id) && !state.drainingAgents.has(id)) return {};
   const deactivatedAgents = new Set(state.deactivatedAgents);
   deactivatedAgents.delete(id);
   const drainingAgents = new Map(state.drainingAgents);
   drainingAgents.delete(id);
-  return { ...state, deactivatedAgents, drainingAgents };
+  return { deactivatedAgents, drainingAgents };
 }
 
 function assertQuantities(

@@ -143,6 +143,23 @@ export class Resources {
     return [...this.entries.values()].map((entry) => entryToWire(entry, format));
   }
 
+  /** The sum of many: one map built up, where a chain of plus() makes a new value per step. */
+  static sum(all: Iterable<Resources>): Resources {
+    let first: Resources | undefined;
+    let entries: Map<string, Entry> | undefined;
+    for (const resources of all) {
+      if (resources.entries.size === 0) continue;
+      if (first === undefined) {
+        first = resources;
+        continue;
+      }
+      entries ??= new Map(first.entries);
+      for (const entry of resources.entries.values()) mergeInto(entries, entry);
+    }
+    if (entries !== undefined) return new Resources(entries);
+    return first ?? Resources.EMPTY;
+  }
+
   plus(other: Resources): Resources {
     if (other.entries.size === 0) return this;
     if (this.entries.size === 0) return other;

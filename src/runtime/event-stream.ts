@@ -5,6 +5,22 @@ import { JSON_EVENT_ENCODER, type MessageEncoder } from './codec.js';
 /** A subscriber this far behind (bytes buffered in its socket) is cut off and resubscribes. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Records a stream holds back before writing them out at once, though the loop has not yet
+ * come round: what a burst may keep in memory on top of the socket's own buffer.
+ */
+export const FLUSH_BYTES = 64 * 1024;
+
+/** Streams holding records, written out together once the loop has handled its I/O. */
+const withPending = new Set<EventStream<unknown>>();
+let isFlushScheduled = false;
+
+function flushAll(): void {
+  isFlushScheduled = false;
+  for (const stream of withPending) stream.flush();
+  withPending.clear();
+}
+
 export interface EventStreamOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly maxBufferedBytes?: number;
@@ -23,11 +39,20 @@ export interface EventStreamOptions {
  * clients that parse one HTTP chunk at a time see whole records. The master
  * never waits for a slow reader: records queue in the socket up to a bound,
  * past which the stream is closed.
+ *
+ * Records sent while the loop handles one round of I/O (every call that came in
+ * together) are held and written out in one go after it (setImmediate), so the
+ * socket sees one writev for all of them rather than one per event: under load a
+ * framework's stream gets an update for most calls, and each small write cost more
+ * than the work that produced it. Each record is still its own write() and so its
+ * own HTTP chunk, in order.
  */
 export class EventStream<E> {
   private isClosed = false;
   private readonly closedController = new AbortController();
   private readonly encoder: MessageEncoder;
+  private pending: (string | Buffer)[] = [];
+  private pendingBytes = 0;
 
   constructor(
     private readonly response: ServerResponse,
@@ -52,6 +77,11 @@ export class EventStream<E> {
     return !this.isClosed;
   }
 
+  /** How this stream's records are encoded: streams with the same encoder can share one payload. */
+  get messageEncoder(): MessageEncoder {
+    return this.encoder;
+  }
+
   /** Sends one event; returns false if the stream is (now) closed. */
   send(event: E): boolean {
     if (this.isClosed) return false;
@@ -63,7 +93,41 @@ export class EventStream<E> {
       this.close();
       return false;
     }
-    this.response.write(encodeRecord(payload));
+    return this.sendEncoded(payload);
+  }
+
+  /**
+   * Sends an event already encoded by this stream's encoder (one encoding for many
+   * subscribers); returns false if the stream is (now) closed.
+   */
+  sendEncoded(payload: string | Uint8Array): boolean {
+    if (this.isClosed) return false;
+    const record = recordOf(payload);
+    this.pending.push(record);
+    this.pendingBytes += record.length;
+    if (this.pendingBytes >= FLUSH_BYTES) return this.flush();
+    withPending.add(this as EventStream<unknown>);
+    if (!isFlushScheduled) {
+      isFlushScheduled = true;
+      setImmediate(flushAll);
+    }
+    return true;
+  }
+
+  /**
+   * Writes the held records out (one write, and chunk, each), unless the socket still
+   * buffers more than the bound: then the subscriber is cut off. Memory per stream stays
+   * under the bound plus FLUSH_BYTES plus one record. Returns false if the stream is (now)
+   * closed.
+   */
+  flush(): boolean {
+    if (this.pending.length === 0) return !this.isClosed;
+    const records = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.isClosed) return false;
+    // What the socket still holds from earlier flushes: this batch itself sits corked until
+    // the next tick, so counting it would cut off a reader for one large burst.
     if (
       this.response.writableLength > (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)
     ) {
@@ -71,19 +135,33 @@ export class EventStream<E> {
       this.markClosed();
       return false;
     }
+    for (const record of records) this.response.write(record);
     return true;
   }
 
   /** Ends the stream after what was sent. Idempotent. */
   close(): void {
     if (this.isClosed) return;
+    this.flush();
+    if (this.isClosed) return; // cut off by that last flush
     this.response.end();
     this.markClosed();
   }
 
   private markClosed(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
     if (this.isClosed && this.closedController.signal.aborted) return;
     this.isClosed = true;
     this.closedController.abort();
   }
+}
+
+/**
+ * One RecordIO record. A JSON payload stays a string (written as UTF-8; its length
+ * counted in bytes), which saves two buffer copies per event; protobuf is bytes.
+ */
+function recordOf(payload: string | Uint8Array): string | Buffer {
+  if (typeof payload !== 'string') return encodeRecord(payload);
+  return `${Buffer.byteLength(payload, 'utf8')}\n${payload}`;
 }

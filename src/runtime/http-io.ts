@@ -151,15 +151,22 @@ export function sendJson(
   request?: Request,
 ): void {
   const json = stringifyJson(value);
-  const callback = request?.query.get('jsonp');
-  const isJsonp =
-    callback !== null && callback !== undefined && /^[A-Za-z_$][\w$.]*$/.test(callback);
+  const callback = jsonpCallback(request);
+  const isJsonp = callback !== undefined;
   const body = isJsonp ? `${callback}(${json});` : json;
   response.writeHead(status, {
     'content-type': isJsonp ? 'text/javascript' : 'application/json',
     'content-length': Buffer.byteLength(body),
   });
   response.end(body);
+}
+
+/** The request's `?jsonp=` function name, when it is a valid JavaScript name path. */
+export function jsonpCallback(request: Request | undefined): string | undefined {
+  const callback = request?.query.get('jsonp');
+  return callback !== null && callback !== undefined && /^[A-Za-z_$][\w$.]*$/.test(callback)
+    ? callback
+    : undefined;
 }
 
 export function sendEmpty(response: ServerResponse, status: number): void {

@@ -77,6 +77,7 @@ export {
 export { HttpError, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
+  jsonpCallback,
   parseJsonBody,
   readBody,
   readFormBody,
@@ -93,6 +94,15 @@ export {
   type Request,
   routeKey,
 } from './http-server.js';
+export {
+  JSON_CHUNK_CHARS,
+  jsonPieces,
+  jsonText,
+  LazyList,
+  lazyList,
+  type StreamJsonOptions,
+  streamJson,
+} from './json-stream.js';
 export {
   clipForLog,
   createLogger,

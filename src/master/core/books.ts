@@ -163,10 +163,7 @@ export class Books implements ReadonlyBooks {
 
   /** Resources in use by tasks (not terminal) and executors on an agent, summed. */
   usedOn(agent: AgentRecord): Resources {
-    let used = Resources.EMPTY;
-    for (const task of agent.tasks) if (!task.isRecovered) used = used.plus(task.resources);
-    for (const executor of agent.executors.values()) used = used.plus(executor.resources);
-    return used;
+    return Resources.sum(usedOnParts(agent));
   }
 
   offeredOn(agent: AgentRecord): Resources {
@@ -176,13 +173,14 @@ export class Books implements ReadonlyBooks {
   }
 
   usedBy(framework: FrameworkRecord): Resources {
-    let used = Resources.EMPTY;
-    for (const task of framework.tasks.values())
-      if (!task.isRecovered) used = used.plus(task.resources);
+    return Resources.sum(this.usedByParts(framework));
+  }
+
+  private *usedByParts(framework: FrameworkRecord): Generator<Resources> {
+    for (const task of framework.tasks.values()) if (!task.isRecovered) yield task.resources;
     for (const agent of this.agents.values())
       for (const executor of agent.executors.values())
-        if (executor.frameworkId.value === framework.id.value) used = used.plus(executor.resources);
-    return used;
+        if (executor.frameworkId.value === framework.id.value) yield executor.resources;
   }
 
   offeredTo(framework: FrameworkRecord): Resources {
@@ -190,4 +188,9 @@ export class Books implements ReadonlyBooks {
     for (const offer of this.offersOf(framework)) offered = offered.plus(offer.resources);
     return offered;
   }
+}
+
+function* usedOnParts(agent: AgentRecord): Generator<Resources> {
+  for (const task of agent.tasks) if (!task.isRecovered) yield task.resources;
+  for (const executor of agent.executors.values()) yield executor.resources;
 }

@@ -3,10 +3,12 @@
 import type { ServerResponse } from 'node:http';
 import {
   type HttpServer,
+  jsonpCallback,
   type Request,
   readJsonBody,
   sendEmpty,
   sendJson,
+  streamJson,
 } from '../../runtime/index.js';
 import {
   AGORA_VERSION,
@@ -34,6 +36,7 @@ import {
   maintenanceStatus,
   quotaStatus,
   recoveredAgent,
+  streamedList,
   versionInfo,
 } from './render.js';
 import { legacyStateSummary } from './state-summary.js';
@@ -56,7 +59,11 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   });
   const { books } = master;
 
-  // Frameworks, tasks and executors as the caller's view_* ACLs show them.
+  // Frameworks, tasks and executors as the caller's view_* ACLs show them: such an answer
+  // is built whole and filtered. Without ACLs on them, the long lists are rendered as they
+  // are written, a chunk per loop round, so a 10,000-agent state neither stalls the master
+  // nor sits whole in memory. Between chunks the master moves on: a document is of one
+  // moment only per chunk.
   const shown = (
     request: Request,
     body: unknown,
@@ -65,13 +72,19 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     const visibility = visibilityFor(master.acls, request.principal?.value);
     return visibility === undefined ? body : filter(body as Record<string, unknown>, visibility);
   };
+  const isFiltered = (request: Request) =>
+    visibilityFor(master.acls, request.principal?.value) !== undefined;
   const state = (request: Request, response: ServerResponse) =>
-    sendJson(
-      response,
-      200,
-      shown(request, legacyState(books, view()), filterLegacyFrameworks),
-      request,
-    );
+    isFiltered(request)
+      ? sendJson(
+          response,
+          200,
+          shown(request, legacyState(books, view()), filterLegacyFrameworks),
+          request,
+        )
+      : streamJson(response, 200, legacyState(books, view(), streamedList), {
+          jsonpCallback: jsonpCallback(request),
+        });
   http.route(['GET'], '/master/state', state);
   http.route(['GET'], '/master/state.json', state);
   http.route(['GET'], '/master/state-summary', (request, response) =>
@@ -81,14 +94,32 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   http.route(['GET'], '/master/frameworks', (request, response) => {
     const wanted = request.query.get('framework_id');
     const pick = (f: { id: { value: string } }) => wanted === null || f.id.value === wanted;
-    const body = {
-      frameworks: [...books.frameworks.values()].filter(pick).map((f) => legacyFramework(books, f)),
-      completed_frameworks: books.completedFrameworks
-        .filter(pick)
-        .map((f) => legacyFramework(books, f)),
-      unregistered_frameworks: [],
-    };
-    sendJson(response, 200, shown(request, body, filterLegacyFrameworks), request);
+    if (isFiltered(request)) {
+      const body = {
+        frameworks: [...books.frameworks.values()]
+          .filter(pick)
+          .map((f) => legacyFramework(books, f)),
+        completed_frameworks: books.completedFrameworks
+          .filter(pick)
+          .map((f) => legacyFramework(books, f)),
+        unregistered_frameworks: [],
+      };
+      return sendJson(response, 200, shown(request, body, filterLegacyFrameworks), request);
+    }
+    return streamJson(
+      response,
+      200,
+      {
+        frameworks: [...books.frameworks.values()]
+          .filter(pick)
+          .map((f) => legacyFramework(books, f, streamedList)),
+        completed_frameworks: books.completedFrameworks
+          .filter(pick)
+          .map((f) => legacyFramework(books, f, streamedList)),
+        unregistered_frameworks: [],
+      },
+      { jsonpCallback: jsonpCallback(request) },
+    );
   });
 
   http.route(['GET'], '/master/slaves', (request, response) => {
@@ -127,13 +158,21 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       .filter((t) => taskFilter === null || t.taskId.value === taskFilter)
       .sort((a, b) => (isAscending ? 1 : -1) * (firstTime(a) - firstTime(b) || 0));
     const page = all.slice(offset, offset + limit);
-    const userOf = frameworkUsers(books);
-    const body = { tasks: page.map(legacyTask) };
-    sendJson(
+    if (isFiltered(request)) {
+      const userOf = frameworkUsers(books);
+      const body = { tasks: page.map(legacyTask) };
+      return sendJson(
+        response,
+        200,
+        shown(request, body, (b, v) => filterLegacyTasks(b, v, userOf)),
+        request,
+      );
+    }
+    return streamJson(
       response,
       200,
-      shown(request, body, (b, v) => filterLegacyTasks(b, v, userOf)),
-      request,
+      { tasks: streamedList(page, legacyTask) },
+      { jsonpCallback: jsonpCallback(request) },
     );
   };
   http.route(['GET'], '/master/tasks', tasks);

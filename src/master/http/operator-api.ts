@@ -1,13 +1,27 @@
 // POST /api/v1: the v1 operator API (WIRE §6.1), every call of master.proto.
 // Calls come as JSON or protobuf; replies and the SUBSCRIBE stream go out in what
 // Accept chooses (runtime/codec.ts), checked before any call runs.
-import { apiRoute, type HttpServer, listFiles, readFile } from '../../runtime/index.js';
+import {
+  APPLICATION_JSON,
+  apiRoute,
+  type HttpServer,
+  listFiles,
+  readFile,
+  streamJson,
+} from '../../runtime/index.js';
 import { assertNever, BadRequestError, PROTO_MESSAGES, parseMasterCall } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
 import { authorizeCall } from './call-authorization.js';
 import { removeQuota, setQuota } from './quota-requests.js';
-import { maintenanceStatus, quotaStatus, versionInfo } from './render.js';
+import {
+  eagerList,
+  type ListMaker,
+  maintenanceStatus,
+  quotaStatus,
+  streamedList,
+  versionInfo,
+} from './render.js';
 import {
   v1Agents,
   v1Executors,
@@ -39,6 +53,14 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
     apiRoute({ messages, parse: parseMasterCall }, async (call, exchange, request, response) => {
       const reply = (type: string, body: unknown) =>
         exchange.reply(200, body === undefined ? { type } : { type, [type.toLowerCase()]: body });
+      // The replies that grow with the cluster: in JSON, their long lists are rendered as
+      // they are written (streamJson: same bytes, a chunk per loop round).
+      const isJson = exchange.mediaType === APPLICATION_JSON;
+      const list: ListMaker = isJson ? streamedList : eagerList;
+      const replyLarge = (type: string, body: unknown) =>
+        isJson
+          ? streamJson(response, 200, { type, [type.toLowerCase()]: body })
+          : reply(type, body);
       const { books } = master;
       const principal = request.principal?.value;
       authorizeCall(master, principal, call);
@@ -96,19 +118,24 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
             shown(v1Executors(books), (b, v) => filterV1Executors(b, v, userOf)),
           );
         case 'GET_AGENTS':
-          return reply('GET_AGENTS', v1Agents(books));
+          return replyLarge('GET_AGENTS', v1Agents(books, list));
         case 'GET_FRAMEWORKS':
           return reply('GET_FRAMEWORKS', shown(v1Frameworks(books), filterV1Frameworks));
         case 'GET_TASKS':
-          return reply(
-            'GET_TASKS',
-            shown(v1Tasks(books), (b, v) => filterV1Tasks(b, v, userOf)),
-          );
+          // Filtered by view_* ACLs: built whole; otherwise streamed as it is rendered.
+          return visibility === undefined
+            ? replyLarge('GET_TASKS', v1Tasks(books, list))
+            : reply(
+                'GET_TASKS',
+                shown(v1Tasks(books, eagerList), (b, v) => filterV1Tasks(b, v, userOf)),
+              );
         case 'GET_STATE':
-          return reply(
-            'GET_STATE',
-            shown(v1State(books), (b, v) => filterV1(b, v, userOf)),
-          );
+          return visibility === undefined
+            ? replyLarge('GET_STATE', v1State(books, list))
+            : reply(
+                'GET_STATE',
+                shown(v1State(books, eagerList), (b, v) => filterV1(b, v, userOf)),
+              );
         case 'SUBSCRIBE':
           return master.subscribeOperator(response, request.signal, exchange.events);
         case 'GET_ROLES':

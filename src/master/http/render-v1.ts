@@ -6,10 +6,12 @@ import {
   AGENT_CAPABILITIES,
   agentPid,
   drainInfo,
+  eagerList,
   isActive,
   isListed,
   type Json,
   knownExecutors,
+  type ListMaker,
   timeInfo,
 } from './render.js';
 
@@ -106,21 +108,28 @@ export function v1Framework(books: Books, framework: FrameworkRecord): Json {
   };
 }
 
-export function v1Tasks(books: Books): Json {
-  const active: Task[] = [];
-  const unreachable: Task[] = [];
-  const completed: Task[] = [];
+export function v1Tasks(books: Books, list: ListMaker = eagerList): Json {
+  const active: TaskRecord[] = [];
+  const unreachable: TaskRecord[] = [];
+  const completed: TaskRecord[] = [];
   for (const framework of [...books.frameworks.values(), ...books.completedFrameworks]) {
     for (const task of framework.tasks.values())
-      (task.state === 'TASK_UNREACHABLE' ? unreachable : active).push(v1Task(task));
-    for (const task of framework.completedTasks) completed.push(v1Task(task));
+      (task.state === 'TASK_UNREACHABLE' ? unreachable : active).push(task);
+    for (const task of framework.completedTasks) completed.push(task);
   }
-  return { tasks: active, unreachable_tasks: unreachable, completed_tasks: completed };
+  return {
+    tasks: list(active, v1Task),
+    unreachable_tasks: list(unreachable, v1Task),
+    completed_tasks: list(completed, v1Task),
+  };
 }
 
-export function v1Agents(books: Books): Json {
+export function v1Agents(books: Books, list: ListMaker = eagerList): Json {
   return {
-    agents: [...books.agents.values()].filter((a) => isListed(a)).map((a) => v1Agent(books, a)),
+    agents: list(
+      [...books.agents.values()].filter((a) => isListed(a)),
+      (a) => v1Agent(books, a),
+    ),
     recovered_agents: [...books.agents.values()]
       .filter((a) => a.link.state === 'recovered')
       .map((a) => a.info),
@@ -128,12 +137,12 @@ export function v1Agents(books: Books): Json {
 }
 
 /** GET_STATE's body; also what an operator event stream starts with. */
-export function v1State(books: Books): Json {
+export function v1State(books: Books, list: ListMaker = eagerList): Json {
   return {
-    get_tasks: v1Tasks(books),
+    get_tasks: v1Tasks(books, list),
     get_executors: v1Executors(books),
     get_frameworks: v1Frameworks(books),
-    get_agents: v1Agents(books),
+    get_agents: v1Agents(books, list),
   };
 }
 

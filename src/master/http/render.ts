@@ -4,6 +4,7 @@
 
 import type { QuotaConfig } from '../../allocator/index.js';
 import { type Resources, summarize, summarizeAttributes } from '../../resources/index.js';
+import { lazyList } from '../../runtime/index.js';
 import {
   type DomainInfo,
   type MachineID,
@@ -25,6 +26,14 @@ import type {
 import type { RoleBreakdown } from '../core/roles.js';
 
 export type Json = Record<string, unknown>;
+
+/**
+ * How a rendering makes its long lists (agents, tasks): arrays at once, or, for a reply
+ * streamed by streamJson, LazyLists whose items are rendered as they are written.
+ */
+export type ListMaker = <T>(items: Iterable<T>, render: (item: T) => unknown) => unknown;
+export const eagerList: ListMaker = (items, render) => Array.from(items, (item) => render(item));
+export const streamedList: ListMaker = lazyList;
 
 export const timeInfo = (sec: number) => ({ nanoseconds: nanosFromMs(sec * 1000) });
 
@@ -134,7 +143,11 @@ export function frameworkSummary(books: Books, framework: FrameworkRecord): Json
   };
 }
 
-export function legacyFramework(books: Books, framework: FrameworkRecord): Json {
+export function legacyFramework(
+  books: Books,
+  framework: FrameworkRecord,
+  list: ListMaker = eagerList,
+): Json {
   const used = books.usedBy(framework);
   const offered = books.offeredTo(framework);
   const info = framework.info;
@@ -154,9 +167,15 @@ export function legacyFramework(books: Books, framework: FrameworkRecord): Json 
     ...(hasCapability(info, 'MULTI_ROLE')
       ? { roles: frameworkRoles(info) }
       : { role: info.role ?? '*' }),
-    tasks: tasks.filter((t) => t.state !== 'TASK_UNREACHABLE').map(legacyTask),
-    unreachable_tasks: tasks.filter((t) => t.state === 'TASK_UNREACHABLE').map(legacyTask),
-    completed_tasks: framework.completedTasks.map(legacyTask),
+    tasks: list(
+      tasks.filter((t) => t.state !== 'TASK_UNREACHABLE'),
+      legacyTask,
+    ),
+    unreachable_tasks: list(
+      tasks.filter((t) => t.state === 'TASK_UNREACHABLE'),
+      legacyTask,
+    ),
+    completed_tasks: list(framework.completedTasks, legacyTask),
     offers: [...framework.offers].flatMap((id) => {
       const offer = books.offers.get(id);
       return offer === undefined ? [] : [legacyOffer(offer)];
@@ -268,7 +287,7 @@ export interface MasterView {
   readonly domain?: DomainInfo;
 }
 
-export function legacyState(books: Books, master: MasterView): Json {
+export function legacyState(books: Books, master: MasterView, list: ListMaker = eagerList): Json {
   const agents = [...books.agents.values()];
   return {
     ...versionInfo(),
@@ -295,10 +314,17 @@ export function legacyState(books: Books, master: MasterView): Json {
       ? { external_log_file: master.flags.external_log_file }
       : {}),
     flags: master.flags,
-    slaves: agents.filter((a) => isListed(a)).map((a) => legacyAgent(books, a)),
-    recovered_slaves: agents.filter((a) => a.link.state === 'recovered').map(recoveredAgent),
-    frameworks: [...books.frameworks.values()].map((f) => legacyFramework(books, f)),
-    completed_frameworks: books.completedFrameworks.map((f) => legacyFramework(books, f)),
+    slaves: list(
+      agents.filter((a) => isListed(a)),
+      (a) => legacyAgent(books, a),
+    ),
+    recovered_slaves: list(
+      agents.filter((a) => a.link.state === 'recovered'),
+      recoveredAgent,
+    ),
+    // Frameworks are few; each is rendered at once but for its task lists.
+    frameworks: [...books.frameworks.values()].map((f) => legacyFramework(books, f, list)),
+    completed_frameworks: books.completedFrameworks.map((f) => legacyFramework(books, f, list)),
     orphan_tasks: [],
     unregistered_frameworks: [],
   };
