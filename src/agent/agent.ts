@@ -14,6 +14,7 @@ import {
   PERMISSIVE_ACLS,
   type RegisteredRoute,
   requireAuthorized,
+  schemeOf,
   sendEmpty,
   sendJson,
 } from '../runtime/index.js';
@@ -199,6 +200,7 @@ export class Agent implements AgentView {
           }
         : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
     this.files = new SandboxFiles({
       slavesDir: join(options.workDir, 'slaves'),
@@ -322,7 +324,7 @@ export class Agent implements AgentView {
     this.link = link;
     link.start();
     this.cleanup.defer(() => link.stop());
-    const url = `http://${this.endpoint}`;
+    const url = `${schemeOf(this.options.tls)}://${this.endpoint}`;
     this.log.info({ url, ip, port: address.port, resources: this.total.toString() }, 'listening');
     return url;
   }
