@@ -58,6 +58,11 @@ export interface AgentOptions {
   readonly executorShutdownGraceMs?: number;
   /** Authenticates requests to the agent's own endpoints (--authenticate_http_*). */
   readonly authenticate?: Authenticator;
+  /**
+   * --executor_secret_key: the HS256 key of executors' tokens; given, the executor API
+   * serves only calls with a token for the caller's own container.
+   */
+  readonly executorSecretKey?: Buffer;
   /** --ssl_* (LIBPROCESS_SSL_*): every endpoint over HTTPS only (the executor API too). */
   readonly tls?: ServerTls;
   /** --acls: who may use the agent's endpoints (get_endpoints); everything without. */

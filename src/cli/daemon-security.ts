@@ -100,13 +100,16 @@ export function agentSecurity(values: ParsedValues): {
   masterCredential?: Credential;
   acls?: Acls;
   tls?: ServerTls;
+  executorSecretKey?: Buffer;
 } {
   const authenticate = agentAuthenticator(values);
   const masterCredential = agentMasterCredential(values);
   const acls = aclsFlag(values);
   const tls = daemonTls(values);
+  const executorSecretKey = executorSecretKeyFlag(values);
   return {
     ...(tls === undefined ? {} : { tls }),
+    ...(executorSecretKey === undefined ? {} : { executorSecretKey }),
     ...(acls === undefined ? {} : { acls }),
     ...(authenticate === undefined ? {} : { authenticate }),
     ...(masterCredential === undefined ? {} : { masterCredential }),
@@ -164,4 +167,18 @@ function agentMasterCredential(values: ParsedValues): Credential | undefined {
     if (error instanceof CredentialsError) throw new UsageError(`--credential: ${error.message}`);
     throw error;
   }
+}
+
+/** --executor_secret_key=<file>: the key's bytes, as Mesos reads the file (no trimming). */
+function executorSecretKeyFlag(values: ParsedValues): Buffer | undefined {
+  const path = stringFlag(values, 'executor_secret_key');
+  if (path === undefined) return undefined;
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--executor_secret_key: cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (key.length === 0) throw new UsageError(`--executor_secret_key: ${path} is empty`);
+  return key;
 }

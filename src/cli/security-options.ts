@@ -80,6 +80,12 @@ export const AGENT_SECURITY_OPTIONS = {
     placeholder: 'file',
     description: "credentials accepted on the agent's own endpoints (format of the master's)",
   },
+  executor_secret_key: {
+    type: 'string',
+    placeholder: 'file',
+    description:
+      "sign each executor's token (MESOS_EXECUTOR_AUTHENTICATION_TOKEN) with this key; the executor API then requires it",
+  },
   credential: {
     type: 'string',
     placeholder: 'file',
