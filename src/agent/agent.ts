@@ -14,6 +14,7 @@ import {
   PERMISSIVE_ACLS,
   type RegisteredRoute,
   requireAuthorized,
+  schemeOf,
   sendEmpty,
   sendJson,
 } from '../runtime/index.js';
@@ -44,6 +45,7 @@ import {
 } from '../wire/index.js';
 import { Checkpoint } from './checkpoint.js';
 import { routeExecutorApi } from './executor-api.js';
+import { type ExecutorClaims, signExecutorToken } from './executor-token.js';
 import {
   DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
   DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
@@ -147,6 +149,9 @@ export class Agent implements AgentView {
       updates: this.updates,
       clock: options.clock,
       log: options.logger,
+      ...(options.executorSecretKey !== undefined
+        ? { executorToken: tokenSigner(options.executorSecretKey) }
+        : {}),
       killGracePeriodMs: options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs,
       recover: options.recover ?? 'reconnect',
       agentId: () => this.agentIdValue,
@@ -171,6 +176,9 @@ export class Agent implements AgentView {
       updates: this.updates,
       clock: options.clock,
       log: options.logger,
+      ...(options.executorSecretKey !== undefined
+        ? { executorToken: tokenSigner(options.executorSecretKey) }
+        : {}),
       agentId: () => this.agentIdValue,
       agentInfo: () => this.agentInfo(),
       endpoint: () => this.endpoint,
@@ -200,6 +208,7 @@ export class Agent implements AgentView {
           }
         : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
     this.files = new SandboxFiles({
       slavesDir: join(options.workDir, 'slaves'),
@@ -217,7 +226,7 @@ export class Agent implements AgentView {
         this.runs.environment(run, this.agentIdValue ?? run.address.agentIdValue),
     });
     routeAgentOperatorApi(this.http, this);
-    routeExecutorApi(this.http, this.executors, options.logger);
+    routeExecutorApi(this.http, this.executors, options.logger, options.executorSecretKey);
     this.http.route(['GET'], '/slave(1)/health', (_request, response) => sendEmpty(response, 200));
     this.http.route(['GET'], '/slave(1)/state', (request, response) =>
       sendJson(response, 200, this.state(), request),
@@ -323,7 +332,7 @@ export class Agent implements AgentView {
     this.link = link;
     link.start();
     this.cleanup.defer(() => link.stop());
-    const url = `http://${this.endpoint}`;
+    const url = `${schemeOf(this.options.tls)}://${this.endpoint}`;
     this.log.info({ url, ip, port: address.port, resources: this.total.toString() }, 'listening');
     return url;
   }
@@ -855,4 +864,9 @@ export class Agent implements AgentView {
 function writeAtomically(path: string, text: string): void {
   writeFileSync(`${path}.tmp`, text);
   renameSync(`${path}.tmp`, path);
+}
+
+/** Signs executors' tokens with `key`. */
+function tokenSigner(key: Buffer): (claims: ExecutorClaims) => string {
+  return (claims) => signExecutorToken(claims, key);
 }

@@ -1,6 +1,8 @@
 // POST /api/v1/executor (WIRE §5): HTTP-level checks in Mesos' order, then the
 // call goes to the executors' books (executors.ts). Calls come as JSON or
 // protobuf; SUBSCRIBE's event stream goes out in what Accept chooses.
+
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   apiRoute,
   EventStream,
@@ -17,12 +19,23 @@ import {
   parseExecutorCall,
   type TaskStatus,
 } from '../wire/index.js';
+import { bearerToken, type ExecutorClaims, verifyExecutorToken } from './executor-token.js';
 import { ExecutorCallError, type ExecutorRun, type Executors } from './executors.js';
 
 /** Mesos checks Accept only for SUBSCRIBE, the one call answered with a body. */
 const isNegotiated = (call: ExecutorCall) => call.type === 'SUBSCRIBE';
 
-export function routeExecutorApi(http: HttpServer, executors: Executors, log: Logger): void {
+/**
+ * Serves the executor API. With `secretKey` (--executor_secret_key) every call must bear a
+ * token this agent signed (401 without one, or with a forged one) whose claims name the
+ * call's framework, executor and that executor's container (403 for another's).
+ */
+export function routeExecutorApi(
+  http: HttpServer,
+  executors: Executors,
+  log: Logger,
+  secretKey?: Buffer,
+): void {
   const handler = apiRoute(
     {
       messages: { call: PROTO_MESSAGES.executorCall, event: PROTO_MESSAGES.executorEvent },
@@ -30,8 +43,16 @@ export function routeExecutorApi(http: HttpServer, executors: Executors, log: Lo
       isNegotiated,
     },
     async (call, exchange, request, response) => {
+      const claims = secretKey === undefined ? undefined : authenticate(request.headers, secretKey);
       if (call.type === 'UPDATE') updateError(call.update.status, call.executor_id.value);
+      if (claims !== undefined) {
+        // The container is checked against the executor the call names, once it is found.
+        if (claims.fid !== call.framework_id.value || claims.eid !== call.executor_id.value)
+          throw new HttpError('FORBIDDEN', 'the token was issued to another executor');
+      }
       const run = lookup(executors, call.framework_id.value, call.executor_id.value);
+      if (claims !== undefined && claims.cid !== run.containerIdValue)
+        throw new HttpError('FORBIDDEN', 'the token was issued to another container');
       switch (call.type) {
         case 'SUBSCRIBE': {
           const stream = new EventStream<ExecutorEvent>(response, {
@@ -92,6 +113,22 @@ function lookup(executors: Executors, frameworkIdValue: string, executorIdValue:
       );
     throw error;
   }
+}
+
+/** The claims of the call's bearer token; throws UNAUTHENTICATED (401) without a valid one. */
+function authenticate(headers: IncomingHttpHeaders, secretKey: Buffer): ExecutorClaims {
+  const token = bearerToken(headers.authorization);
+  const challenge = { 'www-authenticate': 'Bearer realm="mesos-agent-executor"' };
+  if (token === undefined)
+    throw new HttpError(
+      'UNAUTHENTICATED',
+      'an executor token (Authorization: Bearer) is required',
+      challenge,
+    );
+  const check = verifyExecutorToken(token, secretKey);
+  if (check.kind === 'invalid')
+    throw new HttpError('UNAUTHENTICATED', `invalid executor token: ${check.reason}`, challenge);
+  return check.claims;
 }
 
 function subscribed(run: ExecutorRun): void {

@@ -44,6 +44,7 @@ import {
 } from '../wire/index.js';
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
 import { drainGracePeriodNs } from './drain.js';
+import type { ExecutorClaims } from './executor-token.js';
 import type { UriFetcher } from './fetcher.js';
 import { sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
@@ -113,6 +114,8 @@ export interface ExecutorsOptions {
   readonly checkpoint: Checkpoint;
   readonly updates: StatusUpdateManager;
   readonly clock: Clock;
+  /** --executor_secret_key: signs the token each container gets (executor-token.ts). */
+  readonly executorToken?: (claims: ExecutorClaims) => string;
   readonly log: Logger;
   readonly agentId: () => string | undefined;
   readonly agentInfo: () => AgentInfo | undefined;
@@ -389,6 +392,13 @@ export class Executors {
     });
     for (const variable of run.info.command?.environment?.variables ?? [])
       if (variable.type !== 'SECRET') env[variable.name] = variable.value ?? '';
+    // After the command's own: a framework cannot hand its executor another container's token.
+    const token = this.options.executorToken?.({
+      cid: run.containerIdValue,
+      fid: run.frameworkId.value,
+      eid: run.info.executor_id.value,
+    });
+    if (token !== undefined) env.MESOS_EXECUTOR_AUTHENTICATION_TOKEN = token;
     return env;
   }
 

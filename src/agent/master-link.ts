@@ -155,7 +155,8 @@ export class MasterLink {
       if (response.statusCode !== 307 || location === undefined || redirects >= MAX_REDIRECTS)
         break;
       response.destroy();
-      master = new URL(`http://${new URL(location, `http://${master.host}`).host}`);
+      // Relative to this master, so an https master's redirect stays https.
+      master = new URL(new URL(location, master).origin);
     }
     if (response.statusCode !== 200) throw await statusError(response, master);
     const streamId = response.headers['mesos-stream-id'];

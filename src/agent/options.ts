@@ -1,5 +1,12 @@
 import type { Containerizer } from '../containerizer/index.js';
-import type { Acls, Authenticator, Clock, Credential, Logger } from '../runtime/index.js';
+import type {
+  Acls,
+  Authenticator,
+  Clock,
+  Credential,
+  Logger,
+  ServerTls,
+} from '../runtime/index.js';
 import type { DomainInfo } from '../wire/index.js';
 
 export interface AgentOptions {
@@ -51,6 +58,13 @@ export interface AgentOptions {
   readonly executorShutdownGraceMs?: number;
   /** Authenticates requests to the agent's own endpoints (--authenticate_http_*). */
   readonly authenticate?: Authenticator;
+  /**
+   * --executor_secret_key: the HS256 key of executors' tokens; given, the executor API
+   * serves only calls with a token for the caller's own container.
+   */
+  readonly executorSecretKey?: Buffer;
+  /** --ssl_* (LIBPROCESS_SSL_*): every endpoint over HTTPS only (the executor API too). */
+  readonly tls?: ServerTls;
   /** --acls: who may use the agent's endpoints (get_endpoints); everything without. */
   readonly acls?: Acls;
   /** --credential: what the agent authenticates to the master with (--authenticate_agents). */

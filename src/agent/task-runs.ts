@@ -7,6 +7,7 @@
 // PID) and those that ended meanwhile are reported with their real exit
 // status; with --recover=cleanup, or for a framework that turned checkpointing
 // off, they are killed, as Mesos does (docs/agent-recovery.md).
+
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -47,6 +48,7 @@ import {
 } from './check-rules.js';
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
 import { drainGracePeriodNs, drainingStatus, refusedWhileDraining } from './drain.js';
+import type { ExecutorClaims } from './executor-token.js';
 import type { UriFetcher } from './fetcher.js';
 import { readBootId } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
@@ -108,6 +110,8 @@ export interface TaskRunsOptions {
   readonly checkpoint: Checkpoint;
   readonly updates: StatusUpdateManager;
   readonly clock: Clock;
+  /** --executor_secret_key: signs the token each container gets (executor-token.ts). */
+  readonly executorToken?: (claims: ExecutorClaims) => string;
   readonly log: Logger;
   readonly killGracePeriodMs: number;
   readonly recover: RecoverMode;
@@ -429,6 +433,13 @@ export class TaskRuns {
     });
     for (const variable of run.task.command?.environment?.variables ?? [])
       if (variable.type !== 'SECRET') env[variable.name] = variable.value ?? '';
+    // After the task's own: a framework cannot hand its task another container's token.
+    const token = this.options.executorToken?.({
+      cid: run.containerIdValue,
+      fid: run.frameworkId.value,
+      eid: run.address.executorIdValue,
+    });
+    if (token !== undefined) env.MESOS_EXECUTOR_AUTHENTICATION_TOKEN = token;
     return env;
   }
 

@@ -4,6 +4,7 @@
 // where the SDK looks for it (src/sdk/client-credential.ts) under the same registered
 // symbol, without loading the SDK here.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type ParsedValues, stringFlag, UsageError } from './command.js';
 
 /** The key src/sdk/client-credential.ts reads (Symbol.for: one symbol across bundles). */
@@ -26,6 +27,12 @@ export const CREDENTIAL_OPTIONS = {
     type: 'string',
     placeholder: 'file',
     description: 'a file with {"principal":…,"secret":…} (or one line: principal secret)',
+  },
+  ssl_ca_file: {
+    type: 'string',
+    placeholder: 'file',
+    description: 'the PEM CA an https:// master must be signed by',
+    default: '$AGORA_SSL_CA_FILE, else $LIBPROCESS_SSL_CA_FILE',
   },
 } as const;
 
@@ -57,6 +64,9 @@ function fromFile(path: string): { principal: string; secret: string } {
 
 /** Sets the credential of this process's requests from the flags or the environment. */
 export function applyCredentialFlags(values: ParsedValues): void {
+  // Where src/sdk/client-tls.ts looks: the environment, so every bundle sees it.
+  const caFile = stringFlag(values, 'ssl_ca_file');
+  if (caFile !== undefined) process.env.AGORA_SSL_CA_FILE = resolve(caFile);
   const file = stringFlag(values, 'credential');
   const principal = stringFlag(values, 'principal') ?? process.env.AGORA_PRINCIPAL;
   const secret = stringFlag(values, 'secret') ?? process.env.AGORA_SECRET;

@@ -1,5 +1,6 @@
 // Builds the daemons' authentication from their flags (src/cli/security-options.ts).
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   type Acls,
   type Authenticator,
@@ -10,6 +11,10 @@ import {
   parseAcls,
   readCredential,
   readCredentials,
+  readServerTls,
+  type ServerTls,
+  serverTlsFiles,
+  TlsConfigError,
 } from '../runtime/index.js';
 import { type ParsedValues, stringFlag, UsageError } from './command.js';
 
@@ -26,13 +31,47 @@ function credentialsFrom(path: string, flag: string): CredentialStore {
 export function masterSecurity(values: ParsedValues): {
   authenticate?: Authenticator;
   acls?: Acls;
+  tls?: ServerTls;
 } {
   const authenticate = masterAuthenticator(values);
   const acls = aclsFlag(values);
+  const tls = daemonTls(values);
   return {
     ...(authenticate === undefined ? {} : { authenticate }),
     ...(acls === undefined ? {} : { acls }),
+    ...(tls === undefined ? {} : { tls }),
   };
+}
+
+const TLS_VARIABLES = {
+  ssl_cert_file: 'LIBPROCESS_SSL_CERT_FILE',
+  ssl_key_file: 'LIBPROCESS_SSL_KEY_FILE',
+  ssl_ca_file: 'LIBPROCESS_SSL_CA_FILE',
+} as const;
+
+/**
+ * The daemon's TLS from --ssl_* and LIBPROCESS_SSL_*, or undefined (the default: plain
+ * HTTP). The flags are written into this process's LIBPROCESS_SSL_* variables first, as
+ * absolute paths: the SDK's outgoing connections (the agent's to its master, the master's
+ * to agents) read them there, and executors, started in their sandboxes, inherit them.
+ */
+export function daemonTls(values: ParsedValues): ServerTls | undefined {
+  for (const [flag, variable] of Object.entries(TLS_VARIABLES)) {
+    const value = stringFlag(values, flag);
+    if (value !== undefined) process.env[variable] = value;
+    const path = process.env[variable];
+    if (path !== undefined && path !== '') process.env[variable] = resolve(path);
+  }
+  if (stringFlag(values, 'ssl_cert_file') !== undefined)
+    process.env.LIBPROCESS_SSL_ENABLED = 'true';
+  if (values.ssl_require_client_cert === true) process.env.LIBPROCESS_SSL_REQUIRE_CERT = 'true';
+  try {
+    const files = serverTlsFiles(process.env);
+    return files === undefined ? undefined : readServerTls(files);
+  } catch (error) {
+    if (error instanceof TlsConfigError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** --acls: JSON, or a file holding it (a path or file://…), as Mesos takes it. */
@@ -60,11 +99,17 @@ export function agentSecurity(values: ParsedValues): {
   authenticate?: Authenticator;
   masterCredential?: Credential;
   acls?: Acls;
+  tls?: ServerTls;
+  executorSecretKey?: Buffer;
 } {
   const authenticate = agentAuthenticator(values);
   const masterCredential = agentMasterCredential(values);
   const acls = aclsFlag(values);
+  const tls = daemonTls(values);
+  const executorSecretKey = executorSecretKeyFlag(values);
   return {
+    ...(tls === undefined ? {} : { tls }),
+    ...(executorSecretKey === undefined ? {} : { executorSecretKey }),
     ...(acls === undefined ? {} : { acls }),
     ...(authenticate === undefined ? {} : { authenticate }),
     ...(masterCredential === undefined ? {} : { masterCredential }),
@@ -122,4 +167,18 @@ function agentMasterCredential(values: ParsedValues): Credential | undefined {
     if (error instanceof CredentialsError) throw new UsageError(`--credential: ${error.message}`);
     throw error;
   }
+}
+
+/** --executor_secret_key=<file>: the key's bytes, as Mesos reads the file (no trimming). */
+function executorSecretKeyFlag(values: ParsedValues): Buffer | undefined {
+  const path = stringFlag(values, 'executor_secret_key');
+  if (path === undefined) return undefined;
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--executor_secret_key: cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (key.length === 0) throw new UsageError(`--executor_secret_key: ${path} is empty`);
+  return key;
 }

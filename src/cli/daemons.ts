@@ -52,7 +52,7 @@ import {
   stringFlag,
   UsageError,
 } from './command.js';
-import { agentSecurity, masterSecurity } from './daemon-security.js';
+import { agentSecurity, daemonTls, masterSecurity } from './daemon-security.js';
 import { composeContainerizers } from './docker-flags.js';
 
 interface Stoppable {
@@ -180,6 +180,7 @@ async function runContender(
     ...optional('domain', domainFlag(values)),
     logger,
     flags: flagsOf(values),
+    ...optional('tls', daemonTls(values)),
     makeMaster: (id, port, fence) =>
       buildMaster(values, {
         id,

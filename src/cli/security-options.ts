@@ -12,8 +12,36 @@ const httpAuthOptions = {
   },
 } as const;
 
+// TLS (docs/ssl.md): Mesos takes these only as LIBPROCESS_SSL_* variables, which are
+// accepted too; a flag wins over its variable.
+const tlsOptions = {
+  ssl_cert_file: {
+    type: 'string',
+    placeholder: 'file',
+    description: 'serve every endpoint over HTTPS only, with this PEM certificate',
+    default: '$LIBPROCESS_SSL_CERT_FILE (with LIBPROCESS_SSL_ENABLED=true)',
+  },
+  ssl_key_file: {
+    type: 'string',
+    placeholder: 'file',
+    description: "the certificate's PEM private key",
+    default: '$LIBPROCESS_SSL_KEY_FILE',
+  },
+  ssl_ca_file: {
+    type: 'string',
+    placeholder: 'file',
+    description: 'the PEM CA that peers (the master, agents, clients) are checked against',
+    default: '$LIBPROCESS_SSL_CA_FILE',
+  },
+  ssl_require_client_cert: {
+    type: 'boolean',
+    description: 'refuse a client that shows no certificate signed by --ssl_ca_file',
+  },
+} as const;
+
 export const MASTER_SECURITY_OPTIONS = {
   ...httpAuthOptions,
+  ...tlsOptions,
   authenticate_http_frameworks: {
     type: 'boolean',
     description: 'require HTTP basic authentication on the scheduler API',
@@ -41,6 +69,7 @@ export const MASTER_SECURITY_OPTIONS = {
 
 export const AGENT_SECURITY_OPTIONS = {
   ...httpAuthOptions,
+  ...tlsOptions,
   acls: {
     type: 'string',
     placeholder: 'json|file',
@@ -50,6 +79,12 @@ export const AGENT_SECURITY_OPTIONS = {
     type: 'string',
     placeholder: 'file',
     description: "credentials accepted on the agent's own endpoints (format of the master's)",
+  },
+  executor_secret_key: {
+    type: 'string',
+    placeholder: 'file',
+    description:
+      "sign each executor's token (MESOS_EXECUTOR_AUTHENTICATION_TOKEN) with this key; the executor API then requires it",
   },
   credential: {
     type: 'string',

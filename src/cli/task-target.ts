@@ -50,11 +50,12 @@ export function findTaskTarget(tasks: readonly ListedTask[], taskIdValue: string
 }
 
 /** The base URL of an agent from its libprocess pid (`slave(1)@10.0.0.5:5051`). */
-export function agentUrlOfPid(pid: string): URL | undefined {
+export function agentUrlOfPid(pid: string, protocol = 'http:'): URL | undefined {
   const at = pid.lastIndexOf('@');
   if (at < 0) return undefined;
   try {
-    const url = new URL(`http://${pid.slice(at + 1)}`);
+    // The agent speaks what its master speaks (TLS is on cluster-wide or not at all).
+    const url = new URL(`${protocol}//${pid.slice(at + 1)}`);
     return url.port === '' ? undefined : url;
   } catch {
     return undefined;

@@ -87,7 +87,7 @@ async function locate(master: string, taskIdValue: string): Promise<Target> {
   agentsUrl.searchParams.set('slave_id', target.agentIdValue);
   const { slaves } = await getJson<{ slaves: { id: string; pid: string }[] }>(agentsUrl);
   const pid = slaves.find((agent) => agent.id === target.agentIdValue)?.pid;
-  const agent = pid === undefined ? undefined : agentUrlOfPid(pid);
+  const agent = pid === undefined ? undefined : agentUrlOfPid(pid, base.protocol);
   if (agent === undefined)
     throw new TaskCommandError(
       `the master does not know where agent ${target.agentIdValue} (task '${taskIdValue}') listens`,

@@ -260,7 +260,8 @@ class TaskRun {
     this.isLaunched = true;
     this.agentId = fit.agent_id;
     this.agentUrl = new URL(
-      `http://${fit.url.address.ip ?? fit.url.address.hostname}:${fit.url.address.port}`,
+      // The agent speaks what the master speaks: TLS is on for the whole cluster or for none.
+      `${this.connection.master.protocol}//${fit.url.address.ip ?? fit.url.address.hostname}:${fit.url.address.port}`,
     );
     const docker = this.options.docker;
     const ports = docker === undefined ? undefined : takePorts(fit, docker.containerPorts.length);

@@ -4,7 +4,7 @@
 // by then, so it must not act on anything (Mesos' master aborts the same way).
 import { randomUUID } from 'node:crypto';
 import type { Candidacy, Coordinator } from '../coordination/index.js';
-import type { Logger } from '../runtime/index.js';
+import { type Logger, type ServerTls, schemeOf } from '../runtime/index.js';
 import type { MasterInfo } from '../wire/index.js';
 import type { Master } from './master.js';
 import { type Advertised, buildMasterInfo } from './master-info.js';
@@ -15,6 +15,8 @@ export interface ContenderOptions extends Advertised {
   readonly ip: string;
   readonly port: number;
   readonly logger: Logger;
+  /** --ssl_*: the standby's endpoints over HTTPS only, as the leader's. */
+  readonly tls?: ServerTls;
   readonly flags: Readonly<Record<string, string>>;
   /** Builds the leading master once elected: same id, on the port the standby held. */
   readonly makeMaster: (id: string, port: number, fence: string) => Master;
@@ -40,6 +42,7 @@ export class Contender {
       logger: options.logger,
       flags: options.flags,
       startTimeSec: Date.now() / 1000,
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
   }
 
@@ -70,7 +73,7 @@ export class Contender {
     });
     const candidacy = await coordinator.contend(info);
     this.phase = { kind: 'standby', candidacy };
-    const url = `http://${info.address?.ip}:${address.port}`;
+    const url = `${schemeOf(this.options.tls)}://${info.address?.ip}:${address.port}`;
     logger.info({ url, master_id: this.id, port: address.port }, 'listening');
     void candidacy.elected.then(() => this.lead(candidacy));
     return url;

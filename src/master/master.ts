@@ -19,6 +19,7 @@ import {
   type Principal,
   type RegisteredRoute,
   requireAuthorized,
+  schemeOf,
   serveFiles,
   type Timer,
 } from '../runtime/index.js';
@@ -141,6 +142,7 @@ export class Master implements MasterApi {
           }
         : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
       ...(options.onInvariantFailure !== undefined
         ? { onInvariantFailure: options.onInvariantFailure }
         : {}),
@@ -185,7 +187,7 @@ export class Master implements MasterApi {
       for (const stream of this.streams.values()) stream.close();
       this.operatorStreams.closeAll();
     });
-    const url = `http://${ip}:${address.port}`;
+    const url = `${schemeOf(this.options.tls)}://${ip}:${address.port}`;
     this.log.info({ url, ip, port: address.port, master_id: this.id }, 'listening');
     return url;
   }

@@ -1,6 +1,6 @@
 import type { Allocator } from '../allocator/index.js';
 import type { Registry } from '../registry/index.js';
-import type { Acls, Authenticator, Clock, Logger } from '../runtime/index.js';
+import type { Acls, Authenticator, Clock, Logger, ServerTls } from '../runtime/index.js';
 import type { DomainInfo } from '../wire/index.js';
 import type { RemovalRate } from './core/removal-limiter.js';
 
@@ -56,6 +56,8 @@ export interface MasterOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly authenticate?: Authenticator;
+  /** --ssl_* (LIBPROCESS_SSL_*): every endpoint over HTTPS only. */
+  readonly tls?: ServerTls;
   /** --acls: who may do what (docs/authorization.md); everything is allowed without. */
   readonly acls?: Acls;
   /** What to do when an invariant breaks inside a request: the daemon exits. */

@@ -3,9 +3,10 @@
 // /metrics/snapshot, /version, /master/flags and /master/state answer here,
 // the state saying who leads.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { masterHostPort } from '../coordination/index.js';
-import type { Logger } from '../runtime/index.js';
+import { type Logger, type ServerTls, tlsServerOptions } from '../runtime/index.js';
 import type { MasterInfo } from '../wire/index.js';
 import { versionInfo } from './http/render.js';
 
@@ -13,6 +14,8 @@ export interface StandbyOptions {
   readonly logger: Logger;
   readonly flags: Readonly<Record<string, string>>;
   readonly startTimeSec: number;
+  /** Given, the standby speaks only HTTPS, as the leader does. */
+  readonly tls?: ServerTls;
 }
 
 const LOCAL_PATHS = new Set(['/health', '/metrics/snapshot', '/version', '/flags']);
@@ -20,12 +23,17 @@ const STATE_PATHS = new Set(['/state', '/state.json']);
 
 /** The HTTP face of a standby master; closed when it is elected (the Master takes the port). */
 export class StandbyServer {
-  private readonly server: Server;
+  private readonly server: Server | TlsServer;
   private self: MasterInfo | undefined;
   leader: MasterInfo | undefined;
 
   constructor(private readonly options: StandbyOptions) {
-    this.server = createServer((request, response) => this.answer(request, response));
+    const onRequest = (request: IncomingMessage, response: ServerResponse) =>
+      this.answer(request, response);
+    this.server =
+      options.tls === undefined
+        ? createServer(onRequest)
+        : createTlsServer(tlsServerOptions(options.tls), onRequest);
   }
 
   async listen(host: string, port: number): Promise<AddressInfo> {

@@ -6,6 +6,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AgoraError, limits } from '../wire/index.js';
@@ -17,6 +18,7 @@ import {
 } from './http-auth.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
 import type { Logger } from './logger.js';
+import { type ServerTls, tlsServerOptions } from './tls.js';
 
 /** A route as registered: `GET /master/state`, or `GET /master/agents/*` for a prefix. */
 export interface RegisteredRoute {
@@ -71,6 +73,8 @@ export interface HttpServerOptions {
   readonly onInvariantFailure?: (error: Error) => void;
   /** `--max_request_body`: the largest body a handler reads (default 8 MiB). */
   readonly maxRequestBodyBytes?: number;
+  /** Given, the server speaks only HTTPS: a plain HTTP request is cut at the handshake. */
+  readonly tls?: ServerTls;
 }
 
 /** How long a connection refused before its request was parsed may keep sending. */
@@ -90,16 +94,23 @@ export class HttpServer {
     readonly prefix: string;
     readonly byMethod: Map<string, Handler>;
   }[] = [];
-  private readonly server: Server;
+  private readonly server: Server | TlsServer;
   private readonly lifetimes = new Set<RequestLifetime>();
   /** Responses whose status line has not been written yet: requests still waiting for an answer. */
   private readonly unanswered = new Set<ServerResponse>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: HttpServerOptions) {
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       void this.dispatch(req, res);
-    });
+    };
+    this.server =
+      options.tls === undefined
+        ? createServer({ keepAliveTimeout: 65_000 }, onRequest)
+        : createTlsServer(
+            { keepAliveTimeout: 65_000, ...tlsServerOptions(options.tls) },
+            onRequest,
+          );
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
       this.answerClientError(error, socket),
     );
@@ -115,6 +126,16 @@ export class HttpServer {
   private answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     if (lingering.has(socket)) return; // a parser that failed once fails on every later chunk
     lingering.add(socket);
+    if (isTlsFailure(error)) {
+      // No TLS session to answer in: plain HTTP, a client certificate missing or not
+      // signed by our CA. Cut, as libprocess does without downgrade.
+      this.options.logger.debug(
+        { code: error.code, reason: error.message },
+        'TLS handshake refused',
+      );
+      socket.destroy();
+      return;
+    }
     this.options.logger.debug({ code: error.code }, 'unparsable request');
     if (!socket.writable || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
       socket.destroy();
@@ -328,6 +349,14 @@ export class HttpServer {
       res.end('internal error\n');
     } else res.destroy();
   }
+}
+
+/** A handshake failure from node:tls or OpenSSL, reported through https' clientError. */
+function isTlsFailure(error: NodeJS.ErrnoException): boolean {
+  return (
+    'library' in error ||
+    (typeof error.code === 'string' && /^ERR_SSL_|^ERR_TLS_|CERT/.test(error.code))
+  );
 }
 
 /**

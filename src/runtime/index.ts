@@ -112,3 +112,12 @@ export {
   silentLogger,
 } from './logger.js';
 export { listFiles, readFile } from './operator-files.js';
+export {
+  readServerTls,
+  type ServerTls,
+  type ServerTlsFiles,
+  schemeOf,
+  serverTlsFiles,
+  TlsConfigError,
+  tlsServerOptions,
+} from './tls.js';

@@ -12,6 +12,7 @@ import {
   type ProcessIO,
   RecordIODecoder,
 } from '../wire/index.js';
+import { clientTls } from './client-tls.js';
 import {
   asConnectionError,
   HttpStatusError,
@@ -113,9 +114,11 @@ export function attachContainerInput(
   options: { readonly signal?: AbortSignal } = {},
 ): Promise<void> {
   const url = apiUrl(agent);
-  const http = process.getBuiltinModule('node:http');
+  const isTls = url.protocol === 'https:';
+  const http = process.getBuiltinModule(isTls ? 'node:https' : 'node:http');
   return new Promise<void>((resolve, reject) => {
     const req = http.request(url, {
+      ...(isTls ? clientTls() : {}),
       method: 'POST',
       agent: false,
       headers: {

@@ -244,7 +244,7 @@ export class ExecutorConnection {
         executor_id: this.environment.executorId,
         ...body,
       }),
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: executorHeaders(),
     });
     const text = await response.text();
     if (response.status < 200 || response.status >= 300)
@@ -302,7 +302,7 @@ async function open(
   const response = await leanRequest(url, {
     method: 'POST',
     body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: executorHeaders(),
     ...(signal !== undefined ? { signal } : {}),
     isStream: true,
   });
@@ -347,4 +347,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * JSON headers, and the agent's token for this executor when it gave one
+ * (MESOS_EXECUTOR_AUTHENTICATION_TOKEN, --executor_secret_key): sent as a bearer token.
+ */
+function executorHeaders(): Record<string, string> {
+  const token = process.env.MESOS_EXECUTOR_AUTHENTICATION_TOKEN;
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json',
+    ...(token !== undefined && token !== '' ? { authorization: `Bearer ${token}` } : {}),
+  };
 }

@@ -8,14 +8,22 @@
 // /files and the master's JSON pages (#7 item 17).
 import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { withClientAuthorization } from './client-credential.js';
+import { clientTls, defaultProtocol } from './client-tls.js';
 
 let http: typeof import('node:http') | undefined;
-/** Shared keep-alive pool for short calls; streams get their own sockets. */
+let https: typeof import('node:https') | undefined;
+/** Shared keep-alive pools for short calls, one per scheme; streams get their own sockets. */
 let keepAlive: Agent | undefined;
+let keepAliveTls: Agent | undefined;
 
 function httpModule(): typeof import('node:http') {
   http ??= process.getBuiltinModule('node:http');
   return http;
+}
+
+function httpsModule(): typeof import('node:https') {
+  https ??= process.getBuiltinModule('node:https');
+  return https;
 }
 
 export interface HttpResult {
@@ -79,8 +87,14 @@ export function asConnectionError(url: URL, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   const reason =
     (code !== undefined ? UNREACHABLE_REASONS[code] : undefined) ??
-    (error.message === 'socket hang up' ? 'connection closed' : undefined);
+    (error.message === 'socket hang up' ? 'connection closed' : undefined) ??
+    (isTlsFailure(code) ? `TLS: ${error.message}` : undefined);
   return reason === undefined ? error : new ConnectionError(url.host, reason, { cause: error });
+}
+
+/** A certificate the client refused, or a handshake that failed (OpenSSL's and Node's codes). */
+function isTlsFailure(code: string | undefined): boolean {
+  return code !== undefined && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_/.test(code);
 }
 
 function send(url: URL, options: RequestOptions, isStream: boolean): Promise<IncomingMessage> {
@@ -88,12 +102,21 @@ function send(url: URL, options: RequestOptions, isStream: boolean): Promise<Inc
     const headers: Record<string, string> = { ...withClientAuthorization(options.headers ?? {}) };
     if (options.body !== undefined)
       headers['content-length'] = String(Buffer.byteLength(options.body));
-    const { Agent, request } = httpModule();
-    keepAlive ??= new Agent({ keepAlive: true, maxSockets: 64 });
+    const isTls = url.protocol === 'https:';
+    let pool: Agent;
+    if (isTls) {
+      keepAliveTls ??= new (httpsModule().Agent)({ keepAlive: true, maxSockets: 64 });
+      pool = keepAliveTls;
+    } else {
+      keepAlive ??= new (httpModule().Agent)({ keepAlive: true, maxSockets: 64 });
+      pool = keepAlive;
+    }
+    const request = isTls ? httpsModule().request : httpModule().request;
     const req = request(url, {
       method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
       headers,
-      agent: isStream ? false : keepAlive,
+      agent: isStream ? false : pool,
+      ...(isTls ? clientTls() : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
     req.once('response', resolve);
@@ -228,11 +251,14 @@ export function openStream(url: URL | string, options: RequestOptions): Promise<
   return send(new URL(url), options, true);
 }
 
-/** `host:port`, `http://host:port` or `http://host:port/` as a base URL with no path. */
+/**
+ * `host:port`, `http(s)://host:port` or `http(s)://host:port/` as a base URL with no path.
+ * A bare `host:port` is https when this process has TLS on (LIBPROCESS_SSL_ENABLED).
+ */
 export function baseUrl(address: string): URL {
-  const withScheme = /^[a-z]+:\/\//i.test(address) ? address : `http://${address}`;
+  const withScheme = /^[a-z]+:\/\//i.test(address) ? address : `${defaultProtocol()}//${address}`;
   const url = new URL(withScheme);
-  if (url.protocol !== 'http:')
-    throw new Error(`unsupported scheme in '${address}': only http is supported`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`unsupported scheme in '${address}': only http and https are supported`);
   return new URL(`${url.protocol}//${url.host}`);
 }

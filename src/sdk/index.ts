@@ -3,6 +3,7 @@ export {
   useCredential,
   withClientAuthorization,
 } from './client-credential.js';
+export { type ClientTls, clientTls, defaultProtocol, isTlsEnabled } from './client-tls.js';
 export { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 export {
   attachContainerInput,

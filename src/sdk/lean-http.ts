@@ -7,6 +7,7 @@
 // else in the SDK (the agent's link, /files, the CLI's tables) keeps node:http.
 import { connect, type Socket } from 'node:net';
 import { withClientAuthorization } from './client-credential.js';
+import { clientTls } from './client-tls.js';
 import { asConnectionError, ConnectionError } from './http-client.js';
 
 /** Idle keep-alive sockets kept per origin; more are closed. */
@@ -47,7 +48,7 @@ const idle = new Map<string, Socket[]>();
  */
 export async function leanRequest(url: URL, options: LeanRequestOptions): Promise<LeanResponse> {
   options.signal?.throwIfAborted();
-  const reused = options.isStream === true ? undefined : takeIdle(url.host);
+  const reused = options.isStream === true ? undefined : takeIdle(url.origin);
   if (reused !== undefined) {
     try {
       return await exchange(reused, url, options, true);
@@ -55,13 +56,19 @@ export async function leanRequest(url: URL, options: LeanRequestOptions): Promis
       if (!(error instanceof StaleSocketError)) throw error;
     }
   }
-  const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: portOf(url) });
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // node:tls is loaded only for an https master: plain `agora run` does not pay for it.
+  const socket =
+    url.protocol === 'https:'
+      ? process.getBuiltinModule('node:tls').connect({ host, port: portOf(url), ...clientTls() })
+      : connect({ host, port: portOf(url) });
   socket.setNoDelay(true);
   return exchange(socket, url, options, false);
 }
 
 function portOf(url: URL): number {
-  return url.port === '' ? 80 : Number(url.port);
+  if (url.port !== '') return Number(url.port);
+  return url.protocol === 'https:' ? 443 : 80;
 }
 
 function takeIdle(origin: string): Socket | undefined {
@@ -247,7 +254,7 @@ class Response implements LeanResponse {
     this.isDone = true;
     this.options.signal?.removeEventListener('abort', this.onAbort);
     if (isComplete && this.isKeepAlive && this.options.isStream !== true)
-      release(this.url.host, this.socket);
+      release(this.url.origin, this.socket);
     else this.socket.destroy();
   }
 

@@ -2,6 +2,7 @@
 // `host:port` is used as is; a list, a coordinator URL (zk://, etcd://) or a
 // file:// is resolved each time it is needed, so a new leader is found after a
 // failover. Coordination is loaded only then: `agora run` does not pay for it.
+import { defaultProtocol } from './client-tls.js';
 import { baseUrl } from './http-client.js';
 
 /** True when `address` names masters through a coordinator, a list or a file. */
@@ -21,5 +22,8 @@ export async function locateMaster(
 ): Promise<URL> {
   if (!needsLeaderDetection(address)) return baseUrl(address);
   const { detectMaster } = await import('../coordination/index.js');
-  return detectMaster(address, options);
+  const url = await detectMaster(address, options);
+  // A coordinator names a master by host and port; TLS is this process's setting (libprocess').
+  url.protocol = defaultProtocol();
+  return url;
 }

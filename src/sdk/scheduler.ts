@@ -422,7 +422,8 @@ async function follow(
     const location = response.headers.location;
     if (status === 307 && redirects < MAX_REDIRECTS && location !== undefined) {
       response.destroy();
-      master = baseUrl(new URL(location, `http:${master.host}`).host);
+      // `//host:port/…`: the leader is reached with the scheme this master was (http or https).
+      master = baseUrl(new URL(location, master).origin);
       continue;
     }
     if (status !== 200) {

@@ -16,8 +16,10 @@
 // no operator KILL_TASK, and the agent's KILL_CONTAINER ends just that task, which
 // the agent then reports as any other exit.
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { HttpError, type HttpServer, type Request, readJsonBody } from '../../runtime/index.js';
+import { clientTls, isTlsEnabled } from '../../sdk/index.js';
 import { BadRequestError, quote } from '../../wire/index.js';
 import type { MasterQueries } from '../api.js';
 
@@ -169,8 +171,11 @@ function forward(
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const timeout = AbortSignal.timeout(AGENT_ANSWER_TIMEOUT_MS);
-    const outgoing = httpRequest(
+    // TLS is the cluster's setting (LIBPROCESS_SSL_ENABLED): agents speak it when the master does.
+    const isTls = isTlsEnabled();
+    const outgoing = (isTls ? httpsRequest : httpRequest)(
       {
+        ...(isTls ? clientTls() : {}),
         host,
         port,
         path,
