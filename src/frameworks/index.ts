@@ -9,6 +9,15 @@ export {
   runCommand,
 } from './run.js';
 export {
+  type AppDefinition,
+  parseApp,
+  ServiceCore,
+  ServicesFramework,
+  type ServicesLog,
+  type ServicesOptions,
+  type ServicesStore,
+} from './services/index.js';
+export {
   type AgentView,
   type RoleView,
   type WaitingKind,
