@@ -78,6 +78,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'where the cluster keeps its state',
         default: './.agora',
       },
+      services_port: {
+        type: 'string',
+        placeholder: 'port',
+        description: "the services framework's port (Marathon's API; DNS on 8053)",
+        default: '8080',
+      },
+      no_services: { type: 'boolean', description: 'do not start the services framework' },
       agent_resources: {
         type: 'string',
         placeholder: 'resources',

@@ -13,7 +13,14 @@ import {
   zooKeeperFrameworkStore,
 } from '../registry/index.js';
 import { createLogger } from '../runtime/index.js';
-import { durationFlag, numberFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
+import {
+  durationFlag,
+  numberFlag,
+  type ParsedValues,
+  STOP_WITH_PARENT_ENV,
+  stringFlag,
+  UsageError,
+} from './command.js';
 import { defaultMaster } from './run.js';
 
 export const DEFAULT_SERVICES_PORT = 8080;
@@ -305,7 +312,13 @@ async function serve(values: ParsedValues): Promise<number> {
   const reason = await new Promise<string>((resolveReason) => {
     process.once('SIGINT', () => resolveReason('SIGINT'));
     process.once('SIGTERM', () => resolveReason('SIGTERM'));
+    // Under `agora up`: stop when it goes, even if it was SIGKILLed.
+    if (process.env[STOP_WITH_PARENT_ENV] === '1') {
+      process.stdin.once('close', () => resolveReason('parent gone'));
+      process.stdin.resume();
+    }
   });
+  if (process.env[STOP_WITH_PARENT_ENV] === '1') process.stdin.destroy();
   logger.info({ reason }, 'stopping');
   await framework.stop();
   await close();

@@ -145,11 +145,19 @@ export async function up(values: ParsedValues): Promise<number> {
     ),
   );
   const agents: Supervisor[] = [];
-  const all = () => [master, ...agents];
+  // The services framework (issue 12): started once the agents are in, stopped first.
+  // With the master on any free port (tests, several clusters), so are the services framework
+  // and its DNS server.
+  const servicesPort = numberFlag(values, 'services_port', port === 0 ? 0 : 8080);
+  const withServices = values.no_services !== true;
+  let servicesUrl: string | undefined;
+  const extras: Supervisor[] = [];
+  const all = () => [master, ...agents, ...extras];
 
   const stop = async () => {
     // No daemon may come back while the others stop, even one whose backoff ends meanwhile.
     for (const supervisor of all()) supervisor.stopRestarting();
+    await Promise.all(extras.map((extra) => extra.stop()));
     // Agents first, so their tasks end while the master can still hear about it.
     await Promise.all(agents.map((agent) => agent.stop()));
     await master.stop();
@@ -205,6 +213,38 @@ export async function up(values: ParsedValues): Promise<number> {
       const { slaves } = await getJson<{ slaves: unknown[] }>(new URL('/master/slaves', url));
       return slaves.length >= agentCount ? true : undefined;
     });
+    if (withServices) {
+      const services = supervise('services', () =>
+        startChild(
+          'services',
+          [
+            'services',
+            'serve',
+            '--master',
+            url,
+            '--port',
+            String(servicesPort),
+            '--dns_port',
+            servicesPort === 0 ? '0' : '8053',
+            '--work_dir',
+            workDir,
+            '--log_level',
+            childLevel,
+          ],
+          (entry) => {
+            if (entry.msg === 'listening' && typeof entry.url === 'string') servicesUrl = entry.url;
+          },
+        ),
+      );
+      extras.push(services);
+      services.start();
+      await waitFor(
+        'the services framework to listen',
+        interrupted.signal,
+        all(),
+        async () => servicesUrl,
+      );
+    }
     for (const supervisor of all()) supervisor.enableRestarts();
     // The CLI finds a master on the default port by itself; elsewhere it must be told.
     const masterFlag = new URL(url).port === '5050' ? '' : ` --master ${new URL(url).host}`;
@@ -216,6 +256,9 @@ export async function up(values: ParsedValues): Promise<number> {
         `  npx agora run${masterFlag} -- echo hello`,
         `  npx agora tasks${masterFlag}`,
         `  curl -s ${url}/master/state`,
+        ...(servicesUrl !== undefined
+          ? [`Services (Marathon's API) at ${servicesUrl}: npx agora services apply -f web.json`]
+          : []),
         'A master or agent that exits is restarted; Ctrl-C stops the cluster.',
         '',
         '',
