@@ -107,7 +107,7 @@ interface Waiter {
  * group commit, the failed state. A store supplies load, persist and release.
  */
 export abstract class BatchingFrameworkStore implements FrameworkStore {
-  private entries: ReadonlyMap<string, string> = new Map();
+  private entries: Map<string, string> = new Map();
   private phase: 'new' | 'recovering' | 'open' | 'closed' = 'new';
   private pending: { changes: FrameworkStoreChange[]; waiters: Waiter[] } | undefined;
   private isFlushing = false;
@@ -180,10 +180,15 @@ export abstract class BatchingFrameworkStore implements FrameworkStore {
         for (const waiter of batch.waiters) waiter.reject(error);
         continue;
       }
-      const next = applyChanges(this.entries, batch.changes);
+      // Applied in place: copying the whole map per batch cost more than the writes. A
+      // failed persist fails the store for good, so no caller relies on it after that.
+      const next = this.entries as Map<string, string>;
+      for (const change of batch.changes) {
+        if (change.kind === 'put') next.set(change.key, change.value);
+        else next.delete(change.key);
+      }
       try {
         await this.persist(batch.changes, next);
-        this.entries = next;
         for (const waiter of batch.waiters) waiter.resolve();
       } catch (error) {
         this.failure = error instanceof Error ? error : new Error(String(error));

@@ -365,9 +365,12 @@ export class ServiceCore {
       if (instance.isKillWanted && (instance.killSentAtMs ?? 0) + KILL_RETRY_MS <= nowMs)
         kills.push(this.markKilled(instance, nowMs));
     const byApp = new Map<string, Instance[]>();
-    for (const instance of this.instances.values())
-      if (!instance.isKillWanted)
-        byApp.set(instance.appId, [...(byApp.get(instance.appId) ?? []), instance]);
+    for (const instance of this.instances.values()) {
+      if (instance.isKillWanted) continue;
+      const list = byApp.get(instance.appId);
+      if (list === undefined) byApp.set(instance.appId, [instance]);
+      else list.push(instance);
+    }
     // Instances of apps no longer known are killed.
     for (const [appId, alive] of byApp)
       if (!this.apps.has(appId)) for (const i of alive) kills.push(this.markKilled(i, nowMs));
@@ -382,10 +385,7 @@ export class ServiceCore {
       });
       for (const instance of step.kill) kills.push(this.markKilled(instance, nowMs));
       this.setPending(app, step.launch, nowMs);
-      const isGone =
-        app.isDeleting &&
-        step.isComplete &&
-        ![...this.instances.values()].some((i) => i.appId === app.def.id);
+      const isGone = app.isDeleting && step.isComplete && !this.hasInstances(app.def.id);
       if (deployment !== undefined) this.followDeployment(deployment, step, nowMs, isGone);
       if (isGone) {
         this.apps.delete(app.def.id);
@@ -454,6 +454,11 @@ export class ServiceCore {
     for (const deployment of this.deployments.values())
       if (deployment.appId === appId) return deployment;
     return undefined;
+  }
+
+  private hasInstances(appId: string): boolean {
+    for (const instance of this.instances.values()) if (instance.appId === appId) return true;
+    return false;
   }
 
   instancesOf(appId: string): Instance[] {

@@ -43,6 +43,7 @@ export interface ServicesStore {
 }
 
 export interface ServicesLog {
+  debug(fields: Record<string, unknown>, message: string): void;
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
@@ -233,7 +234,7 @@ export class ServicesFramework {
           },
           Date.now(),
         );
-        this.options.log.info(
+        this.options.log.debug(
           {
             task_id: status.task_id.value,
             state: status.state,
@@ -285,7 +286,7 @@ export class ServicesFramework {
       const operations: OfferOperation[] = [{ type: 'LAUNCH', launch: { task_infos: taskInfos } }];
       this.counters.launched += taskInfos.length;
       for (const instance of instances)
-        this.options.log.info(
+        this.options.log.debug(
           { task_id: instance.id, app_id: instance.appId, agent_id: instance.agentId },
           'launching instance',
         );
@@ -315,7 +316,10 @@ export class ServicesFramework {
       if (connection === undefined) return;
       for (const instance of kills) {
         this.counters.killed += 1;
-        this.options.log.info({ task_id: instance.id, app_id: instance.appId }, 'killing instance');
+        this.options.log.debug(
+          { task_id: instance.id, app_id: instance.appId },
+          'killing instance',
+        );
         void connection
           .kill({ value: instance.id } as never, { value: instance.agentId } as never)
           .catch(() => undefined);
