@@ -217,7 +217,9 @@ async function runRow(
     const runningSeconds = (performance.now() - started) / 1000;
     const deployStarted = performance.now();
     for (let i = 0; i < shape.apps; i++)
-      await json(`${servicesUrl}/v2/apps/bench/app-${i}`, 'PUT', { cmd: `${cmd} v2` });
+      await json(`${servicesUrl}/v2/apps/bench/app-${i}`, 'PUT', {
+        cmd: shape.real ? 'sleep 3601' : `${cmd} v2`,
+      });
     await waitFor(
       'the rolling deploys',
       async () => {
@@ -227,7 +229,13 @@ async function runRow(
       },
       ROW_TIMEOUT_MS,
       signal,
-    );
+    ).catch(async (error: unknown) => {
+      const deployments = await json(`${servicesUrl}/v2/deployments`).catch(() => []);
+      const queue = await json(`${servicesUrl}/v2/queue`).catch(() => ({}));
+      throw new Error(
+        `${(error as Error).message}: ${JSON.stringify(deployments).slice(0, 600)} ${JSON.stringify(queue).slice(0, 600)}`,
+      );
+    });
     const deploySeconds = (performance.now() - deployStarted) / 1000;
     const sample = procSample(services.pid ?? -1);
     // Delete everything so a real agent's processes go before it stops.
@@ -258,15 +266,21 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean' },
       'skip-real': { type: 'boolean' },
+      'only-real': { type: 'boolean' },
+      'real-instances': { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
     },
   });
+  const realInstances = Number(values['real-instances'] ?? 200);
+  const isOnlyReal = values['only-real'] === true;
   const shapes: Shape[] = [
-    { name: '1x1000 sim', apps: 1, perApp: 1000, real: false },
-    ...(values.quick === true ? [] : [{ name: '100x10 sim', apps: 100, perApp: 10, real: false }]),
+    ...(isOnlyReal ? [] : [{ name: '1x1000 sim', apps: 1, perApp: 1000, real: false }]),
+    ...(values.quick === true || isOnlyReal
+      ? []
+      : [{ name: '100x10 sim', apps: 100, perApp: 10, real: false }]),
     ...(values['skip-real'] === true
       ? []
-      : [{ name: '1x200 real', apps: 1, perApp: 200, real: true }]),
+      : [{ name: `1x${realInstances} real`, apps: 1, perApp: realInstances, real: true }]),
   ];
   const workDir = mkdtempSync(join(tmpdir(), 'agora-bench-services-'));
   const abort = new AbortController();
@@ -275,7 +289,12 @@ async function main(): Promise<void> {
   try {
     for (const shape of shapes) {
       process.stderr.write(`bench:services: ${shape.name}…\n`);
-      rows.push(await runRow(shape, workDir, abort.signal, values['cpu-prof-dir']));
+      try {
+        rows.push(await runRow(shape, workDir, abort.signal, values['cpu-prof-dir']));
+      } catch (error) {
+        // One row failing leaves the others' numbers standing.
+        process.stderr.write(`bench:services: ${shape.name} failed: ${(error as Error).message}\n`);
+      }
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true });
