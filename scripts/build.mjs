@@ -44,7 +44,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const COMMANDS = ['run', 'up', 'tables', 'daemons', 'task', 'jobs'];
+const COMMANDS = ['run', 'up', 'tables', 'daemons', 'task', 'jobs', 'services'];
 /** Bundles on the path of a task's start: minified, with the assert shim. */
 const LEAN = new Set(['agora', 'commands/run']);
 

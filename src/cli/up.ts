@@ -145,19 +145,24 @@ export async function up(values: ParsedValues): Promise<number> {
     ),
   );
   const agents: Supervisor[] = [];
-  // The jobs framework (issue #13) runs beside the cluster, supervised like the daemons.
+  // The bundled frameworks (issues #12 and #13) run beside the cluster, supervised like the
+  // daemons: started once the agents are in, stopped first. With the master on any free
+  // port (tests, several clusters), so are they (and the services framework's DNS server).
   const jobsPortFlag = stringFlag(values, 'jobs_port');
   const jobsPort =
     jobsPortFlag === 'off' ? undefined : numberFlag(values, 'jobs_port', port === 0 ? 0 : 8090);
   let jobsUrl: string | undefined;
-  const jobs: Supervisor[] = [];
-  const all = () => [master, ...agents, ...jobs];
+  const servicesPort = numberFlag(values, 'services_port', port === 0 ? 0 : 8080);
+  const withServices = values.no_services !== true;
+  let servicesUrl: string | undefined;
+  const frameworks: Supervisor[] = [];
+  const all = () => [master, ...agents, ...frameworks];
 
   const stop = async () => {
     // No daemon may come back while the others stop, even one whose backoff ends meanwhile.
     for (const supervisor of all()) supervisor.stopRestarting();
-    // The jobs framework first: it stays registered, and its tasks end with the agents.
-    await Promise.all(jobs.map((framework) => framework.stop()));
+    // The frameworks first: they stay registered, and their tasks end with the agents.
+    await Promise.all(frameworks.map((framework) => framework.stop()));
     // Agents first, so their tasks end while the master can still hear about it.
     await Promise.all(agents.map((agent) => agent.stop()));
     await master.stop();
@@ -237,9 +242,41 @@ export async function up(values: ParsedValues): Promise<number> {
           },
         ),
       );
-      jobs.push(framework);
+      frameworks.push(framework);
       framework.start();
       await waitFor('the jobs framework to listen', interrupted.signal, all(), async () => jobsUrl);
+    }
+    if (withServices) {
+      const services = supervise('services', () =>
+        startChild(
+          'services',
+          [
+            'services',
+            'serve',
+            '--master',
+            url,
+            '--port',
+            String(servicesPort),
+            '--dns_port',
+            servicesPort === 0 ? '0' : '8053',
+            '--work_dir',
+            workDir,
+            '--log_level',
+            childLevel,
+          ],
+          (entry) => {
+            if (entry.msg === 'listening' && typeof entry.url === 'string') servicesUrl = entry.url;
+          },
+        ),
+      );
+      frameworks.push(services);
+      services.start();
+      await waitFor(
+        'the services framework to listen',
+        interrupted.signal,
+        all(),
+        async () => servicesUrl,
+      );
     }
     for (const supervisor of all()) supervisor.enableRestarts();
     // The CLI finds a master on the default port by itself; elsewhere it must be told.
@@ -258,6 +295,9 @@ export async function up(values: ParsedValues): Promise<number> {
             ]
           : []),
         `  curl -s ${url}/master/state`,
+        ...(servicesUrl !== undefined
+          ? [`Services (Marathon's API) at ${servicesUrl}: npx agora services apply -f web.json`]
+          : []),
         'A master or agent that exits is restarted; Ctrl-C stops the cluster.',
         '',
         '',

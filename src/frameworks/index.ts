@@ -19,6 +19,15 @@ export {
 } from './run.js';
 export { type RunDockerOptions, takePorts } from './run-docker.js';
 export {
+  type AppDefinition,
+  parseApp,
+  ServiceCore,
+  ServicesFramework,
+  type ServicesLog,
+  type ServicesOptions,
+  type ServicesStore,
+} from './services/index.js';
+export {
   type AgentView,
   type RoleView,
   type WaitingKind,

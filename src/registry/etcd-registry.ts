@@ -27,7 +27,7 @@ export class EtcdRegistry extends ChunkedRegistry {
   }
 }
 
-class EtcdChunks implements ChunkStore {
+export class EtcdChunks implements ChunkStore {
   readonly where: string;
   private readonly head: string;
 

@@ -15,6 +15,25 @@ export {
   EtcdRegistry,
   type EtcdRegistryOptions,
 } from './etcd-registry.js';
+export {
+  BatchingFrameworkStore,
+  type FrameworkStore,
+  type FrameworkStoreChange,
+  FrameworkStoreInputError,
+  InMemoryFrameworkStore,
+  MAX_FRAMEWORK_BATCH_CHANGES,
+  MAX_FRAMEWORK_KEY_CHARS,
+  MAX_FRAMEWORK_VALUE_BYTES,
+} from './framework-store.js';
+export {
+  ChunkedFrameworkStore,
+  etcdFrameworkStore,
+  zooKeeperFrameworkStore,
+} from './framework-store-chunked.js';
+export {
+  EmbeddedFrameworkStore,
+  type EmbeddedFrameworkStoreOptions,
+} from './framework-store-embedded.js';
 export { InMemoryRegistry, type InMemoryRegistryOptions } from './in-memory-registry.js';
 export type { RecoveryReport, Registry, TornTail } from './registry.js';
 export {

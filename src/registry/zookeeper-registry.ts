@@ -32,7 +32,7 @@ export class ZooKeeperRegistry extends ChunkedRegistry {
   }
 }
 
-class ZooKeeperChunks implements ChunkStore {
+export class ZooKeeperChunks implements ChunkStore {
   readonly where: string;
 
   constructor(

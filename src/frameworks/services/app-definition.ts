@@ -1,0 +1,401 @@
+// Marathon's app definition (the commonly used fields; Marathon's
+// docs/docs/application-basics.md, health-checks.md, constraints.md) and its
+// validation. Bad input is answered as Marathon answers it: 422 with
+// { message: "Object is not valid", details: [{ path: "/healthChecks(0)/portIndex", errors: [...] }] }.
+// Pure: no I/O.
+import { RE2JS } from 're2js';
+import { z } from 'zod';
+
+/** Bounds: every list and text a user sends is capped (house rule: sizes, depths, counts). */
+export const LIMITS = {
+  idChars: 255,
+  instances: 10_000,
+  cmdChars: 64 * 1024,
+  args: 1000,
+  argChars: 8 * 1024,
+  envEntries: 1000,
+  envValueChars: 32 * 1024,
+  labels: 1000,
+  constraints: 100,
+  portDefinitions: 100,
+  dependencies: 100,
+  uris: 100,
+  /** Mesos runs one health check per task (TaskInfo.health_check). */
+  healthChecks: 1,
+  readinessChecks: 10,
+  /** Nesting of any JSON body. */
+  jsonDepth: 32,
+} as const;
+
+const SEGMENT = /^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
+
+export type ConstraintOperator = 'UNIQUE' | 'CLUSTER' | 'GROUP_BY' | 'LIKE' | 'UNLIKE' | 'MAX_PER';
+export type Constraint = readonly [field: string, operator: ConstraintOperator, value?: string];
+
+export type HealthProtocol =
+  | 'HTTP'
+  | 'HTTPS'
+  | 'TCP'
+  | 'COMMAND'
+  | 'MESOS_HTTP'
+  | 'MESOS_HTTPS'
+  | 'MESOS_TCP';
+
+export interface HealthCheckDefinition {
+  readonly protocol: HealthProtocol;
+  readonly path?: string;
+  readonly portIndex?: number;
+  readonly port?: number;
+  readonly command?: { readonly value: string };
+  readonly gracePeriodSeconds: number;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly maxConsecutiveFailures: number;
+  readonly delaySeconds: number;
+}
+
+export interface PortDefinition {
+  readonly port: number;
+  readonly name?: string;
+  readonly protocol: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** An app as stored and served (Marathon's JSON names, camelCase as Marathon has them). */
+export interface AppDefinition {
+  readonly id: string;
+  readonly cmd?: string;
+  readonly args?: readonly string[];
+  readonly user?: string;
+  readonly container?: Readonly<Record<string, unknown>>;
+  readonly cpus: number;
+  readonly mem: number;
+  readonly disk: number;
+  readonly gpus: number;
+  readonly instances: number;
+  readonly portDefinitions: readonly PortDefinition[];
+  readonly requirePorts: boolean;
+  readonly env: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly constraints: readonly Constraint[];
+  readonly healthChecks: readonly HealthCheckDefinition[];
+  readonly readinessChecks: readonly Readonly<Record<string, unknown>>[];
+  readonly upgradeStrategy: {
+    readonly minimumHealthCapacity: number;
+    readonly maximumOverCapacity: number;
+  };
+  readonly backoffSeconds: number;
+  readonly backoffFactor: number;
+  readonly maxLaunchDelaySeconds: number;
+  readonly killSelection: 'YOUNGEST_FIRST' | 'OLDEST_FIRST';
+  readonly role?: string;
+  readonly dependencies: readonly string[];
+  readonly uris: readonly string[];
+}
+
+export interface ValidationDetail {
+  readonly path: string;
+  readonly errors: readonly string[];
+}
+
+/** Marathon's 422 body. */
+export interface ValidationFailure {
+  readonly message: string;
+  readonly details: readonly ValidationDetail[];
+}
+
+export type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly failure: ValidationFailure };
+
+const label = z.string().max(LIMITS.envValueChars);
+const boundedRecord = (max: number, what: string) =>
+  z
+    .record(z.string().min(1).max(255), label)
+    .refine((r) => Object.keys(r).length <= max, `at most ${max} ${what}`);
+
+const healthCheckSchema = z
+  .object({
+    protocol: z
+      .enum(['HTTP', 'HTTPS', 'TCP', 'COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP'])
+      .default('HTTP'),
+    path: z.string().max(1024).startsWith('/').optional(),
+    portIndex: z.number().int().min(0).max(LIMITS.portDefinitions).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    command: z.object({ value: z.string().min(1).max(LIMITS.cmdChars) }).optional(),
+    gracePeriodSeconds: z.number().int().min(0).max(86_400).default(300),
+    intervalSeconds: z.number().int().min(1).max(86_400).default(60),
+    timeoutSeconds: z.number().int().min(1).max(86_400).default(20),
+    maxConsecutiveFailures: z.number().int().min(0).max(1000).default(3),
+    delaySeconds: z.number().int().min(0).max(86_400).default(15),
+  })
+  .superRefine((check, ctx) => {
+    const isCommand = check.protocol === 'COMMAND';
+    if (isCommand && check.command === undefined)
+      ctx.addIssue({ code: 'custom', path: ['command'], message: 'required for COMMAND checks' });
+    if (!isCommand && check.command !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['command'], message: 'only COMMAND checks run one' });
+    if (check.timeoutSeconds >= check.intervalSeconds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeoutSeconds'],
+        message: 'must be less than intervalSeconds',
+      });
+    if (!isCommand && check.portIndex !== undefined && check.port !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['port'],
+        message: 'give portIndex or port, not both',
+      });
+  });
+
+const constraintSchema = z
+  .array(z.string().max(1024))
+  .min(2, 'a constraint is [field, operator] or [field, operator, value]')
+  .max(3, 'a constraint is [field, operator] or [field, operator, value]')
+  .superRefine((c, ctx) => {
+    const [field, operator, value] = c;
+    if (field === undefined || field.length === 0)
+      ctx.addIssue({ code: 'custom', path: [0], message: 'the field must not be empty' });
+    const needsValue = operator === 'LIKE' || operator === 'UNLIKE' || operator === 'MAX_PER';
+    switch (operator) {
+      case 'UNIQUE':
+        if (value !== undefined)
+          ctx.addIssue({ code: 'custom', path: [2], message: 'UNIQUE takes no value' });
+        return;
+      case 'CLUSTER':
+        return;
+      case 'GROUP_BY':
+      case 'MAX_PER':
+        if (value === undefined && !needsValue) return;
+        if (value === undefined || !/^[1-9]\d{0,5}$/.test(value))
+          ctx.addIssue({
+            code: 'custom',
+            path: [2],
+            message: `${operator} takes a positive integer`,
+          });
+        return;
+      case 'LIKE':
+      case 'UNLIKE':
+        if (value === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [2],
+            message: `${operator} takes a regular expression`,
+          });
+          return;
+        }
+        try {
+          RE2JS.compile(value);
+        } catch {
+          ctx.addIssue({
+            code: 'custom',
+            path: [2],
+            message: `'${value}' is not a valid regular expression`,
+          });
+        }
+        return;
+      default:
+        ctx.addIssue({
+          code: 'custom',
+          path: [1],
+          message: `unknown operator '${operator}': UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE or MAX_PER`,
+        });
+    }
+  });
+
+const portDefinitionSchema = z.object({
+  port: z.number().int().min(0).max(65535),
+  name: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes')
+    .max(63)
+    .optional(),
+  protocol: z.enum(['tcp', 'udp', 'udp,tcp', 'tcp,udp']).default('tcp'),
+  labels: boundedRecord(LIMITS.labels, 'labels').optional(),
+});
+
+/** The body of POST /v2/apps and PUT /v2/apps/<id> (id optional there: it comes from the URL). */
+export const appSchema = z
+  .object({
+    id: z.string().min(1).max(LIMITS.idChars),
+    cmd: z.string().min(1).max(LIMITS.cmdChars).optional(),
+    args: z.array(z.string().max(LIMITS.argChars)).max(LIMITS.args).optional(),
+    user: z.string().min(1).max(255).optional(),
+    container: z.record(z.string(), z.unknown()).optional(),
+    cpus: z.number().min(0.001).max(1_000_000).default(1),
+    mem: z.number().min(0).max(1e9).default(128),
+    disk: z.number().min(0).max(1e12).default(0),
+    gpus: z.number().int().min(0).max(1024).default(0),
+    instances: z.number().int().min(0).max(LIMITS.instances).default(1),
+    ports: z.array(z.number().int().min(0).max(65535)).max(LIMITS.portDefinitions).optional(),
+    portDefinitions: z.array(portDefinitionSchema).max(LIMITS.portDefinitions).optional(),
+    requirePorts: z.boolean().default(false),
+    env: boundedRecord(LIMITS.envEntries, 'variables').default({}),
+    labels: boundedRecord(LIMITS.labels, 'labels').default({}),
+    constraints: z.array(constraintSchema).max(LIMITS.constraints).default([]),
+    healthChecks: z
+      .array(healthCheckSchema)
+      .max(LIMITS.healthChecks, 'at most one health check: Mesos runs one per task')
+      .default([]),
+    readinessChecks: z
+      .array(z.record(z.string(), z.unknown()))
+      .max(LIMITS.readinessChecks)
+      .default([]),
+    upgradeStrategy: z
+      .object({
+        minimumHealthCapacity: z.number().min(0).max(1).default(1),
+        maximumOverCapacity: z.number().min(0).max(1).default(1),
+      })
+      .default({ minimumHealthCapacity: 1, maximumOverCapacity: 1 }),
+    backoffSeconds: z.number().min(0).max(86_400).default(1),
+    backoffFactor: z.number().min(1).max(100).default(1.15),
+    maxLaunchDelaySeconds: z.number().min(0).max(86_400).default(300),
+    killSelection: z.enum(['YOUNGEST_FIRST', 'OLDEST_FIRST']).default('YOUNGEST_FIRST'),
+    role: z
+      .string()
+      .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_.\-/]*$/, 'not a valid role name')
+      .max(255)
+      .optional(),
+    dependencies: z
+      .array(z.string().min(1).max(LIMITS.idChars))
+      .max(LIMITS.dependencies)
+      .default([]),
+    uris: z.array(z.string().min(1).max(4096)).max(LIMITS.uris).default([]),
+  })
+  .superRefine((app, ctx) => {
+    if (app.cmd === undefined && app.args === undefined && app.container === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'",
+      });
+    if (app.cmd !== undefined && app.args !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['args'], message: 'give cmd or args, not both' });
+    if (app.ports !== undefined && app.portDefinitions !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ports'],
+        message: 'give ports or portDefinitions, not both',
+      });
+    const idError = appIdError(app.id);
+    if (idError !== undefined) ctx.addIssue({ code: 'custom', path: ['id'], message: idError });
+    const portCount = app.portDefinitions?.length ?? app.ports?.length ?? 0;
+    for (const [i, check] of app.healthChecks.entries()) {
+      if (check.protocol === 'COMMAND' || check.port !== undefined) continue;
+      if ((check.portIndex ?? 0) >= portCount)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['healthChecks', i, 'portIndex'],
+          message: `the app has ${portCount} port(s): portIndex must name one of them`,
+        });
+    }
+    for (const [i, dependency] of app.dependencies.entries())
+      if (appIdError(normalizeAppId(dependency, app.id)) !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['dependencies', i], message: 'not a valid app id' });
+  });
+
+/** Why `id` (absolute, normalized) is not a valid app id, or undefined. */
+export function appIdError(id: string): string | undefined {
+  if (!id.startsWith('/') || id === '/') return 'must name an app: /name or /group/name';
+  if (id.length > LIMITS.idChars) return `at most ${LIMITS.idChars} characters`;
+  for (const segment of id.slice(1).split('/'))
+    if (!SEGMENT.test(segment))
+      return `'${segment}': path segments are lowercase letters, digits, dashes and dots, starting and ending with a letter or digit`;
+  return undefined;
+}
+
+/** `web` → `/web`; `../api` relative to `/team/web` → `/api`; trailing slashes dropped. */
+export function normalizeAppId(id: string, base = '/'): string {
+  const parts = id.startsWith('/') ? [] : base.split('/').filter(Boolean).slice(0, -1);
+  for (const part of id.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join('/')}`;
+}
+
+/** `/healthChecks(0)/portIndex`, as Marathon names a field. */
+export function marathonPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const key of path) text += typeof key === 'number' ? `(${key})` : `/${String(key)}`;
+  return text === '' ? '/' : text;
+}
+
+export function failureOf(error: z.ZodError): ValidationFailure {
+  const byPath = new Map<string, string[]>();
+  for (const issue of error.issues.slice(0, 100)) {
+    const path = marathonPath(issue.path);
+    byPath.set(path, [...(byPath.get(path) ?? []), issue.message]);
+  }
+  return {
+    message: 'Object is not valid',
+    details: [...byPath].map(([path, errors]) => ({ path, errors })),
+  };
+}
+
+export function invalid(path: string, error: string): ValidationFailure {
+  return { message: 'Object is not valid', details: [{ path, errors: [error] }] };
+}
+
+/** Depth of a parsed JSON value (a scalar is 0). */
+export function jsonDepth(value: unknown, limit: number = LIMITS.jsonDepth + 1): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (limit <= 0) return 1;
+  let deepest = 0;
+  for (const child of Object.values(value))
+    deepest = Math.max(deepest, jsonDepth(child, limit - 1));
+  return deepest + 1;
+}
+
+/**
+ * Parses an app definition from a request body. `idFromUrl` (PUT /v2/apps/<id>)
+ * fills in or must match the body's id.
+ */
+export function parseApp(body: unknown, idFromUrl?: string): Parsed<AppDefinition> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return { ok: false, failure: invalid('/', 'an app definition is a JSON object') };
+  if (jsonDepth(body) > LIMITS.jsonDepth)
+    return { ok: false, failure: invalid('/', `nested deeper than ${LIMITS.jsonDepth} levels`) };
+  const record = body as Record<string, unknown>;
+  const rawId = record.id ?? idFromUrl;
+  const withId =
+    typeof rawId === 'string' ? { ...record, id: normalizeAppId(rawId) } : { ...record, id: rawId };
+  if (
+    idFromUrl !== undefined &&
+    typeof record.id === 'string' &&
+    normalizeAppId(record.id) !== idFromUrl
+  )
+    return {
+      ok: false,
+      failure: invalid('/id', `the body's id differs from the URL's ${idFromUrl}`),
+    };
+  const parsed = appSchema.safeParse(withId);
+  if (!parsed.success) return { ok: false, failure: failureOf(parsed.error) };
+  const { ports, portDefinitions, ...rest } = parsed.data;
+  const app: AppDefinition = {
+    ...rest,
+    dependencies: rest.dependencies.map((d) => normalizeAppId(d, rest.id)),
+    portDefinitions: portDefinitions ?? (ports ?? []).map((port) => ({ port, protocol: 'tcp' })),
+    constraints: rest.constraints as unknown as Constraint[],
+  };
+  return { ok: true, value: app };
+}
+
+/** True when two definitions differ in more than the instance count (a new config, a rolling deploy). */
+export function isConfigChange(a: AppDefinition, b: AppDefinition): boolean {
+  return JSON.stringify({ ...a, instances: 0 }) !== JSON.stringify({ ...b, instances: 0 });
+}
+
+/** Marathon's task name and Mesos-DNS's label for an app: `/team/web` → `web-team`. */
+export function dnsLabelOf(appId: string): string {
+  return appId
+    .split('/')
+    .filter(Boolean)
+    .reverse()
+    .join('-')
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+}

@@ -1,0 +1,307 @@
+// Marathon's REST API over node:http (docs/docs/rest-api.md): /v2/apps,
+// /v2/tasks, /v2/deployments, /v2/groups, /v2/queue, /v2/info, /v2/leader,
+// /v2/events, /ping, /metrics. Every body is bounded (size, depth, counts) and
+// checked in full before anything changes; a bad one gets 4xx with the field.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type AppDefinition,
+  appIdError,
+  invalid,
+  jsonDepth,
+  LIMITS,
+  normalizeAppId,
+  parseApp,
+  type ValidationFailure,
+} from './app-definition.js';
+import type { CommandResult, ServiceCore } from './core.js';
+import type { EventHub } from './event-hub.js';
+import { appView, deploymentView, groupView, queueView, taskView } from './views.js';
+
+/** A request body larger than this is refused with 413 before it is parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Task ids in one POST /v2/tasks/delete. */
+const MAX_TASK_IDS = 10_000;
+
+export interface ApiHost {
+  readonly core: ServiceCore;
+  readonly events: EventHub;
+  nowMs(): number;
+  /** Persists what a command changed and acts on it (kills, revives) before the answer goes out. */
+  commit(): Promise<void>;
+  info(): Record<string, unknown>;
+  metrics(): string;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+const unprocessable = (failure: ValidationFailure) => new HttpError(422, failure);
+const badRequest = (message: string) => new HttpError(400, { message });
+
+export async function handleApi(
+  host: ApiHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  try {
+    const url = new URL(req.url ?? '/', 'http://services');
+    if (url.pathname.length > 1024) throw badRequest('the path is too long');
+    const method = req.method ?? 'GET';
+    const answer = await route(host, method, url, req, res);
+    if (answer === 'streaming') return;
+    send(res, answer.status, answer.body);
+  } catch (error) {
+    if (error instanceof HttpError) send(res, error.status, error.body);
+    else send(res, 500, { message: (error as Error).message });
+  }
+}
+
+type Answer = { status: number; body: unknown } | 'streaming';
+
+async function route(
+  host: ApiHost,
+  method: string,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<Answer> {
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const core = host.core;
+  const force = url.searchParams.get('force') === 'true';
+  if (path === '/ping') return text(res, 'pong');
+  if (path === '/metrics') return text(res, host.metrics());
+  if (path === '/v2/info' && method === 'GET') return ok(host.info());
+  if (path === '/v2/leader' && method === 'GET') return ok({ leader: host.info().leader });
+  if (path === '/v2/events' && method === 'GET') {
+    host.events.subscribe(req, res, url.searchParams.getAll('event_type'));
+    return 'streaming';
+  }
+  if (path === '/v2/queue' && method === 'GET') return ok(queueView(core, host.nowMs()));
+  if (path === '/v2/deployments' && method === 'GET')
+    return ok([...core.deployments.values()].map((d) => deploymentView(core, d)));
+  if (path.startsWith('/v2/deployments/') && method === 'DELETE') {
+    const result = core.cancelDeployment(
+      path.slice('/v2/deployments/'.length),
+      force,
+      host.nowMs(),
+    );
+    await host.commit();
+    return force && result.ok ? { status: 202, body: {} } : commandAnswer(result, 200);
+  }
+  if (path === '/v2/tasks' && method === 'GET')
+    return ok({ tasks: [...core.instances.values()].map(taskView) });
+  if (path === '/v2/tasks/delete' && method === 'POST') {
+    const body = await readJson(req);
+    const ids = (body as { ids?: unknown }).ids;
+    if (
+      !Array.isArray(ids) ||
+      ids.length > MAX_TASK_IDS ||
+      !ids.every((id) => typeof id === 'string' && id.length <= 512)
+    )
+      throw unprocessable(invalid('/ids', `a list of at most ${MAX_TASK_IDS} task ids`));
+    const killed = core.killInstances(
+      ids as string[],
+      url.searchParams.get('scale') === 'true',
+      host.nowMs(),
+    );
+    await host.commit();
+    return ok({ tasks: killed.map(taskView) });
+  }
+  if (path === '/v2/groups' || path.startsWith('/v2/groups/')) {
+    if (method !== 'GET')
+      throw new HttpError(405, {
+        message: 'groups are read-only here: create apps under them with /v2/apps',
+      });
+    const id = normalizeAppId(path.slice('/v2/groups'.length) || '/');
+    const group = groupView(core, id);
+    if (group === undefined) throw new HttpError(404, { message: `Group '${id}' does not exist` });
+    return ok(group);
+  }
+  if (path === '/v2/apps') {
+    if (method === 'GET') {
+      const embed = url.searchParams
+        .getAll('embed')
+        .some((e) => e === 'apps.tasks' || e === 'app.tasks');
+      const filter = url.searchParams.get('id');
+      const apps = [...core.apps.values()].filter(
+        (a) => filter === null || a.def.id.includes(filter),
+      );
+      return ok({ apps: apps.map((a) => appView(core, a, embed)) });
+    }
+    if (method === 'POST') {
+      const parsed = parseApp(await readJson(req));
+      if (!parsed.ok) throw unprocessable(parsed.failure);
+      if (core.apps.has(parsed.value.id))
+        throw new HttpError(409, {
+          message: `An app with id [${parsed.value.id}] already exists.`,
+        });
+      checkDependencies(core, parsed.value);
+      const result = core.putApp(parsed.value, host.nowMs(), force);
+      await host.commit();
+      if (!result.ok) return commandAnswer(result, 201);
+      host.events.publish({
+        eventType: 'api_post_event',
+        timestamp: new Date(host.nowMs()).toISOString(),
+        uri: '/v2/apps',
+        appDefinition: parsed.value,
+      });
+      const app = core.apps.get(parsed.value.id);
+      return { status: 201, body: app === undefined ? {} : appView(core, app, false) };
+    }
+    throw new HttpError(405, { message: `${method} is not allowed on /v2/apps` });
+  }
+  if (path.startsWith('/v2/apps/'))
+    return appRoute(host, method, path.slice('/v2/apps'.length), url, req, force);
+  throw new HttpError(404, { message: `no route ${method} ${path}` });
+}
+
+async function appRoute(
+  host: ApiHost,
+  method: string,
+  rest: string,
+  url: URL,
+  req: IncomingMessage,
+  force: boolean,
+): Promise<Answer> {
+  const core = host.core;
+  let suffix: 'restart' | 'tasks' | 'versions' | undefined;
+  let idPart = rest;
+  for (const candidate of ['restart', 'tasks', 'versions'] as const)
+    if (rest.endsWith(`/${candidate}`)) {
+      suffix = candidate;
+      idPart = rest.slice(0, -candidate.length - 1);
+    }
+  const appId = normalizeAppId(idPart);
+  const idError = appIdError(appId);
+  if (idError !== undefined) throw unprocessable(invalid('/id', idError));
+  const app = core.apps.get(appId);
+  const missing = () => new HttpError(404, { message: `App '${appId}' does not exist` });
+  if (suffix === 'restart') {
+    if (method !== 'POST') throw new HttpError(405, { message: 'POST to restart' });
+    const result = core.restartApp(appId, host.nowMs(), force);
+    await host.commit();
+    return commandAnswer(result, 200);
+  }
+  if (suffix === 'tasks') {
+    if (app === undefined) throw missing();
+    if (method === 'GET') return ok({ tasks: core.instancesOf(appId).map(taskView) });
+    if (method === 'DELETE') {
+      const ids = core.instancesOf(appId).map((i) => i.id);
+      const killed = core.killInstances(
+        ids,
+        url.searchParams.get('scale') === 'true',
+        host.nowMs(),
+      );
+      await host.commit();
+      return ok({ tasks: killed.map(taskView) });
+    }
+    throw new HttpError(405, { message: `${method} is not allowed on tasks` });
+  }
+  if (suffix === 'versions') {
+    if (app === undefined) throw missing();
+    return ok({
+      versions: [app.version, ...(app.previous !== undefined ? [app.previous.version] : [])],
+    });
+  }
+  switch (method) {
+    case 'GET': {
+      if (app === undefined) throw missing();
+      const embed = url.searchParams.getAll('embed').some((e) => e.endsWith('tasks'));
+      return ok({ app: appView(core, app, embed) });
+    }
+    case 'PUT':
+    case 'PATCH': {
+      const body = await readJson(req);
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw unprocessable(invalid('/', 'an app definition is a JSON object'));
+      // PATCH, and PUT by default (Marathon's partialUpdate=true), change only the fields sent.
+      const isPartial = method === 'PATCH' || url.searchParams.get('partialUpdate') !== 'false';
+      const base =
+        isPartial && app !== undefined ? (app.def as unknown as Record<string, unknown>) : {};
+      const parsed = parseApp({ ...base, ...(body as Record<string, unknown>) }, appId);
+      if (!parsed.ok) throw unprocessable(parsed.failure);
+      checkDependencies(core, parsed.value);
+      const result = core.putApp(parsed.value, host.nowMs(), force);
+      await host.commit();
+      return commandAnswer(result, app === undefined ? 201 : 200);
+    }
+    case 'DELETE': {
+      const result = core.deleteApp(appId, host.nowMs());
+      await host.commit();
+      return commandAnswer(result, 200);
+    }
+    default:
+      throw new HttpError(405, { message: `${method} is not allowed on an app` });
+  }
+}
+
+function checkDependencies(core: ServiceCore, app: AppDefinition): void {
+  for (const [i, dependency] of app.dependencies.entries())
+    if (dependency === app.id)
+      throw unprocessable(invalid(`/dependencies(${i})`, 'an app cannot depend on itself'));
+  void core;
+}
+
+function commandAnswer(result: CommandResult, status: number): { status: number; body: unknown } {
+  if (result.ok)
+    return { status, body: { version: result.version, deploymentId: result.deploymentId } };
+  return {
+    status: result.status,
+    body: {
+      message: result.message,
+      ...(result.deployments !== undefined
+        ? { deployments: result.deployments.map((id) => ({ id })) }
+        : {}),
+    },
+  };
+}
+
+const ok = (body: unknown) => ({ status: 200, body });
+
+function text(res: ServerResponse, body: string): Answer {
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(body);
+  return 'streaming';
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.length });
+  res.end(bytes);
+}
+
+/** The body as JSON: at most MAX_BODY_BYTES (413), valid JSON (400), nested at most LIMITS.jsonDepth (422). */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new HttpError(413, { message: `the body is larger than ${MAX_BODY_BYTES} bytes` });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(413, { message: `the body is larger than ${MAX_BODY_BYTES} bytes` });
+    chunks.push(chunk as Buffer);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw badRequest(`Invalid JSON: ${(error as Error).message}`);
+  }
+  if (jsonDepth(value) > LIMITS.jsonDepth)
+    throw unprocessable(invalid('/', `nested deeper than ${LIMITS.jsonDepth} levels`));
+  return value;
+}

@@ -1,0 +1,81 @@
+// One running copy of an app: a Mesos task the services framework launched.
+// Its state follows the task's, through one table of legal moves (pure).
+import { isTerminalState, type TaskState } from '../../wire/index.js';
+import type { Site } from './constraints.js';
+
+/** The live states an instance is kept in; a terminal update removes it. */
+export type InstanceState = 'TASK_STAGING' | 'TASK_STARTING' | 'TASK_RUNNING' | 'TASK_KILLING';
+
+const NEXT: Readonly<Record<InstanceState, ReadonlySet<InstanceState>>> = {
+  TASK_STAGING: new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING']),
+  TASK_STARTING: new Set(['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING']),
+  TASK_RUNNING: new Set(['TASK_RUNNING', 'TASK_KILLING']),
+  TASK_KILLING: new Set(['TASK_KILLING']),
+};
+
+export interface Instance extends Site {
+  /** The Mesos task id: `<app label>.<unique>`, as Marathon names tasks. */
+  readonly id: string;
+  readonly appId: string;
+  /** The app's lastConfigChangeAt when launched: a rolling deploy replaces older ones. */
+  readonly configVersion: string;
+  readonly agentId: string;
+  readonly ip: string;
+  readonly ports: readonly number[];
+  readonly hasHealthCheck: boolean;
+  readonly state: InstanceState;
+  /** The latest health check result; undefined until the first one. */
+  readonly healthy: boolean | undefined;
+  /** We asked for it to go (scale down, deploy, delete); its end is no failure. */
+  readonly isKillWanted: boolean;
+  readonly killSentAtMs: number | undefined;
+  readonly stagedAtMs: number;
+  readonly startedAtMs: number | undefined;
+}
+
+export type Transition =
+  | { readonly kind: 'moved'; readonly instance: Instance }
+  | { readonly kind: 'ended'; readonly state: TaskState }
+  | { readonly kind: 'refused'; readonly from: InstanceState; readonly to: TaskState };
+
+/** Where a task's new state takes the instance; a refused move leaves it as it was. */
+export function transition(
+  instance: Instance,
+  to: TaskState,
+  healthy: boolean | undefined,
+  nowMs: number,
+): Transition {
+  if (isTerminalState(to) || to === 'TASK_UNREACHABLE' || to === 'TASK_UNKNOWN')
+    return { kind: 'ended', state: to };
+  const next = to as InstanceState;
+  if (!(next in NEXT) || !NEXT[instance.state].has(next))
+    return { kind: 'refused', from: instance.state, to };
+  return {
+    kind: 'moved',
+    instance: {
+      ...instance,
+      state: next,
+      healthy: healthy ?? instance.healthy,
+      startedAtMs: instance.startedAtMs ?? (next === 'TASK_RUNNING' ? nowMs : instance.startedAtMs),
+    },
+  };
+}
+
+/** Healthy as Marathon counts it: running, and passing its health check if it has one. */
+export function isHealthy(instance: Instance): boolean {
+  return (
+    instance.state === 'TASK_RUNNING' &&
+    !instance.isKillWanted &&
+    (!instance.hasHealthCheck || instance.healthy === true)
+  );
+}
+
+/** A failure that earns the app a launch delay: its own process ended (not a lost agent). */
+export function isCrash(state: TaskState): boolean {
+  return (
+    state === 'TASK_FAILED' ||
+    state === 'TASK_FINISHED' ||
+    state === 'TASK_KILLED' ||
+    state === 'TASK_ERROR'
+  );
+}
