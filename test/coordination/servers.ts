@@ -5,12 +5,17 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type CoordinatorKind,
+  ETCD_BINARY,
+  freePort,
+  isServing,
+  planLocalCoordinator,
+  ZOOKEEPER_JAR,
+} from '../../src/cli/local-coordinator.js';
 
-const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
-const ETCD = '/usr/bin/etcd';
 const START_TIMEOUT_MS = 60_000;
 
 export interface Server {
@@ -26,7 +31,7 @@ export interface Server {
 let installed = false;
 /** apt-get installs the Debian packages once per test process, when a binary is missing. */
 function ensureInstalled(): void {
-  if (installed || (existsSync(ZOOKEEPER_JAR) && existsSync(ETCD))) {
+  if (installed || (existsSync(ZOOKEEPER_JAR) && existsSync(ETCD_BINARY))) {
     installed = true;
     return;
   }
@@ -42,87 +47,26 @@ function ensureInstalled(): void {
   installed = true;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort };
 
 /** Starts a one-node ZooKeeper. Sessions may be as short as a second (for fast failover tests). */
-export async function startZooKeeper(): Promise<Server> {
-  ensureInstalled();
-  const dir = mkdtempSync(join(tmpdir(), 'agora-zk-'));
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'zoo.cfg'),
-    [
-      'tickTime=500',
-      `dataDir=${join(dir, 'data')}`,
-      `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
-      'admin.enableServer=false',
-      'minSessionTimeout=1000',
-      'maxSessionTimeout=60000',
-      '4lw.commands.whitelist=ruok',
-      '',
-    ].join('\n'),
-  );
-  // Not through zkServer.sh: its env script hard-codes /etc/zookeeper/conf (DEPS.md).
-  return launch(
-    'java',
-    [
-      '-Xmx256m',
-      '-cp',
-      `${dir}:${ZOOKEEPER_JAR}`,
-      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-      join(dir, 'zoo.cfg'),
-    ],
-    port,
-    dir,
-    () => ruok(port),
-  );
+export function startZooKeeper(): Promise<Server> {
+  return startCoordinator('zookeeper');
 }
 
 /** Starts a one-member etcd. */
-export async function startEtcd(): Promise<Server> {
+export function startEtcd(): Promise<Server> {
+  return startCoordinator('etcd');
+}
+
+/** The coordinator `agora up --ha` runs, with a temp dir on free ports. */
+async function startCoordinator(kind: CoordinatorKind): Promise<Server> {
   ensureInstalled();
-  const dir = mkdtempSync(join(tmpdir(), 'agora-etcd-'));
+  const dir = mkdtempSync(join(tmpdir(), `agora-${kind === 'zookeeper' ? 'zk' : kind}-`));
   const port = await freePort();
-  const peerPort = await freePort();
-  const client = `http://127.0.0.1:${port}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  return launch(
-    ETCD,
-    [
-      '--name',
-      'agora-test',
-      '--data-dir',
-      join(dir, 'data'),
-      '--listen-client-urls',
-      client,
-      '--advertise-client-urls',
-      client,
-      '--listen-peer-urls',
-      peer,
-      '--initial-advertise-peer-urls',
-      peer,
-      '--initial-cluster',
-      `agora-test=${peer}`,
-    ],
-    port,
-    dir,
-    async () => {
-      const response = await fetch(`${client}/health`).catch(() => undefined);
-      return (
-        response?.ok === true && ((await response.json()) as { health?: string }).health === 'true'
-      );
-    },
-  );
+  const plan = planLocalCoordinator(kind, { dir, port, peerPort: await freePort() });
+  for (const [path, content] of Object.entries(plan.files)) writeFileSync(path, content);
+  return launch(plan.command, plan.args, port, dir, () => isServing(kind, port));
 }
 
 async function launch(
@@ -158,19 +102,4 @@ async function launch(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { address: `127.0.0.1:${port}`, pid: child.pid ?? -1, process: child, output, stop };
-}
-
-/** ZooKeeper's four-letter `ruok`: `imok` once it serves. */
-function ruok(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    let answer = '';
-    socket.setTimeout(1000, () => socket.destroy());
-    socket.on('data', (data) => {
-      answer += data.toString();
-    });
-    socket.on('close', () => resolve(answer === 'imok'));
-    socket.on('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1', () => socket.end('ruok'));
-  });
 }
