@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
 import { Cleanup, HttpServer, type Logger, sendEmpty, sendJson } from '../runtime/index.js';
-import { locateMaster } from '../sdk/index.js';
+import { followLeader } from '../sdk/index.js';
 import {
   AGORA_VERSION,
   type AgentCall,
@@ -271,8 +271,12 @@ export class Agent implements AgentView {
     this.cleanup.defer(() => this.executors.killAll());
     this.cleanup.defer(() => this.sessions.stop());
     this.cleanup.defer(() => this.updates.stop());
+    // Through a coordinator the leader is watched for the agent's whole life (one session).
+    const leader = await followLeader(this.options.master);
+    this.cleanup.defer(() => leader.close());
     const link = new MasterLink({
-      locate: () => locateMaster(this.options.master),
+      locate: (signal) => leader.locate({ signal }),
+      onLeaderChange: (listener) => leader.onLeaderChange(listener),
       clock,
       logger: this.log,
       random: this.options.random ?? Math.random,
