@@ -74,6 +74,18 @@ export class EventStream<E> {
     return true;
   }
 
+  /**
+   * Hands what was sent so far to the kernel now. node:http corks a response's
+   * socket on write and uncorks it on the next tick; a caller that answers
+   * someone else in between (the master's 202 to an ACKNOWLEDGE it forwarded
+   * here) must not let that answer leave first: a process killed in that gap
+   * said yes to a message that never left it.
+   */
+  flush(): void {
+    const socket = this.response.socket;
+    while (socket !== null && socket.writableCorked > 0) socket.uncork();
+  }
+
   /** Ends the stream after what was sent. Idempotent. */
   close(): void {
     if (this.isClosed) return;

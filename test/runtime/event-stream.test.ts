@@ -178,3 +178,16 @@ test('event stream aborts closed when the subscriber goes away', async (t) => {
   assert.equal(stream.isOpen, false);
   assert.equal(stream.send({ type: 'HEARTBEAT' }), false);
 });
+
+test('event stream flush puts what was sent on the socket before the tick ends', async (t) => {
+  const { port, opened } = await streamServer(t);
+  await rawGet(t, port);
+  const { stream, response } = await opened;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(stream.send({ type: 'HEARTBEAT' }), true);
+  // node:http corks the socket on write until the next tick: nothing has left yet.
+  assert.ok((response.socket?.writableLength ?? 0) > 0);
+  stream.flush();
+  assert.equal(response.socket?.writableCorked, 0);
+  assert.equal(response.socket?.writableLength, 0, 'handed to the kernel at once');
+});
