@@ -706,6 +706,15 @@ export class TaskRuns {
   /** The framework acknowledged an update: recorded; the task retires once its end is acknowledged. */
   acknowledged(frameworkIdValue: string, taskIdValue: string, uuid: string): void {
     const acked = this.options.updates.acknowledge(frameworkIdValue, taskIdValue, uuid);
+    this.options.log.debug(
+      {
+        framework_id: frameworkIdValue,
+        task_id: taskIdValue,
+        uuid,
+        is_pending: acked !== undefined,
+      },
+      'status update acknowledged',
+    );
     const run = this.runs.get(runKey(frameworkIdValue, taskIdValue));
     if (acked === undefined || run === undefined) return;
     if (isTerminalState(acked.status.state)) this.retire(run);
