@@ -23,8 +23,15 @@ export interface Server {
   readonly address: string;
   readonly pid: number;
   readonly process: ChildProcess;
+  readonly isRunning: boolean;
   /** Output so far, for failure messages. */
-  readonly output: () => string;
+  output(): string;
+  /** Signals the running process (SIGKILL, SIGSTOP, SIGCONT); it is not restarted. */
+  kill(signal: NodeJS.Signals): void;
+  waitExited(): Promise<void>;
+  /** Starts it again on the same port with the same data (killing it first if it runs). */
+  restart(): Promise<void>;
+  /** Kills it and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -66,40 +73,93 @@ async function startCoordinator(kind: CoordinatorKind): Promise<Server> {
   const port = await freePort();
   const plan = planLocalCoordinator(kind, { dir, port, peerPort: await freePort() });
   for (const [path, content] of Object.entries(plan.files)) writeFileSync(path, content);
-  return launch(plan.command, plan.args, port, dir, () => isServing(kind, port));
+  const server = new CoordinatorServer(plan.command, plan.args, port, dir, () =>
+    isServing(kind, port),
+  );
+  try {
+    await server.restart();
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
 }
 
-async function launch(
-  command: string,
-  args: readonly string[],
-  port: number,
-  dir: string,
-  isReady: () => Promise<boolean>,
-): Promise<Server> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: string[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  const exited = once(child, 'exit');
-  let hasExited = false;
-  void exited.then(() => {
-    hasExited = true;
-  });
-  const output = () => chunks.join('').slice(-4000);
-  const stop = async () => {
-    if (!hasExited) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = performance.now() + START_TIMEOUT_MS;
-  while (!(await isReady())) {
-    if (hasExited || performance.now() > deadline) {
-      await stop();
-      throw new Error(`${command} did not start on port ${port}: ${output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** One coordinator process at a time on a fixed port and data dir; restart() keeps both. */
+class CoordinatorServer implements Server {
+  readonly address: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<unknown> = Promise.resolve();
+  private hasExited = true;
+  private readonly chunks: string[] = [];
+
+  constructor(
+    private readonly command: string,
+    private readonly args: readonly string[],
+    private readonly port: number,
+    private readonly dir: string,
+    private readonly isReady: () => Promise<boolean>,
+  ) {
+    this.address = `127.0.0.1:${port}`;
   }
-  return { address: `127.0.0.1:${port}`, pid: child.pid ?? -1, process: child, output, stop };
+
+  get pid(): number {
+    return this.child?.pid ?? -1;
+  }
+
+  get process(): ChildProcess {
+    if (this.child === undefined) throw new Error('not started');
+    return this.child;
+  }
+
+  get isRunning(): boolean {
+    return !this.hasExited;
+  }
+
+  output(): string {
+    return this.chunks.join('').slice(-4000);
+  }
+
+  /** Sends `signal` to the running coordinator (SIGKILL, SIGSTOP, SIGCONT). */
+  kill(signal: NodeJS.Signals): void {
+    if (!this.hasExited) this.child?.kill(signal);
+  }
+
+  /** Resolves once the process has exited (at once when none runs). */
+  async waitExited(): Promise<void> {
+    await this.exited;
+  }
+
+  /** (Re)starts it on the same port and data, and waits until it serves. */
+  async restart(): Promise<void> {
+    if (!this.hasExited) {
+      this.child?.kill('SIGKILL');
+      await this.exited;
+    }
+    const child = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.hasExited = false;
+    child.stdout?.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
+    this.exited = once(child, 'exit').then(() => {
+      if (this.child === child) this.hasExited = true;
+    });
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    while (!(await this.isReady())) {
+      if (this.hasExited || performance.now() > deadline) {
+        child.kill('SIGKILL');
+        await this.exited;
+        throw new Error(`${this.command} did not start on port ${this.port}: ${this.output()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.hasExited) {
+      this.child?.kill('SIGKILL');
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
