@@ -178,10 +178,13 @@ async function runContender(
     ...optional('domain', domainFlag(values)),
     logger,
     flags: flagsOf(values),
-    makeMaster: (id, port, fence) =>
+    sessionTimeoutMs,
+    clock: systemClock,
+    makeMaster: (id, port, fence, isLeading) =>
       buildMaster(values, {
         id,
         port,
+        isLeading,
         registry: registryFor(fence),
         logger,
         logFile,
@@ -254,6 +257,7 @@ interface BuildMasterParts {
   readonly logger: Logger;
   readonly logFile: string | undefined;
   readonly onInvariantFailure: (error: Error) => void;
+  readonly isLeading?: () => boolean;
 }
 
 function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
@@ -320,6 +324,7 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
     clock: systemClock,
     logger,
     onInvariantFailure: parts.onInvariantFailure,
+    ...optional('isLeading', parts.isLeading),
     flags: flagsOf(values),
     ...optional('logFile', logFile),
     ...optional(

@@ -137,6 +137,7 @@ export class Master implements MasterApi {
       ...(options.maxRequestBodyBytes !== undefined
         ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
         : {}),
+      ...(options.isLeading !== undefined ? { isServing: options.isLeading } : {}),
     });
     this.logging = new LoggingLevel(options.logger, options.clock);
     const log = options.logFile ?? options.externalLogFile;
@@ -195,6 +196,11 @@ export class Master implements MasterApi {
       for (;;) {
         const effects = this.core.outbox.take();
         if (effects.length === 0) break;
+        // A master that may no longer lead says nothing more to anyone (stall-watch.ts).
+        if (this.options.isLeading?.() === false && !this.isBroken) {
+          this.isBroken = true;
+          this.brokenBy = new Error('this master may no longer lead');
+        }
         for (const effect of effects) {
           if (this.isBroken) break;
           if (effect.kind === 'persist') await this.persist(effect);

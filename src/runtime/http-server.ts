@@ -55,6 +55,11 @@ export interface HttpServerOptions {
   readonly onInvariantFailure?: (error: Error) => void;
   /** `--max_request_body`: the largest body a handler reads (default 8 MiB). */
   readonly maxRequestBodyBytes?: number;
+  /**
+   * Asked before every request; false answers 503 without running any handler
+   * (a master that can no longer be sure it leads must not answer as leader).
+   */
+  readonly isServing?: () => boolean;
 }
 
 /** How long a connection refused before its request was parsed may keep sending. */
@@ -212,6 +217,8 @@ export class HttpServer {
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
+      if (this.options.isServing?.() === false)
+        throw new HttpError('UNAVAILABLE', 'this master is stopping: it may no longer lead');
       const url = parseTarget(raw.url ?? '/');
       path = this.resolve(url.pathname);
       const byMethod = this.routeFor(path);
