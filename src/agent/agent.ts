@@ -18,7 +18,7 @@ import {
   sendEmpty,
   sendJson,
 } from '../runtime/index.js';
-import { locateMaster } from '../sdk/index.js';
+import { followLeader } from '../sdk/index.js';
 import {
   AGORA_VERSION,
   type AgentCall,
@@ -310,8 +310,12 @@ export class Agent implements AgentView {
     this.cleanup.defer(() => this.executors.killAll());
     this.cleanup.defer(() => this.sessions.stop());
     this.cleanup.defer(() => this.updates.stop());
+    // Through a coordinator the leader is watched for the agent's whole life (one session).
+    const leader = await followLeader(this.options.master);
+    this.cleanup.defer(() => leader.close());
     const link = new MasterLink({
-      locate: () => locateMaster(this.options.master),
+      locate: (signal) => leader.locate({ signal }),
+      onLeaderChange: (listener) => leader.onLeaderChange(listener),
       clock,
       logger: this.log,
       random: this.options.random ?? Math.random,

@@ -17,7 +17,14 @@ const MAX_REDIRECTS = 3;
 
 export interface MasterLinkOptions {
   /** Where the leading master is now: asked again before every subscription attempt. */
-  readonly locate: () => Promise<URL>;
+  readonly locate: (signal: AbortSignal) => Promise<URL>;
+  /**
+   * Tells of each new leader the coordinator elects (when the agent follows one):
+   * a link to another master is dropped, and a wait between attempts is cut
+   * short, so the agent moves to the new leader without waiting for heartbeats
+   * to stop or for a backoff grown while no master led. Returns the unsubscribe.
+   */
+  readonly onLeaderChange?: (listener: (leader: URL) => void) => () => void;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random: () => number;
@@ -45,11 +52,32 @@ export class MasterLink {
   private agentIdValue: string | undefined;
   /** The master the current (or last) subscription went to; calls go there. */
   private master: URL | undefined;
+  /** The current subscription's stream, while one is open. */
+  private stream: IncomingMessage | undefined;
+  /** Wakes the wait between attempts (a new leader was elected). */
+  private wake: (() => void) | undefined;
+  /** A new leader was elected since the last attempt: the next wait starts from the initial backoff. */
+  private hasNewLeader = false;
 
   constructor(private readonly options: MasterLinkOptions) {}
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop !== undefined) return;
+    const unwatch = this.options.onLeaderChange?.((leader) => this.leaderChanged(leader));
+    this.loop = this.run().finally(() => unwatch?.());
+  }
+
+  private leaderChanged(leader: URL): void {
+    const master = this.master;
+    if (this.stream !== undefined && master !== undefined && master.host !== leader.host) {
+      this.options.logger.info(
+        { master: master.host, leader: leader.host },
+        'another master leads; leaving this one',
+      );
+      this.stream.destroy(new Error(`another master leads: ${leader.host}`));
+    }
+    this.hasNewLeader = true;
+    this.wake?.();
   }
 
   get isConnected(): boolean {
@@ -113,9 +141,9 @@ export class MasterLink {
     const { logger, backoffInitialMs, backoffMaxMs, random } = this.options;
     let backoffMs = backoffInitialMs;
     while (!this.abort.signal.aborted) {
-      let wasSubscribed = false;
+      this.hasNewLeader = false;
       try {
-        wasSubscribed = await this.connectOnce();
+        await this.connectOnce();
       } catch (error) {
         if (this.abort.signal.aborted) break;
         logger.warn(
@@ -123,20 +151,29 @@ export class MasterLink {
           'master connection failed',
         );
       }
-      if (this.streamId !== undefined || wasSubscribed) {
+      // A link that got as far as SUBSCRIBED was healthy: the next attempt starts afresh
+      // (a stream that broke with an error counts, as one that ended does).
+      const wasSubscribed = this.streamId !== undefined;
+      if (wasSubscribed) {
         this.streamId = undefined;
         this.options.onDisconnected();
       }
       if (this.abort.signal.aborted) break;
-      if (wasSubscribed) backoffMs = backoffInitialMs;
-      await this.sleep(random() * backoffMs);
+      if (wasSubscribed || this.hasNewLeader) backoffMs = backoffInitialMs;
+      // Each new leader starts the wait again from the initial backoff; the random part
+      // stays, so the agents of a failed master do not all come back in one burst.
+      let waitMs = random() * backoffMs;
       backoffMs = Math.min(backoffMs * 2, backoffMaxMs);
+      while (await this.sleep(waitMs)) {
+        backoffMs = Math.min(backoffInitialMs * 2, backoffMaxMs);
+        waitMs = random() * backoffInitialMs;
+      }
     }
   }
 
   /** One subscription, until its stream ends. Returns whether it got as far as SUBSCRIBED. */
   private async connectOnce(): Promise<boolean> {
-    let master = await this.options.locate();
+    let master = await this.options.locate(this.abort.signal);
     let response: IncomingMessage;
     for (let redirects = 0; ; redirects++) {
       this.master = master;
@@ -159,6 +196,7 @@ export class MasterLink {
       master = new URL(new URL(location, master).origin);
     }
     if (response.statusCode !== 200) throw await statusError(response, master);
+    this.stream = response;
     const streamId = response.headers['mesos-stream-id'];
     const decoder = new RecordIODecoder();
     let watchdog: ReturnType<Clock['setTimeout']> | undefined;
@@ -198,27 +236,32 @@ export class MasterLink {
       }
     } finally {
       watchdog?.cancel();
+      this.stream = undefined;
       response.destroy();
     }
     return isSubscribed;
   }
 
   /**
-   * Waits `ms`, or until stop(). The abort listener goes when the timer fires:
-   * an agent retrying an absent master for hours added one per attempt
+   * Waits `ms`, or until stop(), or until a new leader is elected (then it
+   * resolves true). The abort listener goes when the timer fires: an agent
+   * retrying an absent master for hours added one per attempt
    * (MaxListenersExceededWarning after ten, #9).
    */
-  private sleep(ms: number): Promise<void> {
+  private sleep(ms: number): Promise<boolean> {
     const signal = this.abort.signal;
     return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const timer = this.options.clock.setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      function done() {
+      if (signal.aborted) return resolve(false);
+      const finish = (isWoken: boolean) => {
         timer.cancel();
         signal.removeEventListener('abort', done);
-        resolve();
-      }
+        this.wake = undefined;
+        resolve(isWoken);
+      };
+      const done = () => finish(false);
+      const timer = this.options.clock.setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.wake = () => finish(true);
     });
   }
 }

@@ -722,18 +722,29 @@ export class TaskRuns {
   /** The framework acknowledged an update: recorded; the task retires once its end is acknowledged. */
   acknowledged(frameworkIdValue: string, taskIdValue: string, uuid: string): void {
     const acked = this.options.updates.acknowledge(frameworkIdValue, taskIdValue, uuid);
+    this.options.log.debug(
+      {
+        framework_id: frameworkIdValue,
+        task_id: taskIdValue,
+        uuid,
+        is_pending: acked !== undefined,
+      },
+      'status update acknowledged',
+    );
     const run = this.runs.get(runKey(frameworkIdValue, taskIdValue));
     if (acked === undefined || run === undefined) return;
+    // Recorded before anything else, the terminal one too: the run's records go in the
+    // background, and an agent killed before they are gone must not resend an update the
+    // framework acknowledged (recovery retires such a run: adopt()).
+    try {
+      this.options.checkpoint.acknowledged(run.address, uuid);
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message, task_id: taskIdValue },
+        'could not checkpoint an acknowledgement; a restarted agent resends that update',
+      );
+    }
     if (isTerminalState(acked.status.state)) this.retire(run);
-    else
-      try {
-        this.options.checkpoint.acknowledged(run.address, uuid);
-      } catch (error) {
-        this.options.log.warn(
-          { err: (error as Error).message, task_id: taskIdValue },
-          'could not checkpoint an acknowledgement; a restarted agent resends that update',
-        );
-      }
   }
 
   /** The terminal update was acknowledged: the run's records go, the task moves to the completed list. */
@@ -889,10 +900,13 @@ export class TaskRuns {
       fetching: undefined,
     };
     this.runs.set(key, taskRun);
-    this.options.updates.recover(
-      run.frameworkId,
-      run.updates.filter((u) => !run.acknowledged.has(u.uuid ?? '')),
-    );
+    const pending = run.updates.filter((u) => !run.acknowledged.has(u.uuid ?? ''));
+    // Its end was acknowledged, and the previous life died before removing its records.
+    if (isTerminalState(taskRun.state) && pending.length === 0) {
+      this.retire(taskRun);
+      return undefined;
+    }
+    this.options.updates.recover(run.frameworkId, pending);
     return taskRun;
   }
 }

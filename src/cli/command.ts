@@ -11,6 +11,11 @@ export interface OptionSpec {
   readonly placeholder?: string;
   readonly multiple?: boolean;
   readonly short?: string;
+  /**
+   * A string flag that may also be given alone: `--ha` means `--ha=<bareValue>`
+   * (node's parseArgs has no optional values). `--ha etcd` still reads `etcd`.
+   */
+  readonly bareValue?: string;
 }
 
 export type ParsedValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
@@ -49,7 +54,7 @@ export function parseCommand(spec: CommandSpec, args: readonly string[]) {
   );
   try {
     const { values, positionals } = parseArgs({
-      args: [...args],
+      args: withBareValues(spec, args),
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: spec.allowPositionals ?? false,
       strict: true,
@@ -60,9 +65,29 @@ export function parseCommand(spec: CommandSpec, args: readonly string[]) {
   }
 }
 
+/** `--name` alone (at the end, or before another flag) becomes `--name=<bareValue>`. */
+function withBareValues(spec: CommandSpec, args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--') return [...out, ...args.slice(i)];
+    const bare = arg.startsWith('--') ? spec.options[arg.slice(2)]?.bareValue : undefined;
+    const next = args[i + 1];
+    out.push(
+      bare !== undefined && (next === undefined || next.startsWith('-')) ? `${arg}=${bare}` : arg,
+    );
+  }
+  return out;
+}
+
 export function commandHelp(spec: CommandSpec): string {
   const rows = Object.entries(spec.options).map(([name, option]) => {
-    const flag = `${option.short !== undefined ? `-${option.short}, ` : ''}--${name}${option.type === 'string' ? ` <${option.placeholder ?? 'value'}>` : ''}`;
+    const value =
+      option.type !== 'string'
+        ? ''
+        : option.bareValue !== undefined
+          ? `[=<${option.placeholder ?? 'value'}>]`
+          : ` <${option.placeholder ?? 'value'}>`;
+    const flag = `${option.short !== undefined ? `-${option.short}, ` : ''}--${name}${value}`;
     const extra = option.default !== undefined ? ` (default: ${option.default})` : '';
     return [flag, `${option.description}${extra}`] as const;
   });

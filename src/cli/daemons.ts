@@ -181,10 +181,13 @@ async function runContender(
     logger,
     flags: flagsOf(values),
     ...optional('tls', daemonTls(values)),
-    makeMaster: (id, port, fence) =>
+    sessionTimeoutMs,
+    clock: systemClock,
+    makeMaster: (id, port, fence, isLeading) =>
       buildMaster(values, {
         id,
         port,
+        isLeading,
         registry: registryFor(fence),
         logger,
         logFile,
@@ -257,6 +260,7 @@ interface BuildMasterParts {
   readonly logger: Logger;
   readonly logFile: string | undefined;
   readonly onInvariantFailure: (error: Error) => void;
+  readonly isLeading?: () => boolean;
 }
 
 function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
@@ -323,6 +327,7 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
     clock: systemClock,
     logger,
     onInvariantFailure: parts.onInvariantFailure,
+    ...optional('isLeading', parts.isLeading),
     flags: flagsOf(values),
     ...optional('logFile', logFile),
     ...optional(

@@ -62,7 +62,39 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'up',
     summary: 'start a local cluster (a master and agents) and keep it running until Ctrl-C',
     usage: '[options]',
+    details: [
+      'With --ha it runs highly available instead: a local coordinator (ZooKeeper, or etcd',
+      'with --ha=etcd; Debian packages zookeeper, etcd-server), three masters electing a',
+      'leader through it and keeping the registry in it, and agents that follow the leader.',
+      'Its data is kept in <work_dir>/zookeeper (or etcd). Clients then name the coordinator:',
+      '`agora run --master zk://127.0.0.1:2181/agora -- …`. A master that loses its',
+      'coordinator session exits (code 70) and is restarted, as any daemon here that exits.',
+    ].join('\n'),
     options: {
+      ha: {
+        type: 'string',
+        placeholder: 'zookeeper|etcd',
+        bareValue: 'zookeeper',
+        description: 'run three masters with a local coordinator (ZooKeeper unless =etcd)',
+      },
+      masters: {
+        type: 'string',
+        placeholder: 'n',
+        description: 'how many masters to start (with --ha)',
+        default: '3',
+      },
+      coordinator_port: {
+        type: 'string',
+        placeholder: 'port',
+        description: "the coordinator's port with --ha (0: any free port)",
+        default: '2181 for ZooKeeper, 2379 for etcd',
+      },
+      zk_session_timeout: {
+        type: 'string',
+        placeholder: 'duration',
+        description: "the masters' coordinator session timeout with --ha (see agora master)",
+        default: '10secs',
+      },
       agents: {
         type: 'string',
         placeholder: 'n',
@@ -72,8 +104,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       port: {
         type: 'string',
         placeholder: 'port',
-        description: "the master's port (0: any free port)",
-        default: '5050',
+        description: "the master's port, with --ha the first master's (0: any free port)",
+        default: '5050 (with --ha: 5050, 5051, 5052)',
       },
       work_dir: {
         type: 'string',
@@ -483,6 +515,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'master',
     summary: 'run a master',
     usage: '[options]',
+    details: [
+      'Alone, a master leads and keeps its registry in --work_dir. Highly available, several',
+      'masters are given the same --zk (or --etcd) and --quorum: each enters the election',
+      '(ZooKeeper: an ephemeral sequential <path>/json.info_<seq> node holding its MasterInfo,',
+      'as Mesos writes it; etcd: a key under a lease), the lowest leads and keeps the registry',
+      'in the coordinator, its every write fenced by its candidacy. The others stand by:',
+      'they answer API calls with 307 to the leader (503 while none is elected) and serve',
+      '/health, /metrics/snapshot (master/elected 0) and /master/state naming the leader.',
+      '',
+      'A master that loses its coordinator session (expired, or unreachable for',
+      '--zk_session_timeout) exits with status 70, so it never acts as a second leader:',
+      'run it under a supervisor that restarts it (agora up --ha does).',
+    ].join('\n'),
     options: {
       ...listenOptions(5050),
       work_dir: {

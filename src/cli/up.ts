@@ -1,11 +1,15 @@
+// Long file: one command's whole life, in the order it happens (coordinator, masters,
+// agents, the bundled frameworks, then the stop in reverse); the pure parts (host split,
+// coordinator plans, restart policy, supervision) live in modules of their own.
 // `agora up`: a whole local cluster from one command. The master and each agent
 // run as real child processes; their logs are shown, pretty, with a prefix. A
 // daemon that exits is restarted with the same arguments and work dir (see
 // supervisor.ts); only Ctrl-C or SIGTERM stops the cluster, and stopping waits
 // for every process by PID. The agents split the host between them rather than
-// each offering all of it.
+// each offering all of it. With --ha, a local coordinator (ZooKeeper or etcd)
+// and three masters electing a leader through it take the single master's place.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { prettyFactory } from 'pino-pretty';
@@ -14,12 +18,24 @@ import { Resources } from '../resources/index.js';
 import type { Clock } from '../runtime/index.js';
 import { getJson } from '../sdk/index.js';
 import {
+  durationFlag,
   numberFlag,
   type ParsedValues,
   STOP_WITH_PARENT_ENV,
   stringFlag,
   UsageError,
 } from './command.js';
+import {
+  type CoordinatorKind,
+  DEFAULT_COORDINATOR_PORTS,
+  freePort,
+  isPortFree,
+  isServing,
+  type LocalCoordinatorPlan,
+  missingCoordinator,
+  planLocalCoordinator,
+  STOP_WITH_PARENT_SHELL,
+} from './local-coordinator.js';
 import { type Exit, type SupervisedProcess, Supervisor } from './supervisor.js';
 
 const PINO_LEVELS: Readonly<Record<string, number>> = {
@@ -33,6 +49,10 @@ const PINO_LEVELS: Readonly<Record<string, number>> = {
 
 /** How long the cluster may take to come up before `up` gives up. */
 const START_TIMEOUT_MS = 30_000;
+/** How long a coordinator may take to serve: a cold JVM on a busy machine takes its time. */
+const COORDINATOR_START_TIMEOUT_MS = 60_000;
+/** Lines of a coordinator's output kept for the message when it fails to start. */
+const COORDINATOR_OUTPUT_LINES = 20;
 /** How long processes get to stop after SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 15_000;
 /**
@@ -55,9 +75,41 @@ const refClock: Clock = {
   },
 };
 
+/** What --ha and the flags that go with it asked for; undefined without --ha. */
+interface HaFlags {
+  readonly kind: CoordinatorKind;
+  readonly masterCount: number;
+  /** 0: any free port. */
+  readonly coordinatorPort: number;
+  readonly sessionTimeout: string;
+}
+
+function haFlags(values: ParsedValues): HaFlags | undefined {
+  const ha = stringFlag(values, 'ha');
+  if (ha === undefined) {
+    for (const flag of ['masters', 'coordinator_port', 'zk_session_timeout'])
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --ha`);
+    return undefined;
+  }
+  if (ha !== 'zookeeper' && ha !== 'etcd')
+    throw new UsageError(`--ha: expected zookeeper or etcd, got '${ha}'`);
+  const masterCount = numberFlag(values, 'masters', 3, 1);
+  if (!Number.isInteger(masterCount)) throw new UsageError('--masters: expected a whole number');
+  const coordinatorPort = numberFlag(values, 'coordinator_port', DEFAULT_COORDINATOR_PORTS[ha]);
+  if (!Number.isInteger(coordinatorPort) || coordinatorPort > 65_535)
+    throw new UsageError('--coordinator_port: expected a port number');
+  const sessionTimeout = stringFlag(values, 'zk_session_timeout') ?? '10secs';
+  // Checked here so a typo is a usage error, not three masters exiting at once.
+  const sessionMs = durationFlag(values, 'zk_session_timeout', 10_000);
+  if (sessionMs < 1000 || sessionMs > 600_000)
+    throw new UsageError('--zk_session_timeout: expected 1secs to 10mins');
+  return { kind: ha, masterCount, coordinatorPort, sessionTimeout };
+}
+
 export async function up(values: ParsedValues): Promise<number> {
   const agentCount = numberFlag(values, 'agents', 2, 1);
   if (!Number.isInteger(agentCount)) throw new UsageError('--agents: expected a whole number');
+  const ha = haFlags(values);
   const port = numberFlag(values, 'port', 5050);
   const workDir = resolve(stringFlag(values, 'work_dir') ?? '.agora');
   const logLevel = stringFlag(values, 'log_level') ?? 'info';
@@ -115,6 +167,34 @@ export async function up(values: ParsedValues): Promise<number> {
     return { exited: exitOf(child), kill: (signal) => killChild(child, signal) };
   };
 
+  /**
+   * One run of the coordinator: its own program under a shell that stops it when `up`
+   * is gone (local-coordinator.ts). Its output is shown at debug level only (it is
+   * not ours, and chatty), and its last lines are kept for the message if it fails.
+   */
+  const coordinatorOutput: string[] = [];
+  const startCoordinator = (plan: LocalCoordinatorPlan, name: string): SupervisedProcess => {
+    const child = spawn(
+      '/bin/sh',
+      ['-c', STOP_WITH_PARENT_SHELL, 'sh', plan.command, ...plan.args],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    const prefix = `${name.padEnd(8)}|`;
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        coordinatorOutput.push(line);
+        if (coordinatorOutput.length > COORDINATOR_OUTPUT_LINES) coordinatorOutput.shift();
+        if (shownLevel <= (PINO_LEVELS.debug ?? 20)) process.stdout.write(`${prefix} ${line}\n`);
+      });
+    }
+    // Signals go to its process group: the shell and the coordinator both.
+    return { exited: exitOf(child), kill: (signal) => killGroup(child, signal) };
+  };
+
   const supervise = (name: string, spawnRun: () => SupervisedProcess) =>
     new Supervisor({
       name,
@@ -124,26 +204,10 @@ export async function up(values: ParsedValues): Promise<number> {
       stopTimeoutMs: STOP_TIMEOUT_MS,
     });
 
-  let masterUrl: string | undefined;
-  // Restarts reuse the port the master bound first: the agents were told that address.
-  let masterPort = port;
-  const master = supervise('master', () =>
-    startChild(
-      'master',
-      [
-        'master',
-        '--port',
-        String(masterPort),
-        '--work_dir',
-        join(workDir, 'master'),
-        '--log_level',
-        childLevel,
-      ],
-      (entry) => {
-        if (entry.msg === 'listening' && typeof entry.url === 'string') masterUrl = entry.url;
-      },
-    ),
-  );
+  let coordinator:
+    | { readonly plan: LocalCoordinatorPlan; readonly supervisor: Supervisor }
+    | undefined;
+  const masters: Master[] = [];
   const agents: Supervisor[] = [];
   // The bundled frameworks (issues #12 and #13) run beside the cluster, supervised like the
   // daemons: started once the agents are in, stopped first. With the master on any free
@@ -156,16 +220,23 @@ export async function up(values: ParsedValues): Promise<number> {
   const withServices = values.no_services !== true;
   let servicesUrl: string | undefined;
   const frameworks: Supervisor[] = [];
-  const all = () => [master, ...agents, ...frameworks];
+  const all = () => [
+    ...(coordinator !== undefined ? [coordinator.supervisor] : []),
+    ...masters.map((m) => m.supervisor),
+    ...agents,
+    ...frameworks,
+  ];
 
   const stop = async () => {
     // No daemon may come back while the others stop, even one whose backoff ends meanwhile.
     for (const supervisor of all()) supervisor.stopRestarting();
     // The frameworks first: they stay registered, and their tasks end with the agents.
     await Promise.all(frameworks.map((framework) => framework.stop()));
-    // Agents first, so their tasks end while the master can still hear about it.
+    // Agents next, so their tasks end while the master can still hear about it; the
+    // coordinator last, so no master loses its session (and exits 70) on the way out.
     await Promise.all(agents.map((agent) => agent.stop()));
-    await master.stop();
+    await Promise.all(masters.map((master) => master.supervisor.stop()));
+    await coordinator?.supervisor.stop();
   };
 
   const interrupted = new AbortController();
@@ -186,21 +257,76 @@ export async function up(values: ParsedValues): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    master.start();
-    const url = await waitFor(
-      'the master to listen',
+    let masterFlags: readonly string[] = ['--work_dir', join(workDir, 'master')];
+    if (ha !== undefined) {
+      const plan = await planCoordinator(ha, workDir);
+      const name = ha.kind === 'zookeeper' ? 'zk' : 'etcd';
+      const supervisor = supervise(name, () => startCoordinator(plan, name));
+      coordinator = { plan, supervisor };
+      supervisor.start();
+      await waitFor(
+        `${plan.title} to serve`,
+        interrupted.signal,
+        all(),
+        async () =>
+          (await isServing(ha.kind, Number(plan.address.split(':')[1]))) ? true : undefined,
+        COORDINATOR_START_TIMEOUT_MS,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; it said:\n${coordinatorOutput.join('\n')}`);
+      });
+      const quorum = Math.floor(ha.masterCount / 2) + 1;
+      masterFlags = [
+        ...plan.masterFlag,
+        '--quorum',
+        String(quorum),
+        '--zk_session_timeout',
+        ha.sessionTimeout,
+      ];
+    }
+    const masterCount = ha?.masterCount ?? 1;
+    for (let i = 0; i < masterCount; i++) {
+      const name = ha === undefined ? 'master' : `master-${i + 1}`;
+      const master: Master = {
+        name,
+        // Restarts reuse the port each master bound first: agents and clients were told it.
+        port: port === 0 ? 0 : port + i,
+        url: undefined,
+        supervisor: supervise(name, () =>
+          startChild(
+            name,
+            ['master', '--port', String(master.port), ...masterFlags, '--log_level', childLevel],
+            (entry) => {
+              if (entry.msg === 'listening' && typeof entry.url === 'string') {
+                master.url = entry.url;
+                master.port = Number(new URL(entry.url).port);
+              }
+            },
+          ),
+        ),
+      };
+      masters.push(master);
+      master.supervisor.start();
+    }
+    const urls = await waitFor(
+      `the ${masterCount === 1 ? 'master' : 'masters'} to listen`,
       interrupted.signal,
       all(),
-      async () => masterUrl,
+      async () => {
+        const listening = masters.flatMap((m) => (m.url !== undefined ? [m.url] : []));
+        return listening.length === masterCount ? listening : undefined;
+      },
     );
-    masterPort = Number(new URL(url).port);
+    const findLeader = async () => (ha === undefined ? urls[0] : await leaderAmong(urls));
+    const leader = await waitFor('a master to lead', interrupted.signal, all(), findLeader);
+    // Agents follow the leader through the coordinator; alone, they know the one master.
+    const agentMaster = coordinator?.plan.clientUrl ?? leader;
     agentResources.perAgent.forEach((resources, i) => {
       const name = `agent-${i + 1}`;
       const agent = supervise(name, () =>
         startChild(name, [
           'agent',
           '--master',
-          url,
+          agentMaster,
           '--port',
           '0',
           '--work_dir',
@@ -215,9 +341,12 @@ export async function up(values: ParsedValues): Promise<number> {
       agent.start();
     });
     await waitFor(`${agentCount} agents to register`, interrupted.signal, all(), async () => {
-      const { slaves } = await getJson<{ slaves: unknown[] }>(new URL('/master/slaves', url));
+      const at = await findLeader();
+      if (at === undefined) return undefined;
+      const { slaves } = await getJson<{ slaves: unknown[] }>(new URL('/master/slaves', at));
       return slaves.length >= agentCount ? true : undefined;
     });
+    // The frameworks find the leader as the agents do.
     if (jobsPort !== undefined) {
       // Restarts reuse the port bound first, as the master's do.
       let boundJobsPort = jobsPort;
@@ -228,7 +357,7 @@ export async function up(values: ParsedValues): Promise<number> {
             'jobs',
             'serve',
             '--master',
-            url,
+            agentMaster,
             '--port',
             String(boundJobsPort),
             '--work_dir',
@@ -254,7 +383,7 @@ export async function up(values: ParsedValues): Promise<number> {
             'services',
             'serve',
             '--master',
-            url,
+            agentMaster,
             '--port',
             String(servicesPort),
             '--dns_port',
@@ -279,40 +408,32 @@ export async function up(values: ParsedValues): Promise<number> {
       );
     }
     for (const supervisor of all()) supervisor.enableRestarts();
-    // The CLI finds a master on the default port by itself; elsewhere it must be told.
-    const masterFlag = new URL(url).port === '5050' ? '' : ` --master ${new URL(url).host}`;
     process.stdout.write(
-      [
-        '',
-        `Agora is up: master at ${url} with ${agentCount} agents (state in ${workDir}).`,
-        agentResources.summary,
-        `  npx agora run${masterFlag} -- echo hello`,
-        `  npx agora tasks${masterFlag}`,
-        ...(jobsUrl !== undefined
-          ? [
-              `  npx agora jobs submit${new URL(jobsUrl).port === '8090' ? '' : ` --jobs ${new URL(jobsUrl).host}`} --array 0-9 -- 'echo $AGORA_JOB_INDEX'`,
-              `  curl -s ${jobsUrl}/v1/jobs`,
-            ]
-          : []),
-        `  curl -s ${url}/master/state`,
-        ...(servicesUrl !== undefined
-          ? [`Services (Marathon's API) at ${servicesUrl}: npx agora services apply -f web.json`]
-          : []),
-        'A master or agent that exits is restarted; Ctrl-C stops the cluster.',
-        '',
-        '',
-      ].join('\n'),
+      banner({
+        workDir,
+        agentCount,
+        urls,
+        leader,
+        ha,
+        coordinator: coordinator?.plan,
+        summary: agentResources.summary,
+        jobsUrl,
+        servicesUrl,
+      }),
     );
-    // An agent that is given up on leaves the others running; without its master the
-    // cluster can do nothing, so that ends it.
-    const masterGone = await Promise.race([
+    // An agent that is given up on leaves the others running; without a master (or its
+    // coordinator) the cluster can do nothing, so that ends it.
+    const gone = await Promise.race([
       new Promise<undefined>((done) =>
         interrupted.signal.addEventListener('abort', () => done(undefined), { once: true }),
       ),
-      master.ended,
+      ...(coordinator !== undefined ? [coordinator.supervisor.ended] : []),
+      Promise.all(masters.map((m) => m.supervisor.ended)).then(([first]) => first),
     ]);
-    if (masterGone !== undefined) {
-      say('agora up: the cluster cannot run without its master; stopping it');
+    if (gone !== undefined) {
+      say(
+        `agora up: the cluster cannot run without ${coordinator !== undefined ? 'its coordinator and masters' : 'its master'}; stopping it`,
+      );
       return 1;
     }
     return 0;
@@ -375,14 +496,126 @@ function killChild(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
 }
 
+/** Signals the child's process group (it was started detached, so it leads one). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/** One master of the cluster, as `up` follows it across restarts. */
+interface Master {
+  readonly name: string;
+  /** The port it is started on: given, then the one it bound first (0 picks any). */
+  port: number;
+  /** Its URL once it said it listens. */
+  url: string | undefined;
+  readonly supervisor: Supervisor;
+}
+
+/**
+ * Where the coordinator runs: the port asked for, which must be free (a
+ * ZooKeeper already there would answer our probes while ours fails to bind),
+ * or any free one, kept across its restarts.
+ */
+async function planCoordinator(ha: HaFlags, workDir: string): Promise<LocalCoordinatorPlan> {
+  const missing = missingCoordinator(ha.kind);
+  if (missing !== undefined) throw new Error(missing);
+  let port = ha.coordinatorPort;
+  if (port === 0) port = await freePort();
+  else if (!(await isPortFree(port)))
+    throw new UsageError(
+      `--coordinator_port: ${port} is in use (another ${ha.kind === 'zookeeper' ? 'ZooKeeper' : 'etcd'}?); give another port, or 0 for any free one`,
+    );
+  const peerPort =
+    ha.coordinatorPort === DEFAULT_COORDINATOR_PORTS.etcd ? port + 1 : await freePort();
+  const dir = join(workDir, ha.kind);
+  const plan = planLocalCoordinator(ha.kind, { dir, port, peerPort });
+  mkdirSync(dir, { recursive: true });
+  for (const [path, content] of Object.entries(plan.files)) writeFileSync(path, content);
+  return plan;
+}
+
+/** The URL of the one master among `urls` that says it leads (master/elected), if any. */
+async function leaderAmong(urls: readonly string[]): Promise<string | undefined> {
+  const elected = await Promise.all(
+    urls.map(async (url) => {
+      const response = await fetch(new URL('/metrics/snapshot', url), {
+        signal: AbortSignal.timeout(2000),
+      }).catch(() => undefined);
+      if (response?.ok !== true) return false;
+      const metrics = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+      return metrics['master/elected'] === 1;
+    }),
+  );
+  const leading = urls.filter((_, i) => elected[i] === true);
+  return leading.length === 1 ? leading[0] : undefined;
+}
+
+/** What `up` prints once the cluster is up: where things are, and what to try. */
+function banner(parts: {
+  readonly workDir: string;
+  readonly agentCount: number;
+  readonly urls: readonly string[];
+  readonly leader: string;
+  readonly ha: HaFlags | undefined;
+  readonly coordinator: LocalCoordinatorPlan | undefined;
+  readonly summary: string;
+  readonly jobsUrl: string | undefined;
+  readonly servicesUrl: string | undefined;
+}): string {
+  const { workDir, agentCount, urls, leader, ha, coordinator, summary, jobsUrl, servicesUrl } =
+    parts;
+  let headline: string;
+  let masterFlag: string;
+  if (ha === undefined || coordinator === undefined) {
+    headline = `Agora is up: master at ${leader} with ${agentCount} agents (state in ${workDir}).`;
+    // The CLI finds a master on the default port by itself; elsewhere it must be told.
+    masterFlag = new URL(leader).port === '5050' ? '' : ` --master ${new URL(leader).host}`;
+  } else {
+    headline = [
+      `Agora is up, highly available: ${urls.length} masters electing a leader through ${coordinator.title}, with ${agentCount} agents (state in ${workDir}).`,
+      `Masters: ${urls.map((url) => (url === leader ? `${url} (leading)` : url)).join(', ')}.`,
+    ].join('\n');
+    masterFlag = ` --master ${coordinator.clientUrl}`;
+  }
+  return [
+    '',
+    headline,
+    summary,
+    `  npx agora run${masterFlag} -- echo hello`,
+    `  npx agora tasks${masterFlag}`,
+    ...(jobsUrl !== undefined
+      ? [
+          `  npx agora jobs submit${new URL(jobsUrl).port === '8090' ? '' : ` --jobs ${new URL(jobsUrl).host}`} --array 0-9 -- 'echo $AGORA_JOB_INDEX'`,
+          `  curl -s ${jobsUrl}/v1/jobs`,
+        ]
+      : []),
+    `  curl -s ${leader}/master/state`,
+    ...(servicesUrl !== undefined
+      ? [`Services (Marathon's API) at ${servicesUrl}: npx agora services apply -f web.json`]
+      : []),
+    ha === undefined
+      ? 'A master or agent that exits is restarted; Ctrl-C stops the cluster.'
+      : 'A coordinator, master or agent that exits is restarted (a master that loses its session exits); Ctrl-C stops the cluster.',
+    '',
+    '',
+  ].join('\n');
+}
+
 /** Polls `probe` until it yields a value; fails if a watched daemon exits, on interrupt, or at the deadline. */
 async function waitFor<T>(
   what: string,
   interrupted: AbortSignal,
   watched: readonly Supervisor[],
   probe: () => Promise<T | undefined>,
+  timeoutMs = START_TIMEOUT_MS,
 ): Promise<T> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   let exited: string | undefined;
   for (const supervisor of watched) void supervisor.ended.then((why) => (exited ??= why));
   while (Date.now() < deadline) {
@@ -392,5 +625,5 @@ async function waitFor<T>(
     if (value !== undefined) return value;
     await new Promise((done) => setTimeout(done, 50));
   }
-  throw new Error(`timed out after ${START_TIMEOUT_MS} ms waiting for ${what}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

@@ -6,6 +6,7 @@ export {
 export { detectMaster, makeCoordinator, needsDetection } from './detect.js';
 export { candidates, type ElectionNode, electionNode, leaderNode } from './election.js';
 export { EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd.js';
+export { MasterDetector, type MasterDetectorOptions } from './master-detector.js';
 export { masterHostPort, masterInfoJson, masterUrl, parseMasterInfo } from './master-info.js';
 export { type CoordinatorUrl, isCoordinatorUrl, parseCoordinatorUrl } from './url.js';
 export {

@@ -47,6 +47,11 @@ export interface MasterQueries {
 
 /** A framework's calls after SUBSCRIBE; the handler has checked it is subscribed on this stream. */
 export interface SchedulerCommands {
+  /**
+   * Resolves once every effect so far is delivered (and every registry write
+   * durable); rejects when a registry write failed.
+   */
+  flushed(): Promise<void>;
   /** Counts a call the handler accepted (per-framework `calls/*`, the master's `messages_*`). */
   countCall(framework: FrameworkRecord, call: Call): void;
   teardown(framework: FrameworkRecord, why: string): void;

@@ -4,10 +4,11 @@
 // by then, so it must not act on anything (Mesos' master aborts the same way).
 import { randomUUID } from 'node:crypto';
 import type { Candidacy, Coordinator } from '../coordination/index.js';
-import { type Logger, type ServerTls, schemeOf } from '../runtime/index.js';
+import { type Clock, type Logger, type ServerTls, schemeOf } from '../runtime/index.js';
 import type { MasterInfo } from '../wire/index.js';
 import type { Master } from './master.js';
 import { type Advertised, buildMasterInfo } from './master-info.js';
+import { StallWatch } from './stall-watch.js';
 import { StandbyServer } from './standby.js';
 
 export interface ContenderOptions extends Advertised {
@@ -18,8 +19,19 @@ export interface ContenderOptions extends Advertised {
   /** --ssl_*: the standby's endpoints over HTTPS only, as the leader's. */
   readonly tls?: ServerTls;
   readonly flags: Readonly<Record<string, string>>;
-  /** Builds the leading master once elected: same id, on the port the standby held. */
-  readonly makeMaster: (id: string, port: number, fence: string) => Master;
+  /** The coordinator session's timeout: how long a stall the leadership may survive. */
+  readonly sessionTimeoutMs: number;
+  readonly clock: Clock;
+  /**
+   * Builds the leading master once elected: same id, on the port the standby held.
+   * `isLeading` turns false if the process stalls past what the session survives.
+   */
+  readonly makeMaster: (
+    id: string,
+    port: number,
+    fence: string,
+    isLeading: () => boolean,
+  ) => Master;
   /** The session is gone: stop now, as a deposed leader or a standby without a coordinator. */
   readonly onLost: (reason: Error) => void;
 }
@@ -36,6 +48,7 @@ export class Contender {
   private readonly standby: StandbyServer;
   private info: MasterInfo | undefined;
   private unwatch: (() => void) | undefined;
+  private watch: StallWatch | undefined;
 
   constructor(private readonly options: ContenderOptions) {
     this.standby = new StandbyServer({
@@ -83,8 +96,22 @@ export class Contender {
     if (this.phase.kind !== 'standby' || this.info === undefined) return;
     const { logger } = this.options;
     logger.info({ master_id: this.id }, 'elected leader');
+    const watch = new StallWatch({
+      limitMs: this.options.sessionTimeoutMs / 2,
+      clock: this.options.clock,
+      onStall: (gapMs) =>
+        this.lose(
+          new Error(
+            `the process stood still for ${Math.round(gapMs)} ms: its ${this.options.sessionTimeoutMs} ms session may be gone`,
+          ),
+        ),
+    });
+    watch.start();
+    this.watch = watch;
     await this.standby.close();
-    const master = this.options.makeMaster(this.id, this.info.port, candidacy.fence);
+    const master = this.options.makeMaster(this.id, this.info.port, candidacy.fence, () =>
+      watch.isSafe(),
+    );
     this.phase = { kind: 'leading', master };
     try {
       await master.start();
@@ -107,6 +134,7 @@ export class Contender {
     const phase = this.phase;
     this.phase = { kind: 'stopped' };
     this.unwatch?.();
+    this.watch?.stop();
     if (phase.kind === 'leading') await phase.master.stop();
     await this.standby.close();
     await this.options.coordinator.close();

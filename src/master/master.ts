@@ -84,6 +84,8 @@ export class Master implements MasterApi {
   private readonly cleanup = new Cleanup();
   /** Open streams by stream id: the outbox addresses them by id. */
   private readonly streams = new Map<string, AnyStream>();
+  /** Streams written to in this run of the pump, flushed at its end. */
+  private readonly written = new Set<AnyStream>();
   private isStopping = false;
   private isPumping = false;
   /** A registry write failed: nothing more may be delivered (it would not be durable). */
@@ -149,6 +151,7 @@ export class Master implements MasterApi {
       ...(options.maxRequestBodyBytes !== undefined
         ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
         : {}),
+      ...(options.isLeading !== undefined ? { isServing: options.isLeading } : {}),
     });
     this.logging = new LoggingLevel(options.logger, options.clock);
     const log = options.logFile ?? options.externalLogFile;
@@ -212,6 +215,11 @@ export class Master implements MasterApi {
       for (;;) {
         const effects = this.core.outbox.take();
         if (effects.length === 0) break;
+        // A master that may no longer lead says nothing more to anyone (stall-watch.ts).
+        if (this.options.isLeading?.() === false && !this.isBroken) {
+          this.isBroken = true;
+          this.brokenBy = new Error('this master may no longer lead');
+        }
         for (const effect of effects) {
           if (this.isBroken) break;
           if (effect.kind === 'persist') await this.persist(effect);
@@ -220,6 +228,9 @@ export class Master implements MasterApi {
       }
     } finally {
       this.isPumping = false;
+      // Sent means on the wire before anyone is told it was: see EventStream.flush.
+      for (const stream of this.written) stream.flush();
+      this.written.clear();
       if (this.core.outbox.size === 0) for (const resolve of this.flushWaiters.splice(0)) resolve();
     }
   }
@@ -240,14 +251,16 @@ export class Master implements MasterApi {
 
   private deliver(effect: Exclude<MasterEffect, { kind: 'persist' }>): void {
     switch (effect.kind) {
-      case 'toFramework':
-        (this.streams.get(effect.streamId) as EventStream<Event> | undefined)?.send(effect.event);
+      case 'toFramework': {
+        const stream = this.streams.get(effect.streamId) as EventStream<Event> | undefined;
+        if (stream?.send(effect.event) === true) this.written.add(stream);
         return;
-      case 'toAgent':
-        (this.streams.get(effect.streamId) as EventStream<AgentEvent> | undefined)?.send(
-          effect.event,
-        );
+      }
+      case 'toAgent': {
+        const stream = this.streams.get(effect.streamId) as EventStream<AgentEvent> | undefined;
+        if (stream?.send(effect.event) === true) this.written.add(stream);
         return;
+      }
       case 'closeStream':
         this.streams.get(effect.streamId)?.close();
         return;

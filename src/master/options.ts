@@ -60,6 +60,12 @@ export interface MasterOptions {
   readonly tls?: ServerTls;
   /** --acls: who may do what (docs/authorization.md); everything is allowed without. */
   readonly acls?: Acls;
+  /**
+   * HA mode: false once this master cannot be sure it still leads (its process
+   * stood still past what its coordinator session survives: stall-watch.ts).
+   * Asked before every request (503) and before the outbox delivers anything.
+   */
+  readonly isLeading?: () => boolean;
   /** What to do when an invariant breaks inside a request: the daemon exits. */
   readonly onInvariantFailure?: (error: Error) => void;
   /** --max_request_body: the largest body a request may carry (413 above it; 8 MiB by default). */

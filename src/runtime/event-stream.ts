@@ -115,27 +115,35 @@ export class EventStream<E> {
   }
 
   /**
-   * Writes the held records out (one write, and chunk, each), unless the socket still
-   * buffers more than the bound: then the subscriber is cut off. Memory per stream stays
-   * under the bound plus FLUSH_BYTES plus one record. Returns false if the stream is (now)
-   * closed.
+   * Writes the held records out (one write, and chunk, each) and hands them to the kernel
+   * now, unless the socket still buffers more than the bound: then the subscriber is cut
+   * off. Memory per stream stays under the bound plus FLUSH_BYTES plus one record. Records
+   * are otherwise held to the end of the loop round, and node:http corks a response's
+   * socket until the next tick: a caller that answers someone else in between (the
+   * master's 202 to an ACKNOWLEDGE it forwarded here) flushes first, for a process killed
+   * in that gap would have said yes to a message that never left it. Returns false if the
+   * stream is (now) closed.
    */
   flush(): boolean {
-    if (this.pending.length === 0) return !this.isClosed;
-    const records = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (this.isClosed) return false;
-    // What the socket still holds from earlier flushes: this batch itself sits corked until
-    // the next tick, so counting it would cut off a reader for one large burst.
-    if (
-      this.response.writableLength > (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)
-    ) {
-      this.response.destroy(new Error('subscriber fell too far behind'));
-      this.markClosed();
-      return false;
+    if (this.pending.length > 0) {
+      const records = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      if (this.isClosed) return false;
+      // What the socket still holds from earlier flushes: this batch itself is not yet
+      // written, so counting it would cut off a reader for one large burst.
+      if (
+        this.response.writableLength > (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)
+      ) {
+        this.response.destroy(new Error('subscriber fell too far behind'));
+        this.markClosed();
+        return false;
+      }
+      for (const record of records) this.response.write(record);
     }
-    for (const record of records) this.response.write(record);
+    if (this.isClosed) return false;
+    const socket = this.response.socket;
+    while (socket !== null && socket.writableCorked > 0) socket.uncork();
     return true;
   }
 

@@ -75,6 +75,11 @@ export interface HttpServerOptions {
   readonly maxRequestBodyBytes?: number;
   /** Given, the server speaks only HTTPS: a plain HTTP request is cut at the handshake. */
   readonly tls?: ServerTls;
+  /**
+   * Asked before every request; false answers 503 without running any handler
+   * (a master that can no longer be sure it leads must not answer as leader).
+   */
+  readonly isServing?: () => boolean;
 }
 
 /** How long a connection refused before its request was parsed may keep sending. */
@@ -276,6 +281,8 @@ export class HttpServer {
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
+      if (this.options.isServing?.() === false)
+        throw new HttpError('UNAVAILABLE', 'this master is stopping: it may no longer lead');
       const url = parseTarget(raw.url ?? '/');
       path = this.resolve(url.pathname);
       const found = this.routeFor(path);

@@ -36,7 +36,12 @@ export {
   type RequestOptions,
   request,
 } from './http-client.js';
-export { locateMaster, needsLeaderDetection } from './locate.js';
+export {
+  followLeader,
+  type LeaderFollower,
+  locateMaster,
+  needsLeaderDetection,
+} from './locate.js';
 export {
   type FailoverOptions,
   SchedulerConnection,

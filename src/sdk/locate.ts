@@ -2,6 +2,7 @@
 // `host:port` is used as is; a list, a coordinator URL (zk://, etcd://) or a
 // file:// is resolved each time it is needed, so a new leader is found after a
 // failover. Coordination is loaded only then: `agora run` does not pay for it.
+import { readFileSync } from 'node:fs';
 import { defaultProtocol } from './client-tls.js';
 import { baseUrl } from './http-client.js';
 
@@ -26,4 +27,48 @@ export async function locateMaster(
   // A coordinator names a master by host and port; TLS is this process's setting (libprocess').
   url.protocol = defaultProtocol();
   return url;
+}
+
+/**
+ * A long-lived client's view of the leading master. Through a coordinator it
+ * is watched (one session for the client's life) and every change is told;
+ * otherwise it is looked up on demand and no change is ever told.
+ */
+export interface LeaderFollower {
+  /** The leading master now (waits for one to be elected, within the timeout). */
+  locate(options?: { readonly timeoutMs?: number; readonly signal?: AbortSignal }): Promise<URL>;
+  /** `listener` hears of each new leader the coordinator elects. Returns the unsubscribe. */
+  onLeaderChange(listener: (leader: URL) => void): () => void;
+  /** Ends the watch. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The largest file:// indirection read (a few addresses). */
+const MAX_FILE_BYTES = 4096;
+
+/** Starts following the leader named by `address` (see LeaderFollower). */
+export async function followLeader(address: string): Promise<LeaderFollower> {
+  let resolved = address;
+  if (address.startsWith('file://')) {
+    const text = readFileSync(address.slice('file://'.length), 'utf8');
+    if (text.length > MAX_FILE_BYTES)
+      throw new Error(`${address}: longer than ${MAX_FILE_BYTES} bytes`);
+    resolved = text.trim();
+  }
+  if (!resolved.startsWith('zk://') && !resolved.startsWith('etcd://'))
+    return {
+      locate: (options) => locateMaster(resolved, options),
+      onLeaderChange: () => () => {},
+      close: async () => {},
+    };
+  const { MasterDetector } = await import('../coordination/index.js');
+  const detector = new MasterDetector(resolved);
+  return {
+    locate: (options) => detector.leader(options),
+    onLeaderChange: (listener) =>
+      detector.onChange((leader) => {
+        if (leader !== undefined) listener(leader);
+      }),
+    close: () => detector.close(),
+  };
 }

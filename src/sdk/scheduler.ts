@@ -1,3 +1,5 @@
+// Long file: every scheduler call a framework makes, one short method each, and the
+// subscription's life through failovers (re-subscribing to each new leader).
 // The scheduler client: what a framework needs to speak POST /api/v1/scheduler
 // (WIRE §2). `agora run` uses it exactly as a third-party framework would.
 import {
@@ -19,7 +21,7 @@ import {
 import { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 import { baseUrl, HttpStatusError } from './http-client.js';
 import { type LeanResponse, leanRequest } from './lean-http.js';
-import { locateMaster } from './locate.js';
+import { followLeader, type LeaderFollower, locateMaster, needsLeaderDetection } from './locate.js';
 
 /** Mesos clients treat about five missed heartbeats as a dead link (WIRE §1.6). */
 const MISSED_HEARTBEATS_ALLOWED = 5;
@@ -103,12 +105,34 @@ export class SchedulerConnection {
   private isClosed = false;
   /** Aborted by close(): stops a re-subscription's wait and request. */
   private readonly closing = new AbortController();
+  /** Wakes a re-subscription's wait between attempts (a new leader was elected). */
+  private wake: (() => void) | undefined;
+  private hasNewLeader = false;
+  private readonly unwatch: () => void;
 
-  /** @internal Made by subscribe(). */
+  /**
+   * @internal Made by subscribe(). `leader` follows the leading master for a
+   * failover connection through a coordinator; the connection closes it.
+   */
   constructor(
     private stream: Stream,
     private readonly options: SubscribeOptions,
-  ) {}
+    private readonly leader?: LeaderFollower,
+  ) {
+    this.unwatch = leader?.onLeaderChange((url) => this.leaderChanged(url)) ?? (() => {});
+  }
+
+  /**
+   * A new leader: a stream to another master is dropped (that master may be
+   * paused, its stream open and silent), and a wait to re-subscribe ends.
+   */
+  private leaderChanged(leader: URL): void {
+    if (this.isClosed) return;
+    if (this.stream.master.host !== leader.host)
+      this.stream.response.destroy(new SubscriptionError(`another master leads: ${leader.host}`));
+    this.hasNewLeader = true;
+    this.wake?.();
+  }
 
   get frameworkId(): FrameworkID {
     return this.stream.subscribed.subscribed.framework_id;
@@ -205,7 +229,11 @@ export class SchedulerConnection {
     const deadlineMs = performance.now() + failover.timeoutMs;
     const info: FrameworkInfo = { ...this.options.frameworkInfo, id: this.frameworkId };
     let last: Error = lost;
+    const initialMs = failover.backoffInitialMs ?? FAILOVER_BACKOFF_INITIAL_MS;
     while (!this.isClosed) {
+      // A leader elected since the last attempt starts the backoff afresh.
+      if (this.hasNewLeader) backoffMs = initialMs;
+      this.hasNewLeader = false;
       const waitMs = random() * backoffMs;
       if (performance.now() + waitMs >= deadlineMs)
         throw new SubscriptionError(
@@ -213,13 +241,20 @@ export class SchedulerConnection {
           false,
           { cause: last },
         );
-      await sleep(waitMs, this.closing.signal);
+      const isWoken = await sleep(waitMs, this.closing.signal, (wake) => {
+        this.wake = wake;
+      });
+      this.wake = undefined;
+      // Woken by a new leader: wait again, from the initial backoff (the random part
+      // still spreads the frameworks of a failed master).
+      if (isWoken) continue;
       backoffMs = Math.min(backoffMs * 2, maxMs);
       if (this.isClosed) break;
       try {
         return await openSubscription(
           { ...this.options, frameworkInfo: info, signal: this.closing.signal },
-          await locateMaster(this.options.master, { signal: this.closing.signal }),
+          await (this.leader?.locate({ signal: this.closing.signal }) ??
+            locateMaster(this.options.master, { signal: this.closing.signal })),
         );
       } catch (error) {
         if (this.isClosed) break;
@@ -343,6 +378,8 @@ export class SchedulerConnection {
       });
     this.closing.abort();
     this.stream.response.destroy();
+    this.unwatch();
+    await this.leader?.close();
   }
 }
 
@@ -350,17 +387,26 @@ function sleepUnref(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, or at once when `signal` aborts (never rejects); or
+ * when the function handed to `onWake` is called, then with true.
+ */
+function sleep(
+  ms: number,
+  signal: AbortSignal,
+  onWake: (wake: () => void) => void = () => {},
+): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
+    if (signal.aborted) return resolve(false);
+    const finish = (isWoken: boolean) => {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
-      resolve();
+      resolve(isWoken);
     };
+    const done = () => finish(false);
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
+    onWake(() => finish(true));
   });
 }
 
@@ -370,10 +416,20 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * and the http client's ConnectionError when no master answers.
  */
 export async function subscribe(options: SubscribeOptions): Promise<SchedulerConnection> {
-  const master = await locateMaster(options.master, {
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-  });
-  return new SchedulerConnection(await openSubscription(options, master), options);
+  const signal = options.signal !== undefined ? { signal: options.signal } : {};
+  // A connection that fails over follows the leader for its whole life (one coordinator
+  // session); one that ends at the first loss only needs to find it once.
+  const leader =
+    options.failover !== undefined && needsLeaderDetection(options.master)
+      ? await followLeader(options.master)
+      : undefined;
+  try {
+    const master = await (leader?.locate(signal) ?? locateMaster(options.master, signal));
+    return new SchedulerConnection(await openSubscription(options, master), options, leader);
+  } catch (error) {
+    await leader?.close();
+    throw error;
+  }
 }
 
 async function openSubscription(options: SubscribeOptions, master: URL): Promise<Stream> {

@@ -137,3 +137,45 @@ test('master link: retrying a refusing master leaves no abort listener per attem
     [],
   );
 });
+
+test('master link: a new leader takes the agent off a master that went silent', async (t) => {
+  // The old leader keeps its stream open and says nothing, as a paused process does:
+  // heartbeats would take 5 × 15 s to tell. The election tells at once.
+  const old = await fakeMaster(t, subscribed);
+  const next = await fakeMaster(t, subscribed);
+  let leader = old.url;
+  const listeners = new Set<(url: URL) => void>();
+  const masters: string[] = [];
+  const agentLink = new MasterLink({
+    locate: async () => leader,
+    onLeaderChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    clock: systemClock,
+    logger: silentLogger(),
+    random: () => 0,
+    backoffInitialMs: 1000,
+    backoffMaxMs: 1000,
+    subscribeCall: () =>
+      ({ type: 'SUBSCRIBE', subscribe: { agent_info: { hostname: 'h' } } }) as never,
+    onSubscribed: () => masters.push(leader.host),
+    onEvent: () => undefined,
+    onDisconnected: () => undefined,
+  });
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  const until = async (count: number) => {
+    const deadline = performance.now() + 5000;
+    while (masters.length < count && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  await until(1);
+  assert.deepEqual(masters, [old.url.host]);
+
+  leader = next.url;
+  for (const listener of listeners) listener(next.url);
+  await until(2);
+  assert.deepEqual(masters, [old.url.host, next.url.host]);
+  assert.equal(next.calls.SUBSCRIBE, 1);
+});

@@ -2,7 +2,11 @@
 // kill policies and repeated KILLs, a health check that kills its task, and
 // check results held back from a framework that does not acknowledge.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { Checkpoint } from '../../src/agent/checkpoint.js';
 import { taskRunsBed } from './task-runs-bed.js';
 
 const seconds = (s: number) => ({ grace_period: { nanoseconds: s * 1e9 } });
@@ -219,4 +223,28 @@ test('task runs kill a task while its URIs are fetched: the fetch stops, the tas
   assert.deepEqual(bed.states('f'), ['TASK_KILLED']);
   assert.equal(bed.sent[0]?.reason, 'REASON_TASK_KILLED_DURING_LAUNCH');
   assert.equal(bed.sent[0]?.message, 'Killed before delivery to the executor');
+});
+
+test('task runs never resend an end the framework acknowledged, even if its records outlive the agent', async (t) => {
+  // The records of a retired run go in the background; an agent killed before they are
+  // gone left them behind. The restarted agent must not take the end as unacknowledged.
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-task-runs-'));
+  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  class KilledBeforeRemoval extends Checkpoint {
+    override removeInBackground(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  const first = taskRunsBed(t, { workDir, checkpoint: new KilledBeforeRemoval(workDir) });
+  const container = await first.launch('t');
+  assert.ok(container !== undefined);
+  container.end({ exitCode: 0, signal: null });
+  await first.settle();
+  assert.deepEqual(first.states('t'), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
+
+  const second = taskRunsBed(t, { workDir, checkpoint: new Checkpoint(workDir) });
+  await second.runs.recover();
+  await second.settle();
+  assert.deepEqual(second.states('t'), [], 'nothing resent');
+  assert.equal(second.runs.active.length, 0, 'the run is retired, not held');
 });

@@ -5,12 +5,17 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type CoordinatorKind,
+  ETCD_BINARY,
+  freePort,
+  isServing,
+  planLocalCoordinator,
+  ZOOKEEPER_JAR,
+} from '../../src/cli/local-coordinator.js';
 
-const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
-const ETCD = '/usr/bin/etcd';
 const START_TIMEOUT_MS = 60_000;
 
 export interface Server {
@@ -18,15 +23,22 @@ export interface Server {
   readonly address: string;
   readonly pid: number;
   readonly process: ChildProcess;
+  readonly isRunning: boolean;
   /** Output so far, for failure messages. */
-  readonly output: () => string;
+  output(): string;
+  /** Signals the running process (SIGKILL, SIGSTOP, SIGCONT); it is not restarted. */
+  kill(signal: NodeJS.Signals): void;
+  waitExited(): Promise<void>;
+  /** Starts it again on the same port with the same data (killing it first if it runs). */
+  restart(): Promise<void>;
+  /** Kills it and removes its data. */
   stop(): Promise<void>;
 }
 
 let installed = false;
 /** apt-get installs the Debian packages once per test process, when a binary is missing. */
 function ensureInstalled(): void {
-  if (installed || (existsSync(ZOOKEEPER_JAR) && existsSync(ETCD))) {
+  if (installed || (existsSync(ZOOKEEPER_JAR) && existsSync(ETCD_BINARY))) {
     installed = true;
     return;
   }
@@ -42,135 +54,112 @@ function ensureInstalled(): void {
   installed = true;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort };
 
 /** Starts a one-node ZooKeeper. Sessions may be as short as a second (for fast failover tests). */
-export async function startZooKeeper(): Promise<Server> {
-  ensureInstalled();
-  const dir = mkdtempSync(join(tmpdir(), 'agora-zk-'));
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'zoo.cfg'),
-    [
-      'tickTime=500',
-      `dataDir=${join(dir, 'data')}`,
-      `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
-      'admin.enableServer=false',
-      'minSessionTimeout=1000',
-      'maxSessionTimeout=60000',
-      '4lw.commands.whitelist=ruok',
-      '',
-    ].join('\n'),
-  );
-  // Not through zkServer.sh: its env script hard-codes /etc/zookeeper/conf (DEPS.md).
-  return launch(
-    'java',
-    [
-      '-Xmx256m',
-      '-cp',
-      `${dir}:${ZOOKEEPER_JAR}`,
-      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-      join(dir, 'zoo.cfg'),
-    ],
-    port,
-    dir,
-    () => ruok(port),
-  );
+export function startZooKeeper(): Promise<Server> {
+  return startCoordinator('zookeeper');
 }
 
 /** Starts a one-member etcd. */
-export async function startEtcd(): Promise<Server> {
+export function startEtcd(): Promise<Server> {
+  return startCoordinator('etcd');
+}
+
+/** The coordinator `agora up --ha` runs, with a temp dir on free ports. */
+async function startCoordinator(kind: CoordinatorKind): Promise<Server> {
   ensureInstalled();
-  const dir = mkdtempSync(join(tmpdir(), 'agora-etcd-'));
+  const dir = mkdtempSync(join(tmpdir(), `agora-${kind === 'zookeeper' ? 'zk' : kind}-`));
   const port = await freePort();
-  const peerPort = await freePort();
-  const client = `http://127.0.0.1:${port}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  return launch(
-    ETCD,
-    [
-      '--name',
-      'agora-test',
-      '--data-dir',
-      join(dir, 'data'),
-      '--listen-client-urls',
-      client,
-      '--advertise-client-urls',
-      client,
-      '--listen-peer-urls',
-      peer,
-      '--initial-advertise-peer-urls',
-      peer,
-      '--initial-cluster',
-      `agora-test=${peer}`,
-    ],
-    port,
-    dir,
-    async () => {
-      const response = await fetch(`${client}/health`).catch(() => undefined);
-      return (
-        response?.ok === true && ((await response.json()) as { health?: string }).health === 'true'
-      );
-    },
+  const plan = planLocalCoordinator(kind, { dir, port, peerPort: await freePort() });
+  for (const [path, content] of Object.entries(plan.files)) writeFileSync(path, content);
+  const server = new CoordinatorServer(plan.command, plan.args, port, dir, () =>
+    isServing(kind, port),
   );
-}
-
-async function launch(
-  command: string,
-  args: readonly string[],
-  port: number,
-  dir: string,
-  isReady: () => Promise<boolean>,
-): Promise<Server> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: string[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  const exited = once(child, 'exit');
-  let hasExited = false;
-  void exited.then(() => {
-    hasExited = true;
-  });
-  const output = () => chunks.join('').slice(-4000);
-  const stop = async () => {
-    if (!hasExited) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = performance.now() + START_TIMEOUT_MS;
-  while (!(await isReady())) {
-    if (hasExited || performance.now() > deadline) {
-      await stop();
-      throw new Error(`${command} did not start on port ${port}: ${output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await server.restart();
+  } catch (error) {
+    await server.stop();
+    throw error;
   }
-  return { address: `127.0.0.1:${port}`, pid: child.pid ?? -1, process: child, output, stop };
+  return server;
 }
 
-/** ZooKeeper's four-letter `ruok`: `imok` once it serves. */
-function ruok(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    let answer = '';
-    socket.setTimeout(1000, () => socket.destroy());
-    socket.on('data', (data) => {
-      answer += data.toString();
+/** One coordinator process at a time on a fixed port and data dir; restart() keeps both. */
+class CoordinatorServer implements Server {
+  readonly address: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<unknown> = Promise.resolve();
+  private hasExited = true;
+  private readonly chunks: string[] = [];
+
+  constructor(
+    private readonly command: string,
+    private readonly args: readonly string[],
+    private readonly port: number,
+    private readonly dir: string,
+    private readonly isReady: () => Promise<boolean>,
+  ) {
+    this.address = `127.0.0.1:${port}`;
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? -1;
+  }
+
+  get process(): ChildProcess {
+    if (this.child === undefined) throw new Error('not started');
+    return this.child;
+  }
+
+  get isRunning(): boolean {
+    return !this.hasExited;
+  }
+
+  output(): string {
+    return this.chunks.join('').slice(-4000);
+  }
+
+  /** Sends `signal` to the running coordinator (SIGKILL, SIGSTOP, SIGCONT). */
+  kill(signal: NodeJS.Signals): void {
+    if (!this.hasExited) this.child?.kill(signal);
+  }
+
+  /** Resolves once the process has exited (at once when none runs). */
+  async waitExited(): Promise<void> {
+    await this.exited;
+  }
+
+  /** (Re)starts it on the same port and data, and waits until it serves. */
+  async restart(): Promise<void> {
+    if (!this.hasExited) {
+      this.child?.kill('SIGKILL');
+      await this.exited;
+    }
+    const child = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.hasExited = false;
+    child.stdout?.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
+    this.exited = once(child, 'exit').then(() => {
+      if (this.child === child) this.hasExited = true;
     });
-    socket.on('close', () => resolve(answer === 'imok'));
-    socket.on('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1', () => socket.end('ruok'));
-  });
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    while (!(await this.isReady())) {
+      if (this.hasExited || performance.now() > deadline) {
+        child.kill('SIGKILL');
+        await this.exited;
+        throw new Error(`${this.command} did not start on port ${this.port}: ${this.output()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.hasExited) {
+      this.child?.kill('SIGKILL');
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

@@ -178,3 +178,19 @@ test('event stream aborts closed when the subscriber goes away', async (t) => {
   assert.equal(stream.isOpen, false);
   assert.equal(stream.send({ type: 'HEARTBEAT' }), false);
 });
+
+test('event stream flush puts what was sent on the socket before the tick ends', async (t) => {
+  const { port, opened } = await streamServer(t);
+  await rawGet(t, port);
+  const { stream, response } = await opened;
+  await new Promise((resolve) => setImmediate(resolve));
+  const written = response.socket?.bytesWritten ?? 0;
+  assert.equal(stream.send({ type: 'HEARTBEAT' }), true);
+  // Held to the end of the loop round, and node:http corks the socket on write until the
+  // next tick: nothing has left yet.
+  assert.equal(response.socket?.bytesWritten ?? 0, written);
+  stream.flush();
+  assert.equal(response.socket?.writableCorked, 0);
+  assert.equal(response.socket?.writableLength, 0, 'handed to the kernel at once');
+  assert.ok((response.socket?.bytesWritten ?? 0) > written, 'the record left');
+});

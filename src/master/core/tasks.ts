@@ -268,6 +268,16 @@ export function acknowledge(
     if (task.statusUpdateState !== undefined && isTerminalState(task.statusUpdateState))
       core.books.completeTask(task);
   }
+  core.log.debug(
+    {
+      framework_id: framework.id.value,
+      agent_id: agentIdValue,
+      task_id: taskIdValue,
+      uuid,
+      link: agent?.link.state,
+    },
+    'status update acknowledgement forwarded',
+  );
   if (agent !== undefined)
     toAgent(core, agent, {
       type: 'ACKNOWLEDGE',

@@ -77,7 +77,12 @@ export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
             `${quote(String(streamIdHeader))} is not the framework's current stream`,
           );
         master.countCall(framework, call);
-        exchange.replyEmpty(dispatch(master, framework, call));
+        const status = dispatch(master, framework, call);
+        // The answer waits for what the call set off to go out: a registry write may hold
+        // the outbox, and a master that dies in between must not have said 202 to an
+        // ACKNOWLEDGE its agent never heard of (it would resend an acknowledged update).
+        await master.flushed();
+        exchange.replyEmpty(status);
       },
     ),
   );

@@ -1,0 +1,319 @@
+// A highly available cluster of real processes for failover tests, the fault
+// loop and bench:failover: a coordinator (ZooKeeper or etcd, restartable on its
+// port and data), masters and agents, each kept running as `agora up` keeps its
+// daemons (the same Supervisor, with a quick restart policy): a master that
+// exits (70, when its session is lost) or is killed comes back on its port, an
+// agent on its port and work dir. Faults are signals sent to them by PID.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { CoordinatorKind } from '../../src/cli/local-coordinator.js';
+import type { RestartPolicyOptions } from '../../src/cli/restart-policy.js';
+import { type Exit, type SupervisedProcess, Supervisor } from '../../src/cli/supervisor.js';
+import type { Clock } from '../../src/runtime/index.js';
+import { type Server, startEtcd, startZooKeeper } from '../coordination/servers.js';
+import { AGORA, waitFor } from '../integration/harness.js';
+
+/** Restarts within a fraction of a second, and never gives up: faults come by the dozen. */
+const QUICK_RESTARTS: RestartPolicyOptions = {
+  initialBackoffMs: 200,
+  maxBackoffMs: 1000,
+  healthyAfterMs: 5000,
+  maxRestarts: 10_000,
+  windowMs: 60_000,
+};
+/** Lines of a daemon's output kept for failure messages. */
+const KEPT_LINES = 5000;
+const STOP_TIMEOUT_MS = 10_000;
+
+const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(fn, ms) {
+    const handle = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(handle) };
+  },
+};
+
+export interface HaBedOptions {
+  readonly kind: CoordinatorKind;
+  readonly masters?: number;
+  readonly agents?: number;
+  /** --zk_session_timeout of every master (and what clients take as theirs). */
+  readonly sessionTimeout?: string;
+  readonly agentResources?: string;
+  readonly masterArgs?: readonly string[];
+  readonly agentArgs?: readonly string[];
+  /** Where supervisor messages go (restarts); silent by default. */
+  readonly say?: (line: string) => void;
+}
+
+/** One master or agent, restarted whenever it exits until the bed stops. */
+export class BedDaemon {
+  /** The port of its first run, kept for every restart. */
+  private port = 0;
+  private urlValue: string | undefined;
+  private child: ChildProcess | undefined;
+  /** Bumped on each run: a wait for "listening" knows which run answered. */
+  private runs = 0;
+  private listeningRun = 0;
+  private paused = false;
+  readonly output: string[] = [];
+  readonly supervisor: Supervisor;
+
+  constructor(
+    readonly name: string,
+    private readonly args: (port: number) => readonly string[],
+    say: (line: string) => void,
+  ) {
+    this.supervisor = new Supervisor({
+      name,
+      spawn: () => this.spawnRun(),
+      clock: realClock,
+      say,
+      policy: QUICK_RESTARTS,
+      stopTimeoutMs: STOP_TIMEOUT_MS,
+    });
+  }
+
+  get url(): string {
+    if (this.urlValue === undefined) throw new Error(`${this.name} never listened`);
+    return this.urlValue;
+  }
+
+  /** The PID of the current run; undefined between runs. */
+  get pid(): number | undefined {
+    const child = this.child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null
+      ? child.pid
+      : undefined;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** True while a run is up, listening and not paused. */
+  get isServing(): boolean {
+    return this.pid !== undefined && !this.paused && this.listeningRun === this.runs;
+  }
+
+  async start(): Promise<void> {
+    this.supervisor.start();
+    this.supervisor.enableRestarts();
+    await this.listening();
+  }
+
+  /** Resolves once the current run listens. */
+  listening(timeoutMs = 60_000): Promise<void> {
+    return waitFor(
+      `${this.name} to listen`,
+      () => (this.pid !== undefined && this.listeningRun === this.runs ? true : undefined),
+      timeoutMs,
+    ).then(() => undefined);
+  }
+
+  /** Sends `signal` to the current run. SIGSTOP and SIGCONT are tracked. */
+  signal(signal: NodeJS.Signals): void {
+    const pid = this.pid;
+    if (pid === undefined) return;
+    process.kill(pid, signal);
+    if (signal === 'SIGSTOP') this.paused = true;
+    if (signal === 'SIGCONT') this.paused = false;
+  }
+
+  async stop(): Promise<void> {
+    if (this.paused) this.signal('SIGCONT');
+    await this.supervisor.stop();
+  }
+
+  /** The last lines it wrote, for failure messages. */
+  tail(lines = 40): string {
+    return this.output.slice(-lines).join('\n');
+  }
+
+  private spawnRun(): SupervisedProcess {
+    const run = ++this.runs;
+    this.paused = false;
+    const child = spawn(process.execPath, [AGORA, ...this.args(this.port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        this.output.push(line);
+        if (this.output.length > KEPT_LINES) this.output.shift();
+        if (!line.includes('"listening"')) return;
+        try {
+          const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
+          if (entry.msg === 'listening' && typeof entry.url === 'string') {
+            this.urlValue = entry.url;
+            this.port = Number(new URL(entry.url).port);
+            this.listeningRun = run;
+          }
+        } catch {
+          // Not a log line.
+        }
+      });
+    }
+    const exited = new Promise<Exit>((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.output.push(`[${this.name} exited: ${signal ?? code}]`);
+        resolve({ code, signal });
+      });
+      child.once('error', () => {
+        if (child.pid === undefined) resolve({ code: null, signal: null });
+      });
+    });
+    return {
+      exited,
+      kill: (signal) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      },
+    };
+  }
+}
+
+export class HaBed {
+  readonly masters: BedDaemon[] = [];
+  readonly agents: BedDaemon[] = [];
+  private isStopped = false;
+
+  private constructor(
+    readonly options: HaBedOptions,
+    readonly workDir: string,
+    readonly coordinator: Server,
+  ) {}
+
+  /** zk://…/agora or etcd://…/agora: what agents and frameworks are given. */
+  get clientUrl(): string {
+    return `${this.options.kind === 'zookeeper' ? 'zk' : 'etcd'}://${this.coordinator.address}/agora`;
+  }
+
+  static async start(options: HaBedOptions): Promise<HaBed> {
+    const workDir = mkdtempSync(join(tmpdir(), `agora-ha-bed-${options.kind}-`));
+    const coordinator = options.kind === 'zookeeper' ? await startZooKeeper() : await startEtcd();
+    const bed = new HaBed(options, workDir, coordinator);
+    try {
+      const say = options.say ?? (() => {});
+      const masterCount = options.masters ?? 3;
+      const masterFlag =
+        options.kind === 'zookeeper'
+          ? ['--zk', bed.clientUrl]
+          : ['--etcd', `http://${coordinator.address}/agora`];
+      for (let i = 1; i <= masterCount; i++)
+        bed.masters.push(
+          new BedDaemon(
+            `master-${i}`,
+            (port) => [
+              'master',
+              ...masterFlag,
+              '--quorum',
+              String(Math.floor(masterCount / 2) + 1),
+              '--zk_session_timeout',
+              options.sessionTimeout ?? '2secs',
+              '--port',
+              String(port),
+              '--allocation_interval',
+              '100ms',
+              '--log_level',
+              'debug',
+              ...(options.masterArgs ?? []),
+            ],
+            say,
+          ),
+        );
+      await Promise.all(bed.masters.map((m) => m.start()));
+      await bed.leader();
+      for (let i = 1; i <= (options.agents ?? 2); i++)
+        bed.agents.push(
+          new BedDaemon(
+            `agent-${i}`,
+            (port) => [
+              'agent',
+              '--master',
+              bed.clientUrl,
+              '--port',
+              String(port),
+              '--work_dir',
+              join(workDir, `agent-${i}`),
+              '--resources',
+              options.agentResources ?? 'cpus:4;mem:4096;disk:1024',
+              '--log_level',
+              'debug',
+              ...(options.agentArgs ?? []),
+            ],
+            say,
+          ),
+        );
+      await Promise.all(bed.agents.map((a) => a.start()));
+      await bed.agentsRegistered();
+      return bed;
+    } catch (error) {
+      await bed.stop();
+      throw error;
+    }
+  }
+
+  /** The one master that says it leads (master/elected), once exactly one does. */
+  leader(timeoutMs = 60_000): Promise<BedDaemon> {
+    return waitFor(
+      'exactly one leading master',
+      async () => {
+        const serving = this.masters.filter((m) => m.isServing);
+        const flags = await Promise.all(serving.map((m) => elected(m.url)));
+        const leading = serving.filter((_, i) => flags[i] === 1);
+        return leading.length === 1 && flags.every((f) => f !== undefined) ? leading[0] : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Resolves with the leader once every agent is registered and active with it. */
+  agentsRegistered(timeoutMs = 60_000): Promise<BedDaemon> {
+    return waitFor(
+      `${this.agents.length} agents active with the leader`,
+      async () => {
+        const leader = await this.leader(timeoutMs);
+        const { slaves } = (await (await fetch(new URL('/master/slaves', leader.url))).json()) as {
+          slaves: { active: boolean }[];
+        };
+        return slaves.filter((s) => s.active).length === this.agents.length ? leader : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Writes every daemon's kept output to `<dir>/<name>.log`, for a failure to be read later. */
+  dumpLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    for (const daemon of [...this.masters, ...this.agents])
+      writeFileSync(join(dir, `${daemon.name}.log`), `${daemon.output.join('\n')}\n`);
+    writeFileSync(join(dir, 'coordinator.log'), this.coordinator.output());
+  }
+
+  /** Agents, then masters, then the coordinator; the work dir goes last. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.isStopped) return;
+    this.isStopped = true;
+    await Promise.all(this.agents.map((a) => a.stop()));
+    await Promise.all(this.masters.map((m) => m.stop()));
+    this.coordinator.kill('SIGCONT');
+    await this.coordinator.stop();
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** master/elected of the master at `url`; undefined when it does not answer within 2 s. */
+export async function elected(url: string): Promise<number | undefined> {
+  const response = await fetch(new URL('/metrics/snapshot', url), {
+    signal: AbortSignal.timeout(2000),
+  }).catch(() => undefined);
+  if (response?.ok !== true) return undefined;
+  const metrics = (await response.json().catch(() => undefined)) as
+    | Record<string, number>
+    | undefined;
+  return metrics?.['master/elected'];
+}
