@@ -63,11 +63,17 @@ export async function followLeader(address: string): Promise<LeaderFollower> {
     };
   const { MasterDetector } = await import('../coordination/index.js');
   const detector = new MasterDetector(resolved);
+  // A coordinator names a master by host and port; TLS is this process's setting, as in
+  // locateMaster.
+  const withScheme = (leader: URL) => {
+    leader.protocol = defaultProtocol();
+    return leader;
+  };
   return {
-    locate: (options) => detector.leader(options),
+    locate: async (options) => withScheme(await detector.leader(options)),
     onLeaderChange: (listener) =>
       detector.onChange((leader) => {
-        if (leader !== undefined) listener(leader);
+        if (leader !== undefined) listener(withScheme(leader));
       }),
     close: () => detector.close(),
   };
