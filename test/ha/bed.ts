@@ -45,6 +45,8 @@ export interface HaBedOptions {
   readonly agentResources?: string;
   readonly masterArgs?: readonly string[];
   readonly agentArgs?: readonly string[];
+  /** Of masters and agents: debug (the default) to read a failure, info for a benchmark. */
+  readonly logLevel?: 'debug' | 'info';
   /** Where supervisor messages go (restarts); silent by default. */
   readonly say?: (line: string) => void;
 }
@@ -219,7 +221,7 @@ export class HaBed {
               '--allocation_interval',
               '100ms',
               '--log_level',
-              'debug',
+              options.logLevel ?? 'debug',
               ...(options.masterArgs ?? []),
             ],
             say,
@@ -242,7 +244,7 @@ export class HaBed {
               '--resources',
               options.agentResources ?? 'cpus:4;mem:4096;disk:1024',
               '--log_level',
-              'debug',
+              options.logLevel ?? 'debug',
               ...(options.agentArgs ?? []),
             ],
             say,

@@ -1,12 +1,17 @@
 // "At most one leader at any moment", watched from outside: every 100 ms each
 // master's /master/state is asked at once, and a round in which two masters
 // claim to lead (`leader` is their own `pid`) is a violation. A master that
-// does not answer in time (paused, restarting) claims nothing in that round.
+// does not answer (restarting) claims nothing in that round; a paused one
+// answers when it wakes, as it then sees itself.
 import type { BedDaemon } from './bed.js';
 
 const SAMPLE_INTERVAL_MS = 100;
-/** A round waits this long for its answers; a paused master's answer may come much later. */
-const ANSWER_TIMEOUT_MS = 1500;
+/**
+ * A round waits this long for its answers: longer than any pause, so a paused
+ * master answers the requests that waited for it as soon as it wakes. A deposed
+ * leader that answered them as leader while another leads is what this catches.
+ */
+const ANSWER_TIMEOUT_MS = 15_000;
 
 export interface LeaderRound {
   readonly atMs: number;

@@ -4,6 +4,7 @@
 // PINGs while connected, disconnected when the link breaks, unreachable when
 // silent too long (their tasks reported), back again, or removed for good.
 // Their state changes only through `moveAgentTo` (lifecycle.ts).
+import { isDeepStrictEqual } from 'node:util';
 import { Resources } from '../../resources/index.js';
 import {
   type AgentID,
@@ -183,8 +184,11 @@ export function subscribe(
     rescindAll(core, agent);
     rescindInverseOffersFor(core, agent);
     const wasOffline = agent.link.state === 'unreachable' || agent.link.state === 'recovered';
-    // Its info may have changed, and an unreachable mark must go: both durable before SUBSCRIBED.
-    persist(core, { kind: 'admitAgent', agent: info });
+    // Its info may have changed, and an unreachable mark must go: both durable before
+    // SUBSCRIBED. Otherwise the registry has it as it is (agent.info is what was admitted),
+    // and a write per agent would make every agent of a failover rewrite the registry.
+    if (agent.link.state === 'unreachable' || !isDeepStrictEqual(agent.info, info))
+      persist(core, { kind: 'admitAgent', agent: info });
     agent.info = info;
     agent.ip = remoteIp;
     agent.total = total;
