@@ -257,7 +257,15 @@ export function haSuite(kind: 'zookeeper' | 'etcd'): void {
       const pidFile = join(workDir, 'down-pids');
       await framework.launch({ survivor: `echo $$ > ${pidFile}; exec sleep 600` });
       await framework.update('survivor', 'TASK_RUNNING');
-      const taskPid = Number(readFileSync(pidFile, 'utf8').trim());
+      // TASK_RUNNING says the task was forked, not that its shell has written the file yet.
+      const taskPid = await waitFor('the task to write its PID', () => {
+        try {
+          const pid = Number(readFileSync(pidFile, 'utf8').trim());
+          return pid > 1 ? pid : undefined;
+        } catch {
+          return undefined;
+        }
+      });
       await framework.connection.close();
 
       await zk?.stop();
