@@ -245,6 +245,10 @@ export class HaBed {
               options.agentResources ?? 'cpus:4;mem:4096;disk:1024',
               '--log_level',
               options.logLevel ?? 'debug',
+              // Faults SIGKILL agents, and no agent comes back at the end to remove the
+              // cgroups of the tasks it left: isolation is not what these tests are about.
+              '--isolation',
+              'posix/cpu,posix/mem',
               ...(options.agentArgs ?? []),
             ],
             say,

@@ -44,6 +44,9 @@ export function haSuite(kind: 'zookeeper' | 'etcd'): void {
         join(workDir, 'agent'),
         '--resources',
         'cpus:2;mem:1024;disk:64',
+        // Not about isolation; a SIGKILLed agent would leave its tasks' cgroups behind.
+        '--isolation',
+        'posix/cpu,posix/mem',
       ]);
       await waitFor('the agent to register with the leader', async () =>
         (await getState((await leader()).url)).slaves.some((s) => s.active) ? true : undefined,
