@@ -230,21 +230,21 @@ function render(real: readonly RealRow[], sim: readonly SimRow[]): string {
   const lines = [
     `3 masters on 127.0.0.1, --zk_session_timeout ${SESSION}; each cell: median / max of the kills`,
     '',
-    'agents              coordinator  kills  (a) new leader      (b) agents back     (c) offered again   goal',
-    '-'.repeat(104),
+    'agents                   coordinator  kills  (a) new leader      (b) agents back     (c) offered again   goal',
+    '-'.repeat(109),
   ];
   for (const row of real) {
     const c = row.kills.map((k) => k.offeredMs);
     const isMet = Math.max(...c) <= SESSION_MS + 2000;
     lines.push(
-      `2 real              ${row.kind.padEnd(12)} ${String(row.kills.length).padEnd(6)} ${summary(row.kills.map((k) => k.electedMs))}  ${summary(row.kills.map((k) => k.agentsMs))}  ${summary(c)}  (c) ≤ session + 2 s: ${isMet ? 'met' : 'NOT met'}`,
+      `2 real                   ${row.kind.padEnd(12)} ${String(row.kills.length).padEnd(6)} ${summary(row.kills.map((k) => k.electedMs))}  ${summary(row.kills.map((k) => k.agentsMs))}  ${summary(c)}  (c) ≤ session + 2 s: ${isMet ? 'met' : 'NOT met'}`,
     );
   }
   for (const row of sim) {
     const pastElection = row.kills.map((k) => k.agentsMs - k.electedMs);
     const isMet = Math.max(...pastElection) <= 2000;
     lines.push(
-      `${`${row.agents} sim, ${row.tasks} tasks`.padEnd(20)}${row.kind.padEnd(12)} ${String(row.kills.length).padEnd(6)} ${summary(row.kills.map((k) => k.electedMs))}  ${summary(row.kills.map((k) => k.agentsMs))}  ${'-'.padEnd(18)}  (b) ≤ election + 2 s: ${isMet ? 'met' : 'NOT met'} (${summary(pastElection).trim()} past it)`,
+      `${`${row.agents} sim, ${row.tasks} tasks`.padEnd(25)}${row.kind.padEnd(12)} ${String(row.kills.length).padEnd(6)} ${summary(row.kills.map((k) => k.electedMs))}  ${summary(row.kills.map((k) => k.agentsMs))}  ${'-'.padEnd(18)}  (b) ≤ election + 2 s: ${isMet ? 'met' : 'NOT met'} (${summary(pastElection).trim()} past it)`,
     );
   }
   lines.push(

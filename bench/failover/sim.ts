@@ -4,7 +4,9 @@
 // pool, standing for each agent's own) retargets their network when a new
 // leader is elected, and each agent re-subscribes after a random wait under the
 // registration backoff (1 s), its tasks listed in its SUBSCRIBE. With
-// AGORA_BENCH_KEEP_LOGS=<dir> the masters' logs are kept there.
+// AGORA_BENCH_KEEP_LOGS=<dir> the masters' logs are kept there; with
+// AGORA_BENCH_PROFILE_DIR=<dir> the masters run under --cpu-prof (the profiles of
+// those stopped at the end, not of those killed, land there).
 
 import type { CoordinatorKind } from '../../src/cli/local-coordinator.js';
 import { MasterDetector } from '../../src/coordination/index.js';
@@ -77,6 +79,9 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     agents: 0,
     logLevel: 'info',
     masterArgs: ['--allocation_interval', '1secs'],
+    ...(process.env.AGORA_BENCH_PROFILE_DIR !== undefined
+      ? { masterNodeArgs: ['--cpu-prof', '--cpu-prof-dir', process.env.AGORA_BENCH_PROFILE_DIR] }
+      : {}),
   });
   const wheel = new TimingWheel(10, performance.now());
   const driver = new WheelDriver(wheel);
