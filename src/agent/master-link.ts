@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Clock, Logger } from '../runtime/index.js';
-import { HttpStatusError, openStream, postJson } from '../sdk/index.js';
+import { ConnectionError, HttpStatusError, openStream, postJson } from '../sdk/index.js';
 import {
   type AgentCall,
   type AgentEvent,
@@ -58,6 +58,8 @@ export class MasterLink {
   private wake: (() => void) | undefined;
   /** A new leader was elected since the last attempt: the next wait starts from the initial backoff. */
   private hasNewLeader = false;
+  /** The leader the coordinator last named (only when following one). */
+  private leader: URL | undefined;
 
   constructor(private readonly options: MasterLinkOptions) {}
 
@@ -68,6 +70,7 @@ export class MasterLink {
   }
 
   private leaderChanged(leader: URL): void {
+    this.leader = leader;
     const master = this.master;
     if (this.stream !== undefined && master !== undefined && master.host !== leader.host) {
       this.options.logger.info(
@@ -142,10 +145,12 @@ export class MasterLink {
     let backoffMs = backoffInitialMs;
     while (!this.abort.signal.aborted) {
       this.hasNewLeader = false;
+      let isLeaderStarting = false;
       try {
         await this.connectOnce();
       } catch (error) {
         if (this.abort.signal.aborted) break;
+        isLeaderStarting = this.isLeaderStarting(error);
         logger.warn(
           { err: describe(error), master: this.master?.host },
           'master connection failed',
@@ -159,7 +164,7 @@ export class MasterLink {
         this.options.onDisconnected();
       }
       if (this.abort.signal.aborted) break;
-      if (wasSubscribed || this.hasNewLeader) backoffMs = backoffInitialMs;
+      if (wasSubscribed || this.hasNewLeader || isLeaderStarting) backoffMs = backoffInitialMs;
       // Each new leader starts the wait again from the initial backoff; the random part
       // stays, so the agents of a failed master do not all come back in one burst.
       let waitMs = random() * backoffMs;
@@ -169,6 +174,20 @@ export class MasterLink {
         waitMs = random() * backoffInitialMs;
       }
     }
+  }
+
+  /**
+   * The master the coordinator elected refused the connection or answered 503: it
+   * is recovering its registry before it serves (or it died, and the election will
+   * say so). Not a reason to wait longer each time: it comes up within moments.
+   */
+  private isLeaderStarting(error: unknown): boolean {
+    const leader = this.leader;
+    if (leader === undefined || this.master?.host !== leader.host) return false;
+    return (
+      (error instanceof HttpStatusError && error.status === 503) ||
+      (error instanceof ConnectionError && error.reason === 'connection refused')
+    );
   }
 
   /** One subscription, until its stream ends. Returns whether it got as far as SUBSCRIBED. */

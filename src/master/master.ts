@@ -205,8 +205,11 @@ export class Master implements MasterApi {
   // ------------------------------------------------------------------ outbox
 
   /**
-   * Delivers the core's effects in order. A registry write is awaited before
-   * anything after it goes out, so nothing is seen before it is durable.
+   * Delivers the core's effects in order. A registry write is durable before
+   * anything after it goes out, so nothing is seen before it is. The writes of
+   * one batch go to the registry together (it may join them in one write: an
+   * agent registration storm is then a few writes, not one per agent), and what
+   * follows the first of them waits for all.
    */
   private async pump(): Promise<void> {
     if (this.isPumping) return;
@@ -220,10 +223,20 @@ export class Master implements MasterApi {
           this.isBroken = true;
           this.brokenBy = new Error('this master may no longer lead');
         }
-        for (const effect of effects) {
+        const firstWrite = effects.findIndex((effect) => effect.kind === 'persist');
+        const before = firstWrite < 0 ? effects : effects.slice(0, firstWrite);
+        for (const effect of before) {
           if (this.isBroken) break;
-          if (effect.kind === 'persist') await this.persist(effect);
-          else this.deliver(effect);
+          if (effect.kind !== 'persist') this.deliver(effect);
+        }
+        if (firstWrite < 0 || this.isBroken) continue;
+        const rest = effects.slice(firstWrite);
+        await Promise.all(
+          rest.flatMap((effect) => (effect.kind === 'persist' ? [this.persist(effect)] : [])),
+        );
+        for (const effect of rest) {
+          if (this.isBroken) break;
+          if (effect.kind !== 'persist') this.deliver(effect);
         }
       }
     } finally {
@@ -241,7 +254,9 @@ export class Master implements MasterApi {
     } catch (error) {
       // The core already acts on the change; it cannot be taken back. Stop here, as
       // Mesos' master aborts when its registrar fails, so another master (or a
-      // restart) takes over from what is durable.
+      // restart) takes over from what is durable. The writes of a batch fail together:
+      // the first failure tells.
+      if (this.isBroken) return;
       this.isBroken = true;
       this.brokenBy = error instanceof Error ? error : new Error(String(error));
       this.log.fatal({ err: error, operation: effect.operation.kind }, 'registry write failed');

@@ -125,6 +125,8 @@ export class SimAgentPool {
   private readonly frameworkInfos = new Map<string, FrameworkInfo>();
   private readonly now: () => number;
   private isStopped = false;
+  /** Set once a leader is followed (leaderChanged): its registration backoff. */
+  private leaderBackoffMs: number | undefined;
   private readonly counts = {
     subscribed: 0,
     tasksLaunched: 0,
@@ -198,6 +200,24 @@ export class SimAgentPool {
   /** The ids the master gave the agents, in agent order (undefined until subscribed). */
   get agentIds(): readonly (string | undefined)[] {
     return this.agents.map((agent) => agent.agentIdValue);
+  }
+
+  /**
+   * Another master was elected (the caller's detector said so, as each real agent's
+   * does): every agent leaves a stream to another master and subscribes again after a
+   * random wait under `withinMs`, its backoff starting afresh, as a real agent does.
+   */
+  leaderChanged(withinMs: number): void {
+    this.leaderBackoffMs = withinMs;
+    for (const agent of this.agents) {
+      agent.resubscribe?.cancel();
+      agent.resubscribe = undefined;
+      agent.resubscribeMs = withinMs;
+      // A stream still open goes to the old master (a paused one): its end schedules the
+      // new subscription. Otherwise it is scheduled here.
+      if (agent.response !== undefined) agent.response.destroy();
+      else this.scheduleResubscribe(agent);
+    }
   }
 
   // ------------------------------------------------------------ subscription
@@ -310,13 +330,20 @@ export class SimAgentPool {
 
   /** After a lost stream: subscribe again with the agent's id and tasks, with backoff. */
   private scheduleResubscribe(agent: SimAgent): void {
+    // One subscription pending per agent: a failed attempt and a new leader may both ask.
+    agent.resubscribe?.cancel();
     const delayMs = this.options.random() * agent.resubscribeMs;
     agent.resubscribeMs = Math.min(agent.resubscribeMs * 2, RESUBSCRIBE_MAX_MS);
     agent.resubscribe = this.options.wheel.schedule(this.now() + delayMs, () => {
       agent.resubscribe = undefined;
       if (this.isStopped) return;
-      this.subscribe(agent).catch(() => {
-        if (!this.isStopped && agent.streamId === undefined) this.scheduleResubscribe(agent);
+      this.subscribe(agent).catch((error: unknown) => {
+        if (this.isStopped || agent.streamId !== undefined) return;
+        // As a real agent: the elected master refusing or answering 503 is still
+        // recovering, and the wait does not grow for it (agent/master-link.ts).
+        if (this.leaderBackoffMs !== undefined && isLeaderStarting(error))
+          agent.resubscribeMs = this.leaderBackoffMs;
+        this.scheduleResubscribe(agent);
       });
     });
   }
@@ -525,4 +552,13 @@ export class SimAgentPool {
 
 function taskKey(frameworkIdValue: string, taskIdValue: string): string {
   return `${frameworkIdValue}\u0000${taskIdValue}`;
+}
+
+/** A subscription the elected master refused (not listening yet) or answered 503. */
+function isLeaderStarting(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    (error as NodeJS.ErrnoException).code === 'ECONNREFUSED' ||
+    / answered 503: /.test(error.message)
+  );
 }

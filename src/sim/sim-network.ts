@@ -55,7 +55,7 @@ interface QueuedCall {
  * every stream.
  */
 export class SimNetwork {
-  readonly master: URL;
+  private masterUrl: URL;
   private readonly calls: Agent;
   private readonly streams: Agent;
   private readonly maxInFlight: number;
@@ -74,10 +74,23 @@ export class SimNetwork {
   private streamsOpenedCount = 0;
 
   constructor(options: SimNetworkOptions) {
-    this.master = options.master;
+    this.masterUrl = options.master;
     this.maxInFlight = options.maxCallSockets ?? DEFAULT_MAX_CALL_SOCKETS;
     this.calls = new Agent({ keepAlive: true, maxSockets: this.maxInFlight });
     this.streams = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+  }
+
+  /** The master every new call and stream goes to. */
+  get master(): URL {
+    return this.masterUrl;
+  }
+
+  /**
+   * Sends new calls and streams to `master` from now on (another master was elected);
+   * what is in flight stays where it went.
+   */
+  retarget(master: URL): void {
+    this.masterUrl = master;
   }
 
   get stats(): SimNetworkStats {

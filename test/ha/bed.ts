@@ -45,6 +45,8 @@ export interface HaBedOptions {
   readonly agentResources?: string;
   readonly masterArgs?: readonly string[];
   readonly agentArgs?: readonly string[];
+  /** Node's own flags for the masters (`--cpu-prof …`), before the CLI. */
+  readonly masterNodeArgs?: readonly string[];
   /** Of masters and agents: debug (the default) to read a failure, info for a benchmark. */
   readonly logLevel?: 'debug' | 'info';
   /** Where supervisor messages go (restarts); silent by default. */
@@ -68,6 +70,7 @@ export class BedDaemon {
     readonly name: string,
     private readonly args: (port: number) => readonly string[],
     say: (line: string) => void,
+    private readonly nodeArgs: readonly string[] = [],
   ) {
     this.supervisor = new Supervisor({
       name,
@@ -138,7 +141,7 @@ export class BedDaemon {
   private spawnRun(): SupervisedProcess {
     const run = ++this.runs;
     this.paused = false;
-    const child = spawn(process.execPath, [AGORA, ...this.args(this.port)], {
+    const child = spawn(process.execPath, [...this.nodeArgs, AGORA, ...this.args(this.port)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -225,6 +228,7 @@ export class HaBed {
               ...(options.masterArgs ?? []),
             ],
             say,
+            options.masterNodeArgs,
           ),
         );
       await Promise.all(bed.masters.map((m) => m.start()));

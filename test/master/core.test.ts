@@ -362,3 +362,22 @@ test('core: repeated RUNNING updates (health checks) replace the last status, as
   );
   assert.equal(bed.updatesOn(fw.streamId).length, 50, 'every update still reaches the framework');
 });
+
+test('core: an update resent after its acknowledgement (the agent lost it) is not delivered again', () => {
+  const bed = new CoreBed();
+  const fw = bed.subscribe({ failover_timeout: 600 });
+  const agent = bed.addAgent('cpus:4;mem:4096');
+  const agentId = bed.launch(fw, 'web');
+  const running = bed.report(agentId, fw.id, 'web', 'TASK_RUNNING');
+  bed.acknowledge(agentId, fw.id, running);
+  const delivered = bed.updatesOn(fw.streamId).length;
+  const acknowledgements = () =>
+    bed.commandsOn(agent.streamId).filter((c) => c.type === 'ACKNOWLEDGE').length;
+  const before = acknowledgements();
+
+  // The agent, restarted, resends it as unacknowledged.
+  tasks.statusUpdate(bed.core, bed.agent(agentId), fw.id.value, running);
+  bed.drain();
+  assert.equal(bed.updatesOn(fw.streamId).length, delivered, 'not delivered twice');
+  assert.equal(acknowledgements(), before + 1, 'acknowledged again for the framework');
+});

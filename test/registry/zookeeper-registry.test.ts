@@ -122,3 +122,26 @@ test('a state over ZooKeeper’s 1 MB request limit is stored in chunks', async 
   assert.deepEqual(await again.recover(), fold([big]));
   await again.close();
 });
+
+test('operations applied while a write is under way share the next write', async () => {
+  const path = `/batch-${paths++}`;
+  const registry = new ZooKeeperRegistry({
+    client,
+    path: `${path}/registry`,
+    fence: await electionNode(path),
+  });
+  await registry.recover();
+  // A registration storm: each agent's admission would otherwise rewrite the whole state.
+  const ops = operations(200);
+  await Promise.all(ops.map((op) => registry.apply(op)));
+  await registry.close();
+  const again = new ZooKeeperRegistry({
+    client,
+    path: `${path}/registry`,
+    fence: await electionNode(path),
+  });
+  assert.deepEqual(await again.recover(), fold(ops));
+  const generation = again.recoveryReport?.snapshotGeneration ?? 0;
+  assert.ok(generation <= 3, `200 operations took ${generation} writes`);
+  await again.close();
+});

@@ -186,6 +186,11 @@ export interface TaskRecord {
   /** State and uuid of the latest update forwarded to the framework and not yet acknowledged. */
   statusUpdateState: TaskState | undefined;
   statusUpdateUuid: string | undefined;
+  /**
+   * The last few updates the framework acknowledged through this master (uuids), so
+   * that one resent by an agent that lost the acknowledgement is not delivered again.
+   */
+  acknowledgedUuids?: string[];
   /** The allocator got this task's resources back (it reached a terminal state). */
   isRecovered: boolean;
   /** For a task of a group (LAUNCH_GROUP): its executor and the ids of all the group's tasks. */

@@ -243,6 +243,9 @@ export function killTask(
   );
 }
 
+/** Acknowledged uuids a task remembers (a task has few updates; checks add some). */
+const MAX_ACKNOWLEDGED_UUIDS = 16;
+
 /** ACKNOWLEDGE: forwarded to the agent; an acknowledged terminal update retires the task. */
 export function acknowledge(
   core: CoreContext,
@@ -263,6 +266,12 @@ export function acknowledge(
       ? 'master/valid_status_update_acknowledgements'
       : 'master/invalid_status_update_acknowledgements',
   );
+  if (task !== undefined) {
+    const acknowledged = task.acknowledgedUuids ?? [];
+    acknowledged.push(uuid);
+    if (acknowledged.length > MAX_ACKNOWLEDGED_UUIDS) acknowledged.shift();
+    task.acknowledgedUuids = acknowledged;
+  }
   if (task !== undefined && task.statusUpdateUuid === uuid) {
     task.statusUpdateUuid = undefined;
     if (task.statusUpdateState !== undefined && isTerminalState(task.statusUpdateState))
@@ -360,6 +369,19 @@ export function statusUpdate(
         },
       });
     core.metrics.count('master/invalid_status_updates');
+    return;
+  }
+  if (status.uuid !== undefined && task.acknowledgedUuids?.includes(status.uuid) === true) {
+    // An agent killed before it recorded the framework's acknowledgement resends the
+    // update: acknowledged again for the framework, which must not see it twice.
+    toAgent(core, agent, {
+      type: 'ACKNOWLEDGE',
+      acknowledge: { framework_id: framework.id, task_id: status.task_id, uuid: status.uuid },
+    });
+    core.log.debug(
+      { framework_id: frameworkIdValue, task_id: status.task_id.value, uuid: status.uuid },
+      'status update acknowledged before, acknowledged again',
+    );
     return;
   }
   const from = task.state;

@@ -1,0 +1,201 @@
+// bench:failover's simulated rows: three real masters and a real coordinator,
+// with thousands of src/sim agents in this process holding tasks that never end.
+// The agents follow the leader as real ones do: a MasterDetector (one for the
+// pool, standing for each agent's own) retargets their network when a new
+// leader is elected, and each agent re-subscribes after a random wait under the
+// registration backoff (1 s), its tasks listed in its SUBSCRIBE. With
+// AGORA_BENCH_KEEP_LOGS=<dir> the masters' logs are kept there; with
+// AGORA_BENCH_PROFILE_DIR=<dir> the masters run under --cpu-prof (the profiles of
+// those stopped at the end, not of those killed, land there).
+
+import type { CoordinatorKind } from '../../src/cli/local-coordinator.js';
+import { MasterDetector } from '../../src/coordination/index.js';
+import {
+  mulberry32,
+  SimAgentPool,
+  SimFramework,
+  SimNetwork,
+  TimingWheel,
+  WheelDriver,
+} from '../../src/sim/index.js';
+import type { Resource } from '../../src/wire/index.js';
+import { type BedDaemon, elected, HaBed } from '../../test/ha/bed.js';
+
+/** What each simulated agent has: ten 0.1-cpu / 32 MB tasks fill it (as bench:master's state row). */
+const AGENT_RESOURCES: readonly Resource[] = [
+  { name: 'cpus', type: 'SCALAR', scalar: { value: 1 } },
+  { name: 'mem', type: 'SCALAR', scalar: { value: 320 } },
+];
+const FRAMEWORKS = 10;
+/** A real agent's registration backoff factor (Mesos' default, and Agora's). */
+const REGISTRATION_BACKOFF_MS = 1000;
+const POLL_MS = 20;
+const FILL_TIMEOUT_MS = 15 * 60_000;
+const STEP_TIMEOUT_MS = 5 * 60_000;
+
+export interface SimKill {
+  readonly electedMs: number;
+  readonly agentsMs: number;
+}
+
+export interface SimRow {
+  readonly kind: CoordinatorKind;
+  readonly agents: number;
+  readonly tasks: number;
+  readonly registerSeconds: number;
+  readonly fillSeconds: number;
+  readonly kills: readonly SimKill[];
+}
+
+export interface SimRowOptions {
+  readonly kind: CoordinatorKind;
+  readonly session: string;
+  readonly agents: number;
+  readonly tasks: number;
+  readonly kills: number;
+  readonly say: (line: string) => void;
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await Promise.resolve(probe()).catch(() => undefined);
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+export async function simRow(options: SimRowOptions): Promise<SimRow> {
+  const { kind, say } = options;
+  say(`${kind}: 3 masters, ${options.agents} simulated agents, ${options.tasks} tasks`);
+  const bed = await HaBed.start({
+    kind,
+    sessionTimeout: options.session,
+    agents: 0,
+    logLevel: 'info',
+    masterArgs: ['--allocation_interval', '1secs'],
+    ...(process.env.AGORA_BENCH_PROFILE_DIR !== undefined
+      ? { masterNodeArgs: ['--cpu-prof', '--cpu-prof-dir', process.env.AGORA_BENCH_PROFILE_DIR] }
+      : {}),
+  });
+  const wheel = new TimingWheel(10, performance.now());
+  const driver = new WheelDriver(wheel);
+  driver.start();
+  const random = mulberry32(1);
+  const leader = await bed.leader();
+  const agentsNetwork = new SimNetwork({ master: new URL(leader.url) });
+  const frameworksNetwork = new SimNetwork({ master: new URL(leader.url) });
+  const pool = new SimAgentPool({
+    network: agentsNetwork,
+    count: options.agents,
+    resources: AGENT_RESOURCES,
+    wheel,
+    random,
+  });
+  const detector = new MasterDetector(bed.clientUrl);
+  let isFollowing = false;
+  detector.onChange((url) => {
+    if (url === undefined || !isFollowing || url.host === agentsNetwork.master.host) return;
+    agentsNetwork.retarget(url);
+    pool.leaderChanged(REGISTRATION_BACKOFF_MS);
+  });
+  const frameworks: SimFramework[] = [];
+  const kills: SimKill[] = [];
+  try {
+    const registerStart = performance.now();
+    await pool.start();
+    const registerSeconds = (performance.now() - registerStart) / 1000;
+    say(`  ${options.agents} agents registered in ${registerSeconds.toFixed(1)} s`);
+    const fillStart = performance.now();
+    for (let i = 0; i < FRAMEWORKS; i++)
+      frameworks.push(
+        new SimFramework({
+          network: frameworksNetwork,
+          wheel,
+          random,
+          name: `bench-failover-${i}`,
+          task: { cpus: 0.1, memMb: 32, command: 'true' },
+          durationMs: () => undefined,
+          taskBudget: Math.ceil(options.tasks / FRAMEWORKS),
+        }),
+      );
+    await Promise.all(frameworks.map((f) => f.start()));
+    await until(
+      `${options.tasks} tasks running`,
+      () =>
+        pool.stats.tasksRunning >= options.tasks && pool.stats.updatesPending === 0
+          ? true
+          : undefined,
+      FILL_TIMEOUT_MS,
+    );
+    const fillSeconds = (performance.now() - fillStart) / 1000;
+    say(`  ${pool.stats.tasksRunning} tasks running after ${fillSeconds.toFixed(1)} s`);
+    // The frameworks leave (their failover_timeout is an hour): what is timed is the agents.
+    for (const framework of frameworks) framework.stop();
+    frameworksNetwork.close();
+    isFollowing = true;
+    for (let i = 1; i <= options.kills; i++) {
+      const old = await bed.leader(STEP_TIMEOUT_MS);
+      const killedAt = performance.now();
+      old.signal('SIGKILL');
+      const others = bed.masters.filter((m) => m !== old);
+      const next = await until(
+        'a new leader',
+        async () => {
+          const flags = await Promise.all(
+            others.map((m) => (m.isServing ? elected(m.url) : Promise.resolve(undefined))),
+          );
+          return others.find((_, j) => flags[j] === 1);
+        },
+        STEP_TIMEOUT_MS,
+      );
+      const electedMs = performance.now() - killedAt;
+      await until(
+        'every agent subscribed again',
+        () =>
+          pool.stats.subscribed === options.agents &&
+          agentsNetwork.master.host === new URL(next.url).host
+            ? true
+            : undefined,
+        STEP_TIMEOUT_MS,
+      );
+      const agentsMs = performance.now() - killedAt;
+      kills.push({ electedMs, agentsMs });
+      say(
+        `  kill ${i}: (a) ${(electedMs / 1000).toFixed(2)} s  (b) ${(agentsMs / 1000).toFixed(2)} s (${((agentsMs - electedMs) / 1000).toFixed(2)} s past the election)`,
+      );
+      await old.listening(STEP_TIMEOUT_MS);
+      await whole(bed, old);
+    }
+    return {
+      kind,
+      agents: options.agents,
+      tasks: pool.stats.tasksRunning,
+      registerSeconds,
+      fillSeconds,
+      kills,
+    };
+  } finally {
+    for (const framework of frameworks) framework.stop();
+    pool.stop();
+    agentsNetwork.close();
+    frameworksNetwork.close();
+    driver.stop();
+    wheel.clear();
+    await detector.close();
+    if (process.env.AGORA_BENCH_KEEP_LOGS !== undefined)
+      bed.dumpLogs(process.env.AGORA_BENCH_KEEP_LOGS);
+    await bed.stop();
+  }
+}
+
+/** The killed master back as a standby, one leader. */
+async function whole(bed: HaBed, old: BedDaemon): Promise<void> {
+  await old.listening(STEP_TIMEOUT_MS);
+  await bed.leader(STEP_TIMEOUT_MS);
+}
