@@ -18,11 +18,16 @@
 //                                         task's process (and group) and its start time, which
 //                                         Mesos keeps in pids/forked.pid (read too, if there)
 //
-// A run's directory is removed when its terminal update is acknowledged. Every
-// file is written to a temporary name and renamed into place, so a crash leaves
-// the old file or the new one, never half of one. No fsync: these records only
+// A run's directory is removed when its terminal update is acknowledged: first
+// moved whole to <work_dir>/meta/trash/ in one rename, then deleted there, so a
+// crash leaves the run's records whole or gone, never a run that lost some files
+// (one without its task.updates reads as a run that never reported). Every file
+// is written to a temporary name and renamed into place, so a crash leaves the
+// old file or the new one, never half of one. No fsync: these records only
 // matter while the host stays up (after a reboot every process is gone anyway,
 // which boot_id tells), and the page cache outlives a crashed agent.
+
+import { randomUUID } from 'node:crypto';
 import {
   appendFileSync,
   existsSync,
@@ -72,7 +77,7 @@ export interface CheckpointedRun {
   readonly updates: readonly TaskStatus[];
   /** The uuids of the updates the framework acknowledged. */
   readonly acknowledged: ReadonlySet<string>;
-  /** The terminal update the previous life sent (or meant to), unacknowledged. */
+  /** The last terminal update the previous life sent (or meant to), acknowledged or not. */
   readonly terminal: TaskStatus | undefined;
   /** Records that were there but could not be read, with why. */
   readonly unreadable: readonly string[];
@@ -144,7 +149,8 @@ export class Checkpoint {
    * executor's and framework's when no other run is left under them.
    */
   remove(address: RunAddress): void {
-    rmSync(this.runDir(address), { recursive: true, force: true });
+    const discarded = this.discard(this.runDir(address));
+    if (discarded !== undefined) rmSync(discarded, { recursive: true, force: true });
     this.removeEmptyParents(address);
   }
 
@@ -164,16 +170,59 @@ export class Checkpoint {
     const frameworkDir = this.frameworkDir(address);
     const executors = join(frameworkDir, 'executors');
     const executorDir = join(executors, address.executorIdValue);
+    // The rename is on the event loop (one syscall): from here on no restart sees the run.
+    const discarded = this.discard(this.runDir(address));
     const removal = (async () => {
-      await rm(this.runDir(address), { recursive: true, force: true });
+      if (discarded !== undefined) await rm(discarded, { recursive: true, force: true });
       for (const dir of [join(executorDir, 'runs'), executorDir, executors])
         if (!(await removeIfEmptyInBackground(dir))) return;
       if (!existsSync(executors)) rmSync(frameworkDir, { recursive: true, force: true });
     })();
+    this.track(removal);
+    return removal;
+  }
+
+  private track(removal: Promise<void>): void {
     const tracked = removal.catch(() => undefined);
     this.removals.add(tracked);
     void tracked.then(() => this.removals.delete(tracked));
-    return removal;
+  }
+
+  /**
+   * Moves `dir` to the trash in one rename; where it went, or undefined if it was
+   * not there. The trash is on the same file system (under meta/), so the rename
+   * is atomic.
+   */
+  private discard(dir: string): string | undefined {
+    const trash = join(this.metaDir, 'trash');
+    const target = join(trash, randomUUID());
+    try {
+      renameSync(dir, target);
+      return target;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw error;
+      if (!existsSync(dir)) return undefined;
+      mkdirSync(trash, { recursive: true });
+      renameSync(dir, target);
+      return target;
+    }
+  }
+
+  /**
+   * Deletes, in the background, what a previous life moved to the trash and did not
+   * get to delete. Entry by entry: the trash itself stays, for this life's renames.
+   */
+  sweepTrash(): void {
+    const trash = join(this.metaDir, 'trash');
+    let names: string[];
+    try {
+      names = readdirSync(trash);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const name of names) this.track(rm(join(trash, name), { recursive: true, force: true }));
   }
 
   /** Resolves once every removal in the background has ended. */
@@ -194,7 +243,8 @@ export class Checkpoint {
    * run's own (the executor's pids and runtime records) stay until the executor is gone.
    */
   removeTask(address: RunAddress): void {
-    rmSync(this.taskDir(address), { recursive: true, force: true });
+    const discarded = this.discard(this.taskDir(address));
+    if (discarded !== undefined) rmSync(discarded, { recursive: true, force: true });
   }
 
   /** Every run recorded under meta/slaves/, whichever agent id it ran under. */
@@ -258,9 +308,7 @@ export class Checkpoint {
       address.agentIdValue,
       unreadable,
     );
-    const terminal = [...updates]
-      .reverse()
-      .find((u) => isTerminalState(u.state) && !acknowledged.has(u.uuid ?? ''));
+    const terminal = updates.findLast((u) => isTerminalState(u.state));
     return {
       address,
       frameworkId: mintFrameworkId(address.frameworkIdValue),

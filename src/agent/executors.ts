@@ -831,6 +831,14 @@ export class Executors {
         const task = checkpointedTask.task;
         if (task === undefined) continue;
         const last = checkpointedTask.updates.at(-1);
+        const pending = checkpointedTask.updates.filter(
+          (u) => !checkpointedTask.acknowledged.has(u.uuid ?? ''),
+        );
+        // Its end was acknowledged and the previous life died before removing its records.
+        if (last !== undefined && isTerminalState(last.state) && pending.length === 0) {
+          this.options.checkpoint.removeTask(checkpointedTask.address);
+          continue;
+        }
         run.tasks.set(task.task_id.value, {
           address: checkpointedTask.address,
           frameworkId: first.frameworkId,
@@ -841,10 +849,7 @@ export class Executors {
           isDelivered: last !== undefined,
           seen: new Set(checkpointedTask.updates.map((u) => u.uuid ?? '')),
         });
-        this.options.updates.recover(
-          first.frameworkId,
-          checkpointedTask.updates.filter((u) => !checkpointedTask.acknowledged.has(u.uuid ?? '')),
-        );
+        this.options.updates.recover(first.frameworkId, pending);
       }
       const outcome = found.get(containerIdValue);
       if (outcome !== undefined && 'pid' in outcome) {

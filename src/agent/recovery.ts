@@ -28,8 +28,11 @@ export interface Observation {
 }
 
 export type RecoveryPlan =
-  /** The run ended while the agent lived; its terminal update is sent again as it was. */
-  | { readonly kind: 'resend'; readonly status: TaskStatus }
+  /**
+   * The run ended while the agent lived: nothing new to say. Its terminal update is
+   * sent again only if it was not acknowledged; an acknowledged one just retires it.
+   */
+  | { readonly kind: 'ended'; readonly status: TaskStatus }
   /** Something of the run is alive: SIGKILL the group (if its leader is verified) and the strays. */
   | { readonly kind: 'kill'; readonly group: number | undefined; readonly pids: readonly number[] }
   /** Nothing of the run is alive (or the host rebooted). */
@@ -41,7 +44,7 @@ export type RecoveryPlan =
  * recorded one did: a recycled PID belongs to a stranger.
  */
 export function planRecovery(run: CheckpointedRun, observed: Observation): RecoveryPlan {
-  if (run.terminal !== undefined) return { kind: 'resend', status: run.terminal };
+  if (run.terminal !== undefined) return { kind: 'ended', status: run.terminal };
   if (!observed.isSameBoot) return { kind: 'gone', isRebooted: true };
   const isLeaderAlive =
     run.pid !== undefined && run.startTime !== undefined && observed.pidStartTime === run.startTime;
@@ -54,7 +57,7 @@ export function planRecovery(run: CheckpointedRun, observed: Observation): Recov
 /** The update that tells the framework what became of a run the agent could not keep. */
 export function recoveryStatus(
   run: CheckpointedRun,
-  plan: Exclude<RecoveryPlan, { kind: 'resend' }>,
+  plan: Exclude<RecoveryPlan, { kind: 'ended' }>,
   agentIdValue: string,
   nowSec: number,
   uuid: string = newStatusUuid(),
@@ -156,10 +159,10 @@ export function recoverRuns(options: RecoverOptions): RecoveredRun[] {
       sandbox,
       plan,
       status:
-        plan.kind === 'resend'
+        plan.kind === 'ended'
           ? plan.status
           : recoveryStatus(run, plan, agentIdValue, options.nowSec),
-      isNewStatus: plan.kind !== 'resend',
+      isNewStatus: plan.kind !== 'ended',
       killErrors,
     };
   });

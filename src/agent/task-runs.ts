@@ -773,6 +773,7 @@ export class TaskRuns {
   async recover(custom?: CustomExecutorRecovery): Promise<void> {
     const { checkpoint, containerizer, log, clock } = this.options;
     const runs = checkpoint.runs();
+    checkpoint.sweepTrash();
     const bootId = readBootId();
     const previousBootId = checkpoint.readBootId();
     const isSameBoot =

@@ -184,6 +184,41 @@ test('checkpoint removal in the background drops the run, then its emptied frame
   assert.equal(existsSync(frameworkDir), false);
 });
 
+test('checkpoint: a run is gone whole the moment its removal starts, never half gone', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  const finished: TaskStatus = {
+    task_id: taskId('t1'),
+    state: 'TASK_FINISHED',
+    source: 'SOURCE_EXECUTOR',
+    agent_id: agentId('a-S0'),
+    uuid: newStatusUuid(),
+  };
+  checkpoint.terminated(run, frameworkId('fw-1'), finished);
+  checkpoint.acknowledged(run, finished.uuid ?? '');
+  // The acknowledged end reads back as the run's end (recovery retires such a run).
+  assert.deepEqual(checkpoint.runs()[0]?.terminal, finished);
+  const removal = checkpoint.removeInBackground(run);
+  // Before the thread pool has deleted a file, an agent killed now finds no run at all.
+  assert.deepEqual(checkpoint.runs(), []);
+  await removal;
+  assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
+});
+
+test('checkpoint: what a killed agent left in the trash is deleted by the next', async (t) => {
+  const dir = workDir(t);
+  const left = join(dir, 'meta', 'trash', 'some-run', 'tasks', 't1');
+  mkdirSync(left, { recursive: true });
+  writeFileSync(join(left, 'task.updates'), '{}\n');
+  const checkpoint = new Checkpoint(dir);
+  checkpoint.sweepTrash();
+  await checkpoint.settled();
+  assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
+  assert.deepEqual(checkpoint.runs(), []);
+});
+
 test('checkpoint removals in the background never take a run launched meanwhile', async (t) => {
   const dir = workDir(t);
   const checkpoint = new Checkpoint(dir);

@@ -88,7 +88,7 @@ test('recovery plan for each state a run can be found in', () => {
       { kind: 'gone', isRebooted: false },
     ],
     ['host rebooted', run(), { ...ALIVE, isSameBoot: false }, { kind: 'gone', isRebooted: true }],
-    ['ended while the agent lived', run({ terminal }), ALIVE, { kind: 'resend', status: terminal }],
+    ['ended while the agent lived', run({ terminal }), ALIVE, { kind: 'ended', status: terminal }],
   ];
   for (const [what, r, observed, plan] of cases)
     assert.deepEqual(planRecovery(r, observed), plan, what);

@@ -242,9 +242,21 @@ test('task runs never resend an end the framework acknowledged, even if its reco
   await first.settle();
   assert.deepEqual(first.states('t'), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED']);
 
-  const second = taskRunsBed(t, { workDir, checkpoint: new Checkpoint(workDir) });
-  await second.runs.recover();
-  await second.settle();
-  assert.deepEqual(second.states('t'), [], 'nothing resent');
-  assert.equal(second.runs.active.length, 0, 'the run is retired, not held');
+  // --recover=reconnect retires it; --recover=cleanup, which kills and reports what it
+  // finds of runs that had not ended, must not take it for one either.
+  for (const recover of ['reconnect', 'cleanup'] as const) {
+    const second = taskRunsBed(t, {
+      workDir,
+      recover,
+      checkpoint: new KilledBeforeRemoval(workDir),
+    });
+    await second.runs.recover();
+    await second.settle();
+    assert.deepEqual(second.states('t'), [], `nothing resent (${recover})`);
+    assert.equal(second.runs.active.length, 0, `the run is retired, not held (${recover})`);
+  }
+  const third = taskRunsBed(t, { workDir, checkpoint: new Checkpoint(workDir) });
+  await third.runs.recover();
+  await third.settle();
+  assert.deepEqual(third.states('t'), []);
 });
