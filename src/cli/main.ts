@@ -116,16 +116,17 @@ export const COMMANDS: readonly CommandSpec[] = [
       jobs_port: {
         type: 'string',
         placeholder: 'port',
-        description: "the jobs framework's REST port ('off': no jobs framework)",
+        description: "the jobs framework's REST port ('off': none)",
         default: '8090, or any free port when --port is 0',
       },
       services_port: {
         type: 'string',
         placeholder: 'port',
-        description: "the services framework's port (Marathon's API; DNS on 8053)",
-        default: '8080',
+        description: "the services framework's port (Marathon's API; DNS on 8053) ('off': none)",
+        default: '8080, or any free port when --port is 0',
       },
       no_services: { type: 'boolean', description: 'do not start the services framework' },
+      no_jobs: { type: 'boolean', description: 'do not start the jobs framework' },
       agent_resources: {
         type: 'string',
         placeholder: 'resources',

@@ -212,12 +212,14 @@ export async function up(values: ParsedValues): Promise<number> {
   // The bundled frameworks (issues #12 and #13) run beside the cluster, supervised like the
   // daemons: started once the agents are in, stopped first. With the master on any free
   // port (tests, several clusters), so are they (and the services framework's DNS server).
-  const jobsPortFlag = stringFlag(values, 'jobs_port');
-  const jobsPort =
-    jobsPortFlag === 'off' ? undefined : numberFlag(values, 'jobs_port', port === 0 ? 0 : 8090);
+  // Either framework is left out the same two ways: --no_<name>, or its port 'off'.
+  const frameworkPort = (name: 'jobs' | 'services', fixed: number): number | undefined =>
+    values[`no_${name}`] === true || stringFlag(values, `${name}_port`) === 'off'
+      ? undefined
+      : numberFlag(values, `${name}_port`, port === 0 ? 0 : fixed);
+  const jobsPort = frameworkPort('jobs', 8090);
   let jobsUrl: string | undefined;
-  const servicesPort = numberFlag(values, 'services_port', port === 0 ? 0 : 8080);
-  const withServices = values.no_services !== true;
+  const servicesPort = frameworkPort('services', 8080);
   let servicesUrl: string | undefined;
   const frameworks: Supervisor[] = [];
   const all = () => [
@@ -375,7 +377,7 @@ export async function up(values: ParsedValues): Promise<number> {
       framework.start();
       await waitFor('the jobs framework to listen', interrupted.signal, all(), async () => jobsUrl);
     }
-    if (withServices) {
+    if (servicesPort !== undefined) {
       const services = supervise('services', () =>
         startChild(
           'services',

@@ -73,6 +73,32 @@ test('agora up with --log_level warn still comes up, and shows no info lines', a
   assert.equal((await up.result).code, 0);
 });
 
+test('agora up leaves either bundled framework out with --no_<name> or its port off', async (t) => {
+  for (const flags of [
+    ['--no_jobs', '--services_port', 'off'],
+    ['--jobs_port', 'off', '--no_services'],
+  ]) {
+    const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
+    defer(t, () => rmSync(workDir, { recursive: true, force: true }));
+    const up = runCli(['up', '--port', '0', '--agents', '1', '--work_dir', workDir, ...flags], {
+      timeoutMs: 60_000,
+    });
+    defer(t, () => up.process.kill('SIGKILL'));
+    let stdout = '';
+    up.process.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const url = await waitFor(
+      'the banner',
+      () => /Agora is up: master at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1],
+      30_000,
+    );
+    assert.doesNotMatch(stdout, /agora jobs submit|Services \(Marathon/, flags.join(' '));
+    assert.doesNotMatch(stdout, /^(jobs|services)\s+\|/m, 'no framework process was started');
+    assert.deepEqual((await getState(url)).frameworks, [], flags.join(' '));
+    up.process.kill('SIGINT');
+    assert.equal((await up.result).code, 0);
+  }
+});
+
 test('agora up reports a master that cannot start and exits non-zero', async (t) => {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-up-'));
   defer(t, () => rmSync(workDir, { recursive: true, force: true }));
