@@ -31,6 +31,11 @@ const MAX_REDIRECTS = 3;
 const FAILOVER_BACKOFF_INITIAL_MS = 250;
 /** A master that comes back is found within this (plus one attempt) once it listens. */
 const FAILOVER_BACKOFF_MAX_MS = 4000;
+/**
+ * How many acknowledged updates a connection remembers, newest kept: enough for the
+ * updates acknowledged in the seconds an agent or master takes to fail and come back.
+ */
+const ACKNOWLEDGED_REMEMBERED = 65_536;
 
 export interface SubscribeOptions {
   /**
@@ -102,6 +107,14 @@ interface Stream {
  */
 export class SchedulerConnection {
   private readonly pendingAcks = new Set<Promise<void>>();
+  /**
+   * The uuids of updates the master took an acknowledgement of (202), oldest first.
+   * A master forwards an acknowledgement to the agent and forgets it; an agent killed
+   * before reading it resends the update after a restart, and a master elected
+   * meanwhile cannot know it was acknowledged. Such a copy is acknowledged again here
+   * and not handed to the consumer, so no update comes twice after its acknowledgement.
+   */
+  private readonly acknowledgedUuids = new Set<string>();
   private isClosed = false;
   /** Aborted by close(): stops a re-subscription's wait and request. */
   private readonly closing = new AbortController();
@@ -196,6 +209,7 @@ export class SchedulerConnection {
     try {
       for (const record of stream.buffered.splice(0)) {
         const event = this.parse(record);
+        if (event === undefined) continue;
         yield event;
         if (event.type === 'ERROR') return true;
       }
@@ -205,6 +219,7 @@ export class SchedulerConnection {
         watchdog.refresh();
         for (const record of stream.decoder.decode(chunk)) {
           const event = this.parse(record);
+          if (event === undefined) continue;
           yield event;
           if (event.type === 'ERROR') return true;
         }
@@ -268,11 +283,15 @@ export class SchedulerConnection {
   // Automatic acknowledgements go out as the update is handed over, not after
   // the consumer is done with it: a consumer that stops at a terminal update
   // would otherwise never acknowledge it.
-  private parse(record: Buffer): Event {
+  // An update acknowledged before is acknowledged again and not handed over (undefined).
+  private parse(record: Buffer): Event | undefined {
     const event = this.stream.codec.decodeEvent(record);
-    if ((this.options.autoAcknowledge ?? true) && event.type === 'UPDATE')
-      this.acknowledgeInBackground(event.update.status);
-    return event;
+    if (event.type !== 'UPDATE') return event;
+    const { status } = event.update;
+    const isAcknowledged = status.uuid !== undefined && this.acknowledgedUuids.has(status.uuid);
+    if (isAcknowledged || (this.options.autoAcknowledge ?? true))
+      this.acknowledgeInBackground(status);
+    return isAcknowledged ? undefined : event;
   }
 
   private acknowledgeInBackground(status: TaskStatus): void {
@@ -332,12 +351,19 @@ export class SchedulerConnection {
     });
   }
 
-  acknowledge(status: TaskStatus): Promise<void> {
-    if (status.uuid === undefined || status.agent_id === undefined) return Promise.resolve();
-    return this.call({
+  async acknowledge(status: TaskStatus): Promise<void> {
+    const { uuid, agent_id } = status;
+    if (uuid === undefined || agent_id === undefined) return;
+    await this.call({
       type: 'ACKNOWLEDGE',
-      acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid },
+      acknowledge: { agent_id, task_id: status.task_id, uuid },
     });
+    this.acknowledgedUuids.delete(uuid);
+    this.acknowledgedUuids.add(uuid);
+    if (this.acknowledgedUuids.size > ACKNOWLEDGED_REMEMBERED) {
+      const oldest = this.acknowledgedUuids.values().next().value;
+      if (oldest !== undefined) this.acknowledgedUuids.delete(oldest);
+    }
   }
 
   reconcile(
