@@ -7,18 +7,8 @@ import { runFaultLoop } from './faults.js';
 
 const ROUNDS = Number(process.env.AGORA_FAULT_ROUNDS ?? 4);
 
-// Runs in every npm test; a failure is reported, not fatal, until the defect it found is
-// fixed: an agent SIGKILLed just after a task's terminal update was acknowledged came back
-// and reported the task TASK_FAILED ("found the task's processes gone"), an update after an
-// acknowledged terminal one (replay: npm run test:faults -- --seed 1275510798 --rounds 4
-// --coordinator etcd).
-const todo =
-  'an acknowledged terminal update can be followed by TASK_FAILED after an agent SIGKILL (seed 1275510798, etcd)';
-
 for (const kind of ['zookeeper', 'etcd'] as const)
-  test(`fault loop through ${kind}: ${ROUNDS} random faults keep every invariant`, {
-    todo,
-  }, async (t) => {
+  test(`fault loop through ${kind}: ${ROUNDS} random faults keep every invariant`, async (t) => {
     const seed =
       process.env.AGORA_FAULT_SEED !== undefined
         ? Number(process.env.AGORA_FAULT_SEED)
