@@ -88,6 +88,8 @@ export class Master implements MasterApi {
   private readonly written = new Set<AnyStream>();
   private isStopping = false;
   private isPumping = false;
+  /** The registry is recovered and the books hold it: requests are answered from here on. */
+  private isRecovered = false;
   /** A registry write failed: nothing more may be delivered (it would not be durable). */
   private isBroken = false;
   /** Why the registry broke: operator calls waiting on a write get it (503), never a 200. */
@@ -151,7 +153,12 @@ export class Master implements MasterApi {
       ...(options.maxRequestBodyBytes !== undefined
         ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
         : {}),
-      ...(options.isLeading !== undefined ? { isServing: options.isLeading } : {}),
+      unavailable: () =>
+        !this.isRecovered
+          ? 'this master is recovering its registry (just started or elected)'
+          : this.options.isLeading?.() === false
+            ? 'this master is stopping: it may no longer lead'
+            : undefined,
     });
     this.logging = new LoggingLevel(options.logger, options.clock);
     const log = options.logFile ?? options.externalLogFile;
@@ -170,19 +177,25 @@ export class Master implements MasterApi {
     return this.http.registeredRoutes();
   }
 
-  /** Recovers the registry, listens, and starts the allocation loop. Resolves with the URL. */
+  /**
+   * Listens (answering 503 until recovered), recovers the registry, and starts the
+   * allocation loop. Resolves with the URL. Listening first keeps the port open through
+   * a newly elected master's recovery: its agents find it answering (503: wait and try
+   * again, their backoff not growing) rather than refusing, and none of them waits on a
+   * SYN the kernel dropped.
+   */
   async start(): Promise<string> {
     const { registry } = this.options;
-    const recovered = await registry.recover();
-    this.core.recoveredAtMs = this.options.clock.now();
     this.cleanup.defer(() => registry.close());
-
     const address = await this.http.listen(this.options.ip, this.options.port);
     this.cleanup.defer(() => this.http.close());
+    const recovered = await registry.recover();
+    this.core.recoveredAtMs = this.options.clock.now();
     const info = buildMasterInfo(this.id, address, this.options);
     this.core.setMasterInfo(info);
     const ip = info.address?.ip ?? '127.0.0.1';
     recoverRegistry(this.core, recovered);
+    this.isRecovered = true;
     this.core.start();
     this.cleanup.defer(() => this.core.stop());
     this.cleanup.defer(() => this.logging.stop());

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { masterHostPort } from '../coordination/index.js';
-import { type Logger, type ServerTls, tlsServerOptions } from '../runtime/index.js';
+import { LISTEN_BACKLOG, type Logger, type ServerTls, tlsServerOptions } from '../runtime/index.js';
 import type { MasterInfo } from '../wire/index.js';
 import { versionInfo } from './http/render.js';
 
@@ -37,7 +37,7 @@ export class StandbyServer {
   }
 
   async listen(host: string, port: number): Promise<AddressInfo> {
-    this.server.listen(port, host);
+    this.server.listen({ port, host, backlog: LISTEN_BACKLOG });
     await new Promise<void>((resolve, reject) => {
       this.server.once('listening', resolve);
       this.server.once('error', reject);

@@ -20,6 +20,14 @@ import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
 import type { Logger } from './logger.js';
 import { type ServerTls, tlsServerOptions } from './tls.js';
 
+/**
+ * Connections the kernel holds for us until accepted (it caps this at
+ * net.core.somaxconn). Node's default, 511, overflows when thousands of agents
+ * reconnect at once to a newly elected master: the kernel then drops their SYNs,
+ * and each waits 1, 3, 7, 15… s to retry, minutes for the unlucky ones.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** A route as registered: `GET /master/state`, or `GET /master/agents/*` for a prefix. */
 export interface RegisteredRoute {
   readonly method: string;
@@ -76,10 +84,11 @@ export interface HttpServerOptions {
   /** Given, the server speaks only HTTPS: a plain HTTP request is cut at the handshake. */
   readonly tls?: ServerTls;
   /**
-   * Asked before every request; false answers 503 without running any handler
-   * (a master that can no longer be sure it leads must not answer as leader).
+   * Asked before every request; a reason answers 503 with it, without running any
+   * handler (a master still recovering its registry, or one that can no longer be
+   * sure it leads and must not answer as leader).
    */
-  readonly isServing?: () => boolean;
+  readonly unavailable?: () => string | undefined;
 }
 
 /** How long a connection refused before its request was parsed may keep sending. */
@@ -222,7 +231,7 @@ export class HttpServer {
 
   /** Listens on host:port (0 for an ephemeral port) and resolves with the bound address. */
   async listen(host: string, port: number): Promise<AddressInfo> {
-    this.server.listen(port, host);
+    this.server.listen({ port, host, backlog: LISTEN_BACKLOG });
     await once(this.server, 'listening');
     const address = this.server.address();
     if (address === null || typeof address === 'string')
@@ -281,8 +290,8 @@ export class HttpServer {
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
-      if (this.options.isServing?.() === false)
-        throw new HttpError('UNAVAILABLE', 'this master is stopping: it may no longer lead');
+      const unavailable = this.options.unavailable?.();
+      if (unavailable !== undefined) throw new HttpError('UNAVAILABLE', unavailable);
       const url = parseTarget(raw.url ?? '/');
       path = this.resolve(url.pathname);
       const found = this.routeFor(path);

@@ -90,6 +90,7 @@ export {
   type Handler,
   HttpServer,
   type HttpServerOptions,
+  LISTEN_BACKLOG,
   type RegisteredRoute,
   type Request,
   routeKey,

@@ -1,0 +1,72 @@
+// A master listens before it recovers its registry: through a newly elected
+// master's recovery its port answers 503 (agents wait and retry, their backoff not
+// growing) instead of refusing connections, and it serves once recovered.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { test } from 'node:test';
+import { HierarchicalAllocator } from '../../src/allocator/index.js';
+import { Master } from '../../src/master/master.js';
+import { InMemoryRegistry, type RegistryState } from '../../src/registry/index.js';
+import { silentLogger, systemClock } from '../../src/runtime/index.js';
+
+class SlowRegistry extends InMemoryRegistry {
+  release: () => void = () => {};
+  private readonly released = new Promise<void>((resolve) => {
+    this.release = resolve;
+  });
+  isRecovering = false;
+
+  override async recover(): Promise<RegistryState> {
+    this.isRecovering = true;
+    await this.released;
+    return super.recover();
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('a master answers 503 while it recovers its registry, and serves once recovered', async (t) => {
+  const registry = new SlowRegistry();
+  const port = await freePort();
+  const master = new Master({
+    ip: '127.0.0.1',
+    port,
+    registry,
+    allocator: new HierarchicalAllocator({ random: Math.random }),
+    allocationIntervalMs: 1000,
+    heartbeatIntervalMs: 15_000,
+    agentReregisterTimeoutMs: 60_000,
+    agentPingTimeoutMs: 15_000,
+    maxAgentPingTimeouts: 5,
+    frameworkReregisterTimeoutMs: 10_000,
+    clock: systemClock,
+    logger: silentLogger(),
+  });
+  t.after(() => master.stop());
+  const started = master.start();
+  const deadline = Date.now() + 10_000;
+  while (!registry.isRecovering) {
+    assert.ok(Date.now() < deadline, 'the registry recovery began');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const during = await fetch(`http://127.0.0.1:${port}/api/v1/scheduler`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      type: 'SUBSCRIBE',
+      subscribe: { framework_info: { user: 'u', name: 'f' } },
+    }),
+  });
+  assert.equal(during.status, 503);
+  assert.match(await during.text(), /recovering its registry/);
+  registry.release();
+  const url = await started;
+  const after = await fetch(`${url}/health`);
+  assert.equal(after.status, 200);
+});
