@@ -256,6 +256,15 @@ function render(real: readonly RealRow[], sim: readonly SimRow[]): string {
   return lines.join('\n');
 }
 
+// Interrupted (Ctrl-C, a timeout's SIGTERM): the masters, agents and coordinators go too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    say(`${signal}: stopping what the bench started`);
+    void Promise.allSettled([...HaBed.running].map((bed) => bed.stop())).then(() =>
+      process.exit(130),
+    );
+  });
+
 const real: RealRow[] = [];
 const sim: SimRow[] = [];
 if (values['skip-real'] !== true) for (const kind of KINDS) real.push(await realRow(kind));

@@ -182,6 +182,8 @@ export class BedDaemon {
 }
 
 export class HaBed {
+  /** Every bed started and not stopped yet: what a bench interrupted must stop. */
+  static readonly running = new Set<HaBed>();
   readonly masters: BedDaemon[] = [];
   readonly agents: BedDaemon[] = [];
   private isStopped = false;
@@ -201,6 +203,7 @@ export class HaBed {
     const workDir = mkdtempSync(join(tmpdir(), `agora-ha-bed-${options.kind}-`));
     const coordinator = options.kind === 'zookeeper' ? await startZooKeeper() : await startEtcd();
     const bed = new HaBed(options, workDir, coordinator);
+    HaBed.running.add(bed);
     try {
       const say = options.say ?? (() => {});
       const masterCount = options.masters ?? 3;
@@ -308,6 +311,7 @@ export class HaBed {
   async stop(): Promise<void> {
     if (this.isStopped) return;
     this.isStopped = true;
+    HaBed.running.delete(this);
     await Promise.all(this.agents.map((a) => a.stop()));
     await Promise.all(this.masters.map((m) => m.stop()));
     this.coordinator.kill('SIGCONT');
