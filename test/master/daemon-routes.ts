@@ -1,12 +1,15 @@
-// The routes of a master and an agent as their routers list them, without starting either.
+// The routes of a master and an agent as their routers list them, without starting either;
+// and a master with test defaults.
 import { Agent } from '../../src/agent/agent.js';
 import { HierarchicalAllocator } from '../../src/allocator/index.js';
 import type { Containerizer } from '../../src/containerizer/index.js';
 import { Master } from '../../src/master/master.js';
+import type { MasterOptions } from '../../src/master/options.js';
 import { InMemoryRegistry } from '../../src/registry/index.js';
 import { type RegisteredRoute, silentLogger, systemClock } from '../../src/runtime/index.js';
 
-export function masterRoutes(): RegisteredRoute[] {
+/** A master on 127.0.0.1 with Mesos' defaults and an in-memory registry, quiet. */
+export function testMaster(overrides: Partial<MasterOptions> = {}): Master {
   return new Master({
     ip: '127.0.0.1',
     port: 0,
@@ -20,7 +23,12 @@ export function masterRoutes(): RegisteredRoute[] {
     frameworkReregisterTimeoutMs: 10_000,
     clock: systemClock,
     logger: silentLogger(),
-  }).routes();
+    ...overrides,
+  });
+}
+
+export function masterRoutes(): RegisteredRoute[] {
+  return testMaster().routes();
 }
 
 export function agentRoutes(workDir: string): RegisteredRoute[] {

@@ -4,10 +4,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { HierarchicalAllocator } from '../../src/allocator/index.js';
-import { Master } from '../../src/master/master.js';
 import { InMemoryRegistry, type RegistryState } from '../../src/registry/index.js';
-import { silentLogger, systemClock } from '../../src/runtime/index.js';
+import { testMaster } from './daemon-routes.js';
 
 class SlowRegistry extends InMemoryRegistry {
   release: () => void = () => {};
@@ -34,20 +32,7 @@ async function freePort(): Promise<number> {
 test('a master answers 503 while it recovers its registry, and serves once recovered', async (t) => {
   const registry = new SlowRegistry();
   const port = await freePort();
-  const master = new Master({
-    ip: '127.0.0.1',
-    port,
-    registry,
-    allocator: new HierarchicalAllocator({ random: Math.random }),
-    allocationIntervalMs: 1000,
-    heartbeatIntervalMs: 15_000,
-    agentReregisterTimeoutMs: 60_000,
-    agentPingTimeoutMs: 15_000,
-    maxAgentPingTimeouts: 5,
-    frameworkReregisterTimeoutMs: 10_000,
-    clock: systemClock,
-    logger: silentLogger(),
-  });
+  const master = testMaster({ port, registry });
   t.after(() => master.stop());
   const started = master.start();
   const deadline = Date.now() + 10_000;
