@@ -77,10 +77,10 @@ export function parseImageReference(name: string): ImageReference {
   const repository = colon > slash ? rest.slice(0, colon) : rest;
   const components = repository.split('/');
   const first = components[0] ?? '';
-  if (
-    components.length > 1 &&
-    (first.includes('.') || first.includes(':') || first === 'localhost')
-  )
+  const isHost =
+    /^[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?::\d{1,5})?$/.test(first) &&
+    (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (components.length > 1 && isHost)
     throw new Error(
       `image '${name}' names a registry host ('${first}'); this agent pulls only from its local --docker_registry directory`,
     );
