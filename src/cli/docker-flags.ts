@@ -76,10 +76,15 @@ export async function composeContainerizers(
  * --image_providers, --docker_registry, --docker_store_dir, --image_provisioner_backend,
  * and the isolators images need, as Mesos checks them: docker images need
  * filesystem/linux (a root of their own) and docker/runtime (their Entrypoint, Env, …).
+ * Without --isolation a root agent has filesystem/linux too (as it has cgroups): a
+ * command task's persistent volumes are then bind mounts, not links.
  */
 export function imageOptions(values: ParsedValues, workDir: string) {
-  const isolators = (stringFlag(values, 'isolation') ?? '').split(',').map((i) => i.trim());
-  const isLinuxFilesystem = isolators.includes('filesystem/linux');
+  const flag = stringFlag(values, 'isolation');
+  const isolators = (flag ?? '').split(',').map((i) => i.trim());
+  const isRoot = process.getuid?.() === 0;
+  const isLinuxFilesystem =
+    isolators.includes('filesystem/linux') || (flag === undefined && isRoot);
   const providers = (stringFlag(values, 'image_providers') ?? '')
     .split(',')
     .map((p) => p.trim().toLowerCase())
@@ -97,7 +102,7 @@ export function imageOptions(values: ParsedValues, workDir: string) {
       throw new UsageError(
         '--image_providers=docker needs --isolation to include filesystem/linux and docker/runtime',
       );
-    if (process.getuid?.() !== 0)
+    if (!isRoot)
       throw new UsageError('--image_providers=docker needs the agent to run as root (mounts)');
     if (registry === undefined || /^[a-z]+:\/\//i.test(registry))
       throw new UsageError(

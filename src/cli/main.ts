@@ -231,6 +231,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         multiple: true,
       },
       'force-pull': { type: 'boolean', description: 'pull the image even if the agent has it' },
+      containerizer: {
+        type: 'string',
+        placeholder: 'docker|mesos',
+        description:
+          "who runs --docker-image: 'docker', or 'mesos' (the agent's --image_providers=docker)",
+        default: 'docker',
+      },
     },
     run: async (values, positionals) => (await import('./run.js')).run(values, positionals),
   },

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Resource, TaskInfo } from '../../src/wire/index.js';
 import { taskId } from '../../src/wire/index.js';
-import { type Cluster, type Daemon, getState, startCluster, waitFor } from './harness.js';
+import { type Cluster, type Daemon, getState, runCli, startCluster, waitFor } from './harness.js';
 import { writeBusyboxImage } from './image-archive.js';
 import { TaskFramework } from './task-framework.js';
 
@@ -178,6 +178,25 @@ describe('Docker images in the Mesos containerizer', {
     await framework.update('reader', 'TASK_FINISHED', 60_000);
     assert.match(sandboxFile(agentDir, 'reader', 'stdout'), /^kept$/m);
     assert.equal(readFileSync(join(volumeDir, 'file'), 'utf8'), 'kept\nmore\n');
+  });
+
+  test('agora run --docker-image --containerizer mesos runs a command in the image', async () => {
+    const result = await runCli(
+      [
+        'run',
+        '--master',
+        cluster.masterUrl,
+        '--docker-image',
+        IMAGE,
+        '--containerizer',
+        'mesos',
+        '--',
+        'cat /etc/agora-image; exit 7',
+      ],
+      { timeoutMs: 60_000 },
+    ).result;
+    assert.equal(result.code, 7, result.stderr);
+    assert.match(result.stdout, /^from layer 1$/m);
   });
 
   test('an agent killed outright finds its running image task again; nothing is left mounted', async () => {
