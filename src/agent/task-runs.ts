@@ -461,13 +461,11 @@ export class TaskRuns {
       sandbox: run.sandbox,
       environment: this.environment(run, agentIdValue),
       cgroupProcsFiles: container.cgroupProcsFiles,
-      // A Docker container's checks run in it (docker exec), as Mesos' docker executor does.
-      ...(isDockerContainer(task.container) || hasImage(task.container)
-        ? {
-            enter: (argv: readonly string[]) =>
-              this.options.containerizer.enter(run.containerIdValue, argv),
-          }
-        : {}),
+      // Checks run in the container, as Mesos runs them in the task's namespaces: a Docker
+      // one's by docker exec, an image's or a bind-mounting task's in its mount namespace,
+      // any other's in its cgroups (what enter gives, or joinArgv where it gives nothing).
+      enter: (argv: readonly string[]) =>
+        this.options.containerizer.enter(run.containerIdValue, argv),
     };
     run.checks = startTaskChecks({
       task,

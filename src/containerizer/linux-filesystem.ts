@@ -46,8 +46,14 @@ export interface LinuxFilesystemOptions {
 }
 
 export class LinuxFilesystemContainerizer implements Containerizer {
-  /** Containers with a root of their own, by id: commands entering them go to that root. */
-  private readonly rooted = new Map<string, number>();
+  /**
+   * Containers with a mount namespace of their own, by id (their task's PID, and whether
+   * they have a root of their own): commands entering them go into it.
+   */
+  private readonly namespaced = new Map<
+    string,
+    { readonly pid: number; readonly isRooted: boolean }
+  >();
   private overlayProbe: Promise<boolean> | undefined;
 
   constructor(
@@ -71,7 +77,7 @@ export class LinuxFilesystemContainerizer implements Containerizer {
     if (image.kind === 'none') {
       if (!this.options.isLinuxFilesystem || volumes.length === 0) return this.inner.launch(spec);
       const binds = volumeBinds(volumes, { sandbox: spec.sandbox, rootfs: undefined });
-      return this.inner.launch(
+      const container = await this.inner.launch(
         wrapped(spec, spec.environment, {
           unshare: UNSHARE,
           rootfs: undefined,
@@ -81,6 +87,8 @@ export class LinuxFilesystemContainerizer implements Containerizer {
           command: hostCommand(spec),
         }),
       );
+      this.remember(spec.containerId, container, false);
+      return container;
     }
     const store = this.options.images;
     if (store === undefined || !this.options.isLinuxFilesystem)
@@ -105,8 +113,7 @@ export class LinuxFilesystemContainerizer implements Containerizer {
           command,
         }),
       );
-      this.rooted.set(spec.containerId, container.pid);
-      void container.terminated.then(() => this.rooted.delete(spec.containerId));
+      this.remember(spec.containerId, container, true);
       return container;
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
@@ -116,9 +123,11 @@ export class LinuxFilesystemContainerizer implements Containerizer {
 
   async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {
     const out = await this.inner.recover(known);
+    // Which recovered containers have a namespace of their own is not recorded: one with a
+    // rootfs does; a command task's bind mounts are entered only until the agent restarts.
     for (const [id, outcome] of out)
       if ('pid' in outcome && existsSync(join(this.containerDir(id), 'rootfs')))
-        this.rooted.set(id, outcome.pid);
+        this.remember(id, outcome, true);
     // A container directory no known container explains is what a crash left behind.
     const knownIds = new Set(known.map((k) => k.containerId));
     const base = join(this.options.provisionerDir, 'containers');
@@ -128,7 +137,7 @@ export class LinuxFilesystemContainerizer implements Containerizer {
   }
 
   async cleanup(containerId: string): Promise<void> {
-    this.rooted.delete(containerId);
+    this.namespaced.delete(containerId);
     await this.inner.cleanup(containerId);
     await rm(this.containerDir(containerId), { recursive: true, force: true });
   }
@@ -137,18 +146,26 @@ export class LinuxFilesystemContainerizer implements Containerizer {
     containerId: string,
     command: readonly string[],
   ): { readonly file: string; readonly args: readonly string[] } | undefined {
-    const pid = this.rooted.get(containerId);
-    if (pid === undefined) return this.inner.enter(containerId, command);
-    // Into the task's mount namespace, root and directory, inside its cgroups.
+    const entry = this.namespaced.get(containerId);
+    if (entry === undefined) return this.inner.enter(containerId, command);
+    // Into the task's mount namespace (its root, if it has one) and directory, in its cgroups.
     return this.inner.enter(containerId, [
       NSENTER,
-      `--target=${pid}`,
+      `--target=${entry.pid}`,
       '--mount',
-      '--root',
+      ...(entry.isRooted ? ['--root'] : []),
       '--wd',
       '--',
       ...command,
     ]);
+  }
+
+  private remember(containerId: string, container: Container, isRooted: boolean): void {
+    const entry = { pid: container.pid, isRooted };
+    this.namespaced.set(containerId, entry);
+    void container.terminated.then(() => {
+      if (this.namespaced.get(containerId) === entry) this.namespaced.delete(containerId);
+    });
   }
 
   close(): void {

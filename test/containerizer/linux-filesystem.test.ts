@@ -6,9 +6,18 @@
 // filesystem/linux gets its volume bind mounted in its own mount namespace; and
 // nothing is left mounted or on disk once the containers are cleaned up.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
   type Container,
@@ -29,6 +38,14 @@ function mountsUnder(dir: string): string[] {
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
     .filter((point) => point.startsWith(dir));
+}
+
+async function waitForFile(path: string): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  while (!existsSync(path)) {
+    if (performance.now() > deadline) throw new Error(`${path} did not appear`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function bed(t: TestContext, backend: ProvisionerBackend | undefined) {
@@ -67,7 +84,12 @@ function bed(t: TestContext, backend: ProvisionerBackend | undefined) {
   let n = 0;
   const launch = async (
     command: CommandInfo,
-    more: { image?: string; volumes?: { hostPath: string; containerPath: string }[] } = {},
+    more: {
+      image?: string;
+      volumes?: { hostPath: string; containerPath: string }[];
+      /** Called while the task runs, before its end is awaited. */
+      whileRunning?: (container: Container) => Promise<void>;
+    } = {},
   ) => {
     const id = `c${n++}`;
     const sandbox = join(dir, id, 'sandbox');
@@ -90,6 +112,7 @@ function bed(t: TestContext, backend: ProvisionerBackend | undefined) {
       volumes: (more.volumes ?? []).map((v) => ({ ...v, mode: 'RW' as const })),
     });
     launched.push(container);
+    await more.whileRunning?.(container);
     const termination = await container.terminated;
     return {
       termination,
@@ -154,16 +177,28 @@ for (const backend of ['overlay', 'copy'] as const)
 test('filesystem/linux bind mounts a command task volume in its own mount namespace', {
   skip: isRoot ? false : 'mounts need root',
 }, async (t) => {
-  const { launch, dir } = bed(t, undefined);
+  const { launch, dir, containerizer } = bed(t, undefined);
   const volume = join(dir, 'volume');
   mkdirSync(volume);
+  let entered = '';
   const result = await launch(
     {
       value:
-        'echo bound > data/file && test ! -L data && grep -q " $PWD/data " /proc/self/mountinfo',
+        'echo bound > data/file && test ! -L data && grep -q " $PWD/data " /proc/self/mountinfo && while [ ! -e go ]; do sleep 0.05; done',
     },
-    { volumes: [{ hostPath: volume, containerPath: 'data' }] },
+    {
+      volumes: [{ hostPath: volume, containerPath: 'data' }],
+      // A command entering the container (a check, `task exec`) sees its mounts too.
+      whileRunning: async (container) => {
+        const enter = containerizer.enter(container.id, ['/bin/sh', '-c', 'cat data/file']);
+        assert.ok(enter !== undefined);
+        await waitForFile(join(volume, 'file'));
+        entered = execFileSync(enter.file, enter.args, { cwd: dir, encoding: 'utf8' });
+        writeFileSync(join(dirname(volume), 'c0', 'sandbox', 'go'), 'go\n');
+      },
+    },
   );
+  assert.equal(entered, 'bound\n');
   assert.equal(result.termination.exitCode, 0, result.stderr);
   assert.equal(readFileSync(join(volume, 'file'), 'utf8'), 'bound\n');
   // On the host the sandbox has an empty directory, not the volume.
