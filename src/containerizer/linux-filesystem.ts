@@ -12,8 +12,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { isAbsolute, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
 import type { DockerImageStore } from './docker-image-store.js';
 import { CONTAINER_SANDBOX } from './docker-plan.js';
@@ -97,6 +97,13 @@ export class LinuxFilesystemContainerizer implements Containerizer {
       );
     const stored = await store.get(image.name);
     const command = imageCommand(stored.config, spec.command);
+    const workingDir = stored.config.workingDir ?? CONTAINER_SANDBOX;
+    // The mount script makes these on the host before changing root: none may lead out.
+    for (const path of [
+      workingDir,
+      ...volumes.map((v) => v.containerPath).filter((p) => isAbsolute(p)),
+    ])
+      await refuseLinks(stored.rootfs, path);
     const dir = this.containerDir(spec.containerId);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
@@ -108,7 +115,7 @@ export class LinuxFilesystemContainerizer implements Containerizer {
           unshare: UNSHARE,
           rootfs,
           sandbox: spec.sandbox,
-          workingDir: stored.config.workingDir ?? CONTAINER_SANDBOX,
+          workingDir,
           binds,
           command,
         }),
@@ -249,4 +256,25 @@ function hostCommand(spec: LaunchSpec): readonly string[] {
   const { command } = spec;
   if (command.shell ?? true) return ['/bin/sh', '-c', command.value ?? ''];
   return [command.value ?? '', ...(command.arguments ?? []).slice(1)];
+}
+
+/**
+ * Refuses a path inside the image (the working directory, a volume's target) that passes
+ * through a link or leaves the root: the mount script creates and mounts it from the host,
+ * where an absolute link would resolve against the host's root.
+ */
+async function refuseLinks(rootfs: string, path: string): Promise<void> {
+  if (!isAbsolute(path)) throw new Error(`the image's path '${path}' is not absolute`);
+  const parts = normalize(path)
+    .split('/')
+    .filter((p) => p !== '');
+  if (parts.includes('..')) throw new Error(`the image's path '${path}' leaves its root`);
+  let current = rootfs;
+  for (const part of parts) {
+    current = join(current, part);
+    const info = await lstat(current).catch(() => undefined);
+    if (info === undefined) return;
+    if (info.isSymbolicLink())
+      throw new Error(`'${path}' passes through a link in the image; give the path it points to`);
+  }
 }

@@ -167,6 +167,14 @@ for (const backend of ['overlay', 'copy'] as const)
       launch({ value: 'true' }, { image: 'agora-test/missing:2' }),
       /Failed to find image 'agora-test\/missing:2' in the local registry/,
     );
+    // A volume target through a link of the image would be made and mounted on the host.
+    await assert.rejects(
+      launch(
+        { value: 'true' },
+        { image: IMAGE, volumes: [{ hostPath: volume, containerPath: '/bin/sh/x' }] },
+      ),
+      /'\/bin\/sh\/x' passes through a link in the image/,
+    );
     assert.deepEqual(mountsUnder(dir), [], 'every mount was in a container namespace');
     // Cleanup removes each container's rootfs.
     for (const id of readdirSync(join(provisionerDir, 'containers')))
