@@ -11,7 +11,7 @@
 // stays is the container's directory, removed at cleanup or at recovery.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
@@ -155,8 +155,19 @@ export class LinuxFilesystemContainerizer implements Containerizer {
   ): { readonly file: string; readonly args: readonly string[] } | undefined {
     const entry = this.namespaced.get(containerId);
     if (entry === undefined) return this.inner.enter(containerId, command);
+    // The agent gives a command entering an image the task's variables, not the image's: the
+    // image's PATH (as the task has it) and the sandbox as the container sees it are set here.
+    const path = entry.isRooted ? taskPath(entry.pid) : undefined;
+    const variables = entry.isRooted
+      ? [
+          '/usr/bin/env',
+          `MESOS_SANDBOX=${CONTAINER_SANDBOX}`,
+          ...(path === undefined ? [] : [`PATH=${path}`]),
+        ]
+      : [];
     // Into the task's mount namespace (its root, if it has one) and directory, in its cgroups.
     return this.inner.enter(containerId, [
+      ...variables,
       NSENTER,
       `--target=${entry.pid}`,
       '--mount',
@@ -276,5 +287,18 @@ async function refuseLinks(rootfs: string, path: string): Promise<void> {
     if (info === undefined) return;
     if (info.isSymbolicLink())
       throw new Error(`'${path}' passes through a link in the image; give the path it points to`);
+  }
+}
+
+/** The PATH the task runs with (from /proc), or undefined if it cannot be read. */
+function taskPath(pid: number): string | undefined {
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    return environ
+      .split('\0')
+      .find((entry) => entry.startsWith('PATH='))
+      ?.slice(5);
+  } catch {
+    return undefined;
   }
 }

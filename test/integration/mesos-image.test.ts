@@ -122,7 +122,10 @@ describe('Docker images in the Mesos containerizer', {
         health_check: {
           type: 'COMMAND',
           // True only inside the image: the host has no /etc/agora-image.
-          command: { value: 'test -e /etc/agora-image && test "$(pwd)" = /work' },
+          command: {
+            value:
+              'test -e /etc/agora-image && test "$(pwd)" = /work && test "$PATH" = /bin && test "$MESOS_SANDBOX" = /mnt/mesos/sandbox',
+          },
           delay_seconds: 0,
           interval_seconds: 0.5,
           grace_period_seconds: 10,
