@@ -14,15 +14,21 @@
 //    framework, first ACCEPT to the last TASK_FINISHED; floor: N `docker run --rm IMG true`
 //    at once.
 //
+// Context row: the same image run by the Mesos containerizer itself (`--containerizer mesos`,
+// `mesos.image` from a local registry directory, an overlay rootfs per task), no dockerd.
+//
 // Goal (#11): Agora adds at most 20% to `docker run`'s own time. Ctrl-C or a failure stops
 // everything it started, by PID, and removes its files.
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs, promisify } from 'node:util';
 import { DOCKER_CLI, startDocker } from '../test/integration/docker-harness.js';
 import { AGORA, type Cluster, startCluster } from '../test/integration/harness.js';
+import { writeBusyboxImage } from '../test/integration/image-archive.js';
 import { TaskFramework } from '../test/integration/task-framework.js';
 
 const run = promisify(execFile);
@@ -39,9 +45,15 @@ function quantile(values: readonly number[], q: number): number {
 async function agoraRunOnce(
   masterUrl: string,
   image: string | undefined,
+  isMesosImage = false,
 ): Promise<{ running: number; exited: number }> {
   const started = performance.now();
-  const container = image === undefined ? [] : ['--docker-image', image, '--network', 'none'];
+  const container =
+    image === undefined
+      ? []
+      : isMesosImage
+        ? ['--docker-image', image, '--containerizer', 'mesos']
+        : ['--docker-image', image, '--network', 'none'];
   const child = spawn(
     process.execPath,
     [AGORA, 'run', '--master', masterUrl, ...container, '--', 'true'],
@@ -79,17 +91,27 @@ async function main(): Promise<number> {
   }
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const docker = await startDocker();
+  const imageDir = mkdtempSync(join(tmpdir(), 'agora-bench-img-'));
+  const MESOS_IMAGE = 'agora-bench/busybox:1';
   let cluster: Cluster | undefined;
   let framework: TaskFramework | undefined;
   const stop = async () => {
     await framework?.stop().catch(() => undefined);
     await cluster?.stop();
     await docker.stop();
+    rmSync(imageDir, { recursive: true, force: true });
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
     const cli = (args: readonly string[]) =>
       run(DOCKER_CLI, ['-H', `unix://${docker.socket}`, ...args]);
+    writeBusyboxImage({
+      registryDir: join(imageDir, 'registry'),
+      repository: 'agora-bench/busybox',
+      tag: '1',
+      scratch: join(imageDir, 'scratch'),
+      config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] },
+    });
     cluster = await startCluster({ agents: 0, agentResources: AGENT_RESOURCES });
     await cluster.addAgent('agent-1', [
       '--containerizers',
@@ -100,18 +122,29 @@ async function main(): Promise<number> {
       docker.socket,
       '--docker_remove_delay',
       '0secs',
+      '--image_providers',
+      'docker',
+      '--docker_registry',
+      join(imageDir, 'registry'),
+      '--docker_store_dir',
+      join(imageDir, 'store'),
+      '--isolation',
+      'cgroups/cpu,cgroups/mem,filesystem/linux,docker/runtime',
     ]);
     // 1. Latency, one at a time, after a warm-up of each (the first also waits for the agent).
     await agoraRunOnce(cluster.masterUrl, docker.image);
     await cli(['run', '--rm', '--net', 'none', docker.image, 'true']);
+    await agoraRunOnce(cluster.masterUrl, MESOS_IMAGE, true);
     const agora: { running: number; exited: number }[] = [];
     const floorRunning: number[] = [];
     const floorExited: number[] = [];
     // Context: the same CLI with a command task (no container), Agora's own fixed cost.
     const plain: { running: number; exited: number }[] = [];
+    const mesosImage: { running: number; exited: number }[] = [];
     for (let i = 0; i < runs; i++) {
       agora.push(await agoraRunOnce(cluster.masterUrl, docker.image));
       plain.push(await agoraRunOnce(cluster.masterUrl, undefined));
+      mesosImage.push(await agoraRunOnce(cluster.masterUrl, MESOS_IMAGE, true));
       const name = `bench-floor-${i}`;
       floorRunning.push(
         await timed(() =>
@@ -171,6 +204,20 @@ async function main(): Promise<number> {
             0.99,
           ),
         },
+        mesosImageRunningMs: {
+          p50: median(mesosImage.map((a) => a.running)),
+          p99: quantile(
+            mesosImage.map((a) => a.running),
+            0.99,
+          ),
+        },
+        mesosImageExitedMs: {
+          p50: median(mesosImage.map((a) => a.exited)),
+          p99: quantile(
+            mesosImage.map((a) => a.exited),
+            0.99,
+          ),
+        },
         plainExitedMs: {
           p50: median(plain.map((a) => a.exited)),
           p99: quantile(
@@ -199,6 +246,8 @@ async function main(): Promise<number> {
       `${'  Agora over the floor (median)'.padEnd(58)}${over(l.agoraExitedMs.p50, l.floorExitedMs.p50).padStart(10)}`,
       `${'context: agora run -- true (command task): → TASK_RUNNING'.padEnd(58)}${f(l.plainRunningMs.p50).padStart(10)}${f(l.plainRunningMs.p99).padStart(10)}`,
       `${'context: agora run -- true (command task): → exit'.padEnd(58)}${f(l.plainExitedMs.p50).padStart(10)}${f(l.plainExitedMs.p99).padStart(10)}`,
+      `${'context: same image, --containerizer mesos: → TASK_RUNNING'.padEnd(58)}${f(l.mesosImageRunningMs.p50).padStart(10)}${f(l.mesosImageRunningMs.p99).padStart(10)}`,
+      `${'context: same image, --containerizer mesos: → exit'.padEnd(58)}${f(l.mesosImageExitedMs.p50).padStart(10)}${f(l.mesosImageExitedMs.p99).padStart(10)}`,
       `${`${t.tasks} DOCKER tasks at once: finished per second`.padEnd(58)}${f(t.agoraPerSecond).padStart(10)}`,
       `${`floor: ${t.tasks} docker run --rm at once, per second`.padEnd(58)}${f(t.floorPerSecond).padStart(10)}`,
       `${'  Agora time over the floor'.padEnd(58)}${over(t.floorPerSecond, t.agoraPerSecond).padStart(10)}`,

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import {
   type Container,
   type Containerizer,
+  hasImage,
   isDockerContainer,
   type KnownContainer,
   type ResourceStatistics,
@@ -255,8 +256,9 @@ export class TaskRuns {
     let container: Container;
     try {
       const volumes = persistentVolumes(this.options.workDir, task.resources ?? []);
-      // A container mounts them itself (-v); a command task finds them in its sandbox.
-      if (!isDockerContainer(task.container)) linkVolumes(sandbox, volumes);
+      // A container mounts them itself (-v, bind mounts); else they are links in the sandbox.
+      if (this.options.containerizer.mountsVolumes?.(task.container) !== true)
+        linkVolumes(sandbox, volumes);
       container = await this.options.containerizer.launch({
         containerId: containerIdValue,
         sandbox,
@@ -413,7 +415,7 @@ export class TaskRuns {
   environment(run: TaskRun, agentIdValue: string): Record<string, string> {
     const env: Record<string, string> = {};
     // A container gets only what Mesos gives it: the agent's environment is the host's.
-    if (!isDockerContainer(run.task.container))
+    if (!isDockerContainer(run.task.container) && !hasImage(run.task.container))
       for (const [name, value] of Object.entries(process.env))
         if (value !== undefined) env[name] = value;
     const endpoint = this.options.endpoint();
@@ -459,13 +461,11 @@ export class TaskRuns {
       sandbox: run.sandbox,
       environment: this.environment(run, agentIdValue),
       cgroupProcsFiles: container.cgroupProcsFiles,
-      // A Docker container's checks run in it (docker exec), as Mesos' docker executor does.
-      ...(isDockerContainer(task.container)
-        ? {
-            enter: (argv: readonly string[]) =>
-              this.options.containerizer.enter(run.containerIdValue, argv),
-          }
-        : {}),
+      // Checks run in the container, as Mesos runs them in the task's namespaces: a Docker
+      // one's by docker exec, an image's or a bind-mounting task's in its mount namespace,
+      // any other's in its cgroups (what enter gives, or joinArgv where it gives nothing).
+      enter: (argv: readonly string[]) =>
+        this.options.containerizer.enter(run.containerIdValue, argv),
     };
     run.checks = startTaskChecks({
       task,

@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import {
   ComposingContainerizer,
   DockerContainerizer,
+  DockerImageStore,
   type IsolationChoice,
+  LinuxFilesystemContainerizer,
   MesosContainerizer,
 } from '../containerizer/index.js';
 import type { Logger } from '../runtime/index.js';
@@ -50,10 +52,13 @@ export async function composeContainerizers(
   logger: Logger,
   isolation: IsolationChoice,
 ): Promise<ComposingContainerizer> {
-  const mesos = new MesosContainerizer({
-    isolation: isolation.isolation,
-    ledgerDir: join(workDir, 'meta', 'cgroups'),
-  });
+  const mesos = new LinuxFilesystemContainerizer(
+    new MesosContainerizer({
+      isolation: isolation.isolation,
+      ledgerDir: join(workDir, 'meta', 'cgroups'),
+    }),
+    imageOptions(values, workDir),
+  );
   const docker = dockerContainerizer(values, workDir, logger);
   if (docker !== undefined) {
     try {
@@ -65,4 +70,53 @@ export async function composeContainerizers(
     }
   }
   return new ComposingContainerizer(mesos, docker);
+}
+
+/**
+ * --image_providers, --docker_registry, --docker_store_dir, --image_provisioner_backend,
+ * and the isolators images need, as Mesos checks them: docker images need
+ * filesystem/linux (a root of their own) and docker/runtime (their Entrypoint, Env, …).
+ * Without --isolation a root agent has filesystem/linux too (as it has cgroups): a
+ * command task's persistent volumes are then bind mounts, not links.
+ */
+export function imageOptions(values: ParsedValues, workDir: string) {
+  const flag = stringFlag(values, 'isolation');
+  const isolators = (flag ?? '').split(',').map((i) => i.trim());
+  const isRoot = process.getuid?.() === 0;
+  const isLinuxFilesystem =
+    isolators.includes('filesystem/linux') || (flag === undefined && isRoot);
+  const providers = (stringFlag(values, 'image_providers') ?? '')
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p !== '');
+  for (const provider of providers)
+    if (provider !== 'docker')
+      throw new UsageError(`--image_providers: '${provider}' is not supported (only 'docker')`);
+  const backend = stringFlag(values, 'image_provisioner_backend');
+  if (backend !== undefined && backend !== 'overlay' && backend !== 'copy')
+    throw new UsageError(`--image_provisioner_backend: expected overlay or copy, got '${backend}'`);
+  const registry = stringFlag(values, 'docker_registry');
+  let images: DockerImageStore | undefined;
+  if (providers.includes('docker')) {
+    if (!isLinuxFilesystem || !isolators.includes('docker/runtime'))
+      throw new UsageError(
+        '--image_providers=docker needs --isolation to include filesystem/linux and docker/runtime',
+      );
+    if (!isRoot)
+      throw new UsageError('--image_providers=docker needs the agent to run as root (mounts)');
+    if (registry === undefined || /^[a-z]+:\/\//i.test(registry))
+      throw new UsageError(
+        '--image_providers=docker: --docker_registry must be a local directory of docker save archives (no remote registry here)',
+      );
+    images = new DockerImageStore({
+      registryDir: resolve(registry),
+      storeDir: resolve(stringFlag(values, 'docker_store_dir') ?? '/tmp/mesos/store/docker'),
+    });
+  }
+  return {
+    isLinuxFilesystem,
+    images,
+    backend,
+    provisionerDir: join(workDir, 'provisioner'),
+  } as const;
 }

@@ -232,6 +232,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         multiple: true,
       },
       'force-pull': { type: 'boolean', description: 'pull the image even if the agent has it' },
+      containerizer: {
+        type: 'string',
+        placeholder: 'docker|mesos',
+        description:
+          "who runs --docker-image: 'docker', or 'mesos' (the agent's --image_providers=docker)",
+        default: 'docker',
+      },
     },
     run: async (values, positionals) => (await import('./run.js')).run(values, positionals),
   },
@@ -705,7 +712,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string',
         placeholder: 'isolators',
         description:
-          "'posix/cpu,posix/mem', or 'cgroups/cpu,cgroups/mem,cgroups/pids' (each task limited in its own cgroup)",
+          "'posix/cpu,posix/mem', or 'cgroups/cpu,cgroups/mem,cgroups/pids' (each task limited in its own cgroup); add 'filesystem/linux' (volumes bind mounted) and 'docker/runtime' for images",
         default: 'cgroups where the agent is root and they are mounted, else posix',
       },
       cgroups_root: {
@@ -822,6 +829,29 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: 'true|false',
         description: "kill running containers of this agent's that no task explains, at start",
         default: 'true',
+      },
+      image_providers: {
+        type: 'string',
+        placeholder: 'list',
+        description:
+          "'docker': MESOS containers may name a Docker image (mesos.image); needs --isolation with filesystem/linux,docker/runtime",
+      },
+      docker_registry: {
+        type: 'string',
+        placeholder: 'dir',
+        description: "a local directory of 'docker save' archives, named <repository>:<tag>.tar",
+      },
+      docker_store_dir: {
+        type: 'string',
+        placeholder: 'dir',
+        description: 'where Docker images are unpacked and cached for the Mesos containerizer',
+        default: '/tmp/mesos/store/docker',
+      },
+      image_provisioner_backend: {
+        type: 'string',
+        placeholder: 'overlay|copy',
+        description: "how a container's rootfs is made from its image",
+        default: 'overlay where it can be mounted, else copy',
       },
       ...logLevelOption,
       ...AGENT_SECURITY_OPTIONS,

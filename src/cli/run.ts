@@ -92,7 +92,20 @@ export function dockerOptions(values: ParsedValues): RunDockerOptions | undefine
   });
   if (containerPorts.length > 0 && network !== 'BRIDGE')
     throw new UsageError('-p needs --network bridge');
-  return { image, network, containerPorts, forcePull: values['force-pull'] === true };
+  const containerizer = (stringFlag(values, 'containerizer') ?? 'docker').toUpperCase();
+  if (containerizer !== 'DOCKER' && containerizer !== 'MESOS')
+    throw new UsageError(
+      `--containerizer: expected docker or mesos, got '${containerizer.toLowerCase()}'`,
+    );
+  if (containerizer === 'MESOS' && (network !== 'HOST' || values['force-pull'] === true))
+    throw new UsageError('--containerizer mesos runs on the host network, without --force-pull');
+  return {
+    image,
+    network,
+    containerPorts,
+    forcePull: values['force-pull'] === true,
+    containerizer,
+  };
 }
 
 export async function run(values: ParsedValues, positionals: readonly string[]): Promise<number> {

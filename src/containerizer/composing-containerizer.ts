@@ -1,9 +1,9 @@
 // --containerizers=docker,mesos: each task goes to the containerizer its
 // ContainerInfo asks for (DOCKER to Docker, anything else to the Mesos
 // containerizer), as Mesos' composing containerizer does; an agent without
-// Docker fails a DOCKER task with a message saying so, and a Mesos container
-// with an image (the unified containerizer's `mesos.image`) is refused as not
-// supported here, rather than run without its image.
+// Docker fails a DOCKER task with a message saying so. A Mesos container with
+// an image (`mesos.image`) goes to the Mesos side, which runs it in its image
+// (linux-filesystem.ts) or refuses it, never runs it without.
 import { isDockerContainer } from './docker-plan.js';
 import type { Container, Containerizer, KnownContainer, LaunchSpec, Termination } from './types.js';
 
@@ -32,12 +32,11 @@ export class ComposingContainerizer implements Containerizer {
         );
       return this.docker.launch(spec);
     }
-    const mesos = spec.container?.mesos;
-    if (typeof mesos === 'object' && mesos !== null && 'image' in mesos)
-      throw new Error(
-        "container images for the Mesos containerizer ('mesos.image') are not supported; use a DOCKER ContainerInfo on an agent with --containerizers=docker,mesos",
-      );
     return this.mesos.launch(spec);
+  }
+
+  mountsVolumes(container: Readonly<Record<string, unknown>> | undefined): boolean {
+    return isDockerContainer(container) || this.mesos.mountsVolumes?.(container) === true;
   }
 
   async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {

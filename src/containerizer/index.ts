@@ -10,6 +10,7 @@ export {
 export { ComposingContainerizer, type OwningContainerizer } from './composing-containerizer.js';
 export { DockerContainerizer, type DockerContainerizerOptions } from './docker-containerizer.js';
 export { DockerEngine } from './docker-engine.js';
+export { applyLayer, DockerImageStore, type StoredImage } from './docker-image-store.js';
 export {
   CONTAINER_SANDBOX,
   DOCKER_LABELS,
@@ -18,6 +19,15 @@ export {
   planDockerRun,
 } from './docker-plan.js';
 export {
+  hasImage,
+  imageCommand,
+  imageEnvironment,
+  imageOf,
+  parseImageConfig,
+  parseImageReference,
+  registryArchivePaths,
+} from './image-runtime.js';
+export {
   chooseIsolation,
   DEFAULT_CGROUPS_ROOT,
   DEFAULT_PIDS_MAX,
@@ -25,6 +35,11 @@ export {
   type IsolationChoice,
   type IsolationRequest,
 } from './isolation.js';
+export {
+  LinuxFilesystemContainerizer,
+  type LinuxFilesystemOptions,
+  type ProvisionerBackend,
+} from './linux-filesystem.js';
 export {
   type Isolation,
   MesosContainerizer,

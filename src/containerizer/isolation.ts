@@ -35,7 +35,7 @@ export function chooseIsolation(
     .filter((s) => s !== '');
   for (const isolator of isolators)
     if (
-      !/^(posix\/(cpu|mem|disk)|cgroups\/(cpu|mem|pids|all)|namespaces\/pid|filesystem\/(posix|linux))$/.test(
+      !/^(posix\/(cpu|mem|disk)|cgroups\/(cpu|mem|pids|all)|namespaces\/pid|filesystem\/(posix|linux)|docker\/runtime)$/.test(
         isolator,
       )
     )

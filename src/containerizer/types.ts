@@ -125,6 +125,11 @@ export interface Containerizer {
    * poller) when the agent stops. Running containers are not touched.
    */
   close(): void;
+  /**
+   * Whether it mounts a task's persistent volumes itself (bind mounts, `-v`); when not,
+   * the agent links them into the sandbox (filesystem/posix).
+   */
+  mountsVolumes?(container: Readonly<Record<string, unknown>> | undefined): boolean;
   /** A line for the agent's start-up log: which isolation is in force, and why. */
   readonly description: string;
 }

@@ -8,6 +8,11 @@ export interface RunDockerOptions {
   /** Container ports published on host ports taken from the offer's `ports`. */
   readonly containerPorts: readonly number[];
   readonly forcePull: boolean;
+  /**
+   * Which containerizer runs the image (mesos-execute's --containerizer): DOCKER, or
+   * MESOS (the agent's own image support, `mesos.image`; host network, no ports).
+   */
+  readonly containerizer?: 'DOCKER' | 'MESOS';
 }
 
 /** The task's ContainerInfo: each container port mapped to the host port of the same index. */
@@ -15,6 +20,8 @@ export function dockerContainerInfo(
   docker: RunDockerOptions,
   hostPorts: readonly number[],
 ): Record<string, unknown> {
+  if (docker.containerizer === 'MESOS')
+    return { type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: docker.image } } } };
   return {
     type: 'DOCKER',
     docker: {

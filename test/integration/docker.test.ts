@@ -322,7 +322,7 @@ describe('the Docker containerizer with a real dockerd', () => {
       'no-network': /network 'no-such-network' does not exist/,
       'no-port': /host port 31009 is not in the task's port resources/,
       escape: /host path '\.\.\/\.\.\/\.\.\/\.\.\/etc' escapes the sandbox/,
-      unified: /'mesos\.image'\) are not supported/,
+      unified: /asks for image 'x' and this agent runs no images/,
     };
     for (const [id, pattern] of Object.entries(expected)) {
       const failed = await framework.update(id, 'TASK_FAILED', 30_000);
