@@ -326,6 +326,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'serve: where its state is kept',
         default: './.agora/jobs',
       },
+      state: {
+        type: 'string',
+        placeholder: 'where',
+        description:
+          'serve: where state is kept: embedded (under --work_dir), in_memory, zk://host:port/path or etcd://host:port/path',
+        default: 'embedded',
+      },
       aging: {
         type: 'string',
         placeholder: 'duration',

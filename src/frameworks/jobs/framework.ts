@@ -20,7 +20,13 @@ import {
   type TaskStatus,
 } from '../../wire/index.js';
 import { JobsCore, type Launch, type LaunchTask } from './core.js';
-import type { JobStore } from './store.js';
+import {
+  type JobsStore,
+  type JobsStoreChange,
+  MAX_STORE_BATCH_CHANGES,
+  readLegacyJobLog,
+  retireLegacyJobLog,
+} from './store.js';
 
 /** The framework's failover_timeout: how long the master keeps its tasks while it is away. */
 const FAILOVER_TIMEOUT_MS = 7 * 24 * 3600_000;
@@ -34,7 +40,9 @@ const FRAMEWORK_KEY = 'framework';
 
 export interface JobsFrameworkOptions {
   readonly master: string;
-  readonly store: JobStore;
+  readonly store: JobsStore;
+  /** Where a log of the framework's own older store may be, to import into an empty store. */
+  readonly legacyDir?: string;
   readonly name?: string;
   readonly role?: string;
   readonly agingMs: number;
@@ -71,7 +79,7 @@ export class JobsFramework {
 
   /** Loads the store and subscribes (with the stored framework id, if any). */
   async start(): Promise<void> {
-    const records = await this.options.store.load();
+    const records = await this.load();
     const stored = records.get(FRAMEWORK_KEY);
     records.delete(FRAMEWORK_KEY);
     this.core = JobsCore.restore(records, { agingMs: this.options.agingMs });
@@ -97,6 +105,37 @@ export class JobsFramework {
     this.loop = this.follow(this.connection);
     await this.subscribed(this.connection);
     this.schedule();
+  }
+
+  /** The stored records, decoded; an empty store first imports a legacy log, if there is one. */
+  private async load(): Promise<Map<string, unknown>> {
+    const stored = await this.options.store.recover();
+    const records = new Map<string, unknown>();
+    for (const [key, text] of stored) records.set(key, JSON.parse(text) as unknown);
+    const dir = this.options.legacyDir;
+    if (records.size > 0 || dir === undefined) return records;
+    const legacy = readLegacyJobLog(dir);
+    if (legacy === undefined) return records;
+    await this.persist([...legacy].map(([key, value]) => ({ key, value })));
+    retireLegacyJobLog(dir);
+    this.options.log('imported the legacy job log', { records: legacy.size });
+    return legacy;
+  }
+
+  /** Writes (undefined deletes) as JSON, in as few store batches as its bound allows. */
+  private async persist(writes: readonly { key: string; value: unknown }[]): Promise<void> {
+    if (writes.length === 0) return;
+    const changes: JobsStoreChange[] = writes.map((w) =>
+      w.value === undefined
+        ? { kind: 'delete', key: w.key }
+        : { kind: 'put', key: w.key, value: JSON.stringify(w.value) },
+    );
+    // Split only past the bound (a 100,000-index run cancelled at once); each part is a set of
+    // blind writes to distinct keys, so a crash between parts leaves each key old or new.
+    const parts: Promise<void>[] = [];
+    for (let i = 0; i < changes.length; i += MAX_STORE_BATCH_CHANGES)
+      parts.push(this.options.store.write(changes.slice(i, i + MAX_STORE_BATCH_CHANGES)));
+    await Promise.all(parts);
   }
 
   /** Stops following the master; the framework stays registered (its tasks keep running). */
@@ -145,7 +184,7 @@ export class JobsFramework {
   private async subscribed(connection: SchedulerConnection): Promise<void> {
     if (this.frameworkId?.value !== connection.frameworkId.value) {
       this.frameworkId = connection.frameworkId;
-      await this.options.store.put(FRAMEWORK_KEY, connection.frameworkId.value);
+      await this.persist([{ key: FRAMEWORK_KEY, value: connection.frameworkId.value }]);
     }
     this.options.log('subscribed', { framework_id: connection.frameworkId.value });
     this.isSuppressed = false;
@@ -246,7 +285,7 @@ export class JobsFramework {
       const acks = this.pendingAcks;
       this.pendingAcks = [];
       const kills = this.core.drainKills();
-      await this.options.store.commit(writes);
+      await this.persist(writes);
       const connection = this.connection;
       if (connection === undefined) return;
       await Promise.all([
