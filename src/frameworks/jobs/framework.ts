@@ -19,6 +19,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '../../wire/index.js';
+import { CallQueue } from './call-queue.js';
 import { JobsCore, type Launch, type LaunchTask } from './core.js';
 import {
   type JobsStore,
@@ -37,6 +38,10 @@ const IDLE_REFUSE_SECONDS = 60;
 /** The core's clock ticks at least this often (deadlines, backoffs, schedules). */
 const TICK_MS = 1000;
 const FRAMEWORK_KEY = 'framework';
+/** Calls to the master in flight at once: the SDK keeps this many connections alive. */
+const CALLS_IN_FLIGHT = 8;
+/** How long stop() waits for queued acknowledgements and kills to go out. */
+const STOP_DRAIN_MS = 2000;
 
 export interface JobsFrameworkOptions {
   readonly master: string;
@@ -58,6 +63,7 @@ export class JobsFramework {
   private isStopping = false;
   private timer: NodeJS.Timeout | undefined;
   private pendingAcks: TaskStatus[] = [];
+  private readonly calls = new CallQueue(CALLS_IN_FLIGHT);
   private flushing: Promise<void> = Promise.resolve();
   private isFlushWanted = false;
   private loop: Promise<void> | undefined;
@@ -143,6 +149,11 @@ export class JobsFramework {
     this.isStopping = true;
     clearTimeout(this.timer);
     await this.flush().catch(() => undefined);
+    // Unsent acknowledgements are resent by the agents; a kill not sent is retried on restart.
+    await Promise.race([
+      this.calls.idle(),
+      new Promise((r) => setTimeout(r, STOP_DRAIN_MS).unref()),
+    ]);
     await this.connection?.close();
     await this.loop?.catch(() => undefined);
     await this.options.store.close();
@@ -229,28 +240,34 @@ export class JobsFramework {
     const used = new Set(launches.map((l) => l.offerId));
     const unused = offers.filter((o) => !used.has(o.id.value)).map((o) => o.id);
     const byId = new Map<string, Offer>(offers.map((o) => [o.id.value, o]));
+    // One ACCEPT per offer used, with all of that offer's tasks in one LAUNCH.
     const calls: Promise<unknown>[] = launches.map((launch) =>
-      connection
-        .accept(
-          [mintOfferId(launch.offerId)],
-          [
-            {
-              type: 'LAUNCH',
-              launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
-            },
-          ],
-          refuse,
+      this.calls
+        .push(
+          () =>
+            connection.accept(
+              [mintOfferId(launch.offerId)],
+              [
+                {
+                  type: 'LAUNCH',
+                  launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
+                },
+              ],
+              refuse,
+            ),
+          true,
         )
-        .catch((error: unknown) =>
+        .then((error) => {
           // Whether the master took it is unknown: reconciliation tells (TASK_DROPPED if not).
-          this.options.log('accept failed', {
-            offer: launch.offerId,
-            message: (error as Error).message,
-          }),
-        ),
+          if (error !== undefined)
+            this.options.log('accept failed', {
+              offer: launch.offerId,
+              message: (error as Error).message,
+            });
+        }),
     );
     if (unused.length > 0)
-      calls.push(connection.decline(unused as OfferID[], refuse).catch(() => undefined));
+      calls.push(this.calls.push(() => connection.decline(unused as OfferID[], refuse), true));
     await Promise.all(calls);
     await this.adjustOffers(connection);
   }
@@ -288,17 +305,18 @@ export class JobsFramework {
       await this.persist(writes);
       const connection = this.connection;
       if (connection === undefined) return;
-      await Promise.all([
-        ...acks.map((status) => connection.acknowledge(status).catch(() => undefined)),
-        ...kills.map((kill) =>
-          connection
-            .kill(
+      // Sent once durable, but not awaited: the next flush need not wait for the master to
+      // answer thousands of acknowledgements, and an unanswered one is resent by its agent.
+      for (const status of acks) void this.calls.push(() => connection.acknowledge(status), false);
+      for (const kill of kills)
+        void this.calls.push(
+          () =>
+            connection.kill(
               mintTaskId(kill.taskId),
               kill.agentId !== undefined ? mintAgentId(kill.agentId) : undefined,
-            )
-            .catch(() => undefined),
-        ),
-      ]);
+            ),
+          true,
+        );
       await this.adjustOffers(connection).catch(() => undefined);
     };
     // One at a time, in order: a flush's writes are durable before a later one acts.
