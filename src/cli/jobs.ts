@@ -241,6 +241,9 @@ function arraySpec(values: ParsedValues, command: readonly string[]): Record<str
       cpus: numberFlag(values, 'cpus', 0.1),
       mem: numberFlag(values, 'mem', 32),
       ...(Object.keys(env).length > 0 ? { env } : {}),
+      ...(stringFlag(values, 'docker_image') !== undefined
+        ? { docker: { image: stringFlag(values, 'docker_image') } }
+        : {}),
     },
     completions: range.value.completions,
     ...(range.value.parallelism !== undefined ? { parallelism: range.value.parallelism } : {}),

@@ -326,6 +326,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'serve: where its state is kept',
         default: './.agora/jobs',
       },
+      docker_image: {
+        type: 'string',
+        placeholder: 'image',
+        description:
+          "submit --array: run each task in this Docker image (the agent's docker containerizer)",
+      },
       state: {
         type: 'string',
         placeholder: 'where',

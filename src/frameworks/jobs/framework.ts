@@ -399,12 +399,27 @@ export function taskInfoOf(task: LaunchTask, agentId: string, role: string | und
   if (spec.run.gpus > 0) quantities.gpus = spec.run.gpus;
   let resources = Resources.scalars(quantities).toWire('pre-refinement');
   if (role !== undefined) resources = resources.map((r) => ({ ...r, allocation_info: { role } }));
+  const docker = spec.run.docker;
   return {
     name: `${task.run.jobId}[${task.index}]`,
     task_id: mintTaskId(task.taskId),
     agent_id: mintAgentId(agentId),
     resources,
     command,
+    // The agent's Docker containerizer runs it (`--containerizers docker,mesos`); the command
+    // runs in the image as `agora run --docker-image` runs one.
+    ...(docker !== undefined
+      ? {
+          container: {
+            type: 'DOCKER',
+            docker: {
+              image: docker.image,
+              network: docker.network,
+              force_pull_image: docker.forcePullImage,
+            },
+          },
+        }
+      : {}),
     labels: { labels: Object.entries(spec.labels).map(([key, value]) => ({ key, value })) },
   };
 }
