@@ -1,12 +1,12 @@
 // The jobs framework's state in the shared framework store: an older `jobs.log` is imported
-// once, and with --state etcd://… a framework SIGKILLed on one machine (work dir) carries on
+// once, and with --state etcd://… or zk://… a framework SIGKILLed on one machine (work dir) carries on
 // from another with nothing of its own on disk.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseJobSpec } from '../../src/frameworks/index.js';
-import { startEtcd } from '../coordination/servers.js';
+import { startEtcd, startZooKeeper } from '../coordination/servers.js';
 import { defer, startCluster } from './harness.js';
 import { api, runFinished, startJobs, submit } from './jobs-harness.js';
 
@@ -54,41 +54,43 @@ test('jobs: a work dir with the older jobs.log is imported into the shared store
   assert.ok(!second.daemon.lines.some((l) => l.msg === 'imported the legacy job log'));
 });
 
-test('jobs: with --state in etcd, a framework SIGKILLed carries on from another work dir', async (t) => {
-  const etcd = await startEtcd();
-  defer(t, () => etcd.stop());
-  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:2048;disk:1024' });
-  defer(t, () => cluster.stop());
-  const state = `etcd://${etcd.address}/agora`;
-  const first = await startJobs(cluster, { state });
-  defer(t, () => first.daemon.stop('SIGKILL'));
-  const done = await submit(first.url, {
-    id: 'before',
-    run: { cmd: 'true', cpus: 0.1, mem: 16 },
-    completions: 20,
+for (const kind of ['etcd', 'zookeeper'] as const)
+  test(`jobs: with --state in ${kind}, a framework SIGKILLed carries on from another work dir`, async (t) => {
+    const coordinator = kind === 'etcd' ? await startEtcd() : await startZooKeeper();
+    defer(t, () => coordinator.stop());
+    const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:2048;disk:1024' });
+    defer(t, () => cluster.stop());
+    // As `agora up --ha` passes it: the coordinator's URL, the framework's keys under /agora/jobs.
+    const state = `${kind === 'etcd' ? 'etcd' : 'zk'}://${coordinator.address}/agora`;
+    const first = await startJobs(cluster, { state });
+    defer(t, () => first.daemon.stop('SIGKILL'));
+    const done = await submit(first.url, {
+      id: 'before',
+      run: { cmd: 'true', cpus: 0.1, mem: 16 },
+      completions: 20,
+    });
+    assert.equal((await runFinished(first.url, 'before', done.id, 120_000)).succeeded, 20);
+    const slow = await submit(first.url, {
+      id: 'across',
+      run: { cmd: 'sleep 2', cpus: 0.1, mem: 16 },
+      completions: 6,
+      parallelism: 3,
+    });
+    await first.daemon.stop('SIGKILL');
+    assert.deepEqual(readdirSync(first.workDir), [], 'nothing kept on local disk');
+    const second = await startJobs(cluster, { state });
+    defer(t, () => second.daemon.stop());
+    assert.equal(
+      second.daemon.lines.find((l) => l.msg === 'listening')?.framework_id,
+      first.daemon.lines.find((l) => l.msg === 'listening')?.framework_id,
+      `re-subscribed with the id kept in ${kind}`,
+    );
+    const earlier = await api<{ status: string; succeeded: number }>(
+      second.url,
+      'GET',
+      `/v1/jobs/before/runs/${done.id}`,
+    );
+    assert.deepEqual([earlier.body.status, earlier.body.succeeded], ['SUCCESS', 20]);
+    const finished = await runFinished(second.url, 'across', slow.id, 120_000);
+    assert.deepEqual([finished.status, finished.succeeded], ['SUCCESS', 6]);
   });
-  assert.equal((await runFinished(first.url, 'before', done.id, 120_000)).succeeded, 20);
-  const slow = await submit(first.url, {
-    id: 'across',
-    run: { cmd: 'sleep 2', cpus: 0.1, mem: 16 },
-    completions: 6,
-    parallelism: 3,
-  });
-  await first.daemon.stop('SIGKILL');
-  assert.deepEqual(readdirSync(first.workDir), [], 'nothing kept on local disk');
-  const second = await startJobs(cluster, { state });
-  defer(t, () => second.daemon.stop());
-  assert.equal(
-    second.daemon.lines.find((l) => l.msg === 'listening')?.framework_id,
-    first.daemon.lines.find((l) => l.msg === 'listening')?.framework_id,
-    're-subscribed with the id kept in etcd',
-  );
-  const earlier = await api<{ status: string; succeeded: number }>(
-    second.url,
-    'GET',
-    `/v1/jobs/before/runs/${done.id}`,
-  );
-  assert.deepEqual([earlier.body.status, earlier.body.succeeded], ['SUCCESS', 20]);
-  const finished = await runFinished(second.url, 'across', slow.id, 120_000);
-  assert.deepEqual([finished.status, finished.succeeded], ['SUCCESS', 6]);
-});
