@@ -1,6 +1,7 @@
 // Jobs framework benchmark (#13).
 //
 //   npm run bench:jobs [-- --tasks 10000] [-- --sim-agents 1000] [-- --only real,sim,queue]
+//                      [-- --profile DIR]   (a CPU profile of the framework process)
 //
 // - real: one real master and one real agent (`cpus:8;mem:8192`), the jobs framework as its own
 //   process (`agora jobs serve`, the bundled CLI), and one array job of `--tasks` tasks of
@@ -45,6 +46,8 @@ const { values } = parseArgs({
     'sim-agents': { type: 'string', default: '1000' },
     only: { type: 'string', default: 'real,sim,queue' },
     json: { type: 'boolean' },
+    /** Writes a V8 CPU profile of the framework process into this directory. */
+    profile: { type: 'string' },
   },
 });
 const TASKS = Number(values.tasks);
@@ -59,6 +62,10 @@ interface ArrayRow {
   readonly frameworkHwmMb: number;
   readonly frameworkRssMb: number;
   readonly frameworkCpuSeconds: number;
+  /** The master's CPU over the whole row (start to stop). */
+  readonly masterCpuSeconds: number;
+  /** The agent's (real) or this process's, which runs the simulated agents (sim), over the run. */
+  readonly agentCpuSeconds: number;
   readonly status: string;
 }
 
@@ -77,6 +84,7 @@ async function startJobsDaemon(bed: Bed, workDir: string, masterUrl: string) {
     child = spawn(
       process.execPath,
       [
+        ...(values.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []),
         AGORA,
         'jobs',
         'serve',
@@ -136,11 +144,12 @@ async function post(url: string, body?: unknown): Promise<{ id: string }> {
 
 async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
   const workDir = mkdtempSync(join(tmpdir(), `agora-bench-jobs-${kind}-`));
-  const bed = new Bed(workDir, name, undefined, 64);
+  const bed = new Bed(workDir, kind, values.profile, 64);
   const signal = new AbortController().signal;
   try {
-    const { url, agents } = await bed.startMaster(signal);
-    if (kind === 'real') await bed.startAgent(url, AGENT_RESOURCES, signal);
+    const { url, agents, master } = await bed.startMaster(signal);
+    let agentPid: number | undefined;
+    if (kind === 'real') agentPid = (await bed.startAgent(url, AGENT_RESOURCES, signal)).pid;
     else {
       const pool = new SimAgentPool({
         network: agents,
@@ -162,6 +171,11 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
       labels: { agora_sim_duration_ms: '0' },
     });
     let hwm = 0;
+    const agentCpu = () =>
+      agentPid !== undefined
+        ? procSample(agentPid).cpuSeconds
+        : (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+    const agentCpuBefore = agentCpu();
     const startMs = performance.now();
     const run = await post(`${jobs.url}/v1/jobs/bench/runs`);
     let status = 'ACTIVE';
@@ -182,7 +196,10 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
     }
     const seconds = (performance.now() - startMs) / 1000;
     const sample = procSample(jobs.pid);
+    const agentCpuSeconds = agentCpu() - agentCpuBefore;
     return {
+      masterCpuSeconds: procSample(master.pid).cpuSeconds,
+      agentCpuSeconds,
       name,
       tasks: TASKS,
       seconds,
@@ -287,11 +304,11 @@ async function main(): Promise<void> {
   if (rows.length > 0) {
     out.push(`array of ${TASKS} tasks of \`true\` (0.1 cpu, 32 MB), submit to all done`);
     out.push(
-      '                                              status   seconds  tasks/s  fw HWM MB  fw RSS MB  fw CPU s',
+      '                                              status   seconds  tasks/s  fw HWM MB  fw RSS MB  fw CPU s  master CPU s  agent(s) CPU s',
     );
     for (const r of rows)
       out.push(
-        `  ${r.name.padEnd(42)}  ${r.status.padEnd(7)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.tasksPerSecond.toFixed(0).padStart(7)}  ${r.frameworkHwmMb.toFixed(0).padStart(9)}  ${r.frameworkRssMb.toFixed(0).padStart(9)}  ${r.frameworkCpuSeconds.toFixed(1).padStart(8)}`,
+        `  ${r.name.padEnd(42)}  ${r.status.padEnd(7)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.tasksPerSecond.toFixed(0).padStart(7)}  ${r.frameworkHwmMb.toFixed(0).padStart(9)}  ${r.frameworkRssMb.toFixed(0).padStart(9)}  ${r.frameworkCpuSeconds.toFixed(1).padStart(8)}  ${r.masterCpuSeconds.toFixed(1).padStart(12)}  ${r.agentCpuSeconds.toFixed(1).padStart(14)}`,
       );
   }
   if (only.has('queue')) {

@@ -12,6 +12,7 @@ import {
   stringFlag,
   UsageError,
 } from './command.js';
+import { frameworkStateFrom } from './framework-state.js';
 import { defaultMaster } from './run.js';
 
 export const DEFAULT_JOBS_PORT = 8090;
@@ -94,14 +95,27 @@ function one(rest: readonly string[], usage: string): string {
 
 async function serve(values: ParsedValues): Promise<number> {
   const role = stringFlag(values, 'role');
-  const daemon = await serveJobs({
-    master: defaultMaster(values),
-    ip: stringFlag(values, 'ip') ?? '127.0.0.1',
-    port: numberFlag(values, 'port', DEFAULT_JOBS_PORT),
-    workDir: resolve(stringFlag(values, 'work_dir') ?? '.agora/jobs'),
-    agingMs: durationFlag(values, 'aging', 60_000),
-    ...(role !== undefined ? { role } : {}),
-  });
+  const state = await frameworkStateFrom(
+    stringFlag(values, 'state') ?? 'embedded',
+    resolve(stringFlag(values, 'work_dir') ?? '.agora/jobs'),
+    'jobs',
+  );
+  let daemon: Awaited<ReturnType<typeof serveJobs>>;
+  try {
+    daemon = await serveJobs({
+      master: defaultMaster(values),
+      ip: stringFlag(values, 'ip') ?? '127.0.0.1',
+      port: numberFlag(values, 'port', DEFAULT_JOBS_PORT),
+      store: state.store,
+      ...(state.directory !== undefined ? { legacyDir: state.directory } : {}),
+      agingMs: durationFlag(values, 'aging', 60_000),
+      ...(role !== undefined ? { role } : {}),
+    });
+  } catch (error) {
+    await state.store.close().catch(() => undefined);
+    await state.close();
+    throw error;
+  }
   await new Promise<void>((done) => {
     process.once('SIGINT', () => done());
     process.once('SIGTERM', () => done());
@@ -112,6 +126,7 @@ async function serve(values: ParsedValues): Promise<number> {
   });
   if (process.env[STOP_WITH_PARENT_ENV] === '1') process.stdin.destroy();
   await daemon.stop();
+  await state.close();
   return 0;
 }
 
@@ -226,6 +241,9 @@ function arraySpec(values: ParsedValues, command: readonly string[]): Record<str
       cpus: numberFlag(values, 'cpus', 0.1),
       mem: numberFlag(values, 'mem', 32),
       ...(Object.keys(env).length > 0 ? { env } : {}),
+      ...(stringFlag(values, 'docker_image') !== undefined
+        ? { docker: { image: stringFlag(values, 'docker_image') } }
+        : {}),
     },
     completions: range.value.completions,
     ...(range.value.parallelism !== undefined ? { parallelism: range.value.parallelism } : {}),

@@ -334,6 +334,19 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'serve: where its state is kept',
         default: './.agora/jobs',
       },
+      docker_image: {
+        type: 'string',
+        placeholder: 'image',
+        description:
+          "submit --array: run each task in this Docker image (the agent's docker containerizer)",
+      },
+      state: {
+        type: 'string',
+        placeholder: 'where',
+        description:
+          'serve: where state is kept: embedded (under --work_dir), in_memory, zk://host:port/path or etcd://host:port/path',
+        default: 'embedded',
+      },
       aging: {
         type: 'string',
         placeholder: 'duration',

@@ -6,12 +6,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ServicesFramework, type ServicesStore } from '../frameworks/index.js';
 import { PLACEMENT_POLICIES, type PlacementPolicy } from '../placement/index.js';
-import {
-  EmbeddedFrameworkStore,
-  etcdFrameworkStore,
-  InMemoryFrameworkStore,
-  zooKeeperFrameworkStore,
-} from '../registry/index.js';
 import { createLogger } from '../runtime/index.js';
 import {
   durationFlag,
@@ -21,6 +15,7 @@ import {
   stringFlag,
   UsageError,
 } from './command.js';
+import { frameworkStateFrom } from './framework-state.js';
 import { defaultMaster } from './run.js';
 
 export const DEFAULT_SERVICES_PORT = 8080;
@@ -244,36 +239,11 @@ function table(rows: readonly string[][]): string {
 async function storeFrom(
   values: ParsedValues,
 ): Promise<{ store: ServicesStore; close: () => Promise<void> }> {
-  const state = stringFlag(values, 'state') ?? 'embedded';
-  if (state === 'in_memory')
-    return { store: new InMemoryFrameworkStore(), close: async () => undefined };
-  if (state === 'embedded') {
-    const workDir = stringFlag(values, 'work_dir') ?? './.agora';
-    return {
-      store: new EmbeddedFrameworkStore({ directory: resolve(workDir, 'services') }),
-      close: async () => undefined,
-    };
-  }
-  const url = new URL(state);
-  const path = `${url.pathname.replace(/\/+$/, '') || '/agora'}/services`;
-  if (url.protocol === 'zk:') {
-    const zookeeper = (await import('node-zookeeper-client')).default;
-    const client = zookeeper.createClient(url.host, { sessionTimeout: 10_000 });
-    const connected = new Promise<void>((ok) => client.once('connected', () => ok()));
-    client.connect();
-    await connected;
-    await new Promise<void>((ok, fail) =>
-      client.mkdirp(path, (error) => (error ? fail(error) : ok())),
-    );
-    return { store: zooKeeperFrameworkStore(client, path), close: async () => client.close() };
-  }
-  if (url.protocol === 'etcd:') {
-    const { Etcd3 } = await import('etcd3');
-    const client = new Etcd3({ hosts: url.host.split(',').map((h) => `http://${h}`) });
-    return { store: etcdFrameworkStore(client, path), close: async () => client.close() };
-  }
-  throw new UsageError(
-    `--state: expected embedded, in_memory, zk://host:port/path or etcd://host:port/path, got '${state}'`,
+  const workDir = stringFlag(values, 'work_dir') ?? './.agora';
+  return frameworkStateFrom(
+    stringFlag(values, 'state') ?? 'embedded',
+    resolve(workDir, 'services'),
+    'services',
   );
 }
 

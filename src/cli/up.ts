@@ -364,6 +364,8 @@ export async function up(values: ParsedValues): Promise<number> {
             String(boundJobsPort),
             '--work_dir',
             join(workDir, 'jobs'),
+            // With --ha its state is in the coordinator, beside the masters' registry.
+            ...(coordinator !== undefined ? ['--state', coordinator.plan.clientUrl] : []),
           ],
           (entry) => {
             if (entry.msg === 'listening' && typeof entry.url === 'string') {

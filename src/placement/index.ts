@@ -2,6 +2,7 @@
 // spread (pure; see README.md). Used by the SDK and the bundled frameworks, not the allocator.
 export { dominantShare } from './model.js';
 export { place, totalDelay } from './place.js';
+export { placeCopies } from './place-copies.js';
 export { priorityOrder, priorityScore } from './priority.js';
 export { offerFree, type Quantities, sumQuantities } from './quantities.js';
 export {

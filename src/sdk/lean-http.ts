@@ -157,6 +157,8 @@ class Response implements LeanResponse {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private gotBytes = false;
+  /** The head was resolved: ending the body need not build an error for it (a stack per call). */
+  private hasHead = false;
   private readonly onAbort: () => void;
 
   constructor(
@@ -238,7 +240,7 @@ class Response implements LeanResponse {
   private end(): void {
     if (this.isEnded) return;
     this.isEnded = true;
-    this.rejectHead(new ConnectionError(this.url.host, 'connection closed'));
+    if (!this.hasHead) this.rejectHead(new ConnectionError(this.url.host, 'connection closed'));
     this.wakeReader();
   }
 
@@ -352,6 +354,7 @@ class Response implements LeanResponse {
       this.state = 'close';
       this.isKeepAlive = false;
     }
+    this.hasHead = true;
     this.resolveHead(this);
     if ((this.state === 'length' || this.status === 204 || this.status === 304) && !this.remaining)
       this.complete();

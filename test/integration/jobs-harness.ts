@@ -17,6 +17,8 @@ export async function startJobs(
     readonly workDir?: string;
     readonly agingSeconds?: number;
     readonly port?: number;
+    /** --state: embedded by default; zk://… or etcd://… keep it in the coordinator. */
+    readonly state?: string;
   } = {},
 ): Promise<JobsDaemon> {
   const workDir = options.workDir ?? mkdtempSync(join(cluster.workDir, 'jobs-'));
@@ -31,6 +33,7 @@ export async function startJobs(
     workDir,
     '--aging',
     `${options.agingSeconds ?? 60}secs`,
+    ...(options.state !== undefined ? ['--state', options.state] : []),
   ]);
   return { daemon, url: daemon.url, workDir };
 }

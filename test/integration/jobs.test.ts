@@ -112,7 +112,7 @@ test('jobs: parallelism 3 never has more than 3 running (sampled every 50 ms)', 
   assert.ok(most >= 2, `parallelism unused: at most ${most} running`);
 });
 
-test('jobs: a FORBID schedule skips a run while the previous one still runs', async (t) => {
+test('jobs: a FORBID schedule skips a run while the previous one still runs; REPLACE stops it and starts anew', async (t) => {
   const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:2048;disk:2048' });
   defer(t, () => cluster.stop());
   const jobs = await startJobs(cluster);
@@ -131,6 +131,18 @@ test('jobs: a FORBID schedule skips a run while the previous one still runs', as
   assert.equal(schedule.status, 201, JSON.stringify(schedule.body));
   const first = Date.parse(schedule.body.nextRunAt);
   assert.equal(first % 60_000, 0);
+  // The same schedule with REPLACE on a second job, firing at the same times.
+  assert.equal(
+    (await api(jobs.url, 'POST', '/v1/jobs', { id: 'replaced', run: { cmd: 'sleep 100' } })).status,
+    201,
+  );
+  const replacing = await api<{ nextRunAt: string }>(
+    jobs.url,
+    'POST',
+    '/v1/jobs/replaced/schedules',
+    { id: 'every-minute', cron: '* * * * *', concurrencyPolicy: 'REPLACE' },
+  );
+  assert.equal(replacing.status, 201, JSON.stringify(replacing.body));
   // The first fire starts a run; the second, a minute later, finds it running and skips.
   const skipped = await waitFor(
     'the second fire to be skipped',
@@ -152,6 +164,27 @@ test('jobs: a FORBID schedule skips a run while the previous one still runs', as
   );
   assert.equal(runs.body.length, 1, JSON.stringify(runs.body));
   assert.equal(runs.body[0]?.status, 'ACTIVE');
+  const replaced = await waitFor(
+    'the REPLACE schedule to have stopped its first run for a second',
+    async () => {
+      const list = await api<{ id: string; status: string; reason?: string }[]>(
+        jobs.url,
+        'GET',
+        '/v1/jobs/replaced/runs',
+      );
+      const [older, newer] = list.body;
+      return list.body.length === 2 && older?.status === 'FAILED' && newer?.status === 'ACTIVE'
+        ? list.body
+        : undefined;
+    },
+    60_000,
+  );
+  assert.match(replaced[0]?.reason ?? '', /replaced by a run of schedule 'every-minute'/);
+  assert.equal(
+    (await api(jobs.url, 'POST', `/v1/jobs/replaced/runs/${replaced[1]?.id ?? ''}/actions/stop`))
+      .status,
+    200,
+  );
   const bad = await api<{ field: string }>(jobs.url, 'POST', '/v1/jobs/slow/schedules', {
     id: 'x',
     cron: '* * *',
@@ -164,4 +197,41 @@ test('jobs: a FORBID schedule skips a run while the previous one still runs', as
     `/v1/jobs/slow/runs/${runs.body[0] ? (runs.body[0] as unknown as { id: string }).id : ''}/actions/stop`,
   );
   assert.equal(stop.status, 200);
+});
+
+test('jobs: a run past activeDeadlineSeconds is stopped, its tasks killed, and says why', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:2048;disk:2048' });
+  defer(t, () => cluster.stop());
+  const jobs = await startJobs(cluster);
+  defer(t, () => jobs.daemon.stop());
+  const run = await submit(jobs.url, {
+    id: 'late',
+    run: { cmd: 'sleep 120', cpus: 0.1, mem: 16 },
+    completions: 4,
+    parallelism: 2,
+    activeDeadlineSeconds: 3,
+  });
+  await waitFor(
+    'two indices to run',
+    async () => ((await getRun(jobs.url, 'late', run.id)).running === 2 ? true : undefined),
+    60_000,
+  );
+  const done = await runFinished(jobs.url, 'late', run.id, 60_000);
+  assert.equal(done.status, 'FAILED');
+  assert.match(done.reason ?? '', /DeadlineExceeded: active longer than 3 s/);
+  assert.equal(done.succeeded, 0);
+  // Nothing of it runs on the agent any more: the master saw every launched task end.
+  await waitFor(
+    'the master to show no running task of the job',
+    async () => {
+      const state = (await (await fetch(`${cluster.masterUrl}/master/state`)).json()) as {
+        frameworks: { tasks: { id: string; state: string }[] }[];
+      };
+      const live = state.frameworks.flatMap((f) =>
+        f.tasks.filter((task) => task.id.startsWith('late.')),
+      );
+      return live.length === 0 ? true : undefined;
+    },
+    60_000,
+  );
 });

@@ -110,10 +110,12 @@ export interface CoreOptions {
 }
 
 /**
- * At most this many of one run's tasks are placed per offer cycle: placement costs tasks × offers,
- * and a 10,000-index run on 1,000 agents would otherwise take seconds of CPU per cycle.
+ * At most this many of one run's tasks are placed per offer cycle. Placing copies costs
+ * log(offers) each (placement's `placeCopies`), so the bound is for the cycle's store batch
+ * and ACCEPT bodies, not for planning: a 10,000-index array on 1,000 agents goes out in one
+ * cycle, ten tasks per ACCEPT, instead of ten cycles of one task per ACCEPT.
  */
-const MAX_LAUNCHES_PER_RUN_PER_CYCLE = 1000;
+const MAX_LAUNCHES_PER_RUN_PER_CYCLE = 10_000;
 /** Finished runs kept per job when no schedule's history limit applies. */
 const FINISHED_RUNS_KEPT = 20;
 

@@ -19,8 +19,15 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '../../wire/index.js';
+import { CallQueue } from './call-queue.js';
 import { JobsCore, type Launch, type LaunchTask } from './core.js';
-import type { JobStore } from './store.js';
+import {
+  type JobsStore,
+  type JobsStoreChange,
+  MAX_STORE_BATCH_CHANGES,
+  readLegacyJobLog,
+  retireLegacyJobLog,
+} from './store.js';
 
 /** The framework's failover_timeout: how long the master keeps its tasks while it is away. */
 const FAILOVER_TIMEOUT_MS = 7 * 24 * 3600_000;
@@ -31,10 +38,16 @@ const IDLE_REFUSE_SECONDS = 60;
 /** The core's clock ticks at least this often (deadlines, backoffs, schedules). */
 const TICK_MS = 1000;
 const FRAMEWORK_KEY = 'framework';
+/** Calls to the master in flight at once: the SDK keeps this many connections alive. */
+const CALLS_IN_FLIGHT = 8;
+/** How long stop() waits for queued acknowledgements and kills to go out. */
+const STOP_DRAIN_MS = 2000;
 
 export interface JobsFrameworkOptions {
   readonly master: string;
-  readonly store: JobStore;
+  readonly store: JobsStore;
+  /** Where a log of the framework's own older store may be, to import into an empty store. */
+  readonly legacyDir?: string;
   readonly name?: string;
   readonly role?: string;
   readonly agingMs: number;
@@ -50,6 +63,7 @@ export class JobsFramework {
   private isStopping = false;
   private timer: NodeJS.Timeout | undefined;
   private pendingAcks: TaskStatus[] = [];
+  private readonly calls = new CallQueue(CALLS_IN_FLIGHT);
   private flushing: Promise<void> = Promise.resolve();
   private isFlushWanted = false;
   private loop: Promise<void> | undefined;
@@ -71,7 +85,7 @@ export class JobsFramework {
 
   /** Loads the store and subscribes (with the stored framework id, if any). */
   async start(): Promise<void> {
-    const records = await this.options.store.load();
+    const records = await this.load();
     const stored = records.get(FRAMEWORK_KEY);
     records.delete(FRAMEWORK_KEY);
     this.core = JobsCore.restore(records, { agingMs: this.options.agingMs });
@@ -99,11 +113,47 @@ export class JobsFramework {
     this.schedule();
   }
 
+  /** The stored records, decoded; an empty store first imports a legacy log, if there is one. */
+  private async load(): Promise<Map<string, unknown>> {
+    const stored = await this.options.store.recover();
+    const records = new Map<string, unknown>();
+    for (const [key, text] of stored) records.set(key, JSON.parse(text) as unknown);
+    const dir = this.options.legacyDir;
+    if (records.size > 0 || dir === undefined) return records;
+    const legacy = readLegacyJobLog(dir);
+    if (legacy === undefined) return records;
+    await this.persist([...legacy].map(([key, value]) => ({ key, value })));
+    retireLegacyJobLog(dir);
+    this.options.log('imported the legacy job log', { records: legacy.size });
+    return legacy;
+  }
+
+  /** Writes (undefined deletes) as JSON, in as few store batches as its bound allows. */
+  private async persist(writes: readonly { key: string; value: unknown }[]): Promise<void> {
+    if (writes.length === 0) return;
+    const changes: JobsStoreChange[] = writes.map((w) =>
+      w.value === undefined
+        ? { kind: 'delete', key: w.key }
+        : { kind: 'put', key: w.key, value: JSON.stringify(w.value) },
+    );
+    // Split only past the bound (a 100,000-index run cancelled at once); each part is a set of
+    // blind writes to distinct keys, so a crash between parts leaves each key old or new.
+    const parts: Promise<void>[] = [];
+    for (let i = 0; i < changes.length; i += MAX_STORE_BATCH_CHANGES)
+      parts.push(this.options.store.write(changes.slice(i, i + MAX_STORE_BATCH_CHANGES)));
+    await Promise.all(parts);
+  }
+
   /** Stops following the master; the framework stays registered (its tasks keep running). */
   async stop(): Promise<void> {
     this.isStopping = true;
     clearTimeout(this.timer);
     await this.flush().catch(() => undefined);
+    // Unsent acknowledgements are resent by the agents; a kill not sent is retried on restart.
+    await Promise.race([
+      this.calls.idle(),
+      new Promise((r) => setTimeout(r, STOP_DRAIN_MS).unref()),
+    ]);
     await this.connection?.close();
     await this.loop?.catch(() => undefined);
     await this.options.store.close();
@@ -145,7 +195,7 @@ export class JobsFramework {
   private async subscribed(connection: SchedulerConnection): Promise<void> {
     if (this.frameworkId?.value !== connection.frameworkId.value) {
       this.frameworkId = connection.frameworkId;
-      await this.options.store.put(FRAMEWORK_KEY, connection.frameworkId.value);
+      await this.persist([{ key: FRAMEWORK_KEY, value: connection.frameworkId.value }]);
     }
     this.options.log('subscribed', { framework_id: connection.frameworkId.value });
     this.isSuppressed = false;
@@ -190,28 +240,34 @@ export class JobsFramework {
     const used = new Set(launches.map((l) => l.offerId));
     const unused = offers.filter((o) => !used.has(o.id.value)).map((o) => o.id);
     const byId = new Map<string, Offer>(offers.map((o) => [o.id.value, o]));
+    // One ACCEPT per offer used, with all of that offer's tasks in one LAUNCH.
     const calls: Promise<unknown>[] = launches.map((launch) =>
-      connection
-        .accept(
-          [mintOfferId(launch.offerId)],
-          [
-            {
-              type: 'LAUNCH',
-              launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
-            },
-          ],
-          refuse,
+      this.calls
+        .push(
+          () =>
+            connection.accept(
+              [mintOfferId(launch.offerId)],
+              [
+                {
+                  type: 'LAUNCH',
+                  launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
+                },
+              ],
+              refuse,
+            ),
+          true,
         )
-        .catch((error: unknown) =>
+        .then((error) => {
           // Whether the master took it is unknown: reconciliation tells (TASK_DROPPED if not).
-          this.options.log('accept failed', {
-            offer: launch.offerId,
-            message: (error as Error).message,
-          }),
-        ),
+          if (error !== undefined)
+            this.options.log('accept failed', {
+              offer: launch.offerId,
+              message: (error as Error).message,
+            });
+        }),
     );
     if (unused.length > 0)
-      calls.push(connection.decline(unused as OfferID[], refuse).catch(() => undefined));
+      calls.push(this.calls.push(() => connection.decline(unused as OfferID[], refuse), true));
     await Promise.all(calls);
     await this.adjustOffers(connection);
   }
@@ -246,20 +302,21 @@ export class JobsFramework {
       const acks = this.pendingAcks;
       this.pendingAcks = [];
       const kills = this.core.drainKills();
-      await this.options.store.commit(writes);
+      await this.persist(writes);
       const connection = this.connection;
       if (connection === undefined) return;
-      await Promise.all([
-        ...acks.map((status) => connection.acknowledge(status).catch(() => undefined)),
-        ...kills.map((kill) =>
-          connection
-            .kill(
+      // Sent once durable, but not awaited: the next flush need not wait for the master to
+      // answer thousands of acknowledgements, and an unanswered one is resent by its agent.
+      for (const status of acks) void this.calls.push(() => connection.acknowledge(status), false);
+      for (const kill of kills)
+        void this.calls.push(
+          () =>
+            connection.kill(
               mintTaskId(kill.taskId),
               kill.agentId !== undefined ? mintAgentId(kill.agentId) : undefined,
-            )
-            .catch(() => undefined),
-        ),
-      ]);
+            ),
+          true,
+        );
       await this.adjustOffers(connection).catch(() => undefined);
     };
     // One at a time, in order: a flush's writes are durable before a later one acts.
@@ -342,12 +399,27 @@ export function taskInfoOf(task: LaunchTask, agentId: string, role: string | und
   if (spec.run.gpus > 0) quantities.gpus = spec.run.gpus;
   let resources = Resources.scalars(quantities).toWire('pre-refinement');
   if (role !== undefined) resources = resources.map((r) => ({ ...r, allocation_info: { role } }));
+  const docker = spec.run.docker;
   return {
     name: `${task.run.jobId}[${task.index}]`,
     task_id: mintTaskId(task.taskId),
     agent_id: mintAgentId(agentId),
     resources,
     command,
+    // The agent's Docker containerizer runs it (`--containerizers docker,mesos`); the command
+    // runs in the image as `agora run --docker-image` runs one.
+    ...(docker !== undefined
+      ? {
+          container: {
+            type: 'DOCKER',
+            docker: {
+              image: docker.image,
+              network: docker.network,
+              force_pull_image: docker.forcePullImage,
+            },
+          },
+        }
+      : {}),
     labels: { labels: Object.entries(spec.labels).map(([key, value]) => ({ key, value })) },
   };
 }

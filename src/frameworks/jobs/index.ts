@@ -19,6 +19,6 @@ export {
   parseScheduleSpec,
   type ScheduleSpec,
 } from './spec.js';
-export { FileJobStore, type JobStore, MemoryJobStore } from './store.js';
+export { type JobsStore, type JobsStoreChange, readLegacyJobLog } from './store.js';
 export type { RunCounts } from './views.js';
 export { parseYaml, YamlError } from './yaml.js';

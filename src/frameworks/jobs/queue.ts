@@ -13,7 +13,7 @@
 import { RE2JS } from 're2js';
 import {
   type PlacementPolicy,
-  place,
+  placeCopies,
   priorityOrder,
   type Quantities,
 } from '../../placement/index.js';
@@ -102,40 +102,23 @@ export function planCycle(
     );
     const usable = matching.filter((o) => !reserved.has(o.offerId));
     const agents = usable.map((o) => ({ id: o.offerId, free: free.get(o.offerId) ?? {} }));
-    const count = Math.min(
-      entry.launchable,
-      fitBound(
-        entry.demand,
-        agents.map((a) => a.free),
-      ),
-    );
-    const placed =
-      count === 0
-        ? []
-        : place(
-            entry.policy,
-            Array.from({ length: count }, (_, i) => ({
-              id: String(i),
-              demand: entry.demand,
-              submittedAtMs: entry.submittedAtMs,
-            })),
-            agents,
-            {
-              nowMs: options.nowMs,
-              clusterCapacity: options.clusterCapacity,
-              agingMs: options.agingMs,
-            },
-          );
-    const perOffer = new Map<string, number>();
-    for (const { agentId: offerId } of placed) {
-      perOffer.set(offerId, (perOffer.get(offerId) ?? 0) + 1);
+    // A run's tasks are identical: placed as copies, one heap step each (placement's
+    // `placeCopies`, equal to `place` task by task), not a scan of every offer per task.
+    const perOffer = placeCopies(entry.policy, entry.demand, entry.launchable, agents, {
+      nowMs: options.nowMs,
+      clusterCapacity: options.clusterCapacity,
+      agingMs: options.agingMs,
+    });
+    let placedCount = 0;
+    for (const [offerId, n] of perOffer) {
+      placedCount += n;
       const left = free.get(offerId);
       if (left !== undefined)
         for (const [name, q] of Object.entries(entry.demand))
-          left[name] = round((left[name] ?? 0) - q);
+          left[name] = round((left[name] ?? 0) - q * n);
     }
     if (perOffer.size > 0) placements.set(key, perOffer);
-    if (placed.length >= entry.launchable) continue;
+    if (placedCount >= entry.launchable) continue;
     const couldFit = options.agentCapacities.some(
       (agent) => fitsIn(entry.demand, agent.free) && matches(entry.constraints, agent.attributes),
     );
@@ -161,7 +144,7 @@ export function planCycle(
         ? { kind: 'behind', ahead: position - Math.min(...heldBy) }
         : { kind: 'no-offer-fits' },
     );
-    if (placed.length > 0 || reserved.size >= (options.maxReservations ?? DEFAULT_MAX_RESERVATIONS))
+    if (placedCount > 0 || reserved.size >= (options.maxReservations ?? DEFAULT_MAX_RESERVATIONS))
       continue;
     const closest = closestOffer(entry.demand, usable, free);
     if (closest !== undefined) reserved.set(closest, position);
@@ -245,18 +228,6 @@ function closestOffer(
 
 export function fitsIn(demand: Quantities, free: Quantities): boolean {
   return Object.entries(demand).every(([name, q]) => q <= 0 || (free[name] ?? 0) + 1e-9 >= q);
-}
-
-/** At most how many tasks of `demand` fit on these agents together: a bound for `place`'s input. */
-function fitBound(demand: Quantities, frees: readonly Quantities[]): number {
-  let total = 0;
-  for (const f of frees) {
-    let n = Number.POSITIVE_INFINITY;
-    for (const [name, q] of Object.entries(demand))
-      if (q > 0) n = Math.min(n, Math.floor(((f[name] ?? 0) + 1e-9) / q));
-    total += Number.isFinite(n) ? n : 1_000_000;
-  }
-  return total;
 }
 
 function round(value: number): number {

@@ -1,17 +1,20 @@
 // The jobs framework as a daemon: the framework, its store and its REST server, logging one JSON
 // line per event (pino's shape, so `agora up` shows it like the master's). A SIGKILL loses
-// nothing: the store is written before anything is acted on.
+// nothing: the store is written before anything is acted on. The caller builds the store (the
+// shared framework store: embedded, ZooKeeper or etcd) and this closes it.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { JobsFramework } from './framework.js';
 import { createJobsServer } from './http.js';
-import { FileJobStore } from './store.js';
+import type { JobsStore } from './store.js';
 
 export interface ServeJobsOptions {
   readonly master: string;
   readonly ip: string;
   readonly port: number;
-  readonly workDir: string;
+  readonly store: JobsStore;
+  /** Where the framework's older log (`jobs.log`) may be, to import once. */
+  readonly legacyDir?: string;
   readonly agingMs: number;
   readonly role?: string;
   readonly name?: string;
@@ -33,7 +36,8 @@ export function jsonLog(msg: string, fields: Record<string, unknown> = {}): void
 export async function serveJobs(options: ServeJobsOptions): Promise<JobsDaemon> {
   const framework = new JobsFramework({
     master: options.master,
-    store: new FileJobStore(options.workDir),
+    store: options.store,
+    ...(options.legacyDir !== undefined ? { legacyDir: options.legacyDir } : {}),
     agingMs: options.agingMs,
     log: jsonLog,
     ...(options.role !== undefined ? { role: options.role } : {}),

@@ -80,6 +80,15 @@ const artifact = z
   })
   .strict();
 
+/** Metronome's `run.docker` (image, forcePullImage), plus the container's network. */
+const docker = z
+  .object({
+    image: z.string().min(1).max(512),
+    forcePullImage: z.boolean().default(false),
+    network: z.enum(['HOST', 'BRIDGE', 'NONE']).default('HOST'),
+  })
+  .strict();
+
 const runSpec = z
   .object({
     cmd: z.string().min(1).max(LIMITS.maxCmdLength).optional(),
@@ -102,6 +111,7 @@ const runSpec = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment name'), text)
       .default({}),
     artifacts: z.array(artifact).max(LIMITS.maxArtifacts).default([]),
+    docker: docker.optional(),
     role: z.string().max(256).optional(),
     user: z.string().max(256).optional(),
   })
