@@ -3,6 +3,7 @@ export {
   type CgroupStatistics,
   type CgroupsDetection,
   type CgroupsHierarchy,
+  type CgroupWrite,
   ContainerCgroup,
   detectCgroups,
   existingContainerCgroups,

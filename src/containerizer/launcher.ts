@@ -13,6 +13,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import type { CgroupWrite } from './cgroups.js';
 import { readStat } from './process-identity.js';
 import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shellQuote, shimScript } from './shim.js';
 
@@ -47,6 +48,7 @@ export interface ShimLaunch {
   readonly runtimeDir: string;
   /** The whole environment of the task: nothing of the launcher's is passed on. */
   readonly environment: Readonly<Record<string, string>>;
+  readonly cgroupLimits: readonly CgroupWrite[];
   readonly cgroupProcsFiles: readonly string[];
   readonly command: readonly string[];
 }

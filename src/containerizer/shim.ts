@@ -15,6 +15,7 @@
 // task that exits 143 and one killed by SIGTERM look alike; termination.ts
 // reads 129-192 as signals, as shells and Mesos' messages do.
 import { join } from 'node:path';
+import type { CgroupWrite } from './cgroups.js';
 
 /** Files the shim and the containerizer share in a run's runtime directory. */
 export const RUNTIME_FILES = {
@@ -74,6 +75,8 @@ const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export interface ShimSpec {
   readonly runtimeDir: string;
   readonly sandbox: string;
+  /** The container's limits, written before the shim joins (cgroups.ts createForShim). */
+  readonly cgroupLimits: readonly CgroupWrite[];
   /** The files the shim writes its PID to, to join the container's cgroups (none: posix). */
   readonly cgroupProcsFiles: readonly string[];
   /** Names the launch in the events the shim writes to file descriptor 3. */
@@ -101,7 +104,7 @@ export interface ShimSpec {
  * the host's side (bench/RESULTS.md, #9 and #7 item 17).
  */
 export function shimScript(spec: ShimSpec): string {
-  const { runtimeDir, sandbox, cgroupProcsFiles, tag, environment, command } = spec;
+  const { runtimeDir, sandbox, cgroupLimits, cgroupProcsFiles, tag, environment, command } = spec;
   if (command.length === 0) throw new Error('the task has no command');
   const names = Object.keys(environment);
   for (const name of names)
@@ -129,7 +132,11 @@ export function shimScript(spec: ShimSpec): string {
     'read -r shim _ < /proc/self/stat',
     // A sandbox it cannot enter ends the launch before the task: nothing to record.
     `cd ${q(sandbox)} 2>/dev/null || { echo 'end ${tag} ${SHIM_FAILED_STATUS}' 2>/dev/null >&3; exit ${SHIM_FAILED_STATUS}; }`,
-    // Join every cgroup first: whatever the task forks inherits them.
+    // The limits first, then join every cgroup: whatever the task forks inherits them. A
+    // write the kernel refuses says why in the task's stderr.
+    ...cgroupLimits.map(
+      ({ file, value }) => `echo ${q(value)} 2>>stderr > ${q(file)} || ${failed}`,
+    ),
     ...cgroupProcsFiles.map((file) => `echo $shim 2>>stderr > ${q(file)} || ${failed}`),
     // The agent's terminal and its Ctrl-C are not the task's business.
     "trap '' HUP INT",
