@@ -42,6 +42,7 @@ const RECOVERED_POLL_MS = 250;
 const SESSION_TIMEOUT_MS = 5000;
 /** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
 const MAX_KILL_ROUNDS = 50;
+const NO_CGROUP = { cgroup: undefined, limits: [] } as const;
 
 export type Isolation =
   | { readonly kind: 'posix' }
@@ -102,7 +103,12 @@ export class MesosContainerizer implements Containerizer {
     const stale = new Set<string>(Object.values(RUNTIME_FILES));
     for (const name of readdirSync(spec.runtimeDir))
       if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
-    const { cgroup, limits } = await this.createCgroup(spec.containerId, spec.resources);
+    // Posix isolation has nothing to wait for: the launcher is asked to fork before this
+    // returns its promise, so what the caller does next (report TASK_STARTING) overlaps it.
+    const { cgroup, limits } =
+      this.options.isolation.kind === 'cgroups'
+        ? await this.createCgroup(spec.containerId, spec.resources)
+        : NO_CGROUP;
     let shim: LaunchedShim;
     try {
       shim = await this.launcher.launch({
@@ -272,7 +278,7 @@ export class MesosContainerizer implements Containerizer {
     readonly limits: readonly CgroupWrite[];
   }> {
     const isolation = this.options.isolation;
-    if (isolation.kind !== 'cgroups') return { cgroup: undefined, limits: [] };
+    if (isolation.kind !== 'cgroups') return NO_CGROUP;
     this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
     const cpus = resources.scalar('cpus');
