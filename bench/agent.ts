@@ -23,7 +23,7 @@
 //
 // Ctrl-C (or a failure) stops the agent, then the master, by PID and removes the temp dir.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,6 +72,8 @@ interface Row {
   readonly agentPeakRssMb: number;
   readonly agentCpuSeconds: number;
   readonly masterCpuSeconds: number;
+  /** The launcher's, its shims' and their tasks' CPU (all but the agent's and master's). */
+  readonly shimsCpuSeconds: number;
   readonly seconds: number;
   readonly strayLines: readonly string[];
   readonly load1m: { readonly start: number; readonly end: number };
@@ -138,11 +140,18 @@ async function runRow(
       signal,
     );
     held.framework.stop();
+    await waitFor(
+      'the launcher to reap the held tasks’ shims',
+      () => (launcherChildren(agentPid) === 0 ? true : undefined),
+      PHASE_TIMEOUT_MS,
+      signal,
+    );
 
     // 2. Throughput.
     const loadStart = load1m();
     const agentBefore = procSample(agentPid);
     const masterBefore = procSample(master.pid);
+    const shimsBefore = launcherTreeCpuSeconds(agentPid);
     let peakRssMb = agentBefore.rssMb;
     const run = framework('bench-agent', TASK, tasks);
     await unlessAborted(run.framework.start(), signal);
@@ -158,6 +167,14 @@ async function runRow(
     );
     const agentAfter = procSample(agentPid);
     const masterAfter = procSample(master.pid);
+    // A shim's CPU reaches its launcher's account once the launcher has reaped it.
+    await waitFor(
+      'the launcher to reap every shim',
+      () => (launcherChildren(agentPid) === 0 ? true : undefined),
+      PHASE_TIMEOUT_MS,
+      signal,
+    );
+    const shimsAfter = launcherTreeCpuSeconds(agentPid);
     const summary = run.recorder.summary();
     const first = summary.firstAcceptAtMs ?? Number.NaN;
     const stats = run.framework.stats;
@@ -180,6 +197,7 @@ async function runRow(
       agentPeakRssMb: Math.max(peakRssMb, agentAfter.hwmMb),
       agentCpuSeconds: agentAfter.cpuSeconds - agentBefore.cpuSeconds,
       masterCpuSeconds: masterAfter.cpuSeconds - masterBefore.cpuSeconds,
+      shimsCpuSeconds: shimsAfter - shimsBefore,
       seconds,
       load1m: { start: loadStart, end: load1m() },
     };
@@ -188,6 +206,50 @@ async function runRow(
   } finally {
     await bed.stop();
   }
+}
+
+/** /proc/<pid>/stat after the command name (which may hold spaces): field 3 on. */
+function statFields(pid: string | number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** PIDs whose parent is `ppid`. */
+function childrenOf(ppid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && statFields(name)?.[1] === String(ppid))
+    .map(Number);
+}
+
+/** The agent's launcher (src/containerizer/launcher.ts): the child named in its argv. */
+function launcherOf(agentPid: number): number | undefined {
+  return childrenOf(agentPid).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agora-launcher');
+    } catch {
+      return false;
+    }
+  });
+}
+
+function launcherChildren(agentPid: number): number {
+  const launcher = launcherOf(agentPid);
+  return launcher === undefined ? 0 : childrenOf(launcher).length;
+}
+
+/**
+ * CPU seconds of the launcher and of every shim it reaped (with the tasks each shim
+ * reaped): utime + stime + cutime + cstime, in USER_HZ (100 a second on Linux).
+ */
+function launcherTreeCpuSeconds(agentPid: number): number {
+  const launcher = launcherOf(agentPid);
+  const fields = launcher === undefined ? undefined : statFields(launcher);
+  if (fields === undefined) return 0;
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
 }
 
 /** Lines of a daemon's log that are not its JSON log lines, or that log a warning or worse. */
@@ -280,6 +342,10 @@ function render(
     ...rows.map((r) => fixed((r.agentCpuSeconds * 1000) / r.tasks, 2)),
   );
   line('master CPU s (throughput phase)', ...rows.map((r) => fixed(r.masterCpuSeconds, 2)));
+  line(
+    'launcher, shims and tasks CPU ms per task',
+    ...rows.map((r) => fixed((r.shimsCpuSeconds * 1000) / r.tasks, 2)),
+  );
   line('agent log lines: warnings, stderr', ...rows.map((r) => String(r.strayLines.length)));
   line(
     '1-min load average start → end',

@@ -2,7 +2,7 @@
 // on a running local cluster, timed from the moment the CLI process is spawned,
 // so the CLI's own start-up counts, as it does for `srun`.
 //
-//   npm run bench:latency [-- --runs N] [-- --json]
+//   npm run bench:latency [-- --runs N] [-- --isolation posix|cgroups] [-- --json]
 //
 // Each run spawns `node bin/agora.js run --master <url> -- 'date +%s%N'` and records
 //   (a) when the CLI's stderr line `agora: task <id> is TASK_RUNNING` reaches us,
@@ -35,6 +35,12 @@ const RUN_TIMEOUT_MS = 30_000;
 /** How long a daemon gets to stop after SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 10_000;
 const CA_VARIABLE = 'NODE_EXTRA_CA_CERTS';
+/** `--isolation` of the bench to the agents' flag; `default` leaves the agents' choice. */
+const ISOLATIONS: Readonly<Record<string, string | null>> = {
+  default: null,
+  posix: 'posix/cpu,posix/mem',
+  cgroups: 'cgroups/cpu,cgroups/mem,cgroups/pids',
+};
 /** #7 item 17: task start (b) at most this, and at most GOAL_OVER_NODE_MS over `node -e 0`. */
 const GOAL_TASK_START_MS = 45;
 const GOAL_OVER_NODE_MS = 10;
@@ -149,6 +155,9 @@ async function waitFor<T>(
 
 /** A master and agents as real child processes on 127.0.0.1, in a fresh temp dir. */
 class Cluster {
+  /** `--isolation` for the agents; undefined: the agent's default (cgroups as root). */
+  constructor(private readonly isolation?: string) {}
+
   private readonly undos: (() => Promise<void> | void)[] = [];
   private stopping: Promise<void> | undefined;
   private readonly daemons: Daemon[] = [];
@@ -171,6 +180,7 @@ class Cluster {
         join(workDir, `agent-${i}`),
         '--log_level',
         'warn',
+        ...(this.isolation !== undefined ? ['--isolation', this.isolation] : []),
       ]);
     await waitFor(
       `${AGENT_COUNT} agents to register`,
@@ -488,6 +498,8 @@ interface Results {
     readonly runs: readonly RunSample[];
     readonly cliRefusedMs: readonly number[];
   };
+  /** The agents' --isolation, or 'default' (cgroups where the agent is root). */
+  readonly isolation: string;
   /** Other work on a shared machine skews every row; this says how busy it was. */
   readonly loadAverage1m: { readonly before: number; readonly after: number };
 }
@@ -643,6 +655,7 @@ function render(results: Results): string {
     "pipe hop and an event-loop turn after the CLI wrote it; (b) is the task's own `date +%s%N` minus the start.",
     "Only the CLI's environment differs between configurations; the cluster keeps the environment as is.",
     `median: mean of the two middle samples; p99: nearest rank, the ceil(0.99 n)-th smallest (n = ${n}: the maximum).`,
+    `Agents' isolation: ${results.isolation}.`,
     `1-minute load average: ${before.toFixed(2)} before, ${after.toFixed(2)} after.`,
   );
   return `${out.join('\n')}\n`;
@@ -654,6 +667,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       runs: { type: 'string', default: '20' },
+      isolation: { type: 'string' },
       json: { type: 'boolean', default: false },
       baseline: { type: 'string' },
     },
@@ -671,7 +685,14 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const signal = interrupted.signal;
-  const cluster = new Cluster();
+  const isolation = ISOLATIONS[values.isolation ?? 'default'];
+  if (isolation === undefined && values.isolation !== undefined) {
+    process.stderr.write(
+      `latency: --isolation: expected posix or cgroups, got '${values.isolation}'\n`,
+    );
+    return 2;
+  }
+  const cluster = new Cluster(isolation === null ? undefined : isolation);
   try {
     const masterUrl = await cluster.start(signal);
     process.stderr.write(`latency: cluster up at ${masterUrl}; ${runs} runs per row\n`);
@@ -730,6 +751,7 @@ async function main(): Promise<number> {
             },
           }
         : {}),
+      isolation: isolation ?? 'default',
       loadAverage1m: { before: loadAverageBefore, after: loadavg()[0] ?? 0 },
     };
     process.stdout.write(render(results));

@@ -9,10 +9,13 @@
 //     slaves/<agent_id>/frameworks/<framework_id>/
 //       framework.info                    FrameworkInfo
 //       executors/<executor_id>/runs/<container_id>/
-//         tasks/<task_id>/task.info       TaskInfo
-//         tasks/<task_id>/task.updates    every status update and acknowledgement, one JSON
-//                                         line each, shaped as Mesos' StatusUpdateRecord:
-//                                         {"type":"UPDATE","update":{…}} or {"type":"ACK","uuid":…}
+//         tasks/<task_id>/task.updates    the TaskInfo, then every status update and
+//                                         acknowledgement, one JSON line each, shaped as
+//                                         Mesos' StatusUpdateRecord: {"type":"TASK","task":{…}}
+//                                         first, then {"type":"UPDATE","update":{…}} or
+//                                         {"type":"ACK","uuid":…}
+//         tasks/<task_id>/task.info       TaskInfo, as agents before #7 item 17 wrote it
+//                                         (read if there)
 //         task.pid, task.start_time,      the shim's records (src/containerizer/shim.ts): this
 //         exit_status                     directory is the container's runtime directory; the
 //                                         task's process (and group) and its start time, which
@@ -23,7 +26,11 @@
 // crash leaves the run's records whole or gone, never a run that lost some files
 // (one without its task.updates reads as a run that never reported). Every file
 // is written to a temporary name and renamed into place, so a crash leaves the
-// old file or the new one, never half of one. No fsync: these records only
+// old file or the new one, never half of one; task.updates is only appended
+// to, one write(2) per line, which a killed agent never leaves half done (a torn
+// last line, from a crash of the host, is skipped). The TaskInfo opens that file
+// rather than a task.info of its own: one file created per launch, no rename,
+// before the task may be forked (#7 item 17). No fsync: these records only
 // matter while the host stays up (after a reboot every process is gone anyway,
 // which boot_id tells), and the page cache outlives a crashed agent.
 
@@ -121,7 +128,7 @@ export class Checkpoint {
       writeFileAtomic(frameworkPath, framework);
       this.frameworkInfos.set(frameworkPath, framework);
     }
-    writeFileAtomic(join(this.taskDir(address), 'task.info'), JSON.stringify(task));
+    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify({ type: 'TASK', task }));
   }
 
   /**
@@ -303,11 +310,8 @@ export class Checkpoint {
       readText(runtimeFile(runDir, 'taskStartTime'))
     )?.trim();
     const startTime = startText !== undefined && /^\d+$/.test(startText) ? startText : undefined;
-    const { updates, acknowledged } = readUpdates(
-      join(taskDir, 'task.updates'),
-      address.agentIdValue,
-      unreadable,
-    );
+    const recorded = readUpdates(join(taskDir, 'task.updates'), address.agentIdValue, unreadable);
+    const { updates, acknowledged } = recorded;
     const terminal = updates.findLast((u) => isTerminalState(u.state));
     return {
       address,
@@ -315,7 +319,9 @@ export class Checkpoint {
       frameworkInfo: parse(join(this.frameworkDir(address), 'framework.info'), (json) =>
         parseWith(FrameworkInfoSchema, json),
       ),
-      task: parse(join(taskDir, 'task.info'), (json) => parseWith(TaskInfoSchema, json)),
+      task:
+        parse(join(taskDir, 'task.info'), (json) => parseWith(TaskInfoSchema, json)) ??
+        recorded.task,
       pid,
       startTime,
       updates,
@@ -364,17 +370,27 @@ function readUpdates(
   path: string,
   agentIdValue: string,
   unreadable: string[],
-): { updates: TaskStatus[]; acknowledged: Set<string> } {
+): { task: TaskInfo | undefined; updates: TaskStatus[]; acknowledged: Set<string> } {
+  let task: TaskInfo | undefined;
   const updates: TaskStatus[] = [];
   const acknowledged = new Set<string>();
   const text = readText(path);
-  if (text === undefined) return { updates, acknowledged };
+  if (text === undefined) return { task, updates, acknowledged };
   for (const [i, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
     try {
-      const record = JSON.parse(line) as { type?: unknown; uuid?: unknown; update?: unknown };
+      const record = JSON.parse(line) as {
+        type?: unknown;
+        uuid?: unknown;
+        update?: unknown;
+        task?: unknown;
+      };
       if (record.type === 'ACK' && typeof record.uuid === 'string') {
         acknowledged.add(record.uuid);
+        continue;
+      }
+      if (record.type === 'TASK') {
+        task = parseWith(TaskInfoSchema, record.task);
         continue;
       }
       const call: AgentCall = parseAgentCall({
@@ -387,7 +403,7 @@ function readUpdates(
       unreadable.push(`${path} line ${i + 1}: ${(error as Error).message}`);
     }
   }
-  return { updates, acknowledged };
+  return { task, updates, acknowledged };
 }
 
 /** A file's text, or undefined when there is no such file. */

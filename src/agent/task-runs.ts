@@ -235,13 +235,6 @@ export class TaskRuns {
       // Recorded before anything runs, so a crash from here on leaves a trace to recover.
       this.options.checkpoint.launched(address, frameworkInfo, task);
       mkdirSync(sandbox, { recursive: true });
-      if (group === undefined) pointLatestAt(dirname(sandbox), containerIdValue);
-      else
-        pointLatestAt(
-          dirname(dirname(dirname(sandbox))),
-          group.executorContainerIdValue,
-          group.executorContainerIdValue,
-        );
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
         source: 'SOURCE_AGENT',
@@ -252,14 +245,13 @@ export class TaskRuns {
     }
     const uris = task.command?.uris ?? [];
     if (uris.length > 0 && !(await this.fetch(run, uris))) return;
-    this.report(run, 'TASK_STARTING');
     let container: Container;
     try {
       const volumes = persistentVolumes(this.options.workDir, task.resources ?? []);
       // A container mounts them itself (-v, bind mounts); else they are links in the sandbox.
       if (this.options.containerizer.mountsVolumes?.(task.container) !== true)
         linkVolumes(sandbox, volumes);
-      container = await this.options.containerizer.launch({
+      const launching = this.options.containerizer.launch({
         containerId: containerIdValue,
         sandbox,
         runtimeDir: this.options.checkpoint.runDir(address),
@@ -274,6 +266,13 @@ export class TaskRuns {
         },
         volumes,
       });
+      // Reported once the launch is under way (the containerizer has asked for the fork, or
+      // is making the cgroups): its checkpoint and its POST no longer delay the task's start.
+      // A crash before it is recorded leaves a task.info and, at most, a running container,
+      // which a restarted agent re-attaches (and reports RUNNING).
+      this.report(run, 'TASK_STARTING');
+      container = await launching;
+      this.pointLatest(run, group);
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
         source: 'SOURCE_AGENT',
@@ -296,6 +295,28 @@ export class TaskRuns {
       { framework_id: frameworkId.value, task_id: task.task_id.value, pid: container.pid, sandbox },
       'task started',
     );
+  }
+
+  /**
+   * `runs/latest` to the new run, once its task runs: only browsing (`/files`, `agora run`'s
+   * output, which retries a 404) reads it, so it waits for the fork, and a failure is news
+   * for the log, not the task's end.
+   */
+  private pointLatest(run: TaskRun, group: GroupPlacement | undefined): void {
+    try {
+      if (group === undefined) pointLatestAt(dirname(run.sandbox), run.containerIdValue);
+      else
+        pointLatestAt(
+          dirname(dirname(dirname(run.sandbox))),
+          group.executorContainerIdValue,
+          group.executorContainerIdValue,
+        );
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message, task_id: run.task.task_id.value },
+        'could not point runs/latest at the new run',
+      );
+    }
   }
 
   /** A task that reached a draining agent is dropped at once (Mesos' sendTaskDroppedUpdate). */
@@ -816,6 +837,14 @@ export class TaskRuns {
       const outcome = found.get(run.address.containerIdValue);
       if (outcome !== undefined && 'pid' in outcome) {
         this.attach(taskRun, outcome);
+        // The previous life died between the fork and its TASK_RUNNING: the task runs.
+        if (taskRun.state === 'TASK_STAGING' || taskRun.state === 'TASK_STARTING')
+          this.report(taskRun, 'TASK_RUNNING', {
+            containerStatus: {
+              container_id: mintContainerId(taskRun.containerIdValue),
+              executor_pid: outcome.pid,
+            },
+          });
         if (!taskRun.isKillRequested) {
           const running = run.updates.find((u) => u.state === 'TASK_RUNNING');
           const startedAtMs =

@@ -5,7 +5,7 @@
 // decides the version: this machine has v1 (a mount per controller); systemd
 // hosts have v2 (one unified mount); both are detected from /proc/self/mountinfo.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type CgroupController = 'cpu' | 'cpuacct' | 'memory' | 'pids';
@@ -88,6 +88,12 @@ export interface CgroupLimits {
   readonly pidsMax: number;
 }
 
+/** One value for one of a cgroup's files (a limit), written by whoever joins first. */
+export interface CgroupWrite {
+  readonly file: string;
+  readonly value: string;
+}
+
 /** A cgroup's counters, as ResourceStatistics needs them; undefined where the kernel has none. */
 export interface CgroupStatistics {
   readonly cpuUserSecs: number | undefined;
@@ -150,17 +156,25 @@ export class ContainerCgroup {
   }
 
   /**
-   * create(), with the v1 directories made and the limits written in the
-   * thread pool: on cgroupfs each is kernel work that, on the event loop, cost
-   * a cgroups agent about a quarter of its time per task (bench:agent, #9).
-   * v2 (delegation first, in order) is created as create() does.
+   * Makes the cgroup for a container whose first process (its shim) writes the limits
+   * itself before it joins (shim.ts): returns those writes. v1's directories are made in
+   * the thread pool: on cgroupfs each is kernel work that, on the event loop, cost a
+   * cgroups agent about a quarter of its time per task (bench:agent, #9). The limits were
+   * written from the thread pool too, each an open, a write and a close, one turn of the
+   * agent's event loop apiece, all before the task could start (#7 item 17); the shim's
+   * shell writes them with builtins, off the agent. v2 (delegation first, in order) is
+   * created and limited here, as create() does, and leaves nothing to write.
    */
-  async createInBackground(limits: CgroupLimits): Promise<void> {
-    if (this.hierarchy.version === 'v2') return this.create(limits);
+  async createForShim(limits: CgroupLimits): Promise<readonly CgroupWrite[]> {
+    if (this.hierarchy.version === 'v2') {
+      this.create(limits);
+      return [];
+    }
     await Promise.all(this.directories.map((dir) => mkdir(dir, { recursive: true })));
-    await Promise.all(
-      this.limitWrites(limits).map(([dir, file, value]) => writeFile(join(dir, file), value)),
-    );
+    return this.limitWrites(limits).map(([dir, file, value]) => ({
+      file: join(dir, file),
+      value,
+    }));
   }
 
   /**

@@ -3,6 +3,7 @@ export {
   type CgroupStatistics,
   type CgroupsDetection,
   type CgroupsHierarchy,
+  type CgroupWrite,
   ContainerCgroup,
   detectCgroups,
   existingContainerCgroups,
@@ -53,7 +54,7 @@ export {
   readBootId,
   readStat,
 } from './process-identity.js';
-export { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS, shimArgv } from './shim.js';
+export { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS, shimScript } from './shim.js';
 export { terminationFromShellStatus } from './termination.js';
 export type {
   Container,

@@ -4,16 +4,18 @@
 // task, plus the fork's page-table copy, which capped a 2-core agent far below
 // the 300 launches/s it must reach. The launcher is a small shell that costs a
 // fraction of that per fork and blocks no one: the agent writes one line to it
-// (`<tag> <script>`) and goes on. The shim of each launch writes `task` and
-// `end` lines (shim.ts) to the launcher's stdout, a pipe the agent reads.
+// (`<tag> <file>`) and goes on. The launcher runs the file, the launch's shim
+// (shim.ts), in a subshell: a fork, no exec. The shim writes `task` and `end`
+// lines to the launcher's stdout, a pipe the agent reads.
 // Shims do not depend on the launcher: when it exits (the agent closed its
 // stdin, or died), they keep running, and their lines still reach the agent
 // while it keeps the pipe's read end open.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import type { CgroupWrite } from './cgroups.js';
 import { readStat } from './process-identity.js';
-import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shimArgv } from './shim.js';
+import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shellQuote, shimScript } from './shim.js';
 
 /** Launchers a launch may be sent to before it fails: each one it was sent to died. */
 const MAX_SENDS = 3;
@@ -24,8 +26,9 @@ const REPORT_TIMEOUT_MS = 10_000;
 
 const LAUNCHER_SCRIPT = [
   "while IFS=' ' read -r tag file; do",
-  // fd 3 is the pipe to the agent; the script redirects the shim's stdout and stderr itself.
-  '  if [ -n "$file" ]; then /bin/sh "$file" 3>&1 >/dev/null 2>&1 </dev/null & fi',
+  // fd 3 is the pipe to the agent; the shim redirects the task's stdout and stderr itself.
+  // A subshell, not a `/bin/sh` of its own: one exec fewer per task.
+  '  if [ -n "$file" ]; then ( . "$file" ) 3>&1 >/dev/null 2>&1 </dev/null & fi',
   // Reaps the shims that have ended (an empty line from the agent asks for just that) and
   // frees them from the job table, which otherwise grows and slows every later fork.
   '  jobs >/dev/null',
@@ -35,10 +38,9 @@ const LAUNCHER_SCRIPT = [
 /** Removed with the other runtime files before a launch (see RUNTIME_FILES). */
 const claimFile = (runtimeDir: string) => `${runtimeDir}/${RUNTIME_FILES.launchClaim}`;
 
-/** One word for the shell, verbatim: single quotes, each `'` written as `'\''`. */
-export function shellQuote(word: string): string {
-  if (word.includes('\0')) throw new Error('an argument or variable contains a NUL byte');
-  return `'${word.replaceAll("'", "'\\''")}'`;
+/** The first of these that exists; the bare name (looked up in PATH) if none does. */
+function firstExisting(paths: readonly string[], name: string): string {
+  return paths.find((path) => existsSync(path)) ?? name;
 }
 
 export interface ShimLaunch {
@@ -46,39 +48,26 @@ export interface ShimLaunch {
   readonly runtimeDir: string;
   /** The whole environment of the task: nothing of the launcher's is passed on. */
   readonly environment: Readonly<Record<string, string>>;
+  readonly cgroupLimits: readonly CgroupWrite[];
   readonly cgroupProcsFiles: readonly string[];
   readonly command: readonly string[];
 }
 
 /**
- * The script the launcher runs for one launch: into the sandbox, then exec the shim
- * with exactly the task's environment (`env -i`), stdout and stderr appended to the
- * sandbox's files. A sandbox it cannot enter ends the launch with the shim's failure
- * status, reported like any end.
+ * The file the launcher runs for one launch: the claim, then the shim (shim.ts) with
+ * exactly the task's environment, its stdout and stderr appended to the sandbox's files.
  */
-export function launchScript(tag: number, launch: ShimLaunch): string {
-  const { file, args } = shimArgv(launch.runtimeDir, launch.cgroupProcsFiles, tag, launch.command);
-  const variables = Object.entries(launch.environment).map(([name, value]) => {
-    if (name === '' || name.includes('='))
-      throw new Error(`environment variable name '${name}' is empty or contains '='`);
-    return shellQuote(`${name}=${value}`);
-  });
-  const failed = `{ echo 'end ${tag} 125' >&3; exit 125; }`;
+export function launchScript(
+  tag: number,
+  launch: ShimLaunch,
+  tools: { readonly setsid: string; readonly env: string },
+): string {
   return [
     // A launch is sent again when its launcher dies before the shim reports in, and the
     // first sending may have forked after all: whichever runs first claims the launch (an
     // exclusive create, noclobber), the other leaves without a word.
     `set -C; { : > ${shellQuote(claimFile(launch.runtimeDir))}; } 2>/dev/null || exit 0; set +C`,
-    `cd ${shellQuote(launch.sandbox)} 2>/dev/null || ${failed}`,
-    [
-      'exec /usr/bin/env -i',
-      ...variables,
-      shellQuote(file),
-      ...args.map(shellQuote),
-      `>>${shellQuote(`${launch.sandbox}/stdout`)}`,
-      `2>>${shellQuote(`${launch.sandbox}/stderr`)}`,
-    ].join(' '),
-    '',
+    shimScript({ ...launch, tag, ...tools }),
   ].join('\n');
 }
 
@@ -120,6 +109,11 @@ export class ShimLauncher {
   private nextTag = 1;
   private isRefed = false;
   private reaper: NodeJS.Timeout | undefined;
+  /** Looked up once: the shim names them by path, whatever PATH the task has. */
+  private readonly tools = {
+    setsid: firstExisting(['/usr/bin/setsid', '/bin/setsid'], 'setsid'),
+    env: firstExisting(['/usr/bin/env', '/bin/env'], 'env'),
+  };
 
   /**
    * Starts a shim for `launch` through the launcher (started on first use). Resolves once
@@ -130,7 +124,7 @@ export class ShimLauncher {
     const tag = this.nextTag++;
     const file = `${launch.runtimeDir}/launch`;
     if (file.includes('\n')) throw new Error('the runtime directory contains a newline');
-    writeFileSync(file, launchScript(tag, launch), { mode: 0o600 });
+    writeFileSync(file, launchScript(tag, launch, this.tools), { mode: 0o600 });
     let resolveEnd: (status: number) => void = () => {};
     const end = new Promise<number>((resolve) => {
       resolveEnd = resolve;

@@ -14,7 +14,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Resources } from '../resources/index.js';
-import { type CgroupsHierarchy, ContainerCgroup, existingContainerCgroups } from './cgroups.js';
+import {
+  type CgroupsHierarchy,
+  type CgroupWrite,
+  ContainerCgroup,
+  existingContainerCgroups,
+} from './cgroups.js';
 import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
 import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
@@ -37,6 +42,7 @@ const RECOVERED_POLL_MS = 250;
 const SESSION_TIMEOUT_MS = 5000;
 /** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
 const MAX_KILL_ROUNDS = 50;
+const NO_CGROUP = { cgroup: undefined, limits: [] } as const;
 
 export type Isolation =
   | { readonly kind: 'posix' }
@@ -97,13 +103,19 @@ export class MesosContainerizer implements Containerizer {
     const stale = new Set<string>(Object.values(RUNTIME_FILES));
     for (const name of readdirSync(spec.runtimeDir))
       if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
-    const cgroup = await this.createCgroup(spec.containerId, spec.resources);
+    // Posix isolation has nothing to wait for: the launcher is asked to fork before this
+    // returns its promise, so what the caller does next (report TASK_STARTING) overlaps it.
+    const { cgroup, limits } =
+      this.options.isolation.kind === 'cgroups'
+        ? await this.createCgroup(spec.containerId, spec.resources)
+        : NO_CGROUP;
     let shim: LaunchedShim;
     try {
       shim = await this.launcher.launch({
         sandbox: spec.sandbox,
         runtimeDir: spec.runtimeDir,
         environment: spec.environment,
+        cgroupLimits: limits,
         cgroupProcsFiles: cgroup?.procsFiles ?? [],
         command: commandArgv(spec),
       });
@@ -117,7 +129,7 @@ export class MesosContainerizer implements Containerizer {
       await this.ended(spec.runtimeDir, cgroup, spec.resources);
       if (cgroup?.remove() === true) this.forget(spec.containerId);
       throw new Error(
-        `the task did not start${shim.status === SHIM_FAILED_STATUS ? ' (could not enter its sandbox or join its cgroups)' : ` (status ${shim.status})`}`,
+        `the task did not start${shim.status === SHIM_FAILED_STATUS ? ' (could not enter its sandbox, or limit or join its cgroups)' : ` (status ${shim.status})`}`,
       );
     }
     const { taskPid, shimPid } = shim;
@@ -257,16 +269,20 @@ export class MesosContainerizer implements Containerizer {
     };
   }
 
+  /** The container's cgroup, made, and the limits its shim is to write before it joins. */
   private async createCgroup(
     containerId: string,
     resources: Resources,
-  ): Promise<ContainerCgroup | undefined> {
+  ): Promise<{
+    readonly cgroup: ContainerCgroup | undefined;
+    readonly limits: readonly CgroupWrite[];
+  }> {
     const isolation = this.options.isolation;
-    if (isolation.kind !== 'cgroups') return undefined;
+    if (isolation.kind !== 'cgroups') return NO_CGROUP;
     this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
     const cpus = resources.scalar('cpus');
-    await cgroup.createInBackground({
+    const limits = await cgroup.createForShim({
       cpuShares: Math.max(2, Math.round(cpus * 1024)),
       ...(isolation.enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
       memoryLimitBytes: Math.max(
@@ -275,7 +291,7 @@ export class MesosContainerizer implements Containerizer {
       ),
       pidsMax: isolation.pidsMax,
     });
-    return cgroup;
+    return { cgroup, limits };
   }
 
   private cgroupOf(containerId: string): ContainerCgroup | undefined {

@@ -1,20 +1,21 @@
 // The task shim: a few lines of POSIX shell between the agent and each task.
 // Mesos runs a command executor per task, a process that outlives the agent;
 // a Node process would cost ~35 ms of CPU per task to start (capping a 2-core
-// agent near 50 tasks/s), where /bin/sh costs ~2 ms. The shim is what outlives
-// the agent here: it joins the container's cgroups (so everything the task
-// forks is accounted and can be killed), starts the task in a session of its
-// own (so a signal to the task's group spares the shim), waits for it, and
-// writes how it ended to the run's directory, where a restarted agent reads it.
-// Shims are started by the launcher (launcher.ts), and tell the agent through
-// file descriptor 3, a pipe the agent reads, when the task has started and how
-// it ended: the agent learns both without polling and without being the
-// shim's parent.
+// agent near 50 tasks/s), where a fork of a small shell costs a fraction of a
+// millisecond. The shim is what outlives the agent here: it joins the
+// container's cgroups (so everything the task forks is accounted and can be
+// killed), starts the task in a session of its own (so a signal to the task's
+// group spares the shim), waits for it, and writes how it ended to the run's
+// directory, where a restarted agent reads it. Each shim is a subshell of the
+// launcher (launcher.ts), and tells the agent through file descriptor 3, a pipe
+// the agent reads, when the task has started and how it ended: the agent learns
+// both without polling and without being the shim's parent.
 //
 // `wait` reports a task killed by signal n as 128+n, as every shell does, so a
 // task that exits 143 and one killed by SIGTERM look alike; termination.ts
 // reads 129-192 as signals, as shells and Mesos' messages do.
 import { join } from 'node:path';
+import type { CgroupWrite } from './cgroups.js';
 
 /** Files the shim and the containerizer share in a run's runtime directory. */
 export const RUNTIME_FILES = {
@@ -61,65 +62,113 @@ export function parseShimEvent(line: string): ShimEvent | undefined {
   return undefined;
 }
 
-const SCRIPT = [
-  'runtime=$1; cgroups=$2; tag=$3; shift 3',
-  // A dead agent's pipe must not kill the shim: its events are then written to no one.
-  "trap '' PIPE",
-  // Join every cgroup first: whatever the task forks inherits them.
-  'if [ -n "$cgroups" ]; then',
-  '  IFS=:',
-  '  for f in $cgroups; do',
-  `    echo $$ > "$f" || { printf '${SHIM_FAILED_STATUS}\\n' > "$runtime/${RUNTIME_FILES.exitStatus}"; echo "end $tag ${SHIM_FAILED_STATUS}" 2>/dev/null >&3; exit ${SHIM_FAILED_STATUS}; }`,
-  '  done',
-  '  unset IFS',
-  'fi',
-  // The agent's terminal and its Ctrl-C are not the task's business.
-  "trap '' HUP INT",
-  // The task gets SIGPIPE back (a pipeline must end as usual) and not the agent's pipe.
-  '{ trap - PIPE; exec setsid "$@" 3>&-; } < /dev/null &',
-  'task=$!',
-  // Written in place (echo is one write): a reader that finds the file empty reads again.
-  `echo $task > "$runtime/${RUNTIME_FILES.taskPid}"`,
-  'echo "task $tag $task $$" 2>/dev/null >&3',
-  // A TERM for the shim is meant for the task.
-  "trap 'kill -TERM -$task 2>/dev/null' TERM",
-  // wait returns early when a trapped signal arrives; the task may still be running.
-  'while :; do',
-  '  wait $task; status=$?',
-  '  kill -0 $task 2>/dev/null || break',
-  'done',
-  // Builtins only from here on: a kill of the container sweeps its cgroup sparing only the
-  // shim's PID, and a forked helper caught in a sweep would leave the end unrecorded.
-  `printf '%s\\n' "$status" > "$runtime/${RUNTIME_FILES.exitStatus}"`,
-  'echo "end $tag $status" 2>/dev/null >&3',
-  'exit $status',
-].join('\n');
+/** One word for the shell, verbatim: single quotes, each `'` written as `'\''`. */
+export function shellQuote(word: string): string {
+  if (word.includes('\0')) throw new Error('an argument or variable contains a NUL byte');
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/** A name the shell can assign (`NAME=value command`); other names go through `env`. */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** One shim: where the task runs, in which cgroups, what it runs and with what environment. */
+export interface ShimSpec {
+  readonly runtimeDir: string;
+  readonly sandbox: string;
+  /** The container's limits, written before the shim joins (cgroups.ts createForShim). */
+  readonly cgroupLimits: readonly CgroupWrite[];
+  /** The files the shim writes its PID to, to join the container's cgroups (none: posix). */
+  readonly cgroupProcsFiles: readonly string[];
+  /** Names the launch in the events the shim writes to file descriptor 3. */
+  readonly tag: number;
+  /** The whole environment of the task: nothing of the launcher's is passed on. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The task's argv. */
+  readonly command: readonly string[];
+  /** Paths of util-linux `setsid` and of `env`. */
+  readonly setsid: string;
+  readonly env: string;
+}
 
 /**
- * The argv that runs `command` (an argv itself) under the shim: `/bin/sh -c
- * <script> agora-shim <runtimeDir> <cgroup procs files, ':'-joined> <tag> <command...>`.
- * `tag` names the launch in the events the shim writes to file descriptor 3.
+ * The shim of one launch as shell text, which the launcher runs in a subshell of its own
+ * (`( . file ) &`: a fork, no exec). Every value is quoted into the text. The task's
+ * `setsid` is the shim's only exec: it gets the task's environment as assignments on
+ * that one command, and the launcher's environment is empty, so the task sees exactly
+ * its own variables and `PWD` (the sandbox, which the shell exports; it did so when
+ * `env -i` started a shell here). A name the shell cannot assign (`my-var`) sends the
+ * whole environment through `env -i` instead: one exec more.
+ *
+ * The shim was a shell of its own before, started by a launch script's shell through
+ * `env -i`: five execs per task with `setsid` and the task, most of a launch's CPU on
+ * the host's side (bench/RESULTS.md, #9 and #7 item 17).
  */
-export function shimArgv(
-  runtimeDir: string,
-  cgroupProcsFiles: readonly string[],
-  tag: number,
-  command: readonly string[],
-): { readonly file: string; readonly args: readonly string[] } {
-  for (const path of cgroupProcsFiles)
-    if (path.includes(':')) throw new Error(`cgroup path ${path} contains ':'`);
-  return {
-    file: '/bin/sh',
-    args: [
-      '-c',
-      SCRIPT,
-      'agora-shim',
-      runtimeDir,
-      cgroupProcsFiles.join(':'),
-      String(tag),
-      ...command,
-    ],
-  };
+export function shimScript(spec: ShimSpec): string {
+  const { runtimeDir, sandbox, cgroupLimits, cgroupProcsFiles, tag, environment, command } = spec;
+  if (command.length === 0) throw new Error('the task has no command');
+  const names = Object.keys(environment);
+  for (const name of names)
+    if (name === '' || name.includes('='))
+      throw new Error(`environment variable name '${name}' is empty or contains '='`);
+  const q = shellQuote;
+  const variables = Object.entries(environment);
+  // The shell takes `NAME='value'` as an assignment only with the name unquoted.
+  const exec = names.every((name) => SHELL_NAME.test(name))
+    ? [...variables.map(([name, value]) => `${name}=${q(value)}`), 'exec', q(spec.setsid)]
+    : [
+        'exec',
+        q(spec.setsid),
+        q(spec.env),
+        '-i',
+        q(`PWD=${sandbox}`),
+        ...variables.map(([name, value]) => q(`${name}=${value}`)),
+      ];
+  const statusFile = q(`${runtimeDir}/${RUNTIME_FILES.exitStatus}`);
+  const failed = `{ printf '${SHIM_FAILED_STATUS}\\n' > ${statusFile}; echo 'end ${tag} ${SHIM_FAILED_STATUS}' 2>/dev/null >&3; exit ${SHIM_FAILED_STATUS}; }`;
+  return [
+    // A dead agent's pipe must not kill the shim: its events are then written to no one.
+    "trap '' PIPE",
+    // In a subshell $$ is the launcher's PID; the shim's own is in /proc/self.
+    'read -r shim _ < /proc/self/stat',
+    // A sandbox it cannot enter ends the launch before the task: nothing to record.
+    `cd ${q(sandbox)} 2>/dev/null || { echo 'end ${tag} ${SHIM_FAILED_STATUS}' 2>/dev/null >&3; exit ${SHIM_FAILED_STATUS}; }`,
+    // The limits first, then join every cgroup: whatever the task forks inherits them. A
+    // write the kernel refuses says why in the task's stderr.
+    ...cgroupLimits.map(
+      ({ file, value }) => `echo ${q(value)} 2>>stderr > ${q(file)} || ${failed}`,
+    ),
+    ...cgroupProcsFiles.map((file) => `echo $shim 2>>stderr > ${q(file)} || ${failed}`),
+    // The agent's terminal and its Ctrl-C are not the task's business.
+    "trap '' HUP INT",
+    // The task gets SIGPIPE back (a pipeline must end as usual) and not the agent's pipe.
+    // setsid makes it the leader of a session and group of its own: a signal to the task's
+    // group spares the shim.
+    [
+      '{ trap - PIPE;',
+      ...exec,
+      ...command.map(q),
+      `>>${q(`${sandbox}/stdout`)}`,
+      `2>>${q(`${sandbox}/stderr`)}`,
+      '3>&-; } < /dev/null &',
+    ].join(' '),
+    'task=$!',
+    // Written in place (echo is one write): a reader that finds the file empty reads again.
+    `echo $task > ${q(`${runtimeDir}/${RUNTIME_FILES.taskPid}`)}`,
+    `echo "task ${tag} $task $shim" 2>/dev/null >&3`,
+    // A TERM for the shim is meant for the task.
+    "trap 'kill -TERM -$task 2>/dev/null' TERM",
+    // wait returns early when a trapped signal arrives; the task may still be running.
+    'while :; do',
+    '  wait $task; status=$?',
+    '  kill -0 $task 2>/dev/null || break',
+    'done',
+    // Builtins only from here on: a kill of the container sweeps its cgroup sparing only the
+    // shim's PID, and a forked helper caught in a sweep would leave the end unrecorded.
+    `printf '%s\\n' "$status" > ${statusFile}`,
+    `echo "end ${tag} $status" 2>/dev/null >&3`,
+    'exit $status',
+    '',
+  ].join('\n');
 }
 
 const JOIN_SCRIPT = [

@@ -55,7 +55,9 @@ test('checkpoint keeps a run in Mesos meta layout and reads it back', (t) => {
   // of the task's process are the run's.
   writeFileSync(join(runDir, 'task.pid'), '4242\n');
   writeFileSync(join(runDir, 'task.start_time'), '123456');
-  assert.ok(existsSync(join(runDir, 'tasks/t1/task.info')));
+  // One file per task: the TaskInfo opens task.updates (no task.info of its own).
+  assert.ok(existsSync(join(runDir, 'tasks/t1/task.updates')));
+  assert.ok(!existsSync(join(runDir, 'tasks/t1/task.info')));
   assert.ok(existsSync(join(dir, 'meta/slaves/a-S0/frameworks/fw-1/framework.info')));
   const [read, ...rest] = checkpoint.runs();
   assert.deepEqual(rest, []);
@@ -250,13 +252,40 @@ test('checkpoint reads what it can of a run whose records are damaged or missing
   const run = address('t1');
   checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
   const taskDir = join(dir, 'meta/slaves/a-S0/frameworks/fw-1/executors/t1/runs/c-t1/tasks/t1');
-  writeFileSync(join(taskDir, 'task.info'), '{"name": "t1", "task_id": ');
+  writeFileSync(join(taskDir, 'task.updates'), '{"type":"TASK","task":{"name": "t1", "task_id": ');
   const [read] = checkpoint.runs();
   assert.equal(read?.task, undefined);
   assert.equal(read?.pid, undefined, 'never forked');
   assert.deepEqual(read?.frameworkInfo, FRAMEWORK);
   assert.equal(read?.unreadable.length, 1);
-  assert.match(read?.unreadable[0] ?? '', /task\.info/);
+  assert.match(read?.unreadable[0] ?? '', /task\.updates line 1/);
+});
+
+test('checkpoint reads the task.info of an agent from before the TaskInfo moved into task.updates', (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const run = address('t1');
+  const taskDir = join(dir, 'meta/slaves/a-S0/frameworks/fw-1/executors/t1/runs/c-t1/tasks/t1');
+  mkdirSync(taskDir, { recursive: true });
+  writeFileSync(join(taskDir, 'task.info'), JSON.stringify(taskInfo('t1')));
+  writeFileSync(
+    join(dir, 'meta/slaves/a-S0/frameworks/fw-1/framework.info'),
+    JSON.stringify(FRAMEWORK),
+  );
+  checkpoint.updated(run, frameworkId('fw-1'), {
+    task_id: taskId('t1'),
+    state: 'TASK_RUNNING',
+    source: 'SOURCE_EXECUTOR',
+    agent_id: agentId('a-S0'),
+    uuid: newStatusUuid(),
+  });
+  const [read] = checkpoint.runs();
+  assert.deepEqual(read?.task, taskInfo('t1'));
+  assert.deepEqual(
+    read?.updates.map((u) => u.state),
+    ['TASK_RUNNING'],
+  );
+  assert.deepEqual(read?.unreadable, []);
 });
 
 test('an interrupted atomic write leaves the previous file whole', (t) => {

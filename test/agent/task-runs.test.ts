@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Checkpoint } from '../../src/agent/checkpoint.js';
-import { taskRunsBed } from './task-runs-bed.js';
+import type { Container, LaunchSpec, Termination } from '../../src/containerizer/index.js';
+import { agentId, frameworkId, taskId } from '../../src/wire/index.js';
+import { FakeContainer, FakeContainerizer, taskRunsBed } from './task-runs-bed.js';
 
 const seconds = (s: number) => ({ grace_period: { nanoseconds: s * 1e9 } });
 
@@ -259,4 +261,38 @@ test('task runs never resend an end the framework acknowledged, even if its reco
   await third.runs.recover();
   await third.settle();
   assert.deepEqual(third.states('t'), []);
+});
+
+test('task runs report RUNNING for a task whose agent died after the fork, before any update', async (t) => {
+  // TASK_STARTING is recorded once the launch is under way: an agent killed in between
+  // left the launch's record and a running container, and no update at all.
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-task-runs-'));
+  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  const address = {
+    agentIdValue: 'S1',
+    frameworkIdValue: 'F1',
+    executorIdValue: 't',
+    containerIdValue: 'C1',
+    taskIdValue: 't',
+  };
+  const checkpoint = new Checkpoint(workDir);
+  checkpoint.launched(
+    address,
+    { user: 'root', name: 'bed', id: frameworkId('F1') },
+    { name: 't', task_id: taskId('t'), agent_id: agentId('S1'), command: { value: 'sleep 100' } },
+  );
+  const running = new FakeContainer('C1', {} as LaunchSpec);
+  class StillRunning extends FakeContainerizer {
+    override async recover(): Promise<Map<string, Container | Termination>> {
+      return new Map([['C1', running]]);
+    }
+  }
+  const bed = taskRunsBed(t, { workDir, checkpoint, containerizer: new StillRunning() });
+  await bed.runs.recover();
+  await bed.settle();
+  assert.deepEqual(bed.states('t'), ['TASK_RUNNING']);
+  assert.equal(bed.sent[0]?.container_status?.executor_pid, running.pid);
+  running.end({ exitCode: 0, signal: null });
+  await bed.settle();
+  assert.deepEqual(bed.states('t'), ['TASK_RUNNING', 'TASK_FINISHED']);
 });

@@ -400,6 +400,36 @@ test('mesos containerizer gives the task exactly its environment, every byte of 
   assert.ok(!names.includes('AGORA_TEST_AGENT_ONLY'), 'nothing of the agent’s environment');
 });
 
+test('mesos containerizer passes variables the shell cannot name, and the shim’s own names, untouched', async (t) => {
+  const { containerizer, dir } = bed(t);
+  const run = async (id: string, environment: Record<string, string>) => {
+    const sandbox = join(dir, id, 'sandbox');
+    mkdirSync(sandbox, { recursive: true });
+    const container = await containerizer.launch({
+      containerId: `agora-test-${process.pid}-${id}`,
+      sandbox,
+      runtimeDir: join(dir, id, 'runtime'),
+      command: { shell: false, value: '/usr/bin/env', arguments: ['env'] },
+      environment,
+      resources: Resources.parse('cpus:0.1;mem:64'),
+    });
+    assert.deepEqual(await within('the task to end', container.terminated), {
+      exitCode: 0,
+      signal: null,
+    });
+    return new Set(readFileSync(join(sandbox, 'stdout'), 'utf8').split('\n').filter(Boolean));
+  };
+  // Names the shim's shell uses itself: assigned for the task only, and the shim still reports.
+  const own = await run('own', { task: '1', shim: '2', status: '3', IFS: ':', PATH: '/nowhere' });
+  for (const line of ['task=1', 'shim=2', 'status=3', 'IFS=:', 'PATH=/nowhere'])
+    assert.ok(own.has(line), `${line} reaches the task`);
+  // A name no shell can assign goes through env -i, with the rest and PWD as before.
+  const odd = await run('odd', { 'my-var': 'a b', '1X': "it's", PLAIN: 'p' });
+  for (const line of ['my-var=a b', "1X=it's", 'PLAIN=p', `PWD=${join(dir, 'odd', 'sandbox')}`])
+    assert.ok(odd.has(line), `${line} reaches the task`);
+  assert.equal(odd.size, 4, `exactly the task's variables and PWD: ${[...odd].join(', ')}`);
+});
+
 test('mesos containerizer refuses a launch into a sandbox that is not there, saying so', async (t) => {
   const { containerizer, dir } = bed(t);
   await assert.rejects(
