@@ -72,6 +72,19 @@ import type { MasterOptions } from './options.js';
 type AnyStream = EventStream<Event> | EventStream<AgentEvent>;
 
 /**
+ * What a master answers before its registry is recovered, as Mesos' does: whether it
+ * lives and what it measures (master/elected among them), never what it holds.
+ */
+const ANSWERED_WHILE_RECOVERING: ReadonlySet<string> = new Set([
+  '/health',
+  '/master/health',
+  '/metrics/snapshot',
+  '/version',
+  '/flags',
+  '/master/flags',
+]);
+
+/**
  * The leading master. Alone it leads from start(); with a coordinator,
  * ./contender.ts starts it once this master is elected.
  */
@@ -153,11 +166,11 @@ export class Master implements MasterApi {
       ...(options.maxRequestBodyBytes !== undefined
         ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
         : {}),
-      unavailable: () =>
-        !this.isRecovered
-          ? 'this master is recovering its registry (just started or elected)'
-          : this.options.isLeading?.() === false
-            ? 'this master is stopping: it may no longer lead'
+      unavailable: (path) =>
+        this.options.isLeading?.() === false
+          ? 'this master is stopping: it may no longer lead'
+          : !this.isRecovered && !ANSWERED_WHILE_RECOVERING.has(path)
+            ? 'this master is recovering its registry (just started or elected)'
             : undefined,
     });
     this.logging = new LoggingLevel(options.logger, options.clock);

@@ -84,11 +84,11 @@ export interface HttpServerOptions {
   /** Given, the server speaks only HTTPS: a plain HTTP request is cut at the handshake. */
   readonly tls?: ServerTls;
   /**
-   * Asked before every request; a reason answers 503 with it, without running any
-   * handler (a master still recovering its registry, or one that can no longer be
-   * sure it leads and must not answer as leader).
+   * Asked before every request, with its path; a reason answers 503 with it, without
+   * running any handler (a master still recovering its registry, or one that can no
+   * longer be sure it leads and must not answer as leader).
    */
-  readonly unavailable?: () => string | undefined;
+  readonly unavailable?: (path: string) => string | undefined;
 }
 
 /** How long a connection refused before its request was parsed may keep sending. */
@@ -290,10 +290,10 @@ export class HttpServer {
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
-      const unavailable = this.options.unavailable?.();
-      if (unavailable !== undefined) throw new HttpError('UNAVAILABLE', unavailable);
       const url = parseTarget(raw.url ?? '/');
       path = this.resolve(url.pathname);
+      const unavailable = this.options.unavailable?.(path);
+      if (unavailable !== undefined) throw new HttpError('UNAVAILABLE', unavailable);
       const found = this.routeFor(path);
       if (found === undefined) throw new HttpError('NOT_FOUND', `no endpoint at ${url.pathname}`);
       const { byMethod } = found;

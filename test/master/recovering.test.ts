@@ -50,6 +50,12 @@ test('a master answers 503 while it recovers its registry, and serves once recov
   });
   assert.equal(during.status, 503);
   assert.match(await during.text(), /recovering its registry/);
+  // Whether it lives and what it measures are answered all along, as Mesos' master does.
+  assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+  const metrics = await fetch(`http://127.0.0.1:${port}/metrics/snapshot`);
+  assert.equal(metrics.status, 200);
+  assert.equal(((await metrics.json()) as Record<string, number>)['master/elected'], 1);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/master/state`)).status, 503);
   registry.release();
   const url = await started;
   const after = await fetch(`${url}/health`);
