@@ -10,6 +10,7 @@ export type {
   AgentCall,
   AgentEvent,
   AgentEventType,
+  AgentStatusUpdate,
   AgentSubscribe,
   AgentTask,
 } from './agent-protocol.js';
