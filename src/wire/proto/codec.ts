@@ -11,6 +11,8 @@
 //   match its declaration is skipped too, as protobuf's own parser does;
 // - `required` is checked both ways (proto2): a decoded message lacking one is
 //   refused, and so is encoding one (that would be Agora's bug, not the client's).
+// Long file: decoding, encoding and encoding in pieces (large replies) walk the same
+// per-type plans, which are private to the class.
 import { LazyList } from '../lazy-list.js';
 import { MAX_PROTOBUF_DEPTH } from '../limits.js';
 import type { FieldDescriptor, ProtoDescriptor } from './descriptor.js';
