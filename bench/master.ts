@@ -2,6 +2,7 @@
 //
 //   npm run bench:master [-- --quick] [-- --json] [-- --seconds N] [-- --shape 10000x100,state]
 //   node --import tsx bench/master.ts --shape one-agent --cpu-prof /tmp/prof
+//   node --import tsx bench/master.ts --quick --shape 1000x100 --unbatched-updates  (one UPDATE call per update)
 //
 // The master is the bundled CLI (`node bin/agora.js master --registry in_memory --port 0`),
 // started afresh for every row; its port comes from its `listening` log line, its logs go
@@ -127,6 +128,8 @@ interface Options {
   readonly cpuProfDir: string | undefined;
   /** Sockets the simulated agents' and frameworks' calls share. */
   readonly callSockets: number;
+  /** --unbatched-updates: each simulated agent sends one UPDATE call per status update. */
+  readonly batchUpdates: boolean;
 }
 
 function sumFrameworkStats(frameworks: readonly SimFramework[]): SimFrameworkStats {
@@ -220,6 +223,7 @@ function startPool(
   count: number,
   resources: string,
   random: Random,
+  batchUpdates: boolean,
 ) {
   const pool = new SimAgentPool({
     network,
@@ -227,6 +231,7 @@ function startPool(
     resources: wireResources(resources),
     wheel: bed.wheel,
     random,
+    batchUpdates,
   });
   bed.defer(() => pool.stop());
   return pool;
@@ -243,7 +248,14 @@ async function runLoad(
   try {
     const { master, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
-    const pool = startPool(bed, agents, shape.agents, AGENT_RESOURCES, random);
+    const pool = startPool(
+      bed,
+      agents,
+      shape.agents,
+      AGENT_RESOURCES,
+      random,
+      options.batchUpdates,
+    );
     const registerStart = performance.now();
     await unlessAborted(pool.start(), signal);
     const registerSeconds = (performance.now() - registerStart) / 1000;
@@ -348,7 +360,14 @@ async function runState(options: Options, workDir: string, signal: AbortSignal):
   try {
     const { url, master, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
-    const pool = startPool(bed, agents, STATE_AGENTS, STATE_AGENT_RESOURCES, random);
+    const pool = startPool(
+      bed,
+      agents,
+      STATE_AGENTS,
+      STATE_AGENT_RESOURCES,
+      random,
+      options.batchUpdates,
+    );
     await unlessAborted(pool.start(), signal);
     progress(`state: ${STATE_AGENTS} agents registered`);
     const target = STATE_AGENTS * STATE_TASKS_PER_AGENT;
@@ -447,7 +466,7 @@ async function runOneAgent(
     let pool: SimAgentPool | undefined;
     if (shape.kind === 'real') await bed.startAgent(url, ONE_AGENT_RESOURCES, signal);
     else {
-      pool = startPool(bed, agents, 1, ONE_AGENT_RESOURCES, random);
+      pool = startPool(bed, agents, 1, ONE_AGENT_RESOURCES, random, options.batchUpdates);
       await unlessAborted(pool.start(), signal);
     }
     const recorder = new LoadRecorder();
@@ -574,6 +593,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: '1' },
       'cpu-prof': { type: 'string' },
       'call-sockets': { type: 'string', default: String(DEFAULT_CALL_SOCKETS) },
+      'unbatched-updates': { type: 'boolean', default: false },
     },
   });
   const usage = (text: string) => {
@@ -620,6 +640,7 @@ async function main(): Promise<number> {
     seed,
     cpuProfDir: values['cpu-prof'],
     callSockets,
+    batchUpdates: values['unbatched-updates'] !== true,
   };
   const interrupted = new AbortController();
   const onSignal = () => interrupted.abort(new Error('interrupted'));

@@ -1,11 +1,14 @@
 // In-process cost of rendering /master/state for 10,000 agents and 100,000 tasks: the whole
 // document at once (eager lists, one stringify, as before streaming) against the streamed
-// pieces. CPU only, no sockets: `node --import tsx bench/state-render.ts`.
+// pieces; and the protobuf GET_STATE reply, whole (encode) against in pieces (encodePieces,
+// as the operator API now writes it). CPU only, no sockets:
+// `node --import tsx bench/state-render.ts`.
 import { accept } from '../src/master/core/accept.js';
-import { legacyState } from '../src/master/http/render.js';
+import { eagerList, legacyState } from '../src/master/http/render.js';
+import { v1State } from '../src/master/http/render-v1.js';
 import { Resources } from '../src/resources/index.js';
 import { jsonPieces, lazyList } from '../src/runtime/index.js';
-import { stringifyJson, taskId } from '../src/wire/index.js';
+import { loadProtoCodec, PROTO_MESSAGES, stringifyJson, taskId } from '../src/wire/index.js';
 import { CoreBed } from '../test/master/core-bed.js';
 
 const AGENTS = Number(process.argv[2] ?? 10_000);
@@ -100,5 +103,32 @@ for (let round = 0; round < 3; round++) {
   });
   console.log(
     `round ${round}: before (whole, plus() chains, replacer stringify) ${eagerOld.ms.toFixed(0)} ms; whole, native stringify ${eager.ms.toFixed(0)} ms; streamed pieces ${streamed.ms.toFixed(0)} ms; ${(streamed.chars / 2 ** 20).toFixed(1)} MB (same length: ${streamed.chars === eager.chars})`,
+  );
+}
+
+const codec = await loadProtoCodec();
+const response = PROTO_MESSAGES.masterResponse;
+for (let round = 0; round < 3; round++) {
+  const whole = cpuMs(
+    () =>
+      codec.encode(response, { type: 'GET_STATE', get_state: v1State(bed.core.books, eagerList) })
+        .length,
+  );
+  let pieces = 0;
+  let largest = 0;
+  const streamed = cpuMs(() => {
+    let bytes = 0;
+    for (const piece of codec.encodePieces(response, {
+      type: 'GET_STATE',
+      get_state: v1State(bed.core.books, lazyList),
+    })) {
+      bytes += piece.length;
+      pieces++;
+      largest = Math.max(largest, piece.length);
+    }
+    return bytes;
+  });
+  console.log(
+    `protobuf GET_STATE round ${round}: whole ${whole.ms.toFixed(0)} ms (${(whole.chars / 2 ** 20).toFixed(1)} MB); in pieces ${streamed.ms.toFixed(0)} ms (${(streamed.chars / 2 ** 20).toFixed(1)} MB, ${pieces} pieces, largest ${(largest / 1024).toFixed(0)} KB)`,
   );
 }

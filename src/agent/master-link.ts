@@ -5,6 +5,8 @@ import {
   type AgentCall,
   type AgentEvent,
   type AgentID,
+  type AgentStatusUpdate,
+  limits,
   type MasterInfo,
   agentId as mintAgentId,
   RecordIODecoder,
@@ -60,6 +62,12 @@ export class MasterLink {
   private hasNewLeader = false;
   /** The leader the coordinator last named (only when following one). */
   private leader: URL | undefined;
+  /** Status updates asked for in this loop round: sent together at its end. */
+  private readonly pendingUpdates: {
+    readonly update: AgentStatusUpdate;
+    readonly resolve: () => void;
+    readonly reject: (error: unknown) => void;
+  }[] = [];
 
   constructor(private readonly options: MasterLinkOptions) {}
 
@@ -93,9 +101,36 @@ export class MasterLink {
     await this.loop;
   }
 
-  /** Sends a status update on the current stream. Throws when not connected or refused. */
-  async sendUpdate(update: Extract<AgentCall, { type: 'UPDATE' }>['update']): Promise<void> {
-    await this.send((agent_id) => ({ type: 'UPDATE', agent_id, update }));
+  /**
+   * Sends a status update on the current stream; rejects when not connected or refused.
+   * Updates asked for in one loop round go in one call (UPDATES; UPDATE when alone): a
+   * burst of task updates costs the master one HTTP call, not one per task.
+   */
+  sendUpdate(update: AgentStatusUpdate): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pendingUpdates.push({ update, resolve, reject });
+      if (this.pendingUpdates.length === 1) setImmediate(() => this.flushUpdates());
+    });
+  }
+
+  private flushUpdates(): void {
+    const batch = this.pendingUpdates.splice(0, limits.MAX_AGENT_UPDATES);
+    if (this.pendingUpdates.length > 0) setImmediate(() => this.flushUpdates());
+    const [only] = batch;
+    if (only === undefined) return;
+    const updates = batch.map((pending) => pending.update);
+    this.send((agent_id) =>
+      batch.length === 1
+        ? { type: 'UPDATE', agent_id, update: only.update }
+        : { type: 'UPDATES', agent_id, updates: { updates } },
+    ).then(
+      () => {
+        for (const pending of batch) pending.resolve();
+      },
+      (error: unknown) => {
+        for (const pending of batch) pending.reject(error);
+      },
+    );
   }
 
   /** Tells the master an executor ended (EXECUTOR_EXITED); best effort, as Mesos sends it. */

@@ -25,7 +25,19 @@ const ALWAYS_PRESENT = ['cpus', 'gpus', 'mem', 'disk'] as const;
  * names sorted, then revocable resources under '<name>_revocable'. Should a name carry more
  * than one type, the first one seen wins.
  */
-export function summarize(resources: Resources): Record<string, number | string> {
+export function summarize(resources: Resources): Readonly<Record<string, number | string>> {
+  // Resources are immutable: a task's summary is the same at every GET /master/state, which
+  // summarizes 100,000 of them at 10,000 agents. Frozen, as every caller shares it.
+  const cached = summaries.get(resources);
+  if (cached !== undefined) return cached;
+  const summary = Object.freeze(summarizeOnce(resources));
+  summaries.set(resources, summary);
+  return summary;
+}
+
+const summaries = new WeakMap<Resources, Readonly<Record<string, number | string>>>();
+
+function summarizeOnce(resources: Resources): Record<string, number | string> {
   const totals = new Map<string, Total>();
   for (const resource of resources.toWire()) {
     const key = resource.revocable === undefined ? resource.name : `${resource.name}_revocable`;

@@ -36,6 +36,7 @@ export {
   replyMediaType,
   requestMediaType,
   sendMessage,
+  streamProtobuf,
 } from './codec.js';
 export {
   type Credential,

@@ -4,25 +4,9 @@
 // and never holds the whole document (nor every item's rendered object) at once.
 import type { ServerResponse } from 'node:http';
 import { setImmediate as nextLoopRound } from 'node:timers/promises';
-import { stringifyJson } from '../wire/index.js';
+import { LazyList, stringifyJson } from '../wire/index.js';
 
-/**
- * A list in a streamed document: its items are rendered only when written. Written by
- * JSON.stringify (a document that is not streamed) it is the array of rendered items.
- */
-export class LazyList<T> {
-  constructor(
-    readonly items: Iterable<T>,
-    readonly render: (item: T) => unknown,
-  ) {}
-
-  toJSON(): unknown[] {
-    return Array.from(this.items, (item) => this.render(item));
-  }
-}
-
-export const lazyList = <T>(items: Iterable<T>, render: (item: T) => unknown): LazyList<T> =>
-  new LazyList(items, render);
+export { LazyList, lazyList } from '../wire/index.js';
 
 /** About this much JSON text is written at once, and the loop then given back. */
 export const JSON_CHUNK_CHARS = 64 * 1024;
@@ -118,7 +102,10 @@ export async function streamJson(
 }
 
 /** Writes one chunk, then waits for the next loop round (or 'drain'); false once the client left. */
-async function writeChunk(response: ServerResponse, chunk: string): Promise<boolean> {
+export async function writeChunk(
+  response: ServerResponse,
+  chunk: string | Uint8Array,
+): Promise<boolean> {
   if (response.destroyed) return false;
   const isFull = !response.write(chunk);
   if (isFull)

@@ -8,11 +8,13 @@ import type { IncomingMessage } from 'node:http';
 import {
   type AgentCall,
   type AgentEvent,
+  type AgentStatusUpdate,
   type AgentTask,
   assertNever,
   type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
+  limits,
   MESOS_API_VERSION,
   agentId as mintAgentId,
   executorId as mintExecutorId,
@@ -53,6 +55,18 @@ export interface SimAgentPoolOptions {
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
   readonly subscribeConcurrency?: number;
+  /**
+   * Whether an agent sends the updates its tasks report in one loop round as one UPDATES
+   * call, as a real agent does (agent/master-link.ts); false: one UPDATE call each, as
+   * agents did before. Default true.
+   */
+  readonly batchUpdates?: boolean;
+}
+
+/** An update waiting for its agent's next call, and what to do once that call is answered. */
+interface OutgoingUpdate {
+  readonly update: AgentStatusUpdate;
+  readonly settle: (isAccepted: boolean) => void;
 }
 
 /** Counters over the pool's life; take two snapshots to count a window. */
@@ -80,6 +94,8 @@ export interface SimAgentStats {
   readonly staleAcknowledgements: number;
   /** UPDATE calls answered with other than 202, or not answered. */
   readonly updateCallsFailed: number;
+  /** UPDATE and UPDATES calls made: fewer than updatesSent when updates are batched. */
+  readonly updateCalls: number;
   /** Subscription streams that ended while the pool was running. */
   readonly disconnects: number;
   readonly errorEvents: number;
@@ -112,6 +128,8 @@ interface SimAgent {
   checkpointed: readonly Resource[];
   resubscribeMs: number;
   resubscribe: WheelTimer | undefined;
+  /** Updates sent in this loop round: one call at its end. */
+  outgoing: OutgoingUpdate[];
 }
 
 /**
@@ -125,6 +143,8 @@ export class SimAgentPool {
   private readonly frameworkInfos = new Map<string, FrameworkInfo>();
   private readonly now: () => number;
   private isStopped = false;
+  /** Agents with outgoing updates, sent at the end of this loop round. */
+  private flushing: SimAgent[] = [];
   /** Set once a leader is followed (leaderChanged): its registration backoff. */
   private leaderBackoffMs: number | undefined;
   private readonly counts = {
@@ -141,6 +161,7 @@ export class SimAgentPool {
     updatesDropped: 0,
     staleAcknowledgements: 0,
     updateCallsFailed: 0,
+    updateCalls: 0,
     disconnects: 0,
     errorEvents: 0,
   };
@@ -158,6 +179,7 @@ export class SimAgentPool {
       checkpointed: [],
       resubscribeMs: RESUBSCRIBE_INITIAL_MS,
       resubscribe: undefined,
+      outgoing: [],
     }));
   }
 
@@ -492,21 +514,65 @@ export class SimAgentPool {
     task.isHeadSent = true;
     task.inFlightUuid = uuid;
     this.counts.updatesSent++;
-    const call: AgentCall = {
-      type: 'UPDATE',
-      agent_id: mintAgentId(agentIdValue),
+    const outgoing: OutgoingUpdate = {
       update: { framework_id: task.frameworkId, status: head },
+      settle: (isAccepted) => {
+        if (task.inFlightUuid === uuid) task.inFlightUuid = undefined;
+        if (!isAccepted) this.counts.updateCallsFailed++;
+      },
     };
+    if (this.options.batchUpdates === false) {
+      this.postUpdates(agentIdValue, streamId, [outgoing]);
+      return;
+    }
+    agent.outgoing.push(outgoing);
+    if (agent.outgoing.length > 1) return;
+    this.flushing.push(agent);
+    if (this.flushing.length === 1) setImmediate(() => this.flushUpdates());
+  }
+
+  /** Each agent's updates of this loop round, as one call (UPDATE when alone). */
+  private flushUpdates(): void {
+    const agents = this.flushing;
+    this.flushing = [];
+    for (const agent of agents) {
+      const outgoing = agent.outgoing;
+      agent.outgoing = [];
+      const { streamId, agentIdValue } = agent;
+      if (this.isStopped || streamId === undefined || agentIdValue === undefined) {
+        // Disconnected since: the retry timer sends the update again once subscribed.
+        for (const one of outgoing) one.settle(false);
+        continue;
+      }
+      for (let i = 0; i < outgoing.length; i += limits.MAX_AGENT_UPDATES)
+        this.postUpdates(agentIdValue, streamId, outgoing.slice(i, i + limits.MAX_AGENT_UPDATES));
+    }
+  }
+
+  private postUpdates(
+    agentIdValue: string,
+    streamId: string,
+    outgoing: readonly OutgoingUpdate[],
+  ): void {
+    const [only] = outgoing;
+    if (only === undefined) return;
+    this.counts.updateCalls++;
+    const call: AgentCall =
+      outgoing.length === 1
+        ? { type: 'UPDATE', agent_id: mintAgentId(agentIdValue), update: only.update }
+        : {
+            type: 'UPDATES',
+            agent_id: mintAgentId(agentIdValue),
+            updates: { updates: outgoing.map((one) => one.update) },
+          };
     this.options.network
       .post(AGENT_API, JSON.stringify(call), { 'mesos-stream-id': streamId })
       .then(
         (result) => {
-          if (task.inFlightUuid === uuid) task.inFlightUuid = undefined;
-          if (result.status !== 202) this.counts.updateCallsFailed++;
+          for (const one of outgoing) one.settle(result.status === 202);
         },
         () => {
-          if (task.inFlightUuid === uuid) task.inFlightUuid = undefined;
-          this.counts.updateCallsFailed++;
+          for (const one of outgoing) one.settle(false);
         },
       );
   }

@@ -34,13 +34,27 @@ export interface AgentSubscribe {
   readonly tasks?: readonly AgentTask[];
 }
 
+/** One task status an agent reports, for the framework to acknowledge. */
+export interface AgentStatusUpdate {
+  readonly framework_id: FrameworkID;
+  readonly status: TaskStatus;
+}
+
 /** An agent's call to the master, keyed on `type`. */
 export type AgentCall =
   | { readonly type: 'SUBSCRIBE'; readonly agent_id?: AgentID; readonly subscribe: AgentSubscribe }
+  | { readonly type: 'UPDATE'; readonly agent_id: AgentID; readonly update: AgentStatusUpdate }
   | {
-      readonly type: 'UPDATE';
+      /**
+       * Several status updates in one call, in order, each handled as an UPDATE: an agent
+       * sends what its tasks reported in one loop round together, so a burst of updates is
+       * one HTTP call rather than one each (Mesos' agents send them as libprocess
+       * messages, with no answer per message). Each task still has one unacknowledged
+       * update at a time: a batch spans tasks, never two updates of one task.
+       */
+      readonly type: 'UPDATES';
       readonly agent_id: AgentID;
-      readonly update: { readonly framework_id: FrameworkID; readonly status: TaskStatus };
+      readonly updates: { readonly updates: readonly AgentStatusUpdate[] };
     }
   | {
       /**

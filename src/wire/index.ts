@@ -10,6 +10,7 @@ export type {
   AgentCall,
   AgentEvent,
   AgentEventType,
+  AgentStatusUpdate,
   AgentSubscribe,
   AgentTask,
 } from './agent-protocol.js';
@@ -45,6 +46,7 @@ export {
   taskId,
 } from './ids.js';
 export { exceedsJsonDepth, nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export { LazyList, lazyList } from './lazy-list.js';
 export * as limits from './limits.js';
 export { machineKey } from './machine-id.js';
 export type * from './messages.js';

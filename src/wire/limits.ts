@@ -145,6 +145,12 @@ export const MAX_CONTAINER_JSON_LENGTH = 1024 * 1024;
 /** Resources in one list (a task's, an agent's, a reservation's). Real lists have a handful to a few hundred. */
 export const MAX_RESOURCES = 1024;
 
+/**
+ * Status updates in one agent UPDATES call: an agent batches what its tasks report in one
+ * loop round, one update per task at a time; a thousand is a busy agent's burst.
+ */
+export const MAX_AGENT_UPDATES = 1024;
+
 /** Ranges in one resource: one per port is the most a port range can need. */
 export const MAX_RANGES = 65_536;
 

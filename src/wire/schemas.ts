@@ -21,6 +21,7 @@ import { BadRequestError } from './errors.js';
 import { EXECUTOR_CALL_TYPES, type ExecutorCall } from './executor.js';
 import type { AgentID, ContainerID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
 import {
+  MAX_AGENT_UPDATES,
   MAX_ATTRIBUTES,
   MAX_CAPABILITIES,
   MAX_CHECK_STATUSES,
@@ -776,12 +777,22 @@ const AgentInfoSchema: z.ZodType<AgentInfo> = z.object({
 // The calls that carry no body: the agent's answer to a PING.
 const BODILESS_AGENT_CALLS: ReadonlySet<string> = new Set(['PONG']);
 
+const AgentStatusUpdateSchema = z.object({
+  framework_id: FrameworkIDSchema,
+  status: TaskStatusSchema,
+});
+
 const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({
-    type: z.enum(['SUBSCRIBE', 'UPDATE', 'EXECUTOR_EXITED', 'EXECUTOR_MESSAGE', 'PONG'], {
-      error: (issue) =>
-        issue.input === undefined ? 'required' : `unknown call type ${describeInput(issue.input)}`,
-    }),
+    type: z.enum(
+      ['SUBSCRIBE', 'UPDATE', 'UPDATES', 'EXECUTOR_EXITED', 'EXECUTOR_MESSAGE', 'PONG'],
+      {
+        error: (issue) =>
+          issue.input === undefined
+            ? 'required'
+            : `unknown call type ${describeInput(issue.input)}`,
+      },
+    ),
     agent_id: optional(AgentIDSchema),
     subscribe: optional(
       z.object({
@@ -801,7 +812,8 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
         ),
       }),
     ),
-    update: optional(z.object({ framework_id: FrameworkIDSchema, status: TaskStatusSchema })),
+    update: optional(AgentStatusUpdateSchema),
+    updates: optional(z.object({ updates: list(AgentStatusUpdateSchema, MAX_AGENT_UPDATES) })),
     executor_exited: optional(
       z.object({
         framework_id: FrameworkIDSchema,
@@ -823,9 +835,11 @@ const AgentCallSchema: z.ZodType<AgentCall> = z
         ? 'subscribe'
         : call.type === 'UPDATE'
           ? 'update'
-          : call.type === 'EXECUTOR_MESSAGE'
-            ? 'executor_message'
-            : 'executor_exited';
+          : call.type === 'UPDATES'
+            ? 'updates'
+            : call.type === 'EXECUTOR_MESSAGE'
+              ? 'executor_message'
+              : 'executor_exited';
     if (!BODILESS_AGENT_CALLS.has(call.type) && call[body] === undefined)
       ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
     if (call.type !== 'SUBSCRIBE' && call.agent_id === undefined)

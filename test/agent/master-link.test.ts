@@ -8,11 +8,17 @@ import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { MasterLink } from '../../src/agent/master-link.js';
 import { silentLogger, systemClock } from '../../src/runtime/index.js';
-import { encodeRecord, type TaskStatus, taskId } from '../../src/wire/index.js';
+import { encodeRecord, limits, type TaskStatus, taskId } from '../../src/wire/index.js';
 
 interface FakeMaster {
   readonly url: URL;
   readonly calls: Record<string, number>;
+  /** Task ids of the status updates received, in order, whatever call carried them. */
+  readonly updates: string[];
+}
+
+interface UpdateBody {
+  readonly status: { readonly task_id: { readonly value: string } };
 }
 
 /** A master that answers SUBSCRIBE with `subscribe` and every other call with 202, a turn later. */
@@ -21,12 +27,22 @@ async function fakeMaster(
   subscribe: (response: ServerResponse) => void,
 ): Promise<FakeMaster> {
   const calls: Record<string, number> = {};
+  const updates: string[] = [];
   const streams: ServerResponse[] = [];
   const server = createServer(async (request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const call = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { type: string };
+    const call = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      type: string;
+      update?: UpdateBody;
+      updates?: { updates: UpdateBody[] };
+    };
     calls[call.type] = (calls[call.type] ?? 0) + 1;
+    for (const update of [
+      ...(call.update !== undefined ? [call.update] : []),
+      ...(call.updates?.updates ?? []),
+    ])
+      updates.push(update.status.task_id.value);
     if (call.type === 'SUBSCRIBE') {
       streams.push(response);
       subscribe(response);
@@ -42,7 +58,7 @@ async function fakeMaster(
     server.close();
   });
   const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://127.0.0.1:${port}`), calls };
+  return { url: new URL(`http://127.0.0.1:${port}`), calls, updates };
 }
 
 function subscribed(response: ServerResponse): void {
@@ -111,7 +127,13 @@ test('master link: 1,000 status updates in flight leave no abort listener behind
       agentLink.sendUpdate({ framework_id: { value: 'f' }, status: status(i) } as never),
     ),
   );
-  assert.equal(master.calls.UPDATE, 1000);
+  // Asked for in one loop round: one UPDATES call of at most MAX_AGENT_UPDATES each, in order.
+  assert.deepEqual(
+    master.updates,
+    Array.from({ length: 1000 }, (_, i) => `t${i}`),
+  );
+  assert.equal(master.calls.UPDATES, 1);
+  assert.equal(master.calls.UPDATE, undefined);
   assert.equal(abortListeners(agentLink), before);
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(
@@ -178,4 +200,43 @@ test('master link: a new leader takes the agent off a master that went silent', 
   await until(2);
   assert.deepEqual(masters, [old.url.host, next.url.host]);
   assert.equal(next.calls.SUBSCRIBE, 1);
+});
+
+test('master link: updates of one loop round share a call, cut at the limit; a lone one is an UPDATE', async (t) => {
+  const master = await fakeMaster(t, subscribed);
+  let onSubscribed = () => {};
+  const isSubscribed = new Promise<void>((resolve) => (onSubscribed = resolve));
+  const agentLink = link(master.url, onSubscribed);
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await isSubscribed;
+  const count = limits.MAX_AGENT_UPDATES + 3;
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      agentLink.sendUpdate({ framework_id: { value: 'f' }, status: status(i) } as never),
+    ),
+  );
+  assert.equal(master.calls.UPDATES, 2, 'one call per MAX_AGENT_UPDATES');
+  await agentLink.sendUpdate({ framework_id: { value: 'f' }, status: status(count) } as never);
+  assert.equal(master.calls.UPDATE, 1, 'alone in its round: a plain UPDATE');
+  assert.deepEqual(
+    master.updates,
+    Array.from({ length: count + 1 }, (_, i) => `t${i}`),
+  );
+});
+
+test('master link: every update of a batch the master refuses is refused', async (t) => {
+  const master = await fakeMaster(t, subscribed);
+  const agentLink = link(master.url);
+  // Never subscribed: the call cannot be sent, and each caller hears so.
+  const results = await Promise.allSettled(
+    Array.from({ length: 3 }, (_, i) =>
+      agentLink.sendUpdate({ framework_id: { value: 'f' }, status: status(i) } as never),
+    ),
+  );
+  assert.deepEqual(
+    results.map((result) => result.status),
+    ['rejected', 'rejected', 'rejected'],
+  );
+  assert.deepEqual(master.updates, []);
 });

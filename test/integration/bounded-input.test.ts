@@ -113,6 +113,26 @@ describe('a master refuses unbounded input', () => {
     }
   });
 
+  test("an agent's UPDATES call of more than 1,024 updates gets 400 naming the list", async () => {
+    const update = {
+      framework_id: { value: 'f' },
+      status: { task_id: { value: 't' }, state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR' },
+    };
+    const call = (count: number) =>
+      JSON.stringify({
+        type: 'UPDATES',
+        agent_id: { value: 'no-such-agent' },
+        updates: { updates: Array.from({ length: count }, () => update) },
+      });
+    const tooMany = await post('/master/api/v1/agent', call(1025));
+    assert.equal(tooMany.status, 400, tooMany.body);
+    assert.match(tooMany.body, /updates\.updates.*at most 1024 entries/);
+    // Within the limit the call is valid; this agent is unknown.
+    const unknown = await post('/master/api/v1/agent', call(1024));
+    assert.equal(unknown.status, 400, unknown.body);
+    assert.match(unknown.body, /agent_id.*Agent cannot be found/);
+  });
+
   test('a body over --max_request_body gets 413', async () => {
     const reply = await post(
       '/api/v1',

@@ -99,6 +99,11 @@ test('simulated agents and frameworks launch and finish tasks on a real master, 
   assert.equal(agents.updatesAcknowledged, agents.updatesCreated);
   assert.equal(agents.staleAcknowledgements, 0);
   assert.equal(agents.updateCallsFailed, 0);
+  // Ten tasks an agent: updates reported in one loop round share an UPDATES call.
+  assert.ok(
+    agents.updateCalls < agents.updatesSent,
+    `${agents.updateCalls} calls for ${agents.updatesSent} updates`,
+  );
   assert.equal(agents.disconnects, 0);
   for (const framework of frameworks) {
     const stats = framework.stats;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
+import { lazyList } from '../../src/wire/lazy-list.js';
 import { MAX_PROTOBUF_DEPTH } from '../../src/wire/limits.js';
 import { ProtoCodec } from '../../src/wire/proto/codec.js';
 import { compileProtos } from '../../src/wire/proto/compile.js';
@@ -900,6 +901,86 @@ test('protobuf merges a message field that appears twice, as protobuf parsers do
     address: { hostname: 'h', port: 2 },
     path: '/p',
   });
+});
+
+test('protobuf in pieces: a GET_STATE with lazy lists, cut in many pieces, reads as the whole message', () => {
+  const sample = SAMPLES.find(([name]) => name === 'operator GET_STATE reply');
+  assert.ok(sample !== undefined);
+  const whole = sample[2] as {
+    get_state: { get_tasks: { tasks: Json[] }; get_agents: { agents: Json[] } } & Json;
+  };
+  const taskOf = (i: number) => ({
+    ...(whole.get_state.get_tasks.tasks[0] as Json),
+    task_id: { value: `t-${i}` },
+  });
+  const agentOf = (i: number) => ({
+    ...(whole.get_state.get_agents.agents[0] as Json),
+    pid: `a${i}`,
+  });
+  const ids = Array.from({ length: 2_000 }, (_, i) => i);
+  const expected = {
+    ...whole,
+    get_state: {
+      ...whole.get_state,
+      get_tasks: { tasks: ids.map(taskOf), completed_tasks: ids.slice(0, 7).map(taskOf) },
+      get_agents: { ...whole.get_state.get_agents, agents: ids.map(agentOf) },
+    },
+  };
+  let rendered = 0;
+  const lazy = <T>(items: T[], render: (item: T) => unknown) =>
+    lazyList(items, (item) => {
+      rendered++;
+      return render(item);
+    });
+  const lazyValue = {
+    ...whole,
+    get_state: {
+      ...whole.get_state,
+      get_tasks: { tasks: lazy(ids, taskOf), completed_tasks: lazy(ids.slice(0, 7), taskOf) },
+      get_agents: { ...whole.get_state.get_agents, agents: lazy(ids, agentOf) },
+    },
+  };
+  const pieces = [...codec.encodePieces(M.masterResponse, lazyValue, 16 * 1024)];
+  assert.equal(rendered, 4_007, 'each item rendered once');
+  assert.ok(pieces.length > 20, `${pieces.length} pieces`);
+  assert.ok(
+    pieces.every((piece) => piece.length < 20 * 1024),
+    'no piece much over the size asked',
+  );
+  const bytes = Buffer.concat(pieces);
+  assert.deepEqual(codec.decode(M.masterResponse, bytes), expected, 'Agora reads it whole');
+  assert.deepEqual(
+    strictDecode(M.masterResponse, bytes),
+    expected,
+    'a strict client reads it whole',
+  );
+  // Each piece on its own is a Response too (the first one carries `type`).
+  assert.equal(codec.decode(M.masterResponse, pieces[0] ?? new Uint8Array()).type, 'GET_STATE');
+  // Empty lazy lists still make their messages present, as the whole encoding does.
+  const empty = {
+    type: 'GET_STATE',
+    get_state: {
+      get_tasks: { tasks: lazyList([], taskOf) },
+      get_agents: { agents: lazyList([], agentOf) },
+    },
+  };
+  assert.deepEqual(
+    codec.decode(M.masterResponse, Buffer.concat([...codec.encodePieces(M.masterResponse, empty)])),
+    {
+      type: 'GET_STATE',
+      get_state: { get_tasks: {}, get_agents: {} },
+    },
+  );
+  // A required field missing from a listed item is refused, naming it.
+  const broken = {
+    type: 'GET_STATE',
+    get_state: { get_tasks: { tasks: lazyList([1], () => ({ name: 'x' })) } },
+  };
+  assert.throws(
+    () => [...codec.encodePieces(M.masterResponse, broken)],
+    (error: unknown) =>
+      error instanceof ProtoEncodeError && /get_state\.get_tasks\.tasks/.test(error.message),
+  );
 });
 
 test('protobuf refuses malformed bodies naming the field and the byte', () => {

@@ -353,4 +353,29 @@ test('agent call validation keeps the agent domain and takes a PONG without a bo
   assert.equal(zoneless.field, 'subscribe.agent_info.domain.fault_domain.zone');
   assert.equal(parseAgentCall({ type: 'PONG', agent_id: { value: 'a-S0' } }).type, 'PONG');
   assert.equal(badRequest(() => parseAgentCall({ type: 'PONG' })).field, 'agent_id');
+  // UPDATES: a list of UPDATE bodies, each validated as one.
+  const update = (state: string) => ({
+    framework_id: { value: 'f' },
+    status: { task_id: { value: 't' }, state, source: 'SOURCE_EXECUTOR' },
+  });
+  const updates = parseAgentCall({
+    type: 'UPDATES',
+    agent_id: { value: 'a-S0' },
+    updates: { updates: [update('TASK_STARTING'), update('TASK_RUNNING')] },
+  });
+  assert.equal(updates.type === 'UPDATES' && updates.updates.updates.length, 2);
+  assert.equal(
+    badRequest(() => parseAgentCall({ type: 'UPDATES', agent_id: { value: 'a-S0' } })).field,
+    'updates',
+  );
+  assert.equal(
+    badRequest(() =>
+      parseAgentCall({
+        type: 'UPDATES',
+        agent_id: { value: 'a-S0' },
+        updates: { updates: [update('TASK_RUNNING'), update('TASK_SLEEPING')] },
+      }),
+    ).field,
+    'updates.updates[1].status.state',
+  );
 });

@@ -1,6 +1,11 @@
 // POST /master/api/v1/agent: Agora's own agent protocol (see wire/agent-protocol.ts).
 import { HttpError, type HttpServer, readJsonBody, sendEmpty } from '../../runtime/index.js';
-import { BadRequestError, parseAgentCall, STREAM_ID_HEADER } from '../../wire/index.js';
+import {
+  assertNever,
+  BadRequestError,
+  parseAgentCall,
+  STREAM_ID_HEADER,
+} from '../../wire/index.js';
 import type { MasterApi } from '../api.js';
 
 /** An agent's SUBSCRIBE may carry this much: ~100,000 tasks of a kilobyte or so each. */
@@ -30,23 +35,36 @@ export function routeAgentApi(http: HttpServer, master: MasterApi): void {
     if (streamId === undefined) throw new HttpError('FORBIDDEN', 'Agent is not subscribed');
     if (request.headers[STREAM_ID_HEADER] !== streamId)
       throw new BadRequestError('Mesos-Stream-Id', "is not the agent's current stream");
-    if (call.type === 'PONG') master.pong(agent);
-    else if (call.type === 'UPDATE')
-      master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
-    else if (call.type === 'EXECUTOR_MESSAGE')
-      master.executorMessage(
-        agent,
-        call.executor_message.framework_id.value,
-        call.executor_message.executor_id.value,
-        call.executor_message.data,
-      );
-    else
-      master.executorExited(
-        agent,
-        call.executor_exited.framework_id.value,
-        call.executor_exited.executor_id.value,
-        call.executor_exited.status,
-      );
+    switch (call.type) {
+      case 'PONG':
+        master.pong(agent);
+        break;
+      case 'UPDATE':
+        master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
+        break;
+      case 'UPDATES':
+        for (const update of call.updates.updates)
+          master.statusUpdate(agent, update.framework_id.value, update.status);
+        break;
+      case 'EXECUTOR_MESSAGE':
+        master.executorMessage(
+          agent,
+          call.executor_message.framework_id.value,
+          call.executor_message.executor_id.value,
+          call.executor_message.data,
+        );
+        break;
+      case 'EXECUTOR_EXITED':
+        master.executorExited(
+          agent,
+          call.executor_exited.framework_id.value,
+          call.executor_exited.executor_id.value,
+          call.executor_exited.status,
+        );
+        break;
+      default:
+        assertNever(call);
+    }
     sendEmpty(response, 202);
   });
 }

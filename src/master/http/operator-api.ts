@@ -8,6 +8,7 @@ import {
   listFiles,
   readFile,
   streamJson,
+  streamProtobuf,
 } from '../../runtime/index.js';
 import { assertNever, BadRequestError, PROTO_MESSAGES, parseMasterCall } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
@@ -53,14 +54,15 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
     apiRoute({ messages, parse: parseMasterCall }, async (call, exchange, request, response) => {
       const reply = (type: string, body: unknown) =>
         exchange.reply(200, body === undefined ? { type } : { type, [type.toLowerCase()]: body });
-      // The replies that grow with the cluster: in JSON, their long lists are rendered as
-      // they are written (streamJson: same bytes, a chunk per loop round).
+      // The replies that grow with the cluster: their long lists are rendered as they are
+      // written, a chunk per loop round (streamJson: same bytes as a whole document;
+      // streamProtobuf: pieces that a protobuf parser merges into the same message).
       const isJson = exchange.mediaType === APPLICATION_JSON;
-      const list: ListMaker = isJson ? streamedList : eagerList;
+      const list: ListMaker = streamedList;
       const replyLarge = (type: string, body: unknown) =>
         isJson
           ? streamJson(response, 200, { type, [type.toLowerCase()]: body })
-          : reply(type, body);
+          : streamProtobuf(response, 200, messages.reply, { type, [type.toLowerCase()]: body });
       const { books } = master;
       const principal = request.principal?.value;
       authorizeCall(master, principal, call);

@@ -127,13 +127,19 @@ export function legacyOffer(offer: OfferRecord): Json {
 }
 
 /** What every legacy endpoint says of a framework (Mesos' `Summary<Framework>`). */
-export function frameworkSummary(books: Books, framework: FrameworkRecord): Json {
+export function frameworkSummary(
+  books: Books,
+  framework: FrameworkRecord,
+  // legacyFramework passes its own sums: each is a fold over every task of the framework.
+  used = books.usedBy(framework),
+  offered = books.offeredTo(framework),
+): Json {
   const info = framework.info;
   return {
     id: framework.id.value,
     name: info.name,
-    used_resources: summarize(books.usedBy(framework)),
-    offered_resources: summarize(books.offeredTo(framework)),
+    used_resources: summarize(used),
+    offered_resources: summarize(offered),
     capabilities: (info.capabilities ?? []).map((c) => c.type),
     hostname: info.hostname ?? '',
     webui_url: info.webui_url ?? '',
@@ -153,7 +159,7 @@ export function legacyFramework(
   const info = framework.info;
   const tasks = [...framework.tasks.values()];
   return {
-    ...frameworkSummary(books, framework),
+    ...frameworkSummary(books, framework, used, offered),
     user: info.user,
     failover_timeout: info.failover_timeout ?? 0,
     checkpoint: info.checkpoint ?? false,

@@ -11,6 +11,9 @@
 //   match its declaration is skipped too, as protobuf's own parser does;
 // - `required` is checked both ways (proto2): a decoded message lacking one is
 //   refused, and so is encoding one (that would be Agora's bug, not the client's).
+// Long file: decoding, encoding and encoding in pieces (large replies) walk the same
+// per-type plans, which are private to the class.
+import { LazyList } from '../lazy-list.js';
 import { MAX_PROTOBUF_DEPTH } from '../limits.js';
 import type { FieldDescriptor, ProtoDescriptor } from './descriptor.js';
 import { ProtoDecodeError, ProtoEncodeError } from './errors.js';
@@ -91,6 +94,67 @@ export class ProtoCodec {
     const writer = new WireWriter();
     this.encodeMessage(this.plan(typeName), value, writer, 0);
     return writer.finish();
+  }
+
+  /**
+   * `value` as a `typeName` message in pieces of about `pieceBytes`, for replies too large
+   * to build whole (GET_STATE of 100,000 tasks): each piece is itself a `typeName` message,
+   * and their concatenation decodes to `value`, because a protobuf parser merges a message
+   * field seen twice and appends to a repeated one (as ours does, and protobuf's own). A
+   * repeated message field whose value is a LazyList is rendered and encoded one item at a
+   * time; a message field holding one (at any depth) is split the same way. The first piece
+   * holds every other field, so required fields are checked as encode() checks them.
+   */
+  *encodePieces(typeName: string, value: unknown, pieceBytes = 64 * 1024): Generator<Uint8Array> {
+    yield* this.pieces(this.plan(typeName), value, pieceBytes, 0);
+  }
+
+  private *pieces(
+    plan: Plan,
+    value: unknown,
+    pieceBytes: number,
+    depth: number,
+  ): Generator<Uint8Array> {
+    if (!isObject(value)) throw new ProtoEncodeError('', `expected an object for ${plan.typeName}`);
+    const rest: Json = {};
+    const split: { field: Field; item: unknown }[] = [];
+    for (const field of plan.fields) {
+      const item = value[field.name];
+      if (field.value.kind === 'message' && field.rule !== 'map' && holdsLazyList(item))
+        split.push({ field, item });
+      else rest[field.name] = item;
+    }
+    // Always written, empty or not: it makes the message (and each field it is in) present.
+    yield Buffer.from(this.encode(plan.typeName, rest));
+    for (const { field, item } of split) {
+      const kind = field.value as Extract<Kind, { kind: 'message' }>;
+      const itemPlan = this.plan(kind.typeName);
+      try {
+        if (item instanceof LazyList) {
+          if (field.rule !== 'repeated') throw new ProtoEncodeError('', 'a list in a single field');
+          let writer = new WireWriter();
+          for (const element of item.items) {
+            writer.tag(field.id, WIRE_LENGTH_DELIMITED);
+            const mark = writer.beginNested();
+            this.encodeMessage(itemPlan, item.render(element), writer, depth + 1);
+            writer.endNested(mark);
+            if (writer.size >= pieceBytes) {
+              yield writer.finish();
+              writer = new WireWriter();
+            }
+          }
+          if (writer.size > 0) yield writer.finish();
+        } else
+          for (const piece of this.pieces(itemPlan, item, pieceBytes, depth + 1)) {
+            const writer = new WireWriter();
+            writer.tag(field.id, WIRE_LENGTH_DELIMITED);
+            writer.bytes(piece);
+            yield writer.finish();
+          }
+      } catch (error) {
+        throw error instanceof ProtoEncodeError ? error.within(field.name) : error;
+      }
+    }
   }
 
   /**
@@ -468,6 +532,14 @@ export class ProtoCodec {
 }
 
 const STRING_KIND: ScalarKind = { kind: 'scalar', scalar: 'string' };
+
+/** A LazyList, or a plain object with one somewhere in it (arrays are not looked into). */
+function holdsLazyList(value: unknown): boolean {
+  if (value instanceof LazyList) return true;
+  if (!isObject(value)) return false;
+  for (const key of Object.keys(value)) if (holdsLazyList(value[key])) return true;
+  return false;
+}
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -336,6 +336,11 @@ export class WireWriter {
     this.buffer[at] = n;
   }
 
+  /** Bytes written so far. */
+  get size(): number {
+    return this.length;
+  }
+
   /** The bytes written so far (a view of this writer's buffer). */
   finish(): Uint8Array {
     return this.buffer.subarray(0, this.length);
