@@ -41,7 +41,11 @@ import type {
 } from '../wire/index.js';
 import type { MasterApi } from './api.js';
 import { AttachedFiles } from './attached-files.js';
-import { accept as acceptOffers, decline as declineOffers } from './core/accept.js';
+import {
+  type AcceptAuthorizer,
+  accept as acceptOffers,
+  decline as declineOffers,
+} from './core/accept.js';
 import * as agentAdmin from './core/agent-admin.js';
 import { changeReservations, changeVolumes, type VolumeChange } from './core/agent-resources.js';
 import * as agents from './core/agents.js';
@@ -63,6 +67,7 @@ import { routeEndpoints } from './http/endpoints.js';
 import { routeOperatorApi } from './http/operator-api.js';
 import { MASTER_ROUTE_ACCESS } from './http/route-access.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
+import type { Visibility } from './http/view-filter.js';
 import { routeWebUi } from './http/web-ui.js';
 import { LoggingLevel } from './logging-level.js';
 import { buildMasterInfo } from './master-info.js';
@@ -360,8 +365,9 @@ export class Master implements MasterApi {
     response: ServerResponse,
     requestClosed: AbortSignal,
     encoder: MessageEncoder,
+    visibility?: Visibility,
   ): Promise<void> {
-    return this.operatorStreams.subscribe(response, requestClosed, encoder);
+    return this.operatorStreams.subscribe(response, requestClosed, encoder, visibility);
   }
 
   agentStreamId(agent: AgentRecord): string | undefined {
@@ -404,8 +410,8 @@ export class Master implements MasterApi {
     frameworks.remove(this.core, framework, why);
   }
 
-  accept(framework: FrameworkRecord, call: Accept): void {
-    acceptOffers(this.core, framework, call);
+  accept(framework: FrameworkRecord, call: Accept, authorizer?: AcceptAuthorizer): void {
+    acceptOffers(this.core, framework, call, authorizer);
   }
 
   decline(framework: FrameworkRecord, offerIds: readonly string[], refuseSeconds?: number): void {

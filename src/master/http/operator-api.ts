@@ -137,7 +137,7 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
                 shown(v1State(books, eagerList), (b, v) => filterV1(b, v, userOf)),
               );
         case 'SUBSCRIBE':
-          return master.subscribeOperator(response, request.signal, exchange.events);
+          return master.subscribeOperator(response, request.signal, exchange.events, visibility);
         case 'GET_ROLES':
           return reply('GET_ROLES', { roles: v1Roles(master.roleBreakdowns()) });
         case 'GET_WEIGHTS':
