@@ -43,6 +43,8 @@ export interface MasterQueries {
   quotaContext(): QuotaContext;
   /** Opens a file the master serves (its log at `/master/log`); 404 for anything else. */
   readonly openFile: FileOpener;
+  /** openFile for a caller: FORBIDDEN unless its ACLs let it read the master's log. */
+  openFileAs(principal: string | undefined): FileOpener;
   /** The logging verbosity, as glog's FLAGS_v (see logging-level.ts). */
   loggingLevel(): number;
 }

@@ -165,7 +165,10 @@ export class Master implements MasterApi {
     routeAgentApi(this.http, this);
     routeOperatorApi(this.http, this);
     routeEndpoints(this.http, this);
-    serveFiles(this.http, this.attachedFiles.open, { debug: this.attachedFiles.debug });
+    serveFiles(this.http, this.attachedFiles.open, {
+      debug: this.attachedFiles.debug,
+      openerFor: (request) => this.openFileAs(request.principal?.value),
+    });
     routeAgentProxy(this.http, this);
     routeWebUi(this.http, options.webUiDir);
   }
@@ -613,6 +616,14 @@ export class Master implements MasterApi {
 
   get openFile(): FileOpener {
     return this.attachedFiles.open;
+  }
+
+  /** The attached files as `principal` may read them: all of them are logs (access_mesos_logs). */
+  openFileAs(principal: string | undefined): FileOpener {
+    return (path) => {
+      requireAuthorized(this.acls, 'access_mesos_logs', principal, undefined);
+      return this.attachedFiles.open(path);
+    };
   }
 
   loggingLevel(): number {

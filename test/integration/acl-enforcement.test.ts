@@ -12,6 +12,7 @@ import { waitFor } from './harness.js';
 import {
   AGENT,
   authorization,
+  GUEST,
   OPS,
   type SecureCluster,
   startSecureCluster,
@@ -39,6 +40,10 @@ const ACLS = {
   reserve_resources: [{ principals: { values: [WEB] }, roles: { values: [WEB] } }],
   unreserve_resources: [{ principals: { type: 'ANY' }, reserver_principals: { type: 'NONE' } }],
   create_volumes: [{ principals: { type: 'ANY' }, roles: { type: 'NONE' } }],
+  access_mesos_logs: [
+    { principals: { values: [OPS.principal] }, logs: { type: 'ANY' } },
+    { principals: { type: 'ANY' }, logs: { type: 'NONE' } },
+  ],
 };
 
 type OperatorEvent = { type: string } & Record<string, Record<string, unknown>>;
@@ -238,5 +243,119 @@ describe('ACL enforcement inside calls', () => {
     const held = slaves.slaves.find((s) => s.id === offer.agent_id.value);
     assert.equal(held?.reserved_resources[WEB]?.cpus, 0.5);
     assert.equal(held?.reserved_resources[WEB]?.disk, 64);
+  });
+
+  test("the master's log is read only by principals access_mesos_logs allows", async () => {
+    const read = async (credential: TestCredential) => {
+      const url = new URL('/files/read', cluster.masterUrl);
+      url.search = new URLSearchParams({ path: '/master/log', offset: '0' }).toString();
+      const response = await cluster.get(url, credential);
+      return { status: response.status, text: await response.text() };
+    };
+    const denied = await read(AGENT);
+    assert.equal(denied.status, 403);
+    assert.match(denied.text, /access_mesos_logs/);
+    // This master writes no log file (no --log_dir): allowed, ops finds none to read.
+    assert.equal((await read(OPS)).status, 404);
+  });
+});
+
+describe('access_sandboxes on the agent', () => {
+  let cluster: SecureCluster;
+  let framework: SchedulerConnection | undefined;
+  before(async () => {
+    cluster = await startSecureCluster({
+      agents: 0,
+      agentResources: 'cpus:2;mem:1024',
+      masterArgs: ['--authenticate_agents'],
+    });
+  });
+  after(async () => {
+    await framework?.close({ drainMs: 0 });
+    await cluster?.stop();
+  });
+
+  test("a principal reads the sandboxes of the users it may, and not another task's, even through a link", async () => {
+    const agent = await cluster.addAgent('agent-files', [
+      '--authenticate_http_readonly',
+      '--http_credentials',
+      cluster.credentialsFile,
+      '--acls',
+      JSON.stringify({
+        access_sandboxes: [
+          { principals: { values: [OPS.principal] }, users: { type: 'ANY' } },
+          { principals: { values: [AGENT.principal] }, users: { values: ['nobody'] } },
+          { principals: { type: 'ANY' }, users: { type: 'NONE' } },
+        ],
+      }),
+    ]);
+    framework = await subscribe({
+      master: cluster.masterUrl,
+      frameworkInfo: { user: 'root', name: 'sandboxes' },
+    });
+    const events = new EventQueue(framework);
+    const [offer] = await events.offers();
+    assert.ok(offer !== undefined);
+    const task = (name: string, user: string, command: string) => ({
+      name,
+      task_id: taskId(name),
+      agent_id: offer.agent_id,
+      resources: [
+        { name: 'cpus', type: 'SCALAR' as const, scalar: { value: 0.1 } },
+        { name: 'mem', type: 'SCALAR' as const, scalar: { value: 32 } },
+      ],
+      command: { value: command, user },
+    });
+    // The nobody task links to root's output from its own sandbox: the link is in a sandbox
+    // the agent principal may read, what it leads to is not.
+    await framework.accept(
+      [offer.id],
+      [
+        {
+          type: 'LAUNCH',
+          launch: {
+            task_infos: [
+              task('root-task', 'root', 'echo root-secret; sleep 60'),
+              task(
+                'nobody-task',
+                'nobody',
+                'echo nobody-output; ln -s "$MESOS_SANDBOX/../../../root-task/runs/latest/stdout" peek; sleep 60',
+              ),
+            ],
+          },
+        },
+      ],
+    );
+    await events.update('root-task', 'TASK_RUNNING');
+    await events.update('nobody-task', 'TASK_RUNNING');
+    const frameworkId = framework.frameworkId.value;
+    const sandbox = (executor: string) =>
+      `/frameworks/${frameworkId}/executors/${executor}/runs/latest`;
+    const read = async (credential: TestCredential | undefined, path: string) => {
+      const url = new URL('/files/read', agent.url);
+      url.search = new URLSearchParams({ path, offset: '0' }).toString();
+      const response = await cluster.get(url, credential);
+      return { status: response.status, text: await response.text() };
+    };
+    await waitFor('the tasks to write their output', async () =>
+      (await read(OPS, `${sandbox('nobody-task')}/peek`)).text.includes('root-secret') &&
+      (await read(OPS, `${sandbox('nobody-task')}/stdout`)).text.includes('nobody-output')
+        ? true
+        : undefined,
+    );
+    assert.equal((await read(undefined, `${sandbox('root-task')}/stdout`)).status, 401);
+    const own = await read(AGENT, `${sandbox('nobody-task')}/stdout`);
+    assert.equal(own.status, 200);
+    assert.match(own.text, /nobody-output/);
+    const other = await read(AGENT, `${sandbox('root-task')}/stdout`);
+    assert.equal(other.status, 403);
+    assert.match(other.text, /access_sandboxes/);
+    assert.equal((await read(AGENT, `${sandbox('nobody-task')}/peek`)).status, 403, 'by a link');
+    assert.equal((await read(GUEST, `${sandbox('nobody-task')}/stdout`)).status, 403);
+    assert.match((await read(OPS, `${sandbox('root-task')}/stdout`)).text, /root-secret/);
+    const browse = new URL('/files/browse', agent.url);
+    browse.search = new URLSearchParams({ path: sandbox('root-task') }).toString();
+    assert.equal((await cluster.get(browse, AGENT)).status, 403);
+    assert.equal((await cluster.get(browse, OPS)).status, 200);
   });
 });

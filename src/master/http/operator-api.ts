@@ -107,10 +107,16 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           );
           return exchange.replyEmpty(200);
         case 'LIST_FILES':
-          return reply('LIST_FILES', await listFiles(master.openFile, call.list_files.path));
+          return reply(
+            'LIST_FILES',
+            await listFiles(master.openFileAs(principal), call.list_files.path),
+          );
         case 'READ_FILE': {
           const { path, offset, length } = call.read_file;
-          return reply('READ_FILE', await readFile(master.openFile, path, offset, length));
+          return reply(
+            'READ_FILE',
+            await readFile(master.openFileAs(principal), path, offset, length),
+          );
         }
         case 'GET_EXECUTORS':
           return reply(
