@@ -154,6 +154,7 @@ export class Agent implements AgentView {
         ? { executorToken: tokenSigner(options.executorSecretKey) }
         : {}),
       killGracePeriodMs: options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs,
+      switchUser: options.switchUser ?? true,
       recover: options.recover ?? 'reconnect',
       agentId: () => this.agentIdValue,
       endpoint: () => this.endpoint,

@@ -47,6 +47,7 @@ export type {
   LaunchSpec,
   Limitation,
   ResourceStatistics,
+  RunAsUser,
   Termination,
   VolumeMount,
 } from './types.js';

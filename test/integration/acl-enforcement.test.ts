@@ -277,6 +277,7 @@ describe('access_sandboxes on the agent', () => {
 
   test("a principal reads the sandboxes of the users it may, and not another task's, even through a link", async () => {
     const agent = await cluster.addAgent('agent-files', [
+      '--switch_user',
       '--authenticate_http_readonly',
       '--http_credentials',
       cluster.credentialsFile,
