@@ -211,13 +211,7 @@ export function runCli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; detached?: boolean } = {},
 ): CliRun {
-  // Tests name users this host lacks ('test', 'u'): their agents run tasks as the agent's
-  // own user unless a test asks for --switch_user (Mesos' default, on).
-  const argv =
-    args[0] === 'agent' && !args.some((a) => a.startsWith('--switch_user'))
-      ? [...args, '--switch_user=false']
-      : args;
-  const child = spawn(process.execPath, [AGORA, ...argv], {
+  const child = spawn(process.execPath, [AGORA, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
     detached: options.detached ?? false,
