@@ -264,6 +264,7 @@ export class Bed {
       options.nodeArgs ?? [],
       [
         'agent',
+        '--switch_user=false', // the simulated frameworks' user is not on this host
         '--master',
         masterUrl,
         '--port',

@@ -10,6 +10,7 @@ import {
   basicAuthorization,
   Cleanup,
   HttpServer,
+  isAuthorized,
   type Logger,
   PERMISSIVE_ACLS,
   type RegisteredRoute,
@@ -53,7 +54,7 @@ import {
   Executors,
 } from './executors.js';
 import { DEFAULT_FETCHER_CACHE_SIZE_BYTES, Fetcher } from './fetcher.js';
-import { routeFiles, SandboxFiles } from './files.js';
+import { routeFiles, SandboxFiles, type SandboxOwner } from './files.js';
 import { agentResources } from './host-resources.js';
 import { MasterLink } from './master-link.js';
 import { type AgentView, routeAgentOperatorApi } from './operator-api.js';
@@ -153,6 +154,7 @@ export class Agent implements AgentView {
         ? { executorToken: tokenSigner(options.executorSecretKey) }
         : {}),
       killGracePeriodMs: options.killGracePeriodMs ?? AGENT_DEFAULTS.killGracePeriodMs,
+      switchUser: options.switchUser ?? true,
       recover: options.recover ?? 'reconnect',
       agentId: () => this.agentIdValue,
       endpoint: () => this.endpoint,
@@ -211,6 +213,17 @@ export class Agent implements AgentView {
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
     this.files = new SandboxFiles({
+      ...(options.acls !== undefined
+        ? {
+            mayAccess: (principal: string | undefined, owner: SandboxOwner | undefined) =>
+              isAuthorized(
+                acls,
+                'access_sandboxes',
+                principal,
+                owner === undefined ? undefined : this.sandboxUser(owner),
+              ),
+          }
+        : {}),
       slavesDir: join(options.workDir, 'slaves'),
       agentDir: () =>
         this.agentIdValue === undefined
@@ -666,6 +679,22 @@ export class Agent implements AgentView {
    * Tells the master an executor ended (Mesos' ExitedExecutorMessage), so that it frees the
    * executor's resources and sends FAILURE; kept for the next registration if not connected.
    */
+
+  /**
+   * The user a sandbox's executor runs as (ACL access_sandboxes' object): its task's or
+   * executor's command user, else its framework's; undefined when the agent no longer knows it.
+   */
+  private sandboxUser(owner: SandboxOwner): string | undefined {
+    const isOwner = (frameworkIdValue: string, executorIdValue: string) =>
+      frameworkIdValue === owner.frameworkIdValue && executorIdValue === owner.executorIdValue;
+    for (const run of [...this.runs.active, ...this.runs.finished])
+      if (isOwner(run.address.frameworkIdValue, run.address.executorIdValue))
+        return run.task.command?.user ?? run.task.executor?.command?.user ?? run.frameworkInfo.user;
+    for (const run of [...this.executors.active, ...this.executors.finished.map((f) => f.run)])
+      if (isOwner(run.frameworkId.value, run.info.executor_id.value))
+        return run.info.command?.user ?? run.frameworkInfo.user;
+    return undefined;
+  }
   private executorExited(frameworkId: FrameworkID, executorId: ExecutorID, status: number): void {
     const exited = { framework_id: frameworkId, executor_id: executorId, status };
     const link = this.link;

@@ -83,10 +83,16 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       case 'SET_LOGGING_LEVEL':
         return sendEmpty(response, 200);
       case 'LIST_FILES':
-        return reply('LIST_FILES', await listFiles(agent.files.open, call.list_files.path));
+        return reply(
+          'LIST_FILES',
+          await listFiles(agent.files.openerFor(request.principal?.value), call.list_files.path),
+        );
       case 'READ_FILE': {
         const { path, offset, length } = call.read_file;
-        return reply('READ_FILE', await readFile(agent.files.open, path, offset, length));
+        return reply(
+          'READ_FILE',
+          await readFile(agent.files.openerFor(request.principal?.value), path, offset, length),
+        );
       }
       case 'GET_STATE':
         return reply('GET_STATE', {

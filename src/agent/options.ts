@@ -65,6 +65,8 @@ export interface AgentOptions {
   readonly executorSecretKey?: Buffer;
   /** --ssl_* (LIBPROCESS_SSL_*): every endpoint over HTTPS only (the executor API too). */
   readonly tls?: ServerTls;
+  /** --switch_user: run tasks as their users (true by default, as in Mesos). */
+  readonly switchUser?: boolean;
   /** --acls: who may use the agent's endpoints (get_endpoints); everything without. */
   readonly acls?: Acls;
   /** --credential: what the agent authenticates to the master with (--authenticate_agents). */

@@ -78,6 +78,8 @@ export class SandboxFile {
     readonly kind: SandboxFileKind,
     /** The path as the client named it, for messages. */
     readonly shownPath: string,
+    /** The descriptor's real path, under the root's real path (whose sandbox it is in). */
+    readonly realPath: string,
   ) {}
 
   /**
@@ -108,7 +110,7 @@ export class SandboxFile {
       const stats = await handle.stat();
       const kind = stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : undefined;
       if (kind === undefined) throw notRegular(shownPath, stats);
-      return new SandboxFile(handle, stats, kind, shownPath);
+      return new SandboxFile(handle, stats, kind, shownPath, real);
     } catch (error) {
       await handle.close();
       throw mapError(error, shownPath);

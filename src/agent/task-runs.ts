@@ -9,7 +9,7 @@
 // off, they are killed, as Mesos does (docs/agent-recovery.md).
 
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
+import { chownSync, closeSync, mkdirSync, openSync, renameSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   type Container,
@@ -56,6 +56,7 @@ import { recoverRuns, sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
+import { type HostUser, lookupHostUser, taskUserName } from './task-user.js';
 import { linkVolumes, persistentVolumes } from './volumes.js';
 
 /** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
@@ -101,6 +102,8 @@ export interface TaskRun {
   isKilledByHealthCheck: boolean;
   /** Aborts the fetch of the task's URIs while it runs (a kill, the agent stopping). */
   fetching: AbortController | undefined;
+  /** The host user the task runs as (--switch_user); undefined: the agent's own. */
+  user?: HostUser;
 }
 
 export interface TaskRunsOptions {
@@ -114,6 +117,10 @@ export interface TaskRunsOptions {
   /** --executor_secret_key: signs the token each container gets (executor-token.ts). */
   readonly executorToken?: (claims: ExecutorClaims) => string;
   readonly log: Logger;
+  /** --switch_user: run each task as its user (taskUserName), which must exist. */
+  readonly switchUser?: boolean;
+  /** Finds a host user by name (/etc/passwd by default; tests replace it). */
+  readonly lookupUser?: (name: string) => HostUser | undefined;
   readonly killGracePeriodMs: number;
   readonly recover: RecoverMode;
   readonly agentId: () => string | undefined;
@@ -235,6 +242,7 @@ export class TaskRuns {
       // Recorded before anything runs, so a crash from here on leaves a trace to recover.
       this.options.checkpoint.launched(address, frameworkInfo, task);
       mkdirSync(sandbox, { recursive: true });
+      run.user = this.switchTo(task, frameworkInfo, sandbox);
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
         source: 'SOURCE_AGENT',
@@ -265,6 +273,7 @@ export class TaskRuns {
           taskId: task.task_id.value,
         },
         volumes,
+        ...(run.user !== undefined ? { user: run.user } : {}),
       });
       // Reported once the launch is under way (the containerizer has asked for the fork, or
       // is making the cgroups): its checkpoint and its POST no longer delay the task's start.
@@ -317,6 +326,28 @@ export class TaskRuns {
         'could not point runs/latest at the new run',
       );
     }
+  }
+
+  /**
+   * With --switch_user, the user the task runs as, its sandbox (and the output files the
+   * launcher appends to) made that user's, as Mesos chowns the sandbox; throws, failing the
+   * task before anything runs, for a user this host does not have. Without, undefined.
+   */
+  private switchTo(task: TaskInfo, frameworkInfo: FrameworkInfo, sandbox: string) {
+    if (this.options.switchUser !== true) return undefined;
+    const name = taskUserName(task, frameworkInfo);
+    if (name === undefined) return undefined;
+    const user = (this.options.lookupUser ?? lookupHostUser)(name);
+    if (user === undefined)
+      throw new Error(`user '${name}' does not exist on this agent (--switch_user)`);
+    // The agent's own user already: nothing to switch (and no setpriv exec per task).
+    if (user.uid === process.getuid?.() && user.gid === process.getgid?.()) return undefined;
+    chownSync(sandbox, user.uid, user.gid);
+    for (const file of ['stdout', 'stderr']) {
+      closeSync(openSync(join(sandbox, file), 'a', 0o644));
+      chownSync(join(sandbox, file), user.uid, user.gid);
+    }
+    return user;
   }
 
   /** A task that reached a draining agent is dropped at once (Mesos' sendTaskDroppedUpdate). */

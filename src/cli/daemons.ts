@@ -361,6 +361,9 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   if (choice.warning !== undefined) logger.warn({ reason: choice.warning }, 'isolation fallback');
+  const switchUser = stringFlag(values, 'switch_user') ?? 'true';
+  if (switchUser !== 'true' && switchUser !== 'false')
+    throw new UsageError(`--switch_user: expected true or false, got '${switchUser}'`);
   const recover = stringFlag(values, 'recover') ?? 'reconnect';
   if (recover !== 'reconnect' && recover !== 'cleanup')
     throw new UsageError(`--recover: expected reconnect or cleanup, got '${recover}'`);
@@ -383,6 +386,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     ...optional('domain', domainFlag(values)),
     containerizer,
     recover,
+    switchUser: switchUser === 'true',
     ...optional(
       'fetcherCacheDir',
       fetcherCacheDir === undefined ? undefined : resolve(fetcherCacheDir),

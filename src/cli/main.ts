@@ -744,6 +744,14 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'processes a task may run at once',
         default: '10000',
       },
+      switch_user: {
+        type: 'string',
+        placeholder: 'true|false',
+        bareValue: 'true',
+        description:
+          "run each task as its user (CommandInfo.user, else the framework's), which must exist here",
+        default: 'true',
+      },
       recover: {
         type: 'string',
         placeholder: 'mode',

@@ -63,6 +63,7 @@ export type {
   LaunchSpec,
   Limitation,
   ResourceStatistics,
+  RunAsUser,
   Termination,
   VolumeMount,
 } from './types.js';

@@ -30,6 +30,7 @@ import type {
   KnownContainer,
   LaunchSpec,
   Limitation,
+  RunAsUser,
   Termination,
 } from './types.js';
 import { usageOf } from './usage.js';
@@ -117,7 +118,7 @@ export class MesosContainerizer implements Containerizer {
         environment: spec.environment,
         cgroupLimits: limits,
         cgroupProcsFiles: cgroup?.procsFiles ?? [],
-        command: commandArgv(spec),
+        command: runAsArgv(spec.user, commandArgv(spec)),
       });
     } catch (error) {
       // A launch lost with its launcher may have started something after all.
@@ -335,6 +336,23 @@ export class MesosContainerizer implements Containerizer {
     }, RECOVERED_POLL_MS);
     this.poller.unref();
   }
+}
+
+/**
+ * The argv that runs `argv` as `user` (--switch_user): setpriv(1) drops to the user's ids and
+ * groups once the shim has put the task in its cgroups and session, then execs the command,
+ * so the task and all it forks run as the user and the shim (and the launcher) stay as they are.
+ */
+export function runAsArgv(user: RunAsUser | undefined, argv: readonly string[]): string[] {
+  if (user === undefined) return [...argv];
+  return [
+    '/usr/bin/setpriv',
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    '--init-groups',
+    '--',
+    ...argv,
+  ];
 }
 
 /** The argv a CommandInfo runs: a shell command line, or an executable with its arguments. */

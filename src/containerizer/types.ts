@@ -25,6 +25,15 @@ export interface LaunchSpec {
   };
   /** Persistent volumes of the task, mounted where it asked for them. */
   readonly volumes?: readonly VolumeMount[];
+  /** The host user the task runs as (--switch_user); the agent's own user when absent. */
+  readonly user?: RunAsUser;
+}
+
+/** A host user's ids: the task's process drops to them, with the user's groups. */
+export interface RunAsUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
 }
 
 /** A persistent volume of a task: its directory on the host and where the task sees it. */

@@ -18,12 +18,14 @@ import type {
   Subscribe,
   TaskStatus,
 } from '../wire/index.js';
+import type { AcceptAuthorizer } from './core/accept.js';
 import type { VolumeChange } from './core/agent-resources.js';
 import type { ReadonlyBooks } from './core/books.js';
 import type { Histogram } from './core/metrics.js';
 import type { QuotaContext } from './core/quota.js';
 import type { AgentRecord, FrameworkRecord } from './core/records.js';
 import type { RoleBreakdown } from './core/roles.js';
+import type { Visibility } from './http/view-filter.js';
 
 export interface MasterQueries {
   readonly books: ReadonlyBooks;
@@ -41,6 +43,8 @@ export interface MasterQueries {
   quotaContext(): QuotaContext;
   /** Opens a file the master serves (its log at `/master/log`); 404 for anything else. */
   readonly openFile: FileOpener;
+  /** openFile for a caller: FORBIDDEN unless its ACLs let it read the master's log. */
+  openFileAs(principal: string | undefined): FileOpener;
   /** The logging verbosity, as glog's FLAGS_v (see logging-level.ts). */
   loggingLevel(): number;
 }
@@ -55,7 +59,8 @@ export interface SchedulerCommands {
   /** Counts a call the handler accepted (per-framework `calls/*`, the master's `messages_*`). */
   countCall(framework: FrameworkRecord, call: Call): void;
   teardown(framework: FrameworkRecord, why: string): void;
-  accept(framework: FrameworkRecord, call: Accept): void;
+  /** ACCEPT; `authorizer` (ACLs) refuses single operations, see AcceptAuthorizer. */
+  accept(framework: FrameworkRecord, call: Accept, authorizer?: AcceptAuthorizer): void;
   decline(framework: FrameworkRecord, offerIds: readonly string[], refuseSeconds?: number): void;
   revive(framework: FrameworkRecord, roles: readonly string[]): void;
   suppress(framework: FrameworkRecord, roles: readonly string[]): void;
@@ -97,11 +102,15 @@ export interface SchedulerCommands {
 }
 
 export interface OperatorCommands {
-  /** The operator event stream (SUBSCRIBE): answers on `response`, encoded by `encoder`, until it ends. */
+  /**
+   * The operator event stream (SUBSCRIBE): answers on `response`, encoded by `encoder`, until
+   * it ends, showing what `visibility` (the caller's view ACLs) lets it see.
+   */
   subscribeOperator(
     response: ServerResponse,
     requestClosed: AbortSignal,
     encoder: MessageEncoder,
+    visibility?: Visibility,
   ): Promise<void>;
   /** Resolve once the change is durable. */
   updateWeights(

@@ -41,7 +41,11 @@ import type {
 } from '../wire/index.js';
 import type { MasterApi } from './api.js';
 import { AttachedFiles } from './attached-files.js';
-import { accept as acceptOffers, decline as declineOffers } from './core/accept.js';
+import {
+  type AcceptAuthorizer,
+  accept as acceptOffers,
+  decline as declineOffers,
+} from './core/accept.js';
 import * as agentAdmin from './core/agent-admin.js';
 import { changeReservations, changeVolumes, type VolumeChange } from './core/agent-resources.js';
 import * as agents from './core/agents.js';
@@ -63,6 +67,7 @@ import { routeEndpoints } from './http/endpoints.js';
 import { routeOperatorApi } from './http/operator-api.js';
 import { MASTER_ROUTE_ACCESS } from './http/route-access.js';
 import { routeSchedulerApi } from './http/scheduler-api.js';
+import type { Visibility } from './http/view-filter.js';
 import { routeWebUi } from './http/web-ui.js';
 import { LoggingLevel } from './logging-level.js';
 import { buildMasterInfo } from './master-info.js';
@@ -180,7 +185,10 @@ export class Master implements MasterApi {
     routeAgentApi(this.http, this);
     routeOperatorApi(this.http, this);
     routeEndpoints(this.http, this);
-    serveFiles(this.http, this.attachedFiles.open, { debug: this.attachedFiles.debug });
+    serveFiles(this.http, this.attachedFiles.open, {
+      debug: this.attachedFiles.debug,
+      openerFor: (request) => this.openFileAs(request.principal?.value),
+    });
     routeAgentProxy(this.http, this);
     routeWebUi(this.http, options.webUiDir);
   }
@@ -386,8 +394,9 @@ export class Master implements MasterApi {
     response: ServerResponse,
     requestClosed: AbortSignal,
     encoder: MessageEncoder,
+    visibility?: Visibility,
   ): Promise<void> {
-    return this.operatorStreams.subscribe(response, requestClosed, encoder);
+    return this.operatorStreams.subscribe(response, requestClosed, encoder, visibility);
   }
 
   agentStreamId(agent: AgentRecord): string | undefined {
@@ -430,8 +439,8 @@ export class Master implements MasterApi {
     frameworks.remove(this.core, framework, why);
   }
 
-  accept(framework: FrameworkRecord, call: Accept): void {
-    acceptOffers(this.core, framework, call);
+  accept(framework: FrameworkRecord, call: Accept, authorizer?: AcceptAuthorizer): void {
+    acceptOffers(this.core, framework, call, authorizer);
   }
 
   decline(framework: FrameworkRecord, offerIds: readonly string[], refuseSeconds?: number): void {
@@ -633,6 +642,14 @@ export class Master implements MasterApi {
 
   get openFile(): FileOpener {
     return this.attachedFiles.open;
+  }
+
+  /** The attached files as `principal` may read them: all of them are logs (access_mesos_logs). */
+  openFileAs(principal: string | undefined): FileOpener {
+    return (path) => {
+      requireAuthorized(this.acls, 'access_mesos_logs', principal, undefined);
+      return this.attachedFiles.open(path);
+    };
   }
 
   loggingLevel(): number {

@@ -1,6 +1,9 @@
 // The operator event stream (POST /api/v1 SUBSCRIBE, WIRE §6.2): SUBSCRIBED
 // with the whole state, then one event per change the core observed, and
-// heartbeats. Dashboards follow the cluster through it without polling.
+// heartbeats. Dashboards follow the cluster through it without polling. Each subscriber sees
+// what its view ACLs show it, as Mesos filters per subscriber: a task event needs view_tasks
+// and view_frameworks on the task's framework user, a framework event view_frameworks; agent
+// events go to all.
 import type { ServerResponse } from 'node:http';
 import {
   type Clock,
@@ -13,6 +16,7 @@ import { assertNever } from '../wire/index.js';
 import type { ReadonlyBooks } from './core/books.js';
 import type { ClusterChange } from './core/outbox.js';
 import { v1Agent, v1Framework, v1State, v1Task } from './http/render-v1.js';
+import { filterV1, frameworkUsers, type Visibility } from './http/view-filter.js';
 
 /** Mesos' --max_operator_event_stream_subscribers default. */
 export const DEFAULT_MAX_OPERATOR_SUBSCRIBERS = 1000;
@@ -29,17 +33,27 @@ export interface OperatorStreamsOptions {
   readonly onObservedChange: (isObserved: boolean) => void;
 }
 
+interface Subscriber {
+  readonly stream: EventStream<OperatorEvent>;
+  /** What the subscriber's principal may see; undefined when its ACLs hide nothing. */
+  readonly visibility: Visibility | undefined;
+}
+
 export class OperatorStreams {
   /** Oldest first: when full, the oldest subscriber is dropped (as in Mesos). */
-  private readonly subscribers: EventStream<OperatorEvent>[] = [];
+  private readonly subscribers: Subscriber[] = [];
 
   constructor(private readonly options: OperatorStreamsOptions) {}
 
-  /** Serves one subscriber on `response`, encoded by `encoder`, until it or the master goes away. */
+  /**
+   * Serves one subscriber on `response`, encoded by `encoder`, until it or the master goes
+   * away; `visibility` (from its principal's view ACLs) filters the state and every event.
+   */
   async subscribe(
     response: ServerResponse,
     requestClosed: AbortSignal,
     encoder: MessageEncoder,
+    visibility?: Visibility,
   ): Promise<void> {
     const stream = new EventStream<OperatorEvent>(response, {
       encoder,
@@ -48,13 +62,19 @@ export class OperatorStreams {
     });
     requestClosed.addEventListener('abort', () => stream.close(), { once: true });
     const max = this.options.maxSubscribers ?? DEFAULT_MAX_OPERATOR_SUBSCRIBERS;
-    while (this.subscribers.length >= max) this.subscribers.shift()?.close();
-    this.subscribers.push(stream);
+    while (this.subscribers.length >= max) this.subscribers.shift()?.stream.close();
+    const subscriber: Subscriber = { stream, visibility };
+    this.subscribers.push(subscriber);
     this.options.onObservedChange(true);
+    const { books } = this.options;
+    const state = v1State(books);
     stream.send({
       type: 'SUBSCRIBED',
       subscribed: {
-        get_state: v1State(this.options.books),
+        get_state:
+          visibility === undefined
+            ? state
+            : filterV1(state as Record<string, unknown>, visibility, frameworkUsers(books)),
         heartbeat_interval_seconds: this.options.heartbeatIntervalMs / 1000,
       },
     });
@@ -67,7 +87,7 @@ export class OperatorStreams {
         stream.closed.addEventListener('abort', () => resolve(), { once: true }),
       );
     heartbeat.cancel();
-    const index = this.subscribers.indexOf(stream);
+    const index = this.subscribers.indexOf(subscriber);
     if (index !== -1) this.subscribers.splice(index, 1);
     if (this.subscribers.length === 0) this.options.onObservedChange(false);
   }
@@ -79,10 +99,12 @@ export class OperatorStreams {
 
   publish(change: ClusterChange): void {
     if (this.subscribers.length === 0) return;
-    const event = render(this.options.books, change);
+    const { books } = this.options;
+    const event = render(books, change);
     // One encoding per encoder (JSON, protobuf), not one per subscriber.
     const encoded = new Map<MessageEncoder, string | Uint8Array | Error>();
-    for (const stream of this.subscribers) {
+    for (const { stream, visibility } of this.subscribers) {
+      if (visibility !== undefined && !isVisible(books, change, visibility)) continue;
       const encoder = stream.messageEncoder;
       let payload = encoded.get(encoder);
       if (payload === undefined) {
@@ -100,8 +122,32 @@ export class OperatorStreams {
   }
 
   closeAll(): void {
-    for (const stream of this.subscribers.splice(0)) stream.close();
+    for (const { stream } of this.subscribers.splice(0)) stream.close();
     this.options.onObservedChange(false);
+  }
+}
+
+/** Whether a subscriber with `visibility` gets the event of `change` (Mesos' rules, above). */
+export function isVisible(
+  books: ReadonlyBooks,
+  change: ClusterChange,
+  visibility: Visibility,
+): boolean {
+  switch (change.kind) {
+    case 'taskAdded':
+    case 'taskUpdated': {
+      const user = frameworkUsers(books)(change.task.frameworkId.value);
+      return visibility.task(user) && visibility.framework(user);
+    }
+    case 'frameworkAdded':
+    case 'frameworkUpdated':
+    case 'frameworkRemoved':
+      return visibility.framework(change.framework.info.user);
+    case 'agentAdded':
+    case 'agentRemoved':
+      return true;
+    default:
+      return assertNever(change);
   }
 }
 

@@ -20,6 +20,7 @@ export const ACL_OBJECT_FIELDS = {
   view_tasks: 'users',
   view_executors: 'users',
   access_sandboxes: 'users',
+  access_mesos_logs: 'logs',
   get_endpoints: 'paths',
   update_maintenance_schedule: 'machines',
   drain_agent: 'agents',

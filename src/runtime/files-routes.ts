@@ -41,6 +41,12 @@ export type FileOpener = (path: string) => Promise<ServedFile>;
 export interface FilesRouteOptions {
   /** `/files/debug`: virtual paths and what they stand for; absent, the route is not served. */
   readonly debug?: () => Readonly<Record<string, string>>;
+  /**
+   * The opener for one request, when what may be opened depends on who asks (ACLs
+   * access_sandboxes, access_mesos_logs): it throws FORBIDDEN for what the caller may not
+   * read. Absent, every request opens through the route's `open`.
+   */
+  readonly openerFor?: (request: Request) => FileOpener;
 }
 
 /**
@@ -72,6 +78,7 @@ export function serveFiles(
   open: FileOpener,
   options: FilesRouteOptions = {},
 ): void {
+  const openerFor = options.openerFor ?? (() => open);
   http.route(['GET'], '/files/read', async (request, response) => {
     const offset = integerParam(request, 'offset');
     const length = integerParam(request, 'length');
@@ -79,7 +86,7 @@ export function serveFiles(
       throw new BadRequestError('offset', 'must be -1 or a non-negative integer');
     if (length !== undefined && length < -1)
       throw new BadRequestError('length', 'must be -1 or a non-negative integer');
-    const answer = await withFile(open, requiredPath(request), async (file) => {
+    const answer = await withFile(openerFor(request), requiredPath(request), async (file) => {
       if (file.kind === 'directory') throw new BadRequestError('path', 'is a directory');
       const size = file.stats.size;
       // offset -1 (or none) asks for the size: the web UI's pager starts so.
@@ -92,7 +99,7 @@ export function serveFiles(
   });
 
   http.route(['GET'], '/files/browse', async (request, response) => {
-    const listing = await withFile(open, requiredPath(request), async (file) => {
+    const listing = await withFile(openerFor(request), requiredPath(request), async (file) => {
       if (file.kind !== 'directory') throw new BadRequestError('path', 'is not a directory');
       return (await file.list()).map(({ name, stats }) => ({
         path: posix.join(file.shownPath, name),
@@ -108,7 +115,7 @@ export function serveFiles(
   });
 
   http.route(['GET'], '/files/download', async (request, response) => {
-    const isComplete = await withFile(open, requiredPath(request), async (file) => {
+    const isComplete = await withFile(openerFor(request), requiredPath(request), async (file) => {
       if (file.kind === 'directory') throw new BadRequestError('path', 'is a directory');
       response.writeHead(200, {
         'content-type': 'application/octet-stream',

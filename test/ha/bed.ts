@@ -242,6 +242,7 @@ export class HaBed {
             `agent-${i}`,
             (port) => [
               'agent',
+              '--switch_user=false', // the workload's user 'test' is not on this host
               '--master',
               bed.clientUrl,
               '--port',

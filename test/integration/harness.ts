@@ -58,7 +58,13 @@ export async function startDaemon(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Daemon> {
-  const child = spawn(process.execPath, [AGORA, ...args], {
+  // Tests name users this host lacks ('test', 'u'): their agents run tasks as the agent's
+  // own user unless a test asks for --switch_user (Mesos' default, on).
+  const argv =
+    args[0] === 'agent' && !args.some((a) => a.startsWith('--switch_user'))
+      ? [...args, '--switch_user=false']
+      : args;
+  const child = spawn(process.execPath, [AGORA, ...argv], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });

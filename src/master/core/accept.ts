@@ -9,6 +9,7 @@ import {
   type Accept,
   assertNever,
   BadRequestError,
+  type ExecutorInfo,
   type OfferOperation,
   type TaskInfo,
 } from '../../wire/index.js';
@@ -33,8 +34,30 @@ import {
   shrinkConversion,
 } from './volumes.js';
 
+/**
+ * Whether the framework may run each operation of an ACCEPT (ACLs run_tasks,
+ * reserve_resources, unreserve_resources, create_volumes, destroy_volumes): each answers why
+ * not, or undefined when allowed. Given by the shell, which holds the ACLs; as in Mesos, a
+ * refused task is TASK_ERROR with REASON_TASK_UNAUTHORIZED (a task group's every task with
+ * REASON_TASK_GROUP_UNAUTHORIZED), a refused RESERVE, UNRESERVE or volume operation is
+ * dropped (OPERATION_ERROR when it asked for feedback), and the others of the ACCEPT go on.
+ */
+export interface AcceptAuthorizer {
+  /** A RESERVE, UNRESERVE, CREATE, DESTROY, GROW_VOLUME or SHRINK_VOLUME. */
+  operation(operation: OfferOperation): string | undefined;
+  /** A task of a LAUNCH, or of a LAUNCH_GROUP with `executor`. */
+  task(task: TaskInfo, executor?: ExecutorInfo): string | undefined;
+}
+
+/** Allows everything: no ACLs. */
+export const ALLOW_ALL: AcceptAuthorizer = {
+  operation: () => undefined,
+  task: () => undefined,
+};
+
 /** What an ACCEPT's operations may still draw on, and what they set aside for the end. */
 interface AcceptState {
+  readonly authorizer: AcceptAuthorizer;
   /** Offered resources (allocated to the offers' role) the following operations may use. */
   available: Resources;
   /**
@@ -51,7 +74,12 @@ function tasksOf(operation: OfferOperation): readonly TaskInfo[] {
 }
 
 /** ACCEPT: runs the operations in order against the offers; leftovers are declined. */
-export function accept(core: CoreContext, framework: FrameworkRecord, call: Accept): void {
+export function accept(
+  core: CoreContext,
+  framework: FrameworkRecord,
+  call: Accept,
+  authorizer: AcceptAuthorizer = ALLOW_ALL,
+): void {
   const operations = call.operations ?? [];
   const problem = offersProblem(
     core,
@@ -93,6 +121,7 @@ export function accept(core: CoreContext, framework: FrameworkRecord, call: Acce
   core.metrics.frameworkCounter(framework, 'offers/accepted', offers.length);
   const agent = core.books.agents.get(first.agentId.value);
   const state: AcceptState = {
+    authorizer,
     available: offers.reduce((sum, offer) => sum.plus(offer.resources), Resources.EMPTY),
     resized: Resources.EMPTY,
   };
@@ -133,19 +162,27 @@ function applyOperation(
         refuseTasks(core, framework, operation, 'REASON_TASK_INVALID');
         return;
       }
-      state.available = launch(
-        core,
-        framework,
-        agent,
-        first,
-        operation.launch.task_infos,
-        state.available,
-      );
+      state.available = launch(core, framework, agent, first, operation.launch.task_infos, state);
       return;
     case 'LAUNCH_GROUP':
       if (operation.id !== undefined) {
         refuseTasks(core, framework, operation, 'REASON_TASK_GROUP_INVALID');
         return;
+      }
+      {
+        // The whole group or none of it (Mesos reports the first refusal to every task).
+        const { executor, task_group } = operation.launch_group;
+        const refusal = task_group.tasks
+          .map((task) => state.authorizer.task(task, executor))
+          .find((r) => r !== undefined);
+        if (refusal !== undefined) {
+          for (const task of task_group.tasks)
+            sendMasterStatus(core, framework, task.task_id, task.agent_id, 'TASK_ERROR', {
+              reason: 'REASON_TASK_GROUP_UNAUTHORIZED',
+              message: refusal,
+            });
+          return;
+        }
       }
       state.available = launchTaskGroup(
         core,
@@ -267,6 +304,11 @@ function convert(
     operationError(core, framework, operation, 'Agent disconnected', 'OPERATION_DROPPED');
     return;
   }
+  const refusal = state.authorizer.operation(operation);
+  if (refusal !== undefined) {
+    operationError(core, framework, operation, refusal);
+    return;
+  }
   let conversion: Conversion;
   try {
     conversion = conversionOf(operation, {
@@ -314,10 +356,18 @@ function launch(
   agent: AgentRecord | undefined,
   first: OfferRecord,
   taskInfos: readonly TaskInfo[],
-  offered: Resources,
+  state: AcceptState,
 ): Resources {
-  let available = offered;
+  let available = state.available;
   for (const given of taskInfos) {
+    const refusal = state.authorizer.task(given);
+    if (refusal !== undefined) {
+      sendMasterStatus(core, framework, given.task_id, given.agent_id, 'TASK_ERROR', {
+        reason: 'REASON_TASK_UNAUTHORIZED',
+        message: refusal,
+      });
+      continue;
+    }
     // A custom executor without a framework id gets the launching framework's, as in Mesos.
     const task: TaskInfo =
       given.executor === undefined || given.executor.framework_id !== undefined

@@ -1,8 +1,18 @@
 // Which ACL actions an operator call needs, and on what objects (docs/authorization.md):
 // one entry per object, every one of which must be allowed. Pure: the handler checks them
 // all before the call touches any state, and a denial is a 403 naming the action.
-import { type AclAction, type Acls, requireAuthorized } from '../../runtime/index.js';
-import type { MachineID, MasterCall, QuotaRequest, Resource } from '../../wire/index.js';
+import { type AclAction, type Acls, isAuthorized, requireAuthorized } from '../../runtime/index.js';
+import type {
+  ExecutorInfo,
+  FrameworkInfo,
+  MachineID,
+  MasterCall,
+  OfferOperation,
+  QuotaRequest,
+  Resource,
+  TaskInfo,
+} from '../../wire/index.js';
+import type { AcceptAuthorizer } from '../core/accept.js';
 import type { ReadonlyBooks } from '../core/books.js';
 
 export interface Needed {
@@ -108,4 +118,65 @@ export function authorizeCall(
 ): void {
   for (const { action, object } of operatorCallNeeds(call, master.books))
     requireAuthorized(master.acls, action, principal, object);
+}
+
+/** What an offer operation (other than a launch) needs, as its operator call would. */
+export function offerOperationNeeds(operation: OfferOperation): Needed[] {
+  switch (operation.type) {
+    case 'RESERVE':
+      return each('reserve_resources', operation.reserve.resources.map(reservedRole));
+    case 'UNRESERVE':
+      return each('unreserve_resources', operation.unreserve.resources.map(reserverPrincipal));
+    case 'CREATE':
+      return each('create_volumes', operation.create.volumes.map(reservedRole));
+    case 'DESTROY':
+      return each(
+        'destroy_volumes',
+        operation.destroy.volumes.map((v) => v.disk?.persistence?.principal),
+      );
+    case 'GROW_VOLUME':
+      return each('create_volumes', [reservedRole(operation.grow_volume.volume)]);
+    case 'SHRINK_VOLUME':
+      return each('destroy_volumes', [operation.shrink_volume.volume.disk?.persistence?.principal]);
+    default:
+      return [];
+  }
+}
+
+/**
+ * The user a task runs as (ACL run_tasks' object): its command's, else its executor's (or its
+ * group's executor's), else the framework's (docs/authorization.md).
+ */
+export function taskUser(
+  task: TaskInfo,
+  framework: FrameworkInfo,
+  executor?: ExecutorInfo,
+): string | undefined {
+  return (
+    task.command?.user ?? task.executor?.command?.user ?? executor?.command?.user ?? framework.user
+  );
+}
+
+const refusal = (action: AclAction, principal: string | undefined, object: string | undefined) =>
+  `Not authorized to ${action}${object === undefined ? '' : ` on '${object}'`} as ${
+    principal === undefined ? 'a framework without a principal' : `principal '${principal}'`
+  }`;
+
+/** An ACCEPT's authorizer: the framework's principal against `acls`, for the core to ask. */
+export function acceptAuthorizer(acls: Acls, framework: FrameworkInfo): AcceptAuthorizer {
+  const { principal } = framework;
+  return {
+    operation(operation) {
+      for (const { action, object } of offerOperationNeeds(operation))
+        if (!isAuthorized(acls, action, principal, object))
+          return refusal(action, principal, object);
+      return undefined;
+    },
+    task(task, executor) {
+      const user = taskUser(task, framework, executor);
+      return isAuthorized(acls, 'run_tasks', principal, user)
+        ? undefined
+        : refusal('run_tasks', principal, user);
+    },
+  };
 }

@@ -109,10 +109,16 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           );
           return exchange.replyEmpty(200);
         case 'LIST_FILES':
-          return reply('LIST_FILES', await listFiles(master.openFile, call.list_files.path));
+          return reply(
+            'LIST_FILES',
+            await listFiles(master.openFileAs(principal), call.list_files.path),
+          );
         case 'READ_FILE': {
           const { path, offset, length } = call.read_file;
-          return reply('READ_FILE', await readFile(master.openFile, path, offset, length));
+          return reply(
+            'READ_FILE',
+            await readFile(master.openFileAs(principal), path, offset, length),
+          );
         }
         case 'GET_EXECUTORS':
           return reply(
@@ -139,7 +145,7 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
                 shown(v1State(books, eagerList), (b, v) => filterV1(b, v, userOf)),
               );
         case 'SUBSCRIBE':
-          return master.subscribeOperator(response, request.signal, exchange.events);
+          return master.subscribeOperator(response, request.signal, exchange.events, visibility);
         case 'GET_ROLES':
           return reply('GET_ROLES', { roles: v1Roles(master.roleBreakdowns()) });
         case 'GET_WEIGHTS':

@@ -3,7 +3,7 @@
 // Calls come as JSON or protobuf, and the event stream goes out in what the
 // subscriber's Accept chooses (runtime/codec.ts).
 import { apiRoute, HttpError, type HttpServer, requireAuthorized } from '../../runtime/index.js';
-import type { Call, FrameworkCall, OfferOperation } from '../../wire/index.js';
+import type { Call, FrameworkCall } from '../../wire/index.js';
 import {
   assertNever,
   BadRequestError,
@@ -15,6 +15,7 @@ import {
 import type { MasterApi } from '../api.js';
 import { frameworkRoles } from '../core/framework-info.js';
 import type { FrameworkRecord } from '../core/records.js';
+import { acceptAuthorizer } from './call-authorization.js';
 
 /**
  * Mesos checks Accept only for the calls that answer with a body (SUBSCRIBE's stream,
@@ -105,8 +106,8 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
       master.teardown(framework, 'TEARDOWN call');
       return 202;
     case 'ACCEPT':
-      authorizeLaunches(master, framework, call.accept.operations ?? []);
-      master.accept(framework, call.accept);
+      // Refused operations fail alone, as in Mesos (see AcceptAuthorizer): not a 403.
+      master.accept(framework, call.accept, acceptAuthorizer(master.acls, framework.info));
       return 202;
     case 'DECLINE':
       master.decline(
@@ -198,33 +199,5 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
       return 202;
     default:
       return assertNever(call);
-  }
-}
-
-/**
- * ACL run_tasks: each task launched runs as its command's user, else its executor's, else
- * the framework's (docs/authorization.md); the principal is the framework's. Checked before
- * any operation of the ACCEPT runs: a refused ACCEPT is a 403 that changes nothing.
- */
-function authorizeLaunches(
-  master: MasterApi,
-  framework: FrameworkRecord,
-  operations: readonly OfferOperation[],
-): void {
-  const principal = framework.info.principal;
-  for (const operation of operations) {
-    const tasks =
-      operation.type === 'LAUNCH'
-        ? operation.launch.task_infos
-        : operation.type === 'LAUNCH_GROUP'
-          ? operation.launch_group.task_group.tasks
-          : [];
-    const executorUser =
-      operation.type === 'LAUNCH_GROUP' ? operation.launch_group.executor.command?.user : undefined;
-    for (const task of tasks) {
-      const user =
-        task.command?.user ?? task.executor?.command?.user ?? executorUser ?? framework.info.user;
-      requireAuthorized(master.acls, 'run_tasks', principal, user);
-    }
   }
 }

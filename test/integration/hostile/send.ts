@@ -19,7 +19,12 @@ export interface Outcome {
   readonly ms: number;
 }
 
-function send(agent: HttpAgent, base: URL, probe: Probe): Promise<Outcome> {
+function send(
+  agent: HttpAgent,
+  base: URL,
+  probe: Probe,
+  extraHeaders: Readonly<Record<string, string>>,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     let settled = false;
     const started = performance.now();
@@ -29,7 +34,8 @@ function send(agent: HttpAgent, base: URL, probe: Probe): Promise<Outcome> {
       resolve({ probe, ...outcome, ms: performance.now() - started });
     };
     const body = probe.body;
-    const headers: Record<string, string> = { ...probe.headers };
+    // The probe's own headers win: a probe that mangles a header sends its mangled one.
+    const headers: Record<string, string> = { ...extraHeaders, ...probe.headers };
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
     else if (body !== undefined && 'declaredBytes' in body)
       headers['content-length'] = String(body.declaredBytes);
@@ -89,6 +95,8 @@ function send(agent: HttpAgent, base: URL, probe: Probe): Promise<Outcome> {
 export async function sendAll(
   probes: readonly Probe[],
   urls: Record<Probe['daemon'], URL>,
+  /** Sent with every probe (credentials, when authentication is on). */
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<Outcome[]> {
   const agent = new HttpAgent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
@@ -97,7 +105,8 @@ export async function sendAll(
     const worker = async () => {
       for (let i = next++; i < probes.length; i = next++) {
         const probe = probes[i];
-        if (probe !== undefined) outcomes.push(await send(agent, urls[probe.daemon], probe));
+        if (probe !== undefined)
+          outcomes.push(await send(agent, urls[probe.daemon], probe, extraHeaders));
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -148,8 +157,11 @@ export function normalised(value: unknown): unknown {
   );
 }
 
-export async function fetchText(url: URL | string): Promise<string> {
-  return (await fetch(url)).text();
+export async function fetchText(
+  url: URL | string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<string> {
+  return (await fetch(url, { headers })).text();
 }
 
 /** User and system CPU time of a process so far, in seconds (clock ticks of 10 ms). */
