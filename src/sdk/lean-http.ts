@@ -238,7 +238,8 @@ class Response implements LeanResponse {
   private end(): void {
     if (this.isEnded) return;
     this.isEnded = true;
-    this.rejectHead(new ConnectionError(this.url.host, 'connection closed'));
+    // Only an answer that never got its head is an error; building one costs a stack trace.
+    if (this.status === 0) this.rejectHead(new ConnectionError(this.url.host, 'connection closed'));
     this.wakeReader();
   }
 
