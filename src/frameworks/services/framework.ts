@@ -84,6 +84,7 @@ export class ServicesFramework {
   private following: Promise<void> | undefined;
   private committing: Promise<void> = Promise.resolve();
   private isSuppressed = false;
+  private isStepSoon = false;
   private isStopped = false;
   private zone: Zone | undefined;
   private frameworkId: string | undefined;
@@ -246,7 +247,7 @@ export class ServicesFramework {
         );
         if (verdict === 'kill')
           void this.connection?.kill(status.task_id, status.agent_id).catch(() => undefined);
-        await this.step();
+        this.stepSoon();
         return;
       }
       case 'SUBSCRIBED':
@@ -269,6 +270,7 @@ export class ServicesFramework {
 
   private async offers(offers: readonly Offer[]): Promise<void> {
     this.counters.offers += offers.length;
+    this.options.log.debug({ offers: offers.length }, 'offers');
     const connection = this.connection;
     if (connection === undefined) return;
     await this.step();
@@ -305,6 +307,20 @@ export class ServicesFramework {
     await this.step();
   }
 
+  /**
+   * A step after the updates that arrived together: a burst of status updates
+   * (a thousand instances starting) makes one tick and one store write, not one
+   * per update, each over every instance.
+   */
+  private stepSoon(): void {
+    if (this.isStepSoon) return;
+    this.isStepSoon = true;
+    setImmediate(() => {
+      this.isStepSoon = false;
+      void this.step();
+    });
+  }
+
   /** One turn of the loop: tick the core, persist, publish, kill, revive or suppress. Serialized. */
   private step(): Promise<void> {
     const next = this.committing.then(async () => {
@@ -327,9 +343,11 @@ export class ServicesFramework {
       const wants = this.core.wantsOffers();
       if (wants && this.isSuppressed) {
         this.isSuppressed = false;
+        this.options.log.debug({}, 'reviving offers');
         await connection.revive().catch(() => undefined);
       } else if (!wants && !this.isSuppressed) {
         this.isSuppressed = true;
+        this.options.log.debug({}, 'suppressing offers');
         await connection.suppress().catch(() => undefined);
       }
     });
