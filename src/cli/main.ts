@@ -397,7 +397,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'zk://host:port/path or etcd://host:port/path.',
       '',
       'The other subcommands talk to a running framework at --url ($AGORA_SERVICES,',
-      'else 127.0.0.1:8080). apply creates or replaces an app from Marathon app JSON.',
+      'else 127.0.0.1:8080). apply creates or replaces apps and groups from Marathon JSON or YAML.',
     ].join('\n'),
     allowPositionals: true,
     options: {
@@ -413,7 +413,8 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string',
         short: 'f',
         placeholder: 'file',
-        description: 'apply: the app definition (JSON; - for stdin)',
+        description:
+          'apply: app or group definitions (JSON or YAML, --- between several; - for stdin)',
       },
       force: { type: 'boolean', description: 'apply: replace a deployment in progress' },
       ip: {

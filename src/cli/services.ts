@@ -4,7 +4,12 @@
 // Marathon tool speaks.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ServicesFramework, type ServicesStore } from '../frameworks/index.js';
+import {
+  type AppFileDocument,
+  parseAppFile,
+  ServicesFramework,
+  type ServicesStore,
+} from '../frameworks/index.js';
 import { PLACEMENT_POLICIES, type PlacementPolicy } from '../placement/index.js';
 import {
   EmbeddedFrameworkStore,
@@ -122,26 +127,53 @@ function print(reply: Reply): number {
 }
 
 async function apply(values: ParsedValues): Promise<number> {
-  const file = need(stringFlag(values, 'file'), '-f <app.json>');
-  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  let app: { id?: unknown };
+  const file = need(stringFlag(values, 'file'), '-f <app.json|app.yaml>');
+  let text: string;
   try {
-    app = JSON.parse(text) as { id?: unknown };
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`${file} is not JSON (${(error as Error).message}); YAML is not read yet`);
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  if (typeof app !== 'object' || app === null || typeof app.id !== 'string')
-    throw new UsageError(`${file}: an app definition with an "id"`);
+  const parsed = parseAppFile(file === '-' ? 'stdin' : file, text);
+  if (parsed.kind === 'error') throw new UsageError(parsed.message);
   const force = values.force === true ? '?force=true' : '';
-  // PUT creates or replaces: apply is idempotent.
-  return print(
-    await call(
-      values,
-      'PUT',
-      `/v2/apps${appPath(app.id)}${force}${force === '' ? '?' : '&'}partialUpdate=false`,
-      app,
-    ),
-  );
+  let status = 0;
+  // In file order: a later app may depend on an earlier one.
+  for (const doc of parsed.documents) {
+    // PUT creates or replaces: apply is idempotent.
+    const reply =
+      doc.kind === 'group'
+        ? await call(values, 'PUT', `/v2/groups${appPath(doc.id)}${force}`, doc.value)
+        : await call(
+            values,
+            'PUT',
+            `/v2/apps${appPath(doc.id)}${force}${force === '' ? '?' : '&'}partialUpdate=false`,
+            doc.value,
+          );
+    if (reply.status === 422) {
+      process.stderr.write(invalidReport(file, doc, reply.body));
+      status = 1;
+      continue;
+    }
+    if (print(reply) !== 0) status = 1;
+  }
+  return status;
+}
+
+/** A 422's details, each pointed at its line in the file when the file is YAML. */
+function invalidReport(file: string, doc: AppFileDocument, body: unknown): string {
+  const { message, details } = (body ?? {}) as {
+    message?: string;
+    details?: { path?: string; errors?: string[] }[];
+  };
+  const lines = [`agora services: ${doc.id} in ${file}: ${message ?? 'invalid'}`];
+  for (const detail of details ?? []) {
+    const path = detail.path ?? '/';
+    const line = doc.lineOf(path);
+    const where = line === undefined ? file : `${file}:${line}`;
+    for (const error of detail.errors ?? []) lines.push(`  ${where}: ${path}: ${error}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 interface AppRow {
