@@ -484,6 +484,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'serve: a deployment still this long is reported stuck',
         default: '5mins',
       },
+      auto_rollback: {
+        type: 'boolean',
+        description:
+          'serve: roll a stuck deploy back to the previous definition at once (Marathon waits for an operator)',
+      },
       failover_timeout: {
         type: 'string',
         placeholder: 'duration',

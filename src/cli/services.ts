@@ -326,6 +326,7 @@ async function serve(values: ParsedValues): Promise<number> {
     role: stringFlag(values, 'role') ?? '*',
     policy,
     stuckAfterMs: durationFlag(values, 'deployment_stuck_timeout', 300_000),
+    autoRollback: values.auto_rollback === true,
     failoverTimeoutMs: durationFlag(values, 'failover_timeout', DEFAULT_FAILOVER_TIMEOUT_MS),
     store,
     log: logger,

@@ -28,6 +28,7 @@ import { DnsServer } from './dns-server.js';
 import { EventHub } from './event-hub.js';
 import { handleApi } from './http-api.js';
 import { isHealthy } from './instance.js';
+import { ReadinessProber } from './readiness-prober.js';
 import { offerView, taskInfoOf } from './task-info.js';
 
 /** The store the framework keeps its state in: the registry's FrameworkStore, narrowed. */
@@ -66,6 +67,8 @@ export interface ServicesOptions {
   readonly store: ServicesStore;
   readonly log: ServicesLog;
   readonly tickIntervalMs?: number;
+  /** Roll a stuck deploy back to the app's previous definition without an operator. */
+  readonly autoRollback?: boolean;
 }
 
 const FRAMEWORK_ID_KEY = 'framework:id';
@@ -76,6 +79,7 @@ const MISFIT_REFUSE_SECONDS = 1;
 
 export class ServicesFramework {
   readonly core: ServiceCore;
+  private readonly readiness: ReadinessProber;
   private readonly events = new EventHub();
   private server: Server | undefined;
   private dns: DnsServer | undefined;
@@ -98,6 +102,11 @@ export class ServicesFramework {
       policy: options.policy,
       stuckAfterMs: options.stuckAfterMs,
       newId: () => `${Date.now().toString(36)}${randomBytes(6).toString('hex')}`,
+      autoRollback: options.autoRollback ?? false,
+    });
+    this.readiness = new ReadinessProber((result) => {
+      this.core.readinessResult(result, Date.now());
+      if (result.ready) this.stepSoon();
     });
   }
 
@@ -164,6 +173,7 @@ export class ServicesFramework {
     if (this.isStopped) return;
     this.isStopped = true;
     clearInterval(this.ticker);
+    this.readiness.stop();
     await this.committing.catch(() => undefined);
     await this.connection?.close();
     await this.following?.catch(() => undefined);
@@ -326,6 +336,7 @@ export class ServicesFramework {
     const next = this.committing.then(async () => {
       if (this.isStopped) return;
       const kills = this.core.tick(Date.now());
+      this.readiness.run(this.core.readinessCandidates(), Date.now());
       await this.persist();
       for (const event of this.core.takeEvents()) this.events.publish(event);
       const connection = this.connection;
