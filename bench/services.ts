@@ -1,7 +1,7 @@
 // Services framework benchmark (issue 12): how fast `agora services` brings up
 // and rolls out many instances, and what the framework costs in memory.
 //
-//   npm run bench:services [-- --quick] [-- --skip-real]
+//   npm run bench:services [-- --quick] [-- --skip-real] [-- --framework-state embedded]
 //
 // Rows, each on a fresh master (the bundled CLI, in-memory registry) and a fresh
 // services framework process (`agora services serve --state in_memory --no_dns`):
@@ -13,6 +13,8 @@
 // minimumHealthCapacity 0.5, maximumOverCapacity 0.5, until no deployment is left
 // and every instance is of the new version), and the framework's RSS (VmRSS at
 // the end, VmHWM the peak). Goal: 1,000 running in <= 5 s; <= 200 MiB at that size.
+// --framework-state embedded: the framework keeps its state on disk (fsync per
+// batch), as `agora up` runs it, instead of in memory.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -121,6 +123,7 @@ async function runRow(
   workDir: string,
   signal: AbortSignal,
   cpuProfDir?: string,
+  frameworkState = 'in_memory',
 ): Promise<Row> {
   const bed = new Bed(workDir, shape.name, undefined, 64);
   const children: ChildProcess[] = [];
@@ -177,7 +180,9 @@ async function runRow(
         '0',
         '--no_dns',
         '--state',
-        'in_memory',
+        frameworkState,
+        '--work_dir',
+        join(workDir, `${shape.name}-services-state`),
         '--log_level',
         'info',
       ],
@@ -269,6 +274,7 @@ async function main(): Promise<void> {
       'only-real': { type: 'boolean' },
       'real-instances': { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
+      'framework-state': { type: 'string' },
     },
   });
   const realInstances = Number(values['real-instances'] ?? 200);
@@ -290,7 +296,15 @@ async function main(): Promise<void> {
     for (const shape of shapes) {
       process.stderr.write(`bench:services: ${shape.name}…\n`);
       try {
-        rows.push(await runRow(shape, workDir, abort.signal, values['cpu-prof-dir']));
+        rows.push(
+          await runRow(
+            shape,
+            workDir,
+            abort.signal,
+            values['cpu-prof-dir'],
+            values['framework-state'] ?? 'in_memory',
+          ),
+        );
       } catch (error) {
         // One row failing leaves the others' numbers standing.
         process.stderr.write(`bench:services: ${shape.name} failed: ${(error as Error).message}\n`);

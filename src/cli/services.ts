@@ -243,6 +243,7 @@ async function deployments(values: ParsedValues): Promise<number> {
     currentActions: { action: string }[];
     progress: { healthy: number; target: number };
     stuck?: string;
+    waiting?: string;
   }[];
   if (list.length === 0) {
     process.stdout.write('no deployments in progress\n');
@@ -255,7 +256,7 @@ async function deployments(values: ParsedValues): Promise<number> {
     const filled = target === 0 ? width : Math.round((healthy / target) * width);
     const bar = isTty ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
     process.stdout.write(
-      `${d.id}  ${d.affectedApps.join(',')}  ${d.currentActions[0]?.action ?? ''}  ${bar}${healthy}/${target} healthy${d.stuck !== undefined ? `  STUCK: ${d.stuck}` : ''}\n`,
+      `${d.id}  ${d.affectedApps.join(',')}  ${d.currentActions[0]?.action ?? ''}  ${bar}${healthy}/${target} healthy${d.stuck !== undefined ? `  STUCK: ${d.stuck}` : ''}${d.waiting !== undefined ? `  (${d.waiting})` : ''}\n`,
     );
   }
   return 0;
