@@ -1,7 +1,7 @@
 // Services framework benchmark (issue 12): how fast `agora services` brings up
 // and rolls out many instances, and what the framework costs in memory.
 //
-//   npm run bench:services [-- --quick] [-- --skip-real]
+//   npm run bench:services [-- --quick] [-- --skip-real] [-- --framework-state embedded]
 //
 // Rows, each on a fresh master (the bundled CLI, in-memory registry) and a fresh
 // services framework process (`agora services serve --state in_memory --no_dns`):
@@ -13,6 +13,8 @@
 // minimumHealthCapacity 0.5, maximumOverCapacity 0.5, until no deployment is left
 // and every instance is of the new version), and the framework's RSS (VmRSS at
 // the end, VmHWM the peak). Goal: 1,000 running in <= 5 s; <= 200 MiB at that size.
+// --framework-state embedded: the framework keeps its state on disk (fsync per
+// batch), as `agora up` runs it, instead of in memory.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -21,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mulberry32, SimAgentPool } from '../src/sim/index.js';
 import type { Resource } from '../src/wire/index.js';
-import { Bed, procSample } from './master/processes.js';
+import { Bed, load1m, procSample } from './master/processes.js';
 
 /** Polls an async probe every 100 ms until it yields a value; throws at the deadline or on abort. */
 async function waitFor<T>(
@@ -60,6 +62,12 @@ interface Row {
   readonly deploySeconds: number;
   readonly rssMiB: number;
   readonly peakRssMiB: number;
+  /** CPU seconds from the first POST until all run: the framework's and the master's. */
+  readonly frameworkCpuSeconds: number;
+  readonly masterCpuSeconds: number;
+  /** 1-minute load average when the row started and when it ended. */
+  readonly loadStart: number;
+  readonly loadEnd: number;
 }
 
 interface Shape {
@@ -121,11 +129,13 @@ async function runRow(
   workDir: string,
   signal: AbortSignal,
   cpuProfDir?: string,
+  frameworkState = 'in_memory',
 ): Promise<Row> {
   const bed = new Bed(workDir, shape.name, undefined, 64);
   const children: ChildProcess[] = [];
   try {
-    const { url: masterUrl, agents } = await bed.startMaster(signal);
+    const loadStart = load1m();
+    const { url: masterUrl, agents, master } = await bed.startMaster(signal);
     if (shape.real) {
       for (const [i, ports] of ['31000-31499', '31500-31999'].entries()) {
         const dir = join(workDir, `${shape.name}-agent-${i}`);
@@ -177,7 +187,9 @@ async function runRow(
         '0',
         '--no_dns',
         '--state',
-        'in_memory',
+        frameworkState,
+        '--work_dir',
+        join(workDir, `${shape.name}-services-state`),
         '--log_level',
         'info',
       ],
@@ -194,6 +206,10 @@ async function runRow(
     );
     const total = shape.apps * shape.perApp;
     const cmd = shape.real ? 'sleep 3600' : 'sleep 3600 # simulated';
+    const cpuBefore = {
+      framework: procSample(services.pid ?? -1).cpuSeconds,
+      master: procSample(master.pid).cpuSeconds,
+    };
     const started = performance.now();
     for (let i = 0; i < shape.apps; i++)
       await json(`${servicesUrl}/v2/apps`, 'POST', {
@@ -215,6 +231,8 @@ async function runRow(
       signal,
     );
     const runningSeconds = (performance.now() - started) / 1000;
+    const frameworkCpuSeconds = procSample(services.pid ?? -1).cpuSeconds - cpuBefore.framework;
+    const masterCpuSeconds = procSample(master.pid).cpuSeconds - cpuBefore.master;
     const deployStarted = performance.now();
     for (let i = 0; i < shape.apps; i++)
       await json(`${servicesUrl}/v2/apps/bench/app-${i}`, 'PUT', {
@@ -254,6 +272,10 @@ async function runRow(
       deploySeconds,
       rssMiB: sample.rssMb,
       peakRssMiB: sample.hwmMb,
+      frameworkCpuSeconds,
+      masterCpuSeconds,
+      loadStart,
+      loadEnd: load1m(),
     };
   } finally {
     for (const child of children.reverse()) await stopChild(child);
@@ -269,6 +291,7 @@ async function main(): Promise<void> {
       'only-real': { type: 'boolean' },
       'real-instances': { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
+      'framework-state': { type: 'string' },
     },
   });
   const realInstances = Number(values['real-instances'] ?? 200);
@@ -290,7 +313,15 @@ async function main(): Promise<void> {
     for (const shape of shapes) {
       process.stderr.write(`bench:services: ${shape.name}…\n`);
       try {
-        rows.push(await runRow(shape, workDir, abort.signal, values['cpu-prof-dir']));
+        rows.push(
+          await runRow(
+            shape,
+            workDir,
+            abort.signal,
+            values['cpu-prof-dir'],
+            values['framework-state'] ?? 'in_memory',
+          ),
+        );
       } catch (error) {
         // One row failing leaves the others' numbers standing.
         process.stderr.write(`bench:services: ${shape.name} failed: ${(error as Error).message}\n`);
@@ -300,11 +331,11 @@ async function main(): Promise<void> {
     rmSync(workDir, { recursive: true, force: true });
   }
   const header =
-    '| row | instances | all running (s) | rolling deploy (s) | framework RSS (MiB) | peak RSS (MiB) |';
-  const lines = [header, '|---|---:|---:|---:|---:|---:|'];
+    '| row | instances | all running (s) | rolling deploy (s) | framework RSS (MiB) | peak RSS (MiB) | CPU to all running: framework / master (s) | load 1m start→end |';
+  const lines = [header, '|---|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows)
     lines.push(
-      `| ${r.name} | ${r.instances} | ${r.runningSeconds.toFixed(2)} | ${r.deploySeconds.toFixed(2)} | ${r.rssMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} |`,
+      `| ${r.name} | ${r.instances} | ${r.runningSeconds.toFixed(2)} | ${r.deploySeconds.toFixed(2)} | ${r.rssMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${r.frameworkCpuSeconds.toFixed(2)} / ${r.masterCpuSeconds.toFixed(2)} | ${r.loadStart.toFixed(1)}→${r.loadEnd.toFixed(1)} |`,
     );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

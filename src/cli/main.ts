@@ -418,7 +418,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'zk://host:port/path or etcd://host:port/path.',
       '',
       'The other subcommands talk to a running framework at --url ($AGORA_SERVICES,',
-      'else 127.0.0.1:8080). apply creates or replaces an app from Marathon app JSON.',
+      'else 127.0.0.1:8080). apply creates or replaces apps and groups from Marathon JSON or YAML.',
     ].join('\n'),
     allowPositionals: true,
     options: {
@@ -434,7 +434,8 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string',
         short: 'f',
         placeholder: 'file',
-        description: 'apply: the app definition (JSON; - for stdin)',
+        description:
+          'apply: app or group definitions (JSON or YAML, --- between several; - for stdin)',
       },
       force: { type: 'boolean', description: 'apply: replace a deployment in progress' },
       ip: {
@@ -503,6 +504,11 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: 'duration',
         description: 'serve: a deployment still this long is reported stuck',
         default: '5mins',
+      },
+      auto_rollback: {
+        type: 'boolean',
+        description:
+          'serve: roll a stuck deploy back to the previous definition at once (Marathon waits for an operator)',
       },
       failover_timeout: {
         type: 'string',

@@ -4,7 +4,12 @@
 // Marathon tool speaks.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ServicesFramework, type ServicesStore } from '../frameworks/index.js';
+import {
+  type AppFileDocument,
+  parseAppFile,
+  ServicesFramework,
+  type ServicesStore,
+} from '../frameworks/index.js';
 import { PLACEMENT_POLICIES, type PlacementPolicy } from '../placement/index.js';
 import { createLogger } from '../runtime/index.js';
 import {
@@ -117,26 +122,53 @@ function print(reply: Reply): number {
 }
 
 async function apply(values: ParsedValues): Promise<number> {
-  const file = need(stringFlag(values, 'file'), '-f <app.json>');
-  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  let app: { id?: unknown };
+  const file = need(stringFlag(values, 'file'), '-f <app.json|app.yaml>');
+  let text: string;
   try {
-    app = JSON.parse(text) as { id?: unknown };
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`${file} is not JSON (${(error as Error).message}); YAML is not read yet`);
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  if (typeof app !== 'object' || app === null || typeof app.id !== 'string')
-    throw new UsageError(`${file}: an app definition with an "id"`);
+  const parsed = parseAppFile(file === '-' ? 'stdin' : file, text);
+  if (parsed.kind === 'error') throw new UsageError(parsed.message);
   const force = values.force === true ? '?force=true' : '';
-  // PUT creates or replaces: apply is idempotent.
-  return print(
-    await call(
-      values,
-      'PUT',
-      `/v2/apps${appPath(app.id)}${force}${force === '' ? '?' : '&'}partialUpdate=false`,
-      app,
-    ),
-  );
+  let status = 0;
+  // In file order: a later app may depend on an earlier one.
+  for (const doc of parsed.documents) {
+    // PUT creates or replaces: apply is idempotent.
+    const reply =
+      doc.kind === 'group'
+        ? await call(values, 'PUT', `/v2/groups${appPath(doc.id)}${force}`, doc.value)
+        : await call(
+            values,
+            'PUT',
+            `/v2/apps${appPath(doc.id)}${force}${force === '' ? '?' : '&'}partialUpdate=false`,
+            doc.value,
+          );
+    if (reply.status === 422) {
+      process.stderr.write(invalidReport(file, doc, reply.body));
+      status = 1;
+      continue;
+    }
+    if (print(reply) !== 0) status = 1;
+  }
+  return status;
+}
+
+/** A 422's details, each pointed at its line in the file when the file is YAML. */
+function invalidReport(file: string, doc: AppFileDocument, body: unknown): string {
+  const { message, details } = (body ?? {}) as {
+    message?: string;
+    details?: { path?: string; errors?: string[] }[];
+  };
+  const lines = [`agora services: ${doc.id} in ${file}: ${message ?? 'invalid'}`];
+  for (const detail of details ?? []) {
+    const path = detail.path ?? '/';
+    const line = doc.lineOf(path);
+    const where = line === undefined ? file : `${file}:${line}`;
+    for (const error of detail.errors ?? []) lines.push(`  ${where}: ${path}: ${error}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 interface AppRow {
@@ -206,6 +238,7 @@ async function deployments(values: ParsedValues): Promise<number> {
     currentActions: { action: string }[];
     progress: { healthy: number; target: number };
     stuck?: string;
+    waiting?: string;
   }[];
   if (list.length === 0) {
     process.stdout.write('no deployments in progress\n');
@@ -218,7 +251,7 @@ async function deployments(values: ParsedValues): Promise<number> {
     const filled = target === 0 ? width : Math.round((healthy / target) * width);
     const bar = isTty ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
     process.stdout.write(
-      `${d.id}  ${d.affectedApps.join(',')}  ${d.currentActions[0]?.action ?? ''}  ${bar}${healthy}/${target} healthy${d.stuck !== undefined ? `  STUCK: ${d.stuck}` : ''}\n`,
+      `${d.id}  ${d.affectedApps.join(',')}  ${d.currentActions[0]?.action ?? ''}  ${bar}${healthy}/${target} healthy${d.stuck !== undefined ? `  STUCK: ${d.stuck}` : ''}${d.waiting !== undefined ? `  (${d.waiting})` : ''}\n`,
     );
   }
   return 0;
@@ -264,6 +297,7 @@ async function serve(values: ParsedValues): Promise<number> {
     role: stringFlag(values, 'role') ?? '*',
     policy,
     stuckAfterMs: durationFlag(values, 'deployment_stuck_timeout', 300_000),
+    autoRollback: values.auto_rollback === true,
     failoverTimeoutMs: durationFlag(values, 'failover_timeout', DEFAULT_FAILOVER_TIMEOUT_MS),
     store,
     log: logger,

@@ -20,7 +20,10 @@ export {
 export { type RunDockerOptions, takePorts } from './run-docker.js';
 export {
   type AppDefinition,
+  type AppFileDocument,
+  type AppFileResult,
   parseApp,
+  parseAppFile,
   ServiceCore,
   ServicesFramework,
   type ServicesLog,

@@ -22,7 +22,8 @@ export const LIMITS = {
   uris: 100,
   /** Mesos runs one health check per task (TaskInfo.health_check). */
   healthChecks: 1,
-  readinessChecks: 10,
+  /** Marathon allows one readiness check per app. */
+  readinessChecks: 1,
   /** Nesting of any JSON body. */
   jsonDepth: 32,
 } as const;
@@ -54,6 +55,23 @@ export interface HealthCheckDefinition {
   readonly delaySeconds: number;
 }
 
+/**
+ * Marathon's readiness check (docs/docs/readiness-checks.md): run by the
+ * framework, not the agent, on new instances during a deployment only; an
+ * instance counts toward the deployment once an answer's status is in
+ * httpStatusCodesForReady.
+ */
+export interface ReadinessCheckDefinition {
+  readonly name: string;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly path: string;
+  readonly portName: string;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly httpStatusCodesForReady: readonly number[];
+  readonly preserveLastResponse: boolean;
+}
+
 export interface PortDefinition {
   readonly port: number;
   readonly name?: string;
@@ -79,7 +97,7 @@ export interface AppDefinition {
   readonly labels: Readonly<Record<string, string>>;
   readonly constraints: readonly Constraint[];
   readonly healthChecks: readonly HealthCheckDefinition[];
-  readonly readinessChecks: readonly Readonly<Record<string, unknown>>[];
+  readonly readinessChecks: readonly ReadinessCheckDefinition[];
   readonly upgradeStrategy: {
     readonly minimumHealthCapacity: number;
     readonly maximumOverCapacity: number;
@@ -204,6 +222,30 @@ const constraintSchema = z
     }
   });
 
+const readinessCheckSchema = z
+  .object({
+    name: z.string().min(1).max(255).default('readinessCheck'),
+    protocol: z.enum(['HTTP', 'HTTPS']).default('HTTP'),
+    path: z.string().max(1024).startsWith('/').default('/'),
+    portName: z.string().min(1).max(63).default('http-api'),
+    intervalSeconds: z.number().int().min(1).max(86_400).default(30),
+    timeoutSeconds: z.number().int().min(1).max(86_400).default(10),
+    httpStatusCodesForReady: z
+      .array(z.number().int().min(100).max(599))
+      .min(1)
+      .max(100)
+      .default([200]),
+    preserveLastResponse: z.boolean().default(false),
+  })
+  .superRefine((check, ctx) => {
+    if (check.timeoutSeconds >= check.intervalSeconds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeoutSeconds'],
+        message: 'must be less than intervalSeconds',
+      });
+  });
+
 const portDefinitionSchema = z.object({
   port: z.number().int().min(0).max(65535),
   name: z
@@ -239,8 +281,8 @@ export const appSchema = z
       .max(LIMITS.healthChecks, 'at most one health check: Mesos runs one per task')
       .default([]),
     readinessChecks: z
-      .array(z.record(z.string(), z.unknown()))
-      .max(LIMITS.readinessChecks)
+      .array(readinessCheckSchema)
+      .max(LIMITS.readinessChecks, 'at most one readiness check per app, as in Marathon')
       .default([]),
     upgradeStrategy: z
       .object({
@@ -290,6 +332,14 @@ export const appSchema = z
           message: `the app has ${portCount} port(s): portIndex must name one of them`,
         });
     }
+    const portNames = (app.portDefinitions ?? []).map((p) => p.name);
+    for (const [i, check] of app.readinessChecks.entries())
+      if (!portNames.includes(check.portName))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['readinessChecks', i, 'portName'],
+          message: `no port named '${check.portName}' in portDefinitions`,
+        });
     for (const [i, dependency] of app.dependencies.entries())
       if (appIdError(normalizeAppId(dependency, app.id)) !== undefined)
         ctx.addIssue({ code: 'custom', path: ['dependencies', i], message: 'not a valid app id' });

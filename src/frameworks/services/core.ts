@@ -52,6 +52,8 @@ export interface Deployment {
   readonly progressMark: string;
   /** Why it stopped moving, once it has been still for the stuck timeout. */
   readonly stuck: string | undefined;
+  /** Set while a dependency's deployment holds this one back. */
+  readonly waitingFor?: string;
 }
 
 /** Marathon's event bus (docs/docs/event-bus.md), as /v2/events sends it. */
@@ -68,6 +70,20 @@ export interface CoreOptions {
   readonly stuckAfterMs: number;
   /** Unique ids (task and deployment ids). */
   readonly newId: () => string;
+  /**
+   * A deploy of a new definition reported stuck goes back to the app's previous
+   * definition at once, as DELETE /v2/deployments/<id> would (not Marathon's
+   * default: its stuck deployments wait for an operator).
+   */
+  readonly autoRollback?: boolean;
+}
+
+/** The last readiness answer of an instance, for /v2/deployments' readinessCheckResults. */
+export interface ReadinessResult {
+  readonly name: string;
+  readonly taskId: string;
+  readonly ready: boolean;
+  readonly lastResponse: { readonly status: number; readonly body: string } | undefined;
 }
 
 export type CommandResult =
@@ -94,6 +110,8 @@ export class ServiceCore {
   readonly instances = new Map<string, Instance>();
   readonly deployments = new Map<string, Deployment>();
   private readonly pending = new Map<string, Unplaced>();
+  /** Not stored: readiness is checked again after a restart of the framework. */
+  readonly readiness = new Map<string, ReadinessResult>();
   private dirty = new Set<string>();
   private events: ServiceEvent[] = [];
   private lastVersionMs = 0;
@@ -310,6 +328,7 @@ export class ServiceCore {
         return undefined;
       case 'ended': {
         this.instances.delete(instance.id);
+        this.readiness.delete(instance.id);
         this.dirty.add(`instance:${instance.id}`);
         const app = this.apps.get(instance.appId);
         if (app !== undefined && !instance.isKillWanted) {
@@ -353,6 +372,45 @@ export class ServiceCore {
     }
   }
 
+  // ---- readiness -----------------------------------------------------------
+
+  /**
+   * Instances whose readiness the shell should check now: running (and
+   * healthy, if checked for health), not yet ready, of an app with a readiness
+   * check and a deployment under way.
+   */
+  readinessCandidates(): { instance: Instance; app: AppState }[] {
+    const candidates: { instance: Instance; app: AppState }[] = [];
+    const deploying = new Set<string>();
+    for (const deployment of this.deployments.values())
+      if (deployment.kind !== 'delete') deploying.add(deployment.appId);
+    if (deploying.size === 0) return candidates;
+    for (const instance of this.instances.values()) {
+      if (instance.isReady === true || !deploying.has(instance.appId)) continue;
+      const app = this.apps.get(instance.appId);
+      if (app === undefined || app.def.readinessChecks.length === 0) continue;
+      if (instance.configVersion !== app.configVersion || !isHealthy(instance)) continue;
+      candidates.push({ instance, app });
+    }
+    return candidates;
+  }
+
+  /** A readiness answer (or failure) for an instance; ready sticks until the instance ends. */
+  readinessResult(result: ReadinessResult, nowMs: number): void {
+    const instance = this.instances.get(result.taskId);
+    if (instance === undefined) return;
+    this.readiness.set(result.taskId, result);
+    if (!result.ready || instance.isReady === true) return;
+    this.instances.set(instance.id, { ...instance, isReady: true });
+    this.dirty.add(`instance:${instance.id}`);
+    this.emit(nowMs, 'instance_changed_event', {
+      instanceId: instance.id,
+      appId: instance.appId,
+      condition: 'Ready',
+      runSpecVersion: instance.configVersion,
+    });
+  }
+
   // ---- the loop ------------------------------------------------------------
 
   /**
@@ -376,17 +434,23 @@ export class ServiceCore {
       if (!this.apps.has(appId)) for (const i of alive) kills.push(this.markKilled(i, nowMs));
     for (const app of [...this.apps.values()]) {
       const deployment = this.deploymentOf(app.def.id);
+      const waitingFor =
+        deployment === undefined || app.isDeleting ? undefined : this.blockingDependency(app);
       const step = rolloutStep({
         app: app.def,
         configVersion: app.configVersion,
         isDeleting: app.isDeleting,
         isReplacing: deployment !== undefined && deployment.kind !== 'scale',
         alive: byApp.get(app.def.id) ?? [],
+        needsReadiness: deployment !== undefined && app.def.readinessChecks.length > 0,
+        isWaiting: waitingFor !== undefined,
       });
       for (const instance of step.kill) kills.push(this.markKilled(instance, nowMs));
       this.setPending(app, step.launch, nowMs);
       const isGone = app.isDeleting && step.isComplete && !this.hasInstances(app.def.id);
-      if (deployment !== undefined) this.followDeployment(deployment, step, nowMs, isGone);
+      if (deployment !== undefined && waitingFor !== undefined)
+        this.waitForDependency(deployment, waitingFor, nowMs);
+      else if (deployment !== undefined) this.followDeployment(deployment, step, nowMs, isGone);
       if (isGone) {
         this.apps.delete(app.def.id);
         this.pending.delete(app.def.id);
@@ -456,6 +520,33 @@ export class ServiceCore {
     return undefined;
   }
 
+  /**
+   * The first of the app's dependencies whose own deployment is not done:
+   * Marathon deploys an app after the apps it depends on (deployments.md).
+   */
+  private blockingDependency(app: AppState): string | undefined {
+    if (app.def.dependencies.length === 0) return undefined;
+    for (const dependency of app.def.dependencies)
+      for (const running of this.deployments.values()) {
+        // A dependency on a group is one on every app under it.
+        const isOfIt = running.appId === dependency || running.appId.startsWith(`${dependency}/`);
+        if (isOfIt && running.kind !== 'delete') return dependency;
+      }
+    return undefined;
+  }
+
+  /** A deployment waiting for a dependency's is not stuck: its clock starts when the wait ends. */
+  private waitForDependency(deployment: Deployment, dependency: string, nowMs: number): void {
+    const waiting = `waiting for ${dependency}`;
+    if (deployment.waitingFor === waiting && nowMs - deployment.lastProgressAtMs < 1000) return;
+    this.setDeployment({
+      ...deployment,
+      waitingFor: waiting,
+      lastProgressAtMs: nowMs,
+      stuck: undefined,
+    });
+  }
+
   private hasInstances(appId: string): boolean {
     for (const instance of this.instances.values()) if (instance.appId === appId) return true;
     return false;
@@ -519,9 +610,10 @@ export class ServiceCore {
       this.endDeployment(deployment, 'deployment_success', nowMs);
       return;
     }
-    if (step.progressMark !== deployment.progressMark) {
+    if (step.progressMark !== deployment.progressMark || deployment.waitingFor !== undefined) {
+      const { waitingFor: _, ...moving } = deployment;
       this.setDeployment({
-        ...deployment,
+        ...moving,
         progressMark: step.progressMark,
         lastProgressAtMs: nowMs,
         stuck: undefined,
@@ -545,6 +637,18 @@ export class ServiceCore {
           : '');
       this.setDeployment({ ...deployment, stuck: reason });
       this.emit(nowMs, 'deployment_stuck', { id: deployment.id, appId: deployment.appId, reason });
+      // A new definition only: a restart's or a scale's "previous" is not what it replaced.
+      const isRollbackable = deployment.kind === 'deploy' && app?.previous !== undefined;
+      if (this.options.autoRollback === true && isRollbackable) {
+        const result = this.cancelDeployment(deployment.id, false, nowMs);
+        if (result.ok)
+          this.emit(nowMs, 'deployment_rolled_back', {
+            id: deployment.id,
+            appId: deployment.appId,
+            rollbackDeploymentId: result.deploymentId,
+            reason,
+          });
+      }
     }
   }
 

@@ -28,6 +28,7 @@ import { DnsServer } from './dns-server.js';
 import { EventHub } from './event-hub.js';
 import { handleApi } from './http-api.js';
 import { isHealthy } from './instance.js';
+import { ReadinessProber } from './readiness-prober.js';
 import { offerView, taskInfoOf } from './task-info.js';
 
 /** The store the framework keeps its state in: the registry's FrameworkStore, narrowed. */
@@ -66,6 +67,8 @@ export interface ServicesOptions {
   readonly store: ServicesStore;
   readonly log: ServicesLog;
   readonly tickIntervalMs?: number;
+  /** Roll a stuck deploy back to the app's previous definition without an operator. */
+  readonly autoRollback?: boolean;
 }
 
 const FRAMEWORK_ID_KEY = 'framework:id';
@@ -76,6 +79,7 @@ const MISFIT_REFUSE_SECONDS = 1;
 
 export class ServicesFramework {
   readonly core: ServiceCore;
+  private readonly readiness: ReadinessProber;
   private readonly events = new EventHub();
   private server: Server | undefined;
   private dns: DnsServer | undefined;
@@ -84,6 +88,7 @@ export class ServicesFramework {
   private following: Promise<void> | undefined;
   private committing: Promise<void> = Promise.resolve();
   private isSuppressed = false;
+  private isStepSoon = false;
   private isStopped = false;
   private zone: Zone | undefined;
   private frameworkId: string | undefined;
@@ -97,6 +102,11 @@ export class ServicesFramework {
       policy: options.policy,
       stuckAfterMs: options.stuckAfterMs,
       newId: () => `${Date.now().toString(36)}${randomBytes(6).toString('hex')}`,
+      autoRollback: options.autoRollback ?? false,
+    });
+    this.readiness = new ReadinessProber((result) => {
+      this.core.readinessResult(result, Date.now());
+      if (result.ready) this.stepSoon();
     });
   }
 
@@ -163,6 +173,7 @@ export class ServicesFramework {
     if (this.isStopped) return;
     this.isStopped = true;
     clearInterval(this.ticker);
+    this.readiness.stop();
     await this.committing.catch(() => undefined);
     await this.connection?.close();
     await this.following?.catch(() => undefined);
@@ -246,7 +257,7 @@ export class ServicesFramework {
         );
         if (verdict === 'kill')
           void this.connection?.kill(status.task_id, status.agent_id).catch(() => undefined);
-        await this.step();
+        this.stepSoon();
         return;
       }
       case 'SUBSCRIBED':
@@ -269,6 +280,7 @@ export class ServicesFramework {
 
   private async offers(offers: readonly Offer[]): Promise<void> {
     this.counters.offers += offers.length;
+    this.options.log.debug({ offers: offers.length }, 'offers');
     const connection = this.connection;
     if (connection === undefined) return;
     await this.step();
@@ -305,11 +317,26 @@ export class ServicesFramework {
     await this.step();
   }
 
+  /**
+   * A step after the updates that arrived together: a burst of status updates
+   * (a thousand instances starting) makes one tick and one store write, not one
+   * per update, each over every instance.
+   */
+  private stepSoon(): void {
+    if (this.isStepSoon) return;
+    this.isStepSoon = true;
+    setImmediate(() => {
+      this.isStepSoon = false;
+      void this.step();
+    });
+  }
+
   /** One turn of the loop: tick the core, persist, publish, kill, revive or suppress. Serialized. */
   private step(): Promise<void> {
     const next = this.committing.then(async () => {
       if (this.isStopped) return;
       const kills = this.core.tick(Date.now());
+      this.readiness.run(this.core.readinessCandidates(), Date.now());
       await this.persist();
       for (const event of this.core.takeEvents()) this.events.publish(event);
       const connection = this.connection;
@@ -327,9 +354,11 @@ export class ServicesFramework {
       const wants = this.core.wantsOffers();
       if (wants && this.isSuppressed) {
         this.isSuppressed = false;
+        this.options.log.debug({}, 'reviving offers');
         await connection.revive().catch(() => undefined);
       } else if (!wants && !this.isSuppressed) {
         this.isSuppressed = true;
+        this.options.log.debug({}, 'suppressing offers');
         await connection.suppress().catch(() => undefined);
       }
     });

@@ -15,6 +15,7 @@ import {
 } from './app-definition.js';
 import type { CommandResult, ServiceCore } from './core.js';
 import type { EventHub } from './event-hub.js';
+import { dependencyCycle, parseGroup } from './groups.js';
 import { appView, deploymentView, groupView, queueView, taskView } from './views.js';
 
 /** A request body larger than this is refused with 413 before it is parsed. */
@@ -114,14 +115,14 @@ async function route(
     return ok({ tasks: killed.map(taskView) });
   }
   if (path === '/v2/groups' || path.startsWith('/v2/groups/')) {
-    if (method !== 'GET')
-      throw new HttpError(405, {
-        message: 'groups are read-only here: create apps under them with /v2/apps',
-      });
     const id = normalizeAppId(path.slice('/v2/groups'.length) || '/');
-    const group = groupView(core, id);
-    if (group === undefined) throw new HttpError(404, { message: `Group '${id}' does not exist` });
-    return ok(group);
+    if (method === 'GET') {
+      const group = groupView(core, id);
+      if (group === undefined)
+        throw new HttpError(404, { message: `Group '${id}' does not exist` });
+      return ok(group);
+    }
+    return groupRoute(host, method, path === '/v2/groups' ? undefined : id, req, force);
   }
   if (path === '/v2/apps') {
     if (method === 'GET') {
@@ -241,11 +242,112 @@ async function appRoute(
   }
 }
 
+/**
+ * POST /v2/groups creates a group's apps (409 if any is there); PUT
+ * /v2/groups[/<id>] makes the group hold exactly the body's apps: new ones
+ * start, changed ones deploy, unchanged ones stay, those left out stop;
+ * DELETE /v2/groups/<id> stops all its apps. Everything is checked (422, 409)
+ * before anything changes.
+ */
+async function groupRoute(
+  host: ApiHost,
+  method: string,
+  idFromUrl: string | undefined,
+  req: IncomingMessage,
+  force: boolean,
+): Promise<Answer> {
+  const core = host.core;
+  const nowMs = host.nowMs();
+  if (method === 'DELETE') {
+    if (idFromUrl === undefined || idFromUrl === '/')
+      throw badRequest('name the group to delete: DELETE /v2/groups/<id>');
+    const doomed = appsUnder(core, idFromUrl);
+    if (doomed.length === 0)
+      throw new HttpError(404, { message: `Group '${idFromUrl}' does not exist` });
+    const results = doomed.map((appId) => core.deleteApp(appId, nowMs));
+    await host.commit();
+    return groupAnswer(results, 200);
+  }
+  if (method !== 'PUT' && method !== 'POST')
+    throw new HttpError(405, { message: `${method} is not allowed on a group` });
+  const parsed = parseGroup(await readJson(req), idFromUrl);
+  if (!parsed.ok) throw unprocessable(parsed.failure);
+  const plan = parsed.value;
+  const existing = appsUnder(core, plan.id);
+  if (method === 'POST' && existing.length > 0)
+    throw new HttpError(409, {
+      message: `Group ${plan.id} is already created. Use PUT to change this group.`,
+    });
+  const wanted = new Set(plan.apps.map((a) => a.id));
+  const doomed = existing.filter((id) => !wanted.has(id));
+  const changed = plan.apps.filter((def) => {
+    const app = core.apps.get(def.id);
+    return app === undefined || app.isDeleting || JSON.stringify(app.def) !== JSON.stringify(def);
+  });
+  const graph = new Map<string, readonly string[]>();
+  for (const app of core.apps.values())
+    if (!wanted.has(app.def.id) && !doomed.includes(app.def.id))
+      graph.set(app.def.id, app.def.dependencies);
+  for (const def of plan.apps) graph.set(def.id, def.dependencies);
+  const cycle = dependencyCycle(graph);
+  if (cycle !== undefined)
+    throw unprocessable(invalid('/dependencies', `a dependency cycle: ${cycle.join(' -> ')}`));
+  const locked = [...changed.map((d) => d.id), ...doomed].flatMap((id) => {
+    const running = core.deploymentOf(id);
+    return running === undefined ? [] : [running.id];
+  });
+  if (locked.length > 0 && !force)
+    throw new HttpError(409, {
+      message: `App is locked by one or more deployments. Override with the option '?force=true'.`,
+      deployments: locked.map((id) => ({ id })),
+    });
+  const results = [
+    ...changed.map((def) => core.putApp(def, nowMs, force)),
+    ...doomed.map((appId) => core.deleteApp(appId, nowMs)),
+  ];
+  await host.commit();
+  return groupAnswer(results, method === 'POST' ? 201 : 200);
+}
+
+function appsUnder(core: ServiceCore, groupId: string): string[] {
+  const prefix = groupId === '/' ? '/' : `${groupId}/`;
+  return [...core.apps.values()]
+    .filter((a) => !a.isDeleting && a.def.id.startsWith(prefix))
+    .map((a) => a.def.id);
+}
+
+/** Marathon answers one deployment per group change; here each app has its own, all listed. */
+function groupAnswer(
+  results: readonly CommandResult[],
+  status: number,
+): { status: number; body: unknown } {
+  const failed = results.find((r) => !r.ok);
+  if (failed !== undefined) return commandAnswer(failed, status);
+  const done = results.filter((r): r is Extract<CommandResult, { ok: true }> => r.ok);
+  return {
+    status,
+    body: {
+      version:
+        done
+          .map((r) => r.version)
+          .sort()
+          .at(-1) ?? new Date(0).toISOString(),
+      deploymentId: done[0]?.deploymentId ?? null,
+      deploymentIds: done.map((r) => r.deploymentId),
+    },
+  };
+}
+
 function checkDependencies(core: ServiceCore, app: AppDefinition): void {
   for (const [i, dependency] of app.dependencies.entries())
     if (dependency === app.id)
       throw unprocessable(invalid(`/dependencies(${i})`, 'an app cannot depend on itself'));
-  void core;
+  const graph = new Map<string, readonly string[]>();
+  for (const other of core.apps.values()) graph.set(other.def.id, other.def.dependencies);
+  graph.set(app.id, app.dependencies);
+  const cycle = dependencyCycle(graph);
+  if (cycle !== undefined)
+    throw unprocessable(invalid('/dependencies', `a dependency cycle: ${cycle.join(' -> ')}`));
 }
 
 function commandAnswer(result: CommandResult, status: number): { status: number; body: unknown } {

@@ -31,6 +31,8 @@ export interface Instance extends Site {
   readonly killSentAtMs: number | undefined;
   readonly stagedAtMs: number;
   readonly startedAtMs: number | undefined;
+  /** Its app's readiness check answered ready (checked during deployments only). */
+  readonly isReady?: boolean;
 }
 
 export type Transition =
@@ -68,6 +70,14 @@ export function isHealthy(instance: Instance): boolean {
     !instance.isKillWanted &&
     (!instance.hasHealthCheck || instance.healthy === true)
   );
+}
+
+/**
+ * Counts toward a deployment: healthy, and, when the app has a readiness check,
+ * ready (Marathon: "a deployment will only finish when all new tasks are ready").
+ */
+export function isDeployed(instance: Instance, needsReadiness: boolean): boolean {
+  return isHealthy(instance) && (!needsReadiness || instance.isReady === true);
 }
 
 /** A failure that earns the app a launch delay: its own process ended (not a lost agent). */

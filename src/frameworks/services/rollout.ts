@@ -10,7 +10,7 @@
 // all (capacity 1 and over-capacity 0) one instance over is allowed, or the
 // deploy could never start.
 import type { AppDefinition } from './app-definition.js';
-import { type Instance, isHealthy } from './instance.js';
+import { type Instance, isDeployed, isHealthy } from './instance.js';
 
 export interface RolloutInput {
   readonly app: AppDefinition;
@@ -20,6 +20,10 @@ export interface RolloutInput {
   readonly isReplacing: boolean;
   /** The app's instances that are not being killed. */
   readonly alive: readonly Instance[];
+  /** A deployment is under way and the app has a readiness check: new instances count once ready. */
+  readonly needsReadiness?: boolean;
+  /** A dependency's deployment is not done: this app's deployment waits (nothing launched or killed). */
+  readonly isWaiting?: boolean;
 }
 
 export interface RolloutStep {
@@ -45,9 +49,19 @@ export function rolloutStep(input: RolloutInput): RolloutStep {
       old: alive.length,
     };
   const target = app.instances;
+  const counts = (i: Instance) => isDeployed(i, input.needsReadiness === true);
   const current = alive.filter((i) => i.configVersion === input.configVersion);
   const old = input.isReplacing ? alive.filter((i) => i.configVersion !== input.configVersion) : [];
-  const healthyCurrent = current.filter(isHealthy).length;
+  const healthyCurrent = current.filter(counts).length;
+  if (input.isWaiting === true)
+    return {
+      launch: 0,
+      kill: [],
+      isComplete: false,
+      progressMark: `waiting:${healthyCurrent}:${old.length}:${alive.length}`,
+      healthyCurrent,
+      old: old.length,
+    };
   const kill: Instance[] = [];
   let launch: number;
   if (old.length === 0) {
@@ -76,7 +90,7 @@ export function rolloutStep(input: RolloutInput): RolloutStep {
     old.length === 0 &&
     kill.length === 0 &&
     launch === 0 &&
-    (input.isReplacing ? current : alive).every(isHealthy);
+    (input.isReplacing ? current : alive).every(counts);
   return {
     launch,
     kill,

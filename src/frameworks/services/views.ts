@@ -1,7 +1,7 @@
 // The core's state as Marathon's REST API shows it (docs/docs/rest-api.md). Pure.
 import type { AppState, Deployment, ServiceCore, Unplaced } from './core.js';
 import { deploymentAction } from './core.js';
-import { type Instance, isHealthy } from './instance.js';
+import { type Instance, isDeployed, isHealthy } from './instance.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -74,20 +74,37 @@ export function deploymentView(core: ServiceCore, deployment: Deployment): Recor
   const action = { action: deploymentAction(deployment.kind), app: deployment.appId };
   const live = core.instancesOf(deployment.appId).filter((i) => !i.isKillWanted);
   const target = app?.def.instances ?? 0;
-  const done = live.filter((i) => i.configVersion === app?.configVersion && isHealthy(i)).length;
+  const needsReadiness = (app?.def.readinessChecks.length ?? 0) > 0;
+  const current = live.filter((i) => i.configVersion === app?.configVersion);
+  const done = current.filter((i) => isDeployed(i, needsReadiness)).length;
+  // Marathon lists the readiness answers of the new instances not yet ready.
+  const readinessCheckResults = current.flatMap((i) => {
+    const result = core.readiness.get(i.id);
+    return result === undefined || i.isReady === true
+      ? []
+      : [
+          {
+            name: result.name,
+            taskId: result.taskId,
+            ready: result.ready,
+            lastResponse: result.lastResponse ?? null,
+          },
+        ];
+  });
   return {
     id: deployment.id,
     version: deployment.version,
     affectedApps: [deployment.appId],
     affectedPods: [],
     steps: [{ actions: [action] }],
-    currentActions: [{ ...action, readinessCheckResults: [] }],
+    currentActions: [{ ...action, readinessCheckResults }],
     currentStep: 1,
     totalSteps: 1,
     // Agora's own: how far along it is, and why it stopped if it did.
     progress: { healthy: Math.min(done, target), target },
     startedAt: iso(deployment.startedAtMs),
     ...(deployment.stuck !== undefined ? { stuck: deployment.stuck } : {}),
+    ...(deployment.waitingFor !== undefined ? { waiting: deployment.waitingFor } : {}),
   };
 }
 
