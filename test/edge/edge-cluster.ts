@@ -155,3 +155,42 @@ export class Relay {
     };
   }
 }
+
+export interface Probe {
+  readonly status?: number;
+  readonly ms: number;
+  readonly error?: string;
+  readonly body?: string;
+}
+
+/**
+ * One HTTP GET made from inside namespace `ns` (the test process cannot reach
+ * an agent: it sits behind NAT): the status, the body and the time it took,
+ * or the error.
+ */
+export async function getFrom(
+  bed: NetBed,
+  ns: string,
+  url: string,
+  timeoutMs: number,
+): Promise<Probe> {
+  const script = `const t=performance.now();fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(${timeoutMs})}).then(async r=>{const body=await r.text();console.log(JSON.stringify({status:r.status,ms:performance.now()-t,body}))},e=>console.log(JSON.stringify({error:String(e.cause?.code??e.name),ms:performance.now()-t})))`;
+  const proc = bed.spawnIn(ns, 'probe', [process.execPath, '-e', script]);
+  await proc.exited;
+  const [line] = proc.lines;
+  if (line === undefined) throw new Error(`probe printed nothing: ${proc.other.join('\n')}`);
+  return line as unknown as Probe;
+}
+
+/** The agent's /metrics/snapshot, read from inside its namespace. */
+export async function agentMetrics(bed: NetBed, index: number): Promise<Record<string, number>> {
+  const probe = await getFrom(
+    bed,
+    bed.host(index).ns,
+    `http://127.0.0.1:${AGENT_PORT}/metrics/snapshot`,
+    5000,
+  );
+  if (probe.status !== 200 || probe.body === undefined)
+    throw new Error(`agent metrics: ${JSON.stringify(probe)}`);
+  return JSON.parse(probe.body) as Record<string, number>;
+}

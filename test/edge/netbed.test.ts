@@ -7,27 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { defer, waitFor } from '../integration/harness.js';
-import { MASTER_PORT, Relay, startAgent, startMaster } from './edge-cluster.js';
+import { getFrom, MASTER_PORT, Relay, startAgent, startMaster } from './edge-cluster.js';
 import { NetBed } from './netbed.js';
 
 const unavailable = await NetBed.probe();
 if (unavailable !== undefined)
   console.error(`\n*** SKIPPING the edge network tests: ${unavailable} ***\n`);
-
-/** One HTTP GET from inside `ns`; resolves with the status and the time it took, or the error. */
-async function getFrom(
-  bed: NetBed,
-  ns: string,
-  url: string,
-  timeoutMs: number,
-): Promise<{ status?: number; ms: number; error?: string }> {
-  const script = `const t=performance.now();fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(${timeoutMs})}).then(async r=>{await r.arrayBuffer();console.log(JSON.stringify({status:r.status,ms:performance.now()-t}))},e=>console.log(JSON.stringify({error:String(e.cause?.code??e.name),ms:performance.now()-t})))`;
-  const proc = bed.spawnIn(ns, 'probe', [process.execPath, '-e', script]);
-  await proc.exited;
-  const [line] = proc.lines;
-  if (line === undefined) throw new Error(`probe printed nothing: ${proc.other.join('\n')}`);
-  return line as { status?: number; ms: number; error?: string };
-}
 
 test('netbed agents reach the master through NAT, never the reverse, and partitions cut and heal', {
   skip: unavailable,

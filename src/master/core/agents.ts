@@ -557,7 +557,10 @@ function reconcileTasks(
           message: 'Agent re-registered',
         } as const;
         resurrect(core, task, entry.state, cause);
-        if (framework !== undefined)
+        // A task that ended meanwhile has its end still queued on the agent, with the
+        // exit status, and the agent resends it now; a second terminal update from
+        // here would reach the framework first, without either (#15).
+        if (framework !== undefined && !isTerminalState(entry.state))
           sendMasterStatus(core, framework, task.taskId, agent.id, entry.state, cause);
       }
       continue;
