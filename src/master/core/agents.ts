@@ -515,6 +515,11 @@ function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly Ag
       framework = recoveredFramework(core, entry.framework_info, entry.framework_id.value);
     }
     if (framework.tasks.has(entry.task.task_id.value)) continue;
+    // Its end was delivered and acknowledged already; the agent, whose link broke
+    // before the acknowledgement reached it, still lists it and resends the update.
+    // Adopted again, the task would be new to the books and the update delivered
+    // twice (#15); left out, the resend is acknowledged for the framework.
+    if (isTerminal && wasCompleted(framework, agent, entry)) continue;
     const resources = Resources.fromWire(entry.task.resources ?? []);
     const role = resources.allocationRoles()[0] ?? frameworkRoles(framework.info)[0] ?? '*';
     const task = {
@@ -534,6 +539,15 @@ function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly Ag
     core.books.addTask(task);
     observe(core, { kind: 'taskAdded', task, state: task.state });
   }
+}
+
+function wasCompleted(framework: FrameworkRecord, agent: AgentRecord, entry: AgentTask): boolean {
+  return framework.completedTasks.some(
+    (task) =>
+      task.taskId.value === entry.task.task_id.value &&
+      task.agentId.value === agent.id.value &&
+      task.state === entry.state,
+  );
 }
 
 /** Aligns the books with what a re-registering agent holds. */
