@@ -220,6 +220,8 @@ export function subscribe(
       agent_id: id,
       heartbeat_interval_seconds: core.options.heartbeatIntervalMs / 1000,
       master_info: core.masterInfo(),
+      total_ping_timeout_seconds:
+        (core.options.agentPingTimeoutMs * core.options.maxAgentPingTimeouts) / 1000,
     },
   });
   if (agent.drain !== undefined) {
