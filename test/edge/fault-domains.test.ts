@@ -26,13 +26,14 @@ function offersOf(framework: TaskFramework): Offer[] {
 test('fault domains edge agents in another region are offered only to REGION_AWARE frameworks, with their region and zone', {
   skip: unavailable,
 }, async (t) => {
+  // Made first, so it is removed last: after the bed stopped what writes to it.
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-edge-'));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const bed = await NetBed.create({ agents: 2 });
   defer(t, async () => {
     await bed.stop();
     assert.deepEqual(await bed.leftovers(), []);
   });
-  const workDir = mkdtempSync(join(tmpdir(), 'agora-edge-'));
-  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const master = await startMaster(bed, ['--domain', domain('central', 'dc-1')]);
   const masterAddress = `${bed.masterIp}:${MASTER_PORT}`;
   await startAgent(bed, 1, {

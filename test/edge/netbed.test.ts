@@ -17,13 +17,14 @@ if (unavailable !== undefined)
 test('netbed agents reach the master through NAT, never the reverse, and partitions cut and heal', {
   skip: unavailable,
 }, async (t) => {
+  // Made first, so it is removed last: after the bed stopped what writes to it.
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-edge-'));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const bed = await NetBed.create({ agents: 2 });
   defer(t, async () => {
     await bed.stop();
     assert.deepEqual(await bed.leftovers(), [], 'the bed leaves nothing behind');
   });
-  const workDir = mkdtempSync(join(tmpdir(), 'agora-edge-'));
-  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const master = await startMaster(bed);
   const health = `http://${bed.masterIp}:${MASTER_PORT}/health`;
 

@@ -31,13 +31,14 @@ function assertOnce(statuses: readonly TaskStatus[]): void {
 test('partition of an agent: its tasks run on, frameworks see unreachable or lost, then the truth', {
   skip: unavailable,
 }, async (t) => {
+  // Made first, so it is removed last: after the bed stopped what writes to it.
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-edge-'));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const bed = await NetBed.create({ agents: 1 });
   defer(t, async () => {
     await bed.stop();
     assert.deepEqual(await bed.leftovers(), []);
   });
-  const workDir = mkdtempSync(join(tmpdir(), 'agora-edge-'));
-  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const master = await startMaster(bed, MASTER_ARGS);
   const agentArgs = {
     masterAddress: `${bed.masterIp}:${MASTER_PORT}`,

@@ -30,13 +30,14 @@ async function activeAgents(masterUrl: string): Promise<number> {
 test('slow link an agent 200 ms away, stalled and reset now and then, runs every task and reports each update once, in order', {
   skip: unavailable,
 }, async (t) => {
+  // Made first, so it is removed last: after the bed stopped what writes to it.
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-edge-'));
+  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const bed = await NetBed.create({ agents: 1 });
   defer(t, async () => {
     await bed.stop();
     assert.deepEqual(await bed.leftovers(), []);
   });
-  const workDir = mkdtempSync(join(tmpdir(), 'agora-edge-'));
-  defer(t, () => rmSync(workDir, { recursive: true, force: true }));
   const master = await startMaster(bed);
   const relay = await Relay.start(bed, 1);
   await relay.command({ cmd: 'set', delayMs: 200, jitterMs: 50 });
