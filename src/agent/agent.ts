@@ -332,7 +332,8 @@ export class Agent implements AgentView {
       clock,
       logger: this.log,
       random: this.options.random ?? Math.random,
-      backoffInitialMs: AGENT_DEFAULTS.registrationBackoffInitialMs,
+      backoffInitialMs:
+        this.options.registrationBackoffFactorMs ?? AGENT_DEFAULTS.registrationBackoffInitialMs,
       backoffMaxMs:
         this.options.registrationBackoffMaxMs ?? AGENT_DEFAULTS.registrationBackoffMaxMs,
       subscribeCall: () => this.subscribeCall(),

@@ -263,6 +263,20 @@ export class MasterLink {
           watchdogMs,
         );
     };
+    // The master's PINGs stop once it has marked this agent unreachable; its
+    // stream's end may not get through a partition until long after it heals (a
+    // FIN retransmitted with TCP's backoff), so the agent watches the PINGs too
+    // and is already re-registering when the link comes back (#15).
+    let pingWatchdog: ReturnType<Clock['setTimeout']> | undefined;
+    let pingWatchdogMs = 0;
+    const armPings = () => {
+      pingWatchdog?.cancel();
+      if (pingWatchdogMs > 0)
+        pingWatchdog = this.options.clock.setTimeout(
+          () => response.destroy(new Error('master pings stopped')),
+          pingWatchdogMs,
+        );
+    };
     let isSubscribed = false;
     try {
       for await (const chunk of response) {
@@ -277,11 +291,15 @@ export class MasterLink {
             watchdogMs =
               event.subscribed.heartbeat_interval_seconds * 1000 * MISSED_HEARTBEATS_ALLOWED;
             arm();
+            // A PING late by a whole ping timeout is still in time: the master allows as much.
+            pingWatchdogMs = (event.subscribed.total_ping_timeout_seconds ?? 0) * 1000 * 1.5;
+            armPings();
             isSubscribed = true;
             this.options.onSubscribed(event.subscribed.agent_id, event.subscribed.master_info);
           } else if (event.type === 'ERROR') {
             this.options.logger.error({ reason: event.error.message }, 'master refused the agent');
           } else if (event.type === 'PING') {
+            armPings();
             this.pong();
           } else if (event.type !== 'HEARTBEAT') {
             this.options.onEvent(event);
@@ -290,6 +308,7 @@ export class MasterLink {
       }
     } finally {
       watchdog?.cancel();
+      pingWatchdog?.cancel();
       this.stream = undefined;
       response.destroy();
     }

@@ -37,6 +37,11 @@ export interface AgentOptions {
   readonly recover?: 'reconnect' | 'cleanup';
   /** First status update retry (10 s in Mesos). */
   readonly statusUpdateRetryMs?: number;
+  /**
+   * --registration_backoff_factor: the first (re-)registration attempt waits a
+   * random time up to this, each retry up to twice as long (1 s in Mesos).
+   */
+  readonly registrationBackoffFactorMs?: number;
   /** Cap of the random registration backoff (1 min in Mesos). */
   readonly registrationBackoffMaxMs?: number;
   readonly random?: () => number;

@@ -4,6 +4,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
+  AGENT_DEFAULTS,
   Agent,
   DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
   DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
@@ -397,6 +398,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
       DEFAULT_FETCHER_CACHE_SIZE_BYTES,
       { allowZero: true },
     ),
+    registrationBackoffFactorMs: registrationBackoffFlag(values),
     gcDelayMs: durationFlag(values, 'gc_delay', GC_DEFAULTS.gcDelayMs),
     gcDiskHeadroom,
     diskWatchIntervalMs: durationFlag(
@@ -432,6 +434,18 @@ export async function runAgent(values: ParsedValues): Promise<number> {
   }
   // A master that removed the agent (gone, or its machine DOWN) shuts it down, as Mesos does.
   return runUntilSignalled(agent, logger, agent.terminated);
+}
+
+/** --registration_backoff_factor: above zero, so that a master that is gone is not retried in a hot loop. */
+function registrationBackoffFlag(values: ParsedValues): number {
+  const ms = durationFlag(
+    values,
+    'registration_backoff_factor',
+    AGENT_DEFAULTS.registrationBackoffInitialMs,
+  );
+  if (ms < 10 || ms > 60_000)
+    throw new UsageError('--registration_backoff_factor: expected 10ms to 1mins');
+  return ms;
 }
 
 function wholeNumberFlag(values: ParsedValues, name: string, fallback: number): number {

@@ -783,6 +783,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: "the fetcher cache's size, e.g. 512MB; 0B turns the cache off",
         default: '2GB',
       },
+      registration_backoff_factor: {
+        type: 'string',
+        placeholder: 'duration',
+        description:
+          'the first (re-)registration waits a random time in [0, factor], doubling per retry up to 1mins',
+        default: '1secs',
+      },
       gc_delay: {
         type: 'string',
         placeholder: 'duration',

@@ -94,6 +94,12 @@ export type AgentEvent =
         readonly agent_id: AgentID;
         readonly heartbeat_interval_seconds: number;
         readonly master_info: MasterInfo;
+        /**
+         * --agent_ping_timeout × --max_agent_ping_timeouts: the master has marked
+         * an agent unreachable once it missed this long of PINGs, so an agent that
+         * got none for as long re-registers (Mesos' total_ping_timeout_seconds).
+         */
+        readonly total_ping_timeout_seconds?: number;
       };
     }
   | {

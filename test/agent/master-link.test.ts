@@ -240,3 +240,36 @@ test('master link: every update of a batch the master refuses is refused', async
   );
   assert.deepEqual(master.updates, []);
 });
+
+test('master link: a master whose PINGs stop (it marked the agent unreachable) is subscribed to again', async (t) => {
+  // The stream stays open and silent, as behind a partition that dropped its end:
+  // heartbeats would take 5 × 15 s to tell; the master's ping timeout tells sooner.
+  const master = await fakeMaster(t, (response) => {
+    response.writeHead(200, { 'content-type': 'application/json', 'mesos-stream-id': 's' });
+    response.write(
+      encodeRecord(
+        JSON.stringify({
+          type: 'SUBSCRIBED',
+          subscribed: {
+            agent_id: { value: 'agent-1' },
+            heartbeat_interval_seconds: 15,
+            master_info: { id: 'master', ip: 0, port: 5050 },
+            total_ping_timeout_seconds: 0.2,
+          },
+        }),
+      ),
+    );
+  });
+  let subscriptions = 0;
+  const agentLink = link(master.url, () => {
+    subscriptions += 1;
+  });
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  const startedAt = performance.now();
+  const deadline = startedAt + 10_000;
+  while (subscriptions < 2 && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(subscriptions >= 2, true, 'subscribed again after the PINGs stopped');
+  assert.ok(performance.now() - startedAt < 5000, 'well before 5 heartbeats (75 s)');
+});

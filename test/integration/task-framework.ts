@@ -5,6 +5,7 @@ import { readStat } from '../../src/agent/process-identity.js';
 import { type SchedulerConnection, subscribe } from '../../src/sdk/index.js';
 import {
   type Event,
+  type FrameworkCapabilityType,
   isTerminalState,
   type TaskInfo,
   type TaskState,
@@ -64,6 +65,8 @@ export class TaskFramework {
       readonly acknowledgeTerminal?: boolean;
       readonly failover?: boolean;
       readonly role?: string;
+      /** e.g. PARTITION_AWARE, REGION_AWARE. */
+      readonly capabilities?: readonly FrameworkCapabilityType[];
     } = {},
   ): Promise<TaskFramework> {
     return new TaskFramework(
@@ -74,6 +77,9 @@ export class TaskFramework {
           name,
           failover_timeout: 60,
           ...(options.role !== undefined ? { role: options.role } : {}),
+          ...(options.capabilities !== undefined
+            ? { capabilities: options.capabilities.map((type) => ({ type })) }
+            : {}),
         },
         autoAcknowledge: false,
         // Re-subscribes with its id when its master goes, as a Mesos framework fails over.

@@ -89,6 +89,32 @@ test('agent health: a frozen agent that comes back gets its tasks back, TASK_RUN
   assert.equal(pings(bed, again.streamId), 1, 'health checks start over on the new stream');
 });
 
+test('agent health: a partitioned task that ended meanwhile gets no master-made terminal update when its agent returns', () => {
+  const bed = new CoreBed({ agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 2 });
+  const agent = bed.addAgent();
+  const aware = bed.subscribe({ capabilities: [{ type: 'PARTITION_AWARE' }] });
+  bed.launch(aware, 't');
+  bed.report(agent.id, aware.id, 't', 'TASK_RUNNING');
+  bed.advance(2000);
+  const task = bed.framework(aware.id).tasks.get('t');
+  assert.ok(task !== undefined);
+  assert.equal(task.state, 'TASK_UNREACHABLE');
+  const before = bed.updatesOn(aware.streamId).length;
+  bed.addAgent('cpus:4;mem:4096', {
+    id: agent.id,
+    tasks: [
+      {
+        framework_id: aware.id,
+        framework_info: bed.framework(aware.id).info,
+        task: task.info,
+        state: 'TASK_FAILED',
+      },
+    ],
+  });
+  // The agent's own TASK_FAILED (with the exit status) is the one the framework gets.
+  assert.deepEqual(bed.updatesOn(aware.streamId).slice(before), []);
+});
+
 test('agent health: --agent_removal_rate_limit paces unreachable agents, and an answer calls one off', () => {
   const bed = new CoreBed({
     agentPingTimeoutMs: 1000,

@@ -381,3 +381,53 @@ test('core: an update resent after its acknowledgement (the agent lost it) is no
   assert.equal(bed.updatesOn(fw.streamId).length, delivered, 'not delivered twice');
   assert.equal(acknowledgements(), before + 1, 'acknowledged again for the framework');
 });
+
+test('core: an update resent before the framework acknowledged it is not delivered twice on the same stream', () => {
+  const bed = new CoreBed();
+  const fw = bed.subscribe({ failover_timeout: 600 });
+  bed.addAgent('cpus:4;mem:4096');
+  const agentId = bed.launch(fw, 'web');
+  const running = bed.report(agentId, fw.id, 'web', 'TASK_RUNNING');
+  const delivered = bed.updatesOn(fw.streamId).length;
+
+  // The agent's link was reset while the framework's acknowledgement was on its way.
+  tasks.statusUpdate(bed.core, bed.agent(agentId), fw.id.value, running);
+  bed.drain();
+  assert.equal(bed.updatesOn(fw.streamId).length, delivered, 'not delivered twice');
+  bed.acknowledge(agentId, fw.id, running);
+  assert.equal(bed.framework(fw.id).tasks.get('web')?.statusUpdateUuid, undefined);
+});
+
+test('core: an agent back after a reset, still listing a task whose end was acknowledged, gets no second delivery of that end', () => {
+  const bed = new CoreBed();
+  const fw = bed.subscribe({ failover_timeout: 600 });
+  bed.addAgent('cpus:4;mem:4096');
+  const agentId = bed.launch(fw, 'job');
+  const finished = bed.report(agentId, fw.id, 'job', 'TASK_FINISHED');
+  bed.acknowledge(agentId, fw.id, finished);
+  const task = bed.framework(fw.id).completedTasks.find((t) => t.taskId.value === 'job');
+  assert.ok(task !== undefined);
+  const delivered = bed.updatesOn(fw.streamId).length;
+
+  // The acknowledgement was lost with the link: the agent re-registers listing the task
+  // as it last knew it, and resends its end.
+  const again = bed.addAgent('cpus:4;mem:4096', {
+    id: agentId,
+    tasks: [
+      {
+        framework_id: fw.id,
+        framework_info: bed.framework(fw.id).info,
+        task: task.info,
+        state: 'TASK_FINISHED',
+      },
+    ],
+  });
+  tasks.statusUpdate(bed.core, bed.agent(agentId), fw.id.value, finished);
+  bed.drain();
+  assert.equal(bed.updatesOn(fw.streamId).length, delivered, 'not delivered twice');
+  assert.equal(bed.framework(fw.id).tasks.has('job'), false, 'not back among the active tasks');
+  assert.ok(
+    bed.commandsOn(again.streamId).some((c) => c.type === 'ACKNOWLEDGE'),
+    'acknowledged for the framework, so the agent stops resending',
+  );
+});

@@ -19,6 +19,7 @@ import {
   type TaskInfo,
   type TaskStatus,
 } from '../../wire/index.js';
+import { domainAttributes } from '../domain-attributes.js';
 import { CallQueue } from './call-queue.js';
 import { JobsCore, type Launch, type LaunchTask } from './core.js';
 import {
@@ -228,7 +229,7 @@ export class JobsFramework {
         agentId: offer.agent_id.value,
         agentUrl: url,
         free: offerFree(Resources.fromWire(offer.resources)),
-        attributes: attributesOf(offer.attributes ?? []),
+        attributes: { ...attributesOf(offer.attributes ?? []), ...domainAttributes(offer) },
         role: role === '*' ? (this.options.role ?? '*') : role,
       };
     });

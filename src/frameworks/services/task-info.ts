@@ -10,6 +10,7 @@ import {
   type TaskID,
   type TaskInfo,
 } from '../../wire/index.js';
+import { domainAttributes } from '../domain-attributes.js';
 import type { AppDefinition, HealthCheckDefinition } from './app-definition.js';
 import type { Instance } from './instance.js';
 import type { OfferView } from './offer-matching.js';
@@ -35,6 +36,7 @@ export function offerView(offer: Offer): OfferView {
       attribute.ranges?.range.map((r) => `[${r.begin}-${r.end}]`).join(',');
     if (text !== undefined) attributes[attribute.name] = text;
   }
+  Object.assign(attributes, domainAttributes(offer));
   const address = offer.url.address;
   return {
     id: offer.id.value,

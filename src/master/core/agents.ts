@@ -220,6 +220,8 @@ export function subscribe(
       agent_id: id,
       heartbeat_interval_seconds: core.options.heartbeatIntervalMs / 1000,
       master_info: core.masterInfo(),
+      total_ping_timeout_seconds:
+        (core.options.agentPingTimeoutMs * core.options.maxAgentPingTimeouts) / 1000,
     },
   });
   if (agent.drain !== undefined) {
@@ -515,6 +517,11 @@ function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly Ag
       framework = recoveredFramework(core, entry.framework_info, entry.framework_id.value);
     }
     if (framework.tasks.has(entry.task.task_id.value)) continue;
+    // Its end was delivered and acknowledged already; the agent, whose link broke
+    // before the acknowledgement reached it, still lists it and resends the update.
+    // Adopted again, the task would be new to the books and the update delivered
+    // twice (#15); left out, the resend is acknowledged for the framework.
+    if (isTerminal && wasCompleted(framework, agent, entry)) continue;
     const resources = Resources.fromWire(entry.task.resources ?? []);
     const role = resources.allocationRoles()[0] ?? frameworkRoles(framework.info)[0] ?? '*';
     const task = {
@@ -534,6 +541,15 @@ function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly Ag
     core.books.addTask(task);
     observe(core, { kind: 'taskAdded', task, state: task.state });
   }
+}
+
+function wasCompleted(framework: FrameworkRecord, agent: AgentRecord, entry: AgentTask): boolean {
+  return framework.completedTasks.some(
+    (task) =>
+      task.taskId.value === entry.task.task_id.value &&
+      task.agentId.value === agent.id.value &&
+      task.state === entry.state,
+  );
 }
 
 /** Aligns the books with what a re-registering agent holds. */
@@ -557,7 +573,10 @@ function reconcileTasks(
           message: 'Agent re-registered',
         } as const;
         resurrect(core, task, entry.state, cause);
-        if (framework !== undefined)
+        // A task that ended meanwhile has its end still queued on the agent, with the
+        // exit status, and the agent resends it now; a second terminal update from
+        // here would reach the framework first, without either (#15).
+        if (framework !== undefined && !isTerminalState(entry.state))
           sendMasterStatus(core, framework, task.taskId, agent.id, entry.state, cause);
       }
       continue;

@@ -1,0 +1,221 @@
+// Edge links (#15), on the namespace network of test/edge (agents behind NAT):
+//
+//   npm run bench:edge [-- --tasks N] [-- --partitions N] [-- --partition-ms MS]
+//                      [-- --ping-timeout-ms MS] [-- --max-ping-timeouts N]
+//
+// (a) task start latency (accept to TASK_RUNNING at the framework) and tasks/s
+//     (a batch launched at once, to TASK_FINISHED) through a clean link and
+//     through a 200 ± 50 ms relay;
+// (b) partitions of one agent, one after another: each time a PARTITION_AWARE
+//     framework must see TASK_UNREACHABLE, and after the heal every task's true
+//     state (two tasks RUNNING again, one that exited during the cut FAILED with
+//     its status); the time from the heal to the last of those, and over all
+//     rounds the updates lost or delivered twice.
+// Mesos' defaults are 15 s × 5 pings and the issue's partition 2 minutes; pass
+// shorter ones to finish in minutes (the recorded numbers say which were used).
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { TaskStatus } from '../src/wire/index.js';
+import {
+  agentMetrics,
+  MASTER_PORT,
+  Relay,
+  startAgent,
+  startMaster,
+} from '../test/edge/edge-cluster.js';
+import { NetBed } from '../test/edge/netbed.js';
+import { waitFor } from '../test/integration/harness.js';
+import { TaskFramework } from '../test/integration/task-framework.js';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '20' },
+    partitions: { type: 'string', default: '20' },
+    'partition-ms': { type: 'string', default: '120000' },
+    'ping-timeout-ms': { type: 'string', default: '15000' },
+    'max-ping-timeouts': { type: 'string', default: '5' },
+  },
+});
+const TASKS = Number(values.tasks);
+const PARTITIONS = Number(values.partitions);
+const PARTITION_MS = Number(values['partition-ms']);
+const PING_TIMEOUT_MS = Number(values['ping-timeout-ms']);
+const MAX_PING_TIMEOUTS = Number(values['max-ping-timeouts']);
+const load = () => loadavg()[0]?.toFixed(1) ?? '?';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+async function activeAgents(masterUrl: string): Promise<number> {
+  const state = (await (await fetch(`${masterUrl}/master/state`)).json()) as {
+    activated_slaves: number;
+  };
+  return state.activated_slaves;
+}
+
+async function startLatency(framework: TaskFramework, label: string): Promise<string> {
+  const latencies: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const id = `${label.split(' ')[0]}-lat-${i}`;
+    const t0 = performance.now();
+    await framework.launch({ [id]: 'sleep 0.2' });
+    await framework.update(id, 'TASK_RUNNING', 60_000);
+    latencies.push(performance.now() - t0);
+    await framework.update(id, 'TASK_FINISHED', 60_000);
+  }
+  const batch: Record<string, string> = {};
+  for (let i = 0; i < TASKS; i++) batch[`${label.split(' ')[0]}-batch-${i}`] = 'true';
+  const t0 = performance.now();
+  await framework.launch(batch);
+  for (const id of Object.keys(batch)) await framework.update(id, 'TASK_FINISHED', 120_000);
+  const seconds = (performance.now() - t0) / 1000;
+  return `${label.padEnd(22)} start latency median ${median(latencies).toFixed(0)} ms (of 5)   ${TASKS} tasks in ${seconds.toFixed(2)} s = ${(TASKS / seconds).toFixed(1)} tasks/s   load ${load()}`;
+}
+
+async function main(): Promise<void> {
+  const unavailable = await NetBed.probe();
+  if (unavailable !== undefined)
+    throw new Error(`the namespace network cannot be built: ${unavailable}`);
+  const bed = await NetBed.create({ agents: 2 });
+  const workDir = mkdtempSync(join(tmpdir(), 'agora-bench-edge-'));
+  const stops: (() => Promise<unknown>)[] = [];
+  try {
+    console.log(`bench:edge ${new Date().toISOString()} load ${load()}`);
+    const master = await startMaster(bed, [
+      '--agent_ping_timeout',
+      `${PING_TIMEOUT_MS}ms`,
+      '--max_agent_ping_timeouts',
+      String(MAX_PING_TIMEOUTS),
+      '--log_level',
+      'info',
+    ]);
+    const relay = await Relay.start(bed, 2);
+    await relay.command({ cmd: 'set', delayMs: 200, jitterMs: 50 });
+    await startAgent(bed, 1, {
+      masterAddress: `${bed.masterIp}:${MASTER_PORT}`,
+      workDir: join(workDir, 'a1'),
+      args: ['--log_level', 'info'],
+    });
+    await startAgent(bed, 2, {
+      masterAddress: relay.address,
+      workDir: join(workDir, 'a2'),
+      args: ['--log_level', 'info'],
+    });
+    await waitFor(
+      'both agents',
+      async () => ((await activeAgents(master.url)) === 2 ? true : undefined),
+      60_000,
+    );
+    const agentIds = await waitFor('agent ids', async () => {
+      const state = (await (await fetch(`${master.url}/master/state`)).json()) as {
+        slaves: { id: string; hostname: string }[];
+      };
+      const one = state.slaves.find((s) => s.hostname === 'edge-1')?.id;
+      const two = state.slaves.find((s) => s.hostname === 'edge-2')?.id;
+      return one !== undefined && two !== undefined ? { one, two } : undefined;
+    });
+
+    // (a) clean against slow.
+    // One framework at a time: a framework holds the offers it does not use.
+    for (const [label, agentId] of [
+      ['clean link (NAT)', agentIds.one],
+      ['200±50 ms relay (NAT)', agentIds.two],
+    ] as const) {
+      const framework = await TaskFramework.start(master.url, label);
+      const launch = framework.launch.bind(framework);
+      framework.launch = (commands) => launch(commands, agentId);
+      console.log(await startLatency(framework, label));
+      await framework.stop();
+    }
+
+    // (b) partitions of agent 1.
+    const aware = await TaskFramework.start(master.url, 'aware', {
+      capabilities: ['PARTITION_AWARE'],
+    });
+    stops.push(() => aware.stop());
+    await aware.launch({ 'keep-1': 'sleep 100000', 'keep-2': 'sleep 100000' }, agentIds.one);
+    await aware.update('keep-1', 'TASK_RUNNING', 60_000);
+    await aware.update('keep-2', 'TASK_RUNNING', 60_000);
+    const healTimes: number[] = [];
+    const unreachableTimes: number[] = [];
+    for (let round = 0; round < PARTITIONS; round++) {
+      const go = join(workDir, `go-${round}`);
+      const done = join(workDir, `done-${round}`);
+      const ends = `ends-${round}`;
+      await aware.launch(
+        { [ends]: `while [ ! -e ${go} ]; do sleep 0.1; done; touch ${done}; exit 3` },
+        agentIds.one,
+      );
+      await aware.update(ends, 'TASK_RUNNING', 60_000);
+      const seen = (id: string) => aware.updates(id).length;
+      const before = { k1: seen('keep-1'), k2: seen('keep-2') };
+      const cutAt = performance.now();
+      await bed.partition(1);
+      const timeoutMs = PING_TIMEOUT_MS * MAX_PING_TIMEOUTS * 3 + 30_000;
+      await aware.update(ends, 'TASK_UNREACHABLE', timeoutMs);
+      unreachableTimes.push(performance.now() - cutAt);
+      writeFileSync(go, '');
+      await waitFor(
+        'the task to end on the agent',
+        () => (existsSync(done) ? true : undefined),
+        30_000,
+      );
+      const left = PARTITION_MS - (performance.now() - cutAt);
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+      const healAt = performance.now();
+      await bed.heal(1);
+      await waitFor(
+        'every task to be known after the heal',
+        () => {
+          const k1 = aware
+            .updates('keep-1')
+            .slice(before.k1)
+            .some((s) => s.state === 'TASK_RUNNING');
+          const k2 = aware
+            .updates('keep-2')
+            .slice(before.k2)
+            .some((s) => s.state === 'TASK_RUNNING');
+          const e = aware.updates(ends).some((s) => s.state === 'TASK_FAILED');
+          return k1 && k2 && e ? true : undefined;
+        },
+        300_000,
+      );
+      healTimes.push(performance.now() - healAt);
+      console.log(
+        `partition ${round + 1}/${PARTITIONS}: unreachable after ${(unreachableTimes.at(-1) ?? 0).toFixed(0)} ms, every task's true state ${(healTimes.at(-1) ?? 0).toFixed(0)} ms after the heal   load ${load()}`,
+      );
+    }
+    await waitFor(
+      'no update pending on the agent',
+      async () =>
+        (await agentMetrics(bed, 1))['slave/status_updates_pending'] === 0 ? true : undefined,
+      120_000,
+    );
+    let duplicates = 0;
+    let lost = 0;
+    const ids = ['keep-1', 'keep-2', ...Array.from({ length: PARTITIONS }, (_, r) => `ends-${r}`)];
+    for (const id of ids) {
+      const statuses: TaskStatus[] = aware.updates(id);
+      const uuids = statuses.flatMap((s) => (s.uuid === undefined ? [] : [s.uuid]));
+      duplicates += uuids.length - new Set(uuids).size;
+      const fromAgent = new Set(statuses.filter((s) => s.uuid !== undefined).map((s) => s.state));
+      const expected = id.startsWith('ends')
+        ? ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']
+        : ['TASK_STARTING', 'TASK_RUNNING'];
+      lost += expected.filter((s) => !fromAgent.has(s as TaskStatus['state'])).length;
+    }
+    console.log(
+      `${PARTITIONS} partitions of ${PARTITION_MS} ms (ping ${PING_TIMEOUT_MS} ms × ${MAX_PING_TIMEOUTS}): unreachable median ${median(unreachableTimes).toFixed(0)} ms; heal to every task's true state median ${median(healTimes).toFixed(0)} ms, max ${Math.max(...healTimes).toFixed(0)} ms (goal: 2 × RTT + 1 s); ${lost} agent updates lost, ${duplicates} delivered twice   load ${load()}`,
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await bed.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+await main();
