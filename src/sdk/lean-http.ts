@@ -36,6 +36,12 @@ export interface LeanResponse {
   text(): Promise<string>;
   /** Closes the connection; a read then throws `error`, or ends if there is none. Idempotent. */
   destroy(error?: Error): void;
+  /**
+   * Whether bytes came from the server since the last call (or since the head), whether or
+   * not they were read; true too while the reader is so far behind that the socket is paused
+   * (nothing can come then, through no fault of the server's).
+   */
+  hasHeardFrom(): boolean;
 }
 
 const idle = new Map<string, Socket[]>();
@@ -157,6 +163,8 @@ class Response implements LeanResponse {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private gotBytes = false;
+  /** Bytes arrived since hasHeardFrom() last asked. */
+  private isHeard = false;
   /** The head was resolved: ending the body need not build an error for it (a stack per call). */
   private hasHead = false;
   private readonly onAbort: () => void;
@@ -260,8 +268,15 @@ class Response implements LeanResponse {
     else this.socket.destroy();
   }
 
+  hasHeardFrom(): boolean {
+    const isHeard = this.isHeard || this.socket.isPaused();
+    this.isHeard = false;
+    return isHeard;
+  }
+
   private feed(data: Buffer): void {
     this.gotBytes = true;
+    this.isHeard = true;
     this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
     try {
       while (this.step());

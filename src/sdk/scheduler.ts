@@ -211,10 +211,13 @@ export class SchedulerConnection {
   private async *streamEvents(stream: Stream): AsyncGenerator<Event, boolean> {
     const watchdogMs =
       stream.subscribed.subscribed.heartbeat_interval_seconds * 1000 * MISSED_HEARTBEATS_ALLOWED;
-    const watchdog = setTimeout(
-      () => stream.response.destroy(new SubscriptionError('heartbeats stopped')),
-      watchdogMs,
-    );
+    // Bytes at the socket count, not events read: a consumer that stops reading for a
+    // while has not lost its master.
+    stream.response.hasHeardFrom();
+    const watchdog = setTimeout(function check() {
+      if (stream.response.hasHeardFrom()) watchdog.refresh();
+      else stream.response.destroy(new SubscriptionError('heartbeats stopped'));
+    }, watchdogMs);
     watchdog.unref();
     try {
       for (const record of stream.buffered.splice(0)) {
@@ -226,7 +229,6 @@ export class SchedulerConnection {
       // A consumer that stops reading may still call on (and tear down through) this
       // stream, so leaving the loop must not destroy it; close() does.
       for await (const chunk of stream.response) {
-        watchdog.refresh();
         for (const record of stream.decoder.decode(chunk)) {
           const event = this.parse(record);
           if (event === undefined) continue;
