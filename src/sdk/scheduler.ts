@@ -117,7 +117,7 @@ interface Stream {
 export class SchedulerConnection {
   private readonly pendingAcks = new Set<Promise<void>>();
   /**
-   * The uuids of updates the master took an acknowledgement of (202), oldest first.
+   * The uuids of updates acknowledged (the call under way or answered 202), oldest first.
    * A master forwards an acknowledgement to the agent and forgets it; an agent killed
    * before reading it resends the update after a restart, and a master elected
    * meanwhile cannot know it was acknowledged. Such a copy is acknowledged again here
@@ -373,18 +373,27 @@ export class SchedulerConnection {
     });
   }
 
+  /**
+   * ACKNOWLEDGE. The update counts as acknowledged from the call on (a copy that comes
+   * while it is under way is not handed over again); if the call fails, a copy is.
+   */
   async acknowledge(status: TaskStatus): Promise<void> {
     const { uuid, agent_id } = status;
     if (uuid === undefined || agent_id === undefined) return;
-    await this.call({
-      type: 'ACKNOWLEDGE',
-      acknowledge: { agent_id, task_id: status.task_id, uuid },
-    });
-    this.acknowledgedUuids.delete(uuid);
+    const wasAcknowledged = this.acknowledgedUuids.delete(uuid);
     this.acknowledgedUuids.add(uuid);
     if (this.acknowledgedUuids.size > ACKNOWLEDGED_REMEMBERED) {
       const oldest = this.acknowledgedUuids.values().next().value;
       if (oldest !== undefined) this.acknowledgedUuids.delete(oldest);
+    }
+    try {
+      await this.call({
+        type: 'ACKNOWLEDGE',
+        acknowledge: { agent_id, task_id: status.task_id, uuid },
+      });
+    } catch (error) {
+      if (!wasAcknowledged) this.acknowledgedUuids.delete(uuid);
+      throw error;
     }
   }
 

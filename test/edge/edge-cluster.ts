@@ -86,6 +86,8 @@ export async function startAgent(
     'cpus:2;mem:1024;disk:1024',
     '--isolation',
     'posix/cpu,posix/mem',
+    // The tests' frameworks name users this host may not have.
+    '--switch_user=false',
     '--log_level',
     'debug',
     ...(start.args ?? []),

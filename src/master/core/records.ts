@@ -187,11 +187,6 @@ export interface TaskRecord {
   statusUpdateState: TaskState | undefined;
   statusUpdateUuid: string | undefined;
   /**
-   * The framework stream that pending update went out on: the same update resent
-   * by an agent whose link broke is not delivered again on it (#15).
-   */
-  statusUpdateStreamId?: string | undefined;
-  /**
    * The last few updates the framework acknowledged through this master (uuids), so
    * that one resent by an agent that lost the acknowledgement is not delivered again.
    */

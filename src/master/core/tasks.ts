@@ -384,21 +384,6 @@ export function statusUpdate(
     );
     return;
   }
-  if (
-    status.uuid !== undefined &&
-    status.uuid === task.statusUpdateUuid &&
-    framework.link.state === 'connected' &&
-    framework.link.streamId === task.statusUpdateStreamId
-  ) {
-    // The agent's link broke before the framework acknowledged (a flaky edge link
-    // resets it mid-call): the framework has it on this very stream, and its
-    // acknowledgement reaches the agent. On a new stream it is delivered again.
-    core.log.debug(
-      { framework_id: frameworkIdValue, task_id: status.task_id.value, uuid: status.uuid },
-      'status update resent while its delivery awaits acknowledgement; not delivered again',
-    );
-    return;
-  }
   const from = task.state;
   if (!applyStatus(core, task, status)) {
     core.metrics.count('master/invalid_status_updates');
@@ -413,8 +398,6 @@ export function statusUpdate(
   if (isTerminalState(task.state)) recoverTask(core, task);
   task.statusUpdateState = status.state;
   task.statusUpdateUuid = status.uuid;
-  const link = framework.link;
-  task.statusUpdateStreamId = link.state === 'connected' ? link.streamId : undefined;
   toFramework(core, framework, { type: 'UPDATE', update: { status } });
   core.log.info(
     { framework_id: frameworkIdValue, task_id: status.task_id.value, from, to: status.state },
