@@ -1,6 +1,7 @@
 // A small framework for integration tests: launches shell tasks on an offered
 // agent and keeps every update it receives (each acknowledged by the SDK).
 import { readdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { readStat } from '../../src/agent/process-identity.js';
 import { type SchedulerConnection, subscribe } from '../../src/sdk/index.js';
 import {
@@ -73,7 +74,9 @@ export class TaskFramework {
       await subscribe({
         master,
         frameworkInfo: {
-          user: 'test',
+          // The user running the tests, as a real framework names its own: agents switch to
+          // it (--switch_user, on by default), so it must exist on the host.
+          user: userInfo().username,
           name,
           failover_timeout: 60,
           ...(options.role !== undefined ? { role: options.role } : {}),
