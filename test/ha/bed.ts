@@ -321,7 +321,11 @@ export class HaBed {
   }
 }
 
-/** master/elected of the master at `url`; undefined when it does not answer within 2 s. */
+/**
+ * master/elected of the master at `url`; undefined when it does not answer within 2 s, and
+ * while an elected master still recovers its registry (it says elected, as Mesos' does, and
+ * answers 503 to everything else until recovered: not a leader to send calls to yet).
+ */
 export async function elected(url: string): Promise<number | undefined> {
   const response = await fetch(new URL('/metrics/snapshot', url), {
     signal: AbortSignal.timeout(2000),
@@ -330,5 +334,11 @@ export async function elected(url: string): Promise<number | undefined> {
   const metrics = (await response.json().catch(() => undefined)) as
     | Record<string, number>
     | undefined;
-  return metrics?.['master/elected'];
+  const flag = metrics?.['master/elected'];
+  if (flag !== 1) return flag;
+  const serving = await fetch(new URL('/master/roles', url), {
+    signal: AbortSignal.timeout(2000),
+  }).catch(() => undefined);
+  await serving?.body?.cancel();
+  return serving?.status === 200 ? 1 : undefined;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { taskId } from '../../src/wire/index.js';
 import { type Server, startEtcd, startZooKeeper } from '../coordination/servers.js';
+import { elected as electedAt } from '../ha/bed.js';
 import { type Daemon, getState, isAlive, startDaemon, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
@@ -74,14 +75,8 @@ export function haSuite(kind: 'zookeeper' | 'etcd'): void {
       ]);
     }
 
-    async function elected(master: Daemon): Promise<number | undefined> {
-      // A paused master accepts the connection and never answers: give up on it.
-      const response = await fetch(`${master.url}/metrics/snapshot`, {
-        signal: AbortSignal.timeout(2000),
-      }).catch(() => undefined);
-      if (response?.ok !== true) return undefined;
-      return ((await response.json()) as Record<string, number>)['master/elected'];
-    }
+    // A paused master accepts the connection and never answers: elected() gives up on it.
+    const elected = (master: Daemon) => electedAt(master.url);
 
     /** The one live master that says it leads, once exactly one does. */
     /** Masters stopped with SIGSTOP: they cannot answer, so they are not asked. */

@@ -7,19 +7,12 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { elected } from '../ha/bed.js';
 import { defer, descendants, getState, isAlive, runCli, waitFor } from './harness.js';
 
 /** Short sessions so a failover takes seconds; up's ZooKeeper allows down to 1 s, etcd 2 s. */
 const SESSION = '2secs';
 const FAILOVER_TIMEOUT_MS = 40_000;
-
-async function elected(url: string): Promise<number | undefined> {
-  const response = await fetch(new URL('/metrics/snapshot', url), {
-    signal: AbortSignal.timeout(2000),
-  }).catch(() => undefined);
-  if (response?.ok !== true) return undefined;
-  return ((await response.json()) as Record<string, number>)['master/elected'];
-}
 
 /** The one master of `urls` that leads, once every one answers and exactly one leads. */
 function leader(urls: readonly string[], timeoutMs = FAILOVER_TIMEOUT_MS): Promise<string> {
