@@ -3,7 +3,7 @@
 // stopped by PID. Nothing here is a mock.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -351,4 +351,43 @@ export function defer(t: TestContext, cleanup: () => unknown): void {
     stack = fresh;
   }
   stack.push(cleanup);
+}
+
+/**
+ * Kills a task process the test left behind on purpose (its agent was killed, so no
+ * agent will clean up after it), then removes the container cgroups it was in.
+ */
+export async function killStrandedTask(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  let cgroups: string[] = [];
+  try {
+    // Lines like `4:memory:/agora/<container>` (v1) or `0::/agora/<container>` (v2).
+    cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      // Only the agent's (--cgroups_root agora): never a cgroup the host's other processes share.
+      .filter(([, , path]) => path?.startsWith('/agora/') === true && !path.includes('..'))
+      .map(([, controllers, path]) => join('/sys/fs/cgroup', controllers ?? '', path ?? ''));
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+  await waitFor(`task process ${pid} to die`, () => (isAlive(pid) ? undefined : true));
+  // What the task forked (and its shim) is in the cgroup too: killed until it is empty.
+  for (const dir of cgroups)
+    await waitFor(`cgroup ${dir} to be emptied and removed`, () => {
+      try {
+        for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n'))
+          if (line !== '')
+            try {
+              process.kill(Number(line), 'SIGKILL');
+            } catch {
+              // Gone since the list was read.
+            }
+        rmdirSync(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EBUSY') return undefined;
+      }
+      return true;
+    });
 }

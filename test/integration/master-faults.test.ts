@@ -3,57 +3,27 @@
 // go, a master restart with a scheduler that is gone for good, and an agent
 // killed outright. Real processes throughout.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { subscribe } from '../../src/sdk/index.js';
 import { EventQueue, launchOne } from './events.js';
-import { defer, getState, isAlive, startCluster, startDaemon, waitFor } from './harness.js';
+import {
+  defer,
+  getState,
+  isAlive,
+  killStrandedTask,
+  startCluster,
+  startDaemon,
+  waitFor,
+} from './harness.js';
 
 const AGENT_RESOURCES = 'cpus:2;mem:1024;disk:1024;ports:[31000-31100]';
 
 async function metricsOf(masterUrl: string): Promise<Record<string, number>> {
   const response = await fetch(new URL('/metrics/snapshot', masterUrl));
   return (await response.json()) as Record<string, number>;
-}
-
-/**
- * Kills a task process the test left behind on purpose (its agent was killed, so no
- * agent will clean up after it), then removes the container cgroups it was in.
- */
-async function killStrandedTask(pid: number | undefined): Promise<void> {
-  if (pid === undefined) return;
-  let cgroups: string[] = [];
-  try {
-    // Lines like `4:memory:/agora/<container>` (v1) or `0::/agora/<container>` (v2).
-    cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
-      .split('\n')
-      .map((line) => line.split(':'))
-      .filter(([, , path]) => path !== undefined && path !== '/' && !path.includes('..'))
-      .map(([, controllers, path]) => join('/sys/fs/cgroup', controllers ?? '', path ?? ''));
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-  await waitFor(`task process ${pid} to die`, () => (isAlive(pid) ? undefined : true));
-  // What the task forked (and its shim) is in the cgroup too: killed until it is empty.
-  for (const dir of cgroups)
-    await waitFor(`cgroup ${dir} to be emptied and removed`, () => {
-      try {
-        for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n'))
-          if (line !== '')
-            try {
-              process.kill(Number(line), 'SIGKILL');
-            } catch {
-              // Gone since the list was read.
-            }
-        rmdirSync(dir);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EBUSY') return undefined;
-      }
-      return true;
-    });
 }
 
 test('a framework with a 30-day failover_timeout survives a disconnect and resubscribes', async (t) => {

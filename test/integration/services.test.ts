@@ -3,11 +3,11 @@
 // out and rolled back, found through DNS, and kept across a SIGKILL of the
 // framework itself and of an agent.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { getState, startCluster, waitFor } from './harness.js';
+import { getState, killStrandedTask, startCluster, waitFor } from './harness.js';
 import {
   api,
   healthyTasks,
@@ -72,36 +72,9 @@ test('services: healthy instances, replacement, scaling, rolling deploy, rollbac
   );
   const stateDir = mkdtempSync(join(tmpdir(), 'agora-services-'));
   t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+  // The SIGKILLed agent is not restarted to clean up after its tasks: done here.
   t.after(async () => {
-    // The SIGKILLed agent is not restarted to clean up after its tasks: their processes and
-    // (v1) cgroups are removed here.
-    const cgroups = new Set<string>();
-    for (const pid of pids) {
-      try {
-        for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
-          const [, controllers, path] = line.split(':');
-          if (controllers !== undefined && path?.includes('/agora/') === true)
-            for (const controller of controllers.split(','))
-              cgroups.add(join('/sys/fs/cgroup', controller, path));
-        }
-      } catch {
-        // Already gone.
-      }
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-    for (const cgroup of cgroups)
-      await waitFor(`${cgroup} to be removed`, () => {
-        try {
-          rmdirSync(cgroup);
-          return true;
-        } catch (error) {
-          return (error as NodeJS.ErrnoException).code === 'ENOENT' ? true : undefined;
-        }
-      });
+    for (const pid of pids) await killStrandedTask(pid);
   });
   const flags = ['--deployment_stuck_timeout', '8secs', '--log_level', 'debug'];
   let services = await startServices(cluster.masterUrl, stateDir, flags);
