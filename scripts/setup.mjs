@@ -40,6 +40,9 @@ const TEST_PACKAGES = [
   // The Docker containerizer's tests start their own dockerd and import a busybox image.
   ['/usr/sbin/dockerd', 'docker.io'],
   ['/usr/bin/busybox', 'busybox-static'],
+  // test/edge builds a network of namespaces: veths with `ip`, NAT and partitions with `nft`.
+  ['/usr/sbin/ip', 'iproute2'],
+  ['/usr/sbin/nft', 'nftables'],
 ];
 function installTestPackages() {
   const missing = TEST_PACKAGES.filter(([path]) => !existsSync(path)).map(([, name]) => name);
