@@ -180,8 +180,14 @@ test('web UI shows the live cluster in a real browser', { timeout: TEST_TIMEOUT_
       ? true
       : undefined,
   );
-  const leader = await page.locator('[data-testid=leader]').textContent();
-  assert.match(leader ?? '', new RegExp(`:${new URL(origin).port}`), 'the leading master');
+  // The leader card fills from its own GET_MASTER call, which may answer after the counts.
+  await waitFor('the overview to name the leading master', async () =>
+    new RegExp(`:${new URL(origin).port}`).test(
+      (await page.locator('[data-testid=leader]').textContent()) ?? '',
+    )
+      ? true
+      : undefined,
+  );
   await waitFor('the cpus chart to show the cluster total', async () =>
     /of 4\b/.test((await page.locator('figure[data-resource=cpus]').textContent()) ?? '')
       ? true
