@@ -144,5 +144,11 @@ test('YAML specs read as the JSON they stand for', () => {
   });
   assert.deepEqual(parseYaml('{"id": "x"}'), { id: 'x' });
   assert.throws(() => parseYaml('a: 1\na: 2'), /line 2: duplicate key/);
-  assert.throws(() => parseYaml('a: &x 1'), /anchors/);
+  assert.deepEqual(parseYaml('a: &x [1]\nb: *x'), { a: [1], b: [1] });
+  assert.deepEqual(parseYaml('answer: no'), { answer: 'no' }, 'YAML 1.2: `no` is a string');
+  assert.throws(() => parseYaml('a: 1\n---\nb: 2'), /line 2: .*multiple documents/);
+  // A "billion laughs": each level doubles; the alias cap refuses it before it grows.
+  const laughs = ['l0: &l0 [lol, lol]'];
+  for (let i = 1; i <= 30; i++) laughs.push(`l${i}: &l${i} [*l${i - 1}, *l${i - 1}]`);
+  assert.throws(() => parseYaml(laughs.join('\n')), /line 1: .*alias/i);
 });
