@@ -107,10 +107,11 @@ function startDaemon(name: string, args: readonly string[]): Daemon {
   return { name, child, exited };
 }
 
-/** SIGTERM, wait for the exit by PID, SIGKILL after the deadline. */
+/** SIGTERM (SIGUSR1 for an agent), wait for the exit by PID, SIGKILL after the deadline. */
 async function stopDaemon(daemon: Daemon): Promise<void> {
   if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
-  daemon.child.kill('SIGTERM');
+  // An agent leaves its tasks running on SIGTERM; SIGUSR1 stops them with it.
+  daemon.child.kill(daemon.child.spawnargs.includes('agent') ? 'SIGUSR1' : 'SIGTERM');
   const deadline = setTimeout(() => daemon.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
   try {
     await daemon.exited;

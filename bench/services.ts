@@ -96,7 +96,8 @@ function spawnLogged(
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  child.kill('SIGTERM');
+  // An agent leaves its tasks running on SIGTERM; SIGUSR1 stops them with it.
+  child.kill(child.spawnargs.includes('agent') ? 'SIGUSR1' : 'SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);

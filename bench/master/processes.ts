@@ -139,10 +139,11 @@ function startDaemon(
   return { name, child, pid, logPath, exited };
 }
 
-/** SIGTERM, wait for the exit by PID, SIGKILL after the deadline. */
+/** SIGTERM (SIGUSR1 for an agent), wait for the exit by PID, SIGKILL after the deadline. */
 async function stopDaemon(daemon: Daemon): Promise<void> {
   if (hasExited(daemon)) return;
-  daemon.child.kill('SIGTERM');
+  // An agent leaves its tasks running on SIGTERM; SIGUSR1 stops them with it.
+  daemon.child.kill(daemon.child.spawnargs.includes('agent') ? 'SIGUSR1' : 'SIGTERM');
   const deadline = setTimeout(() => daemon.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
   try {
     await daemon.exited;

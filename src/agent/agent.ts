@@ -76,6 +76,8 @@ export class Agent implements AgentView {
   private readonly log: Logger;
   private readonly http: HttpServer;
   private readonly cleanup = new Cleanup();
+  /** detach(): the tasks stay when the agent goes. */
+  private isDetaching = false;
   private readonly updates: StatusUpdateManager;
   private readonly checkpoint: Checkpoint;
   readonly runs: TaskRuns;
@@ -319,8 +321,8 @@ export class Agent implements AgentView {
 
     // Last: checkpoints of acknowledged runs still being removed in the thread pool.
     this.cleanup.defer(() => this.checkpoint.settled());
-    this.cleanup.defer(() => this.runs.killAll());
-    this.cleanup.defer(() => this.executors.killAll());
+    this.cleanup.defer(() => (this.isDetaching ? undefined : this.runs.killAll()));
+    this.cleanup.defer(() => (this.isDetaching ? undefined : this.executors.killAll()));
     this.cleanup.defer(() => this.sessions.stop());
     this.cleanup.defer(() => this.updates.stop());
     // Through a coordinator the leader is watched for the agent's whole life (one session).
@@ -362,6 +364,25 @@ export class Agent implements AgentView {
   async stop(): Promise<void> {
     await this.cleanup.run();
     this.log.info({ agent_id: this.agentIdValue }, 'stopped');
+  }
+
+  /**
+   * Stops the agent and leaves its tasks and executors running, as Mesos' agent does when
+   * its process is stopped (an upgrade, a restart; docs/agent-recovery.md): an agent started
+   * again on the same work_dir re-attaches to them, as after a crash, and reports what
+   * happened meanwhile. What it would have reported itself stays unsaid, for that agent.
+   */
+  async detach(): Promise<void> {
+    if (!this.isDetaching) {
+      this.isDetaching = true;
+      this.runs.detachAll();
+      this.executors.detachAll();
+    }
+    await this.cleanup.run();
+    this.log.info(
+      { agent_id: this.agentIdValue, tasks: this.runs.active.length },
+      'stopped; tasks left running for the next agent on this work_dir',
+    );
   }
 
   agentId(): string | undefined {

@@ -146,6 +146,8 @@ export class ExecutorCallError extends Error {
 export class Executors {
   private readonly runs = new Map<string, ExecutorRun>();
   private readonly completed: { run: ExecutorRun; task: ExecutorTask }[] = [];
+  /** The agent process is leaving its executors running (detachAll): it reports nothing more. */
+  private isDetached = false;
 
   constructor(private readonly options: ExecutorsOptions) {}
 
@@ -635,6 +637,20 @@ export class Executors {
     );
   }
 
+  /**
+   * The agent process is going and its executors stay (Mesos' agent on SIGTERM): their
+   * timers stop and their streams close, so they wait for the next agent to re-subscribe
+   * (MESOS_RECOVERY_TIMEOUT); nothing is reported or cleaned up from now on.
+   */
+  detachAll(): void {
+    this.isDetached = true;
+    for (const run of this.runs.values()) {
+      this.stopTimers(run);
+      run.stream?.close();
+      run.stream = undefined;
+    }
+  }
+
   /** Kills every executor and waits for them to end: nothing outlives a stopped agent. */
   async killAll(): Promise<void> {
     const dying: Promise<unknown>[] = [];
@@ -662,7 +678,7 @@ export class Executors {
 
   /** The executor's container ended: its live tasks fail, the master hears it exited. */
   private ended(run: ExecutorRun, termination: Termination): void {
-    if (run.phase === 'terminated') return;
+    if (run.phase === 'terminated' || this.isDetached) return;
     run.phase = 'terminated';
     this.stopTimers(run);
     run.stream?.close();
@@ -708,6 +724,7 @@ export class Executors {
     state: TaskState,
     extra: { readonly reason: TaskStatusReason; readonly message: string },
   ): void {
+    if (this.isDetached) return;
     task.state = state;
     this.send(task, {
       task_id: task.task.task_id,

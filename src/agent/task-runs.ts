@@ -146,6 +146,8 @@ export interface TaskRunsOptions {
 export class TaskRuns {
   private readonly runs = new Map<string, TaskRun>();
   private readonly completed: TaskRun[] = [];
+  /** The agent process is leaving its tasks running (detachAll): it reports nothing more. */
+  private isDetached = false;
 
   constructor(private readonly options: TaskRunsOptions) {}
 
@@ -423,6 +425,8 @@ export class TaskRuns {
   }
 
   private ended(run: TaskRun, termination: Termination): void {
+    // Left for the next agent: it finds the end in the run's checkpoint and reports it.
+    if (this.isDetached) return;
     run.killTimer?.cancel();
     run.checks?.stop();
     run.checks = undefined;
@@ -698,6 +702,21 @@ export class TaskRuns {
     );
   }
 
+  /**
+   * The agent process is going and its tasks stay (Mesos' agent on SIGTERM): timers stop,
+   * a fetch in progress is abandoned, and nothing is reported or cleaned up from now on,
+   * so the checkpoint reads exactly as a killed agent's would and the next agent re-attaches.
+   */
+  detachAll(): void {
+    this.isDetached = true;
+    for (const run of this.runs.values()) {
+      run.killTimer?.cancel();
+      run.checks?.stop();
+      run.checks = undefined;
+      run.fetching?.abort(new Error('the agent is stopping'));
+    }
+  }
+
   /** Kills every task and waits for them to die: nothing outlives a stopped agent. */
   async killAll(): Promise<void> {
     const dying: Promise<unknown>[] = [];
@@ -727,6 +746,7 @@ export class TaskRuns {
       readonly healthy?: boolean;
     } = {},
   ): void {
+    if (this.isDetached) return;
     let reason = extra.reason;
     const drain = this.options.drain();
     if (drain !== undefined)

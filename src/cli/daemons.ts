@@ -58,10 +58,19 @@ import { composeContainerizers } from './docker-flags.js';
 
 interface Stoppable {
   stop(): Promise<void>;
+  /** An agent's: stop and leave its tasks running for the next agent on its work_dir. */
+  detach?(): Promise<void>;
 }
 
 /** Exit status for a broken invariant: the process stops so a supervisor restarts it (or another master leads). */
 const EXIT_INVARIANT_BROKEN = 70;
+
+/**
+ * The signals that stop an agent's process and leave its tasks running, as Mesos' agent does
+ * (an operator restarting or upgrading it must not cost a task). SIGUSR1 stops the agent and
+ * kills its tasks, as Mesos' does; so does its parent `agora up` going away.
+ */
+const AGENT_LEAVES_TASKS_ON: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT']);
 
 /** Runs until a signal, or until `ended` resolves (the component stopped itself). */
 async function runUntilSignalled(
@@ -70,21 +79,32 @@ async function runUntilSignalled(
   ended?: Promise<string>,
 ): Promise<number> {
   const reason = await new Promise<string>((resolveReason) => {
-    process.once('SIGINT', () => resolveReason('SIGINT'));
-    process.once('SIGTERM', () => resolveReason('SIGTERM'));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGUSR1'] as const)
+      process.once(signal, () => resolveReason(signal));
     void ended?.then(resolveReason);
     if (process.env[STOP_WITH_PARENT_ENV] === '1') {
       process.stdin.once('close', () => resolveReason('parent gone'));
       process.stdin.resume();
     }
   });
-  log.info({ reason }, 'stopping');
+  const detach = AGENT_LEAVES_TASKS_ON.has(reason) ? component.detach?.bind(component) : undefined;
+  log.info(
+    component.detach === undefined
+      ? { reason }
+      : { reason, tasks: detach === undefined ? 'killed' : 'left running' },
+    'stopping',
+  );
   if (process.env[STOP_WITH_PARENT_ENV] === '1') process.stdin.destroy();
   const forced = () => process.exit(1);
   process.once('SIGINT', forced);
   process.once('SIGTERM', forced);
-  await component.stop();
-  return 0;
+  if (detach === undefined) {
+    await component.stop();
+    return 0;
+  }
+  await detach();
+  // The tasks' shims still hold pipes to this process; they are the next agent's to follow.
+  process.exit(0);
 }
 
 function failOnInvariant(getComponent: () => Stoppable | undefined) {

@@ -31,8 +31,10 @@ export interface SupervisorOptions {
   /** Where the supervisor's one-line messages go (the person at the terminal). */
   readonly say: (line: string) => void;
   readonly policy?: RestartPolicyOptions;
-  /** Between SIGTERM and SIGKILL when stopping. */
+  /** Between the stop signal and SIGKILL when stopping. */
   readonly stopTimeoutMs: number;
+  /** What stop() sends first: SIGTERM, or SIGUSR1 for an agent whose tasks must go with it. */
+  readonly stopSignal?: NodeJS.Signals;
 }
 
 /** How a run ended, for messages: `signal SIGKILL`, `code 1`. */
@@ -80,14 +82,15 @@ export class Supervisor {
 
   /**
    * Stops the daemon for good: no restart after this call, not even one already
-   * scheduled. SIGTERM, then SIGKILL after stopTimeoutMs; resolves once it exited.
+   * scheduled. The stop signal (SIGTERM unless told), then SIGKILL after stopTimeoutMs;
+   * resolves once it exited.
    * Idempotent.
    */
   async stop(): Promise<void> {
     this.stopRestarting();
     const running = this.current;
     if (running === undefined) return;
-    running.kill('SIGTERM');
+    running.kill(this.options.stopSignal ?? 'SIGTERM');
     const forced = this.options.clock.setTimeout(
       () => running.kill('SIGKILL'),
       this.options.stopTimeoutMs,

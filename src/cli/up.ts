@@ -195,13 +195,18 @@ export async function up(values: ParsedValues): Promise<number> {
     return { exited: exitOf(child), kill: (signal) => killGroup(child, signal) };
   };
 
-  const supervise = (name: string, spawnRun: () => SupervisedProcess) =>
+  const supervise = (
+    name: string,
+    spawnRun: () => SupervisedProcess,
+    stopSignal: NodeJS.Signals = 'SIGTERM',
+  ) =>
     new Supervisor({
       name,
       spawn: spawnRun,
       clock: refClock,
       say,
       stopTimeoutMs: STOP_TIMEOUT_MS,
+      stopSignal,
     });
 
   let coordinator:
@@ -324,20 +329,24 @@ export async function up(values: ParsedValues): Promise<number> {
     const agentMaster = coordinator?.plan.clientUrl ?? leader;
     agentResources.perAgent.forEach((resources, i) => {
       const name = `agent-${i + 1}`;
-      const agent = supervise(name, () =>
-        startChild(name, [
-          'agent',
-          '--master',
-          agentMaster,
-          '--port',
-          '0',
-          '--work_dir',
-          join(workDir, name),
-          '--log_level',
-          childLevel,
-          '--resources',
-          resources,
-        ]),
+      const agent = supervise(
+        name,
+        () =>
+          startChild(name, [
+            'agent',
+            '--master',
+            agentMaster,
+            '--port',
+            '0',
+            '--work_dir',
+            join(workDir, name),
+            '--log_level',
+            childLevel,
+            '--resources',
+            resources,
+          ]),
+        // A local cluster stops with its tasks: an agent leaves them running on SIGTERM.
+        'SIGUSR1',
       );
       agents.push(agent);
       agent.start();

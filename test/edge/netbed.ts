@@ -278,7 +278,8 @@ table inet ${NFT_TABLE} {
       lines,
       other,
       exited,
-      async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      // An agent leaves its tasks running on SIGTERM; SIGUSR1 stops them with it.
+      async stop(signal: NodeJS.Signals = argv.includes('agent') ? 'SIGUSR1' : 'SIGTERM') {
         if (!hasExited) child.kill(signal);
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
         try {

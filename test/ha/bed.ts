@@ -14,7 +14,7 @@ import type { RestartPolicyOptions } from '../../src/cli/restart-policy.js';
 import { type Exit, type SupervisedProcess, Supervisor } from '../../src/cli/supervisor.js';
 import type { Clock } from '../../src/runtime/index.js';
 import { type Server, startEtcd, startZooKeeper } from '../coordination/servers.js';
-import { AGORA, waitFor } from '../integration/harness.js';
+import { AGORA, stopSignalOf, waitFor } from '../integration/harness.js';
 
 /** Restarts within a fraction of a second, and never gives up: faults come by the dozen. */
 const QUICK_RESTARTS: RestartPolicyOptions = {
@@ -79,6 +79,7 @@ export class BedDaemon {
       say,
       policy: QUICK_RESTARTS,
       stopTimeoutMs: STOP_TIMEOUT_MS,
+      stopSignal: stopSignalOf(args(0)),
     });
   }
 

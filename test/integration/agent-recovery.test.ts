@@ -165,3 +165,62 @@ test('an agent killed with SIGKILL re-attaches to its running tasks and reports 
       `short-${i}'s end, once`,
     );
 });
+
+test('an agent stopped with SIGTERM leaves its tasks running for the next agent; SIGUSR1 stops them with it', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'restarted');
+  t.after(() => framework.stop());
+  const release = join(cluster.workDir, 'release');
+  const commands: Record<string, string> = {
+    'long-0': 'exec sleep 1000',
+    'long-1': 'exec sleep 1001',
+    short: `while [ ! -e ${release} ]; do sleep 0.05; done; exit 0`,
+  };
+  await framework.launch(commands);
+  const pids = new Map<string, number>();
+  for (const id of Object.keys(commands)) {
+    const pid = (await framework.update(id, 'TASK_RUNNING', 30_000)).container_status?.executor_pid;
+    assert.ok(pid !== undefined, `${id} reports its pid`);
+    pids.set(id, pid);
+  }
+  const leftovers = new Map([...pids.values()].flatMap((pid) => [...taskProcesses(pid)]));
+  t.after(() => killProcesses(leftovers));
+
+  // An operator restarting the agent (systemctl restart, an upgrade) costs no task.
+  const [agent] = cluster.agents;
+  assert.ok(agent !== undefined);
+  assert.equal(await agent.stop('SIGTERM'), 0, 'the agent exits by itself, at once');
+  assert.ok(
+    agent.lines.some((l) => l.msg === 'stopping' && l.tasks === 'left running'),
+    'the agent says it leaves its tasks running',
+  );
+  for (const [id, pid] of pids) assert.ok(isAlive(pid), `${id} (pid ${pid}) outlives its agent`);
+  writeFileSync(release, '');
+  await waitFor('the short task to end while no agent runs', () =>
+    isAlive(pids.get('short') ?? -1) ? undefined : true,
+  );
+
+  const again = await cluster.addAgent('agent-1-again', [], join(cluster.workDir, 'agent-1'));
+  await framework.update('short', 'TASK_FINISHED', 30_000);
+  await waitFor('both long tasks running again under the new agent', async () => {
+    const state = await getState(cluster.masterUrl);
+    const running = allTasks(state).filter(
+      (task) => task.id.startsWith('long-') && task.state === 'TASK_RUNNING',
+    );
+    return running.length === 2 ? true : undefined;
+  });
+  for (const id of ['long-0', 'long-1']) {
+    assert.ok(isAlive(pids.get(id) ?? -1), `${id} never stopped`);
+    assert.deepEqual(
+      framework.updates(id).filter((s) => isTerminalState(s.state)),
+      [],
+      `${id} has no end`,
+    );
+  }
+
+  // SIGUSR1 (as Mesos' agent takes it) stops the agent and everything it runs.
+  assert.equal(await again.stop('SIGUSR1'), 0);
+  for (const id of ['long-0', 'long-1'])
+    assert.equal(isAlive(pids.get(id) ?? -1), false, `${id} stopped with its agent`);
+});

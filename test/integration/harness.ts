@@ -31,6 +31,14 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * The signal that stops `agora <argv>` and everything it started: an agent leaves its tasks
+ * running on SIGTERM (as Mesos' does, for restarts), so tests stop agents with SIGUSR1.
+ */
+export function stopSignalOf(argv: readonly string[]): NodeJS.Signals {
+  return argv.includes('agent') ? 'SIGUSR1' : 'SIGTERM';
+}
+
 /** Polls `probe` until it returns a value; the error names what was awaited. */
 export async function waitFor<T>(
   what: string,
@@ -96,7 +104,7 @@ export async function startDaemon(
     url,
     lines,
     exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+    async stop(signal: NodeJS.Signals = stopSignalOf(argv)) {
       if (!hasExited) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       try {
