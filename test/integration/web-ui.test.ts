@@ -234,7 +234,9 @@ test('web UI shows the live cluster in a real browser', { timeout: TEST_TIMEOUT_
   );
   assert.ok(runVisibleMs <= TASK_VISIBLE_MS, `agora run's task visible after ${runVisibleMs} ms`);
   await page.getByRole('searchbox').fill('ui-tail');
-  assert.equal(await page.locator('tbody tr').count(), 1, 'the search keeps only the task');
+  await waitFor('the search to keep only the task', async () =>
+    (await page.locator('tbody tr').count()) === 1 ? true : undefined,
+  );
   await screenshot(page, 'tasks');
 
   // The task's sandbox: listing, then stdout followed as it grows.
