@@ -493,8 +493,7 @@ describe('the Docker containerizer across an agent restart', () => {
         .some((u) => u.state !== 'TASK_RUNNING' && u.state !== 'TASK_STARTING'),
       'the survivor was not reported ended',
     );
-    await framework.connection.kill(taskId('survivor'));
-    await framework.update('survivor', 'TASK_KILLED', 30_000);
+    await framework.killUntilKilled('survivor');
     await framework.stop();
     await cluster.stop();
     const left = await docker.leftovers();

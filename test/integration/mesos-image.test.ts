@@ -213,8 +213,7 @@ describe('Docker images in the Mesos containerizer', {
     agent.process.kill('SIGKILL');
     await agent.exited;
     agent = await cluster.addAgent('agent-1-again', agentArgs, agentDir);
-    await framework.connection.kill(taskId('survivor'));
-    const killed = await framework.update('survivor', 'TASK_KILLED', 60_000);
+    const killed = await framework.killUntilKilled('survivor');
     assert.equal(killed.state, 'TASK_KILLED');
     const containers = join(agentDir, 'provisioner', 'containers');
     await waitFor('every container rootfs to be removed', () =>

@@ -170,7 +170,11 @@ describe('agora run when things do not go to plan', () => {
       // `timeout` signals its whole process group, as in `timeout 5 npx agora run …`.
       const child =
         how === 'timeout'
-          ? spawn('timeout', ['4', 'npx', ...args], { cwd: ROOT, stdio: 'ignore', detached: true })
+          ? spawn('timeout', ['120', 'npx', ...args], {
+              cwd: ROOT,
+              stdio: 'ignore',
+              detached: true,
+            })
           : spawn('npx', args, { cwd: ROOT, stdio: 'ignore', detached: true });
       const pid = child.pid ?? -1;
       const exited = once(child, 'exit');
@@ -187,7 +191,9 @@ describe('agora run when things do not go to plan', () => {
       await frameworkSubscribed(cluster.masterUrl, name);
       tree = descendants(pid);
       assert.ok(tree.length >= 2, `npx runs agora below it: ${tree.join(' ')}`);
-      if (how !== 'timeout') process.kill(pid, 'SIGTERM');
+      // SIGALRM is how `timeout` learns its time is up: it then signals the group, as it
+      // would at 120 s (a fixed short limit raced npx's start-up on a loaded machine).
+      process.kill(pid, how === 'timeout' ? 'SIGALRM' : 'SIGTERM');
       await exited;
       await waitFor(
         `every process npx started (${tree.join(' ')}) to exit`,

@@ -164,6 +164,28 @@ export class TaskFramework {
     );
   }
 
+  /**
+   * Kills `taskIdValue` and waits for its TASK_KILLED, sending the KILL again every 2 s as a
+   * framework must (Mesos drops a KILL for a task whose agent is not connected: an agent
+   * just restarted may not have re-registered yet).
+   */
+  async killUntilKilled(taskIdValue: string, timeoutMs = 60_000): Promise<TaskStatus> {
+    let lastKillMs = Number.NEGATIVE_INFINITY;
+    return waitFor(
+      `${taskIdValue} to be TASK_KILLED`,
+      async () => {
+        const killed = this.updates(taskIdValue).find((s) => s.state === 'TASK_KILLED');
+        if (killed !== undefined) return killed;
+        if (performance.now() - lastKillMs >= 2_000) {
+          lastKillMs = performance.now();
+          await this.connection.kill(taskId(taskIdValue));
+        }
+        return undefined;
+      },
+      timeoutMs,
+    );
+  }
+
   /** Every event so far but offers, in order (SUBSCRIBED again after each failover). */
   get events(): readonly Event[] {
     return this.seen;

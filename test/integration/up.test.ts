@@ -313,12 +313,17 @@ test('agora up restarts a master killed with SIGKILL on the same address, and th
         output().stderr,
       )?.[0],
   );
-  await waitFor(
-    'both agents to be back with the restarted master, at the same address',
-    async () =>
-      (await getState(url)).slaves.filter((s) => s.active).length === 2 ? true : undefined,
-    30_000,
-  );
+  try {
+    await waitFor(
+      'both agents to be back with the restarted master, at the same address',
+      async () =>
+        (await getState(url)).slaves.filter((s) => s.active).length === 2 ? true : undefined,
+      60_000,
+    );
+  } catch (error) {
+    // What up and its master said, for a failure on a loaded machine to be read later.
+    throw new Error(`${(error as Error).message}\n${output().stdout.slice(-6000)}`);
+  }
   assert.equal((await runCli(['run', '--master', url, '--', 'echo again']).result).code, 0);
   up.process.kill('SIGINT');
   assert.equal((await up.result).code, 0);
