@@ -211,6 +211,7 @@ export class Agent implements AgentView {
         : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
+      ...(options.httpTimeouts !== undefined ? { timeouts: options.httpTimeouts } : {}),
     });
     this.files = new SandboxFiles({
       ...(options.acls !== undefined
