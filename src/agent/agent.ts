@@ -172,6 +172,7 @@ export class Agent implements AgentView {
     });
     this.executors = new Executors({
       workDir: options.workDir,
+      switchUser: options.switchUser ?? true,
       containerizer: options.containerizer,
       fetcher: this.fetcher,
       checkpoint: this.checkpoint,
