@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
+import { EventEmitter, once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { readBody, sendJson } from '../../src/runtime/http-io.js';
 import { HttpServer, type HttpServerOptions } from '../../src/runtime/http-server.js';
-import { type HttpTimeouts, slowBodyReason } from '../../src/runtime/http-timeouts.js';
+import {
+  BodyDeadlines,
+  type HttpTimeouts,
+  slowBodyReason,
+} from '../../src/runtime/http-timeouts.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { AgoraError } from '../../src/wire/errors.js';
 
@@ -195,4 +199,70 @@ test('http timeouts spare a body the handler declares a stream, idle past the de
   socket.write('2\r\nde\r\n0\r\n\r\n');
   while (!text.includes('"bytes"')) await once(socket, 'data');
   assert.match(text, /^HTTP\/1\.1 200 [\s\S]*\{"bytes":5\}/);
+});
+
+/** Just what BodyDeadlines reads off a request: its socket's byte count, its buffer, its end. */
+function fakeRequest(): IncomingMessage & {
+  socket: { bytesRead: number };
+  readableLength: number;
+} {
+  const request = new EventEmitter() as unknown as IncomingMessage & {
+    socket: { bytesRead: number; destroyed: boolean };
+    readableLength: number;
+    complete: boolean;
+    headers: Record<string, string>;
+  };
+  Object.assign(request, {
+    socket: { bytesRead: 0, destroyed: false },
+    readableLength: 0,
+    complete: false,
+    headers: { 'content-length': '100000' },
+  });
+  return request;
+}
+
+test('body deadlines restart the clock while the body waits on the handler, not the client', () => {
+  let nowMs = 0;
+  const deadlines = new BodyDeadlines(TIMEOUTS, () => nowMs);
+  const cut: string[] = [];
+  const waiting = fakeRequest();
+  const slow = fakeRequest();
+  deadlines.watch(waiting, (reason) => cut.push(`waiting: ${reason}`));
+  deadlines.watch(slow, (reason) => cut.push(`slow: ${reason}`));
+  // 10 s on: `waiting` has 16 KiB buffered that no handler has read; `slow` sent 10 bytes.
+  waiting.readableLength = 16 * 1024;
+  waiting.socket.bytesRead = 16 * 1024;
+  slow.socket.bytesRead = 10;
+  nowMs = 10_000;
+  deadlines.check();
+  assert.equal(cut.length, 1);
+  assert.match(cut[0] ?? '', /^slow: .*slower than 1024 bytes\/s/);
+  // The handler reads it; from now the client owes the rate again, after a new grace.
+  waiting.readableLength = 0;
+  nowMs = 10_000 + TIMEOUTS.bodyGraceMs;
+  deadlines.check();
+  assert.equal(cut.length, 1);
+  nowMs += 2000;
+  deadlines.check();
+  assert.equal(cut.length, 2);
+  assert.equal(deadlines.size, 0);
+  deadlines.stop();
+});
+
+test('body deadlines forget a body once it is in, and never watch one with no body', () => {
+  let nowMs = 0;
+  const deadlines = new BodyDeadlines(TIMEOUTS, () => nowMs);
+  const cut: string[] = [];
+  const done = fakeRequest();
+  deadlines.watch(done, (reason) => cut.push(reason));
+  const empty = fakeRequest();
+  empty.headers = {};
+  deadlines.watch(empty, (reason) => cut.push(reason));
+  assert.equal(deadlines.size, 1);
+  done.emit('end');
+  assert.equal(deadlines.size, 0);
+  nowMs = 60_000;
+  deadlines.check();
+  assert.deepEqual(cut, []);
+  deadlines.stop();
 });
