@@ -12,7 +12,7 @@
 // as they fit, and the rate is tasks finished per second of the whole batch. The two
 // configurations alternate, twice each, and the 1-minute load is printed beside every row.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,7 +34,39 @@ interface Cluster {
   /** The environment a client of this cluster runs with (TLS CA and client certificate). */
   readonly clientEnv: NodeJS.ProcessEnv;
   readonly cliArgs: readonly string[];
+  /** The daemons' pids by name (master, agent-1, agent-2). */
+  readonly pids: ReadonlyMap<string, number>;
   stop(): Promise<void>;
+}
+
+/** CPU ms (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU ms by process (the daemons and this process, which runs the framework) since `from`. */
+function cpuSince(cluster: Cluster, from?: ReadonlyMap<string, number>): Map<string, number> {
+  const now = new Map<string, number>();
+  for (const [name, pid] of cluster.pids) now.set(name, cpuMs(pid));
+  const own = process.cpuUsage();
+  now.set('framework', (own.user + own.system) / 1000);
+  if (from !== undefined) for (const [name, ms] of now) now.set(name, ms - (from.get(name) ?? 0));
+  return now;
+}
+
+/** Given (`--profile <dir>`), each daemon writes a CPU profile there when it stops. */
+const PROFILER = join(import.meta.dirname, 'cpu-profile.cjs');
+let profileDir: string | undefined;
+
+function daemonEnv(config: Config, name: string): NodeJS.ProcessEnv {
+  if (profileDir === undefined) return process.env;
+  const dir = join(profileDir, `${config === 'off' ? 'off' : 'secure'}-${name}`);
+  // --cpu-prof is not allowed in NODE_OPTIONS: a preloaded inspector session does the same.
+  return { ...process.env, NODE_OPTIONS: `--require ${PROFILER}`, AGORA_PROF_DIR: dir };
 }
 
 async function startBenchCluster(config: Config, pki: TestPki): Promise<Cluster> {
@@ -56,40 +88,51 @@ async function startBenchCluster(config: Config, pki: TestPki): Promise<Cluster>
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const master = await startDaemon('master', [
+    const master = await startDaemon(
       'master',
-      '--port',
-      '0',
-      '--registry',
-      'in_memory',
-      ...tls,
-      ...(isSecure ? [...httpAuth, '--authenticate_http_frameworks', '--authenticate_agents'] : []),
-      ...(isSecure ? ['--credentials', credentials] : []),
-    ]);
+      [
+        'master',
+        '--port',
+        '0',
+        '--registry',
+        'in_memory',
+        ...tls,
+        ...(isSecure
+          ? [...httpAuth, '--authenticate_http_frameworks', '--authenticate_agents']
+          : []),
+        ...(isSecure ? ['--credentials', credentials] : []),
+      ],
+      daemonEnv(config, 'master'),
+    );
     started.push(master);
     for (const name of ['agent-1', 'agent-2'])
       started.push(
-        await startDaemon(name, [
-          'agent',
-          '--master',
-          master.url,
-          '--port',
-          '0',
-          '--work_dir',
-          join(dir, name),
-          '--resources',
-          AGENT_RESOURCES,
-          ...tls,
-          ...(isSecure
-            ? [...httpAuth, '--http_credentials', credentials, '--credential', agentCredential]
-            : []),
-        ]),
+        await startDaemon(
+          name,
+          [
+            'agent',
+            '--master',
+            master.url,
+            '--port',
+            '0',
+            '--work_dir',
+            join(dir, name),
+            '--resources',
+            AGENT_RESOURCES,
+            ...tls,
+            ...(isSecure
+              ? [...httpAuth, '--http_credentials', credentials, '--credential', agentCredential]
+              : []),
+          ],
+          daemonEnv(config, name),
+        ),
       );
     const clientEnv: NodeJS.ProcessEnv = isSecure
       ? { ...process.env, LIBPROCESS_SSL_CA_FILE: pki.caFile }
       : { ...process.env };
     const cliArgs = isSecure ? ['--principal', OPS.principal, '--secret', OPS.secret] : [];
-    return { masterUrl: master.url, clientEnv, cliArgs, stop };
+    const pids = new Map(started.map((d) => [d.name, d.pid]));
+    return { masterUrl: master.url, clientEnv, cliArgs, pids, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -195,14 +238,20 @@ const load1 = () => loadavg()[0]?.toFixed(1) ?? '?';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string', default: '10' }, tasks: { type: 'string', default: '300' } },
+    options: {
+      runs: { type: 'string', default: '10' },
+      tasks: { type: 'string', default: '300' },
+      rounds: { type: 'string', default: '2' },
+      profile: { type: 'string' },
+    },
   });
+  profileDir = values.profile;
   const runs = Number(values.runs);
   const taskCount = Number(values.tasks);
   const pki = makeTestPki();
   const results = new Map<Config, { latencyMs: number[]; perSecond: number[]; loads: string[] }>();
   try {
-    for (const round of [1, 2])
+    for (let round = 1; round <= Number(values.rounds); round++)
       for (const config of ['off', 'auth+TLS'] as const) {
         const cluster = await startBenchCluster(config, pki);
         try {
@@ -214,7 +263,12 @@ async function main(): Promise<void> {
           );
           const latencyMs: number[] = [];
           for (let i = 0; i < runs; i++) latencyMs.push(await timeRun(cluster));
+          const cpuBefore = cpuSince(cluster);
           const perSecond = await tasksPerSecond(cluster, taskCount);
+          const cpuPerTask = [...cpuSince(cluster, cpuBefore)].map(
+            ([name, ms]) => `${name} ${(ms / taskCount).toFixed(2)}`,
+          );
+          console.error(`  CPU ms per task: ${cpuPerTask.join(', ')}`);
           const entry = results.get(config) ?? { latencyMs: [], perSecond: [], loads: [] };
           entry.latencyMs.push(...latencyMs);
           entry.perSecond.push(perSecond);

@@ -174,6 +174,7 @@ export class Agent implements AgentView {
     });
     this.executors = new Executors({
       workDir: options.workDir,
+      switchUser: options.switchUser ?? true,
       containerizer: options.containerizer,
       fetcher: this.fetcher,
       checkpoint: this.checkpoint,
@@ -213,6 +214,7 @@ export class Agent implements AgentView {
         : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
+      ...(options.httpTimeouts !== undefined ? { timeouts: options.httpTimeouts } : {}),
     });
     this.files = new SandboxFiles({
       ...(options.acls !== undefined

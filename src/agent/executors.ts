@@ -50,6 +50,7 @@ import { sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { isCheckpointing } from './task-runs.js';
+import { executorUserName, giveToUser, switchUserTo, type UserSwitch } from './task-user.js';
 
 /** Mesos' --executor_registration_timeout default (1mins). */
 export const DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS = 60_000;
@@ -107,7 +108,7 @@ export interface ExecutorRun {
   readonly isRecovered: boolean;
 }
 
-export interface ExecutorsOptions {
+export interface ExecutorsOptions extends UserSwitch {
   readonly workDir: string;
   readonly containerizer: Containerizer;
   readonly fetcher: UriFetcher;
@@ -276,12 +277,21 @@ export class Executors {
     try {
       mkdirSync(run.sandbox, { recursive: true });
       pointLatestAt(dirname(run.sandbox), run.containerIdValue);
+      // --switch_user: the executor runs as its command's user, else its framework's.
+      const user = switchUserTo(
+        executorUserName(run.info, run.frameworkInfo),
+        run.sandbox,
+        this.options,
+      );
       const uris = command.uris ?? [];
-      if (uris.length > 0)
+      if (uris.length > 0) {
         await this.options.fetcher.fetch(uris, run.sandbox, {
           signal: AbortSignal.timeout(600_000),
         });
+        if (user !== undefined) giveToUser(run.sandbox, user);
+      }
       container = await containerizer.launch({
+        ...(user !== undefined ? { user } : {}),
         containerId: run.containerIdValue,
         sandbox: run.sandbox,
         runtimeDir: checkpoint.runDir(run.address),

@@ -53,6 +53,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
   http.route(['POST'], '/slave(1)/api/v1', async (request, response) => {
     // ATTACH_CONTAINER_INPUT streams its body: a RecordIO of calls, the first naming the container.
     if (isRecordIo(request.headers['content-type'])) {
+      request.streamBody(); // a session's input may idle: no body deadline
       await attachInput(agent, request.raw, request.maxBodyBytes);
       sendEmpty(response, 200);
       return;

@@ -4,6 +4,7 @@ import type {
   Authenticator,
   Clock,
   Credential,
+  HttpTimeouts,
   Logger,
   ServerTls,
 } from '../runtime/index.js';
@@ -70,6 +71,8 @@ export interface AgentOptions {
   readonly executorSecretKey?: Buffer;
   /** --ssl_* (LIBPROCESS_SSL_*): every endpoint over HTTPS only (the executor API too). */
   readonly tls?: ServerTls;
+  /** --http_headers_timeout, --http_body_timeout: how long a client may take to send a request. */
+  readonly httpTimeouts?: HttpTimeouts;
   /** --switch_user: run tasks as their users (true by default, as in Mesos). */
   readonly switchUser?: boolean;
   /** --acls: who may use the agent's endpoints (get_endpoints); everything without. */

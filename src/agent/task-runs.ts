@@ -9,7 +9,7 @@
 // off, they are killed, as Mesos does (docs/agent-recovery.md).
 
 import { randomUUID } from 'node:crypto';
-import { chownSync, closeSync, mkdirSync, openSync, renameSync, symlinkSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   type Container,
@@ -56,7 +56,7 @@ import { recoverRuns, sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
-import { type HostUser, lookupHostUser, taskUserName } from './task-user.js';
+import { giveToUser, type HostUser, switchUserTo, taskUserName } from './task-user.js';
 import { linkVolumes, persistentVolumes } from './volumes.js';
 
 /** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
@@ -257,6 +257,8 @@ export class TaskRuns {
     if (uris.length > 0 && !(await this.fetch(run, uris))) return;
     let container: Container;
     try {
+      // Fetched as root; Mesos' fetcher runs as the task's user, so the files are theirs.
+      if (uris.length > 0 && run.user !== undefined) giveToUser(sandbox, run.user);
       const volumes = persistentVolumes(this.options.workDir, task.resources ?? []);
       // A container mounts them itself (-v, bind mounts); else they are links in the sandbox.
       if (this.options.containerizer.mountsVolumes?.(task.container) !== true)
@@ -330,26 +332,9 @@ export class TaskRuns {
     }
   }
 
-  /**
-   * With --switch_user, the user the task runs as, its sandbox (and the output files the
-   * launcher appends to) made that user's, as Mesos chowns the sandbox; throws, failing the
-   * task before anything runs, for a user this host does not have. Without, undefined.
-   */
+  /** With --switch_user, the user the task runs as, its sandbox made theirs (task-user.ts). */
   private switchTo(task: TaskInfo, frameworkInfo: FrameworkInfo, sandbox: string) {
-    if (this.options.switchUser !== true) return undefined;
-    const name = taskUserName(task, frameworkInfo);
-    if (name === undefined) return undefined;
-    const user = (this.options.lookupUser ?? lookupHostUser)(name);
-    if (user === undefined)
-      throw new Error(`user '${name}' does not exist on this agent (--switch_user)`);
-    // The agent's own user already: nothing to switch (and no setpriv exec per task).
-    if (user.uid === process.getuid?.() && user.gid === process.getgid?.()) return undefined;
-    chownSync(sandbox, user.uid, user.gid);
-    for (const file of ['stdout', 'stderr']) {
-      closeSync(openSync(join(sandbox, file), 'a', 0o644));
-      chownSync(join(sandbox, file), user.uid, user.gid);
-    }
-    return user;
+    return switchUserTo(taskUserName(task, frameworkInfo), sandbox, this.options);
   }
 
   /** A task that reached a draining agent is dropped at once (Mesos' sendTaskDroppedUpdate). */

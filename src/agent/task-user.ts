@@ -1,8 +1,9 @@
 // --switch_user (Mesos' agent flag, on by default): a task runs as its CommandInfo.user, else
 // its executor's, else its framework's user, and its sandbox is that user's. The user must
 // exist on the agent's host; one that does not fails the task before anything runs.
-import { readFileSync } from 'node:fs';
-import type { FrameworkInfo, TaskInfo } from '../wire/index.js';
+import { chownSync, closeSync, lchownSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutorInfo, FrameworkInfo, TaskInfo } from '../wire/index.js';
 
 /** A user of the host, as /etc/passwd names it. */
 export interface HostUser {
@@ -16,6 +17,62 @@ export interface HostUser {
 export function taskUserName(task: TaskInfo, framework: FrameworkInfo): string | undefined {
   const name = task.command?.user ?? task.executor?.command?.user ?? framework.user;
   return name === '' ? undefined : name;
+}
+
+/**
+ * The user a custom executor runs as: its command's, else its framework's, as Mesos' agent
+ * picks it (the tasks it runs are the executor's to start, as whoever it is).
+ */
+export function executorUserName(
+  executor: ExecutorInfo,
+  framework: FrameworkInfo,
+): string | undefined {
+  const name = executor.command?.user ?? framework.user;
+  return name === '' ? undefined : name;
+}
+
+export interface UserSwitch {
+  /** --switch_user: run as the user named; off, everything runs as the agent's user. */
+  readonly switchUser?: boolean;
+  /** Finds a user of the host (lookupHostUser by default; tests pass their own). */
+  readonly lookupUser?: (name: string) => HostUser | undefined;
+}
+
+/**
+ * With --switch_user, the user a container runs as, its sandbox (and the output files the
+ * launcher appends to) made that user's, as Mesos chowns the sandbox; throws, failing what
+ * was to run before anything does, for a user this host does not have. Without the flag,
+ * or for the agent's own user (no setpriv exec needed), undefined.
+ */
+export function switchUserTo(
+  name: string | undefined,
+  sandbox: string,
+  options: UserSwitch,
+): HostUser | undefined {
+  if (options.switchUser !== true || name === undefined) return undefined;
+  const user = (options.lookupUser ?? lookupHostUser)(name);
+  if (user === undefined)
+    throw new Error(`user '${name}' does not exist on this agent (--switch_user)`);
+  if (user.uid === process.getuid?.() && user.gid === process.getgid?.()) return undefined;
+  chownSync(sandbox, user.uid, user.gid);
+  for (const file of ['stdout', 'stderr']) {
+    closeSync(openSync(join(sandbox, file), 'a', 0o644));
+    chownSync(join(sandbox, file), user.uid, user.gid);
+  }
+  return user;
+}
+
+/**
+ * Makes everything under `dir` `user`'s: what the fetcher put in a sandbox, which Mesos
+ * fetches as the user. Links are changed, not followed (lchown), so a fetched archive's
+ * symlink cannot hand the user a file outside the sandbox.
+ */
+export function giveToUser(dir: string, user: HostUser): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    lchownSync(path, user.uid, user.gid);
+    if (entry.isDirectory()) giveToUser(path, user);
+  }
 }
 
 /** `name`'s entry in passwd(5) text, or undefined when there is none. Pure. */

@@ -8,6 +8,8 @@ import {
   type Credential,
   CredentialStore,
   CredentialsError,
+  DEFAULT_HTTP_TIMEOUTS,
+  type HttpTimeouts,
   parseAcls,
   readCredential,
   readCredentials,
@@ -16,7 +18,7 @@ import {
   serverTlsFiles,
   TlsConfigError,
 } from '../runtime/index.js';
-import { type ParsedValues, stringFlag, UsageError } from './command.js';
+import { durationFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
 
 function credentialsFrom(path: string, flag: string): CredentialStore {
   try {
@@ -32,11 +34,13 @@ export function masterSecurity(values: ParsedValues): {
   authenticate?: Authenticator;
   acls?: Acls;
   tls?: ServerTls;
+  httpTimeouts: HttpTimeouts;
 } {
   const authenticate = masterAuthenticator(values);
   const acls = aclsFlag(values);
   const tls = daemonTls(values);
   return {
+    httpTimeouts: httpTimeoutsFlags(values),
     ...(authenticate === undefined ? {} : { authenticate }),
     ...(acls === undefined ? {} : { acls }),
     ...(tls === undefined ? {} : { tls }),
@@ -74,6 +78,20 @@ export function daemonTls(values: ParsedValues): ServerTls | undefined {
   }
 }
 
+/** --http_headers_timeout and --http_body_timeout. */
+function httpTimeoutsFlags(values: ParsedValues): HttpTimeouts {
+  const positive = (name: string, fallbackMs: number) => {
+    const ms = durationFlag(values, name, fallbackMs);
+    if (ms <= 0) throw new UsageError(`--${name}: expected a duration above zero`);
+    return ms;
+  };
+  return {
+    ...DEFAULT_HTTP_TIMEOUTS,
+    headersMs: positive('http_headers_timeout', DEFAULT_HTTP_TIMEOUTS.headersMs),
+    bodyGraceMs: positive('http_body_timeout', DEFAULT_HTTP_TIMEOUTS.bodyGraceMs),
+  };
+}
+
 /** --acls: JSON, or a file holding it (a path or file://…), as Mesos takes it. */
 function aclsFlag(values: ParsedValues): Acls | undefined {
   const raw = stringFlag(values, 'acls');
@@ -101,6 +119,7 @@ export function agentSecurity(values: ParsedValues): {
   acls?: Acls;
   tls?: ServerTls;
   executorSecretKey?: Buffer;
+  httpTimeouts: HttpTimeouts;
 } {
   const authenticate = agentAuthenticator(values);
   const masterCredential = agentMasterCredential(values);
@@ -108,6 +127,7 @@ export function agentSecurity(values: ParsedValues): {
   const tls = daemonTls(values);
   const executorSecretKey = executorSecretKeyFlag(values);
   return {
+    httpTimeouts: httpTimeoutsFlags(values),
     ...(tls === undefined ? {} : { tls }),
     ...(executorSecretKey === undefined ? {} : { executorSecretKey }),
     ...(acls === undefined ? {} : { acls }),

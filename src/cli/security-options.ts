@@ -39,9 +39,27 @@ const tlsOptions = {
   },
 } as const;
 
+// Against slow clients (slowloris): Agora's own, Mesos has none. Answers are not timed.
+const httpTimeoutOptions = {
+  http_headers_timeout: {
+    type: 'string',
+    placeholder: 'duration',
+    description: "a request's line and headers must arrive within this long (408 and closed)",
+    default: '20secs',
+  },
+  http_body_timeout: {
+    type: 'string',
+    placeholder: 'duration',
+    description:
+      'a request body gets this long, then must keep arriving at 8KB/s or more (408 and closed)',
+    default: '20secs',
+  },
+} as const;
+
 export const MASTER_SECURITY_OPTIONS = {
   ...httpAuthOptions,
   ...tlsOptions,
+  ...httpTimeoutOptions,
   authenticate_http_frameworks: {
     type: 'boolean',
     description: 'require HTTP basic authentication on the scheduler API',
@@ -70,6 +88,7 @@ export const MASTER_SECURITY_OPTIONS = {
 export const AGENT_SECURITY_OPTIONS = {
   ...httpAuthOptions,
   ...tlsOptions,
+  ...httpTimeoutOptions,
   acls: {
     type: 'string',
     placeholder: 'json|file',

@@ -124,8 +124,13 @@ export class DockerContainerizer implements Containerizer {
     clientEnv.PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
     // Where the CLI keeps its config: a .dockercfg fetched into the sandbox is found there.
     clientEnv.HOME = spec.sandbox;
+    // The docker CLI runs as the agent: the task's user (--switch_user) could not reach
+    // dockerd's socket. As in Mesos' Docker containerizer, that user owns the sandbox (and
+    // what was fetched into it) and the container runs as its image's USER: no `--user`,
+    // which a framework may still pass as a DockerInfo parameter.
+    const { user: _taskUser, ...asAgent } = spec;
     const inner = await this.shim.launch({
-      ...spec,
+      ...asAgent,
       command: {
         shell: false,
         value: this.cli,

@@ -165,6 +165,7 @@ export class Master implements MasterApi {
         : {}),
       ...(options.authenticate !== undefined ? { authenticate: options.authenticate } : {}),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
+      ...(options.httpTimeouts !== undefined ? { timeouts: options.httpTimeouts } : {}),
       ...(options.onInvariantFailure !== undefined
         ? { onInvariantFailure: options.onInvariantFailure }
         : {}),

@@ -1,6 +1,13 @@
 import type { Allocator } from '../allocator/index.js';
 import type { Registry } from '../registry/index.js';
-import type { Acls, Authenticator, Clock, Logger, ServerTls } from '../runtime/index.js';
+import type {
+  Acls,
+  Authenticator,
+  Clock,
+  HttpTimeouts,
+  Logger,
+  ServerTls,
+} from '../runtime/index.js';
 import type { DomainInfo } from '../wire/index.js';
 import type { RemovalRate } from './core/removal-limiter.js';
 
@@ -58,6 +65,8 @@ export interface MasterOptions {
   readonly authenticate?: Authenticator;
   /** --ssl_* (LIBPROCESS_SSL_*): every endpoint over HTTPS only. */
   readonly tls?: ServerTls;
+  /** --http_headers_timeout, --http_body_timeout: how long a client may take to send a request. */
+  readonly httpTimeouts?: HttpTimeouts;
   /** --acls: who may do what (docs/authorization.md); everything is allowed without. */
   readonly acls?: Acls;
   /**

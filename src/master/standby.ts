@@ -6,7 +6,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { masterHostPort } from '../coordination/index.js';
-import { LISTEN_BACKLOG, type Logger, type ServerTls, tlsServerOptions } from '../runtime/index.js';
+import {
+  LISTEN_BACKLOG,
+  type Logger,
+  plainServerTimeouts,
+  type ServerTls,
+  tlsServerOptions,
+} from '../runtime/index.js';
 import type { MasterInfo } from '../wire/index.js';
 import { versionInfo } from './http/render.js';
 
@@ -32,8 +38,11 @@ export class StandbyServer {
       this.answer(request, response);
     this.server =
       options.tls === undefined
-        ? createServer(onRequest)
-        : createTlsServer(tlsServerOptions(options.tls), onRequest);
+        ? createServer(plainServerTimeouts(), onRequest)
+        : createTlsServer(
+            { ...plainServerTimeouts(), ...tlsServerOptions(options.tls) },
+            onRequest,
+          );
   }
 
   async listen(host: string, port: number): Promise<AddressInfo> {

@@ -39,10 +39,11 @@ export class HttpError extends AgoraError {
  * to MAX_ERROR_MESSAGE_LENGTH: messages quote input, and none may echo a huge field back.
  *
  * When `request` is still sending a body that will not be read (a 413, or an error found
- * before reading it), the answer goes out at once but the response ends only when the body
- * is in: ending it first lets Node close a `Connection: close` socket under a client still
- * writing, which then sees a reset instead of the answer. The rest of the body is dropped
- * as it arrives; Node's requestTimeout bounds a body that never ends.
+ * before reading it: a 401 or 403 on the headers), the answer goes out at once with
+ * `Connection: close`, and the connection closes when the body is in or REFUSED_LINGER_MS
+ * later, whichever comes first: a lingering close. Closing at once would reset a client
+ * still writing, often before it has read the answer; waiting for the whole body would let
+ * a refused client hold the connection as long as it likes to trickle.
  */
 export function sendError(res: ServerResponse, error: AgoraError, request?: IncomingMessage): void {
   if (res.headersSent) {
@@ -50,25 +51,37 @@ export function sendError(res: ServerResponse, error: AgoraError, request?: Inco
     return;
   }
   const body = `${clip(error.message, limits.MAX_ERROR_MESSAGE_LENGTH)}\n`;
+  const isBodyPending =
+    request !== undefined && !request.complete && !request.destroyed && !request.readableEnded;
   res.writeHead(statusOf(error.code), {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
+    ...(isBodyPending ? { connection: 'close' } : {}),
     ...(error instanceof HttpError ? error.headers : {}),
   });
-  if (request === undefined || request.complete || request.destroyed || request.readableEnded) {
+  if (!isBodyPending || request === undefined) {
     res.end(body);
     return;
   }
   res.write(body);
   const finish = () => {
+    clearTimeout(timer);
     request.off('end', finish);
     request.off('close', finish);
     res.end();
   };
+  const timer = setTimeout(() => {
+    finish();
+    request.socket?.destroy();
+  }, REFUSED_LINGER_MS);
+  timer.unref();
   request.once('end', finish);
   request.once('close', finish);
   request.resume();
 }
+
+/** How long a refused request's connection stays open for its client to read the answer. */
+export const REFUSED_LINGER_MS = 2000;
 
 export function isInvariantFailure(error: unknown): error is AssertionError {
   return error instanceof AssertionError;

@@ -17,6 +17,12 @@ import {
   type RouteAccess,
 } from './http-auth.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
+import {
+  BodyDeadlines,
+  DEFAULT_HTTP_TIMEOUTS,
+  type HttpTimeouts,
+  TIMEOUT_CHECK_INTERVAL_MS,
+} from './http-timeouts.js';
 import type { Logger } from './logger.js';
 import { type ServerTls, tlsServerOptions } from './tls.js';
 
@@ -54,6 +60,11 @@ export interface Request {
   readonly signal: AbortSignal;
   /** The most a body may hold (`--max_request_body`); readBody refuses more with 413. */
   readonly maxBodyBytes: number;
+  /**
+   * Takes the body off its deadline (http-timeouts.ts): for a body that is a stream and
+   * may idle, such as ATTACH_CONTAINER_INPUT's.
+   */
+  readonly streamBody: () => void;
 }
 
 export type Handler = (request: Request, response: ServerResponse) => Promise<void> | void;
@@ -89,6 +100,8 @@ export interface HttpServerOptions {
    * longer be sure it leads and must not answer as leader).
    */
   readonly unavailable?: (path: string) => string | undefined;
+  /** How long a client may take over its headers and body (DEFAULT_HTTP_TIMEOUTS). */
+  readonly timeouts?: HttpTimeouts;
 }
 
 /** How long a connection refused before its request was parsed may keep sending. */
@@ -113,18 +126,26 @@ export class HttpServer {
   /** Responses whose status line has not been written yet: requests still waiting for an answer. */
   private readonly unanswered = new Set<ServerResponse>();
   private closing: Promise<void> | undefined;
+  private readonly bodyDeadlines: BodyDeadlines;
 
   constructor(private readonly options: HttpServerOptions) {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       void this.dispatch(req, res);
     };
+    const timeouts = options.timeouts ?? DEFAULT_HTTP_TIMEOUTS;
+    this.bodyDeadlines = new BodyDeadlines(timeouts);
+    // Node times the headers; bodies are timed by bodyDeadlines, which can spare a streamed
+    // one (Node's requestTimeout cannot), so Node's is off.
+    const serverOptions = {
+      keepAliveTimeout: 65_000,
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    };
     this.server =
       options.tls === undefined
-        ? createServer({ keepAliveTimeout: 65_000 }, onRequest)
-        : createTlsServer(
-            { keepAliveTimeout: 65_000, ...tlsServerOptions(options.tls) },
-            onRequest,
-          );
+        ? createServer(serverOptions, onRequest)
+        : createTlsServer({ ...serverOptions, ...tlsServerOptions(options.tls) }, onRequest);
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
       this.answerClientError(error, socket),
     );
@@ -155,12 +176,18 @@ export class HttpServer {
       socket.destroy();
       return;
     }
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // Headers too slow (a slowloris): answered and cut, with no time to linger.
+      socket.end(
+        'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+        () => socket.destroy(),
+      );
+      return;
+    }
     const status =
       error.code === 'HPE_HEADER_OVERFLOW'
         ? '431 Request Header Fields Too Large'
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request';
+        : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     socket.on('data', () => undefined);
     socket.once('end', () => socket.destroy());
@@ -249,6 +276,7 @@ export class HttpServer {
     if (!this.server.listening) return;
     const closed = once(this.server, 'close');
     this.server.close();
+    this.bodyDeadlines.stop();
     for (const lifetime of this.lifetimes) lifetime.end('server stopping');
     this.server.closeIdleConnections();
     // Streams were ended by their owners on abort; anything still open now is cut.
@@ -287,6 +315,7 @@ export class HttpServer {
     this.lifetimes.add(lifetime);
     this.unanswered.add(res);
     res.once('close', () => lifetime.end('client disconnected'));
+    this.bodyDeadlines.watch(raw, (reason) => this.cutSlowBody(raw, res, reason));
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
@@ -328,6 +357,7 @@ export class HttpServer {
             return lifetime.signal;
           },
           maxBodyBytes: this.options.maxRequestBodyBytes ?? limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
+          streamBody: () => this.bodyDeadlines.exempt(raw),
         },
         res,
       );
@@ -346,6 +376,29 @@ export class HttpServer {
         'request handled',
       );
     }
+  }
+
+  /**
+   * A body that did not keep to its deadline: answered 408 when nothing was answered yet,
+   * and its connection closed (a handler still reading it sees the client gone).
+   */
+  private cutSlowBody(raw: IncomingMessage, res: ServerResponse, reason: string): void {
+    this.options.logger.info(
+      { method: raw.method, path: raw.url, remote: raw.socket?.remoteAddress, reason },
+      'request body too slow: connection closed',
+    );
+    const socket = raw.socket;
+    if (res.headersSent || res.writableEnded) {
+      socket?.destroy();
+      return;
+    }
+    const body = `${reason}\n`;
+    res.writeHead(408, {
+      connection: 'close',
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body, () => socket?.destroy());
   }
 
   private fail(raw: IncomingMessage, res: ServerResponse, error: unknown, path: string): void {

@@ -75,7 +75,7 @@ export {
   ROUTE_ACCESS_KINDS,
   type RouteAccess,
 } from './http-auth.js';
-export { HttpError, sendError, statusOf } from './http-errors.js';
+export { HttpError, REFUSED_LINGER_MS, sendError, statusOf } from './http-errors.js';
 export {
   acceptsJson,
   jsonpCallback,
@@ -96,6 +96,13 @@ export {
   type Request,
   routeKey,
 } from './http-server.js';
+export {
+  BodyDeadlines,
+  DEFAULT_HTTP_TIMEOUTS,
+  type HttpTimeouts,
+  plainServerTimeouts,
+  slowBodyReason,
+} from './http-timeouts.js';
 export {
   JSON_CHUNK_CHARS,
   jsonPieces,

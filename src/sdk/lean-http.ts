@@ -10,8 +10,12 @@ import { withClientAuthorization } from './client-credential.js';
 import { clientTls } from './client-tls.js';
 import { asConnectionError, ConnectionError } from './http-client.js';
 
-/** Idle keep-alive sockets kept per origin; more are closed. */
-const MAX_IDLE_PER_ORIGIN = 8;
+/**
+ * Idle keep-alive sockets kept per origin; more are closed. Above what a framework has in
+ * flight at once (its 8 acknowledgement workers, an ACCEPT, a DECLINE or two), so that a
+ * burst of calls reuses sockets instead of connecting (with TLS, handshaking) anew.
+ */
+const MAX_IDLE_PER_ORIGIN = 16;
 /** Body chunks buffered before the socket is paused until the reader catches up. */
 const MAX_BUFFERED_CHUNKS = 64;
 /** A head longer than this is not an HTTP answer we can use. */
@@ -63,13 +67,36 @@ export async function leanRequest(url: URL, options: LeanRequestOptions): Promis
     }
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  // node:tls is loaded only for an https master: plain `agora run` does not pay for it.
   const socket =
-    url.protocol === 'https:'
-      ? process.getBuiltinModule('node:tls').connect({ host, port: portOf(url), ...clientTls() })
-      : connect({ host, port: portOf(url) });
+    url.protocol === 'https:' ? connectTls(url, host) : connect({ host, port: portOf(url) });
   socket.setNoDelay(true);
   return exchange(socket, url, options, false);
+}
+
+/** The last TLS session each origin gave us, to resume rather than handshake in full. */
+const tlsSessions = new Map<string, Buffer>();
+/** Origins whose sessions are kept; a process talks to a handful (its master, a failover). */
+const MAX_TLS_SESSIONS = 16;
+
+/**
+ * A TLS connection that resumes the origin's last session when it has one: a full handshake
+ * (key exchange, certificate chain checked, signature) cost a framework ~1.5 ms of CPU and
+ * the master as much again for each connection past the idle pool, on every burst of calls.
+ */
+function connectTls(url: URL, host: string): Socket {
+  // node:tls is loaded only for an https master: plain `agora run` does not pay for it.
+  const session = tlsSessions.get(url.origin);
+  const socket = process.getBuiltinModule('node:tls').connect({
+    host,
+    port: portOf(url),
+    ...clientTls(),
+    ...(session !== undefined ? { session } : {}),
+  });
+  socket.on('session', (ticket: Buffer) => {
+    if (!tlsSessions.has(url.origin) && tlsSessions.size >= MAX_TLS_SESSIONS) tlsSessions.clear();
+    tlsSessions.set(url.origin, ticket);
+  });
+  return socket;
 }
 
 function portOf(url: URL): number {

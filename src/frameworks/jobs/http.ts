@@ -37,8 +37,18 @@ class HttpError extends Error {
   }
 }
 
+/**
+ * A client gets 20 s for its headers and 60 s for its whole request (Node's defaults, 60 s
+ * and 300 s, let a slow client hold a socket for minutes); answers are not timed.
+ */
+const SERVER_TIMEOUTS = {
+  headersTimeout: 20_000,
+  requestTimeout: 60_000,
+  connectionsCheckingInterval: 1000,
+} as const;
+
 export function createJobsServer(framework: JobsFramework): Server {
-  return createServer((req, res) => {
+  return createServer(SERVER_TIMEOUTS, (req, res) => {
     handle(framework, req, res).catch((error: unknown) => {
       if (error instanceof HttpError)
         return reply(res, error.status, errorBody(error.message, error.field));

@@ -115,9 +115,12 @@ export class ServicesFramework {
     const entries = await this.options.store.recover();
     this.core.restore(entries);
     this.frameworkId = entries.get(FRAMEWORK_ID_KEY);
-    const server = createServer((req, res) => void handleApi(this.apiHost(), req, res));
-    server.headersTimeout = 30_000;
-    server.requestTimeout = 60_000;
+    // A slow client is cut: 20 s for its headers, 60 s for its whole request (checked
+    // each second); answers, such as the event stream, are not timed.
+    const server = createServer(
+      { headersTimeout: 20_000, requestTimeout: 60_000, connectionsCheckingInterval: 1000 },
+      (req, res) => void handleApi(this.apiHost(), req, res),
+    );
     server.listen(this.options.port, this.options.host);
     await once(server, 'listening');
     this.server = server;
