@@ -118,6 +118,7 @@ export function ownProcsFile(
  * is put back only where it was a moment ago.
  */
 export function warmCgroupMoves(hierarchy: CgroupsHierarchy): void {
+  if (!mountsWholeTree(hierarchy)) return;
   let file: string | undefined;
   try {
     file = ownProcsFile(hierarchy, readFileSync('/proc/self/cgroup', 'utf8'));
@@ -125,6 +126,31 @@ export function warmCgroupMoves(hierarchy: CgroupsHierarchy): void {
     return;
   }
   if (file !== undefined) writeFile(file, String(process.pid)).catch(() => undefined);
+}
+
+const wholeTree = new WeakMap<CgroupsHierarchy, boolean>();
+
+/**
+ * Whether the mount that ownProcsFile joins paths onto shows its hierarchy from the
+ * top (mountinfo's root field `/`), so that /proc/self/cgroup's path names the cgroup
+ * this process is in there. A mount of a subtree (a container's bind mount) would make
+ * that path name another cgroup, or none: no warm-up then. Read once per hierarchy.
+ */
+function mountsWholeTree(hierarchy: CgroupsHierarchy): boolean {
+  const known = wholeTree.get(hierarchy);
+  if (known !== undefined) return known;
+  const mount = hierarchy.version === 'v2' ? hierarchy.mount : hierarchy.mounts.cpu;
+  let isWhole = false;
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const fields = line.split(' ');
+      if (fields[4] === mount && line.includes(' - cgroup')) isWhole = fields[3] === '/';
+    }
+  } catch {
+    isWhole = false;
+  }
+  wholeTree.set(hierarchy, isWhole);
+  return isWhole;
 }
 
 /** What a container may use, in kernel units. */
