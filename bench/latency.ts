@@ -3,6 +3,7 @@
 // so the CLI's own start-up counts, as it does for `srun`.
 //
 //   npm run bench:latency [-- --runs N] [-- --isolation posix|cgroups] [-- --json]
+//                         [-- --baseline <other build's bin/agora.js> [--baseline-cluster]]
 //
 // Each run spawns `node bin/agora.js run --master <url> -- 'date +%s%N'` and records
 //   (a) when the CLI's stderr line `agora: task <id> is TASK_RUNNING` reaches us,
@@ -69,10 +70,11 @@ function epochNsTextToMs(text: string): number {
 
 interface Summary {
   readonly medianMs: number;
+  readonly p90Ms: number;
   readonly p99Ms: number;
 }
 
-/** Median: mean of the two middle samples for an even count. p99: nearest rank. */
+/** Median: mean of the two middle samples for an even count. p90, p99: nearest rank. */
 function summarize(samplesMs: readonly number[]): Summary {
   if (samplesMs.length === 0) throw new Error('no samples to summarize');
   const sorted = [...samplesMs].sort((x, y) => x - y);
@@ -85,8 +87,9 @@ function summarize(samplesMs: readonly number[]): Summary {
   const medianMs =
     sorted.length % 2 === 1 ? at(Math.floor(middle)) : (at(middle - 1) + at(middle)) / 2;
   // Nearest rank: the ceil(0.99 n)-th smallest; for n <= 100 that is the maximum.
+  const p90Ms = at(Math.ceil(0.9 * sorted.length) - 1);
   const p99Ms = at(Math.ceil(0.99 * sorted.length) - 1);
-  return { medianMs, p99Ms };
+  return { medianMs, p90Ms, p99Ms };
 }
 
 // ------------------------------------------------------------------ processes
@@ -97,8 +100,8 @@ interface Daemon {
   readonly exited: Promise<void>;
 }
 
-function startDaemon(name: string, args: readonly string[]): Daemon {
-  const child = spawn(process.execPath, [AGORA, ...args], {
+function startDaemon(name: string, args: readonly string[], cli = AGORA): Daemon {
+  const child = spawn(process.execPath, [cli, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -156,8 +159,14 @@ async function waitFor<T>(
 
 /** A master and agents as real child processes on 127.0.0.1, in a fresh temp dir. */
 class Cluster {
-  /** `--isolation` for the agents; undefined: the agent's default (cgroups as root). */
-  constructor(private readonly isolation?: string) {}
+  /**
+   * `isolation`: `--isolation` for the agents; undefined: the agent's default (cgroups as
+   * root). `cli`: the bin/agora.js whose daemons run (another build's, for a baseline).
+   */
+  constructor(
+    private readonly isolation?: string,
+    private readonly cli = AGORA,
+  ) {}
 
   private readonly undos: (() => Promise<void> | void)[] = [];
   private stopping: Promise<void> | undefined;
@@ -218,7 +227,7 @@ class Cluster {
 
   /** `onLine` sees every line the daemon prints; all are drained, so a full pipe never blocks it. */
   private launch(name: string, args: readonly string[], onLine?: (line: string) => void): Daemon {
-    const daemon = startDaemon(name, args);
+    const daemon = startDaemon(name, args, this.cli);
     this.daemons.push(daemon);
     if (name === 'master') this.undos.push(() => stopDaemon(daemon));
     for (const stream of [daemon.child.stdout, daemon.child.stderr]) {
@@ -496,6 +505,8 @@ interface Results {
    */
   readonly baseline?: {
     readonly cli: string;
+    /** True when the baseline runs against a cluster of its own build's daemons. */
+    readonly ownCluster: boolean;
     readonly runs: readonly RunSample[];
     readonly cliRefusedMs: readonly number[];
   };
@@ -505,19 +516,19 @@ interface Results {
   readonly loadAverage1m: { readonly before: number; readonly after: number };
 }
 
-type Row = readonly [string, string, string, string];
+type Row = readonly [string, string, string, string, string];
 
 function ms(value: number): string {
   return value.toFixed(1);
 }
 
 function summaryRow(label: string, metric: string, samplesMs: readonly number[]): Row {
-  const { medianMs, p99Ms } = summarize(samplesMs);
-  return [label, metric, ms(medianMs), ms(p99Ms)];
+  const { medianMs, p90Ms, p99Ms } = summarize(samplesMs);
+  return [label, metric, ms(medianMs), ms(p90Ms), ms(p99Ms)];
 }
 
 function render(results: Results): string {
-  const rows: Row[] = [['configuration', 'metric', 'median ms', 'p99 ms']];
+  const rows: Row[] = [['configuration', 'metric', 'median ms', 'p90 ms', 'p99 ms']];
   const rules: number[] = [];
   for (const kind of ENVIRONMENTS) {
     const samples = results.configurations[kind];
@@ -551,10 +562,16 @@ function render(results: Results): string {
         '    · TASK_STARTING seen by the CLI',
         pick((s) => s.taskStartingMs),
       ),
+      summaryRow(
+        '',
+        "    · 'launched' line → task process started",
+        pick((s) => s.taskStartMs - s.launchedMs),
+      ),
       [
         '',
         `goal (b) median ≤ ${GOAL_TASK_START_MS} ms`,
         taskStart.medianMs <= GOAL_TASK_START_MS ? 'met' : 'NOT met',
+        '',
         '',
       ],
     );
@@ -581,11 +598,12 @@ function render(results: Results): string {
       metric,
       `${(medianMs / nodeMs).toFixed(2)}x`,
       `${medianMs - nodeMs >= 0 ? '+' : ''}${ms(medianMs - nodeMs)}`,
+      '',
     ];
   };
   const noCa = results.configurations['no-extra-ca'];
   rows.push(
-    ['vs node -e 0', `(medians, without ${CA_VARIABLE})`, 'ratio', '+ms'],
+    ['vs node -e 0', `(medians, without ${CA_VARIABLE})`, 'ratio', '+ms', ''],
     ratio(
       '',
       '(b) task process started',
@@ -599,6 +617,7 @@ function render(results: Results): string {
         ? 'met'
         : 'NOT met',
       '',
+      '',
     ],
   );
   const baseline = results.baseline;
@@ -609,6 +628,16 @@ function render(results: Results): string {
         `baseline: ${baseline.cli}`,
         '(b) task process started',
         baseline.runs.map((s) => s.taskStartMs),
+      ),
+      summaryRow(
+        baseline.ownCluster ? "(its own cluster's daemons)" : "(this build's daemons)",
+        "    · 'launched' line (ACCEPT answered)",
+        baseline.runs.map((s) => s.launchedMs),
+      ),
+      summaryRow(
+        '',
+        "    · 'launched' line → task process started",
+        baseline.runs.map((s) => s.taskStartMs - s.launchedMs),
       ),
       summaryRow(
         `(without ${CA_VARIABLE})`,
@@ -626,10 +655,10 @@ function render(results: Results): string {
   }
   rules.push(rows.length);
   REFERENCES.forEach((reference, i) => {
-    rows.push([i === 0 ? 'reference (#3)' : '', reference.what, ms(reference.medianMs), '']);
+    rows.push([i === 0 ? 'reference (#3)' : '', reference.what, ms(reference.medianMs), '', '']);
   });
 
-  const widths = [0, 1, 2, 3].map((column) =>
+  const widths = [0, 1, 2, 3, 4].map((column) =>
     Math.max(...rows.map((row) => (row[column] ?? '').length)),
   );
   const line = (row: Row) =>
@@ -655,7 +684,7 @@ function render(results: Results): string {
     'Every time is from just before spawn() of the process. (a) is when the stderr line reached the bench, a',
     "pipe hop and an event-loop turn after the CLI wrote it; (b) is the task's own `date +%s%N` minus the start.",
     "Only the CLI's environment differs between configurations; the cluster keeps the environment as is.",
-    `median: mean of the two middle samples; p99: nearest rank, the ceil(0.99 n)-th smallest (n = ${n}: the maximum).`,
+    `median: mean of the two middle samples; p90, p99: nearest rank, the ceil(0.9 n)-th and ceil(0.99 n)-th smallest.`,
     `Agents' isolation: ${results.isolation}.`,
     `1-minute load average: ${before.toFixed(2)} before, ${after.toFixed(2)} after.`,
   );
@@ -671,6 +700,7 @@ async function main(): Promise<number> {
       isolation: { type: 'string' },
       json: { type: 'boolean', default: false },
       baseline: { type: 'string' },
+      'baseline-cluster': { type: 'boolean', default: false },
     },
   });
   const runs = Number(values.runs);
@@ -693,13 +723,26 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const cluster = new Cluster(isolation === null ? undefined : isolation);
+  const agentIsolation = isolation === null ? undefined : isolation;
+  const cluster = new Cluster(agentIsolation);
+  const baselineCli = values.baseline;
+  if (values['baseline-cluster'] && baselineCli === undefined) {
+    process.stderr.write('latency: --baseline-cluster needs --baseline <bin/agora.js>\n');
+    return 2;
+  }
+  // With --baseline-cluster the baseline's runs go to a cluster of the baseline build's
+  // daemons, beside this build's, both idle between runs: a change in the master or the
+  // agent is then compared in the same run, under the same load.
+  const baselineCluster =
+    values['baseline-cluster'] && baselineCli !== undefined
+      ? new Cluster(agentIsolation, baselineCli)
+      : undefined;
   try {
     const masterUrl = await cluster.start(signal);
+    const baselineUrl = (await baselineCluster?.start(signal)) ?? masterUrl;
     process.stderr.write(`latency: cluster up at ${masterUrl}; ${runs} runs per row\n`);
 
     const loadAverageBefore = loadavg()[0] ?? 0;
-    const baselineCli = values.baseline;
     const baselineRuns: RunSample[] = [];
     const baselineRefusedMs: number[] = [];
     // The baseline is measured beside this build's run without the CA variable, first
@@ -708,27 +751,28 @@ async function main(): Promise<number> {
     let round = 0;
     const withBaseline = async <T>(
       kind: Environment,
-      measure: (cli: string) => Promise<T>,
+      measure: (cli: string, url: string) => Promise<T>,
       into: T[],
     ): Promise<T> => {
-      if (baselineCli === undefined || kind !== 'no-extra-ca') return measure(AGORA);
+      if (baselineCli === undefined || kind !== 'no-extra-ca') return measure(AGORA, masterUrl);
       round += 1;
-      if (round % 2 === 0) into.push(await measure(baselineCli));
-      const sample = await measure(AGORA);
-      if (round % 2 === 1) into.push(await measure(baselineCli));
+      if (round % 2 === 0) into.push(await measure(baselineCli, baselineUrl));
+      const sample = await measure(AGORA, masterUrl);
+      if (round % 2 === 1) into.push(await measure(baselineCli, baselineUrl));
       return sample;
     };
     await alternate(
       WARM_UP_RUNS,
-      (kind) => withBaseline(kind, (cli) => runOnce(masterUrl, kind, signal, cli), []),
+      (kind) => withBaseline(kind, (cli, url) => runOnce(url, kind, signal, cli), []),
       signal,
     );
     const configurations = await alternate(
       runs,
-      (kind) => withBaseline(kind, (cli) => runOnce(masterUrl, kind, signal, cli), baselineRuns),
+      (kind) => withBaseline(kind, (cli, url) => runOnce(url, kind, signal, cli), baselineRuns),
       signal,
     );
     cluster.assertAllRunning();
+    baselineCluster?.assertAllRunning();
     process.stderr.write('latency: agora run done; context rows next\n');
     const results: Results = {
       runs,
@@ -747,6 +791,7 @@ async function main(): Promise<number> {
         ? {
             baseline: {
               cli: baselineCli,
+              ownCluster: baselineCluster !== undefined,
               runs: baselineRuns,
               cliRefusedMs: baselineRefusedMs,
             },
@@ -766,7 +811,7 @@ async function main(): Promise<number> {
     process.stderr.write(`latency: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   } finally {
-    await cluster.stop();
+    await Promise.all([cluster.stop(), baselineCluster?.stop()]);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

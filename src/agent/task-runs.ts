@@ -240,6 +240,9 @@ export class TaskRuns {
       fetching: undefined,
     };
     this.runs.set(key, run);
+    // Before the checkpoint and the sandbox: what the containerizer can start now (the
+    // cgroup lock's grace period, 5-20 ms) then runs alongside them.
+    this.options.containerizer.willLaunch?.(task.container);
     try {
       // Recorded before anything runs, so a crash from here on leaves a trace to recover.
       this.options.checkpoint.launched(address, frameworkInfo, task);

@@ -5,7 +5,7 @@
 // decides the version: this machine has v1 (a mount per controller); systemd
 // hosts have v2 (one unified mount); both are detected from /proc/self/mountinfo.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type CgroupController = 'cpu' | 'cpuacct' | 'memory' | 'pids';
@@ -76,6 +76,81 @@ function readCgroupControllers(mount: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The procs file of the cgroup a process is in (`procSelfCgroup`: the text of its
+ * /proc/<pid>/cgroup), in the hierarchy whose procs file a container's shim writes
+ * first: v1's cpu controller (the first of `ContainerCgroup.directories`), or v2's
+ * one tree. Undefined when the text names no such cgroup.
+ */
+export function ownProcsFile(
+  hierarchy: CgroupsHierarchy,
+  procSelfCgroup: string,
+): string | undefined {
+  for (const line of procSelfCgroup.split('\n')) {
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first < 0 || second < 0) continue;
+    const controllers = line.slice(first + 1, second);
+    const path = line.slice(second + 1);
+    if (!path.startsWith('/')) continue;
+    if (hierarchy.version === 'v2' ? controllers === '' : controllers.split(',').includes('cpu'))
+      return join(
+        hierarchy.version === 'v2' ? hierarchy.mount : hierarchy.mounts.cpu,
+        path,
+        'cgroup.procs',
+      );
+  }
+  return undefined;
+}
+
+/**
+ * Starts, in the thread pool, a move of this process into the cgroup it is already in:
+ * a move that moves nothing, made only for its lock. Every write to a cgroup.procs file
+ * takes the kernel's cgroup_threadgroup_rwsem for writing, which, when no move happened
+ * in the last few milliseconds, first waits for an RCU grace period: 5-20 ms on this
+ * 2-vCPU VM, paid by a shim's first join, on the path of every task's start (#7 item
+ * 17, bench/RESULTS.md). Started as a launch begins, the wait runs alongside the
+ * agent's own work for the launch, and the shim's join shares the grace period in
+ * flight instead of starting its own. Errors are ignored: the launch does not depend
+ * on it. The cgroup is read again each time, just before the write, so the process
+ * is put back only where it was a moment ago.
+ */
+export function warmCgroupMoves(hierarchy: CgroupsHierarchy): void {
+  if (!mountsWholeTree(hierarchy)) return;
+  let file: string | undefined;
+  try {
+    file = ownProcsFile(hierarchy, readFileSync('/proc/self/cgroup', 'utf8'));
+  } catch {
+    return;
+  }
+  if (file !== undefined) writeFile(file, String(process.pid)).catch(() => undefined);
+}
+
+const wholeTree = new WeakMap<CgroupsHierarchy, boolean>();
+
+/**
+ * Whether the mount that ownProcsFile joins paths onto shows its hierarchy from the
+ * top (mountinfo's root field `/`), so that /proc/self/cgroup's path names the cgroup
+ * this process is in there. A mount of a subtree (a container's bind mount) would make
+ * that path name another cgroup, or none: no warm-up then. Read once per hierarchy.
+ */
+function mountsWholeTree(hierarchy: CgroupsHierarchy): boolean {
+  const known = wholeTree.get(hierarchy);
+  if (known !== undefined) return known;
+  const mount = hierarchy.version === 'v2' ? hierarchy.mount : hierarchy.mounts.cpu;
+  let isWhole = false;
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const fields = line.split(' ');
+      if (fields[4] === mount && line.includes(' - cgroup')) isWhole = fields[3] === '/';
+    }
+  } catch {
+    isWhole = false;
+  }
+  wholeTree.set(hierarchy, isWhole);
+  return isWhole;
 }
 
 /** What a container may use, in kernel units. */

@@ -35,6 +35,11 @@ export class ComposingContainerizer implements Containerizer {
     return this.mesos.launch(spec);
   }
 
+  willLaunch(container: Readonly<Record<string, unknown>> | undefined): void {
+    if (isDockerContainer(container)) this.docker?.willLaunch?.(container);
+    else this.mesos.willLaunch?.(container);
+  }
+
   mountsVolumes(container: Readonly<Record<string, unknown>> | undefined): boolean {
     return isDockerContainer(container) || this.mesos.mountsVolumes?.(container) === true;
   }

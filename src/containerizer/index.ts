@@ -7,6 +7,7 @@ export {
   ContainerCgroup,
   detectCgroups,
   existingContainerCgroups,
+  ownProcsFile,
 } from './cgroups.js';
 export { ComposingContainerizer, type OwningContainerizer } from './composing-containerizer.js';
 export { DockerContainerizer, type DockerContainerizerOptions } from './docker-containerizer.js';

@@ -67,6 +67,10 @@ export class LinuxFilesystemContainerizer implements Containerizer {
   }
 
   /** Whether the task's volumes are mounted here (else the agent links them into the sandbox). */
+  willLaunch(container: Readonly<Record<string, unknown>> | undefined): void {
+    this.inner.willLaunch?.(container);
+  }
+
   mountsVolumes(container: Readonly<Record<string, unknown>> | undefined): boolean {
     return this.options.isLinuxFilesystem || imageOf(container).kind === 'docker';
   }

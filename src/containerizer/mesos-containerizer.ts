@@ -19,6 +19,7 @@ import {
   type CgroupWrite,
   ContainerCgroup,
   existingContainerCgroups,
+  warmCgroupMoves,
 } from './cgroups.js';
 import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
@@ -44,6 +45,8 @@ const SESSION_TIMEOUT_MS = 5000;
 /** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
 const MAX_KILL_ROUNDS = 50;
 const NO_CGROUP = { cgroup: undefined, limits: [] } as const;
+/** How long after a warm-up of cgroup moves another launch counts as warmed by it. */
+const WARM_UP_REUSE_MS = 20;
 
 export type Isolation =
   | { readonly kind: 'posix' }
@@ -88,6 +91,7 @@ export class MesosContainerizer implements Containerizer {
   private readonly watched = new Map<string, Watched>();
   private poller: NodeJS.Timeout | undefined;
   private readonly launcher = new ShimLauncher();
+  private warmedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: MesosContainerizerOptions) {}
 
@@ -98,7 +102,21 @@ export class MesosContainerizer implements Containerizer {
       : `cgroups/cpu,cgroups/mem,cgroups/pids on cgroup ${isolation.hierarchy.version} under ${isolation.root}${isolation.enableCfs ? ' with CFS quotas' : ''}`;
   }
 
+  /** Starts the warm-up of cgroup moves (cgroups.ts warmCgroupMoves) for the shim's join. */
+  willLaunch(): void {
+    const isolation = this.options.isolation;
+    if (isolation.kind !== 'cgroups') return;
+    const nowMs = performance.now();
+    // One warm-up serves the launches of the next few milliseconds; each holds a thread
+    // of the pool, which the cgroups' directories are made in, until the grace period.
+    if (nowMs - this.warmedAtMs < WARM_UP_REUSE_MS) return;
+    this.warmedAtMs = nowMs;
+    warmCgroupMoves(isolation.hierarchy);
+  }
+
   async launch(spec: LaunchSpec): Promise<Container> {
+    // Whoever launches without saying so first (task groups, executors) still gets it.
+    this.willLaunch();
     mkdirSync(spec.runtimeDir, { recursive: true });
     // A container id is new with each launch, so these are not there; one look to be sure.
     const stale = new Set<string>(Object.values(RUNTIME_FILES));

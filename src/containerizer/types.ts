@@ -135,6 +135,12 @@ export interface Containerizer {
    */
   close(): void;
   /**
+   * A launch of a container like `container` is about to come: starts what can run
+   * alongside the agent's own preparations for it (the checkpoint, the sandbox).
+   * Optional, best effort, and never required before launch().
+   */
+  willLaunch?(container: Readonly<Record<string, unknown>> | undefined): void;
+  /**
    * Whether it mounts a task's persistent volumes itself (bind mounts, `-v`); when not,
    * the agent links them into the sandbox (filesystem/posix).
    */

@@ -99,6 +99,34 @@ function connectTls(url: URL, host: string): Socket {
   return socket;
 }
 
+/**
+ * Opens a connection to `url`'s origin ahead of a request and pools it once connected:
+ * the next request there (a scheduler's first call, its ACCEPT) is written at once,
+ * not after a connect and an event-loop turn spent setting up the socket (#7 item 17).
+ * Plain HTTP only; a failure is ignored, and the request then connects as usual.
+ * Resolves once the connection is pooled or has failed; callers need not wait.
+ */
+export function preconnect(url: URL): Promise<void> {
+  if (url.protocol !== 'http:') return Promise.resolve();
+  const sockets = idle.get(url.origin);
+  if (sockets !== undefined && sockets.length > 0) return Promise.resolve();
+  const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: portOf(url) });
+  socket.setNoDelay(true);
+  // It must not keep a CLI alive, connecting or pooled.
+  socket.unref();
+  return new Promise((resolve) => {
+    socket.once('error', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      release(url.origin, socket);
+      resolve();
+    });
+  });
+}
+
 function portOf(url: URL): number {
   if (url.port !== '') return Number(url.port);
   return url.protocol === 'https:' ? 443 : 80;

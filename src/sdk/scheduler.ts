@@ -20,7 +20,7 @@ import {
 } from '../wire/index.js';
 import { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 import { baseUrl, HttpStatusError } from './http-client.js';
-import { type LeanResponse, leanRequest } from './lean-http.js';
+import { type LeanResponse, leanRequest, preconnect } from './lean-http.js';
 import { followLeader, type LeaderFollower, locateMaster, needsLeaderDetection } from './locate.js';
 
 /** Mesos clients treat about five missed heartbeats as a dead link (WIRE §1.6). */
@@ -547,6 +547,8 @@ async function follow(
         status >= 400 && status < 500,
       );
     }
+    // The first call (ACCEPT) is written on this connection as soon as it is made.
+    void preconnect(master);
     return await awaitSubscribed(master, response, codec);
   }
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { detectCgroups, terminationFromShellStatus } from '../../src/containerizer/index.js';
+import {
+  detectCgroups,
+  ownProcsFile,
+  terminationFromShellStatus,
+} from '../../src/containerizer/index.js';
 
 const v1 = [
   '24 23 0:21 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
@@ -66,4 +70,38 @@ test('shell wait statuses read as exit codes, and 129-192 as signals', () => {
   assert.deepEqual(terminationFromShellStatus('200'), { exitCode: 200, signal: null });
   for (const bad of ['', 'x', '-1', '256', '1.5'])
     assert.equal(terminationFromShellStatus(bad), undefined, bad);
+});
+
+test("a process's own procs file: v1's cpu hierarchy, co-mounted or not; v2's one tree", () => {
+  const mounts = {
+    cpu: '/sys/fs/cgroup/cpu',
+    cpuacct: '/sys/fs/cgroup/cpuacct',
+    memory: '/sys/fs/cgroup/memory',
+    pids: '/sys/fs/cgroup/pids',
+  };
+  const hierarchy = { version: 'v1', mounts } as const;
+  const self = [
+    '9:name=systemd:/',
+    '8:pids:/',
+    '4:memory:/process_api/f764',
+    '2:cpuacct:/',
+    '1:cpu:/agent.slice/a',
+    '0::/',
+    '',
+  ].join('\n');
+  assert.equal(ownProcsFile(hierarchy, self), '/sys/fs/cgroup/cpu/agent.slice/a/cgroup.procs');
+  assert.equal(
+    ownProcsFile(
+      { version: 'v1', mounts: { ...mounts, cpu: '/sys/fs/cgroup/cpu,cpuacct' } },
+      '3:cpu,cpuacct:/x\n',
+    ),
+    '/sys/fs/cgroup/cpu,cpuacct/x/cgroup.procs',
+  );
+  assert.equal(
+    ownProcsFile({ version: 'v2', mount: '/sys/fs/cgroup' }, '0::/system.slice/agora.service\n'),
+    '/sys/fs/cgroup/system.slice/agora.service/cgroup.procs',
+  );
+  // No line for the hierarchy (or a malformed one): nothing to write to.
+  assert.equal(ownProcsFile(hierarchy, '8:pids:/\n0::/\n'), undefined);
+  assert.equal(ownProcsFile(hierarchy, 'garbage'), undefined);
 });

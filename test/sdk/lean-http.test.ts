@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { ConnectionError } from '../../src/sdk/index.js';
-import { leanRequest } from '../../src/sdk/lean-http.js';
+import { leanRequest, preconnect } from '../../src/sdk/lean-http.js';
 
 type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
 
@@ -145,4 +145,25 @@ test('leanRequest shows a redirect and its location', async (t) => {
   const response = await post(server.url);
   assert.equal(response.status, 307);
   assert.equal(response.headers.location, '//127.0.0.1:1/api/v1/scheduler');
+});
+
+test('preconnect pools a connection that the next request is written on', async (t) => {
+  const server = await serve(t, (_request, response) => {
+    response.writeHead(202);
+    response.end();
+  });
+  await preconnect(server.url);
+  // The server's side of the connection may be accepted a turn after the client's.
+  const deadline = performance.now() + 10_000;
+  while (server.connections() === 0 && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(server.connections(), 1, 'the server saw the early connection');
+  // A second one is not opened while one waits in the pool.
+  await preconnect(server.url);
+  const response = await post(server.url);
+  assert.equal(response.status, 202);
+  await response.text();
+  assert.equal(server.connections(), 1, 'the request went over the early connection');
+  // Where nothing listens, it fails quietly: the request then reports the failure itself.
+  await preconnect(new URL('http://127.0.0.1:1/'));
 });
