@@ -11,7 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { SimNetwork, TimingWheel, WheelDriver } from '../../src/sim/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const AGORA = join(ROOT, 'bin', 'agora.js');
+/**
+ * AGORA_BENCH_BIN picks another build's `bin/agora.js` (a copy of bin/ and dist/ made
+ * before a change), so a before/after pair runs back to back under the same load.
+ */
+const AGORA = process.env.AGORA_BENCH_BIN ?? join(ROOT, 'bin', 'agora.js');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const WHEEL_TICK_MS = 5;
