@@ -65,6 +65,8 @@ export interface ProcSample {
   readonly hwmMb: number;
   /** utime + stime, seconds. */
   readonly cpuSeconds: number;
+  /** syscw of /proc/<pid>/io. */
+  readonly writeSyscalls: number;
 }
 
 /** The master's memory (/proc/<pid>/status) and CPU time so far (/proc/<pid>/stat). */
@@ -77,10 +79,14 @@ export function procSample(pid: number): ProcSample {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
+  // Write syscalls (socket writes: each event-stream flush and each answer is one), a count
+  // that load does not stretch as it does time.
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   return {
     rssMb: kb('VmRSS') / 1024,
     hwmMb: kb('VmHWM') / 1024,
     cpuSeconds: (utime + stime) / clockTicks(),
+    writeSyscalls: Number(/^syscw:\s+(\d+)/m.exec(io)?.[1] ?? Number.NaN),
   };
 }
 

@@ -288,8 +288,8 @@ function labelsOf(value: unknown): Label[] | undefined {
 // ------------------------------------------------------------------ agent calls
 
 const PONG_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id']);
-const UPDATE_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id', 'update']);
-const UPDATES_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id', 'updates']);
+const UPDATE_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id', 'update', 'pong']);
+const UPDATES_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id', 'updates', 'pong']);
 const UPDATES_KEYS: ReadonlySet<string> = new Set(['updates']);
 const STATUS_UPDATE_KEYS: ReadonlySet<string> = new Set(['framework_id', 'status']);
 const TASK_STATUS_KEYS: ReadonlySet<string> = new Set([
@@ -315,14 +315,18 @@ export function fastAgentCall(input: unknown): AgentCall | undefined {
     case 'PONG':
       return hasOnly(input, PONG_KEYS) ? { type: 'PONG', agent_id } : undefined;
     case 'UPDATE': {
-      if (!hasOnly(input, UPDATE_CALL_KEYS)) return undefined;
+      if (!hasOnly(input, UPDATE_CALL_KEYS) || !isPongFlag(input.pong)) return undefined;
       const update = statusUpdate(input.update);
-      return update === undefined ? undefined : { type: 'UPDATE', agent_id, update };
+      if (update === undefined) return undefined;
+      return input.pong === undefined
+        ? { type: 'UPDATE', agent_id, update }
+        : { type: 'UPDATE', agent_id, update, pong: input.pong };
     }
     case 'UPDATES': {
       const body = input.updates;
       if (!hasOnly(input, UPDATES_CALL_KEYS) || !isObject(body) || !hasOnly(body, UPDATES_KEYS))
         return undefined;
+      if (!isPongFlag(input.pong)) return undefined;
       const list = body.updates;
       if (!Array.isArray(list) || list.length > MAX_AGENT_UPDATES) return undefined;
       const updates: AgentStatusUpdate[] = [];
@@ -331,11 +335,17 @@ export function fastAgentCall(input: unknown): AgentCall | undefined {
         if (update === undefined) return undefined;
         updates.push(update);
       }
-      return { type: 'UPDATES', agent_id, updates: { updates } };
+      return input.pong === undefined
+        ? { type: 'UPDATES', agent_id, updates: { updates } }
+        : { type: 'UPDATES', agent_id, updates: { updates }, pong: input.pong };
     }
     default:
       return undefined;
   }
+}
+
+function isPongFlag(value: unknown): value is boolean | undefined {
+  return value === undefined || typeof value === 'boolean';
 }
 
 function statusUpdate(value: unknown): AgentStatusUpdate | undefined {

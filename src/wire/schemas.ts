@@ -815,6 +815,7 @@ export const AgentCallSchema: z.ZodType<AgentCall> = z
     ),
     update: optional(AgentStatusUpdateSchema),
     updates: optional(z.object({ updates: list(AgentStatusUpdateSchema, MAX_AGENT_UPDATES) })),
+    pong: optional(boolean),
     executor_exited: optional(
       z.object({
         framework_id: FrameworkIDSchema,

@@ -70,9 +70,11 @@ const PLAIN_CALLS: readonly unknown[] = [
 const PLAIN_AGENT_CALLS: readonly unknown[] = [
   { type: 'PONG', agent_id },
   { type: 'UPDATE', agent_id, update: { framework_id, status } },
+  { type: 'UPDATE', agent_id, update: { framework_id, status }, pong: true },
   {
     type: 'UPDATES',
     agent_id,
+    pong: false,
     updates: {
       updates: [
         { framework_id, status },
