@@ -479,6 +479,7 @@ function reportTasks(
         ...(unreachableSinceSec !== undefined ? { unreachableSinceSec } : {}),
       });
     task.isRecovered = true;
+    core.books.usedChanged(agent);
     if (isTerminalState(state)) core.books.completeTask(task);
   }
 }

@@ -82,6 +82,7 @@ export function launchTaskGroup(
       resources: allocated(executor.resources),
     };
     agent.executors.set(executorKey(framework.id.value, executor.executor_id.value), record);
+    core.books.usedChanged(agent);
     used = used.plus(record.resources);
   }
   const taskIds = tasks.map((task) => task.task_id.value);
@@ -159,6 +160,7 @@ export function executorExited(
     return;
   }
   agent.executors.delete(key);
+  core.books.usedChanged(agent);
   allocatorHandle(core, {
     kind: 'resourcesRecovered',
     frameworkId: record.frameworkId,
@@ -217,6 +219,7 @@ export function forgetExecutorsOf(core: CoreContext, framework: FrameworkRecord)
     for (const [key, record] of agent.executors)
       if (record.frameworkId.value === framework.id.value) {
         agent.executors.delete(key);
+        core.books.usedChanged(agent);
         allocatorHandle(core, {
           kind: 'resourcesRecovered',
           frameworkId: record.frameworkId,
@@ -287,6 +290,7 @@ export function frameworkMessage(
  */
 export function agentLost(core: CoreContext, agent: AgentRecord, agentId: AgentID): void {
   agent.executors.clear();
+  core.books.usedChanged(agent);
   for (const framework of core.books.frameworks.values())
     toFramework(core, framework, { type: 'FAILURE', failure: { agent_id: agentId } });
 }

@@ -109,6 +109,7 @@ export function resurrect(
   task.state = state;
   task.statuses.push(status);
   task.isRecovered = isTerminalState(state);
+  core.books.usedChanged(core.books.agents.get(task.agentId.value));
   observe(core, { kind: 'taskUpdated', task, state, status });
 }
 
@@ -148,6 +149,7 @@ export function sendMasterStatus(
 export function recoverTask(core: CoreContext, task: TaskRecord): void {
   if (task.isRecovered) return;
   task.isRecovered = true;
+  core.books.usedChanged(core.books.agents.get(task.agentId.value));
   if (!core.books.agents.has(task.agentId.value)) return;
   allocatorHandle(core, {
     kind: 'resourcesRecovered',
