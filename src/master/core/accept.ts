@@ -424,7 +424,6 @@ function launch(
         role: first.role,
         resources: executorResources,
       });
-      core.books.usedChanged(agent);
       available = available.minus(executorResources);
     }
     launchTask(core, framework, agent, task, resources, first.role);

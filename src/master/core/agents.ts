@@ -479,7 +479,6 @@ function reportTasks(
         ...(unreachableSinceSec !== undefined ? { unreachableSinceSec } : {}),
       });
     task.isRecovered = true;
-    core.books.usedChanged(agent);
     if (isTerminalState(state)) core.books.completeTask(task);
   }
 }

@@ -41,8 +41,6 @@ export class Books implements ReadonlyBooks {
   readonly goneAgentIds = new Set<string>();
   readonly agents = new Map<string, AgentRecord>();
   readonly offers = new Map<string, OfferRecord>();
-  /** usedOn's sums, dropped by usedChanged. */
-  private readonly usedOnCache = new WeakMap<AgentRecord, Resources>();
   readonly inverseOffers = new Map<string, InverseOfferRecord>();
   /** The maintenance schedule: one, as Mesos keeps, replaced whole by each update. */
   schedule: MaintenanceSchedule = {};
@@ -141,7 +139,6 @@ export class Books implements ReadonlyBooks {
     assert(!framework.tasks.has(task.taskId.value), 'task id already in use');
     framework.tasks.set(task.taskId.value, task);
     agent.tasks.add(task);
-    this.usedChanged(agent);
   }
 
   /** Moves a task from the active set to the framework's bounded completed list. */
@@ -153,11 +150,7 @@ export class Books implements ReadonlyBooks {
       if (framework.completedTasks.length > MAX_COMPLETED_TASKS_PER_FRAMEWORK)
         framework.completedTasks.shift();
     }
-    const agent = this.agents.get(task.agentId.value);
-    if (agent?.tasks.delete(task) === true) {
-      this.usedChanged(agent);
-      this.onTaskRetired(task);
-    }
+    if (this.agents.get(task.agentId.value)?.tasks.delete(task) === true) this.onTaskRetired(task);
   }
 
   completeFramework(framework: FrameworkRecord): void {
@@ -168,32 +161,9 @@ export class Books implements ReadonlyBooks {
       this.completedFrameworks.shift();
   }
 
-  /**
-   * Resources in use by tasks (not terminal) and executors on an agent, summed. Kept per
-   * agent until what it sums changes (usedChanged): GET /master/state, GET_STATE and the
-   * metrics read it for every agent, and at 100,000 tasks the sums were a third of the
-   * render's CPU.
-   */
+  /** Resources in use by tasks (not terminal) and executors on an agent, summed. */
   usedOn(agent: AgentRecord): Resources {
-    let used = this.usedOnCache.get(agent);
-    if (used === undefined) {
-      used = this.usedOnFresh(agent);
-      this.usedOnCache.set(agent, used);
-    }
-    return used;
-  }
-
-  /** The sum usedOn keeps, summed now (tests compare the two). */
-  usedOnFresh(agent: AgentRecord): Resources {
     return Resources.sum(usedOnParts(agent));
-  }
-
-  /**
-   * What is in use on an agent changed: a task added or removed, a task's resources
-   * recovered (terminal), an executor added or removed. Every writer of those calls this.
-   */
-  usedChanged(agent: AgentRecord | undefined): void {
-    if (agent !== undefined) this.usedOnCache.delete(agent);
   }
 
   offeredOn(agent: AgentRecord): Resources {

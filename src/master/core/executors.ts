@@ -82,7 +82,6 @@ export function launchTaskGroup(
       resources: allocated(executor.resources),
     };
     agent.executors.set(executorKey(framework.id.value, executor.executor_id.value), record);
-    core.books.usedChanged(agent);
     used = used.plus(record.resources);
   }
   const taskIds = tasks.map((task) => task.task_id.value);
@@ -160,7 +159,6 @@ export function executorExited(
     return;
   }
   agent.executors.delete(key);
-  core.books.usedChanged(agent);
   allocatorHandle(core, {
     kind: 'resourcesRecovered',
     frameworkId: record.frameworkId,
@@ -219,7 +217,6 @@ export function forgetExecutorsOf(core: CoreContext, framework: FrameworkRecord)
     for (const [key, record] of agent.executors)
       if (record.frameworkId.value === framework.id.value) {
         agent.executors.delete(key);
-        core.books.usedChanged(agent);
         allocatorHandle(core, {
           kind: 'resourcesRecovered',
           frameworkId: record.frameworkId,
@@ -290,7 +287,6 @@ export function frameworkMessage(
  */
 export function agentLost(core: CoreContext, agent: AgentRecord, agentId: AgentID): void {
   agent.executors.clear();
-  core.books.usedChanged(agent);
   for (const framework of core.books.frameworks.values())
     toFramework(core, framework, { type: 'FAILURE', failure: { agent_id: agentId } });
 }

@@ -109,7 +109,6 @@ export function resurrect(
   task.state = state;
   task.statuses.push(status);
   task.isRecovered = isTerminalState(state);
-  core.books.usedChanged(core.books.agents.get(task.agentId.value));
   observe(core, { kind: 'taskUpdated', task, state, status });
 }
 
@@ -149,7 +148,6 @@ export function sendMasterStatus(
 export function recoverTask(core: CoreContext, task: TaskRecord): void {
   if (task.isRecovered) return;
   task.isRecovered = true;
-  core.books.usedChanged(core.books.agents.get(task.agentId.value));
   if (!core.books.agents.has(task.agentId.value)) return;
   allocatorHandle(core, {
     kind: 'resourcesRecovered',
