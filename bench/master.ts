@@ -344,6 +344,12 @@ async function runLoad(
       masterCpuPercent: ((procAfter.cpuSeconds - procBefore.cpuSeconds) / seconds) * 100,
       simCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
       callsPerSecond: (callsAfter - callsBefore) / seconds,
+      callsPerTask:
+        (callsAfter - callsBefore) /
+        ((agentsAfter.updatesAcknowledged - agentsBefore.updatesAcknowledged) / UPDATES_PER_TASK),
+      masterWritesPerTask:
+        (procAfter.writeSyscalls - procBefore.writeSyscalls) /
+        ((agentsAfter.updatesAcknowledged - agentsBefore.updatesAcknowledged) / UPDATES_PER_TASK),
       callsQueuedAtEnd: queued,
       windowSpan,
       load1m: { start: loadStart, end: load1m() },

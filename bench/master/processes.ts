@@ -11,7 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { SimNetwork, TimingWheel, WheelDriver } from '../../src/sim/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const AGORA = join(ROOT, 'bin', 'agora.js');
+/**
+ * AGORA_BENCH_BIN picks another build's `bin/agora.js` (a copy of bin/ and dist/ made
+ * before a change), so a before/after pair runs back to back under the same load.
+ */
+const AGORA = process.env.AGORA_BENCH_BIN ?? join(ROOT, 'bin', 'agora.js');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const WHEEL_TICK_MS = 5;
@@ -61,6 +65,8 @@ export interface ProcSample {
   readonly hwmMb: number;
   /** utime + stime, seconds. */
   readonly cpuSeconds: number;
+  /** syscw of /proc/<pid>/io. */
+  readonly writeSyscalls: number;
 }
 
 /** The master's memory (/proc/<pid>/status) and CPU time so far (/proc/<pid>/stat). */
@@ -73,10 +79,14 @@ export function procSample(pid: number): ProcSample {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
+  // Write syscalls (socket writes: each event-stream flush and each answer is one), a count
+  // that load does not stretch as it does time.
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   return {
     rssMb: kb('VmRSS') / 1024,
     hwmMb: kb('VmHWM') / 1024,
     cpuSeconds: (utime + stime) / clockTicks(),
+    writeSyscalls: Number(/^syscw:\s+(\d+)/m.exec(io)?.[1] ?? Number.NaN),
   };
 }
 

@@ -44,6 +44,10 @@ export interface LoadRow {
   readonly masterCpuPercent: number;
   readonly simCpuPercent: number;
   readonly callsPerSecond: number;
+  /** HTTP calls to the master per task (updates/3), over the window. */
+  readonly callsPerTask: number;
+  /** The master's write syscalls per task (updates/3): flushes of its streams and its answers. */
+  readonly masterWritesPerTask: number;
   /** Calls waiting in the simulator's queues at the end of the window: the backlog. */
   readonly callsQueuedAtEnd: { readonly agents: number; readonly frameworks: number };
   /** The measured window, to pick it out of a CPU profile. */
@@ -216,7 +220,7 @@ export function render(results: Results): string {
       out.push(
         `  ${count(row.agents)} × ${count(row.frameworks)}: registered in ${row.registerSeconds.toFixed(1)} s; ` +
           `warm-up ${row.warmUpSeconds.toFixed(0)} s${row.isTurnedOver ? '' : ' (NOT one turnover: the window saw the first burst)'}; ` +
-          `${count(row.callsPerSecond)} calls/s, ${count(row.callsQueuedAtEnd.agents)} + ${count(row.callsQueuedAtEnd.frameworks)} queued at the end (agents + frameworks); master VmHWM ${count(row.masterHwmMb)} MB; trouble: ${troubleText(row.trouble)}`,
+          `${count(row.callsPerSecond)} calls/s (${row.callsPerTask.toFixed(1)} per task; master write syscalls per task ${row.masterWritesPerTask.toFixed(1)}), ${count(row.callsQueuedAtEnd.agents)} + ${count(row.callsQueuedAtEnd.frameworks)} queued at the end (agents + frameworks); master VmHWM ${count(row.masterHwmMb)} MB; trouble: ${troubleText(row.trouble)}`,
       );
     out.push(
       'launched: RUN_TASK events reaching the simulated agents; finished: TASK_FINISHED updates reaching the frameworks.',

@@ -9,6 +9,7 @@ import {
   limits,
   type MasterInfo,
   agentId as mintAgentId,
+  pongFoldWindowMs,
   RecordIODecoder,
 } from '../wire/index.js';
 
@@ -69,6 +70,14 @@ export class MasterLink {
     readonly reject: (error: unknown) => void;
   }[] = [];
 
+  /**
+   * A PING waits for its PONG on this stream: the next update call carries it (`pong`),
+   * or a PONG of its own goes when the fold window ends first.
+   */
+  private owedPong: { readonly streamId: string; readonly timer: { cancel(): void } } | undefined;
+  /** Set at SUBSCRIBED: how long a PONG may wait for updates (0: the master cannot fold). */
+  private pongFoldMs = 0;
+
   constructor(private readonly options: MasterLinkOptions) {}
 
   start(): void {
@@ -119,16 +128,26 @@ export class MasterLink {
     const [only] = batch;
     if (only === undefined) return;
     const updates = batch.map((pending) => pending.update);
-    this.send((agent_id) =>
-      batch.length === 1
-        ? { type: 'UPDATE', agent_id, update: only.update }
-        : { type: 'UPDATES', agent_id, updates: { updates } },
-    ).then(
+    const owed = this.owedPong;
+    const pong = owed !== undefined && owed.streamId === this.streamId;
+    if (owed !== undefined) {
+      owed.timer.cancel();
+      this.owedPong = undefined;
+    }
+    this.send((agent_id) => {
+      const call: AgentCall =
+        batch.length === 1
+          ? { type: 'UPDATE', agent_id, update: only.update }
+          : { type: 'UPDATES', agent_id, updates: { updates } };
+      return pong ? { ...call, pong } : call;
+    }).then(
       () => {
         for (const pending of batch) pending.resolve();
       },
       (error: unknown) => {
         for (const pending of batch) pending.reject(error);
+        // The master did not take the call: the PONG it carried goes alone.
+        if (pong) this.pong();
       },
     );
   }
@@ -169,10 +188,33 @@ export class MasterLink {
    * that is what the master watches for (its link may look healthy).
    */
   private pong(): void {
+    this.owedPong?.timer.cancel();
+    this.owedPong = undefined;
     this.send((agentId) => ({ type: 'PONG', agent_id: agentId })).catch((error: unknown) => {
       // The next PING gets another answer; the master allows several to go missing.
       this.options.logger.debug({ err: describe(error) }, 'pong not delivered');
     });
+  }
+
+  /**
+   * A PING came: answer it with the next update call if one goes within the fold window
+   * (a master with thousands of agents is spared a call each), else with a PONG.
+   */
+  private answerPing(): void {
+    const streamId = this.streamId;
+    if (this.pongFoldMs <= 0 || streamId === undefined) {
+      this.pong();
+      return;
+    }
+    // One answer covers every PING before it on the same stream.
+    if (this.owedPong?.streamId === streamId) return;
+    this.owedPong?.timer.cancel();
+    const timer = this.options.clock.setTimeout(() => {
+      if (this.owedPong?.timer !== timer) return;
+      this.owedPong = undefined;
+      if (this.streamId === streamId) this.pong();
+    }, this.pongFoldMs);
+    this.owedPong = { streamId, timer };
   }
 
   private async run(): Promise<void> {
@@ -293,6 +335,10 @@ export class MasterLink {
             arm();
             // A PING late by a whole ping timeout is still in time: the master allows as much.
             pingWatchdogMs = (event.subscribed.total_ping_timeout_seconds ?? 0) * 1000 * 1.5;
+            this.pongFoldMs =
+              event.subscribed.folds_pongs === true
+                ? pongFoldWindowMs(event.subscribed.total_ping_timeout_seconds)
+                : 0;
             armPings();
             isSubscribed = true;
             this.options.onSubscribed(event.subscribed.agent_id, event.subscribed.master_info);
@@ -300,7 +346,7 @@ export class MasterLink {
             this.options.logger.error({ reason: event.error.message }, 'master refused the agent');
           } else if (event.type === 'PING') {
             armPings();
-            this.pong();
+            this.answerPing();
           } else if (event.type !== 'HEARTBEAT') {
             this.options.onEvent(event);
           }

@@ -19,6 +19,7 @@ import {
   agentId as mintAgentId,
   executorId as mintExecutorId,
   newStatusUuid,
+  pongFoldWindowMs,
   type Resource,
   type TaskInfo,
   type TaskState,
@@ -130,6 +131,10 @@ interface SimAgent {
   resubscribe: WheelTimer | undefined;
   /** Updates sent in this loop round: one call at its end. */
   outgoing: OutgoingUpdate[];
+  /** How long a PONG may wait for an update call to carry it (0: not at all). */
+  pongFoldMs: number;
+  /** A PING's answer waiting for the next update call, or for this timer to send it alone. */
+  owedPong: WheelTimer | undefined;
 }
 
 /**
@@ -180,6 +185,8 @@ export class SimAgentPool {
       resubscribeMs: RESUBSCRIBE_INITIAL_MS,
       resubscribe: undefined,
       outgoing: [],
+      pongFoldMs: 0,
+      owedPong: undefined,
     }));
   }
 
@@ -318,6 +325,13 @@ export class SimAgentPool {
             }
             agent.agentIdValue = event.subscribed.agent_id.value;
             agent.streamId = opened.streamId;
+            agent.owedPong?.cancel();
+            agent.owedPong = undefined;
+            // As a real agent: PONGs ride on update calls when the master takes them so.
+            agent.pongFoldMs =
+              event.subscribed.folds_pongs === true && this.options.batchUpdates !== false
+                ? pongFoldWindowMs(event.subscribed.total_ping_timeout_seconds)
+                : 0;
             agent.resubscribeMs = RESUBSCRIBE_INITIAL_MS;
             if (!isSubscribed) this.counts.subscribed++;
             isSubscribed = true;
@@ -403,7 +417,7 @@ export class SimAgentPool {
         return;
       case 'PING':
         // Unanswered PINGs would mark every simulated agent unreachable within minutes.
-        this.pong(agent);
+        this.answerPing(agent);
         return;
       case 'SUBSCRIBED':
       case 'HEARTBEAT':
@@ -544,37 +558,65 @@ export class SimAgentPool {
         for (const one of outgoing) one.settle(false);
         continue;
       }
+      const isPongOwed = agent.owedPong !== undefined;
+      agent.owedPong?.cancel();
+      agent.owedPong = undefined;
       for (let i = 0; i < outgoing.length; i += limits.MAX_AGENT_UPDATES)
-        this.postUpdates(agentIdValue, streamId, outgoing.slice(i, i + limits.MAX_AGENT_UPDATES));
+        this.postUpdates(
+          agentIdValue,
+          streamId,
+          outgoing.slice(i, i + limits.MAX_AGENT_UPDATES),
+          isPongOwed && i === 0 ? agent : undefined,
+        );
     }
   }
 
+  /** `pongOf`: the agent whose owed PONG this call carries, sent alone if the call fails. */
   private postUpdates(
     agentIdValue: string,
     streamId: string,
     outgoing: readonly OutgoingUpdate[],
+    pongOf?: SimAgent,
   ): void {
     const [only] = outgoing;
     if (only === undefined) return;
     this.counts.updateCalls++;
+    const pong = pongOf !== undefined ? { pong: true } : {};
     const call: AgentCall =
       outgoing.length === 1
-        ? { type: 'UPDATE', agent_id: mintAgentId(agentIdValue), update: only.update }
+        ? { type: 'UPDATE', agent_id: mintAgentId(agentIdValue), update: only.update, ...pong }
         : {
             type: 'UPDATES',
             agent_id: mintAgentId(agentIdValue),
             updates: { updates: outgoing.map((one) => one.update) },
+            ...pong,
           };
     this.options.network
       .post(AGENT_API, JSON.stringify(call), { 'mesos-stream-id': streamId })
       .then(
         (result) => {
           for (const one of outgoing) one.settle(result.status === 202);
+          if (result.status !== 202 && pongOf !== undefined) this.pong(pongOf);
         },
         () => {
           for (const one of outgoing) one.settle(false);
+          if (pongOf !== undefined) this.pong(pongOf);
         },
       );
+  }
+
+  /** A PING: answered by the agent's next update call within the fold window, else alone. */
+  private answerPing(agent: SimAgent): void {
+    if (agent.pongFoldMs <= 0) {
+      this.pong(agent);
+      return;
+    }
+    if (agent.owedPong !== undefined) return; // one answer covers every PING before it
+    const streamId = agent.streamId;
+    agent.owedPong = this.options.wheel.schedule(this.now() + agent.pongFoldMs, () => {
+      agent.owedPong = undefined;
+      if (agent.streamId === streamId) this.pong(agent);
+    });
   }
 
   private pong(agent: SimAgent): void {

@@ -43,7 +43,13 @@ export interface AgentStatusUpdate {
 /** An agent's call to the master, keyed on `type`. */
 export type AgentCall =
   | { readonly type: 'SUBSCRIBE'; readonly agent_id?: AgentID; readonly subscribe: AgentSubscribe }
-  | { readonly type: 'UPDATE'; readonly agent_id: AgentID; readonly update: AgentStatusUpdate }
+  | {
+      readonly type: 'UPDATE';
+      readonly agent_id: AgentID;
+      readonly update: AgentStatusUpdate;
+      /** Also the answer to the master's last PING (see `pong` on UPDATES). */
+      readonly pong?: boolean;
+    }
   | {
       /**
        * Several status updates in one call, in order, each handled as an UPDATE: an agent
@@ -55,6 +61,13 @@ export type AgentCall =
       readonly type: 'UPDATES';
       readonly agent_id: AgentID;
       readonly updates: { readonly updates: readonly AgentStatusUpdate[] };
+      /**
+       * Also the answer to the master's last PING, sent after it arrived: an agent that
+       * has updates to send anyway folds its PONG into them rather than making a call of
+       * its own (at 10,000 agents PONGs alone were 667 calls a second). Only to a master
+       * that said `folds_pongs` in SUBSCRIBED; an older one would drop the field.
+       */
+      readonly pong?: boolean;
     }
   | {
       /**
@@ -87,6 +100,18 @@ export type AgentCall =
   /** The answer to a PING: the agent is alive and its event loop turns. */
   | { readonly type: 'PONG'; readonly agent_id: AgentID };
 
+/** The longest an agent holds a PONG back for an update call to carry it. */
+const MAX_PONG_FOLD_MS = 1_000;
+
+/**
+ * How long an agent may hold a PONG back waiting for updates to fold it into: a small
+ * part of the time the master allows (total_ping_timeout_seconds), at most a second.
+ */
+export function pongFoldWindowMs(totalPingTimeoutSeconds: number | undefined): number {
+  if (totalPingTimeoutSeconds === undefined || !(totalPingTimeoutSeconds > 0)) return 0;
+  return Math.min(MAX_PONG_FOLD_MS, (totalPingTimeoutSeconds * 1000) / 20);
+}
+
 export type AgentEvent =
   | {
       readonly type: 'SUBSCRIBED';
@@ -100,6 +125,8 @@ export type AgentEvent =
          * got none for as long re-registers (Mesos' total_ping_timeout_seconds).
          */
         readonly total_ping_timeout_seconds?: number;
+        /** The master takes `pong: true` on UPDATE and UPDATES as a PONG. */
+        readonly folds_pongs?: boolean;
       };
     }
   | {

@@ -14,6 +14,7 @@ export type {
   AgentSubscribe,
   AgentTask,
 } from './agent-protocol.js';
+export { pongFoldWindowMs } from './agent-protocol.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';
 export { checkInfoError, healthCheckError } from './checks.js';

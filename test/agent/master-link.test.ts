@@ -36,8 +36,10 @@ async function fakeMaster(
       type: string;
       update?: UpdateBody;
       updates?: { updates: UpdateBody[] };
+      pong?: boolean;
     };
     calls[call.type] = (calls[call.type] ?? 0) + 1;
+    if (call.pong === true) calls['pong: true'] = (calls['pong: true'] ?? 0) + 1;
     for (const update of [
       ...(call.update !== undefined ? [call.update] : []),
       ...(call.updates?.updates ?? []),
@@ -272,4 +274,51 @@ test('master link: a master whose PINGs stop (it marked the agent unreachable) i
     await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(subscriptions >= 2, true, 'subscribed again after the PINGs stopped');
   assert.ok(performance.now() - startedAt < 5000, 'well before 5 heartbeats (75 s)');
+});
+
+test('master link: a PING is answered by the next update call (pong: true) or, with none, by a PONG', async (t) => {
+  let stream: ServerResponse | undefined;
+  const master = await fakeMaster(t, (response) => {
+    stream = response;
+    response.writeHead(200, { 'content-type': 'application/json', 'mesos-stream-id': 's' });
+    response.write(
+      encodeRecord(
+        JSON.stringify({
+          type: 'SUBSCRIBED',
+          subscribed: {
+            agent_id: { value: 'agent-1' },
+            heartbeat_interval_seconds: 15,
+            master_info: { id: 'master', ip: 0, port: 5050 },
+            // A fold window of 1 s (at most a twentieth of this).
+            total_ping_timeout_seconds: 75,
+            folds_pongs: true,
+          },
+        }),
+      ),
+    );
+  });
+  let onSubscribed = () => {};
+  const isSubscribed = new Promise<void>((resolve) => (onSubscribed = resolve));
+  const agentLink = link(master.url, onSubscribed);
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await isSubscribed;
+  const waitFor = async (what: string, isDone: () => boolean) => {
+    const deadline = performance.now() + 10_000;
+    while (!isDone() && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(isDone(), what);
+  };
+  const ping = () => stream?.write(encodeRecord(JSON.stringify({ type: 'PING' })));
+
+  ping();
+  // The PING reaches the link within its window; the update sent after it carries the PONG.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await agentLink.sendUpdate({ framework_id: { value: 'f' }, status: status(1) } as never);
+  assert.equal(master.calls['pong: true'], 1, 'the update call answered the PING');
+  assert.equal(master.calls.PONG, undefined, 'no PONG call of its own');
+
+  ping();
+  await waitFor('a PONG alone once the window ends', () => master.calls.PONG === 1);
+  assert.equal(master.calls['pong: true'], 1);
 });

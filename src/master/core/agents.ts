@@ -222,6 +222,7 @@ export function subscribe(
       master_info: core.masterInfo(),
       total_ping_timeout_seconds:
         (core.options.agentPingTimeoutMs * core.options.maxAgentPingTimeouts) / 1000,
+      folds_pongs: true,
     },
   });
   if (agent.drain !== undefined) {

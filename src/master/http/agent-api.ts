@@ -40,9 +40,11 @@ export function routeAgentApi(http: HttpServer, master: MasterApi): void {
         master.pong(agent);
         break;
       case 'UPDATE':
+        if (call.pong === true) master.pong(agent);
         master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
         break;
       case 'UPDATES':
+        if (call.pong === true) master.pong(agent);
         for (const update of call.updates.updates)
           master.statusUpdate(agent, update.framework_id.value, update.status);
         break;

@@ -1,0 +1,219 @@
+// The hand-written checks of the hottest calls (wire/fast-calls.ts) against the zod schemas
+// they stand in for: on the plain form they give what the schema gives, and on anything
+// else, valid or hostile, they step aside (undefined) whenever the schema would refuse, so
+// every 400 keeps the schema's field and reason.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { z } from 'zod';
+import { fastAgentCall, fastCall } from '../../src/wire/fast-calls.js';
+import { MAX_ID_BYTES } from '../../src/wire/limits.js';
+import { AgentCallSchema, CallSchema, parseAgentCall, parseCall } from '../../src/wire/schemas.js';
+import { newStatusUuid } from '../../src/wire/status-uuid.js';
+
+const uuid = newStatusUuid();
+const framework_id = { value: 'f-1' };
+const agent_id = { value: 'a-1' };
+
+const status = {
+  task_id: { value: 't1' },
+  state: 'TASK_RUNNING',
+  message: 'running',
+  source: 'SOURCE_EXECUTOR',
+  reason: 'REASON_COMMAND_EXECUTOR_FAILED',
+  data: '',
+  agent_id,
+  executor_id: { value: 'e-1' },
+  timestamp: 1733500000.25,
+  uuid,
+  healthy: true,
+};
+
+const PLAIN_CALLS: readonly unknown[] = [
+  { type: 'ACKNOWLEDGE', framework_id, acknowledge: { agent_id, task_id: { value: 't1' }, uuid } },
+  { type: 'DECLINE', framework_id, decline: { offer_ids: [{ value: 'o-1' }] } },
+  {
+    type: 'DECLINE',
+    framework_id,
+    decline: { offer_ids: [{ value: 'o-1' }, { value: 'o-2' }], filters: { refuse_seconds: 5 } },
+  },
+  {
+    type: 'ACCEPT',
+    framework_id,
+    accept: {
+      offer_ids: [{ value: 'o-1' }],
+      operations: [
+        {
+          type: 'LAUNCH',
+          launch: {
+            task_infos: [
+              {
+                name: 'n',
+                task_id: { value: 't1' },
+                agent_id,
+                resources: [
+                  { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 } },
+                  { name: 'mem', type: 'SCALAR', scalar: { value: 32 } },
+                ],
+                command: { value: 'true', shell: true, arguments: ['a'], user: 'nobody' },
+                labels: { labels: [{ key: 'k', value: 'v' }, { key: 'only-key' }] },
+              },
+            ],
+          },
+        },
+      ],
+      filters: { refuse_seconds: 1 },
+    },
+  },
+  { type: 'ACCEPT', framework_id, accept: { offer_ids: [{ value: 'o-1' }] } },
+];
+
+const PLAIN_AGENT_CALLS: readonly unknown[] = [
+  { type: 'PONG', agent_id },
+  { type: 'UPDATE', agent_id, update: { framework_id, status } },
+  { type: 'UPDATE', agent_id, update: { framework_id, status }, pong: true },
+  {
+    type: 'UPDATES',
+    agent_id,
+    pong: false,
+    updates: {
+      updates: [
+        { framework_id, status },
+        { framework_id, status: { task_id: { value: 't2' }, state: 'TASK_FINISHED' } },
+      ],
+    },
+  },
+];
+
+/** zod's answer, or undefined when it refuses. */
+function viaSchema(schema: z.ZodType, input: unknown): unknown {
+  const parsed = schema.safeParse(input);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Equal as JSON (a key set to undefined and a missing key are the same to every reader). */
+function assertSame(actual: unknown, expected: unknown, input: unknown): void {
+  assert.deepEqual(
+    JSON.parse(JSON.stringify(actual)),
+    JSON.parse(JSON.stringify(expected)),
+    `input ${JSON.stringify(input)}`,
+  );
+}
+
+test('the plain forms take the fast path and come out as the schema gives them', () => {
+  for (const call of PLAIN_CALLS) {
+    const fast = fastCall(call);
+    assert.notEqual(fast, undefined, JSON.stringify(call));
+    assertSame(fast, viaSchema(CallSchema, call), call);
+  }
+  for (const call of PLAIN_AGENT_CALLS) {
+    const fast = fastAgentCall(call);
+    assert.notEqual(fast, undefined, JSON.stringify(call));
+    assertSame(fast, viaSchema(AgentCallSchema, call), call);
+  }
+});
+
+// What a hostile or careless client puts where a value belongs.
+const ODD_VALUES: readonly unknown[] = [
+  null,
+  undefined,
+  '',
+  'x'.repeat(MAX_ID_BYTES + 1),
+  'é'.repeat(200),
+  '12',
+  'true',
+  -1,
+  0,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.MAX_VALUE,
+  true,
+  [],
+  [1],
+  {},
+  { value: '' },
+  { value: 7 },
+  { value: 'ok', extra: 1 },
+  'TASK_BOGUS',
+  'AAAAAAAAAAAAAAAAAAAAAA==',
+];
+
+/** Every path to a value in `value`, objects and arrays included. */
+function paths(value: unknown, prefix: readonly (string | number)[] = []): (string | number)[][] {
+  const here = [[...prefix]];
+  if (Array.isArray(value))
+    return [...here, ...value.flatMap((item, i) => paths(item, [...prefix, i]))];
+  if (typeof value === 'object' && value !== null)
+    return [
+      ...here,
+      ...Object.entries(value).flatMap(([key, item]) => paths(item, [...prefix, key])),
+    ];
+  return here;
+}
+
+function withValueAt(root: unknown, path: readonly (string | number)[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const copy = structuredClone(root) as Record<string | number, unknown>;
+  let node = copy;
+  for (const part of path.slice(0, -1)) node = node[part] as Record<string | number, unknown>;
+  const last = path[path.length - 1] as string | number;
+  if (value === undefined && !Array.isArray(node)) delete node[last];
+  else node[last] = value;
+  return copy;
+}
+
+function checkMutations(
+  plain: readonly unknown[],
+  fast: (input: unknown) => unknown,
+  schema: z.ZodType,
+): number {
+  let tried = 0;
+  for (const call of plain) {
+    for (const path of paths(call)) {
+      const variants = [
+        ...ODD_VALUES.map((odd) => withValueAt(call, path, odd)),
+        // An unknown key next to the known ones: the schema drops it.
+        ...(path.length > 0 ? [withValueAt(call, [...path.slice(0, -1), 'unknown_key'], 1)] : []),
+      ];
+      for (const input of variants) {
+        tried++;
+        const quick = fast(input);
+        if (quick === undefined) continue;
+        const expected = viaSchema(schema, input);
+        assert.notEqual(
+          expected,
+          undefined,
+          `fast path took what the schema refuses: ${JSON.stringify(input)}`,
+        );
+        assertSame(quick, expected, input);
+      }
+    }
+  }
+  return tried;
+}
+
+test('a changed value anywhere: the fast path never takes what the schema refuses', () => {
+  assert.ok(checkMutations(PLAIN_CALLS, fastCall, CallSchema) > 1_000);
+  assert.ok(checkMutations(PLAIN_AGENT_CALLS, fastAgentCall, AgentCallSchema) > 500);
+});
+
+test('a refused call still gets the schema’s field and reason', () => {
+  const refused = (parse: () => unknown) =>
+    assert.throws(parse, (error: Error & { field?: string }) => {
+      assert.match(`${error.field} ${error.message}`, /uuid|Not a valid UUID/);
+      return true;
+    });
+  refused(() =>
+    parseCall({
+      type: 'ACKNOWLEDGE',
+      framework_id,
+      acknowledge: { agent_id, task_id: { value: 't' }, uuid: 'nope' },
+    }),
+  );
+  refused(() =>
+    parseAgentCall({
+      type: 'UPDATE',
+      agent_id,
+      update: { framework_id, status: { ...status, uuid: 'nope' } },
+    }),
+  );
+});
