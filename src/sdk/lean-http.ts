@@ -122,6 +122,12 @@ export function preconnect(url: URL): Promise<void> {
     socket.once('connect', () => {
       socket.removeAllListeners('error');
       release(url.origin, socket);
+      unused.add(socket);
+      // A server times out a connection that never sends a request (Agora's after
+      // --http_headers_timeout, 20 s): one not taken by then is closed before that.
+      setTimeout(() => {
+        if (unused.has(socket)) forgetIdle(url.origin, socket);
+      }, PRECONNECTED_IDLE_MS).unref();
       resolve();
     });
   });
@@ -132,11 +138,18 @@ function portOf(url: URL): number {
   return url.protocol === 'https:' ? 443 : 80;
 }
 
+/** Preconnected sockets no request has taken yet. */
+const unused = new WeakSet<Socket>();
+/** How long a preconnected socket waits for its first request before it is closed. */
+const PRECONNECTED_IDLE_MS = 5_000;
+
 function takeIdle(origin: string): Socket | undefined {
   const sockets = idle.get(origin);
   const socket = sockets?.pop();
   if (sockets?.length === 0) idle.delete(origin);
   if (socket === undefined) return undefined;
+  unused.delete(socket);
+  socket.removeAllListeners('data');
   socket.removeAllListeners('end');
   socket.removeAllListeners('close');
   socket.removeAllListeners('error');
@@ -155,20 +168,25 @@ function release(origin: string, socket: Socket): void {
   socket.removeAllListeners('end');
   socket.removeAllListeners('close');
   socket.removeAllListeners('error');
-  const forget = () => {
-    const list = idle.get(origin);
-    const at = list?.indexOf(socket) ?? -1;
-    if (list !== undefined && at >= 0) list.splice(at, 1);
-    if (list?.length === 0) idle.delete(origin);
-    socket.destroy();
-  };
+  const forget = () => forgetIdle(origin, socket);
   socket.once('close', forget);
   socket.once('error', forget);
   // A server that closes an idle socket half-closes it first.
   socket.once('end', forget);
+  // Or answers first (a 408 for a connection that sent nothing): it is not ours to reuse.
+  socket.once('data', forget);
   socket.unref();
   sockets.push(socket);
   idle.set(origin, sockets);
+}
+
+/** Takes `socket` out of the idle pool, if there, and closes it. */
+function forgetIdle(origin: string, socket: Socket): void {
+  const list = idle.get(origin);
+  const at = list?.indexOf(socket) ?? -1;
+  if (list !== undefined && at >= 0) list.splice(at, 1);
+  if (list?.length === 0) idle.delete(origin);
+  socket.destroy();
 }
 
 /** A pooled socket the server had closed: the request never reached it. */

@@ -167,3 +167,28 @@ test('preconnect pools a connection that the next request is written on', async 
   // Where nothing listens, it fails quietly: the request then reports the failure itself.
   await preconnect(new URL('http://127.0.0.1:1/'));
 });
+
+test('a pooled connection the server answered unasked (a 408 for sending nothing) is not reused', async (t) => {
+  const server = await serve(t, (_request, response) => {
+    response.writeHead(202);
+    response.end();
+  });
+  await preconnect(server.url);
+  // Node's server times out a connection that sends no request (headersTimeout): 408, closed.
+  const raw = createServer({ headersTimeout: 500, requestTimeout: 0 }, (_q, r) => r.end());
+  raw.headersTimeout = 500;
+  (raw as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval = 100;
+  raw.listen(0, '127.0.0.1');
+  await once(raw, 'listening');
+  t.after(() => {
+    raw.closeAllConnections();
+    raw.close();
+  });
+  const { port } = raw.address() as AddressInfo;
+  const slow = new URL(`http://127.0.0.1:${port}/`);
+  await preconnect(slow);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const response = await leanRequest(slow, { method: 'GET', headers: {} });
+  assert.equal(response.status, 200, 'answered on a new connection, not by the stale 408');
+  await response.text();
+});
