@@ -12,8 +12,11 @@
 //         tasks/<task_id>/task.updates    the TaskInfo, then every status update and
 //                                         acknowledgement, one JSON line each, shaped as
 //                                         Mesos' StatusUpdateRecord: {"type":"TASK","task":{…}}
-//                                         first, then {"type":"UPDATE","update":{…}} or
-//                                         {"type":"ACK","uuid":…}
+//                                         first, then {"type":"UPDATE","update":{…}},
+//                                         {"type":"ACK","uuid":…} or, once the task is
+//                                         being killed, {"type":"KILL",…} (the agent is
+//                                         the task's executor: a restarted one must know
+//                                         the end it sees was a kill, not a crash)
 //         tasks/<task_id>/task.info       TaskInfo, as agents before #7 item 17 wrote it
 //                                         (read if there)
 //         task.pid, task.start_time,      the shim's records (src/containerizer/shim.ts): this
@@ -86,8 +89,15 @@ export interface CheckpointedRun {
   readonly acknowledged: ReadonlySet<string>;
   /** The last terminal update the previous life sent (or meant to), acknowledged or not. */
   readonly terminal: TaskStatus | undefined;
+  /** The previous life had started to kill the task (and whether for its health check). */
+  readonly kill: KillRecord | undefined;
   /** Records that were there but could not be read, with why. */
   readonly unreadable: readonly string[];
+}
+
+/** A kill the agent started: it outlives the agent, as a Mesos executor's would. */
+export interface KillRecord {
+  readonly isHealthCheck: boolean;
 }
 
 const TEMPORARY_SUFFIX = '.tmp';
@@ -144,6 +154,15 @@ export class Checkpoint {
   /** The framework acknowledged the update with `uuid`. */
   acknowledged(address: RunAddress, uuid: string): void {
     appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify({ type: 'ACK', uuid }));
+  }
+
+  /**
+   * The agent started killing the task: a restarted agent that finds it ended
+   * reports TASK_KILLED, not the SIGTERM it died of as a failure.
+   */
+  killRequested(address: RunAddress, kill: KillRecord): void {
+    const record = { type: 'KILL', ...(kill.isHealthCheck ? { health_check: true } : {}) };
+    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify(record));
   }
 
   /** The run's terminal update, so a restarted agent resends it rather than guess. */
@@ -311,7 +330,7 @@ export class Checkpoint {
     )?.trim();
     const startTime = startText !== undefined && /^\d+$/.test(startText) ? startText : undefined;
     const recorded = readUpdates(join(taskDir, 'task.updates'), address.agentIdValue, unreadable);
-    const { updates, acknowledged } = recorded;
+    const { updates, acknowledged, kill } = recorded;
     const terminal = updates.findLast((u) => isTerminalState(u.state));
     return {
       address,
@@ -327,6 +346,7 @@ export class Checkpoint {
       updates,
       acknowledged,
       terminal,
+      kill,
       unreadable,
     };
   }
@@ -370,12 +390,18 @@ function readUpdates(
   path: string,
   agentIdValue: string,
   unreadable: string[],
-): { task: TaskInfo | undefined; updates: TaskStatus[]; acknowledged: Set<string> } {
+): {
+  task: TaskInfo | undefined;
+  updates: TaskStatus[];
+  acknowledged: Set<string>;
+  kill: KillRecord | undefined;
+} {
   let task: TaskInfo | undefined;
+  let kill: KillRecord | undefined;
   const updates: TaskStatus[] = [];
   const acknowledged = new Set<string>();
   const text = readText(path);
-  if (text === undefined) return { task, updates, acknowledged };
+  if (text === undefined) return { task, updates, acknowledged, kill };
   for (const [i, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
     try {
@@ -384,7 +410,12 @@ function readUpdates(
         uuid?: unknown;
         update?: unknown;
         task?: unknown;
+        health_check?: unknown;
       };
+      if (record.type === 'KILL') {
+        kill = { isHealthCheck: kill?.isHealthCheck === true || record.health_check === true };
+        continue;
+      }
       if (record.type === 'ACK' && typeof record.uuid === 'string') {
         acknowledged.add(record.uuid);
         continue;
@@ -403,7 +434,7 @@ function readUpdates(
       unreadable.push(`${path} line ${i + 1}: ${(error as Error).message}`);
     }
   }
-  return { task, updates, acknowledged };
+  return { task, updates, acknowledged, kill };
 }
 
 /** A file's text, or undefined when there is no such file. */

@@ -599,7 +599,7 @@ export class TaskRuns {
       this.shortenKill(run, graceMs);
       return;
     }
-    run.isKillRequested = true;
+    this.requestKill(run);
     run.checks?.stop();
     run.checks = undefined;
     run.fetching?.abort(new Error('killed while fetching'));
@@ -657,6 +657,24 @@ export class TaskRuns {
     this.runs.clear();
   }
 
+  /**
+   * Marks the run as being killed, on disk first: the SIGTERM it is about to get must read,
+   * to an agent restarted before the task ends, as a kill (TASK_KILLED), not a failure.
+   */
+  private requestKill(run: TaskRun): void {
+    run.isKillRequested = true;
+    try {
+      this.options.checkpoint.killRequested(run.address, {
+        isHealthCheck: run.isKilledByHealthCheck,
+      });
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message, task_id: run.task.task_id.value },
+        'could not checkpoint a kill; a restarted agent would report its end as a failure',
+      );
+    }
+  }
+
   private signalKill(run: TaskRun, graceMs: number): void {
     const container = run.container;
     if (container === undefined) return;
@@ -702,7 +720,7 @@ export class TaskRuns {
   async killAll(): Promise<void> {
     const dying: Promise<unknown>[] = [];
     for (const run of this.runs.values()) {
-      run.isKillRequested = true;
+      if (!isTerminalState(run.state) && !run.isKillRequested) this.requestKill(run);
       run.checks?.stop();
       run.checks = undefined;
       run.fetching?.abort(new Error('the agent is stopping'));
@@ -876,7 +894,9 @@ export class TaskRuns {
               executor_pid: outcome.pid,
             },
           });
-        if (!taskRun.isKillRequested) {
+        // A kill under way when the previous life died: its SIGKILL timer died with it.
+        if (taskRun.isKillRequested) this.signalKill(taskRun, this.options.killGracePeriodMs);
+        else {
           const running = run.updates.find((u) => u.state === 'TASK_RUNNING');
           const startedAtMs =
             running?.timestamp === undefined ? clock.now() : running.timestamp * 1000;
@@ -951,13 +971,14 @@ export class TaskRuns {
       sandbox: sandboxPath(this.options.workDir, run.address),
       state: run.updates.at(-1)?.state ?? 'TASK_STAGING',
       container: undefined,
-      isKillRequested: run.updates.some((u) => u.state === 'TASK_KILLING'),
+      isKillRequested:
+        run.kill !== undefined || run.updates.some((u) => u.state === 'TASK_KILLING'),
       killTimer: undefined,
       killWindow: undefined,
       pendingKillGraceMs: undefined,
       lastStatus: run.updates.at(-1),
       checks: undefined,
-      isKilledByHealthCheck: false,
+      isKilledByHealthCheck: run.kill?.isHealthCheck === true,
       fetching: undefined,
     };
     this.runs.set(key, taskRun);

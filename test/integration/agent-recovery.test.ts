@@ -2,7 +2,7 @@
 // again on the same work dir it re-attaches to them (#9), or, with
 // --recover=cleanup, kills them and tells the framework (#7, item 10).
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isTerminalState, taskId } from '../../src/wire/index.js';
@@ -164,4 +164,40 @@ test('an agent killed with SIGKILL re-attaches to its running tasks and reports 
       1,
       `short-${i}'s end, once`,
     );
+});
+
+test('an agent killed in the middle of killing a task reports TASK_KILLED when it finds the task ended', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'kill-then-crash');
+  t.after(() => framework.stop());
+  const gotTerm = join(cluster.workDir, 'got-term');
+  const release = join(cluster.workDir, 'release');
+  // On SIGTERM the task says so, waits to be released, then dies of the SIGTERM.
+  await framework.launch({
+    victim: {
+      command: {
+        value: `trap 'touch ${gotTerm}; while [ ! -e ${release} ]; do sleep 0.05; done; trap - TERM; kill -TERM $$' TERM; while :; do sleep 0.05; done`,
+      },
+      kill_policy: { grace_period: { nanoseconds: 60e9 } },
+    },
+  });
+  const pid = (await framework.update('victim', 'TASK_RUNNING')).container_status?.executor_pid;
+  assert.ok(pid !== undefined);
+  t.after(() => killProcesses(taskProcesses(pid)));
+  await framework.connection.kill(taskId('victim'));
+  await waitFor('the task to get its SIGTERM', () => (existsSync(gotTerm) ? true : undefined));
+
+  const [agent] = cluster.agents;
+  assert.ok(agent !== undefined);
+  agent.process.kill('SIGKILL');
+  await agent.exited;
+  writeFileSync(release, '');
+  await waitFor('the task to die of its SIGTERM', () => (isAlive(pid) ? undefined : true));
+  await cluster.addAgent('agent-1-again', [], join(cluster.workDir, 'agent-1'));
+
+  const end = await waitFor('the task to end', () =>
+    framework.updates('victim').find((s) => isTerminalState(s.state)),
+  );
+  assert.equal(end.state, 'TASK_KILLED', `${end.state}: ${end.message}`);
 });
