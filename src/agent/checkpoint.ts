@@ -32,8 +32,9 @@
 // old file or the new one, never half of one; task.updates is only appended
 // to, one write(2) per line, which a killed agent never leaves half done (a torn
 // last line, from a crash of the host, is skipped). The TaskInfo opens that file
-// rather than a task.info of its own: one file created per launch, no rename,
-// before the task may be forked (#7 item 17). No fsync: these records only
+// rather than a task.info of its own: one file per launch, before the task may be
+// forked (#7 item 17), made in the trash and renamed into place with its run's
+// directory, so no run is ever there without its TaskInfo. No fsync: these records only
 // matter while the host stays up (after a reboot every process is gone anyway,
 // which boot_id tells), and the page cache outlives a crashed agent.
 
@@ -138,7 +139,42 @@ export class Checkpoint {
       writeFileAtomic(frameworkPath, framework);
       this.frameworkInfos.set(frameworkPath, framework);
     }
-    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify({ type: 'TASK', task }));
+    this.placeTask(address, `${JSON.stringify({ type: 'TASK', task })}\n`);
+  }
+
+  /**
+   * The task's directory and its first record, made whole in the trash and renamed into
+   * place: the run directory (or, in a run that has one already, the task's) appears with
+   * its TaskInfo in it or not at all. Made in place, an agent killed between the mkdir and
+   * the write left a run that read as no task (the agent fault loop found it), and one
+   * left in the trash is swept at the next start.
+   */
+  private placeTask(address: RunAddress, firstLine: string): void {
+    const staged = join(this.metaDir, 'trash', randomUUID());
+    const stagedTask = join(staged, 'tasks', address.taskIdValue);
+    mkdirSync(stagedTask, { recursive: true });
+    writeFileSync(join(stagedTask, 'task.updates'), firstLine);
+    const runDir = this.runDir(address);
+    // A background removal may take an emptied parent between the mkdir and the rename.
+    for (let attempt = 0; ; attempt++)
+      try {
+        mkdirSync(dirname(runDir), { recursive: true });
+        try {
+          // Onto a missing or empty run directory (the usual case: a new container).
+          renameSync(staged, runDir);
+          return;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+        }
+        // A run with records already (an executor's next task): the task's directory alone.
+        mkdirSync(join(runDir, 'tasks'), { recursive: true });
+        renameSync(stagedTask, this.taskDir(address));
+        rmSync(staged, { recursive: true, force: true });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+      }
   }
 
   /**
