@@ -449,11 +449,16 @@ export class TaskRuns {
       });
     else if (termination.exitCode === 0) this.report(run, 'TASK_FINISHED', { message });
     else this.report(run, 'TASK_FAILED', { message });
-    void this.options.containerizer
-      .cleanup(run.containerIdValue)
+    void this.cleanupContainer(run.containerIdValue);
+  }
+
+  /** Kills what is left in a container and removes its cgroups; a failure is for the log. */
+  private async cleanupContainer(containerIdValue: string): Promise<void> {
+    await this.options.containerizer
+      .cleanup(containerIdValue)
       .catch((error: unknown) =>
         this.options.log.warn(
-          { err: (error as Error).message, container_id: run.containerIdValue },
+          { err: (error as Error).message, container_id: containerIdValue },
           'container cleanup failed',
         ),
       );
@@ -882,7 +887,13 @@ export class TaskRuns {
         run.frameworkInfo ?? { user: '', name: '', id: run.frameworkId },
         task,
       );
-      if (taskRun === undefined) continue;
+      if (taskRun === undefined || isTerminalState(taskRun.state)) {
+        // It ended in the previous life, which may have died before its container's cleanup
+        // was done (cgroups half removed): finished here, else no one would, the container
+        // being known and so no stray.
+        await this.cleanupContainer(run.address.containerIdValue);
+        continue;
+      }
       const outcome = found.get(run.address.containerIdValue);
       if (outcome !== undefined && 'pid' in outcome) {
         this.attach(taskRun, outcome);

@@ -2,7 +2,7 @@
 // again on the same work dir it re-attaches to them (#9), or, with
 // --recover=cleanup, kills them and tells the framework (#7, item 10).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isTerminalState, taskId } from '../../src/wire/index.js';
@@ -200,4 +200,36 @@ test('an agent killed in the middle of killing a task reports TASK_KILLED when i
     framework.updates('victim').find((s) => isTerminalState(s.state)),
   );
   assert.equal(end.state, 'TASK_KILLED', `${end.state}: ${end.message}`);
+});
+
+test('an agent killed while removing an ended task’s cgroups removes the rest when it comes back', async (t) => {
+  // Where the agent's containers have cgroups (root, v1 mounted): what a killed agent left.
+  const pids = '/sys/fs/cgroup/pids';
+  if (!existsSync(join(pids, 'cgroup.procs')) || process.getuid?.() !== 0) {
+    t.skip('needs cgroups v1 and root');
+    return;
+  }
+  const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'half-cleaned', {
+    acknowledgeTerminal: false,
+  });
+  t.after(() => framework.stop());
+  await framework.launch({ quick: 'exit 3' });
+  const failed = await framework.update('quick', 'TASK_FAILED');
+  const containerIdValue = failed.container_status?.container_id?.value;
+  assert.ok(containerIdValue !== undefined);
+  const cgroup = join(pids, 'agora', containerIdValue);
+  await waitFor('the ended task’s cgroup to go', () => (existsSync(cgroup) ? undefined : true));
+  const [agent] = cluster.agents;
+  assert.ok(agent !== undefined);
+  agent.process.kill('SIGKILL');
+  await agent.exited;
+  // As an agent killed between removing one controller's cgroup and the next leaves it.
+  mkdirSync(cgroup);
+  t.after(() => (existsSync(cgroup) ? rmdirSync(cgroup) : undefined));
+
+  await cluster.addAgent('agent-1-again', [], join(cluster.workDir, 'agent-1'));
+  await waitFor('the leftover cgroup to be removed', () => (existsSync(cgroup) ? undefined : true));
+  await framework.connection.acknowledge(failed);
 });
