@@ -48,7 +48,7 @@ export interface AgentFault {
   readonly beforeMs: number;
   /** How long the agent stays down. */
   readonly downMs: number;
-  /** Delay after the trigger (or, for 'recovery', after the restart) before the SIGKILL. */
+  /** Delay after the trigger (or, for 'recovery', after it starts) before the SIGKILL. */
   readonly jitterMs: number;
 }
 
@@ -61,7 +61,7 @@ export function planAgentFaults(seed: number, rounds: number): AgentFault[] {
       point,
       beforeMs: Math.round(200 + random() * 1500),
       downMs: Math.round(random() < 0.5 ? random() * 200 : random() * 2500),
-      jitterMs: Math.round(point === 'recovery' ? random() * 600 : random() * 20),
+      jitterMs: Math.round(point === 'recovery' ? random() * 150 : random() * 20),
     };
   });
 }
@@ -72,7 +72,7 @@ export function describeAgentFault(fault: AgentFault): string {
     update: 'as an update reaches the framework',
     ack: 'right after an acknowledgement',
     kill: 'during a kill',
-    recovery: `during its recovery (${fault.jitterMs} ms after its restart)`,
+    recovery: `during its recovery (${fault.jitterMs} ms into it)`,
     anytime: 'at a random moment',
   };
   return `SIGKILL the agent ${when[fault.point]}, down ${fault.downMs} ms`;
@@ -114,6 +114,8 @@ class AgentProcess {
   readonly killedAt: number[] = [];
   lastIsolation = '';
   url = '';
+  /** Resolves when this life logs that its containerizer is ready: its recovery starts. */
+  recovering: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly args: readonly string[],
@@ -130,6 +132,8 @@ class AgentProcess {
     this.child = child;
     this.startedAt.push(Date.now());
     this.exited = once(child, 'exit').finally(() => log.end());
+    let recovering: (() => void) | undefined;
+    this.recovering = new Promise<void>((resolve) => (recovering = resolve));
     let listening: ((url: string) => void) | undefined;
     const isListening = new Promise<string>((resolve) => (listening = resolve));
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
@@ -138,8 +142,10 @@ class AgentProcess {
       try {
         const parsed = JSON.parse(line) as Record<string, unknown>;
         if (parsed.msg === 'listening' && typeof parsed.url === 'string') listening?.(parsed.url);
-        if (parsed.msg === 'containerizer ready' && typeof parsed.isolation === 'string')
+        if (parsed.msg === 'containerizer ready' && typeof parsed.isolation === 'string') {
           this.lastIsolation = parsed.isolation;
+          recovering?.();
+        }
       } catch {
         // Not a log line.
       }
@@ -273,7 +279,10 @@ export async function runAgentFaultLoop(
       violations.push(...checkpointViolations(new Checkpoint(workDir).runs(), `round ${i + 1}`));
       await sleep(fault.downMs);
       if (fault.point === 'recovery') {
+        // Timed from the moment it starts reading its checkpoint, not from the fork: node
+        // takes longer to boot than a recovery of a few dozen runs takes.
         await agent.start(false);
+        await Promise.race([agent.recovering, sleep(30_000)]);
         await sleep(fault.jitterMs);
         await agent.sigkill();
         violations.push(
