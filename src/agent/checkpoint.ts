@@ -12,8 +12,11 @@
 //         tasks/<task_id>/task.updates    the TaskInfo, then every status update and
 //                                         acknowledgement, one JSON line each, shaped as
 //                                         Mesos' StatusUpdateRecord: {"type":"TASK","task":{…}}
-//                                         first, then {"type":"UPDATE","update":{…}} or
-//                                         {"type":"ACK","uuid":…}
+//                                         first, then {"type":"UPDATE","update":{…}},
+//                                         {"type":"ACK","uuid":…} or, once the task is
+//                                         being killed, {"type":"KILL",…} (the agent is
+//                                         the task's executor: a restarted one must know
+//                                         the end it sees was a kill, not a crash)
 //         tasks/<task_id>/task.info       TaskInfo, as agents before #7 item 17 wrote it
 //                                         (read if there)
 //         task.pid, task.start_time,      the shim's records (src/containerizer/shim.ts): this
@@ -29,8 +32,9 @@
 // old file or the new one, never half of one; task.updates is only appended
 // to, one write(2) per line, which a killed agent never leaves half done (a torn
 // last line, from a crash of the host, is skipped). The TaskInfo opens that file
-// rather than a task.info of its own: one file created per launch, no rename,
-// before the task may be forked (#7 item 17). No fsync: these records only
+// rather than a task.info of its own: one file per launch, before the task may be
+// forked (#7 item 17), made in the trash and renamed into place with its run's
+// directory, so no run is ever there without its TaskInfo. No fsync: these records only
 // matter while the host stays up (after a reboot every process is gone anyway,
 // which boot_id tells), and the page cache outlives a crashed agent.
 
@@ -86,8 +90,15 @@ export interface CheckpointedRun {
   readonly acknowledged: ReadonlySet<string>;
   /** The last terminal update the previous life sent (or meant to), acknowledged or not. */
   readonly terminal: TaskStatus | undefined;
+  /** The previous life had started to kill the task (and whether for its health check). */
+  readonly kill: KillRecord | undefined;
   /** Records that were there but could not be read, with why. */
   readonly unreadable: readonly string[];
+}
+
+/** A kill the agent started: it outlives the agent, as a Mesos executor's would. */
+export interface KillRecord {
+  readonly isHealthCheck: boolean;
 }
 
 const TEMPORARY_SUFFIX = '.tmp';
@@ -128,7 +139,42 @@ export class Checkpoint {
       writeFileAtomic(frameworkPath, framework);
       this.frameworkInfos.set(frameworkPath, framework);
     }
-    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify({ type: 'TASK', task }));
+    this.placeTask(address, `${JSON.stringify({ type: 'TASK', task })}\n`);
+  }
+
+  /**
+   * The task's directory and its first record, made whole in the trash and renamed into
+   * place: the run directory (or, in a run that has one already, the task's) appears with
+   * its TaskInfo in it or not at all. Made in place, an agent killed between the mkdir and
+   * the write left a run that read as no task (the agent fault loop found it), and one
+   * left in the trash is swept at the next start.
+   */
+  private placeTask(address: RunAddress, firstLine: string): void {
+    const staged = join(this.metaDir, 'trash', randomUUID());
+    const stagedTask = join(staged, 'tasks', address.taskIdValue);
+    mkdirSync(stagedTask, { recursive: true });
+    writeFileSync(join(stagedTask, 'task.updates'), firstLine);
+    const runDir = this.runDir(address);
+    // A background removal may take an emptied parent between the mkdir and the rename.
+    for (let attempt = 0; ; attempt++)
+      try {
+        mkdirSync(dirname(runDir), { recursive: true });
+        try {
+          // Onto a missing or empty run directory (the usual case: a new container).
+          renameSync(staged, runDir);
+          return;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+        }
+        // A run with records already (an executor's next task): the task's directory alone.
+        mkdirSync(join(runDir, 'tasks'), { recursive: true });
+        renameSync(stagedTask, this.taskDir(address));
+        rmSync(staged, { recursive: true, force: true });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+      }
   }
 
   /**
@@ -144,6 +190,15 @@ export class Checkpoint {
   /** The framework acknowledged the update with `uuid`. */
   acknowledged(address: RunAddress, uuid: string): void {
     appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify({ type: 'ACK', uuid }));
+  }
+
+  /**
+   * The agent started killing the task: a restarted agent that finds it ended
+   * reports TASK_KILLED, not the SIGTERM it died of as a failure.
+   */
+  killRequested(address: RunAddress, kill: KillRecord): void {
+    const record = { type: 'KILL', ...(kill.isHealthCheck ? { health_check: true } : {}) };
+    appendLine(join(this.taskDir(address), 'task.updates'), JSON.stringify(record));
   }
 
   /** The run's terminal update, so a restarted agent resends it rather than guess. */
@@ -311,7 +366,7 @@ export class Checkpoint {
     )?.trim();
     const startTime = startText !== undefined && /^\d+$/.test(startText) ? startText : undefined;
     const recorded = readUpdates(join(taskDir, 'task.updates'), address.agentIdValue, unreadable);
-    const { updates, acknowledged } = recorded;
+    const { updates, acknowledged, kill } = recorded;
     const terminal = updates.findLast((u) => isTerminalState(u.state));
     return {
       address,
@@ -327,6 +382,7 @@ export class Checkpoint {
       updates,
       acknowledged,
       terminal,
+      kill,
       unreadable,
     };
   }
@@ -370,12 +426,18 @@ function readUpdates(
   path: string,
   agentIdValue: string,
   unreadable: string[],
-): { task: TaskInfo | undefined; updates: TaskStatus[]; acknowledged: Set<string> } {
+): {
+  task: TaskInfo | undefined;
+  updates: TaskStatus[];
+  acknowledged: Set<string>;
+  kill: KillRecord | undefined;
+} {
   let task: TaskInfo | undefined;
+  let kill: KillRecord | undefined;
   const updates: TaskStatus[] = [];
   const acknowledged = new Set<string>();
   const text = readText(path);
-  if (text === undefined) return { task, updates, acknowledged };
+  if (text === undefined) return { task, updates, acknowledged, kill };
   for (const [i, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
     try {
@@ -384,7 +446,12 @@ function readUpdates(
         uuid?: unknown;
         update?: unknown;
         task?: unknown;
+        health_check?: unknown;
       };
+      if (record.type === 'KILL') {
+        kill = { isHealthCheck: kill?.isHealthCheck === true || record.health_check === true };
+        continue;
+      }
       if (record.type === 'ACK' && typeof record.uuid === 'string') {
         acknowledged.add(record.uuid);
         continue;
@@ -403,7 +470,7 @@ function readUpdates(
       unreadable.push(`${path} line ${i + 1}: ${(error as Error).message}`);
     }
   }
-  return { task, updates, acknowledged };
+  return { task, updates, acknowledged, kill };
 }
 
 /** A file's text, or undefined when there is no such file. */

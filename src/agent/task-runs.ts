@@ -441,11 +441,16 @@ export class TaskRuns {
       });
     else if (termination.exitCode === 0) this.report(run, 'TASK_FINISHED', { message });
     else this.report(run, 'TASK_FAILED', { message });
-    void this.options.containerizer
-      .cleanup(run.containerIdValue)
+    void this.cleanupContainer(run.containerIdValue);
+  }
+
+  /** Kills what is left in a container and removes its cgroups; a failure is for the log. */
+  private async cleanupContainer(containerIdValue: string): Promise<void> {
+    await this.options.containerizer
+      .cleanup(containerIdValue)
       .catch((error: unknown) =>
         this.options.log.warn(
-          { err: (error as Error).message, container_id: run.containerIdValue },
+          { err: (error as Error).message, container_id: containerIdValue },
           'container cleanup failed',
         ),
       );
@@ -591,7 +596,7 @@ export class TaskRuns {
       this.shortenKill(run, graceMs);
       return;
     }
-    run.isKillRequested = true;
+    this.requestKill(run);
     run.checks?.stop();
     run.checks = undefined;
     run.fetching?.abort(new Error('killed while fetching'));
@@ -647,6 +652,24 @@ export class TaskRuns {
       }
     }
     this.runs.clear();
+  }
+
+  /**
+   * Marks the run as being killed, on disk first: the SIGTERM it is about to get must read,
+   * to an agent restarted before the task ends, as a kill (TASK_KILLED), not a failure.
+   */
+  private requestKill(run: TaskRun): void {
+    run.isKillRequested = true;
+    try {
+      this.options.checkpoint.killRequested(run.address, {
+        isHealthCheck: run.isKilledByHealthCheck,
+      });
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message, task_id: run.task.task_id.value },
+        'could not checkpoint a kill; a restarted agent would report its end as a failure',
+      );
+    }
   }
 
   private signalKill(run: TaskRun, graceMs: number): void {
@@ -709,7 +732,7 @@ export class TaskRuns {
   async killAll(): Promise<void> {
     const dying: Promise<unknown>[] = [];
     for (const run of this.runs.values()) {
-      run.isKillRequested = true;
+      if (!isTerminalState(run.state) && !run.isKillRequested) this.requestKill(run);
       run.checks?.stop();
       run.checks = undefined;
       run.fetching?.abort(new Error('the agent is stopping'));
@@ -872,7 +895,13 @@ export class TaskRuns {
         run.frameworkInfo ?? { user: '', name: '', id: run.frameworkId },
         task,
       );
-      if (taskRun === undefined) continue;
+      if (taskRun === undefined || isTerminalState(taskRun.state)) {
+        // It ended in the previous life, which may have died before its container's cleanup
+        // was done (cgroups half removed): finished here, else no one would, the container
+        // being known and so no stray.
+        await this.cleanupContainer(run.address.containerIdValue);
+        continue;
+      }
       const outcome = found.get(run.address.containerIdValue);
       if (outcome !== undefined && 'pid' in outcome) {
         this.attach(taskRun, outcome);
@@ -884,7 +913,9 @@ export class TaskRuns {
               executor_pid: outcome.pid,
             },
           });
-        if (!taskRun.isKillRequested) {
+        // A kill under way when the previous life died: its SIGKILL timer died with it.
+        if (taskRun.isKillRequested) this.signalKill(taskRun, this.options.killGracePeriodMs);
+        else {
           const running = run.updates.find((u) => u.state === 'TASK_RUNNING');
           const startedAtMs =
             running?.timestamp === undefined ? clock.now() : running.timestamp * 1000;
@@ -959,13 +990,14 @@ export class TaskRuns {
       sandbox: sandboxPath(this.options.workDir, run.address),
       state: run.updates.at(-1)?.state ?? 'TASK_STAGING',
       container: undefined,
-      isKillRequested: run.updates.some((u) => u.state === 'TASK_KILLING'),
+      isKillRequested:
+        run.kill !== undefined || run.updates.some((u) => u.state === 'TASK_KILLING'),
       killTimer: undefined,
       killWindow: undefined,
       pendingKillGraceMs: undefined,
       lastStatus: run.updates.at(-1),
       checks: undefined,
-      isKilledByHealthCheck: false,
+      isKilledByHealthCheck: run.kill?.isHealthCheck === true,
       fetching: undefined,
     };
     this.runs.set(key, taskRun);

@@ -40,6 +40,8 @@ import { usageOf } from './usage.js';
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 /** How often a re-attached container is checked for its end (its shim is not our child). */
 const RECOVERED_POLL_MS = 250;
+/** How long a re-attached task's shim gets to record its end once the task is gone. */
+const SHIM_RECORD_GRACE_MS = 5000;
 /** How long a forked task gets to lead its own session (setsid) before it is used anyway. */
 const SESSION_TIMEOUT_MS = 5000;
 /** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
@@ -197,9 +199,17 @@ export class MesosContainerizer implements Containerizer {
         parent !== undefined && (cgroup?.pids().includes(parent) ?? false) ? parent : undefined;
       const running: Running = { shimPid, taskPid, cgroup, resources: entry.resources };
       this.running.set(entry.containerId, running);
+      let goneSinceMs: number | undefined;
       const terminated = new Promise<Termination>((resolve) => {
         this.watch(entry.containerId, shimPid, () => {
-          const done = readRecorded(entry.runtimeDir) !== undefined || !this.isAlive(running);
+          let done = readRecorded(entry.runtimeDir) !== undefined;
+          if (!done && !this.isAlive(running)) {
+            // Gone, and nothing recorded yet: the shim writes how the task ended just after
+            // reaping it, and without cgroups (which hold the shim too) the shim is not
+            // watched, so it gets a moment; only a shim that was killed never writes.
+            goneSinceMs ??= Date.now();
+            done = Date.now() - goneSinceMs >= SHIM_RECORD_GRACE_MS;
+          }
           if (done) void this.ended(entry.runtimeDir, cgroup, entry.resources).then(resolve);
           return done;
         });

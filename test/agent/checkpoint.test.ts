@@ -71,6 +71,7 @@ test('checkpoint keeps a run in Mesos meta layout and reads it back', (t) => {
     updates: [],
     acknowledged: new Set(),
     terminal: undefined,
+    kill: undefined,
     unreadable: [],
   });
 });

@@ -36,6 +36,7 @@ function run(fields: Partial<CheckpointedRun> = {}): CheckpointedRun {
     updates: [],
     acknowledged: new Set(),
     terminal: undefined,
+    kill: undefined,
     unreadable: [],
     ...fields,
   };

@@ -2,6 +2,8 @@
 // a second containerizer (a restarted agent) re-attaches to what the first
 // launched, and cgroups (where this host has them) limit and account tasks.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   existsSync,
   mkdirSync,
@@ -143,6 +145,29 @@ test('mesos containerizer recovers the real exit status of a task that ended whi
     { containerId, runtimeDir, resources: Resources.parse('cpus:0.1;mem:64') },
   ]);
   assert.deepEqual(found.get(containerId), { exitCode: 7, signal: null });
+});
+
+test('mesos containerizer waits for the shim of a re-attached task to record its end, not calling it unknown', async (t) => {
+  // This test plays the shim: its child is the task, and it records the exit status a
+  // moment after reaping it, as a shim does (the agent fault loop caught the gap).
+  const dir = mkdtempSync(join(tmpdir(), 'agora-containerizer-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const task = spawn('sleep', ['0.5'], { stdio: 'ignore' });
+  const pid = task.pid ?? -1;
+  writeFileSync(join(dir, 'task.pid'), `${pid}\n`);
+  writeFileSync(join(dir, 'task.start_time'), readStat(pid)?.startTime ?? '');
+  const containerizer = new MesosContainerizer({ isolation: { kind: 'posix' } });
+  t.after(() => containerizer.close());
+  const found = await containerizer.recover([
+    { containerId: 'slow-shim', runtimeDir: dir, resources: Resources.parse('cpus:0.1;mem:64') },
+  ]);
+  const container = found.get('slow-shim');
+  assert.ok(container !== undefined && 'pid' in container, 'the task is re-attached');
+  await once(task, 'exit');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  writeFileSync(join(dir, 'exit_status'), '0\n');
+  const termination = await within('the re-attached task to end', container.terminated);
+  assert.deepEqual(termination, { exitCode: 0, signal: null });
 });
 
 test('mesos containerizer never takes a recycled PID for its task', async (t) => {

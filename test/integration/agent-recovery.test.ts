@@ -2,7 +2,7 @@
 // again on the same work dir it re-attaches to them (#9), or, with
 // --recover=cleanup, kills them and tells the framework (#7, item 10).
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isTerminalState, taskId } from '../../src/wire/index.js';
@@ -223,4 +223,72 @@ test('an agent stopped with SIGTERM leaves its tasks running for the next agent;
   assert.equal(await again.stop('SIGUSR1'), 0);
   for (const id of ['long-0', 'long-1'])
     assert.equal(isAlive(pids.get(id) ?? -1), false, `${id} stopped with its agent`);
+});
+
+test('an agent killed in the middle of killing a task reports TASK_KILLED when it finds the task ended', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'kill-then-crash');
+  t.after(() => framework.stop());
+  const gotTerm = join(cluster.workDir, 'got-term');
+  const release = join(cluster.workDir, 'release');
+  // On SIGTERM the task says so, waits to be released, then dies of the SIGTERM.
+  await framework.launch({
+    victim: {
+      command: {
+        value: `trap 'touch ${gotTerm}; while [ ! -e ${release} ]; do sleep 0.05; done; trap - TERM; kill -TERM $$' TERM; while :; do sleep 0.05; done`,
+      },
+      kill_policy: { grace_period: { nanoseconds: 60e9 } },
+    },
+  });
+  const pid = (await framework.update('victim', 'TASK_RUNNING')).container_status?.executor_pid;
+  assert.ok(pid !== undefined);
+  t.after(() => killProcesses(taskProcesses(pid)));
+  await framework.connection.kill(taskId('victim'));
+  await waitFor('the task to get its SIGTERM', () => (existsSync(gotTerm) ? true : undefined));
+
+  const [agent] = cluster.agents;
+  assert.ok(agent !== undefined);
+  agent.process.kill('SIGKILL');
+  await agent.exited;
+  writeFileSync(release, '');
+  await waitFor('the task to die of its SIGTERM', () => (isAlive(pid) ? undefined : true));
+  await cluster.addAgent('agent-1-again', [], join(cluster.workDir, 'agent-1'));
+
+  const end = await waitFor('the task to end', () =>
+    framework.updates('victim').find((s) => isTerminalState(s.state)),
+  );
+  assert.equal(end.state, 'TASK_KILLED', `${end.state}: ${end.message}`);
+});
+
+test('an agent killed while removing an ended task’s cgroups removes the rest when it comes back', async (t) => {
+  // Where the agent's containers have cgroups (root, v1 mounted): what a killed agent left.
+  const pids = '/sys/fs/cgroup/pids';
+  if (!existsSync(join(pids, 'cgroup.procs')) || process.getuid?.() !== 0) {
+    t.skip('needs cgroups v1 and root');
+    return;
+  }
+  const cluster = await startCluster({ agents: 1, agentResources: AGENT_RESOURCES });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'half-cleaned', {
+    acknowledgeTerminal: false,
+  });
+  t.after(() => framework.stop());
+  await framework.launch({ quick: 'exit 3' });
+  const failed = await framework.update('quick', 'TASK_FAILED');
+  const containerIdValue = failed.container_status?.container_id?.value;
+  assert.ok(containerIdValue !== undefined);
+  const cgroup = join(pids, 'agora', containerIdValue);
+  await waitFor('the ended task’s cgroup to go', () => (existsSync(cgroup) ? undefined : true));
+  const [agent] = cluster.agents;
+  assert.ok(agent !== undefined);
+  agent.process.kill('SIGKILL');
+  await agent.exited;
+  // As an agent killed between removing one controller's cgroup and the next leaves it.
+  mkdirSync(cgroup);
+  t.after(() => (existsSync(cgroup) ? rmdirSync(cgroup) : undefined));
+
+  await cluster.addAgent('agent-1-again', [], join(cluster.workDir, 'agent-1'));
+  await waitFor('the leftover cgroup to be removed', () => (existsSync(cgroup) ? undefined : true));
+  await framework.connection.acknowledge(failed);
 });
