@@ -25,6 +25,9 @@ const MAX_CHUNKS = 4096;
 /** Operations in one transaction besides the head (etcd's --max-txn-ops is 128). */
 const MAX_INLINE_OPS = 100;
 
+/** Chunks cut between two turns of the event loop: about 1 MB at the default size. */
+const YIELD_EVERY_CHUNKS = 32;
+
 /** A store's version of the head, opaque to the registry (ZooKeeper's version, etcd's mod revision). */
 export type HeadVersion = string;
 
@@ -168,7 +171,15 @@ export class ChunkSet {
     const refs: ChunkRef[] = [];
     const known = new Map<string, ChunkRef>();
     const fresh: ChunkWrite[] = [];
+    let sinceYield = 0;
     for (const chunk of this.cut(pieces)) {
+      // A registry of 10,000 agents is megabytes to cut, compare and hash: let
+      // the coordinator client's pings and the agents' requests through now and
+      // then (a stalled loop costs the session, stall-watch.ts).
+      if (++sinceYield === YIELD_EVERY_CHUNKS) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const kept = chunk.text === undefined ? undefined : this.known.get(chunk.text);
       if (kept !== undefined) {
         refs.push(kept);
