@@ -217,7 +217,7 @@ export class ChunkSet {
       } else await this.store.putChunk(write.name, write.data);
     }
     const names = new Set(refs.map((ref) => ref.name));
-    const gone = this.refs.map((ref) => ref.name).filter((name) => !names.has(name));
+    const gone = [...new Set(this.refs.map((ref) => ref.name))].filter((name) => !names.has(name));
     const inlineRemovals = gone.slice(0, MAX_INLINE_OPS - inline.length);
     this.headVersion = await this.store.commitHead(
       headData,
