@@ -271,3 +271,89 @@ export function decodeSnapshot(bytes: Uint8Array): Decoded<Snapshot> {
     },
   };
 }
+
+/** What one entry of a snapshot encodes to: its canonical JSON, kept per (immutable) entry. */
+const encodedEntries = new WeakMap<object, string>();
+
+function encodedEntry(entry: object): string {
+  let text = encodedEntries.get(entry);
+  if (text === undefined) {
+    text = canonicalJson(entry);
+    encodedEntries.set(entry, text);
+  }
+  return text;
+}
+
+/** A piece of a snapshot's text and the key it stands for (chunk-set.ts cuts chunks by it). */
+export interface SnapshotPiece {
+  readonly text: string;
+  readonly key: string;
+}
+
+/**
+ * encodeSnapshot(generation, state)'s text as pieces, one per entry of each
+ * list (the JSON around them joined to the entry after it): joined, they are
+ * exactly that text. An entry's text is computed once per entry object (states
+ * share unchanged entries), so a state of 10,000 agents costs a sort and a
+ * join per write, not 10,000 encodings.
+ */
+export function snapshotPieces(generation: number, state: RegistryState): SnapshotPiece[] {
+  assert.ok(Number.isSafeInteger(generation) && generation >= 0, `bad generation ${generation}`);
+  const sortedById = <T>(map: ReadonlyMap<string, T>) =>
+    [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // In canonicalJson's order: keys sorted by code point.
+  const lists: [string, [key: string, text: string][] | undefined, string?][] = [
+    ['agents', sortedById(state.agents).map(([id, agent]) => [`a${id}`, encodedEntry(agent)])],
+    [
+      'deactivated_agents',
+      [...state.deactivatedAgents].sort().map((id) => [`d${id}`, JSON.stringify(id)]),
+    ],
+    ['down_machines', undefined, canonicalJson(state.downMachines)],
+    [
+      'draining_agents',
+      sortedById(state.drainingAgents).map(([id, drain]) => [
+        `r${id}`,
+        canonicalJson({ id, ...drain }),
+      ]),
+    ],
+    [
+      'frameworks',
+      sortedById(state.frameworks).map(([id, framework]) => [`f${id}`, encodedEntry(framework)]),
+    ],
+    ['gone_agents', [...state.goneAgents].sort().map((id) => [`g${id}`, JSON.stringify(id)])],
+    ['quotas', sortedById(state.quotas).map(([role, quota]) => [`q${role}`, encodedEntry(quota)])],
+    ['removed_frameworks', undefined, canonicalJson(state.removedFrameworks)],
+    ['schedule', undefined, canonicalJson(state.schedule)],
+    [
+      'unreachable_agents',
+      sortedById(state.unreachableAgents).map(([id, since]) => [
+        `u${id}`,
+        canonicalJson({ id, since_sec: since }),
+      ]),
+    ],
+    [
+      'weights',
+      sortedById(state.weights).map(([role, weight]) => [
+        `w${role}`,
+        canonicalJson({ role, weight }),
+      ]),
+    ],
+  ];
+  const pieces: SnapshotPiece[] = [];
+  let glue = `{"format":${SNAPSHOT_FORMAT},"generation":${generation},"state":{`;
+  for (const [i, [name, entries, whole]] of lists.entries()) {
+    glue += `${i === 0 ? '' : ','}${JSON.stringify(name)}:`;
+    if (entries === undefined) {
+      glue += whole;
+      continue;
+    }
+    glue += '[';
+    for (const [j, [key, text]] of entries.entries()) {
+      pieces.push({ key, text: `${glue}${j === 0 ? '' : ','}${text}` });
+      glue = '';
+    }
+    glue += ']';
+  }
+  pieces.push({ key: '', text: `${glue}}}` });
+  return pieces;
+}

@@ -3,7 +3,12 @@
 // key to exist (it lives on the writer's lease: a deposed leader's is gone) and
 // the head to be at the revision this writer last saw.
 import type { Etcd3 } from 'etcd3';
-import { ChunkedRegistry, type ChunkStore, type HeadVersion } from './chunked-registry.js';
+import {
+  ChunkedRegistry,
+  type ChunkStore,
+  type ChunkWrite,
+  type HeadVersion,
+} from './chunked-registry.js';
 
 /** etcd refuses requests over --max-request-bytes (1.5 MiB by default). */
 export const DEFAULT_ETCD_CHUNK_BYTES = 512 * 1024;
@@ -63,11 +68,20 @@ export class EtcdChunks implements ChunkStore {
     await this.client.put(`${this.path}/${name}`).value(data).exec();
   }
 
-  async commitHead(data: Buffer, expected: HeadVersion | undefined): Promise<HeadVersion> {
+  async commitHead(
+    data: Buffer,
+    expected: HeadVersion | undefined,
+    writes: readonly ChunkWrite[],
+    removals: readonly string[],
+  ): Promise<HeadVersion> {
     const transaction = this.client
       .if(this.fence, 'Create', '>', 0)
       .and(this.head, expected === undefined ? 'Create' : 'Mod', '==', expected ?? 0)
-      .then(this.client.put(this.head).value(data));
+      .then(
+        ...writes.map((write) => this.client.put(`${this.path}/${write.name}`).value(write.data)),
+        this.client.put(this.head).value(data),
+        ...removals.map((name) => this.client.delete().key(`${this.path}/${name}`)),
+      );
     const result = await transaction.commit();
     if (!result.succeeded)
       throw new Error(

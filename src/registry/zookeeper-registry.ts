@@ -4,7 +4,12 @@
 // election node still exists, so a deposed leader (its session expired, its
 // node gone) cannot write, however late it wakes up.
 import zookeeper from 'node-zookeeper-client';
-import { ChunkedRegistry, type ChunkStore, type HeadVersion } from './chunked-registry.js';
+import {
+  ChunkedRegistry,
+  type ChunkStore,
+  type ChunkWrite,
+  type HeadVersion,
+} from './chunked-registry.js';
 
 /**
  * ZooKeeper refuses a request over jute.maxbuffer (1 MiB by default, the whole
@@ -80,9 +85,15 @@ export class ZooKeeperChunks implements ChunkStore {
     }
   }
 
-  async commitHead(data: Buffer, expected: HeadVersion | undefined): Promise<HeadVersion> {
+  async commitHead(
+    data: Buffer,
+    expected: HeadVersion | undefined,
+    writes: readonly ChunkWrite[],
+    removals: readonly string[],
+  ): Promise<HeadVersion> {
     const head = `${this.path}/head`;
     const transaction = this.client.transaction().check(this.fence, -1);
+    for (const write of writes) transaction.create(`${this.path}/${write.name}`, write.data);
     // node-zookeeper-client reads a version of 0 as "any" (`version || -1`), so a
     // new head is created and set in one go: its versions start at 1 and every
     // compare-and-set after it is a real one.
@@ -92,6 +103,7 @@ export class ZooKeeperChunks implements ChunkStore {
       if (!(version >= 1)) throw new Error(`head version ${expected} cannot be compared`);
       transaction.setData(head, data, version);
     }
+    for (const name of removals) transaction.remove(`${this.path}/${name}`, -1);
     await call<unknown>((done) => transaction.commit(done));
     return String(expected === undefined ? 1 : Number(expected) + 1);
   }

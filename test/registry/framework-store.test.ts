@@ -147,9 +147,16 @@ function memoryChunks() {
     async putChunk(name: string, data: Buffer) {
       chunks.set(name, Buffer.from(data));
     },
-    async commitHead(data: Buffer, expected: string | undefined) {
+    async commitHead(
+      data: Buffer,
+      expected: string | undefined,
+      writes: readonly { name: string; data: Buffer }[],
+      removals: readonly string[],
+    ) {
       if (head?.version !== expected) throw new Error('the head moved');
+      for (const write of writes) chunks.set(write.name, Buffer.from(write.data));
       head = { data, version: String(Number(expected ?? 0) + 1) };
+      for (const name of removals) chunks.delete(name);
       return head.version;
     },
     async removeChunk(name: string) {
