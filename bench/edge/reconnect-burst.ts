@@ -29,8 +29,10 @@ export interface BurstRound {
   readonly settleMs: number;
   readonly cpuSeconds: number;
   readonly peakCpuPercent: number;
-  /** The master's CPU while quiet just before the heal (PINGs to the agents): the floor. */
+  /** The master's CPU while quiet just before the heal (every agent unreachable). */
   readonly quietCpuPercent: number;
+  /** Its CPU once settled (PINGs and PONGs of every agent): what the burst adds is above it. */
+  readonly connectedCpuPercent: number;
   readonly load: number;
 }
 
@@ -61,6 +63,14 @@ async function settle(
     if (m !== undefined && done(m))
       return { ms: performance.now() - t0, cpuSeconds: cpu - cpu0, peakCpuPercent: peak };
   }
+}
+
+/** The CPU a process uses over the next `ms`, in percent of one core. */
+async function cpuPercentOver(pid: number, ms: number): Promise<number> {
+  const t0 = performance.now();
+  const cpu0 = procSample(pid).cpuSeconds;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ((procSample(pid).cpuSeconds - cpu0) / ((performance.now() - t0) / 1000)) * 100;
 }
 
 export async function reconnectBurst(
@@ -117,12 +127,7 @@ export async function reconnectBurst(
       );
       // Let the master go quiet before the heal, so the CPU counted is the burst's.
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      const quiet0 = { at: performance.now(), cpu: procSample(started.master.pid).cpuSeconds };
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      const quietCpuPercent =
-        ((procSample(started.master.pid).cpuSeconds - quiet0.cpu) /
-          ((performance.now() - quiet0.at) / 1000)) *
-        100;
+      const quietCpuPercent = await cpuPercentOver(started.master.pid, 2000);
       const load = load1m();
       pool.heal(jitterMs);
       const settled = await settle(
@@ -135,17 +140,19 @@ export async function reconnectBurst(
           m['master/tasks_running'] === agents,
         signal,
       );
+      const connectedCpuPercent = await cpuPercentOver(started.master.pid, 3000);
       const row: BurstRound = {
         jitterMs,
         settleMs: settled.ms,
         cpuSeconds: settled.cpuSeconds,
         peakCpuPercent: settled.peakCpuPercent,
         quietCpuPercent,
+        connectedCpuPercent,
         load,
       };
       results.push(row);
       say(
-        `  reconnect ${round + 1}/${rounds} ${jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`}: settled in ${row.settleMs.toFixed(0)} ms, master CPU ${row.cpuSeconds.toFixed(2)} s, busiest 250 ms ${row.peakCpuPercent.toFixed(0)} % (quiet before: ${row.quietCpuPercent.toFixed(0)} %)   load ${load.toFixed(1)}`,
+        `  reconnect ${round + 1}/${rounds} ${jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`}: settled in ${row.settleMs.toFixed(0)} ms, master CPU ${row.cpuSeconds.toFixed(2)} s, busiest 250 ms ${row.peakCpuPercent.toFixed(0)} % (before: ${row.quietCpuPercent.toFixed(0)} %, after: ${row.connectedCpuPercent.toFixed(0)} %)   load ${load.toFixed(1)}`,
       );
     }
   } finally {

@@ -445,6 +445,7 @@ export class SimAgentPool {
       case 'FRAMEWORK_MESSAGE':
       case 'DRAIN':
       case 'SHUTDOWN':
+      case 'FILES_REQUEST': // simulated tasks have no sandbox; the master times the read out
         return;
       default:
         assertNever(event);
