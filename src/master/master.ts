@@ -394,6 +394,9 @@ export class Master implements MasterApi {
     const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
     await ended;
     if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);
+    // Relayed sandbox reads get no answer now, unless the agent is back on a newer stream.
+    if (id !== undefined && this.books.agents.get(id.value)?.link.state !== 'connected')
+      this.filesTunnel.agentGone(id.value);
   }
 
   subscribeOperator(
