@@ -33,6 +33,8 @@ export interface BurstRound {
   readonly quietCpuPercent: number;
   /** Its CPU once settled (PINGs and PONGs of every agent): what the burst adds is above it. */
   readonly connectedCpuPercent: number;
+  /** Allocation cycles the master ran from the heal to the settle. */
+  readonly allocationRuns: number;
   readonly load: number;
 }
 
@@ -112,7 +114,10 @@ export async function reconnectBurst(
         pool.stats.tasksRunning >= agents && pool.stats.updatesPending === 0 ? true : undefined,
       STEP_TIMEOUT_MS,
       signal,
-    );
+    ).catch((error: unknown) => {
+      const stats = JSON.stringify({ agents: pool.stats, framework: framework.stats });
+      throw new Error(`${(error as Error).message}; at the deadline: ${stats}`);
+    });
     // No more offers to place: the burst is the agents', not the framework's.
     framework.stop();
     say(`  ${agents} simulated agents, ${agents} tasks running   load ${load1m().toFixed(1)}`);
@@ -129,6 +134,8 @@ export async function reconnectBurst(
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const quietCpuPercent = await cpuPercentOver(started.master.pid, 2000);
       const load = load1m();
+      const runsBefore =
+        (await metrics(started.url, signal))['allocator/mesos/allocation_runs'] ?? 0;
       pool.heal(jitterMs);
       const settled = await settle(
         started.url,
@@ -140,6 +147,8 @@ export async function reconnectBurst(
           m['master/tasks_running'] === agents,
         signal,
       );
+      const runsAfter =
+        (await metrics(started.url, signal))['allocator/mesos/allocation_runs'] ?? 0;
       const connectedCpuPercent = await cpuPercentOver(started.master.pid, 3000);
       const row: BurstRound = {
         jitterMs,
@@ -148,11 +157,12 @@ export async function reconnectBurst(
         peakCpuPercent: settled.peakCpuPercent,
         quietCpuPercent,
         connectedCpuPercent,
+        allocationRuns: runsAfter - runsBefore,
         load,
       };
       results.push(row);
       say(
-        `  reconnect ${round + 1}/${rounds} ${jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`}: settled in ${row.settleMs.toFixed(0)} ms, master CPU ${row.cpuSeconds.toFixed(2)} s, busiest 250 ms ${row.peakCpuPercent.toFixed(0)} % (before: ${row.quietCpuPercent.toFixed(0)} %, after: ${row.connectedCpuPercent.toFixed(0)} %)   load ${load.toFixed(1)}`,
+        `  reconnect ${round + 1}/${rounds} ${jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`}: settled in ${row.settleMs.toFixed(0)} ms, master CPU ${row.cpuSeconds.toFixed(2)} s, busiest 250 ms ${row.peakCpuPercent.toFixed(0)} % (before: ${row.quietCpuPercent.toFixed(0)} %, after: ${row.connectedCpuPercent.toFixed(0)} %), ${row.allocationRuns} allocation runs   load ${load.toFixed(1)}`,
       );
     }
   } finally {
