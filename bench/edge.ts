@@ -2,7 +2,11 @@
 //
 //   npm run bench:edge [-- --tasks N] [-- --partitions N] [-- --partition-ms MS]
 //                      [-- --ping-timeout-ms MS] [-- --max-ping-timeouts N]
+//                      [-- --idle-seconds S] [-- --burst-agents N] [-- --burst-rounds N]
+//                      [-- --only idle,links,partitions,burst]
 //
+// (i) an agent's idle memory (RSS, peak RSS) and CPU, registered and running
+//     nothing, over --idle-seconds;
 // (a) task start latency (accept to TASK_RUNNING at the framework) and tasks/s
 //     (a batch launched at once, to TASK_FINISHED) through a clean link and
 //     through a 200 ± 50 ms relay;
@@ -11,6 +15,9 @@
 //     state (two tasks RUNNING again, one that exited during the cut FAILED with
 //     its status); the time from the heal to the last of those, and over all
 //     rounds the updates lost or delivered twice.
+// (c) the master's CPU and time to settle when 1,000 simulated agents reconnect
+//     at once after a partition, with and without registration backoff jitter
+//     (bench/edge/reconnect-burst.ts; on loopback, not the namespace network).
 // Mesos' defaults are 15 s × 5 pings and the issue's partition 2 minutes; pass
 // shorter ones to finish in minutes (the recorded numbers say which were used).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +35,8 @@ import {
 import { NetBed } from '../test/edge/netbed.js';
 import { waitFor } from '../test/integration/harness.js';
 import { TaskFramework } from '../test/integration/task-framework.js';
+import { reconnectBurst } from './edge/reconnect-burst.js';
+import { procSample } from './master/processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +45,14 @@ const { values } = parseArgs({
     'partition-ms': { type: 'string', default: '120000' },
     'ping-timeout-ms': { type: 'string', default: '15000' },
     'max-ping-timeouts': { type: 'string', default: '5' },
+    'idle-seconds': { type: 'string', default: '30' },
+    'burst-agents': { type: 'string', default: '1000' },
+    'burst-rounds': { type: 'string', default: '4' },
+    only: { type: 'string', default: 'idle,links,partitions,burst' },
   },
 });
+const ONLY = new Set(values.only.split(','));
+const IDLE_SECONDS = Number(values['idle-seconds']);
 const TASKS = Number(values.tasks);
 const PARTITIONS = Number(values.partitions);
 const PARTITION_MS = Number(values['partition-ms']);
@@ -76,7 +91,34 @@ async function startLatency(framework: TaskFramework, label: string): Promise<st
   return `${label.padEnd(22)} start latency median ${median(latencies).toFixed(0)} ms (of 5)   ${TASKS} tasks in ${seconds.toFixed(2)} s = ${(TASKS / seconds).toFixed(1)} tasks/s   load ${load()}`;
 }
 
+/** An idle agent's memory and its CPU over `seconds`, from /proc. */
+async function idleAgent(pid: number, seconds: number): Promise<string> {
+  const before = procSample(pid);
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const after = procSample(pid);
+  const cpuPercent =
+    ((after.cpuSeconds - before.cpuSeconds) / ((performance.now() - t0) / 1000)) * 100;
+  return `RSS ${after.rssMb.toFixed(1)} MB (peak ${after.hwmMb.toFixed(1)} MB), CPU ${cpuPercent.toFixed(2)} % of a core over ${seconds} s`;
+}
+
 async function main(): Promise<void> {
+  if (ONLY.has('burst')) {
+    console.log(`bench:edge reconnect burst ${new Date().toISOString()} load ${load()}`);
+    const rows = await reconnectBurst(
+      Number(values['burst-agents']),
+      Number(values['burst-rounds']),
+      (line) => console.log(line),
+    );
+    for (const jitterMs of [0, 1000]) {
+      const mine = rows.filter((r) => r.jitterMs === jitterMs);
+      if (mine.length === 0) continue;
+      console.log(
+        `  ${jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`}: median settle ${median(mine.map((r) => r.settleMs)).toFixed(0)} ms, master CPU ${median(mine.map((r) => r.cpuSeconds)).toFixed(2)} s, busiest 250 ms ${median(mine.map((r) => r.peakCpuPercent)).toFixed(0)} % (of ${mine.length})`,
+      );
+    }
+    if (![...ONLY].some((part) => part !== 'burst')) return;
+  }
   const unavailable = await NetBed.probe();
   if (unavailable !== undefined)
     throw new Error(`the namespace network cannot be built: ${unavailable}`);
@@ -95,7 +137,7 @@ async function main(): Promise<void> {
     ]);
     const relay = await Relay.start(bed, 2);
     await relay.command({ cmd: 'set', delayMs: 200, jitterMs: 50 });
-    await startAgent(bed, 1, {
+    const agent1 = await startAgent(bed, 1, {
       masterAddress: `${bed.masterIp}:${MASTER_PORT}`,
       workDir: join(workDir, 'a1'),
       args: ['--log_level', 'info'],
@@ -119,12 +161,20 @@ async function main(): Promise<void> {
       return one !== undefined && two !== undefined ? { one, two } : undefined;
     });
 
+    // (i) an idle agent: registered, heartbeating through NAT, no task yet.
+    if (ONLY.has('idle'))
+      console.log(
+        `idle agent (edge-1): ${await idleAgent(agent1.pid, IDLE_SECONDS)}   load ${load()}`,
+      );
+
     // (a) clean against slow.
     // One framework at a time: a framework holds the offers it does not use.
-    for (const [label, agentId] of [
-      ['clean link (NAT)', agentIds.one],
-      ['200±50 ms relay (NAT)', agentIds.two],
-    ] as const) {
+    for (const [label, agentId] of ONLY.has('links')
+      ? ([
+          ['clean link (NAT)', agentIds.one],
+          ['200±50 ms relay (NAT)', agentIds.two],
+        ] as const)
+      : []) {
       const framework = await TaskFramework.start(master.url, label);
       const launch = framework.launch.bind(framework);
       framework.launch = (commands) => launch(commands, agentId);
@@ -133,6 +183,7 @@ async function main(): Promise<void> {
     }
 
     // (b) partitions of agent 1.
+    if (!ONLY.has('partitions')) return;
     const aware = await TaskFramework.start(master.url, 'aware', {
       capabilities: ['PARTITION_AWARE'],
     });

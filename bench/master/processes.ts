@@ -225,7 +225,7 @@ export class Bed {
   ) {}
 
   /** Starts the master and the simulated networks toward it. */
-  async startMaster(signal: AbortSignal): Promise<Started> {
+  async startMaster(signal: AbortSignal, masterArgs: readonly string[] = []): Promise<Started> {
     const nodeArgs =
       this.cpuProfDir === undefined
         ? []
@@ -233,7 +233,7 @@ export class Bed {
     const master = startDaemon(
       'master',
       nodeArgs,
-      ['master', '--port', '0', '--registry', 'in_memory', '--log_level', 'info'],
+      ['master', '--port', '0', '--registry', 'in_memory', '--log_level', 'info', ...masterArgs],
       join(this.workDir, `master-${this.rowName}.log`),
     );
     this.master = master;

@@ -19,7 +19,7 @@ import {
   sendEmpty,
   sendJson,
 } from '../runtime/index.js';
-import { followLeader } from '../sdk/index.js';
+import { followLeader, request as httpRequest, isTlsEnabled } from '../sdk/index.js';
 import {
   AGORA_VERSION,
   type AgentCall,
@@ -30,9 +30,12 @@ import {
   assertNever,
   type DrainConfig,
   type ExecutorID,
+  type FilesRequest,
+  type FilesResponse,
   type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
+  limits,
   type MasterInfo,
   MESOS_API_VERSION,
   agentId as mintAgentId,
@@ -66,6 +69,13 @@ import { StatusUpdateManager } from './status-update-manager.js';
 import { executorContainerOf, TaskGroups } from './task-groups.js';
 import { isCustomExecutorTask, type TaskRun, TaskRuns } from './task-runs.js';
 import { syncVolumes } from './volumes.js';
+
+/** A relayed sandbox read is one local request: the master waits 10 s in all. */
+const FILES_RELAY_TIMEOUT_MS = 8000;
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /**
  * The agent: registers with the master over a connection it opens, runs each
@@ -104,6 +114,7 @@ export class Agent implements AgentView {
   /** Dynamic reservations the master asked this agent to keep (CHECKPOINT_RESOURCES). */
   private checkpointedResources: readonly Resource[] = [];
   private endpoint = '';
+  private selfUrl: URL | undefined;
   private readonly startTimeSec: number;
   /** The master's DRAIN, checkpointed: kills capped, new tasks refused, until no run is left. */
   private drainConfig: DrainConfig | undefined;
@@ -312,6 +323,10 @@ export class Agent implements AgentView {
     const isWildcard = address.address === '0.0.0.0' || address.address === '::';
     const ip = this.options.advertiseIp ?? (isWildcard ? '127.0.0.1' : address.address);
     this.endpoint = `${ip}:${address.port}`;
+    // Where relayed sandbox reads go: this agent's own endpoint, on an address it listens on.
+    this.selfUrl = new URL(
+      `${isTlsEnabled() ? 'https' : 'http'}://${isWildcard ? '127.0.0.1' : address.address}:${address.port}`,
+    );
     this.executors.listening();
     this.info = {
       hostname: this.options.hostname ?? ip,
@@ -562,6 +577,9 @@ export class Agent implements AgentView {
       case 'SHUTDOWN':
         void this.shutdown(event.shutdown.message);
         return;
+      case 'FILES_REQUEST':
+        void this.answerFilesRequest(event.files_request);
+        return;
       case 'SUBSCRIBED':
       case 'HEARTBEAT':
       case 'PING': // the master link answers it
@@ -570,6 +588,56 @@ export class Agent implements AgentView {
       default:
         assertNever(event);
     }
+  }
+
+  /**
+   * A sandbox read the master relays for a client that cannot reach this agent
+   * (behind NAT): run against this agent's own endpoint with the client's
+   * credential, so every check of a direct request applies, and posted back.
+   */
+  private async answerFilesRequest(request: FilesRequest): Promise<void> {
+    const { request_id } = request;
+    let answer: FilesResponse;
+    if (!/^\/files\/(read|browse)\?/.test(request.path) || this.selfUrl === undefined)
+      answer = {
+        request_id,
+        status: 400,
+        content_type: 'text/plain',
+        body: 'only /files/read and /files/browse are relayed',
+      };
+    else
+      try {
+        const result = await httpRequest(new URL(request.path, this.selfUrl), {
+          headers: {
+            accept: 'application/json',
+            ...(request.authorization === undefined
+              ? {}
+              : { authorization: request.authorization }),
+          },
+          signal: AbortSignal.timeout(FILES_RELAY_TIMEOUT_MS),
+        });
+        const contentType = result.headers['content-type'];
+        const body = result.body.toString('utf8');
+        answer =
+          body.length > limits.MAX_DATA_LENGTH
+            ? {
+                request_id,
+                status: 413,
+                content_type: 'text/plain',
+                body: `the answer is over ${limits.MAX_DATA_LENGTH} characters: ask for less`,
+              }
+            : {
+                request_id,
+                status: result.status,
+                ...(typeof contentType === 'string' ? { content_type: contentType } : {}),
+                body,
+              };
+      } catch (error) {
+        answer = { request_id, status: 502, content_type: 'text/plain', body: describe(error) };
+      }
+    await this.link?.sendFilesResponse(answer).catch((error: unknown) => {
+      this.log.debug({ err: describe(error), request_id }, 'relayed files answer not delivered');
+    });
   }
 
   // ----------------------------------------------------------- drain, shutdown

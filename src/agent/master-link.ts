@@ -170,6 +170,13 @@ export class MasterLink {
     }));
   }
 
+  /** Answers a FILES_REQUEST the master relayed; best effort (the master times out). */
+  async sendFilesResponse(
+    response: Extract<AgentCall, { type: 'FILES_RESPONSE' }>['files_response'],
+  ): Promise<void> {
+    await this.send((agent_id) => ({ type: 'FILES_RESPONSE', agent_id, files_response: response }));
+  }
+
   /** A call on the current stream. Throws when not connected or refused. */
   private async send(build: (agentId: AgentID) => AgentCall): Promise<void> {
     const streamId = this.streamId;

@@ -1,11 +1,15 @@
 // Copies a task's sandbox file to a local stream while the task runs, through
-// the agent's `/files/read`. It talks to the agent, not the master, so output
-// keeps flowing while the master is away.
+// `/files/read`: the agent's own first (output keeps flowing while the master
+// is away), else the master's relay `/master/agents/<id>/files/read` (an agent
+// behind NAT cannot be reached, and the master reaches it over its own link).
+// Once a source fails for want of a connection, the next is used from then on.
 import type { Writable } from 'node:stream';
-import { readFile } from '../sdk/index.js';
+import { HttpStatusError, readFile } from '../sdk/index.js';
 
 const OUTPUT_POLL_MIN_MS = 25;
 const OUTPUT_POLL_MAX_MS = 500;
+/** A read that takes longer is taken for a source out of reach (a SYN into NAT goes nowhere). */
+const READ_TIMEOUT_MS = 5000;
 
 /** Follows one sandbox file through `/files/read`, polling faster while it grows. */
 export class OutputPump {
@@ -14,12 +18,17 @@ export class OutputPump {
   private polling: Promise<void> = Promise.resolve();
   private isFinished = false;
   private delayMs = OUTPUT_POLL_MIN_MS;
+  /** The source in use: an index into `sources`. */
+  private current = 0;
 
+  /** `sources`: bases that serve `files/read`, in order of preference (agent, then master). */
   constructor(
-    private readonly agent: URL,
+    private readonly sources: readonly URL[],
     private readonly path: string,
     private readonly sink: Writable,
-  ) {}
+  ) {
+    if (sources.length === 0) throw new Error('OutputPump needs a source');
+  }
 
   start(): void {
     this.schedule();
@@ -49,16 +58,25 @@ export class OutputPump {
 
   /** Reads once; true if it copied anything. Missing files (not created yet) read as empty. */
   private async readOnce(): Promise<boolean> {
-    try {
-      const chunk = await readFile(this.agent, this.path, this.offset);
-      if (chunk.data.length === 0) return false;
-      this.offset += Buffer.byteLength(chunk.data, 'utf8');
-      if (!this.sink.write(chunk.data))
-        await new Promise((resolve) => this.sink.once('drain', resolve));
-      return true;
-    } catch {
-      // A file not created yet (404) or an agent briefly unreachable: the next poll retries.
-      return false;
+    for (;;) {
+      const source = this.sources[this.current];
+      if (source === undefined) return false;
+      try {
+        const chunk = await readFile(source, this.path, this.offset, {
+          signal: AbortSignal.timeout(READ_TIMEOUT_MS),
+        });
+        if (chunk.data.length === 0) return false;
+        this.offset += Buffer.byteLength(chunk.data, 'utf8');
+        if (!this.sink.write(chunk.data))
+          await new Promise((resolve) => this.sink.once('drain', resolve));
+        return true;
+      } catch (error) {
+        // An answer (a file not created yet, 404; a busy master, 503) is retried at the
+        // next poll from the same source; no answer at all moves on to the next source.
+        const isAnswer = error instanceof HttpStatusError;
+        if (isAnswer || this.current >= this.sources.length - 1) return false;
+        this.current++;
+      }
     }
   }
 }

@@ -459,11 +459,23 @@ class TaskRun {
     const agent = this.agentUrl;
     if (agent === undefined) return;
     const frameworkId = this.connection.frameworkId.value;
+    // The master relays sandbox reads over the agent's own link, for an agent behind NAT.
+    const relay =
+      this.agentId === undefined
+        ? undefined
+        : new URL(
+            `/master/agents/${encodeURIComponent(this.agentId.value)}/`,
+            this.connection.master,
+          );
     for (const [file, sink] of [
       ['stdout', this.options.stdout],
       ['stderr', this.options.stderr],
     ] as const) {
-      const pump = new OutputPump(agent, sandboxPath(frameworkId, this.taskId.value, file), sink);
+      const pump = new OutputPump(
+        [agent, ...(relay === undefined ? [] : [relay])],
+        sandboxPath(frameworkId, this.taskId.value, file),
+        sink,
+      );
       pump.start();
       this.output.push(pump);
     }

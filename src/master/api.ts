@@ -8,6 +8,7 @@ import type {
   Accept,
   AgentSubscribe,
   Call,
+  FilesResponse,
   FrameworkID,
   MachineID,
   MaintenanceSchedule,
@@ -182,6 +183,8 @@ export interface StreamCommands {
   ): void;
   /** The agent answered a PING. */
   pong(agent: AgentRecord): void;
+  /** The agent answered a FILES_REQUEST the master relayed (files-tunnel.ts). */
+  filesResponse(agent: AgentRecord, response: FilesResponse): void;
 }
 
 export interface MasterApi

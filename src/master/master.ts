@@ -29,6 +29,7 @@ import type {
   AgentSubscribe,
   Call,
   Event,
+  FilesResponse,
   FrameworkID,
   MachineID,
   MaintenanceSchedule,
@@ -61,6 +62,7 @@ import { recoverRegistry } from './core/recovery.js';
 import { quotaContext, roleBreakdowns, updateQuota, updateWeights } from './core/roles.js';
 import { snapshotMetrics } from './core/snapshot.js';
 import * as tasks from './core/tasks.js';
+import { FilesTunnel, type TunnelResult } from './files-tunnel.js';
 import { routeAgentApi } from './http/agent-api.js';
 import { routeAgentProxy } from './http/agent-proxy.js';
 import { routeEndpoints } from './http/endpoints.js';
@@ -122,6 +124,7 @@ export class Master implements MasterApi {
   private readonly flushWaiters: (() => void)[] = [];
   private readonly operatorStreams: OperatorStreams;
   private readonly attachedFiles = new AttachedFiles();
+  private readonly filesTunnel = new FilesTunnel();
   private readonly logging: LoggingLevel;
 
   constructor(readonly options: MasterOptions) {
@@ -197,7 +200,9 @@ export class Master implements MasterApi {
       debug: this.attachedFiles.debug,
       openerFor: (request) => this.openFileAs(request.principal?.value),
     });
-    routeAgentProxy(this.http, this);
+    routeAgentProxy(this.http, this, (agent, path, authorization, signal) =>
+      this.relayFiles(agent, path, authorization, signal),
+    );
     routeWebUi(this.http, options.webUiDir);
   }
 
@@ -228,6 +233,7 @@ export class Master implements MasterApi {
     this.core.start();
     this.cleanup.defer(() => this.core.stop());
     this.cleanup.defer(() => this.logging.stop());
+    this.cleanup.defer(() => this.filesTunnel.close());
     this.cleanup.defer(() => {
       for (const stream of this.streams.values()) stream.close();
       this.operatorStreams.closeAll();
@@ -413,6 +419,9 @@ export class Master implements MasterApi {
     const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
     await ended;
     if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);
+    // Relayed sandbox reads get no answer now, unless the agent is back on a newer stream.
+    if (id !== undefined && this.books.agents.get(id.value)?.link.state !== 'connected')
+      this.filesTunnel.agentGone(id.value);
   }
 
   subscribeOperator(
@@ -452,6 +461,36 @@ export class Master implements MasterApi {
 
   pong(agent: AgentRecord): void {
     agents.pong(this.core, agent);
+  }
+
+  filesResponse(agent: AgentRecord, response: FilesResponse): void {
+    if (!this.filesTunnel.answer(agent.id.value, response))
+      this.log.debug(
+        { agent_id: agent.id.value, request_id: response.request_id },
+        'a relayed files answer nobody waits for; dropped',
+      );
+  }
+
+  /** A sandbox read sent down the agent's own stream (files-tunnel.ts): for agents behind NAT. */
+  private relayFiles(
+    agent: AgentRecord,
+    path: string,
+    authorization: string | undefined,
+    signal: AbortSignal,
+  ): Promise<TunnelResult> {
+    return this.filesTunnel.request(
+      agent.id.value,
+      { path, ...(authorization === undefined ? {} : { authorization }) },
+      (request) => {
+        const streamId = this.agentStreamId(agent);
+        const stream =
+          streamId === undefined
+            ? undefined
+            : (this.streams.get(streamId) as EventStream<AgentEvent> | undefined);
+        return stream?.send({ type: 'FILES_REQUEST', files_request: request }) === true;
+      },
+      signal,
+    );
   }
 
   // ------------------------------------------------------------- scheduler

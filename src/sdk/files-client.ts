@@ -11,6 +11,8 @@ export interface FileChunk {
 /**
  * Reads a sandbox file through an agent's `/files/read`. The agent cuts reads on
  * UTF-8 character boundaries, so the next offset is offset + byteLength(data).
+ * `agent` is the agent's URL, or any base that serves `files/read` under its
+ * path, such as the master's `/master/agents/<agent id>/` (for agents behind NAT).
  */
 export async function readFile(
   agent: URL,
@@ -18,7 +20,8 @@ export async function readFile(
   offset: number,
   options: { readonly length?: number; readonly signal?: AbortSignal } = {},
 ): Promise<FileChunk> {
-  const url = new URL('/files/read', agent);
+  const base = agent.pathname.endsWith('/') ? agent : new URL(`${agent.pathname}/`, agent);
+  const url = new URL('files/read', base);
   url.searchParams.set('path', path);
   url.searchParams.set('offset', String(offset));
   url.searchParams.set('length', String(options.length ?? MAX_READ_BYTES));

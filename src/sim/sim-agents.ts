@@ -148,6 +148,8 @@ export class SimAgentPool {
   private readonly frameworkInfos = new Map<string, FrameworkInfo>();
   private readonly now: () => number;
   private isStopped = false;
+  /** Cut off from the master (partition()): no stream, no PONG, no new subscription. */
+  private isPartitioned = false;
   /** Agents with outgoing updates, sent at the end of this loop round. */
   private flushing: SimAgent[] = [];
   /** Set once a leader is followed (leaderChanged): its registration backoff. */
@@ -246,6 +248,37 @@ export class SimAgentPool {
       // new subscription. Otherwise it is scheduled here.
       if (agent.response !== undefined) agent.response.destroy();
       else this.scheduleResubscribe(agent);
+    }
+  }
+
+  /**
+   * Every agent is cut off from the master at once, as by a network partition: its
+   * stream ends (the master counts missed pings from there and marks it unreachable)
+   * and it tries nothing until heal(). Its tasks run on.
+   */
+  partition(): void {
+    this.isPartitioned = true;
+    for (const agent of this.agents) {
+      agent.resubscribe?.cancel();
+      agent.resubscribe = undefined;
+      agent.response?.destroy();
+    }
+  }
+
+  /**
+   * The partition heals: every agent subscribes again with its id and tasks after a
+   * random wait under `withinMs` (a real agent's registration backoff jitter), or all
+   * in the same instant with 0 (no jitter: the burst the jitter is there to prevent).
+   */
+  heal(withinMs: number): void {
+    this.isPartitioned = false;
+    for (const agent of this.agents) {
+      agent.resubscribe?.cancel();
+      agent.resubscribe = undefined;
+      agent.resubscribeMs = withinMs;
+      this.scheduleResubscribe(agent);
+      // Retries after a refused attempt grow from the initial backoff, as a real agent's.
+      agent.resubscribeMs = Math.max(withinMs * 2, RESUBSCRIBE_INITIAL_MS);
     }
   }
 
@@ -368,6 +401,7 @@ export class SimAgentPool {
   private scheduleResubscribe(agent: SimAgent): void {
     // One subscription pending per agent: a failed attempt and a new leader may both ask.
     agent.resubscribe?.cancel();
+    if (this.isPartitioned) return;
     const delayMs = this.options.random() * agent.resubscribeMs;
     agent.resubscribeMs = Math.min(agent.resubscribeMs * 2, RESUBSCRIBE_MAX_MS);
     agent.resubscribe = this.options.wheel.schedule(this.now() + delayMs, () => {
@@ -425,6 +459,7 @@ export class SimAgentPool {
       case 'FRAMEWORK_MESSAGE':
       case 'DRAIN':
       case 'SHUTDOWN':
+      case 'FILES_REQUEST': // simulated tasks have no sandbox; the master times the read out
         return;
       default:
         assertNever(event);
@@ -621,7 +656,7 @@ export class SimAgentPool {
 
   private pong(agent: SimAgent): void {
     const { streamId, agentIdValue } = agent;
-    if (streamId === undefined || agentIdValue === undefined) return;
+    if (this.isPartitioned || streamId === undefined || agentIdValue === undefined) return;
     const call: AgentCall = { type: 'PONG', agent_id: mintAgentId(agentIdValue) };
     this.options.network
       // Ahead of every waiting update: a real agent answers on its own connection, so its

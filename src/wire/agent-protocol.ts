@@ -98,7 +98,33 @@ export type AgentCall =
       };
     }
   /** The answer to a PING: the agent is alive and its event loop turns. */
-  | { readonly type: 'PONG'; readonly agent_id: AgentID };
+  | { readonly type: 'PONG'; readonly agent_id: AgentID }
+  /** The agent's answer to a FILES_REQUEST: what its own endpoint answered. */
+  | {
+      readonly type: 'FILES_RESPONSE';
+      readonly agent_id: AgentID;
+      readonly files_response: FilesResponse;
+    };
+
+/**
+ * A sandbox read the master relays for a client that cannot reach the agent
+ * (behind NAT): the agent runs `path` (`/files/read?…` or `/files/browse?…`,
+ * built by the master from checked parameters) against its own endpoint with
+ * the client's credential, so its own checks apply, and POSTs the answer back.
+ */
+export interface FilesRequest {
+  readonly request_id: string;
+  readonly path: string;
+  /** The client's Authorization header, judged by the agent as on a direct request. */
+  readonly authorization?: string;
+}
+
+export interface FilesResponse {
+  readonly request_id: string;
+  readonly status: number;
+  readonly content_type?: string;
+  readonly body: string;
+}
 
 /** The longest an agent holds a PONG back for an update call to carry it. */
 const MAX_PONG_FOLD_MS = 1_000;
@@ -211,6 +237,7 @@ export type AgentEvent =
    * its TCP connection open.
    */
   | { readonly type: 'PING' }
+  | { readonly type: 'FILES_REQUEST'; readonly files_request: FilesRequest }
   | { readonly type: 'ERROR'; readonly error: { readonly message: string } }
   | { readonly type: 'HEARTBEAT' };
 

@@ -13,6 +13,8 @@ export type {
   AgentStatusUpdate,
   AgentSubscribe,
   AgentTask,
+  FilesRequest,
+  FilesResponse,
 } from './agent-protocol.js';
 export { pongFoldWindowMs } from './agent-protocol.js';
 export { assertNever } from './assert-never.js';

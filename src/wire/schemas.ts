@@ -786,7 +786,15 @@ const AgentStatusUpdateSchema = z.object({
 export const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({
     type: z.enum(
-      ['SUBSCRIBE', 'UPDATE', 'UPDATES', 'EXECUTOR_EXITED', 'EXECUTOR_MESSAGE', 'PONG'],
+      [
+        'SUBSCRIBE',
+        'UPDATE',
+        'UPDATES',
+        'EXECUTOR_EXITED',
+        'EXECUTOR_MESSAGE',
+        'PONG',
+        'FILES_RESPONSE',
+      ],
       {
         error: (issue) =>
           issue.input === undefined
@@ -830,6 +838,16 @@ export const AgentCallSchema: z.ZodType<AgentCall> = z
         data: text(MAX_DATA_LENGTH, { required: true }),
       }),
     ),
+    files_response: optional(
+      z.object({
+        request_id: text(MAX_KEY_LENGTH, { required: true }),
+        status: number.refine((n) => Number.isInteger(n) && n >= 100 && n <= 599, {
+          error: 'must be an HTTP status',
+        }),
+        content_type: optional(text(MAX_KEY_LENGTH)),
+        body: text(MAX_DATA_LENGTH),
+      }),
+    ),
   })
   .superRefine((call, ctx) => {
     const body =
@@ -841,7 +859,9 @@ export const AgentCallSchema: z.ZodType<AgentCall> = z
             ? 'updates'
             : call.type === 'EXECUTOR_MESSAGE'
               ? 'executor_message'
-              : 'executor_exited';
+              : call.type === 'FILES_RESPONSE'
+                ? 'files_response'
+                : 'executor_exited';
     if (!BODILESS_AGENT_CALLS.has(call.type) && call[body] === undefined)
       ctx.addIssue({ code: 'custom', path: [body], message: `required for a ${call.type} call` });
     if (call.type !== 'SUBSCRIBE' && call.agent_id === undefined)

@@ -20,6 +20,7 @@ import {
 import { type Instance, isHealthy } from '../../src/frameworks/services/instance.js';
 import { matchOffers, type OfferView } from '../../src/frameworks/services/offer-matching.js';
 import { rolloutStep } from '../../src/frameworks/services/rollout.js';
+import type { TaskState } from '../../src/wire/index.js';
 
 function app(fields: Record<string, unknown> = {}): AppDefinition {
   const parsed = parseApp({ id: '/web', cmd: 'serve', ...fields });
@@ -247,6 +248,134 @@ test('the core delays relaunches of a crashing app by its backoff, and a rollbac
   assert.ok(core.cancelDeployment(rollout.id, false, 9500).ok);
   assert.equal(core.apps.get('/web')?.def.cmd, 'serve');
   assert.equal(core.deploymentOf('/web')?.kind, 'rollback');
+});
+
+test('unreachableStrategy: Marathon defaults, 422s naming the field, disabled kept as given', () => {
+  assert.deepEqual(app().unreachableStrategy, {
+    inactiveAfterSeconds: 300,
+    expungeAfterSeconds: 600,
+  });
+  assert.deepEqual(app({ unreachableStrategy: { inactiveAfterSeconds: 5 } }).unreachableStrategy, {
+    inactiveAfterSeconds: 5,
+    expungeAfterSeconds: 600,
+  });
+  assert.equal(app({ unreachableStrategy: 'disabled' }).unreachableStrategy, 'disabled');
+  const cases: [unknown, string][] = [
+    [
+      { inactiveAfterSeconds: 60, expungeAfterSeconds: 30 },
+      '/unreachableStrategy/expungeAfterSeconds',
+    ],
+    [{ inactiveAfterSeconds: -1 }, '/unreachableStrategy/inactiveAfterSeconds'],
+    [{ inactiveAfterSeconds: 1.5 }, '/unreachableStrategy/inactiveAfterSeconds'],
+    [{ inactiveAfterSeconds: 1e12 }, '/unreachableStrategy/inactiveAfterSeconds'],
+    ['sometimes', '/unreachableStrategy'],
+  ];
+  for (const [strategy, path] of cases) {
+    const parsed = parseApp({ id: '/web', cmd: 'serve', unreachableStrategy: strategy });
+    assert.equal(parsed.ok, false, JSON.stringify(strategy));
+    if (parsed.ok) continue;
+    assert.ok(
+      parsed.failure.details.some((d) => d.path.startsWith(path)),
+      `${JSON.stringify(strategy)}: ${JSON.stringify(parsed.failure.details)}`,
+    );
+  }
+});
+
+function unreachableCore(strategy: unknown, instances = 1) {
+  const core = new ServiceCore({
+    frameworkRole: '*',
+    policy: 'spread',
+    stuckAfterMs: 600_000,
+    newId: () => String(++ids),
+  });
+  assert.ok(core.putApp(app({ instances, unreachableStrategy: strategy }), 0, false).ok);
+  core.tick(0);
+  const launched = core.offers([offer('1', 4)], 0).launches;
+  const update = (taskId: string, state: TaskState, nowMs: number) =>
+    core.statusUpdate(
+      { taskId, state, healthy: undefined, message: undefined, agentId: 'a' },
+      nowMs,
+    );
+  for (const instance of launched) update(instance.id, 'TASK_RUNNING', 0);
+  return { core, launched, update };
+}
+
+test('an unreachable instance counts until inactiveAfterSeconds, then is replaced; the younger surplus goes when it returns', () => {
+  const { core, launched, update } = unreachableCore({
+    inactiveAfterSeconds: 10,
+    expungeAfterSeconds: 60,
+  });
+  const [old] = launched;
+  assert.ok(old !== undefined);
+  update(old.id, 'TASK_UNREACHABLE', 1000);
+  assert.equal(core.instances.get(old.id)?.state, 'TASK_UNREACHABLE');
+  core.tick(10_999);
+  assert.equal(core.wantsOffers(), false, 'within inactiveAfterSeconds it still counts');
+  core.tick(11_000);
+  const [replacement] = core.offers([offer('2', 4)], 11_000).launches;
+  assert.ok(replacement !== undefined, 'inactive: a replacement is launched');
+  update(replacement.id, 'TASK_RUNNING', 12_000);
+  // The agent comes back before expungeAfterSeconds, its task still running: one too many.
+  assert.equal(update(old.id, 'TASK_RUNNING', 30_000), undefined);
+  const kills = core.tick(30_000);
+  assert.deepEqual(
+    kills.map((i) => i.id),
+    [replacement.id],
+    'killSelection YOUNGEST_FIRST: the replacement goes, the old one stays',
+  );
+  assert.equal(core.instances.get(old.id)?.state, 'TASK_RUNNING');
+  assert.equal(core.instances.get(old.id)?.unreachableSinceMs, undefined);
+});
+
+test('an instance unreachable past expungeAfterSeconds is forgotten and killed if it comes back', () => {
+  const { core, launched, update } = unreachableCore({
+    inactiveAfterSeconds: 10,
+    expungeAfterSeconds: 20,
+  });
+  const [old] = launched;
+  assert.ok(old !== undefined);
+  update(old.id, 'TASK_UNREACHABLE', 0);
+  core.tick(10_000);
+  const [replacement] = core.offers([offer('2', 4)], 10_000).launches;
+  assert.ok(replacement !== undefined);
+  core.tick(20_000);
+  assert.equal(core.instances.has(old.id), false, 'expunged');
+  assert.ok(
+    core
+      .takeEvents()
+      .some((e) => e.eventType === 'instance_changed_event' && e.condition === 'Gone'),
+  );
+  assert.equal(update(old.id, 'TASK_RUNNING', 25_000), 'kill');
+  assert.equal(core.wantsOffers(), false, 'the replacement stands');
+});
+
+test('unreachableStrategy disabled keeps waiting for the agent; a delete forgets the instance', () => {
+  const { core, launched, update } = unreachableCore('disabled');
+  const [old] = launched;
+  assert.ok(old !== undefined);
+  update(old.id, 'TASK_UNREACHABLE', 0);
+  core.tick(365 * 86_400_000);
+  assert.equal(core.wantsOffers(), false, 'never replaced');
+  assert.equal(core.instances.get(old.id)?.state, 'TASK_UNREACHABLE');
+  assert.ok(core.deleteApp('/web', 1000).ok);
+  core.tick(1001);
+  assert.equal(core.instances.has(old.id), false);
+  core.tick(1002);
+  assert.equal(core.apps.has('/web'), false, 'the delete completes without the agent');
+  assert.equal(update(old.id, 'TASK_RUNNING', 2000), 'kill');
+});
+
+test('inactiveAfterSeconds 0 replaces an unreachable instance at once', () => {
+  const { core, launched, update } = unreachableCore(
+    { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 },
+    2,
+  );
+  const [first] = launched;
+  assert.ok(first !== undefined);
+  update(first.id, 'TASK_UNREACHABLE', 5000);
+  core.tick(5000);
+  assert.equal(core.instances.has(first.id), false);
+  assert.equal(core.queue().get('/web')?.count, 1);
 });
 
 test('the DNS zone answers A and SRV records, NXDOMAIN inside the zone, REFUSED outside', () => {

@@ -34,6 +34,8 @@ function webApp(tag: string, instances: number, healthStatus = 200) {
     backoffSeconds: 1,
     backoffFactor: 1,
     upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.34 },
+    // Replaced as soon as an agent is unreachable (the default waits 5 minutes).
+    unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 },
     healthChecks: [
       {
         protocol: 'HTTP',

@@ -26,6 +26,8 @@ export const LIMITS = {
   readinessChecks: 1,
   /** Nesting of any JSON body. */
   jsonDepth: 32,
+  /** The longest unreachableStrategy wait: a year. */
+  unreachableSeconds: 365 * 86_400,
 } as const;
 
 const SEGMENT = /^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
@@ -106,10 +108,30 @@ export interface AppDefinition {
   readonly backoffFactor: number;
   readonly maxLaunchDelaySeconds: number;
   readonly killSelection: 'YOUNGEST_FIRST' | 'OLDEST_FIRST';
+  /** What happens to an instance whose agent is unreachable (configure-task-handling.md). */
+  readonly unreachableStrategy: UnreachableStrategy;
   readonly role?: string;
   readonly dependencies: readonly string[];
   readonly uris: readonly string[];
 }
+
+/**
+ * Marathon's unreachableStrategy: `disabled` keeps an unreachable instance (it
+ * counts, nothing replaces it, it is never given up); otherwise, unreachable for
+ * inactiveAfterSeconds it stops counting and a replacement is launched, and for
+ * expungeAfterSeconds it is forgotten, so it is killed if it ever comes back.
+ * One that comes back before that is an instance too many: the surplus is
+ * killed by killSelection (YOUNGEST_FIRST, the default: the replacement).
+ */
+export type UnreachableStrategy =
+  | 'disabled'
+  | { readonly inactiveAfterSeconds: number; readonly expungeAfterSeconds: number };
+
+/** Marathon's defaults (unreachableStrategy.raml): 5 minutes to replace, 10 to forget. */
+export const DEFAULT_UNREACHABLE_STRATEGY: UnreachableStrategy = {
+  inactiveAfterSeconds: 300,
+  expungeAfterSeconds: 600,
+};
 
 export interface ValidationDetail {
   readonly path: string;
@@ -125,6 +147,32 @@ export interface ValidationFailure {
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly failure: ValidationFailure };
+
+const enabledStrategySchema = z
+  .object({
+    // 0 replaces at once (Marathon's docs allowed it before 1.5 raised the minimum to 1).
+    inactiveAfterSeconds: z.number().int().min(0).max(LIMITS.unreachableSeconds).default(300),
+    expungeAfterSeconds: z.number().int().min(0).max(LIMITS.unreachableSeconds).default(600),
+  })
+  .strict()
+  .refine((s) => s.expungeAfterSeconds >= s.inactiveAfterSeconds, {
+    message: 'expungeAfterSeconds must be at least inactiveAfterSeconds',
+    path: ['expungeAfterSeconds'],
+  });
+
+/** `"disabled"` or the object; parsed by hand so an error names the field, not "invalid union". */
+const unreachableStrategySchema = z.unknown().transform((value, ctx): UnreachableStrategy => {
+  if (value === 'disabled') return 'disabled';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'expected "disabled" or an object' });
+    return z.NEVER;
+  }
+  const parsed = enabledStrategySchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues)
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
 
 const label = z.string().max(LIMITS.envValueChars);
 const boundedRecord = (max: number, what: string) =>
@@ -294,6 +342,7 @@ export const appSchema = z
     backoffFactor: z.number().min(1).max(100).default(1.15),
     maxLaunchDelaySeconds: z.number().min(0).max(86_400).default(300),
     killSelection: z.enum(['YOUNGEST_FIRST', 'OLDEST_FIRST']).default('YOUNGEST_FIRST'),
+    unreachableStrategy: unreachableStrategySchema.default(DEFAULT_UNREACHABLE_STRATEGY),
     role: z
       .string()
       .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_.\-/]*$/, 'not a valid role name')
@@ -435,7 +484,10 @@ export function parseApp(body: unknown, idFromUrl?: string): Parsed<AppDefinitio
 
 /** True when two definitions differ in more than the instance count (a new config, a rolling deploy). */
 export function isConfigChange(a: AppDefinition, b: AppDefinition): boolean {
-  return JSON.stringify({ ...a, instances: 0 }) !== JSON.stringify({ ...b, instances: 0 });
+  // The unreachable strategy changes what the framework does, not what the task runs.
+  const { unreachableStrategy: _a, ...restA } = a;
+  const { unreachableStrategy: _b, ...restB } = b;
+  return JSON.stringify({ ...restA, instances: 0 }) !== JSON.stringify({ ...restB, instances: 0 });
 }
 
 /** Marathon's task name and Mesos-DNS's label for an app: `/team/web` → `web-team`. */

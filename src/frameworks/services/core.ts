@@ -7,8 +7,14 @@
 // events for /v2/events, and the store keys that changed (takeDirty()).
 import type { PlacementPolicy } from '../../placement/index.js';
 import type { TaskState } from '../../wire/index.js';
-import { type AppDefinition, dnsLabelOf, isConfigChange } from './app-definition.js';
-import { type Instance, isCrash, isHealthy, transition } from './instance.js';
+import {
+  type AppDefinition,
+  DEFAULT_UNREACHABLE_STRATEGY,
+  dnsLabelOf,
+  isConfigChange,
+  type UnreachableStrategy,
+} from './app-definition.js';
+import { type Instance, isCrash, isHealthy, transition, unreachablePhase } from './instance.js';
 import {
   type LaunchRequest,
   type MatchedLaunch,
@@ -358,8 +364,15 @@ export class ServiceCore {
       }
       case 'moved': {
         const next = moved.instance;
+        if (next.state === 'TASK_UNREACHABLE' && instance.isKillWanted) {
+          // Nothing left to wait for: it is killed if it ever comes back.
+          this.expunge(instance, nowMs);
+          return undefined;
+        }
         this.instances.set(next.id, next);
         this.dirty.add(`instance:${next.id}`);
+        if (next.state === 'TASK_UNREACHABLE' && instance.healthy === true)
+          this.healthChanged(instance, false, nowMs);
         if (next.healthy !== instance.healthy && next.healthy !== undefined) {
           this.healthChanged(next, next.healthy, nowMs);
           const app = this.apps.get(next.appId);
@@ -423,8 +436,17 @@ export class ServiceCore {
       if (instance.isKillWanted && (instance.killSentAtMs ?? 0) + KILL_RETRY_MS <= nowMs)
         kills.push(this.markKilled(instance, nowMs));
     const byApp = new Map<string, Instance[]>();
-    for (const instance of this.instances.values()) {
+    for (const instance of [...this.instances.values()]) {
       if (instance.isKillWanted) continue;
+      const phase = unreachablePhase(instance, this.unreachableStrategyOf(instance), nowMs);
+      if (phase === 'expunged') {
+        this.expunge(instance, nowMs);
+        continue;
+      }
+      // Inactive: it no longer counts, so a replacement is launched; nor is it killed,
+      // unless its app goes (then it is expunged through markKilled).
+      const app = this.apps.get(instance.appId);
+      if (phase === 'inactive' && app !== undefined && !app.isDeleting) continue;
       const list = byApp.get(instance.appId);
       if (list === undefined) byApp.set(instance.appId, [instance]);
       else list.push(instance);
@@ -693,9 +715,33 @@ export class ServiceCore {
 
   private markKilled(instance: Instance, nowMs: number): Instance {
     const next: Instance = { ...instance, isKillWanted: true, killSentAtMs: nowMs };
+    // An unreachable instance cannot be asked now: forgotten, it is killed when it comes back
+    // (statusUpdate answers 'kill' for a task it does not know). The KILL sent is harmless.
+    if (instance.state === 'TASK_UNREACHABLE') {
+      this.expunge(instance, nowMs);
+      return next;
+    }
     this.instances.set(next.id, next);
     this.dirty.add(`instance:${next.id}`);
     return next;
+  }
+
+  /** The app's unreachableStrategy (apps stored before it existed get Marathon's default). */
+  private unreachableStrategyOf(instance: Instance): UnreachableStrategy {
+    return this.apps.get(instance.appId)?.def.unreachableStrategy ?? DEFAULT_UNREACHABLE_STRATEGY;
+  }
+
+  /** Forgets an instance given up as unreachable (Marathon's expunge). */
+  private expunge(instance: Instance, nowMs: number): void {
+    this.instances.delete(instance.id);
+    this.readiness.delete(instance.id);
+    this.dirty.add(`instance:${instance.id}`);
+    this.emit(nowMs, 'instance_changed_event', {
+      instanceId: instance.id,
+      appId: instance.appId,
+      condition: 'Gone',
+      runSpecVersion: instance.configVersion,
+    });
   }
 
   private healthChanged(instance: Instance, alive: boolean, nowMs: number): void {

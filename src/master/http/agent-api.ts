@@ -39,6 +39,9 @@ export function routeAgentApi(http: HttpServer, master: MasterApi): void {
       case 'PONG':
         master.pong(agent);
         break;
+      case 'FILES_RESPONSE':
+        master.filesResponse(agent, call.files_response);
+        break;
       case 'UPDATE':
         if (call.pong === true) master.pong(agent);
         master.statusUpdate(agent, call.update.framework_id.value, call.update.status);

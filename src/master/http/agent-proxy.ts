@@ -12,7 +12,10 @@
 //
 // The agent must be known and connected; the query is rebuilt from validated
 // parameters, never passed through; the agent's own checks (sandbox confinement)
-// still apply. Killing a task's container is how the UI kills a task: Mesos has
+// still apply. Sandbox browse and read go down the agent's own stream (a
+// FILES_REQUEST it answers with a FILES_RESPONSE call, files-tunnel.ts), since
+// an agent behind NAT cannot be reached on its port; the rest are forwarded to
+// the agent's port. Killing a task's container is how the UI kills a task: Mesos has
 // no operator KILL_TASK, and the agent's KILL_CONTAINER ends just that task, which
 // the agent then reports as any other exit.
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -22,6 +25,16 @@ import { HttpError, type HttpServer, type Request, readJsonBody } from '../../ru
 import { clientTls, isTlsEnabled } from '../../sdk/index.js';
 import { BadRequestError, quote } from '../../wire/index.js';
 import type { MasterQueries } from '../api.js';
+import type { AgentRecord } from '../core/records.js';
+import type { TunnelResult } from '../files-tunnel.js';
+
+/** Sends a sandbox request down the agent's own stream and waits for its answer. */
+export type FilesRelay = (
+  agent: AgentRecord,
+  path: string,
+  authorization: string | undefined,
+  signal: AbortSignal,
+) => Promise<TunnelResult>;
 
 /** Linux's PATH_MAX: the longest sandbox path a request may name. */
 const MAX_PATH_BYTES = 4096;
@@ -95,7 +108,7 @@ function agentPath(target: Exclude<Target, { kind: 'api' }>, query: URLSearchPar
   }
 }
 
-export function routeAgentProxy(http: HttpServer, master: MasterQueries): void {
+export function routeAgentProxy(http: HttpServer, master: MasterQueries, relay?: FilesRelay): void {
   const prefix = '/master/agents/';
   const handler = async (request: Request, response: ServerResponse) => {
     const rest = request.path.slice(prefix.length);
@@ -143,6 +156,33 @@ export function routeAgentProxy(http: HttpServer, master: MasterQueries): void {
     // The caller's own credential goes on: an agent that authenticates its endpoints judges
     // the caller, not the master.
     const authorization = request.headers.authorization;
+    const isRelayed =
+      relay !== undefined &&
+      target.kind === 'files' &&
+      (target.action === 'read' || target.action === 'browse');
+    if (isRelayed) {
+      const result = await relay(agent, path, authorization, request.signal);
+      switch (result.kind) {
+        case 'answered': {
+          const { status, content_type, body: text } = result.response;
+          response.writeHead(status, {
+            'cache-control': 'no-store',
+            'content-type': content_type ?? 'application/json',
+            'content-length': Buffer.byteLength(text),
+          });
+          response.end(text);
+          return;
+        }
+        case 'busy':
+          throw new HttpError('UNAVAILABLE', result.message);
+        case 'failed':
+          throw new HttpError('UNAVAILABLE', `agent ${agent.id.value}: ${result.message}`);
+        default: {
+          const never: never = result;
+          throw new Error(`unknown relay result ${JSON.stringify(never)}`);
+        }
+      }
+    }
     const answer = await forward(
       agent.ip,
       agent.info.port ?? 5051,
