@@ -246,6 +246,61 @@ test('cgroups isolation kills what double-forked away, and leaves no cgroup', {
   for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} is removed`);
 });
 
+test('cgroups: processes that keep joining a cgroup as it is cleaned up are killed, and the cgroup still goes', {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const root = `agora-test-${process.pid}-join`;
+  const { launch, containerizer } = bed(t, {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root,
+    enableCfs: false,
+    pidsMax: 1024,
+  });
+  const { container, containerId } = await launch('exec sleep 1000');
+  const members = () =>
+    readFileSync(container.cgroupProcsFiles[0] ?? '', 'utf8')
+      .trim()
+      .split('\n');
+  const ownCount = members().length;
+  // As a health-check probe enters a container that is ending: for 0.8 s, a new process
+  // joins the container's cgroups every 20 ms, from outside it.
+  const joiner = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      'end=$(( $(date +%s%N) + 800000000 )); while [ "$(date +%s%N)" -lt "$end" ]; do sh -c \'for f in "$@"; do echo $$ > "$f"; done; exec sleep 100\' sh "$@" & done; wait',
+      'sh',
+      ...container.cgroupProcsFiles,
+    ],
+    { stdio: 'ignore', detached: true },
+  );
+  const joinerExited = once(joiner, 'exit');
+  t.after(async () => {
+    try {
+      process.kill(-(joiner.pid ?? -1), 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+    await joinerExited;
+  });
+  await within(
+    'a process to join from outside',
+    (async () => {
+      while (members().length <= ownCount) await new Promise((resolve) => setTimeout(resolve, 10));
+    })(),
+  );
+  container.signal('SIGKILL');
+  await within('the container to end', container.terminated);
+  await within('the cleanup', containerizer.cleanup(containerId), 20_000);
+  const dirs =
+    detection.hierarchy.version === 'v1'
+      ? Object.values(detection.hierarchy.mounts).map((m) => join(m, root, containerId))
+      : [join(detection.hierarchy.mount, root, containerId)];
+  for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} is removed`);
+});
+
 test('cgroups isolation with CFS holds a busy task to its share of a CPU', {
   skip: cgroupsSkip,
 }, async (t) => {
