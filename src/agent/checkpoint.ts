@@ -39,18 +39,8 @@
 // which boot_id tells), and the page cache outlives a crashed agent.
 
 import { randomUUID } from 'node:crypto';
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { rm, rmdir } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runtimeFile } from '../containerizer/index.js';
 import {
@@ -66,6 +56,16 @@ import {
   TaskInfoSchema,
   type TaskStatus,
 } from '../wire/index.js';
+import {
+  appendLine,
+  entries,
+  readText,
+  removeIfEmpty,
+  removeIfEmptyInBackground,
+  writeFileAtomic,
+} from './checkpoint-files.js';
+
+export { writeFileAtomic };
 
 /** Where one run's records live: the ids that make up its path. */
 export interface RunAddress {
@@ -99,16 +99,6 @@ export interface CheckpointedRun {
 /** A kill the agent started: it outlives the agent, as a Mesos executor's would. */
 export interface KillRecord {
   readonly isHealthCheck: boolean;
-}
-
-const TEMPORARY_SUFFIX = '.tmp';
-
-/** Writes `path` whole or not at all: a temporary file renamed into place. */
-export function writeFileAtomic(path: string, data: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}${TEMPORARY_SUFFIX}`;
-  writeFileSync(temporary, data);
-  renameSync(temporary, path);
 }
 
 export class Checkpoint {
@@ -413,11 +403,6 @@ export class Checkpoint {
   }
 }
 
-function appendLine(path: string, line: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, `${line}\n`);
-}
-
 /**
  * The updates and acknowledgements of a task.updates file. A torn last line (a
  * crash mid-append) and lines that do not parse are skipped and reported.
@@ -471,52 +456,4 @@ function readUpdates(
     }
   }
   return { task, updates, acknowledged, kill };
-}
-
-/** A file's text, or undefined when there is no such file. */
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/** Directory names under `dir` (none if it does not exist): no files, no `latest` links. */
-function entries(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-}
-
-/** removeIfEmpty, in the thread pool. */
-async function removeIfEmptyInBackground(dir: string): Promise<boolean> {
-  try {
-    await rmdir(dir);
-    return true;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return true;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
-    throw error;
-  }
-}
-
-/** Removes `dir` if it is empty; true if it is gone. */
-function removeIfEmpty(dir: string): boolean {
-  try {
-    rmdirSync(dir);
-    return true;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return true;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
-    throw error;
-  }
 }

@@ -39,8 +39,7 @@ import { usageOf } from './usage.js';
 
 /** Mesos' smallest memory limit (MIN_MEMORY): below it a container cannot even start a shell. */
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
-/** Further kill-and-remove rounds for a cgroup that would not go (about 5 s in all). */
-const CLEANUP_RETRIES = 8;
+const CLEANUP_RETRIES = 8; // more kill-and-remove rounds for a cgroup that stays (~5 s in all)
 
 /** How often a re-attached container is checked for its end (its shim is not our child). */
 const RECOVERED_POLL_MS = 250;
@@ -244,16 +243,12 @@ export class MesosContainerizer implements Containerizer {
     this.watched.delete(containerId);
     const cgroup = running?.cgroup ?? this.cgroupOf(containerId);
     if (cgroup === undefined) return;
-    // A health-check probe entering the container as it ends can join the cgroup after the
-    // kill, and the rmdir then fails (EBUSY): kill and remove again, for a few seconds.
-    // What is still there after that stays in the ledger, for the next start to remove.
+    // A probe entering the container as it ends can join after the last kill round (the rmdir
+    // fails): kill and remove again for a few seconds; else the ledger keeps it for a restart.
     for (let attempt = 0; attempt <= CLEANUP_RETRIES; attempt += 1) {
       if (attempt > 0) await delay(Math.min(25 * 2 ** attempt, 1000));
       await killAll(cgroup, undefined);
-      if (await cgroup.removeInBackground()) {
-        this.forget(containerId);
-        return;
-      }
+      if (await cgroup.removeInBackground()) return this.forget(containerId);
     }
   }
 

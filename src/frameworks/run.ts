@@ -1,3 +1,5 @@
+// Long file: one TaskRun whose steps (subscribe, wait for an offer, launch, follow its output
+// and updates, tear down) share its state; split by step they would pass that state around.
 // The `agora run` framework: one task, its output streamed from its sandbox,
 // its exit status handed back, like mesos-execute or srun. It uses only the
 // public SDK, as a third-party framework would.

@@ -5,6 +5,14 @@
 // Pure: no I/O.
 import { RE2JS } from 're2js';
 import { z } from 'zod';
+import {
+  DEFAULT_UNREACHABLE_STRATEGY,
+  MAX_UNREACHABLE_SECONDS,
+  type UnreachableStrategy,
+  unreachableStrategySchema,
+} from './unreachable-strategy.js';
+
+export { DEFAULT_UNREACHABLE_STRATEGY, type UnreachableStrategy };
 
 /** Bounds: every list and text a user sends is capped (house rule: sizes, depths, counts). */
 export const LIMITS = {
@@ -27,7 +35,7 @@ export const LIMITS = {
   /** Nesting of any JSON body. */
   jsonDepth: 32,
   /** The longest unreachableStrategy wait: a year. */
-  unreachableSeconds: 365 * 86_400,
+  unreachableSeconds: MAX_UNREACHABLE_SECONDS,
 } as const;
 
 const SEGMENT = /^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
@@ -115,24 +123,6 @@ export interface AppDefinition {
   readonly uris: readonly string[];
 }
 
-/**
- * Marathon's unreachableStrategy: `disabled` keeps an unreachable instance (it
- * counts, nothing replaces it, it is never given up); otherwise, unreachable for
- * inactiveAfterSeconds it stops counting and a replacement is launched, and for
- * expungeAfterSeconds it is forgotten, so it is killed if it ever comes back.
- * One that comes back before that is an instance too many: the surplus is
- * killed by killSelection (YOUNGEST_FIRST, the default: the replacement).
- */
-export type UnreachableStrategy =
-  | 'disabled'
-  | { readonly inactiveAfterSeconds: number; readonly expungeAfterSeconds: number };
-
-/** Marathon's defaults (unreachableStrategy.raml): 5 minutes to replace, 10 to forget. */
-export const DEFAULT_UNREACHABLE_STRATEGY: UnreachableStrategy = {
-  inactiveAfterSeconds: 300,
-  expungeAfterSeconds: 600,
-};
-
 export interface ValidationDetail {
   readonly path: string;
   readonly errors: readonly string[];
@@ -147,32 +137,6 @@ export interface ValidationFailure {
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly failure: ValidationFailure };
-
-const enabledStrategySchema = z
-  .object({
-    // 0 replaces at once (Marathon's docs allowed it before 1.5 raised the minimum to 1).
-    inactiveAfterSeconds: z.number().int().min(0).max(LIMITS.unreachableSeconds).default(300),
-    expungeAfterSeconds: z.number().int().min(0).max(LIMITS.unreachableSeconds).default(600),
-  })
-  .strict()
-  .refine((s) => s.expungeAfterSeconds >= s.inactiveAfterSeconds, {
-    message: 'expungeAfterSeconds must be at least inactiveAfterSeconds',
-    path: ['expungeAfterSeconds'],
-  });
-
-/** `"disabled"` or the object; parsed by hand so an error names the field, not "invalid union". */
-const unreachableStrategySchema = z.unknown().transform((value, ctx): UnreachableStrategy => {
-  if (value === 'disabled') return 'disabled';
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    ctx.addIssue({ code: 'custom', message: 'expected "disabled" or an object' });
-    return z.NEVER;
-  }
-  const parsed = enabledStrategySchema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues)
-    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-  return z.NEVER;
-});
 
 const label = z.string().max(LIMITS.envValueChars);
 const boundedRecord = (max: number, what: string) =>
