@@ -28,6 +28,7 @@ import { request as httpRequest } from 'node:http';
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../runtime/index.js';
 import type { CommandURI } from '../wire/index.js';
@@ -43,6 +44,25 @@ export const DEFAULT_FETCHER_STALL_TIMEOUT_MS = 60_000;
  * a bound a runaway download meets long before it fills the work dir's disk.
  */
 export const DEFAULT_MAX_FETCH_BYTES = 4 * 1024 ** 3;
+/**
+ * Tries per URI when a download fails in a way a second try may not (a reset, a stall, a
+ * truncated body, a 5xx): an edge agent's slow, lossy link must not fail a task on the first
+ * lost packet (#15). Each try starts the file again; Mesos' fetcher tries once.
+ */
+export const DEFAULT_FETCH_ATTEMPTS = 3;
+/** Before the second try; doubled before each later one. */
+const DEFAULT_RETRY_DELAY_MS = 1000;
+/** Network failures a later try may not meet. */
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 /** Redirects followed per download, as curl's default allows many; more means a loop. */
 const MAX_REDIRECTS = 10;
 /** Never follow a link when writing into a sandbox. */
@@ -58,6 +78,18 @@ export interface FetcherOptions {
   readonly cacheSizeBytes: number;
   readonly log: Logger;
   readonly stallTimeoutMs?: number;
+  /** Tries per URI for transient failures (DEFAULT_FETCH_ATTEMPTS); the delay before the second. */
+  readonly attempts?: number;
+  readonly retryDelayMs?: number;
+}
+
+/** A download failure another try may not meet: a stall, a truncated body, a 5xx, 408, 429. */
+class TransientFetchError extends FetchError {}
+
+function isTransient(error: unknown): boolean {
+  if (error instanceof TransientFetchError) return true;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
 }
 
 export interface FetchOptions {
@@ -163,14 +195,27 @@ export class Fetcher implements UriFetcher {
 
   async fetch(uris: readonly CommandURI[], sandbox: string, options: FetchOptions): Promise<void> {
     const root = await realpath(sandbox);
+    const attempts = this.options.attempts ?? DEFAULT_FETCH_ATTEMPTS;
     for (const uri of uris) {
-      options.signal.throwIfAborted();
-      try {
-        await this.fetchOne(uri, root, options);
-      } catch (error) {
-        if (options.signal.aborted) throw options.signal.reason;
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new FetchError(`Failed to fetch '${uri.value}': ${reason}`, { cause: error });
+      for (let attempt = 1; ; attempt += 1) {
+        options.signal.throwIfAborted();
+        try {
+          await this.fetchOne(uri, root, options);
+          break;
+        } catch (error) {
+          if (options.signal.aborted) throw options.signal.reason;
+          const reason = error instanceof Error ? error.message : String(error);
+          if (attempt >= attempts || !isTransient(error))
+            throw new FetchError(`Failed to fetch '${uri.value}': ${reason}`, { cause: error });
+          const waitMs = (this.options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (attempt - 1);
+          this.options.log.warn(
+            { uri: uri.value, attempt, err: reason, retry_in_ms: waitMs },
+            'URI fetch failed; trying again',
+          );
+          await delay(waitMs, undefined, { signal: options.signal }).catch(() => {
+            throw options.signal.reason;
+          });
+        }
       }
     }
   }
@@ -269,7 +314,7 @@ export class Fetcher implements UriFetcher {
       await mkdir(this.options.cacheDir, { recursive: true });
       const written = await this.write(opened, temporary, size, signal);
       if (written !== size)
-        throw new FetchError(`received ${written} bytes where ${size} were announced`);
+        throw new TransientFetchError(`received ${written} bytes where ${size} were announced`);
       await rename(temporary, file);
       this.cache.ready(entry, written);
       return entry;
@@ -314,7 +359,10 @@ export class Fetcher implements UriFetcher {
       }
       if (code < 200 || code >= 300) {
         response.destroy();
-        throw new FetchError(`HTTP ${code} ${response.statusMessage ?? ''}`.trim());
+        const message = `HTTP ${code} ${response.statusMessage ?? ''}`.trim();
+        throw code >= 500 || code === 408 || code === 429
+          ? new TransientFetchError(message)
+          : new FetchError(message);
       }
       return response;
     }
@@ -360,7 +408,7 @@ async function requestHead(
   // Only the head has this deadline: the body's stalls are copyInto's to time.
   const headTimeout = new AbortController();
   const timer = setTimeout(
-    () => headTimeout.abort(new FetchError(`no answer within ${stallTimeoutMs / 1000}s`)),
+    () => headTimeout.abort(new TransientFetchError(`no answer within ${stallTimeoutMs / 1000}s`)),
     stallTimeoutMs,
   );
   const options = {
@@ -411,7 +459,7 @@ async function copyInto(
   const rearm = () => {
     clearTimeout(stall);
     stall = setTimeout(
-      () => stalled.abort(new FetchError(`no data for ${stallTimeoutMs / 1000}s`)),
+      () => stalled.abort(new TransientFetchError(`no data for ${stallTimeoutMs / 1000}s`)),
       stallTimeoutMs,
     );
   };

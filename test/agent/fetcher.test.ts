@@ -42,7 +42,7 @@ function dir(t: TestContext, name: string): string {
 /** A fetcher whose cache lives in a temp dir. */
 function fetcher(
   t: TestContext,
-  options: { cacheSizeBytes?: number; stallTimeoutMs?: number } = {},
+  options: { cacheSizeBytes?: number; stallTimeoutMs?: number; retryDelayMs?: number } = {},
 ) {
   const cacheDir = dir(t, 'cache');
   return {
@@ -51,6 +51,7 @@ function fetcher(
       cacheDir,
       cacheSizeBytes: options.cacheSizeBytes ?? 1024 * 1024,
       log: silentLogger(),
+      retryDelayMs: options.retryDelayMs ?? 10,
       ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
     }),
   };
@@ -227,6 +228,41 @@ test('fetcher gives up on a download that stalls, and stops when aborted', async
   });
   controller.abort(new Error('task killed'));
   assert.equal((await rejection(fetching)).message, 'task killed');
+});
+
+test('fetcher tries a download cut or refused by a 5xx again, whole, up to 3 times; never a 404', async (t) => {
+  const body = 'x'.repeat(64 * 1024);
+  let cuts = 2;
+  const { base, hits } = await server(t, { '/flaky.bin': body }, (request, response) => {
+    if (request.url === '/busy') {
+      response.writeHead(503).end('busy');
+      return true;
+    }
+    if (request.url !== '/flaky.bin' || cuts === 0) return false;
+    cuts -= 1;
+    // A link that drops mid-body: the announced length never arrives.
+    response.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+    response.write(body.slice(0, 1000), () => response.socket?.destroy());
+    return true;
+  });
+  const sandbox = dir(t, 'sandbox');
+  for (const cacheSizeBytes of [0, 1024 * 1024]) {
+    cuts = 2;
+    hits.clear();
+    const { fetcher: f } = fetcher(t, { cacheSizeBytes });
+    const output = `flaky-${cacheSizeBytes}.bin`;
+    await f.fetch([{ value: `${base}/flaky.bin`, output_file: output, cache: true }], sandbox, {
+      signal: never,
+    });
+    assert.equal(readFileSync(join(sandbox, output), 'utf8'), body, 'every byte, once');
+    assert.equal(hits.get('/flaky.bin'), 3, 'two cut tries, then a whole one');
+  }
+  const { fetcher: f } = fetcher(t);
+  const busy = await rejection(f.fetch([{ value: `${base}/busy` }], sandbox, { signal: never }));
+  assert.match(busy.message, /HTTP 503/);
+  assert.equal(hits.get('/busy'), 3, 'a 5xx is tried 3 times, then reported');
+  await rejection(f.fetch([{ value: `${base}/gone` }], sandbox, { signal: never }));
+  assert.equal(hits.get('/gone'), 1, 'a 404 is not tried again');
 });
 
 test('fetcher extracts tar, tar.gz, zip and gz archives, keeping the archive when uncached', async (t) => {
