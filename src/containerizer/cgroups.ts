@@ -32,16 +32,13 @@ export function detectCgroups(
   const v1 = new Map<CgroupController, string>();
   let v2: string | undefined;
   for (const line of mountinfo.split('\n')) {
-    const [before, after] = line.split(' - ');
-    if (before === undefined || after === undefined) continue;
-    const mountPoint = before.split(' ')[4];
-    const [fsType, , superOptions] = after.split(' ');
-    if (mountPoint === undefined) continue;
-    if (fsType === 'cgroup2') v2 ??= mountPoint;
-    else if (fsType === 'cgroup')
-      for (const option of (superOptions ?? '').split(','))
+    const mount = parseMountinfoLine(line);
+    if (mount === undefined) continue;
+    if (mount.fsType === 'cgroup2') v2 ??= mount.mountPoint;
+    else if (mount.fsType === 'cgroup')
+      for (const option of mount.superOptions.split(','))
         if ((CONTROLLERS as readonly string[]).includes(option))
-          v1.set(option as CgroupController, mountPoint);
+          v1.set(option as CgroupController, mount.mountPoint);
   }
   const missing = CONTROLLERS.filter((c) => !v1.has(c));
   if (missing.length === 0)
@@ -68,6 +65,24 @@ export function detectCgroups(
         ? `cgroup v1 controllers ${missing.join(', ')} are not mounted`
         : 'no cgroup filesystem is mounted',
   };
+}
+
+/** One line of /proc/self/mountinfo: the fields the cgroup code reads. */
+interface MountinfoEntry {
+  /** The part of the filesystem shown at the mount point (`/`: all of it). */
+  readonly root: string;
+  readonly mountPoint: string;
+  readonly fsType: string;
+  readonly superOptions: string;
+}
+
+function parseMountinfoLine(line: string): MountinfoEntry | undefined {
+  const [before, after] = line.split(' - ');
+  if (before === undefined || after === undefined) return undefined;
+  const [, , , root, mountPoint] = before.split(' ');
+  const [fsType, , superOptions] = after.split(' ');
+  if (root === undefined || mountPoint === undefined || fsType === undefined) return undefined;
+  return { root, mountPoint, fsType, superOptions: superOptions ?? '' };
 }
 
 function readCgroupControllers(mount: string): string | undefined {
@@ -143,8 +158,9 @@ function mountsWholeTree(hierarchy: CgroupsHierarchy): boolean {
   let isWhole = false;
   try {
     for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const fields = line.split(' ');
-      if (fields[4] === mount && line.includes(' - cgroup')) isWhole = fields[3] === '/';
+      const entry = parseMountinfoLine(line);
+      if (entry?.mountPoint === mount && entry.fsType.startsWith('cgroup'))
+        isWhole = entry.root === '/';
     }
   } catch {
     isWhole = false;
