@@ -66,7 +66,7 @@ export async function leanRequest(url: URL, options: LeanRequestOptions): Promis
       if (!(error instanceof StaleSocketError)) throw error;
     }
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = hostOf(url);
   const socket =
     url.protocol === 'https:' ? connectTls(url, host) : connect({ host, port: portOf(url) });
   socket.setNoDelay(true);
@@ -110,7 +110,7 @@ export function preconnect(url: URL): Promise<void> {
   if (url.protocol !== 'http:') return Promise.resolve();
   const sockets = idle.get(url.origin);
   if (sockets !== undefined && sockets.length > 0) return Promise.resolve();
-  const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: portOf(url) });
+  const socket = connect({ host: hostOf(url), port: portOf(url) });
   socket.setNoDelay(true);
   // It must not keep a CLI alive, connecting or pooled.
   socket.unref();
@@ -131,6 +131,11 @@ export function preconnect(url: URL): Promise<void> {
       resolve();
     });
   });
+}
+
+/** The host to connect to: an IPv6 literal without its brackets. */
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
 }
 
 function portOf(url: URL): number {
