@@ -2,10 +2,15 @@
 // The `agora` command: runs the bundle that `npm start`, `npm test` or
 // `npm run build` writes to dist/. CommonJS (bin/package.json), as the bundles
 // are: node 20 starts an ES module entry 10 ms later (scripts/build.mjs).
+// `agora run` starts from a bundle of its own: its task's start counts every
+// millisecond (#7 item 17).
 'use strict';
+const { join } = require('node:path');
+
+const dist = join(__dirname, '..', 'dist');
 let bundle;
 try {
-  bundle = require.resolve('../dist/agora.cjs');
+  bundle = require.resolve(join(dist, process.argv[2] === 'run' ? 'agora-run.cjs' : 'agora.cjs'));
 } catch {
   console.error('agora: dist/ is missing; run `npm run build` (or `npm start`) first');
   process.exit(1);

@@ -29,6 +29,8 @@
 //   about 1 ms for a raw socket, so the scheduler client speaks HTTP/1.1 on
 //   node:net (src/sdk/lean-http.ts) and node:http loads only when /files or a
 //   master's JSON page is first read.
+// - `agora run` starts from its own bundle (dist/agora-run.cjs, src/cli/run-main.ts):
+//   the run command's spec and code without the table of every command.
 // Measured and rejected:
 // - A V8 start-up snapshot (`node --snapshot-blob snap.blob --build-snapshot`):
 //   node 20 takes the blob only as a command-line flag, which
@@ -46,7 +48,7 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const COMMANDS = ['run', 'up', 'tables', 'daemons', 'task', 'jobs', 'services'];
 /** Bundles on the path of a task's start: minified, with the assert shim. */
-const LEAN = new Set(['agora', 'commands/run']);
+const LEAN = new Set(['agora', 'agora-run', 'commands/run']);
 
 /**
  * `import('./run.js')` in main.ts becomes `require('./commands/run.cjs')`, run
@@ -58,8 +60,9 @@ const lazyCommands = {
   name: 'lazy-commands',
   setup(esbuild) {
     const pattern = new RegExp(`^\\./(${COMMANDS.join('|')})\\.js$`);
+    const tables = [join('src', 'cli', 'main.ts'), join('src', 'cli', 'run-spec.ts')];
     esbuild.onResolve({ filter: pattern }, (args) =>
-      args.importer.endsWith(join('src', 'cli', 'main.ts'))
+      tables.some((table) => args.importer.endsWith(table))
         ? { path: args.path.slice(2, -3), namespace: 'lazy-command' }
         : undefined,
     );
@@ -132,24 +135,28 @@ function precompiledProtos(descriptor) {
  * client never reads or compiles the descriptor (it added 3 ms of CPU, ~4%, to a
  * refused `agora run`).
  */
-const protoOnDemand = {
-  name: 'proto-on-demand',
-  setup(esbuild) {
-    esbuild.onResolve({ filter: /^\.\/(codec|compile)\.js$/ }, (args) =>
-      args.importer.endsWith(join('src', 'wire', 'proto', 'load.ts'))
-        ? { path: 'proto', namespace: 'proto-on-demand' }
-        : undefined,
-    );
-    esbuild.onLoad({ filter: /.*/, namespace: 'proto-on-demand' }, () => ({
-      contents: "module.exports = require('./proto.cjs');",
-      loader: 'js',
-    }));
-    esbuild.onResolve({ filter: /^\.\/proto\.cjs$/, namespace: 'proto-on-demand' }, (args) => ({
-      path: args.path,
-      external: true,
-    }));
-  },
-};
+function protoOnDemand(bundleName) {
+  // The path from the bundle's folder in dist/ to dist/commands/proto.cjs.
+  const protoPath = bundleName.startsWith('commands/') ? './proto.cjs' : './commands/proto.cjs';
+  return {
+    name: 'proto-on-demand',
+    setup(esbuild) {
+      esbuild.onResolve({ filter: /^\.\/(codec|compile)\.js$/ }, (args) =>
+        args.importer.endsWith(join('src', 'wire', 'proto', 'load.ts'))
+          ? { path: 'proto', namespace: 'proto-on-demand' }
+          : undefined,
+      );
+      esbuild.onLoad({ filter: /.*/, namespace: 'proto-on-demand' }, () => ({
+        contents: `module.exports = require('${protoPath}');`,
+        loader: 'js',
+      }));
+      esbuild.onResolve({ filter: /proto\.cjs$/, namespace: 'proto-on-demand' }, (args) => ({
+        path: args.path,
+        external: true,
+      }));
+    },
+  };
+}
 
 /**
  * The web UI (src/webui, preact) into dist/webui: index.html and content-hashed
@@ -182,6 +189,8 @@ const webUi = buildWebUi();
 const protoDescriptor = await compileProtoDescriptor();
 const entries = {
   agora: 'src/cli/main.ts',
+  // `agora run`'s own entry: its flags and code in one bundle, without the command table.
+  'agora-run': 'src/cli/run-main.ts',
   ...Object.fromEntries(COMMANDS.map((name) => [`commands/${name}`, `src/cli/${name}.ts`])),
   'commands/proto': 'src/wire/proto/on-demand.ts',
 };
@@ -201,7 +210,7 @@ await Promise.all(
       minify: LEAN.has(name),
       keepNames: true,
       plugins: LEAN.has(name)
-        ? [lazyCommands, assertShim, protoOnDemand]
+        ? [...(name === 'agora-run' ? [] : [lazyCommands]), assertShim, protoOnDemand(name)]
         : [lazyCommands, precompiledProtos(protoDescriptor)],
       logLevel: 'warning',
     }),
