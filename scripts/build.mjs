@@ -29,6 +29,11 @@
 //   about 1 ms for a raw socket, so the scheduler client speaks HTTP/1.1 on
 //   node:net (src/sdk/lean-http.ts) and node:http loads only when /files or a
 //   master's JSON page is first read.
+// - A V8 code cache, first measured at 2 ms of CPU on a full run and rejected,
+//   is now used for `agora run`'s bundle (bin/code-cache.js): made at the exit
+//   of the first run that launched a task, it holds the bytecode of the whole
+//   path to the task's start, and took 5-6 ms of CPU off each run in paired
+//   runs (bench/RESULTS.md, "Task start, fourth pass").
 // - `agora run` starts from its own bundle (dist/agora-run.cjs, src/cli/run-main.ts):
 //   the run command's spec and code without the table of every command.
 // Measured and rejected:
@@ -36,11 +41,12 @@
 //   node 20 takes the blob only as a command-line flag, which
 //   `#!/usr/bin/env node` cannot pass, so bin/agora.js would start a second
 //   node with it; that re-exec measured 62 ms against 48 ms for the whole
-//   CommonJS CLI, and node 20 will not put node:http in a snapshot.
-// - A V8 code cache for the bundles (vm.Script cachedData written at exit):
-//   2 ms of CPU on a full run, none on a refused one; not worth a cache
-//   directory written into dist/ at run time.
-import { rmSync, writeFileSync } from 'node:fs';
+//   CommonJS CLI, and node 20 will not put node:http in a snapshot. Measured
+//   again (fourth pass, 20 alternating runs each, load 15): `node -e 0` 24.8 ms
+//   of CPU, node with a trivial snapshot blob 30.1 ms, a node that re-execs into
+//   it 61.3 ms, against ~44 ms for a whole `agora run` refused at once.
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -49,6 +55,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const COMMANDS = ['run', 'up', 'tables', 'daemons', 'task', 'jobs', 'services'];
 /** Bundles on the path of a task's start: minified, with the assert shim. */
 const LEAN = new Set(['agora', 'agora-run', 'commands/run']);
+/** Bundles bin/agora.js loads with a V8 code cache (bin/code-cache.js): they carry BUILD_ID_BANNER. */
+const CODE_CACHED = new Set(['agora-run']);
+/**
+ * The first line of a code-cached bundle: `//agora-build:` and the SHA-256 of the bundle
+ * as written with zeros in its place, so a cache made for another build is never used.
+ * Same length before and after, so the source map's lines and columns stay right.
+ */
+const BUILD_ID_PREFIX = '//agora-build:';
+const BUILD_ID_BANNER = `${BUILD_ID_PREFIX}${'0'.repeat(64)}`;
 
 /**
  * `import('./run.js')` in main.ts becomes `require('./commands/run.cjs')`, run
@@ -184,6 +199,15 @@ async function buildWebUi() {
   });
 }
 
+/** Writes the bundle's content hash into its BUILD_ID_BANNER. */
+function stampBuildId(file) {
+  const text = readFileSync(file, 'utf8');
+  if (!text.startsWith(BUILD_ID_BANNER))
+    throw new Error(`${file} does not start with the build-id banner`);
+  const hash = createHash('sha256').update(text).digest('hex');
+  writeFileSync(file, `${BUILD_ID_PREFIX}${hash}${text.slice(BUILD_ID_BANNER.length)}`);
+}
+
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const webUi = buildWebUi();
 const protoDescriptor = await compileProtoDescriptor();
@@ -209,6 +233,7 @@ await Promise.all(
       sourcemap: 'linked',
       minify: LEAN.has(name),
       keepNames: true,
+      ...(CODE_CACHED.has(name) ? { banner: { js: BUILD_ID_BANNER } } : {}),
       plugins: LEAN.has(name)
         ? [...(name === 'agora-run' ? [] : [lazyCommands]), assertShim, protoOnDemand(name)]
         : [lazyCommands, precompiledProtos(protoDescriptor)],
@@ -216,6 +241,7 @@ await Promise.all(
     }),
   ),
 );
+for (const name of CODE_CACHED) stampBuildId(join(root, 'dist', `${name}.cjs`));
 await webUi;
 // dist/ is CommonJS whatever the root package.json says.
 writeFileSync(join(root, 'dist', 'package.json'), '{ "type": "commonjs" }\n');
