@@ -13,7 +13,10 @@
 // A cache is used only for the bundle it was made from: its header names the
 // bundle's build id (the SHA-256 the build writes on the bundle's first line,
 // scripts/build.mjs) and node's version. V8 checks its own version and flags,
-// but of the source only its length.
+// but of the source only its length. A node started with options of its own
+// (node's or V8's, on its command line or in NODE_OPTIONS) neither reads nor
+// writes the cache: V8 refuses a cache made under other flags, and a debugging
+// run would otherwise replace the everyday one with one the next run refuses.
 'use strict';
 const { readFileSync, renameSync, unlinkSync, writeFileSync } = require('node:fs');
 const { createRequire, Module } = require('node:module');
@@ -34,6 +37,10 @@ function buildIdOf(source) {
   if (!source.startsWith(BUILD_ID_PREFIX)) return undefined;
   const id = source.slice(BUILD_ID_PREFIX.length, BUILD_ID_PREFIX.length + BUILD_ID_LENGTH);
   return /^[0-9a-f]{64}$/.test(id) ? id : undefined;
+}
+
+function hasNodeOptions() {
+  return process.execArgv.length > 0 || (process.env.NODE_OPTIONS ?? '').trim() !== '';
 }
 
 function headerFor(buildId) {
@@ -75,7 +82,7 @@ function writeCache(file, header, data) {
 function runWithCodeCache(file, cacheFile = `${file}.v8cache`) {
   const source = readFileSync(file, 'utf8');
   const buildId = buildIdOf(source);
-  if (buildId === undefined) {
+  if (buildId === undefined || hasNodeOptions()) {
     require(file);
     return false;
   }

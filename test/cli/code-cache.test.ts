@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -29,11 +29,19 @@ interface Ran {
   readonly stdout: string;
 }
 
-/** Runs the bundle through the loader in a fresh node; the bundle's code sets the exit status. */
-function runBundle(file: string): Promise<Ran> {
-  const script = `const used = require(${JSON.stringify(LOADER)}).runWithCodeCache(${JSON.stringify(file)}); process.stdout.write('used=' + used + '\\n');`;
+/**
+ * Runs the bundle through the loader in a fresh node (from a file: `node -e` counts as a
+ * node option); the bundle's code sets the exit status.
+ */
+function runBundle(file: string, nodeOptions: readonly string[] = []): Promise<Ran> {
+  const driver = join(dirname(file), 'driver.cjs');
+  writeFileSync(
+    driver,
+    `const used = require(${JSON.stringify(LOADER)}).runWithCodeCache(${JSON.stringify(file)});\nprocess.stdout.write('used=' + used + '\\n');\n`,
+  );
+  const { NODE_OPTIONS: _ignored, ...env } = process.env;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', script], (error, stdout) => {
+    execFile(process.execPath, [...nodeOptions, driver], { env }, (error, stdout) => {
       if (error !== null && typeof error.code !== 'number') reject(error);
       else resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout });
     });
@@ -131,5 +139,24 @@ test(
     const ran = await runBundle(file);
     assert.equal(ran.stdout, 'plain\nused=false\n');
     assert.equal(existsSync(`${file}.v8cache`), false);
+  }),
+);
+
+test(
+  'code cache: a node started with options of its own neither reads nor writes it',
+  withDir(async (dir) => {
+    writeFileSync(join(dir, 'helper.cjs'), 'module.exports = (n) => n;\n');
+    const bundle = writeBundle(dir, BODY);
+    const flagged = await runBundle(bundle, ['--max-semi-space-size=32']);
+    assert.equal(flagged.stdout, 'ran 20 object true\nused=false\n');
+    assert.equal(existsSync(`${bundle}.v8cache`), false);
+    await runBundle(bundle);
+    const cache = readFileSync(`${bundle}.v8cache`);
+    assert.equal(
+      (await runBundle(bundle, ['--max-semi-space-size=32'])).stdout,
+      'ran 20 object true\nused=false\n',
+    );
+    assert.deepEqual(readFileSync(`${bundle}.v8cache`), cache);
+    assert.equal((await runBundle(bundle)).stdout, 'ran 20 object true\nused=true\n');
   }),
 );
