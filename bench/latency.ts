@@ -13,9 +13,12 @@
 // twice: with the CLI's environment as it is, and with NODE_EXTRA_CA_CERTS removed
 // from the CLI's environment only (Node 20 builds its whole TLS root store at
 // start-up when that variable is set, though Agora makes no TLS connection).
-import { type ChildProcess, spawn } from 'node:child_process';
+// Beside the times, the CPU each process used (user + system, all its threads),
+// which a busy machine stretches far less than wall time; with --baseline, the
+// median over rounds of this build's time minus the baseline's in the same round.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -295,6 +298,29 @@ interface Timed {
   /** Wall clock at the stderr `data` event after which the output first contains `marker`. */
   readonly markAtMs: ReadonlyMap<string, number>;
   readonly exitAtMs: number;
+  /** CPU the process used, user + system (childrenCpuMs: in whole clock ticks). */
+  readonly cpuMs: number;
+}
+
+/** Clock ticks per second of /proc's times. */
+const CLOCK_TICKS_PER_S = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU of this process's reaped children so far (cutime + cstime of /proc/self/stat): a
+ * child's user and system time, all its threads, is added when it is reaped. Whole clock
+ * ticks (10 ms here), so one sample is coarse and only the mean over many runs is reported.
+ */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  // Fields after the command name (which may hold spaces), from field 3 on.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_S;
 }
 
 /**
@@ -312,6 +338,7 @@ async function timeProcess(
   const markAtMs = new Map<string, number>();
   let stdout = '';
   let stderr = '';
+  const cpuBeforeMs = childrenCpuMs();
   const spawnedAtMs = wallClockMs();
   const child = spawn(file, args, {
     cwd: ROOT,
@@ -339,7 +366,8 @@ async function timeProcess(
   } catch (error) {
     throw new Error(`${file} ${args.join(' ')} failed: ${String(error)}`, { cause: error });
   }
-  return { spawnedAtMs, stdout, stderr, exitCode: child.exitCode, markAtMs, exitAtMs };
+  const cpuMs = childrenCpuMs() - cpuBeforeMs;
+  return { spawnedAtMs, stdout, stderr, exitCode: child.exitCode, markAtMs, exitAtMs, cpuMs };
 }
 
 // ------------------------------------------------------------------ measurements
@@ -379,6 +407,8 @@ interface RunSample {
   readonly taskStartMs: number;
   /** (c) */
   readonly exitMs: number;
+  /** CPU the CLI used, whole run. */
+  readonly cpuMs: number;
 }
 
 const LAUNCHED = ' launched on ';
@@ -412,6 +442,7 @@ async function runOnce(
     taskRunningMs: offsetOf(RUNNING),
     taskStartMs: epochNsTextToMs(timed.stdout) - timed.spawnedAtMs,
     exitMs: timed.exitAtMs - timed.spawnedAtMs,
+    cpuMs: timed.cpuMs,
   };
 }
 
@@ -448,7 +479,13 @@ async function alternate<T>(
   return samples;
 }
 
-async function nodeStartUpMs(environment: Environment, signal: AbortSignal): Promise<number> {
+/** One process's time to exit and CPU. */
+interface Measured {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+async function nodeStartUp(environment: Environment, signal: AbortSignal): Promise<Measured> {
   const timed = await timeProcess(
     process.execPath,
     ['-e', '0'],
@@ -457,15 +494,15 @@ async function nodeStartUpMs(environment: Environment, signal: AbortSignal): Pro
     signal,
   );
   if (timed.exitCode !== 0) throw new Error(`node -e 0 exited with ${timed.exitCode}`);
-  return timed.exitAtMs - timed.spawnedAtMs;
+  return { wallMs: timed.exitAtMs - timed.spawnedAtMs, cpuMs: timed.cpuMs };
 }
 
 /** The CLI's start-up floor: load, parse flags, one refused connection, exit 125. */
-async function cliRefusedMs(
+async function cliRefused(
   environment: Environment,
   signal: AbortSignal,
   cli = AGORA,
-): Promise<number> {
+): Promise<Measured> {
   const timed = await timeProcess(
     process.execPath,
     [cli, 'run', '--master', '127.0.0.1:1', '--', TASK_COMMAND],
@@ -477,7 +514,7 @@ async function cliRefusedMs(
     throw new Error(
       `agora run against a closed port exited with ${timed.exitCode}: ${timed.stderr}`,
     );
-  return timed.exitAtMs - timed.spawnedAtMs;
+  return { wallMs: timed.exitAtMs - timed.spawnedAtMs, cpuMs: timed.cpuMs };
 }
 
 async function bareSpawnMs(signal: AbortSignal): Promise<number> {
@@ -497,6 +534,9 @@ interface Results {
     readonly nodeStartUpMs: Readonly<Record<Environment, readonly number[]>>;
     readonly cliRefusedMs: Readonly<Record<Environment, readonly number[]>>;
     readonly bareSpawnMs: readonly number[];
+    /** CPU of each `node -e 0` and refused `agora run`, without NODE_EXTRA_CA_CERTS. */
+    readonly nodeStartUpCpuMs: readonly number[];
+    readonly cliRefusedCpuMs: readonly number[];
   };
   /**
    * Another build's CLI (`--baseline <bin/agora.js>`), measured without
@@ -509,6 +549,7 @@ interface Results {
     readonly ownCluster: boolean;
     readonly runs: readonly RunSample[];
     readonly cliRefusedMs: readonly number[];
+    readonly cliRefusedCpuMs: readonly number[];
   };
   /** The agents' --isolation, or 'default' (cgroups where the agent is root). */
   readonly isolation: string;
@@ -520,6 +561,21 @@ type Row = readonly [string, string, string, string, string];
 
 function ms(value: number): string {
   return value.toFixed(1);
+}
+
+function mean(samples: readonly number[]): number {
+  if (samples.length === 0) throw new Error('no samples to average');
+  return samples.reduce((sum, x) => sum + x, 0) / samples.length;
+}
+
+/** Differences of two sample lists taken in the same rounds, index by index. */
+function pairedDifferences(these: readonly number[], those: readonly number[]): number[] {
+  if (these.length !== those.length) throw new Error('paired samples of different counts');
+  return these.map((x, i) => x - (those[i] ?? Number.NaN));
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${ms(value)}`;
 }
 
 function summaryRow(label: string, metric: string, samplesMs: readonly number[]): Row {
@@ -620,6 +676,14 @@ function render(results: Results): string {
       '',
     ],
   );
+  rules.push(rows.length);
+  const { nodeStartUpCpuMs, cliRefusedCpuMs } = results.context;
+  rows.push(
+    ['CPU (user + system)', `mean per process, without ${CA_VARIABLE}`, 'mean ms', '', ''],
+    ['', 'node -e 0', ms(mean(nodeStartUpCpuMs)), '', ''],
+    ['', 'agora run, refused at once', ms(mean(cliRefusedCpuMs)), '', ''],
+    ['', 'agora run, whole run', ms(mean(noCa.map((s) => s.cpuMs))), '', ''],
+  );
   const baseline = results.baseline;
   if (baseline !== undefined) {
     rules.push(rows.length);
@@ -651,6 +715,71 @@ function render(results: Results): string {
         baseline.runs.map((s) => s.taskStartMs),
       ),
       ratio('', 'refused at once vs node -e 0 (ratio, +ms)', baseline.cliRefusedMs),
+      ['', 'CPU, refused at once (mean)', ms(mean(baseline.cliRefusedCpuMs)), '', ''],
+      ['', 'CPU, whole run (mean)', ms(mean(baseline.runs.map((s) => s.cpuMs))), '', ''],
+    );
+    // Each round ran both builds one after the other: a difference within a round is
+    // what load changes least.
+    const pairedRow = (metric: string, differences: readonly number[]): Row => {
+      const { medianMs, p90Ms } = summarize(differences);
+      return ['', metric, signed(medianMs), signed(p90Ms), ''];
+    };
+    const pick = (samples: readonly RunSample[], f: (s: RunSample) => number) => samples.map(f);
+    rules.push(rows.length);
+    rows.push(
+      [
+        'this build − baseline',
+        'paired by round (median, p90 of differences)',
+        'median',
+        'p90',
+        '',
+      ],
+      pairedRow(
+        '(b) task process started',
+        pairedDifferences(
+          pick(noCa, (s) => s.taskStartMs),
+          pick(baseline.runs, (s) => s.taskStartMs),
+        ),
+      ),
+      pairedRow(
+        "    · 'launched' line (ACCEPT answered)",
+        pairedDifferences(
+          pick(noCa, (s) => s.launchedMs),
+          pick(baseline.runs, (s) => s.launchedMs),
+        ),
+      ),
+      pairedRow(
+        "    · 'launched' line → task process started",
+        pairedDifferences(
+          pick(noCa, (s) => s.taskStartMs - s.launchedMs),
+          pick(baseline.runs, (s) => s.taskStartMs - s.launchedMs),
+        ),
+      ),
+      pairedRow(
+        'agora run, refused at once',
+        pairedDifferences(cliRefusedMs['no-extra-ca'], baseline.cliRefusedMs),
+      ),
+      [
+        '',
+        'CPU, whole run (mean of differences)',
+        signed(
+          mean(
+            pairedDifferences(
+              pick(noCa, (s) => s.cpuMs),
+              pick(baseline.runs, (s) => s.cpuMs),
+            ),
+          ),
+        ),
+        '',
+        '',
+      ],
+      [
+        '',
+        'CPU, refused at once (mean of differences)',
+        signed(mean(pairedDifferences(cliRefusedCpuMs, baseline.cliRefusedCpuMs))),
+        '',
+        '',
+      ],
     );
   }
   rules.push(rows.length);
@@ -744,7 +873,7 @@ async function main(): Promise<number> {
 
     const loadAverageBefore = loadavg()[0] ?? 0;
     const baselineRuns: RunSample[] = [];
-    const baselineRefusedMs: number[] = [];
+    const baselineRefused: Measured[] = [];
     // The baseline is measured beside this build's run without the CA variable, first
     // on every other round: what the cluster does after a run (reaping, teardown)
     // falls on the next one, and must not always fall on the same build.
@@ -774,18 +903,30 @@ async function main(): Promise<number> {
     cluster.assertAllRunning();
     baselineCluster?.assertAllRunning();
     process.stderr.write('latency: agora run done; context rows next\n');
+    const nodeStartUps = await alternate(runs, (kind) => nodeStartUp(kind, signal), signal);
+    const refused = await alternate(
+      runs,
+      (kind) => withBaseline(kind, (cli) => cliRefused(kind, signal, cli), baselineRefused),
+      signal,
+    );
+    const wallOf = (samples: readonly Measured[]) => samples.map((s) => s.wallMs);
+    const cpuOf = (samples: readonly Measured[]) => samples.map((s) => s.cpuMs);
     const results: Results = {
       runs,
       warmUpRuns: WARM_UP_RUNS,
       configurations,
       context: {
-        nodeStartUpMs: await alternate(runs, (kind) => nodeStartUpMs(kind, signal), signal),
-        cliRefusedMs: await alternate(
-          runs,
-          (kind) => withBaseline(kind, (cli) => cliRefusedMs(kind, signal, cli), baselineRefusedMs),
-          signal,
-        ),
+        nodeStartUpMs: {
+          'as-is': wallOf(nodeStartUps['as-is']),
+          'no-extra-ca': wallOf(nodeStartUps['no-extra-ca']),
+        },
+        cliRefusedMs: {
+          'as-is': wallOf(refused['as-is']),
+          'no-extra-ca': wallOf(refused['no-extra-ca']),
+        },
         bareSpawnMs: await repeat(runs, () => bareSpawnMs(signal), signal),
+        nodeStartUpCpuMs: cpuOf(nodeStartUps['no-extra-ca']),
+        cliRefusedCpuMs: cpuOf(refused['no-extra-ca']),
       },
       ...(baselineCli !== undefined
         ? {
@@ -793,7 +934,8 @@ async function main(): Promise<number> {
               cli: baselineCli,
               ownCluster: baselineCluster !== undefined,
               runs: baselineRuns,
-              cliRefusedMs: baselineRefusedMs,
+              cliRefusedMs: wallOf(baselineRefused),
+              cliRefusedCpuMs: cpuOf(baselineRefused),
             },
           }
         : {}),

@@ -29,16 +29,24 @@
 //   about 1 ms for a raw socket, so the scheduler client speaks HTTP/1.1 on
 //   node:net (src/sdk/lean-http.ts) and node:http loads only when /files or a
 //   master's JSON page is first read.
+// - A V8 code cache, first measured at 2 ms of CPU on a full run and rejected,
+//   is now used for `agora run`'s bundle (bin/code-cache.js): made at the exit
+//   of the first run that launched a task, it holds the bytecode of the whole
+//   path to the task's start, and took 5-6 ms of CPU off each run in paired
+//   runs (bench/RESULTS.md, "Task start, fourth pass").
+// - `agora run` starts from its own bundle (dist/agora-run.cjs, src/cli/run-main.ts):
+//   the run command's spec and code without the table of every command.
 // Measured and rejected:
 // - A V8 start-up snapshot (`node --snapshot-blob snap.blob --build-snapshot`):
 //   node 20 takes the blob only as a command-line flag, which
 //   `#!/usr/bin/env node` cannot pass, so bin/agora.js would start a second
 //   node with it; that re-exec measured 62 ms against 48 ms for the whole
-//   CommonJS CLI, and node 20 will not put node:http in a snapshot.
-// - A V8 code cache for the bundles (vm.Script cachedData written at exit):
-//   2 ms of CPU on a full run, none on a refused one; not worth a cache
-//   directory written into dist/ at run time.
-import { rmSync, writeFileSync } from 'node:fs';
+//   CommonJS CLI, and node 20 will not put node:http in a snapshot. Measured
+//   again (fourth pass, 20 alternating runs each, load 15): `node -e 0` 24.8 ms
+//   of CPU, node with a trivial snapshot blob 30.1 ms, a node that re-execs into
+//   it 61.3 ms, against ~44 ms for a whole `agora run` refused at once.
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -46,7 +54,16 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const COMMANDS = ['run', 'up', 'tables', 'daemons', 'task', 'jobs', 'services'];
 /** Bundles on the path of a task's start: minified, with the assert shim. */
-const LEAN = new Set(['agora', 'commands/run']);
+const LEAN = new Set(['agora', 'agora-run', 'commands/run']);
+/** Bundles bin/agora.js loads with a V8 code cache (bin/code-cache.js): they carry BUILD_ID_BANNER. */
+const CODE_CACHED = new Set(['agora-run']);
+/**
+ * The first line of a code-cached bundle: `//agora-build:` and the SHA-256 of the bundle
+ * as written with zeros in its place, so a cache made for another build is never used.
+ * Same length before and after, so the source map's lines and columns stay right.
+ */
+const BUILD_ID_PREFIX = '//agora-build:';
+const BUILD_ID_BANNER = `${BUILD_ID_PREFIX}${'0'.repeat(64)}`;
 
 /**
  * `import('./run.js')` in main.ts becomes `require('./commands/run.cjs')`, run
@@ -58,8 +75,9 @@ const lazyCommands = {
   name: 'lazy-commands',
   setup(esbuild) {
     const pattern = new RegExp(`^\\./(${COMMANDS.join('|')})\\.js$`);
+    const tables = [join('src', 'cli', 'main.ts'), join('src', 'cli', 'run-spec.ts')];
     esbuild.onResolve({ filter: pattern }, (args) =>
-      args.importer.endsWith(join('src', 'cli', 'main.ts'))
+      tables.some((table) => args.importer.endsWith(table))
         ? { path: args.path.slice(2, -3), namespace: 'lazy-command' }
         : undefined,
     );
@@ -132,24 +150,28 @@ function precompiledProtos(descriptor) {
  * client never reads or compiles the descriptor (it added 3 ms of CPU, ~4%, to a
  * refused `agora run`).
  */
-const protoOnDemand = {
-  name: 'proto-on-demand',
-  setup(esbuild) {
-    esbuild.onResolve({ filter: /^\.\/(codec|compile)\.js$/ }, (args) =>
-      args.importer.endsWith(join('src', 'wire', 'proto', 'load.ts'))
-        ? { path: 'proto', namespace: 'proto-on-demand' }
-        : undefined,
-    );
-    esbuild.onLoad({ filter: /.*/, namespace: 'proto-on-demand' }, () => ({
-      contents: "module.exports = require('./proto.cjs');",
-      loader: 'js',
-    }));
-    esbuild.onResolve({ filter: /^\.\/proto\.cjs$/, namespace: 'proto-on-demand' }, (args) => ({
-      path: args.path,
-      external: true,
-    }));
-  },
-};
+function protoOnDemand(bundleName) {
+  // The path from the bundle's folder in dist/ to dist/commands/proto.cjs.
+  const protoPath = bundleName.startsWith('commands/') ? './proto.cjs' : './commands/proto.cjs';
+  return {
+    name: 'proto-on-demand',
+    setup(esbuild) {
+      esbuild.onResolve({ filter: /^\.\/(codec|compile)\.js$/ }, (args) =>
+        args.importer.endsWith(join('src', 'wire', 'proto', 'load.ts'))
+          ? { path: 'proto', namespace: 'proto-on-demand' }
+          : undefined,
+      );
+      esbuild.onLoad({ filter: /.*/, namespace: 'proto-on-demand' }, () => ({
+        contents: `module.exports = require('${protoPath}');`,
+        loader: 'js',
+      }));
+      esbuild.onResolve({ filter: /proto\.cjs$/, namespace: 'proto-on-demand' }, (args) => ({
+        path: args.path,
+        external: true,
+      }));
+    },
+  };
+}
 
 /**
  * The web UI (src/webui, preact) into dist/webui: index.html and content-hashed
@@ -177,11 +199,22 @@ async function buildWebUi() {
   });
 }
 
+/** Writes the bundle's content hash into its BUILD_ID_BANNER. */
+function stampBuildId(file) {
+  const text = readFileSync(file, 'utf8');
+  if (!text.startsWith(BUILD_ID_BANNER))
+    throw new Error(`${file} does not start with the build-id banner`);
+  const hash = createHash('sha256').update(text).digest('hex');
+  writeFileSync(file, `${BUILD_ID_PREFIX}${hash}${text.slice(BUILD_ID_BANNER.length)}`);
+}
+
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const webUi = buildWebUi();
 const protoDescriptor = await compileProtoDescriptor();
 const entries = {
   agora: 'src/cli/main.ts',
+  // `agora run`'s own entry: its flags and code in one bundle, without the command table.
+  'agora-run': 'src/cli/run-main.ts',
   ...Object.fromEntries(COMMANDS.map((name) => [`commands/${name}`, `src/cli/${name}.ts`])),
   'commands/proto': 'src/wire/proto/on-demand.ts',
 };
@@ -200,13 +233,15 @@ await Promise.all(
       sourcemap: 'linked',
       minify: LEAN.has(name),
       keepNames: true,
+      ...(CODE_CACHED.has(name) ? { banner: { js: BUILD_ID_BANNER } } : {}),
       plugins: LEAN.has(name)
-        ? [lazyCommands, assertShim, protoOnDemand]
+        ? [...(name === 'agora-run' ? [] : [lazyCommands]), assertShim, protoOnDemand(name)]
         : [lazyCommands, precompiledProtos(protoDescriptor)],
       logLevel: 'warning',
     }),
   ),
 );
+for (const name of CODE_CACHED) stampBuildId(join(root, 'dist', `${name}.cjs`));
 await webUi;
 // dist/ is CommonJS whatever the root package.json says.
 writeFileSync(join(root, 'dist', 'package.json'), '{ "type": "commonjs" }\n');

@@ -3,19 +3,12 @@
 // The `agora` command. Each subcommand's code is imported only when it runs,
 // so `agora run` does not pay for the daemons (zod, pino) at start-up.
 import { AGORA_VERSION } from '../wire/index.js';
-import { type CommandSpec, commandHelp, overviewHelp, parseCommand } from './command.js';
-import { applyCredentialFlags, CREDENTIAL_OPTIONS } from './credential-flags.js';
+import { type CommandSpec, overviewHelp } from './command.js';
+import { masterOption } from './common-options.js';
+import { dispatch, exitWith } from './dispatch.js';
+import { RUN_COMMAND } from './run-spec.js';
 import { AGENT_SECURITY_OPTIONS, MASTER_SECURITY_OPTIONS } from './security-options.js';
 
-const masterOption = {
-  master: {
-    type: 'string',
-    placeholder: 'host:port',
-    description: 'the master to talk to (also host:port,host:port, zk://…/path, etcd://…/path)',
-    default: '$AGORA_MASTER, else 127.0.0.1:5050',
-  },
-  ...CREDENTIAL_OPTIONS,
-} as const;
 const jsonOption = {
   json: { type: 'boolean', description: 'print JSON instead of a table' },
 } as const;
@@ -137,111 +130,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
     run: async (values) => (await import('./up.js')).up(values),
   },
-  {
-    name: 'run',
-    summary: 'run a command as a task on the cluster, stream its output, exit with its status',
-    usage: '[options] -- <command> [args...]',
-    details: [
-      'One argument runs through /bin/sh -c (`agora run -- "echo hi; exit 3"`); several are',
-      'executed directly (`agora run -- sh -c "echo hi"`). Task states go to stderr, the',
-      "task's stdout and stderr to this command's.",
-      '',
-      'While no offer fits the task, it says after about 2 s why it waits (no agent has',
-      'the free resources, the role is at its quota limit, ...) and again when that changes.',
-      '--timeout bounds the whole run: before the task is launched it exits 125; after,',
-      'the task is killed. The first Ctrl-C (SIGINT or SIGTERM) ends it at any stage:',
-      'before the launch it leaves at once and the master forgets the framework; after,',
-      'it kills the task and waits for it. A second one exits at once.',
-      '',
-      'If the master goes away, it re-subscribes with its framework id (a failover) and',
-      "keeps following the task, for up to 5 minutes: its framework's failover_timeout, after",
-      'which the master would also have removed it and killed the task.',
-      '',
-      "Exit status: the task's own; 128+n if signal n ended it (143 when killed by",
-      'SIGTERM); 130 or 143 when interrupted before the launch; 125 if the task could not',
-      'run (the master is unreachable, no agent fits it, --timeout passed first, it was',
-      'invalid or lost); 2 for a usage error.',
-    ].join('\n'),
-    allowPositionals: true,
-    // 125, as for every task that could not run at all (EXIT_COULD_NOT_RUN in frameworks/run.ts).
-    unreachableExitStatus: 125,
-    options: {
-      ...masterOption,
-      cpus: { type: 'string', placeholder: 'n', description: 'CPUs for the task', default: '0.1' },
-      mem: {
-        type: 'string',
-        placeholder: 'MB',
-        description: 'memory for the task, in MB',
-        default: '32',
-      },
-      disk: {
-        type: 'string',
-        placeholder: 'MB',
-        description: 'disk for the task, in MB',
-        default: '0',
-      },
-      resources: {
-        type: 'string',
-        placeholder: 'resources',
-        description: "Mesos resource text ('cpus:1;mem:128'); overrides --cpus/--mem/--disk",
-      },
-      name: {
-        type: 'string',
-        placeholder: 'name',
-        description: 'task (and framework) name',
-        default: 'agora-run',
-      },
-      role: { type: 'string', placeholder: 'role', description: 'role to run under', default: '*' },
-      env: {
-        type: 'string',
-        placeholder: 'NAME=VALUE',
-        description: 'environment variable for the task (repeatable)',
-        multiple: true,
-      },
-      timeout: {
-        type: 'string',
-        placeholder: 'duration',
-        description: 'give up after this long (Mesos duration: 30secs, 5mins)',
-        default: 'none',
-      },
-      quiet: { type: 'boolean', short: 'q', description: 'do not report task states on stderr' },
-      codec: {
-        type: 'string',
-        placeholder: 'json|protobuf',
-        description: 'encoding of the scheduler API calls and events',
-        default: 'json',
-      },
-      'docker-image': {
-        type: 'string',
-        placeholder: 'image',
-        description:
-          "run in a Docker container of this image (the agent needs --containerizers=docker,mesos); no command runs the image's own",
-      },
-      network: {
-        type: 'string',
-        placeholder: 'host|bridge|none',
-        description: "the container's network",
-        default: 'host',
-      },
-      publish: {
-        type: 'string',
-        short: 'p',
-        placeholder: 'port',
-        description:
-          "publish this container port on a host port from the offer's ports (repeatable; bridge network)",
-        multiple: true,
-      },
-      'force-pull': { type: 'boolean', description: 'pull the image even if the agent has it' },
-      containerizer: {
-        type: 'string',
-        placeholder: 'docker|mesos',
-        description:
-          "who runs --docker-image: 'docker', or 'mesos' (the agent's --image_providers=docker)",
-        default: 'docker',
-      },
-    },
-    run: async (values, positionals) => (await import('./run.js')).run(values, positionals),
-  },
+  RUN_COMMAND,
   {
     name: 'jobs',
     summary: 'batch jobs: arrays, retries, dependencies, schedules (the jobs framework)',
@@ -909,53 +798,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`agora: unknown command '${name}'\n\n${overviewHelp(COMMANDS)}`);
     return 2;
   }
-  try {
-    const { values, positionals, wantsHelp } = parseCommand(spec, args);
-    if (wantsHelp) {
-      process.stdout.write(commandHelp(spec));
-      return 0;
-    }
-    if ('principal' in spec.options) applyCredentialFlags(values);
-    return await spec.run(values, positionals);
-  } catch (error) {
-    // By name: each command is bundled on its own (scripts/build.mjs), with its own copy of the class.
-    // A flag the daemons' own parsers refuse (BadRequestError) is a usage error too.
-    if (
-      error instanceof Error &&
-      (error.name === 'UsageError' || error.name === 'BadRequestError')
-    ) {
-      process.stderr.write(`agora ${name}: ${error.message}\n\n${commandHelp(spec)}`);
-      return 2;
-    }
-    // The one place where "nothing answered" becomes a message: every command
-    // that talks to the master lets the SDK's ConnectionError reach here.
-    const unreachable = unreachableAddress(error);
-    if (unreachable !== undefined) {
-      process.stderr.write(
-        `agora ${name}: cannot reach the master at ${unreachable.address} (${unreachable.reason}); set --master or AGORA_MASTER\n`,
-      );
-      return spec.unreachableExitStatus ?? 1;
-    }
-    throw error;
-  }
-}
-
-/** The SDK's ConnectionError, told by name: each command is bundled with its own copy of the class. */
-function unreachableAddress(error: unknown): { address: string; reason: string } | undefined {
-  if (!(error instanceof Error) || error.name !== 'ConnectionError') return undefined;
-  const { address, reason } = error as Error & { address?: unknown; reason?: unknown };
-  return typeof address === 'string' && typeof reason === 'string'
-    ? { address, reason }
-    : undefined;
+  return dispatch(spec, args);
 }
 
 // A promise, not top-level await: the bundle is CommonJS (scripts/build.mjs says why).
-main(process.argv.slice(2)).then(
-  (status) => {
-    process.exitCode = status;
-  },
-  (error: unknown) => {
-    process.exitCode = 1;
-    console.error(error);
-  },
-);
+exitWith(main(process.argv.slice(2)));

@@ -28,15 +28,25 @@ export interface TimerPrimitives {
   readonly maxChunkMs: number;
 }
 
+/** A Node timer: a setTimeout, or a setImmediate for no delay. */
+type NodeTimerHandle =
+  | { readonly timeout: NodeJS.Timeout }
+  | { readonly immediate: NodeJS.Immediate };
+
 const NODE_TIMERS: TimerPrimitives = {
-  setTimeout(fn, ms) {
-    const handle = setTimeout(fn, ms);
+  setTimeout(fn, ms): NodeTimerHandle {
     // A timer alone never keeps a process alive: a component that forgot one still exits
     // (and the leak tests catch it).
-    handle.unref();
-    return handle;
+    // No delay means the next turn of the event loop: Node's setTimeout waits at least 1 ms,
+    // which a master's first offers to a new framework waited for (#7 item 17).
+    if (ms <= 0) return { immediate: setImmediate(fn).unref() };
+    return { timeout: setTimeout(fn, ms).unref() };
   },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  clearTimeout: (handle) => {
+    const timer = handle as NodeTimerHandle;
+    if ('immediate' in timer) clearImmediate(timer.immediate);
+    else clearTimeout(timer.timeout);
+  },
   maxChunkMs: MAX_TIMER_CHUNK_MS,
 };
 
