@@ -133,11 +133,25 @@ export class ProtoCodec {
         if (item instanceof LazyList) {
           if (field.rule !== 'repeated') throw new ProtoEncodeError('', 'a list in a single field');
           let writer = new WireWriter();
+          const { render, kept } = item;
           for (const element of item.items) {
             writer.tag(field.id, WIRE_LENGTH_DELIMITED);
-            const mark = writer.beginNested();
-            this.encodeMessage(itemPlan, item.render(element), writer, depth + 1);
-            writer.endNested(mark);
+            if (kept !== undefined)
+              writer.bytes(
+                kept.proto(element, () => {
+                  const own = new WireWriter();
+                  this.encodeMessage(itemPlan, render(element), own, depth + 1);
+                  // A copy of its own (finish() is a view of the writer's larger buffer),
+                  // from Buffer's pool: small kept pieces share slabs rather than each
+                  // holding a backing store.
+                  return Buffer.from(own.finish());
+                }),
+              );
+            else {
+              const mark = writer.beginNested();
+              this.encodeMessage(itemPlan, render(element), writer, depth + 1);
+              writer.endNested(mark);
+            }
             if (writer.size >= pieceBytes) {
               yield writer.finish();
               writer = new WireWriter();
