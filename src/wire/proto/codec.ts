@@ -132,7 +132,11 @@ export class ProtoCodec {
       try {
         if (item instanceof LazyList) {
           if (field.rule !== 'repeated') throw new ProtoEncodeError('', 'a list in a single field');
-          let writer = new WireWriter();
+          // Each piece's writer starts at about a piece's size: grown from 256 bytes by
+          // doubling, a 64 KiB piece cost nine allocations and copies (a third of a kept
+          // GET_STATE's CPU at 20,000 tasks).
+          const pieceWriter = () => new WireWriter(pieceBytes + 1024);
+          let writer = pieceWriter();
           const { render, kept } = item;
           for (const element of item.items) {
             writer.tag(field.id, WIRE_LENGTH_DELIMITED);
@@ -154,7 +158,7 @@ export class ProtoCodec {
             }
             if (writer.size >= pieceBytes) {
               yield writer.finish();
-              writer = new WireWriter();
+              writer = pieceWriter();
             }
           }
           if (writer.size > 0) yield writer.finish();
