@@ -54,6 +54,7 @@ import {
   getBody,
   load1m,
   openFilesLimit,
+  postBody,
   procSample,
   unlessAborted,
   waitFor,
@@ -61,6 +62,7 @@ import {
 import { monotonicUs, profileSummaries } from './master/profile.js';
 import {
   count,
+  type GetStateSample,
   type LoadRow,
   type OneAgentRow,
   printLogTails,
@@ -72,6 +74,7 @@ import {
 import {
   AGENT_RESOURCES,
   AGENT_TASKS,
+  GET_STATE_FETCHES,
   LOAD_SHAPES,
   type LoadShape,
   ONE_AGENT_RESOURCES,
@@ -436,9 +439,33 @@ async function runState(options: Options, workDir: string, signal: AbortSignal):
       stateBytes = body.length;
       await probing;
     }
+    // GET_STATE as operator clients ask for it, protobuf and JSON: each form's renderings
+    // are kept as well, so the VmHWM after these holds all three forms.
+    const rssAfterStateMb = procSample(master.pid).rssMb;
+    const getState: GetStateSample[] = [];
+    for (const accept of ['application/x-protobuf', 'application/json'])
+      for (let i = 0; i < GET_STATE_FETCHES; i++) {
+        const started = performance.now();
+        const cpuBefore = procSample(master.pid).cpuSeconds;
+        const reply = await postBody(
+          new URL('/api/v1', url),
+          JSON.stringify({ type: 'GET_STATE' }),
+          accept,
+          signal,
+        );
+        getState.push({
+          accept,
+          ms: performance.now() - started,
+          cpuMs: (procSample(master.pid).cpuSeconds - cpuBefore) * 1000,
+          bytes: reply.length,
+        });
+      }
     const fetchSpan = { fromUs, toUs: monotonicUs() };
     const after = procSample(master.pid);
     return {
+      rssAfterStateMb,
+      rssAfterGetStateMb: after.rssMb,
+      getState,
       agents: STATE_AGENTS,
       frameworks: STATE_FRAMEWORKS,
       tasksRunning: pool.stats.tasksRunning,

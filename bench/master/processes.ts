@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs';
-import { get } from 'node:http';
+import { get, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -187,6 +187,33 @@ async function listeningUrl(daemon: Daemon, signal: AbortSignal): Promise<string
     START_TIMEOUT_MS,
     signal,
   );
+}
+
+/** POSTs `body` (JSON) and reads the whole answer, in the media type `accept` asks for. */
+export function postBody(
+  url: URL,
+  body: string,
+  accept: string,
+  signal: AbortSignal,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', signal, headers: { 'content-type': 'application/json', accept } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          response.statusCode === 200
+            ? resolve(Buffer.concat(chunks))
+            : reject(new Error(`${url.href} answered ${response.statusCode}`)),
+        );
+        response.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export function getBody(url: URL, signal: AbortSignal): Promise<Buffer> {

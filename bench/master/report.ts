@@ -57,6 +57,13 @@ export interface LoadRow {
   readonly trouble: Readonly<Record<string, number>>;
 }
 
+export interface GetStateSample {
+  readonly accept: string;
+  readonly ms: number;
+  readonly cpuMs: number;
+  readonly bytes: number;
+}
+
 export interface StateRow {
   readonly agents: number;
   readonly frameworks: number;
@@ -70,6 +77,11 @@ export interface StateRow {
   /** The slowest GET /health answered while a GET /master/state was under way. */
   readonly healthMaxMs: number;
   readonly stateBytes: number;
+  /** RSS after the GETs of /master/state, and after the GET_STATEs that followed them. */
+  readonly rssAfterStateMb: number;
+  readonly rssAfterGetStateMb: number;
+  /** POST /api/v1 GET_STATE, protobuf then JSON, after the GETs of /master/state. */
+  readonly getState: readonly GetStateSample[];
   /** When the GETs ran, to pick them out of a CPU profile. */
   readonly fetchSpan: MonotonicSpan;
   readonly load1m: { readonly start: number; readonly end: number };
@@ -260,6 +272,28 @@ export function render(results: Results): string {
         ['master CPU ms per GET (median)', ms(median(state.stateCpuMs)), '', ''],
         ['GET /health ms during the GETs (max)', ms(state.healthMaxMs), '', ''],
         ['/master/state size MB', (state.stateBytes / 2 ** 20).toFixed(1), '', ''],
+        ['master RSS MB after the GETs', count(state.rssAfterStateMb), '', ''],
+        ...(['application/x-protobuf', 'application/json'] as const).flatMap((accept): Row[] => {
+          const samples = state.getState.filter((s) => s.accept === accept);
+          if (samples.length === 0) return [];
+          const kind = accept === 'application/json' ? 'JSON' : 'protobuf';
+          return [
+            [
+              `GET_STATE ${kind} ms (median of ${samples.length})`,
+              ms(median(samples.map((s) => s.ms))),
+              '',
+              '',
+            ],
+            [
+              `GET_STATE ${kind}: master CPU ms (median)`,
+              ms(median(samples.map((s) => s.cpuMs))),
+              '',
+              '',
+            ],
+            [`GET_STATE ${kind} size MB`, ((samples[0]?.bytes ?? 0) / 2 ** 20).toFixed(1), '', ''],
+          ];
+        }),
+        ['master RSS MB after the GET_STATEs', count(state.rssAfterGetStateMb), '', ''],
         ['load 1m', `${state.load1m.start.toFixed(1)}→${state.load1m.end.toFixed(1)}`, '', ''],
       ]),
     );

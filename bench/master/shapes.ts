@@ -27,6 +27,8 @@ export const STATE_AGENTS = 10_000;
 export const STATE_FRAMEWORKS = 10;
 /** GET /master/state this many times, one after another. */
 export const STATE_FETCHES = 5;
+/** GET_STATE replies of each kind (protobuf, JSON) after the GETs of /master/state. */
+export const GET_STATE_FETCHES = 3;
 export const ONE_AGENT_RESOURCES = 'cpus:8;mem:8192';
 export const ONE_AGENT_TASKS = 1_000;
 export const QUICK_ONE_AGENT_TASKS = 200;

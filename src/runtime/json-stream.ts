@@ -22,10 +22,10 @@ export function* jsonPieces(value: unknown): Generator<string> {
   if (value instanceof LazyList) {
     yield '[';
     let isFirst = true;
+    const { render, kept } = value;
     for (const item of value.items) {
-      const text = stringifyJson(value.render(item));
-      // JSON.stringify writes null for an array item it would leave out of an object.
-      const piece = text === undefined ? 'null' : text;
+      const piece =
+        kept === undefined ? itemJson(render(item)) : kept.json(item, () => itemJson(render(item)));
       yield isFirst ? piece : `,${piece}`;
       isFirst = false;
     }
@@ -58,6 +58,12 @@ export function* jsonPieces(value: unknown): Generator<string> {
     yield* jsonPieces(item);
   }
   yield '}';
+}
+
+/** An array item's JSON text: JSON.stringify writes null for one it would leave out of an object. */
+function itemJson(item: unknown): string {
+  const text: string | undefined = stringifyJson(item);
+  return text === undefined ? 'null' : text;
 }
 
 /** The whole text at once (for tests, and for replies that are not streamed). */

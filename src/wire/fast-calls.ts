@@ -1,6 +1,7 @@
 // Hand-written checks for the calls a busy master gets thousands of times a second:
 // ACKNOWLEDGE, ACCEPT of plain LAUNCHes and DECLINE from frameworks, UPDATE, UPDATES and PONG
 // from agents. zod cost about a tenth of the master's CPU on them (bench/RESULTS.md, #8).
+// And the agents' SUBSCRIBE (fast-subscribe.ts); the pieces are in fast-checks.ts.
 //
 // Each check takes only the plain form its clients send (every key one it knows, every
 // value of its JSON type: no `null`, no number written as a string) and returns what the
@@ -9,74 +10,29 @@
 // from schemas.ts with the same field and reason. A check here must therefore never take
 // what the schema refuses; test/wire/fast-calls.test.ts compares the two.
 import type { AgentCall, AgentStatusUpdate } from './agent-protocol.js';
+import {
+  hasOnly,
+  id,
+  isFiniteNumber,
+  isObject,
+  isText,
+  STATUS_SOURCES,
+  statusUuid,
+  TASK_STATE_SET,
+  taskInfo,
+} from './fast-checks.js';
+import { fastAgentSubscribe } from './fast-subscribe.js';
 import type { AgentID, ExecutorID, FrameworkID, OfferID, TaskID } from './ids.js';
 import {
   MAX_AGENT_UPDATES,
-  MAX_COMMAND_ENTRIES,
-  MAX_COMMAND_STRING_LENGTH,
   MAX_DATA_LENGTH,
   MAX_ENUM_NAME_LENGTH,
-  MAX_ID_BYTES,
-  MAX_KEY_LENGTH,
-  MAX_LABEL_VALUE_LENGTH,
-  MAX_LABELS,
   MAX_MESSAGE_LENGTH,
-  MAX_NAME_LENGTH,
   MAX_OFFER_IDS,
   MAX_OPERATIONS,
-  MAX_RESOURCE_NAME_LENGTH,
-  MAX_RESOURCES,
-  MAX_USER_LENGTH,
 } from './limits.js';
-import type { CommandInfo, Label, Resource, TaskInfo, TaskStatus } from './messages.js';
+import type { TaskInfo, TaskStatus } from './messages.js';
 import type { Call, OfferOperation } from './scheduler.js';
-import { isValidStatusUuid } from './status-uuid.js';
-import { TASK_STATES } from './task-state.js';
-import { utf8Length } from './text.js';
-
-type Json = Readonly<Record<string, unknown>>;
-
-/** A status uuid is 16 bytes: 24 base64 characters at most, padding included. */
-const MAX_STATUS_UUID_LENGTH = 24;
-const TASK_STATE_SET: ReadonlySet<string> = new Set(TASK_STATES);
-const STATUS_SOURCES: ReadonlySet<string> = new Set([
-  'SOURCE_MASTER',
-  'SOURCE_AGENT',
-  'SOURCE_EXECUTOR',
-]);
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** True when every key of `value` is one of `known` (so no key is left unchecked). */
-function hasOnly(value: Json, known: ReadonlySet<string>): boolean {
-  for (const key in value) if (!known.has(key)) return false;
-  return true;
-}
-
-function isText(value: unknown, max: number): value is string {
-  return typeof value === 'string' && value.length <= max;
-}
-
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-const ID_KEYS: ReadonlySet<string> = new Set(['value']);
-
-/** An id (`{value}`), as schemas.ts's idValue checks it. */
-function id<T extends { readonly value: string }>(value: unknown): T | undefined {
-  if (!isObject(value) || !hasOnly(value, ID_KEYS)) return undefined;
-  const text = value.value;
-  if (typeof text !== 'string' || text.length === 0) return undefined;
-  if (utf8Length(text, MAX_ID_BYTES) > MAX_ID_BYTES) return undefined;
-  return { value: text } as unknown as T;
-}
-
-function statusUuid(value: unknown): string | undefined {
-  return isText(value, MAX_STATUS_UUID_LENGTH) && isValidStatusUuid(value) ? value : undefined;
-}
 
 // ------------------------------------------------------------------ scheduler calls
 
@@ -89,18 +45,6 @@ const DECLINE_KEYS: ReadonlySet<string> = new Set(['offer_ids', 'filters']);
 const FILTERS_KEYS: ReadonlySet<string> = new Set(['refuse_seconds']);
 const LAUNCH_KEYS: ReadonlySet<string> = new Set(['type', 'launch']);
 const TASK_INFOS_KEYS: ReadonlySet<string> = new Set(['task_infos']);
-const TASK_INFO_KEYS: ReadonlySet<string> = new Set([
-  'name',
-  'task_id',
-  'agent_id',
-  'resources',
-  'command',
-  'labels',
-]);
-const RESOURCE_KEYS: ReadonlySet<string> = new Set(['name', 'type', 'scalar']);
-const COMMAND_KEYS: ReadonlySet<string> = new Set(['value', 'shell', 'arguments', 'user']);
-const LABELS_KEYS: ReadonlySet<string> = new Set(['labels']);
-const LABEL_KEYS: ReadonlySet<string> = new Set(['key', 'value']);
 
 /**
  * A scheduler call in its plain form (ACKNOWLEDGE, DECLINE, ACCEPT of LAUNCHes of plain
@@ -198,93 +142,6 @@ function launches(value: unknown): OfferOperation[] | undefined {
   return operations;
 }
 
-function taskInfo(value: unknown): TaskInfo | undefined {
-  if (!isObject(value) || !hasOnly(value, TASK_INFO_KEYS)) return undefined;
-  if (!isText(value.name, MAX_NAME_LENGTH)) return undefined;
-  const task_id = id<TaskID>(value.task_id);
-  const agent_id = id<AgentID>(value.agent_id);
-  if (task_id === undefined || agent_id === undefined) return undefined;
-  const task: { -readonly [K in keyof TaskInfo]: TaskInfo[K] } = {
-    name: value.name,
-    task_id,
-    agent_id,
-  };
-  if (value.resources !== undefined) {
-    const resources = scalarResources(value.resources);
-    if (resources === undefined) return undefined;
-    task.resources = resources;
-  }
-  if (value.command !== undefined) {
-    const command = commandInfo(value.command);
-    if (command === undefined) return undefined;
-    task.command = command;
-  }
-  if (value.labels !== undefined) {
-    const labels = labelsOf(value.labels);
-    if (labels === undefined) return undefined;
-    task.labels = { labels };
-  }
-  return task;
-}
-
-/** Unreserved scalars only (cpus, mem, disk...): roles, reservations and ranges go to zod. */
-function scalarResources(value: unknown): Resource[] | undefined {
-  if (!Array.isArray(value) || value.length > MAX_RESOURCES) return undefined;
-  const resources: Resource[] = [];
-  for (const item of value) {
-    if (!isObject(item) || !hasOnly(item, RESOURCE_KEYS) || item.type !== 'SCALAR')
-      return undefined;
-    const name = item.name;
-    if (!isText(name, MAX_RESOURCE_NAME_LENGTH) || name.length === 0) return undefined;
-    const scalar = item.scalar;
-    if (!isObject(scalar) || !hasOnly(scalar, ID_KEYS)) return undefined;
-    const amount = scalar.value;
-    if (!isFiniteNumber(amount) || amount < 0) return undefined;
-    resources.push({ name, type: 'SCALAR', scalar: { value: amount } });
-  }
-  return resources;
-}
-
-function commandInfo(value: unknown): CommandInfo | undefined {
-  if (!isObject(value) || !hasOnly(value, COMMAND_KEYS)) return undefined;
-  const command: { -readonly [K in keyof CommandInfo]: CommandInfo[K] } = {};
-  if (value.shell !== undefined) {
-    if (typeof value.shell !== 'boolean') return undefined;
-    command.shell = value.shell;
-  }
-  if (value.value !== undefined) {
-    if (!isText(value.value, MAX_COMMAND_STRING_LENGTH)) return undefined;
-    command.value = value.value;
-  }
-  if (value.arguments !== undefined) {
-    const args = value.arguments;
-    if (!Array.isArray(args) || args.length > MAX_COMMAND_ENTRIES) return undefined;
-    for (const arg of args) if (!isText(arg, MAX_COMMAND_STRING_LENGTH)) return undefined;
-    command.arguments = args.slice() as string[];
-  }
-  if (value.user !== undefined) {
-    if (!isText(value.user, MAX_USER_LENGTH)) return undefined;
-    command.user = value.user;
-  }
-  return command;
-}
-
-function labelsOf(value: unknown): Label[] | undefined {
-  if (!isObject(value) || !hasOnly(value, LABELS_KEYS)) return undefined;
-  const list = value.labels;
-  if (!Array.isArray(list) || list.length > MAX_LABELS) return undefined;
-  const labels: Label[] = [];
-  for (const item of list) {
-    if (!isObject(item) || !hasOnly(item, LABEL_KEYS) || !isText(item.key, MAX_KEY_LENGTH))
-      return undefined;
-    if (item.value === undefined) labels.push({ key: item.key });
-    else if (isText(item.value, MAX_LABEL_VALUE_LENGTH))
-      labels.push({ key: item.key, value: item.value });
-    else return undefined;
-  }
-  return labels;
-}
-
 // ------------------------------------------------------------------ agent calls
 
 const PONG_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id']);
@@ -306,9 +163,10 @@ const TASK_STATUS_KEYS: ReadonlySet<string> = new Set([
   'healthy',
 ]);
 
-/** An agent's PONG, UPDATE or UPDATES in its plain form, or `undefined`: then zod decides. */
+/** An agent's SUBSCRIBE, PONG, UPDATE or UPDATES in its plain form, or `undefined`: then zod decides. */
 export function fastAgentCall(input: unknown): AgentCall | undefined {
   if (!isObject(input)) return undefined;
+  if (input.type === 'SUBSCRIBE') return fastAgentSubscribe(input);
   const agent_id = id<AgentID>(input.agent_id);
   if (agent_id === undefined) return undefined;
   switch (input.type) {

@@ -49,7 +49,7 @@ export {
   taskId,
 } from './ids.js';
 export { exceedsJsonDepth, nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
-export { LazyList, lazyList } from './lazy-list.js';
+export { type KeptRenderings, LazyList, lazyList } from './lazy-list.js';
 export * as limits from './limits.js';
 export { machineKey } from './machine-id.js';
 export type * from './messages.js';

@@ -67,7 +67,66 @@ const PLAIN_CALLS: readonly unknown[] = [
   { type: 'ACCEPT', framework_id, accept: { offer_ids: [{ value: 'o-1' }] } },
 ];
 
+const agentResources = [
+  { name: 'cpus', type: 'SCALAR', scalar: { value: 4 } },
+  { name: 'mem', type: 'SCALAR', scalar: { value: 4096 } },
+  { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31000, end: 32000 }] } },
+];
+const allocated = [
+  { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 }, allocation_info: { role: 'web' } },
+  {
+    name: 'ports',
+    type: 'RANGES',
+    ranges: { range: [{ begin: 31000, end: 31001 }] },
+    allocation_info: { role: 'web' },
+  },
+];
+
 const PLAIN_AGENT_CALLS: readonly unknown[] = [
+  // An agent's first registration, and its re-registration with a task (after a failover).
+  {
+    type: 'SUBSCRIBE',
+    subscribe: {
+      agent_info: { hostname: 'h1', port: 5051, resources: agentResources },
+      version: '1.11.0',
+      tasks: [],
+    },
+  },
+  {
+    type: 'SUBSCRIBE',
+    agent_id,
+    subscribe: {
+      agent_info: { hostname: 'h1', port: 5051, resources: agentResources, id: agent_id },
+      version: '1.11.0',
+      tasks: [
+        {
+          framework_id,
+          framework_info: {
+            user: 'u',
+            name: 'f',
+            id: framework_id,
+            failover_timeout: 60,
+            checkpoint: true,
+            role: 'web',
+            roles: ['web', 'db'],
+            hostname: 'fh',
+            principal: 'p',
+            webui_url: 'http://fh',
+            capabilities: [{ type: 'MULTI_ROLE' }, { type: 'PARTITION_AWARE' }],
+          },
+          task: {
+            name: 'n',
+            task_id: { value: 't1' },
+            agent_id,
+            resources: allocated,
+            command: { value: 'sleep 10' },
+            labels: { labels: [{ key: 'k', value: 'v' }] },
+          },
+          state: 'TASK_RUNNING',
+        },
+      ],
+    },
+  },
   { type: 'PONG', agent_id },
   { type: 'UPDATE', agent_id, update: { framework_id, status } },
   { type: 'UPDATE', agent_id, update: { framework_id, status }, pong: true },
@@ -135,6 +194,16 @@ const ODD_VALUES: readonly unknown[] = [
   { value: 'ok', extra: 1 },
   'TASK_BOGUS',
   'AAAAAAAAAAAAAAAAAAAAAA==',
+  // Where a role, an enum or a range bound belongs.
+  '*',
+  '.',
+  '-web',
+  'a/b',
+  'RANGES',
+  'SCALAR',
+  'UNKNOWN',
+  1.5,
+  2 ** 53,
 ];
 
 /** Every path to a value in `value`, objects and arrays included. */

@@ -6,6 +6,7 @@ import { Resources } from '../../resources/index.js';
 import type { FrameworkID, MaintenanceSchedule, TaskID } from '../../wire/index.js';
 import type {
   AgentRecord,
+  ExecutorRecord,
   FrameworkRecord,
   InverseOfferRecord,
   MachineRecord,
@@ -28,7 +29,8 @@ export interface ReadonlyBooks {
   readonly machines: ReadonlyMap<string, Readonly<MachineRecord>>;
   usedOn(agent: AgentRecord): Resources;
   offeredOn(agent: AgentRecord): Resources;
-  usedBy(framework: FrameworkRecord): Resources;
+  usedBy(framework: FrameworkRecord, executors?: readonly ExecutorRecord[]): Resources;
+  executorsOf(framework?: FrameworkRecord): ExecutorRecord[];
   offeredTo(framework: FrameworkRecord): Resources;
 }
 
@@ -51,6 +53,9 @@ export class Books implements ReadonlyBooks {
    * or the master gave it up): a draining agent may be drained now.
    */
   onTaskRetired: (task: TaskRecord) => void = () => {};
+  /** Kept sums of used and offered resources, by agent or framework record (keptSum). */
+  private readonly usedSums = new WeakMap<object, KeptSum>();
+  private readonly offeredSums = new WeakMap<object, KeptSum>();
   private nextFrameworkNumber = 0;
   private nextAgentNumber = 0;
   private nextOfferNumber = 0;
@@ -163,34 +168,77 @@ export class Books implements ReadonlyBooks {
 
   /** Resources in use by tasks (not terminal) and executors on an agent, summed. */
   usedOn(agent: AgentRecord): Resources {
-    return Resources.sum(usedOnParts(agent));
+    const parts: Resources[] = [];
+    for (const task of agent.tasks) if (!task.isRecovered) parts.push(task.resources);
+    for (const executor of agent.executors.values()) parts.push(executor.resources);
+    return keptSum(this.usedSums, agent, parts);
   }
 
   offeredOn(agent: AgentRecord): Resources {
-    let offered = Resources.EMPTY;
-    for (const offer of this.offersOf(agent)) offered = offered.plus(offer.resources);
-    return offered;
+    return keptSum(this.offeredSums, agent, this.offeredParts(agent));
   }
 
-  usedBy(framework: FrameworkRecord): Resources {
-    return Resources.sum(this.usedByParts(framework));
+  /**
+   * Resources in use by a framework's tasks (not terminal) and executors, summed; pass its
+   * `executors` when known, as a render of every framework does (each lookup here reads
+   * every agent).
+   */
+  usedBy(framework: FrameworkRecord, executors?: readonly ExecutorRecord[]): Resources {
+    const parts: Resources[] = [];
+    for (const task of framework.tasks.values()) if (!task.isRecovered) parts.push(task.resources);
+    for (const executor of executors ?? this.executorsOf(framework)) parts.push(executor.resources);
+    return keptSum(this.usedSums, framework, parts);
   }
 
-  private *usedByParts(framework: FrameworkRecord): Generator<Resources> {
-    for (const task of framework.tasks.values()) if (!task.isRecovered) yield task.resources;
-    for (const agent of this.agents.values())
+  /** The executors the master knows (of one framework, or all): every agent's, read. */
+  executorsOf(framework?: FrameworkRecord): ExecutorRecord[] {
+    const known: ExecutorRecord[] = [];
+    const id = framework?.id.value;
+    for (const agent of this.agents.values()) {
+      if (agent.executors.size === 0) continue;
       for (const executor of agent.executors.values())
-        if (executor.frameworkId.value === framework.id.value) yield executor.resources;
+        if (id === undefined || executor.frameworkId.value === id) known.push(executor);
+    }
+    return known;
   }
 
   offeredTo(framework: FrameworkRecord): Resources {
-    let offered = Resources.EMPTY;
-    for (const offer of this.offersOf(framework)) offered = offered.plus(offer.resources);
-    return offered;
+    return keptSum(this.offeredSums, framework, this.offeredParts(framework));
+  }
+
+  private offeredParts(holder: { readonly offers: ReadonlySet<string> }): Resources[] {
+    const parts: Resources[] = [];
+    for (const id of holder.offers) {
+      const offer = this.offers.get(id);
+      if (offer !== undefined) parts.push(offer.resources);
+    }
+    return parts;
   }
 }
 
-function* usedOnParts(agent: AgentRecord): Generator<Resources> {
-  for (const task of agent.tasks) if (!task.isRecovered) yield task.resources;
-  for (const executor of agent.executors.values()) yield executor.resources;
+interface KeptSum {
+  readonly parts: readonly Resources[];
+  readonly sum: Resources;
+}
+
+/**
+ * The sum of `parts`, the very value of the last call for `holder` when the parts are the
+ * same values in the same order (Resources are immutable): /master/state sums each agent's
+ * and framework's tasks on every GET, and a kept rendering of an agent is valid while its
+ * sums are the same value (http/fragments.ts). Read, not told: nothing to invalidate.
+ */
+function keptSum(
+  sums: WeakMap<object, KeptSum>,
+  holder: object,
+  list: readonly Resources[],
+): Resources {
+  const kept = sums.get(holder);
+  if (kept !== undefined && kept.parts.length === list.length) {
+    let isSame = true;
+    for (let i = 0; i < list.length && isSame; i++) isSame = kept.parts[i] === list[i];
+    if (isSame) return kept.sum;
+  }
+  const sum = Resources.sum(list);
+  sums.set(holder, { parts: list, sum });
+  return sum;
 }

@@ -174,6 +174,12 @@ export interface OfferRecord {
   state: OfferState;
 }
 
+/**
+ * The large replies keep each task's and agent's rendering until a field it reads changes,
+ * as http/fragments.ts's keys see it: so replace an agent's `info` or `total` and a status
+ * rather than change one in place, change `statuses` only by push and pop, and add to the
+ * key there any field a rendering comes to read.
+ */
 export interface TaskRecord {
   readonly taskId: TaskID;
   readonly frameworkId: FrameworkID;

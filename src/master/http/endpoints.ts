@@ -32,6 +32,7 @@ import {
   legacyRoles,
   legacyState,
   legacyTask,
+  legacyTasks,
   type MasterView,
   maintenanceStatus,
   quotaStatus,
@@ -171,7 +172,7 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     return streamJson(
       response,
       200,
-      { tasks: streamedList(page, legacyTask) },
+      { tasks: streamedList(page, legacyTask, legacyTasks) },
       { jsonpCallback: jsonpCallback(request) },
     );
   };

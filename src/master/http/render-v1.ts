@@ -2,11 +2,13 @@ import type { Operation, Task } from '../../wire/index.js';
 import type { ReadonlyBooks as Books } from '../core/books.js';
 import type { AgentRecord, FrameworkRecord, OperationRecord, TaskRecord } from '../core/records.js';
 import type { RoleBreakdown } from '../core/roles.js';
+import { agentFragments, taskFragments } from './fragments.js';
 import {
   AGENT_CAPABILITIES,
   agentPid,
   drainInfo,
   eagerList,
+  executorsByFramework,
   isActive,
   isListed,
   type Json,
@@ -34,6 +36,9 @@ export function v1Operations(books: Books): Json {
   );
   return { operations };
 }
+
+/** Each task's and agent's v1 rendering (JSON text, protobuf bytes), kept until it changes. */
+const keptTasks = taskFragments.in(undefined, 'v1');
 
 export function v1Task(task: TaskRecord): Task {
   return {
@@ -75,7 +80,12 @@ export function v1Agent(books: Books, agent: AgentRecord): Json {
   };
 }
 
-export function v1Framework(books: Books, framework: FrameworkRecord): Json {
+export function v1Framework(
+  books: Books,
+  framework: FrameworkRecord,
+  // v1Frameworks passes each framework's, read once for all of them.
+  executors = books.executorsOf(framework),
+): Json {
   return {
     framework_info: framework.info,
     active: framework.link.state === 'connected',
@@ -100,7 +110,7 @@ export function v1Framework(books: Books, framework: FrameworkRecord): Json {
           }),
         }
       : {}),
-    allocated_resources: books.usedBy(framework).toWire('post-refinement'),
+    allocated_resources: books.usedBy(framework, executors).toWire('post-refinement'),
     offered_resources: books.offeredTo(framework).toWire('post-refinement'),
     ...(framework.offerConstraintsGiven !== undefined
       ? { offer_constraints: framework.offerConstraintsGiven }
@@ -118,9 +128,9 @@ export function v1Tasks(books: Books, list: ListMaker = eagerList): Json {
     for (const task of framework.completedTasks) completed.push(task);
   }
   return {
-    tasks: list(active, v1Task),
-    unreachable_tasks: list(unreachable, v1Task),
-    completed_tasks: list(completed, v1Task),
+    tasks: list(active, v1Task, keptTasks),
+    unreachable_tasks: list(unreachable, v1Task, keptTasks),
+    completed_tasks: list(completed, v1Task, keptTasks),
   };
 }
 
@@ -129,6 +139,7 @@ export function v1Agents(books: Books, list: ListMaker = eagerList): Json {
     agents: list(
       [...books.agents.values()].filter((a) => isListed(a)),
       (a) => v1Agent(books, a),
+      agentFragments.in(books, 'v1'),
     ),
     recovered_agents: [...books.agents.values()]
       .filter((a) => a.link.state === 'recovered')
@@ -157,9 +168,14 @@ export function v1Executors(books: Books): Json {
 }
 
 export function v1Frameworks(books: Books): Json {
+  const executors = executorsByFramework(books);
   return {
-    frameworks: [...books.frameworks.values()].map((f) => v1Framework(books, f)),
-    completed_frameworks: books.completedFrameworks.map((f) => v1Framework(books, f)),
+    frameworks: [...books.frameworks.values()].map((f) =>
+      v1Framework(books, f, executors.get(f.id.value) ?? []),
+    ),
+    completed_frameworks: books.completedFrameworks.map((f) =>
+      v1Framework(books, f, executors.get(f.id.value) ?? []),
+    ),
   };
 }
 

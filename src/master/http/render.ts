@@ -7,6 +7,7 @@ import { type Resources, summarize, summarizeAttributes } from '../../resources/
 import { lazyList } from '../../runtime/index.js';
 import {
   type DomainInfo,
+  type KeptRenderings,
   type MachineID,
   MESOS_API_VERSION,
   machineKey,
@@ -24,6 +25,7 @@ import type {
   TaskRecord,
 } from '../core/records.js';
 import type { RoleBreakdown } from '../core/roles.js';
+import { agentFragments, taskFragments } from './fragments.js';
 
 export type Json = Record<string, unknown>;
 
@@ -31,7 +33,11 @@ export type Json = Record<string, unknown>;
  * How a rendering makes its long lists (agents, tasks): arrays at once, or, for a reply
  * streamed by streamJson, LazyLists whose items are rendered as they are written.
  */
-export type ListMaker = <T>(items: Iterable<T>, render: (item: T) => unknown) => unknown;
+export type ListMaker = <T>(
+  items: Iterable<T>,
+  render: (item: T) => unknown,
+  kept?: KeptRenderings<T>,
+) => unknown;
 export const eagerList: ListMaker = (items, render) => Array.from(items, (item) => render(item));
 export const streamedList: ListMaker = lazyList;
 
@@ -56,11 +62,19 @@ export function versionInfo(): {
  * Command tasks have none the master hears of (Mesos lists none either).
  */
 export function knownExecutors(books: Books, framework?: FrameworkRecord): ExecutorRecord[] {
-  return [...books.agents.values()].flatMap((agent) =>
-    [...agent.executors.values()].filter(
-      (executor) => framework === undefined || executor.frameworkId.value === framework.id.value,
-    ),
-  );
+  return books.executorsOf(framework);
+}
+
+/** Every known executor by framework id value, read in one pass over the agents. */
+export function executorsByFramework(books: Books): ReadonlyMap<string, ExecutorRecord[]> {
+  const byFramework = new Map<string, ExecutorRecord[]>();
+  for (const executor of books.executorsOf()) {
+    const id = executor.frameworkId.value;
+    const list = byFramework.get(id);
+    if (list === undefined) byFramework.set(id, [executor]);
+    else list.push(executor);
+  }
+  return byFramework;
 }
 
 /** Agents the endpoints list: registered ones, connected or not (Mesos lists unreachable ones apart). */
@@ -116,6 +130,9 @@ export function legacyTask(task: TaskRecord): Json {
   };
 }
 
+/** Each task's legacy JSON, kept until the task changes (fragments.ts). */
+export const legacyTasks = taskFragments.in(undefined, 'legacy');
+
 export function legacyOffer(offer: OfferRecord): Json {
   return {
     id: offer.offer.id.value,
@@ -153,8 +170,10 @@ export function legacyFramework(
   books: Books,
   framework: FrameworkRecord,
   list: ListMaker = eagerList,
+  // legacyState passes each framework's, read once for all of them.
+  executors = knownExecutors(books, framework),
 ): Json {
-  const used = books.usedBy(framework);
+  const used = books.usedBy(framework, executors);
   const offered = books.offeredTo(framework);
   const info = framework.info;
   const tasks = [...framework.tasks.values()];
@@ -176,17 +195,19 @@ export function legacyFramework(
     tasks: list(
       tasks.filter((t) => t.state !== 'TASK_UNREACHABLE'),
       legacyTask,
+      legacyTasks,
     ),
     unreachable_tasks: list(
       tasks.filter((t) => t.state === 'TASK_UNREACHABLE'),
       legacyTask,
+      legacyTasks,
     ),
-    completed_tasks: list(framework.completedTasks, legacyTask),
+    completed_tasks: list(framework.completedTasks, legacyTask, legacyTasks),
     offers: [...framework.offers].flatMap((id) => {
       const offer = books.offers.get(id);
       return offer === undefined ? [] : [legacyOffer(offer)];
     }),
-    executors: knownExecutors(books, framework).map(legacyExecutor),
+    executors: executors.map(legacyExecutor),
     ...(info.labels !== undefined ? { labels: info.labels.labels } : {}),
     ...(framework.offerConstraintsGiven !== undefined
       ? { offer_constraints: framework.offerConstraintsGiven }
@@ -295,6 +316,7 @@ export interface MasterView {
 
 export function legacyState(books: Books, master: MasterView, list: ListMaker = eagerList): Json {
   const agents = [...books.agents.values()];
+  const executors = executorsByFramework(books);
   return {
     ...versionInfo(),
     start_time: master.startTimeSec,
@@ -323,14 +345,19 @@ export function legacyState(books: Books, master: MasterView, list: ListMaker = 
     slaves: list(
       agents.filter((a) => isListed(a)),
       (a) => legacyAgent(books, a),
+      agentFragments.in(books, 'legacy'),
     ),
     recovered_slaves: list(
       agents.filter((a) => a.link.state === 'recovered'),
       recoveredAgent,
     ),
     // Frameworks are few; each is rendered at once but for its task lists.
-    frameworks: [...books.frameworks.values()].map((f) => legacyFramework(books, f, list)),
-    completed_frameworks: books.completedFrameworks.map((f) => legacyFramework(books, f, list)),
+    frameworks: [...books.frameworks.values()].map((f) =>
+      legacyFramework(books, f, list, executors.get(f.id.value) ?? []),
+    ),
+    completed_frameworks: books.completedFrameworks.map((f) =>
+      legacyFramework(books, f, list, executors.get(f.id.value) ?? []),
+    ),
     orphan_tasks: [],
     unregistered_frameworks: [],
   };

@@ -132,15 +132,33 @@ export class ProtoCodec {
       try {
         if (item instanceof LazyList) {
           if (field.rule !== 'repeated') throw new ProtoEncodeError('', 'a list in a single field');
-          let writer = new WireWriter();
+          // Each piece's writer starts at about a piece's size: grown from 256 bytes by
+          // doubling, a 64 KiB piece cost nine allocations and copies (a third of a kept
+          // GET_STATE's CPU at 20,000 tasks).
+          const pieceWriter = () => new WireWriter(pieceBytes + 1024);
+          let writer = pieceWriter();
+          const { render, kept } = item;
           for (const element of item.items) {
             writer.tag(field.id, WIRE_LENGTH_DELIMITED);
-            const mark = writer.beginNested();
-            this.encodeMessage(itemPlan, item.render(element), writer, depth + 1);
-            writer.endNested(mark);
+            if (kept !== undefined)
+              writer.bytes(
+                kept.proto(element, () => {
+                  const own = new WireWriter();
+                  this.encodeMessage(itemPlan, render(element), own, depth + 1);
+                  // A copy of its own (finish() is a view of the writer's larger buffer),
+                  // from Buffer's pool: small kept pieces share slabs rather than each
+                  // holding a backing store.
+                  return Buffer.from(own.finish());
+                }),
+              );
+            else {
+              const mark = writer.beginNested();
+              this.encodeMessage(itemPlan, render(element), writer, depth + 1);
+              writer.endNested(mark);
+            }
             if (writer.size >= pieceBytes) {
               yield writer.finish();
-              writer = new WireWriter();
+              writer = pieceWriter();
             }
           }
           if (writer.size > 0) yield writer.finish();

@@ -219,9 +219,15 @@ function join64(lo: number, hi: number, isSigned: boolean): number {
  */
 export class WireWriter {
   // A Buffer rather than a plain Uint8Array for its native UTF-8 write (string()).
-  private buffer = Buffer.allocUnsafe(256);
-  private view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+  private buffer: Buffer;
+  private view: DataView;
   private length = 0;
+
+  /** `capacityBytes`: room to start with, for a writer that will hold about that much. */
+  constructor(capacityBytes = 256) {
+    this.buffer = Buffer.allocUnsafe(capacityBytes);
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+  }
 
   tag(fieldNumber: number, wireType: number): void {
     this.uint32(((fieldNumber << 3) | wireType) >>> 0);

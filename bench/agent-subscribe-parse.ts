@@ -1,0 +1,73 @@
+// In-process CPU of validating agents' SUBSCRIBE calls: the hand-written check
+// (wire/fast-calls.ts) against the zod schema, on what a simulated agent sends when it
+// re-registers after a master failover (10 running tasks; `0` for a first registration).
+//
+//   node --import tsx bench/agent-subscribe-parse.ts [tasks per agent=10]
+import { readFileSync } from 'node:fs';
+import { fastAgentCall } from '../src/wire/fast-calls.js';
+import { AgentCallSchema } from '../src/wire/schemas.js';
+
+const TASKS = Number(process.argv[2] ?? 10);
+const CALLS = 10_000;
+const resources = (role?: string) =>
+  [
+    { name: 'cpus', type: 'SCALAR', scalar: { value: role === undefined ? 1 : 0.1 } },
+    { name: 'mem', type: 'SCALAR', scalar: { value: role === undefined ? 320 : 32 } },
+  ].map((r) => (role === undefined ? r : { ...r, allocation_info: { role } }));
+const call = (i: number) =>
+  JSON.stringify({
+    type: 'SUBSCRIBE',
+    agent_id: { value: `m-S${i}` },
+    subscribe: {
+      agent_info: {
+        hostname: `sim-${i}`,
+        port: 5051,
+        resources: resources(),
+        id: { value: `m-S${i}` },
+      },
+      version: '1.11.0',
+      tasks: Array.from({ length: TASKS }, (_, t) => ({
+        framework_id: { value: 'm-0001' },
+        framework_info: {
+          user: 'bench',
+          name: 'bench-framework',
+          id: { value: 'm-0001' },
+          failover_timeout: 0,
+          roles: ['*'],
+          capabilities: [{ type: 'MULTI_ROLE' }],
+        },
+        task: {
+          name: `t${i}-${t}`,
+          task_id: { value: `t${i}-${t}` },
+          agent_id: { value: `m-S${i}` },
+          resources: resources('*'),
+          command: { value: 'true' },
+        },
+        state: 'TASK_RUNNING',
+      })),
+    },
+  });
+const bodies = Array.from({ length: CALLS }, (_, i) => call(i));
+const cpuMs = (f: () => void) => {
+  const before = process.cpuUsage();
+  f();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
+};
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+console.log(`${CALLS} agent SUBSCRIBE calls with ${TASKS} tasks each; load ${load()}`);
+for (let round = 0; round < 3; round++) {
+  let taken = 0;
+  const zod = cpuMs(() => {
+    for (const body of bodies) AgentCallSchema.parse(JSON.parse(body));
+  });
+  const fast = cpuMs(() => {
+    for (const body of bodies) if (fastAgentCall(JSON.parse(body)) !== undefined) taken++;
+  });
+  const parseOnly = cpuMs(() => {
+    for (const body of bodies) JSON.parse(body);
+  });
+  console.log(
+    `round ${round}: JSON.parse alone ${parseOnly.toFixed(0)} ms; + zod ${zod.toFixed(0)} ms; + hand-written check ${fast.toFixed(0)} ms (${taken}/${CALLS} taken); validation alone ${(zod - parseOnly).toFixed(0)} → ${(fast - parseOnly).toFixed(0)} ms (load ${load()})`,
+  );
+}

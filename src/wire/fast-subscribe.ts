@@ -1,0 +1,187 @@
+// The agents' SUBSCRIBE in its plain form, checked by hand (fast-calls.ts says how and why):
+// 10,000 agents re-registering with their tasks after a master failover spent some 9% of
+// the master's CPU in zod.
+import type { AgentCall, AgentSubscribe, AgentTask } from './agent-protocol.js';
+import { durationSecondsProblem } from './duration.js';
+import {
+  hasOnly,
+  id,
+  isFiniteNumber,
+  isObject,
+  isText,
+  type Json,
+  plainResources,
+  TASK_STATE_SET,
+  taskInfo,
+} from './fast-checks.js';
+import type { AgentID, FrameworkID } from './ids.js';
+import {
+  MAX_CAPABILITIES,
+  MAX_HOSTNAME_LENGTH,
+  MAX_KEY_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_PRINCIPAL_LENGTH,
+  MAX_ROLE_BYTES,
+  MAX_ROLES,
+  MAX_TASKS,
+  MAX_URL_LENGTH,
+  MAX_USER_LENGTH,
+} from './limits.js';
+import type { AgentInfo, FrameworkInfo } from './messages.js';
+
+const SUBSCRIBE_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id', 'subscribe']);
+// checkpointed_resources (reservations, volumes) go to zod.
+const SUBSCRIBE_KEYS: ReadonlySet<string> = new Set(['agent_info', 'version', 'tasks']);
+// attributes and domain go to zod.
+const AGENT_INFO_KEYS: ReadonlySet<string> = new Set(['hostname', 'port', 'resources', 'id']);
+const AGENT_TASK_KEYS: ReadonlySet<string> = new Set([
+  'framework_id',
+  'framework_info',
+  'task',
+  'state',
+]);
+// labels and offer_filters go to zod.
+const FRAMEWORK_INFO_KEYS: ReadonlySet<string> = new Set([
+  'user',
+  'name',
+  'id',
+  'failover_timeout',
+  'checkpoint',
+  'role',
+  'roles',
+  'hostname',
+  'principal',
+  'webui_url',
+  'capabilities',
+]);
+const CAPABILITY_KEYS: ReadonlySet<string> = new Set(['type']);
+const FRAMEWORK_CAPABILITIES: ReadonlySet<string> = new Set([
+  'UNKNOWN',
+  'REVOCABLE_RESOURCES',
+  'TASK_KILLING_STATE',
+  'GPU_RESOURCES',
+  'SHARED_RESOURCES',
+  'PARTITION_AWARE',
+  'MULTI_ROLE',
+  'RESERVATION_REFINEMENT',
+  'REGION_AWARE',
+]);
+
+/** An agent's SUBSCRIBE (type checked by the caller), or `undefined`: then zod decides. */
+export function fastAgentSubscribe(input: Json): AgentCall | undefined {
+  if (!hasOnly(input, SUBSCRIBE_CALL_KEYS)) return undefined;
+  const agentId = input.agent_id === undefined ? undefined : id<AgentID>(input.agent_id);
+  if (input.agent_id !== undefined && agentId === undefined) return undefined;
+  const body = input.subscribe;
+  if (!isObject(body) || !hasOnly(body, SUBSCRIBE_KEYS)) return undefined;
+  const agent_info = agentInfo(body.agent_info);
+  if (agent_info === undefined || !isText(body.version, MAX_KEY_LENGTH)) return undefined;
+  const subscribe: { -readonly [K in keyof AgentSubscribe]: AgentSubscribe[K] } = {
+    agent_info,
+    version: body.version,
+  };
+  if (body.tasks !== undefined) {
+    const list = body.tasks;
+    if (!Array.isArray(list) || list.length > MAX_TASKS) return undefined;
+    const tasks: AgentTask[] = [];
+    for (const item of list) {
+      const task = agentTask(item);
+      if (task === undefined) return undefined;
+      tasks.push(task);
+    }
+    subscribe.tasks = tasks;
+  }
+  return agentId === undefined
+    ? { type: 'SUBSCRIBE', subscribe }
+    : { type: 'SUBSCRIBE', agent_id: agentId, subscribe };
+}
+
+function agentInfo(value: unknown): AgentInfo | undefined {
+  if (!isObject(value) || !hasOnly(value, AGENT_INFO_KEYS)) return undefined;
+  const hostname = value.hostname;
+  if (!isText(hostname, MAX_HOSTNAME_LENGTH) || hostname.length === 0) return undefined;
+  const info: { -readonly [K in keyof AgentInfo]: AgentInfo[K] } = { hostname };
+  if (value.port !== undefined) {
+    if (!isFiniteNumber(value.port)) return undefined;
+    info.port = value.port;
+  }
+  if (value.resources !== undefined) {
+    const resources = plainResources(value.resources, false);
+    if (resources === undefined) return undefined;
+    info.resources = resources;
+  }
+  if (value.id !== undefined) {
+    const agentId = id<AgentID>(value.id);
+    if (agentId === undefined) return undefined;
+    info.id = agentId;
+  }
+  return info;
+}
+
+function agentTask(value: unknown): AgentTask | undefined {
+  if (!isObject(value) || !hasOnly(value, AGENT_TASK_KEYS)) return undefined;
+  const framework_id = id<FrameworkID>(value.framework_id);
+  const framework_info = frameworkInfo(value.framework_info);
+  const task = taskInfo(value.task, true);
+  const state = value.state;
+  if (framework_id === undefined || framework_info === undefined || task === undefined)
+    return undefined;
+  if (typeof state !== 'string' || !TASK_STATE_SET.has(state)) return undefined;
+  return { framework_id, framework_info, task, state: state as AgentTask['state'] };
+}
+
+/** A FrameworkInfo without labels or offer filters; keys in the schema's order. */
+function frameworkInfo(value: unknown): FrameworkInfo | undefined {
+  if (!isObject(value) || !hasOnly(value, FRAMEWORK_INFO_KEYS)) return undefined;
+  const { user, name } = value;
+  if (!isText(user, MAX_USER_LENGTH) || !isText(name, MAX_NAME_LENGTH)) return undefined;
+  const info: { -readonly [K in keyof FrameworkInfo]: FrameworkInfo[K] } = { user, name };
+  if (value.id !== undefined) {
+    const frameworkId = id<FrameworkID>(value.id);
+    if (frameworkId === undefined) return undefined;
+    info.id = frameworkId;
+  }
+  if (value.failover_timeout !== undefined) {
+    const seconds = value.failover_timeout;
+    if (!isFiniteNumber(seconds) || durationSecondsProblem(seconds) !== undefined) return undefined;
+    info.failover_timeout = seconds;
+  }
+  if (value.checkpoint !== undefined) {
+    if (typeof value.checkpoint !== 'boolean') return undefined;
+    info.checkpoint = value.checkpoint;
+  }
+  // Only the size of a role is checked on the wire (what is in it, by the master: WIRE §1.8).
+  if (value.role !== undefined) {
+    if (!isText(value.role, MAX_ROLE_BYTES)) return undefined;
+    info.role = value.role;
+  }
+  if (value.roles !== undefined) {
+    const roles = value.roles;
+    if (!Array.isArray(roles) || roles.length > MAX_ROLES) return undefined;
+    for (const role of roles) if (!isText(role, MAX_ROLE_BYTES)) return undefined;
+    info.roles = roles.slice() as string[];
+  }
+  for (const [key, max] of [
+    ['hostname', MAX_HOSTNAME_LENGTH],
+    ['principal', MAX_PRINCIPAL_LENGTH],
+    ['webui_url', MAX_URL_LENGTH],
+  ] as const) {
+    const text = value[key];
+    if (text === undefined) continue;
+    if (!isText(text, max)) return undefined;
+    info[key] = text;
+  }
+  if (value.capabilities !== undefined) {
+    // zod drops a capability it does not know (as Mesos does); such lists go to it.
+    const list = value.capabilities;
+    if (!Array.isArray(list) || list.length > MAX_CAPABILITIES) return undefined;
+    const capabilities: { type: string }[] = [];
+    for (const item of list) {
+      if (!isObject(item) || !hasOnly(item, CAPABILITY_KEYS)) return undefined;
+      if (typeof item.type !== 'string' || !FRAMEWORK_CAPABILITIES.has(item.type)) return undefined;
+      capabilities.push({ type: item.type });
+    }
+    info.capabilities = capabilities as FrameworkInfo['capabilities'];
+  }
+  return info;
+}
