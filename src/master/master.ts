@@ -60,9 +60,10 @@ import type { MasterEffect } from './core/outbox.js';
 import type { AgentRecord, FrameworkRecord } from './core/records.js';
 import { recoverRegistry } from './core/recovery.js';
 import { quotaContext, roleBreakdowns, updateQuota, updateWeights } from './core/roles.js';
-import { snapshotMetrics } from './core/snapshot.js';
+import { snapshotMetrics, walkGauges, walkSize } from './core/snapshot.js';
 import * as tasks from './core/tasks.js';
 import { FilesTunnel, type TunnelResult } from './files-tunnel.js';
+import { GaugeCache } from './gauge-cache.js';
 import { routeAgentApi } from './http/agent-api.js';
 import { routeAgentProxy } from './http/agent-proxy.js';
 import { routeEndpoints } from './http/endpoints.js';
@@ -126,6 +127,7 @@ export class Master implements MasterApi {
   private readonly attachedFiles = new AttachedFiles();
   private readonly filesTunnel = new FilesTunnel();
   private readonly logging: LoggingLevel;
+  private readonly gauges: GaugeCache;
 
   constructor(readonly options: MasterOptions) {
     this.id = options.id ?? randomUUID();
@@ -190,6 +192,11 @@ export class Master implements MasterApi {
             : undefined,
     });
     this.logging = new LoggingLevel(options.logger, options.clock);
+    this.gauges = new GaugeCache({
+      clock: options.clock,
+      walk: () => walkGauges(this.core),
+      size: () => walkSize(this.core),
+    });
     const log = options.logFile ?? options.externalLogFile;
     if (log !== undefined) this.attachedFiles.attach(log, '/master/log');
     routeSchedulerApi(this.http, this);
@@ -233,6 +240,7 @@ export class Master implements MasterApi {
     this.core.start();
     this.cleanup.defer(() => this.core.stop());
     this.cleanup.defer(() => this.logging.stop());
+    this.cleanup.defer(() => this.gauges.stop());
     this.cleanup.defer(() => this.filesTunnel.close());
     this.cleanup.defer(() => {
       for (const stream of this.streams.values()) stream.close();
@@ -687,10 +695,15 @@ export class Master implements MasterApi {
   }
 
   snapshotMetrics(): Record<string, number> {
-    return snapshotMetrics(this.core, this.startTimeSec, {
-      pendingHttpRequests: this.http.pendingRequests,
-      operatorEventStreamSubscribers: this.operatorStreams.size,
-    });
+    return snapshotMetrics(
+      this.core,
+      this.startTimeSec,
+      {
+        pendingHttpRequests: this.http.pendingRequests,
+        operatorEventStreamSubscribers: this.operatorStreams.size,
+      },
+      this.gauges.read(),
+    );
   }
 
   histograms() {
