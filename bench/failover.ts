@@ -28,6 +28,7 @@ import { type Event, type TaskInfo, taskId } from '../src/wire/index.js';
 import { HaBed } from '../test/ha/bed.js';
 import {
   electedAmong,
+  electedLogged,
   type Kill,
   msSince,
   SchedulerProbe,
@@ -165,35 +166,47 @@ async function realRow(kind: CoordinatorKind): Promise<RealRow> {
     for (let i = 1; i <= KILLS; i++) {
       const old = await bed.leader();
       const others = bed.masters.filter((m) => m !== old);
+      const logged = electedLogged(others);
+      const killedAtWallMs = Date.now();
       const killedAt = performance.now();
       old.signal('SIGKILL');
       const next = electedAmong(others, STEP_TIMEOUT_MS);
-      const [electedMs, servingMs, agentsMs, frameworksMs, offeredMs] = await Promise.all([
-        msSince(killedAt, next),
-        msSince(killedAt, probe.servingAmong(others, STEP_TIMEOUT_MS)),
-        msSince(
-          killedAt,
-          next.then((leader) =>
-            until('the agents back', async () => {
-              const { slaves } = (await (
-                await fetch(new URL('/master/slaves', leader.url))
-              ).json()) as { slaves: { id: string; active: boolean }[] };
-              const active = slaves
-                .filter((s) => s.active)
-                .map((s) => s.id)
-                .sort();
-              return JSON.stringify(active) === JSON.stringify(agentIds) ? true : undefined;
-            }),
+      const [electedPolledMs, electedMs, servingMs, agentsMs, frameworksMs, offeredMs] =
+        await Promise.all([
+          msSince(killedAt, next),
+          logged.atMs.then((atMs) => atMs - killedAtWallMs),
+          msSince(killedAt, probe.servingAmong(others, STEP_TIMEOUT_MS)),
+          msSince(
+            killedAt,
+            next.then((leader) =>
+              until('the agents back', async () => {
+                const { slaves } = (await (
+                  await fetch(new URL('/master/slaves', leader.url))
+                ).json()) as { slaves: { id: string; active: boolean }[] };
+                const active = slaves
+                  .filter((s) => s.active)
+                  .map((s) => s.id)
+                  .sort();
+                return JSON.stringify(active) === JSON.stringify(agentIds) ? true : undefined;
+              }),
+            ),
           ),
-        ),
-        until('the framework subscribed again', () => framework?.subscribedAgainAt(killedAt)).then(
-          (at) => at - killedAt,
-        ),
-        until('the framework offered again', () => framework?.offeredAgainAt(killedAt)).then(
-          (at) => at - killedAt,
-        ),
-      ]);
-      const kill: Kill = { electedMs, servingMs, agentsMs, frameworksMs, offeredMs };
+          until('the framework subscribed again', () =>
+            framework?.subscribedAgainAt(killedAt),
+          ).then((at) => at - killedAt),
+          until('the framework offered again', () => framework?.offeredAgainAt(killedAt)).then(
+            (at) => at - killedAt,
+          ),
+        ]);
+      logged.stop();
+      const kill: Kill = {
+        electedMs,
+        electedPolledMs,
+        servingMs,
+        agentsMs,
+        frameworksMs,
+        offeredMs,
+      };
       kills.push(kill);
       say(`  kill ${i}: ${describe(kill)}`);
       // Whole again: the killed master back (a standby), one leader.
@@ -225,7 +238,7 @@ function summary(values: readonly number[]): string {
 
 function describe(kill: Kill): string {
   const offered = kill.offeredMs !== undefined ? `  offered ${ms(kill.offeredMs)}` : '';
-  return `(a) ${ms(kill.electedMs)}  (b) ${ms(kill.servingMs)}  (c) ${ms(kill.agentsMs)} (${ms(kill.agentsMs - kill.electedMs)} past (a))  (d) ${ms(kill.frameworksMs)}${offered}`;
+  return `(a) ${ms(kill.electedMs)} (polled ${ms(kill.electedPolledMs)})  (b) ${ms(kill.servingMs)}  (c) ${ms(kill.agentsMs)} (${ms(kill.agentsMs - kill.electedMs)} past (a))  (d) ${ms(kill.frameworksMs)}${offered}`;
 }
 
 function render(real: readonly RealRow[], sim: readonly SimRow[]): string {
@@ -258,7 +271,7 @@ function render(real: readonly RealRow[], sim: readonly SimRow[]): string {
   }
   lines.push(
     '',
-    "Times from just before the leader's SIGKILL: (a) another master says master/elected = 1;",
+    "Times from just before the leader's SIGKILL: (a) another master logged 'elected leader' (its log's time);",
     "(b) it answers a probe framework's SUBSCRIBE with 200; (c) every agent registered with it again,",
     'with its id; (d) every framework got SUBSCRIBED again; offered: the real framework then got OFFERS.',
     `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; 1-minute load average at the end: ${loadavg()[0]?.toFixed(2)}.`,

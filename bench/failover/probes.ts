@@ -131,8 +131,10 @@ export class SchedulerProbe {
 
 /** One kill, each time in ms from just before the leader's SIGKILL. */
 export interface Kill {
-  /** (a) another master says master/elected = 1. */
+  /** (a) another master logged 'elected leader' (by the time in its log line). */
   readonly electedMs: number;
+  /** (a') the bench first read master/elected = 1 from it. */
+  readonly electedPolledMs: number;
   /** (b) it answers the scheduler API (SUBSCRIBE of the probe framework: 200). */
   readonly servingMs: number;
   /** (c) every agent is registered with it again, with its id. */
@@ -146,4 +148,35 @@ export interface Kill {
 /** Resolves with the ms from `sinceMs` to when `promise` settles. */
 export function msSince(sinceMs: number, promise: Promise<unknown>): Promise<number> {
   return promise.then(() => performance.now() - sinceMs);
+}
+
+/**
+ * When one of `masters` logs that it was elected, by the time in that log line
+ * (epoch ms): what the bench's own polls would see late when this process is
+ * busy (10,000 simulated agents re-subscribing in it). Call before the kill.
+ */
+export function electedLogged(masters: readonly BedDaemon[]): {
+  readonly atMs: Promise<number>;
+  readonly stop: () => void;
+} {
+  let resolve: (atMs: number) => void = () => {};
+  const atMs = new Promise<number>((r) => {
+    resolve = r;
+  });
+  const listener = (line: string) => {
+    if (!line.includes('"msg":"elected leader"')) return;
+    try {
+      const time = (JSON.parse(line) as { time?: unknown }).time;
+      if (typeof time === 'string') resolve(Date.parse(time));
+    } catch {
+      // Not a log line.
+    }
+  };
+  for (const master of masters) master.lineListeners.add(listener);
+  return {
+    atMs,
+    stop: () => {
+      for (const master of masters) master.lineListeners.delete(listener);
+    },
+  };
 }

@@ -22,7 +22,14 @@ import {
 } from '../../src/sim/index.js';
 import type { Resource } from '../../src/wire/index.js';
 import { type BedDaemon, HaBed } from '../../test/ha/bed.js';
-import { electedAmong, type Kill, msSince, SchedulerProbe, until } from './probes.js';
+import {
+  electedAmong,
+  electedLogged,
+  type Kill,
+  msSince,
+  SchedulerProbe,
+  until,
+} from './probes.js';
 
 /** What each simulated agent has: ten 0.1-cpu / 32 MB tasks fill it (as bench:master's state row). */
 const AGENT_RESOURCES: readonly Resource[] = [
@@ -127,12 +134,15 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     isFollowing = true;
     for (let i = 1; i <= options.kills; i++) {
       const old = await bed.leader(STEP_TIMEOUT_MS);
+      const others = bed.masters.filter((m) => m !== old);
+      const logged = electedLogged(others);
+      const killedAtWallMs = Date.now();
       const killedAt = performance.now();
       old.signal('SIGKILL');
-      const others = bed.masters.filter((m) => m !== old);
       const next = electedAmong(others, STEP_TIMEOUT_MS);
-      const [electedMs, servingMs, agentsMs, frameworksMs] = await Promise.all([
+      const [electedPolledMs, electedMs, servingMs, agentsMs, frameworksMs] = await Promise.all([
         msSince(killedAt, next),
+        logged.atMs.then((atMs) => atMs - killedAtWallMs),
         msSince(killedAt, probe.servingAmong(others, STEP_TIMEOUT_MS)),
         msSince(
           killedAt,
@@ -157,11 +167,12 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
           ),
         ),
       ]);
-      const kill: Kill = { electedMs, servingMs, agentsMs, frameworksMs };
+      logged.stop();
+      const kill: Kill = { electedMs, electedPolledMs, servingMs, agentsMs, frameworksMs };
       kills.push(kill);
       const s = (value: number) => `${(value / 1000).toFixed(2)} s`;
       say(
-        `  kill ${i}: (a) ${s(electedMs)}  (b) ${s(servingMs)}  (c) ${s(agentsMs)} (${s(agentsMs - electedMs)} past (a))  (d) ${s(frameworksMs)}`,
+        `  kill ${i}: (a) ${s(electedMs)} (polled ${s(electedPolledMs)})  (b) ${s(servingMs)}  (c) ${s(agentsMs)} (${s(agentsMs - electedMs)} past (a))  (d) ${s(frameworksMs)}`,
       );
       await old.listening(STEP_TIMEOUT_MS);
       await whole(bed, old);
