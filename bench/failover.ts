@@ -8,7 +8,8 @@
 // the coordinator URL) with 10 tasks running, all on 127.0.0.1, ZooKeeper and etcd
 // from Debian (test/coordination/servers.ts). For each kill, timed from just before
 // the leader's SIGKILL, each on its own (bench/failover/probes.ts):
-//   (a) another master says it leads (master/elected = 1, polled every 20 ms);
+//   (a) another master logs 'elected leader' (the time in the line; the first
+//       poll of master/elected = 1, every 20 ms, is printed beside it);
 //   (b) it serves the scheduler API (a probe framework's SUBSCRIBE answered 200);
 //   (c) every agent is active with it again, with its id (GET /master/slaves);
 //   (d) the framework got SUBSCRIBED again; and then an OFFERS event ("offered").

@@ -1,6 +1,7 @@
-// What bench:failover polls after a kill, each timed on its own from the SIGKILL:
-// (a) a master says master/elected = 1 (/metrics/snapshot, which a large master
-// answers from its gauge cache, src/master/gauge-cache.ts); (b) it serves the
+// What bench:failover watches after a kill, each timed on its own from the SIGKILL:
+// (a) a master logs 'elected leader' (and, polled, says master/elected = 1 in
+// /metrics/snapshot, which a large master answers from its gauge cache,
+// src/master/gauge-cache.ts); (b) it serves the
 // scheduler API (a SUBSCRIBE of a probe framework answered 200); then the
 // row's own (c) agents back and (d) frameworks subscribed again.
 import type { BedDaemon } from '../../test/ha/bed.js';
