@@ -3,7 +3,9 @@
 // The agents follow the leader as real ones do: a MasterDetector (one for the
 // pool, standing for each agent's own) retargets their network when a new
 // leader is elected, and each agent re-subscribes after a random wait under the
-// registration backoff (1 s), its tasks listed in its SUBSCRIBE. With
+// registration backoff (1 s), its tasks listed in its SUBSCRIBE. The 10 simulated
+// frameworks that launched the tasks stay subscribed (declining every offer) and
+// follow the leader the same way. With
 // AGORA_BENCH_KEEP_LOGS=<dir> the masters' logs are kept there; with
 // AGORA_BENCH_PROFILE_DIR=<dir> the masters run under --cpu-prof (the profiles of
 // those stopped at the end, not of those killed, land there).
@@ -19,7 +21,15 @@ import {
   WheelDriver,
 } from '../../src/sim/index.js';
 import type { Resource } from '../../src/wire/index.js';
-import { type BedDaemon, elected, HaBed } from '../../test/ha/bed.js';
+import { type BedDaemon, HaBed } from '../../test/ha/bed.js';
+import {
+  electedAmong,
+  electedLogged,
+  type Kill,
+  msSince,
+  SchedulerProbe,
+  until,
+} from './probes.js';
 
 /** What each simulated agent has: ten 0.1-cpu / 32 MB tasks fill it (as bench:master's state row). */
 const AGENT_RESOURCES: readonly Resource[] = [
@@ -29,14 +39,8 @@ const AGENT_RESOURCES: readonly Resource[] = [
 const FRAMEWORKS = 10;
 /** A real agent's registration backoff factor (Mesos' default, and Agora's). */
 const REGISTRATION_BACKOFF_MS = 1000;
-const POLL_MS = 20;
 const FILL_TIMEOUT_MS = 15 * 60_000;
 const STEP_TIMEOUT_MS = 5 * 60_000;
-
-export interface SimKill {
-  readonly electedMs: number;
-  readonly agentsMs: number;
-}
 
 export interface SimRow {
   readonly kind: CoordinatorKind;
@@ -44,7 +48,7 @@ export interface SimRow {
   readonly tasks: number;
   readonly registerSeconds: number;
   readonly fillSeconds: number;
-  readonly kills: readonly SimKill[];
+  readonly kills: readonly Kill[];
 }
 
 export interface SimRowOptions {
@@ -54,20 +58,6 @@ export interface SimRowOptions {
   readonly tasks: number;
   readonly kills: number;
   readonly say: (line: string) => void;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve(probe()).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
 }
 
 export async function simRow(options: SimRowOptions): Promise<SimRow> {
@@ -103,9 +93,11 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     if (url === undefined || !isFollowing || url.host === agentsNetwork.master.host) return;
     agentsNetwork.retarget(url);
     pool.leaderChanged(REGISTRATION_BACKOFF_MS);
+    frameworksNetwork.retarget(url);
+    for (const framework of frameworks) framework.leaderChanged(REGISTRATION_BACKOFF_MS);
   });
   const frameworks: SimFramework[] = [];
-  const kills: SimKill[] = [];
+  const kills: Kill[] = [];
   try {
     const registerStart = performance.now();
     await pool.start();
@@ -135,39 +127,52 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     );
     const fillSeconds = (performance.now() - fillStart) / 1000;
     say(`  ${pool.stats.tasksRunning} tasks running after ${fillSeconds.toFixed(1)} s`);
-    // The frameworks leave (their failover_timeout is an hour): what is timed is the agents.
-    for (const framework of frameworks) framework.stop();
-    frameworksNetwork.close();
+    // The frameworks stay subscribed, declining what is offered (every agent is full).
+    for (const framework of frameworks) framework.stopLaunching();
+    const probe = new SchedulerProbe();
+    await probe.register((await bed.leader(STEP_TIMEOUT_MS)).url);
     isFollowing = true;
     for (let i = 1; i <= options.kills; i++) {
       const old = await bed.leader(STEP_TIMEOUT_MS);
+      const others = bed.masters.filter((m) => m !== old);
+      const logged = electedLogged(others);
+      const killedAtWallMs = Date.now();
       const killedAt = performance.now();
       old.signal('SIGKILL');
-      const others = bed.masters.filter((m) => m !== old);
-      const next = await until(
-        'a new leader',
-        async () => {
-          const flags = await Promise.all(
-            others.map((m) => (m.isServing ? elected(m.url) : Promise.resolve(undefined))),
-          );
-          return others.find((_, j) => flags[j] === 1);
-        },
-        STEP_TIMEOUT_MS,
-      );
-      const electedMs = performance.now() - killedAt;
-      await until(
-        'every agent subscribed again',
-        () =>
-          pool.stats.subscribed === options.agents &&
-          agentsNetwork.master.host === new URL(next.url).host
-            ? true
-            : undefined,
-        STEP_TIMEOUT_MS,
-      );
-      const agentsMs = performance.now() - killedAt;
-      kills.push({ electedMs, agentsMs });
+      const next = electedAmong(others, STEP_TIMEOUT_MS);
+      const [electedPolledMs, electedMs, servingMs, agentsMs, frameworksMs] = await Promise.all([
+        msSince(killedAt, next),
+        logged.atMs.then((atMs) => atMs - killedAtWallMs),
+        msSince(killedAt, probe.servingAmong(others, STEP_TIMEOUT_MS)),
+        msSince(
+          killedAt,
+          next.then((leader) =>
+            until(
+              'every agent subscribed again',
+              () =>
+                pool.stats.subscribed === options.agents &&
+                agentsNetwork.master.host === new URL(leader.url).host
+                  ? true
+                  : undefined,
+              STEP_TIMEOUT_MS,
+            ),
+          ),
+        ),
+        msSince(
+          killedAt,
+          until(
+            'every framework subscribed again',
+            () => (frameworks.every((f) => (f.subscribedAtMs ?? 0) > killedAt) ? true : undefined),
+            STEP_TIMEOUT_MS,
+          ),
+        ),
+      ]);
+      logged.stop();
+      const kill: Kill = { electedMs, electedPolledMs, servingMs, agentsMs, frameworksMs };
+      kills.push(kill);
+      const s = (value: number) => `${(value / 1000).toFixed(2)} s`;
       say(
-        `  kill ${i}: (a) ${(electedMs / 1000).toFixed(2)} s  (b) ${(agentsMs / 1000).toFixed(2)} s (${((agentsMs - electedMs) / 1000).toFixed(2)} s past the election)`,
+        `  kill ${i}: (a) ${s(electedMs)} (polled ${s(electedPolledMs)})  (b) ${s(servingMs)}  (c) ${s(agentsMs)} (${s(agentsMs - electedMs)} past (a))  (d) ${s(frameworksMs)}`,
       );
       await old.listening(STEP_TIMEOUT_MS);
       await whole(bed, old);

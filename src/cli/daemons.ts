@@ -33,7 +33,13 @@ import {
   parseCoordinatorUrl,
   ZooKeeperCoordinator,
 } from '../coordination/index.js';
-import { Contender, MASTER_DEFAULTS, Master, type RemovalRate } from '../master/index.js';
+import {
+  Contender,
+  type Leadership,
+  MASTER_DEFAULTS,
+  Master,
+  type RemovalRate,
+} from '../master/index.js';
 import {
   EmbeddedRegistry,
   EtcdRegistry,
@@ -204,11 +210,11 @@ async function runContender(
     ...optional('tls', daemonTls(values)),
     sessionTimeoutMs,
     clock: systemClock,
-    makeMaster: (id, port, fence, isLeading) =>
+    makeMaster: (id, port, fence, leadership) =>
       buildMaster(values, {
         id,
         port,
-        isLeading,
+        leadership,
         registry: registryFor(fence),
         logger,
         logFile,
@@ -281,7 +287,7 @@ interface BuildMasterParts {
   readonly logger: Logger;
   readonly logFile: string | undefined;
   readonly onInvariantFailure: (error: Error) => void;
-  readonly isLeading?: () => boolean;
+  readonly leadership?: Leadership;
 }
 
 function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
@@ -348,7 +354,7 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
     clock: systemClock,
     logger,
     onInvariantFailure: parts.onInvariantFailure,
-    ...optional('isLeading', parts.isLeading),
+    ...optional('leadership', parts.leadership),
     flags: flagsOf(values),
     ...optional('logFile', logFile),
     ...optional(

@@ -31,6 +31,14 @@ export interface Candidacy {
    * path of this candidate's ephemeral node; etcd, its election key.
    */
   readonly fence: string;
+  /**
+   * Asks the coordinator whether this candidate still leads: its session alive
+   * and its node (key) still there, so that no other master can have been
+   * elected. Resolves false when it does not; rejects when the coordinator
+   * cannot be asked (the caller bounds how long it waits). A leader whose
+   * process stood still asks this before it acts again (master/stall-watch.ts).
+   */
+  stillLeads(): Promise<boolean>;
 }
 
 /** Session timeout when none is configured (Mesos' --zk_session_timeout). */

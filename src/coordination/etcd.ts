@@ -90,7 +90,7 @@ export class EtcdCoordinator implements Coordinator {
     const elected = new Promise<void>((resolve) => this.electedWaiters.set(key, resolve));
     this.startWatching();
     void this.refresh();
-    return { elected, fence: key };
+    return { elected, fence: key, stillLeads: () => this.holds(key, leaseId) };
   }
 
   close(): Promise<void> {
@@ -104,6 +104,21 @@ export class EtcdCoordinator implements Coordinator {
       this.client.close();
     })();
     return this.closing;
+  }
+
+  /**
+   * Whether `key` is still there on this lease, renewing the lease on the way:
+   * a key lives exactly as long as its lease, and only this master puts it, so
+   * the lowest create revision is still this master's.
+   */
+  private async holds(key: string, leaseId: string): Promise<boolean> {
+    const lease = this.lease;
+    if (lease === undefined || this.lost.signal.aborted || this.isClosed) return false;
+    // Rejects (and emits 'lost') when etcd says the lease expired.
+    await lease.keepaliveOnce();
+    const response = await this.client.get(key).exec();
+    const kv = response.kvs[0];
+    return kv !== undefined && kv.lease === leaseId;
   }
 
   private startWatching(): void {

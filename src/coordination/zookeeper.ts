@@ -131,7 +131,7 @@ export class ZooKeeperCoordinator implements Coordinator {
       this.isWatching = true;
       this.readChildren();
     } else this.readChildren();
-    return { elected, fence: created };
+    return { elected, fence: created, stillLeads: () => this.owns(created) };
   }
 
   close(): Promise<void> {
@@ -145,6 +145,20 @@ export class ZooKeeperCoordinator implements Coordinator {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * Whether `node` still exists as an ephemeral node of this session. The server
+   * answers only a live session (an expired one gets SESSION_EXPIRED, and the
+   * client then says 'expired'), and the node lives exactly as long as the
+   * session: there, no lower node can have appeared since this master led.
+   */
+  private async owns(node: string): Promise<boolean> {
+    if (this.lost.signal.aborted || this.isClosed) return false;
+    const stat = await this.call<zookeeper.Stat | null>((done) => this.client.exists(node, done));
+    if (stat === null || stat === undefined) return false;
+    const owner: unknown = stat.ephemeralOwner;
+    return Buffer.isBuffer(owner) && owner.equals(this.client.getSessionId());
+  }
 
   private loseSession(reason: string): void {
     if (this.lost.signal.aborted || this.isClosed) return;

@@ -8,7 +8,7 @@ import { type Clock, type Logger, type ServerTls, schemeOf } from '../runtime/in
 import type { MasterInfo } from '../wire/index.js';
 import type { Master } from './master.js';
 import { type Advertised, buildMasterInfo } from './master-info.js';
-import { StallWatch } from './stall-watch.js';
+import { type Leadership, StallWatch } from './stall-watch.js';
 import { StandbyServer } from './standby.js';
 
 export interface ContenderOptions extends Advertised {
@@ -24,14 +24,10 @@ export interface ContenderOptions extends Advertised {
   readonly clock: Clock;
   /**
    * Builds the leading master once elected: same id, on the port the standby held.
-   * `isLeading` turns false if the process stalls past what the session survives.
+   * `leadership` is 'confirming' after the process stood still, until the
+   * coordinator says whether the session survived, and then 'leading' or 'lost'.
    */
-  readonly makeMaster: (
-    id: string,
-    port: number,
-    fence: string,
-    isLeading: () => boolean,
-  ) => Master;
+  readonly makeMaster: (id: string, port: number, fence: string, leadership: Leadership) => Master;
   /** The session is gone: stop now, as a deposed leader or a standby without a coordinator. */
   readonly onLost: (reason: Error) => void;
 }
@@ -96,22 +92,46 @@ export class Contender {
     if (this.phase.kind !== 'standby' || this.info === undefined) return;
     const { logger } = this.options;
     logger.info({ master_id: this.id }, 'elected leader');
+    const { sessionTimeoutMs } = this.options;
     const watch = new StallWatch({
-      limitMs: this.options.sessionTimeoutMs / 2,
+      limitMs: sessionTimeoutMs / 2,
       clock: this.options.clock,
-      onStall: (gapMs) =>
+      // The session may have survived the stall (on a loaded machine it nearly always
+      // does): the coordinator says, within a session timeout, or it is taken as lost.
+      confirm: async (gapMs) => {
+        logger.warn(
+          { master_id: this.id, gap_ms: Math.round(gapMs), session_timeout_ms: sessionTimeoutMs },
+          'stood still: confirming the leadership with the coordinator',
+        );
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          return await Promise.race([
+            candidacy.stillLeads(),
+            new Promise<boolean>((resolve) => {
+              timer = setTimeout(() => resolve(false), sessionTimeoutMs);
+            }),
+          ]);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      onConfirmed: (gapMs) =>
+        logger.warn(
+          { master_id: this.id, gap_ms: Math.round(gapMs) },
+          'the coordinator confirmed the leadership after a stall',
+        ),
+      onLost: (gapMs, reason) =>
         this.lose(
           new Error(
-            `the process stood still for ${Math.round(gapMs)} ms: its ${this.options.sessionTimeoutMs} ms session may be gone`,
+            `the process stood still for ${Math.round(gapMs)} ms (session ${sessionTimeoutMs} ms) and the coordinator did not confirm the leadership: ${reason.message}`,
+            { cause: reason },
           ),
         ),
     });
     watch.start();
     this.watch = watch;
     await this.standby.close();
-    const master = this.options.makeMaster(this.id, this.info.port, candidacy.fence, () =>
-      watch.isSafe(),
-    );
+    const master = this.options.makeMaster(this.id, this.info.port, candidacy.fence, watch);
     this.phase = { kind: 'leading', master };
     try {
       await master.start();

@@ -60,9 +60,10 @@ import type { MasterEffect } from './core/outbox.js';
 import type { AgentRecord, FrameworkRecord } from './core/records.js';
 import { recoverRegistry } from './core/recovery.js';
 import { quotaContext, roleBreakdowns, updateQuota, updateWeights } from './core/roles.js';
-import { snapshotMetrics } from './core/snapshot.js';
+import { snapshotMetrics, walkGauges, walkSize } from './core/snapshot.js';
 import * as tasks from './core/tasks.js';
 import { FilesTunnel, type TunnelResult } from './files-tunnel.js';
+import { GaugeCache } from './gauge-cache.js';
 import { routeAgentApi } from './http/agent-api.js';
 import { routeAgentProxy } from './http/agent-proxy.js';
 import { routeEndpoints } from './http/endpoints.js';
@@ -75,6 +76,7 @@ import { LoggingLevel } from './logging-level.js';
 import { buildMasterInfo } from './master-info.js';
 import { OperatorStreams } from './operator-stream.js';
 import type { MasterOptions } from './options.js';
+import type { LeadershipState } from './stall-watch.js';
 
 type AnyStream = EventStream<Event> | EventStream<AgentEvent>;
 
@@ -90,6 +92,13 @@ const ANSWERED_WHILE_RECOVERING: ReadonlySet<string> = new Set([
   '/flags',
   '/master/flags',
 ]);
+
+/** What a request gets (503) while the leadership is not sure (stall-watch.ts). */
+const UNAVAILABLE_WHILE: Readonly<Record<LeadershipState, string | undefined>> = {
+  leading: undefined,
+  confirming: 'this master stood still and is confirming with the coordinator that it still leads',
+  lost: 'this master is stopping: it may no longer lead',
+};
 
 /**
  * The leading master. Alone it leads from start(); with a coordinator,
@@ -126,6 +135,7 @@ export class Master implements MasterApi {
   private readonly attachedFiles = new AttachedFiles();
   private readonly filesTunnel = new FilesTunnel();
   private readonly logging: LoggingLevel;
+  private readonly gauges: GaugeCache;
 
   constructor(readonly options: MasterOptions) {
     this.id = options.id ?? randomUUID();
@@ -183,13 +193,17 @@ export class Master implements MasterApi {
         ? { maxRequestBodyBytes: options.maxRequestBodyBytes }
         : {}),
       unavailable: (path) =>
-        this.options.isLeading?.() === false
-          ? 'this master is stopping: it may no longer lead'
-          : !this.isRecovered && !ANSWERED_WHILE_RECOVERING.has(path)
-            ? 'this master is recovering its registry (just started or elected)'
-            : undefined,
+        UNAVAILABLE_WHILE[this.options.leadership?.state() ?? 'leading'] ??
+        (!this.isRecovered && !ANSWERED_WHILE_RECOVERING.has(path)
+          ? 'this master is recovering its registry (just started or elected)'
+          : undefined),
     });
     this.logging = new LoggingLevel(options.logger, options.clock);
+    this.gauges = new GaugeCache({
+      clock: options.clock,
+      walk: () => walkGauges(this.core),
+      size: () => walkSize(this.core),
+    });
     const log = options.logFile ?? options.externalLogFile;
     if (log !== undefined) this.attachedFiles.attach(log, '/master/log');
     routeSchedulerApi(this.http, this);
@@ -233,6 +247,7 @@ export class Master implements MasterApi {
     this.core.start();
     this.cleanup.defer(() => this.core.stop());
     this.cleanup.defer(() => this.logging.stop());
+    this.cleanup.defer(() => this.gauges.stop());
     this.cleanup.defer(() => this.filesTunnel.close());
     this.cleanup.defer(() => {
       for (const stream of this.streams.values()) stream.close();
@@ -266,10 +281,15 @@ export class Master implements MasterApi {
       for (;;) {
         const effects = this.core.outbox.take();
         if (effects.length === 0) break;
-        // A master that may no longer lead says nothing more to anyone (stall-watch.ts).
-        if (this.options.isLeading?.() === false && !this.isBroken) {
-          this.isBroken = true;
-          this.brokenBy = new Error('this master may no longer lead');
+        // A master that may no longer lead says nothing to anyone until the coordinator
+        // confirms it still does, and nothing more at all if not (stall-watch.ts).
+        const leadership = this.options.leadership;
+        if (leadership !== undefined && leadership.state() !== 'leading' && !this.isBroken) {
+          const isLeading = await leadership.settled();
+          if (!isLeading && !this.isBroken) {
+            this.isBroken = true;
+            this.brokenBy = new Error('this master may no longer lead');
+          }
         }
         const firstWrite = effects.findIndex((effect) => effect.kind === 'persist');
         const before = firstWrite < 0 ? effects : effects.slice(0, firstWrite);
@@ -687,10 +707,15 @@ export class Master implements MasterApi {
   }
 
   snapshotMetrics(): Record<string, number> {
-    return snapshotMetrics(this.core, this.startTimeSec, {
-      pendingHttpRequests: this.http.pendingRequests,
-      operatorEventStreamSubscribers: this.operatorStreams.size,
-    });
+    return snapshotMetrics(
+      this.core,
+      this.startTimeSec,
+      {
+        pendingHttpRequests: this.http.pendingRequests,
+        operatorEventStreamSubscribers: this.operatorStreams.size,
+      },
+      this.gauges.read(),
+    );
   }
 
   histograms() {

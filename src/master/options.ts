@@ -10,6 +10,7 @@ import type {
 } from '../runtime/index.js';
 import type { DomainInfo } from '../wire/index.js';
 import type { RemovalRate } from './core/removal-limiter.js';
+import type { Leadership } from './stall-watch.js';
 
 export interface MasterOptions {
   /** The master's id; a fresh UUID unless given (a contender publishes it before leading). */
@@ -70,11 +71,11 @@ export interface MasterOptions {
   /** --acls: who may do what (docs/authorization.md); everything is allowed without. */
   readonly acls?: Acls;
   /**
-   * HA mode: false once this master cannot be sure it still leads (its process
-   * stood still past what its coordinator session survives: stall-watch.ts).
-   * Asked before every request (503) and before the outbox delivers anything.
+   * HA mode: whether this master may act as the leader now (stall-watch.ts).
+   * Asked before every request (503 unless 'leading') and before the outbox
+   * delivers anything (it waits while 'confirming', and drops all once 'lost').
    */
-  readonly isLeading?: () => boolean;
+  readonly leadership?: Leadership;
   /** What to do when an invariant breaks inside a request: the daemon exits. */
   readonly onInvariantFailure?: (error: Error) => void;
   /** --max_request_body: the largest body a request may carry (413 above it; 8 MiB by default). */

@@ -18,7 +18,10 @@
 // the next recovery removes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { RegistryCorruptError } from './errors.js';
+import { RegistryCorruptError, RegistryFormatError } from './errors.js';
+
+/** The head formats this build reads (HeadV1, HeadV2); it writes the last. */
+export const CHUNK_HEAD_FORMATS: readonly number[] = [1, 2];
 
 /** The most chunks a head may name: 128 MiB of document at the default average chunk. */
 const MAX_CHUNKS = 4096;
@@ -404,5 +407,14 @@ function parseHead(data: Buffer, where: string): HeadV1 | HeadV2 {
     )
   )
     return head;
+  // A head of a format past ours was written by a newer build: say so, rather
+  // than call it corrupt (and never read on, nor remove the chunks it names).
+  const format: unknown = typeof head === 'object' && head !== null ? head.format : undefined;
+  if (
+    typeof format === 'number' &&
+    Number.isSafeInteger(format) &&
+    format > Math.max(...CHUNK_HEAD_FORMATS)
+  )
+    throw new RegistryFormatError(`${where}/head`, format, CHUNK_HEAD_FORMATS);
   throw new RegistryCorruptError(`${where}/head`, 0, 'head does not describe a chunked document');
 }

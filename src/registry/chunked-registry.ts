@@ -9,8 +9,13 @@
 // way go together in the next one, as Mesos' registrar batches them.
 import assert from 'node:assert/strict';
 import { ChunkSet, type ChunkStore, keyHash, type Piece, type WriteStats } from './chunk-set.js';
-import { decodeSnapshot, encodeOperation, snapshotPieces } from './codec.js';
-import { RegistryClosedError, RegistryCorruptError, RegistryFailedError } from './errors.js';
+import { decodeSnapshot, encodeOperation, SNAPSHOT_FORMATS, snapshotPieces } from './codec.js';
+import {
+  RegistryClosedError,
+  RegistryCorruptError,
+  RegistryFailedError,
+  RegistryFormatError,
+} from './errors.js';
 import type { RecoveryReport, Registry } from './registry.js';
 import {
   applyOperation,
@@ -59,6 +64,12 @@ export class ChunkedRegistry implements Registry {
     const opened = await this.chunks.open();
     if ('document' in opened) {
       const decoded = decodeSnapshot(opened.document);
+      if (!decoded.ok && decoded.newerFormat !== undefined)
+        throw new RegistryFormatError(
+          `${this.chunks.where} (snapshot)`,
+          decoded.newerFormat,
+          SNAPSHOT_FORMATS,
+        );
       if (!decoded.ok)
         throw new RegistryCorruptError(`${this.chunks.where}/head`, 0, decoded.reason);
       this.state = decoded.value.state;

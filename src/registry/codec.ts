@@ -31,10 +31,17 @@ import type {
  * agents).
  */
 export const SNAPSHOT_FORMAT = 3;
+/** The snapshot formats this build reads. */
+export const SNAPSHOT_FORMATS: readonly number[] = [1, 2, SNAPSHOT_FORMAT];
 
 export type Decoded<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** Set when the input is of a format past this build's (a newer build wrote it). */
+      readonly newerFormat?: number;
+    };
 
 export interface Snapshot {
   /** Which log continues this snapshot: `log.<generation>`. */
@@ -211,12 +218,19 @@ const SnapshotSchema = z.object({
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function parse<T>(schema: z.ZodType<T>, bytes: Uint8Array): Decoded<T> {
-  let json: unknown;
+  const json = parseJson(bytes);
+  return json.ok ? validate(schema, json.value) : json;
+}
+
+function parseJson(bytes: Uint8Array): Decoded<unknown> {
   try {
-    json = JSON.parse(utf8.decode(bytes));
+    return { ok: true, value: JSON.parse(utf8.decode(bytes)) };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
+}
+
+function validate<T>(schema: z.ZodType<T>, json: unknown): Decoded<T> {
   const parsed = schema.safeParse(json);
   if (parsed.success) return { ok: true, value: parsed.data };
   const [issue] = parsed.error.issues;
@@ -229,7 +243,19 @@ export function decodeOperation(payload: Uint8Array): Decoded<RegistryOperation>
 }
 
 export function decodeSnapshot(bytes: Uint8Array): Decoded<Snapshot> {
-  const parsed = parse(SnapshotSchema, bytes);
+  const json = parseJson(bytes);
+  if (!json.ok) return json;
+  const format =
+    typeof json.value === 'object' && json.value !== null && 'format' in json.value
+      ? json.value.format
+      : undefined;
+  if (typeof format === 'number' && Number.isSafeInteger(format) && format > SNAPSHOT_FORMAT)
+    return {
+      ok: false,
+      reason: `format ${format} is newer than this build's`,
+      newerFormat: format,
+    };
+  const parsed = validate(SnapshotSchema, json.value);
   if (!parsed.ok) return parsed;
   const { generation, state } = parsed.value;
   const agents = new Map<string, AgentInfo>(state.agents.map((a) => [a.id.value, a]));

@@ -31,9 +31,15 @@ import {
   decodeSnapshot,
   encodeOperation,
   encodeSnapshot,
+  SNAPSHOT_FORMATS,
   type Snapshot,
 } from './codec.js';
-import { RegistryClosedError, RegistryCorruptError, RegistryFailedError } from './errors.js';
+import {
+  RegistryClosedError,
+  RegistryCorruptError,
+  RegistryFailedError,
+  RegistryFormatError,
+} from './errors.js';
 import { acquireLock, releaseLock } from './lock-file.js';
 import { encodeRecord, scanLog } from './log-format.js';
 import type { RecoveryReport, Registry, TornTail } from './registry.js';
@@ -320,6 +326,8 @@ export class EmbeddedRegistry implements Registry {
 async function readSnapshot(dir: string): Promise<Snapshot> {
   const path = join(dir, SNAPSHOT_FILE);
   const decoded = decodeSnapshot(await readFile(path));
+  if (!decoded.ok && decoded.newerFormat !== undefined)
+    throw new RegistryFormatError(path, decoded.newerFormat, SNAPSHOT_FORMATS);
   if (!decoded.ok) throw new RegistryCorruptError(path, 0, decoded.reason);
   return decoded.value;
 }

@@ -28,6 +28,30 @@ export class RegistryCorruptError extends RegistryError {
   }
 }
 
+/**
+ * Stored state in a format this build does not know: written by a newer build
+ * of Agora. Reading on would misread it and a write would destroy it, so the
+ * master refuses to start until a build that reads the format runs it.
+ */
+export class RegistryFormatError extends RegistryError {
+  constructor(
+    /** The file or key holding it: `zk:/agora/registry/head`, `…/snapshot.json`. */
+    readonly where: string,
+    readonly found: number,
+    readonly supported: readonly number[],
+  ) {
+    super(
+      `registry ${where} has format ${found}, which this build of Agora does not read (it reads ${formatList(supported)}): a newer build wrote it; run that build or a later one`,
+    );
+  }
+}
+
+function formatList(formats: readonly number[]): string {
+  const names = formats.map(String);
+  const last = names.pop();
+  return names.length === 0 ? `format ${last}` : `formats ${names.join(', ')} and ${last}`;
+}
+
 /** Another live process (or another registry in this one) holds the directory. */
 export class RegistryLockedError extends RegistryError {
   constructor(

@@ -8,6 +8,7 @@ export {
   RegistryCorruptError,
   RegistryError,
   RegistryFailedError,
+  RegistryFormatError,
   RegistryLockedError,
 } from './errors.js';
 export {

@@ -90,6 +90,8 @@ export class SimFramework {
   private nextTaskNumber = 0;
   private resubscribeMs = RESUBSCRIBE_INITIAL_MS;
   private resubscribe: WheelTimer | undefined;
+  private isSubscribing = false;
+  private lastSubscribedMs: number | undefined;
   private stream: OpenedStream | undefined;
   /** When each launched task's ACCEPT went out, until it ends. */
   private readonly acceptedAtMs = new Map<string, number>();
@@ -131,6 +133,29 @@ export class SimFramework {
     this.isStopped = true;
     this.resubscribe?.cancel();
     this.stream?.response.destroy();
+  }
+
+  /**
+   * A new leader was detected (as an SDK framework's detector tells it): subscribe
+   * to it after a random wait under `withinMs`, the backoff starting from there
+   * again. A stream still open (to a paused old leader) is closed, and its end
+   * schedules the subscription; one under way is left to fail or succeed.
+   */
+  leaderChanged(withinMs: number): void {
+    if (this.isStopped) return;
+    this.resubscribeMs = withinMs;
+    if (this.isSubscribing) return;
+    if (this.streamId !== undefined && this.stream !== undefined) {
+      this.stream.response.destroy();
+      return;
+    }
+    this.resubscribe?.cancel();
+    this.scheduleResubscribe();
+  }
+
+  /** When the last SUBSCRIBED came (by `now`); undefined before the first. */
+  get subscribedAtMs(): number | undefined {
+    return this.lastSubscribedMs;
   }
 
   get frameworkId(): string | undefined {
@@ -191,6 +216,7 @@ export class SimFramework {
             this.id = mintFrameworkId(event.subscribed.framework_id.value);
             this.streamId = opened.streamId;
             this.resubscribeMs = RESUBSCRIBE_INITIAL_MS;
+            this.lastSubscribedMs = this.now();
             isSubscribed = true;
             resolve();
             return;
@@ -209,6 +235,9 @@ export class SimFramework {
           }
           if (this.isStopped) return;
           this.counts.disconnects++;
+          // A newer subscription replaced this one (the master closes the old stream):
+          // subscribing again would close that one in turn, and so on.
+          if (this.stream !== opened) return;
           this.scheduleResubscribe();
         },
       );
@@ -221,9 +250,16 @@ export class SimFramework {
     this.resubscribe = this.options.wheel.schedule(this.now() + delayMs, () => {
       this.resubscribe = undefined;
       if (this.isStopped) return;
-      this.subscribe().catch(() => {
-        if (!this.isStopped) this.scheduleResubscribe();
-      });
+      this.isSubscribing = true;
+      this.subscribe().then(
+        () => {
+          this.isSubscribing = false;
+        },
+        () => {
+          this.isSubscribing = false;
+          if (!this.isStopped) this.scheduleResubscribe();
+        },
+      );
     });
   }
 

@@ -64,6 +64,8 @@ export class BedDaemon {
   private listeningRun = 0;
   private paused = false;
   readonly output: string[] = [];
+  /** Told every line of output as it comes (output keeps only the last KEPT_LINES). */
+  readonly lineListeners = new Set<(line: string) => void>();
   readonly supervisor: Supervisor;
 
   constructor(
@@ -151,6 +153,7 @@ export class BedDaemon {
       createInterface({ input: stream }).on('line', (line) => {
         this.output.push(line);
         if (this.output.length > KEPT_LINES) this.output.shift();
+        for (const listener of this.lineListeners) listener(line);
         if (!line.includes('"listening"')) return;
         try {
           const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };

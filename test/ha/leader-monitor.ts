@@ -68,8 +68,20 @@ async function claimsToLead(url: string): Promise<boolean> {
       signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
     });
     if (!response.ok) return false;
-    const state = (await response.json()) as { pid?: unknown; leader?: unknown };
-    return typeof state.pid === 'string' && state.pid === state.leader;
+    const state = (await response.json()) as {
+      id?: unknown;
+      pid?: unknown;
+      leader?: unknown;
+      leader_info?: { id?: unknown };
+    };
+    // The pid is master@host:port, which a master restarted on its port shares with
+    // its previous run: a standby that still sees that (dead) run leading claims
+    // nothing itself. The ids tell them apart.
+    return (
+      typeof state.pid === 'string' &&
+      state.pid === state.leader &&
+      (state.leader_info?.id === undefined || state.leader_info.id === state.id)
+    );
   } catch {
     return false;
   }
