@@ -880,6 +880,7 @@ export class TaskRuns {
         known.set(run.address.containerIdValue, {
           containerId: run.address.containerIdValue,
           runtimeDir: checkpoint.runDir(run.address),
+          sandbox: sandboxPath(this.options.workDir, run.address),
           resources: Resources.fromWire([
             ...(run.task.resources ?? []),
             ...(isCustomExecutorTask(run.task) ? (run.task.executor?.resources ?? []) : []),

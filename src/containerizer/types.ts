@@ -100,6 +100,8 @@ export interface Container {
 export interface KnownContainer {
   readonly containerId: string;
   readonly runtimeDir: string;
+  /** The run's sandbox: where a Docker container's output goes on being copied. */
+  readonly sandbox?: string;
   readonly resources: Resources;
   /** The task's ContainerInfo: which containerizer launched it. */
   readonly container?: Readonly<Record<string, unknown>>;
