@@ -1,15 +1,16 @@
 // The Docker containerizer: a DOCKER task's container is created, started and
-// followed over the Engine API on dockerd's unix socket (create, start, wait,
-// logs into the sandbox's stdout and stderr, kill, remove); recovery finds the
-// agent's containers by their labels.
+// followed over the Engine API on dockerd's unix socket (create, attach, start,
+// wait, its output into the sandbox's stdout and stderr, kill, remove);
+// recovery finds the agent's containers by their labels.
 //
 // Why the API and not `docker run`: each exec of the Go CLI costs ~35 ms of
 // wall time and CPU here, several times what the requests themselves take, and
 // a task's start is measured against `docker run` alone (#11). What the CLI
-// gave for free, the agent now does: it copies the container's output from its
-// logs (docker-output.ts), and a restarted agent re-attaches by reading them
-// again, skipping what it had copied. The container, not a client process,
-// is what outlives the agent; its exit status waits in dockerd until removal.
+// gave for free, the agent now does: it attaches to the container before
+// starting it and copies its output (docker-output.ts), and a restarted agent
+// re-attaches with a replay of the container's log, skipping what it had
+// copied. The container, not a client process, is what outlives the agent;
+// its exit status waits in dockerd until removal.
 //
 // A task whose `parameters` name a `docker run` option the create request
 // cannot express exactly (docker-create.ts: `--mount`, `--rm`, …) still runs
@@ -19,6 +20,7 @@
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Resources } from '../resources/index.js';
 import { type DockerCreate, planDockerCreate } from './docker-create.js';
 import { type ContainerInspect, DockerEngine, DockerEngineError } from './docker-engine.js';
@@ -154,15 +156,21 @@ export class DockerContainerizer implements Containerizer {
     }
     const following = new AbortController();
     this.tracked.set(spec.containerId, { name: plan.name, resources: spec.resources, following });
+    let output: Readable | undefined;
     try {
+      // Attached before it starts, as `docker run` does, so no early output is missed. Not
+      // its logs: dockerd 20.10's following of a json-file log skips lines of a fast writer.
+      output = await this.engine.attach(plan.name, false, following.signal);
       await this.engine.start(plan.name);
     } catch (error) {
       this.tracked.delete(spec.containerId);
+      output?.destroy();
       await this.engine.remove(plan.name).catch(() => undefined);
       throw new Error(`docker run failed: ${(error as Error).message}`, { cause: error });
     }
     const inspect = await this.engine.inspect(plan.name).catch(() => undefined);
     return this.follow(spec.containerId, plan.name, {
+      output: Promise.resolve(output),
       pid: inspect?.State.Pid ?? 0,
       isTty: create.isTty,
       sandbox: spec.sandbox,
@@ -260,6 +268,10 @@ export class DockerContainerizer implements Containerizer {
         out.set(
           entry.containerId,
           this.follow(entry.containerId, name, {
+            // Its log so far, then (if it runs) what it writes from now on.
+            output: inspect.State.Running
+              ? this.engine.attach(name, true, following.signal)
+              : this.engine.logs(name, following.signal),
             pid: inspect.State.Pid,
             isTty: inspect.Config.Tty === true,
             sandbox: entry.sandbox ?? '',
@@ -407,28 +419,24 @@ export class DockerContainerizer implements Containerizer {
    */
   private follow(id: string, name: string, how: Following): Container {
     const { signal } = how.following;
-    // No sandbox known (a checkpoint from before it was recorded): nowhere to copy to.
-    const logs =
-      how.sandbox === ''
-        ? Promise.reject(new Error('no sandbox to copy the output to'))
-        : this.engine.logs(name, true, signal);
-    const copied = logs
-      .then((response) =>
-        copyOutput(response, {
-          sandbox: how.sandbox,
-          runtimeDir: how.runtimeDir,
-          isTty: how.isTty,
-          skip: how.skip,
-        }),
-      )
-      .catch((error: unknown): OutputCounts | undefined => {
-        if (!signal.aborted)
-          this.options.warn(
-            { err: (error as Error).message, container: name },
-            "could not copy a container's output",
-          );
-        return undefined;
-      });
+    let stream: Readable | undefined;
+    const copy = (output: Promise<Readable>, skip: OutputCounts) =>
+      output
+        .then((readable) => {
+          stream = readable;
+          // No sandbox known (a checkpoint from before it was recorded): nowhere to copy to.
+          if (how.sandbox === '') throw new Error('no sandbox to copy the output to');
+          return copyOutput(readable, { ...how, skip });
+        })
+        .catch((error: unknown): OutputCounts | undefined => {
+          if (!signal.aborted)
+            this.options.warn(
+              { err: (error as Error).message, container: name },
+              "could not copy a container's output",
+            );
+          return undefined;
+        });
+    const copied = copy(how.output, how.skip);
     const terminated = (async (): Promise<Termination> => {
       let exit: number | undefined;
       try {
@@ -438,18 +446,21 @@ export class DockerContainerizer implements Containerizer {
         if (signal.aborted) return new Promise<Termination>(() => undefined);
         // dockerd went away mid-wait: what inspect says below, or the polling after it.
       }
-      // The logs end with the container; the last frames get a bounded moment to land.
+      // The stream ends with the container; its last frames get a bounded moment to land.
       let timer: NodeJS.Timeout | undefined;
       const isDrained = await Promise.race([
-        copied.then(() => true),
+        copied.then((counts) => counts !== undefined),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), OUTPUT_DRAIN_MS);
         }),
       ]);
       clearTimeout(timer);
-      if (!isDrained) {
-        void logs.then((response) => response.destroy()).catch(() => undefined);
-        await copied;
+      if (!isDrained && !signal.aborted) {
+        // Cut short (an attachment that missed the end, a copy that failed): what dockerd's
+        // log holds past what was copied.
+        stream?.destroy();
+        const counts = (await copied) ?? readOutputCounts(how.runtimeDir);
+        await copy(this.engine.logs(name, signal), counts);
       }
       const byExit = exit === undefined ? undefined : terminationFromShellStatus(String(exit));
       // 137 is SIGKILL's: a kill, or the OOM killer, which only inspect tells apart.
@@ -547,6 +558,8 @@ export class DockerContainerizer implements Containerizer {
 /** What follow() needs of a container besides its name. */
 interface Following {
   readonly pid: number;
+  /** Its output: an attachment (a replay of its log first, after a restart) or its log. */
+  readonly output: Promise<Readable>;
   readonly isTty: boolean;
   readonly sandbox: string;
   readonly runtimeDir: string;

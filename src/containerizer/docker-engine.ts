@@ -3,6 +3,7 @@
 // each a few milliseconds where a CLI process would cost ~50 ms of CPU. Every
 // call has a deadline; an error names the call and Docker's own message.
 import { type IncomingMessage, request } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { CreateBody } from './docker-create.js';
 
 /** Engine API version: 1.41 is Docker 20.10's, the oldest Debian release we run against. */
@@ -85,16 +86,72 @@ export class DockerEngine {
   }
 
   /**
-   * `GET /containers/{name}/logs` of stdout and stderr from the start, following them until
-   * the container stops when `follow` is set: the response, multiplexed (see
-   * docker-log-frames.ts) unless the container has a TTY. Rejects with Docker's message when
-   * it cannot (a log driver that keeps nothing to read).
+   * `POST /containers/{name}/attach` to stdout and stderr, resolved once attached: the
+   * container's output as it writes it, until it exits (the stream `docker run` reads).
+   * With `replay`, what its log holds comes first (a restarted agent catching up); output
+   * written between the replay and the attachment is not seen twice, and may be missed.
+   * Multiplexed (see docker-log-frames.ts) unless the container has a TTY.
    */
-  logs(name: string, follow: boolean, signal?: AbortSignal): Promise<IncomingMessage> {
+  attach(name: string, replay: boolean, signal?: AbortSignal): Promise<Readable> {
+    const path = `${API_PREFIX}/containers/${encodeURIComponent(name)}/attach?stream=1&stdout=1&stderr=1${replay ? '&logs=1' : ''}`;
+    return new Promise<Readable>((resolve, reject) => {
+      // As the CLI asks: an upgrade, answered 101, after which the socket is the stream.
+      const req = request({
+        socketPath: this.socket,
+        method: 'POST',
+        path,
+        headers: { connection: 'Upgrade', upgrade: 'tcp' },
+        ...(signal !== undefined ? { signal } : {}),
+      });
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        if (signal !== undefined) {
+          const onAbort = () => socket.destroy();
+          signal.addEventListener('abort', onAbort, { once: true });
+          socket.once('close', () => signal.removeEventListener('abort', onAbort));
+        }
+        resolve(socket);
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < 4096) body += chunk;
+        });
+        res.on('end', () =>
+          reject(new DockerEngineError(res.statusCode ?? 500, `POST attach: ${messageOf(body)}`)),
+        );
+      });
+      req.on('error', (error) =>
+        reject(new Error(`docker daemon at ${this.socket}: ${error.message}`, { cause: error })),
+      );
+      req.end();
+    });
+  }
+
+  /**
+   * `GET /containers/{name}/logs` of stdout and stderr, from the start to now (no follow:
+   * dockerd 20.10's following of a json-file log skips lines of a fast writer). Rejects
+   * with Docker's message when there is nothing to read (a log driver that keeps none).
+   */
+  logs(name: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.stream(
+      'GET',
+      `/containers/${encodeURIComponent(name)}/logs?stdout=1&stderr=1`,
+      signal,
+    );
+  }
+
+  /** A request whose response is a stream: resolved with it once its head has come. */
+  private stream(method: string, path: string, signal?: AbortSignal): Promise<IncomingMessage> {
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const path = `${API_PREFIX}/containers/${encodeURIComponent(name)}/logs?stdout=1&stderr=1${follow ? '&follow=1' : ''}`;
       const req = request(
-        { socketPath: this.socket, method: 'GET', path, ...(signal ? { signal } : {}) },
+        {
+          socketPath: this.socket,
+          method,
+          path: `${API_PREFIX}${path}`,
+          ...(signal !== undefined ? { signal } : {}),
+        },
         (res) => {
           const status = res.statusCode ?? 500;
           if (status < 400) {
@@ -107,7 +164,7 @@ export class DockerEngine {
             if (body.length < 4096) body += chunk;
           });
           res.on('end', () =>
-            reject(new DockerEngineError(status, `GET logs: ${messageOf(body)}`)),
+            reject(new DockerEngineError(status, `${method} ${path}: ${messageOf(body)}`)),
           );
           res.on('error', reject);
         },

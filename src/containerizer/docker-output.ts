@@ -1,16 +1,17 @@
-// A container's stdout and stderr, from dockerd's logs into the sandbox's
-// `stdout` and `stderr` files, where `/files/read` and `agora run` find them.
-// The agent follows the logs while the container runs; a restarted agent reads
-// them again from the start and skips what its previous life wrote, by the
+// A container's stdout and stderr, from dockerd into the sandbox's `stdout` and
+// `stderr` files, where `/files/read` and `agora run` find them. The agent is
+// attached to the container while it runs; a restarted agent has dockerd replay
+// its log from the start and skips what its previous life wrote, by the
 // byte counts that life checkpointed in the run's directory (0.1 s after the
 // first output, then at most once a second while output flows, and once at the
 // end). A crash between two checkpoints repeats up to a second of output; it
 // never loses any, since dockerd keeps the whole log until the container is
-// removed.
+// removed (but for what the container writes in the instant between the
+// replay and the new attachment, which dockerd does not hand over).
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { LogDemultiplexer, LogSkipper, type LogStream } from './docker-log-frames.js';
 
 /** The run's record of how many bytes of each stream are in the sandbox. */
@@ -46,13 +47,13 @@ export interface CopyOutputOptions {
 }
 
 /**
- * Copies a logs response into the sandbox until it ends (the container stopped, or the
- * response was destroyed); resolves with the bytes of each stream now in the sandbox,
+ * Copies an attachment's or a log's stream into the sandbox until it ends (the container
+ * stopped, or the stream was destroyed); resolves with the bytes of each stream now in the sandbox,
  * counted from the container's start. Rejects on a stream that is not Docker's framing or
  * a sandbox file that cannot be written.
  */
 export async function copyOutput(
-  logs: IncomingMessage,
+  logs: Readable,
   options: CopyOutputOptions,
 ): Promise<OutputCounts> {
   const counts: OutputCounts = { ...options.skip };

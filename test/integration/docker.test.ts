@@ -144,6 +144,26 @@ describe('the Docker containerizer with a real dockerd', () => {
     assert.match(sandboxFile(agentDir, 'entry', 'stdout'), /^from arguments$/m);
   });
 
+  test("a container's output arrives whole and in order, a TTY's all in stdout", async () => {
+    await framework.launch({
+      // ~110 kB in thousands of log frames, stdout and stderr interleaved.
+      chatty: {
+        command: { value: 'seq 1 20000; echo done >&2; seq 20001 20100' },
+        container: container(docker),
+      },
+      tty: {
+        command: { value: 'echo on the terminal; echo err too >&2' },
+        container: container(docker, { parameters: [{ key: 'tty', value: 'true' }] }),
+      },
+    });
+    await framework.update('chatty', 'TASK_FINISHED', 30_000);
+    const expected = `${Array.from({ length: 20_100 }, (_, i) => i + 1).join('\n')}\n`;
+    assert.equal(sandboxFile(agentDir, 'chatty', 'stdout'), expected);
+    assert.equal(sandboxFile(agentDir, 'chatty', 'stderr'), 'done\n');
+    await framework.update('tty', 'TASK_FINISHED', 30_000);
+    assert.match(sandboxFile(agentDir, 'tty', 'stdout'), /^on the terminal\r?\nerr too\r?\n$/);
+  });
+
   test("a container's command health check runs inside it", async () => {
     await framework.launch({
       checked: {
