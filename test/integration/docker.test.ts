@@ -416,6 +416,38 @@ describe('the Docker containerizer with a real dockerd', () => {
   });
 });
 
+describe('the Docker containerizer with --docker_stop_timeout', () => {
+  test('a container of a task without a kill policy gets the stop timeout, not the agent default', async (t) => {
+    const docker = await startDocker();
+    t.after(() => docker.stop());
+    const cluster = await startCluster({ agents: 0, agentResources: agentResources(20_000) });
+    t.after(() => cluster.stop());
+    // Longer than the agent's own default grace (3 s): only the flag can explain the wait.
+    const stopTimeoutMs = 6000;
+    await cluster.addAgent(
+      'agent-1',
+      dockerArgs(docker, ['--docker_stop_timeout', `${stopTimeoutMs / 1000}secs`]),
+    );
+    const framework = await TaskFramework.start(cluster.masterUrl, 'docker-stop');
+    t.after(() => framework.stop());
+    await framework.launch({
+      stubborn: {
+        command: { value: "trap '' TERM; while :; do sleep 1; done" },
+        container: container(docker),
+      },
+    });
+    await framework.update('stubborn', 'TASK_RUNNING', 30_000);
+    const startedMs = performance.now();
+    await framework.connection.kill(taskId('stubborn'));
+    await framework.update('stubborn', 'TASK_KILLED', 60_000);
+    const tookMs = performance.now() - startedMs;
+    assert.ok(tookMs >= stopTimeoutMs * 0.9, `killed after ${tookMs} ms, before the stop timeout`);
+    await framework.stop();
+    await cluster.stop();
+    assert.deepEqual(await docker.leftovers(), { containers: [], networks: [], volumes: [] });
+  });
+});
+
 describe('the Docker containerizer across an agent restart', () => {
   test('an agent killed outright finds its running container again, reports the one that ended, and kills orphans', async (t) => {
     const docker = await startDocker();
