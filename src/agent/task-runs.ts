@@ -301,7 +301,8 @@ export class TaskRuns {
     this.report(run, 'TASK_RUNNING', {
       containerStatus: {
         container_id: mintContainerId(containerIdValue),
-        executor_pid: container.pid,
+        // 0: not known yet (a Docker container's), left out as Mesos leaves out what it lacks.
+        ...(container.pid > 0 ? { executor_pid: container.pid } : {}),
       },
     });
     if (run.isKillRequested)
@@ -911,7 +912,7 @@ export class TaskRuns {
           this.report(taskRun, 'TASK_RUNNING', {
             containerStatus: {
               container_id: mintContainerId(taskRun.containerIdValue),
-              executor_pid: outcome.pid,
+              ...(outcome.pid > 0 ? { executor_pid: outcome.pid } : {}),
             },
           });
         // A kill under way when the previous life died: its SIGKILL timer died with it.

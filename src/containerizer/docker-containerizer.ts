@@ -168,10 +168,16 @@ export class DockerContainerizer implements Containerizer {
       await this.engine.remove(plan.name).catch(() => undefined);
       throw new Error(`docker run failed: ${(error as Error).message}`, { cause: error });
     }
-    const inspect = await this.engine.inspect(plan.name).catch(() => undefined);
+    // Its PID, for the operator's eyes only, is not waited for: dockerd answers an inspect
+    // only once it is done with the container, and a task as short as `true` would have its
+    // RUNNING wait for the whole of its exit's processing (~100 ms under load here).
+    const pid = this.engine
+      .inspect(plan.name)
+      .then((inspect) => inspect?.State.Pid ?? 0)
+      .catch(() => 0);
     return this.follow(spec.containerId, plan.name, {
       output: Promise.resolve(output),
-      pid: inspect?.State.Pid ?? 0,
+      pid,
       isTty: create.isTty,
       sandbox: spec.sandbox,
       runtimeDir: spec.runtimeDir,
@@ -500,7 +506,7 @@ export class DockerContainerizer implements Containerizer {
   private container(
     id: string,
     name: string,
-    pid: number,
+    pid: number | Promise<number>,
     terminated: Promise<Termination>,
     resources: Resources,
   ): Container {
@@ -508,9 +514,16 @@ export class DockerContainerizer implements Containerizer {
     void terminated.then(() => {
       isTerminated = true;
     });
+    let knownPid = typeof pid === 'number' ? pid : 0;
+    if (typeof pid !== 'number')
+      void pid.then((found) => {
+        knownPid = found;
+      });
     return {
       id,
-      pid,
+      get pid() {
+        return knownPid;
+      },
       cgroupProcsFiles: [],
       terminated,
       ...(this.options.stopTimeoutMs !== undefined
@@ -557,7 +570,7 @@ export class DockerContainerizer implements Containerizer {
 
 /** What follow() needs of a container besides its name. */
 interface Following {
-  readonly pid: number;
+  readonly pid: number | Promise<number>;
   /** Its output: an attachment (a replay of its log first, after a restart) or its log. */
   readonly output: Promise<Readable>;
   readonly isTty: boolean;

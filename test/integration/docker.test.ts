@@ -480,10 +480,7 @@ describe('the Docker containerizer across an agent restart', () => {
         container: container(docker),
       },
     });
-    const survivorRunning = await framework.update('survivor', 'TASK_RUNNING', 30_000);
-    // The API's container reports its own init process.
-    const initPid = survivorRunning.container_status?.executor_pid;
-    assert.ok(initPid !== undefined && isAlive(initPid), 'the container reports its process');
+    await framework.update('survivor', 'TASK_RUNNING', 30_000);
     // The CLI's container, its `docker run` client, which the agent follows it through.
     const cliRunning = await framework.update('survivor-cli', 'TASK_RUNNING', 30_000);
     const clientPid = cliRunning.container_status?.executor_pid;
