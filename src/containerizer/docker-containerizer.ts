@@ -147,7 +147,11 @@ export class DockerContainerizer implements Containerizer {
       await this.engine.create(plan.name, body);
     } catch (error) {
       // No image here: pulled, then created again, as `docker run` does.
-      if (!(error instanceof DockerEngineError && error.statusCode === 404) || plan.isForcePull)
+      const isNoImage =
+        error instanceof DockerEngineError &&
+        error.statusCode === 404 &&
+        /no such image/i.test(error.message);
+      if (!isNoImage || plan.isForcePull)
         throw new Error(`docker create failed: ${(error as Error).message}`, { cause: error });
       await this.pull(plan.image);
       await this.engine.create(plan.name, body).catch((again: unknown) => {
