@@ -3,6 +3,10 @@
 // wait, its output into the sandbox's stdout and stderr, kill, remove);
 // recovery finds the agent's containers by their labels.
 //
+// Long file: the two ways a container runs (the API, and `docker run` for what
+// the API path cannot express) share its tracking, recovery, signals and end;
+// the pure parts are already out (docker-plan, docker-create, docker-log-frames).
+//
 // Why the API and not `docker run`: each exec of the Go CLI costs ~35 ms of
 // wall time and CPU here, several times what the requests themselves take, and
 // a task's start is measured against `docker run` alone (#11). What the CLI
