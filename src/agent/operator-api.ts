@@ -120,7 +120,9 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
             container_id: mintContainerId(run.containerIdValue),
             container_status: {
               container_id: mintContainerId(run.containerIdValue),
-              ...(run.container !== undefined ? { executor_pid: run.container.pid } : {}),
+              ...(run.container !== undefined && run.container.pid > 0
+                ? { executor_pid: run.container.pid }
+                : {}),
             },
             resource_statistics: statistics,
           })),

@@ -301,7 +301,8 @@ export class TaskRuns {
     this.report(run, 'TASK_RUNNING', {
       containerStatus: {
         container_id: mintContainerId(containerIdValue),
-        executor_pid: container.pid,
+        // 0: not known yet (a Docker container's), left out as Mesos leaves out what it lacks.
+        ...(container.pid > 0 ? { executor_pid: container.pid } : {}),
       },
     });
     if (run.isKillRequested)
@@ -880,6 +881,7 @@ export class TaskRuns {
         known.set(run.address.containerIdValue, {
           containerId: run.address.containerIdValue,
           runtimeDir: checkpoint.runDir(run.address),
+          sandbox: sandboxPath(this.options.workDir, run.address),
           resources: Resources.fromWire([
             ...(run.task.resources ?? []),
             ...(isCustomExecutorTask(run.task) ? (run.task.executor?.resources ?? []) : []),
@@ -910,7 +912,7 @@ export class TaskRuns {
           this.report(taskRun, 'TASK_RUNNING', {
             containerStatus: {
               container_id: mintContainerId(taskRun.containerIdValue),
-              executor_pid: outcome.pid,
+              ...(outcome.pid > 0 ? { executor_pid: outcome.pid } : {}),
             },
           });
         // A kill under way when the previous life died: its SIGKILL timer died with it.

@@ -2,7 +2,9 @@
 // dependency): the calls the containerizer makes besides `docker run` itself,
 // each a few milliseconds where a CLI process would cost ~50 ms of CPU. Every
 // call has a deadline; an error names the call and Docker's own message.
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { CreateBody } from './docker-create.js';
 
 /** Engine API version: 1.41 is Docker 20.10's, the oldest Debian release we run against. */
 const API_PREFIX = '/v1.41';
@@ -32,7 +34,10 @@ export interface ContainerInspect {
     readonly ExitCode: number;
     readonly Error?: string;
   };
-  readonly Config: { readonly Labels: Readonly<Record<string, string>> | null };
+  readonly Config: {
+    readonly Labels: Readonly<Record<string, string>> | null;
+    readonly Tty?: boolean;
+  };
   readonly HostConfig?: { readonly Memory?: number };
 }
 
@@ -43,8 +48,133 @@ export interface ContainerSummary {
   readonly Labels: Readonly<Record<string, string>> | null;
 }
 
+/** Options of a call: a body to send as JSON, a deadline (0: none), a signal that ends it. */
+interface CallOptions {
+  readonly body?: unknown;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
 export class DockerEngine {
   constructor(readonly socket: string) {}
+
+  /** `POST /containers/create`: the container's id. A missing image is a 404 ("No such image"). */
+  async create(name: string, body: CreateBody): Promise<string> {
+    const created = await this.call<{ Id: string }>(
+      'POST',
+      `/containers/create?name=${encodeURIComponent(name)}`,
+      { body },
+    );
+    return created.Id;
+  }
+
+  /** `POST /containers/{name}/start`: resolves once it runs (or has already exited). */
+  async start(name: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(name)}/start`);
+  }
+
+  /**
+   * `POST /containers/{name}/wait`: resolves with the exit status once the container is not
+   * running (at once if it has already ended). No deadline: it lasts as long as the container.
+   */
+  async wait(name: string, signal?: AbortSignal): Promise<{ readonly StatusCode: number }> {
+    return this.call<{ StatusCode: number }>(
+      'POST',
+      `/containers/${encodeURIComponent(name)}/wait`,
+      { timeoutMs: 0, ...(signal !== undefined ? { signal } : {}) },
+    );
+  }
+
+  /**
+   * `POST /containers/{name}/attach` to stdout and stderr, resolved once attached: the
+   * container's output as it writes it, until it exits (the stream `docker run` reads).
+   * With `replay`, what its log holds comes first (a restarted agent catching up); output
+   * written between the replay and the attachment is not seen twice, and may be missed.
+   * Multiplexed (see docker-log-frames.ts) unless the container has a TTY.
+   */
+  attach(name: string, replay: boolean, signal?: AbortSignal): Promise<Readable> {
+    const path = `${API_PREFIX}/containers/${encodeURIComponent(name)}/attach?stream=1&stdout=1&stderr=1${replay ? '&logs=1' : ''}`;
+    return new Promise<Readable>((resolve, reject) => {
+      // As the CLI asks: an upgrade, answered 101, after which the socket is the stream.
+      const req = request({
+        socketPath: this.socket,
+        method: 'POST',
+        path,
+        headers: { connection: 'Upgrade', upgrade: 'tcp' },
+        ...(signal !== undefined ? { signal } : {}),
+      });
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        if (signal !== undefined) {
+          const onAbort = () => socket.destroy();
+          signal.addEventListener('abort', onAbort, { once: true });
+          socket.once('close', () => signal.removeEventListener('abort', onAbort));
+        }
+        resolve(socket);
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < 4096) body += chunk;
+        });
+        res.on('end', () =>
+          reject(new DockerEngineError(res.statusCode ?? 500, `POST attach: ${messageOf(body)}`)),
+        );
+      });
+      req.on('error', (error) =>
+        reject(new Error(`docker daemon at ${this.socket}: ${error.message}`, { cause: error })),
+      );
+      req.end();
+    });
+  }
+
+  /**
+   * `GET /containers/{name}/logs` of stdout and stderr, from the start to now (no follow:
+   * dockerd 20.10's following of a json-file log skips lines of a fast writer). Rejects
+   * with Docker's message when there is nothing to read (a log driver that keeps none).
+   */
+  logs(name: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.stream(
+      'GET',
+      `/containers/${encodeURIComponent(name)}/logs?stdout=1&stderr=1`,
+      signal,
+    );
+  }
+
+  /** A request whose response is a stream: resolved with it once its head has come. */
+  private stream(method: string, path: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: this.socket,
+          method,
+          path: `${API_PREFIX}${path}`,
+          ...(signal !== undefined ? { signal } : {}),
+        },
+        (res) => {
+          const status = res.statusCode ?? 500;
+          if (status < 400) {
+            resolve(res);
+            return;
+          }
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            if (body.length < 4096) body += chunk;
+          });
+          res.on('end', () =>
+            reject(new DockerEngineError(status, `${method} ${path}: ${messageOf(body)}`)),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (error) =>
+        reject(new Error(`docker daemon at ${this.socket}: ${error.message}`, { cause: error })),
+      );
+      req.end();
+    });
+  }
 
   /** `GET /containers/{name}/json`; undefined if there is no such container. */
   async inspect(name: string): Promise<ContainerInspect | undefined> {
@@ -117,10 +247,26 @@ export class DockerEngine {
     }
   }
 
-  private call<T>(method: string, path: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
+  private call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     return new Promise<T>((resolve, reject) => {
       const req = request(
-        { socketPath: this.socket, method, path: `${API_PREFIX}${path}`, timeout: timeoutMs },
+        {
+          socketPath: this.socket,
+          method,
+          path: `${API_PREFIX}${path}`,
+          ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
+          ...(options.signal !== undefined ? { signal: options.signal } : {}),
+          ...(payload !== undefined
+            ? {
+                headers: {
+                  'content-type': 'application/json',
+                  'content-length': Buffer.byteLength(payload),
+                },
+              }
+            : {}),
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -138,13 +284,7 @@ export class DockerEngine {
             const body = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 500;
             if (status >= 400) {
-              let message = body.trim();
-              try {
-                message = (JSON.parse(body) as { message?: string }).message ?? message;
-              } catch {
-                // Not JSON: the text as it came.
-              }
-              reject(new DockerEngineError(status, `${method} ${path}: ${message}`));
+              reject(new DockerEngineError(status, `${method} ${path}: ${messageOf(body)}`));
               return;
             }
             const type = res.headers['content-type'] ?? '';
@@ -163,7 +303,16 @@ export class DockerEngine {
       req.on('error', (error) =>
         reject(new Error(`docker daemon at ${this.socket}: ${error.message}`, { cause: error })),
       );
-      req.end();
+      req.end(payload);
     });
+  }
+}
+
+/** Docker's `{"message": …}`, or the text as it came. */
+function messageOf(body: string): string {
+  try {
+    return (JSON.parse(body) as { message?: string }).message ?? body.trim();
+  } catch {
+    return body.trim();
   }
 }

@@ -80,7 +80,10 @@ export interface ResourceStatistics {
 
 export interface Container {
   readonly id: string;
-  /** The task's PID (also its process group and session). */
+  /**
+   * The task's PID (also its process group and session); 0 while not known (a Docker
+   * container's, until dockerd has said, which a launch does not wait for).
+   */
   readonly pid: number;
   /** Resolves once the task is gone and its end recorded; never rejects. */
   readonly terminated: Promise<Termination>;
@@ -100,6 +103,8 @@ export interface Container {
 export interface KnownContainer {
   readonly containerId: string;
   readonly runtimeDir: string;
+  /** The run's sandbox: where a Docker container's output goes on being copied. */
+  readonly sandbox?: string;
   readonly resources: Resources;
   /** The task's ContainerInfo: which containerizer launched it. */
   readonly container?: Readonly<Record<string, unknown>>;

@@ -144,6 +144,26 @@ describe('the Docker containerizer with a real dockerd', () => {
     assert.match(sandboxFile(agentDir, 'entry', 'stdout'), /^from arguments$/m);
   });
 
+  test("a container's output arrives whole and in order, a TTY's all in stdout", async () => {
+    await framework.launch({
+      // ~110 kB in thousands of log frames, stdout and stderr interleaved.
+      chatty: {
+        command: { value: 'seq 1 20000; echo done >&2; seq 20001 20100' },
+        container: container(docker),
+      },
+      tty: {
+        command: { value: 'echo on the terminal; echo err too >&2' },
+        container: container(docker, { parameters: [{ key: 'tty', value: 'true' }] }),
+      },
+    });
+    await framework.update('chatty', 'TASK_FINISHED', 30_000);
+    const expected = `${Array.from({ length: 20_100 }, (_, i) => i + 1).join('\n')}\n`;
+    assert.equal(sandboxFile(agentDir, 'chatty', 'stdout'), expected);
+    assert.equal(sandboxFile(agentDir, 'chatty', 'stderr'), 'done\n');
+    await framework.update('tty', 'TASK_FINISHED', 30_000);
+    assert.match(sandboxFile(agentDir, 'tty', 'stdout'), /^on the terminal\r?\nerr too\r?\n$/);
+  });
+
   test("a container's command health check runs inside it", async () => {
     await framework.launch({
       checked: {
@@ -396,6 +416,38 @@ describe('the Docker containerizer with a real dockerd', () => {
   });
 });
 
+describe('the Docker containerizer with --docker_stop_timeout', () => {
+  test('a container of a task without a kill policy gets the stop timeout, not the agent default', async (t) => {
+    const docker = await startDocker();
+    t.after(() => docker.stop());
+    const cluster = await startCluster({ agents: 0, agentResources: agentResources(20_000) });
+    t.after(() => cluster.stop());
+    // Longer than the agent's own default grace (3 s): only the flag can explain the wait.
+    const stopTimeoutMs = 6000;
+    await cluster.addAgent(
+      'agent-1',
+      dockerArgs(docker, ['--docker_stop_timeout', `${stopTimeoutMs / 1000}secs`]),
+    );
+    const framework = await TaskFramework.start(cluster.masterUrl, 'docker-stop');
+    t.after(() => framework.stop());
+    await framework.launch({
+      stubborn: {
+        command: { value: "trap '' TERM; while :; do sleep 1; done" },
+        container: container(docker),
+      },
+    });
+    await framework.update('stubborn', 'TASK_RUNNING', 30_000);
+    const startedMs = performance.now();
+    await framework.connection.kill(taskId('stubborn'));
+    await framework.update('stubborn', 'TASK_KILLED', 60_000);
+    const tookMs = performance.now() - startedMs;
+    assert.ok(tookMs >= stopTimeoutMs * 0.9, `killed after ${tookMs} ms, before the stop timeout`);
+    await framework.stop();
+    await cluster.stop();
+    assert.deepEqual(await docker.leftovers(), { containers: [], networks: [], volumes: [] });
+  });
+});
+
 describe('the Docker containerizer across an agent restart', () => {
   test('an agent killed outright finds its running container again, reports the one that ended, and kills orphans', async (t) => {
     const docker = await startDocker();
@@ -407,17 +459,36 @@ describe('the Docker containerizer across an agent restart', () => {
     const framework = await TaskFramework.start(cluster.masterUrl, 'docker-restart');
     t.after(() => framework.stop());
     await framework.launch({
-      survivor: { command: { value: 'exec sleep 1000' }, container: container(docker) },
+      // Over the API: it writes a numbered line every 0.1 s, before, during and after the
+      // agent's absence; none may go missing from its sandbox.
+      survivor: {
+        command: { value: 'i=0; while :; do echo "line $i"; i=$((i+1)); sleep 0.1; done' },
+        container: container(docker),
+      },
+      // A parameter the create request cannot express: `docker run` under a shim.
+      'survivor-cli': {
+        command: { value: 'exec sleep 1000' },
+        container: container(docker, {
+          parameters: [{ key: 'mount', value: 'type=tmpfs,destination=/scratch' }],
+        }),
+      },
       ender: {
-        command: { value: 'while [ ! -e /mnt/mesos/sandbox/go ]; do sleep 0.1; done; exit 4' },
+        command: {
+          value:
+            'echo before; while [ ! -e /mnt/mesos/sandbox/go ]; do sleep 0.1; done; echo after; exit 4',
+        },
         container: container(docker),
       },
     });
-    const survivorRunning = await framework.update('survivor', 'TASK_RUNNING', 30_000);
-    // The survivor's `docker run` client, which the agent follows it through.
-    const clientPid = survivorRunning.container_status?.executor_pid;
+    await framework.update('survivor', 'TASK_RUNNING', 30_000);
+    // The CLI's container, its `docker run` client, which the agent follows it through.
+    const cliRunning = await framework.update('survivor-cli', 'TASK_RUNNING', 30_000);
+    const clientPid = cliRunning.container_status?.executor_pid;
     assert.ok(clientPid !== undefined);
     await framework.update('ender', 'TASK_RUNNING', 30_000);
+    await waitFor('the ender to say it began', () =>
+      /^before$/m.test(sandboxFile(agentDir, 'ender', 'stdout')) ? true : undefined,
+    );
     // An orphan: labelled as this agent's, but no task of it knows the container.
     await docker.docker([
       'run',
@@ -437,13 +508,14 @@ describe('the Docker containerizer across an agent restart', () => {
 
     agent.process.kill('SIGKILL');
     await agent.exited;
+    const linesAtKill = sandboxFile(agentDir, 'survivor', 'stdout').split('\n').length;
     // Its client dies too: the restarted agent must follow the container through Docker.
     process.kill(clientPid, 'SIGKILL');
     await waitFor('the docker run client to die', () => (isAlive(clientPid) ? undefined : true));
     const before = await ourContainers(docker, agentDir);
     assert.equal(
       before.filter((c) => c.State === 'running').length,
-      3,
+      4,
       'containers outlive the agent',
     );
     // The ender ends while no agent is there to see it.
@@ -475,6 +547,23 @@ describe('the Docker containerizer across an agent restart', () => {
     await cluster.addAgent('agent-1-again', dockerArgs(docker), agentDir);
     const ended = await framework.update('ender', 'TASK_FAILED', 30_000);
     assert.match(ended.message ?? '', /exited with status 4/);
+    // What it said while no agent was there is copied once; what was copied before, kept.
+    const enderOut = sandboxFile(agentDir, 'ender', 'stdout');
+    assert.equal(enderOut.match(/^after$/gm)?.length, 1, enderOut);
+    assert.match(enderOut, /^before$/m);
+    // The survivor's output goes on landing, with no line lost across the restart.
+    const survivorOut = await waitFor('the survivor to write past the restart', () => {
+      const text = sandboxFile(agentDir, 'survivor', 'stdout');
+      return text.split('\n').length > linesAtKill + 20 ? text : undefined;
+    });
+    const numbers = new Set<number>();
+    for (const line of survivorOut.split('\n').slice(0, -1)) {
+      const match = /^line (\d+)$/.exec(line);
+      assert.ok(match !== null, `a whole line: ${JSON.stringify(line)}`);
+      numbers.add(Number(match[1]));
+    }
+    const highest = Math.max(...numbers);
+    for (let n = 0; n <= highest; n++) assert.ok(numbers.has(n), `line ${n} is in the sandbox`);
     await waitFor('the orphan to be killed', async () =>
       (await ourContainers(docker, agentDir)).some(
         (c) => c.Labels['agora.container_id'] === 'orphan',
@@ -483,17 +572,19 @@ describe('the Docker containerizer across an agent restart', () => {
         : true,
     );
     // The ended one is removed once reported (--docker_remove_delay=0).
-    await waitFor('only the survivor to be left', async () => {
+    await waitFor('only the survivors to be left', async () => {
       const left = (await ourContainers(docker, agentDir)).map((c) => c.Labels['agora.task_id']);
-      return left.length === 1 && left[0] === 'survivor' ? true : undefined;
+      return left.sort().join() === 'survivor,survivor-cli' ? true : undefined;
     });
-    assert.ok(
-      !framework
-        .updates('survivor')
-        .some((u) => u.state !== 'TASK_RUNNING' && u.state !== 'TASK_STARTING'),
-      'the survivor was not reported ended',
-    );
+    for (const id of ['survivor', 'survivor-cli'])
+      assert.ok(
+        !framework
+          .updates(id)
+          .some((u) => u.state !== 'TASK_RUNNING' && u.state !== 'TASK_STARTING'),
+        `${id} was not reported ended`,
+      );
     await framework.killUntilKilled('survivor');
+    await framework.killUntilKilled('survivor-cli');
     await framework.stop();
     await cluster.stop();
     const left = await docker.leftovers();
