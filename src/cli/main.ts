@@ -598,6 +598,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'longest wait between allocations',
         default: '1secs',
       },
+      allocation_batch_window: {
+        type: 'string',
+        placeholder: 'duration',
+        description:
+          'how long freed resources and (re-)registered agents wait for others before an allocation',
+        default: '5ms',
+      },
       agent_reregister_timeout: {
         type: 'string',
         placeholder: 'duration',
