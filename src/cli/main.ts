@@ -298,6 +298,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'retries per index',
         default: '3',
       },
+      lost_after: {
+        type: 'string',
+        placeholder: 'duration',
+        description:
+          "a task whose agent is unreachable this long is replaced elsewhere ('never' keeps it)",
+        default: '5mins',
+      },
       env: {
         type: 'string',
         placeholder: 'NAME=value',
