@@ -52,6 +52,13 @@ export const DEFAULT_MAX_FETCH_BYTES = 4 * 1024 ** 3;
 export const DEFAULT_FETCH_ATTEMPTS = 3;
 /** Before the second try; doubled before each later one. */
 const DEFAULT_RETRY_DELAY_MS = 1000;
+/**
+ * Resumptions within one try of a download cut off mid-body, when the server said it takes
+ * byte ranges (Accept-Ranges: bytes) and named the version (a strong ETag, or Last-Modified):
+ * the rest is asked for with `Range: bytes=N-` and `If-Range`, so a changed file comes whole
+ * (200) and is written again from the start. Without those, the try starts the file again.
+ */
+const MAX_RESUMES = 8;
 /** Network failures a later try may not meet. */
 const TRANSIENT_CODES = new Set([
   'ECONNRESET',
@@ -162,6 +169,8 @@ interface OpenedSource {
   /** Bytes it will bring, when known up front (a file's size, an HTTP Content-Length). */
   readonly size: number | undefined;
   readonly stream: ReadStream | IncomingMessage;
+  /** Set for an HTTP body whose rest can be asked for by range (see MAX_RESUMES). */
+  readonly resumable?: { readonly url: URL; readonly validator: string };
 }
 
 export class Fetcher implements UriFetcher {
@@ -337,17 +346,21 @@ export class Fetcher implements UriFetcher {
       if (!info.isFile()) throw new FetchError(`${source.path} is not a regular file`);
       return { size: info.size, stream: createReadStream(source.path) };
     }
-    const response = await this.get(source.url, signal);
-    const length = response.headers['content-length'];
-    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-    return { size, stream: response };
+    const { response, url } = await this.get(source.url, signal);
+    const size = contentLength(response);
+    const resumable = resumableFrom(response, url, size);
+    return { size, stream: response, ...(resumable !== undefined ? { resumable } : {}) };
   }
 
-  /** A 2xx response to GET `url`, after redirects. */
-  private async get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+  /** A 2xx response to GET `url`, after redirects, and the URL that gave it. */
+  private async get(
+    url: URL,
+    signal: AbortSignal,
+    headers: Readonly<Record<string, string>> = {},
+  ): Promise<{ response: IncomingMessage; url: URL }> {
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const response = await requestHead(current, signal, this.stallTimeoutMs);
+      const response = await requestHead(current, signal, this.stallTimeoutMs, headers);
       const code = response.statusCode ?? 0;
       const location = response.headers.location;
       if (code >= 300 && code < 400 && location !== undefined) {
@@ -364,7 +377,7 @@ export class Fetcher implements UriFetcher {
           ? new TransientFetchError(message)
           : new FetchError(message);
       }
-      return response;
+      return { response, url: current };
     }
     throw new FetchError(`more than ${MAX_REDIRECTS} redirects`);
   }
@@ -380,7 +393,59 @@ export class Fetcher implements UriFetcher {
       opened.stream.destroy();
       throw new FetchError(`${opened.size} bytes is more than the ${maxBytes} allowed`);
     }
-    return copyInto(opened.stream, path, maxBytes, signal, this.stallTimeoutMs);
+    const { resumable } = opened;
+    if (resumable === undefined || opened.size === undefined)
+      return copyInto(opened.stream, path, maxBytes, signal, this.stallTimeoutMs);
+    const size = opened.size;
+    let stream = opened.stream;
+    let offset = 0;
+    for (let resumes = 0; ; resumes++) {
+      try {
+        const written = await copyInto(
+          stream,
+          path,
+          maxBytes - offset,
+          signal,
+          this.stallTimeoutMs,
+          {
+            isAppend: offset > 0,
+          },
+        );
+        if (offset + written !== size)
+          throw new TransientFetchError(
+            `received ${offset + written} bytes where ${size} were announced`,
+          );
+        return size;
+      } catch (error) {
+        if (signal.aborted || !isTransient(error) || resumes >= MAX_RESUMES) throw error;
+        // What reached the file is what is kept: the rest is asked for from there.
+        offset = (await stat(path)).size;
+        if (offset <= 0 || offset >= size) throw error;
+        this.options.log.warn(
+          {
+            uri: resumable.url.href,
+            offset,
+            size,
+            err: error instanceof Error ? error.message : String(error),
+          },
+          'URI download cut off; asking for the rest',
+        );
+        const { response } = await this.get(resumable.url, signal, {
+          range: `bytes=${offset}-`,
+          'if-range': resumable.validator,
+        });
+        if (response.statusCode === 206 && rangeStart(response, size) === offset) {
+          stream = response;
+          continue;
+        }
+        // 200: the file changed since (If-Range) or the range was not honoured: the rest
+        // cannot be joined to what was written; the try fails and starts the file again.
+        response.destroy();
+        throw new TransientFetchError(
+          `asked for bytes ${offset}- and got HTTP ${response.statusCode ?? 0} without them`,
+        );
+      }
+    }
   }
 }
 
@@ -399,11 +464,43 @@ async function sandboxPath(root: string, name: string): Promise<string> {
   return join(resolved, basename(path));
 }
 
+function contentLength(response: IncomingMessage): number | undefined {
+  const length = response.headers['content-length'];
+  return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+}
+
+/**
+ * Whether the rest of `response`'s body can be asked for later: the server takes byte
+ * ranges and named this version of it. A weak ETag (W/…) cannot be used with If-Range
+ * (RFC 9110, 13.1.5); Last-Modified can.
+ */
+function resumableFrom(
+  response: IncomingMessage,
+  url: URL,
+  size: number | undefined,
+): { url: URL; validator: string } | undefined {
+  if (size === undefined || response.statusCode !== 200) return undefined;
+  if (response.headers['accept-ranges']?.toLowerCase() !== 'bytes') return undefined;
+  const etag = response.headers.etag;
+  const validator =
+    etag !== undefined && !etag.startsWith('W/') ? etag : response.headers['last-modified'];
+  return validator === undefined ? undefined : { url, validator };
+}
+
+/** The first byte of a 206's `Content-Range: bytes N-M/size`, if it is of this `size`. */
+function rangeStart(response: IncomingMessage, size: number): number | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers['content-range'] ?? '');
+  if (match === null || Number(match[3]) !== size || Number(match[2]) !== size - 1)
+    return undefined;
+  return Number(match[1]);
+}
+
 /** The response head of GET `url`; aborted if no answer comes within `stallTimeoutMs`. */
 async function requestHead(
   url: URL,
   signal: AbortSignal,
   stallTimeoutMs: number,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<IncomingMessage> {
   // Only the head has this deadline: the body's stalls are copyInto's to time.
   const headTimeout = new AbortController();
@@ -415,7 +512,7 @@ async function requestHead(
     method: 'GET',
     signal: AbortSignal.any([signal, headTimeout.signal]),
     agent: false,
-    headers: { 'user-agent': 'agora-fetcher', connection: 'close' },
+    headers: { ...headers, 'user-agent': 'agora-fetcher', connection: 'close' },
   };
   try {
     const request =
@@ -452,6 +549,7 @@ async function copyInto(
   maxBytes: number,
   signal: AbortSignal,
   stallTimeoutMs = DEFAULT_FETCHER_STALL_TIMEOUT_MS,
+  options: { readonly isAppend?: boolean } = {},
 ): Promise<number> {
   let bytes = 0;
   let stall: NodeJS.Timeout | undefined;
@@ -473,7 +571,14 @@ async function copyInto(
   });
   let output: Awaited<ReturnType<typeof open>>;
   try {
-    output = await open(path, WRITE_FLAGS, 0o644);
+    // Appending (a resumed download) keeps what the file has; never through a link either.
+    output = await open(
+      path,
+      options.isAppend === true
+        ? constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW
+        : WRITE_FLAGS,
+      0o644,
+    );
   } catch (error) {
     input.destroy();
     throw (error as NodeJS.ErrnoException).code === 'ELOOP'
@@ -481,12 +586,16 @@ async function copyInto(
       : error;
   }
   rearm();
+  const sink = output.createWriteStream();
   try {
     // The stream closes the handle when it finishes or fails.
-    await pipeline(input, meter, output.createWriteStream(), {
+    await pipeline(input, meter, sink, {
       signal: AbortSignal.any([signal, stalled.signal]),
     });
   } catch (error) {
+    // A write still in flight lands before the handle closes: only then does the file's
+    // size say what it holds (a resumed download asks for the rest from there).
+    if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
     if (signal.aborted) throw signal.reason;
     if (stalled.signal.aborted) throw stalled.signal.reason;
     throw error;
