@@ -3,6 +3,8 @@
 //   npm run bench:edge [-- --tasks N] [-- --partitions N] [-- --partition-ms MS]
 //                      [-- --ping-timeout-ms MS] [-- --max-ping-timeouts N]
 //                      [-- --idle-seconds S] [-- --burst-agents N] [-- --burst-rounds N]
+//                      [-- --burst-jitters MS,MS] [-- --burst-windows 0ms,5ms]
+//                      [-- --burst-profile DIR]
 //                      [-- --only idle,links,partitions,burst]
 //
 // (i) an agent's idle memory (RSS, peak RSS) and CPU, registered and running
@@ -17,7 +19,10 @@
 //     rounds the updates lost or delivered twice.
 // (c) the master's CPU and time to settle when 1,000 simulated agents reconnect
 //     at once after a partition, with and without registration backoff jitter
-//     (bench/edge/reconnect-burst.ts; on loopback, not the namespace network).
+//     (bench/edge/reconnect-burst.ts; on loopback, not the namespace network);
+//     --burst-windows runs one master per --allocation_batch_window, taking the
+//     rounds in turn (0ms: every registration its own allocation, as before #15's
+//     third pass).
 // Mesos' defaults are 15 s × 5 pings and the issue's partition 2 minutes; pass
 // shorter ones to finish in minutes (the recorded numbers say which were used).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +40,7 @@ import {
 import { NetBed } from '../test/edge/netbed.js';
 import { waitFor } from '../test/integration/harness.js';
 import { TaskFramework } from '../test/integration/task-framework.js';
-import { reconnectBurst } from './edge/reconnect-burst.js';
+import { jitterLabel, reconnectBurst } from './edge/reconnect-burst.js';
 import { procSample } from './master/processes.js';
 
 const { values } = parseArgs({
@@ -48,6 +53,9 @@ const { values } = parseArgs({
     'idle-seconds': { type: 'string', default: '30' },
     'burst-agents': { type: 'string', default: '1000' },
     'burst-rounds': { type: 'string', default: '4' },
+    'burst-profile': { type: 'string' },
+    'burst-jitters': { type: 'string', default: '0,1000' },
+    'burst-windows': { type: 'string' },
     only: { type: 'string', default: 'idle,links,partitions,burst' },
   },
 });
@@ -105,18 +113,33 @@ async function idleAgent(pid: number, seconds: number): Promise<string> {
 async function main(): Promise<void> {
   if (ONLY.has('burst')) {
     console.log(`bench:edge reconnect burst ${new Date().toISOString()} load ${load()}`);
+    const jittersMs = values['burst-jitters'].split(',').map(Number);
+    const windows = values['burst-windows']?.split(',');
     const rows = await reconnectBurst(
       Number(values['burst-agents']),
       Number(values['burst-rounds']),
       (line) => console.log(line),
+      {
+        profileDir: values['burst-profile'],
+        jittersMs,
+        ...(windows === undefined
+          ? {}
+          : {
+              variants: windows.map((window) => ({
+                label: `window ${window}`,
+                masterArgs: ['--allocation_batch_window', window],
+              })),
+            }),
+      },
     );
-    for (const jitterMs of [0, 1000]) {
-      const mine = rows.filter((r) => r.jitterMs === jitterMs);
-      if (mine.length === 0) continue;
-      console.log(
-        `  ${jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`}: median settle ${median(mine.map((r) => r.settleMs)).toFixed(0)} ms, master CPU ${median(mine.map((r) => r.cpuSeconds)).toFixed(2)} s, busiest 250 ms ${median(mine.map((r) => r.peakCpuPercent)).toFixed(0)} % (of ${mine.length})`,
-      );
-    }
+    for (const variant of new Set(rows.map((r) => r.variant)))
+      for (const jitterMs of new Set(jittersMs)) {
+        const mine = rows.filter((r) => r.variant === variant && r.jitterMs === jitterMs);
+        if (mine.length === 0) continue;
+        console.log(
+          `  ${variant} ${jitterLabel(jitterMs)}: median settle ${median(mine.map((r) => r.settleMs)).toFixed(0)} ms, master CPU ${median(mine.map((r) => r.cpuSeconds)).toFixed(2)} s, busiest 250 ms ${median(mine.map((r) => r.peakCpuPercent)).toFixed(0)} %, allocation runs ${median(mine.map((r) => r.allocationRuns))} (of ${mine.length})`,
+        );
+      }
     if (![...ONLY].some((part) => part !== 'burst')) return;
   }
   const unavailable = await NetBed.probe();

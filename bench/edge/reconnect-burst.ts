@@ -29,6 +29,8 @@ const SAMPLE_MS = 250;
 const STEP_TIMEOUT_MS = 5 * 60_000;
 
 export interface BurstRound {
+  /** Which master (BurstOptions.variants) took the round. */
+  readonly variant: string;
   readonly jitterMs: number;
   readonly settleMs: number;
   readonly cpuSeconds: number;
@@ -66,8 +68,15 @@ async function settle(
     peak = Math.max(peak, ((cpu - last.cpu) / ((now - last.at) / 1000)) * 100);
     last = { at: now, cpu };
     const m = await metrics(url, signal).catch(() => undefined);
+    // The CPU is read again after the poll: a master busy with the burst answers it only
+    // when the burst is done, and a sample from before the poll missed all of that work
+    // (the first pass recorded 0.1 s for a burst at once that cost as much as one spread).
     if (m !== undefined && done(m))
-      return { ms: performance.now() - t0, cpuSeconds: cpu - cpu0, peakCpuPercent: peak };
+      return {
+        ms: performance.now() - t0,
+        cpuSeconds: procSample(pid).cpuSeconds - cpu0,
+        peakCpuPercent: peak,
+      };
   }
 }
 
@@ -79,100 +88,158 @@ async function cpuPercentOver(pid: number, ms: number): Promise<number> {
   return ((procSample(pid).cpuSeconds - cpu0) / ((performance.now() - t0) / 1000)) * 100;
 }
 
+export interface BurstOptions {
+  /** Where each master's CPU profile goes (`--cpu-prof`, written as it exits). */
+  readonly profileDir?: string | undefined;
+  /** The heals' jitters, round after round, cycled (default: 0 and the backoff, alternating). */
+  readonly jittersMs?: readonly number[] | undefined;
+  /**
+   * Masters to compare, each with its own 1,000 agents, all up at once and taking the
+   * rounds in turn (round 1 on each, then round 2 on each…), so load changes hit both
+   * alike. Default: one master with its defaults.
+   */
+  readonly variants?: readonly BurstVariant[] | undefined;
+}
+
+export interface BurstVariant {
+  readonly label: string;
+  /** Master flags on top of the bench's own. */
+  readonly masterArgs: readonly string[];
+}
+
+/** One master with its simulated agents, every task running, the framework gone. */
+interface BurstBed {
+  readonly variant: BurstVariant;
+  readonly url: string;
+  readonly pid: number;
+  readonly pool: SimAgentPool;
+}
+
+async function fill(
+  bed: Bed,
+  variant: BurstVariant,
+  agents: number,
+  signal: AbortSignal,
+): Promise<BurstBed> {
+  const started = await bed.startMaster(signal, [...MASTER_ARGS, ...variant.masterArgs]);
+  const random = mulberry32(15);
+  const pool = new SimAgentPool({
+    network: started.agents,
+    count: agents,
+    resources: AGENT_RESOURCES,
+    wheel: bed.wheel,
+    random,
+  });
+  bed.defer(() => pool.stop());
+  await pool.start();
+  const framework = new SimFramework({
+    network: started.frameworks,
+    wheel: bed.wheel,
+    random,
+    name: 'bench-edge-burst',
+    task: { cpus: 0.1, memMb: 32, command: 'true' },
+    durationMs: () => undefined,
+    taskBudget: agents,
+  });
+  bed.defer(() => framework.stop());
+  await framework.start();
+  await waitFor(
+    `${agents} tasks running`,
+    () => (pool.stats.tasksRunning >= agents && pool.stats.updatesPending === 0 ? true : undefined),
+    STEP_TIMEOUT_MS,
+    signal,
+  ).catch((error: unknown) => {
+    const stats = JSON.stringify({ agents: pool.stats, framework: framework.stats });
+    throw new Error(`${(error as Error).message}; at the deadline: ${stats}`);
+  });
+  // No more offers to place: the burst is the agents', not the framework's.
+  framework.stop();
+  return { variant, url: started.url, pid: started.master.pid, pool };
+}
+
+/** One partition and heal of every agent of `bed`; the master's cost from the heal to the settle. */
+async function round(
+  bed: BurstBed,
+  agents: number,
+  jitterMs: number,
+  signal: AbortSignal,
+): Promise<BurstRound> {
+  bed.pool.partition();
+  await settle(bed.url, bed.pid, (m) => m['master/slaves_unreachable'] === agents, signal);
+  // Let the master go quiet before the heal, so the CPU counted is the burst's.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const quietCpuPercent = await cpuPercentOver(bed.pid, 2000);
+  const load = load1m();
+  const runsBefore = (await metrics(bed.url, signal))['allocator/mesos/allocation_runs'] ?? 0;
+  bed.pool.heal(jitterMs);
+  const settled = await settle(
+    bed.url,
+    bed.pid,
+    (m) =>
+      m['master/slaves_active'] === agents &&
+      m['master/slaves_unreachable'] === 0 &&
+      m['master/tasks_unreachable'] === 0 &&
+      m['master/tasks_running'] === agents,
+    signal,
+  );
+  const runsAfter = (await metrics(bed.url, signal))['allocator/mesos/allocation_runs'] ?? 0;
+  const connectedCpuPercent = await cpuPercentOver(bed.pid, 3000);
+  return {
+    variant: bed.variant.label,
+    jitterMs,
+    settleMs: settled.ms,
+    cpuSeconds: settled.cpuSeconds,
+    peakCpuPercent: settled.peakCpuPercent,
+    quietCpuPercent,
+    connectedCpuPercent,
+    allocationRuns: runsAfter - runsBefore,
+    load,
+  };
+}
+
 export async function reconnectBurst(
   agents: number,
   rounds: number,
   say: (line: string) => void,
+  options: BurstOptions = {},
 ): Promise<BurstRound[]> {
+  const variants = options.variants ?? [{ label: 'master', masterArgs: [] }];
+  const jitters = options.jittersMs ?? [0, REGISTRATION_BACKOFF_MS];
   const workDir = mkdtempSync(join(tmpdir(), 'agora-bench-burst-'));
-  const bed = new Bed(workDir, 'burst', undefined, 64);
+  const beds = variants.map(
+    (_, index) => new Bed(workDir, `burst-${index}`, options.profileDir, 64),
+  );
   const controller = new AbortController();
   const { signal } = controller;
   const results: BurstRound[] = [];
   try {
-    const started = await bed.startMaster(signal, MASTER_ARGS);
-    const random = mulberry32(15);
-    const pool = new SimAgentPool({
-      network: started.agents,
-      count: agents,
-      resources: AGENT_RESOURCES,
-      wheel: bed.wheel,
-      random,
-    });
-    bed.defer(() => pool.stop());
-    await pool.start();
-    const framework = new SimFramework({
-      network: started.frameworks,
-      wheel: bed.wheel,
-      random,
-      name: 'bench-edge-burst',
-      task: { cpus: 0.1, memMb: 32, command: 'true' },
-      durationMs: () => undefined,
-      taskBudget: agents,
-    });
-    bed.defer(() => framework.stop());
-    await framework.start();
-    await waitFor(
-      `${agents} tasks running`,
-      () =>
-        pool.stats.tasksRunning >= agents && pool.stats.updatesPending === 0 ? true : undefined,
-      STEP_TIMEOUT_MS,
-      signal,
-    ).catch((error: unknown) => {
-      const stats = JSON.stringify({ agents: pool.stats, framework: framework.stats });
-      throw new Error(`${(error as Error).message}; at the deadline: ${stats}`);
-    });
-    // No more offers to place: the burst is the agents', not the framework's.
-    framework.stop();
-    say(`  ${agents} simulated agents, ${agents} tasks running   load ${load1m().toFixed(1)}`);
-    for (let round = 0; round < rounds; round++) {
-      const jitterMs = round % 2 === 0 ? 0 : REGISTRATION_BACKOFF_MS;
-      pool.partition();
-      await settle(
-        started.url,
-        started.master.pid,
-        (m) => m['master/slaves_unreachable'] === agents,
-        signal,
-      );
-      // Let the master go quiet before the heal, so the CPU counted is the burst's.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const quietCpuPercent = await cpuPercentOver(started.master.pid, 2000);
-      const load = load1m();
-      const runsBefore =
-        (await metrics(started.url, signal))['allocator/mesos/allocation_runs'] ?? 0;
-      pool.heal(jitterMs);
-      const settled = await settle(
-        started.url,
-        started.master.pid,
-        (m) =>
-          m['master/slaves_active'] === agents &&
-          m['master/slaves_unreachable'] === 0 &&
-          m['master/tasks_unreachable'] === 0 &&
-          m['master/tasks_running'] === agents,
-        signal,
-      );
-      const runsAfter =
-        (await metrics(started.url, signal))['allocator/mesos/allocation_runs'] ?? 0;
-      const connectedCpuPercent = await cpuPercentOver(started.master.pid, 3000);
-      const row: BurstRound = {
-        jitterMs,
-        settleMs: settled.ms,
-        cpuSeconds: settled.cpuSeconds,
-        peakCpuPercent: settled.peakCpuPercent,
-        quietCpuPercent,
-        connectedCpuPercent,
-        allocationRuns: runsAfter - runsBefore,
-        load,
-      };
-      results.push(row);
+    const filled: BurstBed[] = [];
+    for (const [index, variant] of variants.entries()) {
+      const bed = beds[index];
+      if (bed === undefined) continue;
+      filled.push(await fill(bed, variant, agents, signal));
       say(
-        `  reconnect ${round + 1}/${rounds} ${jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`}: settled in ${row.settleMs.toFixed(0)} ms, master CPU ${row.cpuSeconds.toFixed(2)} s, busiest 250 ms ${row.peakCpuPercent.toFixed(0)} % (before: ${row.quietCpuPercent.toFixed(0)} %, after: ${row.connectedCpuPercent.toFixed(0)} %), ${row.allocationRuns} allocation runs   load ${load.toFixed(1)}`,
+        `  ${variant.label}: ${agents} simulated agents, ${agents} tasks running   load ${load1m().toFixed(1)}`,
       );
+    }
+    for (let index = 0; index < rounds; index++) {
+      const jitterMs = jitters[index % jitters.length] ?? 0;
+      for (const bed of filled) {
+        const row = await round(bed, agents, jitterMs, signal);
+        results.push(row);
+        say(
+          `  reconnect ${index + 1}/${rounds} ${row.variant} ${jitterLabel(jitterMs)}: settled in ${row.settleMs.toFixed(0)} ms, master CPU ${row.cpuSeconds.toFixed(2)} s, busiest 250 ms ${row.peakCpuPercent.toFixed(0)} % (before: ${row.quietCpuPercent.toFixed(0)} %, after: ${row.connectedCpuPercent.toFixed(0)} %), ${row.allocationRuns} allocation runs   load ${row.load.toFixed(1)}`,
+        );
+      }
     }
   } finally {
     controller.abort();
-    await bed.stop();
+    for (const bed of beds.reverse()) await bed.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
   return results;
+}
+
+export function jitterLabel(jitterMs: number): string {
+  return jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`;
 }

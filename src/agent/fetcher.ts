@@ -11,34 +11,29 @@
 // synchronous copy runs, so a large download never stalls the agent. Nothing
 // is written outside the sandbox: output names are relative without '..', and
 // a file is never written through a symbolic link. Extraction is archives.ts.
-import { constants, createReadStream, type ReadStream } from 'node:fs';
-import {
-  chmod,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  realpath,
-  rename,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { chmod, lstat, mkdir, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { request as httpRequest } from 'node:http';
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../runtime/index.js';
 import type { CommandURI } from '../wire/index.js';
 import { archiveKind, extract, FetchError } from './archives.js';
+import {
+  contentLength,
+  copyInto,
+  DEFAULT_FETCHER_STALL_TIMEOUT_MS,
+  isTransient,
+  rangeStart,
+  requestHead,
+  resumableFrom,
+  TransientFetchError,
+} from './download.js';
 import { CACHE_FILE_PREFIX, CacheBook, type CacheEntry } from './fetcher-cache.js';
 
 /** Mesos' --fetcher_cache_size default: 2 GB. */
 export const DEFAULT_FETCHER_CACHE_SIZE_BYTES = 2 * 1024 ** 3;
-/** Mesos' --fetcher_stall_timeout default: a download that sends nothing for a minute is dropped. */
-export const DEFAULT_FETCHER_STALL_TIMEOUT_MS = 60_000;
 /**
  * The most one URI may bring into a sandbox when its task asked for no disk:
  * a bound a runaway download meets long before it fills the work dir's disk.
@@ -52,24 +47,18 @@ export const DEFAULT_MAX_FETCH_BYTES = 4 * 1024 ** 3;
 export const DEFAULT_FETCH_ATTEMPTS = 3;
 /** Before the second try; doubled before each later one. */
 const DEFAULT_RETRY_DELAY_MS = 1000;
-/** Network failures a later try may not meet. */
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
+/**
+ * Resumptions within one try of a download cut off mid-body, when the server said it takes
+ * byte ranges (Accept-Ranges: bytes) and named the version (a strong ETag, or Last-Modified):
+ * the rest is asked for with `Range: bytes=N-` and `If-Range`, so a changed file comes whole
+ * (200) and is written again from the start. Without those, the try starts the file again.
+ */
+const MAX_RESUMES = 8;
 /** Redirects followed per download, as curl's default allows many; more means a loop. */
 const MAX_REDIRECTS = 10;
-/** Never follow a link when writing into a sandbox. */
-const WRITE_FLAGS =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
 export { type ArchiveKind, archiveKind, FetchError } from './archives.js';
+export { DEFAULT_FETCHER_STALL_TIMEOUT_MS } from './download.js';
 
 export interface FetcherOptions {
   /** --fetcher_cache_dir: where cache files live; cleared of them at start, as Mesos does. */
@@ -81,15 +70,6 @@ export interface FetcherOptions {
   /** Tries per URI for transient failures (DEFAULT_FETCH_ATTEMPTS); the delay before the second. */
   readonly attempts?: number;
   readonly retryDelayMs?: number;
-}
-
-/** A download failure another try may not meet: a stall, a truncated body, a 5xx, 408, 429. */
-class TransientFetchError extends FetchError {}
-
-function isTransient(error: unknown): boolean {
-  if (error instanceof TransientFetchError) return true;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && TRANSIENT_CODES.has(code);
 }
 
 export interface FetchOptions {
@@ -162,6 +142,8 @@ interface OpenedSource {
   /** Bytes it will bring, when known up front (a file's size, an HTTP Content-Length). */
   readonly size: number | undefined;
   readonly stream: ReadStream | IncomingMessage;
+  /** Set for an HTTP body whose rest can be asked for by range (see MAX_RESUMES). */
+  readonly resumable?: { readonly url: URL; readonly validator: string };
 }
 
 export class Fetcher implements UriFetcher {
@@ -337,17 +319,21 @@ export class Fetcher implements UriFetcher {
       if (!info.isFile()) throw new FetchError(`${source.path} is not a regular file`);
       return { size: info.size, stream: createReadStream(source.path) };
     }
-    const response = await this.get(source.url, signal);
-    const length = response.headers['content-length'];
-    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-    return { size, stream: response };
+    const { response, url } = await this.get(source.url, signal);
+    const size = contentLength(response);
+    const resumable = resumableFrom(response, url, size);
+    return { size, stream: response, ...(resumable !== undefined ? { resumable } : {}) };
   }
 
-  /** A 2xx response to GET `url`, after redirects. */
-  private async get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+  /** A 2xx response to GET `url`, after redirects, and the URL that gave it. */
+  private async get(
+    url: URL,
+    signal: AbortSignal,
+    headers: Readonly<Record<string, string>> = {},
+  ): Promise<{ response: IncomingMessage; url: URL }> {
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const response = await requestHead(current, signal, this.stallTimeoutMs);
+      const response = await requestHead(current, signal, this.stallTimeoutMs, headers);
       const code = response.statusCode ?? 0;
       const location = response.headers.location;
       if (code >= 300 && code < 400 && location !== undefined) {
@@ -364,7 +350,7 @@ export class Fetcher implements UriFetcher {
           ? new TransientFetchError(message)
           : new FetchError(message);
       }
-      return response;
+      return { response, url: current };
     }
     throw new FetchError(`more than ${MAX_REDIRECTS} redirects`);
   }
@@ -380,7 +366,59 @@ export class Fetcher implements UriFetcher {
       opened.stream.destroy();
       throw new FetchError(`${opened.size} bytes is more than the ${maxBytes} allowed`);
     }
-    return copyInto(opened.stream, path, maxBytes, signal, this.stallTimeoutMs);
+    const { resumable } = opened;
+    if (resumable === undefined || opened.size === undefined)
+      return copyInto(opened.stream, path, maxBytes, signal, this.stallTimeoutMs);
+    const size = opened.size;
+    let stream = opened.stream;
+    let offset = 0;
+    for (let resumes = 0; ; resumes++) {
+      try {
+        const written = await copyInto(
+          stream,
+          path,
+          maxBytes - offset,
+          signal,
+          this.stallTimeoutMs,
+          {
+            isAppend: offset > 0,
+          },
+        );
+        if (offset + written !== size)
+          throw new TransientFetchError(
+            `received ${offset + written} bytes where ${size} were announced`,
+          );
+        return size;
+      } catch (error) {
+        if (signal.aborted || !isTransient(error) || resumes >= MAX_RESUMES) throw error;
+        // What reached the file is what is kept: the rest is asked for from there.
+        offset = (await stat(path)).size;
+        if (offset <= 0 || offset >= size) throw error;
+        this.options.log.warn(
+          {
+            uri: resumable.url.href,
+            offset,
+            size,
+            err: error instanceof Error ? error.message : String(error),
+          },
+          'URI download cut off; asking for the rest',
+        );
+        const { response } = await this.get(resumable.url, signal, {
+          range: `bytes=${offset}-`,
+          'if-range': resumable.validator,
+        });
+        if (response.statusCode === 206 && rangeStart(response, size) === offset) {
+          stream = response;
+          continue;
+        }
+        // 200: the file changed since (If-Range) or the range was not honoured: the rest
+        // cannot be joined to what was written; the try fails and starts the file again.
+        response.destroy();
+        throw new TransientFetchError(
+          `asked for bytes ${offset}- and got HTTP ${response.statusCode ?? 0} without them`,
+        );
+      }
+    }
   }
 }
 
@@ -397,101 +435,4 @@ async function sandboxPath(root: string, name: string): Promise<string> {
   if (inside.startsWith('..') || isAbsolute(inside) || inside.split(sep).includes('..'))
     throw new FetchError(`'${name}' would be written outside the sandbox`);
   return join(resolved, basename(path));
-}
-
-/** The response head of GET `url`; aborted if no answer comes within `stallTimeoutMs`. */
-async function requestHead(
-  url: URL,
-  signal: AbortSignal,
-  stallTimeoutMs: number,
-): Promise<IncomingMessage> {
-  // Only the head has this deadline: the body's stalls are copyInto's to time.
-  const headTimeout = new AbortController();
-  const timer = setTimeout(
-    () => headTimeout.abort(new TransientFetchError(`no answer within ${stallTimeoutMs / 1000}s`)),
-    stallTimeoutMs,
-  );
-  const options = {
-    method: 'GET',
-    signal: AbortSignal.any([signal, headTimeout.signal]),
-    agent: false,
-    headers: { 'user-agent': 'agora-fetcher', connection: 'close' },
-  };
-  try {
-    const request =
-      url.protocol === 'https:'
-        ? // Loaded on first use: most agents never fetch over https.
-          (await import('node:https')).request(url, options)
-        : httpRequest(url, options);
-    return await new Promise<IncomingMessage>((resolve, reject) => {
-      request.once('response', resolve);
-      request.once('error', (error) =>
-        reject(
-          signal.aborted
-            ? signal.reason
-            : headTimeout.signal.aborted
-              ? headTimeout.signal.reason
-              : error,
-        ),
-      );
-      request.end();
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Streams `input` into a new file at `path` (O_NOFOLLOW: a link there is an
- * error, never followed), at most `maxBytes`, failing if nothing arrives for
- * `stallTimeoutMs`. Returns the bytes written.
- */
-async function copyInto(
-  input: NodeJS.ReadableStream & { destroy(error?: Error): void },
-  path: string,
-  maxBytes: number,
-  signal: AbortSignal,
-  stallTimeoutMs = DEFAULT_FETCHER_STALL_TIMEOUT_MS,
-): Promise<number> {
-  let bytes = 0;
-  let stall: NodeJS.Timeout | undefined;
-  const stalled = new AbortController();
-  const rearm = () => {
-    clearTimeout(stall);
-    stall = setTimeout(
-      () => stalled.abort(new TransientFetchError(`no data for ${stallTimeoutMs / 1000}s`)),
-      stallTimeoutMs,
-    );
-  };
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      bytes += chunk.length;
-      rearm();
-      if (bytes > maxBytes) callback(new FetchError(`more than ${maxBytes} bytes`));
-      else callback(null, chunk);
-    },
-  });
-  let output: Awaited<ReturnType<typeof open>>;
-  try {
-    output = await open(path, WRITE_FLAGS, 0o644);
-  } catch (error) {
-    input.destroy();
-    throw (error as NodeJS.ErrnoException).code === 'ELOOP'
-      ? new FetchError(`'${path}' is a symbolic link; nothing is written through one`)
-      : error;
-  }
-  rearm();
-  try {
-    // The stream closes the handle when it finishes or fails.
-    await pipeline(input, meter, output.createWriteStream(), {
-      signal: AbortSignal.any([signal, stalled.signal]),
-    });
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    if (stalled.signal.aborted) throw stalled.signal.reason;
-    throw error;
-  } finally {
-    clearTimeout(stall);
-  }
-  return bytes;
 }

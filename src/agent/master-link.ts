@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import type { Clock, Logger } from '../runtime/index.js';
 import { ConnectionError, HttpStatusError, openStream, postJson } from '../sdk/index.js';
 import {
@@ -17,6 +18,30 @@ import {
 const MISSED_HEARTBEATS_ALLOWED = 5;
 /** A redirect chain longer than this is a misconfigured cluster, not a leader change. */
 const MAX_REDIRECTS = 3;
+/**
+ * A SUBSCRIBE whose TCP connection is not up by then is given up: a SYN dropped by a partition
+ * is otherwise retried by the kernel for about two minutes (tcp_syn_retries 6), and the link
+ * may heal long before that. Wide enough for a slow, lossy edge link's SYN retransmits.
+ */
+const SUBSCRIBE_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * While the master cannot be reached, the wait before the next attempt (growing to a minute)
+ * is cut short when a bare TCP connection to it gets through: the link is back (#15: after a
+ * 2-minute partition an agent otherwise waited up to a minute more). Then the agent still
+ * waits a random part of its initial backoff, so agents of one partition do not all come
+ * back in the same instant. A probe that cannot get through costs the master nothing.
+ */
+const LINK_PROBE_INTERVAL_MS = 500;
+const LINK_PROBE_TIMEOUT_MS = 1_000;
+/** Failures that say the link (or the master's host) is down, not that the master refused. */
+const LINK_DOWN_REASONS = new Set([
+  'timed out',
+  'host unreachable',
+  'network unreachable',
+  'connection refused',
+  'connection reset',
+]);
+const LINK_DOWN_MESSAGES = new Set(['master pings stopped', 'master heartbeats stopped']);
 
 export interface MasterLinkOptions {
   /** Where the leading master is now: asked again before every subscription attempt. */
@@ -230,11 +255,13 @@ export class MasterLink {
     while (!this.abort.signal.aborted) {
       this.hasNewLeader = false;
       let isLeaderStarting = false;
+      let isLinkDown = false;
       try {
         await this.connectOnce();
       } catch (error) {
         if (this.abort.signal.aborted) break;
         isLeaderStarting = this.isLeaderStarting(error);
+        isLinkDown = isLinkDownError(error);
         logger.warn(
           { err: describe(error), master: this.master?.host },
           'master connection failed',
@@ -253,11 +280,57 @@ export class MasterLink {
       // stays, so the agents of a failed master do not all come back in one burst.
       let waitMs = random() * backoffMs;
       backoffMs = Math.min(backoffMs * 2, backoffMaxMs);
-      while (await this.sleep(waitMs)) {
-        backoffMs = Math.min(backoffInitialMs * 2, backoffMaxMs);
-        waitMs = random() * backoffInitialMs;
+      let probe = isLinkDown && waitMs > LINK_PROBE_INTERVAL_MS ? this.watchLink() : undefined;
+      try {
+        while (await this.sleep(waitMs)) {
+          // Woken by a new leader or by the link coming back: only the jitter is left.
+          probe?.stop();
+          probe = undefined;
+          backoffMs = Math.min(backoffInitialMs * 2, backoffMaxMs);
+          waitMs = random() * backoffInitialMs;
+        }
+      } finally {
+        probe?.stop();
       }
     }
+  }
+
+  /**
+   * Tries a bare TCP connection to the master every LINK_PROBE_INTERVAL_MS; the first that
+   * gets through wakes the wait between attempts. Stopped by the caller.
+   */
+  private watchLink(): { stop(): void } {
+    const master = this.master;
+    if (master === undefined) return { stop: () => {} };
+    const host = master.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(master.port !== '' ? master.port : master.protocol === 'https:' ? 443 : 80);
+    const sockets = new Set<Socket>();
+    let isStopped = false;
+    let timer: { cancel(): void } | undefined;
+    const stop = () => {
+      isStopped = true;
+      timer?.cancel();
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    };
+    const probe = () => {
+      if (isStopped) return;
+      const socket = connect({ host, port });
+      sockets.add(socket);
+      socket.setTimeout(LINK_PROBE_TIMEOUT_MS, () => socket.destroy());
+      socket.once('connect', () => {
+        socket.destroy();
+        if (isStopped) return;
+        stop();
+        this.options.logger.info({ master: master.host }, 'master reachable again');
+        this.wake?.();
+      });
+      socket.once('error', () => undefined); // unreachable still: the next probe tries again
+      socket.once('close', () => sockets.delete(socket));
+      timer = this.options.clock.setTimeout(probe, LINK_PROBE_INTERVAL_MS);
+    };
+    timer = this.options.clock.setTimeout(probe, LINK_PROBE_INTERVAL_MS);
+    return { stop };
   }
 
   /**
@@ -289,6 +362,7 @@ export class MasterLink {
           accept: 'application/json',
         },
         signal: this.abort.signal,
+        connectTimeoutMs: SUBSCRIBE_CONNECT_TIMEOUT_MS,
       });
       // A master that does not lead names the one that does (`//host:port/…`).
       const location = response.headers.location;
@@ -400,6 +474,11 @@ async function statusError(response: IncomingMessage, master: URL): Promise<Http
     Buffer.concat(chunks).toString('utf8'),
     master.href,
   );
+}
+
+function isLinkDownError(error: unknown): boolean {
+  if (error instanceof ConnectionError) return LINK_DOWN_REASONS.has(error.reason);
+  return error instanceof Error && LINK_DOWN_MESSAGES.has(error.message);
 }
 
 function describe(error: unknown): string {

@@ -322,6 +322,11 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
       'allocation_interval',
       MASTER_DEFAULTS.allocationIntervalMs,
     ),
+    allocationBatchWindowMs: durationFlag(
+      values,
+      'allocation_batch_window',
+      MASTER_DEFAULTS.allocationBatchWindowMs,
+    ),
     heartbeatIntervalMs: MASTER_DEFAULTS.heartbeatIntervalMs,
     agentReregisterTimeoutMs: durationFlag(
       values,

@@ -37,6 +37,8 @@ interface RunView {
   readonly failed: number;
   readonly cancelled: number;
   readonly retries: number;
+  readonly unreachable?: number;
+  readonly replacements?: number;
   readonly waiting?: string;
   /** For tasks waiting for room: what the master's agents and roles say. */
   readonly cluster?: string;
@@ -52,6 +54,7 @@ interface JobView {
     readonly cpus: number;
     readonly mem: number;
   };
+  readonly disconnect?: { readonly lostAfterSeconds: number; readonly replace: boolean };
   readonly latestRun?: RunView;
   readonly schedules?: readonly {
     id: string;
@@ -249,7 +252,16 @@ function arraySpec(values: ParsedValues, command: readonly string[]): Record<str
     ...(range.value.parallelism !== undefined ? { parallelism: range.value.parallelism } : {}),
     ...(parallelism !== undefined ? { parallelism: numberFlag(values, 'parallelism', 1, 1) } : {}),
     maxRetries: numberFlag(values, 'max_retries', 3),
+    disconnect: disconnectFlag(values),
   };
+}
+
+/** --lost_after: a duration (whole seconds on the wire), or `never` for replace: false. */
+function disconnectFlag(values: ParsedValues): { lostAfterSeconds: number; replace: boolean } {
+  if (stringFlag(values, 'lost_after') === 'never')
+    return { lostAfterSeconds: 300, replace: false };
+  const lostAfterMs = durationFlag(values, 'lost_after', 300_000);
+  return { lostAfterSeconds: Math.round(lostAfterMs / 1000), replace: true };
 }
 
 function list(values: ParsedValues): Promise<number> {
@@ -290,12 +302,21 @@ function show(values: ParsedValues, jobId: string): Promise<number> {
     const out: string[] = [
       `job ${job.id}: ${job.completions} indices, ${job.parallelism} at a time`,
     ];
+    if (job.disconnect !== undefined)
+      out.push(
+        job.disconnect.replace
+          ? `  a task on an unreachable agent: replaced after ${job.disconnect.lostAfterSeconds} s`
+          : '  a task on an unreachable agent: kept, never replaced',
+      );
     const run = job.latestRun;
     if (run === undefined) out.push('no run yet');
     else {
       out.push(`run ${run.id}: ${run.status}${run.reason !== undefined ? ` (${run.reason})` : ''}`);
       out.push(`  ${progressLine(run, process.stdout.isTTY === true)}`);
       if (run.retries > 0) out.push(`  retries: ${run.retries}`);
+      if ((run.unreachable ?? 0) > 0) out.push(`  on unreachable agents: ${run.unreachable}`);
+      if ((run.replacements ?? 0) > 0)
+        out.push(`  replaced (agent unreachable, not retries): ${run.replacements}`);
       if (run.waiting !== undefined) out.push(`  waiting: ${run.waiting}`);
       if (run.cluster !== undefined) out.push(`  the cluster: ${run.cluster}`);
     }

@@ -187,6 +187,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: 'retries per index',
         default: '3',
       },
+      lost_after: {
+        type: 'string',
+        placeholder: 'duration',
+        description:
+          "a task whose agent is unreachable this long is replaced elsewhere ('never' keeps it)",
+        default: '5mins',
+      },
       env: {
         type: 'string',
         placeholder: 'NAME=value',
@@ -486,6 +493,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: 'duration',
         description: 'longest wait between allocations',
         default: '1secs',
+      },
+      allocation_batch_window: {
+        type: 'string',
+        placeholder: 'duration',
+        description:
+          'how long freed resources and (re-)registered agents wait for others before an allocation',
+        default: '5ms',
       },
       agent_reregister_timeout: {
         type: 'string',

@@ -9,6 +9,7 @@ import type {
   ServerTls,
 } from '../runtime/index.js';
 import type { DomainInfo } from '../wire/index.js';
+import { DEFAULT_ALLOCATION_BATCH_WINDOW_MS } from './core/allocation-batcher.js';
 import type { RemovalRate } from './core/removal-limiter.js';
 import type { Leadership } from './stall-watch.js';
 
@@ -97,6 +98,7 @@ export const MASTER_DEFAULTS = {
   ip: '127.0.0.1',
   port: 5050,
   allocationIntervalMs: 1000,
+  allocationBatchWindowMs: DEFAULT_ALLOCATION_BATCH_WINDOW_MS,
   heartbeatIntervalMs: 15_000,
   agentReregisterTimeoutMs: 10 * 60 * 1000,
   agentPingTimeoutMs: 15_000,

@@ -38,6 +38,11 @@ export interface RequestOptions {
   /** Text (sent as UTF-8) or bytes (a protobuf body). */
   readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
+  /**
+   * Gives up (ConnectionError 'timed out') if the TCP connection is not up within this long.
+   * Without it a SYN dropped by a partition is retried by the kernel for about two minutes.
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 /** Thrown when a server answers with something other than what was expected. */
@@ -121,6 +126,18 @@ function send(url: URL, options: RequestOptions, isStream: boolean): Promise<Inc
     });
     req.once('response', resolve);
     req.once('error', (error) => reject(asConnectionError(url, error)));
+    const connectTimeoutMs = options.connectTimeoutMs;
+    if (connectTimeoutMs !== undefined)
+      req.once('socket', (socket) => {
+        if (!socket.connecting) return; // a pooled socket, already up
+        const timer = setTimeout(() => {
+          const error: NodeJS.ErrnoException = new Error(`not connected in ${connectTimeoutMs} ms`);
+          error.code = 'ETIMEDOUT';
+          req.destroy(error);
+        }, connectTimeoutMs);
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
     req.end(options.body);
   });
 }

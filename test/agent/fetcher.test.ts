@@ -265,6 +265,102 @@ test('fetcher tries a download cut or refused by a 5xx again, whole, up to 3 tim
   assert.equal(hits.get('/gone'), 1, 'a 404 is not tried again');
 });
 
+test('fetcher resumes a download cut mid-body with Range and If-Range when the server takes ranges', async (t) => {
+  const body = Buffer.from(Array.from({ length: 256 * 1024 }, (_, i) => (i * 7) % 251));
+  const etag = '"v1"';
+  const ranges: (string | undefined)[] = [];
+  let sent = 0;
+  let cutsLeft = 0;
+  const { base } = await server(t, {}, (request, response) => {
+    if (request.url !== '/big.bin') return false;
+    ranges.push(
+      request.headers.range === undefined
+        ? undefined
+        : `${request.headers.range} if-range ${request.headers['if-range']}`,
+    );
+    const match = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
+    const from = match !== null && request.headers['if-range'] === etag ? Number(match[1]) : 0;
+    const part = body.subarray(from);
+    response.writeHead(from > 0 ? 206 : 200, {
+      'content-length': part.length,
+      'accept-ranges': 'bytes',
+      etag,
+      ...(from > 0 ? { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` } : {}),
+    });
+    if (cutsLeft > 0) {
+      cutsLeft -= 1;
+      // The connection ends a third of the way into what is sent (a FIN, not a reset, so
+      // what was sent arrives and the resumption's offset is exact).
+      const cut = part.subarray(0, Math.floor(part.length / 3));
+      sent += cut.length;
+      response.write(cut, () => response.socket?.end());
+    } else {
+      sent += part.length;
+      response.end(part);
+    }
+    return true;
+  });
+  const sandbox = dir(t, 'sandbox');
+  for (const cacheSizeBytes of [0, 1024 * 1024]) {
+    ranges.length = 0;
+    sent = 0;
+    cutsLeft = 2;
+    const { fetcher: f } = fetcher(t, { cacheSizeBytes });
+    const output = `big-${cacheSizeBytes}.bin`;
+    await f.fetch([{ value: `${base}/big.bin`, output_file: output, cache: true }], sandbox, {
+      signal: never,
+    });
+    assert.ok(readFileSync(join(sandbox, output)).equals(body), 'every byte, in order, once');
+    assert.equal(ranges.length, 3, 'the whole, then two resumptions');
+    assert.equal(ranges[0], undefined);
+    for (const range of ranges.slice(1)) assert.match(range ?? '', /^bytes=\d+- if-range "v1"$/);
+    // Two whole tries after the cuts would have sent 1/3 + 1/3 + 1 = 1.67 times the file;
+    // what is asked for again is only what had not reached the file when the body broke.
+    assert.ok(sent < body.length * 1.25, `${sent} bytes sent for ${body.length}`);
+  }
+});
+
+test('fetcher starts a cut download again whole when the file changed since (If-Range)', async (t) => {
+  let version = 1;
+  const bodyOf = (v: number) => Buffer.alloc(64 * 1024, v);
+  let requests = 0;
+  const answers: string[] = [];
+  const { base } = await server(t, {}, (request, response) => {
+    if (request.url !== '/changing.bin') return false;
+    requests += 1;
+    const body = bodyOf(version);
+    // Ranges only for the version asked about: a changed file comes whole (200).
+    const isSame = request.headers['if-range'] === `"v${version}"`;
+    const match = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
+    const from = match !== null && isSame ? Number(match[1]) : 0;
+    answers.push(`${request.headers.range ?? 'whole'}: ${from > 0 ? 206 : 200}`);
+    response.writeHead(from > 0 ? 206 : 200, {
+      'content-length': body.length - from,
+      'accept-ranges': 'bytes',
+      etag: `"v${version}"`,
+      ...(from > 0 ? { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` } : {}),
+    });
+    if (requests === 1) {
+      version = 2; // changed on the server while the first download was cut
+      response.write(body.subarray(0, 32 * 1024), () => response.socket?.end());
+    } else response.end(body.subarray(from));
+    return true;
+  });
+  const sandbox = dir(t, 'sandbox');
+  const { fetcher: f } = fetcher(t, { cacheSizeBytes: 0 });
+  await f.fetch([{ value: `${base}/changing.bin`, output_file: 'c.bin' }], sandbox, {
+    signal: never,
+  });
+  assert.ok(readFileSync(join(sandbox, 'c.bin')).equals(bodyOf(2)), 'the new version, whole');
+  // Whole, the resumption answered 200 (refused), whole again; or, when nothing of the cut
+  // body had reached the file, whole twice. Never a range of the old version.
+  assert.ok(
+    answers.join(', ') === 'whole: 200, bytes=32768-: 200, whole: 200' ||
+      /^whole: 200, whole: 200$/.test(answers.join(', ')),
+    answers.join(', '),
+  );
+});
+
 test('fetcher extracts tar, tar.gz, zip and gz archives, keeping the archive when uncached', async (t) => {
   const source = dir(t, 'source');
   const content = dir(t, 'content');

@@ -322,3 +322,53 @@ test('master link: a PING is answered by the next update call (pong: true) or, w
   await waitFor('a PONG alone once the window ends', () => master.calls.PONG === 1);
   assert.equal(master.calls['pong: true'], 1);
 });
+
+test('master link: a master that comes back during a long backoff is subscribed to within moments (#15)', async (t) => {
+  // A port nothing listens on yet: the first SUBSCRIBE is refused, as when the link is down.
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await new Promise((resolve) => probe.once('listening', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  const masterUrl = new URL(`http://127.0.0.1:${port}`);
+  let onSubscribed = () => {};
+  const isSubscribed = new Promise<void>((resolve) => (onSubscribed = resolve));
+  // The first wait is 29.7 s of a 30 s backoff; the jitter after the link is back 0.3 s.
+  const draws = [0.99, 0.01];
+  const agentLink = new MasterLink({
+    locate: async () => masterUrl,
+    clock: systemClock,
+    logger: silentLogger(),
+    random: () => draws.shift() ?? 0.01,
+    backoffInitialMs: 30_000,
+    backoffMaxMs: 60_000,
+    subscribeCall: () =>
+      ({ type: 'SUBSCRIBE', subscribe: { agent_info: { hostname: 'h' } } }) as never,
+    onSubscribed,
+    onEvent: () => undefined,
+    onDisconnected: () => undefined,
+  });
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const server = createServer((request, response) => {
+    request.resume();
+    subscribed(response);
+  });
+  server.listen(port, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const listeningAt = performance.now();
+  await Promise.race([
+    isSubscribed,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('not subscribed within 10 s')), 10_000).unref(),
+    ),
+  ]);
+  const tookMs = performance.now() - listeningAt;
+  // Probe interval (0.5 s) + jitter (0.3 s) + the call, with a wide margin for a loaded machine.
+  assert.ok(tookMs < 5_000, `subscribed ${tookMs.toFixed(0)} ms after the master listened`);
+});

@@ -66,6 +66,28 @@ test('wordcount: the map and reduce jobs count the corpus as one process does', 
   const logs = await runCli(['jobs', 'logs', '--jobs', address, 'echo', '--index', '2']).result;
   assert.equal(logs.code, 0, logs.stderr);
   assert.equal(logs.stdout.trim(), 'line-2-of-3');
+  // --lost_after: what happens to a task on an unreachable agent, shown back (#15).
+  for (const [flag, said] of [
+    ['90secs', /a task on an unreachable agent: replaced after 90 s/],
+    ['never', /a task on an unreachable agent: kept, never replaced/],
+  ] as const) {
+    const id = `edge-${flag}`;
+    const sent = await runCli([
+      'jobs',
+      'submit',
+      '--jobs',
+      address,
+      '--id',
+      id,
+      '--lost_after',
+      flag,
+      '--',
+      'true',
+    ]).result;
+    assert.equal(sent.code, 0, sent.stderr);
+    const policy = await runCli(['jobs', 'show', '--jobs', address, id]).result;
+    assert.match(policy.stdout, said);
+  }
   const missing = await runCli(['jobs', 'show', '--jobs', address, 'nope']).result;
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /404: no job 'nope'/);

@@ -62,3 +62,16 @@ test('allocation batcher runs one cycle for a burst of freed resources, within t
   clock.advance(1000);
   assert.deepEqual(runsAtMs, [105, 106, 1106], 'the interval still backs it up');
 });
+
+test('allocation batcher gathers agents (re-)registering one by one into cycles of the batch window', () => {
+  const clock = new ManualClock();
+  const runsAtMs: number[] = [];
+  const batcher = new AllocationBatcher(clock, 1000, () => runsAtMs.push(clock.now()), 5);
+  batcher.start();
+  // A reconnect burst spread by registration jitter: one agent every millisecond for 20 ms.
+  for (let i = 0; i < 20; i++) {
+    batcher.agentJoined();
+    clock.advance(1);
+  }
+  assert.deepEqual(runsAtMs, [5, 10, 15, 20], 'twenty agents, four cycles (was twenty)');
+});

@@ -14,6 +14,9 @@ import {
   INITIAL_INDEX,
   type IndexRecord,
   isActive,
+  MAX_REPLACEMENTS,
+  type SupersededTask,
+  statusEffect,
   transition,
 } from './index-state.js';
 import {
@@ -23,7 +26,7 @@ import {
   type QueueEntry,
   type WaitReason,
 } from './queue.js';
-import type { JobSpec, ScheduleSpec } from './spec.js';
+import { disconnectOf, type JobSpec, type ScheduleSpec } from './spec.js';
 
 export type RunStatus = 'INITIAL' | 'ACTIVE' | 'SUCCESS' | 'FAILED';
 
@@ -55,6 +58,8 @@ export interface Run {
   readonly indices: IndexRecord[];
   /** Indices in `waiting`, in the order they are to be launched. */
   readonly waiting: Set<number>;
+  /** Active indices whose task's agent the master reports unreachable. */
+  readonly unreachable: Set<number>;
   succeeded: number;
   active: number;
   /** Retries spent over all indices. */
@@ -366,6 +371,10 @@ export class JobsCore {
     const found = this.findTask(taskId);
     if (found === undefined) return;
     const { run, index } = found;
+    if (found.superseded !== undefined) {
+      this.updateSuperseded(run, index, found.superseded, state, nowMs);
+      return;
+    }
     const before = run.indices[index] ?? INITIAL_INDEX;
     const spec = run.meta.spec;
     const after = applyStatus(`${taskId}`, before, state, message, spec, nowMs);
@@ -395,6 +404,7 @@ export class JobsCore {
         nowMs - run.meta.activatedAtMs >= deadlineSeconds * 1000
       )
         this.stop(run, `DeadlineExceeded: active longer than ${deadlineSeconds} s`, nowMs);
+      if (run.unreachable.size > 0) this.replaceLost(run, nowMs);
     }
     for (const job of [...this.jobs.values()])
       for (const schedule of job.schedules) this.fireIfDue(job.spec.id, schedule, nowMs);
@@ -424,6 +434,12 @@ export class JobsCore {
         const notBefore = run.indices[i]?.notBeforeMs;
         if (notBefore !== undefined) earliest = Math.min(earliest, notBefore);
       }
+      const lostAtMs = this.lostAtMs(run);
+      for (const i of run.unreachable) {
+        const since = run.indices[i]?.unreachableSinceMs;
+        if (since !== undefined && lostAtMs !== undefined)
+          earliest = Math.min(earliest, since + lostAtMs);
+      }
     }
     for (const state of this.scheduleStates.values())
       if (state.nextFireMs !== undefined) earliest = Math.min(earliest, state.nextFireMs);
@@ -434,12 +450,15 @@ export class JobsCore {
   activeTasks(): Kill[] {
     const tasks: Kill[] = [];
     for (const run of this.runs.values())
-      for (const record of run.indices)
+      for (const record of run.indices) {
         if (isActive(record.phase) && record.taskId !== undefined)
           tasks.push({
             taskId: record.taskId,
             ...(record.agentId !== undefined ? { agentId: record.agentId } : {}),
           });
+        // Replaced tasks may still run on an agent that comes back: their state is asked too.
+        for (const old of record.superseded ?? []) tasks.push(killOf(old));
+      }
     return tasks;
   }
 
@@ -496,6 +515,9 @@ export class JobsCore {
     if (record.phase === 'waiting') run.waiting.add(index);
     if (isActive(before.phase)) run.active--;
     if (isActive(record.phase)) run.active++;
+    if (isActive(record.phase) && record.unreachableSinceMs !== undefined)
+      run.unreachable.add(index);
+    else run.unreachable.delete(index);
     if (before.phase !== 'succeeded' && record.phase === 'succeeded') run.succeeded++;
     this.write(keys.index(run.meta.jobId, run.meta.id, index), record);
   }
@@ -530,12 +552,144 @@ export class JobsCore {
     return { taskId, run: run.meta, index };
   }
 
-  private findTask(taskId: string): { run: Run; index: number } | undefined {
+  /** The index whose current task (or, `superseded`, whose replaced task) `taskId` is. */
+  private findTask(
+    taskId: string,
+  ): { run: Run; index: number; superseded?: SupersededTask } | undefined {
     const [jobId, runId, indexText] = taskId.split('.');
     const run = this.runs.get(`${jobId}/${runId}`);
     const index = Number(indexText);
     if (run === undefined || !Number.isInteger(index)) return undefined;
-    return run.indices[index]?.taskId === taskId ? { run, index } : undefined;
+    const record = run.indices[index];
+    if (record === undefined) return undefined;
+    const superseded = record.superseded?.find((old) => old.taskId === taskId);
+    if (superseded !== undefined) return { run, index, superseded };
+    return record.taskId === taskId ? { run, index } : undefined;
+  }
+
+  /** Milliseconds an unreachable task of `run` is given before it is replaced; undefined: never. */
+  private lostAtMs(run: Run): number | undefined {
+    const policy = disconnectOf(run.meta.spec);
+    return policy.replace ? policy.lostAfterSeconds * 1000 : undefined;
+  }
+
+  /**
+   * Indices of `run` whose agent has been unreachable for `disconnect.lostAfterSeconds`: back to
+   * `waiting` at once, their task kept as superseded. Neither a failure nor a retry (spec.ts).
+   */
+  private replaceLost(run: Run, nowMs: number): void {
+    const lostAtMs = this.lostAtMs(run);
+    if (lostAtMs === undefined || isFinished(run) || run.meta.stopReason !== undefined) return;
+    for (const i of [...run.unreachable]) {
+      const record = run.indices[i];
+      if (record?.unreachableSinceMs === undefined || record.taskId === undefined) continue;
+      if (nowMs - record.unreachableSinceMs < lostAtMs) continue;
+      const replacements = (record.replacements ?? 0) + 1;
+      if (replacements > MAX_REPLACEMENTS) continue;
+      const { unreachableSinceMs, taskId, agentId, agentUrl, ...rest } = record;
+      const old: SupersededTask = {
+        taskId,
+        ...(agentId !== undefined ? { agentId } : {}),
+        ...(agentUrl !== undefined ? { agentUrl } : {}),
+      };
+      this.setIndex(
+        run,
+        i,
+        transition(taskId, rest, 'waiting', {
+          notBeforeMs: nowMs,
+          replacements,
+          superseded: [...(record.superseded ?? []), old],
+          message: `replaced: its agent was unreachable for ${Math.round((nowMs - unreachableSinceMs) / 1000)} s`,
+        }),
+      );
+    }
+  }
+
+  /**
+   * A status of a task replaced while its agent was unreachable. Back and running: adopted as
+   * the index's task if no replacement was launched, else killed. Finished: the index's work is
+   * done, whatever its replacement does (which is killed). Ended otherwise: forgotten; the
+   * replacement carries the index.
+   */
+  private updateSuperseded(
+    run: Run,
+    index: number,
+    old: SupersededTask,
+    state: Parameters<typeof applyStatus>[2],
+    nowMs: number,
+  ): void {
+    const record = run.indices[index] ?? INITIAL_INDEX;
+    const others = (record.superseded ?? []).filter((t) => t.taskId !== old.taskId);
+    const withoutOld = { ...record, superseded: others };
+    // What the index looks like with `old` as its task again: none of the replacement's ids.
+    const {
+      taskId: _t,
+      agentId: _a,
+      agentUrl: _u,
+      notBeforeMs: _n,
+      unreachableSinceMs: _s,
+      ...asOld
+    } = withoutOld;
+    const effect = statusEffect(state, true);
+    switch (effect.kind) {
+      case 'none':
+        return;
+      case 'running': {
+        const isAdoptable =
+          record.phase === 'waiting' && run.meta.stopReason === undefined && !isFinished(run);
+        if (!isAdoptable) {
+          this.kills.push(killOf(old));
+          return;
+        }
+        this.setIndex(
+          run,
+          index,
+          transition(old.taskId, asOld, 'running', {
+            ...old,
+            message: 'its agent came back before a replacement was launched: task adopted',
+          }),
+        );
+        return;
+      }
+      case 'succeeded': {
+        if (
+          record.phase === 'succeeded' ||
+          record.phase === 'failed' ||
+          record.phase === 'cancelled'
+        ) {
+          this.setIndex(run, index, withoutOld);
+          return;
+        }
+        // The replacement (if launched) is now the superseded one, and killed.
+        const replacement: SupersededTask[] =
+          isActive(record.phase) && record.taskId !== undefined
+            ? [
+                {
+                  taskId: record.taskId,
+                  ...(record.agentId !== undefined ? { agentId: record.agentId } : {}),
+                },
+              ]
+            : [];
+        for (const task of replacement) this.kills.push(killOf(task));
+        this.setIndex(
+          run,
+          index,
+          transition(old.taskId, asOld, 'succeeded', {
+            ...old,
+            superseded: [...others, ...replacement],
+            finishedAtMs: nowMs,
+            message: 'finished on the agent that was unreachable',
+          }),
+        );
+        this.settle(run, nowMs);
+        if (isFinished(run)) this.resolveDependencies(nowMs);
+        return;
+      }
+      case 'failed':
+      case 'not-run':
+        this.setIndex(run, index, withoutOld);
+        return;
+    }
   }
 
   /** The first `limit` waiting indices whose backoff is over. */
@@ -609,6 +763,8 @@ export class JobsCore {
         }),
       );
     for (const [i, record] of run.indices.entries()) {
+      // Best effort: one that comes back later is killed then (updateSuperseded).
+      for (const old of record.superseded ?? []) this.kills.push(killOf(old));
       if (!isActive(record.phase) || record.taskId === undefined) continue;
       this.setIndex(run, i, { ...record, isKillWanted: true });
       this.kills.push({
@@ -809,6 +965,7 @@ function newRun(meta: RunMeta): Run {
     meta,
     indices: new Array<IndexRecord>(completions).fill(INITIAL_INDEX),
     waiting: new Set(),
+    unreachable: new Set(),
     succeeded: 0,
     active: 0,
     retries: 0,
@@ -820,6 +977,7 @@ function newRun(meta: RunMeta): Run {
 
 function recount(run: Run): void {
   run.waiting.clear();
+  run.unreachable.clear();
   run.succeeded = 0;
   run.active = 0;
   run.retries = 0;
@@ -827,8 +985,13 @@ function recount(run: Run): void {
     if (record.phase === 'waiting') run.waiting.add(i);
     if (record.phase === 'succeeded') run.succeeded++;
     if (isActive(record.phase)) run.active++;
+    if (isActive(record.phase) && record.unreachableSinceMs !== undefined) run.unreachable.add(i);
     run.retries += Math.min(record.failures, run.meta.spec.maxRetries);
   }
+}
+
+function killOf(task: SupersededTask): Kill {
+  return { taskId: task.taskId, ...(task.agentId !== undefined ? { agentId: task.agentId } : {}) };
 }
 
 export function isFinished(run: Run): boolean {

@@ -11,7 +11,9 @@ import type { TaskState } from '../../wire/index.js';
 export type IndexPhase = 'waiting' | 'staging' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 const NEXT: Readonly<Record<IndexPhase, ReadonlySet<IndexPhase>>> = {
-  waiting: new Set(['staging', 'cancelled', 'failed']),
+  // waiting → running / succeeded: a task replaced while its agent was unreachable comes back
+  // before its replacement was launched (adopted), or comes back finished (#15).
+  waiting: new Set(['staging', 'running', 'succeeded', 'cancelled', 'failed']),
   staging: new Set(['running', 'succeeded', 'failed', 'waiting', 'cancelled']),
   running: new Set(['succeeded', 'failed', 'waiting', 'cancelled']),
   succeeded: new Set(),
@@ -44,7 +46,26 @@ export interface IndexRecord {
   readonly message?: string;
   /** Set when the framework killed it on purpose: its TASK_KILLED is not a failure. */
   readonly isKillWanted?: boolean;
+  /** Since when the master reports the task's agent unreachable (TASK_UNREACHABLE), if it does. */
+  readonly unreachableSinceMs?: number;
+  /** Launches replacing a task whose agent stayed unreachable: not failures, not retries. */
+  readonly replacements?: number;
+  /**
+   * Earlier tasks of this index, replaced while their agent was unreachable, that may still
+   * run there: killed if they come back once a replacement was launched (at most
+   * MAX_REPLACEMENTS, so the list is bounded).
+   */
+  readonly superseded?: readonly SupersededTask[];
 }
+
+export interface SupersededTask {
+  readonly taskId: string;
+  readonly agentId?: string;
+  readonly agentUrl?: string;
+}
+
+/** An index is replaced at most this often; after that it waits for its agent (bounded list). */
+export const MAX_REPLACEMENTS = 10;
 
 export const INITIAL_INDEX: IndexRecord = Object.freeze({
   phase: 'waiting',
@@ -134,29 +155,39 @@ export function applyStatus(
   nowMs: number,
 ): IndexRecord {
   if (!isActive(record.phase)) return record;
+  if (state === 'TASK_UNREACHABLE')
+    // Its agent may come back: noted (replaced after disconnect.lostAfterSeconds), not a failure.
+    return record.unreachableSinceMs === undefined
+      ? { ...record, unreachableSinceMs: nowMs }
+      : record;
   const effect = statusEffect(state, record.phase === 'running');
   const noted = message !== undefined ? { message } : {};
+  // Any other word of the task means its agent is reachable again.
+  const { unreachableSinceMs, ...reachable } = record;
   switch (effect.kind) {
     case 'none':
-      return record;
+      return unreachableSinceMs === undefined ? record : reachable;
     case 'running':
-      return record.phase === 'running'
-        ? record
-        : transition(what, record, 'running', { startedAtMs: nowMs, ...noted });
+      if (record.phase === 'running') return unreachableSinceMs === undefined ? record : reachable;
+      return transition(what, reachable, 'running', { startedAtMs: nowMs, ...noted });
     case 'succeeded':
-      return transition(what, record, 'succeeded', { finishedAtMs: nowMs, ...noted });
+      return transition(what, reachable, 'succeeded', { finishedAtMs: nowMs, ...noted });
     case 'not-run':
       if (record.isKillWanted === true)
-        return transition(what, record, 'cancelled', { finishedAtMs: nowMs, ...noted });
-      return transition(what, record, 'waiting', { notBeforeMs: nowMs, ...noted });
+        return transition(what, reachable, 'cancelled', { finishedAtMs: nowMs, ...noted });
+      return transition(what, reachable, 'waiting', { notBeforeMs: nowMs, ...noted });
     case 'failed': {
       if (record.isKillWanted === true)
-        return transition(what, record, 'cancelled', { finishedAtMs: nowMs, ...noted });
+        return transition(what, reachable, 'cancelled', { finishedAtMs: nowMs, ...noted });
       const failures = record.failures + 1;
       const why = `${state}${message !== undefined ? `: ${message}` : ''}`;
       if (failures > policy.maxRetries)
-        return transition(what, record, 'failed', { failures, finishedAtMs: nowMs, message: why });
-      return transition(what, record, 'waiting', {
+        return transition(what, reachable, 'failed', {
+          failures,
+          finishedAtMs: nowMs,
+          message: why,
+        });
+      return transition(what, reachable, 'waiting', {
         failures,
         notBeforeMs: nowMs + backoffMs(policy, failures),
         message: why,

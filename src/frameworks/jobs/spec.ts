@@ -21,7 +21,46 @@ export const LIMITS = Object.freeze({
   maxStringLength: 4096,
   maxCmdLength: 64 * 1024,
   maxSchedules: 16,
+  /** The longest `disconnect.lostAfterSeconds`: a week. */
+  maxLostAfterSeconds: 7 * 86_400,
 });
+
+/**
+ * What happens to a task whose agent the master reports unreachable (Nomad's `disconnect`
+ * block, `lost_after` and `replace`; Kubernetes' 300 s toleration of an unreachable node
+ * before its pods are replaced). Within `lostAfterSeconds` the task is only unreachable: it
+ * still holds its index, and nothing is spent. After it, with `replace`, the index is launched
+ * again elsewhere, without spending one of `maxRetries` (the task did not fail; its link did,
+ * and a flaky link must not exhaust the retries of a job that never failed); if the agent
+ * comes back the old task is killed once its replacement was launched, or adopted as the
+ * index's task if none was. Without `replace` the index waits for its agent however long.
+ */
+export interface DisconnectPolicy {
+  readonly lostAfterSeconds: number;
+  readonly replace: boolean;
+}
+
+export const DEFAULT_DISCONNECT: DisconnectPolicy = Object.freeze({
+  lostAfterSeconds: 300,
+  replace: true,
+});
+
+/** A job's policy; jobs stored before the field existed get the default. */
+export function disconnectOf(spec: JobSpec): DisconnectPolicy {
+  return (spec as { readonly disconnect?: DisconnectPolicy }).disconnect ?? DEFAULT_DISCONNECT;
+}
+
+const disconnect = z
+  .object({
+    lostAfterSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(LIMITS.maxLostAfterSeconds)
+      .default(DEFAULT_DISCONNECT.lostAfterSeconds),
+    replace: z.boolean().default(DEFAULT_DISCONNECT.replace),
+  })
+  .strict();
 
 /** Job ids: lower-case DNS labels, so ids fit in task ids and URLs without escaping. */
 export const JOB_ID_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -153,6 +192,7 @@ const jobSpec = z
       .optional(),
     dependencies: z.array(id).max(LIMITS.maxDependencies).default([]),
     placement: placement.default({ policy: 'min-delay', constraints: [] }),
+    disconnect: disconnect.default({ ...DEFAULT_DISCONNECT }),
   })
   .strict()
   .refine((j) => Object.keys(j.labels).length <= LIMITS.maxLabels, {

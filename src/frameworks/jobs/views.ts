@@ -42,14 +42,20 @@ export interface RunCounts {
   readonly failed: number;
   readonly cancelled: number;
   readonly retries: number;
+  /** Tasks whose agent the master reports unreachable (replaced after disconnect.lostAfterSeconds). */
+  readonly unreachable: number;
+  /** Launches that replaced such tasks (not retries). */
+  readonly replacements: number;
 }
 
 export function runCounts(run: Run): RunCounts {
   let failed = 0;
   let cancelled = 0;
+  let replacements = 0;
   for (const record of run.indices) {
     if (record.phase === 'failed') failed++;
     else if (record.phase === 'cancelled') cancelled++;
+    replacements += record.replacements ?? 0;
   }
   return {
     completions: run.indices.length,
@@ -59,6 +65,8 @@ export function runCounts(run: Run): RunCounts {
     failed,
     cancelled,
     retries: run.retries,
+    unreachable: run.unreachable.size,
+    replacements,
   };
 }
 
@@ -131,6 +139,13 @@ function taskView(index: number, record: IndexRecord): unknown {
     ...(record.startedAtMs !== undefined ? { startedAt: iso(record.startedAtMs) } : {}),
     ...(record.finishedAtMs !== undefined ? { completedAt: iso(record.finishedAtMs) } : {}),
     ...(record.message !== undefined ? { message: record.message } : {}),
+    ...(record.unreachableSinceMs !== undefined
+      ? { unreachableSince: iso(record.unreachableSinceMs) }
+      : {}),
+    ...(record.replacements !== undefined ? { replacements: record.replacements } : {}),
+    ...(record.superseded !== undefined && record.superseded.length > 0
+      ? { replaced: record.superseded.map((t) => t.taskId) }
+      : {}),
   };
 }
 

@@ -242,7 +242,7 @@ export function subscribe(
     },
     isNew ? 'agent registered' : 'agent reregistered',
   );
-  core.allocation.runSoon();
+  core.allocation.agentJoined();
   return id;
 }
 

@@ -9,11 +9,14 @@ export const DEFAULT_ALLOCATION_BATCH_WINDOW_MS = 5;
  * - someone asks for offers (a framework subscribes or revives, an agent
  *   joins): a cycle on the next turn of the event loop, as in Mesos, so a new
  *   framework is not kept waiting;
- * - resources come back (a task ended, an offer was declined): a cycle once
- *   the batch window has passed since the first of them, so a thousand
- *   finished tasks make one cycle, not a thousand, and freed resources are
- *   offered again within milliseconds (#8, 3b; Mesos waits for the next
- *   interval, MESOS-3078);
+ * - resources come back (a task ended, an offer was declined) or an agent
+ *   (re-)registers: a cycle once the batch window has passed since the first
+ *   of them, so a thousand finished tasks make one cycle, not a thousand, and
+ *   freed resources are offered again within milliseconds (#8, 3b; Mesos
+ *   waits for the next interval, MESOS-3078). Agents coming back after a
+ *   partition arrive spread by their registration jitter, one every
+ *   millisecond or so: each asking for a cycle on the next tick made one cycle
+ *   per agent (#15);
  * - every --allocation_interval regardless, as the backstop.
  * A cycle run for any reason satisfies every trigger pending at that moment.
  */
@@ -40,6 +43,11 @@ export class AllocationBatcher {
 
   /** Resources came back: a cycle within the batch window. */
   resourcesFreed(): void {
+    this.arm(this.batchWindowMs);
+  }
+
+  /** An agent (re-)registered: its resources wait in the batch window like freed ones. */
+  agentJoined(): void {
     this.arm(this.batchWindowMs);
   }
 

@@ -214,3 +214,134 @@ test('schedules: FORBID skips while a run is active, REPLACE stops it, late fire
   assert.equal(core.runsOf('s').length, 2);
   assert.equal(core.scheduleState('s', 'm')?.skipped, 2);
 });
+
+// ---- tasks on unreachable agents (#15; spec.ts's `disconnect`) ----
+
+/** A running one-index job on agent-a, its task id, and its run. */
+function runningOnA(
+  b: ReturnType<typeof bed>,
+  disconnect: Record<string, unknown>,
+  maxRetries = 0,
+) {
+  b.core.putJob(job({ id: 'edge', maxRetries, disconnect }), 0, true);
+  const run = b.core.startRun('edge', 0);
+  const task = b.core.offers([offer('o1', 4, 1000, {}, 'agent-a')], 0)[0]?.tasks[0];
+  assert.ok(task !== undefined);
+  b.core.update(task.taskId, 'TASK_RUNNING', undefined, 1);
+  return { run, taskId: task.taskId };
+}
+
+test('an unreachable task holds its index until lostAfterSeconds, then is replaced without spending a retry', () => {
+  const b = bed();
+  const { run, taskId } = runningOnA(b, { lostAfterSeconds: 60 });
+  b.core.update(taskId, 'TASK_UNREACHABLE', 'agent partitioned', 1_000);
+  assert.equal(run.unreachable.size, 1);
+  assert.equal(b.core.nextWakeMs(), 61_000, 'woken when the limit passes');
+  b.core.tick(60_999);
+  assert.equal(b.core.offers([offer('o2', 4, 1000, {}, 'agent-b')], 60_999).length, 0, 'not yet');
+  b.core.tick(61_000);
+  const replacement = b.core.offers([offer('o3', 4, 1000, {}, 'agent-b')], 61_000)[0]?.tasks[0];
+  assert.ok(replacement !== undefined, 'replaced once the limit passed');
+  assert.notEqual(replacement.taskId, taskId);
+  assert.equal(run.retries, 0, 'maxRetries 0 and still replaced: a lost link is not a failure');
+  assert.equal(b.core.indexRecord(run, 0)?.replacements, 1);
+  b.core.update(replacement.taskId, 'TASK_RUNNING', undefined, 62_000);
+  // The agent comes back: its old task is killed, the replacement keeps the index.
+  b.core.update(taskId, 'TASK_RUNNING', undefined, 70_000);
+  assert.deepEqual(b.core.drainKills(), [{ taskId, agentId: 'agent-a' }]);
+  assert.equal(b.core.indexRecord(run, 0)?.taskId, replacement.taskId);
+  // Its TASK_KILLED spends nothing and forgets it.
+  b.core.update(taskId, 'TASK_KILLED', undefined, 71_000);
+  assert.equal(run.retries, 0);
+  assert.equal(b.core.indexRecord(run, 0)?.superseded?.length, 0);
+  b.core.update(replacement.taskId, 'TASK_FINISHED', undefined, 80_000);
+  assert.equal(run.meta.status, 'SUCCESS');
+});
+
+test('a task back from an unreachable agent before its limit just goes on', () => {
+  const b = bed();
+  const { run, taskId } = runningOnA(b, { lostAfterSeconds: 60 });
+  b.core.update(taskId, 'TASK_UNREACHABLE', undefined, 1_000);
+  b.core.update(taskId, 'TASK_RUNNING', undefined, 30_000);
+  assert.equal(run.unreachable.size, 0);
+  b.core.tick(100_000);
+  assert.equal(b.core.offers([offer('o2', 4, 1000, {}, 'agent-b')], 100_000).length, 0);
+  assert.equal(b.core.indexRecord(run, 0)?.taskId, taskId);
+});
+
+test('a replaced task whose agent returns before the replacement launched is adopted', () => {
+  const b = bed();
+  const { run, taskId } = runningOnA(b, { lostAfterSeconds: 10 });
+  b.core.update(taskId, 'TASK_UNREACHABLE', undefined, 1_000);
+  b.core.tick(11_000);
+  assert.equal(b.core.indexRecord(run, 0)?.phase, 'waiting');
+  // No offer came; the agent is back with the task running.
+  b.core.update(taskId, 'TASK_RUNNING', undefined, 12_000);
+  assert.deepEqual(b.core.drainKills(), []);
+  const record = b.core.indexRecord(run, 0);
+  assert.equal(record?.phase, 'running');
+  assert.equal(record?.taskId, taskId);
+  assert.equal(record?.agentId, 'agent-a');
+  assert.equal(b.core.hasLaunchable(12_000), false);
+  b.core.update(taskId, 'TASK_FINISHED', undefined, 13_000);
+  assert.equal(run.meta.status, 'SUCCESS');
+});
+
+test('a replaced task that finished while unreachable completes its index; the replacement is killed', () => {
+  const b = bed();
+  const { run, taskId } = runningOnA(b, { lostAfterSeconds: 10 });
+  b.core.update(taskId, 'TASK_UNREACHABLE', undefined, 1_000);
+  b.core.tick(11_000);
+  const replacement = b.core.offers([offer('o2', 4, 1000, {}, 'agent-b')], 11_000)[0]?.tasks[0];
+  assert.ok(replacement !== undefined);
+  b.core.update(taskId, 'TASK_FINISHED', undefined, 12_000);
+  assert.equal(run.meta.status, 'SUCCESS');
+  assert.equal(b.core.indexRecord(run, 0)?.taskId, taskId);
+  assert.deepEqual(b.core.drainKills(), [{ taskId: replacement.taskId, agentId: 'agent-b' }]);
+  // If the replacement still reports running later, it is killed again, not counted.
+  b.core.update(replacement.taskId, 'TASK_RUNNING', undefined, 13_000);
+  assert.deepEqual(b.core.drainKills(), [{ taskId: replacement.taskId, agentId: 'agent-b' }]);
+  assert.equal(run.meta.status, 'SUCCESS');
+});
+
+test('with replace: false an unreachable task keeps its index however long', () => {
+  const b = bed();
+  const { run, taskId } = runningOnA(b, { lostAfterSeconds: 10, replace: false });
+  b.core.update(taskId, 'TASK_UNREACHABLE', undefined, 1_000);
+  assert.equal(b.core.nextWakeMs(), undefined);
+  b.core.tick(10_000_000);
+  assert.equal(b.core.offers([offer('o2', 4, 1000, {}, 'agent-b')], 10_000_000).length, 0);
+  assert.equal(b.core.indexRecord(run, 0)?.phase, 'running');
+});
+
+test('a restarted core keeps unreachable and replaced tasks, and reconciles the replaced ones', () => {
+  const b = bed();
+  const { run, taskId } = runningOnA(b, { lostAfterSeconds: 10 });
+  b.core.update(taskId, 'TASK_UNREACHABLE', undefined, 1_000);
+  b.restart();
+  const restored = b.core.getRun('edge', run.meta.id);
+  assert.equal(restored?.unreachable.size, 1);
+  b.core.tick(11_000);
+  const replacement = b.core.offers([offer('o2', 4, 1000, {}, 'agent-b')], 11_000)[0]?.tasks[0];
+  assert.ok(replacement !== undefined);
+  b.restart();
+  assert.deepEqual(
+    b.core
+      .activeTasks()
+      .map((t) => t.taskId)
+      .sort(),
+    [replacement.taskId, taskId].sort(),
+  );
+  b.core.update(taskId, 'TASK_RUNNING', undefined, 12_000);
+  assert.deepEqual(b.core.drainKills(), [{ taskId, agentId: 'agent-a' }]);
+});
+
+test('stopping a run kills its replaced tasks too', () => {
+  const b = bed();
+  const { run, taskId } = runningOnA(b, { lostAfterSeconds: 10 });
+  b.core.update(taskId, 'TASK_UNREACHABLE', undefined, 1_000);
+  b.core.tick(11_000);
+  b.core.stopRun('edge', run.meta.id, 'stopped by the user', 12_000);
+  assert.deepEqual(b.core.drainKills(), [{ taskId, agentId: 'agent-a' }]);
+  assert.equal(run.meta.status, 'FAILED');
+});

@@ -16,6 +16,7 @@ test('a job spec gets its defaults: one index, all at once, min-delay, 3 retries
   assert.equal(parsed.value.maxRetries, 3);
   assert.equal(parsed.value.placement.policy, 'min-delay');
   assert.deepEqual(parsed.value.dependencies, []);
+  assert.deepEqual(parsed.value.disconnect, { lostAfterSeconds: 300, replace: true });
 });
 
 test('a bad job spec is refused naming the field', () => {
@@ -43,6 +44,23 @@ test('a bad job spec is refused naming the field', () => {
     ],
     [{ id: 'a', run: { cmd: 'x' }, colour: 'red' }, '', /colour/],
     [{ id: 'a', run: { cmd: 'x', env: { 'A-B': 'x' } } }, 'run.env.A-B', /.+/],
+    [
+      { id: 'a', run: { cmd: 'x' }, disconnect: { lostAfterSeconds: -1 } },
+      'disconnect.lostAfterSeconds',
+      /.+/,
+    ],
+    [
+      { id: 'a', run: { cmd: 'x' }, disconnect: { lostAfterSeconds: 1.5 } },
+      'disconnect.lostAfterSeconds',
+      /int/,
+    ],
+    [
+      { id: 'a', run: { cmd: 'x' }, disconnect: { lostAfterSeconds: 1e9 } },
+      'disconnect.lostAfterSeconds',
+      /.+/,
+    ],
+    [{ id: 'a', run: { cmd: 'x' }, disconnect: { replace: 'yes' } }, 'disconnect.replace', /.+/],
+    [{ id: 'a', run: { cmd: 'x' }, disconnect: { lost_after: 5 } }, 'disconnect', /lost_after/],
   ];
   for (const [input, field, message] of cases) {
     const parsed = parseJobSpec(input);
