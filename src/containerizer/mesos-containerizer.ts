@@ -45,8 +45,6 @@ const CLEANUP_RETRIES = 8; // more kill-and-remove rounds for a cgroup that stay
 const RECOVERED_POLL_MS = 250;
 /** How long a re-attached task's shim gets to record its end once the task is gone. */
 const SHIM_RECORD_GRACE_MS = 5000;
-/** How long a forked task gets to lead its own session (setsid) before it is used anyway. */
-const SESSION_TIMEOUT_MS = 5000;
 /** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
 const MAX_KILL_ROUNDS = 50;
 const NO_CGROUP = { cgroup: undefined, limits: [] } as const;
@@ -156,8 +154,10 @@ export class MesosContainerizer implements Containerizer {
         `the task did not start${shim.status === SHIM_FAILED_STATUS ? ' (could not enter its sandbox, or limit or join its cgroups)' : ` (status ${shim.status})`}`,
       );
     }
+    // The task's `setsid` may not have run yet: nothing here waits for it (the agent polled
+    // /proc until it had, most of its CPU per task; bench/RESULTS.md, #9). Its start time is
+    // its fork's, and a signal before it leads its group reaches it alone (signalGroup).
     const { taskPid, shimPid } = shim;
-    await untilSessionLeader(taskPid);
     const startTime = readStat(taskPid)?.startTime;
     if (startTime !== undefined)
       writeAtomic(runtimeFile(spec.runtimeDir, 'taskStartTime'), startTime);
@@ -400,20 +400,6 @@ function commandArgv(spec: LaunchSpec): string[] {
   return [value, ...(command.arguments ?? []).slice(1)];
 }
 
-/**
- * Waits until the task leads its own session: the shim reports its PID as soon as it has
- * forked, and setsid runs in the child after. Until then a signal to the task's group
- * would reach nobody. A task already gone is not waited for.
- */
-async function untilSessionLeader(pid: number): Promise<void> {
-  const deadline = performance.now() + SESSION_TIMEOUT_MS;
-  for (let waitMs = 0.25; performance.now() < deadline; waitMs = Math.min(waitMs * 2, 20)) {
-    const stat = readStat(pid);
-    if (stat === undefined || stat.pgid === pid) return;
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-  }
-}
-
 /** Whether `pid` is still the task the run recorded: same PID and same start time. */
 function isSameProcess(pid: number | undefined, runtimeDir: string): boolean {
   if (pid === undefined) return false;
@@ -461,21 +447,27 @@ function memoryLimitation(resources: Resources, peakBytes: number | undefined): 
   };
 }
 
+/**
+ * Signals the task's process group, or the task alone while it has none: it is gone, or
+ * its `setsid` has not run yet (the launch does not wait for it). Before its setsid the
+ * task is the shim's fork, which has not exec'd the command (so has forked nothing) and
+ * dies of the signal as it is; the group is tried once more after, for a setsid that ran
+ * between the two calls and a command that forked at once.
+ */
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    // No such group: the task may be gone, or not yet its own group; the process itself then.
-    signalPid(pgid, signal);
-  }
+  if (signalPid(-pgid, signal)) return;
+  signalPid(pgid, signal);
+  signalPid(-pgid, signal);
 }
 
-function signalPid(pid: number, signal: NodeJS.Signals): void {
+/** Sends `signal` to `pid` (a group if negative); false if there is no such process. */
+function signalPid(pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(pid, signal);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    return false;
   }
 }
 

@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type Container,
   ContainerCgroup,
@@ -110,10 +111,36 @@ test('mesos containerizer runs a task under the shim and reports its exit status
 test('mesos containerizer signals the task, not the shim, and records the signal', async (t) => {
   const { launch } = bed(t);
   const { container } = await launch('sleep 100');
-  assert.equal(readStat(container.pid)?.pgid, container.pid, 'the task leads its own group');
+  // The launch does not wait for the task's setsid; the task leads its group soon after.
+  await within(
+    'the task to lead its own group',
+    (async () => {
+      while (readStat(container.pid)?.pgid !== container.pid) await delay(5);
+    })(),
+  );
   container.signal('SIGTERM');
   const termination = await within('the task to end', container.terminated);
   assert.deepEqual(termination, { exitCode: null, signal: 'SIGTERM' });
+});
+
+test('mesos containerizer ends a task signalled as soon as its launch resolves', async (t) => {
+  const { launch } = bed(t);
+  // The command forks at once: a signal that beat the task's setsid must still end it all.
+  const { container, sandbox } = await launch('sleep 100 & echo $! > child; wait');
+  container.signal('SIGKILL');
+  const termination = await within('the task to end', container.terminated);
+  assert.deepEqual(termination, { exitCode: null, signal: 'SIGKILL' });
+  const child = existsSync(join(sandbox, 'child'))
+    ? Number(readFileSync(join(sandbox, 'child'), 'utf8'))
+    : undefined;
+  if (child !== undefined) {
+    await within(
+      "the task's child to be gone",
+      (async () => {
+        while (readStat(child) !== undefined) await delay(5);
+      })(),
+    );
+  }
 });
 
 test('mesos containerizer re-attaches to a running task after a restart, same PID', async (t) => {
