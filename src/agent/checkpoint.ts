@@ -19,7 +19,7 @@
 //                                         the end it sees was a kill, not a crash)
 //         tasks/<task_id>/task.info       TaskInfo, as agents before #7 item 17 wrote it
 //                                         (read if there)
-//         task.pid, task.start_time,      the shim's records (src/containerizer/shim.ts): this
+//         task.pid (PID, start time),     the shim's records (src/containerizer/shim.ts): this
 //         exit_status                     directory is the container's runtime directory; the
 //                                         task's process (and group) and its start time, which
 //                                         Mesos keeps in pids/forked.pid (read too, if there)
@@ -42,7 +42,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { runtimeFile } from '../containerizer/index.js';
+import { parseTaskRecord, runtimeFile } from '../containerizer/index.js';
 import {
   type AgentCall,
   type FrameworkID,
@@ -344,14 +344,16 @@ export class Checkpoint {
     const runDir = this.runDir(address);
     const taskDir = this.taskDir(address);
     // The containerizer's records; an older agent's pids/forked.* where there are those.
-    const pidText = (
-      readText(join(runDir, 'pids', 'forked.pid')) ?? readText(runtimeFile(runDir, 'taskPid'))
-    )?.trim();
+    // task.pid holds the PID and, on a second line, the start time (shim.ts RUNTIME_FILES).
+    const taskRecordText = readText(runtimeFile(runDir, 'taskPid'));
+    const taskRecord = taskRecordText === undefined ? undefined : parseTaskRecord(taskRecordText);
+    const pidText = readText(join(runDir, 'pids', 'forked.pid'))?.trim() ?? taskRecord?.pidText;
     const pid = pidText !== undefined && /^\d+$/.test(pidText) ? Number(pidText) : undefined;
     if (pidText !== undefined && pidText !== '' && pid === undefined)
       unreadable.push(`task pid: '${pidText}'`);
     const startText = (
       readText(join(runDir, 'pids', 'forked.start_time')) ??
+      taskRecord?.startText ??
       readText(runtimeFile(runDir, 'taskStartTime'))
     )?.trim();
     const startTime = startText !== undefined && /^\d+$/.test(startText) ? startText : undefined;

@@ -35,8 +35,8 @@ const LAUNCHER_SCRIPT = [
   'done',
 ].join('\n');
 
-/** Removed with the other runtime files before a launch (see RUNTIME_FILES). */
-const claimFile = (runtimeDir: string) => `${runtimeDir}/${RUNTIME_FILES.launchClaim}`;
+/** The task's record (RUNTIME_FILES), made empty as the launch's claim; removed before a launch. */
+const claimFile = (runtimeDir: string) => `${runtimeDir}/${RUNTIME_FILES.taskPid}`;
 
 /** The first of these that exists; the bare name (looked up in PATH) if none does. */
 function firstExisting(paths: readonly string[], name: string): string {
@@ -65,7 +65,8 @@ export function launchScript(
   return [
     // A launch is sent again when its launcher dies before the shim reports in, and the
     // first sending may have forked after all: whichever runs first claims the launch (an
-    // exclusive create, noclobber), the other leaves without a word.
+    // exclusive create, noclobber, of the task's record, which the shim then fills), the
+    // other leaves without a word.
     `set -C; { : > ${shellQuote(claimFile(launch.runtimeDir))}; } 2>/dev/null || exit 0; set +C`,
     shimScript({ ...launch, tag, ...tools }),
   ].join('\n');

@@ -4,13 +4,15 @@
 // and pids limits, the whole cgroup killed), chosen by --isolation. A
 // restarted agent re-attaches to the shims it finds running (#9).
 import {
-  existsSync,
+  closeSync,
+  constants,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -24,7 +26,13 @@ import {
 } from './cgroups.js';
 import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
-import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
+import {
+  joinArgv,
+  parseTaskRecord,
+  RUNTIME_FILES,
+  runtimeFile,
+  SHIM_FAILED_STATUS,
+} from './shim.js';
 import { terminationFromShellStatus } from './termination.js';
 import type {
   Container,
@@ -160,7 +168,7 @@ export class MesosContainerizer implements Containerizer {
     const { taskPid, shimPid } = shim;
     const startTime = readStat(taskPid)?.startTime;
     if (startTime !== undefined)
-      writeAtomic(runtimeFile(spec.runtimeDir, 'taskStartTime'), startTime);
+      appendStartTime(runtimeFile(spec.runtimeDir, 'taskPid'), startTime);
     const running: Running = { shimPid, taskPid, cgroup, resources: spec.resources };
     this.running.set(spec.containerId, running);
     // The shim's end line is how its end is learnt; a shim killed before it could write one
@@ -405,19 +413,38 @@ function isSameProcess(pid: number | undefined, runtimeDir: string): boolean {
   if (pid === undefined) return false;
   const now = readStat(pid)?.startTime;
   if (now === undefined) return false;
-  let recorded: string | undefined;
-  try {
-    recorded = readFileSync(runtimeFile(runtimeDir, 'taskStartTime'), 'utf8').trim();
-  } catch {
-    // Not recorded (the agent died between the launch and the write): trust the PID alone.
-    return true;
-  }
-  return recorded === now;
+  const recorded =
+    parseTaskRecord(readOrEmpty(runtimeFile(runtimeDir, 'taskPid'))).startText ??
+    (readOrEmpty(runtimeFile(runtimeDir, 'taskStartTime')).trim() || undefined);
+  // Not recorded (the agent died between the launch and the write): trust the PID alone.
+  return recorded === undefined || recorded === now;
 }
 
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
+/**
+ * Appends the task's start time to its record, as its second line: the file is there (the
+ * shim wrote the PID before it reported the task), so no new file and no rename. Skipped if
+ * it is not: a start time alone would read as a PID.
+ */
+function appendStartTime(path: string, startTime: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND);
+  } catch {
+    return;
+  }
+  try {
+    writeSync(fd, `${startTime}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function readRecorded(runtimeDir: string): Termination | undefined {
@@ -429,13 +456,9 @@ function readRecorded(runtimeDir: string): Termination | undefined {
 }
 
 function readPid(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
-  try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const { pidText } = parseTaskRecord(readOrEmpty(path));
+  const pid = Number(pidText);
+  return /^\d+$/.test(pidText) && pid > 1 ? pid : undefined;
 }
 
 function memoryLimitation(resources: Resources, peakBytes: number | undefined): Limitation {

@@ -53,8 +53,8 @@ test('checkpoint keeps a run in Mesos meta layout and reads it back', (t) => {
   assert.equal(checkpoint.runDir(run), runDir);
   // The run's directory is its container's runtime directory: the containerizer's records
   // of the task's process are the run's.
-  writeFileSync(join(runDir, 'task.pid'), '4242\n');
-  writeFileSync(join(runDir, 'task.start_time'), '123456');
+  // task.pid: the PID the shim wrote, then the start time the containerizer appended.
+  writeFileSync(join(runDir, 'task.pid'), '4242\n123456\n');
   // One file per task: the TaskInfo opens task.updates (no task.info of its own).
   assert.ok(existsSync(join(runDir, 'tasks/t1/task.updates')));
   assert.ok(!existsSync(join(runDir, 'tasks/t1/task.info')));
@@ -88,6 +88,17 @@ test('checkpoint reads the task process an older agent recorded in pids/forked.*
   const [read] = checkpoint.runs();
   assert.equal(read?.pid, 77);
   assert.equal(read?.startTime, '991');
+});
+
+test('checkpoint reads the start time an older agent wrote to task.start_time', (t) => {
+  const checkpoint = new Checkpoint(workDir(t));
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  writeFileSync(join(checkpoint.runDir(run), 'task.pid'), '88\n');
+  writeFileSync(join(checkpoint.runDir(run), 'task.start_time'), '992');
+  const [read] = checkpoint.runs();
+  assert.equal(read?.pid, 88);
+  assert.equal(read?.startTime, '992');
 });
 
 test('checkpoint writes framework.info once per framework, and again when it changes', (t) => {

@@ -123,6 +123,18 @@ test('mesos containerizer signals the task, not the shim, and records the signal
   assert.deepEqual(termination, { exitCode: null, signal: 'SIGTERM' });
 });
 
+test('mesos containerizer records the task in one file: its PID, then its start time', async (t) => {
+  const { launch } = bed(t);
+  const { container, runtimeDir } = await launch('sleep 100');
+  const startTime = readStat(container.pid)?.startTime;
+  assert.equal(
+    readFileSync(join(runtimeDir, 'task.pid'), 'utf8'),
+    `${container.pid}\n${startTime}\n`,
+  );
+  assert.ok(!existsSync(join(runtimeDir, 'task.start_time')), 'no second file');
+  assert.ok(!existsSync(join(runtimeDir, 'launch.claim')), 'the claim is task.pid');
+});
+
 test('mesos containerizer ends a task signalled as soon as its launch resolves', async (t) => {
   const { launch } = bed(t);
   // The command forks at once: a signal that beat the task's setsid must still end it all.
@@ -202,8 +214,7 @@ test('mesos containerizer never takes a recycled PID for its task', async (t) =>
   const runtimeDir = join(dir, 'stale');
   mkdirSync(runtimeDir, { recursive: true });
   // A record naming a live process (this test) that started at another time.
-  writeFileSync(join(runtimeDir, 'task.pid'), `${process.pid}\n`);
-  writeFileSync(join(runtimeDir, 'task.start_time'), '1\n');
+  writeFileSync(join(runtimeDir, 'task.pid'), `${process.pid}\n1\n`);
   const containerizer = new MesosContainerizer({ isolation: { kind: 'posix' } });
   t.after(() => containerizer.close());
   const found = await containerizer.recover([
