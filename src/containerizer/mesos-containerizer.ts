@@ -128,10 +128,10 @@ export class MesosContainerizer implements Containerizer {
   async launch(spec: LaunchSpec): Promise<Container> {
     // Whoever launches without saying so first (task groups, executors) still gets it.
     this.willLaunch();
-    mkdirSync(spec.runtimeDir, { recursive: true });
     // A container id is new with each launch, so these are not there; one look to be sure.
+    // The agent made the directory with its checkpoint: made here only when it did not.
     const stale = new Set<string>(Object.values(RUNTIME_FILES));
-    for (const name of readdirSync(spec.runtimeDir))
+    for (const name of entriesMakingDir(spec.runtimeDir))
       if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
     // Posix isolation has nothing to wait for: the launcher is asked to fork before this
     // returns its promise, so what the caller does next (report TASK_STARTING) overlaps it.
@@ -353,12 +353,13 @@ export class MesosContainerizer implements Containerizer {
     resources: Resources,
   ): Promise<Termination> {
     const recorded = readRecorded(runtimeDir);
-    const statistics = cgroup?.statistics();
+    // The OOM counter alone (one file), not every statistic (a dozen reads per task's end).
+    const memory = cgroup?.oomKills();
     if (cgroup !== undefined) await killAll(cgroup, undefined);
     const base: Termination = recorded ?? { exitCode: null, signal: null, isUnknown: true };
     const limitation =
-      statistics !== undefined && statistics.oomKills > 0
-        ? memoryLimitation(resources, statistics.memoryPeakBytes)
+      memory !== undefined && memory.oomKills > 0
+        ? memoryLimitation(resources, memory.memoryPeakBytes())
         : undefined;
     return limitation === undefined ? base : { ...base, limitation };
   }
@@ -501,6 +502,17 @@ async function killAll(cgroup: ContainerCgroup, spare: number | undefined): Prom
     if (pids.length === 0) return;
     for (const pid of pids) signalPid(pid, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** round, 50)));
+  }
+}
+
+/** The names in `dir`, which is made (with its parents) if it is not there. */
+function entriesMakingDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dir, { recursive: true });
+    return [];
   }
 }
 
