@@ -218,6 +218,40 @@ test('checkpoint: a run is gone whole the moment its removal starts, never half 
   // Before the thread pool has deleted a file, an agent killed now finds no run at all.
   assert.deepEqual(checkpoint.runs(), []);
   await removal;
+  await checkpoint.settled();
+  assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
+});
+
+test('checkpoint reuses a retired run’s directory for the next launch, records and all fresh', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const first = address('t1');
+  checkpoint.launched(first, FRAMEWORK, taskInfo('t1'));
+  const firstDir = checkpoint.runDir(first);
+  writeFileSync(join(firstDir, 'task.pid'), '4242\n123456\n');
+  writeFileSync(join(firstDir, 'exit_status'), '0\n');
+  const finished: TaskStatus = {
+    task_id: taskId('t1'),
+    state: 'TASK_FINISHED',
+    source: 'SOURCE_EXECUTOR',
+    agent_id: agentId('a-S0'),
+    uuid: newStatusUuid(),
+  };
+  checkpoint.terminated(first, frameworkId('fw-1'), finished);
+  const updates = statSync(join(firstDir, 'tasks/t1/task.updates')).ino;
+  await checkpoint.removeInBackground(first);
+  assert.equal(readdirSync(join(dir, 'meta', 'trash')).length, 1, 'kept as a spare');
+  const second = address('t2');
+  checkpoint.launched(second, FRAMEWORK, taskInfo('t2'));
+  const secondDir = checkpoint.runDir(second);
+  assert.equal(statSync(join(secondDir, 'tasks/t2/task.updates')).ino, updates, 'the same file');
+  assert.deepEqual(readdirSync(secondDir), ['tasks'], 'no runtime record of the first run');
+  assert.deepEqual(readdirSync(join(secondDir, 'tasks')), ['t2']);
+  const [read, ...rest] = checkpoint.runs();
+  assert.deepEqual(rest, []);
+  assert.deepEqual(read?.task, taskInfo('t2'));
+  assert.deepEqual(read?.updates, [], 'only the new task’s records');
+  assert.equal(read?.pid, undefined);
   assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
 });
 
