@@ -106,8 +106,20 @@ const MAX_SPARE_RUNS = 64;
 
 /** A retired run's directory in the trash, emptied but for its task's task.updates. */
 interface SpareRun {
+  /** In the trash: the run's directory, or its executor's, which held that run alone. */
   readonly dir: string;
+  /** The run's directory in `dir`: '' (dir is the run's) or `runs/<container id>`. */
+  readonly runPath: string;
   readonly taskName: string;
+}
+
+/** A task directory in the trash, to fill and rename into place. */
+interface Staged {
+  /** The run's directory. */
+  readonly run: string;
+  readonly task: string;
+  /** An executor directory around the run (a spare's), to place whole if the executor is new. */
+  readonly executor: string | undefined;
 }
 
 export class Checkpoint {
@@ -156,9 +168,38 @@ export class Checkpoint {
    * left in the trash is swept at the next start.
    */
   private placeTask(address: RunAddress, firstLine: string): void {
-    const { staged, stagedTask } = this.stage(address.taskIdValue);
+    const stage = this.stage(address);
     // Truncates a spare's task.updates: the same file, no new inode.
-    writeFileSync(join(stagedTask, 'task.updates'), firstLine);
+    writeFileSync(join(stage.task, 'task.updates'), firstLine);
+    try {
+      // A spare executor directory goes whole where the executor is not (a command task's).
+      if (stage.executor !== undefined && this.placeExecutor(address, stage.executor)) return;
+      this.placeRun(address, stage.run, stage.task);
+    } finally {
+      // Whatever of a spare executor directory was not placed.
+      if (stage.executor !== undefined && existsSync(stage.executor))
+        this.track(rm(stage.executor, { recursive: true, force: true }));
+    }
+  }
+
+  /** Renames a staged executor directory into place; false if the executor is there already. */
+  private placeExecutor(address: RunAddress, staged: string): boolean {
+    const executorDir = dirname(dirname(this.runDir(address)));
+    for (let attempt = 0; ; attempt++)
+      try {
+        // Onto a missing or empty executor directory.
+        renameSync(staged, executorDir);
+        return true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+        if (code !== 'ENOENT' || attempt >= 3) throw error;
+        mkdirSync(dirname(executorDir), { recursive: true });
+      }
+  }
+
+  /** Renames a staged run directory into place, or, into a run there already, its task's. */
+  private placeRun(address: RunAddress, staged: string, stagedTask: string): void {
     const runDir = this.runDir(address);
     // A background removal may take an emptied parent between the mkdir and the rename.
     for (let attempt = 0; ; attempt++)
@@ -183,47 +224,55 @@ export class Checkpoint {
   }
 
   /** A task directory in the trash to fill and rename into place: a spare run's, or a new one. */
-  private stage(taskIdValue: string): { readonly staged: string; readonly stagedTask: string } {
+  private stage(address: RunAddress): Staged {
     const spare = this.spareRuns.pop();
     if (spare !== undefined) {
-      const stagedTask = join(spare.dir, 'tasks', taskIdValue);
+      let run = join(spare.dir, spare.runPath);
       try {
-        if (spare.taskName !== taskIdValue)
-          renameSync(join(spare.dir, 'tasks', spare.taskName), stagedTask);
-        return { staged: spare.dir, stagedTask };
+        if (spare.runPath !== '') {
+          const renamed = join(spare.dir, 'runs', address.containerIdValue);
+          renameSync(run, renamed);
+          run = renamed;
+        }
+        const task = join(run, 'tasks', address.taskIdValue);
+        if (spare.taskName !== address.taskIdValue)
+          renameSync(join(run, 'tasks', spare.taskName), task);
+        return { run, task, executor: spare.runPath === '' ? undefined : spare.dir };
       } catch {
         // Not as it was left (nothing else touches the trash): deleted, and a new one made.
         this.track(rm(spare.dir, { recursive: true, force: true }));
       }
     }
-    const staged = join(this.metaDir, 'trash', randomUUID());
-    const stagedTask = join(staged, 'tasks', taskIdValue);
-    mkdirSync(stagedTask, { recursive: true });
-    return { staged, stagedTask };
+    const run = join(this.metaDir, 'trash', randomUUID());
+    const task = join(run, 'tasks', address.taskIdValue);
+    mkdirSync(task, { recursive: true });
+    return { run, task, executor: undefined };
   }
 
   /**
-   * A discarded run's directory, in the thread pool: kept as a spare (its own records and
-   * the runtime files deleted, the task's directory and task.updates kept) when it holds
-   * one task's task.updates and nothing else under tasks/, else deleted.
+   * A discarded run's directory (`runPath` in `dir`, a discarded executor's), in the thread
+   * pool: kept as a spare (the run's own records and the runtime files deleted, the task's
+   * directory and task.updates kept) when it holds one task's task.updates and nothing else
+   * under tasks/, else deleted.
    */
-  private async recycle(dir: string): Promise<void> {
+  private async recycle(dir: string, runPath: string): Promise<void> {
     try {
       if (this.spareRuns.length < MAX_SPARE_RUNS) {
-        const names = await readdir(dir);
-        const tasks = names.includes('tasks') ? await readdir(join(dir, 'tasks')) : [];
+        const run = join(dir, runPath);
+        const names = await readdir(run);
+        const tasks = names.includes('tasks') ? await readdir(join(run, 'tasks')) : [];
         const [taskName] = tasks;
         if (
           tasks.length === 1 &&
           taskName !== undefined &&
-          (await readdir(join(dir, 'tasks', taskName))).join('/') === 'task.updates'
+          (await readdir(join(run, 'tasks', taskName))).join('/') === 'task.updates'
         ) {
           await Promise.all(
             names
               .filter((name) => name !== 'tasks')
-              .map((name) => rm(join(dir, name), { recursive: true, force: true })),
+              .map((name) => rm(join(run, name), { recursive: true, force: true })),
           );
-          this.spareRuns.push({ dir, taskName });
+          this.spareRuns.push({ dir, runPath, taskName });
           return;
         }
       }
@@ -288,11 +337,18 @@ export class Checkpoint {
     const frameworkDir = this.frameworkDir(address);
     const executors = join(frameworkDir, 'executors');
     const executorDir = join(executors, address.executorIdValue);
+    const runs = join(executorDir, 'runs');
+    // An executor that ran this run alone (a command task's) goes whole, and is the next
+    // launch's executor directory (recycle): two rmdirs and two mkdirs fewer.
+    const isAlone =
+      namesOrNone(executorDir).join('/') === 'runs' &&
+      namesOrNone(runs).join('/') === address.containerIdValue;
     // The rename is on the event loop (one syscall): from here on no restart sees the run.
-    const discarded = this.discard(this.runDir(address));
+    const discarded = this.discard(isAlone ? executorDir : this.runDir(address));
     const removal = (async () => {
-      if (discarded !== undefined) await this.recycle(discarded);
-      for (const dir of [join(executorDir, 'runs'), executorDir, executors])
+      if (discarded !== undefined)
+        await this.recycle(discarded, isAlone ? join('runs', address.containerIdValue) : '');
+      for (const dir of isAlone ? [executors] : [runs, executorDir, executors])
         if (!(await removeIfEmptyInBackground(dir))) return;
       if (!existsSync(executors)) rmSync(frameworkDir, { recursive: true, force: true });
     })();
@@ -526,4 +582,13 @@ function readUpdates(
     }
   }
   return { task, updates, acknowledged, kill };
+}
+
+/** The names in `dir`, or none if it cannot be read. */
+function namesOrNone(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

@@ -255,6 +255,34 @@ test('checkpoint reuses a retired run’s directory for the next launch, records
   assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
 });
 
+test('checkpoint places a spare run into an executor that is there already, its task alone', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const alone = address('t1');
+  checkpoint.launched(alone, FRAMEWORK, taskInfo('t1'));
+  const first = { ...address('x1', 'c-x1'), executorIdValue: 'ex' };
+  checkpoint.launched(first, FRAMEWORK, taskInfo('x1'));
+  await checkpoint.removeInBackground(alone);
+  // The spare is t1's whole executor directory; executor ex is there already.
+  const second = { ...address('x2', 'c-x2'), executorIdValue: 'ex' };
+  checkpoint.launched(second, FRAMEWORK, taskInfo('x2'));
+  const read = checkpoint.runs();
+  assert.deepEqual(
+    read.map((run) => [
+      run.address.executorIdValue,
+      run.address.containerIdValue,
+      run.task?.task_id.value,
+    ]),
+    [
+      ['ex', 'c-x1', 'x1'],
+      ['ex', 'c-x2', 'x2'],
+    ],
+  );
+  assert.deepEqual(read[1]?.updates, []);
+  await checkpoint.settled();
+  assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
+});
+
 test('checkpoint: what a killed agent left in the trash is deleted by the next', async (t) => {
   const dir = workDir(t);
   const left = join(dir, 'meta', 'trash', 'some-run', 'tasks', 't1');
