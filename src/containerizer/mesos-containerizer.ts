@@ -51,6 +51,8 @@ const CLEANUP_RETRIES = 8; // more kill-and-remove rounds for a cgroup that stay
 
 /** How often a re-attached container is checked for its end (its shim is not our child). */
 const RECOVERED_POLL_MS = 250;
+/** How long recovery waits for the shims of tasks found just ended to record their ends. */
+const RECOVER_RECORD_GRACE_MS = 1000;
 /** How long a re-attached task's shim gets to record its end once the task is gone. */
 const SHIM_RECORD_GRACE_MS = 5000;
 /** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
@@ -194,6 +196,15 @@ export class MesosContainerizer implements Containerizer {
 
   async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {
     const out = new Map<string, Container | Termination>();
+    // A task that ended a moment ago may not have its end recorded yet: its shim writes it
+    // just after reaping it (the agent fault loop caught a recovery in between).
+    const isJustEnded = (entry: KnownContainer) =>
+      readRecorded(entry.runtimeDir) === undefined &&
+      readPid(runtimeFile(entry.runtimeDir, 'taskPid')) !== undefined &&
+      !isSameProcess(readPid(runtimeFile(entry.runtimeDir, 'taskPid')), entry.runtimeDir) &&
+      (this.cgroupOf(entry.containerId)?.pids().length ?? 0) === 0;
+    const deadlineMs = performance.now() + RECOVER_RECORD_GRACE_MS;
+    while (known.some(isJustEnded) && performance.now() < deadlineMs) await delay(20);
     for (const entry of known) {
       const cgroup = this.cgroupOf(entry.containerId);
       const recorded = readRecorded(entry.runtimeDir);

@@ -209,6 +209,24 @@ test('mesos containerizer waits for the shim of a re-attached task to record its
   assert.deepEqual(termination, { exitCode: 0, signal: null });
 });
 
+test('mesos containerizer recovers the end of a task that ended just before, once its shim records it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-containerizer-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const task = spawn('true', { stdio: 'ignore' });
+  const pid = task.pid ?? -1;
+  writeFileSync(join(dir, 'task.pid'), `${pid}\n${readStat(pid)?.startTime ?? ''}\n`);
+  await once(task, 'exit');
+  // The shim records the end a moment after the task is gone, here after recovery began.
+  const shim = setTimeout(() => writeFileSync(join(dir, 'exit_status'), '0\n'), 200);
+  t.after(() => clearTimeout(shim));
+  const containerizer = new MesosContainerizer({ isolation: { kind: 'posix' } });
+  t.after(() => containerizer.close());
+  const found = await containerizer.recover([
+    { containerId: 'just-ended', runtimeDir: dir, resources: Resources.parse('cpus:0.1;mem:64') },
+  ]);
+  assert.deepEqual(found.get('just-ended'), { exitCode: 0, signal: null });
+});
+
 test('mesos containerizer never takes a recycled PID for its task', async (t) => {
   const { dir } = bed(t);
   const runtimeDir = join(dir, 'stale');
