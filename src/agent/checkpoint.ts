@@ -40,7 +40,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseTaskRecord, runtimeFile } from '../containerizer/index.js';
 import {
@@ -64,6 +64,7 @@ import {
   removeIfEmptyInBackground,
   writeFileAtomic,
 } from './checkpoint-files.js';
+import { namesOrNone, placeExecutor, SpareRuns, type Staged } from './spare-runs.js';
 
 export { writeFileAtomic };
 
@@ -101,37 +102,11 @@ export interface KillRecord {
   readonly isHealthCheck: boolean;
 }
 
-/** Retired runs' directories kept in the trash for launches to take (see placeTask). */
-const MAX_SPARE_RUNS = 64;
-
-/** A retired run's directory in the trash, emptied but for its task's task.updates. */
-interface SpareRun {
-  /** In the trash: the run's directory, or its executor's, which held that run alone. */
-  readonly dir: string;
-  /** The run's directory in `dir`: '' (dir is the run's) or `runs/<container id>`. */
-  readonly runPath: string;
-  readonly taskName: string;
-}
-
-/** A task directory in the trash, to fill and rename into place. */
-interface Staged {
-  /** The run's directory. */
-  readonly run: string;
-  readonly task: string;
-  /** An executor directory around the run (a spare's), to place whole if the executor is new. */
-  readonly executor: string | undefined;
-}
-
 export class Checkpoint {
   private readonly metaDir: string;
   private readonly removals = new Set<Promise<void>>();
-  /**
-   * Directories of retired runs, reused by the next launches rather than deleted and made
-   * again: on this host's ext4 each new inode costs the kernel a scan past the recently
-   * deleted ones (recently_deleted, the agent's largest CPU cost per task under perf), and
-   * a run's records were four (its directory, tasks/, the task's, task.updates).
-   */
-  private readonly spareRuns: SpareRun[] = [];
+  /** Retired runs' directories, for the next launches (spare-runs.ts). */
+  private readonly spareRuns = new SpareRuns();
   /** The framework.info last written at each path by this agent. */
   private readonly frameworkInfos = new Map<string, string>();
 
@@ -171,31 +146,16 @@ export class Checkpoint {
     const stage = this.stage(address);
     // Truncates a spare's task.updates: the same file, no new inode.
     writeFileSync(join(stage.task, 'task.updates'), firstLine);
+    const executorDir = dirname(dirname(this.runDir(address)));
     try {
       // A spare executor directory goes whole where the executor is not (a command task's).
-      if (stage.executor !== undefined && this.placeExecutor(address, stage.executor)) return;
-      this.placeRun(address, stage.run, stage.task);
+      if (stage.executor === undefined || !placeExecutor(stage.executor, executorDir))
+        this.placeRun(address, stage.run, stage.task);
     } finally {
       // Whatever of a spare executor directory was not placed.
       if (stage.executor !== undefined && existsSync(stage.executor))
         this.track(rm(stage.executor, { recursive: true, force: true }));
     }
-  }
-
-  /** Renames a staged executor directory into place; false if the executor is there already. */
-  private placeExecutor(address: RunAddress, staged: string): boolean {
-    const executorDir = dirname(dirname(this.runDir(address)));
-    for (let attempt = 0; ; attempt++)
-      try {
-        // Onto a missing or empty executor directory.
-        renameSync(staged, executorDir);
-        return true;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
-        if (code !== 'ENOENT' || attempt >= 3) throw error;
-        mkdirSync(dirname(executorDir), { recursive: true });
-      }
   }
 
   /** Renames a staged run directory into place, or, into a run there already, its task's. */
@@ -225,61 +185,13 @@ export class Checkpoint {
 
   /** A task directory in the trash to fill and rename into place: a spare run's, or a new one. */
   private stage(address: RunAddress): Staged {
-    const spare = this.spareRuns.pop();
-    if (spare !== undefined) {
-      let run = join(spare.dir, spare.runPath);
-      try {
-        if (spare.runPath !== '') {
-          const renamed = join(spare.dir, 'runs', address.containerIdValue);
-          renameSync(run, renamed);
-          run = renamed;
-        }
-        const task = join(run, 'tasks', address.taskIdValue);
-        if (spare.taskName !== address.taskIdValue)
-          renameSync(join(run, 'tasks', spare.taskName), task);
-        return { run, task, executor: spare.runPath === '' ? undefined : spare.dir };
-      } catch {
-        // Not as it was left (nothing else touches the trash): deleted, and a new one made.
-        this.track(rm(spare.dir, { recursive: true, force: true }));
-      }
-    }
+    const spare = this.spareRuns.take(address);
+    if (spare.kind === 'staged') return spare.staged;
+    if (spare.kind === 'broken') this.track(rm(spare.dir, { recursive: true, force: true }));
     const run = join(this.metaDir, 'trash', randomUUID());
     const task = join(run, 'tasks', address.taskIdValue);
     mkdirSync(task, { recursive: true });
     return { run, task, executor: undefined };
-  }
-
-  /**
-   * A discarded run's directory (`runPath` in `dir`, a discarded executor's), in the thread
-   * pool: kept as a spare (the run's own records and the runtime files deleted, the task's
-   * directory and task.updates kept) when it holds one task's task.updates and nothing else
-   * under tasks/, else deleted.
-   */
-  private async recycle(dir: string, runPath: string): Promise<void> {
-    try {
-      if (this.spareRuns.length < MAX_SPARE_RUNS) {
-        const run = join(dir, runPath);
-        const names = await readdir(run);
-        const tasks = names.includes('tasks') ? await readdir(join(run, 'tasks')) : [];
-        const [taskName] = tasks;
-        if (
-          tasks.length === 1 &&
-          taskName !== undefined &&
-          (await readdir(join(run, 'tasks', taskName))).join('/') === 'task.updates'
-        ) {
-          await Promise.all(
-            names
-              .filter((name) => name !== 'tasks')
-              .map((name) => rm(join(run, name), { recursive: true, force: true })),
-          );
-          this.spareRuns.push({ dir, runPath, taskName });
-          return;
-        }
-      }
-    } catch {
-      // Unreadable as a spare: deleted below.
-    }
-    await rm(dir, { recursive: true, force: true });
   }
 
   /**
@@ -347,7 +259,10 @@ export class Checkpoint {
     const discarded = this.discard(isAlone ? executorDir : this.runDir(address));
     const removal = (async () => {
       if (discarded !== undefined)
-        await this.recycle(discarded, isAlone ? join('runs', address.containerIdValue) : '');
+        await this.spareRuns.recycle(
+          discarded,
+          isAlone ? join('runs', address.containerIdValue) : '',
+        );
       for (const dir of isAlone ? [executors] : [runs, executorDir, executors])
         if (!(await removeIfEmptyInBackground(dir))) return;
       if (!existsSync(executors)) rmSync(frameworkDir, { recursive: true, force: true });
@@ -402,8 +317,7 @@ export class Checkpoint {
   /** Resolves once every removal in the background has ended, and the spare runs are deleted. */
   async settled(): Promise<void> {
     await Promise.all([...this.removals]);
-    const spares = this.spareRuns.splice(0);
-    await Promise.all(spares.map((spare) => rm(spare.dir, { recursive: true, force: true })));
+    await this.spareRuns.clear();
   }
 
   private removeEmptyParents(address: RunAddress): void {
@@ -582,13 +496,4 @@ function readUpdates(
     }
   }
   return { task, updates, acknowledged, kill };
-}
-
-/** The names in `dir`, or none if it cannot be read. */
-function namesOrNone(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }

@@ -3,17 +3,7 @@
 // process group of its own) or by cgroups (cpu shares and CFS quota, memory
 // and pids limits, the whole cgroup killed), chosen by --isolation. A
 // restarted agent re-attaches to the shims it finds running (#9).
-import {
-  closeSync,
-  constants,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Resources } from '../resources/index.js';
@@ -26,14 +16,8 @@ import {
 } from './cgroups.js';
 import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
-import {
-  joinArgv,
-  parseTaskRecord,
-  RUNTIME_FILES,
-  runtimeFile,
-  SHIM_FAILED_STATUS,
-} from './shim.js';
-import { terminationFromShellStatus } from './termination.js';
+import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
+import { appendStartTime, isSameProcess, readPid, readRecorded } from './task-record.js';
 import type {
   Container,
   Containerizer,
@@ -418,59 +402,6 @@ function commandArgv(spec: LaunchSpec): string[] {
   if (command.shell ?? true) return ['/bin/sh', '-c', value];
   // argv[0] is the executable's path: the shim cannot set another (no `exec -a` in POSIX sh).
   return [value, ...(command.arguments ?? []).slice(1)];
-}
-
-/** Whether `pid` is still the task the run recorded: same PID and same start time. */
-function isSameProcess(pid: number | undefined, runtimeDir: string): boolean {
-  if (pid === undefined) return false;
-  const now = readStat(pid)?.startTime;
-  if (now === undefined) return false;
-  const recorded =
-    parseTaskRecord(readOrEmpty(runtimeFile(runtimeDir, 'taskPid'))).startText ??
-    (readOrEmpty(runtimeFile(runtimeDir, 'taskStartTime')).trim() || undefined);
-  // Not recorded (the agent died between the launch and the write): trust the PID alone.
-  return recorded === undefined || recorded === now;
-}
-
-/**
- * Appends the task's start time to its record, as its second line: the file is there (the
- * shim wrote the PID before it reported the task), so no new file and no rename. Skipped if
- * it is not: a start time alone would read as a PID.
- */
-function appendStartTime(path: string, startTime: string): void {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND);
-  } catch {
-    return;
-  }
-  try {
-    writeSync(fd, `${startTime}\n`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readOrEmpty(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function readRecorded(runtimeDir: string): Termination | undefined {
-  try {
-    return terminationFromShellStatus(readFileSync(runtimeFile(runtimeDir, 'exitStatus'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function readPid(path: string): number | undefined {
-  const { pidText } = parseTaskRecord(readOrEmpty(path));
-  const pid = Number(pidText);
-  return /^\d+$/.test(pidText) && pid > 1 ? pid : undefined;
 }
 
 function memoryLimitation(resources: Resources, peakBytes: number | undefined): Limitation {
