@@ -1,6 +1,7 @@
 // Agent benchmark (#9): one real agent under one framework, through a real master.
 //
 //   npm run bench:agent [-- --tasks N] [-- --isolation posix|cgroups|both] [-- --json]
+//   node --import tsx bench/agent.ts --task-cpus 1      # #8 §3's 1-cpu tasks (8 at once)
 //   node --import tsx bench/agent.ts --isolation posix --cpu-prof /tmp/prof   # profile the agent
 //
 // Per row (isolation `posix/cpu,posix/mem`, then `cgroups/cpu,cgroups/mem,cgroups/pids`) a
@@ -82,6 +83,7 @@ interface Row {
 async function runRow(
   isolation: Isolation,
   tasks: number,
+  taskCpus: number,
   workDir: string,
   cpuProfDir: string | undefined,
   signal: AbortSignal,
@@ -98,7 +100,11 @@ async function runRow(
     });
     const agentPid = agent.pid;
     const random = mulberry32(1);
-    const framework = (taskName: string, task: typeof TASK | typeof HELD_TASK, budget: number) => {
+    const framework = (
+      taskName: string,
+      task: { readonly cpus: number; readonly memMb: number; readonly command: string },
+      budget: number,
+    ) => {
       const recorder = new LoadRecorder();
       recorder.startWindow(performance.now());
       const made = new SimFramework({
@@ -153,7 +159,7 @@ async function runRow(
     const masterBefore = procSample(master.pid);
     const shimsBefore = launcherTreeCpuSeconds(agentPid);
     let peakRssMb = agentBefore.rssMb;
-    const run = framework('bench-agent', TASK, tasks);
+    const run = framework('bench-agent', { ...TASK, cpus: taskCpus }, tasks);
     await unlessAborted(run.framework.start(), signal);
     await waitFor(
       `${tasks} tasks to end`,
@@ -298,6 +304,7 @@ function render(
   profiles: Record<string, SelfTime[]>,
   meta: { date: string; machine: string; load: { before: number; after: number } },
   tasks: number,
+  taskCpus: number,
 ): string {
   const lines: string[] = [];
   const line = (label: string, ...cells: string[]) =>
@@ -354,7 +361,7 @@ function render(
   line(`floor: bare spawn('true'), ${SLOTS} at once, per second`, fixed(floorPerSecond));
   lines.push('');
   lines.push(
-    `${tasks} tasks of \`true\` (0.1 cpu, 32 MB) on one agent of '${AGENT_RESOURCES}' through a real master;`,
+    `${tasks} tasks of \`true\` (${taskCpus} cpu, 32 MB) on one agent of '${AGENT_RESOURCES}' through a real master;`,
     `${meta.machine}; ${meta.date}; 1-min load ${fixed(meta.load.before, 2)} before, ${fixed(meta.load.after, 2)} after.`,
   );
   for (const row of rows)
@@ -379,6 +386,7 @@ async function main(): Promise<number> {
       isolation: { type: 'string', default: 'both' },
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      'task-cpus': { type: 'string', default: String(TASK.cpus) },
     },
   });
   const usage = (text: string) => {
@@ -388,6 +396,9 @@ async function main(): Promise<number> {
   const tasks = Number(values.tasks);
   if (!Number.isInteger(tasks) || tasks < 1)
     return usage(`--tasks: expected a positive whole number, got '${values.tasks}'`);
+  const taskCpus = Number(values['task-cpus']);
+  if (!(taskCpus > 0 && taskCpus <= 8))
+    return usage(`--task-cpus: expected a number in (0, 8], got '${values['task-cpus']}'`);
   const isolations: Isolation[] =
     values.isolation === 'both'
       ? ['posix', 'cgroups']
@@ -407,7 +418,7 @@ async function main(): Promise<number> {
     const rows: Row[] = [];
     for (const isolation of isolations) {
       process.stderr.write(`agent-bench: ${isolation}…\n`);
-      const row = await runRow(isolation, tasks, workDir, cpuProfDir, interrupted.signal);
+      const row = await runRow(isolation, tasks, taskCpus, workDir, cpuProfDir, interrupted.signal);
       process.stderr.write(`agent-bench: ${isolation}: ${fixed(row.finishedPerSecond)} tasks/s\n`);
       rows.push(row);
     }
@@ -424,7 +435,7 @@ async function main(): Promise<number> {
       machine: `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node.js ${process.version}`,
       load: { before: loadBefore, after: load1m() },
     };
-    process.stdout.write(render(rows, floor, profiles, meta, tasks));
+    process.stdout.write(render(rows, floor, profiles, meta, tasks, taskCpus));
     if (values.json)
       process.stdout.write(`${JSON.stringify({ meta, floorPerSecond: floor, rows }, null, 2)}\n`);
     return 0;

@@ -22,10 +22,18 @@ export function writeFileAtomic(path: string, data: string): void {
   renameSync(temporary, path);
 }
 
-/** Appends `line` and a newline to `path`, making its directory first. */
+/**
+ * Appends `line` and a newline to `path`, making its directory if it is not there: the
+ * usual append (to a task's task.updates, made at launch) is one open, write and close.
+ */
 export function appendLine(path: string, line: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, `${line}\n`);
+  try {
+    appendFileSync(path, `${line}\n`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dirname(path), { recursive: true });
+    appendFileSync(path, `${line}\n`);
+  }
 }
 
 /** A file's text, or undefined when there is no such file. */

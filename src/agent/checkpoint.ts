@@ -19,7 +19,7 @@
 //                                         the end it sees was a kill, not a crash)
 //         tasks/<task_id>/task.info       TaskInfo, as agents before #7 item 17 wrote it
 //                                         (read if there)
-//         task.pid, task.start_time,      the shim's records (src/containerizer/shim.ts): this
+//         task.pid (PID, start time),     the shim's records (src/containerizer/shim.ts): this
 //         exit_status                     directory is the container's runtime directory; the
 //                                         task's process (and group) and its start time, which
 //                                         Mesos keeps in pids/forked.pid (read too, if there)
@@ -42,7 +42,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { runtimeFile } from '../containerizer/index.js';
+import { parseTaskRecord, runtimeFile } from '../containerizer/index.js';
 import {
   type AgentCall,
   type FrameworkID,
@@ -64,6 +64,7 @@ import {
   removeIfEmptyInBackground,
   writeFileAtomic,
 } from './checkpoint-files.js';
+import { namesOrNone, placeExecutor, SpareRuns, type Staged } from './spare-runs.js';
 
 export { writeFileAtomic };
 
@@ -104,6 +105,8 @@ export interface KillRecord {
 export class Checkpoint {
   private readonly metaDir: string;
   private readonly removals = new Set<Promise<void>>();
+  /** Retired runs' directories, for the next launches (spare-runs.ts). */
+  private readonly spareRuns = new SpareRuns();
   /** The framework.info last written at each path by this agent. */
   private readonly frameworkInfos = new Map<string, string>();
 
@@ -140,10 +143,23 @@ export class Checkpoint {
    * left in the trash is swept at the next start.
    */
   private placeTask(address: RunAddress, firstLine: string): void {
-    const staged = join(this.metaDir, 'trash', randomUUID());
-    const stagedTask = join(staged, 'tasks', address.taskIdValue);
-    mkdirSync(stagedTask, { recursive: true });
-    writeFileSync(join(stagedTask, 'task.updates'), firstLine);
+    const stage = this.stage(address);
+    // Truncates a spare's task.updates: the same file, no new inode.
+    writeFileSync(join(stage.task, 'task.updates'), firstLine);
+    const executorDir = dirname(dirname(this.runDir(address)));
+    try {
+      // A spare executor directory goes whole where the executor is not (a command task's).
+      if (stage.executor === undefined || !placeExecutor(stage.executor, executorDir))
+        this.placeRun(address, stage.run, stage.task);
+    } finally {
+      // Whatever of a spare executor directory was not placed.
+      if (stage.executor !== undefined && existsSync(stage.executor))
+        this.track(rm(stage.executor, { recursive: true, force: true }));
+    }
+  }
+
+  /** Renames a staged run directory into place, or, into a run there already, its task's. */
+  private placeRun(address: RunAddress, staged: string, stagedTask: string): void {
     const runDir = this.runDir(address);
     // A background removal may take an emptied parent between the mkdir and the rename.
     for (let attempt = 0; ; attempt++)
@@ -165,6 +181,17 @@ export class Checkpoint {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
       }
+  }
+
+  /** A task directory in the trash to fill and rename into place: a spare run's, or a new one. */
+  private stage(address: RunAddress): Staged {
+    const spare = this.spareRuns.take(address);
+    if (spare.kind === 'staged') return spare.staged;
+    if (spare.kind === 'broken') this.track(rm(spare.dir, { recursive: true, force: true }));
+    const run = join(this.metaDir, 'trash', randomUUID());
+    const task = join(run, 'tasks', address.taskIdValue);
+    mkdirSync(task, { recursive: true });
+    return { run, task, executor: undefined };
   }
 
   /**
@@ -222,11 +249,21 @@ export class Checkpoint {
     const frameworkDir = this.frameworkDir(address);
     const executors = join(frameworkDir, 'executors');
     const executorDir = join(executors, address.executorIdValue);
+    const runs = join(executorDir, 'runs');
+    // An executor that ran this run alone (a command task's) goes whole, and is the next
+    // launch's executor directory (recycle): two rmdirs and two mkdirs fewer.
+    const isAlone =
+      namesOrNone(executorDir).join('/') === 'runs' &&
+      namesOrNone(runs).join('/') === address.containerIdValue;
     // The rename is on the event loop (one syscall): from here on no restart sees the run.
-    const discarded = this.discard(this.runDir(address));
+    const discarded = this.discard(isAlone ? executorDir : this.runDir(address));
     const removal = (async () => {
-      if (discarded !== undefined) await rm(discarded, { recursive: true, force: true });
-      for (const dir of [join(executorDir, 'runs'), executorDir, executors])
+      if (discarded !== undefined)
+        await this.spareRuns.recycle(
+          discarded,
+          isAlone ? join('runs', address.containerIdValue) : '',
+        );
+      for (const dir of isAlone ? [executors] : [runs, executorDir, executors])
         if (!(await removeIfEmptyInBackground(dir))) return;
       if (!existsSync(executors)) rmSync(frameworkDir, { recursive: true, force: true });
     })();
@@ -277,9 +314,10 @@ export class Checkpoint {
     for (const name of names) this.track(rm(join(trash, name), { recursive: true, force: true }));
   }
 
-  /** Resolves once every removal in the background has ended. */
+  /** Resolves once every removal in the background has ended, and the spare runs are deleted. */
   async settled(): Promise<void> {
     await Promise.all([...this.removals]);
+    await this.spareRuns.clear();
   }
 
   private removeEmptyParents(address: RunAddress): void {
@@ -344,14 +382,16 @@ export class Checkpoint {
     const runDir = this.runDir(address);
     const taskDir = this.taskDir(address);
     // The containerizer's records; an older agent's pids/forked.* where there are those.
-    const pidText = (
-      readText(join(runDir, 'pids', 'forked.pid')) ?? readText(runtimeFile(runDir, 'taskPid'))
-    )?.trim();
+    // task.pid holds the PID and, on a second line, the start time (shim.ts RUNTIME_FILES).
+    const taskRecordText = readText(runtimeFile(runDir, 'taskPid'));
+    const taskRecord = taskRecordText === undefined ? undefined : parseTaskRecord(taskRecordText);
+    const pidText = readText(join(runDir, 'pids', 'forked.pid'))?.trim() ?? taskRecord?.pidText;
     const pid = pidText !== undefined && /^\d+$/.test(pidText) ? Number(pidText) : undefined;
     if (pidText !== undefined && pidText !== '' && pid === undefined)
       unreadable.push(`task pid: '${pidText}'`);
     const startText = (
       readText(join(runDir, 'pids', 'forked.start_time')) ??
+      taskRecord?.startText ??
       readText(runtimeFile(runDir, 'taskStartTime'))
     )?.trim();
     const startTime = startText !== undefined && /^\d+$/.test(startText) ? startText : undefined;

@@ -316,6 +316,17 @@ export class ContainerCgroup {
     return [...out];
   }
 
+  /** The OOM kills in the container so far, and a reader of its peak memory (for the message). */
+  oomKills(): { readonly oomKills: number; memoryPeakBytes(): number | undefined } {
+    const v1 = this.hierarchy.version === 'v1';
+    const dir = this.dir(v1 ? 'memory' : 'cpu');
+    const counters = keyed(read(dir, v1 ? 'memory.oom_control' : 'memory.events'));
+    return {
+      oomKills: counters.get('oom_kill') ?? 0,
+      memoryPeakBytes: () => number(read(dir, v1 ? 'memory.max_usage_in_bytes' : 'memory.peak')),
+    };
+  }
+
   statistics(): CgroupStatistics {
     const processes = this.pids().length;
     if (this.hierarchy.version === 'v1') {

@@ -55,7 +55,14 @@ export {
   readBootId,
   readStat,
 } from './process-identity.js';
-export { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS, shimScript } from './shim.js';
+export {
+  joinArgv,
+  parseTaskRecord,
+  RUNTIME_FILES,
+  runtimeFile,
+  SHIM_FAILED_STATUS,
+  shimScript,
+} from './shim.js';
 export { terminationFromShellStatus } from './termination.js';
 export type {
   Container,

@@ -21,6 +21,8 @@ import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shellQuote, shimScript }
 const MAX_SENDS = 3;
 /** After a shim reports its end, how long before the launcher is asked to reap it. */
 const REAP_DELAY_MS = 20;
+/** The reap after that, for shims that had not exited yet. */
+const LATE_REAP_DELAY_MS = 500;
 /** How long a shim gets to report its task's PID: it forks at once, unless the host is stuck. */
 const REPORT_TIMEOUT_MS = 10_000;
 
@@ -35,8 +37,8 @@ const LAUNCHER_SCRIPT = [
   'done',
 ].join('\n');
 
-/** Removed with the other runtime files before a launch (see RUNTIME_FILES). */
-const claimFile = (runtimeDir: string) => `${runtimeDir}/${RUNTIME_FILES.launchClaim}`;
+/** The task's record (RUNTIME_FILES), made empty as the launch's claim; removed before a launch. */
+const claimFile = (runtimeDir: string) => `${runtimeDir}/${RUNTIME_FILES.taskPid}`;
 
 /** The first of these that exists; the bare name (looked up in PATH) if none does. */
 function firstExisting(paths: readonly string[], name: string): string {
@@ -65,7 +67,8 @@ export function launchScript(
   return [
     // A launch is sent again when its launcher dies before the shim reports in, and the
     // first sending may have forked after all: whichever runs first claims the launch (an
-    // exclusive create, noclobber), the other leaves without a word.
+    // exclusive create, noclobber, of the task's record, which the shim then fills), the
+    // other leaves without a word.
     `set -C; { : > ${shellQuote(claimFile(launch.runtimeDir))}; } 2>/dev/null || exit 0; set +C`,
     shimScript({ ...launch, tag, ...tools }),
   ].join('\n');
@@ -109,6 +112,7 @@ export class ShimLauncher {
   private nextTag = 1;
   private isRefed = false;
   private reaper: NodeJS.Timeout | undefined;
+  private isReaperLate = false;
   /** Looked up once: the shim names them by path, whatever PATH the task has. */
   private readonly tools = {
     setsid: firstExisting(['/usr/bin/setsid', '/bin/setsid'], 'setsid'),
@@ -190,13 +194,26 @@ export class ShimLauncher {
     this.current?.sent.delete(tag);
   }
 
-  /** A shim that has ended stays a zombie until its parent, the launcher, reaps it. */
-  private reapSoon(): void {
-    if (this.reaper !== undefined) return;
-    this.reaper = setTimeout(() => {
-      this.reaper = undefined;
-      this.current?.child.stdin?.write('\n');
-    }, REAP_DELAY_MS);
+  /**
+   * A shim that has ended stays a zombie until its parent, the launcher, reaps it. A shim
+   * writes its end line just before it exits, so on a busy host the first reap can come
+   * too soon for it: a second one follows, later, unless more ends came in between.
+   */
+  private reapSoon(isLate = false): void {
+    if (this.reaper !== undefined) {
+      // A new end brings the late reap forward.
+      if (isLate || !this.isReaperLate) return;
+      clearTimeout(this.reaper);
+    }
+    this.isReaperLate = isLate;
+    this.reaper = setTimeout(
+      () => {
+        this.reaper = undefined;
+        this.current?.child.stdin?.write('\n');
+        if (!isLate) this.reapSoon(true);
+      },
+      isLate ? LATE_REAP_DELAY_MS : REAP_DELAY_MS,
+    );
     this.reaper.unref();
   }
 

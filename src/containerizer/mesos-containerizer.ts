@@ -3,15 +3,7 @@
 // process group of its own) or by cgroups (cpu shares and CFS quota, memory
 // and pids limits, the whole cgroup killed), chosen by --isolation. A
 // restarted agent re-attaches to the shims it finds running (#9).
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Resources } from '../resources/index.js';
@@ -25,7 +17,7 @@ import {
 import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
 import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
-import { terminationFromShellStatus } from './termination.js';
+import { appendStartTime, isSameProcess, readPid, readRecorded } from './task-record.js';
 import type {
   Container,
   Containerizer,
@@ -43,10 +35,10 @@ const CLEANUP_RETRIES = 8; // more kill-and-remove rounds for a cgroup that stay
 
 /** How often a re-attached container is checked for its end (its shim is not our child). */
 const RECOVERED_POLL_MS = 250;
+/** How long recovery waits for the shims of tasks found just ended to record their ends. */
+const RECOVER_RECORD_GRACE_MS = 1000;
 /** How long a re-attached task's shim gets to record its end once the task is gone. */
 const SHIM_RECORD_GRACE_MS = 5000;
-/** How long a forked task gets to lead its own session (setsid) before it is used anyway. */
-const SESSION_TIMEOUT_MS = 5000;
 /** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
 const MAX_KILL_ROUNDS = 50;
 const NO_CGROUP = { cgroup: undefined, limits: [] } as const;
@@ -122,10 +114,10 @@ export class MesosContainerizer implements Containerizer {
   async launch(spec: LaunchSpec): Promise<Container> {
     // Whoever launches without saying so first (task groups, executors) still gets it.
     this.willLaunch();
-    mkdirSync(spec.runtimeDir, { recursive: true });
     // A container id is new with each launch, so these are not there; one look to be sure.
+    // The agent made the directory with its checkpoint: made here only when it did not.
     const stale = new Set<string>(Object.values(RUNTIME_FILES));
-    for (const name of readdirSync(spec.runtimeDir))
+    for (const name of entriesMakingDir(spec.runtimeDir))
       if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
     // Posix isolation has nothing to wait for: the launcher is asked to fork before this
     // returns its promise, so what the caller does next (report TASK_STARTING) overlaps it.
@@ -156,11 +148,13 @@ export class MesosContainerizer implements Containerizer {
         `the task did not start${shim.status === SHIM_FAILED_STATUS ? ' (could not enter its sandbox, or limit or join its cgroups)' : ` (status ${shim.status})`}`,
       );
     }
+    // The task's `setsid` may not have run yet: nothing here waits for it (the agent polled
+    // /proc until it had, most of its CPU per task; bench/RESULTS.md, #9). Its start time is
+    // its fork's, and a signal before it leads its group reaches it alone (signalGroup).
     const { taskPid, shimPid } = shim;
-    await untilSessionLeader(taskPid);
     const startTime = readStat(taskPid)?.startTime;
     if (startTime !== undefined)
-      writeAtomic(runtimeFile(spec.runtimeDir, 'taskStartTime'), startTime);
+      appendStartTime(runtimeFile(spec.runtimeDir, 'taskPid'), startTime);
     const running: Running = { shimPid, taskPid, cgroup, resources: spec.resources };
     this.running.set(spec.containerId, running);
     // The shim's end line is how its end is learnt; a shim killed before it could write one
@@ -186,6 +180,15 @@ export class MesosContainerizer implements Containerizer {
 
   async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {
     const out = new Map<string, Container | Termination>();
+    // A task that ended a moment ago may not have its end recorded yet: its shim writes it
+    // just after reaping it (the agent fault loop caught a recovery in between).
+    const isJustEnded = (entry: KnownContainer) =>
+      readRecorded(entry.runtimeDir) === undefined &&
+      readPid(runtimeFile(entry.runtimeDir, 'taskPid')) !== undefined &&
+      !isSameProcess(readPid(runtimeFile(entry.runtimeDir, 'taskPid')), entry.runtimeDir) &&
+      (this.cgroupOf(entry.containerId)?.pids().length ?? 0) === 0;
+    const deadlineMs = performance.now() + RECOVER_RECORD_GRACE_MS;
+    while (known.some(isJustEnded) && performance.now() < deadlineMs) await delay(20);
     for (const entry of known) {
       const cgroup = this.cgroupOf(entry.containerId);
       const recorded = readRecorded(entry.runtimeDir);
@@ -345,12 +348,13 @@ export class MesosContainerizer implements Containerizer {
     resources: Resources,
   ): Promise<Termination> {
     const recorded = readRecorded(runtimeDir);
-    const statistics = cgroup?.statistics();
+    // The OOM counter alone (one file), not every statistic (a dozen reads per task's end).
+    const memory = cgroup?.oomKills();
     if (cgroup !== undefined) await killAll(cgroup, undefined);
     const base: Termination = recorded ?? { exitCode: null, signal: null, isUnknown: true };
     const limitation =
-      statistics !== undefined && statistics.oomKills > 0
-        ? memoryLimitation(resources, statistics.memoryPeakBytes)
+      memory !== undefined && memory.oomKills > 0
+        ? memoryLimitation(resources, memory.memoryPeakBytes())
         : undefined;
     return limitation === undefined ? base : { ...base, limitation };
   }
@@ -400,58 +404,6 @@ function commandArgv(spec: LaunchSpec): string[] {
   return [value, ...(command.arguments ?? []).slice(1)];
 }
 
-/**
- * Waits until the task leads its own session: the shim reports its PID as soon as it has
- * forked, and setsid runs in the child after. Until then a signal to the task's group
- * would reach nobody. A task already gone is not waited for.
- */
-async function untilSessionLeader(pid: number): Promise<void> {
-  const deadline = performance.now() + SESSION_TIMEOUT_MS;
-  for (let waitMs = 0.25; performance.now() < deadline; waitMs = Math.min(waitMs * 2, 20)) {
-    const stat = readStat(pid);
-    if (stat === undefined || stat.pgid === pid) return;
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-  }
-}
-
-/** Whether `pid` is still the task the run recorded: same PID and same start time. */
-function isSameProcess(pid: number | undefined, runtimeDir: string): boolean {
-  if (pid === undefined) return false;
-  const now = readStat(pid)?.startTime;
-  if (now === undefined) return false;
-  let recorded: string | undefined;
-  try {
-    recorded = readFileSync(runtimeFile(runtimeDir, 'taskStartTime'), 'utf8').trim();
-  } catch {
-    // Not recorded (the agent died between the launch and the write): trust the PID alone.
-    return true;
-  }
-  return recorded === now;
-}
-
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
-
-function readRecorded(runtimeDir: string): Termination | undefined {
-  try {
-    return terminationFromShellStatus(readFileSync(runtimeFile(runtimeDir, 'exitStatus'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function readPid(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
-  try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function memoryLimitation(resources: Resources, peakBytes: number | undefined): Limitation {
   const limitMb = Math.max(MIN_MEMORY_BYTES / 1024 / 1024, resources.scalar('mem'));
   const peak = peakBytes === undefined ? 'unknown' : `${Math.round(peakBytes / 1024 / 1024)}MB`;
@@ -461,21 +413,27 @@ function memoryLimitation(resources: Resources, peakBytes: number | undefined): 
   };
 }
 
+/**
+ * Signals the task's process group, or the task alone while it has none: it is gone, or
+ * its `setsid` has not run yet (the launch does not wait for it). Before its setsid the
+ * task is the shim's fork, which has not exec'd the command (so has forked nothing) and
+ * dies of the signal as it is; the group is tried once more after, for a setsid that ran
+ * between the two calls and a command that forked at once.
+ */
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    // No such group: the task may be gone, or not yet its own group; the process itself then.
-    signalPid(pgid, signal);
-  }
+  if (signalPid(-pgid, signal)) return;
+  signalPid(pgid, signal);
+  signalPid(-pgid, signal);
 }
 
-function signalPid(pid: number, signal: NodeJS.Signals): void {
+/** Sends `signal` to `pid` (a group if negative); false if there is no such process. */
+function signalPid(pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(pid, signal);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    return false;
   }
 }
 
@@ -486,6 +444,17 @@ async function killAll(cgroup: ContainerCgroup, spare: number | undefined): Prom
     if (pids.length === 0) return;
     for (const pid of pids) signalPid(pid, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** round, 50)));
+  }
+}
+
+/** The names in `dir`, which is made (with its parents) if it is not there. */
+function entriesMakingDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dir, { recursive: true });
+    return [];
   }
 }
 

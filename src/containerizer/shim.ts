@@ -19,16 +19,32 @@ import type { CgroupWrite } from './cgroups.js';
 
 /** Files the shim and the containerizer share in a run's runtime directory. */
 export const RUNTIME_FILES = {
-  /** The task's PID, which is also its process group and session (it runs under setsid). */
+  /**
+   * The task's record: made empty by whichever sending of a launch runs first (its claim,
+   * launcher.ts), then the task's PID, which is also its process group and session (it
+   * runs under setsid), written by the shim, then, on a second line, the task's start time
+   * (/proc/<pid>/stat field 22), appended by the containerizer: a recycled PID is told
+   * apart from the task by it. One file, made once: on this host's ext4 each new inode
+   * costs a scan of the recently deleted ones (bench/RESULTS.md, #9).
+   */
   taskPid: 'task.pid',
-  /** The task's start time (/proc/<pid>/stat field 22), written by the containerizer: a
-   * recycled PID is told apart from the task by it. */
+  /** The task's start time, as agents before the second line of task.pid wrote it. */
   taskStartTime: 'task.start_time',
   /** The task's wait status as the shell reports it, written once the task is gone. */
   exitStatus: 'exit_status',
-  /** Made by whichever sending of a launch runs first (launcher.ts): a launch runs once. */
+  /** The launch's claim, as agents before the claim on task.pid made it. */
   launchClaim: 'launch.claim',
 } as const;
+
+/** The PID line and the start time line of a task.pid (either may be missing or empty). */
+export function parseTaskRecord(text: string): {
+  readonly pidText: string;
+  readonly startText: string | undefined;
+} {
+  const [pidLine = '', startLine] = text.split('\n');
+  const startText = startLine?.trim();
+  return { pidText: pidLine.trim(), startText: startText === '' ? undefined : startText };
+}
 
 /** Exit status of a shim that could not join its cgroups or start the task. */
 export const SHIM_FAILED_STATUS = 125;
@@ -155,8 +171,9 @@ export function shimScript(spec: ShimSpec): string {
       '3>&-; } < /dev/null &',
     ].join(' '),
     'task=$!',
-    // Written in place (echo is one write): a reader that finds the file empty reads again.
-    `echo $task > ${q(`${runtimeDir}/${RUNTIME_FILES.taskPid}`)}`,
+    // Written in place over the claim (echo is one write): a reader that finds the file
+    // empty reads again.
+    `echo $task >| ${q(`${runtimeDir}/${RUNTIME_FILES.taskPid}`)}`,
     `echo "task ${tag} $task $shim" 2>/dev/null >&3`,
     // A TERM for the shim is meant for the task.
     "trap 'kill -TERM -$task 2>/dev/null' TERM",

@@ -53,8 +53,8 @@ test('checkpoint keeps a run in Mesos meta layout and reads it back', (t) => {
   assert.equal(checkpoint.runDir(run), runDir);
   // The run's directory is its container's runtime directory: the containerizer's records
   // of the task's process are the run's.
-  writeFileSync(join(runDir, 'task.pid'), '4242\n');
-  writeFileSync(join(runDir, 'task.start_time'), '123456');
+  // task.pid: the PID the shim wrote, then the start time the containerizer appended.
+  writeFileSync(join(runDir, 'task.pid'), '4242\n123456\n');
   // One file per task: the TaskInfo opens task.updates (no task.info of its own).
   assert.ok(existsSync(join(runDir, 'tasks/t1/task.updates')));
   assert.ok(!existsSync(join(runDir, 'tasks/t1/task.info')));
@@ -88,6 +88,17 @@ test('checkpoint reads the task process an older agent recorded in pids/forked.*
   const [read] = checkpoint.runs();
   assert.equal(read?.pid, 77);
   assert.equal(read?.startTime, '991');
+});
+
+test('checkpoint reads the start time an older agent wrote to task.start_time', (t) => {
+  const checkpoint = new Checkpoint(workDir(t));
+  const run = address('t1');
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  writeFileSync(join(checkpoint.runDir(run), 'task.pid'), '88\n');
+  writeFileSync(join(checkpoint.runDir(run), 'task.start_time'), '992');
+  const [read] = checkpoint.runs();
+  assert.equal(read?.pid, 88);
+  assert.equal(read?.startTime, '992');
 });
 
 test('checkpoint writes framework.info once per framework, and again when it changes', (t) => {
@@ -207,6 +218,68 @@ test('checkpoint: a run is gone whole the moment its removal starts, never half 
   // Before the thread pool has deleted a file, an agent killed now finds no run at all.
   assert.deepEqual(checkpoint.runs(), []);
   await removal;
+  await checkpoint.settled();
+  assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
+});
+
+test('checkpoint reuses a retired run’s directory for the next launch, records and all fresh', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const first = address('t1');
+  checkpoint.launched(first, FRAMEWORK, taskInfo('t1'));
+  const firstDir = checkpoint.runDir(first);
+  writeFileSync(join(firstDir, 'task.pid'), '4242\n123456\n');
+  writeFileSync(join(firstDir, 'exit_status'), '0\n');
+  const finished: TaskStatus = {
+    task_id: taskId('t1'),
+    state: 'TASK_FINISHED',
+    source: 'SOURCE_EXECUTOR',
+    agent_id: agentId('a-S0'),
+    uuid: newStatusUuid(),
+  };
+  checkpoint.terminated(first, frameworkId('fw-1'), finished);
+  const updates = statSync(join(firstDir, 'tasks/t1/task.updates')).ino;
+  await checkpoint.removeInBackground(first);
+  assert.equal(readdirSync(join(dir, 'meta', 'trash')).length, 1, 'kept as a spare');
+  const second = address('t2');
+  checkpoint.launched(second, FRAMEWORK, taskInfo('t2'));
+  const secondDir = checkpoint.runDir(second);
+  assert.equal(statSync(join(secondDir, 'tasks/t2/task.updates')).ino, updates, 'the same file');
+  assert.deepEqual(readdirSync(secondDir), ['tasks'], 'no runtime record of the first run');
+  assert.deepEqual(readdirSync(join(secondDir, 'tasks')), ['t2']);
+  const [read, ...rest] = checkpoint.runs();
+  assert.deepEqual(rest, []);
+  assert.deepEqual(read?.task, taskInfo('t2'));
+  assert.deepEqual(read?.updates, [], 'only the new task’s records');
+  assert.equal(read?.pid, undefined);
+  assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
+});
+
+test('checkpoint places a spare run into an executor that is there already, its task alone', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  const alone = address('t1');
+  checkpoint.launched(alone, FRAMEWORK, taskInfo('t1'));
+  const first = { ...address('x1', 'c-x1'), executorIdValue: 'ex' };
+  checkpoint.launched(first, FRAMEWORK, taskInfo('x1'));
+  await checkpoint.removeInBackground(alone);
+  // The spare is t1's whole executor directory; executor ex is there already.
+  const second = { ...address('x2', 'c-x2'), executorIdValue: 'ex' };
+  checkpoint.launched(second, FRAMEWORK, taskInfo('x2'));
+  const read = checkpoint.runs();
+  assert.deepEqual(
+    read.map((run) => [
+      run.address.executorIdValue,
+      run.address.containerIdValue,
+      run.task?.task_id.value,
+    ]),
+    [
+      ['ex', 'c-x1', 'x1'],
+      ['ex', 'c-x2', 'x2'],
+    ],
+  );
+  assert.deepEqual(read[1]?.updates, []);
+  await checkpoint.settled();
   assert.deepEqual(readdirSync(join(dir, 'meta', 'trash')), []);
 });
 

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
+  ContainerCgroup,
   detectCgroups,
   ownProcsFile,
   terminationFromShellStatus,
@@ -104,4 +108,43 @@ test("a process's own procs file: v1's cpu hierarchy, co-mounted or not; v2's on
   // No line for the hierarchy (or a malformed one): nothing to write to.
   assert.equal(ownProcsFile(hierarchy, '8:pids:/\n0::/\n'), undefined);
   assert.equal(ownProcsFile(hierarchy, 'garbage'), undefined);
+});
+
+test('a container cgroup reads its OOM kills from one file, v1 or v2, and its peak on demand', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-cgroups-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (path: string, text: string) => {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  };
+  file('memory/agora/c1/memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
+  file('memory/agora/c1/memory.max_usage_in_bytes', '33554432\n');
+  file('unified/agora/c1/memory.events', 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n');
+  file('unified/agora/c1/memory.peak', '1024\n');
+  const mount = (name: string) => join(dir, name);
+  const v1Cgroup = new ContainerCgroup(
+    {
+      version: 'v1',
+      mounts: {
+        cpu: mount('cpu'),
+        cpuacct: mount('cpu'),
+        memory: mount('memory'),
+        pids: mount('pids'),
+      },
+    },
+    'agora',
+    'c1',
+  );
+  const v1Memory = v1Cgroup.oomKills();
+  assert.equal(v1Memory.oomKills, 2);
+  assert.equal(v1Memory.memoryPeakBytes(), 33_554_432);
+  const v2Memory = new ContainerCgroup(
+    { version: 'v2', mount: mount('unified') },
+    'agora',
+    'c1',
+  ).oomKills();
+  assert.equal(v2Memory.oomKills, 1);
+  assert.equal(v2Memory.memoryPeakBytes(), 1024);
+  const none = new ContainerCgroup({ version: 'v2', mount: mount('unified') }, 'agora', 'gone');
+  assert.equal(none.oomKills().oomKills, 0, 'a cgroup that is not there reads as no kill');
 });

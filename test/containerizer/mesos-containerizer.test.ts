@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type Container,
   ContainerCgroup,
@@ -110,10 +111,48 @@ test('mesos containerizer runs a task under the shim and reports its exit status
 test('mesos containerizer signals the task, not the shim, and records the signal', async (t) => {
   const { launch } = bed(t);
   const { container } = await launch('sleep 100');
-  assert.equal(readStat(container.pid)?.pgid, container.pid, 'the task leads its own group');
+  // The launch does not wait for the task's setsid; the task leads its group soon after.
+  await within(
+    'the task to lead its own group',
+    (async () => {
+      while (readStat(container.pid)?.pgid !== container.pid) await delay(5);
+    })(),
+  );
   container.signal('SIGTERM');
   const termination = await within('the task to end', container.terminated);
   assert.deepEqual(termination, { exitCode: null, signal: 'SIGTERM' });
+});
+
+test('mesos containerizer records the task in one file: its PID, then its start time', async (t) => {
+  const { launch } = bed(t);
+  const { container, runtimeDir } = await launch('sleep 100');
+  const startTime = readStat(container.pid)?.startTime;
+  assert.equal(
+    readFileSync(join(runtimeDir, 'task.pid'), 'utf8'),
+    `${container.pid}\n${startTime}\n`,
+  );
+  assert.ok(!existsSync(join(runtimeDir, 'task.start_time')), 'no second file');
+  assert.ok(!existsSync(join(runtimeDir, 'launch.claim')), 'the claim is task.pid');
+});
+
+test('mesos containerizer ends a task signalled as soon as its launch resolves', async (t) => {
+  const { launch } = bed(t);
+  // The command forks at once: a signal that beat the task's setsid must still end it all.
+  const { container, sandbox } = await launch('sleep 100 & echo $! > child; wait');
+  container.signal('SIGKILL');
+  const termination = await within('the task to end', container.terminated);
+  assert.deepEqual(termination, { exitCode: null, signal: 'SIGKILL' });
+  const child = existsSync(join(sandbox, 'child'))
+    ? Number(readFileSync(join(sandbox, 'child'), 'utf8'))
+    : undefined;
+  if (child !== undefined) {
+    await within(
+      "the task's child to be gone",
+      (async () => {
+        while (readStat(child) !== undefined) await delay(5);
+      })(),
+    );
+  }
 });
 
 test('mesos containerizer re-attaches to a running task after a restart, same PID', async (t) => {
@@ -170,13 +209,30 @@ test('mesos containerizer waits for the shim of a re-attached task to record its
   assert.deepEqual(termination, { exitCode: 0, signal: null });
 });
 
+test('mesos containerizer recovers the end of a task that ended just before, once its shim records it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agora-containerizer-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const task = spawn('true', { stdio: 'ignore' });
+  const pid = task.pid ?? -1;
+  writeFileSync(join(dir, 'task.pid'), `${pid}\n${readStat(pid)?.startTime ?? ''}\n`);
+  await once(task, 'exit');
+  // The shim records the end a moment after the task is gone, here after recovery began.
+  const shim = setTimeout(() => writeFileSync(join(dir, 'exit_status'), '0\n'), 200);
+  t.after(() => clearTimeout(shim));
+  const containerizer = new MesosContainerizer({ isolation: { kind: 'posix' } });
+  t.after(() => containerizer.close());
+  const found = await containerizer.recover([
+    { containerId: 'just-ended', runtimeDir: dir, resources: Resources.parse('cpus:0.1;mem:64') },
+  ]);
+  assert.deepEqual(found.get('just-ended'), { exitCode: 0, signal: null });
+});
+
 test('mesos containerizer never takes a recycled PID for its task', async (t) => {
   const { dir } = bed(t);
   const runtimeDir = join(dir, 'stale');
   mkdirSync(runtimeDir, { recursive: true });
   // A record naming a live process (this test) that started at another time.
-  writeFileSync(join(runtimeDir, 'task.pid'), `${process.pid}\n`);
-  writeFileSync(join(runtimeDir, 'task.start_time'), '1\n');
+  writeFileSync(join(runtimeDir, 'task.pid'), `${process.pid}\n1\n`);
   const containerizer = new MesosContainerizer({ isolation: { kind: 'posix' } });
   t.after(() => containerizer.close());
   const found = await containerizer.recover([

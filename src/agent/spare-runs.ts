@@ -1,0 +1,133 @@
+// Retired runs' directories, kept in the checkpoint's trash for the next launches to take
+// rather than deleted and made again. On this host's ext4 (no journal) each new inode costs
+// the kernel a scan past every inode freed in the last seconds (recently_deleted, the
+// agent's largest CPU cost per task under perf; bench/RESULTS.md, #9), and a command task's
+// records were six: its executor directory, runs/, the run, tasks/, the task's directory
+// and task.updates. A spare is emptied of the run's own files (the shim's records) in the
+// thread pool; checkpoint.ts renames it into place with the same whole-or-nothing rename
+// as a new one.
+import { mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** Spares kept at most: a burst of launches takes them, the rest are made as before. */
+const MAX_SPARE_RUNS = 64;
+
+/** A retired run's directory in the trash, emptied but for its task's task.updates. */
+interface SpareRun {
+  /** In the trash: the run's directory, or its executor's, which held that run alone. */
+  readonly dir: string;
+  /** The run's directory in `dir`: '' (dir is the run's) or `runs/<container id>`. */
+  readonly runPath: string;
+  readonly taskName: string;
+}
+
+/** A task directory in the trash, to fill and rename into place. */
+export interface Staged {
+  /** The run's directory. */
+  readonly run: string;
+  readonly task: string;
+  /** An executor directory around the run (a spare's), to place whole if the executor is new. */
+  readonly executor: string | undefined;
+}
+
+export class SpareRuns {
+  private readonly spares: SpareRun[] = [];
+
+  /**
+   * A spare renamed for `address` (its run and task directories; task.updates still holds
+   * the old run's lines: truncate it), none, or one not as it was left, for the caller to
+   * delete (nothing else touches the trash).
+   */
+  take(address: {
+    readonly containerIdValue: string;
+    readonly taskIdValue: string;
+  }):
+    | { readonly kind: 'staged'; readonly staged: Staged }
+    | { readonly kind: 'none' }
+    | { readonly kind: 'broken'; readonly dir: string } {
+    const spare = this.spares.pop();
+    if (spare === undefined) return { kind: 'none' };
+    let run = join(spare.dir, spare.runPath);
+    try {
+      if (spare.runPath !== '') {
+        const renamed = join(spare.dir, 'runs', address.containerIdValue);
+        renameSync(run, renamed);
+        run = renamed;
+      }
+      const task = join(run, 'tasks', address.taskIdValue);
+      if (spare.taskName !== address.taskIdValue)
+        renameSync(join(run, 'tasks', spare.taskName), task);
+      const executor = spare.runPath === '' ? undefined : spare.dir;
+      return { kind: 'staged', staged: { run, task, executor } };
+    } catch {
+      return { kind: 'broken', dir: spare.dir };
+    }
+  }
+
+  /**
+   * A discarded run's directory (`runPath` in `dir`, a discarded executor's), in the thread
+   * pool: kept as a spare (the run's own records and the runtime files deleted, the task's
+   * directory and task.updates kept) when it holds one task's task.updates and nothing else
+   * under tasks/, else deleted.
+   */
+  async recycle(dir: string, runPath: string): Promise<void> {
+    try {
+      if (this.spares.length < MAX_SPARE_RUNS) {
+        const run = join(dir, runPath);
+        const names = await readdir(run);
+        const tasks = names.includes('tasks') ? await readdir(join(run, 'tasks')) : [];
+        const [taskName] = tasks;
+        if (
+          tasks.length === 1 &&
+          taskName !== undefined &&
+          (await readdir(join(run, 'tasks', taskName))).join('/') === 'task.updates'
+        ) {
+          await Promise.all(
+            names
+              .filter((name) => name !== 'tasks')
+              .map((name) => rm(join(run, name), { recursive: true, force: true })),
+          );
+          this.spares.push({ dir, runPath, taskName });
+          return;
+        }
+      }
+    } catch {
+      // Unreadable as a spare: deleted below.
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** Deletes every spare. */
+  async clear(): Promise<void> {
+    const spares = this.spares.splice(0);
+    await Promise.all(spares.map((spare) => rm(spare.dir, { recursive: true, force: true })));
+  }
+}
+
+/** The names in `dir`, or none if it cannot be read. */
+export function namesOrNone(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Renames a staged executor directory (a spare's) to `executorDir`, making its parent if
+ * need be; false if the executor is there already (the caller then places the run alone).
+ */
+export function placeExecutor(staged: string, executorDir: string): boolean {
+  for (let attempt = 0; ; attempt++)
+    try {
+      // Onto a missing or empty executor directory.
+      renameSync(staged, executorDir);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+      if (code !== 'ENOENT' || attempt >= 3) throw error;
+      mkdirSync(dirname(executorDir), { recursive: true });
+    }
+}
