@@ -27,7 +27,7 @@ import {
   MAX_URL_LENGTH,
   MAX_USER_LENGTH,
 } from './limits.js';
-import type { AgentInfo, FrameworkInfo } from './messages.js';
+import { type AgentInfo, FRAMEWORK_CAPABILITY_TYPES, type FrameworkInfo } from './messages.js';
 
 const SUBSCRIBE_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id', 'subscribe']);
 // checkpointed_resources (reservations, volumes) go to zod.
@@ -55,17 +55,7 @@ const FRAMEWORK_INFO_KEYS: ReadonlySet<string> = new Set([
   'capabilities',
 ]);
 const CAPABILITY_KEYS: ReadonlySet<string> = new Set(['type']);
-const FRAMEWORK_CAPABILITIES: ReadonlySet<string> = new Set([
-  'UNKNOWN',
-  'REVOCABLE_RESOURCES',
-  'TASK_KILLING_STATE',
-  'GPU_RESOURCES',
-  'SHARED_RESOURCES',
-  'PARTITION_AWARE',
-  'MULTI_ROLE',
-  'RESERVATION_REFINEMENT',
-  'REGION_AWARE',
-]);
+const FRAMEWORK_CAPABILITIES: ReadonlySet<string> = new Set(FRAMEWORK_CAPABILITY_TYPES);
 
 /** An agent's SUBSCRIBE (type checked by the caller), or `undefined`: then zod decides. */
 export function fastAgentSubscribe(input: Json): AgentCall | undefined {

@@ -71,16 +71,19 @@ export interface Attribute {
   readonly text?: { readonly value: string };
 }
 
-export type FrameworkCapabilityType =
-  | 'UNKNOWN'
-  | 'REVOCABLE_RESOURCES'
-  | 'TASK_KILLING_STATE'
-  | 'GPU_RESOURCES'
-  | 'SHARED_RESOURCES'
-  | 'PARTITION_AWARE'
-  | 'MULTI_ROLE'
-  | 'RESERVATION_REFINEMENT'
-  | 'REGION_AWARE';
+/** FrameworkInfo.Capability.Type, in mesos.proto's order. */
+export const FRAMEWORK_CAPABILITY_TYPES = [
+  'UNKNOWN',
+  'REVOCABLE_RESOURCES',
+  'TASK_KILLING_STATE',
+  'GPU_RESOURCES',
+  'SHARED_RESOURCES',
+  'PARTITION_AWARE',
+  'MULTI_ROLE',
+  'RESERVATION_REFINEMENT',
+  'REGION_AWARE',
+] as const;
+export type FrameworkCapabilityType = (typeof FRAMEWORK_CAPABILITY_TYPES)[number];
 
 export interface FrameworkInfo {
   readonly user: string;

@@ -83,6 +83,7 @@ import type {
   TaskInfo,
   TaskStatus,
 } from './messages.js';
+import { FRAMEWORK_CAPABILITY_TYPES } from './messages.js';
 import {
   MASTER_CALL_TYPES,
   type MaintenanceSchedule,
@@ -271,19 +272,7 @@ export const AttributeSchema: z.ZodType<Attribute> = z.object({
   text: optional(z.object({ value: text(MAX_KEY_LENGTH) })),
 });
 
-const CapabilitySchema = z.object({
-  type: z.enum([
-    'UNKNOWN',
-    'REVOCABLE_RESOURCES',
-    'TASK_KILLING_STATE',
-    'GPU_RESOURCES',
-    'SHARED_RESOURCES',
-    'PARTITION_AWARE',
-    'MULTI_ROLE',
-    'RESERVATION_REFINEMENT',
-    'REGION_AWARE',
-  ]),
-});
+const CapabilitySchema = z.object({ type: z.enum(FRAMEWORK_CAPABILITY_TYPES) });
 
 export const FrameworkInfoSchema: z.ZodType<FrameworkInfo> = z.object({
   user: text(MAX_USER_LENGTH, { required: true }),
