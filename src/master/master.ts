@@ -22,6 +22,7 @@ import {
   schemeOf,
   serveFiles,
   type Timer,
+  TurnBudget,
 } from '../runtime/index.js';
 import type {
   Accept,
@@ -111,6 +112,8 @@ export class Master implements MasterApi {
   private readonly log: Logger;
   private readonly http: HttpServer;
   private readonly cleanup = new Cleanup();
+  /** Agent calls, handled a time budget per loop turn (runtime/turn-budget.ts). */
+  readonly agentCalls: TurnBudget;
   /** Open streams by stream id: the outbox addresses them by id. */
   private readonly streams = new Map<string, AnyStream>();
   /**
@@ -138,6 +141,9 @@ export class Master implements MasterApi {
   private readonly gauges: GaugeCache;
 
   constructor(readonly options: MasterOptions) {
+    this.agentCalls = new TurnBudget(
+      options.agentCallBudgetMs === undefined ? {} : { budgetMs: options.agentCallBudgetMs },
+    );
     this.id = options.id ?? randomUUID();
     this.log = options.logger;
     this.startTimeSec = options.clock.now() / 1000;
@@ -207,7 +213,7 @@ export class Master implements MasterApi {
     const log = options.logFile ?? options.externalLogFile;
     if (log !== undefined) this.attachedFiles.attach(log, '/master/log');
     routeSchedulerApi(this.http, this);
-    routeAgentApi(this.http, this);
+    routeAgentApi(this.http, this, this.agentCalls);
     routeOperatorApi(this.http, this);
     routeEndpoints(this.http, this);
     serveFiles(this.http, this.attachedFiles.open, {

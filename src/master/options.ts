@@ -60,6 +60,11 @@ export interface MasterOptions {
    * tasks killed (Mesos orphans them instead, MESOS-4659).
    */
   readonly frameworkReregisterTimeoutMs: number;
+  /**
+   * The most time one loop turn spends on agent calls (runtime/turn-budget.ts); tests set
+   * Infinity to see a storm handled in one turn. Default DEFAULT_TURN_BUDGET_MS.
+   */
+  readonly agentCallBudgetMs?: number;
   /** --max_operator_event_stream_subscribers (1000): past it, the oldest stream is dropped. */
   readonly maxOperatorSubscribers?: number;
   readonly clock: Clock;

@@ -83,6 +83,7 @@ export {
   readBody,
   readFormBody,
   readJsonBody,
+  readJsonBytes,
   requireJsonAccepted,
   sendEmpty,
   sendJson,
@@ -130,3 +131,4 @@ export {
   TlsConfigError,
   tlsServerOptions,
 } from './tls.js';
+export { DEFAULT_TURN_BUDGET_MS, TurnBudget, type TurnBudgetOptions } from './turn-budget.js';

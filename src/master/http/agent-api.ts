@@ -1,5 +1,14 @@
 // POST /master/api/v1/agent: Agora's own agent protocol (see wire/agent-protocol.ts).
-import { HttpError, type HttpServer, readJsonBody, sendEmpty } from '../../runtime/index.js';
+import type { ServerResponse } from 'node:http';
+import {
+  HttpError,
+  type HttpServer,
+  parseJsonBody,
+  type Request,
+  readJsonBytes,
+  sendEmpty,
+  type TurnBudget,
+} from '../../runtime/index.js';
 import {
   assertNever,
   BadRequestError,
@@ -11,65 +20,84 @@ import type { MasterApi } from '../api.js';
 /** An agent's SUBSCRIBE may carry this much: ~100,000 tasks of a kilobyte or so each. */
 const AGENT_SUBSCRIBE_BODY_BYTES = 128 * 1024 * 1024;
 
-export function routeAgentApi(http: HttpServer, master: MasterApi): void {
+/**
+ * Every call is read here and handled in `turns` (runtime/turn-budget.ts), in the order the
+ * bodies arrived: a newly elected master meets every agent's SUBSCRIBE at once, and handled
+ * as they are read they made one loop turn of seconds, in which the coordinator session's
+ * keep-alive could not go out (#10). One queue for all agent calls keeps each agent's calls
+ * in order (its UPDATEs after its SUBSCRIBE).
+ */
+export function routeAgentApi(http: HttpServer, master: MasterApi, turns: TurnBudget): void {
   http.route(['POST'], '/master/api/v1/agent', async (request, response) => {
     // An agent's SUBSCRIBE lists every task it holds: thousands of tasks outgrow the
     // limit meant for calls from frameworks and operators.
-    const call = parseAgentCall(
-      await readJsonBody(request, Math.max(request.maxBodyBytes, AGENT_SUBSCRIBE_BODY_BYTES)),
+    const body = await readJsonBytes(
+      request,
+      Math.max(request.maxBodyBytes, AGENT_SUBSCRIBE_BODY_BYTES),
     );
-    if (call.type === 'SUBSCRIBE') {
-      const remote = request.raw.socket.remoteAddress ?? '127.0.0.1';
-      await master.subscribeAgent(
-        call.subscribe,
-        call.agent_id?.value ?? call.subscribe.agent_info.id?.value,
-        remote.replace(/^::ffff:/, ''),
-        response,
-        request.signal,
-      );
-      return;
-    }
-    const agent = master.books.agents.get(call.agent_id.value);
-    if (agent === undefined) throw new BadRequestError('agent_id', 'Agent cannot be found');
-    const streamId = master.agentStreamId(agent);
-    if (streamId === undefined) throw new HttpError('FORBIDDEN', 'Agent is not subscribed');
-    if (request.headers[STREAM_ID_HEADER] !== streamId)
-      throw new BadRequestError('Mesos-Stream-Id', "is not the agent's current stream");
-    switch (call.type) {
-      case 'PONG':
-        master.pong(agent);
-        break;
-      case 'FILES_RESPONSE':
-        master.filesResponse(agent, call.files_response);
-        break;
-      case 'UPDATE':
-        if (call.pong === true) master.pong(agent);
-        master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
-        break;
-      case 'UPDATES':
-        if (call.pong === true) master.pong(agent);
-        for (const update of call.updates.updates)
-          master.statusUpdate(agent, update.framework_id.value, update.status);
-        break;
-      case 'EXECUTOR_MESSAGE':
-        master.executorMessage(
-          agent,
-          call.executor_message.framework_id.value,
-          call.executor_message.executor_id.value,
-          call.executor_message.data,
-        );
-        break;
-      case 'EXECUTOR_EXITED':
-        master.executorExited(
-          agent,
-          call.executor_exited.framework_id.value,
-          call.executor_exited.executor_id.value,
-          call.executor_exited.status,
-        );
-        break;
-      default:
-        assertNever(call);
-    }
-    sendEmpty(response, 202);
+    await turns.run(() => handleCall(request, response, master, body));
   });
+}
+
+/** One agent call, synchronously up to its answer (a SUBSCRIBE's promise lasts as its stream). */
+function handleCall(
+  request: Request,
+  response: ServerResponse,
+  master: MasterApi,
+  body: Buffer,
+): Promise<void> | undefined {
+  const call = parseAgentCall(parseJsonBody(body));
+  if (call.type === 'SUBSCRIBE') {
+    const remote = request.raw.socket.remoteAddress ?? '127.0.0.1';
+    return master.subscribeAgent(
+      call.subscribe,
+      call.agent_id?.value ?? call.subscribe.agent_info.id?.value,
+      remote.replace(/^::ffff:/, ''),
+      response,
+      request.signal,
+    );
+  }
+  const agent = master.books.agents.get(call.agent_id.value);
+  if (agent === undefined) throw new BadRequestError('agent_id', 'Agent cannot be found');
+  const streamId = master.agentStreamId(agent);
+  if (streamId === undefined) throw new HttpError('FORBIDDEN', 'Agent is not subscribed');
+  if (request.headers[STREAM_ID_HEADER] !== streamId)
+    throw new BadRequestError('Mesos-Stream-Id', "is not the agent's current stream");
+  switch (call.type) {
+    case 'PONG':
+      master.pong(agent);
+      break;
+    case 'FILES_RESPONSE':
+      master.filesResponse(agent, call.files_response);
+      break;
+    case 'UPDATE':
+      if (call.pong === true) master.pong(agent);
+      master.statusUpdate(agent, call.update.framework_id.value, call.update.status);
+      break;
+    case 'UPDATES':
+      if (call.pong === true) master.pong(agent);
+      for (const update of call.updates.updates)
+        master.statusUpdate(agent, update.framework_id.value, update.status);
+      break;
+    case 'EXECUTOR_MESSAGE':
+      master.executorMessage(
+        agent,
+        call.executor_message.framework_id.value,
+        call.executor_message.executor_id.value,
+        call.executor_message.data,
+      );
+      break;
+    case 'EXECUTOR_EXITED':
+      master.executorExited(
+        agent,
+        call.executor_exited.framework_id.value,
+        call.executor_exited.executor_id.value,
+        call.executor_exited.status,
+      );
+      break;
+    default:
+      assertNever(call);
+  }
+  sendEmpty(response, 202);
+  return undefined;
 }
