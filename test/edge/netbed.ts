@@ -415,6 +415,10 @@ table inet ${NFT_TABLE} {
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    // A command that fails before reading its input (nft refusing at once) closes the pipe:
+    // the EPIPE is that failure, which the exit code reports; unhandled, it threw from the
+    // stream and the bed neither finished nor tore down (a test hung to its file limit).
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
     const [code] = (await once(child, 'exit')) as [number | null];
     if (code !== 0)
