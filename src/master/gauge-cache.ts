@@ -8,7 +8,7 @@
 // between which the master's other work runs. Below the limit every read walks
 // now (under a few ms), so small clusters and the tests see exact gauges.
 import type { Clock } from '../runtime/index.js';
-import type { WalkedGauges } from './core/snapshot.js';
+import { runToEnd, type WalkedGauges } from './core/snapshot.js';
 
 /** Tasks plus agents up to which a read walks at once (about 1-5 ms on this hardware). */
 export const SYNC_WALK_LIMIT = 5_000;
@@ -81,12 +81,5 @@ export class GaugeCache {
       setImmediate(slice);
     };
     setImmediate(slice);
-  }
-}
-
-function runToEnd(walk: Generator<void, WalkedGauges, void>): WalkedGauges {
-  for (;;) {
-    const step = walk.next();
-    if (step.done === true) return step.value;
   }
 }

@@ -119,9 +119,8 @@ export function* walkGauges(core: CoreContext): Generator<void, WalkedGauges, vo
   return { values: out, activeByFramework };
 }
 
-/** The whole walk at once. */
-export function walkGaugesNow(core: CoreContext): WalkedGauges {
-  const walk = walkGauges(core);
+/** A walk (or any generator of steps) run to its end at once: its result. */
+export function runToEnd<T>(walk: Generator<void, T, void>): T {
   for (;;) {
     const step = walk.next();
     if (step.done === true) return step.value;
@@ -144,7 +143,7 @@ export function snapshotMetrics(
   core: CoreContext,
   startTimeSec: number,
   shell: ShellGauges = NO_SHELL,
-  walked: WalkedGauges = walkGaugesNow(core),
+  walked: WalkedGauges = runToEnd(walkGauges(core)),
 ): Record<string, number> {
   const frameworks = [...core.books.frameworks.values()];
   const out = core.metrics.snapshot((id) => walked.activeByFramework.get(id) ?? new Map());
