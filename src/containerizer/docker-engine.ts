@@ -112,19 +112,8 @@ export class DockerEngine {
         }
         resolve(socket);
       });
-      req.on('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (body.length < 4096) body += chunk;
-        });
-        res.on('end', () =>
-          reject(new DockerEngineError(res.statusCode ?? 500, `POST attach: ${messageOf(body)}`)),
-        );
-      });
-      req.on('error', (error) =>
-        reject(new Error(`docker daemon at ${this.socket}: ${error.message}`, { cause: error })),
-      );
+      req.on('response', (res) => rejectWithMessage(res, 'POST attach', reject));
+      req.on('error', (error) => reject(this.unreachable(error)));
       req.end();
     });
   }
@@ -153,25 +142,11 @@ export class DockerEngine {
           ...(signal !== undefined ? { signal } : {}),
         },
         (res) => {
-          const status = res.statusCode ?? 500;
-          if (status < 400) {
-            resolve(res);
-            return;
-          }
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            if (body.length < 4096) body += chunk;
-          });
-          res.on('end', () =>
-            reject(new DockerEngineError(status, `${method} ${path}: ${messageOf(body)}`)),
-          );
-          res.on('error', reject);
+          if ((res.statusCode ?? 500) < 400) resolve(res);
+          else rejectWithMessage(res, `${method} ${path}`, reject);
         },
       );
-      req.on('error', (error) =>
-        reject(new Error(`docker daemon at ${this.socket}: ${error.message}`, { cause: error })),
-      );
+      req.on('error', (error) => reject(this.unreachable(error)));
       req.end();
     });
   }
@@ -247,6 +222,11 @@ export class DockerEngine {
     }
   }
 
+  /** A request that did not reach the daemon (no socket, refused, reset). */
+  private unreachable(error: Error): Error {
+    return new Error(`docker daemon at ${this.socket}: ${error.message}`, { cause: error });
+  }
+
   private call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -300,12 +280,26 @@ export class DockerEngine {
       req.on('timeout', () =>
         req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs} ms`)),
       );
-      req.on('error', (error) =>
-        reject(new Error(`docker daemon at ${this.socket}: ${error.message}`, { cause: error })),
-      );
+      req.on('error', (error) => reject(this.unreachable(error)));
       req.end(payload);
     });
   }
+}
+
+/** Rejects with an error answer's status and Docker's message (from its first 4 KB). */
+function rejectWithMessage(
+  res: IncomingMessage,
+  call: string,
+  reject: (error: unknown) => void,
+): void {
+  const status = res.statusCode ?? 500;
+  let body = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    if (body.length < 4096) body += chunk;
+  });
+  res.on('end', () => reject(new DockerEngineError(status, `${call}: ${messageOf(body)}`)));
+  res.on('error', reject);
 }
 
 /** Docker's `{"message": …}`, or the text as it came. */
