@@ -144,19 +144,37 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       case 'ATTACH_CONTAINER_INPUT':
         // A single JSON call has no input to give: the stream form is handled above.
         return sendEmpty(response, 200);
+      case 'LAUNCH_CONTAINER':
+      case 'LAUNCH_NESTED_CONTAINER': {
+        const [field, body] =
+          call.type === 'LAUNCH_CONTAINER'
+            ? (['launch_container', call.launch_container] as const)
+            : (['launch_nested_container', call.launch_nested_container] as const);
+        const outcome = await agent.sessions.launchDetached(body.container_id, body.command, field);
+        return sendEmpty(response, outcome === 'launched' ? 200 : 202);
+      }
       case 'WAIT_CONTAINER':
         return reply('WAIT_CONTAINER', await agent.sessions.wait(call.wait_container.container_id));
-      case 'KILL_CONTAINER': {
-        const { container_id, signal } = call.kill_container;
+      case 'WAIT_NESTED_CONTAINER':
+        return reply(
+          'WAIT_NESTED_CONTAINER',
+          await agent.sessions.wait(call.wait_nested_container.container_id),
+        );
+      case 'KILL_CONTAINER':
+      case 'KILL_NESTED_CONTAINER': {
+        const { container_id, signal } =
+          call.type === 'KILL_CONTAINER' ? call.kill_container : call.kill_nested_container;
         agent.sessions.kill(container_id, signalName(signal ?? 9));
         return sendEmpty(response, 200);
       }
-      case 'LAUNCH_CONTAINER':
       case 'REMOVE_CONTAINER':
-        throw new HttpError(
-          'NOT_IMPLEMENTED',
-          `${call.type}: standalone containers are not supported; launch tasks through the master`,
+      case 'REMOVE_NESTED_CONTAINER':
+        await agent.sessions.remove(
+          call.type === 'REMOVE_CONTAINER'
+            ? call.remove_container.container_id
+            : call.remove_nested_container.container_id,
         );
+        return sendEmpty(response, 200);
       default:
         throw new HttpError(
           'NOT_IMPLEMENTED',

@@ -1,8 +1,10 @@
-// Containers nested in a task's (LAUNCH_NESTED_CONTAINER_SESSION): a command
-// run inside the task's container — its cgroups, sandbox and environment —
-// whose output streams back as ProcessIO records while it lives, and whose
-// input comes from ATTACH_CONTAINER_INPUT. What `agora task exec` (like
-// `mesos task exec`) uses; `agora task attach` follows a task's own output
+// Containers nested in a task's: a command run inside the task's container —
+// its cgroups, mounts and environment. A session (LAUNCH_NESTED_CONTAINER_SESSION)
+// streams its output back as ProcessIO records while it lives and takes its
+// input from ATTACH_CONTAINER_INPUT: what `agora task exec` (like `mesos task
+// exec`) uses. A detached one (LAUNCH_CONTAINER with a parent) writes its output
+// to a sandbox of its own under the task's, `containers/<id>`, kept until
+// REMOVE_CONTAINER. `agora task attach` follows a task's own output
 // (ATTACH_CONTAINER_OUTPUT), read from its sandbox files.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
@@ -19,6 +21,7 @@ import {
   terminationMessage,
 } from '../wire/index.js';
 import type { SandboxFiles } from './files.js';
+import { closeNestedSandbox, openNestedSandbox, removeNestedSandbox } from './nested-sandbox.js';
 import type { TaskRun } from './task-runs.js';
 
 /** Sessions running at once on one agent: each is a process and a stream. */
@@ -31,6 +34,14 @@ const ENDED_KEPT = 256;
 interface Session {
   readonly child: ChildProcess;
   readonly ended: Promise<Termination>;
+  /** A detached container's parent's sandbox, under which it has its own; a session has none. */
+  readonly taskSandbox?: string;
+}
+
+/** How a container that ended did, and its sandbox while REMOVE_CONTAINER has not removed it. */
+interface Ended {
+  readonly termination: Termination;
+  readonly taskSandbox?: string;
 }
 
 export interface ContainerSessionsOptions {
@@ -44,7 +55,9 @@ export interface ContainerSessionsOptions {
 
 export class ContainerSessions {
   private readonly sessions = new Map<string, Session>();
-  private readonly ended = new Map<string, Termination>();
+  private readonly ended = new Map<string, Ended>();
+  /** Detached launches between their check and their start: a retried launch waits for none. */
+  private readonly launching = new Set<string>();
 
   constructor(private readonly options: ContainerSessionsOptions) {}
 
@@ -67,11 +80,7 @@ export class ContainerSessions {
       throw new HttpError('UNAVAILABLE', `${MAX_SESSIONS} sessions are running; try again later`);
     const run = this.options.taskByContainer(parent.value);
     if (run === undefined) throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
-    const argv =
-      (command?.shell ?? true)
-        ? ['/bin/sh', '-c', command?.value ?? '/bin/sh']
-        : [command?.value ?? '/bin/sh', ...(command?.arguments ?? []).slice(1)];
-    const entry = this.options.containerizer.enter(run.containerIdValue, argv);
+    const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command));
     if (entry === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
     const child = spawn(entry.file, [...entry.args], {
@@ -98,8 +107,102 @@ export class ContainerSessions {
     const termination = await ended;
     closed.removeEventListener('abort', onClose);
     this.sessions.delete(id.value);
-    this.remember(id.value, termination);
+    this.remember(id.value, { termination });
     response.end();
+  }
+
+  /**
+   * LAUNCH_CONTAINER of a nested container: starts `command` in `id.parent`'s
+   * container, its output in its own sandbox. 'exists' when the id is taken
+   * (Mesos answers 202 then: a retried launch is not an error).
+   */
+  async launchDetached(
+    id: NestedContainerID,
+    command: CommandInfo | undefined,
+    field: string,
+  ): Promise<'launched' | 'exists'> {
+    const parent = id.parent;
+    if (parent === undefined)
+      throw new HttpError(
+        'NOT_IMPLEMENTED',
+        'standalone containers are not supported; launch tasks through the master',
+      );
+    if (id.value === '.' || id.value === '..' || /[/\\\0]/.test(id.value))
+      throw new BadRequestError(
+        `${field}.container_id.value`,
+        "names the container's sandbox directory: no '/', '\\', NUL, '.' or '..'",
+      );
+    if (this.sessions.has(id.value) || this.ended.has(id.value) || this.launching.has(id.value))
+      return 'exists';
+    if (this.sessions.size + this.launching.size >= MAX_SESSIONS)
+      throw new HttpError('UNAVAILABLE', `${MAX_SESSIONS} containers are running; try again later`);
+    this.launching.add(id.value);
+    try {
+      await this.startDetached(id, parent, command, field);
+    } finally {
+      this.launching.delete(id.value);
+    }
+    return 'launched';
+  }
+
+  private async startDetached(
+    id: NestedContainerID,
+    parent: NestedContainerID,
+    command: CommandInfo | undefined,
+    field: string,
+  ): Promise<void> {
+    const run = this.options.taskByContainer(parent.value);
+    if (run?.container === undefined)
+      throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
+    const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command));
+    if (entry === undefined)
+      throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
+    const opened = await openNestedSandbox(run.sandbox, id.value);
+    const environment: Record<string, string> = this.options.environmentOf(run);
+    for (const variable of command?.environment?.variables ?? [])
+      if (variable.type !== 'SECRET') environment[variable.name] = variable.value ?? '';
+    let child: ChildProcess;
+    try {
+      child = spawn(entry.file, [...entry.args], {
+        // The directory opened, not its name again: the task may have swapped the name.
+        cwd: `/proc/self/fd/${opened.directory.fd}`,
+        env: { ...environment, MESOS_SANDBOX: opened.path },
+        stdio: ['ignore', opened.stdout.fd, opened.stderr.fd],
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    } catch (error) {
+      throw new BadRequestError(field, `cannot start the command: ${(error as Error).message}`);
+    } finally {
+      await closeNestedSandbox(opened);
+    }
+    const ended = new Promise<Termination>((resolve) =>
+      child.once('close', (exitCode, signal) => resolve({ exitCode, signal })),
+    );
+    this.sessions.set(id.value, { child, ended, taskSandbox: run.sandbox });
+    // A nested container does not outlive its parent (with posix isolation nothing else
+    // would end it: it is in no cgroup of the task's).
+    const parentEnded = () => child.kill('SIGKILL');
+    void run.container.terminated.then(parentEnded);
+    void ended.then((termination) => {
+      this.sessions.delete(id.value);
+      this.remember(id.value, { termination, taskSandbox: run.sandbox });
+    });
+  }
+
+  /**
+   * REMOVE_CONTAINER: forgets a nested container that has ended and removes its
+   * sandbox. One still running is refused: kill it first, as Mesos requires.
+   */
+  async remove(id: NestedContainerID): Promise<void> {
+    if (this.sessions.has(id.value))
+      throw new HttpError('CONFLICT', `container ${id.value} is still running; kill it first`);
+    const known = this.ended.get(id.value);
+    if (known === undefined) throw new HttpError('NOT_FOUND', `no ended container ${id.value}`);
+    this.ended.delete(id.value);
+    if (known.taskSandbox !== undefined) await removeNestedSandbox(known.taskSandbox, id.value);
   }
 
   /** Feeds `records` (PROCESS_IO DATA STDIN) to a session's input; an empty one closes it. */
@@ -178,7 +281,7 @@ export class ContainerSessions {
 
   /** WAIT_CONTAINER: how the container ended, once it has. */
   async wait(id: NestedContainerID): Promise<Record<string, unknown>> {
-    const known = this.ended.get(id.value);
+    const known = this.ended.get(id.value)?.termination;
     const session = this.sessions.get(id.value);
     const run = this.options.taskByContainer(id.value);
     const termination =
@@ -212,13 +315,20 @@ export class ContainerSessions {
     await Promise.all([...this.sessions.values()].map((s) => s.ended));
   }
 
-  private remember(idValue: string, termination: Termination): void {
-    this.ended.set(idValue, termination);
+  private remember(idValue: string, ended: Ended): void {
+    this.ended.set(idValue, ended);
     for (const key of this.ended.keys()) {
       if (this.ended.size <= ENDED_KEPT) break;
       this.ended.delete(key);
     }
   }
+}
+
+/** A CommandInfo as argv: a shell line by default, as Mesos runs it. */
+function argvOf(command: CommandInfo | undefined): string[] {
+  return (command?.shell ?? true)
+    ? ['/bin/sh', '-c', command?.value ?? '/bin/sh']
+    : [command?.value ?? '/bin/sh', ...(command?.arguments ?? []).slice(1)];
 }
 
 function openRecordStream(response: ServerResponse): void {

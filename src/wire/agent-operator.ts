@@ -28,6 +28,11 @@ export const AGENT_OPERATOR_CALL_TYPES = [
   'WAIT_CONTAINER',
   'KILL_CONTAINER',
   'REMOVE_CONTAINER',
+  // Mesos' names for the four container calls before 1.5, still sent by older clients.
+  'LAUNCH_NESTED_CONTAINER',
+  'WAIT_NESTED_CONTAINER',
+  'KILL_NESTED_CONTAINER',
+  'REMOVE_NESTED_CONTAINER',
 ] as const;
 
 export type AgentOperatorCallType = (typeof AGENT_OPERATOR_CALL_TYPES)[number];
@@ -54,6 +59,10 @@ export type AgentOperatorCall =
         | 'WAIT_CONTAINER'
         | 'KILL_CONTAINER'
         | 'REMOVE_CONTAINER'
+        | 'LAUNCH_NESTED_CONTAINER'
+        | 'WAIT_NESTED_CONTAINER'
+        | 'KILL_NESTED_CONTAINER'
+        | 'REMOVE_NESTED_CONTAINER'
       >;
     }
   | { readonly type: 'GET_METRICS'; readonly get_metrics?: Record<string, unknown> }
@@ -121,6 +130,28 @@ export type AgentOperatorCall =
   | {
       readonly type: 'REMOVE_CONTAINER';
       readonly remove_container: { readonly container_id: NestedContainerID };
+    }
+  | {
+      readonly type: 'LAUNCH_NESTED_CONTAINER';
+      readonly launch_nested_container: {
+        readonly container_id: NestedContainerID;
+        readonly command?: CommandInfo;
+      };
+    }
+  | {
+      readonly type: 'WAIT_NESTED_CONTAINER';
+      readonly wait_nested_container: { readonly container_id: NestedContainerID };
+    }
+  | {
+      readonly type: 'KILL_NESTED_CONTAINER';
+      readonly kill_nested_container: {
+        readonly container_id: NestedContainerID;
+        readonly signal?: number;
+      };
+    }
+  | {
+      readonly type: 'REMOVE_NESTED_CONTAINER';
+      readonly remove_nested_container: { readonly container_id: NestedContainerID };
     };
 
 /** One record of a session's or an attach's stream (agent.proto ProcessIO). */

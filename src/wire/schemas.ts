@@ -1153,6 +1153,18 @@ const ProcessIOSchema: z.ZodType<ProcessIO> = z.union([
 ]);
 
 const ContainerBodySchema = z.object({ container_id: NestedContainerIDSchema });
+const LaunchContainerBodySchema = z.object({
+  container_id: NestedContainerIDSchema,
+  command: optional(CommandInfoSchema),
+});
+const KillContainerBodySchema = z.object({
+  container_id: NestedContainerIDSchema,
+  signal: optional(
+    number.refine((s) => Number.isInteger(s) && s > 0 && s < 65, {
+      error: 'must be a signal number from 1 to 64',
+    }),
+  ),
+});
 
 const REQUIRED_AGENT_OPERATOR_BODY: Partial<
   Record<(typeof AGENT_OPERATOR_CALL_TYPES)[number], string>
@@ -1167,6 +1179,10 @@ const REQUIRED_AGENT_OPERATOR_BODY: Partial<
   WAIT_CONTAINER: 'wait_container',
   KILL_CONTAINER: 'kill_container',
   REMOVE_CONTAINER: 'remove_container',
+  LAUNCH_NESTED_CONTAINER: 'launch_nested_container',
+  WAIT_NESTED_CONTAINER: 'wait_nested_container',
+  KILL_NESTED_CONTAINER: 'kill_nested_container',
+  REMOVE_NESTED_CONTAINER: 'remove_nested_container',
 };
 
 export const AgentOperatorCallSchema: z.ZodType<AgentOperatorCall> = z
@@ -1179,9 +1195,7 @@ export const AgentOperatorCallSchema: z.ZodType<AgentOperatorCall> = z
     get_containers: optional(
       z.object({ show_nested: optional(boolean), show_standalone: optional(boolean) }),
     ),
-    launch_nested_container_session: optional(
-      z.object({ container_id: NestedContainerIDSchema, command: optional(CommandInfoSchema) }),
-    ),
+    launch_nested_container_session: optional(LaunchContainerBodySchema),
     attach_container_input: optional(
       z.object({
         type: z.enum(['CONTAINER_ID', 'PROCESS_IO']),
@@ -1190,21 +1204,14 @@ export const AgentOperatorCallSchema: z.ZodType<AgentOperatorCall> = z
       }),
     ),
     attach_container_output: optional(ContainerBodySchema),
-    launch_container: optional(
-      z.object({ container_id: NestedContainerIDSchema, command: optional(CommandInfoSchema) }),
-    ),
+    launch_container: optional(LaunchContainerBodySchema),
     wait_container: optional(ContainerBodySchema),
-    kill_container: optional(
-      z.object({
-        container_id: NestedContainerIDSchema,
-        signal: optional(
-          number.refine((s) => Number.isInteger(s) && s > 0 && s < 65, {
-            error: 'must be a signal number from 1 to 64',
-          }),
-        ),
-      }),
-    ),
+    kill_container: optional(KillContainerBodySchema),
     remove_container: optional(ContainerBodySchema),
+    launch_nested_container: optional(LaunchContainerBodySchema),
+    wait_nested_container: optional(ContainerBodySchema),
+    kill_nested_container: optional(KillContainerBodySchema),
+    remove_nested_container: optional(ContainerBodySchema),
   })
   .superRefine((call, ctx) => {
     const body = REQUIRED_AGENT_OPERATOR_BODY[call.type];

@@ -635,6 +635,13 @@ function agentOperatorTemplates(): Json[] {
     { type: 'WAIT_CONTAINER', wait_container: { container_id } },
     { type: 'KILL_CONTAINER', kill_container: { container_id, signal: 15 } },
     { type: 'REMOVE_CONTAINER', remove_container: { container_id } },
+    {
+      type: 'LAUNCH_NESTED_CONTAINER',
+      launch_nested_container: { container_id, command: { value: 'true', shell: true } },
+    },
+    { type: 'WAIT_NESTED_CONTAINER', wait_nested_container: { container_id } },
+    { type: 'KILL_NESTED_CONTAINER', kill_nested_container: { container_id, signal: 15 } },
+    { type: 'REMOVE_NESTED_CONTAINER', remove_nested_container: { container_id } },
   ];
 }
 
