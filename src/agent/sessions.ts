@@ -80,7 +80,7 @@ export class ContainerSessions {
       throw new HttpError('UNAVAILABLE', `${MAX_SESSIONS} sessions are running; try again later`);
     const run = this.options.taskByContainer(parent.value);
     if (run === undefined) throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
-    const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command));
+    const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command), run.user);
     if (entry === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
     const child = spawn(entry.file, [...entry.args], {
@@ -154,7 +154,7 @@ export class ContainerSessions {
     const run = this.options.taskByContainer(parent.value);
     if (run?.container === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
-    const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command));
+    const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command), run.user);
     if (entry === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
     const opened = await openNestedSandbox(run.sandbox, id.value);

@@ -56,11 +56,13 @@ import { recoverRuns, sandboxPath } from './recovery.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
-import { giveToUser, type HostUser, switchUserTo, taskUserName } from './task-user.js';
+import { giveToUser, type HostUser, runAsUser, switchUserTo, taskUserName } from './task-user.js';
 import { linkVolumes, persistentVolumes } from './volumes.js';
 
 /** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
 const MAX_COMPLETED_TASKS = 1000;
+/** Who enters a recovered task whose user the host no longer has: the least of users. */
+const UNKNOWN_USER: HostUser = { name: 'nobody', uid: 65534, gid: 65534, home: '/nonexistent' };
 /**
  * Unacknowledged updates past which a task's check and health results are not
  * queued: a framework that has not acknowledged this many is not listening, and
@@ -515,7 +517,7 @@ export class TaskRuns {
       // one's by docker exec, an image's or a bind-mounting task's in its mount namespace,
       // any other's in its cgroups (what enter gives, or joinArgv where it gives nothing).
       enter: (argv: readonly string[]) =>
-        this.options.containerizer.enter(run.containerIdValue, argv),
+        this.options.containerizer.enter(run.containerIdValue, argv, run.user),
     };
     run.checks = startTaskChecks({
       task,
@@ -1002,6 +1004,17 @@ export class TaskRuns {
       isKilledByHealthCheck: run.kill?.isHealthCheck === true,
       fetching: undefined,
     };
+    // What enters the task (checks, sessions, nested containers) runs as the task did.
+    try {
+      const user = runAsUser(taskUserName(task, frameworkInfo), this.options);
+      if (user !== undefined) taskRun.user = user;
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message, task_id: task.task_id.value },
+        "the task's user is gone: what enters its container runs as nobody",
+      );
+      taskRun.user = UNKNOWN_USER;
+    }
     this.runs.set(key, taskRun);
     const pending = run.updates.filter((u) => !run.acknowledged.has(u.uuid ?? ''));
     // Its end was acknowledged, and the previous life died before removing its records.

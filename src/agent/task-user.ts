@@ -49,16 +49,26 @@ export function switchUserTo(
   sandbox: string,
   options: UserSwitch,
 ): HostUser | undefined {
-  if (options.switchUser !== true || name === undefined) return undefined;
-  const user = (options.lookupUser ?? lookupHostUser)(name);
-  if (user === undefined)
-    throw new Error(`user '${name}' does not exist on this agent (--switch_user)`);
-  if (user.uid === process.getuid?.() && user.gid === process.getgid?.()) return undefined;
+  const user = runAsUser(name, options);
+  if (user === undefined) return undefined;
   chownSync(sandbox, user.uid, user.gid);
   for (const file of ['stdout', 'stderr']) {
     closeSync(openSync(join(sandbox, file), 'a', 0o644));
     chownSync(join(sandbox, file), user.uid, user.gid);
   }
+  return user;
+}
+
+/**
+ * With --switch_user, the host user a container named `name` runs as (and what enters it);
+ * undefined without the flag or for the agent's own user. Throws for a user this host lacks.
+ */
+export function runAsUser(name: string | undefined, options: UserSwitch): HostUser | undefined {
+  if (options.switchUser !== true || name === undefined) return undefined;
+  const user = (options.lookupUser ?? lookupHostUser)(name);
+  if (user === undefined)
+    throw new Error(`user '${name}' does not exist on this agent (--switch_user)`);
+  if (user.uid === process.getuid?.() && user.gid === process.getgid?.()) return undefined;
   return user;
 }
 

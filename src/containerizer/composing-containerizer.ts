@@ -5,7 +5,14 @@
 // an image (`mesos.image`) goes to the Mesos side, which runs it in its image
 // (linux-filesystem.ts) or refuses it, never runs it without.
 import { isDockerContainer } from './docker-plan.js';
-import type { Container, Containerizer, KnownContainer, LaunchSpec, Termination } from './types.js';
+import type {
+  Container,
+  Containerizer,
+  KnownContainer,
+  LaunchSpec,
+  RunAsUser,
+  Termination,
+} from './types.js';
 
 export interface OwningContainerizer extends Containerizer {
   /** Which containers it launched or recovered: cleanup and enter go to it. */
@@ -64,10 +71,12 @@ export class ComposingContainerizer implements Containerizer {
   enter(
     containerId: string,
     command: readonly string[],
+    user?: RunAsUser,
   ): { readonly file: string; readonly args: readonly string[] } | undefined {
+    // docker exec runs as the container's own user.
     return this.docker?.owns(containerId) === true
       ? this.docker.enter(containerId, command)
-      : this.mesos.enter(containerId, command);
+      : this.mesos.enter(containerId, command, user);
   }
 
   close(): void {

@@ -25,7 +25,14 @@ import {
   type RootfsMount,
   volumeBinds,
 } from './image-runtime.js';
-import type { Container, Containerizer, KnownContainer, LaunchSpec, Termination } from './types.js';
+import type {
+  Container,
+  Containerizer,
+  KnownContainer,
+  LaunchSpec,
+  RunAsUser,
+  Termination,
+} from './types.js';
 
 const run = promisify(execFile);
 const UNSHARE = '/usr/bin/unshare';
@@ -156,9 +163,10 @@ export class LinuxFilesystemContainerizer implements Containerizer {
   enter(
     containerId: string,
     command: readonly string[],
+    user?: RunAsUser,
   ): { readonly file: string; readonly args: readonly string[] } | undefined {
     const entry = this.namespaced.get(containerId);
-    if (entry === undefined) return this.inner.enter(containerId, command);
+    if (entry === undefined) return this.inner.enter(containerId, command, user);
     // The agent gives a command entering an image the task's variables, not the image's: the
     // image's PATH (as the task has it) and the sandbox as the container sees it are set here.
     const path = entry.isRooted ? taskPath(entry.pid) : undefined;
@@ -177,6 +185,8 @@ export class LinuxFilesystemContainerizer implements Containerizer {
       '--mount',
       ...(entry.isRooted ? ['--root'] : []),
       '--wd',
+      // nsenter drops to the user once inside (setpriv before it could not enter at all).
+      ...(user === undefined ? [] : [`--setuid=${user.uid}`, `--setgid=${user.gid}`]),
       '--',
       ...command,
     ]);

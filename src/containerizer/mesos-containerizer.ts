@@ -271,10 +271,11 @@ export class MesosContainerizer implements Containerizer {
   enter(
     containerId: string,
     command: readonly string[],
+    user?: RunAsUser,
   ): { readonly file: string; readonly args: readonly string[] } | undefined {
     const running = this.running.get(containerId);
     if (running === undefined) return undefined;
-    return joinArgv(running.cgroup?.procsFiles ?? [], command);
+    return joinArgv(running.cgroup?.procsFiles ?? [], runAsArgv(user, command));
   }
 
   /**

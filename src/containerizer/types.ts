@@ -128,11 +128,14 @@ export interface Containerizer {
   cleanup(containerId: string): Promise<void>;
   /**
    * The argv that runs `command` inside a running container (its cgroups), for
-   * sessions nested in it; undefined if the container is not running here.
+   * sessions, nested containers and checks; as `user` when given (the task's, so
+   * nothing entering a task runs with more rights than the task: a task can call
+   * the agent's API itself); undefined if the container is not running here.
    */
   enter(
     containerId: string,
     command: readonly string[],
+    user?: RunAsUser,
   ): { readonly file: string; readonly args: readonly string[] } | undefined;
   /**
    * Lets go of what it keeps to launch and watch containers (a launcher process, a

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Cluster, startCluster, waitFor } from './harness.js';
+import { type Cluster, runCli, startCluster, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
 describe('nested containers (LAUNCH_CONTAINER with a parent)', () => {
@@ -29,7 +29,9 @@ describe('nested containers (LAUNCH_CONTAINER with a parent)', () => {
   before(async () => {
     outside = mkdtempSync(join(tmpdir(), 'agora-nested-outside-'));
     writeFileSync(join(outside, 'keep'), 'precious\n');
-    cluster = await startCluster({ agents: 1, agentResources: 'cpus:1;mem:512' });
+    cluster = await startCluster({ agents: 0, agentResources: 'cpus:1;mem:512' });
+    // Mesos' default, which the harness turns off: tasks run as their users.
+    await cluster.addAgent('agent-1', ['--switch_user']);
     framework = await TaskFramework.start(cluster.masterUrl, 'nested-test');
     await framework.launch({ host: 'echo $MESOS_TASK_ID > who; sleep 600' });
     const running = await framework.update('host', 'TASK_RUNNING');
@@ -246,5 +248,67 @@ describe('nested containers (LAUNCH_CONTAINER with a parent)', () => {
       .wait_container.exit_status;
     // SIGTERM or SIGKILL, as the task's own processes: a wait(2) status of a signal.
     assert.ok(status === 15 || status === 9, `killed with its parent (status ${status})`);
+  });
+
+  test("what enters a task runs as the task's user: a nested container, a session, a check", async () => {
+    await framework.launch({
+      unprivileged: {
+        command: { value: 'sleep 600', user: 'nobody' },
+        health_check: {
+          type: 'COMMAND',
+          command: { value: 'test "$(id -u)" = 65534' },
+          interval_seconds: 0.5,
+          grace_period_seconds: 0,
+        },
+      },
+    });
+    const running = await framework.update('unprivileged', 'TASK_RUNNING');
+    const id = {
+      value: 'who-am-i',
+      parent: { value: running.container_status?.container_id?.value ?? '' },
+    };
+    const launched = await call({
+      type: 'LAUNCH_CONTAINER',
+      launch_container: { container_id: id, command: { value: 'id -u; touch /root/owned' } },
+    });
+    assert.equal(launched.status, 200, launched.text);
+    const waited = await call({ type: 'WAIT_CONTAINER', wait_container: { container_id: id } });
+    assert.notEqual(
+      (JSON.parse(waited.text) as { wait_container: { exit_status: number } }).wait_container
+        .exit_status,
+      0,
+      'nobody cannot write in /root',
+    );
+    const state = (await (await fetch(new URL('/state', agentUrl()))).json()) as {
+      frameworks: { executors: { id: string; directory: string }[] }[];
+    };
+    const directory = state.frameworks[0]?.executors.find(
+      (e) => e.id === 'unprivileged',
+    )?.directory;
+    assert.ok(directory !== undefined);
+    assert.equal(
+      readFileSync(join(directory, 'containers', 'who-am-i', 'stdout'), 'utf8'),
+      '65534\n',
+    );
+    assert.equal(existsSync('/root/owned'), false);
+
+    const session = await runCli([
+      'task',
+      'exec',
+      '--master',
+      cluster.masterUrl,
+      'unprivileged',
+      '--',
+      'id -u',
+    ]).result;
+    assert.equal(session.code, 0, session.stderr);
+    assert.equal(session.stdout, '65534\n');
+
+    // The COMMAND health check passes only when run as nobody.
+    await waitFor('the task to be reported healthy', () =>
+      framework.updates('unprivileged').some((status) => status.healthy === true)
+        ? true
+        : undefined,
+    );
   });
 });
