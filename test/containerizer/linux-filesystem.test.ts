@@ -189,6 +189,7 @@ test('filesystem/linux bind mounts a command task volume in its own mount namesp
   const volume = join(dir, 'volume');
   mkdirSync(volume);
   let entered = '';
+  let enteredAsNobody = '';
   const result = await launch(
     {
       value:
@@ -202,11 +203,27 @@ test('filesystem/linux bind mounts a command task volume in its own mount namesp
         assert.ok(enter !== undefined);
         await waitForFile(join(volume, 'file'));
         entered = execFileSync(enter.file, enter.args, { cwd: dir, encoding: 'utf8' });
+        // As a user: nsenter drops to it once inside (setpriv first could not enter).
+        const asNobody = containerizer.enter(
+          container.id,
+          ['/bin/sh', '-c', 'id -u; cat data/file'],
+          {
+            name: 'nobody',
+            uid: 65534,
+            gid: 65534,
+          },
+        );
+        assert.ok(asNobody !== undefined);
+        enteredAsNobody = execFileSync(asNobody.file, asNobody.args, {
+          cwd: dir,
+          encoding: 'utf8',
+        });
         writeFileSync(join(dirname(volume), 'c0', 'sandbox', 'go'), 'go\n');
       },
     },
   );
   assert.equal(entered, 'bound\n');
+  assert.equal(enteredAsNobody, '65534\nbound\n');
   assert.equal(result.termination.exitCode, 0, result.stderr);
   assert.equal(readFileSync(join(volume, 'file'), 'utf8'), 'bound\n');
   // On the host the sandbox has an empty directory, not the volume.
