@@ -258,7 +258,12 @@ export function parseScheduleSpec(input: unknown): Parsed<ScheduleSpec> {
 function firstIssue(error: z.ZodError): SpecError {
   const [issue] = error.issues;
   if (issue === undefined) return { kind: 'error', field: '', message: 'invalid' };
-  const field = issue.path.reduce<string>(
+  // An unknown key is the field at fault: name it, not the object holding it.
+  const path =
+    issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined
+      ? [...issue.path, issue.keys[0]]
+      : issue.path;
+  const field = path.reduce<string>(
     (path, key) =>
       typeof key === 'number'
         ? `${path}[${key}]`
@@ -267,8 +272,13 @@ function firstIssue(error: z.ZodError): SpecError {
           : `${path}.${String(key)}`,
     '',
   );
-  const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
-  return { kind: 'error', field, message: `${issue.message}${keys}` };
+  if (issue.code === 'unrecognized_keys')
+    return {
+      kind: 'error',
+      field,
+      message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.join(', ')}` : ''}`,
+    };
+  return { kind: 'error', field, message: issue.message };
 }
 
 function isRe2(pattern: string): boolean {

@@ -42,7 +42,7 @@ test('a bad job spec is refused naming the field', () => {
       'placement.constraints[0].value',
       /RE2/,
     ],
-    [{ id: 'a', run: { cmd: 'x' }, colour: 'red' }, '', /colour/],
+    [{ id: 'a', run: { cmd: 'x' }, colour: 'red' }, 'colour', /unknown field/],
     [{ id: 'a', run: { cmd: 'x', env: { 'A-B': 'x' } } }, 'run.env.A-B', /.+/],
     [
       { id: 'a', run: { cmd: 'x' }, disconnect: { lostAfterSeconds: -1 } },
@@ -60,7 +60,11 @@ test('a bad job spec is refused naming the field', () => {
       /.+/,
     ],
     [{ id: 'a', run: { cmd: 'x' }, disconnect: { replace: 'yes' } }, 'disconnect.replace', /.+/],
-    [{ id: 'a', run: { cmd: 'x' }, disconnect: { lost_after: 5 } }, 'disconnect', /lost_after/],
+    [
+      { id: 'a', run: { cmd: 'x' }, disconnect: { lost_after: 5 } },
+      'disconnect.lost_after',
+      /unknown field/,
+    ],
   ];
   for (const [input, field, message] of cases) {
     const parsed = parseJobSpec(input);
