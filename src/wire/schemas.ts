@@ -325,8 +325,10 @@ export const FrameworkInfoSchema: z.ZodType<FrameworkInfo> = z.object({
 
 const FiltersSchema: z.ZodType<Filters> = z.object({ refuse_seconds: optional(number) });
 
+// Both are int64 nanoseconds on the wire: kept whole, so they are written back as protobuf's
+// JSON parsers read an int64 (no fraction, no exponent) in /master/state and every event.
 const DurationInfoSchema = z.object({
-  nanoseconds: number.superRefine(durationIn(durationNanosecondsProblem)),
+  nanoseconds: number.superRefine(durationIn(durationNanosecondsProblem)).transform(Math.round),
 });
 const KillPolicySchema: z.ZodType<KillPolicy> = z.object({
   grace_period: optional(DurationInfoSchema),
@@ -902,7 +904,11 @@ export const MachineIDSchema: z.ZodType<MachineID> = z
   });
 
 const TimeInfoSchema = z.object({
-  nanoseconds: number.refine((n) => Number.isFinite(n), { error: 'must be a finite number' }),
+  nanoseconds: number
+    .refine((n) => Number.isFinite(n) && Math.abs(n) <= MAX_DURATION_NANOSECONDS, {
+      error: 'must be a time within int64 nanoseconds of the epoch (years 1678 to 2262)',
+    })
+    .transform(Math.round),
 });
 
 export const MaintenanceScheduleSchema: z.ZodType<MaintenanceSchedule> = z.object({

@@ -306,6 +306,33 @@ test('scheduler call validation refuses a failover_timeout or grace period Mesos
     const error = badRequest(() => parseCall(killing(value)));
     assert.equal(error.field, 'kill.kill_policy.grace_period.nanoseconds');
   }
+  // int64 on the wire: a fraction is rounded, so it is written back as an int64 parser reads it.
+  const kill = narrow(parseCall(killing(1500000000.4)), 'KILL').kill;
+  assert.equal(kill.kill_policy?.grace_period?.nanoseconds, 1500000000);
+});
+
+test('a maintenance window starts within int64 nanoseconds of the epoch, kept whole', () => {
+  const scheduling = (nanoseconds: unknown) => ({
+    type: 'UPDATE_MAINTENANCE_SCHEDULE',
+    update_maintenance_schedule: {
+      schedule: {
+        windows: [{ machine_ids: [{ hostname: 'h' }], unavailability: { start: { nanoseconds } } }],
+      },
+    },
+  });
+  for (const value of [1e30, -1e30, 'Infinity']) {
+    const error = badRequest(() => parseMasterCall(scheduling(value)));
+    assert.equal(
+      error.field,
+      'update_maintenance_schedule.schedule.windows[0].unavailability.start.nanoseconds',
+      String(value),
+    );
+    assert.match(error.reason, /int64|Infinity/);
+  }
+  const call = narrow(parseMasterCall(scheduling(1.7e18 + 0.5)), 'UPDATE_MAINTENANCE_SCHEDULE');
+  const start = call.update_maintenance_schedule.schedule.windows?.[0]?.unavailability.start;
+  assert.ok(Number.isInteger(start?.nanoseconds));
+  assert.equal(JSON.stringify(start), '{"nanoseconds":1700000000000000000}');
 });
 
 test('DRAIN_AGENT takes max_grace_period as a google.protobuf.Duration, {seconds, nanos}', () => {
