@@ -157,3 +157,47 @@ export function dependencyCycle(
 function fail<T>(path: string, error: string): Parsed<T> {
   return { ok: false, failure: invalid(path, error) };
 }
+
+/**
+ * PUT/PATCH /v2/apps (Marathon's bulk update): a list of app definitions, each
+ * changing the app of its id (only the fields sent when `isPartial`, as one
+ * PUT /v2/apps/<id> does) or creating it. Errors name the entry: `/(2)/cpus`.
+ */
+export function parseAppList(
+  body: unknown,
+  current: (appId: string) => AppDefinition | undefined,
+  isPartial: boolean,
+): Parsed<AppDefinition[]> {
+  if (!Array.isArray(body)) return fail('/', 'a list of app definitions');
+  if (body.length > GROUP_LIMITS.apps)
+    return fail('/', `at most ${GROUP_LIMITS.apps} apps in one update`);
+  const apps: AppDefinition[] = [];
+  const seen = new Set<string>();
+  for (const [i, raw] of body.entries()) {
+    const at = `/(${i})`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      return fail(at, 'an app definition is a JSON object');
+    const entry = raw as Record<string, unknown>;
+    if (typeof entry.id !== 'string') return fail(`${at}/id`, 'an app needs an id');
+    const appId = normalizeAppId(entry.id);
+    const idError = appIdError(appId);
+    if (idError !== undefined) return fail(`${at}/id`, idError);
+    if (seen.has(appId)) return fail(`${at}/id`, `${appId} appears twice in the update`);
+    seen.add(appId);
+    const base = isPartial ? (current(appId) as unknown as Record<string, unknown>) : undefined;
+    const parsed = parseApp({ ...base, ...entry, id: appId }, appId);
+    if (!parsed.ok)
+      return {
+        ok: false,
+        failure: {
+          message: parsed.failure.message,
+          details: parsed.failure.details.map((d) => ({
+            path: `${at}${d.path === '/' ? '' : d.path}`,
+            errors: d.errors,
+          })),
+        },
+      };
+    apps.push(parsed.value);
+  }
+  return { ok: true, value: apps };
+}

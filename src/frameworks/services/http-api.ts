@@ -15,7 +15,7 @@ import {
 } from './app-definition.js';
 import type { CommandResult, ServiceCore } from './core.js';
 import type { EventHub } from './event-hub.js';
-import { dependencyCycle, parseGroup } from './groups.js';
+import { dependencyCycle, parseAppList, parseGroup } from './groups.js';
 import { appView, deploymentView, groupView, queueView, taskView } from './views.js';
 
 /** A request body larger than this is refused with 413 before it is parsed. */
@@ -155,6 +155,23 @@ async function route(
       const app = core.apps.get(parsed.value.id);
       return { status: 201, body: app === undefined ? {} : appView(core, app, false) };
     }
+    if (method === 'PUT' || method === 'PATCH') {
+      // Marathon's bulk update: several apps changed (or created) at once, all checked first.
+      const isPartial = method === 'PATCH' || url.searchParams.get('partialUpdate') !== 'false';
+      const parsed = parseAppList(
+        await readJson(req),
+        (appId) => core.apps.get(appId)?.def,
+        isPartial,
+      );
+      if (!parsed.ok) throw unprocessable(parsed.failure);
+      for (const [k, def] of parsed.value.entries())
+        for (const [i, dependency] of def.dependencies.entries())
+          if (dependency === def.id)
+            throw unprocessable(
+              invalid(`/(${k})/dependencies(${i})`, 'an app cannot depend on itself'),
+            );
+      return applyChanges(host, parsed.value, [], force, 200);
+    }
     throw new HttpError(405, { message: `${method} is not allowed on /v2/apps` });
   }
   if (path.startsWith('/v2/apps/'))
@@ -280,7 +297,25 @@ async function groupRoute(
     });
   const wanted = new Set(plan.apps.map((a) => a.id));
   const doomed = existing.filter((id) => !wanted.has(id));
-  const changed = plan.apps.filter((def) => {
+  return applyChanges(host, plan.apps, doomed, force, method === 'POST' ? 201 : 200);
+}
+
+/**
+ * Puts `apps` (those that differ from what runs) and deletes `doomed`, after
+ * checking, before anything changes, that no dependency cycle results and that
+ * no deployment holds an app touched (409 unless `force`).
+ */
+async function applyChanges(
+  host: ApiHost,
+  apps: readonly AppDefinition[],
+  doomed: readonly string[],
+  force: boolean,
+  status: number,
+): Promise<Answer> {
+  const core = host.core;
+  const nowMs = host.nowMs();
+  const wanted = new Set(apps.map((a) => a.id));
+  const changed = apps.filter((def) => {
     const app = core.apps.get(def.id);
     return app === undefined || app.isDeleting || JSON.stringify(app.def) !== JSON.stringify(def);
   });
@@ -288,7 +323,7 @@ async function groupRoute(
   for (const app of core.apps.values())
     if (!wanted.has(app.def.id) && !doomed.includes(app.def.id))
       graph.set(app.def.id, app.def.dependencies);
-  for (const def of plan.apps) graph.set(def.id, def.dependencies);
+  for (const def of apps) graph.set(def.id, def.dependencies);
   const cycle = dependencyCycle(graph);
   if (cycle !== undefined)
     throw unprocessable(invalid('/dependencies', `a dependency cycle: ${cycle.join(' -> ')}`));
@@ -306,7 +341,7 @@ async function groupRoute(
     ...doomed.map((appId) => core.deleteApp(appId, nowMs)),
   ];
   await host.commit();
-  return groupAnswer(results, method === 'POST' ? 201 : 200);
+  return groupAnswer(results, status);
 }
 
 function appsUnder(core: ServiceCore, groupId: string): string[] {
