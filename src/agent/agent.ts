@@ -282,6 +282,21 @@ export class Agent implements AgentView {
     this.http.route(['GET'], '/monitor/statistics.json', (request, response) =>
       sendJson(response, 200, this.statistics(), request),
     );
+    // Mesos' /containers (what monitoring agents read): /monitor/statistics' entries with each
+    // container's status; `?container_id=` narrows it to one.
+    this.http.route(['GET'], '/containers', (request, response) => {
+      const only = request.query.get('container_id');
+      const entries = this.usage()
+        .filter(({ entry }) => only === null || entry.container_id === only)
+        .map(({ entry, pid }) => ({
+          ...entry,
+          status: {
+            container_id: { value: entry.container_id },
+            ...(pid !== undefined ? { executor_pid: pid } : {}),
+          },
+        }));
+      sendJson(response, 200, entries, request);
+    });
   }
 
   /** Every route this daemon serves (one entry per method), from its router. */
@@ -947,14 +962,22 @@ export class Agent implements AgentView {
   }
 
   /** `/monitor/statistics`: each running container's usage (Mesos' ResourceStatistics). */
-  private statistics(): Record<string, unknown>[] {
+  private statistics(): ContainerUsage[] {
+    return this.usage().map(({ entry }) => entry);
+  }
+
+  /** Each running container's usage, with its lead process when known. */
+  private usage(): { entry: ContainerUsage; pid: number | undefined }[] {
     return this.runs.usage().map(({ run, statistics }) => ({
-      executor_id: run.address.executorIdValue,
-      executor_name: `Command Executor (Task: ${run.task.task_id.value})`,
-      framework_id: run.frameworkId.value,
-      source: run.task.task_id.value,
-      container_id: run.containerIdValue,
-      statistics,
+      entry: {
+        executor_id: run.address.executorIdValue,
+        executor_name: `Command Executor (Task: ${run.task.task_id.value})`,
+        framework_id: run.frameworkId.value,
+        source: run.task.task_id.value,
+        container_id: run.containerIdValue,
+        statistics,
+      },
+      pid: run.container !== undefined && run.container.pid > 0 ? run.container.pid : undefined,
     }));
   }
 
@@ -983,6 +1006,16 @@ export class Agent implements AgentView {
       ...this.gc.metrics,
     };
   }
+}
+
+/** One running container's entry in /monitor/statistics and /containers. */
+interface ContainerUsage {
+  readonly executor_id: string;
+  readonly executor_name: string;
+  readonly framework_id: string;
+  readonly source: string;
+  readonly container_id: string;
+  readonly statistics: unknown;
 }
 
 /** Written to a temporary name and renamed: a crash leaves the old file or the new, never half. */

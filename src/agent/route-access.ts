@@ -14,6 +14,7 @@ export const AGENT_ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /metrics/snapshot': 'readonly',
   'GET /monitor/statistics': 'readonly',
   'GET /monitor/statistics.json': 'readonly',
+  'GET /containers': 'readonly',
   'GET /files/read': 'readonly',
   'GET /files/browse': 'readonly',
   'GET /files/download': 'readonly',

@@ -154,6 +154,28 @@ describe('nested containers (LAUNCH_CONTAINER with a parent)', () => {
     assert.equal(removed.status, 200, removed.text);
   });
 
+  test("GET /containers lists the task's container with its usage and status, as Mesos' does", async () => {
+    const all = (await (await fetch(new URL('/containers', agentUrl()))).json()) as {
+      container_id: string;
+      source: string;
+      statistics: { mem_rss_bytes?: number };
+      status: { container_id: { value: string }; executor_pid?: number };
+    }[];
+    const entry = all.find((e) => e.container_id === parent);
+    assert.ok(entry !== undefined, JSON.stringify(all));
+    assert.equal(entry.source, 'host');
+    assert.equal(entry.status.container_id.value, parent);
+    assert.ok((entry.status.executor_pid ?? 0) > 0);
+    const one = (await (
+      await fetch(new URL(`/containers?container_id=${parent}`, agentUrl()))
+    ).json()) as unknown[];
+    assert.equal(one.length, 1);
+    const none = (await (
+      await fetch(new URL('/containers?container_id=nobody', agentUrl()))
+    ).json()) as unknown[];
+    assert.deepEqual(none, []);
+  });
+
   test('bad launches are refused with the field and the reason', async () => {
     const cases: [unknown, number, RegExp][] = [
       [

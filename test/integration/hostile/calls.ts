@@ -342,6 +342,7 @@ export const AGENT_ROUTES: Readonly<Record<string, RouteKind>> = {
   'GET /metrics/snapshot': { kind: 'get' },
   'GET /monitor/statistics': { kind: 'get' },
   'GET /monitor/statistics.json': { kind: 'get' },
+  'GET /containers': { kind: 'get' },
   'POST /slave(1)/api/v1': {
     kind: 'call',
     call: 'agent-operator',
