@@ -62,6 +62,11 @@ export interface Run {
   readonly unreachable: Set<number>;
   succeeded: number;
   active: number;
+  /** Indices `failed`, `cancelled`; replacements over all indices: the view's counts, kept
+   * here so a GET of a 100,000-index run does not walk its indices (bench:jobs polls it). */
+  failed: number;
+  cancelled: number;
+  replacements: number;
   /** Retries spent over all indices. */
   retries: number;
   waitReason: WaitReason | { readonly kind: 'dependencies'; readonly message: string } | undefined;
@@ -469,7 +474,8 @@ export class JobsCore {
 
   /** Runs (keys) ahead of this one in the priority order right now, counting only those that wait. */
   queuePosition(run: Run, nowMs: number): number | undefined {
-    const entries = this.queueEntries(nowMs);
+    // The order does not weigh how many tasks a run could launch: one ready index is enough.
+    const entries = this.queueEntries(nowMs, 1);
     const at = orderKeys(
       entries,
       this.options.agingMs,
@@ -519,6 +525,13 @@ export class JobsCore {
       run.unreachable.add(index);
     else run.unreachable.delete(index);
     if (before.phase !== 'succeeded' && record.phase === 'succeeded') run.succeeded++;
+    if (before.phase !== record.phase) {
+      if (before.phase === 'failed') run.failed--;
+      else if (before.phase === 'cancelled') run.cancelled--;
+      if (record.phase === 'failed') run.failed++;
+      else if (record.phase === 'cancelled') run.cancelled++;
+    }
+    run.replacements += (record.replacements ?? 0) - (before.replacements ?? 0);
     this.write(keys.index(run.meta.jobId, run.meta.id, index), record);
   }
 
@@ -703,7 +716,10 @@ export class JobsCore {
     return ready;
   }
 
-  private queueEntries(nowMs: number): QueueEntry[] {
+  private queueEntries(
+    nowMs: number,
+    launchableLimit = MAX_LAUNCHES_PER_RUN_PER_CYCLE,
+  ): QueueEntry[] {
     const entries: QueueEntry[] = [];
     for (const [key, run] of this.runs) {
       if (
@@ -718,11 +734,7 @@ export class JobsCore {
         continue;
       }
       // Bounded per cycle: placing n tasks on m offers costs n·m; the rest go next cycle.
-      const launchable = this.readyIndices(
-        run,
-        nowMs,
-        Math.min(slack, MAX_LAUNCHES_PER_RUN_PER_CYCLE),
-      ).length;
+      const launchable = this.readyIndices(run, nowMs, Math.min(slack, launchableLimit)).length;
       if (launchable === 0) continue;
       const spec = run.meta.spec;
       entries.push({
@@ -968,6 +980,9 @@ function newRun(meta: RunMeta): Run {
     unreachable: new Set(),
     succeeded: 0,
     active: 0,
+    failed: 0,
+    cancelled: 0,
+    replacements: 0,
     retries: 0,
     waitReason: undefined,
   };
@@ -980,10 +995,16 @@ function recount(run: Run): void {
   run.unreachable.clear();
   run.succeeded = 0;
   run.active = 0;
+  run.failed = 0;
+  run.cancelled = 0;
+  run.replacements = 0;
   run.retries = 0;
   for (const [i, record] of run.indices.entries()) {
     if (record.phase === 'waiting') run.waiting.add(i);
     if (record.phase === 'succeeded') run.succeeded++;
+    if (record.phase === 'failed') run.failed++;
+    if (record.phase === 'cancelled') run.cancelled++;
+    run.replacements += record.replacements ?? 0;
     if (isActive(record.phase)) run.active++;
     if (isActive(record.phase) && record.unreachableSinceMs !== undefined) run.unreachable.add(i);
     run.retries += Math.min(record.failures, run.meta.spec.maxRetries);
