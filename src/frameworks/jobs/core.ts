@@ -322,7 +322,7 @@ export class JobsCore {
    */
   offers(offers: readonly (OfferSlot & { readonly agentUrl: string })[], nowMs: number): Launch[] {
     for (const offer of offers) this.learnAgent(offer.agentId, offer.free, offer.attributes);
-    const entries = this.queueEntries(nowMs);
+    const entries = this.queueEntries(nowMs, MAX_LAUNCHES_PER_RUN_PER_CYCLE, offers);
     if (entries.length === 0) return [];
     const capacities = [...this.agents.values()];
     const plan = planCycle(entries, offers, {
@@ -716,9 +716,17 @@ export class JobsCore {
     return ready;
   }
 
+  /**
+   * The runs with tasks to launch. With this cycle's `offers`, a run's launchable count is
+   * capped at what the offers could hold of its tasks, plus one: one agent freeing room for a
+   * task at a time (a real agent, offered again as each task ends) made every cycle list
+   * thousands of ready indices to place one. The one more keeps a run that fills the offers
+   * seen as waiting for room, as it was.
+   */
   private queueEntries(
     nowMs: number,
     launchableLimit = MAX_LAUNCHES_PER_RUN_PER_CYCLE,
+    offers?: readonly OfferSlot[],
   ): QueueEntry[] {
     const entries: QueueEntry[] = [];
     for (const [key, run] of this.runs) {
@@ -733,13 +741,19 @@ export class JobsCore {
         run.waitReason = undefined;
         continue;
       }
-      // Bounded per cycle: placing n tasks on m offers costs n·m; the rest go next cycle.
-      const launchable = this.readyIndices(run, nowMs, Math.min(slack, launchableLimit)).length;
-      if (launchable === 0) continue;
       const spec = run.meta.spec;
+      const demand = demandOf(spec);
+      const room = offers === undefined ? launchableLimit : copiesThatFit(demand, offers) + 1;
+      // Bounded per cycle: the cycle's store batch and ACCEPT bodies; the rest go next cycle.
+      const launchable = this.readyIndices(
+        run,
+        nowMs,
+        Math.min(slack, launchableLimit, room),
+      ).length;
+      if (launchable === 0) continue;
       entries.push({
         key,
-        demand: demandOf(spec),
+        demand,
         submittedAtMs: run.meta.activatedAtMs ?? run.meta.createdAtMs,
         launchable,
         policy: spec.placement.policy as PlacementPolicy,
@@ -1024,6 +1038,24 @@ export function demandOf(spec: JobSpec): Quantities {
   if (spec.run.disk > 0) demand.disk = spec.run.disk;
   if (spec.run.gpus > 0) demand.gpus = spec.run.gpus;
   return demand;
+}
+
+/** How many copies of `demand` the offers could hold at most, each on its own (an upper bound). */
+export function copiesThatFit(demand: Quantities, offers: readonly OfferSlot[]): number {
+  let total = 0;
+  for (const offer of offers) {
+    let copies = Number.POSITIVE_INFINITY;
+    for (const name in demand) {
+      const q = demand[name] ?? 0;
+      if (q <= 0) continue;
+      // Quantities are thousandths: 0.3 / 0.1 is 2.9999999999999996 in floating point.
+      copies = Math.min(copies, Math.floor((offer.free[name] ?? 0) / q + 1e-6));
+    }
+    // A demand of nothing fits without bound: no cap.
+    if (!Number.isFinite(copies)) return Number.POSITIVE_INFINITY;
+    total += copies;
+  }
+  return total;
 }
 
 function sumOf(list: readonly Quantities[]): Quantities {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { JobsCore } from '../../../src/frameworks/jobs/core.js';
+import { copiesThatFit, JobsCore } from '../../../src/frameworks/jobs/core.js';
 import {
   type JobSpec,
   parseJobSpec,
@@ -417,4 +417,29 @@ test('a run keeps its failed, cancelled and replaced counts as a walk of its ind
   }
   // The walk went through every kind of count.
   assert.ok(seen.failed > 0 && seen.cancelled > 0 && seen.replacements > 0, JSON.stringify(seen));
+});
+
+test('copiesThatFit counts what each offer could hold, in thousandths', () => {
+  const slot = (cpus: number, mem: number) => ({ ...offer('x', cpus, mem) });
+  assert.equal(copiesThatFit({ cpus: 0.1, mem: 32 }, [slot(0.3, 1000), slot(8, 64)]), 3 + 2);
+  assert.equal(copiesThatFit({ cpus: 0.1, mem: 32 }, []), 0);
+  assert.equal(copiesThatFit({ cpus: 0 }, [slot(1, 1)]), Number.POSITIVE_INFINITY);
+});
+
+test('a big array on a full agent launches what the offer holds and waits for room', () => {
+  const { core } = bed();
+  core.putJob(
+    job({ id: 'big', completions: 3000, run: { cmd: 'true', cpus: 0.1, mem: 32 } }),
+    0,
+    true,
+  );
+  const run = core.startRun('big', 0);
+  const launched = core.offers([offer('o1', 8, 8192)], 1).flatMap((l) => l.tasks);
+  assert.equal(launched.length, 80);
+  assert.equal(run.waitReason?.kind, 'no-offer-fits', 'still seen as waiting for room');
+  const next = core.offers([offer('o2', 0.25, 8192)], 2).flatMap((l) => l.tasks);
+  assert.deepEqual(
+    next.map((t) => t.index),
+    [80, 81],
+  );
 });
