@@ -36,7 +36,8 @@ import type { Resource } from '../src/wire/index.js';
 import { Bed, procSample } from './master/processes.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const AGORA = join(ROOT, 'bin', 'agora.js');
+/** AGORA_BENCH_BIN: another build's `bin/agora.js` (a copy made before a change), for pairs. */
+const AGORA = process.env.AGORA_BENCH_BIN ?? join(ROOT, 'bin', 'agora.js');
 const AGENT_RESOURCES = 'cpus:8;mem:8192';
 const RUN_TIMEOUT_MS = 15 * 60_000;
 
@@ -62,11 +63,27 @@ interface ArrayRow {
   readonly frameworkHwmMb: number;
   readonly frameworkRssMb: number;
   readonly frameworkCpuSeconds: number;
-  /** The master's CPU over the whole row (start to stop). */
+  /** The master's CPU from the run's POST to its end. */
   readonly masterCpuSeconds: number;
-  /** The agent's (real) or this process's, which runs the simulated agents (sim), over the run. */
+  /**
+   * The agent's (real: its own and its reaped children's, the executors and tasks) or this
+   * process's, which runs the simulated agents (sim), from the run's POST to its end.
+   */
   readonly agentCpuSeconds: number;
+  /** The framework's CPU from the run's POST to its end (frameworkCpuSeconds: its whole life). */
+  readonly frameworkRunCpuSeconds: number;
+  /** Write syscalls (syscw) per task, over the run: framework, master. */
+  readonly frameworkWritesPerTask: number;
+  readonly masterWritesPerTask: number;
   readonly status: string;
+}
+
+/** CPU of a process's reaped children (cutime + cstime of /proc/<pid>/stat), seconds. */
+function reapedCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // USER_HZ is 100 on Linux.
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 function wireResources(text: string): Resource[] {
@@ -171,11 +188,16 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
       labels: { agora_sim_duration_ms: '0' },
     });
     let hwm = 0;
-    const agentCpu = () =>
-      agentPid !== undefined
-        ? procSample(agentPid).cpuSeconds
-        : (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+    const agentCpu = () => {
+      if (agentPid === undefined) {
+        const usage = process.cpuUsage();
+        return (usage.user + usage.system) / 1e6;
+      }
+      return procSample(agentPid).cpuSeconds + reapedCpuSeconds(agentPid);
+    };
     const agentCpuBefore = agentCpu();
+    const masterBefore = procSample(master.pid);
+    const frameworkBefore = procSample(jobs.pid);
     const startMs = performance.now();
     const run = await post(`${jobs.url}/v1/jobs/bench/runs`);
     let status = 'ACTIVE';
@@ -197,9 +219,13 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
     const seconds = (performance.now() - startMs) / 1000;
     const sample = procSample(jobs.pid);
     const agentCpuSeconds = agentCpu() - agentCpuBefore;
+    const masterAfter = procSample(master.pid);
     return {
-      masterCpuSeconds: procSample(master.pid).cpuSeconds,
+      masterCpuSeconds: masterAfter.cpuSeconds - masterBefore.cpuSeconds,
       agentCpuSeconds,
+      frameworkRunCpuSeconds: sample.cpuSeconds - frameworkBefore.cpuSeconds,
+      frameworkWritesPerTask: (sample.writeSyscalls - frameworkBefore.writeSyscalls) / TASKS,
+      masterWritesPerTask: (masterAfter.writeSyscalls - masterBefore.writeSyscalls) / TASKS,
       name,
       tasks: TASKS,
       seconds,
@@ -308,8 +334,20 @@ async function main(): Promise<void> {
     );
     for (const r of rows)
       out.push(
-        `  ${r.name.padEnd(42)}  ${r.status.padEnd(7)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.tasksPerSecond.toFixed(0).padStart(7)}  ${r.frameworkHwmMb.toFixed(0).padStart(9)}  ${r.frameworkRssMb.toFixed(0).padStart(9)}  ${r.frameworkCpuSeconds.toFixed(1).padStart(8)}  ${r.masterCpuSeconds.toFixed(1).padStart(12)}  ${r.agentCpuSeconds.toFixed(1).padStart(14)}`,
+        `  ${r.name.padEnd(42)}  ${r.status.padEnd(7)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.tasksPerSecond.toFixed(0).padStart(7)}  ${r.frameworkHwmMb.toFixed(0).padStart(9)}  ${r.frameworkRssMb.toFixed(0).padStart(9)}  ${r.frameworkRunCpuSeconds.toFixed(1).padStart(8)}  ${r.masterCpuSeconds.toFixed(1).padStart(12)}  ${r.agentCpuSeconds.toFixed(1).padStart(14)}`,
       );
+    out.push(
+      '',
+      'CPU per task over the run (POST to done), ms, and write syscalls per task:',
+      '                                              framework   master  agent(s)   all   busy cores  fw writes  master writes',
+    );
+    for (const r of rows) {
+      const ms = (cpuSeconds: number) => ((cpuSeconds * 1000) / r.tasks).toFixed(3).padStart(8);
+      const all = r.frameworkRunCpuSeconds + r.masterCpuSeconds + r.agentCpuSeconds;
+      out.push(
+        `  ${r.name.padEnd(42)}  ${ms(r.frameworkRunCpuSeconds)}  ${ms(r.masterCpuSeconds)}  ${ms(r.agentCpuSeconds)}  ${ms(all)}  ${(all / r.seconds).toFixed(2).padStart(10)}  ${r.frameworkWritesPerTask.toFixed(2).padStart(9)}  ${r.masterWritesPerTask.toFixed(2).padStart(13)}`,
+      );
+    }
   }
   if (only.has('queue')) {
     out.push(

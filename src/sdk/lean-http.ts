@@ -66,11 +66,16 @@ export async function leanRequest(url: URL, options: LeanRequestOptions): Promis
       if (!(error instanceof StaleSocketError)) throw error;
     }
   }
+  return exchange(openSocket(url), url, options, false);
+}
+
+/** A new connection to `url`'s origin (TLS for https, resuming its last session), no delay. */
+export function openSocket(url: URL): Socket {
   const host = hostOf(url);
   const socket =
     url.protocol === 'https:' ? connectTls(url, host) : connect({ host, port: portOf(url) });
   socket.setNoDelay(true);
-  return exchange(socket, url, options, false);
+  return socket;
 }
 
 /** The last TLS session each origin gave us, to resume rather than handshake in full. */

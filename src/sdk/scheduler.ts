@@ -18,6 +18,7 @@ import {
   type TaskID,
   type TaskStatus,
 } from '../wire/index.js';
+import { CallPipeline } from './call-pipeline.js';
 import { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
 import { baseUrl, HttpStatusError } from './http-client.js';
 import { type LeanResponse, leanRequest, preconnect } from './lean-http.js';
@@ -125,6 +126,8 @@ export class SchedulerConnection {
    */
   private readonly acknowledgedUuids = new Set<string>();
   private readonly ackQueue: TaskStatus[] = [];
+  /** ACKNOWLEDGEs pipelined to the current stream's master (call-pipeline.ts). */
+  private pipeline: CallPipeline | undefined;
   private isClosed = false;
   /** Aborted by close(): stops a re-subscription's wait and request. */
   private readonly closing = new AbortController();
@@ -343,6 +346,36 @@ export class SchedulerConnection {
       throw new HttpStatusError(response.status, text, url.href);
   }
 
+  /**
+   * A call that may go out twice (ACKNOWLEDGE), pipelined with others on a few kept-alive
+   * connections; resolves on 202 (or 200).
+   */
+  private async callPipelined(body: CallBody): Promise<void> {
+    const master = this.master;
+    let pipeline = this.pipeline;
+    if (pipeline === undefined || pipeline.origin !== master.origin) {
+      // A new leader: what was pipelined to the old one fails (its agents resend).
+      pipeline?.close();
+      pipeline = new CallPipeline(master);
+      this.pipeline = pipeline;
+    }
+    const answer = await pipeline.post(
+      '/api/v1/scheduler',
+      {
+        'content-type': this.stream.codec.mediaType,
+        accept: this.stream.codec.mediaType,
+        'mesos-stream-id': this.streamId,
+      },
+      this.stream.codec.encodeCall({ framework_id: this.frameworkId, ...body }),
+    );
+    if (answer.status < 200 || answer.status >= 300)
+      throw new HttpStatusError(
+        answer.status,
+        answer.body,
+        new URL('/api/v1/scheduler', master).href,
+      );
+  }
+
   accept(
     offerIds: readonly OfferID[],
     operations: readonly OfferOperation[],
@@ -387,7 +420,7 @@ export class SchedulerConnection {
       if (oldest !== undefined) this.acknowledgedUuids.delete(oldest);
     }
     try {
-      await this.call({
+      await this.callPipelined({
         type: 'ACKNOWLEDGE',
         acknowledge: { agent_id, task_id: status.task_id, uuid },
       });
@@ -425,8 +458,12 @@ export class SchedulerConnection {
   async close(options: { readonly drainMs?: number; readonly teardown?: boolean } = {}) {
     if (this.isClosed) return;
     const drainMs = options.drainMs ?? 2000;
-    if (this.pendingAcks.size > 0)
-      await Promise.race([Promise.allSettled([...this.pendingAcks]), sleepUnref(drainMs)]);
+    if (this.pendingAcks.size > 0 || (this.pipeline?.size ?? 0) > 0)
+      await Promise.race([
+        Promise.allSettled([...this.pendingAcks, this.pipeline?.idle()]),
+        sleepUnref(drainMs),
+      ]);
+    this.pipeline?.close();
     // Closed before TEARDOWN: the master ends the stream on it, which is no loss to recover from.
     this.isClosed = true;
     if (options.teardown === true)

@@ -62,6 +62,11 @@ export interface Run {
   readonly unreachable: Set<number>;
   succeeded: number;
   active: number;
+  /** Indices `failed`, `cancelled`; replacements over all indices: the view's counts, kept
+   * here so a GET of a 100,000-index run does not walk its indices (bench:jobs polls it). */
+  failed: number;
+  cancelled: number;
+  replacements: number;
   /** Retries spent over all indices. */
   retries: number;
   waitReason: WaitReason | { readonly kind: 'dependencies'; readonly message: string } | undefined;
@@ -317,7 +322,7 @@ export class JobsCore {
    */
   offers(offers: readonly (OfferSlot & { readonly agentUrl: string })[], nowMs: number): Launch[] {
     for (const offer of offers) this.learnAgent(offer.agentId, offer.free, offer.attributes);
-    const entries = this.queueEntries(nowMs);
+    const entries = this.queueEntries(nowMs, MAX_LAUNCHES_PER_RUN_PER_CYCLE, offers);
     if (entries.length === 0) return [];
     const capacities = [...this.agents.values()];
     const plan = planCycle(entries, offers, {
@@ -469,7 +474,8 @@ export class JobsCore {
 
   /** Runs (keys) ahead of this one in the priority order right now, counting only those that wait. */
   queuePosition(run: Run, nowMs: number): number | undefined {
-    const entries = this.queueEntries(nowMs);
+    // The order does not weigh how many tasks a run could launch: one ready index is enough.
+    const entries = this.queueEntries(nowMs, 1);
     const at = orderKeys(
       entries,
       this.options.agingMs,
@@ -519,6 +525,13 @@ export class JobsCore {
       run.unreachable.add(index);
     else run.unreachable.delete(index);
     if (before.phase !== 'succeeded' && record.phase === 'succeeded') run.succeeded++;
+    if (before.phase !== record.phase) {
+      if (before.phase === 'failed') run.failed--;
+      else if (before.phase === 'cancelled') run.cancelled--;
+      if (record.phase === 'failed') run.failed++;
+      else if (record.phase === 'cancelled') run.cancelled++;
+    }
+    run.replacements += (record.replacements ?? 0) - (before.replacements ?? 0);
     this.write(keys.index(run.meta.jobId, run.meta.id, index), record);
   }
 
@@ -703,7 +716,18 @@ export class JobsCore {
     return ready;
   }
 
-  private queueEntries(nowMs: number): QueueEntry[] {
+  /**
+   * The runs with tasks to launch. With this cycle's `offers`, a run's launchable count is
+   * capped at what the offers could hold of its tasks, plus one: one agent freeing room for a
+   * task at a time (a real agent, offered again as each task ends) made every cycle list
+   * thousands of ready indices to place one. The one more keeps a run that fills the offers
+   * seen as waiting for room, as it was.
+   */
+  private queueEntries(
+    nowMs: number,
+    launchableLimit = MAX_LAUNCHES_PER_RUN_PER_CYCLE,
+    offers?: readonly OfferSlot[],
+  ): QueueEntry[] {
     const entries: QueueEntry[] = [];
     for (const [key, run] of this.runs) {
       if (
@@ -717,17 +741,19 @@ export class JobsCore {
         run.waitReason = undefined;
         continue;
       }
-      // Bounded per cycle: placing n tasks on m offers costs n·m; the rest go next cycle.
+      const spec = run.meta.spec;
+      const demand = demandOf(spec);
+      const room = offers === undefined ? launchableLimit : copiesThatFit(demand, offers) + 1;
+      // Bounded per cycle: the cycle's store batch and ACCEPT bodies; the rest go next cycle.
       const launchable = this.readyIndices(
         run,
         nowMs,
-        Math.min(slack, MAX_LAUNCHES_PER_RUN_PER_CYCLE),
+        Math.min(slack, launchableLimit, room),
       ).length;
       if (launchable === 0) continue;
-      const spec = run.meta.spec;
       entries.push({
         key,
-        demand: demandOf(spec),
+        demand,
         submittedAtMs: run.meta.activatedAtMs ?? run.meta.createdAtMs,
         launchable,
         policy: spec.placement.policy as PlacementPolicy,
@@ -968,6 +994,9 @@ function newRun(meta: RunMeta): Run {
     unreachable: new Set(),
     succeeded: 0,
     active: 0,
+    failed: 0,
+    cancelled: 0,
+    replacements: 0,
     retries: 0,
     waitReason: undefined,
   };
@@ -980,10 +1009,16 @@ function recount(run: Run): void {
   run.unreachable.clear();
   run.succeeded = 0;
   run.active = 0;
+  run.failed = 0;
+  run.cancelled = 0;
+  run.replacements = 0;
   run.retries = 0;
   for (const [i, record] of run.indices.entries()) {
     if (record.phase === 'waiting') run.waiting.add(i);
     if (record.phase === 'succeeded') run.succeeded++;
+    if (record.phase === 'failed') run.failed++;
+    if (record.phase === 'cancelled') run.cancelled++;
+    run.replacements += record.replacements ?? 0;
     if (isActive(record.phase)) run.active++;
     if (isActive(record.phase) && record.unreachableSinceMs !== undefined) run.unreachable.add(i);
     run.retries += Math.min(record.failures, run.meta.spec.maxRetries);
@@ -1003,6 +1038,24 @@ export function demandOf(spec: JobSpec): Quantities {
   if (spec.run.disk > 0) demand.disk = spec.run.disk;
   if (spec.run.gpus > 0) demand.gpus = spec.run.gpus;
   return demand;
+}
+
+/** How many copies of `demand` the offers could hold at most, each on its own (an upper bound). */
+export function copiesThatFit(demand: Quantities, offers: readonly OfferSlot[]): number {
+  let total = 0;
+  for (const offer of offers) {
+    let copies = Number.POSITIVE_INFINITY;
+    for (const name in demand) {
+      const q = demand[name] ?? 0;
+      if (q <= 0) continue;
+      // Quantities are thousandths: 0.3 / 0.1 is 2.9999999999999996 in floating point.
+      copies = Math.min(copies, Math.floor((offer.free[name] ?? 0) / q + 1e-6));
+    }
+    // A demand of nothing fits without bound: no cap.
+    if (!Number.isFinite(copies)) return Number.POSITIVE_INFINITY;
+    total += copies;
+  }
+  return total;
 }
 
 function sumOf(list: readonly Quantities[]): Quantities {

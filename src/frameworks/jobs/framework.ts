@@ -64,6 +64,8 @@ export class JobsFramework {
   private isStopping = false;
   private timer: NodeJS.Timeout | undefined;
   private pendingAcks: TaskStatus[] = [];
+  private acksInFlight = 0;
+  private acksDrained: (() => void)[] = [];
   private readonly calls = new CallQueue(CALLS_IN_FLIGHT);
   private flushing: Promise<void> = Promise.resolve();
   private isFlushWanted = false;
@@ -152,7 +154,7 @@ export class JobsFramework {
     await this.flush().catch(() => undefined);
     // Unsent acknowledgements are resent by the agents; a kill not sent is retried on restart.
     await Promise.race([
-      this.calls.idle(),
+      Promise.all([this.calls.idle(), this.acknowledgementsIdle()]),
       new Promise((r) => setTimeout(r, STOP_DRAIN_MS).unref()),
     ]);
     await this.connection?.close();
@@ -308,7 +310,9 @@ export class JobsFramework {
       if (connection === undefined) return;
       // Sent once durable, but not awaited: the next flush need not wait for the master to
       // answer thousands of acknowledgements, and an unanswered one is resent by its agent.
-      for (const status of acks) void this.calls.push(() => connection.acknowledge(status), false);
+      // They go pipelined on the SDK's connections of their own (sdk/call-pipeline.ts), not
+      // through the call queue: one write carries a batch, and ACCEPTs do not wait behind.
+      for (const status of acks) this.acknowledge(connection, status);
       for (const kill of kills)
         void this.calls.push(
           () =>
@@ -324,6 +328,23 @@ export class JobsFramework {
     const flushing = this.flushing.then(run);
     this.flushing = flushing.catch(() => undefined);
     return flushing;
+  }
+
+  private acknowledge(connection: SchedulerConnection, status: TaskStatus): void {
+    this.acksInFlight++;
+    // A failure needs nothing: unacknowledged, the update is resent by its agent.
+    connection.acknowledge(status).then(this.ackSettled, this.ackSettled);
+  }
+
+  private readonly ackSettled = (): void => {
+    this.acksInFlight--;
+    if (this.acksInFlight === 0) for (const resolve of this.acksDrained.splice(0)) resolve();
+  };
+
+  /** Resolves once no acknowledgement is under way. */
+  private acknowledgementsIdle(): Promise<void> {
+    if (this.acksInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.acksDrained.push(resolve));
   }
 
   /** SUPPRESS when nothing can launch, REVIVE when something can. */

@@ -49,24 +49,16 @@ export interface RunCounts {
 }
 
 export function runCounts(run: Run): RunCounts {
-  let failed = 0;
-  let cancelled = 0;
-  let replacements = 0;
-  for (const record of run.indices) {
-    if (record.phase === 'failed') failed++;
-    else if (record.phase === 'cancelled') cancelled++;
-    replacements += record.replacements ?? 0;
-  }
   return {
     completions: run.indices.length,
     succeeded: run.succeeded,
     running: run.active,
     queued: run.waiting.size,
-    failed,
-    cancelled,
+    failed: run.failed,
+    cancelled: run.cancelled,
     retries: run.retries,
     unreachable: run.unreachable.size,
-    replacements,
+    replacements: run.replacements,
   };
 }
 
@@ -94,13 +86,19 @@ export function waitingText(run: Run, core: JobsCore, nowMs: number): string {
   if (reason?.kind === 'dependencies') return reason.message;
   if (run.meta.status === 'ACTIVE' && run.active >= run.meta.spec.parallelism)
     return `at its parallelism (${run.meta.spec.parallelism} running)`;
-  const inBackoff = [...run.waiting].every((i) => (run.indices[i]?.notBeforeMs ?? 0) > nowMs);
-  if (run.waiting.size > 0 && inBackoff) return 'retries waiting out their backoff';
+  if (run.waiting.size > 0 && isAllInBackoff(run, nowMs))
+    return 'retries waiting out their backoff';
   if (reason !== undefined) return describe(reason);
   const position = core.queuePosition(run, nowMs);
   if (position !== undefined && position > 0)
     return `behind ${position} job${position === 1 ? '' : 's'} under the priority rule`;
   return 'waiting for offers';
+}
+
+/** Whether every waiting index waits out a backoff; stops at the first that does not. */
+function isAllInBackoff(run: Run, nowMs: number): boolean {
+  for (const i of run.waiting) if ((run.indices[i]?.notBeforeMs ?? 0) <= nowMs) return false;
+  return true;
 }
 
 function describe(reason: WaitReason): string {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { JobsCore } from '../../../src/frameworks/jobs/core.js';
+import { copiesThatFit, JobsCore } from '../../../src/frameworks/jobs/core.js';
 import {
   type JobSpec,
   parseJobSpec,
   parseScheduleSpec,
 } from '../../../src/frameworks/jobs/spec.js';
+import { runCounts } from '../../../src/frameworks/jobs/views.js';
+import { mulberry32 } from '../../../src/sim/index.js';
 
 function job(input: Record<string, unknown>): JobSpec {
   const parsed = parseJobSpec({ run: { cmd: 'true', cpus: 1, mem: 10 }, ...input });
@@ -344,4 +346,100 @@ test('stopping a run kills its replaced tasks too', () => {
   b.core.stopRun('edge', run.meta.id, 'stopped by the user', 12_000);
   assert.deepEqual(b.core.drainKills(), [{ taskId, agentId: 'agent-a' }]);
   assert.equal(run.meta.status, 'FAILED');
+});
+
+/** The run's counts by a walk over its indices: what the kept counters must equal. */
+function walkedCounts(run: ReturnType<JobsCore['startRun']>) {
+  let failed = 0;
+  let cancelled = 0;
+  let replacements = 0;
+  for (const record of run.indices) {
+    if (record.phase === 'failed') failed++;
+    if (record.phase === 'cancelled') cancelled++;
+    replacements += record.replacements ?? 0;
+  }
+  return { failed, cancelled, replacements };
+}
+
+test('a run keeps its failed, cancelled and replaced counts as a walk of its indices finds them', () => {
+  const seen = { failed: 0, cancelled: 0, replacements: 0 };
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const random = mulberry32(seed);
+    const b = bed();
+    b.core.putJob(
+      job({
+        id: 'c',
+        completions: 40,
+        maxRetries: 1,
+        backoffSeconds: 1,
+        disconnect: { lostAfterSeconds: 5 },
+      }),
+      0,
+      true,
+    );
+    const run = b.core.startRun('c', 0);
+    const live = new Map<string, boolean>();
+    const states = [
+      'TASK_RUNNING',
+      'TASK_FINISHED',
+      'TASK_FAILED',
+      'TASK_UNREACHABLE',
+      'TASK_DROPPED',
+    ] as const;
+    for (let step = 1; step <= 300; step++) {
+      const nowMs = step * 1_000;
+      b.core.tick(nowMs);
+      for (const l of b.core.offers([offer(`o${step}`, 4, 1000, {}, `agent-${step % 3}`)], nowMs))
+        for (const t of l.tasks) live.set(t.taskId, true);
+      const ids = [...live.keys()];
+      const id = ids[Math.floor(random() * ids.length)];
+      const state = states[Math.floor(random() * states.length)];
+      if (id !== undefined && state !== undefined) b.core.update(id, state, undefined, nowMs);
+      if (step === 250) b.core.stopRun('c', run.meta.id, 'stopped by the test', nowMs);
+      const counts = runCounts(run);
+      assert.deepEqual(
+        { failed: counts.failed, cancelled: counts.cancelled, replacements: counts.replacements },
+        walkedCounts(run),
+        `seed ${seed}, step ${step}`,
+      );
+      seen.failed = Math.max(seen.failed, counts.failed);
+      seen.cancelled = Math.max(seen.cancelled, counts.cancelled);
+      seen.replacements = Math.max(seen.replacements, counts.replacements);
+    }
+    b.restart();
+    const restored = b.core.getRun('c', run.meta.id);
+    assert.ok(restored !== undefined);
+    const counts = runCounts(restored);
+    assert.deepEqual(
+      { failed: counts.failed, cancelled: counts.cancelled, replacements: counts.replacements },
+      walkedCounts(restored),
+    );
+  }
+  // The walk went through every kind of count.
+  assert.ok(seen.failed > 0 && seen.cancelled > 0 && seen.replacements > 0, JSON.stringify(seen));
+});
+
+test('copiesThatFit counts what each offer could hold, in thousandths', () => {
+  const slot = (cpus: number, mem: number) => ({ ...offer('x', cpus, mem) });
+  assert.equal(copiesThatFit({ cpus: 0.1, mem: 32 }, [slot(0.3, 1000), slot(8, 64)]), 3 + 2);
+  assert.equal(copiesThatFit({ cpus: 0.1, mem: 32 }, []), 0);
+  assert.equal(copiesThatFit({ cpus: 0 }, [slot(1, 1)]), Number.POSITIVE_INFINITY);
+});
+
+test('a big array on a full agent launches what the offer holds and waits for room', () => {
+  const { core } = bed();
+  core.putJob(
+    job({ id: 'big', completions: 3000, run: { cmd: 'true', cpus: 0.1, mem: 32 } }),
+    0,
+    true,
+  );
+  const run = core.startRun('big', 0);
+  const launched = core.offers([offer('o1', 8, 8192)], 1).flatMap((l) => l.tasks);
+  assert.equal(launched.length, 80);
+  assert.equal(run.waitReason?.kind, 'no-offer-fits', 'still seen as waiting for room');
+  const next = core.offers([offer('o2', 0.25, 8192)], 2).flatMap((l) => l.tasks);
+  assert.deepEqual(
+    next.map((t) => t.index),
+    [80, 81],
+  );
 });
