@@ -420,10 +420,12 @@ export class Master implements MasterApi {
     response: ServerResponse,
     requestClosed: AbortSignal,
     encoder?: MessageEncoder,
+    deferHeaders = false,
   ) {
     const streamId = randomUUID();
     const stream = new EventStream<E>(response, {
       headers: { 'Mesos-Stream-Id': streamId },
+      deferHeaders,
       ...(encoder !== undefined ? { encoder } : {}),
       onEncodeError: (error) =>
         this.log.error({ err: error, stream_id: streamId }, 'event could not be encoded'),
@@ -490,7 +492,13 @@ export class Master implements MasterApi {
     requestClosed: AbortSignal,
   ): Promise<void> {
     if (requestClosed.aborted || this.isStopping) return;
-    const { streamId, ended } = this.openStream<AgentEvent>(response, requestClosed);
+    // SUBSCRIBED (or the refusal) follows in this round: the headers go out with it.
+    const { streamId, ended } = this.openStream<AgentEvent>(
+      response,
+      requestClosed,
+      undefined,
+      true,
+    );
     const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
     await ended;
     if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);
