@@ -181,3 +181,33 @@ export function electedLogged(masters: readonly BedDaemon[]): {
     },
   };
 }
+
+/**
+ * The first 'serving' line a newly elected master logs (master.ts): when it recovered its
+ * registry, and what that took (registry_read_ms, books_ms, agents_waiting).
+ */
+export function servingLogged(masters: readonly BedDaemon[]): {
+  readonly line: Promise<{ readonly atMs: number; readonly fields: Record<string, unknown> }>;
+  readonly stop: () => void;
+} {
+  let resolve: (value: { atMs: number; fields: Record<string, unknown> }) => void = () => {};
+  const line = new Promise<{ atMs: number; fields: Record<string, unknown> }>((r) => {
+    resolve = r;
+  });
+  const listener = (text: string) => {
+    if (!text.includes('"msg":"serving"')) return;
+    try {
+      const fields = JSON.parse(text) as Record<string, unknown>;
+      if (typeof fields.time === 'string') resolve({ atMs: Date.parse(fields.time), fields });
+    } catch {
+      // Not a log line.
+    }
+  };
+  for (const master of masters) master.lineListeners.add(listener);
+  return {
+    line,
+    stop: () => {
+      for (const master of masters) master.lineListeners.delete(listener);
+    },
+  };
+}

@@ -28,6 +28,7 @@ import {
   type Kill,
   msSince,
   SchedulerProbe,
+  servingLogged,
   until,
 } from './probes.js';
 
@@ -136,6 +137,7 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
       const old = await bed.leader(STEP_TIMEOUT_MS);
       const others = bed.masters.filter((m) => m !== old);
       const logged = electedLogged(others);
+      const serving = servingLogged(others);
       const killedAtWallMs = Date.now();
       const killedAt = performance.now();
       old.signal('SIGKILL');
@@ -168,6 +170,17 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
         ),
       ]);
       logged.stop();
+      serving.stop();
+      const served = await Promise.race([
+        serving.line,
+        new Promise<undefined>((resolve) => setTimeout(resolve, 1000, undefined)),
+      ]);
+      if (served !== undefined) {
+        const { registry_read_ms, books_ms, agents_waiting } = served.fields;
+        say(
+          `  kill ${i}: 'serving' logged ${((served.atMs - killedAtWallMs) / 1000).toFixed(2)} s after the kill (registry read ${String(registry_read_ms)} ms, books ${String(books_ms)} ms, ${String(agents_waiting)} agent calls held meanwhile)`,
+        );
+      }
       const kill: Kill = { electedMs, electedPolledMs, servingMs, agentsMs, frameworksMs };
       kills.push(kill);
       const s = (value: number) => `${(value / 1000).toFixed(2)} s`;

@@ -157,6 +157,12 @@ export interface StreamCommands {
     requestClosed: AbortSignal,
     encoder: MessageEncoder,
   ): Promise<void>;
+  /**
+   * Resolves once the registry is recovered (at once after): an agent's call that comes
+   * while a newly elected master recovers waits for it, rather than being answered 503 and
+   * sent again. Rejects with 503 if `signal` aborts or the master stops first.
+   */
+  recovered(signal: AbortSignal): Promise<void>;
   /** An agent's SUBSCRIBE: commands stream back on `response` until it ends. */
   subscribeAgent(
     call: AgentSubscribe,

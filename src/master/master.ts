@@ -12,6 +12,7 @@ import {
   EventStream,
   every,
   type FileOpener,
+  HttpError,
   HttpServer,
   type Logger,
   type MessageEncoder,
@@ -85,6 +86,14 @@ type AnyStream = EventStream<Event> | EventStream<AgentEvent>;
  * What a master answers before its registry is recovered, as Mesos' does: whether it
  * lives and what it measures (master/elected among them), never what it holds.
  */
+/**
+ * Paths whose requests wait for the recovery rather than being answered 503: the agents'
+ * (agent-api.ts). A newly elected master meets every agent's SUBSCRIBE within a second of
+ * its election; answered 503 while it read its registry, each came back a random part of a
+ * second later, again and again, and the answers, retries and their connections cost the
+ * master more CPU than the re-registrations themselves (#10).
+ */
+const HELD_WHILE_RECOVERING: ReadonlySet<string> = new Set(['/master/api/v1/agent']);
 const ANSWERED_WHILE_RECOVERING: ReadonlySet<string> = new Set([
   '/health',
   '/master/health',
@@ -129,6 +138,8 @@ export class Master implements MasterApi {
   private isPumping = false;
   /** The registry is recovered and the books hold it: requests are answered from here on. */
   private isRecovered = false;
+  /** Woken when the registry is recovered (true) or the master stops first (false). */
+  private recoveryWaiters: ((isRecovered: boolean) => void)[] = [];
   /** A registry write failed: nothing more may be delivered (it would not be durable). */
   private isBroken = false;
   /** Why the registry broke: operator calls waiting on a write get it (503), never a 200. */
@@ -200,7 +211,9 @@ export class Master implements MasterApi {
         : {}),
       unavailable: (path) =>
         UNAVAILABLE_WHILE[this.options.leadership?.state() ?? 'leading'] ??
-        (!this.isRecovered && !ANSWERED_WHILE_RECOVERING.has(path)
+        (!this.isRecovered &&
+        !ANSWERED_WHILE_RECOVERING.has(path) &&
+        !HELD_WHILE_RECOVERING.has(path)
           ? 'this master is recovering its registry (just started or elected)'
           : undefined),
     });
@@ -243,7 +256,9 @@ export class Master implements MasterApi {
     this.cleanup.defer(() => registry.close());
     const address = await this.http.listen(this.options.ip, this.options.port);
     this.cleanup.defer(() => this.http.close());
+    const startedAt = performance.now();
     const recovered = await registry.recover();
+    const readAt = performance.now();
     this.core.recoveredAtMs = this.options.clock.now();
     const info = buildMasterInfo(this.id, address, this.options);
     this.core.setMasterInfo(info);
@@ -251,6 +266,16 @@ export class Master implements MasterApi {
     recoverRegistry(this.core, recovered);
     this.isRecovered = true;
     this.core.start();
+    // Where a new leader's time to serving goes (#10): the registry read, then the books.
+    this.log.info(
+      {
+        registry_read_ms: Math.round(readAt - startedAt),
+        books_ms: Math.round(performance.now() - readAt),
+        agents_waiting: this.recoveryWaiters.length,
+      },
+      'serving',
+    );
+    for (const wake of this.recoveryWaiters.splice(0)) wake(true);
     this.cleanup.defer(() => this.core.stop());
     this.cleanup.defer(() => this.logging.stop());
     this.cleanup.defer(() => this.gauges.stop());
@@ -267,6 +292,7 @@ export class Master implements MasterApi {
   /** Closes every stream and the server, cancels timers, closes the registry. Idempotent. */
   async stop(): Promise<void> {
     this.isStopping = true;
+    for (const wake of this.recoveryWaiters.splice(0)) wake(false);
     await this.cleanup.run();
     this.log.info({ master_id: this.id }, 'stopped');
   }
@@ -394,10 +420,12 @@ export class Master implements MasterApi {
     response: ServerResponse,
     requestClosed: AbortSignal,
     encoder?: MessageEncoder,
+    deferHeaders = false,
   ) {
     const streamId = randomUUID();
     const stream = new EventStream<E>(response, {
       headers: { 'Mesos-Stream-Id': streamId },
+      deferHeaders,
       ...(encoder !== undefined ? { encoder } : {}),
       onEncodeError: (error) =>
         this.log.error({ err: error, stream_id: streamId }, 'event could not be encoded'),
@@ -433,6 +461,29 @@ export class Master implements MasterApi {
       frameworks.disconnected(this.core, id.value, streamId);
   }
 
+  recovered(signal: AbortSignal): Promise<void> {
+    if (this.isRecovered) return Promise.resolve();
+    const unavailable = () =>
+      new HttpError(
+        'UNAVAILABLE',
+        'this master is recovering its registry (just started or elected)',
+      );
+    if (this.isStopping || signal.aborted) return Promise.reject(unavailable());
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.recoveryWaiters = this.recoveryWaiters.filter((waiter) => waiter !== wake);
+        reject(unavailable());
+      };
+      const wake = (isRecovered: boolean) => {
+        signal.removeEventListener('abort', onAbort);
+        if (isRecovered) resolve();
+        else reject(unavailable());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.recoveryWaiters.push(wake);
+    });
+  }
+
   async subscribeAgent(
     call: AgentSubscribe,
     agentIdValue: string | undefined,
@@ -441,7 +492,13 @@ export class Master implements MasterApi {
     requestClosed: AbortSignal,
   ): Promise<void> {
     if (requestClosed.aborted || this.isStopping) return;
-    const { streamId, ended } = this.openStream<AgentEvent>(response, requestClosed);
+    // SUBSCRIBED (or the refusal) follows in this round: the headers go out with it.
+    const { streamId, ended } = this.openStream<AgentEvent>(
+      response,
+      requestClosed,
+      undefined,
+      true,
+    );
     const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
     await ended;
     if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);

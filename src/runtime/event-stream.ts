@@ -32,6 +32,12 @@ export interface EventStreamOptions {
    * silently missed an event would be worse off than one that resubscribes.
    */
   readonly onEncodeError?: (error: unknown) => void;
+  /**
+   * The headers go out with the first record rather than at once: for a stream whose
+   * first event follows within the same loop round (an agent's SUBSCRIBED), one write
+   * instead of two. A newly elected master opens thousands of these within a second (#10).
+   */
+  readonly deferHeaders?: boolean;
 }
 
 /**
@@ -64,7 +70,7 @@ export class EventStream<E> {
       'cache-control': 'no-cache',
       ...options.headers,
     });
-    response.flushHeaders();
+    if (options.deferHeaders !== true) response.flushHeaders();
     response.once('close', () => this.markClosed());
   }
 

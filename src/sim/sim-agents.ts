@@ -24,6 +24,7 @@ import {
   type TaskInfo,
   type TaskState,
   type TaskStatus,
+  taskId,
 } from '../wire/index.js';
 import type { Random } from './random.js';
 import { type OpenedStream, readEvents, readText, type SimNetwork } from './sim-network.js';
@@ -279,6 +280,44 @@ export class SimAgentPool {
       this.scheduleResubscribe(agent);
       // Retries after a refused attempt grow from the initial backoff, as a real agent's.
       agent.resubscribeMs = Math.max(withinMs * 2, RESUBSCRIBE_INITIAL_MS);
+    }
+  }
+
+  /**
+   * Gives every subscribed agent `perAgent` more tasks of `frameworkInfo` (which has its id),
+   * running and with nothing left to report, as if launched before: the master learns of
+   * them only from the agents' next SUBSCRIBEs, as a newly elected one does (bench:reregister).
+   */
+  holdTasks(perAgent: number, frameworkInfo: FrameworkInfo, resources: readonly Resource[]): void {
+    const frameworkId = frameworkInfo.id;
+    if (frameworkId === undefined) throw new Error('holdTasks: the framework needs its id');
+    this.frameworkInfos.set(frameworkId.value, frameworkInfo);
+    for (const agent of this.agents) {
+      if (agent.agentIdValue === undefined) continue;
+      for (let i = 0; i < perAgent; i++) {
+        const info: TaskInfo = {
+          name: `held-${agent.index}-${agent.tasks.size}`,
+          task_id: taskId(`held-${agent.index}-${agent.tasks.size}`),
+          agent_id: mintAgentId(agent.agentIdValue),
+          resources: [...resources],
+          command: { value: 'true' },
+        };
+        const key = taskKey(frameworkId.value, info.task_id.value);
+        agent.tasks.set(key, {
+          key,
+          frameworkId,
+          info,
+          state: 'TASK_RUNNING',
+          queue: [],
+          isHeadSent: false,
+          inFlightUuid: undefined,
+          retryMs: this.retryInitialMs,
+          retry: undefined,
+          end: undefined,
+        });
+        this.counts.tasksLaunched++;
+        this.counts.tasksRunning++;
+      }
     }
   }
 

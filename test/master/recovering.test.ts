@@ -1,10 +1,12 @@
 // A master listens before it recovers its registry: through a newly elected
-// master's recovery its port answers 503 (agents wait and retry, their backoff not
-// growing) instead of refusing connections, and it serves once recovered.
+// master's recovery its port answers 503 instead of refusing connections, and it
+// serves once recovered. An agent's call waits for the recovery instead (all of a
+// failover's agents come within a second; 503 sent each of them back again and again).
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { InMemoryRegistry, type RegistryState } from '../../src/registry/index.js';
+import { MESOS_API_VERSION } from '../../src/wire/index.js';
 import { testMaster } from './daemon-routes.js';
 
 class SlowRegistry extends InMemoryRegistry {
@@ -60,4 +62,69 @@ test('a master answers 503 while it recovers its registry, and serves once recov
   const url = await started;
   const after = await fetch(`${url}/health`);
   assert.equal(after.status, 200);
+});
+
+test("an agent's SUBSCRIBE during the recovery waits for it and is answered SUBSCRIBED", async (t) => {
+  const registry = new SlowRegistry();
+  const port = await freePort();
+  const master = testMaster({ port, registry });
+  t.after(() => master.stop());
+  const started = master.start();
+  const deadline = Date.now() + 10_000;
+  while (!registry.isRecovering) {
+    assert.ok(Date.now() < deadline, 'the registry recovery began');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const subscribe = (hostname: string, signal?: AbortSignal) =>
+    fetch(`http://127.0.0.1:${port}/master/api/v1/agent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'SUBSCRIBE',
+        subscribe: {
+          agent_info: {
+            hostname,
+            port: 5051,
+            resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }],
+          },
+          version: MESOS_API_VERSION,
+        },
+      }),
+      ...(signal !== undefined ? { signal } : {}),
+    });
+  const held = subscribe('held-agent');
+  // One that gives up while held is let go.
+  const gaveUp = new AbortController();
+  const abandoned = subscribe('abandoned-agent', gaveUp.signal).catch((error: Error) => error);
+  // Still held a while later: no answer while the registry is being read.
+  const early = await Promise.race([
+    held.then(() => 'answered'),
+    new Promise((resolve) => setTimeout(resolve, 300, 'waiting')),
+  ]);
+  assert.equal(early, 'waiting');
+  gaveUp.abort();
+  assert.ok((await abandoned) instanceof Error);
+  registry.release();
+  await started;
+  const response = await held;
+  assert.equal(response.status, 200);
+  assert.ok(response.body !== null);
+  const reader = response.body.getReader();
+  let text = '';
+  while (!text.includes('SUBSCRIBED')) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, 'the stream ended before SUBSCRIBED');
+    text += new TextDecoder().decode(value);
+  }
+  await reader.cancel();
+  const linkOf = (hostname: string) =>
+    [...master.books.agents.values()].find((agent) => agent.info.hostname === hostname)?.link.state;
+  // Whether the master saw the abandoned client leave before the recovery ended is a race
+  // (the same process): either way, that agent ends up without a stream.
+  const until = Date.now() + 10_000;
+  while (linkOf('abandoned-agent') === 'connected') {
+    assert.ok(Date.now() < until, 'the abandoned agent lost its stream');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(linkOf('held-agent'), 'connected');
 });

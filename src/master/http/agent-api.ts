@@ -35,6 +35,8 @@ export function routeAgentApi(http: HttpServer, master: MasterApi, turns: TurnBu
       request,
       Math.max(request.maxBodyBytes, AGENT_SUBSCRIBE_BODY_BYTES),
     );
+    // A newly elected master still reading its registry: the call waits for it (master.ts).
+    await master.recovered(request.signal);
     await turns.run(() => handleCall(request, response, master, body));
   });
 }

@@ -1,0 +1,136 @@
+// The master's CPU per agent re-registration after a failover (#10 goal (b)):
+//
+//   node --import tsx bench/reregister.ts [--agents 2000] [--tasks 10] [--within 1000]
+//                                         [--rounds 3] [--profile <dir>] > /dev/null
+//
+// This process is the master (so process.cpuUsage() is the master's CPU alone; its
+// info-level log goes to stdout, as the daemon's: send it to /dev/null); the agents are
+// src/sim's in a process of their own (test/master/storm-agents.ts). A first master admits
+// them; each agent then holds --tasks running tasks it never told that master of. Each
+// round starts a new master from the registry the first one wrote (as a newly elected one
+// recovers it), stops the previous one, and sends every agent to it, each after a random
+// wait under --within ms (an agent's registration backoff after an election): the master
+// adopts every agent's tasks, as after a failover. Per round: CPU per re-registration, the
+// time until all are back, the worst lateness of a 10 ms timer. --profile writes a
+// .cpuprofile of each round's storm there.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { Master } from '../src/master/index.js';
+import {
+  InMemoryRegistry,
+  type RegistryOperation,
+  type RegistryState,
+} from '../src/registry/index.js';
+import { createLogger } from '../src/runtime/index.js';
+import { ROOT, waitFor } from '../test/integration/harness.js';
+import { testMaster } from '../test/master/daemon-routes.js';
+
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '2000' },
+    tasks: { type: 'string', default: '10' },
+    within: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
+    profile: { type: 'string' },
+  },
+});
+const AGENTS = Number(values.agents);
+const TASKS = Number(values.tasks);
+const WITHIN_MS = Number(values.within);
+const ROUNDS = Number(values.rounds);
+
+class KeptRegistry extends InMemoryRegistry {
+  held: RegistryState | undefined;
+  override async apply(op: RegistryOperation): Promise<RegistryState> {
+    this.held = await super.apply(op);
+    return this.held;
+  }
+}
+
+/** The master's log, as the daemon's: info level, written once per loop round, on stdout. */
+const logger = () => createLogger('master');
+
+const kept = new KeptRegistry();
+let master: Master = testMaster({ registry: kept, logger: logger() });
+const url = await master.start();
+const child = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    join(ROOT, 'test', 'master', 'storm-agents.ts'),
+    url,
+    String(AGENTS),
+    String(TASKS),
+  ],
+  { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+);
+const said: string[] = [];
+createInterface({ input: child.stdout }).on('line', (line) => said.push(line));
+const heard = async (line: string) => {
+  await waitFor(
+    `the agents to say ${line}`,
+    () => (said.includes(line) ? true : undefined),
+    600_000,
+  );
+  said.splice(said.indexOf(line), 1);
+};
+await heard('subscribed');
+const say = (line: string) => process.stderr.write(`${line}\n`);
+say(
+  `${AGENTS} agents × ${TASKS} tasks, re-registering within ${WITHIN_MS} ms; load ${loadavg()[0]?.toFixed(1)}`,
+);
+const session = values.profile === undefined ? undefined : new Session();
+session?.connect();
+if (session !== undefined) {
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+}
+for (let round = 1; round <= ROUNDS; round++) {
+  const next = testMaster({
+    registry: new InMemoryRegistry({ initial: kept.held }),
+    logger: logger(),
+  });
+  const nextUrl = await next.start();
+  await master.stop();
+  master = next;
+  let lateMs = 0;
+  let expected = performance.now() + 10;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    lateMs = Math.max(lateMs, now - expected);
+    expected = now + 10;
+  }, 10);
+  if (session !== undefined) await session.post('Profiler.start');
+  const load = loadavg()[0] ?? 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  child.stdin.write(`follow ${nextUrl} ${WITHIN_MS}\n`);
+  await heard('resubscribed');
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  clearInterval(ticker);
+  if (session !== undefined && values.profile !== undefined) {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(values.profile, { recursive: true });
+    writeFileSync(join(values.profile, `reregister-${round}.cpuprofile`), JSON.stringify(profile));
+  }
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  let tasks = 0;
+  for (const agent of master.books.agents.values()) tasks += agent.tasks.size;
+  say(
+    `round ${round}: ${(cpuMs / AGENTS).toFixed(3)} ms master CPU per re-registration (${Math.round(cpuMs)} ms), ` +
+      `all back in ${Math.round(elapsedMs)} ms (${Math.round(elapsedMs - WITHIN_MS)} ms past the spread), ` +
+      `10 ms timer ≤ ${Math.round(lateMs)} ms late; ${tasks} tasks adopted; load ${load.toFixed(1)} → ${loadavg()[0]?.toFixed(1)}`,
+  );
+}
+child.stdin.end();
+await once(child, 'exit');
+await master.stop();
+process.exit(0);
