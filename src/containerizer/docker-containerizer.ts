@@ -79,6 +79,8 @@ export interface DockerContainerizerOptions {
   readonly warn: (fields: Record<string, unknown>, message: string) => void;
   /** What an operator follows: a task run through the CLI, and why. */
   readonly info?: (fields: Record<string, unknown>, message: string) => void;
+  /** Each Engine API step of a launch and an end, for a launch's timeline (bench/docker-steps.ts). */
+  readonly debug?: (fields: Record<string, unknown>, message: string) => void;
 }
 
 interface Tracked {
@@ -156,6 +158,7 @@ export class DockerContainerizer implements Containerizer {
       throw error;
     }
     await creating;
+    this.options.debug?.({ container: plan.name }, 'container created');
     const following = new AbortController();
     this.tracked.set(spec.containerId, { name: plan.name, resources: spec.resources, following });
     let output: Readable | undefined;
@@ -173,7 +176,9 @@ export class DockerContainerizer implements Containerizer {
       attaching.catch(() => undefined);
       await Promise.all([attaching, waiting.registered]);
       output = await attaching;
+      this.options.debug?.({ container: plan.name }, 'container attached, its wait taken');
       await this.engine.start(plan.name);
+      this.options.debug?.({ container: plan.name }, 'container started');
     } catch (error) {
       this.tracked.delete(spec.containerId);
       following.abort();
@@ -496,6 +501,7 @@ export class DockerContainerizer implements Containerizer {
       let exit: number | undefined;
       try {
         exit = (await (how.exited ?? this.engine.wait(name, signal))).StatusCode;
+        this.options.debug?.({ container: name, exit_code: exit }, 'container exited');
       } catch {
         // The agent is stopping: the container runs on, and a restarted agent follows it.
         if (signal.aborted) return new Promise<Termination>(() => undefined);
