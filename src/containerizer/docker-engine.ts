@@ -142,14 +142,59 @@ export class DockerEngine {
    * Multiplexed (see docker-log-frames.ts) unless the container has a TTY.
    */
   attach(name: string, replay: boolean, signal?: AbortSignal): Promise<Readable> {
-    const path = `${API_PREFIX}/containers/${encodeURIComponent(name)}/attach?stream=1&stdout=1&stderr=1${replay ? '&logs=1' : ''}`;
+    return this.upgrade(
+      `/containers/${encodeURIComponent(name)}/attach?stream=1&stdout=1&stderr=1${replay ? '&logs=1' : ''}`,
+      undefined,
+      signal,
+    );
+  }
+
+  /** `POST /containers/{name}/exec`: an exec instance of `command`, its output attached. */
+  async execCreate(name: string, command: readonly string[]): Promise<string> {
+    const created = await this.call<{ Id: string }>(
+      'POST',
+      `/containers/${encodeURIComponent(name)}/exec`,
+      { body: { AttachStdout: true, AttachStderr: true, Cmd: command } },
+    );
+    return created.Id;
+  }
+
+  /**
+   * `POST /exec/{id}/start`, attached: its output, multiplexed as an attachment's, until
+   * the command ends. Its exit code is then execExitCode's.
+   */
+  execStart(id: string, signal?: AbortSignal): Promise<Readable> {
+    return this.upgrade(
+      `/exec/${encodeURIComponent(id)}/start`,
+      { Detach: false, Tty: false },
+      signal,
+    );
+  }
+
+  /** `GET /exec/{id}/json`: the exit code of an ended exec; null while it runs. */
+  async execExitCode(id: string): Promise<number | null> {
+    const inspect = await this.call<{ ExitCode: number | null; Running: boolean }>(
+      'GET',
+      `/exec/${encodeURIComponent(id)}/json`,
+    );
+    return inspect.Running ? null : inspect.ExitCode;
+  }
+
+  /** A POST answered 101, as the CLI asks for attachments: the socket is then the stream. */
+  private upgrade(path: string, body: unknown, signal?: AbortSignal): Promise<Readable> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<Readable>((resolve, reject) => {
-      // As the CLI asks: an upgrade, answered 101, after which the socket is the stream.
       const req = request({
         socketPath: this.socket,
         method: 'POST',
-        path,
-        headers: { connection: 'Upgrade', upgrade: 'tcp' },
+        path: `${API_PREFIX}${path}`,
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'tcp',
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+        },
         ...(signal !== undefined ? { signal } : {}),
       });
       req.on('upgrade', (_res, socket, head) => {
@@ -161,9 +206,9 @@ export class DockerEngine {
         }
         resolve(socket);
       });
-      req.on('response', (res) => rejectWithMessage(res, 'POST attach', reject));
+      req.on('response', (res) => rejectWithMessage(res, `POST ${path}`, reject));
       req.on('error', (error) => reject(this.unreachable(error)));
-      req.end();
+      req.end(payload);
     });
   }
 
