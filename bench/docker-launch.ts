@@ -8,7 +8,7 @@
 //                  the sandbox's bind mount, labels, MESOS_* variables), one call after another
 //   containerizer  DockerContainerizer.launch() to its resolve (the agent's RUNNING point)
 //
-//   node --import tsx bench/docker-launch.ts [--runs N]
+//   node --import tsx bench/docker-launch.ts [--runs N] [--execs N] [--baseline <other src/>]
 //
 // Each container runs `sleep 100` and is removed between rounds (not timed). Prints the median
 // wall ms per variant, this process's CPU ms per launch (ours: the client side), and dockerd's
@@ -56,6 +56,10 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       runs: { type: 'string', default: '15' },
+      // Commands run in one container each way: `docker exec` (the CLI) and over the API.
+      execs: { type: 'string', default: '20' },
+      // Only the paired `true` tasks through this containerizer and the baseline's.
+      'paired-only': { type: 'boolean', default: false },
       // Another checkout's src/ (its containerizer runs beside this one's, same dockerd).
       baseline: { type: 'string' },
     },
@@ -99,7 +103,7 @@ async function main(): Promise<number> {
       containerId,
       sandbox,
       runtimeDir,
-      command: { shell: false, value: command[0] ?? 'true', arguments: command },
+      command: { shell: false, value: command[0] ?? 'true', arguments: command.slice(1) },
       environment: {
         MESOS_SANDBOX: sandbox,
         MESOS_TASK_ID: containerId,
@@ -249,6 +253,7 @@ async function main(): Promise<number> {
     ['this', []],
     ['baseline', []],
   ]);
+  if (values['paired-only']) variants.length = 0;
   variants.push(toExit(containerizer, 'this'));
   if (baselineContainerizer !== undefined) {
     variants.push(toExit(baselineContainerizer, 'baseline'));
@@ -268,7 +273,10 @@ async function main(): Promise<number> {
   const theirs = variants.map(() => [] as number[]);
   try {
     for (let round = -1; round < runs; round++) {
-      for (const [i, variant] of variants.entries()) {
+      // Odd rounds run the variants in reverse: none always follows the same one.
+      const order = [...variants.entries()];
+      if (round % 2 === 1) order.reverse();
+      for (const [i, variant] of order) {
         const pids = daemonPids();
         const theirsBefore = cpuMsOf(pids);
         const oursBefore = ownCpuMs();
@@ -312,6 +320,33 @@ async function main(): Promise<number> {
       const d = (k: 0 | 1) => these.map((x, i) => x[k] - (those[i]?.[k] ?? 0));
       process.stdout.write(
         `this − baseline per round (median): resolved ${median(d(0)).toFixed(1)} ms, terminated ${median(d(1)).toFixed(1)} ms\n`,
+      );
+    }
+    // A check's probe each way, in one running container: CPU per command (the CLI's from
+    // the shell's \`times\` of its children, ours from this process) and wall time.
+    const execs = Number(values.execs);
+    if (execs > 0) {
+      const s = spec();
+      await containerizer.launch(s);
+      const name = dockerName(s.containerId);
+      const script = `for i in $(seq ${execs}); do ${DOCKER_CLI} -H unix://${docker.socket} exec -i ${name} true </dev/null || exit 1; done; times`;
+      const cliStarted = performance.now();
+      const { stdout } = await run('/bin/bash', ['-c', script]);
+      const cliMs = (performance.now() - cliStarted) / execs;
+      // bash's `times`: its own user/sys, then its children's: "0m0.123s 0m0.045s".
+      const seconds = (stdout.trim().split('\n')[1] ?? '')
+        .split(' ')
+        .map((t) => /(\d+)m([\d.]+)s/.exec(t))
+        .reduce((sum, m) => sum + (m === null ? 0 : Number(m[1]) * 60 + Number(m[2])), 0);
+      const oursBefore = ownCpuMs();
+      const apiStarted = performance.now();
+      for (let i = 0; i < execs; i++)
+        await containerizer.exec(s.containerId, ['true'], { signal: AbortSignal.timeout(30_000) });
+      const apiMs = (performance.now() - apiStarted) / execs;
+      const apiCpuMs = (ownCpuMs() - oursBefore) / execs;
+      await containerizer.cleanup(s.containerId);
+      process.stdout.write(
+        `a check's command (\`true\`), per run over ${execs}: docker exec ${cliMs.toFixed(1)} ms wall, ${((seconds * 1000) / execs).toFixed(1)} ms CPU (the CLI); over the API ${apiMs.toFixed(1)} ms wall, ${apiCpuMs.toFixed(1)} ms CPU (this process)\n`,
       );
     }
     process.stdout.write(
