@@ -1,6 +1,6 @@
 // Docker containerizer benchmark (#11): what Agora adds to `docker run`.
 //
-//   npm run bench:docker [-- --runs N] [-- --tasks N] [-- --json]
+//   npm run bench:docker [-- --runs N] [-- --tasks N] [-- --json] [-- --baseline <bin/agora.js>]
 //
 // A dockerd of its own (test/integration/docker-harness.ts: own data root and socket, the
 // busybox test image), a master and an agent with --containerizers=docker,mesos, all real
@@ -23,7 +23,7 @@
 //
 // Goal (#11): Agora adds at most 20% to `docker run`'s own time. Ctrl-C or a failure stops
 // everything it started, by PID, and removes its files.
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -40,6 +40,8 @@ const AGENT_RESOURCES = 'cpus:8;mem:8192';
 const GOAL_OVERHEAD = 0.2;
 
 const median = (values: readonly number[]) => quantile(values, 0.5);
+const mean = (values: readonly number[]) =>
+  values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
@@ -88,6 +90,85 @@ function treeCpuMs(pid: number): number {
   return (ticks * 1000) / 100;
 }
 
+interface Baseline {
+  readonly masterUrl: string;
+  readonly agentPid: number;
+  stop(): Promise<void>;
+}
+
+/** Another build's master and agent (its bin/agora.js), stopped by PID. */
+async function startBaseline(
+  cli: string,
+  agentArgs: readonly string[],
+  workDir: string,
+): Promise<Baseline> {
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    for (const child of children.reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  const start = async (args: readonly string[]) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${cli} ${args[0]}: no 'listening'`)),
+        30_000,
+      );
+      child.once('exit', (code) => reject(new Error(`${cli} ${args[0]} exited ${code}`)));
+      if (child.stdout !== null)
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          let parsed: { msg?: unknown; url?: unknown } = {};
+          try {
+            parsed = JSON.parse(line) as typeof parsed;
+          } catch {
+            return;
+          }
+          if (parsed.msg === 'listening' && typeof parsed.url === 'string') {
+            clearTimeout(timer);
+            resolve(parsed.url);
+          }
+        });
+    });
+    return { url, pid: child.pid ?? -1 };
+  };
+  try {
+    // As startCluster's master logs (debug): the pairing compares agents, not log levels.
+    const master = await start([
+      'master',
+      '--port',
+      '0',
+      '--registry',
+      'in_memory',
+      '--log_level',
+      'debug',
+    ]);
+    const agent = await start([
+      'agent',
+      '--master',
+      master.url,
+      '--port',
+      '0',
+      '--work_dir',
+      workDir,
+      '--resources',
+      AGENT_RESOURCES,
+      '--switch_user=false',
+      ...agentArgs,
+    ]);
+    return { masterUrl: master.url, agentPid: agent.pid, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await fn();
@@ -100,6 +181,7 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '15' },
       tasks: { type: 'string', default: '30' },
       json: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
     },
   });
   const runs = Number(values.runs);
@@ -114,8 +196,10 @@ async function main(): Promise<number> {
   const MESOS_IMAGE = 'agora-bench/busybox:1';
   let cluster: Cluster | undefined;
   let framework: TaskFramework | undefined;
+  let baseline: Baseline | undefined;
   const stop = async () => {
     await framework?.stop().catch(() => undefined);
+    await baseline?.stop();
     await cluster?.stop();
     await docker.stop();
     rmSync(imageDir, { recursive: true, force: true });
@@ -132,7 +216,7 @@ async function main(): Promise<number> {
       config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] },
     });
     cluster = await startCluster({ agents: 0, agentResources: AGENT_RESOURCES });
-    await cluster.addAgent('agent-1', [
+    const agentArgs = [
       '--containerizers',
       'docker,mesos',
       '--docker',
@@ -149,11 +233,29 @@ async function main(): Promise<number> {
       join(imageDir, 'store'),
       '--isolation',
       'cgroups/cpu,cgroups/mem,filesystem/linux,docker/runtime',
-    ]);
+    ];
+    await cluster.addAgent('agent-1', agentArgs);
+    // With --baseline, another build's master and agent beside these, on the same dockerd,
+    // each round running one task on each: paired before/after numbers under the same load.
+    if (values.baseline !== undefined)
+      baseline = await startBaseline(
+        values.baseline,
+        // A store of its own: two agents do not share one.
+        agentArgs.map((arg, i) =>
+          agentArgs[i - 1] === '--docker_store_dir' ? join(imageDir, 'baseline-store') : arg,
+        ),
+        join(imageDir, 'baseline'),
+      );
     // 1. Latency, one at a time, after a warm-up of each (the first also waits for the agent).
     await agoraRunOnce(cluster.masterUrl, docker.image);
     await cli(['run', '--rm', '--net', 'none', docker.image, 'true']);
     await agoraRunOnce(cluster.masterUrl, MESOS_IMAGE, true);
+    if (baseline !== undefined) await agoraRunOnce(baseline.masterUrl, docker.image);
+    const agentPidOf = cluster.agents[0]?.pid ?? -1;
+    const paired: {
+      ours: { running: number; exited: number; cpuMs: number };
+      theirs: { running: number; exited: number; cpuMs: number };
+    }[] = [];
     const agora: { running: number; exited: number }[] = [];
     const floorRunning: number[] = [];
     const floorExited: number[] = [];
@@ -161,6 +263,24 @@ async function main(): Promise<number> {
     const plain: { running: number; exited: number }[] = [];
     const mesosImage: { running: number; exited: number }[] = [];
     for (let i = 0; i < runs; i++) {
+      if (baseline !== undefined) {
+        // Which goes first alternates, so neither always follows the other's cleanup.
+        const one = async (url: string, pid: number) => {
+          const before = treeCpuMs(pid);
+          const times = await agoraRunOnce(url, docker.image);
+          // The removal after the exit is the agent's work for this task too.
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          return { ...times, cpuMs: treeCpuMs(pid) - before };
+        };
+        const b = baseline;
+        if (i % 2 === 0) {
+          const ours = await one(cluster.masterUrl, agentPidOf);
+          paired.push({ ours, theirs: await one(b.masterUrl, b.agentPid) });
+        } else {
+          const theirs = await one(b.masterUrl, b.agentPid);
+          paired.push({ ours: await one(cluster.masterUrl, agentPidOf), theirs });
+        }
+      }
       agora.push(await agoraRunOnce(cluster.masterUrl, docker.image));
       plain.push(await agoraRunOnce(cluster.masterUrl, undefined));
       mesosImage.push(await agoraRunOnce(cluster.masterUrl, MESOS_IMAGE, true));
@@ -202,6 +322,7 @@ async function main(): Promise<number> {
         ),
       )) / 1000;
     const rows = {
+      paired,
       latency: {
         agoraRunningMs: {
           p50: median(agora.map((a) => a.running)),
@@ -277,6 +398,16 @@ async function main(): Promise<number> {
       `${`floor: ${t.tasks} docker run --rm at once, per second`.padEnd(58)}${f(t.floorPerSecond).padStart(10)}`,
       `${'  Agora time over the floor'.padEnd(58)}${over(t.floorPerSecond, t.agoraPerSecond).padStart(10)}`,
       `${'agent CPU per DOCKER task (with its children) ms'.padEnd(58)}${f(t.agentCpuPerTaskMs).padStart(10)}`,
+      ...(paired.length === 0
+        ? []
+        : [
+            `baseline: ${values.baseline} (its own master and agent, same dockerd), paired rounds:`,
+            `${'  this build → TASK_RUNNING / baseline'.padEnd(58)}${f(median(paired.map((p) => p.ours.running))).padStart(10)}${f(median(paired.map((p) => p.theirs.running))).padStart(10)}`,
+            `${'  this build − baseline, → TASK_RUNNING (median, mean)'.padEnd(58)}${f(median(paired.map((p) => p.ours.running - p.theirs.running))).padStart(10)}${f(mean(paired.map((p) => p.ours.running - p.theirs.running))).padStart(10)}`,
+            `${'  this build → exit / baseline'.padEnd(58)}${f(median(paired.map((p) => p.ours.exited))).padStart(10)}${f(median(paired.map((p) => p.theirs.exited))).padStart(10)}`,
+            `${'  this build − baseline, → exit (median, mean)'.padEnd(58)}${f(median(paired.map((p) => p.ours.exited - p.theirs.exited))).padStart(10)}${f(mean(paired.map((p) => p.ours.exited - p.theirs.exited))).padStart(10)}`,
+            `${'  agent CPU per task (with children), this / baseline'.padEnd(58)}${f(mean(paired.map((p) => p.ours.cpuMs))).padStart(10)}${f(mean(paired.map((p) => p.theirs.cpuMs))).padStart(10)}`,
+          ]),
       `${'  goal (≤ 20% over docker run, every row above)'.padEnd(58)}${
         [
           l.agoraRunningMs.p50 / l.floorRunningMs.p50,

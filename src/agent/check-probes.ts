@@ -41,6 +41,16 @@ export interface ProbeContext {
   readonly enter?: (
     argv: readonly string[],
   ) => { readonly file: string; readonly args: readonly string[] } | undefined;
+  /**
+   * Runs the command inside the task's container with no client process (a Docker
+   * container's over the Engine API), its output appended to `outputPath`: the exit code.
+   * Undefined where there is no such way; enter (or joinArgv) runs it then.
+   */
+  readonly exec?: (
+    argv: readonly string[],
+    signal: AbortSignal,
+    outputPath: string,
+  ) => Promise<number> | undefined;
 }
 
 export type Probe = (spec: ProbeSpec, signal: AbortSignal) => Promise<ProbeOutcome>;
@@ -144,6 +154,20 @@ function commandProbe(
       (command.shell ?? true)
         ? ['/bin/sh', '-c', value]
         : [value, ...(command.arguments ?? []).slice(1)];
+    const execution = context.exec?.(argv, signal, join(context.sandbox, 'stderr'));
+    if (execution !== undefined) {
+      execution.then(
+        (code) => resolve(result('COMMAND', { command: { exit_code: code } })),
+        (error: unknown) =>
+          resolve({
+            kind: 'error',
+            message: signal.aborted
+              ? abortMessage(signal)
+              : `Failed to run the command: ${(error as Error).message}`,
+          }),
+      );
+      return;
+    }
     const { file, args } = context.enter?.(argv) ?? joinArgv(context.cgroupProcsFiles, argv);
     let output: number | 'ignore' = 'ignore';
     try {

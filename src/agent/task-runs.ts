@@ -518,6 +518,9 @@ export class TaskRuns {
       // any other's in its cgroups (what enter gives, or joinArgv where it gives nothing).
       enter: (argv: readonly string[]) =>
         this.options.containerizer.enter(run.containerIdValue, argv, run.user),
+      // A Docker container's over the Engine API, with no `docker exec` client per probe.
+      exec: (argv: readonly string[], signal: AbortSignal, outputPath: string) =>
+        this.options.containerizer.exec?.(run.containerIdValue, argv, { signal, outputPath }),
     };
     run.checks = startTaskChecks({
       task,

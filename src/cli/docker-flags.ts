@@ -43,6 +43,7 @@ export function dockerContainerizer(
       : { stopTimeoutMs: durationFlag(values, 'docker_stop_timeout', 0) }),
     warn: (fields, message) => logger.warn(fields, message),
     info: (fields, message) => logger.info(fields, message),
+    debug: (fields, message) => logger.debug(fields, message),
   });
 }
 

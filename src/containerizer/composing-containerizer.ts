@@ -79,6 +79,16 @@ export class ComposingContainerizer implements Containerizer {
       : this.mesos.enter(containerId, command, user);
   }
 
+  exec(
+    containerId: string,
+    command: readonly string[],
+    options: { readonly signal: AbortSignal; readonly outputPath?: string },
+  ): Promise<number> | undefined {
+    return this.docker?.owns(containerId) === true
+      ? this.docker.exec?.(containerId, command, options)
+      : this.mesos.exec?.(containerId, command, options);
+  }
+
   close(): void {
     this.mesos.close();
     this.docker?.close();

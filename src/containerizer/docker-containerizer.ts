@@ -22,12 +22,14 @@
 // stderr going straight into the sandbox files, as Mesos' docker executor
 // runs it (docs/docker-containerizer.md); the agent logs which and why.
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, createWriteStream, existsSync, openSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Resources } from '../resources/index.js';
-import { type DockerCreate, planDockerCreate } from './docker-create.js';
+import { type CreateBody, type DockerCreate, planDockerCreate } from './docker-create.js';
 import { type ContainerInspect, DockerEngine, DockerEngineError } from './docker-engine.js';
+import { LogDemultiplexer } from './docker-log-frames.js';
 import { copyOutput, type OutputCounts, readOutputCounts } from './docker-output.js';
 import {
   DOCKER_LABELS,
@@ -79,6 +81,8 @@ export interface DockerContainerizerOptions {
   readonly warn: (fields: Record<string, unknown>, message: string) => void;
   /** What an operator follows: a task run through the CLI, and why. */
   readonly info?: (fields: Record<string, unknown>, message: string) => void;
+  /** Each Engine API step of a launch and an end, for a launch's timeline (bench/docker-steps.ts). */
+  readonly debug?: (fields: Record<string, unknown>, message: string) => void;
 }
 
 interface Tracked {
@@ -125,8 +129,6 @@ export class DockerContainerizer implements Containerizer {
       persistentVolumes: spec.volumes ?? [],
     });
     if (plan.kind === 'invalid') throw new Error(plan.message);
-    if (plan.network !== undefined && !(await this.engine.hasNetwork(plan.network)))
-      throw new Error(`Docker network '${plan.network}' does not exist on this agent`);
     const create = planDockerCreate(plan.name, plan.args, plan.env);
     if (create.kind === 'api') return this.launchByApi(spec, plan, create);
     this.options.info?.(
@@ -136,16 +138,91 @@ export class DockerContainerizer implements Containerizer {
     return this.launchByCli(spec, plan);
   }
 
-  /** Create and start over the API; RUNNING once start has answered (it runs, or has run). */
+  /**
+   * Create, attach and start over the API; RUNNING once start has answered (it runs, or has
+   * run). A missing network is not asked about first (a request before every BRIDGE or USER
+   * task): dockerd creates the container anyway and refuses its start, in the words below.
+   */
   private async launchByApi(
     spec: LaunchSpec,
     plan: Extract<DockerRunPlan, { kind: 'run' }>,
     create: DockerCreate,
   ): Promise<Container> {
     const body = { ...create.body, Labels: { ...create.body.Labels, [API_LABEL]: '1' } };
-    // There from the start, as with a command task: /files/read and `ls` in the task find them.
-    for (const file of ['stdout', 'stderr'])
-      closeSync(openSync(join(spec.sandbox, file), 'a', 0o644));
+    // Asked for first: dockerd's create (tens of ms) runs while the agent makes the files.
+    const creating = this.createOrPull(plan, body);
+    try {
+      // There from the start, as with a command task: /files/read and `ls` in the task find them.
+      for (const file of ['stdout', 'stderr'])
+        closeSync(openSync(join(spec.sandbox, file), 'a', 0o644));
+    } catch (error) {
+      await creating.then(() => this.engine.remove(plan.name)).catch(() => undefined);
+      throw error;
+    }
+    await creating;
+    this.options.debug?.({ container: plan.name }, 'container created');
+    const following = new AbortController();
+    this.tracked.set(spec.containerId, { name: plan.name, resources: spec.resources, following });
+    let output: Readable | undefined;
+    let exited: Promise<{ readonly StatusCode: number }>;
+    try {
+      // Before it starts, at once: attached, as `docker run` does, so no early output is
+      // missed (not its logs: dockerd 20.10's following of a json-file log skips lines of
+      // a fast writer), and its wait taken, so no request follows the start on the way to
+      // RUNNING and the exit's news comes without one. Not the start with them: dockerd
+      // attaches the streams just after it answers the attach, and only that answer says
+      // the container's first bytes cannot be missed.
+      const waiting = this.engine.waitFor(plan.name, 'next-exit', following.signal);
+      exited = waiting.exited;
+      const attaching = this.engine.attach(plan.name, false, following.signal);
+      attaching.catch(() => undefined);
+      await Promise.all([attaching, waiting.registered]);
+      output = await attaching;
+      this.options.debug?.({ container: plan.name }, 'container attached, its wait taken');
+      await this.engine.start(plan.name);
+      this.options.debug?.({ container: plan.name }, 'container started');
+    } catch (error) {
+      this.tracked.delete(spec.containerId);
+      following.abort();
+      output?.destroy();
+      await this.engine.remove(plan.name).catch(() => undefined);
+      const missing = /network \S+ not found/i.test((error as Error).message);
+      if (missing && plan.network !== undefined)
+        throw new Error(`Docker network '${plan.network}' does not exist on this agent`, {
+          cause: error,
+        });
+      throw new Error(`docker run failed: ${(error as Error).message}`, { cause: error });
+    }
+    // Its PID, for the operator's eyes only, is asked for once RUNNING is on its way: dockerd
+    // answers an inspect only once it is done with the container, and a task as short as
+    // `true` would have its RUNNING wait for the whole of its exit's processing (~100 ms
+    // under load here); asked at once, it would also go out before RUNNING's POST.
+    const pid = new Promise<number>((resolve) =>
+      setImmediate(() =>
+        this.engine.inspect(plan.name).then(
+          (inspect) => resolve(inspect?.State.Pid ?? 0),
+          () => resolve(0),
+        ),
+      ),
+    );
+    return this.follow(spec.containerId, plan.name, {
+      output: Promise.resolve(output),
+      exited,
+      pid,
+      isTty: create.isTty,
+      sandbox: spec.sandbox,
+      runtimeDir: spec.runtimeDir,
+      resources: spec.resources,
+      skip: { stdout: 0, stderr: 0 },
+      following,
+    });
+  }
+
+  /** `POST /containers/create`, with the image pulled first (forced) or when it is missing. */
+  private async createOrPull(
+    plan: Extract<DockerRunPlan, { kind: 'run' }>,
+    body: CreateBody,
+  ): Promise<void> {
     if (plan.isForcePull) await this.pull(plan.image);
     try {
       await this.engine.create(plan.name, body);
@@ -162,37 +239,6 @@ export class DockerContainerizer implements Containerizer {
         throw new Error(`docker create failed: ${(again as Error).message}`, { cause: again });
       });
     }
-    const following = new AbortController();
-    this.tracked.set(spec.containerId, { name: plan.name, resources: spec.resources, following });
-    let output: Readable | undefined;
-    try {
-      // Attached before it starts, as `docker run` does, so no early output is missed. Not
-      // its logs: dockerd 20.10's following of a json-file log skips lines of a fast writer.
-      output = await this.engine.attach(plan.name, false, following.signal);
-      await this.engine.start(plan.name);
-    } catch (error) {
-      this.tracked.delete(spec.containerId);
-      output?.destroy();
-      await this.engine.remove(plan.name).catch(() => undefined);
-      throw new Error(`docker run failed: ${(error as Error).message}`, { cause: error });
-    }
-    // Its PID, for the operator's eyes only, is not waited for: dockerd answers an inspect
-    // only once it is done with the container, and a task as short as `true` would have its
-    // RUNNING wait for the whole of its exit's processing (~100 ms under load here).
-    const pid = this.engine
-      .inspect(plan.name)
-      .then((inspect) => inspect?.State.Pid ?? 0)
-      .catch(() => 0);
-    return this.follow(spec.containerId, plan.name, {
-      output: Promise.resolve(output),
-      pid,
-      isTty: create.isTty,
-      sandbox: spec.sandbox,
-      runtimeDir: spec.runtimeDir,
-      resources: spec.resources,
-      skip: { stdout: 0, stderr: 0 },
-      following,
-    });
   }
 
   /** `docker run` (the CLI) under the shim, for what the create request cannot express. */
@@ -200,6 +246,8 @@ export class DockerContainerizer implements Containerizer {
     spec: LaunchSpec,
     plan: Extract<DockerRunPlan, { kind: 'run' }>,
   ): Promise<Container> {
+    if (plan.network !== undefined && !(await this.engine.hasNetwork(plan.network)))
+      throw new Error(`Docker network '${plan.network}' does not exist on this agent`);
     if (plan.isForcePull || !(await this.engine.hasImage(plan.image))) await this.pull(plan.image);
     // Values of the variables the CLI itself reads go in the argv; the rest by name only.
     const args: string[] = [];
@@ -369,6 +417,51 @@ export class DockerContainerizer implements Containerizer {
     };
   }
 
+  /**
+   * A command run in the container over the API (exec create, start, inspect): a check's
+   * probe without a `docker exec` client, whose start alone costs ~35 ms of CPU here.
+   */
+  exec(
+    containerId: string,
+    command: readonly string[],
+    options: { readonly signal: AbortSignal; readonly outputPath?: string },
+  ): Promise<number> | undefined {
+    const tracked = this.tracked.get(containerId);
+    if (tracked === undefined) return undefined;
+    return this.execByApi(tracked.name, command, options);
+  }
+
+  private async execByApi(
+    name: string,
+    command: readonly string[],
+    options: { readonly signal: AbortSignal; readonly outputPath?: string },
+  ): Promise<number> {
+    const { signal, outputPath } = options;
+    signal.throwIfAborted();
+    const id = await this.engine.execCreate(name, command);
+    const stream = await this.engine.execStart(id, signal);
+    const file =
+      outputPath === undefined
+        ? undefined
+        : createWriteStream(outputPath, { flags: 'a' }).on('error', () => stream.destroy());
+    const demux = new LogDemultiplexer();
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>)
+        for (const { data } of demux.push(chunk))
+          if (file !== undefined && !file.write(data)) await once(file, 'drain', { signal });
+    } catch (error) {
+      // An abort destroys the stream: the caller's reason, not the stream's.
+      if (!signal.aborted) throw error;
+    } finally {
+      stream.destroy();
+      await new Promise<void>((resolve) => (file === undefined ? resolve() : file.end(resolve)));
+    }
+    signal.throwIfAborted();
+    const code = await this.engine.execExitCode(id);
+    if (code === null) throw new Error(`the command in ${name} ended with no exit code`);
+    return code;
+  }
+
   owns(containerId: string): boolean {
     return this.tracked.has(containerId);
   }
@@ -454,7 +547,8 @@ export class DockerContainerizer implements Containerizer {
     const terminated = (async (): Promise<Termination> => {
       let exit: number | undefined;
       try {
-        exit = (await this.engine.wait(name, signal)).StatusCode;
+        exit = (await (how.exited ?? this.engine.wait(name, signal))).StatusCode;
+        this.options.debug?.({ container: name, exit_code: exit }, 'container exited');
       } catch {
         // The agent is stopping: the container runs on, and a restarted agent follows it.
         if (signal.aborted) return new Promise<Termination>(() => undefined);
@@ -579,6 +673,8 @@ export class DockerContainerizer implements Containerizer {
 /** What follow() needs of a container besides its name. */
 interface Following {
   readonly pid: number | Promise<number>;
+  /** Its exit status, when its wait was taken before it started; else it is waited for. */
+  readonly exited?: Promise<{ readonly StatusCode: number }>;
   /** Its output: an attachment (a replay of its log first, after a restart) or its log. */
   readonly output: Promise<Readable>;
   readonly isTty: boolean;

@@ -2,7 +2,7 @@
 // dependency): the calls the containerizer makes besides `docker run` itself,
 // each a few milliseconds where a CLI process would cost ~50 ms of CPU. Every
 // call has a deadline; an error names the call and Docker's own message.
-import { type IncomingMessage, request } from 'node:http';
+import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { CreateBody } from './docker-create.js';
 
@@ -78,11 +78,60 @@ export class DockerEngine {
    * running (at once if it has already ended). No deadline: it lasts as long as the container.
    */
   async wait(name: string, signal?: AbortSignal): Promise<{ readonly StatusCode: number }> {
-    return this.call<{ StatusCode: number }>(
-      'POST',
-      `/containers/${encodeURIComponent(name)}/wait`,
-      { timeoutMs: 0, ...(signal !== undefined ? { signal } : {}) },
-    );
+    const waiting = this.waitFor(name, 'not-running', signal);
+    await waiting.registered;
+    return waiting.exited;
+  }
+
+  /**
+   * `POST /containers/{name}/wait?condition=…`, in two parts: `registered` once dockerd has
+   * taken the wait (it sends the answer's head then, before it blocks), `exited` with the
+   * exit status. With `next-exit` registered before the start, as `docker run` does, the
+   * exit's news needs no request after the start; awaiting `registered` first is what makes
+   * that safe, since a `next-exit` wait that dockerd took after the exit would last until the
+   * container's removal. Both reject with Docker's message if dockerd refuses the wait.
+   */
+  waitFor(
+    name: string,
+    condition: 'not-running' | 'next-exit',
+    signal?: AbortSignal,
+  ): { readonly registered: Promise<void>; readonly exited: Promise<{ StatusCode: number }> } {
+    const path = `/containers/${encodeURIComponent(name)}/wait?condition=${condition}`;
+    let registered!: { resolve: () => void; reject: (error: unknown) => void };
+    const isRegistered = new Promise<void>((resolve, reject) => {
+      registered = { resolve, reject };
+    });
+    const exited = new Promise<{ StatusCode: number }>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        registered.reject(error);
+        reject(error);
+      };
+      const req = request(
+        {
+          socketPath: this.socket,
+          method: 'POST',
+          path: `${API_PREFIX}${path}`,
+          ...(signal !== undefined ? { signal } : {}),
+        },
+        (res) => {
+          if ((res.statusCode ?? 500) >= 400) {
+            rejectWithMessage(res, `POST ${path}`, fail);
+            return;
+          }
+          registered.resolve();
+          readBody(res, `POST ${path}`, req).then(
+            (body) => resolve(body as { StatusCode: number }),
+            reject,
+          );
+        },
+      );
+      req.on('error', (error) => fail(this.unreachable(error)));
+      req.end();
+    });
+    // Whoever awaits only one of the two still sees the other's failure as handled.
+    isRegistered.catch(() => undefined);
+    exited.catch(() => undefined);
+    return { registered: isRegistered, exited };
   }
 
   /**
@@ -93,14 +142,59 @@ export class DockerEngine {
    * Multiplexed (see docker-log-frames.ts) unless the container has a TTY.
    */
   attach(name: string, replay: boolean, signal?: AbortSignal): Promise<Readable> {
-    const path = `${API_PREFIX}/containers/${encodeURIComponent(name)}/attach?stream=1&stdout=1&stderr=1${replay ? '&logs=1' : ''}`;
+    return this.upgrade(
+      `/containers/${encodeURIComponent(name)}/attach?stream=1&stdout=1&stderr=1${replay ? '&logs=1' : ''}`,
+      undefined,
+      signal,
+    );
+  }
+
+  /** `POST /containers/{name}/exec`: an exec instance of `command`, its output attached. */
+  async execCreate(name: string, command: readonly string[]): Promise<string> {
+    const created = await this.call<{ Id: string }>(
+      'POST',
+      `/containers/${encodeURIComponent(name)}/exec`,
+      { body: { AttachStdout: true, AttachStderr: true, Cmd: command } },
+    );
+    return created.Id;
+  }
+
+  /**
+   * `POST /exec/{id}/start`, attached: its output, multiplexed as an attachment's, until
+   * the command ends. Its exit code is then execExitCode's.
+   */
+  execStart(id: string, signal?: AbortSignal): Promise<Readable> {
+    return this.upgrade(
+      `/exec/${encodeURIComponent(id)}/start`,
+      { Detach: false, Tty: false },
+      signal,
+    );
+  }
+
+  /** `GET /exec/{id}/json`: the exit code of an ended exec; null while it runs. */
+  async execExitCode(id: string): Promise<number | null> {
+    const inspect = await this.call<{ ExitCode: number | null; Running: boolean }>(
+      'GET',
+      `/exec/${encodeURIComponent(id)}/json`,
+    );
+    return inspect.Running ? null : inspect.ExitCode;
+  }
+
+  /** A POST answered 101, as the CLI asks for attachments: the socket is then the stream. */
+  private upgrade(path: string, body: unknown, signal?: AbortSignal): Promise<Readable> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<Readable>((resolve, reject) => {
-      // As the CLI asks: an upgrade, answered 101, after which the socket is the stream.
       const req = request({
         socketPath: this.socket,
         method: 'POST',
-        path,
-        headers: { connection: 'Upgrade', upgrade: 'tcp' },
+        path: `${API_PREFIX}${path}`,
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'tcp',
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+        },
         ...(signal !== undefined ? { signal } : {}),
       });
       req.on('upgrade', (_res, socket, head) => {
@@ -112,9 +206,9 @@ export class DockerEngine {
         }
         resolve(socket);
       });
-      req.on('response', (res) => rejectWithMessage(res, 'POST attach', reject));
+      req.on('response', (res) => rejectWithMessage(res, `POST ${path}`, reject));
       req.on('error', (error) => reject(this.unreachable(error)));
-      req.end();
+      req.end(payload);
     });
   }
 
@@ -248,33 +342,7 @@ export class DockerEngine {
             : {}),
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_RESPONSE_BYTES) {
-              req.destroy(
-                new Error(`${method} ${path}: response larger than ${MAX_RESPONSE_BYTES} bytes`),
-              );
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            const status = res.statusCode ?? 500;
-            if (status >= 400) {
-              reject(new DockerEngineError(status, `${method} ${path}: ${messageOf(body)}`));
-              return;
-            }
-            const type = res.headers['content-type'] ?? '';
-            try {
-              resolve((type.includes('json') && body !== '' ? JSON.parse(body) : body) as T);
-            } catch (error) {
-              reject(error);
-            }
-          });
-          res.on('error', reject);
+          readBody(res, `${method} ${path}`, req).then((body) => resolve(body as T), reject);
         },
       );
       req.on('timeout', () =>
@@ -284,6 +352,41 @@ export class DockerEngine {
       req.end(payload);
     });
   }
+}
+
+/**
+ * An answer's body: parsed JSON when it says it is JSON, else the text; a status of 400 or
+ * more rejects with Docker's message. Bounded: a larger body destroys the request.
+ */
+function readBody(res: IncomingMessage, call: string, req: ClientRequest): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        req.destroy(new Error(`${call}: response larger than ${MAX_RESPONSE_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const status = res.statusCode ?? 500;
+      if (status >= 400) {
+        reject(new DockerEngineError(status, `${call}: ${messageOf(body)}`));
+        return;
+      }
+      const type = res.headers['content-type'] ?? '';
+      try {
+        resolve(type.includes('json') && body !== '' ? JSON.parse(body) : body);
+      } catch (error) {
+        reject(error);
+      }
+    });
+    // A destroyed request (too large, aborted) rejects through the request's 'error'.
+    res.on('error', reject);
+  });
 }
 
 /** Rejects with an error answer's status and Docker's message (from its first 4 KB). */

@@ -138,6 +138,18 @@ export interface Containerizer {
     user?: RunAsUser,
   ): { readonly file: string; readonly args: readonly string[] } | undefined;
   /**
+   * Runs `command` inside a running container to its end without a client process of its
+   * own (a Docker container's over the Engine API), appending its stdout and stderr to the
+   * file at `outputPath`; resolves with its exit code. Undefined when it has no such way
+   * for this container: run enter()'s argv instead. An abort of `signal` rejects at once;
+   * the command may live on inside, as a killed `docker exec` client's does.
+   */
+  exec?(
+    containerId: string,
+    command: readonly string[],
+    options: { readonly signal: AbortSignal; readonly outputPath?: string },
+  ): Promise<number> | undefined;
+  /**
    * Lets go of what it keeps to launch and watch containers (a launcher process, a
    * poller) when the agent stops. Running containers are not touched.
    */
