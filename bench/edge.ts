@@ -3,7 +3,7 @@
 //   npm run bench:edge [-- --tasks N] [-- --partitions N] [-- --partition-ms MS]
 //                      [-- --ping-timeout-ms MS] [-- --max-ping-timeouts N]
 //                      [-- --idle-seconds S] [-- --burst-agents N] [-- --burst-rounds N]
-//                      [-- --burst-jitters MS,MS] [-- --burst-windows 0ms,5ms]
+//                      [-- --burst-jitters MS,MS,master] [-- --burst-windows 0ms,5ms]
 //                      [-- --burst-profile DIR]
 //                      [-- --only idle,links,partitions,burst]
 //
@@ -40,7 +40,7 @@ import {
 import { NetBed } from '../test/edge/netbed.js';
 import { waitFor } from '../test/integration/harness.js';
 import { TaskFramework } from '../test/integration/task-framework.js';
-import { jitterLabel, reconnectBurst } from './edge/reconnect-burst.js';
+import { jitterLabel, parseHeals, reconnectBurst } from './edge/reconnect-burst.js';
 import { procSample } from './master/processes.js';
 
 const { values } = parseArgs({
@@ -113,7 +113,7 @@ async function idleAgent(pid: number, seconds: number): Promise<string> {
 async function main(): Promise<void> {
   if (ONLY.has('burst')) {
     console.log(`bench:edge reconnect burst ${new Date().toISOString()} load ${load()}`);
-    const jittersMs = values['burst-jitters'].split(',').map(Number);
+    const heals = parseHeals(values['burst-jitters']);
     const windows = values['burst-windows']?.split(',');
     const rows = await reconnectBurst(
       Number(values['burst-agents']),
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
       (line) => console.log(line),
       {
         profileDir: values['burst-profile'],
-        jittersMs,
+        heals,
         ...(windows === undefined
           ? {}
           : {
@@ -133,11 +133,13 @@ async function main(): Promise<void> {
       },
     );
     for (const variant of new Set(rows.map((r) => r.variant)))
-      for (const jitterMs of new Set(jittersMs)) {
-        const mine = rows.filter((r) => r.variant === variant && r.jitterMs === jitterMs);
+      for (const label of new Set(rows.map((r) => jitterLabel(r.jitterMs, r.spread)))) {
+        const mine = rows.filter(
+          (r) => r.variant === variant && jitterLabel(r.jitterMs, r.spread) === label,
+        );
         if (mine.length === 0) continue;
         console.log(
-          `  ${variant} ${jitterLabel(jitterMs)}: median settle ${median(mine.map((r) => r.settleMs)).toFixed(0)} ms, master CPU ${median(mine.map((r) => r.cpuSeconds)).toFixed(2)} s, busiest 250 ms ${median(mine.map((r) => r.peakCpuPercent)).toFixed(0)} %, allocation runs ${median(mine.map((r) => r.allocationRuns))} (of ${mine.length})`,
+          `  ${variant} ${label}: median settle ${median(mine.map((r) => r.settleMs)).toFixed(0)} ms, master CPU ${median(mine.map((r) => r.cpuSeconds)).toFixed(2)} s, busiest 250 ms ${median(mine.map((r) => r.peakCpuPercent)).toFixed(0)} %, allocation runs ${median(mine.map((r) => r.allocationRuns))} (of ${mine.length})`,
         );
       }
     if (![...ONLY].some((part) => part !== 'burst')) return;
