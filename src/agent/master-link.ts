@@ -35,6 +35,12 @@ const SUBSCRIBE_CONNECT_TIMEOUT_MS = 10_000;
  * up to ten SYNs in flight) so the probe is not what a heal waits for (#15's goal: 1 s + 2 RTT).
  */
 const LINK_PROBE_INTERVAL_MS = 100;
+/**
+ * Once a probe is refused the master's host answers and its master is not up yet (restarting,
+ * recovering: seconds): probes go slower, so a thousand agents of a restarting master do not
+ * send its host ten thousand SYNs a second.
+ */
+const REFUSED_PROBE_INTERVAL_MS = 500;
 const LINK_PROBE_TIMEOUT_MS = 1_000;
 /** Failures that say the link (or the master's host) is down, not that the master refused. */
 const LINK_DOWN_REASONS = new Set([
@@ -348,6 +354,7 @@ export class MasterLink {
     const sockets = new Set<Socket>();
     let isStopped = false;
     let timer: { cancel(): void } | undefined;
+    let intervalMs = LINK_PROBE_INTERVAL_MS;
     const stop = () => {
       isStopped = true;
       timer?.cancel();
@@ -374,9 +381,12 @@ export class MasterLink {
         this.isLinkBack = true;
         this.attemptConnecting?.abort();
       });
-      socket.once('error', () => undefined); // unreachable still: the next probe tries again
+      // Unreachable still: the next probe tries again.
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ECONNREFUSED') intervalMs = REFUSED_PROBE_INTERVAL_MS;
+      });
       socket.once('close', () => sockets.delete(socket));
-      timer = this.options.clock.setTimeout(probe, LINK_PROBE_INTERVAL_MS);
+      timer = this.options.clock.setTimeout(probe, intervalMs);
     };
     timer = this.options.clock.setTimeout(probe, LINK_PROBE_INTERVAL_MS);
     return watch;
