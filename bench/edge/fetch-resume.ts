@@ -29,7 +29,7 @@ export interface FetchResumeOptions {
   readonly sizeBytes: number;
   readonly bytesPerSec: number;
   readonly delayMs: number;
-  /** When the relay resets the download's connection, from the fetch's start. */
+  /** When the relay resets the download's connection, from its first connection. */
   readonly cutsAtMs: readonly number[];
 }
 
@@ -73,6 +73,11 @@ export async function fetchCase(
         env,
       );
       const t0 = performance.now();
+      // The cuts count from the download's first connection: the fetch process's own start
+      // (seconds on a loaded machine) is not the link's.
+      await waitFor('the download to connect', async () =>
+        (await relay.stats()).accepted > 0 ? true : undefined,
+      );
       const cuts = options.cutsAtMs.map((atMs) =>
         setTimeout(() => void relay.command({ cmd: 'reset' }).catch(() => undefined), atMs),
       );
