@@ -3,9 +3,10 @@
 //   npm run bench:edge [-- --tasks N] [-- --partitions N] [-- --partition-ms MS]
 //                      [-- --ping-timeout-ms MS] [-- --max-ping-timeouts N]
 //                      [-- --idle-seconds S] [-- --burst-agents N] [-- --burst-rounds N]
-//                      [-- --burst-jitters MS,MS] [-- --burst-windows 0ms,5ms]
+//                      [-- --burst-jitters MS,MS,master] [-- --burst-windows 0ms,5ms]
 //                      [-- --burst-profile DIR]
-//                      [-- --only idle,links,partitions,burst]
+//                      [-- --fetch-mb N] [-- --fetch-kbps N] [-- --fetch-cuts MS,MS]
+//                      [-- --only idle,links,partitions,burst,fetch]
 //
 // (i) an agent's idle memory (RSS, peak RSS) and CPU, registered and running
 //     nothing, over --idle-seconds;
@@ -23,6 +24,10 @@
 //     --burst-windows runs one master per --allocation_batch_window, taking the
 //     rounds in turn (0ms: every registration its own allocation, as before #15's
 //     third pass).
+// (d) a fetch over the slow relay cut (RST) mid-download at --fetch-cuts, from
+//     a server that takes byte ranges (resumed) and from one that does not
+//     (each try starts again): time, intact or not, bytes over the link
+//     (bench/edge/fetch-resume.ts).
 // Mesos' defaults are 15 s × 5 pings and the issue's partition 2 minutes; pass
 // shorter ones to finish in minutes (the recorded numbers say which were used).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +45,8 @@ import {
 import { NetBed } from '../test/edge/netbed.js';
 import { waitFor } from '../test/integration/harness.js';
 import { TaskFramework } from '../test/integration/task-framework.js';
-import { jitterLabel, reconnectBurst } from './edge/reconnect-burst.js';
+import { fetchCase } from './edge/fetch-resume.js';
+import { jitterLabel, parseHeals, reconnectBurst } from './edge/reconnect-burst.js';
 import { procSample } from './master/processes.js';
 
 const { values } = parseArgs({
@@ -56,7 +62,10 @@ const { values } = parseArgs({
     'burst-profile': { type: 'string' },
     'burst-jitters': { type: 'string', default: '0,1000' },
     'burst-windows': { type: 'string' },
-    only: { type: 'string', default: 'idle,links,partitions,burst' },
+    'fetch-mb': { type: 'string', default: '4' },
+    'fetch-kbps': { type: 'string', default: '256' },
+    'fetch-cuts': { type: 'string', default: '4000,9000' },
+    only: { type: 'string', default: 'idle,links,partitions,burst,fetch' },
   },
 });
 const ONLY = new Set(values.only.split(','));
@@ -113,7 +122,7 @@ async function idleAgent(pid: number, seconds: number): Promise<string> {
 async function main(): Promise<void> {
   if (ONLY.has('burst')) {
     console.log(`bench:edge reconnect burst ${new Date().toISOString()} load ${load()}`);
-    const jittersMs = values['burst-jitters'].split(',').map(Number);
+    const heals = parseHeals(values['burst-jitters']);
     const windows = values['burst-windows']?.split(',');
     const rows = await reconnectBurst(
       Number(values['burst-agents']),
@@ -121,7 +130,7 @@ async function main(): Promise<void> {
       (line) => console.log(line),
       {
         profileDir: values['burst-profile'],
-        jittersMs,
+        heals,
         ...(windows === undefined
           ? {}
           : {
@@ -133,11 +142,13 @@ async function main(): Promise<void> {
       },
     );
     for (const variant of new Set(rows.map((r) => r.variant)))
-      for (const jitterMs of new Set(jittersMs)) {
-        const mine = rows.filter((r) => r.variant === variant && r.jitterMs === jitterMs);
+      for (const label of new Set(rows.map((r) => jitterLabel(r.jitterMs, r.spread)))) {
+        const mine = rows.filter(
+          (r) => r.variant === variant && jitterLabel(r.jitterMs, r.spread) === label,
+        );
         if (mine.length === 0) continue;
         console.log(
-          `  ${variant} ${jitterLabel(jitterMs)}: median settle ${median(mine.map((r) => r.settleMs)).toFixed(0)} ms, master CPU ${median(mine.map((r) => r.cpuSeconds)).toFixed(2)} s, busiest 250 ms ${median(mine.map((r) => r.peakCpuPercent)).toFixed(0)} %, allocation runs ${median(mine.map((r) => r.allocationRuns))} (of ${mine.length})`,
+          `  ${variant} ${label}: median settle ${median(mine.map((r) => r.settleMs)).toFixed(0)} ms, master CPU ${median(mine.map((r) => r.cpuSeconds)).toFixed(2)} s, busiest 250 ms ${median(mine.map((r) => r.peakCpuPercent)).toFixed(0)} %, allocation runs ${median(mine.map((r) => r.allocationRuns))} (of ${mine.length})`,
         );
       }
     if (![...ONLY].some((part) => part !== 'burst')) return;
@@ -145,6 +156,30 @@ async function main(): Promise<void> {
   const unavailable = await NetBed.probe();
   if (unavailable !== undefined)
     throw new Error(`the namespace network cannot be built: ${unavailable}`);
+  if (ONLY.has('fetch')) {
+    const options = {
+      sizeBytes: Number(values['fetch-mb']) * 1024 * 1024,
+      bytesPerSec: Number(values['fetch-kbps']) * 1024,
+      delayMs: 100,
+      cutsAtMs: values['fetch-cuts'].split(',').map(Number),
+    };
+    console.log(
+      `bench:edge fetch ${new Date().toISOString()}: ${values['fetch-mb']} MB through the relay at ${values['fetch-kbps']} KB/s, 100 ms each way, reset at ${options.cutsAtMs.join(', ')} ms   load ${load()}`,
+    );
+    const fetchBed = await NetBed.create({ agents: 1 });
+    try {
+      for (const resumable of [true, false]) {
+        const row = await fetchCase(fetchBed, resumable, options);
+        console.log(
+          `  ${resumable ? 'server takes ranges (resumed)  ' : 'server without ranges (whole) '}: ${row.ok ? `fetched in ${(row.ms / 1000).toFixed(1)} s, ${row.isIntact ? 'intact' : 'NOT INTACT'}` : `FAILED after ${(row.ms / 1000).toFixed(1)} s (${row.error ?? '?'})`}; ${(row.bytesOverLink / options.sizeBytes).toFixed(2)}x the file over the link, ${row.requests} requests   load ${load()}`,
+        );
+        for (const event of row.events) console.log(`      ${event}`);
+      }
+    } finally {
+      await fetchBed.stop();
+    }
+    if (![...ONLY].some((part) => part !== 'burst' && part !== 'fetch')) return;
+  }
   const bed = await NetBed.create({ agents: 2 });
   const workDir = mkdtempSync(join(tmpdir(), 'agora-bench-edge-'));
   const stops: (() => Promise<unknown>)[] = [];

@@ -4,7 +4,9 @@
 // marks every one unreachable; then the partition heals and every agent subscribes
 // again with its id and tasks: all in the same instant (no jitter), or each after
 // a random wait under the registration backoff factor (1 s, Mesos' default and
-// Agora's). Paired rounds, alternating, on one master: the master's CPU seconds
+// Agora's), or under the spread the master told them (reregister_spread_ms: 1 ms
+// per agent it knows, at most that factor), as a real agent once its probe gets
+// through. Paired rounds, alternating, on one master: the master's CPU seconds
 // from the heal until every agent is active and no task is unreachable, the
 // busiest 250 ms of it, and that time to settle.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +34,7 @@ export interface BurstRound {
   /** Which master (BurstOptions.variants) took the round. */
   readonly variant: string;
   readonly jitterMs: number;
+  readonly spread: HealSpread;
   readonly settleMs: number;
   readonly cpuSeconds: number;
   readonly peakCpuPercent: number;
@@ -92,13 +95,32 @@ export interface BurstOptions {
   /** Where each master's CPU profile goes (`--cpu-prof`, written as it exits). */
   readonly profileDir?: string | undefined;
   /** The heals' jitters, round after round, cycled (default: 0 and the backoff, alternating). */
-  readonly jittersMs?: readonly number[] | undefined;
+  readonly heals?: readonly Heal[] | undefined;
   /**
    * Masters to compare, each with its own 1,000 agents, all up at once and taking the
    * rounds in turn (round 1 on each, then round 2 on each…), so load changes hit both
    * alike. Default: one master with its defaults.
    */
   readonly variants?: readonly BurstVariant[] | undefined;
+}
+
+/** 'factor': a random wait under withinMs; 'master': under the master's spread, at most withinMs. */
+export type HealSpread = 'factor' | 'master';
+
+export interface Heal {
+  readonly withinMs: number;
+  readonly spread: HealSpread;
+}
+
+/** `0,1000,master`: at once, under 1 s, under the master's spread (at most the 1 s factor). */
+export function parseHeals(text: string): Heal[] {
+  return text.split(',').map((token) => {
+    if (token === 'master') return { withinMs: REGISTRATION_BACKOFF_MS, spread: 'master' };
+    const withinMs = Number(token);
+    if (!Number.isFinite(withinMs) || withinMs < 0)
+      throw new Error(`--burst-jitters: ${token} is neither milliseconds nor 'master'`);
+    return { withinMs, spread: 'factor' };
+  });
 }
 
 export interface BurstVariant {
@@ -161,7 +183,7 @@ async function fill(
 async function round(
   bed: BurstBed,
   agents: number,
-  jitterMs: number,
+  heal: Heal,
   signal: AbortSignal,
 ): Promise<BurstRound> {
   bed.pool.partition();
@@ -171,7 +193,7 @@ async function round(
   const quietCpuPercent = await cpuPercentOver(bed.pid, 2000);
   const load = load1m();
   const runsBefore = (await metrics(bed.url, signal))['allocator/mesos/allocation_runs'] ?? 0;
-  bed.pool.heal(jitterMs);
+  bed.pool.heal(heal.withinMs, heal.spread);
   const settled = await settle(
     bed.url,
     bed.pid,
@@ -186,7 +208,8 @@ async function round(
   const connectedCpuPercent = await cpuPercentOver(bed.pid, 3000);
   return {
     variant: bed.variant.label,
-    jitterMs,
+    jitterMs: heal.withinMs,
+    spread: heal.spread,
     settleMs: settled.ms,
     cpuSeconds: settled.cpuSeconds,
     peakCpuPercent: settled.peakCpuPercent,
@@ -204,7 +227,7 @@ export async function reconnectBurst(
   options: BurstOptions = {},
 ): Promise<BurstRound[]> {
   const variants = options.variants ?? [{ label: 'master', masterArgs: [] }];
-  const jitters = options.jittersMs ?? [0, REGISTRATION_BACKOFF_MS];
+  const heals = options.heals ?? parseHeals(`0,${REGISTRATION_BACKOFF_MS}`);
   const workDir = mkdtempSync(join(tmpdir(), 'agora-bench-burst-'));
   const beds = variants.map(
     (_, index) => new Bed(workDir, `burst-${index}`, options.profileDir, 64),
@@ -223,12 +246,12 @@ export async function reconnectBurst(
       );
     }
     for (let index = 0; index < rounds; index++) {
-      const jitterMs = jitters[index % jitters.length] ?? 0;
+      const heal = heals[index % heals.length] ?? { withinMs: 0, spread: 'factor' };
       for (const bed of filled) {
-        const row = await round(bed, agents, jitterMs, signal);
+        const row = await round(bed, agents, heal, signal);
         results.push(row);
         say(
-          `  reconnect ${index + 1}/${rounds} ${row.variant} ${jitterLabel(jitterMs)}: settled in ${row.settleMs.toFixed(0)} ms, master CPU ${row.cpuSeconds.toFixed(2)} s, busiest 250 ms ${row.peakCpuPercent.toFixed(0)} % (before: ${row.quietCpuPercent.toFixed(0)} %, after: ${row.connectedCpuPercent.toFixed(0)} %), ${row.allocationRuns} allocation runs   load ${row.load.toFixed(1)}`,
+          `  reconnect ${index + 1}/${rounds} ${row.variant} ${jitterLabel(heal.withinMs, heal.spread)}: settled in ${row.settleMs.toFixed(0)} ms, master CPU ${row.cpuSeconds.toFixed(2)} s, busiest 250 ms ${row.peakCpuPercent.toFixed(0)} % (before: ${row.quietCpuPercent.toFixed(0)} %, after: ${row.connectedCpuPercent.toFixed(0)} %), ${row.allocationRuns} allocation runs   load ${row.load.toFixed(1)}`,
         );
       }
     }
@@ -240,6 +263,7 @@ export async function reconnectBurst(
   return results;
 }
 
-export function jitterLabel(jitterMs: number): string {
+export function jitterLabel(jitterMs: number, spread: HealSpread = 'factor'): string {
+  if (spread === 'master') return `jitter < master's spread (<= ${jitterMs} ms)`;
   return jitterMs === 0 ? 'all at once     ' : `jitter < ${jitterMs} ms`;
 }

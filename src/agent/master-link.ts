@@ -27,11 +27,20 @@ const SUBSCRIBE_CONNECT_TIMEOUT_MS = 10_000;
 /**
  * While the master cannot be reached, the wait before the next attempt (growing to a minute)
  * is cut short when a bare TCP connection to it gets through: the link is back (#15: after a
- * 2-minute partition an agent otherwise waited up to a minute more). Then the agent still
- * waits a random part of its initial backoff, so agents of one partition do not all come
- * back in the same instant. A probe that cannot get through costs the master nothing.
+ * 2-minute partition an agent otherwise waited up to a minute more), and so is an attempt
+ * still waiting on a SYN the partition dropped. Then the agent waits a random part of the
+ * spread the master last told it (reregisterSpreadMs: small for a few agents, a second for a
+ * thousand), so agents of one partition do not all come back in the same instant. A probe
+ * that cannot get through costs the master nothing; every 100 ms (a probe lives 1 s at most:
+ * up to ten SYNs in flight) so the probe is not what a heal waits for (#15's goal: 1 s + 2 RTT).
  */
-const LINK_PROBE_INTERVAL_MS = 500;
+const LINK_PROBE_INTERVAL_MS = 100;
+/**
+ * Once a probe is refused the master's host answers and its master is not up yet (restarting,
+ * recovering: seconds): probes go slower, so a thousand agents of a restarting master do not
+ * send its host ten thousand SYNs a second.
+ */
+const REFUSED_PROBE_INTERVAL_MS = 500;
 const LINK_PROBE_TIMEOUT_MS = 1_000;
 /** Failures that say the link (or the master's host) is down, not that the master refused. */
 const LINK_DOWN_REASONS = new Set([
@@ -82,8 +91,16 @@ export class MasterLink {
   private master: URL | undefined;
   /** The current subscription's stream, while one is open. */
   private stream: IncomingMessage | undefined;
-  /** Wakes the wait between attempts (a new leader was elected). */
-  private wake: (() => void) | undefined;
+  /** Wakes the wait between attempts: a new leader was elected, or the link came back. */
+  private wake: ((reason: 'leader' | 'link') => void) | undefined;
+  /** Probing the master with bare TCP connections: the link was down at the last attempt. */
+  private linkWatch: { stop(): void } | undefined;
+  /** A probe got through while an attempt was under way: the next wait is only the jitter. */
+  private isLinkBack = false;
+  /** Aborted by a probe that got through: the attempt's connection, if still not up, is given up. */
+  private attemptConnecting: AbortController | undefined;
+  /** reregister_spread_ms from the master's last SUBSCRIBED or PING. */
+  private masterSpreadMs: number | undefined;
   /** A new leader was elected since the last attempt: the next wait starts from the initial backoff. */
   private hasNewLeader = false;
   /** The leader the coordinator last named (only when following one). */
@@ -122,7 +139,7 @@ export class MasterLink {
       this.stream.destroy(new Error(`another master leads: ${leader.host}`));
     }
     this.hasNewLeader = true;
-    this.wake?.();
+    this.wake?.('leader');
   }
 
   get isConnected(): boolean {
@@ -252,52 +269,82 @@ export class MasterLink {
   private async run(): Promise<void> {
     const { logger, backoffInitialMs, backoffMaxMs, random } = this.options;
     let backoffMs = backoffInitialMs;
-    while (!this.abort.signal.aborted) {
-      this.hasNewLeader = false;
-      let isLeaderStarting = false;
-      let isLinkDown = false;
-      try {
-        await this.connectOnce();
-      } catch (error) {
-        if (this.abort.signal.aborted) break;
-        isLeaderStarting = this.isLeaderStarting(error);
-        isLinkDown = isLinkDownError(error);
-        logger.warn(
-          { err: describe(error), master: this.master?.host },
-          'master connection failed',
-        );
-      }
-      // A link that got as far as SUBSCRIBED was healthy: the next attempt starts afresh
-      // (a stream that broke with an error counts, as one that ended does).
-      const wasSubscribed = this.streamId !== undefined;
-      if (wasSubscribed) {
-        this.streamId = undefined;
-        this.options.onDisconnected();
-      }
-      if (this.abort.signal.aborted) break;
-      if (wasSubscribed || this.hasNewLeader || isLeaderStarting) backoffMs = backoffInitialMs;
-      // Each new leader starts the wait again from the initial backoff; the random part
-      // stays, so the agents of a failed master do not all come back in one burst.
-      let waitMs = random() * backoffMs;
-      backoffMs = Math.min(backoffMs * 2, backoffMaxMs);
-      let probe = isLinkDown && waitMs > LINK_PROBE_INTERVAL_MS ? this.watchLink() : undefined;
-      try {
-        while (await this.sleep(waitMs)) {
-          // Woken by a new leader or by the link coming back: only the jitter is left.
-          probe?.stop();
-          probe = undefined;
-          backoffMs = Math.min(backoffInitialMs * 2, backoffMaxMs);
-          waitMs = random() * backoffInitialMs;
+    try {
+      while (!this.abort.signal.aborted) {
+        this.hasNewLeader = false;
+        let isLeaderStarting = false;
+        let isLinkDown = false;
+        try {
+          await this.connectOnce();
+        } catch (error) {
+          if (this.abort.signal.aborted) break;
+          isLeaderStarting = this.isLeaderStarting(error);
+          isLinkDown = isLinkDownError(error);
+          logger.warn(
+            { err: describe(error), master: this.master?.host },
+            'master connection failed',
+          );
         }
-      } finally {
-        probe?.stop();
+        // A link that got as far as SUBSCRIBED was healthy: the next attempt starts afresh
+        // (a stream that broke with an error counts, as one that ended does).
+        const wasSubscribed = this.streamId !== undefined;
+        if (wasSubscribed) {
+          this.streamId = undefined;
+          this.options.onDisconnected();
+        }
+        if (this.abort.signal.aborted) break;
+        if (wasSubscribed || this.hasNewLeader || isLeaderStarting) backoffMs = backoffInitialMs;
+        // Each new leader starts the wait again from the initial backoff; the random part
+        // stays, so the agents of a failed master do not all come back in one burst.
+        let waitMs = random() * backoffMs;
+        backoffMs = Math.min(backoffMs * 2, backoffMaxMs);
+        // The probe runs from the first failure that says the link is down until a bare
+        // connection gets through, across the waits and the attempts between them.
+        if (!isLinkDown) this.stopLinkWatch();
+        else if (this.linkWatch === undefined && !this.isLinkBack)
+          this.linkWatch = this.watchLink();
+        if (this.isLinkBack) {
+          // The link came back while an attempt was waiting on a SYN the partition dropped.
+          this.isLinkBack = false;
+          backoffMs = Math.min(backoffInitialMs * 2, backoffMaxMs);
+          waitMs = random() * this.reregisterSpreadMs();
+        }
+        for (;;) {
+          const woken = await this.sleep(waitMs);
+          if (woken === false) break;
+          // Woken by a new leader or by the link coming back: only the jitter is left.
+          // (A probe of the old master is no use once another leads.)
+          this.isLinkBack = false;
+          if (woken === 'leader') this.stopLinkWatch();
+          backoffMs = Math.min(backoffInitialMs * 2, backoffMaxMs);
+          waitMs = random() * (woken === 'link' ? this.reregisterSpreadMs() : backoffInitialMs);
+        }
       }
+    } finally {
+      this.stopLinkWatch();
     }
   }
 
   /**
+   * The jitter before re-registering once the link is back: a random part of what the master
+   * last said (reregisterSpreadMs of the agents it knows: a few agents come back at once, a
+   * thousand spread over a second), at most --registration_backoff_factor. A master that did
+   * not say gets the factor, as before.
+   */
+  private reregisterSpreadMs(): number {
+    const { backoffInitialMs } = this.options;
+    return Math.min(this.masterSpreadMs ?? backoffInitialMs, backoffInitialMs);
+  }
+
+  private stopLinkWatch(): void {
+    this.linkWatch?.stop();
+    this.linkWatch = undefined;
+  }
+
+  /**
    * Tries a bare TCP connection to the master every LINK_PROBE_INTERVAL_MS; the first that
-   * gets through wakes the wait between attempts. Stopped by the caller.
+   * gets through wakes the wait between attempts, or gives up an attempt still waiting for
+   * its connection. Stopped by the caller, or by itself once through.
    */
   private watchLink(): { stop(): void } {
     const master = this.master;
@@ -307,12 +354,14 @@ export class MasterLink {
     const sockets = new Set<Socket>();
     let isStopped = false;
     let timer: { cancel(): void } | undefined;
+    let intervalMs = LINK_PROBE_INTERVAL_MS;
     const stop = () => {
       isStopped = true;
       timer?.cancel();
       for (const socket of sockets) socket.destroy();
       sockets.clear();
     };
+    const watch = { stop };
     const probe = () => {
       if (isStopped) return;
       const socket = connect({ host, port });
@@ -322,15 +371,25 @@ export class MasterLink {
         socket.destroy();
         if (isStopped) return;
         stop();
+        if (this.linkWatch === watch) this.linkWatch = undefined;
         this.options.logger.info({ master: master.host }, 'master reachable again');
-        this.wake?.();
+        if (this.wake !== undefined) {
+          this.wake('link');
+          return;
+        }
+        // An attempt is under way: if its connection is still not up, it is given up.
+        this.isLinkBack = true;
+        this.attemptConnecting?.abort();
       });
-      socket.once('error', () => undefined); // unreachable still: the next probe tries again
+      // Unreachable still: the next probe tries again.
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ECONNREFUSED') intervalMs = REFUSED_PROBE_INTERVAL_MS;
+      });
       socket.once('close', () => sockets.delete(socket));
-      timer = this.options.clock.setTimeout(probe, LINK_PROBE_INTERVAL_MS);
+      timer = this.options.clock.setTimeout(probe, intervalMs);
     };
     timer = this.options.clock.setTimeout(probe, LINK_PROBE_INTERVAL_MS);
-    return { stop };
+    return watch;
   }
 
   /**
@@ -349,6 +408,8 @@ export class MasterLink {
 
   /** One subscription, until its stream ends. Returns whether it got as far as SUBSCRIBED. */
   private async connectOnce(): Promise<boolean> {
+    // Only while the link is down is a probe there to give the connection up.
+    this.attemptConnecting = this.linkWatch !== undefined ? new AbortController() : undefined;
     let master = await this.options.locate(this.abort.signal);
     let response: IncomingMessage;
     for (let redirects = 0; ; redirects++) {
@@ -363,6 +424,10 @@ export class MasterLink {
         },
         signal: this.abort.signal,
         connectTimeoutMs: SUBSCRIBE_CONNECT_TIMEOUT_MS,
+        // Not when a probe got through already: this connection is then a fresh one.
+        ...(this.attemptConnecting?.signal.aborted === false
+          ? { connectAbort: this.attemptConnecting.signal }
+          : {}),
       });
       // A master that does not lead names the one that does (`//host:port/…`).
       const location = response.headers.location;
@@ -372,6 +437,10 @@ export class MasterLink {
       // Relative to this master, so an https master's redirect stays https.
       master = new URL(new URL(location, master).origin);
     }
+    // Through to the master: the link is up, whatever a probe was still trying.
+    this.attemptConnecting = undefined;
+    this.isLinkBack = false;
+    this.stopLinkWatch();
     if (response.statusCode !== 200) throw await statusError(response, master);
     this.stream = response;
     const streamId = response.headers['mesos-stream-id'];
@@ -416,6 +485,7 @@ export class MasterLink {
             arm();
             // A PING late by a whole ping timeout is still in time: the master allows as much.
             pingWatchdogMs = (event.subscribed.total_ping_timeout_seconds ?? 0) * 1000 * 1.5;
+            this.noteSpread(event.subscribed.reregister_spread_ms);
             this.pongFoldMs =
               event.subscribed.folds_pongs === true
                 ? pongFoldWindowMs(event.subscribed.total_ping_timeout_seconds)
@@ -426,6 +496,7 @@ export class MasterLink {
           } else if (event.type === 'ERROR') {
             this.options.logger.error({ reason: event.error.message }, 'master refused the agent');
           } else if (event.type === 'PING') {
+            this.noteSpread(event.ping?.reregister_spread_ms);
             armPings();
             this.answerPing();
           } else if (event.type !== 'HEARTBEAT') {
@@ -443,26 +514,31 @@ export class MasterLink {
   }
 
   /**
-   * Waits `ms`, or until stop(), or until a new leader is elected (then it
-   * resolves true). The abort listener goes when the timer fires: an agent
-   * retrying an absent master for hours added one per attempt
+   * Waits `ms` (resolves false), or until stop() (false), or until a new leader is elected
+   * or a probe gets through (resolves why). The abort listener goes when the timer fires: an
+   * agent retrying an absent master for hours added one per attempt
    * (MaxListenersExceededWarning after ten, #9).
    */
-  private sleep(ms: number): Promise<boolean> {
+  private sleep(ms: number): Promise<false | 'leader' | 'link'> {
     const signal = this.abort.signal;
     return new Promise((resolve) => {
       if (signal.aborted) return resolve(false);
-      const finish = (isWoken: boolean) => {
+      const finish = (woken: false | 'leader' | 'link') => {
         timer.cancel();
         signal.removeEventListener('abort', done);
         this.wake = undefined;
-        resolve(isWoken);
+        resolve(woken);
       };
       const done = () => finish(false);
       const timer = this.options.clock.setTimeout(done, ms);
       signal.addEventListener('abort', done, { once: true });
-      this.wake = () => finish(true);
+      this.wake = (reason) => finish(reason);
     });
+  }
+
+  private noteSpread(spreadMs: number | undefined): void {
+    if (typeof spreadMs === 'number' && Number.isFinite(spreadMs) && spreadMs >= 0)
+      this.masterSpreadMs = spreadMs;
   }
 }
 

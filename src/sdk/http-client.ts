@@ -43,6 +43,12 @@ export interface RequestOptions {
    * Without it a SYN dropped by a partition is retried by the kernel for about two minutes.
    */
   readonly connectTimeoutMs?: number;
+  /**
+   * Gives up the same way when this aborts while the TCP connection is not yet up (and only
+   * then): a caller that learnt the link is back retries at once, rather than waiting for the
+   * kernel to resend a SYN lost in a partition (1, 3, 7 s after the first).
+   */
+  readonly connectAbort?: AbortSignal;
 }
 
 /** Thrown when a server answers with something other than what was expected. */
@@ -126,17 +132,31 @@ function send(url: URL, options: RequestOptions, isStream: boolean): Promise<Inc
     });
     req.once('response', resolve);
     req.once('error', (error) => reject(asConnectionError(url, error)));
-    const connectTimeoutMs = options.connectTimeoutMs;
-    if (connectTimeoutMs !== undefined)
+    const { connectTimeoutMs, connectAbort } = options;
+    if (connectTimeoutMs !== undefined || connectAbort !== undefined)
       req.once('socket', (socket) => {
         if (!socket.connecting) return; // a pooled socket, already up
-        const timer = setTimeout(() => {
-          const error: NodeJS.ErrnoException = new Error(`not connected in ${connectTimeoutMs} ms`);
+        const giveUp = (why: string) => {
+          const error: NodeJS.ErrnoException = new Error(why);
           error.code = 'ETIMEDOUT';
           req.destroy(error);
-        }, connectTimeoutMs);
-        socket.once('connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
+        };
+        const timer =
+          connectTimeoutMs === undefined
+            ? undefined
+            : setTimeout(() => giveUp(`not connected in ${connectTimeoutMs} ms`), connectTimeoutMs);
+        const onAbort = () => giveUp('not connected yet; given up by the caller');
+        if (connectAbort?.aborted === true) {
+          onAbort();
+          return;
+        }
+        connectAbort?.addEventListener('abort', onAbort, { once: true });
+        const done = () => {
+          clearTimeout(timer);
+          connectAbort?.removeEventListener('abort', onAbort);
+        };
+        socket.once('connect', done);
+        socket.once('close', done);
       });
     req.end(options.body);
   });

@@ -136,6 +136,8 @@ interface SimAgent {
   pongFoldMs: number;
   /** A PING's answer waiting for the next update call, or for this timer to send it alone. */
   owedPong: WheelTimer | undefined;
+  /** reregister_spread_ms from the master's last SUBSCRIBED or PING (healing('master')). */
+  spreadMs: number | undefined;
 }
 
 /**
@@ -190,6 +192,7 @@ export class SimAgentPool {
       outgoing: [],
       pongFoldMs: 0,
       owedPong: undefined,
+      spreadMs: undefined,
     }));
   }
 
@@ -270,13 +273,17 @@ export class SimAgentPool {
    * The partition heals: every agent subscribes again with its id and tasks after a
    * random wait under `withinMs` (a real agent's registration backoff jitter), or all
    * in the same instant with 0 (no jitter: the burst the jitter is there to prevent).
+   * With 'master', the wait is under the master's reregister_spread_ms instead, if smaller.
    */
-  heal(withinMs: number): void {
+  heal(withinMs: number, spread: 'factor' | 'master' = 'factor'): void {
     this.isPartitioned = false;
     for (const agent of this.agents) {
       agent.resubscribe?.cancel();
       agent.resubscribe = undefined;
-      agent.resubscribeMs = withinMs;
+      // 'master': as a real agent once its probe gets through (agent/master-link.ts), a
+      // random part of the spread the master last told, at most the factor.
+      agent.resubscribeMs =
+        spread === 'master' ? Math.min(agent.spreadMs ?? withinMs, withinMs) : withinMs;
       this.scheduleResubscribe(agent);
       // Retries after a refused attempt grow from the initial backoff, as a real agent's.
       agent.resubscribeMs = Math.max(withinMs * 2, RESUBSCRIBE_INITIAL_MS);
@@ -405,6 +412,7 @@ export class SimAgentPool {
                 ? pongFoldWindowMs(event.subscribed.total_ping_timeout_seconds)
                 : 0;
             agent.resubscribeMs = RESUBSCRIBE_INITIAL_MS;
+            agent.spreadMs = event.subscribed.reregister_spread_ms ?? agent.spreadMs;
             if (!isSubscribed) this.counts.subscribed++;
             isSubscribed = true;
             // As a real agent does on (re)connecting: each task's oldest update goes out now.
@@ -489,6 +497,7 @@ export class SimAgentPool {
           this.runTask(agent, event.run_task_group.framework_info, task);
         return;
       case 'PING':
+        agent.spreadMs = event.ping?.reregister_spread_ms ?? agent.spreadMs;
         // Unanswered PINGs would mark every simulated agent unreachable within minutes.
         this.answerPing(agent);
         return;

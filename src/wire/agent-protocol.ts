@@ -138,6 +138,23 @@ export function pongFoldWindowMs(totalPingTimeoutSeconds: number | undefined): n
   return Math.min(MAX_PONG_FOLD_MS, (totalPingTimeoutSeconds * 1000) / 20);
 }
 
+/**
+ * Agent re-registrations the master takes per millisecond of spread: one, about the master's
+ * CPU cost of one (bench/RESULTS.md, #10 and #15), so a whole cluster healing at once reaches
+ * the master about as fast as it handles them, and a few agents come back at once.
+ */
+const REREGISTER_SPREAD_MS_PER_AGENT = 1;
+
+/**
+ * The window over which agents whose link to the master came back spread their
+ * re-registrations (each waits a random part of it): the number of agents the master knows
+ * times REREGISTER_SPREAD_MS_PER_AGENT. An agent bounds it by its own
+ * --registration_backoff_factor.
+ */
+export function reregisterSpreadMs(knownAgents: number): number {
+  return Math.max(0, Math.ceil(knownAgents * REREGISTER_SPREAD_MS_PER_AGENT));
+}
+
 export type AgentEvent =
   | {
       readonly type: 'SUBSCRIBED';
@@ -153,6 +170,8 @@ export type AgentEvent =
         readonly total_ping_timeout_seconds?: number;
         /** The master takes `pong: true` on UPDATE and UPDATES as a PONG. */
         readonly folds_pongs?: boolean;
+        /** reregisterSpreadMs of the agents the master knows (Agora's; #15). */
+        readonly reregister_spread_ms?: number;
       };
     }
   | {
@@ -236,7 +255,11 @@ export type AgentEvent =
    * PONG proves the agent alive to the master, since a stopped process keeps
    * its TCP connection open.
    */
-  | { readonly type: 'PING' }
+  | {
+      readonly type: 'PING';
+      /** Sent again with every PING: the cluster may have grown since SUBSCRIBED. */
+      readonly ping?: { readonly reregister_spread_ms?: number };
+    }
   | { readonly type: 'FILES_REQUEST'; readonly files_request: FilesRequest }
   | { readonly type: 'ERROR'; readonly error: { readonly message: string } }
   | { readonly type: 'HEARTBEAT' };

@@ -16,7 +16,7 @@ export type {
   FilesRequest,
   FilesResponse,
 } from './agent-protocol.js';
-export { pongFoldWindowMs } from './agent-protocol.js';
+export { pongFoldWindowMs, reregisterSpreadMs } from './agent-protocol.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';
 export { checkInfoError, healthCheckError } from './checks.js';

@@ -369,6 +369,82 @@ test('master link: a master that comes back during a long backoff is subscribed 
     ),
   ]);
   const tookMs = performance.now() - listeningAt;
-  // Probe interval (0.5 s) + jitter (0.3 s) + the call, with a wide margin for a loaded machine.
+  // Probe interval (0.5 s, refused) + jitter (0.3 s) + the call, wide for a loaded machine.
   assert.ok(tookMs < 5_000, `subscribed ${tookMs.toFixed(0)} ms after the master listened`);
+});
+
+test('master link: once the link is back the jitter is a random part of the spread the master told, not the backoff factor (#15)', async (t) => {
+  let port = 0;
+  let onSubscribed = () => {};
+  let subscriptions = 0;
+  let isSubscribedAgain = new Promise<void>(() => {});
+  const isSubscribed = new Promise<void>((resolve) => (onSubscribed = resolve));
+  const serve = (listenPort: number) => {
+    const server = createServer((request, response) => {
+      request.resume();
+      subscriptions += 1;
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'mesos-stream-id': `stream-${subscriptions}`,
+      });
+      // No PINGs follow: 0.2 s × 1.5 after SUBSCRIBED the agent holds the link down.
+      response.write(
+        encodeRecord(
+          JSON.stringify({
+            type: 'SUBSCRIBED',
+            subscribed: {
+              agent_id: { value: 'agent-1' },
+              heartbeat_interval_seconds: 15,
+              master_info: { id: 'master', ip: 0, port: 5050 },
+              total_ping_timeout_seconds: 0.2,
+              reregister_spread_ms: 50,
+            },
+          }),
+        ),
+      );
+    });
+    server.listen(listenPort, '127.0.0.1');
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    return server;
+  };
+  const first = serve(0);
+  await new Promise((resolve) => first.once('listening', resolve));
+  port = (first.address() as AddressInfo).port;
+  // Every draw 0.99: a wait from the 30 s factor would be 29.7 s; from the master's 50 ms, 49.5 ms.
+  const agentLink = new MasterLink({
+    locate: async () => new URL(`http://127.0.0.1:${port}`),
+    clock: systemClock,
+    logger: silentLogger(),
+    random: () => 0.99,
+    backoffInitialMs: 30_000,
+    backoffMaxMs: 60_000,
+    subscribeCall: () =>
+      ({ type: 'SUBSCRIBE', subscribe: { agent_info: { hostname: 'h' } } }) as never,
+    onSubscribed: () => onSubscribed(),
+    onEvent: () => undefined,
+    onDisconnected: () => undefined,
+  });
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await isSubscribed;
+  isSubscribedAgain = new Promise<void>((resolve) => (onSubscribed = resolve));
+  // The master's port goes away (refused, as a down link), then comes back. Its stream stays
+  // open but silent: the agent gives it up when the PINGs it was promised do not come.
+  first.close();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const second = serve(port);
+  await new Promise((resolve) => second.once('listening', resolve));
+  const listeningAt = performance.now();
+  await Promise.race([
+    isSubscribedAgain,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('not subscribed again within 10 s')), 10_000).unref(),
+    ),
+  ]);
+  const tookMs = performance.now() - listeningAt;
+  // Probe (0.5 s, refused) + 49.5 ms + the call; 29.7 s had the factor been used. Wide margin.
+  assert.ok(tookMs < 5_000, `subscribed again ${tookMs.toFixed(0)} ms after the master listened`);
 });

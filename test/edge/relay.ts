@@ -43,7 +43,8 @@ class Pipe {
   private queuedBytes = 0;
   private lastDueMs = 0;
   private timer: NodeJS.Timeout | undefined;
-  private isEnded = false;
+  /** Its source ended (FIN): what is queued still goes, then the other side is ended. */
+  isEnded = false;
   isFrozen = false;
 
   constructor(
@@ -121,8 +122,18 @@ class Connection {
     };
     client.on('error', close);
     upstream.on('error', close);
-    client.on('close', close);
-    upstream.on('close', close);
+    // A side that closed after ending (FIN) leaves its pipe to deliver what is queued and
+    // end the other side, as a real link would: a throttled response's last bytes were
+    // otherwise dropped with the connection when the server closed (#15's fetch run).
+    const [fromClient, fromUpstream] = this.pipes;
+    client.on('close', () => {
+      if (fromClient?.isEnded === true && !upstream.destroyed) return;
+      close();
+    });
+    upstream.on('close', () => {
+      if (fromUpstream?.isEnded === true && !client.destroyed) return;
+      close();
+    });
   }
 
   reset(): void {

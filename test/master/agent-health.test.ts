@@ -188,3 +188,26 @@ test('removal limiter grants the first at once, then one per interval, in order,
   unlimited.acquire('x', () => granted.push('x'));
   assert.equal(granted.at(-1), 'x');
 });
+
+test('agent health: SUBSCRIBED and every PING tell the spread of re-registrations, from every agent the master knows (#15)', () => {
+  const bed = new CoreBed({ agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 3 });
+  const first = bed.addAgent();
+  const spreads = (streamId: string) =>
+    bed
+      .commandsOn(streamId)
+      .flatMap((c) =>
+        c.type === 'SUBSCRIBED'
+          ? [c.subscribed.reregister_spread_ms]
+          : c.type === 'PING'
+            ? [c.ping?.reregister_spread_ms]
+            : [],
+      );
+  assert.deepEqual(spreads(first.streamId), [1, 1], 'SUBSCRIBED and the first PING: one agent');
+  const second = bed.addAgent();
+  const third = bed.addAgent();
+  assert.deepEqual(spreads(third.streamId), [3, 3]);
+  // The second stays silent and is marked unreachable: it still counts, it may come back.
+  answering(bed, [first.id, third.id], 3000);
+  assert.equal(bed.agent(second.id).link.state, 'unreachable');
+  assert.equal(spreads(first.streamId).at(-1), 3, 'a later PING: the cluster grew');
+});

@@ -13,6 +13,7 @@ import {
   type AgentTask,
   isTerminalState,
   agentId as mintAgentId,
+  reregisterSpreadMs,
   type TaskState,
 } from '../../wire/index.js';
 import { agentTotal } from './agent-resources.js';
@@ -223,6 +224,7 @@ export function subscribe(
       total_ping_timeout_seconds:
         (core.options.agentPingTimeoutMs * core.options.maxAgentPingTimeouts) / 1000,
       folds_pongs: true,
+      reregister_spread_ms: reregisterSpreadMs(core.books.agents.size),
     },
   });
   if (agent.drain !== undefined) {
@@ -255,7 +257,10 @@ export function subscribe(
  */
 function ping(core: CoreContext, agent: AgentRecord): void {
   if (agent.link.state !== 'connected') return;
-  toAgent(core, agent, { type: 'PING' });
+  toAgent(core, agent, {
+    type: 'PING',
+    ping: { reregister_spread_ms: reregisterSpreadMs(core.books.agents.size) },
+  });
   agent.isPongAwaited = true;
   core.timers.arm(pingTimer(agent), core.options.agentPingTimeoutMs, () => {
     if (agent.link.state !== 'connected') return;
