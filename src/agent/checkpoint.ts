@@ -39,7 +39,7 @@
 // which boot_id tells), and the page cache outlives a crashed agent.
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseTaskRecord, runtimeFile } from '../containerizer/index.js';
@@ -59,6 +59,7 @@ import {
 import {
   appendLine,
   entries,
+  overwriteFile,
   readText,
   removeIfEmpty,
   removeIfEmptyInBackground,
@@ -144,8 +145,8 @@ export class Checkpoint {
    */
   private placeTask(address: RunAddress, firstLine: string): void {
     const stage = this.stage(address);
-    // Truncates a spare's task.updates: the same file, no new inode.
-    writeFileSync(join(stage.task, 'task.updates'), firstLine);
+    // Over a spare's task.updates: the same file and block, no new inode (overwriteFile).
+    overwriteFile(join(stage.task, 'task.updates'), firstLine);
     const executorDir = dirname(dirname(this.runDir(address)));
     try {
       // A spare executor directory goes whole where the executor is not (a command task's).
