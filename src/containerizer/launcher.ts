@@ -17,7 +17,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { CgroupWrite } from './cgroups.js';
-import { readStat } from './process-identity.js';
 import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shellQuote, shimScript } from './shim.js';
 
 /** Launchers a launch may be sent to before it fails: each one it was sent to died. */
@@ -240,9 +239,11 @@ export class ShimLauncher {
 
   private launcher(): Launcher {
     const current = this.current;
-    // A launcher killed a moment ago may be a zombie whose exit Node has not seen yet.
-    if (current?.child.pid !== undefined && readStat(current.child.pid) !== undefined)
-      return current;
+    // A launcher killed a moment ago, whose exit Node has not seen yet, still gets the
+    // launch: its exit, when seen, sends it again (lose()). It was looked for in /proc before
+    // each launch, one open and read per task for a rare case (bench/RESULTS.md, #9).
+    const isAlive = current?.child.exitCode === null && current.child.signalCode === null;
+    if (current?.child.pid !== undefined && isAlive) return current;
     if (current !== undefined) this.lose(current);
     // Commands from stdin (-s); `agora-launcher` names it in ps (and to the agent bench).
     const child = spawn('/bin/sh', ['-s', 'agora-launcher'], {
