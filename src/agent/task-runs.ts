@@ -1059,8 +1059,17 @@ function runKey(frameworkIdValue: string, taskIdValue: string): string {
   return `${frameworkIdValue}\u0000${taskIdValue}`;
 }
 
-/** `runs/latest` names the newest run; replaced atomically so readers never see it missing. */
+/**
+ * `runs/latest` names the newest run; replaced atomically so readers never see it missing.
+ * A command task's runs/ is new and has none: the link is made in place, one system call.
+ */
 function pointLatestAt(runsDir: string, containerIdValue: string, tag = containerIdValue): void {
+  try {
+    symlinkSync(containerIdValue, join(runsDir, 'latest'));
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
   const temporary = join(runsDir, `.latest-${tag}-${randomUUID()}`);
   symlinkSync(containerIdValue, temporary);
   renameSync(temporary, join(runsDir, 'latest'));
