@@ -20,10 +20,8 @@
 //         tasks/<task_id>/task.info       TaskInfo, as agents before #7 item 17 wrote it
 //                                         (read if there)
 //         task.pid (PID, start time,      the shim's records (src/containerizer/shim.ts): this
-//         exit line)                      directory is the container's runtime directory; the
-//                                         task's process (and group) and its start time, which
-//                                         Mesos keeps in pids/forked.pid (read too, if there),
-//                                         and how it ended (exit_status from older shims)
+//         exit line)                      directory is the container's runtime directory
+//                                         (Mesos' pids/forked.pid: read too, if there)
 //
 // A run's directory is removed when its terminal update is acknowledged: first
 // moved whole to <work_dir>/meta/trash/ in one rename, then deleted there, so a
