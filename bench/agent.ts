@@ -75,6 +75,10 @@ interface Row {
   readonly masterCpuSeconds: number;
   /** The launcher's, its shims' and their tasks' CPU (all but the agent's and master's). */
   readonly shimsCpuSeconds: number;
+  /** The agent's CPU in the kernel (stime), part of agentCpuSeconds. */
+  readonly agentSystemSeconds: number;
+  /** This process's CPU: the framework (SimFramework) and the bench's own polling. */
+  readonly frameworkCpuSeconds: number;
   readonly seconds: number;
   readonly strayLines: readonly string[];
   readonly load1m: { readonly start: number; readonly end: number };
@@ -158,6 +162,8 @@ async function runRow(
     const agentBefore = procSample(agentPid);
     const masterBefore = procSample(master.pid);
     const shimsBefore = launcherTreeCpuSeconds(agentPid);
+    const agentSystemBefore = systemCpuSeconds(agentPid);
+    const frameworkBefore = process.cpuUsage();
     let peakRssMb = agentBefore.rssMb;
     const run = framework('bench-agent', { ...TASK, cpus: taskCpus }, tasks);
     await unlessAborted(run.framework.start(), signal);
@@ -173,6 +179,8 @@ async function runRow(
     );
     const agentAfter = procSample(agentPid);
     const masterAfter = procSample(master.pid);
+    const agentSystemAfter = systemCpuSeconds(agentPid);
+    const frameworkCpu = process.cpuUsage(frameworkBefore);
     // A shim's CPU reaches its launcher's account once the launcher has reaped it.
     await waitFor(
       'the launcher to reap every shim',
@@ -204,6 +212,8 @@ async function runRow(
       agentCpuSeconds: agentAfter.cpuSeconds - agentBefore.cpuSeconds,
       masterCpuSeconds: masterAfter.cpuSeconds - masterBefore.cpuSeconds,
       shimsCpuSeconds: shimsAfter - shimsBefore,
+      agentSystemSeconds: agentSystemAfter - agentSystemBefore,
+      frameworkCpuSeconds: (frameworkCpu.user + frameworkCpu.system) / 1e6,
       seconds,
       load1m: { start: loadStart, end: load1m() },
     };
@@ -256,6 +266,11 @@ function launcherTreeCpuSeconds(agentPid: number): number {
   const fields = launcher === undefined ? undefined : statFields(launcher);
   if (fields === undefined) return 0;
   return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
+}
+
+/** A process's CPU in the kernel (stime, field 15), in seconds. */
+function systemCpuSeconds(pid: number): number {
+  return Number(statFields(pid)?.[12] ?? Number.NaN) / 100;
 }
 
 /** Lines of a daemon's log that are not its JSON log lines, or that log a warning or worse. */
@@ -348,10 +363,33 @@ function render(
     '  agent CPU ms per task',
     ...rows.map((r) => fixed((r.agentCpuSeconds * 1000) / r.tasks, 2)),
   );
+  line(
+    '    of which in the kernel',
+    ...rows.map((r) => fixed((r.agentSystemSeconds * 1000) / r.tasks, 2)),
+  );
   line('master CPU s (throughput phase)', ...rows.map((r) => fixed(r.masterCpuSeconds, 2)));
+  line(
+    '  master CPU ms per task',
+    ...rows.map((r) => fixed((r.masterCpuSeconds * 1000) / r.tasks, 2)),
+  );
   line(
     'launcher, shims and tasks CPU ms per task',
     ...rows.map((r) => fixed((r.shimsCpuSeconds * 1000) / r.tasks, 2)),
+  );
+  line(
+    'framework (this process) CPU ms per task',
+    ...rows.map((r) => fixed((r.frameworkCpuSeconds * 1000) / r.tasks, 2)),
+  );
+  line(
+    'all processes CPU ms per task',
+    ...rows.map((r) =>
+      fixed(
+        ((r.agentCpuSeconds + r.masterCpuSeconds + r.shimsCpuSeconds + r.frameworkCpuSeconds) *
+          1000) /
+          r.tasks,
+        2,
+      ),
+    ),
   );
   line('agent log lines: warnings, stderr', ...rows.map((r) => String(r.strayLines.length)));
   line(

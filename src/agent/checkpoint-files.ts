@@ -2,12 +2,17 @@
 // writes, appends, and removals that tell an empty directory from one still in use.
 import {
   appendFileSync,
+  closeSync,
+  constants,
+  ftruncateSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmdirSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -20,6 +25,28 @@ export function writeFileAtomic(path: string, data: string): void {
   const temporary = `${path}${TEMPORARY_SUFFIX}`;
   writeFileSync(temporary, data);
   renameSync(temporary, path);
+}
+
+/**
+ * Makes `path` hold `data` (not empty) and nothing else, made if missing: written over from
+ * the start and cut to its length, never truncated to zero first. On ext4 (auto_da_alloc) a
+ * file truncated to zero and written again has its blocks allocated at its close, at once,
+ * where delayed allocation would otherwise leave them to writeback; and the blocks the
+ * truncation frees are discarded at once on a file system without a journal mounted with
+ * `discard`. A spare run's task.updates, written so, keeps its block (bench/RESULTS.md, #9).
+ */
+export function overwriteFile(path: string, data: string): void {
+  const bytes = Buffer.from(data);
+  if (bytes.length === 0) throw new Error('overwriteFile: nothing to write');
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o666);
+  try {
+    let written = 0;
+    while (written < bytes.length)
+      written += writeSync(fd, bytes, written, bytes.length - written, written);
+    ftruncateSync(fd, bytes.length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -19,10 +19,9 @@
 //                                         the end it sees was a kill, not a crash)
 //         tasks/<task_id>/task.info       TaskInfo, as agents before #7 item 17 wrote it
 //                                         (read if there)
-//         task.pid (PID, start time),     the shim's records (src/containerizer/shim.ts): this
-//         exit_status                     directory is the container's runtime directory; the
-//                                         task's process (and group) and its start time, which
-//                                         Mesos keeps in pids/forked.pid (read too, if there)
+//         task.pid (PID, start time,      the shim's records (src/containerizer/shim.ts): this
+//         exit line)                      directory is the container's runtime directory
+//                                         (Mesos' pids/forked.pid: read too, if there)
 //
 // A run's directory is removed when its terminal update is acknowledged: first
 // moved whole to <work_dir>/meta/trash/ in one rename, then deleted there, so a
@@ -39,7 +38,7 @@
 // which boot_id tells), and the page cache outlives a crashed agent.
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseTaskRecord, runtimeFile } from '../containerizer/index.js';
@@ -59,6 +58,7 @@ import {
 import {
   appendLine,
   entries,
+  overwriteFile,
   readText,
   removeIfEmpty,
   removeIfEmptyInBackground,
@@ -144,8 +144,8 @@ export class Checkpoint {
    */
   private placeTask(address: RunAddress, firstLine: string): void {
     const stage = this.stage(address);
-    // Truncates a spare's task.updates: the same file, no new inode.
-    writeFileSync(join(stage.task, 'task.updates'), firstLine);
+    // Over a spare's task.updates: the same file and block, no new inode (overwriteFile).
+    overwriteFile(join(stage.task, 'task.updates'), firstLine);
     const executorDir = dirname(dirname(this.runDir(address)));
     try {
       // A spare executor directory goes whole where the executor is not (a command task's).

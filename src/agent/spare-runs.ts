@@ -7,7 +7,7 @@
 // thread pool; checkpoint.ts renames it into place with the same whole-or-nothing rename
 // as a new one.
 import { mkdirSync, readdirSync, renameSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** Spares kept at most: a burst of launches takes them, the rest are made as before. */
@@ -83,10 +83,10 @@ export class SpareRuns {
           taskName !== undefined &&
           (await readdir(join(run, 'tasks', taskName))).join('/') === 'task.updates'
         ) {
+          // The shim's task.pid (an older agent's files, and its pids/ directory): a file
+          // goes by one unlink, where rm looks at it first.
           await Promise.all(
-            names
-              .filter((name) => name !== 'tasks')
-              .map((name) => rm(join(run, name), { recursive: true, force: true })),
+            names.filter((name) => name !== 'tasks').map((name) => removeEntry(join(run, name))),
           );
           this.spares.push({ dir, runPath, taskName });
           return;
@@ -102,6 +102,18 @@ export class SpareRuns {
   async clear(): Promise<void> {
     const spares = this.spares.splice(0);
     await Promise.all(spares.map((spare) => rm(spare.dir, { recursive: true, force: true })));
+  }
+}
+
+/** Removes a file, or a directory and all in it. */
+async function removeEntry(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'EISDIR' && code !== 'EPERM') throw error;
+    await rm(path, { recursive: true, force: true });
   }
 }
 

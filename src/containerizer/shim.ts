@@ -20,30 +20,50 @@ import type { CgroupWrite } from './cgroups.js';
 /** Files the shim and the containerizer share in a run's runtime directory. */
 export const RUNTIME_FILES = {
   /**
-   * The task's record: made empty by whichever sending of a launch runs first (its claim,
-   * launcher.ts), then the task's PID, which is also its process group and session (it
-   * runs under setsid), written by the shim, then, on a second line, the task's start time
-   * (/proc/<pid>/stat field 22), appended by the containerizer: a recycled PID is told
-   * apart from the task by it. One file, made once: on this host's ext4 each new inode
-   * costs a scan of the recently deleted ones (bench/RESULTS.md, #9).
+   * The task's record, one line each: made empty by whichever sending of a launch runs first
+   * (its claim, launcher.ts); then the task's PID, which is also its process group and
+   * session (it runs under setsid), appended by the shim; the task's start time (/proc/<pid>/stat
+   * field 22), appended by the containerizer: a recycled PID is told apart from the task by
+   * it; and, once the task is gone, `exit <wait status>`, appended by the shim. The last two
+   * come in either order (a task may end before its start time is written). One file, made
+   * once and never truncated: on this host's ext4 each new inode costs a scan of the recently
+   * deleted ones, and a file truncated to zero and written again has its block allocated at
+   * its close (bench/RESULTS.md, #9).
    */
   taskPid: 'task.pid',
   /** The task's start time, as agents before the second line of task.pid wrote it. */
   taskStartTime: 'task.start_time',
-  /** The task's wait status as the shell reports it, written once the task is gone. */
+  /** The task's wait status, as shims before the `exit` line of task.pid wrote it. */
   exitStatus: 'exit_status',
   /** The launch's claim, as agents before the claim on task.pid made it. */
   launchClaim: 'launch.claim',
 } as const;
 
-/** The PID line and the start time line of a task.pid (either may be missing or empty). */
-export function parseTaskRecord(text: string): {
+/** What a task.pid says (RUNTIME_FILES): each part undefined while it is not written. */
+export interface TaskRecord {
+  /** The first line, as written: the PID, or '' (the claim alone, or a torn write). */
   readonly pidText: string;
   readonly startText: string | undefined;
-} {
-  const [pidLine = '', startLine] = text.split('\n');
-  const startText = startLine?.trim();
-  return { pidText: pidLine.trim(), startText: startText === '' ? undefined : startText };
+  /** The task's wait status, as the shell reported it. */
+  readonly exitText: string | undefined;
+}
+
+/** The lines of a task.pid (RUNTIME_FILES); older agents' files have the first two only. */
+export function parseTaskRecord(text: string): TaskRecord {
+  const [pidLine = '', ...rest] = text.split('\n');
+  let startText: string | undefined;
+  let exitText: string | undefined;
+  for (const raw of rest) {
+    const line = raw.trim();
+    const exit = /^exit (\d{1,3})$/.exec(line);
+    if (exit !== null) exitText = exit[1];
+    else if (line !== '' && startText === undefined) startText = line;
+  }
+  // A shim that could not start its task records its end alone: there is no PID.
+  const pidText = pidLine.trim();
+  if (/^exit \d{1,3}$/.test(pidText))
+    return { pidText: '', startText, exitText: pidText.slice('exit '.length) };
+  return { pidText, startText, exitText };
 }
 
 /** Exit status of a shim that could not join its cgroups or start the task. */
@@ -139,8 +159,9 @@ export function shimScript(spec: ShimSpec): string {
         q(`PWD=${sandbox}`),
         ...variables.map(([name, value]) => q(`${name}=${value}`)),
       ];
-  const statusFile = q(`${runtimeDir}/${RUNTIME_FILES.exitStatus}`);
-  const failed = `{ printf '${SHIM_FAILED_STATUS}\\n' > ${statusFile}; echo 'end ${tag} ${SHIM_FAILED_STATUS}' 2>/dev/null >&3; exit ${SHIM_FAILED_STATUS}; }`;
+  // Appended to, never truncated (RUNTIME_FILES): each echo is one write(2).
+  const record = q(`${runtimeDir}/${RUNTIME_FILES.taskPid}`);
+  const failed = `{ echo 'exit ${SHIM_FAILED_STATUS}' >> ${record}; echo 'end ${tag} ${SHIM_FAILED_STATUS}' 2>/dev/null >&3; exit ${SHIM_FAILED_STATUS}; }`;
   return [
     // A dead agent's pipe must not kill the shim: its events are then written to no one.
     "trap '' PIPE",
@@ -171,9 +192,9 @@ export function shimScript(spec: ShimSpec): string {
       '3>&-; } < /dev/null &',
     ].join(' '),
     'task=$!',
-    // Written in place over the claim (echo is one write): a reader that finds the file
-    // empty reads again.
-    `echo $task >| ${q(`${runtimeDir}/${RUNTIME_FILES.taskPid}`)}`,
+    // Appended to the empty claim (echo is one write): a reader that finds the file empty
+    // reads again.
+    `echo $task >> ${record}`,
     `echo "task ${tag} $task $shim" 2>/dev/null >&3`,
     // A TERM for the shim is meant for the task.
     "trap 'kill -TERM -$task 2>/dev/null' TERM",
@@ -184,7 +205,7 @@ export function shimScript(spec: ShimSpec): string {
     'done',
     // Builtins only from here on: a kill of the container sweeps its cgroup sparing only the
     // shim's PID, and a forked helper caught in a sweep would leave the end unrecorded.
-    `printf '%s\\n' "$status" > ${statusFile}`,
+    `echo "exit $status" >> ${record}`,
     `echo "end ${tag} $status" 2>/dev/null >&3`,
     'exit $status',
     '',

@@ -1,7 +1,7 @@
 // The records a run's shim and the containerizer keep in its runtime directory
 // (shim.ts RUNTIME_FILES), read back by a restarted agent: which process is the task
 // (task.pid: its PID, then its start time, so a recycled PID is never taken for it) and
-// how it ended (exit_status).
+// how it ended (an `exit` line in task.pid; exit_status from older shims).
 import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { readStat } from './process-identity.js';
 import { parseTaskRecord, runtimeFile } from './shim.js';
@@ -47,12 +47,13 @@ function readOrEmpty(path: string): string {
   }
 }
 
+/** How the task ended, as its shim recorded it; undefined while it has not. */
 export function readRecorded(runtimeDir: string): Termination | undefined {
-  try {
-    return terminationFromShellStatus(readFileSync(runtimeFile(runtimeDir, 'exitStatus'), 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const { exitText } = parseTaskRecord(readOrEmpty(runtimeFile(runtimeDir, 'taskPid')));
+  if (exitText !== undefined) return terminationFromShellStatus(exitText);
+  // The shims of agents before the `exit` line wrote a file of its own.
+  const legacy = readOrEmpty(runtimeFile(runtimeDir, 'exitStatus'));
+  return legacy === '' ? undefined : terminationFromShellStatus(legacy);
 }
 
 export function readPid(path: string): number | undefined {
