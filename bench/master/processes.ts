@@ -16,6 +16,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * before a change), so a before/after pair runs back to back under the same load.
  */
 const AGORA = process.env.AGORA_BENCH_BIN ?? join(ROOT, 'bin', 'agora.js');
+/**
+ * AGORA_BENCH_MASTER_NODE_ARGS: node flags for the master process only, space-separated
+ * (`--max-semi-space-size=32`), to pair a runtime setting against the default.
+ */
+const MASTER_NODE_ARGS = (process.env.AGORA_BENCH_MASTER_NODE_ARGS ?? '')
+  .split(' ')
+  .filter((arg) => arg !== '');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const WHEEL_TICK_MS = 5;
@@ -253,10 +260,12 @@ export class Bed {
 
   /** Starts the master and the simulated networks toward it. */
   async startMaster(signal: AbortSignal, masterArgs: readonly string[] = []): Promise<Started> {
-    const nodeArgs =
-      this.cpuProfDir === undefined
+    const nodeArgs = [
+      ...MASTER_NODE_ARGS,
+      ...(this.cpuProfDir === undefined
         ? []
-        : ['--cpu-prof', '--cpu-prof-dir', join(this.workDir, `prof-${this.rowName}`)];
+        : ['--cpu-prof', '--cpu-prof-dir', join(this.workDir, `prof-${this.rowName}`)]),
+    ];
     const master = startDaemon(
       'master',
       nodeArgs,
