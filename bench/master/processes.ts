@@ -23,6 +23,14 @@ const AGORA = process.env.AGORA_BENCH_BIN ?? join(ROOT, 'bin', 'agora.js');
 const MASTER_NODE_ARGS = (process.env.AGORA_BENCH_MASTER_NODE_ARGS ?? '')
   .split(' ')
   .filter((arg) => arg !== '');
+/**
+ * AGORA_BENCH_MASTER_ARGS: more master flags, space-separated, for every row
+ * (`--agent_ping_timeout 60secs`: on a machine too loaded for the master to answer 10,000
+ * agents' pings every 15 s, the state row's fill otherwise never converges).
+ */
+const MASTER_ARGS = (process.env.AGORA_BENCH_MASTER_ARGS ?? '')
+  .split(' ')
+  .filter((arg) => arg !== '');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const WHEEL_TICK_MS = 5;
@@ -269,7 +277,17 @@ export class Bed {
     const master = startDaemon(
       'master',
       nodeArgs,
-      ['master', '--port', '0', '--registry', 'in_memory', '--log_level', 'info', ...masterArgs],
+      [
+        'master',
+        '--port',
+        '0',
+        '--registry',
+        'in_memory',
+        '--log_level',
+        'info',
+        ...MASTER_ARGS,
+        ...masterArgs,
+      ],
       join(this.workDir, `master-${this.rowName}.log`),
     );
     this.master = master;
