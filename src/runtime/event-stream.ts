@@ -161,17 +161,26 @@ export class EventStream<E> {
       for (const record of records) response.write(record);
       return;
     }
+    // ASCII text (a JSON stream's records are: WIRE §1.5) is written as latin1, the same
+    // bytes without UTF-8's encoding work; a record is ASCII when its bytes are its length.
     let text = '';
+    let isAscii = true;
+    const writeText = () => {
+      if (text !== '') socket.write(text, isAscii ? 'latin1' : 'utf8');
+      text = '';
+      isAscii = true;
+    };
     for (const record of records) {
       if (typeof record !== 'string') {
-        if (text !== '') socket.write(text, 'utf8');
-        text = '';
+        writeText();
         response.write(record);
         continue;
       }
-      text += `${Buffer.byteLength(record, 'utf8').toString(16)}\r\n${record}\r\n`;
+      const bytes = Buffer.byteLength(record, 'utf8');
+      if (bytes !== record.length) isAscii = false;
+      text += `${bytes.toString(16)}\r\n${record}\r\n`;
     }
-    if (text !== '') socket.write(text, 'utf8');
+    writeText();
   }
 
   /** Ends the stream after what was sent. Idempotent. */
