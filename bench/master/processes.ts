@@ -16,6 +16,21 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * before a change), so a before/after pair runs back to back under the same load.
  */
 const AGORA = process.env.AGORA_BENCH_BIN ?? join(ROOT, 'bin', 'agora.js');
+/**
+ * AGORA_BENCH_MASTER_NODE_ARGS: node flags for the master process only, space-separated
+ * (`--max-semi-space-size=32`), to pair a runtime setting against the default.
+ */
+const MASTER_NODE_ARGS = (process.env.AGORA_BENCH_MASTER_NODE_ARGS ?? '')
+  .split(' ')
+  .filter((arg) => arg !== '');
+/**
+ * AGORA_BENCH_MASTER_ARGS: more master flags, space-separated, for every row
+ * (`--agent_ping_timeout 60secs`: on a machine too loaded for the master to answer 10,000
+ * agents' pings every 15 s, the state row's fill otherwise never converges).
+ */
+const MASTER_ARGS = (process.env.AGORA_BENCH_MASTER_ARGS ?? '')
+  .split(' ')
+  .filter((arg) => arg !== '');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const WHEEL_TICK_MS = 5;
@@ -253,14 +268,26 @@ export class Bed {
 
   /** Starts the master and the simulated networks toward it. */
   async startMaster(signal: AbortSignal, masterArgs: readonly string[] = []): Promise<Started> {
-    const nodeArgs =
-      this.cpuProfDir === undefined
+    const nodeArgs = [
+      ...MASTER_NODE_ARGS,
+      ...(this.cpuProfDir === undefined
         ? []
-        : ['--cpu-prof', '--cpu-prof-dir', join(this.workDir, `prof-${this.rowName}`)];
+        : ['--cpu-prof', '--cpu-prof-dir', join(this.workDir, `prof-${this.rowName}`)]),
+    ];
     const master = startDaemon(
       'master',
       nodeArgs,
-      ['master', '--port', '0', '--registry', 'in_memory', '--log_level', 'info', ...masterArgs],
+      [
+        'master',
+        '--port',
+        '0',
+        '--registry',
+        'in_memory',
+        '--log_level',
+        'info',
+        ...MASTER_ARGS,
+        ...masterArgs,
+      ],
       join(this.workDir, `master-${this.rowName}.log`),
     );
     this.master = master;

@@ -38,6 +38,9 @@ export const JSON_EVENT_ENCODER: MessageEncoder = {
   encode: toAsciiJson,
 };
 
+/** A JSON reply, written as stringifyJson writes it. */
+const JSON_REPLY_ENCODER: MessageEncoder = { contentType: APPLICATION_JSON, encode: stringifyJson };
+
 /**
  * Mesos' `Request::acceptsMediaType` (libprocess http.cpp), so the same Accept header
  * picks the same encoding: the header is a comma list (sent twice, Node joins it with
@@ -175,6 +178,9 @@ function shortName(typeName: string): string {
  * naming the field and the byte).
  */
 export async function readCallBody(request: Request, callType: string): Promise<unknown> {
+  // The usual Content-Type, exactly: nothing to take apart (requestMediaType answers the same).
+  if (request.headers['content-type'] === APPLICATION_JSON)
+    return parseJsonBody(await readBody(request));
   const { body: mediaType } = requestMediaType(request);
   const body = await readBody(request);
   if (mediaType === APPLICATION_JSON) return parseJsonBody(body);
@@ -205,9 +211,7 @@ export async function messageEncoder(
   options: { readonly isStream?: boolean } = {},
 ): Promise<MessageEncoder> {
   if (mediaType === APPLICATION_JSON)
-    return options.isStream === true
-      ? JSON_EVENT_ENCODER
-      : { contentType: APPLICATION_JSON, encode: stringifyJson };
+    return options.isStream === true ? JSON_EVENT_ENCODER : JSON_REPLY_ENCODER;
   const codec = await loadProtoCodec();
   return {
     contentType: APPLICATION_PROTOBUF,
@@ -305,9 +309,15 @@ export function apiRoute<C>(
     // replyMediaType without streaming allowed answers JSON or protobuf only.
     const chosen = mediaType === APPLICATION_PROTOBUF ? APPLICATION_PROTOBUF : APPLICATION_JSON;
     const { reply, event } = options.messages;
-    const replies = reply === undefined ? undefined : await messageEncoder(chosen, reply);
+    // JSON's encoders are at hand: no promise to wait for on every call (most are JSON).
+    const replies =
+      reply === undefined
+        ? undefined
+        : chosen === APPLICATION_JSON
+          ? JSON_REPLY_ENCODER
+          : await messageEncoder(chosen, reply);
     const events =
-      event === undefined
+      event === undefined || chosen === APPLICATION_JSON
         ? JSON_EVENT_ENCODER
         : await messageEncoder(chosen, event, { isStream: true });
     await handle(

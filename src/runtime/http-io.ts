@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import { BadRequestError, exceedsJsonDepth, limits, quote, stringifyJson } from '../wire/index.js';
 import { HttpError } from './http-errors.js';
@@ -10,52 +11,95 @@ import type { Request } from './http-server.js';
  * so the client, still sending, gets the 413 instead of a reset.
  */
 export function readBody(request: Request, limitBytes = request.maxBodyBytes): Promise<Buffer> {
-  const tooLarge = () =>
-    new HttpError(
-      'PAYLOAD_TOO_LARGE',
-      `Request body exceeds ${limitBytes} bytes (--max_request_body)`,
-    );
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > limitBytes) return Promise.reject(tooLarge());
-  const raw = request.raw;
+  if (declared > limitBytes) return Promise.reject(bodyTooLarge(limitBytes));
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let isRefused = false;
-    const onData = (chunk: Buffer) => {
-      if (isRefused) return;
-      total += chunk.length;
-      if (total > limitBytes) {
-        isRefused = true;
-        chunks.length = 0;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanUp();
-      if (!isRefused) resolve(Buffer.concat(chunks, total));
-    };
-    const onError = (error: Error) => {
-      cleanUp();
-      reject(error);
-    };
-    const onClose = () => {
-      cleanUp();
-      if (!raw.complete) reject(new Error('client went away before sending the whole body'));
-    };
-    const cleanUp = () => {
-      raw.off('end', onEnd);
-      raw.off('error', onError);
-      raw.off('close', onClose);
-      // 'data' stays: a refused body keeps flowing into it and is dropped.
-    };
-    raw.on('data', onData);
-    raw.once('end', onEnd);
-    raw.once('error', onError);
-    raw.once('close', onClose);
+    startReading(request.raw, {
+      chunks: [],
+      total: 0,
+      isRefused: false,
+      limitBytes,
+      resolve,
+      reject,
+    });
   });
+}
+
+function bodyTooLarge(limitBytes: number): HttpError {
+  return new HttpError(
+    'PAYLOAD_TOO_LARGE',
+    `Request body exceeds ${limitBytes} bytes (--max_request_body)`,
+  );
+}
+
+/** A body being read, kept on its request under READER while readBody waits for it. */
+interface BodyReading {
+  readonly chunks: Buffer[];
+  total: number;
+  isRefused: boolean;
+  readonly limitBytes: number;
+  readonly resolve: (body: Buffer) => void;
+  readonly reject: (error: Error) => void;
+}
+
+const READER = Symbol('body reading');
+type ReadMessage = Request['raw'] & { [READER]?: BodyReading };
+
+/**
+ * readBody's listeners are these module functions, which find their reading on the request
+ * (`this`): every call reads a body, and six closures made (and, in the bundle, named) per
+ * call were a measurable part of a busy master's CPU and garbage.
+ */
+function startReading(raw: ReadMessage, reading: BodyReading): void {
+  raw[READER] = reading;
+  raw.on('data', onBodyData);
+  raw.once('end', onBodyEnd);
+  raw.once('error', onBodyError);
+  raw.once('close', onBodyClose);
+}
+
+function onBodyData(this: ReadMessage, chunk: Buffer): void {
+  const reading = this[READER];
+  if (reading === undefined || reading.isRefused) return;
+  reading.total += chunk.length;
+  if (reading.total > reading.limitBytes) {
+    reading.isRefused = true;
+    reading.chunks.length = 0;
+    reading.reject(bodyTooLarge(reading.limitBytes));
+    return;
+  }
+  reading.chunks.push(chunk);
+}
+
+function onBodyEnd(this: ReadMessage): void {
+  const reading = stopReading(this);
+  if (reading === undefined || reading.isRefused) return;
+  const { chunks } = reading;
+  const [only] = chunks;
+  reading.resolve(
+    chunks.length === 1 && only !== undefined ? only : Buffer.concat(chunks, reading.total),
+  );
+}
+
+function onBodyError(this: ReadMessage, error: Error): void {
+  stopReading(this)?.reject(error);
+}
+
+function onBodyClose(this: ReadMessage): void {
+  const reading = stopReading(this);
+  if (reading !== undefined && !this.complete)
+    reading.reject(new Error('client went away before sending the whole body'));
+}
+
+function stopReading(raw: ReadMessage): BodyReading | undefined {
+  raw.off('end', onBodyEnd);
+  raw.off('error', onBodyError);
+  raw.off('close', onBodyClose);
+  // 'data' stays: a refused body keeps flowing into it and is dropped (the reading stays
+  // on the request, marked refused, for it).
+  const reading = raw[READER];
+  if (reading !== undefined && !reading.isRefused) raw[READER] = undefined;
+  return reading;
 }
 
 // Fatal: invalid UTF-8 is refused rather than silently replaced with U+FFFD. ignoreBOM keeps
@@ -107,7 +151,9 @@ export function parseJsonBody(body: Buffer): unknown {
     );
   let text: string;
   try {
-    text = utf8.decode(body);
+    // ASCII (nearly every call) is valid UTF-8 and reads the same as latin1, which is a copy
+    // without the checking decoder's work.
+    text = isAscii(body) ? body.toString('latin1') : utf8.decode(body);
   } catch (error) {
     throw new BadRequestError('', 'Failed to parse body into JSON: not valid UTF-8', {
       cause: error,

@@ -10,12 +10,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AgoraError, limits } from '../wire/index.js';
-import {
-  type Authenticator,
-  allowAnonymous,
-  type Principal,
-  type RouteAccess,
-} from './http-auth.js';
+import type { Authenticator, Principal, RouteAccess } from './http-auth.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
 import {
   BodyDeadlines,
@@ -314,7 +309,7 @@ export class HttpServer {
     const lifetime = new RequestLifetime();
     this.lifetimes.add(lifetime);
     this.unanswered.add(res);
-    res.once('close', () => lifetime.end('client disconnected'));
+    res.on('close', () => lifetime.end('client disconnected'));
     this.bodyDeadlines.watch(raw, (reason) => this.cutSlowBody(raw, res, reason));
     const started = performance.now();
     let path = raw.url ?? '/';
@@ -341,14 +336,18 @@ export class HttpServer {
         found.key,
         found.isPrefix,
       );
-      const principal = await (this.options.authenticate ?? allowAnonymous)(raw, access);
+      // Without an authenticator (allowAnonymous), no promise to wait for: a turn per call.
+      const authenticate = this.options.authenticate;
+      const principal = authenticate === undefined ? undefined : await authenticate(raw, access);
       if (access !== 'public' && access !== 'executor')
         this.options.authorizeRoute?.(principal?.value, path);
       await handler(
         {
           method,
           path,
-          query: url.searchParams,
+          get query() {
+            return url.searchParams;
+          },
           headers: raw.headers,
           principal,
           access,
@@ -366,15 +365,18 @@ export class HttpServer {
     } finally {
       this.lifetimes.delete(lifetime);
       this.unanswered.delete(res);
-      this.options.logger.debug(
-        {
-          method: raw.method,
-          path,
-          status: res.statusCode,
-          ms: Math.round(performance.now() - started),
-        },
-        'request handled',
-      );
+      const { logger } = this.options;
+      // The line's object only when it is written: this runs for every call.
+      if (logger.isLevelEnabled('debug'))
+        logger.debug(
+          {
+            method: raw.method,
+            path,
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+          },
+          'request handled',
+        );
     }
   }
 
@@ -457,10 +459,34 @@ class RequestLifetime {
  * The request target as a URL. Node passes on targets the URL parser refuses (`//a:b`
  * reads as a host with a bad port): that is the client's mistake, a 400, not a 500.
  */
-function parseTarget(target: string): URL {
+function parseTarget(target: string): Target {
+  // A plain absolute path (every API call's) is its own pathname: no URL parsed per call.
+  if (PLAIN_PATH.test(target)) return new PlainTarget(target);
   try {
     return new URL(target, 'http://localhost');
   } catch (error) {
     throw new HttpError('BAD_REQUEST', 'Malformed request target', {}, { cause: error });
+  }
+}
+
+/** What dispatch reads of a request target. */
+interface Target {
+  readonly pathname: string;
+  readonly searchParams: URLSearchParams;
+}
+
+/**
+ * Letters, digits, '_', '-' and '/' after a leading '/', never '//' at the start (a URL
+ * parser reads that as a host): nothing the URL parser would resolve, decode or escape.
+ */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_\-/]*$/;
+
+/** A plain path's target: no query, so its parameters are made (empty) only if read. */
+class PlainTarget implements Target {
+  private params: URLSearchParams | undefined;
+  constructor(readonly pathname: string) {}
+  get searchParams(): URLSearchParams {
+    this.params ??= new URLSearchParams();
+    return this.params;
   }
 }

@@ -60,6 +60,13 @@ interface Watch {
  * a busy master answers thousands of calls a second). Progress is read off the socket's
  * byte count, so nothing here reads the body or changes its flow.
  */
+const DEADLINES = Symbol('body deadlines');
+type Watched = IncomingMessage & { [DEADLINES]?: BodyDeadlines };
+
+function unwatch(this: Watched): void {
+  this[DEADLINES]?.exempt(this);
+}
+
 export class BodyDeadlines {
   private readonly watched = new Map<IncomingMessage, Watch>();
   private timer: NodeJS.Timeout | undefined;
@@ -77,9 +84,10 @@ export class BodyDeadlines {
       startBytes: request.socket?.bytesRead ?? 0,
       onTooSlow,
     });
-    const done = () => this.watched.delete(request);
-    request.once('end', done);
-    request.once('close', done);
+    (request as Watched)[DEADLINES] = this;
+    // Module functions on the request rather than a closure per request: every call comes here.
+    request.on('end', unwatch);
+    request.on('close', unwatch);
     this.timer ??= setInterval(() => this.check(), TIMEOUT_CHECK_INTERVAL_MS).unref();
   }
 

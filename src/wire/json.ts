@@ -67,6 +67,13 @@ const CLOSE_BRACE = 0x7d;
  * decoding is needed. Malformed JSON is left for the parser to refuse.
  */
 export function exceedsJsonDepth(bytes: Uint8Array, maxDepth: number): boolean {
+  // Depth never passes the count of opening brackets: a body with few of them (every plain
+  // call) is answered by the native byte search, without the walk below over each byte.
+  if (
+    countAtMost(bytes, OPEN_BRACE, maxDepth) + countAtMost(bytes, OPEN_BRACKET, maxDepth) <=
+    maxDepth
+  )
+    return false;
   let depth = 0;
   let isInString = false;
   for (let i = 0; i < bytes.length; i++) {
@@ -81,4 +88,12 @@ export function exceedsJsonDepth(bytes: Uint8Array, maxDepth: number): boolean {
     } else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) depth -= 1;
   }
   return false;
+}
+
+/** How many times `byte` occurs in `bytes`, counting no further than `limit` + 1. */
+function countAtMost(bytes: Uint8Array, byte: number, limit: number): number {
+  let count = 0;
+  for (let at = bytes.indexOf(byte); at !== -1 && count <= limit; at = bytes.indexOf(byte, at + 1))
+    count += 1;
+  return count;
 }

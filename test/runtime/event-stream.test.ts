@@ -194,3 +194,23 @@ test('event stream flush puts what was sent on the socket before the tick ends',
   assert.equal(response.socket?.writableLength, 0, 'handed to the kernel at once');
   assert.ok((response.socket?.bytesWritten ?? 0) > written, 'the record left');
 });
+
+test('event stream frames text records by their UTF-8 bytes, several sent together', async (t) => {
+  // An encoder that keeps non-ASCII as is: each chunk's size counts bytes, not characters.
+  const { port, opened } = await streamServer(t, {
+    encoder: { contentType: 'application/json', encode: (event) => JSON.stringify(event) },
+  });
+  const { socket, bytes } = await rawGet(t, port);
+  const { stream } = await opened;
+  const events = [{ name: 'café-😀' }, { name: 'plain' }, { name: 'ß'.repeat(100) }];
+  for (const event of events) stream.send(event);
+  stream.close();
+  await once(socket, 'end');
+  const { chunks, isComplete } = parseChunked(Buffer.concat(bytes));
+  assert.ok(isComplete);
+  assert.equal(chunks.length, events.length);
+  chunks.forEach((chunk, i) => {
+    const [record] = new RecordIODecoder().decode(chunk);
+    assert.deepEqual(JSON.parse(record?.toString('utf8') ?? ''), events[i]);
+  });
+});

@@ -277,16 +277,18 @@ export function acknowledge(
     if (task.statusUpdateState !== undefined && isTerminalState(task.statusUpdateState))
       core.books.completeTask(task);
   }
-  core.log.debug(
-    {
-      framework_id: framework.id.value,
-      agent_id: agentIdValue,
-      task_id: taskIdValue,
-      uuid,
-      link: agent?.link.state,
-    },
-    'status update acknowledgement forwarded',
-  );
+  // Checked first: the line's object would be made for every ACKNOWLEDGE, the most frequent call.
+  if (core.log.isLevelEnabled('debug'))
+    core.log.debug(
+      {
+        framework_id: framework.id.value,
+        agent_id: agentIdValue,
+        task_id: taskIdValue,
+        uuid,
+        link: agent?.link.state,
+      },
+      'status update acknowledgement forwarded',
+    );
   if (agent !== undefined)
     toAgent(core, agent, {
       type: 'ACKNOWLEDGE',

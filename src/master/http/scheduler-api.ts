@@ -89,18 +89,24 @@ export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
   );
 }
 
+/** `roles` (REVIVE's, SUPPRESS's), each checked to be one the framework subscribed with. */
+function subscribedRoles(
+  framework: FrameworkRecord,
+  roles: readonly string[] | undefined,
+  field: string,
+): readonly string[] {
+  const subscribed = new Set(frameworkRoles(framework.info));
+  for (const [i, role] of (roles ?? []).entries())
+    if (!subscribed.has(role))
+      throw new BadRequestError(
+        `${field}[${i}]`,
+        `role ${quote(role)} is not one of the framework's roles`,
+      );
+  return roles ?? [];
+}
+
 /** Runs one framework call; returns the status to answer with (202, or 200 for UPDATE_FRAMEWORK). */
 function dispatch(master: MasterApi, framework: FrameworkRecord, call: FrameworkCall): 200 | 202 {
-  const rolesOf = (roles: readonly string[] | undefined, field: string): readonly string[] => {
-    const subscribed = new Set(frameworkRoles(framework.info));
-    for (const [i, role] of (roles ?? []).entries())
-      if (!subscribed.has(role))
-        throw new BadRequestError(
-          `${field}[${i}]`,
-          `role ${quote(role)} is not one of the framework's roles`,
-        );
-    return roles ?? [];
-  };
   switch (call.type) {
     case 'TEARDOWN':
       master.teardown(framework, 'TEARDOWN call');
@@ -117,10 +123,13 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
       );
       return 202;
     case 'REVIVE':
-      master.revive(framework, rolesOf(call.revive?.roles, 'revive.roles'));
+      master.revive(framework, subscribedRoles(framework, call.revive?.roles, 'revive.roles'));
       return 202;
     case 'SUPPRESS':
-      master.suppress(framework, rolesOf(call.suppress?.roles, 'suppress.roles'));
+      master.suppress(
+        framework,
+        subscribedRoles(framework, call.suppress?.roles, 'suppress.roles'),
+      );
       return 202;
     case 'KILL':
       master.kill(
