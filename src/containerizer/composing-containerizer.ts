@@ -70,8 +70,7 @@ export class ComposingContainerizer implements Containerizer {
       : this.mesos.enter(containerId, command);
   }
 
-  close(): void {
-    this.mesos.close();
-    this.docker?.close();
+  async close(): Promise<void> {
+    await Promise.all([this.mesos.close(), this.docker?.close()]);
   }
 }

@@ -11,11 +11,19 @@
 // stdin, or died), they keep running, and their lines still reach the agent
 // while it keeps the pipe's read end open.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { CgroupWrite } from './cgroups.js';
 import { readStat } from './process-identity.js';
-import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shellQuote, shimScript } from './shim.js';
+import {
+  type ParkSpec,
+  parkScript,
+  parseShimEvent,
+  RUNTIME_FILES,
+  type ShimEvent,
+  shellQuote,
+  shimScript,
+} from './shim.js';
 
 /** Launchers a launch may be sent to before it fails: each one it was sent to died. */
 const MAX_SENDS = 3;
@@ -88,6 +96,12 @@ export type LaunchedShim =
   /** It ended before starting the task: the sandbox or a cgroup could not be entered. */
   | { readonly kind: 'failed'; readonly status: number };
 
+/** A shim asked to park (parkScript): told when it waits on its FIFO, or when it ended. */
+export interface ParkListener {
+  parked(shimPid: number): void;
+  ended(status: number): void;
+}
+
 /** A launch sent to a launcher, until its shim reports in. */
 interface Pending {
   readonly file: string;
@@ -109,6 +123,8 @@ export class ShimLauncher {
   private readonly pipes = new Set<Readable>();
   /** Every launch listened for, by tag: pending ones, and running shims until their end. */
   private readonly listeners = new Map<number, Pending>();
+  /** Parked shims, by tag, until they report in or end. */
+  private readonly parked = new Map<number, ParkListener>();
   private nextTag = 1;
   private isRefed = false;
   private reaper: NodeJS.Timeout | undefined;
@@ -125,6 +141,39 @@ export class ShimLauncher {
    * cannot be written or nothing is heard of the launch.
    */
   async launch(launch: ShimLaunch): Promise<LaunchedShim> {
+    return this.start(launch, undefined);
+  }
+
+  /**
+   * Starts `launch` through a parked shim (parkScript) instead of a fork of the launcher:
+   * the script's path goes to the FIFO the shim reads (`fifoFd`, open for writing), and
+   * the shim, already in the container's cgroup (renamed to it), runs it. `launch` has
+   * no cgroupProcsFiles then. Not sent again: the parked shim does not depend on a launcher.
+   */
+  async handOver(launch: ShimLaunch, fifoFd: number): Promise<LaunchedShim> {
+    return this.start(launch, fifoFd);
+  }
+
+  /**
+   * Asks the launcher to fork a parked shim (parkScript) that joins `spec`'s cgroups, its
+   * script written to `file`. Returns a function that stops listening to it. Its lines do
+   * not keep the agent alive.
+   */
+  park(spec: Omit<ParkSpec, 'tag'>, file: string, listener: ParkListener): () => void {
+    const tag = this.nextTag++;
+    if (file.includes('\n')) throw new Error('the park script path contains a newline');
+    writeFileSync(file, parkScript({ ...spec, tag }), { mode: 0o600 });
+    this.parked.set(tag, listener);
+    try {
+      this.launcher().child.stdin?.write(`${tag} ${file}\n`);
+    } catch (error) {
+      this.parked.delete(tag);
+      throw error;
+    }
+    return () => this.parked.delete(tag);
+  }
+
+  private async start(launch: ShimLaunch, fifoFd: number | undefined): Promise<LaunchedShim> {
     const tag = this.nextTag++;
     const file = `${launch.runtimeDir}/launch`;
     if (file.includes('\n')) throw new Error('the runtime directory contains a newline');
@@ -166,7 +215,16 @@ export class ShimLauncher {
       };
       this.listeners.set(tag, pending);
       this.updateRef();
-      this.send(tag, pending);
+      if (fifoFd === undefined) this.send(tag, pending);
+      else {
+        pending.sends = MAX_SENDS;
+        try {
+          // One line below PIPE_BUF into a pipe the shim holds open: one write, no wait.
+          writeSync(fifoFd, `${file}\n`);
+        } catch (error) {
+          pending.fail(`the parked shim could not be told: ${(error as Error).message}`);
+        }
+      }
     });
   }
 
@@ -298,6 +356,16 @@ export class ShimLauncher {
 
   private dispatch(event: ShimEvent): void {
     if (event.kind === 'end') this.reapSoon();
+    const parked = this.parked.get(event.tag);
+    if (parked !== undefined) {
+      if (event.kind === 'park') parked.parked(event.shimPid);
+      else if (event.kind === 'end') {
+        this.parked.delete(event.tag);
+        parked.ended(event.status);
+      }
+      return;
+    }
+    if (event.kind === 'park') return;
     const listener = this.listeners.get(event.tag);
     if (listener === undefined) return;
     if (event.kind === 'task') listener.task(event.taskPid, event.shimPid);

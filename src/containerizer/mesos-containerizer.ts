@@ -4,10 +4,11 @@
 // and pids limits, the whole cgroup killed), chosen by --isolation. A
 // restarted agent re-attaches to the shims it finds running (#9).
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Resources } from '../resources/index.js';
 import {
+  type CgroupLimits,
   type CgroupsHierarchy,
   type CgroupWrite,
   ContainerCgroup,
@@ -17,6 +18,7 @@ import {
 import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
 import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
+import { type ClaimedShim, ShimParking } from './shim-parking.js';
 import { appendStartTime, isSameProcess, readPid, readRecorded } from './task-record.js';
 import type {
   Container,
@@ -89,8 +91,22 @@ export class MesosContainerizer implements Containerizer {
   private poller: NodeJS.Timeout | undefined;
   private readonly launcher = new ShimLauncher();
   private warmedAtMs = Number.NEGATIVE_INFINITY;
+  /** A shim parked in a cgroup of its own for the next launch (cgroups v1 with a ledger). */
+  private readonly parking: ShimParking | undefined;
 
-  constructor(private readonly options: MesosContainerizerOptions) {}
+  constructor(private readonly options: MesosContainerizerOptions) {
+    const { isolation, ledgerDir } = options;
+    // cgroup v2 cannot rename a cgroup; without a ledger a crash would leave the slot.
+    if (isolation.kind === 'cgroups' && isolation.hierarchy.version === 'v1' && ledgerDir)
+      this.parking = new ShimParking({
+        hierarchy: isolation.hierarchy,
+        root: isolation.root,
+        dir: join(dirname(ledgerDir), 'parked'),
+        launcher: this.launcher,
+        record: (id) => this.record(id),
+        forget: (id) => this.forget(id),
+      });
+  }
 
   get description(): string {
     const isolation = this.options.isolation;
@@ -103,6 +119,9 @@ export class MesosContainerizer implements Containerizer {
   willLaunch(): void {
     const isolation = this.options.isolation;
     if (isolation.kind !== 'cgroups') return;
+    // The parked shim has joined already; a warm-up's move would hold the cgroup mutex
+    // through its grace period, and the parked cgroup's rename waits for that mutex.
+    if (this.parking?.isReady === true) return;
     const nowMs = performance.now();
     // One warm-up serves the launches of the next few milliseconds; each holds a thread
     // of the pool, which the cgroups' directories are made in, until the grace period.
@@ -112,8 +131,11 @@ export class MesosContainerizer implements Containerizer {
   }
 
   async launch(spec: LaunchSpec): Promise<Container> {
+    const claimed = this.parking?.claim(spec.containerId);
+    // The next launch's shim parks once launches stop coming for a moment.
+    this.parking?.parkSoon();
     // Whoever launches without saying so first (task groups, executors) still gets it.
-    this.willLaunch();
+    if (claimed === undefined) this.willLaunch();
     // A container id is new with each launch, so these are not there; one look to be sure.
     // The agent made the directory with its checkpoint: made here only when it did not.
     const stale = new Set<string>(Object.values(RUNTIME_FILES));
@@ -121,20 +143,19 @@ export class MesosContainerizer implements Containerizer {
       if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
     // Posix isolation has nothing to wait for: the launcher is asked to fork before this
     // returns its promise, so what the caller does next (report TASK_STARTING) overlaps it.
+    // With a parked shim nothing waits either: its cgroup is renamed, the path written.
     const { cgroup, limits } =
-      this.options.isolation.kind === 'cgroups'
-        ? await this.createCgroup(spec.containerId, spec.resources)
-        : NO_CGROUP;
+      claimed !== undefined
+        ? {
+            cgroup: claimed.cgroup,
+            limits: claimed.cgroup.limitFiles(this.limitsOf(spec.resources)),
+          }
+        : this.options.isolation.kind === 'cgroups'
+          ? await this.createCgroup(spec.containerId, spec.resources)
+          : NO_CGROUP;
     let shim: LaunchedShim;
     try {
-      shim = await this.launcher.launch({
-        sandbox: spec.sandbox,
-        runtimeDir: spec.runtimeDir,
-        environment: spec.environment,
-        cgroupLimits: limits,
-        cgroupProcsFiles: cgroup?.procsFiles ?? [],
-        command: runAsArgv(spec.user, commandArgv(spec)),
-      });
+      shim = await this.startShim(spec, cgroup, limits, claimed);
     } catch (error) {
       // A launch lost with its launcher may have started something after all.
       if (cgroup !== undefined) await killAll(cgroup, undefined);
@@ -176,6 +197,30 @@ export class MesosContainerizer implements Containerizer {
     });
     const terminated = exited.then(() => this.ended(spec.runtimeDir, cgroup, spec.resources));
     return this.container(spec.containerId, running, terminated);
+  }
+
+  /** The launch's shim: forked by the launcher, or the parked one, told through its FIFO. */
+  private startShim(
+    spec: LaunchSpec,
+    cgroup: ContainerCgroup | undefined,
+    limits: readonly CgroupWrite[],
+    claimed: ClaimedShim | undefined,
+  ): Promise<LaunchedShim> {
+    const launch = {
+      sandbox: spec.sandbox,
+      runtimeDir: spec.runtimeDir,
+      environment: spec.environment,
+      cgroupLimits: limits,
+      cgroupProcsFiles: claimed === undefined ? (cgroup?.procsFiles ?? []) : [],
+      command: runAsArgv(spec.user, commandArgv(spec)),
+    };
+    if (claimed === undefined) return this.launcher.launch(launch);
+    try {
+      // handOver writes the path before it returns its promise; the FIFO can close then.
+      return this.launcher.handOver(launch, claimed.fifoFd);
+    } finally {
+      claimed.release();
+    }
   }
 
   async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {
@@ -237,6 +282,8 @@ export class MesosContainerizer implements Containerizer {
           if (stray === undefined || stray.remove()) this.forget(id);
         }
     }
+    // After the sweep, which would take a slot parked before it for a stray.
+    this.parking?.parkSoon();
     return out;
   }
 
@@ -281,11 +328,14 @@ export class MesosContainerizer implements Containerizer {
    * Lets the launcher go and stops polling (containers keep running; the ends of those
    * it launched are still reported, by their shims' lines).
    */
-  close(): void {
+  async close(): Promise<void> {
+    // The parked shim and its cgroup go; the launcher's end then lets it exit.
+    const parked = this.parking?.close();
     this.launcher.close();
     if (this.poller !== undefined) clearInterval(this.poller);
     this.poller = undefined;
     this.watched.clear();
+    await parked;
   }
 
   private container(id: string, running: Running, terminated: Promise<Termination>): Container {
@@ -321,17 +371,25 @@ export class MesosContainerizer implements Containerizer {
     if (isolation.kind !== 'cgroups') return NO_CGROUP;
     this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
+    const limits = await cgroup.createForShim(this.limitsOf(resources));
+    return { cgroup, limits };
+  }
+
+  /** A container's limits from its resources (cgroups isolation). */
+  private limitsOf(resources: Resources): CgroupLimits {
+    const isolation = this.options.isolation;
+    const enableCfs = isolation.kind === 'cgroups' && isolation.enableCfs;
+    const pidsMax = isolation.kind === 'cgroups' ? isolation.pidsMax : 0;
     const cpus = resources.scalar('cpus');
-    const limits = await cgroup.createForShim({
+    return {
       cpuShares: Math.max(2, Math.round(cpus * 1024)),
-      ...(isolation.enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
+      ...(enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
       memoryLimitBytes: Math.max(
         MIN_MEMORY_BYTES,
         Math.round(resources.scalar('mem') * 1024 * 1024),
       ),
-      pidsMax: isolation.pidsMax,
-    });
-    return { cgroup, limits };
+      pidsMax,
+    };
   }
 
   private cgroupOf(containerId: string): ContainerCgroup | undefined {

@@ -138,7 +138,7 @@ export interface Containerizer {
    * Lets go of what it keeps to launch and watch containers (a launcher process, a
    * poller) when the agent stops. Running containers are not touched.
    */
-  close(): void;
+  close(): void | Promise<void>;
   /**
    * A launch of a container like `container` is about to come: starts what can run
    * alongside the agent's own preparations for it (the checkpoint, the sandbox).
