@@ -141,9 +141,10 @@ export class MesosContainerizer implements Containerizer {
     const stale = new Set<string>(Object.values(RUNTIME_FILES));
     for (const name of entriesMakingDir(spec.runtimeDir))
       if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
-    // Posix isolation has nothing to wait for: the launcher is asked to fork before this
-    // returns its promise, so what the caller does next (report TASK_STARTING) overlaps it.
-    // With a parked shim nothing waits either: its cgroup is renamed, the path written.
+    // Posix isolation and a parked shim have nothing to wait for: the launcher (or the
+    // parked shim) is told to fork before this returns its promise; a new cgroup's
+    // directories are made in the thread pool first. Either way spec.onLaunching follows
+    // the line, so the caller's TASK_STARTING never runs between the two.
     const { cgroup, limits } =
       claimed !== undefined
         ? {
@@ -155,7 +156,10 @@ export class MesosContainerizer implements Containerizer {
           : NO_CGROUP;
     let shim: LaunchedShim;
     try {
-      shim = await this.startShim(spec, cgroup, limits, claimed);
+      const starting = this.startShim(spec, cgroup, limits, claimed);
+      // The line to the launcher (or the parked shim's FIFO) is written: the rest is theirs.
+      spec.onLaunching?.();
+      shim = await starting;
     } catch (error) {
       // A launch lost with its launcher may have started something after all.
       if (cgroup !== undefined) await killAll(cgroup, undefined);

@@ -27,6 +27,12 @@ export interface LaunchSpec {
   readonly volumes?: readonly VolumeMount[];
   /** The host user the task runs as (--switch_user); the agent's own user when absent. */
   readonly user?: RunAsUser;
+  /**
+   * Called once the launch no longer waits on the caller's event loop (the Mesos
+   * containerizer: its launcher or parked shim has been told to fork; Docker: at once),
+   * so that what the caller does then (report TASK_STARTING) cannot delay the task.
+   */
+  readonly onLaunching?: () => void;
 }
 
 /** A host user's ids: the task's process drops to them, with the user's groups. */
