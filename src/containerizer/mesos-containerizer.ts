@@ -69,6 +69,11 @@ export interface MesosContainerizerOptions {
    * whole root would kill the other agents' tasks. Without it, nothing is swept.
    */
   readonly ledgerDir?: string;
+  /**
+   * Keep a shim parked in a cgroup of its own for the next launch (shim-parking.ts; cgroups
+   * v1 with a ledger only). On by default; off for a paired benchmark of the two paths.
+   */
+  readonly parkShims?: boolean;
 }
 
 interface Watched {
@@ -97,7 +102,12 @@ export class MesosContainerizer implements Containerizer {
   constructor(private readonly options: MesosContainerizerOptions) {
     const { isolation, ledgerDir } = options;
     // cgroup v2 cannot rename a cgroup; without a ledger a crash would leave the slot.
-    if (isolation.kind === 'cgroups' && isolation.hierarchy.version === 'v1' && ledgerDir)
+    if (
+      isolation.kind === 'cgroups' &&
+      isolation.hierarchy.version === 'v1' &&
+      ledgerDir !== undefined &&
+      options.parkShims !== false
+    )
       this.parking = new ShimParking({
         hierarchy: isolation.hierarchy,
         root: isolation.root,
