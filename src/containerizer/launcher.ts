@@ -146,12 +146,15 @@ export class ShimLauncher {
 
   /**
    * Starts `launch` through a parked shim (parkScript) instead of a fork of the launcher:
-   * the script's path goes to the FIFO the shim reads (`fifoFd`, open for writing), and
-   * the shim, already in the container's cgroup (renamed to it), runs it. `launch` has
+   * the script goes to the shim's `launchFile`, a newline to the FIFO it reads (`fifoFd`,
+   * open for writing), and the shim, already in the container's cgroup (renamed to it), runs it. `launch` has
    * no cgroupProcsFiles then. Not sent again: the parked shim does not depend on a launcher.
    */
-  async handOver(launch: ShimLaunch, fifoFd: number): Promise<LaunchedShim> {
-    return this.start(launch, fifoFd);
+  async handOver(
+    launch: ShimLaunch,
+    parked: { readonly fifoFd: number; readonly launchFile: string },
+  ): Promise<LaunchedShim> {
+    return this.start(launch, parked);
   }
 
   /**
@@ -173,9 +176,12 @@ export class ShimLauncher {
     return () => this.parked.delete(tag);
   }
 
-  private async start(launch: ShimLaunch, fifoFd: number | undefined): Promise<LaunchedShim> {
+  private async start(
+    launch: ShimLaunch,
+    parked: { readonly fifoFd: number; readonly launchFile: string } | undefined,
+  ): Promise<LaunchedShim> {
     const tag = this.nextTag++;
-    const file = `${launch.runtimeDir}/launch`;
+    const file = parked?.launchFile ?? `${launch.runtimeDir}/launch`;
     if (file.includes('\n')) throw new Error('the runtime directory contains a newline');
     writeFileSync(file, launchScript(tag, launch, this.tools), { mode: 0o600 });
     let resolveEnd: (status: number) => void = () => {};
@@ -215,12 +221,11 @@ export class ShimLauncher {
       };
       this.listeners.set(tag, pending);
       this.updateRef();
-      if (fifoFd === undefined) this.send(tag, pending);
+      if (parked === undefined) this.send(tag, pending);
       else {
-        pending.sends = MAX_SENDS;
         try {
-          // One line below PIPE_BUF into a pipe the shim holds open: one write, no wait.
-          writeSync(fifoFd, `${file}\n`);
+          // Into a pipe the shim holds open: one write, no wait.
+          writeSync(parked.fifoFd, '\n');
         } catch (error) {
           pending.fail(`the parked shim could not be told: ${(error as Error).message}`);
         }

@@ -230,8 +230,10 @@ export class MesosContainerizer implements Containerizer {
     };
     if (claimed === undefined) return this.launcher.launch(launch);
     try {
-      // handOver writes the path before it returns its promise; the FIFO can close then.
-      return this.launcher.handOver(launch, claimed.fifoFd);
+      // handOver writes the go before it returns its promise; the FIFO can close then.
+      const started = this.launcher.handOver(launch, claimed);
+      void started.then(claimed.forget, claimed.forget);
+      return started;
     } finally {
       claimed.release();
     }

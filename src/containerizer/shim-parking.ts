@@ -52,6 +52,8 @@ interface Slot {
   readonly cgroup: ContainerCgroup;
   readonly fifo: string;
   readonly script: string;
+  /** Where the launch handed to it goes (parkScript). */
+  readonly launchFile: string;
   isMade: boolean;
   isDiscarded: boolean;
   fd: number | undefined;
@@ -64,8 +66,12 @@ interface Slot {
 export interface ClaimedShim {
   readonly cgroup: ContainerCgroup;
   readonly fifoFd: number;
-  /** Closes the agent's end of the FIFO, once the launch's path is written. */
+  /** Where the launch's script goes: the shim runs it once the FIFO gives the go. */
+  readonly launchFile: string;
+  /** Closes the agent's end of the FIFO, once the go is written. */
   release(): void;
+  /** Removes the launch's script, once the shim has reported (it has the file open). */
+  forget(): void;
 }
 
 export class ShimParking {
@@ -126,12 +132,14 @@ export class ShimParking {
     return {
       cgroup,
       fifoFd: fd,
+      launchFile: slot.launchFile,
       release: () => {
         closeSync(fd);
-        // The shim holds the FIFO open (it read, or is reading, the line): the names can go.
+        // The shim holds the FIFO open (it read, or is reading, the go): the names can go.
         rmSync(slot.fifo, { force: true });
         rmSync(slot.script, { force: true });
       },
+      forget: () => rmSync(slot.launchFile, { force: true }),
     };
   }
 
@@ -160,6 +168,7 @@ export class ShimParking {
       cgroup: new ContainerCgroup(hierarchy, root, id),
       fifo: join(dir, `${id}.fifo`),
       script: join(dir, `${id}.sh`),
+      launchFile: join(dir, `${id}.launch`),
       isMade: false,
       isDiscarded: false,
       fd: undefined,
@@ -176,7 +185,7 @@ export class ShimParking {
       slot.timeout = setTimeout(() => this.discard(slot), PARK_TIMEOUT_MS);
       slot.timeout.unref();
       slot.stopListening = launcher.park(
-        { cgroupProcsFiles: slot.cgroup.procsFiles, fifo: slot.fifo },
+        { cgroupProcsFiles: slot.cgroup.procsFiles, fifo: slot.fifo, launchFile: slot.launchFile },
         slot.script,
         {
           parked: (shimPid) => {
@@ -236,5 +245,6 @@ export class ShimParking {
     }
     rmSync(slot.fifo, { force: true });
     rmSync(slot.script, { force: true });
+    rmSync(slot.launchFile, { force: true });
   }
 }

@@ -200,20 +200,22 @@ export interface ParkSpec {
   readonly tag: number;
   readonly cgroupProcsFiles: readonly string[];
   readonly fifo: string;
+  /** Where the agent writes the script of the launch it hands over. */
+  readonly launchFile: string;
 }
 
 /**
  * A shim parked ahead of the next launch (#7 item 17): it joins a pre-made cgroup now,
  * when nobody waits for it, since a process's first cgroup.procs write waits for an RCU
  * grace period (5-20 ms here, bench/RESULTS.md); then it makes its FIFO, says `park`, and
- * reads one line from the FIFO: the path of a launch's script (launchScript, without
- * joins: the cgroup is renamed to the container's), which it runs as the launcher would
- * have. The agent holds the FIFO open for writing from the `park` line on, so the read
+ * reads one line from the FIFO, the go for a launch whose script (launchScript, without
+ * joins: the cgroup is renamed to the container's) the agent wrote to `launchFile`, which
+ * it runs as the launcher would have. The agent holds the FIFO open for writing from the `park` line on, so the read
  * ends with end of file once the agent closes it or dies, however it dies: the shim then
  * leaves without a trace but its cgroup, which the ledger names (mesos-containerizer.ts).
  */
 export function parkScript(spec: ParkSpec): string {
-  const { tag, cgroupProcsFiles, fifo } = spec;
+  const { tag, cgroupProcsFiles, fifo, launchFile } = spec;
   const q = shellQuote;
   const leave = (status: number) =>
     `{ echo 'end ${tag} ${status}' 2>/dev/null >&3; exit ${status}; }`;
@@ -228,11 +230,13 @@ export function parkScript(spec: ParkSpec): string {
     `mkfifo -m 600 ${q(fifo)} 2>/dev/null || ${leave(SHIM_FAILED_STATUS)}`,
     `echo "park ${tag} $shim" 2>/dev/null >&3`,
     `exec 4< ${q(fifo)} || ${leave(SHIM_FAILED_STATUS)}`,
-    `IFS= read -r file <&4 || ${leave(0)}`,
+    // The go is one newline, not the script's path: the shell's read takes one system call
+    // per byte, and a path of 200 bytes was 200 of them on the task's path.
+    `IFS= read -r go <&4 || ${leave(0)}`,
     'exec 4<&-',
     // The launch's script ends with the shim's own exit; it returns only when its claim was
     // taken already (a launch sent twice).
-    '. "$file"',
+    `. ${q(launchFile)}`,
     leave(0),
     '',
   ].join('\n');
