@@ -4,14 +4,7 @@
 // and read back for statistics, OOM kills and the processes to kill. The host
 // decides the version: this machine has v1 (a mount per controller); systemd
 // hosts have v2 (one unified mount); both are detected from /proc/self/mountinfo.
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -283,31 +276,6 @@ export class ContainerCgroup {
   /** The writes that set `limits` (v1: the shim writes them before the task starts). */
   limitFiles(limits: CgroupLimits): CgroupWrite[] {
     return this.limitWrites(limits).map(([dir, file, value]) => ({ file: join(dir, file), value }));
-  }
-
-  /**
-   * Renames this cgroup to `containerId` in every hierarchy, processes and all: on v1 a
-   * rename within the parent takes no threadgroup lock, so a process already in the
-   * cgroup stays there with no move (shim parking, mesos-containerizer.ts). cgroup v2
-   * refuses renames. Throws, with the renames undone, if one fails.
-   */
-  renameTo(containerId: string): ContainerCgroup {
-    const target = new ContainerCgroup(this.hierarchy, this.root, containerId);
-    const from = this.directories;
-    const to = target.directories;
-    let done = 0;
-    try {
-      for (; done < from.length; done += 1) renameSync(from[done] as string, to[done] as string);
-    } catch (error) {
-      for (let i = done - 1; i >= 0; i -= 1)
-        try {
-          renameSync(to[i] as string, from[i] as string);
-        } catch {
-          // Left under the new name: removed with the container's cgroup.
-        }
-      throw error;
-    }
-    return target;
   }
 
   /**

@@ -8,13 +8,14 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Resources } from '../resources/index.js';
 import {
-  type CgroupLimits,
   type CgroupsHierarchy,
   type CgroupWrite,
   ContainerCgroup,
   existingContainerCgroups,
   warmCgroupMoves,
 } from './cgroups.js';
+import { containerLimits, memoryLimitation } from './container-limits.js';
+import { killAll, signalGroup, signalPid } from './container-signals.js';
 import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
 import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
@@ -25,14 +26,11 @@ import type {
   Containerizer,
   KnownContainer,
   LaunchSpec,
-  Limitation,
   RunAsUser,
   Termination,
 } from './types.js';
 import { usageOf } from './usage.js';
 
-/** Mesos' smallest memory limit (MIN_MEMORY): below it a container cannot even start a shell. */
-const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 const CLEANUP_RETRIES = 8; // more kill-and-remove rounds for a cgroup that stays (~5 s in all)
 
 /** How often a re-attached container is checked for its end (its shim is not our child). */
@@ -41,8 +39,6 @@ const RECOVERED_POLL_MS = 250;
 const RECOVER_RECORD_GRACE_MS = 1000;
 /** How long a re-attached task's shim gets to record its end once the task is gone. */
 const SHIM_RECORD_GRACE_MS = 5000;
-/** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
-const MAX_KILL_ROUNDS = 50;
 const NO_CGROUP = { cgroup: undefined, limits: [] } as const;
 /** How long after a warm-up of cgroup moves another launch counts as warmed by it. */
 const WARM_UP_REUSE_MS = 20;
@@ -159,7 +155,9 @@ export class MesosContainerizer implements Containerizer {
       claimed !== undefined
         ? {
             cgroup: claimed.cgroup,
-            limits: claimed.cgroup.limitFiles(this.limitsOf(spec.resources)),
+            limits: claimed.cgroup.limitFiles(
+              containerLimits(this.options.isolation, spec.resources),
+            ),
           }
         : this.options.isolation.kind === 'cgroups'
           ? await this.createCgroup(spec.containerId, spec.resources)
@@ -387,25 +385,8 @@ export class MesosContainerizer implements Containerizer {
     if (isolation.kind !== 'cgroups') return NO_CGROUP;
     this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
-    const limits = await cgroup.createForShim(this.limitsOf(resources));
+    const limits = await cgroup.createForShim(containerLimits(this.options.isolation, resources));
     return { cgroup, limits };
-  }
-
-  /** A container's limits from its resources (cgroups isolation). */
-  private limitsOf(resources: Resources): CgroupLimits {
-    const isolation = this.options.isolation;
-    const enableCfs = isolation.kind === 'cgroups' && isolation.enableCfs;
-    const pidsMax = isolation.kind === 'cgroups' ? isolation.pidsMax : 0;
-    const cpus = resources.scalar('cpus');
-    return {
-      cpuShares: Math.max(2, Math.round(cpus * 1024)),
-      ...(enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
-      memoryLimitBytes: Math.max(
-        MIN_MEMORY_BYTES,
-        Math.round(resources.scalar('mem') * 1024 * 1024),
-      ),
-      pidsMax,
-    };
   }
 
   private cgroupOf(containerId: string): ContainerCgroup | undefined {
@@ -476,49 +457,6 @@ function commandArgv(spec: LaunchSpec): string[] {
   if (command.shell ?? true) return ['/bin/sh', '-c', value];
   // argv[0] is the executable's path: the shim cannot set another (no `exec -a` in POSIX sh).
   return [value, ...(command.arguments ?? []).slice(1)];
-}
-
-function memoryLimitation(resources: Resources, peakBytes: number | undefined): Limitation {
-  const limitMb = Math.max(MIN_MEMORY_BYTES / 1024 / 1024, resources.scalar('mem'));
-  const peak = peakBytes === undefined ? 'unknown' : `${Math.round(peakBytes / 1024 / 1024)}MB`;
-  return {
-    reason: 'REASON_CONTAINER_LIMITATION_MEMORY',
-    message: `Memory limit exceeded: Requested: ${limitMb}MB Maximum Used: ${peak}`,
-  };
-}
-
-/**
- * Signals the task's process group, or the task alone while it has none: it is gone, or
- * its `setsid` has not run yet (the launch does not wait for it). Before its setsid the
- * task is the shim's fork, which has not exec'd the command (so has forked nothing) and
- * dies of the signal as it is; the group is tried once more after, for a setsid that ran
- * between the two calls and a command that forked at once.
- */
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  if (signalPid(-pgid, signal)) return;
-  signalPid(pgid, signal);
-  signalPid(-pgid, signal);
-}
-
-/** Sends `signal` to `pid` (a group if negative); false if there is no such process. */
-function signalPid(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    return false;
-  }
-}
-
-/** SIGKILLs every process in the cgroup (but `spare`) until it is empty, or gives up. */
-async function killAll(cgroup: ContainerCgroup, spare: number | undefined): Promise<void> {
-  for (let round = 0; round < MAX_KILL_ROUNDS; round++) {
-    const pids = cgroup.pids().filter((pid) => pid !== spare);
-    if (pids.length === 0) return;
-    for (const pid of pids) signalPid(pid, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** round, 50)));
-  }
 }
 
 /** The names in `dir`, which is made (with its parents) if it is not there. */

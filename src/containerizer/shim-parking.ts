@@ -15,7 +15,7 @@
 // ends with end of file when the agent closes the FIFO or dies, so no parked
 // process outlives the agent; and close() kills and removes the slot.
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type CgroupsHierarchy, ContainerCgroup } from './cgroups.js';
@@ -122,7 +122,7 @@ export class ShimParking {
     this.options.record(containerId);
     let cgroup: ContainerCgroup;
     try {
-      cgroup = slot.cgroup.renameTo(containerId);
+      cgroup = renameCgroup(slot.cgroup, containerId);
     } catch {
       this.options.forget(containerId);
       this.discard(slot);
@@ -247,4 +247,28 @@ export class ShimParking {
     rmSync(slot.script, { force: true });
     rmSync(slot.launchFile, { force: true });
   }
+}
+
+/**
+ * Renames `cgroup` to `containerId` in every hierarchy, processes and all: on v1 a rename
+ * within the parent takes no threadgroup lock, so the parked shim stays in the cgroup with
+ * no move. cgroup v2 refuses renames. Throws, with the renames undone, if one fails.
+ */
+function renameCgroup(cgroup: ContainerCgroup, containerId: string): ContainerCgroup {
+  const target = new ContainerCgroup(cgroup.hierarchy, cgroup.root, containerId);
+  const from = cgroup.directories;
+  const to = target.directories;
+  let done = 0;
+  try {
+    for (; done < from.length; done += 1) renameSync(from[done] as string, to[done] as string);
+  } catch (error) {
+    for (let i = done - 1; i >= 0; i -= 1)
+      try {
+        renameSync(to[i] as string, from[i] as string);
+      } catch {
+        // Left under the new name: removed with the container's cgroup.
+      }
+    throw error;
+  }
+  return target;
 }
