@@ -80,6 +80,8 @@ export class ShimParking {
   private isClosed = false;
   private isDirClean = false;
   private failedParks = 0;
+  /** The park under way, if any. */
+  private inFlight: Promise<void> | undefined;
   private readonly discarding = new Set<Promise<void>>();
 
   constructor(private readonly options: ShimParkingOptions) {}
@@ -96,7 +98,11 @@ export class ShimParking {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.park();
+      const parking = this.park();
+      this.inFlight = parking;
+      void parking.finally(() => {
+        if (this.inFlight === parking) this.inFlight = undefined;
+      });
     }, PARK_DELAY_MS);
     this.timer.unref();
   }
@@ -150,6 +156,9 @@ export class ShimParking {
     this.timer = undefined;
     const slot = this.slot;
     if (slot !== undefined) this.discard(slot);
+    // A park still making its directories removes them itself once they are made: waited
+    // for, or a stopping agent would exit first and leave them (its ledger names them).
+    await this.inFlight;
     await Promise.all([...this.discarding]);
   }
 

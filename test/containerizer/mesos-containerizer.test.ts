@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmdirSync,
   rmSync,
   writeFileSync,
@@ -264,6 +265,17 @@ test('cgroups isolation reports a task the kernel killed for memory', {
   assert.match(termination.limitation?.message ?? '', /Requested: 32MB Maximum Used: \d+MB/);
 });
 
+/** Whether this process has a parked shim's FIFO open (shim-parking.ts: the slot is ready). */
+function holdsParkedFifo(): boolean {
+  for (const fd of readdirSync('/proc/self/fd'))
+    try {
+      if (/\/parked-[^/]*\.fifo$/.test(readlinkSync(`/proc/self/fd/${fd}`))) return true;
+    } catch {
+      // Closed meanwhile.
+    }
+  return false;
+}
+
 /** The parked cgroups (shim-parking.ts) under `root`, in any hierarchy. */
 function parkedCgroups(isolation: Extract<Isolation, { kind: 'cgroups' }>): string[] {
   const { hierarchy, root } = isolation;
@@ -304,7 +316,9 @@ test('cgroups v1: a launch after a quiet moment takes the parked shim, which is 
         const pids = found.flatMap((path) =>
           readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean),
         );
-        if (found.length > 0 && pids.length > 0) return { found, pid: Number(pids[0]) };
+        // Ready once it said so: the containerizer (this process) then holds its FIFO open.
+        if (found.length > 0 && pids.length > 0 && holdsParkedFifo())
+          return { found, pid: Number(pids[0]) };
         await delay(10);
       }
     })(),
