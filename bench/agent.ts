@@ -254,7 +254,16 @@ function launcherOf(agentPid: number): number | undefined {
 
 function launcherChildren(agentPid: number): number {
   const launcher = launcherOf(agentPid);
-  return launcher === undefined ? 0 : childrenOf(launcher).length;
+  return launcher === undefined ? 0 : childrenOf(launcher).filter((pid) => !isParked(pid)).length;
+}
+
+/** A shim parked for the next launch (src/containerizer/shim-parking.ts): no task's, not ended. */
+function isParked(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes('/parked-');
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -263,6 +263,18 @@ export class TaskRuns {
     const uris = task.command?.uris ?? [];
     if (uris.length > 0 && !(await this.fetch(run, uris))) return;
     let container: Container;
+    // Reported once the containerizer has told its launcher to fork (onLaunching), not
+    // before: with a new cgroup that is after its directories are made, and a report in
+    // between (a checkpoint write and a POST on the event loop) delayed the line to the
+    // launcher. A containerizer that never says so gets it when its launch settles. A
+    // crash before it is recorded leaves the TaskInfo (the first line of task.updates)
+    // and, at most, a running container, which a restarted agent re-attaches (RUNNING).
+    let isStartingReported = false;
+    const reportStarting = () => {
+      if (isStartingReported) return;
+      isStartingReported = true;
+      this.report(run, 'TASK_STARTING');
+    };
     try {
       // Fetched as root; Mesos' fetcher runs as the task's user, so the files are theirs.
       if (uris.length > 0 && run.user !== undefined) giveToUser(sandbox, run.user);
@@ -271,6 +283,7 @@ export class TaskRuns {
       if (this.options.containerizer.mountsVolumes?.(task.container) !== true)
         linkVolumes(sandbox, volumes);
       const launching = this.options.containerizer.launch({
+        onLaunching: reportStarting,
         containerId: containerIdValue,
         sandbox,
         runtimeDir: this.options.checkpoint.runDir(address),
@@ -286,14 +299,11 @@ export class TaskRuns {
         volumes,
         ...(run.user !== undefined ? { user: run.user } : {}),
       });
-      // Reported once the launch is under way (the containerizer has asked for the fork, or
-      // is making the cgroups): its checkpoint and its POST no longer delay the task's start.
-      // A crash before it is recorded leaves a task.info and, at most, a running container,
-      // which a restarted agent re-attaches (and reports RUNNING).
-      this.report(run, 'TASK_STARTING');
       container = await launching;
+      reportStarting();
       this.pointLatest(run, group);
     } catch (error) {
+      reportStarting();
       this.report(run, 'TASK_FAILED', {
         source: 'SOURCE_AGENT',
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',

@@ -268,6 +268,16 @@ export class ContainerCgroup {
     }));
   }
 
+  /** Makes the cgroup's directories (v1), in the thread pool, with no limits written. */
+  async makeDirectories(): Promise<void> {
+    await Promise.all(this.directories.map((dir) => mkdir(dir, { recursive: true })));
+  }
+
+  /** The writes that set `limits` (v1: the shim writes them before the task starts). */
+  limitFiles(limits: CgroupLimits): CgroupWrite[] {
+    return this.limitWrites(limits).map(([dir, file, value]) => ({ file: join(dir, file), value }));
+  }
+
   /**
    * The files to write for `limits` into a fresh cgroup. The CFS period and quota are left
    * at the kernel's defaults (no quota) unless a quota is asked for.

@@ -89,8 +89,7 @@ export class ComposingContainerizer implements Containerizer {
       : this.mesos.exec?.(containerId, command, options);
   }
 
-  close(): void {
-    this.mesos.close();
-    this.docker?.close();
+  async close(): Promise<void> {
+    await Promise.all([this.mesos.close(), this.docker?.close()]);
   }
 }

@@ -116,6 +116,8 @@ export class DockerContainerizer implements Containerizer {
   }
 
   async launch(spec: LaunchSpec): Promise<Container> {
+    // Docker's own work (pull, create, start) is not the agent's event loop's: no wait.
+    spec.onLaunching?.();
     const container = spec.container;
     if (container === undefined) throw new Error('the task has no DOCKER ContainerInfo');
     const plan = planDockerRun({

@@ -14,10 +14,18 @@
 // stdin, or died), they keep running, and their lines still reach the agent
 // while it keeps the pipe's read end open.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { CgroupWrite } from './cgroups.js';
-import { parseShimEvent, RUNTIME_FILES, type ShimEvent, shellQuote, shimScript } from './shim.js';
+import {
+  type ParkSpec,
+  parkScript,
+  parseShimEvent,
+  RUNTIME_FILES,
+  type ShimEvent,
+  shellQuote,
+  shimScript,
+} from './shim.js';
 
 /** Launchers a launch may be sent to before it fails: each one it was sent to died. */
 const MAX_SENDS = 3;
@@ -96,6 +104,12 @@ export type LaunchedShim =
   /** It ended before starting the task: the sandbox or a cgroup could not be entered. */
   | { readonly kind: 'failed'; readonly status: number };
 
+/** A shim asked to park (parkScript): told when it waits on its FIFO, or when it ended. */
+export interface ParkListener {
+  parked(shimPid: number): void;
+  ended(status: number): void;
+}
+
 /** A launch sent to a launcher, until its shim reports in. */
 interface Pending {
   /** The launcher's input for it (launcherInput), sent again if that launcher dies. */
@@ -118,6 +132,8 @@ export class ShimLauncher {
   private readonly pipes = new Set<Readable>();
   /** Every launch listened for, by tag: pending ones, and running shims until their end. */
   private readonly listeners = new Map<number, Pending>();
+  /** Parked shims, by tag, until they report in or end. */
+  private readonly parked = new Map<number, ParkListener>();
   private nextTag = 1;
   private isRefed = false;
   private reaper: NodeJS.Timeout | undefined;
@@ -134,8 +150,47 @@ export class ShimLauncher {
    * cannot be made (a NUL byte) or nothing is heard of the launch.
    */
   async launch(launch: ShimLaunch): Promise<LaunchedShim> {
+    return this.start(launch, undefined);
+  }
+
+  /**
+   * Starts `launch` through a parked shim (parkScript) instead of a fork of the launcher:
+   * the script goes to the shim's `launchFile`, a newline to the FIFO it reads (`fifoFd`,
+   * open for writing), and the shim, already in the container's cgroup (renamed to it), runs it. `launch` has
+   * no cgroupProcsFiles then. Not sent again: the parked shim does not depend on a launcher.
+   */
+  async handOver(
+    launch: ShimLaunch,
+    parked: { readonly fifoFd: number; readonly launchFile: string },
+  ): Promise<LaunchedShim> {
+    return this.start(launch, parked);
+  }
+
+  /**
+   * Asks the launcher to fork a parked shim (parkScript) that joins `spec`'s cgroups.
+   * Returns a function that stops listening to it. Its lines do not keep the agent alive.
+   */
+  park(spec: Omit<ParkSpec, 'tag'>, listener: ParkListener): () => void {
     const tag = this.nextTag++;
-    const input = launcherInput(launchScript(tag, launch, this.tools));
+    this.parked.set(tag, listener);
+    try {
+      this.launcher().child.stdin?.write(launcherInput(parkScript({ ...spec, tag })));
+    } catch (error) {
+      this.parked.delete(tag);
+      throw error;
+    }
+    return () => this.parked.delete(tag);
+  }
+
+  private async start(
+    launch: ShimLaunch,
+    parked: { readonly fifoFd: number; readonly launchFile: string } | undefined,
+  ): Promise<LaunchedShim> {
+    const tag = this.nextTag++;
+    const script = launchScript(tag, launch, this.tools);
+    // A parked shim reads its launch from the file it was told of; the launcher, from its input.
+    if (parked !== undefined) writeFileSync(parked.launchFile, script, { mode: 0o600 });
+    const input = parked === undefined ? launcherInput(script) : '';
     let resolveEnd: (status: number) => void = () => {};
     const end = new Promise<number>((resolve) => {
       resolveEnd = resolve;
@@ -173,7 +228,15 @@ export class ShimLauncher {
       };
       this.listeners.set(tag, pending);
       this.updateRef();
-      this.send(tag, pending);
+      if (parked === undefined) this.send(tag, pending);
+      else {
+        try {
+          // Into a pipe the shim holds open: one write, no wait.
+          writeSync(parked.fifoFd, '\n');
+        } catch (error) {
+          pending.fail(`the parked shim could not be told: ${(error as Error).message}`);
+        }
+      }
     });
   }
 
@@ -308,6 +371,16 @@ export class ShimLauncher {
 
   private dispatch(event: ShimEvent): void {
     if (event.kind === 'end') this.reapSoon();
+    const parked = this.parked.get(event.tag);
+    if (parked !== undefined) {
+      if (event.kind === 'park') parked.parked(event.shimPid);
+      else if (event.kind === 'end') {
+        this.parked.delete(event.tag);
+        parked.ended(event.status);
+      }
+      return;
+    }
+    if (event.kind === 'park') return;
     const listener = this.listeners.get(event.tag);
     if (listener === undefined) return;
     if (event.kind === 'task') listener.task(event.taskPid, event.shimPid);

@@ -200,8 +200,8 @@ export class LinuxFilesystemContainerizer implements Containerizer {
     });
   }
 
-  close(): void {
-    this.inner.close();
+  close(): void | Promise<void> {
+    return this.inner.close();
   }
 
   private containerDir(containerId: string): string {

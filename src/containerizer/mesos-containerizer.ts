@@ -4,7 +4,7 @@
 // and pids limits, the whole cgroup killed), chosen by --isolation. A
 // restarted agent re-attaches to the shims it finds running (#9).
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Resources } from '../resources/index.js';
 import {
@@ -14,9 +14,12 @@ import {
   existingContainerCgroups,
   warmCgroupMoves,
 } from './cgroups.js';
+import { containerLimits, memoryLimitation } from './container-limits.js';
+import { killAll, signalGroup, signalPid } from './container-signals.js';
 import { type LaunchedShim, ShimLauncher } from './launcher.js';
 import { readStat } from './process-identity.js';
 import { joinArgv, RUNTIME_FILES, runtimeFile, SHIM_FAILED_STATUS } from './shim.js';
+import { type ClaimedShim, ShimParking } from './shim-parking.js';
 import { appendStartTime, isSameProcess, readPid, readRecorded } from './task-record.js';
 import { terminationFromShellStatus } from './termination.js';
 import type {
@@ -24,14 +27,11 @@ import type {
   Containerizer,
   KnownContainer,
   LaunchSpec,
-  Limitation,
   RunAsUser,
   Termination,
 } from './types.js';
 import { usageOf } from './usage.js';
 
-/** Mesos' smallest memory limit (MIN_MEMORY): below it a container cannot even start a shell. */
-const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 const CLEANUP_RETRIES = 8; // more kill-and-remove rounds for a cgroup that stays (~5 s in all)
 
 /** How often a re-attached container is checked for its end (its shim is not our child). */
@@ -40,8 +40,6 @@ const RECOVERED_POLL_MS = 250;
 const RECOVER_RECORD_GRACE_MS = 1000;
 /** How long a re-attached task's shim gets to record its end once the task is gone. */
 const SHIM_RECORD_GRACE_MS = 5000;
-/** Rounds of SIGKILL to empty a cgroup whose processes keep forking. */
-const MAX_KILL_ROUNDS = 50;
 const NO_CGROUP = { cgroup: undefined, limits: [] } as const;
 /** How long after a warm-up of cgroup moves another launch counts as warmed by it. */
 const WARM_UP_REUSE_MS = 20;
@@ -68,6 +66,11 @@ export interface MesosContainerizerOptions {
    * whole root would kill the other agents' tasks. Without it, nothing is swept.
    */
   readonly ledgerDir?: string;
+  /**
+   * Keep a shim parked in a cgroup of its own for the next launch (shim-parking.ts; cgroups
+   * v1 with a ledger only). On by default; off for a paired benchmark of the two paths.
+   */
+  readonly parkShims?: boolean;
 }
 
 interface Watched {
@@ -90,8 +93,27 @@ export class MesosContainerizer implements Containerizer {
   private poller: NodeJS.Timeout | undefined;
   private readonly launcher = new ShimLauncher();
   private warmedAtMs = Number.NEGATIVE_INFINITY;
+  /** A shim parked in a cgroup of its own for the next launch (cgroups v1 with a ledger). */
+  private readonly parking: ShimParking | undefined;
 
-  constructor(private readonly options: MesosContainerizerOptions) {}
+  constructor(private readonly options: MesosContainerizerOptions) {
+    const { isolation, ledgerDir } = options;
+    // cgroup v2 cannot rename a cgroup; without a ledger a crash would leave the slot.
+    if (
+      isolation.kind === 'cgroups' &&
+      isolation.hierarchy.version === 'v1' &&
+      ledgerDir !== undefined &&
+      options.parkShims !== false
+    )
+      this.parking = new ShimParking({
+        hierarchy: isolation.hierarchy,
+        root: isolation.root,
+        dir: join(dirname(ledgerDir), 'parked'),
+        launcher: this.launcher,
+        record: (id) => this.record(id),
+        forget: (id) => this.forget(id),
+      });
+  }
 
   get description(): string {
     const isolation = this.options.isolation;
@@ -104,6 +126,9 @@ export class MesosContainerizer implements Containerizer {
   willLaunch(): void {
     const isolation = this.options.isolation;
     if (isolation.kind !== 'cgroups') return;
+    // The parked shim has joined already; a warm-up's move would hold the cgroup mutex
+    // through its grace period, and the parked cgroup's rename waits for that mutex.
+    if (this.parking?.isReady === true) return;
     const nowMs = performance.now();
     // One warm-up serves the launches of the next few milliseconds; each holds a thread
     // of the pool, which the cgroups' directories are made in, until the grace period.
@@ -113,29 +138,37 @@ export class MesosContainerizer implements Containerizer {
   }
 
   async launch(spec: LaunchSpec): Promise<Container> {
+    const claimed = this.parking?.claim(spec.containerId);
+    // The next launch's shim parks once launches stop coming for a moment.
+    this.parking?.parkSoon();
     // Whoever launches without saying so first (task groups, executors) still gets it.
-    this.willLaunch();
+    if (claimed === undefined) this.willLaunch();
     // A container id is new with each launch, so these are not there; one look to be sure.
     // The agent made the directory with its checkpoint: made here only when it did not.
     const stale = new Set<string>(Object.values(RUNTIME_FILES));
     for (const name of entriesMakingDir(spec.runtimeDir))
       if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
-    // Posix isolation has nothing to wait for: the launcher is asked to fork before this
-    // returns its promise, so what the caller does next (report TASK_STARTING) overlaps it.
+    // Posix isolation and a parked shim have nothing to wait for: the launcher (or the
+    // parked shim) is told to fork before this returns its promise; a new cgroup's
+    // directories are made in the thread pool first. Either way spec.onLaunching follows
+    // the line, so the caller's TASK_STARTING never runs between the two.
     const { cgroup, limits } =
-      this.options.isolation.kind === 'cgroups'
-        ? await this.createCgroup(spec.containerId, spec.resources)
-        : NO_CGROUP;
+      claimed !== undefined
+        ? {
+            cgroup: claimed.cgroup,
+            limits: claimed.cgroup.limitFiles(
+              containerLimits(this.options.isolation, spec.resources),
+            ),
+          }
+        : this.options.isolation.kind === 'cgroups'
+          ? await this.createCgroup(spec.containerId, spec.resources)
+          : NO_CGROUP;
     let shim: LaunchedShim;
     try {
-      shim = await this.launcher.launch({
-        sandbox: spec.sandbox,
-        runtimeDir: spec.runtimeDir,
-        environment: spec.environment,
-        cgroupLimits: limits,
-        cgroupProcsFiles: cgroup?.procsFiles ?? [],
-        command: runAsArgv(spec.user, commandArgv(spec)),
-      });
+      const starting = this.startShim(spec, cgroup, limits, claimed);
+      // The line to the launcher (or the parked shim's FIFO) is written: the rest is theirs.
+      spec.onLaunching?.();
+      shim = await starting;
     } catch (error) {
       // A launch lost with its launcher may have started something after all.
       if (cgroup !== undefined) await killAll(cgroup, undefined);
@@ -180,6 +213,32 @@ export class MesosContainerizer implements Containerizer {
       this.ended(spec.runtimeDir, cgroup, spec.resources, status),
     );
     return this.container(spec.containerId, running, terminated);
+  }
+
+  /** The launch's shim: forked by the launcher, or the parked one, told through its FIFO. */
+  private startShim(
+    spec: LaunchSpec,
+    cgroup: ContainerCgroup | undefined,
+    limits: readonly CgroupWrite[],
+    claimed: ClaimedShim | undefined,
+  ): Promise<LaunchedShim> {
+    const launch = {
+      sandbox: spec.sandbox,
+      runtimeDir: spec.runtimeDir,
+      environment: spec.environment,
+      cgroupLimits: limits,
+      cgroupProcsFiles: claimed === undefined ? (cgroup?.procsFiles ?? []) : [],
+      command: runAsArgv(spec.user, commandArgv(spec)),
+    };
+    if (claimed === undefined) return this.launcher.launch(launch);
+    try {
+      // handOver writes the go before it returns its promise; the FIFO can close then.
+      const started = this.launcher.handOver(launch, claimed);
+      void started.then(claimed.forget, claimed.forget);
+      return started;
+    } finally {
+      claimed.release();
+    }
   }
 
   async recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>> {
@@ -241,6 +300,8 @@ export class MesosContainerizer implements Containerizer {
           if (stray === undefined || stray.remove()) this.forget(id);
         }
     }
+    // After the sweep, which would take a slot parked before it for a stray.
+    this.parking?.parkSoon();
     return out;
   }
 
@@ -286,11 +347,14 @@ export class MesosContainerizer implements Containerizer {
    * Lets the launcher go and stops polling (containers keep running; the ends of those
    * it launched are still reported, by their shims' lines).
    */
-  close(): void {
+  async close(): Promise<void> {
+    // The parked shim and its cgroup go; the launcher's end then lets it exit.
+    const parked = this.parking?.close();
     this.launcher.close();
     if (this.poller !== undefined) clearInterval(this.poller);
     this.poller = undefined;
     this.watched.clear();
+    await parked;
   }
 
   private container(id: string, running: Running, terminated: Promise<Termination>): Container {
@@ -326,16 +390,7 @@ export class MesosContainerizer implements Containerizer {
     if (isolation.kind !== 'cgroups') return NO_CGROUP;
     this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
-    const cpus = resources.scalar('cpus');
-    const limits = await cgroup.createForShim({
-      cpuShares: Math.max(2, Math.round(cpus * 1024)),
-      ...(isolation.enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
-      memoryLimitBytes: Math.max(
-        MIN_MEMORY_BYTES,
-        Math.round(resources.scalar('mem') * 1024 * 1024),
-      ),
-      pidsMax: isolation.pidsMax,
-    });
+    const limits = await cgroup.createForShim(containerLimits(this.options.isolation, resources));
     return { cgroup, limits };
   }
 
@@ -411,49 +466,6 @@ function commandArgv(spec: LaunchSpec): string[] {
   if (command.shell ?? true) return ['/bin/sh', '-c', value];
   // argv[0] is the executable's path: the shim cannot set another (no `exec -a` in POSIX sh).
   return [value, ...(command.arguments ?? []).slice(1)];
-}
-
-function memoryLimitation(resources: Resources, peakBytes: number | undefined): Limitation {
-  const limitMb = Math.max(MIN_MEMORY_BYTES / 1024 / 1024, resources.scalar('mem'));
-  const peak = peakBytes === undefined ? 'unknown' : `${Math.round(peakBytes / 1024 / 1024)}MB`;
-  return {
-    reason: 'REASON_CONTAINER_LIMITATION_MEMORY',
-    message: `Memory limit exceeded: Requested: ${limitMb}MB Maximum Used: ${peak}`,
-  };
-}
-
-/**
- * Signals the task's process group, or the task alone while it has none: it is gone, or
- * its `setsid` has not run yet (the launch does not wait for it). Before its setsid the
- * task is the shim's fork, which has not exec'd the command (so has forked nothing) and
- * dies of the signal as it is; the group is tried once more after, for a setsid that ran
- * between the two calls and a command that forked at once.
- */
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  if (signalPid(-pgid, signal)) return;
-  signalPid(pgid, signal);
-  signalPid(-pgid, signal);
-}
-
-/** Sends `signal` to `pid` (a group if negative); false if there is no such process. */
-function signalPid(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    return false;
-  }
-}
-
-/** SIGKILLs every process in the cgroup (but `spare`) until it is empty, or gives up. */
-async function killAll(cgroup: ContainerCgroup, spare: number | undefined): Promise<void> {
-  for (let round = 0; round < MAX_KILL_ROUNDS; round++) {
-    const pids = cgroup.pids().filter((pid) => pid !== spare);
-    if (pids.length === 0) return;
-    for (const pid of pids) signalPid(pid, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** round, 50)));
-  }
 }
 
 /** The names in `dir`, which is made (with its parents) if it is not there. */

@@ -81,10 +81,14 @@ export type ShimEvent =
       readonly taskPid: number;
       readonly shimPid: number;
     }
-  | { readonly kind: 'end'; readonly tag: number; readonly status: number };
+  | { readonly kind: 'end'; readonly tag: number; readonly status: number }
+  /** A parked shim (parkScript) has joined its cgroups and waits on its FIFO. */
+  | { readonly kind: 'park'; readonly tag: number; readonly shimPid: number };
 
 /** Parses one event line; undefined for anything else. */
 export function parseShimEvent(line: string): ShimEvent | undefined {
+  const park = /^park (\d{1,15}) (\d{1,10})$/.exec(line);
+  if (park !== null) return { kind: 'park', tag: Number(park[1]), shimPid: Number(park[2]) };
   const task = /^task (\d{1,15}) (\d{1,10}) (\d{1,10})$/.exec(line);
   if (task !== null)
     return {
@@ -208,6 +212,53 @@ export function shimScript(spec: ShimSpec): string {
     `echo "exit $status" >> ${record}`,
     `echo "end ${tag} $status" 2>/dev/null >&3`,
     'exit $status',
+    '',
+  ].join('\n');
+}
+
+/** A parked shim: the cgroups it joins ahead of any launch, and the FIFO it waits on. */
+export interface ParkSpec {
+  readonly tag: number;
+  readonly cgroupProcsFiles: readonly string[];
+  readonly fifo: string;
+  /** Where the agent writes the script of the launch it hands over. */
+  readonly launchFile: string;
+}
+
+/**
+ * A shim parked ahead of the next launch (#7 item 17): it joins a pre-made cgroup now,
+ * when nobody waits for it, since a process's first cgroup.procs write waits for an RCU
+ * grace period (5-20 ms here, bench/RESULTS.md); then it makes its FIFO, says `park`, and
+ * reads one line from the FIFO, the go for a launch whose script (launchScript, without
+ * joins: the cgroup is renamed to the container's) the agent wrote to `launchFile`, which
+ * it runs as the launcher would have. The agent holds the FIFO open for writing from the `park` line on, so the read
+ * ends with end of file once the agent closes it or dies, however it dies: the shim then
+ * leaves without a trace but its cgroup, which the ledger names (mesos-containerizer.ts).
+ */
+export function parkScript(spec: ParkSpec): string {
+  const { tag, cgroupProcsFiles, fifo, launchFile } = spec;
+  const q = shellQuote;
+  const leave = (status: number) =>
+    `{ echo 'end ${tag} ${status}' 2>/dev/null >&3; exit ${status}; }`;
+  return [
+    "trap '' PIPE HUP INT",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+    'cd -P /proc/self && shim=${PWD##*/}',
+    'cd /',
+    ...cgroupProcsFiles.map(
+      (file) => `echo $shim 2>/dev/null > ${q(file)} || ${leave(SHIM_FAILED_STATUS)}`,
+    ),
+    `mkfifo -m 600 ${q(fifo)} 2>/dev/null || ${leave(SHIM_FAILED_STATUS)}`,
+    `echo "park ${tag} $shim" 2>/dev/null >&3`,
+    `exec 4< ${q(fifo)} || ${leave(SHIM_FAILED_STATUS)}`,
+    // The go is one newline, not the script's path: the shell's read takes one system call
+    // per byte, and a path of 200 bytes was 200 of them on the task's path.
+    `IFS= read -r go <&4 || ${leave(0)}`,
+    'exec 4<&-',
+    // The launch's script ends with the shim's own exit; it returns only when its claim was
+    // taken already (a launch sent twice).
+    `. ${q(launchFile)}`,
+    leave(0),
     '',
   ].join('\n');
 }

@@ -27,6 +27,12 @@ export interface LaunchSpec {
   readonly volumes?: readonly VolumeMount[];
   /** The host user the task runs as (--switch_user); the agent's own user when absent. */
   readonly user?: RunAsUser;
+  /**
+   * Called once the launch no longer waits on the caller's event loop (the Mesos
+   * containerizer: its launcher or parked shim has been told to fork; Docker: at once),
+   * so that what the caller does then (report TASK_STARTING) cannot delay the task.
+   */
+  readonly onLaunching?: () => void;
 }
 
 /** A host user's ids: the task's process drops to them, with the user's groups. */
@@ -153,7 +159,7 @@ export interface Containerizer {
    * Lets go of what it keeps to launch and watch containers (a launcher process, a
    * poller) when the agent stops. Running containers are not touched.
    */
-  close(): void;
+  close(): void | Promise<void>;
   /**
    * A launch of a container like `container` is about to come: starts what can run
    * alongside the agent's own preparations for it (the checkpoint, the sandbox).

@@ -296,3 +296,35 @@ test('task runs report RUNNING for a task whose agent died after the fork, befor
   await bed.settle();
   assert.deepEqual(bed.states('t'), ['TASK_RUNNING', 'TASK_FINISHED']);
 });
+
+test('task runs report TASK_STARTING only once the containerizer has told its launcher to fork, not while it prepares', async (t) => {
+  // As the Mesos containerizer with a new cgroup: its directories are made (thread pool)
+  // before the line to the launcher; a STARTING report in between delayed that line.
+  let prepared: () => void = () => undefined;
+  const preparing = new Promise<void>((resolve) => {
+    prepared = resolve;
+  });
+  let statesAtLaunching: string[] | undefined;
+  class Preparing extends FakeContainerizer {
+    override async launch(spec: LaunchSpec): Promise<Container> {
+      await preparing;
+      statesAtLaunching = bed.states('t');
+      spec.onLaunching?.();
+      return super.launch(spec);
+    }
+  }
+  const bed = taskRunsBed(t, { containerizer: new Preparing() });
+  const launched = bed.launch('t');
+  await bed.settle();
+  assert.deepEqual(bed.states('t'), [], 'nothing reported while the launch prepares');
+  prepared();
+  await launched;
+  assert.deepEqual(statesAtLaunching, [], 'nor before the launcher is told');
+  assert.deepEqual(bed.states('t'), ['TASK_STARTING', 'TASK_RUNNING']);
+});
+
+test('task runs still report TASK_STARTING before RUNNING from a containerizer that never says it launched', async (t) => {
+  const bed = taskRunsBed(t);
+  await bed.launch('t');
+  assert.deepEqual(bed.states('t'), ['TASK_STARTING', 'TASK_RUNNING']);
+});

@@ -29,7 +29,9 @@ function recording(name: string): OwningContainerizer & { readonly calls: string
     },
     enter: (id) => (owned.has(id) ? { file: name, args: [] } : undefined),
     owns: (id) => owned.has(id),
-    close: () => calls.push('close'),
+    close: () => {
+      calls.push('close');
+    },
   };
 }
 

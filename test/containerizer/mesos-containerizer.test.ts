@@ -8,7 +8,9 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   rmdirSync,
   rmSync,
   writeFileSync,
@@ -42,7 +44,7 @@ function bed(t: TestContext, isolation: Isolation = { kind: 'posix' }) {
   const containerizer = new MesosContainerizer({ isolation, ledgerDir: join(dir, 'ledger') });
   const launched: Container[] = [];
   t.after(async () => {
-    containerizer.close();
+    await containerizer.close();
     for (const container of launched) container.signal('SIGKILL');
     await Promise.all(launched.map((c) => c.terminated));
     for (const container of launched) await containerizer.cleanup(container.id);
@@ -263,6 +265,136 @@ test('cgroups isolation reports a task the kernel killed for memory', {
   assert.match(termination.limitation?.message ?? '', /Requested: 32MB Maximum Used: \d+MB/);
 });
 
+/** Whether this process has a parked shim's FIFO open (shim-parking.ts: the slot is ready). */
+function holdsParkedFifo(): boolean {
+  for (const fd of readdirSync('/proc/self/fd'))
+    try {
+      if (/\/parked-[^/]*\.fifo$/.test(readlinkSync(`/proc/self/fd/${fd}`))) return true;
+    } catch {
+      // Closed meanwhile.
+    }
+  return false;
+}
+
+/** The parked cgroups (shim-parking.ts) under `root`, in any hierarchy. */
+function parkedCgroups(isolation: Extract<Isolation, { kind: 'cgroups' }>): string[] {
+  const { hierarchy, root } = isolation;
+  const mounts = hierarchy.version === 'v1' ? Object.values(hierarchy.mounts) : [hierarchy.mount];
+  const out: string[] = [];
+  for (const mount of new Set(mounts)) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(mount, root));
+    } catch {
+      // No root.
+    }
+    for (const name of names) if (name.startsWith('parked-')) out.push(join(mount, root, name));
+  }
+  return out;
+}
+
+test('cgroups v1: a launch after a quiet moment takes the parked shim, which is in the cgroup already; close leaves no parked process or cgroup', {
+  skip: cgroupsSkip || (detection.kind === 'available' && detection.hierarchy.version !== 'v1'),
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const isolation = {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}-park`,
+    enableCfs: false,
+    pidsMax: 1024,
+  } as const;
+  const { launch, containerizer, dir } = bed(t, isolation);
+  // The first launch parks the next one's shim once launches stop for a moment.
+  const first = await launch('exit 0');
+  await within('the first task', first.container.terminated);
+  const parked = await within(
+    'a parked shim',
+    (async () => {
+      for (;;) {
+        const found = parkedCgroups(isolation);
+        const pids = found.flatMap((path) =>
+          readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean),
+        );
+        // Ready once it said so: the containerizer (this process) then holds its FIFO open.
+        if (found.length > 0 && pids.length > 0 && holdsParkedFifo())
+          return { found, pid: Number(pids[0]) };
+        await delay(10);
+      }
+    })(),
+  );
+  const ledger = readdirSync(join(dir, 'ledger'));
+  assert.ok(
+    ledger.some((name) => name.startsWith('parked-')),
+    `the parked cgroup is in the ledger: ${ledger.join(', ')}`,
+  );
+  // The task's parent is the parked shim: no process joined the cgroup on the task's path.
+  const second = await launch('echo $PPID > parent; cat /proc/self/cgroup > cgroups; sleep 1000');
+  const recorded = await within(
+    "the task's parent",
+    (async () => {
+      for (;;) {
+        const text = existsSync(join(second.sandbox, 'parent'))
+          ? readFileSync(join(second.sandbox, 'parent'), 'utf8').trim()
+          : '';
+        if (text !== '') return Number(text);
+        await delay(10);
+      }
+    })(),
+  );
+  assert.equal(recorded, parked.pid, 'the parked shim started the task');
+  await delay(50);
+  assert.match(
+    readFileSync(join(second.sandbox, 'cgroups'), 'utf8'),
+    new RegExp(second.containerId),
+  );
+  const cgroup = new ContainerCgroup(detection.hierarchy, isolation.root, second.containerId);
+  assert.ok(cgroup.pids().includes(second.container.pid), "the task is in its container's cgroup");
+  if (detection.hierarchy.version === 'v1')
+    assert.equal(
+      readFileSync(
+        join(
+          detection.hierarchy.mounts.memory,
+          isolation.root,
+          second.containerId,
+          'memory.limit_in_bytes',
+        ),
+        'utf8',
+      ).trim(),
+      String(64 * 1024 * 1024),
+      "the container's limits are written",
+    );
+  second.container.signal('SIGKILL');
+  await within('the second task', second.container.terminated);
+  // Another is parked after the launch; close() takes it, process and cgroup.
+  const next = await within(
+    'the next parked shim',
+    (async () => {
+      for (;;) {
+        const found = parkedCgroups(isolation);
+        const pids = found.flatMap((path) =>
+          readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean),
+        );
+        if (pids.length > 0) return Number(pids[0]);
+        await delay(10);
+      }
+    })(),
+  );
+  await containerizer.close();
+  assert.deepEqual(parkedCgroups(isolation), [], 'no parked cgroup is left');
+  await within(
+    'the parked shim to be gone',
+    (async () => {
+      while (readStat(next) !== undefined && readStat(next)?.isZombie !== true) await delay(10);
+    })(),
+  );
+  assert.deepEqual(
+    readdirSync(join(dir, 'ledger')).filter((name) => name.startsWith('parked-')),
+    [],
+    'the ledger forgot it',
+  );
+});
+
 test('cgroups isolation kills what double-forked away, and leaves no cgroup', {
   skip: cgroupsSkip,
 }, async (t) => {
@@ -408,7 +540,8 @@ test("cgroups: a recovering agent removes the cgroups it left, never another age
   mkdirSync(otherLedger);
   writeFileSync(join(otherLedger, stray.containerId), '');
   stray.create({ cpuShares: 102, memoryLimitBytes: 64 * 1024 * 1024, pidsMax: 16 });
-  const other = new MesosContainerizer({ isolation, ledgerDir: otherLedger });
+  // No parked shim: this test's after hooks remove the root before this one would close.
+  const other = new MesosContainerizer({ isolation, ledgerDir: otherLedger, parkShims: false });
   t.after(() => other.close());
 
   await other.recover([]);

@@ -373,6 +373,8 @@ export async function runAgentFaultLoop(
   await started.framework?.stop().catch(() => undefined);
   // The agent kills what is left of its tasks as it stops (SIGUSR1).
   await started.agent?.stop();
+  // And its parked shim (shim-parking.ts): no process, no cgroup, no ledger entry.
+  if (started.agent !== undefined) violations.push(...parkedLeftovers(workDir));
   await started.master?.stop();
   await sweepLeftovers(workDir);
   rmSync(dir, { recursive: true, force: true });
@@ -579,6 +581,16 @@ async function settleLeaks(
     graceMs,
   ).catch(() => undefined);
   return last;
+}
+
+/**
+ * What of a parked shim (shim-parking.ts) a stopped agent left: the ledger forgets a
+ * parked cgroup only once it is removed, and its shim is removed with it.
+ */
+function parkedLeftovers(workDir: string): string[] {
+  return list(join(workDir, 'meta', 'cgroups'))
+    .filter((name) => name.startsWith('parked-'))
+    .map((name) => `at the end: the stopped agent left its parked cgroup ${name}`);
 }
 
 /** After the loop: whatever a broken run left (processes, cgroups) is killed and removed. */

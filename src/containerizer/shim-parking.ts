@@ -1,0 +1,278 @@
+// One shim parked ahead of the next launch, with cgroups v1 (#7 item 17). A
+// process's first write to a cgroup.procs file waits for an RCU grace period
+// (the kernel's cgroup_threadgroup_rwsem, 5-20 ms on this 2-vCPU VM,
+// bench/RESULTS.md "Task start, third pass"), and every task's shim paid it on
+// the path to the task's start. A parked shim pays it before any launch: it
+// joins a cgroup of its own (`parked-<uuid>` under the containers' root), then
+// waits on a FIFO. A launch renames that cgroup to the container's id (a v1
+// rename moves no process and takes no threadgroup lock), writes the launch to a
+// file the shim knows and a newline into the FIFO; the shim, already in place, writes the limits
+// and forks the task. With none ready (a burst of launches, the first launch,
+// cgroup v2, which has no rename), the launch goes the usual way.
+//
+// Nothing leaks: the cgroup is recorded in the containerizer's ledger before it
+// is made (a restarted agent's recovery removes an unused one); the shim's read
+// ends with end of file when the agent closes the FIFO or dies, so no parked
+// process outlives the agent; and close() kills and removes the slot.
+import { randomUUID } from 'node:crypto';
+import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type CgroupsHierarchy, ContainerCgroup } from './cgroups.js';
+import type { ShimLauncher } from './launcher.js';
+import { readStat } from './process-identity.js';
+
+/** The prefix of a parked cgroup's name; container ids are UUIDs, never this. */
+export const PARKED_PREFIX = 'parked-';
+/**
+ * How long after the last launch the next shim is parked: a burst of launches takes the
+ * usual path instead of paying a park (a fork and a mkfifo) per task.
+ */
+const PARK_DELAY_MS = 50;
+/** How long a shim gets to report it is parked before the slot is given up. */
+const PARK_TIMEOUT_MS = 5000;
+/** How long the slot's processes get to go when it is given up. */
+const REMOVE_TRIES = 40;
+/** Parks that fail in a row before parking stops (no mkfifo, a cgroup that refuses joins). */
+const MAX_FAILED_PARKS = 3;
+
+export interface ShimParkingOptions {
+  readonly hierarchy: CgroupsHierarchy;
+  readonly root: string;
+  /** Where the parked shim's FIFO and the launch handed to it live. */
+  readonly dir: string;
+  readonly launcher: ShimLauncher;
+  /** The ledger: a cgroup is recorded before it is made, forgotten once it is gone or renamed. */
+  record(containerId: string): void;
+  forget(containerId: string): void;
+}
+
+interface Slot {
+  readonly id: string;
+  readonly cgroup: ContainerCgroup;
+  readonly fifo: string;
+  /** Where the launch handed to it goes (parkScript). */
+  readonly launchFile: string;
+  isMade: boolean;
+  isDiscarded: boolean;
+  fd: number | undefined;
+  shimPid: number | undefined;
+  stopListening: (() => void) | undefined;
+  timeout: NodeJS.Timeout | undefined;
+}
+
+/** A parked shim handed to a launch: its cgroup, now the container's, and its FIFO. */
+export interface ClaimedShim {
+  readonly cgroup: ContainerCgroup;
+  readonly fifoFd: number;
+  /** Where the launch's script goes: the shim runs it once the FIFO gives the go. */
+  readonly launchFile: string;
+  /** Closes the agent's end of the FIFO, once the go is written. */
+  release(): void;
+  /** Removes the launch's script, once the shim has reported (it has the file open). */
+  forget(): void;
+}
+
+export class ShimParking {
+  private slot: Slot | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private isClosed = false;
+  private isDirClean = false;
+  private failedParks = 0;
+  /** The park under way, if any. */
+  private inFlight: Promise<void> | undefined;
+  private readonly discarding = new Set<Promise<void>>();
+
+  constructor(private readonly options: ShimParkingOptions) {}
+
+  /** Whether a parked shim is ready to take the next launch. */
+  get isReady(): boolean {
+    const slot = this.slot;
+    return slot?.fd !== undefined && slot.shimPid !== undefined && !slot.isDiscarded;
+  }
+
+  /** Parks a shim after a short quiet spell, unless one is parked or on its way. */
+  parkSoon(): void {
+    if (this.isClosed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const parking = this.park();
+      this.inFlight = parking;
+      void parking.finally(() => {
+        if (this.inFlight === parking) this.inFlight = undefined;
+      });
+    }, PARK_DELAY_MS);
+    this.timer.unref();
+  }
+
+  /**
+   * The parked shim for `containerId`, its cgroup renamed to the container's (recorded in
+   * the ledger first); undefined when none is ready or the rename fails. The caller writes
+   * the launch's path to `fifoFd` and then calls release().
+   */
+  claim(containerId: string): ClaimedShim | undefined {
+    const slot = this.slot;
+    if (slot === undefined || !this.isReady) return undefined;
+    const { fd, shimPid } = slot;
+    if (fd === undefined || shimPid === undefined) return undefined;
+    this.slot = undefined;
+    slot.stopListening?.();
+    clearTimeout(slot.timeout);
+    // Gone (killed by someone): the FIFO would take the line and nobody would read it.
+    if (readStat(shimPid) === undefined) {
+      this.discard(slot);
+      return undefined;
+    }
+    this.options.record(containerId);
+    let cgroup: ContainerCgroup;
+    try {
+      cgroup = renameCgroup(slot.cgroup, containerId);
+    } catch {
+      this.options.forget(containerId);
+      this.discard(slot);
+      return undefined;
+    }
+    this.options.forget(slot.id);
+    return {
+      cgroup,
+      fifoFd: fd,
+      launchFile: slot.launchFile,
+      release: () => {
+        closeSync(fd);
+        // The shim holds the FIFO open (it read, or is reading, the go): the names can go.
+        rmSync(slot.fifo, { force: true });
+      },
+      forget: () => rmSync(slot.launchFile, { force: true }),
+    };
+  }
+
+  /** Kills and removes the parked shim and its cgroup; no more are parked. */
+  async close(): Promise<void> {
+    this.isClosed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const slot = this.slot;
+    if (slot !== undefined) this.discard(slot);
+    // A park still making its directories removes them itself once they are made: waited
+    // for, or a stopping agent would exit first and leave them (its ledger names them).
+    await this.inFlight;
+    await Promise.all([...this.discarding]);
+  }
+
+  private async park(): Promise<void> {
+    if (this.isClosed || this.slot !== undefined) return;
+    const { hierarchy, root, dir, launcher } = this.options;
+    if (!this.isDirClean) {
+      // What an earlier life of the agent left (its cgroups go with the ledger's sweep).
+      rmSync(dir, { recursive: true, force: true });
+      this.isDirClean = true;
+    }
+    mkdirSync(dir, { recursive: true });
+    const id = `${PARKED_PREFIX}${randomUUID()}`;
+    const slot: Slot = {
+      id,
+      cgroup: new ContainerCgroup(hierarchy, root, id),
+      fifo: join(dir, `${id}.fifo`),
+      launchFile: join(dir, `${id}.launch`),
+      isMade: false,
+      isDiscarded: false,
+      fd: undefined,
+      shimPid: undefined,
+      stopListening: undefined,
+      timeout: undefined,
+    };
+    this.slot = slot;
+    try {
+      this.options.record(id);
+      await slot.cgroup.makeDirectories();
+      slot.isMade = true;
+      if (slot.isDiscarded) return void this.track(this.remove(slot));
+      slot.timeout = setTimeout(() => this.discard(slot), PARK_TIMEOUT_MS);
+      slot.timeout.unref();
+      slot.stopListening = launcher.park(
+        { cgroupProcsFiles: slot.cgroup.procsFiles, fifo: slot.fifo, launchFile: slot.launchFile },
+        {
+          parked: (shimPid) => {
+            clearTimeout(slot.timeout);
+            if (slot.isDiscarded) return;
+            this.failedParks = 0;
+            try {
+              // Read and write: never blocks, and the shim's open of the FIFO returns.
+              slot.fd = openSync(slot.fifo, constants.O_RDWR);
+              slot.shimPid = shimPid;
+            } catch {
+              this.discard(slot);
+            }
+          },
+          ended: () => this.discard(slot),
+        },
+      );
+    } catch {
+      slot.isMade = true;
+      this.discard(slot);
+    }
+  }
+
+  private discard(slot: Slot): void {
+    if (slot.isDiscarded) return;
+    slot.isDiscarded = true;
+    if (slot.shimPid === undefined) this.failedParks += 1;
+    if (this.slot === slot) this.slot = undefined;
+    clearTimeout(slot.timeout);
+    slot.stopListening?.();
+    if (slot.fd !== undefined) closeSync(slot.fd);
+    slot.fd = undefined;
+    // Still being made: park() removes it once its directories are there.
+    if (slot.isMade) this.track(this.remove(slot));
+    if (!this.isClosed && this.failedParks < MAX_FAILED_PARKS) this.parkSoon();
+  }
+
+  private track(work: Promise<void>): void {
+    this.discarding.add(work);
+    void work.finally(() => this.discarding.delete(work));
+  }
+
+  /** SIGKILLs what is in the slot's cgroup, removes it, and forgets it in the ledger. */
+  private async remove(slot: Slot): Promise<void> {
+    for (let attempt = 0; attempt < REMOVE_TRIES; attempt += 1) {
+      for (const pid of slot.cgroup.pids())
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      if (await slot.cgroup.removeInBackground()) {
+        this.options.forget(slot.id);
+        break;
+      }
+      await delay(Math.min(5 * 2 ** attempt, 100));
+    }
+    rmSync(slot.fifo, { force: true });
+    rmSync(slot.launchFile, { force: true });
+  }
+}
+
+/**
+ * Renames `cgroup` to `containerId` in every hierarchy, processes and all: on v1 a rename
+ * within the parent takes no threadgroup lock, so the parked shim stays in the cgroup with
+ * no move. cgroup v2 refuses renames. Throws, with the renames undone, if one fails.
+ */
+function renameCgroup(cgroup: ContainerCgroup, containerId: string): ContainerCgroup {
+  const target = new ContainerCgroup(cgroup.hierarchy, cgroup.root, containerId);
+  const from = cgroup.directories;
+  const to = target.directories;
+  let done = 0;
+  try {
+    for (; done < from.length; done += 1) renameSync(from[done] as string, to[done] as string);
+  } catch (error) {
+    for (let i = done - 1; i >= 0; i -= 1)
+      try {
+        renameSync(to[i] as string, from[i] as string);
+      } catch {
+        // Left under the new name: removed with the container's cgroup.
+      }
+    throw error;
+  }
+  return target;
+}
