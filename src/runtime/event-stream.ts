@@ -59,6 +59,8 @@ export class EventStream<E> {
   private readonly encoder: MessageEncoder;
   private pending: (string | Buffer)[] = [];
   private pendingBytes = 0;
+  /** Whether the headers are on the wire (node:http's headersSent is true once they are only made). */
+  private areHeadersOut: boolean;
 
   constructor(
     private readonly response: ServerResponse,
@@ -70,7 +72,8 @@ export class EventStream<E> {
       'cache-control': 'no-cache',
       ...options.headers,
     });
-    if (options.deferHeaders !== true) response.flushHeaders();
+    this.areHeadersOut = options.deferHeaders !== true;
+    if (this.areHeadersOut) response.flushHeaders();
     response.once('close', () => this.markClosed());
   }
 
@@ -163,8 +166,16 @@ export class EventStream<E> {
   private writeRecords(records: readonly (string | Buffer)[]): void {
     const { response } = this;
     const socket = response.socket;
-    if (socket === null || !response.chunkedEncoding || response.writableEnded) {
+    // Headers still held back (deferHeaders) go out with the first records through node:http:
+    // a write straight to the socket would come before them.
+    if (
+      socket === null ||
+      !this.areHeadersOut ||
+      !response.chunkedEncoding ||
+      response.writableEnded
+    ) {
       for (const record of records) response.write(record);
+      this.areHeadersOut = true;
       return;
     }
     // ASCII text (a JSON stream's records are: WIRE §1.5) is written as latin1, the same

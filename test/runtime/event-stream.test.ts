@@ -214,3 +214,28 @@ test('event stream frames text records by their UTF-8 bytes, several sent togeth
     assert.deepEqual(JSON.parse(record?.toString('utf8') ?? ''), events[i]);
   });
 });
+
+test('event stream with deferred headers sends them first, with the first records, then frames the rest', async (t) => {
+  const { port, opened } = await streamServer(t, {
+    headers: { 'Mesos-Stream-Id': 'deferred' },
+    deferHeaders: true,
+  });
+  const { socket, bytes } = await rawGet(t, port);
+  const { stream } = await opened;
+  const events = [{ type: 'SUBSCRIBED' }, { type: 'PING' }];
+  stream.send(events[0]);
+  // A later round: framed by the stream itself, straight to the socket.
+  await new Promise((resolve) => setImmediate(resolve));
+  stream.send(events[1]);
+  stream.close();
+  await once(socket, 'end');
+  const raw = Buffer.concat(bytes);
+  assert.match(raw.toString('latin1'), /^HTTP\/1\.1 200/, 'the status line comes first');
+  const { head, chunks, isComplete } = parseChunked(raw);
+  assert.match(head, /mesos-stream-id: deferred/i);
+  assert.ok(isComplete);
+  assert.deepEqual(
+    chunks.map((chunk) => JSON.parse(new RecordIODecoder().decode(chunk)[0]?.toString() ?? '')),
+    events,
+  );
+});
