@@ -370,10 +370,30 @@ export class Fetcher implements UriFetcher {
     if (resumable === undefined || opened.size === undefined)
       return copyInto(opened.stream, path, maxBytes, signal, this.stallTimeoutMs);
     const size = opened.size;
-    let stream = opened.stream;
+    // Undefined: the rest is to be asked for (again) from `offset`.
+    let stream: OpenedSource['stream'] | undefined = opened.stream;
     let offset = 0;
     for (let resumes = 0; ; resumes++) {
+      let isRangeRefused = false;
       try {
+        if (stream === undefined) {
+          // A Range request that is itself cut off (no answer yet) is a cut like any other:
+          // asked again, within MAX_RESUMES, not a reason to start the file over.
+          const { response } = await this.get(resumable.url, signal, {
+            range: `bytes=${offset}-`,
+            'if-range': resumable.validator,
+          });
+          if (response.statusCode !== 206 || rangeStart(response, size) !== offset) {
+            // 200: the file changed since (If-Range) or the range was not honoured: the rest
+            // cannot be joined to what was written; the try fails and starts the file again.
+            response.destroy();
+            isRangeRefused = true;
+            throw new TransientFetchError(
+              `asked for bytes ${offset}- and got HTTP ${response.statusCode ?? 0} without them`,
+            );
+          }
+          stream = response;
+        }
         const written = await copyInto(
           stream,
           path,
@@ -390,7 +410,9 @@ export class Fetcher implements UriFetcher {
           );
         return size;
       } catch (error) {
-        if (signal.aborted || !isTransient(error) || resumes >= MAX_RESUMES) throw error;
+        stream = undefined;
+        if (isRangeRefused || signal.aborted || !isTransient(error) || resumes >= MAX_RESUMES)
+          throw error;
         // What reached the file is what is kept: the rest is asked for from there.
         offset = (await stat(path)).size;
         if (offset <= 0 || offset >= size) throw error;
@@ -402,20 +424,6 @@ export class Fetcher implements UriFetcher {
             err: error instanceof Error ? error.message : String(error),
           },
           'URI download cut off; asking for the rest',
-        );
-        const { response } = await this.get(resumable.url, signal, {
-          range: `bytes=${offset}-`,
-          'if-range': resumable.validator,
-        });
-        if (response.statusCode === 206 && rangeStart(response, size) === offset) {
-          stream = response;
-          continue;
-        }
-        // 200: the file changed since (If-Range) or the range was not honoured: the rest
-        // cannot be joined to what was written; the try fails and starts the file again.
-        response.destroy();
-        throw new TransientFetchError(
-          `asked for bytes ${offset}- and got HTTP ${response.statusCode ?? 0} without them`,
         );
       }
     }

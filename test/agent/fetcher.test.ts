@@ -320,6 +320,50 @@ test('fetcher resumes a download cut mid-body with Range and If-Range when the s
   }
 });
 
+test('fetcher asks again for the rest when the Range request itself is cut off before its answer', async (t) => {
+  const body = Buffer.from(Array.from({ length: 128 * 1024 }, (_, i) => (i * 13) % 251));
+  const etag = '"v1"';
+  const requests: string[] = [];
+  let rangeDrops = 1;
+  const { base } = await server(t, {}, (request, response) => {
+    if (request.url !== '/cut.bin') return false;
+    const match = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
+    requests.push(match === null ? 'whole' : `from ${match[1]}`);
+    if (match === null) {
+      // The first body breaks half-way (a FIN: what was sent arrives).
+      response.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes', etag });
+      response.write(body.subarray(0, body.length / 2), () => response.socket?.end());
+      return true;
+    }
+    if (rangeDrops > 0) {
+      // The resumption's own connection is lost before any answer.
+      rangeDrops -= 1;
+      request.socket.destroy();
+      return true;
+    }
+    const from = Number(match[1]);
+    response.writeHead(206, {
+      'content-length': body.length - from,
+      'accept-ranges': 'bytes',
+      etag,
+      'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+    });
+    response.end(body.subarray(from));
+    return true;
+  });
+  const sandbox = dir(t, 'sandbox');
+  const { fetcher: f } = fetcher(t);
+  await f.fetch([{ value: `${base}/cut.bin`, output_file: 'cut.bin' }], sandbox, { signal: never });
+  assert.ok(readFileSync(join(sandbox, 'cut.bin')).equals(body), 'every byte, in order, once');
+  // The whole once, then the same resumption twice (from what had reached the file), never
+  // the whole again.
+  assert.equal(requests.length, 3, requests.join(', '));
+  assert.equal(requests[0], 'whole');
+  assert.equal(requests[1], requests[2]);
+  const from = Number(requests[1]?.replace('from ', ''));
+  assert.ok(from > 0 && from <= body.length / 2, requests.join(', '));
+});
+
 test('fetcher starts a cut download again whole when the file changed since (If-Range)', async (t) => {
   let version = 1;
   const bodyOf = (v: number) => Buffer.alloc(64 * 1024, v);
