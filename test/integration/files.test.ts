@@ -37,6 +37,8 @@ function descriptorsInto(pid: number, dir: string): string[] {
   return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
     try {
       const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      // The parked shim's FIFO is the agent's to hold until a launch (shim-parking.ts).
+      if (/\/meta\/parked\/parked-[^/]+\.fifo$/.test(target)) return [];
       return target.startsWith(dir) ? [target] : [];
     } catch {
       return [];
