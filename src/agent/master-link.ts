@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import type { Clock, Logger } from '../runtime/index.js';
 import { ConnectionError, HttpStatusError, openStream, postJson } from '../sdk/index.js';
 import {
@@ -13,6 +12,7 @@ import {
   pongFoldWindowMs,
   RecordIODecoder,
 } from '../wire/index.js';
+import { isLinkDownError, probeUntilReachable } from './link-probe.js';
 
 /** Missed heartbeats after which the agent treats the master as gone and reconnects. */
 const MISSED_HEARTBEATS_ALLOWED = 5;
@@ -24,33 +24,6 @@ const MAX_REDIRECTS = 3;
  * may heal long before that. Wide enough for a slow, lossy edge link's SYN retransmits.
  */
 const SUBSCRIBE_CONNECT_TIMEOUT_MS = 10_000;
-/**
- * While the master cannot be reached, the wait before the next attempt (growing to a minute)
- * is cut short when a bare TCP connection to it gets through: the link is back (#15: after a
- * 2-minute partition an agent otherwise waited up to a minute more), and so is an attempt
- * still waiting on a SYN the partition dropped. Then the agent waits a random part of the
- * spread the master last told it (reregisterSpreadMs: small for a few agents, a second for a
- * thousand), so agents of one partition do not all come back in the same instant. A probe
- * that cannot get through costs the master nothing; every 100 ms (a probe lives 1 s at most:
- * up to ten SYNs in flight) so the probe is not what a heal waits for (#15's goal: 1 s + 2 RTT).
- */
-const LINK_PROBE_INTERVAL_MS = 100;
-/**
- * Once a probe is refused the master's host answers and its master is not up yet (restarting,
- * recovering: seconds): probes go slower, so a thousand agents of a restarting master do not
- * send its host ten thousand SYNs a second.
- */
-const REFUSED_PROBE_INTERVAL_MS = 500;
-const LINK_PROBE_TIMEOUT_MS = 1_000;
-/** Failures that say the link (or the master's host) is down, not that the master refused. */
-const LINK_DOWN_REASONS = new Set([
-  'timed out',
-  'host unreachable',
-  'network unreachable',
-  'connection refused',
-  'connection reset',
-]);
-const LINK_DOWN_MESSAGES = new Set(['master pings stopped', 'master heartbeats stopped']);
 
 export interface MasterLinkOptions {
   /** Where the leading master is now: asked again before every subscription attempt. */
@@ -341,54 +314,21 @@ export class MasterLink {
     this.linkWatch = undefined;
   }
 
-  /**
-   * Tries a bare TCP connection to the master every LINK_PROBE_INTERVAL_MS; the first that
-   * gets through wakes the wait between attempts, or gives up an attempt still waiting for
-   * its connection. Stopped by the caller, or by itself once through.
-   */
+  /** Probes the master: the first probe through ends the wait, or a stuck attempt. */
   private watchLink(): { stop(): void } {
     const master = this.master;
     if (master === undefined) return { stop: () => {} };
-    const host = master.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = Number(master.port !== '' ? master.port : master.protocol === 'https:' ? 443 : 80);
-    const sockets = new Set<Socket>();
-    let isStopped = false;
-    let timer: { cancel(): void } | undefined;
-    let intervalMs = LINK_PROBE_INTERVAL_MS;
-    const stop = () => {
-      isStopped = true;
-      timer?.cancel();
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-    };
-    const watch = { stop };
-    const probe = () => {
-      if (isStopped) return;
-      const socket = connect({ host, port });
-      sockets.add(socket);
-      socket.setTimeout(LINK_PROBE_TIMEOUT_MS, () => socket.destroy());
-      socket.once('connect', () => {
-        socket.destroy();
-        if (isStopped) return;
-        stop();
-        if (this.linkWatch === watch) this.linkWatch = undefined;
-        this.options.logger.info({ master: master.host }, 'master reachable again');
-        if (this.wake !== undefined) {
-          this.wake('link');
-          return;
-        }
-        // An attempt is under way: if its connection is still not up, it is given up.
-        this.isLinkBack = true;
-        this.attemptConnecting?.abort();
-      });
-      // Unreachable still: the next probe tries again.
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ECONNREFUSED') intervalMs = REFUSED_PROBE_INTERVAL_MS;
-      });
-      socket.once('close', () => sockets.delete(socket));
-      timer = this.options.clock.setTimeout(probe, intervalMs);
-    };
-    timer = this.options.clock.setTimeout(probe, LINK_PROBE_INTERVAL_MS);
+    const watch = probeUntilReachable(master, this.options.clock, () => {
+      if (this.linkWatch === watch) this.linkWatch = undefined;
+      this.options.logger.info({ master: master.host }, 'master reachable again');
+      if (this.wake !== undefined) {
+        this.wake('link');
+        return;
+      }
+      // An attempt is under way: if its connection is still not up, it is given up.
+      this.isLinkBack = true;
+      this.attemptConnecting?.abort();
+    });
     return watch;
   }
 
@@ -550,11 +490,6 @@ async function statusError(response: IncomingMessage, master: URL): Promise<Http
     Buffer.concat(chunks).toString('utf8'),
     master.href,
   );
-}
-
-function isLinkDownError(error: unknown): boolean {
-  if (error instanceof ConnectionError) return LINK_DOWN_REASONS.has(error.reason);
-  return error instanceof Error && LINK_DOWN_MESSAGES.has(error.message);
 }
 
 function describe(error: unknown): string {
