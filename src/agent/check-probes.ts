@@ -12,7 +12,14 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { joinArgv } from '../containerizer/index.js';
-import type { CheckInfo, CheckType, CommandInfo, HealthCheck } from '../wire/index.js';
+import {
+  addCommandEnvironment,
+  type CheckInfo,
+  type CheckType,
+  type CommandInfo,
+  commandArgv,
+  type HealthCheck,
+} from '../wire/index.js';
 import type { ProbeOutcome } from './check-rules.js';
 
 /** Redirects an HTTP probe follows before it gives up (curl's own limit is 50). */
@@ -146,14 +153,8 @@ function commandProbe(
       resolve({ kind: 'error', message: abortMessage(signal) });
       return;
     }
-    const environment: Record<string, string> = { ...context.environment };
-    for (const variable of command.environment?.variables ?? [])
-      if (variable.type !== 'SECRET') environment[variable.name] = variable.value ?? '';
-    const value = command.value ?? '';
-    const argv =
-      (command.shell ?? true)
-        ? ['/bin/sh', '-c', value]
-        : [value, ...(command.arguments ?? []).slice(1)];
+    const environment = addCommandEnvironment({ ...context.environment }, command);
+    const argv = commandArgv(command);
     const execution = context.exec?.(argv, signal, join(context.sandbox, 'stderr'));
     if (execution !== undefined) {
       execution.then(

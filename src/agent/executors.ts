@@ -26,6 +26,7 @@ import { type Clock, type EventStream, every, type Logger, type Timer } from '..
 import {
   type AgentInfo,
   type AgentTask,
+  addCommandEnvironment,
   type DrainConfig,
   type ExecutorEvent,
   type ExecutorInfo,
@@ -402,8 +403,7 @@ export class Executors {
           }
         : {}),
     });
-    for (const variable of run.info.command?.environment?.variables ?? [])
-      if (variable.type !== 'SECRET') env[variable.name] = variable.value ?? '';
+    addCommandEnvironment(env, run.info.command);
     // After the command's own: a framework cannot hand its executor another container's token.
     const token = this.options.executorToken?.({
       cid: run.containerIdValue,

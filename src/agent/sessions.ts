@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import type { Containerizer, Termination } from '../containerizer/index.js';
 import { HttpError } from '../runtime/index.js';
 import {
+  addCommandEnvironment,
   BadRequestError,
   type CommandInfo,
+  commandArgv,
   encodeRecord,
   type NestedContainerID,
   type ProcessIO,
@@ -80,7 +82,11 @@ export class ContainerSessions {
       throw new HttpError('UNAVAILABLE', `${MAX_SESSIONS} sessions are running; try again later`);
     const run = this.options.taskByContainer(parent.value);
     if (run === undefined) throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
-    const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command), run.user);
+    const entry = this.options.containerizer.enter(
+      run.containerIdValue,
+      commandArgv(command, '/bin/sh'),
+      run.user,
+    );
     if (entry === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
     const child = spawn(entry.file, [...entry.args], {
@@ -154,13 +160,15 @@ export class ContainerSessions {
     const run = this.options.taskByContainer(parent.value);
     if (run?.container === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
-    const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command), run.user);
+    const entry = this.options.containerizer.enter(
+      run.containerIdValue,
+      commandArgv(command, '/bin/sh'),
+      run.user,
+    );
     if (entry === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
     const opened = await openNestedSandbox(run.sandbox, id.value);
-    const environment: Record<string, string> = this.options.environmentOf(run);
-    for (const variable of command?.environment?.variables ?? [])
-      if (variable.type !== 'SECRET') environment[variable.name] = variable.value ?? '';
+    const environment = addCommandEnvironment(this.options.environmentOf(run), command);
     let child: ChildProcess;
     try {
       child = spawn(entry.file, [...entry.args], {
@@ -322,13 +330,6 @@ export class ContainerSessions {
       this.ended.delete(key);
     }
   }
-}
-
-/** A CommandInfo as argv: a shell line by default, as Mesos runs it. */
-function argvOf(command: CommandInfo | undefined): string[] {
-  return (command?.shell ?? true)
-    ? ['/bin/sh', '-c', command?.value ?? '/bin/sh']
-    : [command?.value ?? '/bin/sh', ...(command?.arguments ?? []).slice(1)];
 }
 
 function openRecordStream(response: ServerResponse): void {

@@ -24,6 +24,7 @@ import { Resources } from '../resources/index.js';
 import type { Clock, Logger, Timer } from '../runtime/index.js';
 import {
   type AgentTask,
+  addCommandEnvironment,
   type CheckStatusInfo,
   type CommandURI,
   type DrainConfig,
@@ -497,8 +498,7 @@ export class TaskRuns {
         run.task.resources?.find((r) => r.allocation_info !== undefined)?.allocation_info?.role ??
         '*',
     });
-    for (const variable of run.task.command?.environment?.variables ?? [])
-      if (variable.type !== 'SECRET') env[variable.name] = variable.value ?? '';
+    addCommandEnvironment(env, run.task.command);
     // After the task's own: a framework cannot hand its task another container's token.
     const token = this.options.executorToken?.({
       cid: run.containerIdValue,

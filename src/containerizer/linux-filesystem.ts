@@ -9,12 +9,14 @@
 // namespace (image-runtime.ts's script, run under the shim): it goes away with
 // the container's last process, so no agent crash leaves one on the host; what
 // stays is the container's directory, removed at cleanup or at recovery.
+
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
+import { commandArgv } from '../wire/index.js';
 import type { DockerImageStore } from './docker-image-store.js';
 import { CONTAINER_SANDBOX } from './docker-plan.js';
 import {
@@ -95,7 +97,7 @@ export class LinuxFilesystemContainerizer implements Containerizer {
           sandbox: spec.sandbox,
           workingDir: spec.sandbox,
           binds,
-          command: hostCommand(spec),
+          command: commandArgv(spec.command),
         }),
       );
       this.remember(spec.containerId, container, false);
@@ -274,13 +276,6 @@ function wrapped(
     environment,
     command: { ...spec.command, shell: false, value: argv[0] ?? UNSHARE, arguments: [...argv] },
   };
-}
-
-/** The argv a CommandInfo runs on the host, as the Mesos containerizer reads it. */
-function hostCommand(spec: LaunchSpec): readonly string[] {
-  const { command } = spec;
-  if (command.shell ?? true) return ['/bin/sh', '-c', command.value ?? ''];
-  return [command.value ?? '', ...(command.arguments ?? []).slice(1)];
 }
 
 /**

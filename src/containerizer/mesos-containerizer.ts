@@ -3,10 +3,12 @@
 // process group of its own) or by cgroups (cpu shares and CFS quota, memory
 // and pids limits, the whole cgroup killed), chosen by --isolation. A
 // restarted agent re-attaches to the shims it finds running (#9).
+
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Resources } from '../resources/index.js';
+import { commandArgv } from '../wire/index.js';
 import {
   type CgroupsHierarchy,
   type CgroupWrite,
@@ -228,7 +230,7 @@ export class MesosContainerizer implements Containerizer {
       environment: spec.environment,
       cgroupLimits: limits,
       cgroupProcsFiles: claimed === undefined ? (cgroup?.procsFiles ?? []) : [],
-      command: runAsArgv(spec.user, commandArgv(spec)),
+      command: runAsArgv(spec.user, commandArgv(spec.command)),
     };
     if (claimed === undefined) return this.launcher.launch(launch);
     try {
@@ -457,15 +459,6 @@ export function runAsArgv(user: RunAsUser | undefined, argv: readonly string[]):
     '--',
     ...argv,
   ];
-}
-
-/** The argv a CommandInfo runs: a shell command line, or an executable with its arguments. */
-function commandArgv(spec: LaunchSpec): string[] {
-  const { command } = spec;
-  const value = command.value ?? '';
-  if (command.shell ?? true) return ['/bin/sh', '-c', value];
-  // argv[0] is the executable's path: the shim cannot set another (no `exec -a` in POSIX sh).
-  return [value, ...(command.arguments ?? []).slice(1)];
 }
 
 /** The names in `dir`, which is made (with its parents) if it is not there. */

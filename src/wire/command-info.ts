@@ -1,0 +1,26 @@
+import type { CommandInfo } from './messages.js';
+
+/**
+ * The argv a CommandInfo runs, as Mesos reads it: with `shell` (the default) its value is a
+ * `/bin/sh -c` line; without, the value is the executable and `arguments` the whole argv, the
+ * first of which is argv[0] and is dropped (a shell launcher cannot set another argv[0]).
+ * `missing` stands in for an absent value.
+ */
+export function commandArgv(command: CommandInfo | undefined, missing = ''): string[] {
+  const value = command?.value ?? missing;
+  if (command?.shell ?? true) return ['/bin/sh', '-c', value];
+  return [value, ...(command?.arguments ?? []).slice(1)];
+}
+
+/**
+ * Sets a CommandInfo's environment variables over `environment`, in place. SECRET variables
+ * are left out: this agent has no secret resolver, and their value is a reference, not the secret.
+ */
+export function addCommandEnvironment(
+  environment: Record<string, string>,
+  command: CommandInfo | undefined,
+): Record<string, string> {
+  for (const variable of command?.environment?.variables ?? [])
+    if (variable.type !== 'SECRET') environment[variable.name] = variable.value ?? '';
+  return environment;
+}
