@@ -82,6 +82,20 @@ test('jobs: A -> B -> C with B failing for good: C never starts and says why', a
   });
   assert.equal(cyclic.status, 422);
   assert.equal(cyclic.body.field, 'dependencies');
+  // A PUT whose body names another job is refused, and job 'a' is not renamed or replaced.
+  const renamed = await api<{ field: string }>(jobs.url, 'PUT', '/v1/jobs/a', {
+    id: 'z',
+    run: { cmd: 'false' },
+  });
+  assert.equal(renamed.status, 400);
+  assert.equal(renamed.body.field, 'id');
+  const notObject = await api<{ field: string }>(jobs.url, 'PUT', '/v1/jobs/a', ['run']);
+  assert.equal(notObject.status, 400);
+  assert.equal(notObject.body.field, 'body');
+  const kept = await api<{ run: { cmd?: string } }>(jobs.url, 'GET', '/v1/jobs/a');
+  assert.equal(kept.status, 200);
+  assert.notEqual(kept.body.run.cmd, 'false');
+  assert.equal((await api(jobs.url, 'GET', '/v1/jobs/z')).status, 404);
 });
 
 test('jobs: parallelism 3 never has more than 3 running (sampled every 50 ms)', async (t) => {

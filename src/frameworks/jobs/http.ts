@@ -127,8 +127,7 @@ async function handle(
       return ok(view);
     }
     if (method === 'PUT') {
-      const input = await body(req);
-      const spec = specOrThrow(parseJobSpec({ ...(isObject(input) ? input : {}), id: jobId }));
+      const spec = specOrThrow(parseJobSpec(withPathId(await body(req), jobId)));
       const job = core.putJob(spec, now, false);
       await framework.changed();
       return ok(jobView(job, core, embed));
@@ -189,10 +188,7 @@ async function handle(
         return ok(scheduleView(jobId, existing, core));
       }
       if (method === 'PUT') {
-        const input = await body(req);
-        const schedule = specOrThrow(
-          parseScheduleSpec({ ...(isObject(input) ? input : {}), id: subId }),
-        );
+        const schedule = specOrThrow(parseScheduleSpec(withPathId(await body(req), subId)));
         core.putSchedule(jobId, schedule, now, false);
         await framework.changed();
         return ok(scheduleView(jobId, schedule, core));
@@ -282,6 +278,21 @@ function intParam(url: URL, name: string, fallback: number, min: number, max: nu
   if (!/^\d+$/.test(text) || value < min || value > max)
     throw new HttpError(400, `expected a whole number in ${min}..${max}`, name);
   return value;
+}
+
+/**
+ * A PUT's body with the id its path names: the body may leave `id` out, but one that names
+ * another id is refused rather than silently renamed (the user meant one of the two).
+ */
+function withPathId(input: unknown, id: string): Record<string, unknown> {
+  if (!isObject(input)) throw new HttpError(400, 'the body must be a JSON or YAML object', 'body');
+  if (input.id !== undefined && input.id !== id)
+    throw new HttpError(
+      400,
+      `id: ${JSON.stringify(input.id)} is not '${id}', the id in the path`,
+      'id',
+    );
+  return { ...input, id };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
