@@ -203,8 +203,22 @@ export function bytesFlag(
 export const STOP_WITH_PARENT_ENV = 'AGORA_STOP_WITH_PARENT';
 
 /** Every flag given, as strings, for `/flags` endpoints. */
-export function flagsOf(values: ParsedValues): Record<string, string> {
+/**
+ * The flags a daemon shows at /flags and in GET_FLAGS: as Mesos does, every flag with its
+ * effective value, so a literal default is shown too (an unset boolean is 'false'); a default
+ * that describes how the value is computed ('detected from the host') is left out rather than
+ * shown as if it were the value.
+ */
+export function flagsOf(
+  values: ParsedValues,
+  options: Readonly<Record<string, OptionSpec>> = {},
+): Record<string, string> {
   const out: Record<string, string> = {};
+  for (const [name, option] of Object.entries(options)) {
+    if (option.default !== undefined && /^[^\s$<]+$/.test(option.default))
+      out[name] = option.default;
+    else if (option.type === 'boolean') out[name] = 'false';
+  }
   for (const [name, value] of Object.entries(values))
     if (name !== 'help' && value !== undefined)
       out[name] = Array.isArray(value) ? value.join(',') : String(value);

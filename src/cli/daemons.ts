@@ -51,6 +51,7 @@ import { createLogger, type Logger, systemClock } from '../runtime/index.js';
 import { AgoraError, type DomainInfo, DomainInfoSchema, limits, parseWith } from '../wire/index.js';
 import {
   bytesFlag,
+  type CommandSpec,
   durationFlag,
   flagsOf,
   numberFlag,
@@ -132,7 +133,10 @@ function defaultWebUiDir(): string {
   return resolve(dirname(realpathSync(entry)), '..', 'dist', 'webui');
 }
 
-export async function runMaster(values: ParsedValues): Promise<number> {
+export async function runMaster(
+  values: ParsedValues,
+  options: CommandSpec['options'] = {},
+): Promise<number> {
   const logDir = stringFlag(values, 'log_dir');
   // Mesos' master writes mesos-master.INFO there; one file holds every level here.
   const logFile = logDir === undefined ? undefined : resolve(logDir, 'agora-master.log');
@@ -140,8 +144,10 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     level: stringFlag(values, 'log_level') ?? 'info',
     ...optional('file', logFile),
   });
+  const flags = flagsOf(values, options);
   const coordination = coordinationFlags(values);
-  if (coordination !== undefined) return runContender(values, coordination, logger, logFile);
+  if (coordination !== undefined)
+    return runContender(values, coordination, { logger, logFile, flags });
 
   const workDir = stringFlag(values, 'work_dir');
   const registryKind = stringFlag(values, 'registry') ?? 'embedded';
@@ -158,6 +164,7 @@ export async function runMaster(values: ParsedValues): Promise<number> {
     registry,
     logger,
     logFile,
+    flags,
     onInvariantFailure: failOnInvariant(() => master),
   });
   try {
@@ -177,8 +184,7 @@ export async function runMaster(values: ParsedValues): Promise<number> {
 async function runContender(
   values: ParsedValues,
   coordination: CoordinationFlags,
-  logger: Logger,
-  logFile: string | undefined,
+  { logger, logFile, flags }: Pick<BuildMasterParts, 'logger' | 'logFile' | 'flags'>,
 ): Promise<number> {
   const { url, sessionTimeoutMs } = coordination;
   const onLog = (event: string, detail: Record<string, unknown>) =>
@@ -206,7 +212,7 @@ async function runContender(
     ...optional('advertiseIp', stringFlag(values, 'advertise_ip')),
     ...optional('domain', domainFlag(values)),
     logger,
-    flags: flagsOf(values),
+    flags,
     ...optional('tls', daemonTls(values)),
     sessionTimeoutMs,
     clock: systemClock,
@@ -218,6 +224,7 @@ async function runContender(
         registry: registryFor(fence),
         logger,
         logFile,
+        flags,
         onInvariantFailure: lost,
       }),
     onLost: () => lost(),
@@ -286,6 +293,8 @@ interface BuildMasterParts {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly logFile: string | undefined;
+  /** What /flags shows: every flag with its effective value. */
+  readonly flags: Readonly<Record<string, string>>;
   readonly onInvariantFailure: (error: Error) => void;
   readonly leadership?: Leadership;
 }
@@ -360,7 +369,7 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
     logger,
     onInvariantFailure: parts.onInvariantFailure,
     ...optional('leadership', parts.leadership),
-    flags: flagsOf(values),
+    flags: parts.flags,
     ...optional('logFile', logFile),
     ...optional(
       'externalLogFile',
@@ -371,7 +380,10 @@ function buildMaster(values: ParsedValues, parts: BuildMasterParts): Master {
   });
 }
 
-export async function runAgent(values: ParsedValues): Promise<number> {
+export async function runAgent(
+  values: ParsedValues,
+  options: CommandSpec['options'] = {},
+): Promise<number> {
   const masterAddress = stringFlag(values, 'master');
   if (masterAddress === undefined) throw new UsageError('--master is required');
   const workDir = stringFlag(values, 'work_dir');
@@ -454,7 +466,7 @@ export async function runAgent(values: ParsedValues): Promise<number> {
     ),
     clock: systemClock,
     logger,
-    flags: flagsOf(values),
+    flags: flagsOf(values, options),
     ...agentSecurity(values),
   });
   try {

@@ -600,7 +600,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...logLevelOption,
       ...MASTER_SECURITY_OPTIONS,
     },
-    run: async (values) => (await import('./daemons.js')).runMaster(values),
+    run: async (values) => (await import('./daemons.js')).runMaster(values, optionsOf('master')),
   },
   {
     name: 'agent',
@@ -793,9 +793,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...logLevelOption,
       ...AGENT_SECURITY_OPTIONS,
     },
-    run: async (values) => (await import('./daemons.js')).runAgent(values),
+    run: async (values) => (await import('./daemons.js')).runAgent(values, optionsOf('agent')),
   },
 ];
+
+function optionsOf(name: string): CommandSpec['options'] {
+  return COMMANDS.find((command) => command.name === name)?.options ?? {};
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...args] = argv;

@@ -90,6 +90,16 @@ describe('the operator API of a real master', () => {
     assert.deepEqual(await reply('GET_HEALTH'), { healthy: true });
     const { flags } = (await reply('GET_FLAGS')) as { flags: { name: string; value: string }[] };
     assert.ok(flags.some((f) => f.name === 'log_dir' && f.value === logDir));
+    // As Mesos: every flag with its effective value, defaults included, not only those given.
+    const value = (name: string) => flags.find((f) => f.name === name)?.value;
+    assert.equal(value('agent_ping_timeout'), '15secs');
+    assert.equal(value('max_agent_ping_timeouts'), '5');
+    assert.equal(value('registry'), 'in_memory', 'a flag given wins over its default');
+    const legacy = (await (await fetch(new URL('/master/flags', cluster.masterUrl))).json()) as {
+      flags: Record<string, string>;
+    };
+    assert.equal(legacy.flags.agent_ping_timeout, '15secs');
+    assert.equal(legacy.flags.log_dir, logDir);
     const master = await reply('GET_MASTER');
     assert.deepEqual(Object.keys(master).sort(), ['elected_time', 'master_info', 'start_time']);
     assert.equal(typeof master.start_time, 'number');
