@@ -38,13 +38,18 @@ import {
   type Leadership,
   MASTER_DEFAULTS,
   Master,
+  prepareRecovery,
   type RemovalRate,
 } from '../master/index.js';
 import {
+  type ChunkStore,
   EmbeddedRegistry,
+  EtcdChunks,
   EtcdRegistry,
   InMemoryRegistry,
   type Registry,
+  RegistryWarmer,
+  ZooKeeperChunks,
   ZooKeeperRegistry,
 } from '../registry/index.js';
 import { createLogger, type Logger, systemClock } from '../runtime/index.js';
@@ -192,15 +197,28 @@ async function runContender(
   const registryPath = `${url.path}/registry`;
   let coordinator: Coordinator;
   let registryFor: (fence: string) => Registry;
+  // While standing by, the master keeps the registry read and its agents' totals parsed:
+  // elected, it reads only what changed since (#10).
+  const warmFrom = (store: ChunkStore) =>
+    new RegistryWarmer({
+      store,
+      prepared: prepareRecovery,
+      onError: (error) => logger.debug({ err: error.message }, 'registry: standby read failed'),
+    });
+  let warmer: RegistryWarmer;
   if (url.kind === 'zookeeper') {
     const zk = new ZooKeeperCoordinator({ url, sessionTimeoutMs, onLog });
     coordinator = zk;
+    // Only its reads are used: no fence.
+    warmer = warmFrom(new ZooKeeperChunks(zk.client, registryPath, ''));
     registryFor = (fence) =>
-      new ZooKeeperRegistry({ client: zk.client, path: registryPath, fence });
+      new ZooKeeperRegistry({ client: zk.client, path: registryPath, fence, warm: warmer });
   } else {
     const etcd = new EtcdCoordinator({ url, sessionTimeoutMs, onLog });
     coordinator = etcd;
-    registryFor = (fence) => new EtcdRegistry({ client: etcd.client, path: registryPath, fence });
+    warmer = warmFrom(new EtcdChunks(etcd.client, registryPath, ''));
+    registryFor = (fence) =>
+      new EtcdRegistry({ client: etcd.client, path: registryPath, fence, warm: warmer });
   }
   let contender: Contender | undefined;
   const lost = failOnInvariant(() => contender);
@@ -216,6 +234,7 @@ async function runContender(
     ...optional('tls', daemonTls(values)),
     sessionTimeoutMs,
     clock: systemClock,
+    warmer,
     makeMaster: (id, port, fence, leadership) =>
       buildMaster(values, {
         id,

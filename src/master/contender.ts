@@ -28,6 +28,11 @@ export interface ContenderOptions extends Advertised {
    * coordinator says whether the session survived, and then 'leading' or 'lost'.
    */
   readonly makeMaster: (id: string, port: number, fence: string, leadership: Leadership) => Master;
+  /**
+   * Keeps a copy of the registry while this master stands by (warm-registry.ts), so that
+   * once elected it reads only what changed; stopped when it leads or stops.
+   */
+  readonly warmer?: { start(): void; stop(): void };
   /** The session is gone: stop now, as a deposed leader or a standby without a coordinator. */
   readonly onLost: (reason: Error) => void;
 }
@@ -82,6 +87,7 @@ export class Contender {
     });
     const candidacy = await coordinator.contend(info);
     this.phase = { kind: 'standby', candidacy };
+    this.options.warmer?.start();
     const url = `${schemeOf(this.options.tls)}://${info.address?.ip}:${address.port}`;
     logger.info({ url, master_id: this.id, port: address.port }, 'listening');
     void candidacy.elected.then(() => this.lead(candidacy));
@@ -92,6 +98,7 @@ export class Contender {
     if (this.phase.kind !== 'standby' || this.info === undefined) return;
     const { logger } = this.options;
     logger.info({ master_id: this.id }, 'elected leader');
+    this.options.warmer?.stop();
     const { sessionTimeoutMs } = this.options;
     const watch = new StallWatch({
       limitMs: sessionTimeoutMs / 2,
@@ -154,6 +161,7 @@ export class Contender {
     const phase = this.phase;
     this.phase = { kind: 'stopped' };
     this.unwatch?.();
+    this.options.warmer?.stop();
     this.watch?.stop();
     if (phase.kind === 'leading') await phase.master.stop();
     await this.standby.close();

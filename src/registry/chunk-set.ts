@@ -69,6 +69,11 @@ export interface ChunkStore {
   removeChunk(name: string): Promise<void>;
 }
 
+/** Chunks a reader kept, each found only under the name, size and sha256 it was checked against. */
+export interface WarmChunks {
+  chunk(name: string, bytes: number, sha256: string): Buffer | undefined;
+}
+
 /** A piece of the document; chunks end only after a piece. */
 export interface Piece {
   readonly text: string;
@@ -146,7 +151,11 @@ export class ChunkSet {
    * Reads the head and its chunks; removes chunks no head names (a crashed
    * write's). Resolves with the document, or undefined when there is none yet.
    */
-  async open(): Promise<{ document: Buffer; removed: string[] } | { removed: string[] }> {
+  async open(
+    warm?: WarmChunks,
+  ): Promise<
+    { document: Buffer; head: Buffer; removed: string[] } | { removed: string[]; head?: undefined }
+  > {
     await this.store.prepare();
     const found = await this.store.readHead();
     let document: Buffer | undefined;
@@ -154,7 +163,7 @@ export class ChunkSet {
       const head = parseHead(found.data, this.store.where);
       this.generationNow = head.generation;
       this.headVersion = found.version;
-      document = head.format === 1 ? await this.readV1(head) : await this.readV2(head);
+      document = head.format === 1 ? await this.readV1(head) : await this.readV2(head, warm);
     }
     const current = new Set(this.refs.map((ref) => ref.name));
     const removed: string[] = [];
@@ -163,7 +172,9 @@ export class ChunkSet {
       await this.store.removeChunk(name);
       removed.push(name);
     }
-    return document === undefined ? { removed } : { document, removed };
+    return document === undefined || found === undefined
+      ? { removed }
+      : { document, head: found.data, removed };
   }
 
   /**
@@ -298,14 +309,20 @@ export class ChunkSet {
     return bytes;
   }
 
-  private async readV2(head: HeadV2): Promise<Buffer> {
+  private async readV2(head: HeadV2, warm: WarmChunks | undefined): Promise<Buffer> {
+    // A standby kept the chunks it had read (warm-registry.ts), checked against the head
+    // that named them: only those written since are read now.
+    const held = head.chunks.map(([name, bytes, hash]) => warm?.chunk(name, bytes, hash));
     // Read many at a time: at ~32 KiB a chunk a registry is tens of chunks, and one
     // round trip each in turn would hold up the new leader's recovery.
-    const read = await inParallel(head.chunks, READ_CONCURRENCY, ([name]) => this.readNamed(name));
+    const read = await inParallel(head.chunks, READ_CONCURRENCY, async ([name], i) => {
+      const kept = held[i];
+      return kept === undefined ? this.readNamed(name) : kept;
+    });
     const parts: Buffer[] = [];
     for (const [i, [name, bytes, hash]] of head.chunks.entries()) {
       const data = read[i] ?? Buffer.alloc(0);
-      if (data.length !== bytes || sha256(data) !== hash)
+      if (held[i] === undefined && (data.length !== bytes || sha256(data) !== hash))
         throw new RegistryCorruptError(
           `${this.store.where}/${name}`,
           0,
@@ -334,17 +351,17 @@ export class ChunkSet {
 }
 
 /** `run` on each item, at most `limit` at a time; the results in the items' order. */
-async function inParallel<T, R>(
+export async function inParallel<T, R>(
   items: readonly T[],
   limit: number,
-  run: (item: T) => Promise<R>,
+  run: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await run(items[i] as T);
+      results[i] = await run(items[i] as T, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -365,11 +382,11 @@ export function keyHash(key: string): number {
   return hash >>> 0;
 }
 
-function sha256(bytes: Buffer): string {
+export function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function parseHead(data: Buffer, where: string): HeadV1 | HeadV2 {
+export function parseHead(data: Buffer, where: string): HeadV1 | HeadV2 {
   let head: HeadV1 | HeadV2;
   try {
     head = JSON.parse(data.toString('utf8')) as HeadV1 | HeadV2;

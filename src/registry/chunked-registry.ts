@@ -23,6 +23,7 @@ import {
   type RegistryOperation,
   type RegistryState,
 } from './state.js';
+import type { RegistryWarmer } from './warm-registry.js';
 
 export type { ChunkStore, ChunkWrite, HeadVersion } from './chunk-set.js';
 
@@ -46,6 +47,8 @@ export class ChunkedRegistry implements Registry {
     /** Unique among writers ever (a ZooKeeper node name, an etcd lease id). */
     writer: string,
     chunkBytes: number,
+    /** What this master kept of the registry as a standby: recovery reads only the rest. */
+    private readonly warm?: RegistryWarmer,
   ) {
     this.chunks = new ChunkSet(store, writer, chunkBytes);
   }
@@ -61,8 +64,11 @@ export class ChunkedRegistry implements Registry {
 
   async recover(): Promise<RegistryState> {
     assert.equal(this.phase, 'new', 'recover() must be called exactly once, before close()');
-    const opened = await this.chunks.open();
-    if ('document' in opened) {
+    this.warm?.stop();
+    const opened = await this.chunks.open(this.warm);
+    const kept = opened.head === undefined ? undefined : this.warm?.stateFor(opened.head);
+    if (kept !== undefined) this.state = kept;
+    else if ('document' in opened) {
       const decoded = decodeSnapshot(opened.document);
       if (!decoded.ok && decoded.newerFormat !== undefined)
         throw new RegistryFormatError(

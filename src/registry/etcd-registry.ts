@@ -9,6 +9,7 @@ import {
   type ChunkWrite,
   type HeadVersion,
 } from './chunked-registry.js';
+import type { RegistryWarmer } from './warm-registry.js';
 
 /** etcd refuses requests over --max-request-bytes (1.5 MiB by default). */
 export const DEFAULT_ETCD_CHUNK_BYTES = 512 * 1024;
@@ -20,6 +21,8 @@ export interface EtcdRegistryOptions {
   /** The writer's election key: every write requires that it still exists. */
   readonly fence: string;
   readonly chunkBytes?: number;
+  /** What this master kept of the registry as a standby. */
+  readonly warm?: RegistryWarmer;
 }
 
 export class EtcdRegistry extends ChunkedRegistry {
@@ -28,6 +31,7 @@ export class EtcdRegistry extends ChunkedRegistry {
       new EtcdChunks(options.client, options.path, options.fence),
       options.fence.slice(options.fence.lastIndexOf('/') + 1),
       options.chunkBytes ?? DEFAULT_ETCD_CHUNK_BYTES,
+      options.warm,
     );
   }
 }

@@ -1,3 +1,4 @@
+export type { ChunkStore } from './chunk-set.js';
 export {
   DEFAULT_COMPACT_EVERY_OPS,
   EmbeddedRegistry,
@@ -13,6 +14,7 @@ export {
 } from './errors.js';
 export {
   DEFAULT_ETCD_CHUNK_BYTES,
+  EtcdChunks,
   EtcdRegistry,
   type EtcdRegistryOptions,
 } from './etcd-registry.js';
@@ -49,7 +51,13 @@ export {
   scheduleMachines,
 } from './state.js';
 export {
+  DEFAULT_WARM_INTERVAL_MS,
+  RegistryWarmer,
+  type RegistryWarmerOptions,
+} from './warm-registry.js';
+export {
   DEFAULT_ZK_CHUNK_BYTES,
+  ZooKeeperChunks,
   ZooKeeperRegistry,
   type ZooKeeperRegistryOptions,
 } from './zookeeper-registry.js';

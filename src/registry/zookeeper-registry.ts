@@ -10,6 +10,7 @@ import {
   type ChunkWrite,
   type HeadVersion,
 } from './chunked-registry.js';
+import type { RegistryWarmer } from './warm-registry.js';
 
 /**
  * ZooKeeper refuses a request over jute.maxbuffer (1 MiB by default, the whole
@@ -25,6 +26,8 @@ export interface ZooKeeperRegistryOptions {
   /** The writer's election node: every write requires that it still exists. */
   readonly fence: string;
   readonly chunkBytes?: number;
+  /** What this master kept of the registry as a standby. */
+  readonly warm?: RegistryWarmer;
 }
 
 export class ZooKeeperRegistry extends ChunkedRegistry {
@@ -33,6 +36,7 @@ export class ZooKeeperRegistry extends ChunkedRegistry {
       new ZooKeeperChunks(options.client, options.path, options.fence),
       options.fence.slice(options.fence.lastIndexOf('/') + 1),
       options.chunkBytes ?? DEFAULT_ZK_CHUNK_BYTES,
+      options.warm,
     );
   }
 }

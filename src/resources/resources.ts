@@ -747,6 +747,15 @@ function identity(
   const isRevocable = extras.revocable !== undefined;
   const isShared = extras.shared !== undefined;
   const allocationRole = extras.allocation_info?.role;
+  // Most resources are plain (unreserved, no disk, neither revocable nor shared): found by
+  // name and type without building the key, which every agent's SUBSCRIBE would otherwise
+  // do for each resource of each task it holds.
+  const isPlain =
+    reservations.length === 0 && extras.disk === undefined && !isRevocable && !isShared;
+  if (isPlain) {
+    const plain = plainIdentities.get(type)?.get(name);
+    if (plain !== undefined) return withRole(plain, allocationRole);
+  }
   const baseKey = JSON.stringify([
     name,
     type,
@@ -756,8 +765,14 @@ function identity(
     isShared,
   ]);
   const interned = internedIdentities.get(baseKey);
-  if (interned !== undefined) return withRole(interned, allocationRole);
-  if (internedIdentities.size >= MAX_INTERNED_IDENTITIES) internedIdentities.clear();
+  if (interned !== undefined) {
+    if (isPlain) rememberPlain(interned);
+    return withRole(interned, allocationRole);
+  }
+  if (internedIdentities.size >= MAX_INTERNED_IDENTITIES) {
+    internedIdentities.clear();
+    plainIdentities.clear();
+  }
   const disk = extras.disk === undefined ? undefined : deepFreeze(structuredClone(extras.disk));
   const variants = new Map<string | undefined, Identity>();
   const id: Identity = Object.freeze({
@@ -774,7 +789,18 @@ function identity(
   });
   variants.set(allocationRole, id);
   internedIdentities.set(baseKey, id);
+  if (isPlain) rememberPlain(id);
   return id;
+}
+
+function rememberPlain(id: Identity): void {
+  let byName = plainIdentities.get(id.type);
+  if (byName === undefined) {
+    byName = new Map();
+    plainIdentities.set(id.type, byName);
+  }
+  // The base identity (no allocation role): withRole finds the role variants from it.
+  byName.set(id.name, id.variants.get(undefined) ?? id);
 }
 
 /**
@@ -785,6 +811,8 @@ function identity(
  */
 const MAX_INTERNED_IDENTITIES = 100_000;
 const internedIdentities = new Map<string, Identity>();
+/** The plain identities of internedIdentities, by type and name (cleared with it). */
+const plainIdentities = new Map<string, Map<string, Identity>>();
 
 function fullKey(baseKey: string, allocationRole: string | undefined): string {
   // baseKey is a complete JSON array, so appending another JSON value stays unambiguous.

@@ -4,7 +4,6 @@
 // PINGs while connected, disconnected when the link breaks, unreachable when
 // silent too long (their tasks reported), back again, or removed for good.
 // Their state changes only through `moveAgentTo` (lifecycle.ts).
-import { isDeepStrictEqual } from 'node:util';
 import { Resources } from '../../resources/index.js';
 import {
   type AgentID,
@@ -22,6 +21,7 @@ import { agentLost } from './executors.js';
 import { frameworkRoles, hasCapability } from './framework-info.js';
 import { recovered as recoveredFramework } from './frameworks.js';
 import { rescindInverseOffersFor } from './inverse-offers.js';
+import { jsonEqual } from './json-equal.js';
 import { AGENT_NEXT, checkTransition } from './lifecycle.js';
 import { agentMachineId, isMachineDown } from './machines.js';
 import { evaluateOfferConstraints } from './offer-constraints.js';
@@ -151,8 +151,9 @@ export function subscribe(
   }
   // Checked before anything changes: tasks that do not fit the agent would break the
   // allocator's books (an agent's SUBSCRIBE is input like any other).
-  const problem = reportedTasksProblem(core, id.value, total, call.tasks ?? []);
-  if (problem !== undefined) return refuse(core, streamId, idValue, problem);
+  const checked = checkReportedTasks(core, id.value, total, call.tasks ?? []);
+  if (checked.kind === 'problem') return refuse(core, streamId, idValue, checked.problem);
+  const parsed = checked.parsed;
   let agent = core.books.agents.get(id.value);
   const isNew = agent === undefined;
   if (agent === undefined) {
@@ -167,7 +168,7 @@ export function subscribe(
       registeredTimeSec: nowSec(core),
     });
     core.books.agents.set(id.value, agent);
-    adoptTasks(core, agent, call.tasks ?? []);
+    adoptTasks(core, agent, call.tasks ?? [], parsed);
     allocatorHandle(core, {
       kind: 'agentAdded',
       agentId: id,
@@ -188,7 +189,7 @@ export function subscribe(
     // Its info may have changed, and an unreachable mark must go: both durable before
     // SUBSCRIBED. Otherwise the registry has it as it is (agent.info is what was admitted),
     // and a write per agent would make every agent of a failover rewrite the registry.
-    if (agent.link.state === 'unreachable' || !isDeepStrictEqual(agent.info, info))
+    if (agent.link.state === 'unreachable' || !jsonEqual(agent.info, info))
       persist(core, { kind: 'admitAgent', agent: info });
     agent.info = info;
     agent.ip = remoteIp;
@@ -196,7 +197,7 @@ export function subscribe(
     agent.version = call.version;
     moveAgentTo(agent, { state: 'connected', streamId });
     agent.reregisteredTimeSec = nowSec(core);
-    reconcileTasks(core, agent, call.tasks ?? []);
+    reconcileTasks(core, agent, call.tasks ?? [], parsed);
     if (!wasOffline) allocatorHandle(core, { kind: 'agentRemoved', agentId: id });
     allocatorHandle(core, {
       kind: 'agentAdded',
@@ -324,23 +325,30 @@ export function awaitReregistration(core: CoreContext, agent: AgentRecord): void
   );
 }
 
+/** Each reported task's resources as parsed once by the check, for adoption to reuse. */
+type ParsedResources = ReadonlyMap<AgentTask, Resources>;
+
 /**
- * Why the tasks an agent reports cannot be taken as they are, or undefined:
- * a task id twice for one framework, resources that do not parse, or running
- * tasks that together use more than the agent has. A task the books know is
- * counted with the resources the books hold for it.
+ * Why the tasks an agent reports cannot be taken as they are: a task id twice
+ * for one framework, resources that do not parse, or running tasks that
+ * together use more than the agent has. A task the books know is counted with
+ * the resources the books hold for it. Otherwise the resources it parsed.
  */
-function reportedTasksProblem(
+function checkReportedTasks(
   core: CoreContext,
   agentIdValue: string,
   total: Resources,
   reported: readonly AgentTask[],
-): string | undefined {
+):
+  | { readonly kind: 'problem'; readonly problem: string }
+  | { readonly kind: 'ok'; readonly parsed: ParsedResources } {
   const seen = new Set<string>();
+  const parsed = new Map<AgentTask, Resources>();
   let used = Resources.EMPTY;
   for (const entry of reported) {
     const key = `${entry.framework_id.value}\u0000${entry.task.task_id.value}`;
-    if (seen.has(key)) return `Task ${entry.task.task_id.value} is reported twice`;
+    if (seen.has(key))
+      return { kind: 'problem', problem: `Task ${entry.task.task_id.value} is reported twice` };
     seen.add(key);
     if (isTerminalState(entry.state)) continue;
     const known = core.books.frameworks
@@ -350,15 +358,24 @@ function reportedTasksProblem(
       if (!known.isRecovered) used = used.plus(known.resources.unallocate());
       continue;
     }
+    let resources: Resources;
     try {
-      used = used.plus(Resources.fromWire(entry.task.resources ?? []).unallocate());
+      resources = Resources.fromWire(entry.task.resources ?? []);
     } catch (error) {
-      return `Task ${entry.task.task_id.value} has invalid resources: ${(error as Error).message}`;
+      return {
+        kind: 'problem',
+        problem: `Task ${entry.task.task_id.value} has invalid resources: ${(error as Error).message}`,
+      };
     }
+    parsed.set(entry, resources);
+    used = used.plus(resources.unallocate());
   }
   if (!total.contains(used))
-    return `Reported tasks use ${used.toString()}, more than the agent's ${total.toString()}`;
-  return undefined;
+    return {
+      kind: 'problem',
+      problem: `Reported tasks use ${used.toString()}, more than the agent's ${total.toString()}`,
+    };
+  return { kind: 'ok', parsed };
 }
 
 /** Marks the agent unreachable as soon as --agent_removal_rate_limit allows. */
@@ -507,7 +524,12 @@ function usedByFramework(agent: AgentRecord): Map<string, Resources> {
  * terminal update is unacknowledged, and it will resend that update, which must
  * reach the framework rather than be dropped as one for an unknown task.
  */
-function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly AgentTask[]): void {
+function adoptTasks(
+  core: CoreContext,
+  agent: AgentRecord,
+  reported: readonly AgentTask[],
+  parsed: ParsedResources,
+): void {
   for (const entry of reported) {
     const isTerminal = isTerminalState(entry.state);
     let framework = core.books.frameworks.get(entry.framework_id.value);
@@ -528,7 +550,7 @@ function adoptTasks(core: CoreContext, agent: AgentRecord, reported: readonly Ag
     // Adopted again, the task would be new to the books and the update delivered
     // twice (#15); left out, the resend is acknowledged for the framework.
     if (isTerminal && wasCompleted(framework, agent, entry)) continue;
-    const resources = Resources.fromWire(entry.task.resources ?? []);
+    const resources = parsed.get(entry) ?? Resources.fromWire(entry.task.resources ?? []);
     const role = resources.allocationRoles()[0] ?? frameworkRoles(framework.info)[0] ?? '*';
     const task = {
       taskId: entry.task.task_id,
@@ -563,6 +585,7 @@ function reconcileTasks(
   core: CoreContext,
   agent: AgentRecord,
   reported: readonly AgentTask[],
+  parsed: ParsedResources,
 ): void {
   const held = new Map(
     reported.map((t) => [`${t.framework_id.value}\u0000${t.task.task_id.value}`, t] as const),
@@ -597,5 +620,5 @@ function reconcileTasks(
     recoverTask(core, task);
     core.books.completeTask(task);
   }
-  adoptTasks(core, agent, reported);
+  adoptTasks(core, agent, reported, parsed);
 }

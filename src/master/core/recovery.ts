@@ -6,12 +6,31 @@
 import type { QuotaConfig } from '../../allocator/index.js';
 import type { RegistryState } from '../../registry/index.js';
 import { Resources } from '../../resources/index.js';
-import { agentId as mintAgentId } from '../../wire/index.js';
+import { type AgentInfo, agentId as mintAgentId } from '../../wire/index.js';
 import { awaitReregistration, newAgentRecord } from './agents.js';
 import type { CoreContext } from './context.js';
 import { adoptRegistered } from './frameworks.js';
 import { recoverMaintenance } from './maintenance.js';
 import { recoverRoleSettings } from './roles.js';
+
+/**
+ * Each registered agent's total, from the registry's info: parsed by a standby ahead of
+ * its election (prepareRecovery), so that the new leader's recovery only looks them up.
+ * Keyed by the info object, which the decoded state a recovery receives shares.
+ */
+const preparedTotals = new WeakMap<AgentInfo, Resources>();
+
+/** Work of recoverRegistry done before it is needed, on a state a standby holds. */
+export function prepareRecovery(state: RegistryState): void {
+  for (const info of state.agents.values())
+    if (!preparedTotals.has(info)) {
+      try {
+        preparedTotals.set(info, Resources.fromWire(info.resources ?? []));
+      } catch {
+        // Left for recovery, which fails the same way, as it would have.
+      }
+    }
+}
 
 export function recoverRegistry(core: CoreContext, state: RegistryState): void {
   for (const id of state.removedFrameworks) core.books.removedFrameworkIds.add(id);
@@ -25,7 +44,7 @@ export function recoverRegistry(core: CoreContext, state: RegistryState): void {
       // Unknown until it registers; only its machine (for maintenance) reads it meanwhile.
       ip: info.hostname,
       link: sinceSec === undefined ? { state: 'recovered' } : { state: 'unreachable', sinceSec },
-      total: Resources.fromWire(info.resources ?? []),
+      total: preparedTotals.get(info) ?? Resources.fromWire(info.resources ?? []),
       version: '',
       registeredTimeSec: core.clock.now() / 1000,
     });
