@@ -116,8 +116,6 @@ export class DockerContainerizer implements Containerizer {
   }
 
   async launch(spec: LaunchSpec): Promise<Container> {
-    // Docker's own work (pull, create, start) is not the agent's event loop's: no wait.
-    spec.onLaunching?.();
     const container = spec.container;
     if (container === undefined) throw new Error('the task has no DOCKER ContainerInfo');
     const plan = planDockerRun({
@@ -133,6 +131,8 @@ export class DockerContainerizer implements Containerizer {
     if (plan.kind === 'invalid') throw new Error(plan.message);
     const create = planDockerCreate(plan.name, plan.args, plan.env);
     if (create.kind === 'api') return this.launchByApi(spec, plan, create);
+    // Docker's own work (pull, create, start) is not the agent's event loop's: no wait.
+    spec.onLaunching?.();
     this.options.info?.(
       { container: plan.name, reason: create.reason },
       'container run through the docker CLI',
@@ -151,8 +151,12 @@ export class DockerContainerizer implements Containerizer {
     create: DockerCreate,
   ): Promise<Container> {
     const body = { ...create.body, Labels: { ...create.body.Labels, [API_LABEL]: '1' } };
-    // Asked for first: dockerd's create (tens of ms) runs while the agent makes the files.
+    // Asked for first: dockerd's create (tens of ms) runs while the agent reports STARTING
+    // (a checkpoint write and a POST, whose request would otherwise reach the socket first)
+    // and makes the files.
     const creating = this.createOrPull(plan, body);
+    this.options.debug?.({ container: plan.name }, 'container create asked');
+    spec.onLaunching?.();
     try {
       // There from the start, as with a command task: /files/read and `ls` in the task find them.
       for (const file of ['stdout', 'stderr'])
