@@ -29,8 +29,8 @@
 // Goal (#11): Agora adds at most 20% to `docker run`'s own time. Ctrl-C or a failure stops
 // everything it started, by PID, and removes its files.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
