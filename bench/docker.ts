@@ -36,6 +36,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs, promisify } from 'node:util';
+import { DockerEngine } from '../src/containerizer/docker-engine.js';
 import { DOCKER_LABELS, planDockerRun } from '../src/containerizer/docker-plan.js';
 import { Resources } from '../src/resources/index.js';
 import { DOCKER_CLI, startDocker } from '../test/integration/docker-harness.js';
@@ -309,6 +310,20 @@ async function main(): Promise<number> {
         ),
         join(imageDir, 'baseline'),
       );
+    // Every timed run starts on an idle dockerd: the one before it has no container left (an
+    // Agora task's is removed by its agent after the exit; a floor's by `rm -f`) and a short
+    // breath has passed. Without it, a run that followed an Agora task shared the machine with
+    // that task's removal: in paired rounds whichever build went second was ~120 ms slower.
+    const engine = new DockerEngine(docker.socket);
+    const idle = async () => {
+      const deadline = performance.now() + 30_000;
+      while ((await engine.list({})).length > 0) {
+        if (performance.now() > deadline)
+          throw new Error('dockerd still has containers after 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    };
     // 1. Latency, one at a time, after a warm-up of each (the first also waits for the agent).
     await agoraRunOnce(cluster.masterUrl, docker.image);
     await cli(['run', '--rm', '--net', 'none', docker.image, 'true']);
@@ -331,10 +346,11 @@ async function main(): Promise<number> {
       if (baseline !== undefined) {
         // Which goes first alternates, so neither always follows the other's cleanup.
         const one = async (url: string, pid: number) => {
+          await idle();
           const before = treeCpuMs(pid);
           const times = await agoraRunOnce(url, docker.image);
           // The removal after the exit is the agent's work for this task too.
-          await new Promise((resolve) => setTimeout(resolve, 150));
+          await idle();
           return { ...times, cpuMs: treeCpuMs(pid) - before };
         };
         const b = baseline;
@@ -346,27 +362,34 @@ async function main(): Promise<number> {
           paired.push({ ours: await one(cluster.masterUrl, agentPidOf), theirs });
         }
       }
+      await idle();
       agora.push(await agoraRunOnce(cluster.masterUrl, docker.image));
+      await idle();
       plain.push(await agoraRunOnce(cluster.masterUrl, undefined));
+      await idle();
       mesosImage.push(await agoraRunOnce(cluster.masterUrl, MESOS_IMAGE, true));
       // The floors: the task's own container (the same options and command) by `docker run`,
       // detached (returns once it runs) and attached (returns at its exit; Agora attaches
       // too, and removes its container after the task's end, off the timed path, so no --rm).
       const detached = taskDockerRun(docker.image, imageDir, 'true');
+      await idle();
       floorRunning.push(await timed(() => cli(['run', '-d', ...detached.args], detached.env)));
       await cli(['rm', '-f', detached.name]);
       const attached = taskDockerRun(docker.image, imageDir, 'true');
+      await idle();
       floorExited.push(await timed(() => cli(['run', ...attached.args], attached.env)));
       await cli(['rm', '-f', attached.name]);
       // The floors of the passes before (a bare container, `sleep 100`, and `--rm`), for
       // comparison with them.
       const name = `bench-floor-${i}`;
+      await idle();
       bareRunning.push(
         await timed(() =>
           cli(['run', '-d', '--name', name, '--net', 'none', docker.image, 'sleep', '100']),
         ),
       );
       await cli(['rm', '-f', name]);
+      await idle();
       bareExited.push(
         await timed(() => cli(['run', '--rm', '--net', 'none', docker.image, 'true'])),
       );
@@ -383,11 +406,14 @@ async function main(): Promise<number> {
         container: { type: 'DOCKER', docker: { image: docker.image, network: 'NONE' } },
       };
     const agentPid = cluster.agents[0]?.pid ?? -1;
+    await idle();
     const cpuBeforeMs = treeCpuMs(agentPid);
     const throughputStarted = performance.now();
     await framework.launch(specs);
     for (let i = 0; i < tasks; i++) await framework.update(`t${i}`, 'TASK_FINISHED', 300_000);
     const agoraSeconds = (performance.now() - throughputStarted) / 1000;
+    // Their removals counted too, and done before the floor's N start.
+    await idle();
     const agentCpuPerTaskMs = (treeCpuMs(agentPid) - cpuBeforeMs) / tasks;
     // The same N containers by `docker run` (attached, as above), removed after the timing.
     const floorRuns = Array.from({ length: tasks }, () =>
