@@ -141,6 +141,28 @@ async function main(): Promise<number> {
       },
     },
     {
+      // bench:docker's floor: the options the agent gives dockerd for a task, `/bin/sh -c true`.
+      name: "cli: docker run -d, a task's options",
+      launch: async () => {
+        const s = spec();
+        const plan = planDockerRun({
+          container: s.container ?? {},
+          command: { shell: true, value: 'true' },
+          containerId: s.containerId,
+          sandbox: s.sandbox,
+          resources: s.resources,
+          environment: s.environment,
+          labels: { 'agora.container_id': s.containerId, 'agora.work_dir': dir },
+          persistentVolumes: [],
+        });
+        if (plan.kind !== 'run') throw new Error('bad plan');
+        await run(DOCKER_CLI, ['-H', `unix://${docker.socket}`, 'run', '-d', ...plan.args], {
+          env: { ...process.env, ...plan.env },
+        });
+        return plan.name;
+      },
+    },
+    {
       name: 'api: create + start, the floor body',
       launch: async () => {
         const name = `dl-${randomUUID()}`;

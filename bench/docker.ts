@@ -8,11 +8,16 @@
 // the same daemon:
 //
 // 1. Latency (as bench:latency, from the CLI's spawn): `agora run --docker-image IMG -- true`
-//    to the CLI's TASK_RUNNING line and to its exit, one at a time; floors `docker run -d IMG
-//    sleep` (returns once the container runs) and `docker run --rm IMG true` (to exit).
+//    to the CLI's TASK_RUNNING line and to its exit, one at a time. Floors: the same container
+//    by `docker run`, from the Go CLI's spawn to its exit: the very options the agent gives
+//    dockerd for that task (its plan: 0.1 cpu and 32 MB as limits, the sandbox's bind mount,
+//    the MESOS_* variables, the labels, `/bin/sh -c true`), `-d` (returns once it runs) against
+//    TASK_RUNNING, attached (returns at its exit) against the exit; no `--rm`, as Agora removes
+//    its container after the task's end, off the timed path. The floors of the passes before
+//    (a bare `sleep 100` container; `--rm`) are printed beside them.
 // 2. Throughput (as bench:agent): N tasks of `true` (0.1 cpu, 32 MB) launched at once by one
-//    framework, first ACCEPT to the last TASK_FINISHED; floor: N `docker run --rm IMG true`
-//    at once.
+//    framework, first ACCEPT to the last TASK_FINISHED; floor: the same N containers by
+//    `docker run` at once.
 //
 // Context row: the same image run by the Mesos containerizer itself (`--containerizer mesos`,
 // `mesos.image` from a local registry directory, an overlay rootfs per task), no dockerd.
@@ -24,12 +29,16 @@
 // Goal (#11): Agora adds at most 20% to `docker run`'s own time. Ctrl-C or a failure stops
 // everything it started, by PID, and removes its files.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs, promisify } from 'node:util';
+import { DockerEngine } from '../src/containerizer/docker-engine.js';
+import { DOCKER_LABELS, planDockerRun } from '../src/containerizer/docker-plan.js';
+import { Resources } from '../src/resources/index.js';
 import { DOCKER_CLI, startDocker } from '../test/integration/docker-harness.js';
 import { AGORA, type Cluster, descendants, startCluster } from '../test/integration/harness.js';
 import { writeBusyboxImage } from '../test/integration/image-archive.js';
@@ -90,6 +99,53 @@ function treeCpuMs(pid: number): number {
   return (ticks * 1000) / 100;
 }
 
+/**
+ * The `docker run` options the agent gives dockerd for `agora run --docker-image IMG --network
+ * none -- CMD` (0.1 cpu, 32 MB): the same plan, so the floor's container is the task's
+ * (its limits, the sandbox's bind mount, the MESOS_* variables, the labels, `/bin/sh -c CMD`),
+ * not a bare one. Returns the argv after `run` and the values of the `-e NAME` variables.
+ */
+function taskDockerRun(
+  image: string,
+  dir: string,
+  command: string,
+): { name: string; args: readonly string[]; env: Readonly<Record<string, string>> } {
+  const containerId = randomUUID();
+  const sandbox = join(dir, 'floor-sandboxes', containerId);
+  mkdirSync(sandbox, { recursive: true });
+  const endpoint = '127.0.0.1:5051';
+  const plan = planDockerRun({
+    container: { type: 'DOCKER', docker: { image, network: 'NONE' } },
+    command: { shell: true, value: command },
+    containerId,
+    sandbox,
+    resources: Resources.parse('cpus:0.1;mem:32'),
+    environment: {
+      MESOS_FRAMEWORK_ID: randomUUID(),
+      MESOS_EXECUTOR_ID: containerId,
+      MESOS_TASK_ID: containerId,
+      MESOS_SANDBOX: sandbox,
+      MESOS_DIRECTORY: sandbox,
+      MESOS_SLAVE_ID: randomUUID(),
+      MESOS_AGENT_ENDPOINT: endpoint,
+      MESOS_SLAVE_PID: `slave(1)@${endpoint}`,
+      MESOS_CHECKPOINT: '0',
+      MESOS_ALLOCATION_ROLE: '*',
+    },
+    labels: {
+      [DOCKER_LABELS.containerId]: containerId,
+      [DOCKER_LABELS.workDir]: dir,
+      [DOCKER_LABELS.agentId]: randomUUID(),
+      [DOCKER_LABELS.frameworkId]: randomUUID(),
+      [DOCKER_LABELS.taskId]: containerId,
+      'agora.engine_api': '1',
+    },
+    persistentVolumes: [],
+  });
+  if (plan.kind !== 'run') throw new Error(`the floor's plan: ${plan.message}`);
+  return { name: plan.name, args: plan.args, env: plan.env };
+}
+
 interface Baseline {
   readonly masterUrl: string;
   readonly agentPid: number;
@@ -139,7 +195,7 @@ async function startBaseline(
     return { url, pid: child.pid ?? -1 };
   };
   try {
-    // As startCluster's master logs (debug): the pairing compares agents, not log levels.
+    // As this build's master below logs (info): the pairing compares builds, not log levels.
     const master = await start([
       'master',
       '--port',
@@ -147,7 +203,7 @@ async function startBaseline(
       '--registry',
       'in_memory',
       '--log_level',
-      'debug',
+      'info',
     ]);
     const agent = await start([
       'agent',
@@ -206,8 +262,10 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
-    const cli = (args: readonly string[]) =>
-      run(DOCKER_CLI, ['-H', `unix://${docker.socket}`, ...args]);
+    const cli = (args: readonly string[], env: Readonly<Record<string, string>> = {}) =>
+      run(DOCKER_CLI, ['-H', `unix://${docker.socket}`, ...args], {
+        env: { ...process.env, ...env },
+      });
     writeBusyboxImage({
       registryDir: join(imageDir, 'registry'),
       repository: 'agora-bench/busybox',
@@ -215,7 +273,13 @@ async function main(): Promise<number> {
       scratch: join(imageDir, 'scratch'),
       config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'] },
     });
-    cluster = await startCluster({ agents: 0, agentResources: AGENT_RESOURCES });
+    // The master at its default level, as the agent is and as users run it (startCluster's is
+    // at debug for the tests' sake: a JSON line per request, parsed by this process too).
+    cluster = await startCluster({
+      agents: 0,
+      agentResources: AGENT_RESOURCES,
+      masterArgs: ['--log_level', 'info'],
+    });
     const agentArgs = [
       '--containerizers',
       'docker,mesos',
@@ -246,6 +310,20 @@ async function main(): Promise<number> {
         ),
         join(imageDir, 'baseline'),
       );
+    // Every timed run starts on an idle dockerd: the one before it has no container left (an
+    // Agora task's is removed by its agent after the exit; a floor's by `rm -f`) and a short
+    // breath has passed. Without it, a run that followed an Agora task shared the machine with
+    // that task's removal: in paired rounds whichever build went second was ~120 ms slower.
+    const engine = new DockerEngine(docker.socket);
+    const idle = async () => {
+      const deadline = performance.now() + 30_000;
+      while ((await engine.list({})).length > 0) {
+        if (performance.now() > deadline)
+          throw new Error('dockerd still has containers after 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    };
     // 1. Latency, one at a time, after a warm-up of each (the first also waits for the agent).
     await agoraRunOnce(cluster.masterUrl, docker.image);
     await cli(['run', '--rm', '--net', 'none', docker.image, 'true']);
@@ -259,6 +337,8 @@ async function main(): Promise<number> {
     const agora: { running: number; exited: number }[] = [];
     const floorRunning: number[] = [];
     const floorExited: number[] = [];
+    const bareRunning: number[] = [];
+    const bareExited: number[] = [];
     // Context: the same CLI with a command task (no container), Agora's own fixed cost.
     const plain: { running: number; exited: number }[] = [];
     const mesosImage: { running: number; exited: number }[] = [];
@@ -266,10 +346,11 @@ async function main(): Promise<number> {
       if (baseline !== undefined) {
         // Which goes first alternates, so neither always follows the other's cleanup.
         const one = async (url: string, pid: number) => {
+          await idle();
           const before = treeCpuMs(pid);
           const times = await agoraRunOnce(url, docker.image);
           // The removal after the exit is the agent's work for this task too.
-          await new Promise((resolve) => setTimeout(resolve, 150));
+          await idle();
           return { ...times, cpuMs: treeCpuMs(pid) - before };
         };
         const b = baseline;
@@ -281,17 +362,35 @@ async function main(): Promise<number> {
           paired.push({ ours: await one(cluster.masterUrl, agentPidOf), theirs });
         }
       }
+      await idle();
       agora.push(await agoraRunOnce(cluster.masterUrl, docker.image));
+      await idle();
       plain.push(await agoraRunOnce(cluster.masterUrl, undefined));
+      await idle();
       mesosImage.push(await agoraRunOnce(cluster.masterUrl, MESOS_IMAGE, true));
+      // The floors: the task's own container (the same options and command) by `docker run`,
+      // detached (returns once it runs) and attached (returns at its exit; Agora attaches
+      // too, and removes its container after the task's end, off the timed path, so no --rm).
+      const detached = taskDockerRun(docker.image, imageDir, 'true');
+      await idle();
+      floorRunning.push(await timed(() => cli(['run', '-d', ...detached.args], detached.env)));
+      await cli(['rm', '-f', detached.name]);
+      const attached = taskDockerRun(docker.image, imageDir, 'true');
+      await idle();
+      floorExited.push(await timed(() => cli(['run', ...attached.args], attached.env)));
+      await cli(['rm', '-f', attached.name]);
+      // The floors of the passes before (a bare container, `sleep 100`, and `--rm`), for
+      // comparison with them.
       const name = `bench-floor-${i}`;
-      floorRunning.push(
+      await idle();
+      bareRunning.push(
         await timed(() =>
           cli(['run', '-d', '--name', name, '--net', 'none', docker.image, 'sleep', '100']),
         ),
       );
       await cli(['rm', '-f', name]);
-      floorExited.push(
+      await idle();
+      bareExited.push(
         await timed(() => cli(['run', '--rm', '--net', 'none', docker.image, 'true'])),
       );
     }
@@ -307,20 +406,24 @@ async function main(): Promise<number> {
         container: { type: 'DOCKER', docker: { image: docker.image, network: 'NONE' } },
       };
     const agentPid = cluster.agents[0]?.pid ?? -1;
+    await idle();
     const cpuBeforeMs = treeCpuMs(agentPid);
     const throughputStarted = performance.now();
     await framework.launch(specs);
     for (let i = 0; i < tasks; i++) await framework.update(`t${i}`, 'TASK_FINISHED', 300_000);
     const agoraSeconds = (performance.now() - throughputStarted) / 1000;
+    // Their removals counted too, and done before the floor's N start.
+    await idle();
     const agentCpuPerTaskMs = (treeCpuMs(agentPid) - cpuBeforeMs) / tasks;
+    // The same N containers by `docker run` (attached, as above), removed after the timing.
+    const floorRuns = Array.from({ length: tasks }, () =>
+      taskDockerRun(docker.image, imageDir, 'true'),
+    );
     const floorSeconds =
       (await timed(() =>
-        Promise.all(
-          Array.from({ length: tasks }, () =>
-            cli(['run', '--rm', '--net', 'none', docker.image, 'true']),
-          ),
-        ),
+        Promise.all(floorRuns.map((floor) => cli(['run', ...floor.args], floor.env))),
       )) / 1000;
+    await cli(['rm', '-f', ...floorRuns.map((floor) => floor.name)]);
     const rows = {
       paired,
       latency: {
@@ -340,6 +443,8 @@ async function main(): Promise<number> {
         },
         floorRunningMs: { p50: median(floorRunning), p99: quantile(floorRunning, 0.99) },
         floorExitedMs: { p50: median(floorExited), p99: quantile(floorExited, 0.99) },
+        bareRunningMs: { p50: median(bareRunning), p99: quantile(bareRunning, 0.99) },
+        bareExitedMs: { p50: median(bareExited), p99: quantile(bareExited, 0.99) },
         plainRunningMs: {
           p50: median(plain.map((a) => a.running)),
           p99: quantile(
@@ -383,11 +488,13 @@ async function main(): Promise<number> {
     const lines = [
       `${'metric'.padEnd(58)}${'median'.padStart(10)}${'p99'.padStart(10)}`,
       `${'agora run --docker-image: spawn → TASK_RUNNING ms'.padEnd(58)}${f(l.agoraRunningMs.p50).padStart(10)}${f(l.agoraRunningMs.p99).padStart(10)}`,
-      `${'floor: docker run -d (returns once running) ms'.padEnd(58)}${f(l.floorRunningMs.p50).padStart(10)}${f(l.floorRunningMs.p99).padStart(10)}`,
+      `${"floor: docker run -d, the task's container ms".padEnd(58)}${f(l.floorRunningMs.p50).padStart(10)}${f(l.floorRunningMs.p99).padStart(10)}`,
       `${'  Agora over the floor (median)'.padEnd(58)}${over(l.agoraRunningMs.p50, l.floorRunningMs.p50).padStart(10)}`,
+      `${'  (old floor: docker run -d --net none IMG sleep 100)'.padEnd(58)}${f(l.bareRunningMs.p50).padStart(10)}${over(l.agoraRunningMs.p50, l.bareRunningMs.p50).padStart(10)}`,
       `${'agora run --docker-image -- true: spawn → exit ms'.padEnd(58)}${f(l.agoraExitedMs.p50).padStart(10)}${f(l.agoraExitedMs.p99).padStart(10)}`,
-      `${'floor: docker run --rm IMG true ms'.padEnd(58)}${f(l.floorExitedMs.p50).padStart(10)}${f(l.floorExitedMs.p99).padStart(10)}`,
+      `${"floor: docker run (attached), the task's container ms".padEnd(58)}${f(l.floorExitedMs.p50).padStart(10)}${f(l.floorExitedMs.p99).padStart(10)}`,
       `${'  Agora over the floor (median)'.padEnd(58)}${over(l.agoraExitedMs.p50, l.floorExitedMs.p50).padStart(10)}`,
+      `${'  (old floor: docker run --rm --net none IMG true)'.padEnd(58)}${f(l.bareExitedMs.p50).padStart(10)}${over(l.agoraExitedMs.p50, l.bareExitedMs.p50).padStart(10)}`,
       `${'context: agora run -- true (command task): → TASK_RUNNING'.padEnd(58)}${f(l.plainRunningMs.p50).padStart(10)}${f(l.plainRunningMs.p99).padStart(10)}`,
       // What the container adds to Agora's own path, beside what docker run -d takes in all.
       `${'  Docker part (docker row minus command row), / floor'.padEnd(58)}${f(l.agoraRunningMs.p50 - l.plainRunningMs.p50).padStart(10)}${`${f(((l.agoraRunningMs.p50 - l.plainRunningMs.p50) / l.floorRunningMs.p50) * 100)}%`.padStart(10)}`,
@@ -395,7 +502,7 @@ async function main(): Promise<number> {
       `${'context: same image, --containerizer mesos: → TASK_RUNNING'.padEnd(58)}${f(l.mesosImageRunningMs.p50).padStart(10)}${f(l.mesosImageRunningMs.p99).padStart(10)}`,
       `${'context: same image, --containerizer mesos: → exit'.padEnd(58)}${f(l.mesosImageExitedMs.p50).padStart(10)}${f(l.mesosImageExitedMs.p99).padStart(10)}`,
       `${`${t.tasks} DOCKER tasks at once: finished per second`.padEnd(58)}${f(t.agoraPerSecond).padStart(10)}`,
-      `${`floor: ${t.tasks} docker run --rm at once, per second`.padEnd(58)}${f(t.floorPerSecond).padStart(10)}`,
+      `${`floor: ${t.tasks} docker run (the tasks' containers) at once, /s`.padEnd(58)}${f(t.floorPerSecond).padStart(10)}`,
       `${'  Agora time over the floor'.padEnd(58)}${over(t.floorPerSecond, t.agoraPerSecond).padStart(10)}`,
       `${'agent CPU per DOCKER task (with its children) ms'.padEnd(58)}${f(t.agentCpuPerTaskMs).padStart(10)}`,
       ...(paired.length === 0

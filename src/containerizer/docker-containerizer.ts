@@ -28,6 +28,7 @@ import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Resources } from '../resources/index.js';
 import { type CreateBody, type DockerCreate, planDockerCreate } from './docker-create.js';
+import { DieEvents } from './docker-die-events.js';
 import { type ContainerInspect, DockerEngine, DockerEngineError } from './docker-engine.js';
 import { LogDemultiplexer } from './docker-log-frames.js';
 import { copyOutput, type OutputCounts, readOutputCounts } from './docker-output.js';
@@ -100,10 +101,15 @@ export class DockerContainerizer implements Containerizer {
   private readonly tracked = new Map<string, Tracked>();
   private readonly removals = new Set<NodeJS.Timeout>();
   private readonly pollers = new Set<NodeJS.Timeout>();
+  /** Exit codes from dockerd's `die` events, ahead of the waits' answers (docker-die-events.ts). */
+  private readonly dies: DieEvents;
 
   constructor(private readonly options: DockerContainerizerOptions) {
     this.engine = new DockerEngine(options.socket);
     this.cli = resolveExecutable(options.docker);
+    this.dies = new DieEvents(() =>
+      this.engine.dieEvents({ [DOCKER_LABELS.workDir]: options.workDir }),
+    );
   }
 
   get description(): string {
@@ -113,11 +119,15 @@ export class DockerContainerizer implements Containerizer {
   /** Fails unless the daemon answers: an agent told to run containers says so at start. */
   async check(): Promise<void> {
     await this.engine.ping();
+    this.dies.ensureOpen();
+  }
+
+  /** Before the task's checkpoint and sandbox: the `die` events are followed by its start. */
+  willLaunch(): void {
+    this.dies.ensureOpen();
   }
 
   async launch(spec: LaunchSpec): Promise<Container> {
-    // Docker's own work (pull, create, start) is not the agent's event loop's: no wait.
-    spec.onLaunching?.();
     const container = spec.container;
     if (container === undefined) throw new Error('the task has no DOCKER ContainerInfo');
     const plan = planDockerRun({
@@ -133,6 +143,8 @@ export class DockerContainerizer implements Containerizer {
     if (plan.kind === 'invalid') throw new Error(plan.message);
     const create = planDockerCreate(plan.name, plan.args, plan.env);
     if (create.kind === 'api') return this.launchByApi(spec, plan, create);
+    // Docker's own work (pull, create, start) is not the agent's event loop's: no wait.
+    spec.onLaunching?.();
     this.options.info?.(
       { container: plan.name, reason: create.reason },
       'container run through the docker CLI',
@@ -151,8 +163,12 @@ export class DockerContainerizer implements Containerizer {
     create: DockerCreate,
   ): Promise<Container> {
     const body = { ...create.body, Labels: { ...create.body.Labels, [API_LABEL]: '1' } };
-    // Asked for first: dockerd's create (tens of ms) runs while the agent makes the files.
+    // Asked for first: dockerd's create (tens of ms) runs while the agent reports STARTING
+    // (a checkpoint write and a POST, whose request would otherwise reach the socket first)
+    // and makes the files.
     const creating = this.createOrPull(plan, body);
+    this.options.debug?.({ container: plan.name }, 'container create asked');
+    spec.onLaunching?.();
     try {
       // There from the start, as with a command task: /files/read and `ls` in the task find them.
       for (const file of ['stdout', 'stderr'])
@@ -175,7 +191,14 @@ export class DockerContainerizer implements Containerizer {
       // attaches the streams just after it answers the attach, and only that answer says
       // the container's first bytes cannot be missed.
       const waiting = this.engine.waitFor(plan.name, 'next-exit', following.signal);
-      exited = waiting.exited;
+      // The `die` event's exit code when it comes first (dockerd 20.10 sends it before it
+      // unmounts the container; the wait is answered after).
+      const died = this.dies.next(plan.name).then((StatusCode) => ({ StatusCode }));
+      exited = Promise.race([waiting.exited, died]);
+      exited.then(
+        () => this.dies.forget(plan.name),
+        () => this.dies.forget(plan.name),
+      );
       const attaching = this.engine.attach(plan.name, false, following.signal);
       attaching.catch(() => undefined);
       await Promise.all([attaching, waiting.registered]);
@@ -185,6 +208,7 @@ export class DockerContainerizer implements Containerizer {
       this.options.debug?.({ container: plan.name }, 'container started');
     } catch (error) {
       this.tracked.delete(spec.containerId);
+      this.dies.forget(plan.name);
       following.abort();
       output?.destroy();
       await this.engine.remove(plan.name).catch(() => undefined);
@@ -383,6 +407,7 @@ export class DockerContainerizer implements Containerizer {
     this.tracked.delete(containerId);
     tracked?.following?.abort();
     const name = tracked?.name ?? dockerName(containerId);
+    this.dies.forget(name);
     const remove = async () => {
       await this.engine
         .remove(name)
@@ -470,6 +495,7 @@ export class DockerContainerizer implements Containerizer {
 
   close(): void {
     this.shim.close();
+    this.dies.close();
     for (const tracked of this.tracked.values()) tracked.following?.abort();
     for (const timer of [...this.removals, ...this.pollers]) clearTimeout(timer);
     this.removals.clear();

@@ -225,6 +225,19 @@ export class DockerEngine {
     );
   }
 
+  /**
+   * `GET /events` of the containers carrying these labels, only the `die`s: one JSON object
+   * a line, from now on. Resolved once dockerd has subscribed (it sends the head then).
+   */
+  dieEvents(labels: Readonly<Record<string, string>>): Promise<IncomingMessage> {
+    const filters = JSON.stringify({
+      type: ['container'],
+      event: ['die'],
+      label: Object.entries(labels).map(([key, value]) => `${key}=${value}`),
+    });
+    return this.stream('GET', `/events?filters=${encodeURIComponent(filters)}`);
+  }
+
   /** A request whose response is a stream: resolved with it once its head has come. */
   private stream(method: string, path: string, signal?: AbortSignal): Promise<IncomingMessage> {
     return new Promise<IncomingMessage>((resolve, reject) => {
