@@ -72,7 +72,14 @@ export interface RunView {
   completedAt?: string;
   startedAt?: string;
   createdAt: string;
-  tasks?: { index: number; status: string; attempts: number; failures: number; id?: string }[];
+  tasks?: {
+    index: number;
+    status: string;
+    attempts: number;
+    failures: number;
+    id?: string;
+    startedAt?: string;
+  }[];
 }
 
 /** Creates the job and starts a run; returns the run. */
