@@ -16,11 +16,28 @@ import {
   BadRequestError,
   type CommandInfo,
   encodeRecord,
+  isTerminalState,
   type NestedContainerID,
   type ProcessIO,
   terminationMessage,
 } from '../wire/index.js';
 import type { SandboxFiles } from './files.js';
+import {
+  adoptKept,
+  endOf,
+  killMarked,
+  markOf,
+  type NestedProcess,
+  startKept,
+} from './nested-process.js';
+import {
+  nestedRecordDir,
+  readNestedRecords,
+  removeNestedRecord,
+  writeNestedConfig,
+  writeNestedPids,
+  writeNestedTermination,
+} from './nested-records.js';
 import { closeNestedSandbox, openNestedSandbox, removeNestedSandbox } from './nested-sandbox.js';
 import type { TaskRun } from './task-runs.js';
 
@@ -31,16 +48,31 @@ const FOLLOW_INTERVAL_MS = 100;
 /** How long a session's end is remembered for WAIT_CONTAINER after it exited. */
 const ENDED_KEPT = 256;
 
-interface Session {
-  readonly child: ChildProcess;
-  readonly ended: Promise<Termination>;
-  /** A detached container's parent's sandbox, under which it has its own; a session has none. */
-  readonly taskSandbox?: string;
-}
+/** A running nested container, with the directory of its records (nested-records.ts). */
+type Session =
+  /** A session: its process is the agent's child, its streams the client's. */
+  | {
+      readonly kind: 'session';
+      readonly child: ChildProcess;
+      readonly ended: Promise<Termination>;
+      readonly dir: string;
+    }
+  /** A detached container, under its keeper, with a sandbox of its own under its parent's. */
+  | {
+      readonly kind: 'detached';
+      readonly process: NestedProcess;
+      readonly ended: Promise<Termination>;
+      readonly dir: string;
+      readonly taskSandbox: string;
+    };
 
-/** How a container that ended did, and its sandbox while REMOVE_CONTAINER has not removed it. */
+/**
+ * How a container that ended did, its sandbox while REMOVE_CONTAINER has not removed it, and
+ * its records (gone with its parent's run directory when that is removed).
+ */
 interface Ended {
   readonly termination: Termination;
+  readonly dir: string;
   readonly taskSandbox?: string;
 }
 
@@ -51,6 +83,8 @@ export interface ContainerSessionsOptions {
   readonly taskByContainer: (containerIdValue: string) => TaskRun | undefined;
   /** The task's environment, as its own process got it. */
   readonly environmentOf: (run: TaskRun) => Record<string, string>;
+  /** The task's run directory, where its nested containers' records go. */
+  readonly runDirOf: (run: TaskRun) => string;
 }
 
 export class ContainerSessions {
@@ -74,6 +108,7 @@ export class ContainerSessions {
         'launch_nested_container_session.container_id.parent',
         'is required',
       );
+    checkIdValue(id, 'launch_nested_container_session');
     if (this.sessions.has(id.value) || this.ended.has(id.value))
       throw new HttpError('CONFLICT', `container ${id.value} already exists`);
     if (this.sessions.size >= MAX_SESSIONS)
@@ -83,6 +118,8 @@ export class ContainerSessions {
     const entry = this.options.containerizer.enter(run.containerIdValue, argvOf(command), run.user);
     if (entry === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
+    const dir = nestedRecordDir(this.options.runDirOf(run), id.value);
+    writeNestedConfig(dir, { kind: 'session' });
     const child = spawn(entry.file, [...entry.args], {
       cwd: run.sandbox,
       env: { ...this.options.environmentOf(run), MESOS_SANDBOX: run.sandbox },
@@ -92,10 +129,16 @@ export class ContainerSessions {
       child.once('spawn', resolve);
       child.once('error', reject);
     });
+    // A restarted agent kills what is left of it (its streams went with this agent).
+    const mark = markOf(child.pid);
+    if (mark !== undefined) writeNestedPids(dir, { command: mark });
     const ended = new Promise<Termination>((resolve) =>
-      child.once('close', (exitCode, signal) => resolve({ exitCode, signal })),
+      child.once('close', (exitCode, signal) => {
+        writeNestedTermination(dir, { exitCode, signal });
+        resolve({ exitCode, signal });
+      }),
     );
-    this.sessions.set(id.value, { child, ended });
+    this.sessions.set(id.value, { kind: 'session', child, ended, dir });
     openRecordStream(response);
     const forward = (type: 'STDOUT' | 'STDERR') => (chunk: Buffer) =>
       writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
@@ -107,7 +150,7 @@ export class ContainerSessions {
     const termination = await ended;
     closed.removeEventListener('abort', onClose);
     this.sessions.delete(id.value);
-    this.remember(id.value, { termination });
+    this.remember(id.value, { termination, dir });
     response.end();
   }
 
@@ -127,11 +170,7 @@ export class ContainerSessions {
         'NOT_IMPLEMENTED',
         'standalone containers are not supported; launch tasks through the master',
       );
-    if (id.value === '.' || id.value === '..' || /[/\\\0]/.test(id.value))
-      throw new BadRequestError(
-        `${field}.container_id.value`,
-        "names the container's sandbox directory: no '/', '\\', NUL, '.' or '..'",
-      );
+    checkIdValue(id, field);
     if (this.sessions.has(id.value) || this.ended.has(id.value) || this.launching.has(id.value))
       return 'exists';
     if (this.sessions.size + this.launching.size >= MAX_SESSIONS)
@@ -161,35 +200,81 @@ export class ContainerSessions {
     const environment: Record<string, string> = this.options.environmentOf(run);
     for (const variable of command?.environment?.variables ?? [])
       if (variable.type !== 'SECRET') environment[variable.name] = variable.value ?? '';
-    let child: ChildProcess;
+    // Recorded before it runs, so that an agent killed from here on leaves a trace of it.
+    const dir = nestedRecordDir(this.options.runDirOf(run), id.value);
+    writeNestedConfig(dir, { kind: 'detached', taskSandbox: run.sandbox });
+    let kept: NestedProcess;
     try {
-      child = spawn(entry.file, [...entry.args], {
+      kept = await startKept({
+        entry,
         // The directory opened, not its name again: the task may have swapped the name.
         cwd: `/proc/self/fd/${opened.directory.fd}`,
         env: { ...environment, MESOS_SANDBOX: opened.path },
-        stdio: ['ignore', opened.stdout.fd, opened.stderr.fd],
-      });
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
+        stdout: opened.stdout.fd,
+        stderr: opened.stderr.fd,
+        dir,
       });
     } catch (error) {
+      removeNestedRecord(dir);
       throw new BadRequestError(field, `cannot start the command: ${(error as Error).message}`);
     } finally {
       await closeNestedSandbox(opened);
     }
-    const ended = new Promise<Termination>((resolve) =>
-      child.once('close', (exitCode, signal) => resolve({ exitCode, signal })),
-    );
-    this.sessions.set(id.value, { child, ended, taskSandbox: run.sandbox });
+    this.watchDetached(id.value, kept, run, dir, run.sandbox);
+  }
+
+  /** Books a running detached container, until it ends. */
+  private watchDetached(
+    idValue: string,
+    kept: NestedProcess,
+    parent: TaskRun,
+    dir: string,
+    taskSandbox: string,
+  ): void {
+    const { ended } = kept;
+    this.sessions.set(idValue, { kind: 'detached', process: kept, ended, dir, taskSandbox });
     // A nested container does not outlive its parent (with posix isolation nothing else
     // would end it: it is in no cgroup of the task's).
-    const parentEnded = () => child.kill('SIGKILL');
-    void run.container.terminated.then(parentEnded);
+    void parent.container?.terminated.then(() => kept.signal('SIGKILL'));
     void ended.then((termination) => {
-      this.sessions.delete(id.value);
-      this.remember(id.value, { termination, taskSandbox: run.sandbox });
+      this.sessions.delete(idValue);
+      this.remember(idValue, { termination, dir, taskSandbox });
     });
+  }
+
+  /**
+   * The nested containers of the previous agent's life, in the records of `runs` (the tasks
+   * it recovered): a detached one still running is watched again (killed if its parent is
+   * not running any more), one that ended is remembered with its status for WAIT_CONTAINER,
+   * and what is left of a session is killed, as Mesos destroys its DEBUG containers.
+   */
+  recover(runs: readonly TaskRun[]): void {
+    for (const run of runs)
+      for (const record of readNestedRecords(this.options.runDirOf(run))) {
+        const taskSandbox =
+          record.config.kind === 'detached' ? record.config.taskSandbox : undefined;
+        const known = { dir: record.dir, ...(taskSandbox !== undefined ? { taskSandbox } : {}) };
+        if (record.termination !== undefined) {
+          this.remember(record.id, { termination: record.termination, ...known });
+          continue;
+        }
+        if (record.config.kind === 'session') {
+          killMarked(record.pids.command);
+          const termination: Termination = { exitCode: null, signal: 'SIGKILL' };
+          writeNestedTermination(record.dir, termination);
+          this.remember(record.id, { termination, ...known });
+          continue;
+        }
+        const adopted = adoptKept(record);
+        if (adopted === undefined) {
+          const termination = endOf(record.dir);
+          writeNestedTermination(record.dir, termination);
+          this.remember(record.id, { termination, ...known });
+          continue;
+        }
+        this.watchDetached(record.id, adopted, run, record.dir, record.config.taskSandbox);
+        if (run.container === undefined || isTerminalState(run.state)) adopted.signal('SIGKILL');
+      }
   }
 
   /**
@@ -203,12 +288,14 @@ export class ContainerSessions {
     if (known === undefined) throw new HttpError('NOT_FOUND', `no ended container ${id.value}`);
     this.ended.delete(id.value);
     if (known.taskSandbox !== undefined) await removeNestedSandbox(known.taskSandbox, id.value);
+    removeNestedRecord(known.dir);
   }
 
   /** Feeds `records` (PROCESS_IO DATA STDIN) to a session's input; an empty one closes it. */
   async attachInput(id: NestedContainerID, records: AsyncIterable<ProcessIO>): Promise<void> {
     const session = this.sessions.get(id.value);
     if (session === undefined) throw new HttpError('NOT_FOUND', `no session ${id.value}`);
+    if (session.kind !== 'session') return;
     const stdin = session.child.stdin;
     if (stdin === null) return;
     for await (const record of records) {
@@ -234,8 +321,10 @@ export class ContainerSessions {
       openRecordStream(response);
       const forward = (type: 'STDOUT' | 'STDERR') => (chunk: Buffer) =>
         writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
-      session.child.stdout?.on('data', forward('STDOUT'));
-      session.child.stderr?.on('data', forward('STDERR'));
+      if (session.kind === 'session') {
+        session.child.stdout?.on('data', forward('STDOUT'));
+        session.child.stderr?.on('data', forward('STDERR'));
+      }
       await Promise.race([session.ended, abortion(closed)]);
       response.end();
       return;
@@ -290,7 +379,10 @@ export class ContainerSessions {
     return {
       ...(termination.exitCode !== null ? { exit_status: termination.exitCode << 8 } : {}),
       ...(termination.signal !== null ? { exit_status: signalNumber(termination.signal) } : {}),
-      message: terminationMessage(termination),
+      message:
+        termination.isUnknown === true
+          ? 'The container ended while the agent was not running; its exit status is unknown'
+          : terminationMessage(termination),
       ...(termination.limitation !== undefined
         ? { reason: termination.limitation.reason, message: termination.limitation.message }
         : {}),
@@ -301,7 +393,8 @@ export class ContainerSessions {
   kill(id: NestedContainerID, signal: NodeJS.Signals): void {
     const session = this.sessions.get(id.value);
     if (session !== undefined) {
-      session.child.kill(signal);
+      if (session.kind === 'session') session.child.kill(signal);
+      else session.process.signal(signal);
       return;
     }
     const run = this.options.taskByContainer(id.value);
@@ -309,10 +402,19 @@ export class ContainerSessions {
     run.container.signal(signal);
   }
 
-  /** Kills every session (the agent is stopping). */
-  async stop(): Promise<void> {
-    for (const { child } of this.sessions.values()) child.kill('SIGKILL');
-    await Promise.all([...this.sessions.values()].map((s) => s.ended));
+  /**
+   * Kills every nested container (the agent is stopping, and its tasks with it); when it
+   * stops leaving its tasks running (`isDetaching`), only sessions, whose streams end with
+   * it: a detached container runs on in its task, for the next agent to recover.
+   */
+  async stop(isDetaching = false): Promise<void> {
+    const stopping = [...this.sessions.values()].filter(
+      (session) => !isDetaching || session.kind === 'session',
+    );
+    for (const session of stopping)
+      if (session.kind === 'session') session.child.kill('SIGKILL');
+      else session.process.signal('SIGKILL');
+    await Promise.all(stopping.map((s) => s.ended));
   }
 
   private remember(idValue: string, ended: Ended): void {
@@ -322,6 +424,18 @@ export class ContainerSessions {
       this.ended.delete(key);
     }
   }
+}
+
+/**
+ * A container id names its sandbox and record directories: no '/', '\\', NUL, '.' or '..'
+ * (Mesos allows letters, digits, '-', '_' and '.' in an id).
+ */
+function checkIdValue(id: NestedContainerID, field: string): void {
+  if (id.value === '.' || id.value === '..' || /[/\\\0]/.test(id.value))
+    throw new BadRequestError(
+      `${field}.container_id.value`,
+      "names the container's sandbox directory: no '/', '\\', NUL, '.' or '..'",
+    );
 }
 
 /** A CommandInfo as argv: a shell line by default, as Mesos runs it. */
