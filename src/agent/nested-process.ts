@@ -23,6 +23,8 @@ const ADOPTED_POLL_MS = 250;
 
 export interface NestedProcess {
   readonly ended: Promise<Termination>;
+  /** The command's PID, when known. */
+  readonly pid: number | undefined;
   /** Sends `signal` to the command (not to its keeper, which must live to write its end). */
   signal(signal: NodeJS.Signals): void;
 }
@@ -78,7 +80,7 @@ export async function startKept(spec: KeptSpawn): Promise<NestedProcess> {
     pause = Math.min(pause * 2, 50);
   }
   if (command !== undefined && keeper !== undefined) writeNestedPids(spec.dir, { keeper, command });
-  return { ended, signal: (signal) => signalCommand(command, child, signal) };
+  return { ended, pid: command?.pid, signal: (signal) => signalCommand(command, child, signal) };
 }
 
 /**
@@ -99,7 +101,11 @@ export function adoptKept(record: NestedRecord): NestedProcess | undefined {
     }, ADOPTED_POLL_MS);
     timer.unref();
   });
-  return { ended, signal: (signal) => signalCommand(command, undefined, signal) };
+  return {
+    ended,
+    pid: command?.pid,
+    signal: (signal) => signalCommand(command, undefined, signal),
+  };
 }
 
 /** How a container whose keeper is gone ended: what its keeper wrote, or unknown. */

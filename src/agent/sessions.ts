@@ -53,6 +53,7 @@ type Session =
   /** A session: its process is the agent's child, its streams the client's. */
   | {
       readonly kind: 'session';
+      readonly id: NestedContainerID;
       readonly child: ChildProcess;
       readonly ended: Promise<Termination>;
       readonly dir: string;
@@ -60,6 +61,7 @@ type Session =
   /** A detached container, under its keeper, with a sandbox of its own under its parent's. */
   | {
       readonly kind: 'detached';
+      readonly id: NestedContainerID;
       readonly process: NestedProcess;
       readonly ended: Promise<Termination>;
       readonly dir: string;
@@ -138,7 +140,7 @@ export class ContainerSessions {
         resolve({ exitCode, signal });
       }),
     );
-    this.sessions.set(id.value, { kind: 'session', child, ended, dir });
+    this.sessions.set(id.value, { kind: 'session', id, child, ended, dir });
     openRecordStream(response);
     const forward = (type: 'STDOUT' | 'STDERR') => (chunk: Buffer) =>
       writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
@@ -220,19 +222,20 @@ export class ContainerSessions {
     } finally {
       await closeNestedSandbox(opened);
     }
-    this.watchDetached(id.value, kept, run, dir, run.sandbox);
+    this.watchDetached(id, kept, run, dir, run.sandbox);
   }
 
   /** Books a running detached container, until it ends. */
   private watchDetached(
-    idValue: string,
+    id: NestedContainerID,
     kept: NestedProcess,
     parent: TaskRun,
     dir: string,
     taskSandbox: string,
   ): void {
     const { ended } = kept;
-    this.sessions.set(idValue, { kind: 'detached', process: kept, ended, dir, taskSandbox });
+    const idValue = id.value;
+    this.sessions.set(idValue, { kind: 'detached', id, process: kept, ended, dir, taskSandbox });
     // A nested container does not outlive its parent (with posix isolation nothing else
     // would end it: it is in no cgroup of the task's).
     void parent.container?.terminated.then(() => kept.signal('SIGKILL'));
@@ -272,7 +275,8 @@ export class ContainerSessions {
           this.remember(record.id, { termination, ...known });
           continue;
         }
-        this.watchDetached(record.id, adopted, run, record.dir, record.config.taskSandbox);
+        const id = { value: record.id, parent: { value: run.containerIdValue } };
+        this.watchDetached(id, adopted, run, record.dir, record.config.taskSandbox);
         if (run.container === undefined || isTerminalState(run.state)) adopted.signal('SIGKILL');
       }
   }
@@ -366,6 +370,14 @@ export class ContainerSessions {
       if (!moved) await Promise.race([delay(FOLLOW_INTERVAL_MS), leaving]);
     }
     response.end();
+  }
+
+  /** The nested containers running now (GET_CONTAINERS with show_nested), with their PIDs. */
+  running(): { readonly id: NestedContainerID; readonly pid: number | undefined }[] {
+    return [...this.sessions.values()].map((session) => ({
+      id: session.id,
+      pid: session.kind === 'session' ? session.child.pid : session.process.pid,
+    }));
   }
 
   /** WAIT_CONTAINER: how the container ended, once it has. */

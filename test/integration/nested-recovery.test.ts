@@ -139,8 +139,33 @@ test('nested containers survive an agent killed with SIGKILL: running ones are r
   await waitFor('the session to be killed', () => (isRunning(sessionPid) ? undefined : true));
   assert.equal((await wait('debug')).exit_status, 9);
 
-  // The running one is the new agent's: killed and waited for through it.
+  // The running one is the new agent's: listed, killed and waited for through it.
   assert.ok(isRunning(keepPid), 'the running nested container is not killed by the recovery');
+  const listed = async (showNested: boolean) => {
+    const answer = await call({
+      type: 'GET_CONTAINERS',
+      get_containers: { show_nested: showNested },
+    });
+    assert.equal(answer.status, 200, answer.text);
+    return (
+      JSON.parse(answer.text) as {
+        get_containers: {
+          containers: {
+            container_id: { value: string; parent?: { value: string } };
+            container_status?: { executor_pid?: number };
+          }[];
+        };
+      }
+    ).get_containers.containers;
+  };
+  const keep = (await listed(true)).find((c) => c.container_id.value === 'keep');
+  assert.deepEqual(keep?.container_id, nested('keep'), 'GET_CONTAINERS show_nested lists it');
+  assert.ok(keep?.container_status?.executor_pid !== undefined, 'with its pid');
+  assert.equal(
+    (await listed(false)).some((c) => c.container_id.value === 'keep'),
+    false,
+    'only when asked',
+  );
   const killed = await call({
     type: 'KILL_CONTAINER',
     kill_container: { container_id: nested('keep'), signal: 15 },
