@@ -55,7 +55,13 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
     if (isRecordIo(request.headers['content-type'])) {
       request.streamBody(); // a session's input may idle: no body deadline
       await attachInput(agent, request.raw, request.maxBodyBytes);
-      sendEmpty(response, 200);
+      if (request.raw.complete) sendEmpty(response, 200);
+      else {
+        // The container's input ended (it exited, or closed it) before the client's stream:
+        // the rest is not read, so the connection cannot carry another request.
+        response.writeHead(200, { connection: 'close', 'content-length': 0 });
+        response.end();
+      }
       return;
     }
     const call = parseAgentOperatorCall(await readJsonBody(request));

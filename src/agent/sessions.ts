@@ -146,6 +146,9 @@ export class ContainerSessions {
       writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
     child.stdout?.on('data', forward('STDOUT'));
     child.stderr?.on('data', forward('STDERR'));
+    // A command that closed its input gets EPIPE for what is written to it: not the agent's
+    // error (unhandled, it would end the agent), and attachInput stops at its 'close'.
+    child.stdin?.on('error', () => child.stdin?.destroy());
     // The client leaving ends the session, as Mesos does: nobody can see its output.
     const onClose = () => child.kill('SIGKILL');
     closed.addEventListener('abort', onClose, { once: true });
@@ -301,12 +304,25 @@ export class ContainerSessions {
     if (session === undefined) throw new HttpError('NOT_FOUND', `no session ${id.value}`);
     if (session.kind !== 'session') return;
     const stdin = session.child.stdin;
-    if (stdin === null) return;
-    for await (const record of records) {
+    if (stdin === null || stdin.destroyed) return;
+    // The input ends when the command's does (it closed it, or exited): a write then fails
+    // with EPIPE (seen on the stream's 'error', which the launch listens to), and a client
+    // still sending is answered instead of being read on for nothing.
+    const gone = new Promise<'gone'>((resolve) => {
+      if (stdin.destroyed) resolve('gone');
+      stdin.once('close', () => resolve('gone'));
+      void session.ended.then(() => resolve('gone'));
+    });
+    const iterator = records[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([iterator.next(), gone]);
+      if (next === 'gone' || next.done === true) break;
+      const record = next.value;
       if (record.type !== 'DATA' || record.data.type !== 'STDIN') continue;
       const bytes = Buffer.from(record.data.data, 'base64');
       if (bytes.length === 0) break;
-      if (!stdin.write(bytes)) await new Promise((resolve) => stdin.once('drain', resolve));
+      if (!stdin.write(bytes))
+        await Promise.race([new Promise((resolve) => stdin.once('drain', resolve)), gone]);
     }
     stdin.end();
   }
