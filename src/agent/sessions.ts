@@ -341,11 +341,19 @@ export class ContainerSessions {
       openRecordStream(response);
       const forward = (type: 'STDOUT' | 'STDERR') => (chunk: Buffer) =>
         writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
+      const onStdout = forward('STDOUT');
+      const onStderr = forward('STDERR');
       if (session.kind === 'session') {
-        session.child.stdout?.on('data', forward('STDOUT'));
-        session.child.stderr?.on('data', forward('STDERR'));
+        session.child.stdout?.on('data', onStdout);
+        session.child.stderr?.on('data', onStderr);
       }
       await Promise.race([session.ended, abortion(closed)]);
+      // A client that left stops being written to: each attach would otherwise leave its
+      // listeners on the session's streams for as long as the session lives.
+      if (session.kind === 'session') {
+        session.child.stdout?.off('data', onStdout);
+        session.child.stderr?.off('data', onStderr);
+      }
       response.end();
       return;
     }
