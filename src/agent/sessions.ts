@@ -8,14 +8,12 @@
 // (ATTACH_CONTAINER_OUTPUT), read from its sandbox files.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Containerizer, Termination } from '../containerizer/index.js';
 import { HttpError } from '../runtime/index.js';
 import {
   BadRequestError,
   type CommandInfo,
-  encodeRecord,
   isTerminalState,
   type NestedContainerID,
   type ProcessIO,
@@ -31,6 +29,7 @@ import {
   startKept,
 } from './nested-process.js';
 import {
+  type NestedRecord,
   nestedRecordDir,
   readNestedRecords,
   removeNestedRecord,
@@ -39,6 +38,16 @@ import {
   writeNestedTermination,
 } from './nested-records.js';
 import { closeNestedSandbox, openNestedSandbox, removeNestedSandbox } from './nested-sandbox.js';
+import { processesWithEnvironment } from './process-identity.js';
+import {
+  abortion,
+  argvOf,
+  checkIdValue,
+  delay,
+  openRecordStream,
+  signalNumber,
+  writeRecord,
+} from './session-io.js';
 import type { TaskRun } from './task-runs.js';
 
 /** Sessions running at once on one agent: each is a process and a stream. */
@@ -255,6 +264,8 @@ export class ContainerSessions {
    * and what is left of a session is killed, as Mesos destroys its DEBUG containers.
    */
   recover(runs: readonly TaskRun[]): void {
+    /** Detached containers no keeper watches any more, their ends to be told. */
+    const unwatched: { record: NestedRecord; sandbox: string }[] = [];
     for (const run of runs)
       for (const record of readNestedRecords(this.options.runDirOf(run))) {
         const taskSandbox =
@@ -273,15 +284,33 @@ export class ContainerSessions {
         }
         const adopted = adoptKept(record);
         if (adopted === undefined) {
-          const termination = endOf(record.dir);
-          writeNestedTermination(record.dir, termination);
-          this.remember(record.id, { termination, ...known });
+          const sandbox = join(record.config.taskSandbox, 'containers', record.id);
+          unwatched.push({ record, sandbox });
           continue;
         }
         const id = { value: record.id, parent: { value: run.containerIdValue } };
         this.watchDetached(id, adopted, run, record.dir, record.config.taskSandbox);
         if (run.container === undefined || isTerminalState(run.state)) adopted.signal('SIGKILL');
       }
+    // What is left of those is found by the sandbox in its environment and killed: a keeper
+    // the previous agent died before recording (and its command), or what a command that
+    // ended left running. One pass over /proc for all of them.
+    const strays = processesWithEnvironment(
+      unwatched.map(({ sandbox }) => `MESOS_SANDBOX=${sandbox}`),
+    );
+    for (const { record, sandbox } of unwatched) {
+      const pids = strays.get(`MESOS_SANDBOX=${sandbox}`) ?? [];
+      for (const pid of pids) killMarked(markOf(pid));
+      const ended = endOf(record.dir);
+      const termination: Termination =
+        ended.isUnknown === true && pids.length > 0 ? { exitCode: null, signal: 'SIGKILL' } : ended;
+      writeNestedTermination(record.dir, termination);
+      this.remember(record.id, {
+        termination,
+        dir: record.dir,
+        ...(record.config.kind === 'detached' ? { taskSandbox: record.config.taskSandbox } : {}),
+      });
+    }
   }
 
   /**
@@ -460,50 +489,4 @@ export class ContainerSessions {
       this.ended.delete(key);
     }
   }
-}
-
-/**
- * A container id names its sandbox and record directories: no '/', '\\', NUL, '.' or '..'
- * (Mesos allows letters, digits, '-', '_' and '.' in an id).
- */
-function checkIdValue(id: NestedContainerID, field: string): void {
-  if (id.value === '.' || id.value === '..' || /[/\\\0]/.test(id.value))
-    throw new BadRequestError(
-      `${field}.container_id.value`,
-      "names the container's sandbox directory: no '/', '\\', NUL, '.' or '..'",
-    );
-}
-
-/** A CommandInfo as argv: a shell line by default, as Mesos runs it. */
-function argvOf(command: CommandInfo | undefined): string[] {
-  return (command?.shell ?? true)
-    ? ['/bin/sh', '-c', command?.value ?? '/bin/sh']
-    : [command?.value ?? '/bin/sh', ...(command?.arguments ?? []).slice(1)];
-}
-
-function openRecordStream(response: ServerResponse): void {
-  response.writeHead(200, {
-    'content-type': 'application/recordio',
-    'message-content-type': 'application/json',
-    'cache-control': 'no-cache',
-  });
-  response.flushHeaders();
-}
-
-function writeRecord(response: ServerResponse, record: ProcessIO): void {
-  if (!response.writableEnded) response.write(encodeRecord(JSON.stringify(record)));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function abortion(signal: AbortSignal): Promise<void> {
-  return signal.aborted
-    ? Promise.resolve()
-    : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return constants.signals[signal] ?? 0;
 }

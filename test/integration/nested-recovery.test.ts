@@ -5,7 +5,7 @@
 // died with the agent) is killed, as Mesos destroys its DEBUG containers; and nested
 // containers of a task that ended while no agent ran are killed, not left orphaned.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readStat } from '../../src/containerizer/index.js';
@@ -83,13 +83,15 @@ test('nested containers survive an agent killed with SIGKILL: running ones are r
   await launch('keep', 'echo $$ > pid; exec sleep 600');
   await launch('ends', `echo $$ > pid; while [ ! -e ${release} ]; do sleep 0.05; done; exit 7`);
   await launch('orphan', 'echo $$ > pid; exec sleep 600', short.container);
+  await launch('unrecorded', 'echo $$ > pid; exec sleep 600');
   for (const [sandbox, value] of [
     [host.sandbox, 'keep'],
     [host.sandbox, 'ends'],
     [short.sandbox, 'orphan'],
+    [host.sandbox, 'unrecorded'],
   ] as const)
     pids.push(await pidOf(sandbox, value));
-  const [keepPid = 0, endsPid = 0, orphanPid = 0] = pids;
+  const [keepPid = 0, endsPid = 0, orphanPid = 0, unrecordedPid = 0] = pids;
   // A session, its stream held open by this client until the agent dies.
   const session = new AbortController();
   const sessionStream = fetch(new URL('/api/v1', agentUrl), {
@@ -124,6 +126,13 @@ test('nested containers survive an agent killed with SIGKILL: running ones are r
     isRunning(endsPid) ? undefined : true,
   );
   process.kill(-short.pid, 'SIGKILL');
+  // As if the agent had died between starting a keeper and recording its PID.
+  const records = join(cluster.workDir, 'agent-1', 'meta');
+  const unrecorded = readdirSync(records, { recursive: true, encoding: 'utf8' }).find((path) =>
+    path.endsWith(join('containers', 'unrecorded', 'pids')),
+  );
+  assert.ok(unrecorded !== undefined, 'the nested container is recorded under its parent run');
+  rmSync(join(records, unrecorded));
   assert.ok(isRunning(keepPid), 'a nested container runs on without its agent');
   assert.ok(isRunning(sessionPid), 'so does a session, its stream gone');
 
@@ -135,6 +144,9 @@ test('nested containers survive an agent killed with SIGKILL: running ones are r
   // The nested container of the task that ended while no agent ran dies with it.
   assert.equal((await wait('orphan', short.container)).exit_status, 9);
   assert.equal(isRunning(orphanPid), false);
+  // One whose keeper was not recorded is found by its sandbox and killed.
+  assert.equal((await wait('unrecorded')).exit_status, 9);
+  assert.equal(isRunning(unrecordedPid), false);
   // What is left of the session is killed.
   await waitFor('the session to be killed', () => (isRunning(sessionPid) ? undefined : true));
   assert.equal((await wait('debug')).exit_status, 9);
