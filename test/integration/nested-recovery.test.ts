@@ -192,3 +192,66 @@ test('nested containers survive an agent killed with SIGKILL: running ones are r
   assert.equal(removed.status, 200, removed.text);
   assert.equal(existsSync(join(host.sandbox, 'containers', 'keep')), false);
 });
+
+test('an agent stopped leaving its tasks running (SIGTERM) leaves their nested containers running for the next one', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:1;mem:512' });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'nested-detach');
+  t.after(() => framework.stop());
+  await framework.launch({ host: 'exec sleep 600' });
+  const running = await framework.update('host', 'TASK_RUNNING');
+  const parent = running.container_status?.container_id?.value;
+  const taskPid = running.container_status?.executor_pid;
+  assert.ok(parent !== undefined && taskPid !== undefined);
+  let agentUrl = cluster.agents[0]?.url ?? '';
+  const call = async (body: unknown) => {
+    const response = await fetch(new URL('/api/v1', agentUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, text: await response.text() };
+  };
+  const id = { value: 'stays', parent: { value: parent } };
+  const launched = await call({
+    type: 'LAUNCH_CONTAINER',
+    launch_container: { container_id: id, command: { value: 'exec sleep 600' } },
+  });
+  assert.equal(launched.status, 200, launched.text);
+  const listed = await call({ type: 'GET_CONTAINERS', get_containers: { show_nested: true } });
+  const pid = (
+    JSON.parse(listed.text) as {
+      get_containers: {
+        containers: {
+          container_id: { value: string };
+          container_status?: { executor_pid?: number };
+        }[];
+      };
+    }
+  ).get_containers.containers.find((c) => c.container_id.value === 'stays')?.container_status
+    ?.executor_pid;
+  assert.ok(pid !== undefined, listed.text);
+  t.after(() => {
+    for (const each of [pid, taskPid]) if (isRunning(each)) process.kill(each, 'SIGKILL');
+  });
+
+  const [agent] = cluster.agents;
+  assert.ok(agent !== undefined);
+  agent.process.kill('SIGTERM');
+  await agent.exited;
+  assert.ok(isRunning(pid), 'the nested container runs on, as its task does');
+  const again = await cluster.addAgent('agent-1-again', [], join(cluster.workDir, 'agent-1'));
+  agentUrl = again.url;
+  const killed = await call({
+    type: 'KILL_CONTAINER',
+    kill_container: { container_id: id, signal: 15 },
+  });
+  assert.equal(killed.status, 200, killed.text);
+  const waited = await call({ type: 'WAIT_CONTAINER', wait_container: { container_id: id } });
+  assert.equal(waited.status, 200, waited.text);
+  assert.equal(
+    (JSON.parse(waited.text) as { wait_container: { exit_status: number } }).wait_container
+      .exit_status,
+    15,
+  );
+});
