@@ -484,9 +484,12 @@ export class ContainerSessions {
 
   private remember(idValue: string, ended: Ended): void {
     this.ended.set(idValue, ended);
-    for (const key of this.ended.keys()) {
+    for (const [key, forgotten] of this.ended) {
       if (this.ended.size <= ENDED_KEPT) break;
       this.ended.delete(key);
+      // Its records go too: a task exec'd into all day would otherwise pile them up in its
+      // run directory, for a restarted agent to read one by one.
+      removeNestedRecord(forgotten.dir);
     }
   }
 }
