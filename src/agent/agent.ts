@@ -252,6 +252,7 @@ export class Agent implements AgentView {
       taskByContainer: (id) => this.runs.byContainer(id),
       environmentOf: (run) =>
         this.runs.environment(run, this.agentIdValue ?? run.address.agentIdValue),
+      runDirOf: (run) => this.checkpoint.runDir(run.address),
     });
     routeAgentOperatorApi(this.http, this);
     routeExecutorApi(this.http, this.executors, options.logger, options.executorSecretKey);
@@ -317,6 +318,7 @@ export class Agent implements AgentView {
     await this.fetcher.start();
     await this.runs.recover((runs, found) => this.executors.recover(runs, found));
     this.recoverGroups();
+    this.sessions.recover(this.runs.active);
     // What no run holds any more is scheduled from its mtime: the schedule outlives restarts.
     // A task group's task holds its executor's run directory, where its own sandbox is.
     await this.gc.recover(
@@ -355,7 +357,7 @@ export class Agent implements AgentView {
     this.cleanup.defer(() => this.checkpoint.settled());
     this.cleanup.defer(() => (this.isDetaching ? undefined : this.runs.killAll()));
     this.cleanup.defer(() => (this.isDetaching ? undefined : this.executors.killAll()));
-    this.cleanup.defer(() => this.sessions.stop());
+    this.cleanup.defer(() => this.sessions.stop(this.isDetaching));
     this.cleanup.defer(() => this.updates.stop());
     // Through a coordinator the leader is watched for the agent's whole life (one session).
     const leader = await followLeader(this.options.master);

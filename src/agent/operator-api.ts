@@ -55,7 +55,13 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
     if (isRecordIo(request.headers['content-type'])) {
       request.streamBody(); // a session's input may idle: no body deadline
       await attachInput(agent, request.raw, request.maxBodyBytes);
-      sendEmpty(response, 200);
+      if (request.raw.complete) sendEmpty(response, 200);
+      else {
+        // The container's input ended (it exited, or closed it) before the client's stream:
+        // the rest is not read, so the connection cannot carry another request.
+        response.writeHead(200, { connection: 'close', 'content-length': 0 });
+        response.end();
+      }
       return;
     }
     const call = parseAgentOperatorCall(await readJsonBody(request));
@@ -113,19 +119,31 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       }
       case 'GET_CONTAINERS':
         return reply('GET_CONTAINERS', {
-          containers: agent.runs.usage().map(({ run, statistics }) => ({
-            framework_id: run.frameworkId,
-            executor_id: mintExecutorId(run.address.executorIdValue),
-            executor_name: executorName(run),
-            container_id: mintContainerId(run.containerIdValue),
-            container_status: {
+          containers: [
+            ...agent.runs.usage().map(({ run, statistics }) => ({
+              framework_id: run.frameworkId,
+              executor_id: mintExecutorId(run.address.executorIdValue),
+              executor_name: executorName(run),
               container_id: mintContainerId(run.containerIdValue),
-              ...(run.container !== undefined && run.container.pid > 0
-                ? { executor_pid: run.container.pid }
-                : {}),
-            },
-            resource_statistics: statistics,
-          })),
+              container_status: {
+                container_id: mintContainerId(run.containerIdValue),
+                ...(run.container !== undefined && run.container.pid > 0
+                  ? { executor_pid: run.container.pid }
+                  : {}),
+              },
+              resource_statistics: statistics,
+            })),
+            // Nested ones only when asked for, as Mesos lists them: their id and status.
+            ...(call.get_containers?.show_nested === true
+              ? agent.sessions.running().map(({ id, pid }) => ({
+                  container_id: id,
+                  container_status: {
+                    container_id: id,
+                    ...(pid !== undefined ? { executor_pid: pid } : {}),
+                  },
+                }))
+              : []),
+          ],
         });
       case 'GET_OPERATIONS':
         return reply('GET_OPERATIONS', { operations: [] });

@@ -8,7 +8,6 @@
 // (ATTACH_CONTAINER_OUTPUT), read from its sandbox files.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Containerizer, Termination } from '../containerizer/index.js';
 import { HttpError } from '../runtime/index.js';
@@ -17,13 +16,39 @@ import {
   BadRequestError,
   type CommandInfo,
   commandArgv,
-  encodeRecord,
+  isTerminalState,
   type NestedContainerID,
   type ProcessIO,
   terminationMessage,
 } from '../wire/index.js';
 import type { SandboxFiles } from './files.js';
+import {
+  adoptKept,
+  endOf,
+  killMarked,
+  markOf,
+  type NestedProcess,
+  startKept,
+} from './nested-process.js';
+import {
+  type NestedRecord,
+  nestedRecordDir,
+  readNestedRecords,
+  removeNestedRecord,
+  writeNestedConfig,
+  writeNestedPids,
+  writeNestedTermination,
+} from './nested-records.js';
 import { closeNestedSandbox, openNestedSandbox, removeNestedSandbox } from './nested-sandbox.js';
+import { processesWithEnvironment } from './process-identity.js';
+import {
+  abortion,
+  checkIdValue,
+  delay,
+  openRecordStream,
+  signalNumber,
+  writeRecord,
+} from './session-io.js';
 import type { TaskRun } from './task-runs.js';
 
 /** Sessions running at once on one agent: each is a process and a stream. */
@@ -33,16 +58,33 @@ const FOLLOW_INTERVAL_MS = 100;
 /** How long a session's end is remembered for WAIT_CONTAINER after it exited. */
 const ENDED_KEPT = 256;
 
-interface Session {
-  readonly child: ChildProcess;
-  readonly ended: Promise<Termination>;
-  /** A detached container's parent's sandbox, under which it has its own; a session has none. */
-  readonly taskSandbox?: string;
-}
+/** A running nested container, with the directory of its records (nested-records.ts). */
+type Session =
+  /** A session: its process is the agent's child, its streams the client's. */
+  | {
+      readonly kind: 'session';
+      readonly id: NestedContainerID;
+      readonly child: ChildProcess;
+      readonly ended: Promise<Termination>;
+      readonly dir: string;
+    }
+  /** A detached container, under its keeper, with a sandbox of its own under its parent's. */
+  | {
+      readonly kind: 'detached';
+      readonly id: NestedContainerID;
+      readonly process: NestedProcess;
+      readonly ended: Promise<Termination>;
+      readonly dir: string;
+      readonly taskSandbox: string;
+    };
 
-/** How a container that ended did, and its sandbox while REMOVE_CONTAINER has not removed it. */
+/**
+ * How a container that ended did, its sandbox while REMOVE_CONTAINER has not removed it, and
+ * its records (gone with its parent's run directory when that is removed).
+ */
 interface Ended {
   readonly termination: Termination;
+  readonly dir: string;
   readonly taskSandbox?: string;
 }
 
@@ -53,6 +95,8 @@ export interface ContainerSessionsOptions {
   readonly taskByContainer: (containerIdValue: string) => TaskRun | undefined;
   /** The task's environment, as its own process got it. */
   readonly environmentOf: (run: TaskRun) => Record<string, string>;
+  /** The task's run directory, where its nested containers' records go. */
+  readonly runDirOf: (run: TaskRun) => string;
 }
 
 export class ContainerSessions {
@@ -76,19 +120,19 @@ export class ContainerSessions {
         'launch_nested_container_session.container_id.parent',
         'is required',
       );
+    checkIdValue(id, 'launch_nested_container_session');
     if (this.sessions.has(id.value) || this.ended.has(id.value))
       throw new HttpError('CONFLICT', `container ${id.value} already exists`);
     if (this.sessions.size >= MAX_SESSIONS)
       throw new HttpError('UNAVAILABLE', `${MAX_SESSIONS} sessions are running; try again later`);
     const run = this.options.taskByContainer(parent.value);
     if (run === undefined) throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
-    const entry = this.options.containerizer.enter(
-      run.containerIdValue,
-      commandArgv(command, '/bin/sh'),
-      run.user,
-    );
+    const argv = commandArgv(command, '/bin/sh');
+    const entry = this.options.containerizer.enter(run.containerIdValue, argv, run.user);
     if (entry === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
+    const dir = nestedRecordDir(this.options.runDirOf(run), id.value);
+    writeNestedConfig(dir, { kind: 'session' });
     const child = spawn(entry.file, [...entry.args], {
       cwd: run.sandbox,
       env: { ...this.options.environmentOf(run), MESOS_SANDBOX: run.sandbox },
@@ -98,22 +142,31 @@ export class ContainerSessions {
       child.once('spawn', resolve);
       child.once('error', reject);
     });
+    // A restarted agent kills what is left of it (its streams went with this agent).
+    const mark = markOf(child.pid);
+    if (mark !== undefined) writeNestedPids(dir, { command: mark });
     const ended = new Promise<Termination>((resolve) =>
-      child.once('close', (exitCode, signal) => resolve({ exitCode, signal })),
+      child.once('close', (exitCode, signal) => {
+        writeNestedTermination(dir, { exitCode, signal });
+        resolve({ exitCode, signal });
+      }),
     );
-    this.sessions.set(id.value, { child, ended });
+    this.sessions.set(id.value, { kind: 'session', id, child, ended, dir });
     openRecordStream(response);
     const forward = (type: 'STDOUT' | 'STDERR') => (chunk: Buffer) =>
       writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
     child.stdout?.on('data', forward('STDOUT'));
     child.stderr?.on('data', forward('STDERR'));
+    // A command that closed its input gets EPIPE for what is written to it: not the agent's
+    // error (unhandled, it would end the agent), and attachInput stops at its 'close'.
+    child.stdin?.on('error', () => child.stdin?.destroy());
     // The client leaving ends the session, as Mesos does: nobody can see its output.
     const onClose = () => child.kill('SIGKILL');
     closed.addEventListener('abort', onClose, { once: true });
     const termination = await ended;
     closed.removeEventListener('abort', onClose);
     this.sessions.delete(id.value);
-    this.remember(id.value, { termination });
+    this.remember(id.value, { termination, dir });
     response.end();
   }
 
@@ -133,11 +186,7 @@ export class ContainerSessions {
         'NOT_IMPLEMENTED',
         'standalone containers are not supported; launch tasks through the master',
       );
-    if (id.value === '.' || id.value === '..' || /[/\\\0]/.test(id.value))
-      throw new BadRequestError(
-        `${field}.container_id.value`,
-        "names the container's sandbox directory: no '/', '\\', NUL, '.' or '..'",
-      );
+    checkIdValue(id, field);
     if (this.sessions.has(id.value) || this.ended.has(id.value) || this.launching.has(id.value))
       return 'exists';
     if (this.sessions.size + this.launching.size >= MAX_SESSIONS)
@@ -160,44 +209,109 @@ export class ContainerSessions {
     const run = this.options.taskByContainer(parent.value);
     if (run?.container === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
-    const entry = this.options.containerizer.enter(
-      run.containerIdValue,
-      commandArgv(command, '/bin/sh'),
-      run.user,
-    );
+    const argv = commandArgv(command, '/bin/sh');
+    const entry = this.options.containerizer.enter(run.containerIdValue, argv, run.user);
     if (entry === undefined)
       throw new HttpError('NOT_FOUND', `no running container ${parent.value}`);
     const opened = await openNestedSandbox(run.sandbox, id.value);
     const environment = addCommandEnvironment(this.options.environmentOf(run), command);
-    let child: ChildProcess;
+    // Recorded before it runs, so that an agent killed from here on leaves a trace of it.
+    const dir = nestedRecordDir(this.options.runDirOf(run), id.value);
+    writeNestedConfig(dir, { kind: 'detached', taskSandbox: run.sandbox });
+    let kept: NestedProcess;
     try {
-      child = spawn(entry.file, [...entry.args], {
+      kept = await startKept({
+        entry,
         // The directory opened, not its name again: the task may have swapped the name.
         cwd: `/proc/self/fd/${opened.directory.fd}`,
         env: { ...environment, MESOS_SANDBOX: opened.path },
-        stdio: ['ignore', opened.stdout.fd, opened.stderr.fd],
-      });
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
+        stdout: opened.stdout.fd,
+        stderr: opened.stderr.fd,
+        dir,
       });
     } catch (error) {
+      removeNestedRecord(dir);
       throw new BadRequestError(field, `cannot start the command: ${(error as Error).message}`);
     } finally {
       await closeNestedSandbox(opened);
     }
-    const ended = new Promise<Termination>((resolve) =>
-      child.once('close', (exitCode, signal) => resolve({ exitCode, signal })),
-    );
-    this.sessions.set(id.value, { child, ended, taskSandbox: run.sandbox });
+    this.watchDetached(id, kept, run, dir, run.sandbox);
+  }
+
+  /** Books a running detached container, until it ends. */
+  private watchDetached(
+    id: NestedContainerID,
+    kept: NestedProcess,
+    parent: TaskRun,
+    dir: string,
+    taskSandbox: string,
+  ): void {
+    const { ended } = kept;
+    const idValue = id.value;
+    this.sessions.set(idValue, { kind: 'detached', id, process: kept, ended, dir, taskSandbox });
     // A nested container does not outlive its parent (with posix isolation nothing else
     // would end it: it is in no cgroup of the task's).
-    const parentEnded = () => child.kill('SIGKILL');
-    void run.container.terminated.then(parentEnded);
+    void parent.container?.terminated.then(() => kept.signal('SIGKILL'));
     void ended.then((termination) => {
-      this.sessions.delete(id.value);
-      this.remember(id.value, { termination, taskSandbox: run.sandbox });
+      this.sessions.delete(idValue);
+      this.remember(idValue, { termination, dir, taskSandbox });
     });
+  }
+
+  /**
+   * The nested containers of the previous agent's life, in the records of `runs` (the tasks
+   * it recovered): a detached one still running is watched again (killed if its parent is
+   * not running any more), one that ended is remembered with its status for WAIT_CONTAINER,
+   * and what is left of a session is killed, as Mesos destroys its DEBUG containers.
+   */
+  recover(runs: readonly TaskRun[]): void {
+    /** Detached containers no keeper watches any more, their ends to be told. */
+    const unwatched: { record: NestedRecord; sandbox: string }[] = [];
+    for (const run of runs)
+      for (const record of readNestedRecords(this.options.runDirOf(run))) {
+        const taskSandbox =
+          record.config.kind === 'detached' ? record.config.taskSandbox : undefined;
+        const known = { dir: record.dir, ...(taskSandbox !== undefined ? { taskSandbox } : {}) };
+        if (record.termination !== undefined) {
+          this.remember(record.id, { termination: record.termination, ...known });
+          continue;
+        }
+        if (record.config.kind === 'session') {
+          killMarked(record.pids.command);
+          const termination: Termination = { exitCode: null, signal: 'SIGKILL' };
+          writeNestedTermination(record.dir, termination);
+          this.remember(record.id, { termination, ...known });
+          continue;
+        }
+        const adopted = adoptKept(record);
+        if (adopted === undefined) {
+          const sandbox = join(record.config.taskSandbox, 'containers', record.id);
+          unwatched.push({ record, sandbox });
+          continue;
+        }
+        const id = { value: record.id, parent: { value: run.containerIdValue } };
+        this.watchDetached(id, adopted, run, record.dir, record.config.taskSandbox);
+        if (run.container === undefined || isTerminalState(run.state)) adopted.signal('SIGKILL');
+      }
+    // What is left of those is found by the sandbox in its environment and killed: a keeper
+    // the previous agent died before recording (and its command), or what a command that
+    // ended left running. One pass over /proc for all of them.
+    const strays = processesWithEnvironment(
+      unwatched.map(({ sandbox }) => `MESOS_SANDBOX=${sandbox}`),
+    );
+    for (const { record, sandbox } of unwatched) {
+      const pids = strays.get(`MESOS_SANDBOX=${sandbox}`) ?? [];
+      for (const pid of pids) killMarked(markOf(pid));
+      const ended = endOf(record.dir);
+      const termination: Termination =
+        ended.isUnknown === true && pids.length > 0 ? { exitCode: null, signal: 'SIGKILL' } : ended;
+      writeNestedTermination(record.dir, termination);
+      this.remember(record.id, {
+        termination,
+        dir: record.dir,
+        ...(record.config.kind === 'detached' ? { taskSandbox: record.config.taskSandbox } : {}),
+      });
+    }
   }
 
   /**
@@ -211,19 +325,34 @@ export class ContainerSessions {
     if (known === undefined) throw new HttpError('NOT_FOUND', `no ended container ${id.value}`);
     this.ended.delete(id.value);
     if (known.taskSandbox !== undefined) await removeNestedSandbox(known.taskSandbox, id.value);
+    removeNestedRecord(known.dir);
   }
 
   /** Feeds `records` (PROCESS_IO DATA STDIN) to a session's input; an empty one closes it. */
   async attachInput(id: NestedContainerID, records: AsyncIterable<ProcessIO>): Promise<void> {
     const session = this.sessions.get(id.value);
     if (session === undefined) throw new HttpError('NOT_FOUND', `no session ${id.value}`);
+    if (session.kind !== 'session') return;
     const stdin = session.child.stdin;
-    if (stdin === null) return;
-    for await (const record of records) {
+    if (stdin === null || stdin.destroyed) return;
+    // The input ends when the command's does (it closed it, or exited): a write then fails
+    // with EPIPE (seen on the stream's 'error', which the launch listens to), and a client
+    // still sending is answered instead of being read on for nothing.
+    const gone = new Promise<'gone'>((resolve) => {
+      if (stdin.destroyed) resolve('gone');
+      stdin.once('close', () => resolve('gone'));
+      void session.ended.then(() => resolve('gone'));
+    });
+    const iterator = records[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([iterator.next(), gone]);
+      if (next === 'gone' || next.done === true) break;
+      const record = next.value;
       if (record.type !== 'DATA' || record.data.type !== 'STDIN') continue;
       const bytes = Buffer.from(record.data.data, 'base64');
       if (bytes.length === 0) break;
-      if (!stdin.write(bytes)) await new Promise((resolve) => stdin.once('drain', resolve));
+      if (!stdin.write(bytes))
+        await Promise.race([new Promise((resolve) => stdin.once('drain', resolve)), gone]);
     }
     stdin.end();
   }
@@ -242,9 +371,19 @@ export class ContainerSessions {
       openRecordStream(response);
       const forward = (type: 'STDOUT' | 'STDERR') => (chunk: Buffer) =>
         writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
-      session.child.stdout?.on('data', forward('STDOUT'));
-      session.child.stderr?.on('data', forward('STDERR'));
+      const onStdout = forward('STDOUT');
+      const onStderr = forward('STDERR');
+      if (session.kind === 'session') {
+        session.child.stdout?.on('data', onStdout);
+        session.child.stderr?.on('data', onStderr);
+      }
       await Promise.race([session.ended, abortion(closed)]);
+      // A client that left stops being written to: each attach would otherwise leave its
+      // listeners on the session's streams for as long as the session lives.
+      if (session.kind === 'session') {
+        session.child.stdout?.off('data', onStdout);
+        session.child.stderr?.off('data', onStderr);
+      }
       response.end();
       return;
     }
@@ -287,6 +426,14 @@ export class ContainerSessions {
     response.end();
   }
 
+  /** The nested containers running now (GET_CONTAINERS with show_nested), with their PIDs. */
+  running(): { readonly id: NestedContainerID; readonly pid: number | undefined }[] {
+    return [...this.sessions.values()].map((session) => ({
+      id: session.id,
+      pid: session.kind === 'session' ? session.child.pid : session.process.pid,
+    }));
+  }
+
   /** WAIT_CONTAINER: how the container ended, once it has. */
   async wait(id: NestedContainerID): Promise<Record<string, unknown>> {
     const known = this.ended.get(id.value)?.termination;
@@ -298,7 +445,10 @@ export class ContainerSessions {
     return {
       ...(termination.exitCode !== null ? { exit_status: termination.exitCode << 8 } : {}),
       ...(termination.signal !== null ? { exit_status: signalNumber(termination.signal) } : {}),
-      message: terminationMessage(termination),
+      message:
+        termination.isUnknown === true
+          ? 'The container ended while the agent was not running; its exit status is unknown'
+          : terminationMessage(termination),
       ...(termination.limitation !== undefined
         ? { reason: termination.limitation.reason, message: termination.limitation.message }
         : {}),
@@ -309,7 +459,8 @@ export class ContainerSessions {
   kill(id: NestedContainerID, signal: NodeJS.Signals): void {
     const session = this.sessions.get(id.value);
     if (session !== undefined) {
-      session.child.kill(signal);
+      if (session.kind === 'session') session.child.kill(signal);
+      else session.process.signal(signal);
       return;
     }
     const run = this.options.taskByContainer(id.value);
@@ -317,44 +468,29 @@ export class ContainerSessions {
     run.container.signal(signal);
   }
 
-  /** Kills every session (the agent is stopping). */
-  async stop(): Promise<void> {
-    for (const { child } of this.sessions.values()) child.kill('SIGKILL');
-    await Promise.all([...this.sessions.values()].map((s) => s.ended));
+  /**
+   * Kills every nested container (the agent is stopping, and its tasks with it); when it
+   * stops leaving its tasks running (`isDetaching`), only sessions, whose streams end with
+   * it: a detached container runs on in its task, for the next agent to recover.
+   */
+  async stop(isDetaching = false): Promise<void> {
+    const stopping = [...this.sessions.values()].filter(
+      (session) => !isDetaching || session.kind === 'session',
+    );
+    for (const session of stopping)
+      if (session.kind === 'session') session.child.kill('SIGKILL');
+      else session.process.signal('SIGKILL');
+    await Promise.all(stopping.map((s) => s.ended));
   }
 
   private remember(idValue: string, ended: Ended): void {
     this.ended.set(idValue, ended);
-    for (const key of this.ended.keys()) {
+    for (const [key, forgotten] of this.ended) {
       if (this.ended.size <= ENDED_KEPT) break;
       this.ended.delete(key);
+      // Its records go too: a task exec'd into all day would otherwise pile them up in its
+      // run directory, for a restarted agent to read one by one.
+      removeNestedRecord(forgotten.dir);
     }
   }
-}
-
-function openRecordStream(response: ServerResponse): void {
-  response.writeHead(200, {
-    'content-type': 'application/recordio',
-    'message-content-type': 'application/json',
-    'cache-control': 'no-cache',
-  });
-  response.flushHeaders();
-}
-
-function writeRecord(response: ServerResponse, record: ProcessIO): void {
-  if (!response.writableEnded) response.write(encodeRecord(JSON.stringify(record)));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function abortion(signal: AbortSignal): Promise<void> {
-  return signal.aborted
-    ? Promise.resolve()
-    : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return constants.signals[signal] ?? 0;
 }

@@ -202,11 +202,84 @@ describe('nested containers (LAUNCH_CONTAINER with a parent)', () => {
         /standalone containers are not supported/,
       ],
       [{ type: 'LAUNCH_NESTED_CONTAINER' }, 400, /launch_nested_container: required/],
+      [
+        {
+          type: 'LAUNCH_NESTED_CONTAINER_SESSION',
+          launch_nested_container_session: {
+            container_id: nested('../x'),
+            command: { value: 'true' },
+          },
+        },
+        400,
+        /launch_nested_container_session\.container_id\.value/,
+      ],
     ];
     for (const [body, status, message] of cases) {
       const answer = await call(body);
       assert.equal(answer.status, status, `${JSON.stringify(body)}: ${answer.text}`);
       assert.match(answer.text, message);
+    }
+  });
+
+  test('input for a session that closed its stdin is answered, and the agent lives on', async () => {
+    const session = new AbortController();
+    const id = nested('no-input');
+    const stream = await fetch(new URL('/api/v1', agentUrl()), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/recordio' },
+      body: JSON.stringify({
+        type: 'LAUNCH_NESTED_CONTAINER_SESSION',
+        launch_nested_container_session: {
+          container_id: id,
+          command: { value: 'exec 0<&-; echo closed; exec sleep 30' },
+        },
+      }),
+      signal: session.signal,
+    });
+    assert.equal(stream.status, 200);
+    try {
+      const reader = stream.body?.getReader();
+      let seen = '';
+      await waitFor('the session to close its input', async () => {
+        const chunk = await reader?.read();
+        seen += Buffer.from(chunk?.value ?? []).toString('latin1');
+        return seen.includes(Buffer.from('closed\n').toString('base64')) ? true : undefined;
+      });
+      // More than a pipe holds: the write fails (EPIPE) rather than waiting in a buffer.
+      const input = Buffer.alloc(256 * 1024, 0x41).toString('base64');
+      const record = (call: unknown) => {
+        const text = JSON.stringify(call);
+        return `${Buffer.byteLength(text)}\n${text}`;
+      };
+      const body = [
+        record({
+          type: 'ATTACH_CONTAINER_INPUT',
+          attach_container_input: { type: 'CONTAINER_ID', container_id: id },
+        }),
+        ...[1, 2].map(() =>
+          record({
+            type: 'ATTACH_CONTAINER_INPUT',
+            attach_container_input: {
+              type: 'PROCESS_IO',
+              process_io: { type: 'DATA', data: { type: 'STDIN', data: input } },
+            },
+          }),
+        ),
+      ].join('');
+      const attached = await fetch(new URL('/api/v1', agentUrl()), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/recordio',
+          'message-content-type': 'application/json',
+        },
+        body,
+      });
+      assert.equal(attached.status, 200, await attached.text());
+      // The next request, on whatever connection the client keeps, finds the agent serving.
+      const health = await call({ type: 'GET_HEALTH' });
+      assert.equal(health.status, 200, health.text);
+    } finally {
+      session.abort();
     }
   });
 
