@@ -123,6 +123,12 @@ export class HttpServer {
   private closing: Promise<void> | undefined;
   private readonly bodyDeadlines: BodyDeadlines;
 
+  /** One function for every watched body (no closure per request): finds its response on it. */
+  private readonly onSlowBody = (reason: string, raw: IncomingMessage) => {
+    const res = (raw as Dispatched)[RESPONSE];
+    if (res !== undefined) this.cutSlowBody(raw, res, reason);
+  };
+
   constructor(private readonly options: HttpServerOptions) {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       void this.dispatch(req, res);
@@ -309,8 +315,12 @@ export class HttpServer {
     const lifetime = new RequestLifetime();
     this.lifetimes.add(lifetime);
     this.unanswered.add(res);
-    res.on('close', () => lifetime.end('client disconnected'));
-    this.bodyDeadlines.watch(raw, (reason) => this.cutSlowBody(raw, res, reason));
+    // Module functions that find their state on the request and response: these run for
+    // every call, and closures made per call are garbage at thousands of calls a second.
+    (res as Tracked)[LIFETIME] = lifetime;
+    res.on('close', endLifetime);
+    (raw as Dispatched)[RESPONSE] = res;
+    this.bodyDeadlines.watch(raw, this.onSlowBody);
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
@@ -342,22 +352,17 @@ export class HttpServer {
       if (access !== 'public' && access !== 'executor')
         this.options.authorizeRoute?.(principal?.value, path);
       await handler(
-        {
+        new ServerRequest(
           method,
           path,
-          get query() {
-            return url.searchParams;
-          },
-          headers: raw.headers,
+          url,
           principal,
           access,
           raw,
-          get signal() {
-            return lifetime.signal;
-          },
-          maxBodyBytes: this.options.maxRequestBodyBytes ?? limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
-          streamBody: () => this.bodyDeadlines.exempt(raw),
-        },
+          lifetime,
+          this.options.maxRequestBodyBytes ?? limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
+          this.bodyDeadlines,
+        ),
         res,
       );
     } catch (error) {
@@ -428,6 +433,47 @@ function isTlsFailure(error: NodeJS.ErrnoException): boolean {
     'library' in error ||
     (typeof error.code === 'string' && /^ERR_SSL_|^ERR_TLS_|CERT/.test(error.code))
   );
+}
+
+/** Where dispatch's module-level listeners find a call's state. */
+const LIFETIME = Symbol('request lifetime');
+const RESPONSE = Symbol('response');
+type Tracked = ServerResponse & { [LIFETIME]?: RequestLifetime };
+type Dispatched = IncomingMessage & { [RESPONSE]?: ServerResponse };
+
+function endLifetime(this: Tracked): void {
+  this[LIFETIME]?.end('client disconnected');
+}
+
+/** A Request as handlers see it: a class, so its getters are not made per call. */
+class ServerRequest implements Request {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    private readonly target: Target,
+    readonly principal: Principal | undefined,
+    readonly access: RouteAccess | undefined,
+    readonly raw: IncomingMessage,
+    private readonly lifetime: RequestLifetime,
+    readonly maxBodyBytes: number,
+    private readonly deadlines: BodyDeadlines,
+  ) {}
+
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+
+  get query(): URLSearchParams {
+    return this.target.searchParams;
+  }
+
+  get signal(): AbortSignal {
+    return this.lifetime.signal;
+  }
+
+  streamBody(): void {
+    this.deadlines.exempt(this.raw);
+  }
 }
 
 /**
