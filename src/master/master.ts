@@ -461,8 +461,9 @@ export class Master implements MasterApi {
       frameworks.disconnected(this.core, id.value, streamId);
   }
 
-  recovered(signal: AbortSignal): Promise<void> {
-    if (this.isRecovered) return Promise.resolve();
+  recovered(request: { readonly signal: AbortSignal }): Promise<void> | undefined {
+    if (this.isRecovered) return undefined;
+    const signal = request.signal;
     const unavailable = () =>
       new HttpError(
         'UNAVAILABLE',

@@ -320,19 +320,25 @@ export function apiRoute<C>(
       event === undefined || chosen === APPLICATION_JSON
         ? JSON_EVENT_ENCODER
         : await messageEncoder(chosen, event, { isStream: true });
-    await handle(
-      call,
-      {
-        mediaType: chosen,
-        reply: (status, message) => {
-          if (replies === undefined) throw new Error('this API has no reply messages');
-          sendMessage(response, status, replies, message);
-        },
-        replyEmpty: (status) => sendEmpty(response, status),
-        events,
-      },
-      request,
-      response,
-    );
+    await handle(call, new Exchange(chosen, response, replies, events), request, response);
   };
+}
+
+/** An ApiExchange: a class, so its methods are not closures made per call. */
+class Exchange implements ApiExchange {
+  constructor(
+    readonly mediaType: MediaType,
+    private readonly response: ServerResponse,
+    private readonly replies: MessageEncoder | undefined,
+    readonly events: MessageEncoder,
+  ) {}
+
+  reply(status: number, message: unknown): void {
+    if (this.replies === undefined) throw new Error('this API has no reply messages');
+    sendMessage(this.response, status, this.replies, message);
+  }
+
+  replyEmpty(status: number): void {
+    sendEmpty(this.response, status);
+  }
 }

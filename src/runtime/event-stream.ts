@@ -180,16 +180,14 @@ export class EventStream<E> {
     }
     // ASCII text (a JSON stream's records are: WIRE §1.5) is written as latin1, the same
     // bytes without UTF-8's encoding work; a record is ASCII when its bytes are its length.
+    // No closure for the text so far: this runs for every stream on every loop round.
     let text = '';
     let isAscii = true;
-    const writeText = () => {
-      if (text !== '') socket.write(text, isAscii ? 'latin1' : 'utf8');
-      text = '';
-      isAscii = true;
-    };
     for (const record of records) {
       if (typeof record !== 'string') {
-        writeText();
+        if (text !== '') socket.write(text, isAscii ? 'latin1' : 'utf8');
+        text = '';
+        isAscii = true;
         response.write(record);
         continue;
       }
@@ -197,7 +195,7 @@ export class EventStream<E> {
       if (bytes !== record.length) isAscii = false;
       text += `${bytes.toString(16)}\r\n${record}\r\n`;
     }
-    writeText();
+    if (text !== '') socket.write(text, isAscii ? 'latin1' : 'utf8');
   }
 
   /** Ends the stream after what was sent. Idempotent. */

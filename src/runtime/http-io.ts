@@ -53,9 +53,9 @@ type ReadMessage = Request['raw'] & { [READER]?: BodyReading };
 function startReading(raw: ReadMessage, reading: BodyReading): void {
   raw[READER] = reading;
   raw.on('data', onBodyData);
-  raw.once('end', onBodyEnd);
-  raw.once('error', onBodyError);
-  raw.once('close', onBodyClose);
+  raw.on('end', onBodyEnd);
+  raw.on('error', onBodyError);
+  raw.on('close', onBodyClose);
 }
 
 function onBodyData(this: ReadMessage, chunk: Buffer): void {

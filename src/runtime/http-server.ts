@@ -1,17 +1,19 @@
 import { once } from 'node:events';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AgoraError, limits } from '../wire/index.js';
-import type { Authenticator, Principal, RouteAccess } from './http-auth.js';
+import type { Authenticator, RouteAccess } from './http-auth.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
+import {
+  parseTarget,
+  type Request,
+  RequestLifetime,
+  responseOf,
+  ServerRequest,
+  trackCall,
+} from './http-request.js';
 import {
   BodyDeadlines,
   DEFAULT_HTTP_TIMEOUTS,
@@ -41,26 +43,7 @@ export function routeKey(method: string, path: string, isPrefix: boolean): strin
   return `${method} ${path}${isPrefix ? '*' : ''}`;
 }
 
-export interface Request {
-  readonly method: string;
-  /** The path after delegation and with any trailing '/' removed. */
-  readonly path: string;
-  readonly query: URLSearchParams;
-  readonly headers: IncomingHttpHeaders;
-  readonly principal: Principal | undefined;
-  /** The realm of the route reached, when the server has a route-access table. */
-  readonly access: RouteAccess | undefined;
-  readonly raw: IncomingMessage;
-  /** Aborts when the client goes away or the server stops. */
-  readonly signal: AbortSignal;
-  /** The most a body may hold (`--max_request_body`); readBody refuses more with 413. */
-  readonly maxBodyBytes: number;
-  /**
-   * Takes the body off its deadline (http-timeouts.ts): for a body that is a stream and
-   * may idle, such as ATTACH_CONTAINER_INPUT's.
-   */
-  readonly streamBody: () => void;
-}
+export type { Request } from './http-request.js';
 
 export type Handler = (request: Request, response: ServerResponse) => Promise<void> | void;
 
@@ -122,6 +105,12 @@ export class HttpServer {
   private readonly unanswered = new Set<ServerResponse>();
   private closing: Promise<void> | undefined;
   private readonly bodyDeadlines: BodyDeadlines;
+
+  /** One function for every watched body (no closure per request): finds its response on it. */
+  private readonly onSlowBody = (reason: string, raw: IncomingMessage) => {
+    const res = responseOf(raw);
+    if (res !== undefined) this.cutSlowBody(raw, res, reason);
+  };
 
   constructor(private readonly options: HttpServerOptions) {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -309,8 +298,10 @@ export class HttpServer {
     const lifetime = new RequestLifetime();
     this.lifetimes.add(lifetime);
     this.unanswered.add(res);
-    res.on('close', () => lifetime.end('client disconnected'));
-    this.bodyDeadlines.watch(raw, (reason) => this.cutSlowBody(raw, res, reason));
+    // Module functions that find their state on the request and response: these run for
+    // every call, and closures made per call are garbage at thousands of calls a second.
+    trackCall(raw, res, lifetime);
+    this.bodyDeadlines.watch(raw, this.onSlowBody);
     const started = performance.now();
     let path = raw.url ?? '/';
     try {
@@ -342,22 +333,17 @@ export class HttpServer {
       if (access !== 'public' && access !== 'executor')
         this.options.authorizeRoute?.(principal?.value, path);
       await handler(
-        {
+        new ServerRequest(
           method,
           path,
-          get query() {
-            return url.searchParams;
-          },
-          headers: raw.headers,
+          url,
           principal,
           access,
           raw,
-          get signal() {
-            return lifetime.signal;
-          },
-          maxBodyBytes: this.options.maxRequestBodyBytes ?? limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
-          streamBody: () => this.bodyDeadlines.exempt(raw),
-        },
+          lifetime,
+          this.options.maxRequestBodyBytes ?? limits.DEFAULT_MAX_REQUEST_BODY_BYTES,
+          this.bodyDeadlines,
+        ),
         res,
       );
     } catch (error) {
@@ -428,65 +414,4 @@ function isTlsFailure(error: NodeJS.ErrnoException): boolean {
     'library' in error ||
     (typeof error.code === 'string' && /^ERR_SSL_|^ERR_TLS_|CERT/.test(error.code))
   );
-}
-
-/**
- * A request's `signal`, made only when a handler asks for it: most calls are answered
- * without one, and an AbortController plus an Error (its stack captured) for each of
- * thousands of calls a second was a tenth of a busy master's CPU.
- */
-class RequestLifetime {
-  private controller: AbortController | undefined;
-  private endedBy: string | undefined;
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.endedBy !== undefined) this.controller.abort(new Error(this.endedBy));
-    }
-    return this.controller.signal;
-  }
-
-  /** Aborts the signal if one was made; one made later is born aborted. */
-  end(reason: string): void {
-    if (this.endedBy !== undefined) return;
-    this.endedBy = reason;
-    this.controller?.abort(new Error(reason));
-  }
-}
-
-/**
- * The request target as a URL. Node passes on targets the URL parser refuses (`//a:b`
- * reads as a host with a bad port): that is the client's mistake, a 400, not a 500.
- */
-function parseTarget(target: string): Target {
-  // A plain absolute path (every API call's) is its own pathname: no URL parsed per call.
-  if (PLAIN_PATH.test(target)) return new PlainTarget(target);
-  try {
-    return new URL(target, 'http://localhost');
-  } catch (error) {
-    throw new HttpError('BAD_REQUEST', 'Malformed request target', {}, { cause: error });
-  }
-}
-
-/** What dispatch reads of a request target. */
-interface Target {
-  readonly pathname: string;
-  readonly searchParams: URLSearchParams;
-}
-
-/**
- * Letters, digits, '_', '-' and '/' after a leading '/', never '//' at the start (a URL
- * parser reads that as a host): nothing the URL parser would resolve, decode or escape.
- */
-const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_\-/]*$/;
-
-/** A plain path's target: no query, so its parameters are made (empty) only if read. */
-class PlainTarget implements Target {
-  private params: URLSearchParams | undefined;
-  constructor(readonly pathname: string) {}
-  get searchParams(): URLSearchParams {
-    this.params ??= new URLSearchParams();
-    return this.params;
-  }
 }

@@ -52,7 +52,7 @@ export function slowBodyReason(
 interface Watch {
   startMs: number;
   startBytes: number;
-  readonly onTooSlow: (reason: string) => void;
+  readonly onTooSlow: (reason: string, request: IncomingMessage) => void;
 }
 
 /**
@@ -77,7 +77,10 @@ export class BodyDeadlines {
   ) {}
 
   /** Watches `request`'s body until it is in (or the request is gone); `onTooSlow` cuts it. */
-  watch(request: IncomingMessage, onTooSlow: (reason: string) => void): void {
+  watch(
+    request: IncomingMessage,
+    onTooSlow: (reason: string, request: IncomingMessage) => void,
+  ): void {
     if (request.complete || !hasBody(request)) return;
     this.watched.set(request, {
       startMs: this.nowMs(),
@@ -119,7 +122,7 @@ export class BodyDeadlines {
       const reason = slowBodyReason(now - watch.startMs, bytes - watch.startBytes, this.timeouts);
       if (reason === undefined) continue;
       this.watched.delete(request);
-      watch.onTooSlow(reason);
+      watch.onTooSlow(reason, request);
     }
     if (this.watched.size === 0) this.stop();
   }

@@ -232,6 +232,11 @@ export class SimAgentPool {
     };
   }
 
+  /** The agents' current stream ids, in agent order (undefined while not subscribed). */
+  get agentStreamIds(): readonly (string | undefined)[] {
+    return this.agents.map((agent) => agent.streamId);
+  }
+
   /** The ids the master gave the agents, in agent order (undefined until subscribed). */
   get agentIds(): readonly (string | undefined)[] {
     return this.agents.map((agent) => agent.agentIdValue);

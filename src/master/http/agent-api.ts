@@ -36,7 +36,8 @@ export function routeAgentApi(http: HttpServer, master: MasterApi, turns: TurnBu
       Math.max(request.maxBodyBytes, AGENT_SUBSCRIBE_BODY_BYTES),
     );
     // A newly elected master still reading its registry: the call waits for it (master.ts).
-    await master.recovered(request.signal);
+    const recovering = master.recovered(request);
+    if (recovering !== undefined) await recovering;
     await turns.run(() => handleCall(request, response, master, body));
   });
 }
