@@ -143,8 +143,14 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
       command,
       resources,
       role: stringFlag(values, 'role') ?? '*',
-      stdout: process.stdout,
-      stderr: process.stderr,
+      // Read when first written to: making a pipe's stream (a net.Socket each) is not work
+      // for the path to the first request; the first line goes out once the task is launched.
+      get stdout() {
+        return process.stdout;
+      },
+      get stderr() {
+        return process.stderr;
+      },
       ...(quiet ? {} : { report: (line: string) => process.stderr.write(`agora: ${line}\n`) }),
       interrupt: interrupt.signal,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
