@@ -5,9 +5,11 @@
 //
 // The cache is made by a run that found none (or one V8 refused): at its exit,
 // V8's cached data then holds every function that run compiled, so a cache
-// written after a task ran covers the whole path to the task's start. Runs that
-// ended early (usage error, nothing launched, interrupted) write none, and the
-// next full run does. Written to a temporary file and renamed, so a reader never
+// written after a task ran covers the whole path to the task's start. Only a
+// run that says so (COMPLETE_MARK, set by `agora run` once its task ran) writes
+// one: a run that ended early (help, a usage error, no master, interrupted)
+// would leave a cache of its own short path, used by every later run and never
+// replaced. The exit status could not tell: `agora run --help` exits 0. Written to a temporary file and renamed, so a reader never
 // sees half a cache; where dist/ is not writable, there is simply no cache. (No
 // checksum of our own over the data: V8 checks its header, and a JavaScript sum
 // of 150 KB cost 1-25 ms here, more than the cache saves.)
@@ -29,10 +31,10 @@ const BUILD_ID_PREFIX = '//agora-build:';
 const BUILD_ID_LENGTH = 64;
 const FORMAT = 'agora-v8-cache 1';
 /**
- * Exit statuses after which the run did not get far (usage 2, could not run 125,
- * signals 128+): a cache made then would lack the task path's functions.
+ * Set to true on globalThis by the bundle once its run went the whole way (src/cli/run.ts):
+ * only then is a cache written at exit.
  */
-const EARLY_EXITS = new Set([2, 125]);
+const COMPLETE_MARK = Symbol.for('agora.code-cache.complete');
 
 /** The bundle's build id from its first line, or undefined for a bundle without one. */
 function buildIdOf(source) {
@@ -97,8 +99,8 @@ function runWithCodeCache(file, cacheFile = `${file}.v8cache`) {
   );
   const used = cachedData !== undefined && script.cachedDataRejected !== true;
   if (!used)
-    process.once('exit', (code) => {
-      if (!EARLY_EXITS.has(code) && code < 128)
+    process.once('exit', () => {
+      if (globalThis[COMPLETE_MARK] === true)
         writeCache(cacheFile, header, script.createCachedData());
     });
   const module = new Module(file, null);
@@ -110,4 +112,4 @@ function runWithCodeCache(file, cacheFile = `${file}.v8cache`) {
   return used;
 }
 
-module.exports = { runWithCodeCache, buildIdOf };
+module.exports = { runWithCodeCache, buildIdOf, COMPLETE_MARK };

@@ -42,6 +42,10 @@ export class UsageError extends Error {
 }
 
 export function parseCommand(spec: CommandSpec, args: readonly string[]) {
+  const bare = withBareValues(spec, args);
+  const plain = parsePlainLongFlags(spec, bare);
+  if (plain !== undefined)
+    return { values: plain.values, positionals: plain.positionals, wantsHelp: plain.wantsHelp };
   const options = Object.fromEntries(
     Object.entries(spec.options).map(([name, option]) => [
       name,
@@ -54,7 +58,7 @@ export function parseCommand(spec: CommandSpec, args: readonly string[]) {
   );
   try {
     const { values, positionals } = parseArgs({
-      args: withBareValues(spec, args),
+      args: bare,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: spec.allowPositionals ?? false,
       strict: true,
@@ -63,6 +67,65 @@ export function parseCommand(spec: CommandSpec, args: readonly string[]) {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/**
+ * The common command line, `--name value`, `--name=value`, `--flag`, positionals and `--`,
+ * parsed as node's parseArgs would, without loading it: its first call cost ~0.5 ms of CPU
+ * on the path of `agora run`'s first request (#7 item 17, bench/RESULTS.md). Undefined for
+ * anything else (short flags, unknown names, a value that starts with `-`, a flag given a
+ * value, a positional where none is allowed): parseArgs then parses it, or words the error.
+ */
+export function parsePlainLongFlags(
+  spec: CommandSpec,
+  args: readonly string[],
+):
+  | { readonly values: ParsedValues; readonly positionals: string[]; readonly wantsHelp: boolean }
+  | undefined {
+  const values: Record<string, string | boolean | string[]> = Object.create(null);
+  const positionals: string[] = [];
+  let wantsHelp = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--')) {
+      if (arg.startsWith('-') && arg !== '-') return undefined;
+      positionals.push(arg);
+      continue;
+    }
+    const equals = arg.indexOf('=');
+    const name = arg.slice(2, equals < 0 ? undefined : equals);
+    if (name === 'help') {
+      if (equals >= 0) return undefined;
+      wantsHelp = true;
+      values.help = true;
+      continue;
+    }
+    const option = Object.hasOwn(spec.options, name) ? spec.options[name] : undefined;
+    if (option === undefined) return undefined;
+    if (option.type === 'boolean') {
+      if (equals >= 0) return undefined;
+      values[name] = true;
+      continue;
+    }
+    let value: string;
+    if (equals >= 0) value = arg.slice(equals + 1);
+    else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('-')) return undefined;
+      value = next;
+      i += 1;
+    }
+    if (option.multiple === true) {
+      const list = values[name];
+      values[name] = Array.isArray(list) ? [...list, value] : [value];
+    } else values[name] = value;
+  }
+  if (positionals.length > 0 && spec.allowPositionals !== true) return undefined;
+  return { values, positionals, wantsHelp };
 }
 
 /** `--name` alone (at the end, or before another flag) becomes `--name=<bareValue>`. */

@@ -45,6 +45,11 @@ export function taskResources(values: ParsedValues): Resources {
   return Resources.scalars(quantities);
 }
 
+/** bin/code-cache.js writes a cache at exit only once this is set (its COMPLETE_MARK). */
+function markCodeCacheComplete(): void {
+  (globalThis as Record<symbol, unknown>)[Symbol.for('agora.code-cache.complete')] = true;
+}
+
 /** Signal numbers for the exit status 128+n, as shells report a signalled process. */
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 /** How often to look whether `npx`'s process is gone (see watchParent). */
@@ -143,14 +148,23 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
       command,
       resources,
       role: stringFlag(values, 'role') ?? '*',
-      stdout: process.stdout,
-      stderr: process.stderr,
+      // Read when first written to: making a pipe's stream (a net.Socket each) is not work
+      // for the path to the first request; the first line goes out once the task is launched.
+      get stdout() {
+        return process.stdout;
+      },
+      get stderr() {
+        return process.stderr;
+      },
       ...(quiet ? {} : { report: (line: string) => process.stderr.write(`agora: ${line}\n`) }),
       interrupt: interrupt.signal,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       codec,
       ...(docker !== undefined ? { docker } : {}),
     });
+    // The code cache of `agora run`'s bundle (bin/code-cache.js) is made from a run that
+    // went the whole way, so that it holds the path to a task's start.
+    if (result.outcome === 'task-ended') markCodeCacheComplete();
     if (result.outcome === 'interrupted' && firstSignal !== undefined)
       return 128 + (SIGNAL_NUMBERS[firstSignal] ?? 15);
     return result.exitStatus;

@@ -22,6 +22,7 @@ import {
   parkScript,
   parseShimEvent,
   RUNTIME_FILES,
+  SHIM_FAILED_STATUS,
   type ShimEvent,
   shellQuote,
   shimScript,
@@ -49,7 +50,28 @@ const REAP = 'jobs >/dev/null\n';
 function launcherInput(script: string): string {
   return `(
 ${script}
-) 3>&1 >/dev/null 2>&1 </dev/null &
+) 3>&1 7>&- >/dev/null 2>&1 </dev/null &
+${REAP}`;
+}
+
+/**
+ * What the launcher is given to park a shim (parkScript): it makes the FIFO and keeps it
+ * open for reading and writing as its file descriptor 7 (until the next park, or its own
+ * end), and the shim opens it for reading as its 4 before it closes its copy of 7. So the
+ * shim's open never blocks, and the FIFO always has a writer tied to the agent's life until
+ * the agent holds it itself: when the agent dies, even before it opened the FIFO, the
+ * launcher's input ends, the launcher exits, and the shim's read ends. (A shim that opened
+ * the FIFO itself waited for a writer forever if the agent died before opening it.) Every
+ * other shim closes 7 (launcherInput): no task inherits it.
+ */
+function parkInput(spec: ParkSpec): string {
+  const fifo = shellQuote(spec.fifo);
+  return `exec 7>&-
+if mkfifo -m 600 ${fifo} 2>/dev/null && { command exec 7<>${fifo}; } 2>/dev/null; then
+(
+${parkScript(spec)}
+) 4<${fifo} 7>&- 3>&1 >/dev/null 2>&1 </dev/null &
+else echo 'end ${spec.tag} ${SHIM_FAILED_STATUS}' 2>/dev/null; fi
 ${REAP}`;
 }
 
@@ -174,7 +196,7 @@ export class ShimLauncher {
     const tag = this.nextTag++;
     this.parked.set(tag, listener);
     try {
-      this.launcher().child.stdin?.write(launcherInput(parkScript({ ...spec, tag })));
+      this.launcher().child.stdin?.write(parkInput({ ...spec, tag }));
     } catch (error) {
       this.parked.delete(tag);
       throw error;

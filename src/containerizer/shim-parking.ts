@@ -12,8 +12,9 @@
 //
 // Nothing leaks: the cgroup is recorded in the containerizer's ledger before it
 // is made (a restarted agent's recovery removes an unused one); the shim's read
-// ends with end of file when the agent closes the FIFO or dies, so no parked
-// process outlives the agent; and close() kills and removes the slot.
+// ends with end of file when the agent dies, so no parked process outlives the
+// agent, and the shim then removes its cgroups itself (parkScript); and close()
+// kills and removes the slot.
 import { randomUUID } from 'node:crypto';
 import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -221,7 +222,12 @@ export class ShimParking {
     if (this.slot === slot) this.slot = undefined;
     clearTimeout(slot.timeout);
     slot.stopListening?.();
-    if (slot.fd !== undefined) closeSync(slot.fd);
+    if (slot.fd !== undefined) {
+      // Killed before its FIFO closes: end of file tells a parked shim the agent died, and it
+      // would start removing its cgroups from under remove() below.
+      killAll(slot.cgroup);
+      closeSync(slot.fd);
+    }
     slot.fd = undefined;
     // Still being made: park() removes it once its directories are there.
     if (slot.isMade) this.track(this.remove(slot));
@@ -236,12 +242,7 @@ export class ShimParking {
   /** SIGKILLs what is in the slot's cgroup, removes it, and forgets it in the ledger. */
   private async remove(slot: Slot): Promise<void> {
     for (let attempt = 0; attempt < REMOVE_TRIES; attempt += 1) {
-      for (const pid of slot.cgroup.pids())
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Gone already.
-        }
+      killAll(slot.cgroup);
       if (await slot.cgroup.removeInBackground()) {
         this.options.forget(slot.id);
         break;
@@ -251,6 +252,16 @@ export class ShimParking {
     rmSync(slot.fifo, { force: true });
     rmSync(slot.launchFile, { force: true });
   }
+}
+
+/** SIGKILLs every process in `cgroup`. */
+function killAll(cgroup: ContainerCgroup): void {
+  for (const pid of cgroup.pids())
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
 }
 
 /**

@@ -14,7 +14,7 @@
 // `wait` reports a task killed by signal n as 128+n, as every shell does, so a
 // task that exits 143 and one killed by SIGTERM look alike; termination.ts
 // reads 129-192 as signals, as shells and Mesos' messages do.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CgroupWrite } from './cgroups.js';
 
 /** Files the shim and the containerizer share in a run's runtime directory. */
@@ -220,6 +220,7 @@ export function shimScript(spec: ShimSpec): string {
 export interface ParkSpec {
   readonly tag: number;
   readonly cgroupProcsFiles: readonly string[];
+  /** Made and opened by the launcher, which hands it to the shim as file descriptor 4. */
   readonly fifo: string;
   /** Where the agent writes the script of the launch it hands over. */
   readonly launchFile: string;
@@ -228,32 +229,50 @@ export interface ParkSpec {
 /**
  * A shim parked ahead of the next launch (#7 item 17): it joins a pre-made cgroup now,
  * when nobody waits for it, since a process's first cgroup.procs write waits for an RCU
- * grace period (5-20 ms here, bench/RESULTS.md); then it makes its FIFO, says `park`, and
- * reads one line from the FIFO, the go for a launch whose script (launchScript, without
- * joins: the cgroup is renamed to the container's) the agent wrote to `launchFile`, which
- * it runs as the launcher would have. The agent holds the FIFO open for writing from the `park` line on, so the read
- * ends with end of file once the agent closes it or dies, however it dies: the shim then
- * leaves without a trace but its cgroup, which the ledger names (mesos-containerizer.ts).
+ * grace period (5-20 ms here, bench/RESULTS.md); then it says `park` and reads one line
+ * from its FIFO (file descriptor 4, opened by the launcher, parkInput in launcher.ts), the
+ * go for a launch whose script (launchScript, without joins: the cgroup is renamed to the
+ * container's) the agent wrote to `launchFile`, which it runs as the launcher would have.
+ *
+ * The FIFO's writers are the launcher, from before the shim's fork until the agent's pipe
+ * ends, and the agent, from the `park` line on: so the read ends with end of file only once
+ * the agent is gone, however it died, and at whatever point of the park (a live agent that
+ * gives the slot up kills the shim before it closes the FIFO, shim-parking.ts). The shim
+ * then takes its cgroups with it: it moves to their parents and removes them, so a SIGKILLed
+ * agent leaves no empty `parked-*` cgroup behind until it starts again (which may be never);
+ * only the ledger's entry waits for that start, and its sweep takes a missing cgroup as
+ * removed. A cgroup renamed to a container's already (the agent died between the rename and
+ * the go) is the restarted agent's to recover: its old name is gone, and the rmdir finds
+ * nothing.
  */
 export function parkScript(spec: ParkSpec): string {
-  const { tag, cgroupProcsFiles, fifo, launchFile } = spec;
+  const { tag, cgroupProcsFiles, launchFile } = spec;
   const q = shellQuote;
   const leave = (status: number) =>
     `{ echo 'end ${tag} ${status}' 2>/dev/null >&3; exit ${status}; }`;
+  // Out of every cgroup first (one with a member cannot be removed), then one rmdir for all,
+  // forked from the parents. Off every task's path: the move's grace period delays nobody.
+  const cgroupDirs = cgroupProcsFiles.map((file) => dirname(file));
+  const abandon = (status: number) =>
+    `{ ${[
+      ...cgroupDirs.map(
+        (dir) => `echo $shim 2>/dev/null > ${q(join(dirname(dir), 'cgroup.procs'))}`,
+      ),
+      ...(cgroupDirs.length > 0 ? [`rmdir ${cgroupDirs.map(q).join(' ')} 2>/dev/null`] : []),
+      leave(status),
+    ].join('; ')}; }`;
   return [
     "trap '' PIPE HUP INT",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'cd -P /proc/self && shim=${PWD##*/}',
     'cd /',
     ...cgroupProcsFiles.map(
-      (file) => `echo $shim 2>/dev/null > ${q(file)} || ${leave(SHIM_FAILED_STATUS)}`,
+      (file) => `echo $shim 2>/dev/null > ${q(file)} || ${abandon(SHIM_FAILED_STATUS)}`,
     ),
-    `mkfifo -m 600 ${q(fifo)} 2>/dev/null || ${leave(SHIM_FAILED_STATUS)}`,
     `echo "park ${tag} $shim" 2>/dev/null >&3`,
-    `exec 4< ${q(fifo)} || ${leave(SHIM_FAILED_STATUS)}`,
     // The go is one newline, not the script's path: the shell's read takes one system call
     // per byte, and a path of 200 bytes was 200 of them on the task's path.
-    `IFS= read -r go <&4 || ${leave(0)}`,
+    `IFS= read -r go <&4 || ${abandon(0)}`,
     'exec 4<&-',
     // The launch's script ends with the shim's own exit; it returns only when its claim was
     // taken already (a launch sent twice).

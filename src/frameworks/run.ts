@@ -127,7 +127,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
         onDisconnected: (reason) =>
           options.report?.(`lost the master (${reason.message}); re-subscribing`),
       },
-      ...(stop.length > 0 ? { signal: AbortSignal.any(stop) } : {}),
+      // One signal as it is: AbortSignal.any costs a module load and a listener on the path
+      // to the first request (#7 item 17).
+      ...(stop.length > 0 ? { signal: stop.length === 1 ? stop[0] : AbortSignal.any(stop) } : {}),
       ...(options.codec !== undefined ? { codec: options.codec } : {}),
     });
   } catch (error) {
@@ -283,17 +285,31 @@ class TaskRun {
     for (const [i, containerPort] of (docker?.containerPorts ?? []).entries())
       this.report(`container port ${containerPort} is ${fit.hostname}:${ports?.hostPorts[i]}`);
     const others = offers.filter((o) => o !== fit).map((o) => o.id);
-    this.launching = Promise.all([
-      this.connection.accept([fit.id], [{ type: 'LAUNCH', launch: { task_infos: [task] } }], {
-        refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS,
-      }),
-      others.length > 0
-        ? this.connection.decline(others, { refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS })
-        : undefined,
-      this.connection.suppress(),
-    ]);
+    const accepted = this.connection.accept(
+      [fit.id],
+      [{ type: 'LAUNCH', launch: { task_infos: [task] } }],
+      { refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS },
+    );
+    this.launching = accepted;
+    // The other offers' DECLINE and the SUPPRESS go once the ACCEPT is answered, not beside
+    // it: the master handles every call it reads in one loop turn before it flushes that
+    // turn's writes, so calls read with the ACCEPT held back its RUN_TASK to the agent
+    // (#7 item 17). Nothing is offered meanwhile: the other offers are still outstanding and
+    // the ACCEPT's filter covers what it leaves of its own. Failures are harmless: offers
+    // after the launch are declined as they come, and a re-subscription suppresses again.
+    void accepted
+      .catch(() => undefined)
+      .then(() =>
+        Promise.all([
+          others.length > 0
+            ? this.connection.decline(others, { refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS })
+            : undefined,
+          this.connection.suppress(),
+        ]),
+      )
+      .catch(() => undefined);
     try {
-      await this.launching;
+      await accepted;
       this.report(`task ${this.taskId.value} launched on ${fit.hostname}`);
     } catch (error) {
       // Whether the master took the ACCEPT is unknown: reconciliation after the

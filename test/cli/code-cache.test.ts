@@ -59,10 +59,12 @@ function withDir(body: (dir: string) => Promise<void>): () => Promise<void> {
   };
 }
 
+/** Marks its run complete (as `agora run` does once its task ran) unless BUNDLE_COMPLETE=0. */
 const BODY = [
   "const helper = require('./helper.cjs');",
   "process.stdout.write(['ran', helper(20), typeof module.exports, __filename.endsWith('bundle.cjs')].join(' ') + '\\n');",
   'process.exitCode = Number(process.env.BUNDLE_EXIT ?? 0);',
+  "if (process.env.BUNDLE_COMPLETE !== '0') globalThis[Symbol.for('agora.code-cache.complete')] = true;",
 ].join('\n');
 
 test(
@@ -81,19 +83,50 @@ test(
 );
 
 test(
-  'code cache: a run that ended early (exit 125, 2) writes none',
+  'code cache: a run that did not go the whole way writes none, whatever its exit status',
   withDir(async (dir) => {
     writeFileSync(join(dir, 'helper.cjs'), 'module.exports = (n) => n;\n');
     const bundle = writeBundle(dir, BODY);
-    for (const status of ['125', '2']) {
+    for (const status of ['0', '125', '2']) {
       process.env.BUNDLE_EXIT = status;
+      process.env.BUNDLE_COMPLETE = '0';
       try {
         const ran = await runBundle(bundle);
         assert.equal(ran.code, Number(status));
       } finally {
         delete process.env.BUNDLE_EXIT;
+        delete process.env.BUNDLE_COMPLETE;
       }
       assert.equal(existsSync(`${bundle}.v8cache`), false);
+    }
+  }),
+);
+
+test(
+  'code cache: `agora run --help` and a refused `agora run` leave no cache of their short path',
+  withDir(async (dir) => {
+    // The real bundle, in a directory of its own: dist/'s cache is not touched.
+    const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+    const bundle = join(dir, 'agora-run.cjs');
+    writeFileSync(bundle, readFileSync(join(dist, 'agora-run.cjs')));
+    writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+    const driver = join(dir, 'agora.cjs');
+    writeFileSync(
+      driver,
+      `require(${JSON.stringify(LOADER)}).runWithCodeCache(${JSON.stringify(bundle)});\n`,
+    );
+    const { NODE_OPTIONS: _ignored, ...env } = process.env;
+    for (const args of [
+      ['run', '--help'],
+      ['run', '--master', '127.0.0.1:1', '--', 'true'],
+    ]) {
+      const code = await new Promise<number>((resolve) =>
+        execFile(process.execPath, [driver, ...args], { env }, (error) =>
+          resolve(typeof error?.code === 'number' ? error.code : 0),
+        ),
+      );
+      assert.equal(code, args[1] === '--help' ? 0 : 125);
+      assert.equal(existsSync(`${bundle}.v8cache`), false, args.join(' '));
     }
   }),
 );
