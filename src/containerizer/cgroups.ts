@@ -317,13 +317,31 @@ export class ContainerCgroup {
     ];
   }
 
-  /** Every process in the container now. */
+  /** Every process in the container now, in any of its hierarchies. */
   pids(): number[] {
     const out = new Set<number>();
     for (const dir of this.directories)
       for (const line of read(dir, 'cgroup.procs')?.split('\n') ?? [])
         if (/^\d+$/.test(line)) out.add(Number(line));
     return [...out];
+  }
+
+  /**
+   * The processes in the container's first hierarchy: every way into a container (the
+   * shim, a parked shim, joinArgv) joins the directories in order, the first first, and
+   * whatever a member forks is born in all of them, so this is every process that is in
+   * the container or on its way in, read from one file instead of one per v1 hierarchy
+   * (four here; a container's end read them twice, 8 of its ~10 cgroup reads). A process
+   * moved out of that hierarchy alone by someone else is missed: the rmdir of the
+   * cgroup then fails, and cleanup sweeps with pids().
+   */
+  leadPids(): number[] {
+    const out: number[] = [];
+    const dir = this.directories[0];
+    if (dir === undefined) return out;
+    for (const line of read(dir, 'cgroup.procs')?.split('\n') ?? [])
+      if (/^\d+$/.test(line)) out.push(Number(line));
+    return out;
   }
 
   /** The OOM kills in the container so far, and a reader of its peak memory (for the message). */
