@@ -715,6 +715,42 @@ test('mesos containerizer refuses a launch into a sandbox that is not there, say
   );
 });
 
+test('cgroups isolation: a limit the kernel refuses fails the launch, says why in stderr, and leaves no cgroup', {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const isolation: Isolation = {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}-refused`,
+    enableCfs: false,
+    pidsMax: -5,
+  };
+  const { containerizer, dir } = bed(t, isolation);
+  const sandbox = join(dir, 'refused', 'sandbox');
+  mkdirSync(sandbox, { recursive: true });
+  const containerId = `agora-test-${process.pid}-refused`;
+  await assert.rejects(
+    containerizer.launch({
+      containerId,
+      sandbox,
+      runtimeDir: join(dir, 'refused', 'runtime'),
+      command: { value: 'echo ran > ran' },
+      environment: {},
+      resources: Resources.parse('cpus:0.1;mem:64'),
+    }),
+    /limit or join its cgroups/,
+  );
+  assert.notEqual(readFileSync(join(sandbox, 'stderr'), 'utf8').trim(), '', 'stderr says why');
+  assert.ok(!existsSync(join(sandbox, 'ran')), 'the task never ran');
+  const cgroup = new ContainerCgroup(detection.hierarchy, isolation.root, containerId);
+  assert.ok(!cgroup.directories.some(existsSync), 'its cgroup is gone');
+  assert.deepEqual(
+    ledgerIds(join(dir, 'ledger')).filter((id) => !id.startsWith('parked-')),
+    [],
+  );
+});
+
 test('mesos containerizer survives its launcher being killed: tasks keep reporting, launches go on', async (t) => {
   const { launch } = bed(t);
   const { container: first } = await launch('sleep 100');
