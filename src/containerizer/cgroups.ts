@@ -206,6 +206,9 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 /** One container's cgroup(s). Operations on a missing cgroup read as empty. */
 export class ContainerCgroup {
+  /** The paths below, joined once: a container's launch and end asked for them a dozen times. */
+  private paths: { readonly directories: string[]; readonly procsFiles: string[] } | undefined;
+
   constructor(
     readonly hierarchy: CgroupsHierarchy,
     readonly root: string,
@@ -214,14 +217,22 @@ export class ContainerCgroup {
 
   /** The directories of this container's cgroup: one per v1 controller, or one v2 directory. */
   get directories(): string[] {
-    if (this.hierarchy.version === 'v2')
-      return [join(this.hierarchy.mount, this.root, this.containerId)];
-    return [...new Set(CONTROLLERS.map((c) => this.dir(c)))];
+    return [...this.joinedPaths().directories];
   }
 
   /** The files a process writes its PID to, to join every hierarchy of this container. */
   get procsFiles(): string[] {
-    return this.directories.map((dir) => join(dir, 'cgroup.procs'));
+    return [...this.joinedPaths().procsFiles];
+  }
+
+  private joinedPaths(): { readonly directories: string[]; readonly procsFiles: string[] } {
+    if (this.paths !== undefined) return this.paths;
+    const directories =
+      this.hierarchy.version === 'v2'
+        ? [join(this.hierarchy.mount, this.root, this.containerId)]
+        : [...new Set(CONTROLLERS.map((c) => this.dir(c)))];
+    this.paths = { directories, procsFiles: directories.map((dir) => join(dir, 'cgroup.procs')) };
+    return this.paths;
   }
 
   private dir(controller: CgroupController): string {
@@ -320,7 +331,7 @@ export class ContainerCgroup {
   /** Every process in the container now, in any of its hierarchies. */
   pids(): number[] {
     const out = new Set<number>();
-    for (const dir of this.directories)
+    for (const dir of this.joinedPaths().directories)
       for (const line of read(dir, 'cgroup.procs')?.split('\n') ?? [])
         if (/^\d+$/.test(line)) out.add(Number(line));
     return [...out];
@@ -337,7 +348,7 @@ export class ContainerCgroup {
    */
   leadPids(): number[] {
     const out: number[] = [];
-    const dir = this.directories[0];
+    const dir = this.joinedPaths().directories[0];
     if (dir === undefined) return out;
     for (const line of read(dir, 'cgroup.procs')?.split('\n') ?? [])
       if (/^\d+$/.test(line)) out.push(Number(line));
