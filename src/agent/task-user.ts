@@ -1,7 +1,15 @@
 // --switch_user (Mesos' agent flag, on by default): a task runs as its CommandInfo.user, else
 // its executor's, else its framework's user, and its sandbox is that user's. The user must
 // exist on the agent's host; one that does not fails the task before anything runs.
-import { chownSync, closeSync, lchownSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  lchownSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutorInfo, FrameworkInfo, TaskInfo } from '../wire/index.js';
 
@@ -96,7 +104,39 @@ export function findPasswdUser(passwd: string, name: string): HostUser | undefin
   return undefined;
 }
 
-/** Looks `name` up in the host's /etc/passwd (users from NSS services are not seen). */
+/** A passwd file's text as last read, and what identifies that version of the file. */
+interface PasswdText {
+  readonly version: string;
+  readonly text: string;
+  /** Changed long enough before it was read that a later change moves its times. */
+  readonly isSettled: boolean;
+}
+const passwdTexts = new Map<string, PasswdText>();
+/**
+ * File times tick with the kernel's coarse clock (a few ms): a file read within a tick of
+ * its last change could change again with the same times (and size), so one changed this
+ * recently is read at every lookup until it is older.
+ */
+const PASSWD_SETTLE_MS = 2000;
+
+/**
+ * Looks `name` up in the host's /etc/passwd (users from NSS services are not seen). The
+ * file is read again only when it changed (its inode, size, mtime or ctime: useradd and
+ * vipw write a new file and rename it over, an edit in place moves the times), so a
+ * launch costs a stat, not a read of the whole file, which every task's launch did.
+ */
 export function lookupHostUser(name: string, passwdFile = '/etc/passwd'): HostUser | undefined {
-  return findPasswdUser(readFileSync(passwdFile, 'utf8'), name);
+  const stat = statSync(passwdFile, { bigint: true });
+  const version = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  let known = passwdTexts.get(passwdFile);
+  if (known?.version !== version || !known.isSettled) {
+    const changedMs = Math.max(Number(stat.mtimeMs), Number(stat.ctimeMs));
+    known = {
+      version,
+      text: readFileSync(passwdFile, 'utf8'),
+      isSettled: Date.now() - changedMs > PASSWD_SETTLE_MS,
+    };
+    passwdTexts.set(passwdFile, known);
+  }
+  return findPasswdUser(known.text, name);
 }

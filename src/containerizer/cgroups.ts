@@ -206,6 +206,9 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 /** One container's cgroup(s). Operations on a missing cgroup read as empty. */
 export class ContainerCgroup {
+  /** The paths below, joined once: a container's launch and end asked for them a dozen times. */
+  private paths: { readonly directories: string[]; readonly procsFiles: string[] } | undefined;
+
   constructor(
     readonly hierarchy: CgroupsHierarchy,
     readonly root: string,
@@ -214,14 +217,22 @@ export class ContainerCgroup {
 
   /** The directories of this container's cgroup: one per v1 controller, or one v2 directory. */
   get directories(): string[] {
-    if (this.hierarchy.version === 'v2')
-      return [join(this.hierarchy.mount, this.root, this.containerId)];
-    return [...new Set(CONTROLLERS.map((c) => this.dir(c)))];
+    return [...this.joinedPaths().directories];
   }
 
   /** The files a process writes its PID to, to join every hierarchy of this container. */
   get procsFiles(): string[] {
-    return this.directories.map((dir) => join(dir, 'cgroup.procs'));
+    return [...this.joinedPaths().procsFiles];
+  }
+
+  private joinedPaths(): { readonly directories: string[]; readonly procsFiles: string[] } {
+    if (this.paths !== undefined) return this.paths;
+    const directories =
+      this.hierarchy.version === 'v2'
+        ? [join(this.hierarchy.mount, this.root, this.containerId)]
+        : [...new Set(CONTROLLERS.map((c) => this.dir(c)))];
+    this.paths = { directories, procsFiles: directories.map((dir) => join(dir, 'cgroup.procs')) };
+    return this.paths;
   }
 
   private dir(controller: CgroupController): string {
@@ -317,13 +328,31 @@ export class ContainerCgroup {
     ];
   }
 
-  /** Every process in the container now. */
+  /** Every process in the container now, in any of its hierarchies. */
   pids(): number[] {
     const out = new Set<number>();
-    for (const dir of this.directories)
+    for (const dir of this.joinedPaths().directories)
       for (const line of read(dir, 'cgroup.procs')?.split('\n') ?? [])
         if (/^\d+$/.test(line)) out.add(Number(line));
     return [...out];
+  }
+
+  /**
+   * The processes in the container's first hierarchy: every way into a container (the
+   * shim, a parked shim, joinArgv) joins the directories in order, the first first, and
+   * whatever a member forks is born in all of them, so this is every process that is in
+   * the container or on its way in, read from one file instead of one per v1 hierarchy
+   * (four here; a container's end read them twice, 8 of its ~10 cgroup reads). A process
+   * moved out of that hierarchy alone by someone else is missed: the rmdir of the
+   * cgroup then fails, and cleanup sweeps with pids().
+   */
+  leadPids(): number[] {
+    const out: number[] = [];
+    const dir = this.joinedPaths().directories[0];
+    if (dir === undefined) return out;
+    for (const line of read(dir, 'cgroup.procs')?.split('\n') ?? [])
+      if (/^\d+$/.test(line)) out.push(Number(line));
+    return out;
   }
 
   /** The OOM kills in the container so far, and a reader of its peak memory (for the message). */

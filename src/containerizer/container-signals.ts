@@ -29,10 +29,20 @@ export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** SIGKILLs every process in the cgroup (but `spare`) until it is empty, or gives up. */
-export async function killAll(cgroup: ContainerCgroup, spare: number | undefined): Promise<void> {
+/**
+ * SIGKILLs every process in the cgroup (but `spare`) until it is empty, or gives up. With
+ * `scope` 'lead', reads the first hierarchy alone (ContainerCgroup.leadPids): where a
+ * failed rmdir follows to tell, as at a container's end.
+ */
+export async function killAll(
+  cgroup: ContainerCgroup,
+  spare: number | undefined,
+  scope: 'lead' | 'every' = 'every',
+): Promise<void> {
   for (let round = 0; round < MAX_KILL_ROUNDS; round++) {
-    const pids = cgroup.pids().filter((pid) => pid !== spare);
+    const pids = (scope === 'lead' ? cgroup.leadPids() : cgroup.pids()).filter(
+      (pid) => pid !== spare,
+    );
     if (pids.length === 0) return;
     for (const pid of pids) signalPid(pid, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** round, 50)));

@@ -1,3 +1,4 @@
+export { CgroupLedger, ledgerIds } from './cgroup-ledger.js';
 export {
   type CgroupLimits,
   type CgroupStatistics,

@@ -3,12 +3,12 @@
 // process group of its own) or by cgroups (cpu shares and CFS quota, memory
 // and pids limits, the whole cgroup killed), chosen by --isolation. A
 // restarted agent re-attaches to the shims it finds running (#9).
-
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Resources } from '../resources/index.js';
 import { commandArgv } from '../wire/index.js';
+import { CgroupLedger } from './cgroup-ledger.js';
 import {
   type CgroupsHierarchy,
   type CgroupWrite,
@@ -62,8 +62,8 @@ export type Isolation =
 export interface MesosContainerizerOptions {
   readonly isolation: Isolation;
   /**
-   * Where this containerizer records each cgroup it creates (one empty file per container
-   * id, written before the cgroup). Recovery removes only cgroups recorded here: several
+   * Where this containerizer records each cgroup it creates (cgroup-ledger.ts: a line
+   * appended per container id, before the cgroup is made). Recovery removes only cgroups recorded here: several
    * agents on one host share `--cgroups_root` (a local cluster does), and a sweep of the
    * whole root would kill the other agents' tasks. Without it, nothing is swept.
    */
@@ -97,9 +97,11 @@ export class MesosContainerizer implements Containerizer {
   private warmedAtMs = Number.NEGATIVE_INFINITY;
   /** A shim parked in a cgroup of its own for the next launch (cgroups v1 with a ledger). */
   private readonly parking: ShimParking | undefined;
+  private readonly ledger: CgroupLedger | undefined;
 
   constructor(private readonly options: MesosContainerizerOptions) {
     const { isolation, ledgerDir } = options;
+    this.ledger = ledgerDir === undefined ? undefined : new CgroupLedger(ledgerDir);
     // cgroup v2 cannot rename a cgroup; without a ledger a crash would leave the slot.
     if (
       isolation.kind === 'cgroups' &&
@@ -289,13 +291,12 @@ export class MesosContainerizer implements Containerizer {
     }
     // Cgroups this agent made that no known container explains are what a crash left
     // behind: emptied and removed. Another agent's cgroups under the same root are not ours.
-    const { ledgerDir } = this.options;
-    if (this.options.isolation.kind === 'cgroups' && ledgerDir !== undefined) {
+    if (this.options.isolation.kind === 'cgroups' && this.ledger !== undefined) {
       const knownIds = new Set(known.map((k) => k.containerId));
       const existing = new Set(
         existingContainerCgroups(this.options.isolation.hierarchy, this.options.isolation.root),
       );
-      for (const id of ledgerEntries(ledgerDir))
+      for (const id of this.ledger.entries())
         if (!knownIds.has(id)) {
           const stray = existing.has(id) ? this.cgroupOf(id) : undefined;
           if (stray !== undefined) await killAll(stray, undefined);
@@ -313,8 +314,12 @@ export class MesosContainerizer implements Containerizer {
     this.watched.delete(containerId);
     const cgroup = running?.cgroup ?? this.cgroupOf(containerId);
     if (cgroup === undefined) return;
-    // A probe entering the container as it ends can join after the last kill round (the rmdir
-    // fails): kill and remove again for a few seconds; else the ledger keeps it for a restart.
+    // The rmdir first: it fails while anything is in the cgroup, and at a container's end
+    // its processes were killed already (ended), so the sweep's reads of every hierarchy
+    // are paid only when it fails. A probe entering the container as it ends can join after
+    // the last kill round: kill and remove again for a few seconds; else the ledger keeps it
+    // for a restart.
+    if (await cgroup.removeInBackground()) return this.forget(containerId);
     for (let attempt = 0; attempt <= CLEANUP_RETRIES; attempt += 1) {
       if (attempt > 0) await delay(Math.min(25 * 2 ** attempt, 1000));
       await killAll(cgroup, undefined);
@@ -324,15 +329,11 @@ export class MesosContainerizer implements Containerizer {
 
   /** Records, before it exists, a cgroup this containerizer is about to make. */
   private record(containerId: string): void {
-    const { ledgerDir } = this.options;
-    if (ledgerDir === undefined) return;
-    mkdirSync(ledgerDir, { recursive: true });
-    writeFileSync(join(ledgerDir, containerId), '');
+    this.ledger?.record(containerId);
   }
 
   private forget(containerId: string): void {
-    const { ledgerDir } = this.options;
-    if (ledgerDir !== undefined) rmSync(join(ledgerDir, containerId), { force: true });
+    this.ledger?.forget(containerId);
   }
 
   enter(
@@ -416,7 +417,8 @@ export class MesosContainerizer implements Containerizer {
         : terminationFromShellStatus(String(reportedStatus));
     // The OOM counter alone (one file), not every statistic (a dozen reads per task's end).
     const memory = cgroup?.oomKills();
-    if (cgroup !== undefined) await killAll(cgroup, undefined);
+    // One hierarchy's procs: cleanup's rmdir tells if anything was missed, and sweeps then.
+    if (cgroup !== undefined) await killAll(cgroup, undefined, 'lead');
     const base: Termination = recorded ?? { exitCode: null, signal: null, isUnknown: true };
     const limitation =
       memory !== undefined && memory.oomKills > 0
@@ -468,14 +470,6 @@ function entriesMakingDir(dir: string): string[] {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     mkdirSync(dir, { recursive: true });
-    return [];
-  }
-}
-
-function ledgerEntries(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
     return [];
   }
 }

@@ -177,11 +177,9 @@ export function shimScript(spec: ShimSpec): string {
     // A sandbox it cannot enter ends the launch before the task: nothing to record.
     `cd ${q(sandbox)} 2>/dev/null || { echo 'end ${tag} ${SHIM_FAILED_STATUS}' 2>/dev/null >&3; exit ${SHIM_FAILED_STATUS}; }`,
     // The limits first, then join every cgroup: whatever the task forks inherits them. A
-    // write the kernel refuses says why in the task's stderr.
-    ...cgroupLimits.map(
-      ({ file, value }) => `echo ${q(value)} 2>>stderr > ${q(file)} || ${failed}`,
-    ),
-    ...cgroupProcsFiles.map((file) => `echo $shim 2>>stderr > ${q(file)} || ${failed}`),
+    // write the kernel refuses says why in the task's stderr, opened once for them all
+    // (a redirection per write was an open, a save and a restore of fd 2 each).
+    ...joinLines(cgroupLimits, cgroupProcsFiles, failed),
     // The agent's terminal and its Ctrl-C are not the task's business.
     "trap '' HUP INT",
     // The task gets SIGPIPE back (a pipeline must end as usual) and not the agent's pipe.
@@ -214,6 +212,20 @@ export function shimScript(spec: ShimSpec): string {
     'exit $status',
     '',
   ].join('\n');
+}
+
+/** The shim's writes of its container's limits and joins of its cgroups, as one command. */
+function joinLines(
+  limits: readonly CgroupWrite[],
+  procsFiles: readonly string[],
+  failed: string,
+): string[] {
+  const q = shellQuote;
+  const writes = [
+    ...limits.map(({ file, value }) => `echo ${q(value)} > ${q(file)}`),
+    ...procsFiles.map((file) => `echo $shim > ${q(file)}`),
+  ];
+  return writes.length === 0 ? [] : [`{ ${writes.join(' && ')}; } 2>>stderr || ${failed}`];
 }
 
 /** A parked shim: the cgroups it joins ahead of any launch, and the FIFO it waits on. */

@@ -24,6 +24,7 @@ import {
   ContainerCgroup,
   detectCgroups,
   type Isolation,
+  ledgerIds,
   MesosContainerizer,
   readStat,
   type Termination,
@@ -323,7 +324,7 @@ test('cgroups v1: a launch after a quiet moment takes the parked shim, which is 
       }
     })(),
   );
-  const ledger = readdirSync(join(dir, 'ledger'));
+  const ledger = ledgerIds(join(dir, 'ledger'));
   assert.ok(
     ledger.some((name) => name.startsWith('parked-')),
     `the parked cgroup is in the ledger: ${ledger.join(', ')}`,
@@ -389,7 +390,7 @@ test('cgroups v1: a launch after a quiet moment takes the parked shim, which is 
     })(),
   );
   assert.deepEqual(
-    readdirSync(join(dir, 'ledger')).filter((name) => name.startsWith('parked-')),
+    ledgerIds(join(dir, 'ledger')).filter((name) => name.startsWith('parked-')),
     [],
     'the ledger forgot it',
   );
@@ -546,7 +547,7 @@ test("cgroups: a recovering agent removes the cgroups it left, never another age
 
   await other.recover([]);
   assert.ok(!stray.directories.some(existsSync), 'the other agent removed its own stray cgroup');
-  assert.ok(!existsSync(join(otherLedger, stray.containerId)), 'and forgot it');
+  assert.ok(!ledgerIds(otherLedger).includes(stray.containerId), 'and forgot it');
   assert.notEqual(readStat(container.pid), undefined, "the first agent's task still runs");
 });
 
@@ -711,6 +712,42 @@ test('mesos containerizer refuses a launch into a sandbox that is not there, say
       resources: Resources.parse('cpus:0.1;mem:64'),
     }),
     /could not enter its sandbox/,
+  );
+});
+
+test('cgroups isolation: a limit the kernel refuses fails the launch, says why in stderr, and leaves no cgroup', {
+  skip: cgroupsSkip,
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const isolation: Isolation = {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}-refused`,
+    enableCfs: false,
+    pidsMax: -5,
+  };
+  const { containerizer, dir } = bed(t, isolation);
+  const sandbox = join(dir, 'refused', 'sandbox');
+  mkdirSync(sandbox, { recursive: true });
+  const containerId = `agora-test-${process.pid}-refused`;
+  await assert.rejects(
+    containerizer.launch({
+      containerId,
+      sandbox,
+      runtimeDir: join(dir, 'refused', 'runtime'),
+      command: { value: 'echo ran > ran' },
+      environment: {},
+      resources: Resources.parse('cpus:0.1;mem:64'),
+    }),
+    /limit or join its cgroups/,
+  );
+  assert.notEqual(readFileSync(join(sandbox, 'stderr'), 'utf8').trim(), '', 'stderr says why');
+  assert.ok(!existsSync(join(sandbox, 'ran')), 'the task never ran');
+  const cgroup = new ContainerCgroup(detection.hierarchy, isolation.root, containerId);
+  assert.ok(!cgroup.directories.some(existsSync), 'its cgroup is gone');
+  assert.deepEqual(
+    ledgerIds(join(dir, 'ledger')).filter((id) => !id.startsWith('parked-')),
+    [],
   );
 });
 

@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Checkpoint } from '../../src/agent/checkpoint.js';
+import { ledgerIds } from '../../src/containerizer/index.js';
 import { mulberry32, type Random } from '../../src/sim/index.js';
 import { isTerminalState, type TaskState } from '../../src/wire/index.js';
 import {
@@ -588,7 +589,7 @@ async function settleLeaks(
  * parked cgroup only once it is removed, and its shim is removed with it.
  */
 function parkedLeftovers(workDir: string): string[] {
-  return list(join(workDir, 'meta', 'cgroups'))
+  return ledgerIds(join(workDir, 'meta', 'cgroups'))
     .filter((name) => name.startsWith('parked-'))
     .map((name) => `at the end: the stopped agent left its parked cgroup ${name}`);
 }

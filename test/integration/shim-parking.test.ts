@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ledgerIds } from '../../src/containerizer/index.js';
 import { isAlive, startCluster, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
@@ -17,12 +18,9 @@ const PIDS_ROOT = join(CGROUP_MOUNT, 'pids', 'agora');
 
 /** The agent's parked cgroups, as its ledger names them, that exist now, with their processes. */
 function parked(agentDir: string): { readonly ledger: string[]; readonly pids: number[] } {
-  let ledger: string[] = [];
-  try {
-    ledger = readdirSync(join(agentDir, 'meta', 'cgroups')).filter((n) => n.startsWith('parked-'));
-  } catch {
-    // No ledger yet.
-  }
+  const ledger = ledgerIds(join(agentDir, 'meta', 'cgroups')).filter((n) =>
+    n.startsWith('parked-'),
+  );
   const pids: number[] = [];
   for (const name of ledger) {
     const procs = join(PIDS_ROOT, name, 'cgroup.procs');
