@@ -49,6 +49,8 @@ const { values } = parseArgs({
     json: { type: 'boolean' },
     /** Writes a V8 CPU profile of the framework process into this directory. */
     profile: { type: 'string' },
+    /** Prints the run's counts (succeeded / running / queued) at each poll, to stderr. */
+    timeline: { type: 'boolean' },
   },
 });
 const TASKS = Number(values.tasks);
@@ -76,6 +78,14 @@ interface ArrayRow {
   readonly frameworkWritesPerTask: number;
   readonly masterWritesPerTask: number;
   readonly status: string;
+}
+
+/** The fields of GET /v1/jobs/<job>/runs/<run> the bench reads. */
+interface RunView {
+  readonly status: string;
+  readonly succeeded: number;
+  readonly running: number;
+  readonly queued: number;
 }
 
 /** CPU of a process's reaped children (cutime + cstime of /proc/<pid>/stat), seconds. */
@@ -208,7 +218,12 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
         );
       try {
         const response = await fetch(`${jobs.url}/v1/jobs/bench/runs/${run.id}`);
-        status = ((await response.json()) as { status: string }).status;
+        const view = (await response.json()) as RunView;
+        status = view.status;
+        if (values.timeline === true)
+          process.stderr.write(
+            `${((performance.now() - startMs) / 1000).toFixed(2)} s  succeeded ${view.succeeded}  running ${view.running}  queued ${view.queued}\n`,
+          );
       } catch {
         // Busy: the next poll tells.
       }

@@ -271,8 +271,12 @@ export class JobsFramework {
     );
     if (unused.length > 0)
       calls.push(this.calls.push(() => connection.decline(unused as OfferID[], refuse), true));
-    await Promise.all(calls);
-    await this.adjustOffers(connection);
+    // Not awaited: the events behind these offers (the STARTINGs of the tasks just launched)
+    // are read meanwhile. Awaiting a cycle's thousand ACCEPTs held every UPDATE until the
+    // last was answered, so a run's launches, STARTINGs, RUNNINGs and FINISHEDs went in
+    // phases one after the other (bench/RESULTS.md, "Jobs framework, fifth pass"). The
+    // launches are durable already; SUPPRESS or REVIVE was decided by the flush above.
+    void Promise.all(calls).then(() => this.adjustOffers(connection).catch(() => undefined));
   }
 
   private taskInfos(launch: Launch, offer: Offer | undefined): TaskInfo[] {
