@@ -4,6 +4,7 @@
 //                      [-- --profile DIR]   (a CPU profile of the framework process)
 //                      [-- --isolation posix/cpu,posix/mem]   (the real agent's; default: its own)
 //                      [-- --timeline]      (the run's counts at each poll, on stderr)
+//                      [-- --call-sockets 64]   (sockets the simulated agents' calls share)
 //
 // - real: one real master and one real agent (`cpus:8;mem:8192`), the jobs framework as its own
 //   process (`agora jobs serve`, the bundled CLI), and one array job of `--tasks` tasks of
@@ -57,12 +58,18 @@ const { values } = parseArgs({
      * is bench/agent.ts's posix row.
      */
     isolation: { type: 'string' },
+    /**
+     * Kept-alive sockets the simulated agents' calls (their status updates) share; calls
+     * beyond them queue. 1,000 real agents would each have their own connection.
+     */
+    'call-sockets': { type: 'string', default: '64' },
     /** Prints the run's counts (succeeded / running / queued) at each poll, to stderr. */
     timeline: { type: 'boolean' },
   },
 });
 const TASKS = Number(values.tasks);
 const SIM_AGENTS = Number(values['sim-agents']);
+const CALL_SOCKETS = Number(values['call-sockets']);
 const only = new Set(values.only.split(','));
 
 interface ArrayRow {
@@ -196,7 +203,7 @@ async function post(url: string, body?: unknown): Promise<{ id: string }> {
 
 async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
   const workDir = mkdtempSync(join(tmpdir(), `agora-bench-jobs-${kind}-`));
-  const bed = new Bed(workDir, kind, values.profile, 64);
+  const bed = new Bed(workDir, kind, values.profile, CALL_SOCKETS);
   const signal = new AbortController().signal;
   try {
     const { url, agents, master } = await bed.startMaster(signal);
