@@ -1,8 +1,7 @@
 // The jobs framework's shell around its pure core: the scheduler subscription (SDK only, as a
 // third-party framework would), the store, and timers. It acts on the core's decisions in one
 // order: persist the core's writes, then ACCEPT launches, ACKNOWLEDGE statuses and send KILLs,
-// so nothing the master or an agent knows of is unknown to the store after a crash. (A task's
-// STARTING or RUNNING is acknowledged on arrival: its later updates still wait at the agent.)
+// so nothing the master or an agent knows of is unknown to the store after a crash.
 import { userInfo } from 'node:os';
 import { offerFree } from '../../placement/index.js';
 import { Resources } from '../../resources/index.js';
@@ -18,7 +17,6 @@ import {
   type Offer,
   type OfferID,
   type TaskInfo,
-  type TaskState,
   type TaskStatus,
 } from '../../wire/index.js';
 import { domainAttributes } from '../domain-attributes.js';
@@ -273,12 +271,8 @@ export class JobsFramework {
     );
     if (unused.length > 0)
       calls.push(this.calls.push(() => connection.decline(unused as OfferID[], refuse), true));
-    // Not awaited: the events behind these offers (the STARTINGs of the tasks just launched)
-    // are read meanwhile. Awaiting a cycle's thousand ACCEPTs held every UPDATE until the
-    // last was answered, so a run's launches, STARTINGs, RUNNINGs and FINISHEDs went in
-    // phases one after the other (bench/RESULTS.md, "Jobs framework, fifth pass"). The
-    // launches are durable already; SUPPRESS or REVIVE was decided by the flush above.
-    void Promise.all(calls).then(() => this.adjustOffers(connection).catch(() => undefined));
+    await Promise.all(calls);
+    await this.adjustOffers(connection);
   }
 
   private taskInfos(launch: Launch, offer: Offer | undefined): TaskInfo[] {
@@ -288,12 +282,7 @@ export class JobsFramework {
 
   private update(status: TaskStatus): void {
     this.core.update(status.task_id.value, status.state, status.message, this.now());
-    if (status.uuid !== undefined) {
-      const connection = this.connection;
-      if (connection !== undefined && isAcknowledgedAtOnce(status.state))
-        this.acknowledge(connection, status);
-      else this.pendingAcks.push(status);
-    }
+    if (status.uuid !== undefined) this.pendingAcks.push(status);
     this.requestFlush();
   }
 
@@ -387,24 +376,6 @@ export class JobsFramework {
         .finally(() => this.schedule());
     }, delayMs);
   }
-}
-
-/**
- * A task's word that it is starting or running is acknowledged when it arrives, before the
- * store has its `running` record: the agent sends the task's next update only once this one
- * is acknowledged, so waiting for the store's write held each task's slot two writes longer
- * (STARTING, then RUNNING). Nothing is lost if the framework dies before the write: the
- * agent still holds the task's later updates, unacknowledged, and reconciliation on restart
- * reports the task's state. Every other update (terminal ones, TASK_UNREACHABLE) is
- * acknowledged only once what it changed is durable.
- */
-function isAcknowledgedAtOnce(state: TaskState): boolean {
-  return (
-    state === 'TASK_STAGING' ||
-    state === 'TASK_STARTING' ||
-    state === 'TASK_RUNNING' ||
-    state === 'TASK_KILLING'
-  );
 }
 
 function attributesOf(attributes: readonly Attribute[]): Record<string, string> {
