@@ -2,6 +2,9 @@
 //
 //   npm run bench:jobs [-- --tasks 10000] [-- --sim-agents 1000] [-- --only real,sim,queue]
 //                      [-- --profile DIR]   (a CPU profile of the framework process)
+//                      [-- --isolation posix/cpu,posix/mem]   (the real agent's; default: its own)
+//                      [-- --timeline]      (the run's counts at each poll, on stderr)
+//                      [-- --call-sockets 64]   (sockets the simulated agents' calls share)
 //
 // - real: one real master and one real agent (`cpus:8;mem:8192`), the jobs framework as its own
 //   process (`agora jobs serve`, the bundled CLI), and one array job of `--tasks` tasks of
@@ -49,10 +52,24 @@ const { values } = parseArgs({
     json: { type: 'boolean' },
     /** Writes a V8 CPU profile of the framework process into this directory. */
     profile: { type: 'string' },
+    /**
+     * The real agent's --isolation. Unset: the agent's default, as `npm start` runs it (as
+     * root: cgroups/cpu,mem,pids and filesystem/linux; otherwise posix). `posix/cpu,posix/mem`
+     * is bench/agent.ts's posix row.
+     */
+    isolation: { type: 'string' },
+    /**
+     * Kept-alive sockets the simulated agents' calls (their status updates) share; calls
+     * beyond them queue. 1,000 real agents would each have their own connection.
+     */
+    'call-sockets': { type: 'string', default: '64' },
+    /** Prints the run's counts (succeeded / running / queued) at each poll, to stderr. */
+    timeline: { type: 'boolean' },
   },
 });
 const TASKS = Number(values.tasks);
 const SIM_AGENTS = Number(values['sim-agents']);
+const CALL_SOCKETS = Number(values['call-sockets']);
 const only = new Set(values.only.split(','));
 
 interface ArrayRow {
@@ -75,7 +92,32 @@ interface ArrayRow {
   /** Write syscalls (syscw) per task, over the run: framework, master. */
   readonly frameworkWritesPerTask: number;
   readonly masterWritesPerTask: number;
+  /** The framework's calls and events per task over the run, from the master's metrics. */
+  readonly perTask: Readonly<Record<string, number>>;
   readonly status: string;
+}
+
+/** The jobs framework's `calls/*` and `events/*` counters and the allocator's runs. */
+async function masterCounters(masterUrl: string): Promise<Map<string, number>> {
+  const response = await fetch(new URL('/metrics/snapshot', masterUrl));
+  const snapshot = (await response.json()) as Record<string, number>;
+  const counters = new Map<string, number>();
+  for (const [key, value] of Object.entries(snapshot)) {
+    const framework = /^master\/frameworks\/agora-jobs\/[^/]+\/((calls|events)\/[a-z_]+)$/.exec(
+      key,
+    );
+    if (framework?.[1] !== undefined) counters.set(framework[1], value);
+    else if (key === 'allocator/mesos/allocation_runs') counters.set('allocation runs', value);
+  }
+  return counters;
+}
+
+/** The fields of GET /v1/jobs/<job>/runs/<run> the bench reads. */
+interface RunView {
+  readonly status: string;
+  readonly succeeded: number;
+  readonly running: number;
+  readonly queued: number;
 }
 
 /** CPU of a process's reaped children (cutime + cstime of /proc/<pid>/stat), seconds. */
@@ -161,12 +203,17 @@ async function post(url: string, body?: unknown): Promise<{ id: string }> {
 
 async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
   const workDir = mkdtempSync(join(tmpdir(), `agora-bench-jobs-${kind}-`));
-  const bed = new Bed(workDir, kind, values.profile, 64);
+  const bed = new Bed(workDir, kind, values.profile, CALL_SOCKETS);
   const signal = new AbortController().signal;
   try {
     const { url, agents, master } = await bed.startMaster(signal);
     let agentPid: number | undefined;
-    if (kind === 'real') agentPid = (await bed.startAgent(url, AGENT_RESOURCES, signal)).pid;
+    if (kind === 'real')
+      agentPid = (
+        await bed.startAgent(url, AGENT_RESOURCES, signal, {
+          extraArgs: values.isolation !== undefined ? ['--isolation', values.isolation] : [],
+        })
+      ).pid;
     else {
       const pool = new SimAgentPool({
         network: agents,
@@ -198,6 +245,7 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
     const agentCpuBefore = agentCpu();
     const masterBefore = procSample(master.pid);
     const frameworkBefore = procSample(jobs.pid);
+    const countersBefore = await masterCounters(url);
     const startMs = performance.now();
     const run = await post(`${jobs.url}/v1/jobs/bench/runs`);
     let status = 'ACTIVE';
@@ -208,7 +256,12 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
         );
       try {
         const response = await fetch(`${jobs.url}/v1/jobs/bench/runs/${run.id}`);
-        status = ((await response.json()) as { status: string }).status;
+        const view = (await response.json()) as RunView;
+        status = view.status;
+        if (values.timeline === true)
+          process.stderr.write(
+            `${((performance.now() - startMs) / 1000).toFixed(2)} s  succeeded ${view.succeeded}  running ${view.running}  queued ${view.queued}\n`,
+          );
       } catch {
         // Busy: the next poll tells.
       }
@@ -220,7 +273,14 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
     const sample = procSample(jobs.pid);
     const agentCpuSeconds = agentCpu() - agentCpuBefore;
     const masterAfter = procSample(master.pid);
+    const countersAfter = await masterCounters(url);
+    const perTask: Record<string, number> = {};
+    for (const [key, value] of countersAfter) {
+      const delta = value - (countersBefore.get(key) ?? 0);
+      if (delta > 0) perTask[key] = delta / TASKS;
+    }
     return {
+      perTask,
       masterCpuSeconds: masterAfter.cpuSeconds - masterBefore.cpuSeconds,
       agentCpuSeconds,
       frameworkRunCpuSeconds: sample.cpuSeconds - frameworkBefore.cpuSeconds,
@@ -323,7 +383,9 @@ const s = (ms: number | undefined) => ((ms ?? 0) / 1000).toFixed(1);
 async function main(): Promise<void> {
   const rows: ArrayRow[] = [];
   const load = loadavg()[0] ?? 0;
-  if (only.has('real')) rows.push(await runArray(`one real agent (${AGENT_RESOURCES})`, 'real'));
+  const isolation = values.isolation !== undefined ? `, ${values.isolation}` : '';
+  if (only.has('real'))
+    rows.push(await runArray(`one real agent (${AGENT_RESOURCES}${isolation})`, 'real'));
   if (only.has('sim'))
     rows.push(await runArray(`${SIM_AGENTS} simulated agents (${AGENT_RESOURCES} each)`, 'sim'));
   const out: string[] = [];
@@ -348,6 +410,18 @@ async function main(): Promise<void> {
         `  ${r.name.padEnd(42)}  ${ms(r.frameworkRunCpuSeconds)}  ${ms(r.masterCpuSeconds)}  ${ms(r.agentCpuSeconds)}  ${ms(all)}  ${(all / r.seconds).toFixed(2).padStart(10)}  ${r.frameworkWritesPerTask.toFixed(2).padStart(9)}  ${r.masterWritesPerTask.toFixed(2).padStart(13)}`,
       );
     }
+  }
+  if (rows.length > 0) {
+    out.push(
+      '',
+      "The framework's calls and events per task (the master's metrics), and allocation runs:",
+    );
+    for (const r of rows)
+      out.push(
+        `  ${r.name.padEnd(42)}  ${Object.entries(r.perTask)
+          .map(([key, value]) => `${key} ${value.toFixed(3)}`)
+          .join(', ')}`,
+      );
   }
   if (only.has('queue')) {
     out.push(
