@@ -142,7 +142,7 @@ export class MesosContainerizer implements Containerizer {
   }
 
   async launch(spec: LaunchSpec): Promise<Container> {
-    const claimed = this.parking?.claim(spec.containerId);
+    const claimed = await this.parking?.claim(spec.containerId);
     // The next launch's shim parks once launches stop coming for a moment.
     this.parking?.parkSoon();
     // Whoever launches without saying so first (task groups, executors) still gets it.

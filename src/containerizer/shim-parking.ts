@@ -16,7 +16,8 @@
 // agent, and the shim then removes its cgroups itself (parkScript); and close()
 // kills and removes the slot.
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, rmSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type CgroupsHierarchy, ContainerCgroup } from './cgroups.js';
@@ -110,9 +111,11 @@ export class ShimParking {
   /**
    * The parked shim for `containerId`, its cgroup renamed to the container's (recorded in
    * the ledger first); undefined when none is ready or the rename fails. The caller writes
-   * the launch's path to `fifoFd` and then calls release().
+   * the launch's path to `fifoFd` and then calls release(). The renames run in the thread
+   * pool: each waits for the kernel's cgroup mutex, which other shims' joins hold, and the
+   * agent's loop must not stall behind them (tens of ms each on a busy agent).
    */
-  claim(containerId: string): ClaimedShim | undefined {
+  async claim(containerId: string): Promise<ClaimedShim | undefined> {
     const slot = this.slot;
     if (slot === undefined || !this.isReady) return undefined;
     const { fd, shimPid } = slot;
@@ -128,7 +131,7 @@ export class ShimParking {
     this.options.record(containerId);
     let cgroup: ContainerCgroup;
     try {
-      cgroup = renameCgroup(slot.cgroup, containerId);
+      cgroup = await renameCgroup(slot.cgroup, containerId);
     } catch {
       this.options.forget(containerId);
       this.discard(slot);
@@ -269,17 +272,20 @@ function killAll(cgroup: ContainerCgroup): void {
  * within the parent takes no threadgroup lock, so the parked shim stays in the cgroup with
  * no move. cgroup v2 refuses renames. Throws, with the renames undone, if one fails.
  */
-function renameCgroup(cgroup: ContainerCgroup, containerId: string): ContainerCgroup {
+async function renameCgroup(
+  cgroup: ContainerCgroup,
+  containerId: string,
+): Promise<ContainerCgroup> {
   const target = new ContainerCgroup(cgroup.hierarchy, cgroup.root, containerId);
   const from = cgroup.directories;
   const to = target.directories;
   let done = 0;
   try {
-    for (; done < from.length; done += 1) renameSync(from[done] as string, to[done] as string);
+    for (; done < from.length; done += 1) await rename(from[done] as string, to[done] as string);
   } catch (error) {
     for (let i = done - 1; i >= 0; i -= 1)
       try {
-        renameSync(to[i] as string, from[i] as string);
+        await rename(to[i] as string, from[i] as string);
       } catch {
         // Left under the new name: removed with the container's cgroup.
       }
