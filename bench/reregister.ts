@@ -23,12 +23,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Master } from '../src/master/index.js';
+import { rehearseReregistration } from '../src/master/warm-up.js';
 import {
   InMemoryRegistry,
   type RegistryOperation,
   type RegistryState,
 } from '../src/registry/index.js';
-import { rehearseReregistration } from '../src/master/warm-up.js';
 import { createLogger } from '../src/runtime/index.js';
 import { ROOT, waitFor } from '../test/integration/harness.js';
 import { testMaster } from '../test/master/daemon-routes.js';
