@@ -1,23 +1,40 @@
 // The master core's own share of a failover, without sockets or JSON (#10):
 //
 //   node --import tsx bench/reregister-core.ts [--agents 2000] [--tasks 10] [--rounds 5]
+//                                              [--warm] [--gcs N]
 //
 // Per round: a fresh core recovers a registry of --agents agents (the books a new
 // leader builds, as recoverRegistry does), then each agent re-subscribes through
 // agents.subscribe with --tasks running tasks the core never heard of (adopted).
 // Prints the CPU time of each step per agent. The HTTP side (accept, the body's
-// JSON, the SUBSCRIBED write) is bench/reregister.ts's.
+// JSON, the SUBSCRIBED write) is bench/reregister.ts's; the body's parse and check
+// (parseJsonBody, parseAgentCall) are timed here apart, on bodies made before.
+//
+// --warm: first the rehearsal a standby runs (src/master/warm-up.ts), as a new leader
+// would have had it; --gcs N: then N full garbage collections, as a standby that stood by
+// a while would have had (V8 may drop code it has not run for several of them).
+
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as agents from '../src/master/core/agents.js';
 import { recoverRegistry } from '../src/master/core/recovery.js';
+import {
+  rehearsalAgent,
+  rehearsalSubscribe,
+  rehearseReregistration,
+} from '../src/master/warm-up.js';
 import { applyOperation, EMPTY_REGISTRY_STATE, type RegistryState } from '../src/registry/index.js';
 import { Resources } from '../src/resources/index.js';
+import { parseJsonBody } from '../src/runtime/index.js';
 import {
   type AgentInfo,
   type AgentTask,
   agentId,
   frameworkId,
   MESOS_API_VERSION,
+  parseAgentCall,
   taskId,
 } from '../src/wire/index.js';
 import { CoreBed } from '../test/master/core-bed.js';
@@ -27,19 +44,31 @@ const { values } = parseArgs({
     agents: { type: 'string', default: '2000' },
     tasks: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '5' },
+    warm: { type: 'boolean', default: false },
+    'warm-agents': { type: 'string' },
+    // 'rehearsal': every agent and SUBSCRIBE shaped as the warm-up's own (same fields).
+    shape: { type: 'string', default: 'plain' },
+    'warm-rounds': { type: 'string' },
+    gcs: { type: 'string', default: '0' },
   },
 });
 const AGENTS = Number(values.agents);
 const TASKS = Number(values.tasks);
 const ROUNDS = Number(values.rounds);
+const GCS = Number(values.gcs);
 
 const framework = { id: frameworkId('fw'), user: 'u', name: 'storm', failover_timeout: 3600 };
-const infos: AgentInfo[] = Array.from({ length: AGENTS }, (_, i) => ({
-  hostname: `host-${i}`,
-  port: 5051,
-  id: agentId(`agent-${i}`),
-  resources: Resources.parse('cpus:4;mem:8192').toWire('post-refinement'),
-}));
+const REHEARSAL_SHAPE = values.shape === 'rehearsal';
+const infos: AgentInfo[] = Array.from({ length: AGENTS }, (_, i) =>
+  REHEARSAL_SHAPE
+    ? rehearsalAgent(i)
+    : ({
+        hostname: `host-${i}`,
+        port: 5051,
+        id: agentId(`agent-${i}`),
+        resources: Resources.parse('cpus:4;mem:8192').toWire('post-refinement'),
+      } as AgentInfo),
+);
 let state: RegistryState = EMPTY_REGISTRY_STATE;
 for (const info of infos) state = applyOperation(state, { kind: 'admitAgent', agent: info });
 
@@ -56,6 +85,7 @@ function reported(i: number): AgentTask[] {
         { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 }, allocation_info: { role: '*' } },
         { name: 'mem', type: 'SCALAR', scalar: { value: 32 }, allocation_info: { role: '*' } },
       ],
+      command: { value: 'sleep 3600' },
     },
   }));
 }
@@ -64,27 +94,77 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(from);
   return (used.user + used.system) / 1000;
 };
+if (values.warm) {
+  const from = process.cpuUsage();
+  const done = await rehearseReregistration({
+    ...(values['warm-agents'] !== undefined ? { agents: Number(values['warm-agents']) } : {}),
+    ...(values['warm-rounds'] !== undefined ? { rounds: Number(values['warm-rounds']) } : {}),
+  });
+  process.stderr.write(
+    `warm-up: ${done.subscribed} re-registrations, ${done.adopted} tasks, ${cpuMs(from).toFixed(1)} ms CPU\n`,
+  );
+}
+if (GCS > 0) {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < GCS; i++) gc();
+}
+// Wall time in garbage collection, per round: heap growth is part of a cold round's cost too.
+let gcMs = 0;
+const gcWatch = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+});
+gcWatch.observe({ entryTypes: ['gc'] });
+const totals: number[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
-  // Each SUBSCRIBE as it arrives parsed from the wire: new objects for every agent.
-  const calls = infos.map((info, i) => ({
-    agent_info: JSON.parse(JSON.stringify({ ...info, id: undefined })) as AgentInfo,
-    version: MESOS_API_VERSION,
-    tasks: JSON.parse(JSON.stringify(reported(i))) as AgentTask[],
-  }));
+  // Each SUBSCRIBE as it arrives: bytes, parsed and checked as the agent API does.
+  const bodies = infos.map((info, i) =>
+    REHEARSAL_SHAPE
+      ? Buffer.from(JSON.stringify(rehearsalSubscribe(info, i, TASKS)))
+      : Buffer.from(
+          JSON.stringify({
+            type: 'SUBSCRIBE',
+            agent_id: info.id,
+            subscribe: { agent_info: info, version: MESOS_API_VERSION, tasks: reported(i) },
+          }),
+        ),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  const gcBefore = gcMs;
+  const parseFrom = process.cpuUsage();
+  const calls = bodies.map((body) => {
+    const call = parseAgentCall(parseJsonBody(body));
+    if (call.type !== 'SUBSCRIBE') throw new Error('not a SUBSCRIBE');
+    return call.subscribe;
+  });
+  const parseMs = cpuMs(parseFrom);
   const bed = new CoreBed({ agentReregisterTimeoutMs: 600_000 });
   const recoverFrom = process.cpuUsage();
   recoverRegistry(bed.core, state);
   const recoverMs = cpuMs(recoverFrom);
   const subscribeFrom = process.cpuUsage();
   for (const [i, call] of calls.entries()) {
-    const id = agents.subscribe(bed.core, call, `agent-${i}`, '127.0.0.1', `s-${i}`);
+    const id = agents.subscribe(bed.core, call, infos[i]?.id?.value, '127.0.0.1', `s-${i}`);
     if (id === undefined) throw new Error(`agent-${i} refused: ${JSON.stringify(bed.drain())}`);
     if (i % 100 === 99) bed.core.outbox.take();
   }
   const subscribeMs = cpuMs(subscribeFrom);
+  bed.core.stop();
+  // GC entries are delivered asynchronously.
+  await new Promise((resolve) => setImmediate(resolve));
+  const roundGcMs = gcMs - gcBefore;
+  const perAgent = (ms: number) => ((ms * 1000) / AGENTS).toFixed(1);
+  totals.push(parseMs + recoverMs + subscribeMs);
   process.stderr.write(
-    `round ${round}: recovery ${((recoverMs * 1000) / AGENTS).toFixed(1)} µs/agent, ` +
-      `re-subscribe ${((subscribeMs * 1000) / AGENTS).toFixed(1)} µs/agent ` +
-      `(${AGENTS} agents × ${TASKS} tasks)\n`,
+    `round ${round}: parse ${perAgent(parseMs)} µs/agent, recovery ${perAgent(recoverMs)} µs/agent, ` +
+      `re-subscribe ${perAgent(subscribeMs)} µs/agent, all ${perAgent(parseMs + recoverMs + subscribeMs)} ` +
+      `, gc ${perAgent(roundGcMs)} (${AGENTS} agents × ${TASKS} tasks)\n`,
+  );
+}
+gcWatch.disconnect();
+if (totals.length >= 3) {
+  const later = totals.slice(2).reduce((a, b) => a + b, 0) / (totals.length - 2);
+  process.stderr.write(
+    `round 1 / mean of rounds 3-${totals.length}: ${((totals[0] as number) / later).toFixed(2)}${values.warm ? ' (warm-up first)' : ''}\n`,
   );
 }

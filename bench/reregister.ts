@@ -1,7 +1,7 @@
 // The master's CPU per agent re-registration after a failover (#10 goal (b)):
 //
 //   node --import tsx bench/reregister.ts [--agents 2000] [--tasks 10] [--within 1000]
-//                                         [--rounds 3] [--profile <dir>] > /dev/null
+//                                         [--rounds 3] [--profile <dir>] [--warm] > /dev/null
 //
 // This process is the master (so process.cpuUsage() is the master's CPU alone; its
 // info-level log goes to stdout, as the daemon's: send it to /dev/null); the agents are
@@ -12,7 +12,8 @@
 // wait under --within ms (an agent's registration backoff after an election): the master
 // adopts every agent's tasks, as after a failover. Per round: CPU per re-registration, the
 // time until all are back, the worst lateness of a 10 ms timer. --profile writes a
-// .cpuprofile of each round's storm there.
+// .cpuprofile of each round's storm there. --warm: before round 1, the rehearsal a standby
+// runs (src/master/warm-up.ts), as the newly elected master would have had it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Master } from '../src/master/index.js';
+import { rehearseReregistration } from '../src/master/warm-up.js';
 import {
   InMemoryRegistry,
   type RegistryOperation,
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     within: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
     profile: { type: 'string' },
+    warm: { type: 'boolean', default: false },
   },
 });
 const AGENTS = Number(values.agents);
@@ -86,6 +89,14 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 say(
   `${AGENTS} agents × ${TASKS} tasks, re-registering within ${WITHIN_MS} ms; load ${loadavg()[0]?.toFixed(1)}`,
 );
+if (values.warm) {
+  const from = process.cpuUsage();
+  const done = await rehearseReregistration();
+  const used = process.cpuUsage(from);
+  say(
+    `warm-up: ${done.subscribed} rehearsed re-registrations, ${Math.round((used.user + used.system) / 1000)} ms CPU`,
+  );
+}
 const session = values.profile === undefined ? undefined : new Session();
 session?.connect();
 if (session !== undefined) {

@@ -10,6 +10,7 @@ import type { Master } from './master.js';
 import { type Advertised, buildMasterInfo } from './master-info.js';
 import { type Leadership, StallWatch } from './stall-watch.js';
 import { StandbyServer } from './standby.js';
+import { rehearseReregistration } from './warm-up.js';
 
 export interface ContenderOptions extends Advertised {
   readonly coordinator: Coordinator;
@@ -33,6 +34,12 @@ export interface ContenderOptions extends Advertised {
    * once elected it reads only what changed; stopped when it leads or stops.
    */
   readonly warmer?: { start(): void; stop(): void };
+  /**
+   * Run once on standing by, aborted when elected or stopped: the re-registration path
+   * rehearsed on scratch state (warm-up.ts), so that the new leader's code is optimized
+   * before every agent comes back at once. Default rehearseReregistration; false: none.
+   */
+  readonly rehearse?: ((signal: AbortSignal) => Promise<unknown>) | false;
   /** The session is gone: stop now, as a deposed leader or a standby without a coordinator. */
   readonly onLost: (reason: Error) => void;
 }
@@ -50,6 +57,7 @@ export class Contender {
   private info: MasterInfo | undefined;
   private unwatch: (() => void) | undefined;
   private watch: StallWatch | undefined;
+  private readonly rehearsal = new AbortController();
 
   constructor(private readonly options: ContenderOptions) {
     this.standby = new StandbyServer({
@@ -88,6 +96,7 @@ export class Contender {
     const candidacy = await coordinator.contend(info);
     this.phase = { kind: 'standby', candidacy };
     this.options.warmer?.start();
+    this.startRehearsal();
     const url = `${schemeOf(this.options.tls)}://${info.address?.ip}:${address.port}`;
     logger.info({ url, master_id: this.id, port: address.port }, 'listening');
     void candidacy.elected.then(() => this.lead(candidacy));
@@ -99,6 +108,7 @@ export class Contender {
     const { logger } = this.options;
     logger.info({ master_id: this.id }, 'elected leader');
     this.options.warmer?.stop();
+    this.rehearsal.abort();
     const { sessionTimeoutMs } = this.options;
     const watch = new StallWatch({
       limitMs: sessionTimeoutMs / 2,
@@ -147,6 +157,18 @@ export class Contender {
     }
   }
 
+  /** In slices between the loop's other work (a standby's /health and redirects answer). */
+  private startRehearsal(): void {
+    const rehearse = this.options.rehearse ?? ((signal) => rehearseReregistration({ signal }));
+    if (rehearse === false) return;
+    rehearse(this.rehearsal.signal).catch((error: unknown) =>
+      this.options.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'standby: the re-registration rehearsal failed',
+      ),
+    );
+  }
+
   private lose(reason: Error): void {
     if (this.phase.kind === 'stopped') return;
     this.options.logger.fatal(
@@ -162,6 +184,7 @@ export class Contender {
     this.phase = { kind: 'stopped' };
     this.unwatch?.();
     this.options.warmer?.stop();
+    this.rehearsal.abort();
     this.watch?.stop();
     if (phase.kind === 'leading') await phase.master.stop();
     await this.standby.close();
