@@ -132,7 +132,8 @@ const runSpec = z
   .object({
     cmd: z.string().min(1).max(LIMITS.maxCmdLength).optional(),
     args: z.array(text).min(1).max(LIMITS.maxArgs).optional(),
-    cpus: z.number().finite().positive().max(1024).default(0.1),
+    // Mesos keeps scalars to 0.001: less would be a task with no CPU at all.
+    cpus: z.number().finite().min(0.001).max(1024).default(0.1),
     mem: z
       .number()
       .finite()
