@@ -99,7 +99,8 @@ async function route(
     return ok({ tasks: [...core.instances.values()].map(taskView) });
   if (path === '/v2/tasks/delete' && method === 'POST') {
     const body = await readJson(req);
-    const ids = (body as { ids?: unknown }).ids;
+    const ids =
+      typeof body === 'object' && body !== null ? (body as { ids?: unknown }).ids : undefined;
     if (
       !Array.isArray(ids) ||
       ids.length > MAX_TASK_IDS ||
@@ -179,6 +180,47 @@ async function route(
   throw new HttpError(404, { message: `no route ${method} ${path}` });
 }
 
+/** One task of an app (GET, DELETE with ?scale=) or one of its kept versions (GET). */
+async function oneOfApp(
+  host: ApiHost,
+  method: string,
+  idPart: string,
+  kind: 'tasks' | 'versions',
+  name: string,
+  url: URL,
+): Promise<Answer> {
+  const core = host.core;
+  const appId = normalizeAppId(idPart);
+  const idError = appIdError(appId);
+  if (idError !== undefined) throw unprocessable(invalid('/id', idError));
+  const app = core.apps.get(appId);
+  if (app === undefined) throw new HttpError(404, { message: `App '${appId}' does not exist` });
+  if (kind === 'versions') {
+    if (method !== 'GET')
+      throw new HttpError(405, { message: `${method} is not allowed on a version` });
+    const kept = [
+      { def: app.def, version: app.version },
+      ...(app.previous !== undefined ? [app.previous] : []),
+    ].find((v) => v.version === name);
+    if (kept === undefined)
+      throw new HttpError(404, { message: `App '${appId}' has no version '${name}'` });
+    return ok({ ...kept.def, version: kept.version });
+  }
+  const instance = core.instancesOf(appId).find((i) => i.id === name);
+  if (instance === undefined)
+    throw new HttpError(404, { message: `Task '${name}' of app '${appId}' does not exist` });
+  if (method === 'GET') return ok({ task: taskView(instance) });
+  if (method !== 'DELETE')
+    throw new HttpError(405, { message: `${method} is not allowed on a task` });
+  const [killed] = core.killInstances(
+    [name],
+    url.searchParams.get('scale') === 'true',
+    host.nowMs(),
+  );
+  await host.commit();
+  return ok({ task: taskView(killed ?? instance) });
+}
+
 async function appRoute(
   host: ApiHost,
   method: string,
@@ -190,6 +232,11 @@ async function appRoute(
   const core = host.core;
   let suffix: 'restart' | 'tasks' | 'versions' | undefined;
   let idPart = rest;
+  // Marathon's /v2/apps/{appId}/tasks/{taskId} and /v2/apps/{appId}/versions/{version}: the
+  // last segment names one task or one version (so no app can be called …/tasks/x).
+  const one = /^(.+)\/(tasks|versions)\/([^/]+)$/.exec(rest);
+  if (one !== null)
+    return oneOfApp(host, method, one[1] ?? '', one[2] as 'tasks' | 'versions', one[3] ?? '', url);
   for (const candidate of ['restart', 'tasks', 'versions'] as const)
     if (rest.endsWith(`/${candidate}`)) {
       suffix = candidate;
