@@ -76,6 +76,19 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** A path segment, %-decoded; a malformed escape (`%ff`) is the client's fault. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(
+      400,
+      `the path segment '${part.slice(0, 64)}' is not valid %-encoding`,
+      'path',
+    );
+  }
+}
+
 async function handle(
   framework: JobsFramework,
   req: IncomingMessage,
@@ -88,7 +101,7 @@ async function handle(
   const parts = url.pathname
     .split('/')
     .filter((p) => p !== '')
-    .map(decodeURIComponent);
+    .map(decodePart);
   const method = req.method ?? 'GET';
   const core = framework.core;
   const now = Date.now();

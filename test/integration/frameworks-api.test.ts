@@ -1,0 +1,78 @@
+// The bundled frameworks' REST APIs as clients others wrote call them: the Marathon
+// clients' per-task and per-version paths, and hostile requests that must get a 4xx
+// naming what is wrong, never a 500.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startCluster, waitFor } from './harness.js';
+import { api as jobsApi, startJobs } from './jobs-harness.js';
+import { api, startServices, type TaskView } from './services-helpers.js';
+
+test('services: one task and one version of an app by path, and a null kill list refused', async (t) => {
+  const cluster = await startCluster({ agents: 1 });
+  t.after(() => cluster.stop());
+  const services = await startServices(cluster.masterUrl, cluster.workDir);
+  t.after(() => services.daemon.stop());
+  const base = services.url;
+
+  const created = await api(base, 'POST', '/v2/apps', {
+    id: '/sleepy',
+    cmd: 'sleep 1000',
+    cpus: 0.01,
+    mem: 16,
+    instances: 1,
+    backoffSeconds: 1,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const running = async () => {
+    const reply = await api(base, 'GET', '/v2/apps/sleepy/tasks');
+    return (reply.body.tasks as TaskView[]).find((task) => task.state === 'TASK_RUNNING');
+  };
+  const first = await waitFor('a running instance', running, 30_000);
+
+  // marathon-python's get_app_version, the dcos CLI's `app show --app-version`.
+  const { versions } = (await api(base, 'GET', '/v2/apps/sleepy/versions')).body;
+  const version = await api(base, 'GET', `/v2/apps/sleepy/versions/${versions[0]}`);
+  assert.equal(version.status, 200, JSON.stringify(version.body));
+  assert.equal(version.body.id, '/sleepy');
+  assert.equal(version.body.version, versions[0]);
+  assert.equal(version.body.cmd, 'sleep 1000');
+  assert.equal((await api(base, 'GET', '/v2/apps/sleepy/versions/1999-01-01')).status, 404);
+
+  // marathon-python's kill_task and go-marathon's KillTask: one task by path.
+  const one = await api(base, 'GET', `/v2/apps/sleepy/tasks/${first.id}`);
+  assert.equal(one.status, 200, JSON.stringify(one.body));
+  assert.equal(one.body.task.id, first.id);
+  const killed = await api(base, 'DELETE', `/v2/apps/sleepy/tasks/${first.id}`);
+  assert.equal(killed.status, 200, JSON.stringify(killed.body));
+  assert.equal(killed.body.task.id, first.id);
+  const missing = await api(base, 'DELETE', '/v2/apps/sleepy/tasks/sleepy.nope');
+  assert.equal(missing.status, 404);
+  assert.match(missing.body.message, /sleepy\.nope/);
+  // Without ?scale=true the app keeps its one instance: a new one replaces the killed one.
+  await waitFor(
+    'a replacement instance',
+    async () => {
+      const task = await running();
+      return task !== undefined && task.id !== first.id ? task : undefined;
+    },
+    30_000,
+  );
+
+  for (const body of ['null', '5', '"ids"']) {
+    const reply = await api(base, 'POST', '/v2/tasks/delete', body);
+    assert.equal(reply.status, 422, `${body}: ${JSON.stringify(reply.body)}`);
+    assert.equal(reply.body.details[0].path, '/ids');
+  }
+});
+
+test('jobs: a path with malformed %-encoding is refused with 400, not 500', async (t) => {
+  const cluster = await startCluster({ agents: 0 });
+  t.after(() => cluster.stop());
+  const jobs = await startJobs(cluster);
+  t.after(() => jobs.daemon.stop());
+  for (const path of ['/v1/jobs/%ff', '/v1/jobs/a/runs/%e0%a4%a', '/v1/jobs/a/schedules/%']) {
+    const reply = await jobsApi<{ message: string; field: string }>(jobs.url, 'GET', path);
+    assert.equal(reply.status, 400, `${path}: ${JSON.stringify(reply.body)}`);
+    assert.equal(reply.body.field, 'path');
+  }
+});
