@@ -3,8 +3,8 @@
 // naming what is wrong, never a 500.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startCluster, waitFor } from './harness.js';
-import { api as jobsApi, startJobs } from './jobs-harness.js';
+import { getState, startCluster, waitFor } from './harness.js';
+import { getRun, api as jobsApi, startJobs, submit } from './jobs-harness.js';
 import { api, startServices, type TaskView } from './services-helpers.js';
 
 test('services: one task and one version of an app by path, and a null kill list refused', async (t) => {
@@ -65,8 +65,8 @@ test('services: one task and one version of an app by path, and a null kill list
   }
 });
 
-test('jobs: a path with malformed %-encoding is refused with 400, not 500', async (t) => {
-  const cluster = await startCluster({ agents: 0 });
+test('jobs: malformed %-encoding is 400 not 500; DELETE ?stopCurrentJobRuns=true stops and deletes', async (t) => {
+  const cluster = await startCluster({ agents: 1 });
   t.after(() => cluster.stop());
   const jobs = await startJobs(cluster);
   t.after(() => jobs.daemon.stop());
@@ -75,4 +75,28 @@ test('jobs: a path with malformed %-encoding is refused with 400, not 500', asyn
     assert.equal(reply.status, 400, `${path}: ${JSON.stringify(reply.body)}`);
     assert.equal(reply.body.field, 'path');
   }
+
+  // The dcos CLI's `job remove --stop-current-job-runs`: Metronome's flag on DELETE.
+  const spec = { id: 'long', run: { cmd: 'sleep 600', cpus: 0.01, mem: 16 } };
+  const run = await submit(jobs.url, spec);
+  await waitFor(
+    'the run to be running',
+    async () => ((await getRun(jobs.url, 'long', run.id)).running === 1 ? true : undefined),
+    30_000,
+  );
+  assert.equal((await jobsApi(jobs.url, 'DELETE', '/v1/jobs/long')).status, 409);
+  const deleted = await jobsApi(jobs.url, 'DELETE', '/v1/jobs/long?stopCurrentJobRuns=true');
+  assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+  assert.equal((await jobsApi(jobs.url, 'GET', '/v1/jobs/long')).status, 404);
+  await waitFor(
+    'the task to be gone from the master',
+    async () => {
+      const state = await getState(cluster.masterUrl);
+      const running = state.frameworks
+        .flatMap((f) => f.tasks)
+        .filter((task) => task.state === 'TASK_RUNNING');
+      return running.length === 0 ? true : undefined;
+    },
+    30_000,
+  );
 });
