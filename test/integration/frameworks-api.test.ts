@@ -63,6 +63,35 @@ test('services: one task and one version of an app by path, and a null kill list
     assert.equal(reply.status, 422, `${body}: ${JSON.stringify(reply.body)}`);
     assert.equal(reply.body.details[0].path, '/ids');
   }
+
+  // Marathon's ?status= filter on /v2/tasks.
+  const staging = await api(base, 'GET', '/v2/tasks?status=staging');
+  assert.ok(
+    (staging.body.tasks as TaskView[]).every((task) => task.state === 'TASK_STAGING'),
+    JSON.stringify(staging.body),
+  );
+  const current = await waitFor('a running instance', running, 30_000);
+  const runningOnes = (await api(base, 'GET', '/v2/tasks?status=running')).body.tasks as TaskView[];
+  assert.ok(
+    runningOnes.some((task) => task.id === current.id),
+    JSON.stringify(runningOnes),
+  );
+  assert.ok(
+    runningOnes.every((task) => task.state === 'TASK_RUNNING'),
+    JSON.stringify(runningOnes),
+  );
+
+  // Marathon's ?host= kills only the tasks on that agent: none here, so none is killed.
+  const elsewhere = await api(base, 'DELETE', '/v2/apps/sleepy/tasks?host=no-such-host');
+  assert.equal(elsewhere.status, 200, JSON.stringify(elsewhere.body));
+  assert.deepEqual(elsewhere.body.tasks, []);
+  const after = await api(base, 'GET', `/v2/apps/sleepy/tasks/${current.id}`);
+  assert.equal(after.body.task.state, 'TASK_RUNNING');
+  const here = await api(base, 'DELETE', `/v2/apps/sleepy/tasks?host=${current.host}`);
+  assert.deepEqual(
+    (here.body.tasks as TaskView[]).map((task) => task.id),
+    [current.id],
+  );
 });
 
 test('jobs: malformed %-encoding is 400 not 500; DELETE ?stopCurrentJobRuns=true stops and deletes', async (t) => {

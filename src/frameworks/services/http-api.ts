@@ -7,19 +7,24 @@ import {
   type AppDefinition,
   appIdError,
   invalid,
-  jsonDepth,
-  LIMITS,
   normalizeAppId,
   parseApp,
-  type ValidationFailure,
 } from './app-definition.js';
 import type { CommandResult, ServiceCore } from './core.js';
 import type { EventHub } from './event-hub.js';
 import { dependencyCycle, parseAppList, parseGroup } from './groups.js';
+import {
+  type Answer,
+  badRequest,
+  HttpError,
+  ok,
+  readJson,
+  send,
+  text,
+  unprocessable,
+} from './http-io.js';
 import { appView, deploymentView, groupView, queueView, taskView } from './views.js';
 
-/** A request body larger than this is refused with 413 before it is parsed. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 /** Task ids in one POST /v2/tasks/delete. */
 const MAX_TASK_IDS = 10_000;
 
@@ -32,18 +37,6 @@ export interface ApiHost {
   info(): Record<string, unknown>;
   metrics(): string;
 }
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-  ) {
-    super(`HTTP ${status}`);
-  }
-}
-
-const unprocessable = (failure: ValidationFailure) => new HttpError(422, failure);
-const badRequest = (message: string) => new HttpError(400, { message });
 
 export async function handleApi(
   host: ApiHost,
@@ -62,8 +55,6 @@ export async function handleApi(
     else send(res, 500, { message: (error as Error).message });
   }
 }
-
-type Answer = { status: number; body: unknown } | 'streaming';
 
 async function route(
   host: ApiHost,
@@ -95,8 +86,12 @@ async function route(
     await host.commit();
     return force && result.ok ? { status: 202, body: {} } : commandAnswer(result, 200);
   }
-  if (path === '/v2/tasks' && method === 'GET')
-    return ok({ tasks: [...core.instances.values()].map(taskView) });
+  if (path === '/v2/tasks' && method === 'GET') {
+    // Marathon's ?status=running|staging|killing…: only the tasks shown in those states.
+    const states = new Set(url.searchParams.getAll('status').map((s) => `TASK_${s.toUpperCase()}`));
+    const tasks = [...core.instances.values()].map(taskView);
+    return ok({ tasks: tasks.filter((t) => states.size === 0 || states.has(String(t.state))) });
+  }
   if (path === '/v2/tasks/delete' && method === 'POST') {
     const body = await readJson(req);
     const ids =
@@ -257,7 +252,12 @@ async function appRoute(
     if (app === undefined) throw missing();
     if (method === 'GET') return ok({ tasks: core.instancesOf(appId).map(taskView) });
     if (method === 'DELETE') {
-      const ids = core.instancesOf(appId).map((i) => i.id);
+      // Marathon's ?host= kills only the tasks on that agent (draining one node), not all.
+      const onHost = url.searchParams.get('host');
+      const ids = core
+        .instancesOf(appId)
+        .filter((i) => onHost === null || i.hostname === onHost)
+        .map((i) => i.id);
       const killed = core.killInstances(
         ids,
         url.searchParams.get('scale') === 'true',
@@ -444,48 +444,4 @@ function commandAnswer(result: CommandResult, status: number): { status: number;
         : {}),
     },
   };
-}
-
-const ok = (body: unknown) => ({ status: 200, body });
-
-function text(res: ServerResponse, body: string): Answer {
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end(body);
-  return 'streaming';
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const bytes = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.length });
-  res.end(bytes);
-}
-
-/** The body as JSON: at most MAX_BODY_BYTES (413), valid JSON (400), nested at most LIMITS.jsonDepth (422). */
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    req.resume();
-    throw new HttpError(413, { message: `the body is larger than ${MAX_BODY_BYTES} bytes` });
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new HttpError(413, { message: `the body is larger than ${MAX_BODY_BYTES} bytes` });
-    chunks.push(chunk as Buffer);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (error) {
-    throw badRequest(`Invalid JSON: ${(error as Error).message}`);
-  }
-  if (jsonDepth(value) > LIMITS.jsonDepth)
-    throw unprocessable(invalid('/', `nested deeper than ${LIMITS.jsonDepth} levels`));
-  return value;
 }
