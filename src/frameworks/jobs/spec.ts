@@ -161,7 +161,12 @@ const runSpec = z
       .default({}),
     artifacts: z.array(artifact).max(LIMITS.maxArtifacts).default([]),
     docker: docker.optional(),
-    role: z.string().max(256).optional(),
+    // Mesos' role names (as the services framework checks them): '../etc' waited forever.
+    role: z
+      .string()
+      .max(256)
+      .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_.\-/]*$/, 'not a valid role name')
+      .optional(),
     user: z.string().max(256).optional(),
   })
   .strict()
