@@ -58,6 +58,30 @@ test('services: one task and one version of an app by path, and a null kill list
     30_000,
   );
 
+  // Marathon's DELETE /v2/queue/{appId}/delay (marathon-python's reset_delay): a crash-looping
+  // app waiting out an hour's backoff is launched again at once.
+  const crashy = { id: '/crashy', cmd: 'exit 1', cpus: 0.01, mem: 16, backoffSeconds: 3600 };
+  assert.equal((await api(base, 'POST', '/v2/apps', crashy)).status, 201);
+  const lastFailure = async (): Promise<string | undefined> =>
+    (await api(base, 'GET', '/v2/apps/crashy')).body.app.lastTaskFailure?.taskId;
+  const failed = await waitFor('the first failure', lastFailure, 30_000);
+  await waitFor('the backoff delay in the queue', async () => {
+    const { queue } = (await api(base, 'GET', '/v2/queue')).body;
+    const entry = queue.find((q: { app: { id: string } }) => q.app.id === '/crashy');
+    return entry?.delay.timeLeftSeconds > 60 ? true : undefined;
+  });
+  assert.equal((await api(base, 'DELETE', '/v2/queue/crashy/delay')).status, 204);
+  await waitFor(
+    'a relaunch and a second failure',
+    async () => {
+      const taskId = await lastFailure();
+      return taskId !== undefined && taskId !== failed ? true : undefined;
+    },
+    30_000,
+  );
+  assert.equal((await api(base, 'DELETE', '/v2/queue/nope/delay')).status, 404);
+  assert.equal((await api(base, 'DELETE', '/v2/apps/crashy')).status, 200);
+
   for (const body of ['null', '5', '"ids"']) {
     const reply = await api(base, 'POST', '/v2/tasks/delete', body);
     assert.equal(reply.status, 422, `${body}: ${JSON.stringify(reply.body)}`);

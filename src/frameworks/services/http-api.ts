@@ -75,6 +75,14 @@ async function route(
     return 'streaming';
   }
   if (path === '/v2/queue' && method === 'GET') return ok(queueView(core, host.nowMs()));
+  const delayOf = /^\/v2\/queue\/(.+)\/delay$/.exec(path);
+  if (delayOf !== null && method === 'DELETE') {
+    const appId = normalizeAppId(delayOf[1] ?? '');
+    if (!core.resetDelay(appId))
+      throw new HttpError(404, { message: `App '${appId}' does not exist` });
+    await host.commit();
+    return { status: 204, body: undefined };
+  }
   if (path === '/v2/deployments' && method === 'GET')
     return ok([...core.deployments.values()].map((d) => deploymentView(core, d)));
   if (path.startsWith('/v2/deployments/') && method === 'DELETE') {

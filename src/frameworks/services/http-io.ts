@@ -33,6 +33,11 @@ export function send(res: ServerResponse, status: number, body: unknown): void {
     res.end();
     return;
   }
+  if (status === 204) {
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   const bytes = Buffer.from(JSON.stringify(body));
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.length });
   res.end(bytes);
