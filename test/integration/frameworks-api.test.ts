@@ -7,7 +7,7 @@ import { getState, startCluster, waitFor } from './harness.js';
 import { getRun, api as jobsApi, startJobs, submit } from './jobs-harness.js';
 import { api, startServices, type TaskView } from './services-helpers.js';
 
-test('services: one task and one version of an app by path, and a null kill list refused', async (t) => {
+test("services: Marathon clients' per-task, per-version, ?host=, ?status= and queue-delay calls; a null kill list refused", async (t) => {
   const cluster = await startCluster({ agents: 1 });
   t.after(() => cluster.stop());
   const services = await startServices(cluster.masterUrl, cluster.workDir);
