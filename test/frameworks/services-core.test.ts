@@ -52,6 +52,11 @@ test('bad app definitions name the field as Marathon does', () => {
     [{ constraints: [['hostname', 'MAX_PER', 'x']] }, '/constraints(0)(2)'],
     [{ id: '/a//b/', cmd: 'x', args: ['x'] }, '/args'],
     [{ backoffFactor: 0.5 }, '/backoffFactor'],
+    // A NUL byte cannot reach exec: every launch would fail, so the definition is refused.
+    [{ cmd: 'echo \0' }, '/cmd'],
+    [{ cmd: undefined, args: ['echo', 'a\0b'] }, '/args(1)'],
+    [{ env: { A: 'x\0' } }, '/env/A'],
+    [{ env: { 'A=B': 'x' } }, '/env/A=B'],
   ];
   for (const [fields, path] of cases) {
     const parsed = parseApp({ id: '/web', cmd: 'serve', ...fields });

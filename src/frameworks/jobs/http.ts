@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getJson, MAX_READ_BYTES, readFile, sandboxPath } from '../../sdk/index.js';
 import { type AgentView, type RoleView, whyWaiting } from '../waiting.js';
-import { demandOf, JobsError, type Run } from './core.js';
+import { demandOf, isFinished, JobsError, type Run } from './core.js';
 import type { JobsFramework } from './framework.js';
 import { parseJobSpec, parseScheduleSpec, type SpecError } from './spec.js';
 import { jobView, runView, scheduleView, taskViews } from './views.js';
@@ -76,6 +76,44 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** How long DELETE ?stopCurrentJobRuns=true waits for the stopped runs' tasks to end. */
+const STOP_WAIT_MS = 30_000;
+
+/**
+ * Metronome's DELETE /v1/jobs/<id>?stopCurrentJobRuns=true: stops the job's active runs and
+ * waits (bounded) until their tasks are gone, so the job can then be deleted.
+ */
+async function stopActiveRuns(framework: JobsFramework, jobId: string): Promise<void> {
+  const core = framework.core;
+  // deleteJob answers a missing job (404) and one others depend on (409): nothing is stopped.
+  if (core.getJob(jobId) === undefined) return;
+  if (core.listJobs().some((job) => job.spec.dependencies.includes(jobId))) return;
+  const active = () => core.runsOf(jobId).filter((run) => !isFinished(run));
+  const deadline = Date.now() + STOP_WAIT_MS;
+  // Stopped again each round: a schedule may start a run while the first ones stop.
+  for (let runs = active(); runs.length > 0; runs = active()) {
+    if (Date.now() > deadline)
+      throw new HttpError(409, `job '${jobId}' has runs still stopping: try again`);
+    for (const run of runs)
+      core.stopRun(jobId, run.meta.id, 'stopped: the job was deleted', Date.now());
+    await framework.changed();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A path segment, %-decoded; a malformed escape (`%ff`) is the client's fault. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(
+      400,
+      `the path segment '${part.slice(0, 64)}' is not valid %-encoding`,
+      'path',
+    );
+  }
+}
+
 async function handle(
   framework: JobsFramework,
   req: IncomingMessage,
@@ -88,7 +126,7 @@ async function handle(
   const parts = url.pathname
     .split('/')
     .filter((p) => p !== '')
-    .map(decodeURIComponent);
+    .map(decodePart);
   const method = req.method ?? 'GET';
   const core = framework.core;
   const now = Date.now();
@@ -133,6 +171,8 @@ async function handle(
       return ok(jobView(job, core, embed));
     }
     if (method === 'DELETE') {
+      if (url.searchParams.get('stopCurrentJobRuns') === 'true')
+        await stopActiveRuns(framework, jobId);
       core.deleteJob(jobId);
       await framework.changed();
       return ok({});
@@ -148,9 +188,9 @@ async function handle(
       await framework.changed();
       return ok(runView(run, core, now), 201);
     }
-    const run = subId === undefined ? undefined : core.getRun(jobId, subId);
-    if (run === undefined || subId === undefined)
-      throw new HttpError(404, `no run '${subId}' of job '${jobId}'`);
+    if (subId === undefined) throw new HttpError(405, `${method} is not allowed on the runs`);
+    const run = core.getRun(jobId, subId);
+    if (run === undefined) throw new HttpError(404, `no run '${subId}' of job '${jobId}'`);
     if (method === 'GET' && action === undefined) {
       const tasks = url.searchParams.get('tasks');
       if (tasks === null) return ok(runView(run, core, now));

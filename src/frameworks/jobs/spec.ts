@@ -65,7 +65,11 @@ const disconnect = z
 /** Job ids: lower-case DNS labels, so ids fit in task ids and URLs without escaping. */
 export const JOB_ID_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-const text = z.string().max(LIMITS.maxStringLength);
+// A NUL byte cannot be passed to exec: refused here rather than failing every launch.
+const text = z
+  .string()
+  .max(LIMITS.maxStringLength)
+  .refine((s) => !s.includes('\0'), 'must not contain a NUL byte');
 const id = z
   .string()
   .regex(JOB_ID_PATTERN, 'expected lower-case letters, digits and inner hyphens, 1 to 63 long');
@@ -130,9 +134,15 @@ const docker = z
 
 const runSpec = z
   .object({
-    cmd: z.string().min(1).max(LIMITS.maxCmdLength).optional(),
+    cmd: z
+      .string()
+      .min(1)
+      .max(LIMITS.maxCmdLength)
+      .refine((s) => !s.includes('\0'), 'must not contain a NUL byte')
+      .optional(),
     args: z.array(text).min(1).max(LIMITS.maxArgs).optional(),
-    cpus: z.number().finite().positive().max(1024).default(0.1),
+    // Mesos keeps scalars to 0.001: less would be a task with no CPU at all.
+    cpus: z.number().finite().min(0.001).max(1024).default(0.1),
     mem: z
       .number()
       .finite()
@@ -151,7 +161,12 @@ const runSpec = z
       .default({}),
     artifacts: z.array(artifact).max(LIMITS.maxArtifacts).default([]),
     docker: docker.optional(),
-    role: z.string().max(256).optional(),
+    // Mesos' role names (as the services framework checks them): '../etc' waited forever.
+    role: z
+      .string()
+      .max(256)
+      .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_.\-/]*$/, 'not a valid role name')
+      .optional(),
     user: z.string().max(256).optional(),
   })
   .strict()

@@ -139,6 +139,12 @@ export type Parsed<T> =
   | { readonly ok: false; readonly failure: ValidationFailure };
 
 const label = z.string().max(LIMITS.envValueChars);
+/** What becomes a process's command line or environment: a NUL byte cannot be passed to exec. */
+const execText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\0'), 'must not contain a NUL byte');
 const boundedRecord = (max: number, what: string) =>
   z
     .record(z.string().min(1).max(255), label)
@@ -273,8 +279,8 @@ const portDefinitionSchema = z.object({
 export const appSchema = z
   .object({
     id: z.string().min(1).max(LIMITS.idChars),
-    cmd: z.string().min(1).max(LIMITS.cmdChars).optional(),
-    args: z.array(z.string().max(LIMITS.argChars)).max(LIMITS.args).optional(),
+    cmd: execText(LIMITS.cmdChars).min(1).optional(),
+    args: z.array(execText(LIMITS.argChars)).max(LIMITS.args).optional(),
     user: z.string().min(1).max(255).optional(),
     container: z.record(z.string(), z.unknown()).optional(),
     cpus: z.number().min(0.001).max(1_000_000).default(1),
@@ -285,7 +291,20 @@ export const appSchema = z
     ports: z.array(z.number().int().min(0).max(65535)).max(LIMITS.portDefinitions).optional(),
     portDefinitions: z.array(portDefinitionSchema).max(LIMITS.portDefinitions).optional(),
     requirePorts: z.boolean().default(false),
-    env: boundedRecord(LIMITS.envEntries, 'variables').default({}),
+    env: z
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(255)
+          .regex(/^[^=\0]+$/, "no '=' or NUL in a variable's name"),
+        execText(LIMITS.envValueChars),
+      )
+      .refine(
+        (r) => Object.keys(r).length <= LIMITS.envEntries,
+        `at most ${LIMITS.envEntries} variables`,
+      )
+      .default({}),
     labels: boundedRecord(LIMITS.labels, 'labels').default({}),
     constraints: z.array(constraintSchema).max(LIMITS.constraints).default([]),
     healthChecks: z

@@ -224,6 +224,14 @@ export class ServiceCore {
     return this.startDeployment(appId, 'restart', version, nowMs, running);
   }
 
+  /** Marathon's DELETE /v2/queue/{appId}/delay: launch again now, forgetting the crash-loop backoff. */
+  resetDelay(appId: string): boolean {
+    const app = this.apps.get(appId);
+    if (app === undefined) return false;
+    this.setApp({ ...app, failures: 0, delayUntilMs: 0 });
+    return true;
+  }
+
   deleteApp(appId: string, nowMs: number): CommandResult {
     const app = this.apps.get(appId);
     if (app === undefined || app.isDeleting) return notFound(appId);

@@ -7,19 +7,24 @@ import {
   type AppDefinition,
   appIdError,
   invalid,
-  jsonDepth,
-  LIMITS,
   normalizeAppId,
   parseApp,
-  type ValidationFailure,
 } from './app-definition.js';
 import type { CommandResult, ServiceCore } from './core.js';
 import type { EventHub } from './event-hub.js';
 import { dependencyCycle, parseAppList, parseGroup } from './groups.js';
+import {
+  type Answer,
+  badRequest,
+  HttpError,
+  ok,
+  readJson,
+  send,
+  text,
+  unprocessable,
+} from './http-io.js';
 import { appView, deploymentView, groupView, queueView, taskView } from './views.js';
 
-/** A request body larger than this is refused with 413 before it is parsed. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 /** Task ids in one POST /v2/tasks/delete. */
 const MAX_TASK_IDS = 10_000;
 
@@ -32,18 +37,6 @@ export interface ApiHost {
   info(): Record<string, unknown>;
   metrics(): string;
 }
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-  ) {
-    super(`HTTP ${status}`);
-  }
-}
-
-const unprocessable = (failure: ValidationFailure) => new HttpError(422, failure);
-const badRequest = (message: string) => new HttpError(400, { message });
 
 export async function handleApi(
   host: ApiHost,
@@ -62,8 +55,6 @@ export async function handleApi(
     else send(res, 500, { message: (error as Error).message });
   }
 }
-
-type Answer = { status: number; body: unknown } | 'streaming';
 
 async function route(
   host: ApiHost,
@@ -84,6 +75,14 @@ async function route(
     return 'streaming';
   }
   if (path === '/v2/queue' && method === 'GET') return ok(queueView(core, host.nowMs()));
+  const delayOf = /^\/v2\/queue\/(.+)\/delay$/.exec(path);
+  if (delayOf !== null && method === 'DELETE') {
+    const appId = normalizeAppId(delayOf[1] ?? '');
+    if (!core.resetDelay(appId))
+      throw new HttpError(404, { message: `App '${appId}' does not exist` });
+    await host.commit();
+    return { status: 204, body: undefined };
+  }
   if (path === '/v2/deployments' && method === 'GET')
     return ok([...core.deployments.values()].map((d) => deploymentView(core, d)));
   if (path.startsWith('/v2/deployments/') && method === 'DELETE') {
@@ -95,11 +94,16 @@ async function route(
     await host.commit();
     return force && result.ok ? { status: 202, body: {} } : commandAnswer(result, 200);
   }
-  if (path === '/v2/tasks' && method === 'GET')
-    return ok({ tasks: [...core.instances.values()].map(taskView) });
+  if (path === '/v2/tasks' && method === 'GET') {
+    // Marathon's ?status=running|staging|killing…: only the tasks shown in those states.
+    const states = new Set(url.searchParams.getAll('status').map((s) => `TASK_${s.toUpperCase()}`));
+    const tasks = [...core.instances.values()].map(taskView);
+    return ok({ tasks: tasks.filter((t) => states.size === 0 || states.has(String(t.state))) });
+  }
   if (path === '/v2/tasks/delete' && method === 'POST') {
     const body = await readJson(req);
-    const ids = (body as { ids?: unknown }).ids;
+    const ids =
+      typeof body === 'object' && body !== null ? (body as { ids?: unknown }).ids : undefined;
     if (
       !Array.isArray(ids) ||
       ids.length > MAX_TASK_IDS ||
@@ -179,6 +183,47 @@ async function route(
   throw new HttpError(404, { message: `no route ${method} ${path}` });
 }
 
+/** One task of an app (GET, DELETE with ?scale=) or one of its kept versions (GET). */
+async function oneOfApp(
+  host: ApiHost,
+  method: string,
+  idPart: string,
+  kind: 'tasks' | 'versions',
+  name: string,
+  url: URL,
+): Promise<Answer> {
+  const core = host.core;
+  const appId = normalizeAppId(idPart);
+  const idError = appIdError(appId);
+  if (idError !== undefined) throw unprocessable(invalid('/id', idError));
+  const app = core.apps.get(appId);
+  if (app === undefined) throw new HttpError(404, { message: `App '${appId}' does not exist` });
+  if (kind === 'versions') {
+    if (method !== 'GET')
+      throw new HttpError(405, { message: `${method} is not allowed on a version` });
+    const kept = [
+      { def: app.def, version: app.version },
+      ...(app.previous !== undefined ? [app.previous] : []),
+    ].find((v) => v.version === name);
+    if (kept === undefined)
+      throw new HttpError(404, { message: `App '${appId}' has no version '${name}'` });
+    return ok({ ...kept.def, version: kept.version });
+  }
+  const instance = core.instancesOf(appId).find((i) => i.id === name);
+  if (instance === undefined)
+    throw new HttpError(404, { message: `Task '${name}' of app '${appId}' does not exist` });
+  if (method === 'GET') return ok({ task: taskView(instance) });
+  if (method !== 'DELETE')
+    throw new HttpError(405, { message: `${method} is not allowed on a task` });
+  const [killed] = core.killInstances(
+    [name],
+    url.searchParams.get('scale') === 'true',
+    host.nowMs(),
+  );
+  await host.commit();
+  return ok({ task: taskView(killed ?? instance) });
+}
+
 async function appRoute(
   host: ApiHost,
   method: string,
@@ -190,6 +235,11 @@ async function appRoute(
   const core = host.core;
   let suffix: 'restart' | 'tasks' | 'versions' | undefined;
   let idPart = rest;
+  // Marathon's /v2/apps/{appId}/tasks/{taskId} and /v2/apps/{appId}/versions/{version}: the
+  // last segment names one task or one version (so no app can be called …/tasks/x).
+  const one = /^(.+)\/(tasks|versions)\/([^/]+)$/.exec(rest);
+  if (one !== null)
+    return oneOfApp(host, method, one[1] ?? '', one[2] as 'tasks' | 'versions', one[3] ?? '', url);
   for (const candidate of ['restart', 'tasks', 'versions'] as const)
     if (rest.endsWith(`/${candidate}`)) {
       suffix = candidate;
@@ -210,7 +260,12 @@ async function appRoute(
     if (app === undefined) throw missing();
     if (method === 'GET') return ok({ tasks: core.instancesOf(appId).map(taskView) });
     if (method === 'DELETE') {
-      const ids = core.instancesOf(appId).map((i) => i.id);
+      // Marathon's ?host= kills only the tasks on that agent (draining one node), not all.
+      const onHost = url.searchParams.get('host');
+      const ids = core
+        .instancesOf(appId)
+        .filter((i) => onHost === null || i.hostname === onHost)
+        .map((i) => i.id);
       const killed = core.killInstances(
         ids,
         url.searchParams.get('scale') === 'true',
@@ -397,48 +452,4 @@ function commandAnswer(result: CommandResult, status: number): { status: number;
         : {}),
     },
   };
-}
-
-const ok = (body: unknown) => ({ status: 200, body });
-
-function text(res: ServerResponse, body: string): Answer {
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end(body);
-  return 'streaming';
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const bytes = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.length });
-  res.end(bytes);
-}
-
-/** The body as JSON: at most MAX_BODY_BYTES (413), valid JSON (400), nested at most LIMITS.jsonDepth (422). */
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    req.resume();
-    throw new HttpError(413, { message: `the body is larger than ${MAX_BODY_BYTES} bytes` });
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new HttpError(413, { message: `the body is larger than ${MAX_BODY_BYTES} bytes` });
-    chunks.push(chunk as Buffer);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (error) {
-    throw badRequest(`Invalid JSON: ${(error as Error).message}`);
-  }
-  if (jsonDepth(value) > LIMITS.jsonDepth)
-    throw unprocessable(invalid('/', `nested deeper than ${LIMITS.jsonDepth} levels`));
-  return value;
 }

@@ -23,6 +23,11 @@ test('a bad job spec is refused naming the field', () => {
   const cases: [unknown, string, RegExp][] = [
     [{ id: 'Bad_Id', run: { cmd: 'x' } }, 'id', /lower-case/],
     [{ id: 'a', run: { cmd: 'x', cpus: 0 } }, 'run.cpus', /.+/],
+    // Below Mesos' 0.001 resolution a task would hold no CPU at all.
+    [{ id: 'a', run: { cmd: 'x', cpus: 1e-300 } }, 'run.cpus', /0\.001/],
+    [{ id: 'a', run: { cmd: 'echo \0' } }, 'run.cmd', /NUL/],
+    [{ id: 'a', run: { cmd: 'x', role: '../etc' } }, 'run.role', /role/],
+    [{ id: 'a', run: { cmd: 'x', env: { A: 'x\0' } } }, 'run.env.A', /NUL/],
     [{ id: 'a', run: {} }, 'run.cmd', /exactly one of cmd and args/],
     [{ id: 'a', run: { cmd: 'x' }, completions: 1e6 }, 'completions', /.+/],
     [{ id: 'a', run: { cmd: 'x' }, dependencies: ['ok', 'NO'] }, 'dependencies[1]', /.+/],
