@@ -5,12 +5,14 @@
 // Pure: no I/O.
 import { RE2JS } from 're2js';
 import { z } from 'zod';
+import { type FetchUri, fetchUriSchema } from './fetch.js';
 import {
   DEFAULT_UNREACHABLE_STRATEGY,
   MAX_UNREACHABLE_SECONDS,
   type UnreachableStrategy,
   unreachableStrategySchema,
 } from './unreachable-strategy.js';
+import { unsupportedFields } from './unsupported-fields.js';
 
 export { DEFAULT_UNREACHABLE_STRATEGY, type UnreachableStrategy };
 
@@ -121,6 +123,8 @@ export interface AppDefinition {
   readonly role?: string;
   readonly dependencies: readonly string[];
   readonly uris: readonly string[];
+  /** Marathon's newer form of `uris`; absent when not given. */
+  readonly fetch?: readonly FetchUri[];
 }
 
 export interface ValidationDetail {
@@ -336,6 +340,7 @@ export const appSchema = z
       .max(LIMITS.dependencies)
       .default([]),
     uris: z.array(z.string().min(1).max(4096)).max(LIMITS.uris).default([]),
+    fetch: z.array(fetchUriSchema).max(LIMITS.uris).optional(),
   })
   .superRefine((app, ctx) => {
     if (app.cmd === undefined && app.args === undefined && app.container === undefined)
@@ -346,6 +351,8 @@ export const appSchema = z
       });
     if (app.cmd !== undefined && app.args !== undefined)
       ctx.addIssue({ code: 'custom', path: ['args'], message: 'give cmd or args, not both' });
+    if (app.uris.length > 0 && (app.fetch?.length ?? 0) > 0)
+      ctx.addIssue({ code: 'custom', path: ['fetch'], message: 'give uris or fetch, not both' });
     if (app.ports !== undefined && app.portDefinitions !== undefined)
       ctx.addIssue({
         code: 'custom',
@@ -453,6 +460,9 @@ export function parseApp(body: unknown, idFromUrl?: string): Parsed<AppDefinitio
       ok: false,
       failure: invalid('/id', `the body's id differs from the URL's ${idFromUrl}`),
     };
+  const unsupported = unsupportedFields(record);
+  if (unsupported.length > 0)
+    return { ok: false, failure: { message: 'Object is not valid', details: unsupported } };
   const parsed = appSchema.safeParse(withId);
   if (!parsed.success) return { ok: false, failure: failureOf(parsed.error) };
   const { ports, portDefinitions, ...rest } = parsed.data;

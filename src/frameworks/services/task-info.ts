@@ -12,6 +12,7 @@ import {
 } from '../../wire/index.js';
 import { domainAttributes } from '../domain-attributes.js';
 import type { AppDefinition, HealthCheckDefinition } from './app-definition.js';
+import { commandUris } from './fetch.js';
 import type { Instance } from './instance.js';
 import type { OfferView } from './offer-matching.js';
 
@@ -141,7 +142,7 @@ function healthCheckOf(check: HealthCheckDefinition, ports: readonly number[]): 
 export function taskInfoOf(app: AppDefinition, instance: Instance, offer: Offer): TaskInfo {
   const env = { ...portEnvironment(app, instance), ...app.env };
   const variables = Object.entries(env).map(([name, value]) => ({ name, value }));
-  const uris = app.uris.map((value) => ({ value }));
+  const uris = commandUris(app.uris, app.fetch);
   const command =
     app.args !== undefined
       ? { shell: false, value: app.args[0] ?? '', arguments: app.args }
