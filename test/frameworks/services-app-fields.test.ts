@@ -129,3 +129,110 @@ test('unimplemented Marathon fields answer 422 naming them; their defaults are a
     tty: false,
   });
 });
+
+test('container: Marathon shape checked, 422 naming the path', () => {
+  const docker = (fields: Record<string, unknown>) => ({
+    container: { type: 'DOCKER', docker: { image: 'nginx', ...fields } },
+  });
+  const cases: [Record<string, unknown>, string][] = [
+    [{ container: { type: 'DOCKER', docker: { image: 1 } } }, '/container/docker/image'],
+    [{ container: { type: 'DOCKER', docker: { image: '' } } }, '/container/docker/image'],
+    [{ container: { type: 'LXC' } }, '/container/type'],
+    [{ container: { type: 'DOCKER' } }, '/container/docker'],
+    [
+      {
+        ...docker({ network: 'BRIDGE', portMappings: [{ containerPort: 70_000 }] }),
+        portDefinitions: [{ port: 0 }],
+      },
+      '/container/docker/portMappings(0)/containerPort',
+    ],
+    [
+      {
+        ...docker({ network: 'BRIDGE', portMappings: [{ containerPort: 80, hostPort: -1 }] }),
+        portDefinitions: [{ port: 0 }],
+      },
+      '/container/docker/portMappings(0)/hostPort',
+    ],
+    // A mapping needs a host port of the app's to take.
+    [
+      docker({ network: 'BRIDGE', portMappings: [{ containerPort: 80 }] }),
+      '/container/docker/portMappings(0)',
+    ],
+    [
+      { ...docker({ portMappings: [{ containerPort: 80 }] }), portDefinitions: [{ port: 0 }] },
+      '/container/docker/portMappings(0)',
+    ],
+    [docker({ network: 'USER' }), '/container/docker/network'],
+    [
+      {
+        container: {
+          type: 'DOCKER',
+          docker: { image: 'x' },
+          volumes: [{ containerPath: '/d', hostPath: '/etc', mode: 'rw' }],
+        },
+      },
+      '/container/volumes(0)/mode',
+    ],
+    [
+      {
+        container: { type: 'MESOS', volumes: [{ containerPath: 1, hostPath: '/etc', mode: 'RO' }] },
+      },
+      '/container/volumes(0)/containerPath',
+    ],
+    [
+      { container: { type: 'MESOS', volumes: [{ containerPath: '/d', hostPath: 7, mode: 'RO' }] } },
+      '/container/volumes(0)/hostPath',
+    ],
+  ];
+  for (const [fields, path] of cases) {
+    const details = refused(fields);
+    assert.ok(
+      details.some((d) => d.path === path),
+      `${JSON.stringify(fields)} names ${path}: ${JSON.stringify(details)}`,
+    );
+  }
+});
+
+test('container: a valid Marathon container becomes the Mesos ContainerInfo the agent reads', () => {
+  const def = app({
+    portDefinitions: [{ port: 0 }],
+    container: {
+      type: 'DOCKER',
+      docker: {
+        image: 'nginx:1',
+        network: 'BRIDGE',
+        portMappings: [{ containerPort: 80, hostPort: 0 }],
+        forcePullImage: true,
+      },
+      // Host paths are Mesos' to allow: only their types are checked.
+      volumes: [{ containerPath: '/data', hostPath: '/etc', mode: 'RW' }],
+    },
+  });
+  const task = taskInfoOf(def, { ...INSTANCE, ports: [31005] }, OFFER);
+  assert.deepEqual(task.container, {
+    type: 'DOCKER',
+    docker: {
+      image: 'nginx:1',
+      network: 'BRIDGE',
+      privileged: false,
+      force_pull_image: true,
+      port_mappings: [{ container_port: 80, host_port: 31005, protocol: 'tcp' }],
+    },
+    volumes: [{ container_path: '/data', host_path: '/etc', mode: 'RW' }],
+  });
+  const mesos = taskInfoOf(
+    app({ container: { type: 'MESOS', docker: { image: 'alpine' } } }),
+    INSTANCE,
+    OFFER,
+  );
+  assert.deepEqual(mesos.container, {
+    type: 'MESOS',
+    mesos: { image: { type: 'DOCKER', docker: { name: 'alpine' } } },
+  });
+});
+
+test('container: an app stored before containers were checked still launches as it was given', () => {
+  const legacy = { type: 'DOCKER', docker: { image: 'nginx', port_mappings: [] } };
+  const def = { ...app({}), container: legacy } as unknown as AppDefinition;
+  assert.deepEqual(taskInfoOf(def, INSTANCE, OFFER).container, legacy);
+});

@@ -1,7 +1,7 @@
 // Marathon's `fetch` on a real cluster: the agent downloads each entry from a
 // server on 127.0.0.1 into the task's sandbox (executable, under its destPath;
 // an archive extracted), and fields the framework does not implement answer 422
-// over HTTP instead of being dropped.
+// over HTTP instead of being dropped, as does a container of the wrong shape.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -53,6 +53,7 @@ test('services: fetch puts its artifacts in the sandbox; unimplemented fields an
   for (const [body, path] of [
     [{ networks: [{ mode: 'container/bridge' }] }, '/networks'],
     [{ secrets: { s: { source: 'x' } } }, '/secrets'],
+    [{ container: { type: 'DOCKER', docker: { image: 1 } } }, '/container/docker/image'],
     [{ uris: [`${origin}/tool`], fetch: [{ uri: `${origin}/tool` }] }, '/fetch'],
   ] as const) {
     const reply = await api(base, 'POST', '/v2/apps', { id: '/bad', cmd: 'true', ...body });

@@ -5,6 +5,7 @@
 // Pure: no I/O.
 import { RE2JS } from 're2js';
 import { z } from 'zod';
+import { containerIssues, containerSchema, type MarathonContainer } from './container.js';
 import { type FetchUri, fetchUriSchema } from './fetch.js';
 import {
   DEFAULT_UNREACHABLE_STRATEGY,
@@ -97,7 +98,7 @@ export interface AppDefinition {
   readonly cmd?: string;
   readonly args?: readonly string[];
   readonly user?: string;
-  readonly container?: Readonly<Record<string, unknown>>;
+  readonly container?: MarathonContainer;
   readonly cpus: number;
   readonly mem: number;
   readonly disk: number;
@@ -286,7 +287,7 @@ export const appSchema = z
     cmd: execText(LIMITS.cmdChars).min(1).optional(),
     args: z.array(execText(LIMITS.argChars)).max(LIMITS.args).optional(),
     user: z.string().min(1).max(255).optional(),
-    container: z.record(z.string(), z.unknown()).optional(),
+    container: containerSchema.optional(),
     cpus: z.number().min(0.001).max(1_000_000).default(1),
     mem: z.number().min(0).max(1e9).default(128),
     disk: z.number().min(0).max(1e12).default(0),
@@ -362,6 +363,7 @@ export const appSchema = z
     const idError = appIdError(app.id);
     if (idError !== undefined) ctx.addIssue({ code: 'custom', path: ['id'], message: idError });
     const portCount = app.portDefinitions?.length ?? app.ports?.length ?? 0;
+    for (const issue of containerIssues(app)) ctx.addIssue({ code: 'custom', ...issue });
     for (const [i, check] of app.healthChecks.entries()) {
       if (check.protocol === 'COMMAND' || check.port !== undefined) continue;
       if ((check.portIndex ?? 0) >= portCount)

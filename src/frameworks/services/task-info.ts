@@ -12,6 +12,7 @@ import {
 } from '../../wire/index.js';
 import { domainAttributes } from '../domain-attributes.js';
 import type { AppDefinition, HealthCheckDefinition } from './app-definition.js';
+import { mesosContainerOf } from './container.js';
 import { commandUris } from './fetch.js';
 import type { Instance } from './instance.js';
 import type { OfferView } from './offer-matching.js';
@@ -160,7 +161,9 @@ export function taskInfoOf(app: AppDefinition, instance: Instance, offer: Offer)
       ...(uris.length > 0 ? { uris } : {}),
       ...(app.user !== undefined ? { user: app.user } : {}),
     },
-    ...(app.container !== undefined ? { container: app.container } : {}),
+    ...(app.container !== undefined
+      ? { container: mesosContainerOf(app.container, instance.ports) }
+      : {}),
     ...(check !== undefined ? { health_check: healthCheckOf(check, instance.ports) } : {}),
     ...(labels.length > 0 ? { labels: { labels } } : {}),
   };
