@@ -3,7 +3,6 @@
 // network), so a request that gives one with a value that changes anything is
 // answered 422 naming it. Their defaults (what Marathon's own GET shows and a
 // client sends back on PUT) are accepted as no-ops. Pure.
-import type { ValidationDetail } from './app-definition.js';
 
 const isEmpty = (v: unknown): boolean =>
   v === null ||
@@ -46,8 +45,10 @@ const UNSUPPORTED: Readonly<Record<string, { isNoOp: (v: unknown) => boolean; wh
 };
 
 /** The unsupported fields a body gives with a non-default value, as Marathon's 422 details. */
-export function unsupportedFields(body: Readonly<Record<string, unknown>>): ValidationDetail[] {
-  const details: ValidationDetail[] = [];
+export function unsupportedFields(
+  body: Readonly<Record<string, unknown>>,
+): { path: string; errors: string[] }[] {
+  const details: { path: string; errors: string[] }[] = [];
   for (const [field, rule] of Object.entries(UNSUPPORTED))
     if (Object.hasOwn(body, field) && !rule.isNoOp(body[field]))
       details.push({ path: `/${field}`, errors: [rule.why] });
