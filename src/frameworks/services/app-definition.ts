@@ -5,12 +5,15 @@
 // Pure: no I/O.
 import { RE2JS } from 're2js';
 import { z } from 'zod';
+import { containerIssues, containerSchema, type MarathonContainer } from './container.js';
+import { type FetchUri, fetchUriSchema } from './fetch.js';
 import {
   DEFAULT_UNREACHABLE_STRATEGY,
   MAX_UNREACHABLE_SECONDS,
   type UnreachableStrategy,
   unreachableStrategySchema,
 } from './unreachable-strategy.js';
+import { unsupportedFields } from './unsupported-fields.js';
 
 export { DEFAULT_UNREACHABLE_STRATEGY, type UnreachableStrategy };
 
@@ -95,7 +98,7 @@ export interface AppDefinition {
   readonly cmd?: string;
   readonly args?: readonly string[];
   readonly user?: string;
-  readonly container?: Readonly<Record<string, unknown>>;
+  readonly container?: MarathonContainer;
   readonly cpus: number;
   readonly mem: number;
   readonly disk: number;
@@ -121,6 +124,8 @@ export interface AppDefinition {
   readonly role?: string;
   readonly dependencies: readonly string[];
   readonly uris: readonly string[];
+  /** Marathon's newer form of `uris`; absent when not given. */
+  readonly fetch?: readonly FetchUri[];
 }
 
 export interface ValidationDetail {
@@ -282,7 +287,7 @@ export const appSchema = z
     cmd: execText(LIMITS.cmdChars).min(1).optional(),
     args: z.array(execText(LIMITS.argChars)).max(LIMITS.args).optional(),
     user: z.string().min(1).max(255).optional(),
-    container: z.record(z.string(), z.unknown()).optional(),
+    container: containerSchema.optional(),
     cpus: z.number().min(0.001).max(1_000_000).default(1),
     mem: z.number().min(0).max(1e9).default(128),
     disk: z.number().min(0).max(1e12).default(0),
@@ -336,6 +341,7 @@ export const appSchema = z
       .max(LIMITS.dependencies)
       .default([]),
     uris: z.array(z.string().min(1).max(4096)).max(LIMITS.uris).default([]),
+    fetch: z.array(fetchUriSchema).max(LIMITS.uris).optional(),
   })
   .superRefine((app, ctx) => {
     if (app.cmd === undefined && app.args === undefined && app.container === undefined)
@@ -346,6 +352,8 @@ export const appSchema = z
       });
     if (app.cmd !== undefined && app.args !== undefined)
       ctx.addIssue({ code: 'custom', path: ['args'], message: 'give cmd or args, not both' });
+    if (app.uris.length > 0 && (app.fetch?.length ?? 0) > 0)
+      ctx.addIssue({ code: 'custom', path: ['fetch'], message: 'give uris or fetch, not both' });
     if (app.ports !== undefined && app.portDefinitions !== undefined)
       ctx.addIssue({
         code: 'custom',
@@ -355,6 +363,7 @@ export const appSchema = z
     const idError = appIdError(app.id);
     if (idError !== undefined) ctx.addIssue({ code: 'custom', path: ['id'], message: idError });
     const portCount = app.portDefinitions?.length ?? app.ports?.length ?? 0;
+    for (const issue of containerIssues(app)) ctx.addIssue({ code: 'custom', ...issue });
     for (const [i, check] of app.healthChecks.entries()) {
       if (check.protocol === 'COMMAND' || check.port !== undefined) continue;
       if ((check.portIndex ?? 0) >= portCount)
@@ -453,6 +462,9 @@ export function parseApp(body: unknown, idFromUrl?: string): Parsed<AppDefinitio
       ok: false,
       failure: invalid('/id', `the body's id differs from the URL's ${idFromUrl}`),
     };
+  const unsupported = unsupportedFields(record);
+  if (unsupported.length > 0)
+    return { ok: false, failure: { message: 'Object is not valid', details: unsupported } };
   const parsed = appSchema.safeParse(withId);
   if (!parsed.success) return { ok: false, failure: failureOf(parsed.error) };
   const { ports, portDefinitions, ...rest } = parsed.data;

@@ -12,6 +12,8 @@ import {
 } from '../../wire/index.js';
 import { domainAttributes } from '../domain-attributes.js';
 import type { AppDefinition, HealthCheckDefinition } from './app-definition.js';
+import { mesosContainerOf } from './container.js';
+import { commandUris } from './fetch.js';
 import type { Instance } from './instance.js';
 import type { OfferView } from './offer-matching.js';
 
@@ -141,7 +143,7 @@ function healthCheckOf(check: HealthCheckDefinition, ports: readonly number[]): 
 export function taskInfoOf(app: AppDefinition, instance: Instance, offer: Offer): TaskInfo {
   const env = { ...portEnvironment(app, instance), ...app.env };
   const variables = Object.entries(env).map(([name, value]) => ({ name, value }));
-  const uris = app.uris.map((value) => ({ value }));
+  const uris = commandUris(app.uris, app.fetch);
   const command =
     app.args !== undefined
       ? { shell: false, value: app.args[0] ?? '', arguments: app.args }
@@ -159,7 +161,9 @@ export function taskInfoOf(app: AppDefinition, instance: Instance, offer: Offer)
       ...(uris.length > 0 ? { uris } : {}),
       ...(app.user !== undefined ? { user: app.user } : {}),
     },
-    ...(app.container !== undefined ? { container: app.container } : {}),
+    ...(app.container !== undefined
+      ? { container: mesosContainerOf(app.container, instance.ports) }
+      : {}),
     ...(check !== undefined ? { health_check: healthCheckOf(check, instance.ports) } : {}),
     ...(labels.length > 0 ? { labels: { labels } } : {}),
   };
