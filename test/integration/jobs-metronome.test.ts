@@ -97,3 +97,25 @@ test("jobs: Metronome's job JSON is accepted, its history embed and errors have 
   assert.match(role.body.message, /'analytics' is not a role this framework runs tasks as/);
   assert.equal((await api(jobs.url, 'GET', '/v1/jobs/elsewhere')).status, 404);
 });
+
+test('jobs: a framework with --role runs a job that names no role, and refuses one naming another', async (t) => {
+  const cluster = await startCluster({ agents: 1 });
+  defer(t, () => cluster.stop());
+  const jobs = await startJobs(cluster, { role: 'batch' });
+  defer(t, () => jobs.daemon.stop());
+  const created = await api<{ run: { role?: string } }>(jobs.url, 'POST', '/v1/jobs', {
+    id: 'plain',
+    run: { cmd: 'true', cpus: 0.01, mem: 16 },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.run.role, 'batch');
+  const run = await api<{ id: string }>(jobs.url, 'POST', '/v1/jobs/plain/runs');
+  assert.equal(run.status, 201);
+  assert.equal((await runFinished(jobs.url, 'plain', run.body.id, 60_000)).status, 'SUCCESS');
+  const other = await api<ErrorReply>(jobs.url, 'POST', '/v1/jobs', {
+    id: 'other',
+    run: { cmd: 'true', role: 'web' },
+  });
+  assert.equal(other.status, 422, JSON.stringify(other.body));
+  assert.equal(other.body.field, 'run.role');
+});

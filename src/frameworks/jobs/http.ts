@@ -162,8 +162,9 @@ async function handle(
     case 'GET /v1/jobs':
       return ok(core.listJobs().map((job) => jobView(job, core, embed)));
     case 'POST /v1/jobs': {
-      const { job: spec, schedules } = specOrThrow(parseJobSubmission(await body(req)));
-      checkRole(framework, spec);
+      const submitted = specOrThrow(parseJobSubmission(await body(req)));
+      const spec = withRole(framework, submitted.job);
+      const schedules = submitted.schedules;
       const job = core.putJob(spec, now, true);
       for (const schedule of schedules) core.putSchedule(spec.id, schedule, now, true);
       await framework.changed();
@@ -184,8 +185,10 @@ async function handle(
       return ok(view);
     }
     if (method === 'PUT') {
-      const spec = specOrThrow(parseJobSpec(withPathId(await body(req), jobId)));
-      checkRole(framework, spec);
+      const spec = withRole(
+        framework,
+        specOrThrow(parseJobSpec(withPathId(await body(req), jobId))),
+      );
       const job = core.putJob(spec, now, false);
       await framework.changed();
       return ok(jobView(job, core, embed));
@@ -331,10 +334,17 @@ function specOrThrow<T>(parsed: { kind: 'ok'; value: T } | SpecError): T {
   return parsed.value;
 }
 
-/** A job whose role the framework does not subscribe with would wait for offers for ever. */
-function checkRole(framework: JobsFramework, spec: JobSpec): void {
+/**
+ * The job with the role its tasks will run as: the framework's own (`--role`), the only one
+ * its offers are for. A job naming another role would wait for offers for ever, so it is
+ * refused; one naming none gets the framework's (left as '*' it would match no offer of a
+ * framework with a role).
+ */
+function withRole(framework: JobsFramework, spec: JobSpec): JobSpec {
   const role = spec.run.role;
-  if (role === undefined || role === framework.role) return;
+  if (role === undefined)
+    return framework.role === '*' ? spec : { ...spec, run: { ...spec.run, role: framework.role } };
+  if (role === framework.role) return spec;
   throw new HttpError(
     422,
     `run.role: '${role}' is not a role this framework runs tasks as (it runs as '${framework.role}')`,
