@@ -64,6 +64,6 @@ test('jobs: an array in a Docker image runs each index in a container, logs read
     id: 'bad-docker',
     run: { cmd: 'true', docker: { image: '' } },
   });
-  assert.equal(bad.status, 400);
+  assert.equal(bad.status, 422);
   assert.equal(bad.body.field, 'run.docker.image');
 });

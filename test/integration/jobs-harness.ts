@@ -19,6 +19,8 @@ export async function startJobs(
     readonly port?: number;
     /** --state: embedded by default; zk://… or etcd://… keep it in the coordinator. */
     readonly state?: string;
+    /** --role: the one role the framework subscribes with. */
+    readonly role?: string;
   } = {},
 ): Promise<JobsDaemon> {
   const workDir = options.workDir ?? mkdtempSync(join(cluster.workDir, 'jobs-'));
@@ -34,6 +36,7 @@ export async function startJobs(
     '--aging',
     `${options.agingSeconds ?? 60}secs`,
     ...(options.state !== undefined ? ['--state', options.state] : []),
+    ...(options.role !== undefined ? ['--role', options.role] : []),
   ]);
   return { daemon, url: daemon.url, workDir };
 }

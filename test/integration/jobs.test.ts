@@ -70,12 +70,18 @@ test('jobs: A -> B -> C with B failing for good: C never starts and says why', a
     'C launched nothing',
   );
   // A bad spec is refused naming the field.
-  const bad = await api<{ field: string; message: string }>(jobs.url, 'POST', '/v1/jobs', {
+  const bad = await api<{
+    field: string;
+    message: string;
+    details: { path: string; errors: string[] }[];
+  }>(jobs.url, 'POST', '/v1/jobs', {
     id: 'd',
     run: { cmd: 'x', cpus: -1 },
   });
-  assert.equal(bad.status, 400);
+  // Metronome's answer to a spec that is not valid: 422 with `details`.
+  assert.equal(bad.status, 422);
   assert.equal(bad.body.field, 'run.cpus');
+  assert.equal(bad.body.details[0]?.path, '/run/cpus');
   const cyclic = await api<{ field: string }>(jobs.url, 'PUT', '/v1/jobs/a', {
     run: { cmd: 'true' },
     dependencies: ['c'],
@@ -203,7 +209,7 @@ test('jobs: a FORBID schedule skips a run while the previous one still runs; REP
     id: 'x',
     cron: '* * *',
   });
-  assert.equal(bad.status, 400);
+  assert.equal(bad.status, 422);
   assert.equal(bad.body.field, 'cron');
   const stop = await api(
     jobs.url,

@@ -36,6 +36,18 @@ export interface JobRecord {
   readonly createdAtMs: number;
   /** Runs started so far: the next run id's sequence number. */
   readonly runSeq: number;
+  /**
+   * Finished runs counted since the job was created (Metronome's `history` counts: finished
+   * runs themselves are pruned). Absent in jobs stored before it was kept, and until a run ends.
+   */
+  readonly finished?: FinishedCounts;
+}
+
+export interface FinishedCounts {
+  readonly successCount: number;
+  readonly failureCount: number;
+  readonly lastSuccessAtMs?: number;
+  readonly lastFailureAtMs?: number;
 }
 
 export interface RunMeta {
@@ -216,6 +228,7 @@ export class JobsCore {
       schedules: existing?.schedules ?? [],
       createdAtMs: existing?.createdAtMs ?? nowMs,
       runSeq: existing?.runSeq ?? 0,
+      ...(existing?.finished !== undefined ? { finished: existing.finished } : {}),
     };
     this.setJob(record);
     return record;
@@ -409,6 +422,16 @@ export class JobsCore {
         nowMs - run.meta.activatedAtMs >= deadlineSeconds * 1000
       )
         this.stop(run, `DeadlineExceeded: active longer than ${deadlineSeconds} s`, nowMs);
+      const launchDelay = run.meta.spec.run.maxLaunchDelay;
+      if (
+        run.meta.status === 'ACTIVE' &&
+        run.meta.stopReason === undefined &&
+        launchDelay !== undefined &&
+        run.meta.activatedAtMs !== undefined &&
+        nowMs - run.meta.activatedAtMs >= launchDelay * 1000 &&
+        hasNeverLaunched(run)
+      )
+        this.stop(run, `maxLaunchDelay: not all launched within ${launchDelay} s`, nowMs);
       if (run.unreachable.size > 0) this.replaceLost(run, nowMs);
     }
     for (const job of [...this.jobs.values()])
@@ -435,6 +458,14 @@ export class JobsCore {
       const deadline = run.meta.spec.activeDeadlineSeconds;
       if (deadline !== undefined && run.meta.activatedAtMs !== undefined)
         earliest = Math.min(earliest, run.meta.activatedAtMs + deadline * 1000);
+      const launchDelay = run.meta.spec.run.maxLaunchDelay;
+      // Only while an index waits for its first launch: once all launched, it is never due.
+      if (
+        launchDelay !== undefined &&
+        run.meta.activatedAtMs !== undefined &&
+        hasNeverLaunched(run)
+      )
+        earliest = Math.min(earliest, run.meta.activatedAtMs + launchDelay * 1000);
       for (const i of run.waiting) {
         const notBefore = run.indices[i]?.notBeforeMs;
         if (notBefore !== undefined) earliest = Math.min(earliest, notBefore);
@@ -823,7 +854,21 @@ export class JobsCore {
       ...(reason !== undefined ? { reason } : {}),
     });
     run.waitReason = undefined;
+    this.countFinished(run.meta.jobId, status, nowMs);
     this.pruneHistory(run.meta.jobId, run.meta.scheduleId);
+  }
+
+  private countFinished(jobId: string, status: 'SUCCESS' | 'FAILED', nowMs: number): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return;
+    const counts = job.finished ?? { successCount: 0, failureCount: 0 };
+    this.setJob({
+      ...job,
+      finished:
+        status === 'SUCCESS'
+          ? { ...counts, successCount: counts.successCount + 1, lastSuccessAtMs: nowMs }
+          : { ...counts, failureCount: counts.failureCount + 1, lastFailureAtMs: nowMs },
+    });
   }
 
   /** Keeps a schedule's history limits, and at most FINISHED_RUNS_KEPT finished runs per job. */
@@ -1079,4 +1124,10 @@ function orderKeys(
 function runIdOf(nowMs: number, seq: number): string {
   const iso = new Date(nowMs).toISOString();
   return `${iso.slice(0, 10).replaceAll('-', '')}t${iso.slice(11, 19).replaceAll(':', '')}-${seq}`;
+}
+
+/** Whether some index of the run is still waiting for its first launch (Metronome's maxLaunchDelay). */
+function hasNeverLaunched(run: Run): boolean {
+  for (const i of run.waiting) if ((run.indices[i]?.launches ?? 0) === 0) return true;
+  return false;
 }

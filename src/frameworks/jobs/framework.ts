@@ -82,6 +82,11 @@ export class JobsFramework {
     return this.frameworkId?.value;
   }
 
+  /** The one role the framework subscribes with: a job's tasks can only run as this role. */
+  get role(): string {
+    return this.options.role ?? '*';
+  }
+
   get masterUrl(): URL | undefined {
     return this.connection?.master;
   }

@@ -4,13 +4,21 @@
 //   GET …/runs/<run>/logs?index=&file=&offset=&length= (from the agent's /files),
 //   GET/POST /v1/jobs/<id>/schedules, GET/PUT/DELETE /v1/jobs/<id>/schedules/<sid>,
 //   GET /v1/info, GET /health.
-// Bodies are JSON or YAML, at most 1 MiB; a bad one is answered 400 naming the field.
+// Bodies are JSON or YAML, at most 1 MiB; a spec that is not valid is answered 422 (as
+// Metronome does) `{ message, field, details: [{ path, errors }] }`: `field` for Agora's CLI,
+// `details` in Metronome's shape; a body that cannot be read is 400.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getJson, MAX_READ_BYTES, readFile, sandboxPath } from '../../sdk/index.js';
 import { type AgentView, type RoleView, whyWaiting } from '../waiting.js';
 import { demandOf, isFinished, JobsError, type Run } from './core.js';
 import type { JobsFramework } from './framework.js';
-import { parseJobSpec, parseScheduleSpec, type SpecError } from './spec.js';
+import {
+  type JobSpec,
+  parseJobSpec,
+  parseJobSubmission,
+  parseScheduleSpec,
+  type SpecError,
+} from './spec.js';
 import { jobView, runView, scheduleView, taskViews } from './views.js';
 import { parseYaml } from './yaml.js';
 
@@ -59,8 +67,17 @@ export function createJobsServer(framework: JobsFramework): Server {
   });
 }
 
+/**
+ * `field` (`run.cpus`) for Agora's CLI; `details` as Metronome lists what is wrong, its path
+ * a JSON path (`/run/cpus`).
+ */
 function errorBody(message: string, field?: string): unknown {
-  return { message, ...(field !== undefined ? { field } : {}) };
+  if (field === undefined) return { message };
+  const path = `/${field
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .join('/')}`;
+  return { message, field, details: [{ path, errors: [message] }] };
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
@@ -145,8 +162,11 @@ async function handle(
     case 'GET /v1/jobs':
       return ok(core.listJobs().map((job) => jobView(job, core, embed)));
     case 'POST /v1/jobs': {
-      const spec = specOrThrow(parseJobSpec(await body(req)));
+      const submitted = specOrThrow(parseJobSubmission(await body(req)));
+      const spec = withRole(framework, submitted.job);
+      const schedules = submitted.schedules;
       const job = core.putJob(spec, now, true);
+      for (const schedule of schedules) core.putSchedule(spec.id, schedule, now, true);
       await framework.changed();
       return ok(jobView(job, core, embed), 201);
     }
@@ -165,7 +185,10 @@ async function handle(
       return ok(view);
     }
     if (method === 'PUT') {
-      const spec = specOrThrow(parseJobSpec(withPathId(await body(req), jobId)));
+      const spec = withRole(
+        framework,
+        specOrThrow(parseJobSpec(withPathId(await body(req), jobId))),
+      );
       const job = core.putJob(spec, now, false);
       await framework.changed();
       return ok(jobView(job, core, embed));
@@ -307,8 +330,26 @@ async function clusterSays(framework: JobsFramework, run: Run): Promise<string |
 
 function specOrThrow<T>(parsed: { kind: 'ok'; value: T } | SpecError): T {
   if (parsed.kind === 'error')
-    throw new HttpError(400, `${parsed.field}: ${parsed.message}`, parsed.field);
+    throw new HttpError(422, `${parsed.field}: ${parsed.message}`, parsed.field);
   return parsed.value;
+}
+
+/**
+ * The job with the role its tasks will run as: the framework's own (`--role`), the only one
+ * its offers are for. A job naming another role would wait for offers for ever, so it is
+ * refused; one naming none gets the framework's (left as '*' it would match no offer of a
+ * framework with a role).
+ */
+function withRole(framework: JobsFramework, spec: JobSpec): JobSpec {
+  const role = spec.run.role;
+  if (role === undefined)
+    return framework.role === '*' ? spec : { ...spec, run: { ...spec.run, role: framework.role } };
+  if (role === framework.role) return spec;
+  throw new HttpError(
+    422,
+    `run.role: '${role}' is not a role this framework runs tasks as (it runs as '${framework.role}')`,
+    'run.role',
+  );
 }
 
 function intParam(url: URL, name: string, fallback: number, min: number, max: number): number {

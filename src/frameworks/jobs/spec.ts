@@ -2,7 +2,7 @@
 // `cmd`/`args`/`cpus`/`mem`/`disk`/`gpus`/`env`/`artifacts`, schedules with `cron`, `timezone`,
 // `startingDeadlineSeconds`, `concurrencyPolicy`), Kubernetes' Job fields for arrays
 // (`completions`, `parallelism`, `activeDeadlineSeconds`, backoff) and Slurm's `--dependency`
-// as `dependencies`. Validation names the field that is wrong, so the REST API can answer 400.
+// as `dependencies`. Validation names the field that is wrong, so the REST API can answer 422.
 import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { PLACEMENT_POLICIES, type PlacementPolicy } from '../../placement/index.js';
@@ -168,6 +168,34 @@ const runSpec = z
       .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_.\-/]*$/, 'not a valid role name')
       .optional(),
     user: z.string().max(256).optional(),
+    // Metronome's restart policy: NEVER is maxRetries 0, ON_FAILURE retries (up to maxRetries,
+    // LIMITS.maxRetries when not given). Its activeDeadlineSeconds (retry only within that long
+    // of the run's start) is not implemented, so it is refused rather than ignored.
+    restart: z
+      .object({
+        policy: z.enum(['NEVER', 'ON_FAILURE']),
+        activeDeadlineSeconds: z
+          .unknown()
+          .refine((v) => v === undefined, {
+            message:
+              'not supported: retries are bounded by maxRetries; activeDeadlineSeconds at the top level bounds the whole run',
+          })
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** Metronome's: seconds a run may wait for every index to launch before it fails. */
+    maxLaunchDelay: z
+      .number()
+      .int()
+      .min(1)
+      .max(365 * 86_400)
+      .optional(),
+    // Metronome's place for constraints: merged into the job's `placement.constraints`.
+    placement: z
+      .object({ constraints: z.array(constraint).max(LIMITS.maxConstraints).default([]) })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((r) => (r.cmd === undefined) !== (r.args === undefined), {
@@ -196,7 +224,8 @@ const jobSpec = z
     run: runSpec,
     completions: z.number().int().min(1).max(LIMITS.maxCompletions).default(1),
     parallelism: z.number().int().min(1).max(LIMITS.maxCompletions).optional(),
-    maxRetries: z.number().int().min(0).max(LIMITS.maxRetries).default(3),
+    // Default 3, or what `run.restart` says (filled in by parseJobSpec).
+    maxRetries: z.number().int().min(0).max(LIMITS.maxRetries).optional(),
     backoffSeconds: seconds.max(3600).default(1),
     maxBackoffSeconds: seconds.max(86_400).default(60),
     activeDeadlineSeconds: z
@@ -217,12 +246,32 @@ const jobSpec = z
   .refine((j) => !j.dependencies.includes(j.id), {
     message: 'a job cannot depend on itself',
     path: ['dependencies'],
-  });
+  })
+  .refine((j) => j.run.restart?.policy !== 'NEVER' || (j.maxRetries ?? 0) === 0, {
+    message: 'NEVER contradicts maxRetries above 0',
+    path: ['run', 'restart', 'policy'],
+  })
+  .refine(
+    (j) =>
+      j.placement.constraints.length + (j.run.placement?.constraints.length ?? 0) <=
+      LIMITS.maxConstraints,
+    { message: `at most ${LIMITS.maxConstraints} constraints`, path: ['run', 'placement'] },
+  );
 
 type ParsedJob = z.output<typeof jobSpec>;
-/** A valid job, defaults filled in; `parallelism` is always set (default: all at once). */
-export type JobSpec = Readonly<Omit<ParsedJob, 'parallelism'>> & { readonly parallelism: number };
+/**
+ * A valid job, defaults filled in; `parallelism` and `maxRetries` are always set, and
+ * `run.placement`'s constraints are in `placement.constraints`.
+ */
+export type JobSpec = Readonly<
+  Omit<ParsedJob, 'parallelism' | 'maxRetries' | 'run'> & {
+    readonly parallelism: number;
+    readonly maxRetries: number;
+    readonly run: Omit<ParsedJob['run'], 'placement'>;
+  }
+>;
 export type RunSpec = JobSpec['run'];
+const DEFAULT_MAX_RETRIES = 3;
 
 export type ConcurrencyPolicy = 'ALLOW' | 'FORBID' | 'REPLACE';
 
@@ -259,10 +308,74 @@ export interface SpecError {
 export type Parsed<T> = { readonly kind: 'ok'; readonly value: T } | SpecError;
 
 export function parseJobSpec(input: unknown): Parsed<JobSpec> {
-  const result = jobSpec.safeParse(input);
+  const parsed = parseJobSubmission(input);
+  if (parsed.kind === 'error') return parsed;
+  if (parsed.value.schedules.length > 0)
+    return {
+      kind: 'error',
+      field: 'schedules',
+      message: "only a new job's schedules are given here: change them at /v1/jobs/<id>/schedules",
+    };
+  return { kind: 'ok', value: parsed.value.job };
+}
+
+/**
+ * A POST /v1/jobs body: the job and, as Metronome's job JSON may hold them, its `schedules`
+ * (created with the job).
+ */
+export function parseJobSubmission(
+  input: unknown,
+): Parsed<{ readonly job: JobSpec; readonly schedules: readonly ScheduleSpec[] }> {
+  const { schedules: rawSchedules, rest } = splitSchedules(input);
+  const result = jobSpec.safeParse(rest);
   if (!result.success) return firstIssue(result.error);
-  const job = result.data;
-  return { kind: 'ok', value: { ...job, parallelism: job.parallelism ?? job.completions } };
+  const schedules: ScheduleSpec[] = [];
+  if (rawSchedules !== undefined) {
+    if (!Array.isArray(rawSchedules) || rawSchedules.length > LIMITS.maxSchedules)
+      return {
+        kind: 'error',
+        field: 'schedules',
+        message: `expected an array of at most ${LIMITS.maxSchedules} schedules`,
+      };
+    for (const [i, raw] of rawSchedules.entries()) {
+      const schedule = parseScheduleSpec(raw);
+      if (schedule.kind === 'error')
+        return { ...schedule, field: joinField(`schedules[${i}]`, schedule.field) };
+      if (schedules.some((s) => s.id === schedule.value.id))
+        return { kind: 'error', field: `schedules[${i}].id`, message: 'a duplicate id' };
+      schedules.push(schedule.value);
+    }
+  }
+  const { placement: runPlacement, ...run } = result.data.run;
+  const job: JobSpec = {
+    ...result.data,
+    run,
+    parallelism: result.data.parallelism ?? result.data.completions,
+    maxRetries:
+      result.data.maxRetries ??
+      (run.restart === undefined
+        ? DEFAULT_MAX_RETRIES
+        : run.restart.policy === 'NEVER'
+          ? 0
+          : LIMITS.maxRetries),
+    placement: {
+      ...result.data.placement,
+      constraints: [...result.data.placement.constraints, ...(runPlacement?.constraints ?? [])],
+    },
+  };
+  return { kind: 'ok', value: { job, schedules } };
+}
+
+function splitSchedules(input: unknown): { schedules: unknown; rest: unknown } {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return { schedules: undefined, rest: input };
+  const { schedules, ...rest } = input as Record<string, unknown>;
+  return { schedules, rest };
+}
+
+function joinField(prefix: string, field: string): string {
+  if (field === '') return prefix;
+  return field.startsWith('[') ? `${prefix}${field}` : `${prefix}.${field}`;
 }
 
 export function parseScheduleSpec(input: unknown): Parsed<ScheduleSpec> {

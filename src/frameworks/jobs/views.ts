@@ -21,16 +21,31 @@ export function jobView(record: JobRecord, core: JobsCore, embed: ReadonlySet<st
             .map((r) => runView(r, core)),
         }
       : {}),
-    ...(embed.has('history')
-      ? {
-          history: runs
-            .filter((r) => r.meta.status === 'SUCCESS' || r.meta.status === 'FAILED')
-            .map((r) => runView(r, core)),
-        }
-      : {}),
+    ...(embed.has('history') ? { history: historyView(record, runs) } : {}),
     ...(embed.has('latestRun') && runs.length > 0
       ? { latestRun: runView(runs[runs.length - 1] as Run, core) }
       : {}),
+  };
+}
+
+/**
+ * Metronome's `history`: counts and times since the job was created, and the finished runs
+ * still kept (at most 20 per job, fewer by a schedule's history limits).
+ */
+function historyView(record: JobRecord, runs: readonly Run[]): unknown {
+  const counts = record.finished;
+  const finishedRun = (r: Run) => ({
+    id: r.meta.id,
+    createdAt: iso(r.meta.createdAtMs),
+    finishedAt: iso(r.meta.finishedAtMs ?? r.meta.createdAtMs),
+  });
+  return {
+    successCount: counts?.successCount ?? 0,
+    failureCount: counts?.failureCount ?? 0,
+    lastSuccessAt: counts?.lastSuccessAtMs !== undefined ? iso(counts.lastSuccessAtMs) : null,
+    lastFailureAt: counts?.lastFailureAtMs !== undefined ? iso(counts.lastFailureAtMs) : null,
+    successfulFinishedRuns: runs.filter((r) => r.meta.status === 'SUCCESS').map(finishedRun),
+    failedFinishedRuns: runs.filter((r) => r.meta.status === 'FAILED').map(finishedRun),
   };
 }
 

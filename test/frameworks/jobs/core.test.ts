@@ -443,3 +443,54 @@ test('a big array on a full agent launches what the offer holds and waits for ro
     [80, 81],
   );
 });
+
+test("Metronome's run.maxLaunchDelay fails a run whose index has not launched in time, not one that has", () => {
+  const { core } = bed();
+  const run = { cmd: 'true', cpus: 1, mem: 10, maxLaunchDelay: 5 };
+  core.putJob(job({ id: 'late', run }), 0, true);
+  core.putJob(job({ id: 'prompt', run }), 0, true);
+  const late = core.startRun('late', 0);
+  const prompt = core.startRun('prompt', 0);
+  assert.equal(core.nextWakeMs(), 5_000);
+  core.tick(4_999);
+  assert.equal(late.meta.status, 'ACTIVE');
+  // Only 'prompt' fits on the agent (4 cpus for one task of each): it launches, 'late' waits.
+  const launched = core.offers([offer('o1', 1)], 1_000).flatMap((l) => l.tasks);
+  assert.equal(launched.length, 1);
+  const waiting = launched[0]?.taskId.startsWith('late.') ? prompt : late;
+  const started = waiting === late ? prompt : late;
+  core.update(launched[0]?.taskId ?? '', 'TASK_RUNNING', undefined, 1_100);
+  core.tick(5_000);
+  assert.match(waiting.meta.stopReason ?? waiting.meta.reason ?? '', /maxLaunchDelay/);
+  assert.equal(started.meta.status, 'ACTIVE');
+  assert.equal(started.meta.stopReason, undefined);
+});
+
+test("Metronome's run.restart NEVER means no retry, and run.placement constrains like placement", () => {
+  const { core } = bed();
+  core.putJob(
+    job({
+      id: 'once',
+      run: {
+        cmd: 'true',
+        cpus: 1,
+        mem: 10,
+        restart: { policy: 'NEVER' },
+        placement: { constraints: [{ attribute: 'rack', operator: 'LIKE', value: 'r[1]' }] },
+      },
+    }),
+    0,
+    true,
+  );
+  const run = core.startRun('once', 0);
+  const launches = core.offers(
+    [offer('a', 4, 100, { rack: 'r2' }), offer('b', 4, 100, { rack: 'r1' })],
+    0,
+  );
+  assert.deepEqual(
+    launches.map((l) => l.offerId),
+    ['b'],
+  );
+  core.update(launches[0]?.tasks[0]?.taskId ?? '', 'TASK_FAILED', 'exit 1', 1);
+  assert.equal(run.meta.status, 'FAILED');
+});

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  LIMITS,
   parseArrayRange,
   parseJobSpec,
+  parseJobSubmission,
   parseScheduleSpec,
 } from '../../../src/frameworks/jobs/spec.js';
 import { parseYaml } from '../../../src/frameworks/jobs/yaml.js';
@@ -178,4 +180,79 @@ test('YAML specs read as the JSON they stand for', () => {
   const laughs = ['l0: &l0 [lol, lol]'];
   for (let i = 1; i <= 30; i++) laughs.push(`l${i}: &l${i} [*l${i - 1}, *l${i - 1}]`);
   assert.throws(() => parseYaml(laughs.join('\n')), /line 1: .*alias/i);
+});
+
+test("Metronome's job JSON (restart, maxLaunchDelay, run.placement, schedules) is accepted and mapped", () => {
+  const parsed = parseJobSubmission({
+    id: 'nightly',
+    description: 'as the dcos CLI examples write it',
+    run: {
+      cmd: 'echo hi',
+      cpus: 0.01,
+      mem: 32,
+      disk: 0,
+      maxLaunchDelay: 3600,
+      restart: { policy: 'ON_FAILURE' },
+      placement: { constraints: [{ attribute: 'rack', operator: 'EQ', value: 'r1' }] },
+    },
+    schedules: [{ id: 'daily', cron: '0 2 * * *', concurrencyPolicy: 'ALLOW' }],
+  });
+  assert.equal(parsed.kind, 'ok', JSON.stringify(parsed));
+  if (parsed.kind !== 'ok') return;
+  const { job, schedules } = parsed.value;
+  assert.equal(job.maxRetries, LIMITS.maxRetries, 'ON_FAILURE retries as long as Agora allows');
+  assert.equal(job.run.maxLaunchDelay, 3600);
+  assert.deepEqual(job.placement.constraints, [{ attribute: 'rack', operator: 'IS', value: 'r1' }]);
+  assert.equal(
+    'placement' in job.run,
+    false,
+    'merged into placement, so a GET-then-PUT keeps one copy',
+  );
+  assert.deepEqual(
+    schedules.map((s) => [s.id, s.cron, s.timezone]),
+    [['daily', '0 2 * * *', 'UTC']],
+  );
+  const never = parseJobSpec({ id: 'a', run: { cmd: 'x', restart: { policy: 'NEVER' } } });
+  assert.equal(never.kind === 'ok' && never.value.maxRetries, 0);
+  const explicit = parseJobSpec({
+    id: 'a',
+    maxRetries: 5,
+    run: { cmd: 'x', restart: { policy: 'ON_FAILURE' } },
+  });
+  assert.equal(explicit.kind === 'ok' && explicit.value.maxRetries, 5);
+});
+
+test('Metronome fields Agora cannot honour are refused naming the field, not ignored', () => {
+  const cases: [unknown, string, RegExp][] = [
+    [
+      { id: 'a', run: { cmd: 'x', restart: { policy: 'ON_FAILURE', activeDeadlineSeconds: 60 } } },
+      'run.restart.activeDeadlineSeconds',
+      /not supported/,
+    ],
+    [
+      { id: 'a', maxRetries: 2, run: { cmd: 'x', restart: { policy: 'NEVER' } } },
+      'run.restart.policy',
+      /maxRetries/,
+    ],
+    [{ id: 'a', run: { cmd: 'x', restart: { policy: 'SOMETIMES' } } }, 'run.restart.policy', /.+/],
+    [{ id: 'a', run: { cmd: 'x', maxLaunchDelay: 0 } }, 'run.maxLaunchDelay', /.+/],
+    [
+      { id: 'a', run: { cmd: 'x' }, schedules: [{ id: 's', cron: 'nope' }] },
+      'schedules[0].cron',
+      /.+/,
+    ],
+    // A PUT changes the job; its schedules have their own routes.
+    [
+      { id: 'a', run: { cmd: 'x' }, schedules: [{ id: 's', cron: '@daily' }] },
+      'schedules',
+      /schedules/,
+    ],
+  ];
+  for (const [input, field, message] of cases) {
+    const parsed = parseJobSpec(input);
+    assert.equal(parsed.kind, 'error', JSON.stringify(input));
+    if (parsed.kind !== 'error') continue;
+    assert.equal(parsed.field, field, JSON.stringify(input));
+    assert.match(parsed.message, message);
+  }
 });
