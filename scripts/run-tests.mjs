@@ -68,6 +68,7 @@ function killGroup() {
 for (const signal of ['SIGINT', 'SIGTERM'])
   process.on(signal, () => {
     killGroup();
+    rmSync(coverageDir, { recursive: true, force: true });
     process.exit(130);
   });
 
