@@ -174,19 +174,25 @@ test('services: healthy instances, replacement, scaling, rolling deploy, rollbac
   });
 
   // Scale to 5 and back to 2.
+  // Each scaling is a deployment, which ends a loop turn after its instances are healthy (or
+  // gone); a PATCH before that is refused with 409, as Marathon does: wait, as its users do.
+  const deploymentsDone = () =>
+    waitFor('no deployment in progress', async () =>
+      (await api(base, 'GET', '/v2/deployments')).body.length === 0 ? true : undefined,
+    );
   assert.equal((await api(base, 'PATCH', '/v2/apps/web', { instances: 5 })).status, 200);
   tasks = await healthyTasks(base, '/web', 5);
+  await deploymentsDone();
   assert.equal((await api(base, 'PATCH', '/v2/apps/web', { instances: 2 })).status, 200);
   tasks = await healthyTasks(base, '/web', 2);
+  await deploymentsDone();
   await waitFor('DNS with 2 instances', async () =>
     (await srvPorts(resolver, SRV)).length === 2 ? true : undefined,
   );
   assert.equal((await api(base, 'PATCH', '/v2/apps/web', { instances: 3 })).status, 200);
   tasks = await healthyTasks(base, '/web', 3);
   for (const task of tasks) await pidOf(task.ports[0] ?? 0);
-  await waitFor('no deployment in progress', async () =>
-    (await api(base, 'GET', '/v2/deployments')).body.length === 0 ? true : undefined,
-  );
+  await deploymentsDone();
 
   // A rolling deploy keeps all 3 healthy (minimumHealthCapacity 1) at every 100 ms sample.
   const before = new Set(tasks.map((x) => x.id));
