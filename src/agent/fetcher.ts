@@ -18,7 +18,7 @@ import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'n
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../runtime/index.js';
-import type { CommandURI } from '../wire/index.js';
+import { type CommandURI, outputFileProblem } from '../wire/index.js';
 import { archiveKind, extract, FetchError } from './archives.js';
 import {
   contentLength,
@@ -116,12 +116,9 @@ export function parseUriSource(value: string): UriSource {
 
 /** Why `outputFile` cannot name a file in the sandbox, or undefined when it can. */
 export function outputFileError(outputFile: string): string | undefined {
-  if (outputFile === '') return 'output_file must not be empty';
-  if (isAbsolute(outputFile)) return `output_file '${outputFile}' must be a relative path`;
-  if (outputFile.split('/').includes('..'))
-    return `output_file '${outputFile}' must not contain '..'`;
-  if (outputFile.endsWith('/')) return `output_file '${outputFile}' must name a file`;
-  return undefined;
+  const problem = outputFileProblem(outputFile);
+  if (problem === undefined) return undefined;
+  return outputFile === '' ? `output_file ${problem}` : `output_file '${outputFile}' ${problem}`;
 }
 
 /** The name a URI's file gets in the sandbox: its output_file, else the last part of its path. */

@@ -1,4 +1,18 @@
+import { isAbsolute } from 'node:path';
 import type { CommandInfo } from './messages.js';
+
+/**
+ * Why a CommandInfo.URI's `output_file` cannot name a file in the sandbox, or undefined when
+ * it can: the agent's fetcher refuses it, and a framework checks it up front to say so early.
+ */
+export function outputFileProblem(path: string): string | undefined {
+  if (path === '') return 'must not be empty';
+  if (isAbsolute(path)) return 'must be a relative path';
+  if (path.split('/').includes('..')) return "must not contain '..'";
+  if (path.endsWith('/')) return 'must name a file';
+  if (path.includes('\0')) return 'must not contain a NUL byte';
+  return undefined;
+}
 
 /**
  * The argv a CommandInfo runs, as Mesos reads it: with `shell` (the default) its value is a

@@ -20,7 +20,7 @@ export { pongFoldWindowMs, reregisterSpreadMs } from './agent-protocol.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';
 export { checkInfoError, healthCheckError } from './checks.js';
-export { addCommandEnvironment, commandArgv } from './command-info.js';
+export { addCommandEnvironment, commandArgv, outputFileProblem } from './command-info.js';
 export {
   durationNanosecondsProblem,
   durationSecondsProblem,

@@ -3,9 +3,8 @@
 // onto Mesos' CommandInfo.URI (value, executable, extract, cache, output_file)
 // for the agent's fetcher. Marathon refuses an app that gives both `uris` and
 // `fetch`. Pure.
-import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import type { CommandURI } from '../../wire/index.js';
+import { type CommandURI, outputFileProblem } from '../../wire/index.js';
 
 export interface FetchUri {
   readonly uri: string;
@@ -14,15 +13,6 @@ export interface FetchUri {
   readonly cache: boolean;
   /** Where the file lands in the sandbox (CommandInfo.URI.output_file). */
   readonly destPath?: string;
-}
-
-/** Why a destPath would be refused by the agent's fetcher, checked up front so it answers 422 not a failed task. */
-function destPathError(path: string): string | undefined {
-  if (isAbsolute(path)) return 'must be a path relative to the sandbox';
-  if (path.split('/').includes('..')) return "must not contain '..'";
-  if (path.endsWith('/')) return 'must name a file';
-  if (path.includes('\0')) return 'must not contain a NUL byte';
-  return undefined;
 }
 
 export const fetchUriSchema = z
@@ -37,7 +27,8 @@ export const fetchUriSchema = z
       .min(1)
       .max(4096)
       .superRefine((path, ctx) => {
-        const error = destPathError(path);
+        // The agent's fetcher's own rule, checked up front: a 422, not a failed task.
+        const error = outputFileProblem(path);
         if (error !== undefined) ctx.addIssue({ code: 'custom', message: error });
       })
       .optional(),
