@@ -351,13 +351,16 @@ export class MesosContainerizer implements Containerizer {
    * it launched are still reported, by their shims' lines).
    */
   async close(): Promise<void> {
-    // The parked shim and its cgroup go; the launcher's end then lets it exit.
+    // The parked shim and its cgroup go first, the launcher after: it holds the shim's FIFO
+    // open, and a shim whose FIFO ends before it is killed leaves its cgroup for the
+    // containers' root on its way out (parkScript's abandon), where the root's removal
+    // would find it.
     const parked = this.parking?.close();
-    this.launcher.close();
     if (this.poller !== undefined) clearInterval(this.poller);
     this.poller = undefined;
     this.watched.clear();
     await parked;
+    this.launcher.close();
   }
 
   private container(id: string, running: Running, terminated: Promise<Termination>): Container {

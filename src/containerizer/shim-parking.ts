@@ -35,6 +35,11 @@ const PARK_DELAY_MS = 50;
 const PARK_TIMEOUT_MS = 5000;
 /** How long the slot's processes get to go when it is given up. */
 const REMOVE_TRIES = 40;
+/**
+ * How long a slot given up before its shim reported waits for that report before its
+ * cgroup is removed anyway (a launcher that died never sends it).
+ */
+const REPORT_WAIT_MS = 2000;
 /** Parks that fail in a row before parking stops (no mkfifo, a cgroup that refuses joins). */
 const MAX_FAILED_PARKS = 3;
 
@@ -61,6 +66,12 @@ interface Slot {
   shimPid: number | undefined;
   stopListening: (() => void) | undefined;
   timeout: NodeJS.Timeout | undefined;
+  /**
+   * Settles when the shim asked for has reported parked or ended. Until then its cgroup
+   * stays: a shim that finds its cgroup gone moves itself into the containers' root on the
+   * way out (parkScript's abandon), and the root could not be removed while it is there.
+   */
+  reported: Promise<void> | undefined;
 }
 
 /** A parked shim handed to a launch: its cgroup, now the container's, and its FIFO. */
@@ -185,6 +196,7 @@ export class ShimParking {
       shimPid: undefined,
       stopListening: undefined,
       timeout: undefined,
+      reported: undefined,
     };
     this.slot = slot;
     try {
@@ -194,11 +206,17 @@ export class ShimParking {
       if (slot.isDiscarded) return void this.track(this.remove(slot));
       slot.timeout = setTimeout(() => this.discard(slot), PARK_TIMEOUT_MS);
       slot.timeout.unref();
+      let report = (): void => {};
+      slot.reported = new Promise<void>((resolve) => {
+        report = resolve;
+      });
       slot.stopListening = launcher.park(
         { cgroupProcsFiles: slot.cgroup.procsFiles, fifo: slot.fifo, launchFile: slot.launchFile },
         {
           parked: (shimPid) => {
+            report();
             clearTimeout(slot.timeout);
+            // Given up meanwhile: remove() kills it, in the cgroup it has joined.
             if (slot.isDiscarded) return;
             this.failedParks = 0;
             try {
@@ -209,7 +227,10 @@ export class ShimParking {
               this.discard(slot);
             }
           },
-          ended: () => this.discard(slot),
+          ended: () => {
+            report();
+            this.discard(slot);
+          },
         },
       );
     } catch {
@@ -224,7 +245,6 @@ export class ShimParking {
     if (slot.shimPid === undefined) this.failedParks += 1;
     if (this.slot === slot) this.slot = undefined;
     clearTimeout(slot.timeout);
-    slot.stopListening?.();
     if (slot.fd !== undefined) {
       // Killed before its FIFO closes: end of file tells a parked shim the agent died, and it
       // would start removing its cgroups from under remove() below.
@@ -242,8 +262,23 @@ export class ShimParking {
     void work.finally(() => this.discarding.delete(work));
   }
 
-  /** SIGKILLs what is in the slot's cgroup, removes it, and forgets it in the ledger. */
+  /**
+   * Once its shim has reported (or not within REPORT_WAIT_MS), SIGKILLs what is in the
+   * slot's cgroup, removes it, and forgets it in the ledger.
+   */
   private async remove(slot: Slot): Promise<void> {
+    if (slot.reported !== undefined) {
+      // Refed: a stopping agent waits for the line (its pipe does not hold the loop open).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        slot.reported,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, REPORT_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    slot.stopListening?.();
     for (let attempt = 0; attempt < REMOVE_TRIES; attempt += 1) {
       killAll(slot.cgroup);
       if (await slot.cgroup.removeInBackground()) {

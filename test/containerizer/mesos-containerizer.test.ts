@@ -48,9 +48,12 @@ function bed(t: TestContext, isolation: Isolation = { kind: 'posix' }) {
     await containerizer.close();
     for (const container of launched) container.signal('SIGKILL');
     await Promise.all(launched.map((c) => c.terminated));
-    for (const container of launched) await containerizer.cleanup(container.id);
-    if (isolation.kind === 'cgroups') removeRoot(isolation);
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      for (const container of launched) await containerizer.cleanup(container.id);
+      if (isolation.kind === 'cgroups') removeRoot(isolation);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   let n = 0;
   const launch = async (command: string, resources = 'cpus:0.1;mem:64', id = `c${n++}`) => {
@@ -394,6 +397,78 @@ test('cgroups v1: a launch after a quiet moment takes the parked shim, which is 
     [],
     'the ledger forgot it',
   );
+});
+
+test('cgroups v1: close while the next shim is being parked leaves nothing in the root, which then goes', {
+  skip: cgroupsSkip || (detection.kind === 'available' && detection.hierarchy.version !== 'v1'),
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  // A shim is parked 50 ms after a launch. Closing around then once found its cgroup
+  // removed before it joined (or its FIFO ended before it was killed): it moved itself
+  // into the containers' root on its way out, and the root's rmdir failed (EBUSY).
+  // Closing at each millisecond across that moment: the root goes every time.
+  const dir = mkdtempSync(join(tmpdir(), 'agora-containerizer-'));
+  const roots: string[] = [];
+  const mounts =
+    detection.hierarchy.version === 'v1'
+      ? [...new Set(Object.values(detection.hierarchy.mounts))]
+      : [];
+  t.after(async () => {
+    // A shim that did land in a root is gone within moments; then its root can go.
+    await delay(500);
+    for (const root of roots)
+      for (const mount of mounts)
+        try {
+          rmdirSync(join(mount, root));
+        } catch {
+          // Gone already (each round removes its own).
+        }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (let round = 0; round < 24; round += 1) {
+    const root = `agora-test-${process.pid}-close-${round}`;
+    roots.push(root);
+    const containerizer = new MesosContainerizer({
+      isolation: {
+        kind: 'cgroups',
+        hierarchy: detection.hierarchy,
+        root,
+        enableCfs: false,
+        pidsMax: 1024,
+      },
+      ledgerDir: join(dir, `ledger-${round}`),
+    });
+    const sandbox = join(dir, `sandbox-${round}`);
+    mkdirSync(sandbox);
+    const container = await containerizer.launch({
+      containerId: `agora-test-${process.pid}-close-${round}`,
+      sandbox,
+      runtimeDir: join(dir, `runtime-${round}`),
+      command: { value: 'exit 0' },
+      environment: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      resources: Resources.parse('cpus:0.1;mem:64'),
+    });
+    await within('the task', container.terminated);
+    await delay(40 + round);
+    await within('close', containerizer.close());
+    await within('the cleanup', containerizer.cleanup(container.id));
+    for (const mount of mounts) {
+      const path = join(mount, root);
+      let busy = '';
+      try {
+        rmdirSync(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        busy = `${(error as Error).message}; in it: ${readFileSync(join(path, 'cgroup.procs'), 'utf8').trim() || 'no process'}, ${
+          readdirSync(path, { withFileTypes: true })
+            .filter((entry) => entry.isDirectory())
+            .map((entry) => entry.name)
+            .join(' ') || 'no cgroup'
+        }`;
+      }
+      assert.equal(busy, '', `round ${round}: ${path} removed right after close`);
+    }
+  }
 });
 
 test('cgroups isolation kills what double-forked away, and leaves no cgroup', {
