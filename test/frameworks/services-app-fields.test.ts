@@ -101,8 +101,6 @@ test('fetch: bad entries and uris given with fetch answer 422 naming the field',
 
 test('unimplemented Marathon fields answer 422 naming them; their defaults are accepted', () => {
   for (const [field, value] of [
-    ['networks', [{ mode: 'container', name: 'dcos' }]],
-    ['networks', [{ mode: 'container/bridge' }]],
     ['secrets', { db: { source: 'db-password' } }],
     ['acceptedResourceRoles', ['slave_public']],
     ['residency', { taskLostBehavior: 'WAIT_FOREVER' }],

@@ -8,6 +8,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -232,4 +233,27 @@ export function engineGet(socket: string, path: string): Promise<unknown> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * The first of `count` consecutive ports nothing on this shared machine listens on
+ * (docker-proxy binds a published port on 0.0.0.0).
+ */
+export async function freePortRun(count: number): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    // Below the kernel's ephemeral range (32768+), where thousands of client sockets of the
+    // other tests make a free run rare.
+    const first = 20_000 + Math.floor(Math.random() * 12_000);
+    let isRunFree = true;
+    for (let port = first; port < first + count && isRunFree; port++)
+      isRunFree = await isFree(port);
+    if (isRunFree) return first;
+  }
+  throw new Error('no free run of ports');
 }

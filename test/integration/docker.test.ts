@@ -5,12 +5,11 @@
 // its containers again; and nothing is left behind.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Resource, TaskInfo } from '../../src/wire/index.js';
 import { taskId } from '../../src/wire/index.js';
-import { DOCKER_CLI, type DockerDaemon, startDocker } from './docker-harness.js';
+import { DOCKER_CLI, type DockerDaemon, freePortRun, startDocker } from './docker-harness.js';
 import { type Cluster, getState, isAlive, runCli, startCluster, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
@@ -19,25 +18,7 @@ const PORT_COUNT = 4;
 const agentResources = (firstPort: number) =>
   `cpus:4;mem:2048;disk:1024;disk(vol):64;ports:[${firstPort}-${firstPort + PORT_COUNT - 1}]`;
 
-/** The first of PORT_COUNT consecutive ports nothing on this shared machine listens on. */
-async function freePorts(): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    // Below the kernel's ephemeral range (32768+), where thousands of client sockets of the
-    // other tests make a free run of four rare.
-    const first = 20_000 + Math.floor(Math.random() * 12_000);
-    let isRunFree = true;
-    for (let port = first; port < first + PORT_COUNT && isRunFree; port++)
-      isRunFree = await isFree(port);
-    if (isRunFree) return first;
-  }
-  throw new Error('no free run of ports');
-}
+const freePorts = () => freePortRun(PORT_COUNT);
 const scalar = (name: string, value: number): Resource => ({
   name,
   type: 'SCALAR',

@@ -8,6 +8,13 @@ import { z } from 'zod';
 import { containerIssues, containerSchema, type MarathonContainer } from './container.js';
 import { type FetchUri, fetchUriSchema } from './fetch.js';
 import {
+  HOST_NETWORKS,
+  hostPortsOf,
+  type Network,
+  networkIssues,
+  networkSchema,
+} from './networks.js';
+import {
   DEFAULT_UNREACHABLE_STRATEGY,
   MAX_UNREACHABLE_SECONDS,
   type UnreachableStrategy,
@@ -106,6 +113,8 @@ export interface AppDefinition {
   readonly instances: number;
   readonly portDefinitions: readonly PortDefinition[];
   readonly requirePorts: boolean;
+  /** Marathon 1.5's networking: `[{mode: 'host'}]` unless the app asks for another. */
+  readonly networks: readonly Network[];
   readonly env: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
   readonly constraints: readonly Constraint[];
@@ -296,6 +305,7 @@ export const appSchema = z
     ports: z.array(z.number().int().min(0).max(65535)).max(LIMITS.portDefinitions).optional(),
     portDefinitions: z.array(portDefinitionSchema).max(LIMITS.portDefinitions).optional(),
     requirePorts: z.boolean().default(false),
+    networks: z.array(networkSchema).max(16).optional(),
     env: z
       .record(
         z
@@ -362,8 +372,24 @@ export const appSchema = z
       });
     const idError = appIdError(app.id);
     if (idError !== undefined) ctx.addIssue({ code: 'custom', path: ['id'], message: idError });
-    const portCount = app.portDefinitions?.length ?? app.ports?.length ?? 0;
+    const portDefinitionCount = app.portDefinitions?.length ?? app.ports?.length ?? 0;
     for (const issue of containerIssues(app)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of networkIssues({
+      networks: app.networks,
+      containerType: app.container?.type,
+      dockerNetwork: app.container?.docker?.network,
+      hasDockerPortMappings: (app.container?.docker?.portMappings?.length ?? 0) > 0,
+      portMappings: app.container?.portMappings,
+      portDefinitionCount,
+    }))
+      ctx.addIssue({ code: 'custom', ...issue });
+    const hostPorts = hostPortsOf({
+      networks: app.networks,
+      portDefinitions: app.portDefinitions ?? (app.ports ?? []).map((port) => ({ port })),
+      requirePorts: app.requirePorts,
+      container: app.container,
+    });
+    const portCount = hostPorts.length;
     for (const [i, check] of app.healthChecks.entries()) {
       if (check.protocol === 'COMMAND' || check.port !== undefined) continue;
       if ((check.portIndex ?? 0) >= portCount)
@@ -373,13 +399,13 @@ export const appSchema = z
           message: `the app has ${portCount} port(s): portIndex must name one of them`,
         });
     }
-    const portNames = (app.portDefinitions ?? []).map((p) => p.name);
+    const portNames = hostPorts.map((p) => p.name);
     for (const [i, check] of app.readinessChecks.entries())
       if (!portNames.includes(check.portName))
         ctx.addIssue({
           code: 'custom',
           path: ['readinessChecks', i, 'portName'],
-          message: `no port named '${check.portName}' in portDefinitions`,
+          message: `no port named '${check.portName}' in portDefinitions or the host ports of container.portMappings`,
         });
     for (const [i, dependency] of app.dependencies.entries())
       if (appIdError(normalizeAppId(dependency, app.id)) !== undefined)
@@ -467,9 +493,10 @@ export function parseApp(body: unknown, idFromUrl?: string): Parsed<AppDefinitio
     return { ok: false, failure: { message: 'Object is not valid', details: unsupported } };
   const parsed = appSchema.safeParse(withId);
   if (!parsed.success) return { ok: false, failure: failureOf(parsed.error) };
-  const { ports, portDefinitions, ...rest } = parsed.data;
+  const { ports, portDefinitions, networks, ...rest } = parsed.data;
   const app: AppDefinition = {
     ...rest,
+    networks: networks ?? HOST_NETWORKS,
     dependencies: rest.dependencies.map((d) => normalizeAppId(d, rest.id)),
     portDefinitions: portDefinitions ?? (ports ?? []).map((port) => ({ port, protocol: 'tcp' })),
     constraints: rest.constraints as unknown as Constraint[],

@@ -3,8 +3,15 @@
 // turned into the Mesos ContainerInfo the agent reads (snake_case names). Host
 // path volumes are allowed as Mesos allows them; only their types are checked.
 // A port mapping takes the instance's host port of the same index (the app's
-// portDefinitions), as `agora run --docker` does. Pure.
+// portDefinitions), as `agora run --docker` does; with Marathon 1.5's `networks`,
+// the container-level `portMappings` give the ports instead (networks.ts). Pure.
 import { z } from 'zod';
+import {
+  containerPortMappingSchema,
+  dockerNetworkOf,
+  type Network,
+  networkingOf,
+} from './networks.js';
 
 const portMappingSchema = z
   .object({
@@ -45,6 +52,8 @@ export const containerSchema = z
     type: z.enum(['DOCKER', 'MESOS']).default('DOCKER'),
     docker: dockerSchema.optional(),
     volumes: z.array(volumeSchema).max(256).default([]),
+    /** Marathon 1.5's form, with `networks` (networks.ts). */
+    portMappings: z.array(containerPortMappingSchema).max(100).optional(),
   })
   .strict();
 
@@ -101,10 +110,14 @@ export function containerIssues(app: {
   return issues;
 }
 
-/** The Mesos ContainerInfo for a validated container; `hostPorts` are the instance's ports. */
+/**
+ * The Mesos ContainerInfo for a validated container; `hostPorts` are the instance's ports,
+ * `networks` the app's.
+ */
 export function mesosContainerOf(
   stored: MarathonContainer,
   hostPorts: readonly number[],
+  networks?: readonly Network[],
 ): Record<string, unknown> {
   // An app stored before containers were checked holds whatever was sent (a Mesos
   // ContainerInfo then worked): it is launched as given, as it was before.
@@ -127,6 +140,22 @@ export function mesosContainerOf(
       ...withVolumes,
     };
   if (docker === undefined) return { type: 'DOCKER', ...withVolumes };
+  const networking = networkingOf(networks);
+  if (networking.kind !== 'host') {
+    const network = dockerNetworkOf(networking, container.portMappings, hostPorts);
+    return {
+      type: 'DOCKER',
+      docker: {
+        image: docker.image,
+        ...network.docker,
+        privileged: docker.privileged,
+        force_pull_image: docker.forcePullImage,
+        ...(docker.parameters.length > 0 ? { parameters: docker.parameters } : {}),
+      },
+      ...withVolumes,
+      ...(network.networkInfos.length > 0 ? { network_infos: network.networkInfos } : {}),
+    };
+  }
   const mappings = (docker.portMappings ?? []).map((m, i) => ({
     container_port: m.containerPort,
     host_port: hostPorts[i] ?? m.hostPort,

@@ -15,6 +15,7 @@ import {
   type UnreachableStrategy,
 } from './app-definition.js';
 import { type Instance, isCrash, isHealthy, transition, unreachablePhase } from './instance.js';
+import { HOST_NETWORKS, hostPortsOf } from './networks.js';
 import {
   type LaunchRequest,
   type MatchedLaunch,
@@ -157,7 +158,8 @@ export class ServiceCore {
       const [kind, id] = splitKey(key);
       if (kind !== 'app' && kind !== 'instance' && kind !== 'deployment') continue;
       const value: unknown = JSON.parse(text);
-      if (kind === 'app') this.apps.set(id, value as AppState);
+      // An app stored before `networks` was kept has the host's.
+      if (kind === 'app') this.apps.set(id, withNetworks(value as AppState));
       else if (kind === 'instance') this.instances.set(id, value as Instance);
       else if (kind === 'deployment') this.deployments.set(id, value as Deployment);
     }
@@ -503,7 +505,7 @@ export class ServiceCore {
         count: unplaced.count,
         role: def.role ?? this.options.frameworkRole,
         demand: { cpus: def.cpus, mem: def.mem, disk: def.disk, gpus: def.gpus },
-        ports: def.portDefinitions.map((p) => (def.requirePorts ? p.port : 0)),
+        ports: hostPortsOf(def).map((p) => p.request),
         constraints: def.constraints,
         placed: [...this.instances.values()].filter((i) => i.appId === appId && !i.isKillWanted),
         submittedAtMs: unplaced.sinceMs,
@@ -820,4 +822,21 @@ function countBy(values: readonly string[]): Map<string, number> {
 function splitKey(key: string): [string, string] {
   const colon = key.indexOf(':');
   return [key.slice(0, colon), key.slice(colon + 1)];
+}
+
+/**
+ * `app` as stored before `networks` was kept: the host's, as Marathon shows it (and as a
+ * PUT of the same app gives, so that it is no change of config).
+ */
+function withNetworks(app: AppState): AppState {
+  const fill = (def: AppDefinition): AppDefinition =>
+    (def as Partial<AppDefinition>).networks !== undefined
+      ? def
+      : { ...def, networks: HOST_NETWORKS };
+  const previous = app.previous;
+  return {
+    ...app,
+    def: fill(app.def),
+    previous: previous === undefined ? undefined : { ...previous, def: fill(previous.def) },
+  };
 }

@@ -5,6 +5,7 @@
 // answers (readinessResult); this module only does the I/O, bounded.
 import type { AppState, ReadinessResult } from './core.js';
 import type { Instance } from './instance.js';
+import { hostPortsOf } from './networks.js';
 
 /** Checks in flight at once: a thousand-instance deploy does not open a thousand sockets. */
 const MAX_IN_FLIGHT = 32;
@@ -28,7 +29,7 @@ export class ReadinessProber {
       if (check === undefined || this.inFlight.has(instance.id)) continue;
       if ((this.nextAtMs.get(instance.id) ?? 0) > nowMs) continue;
       this.nextAtMs.set(instance.id, nowMs + check.intervalSeconds * 1000);
-      const portIndex = app.def.portDefinitions.findIndex((p) => p.name === check.portName);
+      const portIndex = hostPortsOf(app.def).findIndex((p) => p.name === check.portName);
       const port = instance.ports[portIndex];
       if (port === undefined) continue;
       const url = `${check.protocol.toLowerCase()}://${instance.ip}:${port}${check.path}`;

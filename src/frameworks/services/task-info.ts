@@ -15,6 +15,7 @@ import type { AppDefinition, HealthCheckDefinition } from './app-definition.js';
 import { mesosContainerOf } from './container.js';
 import { commandUris } from './fetch.js';
 import type { Instance } from './instance.js';
+import { hostPortsOf } from './networks.js';
 import type { OfferView } from './offer-matching.js';
 
 export function offerView(offer: Offer): OfferView {
@@ -101,11 +102,12 @@ export function portEnvironment(app: AppDefinition, instance: Instance): Record<
     env.PORT = String(instance.ports[0]);
     env.PORTS = instance.ports.join(',');
   }
+  const definitions = hostPortsOf(app);
   for (const [i, port] of instance.ports.entries()) {
     env[`PORT${i}`] = String(port);
-    const definition = app.portDefinitions[i];
-    if (definition?.port !== undefined && definition.port !== 0)
-      env[`PORT_${definition.port}`] = String(port);
+    const definition = definitions[i];
+    if (definition !== undefined && definition.label !== 0)
+      env[`PORT_${definition.label}`] = String(port);
     if (definition?.name !== undefined)
       env[`PORT_${definition.name.toUpperCase().replace(/-/g, '_')}`] = String(port);
   }
@@ -162,7 +164,7 @@ export function taskInfoOf(app: AppDefinition, instance: Instance, offer: Offer)
       ...(app.user !== undefined ? { user: app.user } : {}),
     },
     ...(app.container !== undefined
-      ? { container: mesosContainerOf(app.container, instance.ports) }
+      ? { container: mesosContainerOf(app.container, instance.ports, app.networks) }
       : {}),
     ...(check !== undefined ? { health_check: healthCheckOf(check, instance.ports) } : {}),
     ...(labels.length > 0 ? { labels: { labels } } : {}),

@@ -12,20 +12,6 @@ const isEmpty = (v: unknown): boolean =>
 
 /** Per field: whether a value is the default (a no-op), and what the error says otherwise. */
 const UNSUPPORTED: Readonly<Record<string, { isNoOp: (v: unknown) => boolean; why: string }>> = {
-  networks: {
-    // Host networking is what every task gets; container/bridge modes are not mapped.
-    isNoOp: (v) =>
-      isEmpty(v) ||
-      (Array.isArray(v) &&
-        v.every(
-          (n) =>
-            typeof n === 'object' &&
-            n !== null &&
-            (n as { mode?: unknown }).mode === 'host' &&
-            Object.keys(n).length === 1,
-        )),
-    why: 'only [{"mode": "host"}] (the default) is supported: tasks use the host network',
-  },
   secrets: { isNoOp: isEmpty, why: 'secrets are not supported by this framework' },
   acceptedResourceRoles: {
     isNoOp: (v) => isEmpty(v) || (Array.isArray(v) && v.length === 1 && v[0] === '*'),
