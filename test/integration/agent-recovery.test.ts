@@ -232,11 +232,13 @@ test('an agent killed in the middle of killing a task reports TASK_KILLED when i
   t.after(() => framework.stop());
   const gotTerm = join(cluster.workDir, 'got-term');
   const release = join(cluster.workDir, 'release');
-  // On SIGTERM the task says so, waits to be released, then dies of the SIGTERM.
+  const armed = join(cluster.workDir, 'armed');
+  // On SIGTERM the task says so, waits to be released, then dies of the SIGTERM. `armed`
+  // once the trap is set: TASK_RUNNING comes at the fork, before the shell reads its trap.
   await framework.launch({
     victim: {
       command: {
-        value: `trap 'touch ${gotTerm}; while [ ! -e ${release} ]; do sleep 0.05; done; trap - TERM; kill -TERM $$' TERM; while :; do sleep 0.05; done`,
+        value: `trap 'touch ${gotTerm}; while [ ! -e ${release} ]; do sleep 0.05; done; trap - TERM; kill -TERM $$' TERM; touch ${armed}; while :; do sleep 0.05; done`,
       },
       kill_policy: { grace_period: { nanoseconds: 60e9 } },
     },
@@ -244,6 +246,7 @@ test('an agent killed in the middle of killing a task reports TASK_KILLED when i
   const pid = (await framework.update('victim', 'TASK_RUNNING')).container_status?.executor_pid;
   assert.ok(pid !== undefined);
   t.after(() => killProcesses(taskProcesses(pid)));
+  await waitFor('the trap to be set', () => (existsSync(armed) ? true : undefined));
   await framework.connection.kill(taskId('victim'));
   await waitFor('the task to get its SIGTERM', () => (existsSync(gotTerm) ? true : undefined));
 

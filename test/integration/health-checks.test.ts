@@ -260,7 +260,9 @@ test('kill policy: SIGTERM, then SIGKILL after the task policy or the KILL call 
   t.after(() => framework.stop());
   // Takes two seconds to exit after SIGTERM (the margins are wide: a loaded CI host is slow) (its sleep dies with the group's TERM; the
   // trap's own sleep does not get one).
-  const slowToStop = "trap 'sleep 2; exit 0' TERM; while :; do sleep 0.1; done";
+  // `armed` once the trap is set: TASK_RUNNING comes at the fork, before the shell has read
+  // its trap, and a SIGTERM before then ends it at once (seen on a loaded CI host).
+  const slowToStop = "trap 'sleep 2; exit 0' TERM; : > armed; while :; do sleep 0.1; done";
   const grace = (seconds: number) => ({ grace_period: { nanoseconds: seconds * 1e9 } });
   const agentIdValue = await framework.launch({
     'policy-8s': { command: { value: slowToStop }, kill_policy: grace(8) },
@@ -275,6 +277,14 @@ test('kill policy: SIGTERM, then SIGKILL after the task policy or the KILL call 
     'policy-20s-kill-0.5s': 0.5,
   };
   for (const id of Object.keys(overrides)) await framework.update(id, 'TASK_RUNNING');
+  const agentDir = join(cluster.workDir, 'agent-1');
+  const frameworkIdValue = framework.connection.frameworkId.value;
+  for (const id of Object.keys(overrides))
+    await waitFor(`${id}'s trap`, async () =>
+      existsSync(join(sandboxOf(agentDir, agentIdValue, frameworkIdValue, id), 'armed'))
+        ? true
+        : undefined,
+    );
   await Promise.all(
     Object.entries(overrides).map(([id, seconds]) =>
       framework.connection.kill(
