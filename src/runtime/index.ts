@@ -28,6 +28,8 @@ export {
   type ApiRouteOptions,
   acceptsMediaType,
   apiRoute,
+  type BodyEncoding,
+  decodeCall,
   JSON_EVENT_ENCODER,
   type MediaType,
   type MessageEncoder,
