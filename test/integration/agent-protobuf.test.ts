@@ -45,6 +45,15 @@ describe("the agent's APIs in JSON and in protobuf", () => {
       ticker: 'echo hello > greeting; while sleep 0.2; do echo tick; done',
     });
     const running = await framework.update('ticker', 'TASK_RUNNING');
+    // One that has ended, so the replies' lists of ended tasks and executors have content too.
+    await framework.launch({ quick: 'true' });
+    await framework.update('quick', 'TASK_FINISHED');
+    // Retired once acknowledged: from then on two calls in a row see the same lists.
+    await waitFor('the ended task to be retired', async () => {
+      const reply = await postMessage(apiUrl(), JSON_CODEC, M.agentCall, { type: 'GET_TASKS' });
+      const tasks = asJson(JSON.parse(reply.body.toString()).get_tasks);
+      return ((tasks.completed_tasks ?? []) as Json[]).length === 1 ? true : undefined;
+    });
     const id = running.container_status?.container_id?.value;
     assert.ok(id !== undefined, 'the running status names the container');
     parent = id;
@@ -91,10 +100,14 @@ describe("the agent's APIs in JSON and in protobuf", () => {
       [{ type: 'GET_RESOURCE_PROVIDERS' }, true],
       [{ type: 'LIST_FILES', list_files: { path: sandbox } }, false],
       [{ type: 'READ_FILE', read_file: { path: `${sandbox}/greeting`, offset: 0 } }, true],
-      // Usage moves between two calls: compared without it.
+      // Usage moves between two calls: the containers are compared below, without it.
       [{ type: 'GET_CONTAINERS', get_containers: { show_nested: true } }, false],
       [{ type: 'GET_METRICS', get_metrics: { timeout: { nanoseconds: 1e9 } } }, false],
     ];
+    const withoutUsage = (reply: Json) =>
+      (asJson(reply.get_containers).containers as Json[]).map(
+        ({ resource_statistics: _usage, ...container }) => container,
+      );
     for (const [call, isStable] of calls) {
       const type = String(call.type);
       const json = await ask(JSON_CODEC, call);
@@ -103,14 +116,18 @@ describe("the agent's APIs in JSON and in protobuf", () => {
       assert.equal(protobuf.type, type);
       assert.ok(protobuf[type.toLowerCase()] !== undefined, `${type} carries its body`);
       if (isStable) assert.deepEqual(protobuf, withoutEmptyLists(json), `${type} says the same`);
+      if (type === 'GET_CONTAINERS')
+        assert.deepEqual(withoutUsage(protobuf), withoutUsage(asJson(withoutEmptyLists(json))));
     }
     // What the reads say, read from the protobuf replies.
     const tasks = asJson((await ask(PROTOBUF_CODEC, { type: 'GET_TASKS' }))?.get_tasks);
-    const launched = tasks.launched_tasks as Json[];
-    assert.deepEqual(
-      launched.map((t) => [asJson(t.task_id).value, t.state]),
-      [['ticker', 'TASK_RUNNING']],
-    );
+    const byId = (list: unknown) =>
+      ((list ?? []) as Json[]).map((t) => [asJson(t.task_id).value, t.state]);
+    assert.deepEqual(byId(tasks.launched_tasks), [['ticker', 'TASK_RUNNING']]);
+    assert.deepEqual(byId(tasks.completed_tasks), [['quick', 'TASK_FINISHED']]);
+    const executors = asJson((await ask(PROTOBUF_CODEC, { type: 'GET_EXECUTORS' }))?.get_executors);
+    assert.equal((executors.executors as Json[]).length, 1, "the running task's executor");
+    assert.equal((executors.completed_executors as Json[]).length, 1, "the ended task's");
     const read = asJson(
       (
         await ask(PROTOBUF_CODEC, {
@@ -202,6 +219,11 @@ describe("the agent's APIs in JSON and in protobuf", () => {
   };
   const text = (record: Json) =>
     Buffer.from(String(asJson(record.data).data), 'base64').toString('utf8');
+  const stdoutOf = (stream: RecordStream) =>
+    stream.records
+      .filter((r) => r.type === 'DATA' && asJson(r.data).type === 'STDOUT')
+      .map(text)
+      .join('');
 
   /** How a client may ask for a streamed reply, and what the agent must answer. */
   const streamed: {
@@ -260,7 +282,9 @@ describe("the agent's APIs in JSON and in protobuf", () => {
         way.codec,
       );
       try {
-        await session.next('DATA', (r) => text(r) === 'started\n');
+        await waitFor(`${way.name}: the session to start`, () =>
+          stdoutOf(session) === 'started\n' ? true : undefined,
+        );
         // Input as RecordIO of the records' encoding; its end closes the session's stdin.
         const input = [
           {
@@ -289,7 +313,10 @@ describe("the agent's APIs in JSON and in protobuf", () => {
           ),
         });
         assert.equal(attached.status, 200, `${way.name}: ${await attached.text()}`);
-        await session.next('DATA', (r) => text(r) === 'ping pong\n');
+        // The two inputs may come out as one chunk or two: the output is read as a whole.
+        await waitFor(`${way.name}: the input echoed`, () =>
+          stdoutOf(session).endsWith('started\nping pong\n') ? true : undefined,
+        );
         await session.next('DATA', (r) => asJson(r.data).type === 'STDERR' && text(r) === 'done\n');
         await waitFor(`${way.name}: the session's stream to end`, () =>
           session.hasEnded ? true : undefined,
