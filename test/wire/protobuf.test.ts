@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
+import { AGENT_OPERATOR_CALL_TYPES, parseAgentOperatorCall } from '../../src/wire/index.js';
 import { lazyList } from '../../src/wire/lazy-list.js';
 import { MAX_PROTOBUF_DEPTH } from '../../src/wire/limits.js';
 import { ProtoCodec } from '../../src/wire/proto/codec.js';
@@ -1284,4 +1285,34 @@ test('the strict client refuses a message that lacks a required field, as real c
   }
   assert.throws(() => strictDecode('mesos.v1.Offer', offer.finish()), /hostname/);
   assert.throws(() => codec.decode('mesos.v1.Offer', offer.finish()), ProtoDecodeError);
+});
+
+test("every call the agent's operator API takes is in agent.proto, its body a field of Call", () => {
+  const call = strictRoot().lookupType(M.agentCall);
+  const types = strictRoot().lookupEnum(`${M.agentCall}.Type`).values;
+  for (const type of AGENT_OPERATOR_CALL_TYPES) {
+    assert.ok(types[type] !== undefined, `Call.Type.${type}`);
+    // A call the schema refuses without a body has that body as the field named after it.
+    const needsBody = (() => {
+      try {
+        parseAgentOperatorCall({ type });
+        return false;
+      } catch {
+        return true;
+      }
+    })();
+    if (needsBody) assert.ok(call.fields[type.toLowerCase()] !== undefined, `Call.${type}'s body`);
+  }
+  // A protobuf call decodes to what its JSON parses to, so the one schema takes both.
+  const launch = {
+    type: 'LAUNCH_NESTED_CONTAINER_SESSION',
+    launch_nested_container_session: {
+      container_id: { value: 'debug', parent: { value: 'c-1' } },
+      command: { value: 'sh', shell: true },
+    },
+  };
+  assert.deepEqual(
+    parseAgentOperatorCall(codec.decode(M.agentCall, strictEncode(M.agentCall, launch))),
+    parseAgentOperatorCall(JSON.parse(JSON.stringify(launch))),
+  );
 });
