@@ -1,23 +1,35 @@
 // The agent's v1 operator API (POST /api/v1 on the agent; WIRE §6.3): queries
 // over its tasks, executors and containers, sandbox files, and the container
-// calls `agora task exec` and `agora task attach` use. Every call is validated
-// (parseAgentOperatorCall) before anything runs.
+// calls `agora task exec` and `agora task attach` use. Calls come as JSON or
+// protobuf, replies go out in what Accept chooses, and the streamed calls
+// (ATTACH_CONTAINER_INPUT in, LAUNCH_NESTED_CONTAINER_SESSION and
+// ATTACH_CONTAINER_OUTPUT out) carry RecordIO of either, as Message-Content-Type
+// and Message-Accept say: the same negotiation as the master's (runtime/codec.ts),
+// with streaming allowed. Every call is validated (parseAgentOperatorCall)
+// before anything runs.
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
+import type { ResourceStatistics } from '../containerizer/index.js';
 import {
+  APPLICATION_RECORDIO,
+  type BodyEncoding,
+  decodeCall,
   HttpError,
   type HttpServer,
   listFiles,
-  parseJsonBody,
+  type MediaType,
+  messageEncoder,
+  readBody,
   readFile,
-  readJsonBody,
-  requireJsonAccepted,
+  replyMediaType,
+  requestMediaType,
   sendEmpty,
-  sendJson,
+  sendMessage,
 } from '../runtime/index.js';
 import {
   AGORA_VERSION,
   type AgentInfo,
+  type AgentOperatorCall,
   BadRequestError,
   type ExecutorInfo,
   type FrameworkInfo,
@@ -26,6 +38,7 @@ import {
   agentId as mintAgentId,
   containerId as mintContainerId,
   executorId as mintExecutorId,
+  PROTO_MESSAGES,
   parseAgentOperatorCall,
   parseProcessIO,
   RecordIODecoder,
@@ -34,8 +47,12 @@ import {
 } from '../wire/index.js';
 import type { Executors, ExecutorTask } from './executors.js';
 import type { SandboxFiles } from './files.js';
+import { ProcessIOStream, type RecordStreamFormat } from './session-io.js';
 import type { ContainerSessions } from './sessions.js';
 import type { TaskRun, TaskRuns } from './task-runs.js';
+
+/** The agent API takes streamed requests and answers streamed replies (WIRE §1.4). */
+const STREAMING = { isStreamingAllowed: true } as const;
 
 /** What the handlers read off the agent. */
 export interface AgentView {
@@ -51,10 +68,19 @@ export interface AgentView {
 
 export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void {
   http.route(['POST'], '/slave(1)/api/v1', async (request, response) => {
+    // Mesos' order: Content-Type and Message-Content-Type (400/415), Accept and
+    // Message-Accept (406), then the body.
+    const content = requestMediaType(request, STREAMING);
+    const accept = replyMediaType(request, STREAMING);
     // ATTACH_CONTAINER_INPUT streams its body: a RecordIO of calls, the first naming the container.
-    if (isRecordIo(request.headers['content-type'])) {
+    if (content.body === APPLICATION_RECORDIO) {
+      if (accept.body === APPLICATION_RECORDIO)
+        throw new HttpError(
+          'NOT_ACCEPTABLE',
+          'Streaming response is not supported for ATTACH_CONTAINER_INPUT call',
+        );
       request.streamBody(); // a session's input may idle: no body deadline
-      await attachInput(agent, request.raw, request.maxBodyBytes);
+      await attachInput(agent, request.raw, request.maxBodyBytes, content.records);
       if (request.raw.complete) sendEmpty(response, 200);
       else {
         // The container's input ended (it exited, or closed it) before the client's stream:
@@ -64,12 +90,32 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       }
       return;
     }
-    const call = parseAgentOperatorCall(await readJsonBody(request));
-    // The streaming calls answer in RecordIO (of JSON records), as Mesos' do.
-    if (call.type !== 'LAUNCH_NESTED_CONTAINER_SESSION' && call.type !== 'ATTACH_CONTAINER_OUTPUT')
-      requireJsonAccepted(request);
+    const call = parseAgentOperatorCall(
+      await decodeCall(content.body, PROTO_MESSAGES.agentCall, await readBody(request)),
+    );
+    if (call.type === 'ATTACH_CONTAINER_INPUT')
+      throw new HttpError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Expecting 'Content-Type' to be ${APPLICATION_RECORDIO} for ATTACH_CONTAINER_INPUT call`,
+      );
+    if (call.type === 'LAUNCH_NESTED_CONTAINER_SESSION') {
+      const { container_id, command } = call.launch_nested_container_session;
+      const output = new ProcessIOStream(response, await streamFormat(accept));
+      return agent.sessions.launch(container_id, command, output, request.signal);
+    }
+    if (call.type === 'ATTACH_CONTAINER_OUTPUT') {
+      const output = new ProcessIOStream(response, await streamFormat(accept));
+      const { container_id } = call.attach_container_output;
+      return agent.sessions.attachOutput(container_id, output, request.signal);
+    }
+    if (accept.body === APPLICATION_RECORDIO)
+      throw new HttpError(
+        'NOT_ACCEPTABLE',
+        `Streaming response is not supported for ${call.type} call`,
+      );
+    const replies = await messageEncoder(accept.body, PROTO_MESSAGES.agentResponse);
     const reply = (type: string, body: unknown) =>
-      sendJson(response, 200, { type, [type.toLowerCase()]: body });
+      sendMessage(response, 200, replies, { type, [type.toLowerCase()]: body });
     switch (call.type) {
       case 'GET_HEALTH':
         return reply('GET_HEALTH', { healthy: true });
@@ -131,7 +177,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
                   ? { executor_pid: run.container.pid }
                   : {}),
               },
-              resource_statistics: statistics,
+              resource_statistics: v1Statistics(statistics),
             })),
             // Nested ones only when asked for, as Mesos lists them: their id and status.
             ...(call.get_containers?.show_nested === true
@@ -149,19 +195,6 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
         return reply('GET_OPERATIONS', { operations: [] });
       case 'GET_RESOURCE_PROVIDERS':
         return reply('GET_RESOURCE_PROVIDERS', { resource_providers: [] });
-      case 'LAUNCH_NESTED_CONTAINER_SESSION': {
-        const { container_id, command } = call.launch_nested_container_session;
-        return agent.sessions.launch(container_id, command, response, request.signal);
-      }
-      case 'ATTACH_CONTAINER_OUTPUT':
-        return agent.sessions.attachOutput(
-          call.attach_container_output.container_id,
-          response,
-          request.signal,
-        );
-      case 'ATTACH_CONTAINER_INPUT':
-        // A single JSON call has no input to give: the stream form is handled above.
-        return sendEmpty(response, 200);
       case 'LAUNCH_CONTAINER':
       case 'LAUNCH_NESTED_CONTAINER': {
         const [field, body] =
@@ -202,20 +235,36 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
   });
 }
 
-function isRecordIo(contentType: string | undefined): boolean {
-  return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/recordio';
+/**
+ * A streamed reply's framing from what replyMediaType chose: `application/recordio` with
+ * its records as Message-Accept allows, or, for a client that asked for plain JSON or
+ * protobuf (or nothing), RecordIO of that under its own Content-Type, as Mesos answers.
+ */
+async function streamFormat(accept: BodyEncoding): Promise<RecordStreamFormat> {
+  const records = accept.body === APPLICATION_RECORDIO ? accept.records : accept.body;
+  const encoder = await messageEncoder(records, PROTO_MESSAGES.agentProcessIO, { isStream: true });
+  return {
+    headers:
+      accept.body === APPLICATION_RECORDIO
+        ? { 'content-type': APPLICATION_RECORDIO, 'message-content-type': records }
+        : { 'content-type': records },
+    records: encoder,
+  };
 }
 
 /**
  * ATTACH_CONTAINER_INPUT: the first record names the container, each later one
- * is input, fed to it as it arrives (an interactive `agora task exec`). A stream
- * that is not RecordIO of JSON calls is the client's mistake (400); each record
- * is bounded by `--max_request_body`, as a body is.
+ * is input, fed to it as it arrives (an interactive `agora task exec`). Records
+ * are calls in `records`' encoding (Message-Content-Type). A stream that is not
+ * RecordIO of such calls is the client's mistake (400), and so is a first record
+ * of another call (415, as Mesos answers a streamed request of any other call);
+ * each record is bounded by `--max_request_body`, as a body is.
  */
 async function attachInput(
   agent: AgentView,
   body: Readable,
   maxRecordBytes: number,
+  records: MediaType,
 ): Promise<void> {
   const decoder = new RecordIODecoder(maxRecordBytes);
   // Not destroyed when left early: the error's answer then drains the rest of the body
@@ -244,23 +293,28 @@ async function attachInput(
     }
     return pending.shift();
   };
-  const parse = (record: Buffer) => parseAgentOperatorCall(parseJsonBody(record));
+  const parse = async (record: Buffer): Promise<AgentOperatorCall> =>
+    parseAgentOperatorCall(await decodeCall(records, PROTO_MESSAGES.agentCall, record));
   try {
     const firstRecord = await nextRecord();
-    const first = firstRecord === undefined ? undefined : parse(firstRecord);
-    if (
-      first?.type !== 'ATTACH_CONTAINER_INPUT' ||
-      first.attach_container_input.container_id === undefined
-    )
+    if (firstRecord === undefined)
+      throw new BadRequestError('', 'Received EOF while reading request body');
+    const first = await parse(firstRecord);
+    if (first.type !== 'ATTACH_CONTAINER_INPUT')
+      throw new HttpError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Streaming 'Content-Type' ${APPLICATION_RECORDIO} is not supported for ${first.type} call`,
+      );
+    if (first.attach_container_input.container_id === undefined)
       throw new BadRequestError(
-        '',
-        'the first record must be ATTACH_CONTAINER_INPUT naming a container',
+        'attach_container_input.container_id',
+        'the first record must name the container',
       );
     await agent.sessions.attachInput(
       first.attach_container_input.container_id,
       (async function* () {
         for (let record = await nextRecord(); record !== undefined; record = await nextRecord()) {
-          const call = parse(record);
+          const call = await parse(record);
           const io =
             call.type === 'ATTACH_CONTAINER_INPUT'
               ? call.attach_container_input.process_io
@@ -272,6 +326,18 @@ async function attachInput(
   } finally {
     await iterator.return?.();
   }
+}
+
+/**
+ * Usage as v1's ResourceStatistics has it: without the peak memory that Agora adds to
+ * /monitor/statistics, a field v1 does not define (a protobuf client could never see it,
+ * and the JSON reply says what the protobuf one says).
+ */
+function v1Statistics(
+  statistics: ResourceStatistics,
+): Omit<ResourceStatistics, 'mem_max_total_bytes'> {
+  const { mem_max_total_bytes: _peak, ...v1 } = statistics;
+  return v1;
 }
 
 function executorName(run: TaskRun): string {

@@ -2,6 +2,7 @@
 // and ProcessIO records on a RecordIO response.
 import type { ServerResponse } from 'node:http';
 import { constants } from 'node:os';
+import type { MessageEncoder } from '../runtime/index.js';
 import {
   BadRequestError,
   encodeRecord,
@@ -21,17 +22,40 @@ export function checkIdValue(id: NestedContainerID, field: string): void {
     );
 }
 
-export function openRecordStream(response: ServerResponse): void {
-  response.writeHead(200, {
-    'content-type': 'application/recordio',
-    'message-content-type': 'application/json',
-    'cache-control': 'no-cache',
-  });
-  response.flushHeaders();
+/**
+ * How a streamed reply is framed, as its client's Accept chose (WIRE §1.4): the records
+ * are RecordIO whatever the Content-Type says (`application/json` or `…/x-protobuf` for
+ * clients that predate `application/recordio`, as Mesos answers them), and each record is
+ * one message in `records`' encoding.
+ */
+export interface RecordStreamFormat {
+  /** The reply's Content-Type and, for `application/recordio`, its Message-Content-Type. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly records: MessageEncoder;
 }
 
-export function writeRecord(response: ServerResponse, record: ProcessIO): void {
-  if (!response.writableEnded) response.write(encodeRecord(JSON.stringify(record)));
+/** A container's output on one client's response, a ProcessIO record at a time. */
+export class ProcessIOStream {
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly format: RecordStreamFormat,
+  ) {}
+
+  /** Sends the head at once: the client learns the session started before any output. */
+  open(): void {
+    this.response.writeHead(200, { ...this.format.headers, 'cache-control': 'no-cache' });
+    this.response.flushHeaders();
+  }
+
+  /** One record per write: clients that parse a chunk at a time see each (WIRE §1.5). */
+  write(record: ProcessIO): void {
+    if (!this.response.writableEnded)
+      this.response.write(encodeRecord(this.format.records.encode(record)));
+  }
+
+  end(): void {
+    this.response.end();
+  }
 }
 
 export function delay(ms: number): Promise<void> {

@@ -7,7 +7,6 @@
 // REMOVE_CONTAINER. `agora task attach` follows a task's own output
 // (ATTACH_CONTAINER_OUTPUT), read from its sandbox files.
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Containerizer, Termination } from '../containerizer/index.js';
 import { HttpError } from '../runtime/index.js';
@@ -41,14 +40,7 @@ import {
 } from './nested-records.js';
 import { closeNestedSandbox, openNestedSandbox, removeNestedSandbox } from './nested-sandbox.js';
 import { processesWithEnvironment } from './process-identity.js';
-import {
-  abortion,
-  checkIdValue,
-  delay,
-  openRecordStream,
-  signalNumber,
-  writeRecord,
-} from './session-io.js';
+import { abortion, checkIdValue, delay, type ProcessIOStream, signalNumber } from './session-io.js';
 import type { TaskRun } from './task-runs.js';
 
 /** Sessions running at once on one agent: each is a process and a stream. */
@@ -107,11 +99,11 @@ export class ContainerSessions {
 
   constructor(private readonly options: ContainerSessionsOptions) {}
 
-  /** Starts `command` in `id.parent`'s container and streams its output on `response`. */
+  /** Starts `command` in `id.parent`'s container and streams its output on `output`. */
   async launch(
     id: NestedContainerID,
     command: CommandInfo | undefined,
-    response: ServerResponse,
+    output: ProcessIOStream,
     closed: AbortSignal,
   ): Promise<void> {
     const parent = id.parent;
@@ -152,9 +144,9 @@ export class ContainerSessions {
       }),
     );
     this.sessions.set(id.value, { kind: 'session', id, child, ended, dir });
-    openRecordStream(response);
+    output.open();
     const forward = (type: 'STDOUT' | 'STDERR') => (chunk: Buffer) =>
-      writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
+      output.write({ type: 'DATA', data: { type, data: chunk.toString('base64') } });
     child.stdout?.on('data', forward('STDOUT'));
     child.stderr?.on('data', forward('STDERR'));
     // A command that closed its input gets EPIPE for what is written to it: not the agent's
@@ -167,7 +159,7 @@ export class ContainerSessions {
     closed.removeEventListener('abort', onClose);
     this.sessions.delete(id.value);
     this.remember(id.value, { termination, dir });
-    response.end();
+    output.end();
   }
 
   /**
@@ -363,14 +355,14 @@ export class ContainerSessions {
    */
   async attachOutput(
     id: NestedContainerID,
-    response: ServerResponse,
+    output: ProcessIOStream,
     closed: AbortSignal,
   ): Promise<void> {
     const session = this.sessions.get(id.value);
     if (session !== undefined) {
-      openRecordStream(response);
+      output.open();
       const forward = (type: 'STDOUT' | 'STDERR') => (chunk: Buffer) =>
-        writeRecord(response, { type: 'DATA', data: { type, data: chunk.toString('base64') } });
+        output.write({ type: 'DATA', data: { type, data: chunk.toString('base64') } });
       const onStdout = forward('STDOUT');
       const onStderr = forward('STDERR');
       if (session.kind === 'session') {
@@ -384,12 +376,12 @@ export class ContainerSessions {
         session.child.stdout?.off('data', onStdout);
         session.child.stderr?.off('data', onStderr);
       }
-      response.end();
+      output.end();
       return;
     }
     const run = this.options.taskByContainer(id.value);
     if (run === undefined) throw new HttpError('NOT_FOUND', `no running container ${id.value}`);
-    openRecordStream(response);
+    output.open();
     const files: { name: string; type: 'STDOUT' | 'STDERR'; offset: number }[] = [];
     for (const [name, type] of [
       ['stdout', 'STDOUT'],
@@ -415,7 +407,7 @@ export class ContainerSessions {
         if (chunk === undefined || chunk.bytes.length === 0) continue;
         file.offset += chunk.bytes.length;
         moved = true;
-        writeRecord(response, {
+        output.write({
           type: 'DATA',
           data: { type: file.type, data: chunk.bytes.toString('base64') },
         });
@@ -423,7 +415,7 @@ export class ContainerSessions {
       if (!moved && isDone) break;
       if (!moved) await Promise.race([delay(FOLLOW_INTERVAL_MS), leaving]);
     }
-    response.end();
+    output.end();
   }
 
   /** The nested containers running now (GET_CONTAINERS with show_nested), with their PIDs. */

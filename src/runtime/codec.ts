@@ -25,6 +25,14 @@ export const APPLICATION_RECORDIO = 'application/recordio';
 /** How one message is encoded: the two encodings Mesos speaks. */
 export type MediaType = typeof APPLICATION_JSON | typeof APPLICATION_PROTOBUF;
 
+/**
+ * How a body is encoded: one message, or (the agent's streamed calls) RecordIO whose
+ * records are each one message in `records`' encoding.
+ */
+export type BodyEncoding =
+  | { readonly body: MediaType }
+  | { readonly body: typeof APPLICATION_RECORDIO; readonly records: MediaType };
+
 /** Encodes messages of one protobuf type in one media type. */
 export interface MessageEncoder {
   /** What the response's Content-Type says, exactly: clients compare the whole string. */
@@ -91,7 +99,7 @@ function mediaTypeOf(value: string): string {
 export function requestMediaType(
   request: Request,
   options: { readonly isStreamingAllowed?: boolean } = {},
-): { readonly body: MediaType | typeof APPLICATION_RECORDIO; readonly records?: MediaType } {
+): BodyEncoding {
   const contentType = headerOf(request, 'content-type');
   if (contentType === undefined)
     throw new BadRequestError('', "Expecting 'Content-Type' to be present");
@@ -134,7 +142,7 @@ export function requestMediaType(
 export function replyMediaType(
   request: Request,
   options: { readonly isStreamingAllowed?: boolean } = {},
-): { readonly body: MediaType | typeof APPLICATION_RECORDIO; readonly records?: MediaType } {
+): BodyEncoding {
   const accept = headerOf(request, 'accept');
   const isStreamingAllowed = options.isStreamingAllowed === true;
   const messageAccept = headerOf(request, 'message-accept');
@@ -182,9 +190,23 @@ export async function readCallBody(request: Request, callType: string): Promise<
   if (request.headers['content-type'] === APPLICATION_JSON)
     return parseJsonBody(await readBody(request));
   const { body: mediaType } = requestMediaType(request);
-  const body = await readBody(request);
-  if (mediaType === APPLICATION_JSON) return parseJsonBody(body);
-  return decodeProtobuf(await loadProtoCodec(), callType, body);
+  if (mediaType === APPLICATION_RECORDIO)
+    throw new Error('readCallBody reads whole bodies: a streamed request is read record by record');
+  return decodeCall(mediaType, callType, await readBody(request));
+}
+
+/**
+ * One call (a whole body, or one record of a streamed request) decoded as `mediaType`
+ * says, into the object a JSON body parses to. Refuses what parseJsonBody refuses, and
+ * protobuf that is not a `callType` message (400 naming the field and the byte).
+ */
+export async function decodeCall(
+  mediaType: MediaType,
+  callType: string,
+  bytes: Buffer,
+): Promise<unknown> {
+  if (mediaType === APPLICATION_JSON) return parseJsonBody(bytes);
+  return decodeProtobuf(await loadProtoCodec(), callType, bytes);
 }
 
 function decodeProtobuf(codec: ProtoCodec, typeName: string, body: Uint8Array): unknown {

@@ -183,23 +183,6 @@ export async function readFormBody(request: Request): Promise<URLSearchParams> {
   }
 }
 
-/** True when the client accepts JSON; Accept may repeat or list types (WIRE §1.4). */
-export function acceptsJson(request: Request): boolean {
-  const header = request.headers.accept;
-  if (header === undefined) return true;
-  const types = header
-    .split(',')
-    .map((part) => part.split(';')[0]?.trim().toLowerCase())
-    .filter((t) => t !== undefined && t !== '');
-  if (types.length === 0) return true;
-  return types.some((t) => t === 'application/json' || t === '*/*' || t === 'application/*');
-}
-
-export function requireJsonAccepted(request: Request): void {
-  if (!acceptsJson(request))
-    throw new HttpError('NOT_ACCEPTABLE', "Expecting 'Accept' to allow application/json");
-}
-
 /** Sends JSON; `?jsonp=fn` wraps it for the legacy endpoints' old browser clients. */
 export function sendJson(
   response: ServerResponse,

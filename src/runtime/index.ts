@@ -28,6 +28,8 @@ export {
   type ApiRouteOptions,
   acceptsMediaType,
   apiRoute,
+  type BodyEncoding,
+  decodeCall,
   JSON_EVENT_ENCODER,
   type MediaType,
   type MessageEncoder,
@@ -77,14 +79,12 @@ export {
 } from './http-auth.js';
 export { HttpError, REFUSED_LINGER_MS, sendError, statusOf } from './http-errors.js';
 export {
-  acceptsJson,
   jsonpCallback,
   parseJsonBody,
   readBody,
   readFormBody,
   readJsonBody,
   readJsonBytes,
-  requireJsonAccepted,
   sendEmpty,
   sendJson,
 } from './http-io.js';

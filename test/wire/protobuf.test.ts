@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
+import { AGENT_OPERATOR_CALL_TYPES, parseAgentOperatorCall } from '../../src/wire/index.js';
 import { lazyList } from '../../src/wire/lazy-list.js';
 import { MAX_PROTOBUF_DEPTH } from '../../src/wire/limits.js';
 import { ProtoCodec } from '../../src/wire/proto/codec.js';
@@ -515,6 +516,106 @@ const SAMPLES: readonly [name: string, typeName: string, value: Json][] = [
     M.executorEvent,
     { type: 'ACKNOWLEDGED', acknowledged: { task_id: TASK, uuid: UUID } },
   ],
+  [
+    'agent LAUNCH_CONTAINER of a nested container',
+    M.agentCall,
+    {
+      type: 'LAUNCH_CONTAINER',
+      launch_container: {
+        container_id: { value: 'debug-1', parent: { value: 'c-1' } },
+        command: { value: 'cat /etc/hostname', shell: true },
+        resources: [cpus(0.1)],
+        limits: { mem: { value: 64 } },
+      },
+    },
+  ],
+  [
+    'agent ATTACH_CONTAINER_INPUT record',
+    M.agentCall,
+    {
+      type: 'ATTACH_CONTAINER_INPUT',
+      attach_container_input: {
+        type: 'PROCESS_IO',
+        process_io: {
+          type: 'DATA',
+          data: { type: 'STDIN', data: Buffer.from('ls\n').toString('base64') },
+        },
+      },
+    },
+  ],
+  [
+    'agent GET_CONTAINERS',
+    M.agentResponse,
+    {
+      type: 'GET_CONTAINERS',
+      get_containers: {
+        containers: [
+          {
+            framework_id: FW,
+            executor_id: { value: TASK.value },
+            executor_name: 'Command Executor (Task: etl-shard-04)',
+            container_id: { value: 'c-1' },
+            container_status: { executor_pid: 4242, container_id: { value: 'c-1' } },
+            resource_statistics: {
+              timestamp: 1732413604.25,
+              cpus_user_time_secs: 1.5,
+              cpus_limit: 1.5,
+              mem_rss_bytes: 52428800,
+              mem_limit_bytes: 134217728,
+              processes: 3,
+              mem_total_bytes: 60000000,
+            },
+          },
+        ],
+      },
+    },
+  ],
+  [
+    'agent GET_TASKS',
+    M.agentResponse,
+    {
+      type: 'GET_TASKS',
+      get_tasks: {
+        launched_tasks: [
+          {
+            name: 'etl-shard-04',
+            task_id: TASK,
+            framework_id: FW,
+            executor_id: { value: TASK.value },
+            agent_id: AGENT,
+            state: 'TASK_RUNNING',
+            resources: [cpus(1.5)],
+          },
+        ],
+      },
+    },
+  ],
+  [
+    'agent WAIT_CONTAINER',
+    M.agentResponse,
+    {
+      type: 'WAIT_CONTAINER',
+      wait_container: {
+        exit_status: 9,
+        state: 'TASK_KILLED',
+        reason: 'REASON_COMMAND_EXECUTOR_FAILED',
+        message: 'killed by SIGKILL',
+      },
+    },
+  ],
+  [
+    'agent ProcessIO output',
+    M.agentProcessIO,
+    { type: 'DATA', data: { type: 'STDERR', data: Buffer.from([0, 0xff]).toString('base64') } },
+  ],
+  [
+    'agent ProcessIO heartbeat',
+    M.agentProcessIO,
+    {
+      type: 'CONTROL',
+      control: { type: 'HEARTBEAT', heartbeat: { interval: { nanoseconds: 30e9 } } },
+    },
+  ],
 ];
 
 test('protobuf samples round-trip to the same object, and match an independent encoder byte for byte', () => {
@@ -563,6 +664,24 @@ test('protobuf field numbers and types are the ones WIRE lists', () => {
     ['mesos.v1.master.Call', 'drain_agent', 21, 'DrainAgent'],
     ['mesos.v1.master.Response', 'get_operations', 20, 'GetOperations'],
     ['mesos.v1.master.Event', 'framework_removed', 9, 'FrameworkRemoved'],
+    ['mesos.v1.agent.Call', 'get_containers', 20, 'GetContainers'],
+    ['mesos.v1.agent.Call', 'remove_nested_container', 12, 'RemoveNestedContainer'],
+    ['mesos.v1.agent.Call', 'mark_resource_provider_gone', 22, 'MarkResourceProviderGone'],
+    ['mesos.v1.agent.Call.LaunchContainer', 'limits', 5, 'Value.Scalar'],
+    ['mesos.v1.agent.Response', 'get_operations', 18, 'GetOperations'],
+    ['mesos.v1.agent.Response', 'wait_container', 16, 'WaitContainer'],
+    [
+      'mesos.v1.agent.Response.GetContainers.Container',
+      'container_id',
+      4,
+      'ContainerID',
+      'required',
+    ],
+    ['mesos.v1.agent.Response.GetTasks', 'terminated_tasks', 4, 'Task', 'repeated'],
+    ['mesos.v1.agent.ProcessIO', 'control', 3, 'Control'],
+    ['mesos.v1.ResourceStatistics', 'timestamp', 1, 'double', 'required'],
+    ['mesos.v1.ResourceStatistics', 'mem_total_bytes', 36, 'uint64'],
+    ['mesos.v1.ResourceStatistics', 'processes', 30, 'uint32'],
   ];
   for (const [typeName, name, id, type, rule] of facts) {
     const field = root.lookupType(typeName).fields[name];
@@ -580,6 +699,11 @@ test('protobuf field numbers and types are the ones WIRE lists', () => {
     ['mesos.v1.scheduler.Event.Type', 'RESCIND_INVERSE_OFFER', 10],
     ['mesos.v1.master.Call.Type', 'REACTIVATE_AGENT', 39],
     ['mesos.v1.master.Response.Type', 'GET_OPERATIONS', 19],
+    ['mesos.v1.agent.Call.Type', 'GET_OPERATIONS', 31],
+    ['mesos.v1.agent.Call.Type', 'MARK_RESOURCE_PROVIDER_GONE', 32],
+    ['mesos.v1.agent.Response.Type', 'GET_AGENT', 14],
+    ['mesos.v1.agent.Response.Type', 'GET_OPERATIONS', 17],
+    ['mesos.v1.agent.ProcessIO.Data.Type', 'STDERR', 3],
     ['mesos.v1.OperationState', 'OPERATION_UNKNOWN', 9],
     ['mesos.v1.FrameworkInfo.Capability.Type', 'REGION_AWARE', 8],
   ];
@@ -1161,4 +1285,34 @@ test('the strict client refuses a message that lacks a required field, as real c
   }
   assert.throws(() => strictDecode('mesos.v1.Offer', offer.finish()), /hostname/);
   assert.throws(() => codec.decode('mesos.v1.Offer', offer.finish()), ProtoDecodeError);
+});
+
+test("every call the agent's operator API takes is in agent.proto, its body a field of Call", () => {
+  const call = strictRoot().lookupType(M.agentCall);
+  const types = strictRoot().lookupEnum(`${M.agentCall}.Type`).values;
+  for (const type of AGENT_OPERATOR_CALL_TYPES) {
+    assert.ok(types[type] !== undefined, `Call.Type.${type}`);
+    // A call the schema refuses without a body has that body as the field named after it.
+    const needsBody = (() => {
+      try {
+        parseAgentOperatorCall({ type });
+        return false;
+      } catch {
+        return true;
+      }
+    })();
+    if (needsBody) assert.ok(call.fields[type.toLowerCase()] !== undefined, `Call.${type}'s body`);
+  }
+  // A protobuf call decodes to what its JSON parses to, so the one schema takes both.
+  const launch = {
+    type: 'LAUNCH_NESTED_CONTAINER_SESSION',
+    launch_nested_container_session: {
+      container_id: { value: 'debug', parent: { value: 'c-1' } },
+      command: { value: 'sh', shell: true },
+    },
+  };
+  assert.deepEqual(
+    parseAgentOperatorCall(codec.decode(M.agentCall, strictEncode(M.agentCall, launch))),
+    parseAgentOperatorCall(JSON.parse(JSON.stringify(launch))),
+  );
 });

@@ -39,6 +39,7 @@ export const PROTO_FILES = [
   'scheduler.proto',
   'executor.proto',
   'master.proto',
+  'agent.proto',
 ] as const;
 
 /** The top-level message of each v1 API, by what it carries. */
@@ -50,4 +51,8 @@ export const PROTO_MESSAGES = {
   masterEvent: 'mesos.v1.master.Event',
   executorCall: 'mesos.v1.executor.Call',
   executorEvent: 'mesos.v1.executor.Event',
+  agentCall: 'mesos.v1.agent.Call',
+  agentResponse: 'mesos.v1.agent.Response',
+  /** A record of a container's streamed input or output. */
+  agentProcessIO: 'mesos.v1.agent.ProcessIO',
 } as const;
