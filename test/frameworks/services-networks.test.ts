@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type AppDefinition, parseApp } from '../../src/frameworks/services/app-definition.js';
 import { ServiceCore } from '../../src/frameworks/services/core.js';
-import type { Instance } from '../../src/frameworks/services/instance.js';
 import { taskInfoOf } from '../../src/frameworks/services/task-info.js';
 import type { Offer } from '../../src/wire/index.js';
+import { INSTANCE } from './services-fixtures.js';
 
 function app(fields: Record<string, unknown>): AppDefinition {
   const parsed = parseApp({ id: '/web', cpus: 0.1, mem: 16, ...fields });
@@ -33,24 +33,6 @@ const OFFER = {
     { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31000, end: 32000 }] } },
   ],
 } as unknown as Offer;
-
-const INSTANCE = {
-  id: 'web.1',
-  appId: '/web',
-  configVersion: 'v1',
-  agentId: 'a1',
-  ip: '127.0.0.1',
-  hostname: 'h1',
-  attributes: {},
-  ports: [],
-  hasHealthCheck: false,
-  state: 'TASK_STAGING',
-  healthy: undefined,
-  isKillWanted: false,
-  killSentAtMs: undefined,
-  stagedAtMs: 0,
-  startedAtMs: undefined,
-} as Instance;
 
 let ids = 0;
 const newCore = () =>

@@ -257,3 +257,21 @@ export async function freePortRun(count: number): Promise<number> {
   }
   throw new Error('no free run of ports');
 }
+
+/** An agent's flags for the Docker containerizer on `docker` (exited containers go at once). */
+export function dockerAgentFlags(
+  docker: Pick<DockerDaemon, 'socket'>,
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    '--containerizers',
+    'docker,mesos',
+    '--docker',
+    DOCKER_CLI,
+    '--docker_socket',
+    docker.socket,
+    '--docker_remove_delay',
+    '0secs',
+    ...extra,
+  ];
+}

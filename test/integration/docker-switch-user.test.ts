@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { subscribe } from '../../src/sdk/index.js';
 import { taskId } from '../../src/wire/index.js';
-import { DOCKER_CLI, startDocker } from './docker-harness.js';
+import { dockerAgentFlags, startDocker } from './docker-harness.js';
 import { EventQueue } from './events.js';
 import { defer, startCluster, waitFor } from './harness.js';
 
@@ -20,17 +20,10 @@ test('an agent with --switch_user runs a Docker task as its image user, in a san
   defer(t, () => docker.stop());
   const cluster = await startCluster({ agents: 0, agentResources: 'cpus:2;mem:1024' });
   defer(t, () => cluster.stop());
-  const agent = await cluster.addAgent('agent-docker-switching', [
-    '--switch_user',
-    '--containerizers',
-    'docker,mesos',
-    '--docker',
-    DOCKER_CLI,
-    '--docker_socket',
-    docker.socket,
-    '--docker_remove_delay',
-    '0secs',
-  ]);
+  const agent = await cluster.addAgent(
+    'agent-docker-switching',
+    dockerAgentFlags(docker, ['--switch_user']),
+  );
   const framework = await subscribe({
     master: cluster.masterUrl,
     frameworkInfo: { user: name, name: 'docker-switching' },

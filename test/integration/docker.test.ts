@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Resource, TaskInfo } from '../../src/wire/index.js';
 import { taskId } from '../../src/wire/index.js';
-import { DOCKER_CLI, type DockerDaemon, freePortRun, startDocker } from './docker-harness.js';
+import { type DockerDaemon, dockerAgentFlags, freePortRun, startDocker } from './docker-harness.js';
 import { type Cluster, getState, isAlive, runCli, startCluster, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
@@ -26,19 +26,7 @@ const scalar = (name: string, value: number): Resource => ({
 });
 const SMALL = [scalar('cpus', 0.1), scalar('mem', 32)];
 
-function dockerArgs(docker: DockerDaemon, extra: readonly string[] = []): string[] {
-  return [
-    '--containerizers',
-    'docker,mesos',
-    '--docker',
-    DOCKER_CLI,
-    '--docker_socket',
-    docker.socket,
-    '--docker_remove_delay',
-    '0secs',
-    ...extra,
-  ];
-}
+const dockerArgs = dockerAgentFlags;
 
 function container(
   docker: DockerDaemon,

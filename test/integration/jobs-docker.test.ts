@@ -3,7 +3,7 @@
 // output is read back by index, as `agora jobs logs --index` reads it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DOCKER_CLI, startDocker } from './docker-harness.js';
+import { dockerAgentFlags, startDocker } from './docker-harness.js';
 import { defer, getState, runCli, startCluster, waitFor } from './harness.js';
 import { api, runFinished, startJobs, submit } from './jobs-harness.js';
 
@@ -12,16 +12,7 @@ test('jobs: an array in a Docker image runs each index in a container, logs read
   defer(t, () => docker.stop());
   const cluster = await startCluster({ agents: 0, agentResources: 'cpus:2;mem:2048;disk:1024' });
   defer(t, () => cluster.stop());
-  await cluster.addAgent('agent-1', [
-    '--containerizers',
-    'docker,mesos',
-    '--docker',
-    DOCKER_CLI,
-    '--docker_socket',
-    docker.socket,
-    '--docker_remove_delay',
-    '0secs',
-  ]);
+  await cluster.addAgent('agent-1', dockerAgentFlags(docker));
   await waitFor('the agent to register', async () =>
     (await getState(cluster.masterUrl)).slaves.some((s) => s.active) ? true : undefined,
   );

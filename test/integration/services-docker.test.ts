@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DOCKER_CLI, freePortRun, startDocker } from './docker-harness.js';
+import { dockerAgentFlags, freePortRun, startDocker } from './docker-harness.js';
 import { defer, getState, startCluster, waitFor } from './harness.js';
 import { api, startServices, tasksOf } from './services-helpers.js';
 
@@ -20,16 +20,7 @@ test('services: a container/bridge app answers on the host port its portMapping 
     agentResources: `cpus:2;mem:1024;disk:1024;ports:[${firstPort}-${firstPort + 1}]`,
   });
   defer(t, () => cluster.stop());
-  await cluster.addAgent('agent-1', [
-    '--containerizers',
-    'docker,mesos',
-    '--docker',
-    DOCKER_CLI,
-    '--docker_socket',
-    docker.socket,
-    '--docker_remove_delay',
-    '0secs',
-  ]);
+  await cluster.addAgent('agent-1', dockerAgentFlags(docker));
   await waitFor('the agent to register', async () =>
     (await getState(cluster.masterUrl)).slaves.some((s) => s.active) ? true : undefined,
   );
