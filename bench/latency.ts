@@ -18,7 +18,7 @@
 // median over rounds of this build's time minus the baseline's in the same round.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -174,10 +174,12 @@ class Cluster {
   private readonly undos: (() => Promise<void> | void)[] = [];
   private stopping: Promise<void> | undefined;
   private readonly daemons: Daemon[] = [];
+  private workDir: string | undefined;
 
   /** Starts the cluster; resolves with the master's URL once every agent registered. */
   async start(signal: AbortSignal): Promise<string> {
     const workDir = mkdtempSync(join(tmpdir(), 'agora-bench-'));
+    this.workDir = workDir;
     this.undos.push(() => rmSync(workDir, { recursive: true, force: true }));
 
     // The master logs at info: its `listening` line is how we learn the port it bound.
@@ -217,6 +219,29 @@ class Cluster {
       for (const undo of this.undos.reverse()) await undo();
     })();
     return this.stopping;
+  }
+
+  /**
+   * The launches the agents' cgroup ledgers record and how many took a parked shim
+   * (countParkedLaunches); undefined without a ledger (posix isolation: nothing parks).
+   */
+  parkedLaunches(): ParkedCount | undefined {
+    if (this.workDir === undefined) return undefined;
+    let total: ParkedCount | undefined;
+    for (let i = 1; i <= AGENT_COUNT; i++) {
+      let text: string;
+      try {
+        text = readFileSync(join(this.workDir, `agent-${i}`, 'meta', 'cgroups', '.ledger'), 'utf8');
+      } catch {
+        continue;
+      }
+      const count = countParkedLaunches(text);
+      total = {
+        launches: (total?.launches ?? 0) + count.launches,
+        parked: (total?.parked ?? 0) + count.parked,
+      };
+    }
+    return total;
   }
 
   /** Throws if a daemon died: the numbers of a half-dead cluster mean nothing. */
@@ -274,6 +299,51 @@ class Cluster {
     });
     return Promise.race([listening, failed]);
   }
+}
+
+interface ParkedCount {
+  readonly launches: number;
+  readonly parked: number;
+}
+
+/**
+ * An agent's cgroup ledger (lines `+<id>` when a cgroup is recorded, `-<id>` when it is
+ * forgotten) to its launches and those that took a parked shim: a claim records the
+ * container's id and then forgets the parked slot's (`+<container>` right before
+ * `-parked-…`, src/containerizer/shim-parking.ts); the usual path records the container
+ * alone. Runs one at a time, as here, so no other line comes between. Pure.
+ */
+function countParkedLaunches(text: string): ParkedCount {
+  const lines = text.split('\n');
+  let launches = 0;
+  let parked = 0;
+  lines.forEach((line, i) => {
+    if (!line.startsWith('+') || line.startsWith('+parked-')) return;
+    launches += 1;
+    if (lines[i + 1]?.startsWith('-parked-') === true) parked += 1;
+  });
+  return { launches, parked };
+}
+
+/**
+ * Median microseconds to create an empty file in `dir`, over `count` files (removed after).
+ * ext4 pays on every new inode for the inodes freed lately near it (bench/RESULTS.md, #9):
+ * under a /tmp that other runs have churned this was 300-500 µs, against 15-25 µs beside
+ * it, and a launch makes about a dozen on the task's path.
+ */
+function createCostUs(dir: string, count = 50): number {
+  const probe = mkdtempSync(join(dir, 'create-probe-'));
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now();
+      closeSync(openSync(join(probe, String(i)), 'w'));
+      samples.push((performance.now() - t0) * 1000);
+    }
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+  return summarize(samples).medianMs;
 }
 
 function listeningUrl(line: string): string | undefined {
@@ -553,6 +623,13 @@ interface Results {
   };
   /** The agents' --isolation, or 'default' (cgroups where the agent is root). */
   readonly isolation: string;
+  /** Launches that took a parked shim, per cluster (none counted without a ledger). */
+  readonly parkedLaunches: {
+    readonly thisBuild: ParkedCount | undefined;
+    readonly baseline: ParkedCount | undefined;
+  };
+  /** Where the clusters' work dirs are, and what making a file there costs (createCostUs). */
+  readonly workDisk: { readonly tmpDir: string; readonly createUs: number };
   /** Other work on a shared machine skews every row; this says how busy it was. */
   readonly loadAverage1m: { readonly before: number; readonly after: number };
 }
@@ -644,7 +721,24 @@ function render(results: Results): string {
       cliRefusedMs['no-extra-ca'],
     ),
     summaryRow('', `spawn('/bin/sh', ['-c', '${TASK_COMMAND}']) (to timestamp)`, bareSpawnMs),
+    [
+      '',
+      `a new file under ${results.workDisk.tmpDir} (median µs)`,
+      results.workDisk.createUs.toFixed(0),
+      '',
+      '',
+    ],
   );
+  const parkedRow = (label: string, count: ParkedCount | undefined): Row => [
+    '',
+    `launches that took a parked shim, ${label}`,
+    count === undefined ? 'none' : `${count.parked} of ${count.launches}`,
+    '',
+    '',
+  ];
+  rows.push(parkedRow('this build', results.parkedLaunches.thisBuild));
+  if (results.baseline?.ownCluster === true)
+    rows.push(parkedRow('baseline', results.parkedLaunches.baseline));
   rules.push(rows.length);
   const nodeMs = summarize(nodeStartUpMs['no-extra-ca']).medianMs;
   const ratio = (label: string, metric: string, samplesMs: readonly number[]): Row => {
@@ -871,6 +965,7 @@ async function main(): Promise<number> {
     const baselineUrl = (await baselineCluster?.start(signal)) ?? masterUrl;
     process.stderr.write(`latency: cluster up at ${masterUrl}; ${runs} runs per row\n`);
 
+    const createUs = createCostUs(tmpdir());
     const loadAverageBefore = loadavg()[0] ?? 0;
     const baselineRuns: RunSample[] = [];
     const baselineRefused: Measured[] = [];
@@ -902,6 +997,10 @@ async function main(): Promise<number> {
     );
     cluster.assertAllRunning();
     baselineCluster?.assertAllRunning();
+    const parkedLaunches = {
+      thisBuild: cluster.parkedLaunches(),
+      baseline: baselineCluster?.parkedLaunches(),
+    };
     process.stderr.write('latency: agora run done; context rows next\n');
     const nodeStartUps = await alternate(runs, (kind) => nodeStartUp(kind, signal), signal);
     const refused = await alternate(
@@ -940,6 +1039,8 @@ async function main(): Promise<number> {
           }
         : {}),
       isolation: isolation ?? 'default',
+      parkedLaunches,
+      workDisk: { tmpDir: tmpdir(), createUs },
       loadAverage1m: { before: loadAverageBefore, after: loadavg()[0] ?? 0 },
     };
     process.stdout.write(render(results));

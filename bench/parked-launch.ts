@@ -10,8 +10,19 @@
 // two `agora run`s, in which the next shim parks and the cgroup lock's grace period goes
 // cold). Also the event loop's time inside launch() until it returns its promise, and the
 // agent's CPU per launch (process.cpuUsage from launch() to the end of the idle moment
-// after it, so the parking of the next shim counts). Needs root and cgroups v1.
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+// after it, so the parking of the next shim counts), and at how many of the parked way's
+// launches a shim was parked. The two ways alternate, so the parked way's launches are
+// 2G ms plus one usual launch apart: `--gap-ms 25` puts them about as close as one
+// `agora run` after another on a quiet machine (~60 ms). Needs root and cgroups v1.
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,11 +62,28 @@ const samples: Record<Way, { start: number[]; loop: number[]; cpu: number[] }> =
   usual: { start: [], loop: [], cpu: [] },
 };
 
+/** Whether this process holds a parked shim's FIFO open: the slot is ready (shim-parking.ts). */
+function isShimParked(): boolean {
+  for (const fd of readdirSync('/proc/self/fd'))
+    try {
+      if (/\/parked-[^/]*\.fifo$/.test(readlinkSync(`/proc/self/fd/${fd}`))) return true;
+    } catch {
+      // Closed meanwhile.
+    }
+  return false;
+}
+/** Parked-way launches measured, and how many of them found a shim parked. */
+const parkedWay = { launches: 0, found: 0 };
+
 let n = 0;
-async function launchOnce(way: Way): Promise<void> {
+async function launchOnce(way: Way, isMeasured: boolean): Promise<void> {
   const id = `bench-${process.pid}-${n++}`;
   const sandbox = join(dir, id, 'sandbox');
   mkdirSync(sandbox, { recursive: true });
+  if (way === 'parked' && isMeasured) {
+    parkedWay.launches += 1;
+    if (isShimParked()) parkedWay.found += 1;
+  }
   const cpu0 = process.cpuUsage();
   const startMs = performance.timeOrigin + performance.now();
   const t0 = performance.now();
@@ -93,7 +121,7 @@ await ways.usual.recover([]);
 const paired: number[] = [];
 for (let round = 0; round < runs + 2; round++) {
   const order: Way[] = round % 2 === 0 ? ['parked', 'usual'] : ['usual', 'parked'];
-  for (const way of order) await launchOnce(way);
+  for (const way of order) await launchOnce(way, round >= 2);
   if (round < 2)
     for (const way of order)
       for (const k of ['start', 'loop', 'cpu'] as const) samples[way][k].length = 0;
@@ -123,3 +151,6 @@ for (const way of ['parked', 'usual'] as const) {
   console.log(`${way.padEnd(7)} agent CPU per launch, with the idle  ${stat(samples[way].cpu)} ms`);
 }
 console.log(`parked - usual, paired by round (task start)     ${stat(paired)} ms`);
+console.log(
+  `parked way: a shim was parked at ${parkedWay.found} of ${parkedWay.launches} launches`,
+);

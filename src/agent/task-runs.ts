@@ -54,6 +54,7 @@ import type { ExecutorClaims } from './executor-token.js';
 import type { UriFetcher } from './fetcher.js';
 import { readBootId } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
+import { SpareSandbox } from './spare-sandbox.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
@@ -148,13 +149,18 @@ export interface TaskRunsOptions {
 
 export class TaskRuns {
   private readonly runs = new Map<string, TaskRun>();
+  /** The next command task's sandbox directories, made ahead (spare-sandbox.ts). */
+  private readonly spareSandbox: SpareSandbox;
   private readonly completed: TaskRun[] = [];
   /** The agent process is leaving its tasks running (detachAll): it reports nothing more. */
   private isDetached = false;
   /** process.env as the first launch found it (agentEnvironment). */
   private agentEnvironmentCopy: Readonly<Record<string, string>> | undefined;
 
-  constructor(private readonly options: TaskRunsOptions) {}
+  constructor(private readonly options: TaskRunsOptions) {
+    // Beside slaves/, on the same file system; nothing scans the work dir's top level.
+    this.spareSandbox = new SpareSandbox(join(options.workDir, 'spare-sandboxes'));
+  }
 
   /** What the agent holds, for its SUBSCRIBE: every run not retired, in its latest state. */
   held(): AgentTask[] {
@@ -251,7 +257,7 @@ export class TaskRuns {
     try {
       // Recorded before anything runs, so a crash from here on leaves a trace to recover.
       this.options.checkpoint.launched(address, frameworkInfo, task);
-      mkdirSync(sandbox, { recursive: true });
+      if (!this.spareSandbox.take(sandbox)) mkdirSync(sandbox, { recursive: true });
       run.user = this.switchTo(task, frameworkInfo, sandbox);
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
@@ -313,6 +319,8 @@ export class TaskRuns {
       return;
     }
     this.attach(run, container);
+    // The next launch's sandbox directories, once this one's task is under way.
+    setImmediate(() => this.spareSandbox.refill());
     this.report(run, 'TASK_RUNNING', {
       containerStatus: {
         container_id: mintContainerId(containerIdValue),

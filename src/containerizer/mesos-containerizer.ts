@@ -73,6 +73,8 @@ export interface MesosContainerizerOptions {
    * v1 with a ledger only). On by default; off for a paired benchmark of the two paths.
    */
   readonly parkShims?: boolean;
+  /** How long launches must stop before the next shim parks after a burst; 50 ms if not given. */
+  readonly parkQuietMs?: number;
 }
 
 interface Watched {
@@ -114,6 +116,7 @@ export class MesosContainerizer implements Containerizer {
         root: isolation.root,
         dir: join(dirname(ledgerDir), 'parked'),
         launcher: this.launcher,
+        ...(options.parkQuietMs !== undefined ? { quietMs: options.parkQuietMs } : {}),
         record: (id) => this.record(id),
         forget: (id) => this.forget(id),
       });
@@ -142,6 +145,7 @@ export class MesosContainerizer implements Containerizer {
   }
 
   async launch(spec: LaunchSpec): Promise<Container> {
+    const launched = this.parking?.launching();
     const claimed = await this.parking?.claim(spec.containerId);
     // The next launch's shim parks once launches stop coming for a moment.
     this.parking?.parkSoon();
@@ -178,6 +182,8 @@ export class MesosContainerizer implements Containerizer {
       if (cgroup !== undefined) await killAll(cgroup, undefined);
       if (cgroup?.remove() === true) this.forget(spec.containerId);
       throw error;
+    } finally {
+      launched?.();
     }
     if (shim.kind === 'failed') {
       await this.ended(spec.runtimeDir, cgroup, spec.resources);

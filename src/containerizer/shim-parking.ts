@@ -31,6 +31,12 @@ export const PARKED_PREFIX = 'parked-';
  * usual path instead of paying a park (a fork and a mkfifo) per task.
  */
 const PARK_DELAY_MS = 50;
+/**
+ * A lone launch parks the next shim this long after its own shim reported the task's fork,
+ * not after the quiet spell: the task's own execs (setsid, sh, the command) run in these
+ * few ms, and the park's fork and mkfifo would compete with them for the CPU.
+ */
+const PARK_AFTER_LONE_LAUNCH_MS = 10;
 /** How long a shim gets to report it is parked before the slot is given up. */
 const PARK_TIMEOUT_MS = 5000;
 /** How long the slot's processes get to go when it is given up. */
@@ -49,6 +55,8 @@ export interface ShimParkingOptions {
   /** Where the parked shim's FIFO and the launch handed to it live. */
   readonly dir: string;
   readonly launcher: ShimLauncher;
+  /** The quiet spell after a burst of launches before a shim parks (PARK_DELAY_MS). */
+  readonly quietMs?: number;
   /** The ledger: a cgroup is recorded before it is made, forgotten once it is gone or renamed. */
   record(containerId: string): void;
   forget(containerId: string): void;
@@ -92,6 +100,8 @@ export class ShimParking {
   private isClosed = false;
   private isDirClean = false;
   private failedParks = 0;
+  /** When the latest launch began (performance.now()): a lone launch is one with none before it within the quiet spell. */
+  private lastLaunchAtMs = Number.NEGATIVE_INFINITY;
   /** The park under way, if any. */
   private inFlight: Promise<void> | undefined;
   private readonly discarding = new Set<Promise<void>>();
@@ -105,7 +115,7 @@ export class ShimParking {
   }
 
   /** Parks a shim after a short quiet spell, unless one is parked or on its way. */
-  parkSoon(): void {
+  parkSoon(delayMs = this.options.quietMs ?? PARK_DELAY_MS): void {
     if (this.isClosed) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
@@ -115,8 +125,31 @@ export class ShimParking {
       void parking.finally(() => {
         if (this.inFlight === parking) this.inFlight = undefined;
       });
-    }, PARK_DELAY_MS);
+    }, delayMs);
     this.timer.unref();
+  }
+
+  /**
+   * Called as a launch begins; the caller calls what it returns once that launch's shim
+   * has reported (or failed). After a lone launch the next shim parks then, instead of
+   * after the quiet spell: a park takes 10-30 ms (a join's grace period, a fork, a
+   * mkfifo), so with the spell a shim was ready only 60-80 ms after a launch, and one
+   * `agora run` after another (about 60 ms apart on a quiet machine, bench/latency.ts)
+   * missed it and paid the usual path's join; worse, the park's join then held the
+   * kernel's cgroup mutex through its grace period just as the next launch needed it. A
+   * launch with another before it within the spell is part of a burst: the quiet-spell
+   * timer (parkSoon) parks once the burst is over, so a burst pays for one park, not one
+   * per task.
+   */
+  launching(): () => void {
+    const atMs = performance.now();
+    const isLone = atMs - this.lastLaunchAtMs >= (this.options.quietMs ?? PARK_DELAY_MS);
+    this.lastLaunchAtMs = atMs;
+    if (!isLone) return () => undefined;
+    return () => {
+      // Another launch since: a burst after all, left to the quiet spell.
+      if (this.lastLaunchAtMs === atMs) this.parkSoon(PARK_AFTER_LONE_LAUNCH_MS);
+    };
   }
 
   /**
@@ -201,6 +234,10 @@ export class ShimParking {
     this.slot = slot;
     try {
       this.options.record(id);
+      // Made now, empty: the launch then writes its script into a file that exists. A new
+      // inode on the task's path cost 0.1-0.5 ms where the disk had freed many lately (ext4
+      // looks past each; bench/RESULTS.md), and the launch makes a dozen already.
+      closeSync(openSync(slot.launchFile, 'w', 0o600));
       await slot.cgroup.makeDirectories();
       slot.isMade = true;
       if (slot.isDiscarded) return void this.track(this.remove(slot));
@@ -305,7 +342,9 @@ function killAll(cgroup: ContainerCgroup): void {
 /**
  * Renames `cgroup` to `containerId` in every hierarchy, processes and all: on v1 a rename
  * within the parent takes no threadgroup lock, so the parked shim stays in the cgroup with
- * no move. cgroup v2 refuses renames. Throws, with the renames undone, if one fails.
+ * no move. cgroup v2 refuses renames. Throws, with the renames undone, if one fails. The
+ * hierarchies' renames are asked for all at once: one after another, each waited for a
+ * thread-pool hop, and on a busy host each hop was milliseconds on the task's path.
  */
 async function renameCgroup(
   cgroup: ContainerCgroup,
@@ -314,17 +353,16 @@ async function renameCgroup(
   const target = new ContainerCgroup(cgroup.hierarchy, cgroup.root, containerId);
   const from = cgroup.directories;
   const to = target.directories;
-  let done = 0;
-  try {
-    for (; done < from.length; done += 1) await rename(from[done] as string, to[done] as string);
-  } catch (error) {
-    for (let i = done - 1; i >= 0; i -= 1)
-      try {
-        await rename(to[i] as string, from[i] as string);
-      } catch {
-        // Left under the new name: removed with the container's cgroup.
-      }
-    throw error;
-  }
-  return target;
+  const outcomes = await Promise.allSettled(from.map((path, i) => rename(path, to[i] as string)));
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed === undefined) return target;
+  await Promise.all(
+    outcomes.map((outcome, i) =>
+      outcome.status === 'fulfilled'
+        ? // Left under the new name if this fails too: removed with the container's cgroup.
+          rename(to[i] as string, from[i] as string).catch(() => undefined)
+        : undefined,
+    ),
+  );
+  throw failed.reason;
 }

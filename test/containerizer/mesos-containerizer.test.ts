@@ -40,9 +40,17 @@ const cgroupsSkip =
       ? 'cgroups need root'
       : false;
 
-function bed(t: TestContext, isolation: Isolation = { kind: 'posix' }) {
+function bed(
+  t: TestContext,
+  isolation: Isolation = { kind: 'posix' },
+  options: { readonly parkQuietMs?: number } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'agora-containerizer-'));
-  const containerizer = new MesosContainerizer({ isolation, ledgerDir: join(dir, 'ledger') });
+  const containerizer = new MesosContainerizer({
+    isolation,
+    ledgerDir: join(dir, 'ledger'),
+    ...options,
+  });
   const launched: Container[] = [];
   t.after(async () => {
     await containerizer.close();
@@ -403,10 +411,11 @@ test('cgroups v1: close while the next shim is being parked leaves nothing in th
   skip: cgroupsSkip || (detection.kind === 'available' && detection.hierarchy.version !== 'v1'),
 }, async (t) => {
   if (detection.kind !== 'available') return;
-  // A shim is parked 50 ms after a launch. Closing around then once found its cgroup
-  // removed before it joined (or its FIFO ended before it was killed): it moved itself
-  // into the containers' root on its way out, and the root's rmdir failed (EBUSY).
-  // Closing at each millisecond across that moment: the root goes every time.
+  // A shim is parked soon after a lone launch (10 ms after its shim reports) or 50 ms
+  // after a burst. Closing around then once found its cgroup removed before it joined (or
+  // its FIFO ended before it was killed): it moved itself into the containers' root on its
+  // way out, and the root's rmdir failed (EBUSY). Closing every 3 ms across both moments:
+  // the root goes every time.
   const dir = mkdtempSync(join(tmpdir(), 'agora-containerizer-'));
   const roots: string[] = [];
   const mounts =
@@ -449,7 +458,7 @@ test('cgroups v1: close while the next shim is being parked leaves nothing in th
       resources: Resources.parse('cpus:0.1;mem:64'),
     });
     await within('the task', container.terminated);
-    await delay(40 + round);
+    await delay(round * 3);
     await within('close', containerizer.close());
     await within('the cleanup', containerizer.cleanup(container.id));
     for (const mount of mounts) {
@@ -469,6 +478,58 @@ test('cgroups v1: close while the next shim is being parked leaves nothing in th
       assert.equal(busy, '', `round ${round}: ${path} removed right after close`);
     }
   }
+});
+
+/** The parked shim's PID once one is ready (its cgroup holds it and this process its FIFO). */
+async function readyParkedShim(
+  isolation: Extract<Isolation, { kind: 'cgroups' }>,
+  deadlineMs = 10_000,
+): Promise<number> {
+  const until = performance.now() + deadlineMs;
+  while (performance.now() < until) {
+    const pids = parkedCgroups(isolation).flatMap((path) =>
+      readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean),
+    );
+    if (pids.length > 0 && holdsParkedFifo()) return Number(pids[0]);
+    await delay(10);
+  }
+  throw new Error(`no shim parked within ${deadlineMs} ms`);
+}
+
+test('cgroups v1: a lone launch parks the next shim once its task has started, not after the quiet spell that ends a burst', {
+  skip: cgroupsSkip || (detection.kind === 'available' && detection.hierarchy.version !== 'v1'),
+}, async (t) => {
+  if (detection.kind !== 'available') return;
+  const isolation = {
+    kind: 'cgroups',
+    hierarchy: detection.hierarchy,
+    root: `agora-test-${process.pid}-lone`,
+    enableCfs: false,
+    pidsMax: 1024,
+  } as const;
+  // A quiet spell far longer than the test: a shim parked now was parked for the lone launch.
+  // (One `agora run` after another comes ~60 ms apart; with the spell's 50 ms and a park's
+  // 10-30 ms, the second missed the parked shim.)
+  const { launch } = bed(t, isolation, { parkQuietMs: 600_000 });
+  const first = await launch('sleep 1000');
+  const parkedPid = await readyParkedShim(isolation);
+  const second = await launch('echo $PPID > parent; sleep 1000');
+  const parent = await within(
+    "the second task's parent",
+    (async () => {
+      const until = performance.now() + 10_000;
+      while (performance.now() < until) {
+        const path = join(second.sandbox, 'parent');
+        const text = existsSync(path) ? readFileSync(path, 'utf8').trim() : '';
+        if (text !== '') return Number(text);
+        await delay(10);
+      }
+      return undefined;
+    })(),
+  );
+  assert.equal(parent, parkedPid, 'the parked shim started the second task');
+  first.container.signal('SIGKILL');
+  second.container.signal('SIGKILL');
 });
 
 test('cgroups isolation kills what double-forked away, and leaves no cgroup', {
