@@ -50,6 +50,7 @@ import {
 import { assertNever, type Resource } from '../src/wire/index.js';
 import {
   Bed,
+  type CallPlan,
   describe,
   getBody,
   load1m,
@@ -111,6 +112,11 @@ const FD_MARGIN = 1_000;
 const UPDATES_PER_TASK = 3;
 /** Keep-alive sockets for every simulated call; calls beyond them queue in order. */
 const DEFAULT_CALL_SOCKETS = 64;
+/**
+ * Calls a connection may have unanswered: 1 is node:http's client (a call waits for the
+ * answer before the one behind it goes out).
+ */
+const DEFAULT_PIPELINE = 1;
 
 function wireResources(text: string): Resource[] {
   return text.split(';').map((part) => {
@@ -129,8 +135,8 @@ interface Options {
   readonly oneAgentTasks: number;
   readonly seed: number;
   readonly cpuProfDir: string | undefined;
-  /** Sockets the simulated agents' and frameworks' calls share. */
-  readonly callSockets: number;
+  /** Connections the simulated agents' and frameworks' calls share, and their pipelining. */
+  readonly calls: CallPlan;
   /** --unbatched-updates: each simulated agent sends one UPDATE call per status update. */
   readonly batchUpdates: boolean;
 }
@@ -247,7 +253,7 @@ async function runLoad(
   signal: AbortSignal,
 ): Promise<LoadRow> {
   const name = `${shape.agents}x${shape.frameworks}`;
-  const bed = new Bed(workDir, name, options.cpuProfDir, options.callSockets);
+  const bed = new Bed(workDir, name, options.cpuProfDir, options.calls);
   try {
     const { master, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
@@ -365,7 +371,7 @@ async function runLoad(
 // ---------------------------------------------------------------- state row
 
 async function runState(options: Options, workDir: string, signal: AbortSignal): Promise<StateRow> {
-  const bed = new Bed(workDir, 'state', options.cpuProfDir, options.callSockets);
+  const bed = new Bed(workDir, 'state', options.cpuProfDir, options.calls);
   try {
     const { url, master, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
@@ -492,7 +498,7 @@ async function runOneAgent(
   signal: AbortSignal,
 ): Promise<OneAgentRow> {
   const name = `one-agent-${shape.kind}-${shape.taskCpus}cpu`;
-  const bed = new Bed(workDir, name, options.cpuProfDir, options.callSockets);
+  const bed = new Bed(workDir, name, options.cpuProfDir, options.calls);
   try {
     const { url, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
@@ -626,6 +632,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: '1' },
       'cpu-prof': { type: 'string' },
       'call-sockets': { type: 'string', default: String(DEFAULT_CALL_SOCKETS) },
+      pipeline: { type: 'string', default: String(DEFAULT_PIPELINE) },
       'unbatched-updates': { type: 'boolean', default: false },
     },
   });
@@ -649,6 +656,9 @@ async function main(): Promise<number> {
     return usage(
       `--call-sockets: expected a positive whole number, got '${values['call-sockets']}'`,
     );
+  const pipeline = Number(values.pipeline);
+  if (!Number.isInteger(pipeline) || pipeline < 1)
+    return usage(`--pipeline: expected a positive whole number, got '${values.pipeline}'`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) return usage(`--seed: expected an integer, got '${values.seed}'`);
 
@@ -672,7 +682,7 @@ async function main(): Promise<number> {
     oneAgentTasks: isQuick ? QUICK_ONE_AGENT_TASKS : ONE_AGENT_TASKS,
     seed,
     cpuProfDir: values['cpu-prof'],
-    callSockets,
+    calls: { sockets: callSockets, pipeline },
     batchUpdates: values['unbatched-updates'] !== true,
   };
   const interrupted = new AbortController();
@@ -729,6 +739,7 @@ async function main(): Promise<number> {
       warmUpSeconds,
       windowSeconds,
       callSockets,
+      pipeline,
       load,
       state,
       oneAgent,

@@ -49,3 +49,71 @@ test('sim network sends an urgent call before the calls already waiting', async 
   );
   assert.deepEqual(arrived, ['first', 'pong', 'update 1', 'update 2']);
 });
+
+test('sim network pipelines calls on one connection and matches each answer to its call', async (t) => {
+  const arrived: string[] = [];
+  const held: (() => void)[] = [];
+  const sockets = new Set<unknown>();
+  const server = createServer((req, res) => {
+    sockets.add(req.socket);
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      arrived.push(body);
+      const answer = () => {
+        if (body.startsWith('bad')) res.writeHead(400).end(`refused ${body}`);
+        else res.writeHead(202).end();
+      };
+      // The first answer waits until every call has arrived: they were sent without it.
+      if (body === 'first') held.push(answer);
+      else answer();
+      if (arrived.length === 4) for (const release of held) release();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const network = new SimNetwork({
+    master: new URL(`http://127.0.0.1:${port}`),
+    maxCallSockets: 1,
+    pipelineDepth: 8,
+  });
+  t.after(() => network.close());
+
+  const results = await Promise.all(
+    ['first', 'bad one', 'second', 'bad two'].map((body) =>
+      network.post('/', body, { 'mesos-stream-id': 's' }),
+    ),
+  );
+  assert.deepEqual(
+    results.map((r) => [r.status, r.body]),
+    [
+      [202, ''],
+      [400, 'refused bad one'],
+      [202, ''],
+      [400, 'refused bad two'],
+    ],
+  );
+  assert.deepEqual(arrived, ['first', 'bad one', 'second', 'bad two']);
+  assert.equal(sockets.size, 1);
+});
+
+test('sim network fails the calls of a refused connection with its error code', async () => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  const network = new SimNetwork({ master: new URL(`http://127.0.0.1:${port}`) });
+  try {
+    await assert.rejects(network.post('/', 'x'), { code: 'ECONNREFUSED' });
+    assert.equal(network.stats.callNetworkErrors, 1);
+  } finally {
+    network.close();
+  }
+});
