@@ -57,6 +57,8 @@ export class SimNetwork {
   private readonly maxConnections: number;
   private readonly depth: number;
   private connections: CallConnection[] = [];
+  /** Connections to a master no longer targeted: closed once their calls are answered. */
+  private readonly retired = new Set<CallConnection>();
   /** Where the round-robin over connections starts next. */
   private nextConnection = 0;
   private readonly queue: (QueuedCall | undefined)[] = [];
@@ -91,6 +93,10 @@ export class SimNetwork {
   retarget(master: URL): void {
     this.masterUrl = master;
     // Connections to the old master finish what they carry and take nothing new.
+    for (const connection of this.connections) {
+      if (connection.inFlight === 0) connection.destroy(new Error('another master was elected'));
+      else this.retired.add(connection);
+    }
     this.connections = [];
   }
 
@@ -171,8 +177,9 @@ export class SimNetwork {
     this.queueHead = 0;
     const closed = new Error('simulated network closed');
     for (const call of waiting) call?.reject(closed);
-    for (const connection of this.connections) connection.destroy(closed);
+    for (const connection of [...this.connections, ...this.retired]) connection.destroy(closed);
     this.connections = [];
+    this.retired.clear();
     for (const stream of this.openStreams) stream.destroy();
     this.streams.destroy();
   }
@@ -218,7 +225,11 @@ export class SimNetwork {
     if (best === undefined && count < this.maxConnections) {
       best = new CallConnection(
         this.masterUrl,
-        () => {
+        (settled) => {
+          if (this.retired.has(settled)) {
+            if (settled.inFlight === 0) settled.destroy(new Error('another master was elected'));
+            return;
+          }
           if (!this.isClosed) this.pump();
         },
         (closed) => this.connectionClosed(closed),
@@ -233,6 +244,7 @@ export class SimNetwork {
   }
 
   private connectionClosed(connection: CallConnection): void {
+    this.retired.delete(connection);
     const index = this.connections.indexOf(connection);
     if (index >= 0) this.connections.splice(index, 1);
     if (!this.isClosed) this.pump();

@@ -117,3 +117,36 @@ test('sim network fails the calls of a refused connection with its error code', 
     network.close();
   }
 });
+
+test('sim network sends calls to the new master after retarget and closes the old connection', async (t) => {
+  const seen: string[] = [];
+  const closedSockets: string[] = [];
+  const servers = ['old', 'new'].map((name) => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(name);
+        res.writeHead(202).end();
+      });
+    });
+    server.on('connection', (socket) => socket.on('close', () => closedSockets.push(name)));
+    server.listen(0, '127.0.0.1');
+    t.after(() => server.close());
+    return server;
+  });
+  await Promise.all(servers.map((server) => once(server, 'listening')));
+  const urls = servers.map(
+    (server) => new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+  );
+  const network = new SimNetwork({ master: urls[0] as URL });
+  t.after(() => network.close());
+  assert.equal((await network.post('/', 'a')).status, 202);
+  network.retarget(urls[1] as URL);
+  assert.equal((await network.post('/', 'b')).status, 202);
+  assert.deepEqual(seen, ['old', 'new']);
+  const deadline = Date.now() + 10_000;
+  while (!closedSockets.includes('old')) {
+    assert.ok(Date.now() < deadline, 'the connection to the old master stayed open');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+});
