@@ -3,6 +3,7 @@
 //   npm run bench:master [-- --quick] [-- --json] [-- --seconds N] [-- --shape 10000x100,state]
 //   node --import tsx bench/master.ts --shape one-agent --cpu-prof /tmp/prof
 //   node --import tsx bench/master.ts --quick --shape 1000x100 --unbatched-updates  (one UPDATE call per update)
+//   node --import tsx bench/master.ts --quick --shape 10000x10 --pipeline 1  (no pipelined calls)
 //
 // The master is the bundled CLI (`node bin/agora.js master --registry in_memory --port 0`),
 // started afresh for every row; its port comes from its `listening` log line, its logs go
@@ -50,6 +51,7 @@ import {
 import { assertNever, type Resource } from '../src/wire/index.js';
 import {
   Bed,
+  type CallPlan,
   describe,
   getBody,
   load1m,
@@ -111,6 +113,13 @@ const FD_MARGIN = 1_000;
 const UPDATES_PER_TASK = 3;
 /** Keep-alive sockets for every simulated call; calls beyond them queue in order. */
 const DEFAULT_CALL_SOCKETS = 64;
+/**
+ * Calls a connection may have unanswered (HTTP/1.1 pipelining). 16 lets a loop round's calls
+ * go out in one write per connection, which keeps the simulation (one process for 10,000
+ * agents and the frameworks) cheaper than the master it drives; `--pipeline 1` is
+ * node:http's client (each call waits for the answer to the one before it).
+ */
+const DEFAULT_PIPELINE = 16;
 
 function wireResources(text: string): Resource[] {
   return text.split(';').map((part) => {
@@ -129,8 +138,8 @@ interface Options {
   readonly oneAgentTasks: number;
   readonly seed: number;
   readonly cpuProfDir: string | undefined;
-  /** Sockets the simulated agents' and frameworks' calls share. */
-  readonly callSockets: number;
+  /** Connections the simulated agents' and frameworks' calls share, and their pipelining. */
+  readonly calls: CallPlan;
   /** --unbatched-updates: each simulated agent sends one UPDATE call per status update. */
   readonly batchUpdates: boolean;
 }
@@ -247,7 +256,7 @@ async function runLoad(
   signal: AbortSignal,
 ): Promise<LoadRow> {
   const name = `${shape.agents}x${shape.frameworks}`;
-  const bed = new Bed(workDir, name, options.cpuProfDir, options.callSockets);
+  const bed = new Bed(workDir, name, options.cpuProfDir, options.calls);
   try {
     const { master, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
@@ -365,7 +374,7 @@ async function runLoad(
 // ---------------------------------------------------------------- state row
 
 async function runState(options: Options, workDir: string, signal: AbortSignal): Promise<StateRow> {
-  const bed = new Bed(workDir, 'state', options.cpuProfDir, options.callSockets);
+  const bed = new Bed(workDir, 'state', options.cpuProfDir, options.calls);
   try {
     const { url, master, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
@@ -492,7 +501,7 @@ async function runOneAgent(
   signal: AbortSignal,
 ): Promise<OneAgentRow> {
   const name = `one-agent-${shape.kind}-${shape.taskCpus}cpu`;
-  const bed = new Bed(workDir, name, options.cpuProfDir, options.callSockets);
+  const bed = new Bed(workDir, name, options.cpuProfDir, options.calls);
   try {
     const { url, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
     const random = mulberry32(options.seed);
@@ -626,6 +635,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: '1' },
       'cpu-prof': { type: 'string' },
       'call-sockets': { type: 'string', default: String(DEFAULT_CALL_SOCKETS) },
+      pipeline: { type: 'string', default: String(DEFAULT_PIPELINE) },
       'unbatched-updates': { type: 'boolean', default: false },
     },
   });
@@ -649,6 +659,9 @@ async function main(): Promise<number> {
     return usage(
       `--call-sockets: expected a positive whole number, got '${values['call-sockets']}'`,
     );
+  const pipeline = Number(values.pipeline);
+  if (!Number.isInteger(pipeline) || pipeline < 1)
+    return usage(`--pipeline: expected a positive whole number, got '${values.pipeline}'`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) return usage(`--seed: expected an integer, got '${values.seed}'`);
 
@@ -672,7 +685,7 @@ async function main(): Promise<number> {
     oneAgentTasks: isQuick ? QUICK_ONE_AGENT_TASKS : ONE_AGENT_TASKS,
     seed,
     cpuProfDir: values['cpu-prof'],
-    callSockets,
+    calls: { sockets: callSockets, pipeline },
     batchUpdates: values['unbatched-updates'] !== true,
   };
   const interrupted = new AbortController();
@@ -729,6 +742,7 @@ async function main(): Promise<number> {
       warmUpSeconds,
       windowSeconds,
       callSockets,
+      pipeline,
       load,
       state,
       oneAgent,

@@ -252,6 +252,12 @@ export function getBody(url: URL, signal: AbortSignal): Promise<Buffer> {
  * first, then the agent process, then the master (whose CPU profile, if asked for, is
  * written as it exits).
  */
+/** The simulated calls' connections: how many, and how many calls each may have unanswered. */
+export interface CallPlan {
+  readonly sockets: number;
+  readonly pipeline: number;
+}
+
 export class Bed {
   readonly wheel = new TimingWheel(WHEEL_TICK_MS, performance.now());
   private readonly driver = new WheelDriver(this.wheel);
@@ -263,8 +269,13 @@ export class Bed {
     private readonly workDir: string,
     private readonly rowName: string,
     private readonly cpuProfDir: string | undefined,
-    private readonly callSockets: number,
-  ) {}
+    callSockets: number | CallPlan,
+  ) {
+    this.calls =
+      typeof callSockets === 'number' ? { sockets: callSockets, pipeline: 1 } : callSockets;
+  }
+
+  private readonly calls: CallPlan;
 
   /** Starts the master and the simulated networks toward it. */
   async startMaster(signal: AbortSignal, masterArgs: readonly string[] = []): Promise<Started> {
@@ -303,8 +314,14 @@ export class Bed {
     });
     // Two queues of calls, as two kinds of clients: a framework's acknowledgement does not
     // wait behind every agent's update, as it would not with separate connections.
-    const agents = new SimNetwork({ master: new URL(url), maxCallSockets: this.callSockets });
-    const frameworks = new SimNetwork({ master: new URL(url), maxCallSockets: this.callSockets });
+    const network = () =>
+      new SimNetwork({
+        master: new URL(url),
+        maxCallSockets: this.calls.sockets,
+        pipelineDepth: this.calls.pipeline,
+      });
+    const agents = network();
+    const frameworks = network();
     this.undos.push(() => {
       agents.close();
       frameworks.close();

@@ -112,6 +112,8 @@ export interface Results {
   readonly warmUpSeconds: number;
   readonly windowSeconds: number;
   readonly callSockets: number;
+  /** Calls each of those connections may have unanswered (HTTP/1.1 pipelining). */
+  readonly pipeline: number;
   readonly load: readonly LoadRow[];
   readonly state: StateRow | undefined;
   readonly oneAgent: readonly OneAgentRow[];
@@ -244,7 +246,7 @@ export function render(results: Results): string {
       '  longer than the window (with a long backlog, each pass over the queue brings one kind of update).',
       'tasks per master CPU-s: updates/3 per s over the share of a core the master got: what it does with',
       '  one CPU-second (on a shared machine it gets only a share of a core).',
-      `Calls share ${results.callSockets} keep-alive sockets; each agent and framework stream has its own.`,
+      `Calls share ${results.callSockets} keep-alive sockets, up to ${results.pipeline} unanswered on each; each agent and framework stream has its own.`,
     );
   }
   const state = results.state;

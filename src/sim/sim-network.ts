@@ -1,10 +1,14 @@
-// The simulator's side of the wire: plain node:http to one master on loopback. Calls
-// share a few keep-alive sockets and wait their turn in our own queue; each event stream
-// (an agent's or a framework's subscription) holds a socket of its own for its whole life.
-import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:http';
+// The simulator's side of the wire: plain HTTP/1.1 to one master on loopback. Calls
+// share a few keep-alive connections (call-connection.ts: our own requests, pipelined up to
+// a depth) and wait their turn in our own queue; each event stream (an agent's or a
+// framework's subscription) holds a node:http socket of its own for its whole life.
+import { Agent, type IncomingMessage, request } from 'node:http';
 import { RecordIODecoder } from '../wire/index.js';
+import { CallConnection, type CallResult, type ConnectionCall } from './call-connection.js';
 
-/** Calls in flight at once (one keep-alive socket each); more wait in the queue, in order. */
+export type { CallResult } from './call-connection.js';
+
+/** Connections for calls (one keep-alive socket each); more calls wait in the queue, in order. */
 const DEFAULT_MAX_CALL_SOCKETS = 64;
 /** Compact the queue's array once this many taken entries sit at its front. */
 const QUEUE_COMPACT_AT = 4096;
@@ -13,12 +17,12 @@ export interface SimNetworkOptions {
   /** The master's base URL, e.g. http://127.0.0.1:5050. */
   readonly master: URL;
   readonly maxCallSockets?: number;
-}
-
-/** What a call got back. The body is read only for answers other than 2xx. */
-export interface CallResult {
-  readonly status: number;
-  readonly body: string;
+  /**
+   * Calls a connection may have sent and not had answered (HTTP/1.1 pipelining); 1 (the
+   * default) waits for each answer before the next call on that connection, as node:http's
+   * client does.
+   */
+  readonly pipelineDepth?: number;
 }
 
 /** A subscription: its response (200 or not), the stream id header, and the status. */
@@ -39,26 +43,24 @@ export interface SimNetworkStats {
   readonly streamsOpened: number;
 }
 
-interface QueuedCall {
-  readonly path: string;
-  readonly body: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly resolve: (result: CallResult) => void;
-  readonly reject: (error: Error) => void;
-}
+type QueuedCall = ConnectionCall;
 
 /**
- * node:http to the master, nothing above it: no SDK, no retries (callers decide). The
- * queue is ours, not http.Agent's: its queue is an array it shift()s, which costs O(n)
- * per call with 100,000 waiting, and destroying its sockets makes it open new ones for
- * whatever still waits. close() rejects what waits, destroys what is in flight and
- * every stream.
+ * HTTP/1.1 to the master, nothing above it: no SDK, no retries (callers decide). The
+ * queue is ours (http.Agent's is an array it shift()s, which costs O(n) per call with
+ * 100,000 waiting). close() rejects what waits, destroys what is in flight and every
+ * stream.
  */
 export class SimNetwork {
   private masterUrl: URL;
-  private readonly calls: Agent;
   private readonly streams: Agent;
-  private readonly maxInFlight: number;
+  private readonly maxConnections: number;
+  private readonly depth: number;
+  private connections: CallConnection[] = [];
+  /** Connections to a master no longer targeted: closed once their calls are answered. */
+  private readonly retired = new Set<CallConnection>();
+  /** Where the round-robin over connections starts next. */
+  private nextConnection = 0;
   private readonly queue: (QueuedCall | undefined)[] = [];
   private queueHead = 0;
   /**
@@ -66,7 +68,6 @@ export class SimNetwork {
    * connection of its own, not behind every other agent's updates. Short, so a plain array.
    */
   private urgent: QueuedCall[] = [];
-  private readonly inFlight = new Set<ClientRequest>();
   private readonly openStreams = new Set<IncomingMessage>();
   private isClosed = false;
   private callCount = 0;
@@ -75,8 +76,8 @@ export class SimNetwork {
 
   constructor(options: SimNetworkOptions) {
     this.masterUrl = options.master;
-    this.maxInFlight = options.maxCallSockets ?? DEFAULT_MAX_CALL_SOCKETS;
-    this.calls = new Agent({ keepAlive: true, maxSockets: this.maxInFlight });
+    this.maxConnections = options.maxCallSockets ?? DEFAULT_MAX_CALL_SOCKETS;
+    this.depth = Math.max(1, options.pipelineDepth ?? 1);
     this.streams = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   }
 
@@ -91,6 +92,12 @@ export class SimNetwork {
    */
   retarget(master: URL): void {
     this.masterUrl = master;
+    // Connections to the old master finish what they carry and take nothing new.
+    for (const connection of this.connections) {
+      if (connection.inFlight === 0) connection.destroy(new Error('another master was elected'));
+      else this.retired.add(connection);
+    }
+    this.connections = [];
   }
 
   get stats(): SimNetworkStats {
@@ -170,22 +177,27 @@ export class SimNetwork {
     this.queueHead = 0;
     const closed = new Error('simulated network closed');
     for (const call of waiting) call?.reject(closed);
-    for (const req of this.inFlight) req.destroy();
+    for (const connection of [...this.connections, ...this.retired]) connection.destroy(closed);
+    this.connections = [];
+    this.retired.clear();
     for (const stream of this.openStreams) stream.destroy();
-    this.calls.destroy();
     this.streams.destroy();
   }
 
-  /** Starts waiting calls while sockets are free. */
+  /** Hands waiting calls to connections with room, opening connections up to the bound. */
   private pump(): void {
-    while (this.inFlight.size < this.maxInFlight && this.urgent.length > 0) {
-      const call = this.urgent.shift();
-      if (call !== undefined) this.send(call);
-    }
-    while (this.inFlight.size < this.maxInFlight && this.queueHead < this.queue.length) {
-      const call = this.queue[this.queueHead];
-      this.queue[this.queueHead++] = undefined;
-      if (call !== undefined) this.send(call);
+    for (;;) {
+      const hasUrgent = this.urgent.length > 0;
+      if (!hasUrgent && this.queueHead >= this.queue.length) break;
+      const connection = this.connectionWithRoom();
+      if (connection === undefined) break;
+      let call: QueuedCall | undefined;
+      if (hasUrgent) call = this.urgent.shift();
+      else {
+        call = this.queue[this.queueHead];
+        this.queue[this.queueHead++] = undefined;
+      }
+      if (call !== undefined) connection.send(call);
     }
     if (this.queueHead >= QUEUE_COMPACT_AT && this.queueHead * 2 >= this.queue.length) {
       this.queue.splice(0, this.queueHead);
@@ -193,45 +205,49 @@ export class SimNetwork {
     }
   }
 
-  private send(call: QueuedCall): void {
-    let isSettled = false;
-    const settle = (settleCall: () => void) => {
-      if (isSettled) return;
-      isSettled = true;
-      this.inFlight.delete(req);
-      settleCall();
-      if (!this.isClosed) this.pump();
-    };
-    const req = request(
-      {
-        agent: this.calls,
-        host: this.master.hostname,
-        port: this.master.port,
-        path: call.path,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(call.body)),
-          ...call.headers,
+  /**
+   * An open connection with fewer than `depth` calls in flight, the least loaded first
+   * found round-robin; a new one while under the bound and every open one is busy.
+   */
+  private connectionWithRoom(): CallConnection | undefined {
+    const count = this.connections.length;
+    let best: CallConnection | undefined;
+    for (let i = 0; i < count; i++) {
+      const connection = this.connections[(this.nextConnection + i) % count];
+      if (connection === undefined || connection.inFlight >= this.depth) continue;
+      if (connection.inFlight === 0) {
+        best = connection;
+        break;
+      }
+      if (best === undefined || connection.inFlight < best.inFlight) best = connection;
+    }
+    if (best !== undefined && best.inFlight > 0 && count < this.maxConnections) best = undefined;
+    if (best === undefined && count < this.maxConnections) {
+      best = new CallConnection(
+        this.masterUrl,
+        (settled) => {
+          if (this.retired.has(settled)) {
+            if (settled.inFlight === 0) settled.destroy(new Error('another master was elected'));
+            return;
+          }
+          if (!this.isClosed) this.pump();
         },
-      },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        if (status >= 200 && status < 300) res.resume();
-        else res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.once('end', () =>
-          settle(() => call.resolve({ status, body: Buffer.concat(chunks).toString('utf8') })),
-        );
-        res.once('error', (error) => settle(() => call.reject(error)));
-      },
-    );
-    this.inFlight.add(req);
-    req.once('error', (error) => {
-      this.callNetworkErrorCount++;
-      settle(() => call.reject(error));
-    });
-    req.end(call.body);
+        (closed) => this.connectionClosed(closed),
+        (calls) => {
+          this.callNetworkErrorCount += calls;
+        },
+      );
+      this.connections.push(best);
+    }
+    this.nextConnection = count === 0 ? 0 : (this.nextConnection + 1) % Math.max(1, count);
+    return best;
+  }
+
+  private connectionClosed(connection: CallConnection): void {
+    this.retired.delete(connection);
+    const index = this.connections.indexOf(connection);
+    if (index >= 0) this.connections.splice(index, 1);
+    if (!this.isClosed) this.pump();
   }
 }
 
