@@ -58,3 +58,20 @@ export function exitWith(status: Promise<number>): void {
     },
   );
 }
+
+/**
+ * As exitWith, but the process exits as soon as the status is known (`agora run`): what is
+ * left then is the teardown of node itself (the heap, the platform's threads), 2-6 ms here
+ * between the last line and the exit, on the path `agora run -- true` is timed by. Nothing
+ * is lost: stdout and stderr are synchronous for files, pipes and terminals on Linux, the
+ * run closed its connections, and 'exit' listeners (the code cache's) still run.
+ */
+export function exitAsSoonAsDone(status: Promise<number>): void {
+  status.then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
