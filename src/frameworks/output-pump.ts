@@ -34,8 +34,14 @@ export class OutputPump {
     if (sources.length === 0) throw new Error('OutputPump needs a source');
   }
 
+  /**
+   * The first read goes out at once (the task runs: agora run starts a pump at RUNNING), so
+   * the connection to the agent is made while the task is young, not at its end, and an
+   * empty first read puts the next one 50 ms later, past the end of a task as short as
+   * `true`, whose last read then finds that connection idle.
+   */
   start(): void {
-    this.schedule();
+    this.schedule(0);
   }
 
   async finish(): Promise<void> {
@@ -54,7 +60,7 @@ export class OutputPump {
     while (hadData) hadData = await this.readOnce();
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.delayMs): void {
     if (this.isFinished) return;
     this.timer = setTimeout(() => {
       this.polling = this.readOnce(true).then((hadData) => {
@@ -64,7 +70,7 @@ export class OutputPump {
           : Math.min(this.delayMs * 2, OUTPUT_POLL_MAX_MS);
         this.schedule();
       });
-    }, this.delayMs);
+    }, delayMs);
   }
 
   /**
