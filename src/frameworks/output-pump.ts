@@ -10,8 +10,6 @@ const OUTPUT_POLL_MIN_MS = 25;
 const OUTPUT_POLL_MAX_MS = 500;
 /** A read that takes longer is taken for a source out of reach (a SYN into NAT goes nowhere). */
 const READ_TIMEOUT_MS = 5000;
-/** The reason a poll in flight is given up when the task has ended (not a failed source). */
-const FINISHING = Symbol('finishing');
 
 /** Follows one sandbox file through `/files/read`, polling faster while it grows. */
 export class OutputPump {
@@ -22,8 +20,6 @@ export class OutputPump {
   private delayMs = OUTPUT_POLL_MIN_MS;
   /** The source in use: an index into `sources`. */
   private current = 0;
-  /** Aborts the poll in flight, if any. */
-  private polled: AbortController | undefined;
 
   /** `sources`: bases that serve `files/read`, in order of preference (agent, then master). */
   constructor(
@@ -34,59 +30,40 @@ export class OutputPump {
     if (sources.length === 0) throw new Error('OutputPump needs a source');
   }
 
-  /**
-   * The first read goes out at once (the task runs: agora run starts a pump at RUNNING), so
-   * the connection to the agent is made while the task is young, not at its end, and an
-   * empty first read puts the next one 50 ms later, past the end of a task as short as
-   * `true`, whose last read then finds that connection idle.
-   */
   start(): void {
-    this.schedule(0);
+    this.schedule();
   }
 
   async finish(): Promise<void> {
     if (this.isFinished) return;
     this.isFinished = true;
     clearTimeout(this.timer);
-    // A poll in flight when the task ends is given up, not waited for: its answer may predate
-    // the last output anyway, so a read follows it in any case, and an agent busy with the
-    // task's end (a container's removal) answered it in tens of ms under load, doubling the
-    // wait for the last output. Its data is used only if it came before the abort; the drain
-    // reads on from whatever offset that leaves.
-    this.polled?.abort(FINISHING);
     await this.polling;
     // Drain: read until a read comes back empty.
     let hadData = true;
     while (hadData) hadData = await this.readOnce();
   }
 
-  private schedule(delayMs = this.delayMs): void {
+  private schedule(): void {
     if (this.isFinished) return;
     this.timer = setTimeout(() => {
-      this.polling = this.readOnce(true).then((hadData) => {
-        this.polled = undefined;
+      this.polling = this.readOnce().then((hadData) => {
         this.delayMs = hadData
           ? OUTPUT_POLL_MIN_MS
           : Math.min(this.delayMs * 2, OUTPUT_POLL_MAX_MS);
         this.schedule();
       });
-    }, delayMs);
+    }, this.delayMs);
   }
 
-  /**
-   * Reads once; true if it copied anything. Missing files (not created yet) read as empty.
-   * A poll's request (`isPoll`) is the one finish() may abort.
-   */
-  private async readOnce(isPoll = false): Promise<boolean> {
+  /** Reads once; true if it copied anything. Missing files (not created yet) read as empty. */
+  private async readOnce(): Promise<boolean> {
     for (;;) {
       const source = this.sources[this.current];
       if (source === undefined) return false;
-      const controller = new AbortController();
-      if (isPoll) this.polled = controller;
-      const timeout = setTimeout(() => controller.abort(), READ_TIMEOUT_MS);
       try {
         const chunk = await readFile(source, this.path, this.offset, {
-          signal: controller.signal,
+          signal: AbortSignal.timeout(READ_TIMEOUT_MS),
         });
         if (chunk.data.length === 0) return false;
         this.offset += Buffer.byteLength(chunk.data, 'utf8');
@@ -94,15 +71,11 @@ export class OutputPump {
           await new Promise((resolve) => this.sink.once('drain', resolve));
         return true;
       } catch (error) {
-        // Given up by finish(): the source is fine, the drain reads from it next.
-        if (controller.signal.reason === FINISHING) return false;
         // An answer (a file not created yet, 404; a busy master, 503) is retried at the
         // next poll from the same source; no answer at all moves on to the next source.
         const isAnswer = error instanceof HttpStatusError;
         if (isAnswer || this.current >= this.sources.length - 1) return false;
         this.current++;
-      } finally {
-        clearTimeout(timeout);
       }
     }
   }

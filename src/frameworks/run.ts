@@ -398,13 +398,19 @@ class TaskRun {
       );
     this.lastState = status.state;
     if (status.reason === 'REASON_RECONCILIATION') this.reconcileAnswered(status.state);
-    // Followed from RUNNING, not STARTING: the agent points the sandbox's `runs/latest` at
-    // the run once its container is launched, just before RUNNING, so reads before it only
-    // find nothing; a Docker task's STARTING comes while dockerd creates and starts the
-    // container (~150 ms), and each such read cost the agent and this process CPU on the
-    // cores dockerd needs then. A run that never saw RUNNING (a failed launch, an update
-    // missed while the master was away) reads the files once at its end.
-    if (status.state === 'TASK_RUNNING' && this.output.length === 0) this.startOutput(true);
+    // Followed from STARTING, though the agent points the sandbox's `runs/latest` at the run
+    // only just before RUNNING and the reads until then find nothing (for a Docker task ~6
+    // while dockerd creates and starts its container): they make the connections to the
+    // agent, and the last read at the task's end then finds one idle. Pumps started at
+    // RUNNING instead dialled at the end (RUNNING → exit 26-38 ms longer at load
+    // 15-36, bench/RESULTS.md), or read while a short task ended. A run that saw neither
+    // (a failed launch, updates missed while the master was away) reads the files once at
+    // its end.
+    if (
+      (status.state === 'TASK_STARTING' || status.state === 'TASK_RUNNING') &&
+      this.output.length === 0
+    )
+      this.startOutput(true);
     if (!isTerminalState(status.state)) return undefined;
     if (this.output.length === 0) this.startOutput(false);
     return {

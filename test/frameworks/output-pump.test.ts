@@ -1,5 +1,5 @@
-// `agora run`'s copy of a task's output (OutputPump): every byte once, in order, and the run's
-// end not held by a poll the agent has not answered yet.
+// `agora run`'s copy of a task's output (OutputPump): every byte once, in order, through the
+// last read at the task's end.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
@@ -58,36 +58,6 @@ function collector() {
   });
   return { sink, text: () => chunks.join('') };
 }
-
-test('the end of a run does not wait for a poll the agent has not answered', async (t) => {
-  let content = '';
-  let isHolding = true;
-  // The first poll finds the file as the task starts and is not answered (an agent busy
-  // with the task's end); the task then writes its output and ends.
-  const agent = await fakeAgent(
-    () => content,
-    () => isHolding,
-  );
-  defer(t, () => agent.stop());
-  const out = collector();
-  const pump = new OutputPump([agent.url], '/runs/latest/stdout', out.sink);
-  pump.start();
-  await waitFor('the first poll to reach the agent', () => agent.held.length === 1 || undefined);
-  isHolding = false;
-  content = 'hello\nworld\n';
-  // A read that is never answered is given up after 5 s (the pump's timeout for a source out
-  // of reach); finishing must not wait for that.
-  const finished = await Promise.race([
-    pump.finish().then(() => true),
-    new Promise<false>((resolve) => setTimeout(() => resolve(false), 2500).unref()),
-  ]);
-  assert.equal(finished, true, 'finish() waited for the unanswered poll');
-  assert.equal(out.text(), 'hello\nworld\n');
-  // The given-up poll's answer, if it comes after all, copies nothing twice.
-  agent.release();
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(out.text(), 'hello\nworld\n');
-});
 
 test('output written while the pump polls is copied once, in order, through the end', async (t) => {
   let content = '';
