@@ -2,6 +2,9 @@
 //
 //   npm run bench:docker [-- --runs N] [-- --tasks N] [-- --json] [-- --baseline <bin/agora.js>]
 //
+// --baseline: another build's master, agent and `agora run` (the bin/agora.js given) beside
+// this one's on the same dockerd, one task on each per round, order alternating.
+//
 // A dockerd of its own (test/integration/docker-harness.ts: own data root and socket, the
 // busybox test image), a master and an agent with --containerizers=docker,mesos, all real
 // processes on this machine. Two parts, each beside its floor, `docker run` alone against
@@ -56,11 +59,12 @@ function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
-/** ms from spawn to the CLI's TASK_RUNNING line and to its exit. */
+/** ms from spawn to the CLI's TASK_RUNNING line and to its exit; `cli`: whose bin/agora.js. */
 async function agoraRunOnce(
   masterUrl: string,
   image: string | undefined,
   isMesosImage = false,
+  cli = AGORA,
 ): Promise<{ running: number; exited: number }> {
   const started = performance.now();
   const container =
@@ -71,7 +75,7 @@ async function agoraRunOnce(
         : ['--docker-image', image, '--network', 'none'];
   const child = spawn(
     process.execPath,
-    [AGORA, 'run', '--master', masterUrl, ...container, '--', 'true'],
+    [cli, 'run', '--master', masterUrl, ...container, '--', 'true'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let running = Number.NaN;
@@ -328,7 +332,8 @@ async function main(): Promise<number> {
     await agoraRunOnce(cluster.masterUrl, docker.image);
     await cli(['run', '--rm', '--net', 'none', docker.image, 'true']);
     await agoraRunOnce(cluster.masterUrl, MESOS_IMAGE, true);
-    if (baseline !== undefined) await agoraRunOnce(baseline.masterUrl, docker.image);
+    if (baseline !== undefined)
+      await agoraRunOnce(baseline.masterUrl, docker.image, false, values.baseline);
     const agentPidOf = cluster.agents[0]?.pid ?? -1;
     const paired: {
       ours: { running: number; exited: number; cpuMs: number };
@@ -345,21 +350,24 @@ async function main(): Promise<number> {
     for (let i = 0; i < runs; i++) {
       if (baseline !== undefined) {
         // Which goes first alternates, so neither always follows the other's cleanup.
-        const one = async (url: string, pid: number) => {
+        // Each side with its own build's `agora run` too: the client's part of the path
+        // (its start, its reads of the output, its end) is the build's as much as the agent's.
+        const one = async (url: string, pid: number, cli: string) => {
           await idle();
           const before = treeCpuMs(pid);
-          const times = await agoraRunOnce(url, docker.image);
+          const times = await agoraRunOnce(url, docker.image, false, cli);
           // The removal after the exit is the agent's work for this task too.
           await idle();
           return { ...times, cpuMs: treeCpuMs(pid) - before };
         };
         const b = baseline;
+        const theirCli = values.baseline ?? AGORA;
         if (i % 2 === 0) {
-          const ours = await one(cluster.masterUrl, agentPidOf);
-          paired.push({ ours, theirs: await one(b.masterUrl, b.agentPid) });
+          const ours = await one(cluster.masterUrl, agentPidOf, AGORA);
+          paired.push({ ours, theirs: await one(b.masterUrl, b.agentPid, theirCli) });
         } else {
-          const theirs = await one(b.masterUrl, b.agentPid);
-          paired.push({ ours: await one(cluster.masterUrl, agentPidOf), theirs });
+          const theirs = await one(b.masterUrl, b.agentPid, theirCli);
+          paired.push({ ours: await one(cluster.masterUrl, agentPidOf, AGORA), theirs });
         }
       }
       await idle();

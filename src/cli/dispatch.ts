@@ -58,3 +58,30 @@ export function exitWith(status: Promise<number>): void {
     },
   );
 }
+
+/**
+ * As exitWith, but the process exits as soon as the status is known and stdout and stderr have
+ * handed what they hold to the kernel (`agora run`): node's own teardown (the heap, the
+ * platform's threads), 2-6 ms here between the last line and the exit, is then off the path
+ * `agora run -- true` is timed by. The flush matters: writes to a pipe are asynchronous, and a
+ * slow reader of a large output would otherwise lose its tail. 'exit' listeners (the code
+ * cache's) still run.
+ */
+export function exitAsSoonAsDone(status: Promise<number>): void {
+  status
+    .catch((error: unknown) => {
+      console.error(error);
+      return 1;
+    })
+    .then(async (code) => {
+      await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+      process.exit(code);
+    });
+}
+
+/** Resolves once everything written to `stream` so far has been handed on. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0) return Promise.resolve();
+  // Written in order: the empty write's callback comes after every earlier write's.
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}

@@ -2,8 +2,8 @@
 // for `run`): the run command alone, without the command table of main.ts or
 // any other command's flags, so the first request to the master goes out after
 // compiling and running as little as can be (#7 item 17).
-import { dispatch, exitWith } from './dispatch.js';
+import { dispatch, exitAsSoonAsDone } from './dispatch.js';
 import { RUN_COMMAND } from './run-spec.js';
 
 // bin/agora.js runs this file for `agora run …`: the command's own arguments follow.
-exitWith(dispatch(RUN_COMMAND, process.argv.slice(3)));
+exitAsSoonAsDone(dispatch(RUN_COMMAND, process.argv.slice(3)));

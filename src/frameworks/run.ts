@@ -144,10 +144,11 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
   try {
     return await run.wait();
   } finally {
-    await run.stopOutput();
     // The framework has nothing left to do: the master may forget it now rather than
-    // keep it for its failover timeout.
-    await connection.close({ teardown: true });
+    // keep it for its failover timeout. The TEARDOWN goes out while the last of the output
+    // is read, not after it: the sandbox stays (until --gc_delay after the terminal update's
+    // acknowledgement), and this process's exit waits for both.
+    await Promise.all([run.stopOutput(), connection.close({ teardown: true })]);
   }
 }
 
@@ -397,13 +398,21 @@ class TaskRun {
       );
     this.lastState = status.state;
     if (status.reason === 'REASON_RECONCILIATION') this.reconcileAnswered(status.state);
+    // Followed from STARTING, though the agent points the sandbox's `runs/latest` at the run
+    // only just before RUNNING and the reads until then find nothing (for a Docker task ~6
+    // while dockerd creates and starts its container): they make the connections to the
+    // agent, and the last read at the task's end then finds one idle. Pumps started at
+    // RUNNING instead dialled at the end (RUNNING → exit 26-38 ms longer at load
+    // 15-36, bench/RESULTS.md), or read while a short task ended. A run that saw neither
+    // (a failed launch, updates missed while the master was away) reads the files once at
+    // its end.
     if (
       (status.state === 'TASK_STARTING' || status.state === 'TASK_RUNNING') &&
       this.output.length === 0
     )
-      this.startOutput();
+      this.startOutput(true);
     if (!isTerminalState(status.state)) return undefined;
-    await this.stopOutput();
+    if (this.output.length === 0) this.startOutput(false);
     return {
       exitStatus: exitStatusOf(status),
       outcome: 'task-ended',
@@ -473,7 +482,8 @@ class TaskRun {
     }
   }
 
-  private startOutput(): void {
+  /** `isFollowing`: poll while the task runs; else only the final read (stopOutput). */
+  private startOutput(isFollowing: boolean): void {
     const agent = this.agentUrl;
     if (agent === undefined) return;
     const frameworkId = this.connection.frameworkId.value;
@@ -494,7 +504,7 @@ class TaskRun {
         sandboxPath(frameworkId, this.taskId.value, file),
         sink,
       );
-      pump.start();
+      if (isFollowing) pump.start();
       this.output.push(pump);
     }
   }
