@@ -7,13 +7,7 @@ import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { containerIssues, containerSchema, type MarathonContainer } from './container.js';
 import { type FetchUri, fetchUriSchema } from './fetch.js';
-import {
-  HOST_NETWORKS,
-  hostPortsOf,
-  type Network,
-  networkIssues,
-  networkSchema,
-} from './networks.js';
+import { HOST_NETWORKS, type Network, networkSchema, portIssues } from './networks.js';
 import {
   DEFAULT_UNREACHABLE_STRATEGY,
   MAX_UNREACHABLE_SECONDS,
@@ -372,41 +366,8 @@ export const appSchema = z
       });
     const idError = appIdError(app.id);
     if (idError !== undefined) ctx.addIssue({ code: 'custom', path: ['id'], message: idError });
-    const portDefinitionCount = app.portDefinitions?.length ?? app.ports?.length ?? 0;
     for (const issue of containerIssues(app)) ctx.addIssue({ code: 'custom', ...issue });
-    for (const issue of networkIssues({
-      networks: app.networks,
-      containerType: app.container?.type,
-      dockerNetwork: app.container?.docker?.network,
-      hasDockerPortMappings: (app.container?.docker?.portMappings?.length ?? 0) > 0,
-      portMappings: app.container?.portMappings,
-      portDefinitionCount,
-    }))
-      ctx.addIssue({ code: 'custom', ...issue });
-    const hostPorts = hostPortsOf({
-      networks: app.networks,
-      portDefinitions: app.portDefinitions ?? (app.ports ?? []).map((port) => ({ port })),
-      requirePorts: app.requirePorts,
-      container: app.container,
-    });
-    const portCount = hostPorts.length;
-    for (const [i, check] of app.healthChecks.entries()) {
-      if (check.protocol === 'COMMAND' || check.port !== undefined) continue;
-      if ((check.portIndex ?? 0) >= portCount)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['healthChecks', i, 'portIndex'],
-          message: `the app has ${portCount} port(s): portIndex must name one of them`,
-        });
-    }
-    const portNames = hostPorts.map((p) => p.name);
-    for (const [i, check] of app.readinessChecks.entries())
-      if (!portNames.includes(check.portName))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['readinessChecks', i, 'portName'],
-          message: `no port named '${check.portName}' in portDefinitions or the host ports of container.portMappings`,
-        });
+    for (const issue of portIssues(app)) ctx.addIssue({ code: 'custom', ...issue });
     for (const [i, dependency] of app.dependencies.entries())
       if (appIdError(normalizeAppId(dependency, app.id)) !== undefined)
         ctx.addIssue({ code: 'custom', path: ['dependencies', i], message: 'not a valid app id' });

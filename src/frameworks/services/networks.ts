@@ -154,6 +154,59 @@ export function networkIssues(app: {
   return issues;
 }
 
+/**
+ * What an app's ports ask that cannot be: its networking (networkIssues), and health
+ * checks' portIndex and readiness checks' portName, which name its host ports.
+ */
+export function portIssues(app: {
+  readonly networks?: readonly Network[] | undefined;
+  readonly container?:
+    | {
+        readonly type: 'DOCKER' | 'MESOS';
+        readonly docker?: { readonly network: string; readonly portMappings?: readonly unknown[] };
+        readonly portMappings?: readonly ContainerPortMapping[];
+      }
+    | undefined;
+  readonly ports?: readonly number[] | undefined;
+  readonly portDefinitions?: readonly { readonly port: number; readonly name?: string }[];
+  readonly requirePorts: boolean;
+  readonly healthChecks: readonly {
+    readonly protocol: string;
+    readonly port?: number | undefined;
+    readonly portIndex?: number | undefined;
+  }[];
+  readonly readinessChecks: readonly { readonly portName: string }[];
+}): NetworkIssue[] {
+  const portDefinitions = app.portDefinitions ?? (app.ports ?? []).map((port) => ({ port }));
+  const issues = networkIssues({
+    networks: app.networks,
+    containerType: app.container?.type,
+    dockerNetwork: app.container?.docker?.network,
+    hasDockerPortMappings: (app.container?.docker?.portMappings?.length ?? 0) > 0,
+    portMappings: app.container?.portMappings,
+    portDefinitionCount: portDefinitions.length,
+  });
+  const hostPorts = hostPortsOf({ ...app, portDefinitions });
+  for (const [i, check] of app.healthChecks.entries())
+    if (
+      check.protocol !== 'COMMAND' &&
+      check.port === undefined &&
+      (check.portIndex ?? 0) >= hostPorts.length
+    )
+      issues.push({
+        path: ['healthChecks', i, 'portIndex'],
+        message: `the app has ${hostPorts.length} port(s): portIndex must name one of them`,
+      });
+  const portNames = hostPorts.map((p) => p.name);
+  for (const [i, check] of app.readinessChecks.entries())
+    if (!portNames.includes(check.portName))
+      issues.push({
+        path: ['readinessChecks', i, 'portName'],
+        message: `no port named '${check.portName}' in portDefinitions or the host ports of container.portMappings`,
+      });
+  return issues;
+}
+
 /** A port an instance takes on its host, with what names it. */
 export interface HostPort {
   /** The port asked for: 0 for one taken from the offer. */
