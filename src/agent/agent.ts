@@ -65,6 +65,7 @@ import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
 import { AGENT_ROUTE_ACCESS } from './route-access.js';
 import { GC_DEFAULTS, SandboxGc } from './sandbox-gc.js';
 import { ContainerSessions } from './sessions.js';
+import { StandaloneContainers } from './standalone.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import { executorContainerOf, TaskGroups } from './task-groups.js';
 import { isCustomExecutorTask, type TaskRun, TaskRuns } from './task-runs.js';
@@ -103,6 +104,7 @@ export class Agent implements AgentView {
   }[] = [];
   readonly files: SandboxFiles;
   readonly sessions: ContainerSessions;
+  readonly standalone: StandaloneContainers;
   private readonly fetcher: Fetcher;
   private readonly gc: SandboxGc;
   private link: MasterLink | undefined;
@@ -254,6 +256,13 @@ export class Agent implements AgentView {
         this.runs.environment(run, this.agentIdValue ?? run.address.agentIdValue),
       runDirOf: (run) => this.checkpoint.runDir(run.address),
     });
+    this.standalone = new StandaloneContainers({
+      containerizer: options.containerizer,
+      workDir: options.workDir,
+      isIdTaken: (id) =>
+        this.runs.byContainer(id) !== undefined ||
+        this.sessions.running().some((nested) => nested.id.value === id),
+    });
     routeAgentOperatorApi(this.http, this);
     routeExecutorApi(this.http, this.executors, options.logger, options.executorSecretKey);
     this.http.route(['GET'], '/slave(1)/health', (_request, response) => sendEmpty(response, 200));
@@ -316,7 +325,12 @@ export class Agent implements AgentView {
     this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
     this.cleanup.defer(() => this.options.containerizer.close());
     await this.fetcher.start();
-    await this.runs.recover((runs, found) => this.executors.recover(runs, found));
+    const standalone = this.standalone.known();
+    const found = await this.runs.recover(
+      (runs, found) => this.executors.recover(runs, found),
+      standalone,
+    );
+    await this.standalone.recover(standalone, found);
     this.recoverGroups();
     this.sessions.recover(this.runs.active);
     // What no run holds any more is scheduled from its mtime: the schedule outlives restarts.
@@ -358,6 +372,7 @@ export class Agent implements AgentView {
     this.cleanup.defer(() => (this.isDetaching ? undefined : this.runs.killAll()));
     this.cleanup.defer(() => (this.isDetaching ? undefined : this.executors.killAll()));
     this.cleanup.defer(() => this.sessions.stop(this.isDetaching));
+    this.cleanup.defer(() => this.standalone.stop(this.isDetaching));
     this.cleanup.defer(() => this.updates.stop());
     // Through a coordinator the leader is watched for the agent's whole life (one session).
     const leader = await followLeader(this.options.master);

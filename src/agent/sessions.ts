@@ -18,7 +18,6 @@ import {
   isTerminalState,
   type NestedContainerID,
   type ProcessIO,
-  terminationMessage,
 } from '../wire/index.js';
 import type { SandboxFiles } from './files.js';
 import {
@@ -40,7 +39,7 @@ import {
 } from './nested-records.js';
 import { closeNestedSandbox, openNestedSandbox, removeNestedSandbox } from './nested-sandbox.js';
 import { processesWithEnvironment } from './process-identity.js';
-import { abortion, checkIdValue, delay, type ProcessIOStream, signalNumber } from './session-io.js';
+import { abortion, checkIdValue, delay, type ProcessIOStream, waitReply } from './session-io.js';
 import type { TaskRun } from './task-runs.js';
 
 /** Sessions running at once on one agent: each is a process and a stream. */
@@ -268,6 +267,8 @@ export class ContainerSessions {
           this.remember(record.id, { termination: record.termination, ...known });
           continue;
         }
+        // A standalone container's records are not under a task's run (standalone.ts).
+        if (record.config.kind === 'standalone') continue;
         if (record.config.kind === 'session') {
           killMarked(record.pids.command);
           const termination: Termination = { exitCode: null, signal: 'SIGKILL' };
@@ -434,17 +435,7 @@ export class ContainerSessions {
     const termination =
       known ?? (await (session?.ended ?? run?.container?.terminated ?? Promise.resolve(undefined)));
     if (termination === undefined) throw new HttpError('NOT_FOUND', `no container ${id.value}`);
-    return {
-      ...(termination.exitCode !== null ? { exit_status: termination.exitCode << 8 } : {}),
-      ...(termination.signal !== null ? { exit_status: signalNumber(termination.signal) } : {}),
-      message:
-        termination.isUnknown === true
-          ? 'The container ended while the agent was not running; its exit status is unknown'
-          : terminationMessage(termination),
-      ...(termination.limitation !== undefined
-        ? { reason: termination.limitation.reason, message: termination.limitation.message }
-        : {}),
-    };
+    return waitReply(termination);
   }
 
   /** KILL_CONTAINER: a session's process, or a task's whole container. */
