@@ -79,15 +79,23 @@ interface Ended {
   readonly taskSandbox?: string;
 }
 
+/**
+ * What a nested container needs of its parent: a task's run, or a standalone container
+ * (standalone.ts), which has no task state (running while its container is).
+ */
+export type NestedParent = Pick<TaskRun, 'containerIdValue' | 'sandbox' | 'container' | 'user'> & {
+  readonly state?: TaskRun['state'];
+};
+
 export interface ContainerSessionsOptions {
   readonly containerizer: Containerizer;
   readonly files: SandboxFiles;
-  /** The running task whose container has this id, if any. */
-  readonly taskByContainer: (containerIdValue: string) => TaskRun | undefined;
-  /** The task's environment, as its own process got it. */
-  readonly environmentOf: (run: TaskRun) => Record<string, string>;
-  /** The task's run directory, where its nested containers' records go. */
-  readonly runDirOf: (run: TaskRun) => string;
+  /** The running task (or standalone container) whose container has this id, if any. */
+  readonly taskByContainer: (containerIdValue: string) => NestedParent | undefined;
+  /** The parent's environment, as its own process got it. */
+  readonly environmentOf: (run: NestedParent) => Record<string, string>;
+  /** The parent's run directory, where its nested containers' records go. */
+  readonly runDirOf: (run: NestedParent) => string;
 }
 
 export class ContainerSessions {
@@ -233,7 +241,7 @@ export class ContainerSessions {
   private watchDetached(
     id: NestedContainerID,
     kept: NestedProcess,
-    parent: TaskRun,
+    parent: NestedParent,
     dir: string,
     taskSandbox: string,
   ): void {
@@ -255,7 +263,7 @@ export class ContainerSessions {
    * not running any more), one that ended is remembered with its status for WAIT_CONTAINER,
    * and what is left of a session is killed, as Mesos destroys its DEBUG containers.
    */
-  recover(runs: readonly TaskRun[]): void {
+  recover(runs: readonly NestedParent[]): void {
     /** Detached containers no keeper watches any more, their ends to be told. */
     const unwatched: { record: NestedRecord; sandbox: string }[] = [];
     for (const run of runs)
@@ -284,7 +292,8 @@ export class ContainerSessions {
         }
         const id = { value: record.id, parent: { value: run.containerIdValue } };
         this.watchDetached(id, adopted, run, record.dir, record.config.taskSandbox);
-        if (run.container === undefined || isTerminalState(run.state)) adopted.signal('SIGKILL');
+        if (run.container === undefined || (run.state !== undefined && isTerminalState(run.state)))
+          adopted.signal('SIGKILL');
       }
     // What is left of those is found by the sandbox in its environment and killed: a keeper
     // the previous agent died before recording (and its command), or what a command that

@@ -34,6 +34,7 @@ import {
   writeNestedTermination,
 } from './nested-records.js';
 import { checkIdValue } from './session-io.js';
+import type { NestedParent } from './sessions.js';
 
 /** Standalone containers running (or starting) at once on one agent. */
 export const MAX_STANDALONE = 64;
@@ -106,8 +107,8 @@ export class StandaloneContainers {
     resources: Resources,
     field: string,
   ): Promise<void> {
-    const { containerizer, workDir } = this.options;
-    const sandbox = join(workDir, 'containers', idValue);
+    const { containerizer } = this.options;
+    const sandbox = this.sandboxOf(idValue);
     const dir = this.recordDir(idValue);
     mkdirSync(sandbox, { recursive: true });
     // Recorded before it runs, so that an agent killed from here on leaves a trace of it.
@@ -117,14 +118,7 @@ export class StandaloneContainers {
       resources: body.resources ?? [],
       ...(body.container !== undefined ? { container: body.container } : {}),
     });
-    const environment = addCommandEnvironment(
-      {
-        PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        MESOS_SANDBOX: sandbox,
-        MESOS_DIRECTORY: sandbox,
-      },
-      body.command,
-    );
+    const environment = addCommandEnvironment(this.environmentOf(idValue), body.command);
     let container: Container;
     try {
       container = await containerizer.launch({
@@ -153,6 +147,44 @@ export class StandaloneContainers {
       return termination;
     });
     this.containers.set(idValue, { kind: 'running', dir, container, ended });
+  }
+
+  /** A running one as the parent of nested containers (sessions.ts). */
+  parent(idValue: string): NestedParent | undefined {
+    const known = this.containers.get(idValue);
+    return known?.kind === 'running' ? this.asParent(idValue, known) : undefined;
+  }
+
+  /** Every one known, as parents whose nested containers a restarted agent recovers. */
+  parents(): NestedParent[] {
+    return [...this.containers].map(([idValue, known]) => this.asParent(idValue, known));
+  }
+
+  /** The environment its command gets (before the command's own), and its nested ones'. */
+  environmentOf(idValue: string): Record<string, string> {
+    const sandbox = this.sandboxOf(idValue);
+    return {
+      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      MESOS_SANDBOX: sandbox,
+      MESOS_DIRECTORY: sandbox,
+    };
+  }
+
+  /** Where its records go, and its nested containers' under them (`containers/<id>`). */
+  recordDir(idValue: string): string {
+    return nestedRecordDir(join(this.options.workDir, 'meta'), idValue);
+  }
+
+  private sandboxOf(idValue: string): string {
+    return join(this.options.workDir, 'containers', idValue);
+  }
+
+  private asParent(idValue: string, known: Standalone): NestedParent {
+    return {
+      containerIdValue: idValue,
+      sandbox: this.sandboxOf(idValue),
+      container: known.kind === 'running' ? known.container : undefined,
+    };
   }
 
   /** WAIT_CONTAINER: how it ended, once it has. */
@@ -256,10 +288,6 @@ export class StandaloneContainers {
     let count = 0;
     for (const known of this.containers.values()) if (known.kind === 'running') count += 1;
     return count;
-  }
-
-  private recordDir(idValue: string): string {
-    return nestedRecordDir(join(this.options.workDir, 'meta'), idValue);
   }
 }
 

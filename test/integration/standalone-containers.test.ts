@@ -161,6 +161,52 @@ test('standalone containers launch, wait, die and go in JSON and in protobuf', a
     );
   }
   const { json } = agentApi(cluster);
+  // A standalone container as the parent of nested ones: detached, and a session.
+  const parent = `solo-parent-${randomUUID()}`;
+  await ask(json, {
+    type: 'LAUNCH_CONTAINER',
+    launch_container: { container_id: { value: parent }, command: { value: 'exec sleep 600' } },
+  });
+  const child = { value: 'child', parent: { value: parent } };
+  await ask(json, {
+    type: 'LAUNCH_CONTAINER',
+    launch_container: { container_id: child, command: { value: 'echo nested; exit 4' } },
+  });
+  const childEnd = asJson(
+    (await ask(json, { type: 'WAIT_CONTAINER', wait_container: { container_id: child } }))
+      .wait_container,
+  );
+  assert.equal(childEnd.exit_status, 4 << 8, 'a nested container of a standalone one ran');
+  assert.equal(
+    readFileSync(join(agentWorkDir, 'containers', parent, 'containers', 'child', 'stdout'), 'utf8'),
+    'nested\n',
+    "its sandbox is under its parent's",
+  );
+  const session = await fetch(new URL('/api/v1', cluster.agents[0]?.url ?? ''), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/recordio' },
+    body: JSON.stringify({
+      type: 'LAUNCH_NESTED_CONTAINER_SESSION',
+      launch_nested_container_session: {
+        container_id: { value: 'session', parent: { value: parent } },
+        command: { value: 'echo from-a-session' },
+      },
+    }),
+  });
+  assert.equal(session.status, 200);
+  assert.ok(
+    (await session.text()).includes(Buffer.from('from-a-session\n').toString('base64')),
+    'a session in a standalone container streams its output',
+  );
+  await ask(json, {
+    type: 'KILL_CONTAINER',
+    kill_container: { container_id: { value: parent } },
+  });
+  assert.equal((await wait(parent)).exit_status, 9);
+  await ask(json, {
+    type: 'REMOVE_CONTAINER',
+    remove_container: { container_id: { value: parent } },
+  });
   await ask(
     json,
     { type: 'KILL_CONTAINER', kill_container: { container_id: { value: 'no-such-thing' } } },
