@@ -64,7 +64,8 @@ import { type AgentView, routeAgentOperatorApi } from './operator-api.js';
 import { AGENT_DEFAULTS, type AgentOptions } from './options.js';
 import { AGENT_ROUTE_ACCESS } from './route-access.js';
 import { GC_DEFAULTS, SandboxGc } from './sandbox-gc.js';
-import { ContainerSessions } from './sessions.js';
+import { ContainerSessions, type NestedParent } from './sessions.js';
+import { StandaloneContainers } from './standalone.js';
 import { StatusUpdateManager } from './status-update-manager.js';
 import { executorContainerOf, TaskGroups } from './task-groups.js';
 import { isCustomExecutorTask, type TaskRun, TaskRuns } from './task-runs.js';
@@ -103,6 +104,7 @@ export class Agent implements AgentView {
   }[] = [];
   readonly files: SandboxFiles;
   readonly sessions: ContainerSessions;
+  readonly standalone: StandaloneContainers;
   private readonly fetcher: Fetcher;
   private readonly gc: SandboxGc;
   private link: MasterLink | undefined;
@@ -249,10 +251,23 @@ export class Agent implements AgentView {
     this.sessions = new ContainerSessions({
       containerizer: options.containerizer,
       files: this.files,
-      taskByContainer: (id) => this.runs.byContainer(id),
+      // A nested container's parent: a task's container, or a standalone one.
+      taskByContainer: (id) => this.runs.byContainer(id) ?? this.standalone.parent(id),
       environmentOf: (run) =>
-        this.runs.environment(run, this.agentIdValue ?? run.address.agentIdValue),
-      runDirOf: (run) => this.checkpoint.runDir(run.address),
+        isTaskRun(run)
+          ? this.runs.environment(run, this.agentIdValue ?? run.address.agentIdValue)
+          : this.standalone.environmentOf(run.containerIdValue),
+      runDirOf: (run) =>
+        isTaskRun(run)
+          ? this.checkpoint.runDir(run.address)
+          : this.standalone.recordDir(run.containerIdValue),
+    });
+    this.standalone = new StandaloneContainers({
+      containerizer: options.containerizer,
+      workDir: options.workDir,
+      isIdTaken: (id) =>
+        this.runs.byContainer(id) !== undefined ||
+        this.sessions.running().some((nested) => nested.id.value === id),
     });
     routeAgentOperatorApi(this.http, this);
     routeExecutorApi(this.http, this.executors, options.logger, options.executorSecretKey);
@@ -316,9 +331,14 @@ export class Agent implements AgentView {
     this.log.info({ isolation: this.options.containerizer.description }, 'containerizer ready');
     this.cleanup.defer(() => this.options.containerizer.close());
     await this.fetcher.start();
-    await this.runs.recover((runs, found) => this.executors.recover(runs, found));
+    const standalone = this.standalone.known();
+    const found = await this.runs.recover(
+      (runs, found) => this.executors.recover(runs, found),
+      standalone,
+    );
+    await this.standalone.recover(standalone, found);
     this.recoverGroups();
-    this.sessions.recover(this.runs.active);
+    this.sessions.recover([...this.runs.active, ...this.standalone.parents()]);
     // What no run holds any more is scheduled from its mtime: the schedule outlives restarts.
     // A task group's task holds its executor's run directory, where its own sandbox is.
     await this.gc.recover(
@@ -358,6 +378,7 @@ export class Agent implements AgentView {
     this.cleanup.defer(() => (this.isDetaching ? undefined : this.runs.killAll()));
     this.cleanup.defer(() => (this.isDetaching ? undefined : this.executors.killAll()));
     this.cleanup.defer(() => this.sessions.stop(this.isDetaching));
+    this.cleanup.defer(() => this.standalone.stop(this.isDetaching));
     this.cleanup.defer(() => this.updates.stop());
     // Through a coordinator the leader is watched for the agent's whole life (one session).
     const leader = await followLeader(this.options.master);
@@ -1029,4 +1050,9 @@ function writeAtomically(path: string, text: string): void {
 /** Signs executors' tokens with `key`. */
 function tokenSigner(key: Buffer): (claims: ExecutorClaims) => string {
   return (claims) => signExecutorToken(claims, key);
+}
+
+/** A nested container's parent that is a task's run (not a standalone container). */
+function isTaskRun(parent: NestedParent): parent is TaskRun {
+  return 'task' in parent;
 }

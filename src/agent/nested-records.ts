@@ -17,11 +17,22 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Termination } from '../containerizer/index.js';
+import type { Resource } from '../wire/index.js';
 import { writeFileAtomic } from './checkpoint-files.js';
 
 export type NestedConfig =
   | { readonly kind: 'detached'; readonly taskSandbox: string }
-  | { readonly kind: 'session' };
+  | { readonly kind: 'session' }
+  /**
+   * A standalone container (LAUNCH_CONTAINER without a parent, standalone.ts): its records
+   * go under the agent's `meta/containers/<id>`, with the containerizer's runtime files.
+   */
+  | {
+      readonly kind: 'standalone';
+      readonly sandbox: string;
+      readonly resources: readonly Resource[];
+      readonly container?: Readonly<Record<string, unknown>>;
+    };
 
 /** A process told apart from a later one with its PID by its start time. */
 export interface ProcessMark {
@@ -164,7 +175,12 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 function isConfig(value: unknown): value is NestedConfig {
   if (!isObject(value)) return false;
   return (
-    value.kind === 'session' || (value.kind === 'detached' && typeof value.taskSandbox === 'string')
+    value.kind === 'session' ||
+    (value.kind === 'detached' && typeof value.taskSandbox === 'string') ||
+    (value.kind === 'standalone' &&
+      typeof value.sandbox === 'string' &&
+      Array.isArray(value.resources) &&
+      (value.container === undefined || isObject(value.container)))
   );
 }
 

@@ -47,8 +47,9 @@ import {
 } from '../wire/index.js';
 import type { Executors, ExecutorTask } from './executors.js';
 import type { SandboxFiles } from './files.js';
-import { ProcessIOStream, type RecordStreamFormat } from './session-io.js';
+import { ProcessIOStream, type RecordStreamFormat, waitReply } from './session-io.js';
 import type { ContainerSessions } from './sessions.js';
+import type { StandaloneContainers } from './standalone.js';
 import type { TaskRun, TaskRuns } from './task-runs.js';
 
 /** The agent API takes streamed requests and answers streamed replies (WIRE §1.4). */
@@ -60,6 +61,7 @@ export interface AgentView {
   readonly executors: Executors;
   readonly files: SandboxFiles;
   readonly sessions: ContainerSessions;
+  readonly standalone: StandaloneContainers;
   readonly flags: Readonly<Record<string, string>>;
   agentId(): string | undefined;
   agentInfo(): AgentInfo | undefined;
@@ -189,6 +191,16 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
                   },
                 }))
               : []),
+            // Standalone ones only when asked for (show_standalone), as Mesos lists them.
+            ...(call.get_containers?.show_standalone === true
+              ? agent.standalone.running().map(({ idValue, pid }) => ({
+                  container_id: mintContainerId(idValue),
+                  container_status: {
+                    container_id: mintContainerId(idValue),
+                    ...(pid > 0 ? { executor_pid: pid } : {}),
+                  },
+                }))
+              : []),
           ],
         });
       case 'GET_OPERATIONS':
@@ -201,11 +213,21 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
           call.type === 'LAUNCH_CONTAINER'
             ? (['launch_container', call.launch_container] as const)
             : (['launch_nested_container', call.launch_nested_container] as const);
-        const outcome = await agent.sessions.launchDetached(body.container_id, body.command, field);
+        const outcome =
+          body.container_id.parent === undefined && call.type === 'LAUNCH_CONTAINER'
+            ? await agent.standalone.launch(body, field)
+            : await agent.sessions.launchDetached(body.container_id, body.command, field);
         return sendEmpty(response, outcome === 'launched' ? 200 : 202);
       }
-      case 'WAIT_CONTAINER':
-        return reply('WAIT_CONTAINER', await agent.sessions.wait(call.wait_container.container_id));
+      case 'WAIT_CONTAINER': {
+        const id = call.wait_container.container_id;
+        return reply(
+          'WAIT_CONTAINER',
+          agent.standalone.has(id)
+            ? waitReply(await agent.standalone.wait(id))
+            : await agent.sessions.wait(id),
+        );
+      }
       case 'WAIT_NESTED_CONTAINER':
         return reply(
           'WAIT_NESTED_CONTAINER',
@@ -215,11 +237,20 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       case 'KILL_NESTED_CONTAINER': {
         const { container_id, signal } =
           call.type === 'KILL_CONTAINER' ? call.kill_container : call.kill_nested_container;
-        agent.sessions.kill(container_id, signalName(signal ?? 9));
+        if (agent.standalone.has(container_id))
+          agent.standalone.kill(container_id, signalName(signal ?? 9));
+        else agent.sessions.kill(container_id, signalName(signal ?? 9));
         return sendEmpty(response, 200);
       }
       case 'REMOVE_CONTAINER':
       case 'REMOVE_NESTED_CONTAINER':
+        if (
+          call.type === 'REMOVE_CONTAINER' &&
+          agent.standalone.has(call.remove_container.container_id)
+        ) {
+          agent.standalone.remove(call.remove_container.container_id);
+          return sendEmpty(response, 200);
+        }
         await agent.sessions.remove(
           call.type === 'REMOVE_CONTAINER'
             ? call.remove_container.container_id

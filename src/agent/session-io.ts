@@ -2,12 +2,14 @@
 // and ProcessIO records on a RecordIO response.
 import type { ServerResponse } from 'node:http';
 import { constants } from 'node:os';
+import type { Termination } from '../containerizer/index.js';
 import type { MessageEncoder } from '../runtime/index.js';
 import {
   BadRequestError,
   encodeRecord,
   type NestedContainerID,
   type ProcessIO,
+  terminationMessage,
 } from '../wire/index.js';
 
 /**
@@ -70,4 +72,19 @@ export function abortion(signal: AbortSignal): Promise<void> {
 
 export function signalNumber(signal: NodeJS.Signals): number {
   return constants.signals[signal] ?? 0;
+}
+
+/** WAIT_CONTAINER's reply for a container that ended so (nested or standalone). */
+export function waitReply(termination: Termination): Record<string, unknown> {
+  return {
+    ...(termination.exitCode !== null ? { exit_status: termination.exitCode << 8 } : {}),
+    ...(termination.signal !== null ? { exit_status: signalNumber(termination.signal) } : {}),
+    message:
+      termination.isUnknown === true
+        ? 'The container ended while the agent was not running; its exit status is unknown'
+        : terminationMessage(termination),
+    ...(termination.limitation !== undefined
+      ? { reason: termination.limitation.reason, message: termination.limitation.message }
+      : {}),
+  };
 }

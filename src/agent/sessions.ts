@@ -18,7 +18,6 @@ import {
   isTerminalState,
   type NestedContainerID,
   type ProcessIO,
-  terminationMessage,
 } from '../wire/index.js';
 import type { SandboxFiles } from './files.js';
 import {
@@ -40,7 +39,7 @@ import {
 } from './nested-records.js';
 import { closeNestedSandbox, openNestedSandbox, removeNestedSandbox } from './nested-sandbox.js';
 import { processesWithEnvironment } from './process-identity.js';
-import { abortion, checkIdValue, delay, type ProcessIOStream, signalNumber } from './session-io.js';
+import { abortion, checkIdValue, delay, type ProcessIOStream, waitReply } from './session-io.js';
 import type { TaskRun } from './task-runs.js';
 
 /** Sessions running at once on one agent: each is a process and a stream. */
@@ -80,15 +79,23 @@ interface Ended {
   readonly taskSandbox?: string;
 }
 
+/**
+ * What a nested container needs of its parent: a task's run, or a standalone container
+ * (standalone.ts), which has no task state (running while its container is).
+ */
+export type NestedParent = Pick<TaskRun, 'containerIdValue' | 'sandbox' | 'container' | 'user'> & {
+  readonly state?: TaskRun['state'];
+};
+
 export interface ContainerSessionsOptions {
   readonly containerizer: Containerizer;
   readonly files: SandboxFiles;
-  /** The running task whose container has this id, if any. */
-  readonly taskByContainer: (containerIdValue: string) => TaskRun | undefined;
-  /** The task's environment, as its own process got it. */
-  readonly environmentOf: (run: TaskRun) => Record<string, string>;
-  /** The task's run directory, where its nested containers' records go. */
-  readonly runDirOf: (run: TaskRun) => string;
+  /** The running task (or standalone container) whose container has this id, if any. */
+  readonly taskByContainer: (containerIdValue: string) => NestedParent | undefined;
+  /** The parent's environment, as its own process got it. */
+  readonly environmentOf: (run: NestedParent) => Record<string, string>;
+  /** The parent's run directory, where its nested containers' records go. */
+  readonly runDirOf: (run: NestedParent) => string;
 }
 
 export class ContainerSessions {
@@ -234,7 +241,7 @@ export class ContainerSessions {
   private watchDetached(
     id: NestedContainerID,
     kept: NestedProcess,
-    parent: TaskRun,
+    parent: NestedParent,
     dir: string,
     taskSandbox: string,
   ): void {
@@ -256,7 +263,7 @@ export class ContainerSessions {
    * not running any more), one that ended is remembered with its status for WAIT_CONTAINER,
    * and what is left of a session is killed, as Mesos destroys its DEBUG containers.
    */
-  recover(runs: readonly TaskRun[]): void {
+  recover(runs: readonly NestedParent[]): void {
     /** Detached containers no keeper watches any more, their ends to be told. */
     const unwatched: { record: NestedRecord; sandbox: string }[] = [];
     for (const run of runs)
@@ -268,6 +275,8 @@ export class ContainerSessions {
           this.remember(record.id, { termination: record.termination, ...known });
           continue;
         }
+        // A standalone container's records are not under a task's run (standalone.ts).
+        if (record.config.kind === 'standalone') continue;
         if (record.config.kind === 'session') {
           killMarked(record.pids.command);
           const termination: Termination = { exitCode: null, signal: 'SIGKILL' };
@@ -283,7 +292,8 @@ export class ContainerSessions {
         }
         const id = { value: record.id, parent: { value: run.containerIdValue } };
         this.watchDetached(id, adopted, run, record.dir, record.config.taskSandbox);
-        if (run.container === undefined || isTerminalState(run.state)) adopted.signal('SIGKILL');
+        if (run.container === undefined || (run.state !== undefined && isTerminalState(run.state)))
+          adopted.signal('SIGKILL');
       }
     // What is left of those is found by the sandbox in its environment and killed: a keeper
     // the previous agent died before recording (and its command), or what a command that
@@ -434,17 +444,7 @@ export class ContainerSessions {
     const termination =
       known ?? (await (session?.ended ?? run?.container?.terminated ?? Promise.resolve(undefined)));
     if (termination === undefined) throw new HttpError('NOT_FOUND', `no container ${id.value}`);
-    return {
-      ...(termination.exitCode !== null ? { exit_status: termination.exitCode << 8 } : {}),
-      ...(termination.signal !== null ? { exit_status: signalNumber(termination.signal) } : {}),
-      message:
-        termination.isUnknown === true
-          ? 'The container ended while the agent was not running; its exit status is unknown'
-          : terminationMessage(termination),
-      ...(termination.limitation !== undefined
-        ? { reason: termination.limitation.reason, message: termination.limitation.message }
-        : {}),
-    };
+    return waitReply(termination);
   }
 
   /** KILL_CONTAINER: a session's process, or a task's whole container. */

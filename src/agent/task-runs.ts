@@ -894,7 +894,10 @@ export class TaskRuns {
    * lists them, so the master does not take them for tasks the agent forgot).
    * Updates the framework had not acknowledged are queued again, in order.
    */
-  async recover(custom?: CustomExecutorRecovery): Promise<void> {
+  async recover(
+    custom?: CustomExecutorRecovery,
+    others: readonly KnownContainer[] = [],
+  ): Promise<ReadonlyMap<string, Container | Termination>> {
     const { checkpoint, containerizer, log, clock } = this.options;
     const runs = checkpoint.runs();
     checkpoint.sweepTrash();
@@ -928,7 +931,8 @@ export class TaskRuns {
           ]),
           ...(run.task.container !== undefined ? { container: run.task.container } : {}),
         });
-    const found = await containerizer.recover([...known.values()]);
+    // `others` (standalone containers) in the same call: the containerizer sweeps what none explains.
+    const found = await containerizer.recover([...known.values(), ...others]);
     for (const run of reconnecting) {
       const task = run.task;
       if (task === undefined) continue;
@@ -1002,6 +1006,7 @@ export class TaskRuns {
       }
     }
     if (bootId !== undefined && bootId !== previousBootId) checkpoint.writeBootId(bootId);
+    return found;
   }
 
   /** A run of the previous life, back in the books with its unacknowledged updates queued. */

@@ -2,7 +2,7 @@
 // keyed on `type`, and the ProcessIO records that nested-container sessions
 // and attach stream (include/mesos/v1/agent/agent.proto).
 import type { ContainerID } from './ids.js';
-import type { CommandInfo } from './messages.js';
+import type { CommandInfo, Resource } from './messages.js';
 
 export const AGENT_OPERATOR_CALL_TYPES = [
   'GET_HEALTH',
@@ -114,6 +114,10 @@ export type AgentOperatorCall =
       readonly launch_container: {
         readonly container_id: NestedContainerID;
         readonly command?: CommandInfo;
+        /** A standalone container's (no parent): what its isolation enforces. */
+        readonly resources?: readonly Resource[];
+        /** A standalone container's ContainerInfo: MESOS only. */
+        readonly container?: Readonly<Record<string, unknown>>;
       };
     }
   | {

@@ -1162,6 +1162,15 @@ const ContainerBodySchema = z.object({ container_id: NestedContainerIDSchema });
 const LaunchContainerBodySchema = z.object({
   container_id: NestedContainerIDSchema,
   command: optional(CommandInfoSchema),
+  // A standalone container's (LAUNCH_CONTAINER without a parent): what it may use, and how.
+  resources: optional(list(ResourceSchema, MAX_RESOURCES)),
+  container: optional(
+    z
+      .record(z.string(), z.unknown())
+      .refine((container) => JSON.stringify(container).length <= MAX_CONTAINER_JSON_LENGTH, {
+        error: `at most ${MAX_CONTAINER_JSON_LENGTH} characters as JSON`,
+      }),
+  ),
 });
 const KillContainerBodySchema = z.object({
   container_id: NestedContainerIDSchema,

@@ -196,10 +196,17 @@ describe('nested containers (LAUNCH_CONTAINER with a parent)', () => {
         404,
         /no running container nobody/,
       ],
+      // Without a parent it is a standalone container (standalone-containers.test.ts): never DOCKER.
       [
-        { type: 'LAUNCH_CONTAINER', launch_container: { container_id: { value: 'standalone' } } },
-        501,
-        /standalone containers are not supported/,
+        {
+          type: 'LAUNCH_CONTAINER',
+          launch_container: {
+            container_id: { value: 'standalone' },
+            container: { type: 'DOCKER', docker: { image: 'alpine' } },
+          },
+        },
+        400,
+        /launch_container\.container\.type: .*use docker directly/,
       ],
       [{ type: 'LAUNCH_NESTED_CONTAINER' }, 400, /launch_nested_container: required/],
       [
