@@ -409,6 +409,7 @@ export class TaskRuns {
     try {
       await this.options.fetcher.fetch(uris, run.sandbox, {
         signal: controller.signal,
+        ...(run.user !== undefined ? { user: run.user } : {}),
         // A task may not bring in more than the disk it was given.
         ...(diskMb > 0 ? { maxBytes: Math.floor(diskMb * 1024 * 1024) } : {}),
       });
