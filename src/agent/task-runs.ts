@@ -296,6 +296,7 @@ export class TaskRuns {
                   }),
           },
           mountsVolumes,
+          run.user,
         ),
       ];
       if (!mountsVolumes) linkVolumes(sandbox, volumes);

@@ -4,7 +4,7 @@
 // the task where its `disk.volume.container_path` says, and outlives the task:
 // only DESTROY removes it. Also a MESOS container's own `volumes` (host and sandbox
 // paths), which go where the persistent ones go.
-import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lchownSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
 import type { VolumeMount } from '../containerizer/index.js';
 import type { Resource } from '../wire/index.js';
@@ -72,6 +72,8 @@ export function containerVolumes(
   container: Readonly<Record<string, unknown>> | undefined,
   sandboxes: { readonly sandbox: string; readonly parentSandbox: string | undefined },
   canBindMount: boolean,
+  /** The task's user: directories made for sandbox paths are theirs, as the sandbox is. */
+  owner?: { readonly uid: number; readonly gid: number },
 ): VolumeMount[] {
   if (container?.type !== 'MESOS' || !Array.isArray(container.volumes)) return [];
   return (container.volumes as readonly ContainerVolume[]).map((volume) => {
@@ -85,7 +87,14 @@ export function containerVolumes(
         );
       if (!existsSync(hostPath.path))
         throw new Error(`Path '${hostPath.path}' in HOST_PATH volume does not exist`);
-    } else mkdirSync(hostPath.path, { recursive: true });
+    } else {
+      const first = mkdirSync(hostPath.path, { recursive: true });
+      if (owner !== undefined && first !== undefined)
+        for (let dir = hostPath.path; ; dir = dirname(dir)) {
+          lchownSync(dir, owner.uid, owner.gid);
+          if (dir === first || dir === dirname(dir)) break;
+        }
+    }
     return { hostPath: hostPath.path, containerPath, mode };
   });
 }

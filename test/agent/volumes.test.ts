@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -86,6 +94,24 @@ test("a MESOS container's own volumes: host paths need bind mounts, sandbox path
     { hostPath: join(sandbox, 'rel'), containerPath: 'legacy', mode: 'RW' },
   ]);
   for (const mount of mounts) assert.ok(existsSync(mount.hostPath), mount.hostPath);
+  // Made for the task's user, as its sandbox is: 'kept' and 'kept/data' are theirs.
+  if (process.getuid?.() === 0) {
+    const owner = { uid: 65_534, gid: 65_534 };
+    const [mine] = containerVolumes(
+      mesos([
+        {
+          ...selfVolume,
+          source: { ...selfVolume.source, sandbox_path: { type: 'SELF', path: 'own/data' } },
+        },
+      ]),
+      where,
+      false,
+      owner,
+    );
+    assert.equal(statSync(join(sandbox, 'own')).uid, owner.uid);
+    assert.equal(statSync(mine?.hostPath ?? '').uid, owner.uid);
+    assert.equal(statSync(sandbox).uid, 0, 'what was there already is left as it was');
+  }
   // A host path is bind mounted or refused: a link would give a read-only volume writably.
   const host = { container_path: 'etc', host_path: dir, mode: 'RO' };
   assert.throws(() => containerVolumes(mesos([host]), where, false), /filesystem\/linux/);
