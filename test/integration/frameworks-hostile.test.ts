@@ -1,7 +1,8 @@
-// Hostile input against the bundled frameworks' REST APIs (the jobs framework's Metronome-like
-// API, the services framework's Marathon-like API), which the hostile-input suite of the
-// master and agent does not reach: each bad request gets a 4xx naming what is wrong, never a
-// 5xx, and what was stored before it is still there, unchanged, afterwards.
+// Hostile input against the bundled frameworks' REST APIs, which the hostile-input suite of
+// the master and agent does not reach: each bad request gets a 4xx naming what is wrong, never
+// a 5xx, and what was stored before it is still there, unchanged, afterwards. The cases here
+// are the ones a seeded fuzz of both APIs (the jobs framework's Metronome-like one, the
+// services framework's Marathon-like one) found answered 5xx.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defer, startCluster } from './harness.js';
