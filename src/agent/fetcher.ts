@@ -15,6 +15,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../runtime/index.js';
@@ -31,6 +32,7 @@ import {
   TransientFetchError,
 } from './download.js';
 import { CACHE_FILE_PREFIX, CacheBook, type CacheEntry } from './fetcher-cache.js';
+import { readAsUser } from './read-as-user.js';
 
 /** Mesos' --fetcher_cache_size default: 2 GB. */
 export const DEFAULT_FETCHER_CACHE_SIZE_BYTES = 2 * 1024 ** 3;
@@ -76,6 +78,8 @@ export interface FetchOptions {
   readonly signal: AbortSignal;
   /** Bytes one URI may bring (the task's disk); DEFAULT_MAX_FETCH_BYTES when undefined. */
   readonly maxBytes?: number;
+  /** The task's user when the agent switches to it: local files are read as that user. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 /** Fetches tasks' URIs into their sandboxes; see the header. */
@@ -138,7 +142,7 @@ export function outputName(uri: CommandURI, source: UriSource): string {
 interface OpenedSource {
   /** Bytes it will bring, when known up front (a file's size, an HTTP Content-Length). */
   readonly size: number | undefined;
-  readonly stream: ReadStream | IncomingMessage;
+  readonly stream: ReadStream | IncomingMessage | Readable;
   /** Set for an HTTP body whose rest can be asked for by range (see MAX_RESUMES). */
   readonly resumable?: { readonly url: URL; readonly validator: string };
 }
@@ -208,7 +212,9 @@ export class Fetcher implements UriFetcher {
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_FETCH_BYTES;
     const { log } = this.options;
 
-    if (uri.cache === true && this.cache.isEnabled) {
+    // A local file read as the task's user is read each time: the cache is shared by all users.
+    const user = source.kind === 'file' ? options.user : undefined;
+    if (uri.cache === true && this.cache.isEnabled && user === undefined) {
       const cached = await this.fromCache(uri.value, source, options.signal, maxBytes, destination);
       if (cached !== undefined) {
         try {
@@ -228,7 +234,10 @@ export class Fetcher implements UriFetcher {
         return;
       }
     } else {
-      const opened = await this.open(source, options.signal);
+      const opened =
+        source.kind === 'file' && user !== undefined
+          ? { size: undefined, stream: readAsUser(source.path, user, options.signal) }
+          : await this.open(source, options.signal);
       await this.write(opened, destination, maxBytes, options.signal);
     }
     if (isExecutable) await chmod(destination, 0o755);

@@ -59,7 +59,7 @@ import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
 import { giveToUser, type HostUser, runAsUser, switchUserTo, taskUserName } from './task-user.js';
-import { linkVolumes, persistentVolumes } from './volumes.js';
+import { containerVolumes, linkVolumes, persistentVolumes } from './volumes.js';
 
 /** Completed tasks the agent keeps for `/state` (200 per executor in Mesos). */
 const MAX_COMPLETED_TASKS = 1000;
@@ -285,10 +285,27 @@ export class TaskRuns {
     try {
       // Fetched as root; Mesos' fetcher runs as the task's user, so the files are theirs.
       if (uris.length > 0 && run.user !== undefined) giveToUser(sandbox, run.user);
-      const volumes = persistentVolumes(this.options.workDir, task.resources ?? []);
       // A container mounts them itself (-v, bind mounts); else they are links in the sandbox.
-      if (this.options.containerizer.mountsVolumes?.(task.container) !== true)
-        linkVolumes(sandbox, volumes);
+      const mountsVolumes = this.options.containerizer.mountsVolumes?.(task.container) === true;
+      const volumes = [
+        ...persistentVolumes(this.options.workDir, task.resources ?? []),
+        ...containerVolumes(
+          task.container,
+          {
+            sandbox,
+            parentSandbox:
+              group === undefined
+                ? undefined
+                : sandboxPath(this.options.workDir, {
+                    ...address,
+                    containerIdValue: group.executorContainerIdValue,
+                  }),
+          },
+          mountsVolumes,
+          run.user,
+        ),
+      ];
+      if (!mountsVolumes) linkVolumes(sandbox, volumes);
       const launching = this.options.containerizer.launch({
         onLaunching: reportStarting,
         containerId: containerIdValue,
@@ -401,6 +418,7 @@ export class TaskRuns {
     try {
       await this.options.fetcher.fetch(uris, run.sandbox, {
         signal: controller.signal,
+        ...(run.user !== undefined ? { user: run.user } : {}),
         // A task may not bring in more than the disk it was given.
         ...(diskMb > 0 ? { maxBytes: Math.floor(diskMb * 1024 * 1024) } : {}),
       });

@@ -2,9 +2,10 @@
 // `<work_dir>/volumes/roles/<role>/<persistence id>` (Mesos' layout,
 // docs/persistent-volume.md), is made when a task first uses it, is mounted into
 // the task where its `disk.volume.container_path` says, and outlives the task:
-// only DESTROY removes it.
-import { lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+// only DESTROY removes it. Also a MESOS container's own `volumes` (host and sandbox
+// paths), which go where the persistent ones go.
+import { existsSync, lchownSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
 import type { VolumeMount } from '../containerizer/index.js';
 import type { Resource } from '../wire/index.js';
 
@@ -41,6 +42,101 @@ export function persistentVolumes(workDir: string, resources: readonly Resource[
   return mounts;
 }
 
+/** What a ContainerInfo.Volume may hold, as far as where its data comes from. */
+interface ContainerVolume {
+  readonly container_path?: unknown;
+  readonly host_path?: unknown;
+  readonly mode?: unknown;
+  readonly image?: unknown;
+  readonly source?: {
+    readonly type?: unknown;
+    readonly host_path?: { readonly path?: unknown };
+    readonly sandbox_path?: { readonly type?: unknown; readonly path?: unknown };
+  };
+}
+
+/**
+ * A MESOS container's `volumes` (ContainerInfo.volumes), as mounts beside its persistent
+ * volumes: a host path (`host_path` absolute, or `source` HOST_PATH) bind mounted, which
+ * needs the agent's filesystem/linux (`canBindMount`), as Mesos' volume/host_path isolator
+ * needs it; a sandbox path (`host_path` relative, Mesos' legacy form, or `source`
+ * SANDBOX_PATH: SELF in the task's sandbox, PARENT in its task group executor's, as pods
+ * share data) made if missing. Throws, so the launch fails with the reason, for what cannot
+ * be honoured: a host path that does not exist or cannot be mounted, a path out of its
+ * sandbox, PARENT outside a task group, and kinds this agent does not provide (image,
+ * Docker volume, secret, CSI). They used to be dropped
+ * without a word: the task ran, and wrote what it meant for the host's disk into its
+ * sandbox, lost at garbage collection. Other container types handle their own volumes.
+ */
+export function containerVolumes(
+  container: Readonly<Record<string, unknown>> | undefined,
+  sandboxes: { readonly sandbox: string; readonly parentSandbox: string | undefined },
+  canBindMount: boolean,
+  /** The task's user: directories made for sandbox paths are theirs, as the sandbox is. */
+  owner?: { readonly uid: number; readonly gid: number },
+): VolumeMount[] {
+  if (container?.type !== 'MESOS' || !Array.isArray(container.volumes)) return [];
+  return (container.volumes as readonly ContainerVolume[]).map((volume) => {
+    const containerPath = String(volume.container_path ?? '');
+    const mode = volume.mode === 'RO' ? 'RO' : 'RW';
+    const hostPath = hostPathOf(volume, containerPath, sandboxes);
+    if (hostPath.kind === 'host') {
+      if (!canBindMount)
+        throw new Error(
+          `Volume '${containerPath}': host path volumes need the agent's filesystem/linux isolation`,
+        );
+      if (!existsSync(hostPath.path))
+        throw new Error(`Path '${hostPath.path}' in HOST_PATH volume does not exist`);
+    } else {
+      const first = mkdirSync(hostPath.path, { recursive: true });
+      if (owner !== undefined && first !== undefined)
+        for (let dir = hostPath.path; ; dir = dirname(dir)) {
+          lchownSync(dir, owner.uid, owner.gid);
+          if (dir === first || dir === dirname(dir)) break;
+        }
+    }
+    return { hostPath: hostPath.path, containerPath, mode };
+  });
+}
+
+function hostPathOf(
+  volume: ContainerVolume,
+  containerPath: string,
+  sandboxes: { readonly sandbox: string; readonly parentSandbox: string | undefined },
+): { readonly kind: 'host' | 'sandbox'; readonly path: string } {
+  const source = volume.source;
+  const inSandbox = (base: string, path: string) => {
+    const resolved = join(base, path);
+    if (isAbsolute(path) || relative(base, resolved).startsWith('..'))
+      throw new Error(`Volume '${containerPath}': sandbox path '${path}' escapes the sandbox`);
+    return { kind: 'sandbox', path: resolved } as const;
+  };
+  if (source?.type === 'HOST_PATH') {
+    const path = String(source.host_path?.path ?? '');
+    if (!isAbsolute(path)) throw new Error(`Path '${path}' in HOST_PATH volume is not absolute`);
+    return { kind: 'host', path: normalize(path) };
+  }
+  if (source?.type === 'SANDBOX_PATH') {
+    const path = String(source.sandbox_path?.path ?? '');
+    const type = source.sandbox_path?.type ?? 'SELF';
+    if (type === 'SELF') return inSandbox(sandboxes.sandbox, path);
+    if (type === 'PARENT' && sandboxes.parentSandbox !== undefined)
+      return inSandbox(sandboxes.parentSandbox, path);
+    throw new Error(
+      `Volume '${containerPath}': a ${String(type)} sandbox path needs a task group's executor`,
+    );
+  }
+  if (source?.type !== undefined || volume.image !== undefined)
+    throw new Error(
+      `Volume '${containerPath}': ${volume.image !== undefined ? 'image' : String(source?.type)} volumes are not supported by this agent`,
+    );
+  if (typeof volume.host_path !== 'string' || volume.host_path === '')
+    throw new Error(`Volume '${containerPath}' names no host_path or source`);
+  return isAbsolute(volume.host_path)
+    ? { kind: 'host', path: normalize(volume.host_path) }
+    : inSandbox(sandboxes.sandbox, volume.host_path);
+}
+
 /**
  * A command task's volumes, as links in its sandbox at their container paths, as Mesos'
  * filesystem/posix isolator makes them. Not bind mounts: a command task has no mount
@@ -53,13 +149,11 @@ export function linkVolumes(sandbox: string, mounts: readonly VolumeMount[]): vo
   for (const mount of mounts) {
     if (isAbsolute(mount.containerPath))
       throw new Error(
-        `Persistent volume container path '${mount.containerPath}' is absolute: a command task needs a relative one (or a DOCKER container)`,
+        `Volume container path '${mount.containerPath}' is absolute: a command task needs a relative one (or a DOCKER container)`,
       );
     const path = join(sandbox, mount.containerPath);
     if (relative(sandbox, path).startsWith('..') || path === sandbox)
-      throw new Error(
-        `Persistent volume container path '${mount.containerPath}' escapes the sandbox`,
-      );
+      throw new Error(`Volume container path '${mount.containerPath}' escapes the sandbox`);
     mkdirSync(dirname(path), { recursive: true });
     if (isLink(path)) rmSync(path);
     symlinkSync(mount.hostPath, path);

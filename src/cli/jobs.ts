@@ -119,19 +119,24 @@ async function serve(values: ParsedValues): Promise<number> {
     await state.close();
     throw error;
   }
-  await new Promise<void>((done) => {
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
+  const reason = await new Promise<'signal' | 'store failed'>((done) => {
+    process.once('SIGINT', () => done('signal'));
+    process.once('SIGTERM', () => done('signal'));
+    void daemon.storeFailed.then(() => done('store failed'));
     if (process.env[STOP_WITH_PARENT_ENV] === '1') {
-      process.stdin.once('close', () => done());
+      process.stdin.once('close', () => done('signal'));
       process.stdin.resume();
     }
   });
   if (process.env[STOP_WITH_PARENT_ENV] === '1') process.stdin.destroy();
   await daemon.stop();
   await state.close();
-  return 0;
+  // Not 0: `agora up` (or any supervisor) starts it again, from what the store holds.
+  return reason === 'store failed' ? EXIT_STORE_FAILED : 0;
 }
+
+/** The exit status when the store failed, as the master's for a broken invariant. */
+const EXIT_STORE_FAILED = 70;
 
 function api(values: ParsedValues, path: string): URL {
   const address =

@@ -316,6 +316,7 @@ async function serve(values: ParsedValues): Promise<number> {
   const reason = await new Promise<string>((resolveReason) => {
     process.once('SIGINT', () => resolveReason('SIGINT'));
     process.once('SIGTERM', () => resolveReason('SIGTERM'));
+    void framework.storeFailed.then(() => resolveReason('store failed'));
     // Under `agora up`: stop when it goes, even if it was SIGKILLed.
     if (process.env[STOP_WITH_PARENT_ENV] === '1') {
       process.stdin.once('close', () => resolveReason('parent gone'));
@@ -326,5 +327,9 @@ async function serve(values: ParsedValues): Promise<number> {
   logger.info({ reason }, 'stopping');
   await framework.stop();
   await close();
-  return 0;
+  // Not 0: `agora up` (or any supervisor) starts it again, from what the store holds.
+  return reason === 'store failed' ? EXIT_STORE_FAILED : 0;
 }
+
+/** The exit status when the store failed, as the master's for a broken invariant. */
+const EXIT_STORE_FAILED = 70;

@@ -211,18 +211,18 @@ export function volumeBinds(
     if (isAbsolute(path)) {
       if (where.rootfs === undefined)
         throw new Error(
-          `Persistent volume container path '${path}' is absolute: a command task without an image needs a relative one`,
+          `Volume container path '${path}' is absolute: a command task without an image needs a relative one`,
         );
       const inside = normalize(path);
       if (inside === '/' || inside.split('/').includes('..'))
-        throw new Error(`Persistent volume container path '${path}' is not a directory below /`);
+        throw new Error(`Volume container path '${path}' is not a directory below /`);
       target = join(where.rootfs, inside);
     } else {
       const base =
         where.rootfs === undefined ? where.sandbox : join(where.rootfs, CONTAINER_SANDBOX);
       target = join(base, path);
       if (relative(base, target).startsWith('..') || target === base)
-        throw new Error(`Persistent volume container path '${path}' escapes the sandbox`);
+        throw new Error(`Volume container path '${path}' escapes the sandbox`);
     }
     return { source: volume.hostPath, target, isReadOnly: volume.mode === 'RO' };
   });

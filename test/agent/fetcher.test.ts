@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -177,6 +178,45 @@ test('fetcher copies local files, names them, and makes them executable', async 
   );
   assert.ok(missing instanceof FetchError);
   assert.match(missing.message, /Failed to fetch '.*nope': cannot read/);
+});
+
+test('fetcher reads local files as the task user it is given, not as the agent', {
+  skip: process.getuid?.() === 0 ? false : 'needs root to switch users',
+}, async (t) => {
+  const source = dir(t, 'source');
+  chmodSync(source, 0o755);
+  const sandbox = dir(t, 'sandbox');
+  writeFileSync(join(source, 'public.txt'), 'for anyone', { mode: 0o644 });
+  writeFileSync(join(source, 'secret.txt'), 'root only', { mode: 0o600 });
+  symlinkSync(join(source, 'secret.txt'), join(source, 'link.txt'));
+  const nobody = { uid: 65_534, gid: 65_534 };
+  const { fetcher: f } = fetcher(t);
+  await f.fetch([{ value: join(source, 'public.txt') }], sandbox, { signal: never, user: nobody });
+  assert.equal(readFileSync(join(sandbox, 'public.txt'), 'utf8'), 'for anyone');
+  for (const name of ['secret.txt', 'link.txt']) {
+    for (const cache of [false, true]) {
+      const refused = await rejection(
+        f.fetch([{ value: `file://${join(source, name)}`, cache }], sandbox, {
+          signal: never,
+          user: nobody,
+        }),
+      );
+      assert.ok(refused instanceof FetchError, `${name}: ${String(refused)}`);
+      assert.match(refused.message, /cannot read .* as uid 65534: .*Permission denied/);
+    }
+  }
+  assert.ok(
+    !existsSync(join(sandbox, 'secret.txt')) ||
+      readFileSync(join(sandbox, 'secret.txt'), 'utf8') === '',
+  );
+  // Not a regular file: refused as before.
+  const device = await rejection(
+    f.fetch([{ value: '/dev/zero' }], sandbox, { signal: never, user: nobody }),
+  );
+  assert.match(String(device), /not a regular file/);
+  // Without a user (the agent does not switch users) the agent reads it, as Mesos' does.
+  await f.fetch([{ value: join(source, 'secret.txt') }], sandbox, { signal: never });
+  assert.equal(readFileSync(join(sandbox, 'secret.txt'), 'utf8'), 'root only');
 });
 
 test('fetcher downloads over http, follows redirects, and says why a download failed', async (t) => {

@@ -1,9 +1,22 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { linkVolumes, persistentVolumes, syncVolumes } from '../../src/agent/volumes.js';
+import {
+  containerVolumes,
+  linkVolumes,
+  persistentVolumes,
+  syncVolumes,
+} from '../../src/agent/volumes.js';
 import type { Resource } from '../../src/wire/index.js';
 
 const volume = (id: string, role = 'eng'): Resource => ({
@@ -51,4 +64,83 @@ test("a task's volumes are made and linked into a command task's sandbox", (t) =
     () => linkVolumes(sandbox, [{ hostPath: '/x', containerPath: '../out', mode: 'RW' }]),
     /escapes the sandbox/,
   );
+});
+
+test("a MESOS container's own volumes: host paths need bind mounts, sandbox paths are made in their sandbox", (t) => {
+  const dir = workDir(t);
+  const sandbox = join(dir, 'executor', 'containers', 'task');
+  const parentSandbox = join(dir, 'executor');
+  mkdirSync(sandbox, { recursive: true });
+  const mesos = (volumes: unknown[]) => ({ type: 'MESOS', volumes });
+  const where = { sandbox, parentSandbox };
+  const selfVolume = {
+    container_path: 'scratch',
+    source: { type: 'SANDBOX_PATH', sandbox_path: { type: 'SELF', path: 'kept/data' } },
+    mode: 'RW',
+  };
+  const parentVolume = {
+    container_path: 'shared',
+    source: { type: 'SANDBOX_PATH', sandbox_path: { type: 'PARENT', path: 'pod' } },
+    mode: 'RO',
+  };
+  const mounts = containerVolumes(
+    mesos([selfVolume, parentVolume, { container_path: 'legacy', host_path: 'rel', mode: 'RW' }]),
+    where,
+    false,
+  );
+  assert.deepEqual(mounts, [
+    { hostPath: join(sandbox, 'kept', 'data'), containerPath: 'scratch', mode: 'RW' },
+    { hostPath: join(parentSandbox, 'pod'), containerPath: 'shared', mode: 'RO' },
+    { hostPath: join(sandbox, 'rel'), containerPath: 'legacy', mode: 'RW' },
+  ]);
+  for (const mount of mounts) assert.ok(existsSync(mount.hostPath), mount.hostPath);
+  // Made for the task's user, as its sandbox is: 'kept' and 'kept/data' are theirs.
+  if (process.getuid?.() === 0) {
+    const owner = { uid: 65_534, gid: 65_534 };
+    const [mine] = containerVolumes(
+      mesos([
+        {
+          ...selfVolume,
+          source: { ...selfVolume.source, sandbox_path: { type: 'SELF', path: 'own/data' } },
+        },
+      ]),
+      where,
+      false,
+      owner,
+    );
+    assert.equal(statSync(join(sandbox, 'own')).uid, owner.uid);
+    assert.equal(statSync(mine?.hostPath ?? '').uid, owner.uid);
+    assert.equal(statSync(sandbox).uid, 0, 'what was there already is left as it was');
+  }
+  // A host path is bind mounted or refused: a link would give a read-only volume writably.
+  const host = { container_path: 'etc', host_path: dir, mode: 'RO' };
+  assert.throws(() => containerVolumes(mesos([host]), where, false), /filesystem\/linux/);
+  assert.deepEqual(containerVolumes(mesos([host]), where, true), [
+    { hostPath: dir, containerPath: 'etc', mode: 'RO' },
+  ]);
+  assert.throws(
+    () => containerVolumes(mesos([{ ...host, host_path: join(dir, 'none') }]), where, true),
+    /does not exist/,
+  );
+  assert.throws(
+    () => containerVolumes(mesos([parentVolume]), { sandbox, parentSandbox: undefined }, true),
+    /PARENT sandbox path needs a task group's executor/,
+  );
+  const escaping = {
+    ...selfVolume,
+    source: { ...selfVolume.source, sandbox_path: { type: 'SELF', path: '../..' } },
+  };
+  assert.throws(() => containerVolumes(mesos([escaping]), where, true), /escapes the sandbox/);
+  assert.throws(
+    () =>
+      containerVolumes(
+        mesos([{ container_path: 'd', source: { type: 'DOCKER_VOLUME' } }]),
+        where,
+        true,
+      ),
+    /DOCKER_VOLUME volumes are not supported/,
+  );
+  // Other containers handle their own volumes (the Docker containerizer's -v).
+  assert.deepEqual(containerVolumes({ type: 'DOCKER', volumes: [host] }, where, true), []);
+  assert.deepEqual(containerVolumes(undefined, where, true), []);
 });

@@ -2,7 +2,8 @@
 // once, and with --state etcd://… or zk://… a framework SIGKILLed on one machine (work dir) carries on
 // from another with nothing of its own on disk.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseJobSpec } from '../../src/frameworks/index.js';
@@ -94,3 +95,44 @@ for (const kind of ['etcd', 'zookeeper'] as const)
     const finished = await runFinished(second.url, 'across', slow.id, 120_000);
     assert.deepEqual([finished.status, finished.succeeded], ['SUCCESS', 6]);
   });
+
+test('jobs: a write the store cannot make (a full disk) is 503, and the daemon stops; started again it has every change it acknowledged', {
+  skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs',
+}, async (t) => {
+  const cluster = await startCluster({ agents: 0 });
+  defer(t, () => cluster.stop());
+  const disk = mkdtempSync(join(cluster.workDir, 'jobs-disk-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'agora-test-jobs-disk', disk]);
+  defer(t, () => execFileSync('umount', ['-l', disk]));
+  const workDir = join(disk, 'jobs');
+  const jobs = await startJobs(cluster, { workDir });
+  defer(t, () => jobs.daemon.stop());
+  const kept = await api(jobs.url, 'POST', '/v1/jobs', { id: 'kept', run: { cmd: 'true' } });
+  assert.equal(kept.status, 201);
+  // The disk fills; a job bigger than the page the store's log has left cannot be written.
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${join(disk, 'fill')}`, 'bs=64k'], { stdio: 'ignore' });
+  } catch {
+    // dd ends with ENOSPC: that was the point.
+  }
+  const refused = await api<{ message: string }>(jobs.url, 'POST', '/v1/jobs', {
+    id: 'big',
+    run: { cmd: `echo ${'x'.repeat(60_000)}` },
+  });
+  assert.equal(refused.status, 503, JSON.stringify(refused.body));
+  assert.match(refused.body.message, /could not be stored.*try again/);
+  // It stops rather than go on with changes it could not keep (a supervisor restarts it).
+  assert.equal(await jobs.daemon.exited, 70);
+  rmSync(join(disk, 'fill'));
+  const again = await startJobs(cluster, { workDir });
+  defer(t, () => again.daemon.stop());
+  const listed = await api<{ id: string }[]>(again.url, 'GET', '/v1/jobs');
+  assert.deepEqual(
+    listed.body.map((job) => job.id),
+    ['kept'],
+  );
+  assert.equal(
+    (await api(again.url, 'POST', '/v1/jobs', { id: 'big', run: { cmd: 'true' } })).status,
+    201,
+  );
+});

@@ -7,7 +7,15 @@
 // image container again after a kill -9 of the agent, and leaves no mount and
 // no container rootfs behind.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -181,6 +189,62 @@ describe('Docker images in the Mesos containerizer', {
     await framework.update('reader', 'TASK_FINISHED', 60_000);
     assert.match(sandboxFile(agentDir, 'reader', 'stdout'), /^kept$/m);
     assert.equal(readFileSync(join(volumeDir, 'file'), 'utf8'), 'kept\nmore\n');
+  });
+
+  test("a MESOS container's host path and sandbox path volumes are mounted; one it cannot honour fails the launch", async () => {
+    const hostDir = join(dir, 'host-volume');
+    mkdirSync(hostDir);
+    writeFileSync(join(hostDir, 'in'), 'from the host\n');
+    const withVolumes = (volumes: unknown[]) => ({ type: 'MESOS', volumes });
+    await framework.launch({
+      mounted: {
+        command: {
+          value:
+            'test ! -L host && cat host/in && echo out > host/out && ! echo x > ro/x && echo shared > scratch/file',
+        },
+        container: withVolumes([
+          { container_path: 'host', host_path: hostDir, mode: 'RW' },
+          {
+            container_path: 'ro',
+            source: { type: 'HOST_PATH', host_path: { path: hostDir } },
+            mode: 'RO',
+          },
+          {
+            container_path: 'scratch',
+            source: { type: 'SANDBOX_PATH', sandbox_path: { type: 'SELF', path: 'kept' } },
+            mode: 'RW',
+          },
+        ]),
+        resources: SMALL,
+      },
+    });
+    await framework.update('mounted', 'TASK_FINISHED', 60_000);
+    assert.match(sandboxFile(agentDir, 'mounted', 'stdout'), /^from the host$/m);
+    assert.equal(readFileSync(join(hostDir, 'out'), 'utf8'), 'out\n');
+    assert.ok(!existsSync(join(hostDir, 'x')), 'a read-only volume was not written');
+    assert.equal(sandboxFile(agentDir, 'mounted', 'kept/file'), 'shared\n');
+    // What cannot be honoured fails the launch naming why, rather than running without it.
+    const refused: [string, unknown][] = [
+      ['vol-missing', { container_path: 'm', host_path: join(dir, 'no-such-dir'), mode: 'RW' }],
+      [
+        'vol-escaping',
+        {
+          container_path: 'e',
+          source: { type: 'SANDBOX_PATH', sandbox_path: { type: 'SELF', path: '../../../..' } },
+          mode: 'RW',
+        },
+      ],
+      ['vol-secret', { container_path: 's', source: { type: 'SECRET', secret: {} }, mode: 'RO' }],
+    ];
+    for (const [name, volume] of refused)
+      await framework.launch({
+        [name]: { command: { value: 'true' }, container: withVolumes([volume]), resources: SMALL },
+      });
+    const why = async (name: string) =>
+      (await framework.update(name, 'TASK_FAILED', 60_000)).message ?? '';
+    assert.match(await why('vol-missing'), /no-such-dir' in HOST_PATH volume does not exist/);
+    assert.match(await why('vol-escaping'), /escapes the sandbox/);
+    assert.match(await why('vol-secret'), /SECRET volumes are not supported/);
   });
 
   test('agora run --docker-image --containerizer mesos runs a command in the image', async () => {

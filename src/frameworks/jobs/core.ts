@@ -117,7 +117,8 @@ export interface Write {
 /** A command refused: `status` is the HTTP status the REST API answers with. */
 export class JobsError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409 | 422,
+    /** 503: the change could not be stored (the daemon then restarts from what it holds). */
+    readonly status: 400 | 404 | 409 | 422 | 503,
     readonly field: string | undefined,
     message: string,
   ) {

@@ -21,7 +21,7 @@ import {
 } from '../../wire/index.js';
 import { domainAttributes } from '../domain-attributes.js';
 import { CallQueue } from './call-queue.js';
-import { JobsCore, type Launch, type LaunchTask } from './core.js';
+import { JobsCore, JobsError, type Launch, type LaunchTask } from './core.js';
 import {
   type JobsStore,
   type JobsStoreChange,
@@ -73,6 +73,16 @@ export class JobsFramework {
   private readonly now: () => number;
   /** Agents' URLs by id, from offers: where sandboxes are read. */
   readonly agentUrls = new Map<string, string>();
+  private markStoreFailed: (error: Error) => void = () => undefined;
+  /**
+   * Resolves once a write to the store failed (a full disk, a lost coordinator). The store
+   * takes no write after that, so what the core does from then on would be forgotten at the
+   * next start while the API said it was done: the daemon must stop and be started again from
+   * what the store holds, as the master does when its registry fails.
+   */
+  readonly storeFailed = new Promise<Error>((resolve) => {
+    this.markStoreFailed = resolve;
+  });
 
   constructor(private readonly options: JobsFrameworkOptions) {
     this.now = options.now ?? Date.now;
@@ -149,7 +159,20 @@ export class JobsFramework {
     const parts: Promise<void>[] = [];
     for (let i = 0; i < changes.length; i += MAX_STORE_BATCH_CHANGES)
       parts.push(this.options.store.write(changes.slice(i, i + MAX_STORE_BATCH_CHANGES)));
-    await Promise.all(parts);
+    try {
+      await Promise.all(parts);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.options.log('the store failed: stopping, to start again from what it holds', {
+        message: failure.message,
+      });
+      this.markStoreFailed(failure);
+      throw new JobsError(
+        503,
+        undefined,
+        `the change could not be stored (${failure.message}); the jobs daemon restarts from what it last stored: try again`,
+      );
+    }
   }
 
   /** Stops following the master; the framework stays registered (its tasks keep running). */

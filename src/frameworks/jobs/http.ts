@@ -9,6 +9,7 @@
 // `details` in Metronome's shape; a body that cannot be read is 400.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getJson, MAX_READ_BYTES, readFile, sandboxPath } from '../../sdk/index.js';
+import { exceedsJsonDepth, limits } from '../../wire/index.js';
 import { type AgentView, type RoleView, whyWaiting } from '../waiting.js';
 import { demandOf, isFinished, JobsError, type Run } from './core.js';
 import type { JobsFramework } from './framework.js';
@@ -389,7 +390,12 @@ async function body(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const bytes = Buffer.concat(chunks);
+  // Refused before parsing: what echoes a field back (a PUT's mismatched id) or walks the
+  // parsed value would overflow the stack on one nested thousands deep, a 500.
+  if (exceedsJsonDepth(bytes, limits.MAX_JSON_DEPTH))
+    throw new HttpError(400, `the body nests deeper than ${limits.MAX_JSON_DEPTH} levels`, 'body');
+  const text = bytes.toString('utf8');
   if (text.trim() === '') throw new HttpError(400, 'expected a body');
   try {
     return parseYaml(text);

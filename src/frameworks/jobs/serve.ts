@@ -4,6 +4,7 @@
 // shared framework store: embedded, ZooKeeper or etcd) and this closes it.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { JobsFramework } from './framework.js';
 import { createJobsServer } from './http.js';
 import type { JobsStore } from './store.js';
@@ -20,9 +21,14 @@ export interface ServeJobsOptions {
   readonly name?: string;
 }
 
+/** How long stop() lets requests in flight finish before it cuts their connections. */
+const STOP_ANSWERS_MS = 2000;
+
 export interface JobsDaemon {
   readonly url: string;
   readonly framework: JobsFramework;
+  /** Resolves when the framework's store failed: stop the daemon (see JobsFramework). */
+  readonly storeFailed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -59,9 +65,19 @@ export async function serveJobs(options: ServeJobsOptions): Promise<JobsDaemon> 
   return {
     url,
     framework,
+    storeFailed: framework.storeFailed,
     async stop() {
-      server.closeAllConnections();
+      // Answers being written go out first (the 503 of the call whose write failed the
+      // store), within a bound; idle keep-alive connections close at once.
       server.close();
+      server.closeIdleConnections();
+      const bound = new AbortController();
+      await Promise.race([
+        once(server, 'close'),
+        delay(STOP_ANSWERS_MS, undefined, { signal: bound.signal }).catch(() => undefined),
+      ]);
+      bound.abort();
+      server.closeAllConnections();
       await framework.stop();
     },
   };

@@ -1,6 +1,7 @@
 // The DNS server's sockets: UDP and TCP on one port (RFC 1035 §4.2), answering
-// from the current Zone. Bounded: one TCP connection carries at most a few
-// queries, connections are capped and idle ones closed.
+// from the current Zone. Bounded: connections are capped, idle ones closed, and a
+// TCP client that does not read its answers is not read from either, so its
+// pipelined queries cannot pile answers up in memory.
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
@@ -9,6 +10,12 @@ import { encodeResponse, MAX_UDP_BYTES, parseQuery, type Zone } from './dns.js';
 const MAX_TCP_CONNECTIONS = 256;
 const TCP_IDLE_MS = 10_000;
 const MAX_TCP_MESSAGE_BYTES = 4096;
+/**
+ * Answers a TCP connection may have waiting for its client to read before the server stops
+ * reading its queries (one query of 40 bytes can ask for 64 KiB of SRV records: without this,
+ * a client that pipelined queries and read nothing grew the process by a GiB a minute).
+ */
+export const MAX_TCP_UNREAD_ANSWER_BYTES = 256 * 1024;
 
 export class DnsServer {
   private udp: Socket | undefined;
@@ -55,15 +62,36 @@ export class DnsServer {
     return encodeResponse(question, rcode, answers, additional, maxBytes);
   }
 
+  /** Bytes of answers written to TCP clients and not yet taken by them (for tests and metrics). */
+  unreadAnswerBytes(): number {
+    let total = 0;
+    for (const socket of this.connections) total += socket.writableLength;
+    return total;
+  }
+
   private serveTcp(socket: TcpSocket): void {
     this.connections.add(socket);
     socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
     socket.on('close', () => this.connections.delete(socket));
     socket.on('error', () => undefined);
     let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
+    let isWaitingForDrain = false;
+    const answerBuffered = (): void => {
       while (buffered.length >= 2) {
+        // Read no further until the client takes what it was sent; the idle timeout ends a
+        // client that never does.
+        if (socket.writableLength >= MAX_TCP_UNREAD_ANSWER_BYTES) {
+          if (!isWaitingForDrain) {
+            isWaitingForDrain = true;
+            socket.pause();
+            socket.once('drain', () => {
+              isWaitingForDrain = false;
+              socket.resume();
+              answerBuffered();
+            });
+          }
+          return;
+        }
         const length = buffered.readUInt16BE(0);
         if (length > MAX_TCP_MESSAGE_BYTES) {
           socket.destroy();
@@ -77,6 +105,10 @@ export class DnsServer {
         prefix.writeUInt16BE(reply.length, 0);
         socket.write(Buffer.concat([prefix, reply]));
       }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      answerBuffered();
     });
   }
 }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { userInfo } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { PlacementPolicy } from '../../placement/index.js';
 import { type SchedulerConnection, SubscriptionError, subscribe } from '../../sdk/index.js';
 import {
@@ -27,6 +28,7 @@ import { Zone } from './dns.js';
 import { DnsServer } from './dns-server.js';
 import { EventHub } from './event-hub.js';
 import { handleApi } from './http-api.js';
+import { HttpError } from './http-io.js';
 import { isHealthy } from './instance.js';
 import { ReadinessProber } from './readiness-prober.js';
 import { offerView, taskInfoOf } from './task-info.js';
@@ -72,6 +74,8 @@ export interface ServicesOptions {
 }
 
 const FRAMEWORK_ID_KEY = 'framework:id';
+/** How long stop() lets API requests in flight finish before it cuts their connections. */
+const STOP_ANSWERS_MS = 2000;
 /** Offers are refused this long when nothing waits (and the framework suppresses). */
 const IDLE_REFUSE_SECONDS = 30;
 /** Offers that fit nothing waiting are refused briefly, so others are offered first. */
@@ -171,6 +175,17 @@ export class ServicesFramework {
     return { url: this.url, dnsPort: this.dnsPort };
   }
 
+  private markStoreFailed: (error: Error) => void = () => undefined;
+  /**
+   * Resolves once a write to the store failed (a full disk, a lost coordinator). The store
+   * takes no write after that, so what the core does from then on would be forgotten at the
+   * next start while the API said it was done: the daemon must stop and be started again
+   * from what the store holds, as the master does when its registry fails.
+   */
+  readonly storeFailed = new Promise<Error>((resolve) => {
+    this.markStoreFailed = resolve;
+  });
+
   /** Disconnects (the master keeps the framework and its tasks for the failover timeout). */
   async stop(): Promise<void> {
     if (this.isStopped) return;
@@ -184,8 +199,18 @@ export class ServicesFramework {
     await this.dns?.stop();
     const server = this.server;
     if (server !== undefined) {
+      // Answers being written go out first (the 503 of the call whose write failed the
+      // store), within a bound; idle keep-alive connections close at once.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const bound = new AbortController();
+      await Promise.race([
+        closed,
+        delay(STOP_ANSWERS_MS, undefined, { signal: bound.signal }).catch(() => undefined),
+      ]);
+      bound.abort();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     }
     await this.options.store.close();
   }
@@ -385,7 +410,19 @@ export class ServicesFramework {
         ? { kind: 'delete' as const, key }
         : { kind: 'put' as const, key, value };
     });
-    await this.options.store.write(changes);
+    try {
+      await this.options.store.write(changes);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.options.log.error(
+        { reason: failure.message },
+        'the store failed: stopping, to start again from what it holds',
+      );
+      this.markStoreFailed(failure);
+      throw new HttpError(503, {
+        message: `the change could not be stored (${failure.message}); the services framework restarts from what it last stored: try again`,
+      });
+    }
   }
 
   private async reconcile(): Promise<void> {
