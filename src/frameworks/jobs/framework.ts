@@ -248,36 +248,46 @@ export class JobsFramework {
     const used = new Set(launches.map((l) => l.offerId));
     const unused = offers.filter((o) => !used.has(o.id.value)).map((o) => o.id);
     const byId = new Map<string, Offer>(offers.map((o) => [o.id.value, o]));
-    // One ACCEPT per offer used, with all of that offer's tasks in one LAUNCH.
+    // One ACCEPT per offer used, with all of that offer's tasks in one LAUNCH. Pipelined on a
+    // connection of their own (a cycle's thousand go out in a few writes, never behind
+    // acknowledgements, and never twice), and not awaited here: the events behind these
+    // offers (the STARTINGs of the tasks just launched) are read, stored and acknowledged
+    // meanwhile. Awaiting them held every UPDATE until the last ACCEPT was answered, so a
+    // big run went in phases and, under load, its agents resent every STARTING
+    // (bench/RESULTS.md, "Jobs framework, fifth pass"). The launches are durable already.
     const calls: Promise<unknown>[] = launches.map((launch) =>
-      this.calls
-        .push(
-          () =>
-            connection.accept(
-              [mintOfferId(launch.offerId)],
-              [
-                {
-                  type: 'LAUNCH',
-                  launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
-                },
-              ],
-              refuse,
-            ),
-          true,
+      connection
+        .acceptPipelined(
+          [mintOfferId(launch.offerId)],
+          [
+            {
+              type: 'LAUNCH',
+              launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
+            },
+          ],
+          refuse,
         )
-        .then((error) => {
-          // Whether the master took it is unknown: reconciliation tells (TASK_DROPPED if not).
-          if (error !== undefined)
-            this.options.log('accept failed', {
-              offer: launch.offerId,
-              message: (error as Error).message,
-            });
-        }),
+        .catch((error: unknown) => this.acceptFailed(connection, launch, error)),
     );
     if (unused.length > 0)
       calls.push(this.calls.push(() => connection.decline(unused as OfferID[], refuse), true));
-    await Promise.all(calls);
-    await this.adjustOffers(connection);
+    void Promise.all(calls).then(() => this.adjustOffers(connection).catch(() => undefined));
+  }
+
+  /**
+   * Whether the master took a failed ACCEPT is unknown (it is never sent twice): asking for
+   * its tasks' states settles it (TASK_DROPPED or TASK_LOST for a launch it did not take).
+   */
+  private acceptFailed(connection: SchedulerConnection, launch: Launch, error: unknown): void {
+    this.options.log('accept failed; reconciling its tasks', {
+      offer: launch.offerId,
+      message: (error as Error).message,
+    });
+    const tasks = launch.tasks.map((task) => ({
+      task_id: mintTaskId(task.taskId),
+      agent_id: mintAgentId(launch.agentId),
+    }));
+    void this.calls.push(() => connection.reconcile(tasks), true);
   }
 
   private taskInfos(launch: Launch, offer: Offer | undefined): TaskInfo[] {
