@@ -400,7 +400,7 @@ export class SchedulerConnection {
    * connection of their own (one write carries a burst, and they never queue behind
    * acknowledgements). Never sent twice: if the connection closes before the answer, the
    * call fails with ConnectionError and whether the master took it is unknown — reconcile
-   * (a launch it did not take comes back TASK_DROPPED or TASK_LOST).
+   * (a launch it did not take comes back TASK_GONE or TASK_UNKNOWN).
    */
   acceptPipelined(
     offerIds: readonly OfferID[],

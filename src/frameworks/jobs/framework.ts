@@ -276,7 +276,8 @@ export class JobsFramework {
 
   /**
    * Whether the master took a failed ACCEPT is unknown (it is never sent twice): asking for
-   * its tasks' states settles it (TASK_DROPPED or TASK_LOST for a launch it did not take).
+   * its tasks' states settles it (TASK_GONE or TASK_UNKNOWN for a launch it did not take:
+   * launched again, no retry spent).
    */
   private acceptFailed(connection: SchedulerConnection, launch: Launch, error: unknown): void {
     this.options.log('accept failed; reconciling its tasks', {
