@@ -1,7 +1,8 @@
 // The jobs framework's shell around its pure core: the scheduler subscription (SDK only, as a
 // third-party framework would), the store, and timers. It acts on the core's decisions in one
 // order: persist the core's writes, then ACCEPT launches, ACKNOWLEDGE statuses and send KILLs,
-// so nothing the master or an agent knows of is unknown to the store after a crash.
+// so nothing the master or an agent knows of is unknown to the store after a crash. (A task's
+// STARTING or RUNNING is acknowledged on arrival: its later updates still wait at the agent.)
 import { userInfo } from 'node:os';
 import { offerFree } from '../../placement/index.js';
 import { Resources } from '../../resources/index.js';
@@ -17,6 +18,7 @@ import {
   type Offer,
   type OfferID,
   type TaskInfo,
+  type TaskState,
   type TaskStatus,
 } from '../../wire/index.js';
 import { domainAttributes } from '../domain-attributes.js';
@@ -298,7 +300,12 @@ export class JobsFramework {
 
   private update(status: TaskStatus): void {
     this.core.update(status.task_id.value, status.state, status.message, this.now());
-    if (status.uuid !== undefined) this.pendingAcks.push(status);
+    if (status.uuid !== undefined) {
+      const connection = this.connection;
+      if (connection !== undefined && isAcknowledgedAtOnce(status.state))
+        this.acknowledge(connection, status);
+      else this.pendingAcks.push(status);
+    }
     this.requestFlush();
   }
 
@@ -392,6 +399,26 @@ export class JobsFramework {
         .finally(() => this.schedule());
     }, delayMs);
   }
+}
+
+/**
+ * A task's word that it is starting or running is acknowledged when it arrives, before the
+ * store has its `running` record: the agent sends the task's next update only once this one
+ * is acknowledged, so waiting for the store's write (a turn of the loop and an fdatasync,
+ * behind any write under way) held each task two writes longer on the way to its end
+ * (STARTING, then RUNNING) — on one real agent, where a task's slot is the bound, that is
+ * time per task. Nothing is lost if the framework dies before the write: the index's record
+ * says `staging`, the agent still holds the task's later updates unacknowledged, and
+ * reconciliation on restart reports the task's state. Every other update (terminal ones,
+ * TASK_UNREACHABLE) is acknowledged only once what it changed is durable.
+ */
+function isAcknowledgedAtOnce(state: TaskState): boolean {
+  return (
+    state === 'TASK_STAGING' ||
+    state === 'TASK_STARTING' ||
+    state === 'TASK_RUNNING' ||
+    state === 'TASK_KILLING'
+  );
 }
 
 function attributesOf(attributes: readonly Attribute[]): Record<string, string> {

@@ -57,6 +57,7 @@ async function waitFor<T>(
 async function oneTaskLaunched(
   t: TestContext,
   onAccept: (request: IncomingMessage, response: ServerResponse) => void,
+  store: JobsStore = memoryStore(),
 ) {
   const calls: Call[] = [];
   let stream: ServerResponse | undefined;
@@ -92,7 +93,7 @@ async function oneTaskLaunched(
   const { port } = server.address() as AddressInfo;
   const framework = new JobsFramework({
     master: `127.0.0.1:${port}`,
-    store: memoryStore(),
+    store,
     agingMs: 60_000,
     log: () => undefined,
   });
@@ -132,6 +133,18 @@ async function oneTaskLaunched(
   const taskId = accept.accept?.operations[0]?.launch.task_infos[0]?.task_id.value;
   assert.ok(taskId !== undefined, 'the ACCEPT launches the task');
   return { framework, calls, events, taskId };
+}
+
+/** An UPDATE event of the test's task on agent A1. */
+function updateRecord(taskId: string, state: string, uuid: string): Buffer {
+  return encodeRecord(
+    JSON.stringify({
+      type: 'UPDATE',
+      update: {
+        status: { task_id: { value: taskId }, agent_id: { value: 'A1' }, state, uuid },
+      },
+    }),
+  );
 }
 
 test('a status is acknowledged while the ACCEPT that launched its task is still unanswered', async (t) => {
@@ -179,4 +192,46 @@ test('an ACCEPT whose connection closes unanswered is not sent again; its task i
   // Time for a resend to show, had there been one (lean-http resent on a fresh connection).
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(calls.filter((c) => c.type === 'ACCEPT').length, 1, 'the ACCEPT went out once');
+});
+
+test("a task's RUNNING is acknowledged before the store has it; its FINISHED only once durable", async (t) => {
+  // A store whose writes are held once `isHolding` is set, until the test lets them go.
+  const inner = memoryStore();
+  let isHolding = false;
+  const held: (() => void)[] = [];
+  const store: JobsStore = {
+    recover: () => inner.recover(),
+    write: (changes) =>
+      isHolding
+        ? new Promise<void>((resolve) => held.push(() => void inner.write(changes).then(resolve)))
+        : inner.write(changes),
+    close: () => inner.close(),
+  };
+  // Before the framework's own hook (stop() waits for its writes), so it runs first.
+  t.after(() => {
+    isHolding = false;
+    for (const release of held.splice(0)) release();
+  });
+  const { calls, events, taskId } = await oneTaskLaunched(
+    t,
+    (_request, response) => response.writeHead(202).end(),
+    store,
+  );
+  isHolding = true;
+  const acked = (uuid: string) =>
+    calls.some((c) => c.type === 'ACKNOWLEDGE' && c.acknowledge?.uuid === uuid);
+  const running = Buffer.from('running').toString('base64');
+  events.write(updateRecord(taskId, 'TASK_RUNNING', running));
+  await waitFor('the acknowledgement of TASK_RUNNING', () => (acked(running) ? true : undefined));
+  await waitFor("the store's write of the task's running record", () =>
+    held.length > 0 ? true : undefined,
+  );
+  const finished = Buffer.from('finished').toString('base64');
+  events.write(updateRecord(taskId, 'TASK_FINISHED', finished));
+  // Time for an early acknowledgement to show, had there been one.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(acked(finished), false, 'TASK_FINISHED waits for the store');
+  isHolding = false;
+  for (const release of held.splice(0)) release();
+  await waitFor('the acknowledgement of TASK_FINISHED', () => (acked(finished) ? true : undefined));
 });
