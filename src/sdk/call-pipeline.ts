@@ -5,10 +5,15 @@
 // listeners per call (lean-http.ts's request-at-a-time exchange). Measured in
 // bench/RESULTS.md ("Jobs framework, per-process CPU per task").
 //
-// Only for calls that may be sent twice: a request that was written but never answered
-// (the server closed the connection first, e.g. an idle keep-alive timeout racing a new
-// write) is sent again once on a new connection. ACKNOWLEDGE is such a call: a second one
-// for the same update is forwarded and ignored, or refused, and either is harmless.
+// Two kinds of call, chosen per pipeline (`resend`):
+// - 'once', for calls that may be sent twice: a request that was written but never answered
+//   (the server closed the connection first, e.g. an idle keep-alive timeout racing a new
+//   write) is sent again once on a new connection. ACKNOWLEDGE is such a call: a second one
+//   for the same update is forwarded and ignored, or refused, and either is harmless.
+// - 'never', for calls that must not be (ACCEPT: a second one would launch its tasks twice
+//   if the first was taken): such a request fails with ConnectionError, its fate unknown to
+//   the caller, who reconciles. So that an idle keep-alive timeout does not race a write, a
+//   connection idle longer than IDLE_REUSE_MS is replaced before it is written to.
 import type { Socket } from 'node:net';
 import { withClientAuthorization } from './client-credential.js';
 import { asConnectionError, ConnectionError } from './http-client.js';
@@ -30,9 +35,19 @@ export interface PipelinedAnswer {
   readonly body: string;
 }
 
+/**
+ * A 'never' pipeline writes only on a connection that was busy this recently: node:http's
+ * default keep-alive timeout is 5 s (the master's is 65 s), so a server has not begun closing it.
+ */
+export const IDLE_REUSE_MS = 2000;
+
 export interface CallPipelineOptions {
   readonly connections?: number;
   readonly depth?: number;
+  /** What becomes of a request written on a connection that closed unanswered. Default 'once'. */
+  readonly resend?: 'once' | 'never';
+  /** Clock for the idle check of 'never' (tests). */
+  readonly now?: () => number;
 }
 
 interface Pending {
@@ -87,6 +102,8 @@ export class CallPipeline {
   private readonly queue = new Fifo<Pending>();
   private readonly lanes: (Lane | undefined)[];
   private readonly depth: number;
+  private readonly resend: 'once' | 'never';
+  private readonly now: () => number;
   private isPumpWanted = false;
   private isClosed = false;
   private idleWaiters: (() => void)[] = [];
@@ -99,13 +116,16 @@ export class CallPipeline {
   ) {
     this.lanes = new Array(options.connections ?? DEFAULT_CONNECTIONS).fill(undefined);
     this.depth = options.depth ?? DEFAULT_DEPTH;
+    this.resend = options.resend ?? 'once';
+    this.now = options.now ?? performance.now.bind(performance);
     this.origin = url.origin;
   }
 
   /**
    * POSTs `body` to `path`; resolves with the answer, whatever its status. Rejects with
-   * ConnectionError when no answer came (after one retry), PipelineQueueFullError when
-   * too many wait, and ConnectionError once the pipeline is closed.
+   * ConnectionError when no answer came (after one retry with resend 'once', at once with
+   * 'never'), PipelineQueueFullError when too many wait, and ConnectionError once the
+   * pipeline is closed.
    */
   post(
     path: string,
@@ -158,9 +178,14 @@ export class CallPipeline {
     if (this.isClosed) return;
     for (let i = 0; i < this.lanes.length && this.queue.length > 0; i++) {
       let lane = this.lanes[i];
+      if (lane !== undefined && !lane.isDead && this.resend === 'never' && lane.inFlight === 0) {
+        // Idle a while: the server may be closing it as we write; a fresh one is certain.
+        if (this.now() - lane.lastBusyMs > IDLE_REUSE_MS) lane.retire();
+      }
       if (lane === undefined || lane.isDead) {
         const fresh: Lane = new Lane(
           this.url,
+          this.now,
           (unanswered, error) => this.laneClosed(i, fresh, unanswered, error),
           () => {
             this.schedulePump();
@@ -182,7 +207,7 @@ export class CallPipeline {
     }
   }
 
-  /** A connection closed: its unanswered requests are sent again once, or fail. */
+  /** A connection closed: its unanswered requests are sent again once ('once'), or fail. */
   private laneClosed(
     index: number,
     lane: Lane,
@@ -192,7 +217,7 @@ export class CallPipeline {
     if (this.lanes[index] === lane) this.lanes[index] = undefined;
     const again: Pending[] = [];
     for (const pending of unanswered) {
-      if (pending.isRetry || this.isClosed)
+      if (pending.isRetry || this.isClosed || this.resend === 'never')
         pending.reject(error ?? new ConnectionError(this.url.host, 'connection closed'));
       else {
         pending.isRetry = true;
@@ -221,6 +246,8 @@ class Lane {
   private readonly socket: Socket;
   private readonly unanswered = new Fifo<Pending>();
   isDead = false;
+  /** When it last wrote or read (the pipeline's clock). */
+  lastBusyMs: number;
   private pending: Buffer = Buffer.alloc(0);
   private state: BodyState = 'head';
   private status = 0;
@@ -231,9 +258,11 @@ class Lane {
 
   constructor(
     private readonly origin: URL,
+    private readonly now: () => number,
     private readonly onClose: (unanswered: readonly Pending[], error?: Error) => void,
     private readonly onAnswer: () => void,
   ) {
+    this.lastBusyMs = now();
     this.socket = openSocket(origin);
     this.socket.on('data', (data: Buffer) => this.feed(data));
     this.socket.on('end', () => this.destroy());
@@ -252,6 +281,7 @@ class Lane {
 
   send(batch: readonly Pending[]): void {
     if (batch.length === 0) return;
+    this.lastBusyMs = this.now();
     if (this.unanswered.length === 0) this.socket.ref();
     this.socket.cork();
     for (const pending of batch) {
@@ -268,6 +298,11 @@ class Lane {
     }
     // One write (writev) for the batch.
     process.nextTick(() => this.socket.uncork());
+  }
+
+  /** Closes an idle connection for good; nothing is owed on it. */
+  retire(): void {
+    this.destroy();
   }
 
   destroy(error?: Error): void {
@@ -387,6 +422,7 @@ class Lane {
   }
 
   private answered(): void {
+    this.lastBusyMs = this.now();
     const pending = this.unanswered.shift();
     const body = this.bodyParts.length === 0 ? '' : Buffer.concat(this.bodyParts).toString('utf8');
     this.bodyParts = [];

@@ -128,6 +128,8 @@ export class SchedulerConnection {
   private readonly ackQueue: TaskStatus[] = [];
   /** ACKNOWLEDGEs pipelined to the current stream's master (call-pipeline.ts). */
   private pipeline: CallPipeline | undefined;
+  /** ACCEPTs pipelined by acceptPipelined(), never sent twice, on a connection of their own. */
+  private acceptPipeline: CallPipeline | undefined;
   private isClosed = false;
   /** Aborted by close(): stops a re-subscription's wait and request. */
   private readonly closing = new AbortController();
@@ -347,17 +349,23 @@ export class SchedulerConnection {
   }
 
   /**
-   * A call that may go out twice (ACKNOWLEDGE), pipelined with others on a few kept-alive
-   * connections; resolves on 202 (or 200).
+   * A call pipelined with others on a few kept-alive connections; resolves on 202 (or 200).
+   * 'acknowledge': a call that may go out twice (ACKNOWLEDGE). 'accept': one that must not
+   * (ACCEPT), on a connection of its own so it never waits behind acknowledgements.
    */
-  private async callPipelined(body: CallBody): Promise<void> {
+  private async callPipelined(kind: 'acknowledge' | 'accept', body: CallBody): Promise<void> {
     const master = this.master;
-    let pipeline = this.pipeline;
+    let pipeline = kind === 'accept' ? this.acceptPipeline : this.pipeline;
     if (pipeline === undefined || pipeline.origin !== master.origin) {
-      // A new leader: what was pipelined to the old one fails (its agents resend).
+      // A new leader: what was pipelined to the old one fails (its agents resend; an
+      // ACCEPT's fate is for the caller's reconciliation).
       pipeline?.close();
-      pipeline = new CallPipeline(master);
-      this.pipeline = pipeline;
+      pipeline =
+        kind === 'accept'
+          ? new CallPipeline(master, { connections: 1, resend: 'never' })
+          : new CallPipeline(master);
+      if (kind === 'accept') this.acceptPipeline = pipeline;
+      else this.pipeline = pipeline;
     }
     const answer = await pipeline.post(
       '/api/v1/scheduler',
@@ -382,6 +390,24 @@ export class SchedulerConnection {
     filters?: Filters,
   ): Promise<void> {
     return this.call({
+      type: 'ACCEPT',
+      accept: { offer_ids: offerIds, operations, ...(filters !== undefined ? { filters } : {}) },
+    });
+  }
+
+  /**
+   * ACCEPT for a framework that sends many at once (a big offer cycle): pipelined on a
+   * connection of their own (one write carries a burst, and they never queue behind
+   * acknowledgements). Never sent twice: if the connection closes before the answer, the
+   * call fails with ConnectionError and whether the master took it is unknown — reconcile
+   * (a launch it did not take comes back TASK_GONE or TASK_UNKNOWN).
+   */
+  acceptPipelined(
+    offerIds: readonly OfferID[],
+    operations: readonly OfferOperation[],
+    filters?: Filters,
+  ): Promise<void> {
+    return this.callPipelined('accept', {
       type: 'ACCEPT',
       accept: { offer_ids: offerIds, operations, ...(filters !== undefined ? { filters } : {}) },
     });
@@ -420,7 +446,7 @@ export class SchedulerConnection {
       if (oldest !== undefined) this.acknowledgedUuids.delete(oldest);
     }
     try {
-      await this.callPipelined({
+      await this.callPipelined('acknowledge', {
         type: 'ACKNOWLEDGE',
         acknowledge: { agent_id, task_id: status.task_id, uuid },
       });
@@ -458,12 +484,21 @@ export class SchedulerConnection {
   async close(options: { readonly drainMs?: number; readonly teardown?: boolean } = {}) {
     if (this.isClosed) return;
     const drainMs = options.drainMs ?? 2000;
-    if (this.pendingAcks.size > 0 || (this.pipeline?.size ?? 0) > 0)
+    if (
+      this.pendingAcks.size > 0 ||
+      (this.pipeline?.size ?? 0) > 0 ||
+      (this.acceptPipeline?.size ?? 0) > 0
+    )
       await Promise.race([
-        Promise.allSettled([...this.pendingAcks, this.pipeline?.idle()]),
+        Promise.allSettled([
+          ...this.pendingAcks,
+          this.pipeline?.idle(),
+          this.acceptPipeline?.idle(),
+        ]),
         sleepUnref(drainMs),
       ]);
     this.pipeline?.close();
+    this.acceptPipeline?.close();
     // Closed before TEARDOWN: the master ends the stream on it, which is no loss to recover from.
     this.isClosed = true;
     if (options.teardown === true)

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
-import { CallPipeline } from '../../src/sdk/call-pipeline.js';
+import { CallPipeline, IDLE_REUSE_MS } from '../../src/sdk/call-pipeline.js';
 import { ConnectionError } from '../../src/sdk/index.js';
 
 type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
@@ -146,4 +146,62 @@ test('close() fails what is queued or unanswered, and later calls', async (t) =>
   await assert.rejects(pipeline.post('/x', JSON_HEADERS, '{}'), ConnectionError);
   await pipeline.idle();
   t.after(() => pipeline.close());
+});
+
+test("resend 'never': a call unanswered when its connection closes fails, sent once", async (t) => {
+  const server = await serve(t, () => {
+    // Never answers: the test cuts the connection instead.
+  });
+  const pipeline = new CallPipeline(server.url, { connections: 1, resend: 'never' });
+  t.after(() => pipeline.close());
+  const call = pipeline.post('/x', JSON_HEADERS, 'accept');
+  const rejected = assert.rejects(call, ConnectionError);
+  while (server.requests() < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (const socket of server.sockets) socket.destroy();
+  await rejected;
+  // Give a resend every chance to show up before counting.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(server.requests(), 1, 'never sent again');
+});
+
+test("resend 'never': calls behind an answer that closes its connection fail, none twice", async (t) => {
+  let answered = 0;
+  const bodies: string[] = [];
+  const server = await serve(t, (_request, response, body) => {
+    answered += 1;
+    bodies.push(body);
+    response.writeHead(202, answered === 3 ? { connection: 'close' } : {});
+    response.end(body);
+  });
+  const pipeline = new CallPipeline(server.url, { connections: 1, depth: 8, resend: 'never' });
+  t.after(() => pipeline.close());
+  const results = await Promise.allSettled(
+    Array.from({ length: 8 }, (_, n) => pipeline.post('/x', JSON_HEADERS, `call ${n}`)),
+  );
+  const fulfilled = results.filter((r) => r.status === 'fulfilled').length;
+  assert.ok(fulfilled >= 3, `${fulfilled} answered`);
+  for (const r of results)
+    if (r.status === 'rejected') assert.ok(r.reason instanceof ConnectionError, String(r.reason));
+  assert.equal(new Set(bodies).size, bodies.length, 'no call reached the server twice');
+});
+
+test("resend 'never': a connection idle past IDLE_REUSE_MS is replaced before a write", async (t) => {
+  const server = await serve(t, (_request, response, body) => {
+    response.writeHead(202);
+    response.end(body);
+  });
+  let nowMs = 0;
+  const pipeline = new CallPipeline(server.url, {
+    connections: 1,
+    resend: 'never',
+    now: () => nowMs,
+  });
+  t.after(() => pipeline.close());
+  assert.equal((await pipeline.post('/x', JSON_HEADERS, 'one')).body, 'one');
+  nowMs += IDLE_REUSE_MS / 2;
+  assert.equal((await pipeline.post('/x', JSON_HEADERS, 'two')).body, 'two');
+  assert.equal(server.connections(), 1, 'reused while recently busy');
+  nowMs += IDLE_REUSE_MS + 1;
+  assert.equal((await pipeline.post('/x', JSON_HEADERS, 'three')).body, 'three');
+  assert.equal(server.connections(), 2, 'a fresh connection after the idle time');
 });

@@ -2,7 +2,9 @@
 // of thousands of ACKNOWLEDGEs each opened a connection of its own (the SDK keeps 8 idle per
 // origin): the framework spent its CPU in connect() and the master in accepting sockets
 // (bench/RESULTS.md, "Jobs framework"). At most `limit` in flight reuse the kept-alive
-// connections. Urgent calls (ACCEPT, DECLINE, KILL) go before acknowledgements.
+// connections. Urgent calls (DECLINE, KILL, RECONCILE) go first. ACCEPTs no longer pass here:
+// they go pipelined on a connection of their own (sdk acceptPipelined), and ACKNOWLEDGEs on
+// the SDK's pipeline for them.
 
 /** Bound on queued calls: past it, acknowledgements are dropped (the agent resends the update). */
 export const MAX_QUEUED_CALLS = 200_000;

@@ -1,7 +1,8 @@
 // The jobs framework's shell around its pure core: the scheduler subscription (SDK only, as a
 // third-party framework would), the store, and timers. It acts on the core's decisions in one
 // order: persist the core's writes, then ACCEPT launches, ACKNOWLEDGE statuses and send KILLs,
-// so nothing the master or an agent knows of is unknown to the store after a crash.
+// so nothing the master or an agent knows of is unknown to the store after a crash. (A task's
+// STARTING or RUNNING is acknowledged on arrival: its later updates still wait at the agent.)
 import { userInfo } from 'node:os';
 import { offerFree } from '../../placement/index.js';
 import { Resources } from '../../resources/index.js';
@@ -17,6 +18,7 @@ import {
   type Offer,
   type OfferID,
   type TaskInfo,
+  type TaskState,
   type TaskStatus,
 } from '../../wire/index.js';
 import { domainAttributes } from '../domain-attributes.js';
@@ -271,36 +273,47 @@ export class JobsFramework {
     const used = new Set(launches.map((l) => l.offerId));
     const unused = offers.filter((o) => !used.has(o.id.value)).map((o) => o.id);
     const byId = new Map<string, Offer>(offers.map((o) => [o.id.value, o]));
-    // One ACCEPT per offer used, with all of that offer's tasks in one LAUNCH.
+    // One ACCEPT per offer used, with all of that offer's tasks in one LAUNCH. Pipelined on a
+    // connection of their own (a cycle's thousand go out in a few writes, never behind
+    // acknowledgements, and never twice), and not awaited here: the events behind these
+    // offers (the STARTINGs of the tasks just launched) are read, stored and acknowledged
+    // meanwhile. Awaiting them held every UPDATE until the last ACCEPT was answered, so a
+    // big run went in phases and, under load, its agents resent every STARTING
+    // (bench/RESULTS.md, "Jobs framework, fifth pass"). The launches are durable already.
     const calls: Promise<unknown>[] = launches.map((launch) =>
-      this.calls
-        .push(
-          () =>
-            connection.accept(
-              [mintOfferId(launch.offerId)],
-              [
-                {
-                  type: 'LAUNCH',
-                  launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
-                },
-              ],
-              refuse,
-            ),
-          true,
+      connection
+        .acceptPipelined(
+          [mintOfferId(launch.offerId)],
+          [
+            {
+              type: 'LAUNCH',
+              launch: { task_infos: this.taskInfos(launch, byId.get(launch.offerId)) },
+            },
+          ],
+          refuse,
         )
-        .then((error) => {
-          // Whether the master took it is unknown: reconciliation tells (TASK_DROPPED if not).
-          if (error !== undefined)
-            this.options.log('accept failed', {
-              offer: launch.offerId,
-              message: (error as Error).message,
-            });
-        }),
+        .catch((error: unknown) => this.acceptFailed(connection, launch, error)),
     );
     if (unused.length > 0)
       calls.push(this.calls.push(() => connection.decline(unused as OfferID[], refuse), true));
-    await Promise.all(calls);
-    await this.adjustOffers(connection);
+    void Promise.all(calls).then(() => this.adjustOffers(connection).catch(() => undefined));
+  }
+
+  /**
+   * Whether the master took a failed ACCEPT is unknown (it is never sent twice): asking for
+   * its tasks' states settles it (TASK_GONE or TASK_UNKNOWN for a launch it did not take:
+   * launched again, no retry spent).
+   */
+  private acceptFailed(connection: SchedulerConnection, launch: Launch, error: unknown): void {
+    this.options.log('accept failed; reconciling its tasks', {
+      offer: launch.offerId,
+      message: (error as Error).message,
+    });
+    const tasks = launch.tasks.map((task) => ({
+      task_id: mintTaskId(task.taskId),
+      agent_id: mintAgentId(launch.agentId),
+    }));
+    void this.calls.push(() => connection.reconcile(tasks), true);
   }
 
   private taskInfos(launch: Launch, offer: Offer | undefined): TaskInfo[] {
@@ -310,7 +323,12 @@ export class JobsFramework {
 
   private update(status: TaskStatus): void {
     this.core.update(status.task_id.value, status.state, status.message, this.now());
-    if (status.uuid !== undefined) this.pendingAcks.push(status);
+    if (status.uuid !== undefined) {
+      const connection = this.connection;
+      if (connection !== undefined && isAcknowledgedAtOnce(status.state))
+        this.acknowledge(connection, status);
+      else this.pendingAcks.push(status);
+    }
     this.requestFlush();
   }
 
@@ -404,6 +422,26 @@ export class JobsFramework {
         .finally(() => this.schedule());
     }, delayMs);
   }
+}
+
+/**
+ * A task's word that it is starting or running is acknowledged when it arrives, before the
+ * store has its `running` record: the agent sends the task's next update only once this one
+ * is acknowledged, so waiting for the store's write (a turn of the loop and an fdatasync,
+ * behind any write under way) held each task two writes longer on the way to its end
+ * (STARTING, then RUNNING) — on one real agent, where a task's slot is the bound, that is
+ * time per task. Nothing is lost if the framework dies before the write: the index's record
+ * says `staging`, the agent still holds the task's later updates unacknowledged, and
+ * reconciliation on restart reports the task's state. Every other update (terminal ones,
+ * TASK_UNREACHABLE) is acknowledged only once what it changed is durable.
+ */
+function isAcknowledgedAtOnce(state: TaskState): boolean {
+  return (
+    state === 'TASK_STAGING' ||
+    state === 'TASK_STARTING' ||
+    state === 'TASK_RUNNING' ||
+    state === 'TASK_KILLING'
+  );
 }
 
 function attributesOf(attributes: readonly Attribute[]): Record<string, string> {
