@@ -5,12 +5,15 @@
 // registry, timers, sockets) and stop promptly when aborted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Candidacy, Coordinator } from '../../src/coordination/index.js';
+import { Contender } from '../../src/master/contender.js';
 import { rehearseReregistrationHttp } from '../../src/master/warm-up-http.js';
 import {
   InMemoryRegistry,
   type RegistryOperation,
   type RegistryState,
 } from '../../src/registry/index.js';
+import { silentLogger, systemClock } from '../../src/runtime/index.js';
 import { waitFor } from '../integration/harness.js';
 import { testMaster } from './daemon-routes.js';
 
@@ -93,4 +96,67 @@ test('an HTTP rehearsal re-registers every agent with its tasks, and leaves the 
   assert.deepEqual(keep(state), keep(before.state));
   assert.deepEqual(state.slaves, []);
   assert.equal(registry.applied, before.applied);
+  // Closed here, not after: the next test counts the servers listening.
+  await master.stop();
+});
+
+/** An election under the test's hand: contend() answers at once, elected when told. */
+function handCoordinator(): { coordinator: Coordinator; elect: () => void } {
+  let elect = () => {};
+  const elected = new Promise<void>((resolve) => {
+    elect = resolve;
+  });
+  const candidacy = { elected, fence: 'fence', stillLeads: async () => true } as Candidacy;
+  const coordinator: Coordinator = {
+    kind: 'etcd',
+    connect: async () => {},
+    watchLeader: () => () => {},
+    contend: async () => candidacy,
+    sessionLost: new AbortController().signal,
+    close: async () => {},
+  };
+  return { coordinator, elect };
+}
+
+const servers = () =>
+  process.getActiveResourcesInfo().filter((kind) => kind === 'TCPServerWrap').length;
+
+test("a standby's own rehearsal goes over HTTP too, and its scratch server is gone once elected", async (t) => {
+  // The earlier tests' servers are closed; their handles go a turn or two later.
+  await waitFor(
+    'no server left from earlier tests',
+    () => (servers() === 0 ? true : undefined),
+    5000,
+  );
+  const { coordinator, elect } = handCoordinator();
+  const contender = new Contender({
+    coordinator,
+    ip: '127.0.0.1',
+    port: 0,
+    logger: silentLogger(),
+    flags: {},
+    sessionTimeoutMs: 10_000,
+    clock: systemClock,
+    makeMaster: (id, port, _fence, leadership) => testMaster({ id, port, leadership }),
+    onLost: () => {},
+  });
+  t.after(() => contender.stop());
+  const url = await contender.start();
+  const standing = servers();
+  // After the core's rehearsal, a second server listens: the scratch master.
+  await waitFor(
+    'the scratch master listening',
+    () => (servers() > standing ? true : undefined),
+    60_000,
+  );
+  assert.equal((await fetch(`${url}/health`)).status, 200, 'the standby answers meanwhile');
+  elect();
+  await waitFor('a leader', () => contender.master, 10_000);
+  // The standby's server gave way to the leader's; the scratch master stopped.
+  await waitFor(
+    'the scratch master gone',
+    () => (servers() <= standing ? true : undefined),
+    10_000,
+  );
+  assert.equal((await fetch(`${url}/health`)).status, 200);
 });
