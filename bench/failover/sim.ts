@@ -33,6 +33,7 @@ import {
 } from './probes.js';
 import {
   describeStorm,
+  listenOverflows,
   ownCpuMs,
   processCpuMs,
   reregistrationsLogged,
@@ -166,8 +167,14 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
       const reregistrations = reregistrationsLogged(others);
       detection = undefined;
       let backAt:
-        | { wallMs: number; leaderCpuMs: number | undefined; benchCpuMs: number }
+        | {
+            wallMs: number;
+            leaderCpuMs: number | undefined;
+            benchCpuMs: number;
+            net: ReturnType<typeof listenOverflows>;
+          }
         | undefined;
+      const netBefore = listenOverflows();
       const killedAtWallMs = Date.now();
       const killedAt = performance.now();
       old.signal('SIGKILL');
@@ -192,6 +199,7 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
                 wallMs: Date.now(),
                 leaderCpuMs: processCpuMs(detection?.leader?.pid),
                 benchCpuMs: ownCpuMs(),
+                net: listenOverflows(),
               };
             }),
           ),
@@ -221,6 +229,8 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
               : undefined,
           benchCpuMs: backAt.benchCpuMs - detected.benchCpuMs,
           wallMs: backAt.wallMs - detected.atWallMs,
+          overflows: backAt.net.overflows - netBefore.overflows,
+          synRetrans: backAt.net.synRetrans - netBefore.synRetrans,
         };
         say(`  kill ${i}: ${describeStorm(storm)}`);
       }

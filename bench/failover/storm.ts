@@ -25,6 +25,25 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * The kernel's counts of connections dropped because a listen queue was full
+ * (TcpExt ListenOverflows) and of SYNs sent again (TCPSynRetrans): machine-wide, so other
+ * processes' connections count too. A dropped SYN costs its agent 1 s, then 3 s, … before
+ * its connection is tried again.
+ */
+export function listenOverflows(): { readonly overflows: number; readonly synRetrans: number } {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const at = lines.findIndex((line) => line.startsWith('TcpExt:'));
+    const names = (lines[at] ?? '').split(' ');
+    const values = (lines[at + 1] ?? '').split(' ');
+    const value = (name: string) => Number(values[names.indexOf(name)] ?? Number.NaN);
+    return { overflows: value('ListenOverflows'), synRetrans: value('TCPSynRetrans') };
+  } catch {
+    return { overflows: Number.NaN, synRetrans: Number.NaN };
+  }
+}
+
 /** The bench process's own CPU ms so far. */
 export function ownCpuMs(): number {
   const { user, system } = process.cpuUsage();
@@ -75,6 +94,9 @@ export interface StormBreakdown {
   readonly leaderCpuMs: number | undefined;
   readonly benchCpuMs: number;
   readonly wallMs: number;
+  /** Listen-queue overflows and SYN retransmissions on the machine from the kill to all back. */
+  readonly overflows: number;
+  readonly synRetrans: number;
 }
 
 export function describeStorm(storm: StormBreakdown): string {
@@ -82,7 +104,7 @@ export function describeStorm(storm: StormBreakdown): string {
     ms === undefined || Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`;
   const busy = (cpu: number | undefined) =>
     cpu === undefined ? '-' : `${s(cpu)} (${Math.round((100 * cpu) / storm.wallMs)} %)`;
-  return `detector +${s(storm.detectedMs)}; ${storm.count} re-registrations logged at +${s(storm.firstMs)} first, +${s(storm.medianMs)} half, +${s(storm.p90Ms)} 90 %, +${s(storm.lastMs)} last; over the ${s(storm.wallMs)} from detection to all back: leader CPU ${busy(storm.leaderCpuMs)}, bench process CPU ${busy(storm.benchCpuMs)}`;
+  return `detector +${s(storm.detectedMs)}; ${storm.count} re-registrations logged at +${s(storm.firstMs)} first, +${s(storm.medianMs)} half, +${s(storm.p90Ms)} 90 %, +${s(storm.lastMs)} last; over the ${s(storm.wallMs)} from detection to all back: leader CPU ${busy(storm.leaderCpuMs)}, bench process CPU ${busy(storm.benchCpuMs)}; machine-wide from the kill: ${storm.overflows} listen-queue overflows, ${storm.synRetrans} SYNs sent again`;
 }
 
 /** Times relative to `electedAtMs` (epoch ms) from the collected log times. */
