@@ -1,7 +1,8 @@
 // The master's CPU per agent re-registration after a failover (#10 goal (b)):
 //
 //   node --import tsx bench/reregister.ts [--agents 2000] [--tasks 10] [--within 1000]
-//                                         [--rounds 3] [--profile <dir>] [--warm] > /dev/null
+//                                         [--rounds 3] [--profile <dir>] [--warm] [--warm-http]
+//                                         [--cold] > /dev/null
 //
 // This process is the master (so process.cpuUsage() is the master's CPU alone; its
 // info-level log goes to stdout, as the daemon's: send it to /dev/null); the agents are
@@ -13,23 +14,32 @@
 // adopts every agent's tasks, as after a failover. Per round: CPU per re-registration, the
 // time until all are back, the worst lateness of a 10 ms timer. --profile writes a
 // .cpuprofile of each round's storm there. --warm: before round 1, the rehearsal a standby
-// runs (src/master/warm-up.ts), as the newly elected master would have had it.
-import { spawn } from 'node:child_process';
+// runs (src/master/warm-up.ts), as the newly elected master would have had it; --warm-http:
+// then its HTTP side too (src/master/warm-up-http.ts). --cold: the first master runs in a
+// process of its own (bench/reregister-admit.ts), so this one has run no agent API code
+// before round 1, as a standby has not (without it, round 1 follows the first master's
+// registrations in this process: warmer than a standby).
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Master } from '../src/master/index.js';
 import { rehearseReregistration } from '../src/master/warm-up.js';
+import { rehearseReregistrationHttp } from '../src/master/warm-up-http.js';
 import {
+  applyOperation,
+  EMPTY_REGISTRY_STATE,
   InMemoryRegistry,
   type RegistryOperation,
   type RegistryState,
 } from '../src/registry/index.js';
 import { createLogger } from '../src/runtime/index.js';
+import type { AgentInfo } from '../src/wire/index.js';
 import { ROOT, waitFor } from '../test/integration/harness.js';
 import { testMaster } from '../test/master/daemon-routes.js';
 
@@ -41,6 +51,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     profile: { type: 'string' },
     warm: { type: 'boolean', default: false },
+    'warm-http': { type: 'boolean', default: false },
+    cold: { type: 'boolean', default: false },
   },
 });
 const AGENTS = Number(values.agents);
@@ -59,9 +71,46 @@ class KeptRegistry extends InMemoryRegistry {
 /** The master's log, as the daemon's: info level, written once per loop round, on stdout. */
 const logger = () => createLogger('master');
 
+/** Time in GC pauses so far (the main thread's, as PerformanceObserver reports them). */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+
 const kept = new KeptRegistry();
-let master: Master = testMaster({ registry: kept, logger: logger() });
-const url = await master.start();
+/** The master the agents follow now; in --cold mode, none of this process's until round 1. */
+let master: Master | undefined;
+/** --cold: the admitting master's process, and a line it said. */
+let admitter:
+  | { readonly child: ChildProcess; readonly heard: (line: string) => Promise<string> }
+  | undefined;
+let url: string;
+if (values.cold) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench', 'reregister-admit.ts')],
+    {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines: string[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+  const heard = (prefix: string) =>
+    waitFor(
+      `the admitting master to say ${prefix}`,
+      () => {
+        const at = lines.findIndex((line) => line.startsWith(prefix));
+        return at < 0 ? undefined : (lines.splice(at, 1)[0] as string);
+      },
+      600_000,
+    );
+  admitter = { child, heard };
+  url = (await heard('url ')).slice(4);
+} else {
+  master = testMaster({ registry: kept, logger: logger() });
+  url = await master.start();
+}
 const child = spawn(
   process.execPath,
   [
@@ -89,12 +138,31 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 say(
   `${AGENTS} agents × ${TASKS} tasks, re-registering within ${WITHIN_MS} ms; load ${loadavg()[0]?.toFixed(1)}`,
 );
-if (values.warm) {
+/** The registry the next master recovers: the first master's, or (--cold) rebuilt from its dump. */
+let held: RegistryState | undefined = kept.held;
+if (admitter !== undefined) {
+  const file = join(tmpdir(), `agora-reregister-${process.pid}.json`);
+  admitter.child.stdin?.write(`dump ${file}\n`);
+  await admitter.heard('dumped');
+  const infos = JSON.parse(readFileSync(file, 'utf8')) as AgentInfo[];
+  rmSync(file, { force: true });
+  held = EMPTY_REGISTRY_STATE;
+  for (const agent of infos) held = applyOperation(held, { kind: 'admitAgent', agent });
+}
+if (values.warm || values['warm-http']) {
   const from = process.cpuUsage();
   const done = await rehearseReregistration();
   const used = process.cpuUsage(from);
   say(
     `warm-up: ${done.subscribed} rehearsed re-registrations, ${Math.round((used.user + used.system) / 1000)} ms CPU`,
+  );
+}
+if (values['warm-http']) {
+  const from = process.cpuUsage();
+  const done = await rehearseReregistrationHttp();
+  const used = process.cpuUsage(from);
+  say(
+    `warm-up over HTTP: ${done.subscribed} rehearsed re-registrations (${done.failed} failed), ${Math.round((used.user + used.system) / 1000)} ms CPU`,
   );
 }
 const session = values.profile === undefined ? undefined : new Session();
@@ -105,11 +173,15 @@ if (session !== undefined) {
 }
 for (let round = 1; round <= ROUNDS; round++) {
   const next = testMaster({
-    registry: new InMemoryRegistry({ initial: kept.held }),
+    registry: new InMemoryRegistry({ initial: held }),
     logger: logger(),
   });
   const nextUrl = await next.start();
-  await master.stop();
+  if (master !== undefined) await master.stop();
+  else if (admitter !== undefined) {
+    admitter.child.stdin?.end();
+    await once(admitter.child, 'exit');
+  }
   master = next;
   let lateMs = 0;
   let expected = performance.now() + 10;
@@ -120,12 +192,14 @@ for (let round = 1; round <= ROUNDS; round++) {
   }, 10);
   if (session !== undefined) await session.post('Profiler.start');
   const load = loadavg()[0] ?? 0;
+  const gcBefore = gcMs;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   child.stdin.write(`follow ${nextUrl} ${WITHIN_MS}\n`);
   await heard('resubscribed');
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
+  const roundGcMs = gcMs - gcBefore;
   clearInterval(ticker);
   if (session !== undefined && values.profile !== undefined) {
     const { profile } = await session.post('Profiler.stop');
@@ -136,12 +210,12 @@ for (let round = 1; round <= ROUNDS; round++) {
   let tasks = 0;
   for (const agent of master.books.agents.values()) tasks += agent.tasks.size;
   say(
-    `round ${round}: ${(cpuMs / AGENTS).toFixed(3)} ms master CPU per re-registration (${Math.round(cpuMs)} ms), ` +
+    `round ${round}: ${(cpuMs / AGENTS).toFixed(3)} ms master CPU per re-registration (${Math.round(cpuMs)} ms, GC pauses ${Math.round(roundGcMs)} ms), ` +
       `all back in ${Math.round(elapsedMs)} ms (${Math.round(elapsedMs - WITHIN_MS)} ms past the spread), ` +
       `10 ms timer ≤ ${Math.round(lateMs)} ms late; ${tasks} tasks adopted; load ${load.toFixed(1)} → ${loadavg()[0]?.toFixed(1)}`,
   );
 }
 child.stdin.end();
 await once(child, 'exit');
-await master.stop();
+await master?.stop();
 process.exit(0);

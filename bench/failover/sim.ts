@@ -31,6 +31,15 @@ import {
   servingLogged,
   until,
 } from './probes.js';
+import {
+  describeStorm,
+  listenOverflows,
+  ownCpuMs,
+  processCpuMs,
+  reregistrationsLogged,
+  type StormBreakdown,
+  stormTimes,
+} from './storm.js';
 
 /** What each simulated agent has: ten 0.1-cpu / 32 MB tasks fill it (as bench:master's state row). */
 const AGENT_RESOURCES: readonly Resource[] = [
@@ -42,6 +51,14 @@ const FRAMEWORKS = 10;
 const REGISTRATION_BACKOFF_MS = 1000;
 const FILL_TIMEOUT_MS = 15 * 60_000;
 const STEP_TIMEOUT_MS = 5 * 60_000;
+
+/** When this process's detector named the latest leader, and the CPU counters then. */
+interface Detection {
+  readonly atWallMs: number;
+  readonly leader: BedDaemon | undefined;
+  readonly leaderCpuMs: number | undefined;
+  readonly benchCpuMs: number;
+}
 
 export interface SimRow {
   readonly kind: CoordinatorKind;
@@ -90,8 +107,17 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
   });
   const detector = new MasterDetector(bed.clientUrl);
   let isFollowing = false;
+  /** When this process's detector named the latest leader, and the CPU counters then. */
+  let detection: Detection | undefined;
   detector.onChange((url) => {
     if (url === undefined || !isFollowing || url.host === agentsNetwork.master.host) return;
+    const leader = bed.masters.find((m) => m.isServing && new URL(m.url).host === url.host);
+    detection = {
+      atWallMs: Date.now(),
+      leader,
+      leaderCpuMs: processCpuMs(leader?.pid),
+      benchCpuMs: ownCpuMs(),
+    };
     agentsNetwork.retarget(url);
     pool.leaderChanged(REGISTRATION_BACKOFF_MS);
     frameworksNetwork.retarget(url);
@@ -138,6 +164,17 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
       const others = bed.masters.filter((m) => m !== old);
       const logged = electedLogged(others);
       const serving = servingLogged(others);
+      const reregistrations = reregistrationsLogged(others);
+      detection = undefined;
+      let backAt:
+        | {
+            wallMs: number;
+            leaderCpuMs: number | undefined;
+            benchCpuMs: number;
+            net: ReturnType<typeof listenOverflows>;
+          }
+        | undefined;
+      const netBefore = listenOverflows();
       const killedAtWallMs = Date.now();
       const killedAt = performance.now();
       old.signal('SIGKILL');
@@ -157,7 +194,14 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
                   ? true
                   : undefined,
               STEP_TIMEOUT_MS,
-            ),
+            ).then(() => {
+              backAt = {
+                wallMs: Date.now(),
+                leaderCpuMs: processCpuMs(detection?.leader?.pid),
+                benchCpuMs: ownCpuMs(),
+                net: listenOverflows(),
+              };
+            }),
           ),
         ),
         msSince(
@@ -171,6 +215,25 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
       ]);
       logged.stop();
       serving.stop();
+      reregistrations.stop();
+      const electedAtWallMs = killedAtWallMs + electedMs;
+      // Set by the detector's callback meanwhile (the compiler sees only the reset above).
+      const detected = detection as Detection | undefined;
+      if (detected !== undefined && backAt !== undefined) {
+        const storm: StormBreakdown = {
+          detectedMs: detected.atWallMs - electedAtWallMs,
+          ...stormTimes(reregistrations.times, electedAtWallMs),
+          leaderCpuMs:
+            backAt.leaderCpuMs !== undefined && detected.leaderCpuMs !== undefined
+              ? backAt.leaderCpuMs - detected.leaderCpuMs
+              : undefined,
+          benchCpuMs: backAt.benchCpuMs - detected.benchCpuMs,
+          wallMs: backAt.wallMs - detected.atWallMs,
+          overflows: backAt.net.overflows - netBefore.overflows,
+          synRetrans: backAt.net.synRetrans - netBefore.synRetrans,
+        };
+        say(`  kill ${i}: ${describeStorm(storm)}`);
+      }
       const served = await Promise.race([
         serving.line,
         new Promise<undefined>((resolve) => setTimeout(resolve, 1000, undefined)),
