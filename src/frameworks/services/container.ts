@@ -141,36 +141,40 @@ export function mesosContainerOf(
     };
   if (docker === undefined) return { type: 'DOCKER', ...withVolumes };
   const networking = networkingOf(networks);
-  if (networking.kind !== 'host') {
-    const network = dockerNetworkOf(networking, container.portMappings, hostPorts);
-    return {
-      type: 'DOCKER',
-      docker: {
-        image: docker.image,
-        ...network.docker,
-        privileged: docker.privileged,
-        force_pull_image: docker.forcePullImage,
-        ...(docker.parameters.length > 0 ? { parameters: docker.parameters } : {}),
-      },
-      ...withVolumes,
-      ...(network.networkInfos.length > 0 ? { network_infos: network.networkInfos } : {}),
-    };
-  }
+  // With `networks` the container-level mappings; without, docker's own network and mappings.
+  const network =
+    networking.kind !== 'host'
+      ? dockerNetworkOf(networking, container.portMappings, hostPorts)
+      : legacyDockerNetwork(docker, hostPorts);
+  return {
+    type: 'DOCKER',
+    docker: {
+      image: docker.image,
+      ...network.docker,
+      privileged: docker.privileged,
+      force_pull_image: docker.forcePullImage,
+      ...(docker.parameters.length > 0 ? { parameters: docker.parameters } : {}),
+    },
+    ...withVolumes,
+    ...(network.networkInfos.length > 0 ? { network_infos: network.networkInfos } : {}),
+  };
+}
+
+/** docker.network and docker.portMappings (Marathon before 1.5): a mapping takes the host port of its index. */
+function legacyDockerNetwork(
+  docker: NonNullable<MarathonContainer['docker']>,
+  hostPorts: readonly number[],
+): ReturnType<typeof dockerNetworkOf> {
   const mappings = (docker.portMappings ?? []).map((m, i) => ({
     container_port: m.containerPort,
     host_port: hostPorts[i] ?? m.hostPort,
     protocol: m.protocol,
   }));
   return {
-    type: 'DOCKER',
     docker: {
-      image: docker.image,
       network: docker.network,
-      privileged: docker.privileged,
-      force_pull_image: docker.forcePullImage,
-      ...(docker.parameters.length > 0 ? { parameters: docker.parameters } : {}),
       ...(mappings.length > 0 ? { port_mappings: mappings } : {}),
     },
-    ...withVolumes,
+    networkInfos: [],
   };
 }
