@@ -320,21 +320,8 @@ test('cgroups v1: a launch after a quiet moment takes the parked shim, which is 
   // The first launch parks the next one's shim once launches stop for a moment.
   const first = await launch('exit 0');
   await within('the first task', first.container.terminated);
-  const parked = await within(
-    'a parked shim',
-    (async () => {
-      for (;;) {
-        const found = parkedCgroups(isolation);
-        const pids = found.flatMap((path) =>
-          readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean),
-        );
-        // Ready once it said so: the containerizer (this process) then holds its FIFO open.
-        if (found.length > 0 && pids.length > 0 && holdsParkedFifo())
-          return { found, pid: Number(pids[0]) };
-        await delay(10);
-      }
-    })(),
-  );
+  // Ready once it said so: the containerizer (this process) then holds its FIFO open.
+  const parkedPid = await readyParkedShim(isolation);
   const ledger = ledgerIds(join(dir, 'ledger'));
   assert.ok(
     ledger.some((name) => name.startsWith('parked-')),
@@ -354,7 +341,7 @@ test('cgroups v1: a launch after a quiet moment takes the parked shim, which is 
       }
     })(),
   );
-  assert.equal(recorded, parked.pid, 'the parked shim started the task');
+  assert.equal(recorded, parkedPid, 'the parked shim started the task');
   await delay(50);
   assert.match(
     readFileSync(join(second.sandbox, 'cgroups'), 'utf8'),
