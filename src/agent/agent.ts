@@ -292,15 +292,17 @@ export class Agent implements AgentView {
     this.http.route(['GET'], '/metrics/snapshot', (request, response) =>
       sendJson(response, 200, this.metrics(), request),
     );
-    this.http.route(['GET'], '/monitor/statistics', (request, response) =>
+    this.http.route(['GET'], '/slave(1)/monitor/statistics', (request, response) =>
       sendJson(response, 200, this.statistics(), request),
     );
-    this.http.route(['GET'], '/monitor/statistics.json', (request, response) =>
+    this.http.route(['GET'], '/slave(1)/monitor/statistics.json', (request, response) =>
       sendJson(response, 200, this.statistics(), request),
     );
     // Mesos' /containers (what monitoring agents read): /monitor/statistics' entries with each
-    // container's status; `?container_id=` narrows it to one.
-    this.http.route(['GET'], '/containers', (request, response) => {
+    // container's status; `?container_id=` narrows it to one. These three live under the
+    // agent's process id as in Mesos (/slave(1)/monitor/statistics); the delegate serves them
+    // at the root too.
+    this.http.route(['GET'], '/slave(1)/containers', (request, response) => {
       const only = request.query.get('container_id');
       const entries = this.usage()
         .filter(({ entry }) => only === null || entry.container_id === only)

@@ -170,6 +170,16 @@ describe('nested containers (LAUNCH_CONTAINER with a parent)', () => {
       await fetch(new URL(`/containers?container_id=${parent}`, agentUrl()))
     ).json()) as unknown[];
     assert.equal(one.length, 1);
+    // Mesos serves these under the agent's process id; tools that name it must find them.
+    for (const path of ['/slave(1)/containers', '/slave(1)/monitor/statistics']) {
+      const named = await fetch(new URL(`${path}?container_id=${parent}`, agentUrl()));
+      assert.equal(named.status, 200, path);
+      const entries = (await named.json()) as { container_id: string }[];
+      assert.ok(
+        entries.some((e) => e.container_id === parent),
+        `${path}: ${JSON.stringify(entries)}`,
+      );
+    }
     const none = (await (
       await fetch(new URL('/containers?container_id=nobody', agentUrl()))
     ).json()) as unknown[];

@@ -340,9 +340,9 @@ export const AGENT_ROUTES: Readonly<Record<string, RouteKind>> = {
   'GET /slave(1)/flags': { kind: 'get' },
   'GET /version': { kind: 'get' },
   'GET /metrics/snapshot': { kind: 'get' },
-  'GET /monitor/statistics': { kind: 'get' },
-  'GET /monitor/statistics.json': { kind: 'get' },
-  'GET /containers': { kind: 'get' },
+  'GET /slave(1)/monitor/statistics': { kind: 'get' },
+  'GET /slave(1)/monitor/statistics.json': { kind: 'get' },
+  'GET /slave(1)/containers': { kind: 'get' },
   'POST /slave(1)/api/v1': {
     kind: 'call',
     call: 'agent-operator',
