@@ -1,6 +1,7 @@
 // The jobs framework answering what Metronome's clients send (the dcos CLI's job JSON) in
 // Metronome's shapes: restart, maxLaunchDelay, run.placement and schedules in a POST, the
-// `history` embed, 422 with `details`, and a role the framework cannot run as refused.
+// `history` and `historySummary` embeds, /ping, 422 with `details`, and a role the framework
+// cannot run as refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defer, startCluster } from './harness.js';
@@ -76,6 +77,27 @@ test("jobs: Metronome's job JSON is accepted, its history embed and errors have 
     [run.body.id],
   );
   assert.equal(typeof failedRuns[0]?.finishedAt, 'string');
+  // historySummary is history's counts without the runs; an unknown embed is refused.
+  const listed = await api<{ id: string; historySummary: Record<string, unknown> }[]>(
+    jobs.url,
+    'GET',
+    '/v1/jobs?embed=historySummary',
+  );
+  assert.deepEqual(listed.body.find((j) => j.id === 'once')?.historySummary, {
+    successCount: 0,
+    failureCount: 1,
+    lastSuccessAt: null,
+    lastFailureAt: history.lastFailureAt,
+  });
+  const typo = await api<ErrorReply>(jobs.url, 'GET', '/v1/jobs/once?embed=activeRun');
+  assert.equal(typo.status, 400, JSON.stringify(typo.body));
+  assert.match(
+    typo.body.message,
+    /embed: unknown option 'activeRun'; valid options are activeRuns/,
+  );
+  const ping = await fetch(new URL('/ping', jobs.url));
+  assert.equal(ping.status, 200);
+  assert.equal(await ping.text(), 'pong');
 
   // Not valid: 422, `field` for Agora's CLI and Metronome's `details`.
   const invalid = await api<ErrorReply>(jobs.url, 'POST', '/v1/jobs', {

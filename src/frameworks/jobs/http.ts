@@ -94,6 +94,30 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** Metronome's liveness probe: `pong` as plain text. */
+function pong(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 4 });
+  res.end('pong');
+}
+
+/**
+ * Metronome's `embed` values (repeated or comma-separated), plus Agora's `latestRun`, which
+ * `agora jobs show` reads. Metronome refuses an unknown one rather than ignoring it, so a typo
+ * in a client is seen, not answered with less than it asked for.
+ */
+const EMBEDS = ['activeRuns', 'schedules', 'history', 'historySummary', 'latestRun'] as const;
+
+function embedsOf(url: URL): ReadonlySet<string> {
+  const asked = url.searchParams.getAll('embed').flatMap((e) => e.split(','));
+  const unknown = asked.find((e) => !(EMBEDS as readonly string[]).includes(e));
+  if (unknown !== undefined)
+    throw new HttpError(
+      400,
+      `embed: unknown option '${unknown.slice(0, 64)}'; valid options are ${EMBEDS.join(', ')}`,
+    );
+  return new Set(asked);
+}
+
 /** How long DELETE ?stopCurrentJobRuns=true waits for the stopped runs' tasks to end. */
 const STOP_WAIT_MS = 30_000;
 
@@ -148,11 +172,12 @@ async function handle(
   const method = req.method ?? 'GET';
   const core = framework.core;
   const now = Date.now();
-  const embed = new Set(url.searchParams.getAll('embed').flatMap((e) => e.split(',')));
+  const embed = embedsOf(url);
   const ok = (body: unknown, status = 200) => reply(res, status, body);
   const route = `${method} /${parts.map((p, i) => (i >= 2 && i % 2 === 0 ? ':' : p)).join('/')}`;
 
   if (method === 'GET' && url.pathname === '/health') return ok({ healthy: true });
+  if (method === 'GET' && url.pathname === '/ping') return pong(res);
   if (parts[0] !== 'v1') throw new HttpError(404, `no route ${method} ${url.pathname}`);
   if (method === 'GET' && parts[1] === 'info' && parts.length === 2)
     return ok({ frameworkId: framework.id, master: framework.masterUrl?.href });

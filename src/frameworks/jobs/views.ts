@@ -22,9 +22,21 @@ export function jobView(record: JobRecord, core: JobsCore, embed: ReadonlySet<st
         }
       : {}),
     ...(embed.has('history') ? { history: historyView(record, runs) } : {}),
+    ...(embed.has('historySummary') ? { historySummary: historySummaryView(record) } : {}),
     ...(embed.has('latestRun') && runs.length > 0
       ? { latestRun: runView(runs[runs.length - 1] as Run, core) }
       : {}),
+  };
+}
+
+/** Metronome's `historySummary`: the counts and times of `history` without the runs. */
+function historySummaryView(record: JobRecord) {
+  const counts = record.finished;
+  return {
+    successCount: counts?.successCount ?? 0,
+    failureCount: counts?.failureCount ?? 0,
+    lastSuccessAt: counts?.lastSuccessAtMs !== undefined ? iso(counts.lastSuccessAtMs) : null,
+    lastFailureAt: counts?.lastFailureAtMs !== undefined ? iso(counts.lastFailureAtMs) : null,
   };
 }
 
@@ -33,17 +45,13 @@ export function jobView(record: JobRecord, core: JobsCore, embed: ReadonlySet<st
  * still kept (at most 20 per job, fewer by a schedule's history limits).
  */
 function historyView(record: JobRecord, runs: readonly Run[]): unknown {
-  const counts = record.finished;
   const finishedRun = (r: Run) => ({
     id: r.meta.id,
     createdAt: iso(r.meta.createdAtMs),
     finishedAt: iso(r.meta.finishedAtMs ?? r.meta.createdAtMs),
   });
   return {
-    successCount: counts?.successCount ?? 0,
-    failureCount: counts?.failureCount ?? 0,
-    lastSuccessAt: counts?.lastSuccessAtMs !== undefined ? iso(counts.lastSuccessAtMs) : null,
-    lastFailureAt: counts?.lastFailureAtMs !== undefined ? iso(counts.lastFailureAtMs) : null,
+    ...historySummaryView(record),
     successfulFinishedRuns: runs.filter((r) => r.meta.status === 'SUCCESS').map(finishedRun),
     failedFinishedRuns: runs.filter((r) => r.meta.status === 'FAILED').map(finishedRun),
   };
