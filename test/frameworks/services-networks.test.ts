@@ -194,6 +194,23 @@ test('what Marathon refuses with networks is a 422 naming the field', () => {
       bridge([{ containerPort: 80, hostPort: 0, protocol: 'sctp' }]),
       '/container/portMappings(0)/protocol',
     ],
+    // Every labels map of an app follows the app's own labels rule.
+    [
+      bridge([{ containerPort: 80, hostPort: 0, labels: { '': 'x' } }]),
+      '/container/portMappings(0)/labels/',
+    ],
+    [
+      {
+        ...bridge([]),
+        networks: [
+          {
+            mode: 'container/bridge',
+            labels: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, 'v'])),
+          },
+        ],
+      },
+      '/networks(0)/labels',
+    ],
     // The old form and the new do not mix.
     [bridge([], { network: 'BRIDGE' }), '/container/docker/network'],
     [

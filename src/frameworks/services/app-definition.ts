@@ -7,6 +7,7 @@ import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { containerIssues, containerSchema, type MarathonContainer } from './container.js';
 import { type FetchUri, fetchUriSchema } from './fetch.js';
+import { labelsSchema } from './labels.js';
 import { HOST_NETWORKS, type Network, networkSchema, portIssues } from './networks.js';
 import {
   DEFAULT_UNREACHABLE_STRATEGY,
@@ -27,7 +28,6 @@ export const LIMITS = {
   argChars: 8 * 1024,
   envEntries: 1000,
   envValueChars: 32 * 1024,
-  labels: 1000,
   constraints: 100,
   portDefinitions: 100,
   dependencies: 100,
@@ -146,17 +146,12 @@ export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly failure: ValidationFailure };
 
-const label = z.string().max(LIMITS.envValueChars);
 /** What becomes a process's command line or environment: a NUL byte cannot be passed to exec. */
 const execText = (max: number) =>
   z
     .string()
     .max(max)
     .refine((s) => !s.includes('\0'), 'must not contain a NUL byte');
-const boundedRecord = (max: number, what: string) =>
-  z
-    .record(z.string().min(1).max(255), label)
-    .refine((r) => Object.keys(r).length <= max, `at most ${max} ${what}`);
 
 const healthCheckSchema = z
   .object({
@@ -280,7 +275,7 @@ const portDefinitionSchema = z.object({
     .max(63)
     .optional(),
   protocol: z.enum(['tcp', 'udp', 'udp,tcp', 'tcp,udp']).default('tcp'),
-  labels: boundedRecord(LIMITS.labels, 'labels').optional(),
+  labels: labelsSchema.optional(),
 });
 
 /** The body of POST /v2/apps and PUT /v2/apps/<id> (id optional there: it comes from the URL). */
@@ -314,7 +309,7 @@ export const appSchema = z
         `at most ${LIMITS.envEntries} variables`,
       )
       .default({}),
-    labels: boundedRecord(LIMITS.labels, 'labels').default({}),
+    labels: labelsSchema.default({}),
     constraints: z.array(constraintSchema).max(LIMITS.constraints).default([]),
     healthChecks: z
       .array(healthCheckSchema)

@@ -7,10 +7,7 @@
 // instance takes, what names its ports have, and the Mesos network a Docker task
 // gets. Pure.
 import { z } from 'zod';
-
-const labelsSchema = z
-  .record(z.string().max(255), z.string().max(4096))
-  .refine((labels) => Object.keys(labels).length <= 64, 'at most 64 labels');
+import { labelsSchema } from './labels.js';
 
 export const networkSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('host'), labels: labelsSchema.optional() }).strict(),
