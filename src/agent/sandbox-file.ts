@@ -20,8 +20,27 @@
 // of /files hung; O_NONBLOCK makes the open itself return), and its real path
 // from `/proc/self/fd/<fd>` must still lie under the root (a directory can be
 // moved out while we walk it). Without /proc (not Linux) this fails closed.
-import { constants, type ReadStream, type Stats } from 'node:fs';
-import { type FileHandle, lstat, open, readdir, readlink, realpath } from 'node:fs/promises';
+//
+// The directories on the way are opened, read as links and closed with
+// synchronous calls, on the event loop: each is one cheap system call, where
+// the thread pool cost a round trip per name (~16 serial hops per read of a
+// task's `runs/latest/stdout`, while `agora run` polls it). That cannot block:
+// O_DIRECTORY makes the kernel refuse anything but a directory (ENOTDIR) before
+// any driver's open runs, and a directory's open does not wait. Only the last
+// name goes through the pool, as before: it may be a device a task made in its
+// sandbox (CAP_MKNOD is in Docker's default set), whose open may block or have
+// effects before fstat can refuse it.
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  type ReadStream,
+  readlinkSync,
+  type Stats,
+} from 'node:fs';
+import { type FileHandle, lstat, open, readdir, realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { HttpError } from '../runtime/index.js';
 import { BadRequestError } from '../wire/index.js';
@@ -105,9 +124,9 @@ export class SandboxFile {
     if (names === undefined) throw notFound(shownPath);
     const handle = await walk(rootReal, prefixes, names, shownPath);
     try {
-      const real = await readlink(descriptorPath(handle));
+      const real = readlinkSync(descriptorPath(handle.fd));
       if (!isUnder(rootReal, real)) throw notFound(shownPath);
-      const stats = await handle.stat();
+      const stats = fstatSync(handle.fd);
       const kind = stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : undefined;
       if (kind === undefined) throw notRegular(shownPath, stats);
       return new SandboxFile(handle, stats, kind, shownPath, real);
@@ -131,7 +150,7 @@ export class SandboxFile {
    * out, as is one the agent may not stat.
    */
   async list(): Promise<SandboxEntry[]> {
-    const dir = descriptorPath(this.handle);
+    const dir = descriptorPath(this.handle.fd);
     const names = (await readdir(dir)).sort();
     const entries: SandboxEntry[] = [];
     for (let start = 0; start < names.length; start += LIST_BATCH) {
@@ -186,14 +205,16 @@ function isUnder(root: string, path: string): boolean {
   return path === root || path.startsWith(`${root}/`);
 }
 
-function descriptorPath(handle: FileHandle): string {
-  return `/proc/self/fd/${handle.fd}`;
+function descriptorPath(fd: number): string {
+  return `/proc/self/fd/${fd}`;
 }
 
 /**
  * Opens `names` one by one from the root, each under its parent's descriptor
  * and with O_NOFOLLOW; follows symlinks itself, only within the root. Returns
  * the last one opened; every other descriptor is closed on every path out.
+ * The directories on the way are raw descriptors opened synchronously (see the
+ * header); only the last name's open is asynchronous and gives the FileHandle.
  */
 async function walk(
   rootReal: string,
@@ -202,11 +223,11 @@ async function walk(
   shownPath: string,
 ): Promise<FileHandle> {
   // The directories walked so far, each opened under the one before; `..` pops one.
-  const dirs: FileHandle[] = [];
+  const dirs: number[] = [];
   try {
-    const root = await open(rootReal, OPEN_DIRECTORY_FLAGS);
+    const root = openSync(rootReal, OPEN_DIRECTORY_FLAGS);
     dirs.push(root);
-    await checkProc(root, rootReal);
+    checkProc(root, rootReal);
     // The names still to open, the next one last so that pop() takes it.
     const pending: string[] = [];
     const prepend = (more: readonly string[]) => {
@@ -223,21 +244,21 @@ async function walk(
       if (++steps > MAX_STEPS || dir === undefined) throw notFound(shownPath);
       if (name === '..') {
         if (dirs.length === 1) throw notFound(shownPath); // above the root
-        await dirs.pop()?.close();
+        closeSync(dirs.pop() ?? -1);
         continue;
       }
       const at = `${descriptorPath(dir)}/${name}`;
       const isLast = pending.length === 0;
       try {
-        dirs.push(await open(at, isLast ? OPEN_FLAGS : OPEN_DIRECTORY_FLAGS));
+        if (isLast) return await open(at, OPEN_FLAGS);
+        dirs.push(openSync(at, OPEN_DIRECTORY_FLAGS));
         continue;
       } catch (error) {
         // O_NOFOLLOW answers ELOOP for a symlink, or ENOTDIR along with O_DIRECTORY.
         const code = errorCode(error);
-        if (code !== 'ELOOP' && code !== 'ENOTDIR')
-          throw await describeOpenError(error, at, shownPath);
+        if (code !== 'ELOOP' && code !== 'ENOTDIR') throw describeOpenError(error, at, shownPath);
       }
-      const target = await readlink(at).catch(() => undefined);
+      const target = readLink(at);
       if (++links > MAX_SYMLINKS) throw notFound(shownPath);
       if (target === undefined) {
         if (!isLast) throw notFound(shownPath); // a file where a directory should be
@@ -245,17 +266,28 @@ async function walk(
       } else if (target.startsWith('/')) {
         const fromRoot = namesUnder(prefixes, target);
         if (fromRoot === undefined) throw notFound(shownPath);
-        while (dirs.length > 1) await dirs.pop()?.close();
+        while (dirs.length > 1) closeSync(dirs.pop() ?? -1);
         prepend(fromRoot);
       } else prepend(target.split('/'));
     }
-    const result = dirs.pop();
-    if (result === undefined) throw notFound(shownPath);
-    return result;
+    // The path ended on a directory already open (the root, or after `..`): a FileHandle
+    // of its own, through the descriptor's /proc link, which names that very directory.
+    const last = dirs[dirs.length - 1];
+    if (last === undefined) throw notFound(shownPath);
+    return await open(descriptorPath(last), OPEN_DIRECTORY_FLAGS & ~constants.O_NOFOLLOW);
   } catch (error) {
     throw mapError(error, shownPath);
   } finally {
-    await Promise.allSettled(dirs.map((dir) => dir.close()));
+    for (const dir of dirs) closeSync(dir);
+  }
+}
+
+/** A symlink's target, or undefined if `at` is no (longer a) symlink. */
+function readLink(at: string): string | undefined {
+  try {
+    return readlinkSync(at);
+  } catch {
+    return undefined;
   }
 }
 
@@ -263,10 +295,10 @@ async function walk(
  * Fails closed unless /proc shows where descriptors point: without it neither
  * the walk nor the final check would mean anything.
  */
-async function checkProc(root: FileHandle, rootReal: string): Promise<void> {
+function checkProc(root: number, rootReal: string): void {
   let seen: string;
   try {
-    seen = await readlink(descriptorPath(root));
+    seen = readlinkSync(descriptorPath(root));
   } catch (error) {
     throw new HttpError(
       'NOT_IMPLEMENTED',
@@ -279,12 +311,17 @@ async function checkProc(root: FileHandle, rootReal: string): Promise<void> {
 }
 
 /** An open error other than a symlink's, as what the entry is if that explains it. */
-async function describeOpenError(error: unknown, at: string, shownPath: string): Promise<unknown> {
+function describeOpenError(error: unknown, at: string, shownPath: string): unknown {
   const code = errorCode(error);
   if (code !== 'ENXIO' && code !== 'ENODEV') return error;
   // A socket, or a device with no driver behind it, cannot be opened at all.
-  const stats = await lstat(at).catch(() => undefined);
-  return stats === undefined ? error : notRegular(shownPath, stats);
+  let stats: Stats;
+  try {
+    stats = lstatSync(at);
+  } catch {
+    return error;
+  }
+  return notRegular(shownPath, stats);
 }
 
 /** Maps an fs error to the answer it deserves; AgoraErrors pass through. */

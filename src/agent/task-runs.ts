@@ -281,6 +281,7 @@ export class TaskRuns {
       if (isStartingReported) return;
       isStartingReported = true;
       this.report(run, 'TASK_STARTING');
+      this.pointLatest(run, group);
     };
     try {
       // Fetched as root; Mesos' fetcher runs as the task's user, so the files are theirs.
@@ -325,7 +326,6 @@ export class TaskRuns {
       });
       container = await launching;
       reportStarting();
-      this.pointLatest(run, group);
     } catch (error) {
       reportStarting();
       this.report(run, 'TASK_FAILED', {
@@ -355,9 +355,12 @@ export class TaskRuns {
   }
 
   /**
-   * `runs/latest` to the new run, once its task runs: only browsing (`/files`, `agora run`'s
-   * output, which retries a 404) reads it, so it waits for the fork, and a failure is news
-   * for the log, not the task's end.
+   * `runs/latest` to the new run, beside TASK_STARTING: after the fork's line to the
+   * launcher (only browsing reads it: `/files`, `agora run`'s output), but before a Docker
+   * container's create and start have been answered (~0.2 s), so that the output pumps
+   * `agora run` starts at STARTING find the (still empty) files instead of a 404 each.
+   * A failed launch's sandbox is then the latest too, as in Mesos, whose link is made with
+   * the run's directory. A failure here is news for the log, not the task's end.
    */
   private pointLatest(run: TaskRun, group: GroupPlacement | undefined): void {
     try {

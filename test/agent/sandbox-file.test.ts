@@ -134,6 +134,27 @@ test('sandbox file follows links only while they stay under the root', async (t)
   await alias.close();
 });
 
+test('sandbox file opens the directory a link ends on when it climbs with `..`', async (t) => {
+  const { root, sandbox, base } = layout(t);
+  symlinkSync('..', join(sandbox, 'parent'));
+  symlinkSync('../..', join(sandbox, 'top'));
+  const parent = await SandboxFile.open(root, join(sandbox, 'parent'));
+  try {
+    assert.equal(parent.kind, 'directory');
+    assert.equal(parent.realPath, join(base, 'slaves', 'S0'));
+    assert.deepEqual(
+      (await parent.list()).map((e) => e.name),
+      ['run'],
+    );
+  } finally {
+    await parent.close();
+  }
+  const top = await SandboxFile.open(root, join(sandbox, 'top'));
+  assert.equal(top.realPath, join(base, 'slaves'));
+  await top.close();
+  assert.deepEqual(descriptorsInto(base), []);
+});
+
 test('sandbox file refuses what is neither a regular file nor a directory with 400', async (t) => {
   const { root, sandbox } = layout(t);
   assert.equal(spawnSync('mkfifo', [join(sandbox, 'fifo')]).status, 0);

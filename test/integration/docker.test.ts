@@ -197,6 +197,39 @@ describe('the Docker containerizer with a real dockerd', () => {
     assert.match(result.stderr, new RegExp(`container port 80 is [^:]+:${firstPort}\\b`));
   });
 
+  test("a container's output is readable through runs/latest from TASK_STARTING on, before it runs", async () => {
+    const { slaves } = await getState(cluster.masterUrl);
+    const agent = slaves.find((s) => s.active);
+    assert.ok(agent !== undefined);
+    const agentUrl = `http://${agent.pid.replace(/^slave\(1\)@/, '')}`;
+    const frameworkId = framework.connection.frameworkId.value;
+    // dockerd takes 0.1-0.5 s between the create the agent asks for (TASK_STARTING) and the
+    // started container (TASK_RUNNING); a read in between is what `agora run`'s output pumps
+    // make. A run in which dockerd was done before the read answered judges nothing: another.
+    for (let attempt = 1; ; attempt++) {
+      const id = `latest-early-${attempt}`;
+      await framework.launch({
+        [id]: { command: { value: 'true' }, container: container(docker) },
+      });
+      await waitFor(`${id} to be TASK_STARTING`, () =>
+        framework.updates(id).some((s) => s.state === 'TASK_STARTING') ? true : undefined,
+      );
+      const url = new URL('/files/read', agentUrl);
+      url.searchParams.set('path', `/frameworks/${frameworkId}/executors/${id}/runs/latest/stdout`);
+      url.searchParams.set('offset', '0');
+      const answer = await fetch(url);
+      const answeredS = Date.now() / 1000;
+      const body = await answer.text();
+      const running = await framework.update(id, 'TASK_RUNNING', 30_000);
+      await framework.update(id, 'TASK_FINISHED', 30_000);
+      if (answeredS >= (running.timestamp ?? 0) && attempt < 3) continue;
+      assert.ok(answeredS < (running.timestamp ?? 0), 'the read came before TASK_RUNNING');
+      assert.equal(answer.status, 200, body);
+      assert.deepEqual(JSON.parse(body), { offset: 0, data: '' });
+      break;
+    }
+  });
+
   test('a container over its memory is OOM-killed and reported as a memory limitation', async () => {
     await framework.launch({
       hog: { command: { value: 'tail /dev/zero' }, container: container(docker) },
