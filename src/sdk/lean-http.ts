@@ -58,6 +58,15 @@ const idle = new Map<string, Socket[]>();
  */
 export async function leanRequest(url: URL, options: LeanRequestOptions): Promise<LeanResponse> {
   options.signal?.throwIfAborted();
+  if (options.isStream === true && typeof options.body === 'string' && hasSentAhead()) {
+    const body = options.body;
+    const ahead = takeSentAhead(url, requestHead(url, options, Buffer.byteLength(body)) + body);
+    if (ahead !== undefined) {
+      const response = new Response(ahead, url, options, false);
+      ahead.resume();
+      return response.head;
+    }
+  }
   const reused = options.isStream === true ? undefined : takeIdle(url.origin);
   if (reused !== undefined) {
     try {
@@ -199,6 +208,60 @@ function forgetIdle(origin: string, socket: Socket): void {
   socket.destroy();
 }
 
+/**
+ * The request `agora run`'s prelude wrote before this bundle loaded (bin/run-ahead.js: its
+ * SUBSCRIBE, whose answer the master sends while the bundle starts; #7 item 17), on a
+ * paused socket. Registered on globalThis: the prelude is not part of the bundle.
+ */
+const SENT_AHEAD_KEY = Symbol.for('agora.sentAhead');
+
+interface SentAhead {
+  readonly origin: string;
+  readonly request: string;
+  readonly socket: Socket;
+  readonly failed: boolean;
+}
+
+function hasSentAhead(): boolean {
+  return Reflect.has(globalThis, SENT_AHEAD_KEY);
+}
+
+/**
+ * The prelude's socket if it carries exactly `request` to `url`'s origin and is still
+ * sound; taken once. Anything else (another request first, a refused connection) closes
+ * it, and the caller sends its own request as usual.
+ */
+function takeSentAhead(url: URL, request: string): Socket | undefined {
+  const ahead = Reflect.get(globalThis, SENT_AHEAD_KEY) as SentAhead | undefined;
+  if (ahead === undefined) return undefined;
+  Reflect.deleteProperty(globalThis, SENT_AHEAD_KEY);
+  if (
+    ahead.origin !== url.origin ||
+    ahead.request !== request ||
+    ahead.failed ||
+    ahead.socket.destroyed
+  ) {
+    ahead.socket.destroy();
+    return undefined;
+  }
+  ahead.socket.removeAllListeners('error');
+  return ahead.socket;
+}
+
+/** A request's head as exchange() writes it, for a body of `length` bytes. */
+function requestHead(url: URL, options: LeanRequestOptions, length: number): string {
+  const lines = [
+    `${options.method} ${url.pathname}${url.search} HTTP/1.1`,
+    `host: ${url.host}`,
+    ...Object.entries(withClientAuthorization(options.headers)).map(
+      ([name, value]) => `${name}: ${value}`,
+    ),
+    `content-length: ${length}`,
+    `connection: ${options.isStream === true ? 'close' : 'keep-alive'}`,
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
 /** A pooled socket the server had closed: the request never reached it. */
 class StaleSocketError extends Error {}
 
@@ -210,18 +273,10 @@ function exchange(
 ): Promise<LeanResponse> {
   const response = new Response(socket, url, options, isReused);
   const body = options.body ?? '';
-  const lines = [
-    `${options.method} ${url.pathname}${url.search} HTTP/1.1`,
-    `host: ${url.host}`,
-    ...Object.entries(withClientAuthorization(options.headers)).map(
-      ([name, value]) => `${name}: ${value}`,
-    ),
-    `content-length: ${Buffer.byteLength(body)}`,
-    `connection: ${options.isStream === true ? 'close' : 'keep-alive'}`,
-  ];
-  if (typeof body === 'string') socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  if (typeof body === 'string')
+    socket.write(requestHead(url, options, Buffer.byteLength(body)) + body);
   else {
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    socket.write(requestHead(url, options, body.byteLength));
     socket.write(body);
   }
   return response.head;
