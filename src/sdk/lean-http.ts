@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { withClientAuthorization } from './client-credential.js';
 import { clientTls } from './client-tls.js';
 import { asConnectionError, ConnectionError } from './http-client.js';
+import { hasSentAhead, takeSentAhead } from './sent-ahead.js';
 
 /**
  * Idle keep-alive sockets kept per origin; more are closed. Above what a framework has in
@@ -206,46 +207,6 @@ function forgetIdle(origin: string, socket: Socket): void {
   if (list !== undefined && at >= 0) list.splice(at, 1);
   if (list?.length === 0) idle.delete(origin);
   socket.destroy();
-}
-
-/**
- * The request `agora run`'s prelude wrote before this bundle loaded (bin/run-ahead.js: its
- * SUBSCRIBE, whose answer the master sends while the bundle starts; #7 item 17), on a
- * paused socket. Registered on globalThis: the prelude is not part of the bundle.
- */
-const SENT_AHEAD_KEY = Symbol.for('agora.sentAhead');
-
-interface SentAhead {
-  readonly origin: string;
-  readonly request: string;
-  readonly socket: Socket;
-  readonly failed: boolean;
-}
-
-function hasSentAhead(): boolean {
-  return Reflect.has(globalThis, SENT_AHEAD_KEY);
-}
-
-/**
- * The prelude's socket if it carries exactly `request` to `url`'s origin and is still
- * sound; taken once. Anything else (another request first, a refused connection) closes
- * it, and the caller sends its own request as usual.
- */
-function takeSentAhead(url: URL, request: string): Socket | undefined {
-  const ahead = Reflect.get(globalThis, SENT_AHEAD_KEY) as SentAhead | undefined;
-  if (ahead === undefined) return undefined;
-  Reflect.deleteProperty(globalThis, SENT_AHEAD_KEY);
-  if (
-    ahead.origin !== url.origin ||
-    ahead.request !== request ||
-    ahead.failed ||
-    ahead.socket.destroyed
-  ) {
-    ahead.socket.destroy();
-    return undefined;
-  }
-  ahead.socket.removeAllListeners('error');
-  return ahead.socket;
 }
 
 /** A request's head as exchange() writes it, for a body of `length` bytes. */
