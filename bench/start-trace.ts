@@ -1,6 +1,11 @@
 // Where `agora run`'s task start goes, stage by stage, on one clock (#7 item 17).
 //
 //   node --import tsx bench/start-trace.ts [--runs 20] [--gap-ms 300] [--cli <bin/agora.js>]
+//                                          [--baseline <another build's bin/agora.js>] [--keep]
+//                                          [--reread <dir kept>]
+//
+// With --baseline, that build's CLI runs too, alternating with this one round by round,
+// against the same daemons (this build's): the CLI's part compared on one cluster.
 //
 // Starts a master and two agents (their default isolation), then runs `perf trace -a`
 // (the kernel's syscall tracepoints: no ptrace stop, so the processes run at their own
@@ -374,6 +379,41 @@ export function render(runs: readonly RunMarks[], floorsMs: readonly number[]): 
   return `${lines.join('\n')}\n`;
 }
 
+const PAIRED: readonly (readonly [string, keyof RunMarks, keyof RunMarks])[] = [
+  ['CLI exec → SUBSCRIBE written', 'exec', 'subscribeWritten'],
+  ['CLI exec → offers read', 'exec', 'offersRead'],
+  ['CLI exec → ACCEPT written', 'exec', 'acceptWritten'],
+  ['ACCEPT written → task exec', 'acceptWritten', 'taskExec'],
+  ['CLI exec → task exec', 'exec', 'taskExec'],
+];
+
+/** This build's stages; with a baseline, its stages and this − baseline paired by round. */
+export function report(
+  runs: readonly RunMarks[],
+  baseline: readonly RunMarks[] | undefined,
+  floorsMs: readonly number[],
+): string {
+  if (baseline === undefined) return render(runs, floorsMs);
+  const lines = ['this build', render(runs, floorsMs), 'baseline', render(baseline, [])];
+  lines.push(
+    `${'this − baseline, paired by round'.padEnd(56)} ${'median'.padStart(7)} ${'p90'.padStart(7)}   n`,
+  );
+  for (const [label, from, to] of PAIRED) {
+    const differences: number[] = [];
+    runs.forEach((marks, i) => {
+      const other = baseline[i];
+      const [a, b, c, d] = [marks[from], marks[to], other?.[from], other?.[to]];
+      if (a !== undefined && b !== undefined && c !== undefined && d !== undefined)
+        differences.push(b - a - (d - c));
+    });
+    if (differences.length > 0)
+      lines.push(
+        `${label.padEnd(56)} ${median(differences).toFixed(2).padStart(7)} ${p90(differences).toFixed(2).padStart(7)}  ${String(differences.length).padStart(2)}`,
+      );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 // ------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
@@ -382,6 +422,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '20' },
       'gap-ms': { type: 'string', default: '300' },
       cli: { type: 'string', default: join(ROOT, 'bin', 'agora.js') },
+      baseline: { type: 'string' },
       keep: { type: 'boolean', default: false },
       reread: { type: 'string' },
     },
@@ -391,13 +432,16 @@ async function main(): Promise<void> {
       master: number;
       agents: number[];
       cliPids: number[];
+      baselinePids?: number[];
       floorPids: number[];
     };
     const calls = parsePerfTrace(readFileSync(join(values.reread, 'perf-trace.txt'), 'utf8'));
-    const marks = pids.cliPids.map((pid) => marksOf(calls, pid, pids.master, new Set(pids.agents)));
+    const marksFor = (list: readonly number[]) =>
+      list.map((pid) => marksOf(calls, pid, pids.master, new Set(pids.agents)));
     process.stdout.write(
-      render(
-        marks,
+      report(
+        marksFor(pids.cliPids),
+        pids.baselinePids === undefined ? undefined : marksFor(pids.baselinePids),
         pids.floorPids.flatMap((pid) => floorOf(calls, pid) ?? []),
       ),
     );
@@ -450,11 +494,15 @@ async function main(): Promise<void> {
       const state = (await getJson(new URL('/master/slaves', url))) as { slaves?: unknown[] };
       return (state.slaves?.length ?? 0) >= 2 ? true : undefined;
     });
-    const run = () =>
-      runProcess(process.execPath, [cli, 'run', '--master', url, '--', 'date +%s%N']);
-    // Warm-up: the code cache is written, the agents' first launches are done.
+    const run = (which = cli) =>
+      runProcess(process.execPath, [which, 'run', '--master', url, '--', 'date +%s%N']);
+    const baseline = values.baseline;
+    // Warm-up: the code caches are written, the agents' first launches are done.
     for (let i = 0; i < 3; i++) {
       await run();
+      await new Promise((resolve) => setTimeout(resolve, gapMs));
+      if (baseline === undefined) continue;
+      await run(baseline);
       await new Promise((resolve) => setTimeout(resolve, gapMs));
     }
     const traceFile = join(workDir, 'perf-trace.txt');
@@ -469,12 +517,20 @@ async function main(): Promise<void> {
       return readFileSync(traceFile, 'utf8').includes(`/${pid} `) ? true : undefined;
     });
     const cliPids: number[] = [];
+    const baselinePids: number[] = [];
     const floorPids: number[] = [];
+    const pause = () => new Promise((resolve) => setTimeout(resolve, gapMs / 2));
     for (let i = 0; i < runs; i++) {
-      cliPids.push(await run());
-      await new Promise((resolve) => setTimeout(resolve, gapMs / 2));
+      // With a baseline, both CLIs run each round against the same daemons, in turn first.
+      const order =
+        baseline === undefined ? ['this'] : i % 2 === 0 ? ['this', 'base'] : ['base', 'this'];
+      for (const which of order) {
+        if (which === 'this') cliPids.push(await run());
+        else if (baseline !== undefined) baselinePids.push(await run(baseline));
+        await pause();
+      }
       floorPids.push(await runProcess(process.execPath, ['-e', '0']));
-      await new Promise((resolve) => setTimeout(resolve, gapMs / 2));
+      await pause();
     }
     perf.kill('SIGINT');
     await perfExited;
@@ -482,9 +538,16 @@ async function main(): Promise<void> {
     const calls = parsePerfTrace(readFileSync(traceFile, 'utf8'));
     const [masterDaemon, ...agentDaemons] = daemons;
     const agents = new Set(agentDaemons.map((d) => d.child.pid ?? -1));
-    const marks = cliPids.map((pid) => marksOf(calls, pid, masterDaemon?.child.pid ?? -1, agents));
+    const marksFor = (list: readonly number[]) =>
+      list.map((pid) => marksOf(calls, pid, masterDaemon?.child.pid ?? -1, agents));
     const floors = floorPids.flatMap((pid) => floorOf(calls, pid) ?? []);
-    process.stdout.write(render(marks, floors));
+    process.stdout.write(
+      report(
+        marksFor(cliPids),
+        baseline === undefined ? undefined : marksFor(baselinePids),
+        floors,
+      ),
+    );
     process.stdout.write(
       `${runs} runs, ${gapMs} ms apart; 1-minute load ${load.map((l) => l.toFixed(2)).join(' → ')}; ${cli}\n`,
     );
@@ -495,6 +558,7 @@ async function main(): Promise<void> {
           master: masterDaemon?.child.pid,
           agents: [...agents],
           cliPids,
+          ...(baseline === undefined ? {} : { baselinePids }),
           floorPids,
         }),
       );
