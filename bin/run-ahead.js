@@ -95,10 +95,17 @@ function subscribeRequest(args, env, username) {
  * did; then the caller loads the bundle a turn later (setImmediate), after the write.
  */
 function sendAhead(args, env = process.env) {
-  const request = subscribeRequest(args, env, require('node:os').userInfo().username);
-  if (request === undefined) return false;
-  const { connect } = require('node:net');
-  const socket = connect({ host: request.url.hostname, port: Number(request.url.port || 80) });
+  let request;
+  let socket;
+  try {
+    // userInfo() throws for a user without a passwd entry: run.ts words that error itself.
+    request = subscribeRequest(args, env, require('node:os').userInfo().username);
+    if (request === undefined) return false;
+    const { connect } = require('node:net');
+    socket = connect({ host: request.url.hostname, port: Number(request.url.port || 80) });
+  } catch {
+    return false;
+  }
   socket.setNoDelay(true);
   socket.pause();
   const ahead = { origin: request.url.origin, request: request.text, socket, failed: false };
