@@ -370,19 +370,29 @@ export class SimAgentPool {
    */
   private async subscribe(agent: SimAgent): Promise<void> {
     const attempt = ++agent.attempt;
-    const opened = await this.options.network.openStream(
-      AGENT_API,
-      JSON.stringify(this.subscribeCall(agent)),
-    );
-    if (attempt !== agent.attempt) {
-      opened.response.destroy();
-      throw new Superseded(agent.hostname);
+    try {
+      const opened = await this.options.network.openStream(
+        AGENT_API,
+        JSON.stringify(this.subscribeCall(agent)),
+      );
+      if (attempt !== agent.attempt) {
+        opened.response.destroy();
+        throw new Superseded(agent.hostname);
+      }
+      if (opened.status !== 200) {
+        const message = await readText(opened.response);
+        throw new Error(`agent ${agent.hostname}: SUBSCRIBE answered ${opened.status}: ${message}`);
+      }
+      await this.follow(agent, opened, attempt);
+    } catch (error) {
+      // An attempt that fails once a later one is under way (one to the old master, refused
+      // or answered late) must not schedule another: that one would supersede the attempt
+      // in flight, whose SUBSCRIBE still reaches the master, seconds later if its SYN was
+      // dropped, and replaces the agent's stream there.
+      if (attempt !== agent.attempt && !(error instanceof Superseded))
+        throw new Superseded(agent.hostname);
+      throw error;
     }
-    if (opened.status !== 200) {
-      const message = await readText(opened.response);
-      throw new Error(`agent ${agent.hostname}: SUBSCRIBE answered ${opened.status}: ${message}`);
-    }
-    await this.follow(agent, opened, attempt);
   }
 
   private subscribeCall(agent: SimAgent): AgentCall {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { mulberry32, SimAgentPool, SimNetwork, TimingWheel } from '../../src/sim/index.js';
 
 /** RecordIO: the record's length in decimal, a newline, the record. */
@@ -23,8 +23,9 @@ function fakeMaster() {
   let subscribes = 0;
   let streamCount = 0;
   let current: ServerResponse | undefined;
-  let held: (() => void) | undefined;
-  const state = { holdNext: false };
+  const held: { readonly answer: () => void; readonly fail: () => void }[] = [];
+  /** How many of the next SUBSCRIBEs wait for release() or fail(). */
+  const state = { hold: 0 };
   const answer = (res: ServerResponse) => {
     const previous = current;
     current = res;
@@ -45,9 +46,9 @@ function fakeMaster() {
     req.resume();
     req.on('end', () => {
       subscribes++;
-      if (state.holdNext) {
-        state.holdNext = false;
-        held = () => answer(res);
+      if (state.hold > 0) {
+        state.hold--;
+        held.push({ answer: () => answer(res), fail: () => res.destroy() });
       } else answer(res);
     });
   });
@@ -57,13 +58,16 @@ function fakeMaster() {
     get subscribes() {
       return subscribes;
     },
-    get isHolding() {
-      return held !== undefined;
+    get held() {
+      return held.length;
     },
+    /** The oldest held SUBSCRIBE is answered. */
     release() {
-      const run = held;
-      held = undefined;
-      run?.();
+      held.shift()?.answer();
+    },
+    /** The oldest held SUBSCRIBE's connection is cut without an answer. */
+    fail() {
+      held.shift()?.fail();
     },
     /** The master goes away: the agent's stream ends. */
     dropStream() {
@@ -92,7 +96,7 @@ async function until(
   }
 }
 
-test('an agent whose attempt is under way when a new leader is named ends with one stream, not two replacing each other', async (t) => {
+async function setUp(t: TestContext) {
   const master = fakeMaster();
   master.server.listen(0, '127.0.0.1');
   await once(master.server, 'listening');
@@ -128,31 +132,57 @@ test('an agent whose attempt is under way when a new leader is named ends with o
   };
   await pool.start();
   assert.equal(pool.stats.subscribed, 1);
+  /** Settled: nothing in flight or scheduled, one stream, through several clock steps. */
+  const settled = () =>
+    until(
+      'one stream, nothing in flight or scheduled',
+      () =>
+        pool.stats.subscribed === 1 &&
+        master.openStreams === 1 &&
+        master.held === 0 &&
+        inFlight === 0 &&
+        wheel.pending === 0,
+      tick,
+      5,
+    );
+  return { master, pool, tick, settled };
+}
+
+test('an agent whose attempt is under way when a new leader is named ends with one stream, not two replacing each other', async (t) => {
+  const { master, pool, tick, settled } = await setUp(t);
 
   // The master dies: the agent retries by itself, and that attempt is held in flight.
-  master.state.holdNext = true;
+  master.state.hold = 1;
   master.dropStream();
-  await until('the agent to try again', () => master.isHolding, tick);
+  await until('the agent to try again', () => master.held === 1, tick);
   // Its detector names a new leader meanwhile: it subscribes there.
   pool.leaderChanged(1_000);
   await until('the new subscription', () => master.subscribes === 3, tick);
   await until('the agent subscribed', () => pool.stats.subscribed === 1);
   // The first attempt's answer arrives late; its stream must not replace the agent's.
   master.release();
-  // Settled: nothing in flight or scheduled, one stream, through several clock steps (two
-  // streams replacing each other never settle: each end schedules the next attempt).
-  await until(
-    'one stream, nothing in flight or scheduled',
-    () =>
-      pool.stats.subscribed === 1 &&
-      master.openStreams === 1 &&
-      !master.isHolding &&
-      inFlight === 0 &&
-      wheel.pending === 0,
-    tick,
-    5,
-  );
+  // Settled through several clock steps: two streams replacing each other never settle
+  // (each end schedules the next attempt).
+  await settled();
   // Three SUBSCRIBEs in all: the first, the attempt held, the one to the new leader; and the
   // one the held answer's late stream displaced at the master, at most.
   assert.ok(master.subscribes <= 4, `${master.subscribes} SUBSCRIBEs for one agent`);
+});
+
+test('an attempt that fails once a later one is under way does not start another, which would supersede the one in flight', async (t) => {
+  const { master, pool, tick, settled } = await setUp(t);
+  // The master dies; the agent's retry (to it, as far as the agent knows) is held.
+  master.state.hold = 2;
+  master.dropStream();
+  await until('the agent to try again', () => master.held === 1, tick);
+  // A new leader: the agent's new attempt is held too (its SYN waiting in a full queue).
+  pool.leaderChanged(1_000);
+  await until('the new attempt', () => master.held === 2, tick);
+  // The first attempt fails now. It is superseded: nothing new is tried.
+  master.fail();
+  // The new attempt's answer comes through; the agent takes it and is done.
+  master.release();
+  await settled();
+  // The first SUBSCRIBE, the retry, the new leader's attempt; no fourth.
+  assert.equal(master.subscribes, 3);
 });
