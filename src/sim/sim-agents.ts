@@ -789,7 +789,6 @@ function taskKey(frameworkIdValue: string, taskIdValue: string): string {
   return `${frameworkIdValue}\u0000${taskIdValue}`;
 }
 
-/** A subscription the elected master refused (not listening yet) or answered 503. */
 /** An attempt given up for a later one of the same agent's: nothing to retry. */
 class Superseded extends Error {
   constructor(hostname: string) {
@@ -797,6 +796,7 @@ class Superseded extends Error {
   }
 }
 
+/** A subscription the elected master refused (not listening yet) or answered 503. */
 function isLeaderStarting(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return (
