@@ -24,12 +24,14 @@ import type { Logger } from './logger.js';
 import { type ServerTls, tlsServerOptions } from './tls.js';
 
 /**
- * Connections the kernel holds for us until accepted (it caps this at
- * net.core.somaxconn). Node's default, 511, overflows when thousands of agents
- * reconnect at once to a newly elected master: the kernel then drops their SYNs,
- * and each waits 1, 3, 7, 15… s to retry, minutes for the unlucky ones.
+ * Connections the kernel holds for us until accepted. Node's default, 511, overflows
+ * when thousands of agents reconnect at once to a newly elected master: the kernel then
+ * drops their SYNs, and each waits 1, 3, 7, 15… s to retry, minutes for the unlucky ones.
+ * The kernel takes the smaller of this and net.core.somaxconn (4,096 by default since
+ * Linux 5.4), so asking for the most a listen queue holds lets an operator's larger
+ * somaxconn take effect for a master of 10,000 agents without a flag of ours.
  */
-export const LISTEN_BACKLOG = 4096;
+export const LISTEN_BACKLOG = 65_535;
 
 /** A route as registered: `GET /master/state`, or `GET /master/agents/*` for a prefix. */
 export interface RegisteredRoute {

@@ -130,6 +130,13 @@ interface SimAgent {
   checkpointed: readonly Resource[];
   resubscribeMs: number;
   resubscribe: WheelTimer | undefined;
+  /**
+   * Counts the agent's subscription attempts; only the latest one's stream is the agent's.
+   * A real agent runs one attempt at a time (agent/master-link.ts): an older attempt that
+   * still reaches SUBSCRIBED, or ends, must neither keep its stream nor schedule another,
+   * or two streams replace each other at the master forever.
+   */
+  attempt: number;
   /** Updates sent in this loop round: one call at its end. */
   outgoing: OutgoingUpdate[];
   /** How long a PONG may wait for an update call to carry it (0: not at all). */
@@ -189,6 +196,7 @@ export class SimAgentPool {
       checkpointed: [],
       resubscribeMs: RESUBSCRIBE_INITIAL_MS,
       resubscribe: undefined,
+      attempt: 0,
       outgoing: [],
       pongFoldMs: 0,
       owedPong: undefined,
@@ -253,10 +261,11 @@ export class SimAgentPool {
       agent.resubscribe?.cancel();
       agent.resubscribe = undefined;
       agent.resubscribeMs = withinMs;
-      // A stream still open goes to the old master (a paused one): its end schedules the
-      // new subscription. Otherwise it is scheduled here.
-      if (agent.response !== undefined) agent.response.destroy();
-      else this.scheduleResubscribe(agent);
+      // Whatever the agent had open or under way went to another master: it is superseded
+      // (its end schedules nothing) and one new subscription is scheduled here.
+      agent.attempt++;
+      agent.response?.destroy();
+      this.scheduleResubscribe(agent);
     }
   }
 
@@ -270,6 +279,7 @@ export class SimAgentPool {
     for (const agent of this.agents) {
       agent.resubscribe?.cancel();
       agent.resubscribe = undefined;
+      agent.attempt++;
       agent.response?.destroy();
     }
   }
@@ -342,6 +352,8 @@ export class SimAgentPool {
         await this.subscribe(agent);
         return;
       } catch (error) {
+        // Superseded: a new leader's subscription, scheduled by leaderChanged, goes on.
+        if (error instanceof Superseded) return;
         if (this.isStopped || attempt >= SUBSCRIBE_ATTEMPTS) throw error;
         const delayMs = this.options.random() * RESUBSCRIBE_INITIAL_MS * 2 ** attempt;
         await new Promise<void>((resolve) => {
@@ -351,17 +363,36 @@ export class SimAgentPool {
     }
   }
 
-  /** One subscription: resolves at SUBSCRIBED, rejects if the master refuses or the stream fails first. */
+  /**
+   * One subscription, superseding any earlier attempt of the agent's: resolves at
+   * SUBSCRIBED, rejects if the master refuses or the stream fails first, or if a later
+   * attempt (or a new leader) supersedes this one first.
+   */
   private async subscribe(agent: SimAgent): Promise<void> {
-    const opened = await this.options.network.openStream(
-      AGENT_API,
-      JSON.stringify(this.subscribeCall(agent)),
-    );
-    if (opened.status !== 200) {
-      const message = await readText(opened.response);
-      throw new Error(`agent ${agent.hostname}: SUBSCRIBE answered ${opened.status}: ${message}`);
+    const attempt = ++agent.attempt;
+    try {
+      const opened = await this.options.network.openStream(
+        AGENT_API,
+        JSON.stringify(this.subscribeCall(agent)),
+      );
+      if (attempt !== agent.attempt) {
+        opened.response.destroy();
+        throw new Superseded(agent.hostname);
+      }
+      if (opened.status !== 200) {
+        const message = await readText(opened.response);
+        throw new Error(`agent ${agent.hostname}: SUBSCRIBE answered ${opened.status}: ${message}`);
+      }
+      await this.follow(agent, opened, attempt);
+    } catch (error) {
+      // An attempt that fails once a later one is under way (one to the old master, refused
+      // or answered late) must not schedule another: that one would supersede the attempt
+      // in flight, whose SUBSCRIBE still reaches the master, seconds later if its SYN was
+      // dropped, and replaces the agent's stream there.
+      if (attempt !== agent.attempt && !(error instanceof Superseded))
+        throw new Superseded(agent.hostname);
+      throw error;
     }
-    await this.follow(agent, opened);
   }
 
   private subscribeCall(agent: SimAgent): AgentCall {
@@ -395,13 +426,18 @@ export class SimAgentPool {
   }
 
   /** Reads the stream until it ends; resolves at SUBSCRIBED (or rejects if it ends before). */
-  private follow(agent: SimAgent, opened: OpenedStream): Promise<void> {
+  private follow(agent: SimAgent, opened: OpenedStream, attempt: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let isSubscribed = false;
       agent.response = opened.response;
       readEvents<AgentEvent>(
         opened.response,
         (event) => {
+          if (attempt !== agent.attempt) {
+            // Superseded while open: the agent's later attempt owns it from here.
+            opened.response.destroy();
+            return;
+          }
           if (event.type === 'SUBSCRIBED') {
             if (opened.streamId === undefined) {
               opened.response.destroy();
@@ -435,15 +471,18 @@ export class SimAgentPool {
           if (isSubscribed) this.counts.subscribed--;
           if (!isSubscribed) {
             reject(
-              new Error(`agent ${agent.hostname}: stream ended before SUBSCRIBED`, {
-                cause: error,
-              }),
+              attempt !== agent.attempt
+                ? new Superseded(agent.hostname)
+                : new Error(`agent ${agent.hostname}: stream ended before SUBSCRIBED`, {
+                    cause: error,
+                  }),
             );
             return;
           }
           if (this.isStopped) return;
           this.counts.disconnects++;
-          this.scheduleResubscribe(agent);
+          // A superseded stream's end is expected: the attempt that superseded it goes on.
+          if (attempt === agent.attempt) this.scheduleResubscribe(agent);
         },
       );
     });
@@ -460,7 +499,7 @@ export class SimAgentPool {
       agent.resubscribe = undefined;
       if (this.isStopped) return;
       this.subscribe(agent).catch((error: unknown) => {
-        if (this.isStopped || agent.streamId !== undefined) return;
+        if (this.isStopped || error instanceof Superseded || agent.streamId !== undefined) return;
         // As a real agent: the elected master refusing or answering 503 is still
         // recovering, and the wait does not grow for it (agent/master-link.ts).
         if (this.leaderBackoffMs !== undefined && isLeaderStarting(error))
@@ -748,6 +787,13 @@ export class SimAgentPool {
 
 function taskKey(frameworkIdValue: string, taskIdValue: string): string {
   return `${frameworkIdValue}\u0000${taskIdValue}`;
+}
+
+/** An attempt given up for a later one of the same agent's: nothing to retry. */
+class Superseded extends Error {
+  constructor(hostname: string) {
+    super(`agent ${hostname}: subscription superseded by a later attempt`);
+  }
 }
 
 /** A subscription the elected master refused (not listening yet) or answered 503. */
