@@ -5,7 +5,7 @@
 // only DESTROY removes it. Also a MESOS container's own `volumes` (host and sandbox
 // paths), which go where the persistent ones go.
 import { existsSync, lchownSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
+import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import type { VolumeMount } from '../containerizer/index.js';
 import type { Resource } from '../wire/index.js';
 
@@ -88,12 +88,7 @@ export function containerVolumes(
       if (!existsSync(hostPath.path))
         throw new Error(`Path '${hostPath.path}' in HOST_PATH volume does not exist`);
     } else {
-      const first = mkdirSync(hostPath.path, { recursive: true });
-      if (owner !== undefined && first !== undefined)
-        for (let dir = hostPath.path; ; dir = dirname(dir)) {
-          lchownSync(dir, owner.uid, owner.gid);
-          if (dir === first || dir === dirname(dir)) break;
-        }
+      makeDirsRefusingLinks(hostPath.base, hostPath.path, owner);
     }
     return { hostPath: hostPath.path, containerPath, mode };
   });
@@ -103,13 +98,15 @@ function hostPathOf(
   volume: ContainerVolume,
   containerPath: string,
   sandboxes: { readonly sandbox: string; readonly parentSandbox: string | undefined },
-): { readonly kind: 'host' | 'sandbox'; readonly path: string } {
+):
+  | { readonly kind: 'host'; readonly path: string }
+  | { readonly kind: 'sandbox'; readonly base: string; readonly path: string } {
   const source = volume.source;
   const inSandbox = (base: string, path: string) => {
     const resolved = join(base, path);
     if (isAbsolute(path) || relative(base, resolved).startsWith('..'))
       throw new Error(`Volume '${containerPath}': sandbox path '${path}' escapes the sandbox`);
-    return { kind: 'sandbox', path: resolved } as const;
+    return { kind: 'sandbox', base, path: resolved } as const;
   };
   if (source?.type === 'HOST_PATH') {
     const path = String(source.host_path?.path ?? '');
@@ -154,9 +151,50 @@ export function linkVolumes(sandbox: string, mounts: readonly VolumeMount[]): vo
     const path = join(sandbox, mount.containerPath);
     if (relative(sandbox, path).startsWith('..') || path === sandbox)
       throw new Error(`Volume container path '${mount.containerPath}' escapes the sandbox`);
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirsRefusingLinks(sandbox, dirname(path));
     if (isLink(path)) rmSync(path);
     symlinkSync(mount.hostPath, path);
+  }
+}
+
+/**
+ * Makes `path` (inside `base`) and each missing directory on the way, refusing a link at
+ * any component below `base`. What lies under a sandbox is the task's (fetched archives,
+ * a task group's siblings): `mkdir -p`, run by the agent as root, would follow a planted
+ * link and make (and chown to the task's user) directories anywhere on the host. Made
+ * directories belong to `owner` when given, as the sandbox does.
+ */
+export function makeDirsRefusingLinks(
+  base: string,
+  path: string,
+  owner?: { readonly uid: number; readonly gid: number },
+): void {
+  const rest = relative(base, path);
+  if (rest === '') return;
+  if (rest.startsWith('..') || isAbsolute(rest))
+    throw new Error(`'${path}' is not inside '${base}'`);
+  let current = base;
+  for (const part of rest.split(sep)) {
+    current = join(current, part);
+    const info = lstatOrUndefined(current);
+    if (info?.isSymbolicLink())
+      throw new Error(`'${path}' passes through a link at '${current}'; refusing to follow it`);
+    if (info !== undefined) {
+      if (!info.isDirectory()) throw new Error(`'${current}' is not a directory`);
+      continue;
+    }
+    // Not recursive: a link put here since the lstat makes this fail (EEXIST), not follow it.
+    mkdirSync(current);
+    if (owner !== undefined) lchownSync(current, owner.uid, owner.gid);
+  }
+}
+
+function lstatOrUndefined(path: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
 
