@@ -12,15 +12,31 @@ export type LimitIsolation =
   | { readonly kind: 'posix' }
   | { readonly kind: 'cgroups'; readonly enableCfs: boolean; readonly pidsMax: number };
 
-/** A container's limits from its resources. */
-export function containerLimits(isolation: LimitIsolation, resources: Resources): CgroupLimits {
+/**
+ * Limits above the resources requested (Mesos 1.10 `limits`): `cpus` is the CFS quota (set
+ * whether or not --cgroups_enable_cfs is), `memMb` the hard memory limit; the requests
+ * still give the CPU shares.
+ */
+export interface ResourceLimits {
+  readonly cpus?: number;
+  readonly memMb?: number;
+}
+
+/** A container's limits from its resources, and its limits above them when it has some. */
+export function containerLimits(
+  isolation: LimitIsolation,
+  resources: Resources,
+  limits: ResourceLimits = {},
+): CgroupLimits {
   const enableCfs = isolation.kind === 'cgroups' && isolation.enableCfs;
   const pidsMax = isolation.kind === 'cgroups' ? isolation.pidsMax : 0;
   const cpus = resources.scalar('cpus');
+  const quotaCpus = limits.cpus ?? (enableCfs ? cpus : 0);
+  const memMb = limits.memMb ?? resources.scalar('mem');
   return {
     cpuShares: Math.max(2, Math.round(cpus * 1024)),
-    ...(enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
-    memoryLimitBytes: Math.max(MIN_MEMORY_BYTES, Math.round(resources.scalar('mem') * 1024 * 1024)),
+    ...(quotaCpus > 0 ? { cfsQuotaUs: Math.round(quotaCpus * 100_000) } : {}),
+    memoryLimitBytes: Math.max(MIN_MEMORY_BYTES, Math.round(memMb * 1024 * 1024)),
     pidsMax,
   };
 }

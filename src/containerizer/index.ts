@@ -11,6 +11,7 @@ export {
   ownProcsFile,
 } from './cgroups.js';
 export { ComposingContainerizer, type OwningContainerizer } from './composing-containerizer.js';
+export type { ResourceLimits } from './container-limits.js';
 export { DockerContainerizer, type DockerContainerizerOptions } from './docker-containerizer.js';
 export { DockerEngine } from './docker-engine.js';
 export { applyLayer, DockerImageStore, type StoredImage } from './docker-image-store.js';

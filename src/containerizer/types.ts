@@ -1,5 +1,6 @@
 import type { Resources } from '../resources/index.js';
 import type { CommandInfo, TaskStatusReason } from '../wire/index.js';
+import type { ResourceLimits } from './container-limits.js';
 
 export interface LaunchSpec {
   readonly containerId: string;
@@ -15,6 +16,8 @@ export interface LaunchSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** What the container may use; the isolators enforce it. */
   readonly resources: Resources;
+  /** Limits above `resources` (a standalone container's `limits`); none: the resources. */
+  readonly limits?: ResourceLimits;
   /** The task's ContainerInfo, as given (a DOCKER one picks the Docker containerizer). */
   readonly container?: Readonly<Record<string, unknown>>;
   /** Whose container it is: a Docker container carries these as labels. */

@@ -25,6 +25,13 @@ export const ACL_OBJECT_FIELDS = {
   update_maintenance_schedule: 'machines',
   drain_agent: 'agents',
   mark_agent_gone: 'agents',
+  // An agent's standalone containers (LAUNCH_CONTAINER without a parent, and the calls on
+  // one): objects are given implicitly, so only ANY or NONE decide, as in Mesos.
+  launch_standalone_containers: 'users',
+  kill_standalone_containers: 'users',
+  wait_standalone_containers: 'users',
+  remove_standalone_containers: 'users',
+  view_standalone_containers: 'users',
 } as const;
 
 export type AclAction = keyof typeof ACL_OBJECT_FIELDS;

@@ -1169,6 +1169,8 @@ const LaunchContainerBodySchema = z.object({
   command: optional(CommandInfoSchema),
   // A standalone container's (LAUNCH_CONTAINER without a parent): what it may use, and how.
   resources: optional(list(ResourceSchema, MAX_RESOURCES)),
+  // Its limits above those resources (Mesos 1.10): cpus and mem, checked by the agent.
+  limits: optional(quotaResources),
   container: optional(
     z
       .record(z.string(), z.unknown())
