@@ -57,6 +57,7 @@ export {
   readBootId,
   readStat,
 } from './process-identity.js';
+export { makeDirsRefusingLinks } from './sandbox-dirs.js';
 export {
   joinArgv,
   parseTaskRecord,
