@@ -4,7 +4,7 @@
 // the task where its `disk.volume.container_path` says, and outlives the task:
 // only DESTROY removes it. Also a MESOS container's own `volumes` (host and sandbox
 // paths), which go where the persistent ones go.
-import { existsSync, lchownSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
 import { makeDirsRefusingLinks, type VolumeMount } from '../containerizer/index.js';
 import type { Resource } from '../wire/index.js';

@@ -272,12 +272,15 @@ const FS_SCRIPT = [
   '  cd -P "$1" || return 1',
   '  want=$(pwd -P); rest=$2',
   '  while [ -n "$rest" ]; do',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
   '    part=${rest%%/*}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
   '    case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac',
   '    if [ -z "$part" ] || [ "$part" = . ]; then continue; fi',
   `    if [ "$part" = .. ] || [ -L "$part" ]; then echo "agora: '$2' passes through a link or '..' at '$part'; not mounting there" >&2; return 1; fi`,
   '    if [ ! -d "$part" ]; then mkdir "$part" || return 1; fi',
   '    cd -P "$part" || return 1',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
   '    want=${want%/}/$part',
   '  done',
   `  if [ "$(pwd -P)" != "$want" ]; then echo "agora: '$2' moved while being made; not mounting there" >&2; return 1; fi`,
@@ -285,9 +288,11 @@ const FS_SCRIPT = [
   // bind SOURCE BASE PATH MODE|- [rbind]: in a subshell, so the walk's cd stays in it.
   'bind() (',
   '  enter "$2" "$3" || exit 1',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
   '  mount -c "--${5:-bind}" "$1" . || exit 1',
   '  if [ "$4" = RO ]; then',
   // The mount hides what `.` was; step out and back in to stand on it, checked again.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
   '    here=$(pwd -P); cd -P .. && cd -P "${here##*/}" || exit 1',
   '    [ "$(pwd -P)" = "$here" ] && mount -c -o remount,bind,ro . || exit 1',
   '  fi',
