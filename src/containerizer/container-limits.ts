@@ -2,7 +2,7 @@
 // the message of a container the kernel killed for memory, as Mesos words it.
 import type { Resources } from '../resources/index.js';
 import type { CgroupLimits } from './cgroups.js';
-import type { Limitation } from './types.js';
+import type { Limitation, ResourceLimits } from './types.js';
 
 /** Mesos' smallest memory limit (MIN_MEMORY): below it a container cannot even start a shell. */
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
@@ -11,16 +11,6 @@ const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 export type LimitIsolation =
   | { readonly kind: 'posix' }
   | { readonly kind: 'cgroups'; readonly enableCfs: boolean; readonly pidsMax: number };
-
-/**
- * Limits above the resources requested (Mesos 1.10 `limits`): `cpus` is the CFS quota (set
- * whether or not --cgroups_enable_cfs is), `memMb` the hard memory limit; the requests
- * still give the CPU shares.
- */
-export interface ResourceLimits {
-  readonly cpus?: number;
-  readonly memMb?: number;
-}
 
 /** A container's limits from its resources, and its limits above them when it has some. */
 export function containerLimits(

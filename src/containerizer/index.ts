@@ -11,7 +11,6 @@ export {
   ownProcsFile,
 } from './cgroups.js';
 export { ComposingContainerizer, type OwningContainerizer } from './composing-containerizer.js';
-export type { ResourceLimits } from './container-limits.js';
 export { DockerContainerizer, type DockerContainerizerOptions } from './docker-containerizer.js';
 export { DockerEngine } from './docker-engine.js';
 export { applyLayer, DockerImageStore, type StoredImage } from './docker-image-store.js';
@@ -73,6 +72,7 @@ export type {
   KnownContainer,
   LaunchSpec,
   Limitation,
+  ResourceLimits,
   ResourceStatistics,
   RunAsUser,
   Termination,

@@ -1,6 +1,15 @@
 import type { Resources } from '../resources/index.js';
 import type { CommandInfo, TaskStatusReason } from '../wire/index.js';
-import type { ResourceLimits } from './container-limits.js';
+
+/**
+ * Limits above the resources requested (Mesos 1.10 `limits`): `cpus` is the CFS quota (set
+ * whether or not --cgroups_enable_cfs is), `memMb` the hard memory limit; the requests
+ * still give the CPU shares.
+ */
+export interface ResourceLimits {
+  readonly cpus?: number;
+  readonly memMb?: number;
+}
 
 export interface LaunchSpec {
   readonly containerId: string;
