@@ -47,7 +47,7 @@ import {
 } from './nested-records.js';
 import { checkIdValue } from './session-io.js';
 import type { NestedParent } from './sessions.js';
-import { switchUserTo, type UserSwitch } from './task-user.js';
+import { runAsUser, switchUserTo, type UserSwitch } from './task-user.js';
 
 /** Standalone containers running (or starting) at once on one agent. */
 export const MAX_STANDALONE = 64;
@@ -145,14 +145,14 @@ export class StandaloneContainers {
     const { containerizer } = this.options;
     const sandbox = this.sandboxOf(idValue);
     const dir = this.recordDir(idValue);
-    mkdirSync(sandbox, { recursive: true });
-    // Before anything is recorded: a user this host lacks fails the call, leaving nothing.
-    let user: ReturnType<typeof switchUserTo>;
+    // Before anything is made or recorded: a user this host lacks fails the call, leaving nothing.
     try {
-      user = switchUserTo(body.command?.user, sandbox, this.options);
+      runAsUser(body.command?.user, this.options);
     } catch (error) {
       throw new BadRequestError(`${field}.command.user`, (error as Error).message);
     }
+    mkdirSync(sandbox, { recursive: true });
+    const user = switchUserTo(body.command?.user, sandbox, this.options);
     // Recorded before it runs, so that an agent killed from here on leaves a trace of it.
     writeNestedConfig(dir, {
       kind: 'standalone',

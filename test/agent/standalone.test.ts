@@ -162,6 +162,7 @@ test('standalone containers run as their command user under --switch_user, with 
       message,
     );
   await bad({ command: { value: 'true', user: 'no-such-user' } }, /launch_container.command.user/);
+  assert.ok(!existsSync(join(workDir, 'containers', 'c2')), 'no sandbox is left of it');
   await bad({ limits: { mem: { value: 32 } } }, /launch_container.limits.mem: 32 is below the 64/);
   await bad({ limits: { disk: { value: 1 } } }, /launch_container.limits.disk: only cpus and mem/);
   assert.equal(fake.specs.length, 1);
