@@ -265,6 +265,8 @@ export class Agent implements AgentView {
     this.standalone = new StandaloneContainers({
       containerizer: options.containerizer,
       workDir: options.workDir,
+      switchUser: options.switchUser ?? true,
+      ...(options.acls !== undefined ? { acls: options.acls } : {}),
       isIdTaken: (id) =>
         this.runs.byContainer(id) !== undefined ||
         this.sessions.running().some((nested) => nested.id.value === id),

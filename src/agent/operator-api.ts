@@ -95,6 +95,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
     const call = parseAgentOperatorCall(
       await decodeCall(content.body, PROTO_MESSAGES.agentCall, await readBody(request)),
     );
+    const principal = request.principal?.value;
     if (call.type === 'ATTACH_CONTAINER_INPUT')
       throw new HttpError(
         'UNSUPPORTED_MEDIA_TYPE',
@@ -192,7 +193,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
                 }))
               : []),
             // Standalone ones only when asked for (show_standalone), as Mesos lists them.
-            ...(call.get_containers?.show_standalone === true
+            ...(call.get_containers?.show_standalone === true && agent.standalone.mayView(principal)
               ? agent.standalone.running().map(({ idValue, pid }) => ({
                   container_id: mintContainerId(idValue),
                   container_status: {
@@ -215,7 +216,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
             : (['launch_nested_container', call.launch_nested_container] as const);
         const outcome =
           body.container_id.parent === undefined && call.type === 'LAUNCH_CONTAINER'
-            ? await agent.standalone.launch(body, field)
+            ? await agent.standalone.launch(body, field, principal)
             : await agent.sessions.launchDetached(body.container_id, body.command, field);
         return sendEmpty(response, outcome === 'launched' ? 200 : 202);
       }
@@ -224,7 +225,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
         return reply(
           'WAIT_CONTAINER',
           agent.standalone.has(id)
-            ? waitReply(await agent.standalone.wait(id))
+            ? waitReply(await agent.standalone.wait(id, principal))
             : await agent.sessions.wait(id),
         );
       }
@@ -237,9 +238,10 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       case 'KILL_NESTED_CONTAINER': {
         const { container_id, signal } =
           call.type === 'KILL_CONTAINER' ? call.kill_container : call.kill_nested_container;
-        if (agent.standalone.has(container_id))
+        if (agent.standalone.has(container_id)) {
+          agent.standalone.authorize('kill_standalone_containers', principal);
           agent.standalone.kill(container_id, signalName(signal ?? 9));
-        else agent.sessions.kill(container_id, signalName(signal ?? 9));
+        } else agent.sessions.kill(container_id, signalName(signal ?? 9));
         return sendEmpty(response, 200);
       }
       case 'REMOVE_CONTAINER':
@@ -248,6 +250,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
           call.type === 'REMOVE_CONTAINER' &&
           agent.standalone.has(call.remove_container.container_id)
         ) {
+          agent.standalone.authorize('remove_standalone_containers', principal);
           agent.standalone.remove(call.remove_container.container_id);
           return sendEmpty(response, 200);
         }

@@ -9,16 +9,28 @@
 // restarted agent hands them to the containerizer's recovery as known containers
 // (so none is taken for a stray), re-attaches to those running and reports how the
 // others ended. REMOVE_CONTAINER forgets one that ended (its records, not its sandbox).
+// As in Mesos' agent, it runs as its command's user under --switch_user (the agent's
+// own otherwise), its `limits` raise the cgroup's CPU quota and memory limit above its
+// resources, and each call on one is checked against the agent's ACLs
+// (launch/kill/wait/remove/view_standalone_containers, objects given implicitly).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   Container,
   Containerizer,
   KnownContainer,
+  ResourceLimits,
   Termination,
 } from '../containerizer/index.js';
 import { Resources } from '../resources/index.js';
-import { HttpError } from '../runtime/index.js';
+import {
+  type AclAction,
+  type Acls,
+  HttpError,
+  isAuthorized,
+  PERMISSIVE_ACLS,
+  requireAuthorized,
+} from '../runtime/index.js';
 import {
   addCommandEnvironment,
   BadRequestError,
@@ -35,6 +47,7 @@ import {
 } from './nested-records.js';
 import { checkIdValue } from './session-io.js';
 import type { NestedParent } from './sessions.js';
+import { runAsUser, switchUserTo, type UserSwitch } from './task-user.js';
 
 /** Standalone containers running (or starting) at once on one agent. */
 export const MAX_STANDALONE = 64;
@@ -45,6 +58,7 @@ export interface StandaloneLaunch {
   readonly container_id: NestedContainerID;
   readonly command?: CommandInfo;
   readonly resources?: readonly Resource[];
+  readonly limits?: Readonly<Record<string, { readonly value: number }>>;
   readonly container?: Readonly<Record<string, unknown>>;
 }
 
@@ -58,8 +72,10 @@ type Standalone =
     }
   | { readonly kind: 'ended'; readonly dir: string; readonly termination: Termination };
 
-export interface StandaloneOptions {
+export interface StandaloneOptions extends UserSwitch {
   readonly containerizer: Containerizer;
+  /** The agent's --acls; none: every caller may. */
+  readonly acls?: Acls;
   readonly workDir: string;
   /** Whether a task's container or a nested container has this id already. */
   readonly isIdTaken: (idValue: string) => boolean;
@@ -78,11 +94,30 @@ export class StandaloneContainers {
     return id.parent === undefined && this.containers.has(id.value);
   }
 
+  /** 403 unless `principal` may do `action` (objects are implicit: only ANY or NONE apply). */
+  authorize(
+    action: Extract<AclAction, `${string}_standalone_containers`>,
+    principal: string | undefined,
+  ): void {
+    requireAuthorized(this.options.acls ?? PERMISSIVE_ACLS, action, principal, undefined);
+  }
+
+  /** Whether `principal` may see them (GET_CONTAINERS leaves them out otherwise, as Mesos). */
+  mayView(principal: string | undefined): boolean {
+    const acls = this.options.acls ?? PERMISSIVE_ACLS;
+    return isAuthorized(acls, 'view_standalone_containers', principal, undefined);
+  }
+
   /** LAUNCH_CONTAINER without a parent: 'exists' when the id is taken (Mesos answers 202). */
-  async launch(body: StandaloneLaunch, field: string): Promise<'launched' | 'exists'> {
+  async launch(
+    body: StandaloneLaunch,
+    field: string,
+    principal: string | undefined,
+  ): Promise<'launched' | 'exists'> {
+    this.authorize('launch_standalone_containers', principal);
     const id = body.container_id;
     checkIdValue(id, field);
-    const resources = parseLaunch(body, field);
+    const { resources, limits } = parseLaunch(body, field);
     if (
       this.containers.has(id.value) ||
       this.launching.has(id.value) ||
@@ -94,7 +129,7 @@ export class StandaloneContainers {
       throw new HttpError('UNAVAILABLE', `${max} standalone containers are running; try later`);
     this.launching.add(id.value);
     try {
-      await this.start(id.value, body, resources, field);
+      await this.start(id.value, body, { resources, limits }, field);
     } finally {
       this.launching.delete(id.value);
     }
@@ -104,13 +139,20 @@ export class StandaloneContainers {
   private async start(
     idValue: string,
     body: StandaloneLaunch,
-    resources: Resources,
+    { resources, limits }: { readonly resources: Resources; readonly limits: ResourceLimits },
     field: string,
   ): Promise<void> {
     const { containerizer } = this.options;
     const sandbox = this.sandboxOf(idValue);
     const dir = this.recordDir(idValue);
+    // Before anything is made or recorded: a user this host lacks fails the call, leaving nothing.
+    try {
+      runAsUser(body.command?.user, this.options);
+    } catch (error) {
+      throw new BadRequestError(`${field}.command.user`, (error as Error).message);
+    }
     mkdirSync(sandbox, { recursive: true });
+    const user = switchUserTo(body.command?.user, sandbox, this.options);
     // Recorded before it runs, so that an agent killed from here on leaves a trace of it.
     writeNestedConfig(dir, {
       kind: 'standalone',
@@ -128,6 +170,8 @@ export class StandaloneContainers {
         command: body.command ?? { shell: true, value: '/bin/sh' },
         environment,
         resources,
+        limits,
+        ...(user !== undefined ? { user } : {}),
         ...(body.container !== undefined ? { container: body.container } : {}),
       });
     } catch (error) {
@@ -188,7 +232,8 @@ export class StandaloneContainers {
   }
 
   /** WAIT_CONTAINER: how it ended, once it has. */
-  async wait(id: NestedContainerID): Promise<Termination> {
+  async wait(id: NestedContainerID, principal: string | undefined): Promise<Termination> {
+    this.authorize('wait_standalone_containers', principal);
     const known = this.containers.get(id.value);
     if (known === undefined) throw new HttpError('NOT_FOUND', `no container ${id.value}`);
     return known.kind === 'ended' ? known.termination : known.ended;
@@ -291,11 +336,18 @@ export class StandaloneContainers {
   }
 }
 
+/** Limits a standalone container may have above its resources (Mesos: cpus and mem). */
+const LIMITED = ['cpus', 'mem'] as const;
+
 /**
- * A standalone launch's ContainerInfo and resources, checked: MESOS only (Mesos answers a
- * DOCKER one "use docker directly"), each scalar finite and bounded.
+ * A standalone launch's ContainerInfo, resources and limits, checked: MESOS only (Mesos
+ * answers a DOCKER one "use docker directly"), each scalar finite and bounded, limits only
+ * of cpus and mem and never below what is requested.
  */
-export function parseLaunch(body: StandaloneLaunch, field: string): Resources {
+export function parseLaunch(
+  body: StandaloneLaunch,
+  field: string,
+): { readonly resources: Resources; readonly limits: ResourceLimits } {
   const type = body.container?.type;
   if (type === 'DOCKER')
     throw new BadRequestError(
@@ -312,9 +364,23 @@ export function parseLaunch(body: StandaloneLaunch, field: string): Resources {
         `must be at most ${MAX_SCALAR}`,
       );
   }
+  let resources: Resources;
   try {
-    return Resources.fromWire(body.resources ?? []);
+    resources = Resources.fromWire(body.resources ?? []);
   } catch (error) {
     throw new BadRequestError(`${field}.resources`, (error as Error).message);
   }
+  const limits: { cpus?: number; memMb?: number } = {};
+  for (const [name, { value }] of Object.entries(body.limits ?? {})) {
+    const at = `${field}.limits.${name}`;
+    if (!(LIMITED as readonly string[]).includes(name))
+      throw new BadRequestError(at, `only ${LIMITED.join(' and ')} may have a limit`);
+    if (value > MAX_SCALAR) throw new BadRequestError(at, `must be at most ${MAX_SCALAR}`);
+    const requested = resources.scalar(name);
+    if (value < requested)
+      throw new BadRequestError(at, `${value} is below the ${requested} requested`);
+    if (name === 'cpus') limits.cpus = value;
+    else limits.memMb = value;
+  }
+  return { resources, limits };
 }

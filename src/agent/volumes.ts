@@ -4,9 +4,9 @@
 // the task where its `disk.volume.container_path` says, and outlives the task:
 // only DESTROY removes it. Also a MESOS container's own `volumes` (host and sandbox
 // paths), which go where the persistent ones go.
-import { existsSync, lchownSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
-import type { VolumeMount } from '../containerizer/index.js';
+import { makeDirsRefusingLinks, type VolumeMount } from '../containerizer/index.js';
 import type { Resource } from '../wire/index.js';
 
 /** The directory of a persistent volume on this agent. */
@@ -88,12 +88,7 @@ export function containerVolumes(
       if (!existsSync(hostPath.path))
         throw new Error(`Path '${hostPath.path}' in HOST_PATH volume does not exist`);
     } else {
-      const first = mkdirSync(hostPath.path, { recursive: true });
-      if (owner !== undefined && first !== undefined)
-        for (let dir = hostPath.path; ; dir = dirname(dir)) {
-          lchownSync(dir, owner.uid, owner.gid);
-          if (dir === first || dir === dirname(dir)) break;
-        }
+      makeDirsRefusingLinks(hostPath.base, hostPath.path, owner);
     }
     return { hostPath: hostPath.path, containerPath, mode };
   });
@@ -103,13 +98,15 @@ function hostPathOf(
   volume: ContainerVolume,
   containerPath: string,
   sandboxes: { readonly sandbox: string; readonly parentSandbox: string | undefined },
-): { readonly kind: 'host' | 'sandbox'; readonly path: string } {
+):
+  | { readonly kind: 'host'; readonly path: string }
+  | { readonly kind: 'sandbox'; readonly base: string; readonly path: string } {
   const source = volume.source;
   const inSandbox = (base: string, path: string) => {
     const resolved = join(base, path);
     if (isAbsolute(path) || relative(base, resolved).startsWith('..'))
       throw new Error(`Volume '${containerPath}': sandbox path '${path}' escapes the sandbox`);
-    return { kind: 'sandbox', path: resolved } as const;
+    return { kind: 'sandbox', base, path: resolved } as const;
   };
   if (source?.type === 'HOST_PATH') {
     const path = String(source.host_path?.path ?? '');
@@ -154,7 +151,7 @@ export function linkVolumes(sandbox: string, mounts: readonly VolumeMount[]): vo
     const path = join(sandbox, mount.containerPath);
     if (relative(sandbox, path).startsWith('..') || path === sandbox)
       throw new Error(`Volume container path '${mount.containerPath}' escapes the sandbox`);
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirsRefusingLinks(sandbox, dirname(path));
     if (isLink(path)) rmSync(path);
     symlinkSync(mount.hostPath, path);
   }

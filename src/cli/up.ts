@@ -69,6 +69,7 @@ const SAME_SIGNAL_WINDOW_MS = 1000;
  */
 const refClock: Clock = {
   now: () => Date.now(),
+  monotonicMs: () => performance.now(),
   setTimeout(fn, ms) {
     const handle = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(handle) };

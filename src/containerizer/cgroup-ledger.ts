@@ -99,13 +99,18 @@ export class CgroupLedger {
   forget(id: string): void {
     const ids = this.load();
     if (!ids.delete(id)) return;
-    this.append(`-${id}\n`);
+    try {
+      this.append(`-${id}\n`);
+    } catch {
+      // A full disk: the line left behind names a cgroup that is gone, which the next
+      // recovery finds so and forgets; failing here failed the recovery itself.
+    }
   }
 
   private append(line: string): void {
     this.linesSinceCompaction += 1;
-    if (this.linesSinceCompaction >= COMPACT_AFTER_LINES) this.compact();
-    else appendFileSync(join(this.dir, LEDGER_FILE), line);
+    if (this.linesSinceCompaction >= COMPACT_AFTER_LINES && this.tryCompact()) return;
+    appendFileSync(join(this.dir, LEDGER_FILE), line);
   }
 
   /** The live ids, read once from disk (folding in the older layout's files). */
@@ -114,10 +119,22 @@ export class CgroupLedger {
     mkdirSync(this.dir, { recursive: true });
     const { ids, oldFiles } = readLedger(this.dir);
     this.ids = ids;
-    this.compact();
-    // The file names them now: the older layout's files can go.
-    for (const name of oldFiles) rmSync(join(this.dir, name), { force: true });
+    // The file names them now: the older layout's files can go. Only tidying: on a full
+    // disk (ENOSPC) the agent, killed and restarted, must still start and recover.
+    if (this.tryCompact())
+      for (const name of oldFiles) rmSync(join(this.dir, name), { force: true });
     return ids;
+  }
+
+  /** Compacts unless the disk refuses (the file as it was is kept); whether it did. */
+  private tryCompact(): boolean {
+    try {
+      this.compact();
+      return true;
+    } catch {
+      rmSync(join(this.dir, `${LEDGER_FILE}.tmp`), { force: true });
+      return false;
+    }
   }
 
   /** Rewrites the file with the live ids alone, whole or not at all. */

@@ -2,7 +2,7 @@
 // the message of a container the kernel killed for memory, as Mesos words it.
 import type { Resources } from '../resources/index.js';
 import type { CgroupLimits } from './cgroups.js';
-import type { Limitation } from './types.js';
+import type { Limitation, ResourceLimits } from './types.js';
 
 /** Mesos' smallest memory limit (MIN_MEMORY): below it a container cannot even start a shell. */
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
@@ -12,15 +12,21 @@ export type LimitIsolation =
   | { readonly kind: 'posix' }
   | { readonly kind: 'cgroups'; readonly enableCfs: boolean; readonly pidsMax: number };
 
-/** A container's limits from its resources. */
-export function containerLimits(isolation: LimitIsolation, resources: Resources): CgroupLimits {
+/** A container's limits from its resources, and its limits above them when it has some. */
+export function containerLimits(
+  isolation: LimitIsolation,
+  resources: Resources,
+  limits: ResourceLimits = {},
+): CgroupLimits {
   const enableCfs = isolation.kind === 'cgroups' && isolation.enableCfs;
   const pidsMax = isolation.kind === 'cgroups' ? isolation.pidsMax : 0;
   const cpus = resources.scalar('cpus');
+  const quotaCpus = limits.cpus ?? (enableCfs ? cpus : 0);
+  const memMb = limits.memMb ?? resources.scalar('mem');
   return {
     cpuShares: Math.max(2, Math.round(cpus * 1024)),
-    ...(enableCfs && cpus > 0 ? { cfsQuotaUs: Math.round(cpus * 100_000) } : {}),
-    memoryLimitBytes: Math.max(MIN_MEMORY_BYTES, Math.round(resources.scalar('mem') * 1024 * 1024)),
+    ...(quotaCpus > 0 ? { cfsQuotaUs: Math.round(quotaCpus * 100_000) } : {}),
+    memoryLimitBytes: Math.max(MIN_MEMORY_BYTES, Math.round(memMb * 1024 * 1024)),
     pidsMax,
   };
 }

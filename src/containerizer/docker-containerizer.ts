@@ -40,6 +40,7 @@ import {
   planDockerRun,
 } from './docker-plan.js';
 import { MesosContainerizer } from './mesos-containerizer.js';
+import { makeDirsRefusingLinks } from './sandbox-dirs.js';
 import { terminationFromShellStatus } from './termination.js';
 import type {
   Container,
@@ -141,6 +142,9 @@ export class DockerContainerizer implements Containerizer {
       persistentVolumes: spec.volumes ?? [],
     });
     if (plan.kind === 'invalid') throw new Error(plan.message);
+    // dockerd (root) would follow a link planted in the sandbox to any host directory,
+    // and mount it, or make the missing rest of the path wherever the link points.
+    for (const path of plan.sandboxPaths) makeDirsRefusingLinks(spec.sandbox, path);
     const create = planDockerCreate(plan.name, plan.args, plan.env);
     if (create.kind === 'api') return this.launchByApi(spec, plan, create);
     // Docker's own work (pull, create, start) is not the agent's event loop's: no wait.

@@ -104,6 +104,8 @@ export type DockerRunPlan =
       /** Everything after `docker run`. Variables are passed by name (`-e NAME`), values in `env`. */
       readonly args: readonly string[];
       readonly env: Readonly<Record<string, string>>;
+      /** Volumes' relative host paths, in the sandbox: to be made refusing links first. */
+      readonly sandboxPaths: readonly string[];
     }
   | { readonly kind: 'invalid'; readonly message: string };
 
@@ -195,6 +197,7 @@ export function planDockerRun(input: DockerRunInput): DockerRunPlan {
 
   // Volumes: the sandbox first, then the task's own and its persistent volumes.
   args.push('-v', `${input.sandbox}:${CONTAINER_SANDBOX}`);
+  const sandboxPaths: string[] = [];
   for (const volume of info.volumes ?? []) {
     if (volume.source !== undefined || volume.host_path === undefined)
       return invalid(
@@ -205,6 +208,7 @@ export function planDockerRun(input: DockerRunInput): DockerRunPlan {
       : insideOf(input.sandbox, volume.host_path);
     if (hostPath === undefined)
       return invalid(`Volume host path '${volume.host_path}' escapes the sandbox`);
+    if (!isAbsolute(volume.host_path)) sandboxPaths.push(hostPath);
     const containerPath = containerPathOf(volume.container_path);
     if (containerPath === undefined)
       return invalid(`Volume container path '${volume.container_path}' escapes the sandbox`);
@@ -256,6 +260,7 @@ export function planDockerRun(input: DockerRunInput): DockerRunPlan {
     network: networkName,
     args,
     env,
+    sandboxPaths,
   };
 }
 

@@ -189,10 +189,18 @@ export function imageEnvironment(
   return env;
 }
 
-/** A bind mount the container's mount namespace makes: host path, where, read-only or not. */
+/**
+ * A bind mount the container's mount namespace makes: host path, where, read-only or not.
+ * Where is a directory `base` the agent made (the sandbox, the rootfs) and a `path` below
+ * it that the task's files may shape (fetched archives, the image): the mount script walks
+ * it a component at a time, refusing links, rather than `mkdir -p` the joined path as
+ * root.
+ */
 export interface BindMount {
   readonly source: string;
-  readonly target: string;
+  readonly base: string;
+  /** Relative to `base`, normalized, never empty, never `..`. */
+  readonly path: string;
   readonly isReadOnly: boolean;
 }
 
@@ -207,7 +215,7 @@ export function volumeBinds(
 ): BindMount[] {
   return volumes.map((volume) => {
     const path = volume.containerPath;
-    let target: string;
+    const isReadOnly = volume.mode === 'RO';
     if (isAbsolute(path)) {
       if (where.rootfs === undefined)
         throw new Error(
@@ -216,15 +224,21 @@ export function volumeBinds(
       const inside = normalize(path);
       if (inside === '/' || inside.split('/').includes('..'))
         throw new Error(`Volume container path '${path}' is not a directory below /`);
-      target = join(where.rootfs, inside);
-    } else {
-      const base =
-        where.rootfs === undefined ? where.sandbox : join(where.rootfs, CONTAINER_SANDBOX);
-      target = join(base, path);
-      if (relative(base, target).startsWith('..') || target === base)
-        throw new Error(`Volume container path '${path}' escapes the sandbox`);
+      return { source: volume.hostPath, base: where.rootfs, path: inside.slice(1), isReadOnly };
     }
-    return { source: volume.hostPath, target, isReadOnly: volume.mode === 'RO' };
+    const base = where.rootfs === undefined ? where.sandbox : join(where.rootfs, CONTAINER_SANDBOX);
+    const below = relative(base, join(base, path));
+    if (below.startsWith('..') || below === '')
+      throw new Error(`Volume container path '${path}' escapes the sandbox`);
+    return where.rootfs === undefined
+      ? { source: volume.hostPath, base, path: below, isReadOnly }
+      : // From the root, so the walk also refuses a link the image put on the sandbox's way.
+        {
+          source: volume.hostPath,
+          base: where.rootfs,
+          path: join(CONTAINER_SANDBOX.slice(1), below),
+          isReadOnly,
+        };
   });
 }
 
@@ -248,19 +262,52 @@ const FS_SCRIPT = [
   'set -e',
   // The host's tools for the mounts, whatever PATH the task has; its own PATH is restored.
   'task_path=$PATH; PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+  // enter BASE PATH: cd into BASE/PATH, making each missing directory of PATH, refusing a
+  // link at any of them. The image and the sandbox (fetched archives, a task group's
+  // siblings) are the task's to shape, and this runs as root on the host's root: `mkdir -p`
+  // or a mount on the joined path would follow a planted link out of the container. The
+  // walk goes by `cd -P` one name at a time, mkdir without -p fails on a link made since
+  // the check, and the physical path is compared at the end; the mount then targets `.`.
+  'enter() {',
+  '  cd -P "$1" || return 1',
+  '  want=$(pwd -P); rest=$2',
+  '  while [ -n "$rest" ]; do',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+  '    part=${rest%%/*}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+  '    case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac',
+  '    if [ -z "$part" ] || [ "$part" = . ]; then continue; fi',
+  `    if [ "$part" = .. ] || [ -L "$part" ]; then echo "agora: '$2' passes through a link or '..' at '$part'; not mounting there" >&2; return 1; fi`,
+  '    if [ ! -d "$part" ]; then mkdir "$part" || return 1; fi',
+  '    cd -P "$part" || return 1',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+  '    want=${want%/}/$part',
+  '  done',
+  `  if [ "$(pwd -P)" != "$want" ]; then echo "agora: '$2' moved while being made; not mounting there" >&2; return 1; fi`,
+  '}',
+  // bind SOURCE BASE PATH MODE|- [rbind]: in a subshell, so the walk's cd stays in it.
+  'bind() (',
+  '  enter "$2" "$3" || exit 1',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+  '  mount -c "--${5:-bind}" "$1" . || exit 1',
+  '  if [ "$4" = RO ]; then',
+  // The mount hides what `.` was; step out and back in to stand on it, checked again.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+  '    here=$(pwd -P); cd -P .. && cd -P "${here##*/}" || exit 1',
+  '    [ "$(pwd -P)" = "$here" ] && mount -c -o remount,bind,ro . || exit 1',
+  '  fi',
+  ')',
   'unshare=$1; mode=$2; rootfs=$3; overlay=$4; sandbox=$5; wd=$6; n=$7; shift 7',
   'if [ "$mode" = overlay ]; then mount -t overlay overlay -o "$overlay" "$rootfs"; fi',
   'if [ -n "$rootfs" ]; then',
-  `  mkdir -p "$rootfs${CONTAINER_SANDBOX}" "$rootfs/proc" "$rootfs/dev" "$rootfs/tmp" "$rootfs$wd"`,
-  `  mount --bind "$sandbox" "$rootfs${CONTAINER_SANDBOX}"`,
-  '  mount -t proc proc "$rootfs/proc"',
-  '  mount --rbind /dev "$rootfs/dev"',
+  `  bind "$sandbox" "$rootfs" "${CONTAINER_SANDBOX.slice(1)}" RW`,
+  '  (enter "$rootfs" proc && mount -c -t proc proc .) || exit 1',
+  '  bind /dev "$rootfs" dev RW rbind',
+  '  (enter "$rootfs" tmp && enter "$rootfs" "$wd") || exit 1',
   'fi',
   'while [ "$n" -gt 0 ]; do',
-  '  mkdir -p "$2"',
-  '  mount --bind "$1" "$2"',
-  '  if [ "$3" = RO ]; then mount -o remount,bind,ro "$2"; fi',
-  '  shift 3; n=$((n - 1))',
+  '  bind "$1" "$2" "$3" "$4"',
+  '  shift 4; n=$((n - 1))',
   'done',
   'shift',
   'set +e; PATH=$task_path',
@@ -307,7 +354,7 @@ export function filesystemArgv(options: {
     options.sandbox,
     options.workingDir,
     String(options.binds.length),
-    ...options.binds.flatMap((b) => [b.source, b.target, b.isReadOnly ? 'RO' : 'RW']),
+    ...options.binds.flatMap((b) => [b.source, b.base, b.path, b.isReadOnly ? 'RO' : 'RW']),
     '--',
     ...options.command,
   ];

@@ -56,6 +56,7 @@ export {
   readBootId,
   readStat,
 } from './process-identity.js';
+export { makeDirsRefusingLinks } from './sandbox-dirs.js';
 export {
   joinArgv,
   parseTaskRecord,
@@ -71,6 +72,7 @@ export type {
   KnownContainer,
   LaunchSpec,
   Limitation,
+  ResourceLimits,
   ResourceStatistics,
   RunAsUser,
   Termination,

@@ -10,6 +10,7 @@ import type { Resources } from '../resources/index.js';
 import { commandArgv } from '../wire/index.js';
 import { CgroupLedger } from './cgroup-ledger.js';
 import {
+  type CgroupLimits,
   type CgroupsHierarchy,
   type CgroupWrite,
   ContainerCgroup,
@@ -165,11 +166,14 @@ export class MesosContainerizer implements Containerizer {
         ? {
             cgroup: claimed.cgroup,
             limits: claimed.cgroup.limitFiles(
-              containerLimits(this.options.isolation, spec.resources),
+              containerLimits(this.options.isolation, spec.resources, spec.limits),
             ),
           }
         : this.options.isolation.kind === 'cgroups'
-          ? await this.createCgroup(spec.containerId, spec.resources)
+          ? await this.createCgroup(
+              spec.containerId,
+              containerLimits(this.options.isolation, spec.resources, spec.limits),
+            )
           : NO_CGROUP;
     let shim: LaunchedShim;
     try {
@@ -393,7 +397,7 @@ export class MesosContainerizer implements Containerizer {
   /** The container's cgroup, made, and the limits its shim is to write before it joins. */
   private async createCgroup(
     containerId: string,
-    resources: Resources,
+    wanted: CgroupLimits,
   ): Promise<{
     readonly cgroup: ContainerCgroup | undefined;
     readonly limits: readonly CgroupWrite[];
@@ -402,7 +406,7 @@ export class MesosContainerizer implements Containerizer {
     if (isolation.kind !== 'cgroups') return NO_CGROUP;
     this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
-    const limits = await cgroup.createForShim(containerLimits(this.options.isolation, resources));
+    const limits = await cgroup.createForShim(wanted);
     return { cgroup, limits };
   }
 

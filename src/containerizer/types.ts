@@ -1,6 +1,16 @@
 import type { Resources } from '../resources/index.js';
 import type { CommandInfo, TaskStatusReason } from '../wire/index.js';
 
+/**
+ * Limits above the resources requested (Mesos 1.10 `limits`): `cpus` is the CFS quota (set
+ * whether or not --cgroups_enable_cfs is), `memMb` the hard memory limit; the requests
+ * still give the CPU shares.
+ */
+export interface ResourceLimits {
+  readonly cpus?: number;
+  readonly memMb?: number;
+}
+
 export interface LaunchSpec {
   readonly containerId: string;
   /** The sandbox: the working directory, holding the `stdout` and `stderr` files. */
@@ -15,6 +25,8 @@ export interface LaunchSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** What the container may use; the isolators enforce it. */
   readonly resources: Resources;
+  /** Limits above `resources` (a standalone container's `limits`); none: the resources. */
+  readonly limits?: ResourceLimits;
   /** The task's ContainerInfo, as given (a DOCKER one picks the Docker containerizer). */
   readonly container?: Readonly<Record<string, unknown>>;
   /** Whose container it is: a Docker container carries these as labels. */

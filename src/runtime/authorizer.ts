@@ -25,9 +25,28 @@ export const ACL_OBJECT_FIELDS = {
   update_maintenance_schedule: 'machines',
   drain_agent: 'agents',
   mark_agent_gone: 'agents',
+  // An agent's standalone containers (LAUNCH_CONTAINER without a parent, and the calls on
+  // one): objects are given implicitly, so only ANY or NONE decide, as in Mesos.
+  launch_standalone_containers: 'users',
+  kill_standalone_containers: 'users',
+  wait_standalone_containers: 'users',
+  remove_standalone_containers: 'users',
+  view_standalone_containers: 'users',
 } as const;
 
 export type AclAction = keyof typeof ACL_OBJECT_FIELDS;
+
+/**
+ * Mesos' own names (acls.proto's JSON) for the actions this table names in the singular: an
+ * ACL file written for Mesos says `update_quotas`, and was refused as an unknown action.
+ */
+const MESOS_ACTION_NAMES: Readonly<Record<string, AclAction>> = {
+  update_weights: 'update_weight',
+  update_quotas: 'update_quota',
+  update_maintenance_schedules: 'update_maintenance_schedule',
+  drain_agents: 'drain_agent',
+  mark_agents_gone: 'mark_agent_gone',
+};
 
 export type Entity =
   | { readonly kind: 'any' }
@@ -93,27 +112,31 @@ export function parseAcls(json: unknown): Acls {
       permissive = value;
       continue;
     }
-    if (!(key in ACL_OBJECT_FIELDS))
+    const action =
+      MESOS_ACTION_NAMES[key] ?? (key in ACL_OBJECT_FIELDS ? (key as AclAction) : undefined);
+    if (action === undefined)
       throw new AclsError(
         `${key}: not an action this authorizer knows (${Object.keys(ACL_OBJECT_FIELDS).join(', ')}, permissive)`,
       );
-    const action = key as AclAction;
     if (!Array.isArray(value)) throw new AclsError(`${key}: expected a list of rules`);
     const field = ACL_OBJECT_FIELDS[action];
-    rules[action] = value.map((rule, i) => {
-      const where = `${key}[${i}]`;
-      if (typeof rule !== 'object' || rule === null || Array.isArray(rule))
-        throw new AclsError(`${where}: expected an object`);
-      const { principals, [field]: object, ...rest } = rule as Record<string, unknown>;
-      const [unknown] = Object.keys(rest);
-      if (unknown !== undefined)
-        throw new AclsError(`${where}.${unknown}: ${key} takes principals and ${field}`);
-      count += 1;
-      return {
-        principals: parseEntity(principals, `${where}.principals`),
-        object: parseEntity(object, `${where}.${field}`),
-      };
-    });
+    // Both spellings in one file: their rules in the file's order.
+    rules[action] = (rules[action] ?? []).concat(
+      value.map((rule, i) => {
+        const where = `${key}[${i}]`;
+        if (typeof rule !== 'object' || rule === null || Array.isArray(rule))
+          throw new AclsError(`${where}: expected an object`);
+        const { principals, [field]: object, ...rest } = rule as Record<string, unknown>;
+        const [unknown] = Object.keys(rest);
+        if (unknown !== undefined)
+          throw new AclsError(`${where}.${unknown}: ${key} takes principals and ${field}`);
+        count += 1;
+        return {
+          principals: parseEntity(principals, `${where}.principals`),
+          object: parseEntity(object, `${where}.${field}`),
+        };
+      }),
+    );
   }
   if (count > MAX_ACL_RULES) throw new AclsError(`more than ${MAX_ACL_RULES} rules`);
   return { permissive, rules };

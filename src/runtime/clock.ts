@@ -8,8 +8,14 @@ export interface Timer {
  * argument; the shells take a Clock so tests advance time instead of waiting.
  */
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: for timestamps only, since the wall clock can jump. */
   now(): number;
+  /**
+   * Milliseconds on a clock that never jumps (its origin is arbitrary): for filters,
+   * deadlines and durations, which a wall clock set back by an hour (NTP, an operator,
+   * a VM resumed) would stretch by that hour, or set forward would cut short.
+   */
+  monotonicMs(): number;
   setTimeout(fn: () => void, ms: number): Timer;
 }
 
@@ -90,6 +96,7 @@ export function armTimer(
 /** Real time; its timers are armTimer's: unref'd, and any length. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonicMs: () => performance.now(),
   setTimeout: (fn, ms) => armTimer(fn, ms),
 };
 
@@ -112,15 +119,20 @@ export function every(clock: Clock, intervalMs: number, fn: () => void): Timer {
 }
 
 interface Scheduled {
+  /** On the monotonic clock. */
   readonly at: number;
   readonly seq: number;
   readonly fn: () => void;
   cancelled: boolean;
 }
 
-/** A clock that moves only when told to; timers fire in time order during advance(). */
+/**
+ * A clock that moves only when told to; timers fire in time order during advance().
+ * `jumpWall` moves the wall clock alone, as an NTP step or an operator would.
+ */
 export class ManualClock implements Clock {
   private nowMs: number;
+  private elapsedMs = 0;
   private seq = 0;
   private scheduled: Scheduled[] = [];
 
@@ -132,10 +144,19 @@ export class ManualClock implements Clock {
     return this.nowMs;
   }
 
+  monotonicMs(): number {
+    return this.elapsedMs;
+  }
+
+  /** Sets the wall clock forward (or back, for a negative `ms`); timers and monotonic time stay. */
+  jumpWall(ms: number): void {
+    this.nowMs += ms;
+  }
+
   setTimeout(fn: () => void, ms: number): Timer {
     if (Number.isNaN(ms)) throw new RangeError('timer delay is NaN');
     const entry: Scheduled = {
-      at: this.nowMs + Math.max(0, ms),
+      at: this.elapsedMs + Math.max(0, ms),
       seq: this.seq++,
       fn,
       cancelled: false,
@@ -146,18 +167,22 @@ export class ManualClock implements Clock {
 
   /** Moves time forward by `ms`, running every timer that falls due, in order. */
   advance(ms: number): void {
-    const target = this.nowMs + ms;
+    const target = this.elapsedMs + ms;
+    const to = (at: number) => {
+      this.nowMs += at - this.elapsedMs;
+      this.elapsedMs = at;
+    };
     for (;;) {
       const due = this.scheduled
         .filter((s) => !s.cancelled && s.at <= target)
         .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (due === undefined) break;
       due.cancelled = true;
-      this.nowMs = due.at;
+      to(due.at);
       due.fn();
     }
     this.scheduled = this.scheduled.filter((s) => !s.cancelled);
-    this.nowMs = target;
+    to(target);
   }
 
   get pendingTimers(): number {

@@ -116,6 +116,8 @@ export type AgentOperatorCall =
         readonly command?: CommandInfo;
         /** A standalone container's (no parent): what its isolation enforces. */
         readonly resources?: readonly Resource[];
+        /** A standalone container's limits above its resources: `cpus` and `mem` (MB). */
+        readonly limits?: Readonly<Record<string, { readonly value: number }>>;
         /** A standalone container's ContainerInfo: MESOS only. */
         readonly container?: Readonly<Record<string, unknown>>;
       };

@@ -583,7 +583,12 @@ const SubscribeSchema: z.ZodType<Subscribe> = z.object({
   offer_constraints: optional(OfferConstraintsSchema),
 });
 
-const RolesSchema = z.object({ roles: optional(list(role(), MAX_ROLES)) });
+/**
+ * REVIVE's and SUPPRESS's roles: only sizes are checked here (400). A role that is not
+ * valid, or not the framework's, is answered 202 and the call dropped, as Mesos does
+ * (its validation passes both calls; Master::revive drops them).
+ */
+const RolesSchema = z.object({ roles: optional(list(frameworkRole, MAX_ROLES)) });
 
 const CALL_TYPES = [
   'SUBSCRIBE',
@@ -1164,6 +1169,8 @@ const LaunchContainerBodySchema = z.object({
   command: optional(CommandInfoSchema),
   // A standalone container's (LAUNCH_CONTAINER without a parent): what it may use, and how.
   resources: optional(list(ResourceSchema, MAX_RESOURCES)),
+  // Its limits above those resources (Mesos 1.10): cpus and mem, checked by the agent.
+  limits: optional(quotaResources),
   container: optional(
     z
       .record(z.string(), z.unknown())

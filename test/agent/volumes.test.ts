@@ -3,9 +3,11 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,4 +145,36 @@ test("a MESOS container's own volumes: host paths need bind mounts, sandbox path
   // Other containers handle their own volumes (the Docker containerizer's -v).
   assert.deepEqual(containerVolumes({ type: 'DOCKER', volumes: [host] }, where, true), []);
   assert.deepEqual(containerVolumes(undefined, where, true), []);
+});
+
+test('volumes made in a sandbox never follow a link planted there', (t) => {
+  const dir = workDir(t);
+  const sandbox = join(dir, 'sandbox');
+  const outside = join(dir, 'outside');
+  mkdirSync(sandbox);
+  mkdirSync(outside);
+  // A fetched archive (or a task group's sibling) may leave any link in the sandbox.
+  symlinkSync(outside, join(sandbox, 'link'));
+  const sandboxVolume = (path: string) => ({
+    type: 'MESOS',
+    volumes: [
+      {
+        container_path: 'scratch',
+        source: { type: 'SANDBOX_PATH', sandbox_path: { type: 'SELF', path } },
+        mode: 'RW',
+      },
+    ],
+  });
+  const where = { sandbox, parentSandbox: undefined };
+  for (const path of ['link/made', 'link'])
+    assert.throws(
+      () => containerVolumes(sandboxVolume(path), where, false, { uid: 65534, gid: 65534 }),
+      /passes through a link/,
+    );
+  assert.throws(
+    () => linkVolumes(sandbox, [{ hostPath: '/x', containerPath: 'link/made/data', mode: 'RW' }]),
+    /passes through a link/,
+  );
+  assert.deepEqual(readdirSync(outside), [], 'nothing made through the link');
+  assert.equal(statSync(outside).uid, process.getuid?.(), 'nor handed to the task user');
 });

@@ -1,6 +1,7 @@
 // The containerizer's ledger of the cgroups it made (src/containerizer/cgroup-ledger.ts):
 // one append-only file that a restarted agent (a new CgroupLedger) reads back.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   mkdirSync,
@@ -81,4 +82,32 @@ test('an id that is not one path component is refused', (t) => {
   assert.throws(() => ledger.record('a/b'));
   assert.throws(() => ledger.record('.hidden'));
   assert.throws(() => ledger.record('a\nb'));
+});
+
+test('a ledger on a full disk still reads and forgets, so an agent killed then can restart', {
+  skip: process.getuid?.() === 0 ? false : 'mounting a small tmpfs needs root',
+}, (t) => {
+  const mount = mkdtempSync(join(tmpdir(), 'agora-ledger-full-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+  t.after(() => {
+    execFileSync('umount', [mount]);
+    rmSync(mount, { recursive: true, force: true });
+  });
+  const dir = join(mount, 'ledger');
+  const before = new CgroupLedger(dir);
+  for (const id of ['a', 'b', 'c']) before.record(id);
+  // Fill the disk to the last block.
+  try {
+    writeFileSync(join(mount, 'fill'), Buffer.alloc(1024 * 1024));
+  } catch {
+    // ENOSPC: what was written stays, and the disk is full.
+  }
+  const after = new CgroupLedger(dir);
+  assert.deepEqual(after.entries(), ['a', 'b', 'c'], 'read, though it could not be rewritten');
+  assert.doesNotThrow(() => after.forget('b'), 'a gone cgroup is forgotten, if not on disk');
+  assert.deepEqual(after.entries(), ['a', 'c']);
+  rmSync(join(mount, 'fill'));
+  // Whether the forgetting reached the disk or not, the live ones are still there.
+  const next = new CgroupLedger(dir).entries();
+  assert.ok(next.includes('a') && next.includes('c'), next.join(','));
 });

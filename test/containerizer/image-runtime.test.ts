@@ -105,12 +105,16 @@ test('volume binds: under the sandbox or the rootfs, never out of them', () => {
   const volume = (containerPath: string) =>
     ({ hostPath: '/v', containerPath, mode: 'RO' }) as const;
   assert.deepEqual(volumeBinds([volume('d')], { sandbox: '/s', rootfs: undefined }), [
-    { source: '/v', target: '/s/d', isReadOnly: true },
+    { source: '/v', base: '/s', path: 'd', isReadOnly: true },
   ]);
-  assert.deepEqual(volumeBinds([volume('d'), volume('/data')], { sandbox: '/s', rootfs: '/r' }), [
-    { source: '/v', target: '/r/mnt/mesos/sandbox/d', isReadOnly: true },
-    { source: '/v', target: '/r/data', isReadOnly: true },
-  ]);
+  // From the root the walk covers the image's own way to the sandbox too.
+  assert.deepEqual(
+    volumeBinds([volume('d/'), volume('/data/x')], { sandbox: '/s', rootfs: '/r' }),
+    [
+      { source: '/v', base: '/r', path: 'mnt/mesos/sandbox/d', isReadOnly: true },
+      { source: '/v', base: '/r', path: 'data/x', isReadOnly: true },
+    ],
+  );
   assert.throws(
     () => volumeBinds([volume('../x')], { sandbox: '/s', rootfs: undefined }),
     /escapes/,

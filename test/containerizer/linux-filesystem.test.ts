@@ -14,6 +14,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,8 @@ function bed(t: TestContext, backend: ProvisionerBackend | undefined) {
     more: {
       image?: string;
       volumes?: { hostPath: string; containerPath: string }[];
+      /** Called with the sandbox before the launch, as the fetcher fills it. */
+      prepare?: (sandbox: string) => void;
       /** Called while the task runs, before its end is awaited. */
       whileRunning?: (container: Container) => Promise<void>;
     } = {},
@@ -94,6 +97,7 @@ function bed(t: TestContext, backend: ProvisionerBackend | undefined) {
     const id = `c${n++}`;
     const sandbox = join(dir, id, 'sandbox');
     mkdirSync(sandbox, { recursive: true });
+    more.prepare?.(sandbox);
     const container = await containerizer.launch({
       containerId: `agora-test-${process.pid}-${id}`,
       sandbox,
@@ -229,5 +233,28 @@ test('filesystem/linux bind mounts a command task volume in its own mount namesp
   // On the host the sandbox has an empty directory, not the volume.
   assert.ok(existsSync(join(result.sandbox, 'data')));
   assert.equal(existsSync(join(result.sandbox, 'data', 'file')), false);
+  assert.deepEqual(mountsUnder(dir), []);
+});
+
+test('filesystem/linux refuses a volume whose container path passes through a link in the sandbox', {
+  skip: isRoot ? false : 'mounts need root',
+}, async (t) => {
+  const { launch, dir } = bed(t, undefined);
+  const volume = join(dir, 'volume');
+  const outside = join(dir, 'outside');
+  mkdirSync(volume);
+  mkdirSync(outside);
+  // A fetched archive may hold any link: this one points out of the sandbox.
+  const plant = (sandbox: string) => symlinkSync(outside, join(sandbox, 'link'));
+  for (const containerPath of ['link/made', 'link']) {
+    const result = await launch(
+      { value: 'echo ran' },
+      { prepare: plant, volumes: [{ hostPath: volume, containerPath }] },
+    );
+    assert.notEqual(result.termination.exitCode, 0);
+    assert.match(result.stderr, /passes through a link/);
+    assert.equal(result.stdout, '');
+  }
+  assert.deepEqual(readdirSync(outside), [], 'nothing made through the link');
   assert.deepEqual(mountsUnder(dir), []);
 });

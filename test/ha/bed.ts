@@ -30,6 +30,7 @@ const STOP_TIMEOUT_MS = 10_000;
 
 const realClock: Clock = {
   now: () => Date.now(),
+  monotonicMs: () => performance.now(),
   setTimeout(fn, ms) {
     const handle = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(handle) };

@@ -352,3 +352,55 @@ test('standalone containers outlive their agent (SIGKILL, SIGTERM): re-attached,
   assert.ok(!isRunning(lastPid), 'the agent stopping for good kills it');
   if (hasCgroups) assert.ok(!existsSync(memoryCgroup(last)), 'and removes its cgroup');
 });
+
+test('a standalone container runs as its command user under --switch_user, to its limits, as the ACLs allow', async (t) => {
+  const cluster = await startCluster({ agents: 0, agentResources: 'cpus:1;mem:256' });
+  t.after(() => cluster.stop());
+  const anyone = [{ principals: { type: 'ANY' }, users: { type: 'ANY' } }];
+  await cluster.addAgent('agent-1', [
+    '--switch_user',
+    '--acls',
+    JSON.stringify({
+      launch_standalone_containers: anyone,
+      wait_standalone_containers: anyone,
+      remove_standalone_containers: anyone,
+      kill_standalone_containers: [{ principals: { type: 'ANY' }, users: { type: 'NONE' } }],
+    }),
+  ]);
+  const { ask, json, wait } = agentApi(cluster);
+  const id = `solo-user-${randomUUID()}`;
+  const sandbox = join(cluster.workDir, 'agent-1', 'containers', id);
+  await ask(json, {
+    type: 'LAUNCH_CONTAINER',
+    launch_container: {
+      container_id: { value: id },
+      // Who it runs as and who owns its sandbox; then it waits for the test's word.
+      command: {
+        value: 'echo "$(id -u) $(stat -c %u .)" > who; while [ ! -e go ]; do sleep 0.05; done',
+        user: 'nobody',
+      },
+      resources: [
+        { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 } },
+        { name: 'mem', type: 'SCALAR', scalar: { value: 32 } },
+      ],
+      limits: { mem: { value: 96 } },
+    },
+  });
+  const who = await waitFor('the container to say who it is', () => {
+    const text = existsSync(join(sandbox, 'who')) ? readFileSync(join(sandbox, 'who'), 'utf8') : '';
+    return text.endsWith('\n') ? text : undefined;
+  });
+  assert.equal(who, '65534 65534\n', 'it runs as nobody, in a sandbox nobody owns');
+  if (hasCgroups)
+    assert.equal(
+      readFileSync(join(memoryCgroup(id), 'memory.limit_in_bytes'), 'utf8').trim(),
+      String(96 * 1024 * 1024),
+      'its memory is held to its limit, above its request',
+    );
+  const kill = { type: 'KILL_CONTAINER', kill_container: { container_id: { value: id } } };
+  const forbidden = (await ask(json, kill, 403)) as { text: string };
+  assert.match(forbidden.text, /kill_standalone_containers/);
+  writeFileSync(join(sandbox, 'go'), '');
+  assert.equal((await wait(id)).exit_status, 0);
+  await ask(json, { type: 'REMOVE_CONTAINER', remove_container: { container_id: { value: id } } });
+});

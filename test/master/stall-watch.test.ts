@@ -9,6 +9,7 @@ function stallableClock() {
   let stoodStillMs = 0;
   const clock: Clock = {
     now: () => manual.now() + stoodStillMs,
+    monotonicMs: () => manual.monotonicMs() + stoodStillMs,
     setTimeout: (fn, ms) => manual.setTimeout(fn, ms),
   };
   return {

@@ -84,3 +84,22 @@ test('authorizer refuses ACLs it cannot read, naming the field', () => {
       },
     );
 });
+
+test("authorizer reads an ACL file written for Mesos, with Mesos' plural action names", () => {
+  const acls = parseAcls({
+    permissive: false,
+    update_quotas: [{ principals: { values: ['ops'] }, roles: { values: ['eng'] } }],
+    update_quota: [{ principals: { values: ['dev'] }, roles: { type: 'ANY' } }],
+    update_weights: [{ principals: { values: ['ops'] }, roles: { type: 'ANY' } }],
+    update_maintenance_schedules: [{ principals: { values: ['ops'] }, machines: { type: 'ANY' } }],
+    drain_agents: [{ principals: { values: ['ops'] }, agents: { type: 'ANY' } }],
+    mark_agents_gone: [{ principals: { type: 'ANY' }, agents: { type: 'NONE' } }],
+  });
+  assert.equal(isAuthorized(acls, 'update_quota', 'ops', 'eng'), true);
+  assert.equal(isAuthorized(acls, 'update_quota', 'ops', 'web'), false);
+  assert.equal(isAuthorized(acls, 'update_quota', 'dev', 'web'), true, 'both spellings count');
+  assert.equal(isAuthorized(acls, 'update_weight', 'ops', 'eng'), true);
+  assert.equal(isAuthorized(acls, 'update_maintenance_schedule', 'ops', 'host-1'), true);
+  assert.equal(isAuthorized(acls, 'drain_agent', 'ops', 'a1'), true);
+  assert.equal(isAuthorized(acls, 'mark_agent_gone', 'ops', 'a1'), false);
+});

@@ -61,7 +61,7 @@ export class AllocationBatcher {
   private soonAtMs = Number.POSITIVE_INFINITY;
   private arm(ms: number): void {
     if (this.isStopped) return;
-    const atMs = this.clock.now() + ms;
+    const atMs = this.clock.monotonicMs() + ms;
     if (this.soon !== undefined && this.soonAtMs <= atMs) return;
     this.soon?.cancel();
     this.soonAtMs = atMs;

@@ -66,7 +66,7 @@ export function nowSec(core: CoreContext): number {
 }
 
 export function allocatorHandle(core: CoreContext, event: AllocatorEvent): void {
-  core.allocator.handle(event, core.clock.now());
+  core.allocator.handle(event, core.clock.monotonicMs());
 }
 
 /** Sends an event to a framework on its current stream; dropped if it has none. Returns whether sent. */

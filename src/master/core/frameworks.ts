@@ -11,6 +11,7 @@ import {
   type FrameworkInfo,
   isTerminalState,
   frameworkId as mintFrameworkId,
+  roleError,
   type Subscribe,
 } from '../../wire/index.js';
 import {
@@ -396,12 +397,41 @@ export function update(core: CoreContext, framework: FrameworkRecord, call: Subs
   core.allocation.runSoon();
 }
 
+/**
+ * Why REVIVE or SUPPRESS naming `roles` is dropped, or undefined: a role that is not valid
+ * or not one the framework subscribed with. Mesos answers such a call 202 and then drops
+ * it whole, roles that were fine included (Master::revive, Master::suppress): the
+ * scheduler learns nothing, so nor is anything half done.
+ */
+function droppedRolesReason(framework: FrameworkRecord, roles: readonly string[]) {
+  const subscribed = new Set(frameworkRoles(framework.info));
+  for (const role of roles) {
+    const invalid = roleError(role);
+    if (invalid !== undefined) return `role '${role}' is invalid: ${invalid}`;
+    if (!subscribed.has(role)) return `role '${role}' is not one of the framework's roles`;
+  }
+  return undefined;
+}
+
+function isDropped(
+  core: CoreContext,
+  framework: FrameworkRecord,
+  call: 'REVIVE' | 'SUPPRESS',
+  roles: readonly string[],
+): boolean {
+  const reason = droppedRolesReason(framework, roles);
+  if (reason === undefined) return false;
+  core.log.warn({ framework_id: framework.id.value, call, reason }, 'call dropped');
+  return true;
+}
+
 /** REVIVE: the roles (all, if none named) are offered again, filters cleared. */
 export function revive(
   core: CoreContext,
   framework: FrameworkRecord,
   roles: readonly string[],
 ): void {
+  if (isDropped(core, framework, 'REVIVE', roles)) return;
   const suppressed = new Set(framework.suppressedRoles);
   for (const role of roles.length === 0 ? frameworkRoles(framework.info) : roles)
     suppressed.delete(role);
@@ -416,6 +446,7 @@ export function suppress(
   framework: FrameworkRecord,
   roles: readonly string[],
 ): void {
+  if (isDropped(core, framework, 'SUPPRESS', roles)) return;
   const suppressed = new Set(framework.suppressedRoles);
   for (const role of roles.length === 0 ? frameworkRoles(framework.info) : roles)
     suppressed.add(role);

@@ -20,7 +20,7 @@ const inverseOfferTimer = (record: InverseOfferRecord) =>
 export function sendInverseOffers(core: CoreContext): void {
   const { books } = core;
   if (books.machines.size === 0) return;
-  const nowMs = core.clock.now();
+  const nowMs = core.clock.monotonicMs();
   const byFramework = new Map<string, InverseOffer[]>();
   for (const agent of books.agents.values()) {
     // Mesos asks only about agents it could offer: connected and not deactivated.
@@ -120,7 +120,7 @@ export function answerInverseOffers(
         timestampSec: nowSec(core),
       });
       if (refuseMs > 0)
-        agent.inverseOfferFilters.set(framework.id.value, core.clock.now() + refuseMs);
+        agent.inverseOfferFilters.set(framework.id.value, core.clock.monotonicMs() + refuseMs);
     }
     removeInverseOffer(core, record);
     core.log.info(

@@ -16,7 +16,7 @@ const offerTimer = (offer: OfferRecord) => `offer:${offer.offer.id.value}`;
 /** One allocation cycle: the allocator decides, each framework gets one OFFERS event. */
 export function allocate(core: CoreContext): void {
   const started = performance.now();
-  const allocations = core.allocator.allocate(core.clock.now());
+  const allocations = core.allocator.allocate(core.clock.monotonicMs());
   core.metrics.recordAllocationRun(performance.now() - started);
   const byFramework = new Map<string, Offer[]>();
   for (const allocation of allocations) {
@@ -81,7 +81,7 @@ function makeOffer(core: CoreContext, allocation: Allocation): Offer | undefined
     agentId: agent.id,
     role: allocation.role,
     resources: allocation.resources,
-    madeAtMs: core.clock.now(),
+    madeAtMs: core.clock.monotonicMs(),
     state: 'outstanding',
   };
   core.books.addOffer(record);
@@ -110,7 +110,7 @@ export function closeOffer(
   core.books.removeOffer(offer);
   core.timers.cancel(offerTimer(offer));
   if (to === 'accepted') {
-    core.metrics.offerAcceptHistogram.observe(core.clock.now() - offer.madeAtMs);
+    core.metrics.offerAcceptHistogram.observe(core.clock.monotonicMs() - offer.madeAtMs);
     return;
   }
   recoverResources(core, offer, offer.resources, to === 'declined' ? refuseMs : undefined);

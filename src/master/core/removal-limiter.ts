@@ -38,7 +38,7 @@ export class RemovalLimiter {
       return;
     }
     if (this.waiting.some((w) => w.key === key)) return;
-    if (this.waiting.length === 0 && this.clock.now() >= this.nextGrantAtMs) {
+    if (this.waiting.length === 0 && this.clock.monotonicMs() >= this.nextGrantAtMs) {
       this.granted();
       grant();
       return;
@@ -65,12 +65,13 @@ export class RemovalLimiter {
 
   private granted(): void {
     const rate = this.rate;
-    if (rate !== undefined) this.nextGrantAtMs = this.clock.now() + rate.durationMs / rate.permits;
+    if (rate !== undefined)
+      this.nextGrantAtMs = this.clock.monotonicMs() + rate.durationMs / rate.permits;
   }
 
   private schedule(): void {
     if (this.timers.has(TIMER)) return;
-    this.timers.arm(TIMER, Math.max(0, this.nextGrantAtMs - this.clock.now()), () => {
+    this.timers.arm(TIMER, Math.max(0, this.nextGrantAtMs - this.clock.monotonicMs()), () => {
       const next = this.waiting.shift();
       if (next === undefined) return;
       this.granted();

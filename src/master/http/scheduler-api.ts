@@ -89,22 +89,6 @@ export function routeSchedulerApi(http: HttpServer, master: MasterApi): void {
   );
 }
 
-/** `roles` (REVIVE's, SUPPRESS's), each checked to be one the framework subscribed with. */
-function subscribedRoles(
-  framework: FrameworkRecord,
-  roles: readonly string[] | undefined,
-  field: string,
-): readonly string[] {
-  const subscribed = new Set(frameworkRoles(framework.info));
-  for (const [i, role] of (roles ?? []).entries())
-    if (!subscribed.has(role))
-      throw new BadRequestError(
-        `${field}[${i}]`,
-        `role ${quote(role)} is not one of the framework's roles`,
-      );
-  return roles ?? [];
-}
-
 /** Runs one framework call; returns the status to answer with (202, or 200 for UPDATE_FRAMEWORK). */
 function dispatch(master: MasterApi, framework: FrameworkRecord, call: FrameworkCall): 200 | 202 {
   switch (call.type) {
@@ -123,13 +107,11 @@ function dispatch(master: MasterApi, framework: FrameworkRecord, call: Framework
       );
       return 202;
     case 'REVIVE':
-      master.revive(framework, subscribedRoles(framework, call.revive?.roles, 'revive.roles'));
+      // Roles the framework is not subscribed with: 202, and the core drops the call.
+      master.revive(framework, call.revive?.roles ?? []);
       return 202;
     case 'SUPPRESS':
-      master.suppress(
-        framework,
-        subscribedRoles(framework, call.suppress?.roles, 'suppress.roles'),
-      );
+      master.suppress(framework, call.suppress?.roles ?? []);
       return 202;
     case 'KILL':
       master.kill(
