@@ -23,8 +23,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /**
  * The status to keep in `task.statuses`: the same fields, in the same order, with the task's
  * own id objects where the values are equal and shared strings for states, sources, reasons
- * and messages. `data` is dropped, as Mesos' master drops it (MESOS-1746: frameworks may put
- * megabytes there, and nothing the master shows reads it).
+ * and messages. `data` is dropped, as Mesos' master drops it (MESOS-1746: executors may put
+ * megabytes there); the framework's UPDATE still carries it, and Mesos' state shows none.
  */
 export function keptStatus(task: TaskRecord, status: TaskStatus): TaskStatus {
   const kept: Mutable<TaskStatus> = { ...status };
