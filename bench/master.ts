@@ -57,6 +57,7 @@ import {
   load1m,
   openFilesLimit,
   postBody,
+  probeMemory,
   procSample,
   unlessAborted,
   waitFor,
@@ -375,8 +376,14 @@ async function runLoad(
 
 async function runState(options: Options, workDir: string, signal: AbortSignal): Promise<StateRow> {
   const bed = new Bed(workDir, 'state', options.cpuProfDir, options.calls);
+  const probePath = join(workDir, 'master-state-memory.json');
   try {
-    const { url, master, agents, frameworks: frameworksNetwork } = await bed.startMaster(signal);
+    const {
+      url,
+      master,
+      agents,
+      frameworks: frameworksNetwork,
+    } = await bed.startMaster(signal, [], probePath);
     const random = mulberry32(options.seed);
     const pool = startPool(
       bed,
@@ -422,6 +429,8 @@ async function runState(options: Options, workDir: string, signal: AbortSignal):
     for (const framework of frameworks) framework.stopLaunching();
     progress(`state: ${target} tasks running after ${fillSeconds.toFixed(1)} s`);
     const proc = procSample(master.pid);
+    // After the RSS sample above (the probe's collections change it): what of it is kept.
+    const memoryAfterFill = await probeMemory(master, probePath, signal);
     const stateMs: number[] = [];
     const stateCpuMs: number[] = [];
     let stateBytes = 0;
@@ -451,6 +460,7 @@ async function runState(options: Options, workDir: string, signal: AbortSignal):
     // GET_STATE as operator clients ask for it, protobuf and JSON: each form's renderings
     // are kept as well, so the VmHWM after these holds all three forms.
     const rssAfterStateMb = procSample(master.pid).rssMb;
+    const memoryAfterState = await probeMemory(master, probePath, signal);
     const getState: GetStateSample[] = [];
     for (const accept of ['application/x-protobuf', 'application/json'])
       for (let i = 0; i < GET_STATE_FETCHES; i++) {
@@ -471,7 +481,13 @@ async function runState(options: Options, workDir: string, signal: AbortSignal):
       }
     const fetchSpan = { fromUs, toUs: monotonicUs() };
     const after = procSample(master.pid);
+    const memoryAfterGetState = await probeMemory(master, probePath, signal);
     return {
+      memory: {
+        afterFill: memoryAfterFill,
+        afterState: memoryAfterState,
+        afterGetState: memoryAfterGetState,
+      },
       rssAfterStateMb,
       rssAfterGetStateMb: after.rssMb,
       getState,

@@ -2,7 +2,16 @@
 // /proc says about them, and the bed one row runs on.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { get, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,7 +40,10 @@ const MASTER_NODE_ARGS = (process.env.AGORA_BENCH_MASTER_NODE_ARGS ?? '')
 const MASTER_ARGS = (process.env.AGORA_BENCH_MASTER_ARGS ?? '')
   .split(' ')
   .filter((arg) => arg !== '');
+const MEMORY_PROBE = join(ROOT, 'bench', 'master', 'memory-probe.cjs');
 const START_TIMEOUT_MS = 30_000;
+/** Two full collections of a 1 GB heap on a loaded machine, or a heap snapshot. */
+const PROBE_TIMEOUT_MS = 300_000;
 const STOP_TIMEOUT_MS = 10_000;
 const WHEEL_TICK_MS = 5;
 
@@ -105,6 +117,45 @@ export function procSample(pid: number): ProcSample {
   };
 }
 
+/** What bench/master/memory-probe.cjs reports (sizes in MB), after two full collections. */
+export interface MemoryProbe {
+  readonly collected: boolean;
+  readonly gcMs: number;
+  readonly rssBeforeGcMb: number;
+  readonly rssMb: number;
+  readonly hwmMb: number;
+  readonly heapTotalMb: number;
+  readonly heapUsedMb: number;
+  readonly externalMb: number;
+  readonly arrayBuffersMb: number;
+  readonly mallocedMb: number;
+  readonly spaces: Readonly<Record<string, { readonly sizeMb: number; readonly usedMb: number }>>;
+  readonly execArgv: readonly string[];
+}
+
+/**
+ * Asks a master started with a memory probe (Bed.startMaster) to collect its garbage and
+ * say what its memory is made of, and waits for the answer.
+ */
+export async function probeMemory(
+  daemon: Daemon,
+  outPath: string,
+  signal: AbortSignal,
+): Promise<MemoryProbe> {
+  rmSync(outPath, { force: true });
+  daemon.child.kill('SIGUSR2');
+  return waitFor(
+    'the master to write its memory probe',
+    () => {
+      if (hasExited(daemon)) throw new Error(`${daemon.name} exited; see ${daemon.logPath}`);
+      if (!existsSync(outPath)) return undefined;
+      return JSON.parse(readFileSync(outPath, 'utf8')) as MemoryProbe;
+    },
+    PROBE_TIMEOUT_MS,
+    signal,
+  );
+}
+
 export function openFilesLimit(): number {
   const limits = readFileSync('/proc/self/limits', 'utf8');
   const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
@@ -144,6 +195,7 @@ function startDaemon(
   nodeArgs: readonly string[],
   args: readonly string[],
   logPath: string,
+  env: NodeJS.ProcessEnv = process.env,
 ): Daemon {
   const fd = openSync(logPath, 'a');
   let child: ChildProcess;
@@ -152,6 +204,7 @@ function startDaemon(
     // drained late would stall them and the numbers with them.
     child = spawn(process.execPath, [...nodeArgs, AGORA, ...args], {
       cwd: ROOT,
+      env,
       stdio: ['ignore', fd, fd],
     });
   } finally {
@@ -277,10 +330,18 @@ export class Bed {
 
   private readonly calls: CallPlan;
 
-  /** Starts the master and the simulated networks toward it. */
-  async startMaster(signal: AbortSignal, masterArgs: readonly string[] = []): Promise<Started> {
+  /**
+   * Starts the master and the simulated networks toward it. With `memoryProbe` (a file
+   * path), the master runs with bench/master/memory-probe.cjs preloaded: see probeMemory.
+   */
+  async startMaster(
+    signal: AbortSignal,
+    masterArgs: readonly string[] = [],
+    memoryProbe?: string,
+  ): Promise<Started> {
     const nodeArgs = [
       ...MASTER_NODE_ARGS,
+      ...(memoryProbe === undefined ? [] : ['--expose-gc', '--require', MEMORY_PROBE]),
       ...(this.cpuProfDir === undefined
         ? []
         : ['--cpu-prof', '--cpu-prof-dir', join(this.workDir, `prof-${this.rowName}`)]),
@@ -300,6 +361,9 @@ export class Bed {
         ...masterArgs,
       ],
       join(this.workDir, `master-${this.rowName}.log`),
+      memoryProbe === undefined
+        ? process.env
+        : { ...process.env, AGORA_MEMORY_PROBE_OUT: memoryProbe },
     );
     this.master = master;
     this.undos.push(async () => {

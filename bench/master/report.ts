@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WaitStats } from '../../src/sim/index.js';
+import type { MemoryProbe } from './processes.js';
 import type { MonotonicSpan, SelfTime } from './profile.js';
 import {
   AGENT_RESOURCES,
@@ -85,6 +86,15 @@ export interface StateRow {
   /** When the GETs ran, to pick them out of a CPU profile. */
   readonly fetchSpan: MonotonicSpan;
   readonly load1m: { readonly start: number; readonly end: number };
+  /**
+   * The master's memory after two full collections (bench/master/memory-probe.cjs), after
+   * the fill (RSS above read first), after the GETs of /master/state, after the GET_STATEs.
+   */
+  readonly memory: {
+    readonly afterFill: MemoryProbe;
+    readonly afterState: MemoryProbe;
+    readonly afterGetState: MemoryProbe;
+  };
 }
 
 export interface OneAgentRow {
@@ -298,6 +308,12 @@ export function render(results: Results): string {
         ['master RSS MB after the GET_STATEs', count(state.rssAfterGetStateMb), '', ''],
         ['load 1m', `${state.load1m.start.toFixed(1)}→${state.load1m.end.toFixed(1)}`, '', ''],
       ]),
+      '',
+      'The master after two full collections (MB): after the fill / the GETs / the GET_STATEs',
+      table([
+        ['what', 'after fill', 'after GETs', 'after GET_STATEs'],
+        ...memoryRows(state.memory),
+      ]),
     );
   }
   if (results.oneAgent.length > 0) {
@@ -381,4 +397,30 @@ export function printLogTails(workDir: string, row: string): void {
 
 export function progress(text: string): void {
   process.stderr.write(`master-bench: ${text}\n`);
+}
+
+function memoryRows(memory: StateRow['memory']): Row[] {
+  const probes = [memory.afterFill, memory.afterState, memory.afterGetState] as const;
+  const row = (what: string, value: (p: MemoryProbe) => number | undefined): Row =>
+    [
+      what,
+      ...probes.map((p) => {
+        const v = value(p);
+        return v === undefined ? '-' : v.toFixed(0);
+      }),
+    ] as Row;
+  return [
+    row('RSS before the collections', (p) => p.rssBeforeGcMb),
+    row('RSS after them', (p) => p.rssMb),
+    row('V8 heap total (reserved)', (p) => p.heapTotalMb),
+    row('V8 heap used', (p) => p.heapUsedMb),
+    row('  old space used', (p) => p.spaces.old_space?.usedMb),
+    row('  new space size', (p) => p.spaces.new_space?.sizeMb),
+    row('  large object space used', (p) => p.spaces.large_object_space?.usedMb),
+    row('  code space used', (p) => p.spaces.code_space?.usedMb),
+    row('external (Buffers, …)', (p) => p.externalMb),
+    row('  of it ArrayBuffers', (p) => p.arrayBuffersMb),
+    row("V8's own malloc", (p) => p.mallocedMb),
+    row('collections ms', (p) => p.gcMs),
+  ];
 }

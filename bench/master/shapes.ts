@@ -23,7 +23,8 @@ export const LOAD_SHAPES: readonly LoadShape[] = [
   { agents: 10_000, frameworks: 10 },
   { agents: 10_000, frameworks: 100 },
 ];
-export const STATE_AGENTS = 10_000;
+/** AGORA_BENCH_STATE_AGENTS: a smaller state row (a heap snapshot of it, say). */
+export const STATE_AGENTS = Number(process.env.AGORA_BENCH_STATE_AGENTS ?? 10_000);
 export const STATE_FRAMEWORKS = 10;
 /** GET /master/state this many times, one after another. */
 export const STATE_FETCHES = 5;

@@ -87,6 +87,10 @@ type Entry =
   | { readonly id: Identity; readonly type: 'RANGES'; readonly bounds: Bounds }
   | { readonly id: Identity; readonly type: 'SET'; readonly items: Items };
 
+/** Resources.shared's table; cleared whole when full (values in use stay where they are). */
+const MAX_SHARED_VALUES = 4096;
+const sharedValues = new Map<string, Resources>();
+
 /** An immutable collection of resources: every operation returns a new value. */
 export class Resources {
   static readonly EMPTY: Resources = new Resources(new Map());
@@ -210,6 +214,25 @@ export class Resources {
 
   isEmpty(): boolean {
     return this.entries.size === 0;
+  }
+
+  /**
+   * An equal value that may be shared: scalar-only values (a task's usual `cpus` and `mem`)
+   * come from a bounded table of one instance per value, so that 100,000 tasks of one shape
+   * keep one Resources (its map and entries) instead of 100,000. Others are returned as they
+   * are. Safe because a Resources never changes.
+   */
+  shared(): Resources {
+    let key = '';
+    for (const entry of this.entries.values()) {
+      if (entry.type !== 'SCALAR') return this;
+      key += `${entry.id.key}\u0000${entry.millis}\u0000`;
+    }
+    const known = sharedValues.get(key);
+    if (known !== undefined) return known;
+    if (sharedValues.size >= MAX_SHARED_VALUES) sharedValues.clear();
+    sharedValues.set(key, this);
+    return this;
   }
 
   /** How many distinct identities these resources hold (each merges into one entry). */

@@ -112,7 +112,12 @@ test('DRAIN_AGENT of an agent that is away: it drains when it comes back', () =>
       {
         framework_id: fw.id,
         framework_info: bed.framework(fw.id).info,
-        task: task.info,
+        task: {
+          ...task.info,
+          task_id: task.taskId,
+          agent_id: task.agentId,
+          resources: task.resources.toWire('post-refinement'),
+        },
         state: 'TASK_RUNNING',
       },
     ],

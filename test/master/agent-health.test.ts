@@ -77,7 +77,12 @@ test('agent health: a frozen agent that comes back gets its tasks back, TASK_RUN
       {
         framework_id: aware.id,
         framework_info: bed.framework(aware.id).info,
-        task: task.info,
+        task: {
+          ...task.info,
+          task_id: task.taskId,
+          agent_id: task.agentId,
+          resources: task.resources.toWire('post-refinement'),
+        },
         state: 'TASK_RUNNING',
       },
     ],
@@ -106,7 +111,12 @@ test('agent health: a partitioned task that ended meanwhile gets no master-made 
       {
         framework_id: aware.id,
         framework_info: bed.framework(aware.id).info,
-        task: task.info,
+        task: {
+          ...task.info,
+          task_id: task.taskId,
+          agent_id: task.agentId,
+          resources: task.resources.toWire('post-refinement'),
+        },
         state: 'TASK_FAILED',
       },
     ],

@@ -10,6 +10,7 @@ import * as frameworks from '../../src/master/core/frameworks.js';
 import { checkTransition, FRAMEWORK_NEXT, OFFER_NEXT } from '../../src/master/core/lifecycle.js';
 import { closeOffer } from '../../src/master/core/offers.js';
 import * as tasks from '../../src/master/core/tasks.js';
+import { v1Task } from '../../src/master/http/render-v1.js';
 import { Resources } from '../../src/resources/index.js';
 import { newStatusUuid, taskId } from '../../src/wire/index.js';
 import { CoreBed } from './core-bed.js';
@@ -105,7 +106,12 @@ test('core: an unreachable agent that comes back brings its tasks back as it rep
       {
         framework_id: aware.id,
         framework_info: framework.info,
-        task: task.info,
+        task: {
+          ...task.info,
+          task_id: task.taskId,
+          agent_id: task.agentId,
+          resources: task.resources.toWire('post-refinement'),
+        },
         state: 'TASK_RUNNING',
       },
     ],
@@ -363,6 +369,33 @@ test('core: repeated RUNNING updates (health checks) replace the last status, as
   assert.equal(bed.updatesOn(fw.streamId).length, 50, 'every update still reaches the framework');
 });
 
+test("core: a status's data reaches the framework but is not kept for the task's renderings, as Mesos' master drops it", () => {
+  const bed = new CoreBed();
+  const fw = bed.subscribe();
+  bed.addAgent('cpus:4;mem:4096');
+  const agentId = bed.launch(fw, 'web');
+  const data = Buffer.from('an executor-defined payload').toString('base64');
+  const status = {
+    task_id: taskId('web'),
+    state: 'TASK_RUNNING',
+    source: 'SOURCE_EXECUTOR',
+    message: 'started',
+    data,
+    uuid: newStatusUuid(),
+    timestamp: 1_700_000_000.5,
+  } as const;
+  tasks.statusUpdate(bed.core, bed.agent(agentId), fw.id.value, status);
+  bed.drain();
+  assert.equal(bed.updatesOn(fw.streamId).at(-1)?.data, data, 'the framework gets the data');
+  const task = bed.framework(fw.id).tasks.get('web');
+  assert.ok(task !== undefined);
+  // GET_STATE, GET_TASKS and /master/state render the task's kept statuses.
+  const shown = v1Task(task).statuses.at(-1);
+  const { data: _, ...rest } = status;
+  assert.deepEqual(shown, rest, 'every other field as the agent sent it, in its order');
+  assert.deepEqual(Object.keys(shown ?? {}), Object.keys(rest));
+});
+
 test('core: an update resent after its acknowledgement (the agent lost it) is not delivered again', () => {
   const bed = new CoreBed();
   const fw = bed.subscribe({ failover_timeout: 600 });
@@ -419,7 +452,12 @@ test('core: an agent back after a reset, still listing a task whose end was ackn
       {
         framework_id: fw.id,
         framework_info: bed.framework(fw.id).info,
-        task: task.info,
+        task: {
+          ...task.info,
+          task_id: task.taskId,
+          agent_id: task.agentId,
+          resources: task.resources.toWire('post-refinement'),
+        },
         state: 'TASK_FINISHED',
       },
     ],

@@ -165,7 +165,12 @@ test('kept renderings of /master/state and GET_STATE match fresh ones after ever
         {
           framework_id: aware.id,
           framework_info: framework.info,
-          task: { ...t2.info, resources: t2.resources.toWire('post-refinement') },
+          task: {
+            ...t2.info,
+            task_id: t2.taskId,
+            agent_id: t2.agentId,
+            resources: t2.resources.toWire('post-refinement'),
+          },
           state: 'TASK_RUNNING',
         },
       ],

@@ -22,6 +22,7 @@ import { frameworkRoles, hasCapability } from './framework-info.js';
 import { recovered as recoveredFramework } from './frameworks.js';
 import { rescindInverseOffersFor } from './inverse-offers.js';
 import { jsonEqual } from './json-equal.js';
+import { keptTaskInfo } from './kept.js';
 import { AGENT_NEXT, checkTransition } from './lifecycle.js';
 import { agentMachineId, isMachineDown } from './machines.js';
 import { evaluateOfferConstraints } from './offer-constraints.js';
@@ -556,13 +557,14 @@ function adoptTasks(
       taskId: entry.task.task_id,
       frameworkId: framework.id,
       agentId: agent.id,
-      info: entry.task,
+      info: keptTaskInfo(entry.task),
       role,
-      resources: resources.unallocate().allocate(role),
+      resources: resources.unallocate().allocate(role).shared(),
       state: entry.state,
       statuses: [],
       statusUpdateState: undefined,
       statusUpdateUuid: undefined,
+      acknowledgedUuids: undefined,
       // A finished task uses nothing; its resources are free on the agent already.
       isRecovered: isTerminal,
     };

@@ -11,6 +11,7 @@ import {
   type TaskInfo,
 } from '../../wire/index.js';
 import { allocatorHandle, type CoreContext, observe, toAgent, toFramework } from './context.js';
+import { keptTaskInfo } from './kept.js';
 import {
   type AgentRecord,
   type ExecutorRecord,
@@ -99,13 +100,14 @@ export function launchTaskGroup(
       taskId: info.task_id,
       frameworkId: framework.id,
       agentId: agent.id,
-      info: withExecutor,
+      info: keptTaskInfo(withExecutor),
       role: launch.role,
-      resources,
+      resources: resources.shared(),
       state: 'TASK_STAGING',
       statuses: [],
       statusUpdateState: undefined,
       statusUpdateUuid: undefined,
+      acknowledgedUuids: undefined,
       isRecovered: false,
       group: { executorId: executor.executor_id, taskIds },
     };

@@ -180,15 +180,27 @@ export interface OfferRecord {
  * rather than change one in place, change `statuses` only by push and pop, and add to the
  * key there any field a rendering comes to read.
  */
+/**
+ * The TaskInfo fields read after a launch (the task's renderings in /master/state, GET_STATE,
+ * GET_TASKS). The rest (command, resources, data, checks, kill policy) went to the agent in
+ * RUN_TASK; the record's `resources` are the allocated ones, which is what the renderings show.
+ */
+export type KeptTaskInfo = Pick<
+  TaskInfo,
+  'name' | 'executor' | 'labels' | 'container' | 'health_check'
+>;
+
 export interface TaskRecord {
   readonly taskId: TaskID;
   readonly frameworkId: FrameworkID;
   readonly agentId: AgentID;
-  readonly info: TaskInfo;
+  /** Only the fields read after the launch (kept.ts). */
+  readonly info: KeptTaskInfo;
   readonly role: string;
   readonly resources: Resources;
   state: TaskState;
-  readonly statuses: TaskStatus[];
+  /** Replaced, never changed in place (tasks.ts appendStatus). */
+  statuses: readonly TaskStatus[];
   /** State and uuid of the latest update forwarded to the framework and not yet acknowledged. */
   statusUpdateState: TaskState | undefined;
   statusUpdateUuid: string | undefined;
@@ -196,7 +208,7 @@ export interface TaskRecord {
    * The last few updates the framework acknowledged through this master (uuids), so
    * that one resent by an agent that lost the acknowledgement is not delivered again.
    */
-  acknowledgedUuids?: string[];
+  acknowledgedUuids: readonly string[] | undefined;
   /** The allocator got this task's resources back (it reached a terminal state). */
   isRecovered: boolean;
   /** For a task of a group (LAUNCH_GROUP): its executor and the ids of all the group's tasks. */

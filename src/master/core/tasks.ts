@@ -28,6 +28,7 @@ import {
   toFramework,
 } from './context.js';
 import { hasCapability } from './framework-info.js';
+import { keptStatus, keptTaskInfo, keptUuid } from './kept.js';
 import type { AgentRecord, FrameworkRecord, TaskRecord } from './records.js';
 
 /** How a status the master makes names its cause. */
@@ -56,13 +57,26 @@ export function applyStatus(core: CoreContext, task: TaskRecord, status: TaskSta
   if (status.state !== task.state && !canTransition(task.state, status.state)) return false;
   // A repeated state replaces the status before it, as Mesos' master does: a health-checked
   // task reports RUNNING on every failed check, and the list would grow without bound.
-  if (task.statuses.at(-1)?.state === status.state) task.statuses.pop();
-  task.state = status.state;
-  task.statuses.push(status);
+  const isRepeat = task.statuses.at(-1)?.state === status.state;
+  // The kept status's state: the one copy of the string (the parsed status's is its own).
+  task.state = appendStatus(task, status, isRepeat).state;
   if (!wasTerminal && isTerminalState(task.state))
     core.metrics.countTerminalTask(task.state, core.books.frameworks.get(task.frameworkId.value));
   observe(core, { kind: 'taskUpdated', task, state: task.state, status });
   return true;
+}
+
+/**
+ * Keeps `status` as the task's latest (kept.ts), in place of the last one when `replaces`.
+ * A new array of the exact length each time: a task has a handful of statuses, and an array
+ * grown by push reserves 17 slots for as long as the task is kept.
+ */
+function appendStatus(task: TaskRecord, status: TaskStatus, replaces: boolean): TaskStatus {
+  const kept = keptStatus(task, status);
+  const before = replaces ? task.statuses.slice(0, -1) : task.statuses;
+  // concat, not a spread: a spread's array reserves room to grow, concat's is exact.
+  task.statuses = before.concat(kept);
+  return kept;
 }
 
 /** A status the master itself decides; the table must allow it (else a core bug). */
@@ -106,8 +120,7 @@ export function resurrect(
     agent_id: task.agentId,
     timestamp: nowSec(core),
   };
-  task.state = state;
-  task.statuses.push(status);
+  task.state = appendStatus(task, status, false).state;
   task.isRecovered = isTerminalState(state);
   observe(core, { kind: 'taskUpdated', task, state, status });
 }
@@ -171,13 +184,14 @@ export function launchTask(
     taskId: info.task_id,
     frameworkId: framework.id,
     agentId: agent.id,
-    info,
+    info: keptTaskInfo(info),
     role,
-    resources,
+    resources: resources.shared(),
     state: 'TASK_STAGING',
     statuses: [],
     statusUpdateState: undefined,
     statusUpdateUuid: undefined,
+    acknowledgedUuids: undefined,
     isRecovered: false,
   };
   core.books.addTask(task);
@@ -267,10 +281,14 @@ export function acknowledge(
       : 'master/invalid_status_update_acknowledgements',
   );
   if (task !== undefined) {
+    // A new array of the exact size each time (concat): a pushed-to array reserves 17
+    // slots, kept for as long as the task.
     const acknowledged = task.acknowledgedUuids ?? [];
-    acknowledged.push(uuid);
-    if (acknowledged.length > MAX_ACKNOWLEDGED_UUIDS) acknowledged.shift();
-    task.acknowledgedUuids = acknowledged;
+    const kept = keptUuid(task, uuid);
+    task.acknowledgedUuids =
+      acknowledged.length >= MAX_ACKNOWLEDGED_UUIDS
+        ? acknowledged.slice(1 - MAX_ACKNOWLEDGED_UUIDS).concat(kept)
+        : acknowledged.concat(kept);
   }
   if (task !== undefined && task.statusUpdateUuid === uuid) {
     task.statusUpdateUuid = undefined;
@@ -398,7 +416,7 @@ export function statusUpdate(
     if (from !== task.state) core.metrics.countTaskStatus(status);
   }
   if (isTerminalState(task.state)) recoverTask(core, task);
-  task.statusUpdateState = status.state;
+  task.statusUpdateState = task.state === status.state ? task.state : status.state;
   task.statusUpdateUuid = status.uuid;
   toFramework(core, framework, { type: 'UPDATE', update: { status } });
   core.log.info(

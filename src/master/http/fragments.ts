@@ -76,8 +76,9 @@ function isSameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
   return true;
 }
 
-// Statuses change only by push and pop (tasks.ts), and a status is not changed once
-// recorded: the length and the last one tell whether the list changed.
+// A task's statuses are replaced by a list one longer or with its last status replaced
+// (tasks.ts), and a status is not changed once recorded: the length and the last one tell
+// whether the list changed.
 
 /** What `legacyTask` and `v1Task` read that can change. */
 export const taskKey = (task: TaskRecord): readonly unknown[] => [
