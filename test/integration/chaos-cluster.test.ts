@@ -270,9 +270,11 @@ test('chaos: SIGKILLs of the master, agents, frameworks and tasks lose no index,
     return orphanViolations(containerProcesses(agentDirs), running);
   });
   const masterOrAgentKills = [master, ...agents].flatMap((d) => d.killedAt);
-  violations.push(
-    ...resentAfterAcknowledgement(updateEvents('jobs', jobs.lines()), masterOrAgentKills),
-  );
+  const jobsEvents = updateEvents('jobs', jobs.lines());
+  // A rule that saw nothing held vacuously: the debug lines it reads must be there.
+  if (!jobsEvents.some((e) => e.kind === 'acknowledged'))
+    violations.push('the jobs framework logged no acknowledgement (its debug lines are missing)');
+  violations.push(...resentAfterAcknowledgement(jobsEvents, masterOrAgentKills));
   // The SDK acknowledges a services update as it hands it over: delivery is the acknowledgement,
   // and the framework's own death may take that acknowledgement with it.
   const servicesEvents = updateEvents('services', services.lines()).flatMap((e) => [
