@@ -39,7 +39,7 @@ import { getState, waitFor } from './harness.js';
 import { getRun, submit } from './jobs-harness.js';
 import { api, healthyTasks, httpServerCmd } from './services-helpers.js';
 
-const FAULTS = 12;
+const FAULTS = 16;
 const COMPLETIONS = 50;
 const INSTANCES = 3;
 const APP = '/chaos';
@@ -195,6 +195,7 @@ test('chaos: SIGKILLs of the master, agents, frameworks and tasks lose no index,
   assert.equal(created.status, 201, JSON.stringify(created.body));
   await healthyTasks(services.url, APP, INSTANCES, HEAL_MS);
 
+  const restarting = new Map<Restartable, Promise<void>>();
   for (const [i, fault] of plan.entries()) {
     await sleep(fault.afterMs);
     const line = `${new Date().toISOString()} fault ${i + 1}/${plan.length}: ${describeFault(fault)}`;
@@ -211,11 +212,18 @@ test('chaos: SIGKILLs of the master, agents, frameworks and tasks lose no index,
         }
       continue;
     }
+    // Down spells overlap: the next fault does not wait for this one's restart, so the master
+    // may die while an agent is away, or a framework while the master is. A target that is
+    // still down is waited for first (killing what is not running is no fault).
     const daemon = daemons[fault.target];
+    await restarting.get(daemon);
     await daemon.sigkill();
-    await sleep(fault.downMs);
-    await daemon.start();
+    restarting.set(
+      daemon,
+      sleep(fault.downMs).then(() => daemon.start()),
+    );
   }
+  await Promise.all(restarting.values());
   console.log(done.join('\n'));
 
   // Everything is up again: let it come back, then each rule in turn, within its deadline.

@@ -42,7 +42,7 @@ export function planChaos(seed: number, faults: number): Fault[] {
     const target = targetOf(random());
     return {
       target,
-      afterMs: Math.round(800 + random() * 2700),
+      afterMs: Math.round(300 + random() * 2700),
       // Half come straight back, half stay away long enough for work to move on without them.
       downMs: Math.round(random() < 0.5 ? random() * 300 : 500 + random() * 2500),
       pick: random(),
