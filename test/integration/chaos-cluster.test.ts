@@ -220,7 +220,10 @@ test('chaos: SIGKILLs of the master, agents, frameworks and tasks lose no index,
     await daemon.sigkill();
     restarting.set(
       daemon,
-      sleep(fault.downMs).then(() => daemon.start()),
+      sleep(fault.downMs).then(async () => {
+        if (fault.againAfterMs !== undefined) await daemon.startCutShort(fault.againAfterMs);
+        await daemon.start();
+      }),
     );
   }
   await Promise.all(restarting.values());

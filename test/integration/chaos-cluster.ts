@@ -2,11 +2,13 @@
 // daemon is a real process of dist/ that the test SIGKILLs and starts again on the same work
 // dir (the master on the same port, so agents and frameworks find it again), and the task
 // processes are found on the host by the sandbox in their environment and by their cgroups.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTerminalState, type TaskState } from '../../src/wire/index.js';
 import type { ContainerProcess, TaskAt, UpdateEvent } from './chaos-checks.js';
-import { type Daemon, getState, isAlive, startDaemon, waitFor } from './harness.js';
+import { AGORA, type Daemon, getState, isAlive, startDaemon, waitFor } from './harness.js';
 
 /** A daemon the test kills and starts again; `args` sees the last life's URL (the master keeps its port). */
 export class Restartable {
@@ -30,6 +32,19 @@ export class Restartable {
     const daemon = await startDaemon(this.name, this.args(this.lives.at(-1)?.url));
     this.lives.push(daemon);
     this.current = daemon;
+  }
+
+  /** Starts it and SIGKILLs it `afterMs` into its start, listening or not (its recovery cut short). */
+  async startCutShort(afterMs: number): Promise<void> {
+    const args = this.args(this.lives.at(-1)?.url);
+    // As startDaemon runs it: tests name users this host lacks.
+    const argv = args[0] === 'agent' ? [...args, '--switch_user=false'] : args;
+    const child = spawn(process.execPath, [AGORA, ...argv], { stdio: 'ignore' });
+    const exited = once(child, 'exit');
+    await new Promise((resolve) => setTimeout(resolve, afterMs));
+    this.killedAt.push(Date.now());
+    child.kill('SIGKILL');
+    await exited;
   }
 
   async sigkill(): Promise<void> {

@@ -25,6 +25,11 @@ export interface Fault {
   readonly downMs: number;
   /** For 'task': which of the task processes found (sorted by pid), as a fraction of them. */
   readonly pick: number;
+  /**
+   * For a daemon: killed again this long into its first restart (in the middle of its own
+   * recovery: reading its registry, checkpoints or store), then started once more.
+   */
+  readonly againAfterMs: number | undefined;
 }
 
 export function planChaos(seed: number, faults: number): Fault[] {
@@ -46,13 +51,16 @@ export function planChaos(seed: number, faults: number): Fault[] {
       // Half come straight back, half stay away long enough for work to move on without them.
       downMs: Math.round(random() < 0.5 ? random() * 300 : 500 + random() * 2500),
       pick: random(),
+      againAfterMs: random() < 0.3 ? Math.round(100 + random() * 900) : undefined,
     };
   });
 }
 
 export function describeFault(fault: Fault): string {
   if (fault.target === 'task') return `SIGKILL a task process after ${fault.afterMs} ms`;
-  return `SIGKILL ${fault.target} after ${fault.afterMs} ms, down ${fault.downMs} ms`;
+  const again =
+    fault.againAfterMs !== undefined ? `, again ${fault.againAfterMs} ms into its restart` : '';
+  return `SIGKILL ${fault.target} after ${fault.afterMs} ms, down ${fault.downMs} ms${again}`;
 }
 
 /** The seed: CHAOS_SEED replays a run; otherwise a fresh one, printed. */
