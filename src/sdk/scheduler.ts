@@ -581,8 +581,9 @@ async function firstSubscription(
       return await openSubscription(options, master);
     } catch (error) {
       const waitMs = (failover?.random ?? Math.random)() * backoffMs;
+      // A certificate refused is a misconfiguration, not a master away: reported at once.
       const isAway =
-        error instanceof ConnectionError ||
+        (error instanceof ConnectionError && !error.reason.startsWith('TLS')) ||
         (error instanceof SubscriptionError && !error.isRefused);
       if (
         failover === undefined ||
