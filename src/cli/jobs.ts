@@ -112,6 +112,7 @@ async function serve(values: ParsedValues): Promise<number> {
       store: state.store,
       ...(state.directory !== undefined ? { legacyDir: state.directory } : {}),
       agingMs: durationFlag(values, 'aging', 60_000),
+      debug: stringFlag(values, 'log_level') === 'debug',
       ...(role !== undefined ? { role } : {}),
     });
   } catch (error) {

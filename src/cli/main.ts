@@ -146,6 +146,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {
       ...masterOption,
       ...jsonOption,
+      ...logLevelOption,
       jobs: {
         type: 'string',
         placeholder: 'host:port',

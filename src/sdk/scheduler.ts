@@ -20,7 +20,7 @@ import {
 } from '../wire/index.js';
 import { CallPipeline } from './call-pipeline.js';
 import { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js';
-import { baseUrl, HttpStatusError } from './http-client.js';
+import { baseUrl, ConnectionError, HttpStatusError } from './http-client.js';
 import { type LeanResponse, leanRequest, preconnect } from './lean-http.js';
 import { followLeader, type LeaderFollower, locateMaster, needsLeaderDetection } from './locate.js';
 
@@ -545,7 +545,6 @@ function sleep(
  * and the http client's ConnectionError when no master answers.
  */
 export async function subscribe(options: SubscribeOptions): Promise<SchedulerConnection> {
-  const signal = options.signal !== undefined ? { signal: options.signal } : {};
   // A connection that fails over follows the leader for its whole life (one coordinator
   // session); one that ends at the first loss only needs to find it once.
   const leader =
@@ -553,11 +552,49 @@ export async function subscribe(options: SubscribeOptions): Promise<SchedulerCon
       ? await followLeader(options.master)
       : undefined;
   try {
-    const master = await (leader?.locate(signal) ?? locateMaster(options.master, signal));
-    return new SchedulerConnection(await openSubscription(options, master), options, leader);
+    return new SchedulerConnection(await firstSubscription(options, leader), options, leader);
   } catch (error) {
     await leader?.close();
     throw error;
+  }
+}
+
+/**
+ * The first SUBSCRIBE. A framework failing over (it has an id and the failover option) that
+ * finds no master keeps trying within its failover timeout, as it would after losing one: its
+ * master is being restarted, and a framework restarted by its supervisor meanwhile (the chaos
+ * test's master and framework down together) must not exit for it. A fresh framework finding
+ * none fails at once: a mistyped --master is reported, not waited on.
+ */
+async function firstSubscription(
+  options: SubscribeOptions,
+  leader: LeaderFollower | undefined,
+): Promise<Stream> {
+  const signal = options.signal !== undefined ? { signal: options.signal } : {};
+  const failover = options.frameworkInfo.id !== undefined ? options.failover : undefined;
+  const deadlineMs = performance.now() + (failover?.timeoutMs ?? 0);
+  const maxMs = failover?.backoffMaxMs ?? FAILOVER_BACKOFF_MAX_MS;
+  let backoffMs = failover?.backoffInitialMs ?? FAILOVER_BACKOFF_INITIAL_MS;
+  for (;;) {
+    try {
+      const master = await (leader?.locate(signal) ?? locateMaster(options.master, signal));
+      return await openSubscription(options, master);
+    } catch (error) {
+      const waitMs = (failover?.random ?? Math.random)() * backoffMs;
+      // A certificate refused is a misconfiguration, not a master away: reported at once.
+      const isAway =
+        (error instanceof ConnectionError && !error.reason.startsWith('TLS')) ||
+        (error instanceof SubscriptionError && !error.isRefused);
+      if (
+        failover === undefined ||
+        !isAway ||
+        options.signal?.aborted === true ||
+        performance.now() + waitMs >= deadlineMs
+      )
+        throw error;
+      await sleep(waitMs, options.signal ?? new AbortController().signal);
+      backoffMs = Math.min(backoffMs * 2, maxMs);
+    }
   }
 }
 

@@ -20,6 +20,7 @@ export interface ScriptedMaster {
 export async function scriptedMaster(
   t: TestContext,
   heartbeatIntervalSeconds = 15,
+  port = 0,
 ): Promise<ScriptedMaster> {
   const calls: ScriptedMaster['calls'] = [];
   let stream: ServerResponse | undefined;
@@ -46,11 +47,11 @@ export async function scriptedMaster(
       response.writeHead(202).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   t.after(() => {
     server.closeAllConnections();
     server.close();
   });
-  const { port } = server.address() as AddressInfo;
-  return { address: `127.0.0.1:${port}`, calls, stream: () => stream };
+  const address = server.address() as AddressInfo;
+  return { address: `127.0.0.1:${address.port}`, calls, stream: () => stream };
 }

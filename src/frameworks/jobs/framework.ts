@@ -55,6 +55,8 @@ export interface JobsFrameworkOptions {
   readonly role?: string;
   readonly agingMs: number;
   readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Debug lines: each status update as it arrives, each acknowledgement the master took. */
+  readonly debug?: (msg: string, fields?: Record<string, unknown>) => void;
   readonly now?: () => number;
 }
 
@@ -322,6 +324,11 @@ export class JobsFramework {
   }
 
   private update(status: TaskStatus): void {
+    this.options.debug?.('status update', {
+      task_id: status.task_id.value,
+      state: status.state,
+      uuid: status.uuid,
+    });
     this.core.update(status.task_id.value, status.state, status.message, this.now());
     if (status.uuid !== undefined) {
       const connection = this.connection;
@@ -379,7 +386,14 @@ export class JobsFramework {
   private acknowledge(connection: SchedulerConnection, status: TaskStatus): void {
     this.acksInFlight++;
     // A failure needs nothing: unacknowledged, the update is resent by its agent.
-    connection.acknowledge(status).then(this.ackSettled, this.ackSettled);
+    connection.acknowledge(status).then(() => {
+      // Once the master has taken it: what an update seen after this line is checked against.
+      this.options.debug?.('status update acknowledged', {
+        task_id: status.task_id.value,
+        uuid: status.uuid,
+      });
+      this.ackSettled();
+    }, this.ackSettled);
   }
 
   private readonly ackSettled = (): void => {

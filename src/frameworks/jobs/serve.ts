@@ -19,6 +19,8 @@ export interface ServeJobsOptions {
   readonly agingMs: number;
   readonly role?: string;
   readonly name?: string;
+  /** Log each status update and acknowledgement too (`--log_level debug`). */
+  readonly debug?: boolean;
 }
 
 /** How long stop() lets requests in flight finish before it cuts their connections. */
@@ -33,8 +35,12 @@ export interface JobsDaemon {
 }
 
 export function jsonLog(msg: string, fields: Record<string, unknown> = {}): void {
+  writeLine(30, msg, fields);
+}
+
+function writeLine(level: number, msg: string, fields: Record<string, unknown>): void {
   process.stdout.write(
-    `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, component: 'jobs', msg, ...fields })}\n`,
+    `${JSON.stringify({ level, time: Date.now(), pid: process.pid, component: 'jobs', msg, ...fields })}\n`,
   );
 }
 
@@ -46,6 +52,7 @@ export async function serveJobs(options: ServeJobsOptions): Promise<JobsDaemon> 
     ...(options.legacyDir !== undefined ? { legacyDir: options.legacyDir } : {}),
     agingMs: options.agingMs,
     log: jsonLog,
+    ...(options.debug === true ? { debug: (msg, fields = {}) => writeLine(20, msg, fields) } : {}),
     ...(options.role !== undefined ? { role: options.role } : {}),
     ...(options.name !== undefined ? { name: options.name } : {}),
   });

@@ -280,6 +280,8 @@ export class ServicesFramework {
             healthy: status.healthy,
             reason: status.reason,
             message: status.message,
+            // The SDK acknowledges it as it hands it over: a copy seen later is a resend.
+            uuid: status.uuid,
           },
           'task status',
         );
