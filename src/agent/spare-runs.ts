@@ -22,6 +22,9 @@ const MAX_SPARE_RUNS = 64;
  */
 const MADE_AHEAD_RUNS = 32;
 
+/** Spares made at once (a pool thread may wait on the cgroup lock for the containerizer). */
+const MAKERS = 4;
+
 /** The placeholder names of a spare made new: renamed to the launch's own. */
 const RUN = 'run';
 const TASK = 'task';
@@ -129,27 +132,29 @@ export class SpareRuns {
    */
   prepare(trash: string): Promise<void> {
     if (this.preparing !== undefined || this.isCleared) return this.preparing ?? Promise.resolve();
-    const preparing = (async () => {
-      while (!this.isCleared && this.spares.length < MADE_AHEAD_RUNS) {
-        const dir = join(trash, randomUUID());
-        const task = join(dir, 'runs', RUN, 'tasks', TASK);
+    let making = 0;
+    const maker = async () => {
+      while (!this.isCleared && this.spares.length + making < MADE_AHEAD_RUNS) {
+        making++;
         try {
-          await mkdir(task, { recursive: true });
-          await writeFile(join(task, 'task.updates'), '');
-        } catch {
-          await rm(dir, { recursive: true, force: true });
-          return;
+          const dir = await makeSpareRun(trash);
+          if (dir === undefined) return;
+          if (this.isCleared) {
+            await rm(dir, { recursive: true, force: true });
+            return;
+          }
+          // Under those recycled meanwhile: a retired run's directory is taken first.
+          this.spares.unshift({ dir, runPath: join('runs', RUN), taskName: TASK });
+        } finally {
+          making--;
         }
-        if (this.isCleared) {
-          await rm(dir, { recursive: true, force: true });
-          return;
-        }
-        // Under those recycled meanwhile: a retired run's directory is taken first.
-        this.spares.unshift({ dir, runPath: join('runs', RUN), taskName: TASK });
       }
-    })().finally(() => {
-      this.preparing = undefined;
-    });
+    };
+    const preparing = Promise.all(Array.from({ length: MAKERS }, maker))
+      .then(() => undefined)
+      .finally(() => {
+        this.preparing = undefined;
+      });
     this.preparing = preparing;
     return preparing;
   }
@@ -160,6 +165,25 @@ export class SpareRuns {
     await this.preparing;
     const spares = this.spares.splice(0);
     await Promise.all(spares.map((spare) => rm(spare.dir, { recursive: true, force: true })));
+  }
+}
+
+/** A new spare run in `trash`, made in the thread pool; undefined if it could not be. */
+async function makeSpareRun(trash: string): Promise<string | undefined> {
+  const dir = join(trash, randomUUID());
+  try {
+    // Level by level (a recursive mkdir tries the deepest first: twice the calls).
+    let task = dir;
+    await mkdir(task, { recursive: true });
+    for (const level of ['runs', RUN, 'tasks', TASK]) {
+      task = join(task, level);
+      await mkdir(task);
+    }
+    await writeFile(join(task, 'task.updates'), '');
+    return dir;
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
   }
 }
 

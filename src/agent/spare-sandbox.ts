@@ -40,6 +40,9 @@ export function sandboxLevels(sandbox: string): SandboxLevels | undefined {
 /** Spares kept ready by default: a burst of launches (an offer's worth) finds one each. */
 const DEFAULT_SPARES = 16;
 
+/** Spares made at once by a refill. */
+const MAKERS = 4;
+
 export class SpareSandbox {
   /** Spares ready to take: `<dir>/<uuid>`, each holding `executors/executor/runs/run`. */
   private readonly spares: string[] = [];
@@ -95,7 +98,8 @@ export class SpareSandbox {
   /**
    * Makes spares until `size` are ready, in the thread pool, off the event loop: each is
    * five new inodes, and on a disk that freed many lately each costs 0.1-0.5 ms of kernel
-   * time (bench/RESULTS.md, #13). One batch at a time: a call while one is under way
+   * time (bench/RESULTS.md, #13). A few at once (a pool thread may wait on the cgroup
+   * lock for the containerizer). One batch at a time: a call while one is under way
    * returns it. A failure leaves fewer (launches make their own).
    */
   refill(): Promise<void> {
@@ -106,19 +110,20 @@ export class SpareSandbox {
         await rm(this.dir, { recursive: true, force: true });
         this.isDirClean = true;
       }
-      while (this.spares.length < this.size) {
-        const spare = join(this.dir, randomUUID());
-        try {
-          const run = join(spare, 'executors', EXECUTOR, 'runs', RUN);
-          await mkdir(run, { recursive: true });
-          for (const file of ['stdout', 'stderr'])
-            await (await open(join(run, file), 'a', 0o644)).close();
-          this.spares.push(spare);
-        } catch {
-          await rm(spare, { recursive: true, force: true });
-          return;
+      let making = 0;
+      const maker = async () => {
+        while (this.spares.length + making < this.size) {
+          making++;
+          try {
+            const spare = await makeSpare(this.dir);
+            if (spare === undefined) return;
+            this.spares.push(spare);
+          } finally {
+            making--;
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: MAKERS }, maker));
     })()
       // Only the removal of a half-made spare can fail here: it is tried again at the
       // next life's first refill.
@@ -128,6 +133,27 @@ export class SpareSandbox {
       });
     this.refilling = refilling;
     return refilling;
+  }
+}
+
+/** One spare in `dir`, made in the thread pool; undefined if it could not be. */
+async function makeSpare(dir: string): Promise<string | undefined> {
+  const spare = join(dir, randomUUID());
+  try {
+    // Level by level: a recursive mkdir tries the deepest first and climbs back, twice
+    // the calls, each a hop through the thread pool.
+    let run = spare;
+    await mkdir(run, { recursive: true });
+    for (const level of ['executors', EXECUTOR, 'runs', RUN]) {
+      run = join(run, level);
+      await mkdir(run);
+    }
+    for (const file of ['stdout', 'stderr'])
+      await (await open(join(run, file), 'a', 0o644)).close();
+    return spare;
+  } catch {
+    await rm(spare, { recursive: true, force: true });
+    return undefined;
   }
 }
 
