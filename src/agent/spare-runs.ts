@@ -150,7 +150,8 @@ export class SpareRuns {
         }
       }
     };
-    const preparing = Promise.all(Array.from({ length: MAKERS }, maker))
+    const preparing = makeTrash(trash)
+      .then(() => Promise.all(Array.from({ length: MAKERS }, maker)))
       .then(() => undefined)
       .finally(() => {
         this.preparing = undefined;
@@ -168,13 +169,26 @@ export class SpareRuns {
   }
 }
 
+/**
+ * Makes the trash if it is not there, and its parent (meta/) if need be, but never the
+ * work dir: not recursive, so a work dir removed meanwhile (a test's) stays removed.
+ */
+async function makeTrash(trash: string): Promise<void> {
+  for (const dir of [dirname(trash), trash])
+    try {
+      await mkdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+}
+
 /** A new spare run in `trash`, made in the thread pool; undefined if it could not be. */
 async function makeSpareRun(trash: string): Promise<string | undefined> {
   const dir = join(trash, randomUUID());
   try {
     // Level by level (a recursive mkdir tries the deepest first: twice the calls).
     let task = dir;
-    await mkdir(task, { recursive: true });
+    await mkdir(task);
     for (const level of ['runs', RUN, 'tasks', TASK]) {
       task = join(task, level);
       await mkdir(task);

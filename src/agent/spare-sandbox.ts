@@ -108,6 +108,8 @@ export class SpareSandbox {
     const refilling = (async () => {
       if (!this.isDirClean) {
         await rm(this.dir, { recursive: true, force: true });
+        // Not recursive, here or below: a work dir removed meanwhile stays removed.
+        await mkdir(this.dir);
         this.isDirClean = true;
       }
       let making = 0;
@@ -134,6 +136,11 @@ export class SpareSandbox {
     this.refilling = refilling;
     return refilling;
   }
+
+  /** Resolves once no spare is being made. */
+  async settled(): Promise<void> {
+    await this.refilling;
+  }
 }
 
 /** One spare in `dir`, made in the thread pool; undefined if it could not be. */
@@ -143,7 +150,7 @@ async function makeSpare(dir: string): Promise<string | undefined> {
     // Level by level: a recursive mkdir tries the deepest first and climbs back, twice
     // the calls, each a hop through the thread pool.
     let run = spare;
-    await mkdir(run, { recursive: true });
+    await mkdir(run);
     for (const level of ['executors', EXECUTOR, 'runs', RUN]) {
       run = join(run, level);
       await mkdir(run);

@@ -164,6 +164,11 @@ export class TaskRuns {
     this.spareSandbox = new SpareSandbox(join(options.workDir, 'spare-sandboxes'));
   }
 
+  /** Resolves once no spare sandbox and no runs/latest link is being made. */
+  async settled(): Promise<void> {
+    await Promise.all([this.spareSandbox.settled(), ...this.latestLinks.values()]);
+  }
+
   /** What the agent holds, for its SUBSCRIBE: every run not retired, in its latest state. */
   held(): AgentTask[] {
     return [...this.runs.values()].map((run) => ({
@@ -270,6 +275,11 @@ export class TaskRuns {
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
         message: `Failed to prepare the sandbox: ${(error as Error).message}`,
       });
+      return;
+    }
+    // Killed while the sandbox was made: never started, as a kill during the fetch.
+    if (run.isKillRequested) {
+      this.reportKilledBeforeDelivery(run);
       return;
     }
     const uris = task.command?.uris ?? [];
@@ -437,11 +447,7 @@ export class TaskRuns {
       run.fetching = undefined;
     }
     if (run.isKillRequested) {
-      this.report(run, 'TASK_KILLED', {
-        source: 'SOURCE_AGENT',
-        reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
-        message: 'Killed before delivery to the executor',
-      });
+      this.reportKilledBeforeDelivery(run);
       return false;
     }
     if (failure === undefined) return true;
@@ -455,6 +461,15 @@ export class TaskRuns {
       message: `Failed to launch container: Failed to fetch all URIs for container '${run.containerIdValue}': ${failure}`,
     });
     return false;
+  }
+
+  /** A kill came before the task was started: TASK_KILLED, as Mesos reports it. */
+  private reportKilledBeforeDelivery(run: TaskRun): void {
+    this.report(run, 'TASK_KILLED', {
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
+      message: 'Killed before delivery to the executor',
+    });
   }
 
   /** Follows a container to its end, then reports the task's terminal state. */
