@@ -22,8 +22,8 @@ const MAX_SPARE_RUNS = 64;
  */
 const MADE_AHEAD_RUNS = 32;
 
-/** Spares made at once (a pool thread may wait on the cgroup lock for the containerizer). */
-const MAKERS = 4;
+/** Spares made at once: one, as spare sandboxes are (spare-sandbox.ts MAKERS says why). */
+const MAKERS = 1;
 
 /** The placeholder names of a spare made new: renamed to the launch's own. */
 const RUN = 'run';

@@ -40,8 +40,12 @@ export function sandboxLevels(sandbox: string): SandboxLevels | undefined {
 /** Spares kept ready by default: a burst of launches (an offer's worth) finds one each. */
 const DEFAULT_SPARES = 16;
 
-/** Spares made at once by a refill. */
-const MAKERS = 4;
+/**
+ * Spares made at once by a refill: one. Creators running together in one block group each
+ * scan past the same recently freed inodes, and the loser of the bit scans again: four at
+ * once cost the agent's threads 2-3 s more CPU per 3,000 tasks than one (bench/RESULTS.md).
+ */
+const MAKERS = 1;
 
 export class SpareSandbox {
   /** Spares ready to take: `<dir>/<uuid>`, each holding `executors/executor/runs/run`. */
@@ -98,9 +102,8 @@ export class SpareSandbox {
   /**
    * Makes spares until `size` are ready, in the thread pool, off the event loop: each is
    * five new inodes, and on a disk that freed many lately each costs 0.1-0.5 ms of kernel
-   * time (bench/RESULTS.md, #13). A few at once (a pool thread may wait on the cgroup
-   * lock for the containerizer). One batch at a time: a call while one is under way
-   * returns it. A failure leaves fewer (launches make their own).
+   * time (bench/RESULTS.md, #13). MAKERS at once. One batch at a time: a call while one
+   * is under way returns it. A failure leaves fewer (launches make their own).
    */
   refill(): Promise<void> {
     if (this.refilling !== undefined || this.spares.length >= this.size)
@@ -141,6 +144,24 @@ export class SpareSandbox {
   async settled(): Promise<void> {
     await this.refilling;
   }
+}
+
+/**
+ * A command task's sandbox made in the thread pool, for a launch without a spare: its
+ * executor's, runs/ and its own directory, one call each where the framework's directory
+ * is there (a recursive mkdir tries the deepest first and climbs back), else recursively.
+ */
+export async function makeSandbox(sandbox: string): Promise<void> {
+  const levels = sandboxLevels(sandbox);
+  try {
+    if (levels === undefined) throw new Error('not a command task sandbox');
+    await mkdir(levels.executor);
+  } catch {
+    await mkdir(sandbox, { recursive: true });
+    return;
+  }
+  await mkdir(dirname(sandbox));
+  await mkdir(sandbox);
 }
 
 /** One spare in `dir`, made in the thread pool; undefined if it could not be. */

@@ -9,7 +9,7 @@
 // off, they are killed, as Mesos does (docs/agent-recovery.md).
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, symlink } from 'node:fs/promises';
+import { rename, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   type Container,
@@ -54,7 +54,7 @@ import type { ExecutorClaims } from './executor-token.js';
 import type { UriFetcher } from './fetcher.js';
 import { readBootId } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
-import { SpareSandbox } from './spare-sandbox.js';
+import { makeSandbox, SpareSandbox } from './spare-sandbox.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
@@ -267,7 +267,7 @@ export class TaskRuns {
       // Without a spare, made in the thread pool: on the event loop, a burst of launches
       // (an offer's worth) held every update and exit behind its 3-5 new inodes each, at
       // 0.1-0.5 ms apiece on a disk that freed many lately (bench/RESULTS.md, #13).
-      if (!this.spareSandbox.take(sandbox)) await mkdir(sandbox, { recursive: true });
+      if (!this.spareSandbox.take(sandbox)) await makeSandbox(sandbox);
       run.user = this.switchTo(task, frameworkInfo, sandbox);
     } catch (error) {
       this.report(run, 'TASK_FAILED', {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { SpareSandbox, sandboxLevels } from '../../src/agent/spare-sandbox.js';
+import { makeSandbox, SpareSandbox, sandboxLevels } from '../../src/agent/spare-sandbox.js';
 
 /** Polls until `probe` holds, failing after 5 s with `what`. */
 async function waitFor(what: string, probe: () => true | undefined): Promise<void> {
@@ -105,4 +105,17 @@ test('a refill keeps several spares ready, one launch each', async (t) => {
   assert.equal(spare.take(sandbox('F1', 'task-4', 'c4')), false, 'three were kept, not more');
   await spare.refill();
   assert.equal(spare.take(sandbox('F1', 'task-4', 'c4')), true, 'the refill made them again');
+});
+
+test('a sandbox made without a spare has its levels, below a framework or not', async (t) => {
+  const { sandbox } = bed(t);
+  const first = sandbox('F1', 'task-1', 'c1');
+  await makeSandbox(first);
+  assert.ok(statSync(first).isDirectory(), 'a new framework: made whole');
+  const second = sandbox('F1', 'task-2', 'c2');
+  await makeSandbox(second);
+  assert.deepEqual(readdirSync(second), [], 'below a framework that exists: empty');
+  const again = sandbox('F1', 'task-1', 'c3');
+  await makeSandbox(again);
+  assert.deepEqual(readdirSync(join(again, '..')).sort(), ['c1', 'c3'], 'an executor that exists');
 });
