@@ -36,7 +36,7 @@ import {
   statsOf,
 } from '../src/sim/index.js';
 import type { Resource } from '../src/wire/index.js';
-import { Bed, procSample } from './master/processes.js';
+import { Bed, clockTicks, procSample } from './master/processes.js';
 
 const ROOT = join(import.meta.dirname, '..');
 /** AGORA_BENCH_BIN: another build's `bin/agora.js` (a copy made before a change), for pairs. */
@@ -87,6 +87,11 @@ interface ArrayRow {
    * process's, which runs the simulated agents (sim), from the run's POST to its end.
    */
   readonly agentCpuSeconds: number;
+  /**
+   * The real agent's main thread (its event loop, which serialises launches, updates and
+   * exits) over the run; undefined for simulated agents.
+   */
+  readonly agentLoopCpuSeconds: number | undefined;
   /** The framework's CPU from the run's POST to its end (frameworkCpuSeconds: its whole life). */
   readonly frameworkRunCpuSeconds: number;
   /** Write syscalls (syscw) per task, over the run: framework, master. */
@@ -95,6 +100,14 @@ interface ArrayRow {
   /** The framework's calls and events per task over the run, from the master's metrics. */
   readonly perTask: Readonly<Record<string, number>>;
   readonly status: string;
+}
+
+/** CPU seconds of a process's main thread (its event loop, for node), from /proc. */
+function mainThreadCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, in clock ticks.
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks();
 }
 
 /** The jobs framework's `calls/*` and `events/*` counters and the allocator's runs. */
@@ -243,6 +256,7 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
       return procSample(agentPid).cpuSeconds + reapedCpuSeconds(agentPid);
     };
     const agentCpuBefore = agentCpu();
+    const agentLoopBefore = agentPid === undefined ? 0 : mainThreadCpuSeconds(agentPid);
     const masterBefore = procSample(master.pid);
     const frameworkBefore = procSample(jobs.pid);
     const countersBefore = await masterCounters(url);
@@ -272,6 +286,8 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
     const seconds = (performance.now() - startMs) / 1000;
     const sample = procSample(jobs.pid);
     const agentCpuSeconds = agentCpu() - agentCpuBefore;
+    const agentLoopCpuSeconds =
+      agentPid === undefined ? undefined : mainThreadCpuSeconds(agentPid) - agentLoopBefore;
     const masterAfter = procSample(master.pid);
     const countersAfter = await masterCounters(url);
     const perTask: Record<string, number> = {};
@@ -283,6 +299,7 @@ async function runArray(name: string, kind: 'real' | 'sim'): Promise<ArrayRow> {
       perTask,
       masterCpuSeconds: masterAfter.cpuSeconds - masterBefore.cpuSeconds,
       agentCpuSeconds,
+      agentLoopCpuSeconds,
       frameworkRunCpuSeconds: sample.cpuSeconds - frameworkBefore.cpuSeconds,
       frameworkWritesPerTask: (sample.writeSyscalls - frameworkBefore.writeSyscalls) / TASKS,
       masterWritesPerTask: (masterAfter.writeSyscalls - masterBefore.writeSyscalls) / TASKS,
@@ -409,6 +426,10 @@ async function main(): Promise<void> {
       out.push(
         `  ${r.name.padEnd(42)}  ${ms(r.frameworkRunCpuSeconds)}  ${ms(r.masterCpuSeconds)}  ${ms(r.agentCpuSeconds)}  ${ms(all)}  ${(all / r.seconds).toFixed(2).padStart(10)}  ${r.frameworkWritesPerTask.toFixed(2).padStart(9)}  ${r.masterWritesPerTask.toFixed(2).padStart(13)}`,
       );
+      if (r.agentLoopCpuSeconds !== undefined)
+        out.push(
+          `  ${''.padEnd(42)}  of the agent's, its event loop (main thread): ${ms(r.agentLoopCpuSeconds).trim()}`,
+        );
     }
   }
   if (rows.length > 0) {

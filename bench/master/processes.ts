@@ -78,7 +78,7 @@ export async function waitFor<T>(
 }
 
 let clockTicksPerSecond: number | undefined;
-function clockTicks(): number {
+export function clockTicks(): number {
   if (clockTicksPerSecond === undefined) {
     const answer = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
     const value = Number(answer.stdout.trim());

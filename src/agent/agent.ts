@@ -377,8 +377,11 @@ export class Agent implements AgentView {
       ...(this.options.domain !== undefined ? { domain: this.options.domain } : {}),
     };
 
-    // Last: checkpoints of acknowledged runs still being removed in the thread pool.
-    this.cleanup.defer(() => this.checkpoint.settled());
+    // Last: checkpoints of acknowledged runs still being removed in the thread pool, and
+    // directories being made ahead.
+    this.cleanup.defer(async () => {
+      await Promise.all([this.checkpoint.settled(), this.runs.settled()]);
+    });
     this.cleanup.defer(() => (this.isDetaching ? undefined : this.runs.killAll()));
     this.cleanup.defer(() => (this.isDetaching ? undefined : this.executors.killAll()));
     this.cleanup.defer(() => this.sessions.stop(this.isDetaching));

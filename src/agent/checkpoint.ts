@@ -299,6 +299,16 @@ export class Checkpoint {
   }
 
   /**
+   * Run directories made ahead in the thread pool (spare-runs.ts), for launches that find
+   * no retired run to take: no-op while enough are kept or a batch is under way.
+   */
+  prepareSpareRuns(): Promise<void> {
+    const preparing = this.spareRuns.prepare(join(this.metaDir, 'trash'));
+    this.track(preparing);
+    return preparing;
+  }
+
+  /**
    * Deletes, in the background, what a previous life moved to the trash and did not
    * get to delete. Entry by entry: the trash itself stays, for this life's renames.
    */
@@ -342,21 +352,10 @@ export class Checkpoint {
     const out: CheckpointedRun[] = [];
     const slaves = join(this.metaDir, 'slaves');
     for (const agentIdValue of entries(slaves))
-      for (const frameworkIdValue of entries(join(slaves, agentIdValue, 'frameworks')))
-        for (const executorIdValue of entries(
-          join(slaves, agentIdValue, 'frameworks', frameworkIdValue, 'executors'),
-        ))
-          for (const containerIdValue of entries(
-            join(
-              slaves,
-              agentIdValue,
-              'frameworks',
-              frameworkIdValue,
-              'executors',
-              executorIdValue,
-              'runs',
-            ),
-          )) {
+      for (const frameworkIdValue of entries(join(slaves, agentIdValue, 'frameworks'))) {
+        const executors = join(slaves, agentIdValue, 'frameworks', frameworkIdValue, 'executors');
+        for (const executorIdValue of entries(executors))
+          for (const containerIdValue of entries(join(executors, executorIdValue, 'runs'))) {
             const partial = { agentIdValue, frameworkIdValue, executorIdValue, containerIdValue };
             const taskIds = entries(join(this.runDir({ ...partial, taskIdValue: '' }), 'tasks'));
             // A run holds one task (the agent is its command executor); a run whose
@@ -364,6 +363,7 @@ export class Checkpoint {
             for (const taskIdValue of taskIds.length > 0 ? taskIds : [executorIdValue])
               out.push(this.read({ ...partial, taskIdValue }));
           }
+      }
     return out;
   }
 

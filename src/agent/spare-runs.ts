@@ -6,12 +6,28 @@
 // and task.updates. A spare is emptied of the run's own files (the shim's records) in the
 // thread pool; checkpoint.ts renames it into place with the same whole-or-nothing rename
 // as a new one.
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync } from 'node:fs';
-import { readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** Spares kept at most: a burst of launches takes them, the rest are made as before. */
 const MAX_SPARE_RUNS = 64;
+
+/**
+ * Spares made new, ahead of the launches, when fewer are kept: a burst of launches larger
+ * than the runs retired (the first burst of all) took its run directories from here rather
+ * than making five inodes each on the event loop, where each new inode on a disk that freed
+ * many lately costs 0.1-0.5 ms of the agent's one thread (bench/RESULTS.md, #13).
+ */
+const MADE_AHEAD_RUNS = 32;
+
+/** Spares made at once: one, as spare sandboxes are (spare-sandbox.ts MAKERS says why). */
+const MAKERS = 1;
+
+/** The placeholder names of a spare made new: renamed to the launch's own. */
+const RUN = 'run';
+const TASK = 'task';
 
 /** A retired run's directory in the trash, emptied but for its task's task.updates. */
 interface SpareRun {
@@ -33,6 +49,15 @@ export interface Staged {
 
 export class SpareRuns {
   private readonly spares: SpareRun[] = [];
+  /** The spares being made (prepare), if any: one batch at a time. */
+  private preparing: Promise<void> | undefined;
+  /** No more spares are kept (clear): a batch in flight deletes what it made. */
+  private isCleared = false;
+
+  /** Spares ready to take. */
+  get count(): number {
+    return this.spares.length;
+  }
 
   /**
    * A spare renamed for `address` (its run and task directories; task.updates still holds
@@ -73,7 +98,7 @@ export class SpareRuns {
    */
   async recycle(dir: string, runPath: string): Promise<void> {
     try {
-      if (this.spares.length < MAX_SPARE_RUNS) {
+      if (!this.isCleared && this.spares.length < MAX_SPARE_RUNS) {
         const run = join(dir, runPath);
         const names = await readdir(run);
         const tasks = names.includes('tasks') ? await readdir(join(run, 'tasks')) : [];
@@ -98,10 +123,81 @@ export class SpareRuns {
     await rm(dir, { recursive: true, force: true });
   }
 
-  /** Deletes every spare. */
+  /**
+   * Makes new spares in `trash`, in the thread pool, until MADE_AHEAD_RUNS are kept; one
+   * batch at a time (a call while one is under way returns it). Each is an executor's
+   * directory holding `runs/run/tasks/task/task.updates` (empty), as a retired command
+   * task's: take() renames it as it renames those. A failure leaves fewer spares, and the
+   * launches make their own directories, as before.
+   */
+  prepare(trash: string): Promise<void> {
+    if (this.preparing !== undefined || this.isCleared) return this.preparing ?? Promise.resolve();
+    let making = 0;
+    const maker = async () => {
+      while (!this.isCleared && this.spares.length + making < MADE_AHEAD_RUNS) {
+        making++;
+        try {
+          const dir = await makeSpareRun(trash);
+          if (dir === undefined) return;
+          if (this.isCleared) {
+            await rm(dir, { recursive: true, force: true });
+            return;
+          }
+          // Under those recycled meanwhile: a retired run's directory is taken first.
+          this.spares.unshift({ dir, runPath: join('runs', RUN), taskName: TASK });
+        } finally {
+          making--;
+        }
+      }
+    };
+    const preparing = makeTrash(trash)
+      .then(() => Promise.all(Array.from({ length: MAKERS }, maker)))
+      .then(() => undefined)
+      .finally(() => {
+        this.preparing = undefined;
+      });
+    this.preparing = preparing;
+    return preparing;
+  }
+
+  /** Deletes every spare, and keeps none from now on. */
   async clear(): Promise<void> {
+    this.isCleared = true;
+    await this.preparing;
     const spares = this.spares.splice(0);
     await Promise.all(spares.map((spare) => rm(spare.dir, { recursive: true, force: true })));
+  }
+}
+
+/**
+ * Makes the trash if it is not there, and its parent (meta/) if need be, but never the
+ * work dir: not recursive, so a work dir removed meanwhile (a test's) stays removed.
+ */
+async function makeTrash(trash: string): Promise<void> {
+  for (const dir of [dirname(trash), trash])
+    try {
+      await mkdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+}
+
+/** A new spare run in `trash`, made in the thread pool; undefined if it could not be. */
+async function makeSpareRun(trash: string): Promise<string | undefined> {
+  const dir = join(trash, randomUUID());
+  try {
+    // Level by level (a recursive mkdir tries the deepest first: twice the calls).
+    let task = dir;
+    await mkdir(task);
+    for (const level of ['runs', RUN, 'tasks', TASK]) {
+      task = join(task, level);
+      await mkdir(task);
+    }
+    await writeFile(join(task, 'task.updates'), '');
+    return dir;
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
   }
 }
 

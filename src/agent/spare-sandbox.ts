@@ -7,9 +7,11 @@
 // made two files more. The spare is made once a launch is done, under placeholder names,
 // with its empty stdout and stderr (as the Docker containerizer and --switch_user make
 // them: mode 0644, opened for appending by whoever writes them), and the next launch
-// renames it into place: a rename makes no inode.
+// renames it into place: a rename makes no inode. Several are kept, made in the thread pool,
+// so that a burst of launches (a jobs framework's offer cycle) finds one for each.
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** The spare's placeholder names, replaced by the launch's own. */
@@ -35,24 +37,42 @@ export function sandboxLevels(sandbox: string): SandboxLevels | undefined {
   return { framework: dirname(executors), executor, run: sandbox };
 }
 
+/** Spares kept ready by default: a burst of launches (an offer's worth) finds one each. */
+const DEFAULT_SPARES = 16;
+
+/**
+ * Spares made at once by a refill: one. Creators running together in one block group each
+ * scan past the same recently freed inodes, and the loser of the bit scans again: four at
+ * once cost the agent's threads 2-3 s more CPU per 3,000 tasks than one (bench/RESULTS.md).
+ */
+const MAKERS = 1;
+
 export class SpareSandbox {
-  /** The spare ready to take: `<dir>/<uuid>`, holding `executors/executor/runs/run`. */
-  private spare: string | undefined;
+  /** Spares ready to take: `<dir>/<uuid>`, each holding `executors/executor/runs/run`. */
+  private readonly spares: string[] = [];
+  /** The batch of spares being made (refill), if any. */
+  private refilling: Promise<void> | undefined;
   /** Whether what an earlier life of the agent left in `dir` is gone. */
   private isDirClean = false;
 
-  /** `dir`: where spares are made, on the sandboxes' file system (a rename cannot cross). */
-  constructor(private readonly dir: string) {}
+  /**
+   * `dir`: where spares are made, on the sandboxes' file system (a rename cannot cross);
+   * `size`: how many refill keeps ready.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly size = DEFAULT_SPARES,
+  ) {}
 
   /**
-   * Puts the spare's directories at `sandbox` by renames. False when there is none, the
+   * Puts a spare's directories at `sandbox` by renames. False when there is none, the
    * path is not a command task's, or a rename failed: the caller makes the directories.
    */
   take(sandbox: string): boolean {
-    const spare = this.spare;
     const levels = sandboxLevels(sandbox);
-    if (spare === undefined || levels === undefined) return false;
-    this.spare = undefined;
+    if (levels === undefined) return false;
+    const spare = this.spares.pop();
+    if (spare === undefined) return false;
     const executors = join(spare, 'executors');
     const executor = join(executors, basename(levels.executor));
     try {
@@ -71,30 +91,101 @@ export class SpareSandbox {
       if (existsSync(target.to)) throw new Error(`${target.to} exists`);
       mkdirSync(dirname(target.to), { recursive: true });
       renameSync(target.from, target.to);
-      if (target.from !== spare)
-        setImmediate(() => rmSync(spare, { recursive: true, force: true }));
+      if (target.from !== spare) removeInBackground(spare);
       return true;
     } catch {
-      setImmediate(() => rmSync(spare, { recursive: true, force: true }));
+      removeInBackground(spare);
       return false;
     }
   }
 
-  /** Makes the next spare, if there is none; a failure leaves none (launches make their own). */
-  refill(): void {
-    if (this.spare !== undefined) return;
-    if (!this.isDirClean) {
-      rmSync(this.dir, { recursive: true, force: true });
-      this.isDirClean = true;
-    }
-    const spare = join(this.dir, randomUUID());
-    try {
-      const run = join(spare, 'executors', EXECUTOR, 'runs', RUN);
-      mkdirSync(run, { recursive: true });
-      for (const file of ['stdout', 'stderr']) closeSync(openSync(join(run, file), 'a', 0o644));
-      this.spare = spare;
-    } catch {
-      rmSync(spare, { recursive: true, force: true });
-    }
+  /**
+   * Makes spares until `size` are ready, in the thread pool, off the event loop: each is
+   * five new inodes, and on a disk that freed many lately each costs 0.1-0.5 ms of kernel
+   * time (bench/RESULTS.md, #13). MAKERS at once. One batch at a time: a call while one
+   * is under way returns it. A failure leaves fewer (launches make their own).
+   */
+  refill(): Promise<void> {
+    if (this.refilling !== undefined || this.spares.length >= this.size)
+      return this.refilling ?? Promise.resolve();
+    const refilling = (async () => {
+      if (!this.isDirClean) {
+        await rm(this.dir, { recursive: true, force: true });
+        // Not recursive, here or below: a work dir removed meanwhile stays removed.
+        await mkdir(this.dir);
+        this.isDirClean = true;
+      }
+      let making = 0;
+      const maker = async () => {
+        while (this.spares.length + making < this.size) {
+          making++;
+          try {
+            const spare = await makeSpare(this.dir);
+            if (spare === undefined) return;
+            this.spares.push(spare);
+          } finally {
+            making--;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: MAKERS }, maker));
+    })()
+      // Only the removal of a half-made spare can fail here: it is tried again at the
+      // next life's first refill.
+      .catch(() => undefined)
+      .finally(() => {
+        this.refilling = undefined;
+      });
+    this.refilling = refilling;
+    return refilling;
   }
+
+  /** Resolves once no spare is being made. */
+  async settled(): Promise<void> {
+    await this.refilling;
+  }
+}
+
+/**
+ * A command task's sandbox made in the thread pool, for a launch without a spare: its
+ * executor's, runs/ and its own directory, one call each where the framework's directory
+ * is there (a recursive mkdir tries the deepest first and climbs back), else recursively.
+ */
+export async function makeSandbox(sandbox: string): Promise<void> {
+  const levels = sandboxLevels(sandbox);
+  try {
+    if (levels === undefined) throw new Error('not a command task sandbox');
+    await mkdir(levels.executor);
+  } catch {
+    await mkdir(sandbox, { recursive: true });
+    return;
+  }
+  await mkdir(dirname(sandbox));
+  await mkdir(sandbox);
+}
+
+/** One spare in `dir`, made in the thread pool; undefined if it could not be. */
+async function makeSpare(dir: string): Promise<string | undefined> {
+  const spare = join(dir, randomUUID());
+  try {
+    // Level by level: a recursive mkdir tries the deepest first and climbs back, twice
+    // the calls, each a hop through the thread pool.
+    let run = spare;
+    await mkdir(run);
+    for (const level of ['executors', EXECUTOR, 'runs', RUN]) {
+      run = join(run, level);
+      await mkdir(run);
+    }
+    for (const file of ['stdout', 'stderr'])
+      await (await open(join(run, file), 'a', 0o644)).close();
+    return spare;
+  } catch {
+    await rm(spare, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+/** What is left of a spare, deleted in the thread pool; a failure leaves it to the next life. */
+function removeInBackground(path: string): void {
+  rm(path, { recursive: true, force: true }).catch(() => undefined);
 }

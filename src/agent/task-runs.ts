@@ -9,7 +9,7 @@
 // off, they are killed, as Mesos does (docs/agent-recovery.md).
 
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
+import { rename, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   type Container,
@@ -54,7 +54,7 @@ import type { ExecutorClaims } from './executor-token.js';
 import type { UriFetcher } from './fetcher.js';
 import { readBootId } from './process-identity.js';
 import { recoverRuns, sandboxPath } from './recovery.js';
-import { SpareSandbox } from './spare-sandbox.js';
+import { makeSandbox, SpareSandbox } from './spare-sandbox.js';
 import { deliverStatus } from './status-delivery.js';
 import type { StatusUpdateManager } from './status-update-manager.js';
 import { startTaskChecks, type TaskChecks } from './task-checks.js';
@@ -151,6 +151,8 @@ export class TaskRuns {
   private readonly runs = new Map<string, TaskRun>();
   /** The next command task's sandbox directories, made ahead (spare-sandbox.ts). */
   private readonly spareSandbox: SpareSandbox;
+  /** runs/latest links being made, by runs/ directory: each waits for the one before. */
+  private readonly latestLinks = new Map<string, Promise<void>>();
   private readonly completed: TaskRun[] = [];
   /** The agent process is leaving its tasks running (detachAll): it reports nothing more. */
   private isDetached = false;
@@ -160,6 +162,11 @@ export class TaskRuns {
   constructor(private readonly options: TaskRunsOptions) {
     // Beside slaves/, on the same file system; nothing scans the work dir's top level.
     this.spareSandbox = new SpareSandbox(join(options.workDir, 'spare-sandboxes'));
+  }
+
+  /** Resolves once no spare sandbox and no runs/latest link is being made. */
+  async settled(): Promise<void> {
+    await Promise.all([this.spareSandbox.settled(), ...this.latestLinks.values()]);
   }
 
   /** What the agent holds, for its SUBSCRIBE: every run not retired, in its latest state. */
@@ -257,7 +264,10 @@ export class TaskRuns {
     try {
       // Recorded before anything runs, so a crash from here on leaves a trace to recover.
       this.options.checkpoint.launched(address, frameworkInfo, task);
-      if (!this.spareSandbox.take(sandbox)) mkdirSync(sandbox, { recursive: true });
+      // Without a spare, made in the thread pool: on the event loop, a burst of launches
+      // (an offer's worth) held every update and exit behind its 3-5 new inodes each, at
+      // 0.1-0.5 ms apiece on a disk that freed many lately (bench/RESULTS.md, #13).
+      if (!this.spareSandbox.take(sandbox)) await makeSandbox(sandbox);
       run.user = this.switchTo(task, frameworkInfo, sandbox);
     } catch (error) {
       this.report(run, 'TASK_FAILED', {
@@ -265,6 +275,11 @@ export class TaskRuns {
         reason: 'REASON_CONTAINER_LAUNCH_FAILED',
         message: `Failed to prepare the sandbox: ${(error as Error).message}`,
       });
+      return;
+    }
+    // Killed while the sandbox was made: never started, as a kill during the fetch.
+    if (run.isKillRequested) {
+      this.reportKilledBeforeDelivery(run);
       return;
     }
     const uris = task.command?.uris ?? [];
@@ -336,8 +351,9 @@ export class TaskRuns {
       return;
     }
     this.attach(run, container);
-    // The next launch's sandbox directories, once this one's task is under way.
-    setImmediate(() => this.spareSandbox.refill());
+    // The next launches' sandbox and checkpoint directories, made in the thread pool.
+    void this.spareSandbox.refill();
+    this.options.checkpoint.prepareSpareRuns();
     this.report(run, 'TASK_RUNNING', {
       containerStatus: {
         container_id: mintContainerId(containerIdValue),
@@ -356,27 +372,31 @@ export class TaskRuns {
 
   /**
    * `runs/latest` to the new run, beside TASK_STARTING: after the fork's line to the
-   * launcher (only browsing reads it: `/files`, `agora run`'s output), but before a Docker
-   * container's create and start have been answered (~0.2 s), so that the output pumps
-   * `agora run` starts at STARTING find the (still empty) files instead of a 404 each.
-   * A failed launch's sandbox is then the latest too, as in Mesos, whose link is made with
-   * the run's directory. A failure here is news for the log, not the task's end.
+   * launcher, but before a Docker container's create and start have been answered (~0.2 s),
+   * so that the output pumps `agora run` starts at STARTING find the (still empty) files
+   * instead of a 404 each. Only browsing (`/files`, `agora run`'s output, which retries a
+   * 404) reads it, so it is made in the thread pool (a new inode, 0.1-0.5 ms on a disk that
+   * freed many lately), in launch order for each runs/ directory. A failed launch's sandbox
+   * is then the latest too, as in Mesos. A failure here is news for the log, not the task's
+   * end.
    */
   private pointLatest(run: TaskRun, group: GroupPlacement | undefined): void {
-    try {
-      if (group === undefined) pointLatestAt(dirname(run.sandbox), run.containerIdValue);
-      else
-        pointLatestAt(
-          dirname(dirname(dirname(run.sandbox))),
-          group.executorContainerIdValue,
-          group.executorContainerIdValue,
-        );
-    } catch (error) {
-      this.options.log.warn(
-        { err: (error as Error).message, task_id: run.task.task_id.value },
-        'could not point runs/latest at the new run',
-      );
-    }
+    const [runsDir, target] =
+      group === undefined
+        ? [dirname(run.sandbox), run.containerIdValue]
+        : [dirname(dirname(dirname(run.sandbox))), group.executorContainerIdValue];
+    const pointed = (this.latestLinks.get(runsDir) ?? Promise.resolve())
+      .then(() => pointLatestAt(runsDir, target))
+      .catch((error: Error) =>
+        this.options.log.warn(
+          { err: error.message, task_id: run.task.task_id.value },
+          'could not point runs/latest at the new run',
+        ),
+      )
+      .finally(() => {
+        if (this.latestLinks.get(runsDir) === pointed) this.latestLinks.delete(runsDir);
+      });
+    this.latestLinks.set(runsDir, pointed);
   }
 
   /** With --switch_user, the user the task runs as, its sandbox made theirs (task-user.ts). */
@@ -431,11 +451,7 @@ export class TaskRuns {
       run.fetching = undefined;
     }
     if (run.isKillRequested) {
-      this.report(run, 'TASK_KILLED', {
-        source: 'SOURCE_AGENT',
-        reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
-        message: 'Killed before delivery to the executor',
-      });
+      this.reportKilledBeforeDelivery(run);
       return false;
     }
     if (failure === undefined) return true;
@@ -449,6 +465,15 @@ export class TaskRuns {
       message: `Failed to launch container: Failed to fetch all URIs for container '${run.containerIdValue}': ${failure}`,
     });
     return false;
+  }
+
+  /** A kill came before the task was started: TASK_KILLED, as Mesos reports it. */
+  private reportKilledBeforeDelivery(run: TaskRun): void {
+    this.report(run, 'TASK_KILLED', {
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
+      message: 'Killed before delivery to the executor',
+    });
   }
 
   /** Follows a container to its end, then reports the task's terminal state. */
@@ -922,6 +947,9 @@ export class TaskRuns {
     const { checkpoint, containerizer, log, clock } = this.options;
     const runs = checkpoint.runs();
     checkpoint.sweepTrash();
+    // The first launches' directories, made ahead while the agent registers.
+    checkpoint.prepareSpareRuns();
+    void this.spareSandbox.refill();
     const bootId = readBootId();
     const previousBootId = checkpoint.readBootId();
     const isSameBoot =
@@ -1123,14 +1151,14 @@ function runKey(frameworkIdValue: string, taskIdValue: string): string {
  * `runs/latest` names the newest run; replaced atomically so readers never see it missing.
  * A command task's runs/ is new and has none: the link is made in place, one system call.
  */
-function pointLatestAt(runsDir: string, containerIdValue: string, tag = containerIdValue): void {
+async function pointLatestAt(runsDir: string, containerIdValue: string): Promise<void> {
   try {
-    symlinkSync(containerIdValue, join(runsDir, 'latest'));
+    await symlink(containerIdValue, join(runsDir, 'latest'));
     return;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  const temporary = join(runsDir, `.latest-${tag}-${randomUUID()}`);
-  symlinkSync(containerIdValue, temporary);
-  renameSync(temporary, join(runsDir, 'latest'));
+  const temporary = join(runsDir, `.latest-${containerIdValue}-${randomUUID()}`);
+  await symlink(containerIdValue, temporary);
+  await rename(temporary, join(runsDir, 'latest'));
 }

@@ -377,3 +377,27 @@ test('an interrupted atomic write leaves the previous file whole', (t) => {
 test('checkpoint of a work dir with no meta has no runs', (t) => {
   assert.deepEqual(new Checkpoint(workDir(t)).runs(), []);
 });
+
+test('checkpoint launches into run directories made ahead, and deletes those left when it stops', async (t) => {
+  const dir = workDir(t);
+  const checkpoint = new Checkpoint(dir);
+  await checkpoint.prepareSpareRuns();
+  const trash = join(dir, 'meta', 'trash');
+  const made = readdirSync(trash).length;
+  assert.ok(made > 1, `several made ahead (${made})`);
+  const run = address('t1');
+  const framework = join(dir, 'meta/slaves/a-S0/frameworks/fw-1');
+  mkdirSync(join(framework, 'executors'), { recursive: true });
+  checkpoint.launched(run, FRAMEWORK, taskInfo('t1'));
+  assert.equal(readdirSync(trash).length, made - 1, 'the launch took one');
+  const runDir = checkpoint.runDir(run);
+  assert.deepEqual(readdirSync(runDir), ['tasks']);
+  assert.deepEqual(readdirSync(join(runDir, 'tasks')), ['t1']);
+  const [read, ...rest] = checkpoint.runs();
+  assert.deepEqual(rest, []);
+  assert.deepEqual(read?.task, taskInfo('t1'));
+  assert.deepEqual(read?.updates, []);
+  await checkpoint.settled();
+  assert.deepEqual(readdirSync(trash), [], 'the spares left are deleted when the agent stops');
+  assert.deepEqual(checkpoint.runs().length, 1, 'the run stays');
+});

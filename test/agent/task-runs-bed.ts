@@ -97,7 +97,6 @@ export function taskRunsBed(
   options: Partial<TaskRunsOptions> & { readonly acknowledge?: boolean } = {},
 ) {
   const workDir = mkdtempSync(join(tmpdir(), 'agora-task-runs-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
   const clock = new ManualClock(1_700_000_000_000);
   /** Every distinct update sent, in order (a resend is not recorded again). */
   const sent: TaskStatus[] = [];
@@ -116,11 +115,12 @@ export function taskRunsBed(
   t.after(() => updates.stop());
   const containerizer = new FakeContainerizer();
   const probes: ProbeCall[] = [];
+  const checkpoint = options.checkpoint ?? new Checkpoint(workDir);
   const runs = new TaskRuns({
     workDir,
     containerizer,
     fetcher: { fetch: async () => undefined },
-    checkpoint: new Checkpoint(workDir),
+    checkpoint,
     updates,
     clock,
     log: silentLogger(),
@@ -133,6 +133,11 @@ export function taskRunsBed(
     probe: (spec, context, signal) =>
       new Promise((resolve) => probes.push({ spec, context, signal, resolve })),
     ...options,
+  });
+  // Once the directories made ahead in the thread pool are.
+  t.after(async () => {
+    await Promise.all([runs.settled(), checkpoint.settled()]);
+    rmSync(workDir, { recursive: true, force: true });
   });
   /** Acknowledges what was sent, as a framework does, until nothing new comes. */
   const settle = async () => {

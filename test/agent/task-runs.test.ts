@@ -218,7 +218,9 @@ test('task runs kill a task while its URIs are fetched: the fetch stops, the tas
     },
   });
   const launching = bed.launch('f', { command: { value: 'true', uris: [{ value: '/x' }] } });
-  await bed.settle();
+  // The fetch starts once the sandbox is made (in the thread pool).
+  const deadline = performance.now() + 5_000;
+  while (fetchSignal === undefined && performance.now() < deadline) await bed.settle();
   bed.runs.kill('F1', 'f');
   assert.equal(fetchSignal?.aborted, true);
   assert.equal(await launching, undefined, 'no container');
@@ -231,7 +233,8 @@ test('task runs never resend an end the framework acknowledged, even if its reco
   // The records of a retired run go in the background; an agent killed before they are
   // gone left them behind. The restarted agent must not take the end as unacknowledged.
   const workDir = mkdtempSync(join(tmpdir(), 'agora-task-runs-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  // Retried: the agent's directories made ahead may still be coming (the bed settles later).
+  t.after(() => rmSync(workDir, { recursive: true, force: true, maxRetries: 10 }));
   class KilledBeforeRemoval extends Checkpoint {
     override removeInBackground(): Promise<void> {
       return Promise.resolve();
@@ -267,7 +270,8 @@ test('task runs report RUNNING for a task whose agent died after the fork, befor
   // TASK_STARTING is recorded once the launch is under way: an agent killed in between
   // left the launch's record and a running container, and no update at all.
   const workDir = mkdtempSync(join(tmpdir(), 'agora-task-runs-'));
-  t.after(() => rmSync(workDir, { recursive: true, force: true }));
+  // Retried: the agent's directories made ahead may still be coming (the bed settles later).
+  t.after(() => rmSync(workDir, { recursive: true, force: true, maxRetries: 10 }));
   const address = {
     agentIdValue: 'S1',
     frameworkIdValue: 'F1',
