@@ -8,8 +8,9 @@
 // as a new one.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync } from 'node:fs';
-import { mkdir, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { makeChain } from './spare-sandbox.js';
 
 /** Spares kept at most: a burst of launches takes them, the rest are made as before. */
 const MAX_SPARE_RUNS = 64;
@@ -185,20 +186,8 @@ async function makeTrash(trash: string): Promise<void> {
 /** A new spare run in `trash`, made in the thread pool; undefined if it could not be. */
 async function makeSpareRun(trash: string): Promise<string | undefined> {
   const dir = join(trash, randomUUID());
-  try {
-    // Level by level (a recursive mkdir tries the deepest first: twice the calls).
-    let task = dir;
-    await mkdir(task);
-    for (const level of ['runs', RUN, 'tasks', TASK]) {
-      task = join(task, level);
-      await mkdir(task);
-    }
-    await writeFile(join(task, 'task.updates'), '');
-    return dir;
-  } catch {
-    await rm(dir, { recursive: true, force: true });
-    return undefined;
-  }
+  const task = await makeChain(dir, ['runs', RUN, 'tasks', TASK], ['task.updates']);
+  return task === undefined ? undefined : dir;
 }
 
 /** Removes a file, or a directory and all in it. */

@@ -167,20 +167,33 @@ export async function makeSandbox(sandbox: string): Promise<void> {
 /** One spare in `dir`, made in the thread pool; undefined if it could not be. */
 async function makeSpare(dir: string): Promise<string | undefined> {
   const spare = join(dir, randomUUID());
+  const run = await makeChain(spare, ['executors', EXECUTOR, 'runs', RUN], ['stdout', 'stderr']);
+  return run === undefined ? undefined : spare;
+}
+
+/**
+ * Makes `root`, then each of `levels` inside the last, then `files` empty (mode 0644) in
+ * the deepest, in the thread pool: level by level, since a recursive mkdir tries the
+ * deepest first and climbs back, twice the calls. The deepest directory's path, or
+ * undefined with nothing of `root` left if a step failed. For directories made ahead of
+ * the launches that rename them into place (spare sandboxes, spare runs).
+ */
+export async function makeChain(
+  root: string,
+  levels: readonly string[],
+  files: readonly string[],
+): Promise<string | undefined> {
   try {
-    // Level by level: a recursive mkdir tries the deepest first and climbs back, twice
-    // the calls, each a hop through the thread pool.
-    let run = spare;
-    await mkdir(run);
-    for (const level of ['executors', EXECUTOR, 'runs', RUN]) {
-      run = join(run, level);
-      await mkdir(run);
+    let deepest = root;
+    await mkdir(deepest);
+    for (const level of levels) {
+      deepest = join(deepest, level);
+      await mkdir(deepest);
     }
-    for (const file of ['stdout', 'stderr'])
-      await (await open(join(run, file), 'a', 0o644)).close();
-    return spare;
+    for (const file of files) await (await open(join(deepest, file), 'a', 0o644)).close();
+    return deepest;
   } catch {
-    await rm(spare, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
     return undefined;
   }
 }
