@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { parseAttributes, Resources, summarize, summarizeAttributes } from '../resources/index.js';
 import {
+  type Acls,
   basicAuthorization,
   Cleanup,
   HttpServer,
@@ -48,6 +49,7 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import { Checkpoint } from './checkpoint.js';
+import { ContainerAcls, executorUser } from './container-acls.js';
 import { routeExecutorApi } from './executor-api.js';
 import { type ExecutorClaims, signExecutorToken } from './executor-token.js';
 import {
@@ -105,6 +107,10 @@ export class Agent implements AgentView {
   readonly files: SandboxFiles;
   readonly sessions: ContainerSessions;
   readonly standalone: StandaloneContainers;
+  /** view_containers and the nested-container ACLs, by each container's executor user. */
+  readonly containerAcls: ContainerAcls;
+  /** --acls, or permissive ones. */
+  readonly acls: Acls;
   private readonly fetcher: Fetcher;
   private readonly gc: SandboxGc;
   private link: MasterLink | undefined;
@@ -215,6 +221,7 @@ export class Agent implements AgentView {
       },
     });
     const acls = options.acls ?? PERMISSIVE_ACLS;
+    this.acls = acls;
     this.http = new HttpServer({
       logger: options.logger,
       delegate: '/slave(1)',
@@ -271,6 +278,16 @@ export class Agent implements AgentView {
         this.runs.byContainer(id) !== undefined ||
         this.sessions.running().some((nested) => nested.id.value === id),
     });
+    this.containerAcls = new ContainerAcls({
+      acls,
+      userOf: (id) => {
+        const run = this.runs.byContainer(id);
+        return run !== undefined
+          ? executorUser(run.task, run.frameworkInfo)
+          : this.standalone.parent(id)?.user?.name;
+      },
+      parentOf: (id) => this.sessions.running().find((nested) => nested.id.value === id)?.id.parent,
+    });
     routeAgentOperatorApi(this.http, this);
     routeExecutorApi(this.http, this.executors, options.logger, options.executorSecretKey);
     this.http.route(['GET'], '/slave(1)/health', (_request, response) => sendEmpty(response, 200));
@@ -280,9 +297,10 @@ export class Agent implements AgentView {
     this.http.route(['GET'], '/slave(1)/state.json', (request, response) =>
       sendJson(response, 200, this.state(), request),
     );
-    this.http.route(['GET'], '/slave(1)/flags', (request, response) =>
-      sendJson(response, 200, { flags: options.flags ?? {} }, request),
-    );
+    this.http.route(['GET'], '/slave(1)/flags', (request, response) => {
+      requireAuthorized(acls, 'view_flags', request.principal?.value, undefined);
+      sendJson(response, 200, { flags: options.flags ?? {} }, request);
+    });
     this.http.route(['GET'], '/version', (request, response) =>
       sendJson(
         response,
@@ -295,10 +313,10 @@ export class Agent implements AgentView {
       sendJson(response, 200, this.metrics(), request),
     );
     this.http.route(['GET'], '/slave(1)/monitor/statistics', (request, response) =>
-      sendJson(response, 200, this.statistics(), request),
+      sendJson(response, 200, this.statistics(request.principal?.value), request),
     );
     this.http.route(['GET'], '/slave(1)/monitor/statistics.json', (request, response) =>
-      sendJson(response, 200, this.statistics(), request),
+      sendJson(response, 200, this.statistics(request.principal?.value), request),
     );
     // Mesos' /containers (what monitoring agents read): /monitor/statistics' entries with each
     // container's status; `?container_id=` narrows it to one. These three live under the
@@ -306,7 +324,7 @@ export class Agent implements AgentView {
     // at the root too.
     this.http.route(['GET'], '/slave(1)/containers', (request, response) => {
       const only = request.query.get('container_id');
-      const entries = this.usage()
+      const entries = this.usage(request.principal?.value)
         .filter(({ entry }) => only === null || entry.container_id === only)
         .map(({ entry, pid }) => ({
           ...entry,
@@ -992,13 +1010,18 @@ export class Agent implements AgentView {
   }
 
   /** `/monitor/statistics`: each running container's usage (Mesos' ResourceStatistics). */
-  private statistics(): ContainerUsage[] {
-    return this.usage().map(({ entry }) => entry);
+  private statistics(principal: string | undefined): ContainerUsage[] {
+    return this.usage(principal).map(({ entry }) => entry);
   }
 
-  /** Each running container's usage, with its lead process when known. */
-  private usage(): { entry: ContainerUsage; pid: number | undefined }[] {
-    return this.runs.usage().map(({ run, statistics }) => ({
+  /** Each running container `principal` may view (view_containers): its usage and lead process. */
+  private usage(
+    principal: string | undefined,
+  ): { entry: ContainerUsage; pid: number | undefined }[] {
+    const shown = this.runs
+      .usage()
+      .filter(({ run }) => this.containerAcls.mayView(principal, run.containerIdValue));
+    return shown.map(({ run, statistics }) => ({
       entry: {
         executor_id: run.address.executorIdValue,
         executor_name: `Command Executor (Task: ${run.task.task_id.value})`,

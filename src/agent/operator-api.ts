@@ -9,7 +9,6 @@
 // before anything runs.
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
-import type { ResourceStatistics } from '../containerizer/index.js';
 import {
   APPLICATION_RECORDIO,
   type BodyEncoding,
@@ -23,50 +22,34 @@ import {
   readFile,
   replyMediaType,
   requestMediaType,
+  requireAuthorized,
   sendEmpty,
   sendMessage,
 } from '../runtime/index.js';
 import {
   AGORA_VERSION,
-  type AgentInfo,
   type AgentOperatorCall,
   BadRequestError,
-  type ExecutorInfo,
-  type FrameworkInfo,
-  isTerminalState,
   MESOS_API_VERSION,
-  agentId as mintAgentId,
-  containerId as mintContainerId,
-  executorId as mintExecutorId,
   PROTO_MESSAGES,
   parseAgentOperatorCall,
   parseProcessIO,
   RecordIODecoder,
   RecordIOError,
-  type Task,
 } from '../wire/index.js';
-import type { Executors, ExecutorTask } from './executors.js';
-import type { SandboxFiles } from './files.js';
+import {
+  type AgentView,
+  containersOf,
+  executorsOf,
+  frameworksOf,
+  tasksOf,
+} from './operator-views.js';
 import { ProcessIOStream, type RecordStreamFormat, waitReply } from './session-io.js';
-import type { ContainerSessions } from './sessions.js';
-import type { StandaloneContainers } from './standalone.js';
-import type { TaskRun, TaskRuns } from './task-runs.js';
+
+export type { AgentView } from './operator-views.js';
 
 /** The agent API takes streamed requests and answers streamed replies (WIRE §1.4). */
 const STREAMING = { isStreamingAllowed: true } as const;
-
-/** What the handlers read off the agent. */
-export interface AgentView {
-  readonly runs: TaskRuns;
-  readonly executors: Executors;
-  readonly files: SandboxFiles;
-  readonly sessions: ContainerSessions;
-  readonly standalone: StandaloneContainers;
-  readonly flags: Readonly<Record<string, string>>;
-  agentId(): string | undefined;
-  agentInfo(): AgentInfo | undefined;
-  metrics(): Record<string, number>;
-}
 
 export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void {
   http.route(['POST'], '/slave(1)/api/v1', async (request, response) => {
@@ -82,7 +65,13 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
           'Streaming response is not supported for ATTACH_CONTAINER_INPUT call',
         );
       request.streamBody(); // a session's input may idle: no body deadline
-      await attachInput(agent, request.raw, request.maxBodyBytes, content.records);
+      await attachInput(
+        agent,
+        request.raw,
+        request.maxBodyBytes,
+        content.records,
+        request.principal?.value,
+      );
       if (request.raw.complete) sendEmpty(response, 200);
       else {
         // The container's input ended (it exited, or closed it) before the client's stream:
@@ -103,12 +92,20 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       );
     if (call.type === 'LAUNCH_NESTED_CONTAINER_SESSION') {
       const { container_id, command } = call.launch_nested_container_session;
+      if (container_id.parent !== undefined)
+        agent.containerAcls.requireLaunch(
+          'container_sessions',
+          principal,
+          container_id.parent,
+          command,
+        );
       const output = new ProcessIOStream(response, await streamFormat(accept));
       return agent.sessions.launch(container_id, command, output, request.signal);
     }
     if (call.type === 'ATTACH_CONTAINER_OUTPUT') {
       const output = new ProcessIOStream(response, await streamFormat(accept));
       const { container_id } = call.attach_container_output;
+      agent.containerAcls.requireOnNested('attach_containers_output', principal, container_id);
       return agent.sessions.attachOutput(container_id, output, request.signal);
     }
     if (accept.body === APPLICATION_RECORDIO)
@@ -123,6 +120,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       case 'GET_HEALTH':
         return reply('GET_HEALTH', { healthy: true });
       case 'GET_FLAGS':
+        requireAuthorized(agent.acls, 'view_flags', principal, undefined);
         return reply('GET_FLAGS', {
           flags: Object.entries(agent.flags).map(([name, value]) => ({ name, value })),
         });
@@ -137,6 +135,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       case 'GET_LOGGING_LEVEL':
         return reply('GET_LOGGING_LEVEL', { level: 0 });
       case 'SET_LOGGING_LEVEL':
+        requireAuthorized(agent.acls, 'set_log_level', principal, undefined);
         return sendEmpty(response, 200);
       case 'LIST_FILES':
         return reply(
@@ -167,43 +166,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
         return reply('GET_AGENT', info === undefined ? {} : { agent_info: info });
       }
       case 'GET_CONTAINERS':
-        return reply('GET_CONTAINERS', {
-          containers: [
-            ...agent.runs.usage().map(({ run, statistics }) => ({
-              framework_id: run.frameworkId,
-              executor_id: mintExecutorId(run.address.executorIdValue),
-              executor_name: executorName(run),
-              container_id: mintContainerId(run.containerIdValue),
-              container_status: {
-                container_id: mintContainerId(run.containerIdValue),
-                ...(run.container !== undefined && run.container.pid > 0
-                  ? { executor_pid: run.container.pid }
-                  : {}),
-              },
-              resource_statistics: v1Statistics(statistics),
-            })),
-            // Nested ones only when asked for, as Mesos lists them: their id and status.
-            ...(call.get_containers?.show_nested === true
-              ? agent.sessions.running().map(({ id, pid }) => ({
-                  container_id: id,
-                  container_status: {
-                    container_id: id,
-                    ...(pid !== undefined ? { executor_pid: pid } : {}),
-                  },
-                }))
-              : []),
-            // Standalone ones only when asked for (show_standalone), as Mesos lists them.
-            ...(call.get_containers?.show_standalone === true && agent.standalone.mayView(principal)
-              ? agent.standalone.running().map(({ idValue, pid }) => ({
-                  container_id: mintContainerId(idValue),
-                  container_status: {
-                    container_id: mintContainerId(idValue),
-                    ...(pid > 0 ? { executor_pid: pid } : {}),
-                  },
-                }))
-              : []),
-          ],
-        });
+        return reply('GET_CONTAINERS', containersOf(agent, call.get_containers, principal));
       case 'GET_OPERATIONS':
         return reply('GET_OPERATIONS', { operations: [] });
       case 'GET_RESOURCE_PROVIDERS':
@@ -214,26 +177,26 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
           call.type === 'LAUNCH_CONTAINER'
             ? (['launch_container', call.launch_container] as const)
             : (['launch_nested_container', call.launch_nested_container] as const);
+        const { parent } = body.container_id;
+        if (parent !== undefined)
+          agent.containerAcls.requireLaunch('containers', principal, parent, body.command);
         const outcome =
-          body.container_id.parent === undefined && call.type === 'LAUNCH_CONTAINER'
+          parent === undefined && call.type === 'LAUNCH_CONTAINER'
             ? await agent.standalone.launch(body, field, principal)
             : await agent.sessions.launchDetached(body.container_id, body.command, field);
         return sendEmpty(response, outcome === 'launched' ? 200 : 202);
       }
-      case 'WAIT_CONTAINER': {
-        const id = call.wait_container.container_id;
-        return reply(
-          'WAIT_CONTAINER',
-          agent.standalone.has(id)
-            ? waitReply(await agent.standalone.wait(id, principal))
-            : await agent.sessions.wait(id),
-        );
+      case 'WAIT_CONTAINER':
+      case 'WAIT_NESTED_CONTAINER': {
+        const id =
+          call.type === 'WAIT_CONTAINER'
+            ? call.wait_container.container_id
+            : call.wait_nested_container.container_id;
+        if (call.type === 'WAIT_CONTAINER' && agent.standalone.has(id))
+          return reply('WAIT_CONTAINER', waitReply(await agent.standalone.wait(id, principal)));
+        agent.containerAcls.requireOnNested('wait_nested_containers', principal, id);
+        return reply(call.type, await agent.sessions.wait(id));
       }
-      case 'WAIT_NESTED_CONTAINER':
-        return reply(
-          'WAIT_NESTED_CONTAINER',
-          await agent.sessions.wait(call.wait_nested_container.container_id),
-        );
       case 'KILL_CONTAINER':
       case 'KILL_NESTED_CONTAINER': {
         const { container_id, signal } =
@@ -241,25 +204,27 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
         if (agent.standalone.has(container_id)) {
           agent.standalone.authorize('kill_standalone_containers', principal);
           agent.standalone.kill(container_id, signalName(signal ?? 9));
-        } else agent.sessions.kill(container_id, signalName(signal ?? 9));
+        } else {
+          agent.containerAcls.requireOnNested('kill_nested_containers', principal, container_id);
+          agent.sessions.kill(container_id, signalName(signal ?? 9));
+        }
         return sendEmpty(response, 200);
       }
       case 'REMOVE_CONTAINER':
-      case 'REMOVE_NESTED_CONTAINER':
-        if (
-          call.type === 'REMOVE_CONTAINER' &&
-          agent.standalone.has(call.remove_container.container_id)
-        ) {
-          agent.standalone.authorize('remove_standalone_containers', principal);
-          agent.standalone.remove(call.remove_container.container_id);
-          return sendEmpty(response, 200);
-        }
-        await agent.sessions.remove(
+      case 'REMOVE_NESTED_CONTAINER': {
+        const id =
           call.type === 'REMOVE_CONTAINER'
             ? call.remove_container.container_id
-            : call.remove_nested_container.container_id,
-        );
+            : call.remove_nested_container.container_id;
+        if (call.type === 'REMOVE_CONTAINER' && agent.standalone.has(id)) {
+          agent.standalone.authorize('remove_standalone_containers', principal);
+          agent.standalone.remove(id);
+          return sendEmpty(response, 200);
+        }
+        agent.containerAcls.requireOnNested('remove_nested_containers', principal, id);
+        await agent.sessions.remove(id);
         return sendEmpty(response, 200);
+      }
       default:
         throw new HttpError(
           'NOT_IMPLEMENTED',
@@ -299,6 +264,7 @@ async function attachInput(
   body: Readable,
   maxRecordBytes: number,
   records: MediaType,
+  principal: string | undefined,
 ): Promise<void> {
   const decoder = new RecordIODecoder(maxRecordBytes);
   // Not destroyed when left early: the error's answer then drains the rest of the body
@@ -344,6 +310,11 @@ async function attachInput(
         'attach_container_input.container_id',
         'the first record must name the container',
       );
+    agent.containerAcls.requireOnNested(
+      'attach_containers_input',
+      principal,
+      first.attach_container_input.container_id,
+    );
     await agent.sessions.attachInput(
       first.attach_container_input.container_id,
       (async function* () {
@@ -360,124 +331,6 @@ async function attachInput(
   } finally {
     await iterator.return?.();
   }
-}
-
-/**
- * Usage as v1's ResourceStatistics has it: without the peak memory that Agora adds to
- * /monitor/statistics, a field v1 does not define (a protobuf client could never see it,
- * and the JSON reply says what the protobuf one says).
- */
-function v1Statistics(
-  statistics: ResourceStatistics,
-): Omit<ResourceStatistics, 'mem_max_total_bytes'> {
-  const { mem_max_total_bytes: _peak, ...v1 } = statistics;
-  return v1;
-}
-
-function executorName(run: TaskRun): string {
-  return `Command Executor (Task: ${run.task.task_id.value})`;
-}
-
-/** The command executor the agent stands in for, as Mesos describes it. */
-function executorInfo(run: TaskRun): ExecutorInfo {
-  return {
-    type: 'DEFAULT',
-    executor_id: mintExecutorId(run.address.executorIdValue),
-    framework_id: run.frameworkId,
-    name: executorName(run),
-    command: run.task.command ?? {},
-  };
-}
-
-function taskOf(run: TaskRun, agentIdValue: string): Task {
-  return {
-    name: run.task.name,
-    task_id: run.task.task_id,
-    framework_id: run.frameworkId,
-    executor_id: mintExecutorId(run.address.executorIdValue),
-    agent_id: mintAgentId(agentIdValue),
-    state: run.state,
-    resources: run.task.resources ?? [],
-    statuses: [],
-  } as Task;
-}
-
-/** A task of a custom executor, as GET_TASKS lists it. */
-function customTaskOf(task: ExecutorTask, agentIdValue: string): Task {
-  return {
-    name: task.task.name,
-    task_id: task.task.task_id,
-    framework_id: task.frameworkId,
-    executor_id: mintExecutorId(task.address.executorIdValue),
-    agent_id: mintAgentId(agentIdValue),
-    state: task.state,
-    resources: task.task.resources ?? [],
-    statuses: [],
-  } as Task;
-}
-
-function tasksOf(agent: AgentView) {
-  const agentIdValue = agent.agentId() ?? '';
-  const active = agent.runs.active;
-  const custom = agent.executors.active.flatMap((run) => [...run.tasks.values()]);
-  return {
-    pending_tasks: [],
-    queued_tasks: custom
-      .filter((task) => task.state === 'TASK_STAGING' && !task.isDelivered)
-      .map((task) => customTaskOf(task, agentIdValue)),
-    launched_tasks: [
-      ...active
-        .filter((run) => !isTerminalState(run.state))
-        .map((run) => taskOf(run, agentIdValue)),
-      ...custom
-        .filter((task) => !isTerminalState(task.state) && task.isDelivered)
-        .map((task) => customTaskOf(task, agentIdValue)),
-    ],
-    terminated_tasks: [
-      ...active.filter((run) => isTerminalState(run.state)).map((run) => taskOf(run, agentIdValue)),
-      ...custom
-        .filter((task) => isTerminalState(task.state))
-        .map((task) => customTaskOf(task, agentIdValue)),
-    ],
-    completed_tasks: [
-      ...agent.runs.finished.map((run) => taskOf(run, agentIdValue)),
-      ...agent.executors.finished.map(({ task }) => customTaskOf(task, agentIdValue)),
-    ],
-  };
-}
-
-function executorsOf(agent: AgentView) {
-  const custom = agent.executors.active.map((run) => ({
-    executor_info: { ...run.info, framework_id: run.frameworkId },
-    isDone: run.phase === 'terminated',
-  }));
-  return {
-    executors: [
-      ...agent.runs.active
-        .filter((run) => !isTerminalState(run.state))
-        .map((run) => ({ executor_info: executorInfo(run) })),
-      ...custom.filter((e) => !e.isDone).map(({ executor_info }) => ({ executor_info })),
-    ],
-    completed_executors: [
-      ...[
-        ...agent.runs.active.filter((run) => isTerminalState(run.state)),
-        ...agent.runs.finished,
-      ].map((run) => ({ executor_info: executorInfo(run) })),
-      ...custom.filter((e) => e.isDone).map(({ executor_info }) => ({ executor_info })),
-    ],
-  };
-}
-
-function frameworksOf(agent: AgentView) {
-  const active = new Map<string, FrameworkInfo>();
-  for (const run of agent.runs.active) active.set(run.frameworkId.value, run.frameworkInfo);
-  const completed = new Map<string, FrameworkInfo>();
-  for (const run of agent.runs.finished)
-    if (!active.has(run.frameworkId.value)) completed.set(run.frameworkId.value, run.frameworkInfo);
-  return {
-    frameworks: [...active.values()].map((framework_info) => ({ framework_info })),
-    completed_frameworks: [...completed.values()].map((framework_info) => ({ framework_info })),
-  };
 }
 
 function signalName(signal: number): NodeJS.Signals {

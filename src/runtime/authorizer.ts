@@ -32,6 +32,42 @@ export const ACL_OBJECT_FIELDS = {
   wait_standalone_containers: 'users',
   remove_standalone_containers: 'users',
   view_standalone_containers: 'users',
+  // Reading what operators see, filtered per caller (roles, quotas, maintenance).
+  view_roles: 'roles',
+  get_quotas: 'roles',
+  get_maintenance_schedules: 'machines',
+  get_maintenance_statuses: 'machines',
+  start_maintenances: 'machines',
+  stop_maintenances: 'machines',
+  deactivate_agents: 'agents',
+  reactivate_agents: 'agents',
+  resize_volumes: 'roles',
+  // Objects given implicitly: only ANY or NONE decide, as in Mesos.
+  view_flags: 'flags',
+  set_log_level: 'level',
+  register_agents: 'agents',
+  // A task's containers on its agent, by the user the task's executor runs as.
+  view_containers: 'users',
+  launch_nested_containers_as_user: 'users',
+  launch_nested_containers_under_parent_with_user: 'users',
+  launch_nested_container_sessions_as_user: 'users',
+  launch_nested_container_sessions_under_parent_with_user: 'users',
+  kill_nested_containers: 'users',
+  wait_nested_containers: 'users',
+  remove_nested_containers: 'users',
+  attach_containers_input: 'users',
+  attach_containers_output: 'users',
+  // What Agora has no call for (resource providers, image pruning, CSI disks): loaded, so
+  // that a Mesos ACL file loads whole; no request can reach what they guard.
+  view_resource_providers: 'resource_providers',
+  modify_resource_provider_configs: 'resource_providers',
+  mark_resource_providers_gone: 'resource_providers',
+  prune_images: 'images',
+  create_block_disks: 'roles',
+  destroy_block_disks: 'roles',
+  create_mount_disks: 'roles',
+  destroy_mount_disks: 'roles',
+  destroy_raw_disks: 'roles',
 } as const;
 
 export type AclAction = keyof typeof ACL_OBJECT_FIELDS;
@@ -140,6 +176,14 @@ export function parseAcls(json: unknown): Acls {
   }
   if (count > MAX_ACL_RULES) throw new AclsError(`more than ${MAX_ACL_RULES} rules`);
   return { permissive, rules };
+}
+
+/**
+ * Whether `action` can deny anything: it has rules, or the ACLs are not permissive. Lets a
+ * reader that filters a list per caller skip the filter when it would keep everything.
+ */
+export function isGoverned(acls: Acls, action: AclAction): boolean {
+  return !acls.permissive || acls.rules[action] !== undefined;
 }
 
 /** Whether a rule's entity applies to the request's value (undefined: no principal or object). */

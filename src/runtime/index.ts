@@ -4,6 +4,7 @@ export {
   type Acls,
   AclsError,
   isAuthorized,
+  isGoverned,
   PERMISSIVE_ACLS,
   parseAcls,
   requireAuthorized,

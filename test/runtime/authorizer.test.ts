@@ -103,3 +103,79 @@ test("authorizer reads an ACL file written for Mesos, with Mesos' plural action 
   assert.equal(isAuthorized(acls, 'drain_agent', 'ops', 'a1'), true);
   assert.equal(isAuthorized(acls, 'mark_agent_gone', 'ops', 'a1'), false);
 });
+
+test("authorizer loads a file naming every action of Mesos' ACLs message, each with its object", () => {
+  // acls.proto's ACLs message (Mesos 1.11): its fields and each rule's object field.
+  const mesosActions: Record<string, string> = {
+    register_frameworks: 'roles',
+    run_tasks: 'users',
+    reserve_resources: 'roles',
+    unreserve_resources: 'reserver_principals',
+    create_volumes: 'roles',
+    destroy_volumes: 'creator_principals',
+    teardown_frameworks: 'framework_principals',
+    update_weights: 'roles',
+    get_endpoints: 'paths',
+    get_quotas: 'roles',
+    update_quotas: 'roles',
+    view_frameworks: 'users',
+    view_tasks: 'users',
+    view_executors: 'users',
+    access_sandboxes: 'users',
+    access_mesos_logs: 'logs',
+    view_roles: 'roles',
+    view_flags: 'flags',
+    launch_nested_containers_as_user: 'users',
+    launch_nested_containers_under_parent_with_user: 'users',
+    kill_nested_containers: 'users',
+    wait_nested_containers: 'users',
+    launch_nested_container_sessions_as_user: 'users',
+    launch_nested_container_sessions_under_parent_with_user: 'users',
+    attach_containers_input: 'users',
+    attach_containers_output: 'users',
+    view_containers: 'users',
+    set_log_level: 'level',
+    remove_nested_containers: 'users',
+    register_agents: 'agents',
+    update_maintenance_schedules: 'machines',
+    get_maintenance_schedules: 'machines',
+    start_maintenances: 'machines',
+    stop_maintenances: 'machines',
+    get_maintenance_statuses: 'machines',
+    drain_agents: 'agents',
+    deactivate_agents: 'agents',
+    reactivate_agents: 'agents',
+    mark_agents_gone: 'agents',
+    launch_standalone_containers: 'users',
+    kill_standalone_containers: 'users',
+    wait_standalone_containers: 'users',
+    remove_standalone_containers: 'users',
+    view_standalone_containers: 'users',
+    modify_resource_provider_configs: 'resource_providers',
+    mark_resource_providers_gone: 'resource_providers',
+    view_resource_providers: 'resource_providers',
+    prune_images: 'images',
+    resize_volumes: 'roles',
+    create_block_disks: 'roles',
+    destroy_block_disks: 'roles',
+    create_mount_disks: 'roles',
+    destroy_mount_disks: 'roles',
+    destroy_raw_disks: 'roles',
+  };
+  const file = Object.fromEntries(
+    Object.entries(mesosActions).map(([action, object]) => [
+      action,
+      [{ principals: { values: ['ops'] }, [object]: { type: 'ANY' } }],
+    ]),
+  );
+  const acls = parseAcls({ permissive: false, ...file });
+  for (const action of ['view_flags', 'view_roles', 'get_quotas', 'register_agents'] as const) {
+    assert.equal(isAuthorized(acls, action, 'ops', undefined), true, action);
+    assert.equal(isAuthorized(acls, action, 'guest', undefined), false, action);
+  }
+  // The object field is the one Mesos names: another is refused, naming it.
+  assert.throws(
+    () => parseAcls({ view_roles: [{ principals: { type: 'ANY' }, users: { type: 'ANY' } }] }),
+    /view_roles\[0\]\.users: view_roles takes principals and roles/,
+  );
+});

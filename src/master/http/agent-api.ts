@@ -6,6 +6,7 @@ import {
   parseJsonBody,
   type Request,
   readJsonBytes,
+  requireAuthorized,
   sendEmpty,
   type TurnBudget,
 } from '../../runtime/index.js';
@@ -51,6 +52,9 @@ function handleCall(
 ): Promise<void> | undefined {
   const call = parseAgentCall(parseJsonBody(body));
   if (call.type === 'SUBSCRIBE') {
+    // Registering and re-registering alike (Mesos' register_agents): a denied agent is
+    // refused before the master books anything of it.
+    requireAuthorized(master.acls, 'register_agents', request.principal?.value, undefined);
     const remote = request.raw.socket.remoteAddress ?? '127.0.0.1';
     return master.subscribeAgent(
       call.subscribe,

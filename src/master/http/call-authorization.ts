@@ -75,14 +75,9 @@ export function operatorCallNeeds(call: MasterCall, books: ReadonlyBooks): Neede
         call.destroy_volumes.volumes.map((v) => v.disk?.persistence?.principal),
       );
     case 'GROW_VOLUME':
-    case 'SHRINK_VOLUME': {
-      // Mesos authorizes resizing a volume as creating (grow) or destroying (shrink) one.
-      const volume =
-        call.type === 'GROW_VOLUME' ? call.grow_volume.volume : call.shrink_volume.volume;
-      return call.type === 'GROW_VOLUME'
-        ? each('create_volumes', [reservedRole(volume)])
-        : each('destroy_volumes', [volume.disk?.persistence?.principal]);
-    }
+      return each('resize_volumes', [reservedRole(call.grow_volume.volume)]);
+    case 'SHRINK_VOLUME':
+      return each('resize_volumes', [reservedRole(call.shrink_volume.volume)]);
     case 'UPDATE_MAINTENANCE_SCHEDULE':
       return each(
         'update_maintenance_schedule',
@@ -91,15 +86,20 @@ export function operatorCallNeeds(call: MasterCall, books: ReadonlyBooks): Neede
         ),
       );
     case 'START_MAINTENANCE':
-      return each('update_maintenance_schedule', call.start_maintenance.machines.map(machineName));
+      return each('start_maintenances', call.start_maintenance.machines.map(machineName));
     case 'STOP_MAINTENANCE':
-      return each('update_maintenance_schedule', call.stop_maintenance.machines.map(machineName));
+      return each('stop_maintenances', call.stop_maintenance.machines.map(machineName));
     case 'DRAIN_AGENT':
       return each('drain_agent', [call.drain_agent.agent_id.value]);
     case 'DEACTIVATE_AGENT':
-      return each('drain_agent', [call.deactivate_agent.agent_id.value]);
+      return each('deactivate_agents', [call.deactivate_agent.agent_id.value]);
     case 'REACTIVATE_AGENT':
-      return each('drain_agent', [call.reactivate_agent.agent_id.value]);
+      return each('reactivate_agents', [call.reactivate_agent.agent_id.value]);
+    // Objects given implicitly (Mesos): only an ANY or NONE rule decides.
+    case 'GET_FLAGS':
+      return each('view_flags', [undefined]);
+    case 'SET_LOGGING_LEVEL':
+      return each('set_log_level', [undefined]);
     case 'MARK_AGENT_GONE':
       return each('mark_agent_gone', [call.mark_agent_gone.agent_id.value]);
     default:
@@ -134,10 +134,11 @@ export function offerOperationNeeds(operation: OfferOperation): Needed[] {
         'destroy_volumes',
         operation.destroy.volumes.map((v) => v.disk?.persistence?.principal),
       );
+    // Mesos authorizes both resizes as one action on the volume's role (resize_volumes).
     case 'GROW_VOLUME':
-      return each('create_volumes', [reservedRole(operation.grow_volume.volume)]);
+      return each('resize_volumes', [reservedRole(operation.grow_volume.volume)]);
     case 'SHRINK_VOLUME':
-      return each('destroy_volumes', [operation.shrink_volume.volume.disk?.persistence?.principal]);
+      return each('resize_volumes', [reservedRole(operation.shrink_volume.volume)]);
     default:
       return [];
   }

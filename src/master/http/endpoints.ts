@@ -23,6 +23,7 @@ import {
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateWeights } from '../core/quota.js';
 import type { TaskRecord } from '../core/records.js';
+import { shownMaintenanceStatus, shownQuotas, shownRoles, shownSchedule } from './acl-views.js';
 import { authorizeCall } from './call-authorization.js';
 import { routeLegacyOperations } from './legacy-operations.js';
 import { prometheusText } from './prometheus.js';
@@ -180,7 +181,14 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   http.route(['GET'], '/master/tasks.json', tasks);
 
   const roles = (request: Request, response: ServerResponse) =>
-    sendJson(response, 200, legacyRoles(master.roleBreakdowns()), request);
+    sendJson(
+      response,
+      200,
+      legacyRoles(
+        shownRoles(master.acls, request.principal?.value, master.roleBreakdowns(), (r) => r.name),
+      ),
+      request,
+    );
   http.route(['GET'], '/master/roles', roles);
   http.route(['GET'], '/master/roles.json', roles);
 
@@ -188,7 +196,9 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendJson(
       response,
       200,
-      [...master.weights].map(([role, weight]) => ({ weight, role })),
+      shownRoles(master.acls, request.principal?.value, [...master.weights], ([role]) => role).map(
+        ([role, weight]) => ({ weight, role }),
+      ),
       request,
     ),
   );
@@ -203,12 +213,22 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   });
 
   http.route(['GET'], '/master/quota', (request, response) =>
-    sendJson(response, 200, quotaStatus(master.quotas), request),
+    sendJson(
+      response,
+      200,
+      quotaStatus(shownQuotas(master.acls, request.principal?.value, master.quotas)),
+      request,
+    ),
   );
 
   // Maintenance (docs/maintenance.md): the schedule, the status, and machines down and up.
   http.route(['GET'], '/master/maintenance/schedule', (request, response) =>
-    sendJson(response, 200, books.schedule, request),
+    sendJson(
+      response,
+      200,
+      shownSchedule(master.acls, request.principal?.value, books.schedule),
+      request,
+    ),
   );
   http.route(['POST'], '/master/maintenance/schedule', async (request, response) => {
     const schedule = parseMaintenanceSchedule(await readJsonBody(request));
@@ -220,7 +240,12 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     sendEmpty(response, 200);
   });
   http.route(['GET'], '/master/maintenance/status', (request, response) =>
-    sendJson(response, 200, maintenanceStatus(books), request),
+    sendJson(
+      response,
+      200,
+      shownMaintenanceStatus(master.acls, request.principal?.value, maintenanceStatus(books)),
+      request,
+    ),
   );
   http.route(['POST'], '/master/machine/down', async (request, response) => {
     const machines = parseMachineIds(await readJsonBody(request));
@@ -242,9 +267,10 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
   });
 
   http.route(['GET'], '/master/health', (_request, response) => sendEmpty(response, 200));
-  http.route(['GET'], '/master/flags', (request, response) =>
-    sendJson(response, 200, { flags: master.flags }, request),
-  );
+  http.route(['GET'], '/master/flags', (request, response) => {
+    authorizeCall(master, request.principal?.value, { type: 'GET_FLAGS' });
+    sendJson(response, 200, { flags: master.flags }, request);
+  });
   http.route(['GET'], '/version', (request, response) =>
     sendJson(response, 200, { ...versionInfo(), agora_version: AGORA_VERSION }, request),
   );
@@ -289,6 +315,11 @@ function countParam(query: URLSearchParams, name: string, fallback: number): num
 function routeLoggingToggle(http: HttpServer, master: MasterQueries & OperatorCommands): void {
   const original = master.loggingLevel();
   http.route(['GET'], '/logging/toggle', (request, response) => {
+    // libprocess asks its authorizer (set_log_level) before it reads the query, reads included.
+    authorizeCall(master, request.principal?.value, {
+      type: 'SET_LOGGING_LEVEL',
+      set_logging_level: { level: 0, duration: { nanoseconds: 0 } },
+    });
     const level = request.query.get('level');
     const duration = request.query.get('duration');
     if (level === null && duration === null) {

@@ -13,6 +13,7 @@ import {
 import { assertNever, BadRequestError, PROTO_MESSAGES, parseMasterCall } from '../../wire/index.js';
 import type { MasterQueries, OperatorCommands } from '../api.js';
 import { validateQuotaUpdate, validateWeights } from '../core/quota.js';
+import { shownMaintenanceStatus, shownQuotas, shownRoles, shownSchedule } from './acl-views.js';
 import { authorizeCall } from './call-authorization.js';
 import { removeQuota, setQuota } from './quota-requests.js';
 import {
@@ -65,8 +66,9 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           : streamProtobuf(response, 200, messages.reply, { type, [type.toLowerCase()]: body });
       const { books } = master;
       const principal = request.principal?.value;
+      const { acls } = master;
       authorizeCall(master, principal, call);
-      const visibility = visibilityFor(master.acls, principal);
+      const visibility = visibilityFor(acls, principal);
       const userOf = frameworkUsers(books);
       const shown = <T>(
         body: T,
@@ -147,16 +149,22 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
         case 'SUBSCRIBE':
           return master.subscribeOperator(response, request.signal, exchange.events, visibility);
         case 'GET_ROLES':
-          return reply('GET_ROLES', { roles: v1Roles(master.roleBreakdowns()) });
+          return reply('GET_ROLES', {
+            roles: v1Roles(shownRoles(acls, principal, master.roleBreakdowns(), (r) => r.name)),
+          });
         case 'GET_WEIGHTS':
           return reply('GET_WEIGHTS', {
-            weight_infos: [...master.weights].map(([role, weight]) => ({ weight, role })),
+            weight_infos: shownRoles(acls, principal, [...master.weights], ([role]) => role).map(
+              ([role, weight]) => ({ weight, role }),
+            ),
           });
         case 'UPDATE_WEIGHTS':
           await master.updateWeights(validateWeights(call.update_weights?.weight_infos ?? []));
           return exchange.replyEmpty(200);
         case 'GET_QUOTA':
-          return reply('GET_QUOTA', { status: quotaStatus(master.quotas) });
+          return reply('GET_QUOTA', {
+            status: quotaStatus(shownQuotas(acls, principal, master.quotas)),
+          });
         case 'UPDATE_QUOTA': {
           const update = call.update_quota;
           if (update === undefined) return;
@@ -229,9 +237,13 @@ export function routeOperatorApi(http: HttpServer, master: MasterQueries & Opera
           return exchange.replyEmpty(200);
         }
         case 'GET_MAINTENANCE_SCHEDULE':
-          return reply('GET_MAINTENANCE_SCHEDULE', { schedule: books.schedule });
+          return reply('GET_MAINTENANCE_SCHEDULE', {
+            schedule: shownSchedule(acls, principal, books.schedule),
+          });
         case 'GET_MAINTENANCE_STATUS':
-          return reply('GET_MAINTENANCE_STATUS', { status: maintenanceStatus(books) });
+          return reply('GET_MAINTENANCE_STATUS', {
+            status: shownMaintenanceStatus(acls, principal, maintenanceStatus(books)),
+          });
         case 'UPDATE_MAINTENANCE_SCHEDULE':
           await master.updateMaintenanceSchedule(call.update_maintenance_schedule.schedule);
           return exchange.replyEmpty(200);
