@@ -144,6 +144,7 @@ async function main(): Promise<number> {
     const floor = new Map<string, number[]>();
     // CPU ms by `<group> <span>`, spans between the samples named.
     const agoraCpu = new Map<string, number[]>();
+    const readsDuringStart: number[] = [];
     const floorCpu = new Map<string, number[]>();
     const addCpu = (
       into: Map<string, number[]>,
@@ -232,7 +233,18 @@ async function main(): Promise<number> {
               what: `${who}: ${String(line.msg)}${line.state ? ` ${line.state}` : ''}`,
             });
       marks.push(...events.slice(eventsFrom));
+      // The CLI's output reads the agent served while dockerd created and started the
+      // container (from the create's request to the start's answer): work beside dockerd's.
+      const agentLines = agent.lines.slice(agentFrom);
+      const timeOf = (msg: string) =>
+        Date.parse(String(agentLines.find((line) => line.msg === msg)?.time));
+      const [asked, ran] = [timeOf('container create asked'), timeOf('container started')];
+      const reads = agentLines.filter((line) => {
+        const at = Date.parse(String(line.time));
+        return String(line.path).includes('/files/read') && at >= asked && at <= ran;
+      }).length;
       if (i > 0) {
+        readsDuringStart.push(reads);
         add(agora, offsetsOf(marks, started));
         addCpu(agoraCpu, samples, ['spawn', 'dockerd: create', 'dockerd: start', 'running']);
       }
@@ -315,6 +327,9 @@ async function main(): Promise<number> {
       for (const [what, xs] of rows)
         process.stdout.write(`${median(xs).toFixed(1).padStart(8)}  ${what}\n`);
     }
+    process.stdout.write(
+      `\n/files/read served by the agent from the create asked to the start answered: ${median(readsDuringStart)} (median; ${Math.min(...readsDuringStart)}-${Math.max(...readsDuringStart)})\n`,
+    );
     process.stdout.write(
       `${runs} rounds; isolation ${values.isolation}; load ${loadBefore.toFixed(2)} before, ${(loadavg()[0] ?? 0).toFixed(2)} after\n`,
     );
