@@ -258,6 +258,8 @@ export class TaskRuns {
       fetching: undefined,
     };
     this.runs.set(key, run);
+    // The start of the agent's part of a launch, for a task's timeline (bench/docker-steps.ts).
+    this.options.log.debug({ task_id: task.task_id.value }, 'task launch received');
     // Before the checkpoint and the sandbox: what the containerizer can start now (the
     // cgroup lock's grace period, 5-20 ms) then runs alongside them.
     this.options.containerizer.willLaunch?.(task.container);
@@ -322,6 +324,7 @@ export class TaskRuns {
         ),
       ];
       if (!mountsVolumes) linkVolumes(sandbox, volumes);
+      this.options.log.debug({ task_id: task.task_id.value }, 'task sandbox ready');
       const launching = this.options.containerizer.launch({
         onLaunching: reportStarting,
         containerId: containerIdValue,
