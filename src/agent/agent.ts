@@ -19,6 +19,7 @@ import {
   schemeOf,
   sendEmpty,
   sendJson,
+  visibilityFor,
 } from '../runtime/index.js';
 import { followLeader, request as httpRequest, isTlsEnabled } from '../sdk/index.js';
 import {
@@ -49,7 +50,7 @@ import {
   type TaskStatus,
 } from '../wire/index.js';
 import { Checkpoint } from './checkpoint.js';
-import { ContainerAcls, executorUser } from './container-acls.js';
+import { ContainerAcls, executorUser, isTaskShown } from './container-acls.js';
 import { routeExecutorApi } from './executor-api.js';
 import { type ExecutorClaims, signExecutorToken } from './executor-token.js';
 import {
@@ -292,10 +293,10 @@ export class Agent implements AgentView {
     routeExecutorApi(this.http, this.executors, options.logger, options.executorSecretKey);
     this.http.route(['GET'], '/slave(1)/health', (_request, response) => sendEmpty(response, 200));
     this.http.route(['GET'], '/slave(1)/state', (request, response) =>
-      sendJson(response, 200, this.state(), request),
+      sendJson(response, 200, this.state(request.principal?.value), request),
     );
     this.http.route(['GET'], '/slave(1)/state.json', (request, response) =>
-      sendJson(response, 200, this.state(), request),
+      sendJson(response, 200, this.state(request.principal?.value), request),
     );
     this.http.route(['GET'], '/slave(1)/flags', (request, response) => {
       requireAuthorized(acls, 'view_flags', request.principal?.value, undefined);
@@ -896,7 +897,9 @@ export class Agent implements AgentView {
 
   // ---------------------------------------------------------------- endpoints
 
-  private state(): Record<string, unknown> {
+  /** /state as `principal` may see it: view_* ACLs filter its tasks, view_flags its flags. */
+  private state(principal: string | undefined): Record<string, unknown> {
+    const visibility = visibilityFor(this.acls, principal);
     interface ExecutorJson {
       readonly id: string;
       readonly name: string;
@@ -944,6 +947,7 @@ export class Agent implements AgentView {
       resources: summarize(Resources.fromWire(task.resources ?? [])),
     });
     for (const run of [...this.runs.active, ...this.runs.finished]) {
+      if (!isTaskShown(visibility, run.task, run.frameworkInfo)) continue;
       const isGroup = run.task.executor?.type === 'DEFAULT';
       const executorIdValue = run.address.executorIdValue;
       const entry = executorEntry(run.frameworkInfo, run.frameworkId.value, () => ({
@@ -968,6 +972,7 @@ export class Agent implements AgentView {
       ...this.executors.finished,
     ];
     for (const { run, task } of customTasks) {
+      if (!isTaskShown(visibility, task.task, run.frameworkInfo)) continue;
       const executorIdValue = run.info.executor_id.value;
       const entry = executorEntry(run.frameworkInfo, run.frameworkId.value, () => ({
         id: executorIdValue,
@@ -998,7 +1003,9 @@ export class Agent implements AgentView {
       ...(this.masterInfo?.hostname !== undefined
         ? { master_hostname: this.masterInfo.hostname }
         : {}),
-      flags: this.options.flags ?? {},
+      ...(isAuthorized(this.acls, 'view_flags', principal, undefined)
+        ? { flags: this.options.flags ?? {} }
+        : {}),
       frameworks: [...frameworks.entries()].map(([id, f]) => ({
         id,
         name: f.info.name,

@@ -10,6 +10,7 @@ import {
   isAuthorized,
   isGoverned,
   requireAuthorized,
+  type Visibility,
 } from '../runtime/index.js';
 import type { CommandInfo, ExecutorInfo, FrameworkInfo, TaskInfo } from '../wire/index.js';
 
@@ -34,6 +35,25 @@ export function executorUser(task: TaskInfo, framework: FrameworkInfo): string |
   const executor: ExecutorInfo | undefined = task.executor;
   const name = executor?.command?.user ?? task.command?.user ?? framework.user;
   return name === '' ? undefined : name;
+}
+
+/**
+ * Whether a caller with `visibility` (undefined: it sees everything) sees a task: its
+ * framework by the framework's user (view_frameworks), its executor by the executor's
+ * (view_executors), and the task by its own command's user, else its executor's (view_tasks).
+ */
+export function isTaskShown(
+  visibility: Visibility | undefined,
+  task: TaskInfo,
+  framework: FrameworkInfo,
+): boolean {
+  if (visibility === undefined) return true;
+  const executor = executorUser(task, framework);
+  return (
+    visibility.framework(framework.user === '' ? undefined : framework.user) &&
+    visibility.executor(executor) &&
+    visibility.task(task.command?.user || executor)
+  );
 }
 
 /** Nesting deeper than this is not followed (Mesos nests a few levels at most). */

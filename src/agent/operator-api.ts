@@ -25,6 +25,7 @@ import {
   requireAuthorized,
   sendEmpty,
   sendMessage,
+  visibilityFor,
 } from '../runtime/index.js';
 import {
   AGORA_VERSION,
@@ -114,6 +115,7 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
         `Streaming response is not supported for ${call.type} call`,
       );
     const replies = await messageEncoder(accept.body, PROTO_MESSAGES.agentResponse);
+    const visibility = visibilityFor(agent.acls, principal);
     const reply = (type: string, body: unknown) =>
       sendMessage(response, 200, replies, { type, [type.toLowerCase()]: body });
     switch (call.type) {
@@ -151,16 +153,16 @@ export function routeAgentOperatorApi(http: HttpServer, agent: AgentView): void 
       }
       case 'GET_STATE':
         return reply('GET_STATE', {
-          get_tasks: tasksOf(agent),
-          get_executors: executorsOf(agent),
-          get_frameworks: frameworksOf(agent),
+          get_tasks: tasksOf(agent, visibility),
+          get_executors: executorsOf(agent, visibility),
+          get_frameworks: frameworksOf(agent, visibility),
         });
       case 'GET_TASKS':
-        return reply('GET_TASKS', tasksOf(agent));
+        return reply('GET_TASKS', tasksOf(agent, visibility));
       case 'GET_EXECUTORS':
-        return reply('GET_EXECUTORS', executorsOf(agent));
+        return reply('GET_EXECUTORS', executorsOf(agent, visibility));
       case 'GET_FRAMEWORKS':
-        return reply('GET_FRAMEWORKS', frameworksOf(agent));
+        return reply('GET_FRAMEWORKS', frameworksOf(agent, visibility));
       case 'GET_AGENT': {
         const info = agent.agentInfo();
         return reply('GET_AGENT', info === undefined ? {} : { agent_info: info });

@@ -1,7 +1,7 @@
 // What the agent's operator API reads (WIRE §6.3): its tasks, executors, frameworks and
 // containers as v1's GET_* replies have them. Pure over the agent's books.
 import type { ResourceStatistics } from '../containerizer/index.js';
-import type { Acls } from '../runtime/index.js';
+import type { Acls, Visibility } from '../runtime/index.js';
 import {
   type AgentInfo,
   type ExecutorInfo,
@@ -12,7 +12,7 @@ import {
   executorId as mintExecutorId,
   type Task,
 } from '../wire/index.js';
-import type { ContainerAcls } from './container-acls.js';
+import { type ContainerAcls, isTaskShown } from './container-acls.js';
 import type { Executors, ExecutorTask } from './executors.js';
 import type { SandboxFiles } from './files.js';
 import type { ContainerSessions } from './sessions.js';
@@ -143,10 +143,32 @@ function customTaskOf(task: ExecutorTask, agentIdValue: string): Task {
   } as Task;
 }
 
-export function tasksOf(agent: AgentView) {
+/** The task runs and custom executors' tasks a caller with `visibility` sees (view_* ACLs). */
+function shownOf(agent: AgentView, visibility: Visibility | undefined) {
+  const shown = (run: TaskRun) => isTaskShown(visibility, run.task, run.frameworkInfo);
+  return {
+    active: agent.runs.active.filter(shown),
+    finished: agent.runs.finished.filter(shown),
+    executors: agent.executors.active.filter(
+      (run) =>
+        visibility === undefined ||
+        (visibility.framework(run.frameworkInfo.user || undefined) &&
+          visibility.executor(run.info.command?.user || run.frameworkInfo.user || undefined)),
+    ),
+    finishedCustom: agent.executors.finished.filter(({ run, task }) =>
+      isTaskShown(visibility, task.task, run.frameworkInfo),
+    ),
+  };
+}
+
+/** GET_TASKS as a caller with `visibility` sees it. */
+export function tasksOf(agent: AgentView, visibility: Visibility | undefined) {
   const agentIdValue = agent.agentId() ?? '';
-  const active = agent.runs.active;
-  const custom = agent.executors.active.flatMap((run) => [...run.tasks.values()]);
+  const shown = shownOf(agent, visibility);
+  const active = shown.active;
+  const custom = shown.executors.flatMap((run) =>
+    [...run.tasks.values()].filter((task) => isTaskShown(visibility, task.task, run.frameworkInfo)),
+  );
   return {
     pending_tasks: [],
     queued_tasks: custom
@@ -167,40 +189,46 @@ export function tasksOf(agent: AgentView) {
         .map((task) => customTaskOf(task, agentIdValue)),
     ],
     completed_tasks: [
-      ...agent.runs.finished.map((run) => taskOf(run, agentIdValue)),
-      ...agent.executors.finished.map(({ task }) => customTaskOf(task, agentIdValue)),
+      ...shown.finished.map((run) => taskOf(run, agentIdValue)),
+      ...shown.finishedCustom.map(({ task }) => customTaskOf(task, agentIdValue)),
     ],
   };
 }
 
-export function executorsOf(agent: AgentView) {
-  const custom = agent.executors.active.map((run) => ({
+/** GET_EXECUTORS as a caller with `visibility` sees it. */
+export function executorsOf(agent: AgentView, visibility: Visibility | undefined) {
+  const shown = shownOf(agent, visibility);
+  const custom = shown.executors.map((run) => ({
     executor_info: { ...run.info, framework_id: run.frameworkId },
     isDone: run.phase === 'terminated',
   }));
   return {
     executors: [
-      ...agent.runs.active
+      ...shown.active
         .filter((run) => !isTerminalState(run.state))
         .map((run) => ({ executor_info: executorInfo(run) })),
       ...custom.filter((e) => !e.isDone).map(({ executor_info }) => ({ executor_info })),
     ],
     completed_executors: [
-      ...[
-        ...agent.runs.active.filter((run) => isTerminalState(run.state)),
-        ...agent.runs.finished,
-      ].map((run) => ({ executor_info: executorInfo(run) })),
+      ...[...shown.active.filter((run) => isTerminalState(run.state)), ...shown.finished].map(
+        (run) => ({ executor_info: executorInfo(run) }),
+      ),
       ...custom.filter((e) => e.isDone).map(({ executor_info }) => ({ executor_info })),
     ],
   };
 }
 
-export function frameworksOf(agent: AgentView) {
+/** GET_FRAMEWORKS as a caller with `visibility` sees it (view_frameworks, by their user). */
+export function frameworksOf(agent: AgentView, visibility: Visibility | undefined) {
+  const isShown = (framework: FrameworkInfo) =>
+    visibility === undefined || visibility.framework(framework.user || undefined);
   const active = new Map<string, FrameworkInfo>();
-  for (const run of agent.runs.active) active.set(run.frameworkId.value, run.frameworkInfo);
+  for (const run of agent.runs.active)
+    if (isShown(run.frameworkInfo)) active.set(run.frameworkId.value, run.frameworkInfo);
   const completed = new Map<string, FrameworkInfo>();
   for (const run of agent.runs.finished)
-    if (!active.has(run.frameworkId.value)) completed.set(run.frameworkId.value, run.frameworkInfo);
+    if (!active.has(run.frameworkId.value) && isShown(run.frameworkInfo))
+      completed.set(run.frameworkId.value, run.frameworkInfo);
   return {
     frameworks: [...active.values()].map((framework_info) => ({ framework_info })),
     completed_frameworks: [...completed.values()].map((framework_info) => ({ framework_info })),

@@ -230,3 +230,30 @@ export function requireAuthorized(
   const what = object === undefined ? '' : ` on '${object}'`;
   throw new HttpError('FORBIDDEN', `Forbidden: ${who} is not authorized to ${action}${what}`);
 }
+
+/** What a caller may see of frameworks, tasks and executors, each judged by a user. */
+export interface Visibility {
+  framework(user: string | undefined): boolean;
+  task(user: string | undefined): boolean;
+  executor(user: string | undefined): boolean;
+}
+
+/**
+ * The caller's visibility (view_frameworks, view_tasks, view_executors), or undefined when
+ * the ACLs hide nothing (no filtering needed).
+ */
+export function visibilityFor(acls: Acls, principal: string | undefined): Visibility | undefined {
+  const { rules } = acls;
+  if (
+    acls.permissive &&
+    rules.view_frameworks === undefined &&
+    rules.view_tasks === undefined &&
+    rules.view_executors === undefined
+  )
+    return undefined;
+  return {
+    framework: (user) => isAuthorized(acls, 'view_frameworks', principal, user),
+    task: (user) => isAuthorized(acls, 'view_tasks', principal, user),
+    executor: (user) => isAuthorized(acls, 'view_executors', principal, user),
+  };
+}

@@ -8,6 +8,8 @@ export {
   PERMISSIVE_ACLS,
   parseAcls,
   requireAuthorized,
+  type Visibility,
+  visibilityFor,
 } from './authorizer.js';
 export { Cleanup } from './cleanup.js';
 export {

@@ -46,6 +46,8 @@ const AGENT_ACLS = {
   view_containers: onlyOps('users'),
   launch_nested_container_sessions_under_parent_with_user: onlyOps('users'),
   kill_nested_containers: onlyOps('users'),
+  view_frameworks: onlyOps('users'),
+  view_tasks: onlyOps('users'),
 };
 
 async function post(
@@ -214,6 +216,26 @@ describe("Mesos' other ACL actions", () => {
     assert.deepEqual(await containersAs(GUEST), []);
     const listed = await cluster.get(new URL('/slave(1)/containers', agentUrl), GUEST);
     assert.deepEqual(await listed.json(), []);
+    // The agent's own state: tasks and flags only to whom view_tasks and view_flags show them.
+    const stateAs = async (credential: TestCredential) =>
+      (await (await cluster.get(new URL('/slave(1)/state', agentUrl), credential)).json()) as {
+        frameworks: unknown[];
+        flags?: unknown;
+      };
+    const opsState = await stateAs(OPS);
+    assert.equal(opsState.frameworks.length, 1);
+    assert.ok(opsState.flags !== undefined);
+    const guestState = await stateAs(GUEST);
+    assert.deepEqual(guestState.frameworks, []);
+    assert.equal(guestState.flags, undefined);
+    const tasks = await post(api, { type: 'GET_TASKS' }, GUEST);
+    assert.equal(tasks.status, 200);
+    assert.doesNotMatch(tasks.text, /watched/);
+    assert.match((await post(api, { type: 'GET_TASKS' }, OPS)).text, /watched/);
+    const masterState = (await (
+      await cluster.get(new URL('/master/state', cluster.masterUrl), GUEST)
+    ).json()) as { flags?: unknown };
+    assert.equal(masterState.flags, undefined, "the master's /state hides its flags too");
     const session = (credential: TestCredential, value: string) =>
       post(
         api,

@@ -3,6 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import {
   type HttpServer,
+  isAuthorized,
   jsonpCallback,
   type Request,
   readJsonBody,
@@ -51,12 +52,16 @@ import {
 } from './view-filter.js';
 
 export function routeEndpoints(http: HttpServer, master: MasterQueries & OperatorCommands): void {
-  const view = (): MasterView => ({
+  // The flags only to a caller view_flags allows, as Mesos writes /state's `flags`.
+  const view = (request?: Request): MasterView => ({
     id: master.masterInfo().id,
     pid: master.masterInfo().pid ?? '',
     hostname: master.masterInfo().hostname ?? '',
     startTimeSec: master.startTimeSec,
     flags: master.flags,
+    isFlagsShown:
+      request === undefined ||
+      isAuthorized(master.acls, 'view_flags', request.principal?.value, undefined),
     ...(master.masterInfo().domain !== undefined ? { domain: master.masterInfo().domain } : {}),
   });
   const { books } = master;
@@ -81,10 +86,10 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       ? sendJson(
           response,
           200,
-          shown(request, legacyState(books, view()), filterLegacyFrameworks),
+          shown(request, legacyState(books, view(request)), filterLegacyFrameworks),
           request,
         )
-      : streamJson(response, 200, legacyState(books, view(), streamedList), {
+      : streamJson(response, 200, legacyState(books, view(request), streamedList), {
           jsonpCallback: jsonpCallback(request),
         });
   http.route(['GET'], '/master/state', state);

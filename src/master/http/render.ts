@@ -311,6 +311,8 @@ export interface MasterView {
   readonly hostname: string;
   readonly startTimeSec: number;
   readonly flags: Readonly<Record<string, string>>;
+  /** False when /state leaves `flags` out (view_flags denies); cluster and log_dir stay. */
+  readonly isFlagsShown?: boolean;
   readonly domain?: DomainInfo;
 }
 
@@ -341,7 +343,7 @@ export function legacyState(books: Books, master: MasterView, list: ListMaker = 
     ...(master.flags.external_log_file !== undefined
       ? { external_log_file: master.flags.external_log_file }
       : {}),
-    flags: master.flags,
+    ...(master.isFlagsShown !== false ? { flags: master.flags } : {}),
     slaves: list(
       agents.filter((a) => isListed(a)),
       (a) => legacyAgent(books, a),

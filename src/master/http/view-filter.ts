@@ -1,33 +1,12 @@
 // What a caller may see of frameworks, tasks and executors (ACLs view_frameworks, view_tasks,
 // view_executors, by the framework's user, as in docs/authorization.md): answers are filtered,
 // not refused, so a principal sees only what its ACLs show it. Pure, on the rendered JSON.
-import { type Acls, isAuthorized } from '../../runtime/index.js';
+import type { Visibility } from '../../runtime/index.js';
 import type { ReadonlyBooks } from '../core/books.js';
 
 type Json = Record<string, unknown>;
 
-export interface Visibility {
-  framework(user: string | undefined): boolean;
-  task(user: string | undefined): boolean;
-  executor(user: string | undefined): boolean;
-}
-
-/** The caller's visibility, or undefined when the ACLs hide nothing (no filtering needed). */
-export function visibilityFor(acls: Acls, principal: string | undefined): Visibility | undefined {
-  const { rules } = acls;
-  if (
-    acls.permissive &&
-    rules.view_frameworks === undefined &&
-    rules.view_tasks === undefined &&
-    rules.view_executors === undefined
-  )
-    return undefined;
-  return {
-    framework: (user) => isAuthorized(acls, 'view_frameworks', principal, user),
-    task: (user) => isAuthorized(acls, 'view_tasks', principal, user),
-    executor: (user) => isAuthorized(acls, 'view_executors', principal, user),
-  };
-}
+export { type Visibility, visibilityFor } from '../../runtime/index.js';
 
 const asList = (value: unknown): Json[] => (Array.isArray(value) ? (value as Json[]) : []);
 const idOf = (value: unknown): string | undefined =>
