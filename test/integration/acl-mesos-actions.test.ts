@@ -7,8 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type SchedulerConnection, subscribe } from '../../src/sdk/index.js';
-import { taskId } from '../../src/wire/index.js';
-import { EventQueue } from './events.js';
+import { EventQueue, launchOne } from './events.js';
 import { waitFor } from './harness.js';
 import {
   AGENT,
@@ -176,31 +175,7 @@ describe("Mesos' other ACL actions", () => {
       frameworkInfo: { user: 'root', name: 'acl-containers' },
     });
     const events = new EventQueue(framework);
-    const [offer] = await events.offers();
-    assert.ok(offer !== undefined);
-    await framework.accept(
-      [offer.id],
-      [
-        {
-          type: 'LAUNCH',
-          launch: {
-            task_infos: [
-              {
-                name: 'watched',
-                task_id: taskId('watched'),
-                agent_id: offer.agent_id,
-                resources: [
-                  { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 } },
-                  { name: 'mem', type: 'SCALAR', scalar: { value: 32 } },
-                ],
-                command: { value: 'sleep 60' },
-              },
-            ],
-          },
-        },
-      ],
-    );
-    await events.update('watched', 'TASK_RUNNING');
+    await launchOne(framework, events, 'watched', 'sleep 60');
     const api = new URL('/api/v1', agentUrl);
     const containersAs = async (credential: TestCredential) => {
       const answer = await post(api, { type: 'GET_CONTAINERS' }, credential);
