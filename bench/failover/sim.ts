@@ -8,7 +8,9 @@
 // follow the leader the same way. With
 // AGORA_BENCH_KEEP_LOGS=<dir> the masters' logs are kept there; with
 // AGORA_BENCH_PROFILE_DIR=<dir> the masters run under --cpu-prof (the profiles of
-// those stopped at the end, not of those killed, land there).
+// those stopped at the end, not of those killed, land there); with
+// AGORA_BENCH_MASTER_NODE_ARGS='--flag …' the masters' node takes those flags too (a
+// runtime setting paired against the default).
 
 import type { CoordinatorKind } from '../../src/cli/local-coordinator.js';
 import { MasterDetector } from '../../src/coordination/index.js';
@@ -87,9 +89,7 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     agents: 0,
     logLevel: 'info',
     masterArgs: ['--allocation_interval', '1secs'],
-    ...(process.env.AGORA_BENCH_PROFILE_DIR !== undefined
-      ? { masterNodeArgs: ['--cpu-prof', '--cpu-prof-dir', process.env.AGORA_BENCH_PROFILE_DIR] }
-      : {}),
+    masterNodeArgs: masterNodeArgs(),
   });
   const wheel = new TimingWheel(10, performance.now());
   const driver = new WheelDriver(wheel);
@@ -156,6 +156,18 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     say(`  ${pool.stats.tasksRunning} tasks running after ${fillSeconds.toFixed(1)} s`);
     // The frameworks stay subscribed, declining what is offered (every agent is full).
     for (const framework of frameworks) framework.stopLaunching();
+    // The fill leaves the frameworks tens of thousands of ACKNOWLEDGEs behind (for the updates
+    // agents resent while the first ACKNOWLEDGE was queued); killed before they are answered,
+    // they reach the new leader with the old stream's id and are refused there, in the storm.
+    const drainStart = performance.now();
+    await until(
+      "the frameworks' calls answered",
+      () => (frameworks.every((f) => f.callsUnanswered === 0) ? true : undefined),
+      FILL_TIMEOUT_MS,
+    );
+    say(
+      `  the frameworks' calls answered ${((performance.now() - drainStart) / 1000).toFixed(1)} s later`,
+    );
     const probe = new SchedulerProbe();
     await probe.register((await bed.leader(STEP_TIMEOUT_MS)).url);
     isFollowing = true;
@@ -273,6 +285,15 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
       bed.dumpLogs(process.env.AGORA_BENCH_KEEP_LOGS);
     await bed.stop();
   }
+}
+
+/** The masters' node flags: a profile's, and AGORA_BENCH_MASTER_NODE_ARGS's. */
+function masterNodeArgs(): string[] {
+  const profileDir = process.env.AGORA_BENCH_PROFILE_DIR;
+  return [
+    ...(profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    ...(process.env.AGORA_BENCH_MASTER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== ''),
+  ];
 }
 
 /** The killed master back as a standby, one leader. */

@@ -114,6 +114,8 @@ export class SimFramework {
     errorEvents: 0,
   };
   private readonly failedByState: Record<string, number> = {};
+  /** Calls sent (or queued in the network) and not yet answered. */
+  private unanswered = 0;
 
   constructor(private readonly options: SimFrameworkOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -151,6 +153,15 @@ export class SimFramework {
     }
     this.resubscribe?.cancel();
     this.scheduleResubscribe();
+  }
+
+  /**
+   * Calls sent or waiting in the network's queue, not yet answered. A bench that kills the
+   * master waits for 0 first: calls still queued then carry the old stream's id and reach
+   * the next leader as a burst of refusals, which is the fill's tail, not the failover.
+   */
+  get callsUnanswered(): number {
+    return this.unanswered;
   }
 
   /** When the last SUBSCRIBED came (by `now`); undefined before the first. */
@@ -433,11 +444,16 @@ export class SimFramework {
     const id = this.id;
     const streamId = this.streamId;
     if (id === undefined || streamId === undefined) return false;
-    const result = await this.options.network.post(
-      SCHEDULER_API,
-      JSON.stringify({ framework_id: id, ...call }),
-      { 'mesos-stream-id': streamId },
-    );
-    return result.status === 202;
+    this.unanswered++;
+    try {
+      const result = await this.options.network.post(
+        SCHEDULER_API,
+        JSON.stringify({ framework_id: id, ...call }),
+        { 'mesos-stream-id': streamId },
+      );
+      return result.status === 202;
+    } finally {
+      this.unanswered--;
+    }
   }
 }
