@@ -279,11 +279,6 @@ export class ContainerCgroup {
     }));
   }
 
-  /** Makes the cgroup's directories (v1), in the thread pool, with no limits written. */
-  async makeDirectories(): Promise<void> {
-    await Promise.all(this.directories.map((dir) => mkdir(dir, { recursive: true })));
-  }
-
   /** The writes that set `limits` (v1: the shim writes them before the task starts). */
   limitFiles(limits: CgroupLimits): CgroupWrite[] {
     return this.limitWrites(limits).map(([dir, file, value]) => ({ file: join(dir, file), value }));
