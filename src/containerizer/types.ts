@@ -57,6 +57,14 @@ export interface RunAsUser {
 /** A persistent volume of a task: its directory on the host and where the task sees it. */
 export interface VolumeMount {
   readonly hostPath: string;
+  /**
+   * Set for a sandbox-path volume: the sandbox `hostPath` lies in. What is under it is the
+   * tasks' to shape (a task group's siblings share their executor's), so a mount walks
+   * `hostPath` down from here refusing links and binds what it opened, never the path by
+   * name, which a sibling could swap for a link between a check and the mount. Absent for
+   * host paths and persistent volumes: the operator and the agent lay those out.
+   */
+  readonly sandboxBase?: string;
   /** A relative path is under the sandbox. */
   readonly containerPath: string;
   readonly mode: 'RW' | 'RO';
