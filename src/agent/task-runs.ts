@@ -94,7 +94,12 @@ export interface TaskRun {
   container: Container | undefined;
   isKillRequested: boolean;
   killTimer: Timer | undefined;
-  /** When SIGTERM went and when SIGKILL is due: a later KILL may only bring SIGKILL forward. */
+  /**
+   * When SIGTERM went and when SIGKILL is due: a later KILL may only bring SIGKILL forward.
+   * On the monotonic clock: a kill's deadlines live in this process alone (a restarted agent
+   * starts the escalation again), and a wall clock stepped back would hold SIGKILL off, or
+   * stepped forward bring a shortened one forward, by the jump.
+   */
   killWindow: { readonly startedAtMs: number; readonly deadlineMs: number } | undefined;
   /** The grace period of a kill that arrived before the container existed. */
   pendingKillGraceMs: number | undefined;
@@ -763,7 +768,7 @@ export class TaskRuns {
     const container = run.container;
     if (container === undefined) return;
     container.signal('SIGTERM');
-    const nowMs = this.options.clock.now();
+    const nowMs = this.options.clock.monotonicMs();
     run.killWindow = { startedAtMs: nowMs, deadlineMs: nowMs + graceMs };
     this.armSigkill(run, container, graceMs);
   }
@@ -793,7 +798,7 @@ export class TaskRuns {
     const deadlineMs = window.startedAtMs + graceMs;
     if (deadlineMs >= window.deadlineMs) return;
     run.killWindow = { startedAtMs: window.startedAtMs, deadlineMs };
-    this.armSigkill(run, container, Math.max(0, deadlineMs - this.options.clock.now()));
+    this.armSigkill(run, container, Math.max(0, deadlineMs - this.options.clock.monotonicMs()));
     this.options.log.info(
       { task_id: run.task.task_id.value, grace_ms: graceMs },
       'kill grace period shortened',
