@@ -17,6 +17,7 @@ import {
   hasImage,
   isDockerContainer,
   type KnownContainer,
+  type ResourceLimits,
   type ResourceStatistics,
   type Termination,
 } from '../containerizer/index.js';
@@ -36,6 +37,7 @@ import {
   executorId as mintExecutorId,
   newStatusUuid,
   type TaskInfo,
+  type TaskLimit,
   type TaskState,
   type TaskStatus,
   type TaskStatusReason,
@@ -335,6 +337,7 @@ export class TaskRuns {
         command: task.command ?? {},
         environment: this.environment(run, agentIdValue),
         resources: Resources.fromWire(task.resources ?? []),
+        ...(task.limits !== undefined ? { limits: resourceLimits(task.limits) } : {}),
         ...(task.container !== undefined ? { container: task.container } : {}),
         owner: {
           agentId: agentIdValue,
@@ -1166,4 +1169,16 @@ async function pointLatestAt(runsDir: string, containerIdValue: string): Promise
   const temporary = join(runsDir, `.latest-${containerIdValue}-${randomUUID()}`);
   await symlink(containerIdValue, temporary);
   await rename(temporary, join(runsDir, 'latest'));
+}
+
+/**
+ * A task's `limits` (validated by the master: cpus and mem, at least the requests) in the
+ * containerizer's terms; 'Infinity' is no limit.
+ */
+export function resourceLimits(limits: NonNullable<TaskInfo['limits']>): ResourceLimits {
+  const value = (limit: TaskLimit | undefined) =>
+    limit === undefined ? undefined : limit === 'Infinity' ? Number.POSITIVE_INFINITY : limit;
+  const cpus = value(limits.cpus);
+  const memMb = value(limits.mem);
+  return { ...(cpus !== undefined ? { cpus } : {}), ...(memMb !== undefined ? { memMb } : {}) };
 }

@@ -175,6 +175,7 @@ export interface CgroupLimits {
   readonly cpuShares: number;
   /** With --cgroups_enable_cfs: the hard cap, µs of CPU per 100 ms period. */
   readonly cfsQuotaUs?: number;
+  /** Infinity: none (v1 `-1`, v2 `max`), for a task whose memory limit is "Infinity". */
   readonly memoryLimitBytes: number;
   readonly pidsMax: number;
 }
@@ -302,7 +303,11 @@ export class ContainerCgroup {
               [cpu, 'cpu.cfs_period_us', String(CFS_PERIOD_US)],
               [cpu, 'cpu.cfs_quota_us', String(quotaUs)],
             ] as [string, string, string][])),
-        [this.dir('memory'), 'memory.limit_in_bytes', String(limits.memoryLimitBytes)],
+        [
+          this.dir('memory'),
+          'memory.limit_in_bytes',
+          Number.isFinite(limits.memoryLimitBytes) ? String(limits.memoryLimitBytes) : '-1',
+        ],
         [this.dir('pids'), 'pids.max', String(limits.pidsMax)],
       ];
     }
@@ -318,7 +323,11 @@ export class ContainerCgroup {
       ...(quotaUs === undefined
         ? []
         : ([[dir, 'cpu.max', `${quotaUs} ${CFS_PERIOD_US}`]] as [string, string, string][])),
-      [dir, 'memory.max', String(limits.memoryLimitBytes)],
+      [
+        dir,
+        'memory.max',
+        Number.isFinite(limits.memoryLimitBytes) ? String(limits.memoryLimitBytes) : 'max',
+      ],
       [dir, 'pids.max', String(limits.pidsMax)],
     ];
   }

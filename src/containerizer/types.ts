@@ -4,7 +4,8 @@ import type { CommandInfo, TaskStatusReason } from '../wire/index.js';
 /**
  * Limits above the resources requested (Mesos 1.10 `limits`): `cpus` is the CFS quota (set
  * whether or not --cgroups_enable_cfs is), `memMb` the hard memory limit; the requests
- * still give the CPU shares.
+ * still give the CPU shares. Infinity is no limit at all: no quota, no memory limit
+ * (docs/running-workloads.md).
  */
 export interface ResourceLimits {
   readonly cpus?: number;

@@ -52,6 +52,8 @@ export function taskError(
   const healthReason =
     task.health_check === undefined ? undefined : healthCheckError(task.health_check);
   if (healthReason !== undefined) return `Task uses invalid health check: ${healthReason}`;
+  const limitsReason = limitsError(task.limits, resources);
+  if (limitsReason !== undefined) return limitsReason;
   if ((task.command === undefined) === (task.executor === undefined))
     return "Task must have exactly one of 'command' or 'executor'";
   if (task.executor !== undefined) {
@@ -68,6 +70,27 @@ export function taskError(
       : resources.plus(context.executorResources ?? Resources.EMPTY);
   if (!context.available.contains(needed))
     return `Task uses more resources (${needed.unallocate().toString()}) than available in the offers (${context.available.unallocate().toString()})`;
+  return undefined;
+}
+
+/** The resources a task may have limits for (Mesos' validateResourceLimits). */
+const LIMITED_RESOURCES: ReadonlySet<string> = new Set(['cpus', 'mem']);
+
+/**
+ * A task's `limits` as Mesos checks them (validateResourceLimits): cpus and mem only, each
+ * with a request of its own and at least that request ('Infinity' always is). The reason
+ * names the field.
+ */
+export function limitsError(limits: TaskInfo['limits'], resources: Resources): string | undefined {
+  for (const [name, limit] of Object.entries(limits ?? {})) {
+    if (!LIMITED_RESOURCES.has(name))
+      return `Task's 'limits.${name}': only cpus and mem may be included in a task's resource limits`;
+    if (!resources.names().includes(name))
+      return `Task's 'limits.${name}': a ${name} limit needs a ${name} request in 'resources'`;
+    const requested = resources.scalar(name);
+    if (limit !== 'Infinity' && limit < requested)
+      return `Task's 'limits.${name}' (${limit}) must be greater than or equal to its request (${requested})`;
+  }
   return undefined;
 }
 
