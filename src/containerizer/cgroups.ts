@@ -293,6 +293,9 @@ export class ContainerCgroup {
     const shares = Math.max(2, Math.round(limits.cpuShares));
     const quotaUs =
       limits.cfsQuotaUs === undefined ? undefined : Math.max(1000, Math.round(limits.cfsQuotaUs));
+    // None: each version's word for no limit.
+    const bytes = limits.memoryLimitBytes;
+    const memory = Number.isFinite(bytes) ? String(bytes) : undefined;
     if (this.hierarchy.version === 'v1') {
       const cpu = this.dir('cpu');
       return [
@@ -303,11 +306,7 @@ export class ContainerCgroup {
               [cpu, 'cpu.cfs_period_us', String(CFS_PERIOD_US)],
               [cpu, 'cpu.cfs_quota_us', String(quotaUs)],
             ] as [string, string, string][])),
-        [
-          this.dir('memory'),
-          'memory.limit_in_bytes',
-          Number.isFinite(limits.memoryLimitBytes) ? String(limits.memoryLimitBytes) : '-1',
-        ],
+        [this.dir('memory'), 'memory.limit_in_bytes', memory ?? '-1'],
         [this.dir('pids'), 'pids.max', String(limits.pidsMax)],
       ];
     }
@@ -323,11 +322,7 @@ export class ContainerCgroup {
       ...(quotaUs === undefined
         ? []
         : ([[dir, 'cpu.max', `${quotaUs} ${CFS_PERIOD_US}`]] as [string, string, string][])),
-      [
-        dir,
-        'memory.max',
-        Number.isFinite(limits.memoryLimitBytes) ? String(limits.memoryLimitBytes) : 'max',
-      ],
+      [dir, 'memory.max', memory ?? 'max'],
       [dir, 'pids.max', String(limits.pidsMax)],
     ];
   }
