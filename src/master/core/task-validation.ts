@@ -141,8 +141,10 @@ const MIN_EXECUTOR_MEM_MB = 32;
  * Validates a LAUNCH_GROUP as Mesos' task::group::validate does, in its order: each task,
  * then the executor, then whether the offers hold the tasks and (for a new executor) the
  * executor. Returns the first reason (every task gets TASK_ERROR with
- * REASON_TASK_GROUP_INVALID), or undefined. Limits, health checks and share_cgroups are
- * not checked here: the schema does not carry them yet.
+ * REASON_TASK_GROUP_INVALID), or undefined. Health checks and share_cgroups are not
+ * checked here: the schema does not carry them yet. Limits are refused: Mesos takes them
+ * only with share_cgroups false (a cgroup per task), and this agent's task groups share
+ * their executor's, so they would be dropped without a word.
  */
 export function taskGroupError(
   executor: ExecutorInfo,
@@ -198,6 +200,8 @@ function groupTaskError(
   if (task.executor !== undefined && !isDeepStrictEqual(task.executor, executor))
     return `The \`ExecutorInfo\` of task '${task.task_id.value}' is different from executor '${executor.executor_id.value}'`;
   if (task.container?.type === 'DOCKER') return 'Docker ContainerInfo is not supported on the task';
+  if (Object.keys(task.limits ?? {}).length > 0)
+    return "Task's 'limits' are not supported in a task group by this agent (its tasks share the executor's cgroups)";
   return undefined;
 }
 
