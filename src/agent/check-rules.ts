@@ -86,7 +86,10 @@ function timing(delaySeconds: number, intervalSeconds: number, timeoutSeconds: n
 // ------------------------------------------------------------------ health
 
 export interface HealthState {
-  /** When checking began (the task's TASK_RUNNING): the grace period counts from here. */
+  /**
+   * When checking began (the task's TASK_RUNNING): the grace period counts from here. On
+   * the clock judgeHealth's `nowMs` comes from (the agent's monotonic one, task-checks.ts).
+   */
   readonly startedAtMs: number;
   /** A check has passed once: the grace period no longer applies (Mesos' `initializing`). */
   readonly hasSucceeded: boolean;

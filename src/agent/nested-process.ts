@@ -72,8 +72,8 @@ export async function startKept(spec: KeptSpawn): Promise<NestedProcess> {
     isEnded = true;
   });
   let command: ProcessMark | undefined;
-  const deadline = Date.now() + COMMAND_PID_WAIT_MS;
-  for (let pause = 1; command === undefined && !isEnded && Date.now() < deadline; ) {
+  const deadline = performance.now() + COMMAND_PID_WAIT_MS;
+  for (let pause = 1; command === undefined && !isEnded && performance.now() < deadline; ) {
     command = markOf(readNestedStatus(spec.dir).pid);
     if (command !== undefined) break;
     await Promise.race([delay(pause), ended]);

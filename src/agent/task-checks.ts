@@ -37,7 +37,12 @@ export interface TaskChecksOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly hooks: TaskChecksHooks;
-  /** When checking began (TASK_RUNNING): the delay and the grace period count from here. */
+  /**
+   * When checking began (TASK_RUNNING), on the wall clock (`clock.now()`): after an agent
+   * restart it comes from the checkpointed update's timestamp, the only time that outlives
+   * a process. The delay and the grace period count from here, converted once to the
+   * monotonic clock (startTaskChecks).
+   */
   readonly startedAtMs: number;
   /** After an agent restart: where the health check had got to. */
   readonly health?: HealthState;
@@ -55,17 +60,27 @@ export function startTaskChecks(options: TaskChecksOptions): TaskChecks {
   const { task, clock, hooks, log } = options;
   const loops: ProbeLoop[] = [];
   const taskLog = log.child({ task_id: task.task_id.value });
-  const nowMs = clock.now();
+  // Everything from here counts on the monotonic clock: on the wall clock an NTP step or an
+  // operator's date (set back an hour) held a grace period or a first probe back by the jump,
+  // or set forward ended the grace at once and let the next failures kill the task. The wall
+  // start is read once; a start "in the future" (the clock set back since) counts as now, so
+  // a jump before a restart can shorten the wait by at most its own length and never
+  // lengthen it.
+  const nowMs = clock.monotonicMs();
+  const startedAtMs = nowMs - Math.max(0, clock.now() - options.startedAtMs);
 
   const healthCheck = task.health_check;
   const healthSpec = healthCheck === undefined ? undefined : healthProbeSpec(healthCheck);
   if (healthCheck !== undefined && healthSpec !== undefined) {
     const policy = healthPolicy(healthCheck);
-    let state = options.health ?? initialHealthState(options.startedAtMs);
+    let state: HealthState = {
+      ...(options.health ?? initialHealthState(startedAtMs)),
+      startedAtMs,
+    };
     let isKilling = false;
     const loop = new ProbeLoop(clock, policy, healthSpec, hooks.probe, (outcome) => {
       if (isKilling) return;
-      const judged = judgeHealth(policy, state, outcome, clock.now());
+      const judged = judgeHealth(policy, state, outcome, clock.monotonicMs());
       state = judged.state;
       const { decision } = judged;
       switch (decision.kind) {
@@ -93,7 +108,7 @@ export function startTaskChecks(options: TaskChecksOptions): TaskChecks {
       }
     });
     loops.push(loop);
-    loop.start(firstProbeDelayMs(policy.delayMs, options.startedAtMs, nowMs));
+    loop.start(firstProbeDelayMs(policy.delayMs, startedAtMs, nowMs));
   }
 
   const check = task.check;
@@ -111,7 +126,7 @@ export function startTaskChecks(options: TaskChecksOptions): TaskChecks {
       hooks.reportCheck(next);
     });
     loops.push(loop);
-    loop.start(firstProbeDelayMs(timing.delayMs, options.startedAtMs, nowMs));
+    loop.start(firstProbeDelayMs(timing.delayMs, startedAtMs, nowMs));
   }
 
   return {

@@ -17,6 +17,7 @@ import {
   hasImage,
   isDockerContainer,
   type KnownContainer,
+  type ResourceLimits,
   type ResourceStatistics,
   type Termination,
 } from '../containerizer/index.js';
@@ -36,6 +37,7 @@ import {
   executorId as mintExecutorId,
   newStatusUuid,
   type TaskInfo,
+  type TaskLimit,
   type TaskState,
   type TaskStatus,
   type TaskStatusReason,
@@ -94,7 +96,12 @@ export interface TaskRun {
   container: Container | undefined;
   isKillRequested: boolean;
   killTimer: Timer | undefined;
-  /** When SIGTERM went and when SIGKILL is due: a later KILL may only bring SIGKILL forward. */
+  /**
+   * When SIGTERM went and when SIGKILL is due: a later KILL may only bring SIGKILL forward.
+   * On the monotonic clock: a kill's deadlines live in this process alone (a restarted agent
+   * starts the escalation again), and a wall clock stepped back would hold SIGKILL off, or
+   * stepped forward bring a shortened one forward, by the jump.
+   */
   killWindow: { readonly startedAtMs: number; readonly deadlineMs: number } | undefined;
   /** The grace period of a kill that arrived before the container existed. */
   pendingKillGraceMs: number | undefined;
@@ -333,6 +340,7 @@ export class TaskRuns {
         command: task.command ?? {},
         environment: this.environment(run, agentIdValue),
         resources: Resources.fromWire(task.resources ?? []),
+        ...(task.limits !== undefined ? { limits: resourceLimits(task.limits) } : {}),
         ...(task.container !== undefined ? { container: task.container } : {}),
         owner: {
           agentId: agentIdValue,
@@ -766,7 +774,7 @@ export class TaskRuns {
     const container = run.container;
     if (container === undefined) return;
     container.signal('SIGTERM');
-    const nowMs = this.options.clock.now();
+    const nowMs = this.options.clock.monotonicMs();
     run.killWindow = { startedAtMs: nowMs, deadlineMs: nowMs + graceMs };
     this.armSigkill(run, container, graceMs);
   }
@@ -796,7 +804,7 @@ export class TaskRuns {
     const deadlineMs = window.startedAtMs + graceMs;
     if (deadlineMs >= window.deadlineMs) return;
     run.killWindow = { startedAtMs: window.startedAtMs, deadlineMs };
-    this.armSigkill(run, container, Math.max(0, deadlineMs - this.options.clock.now()));
+    this.armSigkill(run, container, Math.max(0, deadlineMs - this.options.clock.monotonicMs()));
     this.options.log.info(
       { task_id: run.task.task_id.value, grace_ms: graceMs },
       'kill grace period shortened',
@@ -1164,4 +1172,16 @@ async function pointLatestAt(runsDir: string, containerIdValue: string): Promise
   const temporary = join(runsDir, `.latest-${containerIdValue}-${randomUUID()}`);
   await symlink(containerIdValue, temporary);
   await rename(temporary, join(runsDir, 'latest'));
+}
+
+/**
+ * A task's `limits` (validated by the master: cpus and mem, at least the requests) in the
+ * containerizer's terms; 'Infinity' is no limit.
+ */
+export function resourceLimits(limits: NonNullable<TaskInfo['limits']>): ResourceLimits {
+  const value = (limit: TaskLimit | undefined) =>
+    limit === undefined ? undefined : limit === 'Infinity' ? Number.POSITIVE_INFINITY : limit;
+  const cpus = value(limits.cpus);
+  const memMb = value(limits.mem);
+  return { ...(cpus !== undefined ? { cpus } : {}), ...(memMb !== undefined ? { memMb } : {}) };
 }

@@ -87,10 +87,10 @@ export function containerVolumes(
         );
       if (!existsSync(hostPath.path))
         throw new Error(`Path '${hostPath.path}' in HOST_PATH volume does not exist`);
-    } else {
-      makeDirsRefusingLinks(hostPath.base, hostPath.path, owner);
+      return { hostPath: hostPath.path, containerPath, mode };
     }
-    return { hostPath: hostPath.path, containerPath, mode };
+    makeDirsRefusingLinks(hostPath.base, hostPath.path, owner);
+    return { hostPath: hostPath.path, sandboxBase: hostPath.base, containerPath, mode };
   });
 }
 

@@ -629,10 +629,10 @@ async function waitFor<T>(
   probe: () => Promise<T | undefined>,
   timeoutMs = START_TIMEOUT_MS,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let exited: string | undefined;
   for (const supervisor of watched) void supervisor.ended.then((why) => (exited ??= why));
-  while (Date.now() < deadline) {
+  while (performance.now() < deadline) {
     if (interrupted.aborted) throw new Error(`interrupted while waiting for ${what}`);
     if (exited !== undefined) throw new Error(`${exited} while waiting for ${what}`);
     const value = await probe().catch(() => undefined);

@@ -175,6 +175,7 @@ export interface CgroupLimits {
   readonly cpuShares: number;
   /** With --cgroups_enable_cfs: the hard cap, µs of CPU per 100 ms period. */
   readonly cfsQuotaUs?: number;
+  /** Infinity: none (v1 `-1`, v2 `max`), for a task whose memory limit is "Infinity". */
   readonly memoryLimitBytes: number;
   readonly pidsMax: number;
 }
@@ -279,11 +280,6 @@ export class ContainerCgroup {
     }));
   }
 
-  /** Makes the cgroup's directories (v1), in the thread pool, with no limits written. */
-  async makeDirectories(): Promise<void> {
-    await Promise.all(this.directories.map((dir) => mkdir(dir, { recursive: true })));
-  }
-
   /** The writes that set `limits` (v1: the shim writes them before the task starts). */
   limitFiles(limits: CgroupLimits): CgroupWrite[] {
     return this.limitWrites(limits).map(([dir, file, value]) => ({ file: join(dir, file), value }));
@@ -297,6 +293,9 @@ export class ContainerCgroup {
     const shares = Math.max(2, Math.round(limits.cpuShares));
     const quotaUs =
       limits.cfsQuotaUs === undefined ? undefined : Math.max(1000, Math.round(limits.cfsQuotaUs));
+    // None: each version's word for no limit.
+    const bytes = limits.memoryLimitBytes;
+    const memory = Number.isFinite(bytes) ? String(bytes) : undefined;
     if (this.hierarchy.version === 'v1') {
       const cpu = this.dir('cpu');
       return [
@@ -307,7 +306,7 @@ export class ContainerCgroup {
               [cpu, 'cpu.cfs_period_us', String(CFS_PERIOD_US)],
               [cpu, 'cpu.cfs_quota_us', String(quotaUs)],
             ] as [string, string, string][])),
-        [this.dir('memory'), 'memory.limit_in_bytes', String(limits.memoryLimitBytes)],
+        [this.dir('memory'), 'memory.limit_in_bytes', memory ?? '-1'],
         [this.dir('pids'), 'pids.max', String(limits.pidsMax)],
       ];
     }
@@ -323,7 +322,7 @@ export class ContainerCgroup {
       ...(quotaUs === undefined
         ? []
         : ([[dir, 'cpu.max', `${quotaUs} ${CFS_PERIOD_US}`]] as [string, string, string][])),
-      [dir, 'memory.max', String(limits.memoryLimitBytes)],
+      [dir, 'memory.max', memory ?? 'max'],
       [dir, 'pids.max', String(limits.pidsMax)],
     ];
   }

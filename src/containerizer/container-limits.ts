@@ -25,7 +25,12 @@ export function containerLimits(
   const memMb = limits.memMb ?? resources.scalar('mem');
   return {
     cpuShares: Math.max(2, Math.round(cpus * 1024)),
-    ...(quotaCpus > 0 ? { cfsQuotaUs: Math.round(quotaCpus * 100_000) } : {}),
+    // An infinite CPU limit is no quota, even with --cgroups_enable_cfs.
+    ...(quotaCpus > 0 && Number.isFinite(quotaCpus)
+      ? { cfsQuotaUs: Math.round(quotaCpus * 100_000) }
+      : {}),
+    // Infinity for an infinite memory limit: the cgroup's own "no limit" (cgroups.ts).
+
     memoryLimitBytes: Math.max(MIN_MEMORY_BYTES, Math.round(memMb * 1024 * 1024)),
     pidsMax,
   };

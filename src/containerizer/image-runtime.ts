@@ -197,11 +197,31 @@ export function imageEnvironment(
  * root.
  */
 export interface BindMount {
-  readonly source: string;
+  readonly source: BindSource;
   readonly base: string;
   /** Relative to `base`, normalized, never empty, never `..`. */
   readonly path: string;
   readonly isReadOnly: boolean;
+}
+
+/**
+ * What a bind mount shows: a host path, mounted by name (the operator's or the agent's), or
+ * a path below a sandbox, walked a component at a time refusing links like the target and
+ * bound through the descriptor the walk opened (`/proc/self/fd/N`): a task group's sibling
+ * may swap a directory of its sandbox for a link at any moment, and a mount by name would
+ * follow it, as root, to anywhere on the host.
+ */
+export type BindSource =
+  | { readonly kind: 'host'; readonly path: string }
+  /** `path` is relative to `base`, normalized, never `..`. */
+  | { readonly kind: 'sandbox'; readonly base: string; readonly path: string };
+
+function bindSource(volume: VolumeMount): BindSource {
+  if (volume.sandboxBase === undefined) return { kind: 'host', path: volume.hostPath };
+  const path = relative(volume.sandboxBase, volume.hostPath);
+  if (path.startsWith('..') || isAbsolute(path))
+    throw new Error(`Volume source '${volume.hostPath}' is not inside '${volume.sandboxBase}'`);
+  return { kind: 'sandbox', base: volume.sandboxBase, path: path === '' ? '.' : path };
 }
 
 /**
@@ -216,6 +236,7 @@ export function volumeBinds(
   return volumes.map((volume) => {
     const path = volume.containerPath;
     const isReadOnly = volume.mode === 'RO';
+    const source = bindSource(volume);
     if (isAbsolute(path)) {
       if (where.rootfs === undefined)
         throw new Error(
@@ -224,17 +245,17 @@ export function volumeBinds(
       const inside = normalize(path);
       if (inside === '/' || inside.split('/').includes('..'))
         throw new Error(`Volume container path '${path}' is not a directory below /`);
-      return { source: volume.hostPath, base: where.rootfs, path: inside.slice(1), isReadOnly };
+      return { source, base: where.rootfs, path: inside.slice(1), isReadOnly };
     }
     const base = where.rootfs === undefined ? where.sandbox : join(where.rootfs, CONTAINER_SANDBOX);
     const below = relative(base, join(base, path));
     if (below.startsWith('..') || below === '')
       throw new Error(`Volume container path '${path}' escapes the sandbox`);
     return where.rootfs === undefined
-      ? { source: volume.hostPath, base, path: below, isReadOnly }
+      ? { source, base, path: below, isReadOnly }
       : // From the root, so the walk also refuses a link the image put on the sandbox's way.
         {
-          source: volume.hostPath,
+          source,
           base: where.rootfs,
           path: join(CONTAINER_SANDBOX.slice(1), below),
           isReadOnly,
@@ -285,11 +306,19 @@ const FS_SCRIPT = [
   '  done',
   `  if [ "$(pwd -P)" != "$want" ]; then echo "agora: '$2' moved while being made; not mounting there" >&2; return 1; fi`,
   '}',
-  // bind SOURCE BASE PATH MODE|- [rbind]: in a subshell, so the walk's cd stays in it.
+  // bind SOURCE BASE PATH MODE|- [rbind|bind] [SOURCE_BASE]: in a subshell, so the walks' cd
+  // stays in it. With SOURCE_BASE, SOURCE is below it (a sandbox path, BindSource): walked as
+  // the target is, opened as descriptor 5 where the walk ends, and that is what is mounted,
+  // so a link swapped in after the walk is never followed.
   'bind() (',
+  '  src=$1',
+  '  if [ -n "$6" ]; then',
+  '    enter "$6" "$1" && exec 5<. || exit 1',
+  '    src=/proc/self/fd/5',
+  '  fi',
   '  enter "$2" "$3" || exit 1',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
-  '  mount -c "--${5:-bind}" "$1" . || exit 1',
+  '  mount -c "--${5:-bind}" "$src" . || exit 1',
   '  if [ "$4" = RO ]; then',
   // The mount hides what `.` was; step out and back in to stand on it, checked again.
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
@@ -306,8 +335,8 @@ const FS_SCRIPT = [
   '  (enter "$rootfs" tmp && enter "$rootfs" "$wd") || exit 1',
   'fi',
   'while [ "$n" -gt 0 ]; do',
-  '  bind "$1" "$2" "$3" "$4"',
-  '  shift 4; n=$((n - 1))',
+  '  bind "$2" "$3" "$4" "$5" bind "$1"',
+  '  shift 5; n=$((n - 1))',
   'done',
   'shift',
   'set +e; PATH=$task_path',
@@ -354,7 +383,13 @@ export function filesystemArgv(options: {
     options.sandbox,
     options.workingDir,
     String(options.binds.length),
-    ...options.binds.flatMap((b) => [b.source, b.base, b.path, b.isReadOnly ? 'RO' : 'RW']),
+    ...options.binds.flatMap((b) => [
+      b.source.kind === 'sandbox' ? b.source.base : '',
+      b.source.path,
+      b.base,
+      b.path,
+      b.isReadOnly ? 'RO' : 'RW',
+    ]),
     '--',
     ...options.command,
   ];

@@ -164,6 +164,7 @@ export class ShimLauncher {
   private readonly tools = {
     setsid: firstExisting(['/usr/bin/setsid', '/bin/setsid'], 'setsid'),
     env: firstExisting(['/usr/bin/env', '/bin/env'], 'env'),
+    mkdir: firstExisting(['/usr/bin/mkdir', '/bin/mkdir'], 'mkdir'),
   };
 
   /**
@@ -189,14 +190,14 @@ export class ShimLauncher {
   }
 
   /**
-   * Asks the launcher to fork a parked shim (parkScript) that joins `spec`'s cgroups.
+   * Asks the launcher to fork a parked shim (parkScript) that makes and joins `spec`'s cgroups.
    * Returns a function that stops listening to it. Its lines do not keep the agent alive.
    */
-  park(spec: Omit<ParkSpec, 'tag'>, listener: ParkListener): () => void {
+  park(spec: Omit<ParkSpec, 'tag' | 'mkdir'>, listener: ParkListener): () => void {
     const tag = this.nextTag++;
     this.parked.set(tag, listener);
     try {
-      this.launcher().child.stdin?.write(parkInput({ ...spec, tag }));
+      this.launcher().child.stdin?.write(parkInput({ ...spec, tag, mkdir: this.tools.mkdir }));
     } catch (error) {
       this.parked.delete(tag);
       throw error;

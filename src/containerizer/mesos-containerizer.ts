@@ -290,8 +290,8 @@ export class MesosContainerizer implements Containerizer {
             // Gone, and nothing recorded yet: the shim writes how the task ended just after
             // reaping it, and without cgroups (which hold the shim too) the shim is not
             // watched, so it gets a moment; only a shim that was killed never writes.
-            goneSinceMs ??= Date.now();
-            done = Date.now() - goneSinceMs >= SHIM_RECORD_GRACE_MS;
+            goneSinceMs ??= performance.now();
+            done = performance.now() - goneSinceMs >= SHIM_RECORD_GRACE_MS;
           }
           if (done) void this.ended(entry.runtimeDir, cgroup, entry.resources).then(resolve);
           return done;

@@ -11,7 +11,8 @@
 // cgroup v2, which has no rename), the launch goes the usual way.
 //
 // Nothing leaks: the cgroup is recorded in the containerizer's ledger before it
-// is made (a restarted agent's recovery removes an unused one); the shim's read
+// is made (a restarted agent's recovery removes an unused one); the shim makes it
+// after its fork, so no agent death leaves it without a shim; the shim's read
 // ends with end of file when the agent dies, so no parked process outlives the
 // agent, and the shim then removes its cgroups itself (parkScript); and close()
 // kills and removes the slot.
@@ -238,9 +239,10 @@ export class ShimParking {
       // inode on the task's path cost 0.1-0.5 ms where the disk had freed many lately (ext4
       // looks past each; bench/RESULTS.md), and the launch makes a dozen already.
       closeSync(openSync(slot.launchFile, 'w', 0o600));
-      await slot.cgroup.makeDirectories();
+      // The shim makes the cgroup's directories itself, after its fork (parkScript): made here,
+      // an agent SIGKILLed before the launcher forked left them empty with nobody to remove
+      // them until it started again (which may be never). From here on they may exist.
       slot.isMade = true;
-      if (slot.isDiscarded) return void this.track(this.remove(slot));
       slot.timeout = setTimeout(() => this.discard(slot), PARK_TIMEOUT_MS);
       slot.timeout.unref();
       let report = (): void => {};

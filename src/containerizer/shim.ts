@@ -231,7 +231,10 @@ function joinLines(
 /** A parked shim: the cgroups it joins ahead of any launch, and the FIFO it waits on. */
 export interface ParkSpec {
   readonly tag: number;
+  /** The procs files of cgroups that do not exist yet: the shim makes them (parkScript). */
   readonly cgroupProcsFiles: readonly string[];
+  /** mkdir's path: the shim names it by path, whatever PATH the launcher has. */
+  readonly mkdir: string;
   /** Made and opened by the launcher, which hands it to the shim as file descriptor 4. */
   readonly fifo: string;
   /** Where the agent writes the script of the launch it hands over. */
@@ -239,7 +242,7 @@ export interface ParkSpec {
 }
 
 /**
- * A shim parked ahead of the next launch (#7 item 17): it joins a pre-made cgroup now,
+ * A shim parked ahead of the next launch (#7 item 17): it makes a cgroup and joins it now,
  * when nobody waits for it, since a process's first cgroup.procs write waits for an RCU
  * grace period (5-20 ms here, bench/RESULTS.md); then it says `park` and reads one line
  * from its FIFO (file descriptor 4, opened by the launcher, parkInput in launcher.ts), the
@@ -253,12 +256,14 @@ export interface ParkSpec {
  * then takes its cgroups with it: it moves to their parents and removes them, so a SIGKILLed
  * agent leaves no empty `parked-*` cgroup behind until it starts again (which may be never);
  * only the ledger's entry waits for that start, and its sweep takes a missing cgroup as
- * removed. A cgroup renamed to a container's already (the agent died between the rename and
+ * removed. The shim makes the cgroups itself, after the fork, not the agent before asking for
+ * it: an agent SIGKILLed between its mkdir and the launcher's fork left an empty cgroup with
+ * no shim to take it (seen after a chaos run, one in every hierarchy). A cgroup renamed to a container's already (the agent died between the rename and
  * the go) is the restarted agent's to recover: its old name is gone, and the rmdir finds
  * nothing.
  */
 export function parkScript(spec: ParkSpec): string {
-  const { tag, cgroupProcsFiles, launchFile } = spec;
+  const { tag, cgroupProcsFiles, launchFile, mkdir } = spec;
   const q = shellQuote;
   const leave = (status: number) =>
     `{ echo 'end ${tag} ${status}' 2>/dev/null >&3; exit ${status}; }`;
@@ -278,6 +283,12 @@ export function parkScript(spec: ParkSpec): string {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'cd -P /proc/self && shim=${PWD##*/}',
     'cd /',
+    ...(cgroupDirs.length > 0
+      ? [
+          // Not joined yet: a failed mkdir leaves with what it made removed, and no move.
+          `${q(mkdir)} -p ${cgroupDirs.map(q).join(' ')} 2>/dev/null || { rmdir ${cgroupDirs.map(q).join(' ')} 2>/dev/null; ${leave(SHIM_FAILED_STATUS)}; }`,
+        ]
+      : []),
     ...cgroupProcsFiles.map(
       (file) => `echo $shim 2>/dev/null > ${q(file)} || ${abandon(SHIM_FAILED_STATUS)}`,
     ),

@@ -4,7 +4,8 @@ import type { CommandInfo, TaskStatusReason } from '../wire/index.js';
 /**
  * Limits above the resources requested (Mesos 1.10 `limits`): `cpus` is the CFS quota (set
  * whether or not --cgroups_enable_cfs is), `memMb` the hard memory limit; the requests
- * still give the CPU shares.
+ * still give the CPU shares. Infinity is no limit at all: no quota, no memory limit
+ * (docs/running-workloads.md).
  */
 export interface ResourceLimits {
   readonly cpus?: number;
@@ -57,6 +58,14 @@ export interface RunAsUser {
 /** A persistent volume of a task: its directory on the host and where the task sees it. */
 export interface VolumeMount {
   readonly hostPath: string;
+  /**
+   * Set for a sandbox-path volume: the sandbox `hostPath` lies in. What is under it is the
+   * tasks' to shape (a task group's siblings share their executor's), so a mount walks
+   * `hostPath` down from here refusing links and binds what it opened, never the path by
+   * name, which a sibling could swap for a link between a check and the mount. Absent for
+   * host paths and persistent volumes: the operator and the agent lay those out.
+   */
+  readonly sandboxBase?: string;
   /** A relative path is under the sandbox. */
   readonly containerPath: string;
   readonly mode: 'RW' | 'RO';

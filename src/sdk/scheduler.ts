@@ -23,6 +23,7 @@ import { type CodecName, type SchedulerCodec, schedulerCodec } from './codec.js'
 import { baseUrl, ConnectionError, HttpStatusError } from './http-client.js';
 import { type LeanResponse, leanRequest, preconnect } from './lean-http.js';
 import { followLeader, type LeaderFollower, locateMaster, needsLeaderDetection } from './locate.js';
+import { isMasterAwayNoticeDue, masterAwayNotice } from './master-away.js';
 
 /** Mesos clients treat about five missed heartbeats as a dead link (WIRE §1.6). */
 const MISSED_HEARTBEATS_ALLOWED = 5;
@@ -84,6 +85,12 @@ export interface FailoverOptions {
   readonly random?: () => number;
   /** Told once per lost link, before the first attempt to re-subscribe. */
   readonly onDisconnected?: (reason: Error) => void;
+  /**
+   * Told, as one line, that the first SUBSCRIBE of a framework failing over finds no master
+   * and is retried until when: after the first few seconds of the wait, then at most once a
+   * minute (master-away.ts). Default: the line on stderr.
+   */
+  readonly onMasterAway?: (notice: string) => void;
 }
 
 export class SubscriptionError extends Error {
@@ -572,9 +579,13 @@ async function firstSubscription(
 ): Promise<Stream> {
   const signal = options.signal !== undefined ? { signal: options.signal } : {};
   const failover = options.frameworkInfo.id !== undefined ? options.failover : undefined;
-  const deadlineMs = performance.now() + (failover?.timeoutMs ?? 0);
+  const startedAtMs = performance.now();
+  const deadlineMs = startedAtMs + (failover?.timeoutMs ?? 0);
+  // The deadline on the wall clock, for the notice only (the wait itself is monotonic).
+  const untilEpochMs = Date.now() + (failover?.timeoutMs ?? 0);
   const maxMs = failover?.backoffMaxMs ?? FAILOVER_BACKOFF_MAX_MS;
   let backoffMs = failover?.backoffInitialMs ?? FAILOVER_BACKOFF_INITIAL_MS;
+  let lastNoticeAtMs: number | undefined;
   for (;;) {
     try {
       const master = await (leader?.locate(signal) ?? locateMaster(options.master, signal));
@@ -592,6 +603,13 @@ async function firstSubscription(
         performance.now() + waitMs >= deadlineMs
       )
         throw error;
+      const waitedMs = performance.now() - startedAtMs;
+      if (isMasterAwayNoticeDue(waitedMs, lastNoticeAtMs)) {
+        lastNoticeAtMs = waitedMs;
+        const notice = masterAwayNotice(options.master, untilEpochMs);
+        if (failover.onMasterAway !== undefined) failover.onMasterAway(notice);
+        else process.stderr.write(`${notice}\n`);
+      }
       await sleep(waitMs, options.signal ?? new AbortController().signal);
       backoffMs = Math.min(backoffMs * 2, maxMs);
     }

@@ -309,6 +309,9 @@ export interface ExecutorInfo {
   readonly labels?: Labels;
 }
 
+/** One of a task's `limits`: a quantity (cpus, MB of mem), or none at all. */
+export type TaskLimit = number | 'Infinity';
+
 export interface TaskInfo {
   readonly name: string;
   readonly task_id: TaskID;
@@ -318,6 +321,12 @@ export interface TaskInfo {
   readonly command?: CommandInfo;
   /** Opaque here until the containerizer issues give it a type (Docker, Mesos images). */
   readonly container?: Readonly<Record<string, unknown>>;
+  /**
+   * Limits above `resources` (Mesos 1.10): cpus and mem only, each at least what is
+   * requested, or 'Infinity' for none at all (docs/running-workloads.md). Bare values, as
+   * Mesos renders them; `{ "value": … }` is taken on input too.
+   */
+  readonly limits?: Readonly<Record<string, TaskLimit>>;
   readonly kill_policy?: KillPolicy;
   readonly health_check?: HealthCheck;
   readonly check?: CheckInfo;

@@ -81,6 +81,7 @@ import type {
   ReservationInfo,
   Resource,
   TaskInfo,
+  TaskLimit,
   TaskStatus,
 } from './messages.js';
 import { FRAMEWORK_CAPABILITY_TYPES } from './messages.js';
@@ -437,6 +438,21 @@ const ExecutorInfoSchema: z.ZodType<ExecutorInfo> = z.object({
   labels: optional(LabelsSchema),
 });
 
+/**
+ * One of a task's limits: a non-negative number, or "Infinity" (JSON has no infinity), bare
+ * as Mesos' documents and renders it, or wrapped as the Value.Scalar it is in protobuf.
+ */
+const TaskLimitValueSchema = z.union([
+  z.literal('Infinity'),
+  number.refine((v) => Number.isFinite(v) && v >= 0, {
+    error: 'must be a finite, non-negative number or "Infinity"',
+  }),
+]);
+const TaskLimitSchema: z.ZodType<TaskLimit> = z.union([
+  TaskLimitValueSchema,
+  z.object({ value: TaskLimitValueSchema }).transform(({ value }) => value),
+]);
+
 export const TaskInfoSchema: z.ZodType<TaskInfo> = z.object({
   name: text(MAX_NAME_LENGTH, { required: true }),
   task_id: TaskIDSchema,
@@ -451,6 +467,9 @@ export const TaskInfoSchema: z.ZodType<TaskInfo> = z.object({
       .refine((container) => JSON.stringify(container).length <= MAX_CONTAINER_JSON_LENGTH, {
         error: `at most ${MAX_CONTAINER_JSON_LENGTH} characters as JSON`,
       }),
+  ),
+  limits: optional(
+    map(nonEmptyText(MAX_RESOURCE_NAME_LENGTH), TaskLimitSchema, MAX_QUOTA_RESOURCE_NAMES),
   ),
   kill_policy: optional(KillPolicySchema),
   health_check: optional(HealthCheckSchema),

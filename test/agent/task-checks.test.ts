@@ -224,3 +224,67 @@ test('checks resumed after an agent restart probe at once once the delay has pas
   assert.equal(calls.length, 1);
   checker.stop();
 });
+
+test('health check grace period holds through a wall clock stepped forward', async () => {
+  const { clock, answer, events, checker } = bed({
+    health_check: {
+      type: 'TCP',
+      tcp: { port: 1 },
+      delay_seconds: 0,
+      interval_seconds: 1,
+      grace_period_seconds: 10,
+      consecutive_failures: 1,
+    },
+  });
+  const failed: ProbeOutcome = {
+    kind: 'result',
+    status: { type: 'TCP', tcp: { succeeded: false } },
+  };
+  clock.advance(0);
+  await answer(failed);
+  // An NTP step of an hour, one second into a ten-second grace period.
+  clock.jumpWall(3_600_000);
+  clock.advance(1000);
+  await answer(failed);
+  assert.deepEqual(events, [], 'a failure within the grace period is not reported, nor killed for');
+  checker.stop();
+});
+
+test('health check grace period ends on time through a wall clock stepped back', async () => {
+  const { clock, answer, events, checker } = bed({
+    health_check: {
+      type: 'TCP',
+      tcp: { port: 1 },
+      delay_seconds: 0,
+      interval_seconds: 1,
+      grace_period_seconds: 1.5,
+      consecutive_failures: 1,
+    },
+  });
+  const failed: ProbeOutcome = {
+    kind: 'result',
+    status: { type: 'TCP', tcp: { succeeded: false } },
+  };
+  clock.advance(0);
+  await answer(failed);
+  clock.jumpWall(-3_600_000);
+  clock.advance(1000);
+  await answer(failed);
+  clock.advance(1000);
+  await answer(failed); // 2 s after the start: past the grace period, whatever the wall says
+  assert.deepEqual(events, [`${clock.now()} healthy=false`, `${clock.now()} kill`]);
+  checker.stop();
+});
+
+test('checks resumed after an agent restart with a start in the future wait no longer than their delay', () => {
+  // The wall clock was set back an hour since the checkpointed TASK_RUNNING.
+  const { clock, calls, checker } = bed(
+    { health_check: { type: 'TCP', tcp: { port: 1 }, delay_seconds: 15 } },
+    { startedAtMs: 3_600_000 },
+  );
+  clock.advance(14_999);
+  assert.equal(calls.length, 0);
+  clock.advance(1);
+  assert.equal(calls.length, 1, 'the first probe after the delay, not after the hour');
+  checker.stop();
+});

@@ -67,6 +67,20 @@ test('task runs let a repeated KILL bring SIGKILL forward but never put it off',
   );
 });
 
+test('task runs count a shortened kill from the first SIGTERM whatever the wall clock does', async (t) => {
+  const bed = taskRunsBed(t);
+  const container = await bed.launch('t', { kill_policy: seconds(10) });
+  bed.runs.kill('F1', 't');
+  bed.clock.advance(2000);
+  // Set back an hour (NTP, an operator): on the wall clock SIGKILL would wait 5 s more than that.
+  bed.clock.jumpWall(-3_600_000);
+  bed.runs.kill('F1', 't', 5e9); // 5 s from the first SIGTERM, 3 s from now
+  bed.clock.advance(2999);
+  assert.deepEqual(container?.signals, ['SIGTERM']);
+  bed.clock.advance(1);
+  assert.deepEqual(container?.signals, ['SIGTERM', 'SIGKILL']);
+});
+
 test('task runs kill a task that fails its health check and end it healthy: false', async (t) => {
   const bed = taskRunsBed(t);
   const container = await bed.launch('hc', {

@@ -91,9 +91,20 @@ test("a MESOS container's own volumes: host paths need bind mounts, sandbox path
     false,
   );
   assert.deepEqual(mounts, [
-    { hostPath: join(sandbox, 'kept', 'data'), containerPath: 'scratch', mode: 'RW' },
-    { hostPath: join(parentSandbox, 'pod'), containerPath: 'shared', mode: 'RO' },
-    { hostPath: join(sandbox, 'rel'), containerPath: 'legacy', mode: 'RW' },
+    // Each names its sandbox: the mount walks the path from there (image-runtime.ts).
+    {
+      hostPath: join(sandbox, 'kept', 'data'),
+      sandboxBase: sandbox,
+      containerPath: 'scratch',
+      mode: 'RW',
+    },
+    {
+      hostPath: join(parentSandbox, 'pod'),
+      sandboxBase: parentSandbox,
+      containerPath: 'shared',
+      mode: 'RO',
+    },
+    { hostPath: join(sandbox, 'rel'), sandboxBase: sandbox, containerPath: 'legacy', mode: 'RW' },
   ]);
   for (const mount of mounts) assert.ok(existsSync(mount.hostPath), mount.hostPath);
   // Made for the task's user, as its sandbox is: 'kept' and 'kept/data' are theirs.

@@ -105,14 +105,34 @@ test('volume binds: under the sandbox or the rootfs, never out of them', () => {
   const volume = (containerPath: string) =>
     ({ hostPath: '/v', containerPath, mode: 'RO' }) as const;
   assert.deepEqual(volumeBinds([volume('d')], { sandbox: '/s', rootfs: undefined }), [
-    { source: '/v', base: '/s', path: 'd', isReadOnly: true },
+    { source: { kind: 'host', path: '/v' }, base: '/s', path: 'd', isReadOnly: true },
   ]);
   // From the root the walk covers the image's own way to the sandbox too.
   assert.deepEqual(
     volumeBinds([volume('d/'), volume('/data/x')], { sandbox: '/s', rootfs: '/r' }),
     [
-      { source: '/v', base: '/r', path: 'mnt/mesos/sandbox/d', isReadOnly: true },
-      { source: '/v', base: '/r', path: 'data/x', isReadOnly: true },
+      {
+        source: { kind: 'host', path: '/v' },
+        base: '/r',
+        path: 'mnt/mesos/sandbox/d',
+        isReadOnly: true,
+      },
+      { source: { kind: 'host', path: '/v' }, base: '/r', path: 'data/x', isReadOnly: true },
+    ],
+  );
+  // A sandbox path is walked from its sandbox, as the target is.
+  assert.deepEqual(
+    volumeBinds([{ hostPath: '/p/shared/x', sandboxBase: '/p', containerPath: 'd', mode: 'RW' }], {
+      sandbox: '/s',
+      rootfs: undefined,
+    }),
+    [
+      {
+        source: { kind: 'sandbox', base: '/p', path: 'shared/x' },
+        base: '/s',
+        path: 'd',
+        isReadOnly: false,
+      },
     ],
   );
   assert.throws(

@@ -87,7 +87,7 @@ function bed(t: TestContext, backend: ProvisionerBackend | undefined) {
     command: CommandInfo,
     more: {
       image?: string;
-      volumes?: { hostPath: string; containerPath: string }[];
+      volumes?: { hostPath: string; sandboxBase?: string; containerPath: string }[];
       /** Called with the sandbox before the launch, as the fetcher fills it. */
       prepare?: (sandbox: string) => void;
       /** Called while the task runs, before its end is awaited. */
@@ -256,5 +256,58 @@ test('filesystem/linux refuses a volume whose container path passes through a li
     assert.equal(result.stdout, '');
   }
   assert.deepEqual(readdirSync(outside), [], 'nothing made through the link');
+  assert.deepEqual(mountsUnder(dir), []);
+});
+
+test('filesystem/linux mounts a sandbox-path volume from what it walked, never through a link swapped in', {
+  skip: isRoot ? false : 'mounts need root',
+}, async (t) => {
+  const { launch, dir } = bed(t, undefined);
+  const secret = join(dir, 'host-secret');
+  mkdirSync(secret);
+  writeFileSync(join(secret, 'key'), 'host only\n');
+  // The agent made `shared` as a directory and checked it; a sibling task then swapped it for
+  // a link to the host (here: before the launch, the widest window the race can give).
+  const result = await launch(
+    { value: 'cat data/key; echo ran' },
+    {
+      prepare: (sandbox) => symlinkSync(secret, join(sandbox, 'shared')),
+      volumes: [
+        {
+          hostPath: join(dir, 'c0', 'sandbox', 'shared'),
+          sandboxBase: join(dir, 'c0', 'sandbox'),
+          containerPath: 'data',
+        },
+      ],
+    },
+  );
+  assert.doesNotMatch(result.stdout, /host only/, 'the host directory was mounted');
+  assert.notEqual(result.termination.exitCode, 0);
+  assert.match(result.stderr, /passes through a link/);
+  assert.deepEqual(mountsUnder(dir), []);
+});
+
+test('filesystem/linux mounts a sandbox-path volume that is a real directory', {
+  skip: isRoot ? false : 'mounts need root',
+}, async (t) => {
+  const { launch, dir } = bed(t, undefined);
+  const result = await launch(
+    { value: 'cat data/note' },
+    {
+      prepare: (sandbox) => {
+        mkdirSync(join(sandbox, 'pod', 'shared'), { recursive: true });
+        writeFileSync(join(sandbox, 'pod', 'shared', 'note'), 'from the pod\n');
+      },
+      volumes: [
+        {
+          hostPath: join(dir, 'c0', 'sandbox', 'pod', 'shared'),
+          sandboxBase: join(dir, 'c0', 'sandbox'),
+          containerPath: 'data',
+        },
+      ],
+    },
+  );
+  assert.equal(result.termination.exitCode, 0, result.stderr);
+  assert.equal(result.stdout, 'from the pod\n');
   assert.deepEqual(mountsUnder(dir), []);
 });

@@ -26,9 +26,12 @@ import {
 } from './chaos-checks.js';
 import {
   agentTasks,
+  CHAOS_CGROUPS_ROOT,
   containerProcesses,
+  leftCgroups,
   masterTasks,
   Restartable,
+  removeCgroups,
   sweepContainers,
   taskProcesses,
   updateEvents,
@@ -82,6 +85,8 @@ test('chaos: SIGKILLs of the master, agents, frameworks and tasks lose no index,
         agentResources(i === 0 ? '30400-30449' : '30450-30499'),
         '--registration_backoff_factor',
         '100ms',
+        '--cgroups_root',
+        CHAOS_CGROUPS_ROOT,
       ]),
   );
   const jobs = new Restartable('jobs', () => [
@@ -131,6 +136,7 @@ test('chaos: SIGKILLs of the master, agents, frameworks and tasks lose no index,
     for (const agent of agents) await agent.stop().catch(() => undefined);
     await master.stop().catch(() => undefined);
     await sweepContainers(agentDirs);
+    await removeCgroups(leftCgroups());
     if (!hasPassed) {
       const kept = mkdtempSync(join(tmpdir(), `agora-chaos-failed-${seed}-`));
       for (const d of Object.values(daemons))
@@ -303,6 +309,13 @@ test('chaos: SIGKILLs of the master, agents, frameworks and tasks lose no index,
   console.log(
     `chaos checked: ${COMPLETIONS} indices, ${live.length} live tasks on master and agents, ${containerProcesses(agentDirs).length} container processes, ${jobsEvents.length} jobs and ${servicesEvents.length / 2} services update lines, ${[master, ...agents, jobs, services].reduce((n, d) => n + d.killedAt.length, 0)} daemon kills, ${[...jobsEvents, ...servicesEvents].filter((e) => e.kind === 'delivered' && e.state === 'TASK_UNREACHABLE').length} TASK_UNREACHABLE seen; healed in ${Math.round((Date.now() - chaosEndedAt) / 1000)} s`,
   );
+  // Stopped as an operator stops them (an agent kills its tasks), then whatever cgroup is left
+  // under the agents' root is a leak: a stopped agent takes its containers' and its parked
+  // shim's with it, and a SIGKILLed one leaves none that its next life did not take.
+  await services.stop();
+  await jobs.stop();
+  for (const agent of agents) await agent.stop();
+  violations.push(...leftCgroups().map((path) => `at the end: cgroup ${path} was left`));
   assert.deepEqual(violations, [], `seed ${seed}; replay with CHAOS_SEED=${seed}`);
   hasPassed = true;
 });

@@ -149,11 +149,54 @@ function sessionOf(pid: number): number | undefined {
   }
 }
 
-/** The container's cgroups (--cgroups_root agora), in every hierarchy that has one. */
+/**
+ * The agents' --cgroups_root: one of this run's own, so whatever is under it at the end is
+ * theirs, among other tests' cgroups under `agora`.
+ */
+export const CHAOS_CGROUPS_ROOT = `agora-chaos-${process.pid}`;
+
+/** The container's cgroups (under CHAOS_CGROUPS_ROOT), in every hierarchy that has one. */
 export function cgroupsOf(containerId: string): string[] {
   return list('/sys/fs/cgroup')
-    .map((controller) => join('/sys/fs/cgroup', controller, 'agora', containerId))
+    .map((controller) => join('/sys/fs/cgroup', controller, CHAOS_CGROUPS_ROOT, containerId))
     .filter((path) => list(path).length > 0);
+}
+
+/** Every cgroup left under CHAOS_CGROUPS_ROOT, in any hierarchy (containers' and parked ones). */
+export function leftCgroups(): string[] {
+  return list('/sys/fs/cgroup').flatMap((controller) => {
+    const root = join('/sys/fs/cgroup', controller, CHAOS_CGROUPS_ROOT);
+    return list(root)
+      .filter((name) => list(join(root, name)).length > 0)
+      .map((name) => join(root, name));
+  });
+}
+
+/** Kills what is in each of `cgroups` and removes them, then the run's roots. */
+export async function removeCgroups(cgroups: readonly string[]): Promise<void> {
+  for (const path of cgroups)
+    await waitFor(`cgroup ${path} removed`, () => removeCgroup(path), 10_000).catch(
+      () => undefined,
+    );
+  for (const controller of list('/sys/fs/cgroup'))
+    removeCgroup(join('/sys/fs/cgroup', controller, CHAOS_CGROUPS_ROOT));
+}
+
+/** One try: true once `path` is gone. */
+function removeCgroup(path: string): true | undefined {
+  for (const pid of procsIn(path))
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone.
+    }
+  try {
+    rmdirSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EBUSY' || code === 'ENOTEMPTY') return undefined;
+  }
+  return true;
 }
 
 function procsIn(cgroup: string): number[] {
@@ -230,22 +273,7 @@ export async function sweepContainers(agentWorkDirs: readonly string[]): Promise
     }
   for (const containerId of containersOf(agentWorkDirs).keys())
     for (const path of cgroupsOf(containerId))
-      await waitFor(
-        `cgroup ${path} removed`,
-        () => {
-          for (const pid of procsIn(path))
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {
-              // Gone.
-            }
-          try {
-            rmdirSync(path);
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code === 'EBUSY') return undefined;
-          }
-          return true;
-        },
-        10_000,
-      ).catch(() => undefined);
+      await waitFor(`cgroup ${path} removed`, () => removeCgroup(path), 10_000).catch(
+        () => undefined,
+      );
 }

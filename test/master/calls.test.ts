@@ -180,6 +180,17 @@ test('calls: an invalid LAUNCH_GROUP fails every task with TASK_ERROR and REASON
       }),
       /The `id` field cannot be set on LAUNCH_GROUP operations/,
     ],
+    [
+      "limits on a task (its cgroups are the executor's)",
+      (fw, a) => ({
+        type: 'LAUNCH_GROUP',
+        launch_group: {
+          executor: defaultExecutor(fw),
+          task_group: { tasks: [{ ...task('a', a, 'cpus:1;mem:64'), limits: { mem: 128 } }] },
+        },
+      }),
+      /Task 'a' is invalid: Task's 'limits' are not supported in a task group/,
+    ],
   ];
   for (const [name, operation, message] of cases) {
     const bed = new CoreBed();

@@ -93,3 +93,20 @@ test('task validation takes a task with its own custom executor, and refuses a b
     'an executor already running brings no resources again',
   );
 });
+
+test('task validation takes limits at or above their requests, and names the field of one that is not', () => {
+  const limited = (limits: TaskInfo['limits']) => taskError(task({ limits }), resources, context);
+  assert.equal(limited({ cpus: 0.5, mem: 96 }), undefined);
+  assert.equal(limited({ cpus: 0.1, mem: 'Infinity' }), undefined);
+  assert.equal(limited({ cpus: 'Infinity' }), undefined);
+  assert.match(
+    limited({ cpus: 0.05 }) ?? '',
+    /'limits\.cpus' \(0\.05\) must be greater than or equal to its request \(0\.1\)/,
+  );
+  assert.match(limited({ mem: 16 }) ?? '', /'limits\.mem'/);
+  assert.match(limited({ disk: 10 }) ?? '', /'limits\.disk': only cpus and mem/);
+  assert.match(
+    taskError(task({ limits: { mem: 64 } }), Resources.parse('cpus:0.1'), context) ?? '',
+    /'limits\.mem': a mem limit needs a mem request/,
+  );
+});

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConnectionError, subscribe } from '../../src/sdk/index.js';
+import { isMasterAwayNoticeDue } from '../../src/sdk/master-away.js';
 import { frameworkId } from '../../src/wire/index.js';
 import { freePort } from '../coordination/servers.js';
 import { scriptedMaster } from './scripted-master.js';
@@ -46,4 +47,43 @@ test('scheduler: a fresh framework, or one past its failover timeout, is told at
     }),
     (error) => error instanceof ConnectionError,
   );
+});
+
+test('scheduler: a framework failing over says once, after a few seconds, which master it waits for and until when', async (t) => {
+  const port = await freePort();
+  const notices: string[] = [];
+  const subscribing = subscribe({
+    master: `127.0.0.1:${port}`,
+    frameworkInfo: { user: 'u', name: 'back', id: frameworkId('F1') },
+    failover: {
+      timeoutMs: 60_000,
+      backoffInitialMs: 50,
+      backoffMaxMs: 200,
+      onMasterAway: (notice) => notices.push(notice),
+    },
+  }).then(
+    (connection) => connection,
+    (error: Error) => error,
+  );
+  const deadline = performance.now() + 10_000;
+  while (notices.length === 0 && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  await scriptedMaster(t, 15, port);
+  const connection = await subscribing;
+  if (connection instanceof Error) throw connection;
+  t.after(() => connection.close());
+  assert.equal(notices.length, 1, `one notice for a wait under a minute: ${notices.join(' | ')}`);
+  const [notice] = notices;
+  const until = /^master 127\.0\.0\.1:\d+ not reachable, retrying until (\S+)$/.exec(notice ?? '');
+  assert.ok(until?.[1] !== undefined, notice);
+  const untilMs = Date.parse(until[1]);
+  assert.ok(untilMs > Date.now() && untilMs <= Date.now() + 60_000, 'until the failover timeout');
+});
+
+test('master away notices: none in the first seconds, then one a minute at most', () => {
+  assert.equal(isMasterAwayNoticeDue(2999, undefined), false);
+  assert.equal(isMasterAwayNoticeDue(3000, undefined), true);
+  assert.equal(isMasterAwayNoticeDue(30_000, 3000), false);
+  assert.equal(isMasterAwayNoticeDue(62_999, 3000), false);
+  assert.equal(isMasterAwayNoticeDue(63_000, 3000), true);
 });

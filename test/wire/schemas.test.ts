@@ -406,3 +406,42 @@ test('agent call validation keeps the agent domain and takes a PONG without a bo
     'updates.updates[1].status.state',
   );
 });
+
+test('a launched task keeps its limits, bare or as a scalar, "Infinity" included', () => {
+  const launch = (limits: unknown) =>
+    parseCall({
+      type: 'ACCEPT',
+      framework_id,
+      accept: {
+        offer_ids: [offer],
+        operations: [
+          {
+            type: 'LAUNCH',
+            launch: {
+              task_infos: [
+                {
+                  name: 't',
+                  task_id: { value: 't' },
+                  agent_id: { value: 'a' },
+                  command: { value: 'true' },
+                  limits,
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+  const call = launch({ cpus: 'Infinity', mem: { value: 96 } });
+  assert.ok(call.type === 'ACCEPT');
+  const operation = call.accept?.operations?.[0];
+  assert.ok(operation?.type === 'LAUNCH');
+  assert.deepEqual(operation.launch.task_infos[0]?.limits, {
+    cpus: 'Infinity',
+    mem: 96,
+  });
+  assert.throws(
+    () => launch({ mem: -1 }),
+    (error: unknown) => error instanceof BadRequestError && /limits\.mem/.test(error.message),
+  );
+});

@@ -131,10 +131,10 @@ async function stopActiveRuns(framework: JobsFramework, jobId: string): Promise<
   if (core.getJob(jobId) === undefined) return;
   if (core.listJobs().some((job) => job.spec.dependencies.includes(jobId))) return;
   const active = () => core.runsOf(jobId).filter((run) => !isFinished(run));
-  const deadline = Date.now() + STOP_WAIT_MS;
+  const deadline = performance.now() + STOP_WAIT_MS;
   // Stopped again each round: a schedule may start a run while the first ones stop.
   for (let runs = active(); runs.length > 0; runs = active()) {
-    if (Date.now() > deadline)
+    if (performance.now() > deadline)
       throw new HttpError(409, `job '${jobId}' has runs still stopping: try again`);
     for (const run of runs)
       core.stopRun(jobId, run.meta.id, 'stopped: the job was deleted', Date.now());

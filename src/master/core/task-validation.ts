@@ -52,6 +52,8 @@ export function taskError(
   const healthReason =
     task.health_check === undefined ? undefined : healthCheckError(task.health_check);
   if (healthReason !== undefined) return `Task uses invalid health check: ${healthReason}`;
+  const limitsReason = limitsError(task.limits, resources);
+  if (limitsReason !== undefined) return limitsReason;
   if ((task.command === undefined) === (task.executor === undefined))
     return "Task must have exactly one of 'command' or 'executor'";
   if (task.executor !== undefined) {
@@ -68,6 +70,27 @@ export function taskError(
       : resources.plus(context.executorResources ?? Resources.EMPTY);
   if (!context.available.contains(needed))
     return `Task uses more resources (${needed.unallocate().toString()}) than available in the offers (${context.available.unallocate().toString()})`;
+  return undefined;
+}
+
+/** The resources a task may have limits for (Mesos' validateResourceLimits). */
+const LIMITED_RESOURCES: ReadonlySet<string> = new Set(['cpus', 'mem']);
+
+/**
+ * A task's `limits` as Mesos checks them (validateResourceLimits): cpus and mem only, each
+ * with a request of its own and at least that request ('Infinity' always is). The reason
+ * names the field.
+ */
+export function limitsError(limits: TaskInfo['limits'], resources: Resources): string | undefined {
+  for (const [name, limit] of Object.entries(limits ?? {})) {
+    if (!LIMITED_RESOURCES.has(name))
+      return `Task's 'limits.${name}': only cpus and mem may be included in a task's resource limits`;
+    if (!resources.names().includes(name))
+      return `Task's 'limits.${name}': a ${name} limit needs a ${name} request in 'resources'`;
+    const requested = resources.scalar(name);
+    if (limit !== 'Infinity' && limit < requested)
+      return `Task's 'limits.${name}' (${limit}) must be greater than or equal to its request (${requested})`;
+  }
   return undefined;
 }
 
@@ -118,8 +141,10 @@ const MIN_EXECUTOR_MEM_MB = 32;
  * Validates a LAUNCH_GROUP as Mesos' task::group::validate does, in its order: each task,
  * then the executor, then whether the offers hold the tasks and (for a new executor) the
  * executor. Returns the first reason (every task gets TASK_ERROR with
- * REASON_TASK_GROUP_INVALID), or undefined. Limits, health checks and share_cgroups are
- * not checked here: the schema does not carry them yet.
+ * REASON_TASK_GROUP_INVALID), or undefined. Health checks and share_cgroups are not
+ * checked here: the schema does not carry them yet. Limits are refused: Mesos takes them
+ * only with share_cgroups false (a cgroup per task), and this agent's task groups share
+ * their executor's, so they would be dropped without a word.
  */
 export function taskGroupError(
   executor: ExecutorInfo,
@@ -175,6 +200,8 @@ function groupTaskError(
   if (task.executor !== undefined && !isDeepStrictEqual(task.executor, executor))
     return `The \`ExecutorInfo\` of task '${task.task_id.value}' is different from executor '${executor.executor_id.value}'`;
   if (task.container?.type === 'DOCKER') return 'Docker ContainerInfo is not supported on the task';
+  if (Object.keys(task.limits ?? {}).length > 0)
+    return "Task's 'limits' are not supported in a task group by this agent (its tasks share the executor's cgroups)";
   return undefined;
 }
 

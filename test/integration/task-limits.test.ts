@@ -1,0 +1,101 @@
+// A task's `limits` (Mesos 1.10) on an ordinary LAUNCH: the agent's cgroups hold the task
+// to them, above its requests (CPU quota from limits.cpus, memory limit from limits.mem,
+// "Infinity" for none), and the master refuses a limit below its request with TASK_ERROR
+// naming the field. They used to be dropped on the way: the task ran to its requests.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startCluster, waitFor } from './harness.js';
+import { TaskFramework } from './task-framework.js';
+
+const hasCgroupsV1 = process.getuid?.() === 0 && existsSync('/sys/fs/cgroup/memory/cgroup.procs');
+
+const resources = (cpus: number, mem: number) => [
+  { name: 'cpus', type: 'SCALAR' as const, scalar: { value: cpus } },
+  { name: 'mem', type: 'SCALAR' as const, scalar: { value: mem } },
+];
+
+/** A command that writes the task's own cgroup limits to `limits` in its sandbox, then waits. */
+const REPORT_LIMITS = [
+  // The task's cgroup in a controller's hierarchy (mounted alone or with others, as
+  // /sys/fs/cgroup/<controller> either way).
+  'cg() { awk -F: -v c=$1 \'{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }\' /proc/self/cgroup; }',
+  'mem=/sys/fs/cgroup/memory$(cg memory)',
+  'cpu=/sys/fs/cgroup/cpu$(cg cpu)',
+  'echo "$(cat $cpu/cpu.cfs_quota_us) $(cat $mem/memory.limit_in_bytes)" > limits.tmp',
+  'mv limits.tmp limits',
+  'while [ ! -e go ]; do sleep 0.05; done',
+].join('; ');
+
+test('task limits: the cgroups hold a task to its limits, and a limit below its request is TASK_ERROR', {
+  skip: hasCgroupsV1 ? false : 'needs cgroups v1 and root',
+}, async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:1024;disk:1024' });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'limits');
+  t.after(() => framework.stop());
+
+  await framework.launch({
+    burst: {
+      command: { value: REPORT_LIMITS },
+      resources: resources(0.1, 32),
+      limits: { cpus: 0.5, mem: 96 },
+    },
+    unbounded: {
+      command: { value: REPORT_LIMITS },
+      resources: resources(0.1, 32),
+      limits: { cpus: 'Infinity', mem: 'Infinity' },
+    },
+  });
+  const sandboxOf = async (taskIdValue: string) => {
+    await framework.update(taskIdValue, 'TASK_RUNNING');
+    return waitFor(`the sandbox of ${taskIdValue}`, () =>
+      sandboxIn(join(cluster.workDir, 'agent-1'), taskIdValue),
+    );
+  };
+  const readLimits = async (taskIdValue: string) => {
+    const sandbox = await sandboxOf(taskIdValue);
+    const text = await waitFor(`${taskIdValue} to report its limits`, () =>
+      existsSync(join(sandbox, 'limits'))
+        ? readFileSync(join(sandbox, 'limits'), 'utf8')
+        : undefined,
+    );
+    return { sandbox, text: text.trim() };
+  };
+  const burst = await readLimits('burst');
+  assert.equal(burst.text, `50000 ${96 * 1024 * 1024}`, 'quota of 0.5 cpus, 96 MB of memory');
+  const unbounded = await readLimits('unbounded');
+  const [quota, memory] = unbounded.text.split(' ');
+  assert.equal(quota, '-1', 'no CPU quota');
+  assert.ok(Number(memory) > 2 ** 60, `no memory limit: ${memory}`);
+
+  await framework.launch({
+    under: { command: { value: 'true' }, resources: resources(0.5, 32), limits: { cpus: 0.25 } },
+  });
+  const refused = await framework.update('under', 'TASK_ERROR');
+  assert.match(refused.message ?? '', /limits\.cpus/);
+
+  for (const { sandbox } of [burst, unbounded]) writeFileSync(join(sandbox, 'go'), '');
+  await framework.update('burst', 'TASK_FINISHED');
+  await framework.update('unbounded', 'TASK_FINISHED');
+});
+
+/** The run directory (sandbox) of command task `taskIdValue` under an agent's work dir. */
+function sandboxIn(agentDir: string, taskIdValue: string): string | undefined {
+  const slaves = join(agentDir, 'slaves');
+  for (const agent of list(slaves))
+    for (const fw of list(join(slaves, agent, 'frameworks'))) {
+      const runs = join(slaves, agent, 'frameworks', fw, 'executors', taskIdValue, 'runs');
+      for (const run of list(runs)) if (run !== 'latest') return join(runs, run);
+    }
+  return undefined;
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
