@@ -17,6 +17,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { MASTER_NODE_FLAGS } from '../../src/cli/master-node-flags.js';
 import { SimNetwork, TimingWheel, WheelDriver } from '../../src/sim/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,11 +28,14 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AGORA = process.env.AGORA_BENCH_BIN ?? join(ROOT, 'bin', 'agora.js');
 /**
  * AGORA_BENCH_MASTER_NODE_ARGS: node flags for the master process only, space-separated
- * (`--max-semi-space-size=32`), to pair a runtime setting against the default.
+ * (`--max-semi-space-size=32`), to pair a runtime setting against the default. Unset, the
+ * master runs with the flags the README and `agora up` give a master (MASTER_NODE_FLAGS);
+ * set to nothing (`AGORA_BENCH_MASTER_NODE_ARGS=`), with node's own defaults.
  */
-const MASTER_NODE_ARGS = (process.env.AGORA_BENCH_MASTER_NODE_ARGS ?? '')
-  .split(' ')
-  .filter((arg) => arg !== '');
+const MASTER_NODE_ARGS =
+  process.env.AGORA_BENCH_MASTER_NODE_ARGS === undefined
+    ? [...MASTER_NODE_FLAGS]
+    : process.env.AGORA_BENCH_MASTER_NODE_ARGS.split(' ').filter((arg) => arg !== '');
 /**
  * AGORA_BENCH_MASTER_ARGS: more master flags, space-separated, for every row
  * (`--agent_ping_timeout 60secs`: on a machine too loaded for the master to answer 10,000

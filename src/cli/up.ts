@@ -36,6 +36,7 @@ import {
   planLocalCoordinator,
   STOP_WITH_PARENT_SHELL,
 } from './local-coordinator.js';
+import { masterNodeFlags } from './master-node-flags.js';
 import { type Exit, type SupervisedProcess, Supervisor } from './supervisor.js';
 
 const PINO_LEVELS: Readonly<Record<string, number>> = {
@@ -139,12 +140,13 @@ export async function up(values: ParsedValues): Promise<number> {
     name: string,
     args: readonly string[],
     onLine?: (entry: Record<string, unknown>) => void,
+    nodeFlags: readonly string[] = [],
   ): SupervisedProcess => {
     // Each child holds a pipe from us on its stdin and stops when it closes: so even if
     // `up` is killed outright (SIGKILL), no master or agent outlives it. Each runs in a
     // process group of its own, so a Ctrl-C at the terminal reaches `up` alone, which then
     // stops the agents before the master and knows no exit in between is a crash.
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, [STOP_WITH_PARENT_ENV]: '1' },
       detached: true,
@@ -309,6 +311,7 @@ export async function up(values: ParsedValues): Promise<number> {
                 master.port = Number(new URL(entry.url).port);
               }
             },
+            masterNodeFlags(process.env.NODE_OPTIONS, process.execArgv),
           ),
         ),
       };
