@@ -1,0 +1,39 @@
+// Runs a client (`agora <bin/agora.js> run …` or `script <file> …`) and writes, at its exit,
+// to the file named by AGORA_MARKS: the CPU (user + system, all threads, ms) and the wall
+// clock (epoch ms) when this file's first line ran (node's own start done), and when the
+// client first wrote a SUBSCRIBE and an ACCEPT to a socket (bench/cli-floor.ts).
+// execArgv is emptied so that bin/code-cache.js uses the code cache as under a plain node.
+'use strict';
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+const marks = { boot: [cpuMs(), performance.timeOrigin + performance.now()] };
+const { writeFileSync } = require('node:fs');
+const { Socket } = require('node:net');
+const write = Socket.prototype.write;
+Socket.prototype.write = function (data, ...rest) {
+  if (typeof data === 'string') {
+    if (marks.subscribe === undefined && data.includes('"type":"SUBSCRIBE"'))
+      marks.subscribe = [cpuMs(), performance.timeOrigin + performance.now()];
+    if (marks.accept === undefined && data.includes('"type":"ACCEPT"'))
+      marks.accept = [cpuMs(), performance.timeOrigin + performance.now()];
+  }
+  return write.call(this, data, ...rest);
+};
+process.on('exit', () => {
+  marks.exit = [cpuMs(), performance.timeOrigin + performance.now()];
+  if (process.env.AGORA_MARKS) writeFileSync(process.env.AGORA_MARKS, JSON.stringify(marks));
+});
+process.execArgv.length = 0;
+const [kind, file] = process.argv.splice(2, 2);
+if (kind === 'agora') {
+  // As bin/agora.js: argv[2] is 'run'.
+  process.argv.splice(1, 1, file);
+  require(require('node:path').join(file, '..', 'code-cache.js')).runWithCodeCache(
+    require('node:path').join(file, '..', '..', 'dist', 'agora-run.cjs'),
+  );
+} else {
+  process.argv.splice(1, 1, file);
+  require(file);
+}
