@@ -6,6 +6,7 @@
 // Starts a master and two agents (this build's daemons, their default isolation) and,
 // each round, in a rotating order, times from spawn() (wall clock, this process):
 //   node -e 0                          → exit
+//   node <an empty file>               → exit
 //   bare client: net + SUBSCRIBE       → the request's first byte reaches a listener here
 //   agora run                          → the same (its SUBSCRIBE reaching that listener)
 //   bare client: SUBSCRIBE + 1 event   → exit (against the real master)
@@ -231,11 +232,24 @@ async function main(): Promise<void> {
         ...ENV,
         AGORA_MARKS: file,
       });
-      const marks = JSON.parse(readFileSync(file, 'utf8')) as Record<string, [number, number]>;
+      const marks = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number[]>;
       const task = Number(BigInt(readFileSync(taskFile, 'utf8').trim()) / 1000n) / 1000;
-      const [bootCpu, bootWall] = marks.boot ?? [NaN, NaN];
-      const [subscribeCpu, subscribeWall] = marks.subscribe ?? [NaN, NaN];
-      const [acceptCpu, acceptWall] = marks.accept ?? [NaN, NaN];
+      const at = (name: string, i: number): number => {
+        const value = marks[name]?.[i];
+        if (value === undefined) throw new Error(`mark ${name} missing: ${JSON.stringify(marks)}`);
+        return value;
+      };
+      const [bootCpu, bootWall, bootRun] = [0, 1, 2].map((i) => at('boot', i)) as [
+        number,
+        number,
+        number,
+      ];
+      const [subscribeCpu, subscribeWall, subscribeRun] = [0, 1, 2].map((i) =>
+        at('subscribe', i),
+      ) as [number, number, number];
+      const [acceptCpu, acceptWall, acceptRun, acceptWait] = [0, 1, 2, 3].map((i) =>
+        at('accept', i),
+      ) as [number, number, number, number];
       add(`${name} (marked): spawn → first line of JS`, bootWall - start);
       add(`${name} (marked): first line → SUBSCRIBE written`, subscribeWall - bootWall);
       add(`${name} (marked): SUBSCRIBE written → ACCEPT written`, acceptWall - subscribeWall);
@@ -244,6 +258,10 @@ async function main(): Promise<void> {
       add(`${name} (marked): CPU to first line`, bootCpu);
       add(`${name} (marked): CPU first line → SUBSCRIBE written`, subscribeCpu - bootCpu);
       add(`${name} (marked): CPU SUBSCRIBE → ACCEPT written`, acceptCpu - subscribeCpu);
+      add(`${name} (marked): main thread on CPU to first line`, bootRun);
+      add(`${name} (marked): main thread on CPU first line → SUBSCRIBE`, subscribeRun - bootRun);
+      add(`${name} (marked): main thread on CPU SUBSCRIBE → ACCEPT`, acceptRun - subscribeRun);
+      add(`${name} (marked): main thread waiting for a CPU, spawn → ACCEPT`, acceptWait);
       await new Promise((resolve) => setTimeout(resolve, GAP_MS));
     };
     const clis: [string, string][] = [['agora run', AGORA]];
@@ -257,6 +275,7 @@ async function main(): Promise<void> {
     };
     const steps: (() => Promise<void>)[] = [
       async () => add('node -e 0 → exit', await timedExit(['-e', '0'])),
+      async () => add('node <empty file> → exit', await timedExit([join(FLOOR, 'empty.cjs')])),
       async () =>
         add(
           'bare: net + SUBSCRIBE → first byte at a listener',
