@@ -12,9 +12,12 @@
 //   bare client: SUBSCRIBE + 1 event   → exit (against the real master)
 //   min-run (cli-floor/min-run.cjs)    → the task's own start, and exit
 //   agora run (this build, baseline)   → the task's own start, and exit
+// Under `chrt -f 1 node --import tsx bench/cli-floor.ts …` the bench and the clients it spawns
+// run under a real-time policy (no wait for the other engineers' processes on a shared
+// machine) and the daemons under the normal one.
 // The task is `date +%s%N > <file>`, so both run clients are timed by what the task wrote,
 // not by their output streaming. The listener kills a client once its first byte arrived.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
@@ -40,8 +43,26 @@ interface Daemon {
   readonly exited: Promise<unknown>;
 }
 
+/**
+ * Run under `chrt -f 1` (a real-time policy: the clients then wait for no other process on this
+ * shared machine), the daemons still start under the normal policy unless `--rt-daemons`: an
+ * agent's task cannot join a cgroup without a real-time budget (cgroup v1's cpu.rt_runtime_us
+ * is 0 there), so real-time daemons need `--isolation posix` (no parked shim: an upper bound).
+ */
+function isRealTime(): boolean {
+  try {
+    return execFileSync('chrt', ['-p', String(process.pid)], { encoding: 'utf8' }).includes(
+      'SCHED_FIFO',
+    );
+  } catch {
+    return false;
+  }
+}
+let daemonCommand: string[] = [process.execPath];
+
 function startDaemon(args: readonly string[], onLine?: (l: string) => void): Daemon {
-  const child = spawn(process.execPath, [AGORA, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command = process.execPath, ...prefix] = daemonCommand;
+  const child = spawn(command, [...prefix, AGORA, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
   for (const stream of [child.stdout, child.stderr])
     if (stream !== null) createInterface({ input: stream }).on('line', (l) => onLine?.(l));
@@ -166,10 +187,14 @@ async function main(): Promise<void> {
     options: {
       runs: { type: 'string', default: '30' },
       baseline: { type: 'string' },
-      'cpu-model': { type: 'boolean' },
+      isolation: { type: 'string' },
+      'rt-daemons': { type: 'boolean' },
     },
   });
   const runs = Number(values.runs);
+  const realTime = isRealTime();
+  if (realTime && values['rt-daemons'] !== true)
+    daemonCommand = ['chrt', '-o', '0', process.execPath];
   const workDir = mkdtempSync(join(tmpdir(), 'agora-cli-floor-'));
   const daemons: Daemon[] = [];
   const listener = new FirstByte();
@@ -202,6 +227,7 @@ async function main(): Promise<void> {
           join(workDir, `agent-${i}`),
           '--log_level',
           'warn',
+          ...(values.isolation !== undefined ? ['--isolation', values.isolation] : []),
         ]),
       );
     await waitFor('2 agents to register', async () => {
@@ -349,7 +375,7 @@ async function main(): Promise<void> {
         }`,
       );
     lines.push(
-      `${runs} rounds (order rotating), ${samples.get('node -e 0 → exit')?.length} samples a row; 1-minute load ${load.map((l) => l.toFixed(2)).join(' → ')}; ${cpus()[0]?.model ?? '?'}; node ${process.version}`,
+      `${runs} rounds (order rotating), ${samples.get('node -e 0 → exit')?.length} samples a row; clients ${realTime ? 'SCHED_FIFO' : 'SCHED_OTHER'}, daemons ${realTime && values['rt-daemons'] === true ? 'SCHED_FIFO' : 'SCHED_OTHER'}; agents' isolation ${values.isolation ?? 'default'}; 1-minute load ${load.map((l) => l.toFixed(2)).join(' → ')}; ${cpus()[0]?.model ?? '?'}; node ${process.version}`,
     );
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
