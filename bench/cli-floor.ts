@@ -10,7 +10,9 @@
 //   bare client: net + SUBSCRIBE       → the request's first byte reaches a listener here
 //   agora run                          → the same (its SUBSCRIBE reaching that listener)
 //   bare client: SUBSCRIBE + 1 event   → exit (against the real master)
-//   min-run (cli-floor/min-run.cjs)    → the task's own start, and exit
+//   min-run (cli-floor/min-run.cjs)    → the task's own start, and exit; again with 10 ms of
+//                                        busy CPU once the ACCEPT is answered, or at the
+//                                        task's first update
 //   agora run (this build, baseline)   → the task's own start, and exit
 // Under `chrt -f 1 node --import tsx bench/cli-floor.ts …` the bench and the clients it spawns
 // run under a real-time policy (no wait for the other engineers' processes on a shared
@@ -237,10 +239,13 @@ async function main(): Promise<void> {
     const fakePort = await listener.listen();
     let n = 0;
     /** ms from spawn to the task's own clock, and to the client's exit. */
-    const taskRun = async (args: (command: string) => string[]): Promise<[number, number]> => {
+    const taskRun = async (
+      args: (command: string) => string[],
+      env = ENV,
+    ): Promise<[number, number]> => {
       const file = join(workDir, `t-${n++}`);
       const start = wallMs();
-      const exitMs = await timedExit(args(`date +%s%N > ${file}`));
+      const exitMs = await timedExit(args(`date +%s%N > ${file}`), env);
       const taskNs = BigInt(readFileSync(file, 'utf8').trim());
       const taskMs = Number(taskNs / 1000n) / 1000;
       await new Promise((resolve) => setTimeout(resolve, GAP_MS));
@@ -320,6 +325,21 @@ async function main(): Promise<void> {
         ]);
         add('min-run → task start', task);
         add('min-run → exit', exit);
+      },
+      async () => {
+        const [task] = await taskRun((command) => [join(FLOOR, 'min-run.cjs'), hostPort, command], {
+          ...ENV,
+          AGORA_MIN_RUN_BUSY_MS: '10',
+        });
+        add('min-run + 10 ms of CPU after the ACCEPT is answered → task start', task);
+      },
+      async () => {
+        const [task] = await taskRun((command) => [join(FLOOR, 'min-run.cjs'), hostPort, command], {
+          ...ENV,
+          AGORA_MIN_RUN_BUSY_MS: '10',
+          AGORA_MIN_RUN_BUSY_AT: 'update',
+        });
+        add("min-run + 10 ms of CPU at the task's first update → task start", task);
       },
       () =>
         marked('min-run', (command) => ['script', join(FLOOR, 'min-run.cjs'), hostPort, command]),

@@ -2,6 +2,9 @@
 // offer that fits 0.1 cpus / 32 MB, ACCEPT on a connection opened beside the SUBSCRIBE,
 // acknowledge updates, TEARDOWN and exit with 0 at TASK_FINISHED (1 otherwise). No flags,
 // no output streaming, no failover, no signals: a floor to measure against, not a client.
+// AGORA_MIN_RUN_BUSY_MS=n: n ms of busy CPU once the ACCEPT is answered, as a client that
+// loads the rest of itself only then (a full bundle for streaming, failover, signals) would;
+// with AGORA_MIN_RUN_BUSY_AT=update, at the task's first update (TASK_STARTING) instead.
 'use strict';
 const { connect } = require('node:net');
 const { userInfo } = require('node:os');
@@ -109,6 +112,14 @@ events.on('data', (chunk) => {
   }
 });
 
+let busyDone = false;
+function busy() {
+  if (busyDone) return;
+  busyDone = true;
+  const busyMs = Number(process.env.AGORA_MIN_RUN_BUSY_MS ?? 0);
+  for (const end = performance.now() + busyMs; performance.now() < end; );
+}
+
 function scalar(resources, name) {
   let sum = 0;
   for (const r of resources) if (r.name === name && r.type === 'SCALAR') sum += r.scalar.value;
@@ -153,6 +164,7 @@ function onEvent(event) {
         },
       },
       () => {
+        if (process.env.AGORA_MIN_RUN_BUSY_AT !== 'update') busy();
         const others = offers.filter((o) => o !== fit).map((o) => o.id);
         if (others.length > 0)
           call({
@@ -165,6 +177,7 @@ function onEvent(event) {
     );
   } else if (event.type === 'UPDATE' && event.update.status.task_id.value === taskId) {
     const status = event.update.status;
+    if (process.env.AGORA_MIN_RUN_BUSY_AT === 'update') busy();
     process.stderr.write(`min-run: ${status.state}\n`);
     if (status.uuid !== undefined)
       call({
