@@ -1,4 +1,4 @@
-// Runs a client (`agora <bin/agora.js> run …` or `script <file> …`) and writes, at its exit,
+// Runs a client (`agora <bin/agora.js> run …` or `script <file> …`, both as node's main script) and writes, at its exit,
 // to the file named by AGORA_MARKS: the CPU (user + system, all threads, ms) and the wall
 // clock (epoch ms) when this file's first line ran (node's own start done), and when the
 // client first wrote a SUBSCRIBE and an ACCEPT to a socket (bench/cli-floor.ts); and the
@@ -34,13 +34,7 @@ process.on('exit', () => {
 });
 process.execArgv.length = 0;
 const [kind, file] = process.argv.splice(2, 2);
-if (kind === 'agora') {
-  // As bin/agora.js: argv[2] is 'run'.
-  process.argv.splice(1, 1, file);
-  require(require('node:path').join(file, '..', 'code-cache.js')).runWithCodeCache(
-    require('node:path').join(file, '..', '..', 'dist', 'agora-run.cjs'),
-  );
-} else {
-  process.argv.splice(1, 1, file);
-  require(file);
-}
+// `agora <bin/agora.js> run …` runs as `node bin/agora.js run …` would; `script <file> …` the file.
+void kind;
+process.argv.splice(1, 1, file);
+require(file);

@@ -50,6 +50,17 @@ function markCodeCacheComplete(): void {
   (globalThis as Record<symbol, unknown>)[Symbol.for('agora.code-cache.complete')] = true;
 }
 
+/**
+ * bin/run-ahead.js holds signals from the moment it sent the SUBSCRIBE until these handlers
+ * are on: the first one that came then, if any, which this run acts on as on its own.
+ */
+function releaseEarlySignals(): NodeJS.Signals | undefined {
+  const early = Reflect.get(globalThis, Symbol.for('agora.run.earlySignals')) as
+    | { release(): NodeJS.Signals | undefined }
+    | undefined;
+  return early?.release();
+}
+
 /** Signal numbers for the exit status 128+n, as shells report a signalled process. */
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 /** How often to look whether `npx`'s process is gone (see watchParent). */
@@ -140,6 +151,8 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  const early = releaseEarlySignals();
+  if (early !== undefined) onSignal(early);
   const stopWatching = watchParent(() => onSignal('SIGHUP'));
   try {
     const result = await runCommand({
