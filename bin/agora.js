@@ -3,8 +3,8 @@
 // `npm run build` writes to dist/. CommonJS (bin/package.json), as the bundles
 // are: node 20 starts an ES module entry 10 ms later (scripts/build.mjs).
 // `agora run` starts from a bundle of its own, with a V8 code cache
-// (code-cache.js): its task's start counts every millisecond (#7 item 17), and its
-// SUBSCRIBE is sent before that bundle loads (run-ahead.js).
+// (code-cache.js): its task's start counts every millisecond (#7 item 17), and for plain
+// arguments its first calls up to the ACCEPT go out before that bundle loads (run-ahead.js).
 'use strict';
 const { join } = require('node:path');
 
@@ -18,8 +18,9 @@ try {
   process.exit(1);
 }
 if (bundle !== runBundle) require(bundle);
-else if (require('./run-ahead.js').sendAhead(process.argv.slice(3))) {
-  // The SUBSCRIBE goes out in this first turn's poll phase (the connect on a local address is
-  // done by then); the bundle loads in its check phase while the master answers.
-  setImmediate(() => require('./code-cache.js').runWithCodeCache(bundle));
-} else require('./code-cache.js').runWithCodeCache(bundle);
+else {
+  // For plain arguments the prelude does the SUBSCRIBE, the first OFFERS and the ACCEPT
+  // itself and loads the bundle at the task's first update; else the bundle does it all.
+  const load = () => require('./code-cache.js').runWithCodeCache(bundle);
+  if (!require('./run-ahead.js').runAhead(process.argv.slice(3), load)) load();
+}

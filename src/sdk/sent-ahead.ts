@@ -1,5 +1,5 @@
 // The request `agora run`'s prelude (bin/run-ahead.js) wrote before the run bundle loaded,
-// handed to lean-http's first matching request (#7 item 17).
+// and the answer it read, handed to lean-http's first matching request (#7 item 17).
 import type { Socket } from 'node:net';
 
 /**
@@ -14,6 +14,8 @@ interface SentAhead {
   readonly request: string;
   readonly socket: Socket;
   readonly failed: boolean;
+  /** What the prelude read of the answer already (it reads up to the ACCEPT): read again here. */
+  readonly bytes?: readonly Buffer[];
 }
 
 export function hasSentAhead(): boolean {
@@ -39,5 +41,8 @@ export function takeSentAhead(url: URL, request: string): Socket | undefined {
     return undefined;
   }
   ahead.socket.removeAllListeners('error');
+  // Paused, with no reader: the bytes go back in front of whatever the kernel still holds.
+  if (ahead.bytes !== undefined && ahead.bytes.length > 0)
+    ahead.socket.unshift(Buffer.concat(ahead.bytes));
   return ahead.socket;
 }

@@ -1,6 +1,7 @@
-// bin/run-ahead.js: `agora run` sends its SUBSCRIBE before its bundle loads, only when the
-// request is certain, and the bundle takes that request's connection instead of sending a
-// second SUBSCRIBE (which would leave a framework nobody follows).
+// bin/run-ahead.js: for plain arguments `agora run` sends its SUBSCRIBE, reads the first
+// OFFERS and sends the ACCEPT before its bundle loads, only when the requests are certain; the
+// bundle takes that connection (and what was read on it) instead of sending a second SUBSCRIBE
+// (which would leave a framework nobody follows), and the launch instead of a second ACCEPT.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,16 +10,134 @@ import { createServer, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { commandInfo } from '../../src/cli/run.js';
+import { offerFree, place, sumQuantities } from '../../src/placement/index.js';
+import { Resources } from '../../src/resources/index.js';
+import type { CommandInfo, Offer } from '../../src/wire/index.js';
 
 const AGORA = fileURLToPath(new URL('../../bin/agora.js', import.meta.url));
 const AHEAD = fileURLToPath(new URL('../../bin/run-ahead.js', import.meta.url));
-const { subscribeRequest } = createRequire(import.meta.url)(AHEAD) as {
+const { subscribeRequest, chooseOffer, acceptBody } = createRequire(import.meta.url)(AHEAD) as {
   subscribeRequest: (
     args: readonly string[],
     env: NodeJS.ProcessEnv,
     username: string,
   ) => { url: URL; text: string } | undefined;
+  chooseOffer: (offers: readonly Offer[]) => Offer | undefined;
+  acceptBody: (
+    frameworkId: { value: string },
+    offer: Offer,
+    taskId: string,
+    name: string,
+    command: CommandInfo,
+  ) => string;
 };
+
+/** The offer src/frameworks/run.ts's bestOffer() takes for the default demand. */
+function bestOffer(offers: readonly Offer[]): Offer | undefined {
+  const demand = Resources.scalars({ cpus: 0.1, mem: 32 });
+  const fitting = offers.filter((offer) =>
+    Resources.fromWire(offer.resources).unallocate().contains(demand),
+  );
+  if (fitting.length <= 1) return fitting[0];
+  const agents = fitting.map((offer) => ({
+    id: offer.id.value,
+    free: offerFree(Resources.fromWire(offer.resources)),
+  }));
+  const [placement] = place(
+    'min-delay',
+    [{ id: 't', demand: offerFree(demand), submittedAtMs: 0 }],
+    agents,
+    { nowMs: 0, clusterCapacity: sumQuantities(agents.map((agent) => agent.free)) },
+  );
+  return fitting.find((offer) => offer.id.value === placement?.agentId) ?? fitting[0];
+}
+
+function offer(i: number, cpus: number, mem: number, disk: number): Offer {
+  return {
+    id: { value: `O${i}` },
+    framework_id: { value: 'F' },
+    agent_id: { value: `S${i}` },
+    hostname: `h${i}`,
+    url: { scheme: 'http', address: { hostname: '127.0.0.1', ip: '127.0.0.1', port: 5051 } },
+    resources: [
+      { name: 'cpus', type: 'SCALAR', scalar: { value: cpus }, role: '*' },
+      { name: 'mem', type: 'SCALAR', scalar: { value: mem }, role: '*' },
+      ...(disk > 0
+        ? [{ name: 'disk', type: 'SCALAR' as const, scalar: { value: disk }, role: '*' }]
+        : []),
+      {
+        name: 'ports',
+        type: 'RANGES',
+        ranges: { range: [{ begin: 31000, end: 32000 }] },
+        role: '*',
+      },
+    ],
+  } as unknown as Offer;
+}
+
+test('run-ahead takes the offer the framework would take, or leaves the choice to it', () => {
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  for (let round = 0; round < 2000; round++) {
+    const offers = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) =>
+      offer(
+        i,
+        pick([0, 0.05, 0.1, 0.3, 1, 2, 7.5]),
+        pick([0, 16, 32, 64, 1000, 23081]),
+        pick([0, 0, 100, 74703]),
+      ),
+    );
+    assert.equal(
+      chooseOffer(offers)?.id.value,
+      bestOffer(offers)?.id.value,
+      JSON.stringify(offers.map((o) => o.resources)),
+    );
+  }
+  // Reserved or revocable resources: not judged here.
+  const reserved = offer(0, 1, 64, 0);
+  (reserved.resources[0] as unknown as Record<string, unknown>).reservations = [
+    { type: 'STATIC', role: 'r' },
+  ];
+  assert.equal(chooseOffer([reserved, offer(1, 1, 64, 0)]), undefined);
+});
+
+test("run-ahead's ACCEPT is the framework's for the same offer and task", () => {
+  const fit = offer(1, 2, 2048, 0);
+  for (const positionals of [['echo hi; exit 3'], ['sh', '-c', 'echo two']]) {
+    const body = JSON.parse(
+      acceptBody({ value: 'F-1' }, fit, 'n-00ab', 'n', commandInfo(positionals, [])),
+    ) as unknown;
+    assert.deepEqual(body, {
+      framework_id: { value: 'F-1' },
+      type: 'ACCEPT',
+      accept: {
+        offer_ids: [fit.id],
+        operations: [
+          {
+            type: 'LAUNCH',
+            launch: {
+              task_infos: [
+                {
+                  name: 'n',
+                  task_id: { value: 'n-00ab' },
+                  agent_id: fit.agent_id,
+                  resources: Resources.scalars({ cpus: 0.1, mem: 32 }).toWire('pre-refinement'),
+                  command: commandInfo(positionals, []),
+                },
+              ],
+            },
+          },
+        ],
+        filters: { refuse_seconds: 3600 },
+      },
+    });
+  }
+});
 
 test('run-ahead sends only for plain arguments and a plain master', () => {
   const env = { AGORA_MASTER: '127.0.0.1:5050' };
