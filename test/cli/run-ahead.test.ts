@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { commandInfo } from '../../src/cli/run.js';
 import { offerFree, place, sumQuantities } from '../../src/placement/index.js';
@@ -254,5 +255,112 @@ test('agora run sends one SUBSCRIBE, the one sent ahead, whatever plain flags it
       userInfo().username,
     );
     if (expected !== undefined) assert.equal(subscribes[0], expected.text);
+  }
+});
+
+/**
+ * A master that offers one agent at once, answers the ACCEPT with 202, then reports the task
+ * STARTING and, once that is acknowledged, FINISHED; every call is recorded.
+ */
+async function launchingMaster(t: TestContext): Promise<{ address: string; calls: Call[] }> {
+  const calls: Call[] = [];
+  let stream: ServerResponse | undefined;
+  let taskId = '';
+  const update = (state: string, uuid: string) =>
+    stream?.write(
+      recordOf({
+        type: 'UPDATE',
+        update: {
+          status: {
+            task_id: { value: taskId },
+            state,
+            source: 'SOURCE_EXECUTOR',
+            agent_id: { value: 'S1' },
+            uuid,
+            ...(state === 'TASK_FINISHED' ? { message: 'Command exited with status 0' } : {}),
+          },
+        },
+      }),
+    );
+  const server = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => {
+      body += chunk.toString('utf8');
+    });
+    request.on('end', () => {
+      if (request.method !== 'POST') return void response.writeHead(404).end();
+      const call = JSON.parse(body) as Call;
+      calls.push(call);
+      if (call.type === 'SUBSCRIBE') {
+        response.writeHead(200, { 'content-type': 'application/json', 'mesos-stream-id': 's1' });
+        response.write(
+          recordOf({
+            type: 'SUBSCRIBED',
+            subscribed: { framework_id: { value: 'F1' }, heartbeat_interval_seconds: 15 },
+          }),
+        );
+        // The agent's address refuses: the task's output is simply not there.
+        const fit = offer(1, 2, 2048, 0);
+        response.write(
+          recordOf({
+            type: 'OFFERS',
+            offers: {
+              offers: [
+                {
+                  ...fit,
+                  url: {
+                    scheme: 'http',
+                    address: { hostname: '127.0.0.1', ip: '127.0.0.1', port: 1 },
+                  },
+                },
+              ],
+            },
+          }),
+        );
+        stream = response;
+        return;
+      }
+      response.writeHead(202).end();
+      if (call.type === 'ACCEPT') {
+        taskId = call.accept?.operations[0]?.launch.task_infos[0]?.task_id.value ?? '';
+        update('TASK_STARTING', 'dXVpZDE=');
+      }
+      if (call.type === 'ACKNOWLEDGE' && call.acknowledge?.uuid === 'dXVpZDE=')
+        update('TASK_FINISHED', 'dXVpZDI=');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, calls };
+}
+
+interface Call {
+  type: string;
+  accept?: { operations: { launch: { task_infos: { task_id: { value: string } }[] } }[] };
+  acknowledge?: { uuid: string };
+}
+
+function recordOf(event: unknown): string {
+  const json = JSON.stringify(event);
+  return `${Buffer.byteLength(json)}\n${json}`;
+}
+
+test('agora run launched ahead sends one SUBSCRIBE and one ACCEPT, and exits with its task', async (t) => {
+  const master = await launchingMaster(t);
+  for (const args of [
+    ['--master', master.address, '--', 'true'], // the prelude launches
+    ['--master', master.address, '--quiet', '--', 'true'], // the bundle does it all
+  ]) {
+    master.calls.length = 0;
+    const code = await agoraRun(args, {});
+    assert.equal(code, 0, `exit status of agora run ${args.join(' ')}`);
+    const types = master.calls.map((call) => call.type);
+    assert.equal(types.filter((type) => type === 'SUBSCRIBE').length, 1, types.join(' '));
+    assert.equal(types.filter((type) => type === 'ACCEPT').length, 1, types.join(' '));
+    assert.ok(types.includes('TEARDOWN'), types.join(' '));
+    assert.equal(types.filter((type) => type === 'ACKNOWLEDGE').length, 2, types.join(' '));
   }
 });
