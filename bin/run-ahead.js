@@ -46,15 +46,40 @@ function plainRunArguments(args) {
   return undefined;
 }
 
-/** The master's base URL for a plain address, or undefined. */
+/**
+ * The scheduler endpoint of a plain address (`host`, `hostname`, `port`, `origin`, `href` as a
+ * URL's), or undefined. An IPv4 address with a port other than 80 (`127.0.0.1:5050`, the usual
+ * form) is read by hand, as a URL would normalize it: node's first `new URL` costs ~0.5 ms.
+ */
 function plainMaster(address) {
   if (/^(zk|etcd|file|https):/i.test(address) || address.includes(',')) return undefined;
+  const plain =
+    /^(?:http:\/\/)?((?:(?:0|[1-9]\d{0,2})\.){3}(?:0|[1-9]\d{0,2})):([1-9]\d{0,4})\/?$/i.exec(
+      address,
+    );
+  if (
+    plain?.[1].split('.').every((octet) => Number(octet) <= 255) === true &&
+    Number(plain[2]) <= 65535 &&
+    plain[2] !== '80'
+  )
+    return endpoint(plain[1], plain[2]);
   try {
     const url = new URL(/^[a-z]+:\/\//i.test(address) ? address : `http://${address}`);
-    return url.protocol === 'http:' ? new URL(`http://${url.host}`) : undefined;
+    return url.protocol === 'http:' ? endpoint(url.hostname, url.port) : undefined;
   } catch {
     return undefined;
   }
+}
+
+function endpoint(hostname, port) {
+  const host = port === '' ? hostname : `${hostname}:${port}`;
+  return {
+    hostname: hostname.replace(/^\[|\]$/g, ''),
+    port,
+    host,
+    origin: `http://${host}`,
+    href: `http://${host}/api/v1/scheduler`,
+  };
 }
 
 /**
@@ -68,7 +93,7 @@ function subscribeRequest(args, env, username) {
   if (values === undefined) return undefined;
   const master = plainMaster(values.master ?? env.AGORA_MASTER ?? '127.0.0.1:5050');
   if (master === undefined) return undefined;
-  const url = new URL('/api/v1/scheduler', master);
+  const url = master;
   const body = JSON.stringify({
     type: 'SUBSCRIBE',
     subscribe: {
@@ -82,7 +107,7 @@ function subscribeRequest(args, env, username) {
     },
   });
   const head = [
-    `POST ${url.pathname} HTTP/1.1`,
+    'POST /api/v1/scheduler HTTP/1.1',
     `host: ${url.host}`,
     'content-type: application/json',
     'accept: application/json',
