@@ -123,7 +123,12 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
     taskId: taskId.value,
   });
   const failoverTimeoutMs = options.failoverTimeoutMs ?? DEFAULT_FAILOVER_TIMEOUT_MS;
-  const stop = [options.interrupt, deadline].filter((s) => s !== undefined);
+  // With a task launched by the prelude the subscription must be taken up (its bytes are read
+  // already) even when interrupted: the run then kills that task rather than leave it.
+  const stop = [
+    options.launchedAhead === undefined ? options.interrupt : undefined,
+    deadline,
+  ].filter((s) => s !== undefined);
   let connection: SchedulerConnection;
   try {
     connection = await subscribe({
@@ -251,7 +256,8 @@ class TaskRun {
 
   /** Ctrl-C or --timeout: before the launch the run ends now; after it the task is killed. */
   private stopWanted(why: 'interrupted' | 'timeout'): void {
-    if (this.isLaunched) {
+    // A task the prelude launched is launched, though its offers are not read again yet.
+    if (this.isLaunched || this.launchedAhead !== undefined) {
       if (why === 'timeout') this.options.stderr.write('agora run: --timeout passed\n');
       void this.kill();
       return;
@@ -265,14 +271,18 @@ class TaskRun {
 
   private async offers(offers: readonly Offer[]): Promise<void> {
     const ids = offers.map((o) => o.id);
-    if (this.isLaunched || this.isKillWanted || this.options.interrupt?.aborted === true) {
+    // The prelude's launch is taken whatever came since (a Ctrl-C now kills that task).
+    const ahead = this.launchedAhead;
+    this.launchedAhead = undefined;
+    if (
+      ahead === undefined &&
+      (this.isLaunched || this.isKillWanted || this.options.interrupt?.aborted === true)
+    ) {
       await this.connection
         .decline(ids, { refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS })
         .catch(() => undefined);
       return;
     }
-    const ahead = this.launchedAhead;
-    this.launchedAhead = undefined;
     const fit =
       ahead !== undefined
         ? (offers.find((offer) => offer.id.value === ahead.offerId) ?? this.bestOffer(offers))

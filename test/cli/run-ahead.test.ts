@@ -3,7 +3,7 @@
 // bundle takes that connection (and what was read on it) instead of sending a second SUBSCRIBE
 // (which would leave a framework nobody follows), and the launch instead of a second ACCEPT.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -262,7 +262,10 @@ test('agora run sends one SUBSCRIBE, the one sent ahead, whatever plain flags it
  * A master that offers one agent at once, answers the ACCEPT with 202, then reports the task
  * STARTING and, once that is acknowledged, FINISHED; every call is recorded.
  */
-async function launchingMaster(t: TestContext): Promise<{ address: string; calls: Call[] }> {
+async function launchingMaster(
+  t: TestContext,
+  options: { holdStarting?: boolean } = {},
+): Promise<{ address: string; calls: Call[] }> {
   const calls: Call[] = [];
   let stream: ServerResponse | undefined;
   let taskId = '';
@@ -278,6 +281,9 @@ async function launchingMaster(t: TestContext): Promise<{ address: string; calls
             agent_id: { value: 'S1' },
             uuid,
             ...(state === 'TASK_FINISHED' ? { message: 'Command exited with status 0' } : {}),
+            ...(state === 'TASK_KILLED'
+              ? { message: 'Command terminated with signal Terminated' }
+              : {}),
           },
         },
       }),
@@ -323,8 +329,9 @@ async function launchingMaster(t: TestContext): Promise<{ address: string; calls
       response.writeHead(202).end();
       if (call.type === 'ACCEPT') {
         taskId = call.accept?.operations[0]?.launch.task_infos[0]?.task_id.value ?? '';
-        update('TASK_STARTING', 'dXVpZDE=');
+        if (options.holdStarting !== true) update('TASK_STARTING', 'dXVpZDE=');
       }
+      if (call.type === 'KILL') update('TASK_KILLED', 'dXVpZDM=');
       if (call.type === 'ACKNOWLEDGE' && call.acknowledge?.uuid === 'dXVpZDE=')
         update('TASK_FINISHED', 'dXVpZDI=');
     });
@@ -363,4 +370,27 @@ test('agora run launched ahead sends one SUBSCRIBE and one ACCEPT, and exits wit
     assert.ok(types.includes('TEARDOWN'), types.join(' '));
     assert.equal(types.filter((type) => type === 'ACKNOWLEDGE').length, 2, types.join(' '));
   }
+});
+
+test('agora run killed between the ACCEPT sent ahead and the first update kills that task', async (t) => {
+  const master = await launchingMaster(t, { holdStarting: true });
+  const { NODE_OPTIONS: _n, AGORA_PRINCIPAL: _p, AGORA_SECRET: _s, ...env } = process.env;
+  const child = spawn(process.execPath, [AGORA, 'run', '--master', master.address, '--', 'true'], {
+    env,
+    stdio: 'ignore',
+  });
+  t.after(() => child.kill('SIGKILL'));
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  const deadline = Date.now() + 20_000;
+  while (!master.calls.some((call) => call.type === 'ACCEPT')) {
+    assert.ok(Date.now() < deadline, 'no ACCEPT within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  const types = master.calls.map((call) => call.type);
+  assert.equal(types.filter((type) => type === 'ACCEPT').length, 1, types.join(' '));
+  assert.ok(types.includes('KILL'), types.join(' '));
+  assert.ok(types.includes('TEARDOWN'), types.join(' '));
+  assert.equal(code, 143);
 });
