@@ -3,7 +3,8 @@
 // `npm run build` writes to dist/. CommonJS (bin/package.json), as the bundles
 // are: node 20 starts an ES module entry 10 ms later (scripts/build.mjs).
 // `agora run` starts from a bundle of its own, with a V8 code cache
-// (code-cache.js): its task's start counts every millisecond (#7 item 17).
+// (code-cache.js): its task's start counts every millisecond (#7 item 17), and for plain
+// arguments its first calls up to the ACCEPT go out before that bundle loads (run-ahead.js).
 'use strict';
 const { join } = require('node:path');
 
@@ -16,5 +17,10 @@ try {
   console.error('agora: dist/ is missing; run `npm run build` (or `npm start`) first');
   process.exit(1);
 }
-if (bundle === runBundle) require('./code-cache.js').runWithCodeCache(bundle);
-else require(bundle);
+if (bundle !== runBundle) require(bundle);
+else {
+  // For plain arguments the prelude does the SUBSCRIBE, the first OFFERS and the ACCEPT
+  // itself and loads the bundle at the task's first update; else the bundle does it all.
+  const load = () => require('./code-cache.js').runWithCodeCache(bundle);
+  if (!require('./run-ahead.js').runAhead(process.argv.slice(3), load)) load();
+}

@@ -1,5 +1,10 @@
 // `agora run`: flags to a RunCommandOptions, signals to a kill.
-import { EXIT_COULD_NOT_RUN, type RunDockerOptions, runCommand } from '../frameworks/index.js';
+import {
+  EXIT_COULD_NOT_RUN,
+  type LaunchedAhead,
+  type RunDockerOptions,
+  runCommand,
+} from '../frameworks/index.js';
 import { Resources } from '../resources/index.js';
 import { AgoraError, type CommandInfo } from '../wire/index.js';
 import { durationFlag, numberFlag, type ParsedValues, stringFlag, UsageError } from './command.js';
@@ -48,6 +53,25 @@ export function taskResources(values: ParsedValues): Resources {
 /** bin/code-cache.js writes a cache at exit only once this is set (its COMPLETE_MARK). */
 function markCodeCacheComplete(): void {
   (globalThis as Record<symbol, unknown>)[Symbol.for('agora.code-cache.complete')] = true;
+}
+
+/**
+ * bin/run-ahead.js holds signals from the moment it sent the SUBSCRIBE until these handlers
+ * are on: the first one that came then, if any, which this run acts on as on its own.
+ */
+function releaseEarlySignals(): NodeJS.Signals | undefined {
+  const early = Reflect.get(globalThis, Symbol.for('agora.run.earlySignals')) as
+    | { release(): NodeJS.Signals | undefined }
+    | undefined;
+  return early?.release();
+}
+
+/** The task bin/run-ahead.js launched before this bundle loaded, if any (taken once). */
+function takeLaunchedAhead(): LaunchedAhead | undefined {
+  const key = Symbol.for('agora.run.launchedAhead');
+  const ahead = Reflect.get(globalThis, key) as LaunchedAhead | undefined;
+  Reflect.deleteProperty(globalThis, key);
+  return ahead;
 }
 
 /** Signal numbers for the exit status 128+n, as shells report a signalled process. */
@@ -140,7 +164,10 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  const early = releaseEarlySignals();
+  if (early !== undefined) onSignal(early);
   const stopWatching = watchParent(() => onSignal('SIGHUP'));
+  const launchedAhead = takeLaunchedAhead();
   try {
     const result = await runCommand({
       master: defaultMaster(values),
@@ -161,6 +188,7 @@ export async function run(values: ParsedValues, positionals: readonly string[]):
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       codec,
       ...(docker !== undefined ? { docker } : {}),
+      ...(launchedAhead !== undefined ? { launchedAhead } : {}),
     });
     // The code cache of `agora run`'s bundle (bin/code-cache.js) is made from a run that
     // went the whole way, so that it holds the path to a task's start.

@@ -12,6 +12,7 @@ export {
   EXIT_COULD_NOT_RUN,
   EXIT_INTERRUPTED,
   exitStatusOf,
+  type LaunchedAhead,
   type RunCommandOptions,
   type RunOutcome,
   type RunResult,

@@ -77,6 +77,19 @@ export interface RunCommandOptions {
   readonly codec?: 'json' | 'protobuf';
   /** Runs the command in a Docker container (`--docker-image`), as mesos-execute does. */
   readonly docker?: RunDockerOptions;
+  /**
+   * The task `agora run`'s prelude (bin/run-ahead.js) launched before this code loaded: its id,
+   * the offer its ACCEPT took (one of the subscription's first offers, which this run reads
+   * again) and the ACCEPT's answer. This run then sends no ACCEPT of its own for that offer.
+   */
+  readonly launchedAhead?: LaunchedAhead;
+}
+
+export interface LaunchedAhead {
+  readonly taskId: string;
+  readonly offerId: string;
+  /** Undefined: no answer came (the connection broke): whether the master took it is unknown. */
+  readonly answer: { readonly status: number; readonly body: string } | undefined;
 }
 
 /** How a run ended: its task's terminal state, no task at all, or interrupted before launch. */
@@ -100,7 +113,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
   const suffix = Math.floor(Math.random() * 2 ** 48)
     .toString(16)
     .padStart(12, '0');
-  const taskId = mintTaskId(`${options.name}-${suffix}`);
+  const taskId = mintTaskId(options.launchedAhead?.taskId ?? `${options.name}-${suffix}`);
   const deadline =
     options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
   const notRun = (exitStatus: number, outcome: RunOutcome): RunResult => ({
@@ -110,7 +123,12 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
     taskId: taskId.value,
   });
   const failoverTimeoutMs = options.failoverTimeoutMs ?? DEFAULT_FAILOVER_TIMEOUT_MS;
-  const stop = [options.interrupt, deadline].filter((s) => s !== undefined);
+  // With a task launched by the prelude the subscription must be taken up (its bytes are read
+  // already) even when interrupted: the run then kills that task rather than leave it.
+  const stop = [
+    options.launchedAhead === undefined ? options.interrupt : undefined,
+    deadline,
+  ].filter((s) => s !== undefined);
   let connection: SchedulerConnection;
   try {
     connection = await subscribe({
@@ -169,13 +187,17 @@ class TaskRun {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconcileRetryMs = RECONCILE_RETRY_INITIAL_MS;
   private finish: (result: RunResult) => void = () => undefined;
+  /** The prelude's launch, until the offers it took come by (read again from the start). */
+  private launchedAhead: LaunchedAhead | undefined;
 
   constructor(
     private readonly connection: SchedulerConnection,
     private readonly options: RunCommandOptions,
     private readonly taskId: TaskID,
     private readonly deadline: AbortSignal | undefined,
-  ) {}
+  ) {
+    this.launchedAhead = options.launchedAhead;
+  }
 
   async wait(): Promise<RunResult> {
     const finished = new Promise<RunResult>((resolve) => {
@@ -234,7 +256,8 @@ class TaskRun {
 
   /** Ctrl-C or --timeout: before the launch the run ends now; after it the task is killed. */
   private stopWanted(why: 'interrupted' | 'timeout'): void {
-    if (this.isLaunched) {
+    // A task the prelude launched is launched, though its offers are not read again yet.
+    if (this.isLaunched || this.launchedAhead !== undefined) {
       if (why === 'timeout') this.options.stderr.write('agora run: --timeout passed\n');
       void this.kill();
       return;
@@ -248,13 +271,22 @@ class TaskRun {
 
   private async offers(offers: readonly Offer[]): Promise<void> {
     const ids = offers.map((o) => o.id);
-    if (this.isLaunched || this.isKillWanted || this.options.interrupt?.aborted === true) {
+    // The prelude's launch is taken whatever came since (a Ctrl-C now kills that task).
+    const ahead = this.launchedAhead;
+    this.launchedAhead = undefined;
+    if (
+      ahead === undefined &&
+      (this.isLaunched || this.isKillWanted || this.options.interrupt?.aborted === true)
+    ) {
       await this.connection
         .decline(ids, { refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS })
         .catch(() => undefined);
       return;
     }
-    const fit = this.bestOffer(offers);
+    const fit =
+      ahead !== undefined
+        ? (offers.find((offer) => offer.id.value === ahead.offerId) ?? this.bestOffer(offers))
+        : this.bestOffer(offers);
     if (fit === undefined) {
       await this.connection
         .decline(ids, { refuse_seconds: MISFIT_REFUSE_SECONDS })
@@ -286,11 +318,12 @@ class TaskRun {
     for (const [i, containerPort] of (docker?.containerPorts ?? []).entries())
       this.report(`container port ${containerPort} is ${fit.hostname}:${ports?.hostPorts[i]}`);
     const others = offers.filter((o) => o !== fit).map((o) => o.id);
-    const accepted = this.connection.accept(
-      [fit.id],
-      [{ type: 'LAUNCH', launch: { task_infos: [task] } }],
-      { refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS },
-    );
+    const accepted =
+      ahead !== undefined && fit.id.value === ahead.offerId
+        ? answeredAhead(ahead)
+        : this.connection.accept([fit.id], [{ type: 'LAUNCH', launch: { task_infos: [task] } }], {
+            refuse_seconds: AFTER_LAUNCH_REFUSE_SECONDS,
+          });
     this.launching = accepted;
     // The other offers' DECLINE and the SUPPRESS go once the ACCEPT is answered, not beside
     // it: the master handles every call it reads in one loop turn before it flushes that
@@ -517,6 +550,19 @@ class TaskRun {
   private report(line: string): void {
     this.options.report?.(line);
   }
+}
+
+/** The prelude's ACCEPT as the SDK's accept() would have ended: 202, else an error. */
+function answeredAhead(ahead: LaunchedAhead): Promise<void> {
+  const answer = ahead.answer;
+  if (answer === undefined)
+    return Promise.reject(new Error('the connection closed before the master answered'));
+  if (answer.status === 202) return Promise.resolve();
+  return Promise.reject(
+    new Error(
+      `the master answered ${answer.status}${answer.body !== '' ? `: ${answer.body}` : ''}`,
+    ),
+  );
 }
 
 /** What `agora run` exits with for a terminal status (see `agora run --help`). */

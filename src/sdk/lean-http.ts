@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { withClientAuthorization } from './client-credential.js';
 import { clientTls } from './client-tls.js';
 import { asConnectionError, ConnectionError } from './http-client.js';
+import { hasSentAhead, takeSentAhead } from './sent-ahead.js';
 
 /**
  * Idle keep-alive sockets kept per origin; more are closed. Above what a framework has in
@@ -58,6 +59,15 @@ const idle = new Map<string, Socket[]>();
  */
 export async function leanRequest(url: URL, options: LeanRequestOptions): Promise<LeanResponse> {
   options.signal?.throwIfAborted();
+  if (options.isStream === true && typeof options.body === 'string' && hasSentAhead()) {
+    const body = options.body;
+    const ahead = takeSentAhead(url, requestHead(url, options, Buffer.byteLength(body)) + body);
+    if (ahead !== undefined) {
+      const response = new Response(ahead, url, options, false);
+      ahead.resume();
+      return response.head;
+    }
+  }
   const reused = options.isStream === true ? undefined : takeIdle(url.origin);
   if (reused !== undefined) {
     try {
@@ -199,6 +209,20 @@ function forgetIdle(origin: string, socket: Socket): void {
   socket.destroy();
 }
 
+/** A request's head as exchange() writes it, for a body of `length` bytes. */
+function requestHead(url: URL, options: LeanRequestOptions, length: number): string {
+  const lines = [
+    `${options.method} ${url.pathname}${url.search} HTTP/1.1`,
+    `host: ${url.host}`,
+    ...Object.entries(withClientAuthorization(options.headers)).map(
+      ([name, value]) => `${name}: ${value}`,
+    ),
+    `content-length: ${length}`,
+    `connection: ${options.isStream === true ? 'close' : 'keep-alive'}`,
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
 /** A pooled socket the server had closed: the request never reached it. */
 class StaleSocketError extends Error {}
 
@@ -210,18 +234,10 @@ function exchange(
 ): Promise<LeanResponse> {
   const response = new Response(socket, url, options, isReused);
   const body = options.body ?? '';
-  const lines = [
-    `${options.method} ${url.pathname}${url.search} HTTP/1.1`,
-    `host: ${url.host}`,
-    ...Object.entries(withClientAuthorization(options.headers)).map(
-      ([name, value]) => `${name}: ${value}`,
-    ),
-    `content-length: ${Buffer.byteLength(body)}`,
-    `connection: ${options.isStream === true ? 'close' : 'keep-alive'}`,
-  ];
-  if (typeof body === 'string') socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  if (typeof body === 'string')
+    socket.write(requestHead(url, options, Buffer.byteLength(body)) + body);
   else {
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    socket.write(requestHead(url, options, body.byteLength));
     socket.write(body);
   }
   return response.head;
