@@ -20,7 +20,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Container, Containerizer, Termination } from '../containerizer/index.js';
+import type {
+  Container,
+  Containerizer,
+  ResourceLimits,
+  Termination,
+} from '../containerizer/index.js';
 import { Resources } from '../resources/index.js';
 import { type Clock, type EventStream, every, type Logger, type Timer } from '../runtime/index.js';
 import {
@@ -45,6 +50,7 @@ import {
 } from '../wire/index.js';
 import type { Checkpoint, CheckpointedRun, RunAddress } from './checkpoint.js';
 import { drainGracePeriodNs } from './drain.js';
+import { executorLimits } from './executor-limits.js';
 import type { ExecutorClaims } from './executor-token.js';
 import type { UriFetcher } from './fetcher.js';
 import { sandboxPath } from './recovery.js';
@@ -302,6 +308,8 @@ export class Executors {
           ...(run.info.resources ?? []),
           ...(first.task.resources ?? []),
         ]),
+        // The task's limits hold its executor's container, as Mesos applies them there.
+        ...limitsOf(Resources.fromWire(run.info.resources ?? []), first.task),
       });
     } catch (error) {
       log.warn(
@@ -911,4 +919,10 @@ function pointLatestAt(runsDir: string, containerIdValue: string): void {
   const temporary = join(runsDir, `.latest-${containerIdValue}`);
   symlinkSync(containerIdValue, temporary);
   renameSync(temporary, join(runsDir, 'latest'));
+}
+
+/** The launch's `limits` field, present only when the task brings limits. */
+function limitsOf(executorResources: Resources, task: TaskInfo): { limits?: ResourceLimits } {
+  const limits = executorLimits(executorResources, task);
+  return limits === undefined ? {} : { limits };
 }

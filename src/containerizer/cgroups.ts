@@ -5,7 +5,7 @@
 // decides the version: this machine has v1 (a mount per controller); systemd
 // hosts have v2 (one unified mount); both are detected from /proc/self/mountinfo.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type CgroupController = 'cpu' | 'cpuacct' | 'memory' | 'pids';
@@ -259,25 +259,25 @@ export class ContainerCgroup {
   }
 
   /**
-   * Makes the cgroup for a container whose first process (its shim) writes the limits
-   * itself before it joins (shim.ts): returns those writes. v1's directories are made in
-   * the thread pool: on cgroupfs each is kernel work that, on the event loop, cost a
-   * cgroups agent about a quarter of its time per task (bench:agent, #9). The limits were
-   * written from the thread pool too, each an open, a write and a close, one turn of the
-   * agent's event loop apiece, all before the task could start (#7 item 17); the shim's
-   * shell writes them with builtins, off the agent. v2 (delegation first, in order) is
-   * created and limited here, as create() does, and leaves nothing to write.
+   * The cgroup of a container whose first process (its shim) makes it, writes the limits and
+   * joins (shim.ts): returns the directories to make and the writes. v1's are the shim's to
+   * make, after its fork: made by the agent before asking for the fork, an agent SIGKILLed in
+   * between left them empty with nobody to remove them until it started again (on the event
+   * loop each mkdir had also cost a cgroups agent a quarter of its time per task, bench:agent,
+   * #9). The limits were written from the thread pool once, one turn of the agent's event
+   * loop apiece (#7 item 17); the shim's shell writes them with builtins, off the agent. v2
+   * (delegation first, in order) is created and limited here, as create() does, and leaves
+   * nothing to make or write.
    */
-  async createForShim(limits: CgroupLimits): Promise<readonly CgroupWrite[]> {
+  forShim(limits: CgroupLimits): {
+    readonly directories: readonly string[];
+    readonly writes: readonly CgroupWrite[];
+  } {
     if (this.hierarchy.version === 'v2') {
       this.create(limits);
-      return [];
+      return { directories: [], writes: [] };
     }
-    await Promise.all(this.directories.map((dir) => mkdir(dir, { recursive: true })));
-    return this.limitWrites(limits).map(([dir, file, value]) => ({
-      file: join(dir, file),
-      value,
-    }));
+    return { directories: this.directories, writes: this.limitFiles(limits) };
   }
 
   /** The writes that set `limits` (v1: the shim writes them before the task starts). */

@@ -38,7 +38,9 @@ import {
   type DockerRunPlan,
   dockerName,
   planDockerRun,
+  withStagedVolumes,
 } from './docker-plan.js';
+import { stageSandboxVolumes, stagingDir, unstageSandboxVolumes } from './docker-volume-staging.js';
 import { MesosContainerizer } from './mesos-containerizer.js';
 import { makeDirsRefusingLinks } from './sandbox-dirs.js';
 import { terminationFromShellStatus } from './termination.js';
@@ -131,7 +133,7 @@ export class DockerContainerizer implements Containerizer {
   async launch(spec: LaunchSpec): Promise<Container> {
     const container = spec.container;
     if (container === undefined) throw new Error('the task has no DOCKER ContainerInfo');
-    const plan = planDockerRun({
+    const planned = planDockerRun({
       container,
       command: spec.command,
       containerId: spec.containerId,
@@ -141,19 +143,30 @@ export class DockerContainerizer implements Containerizer {
       labels: this.labels(spec),
       persistentVolumes: spec.volumes ?? [],
     });
-    if (plan.kind === 'invalid') throw new Error(plan.message);
+    if (planned.kind === 'invalid') throw new Error(planned.message);
     // dockerd (root) would follow a link planted in the sandbox to any host directory,
     // and mount it, or make the missing rest of the path wherever the link points.
-    for (const path of plan.sandboxPaths) makeDirsRefusingLinks(spec.sandbox, path);
-    const create = planDockerCreate(plan.name, plan.args, plan.env);
-    if (create.kind === 'api') return this.launchByApi(spec, plan, create);
-    // Docker's own work (pull, create, start) is not the agent's event loop's: no wait.
-    spec.onLaunching?.();
-    this.options.info?.(
-      { container: plan.name, reason: create.reason },
-      'container run through the docker CLI',
+    for (const path of planned.sandboxPaths) makeDirsRefusingLinks(spec.sandbox, path);
+    // And it mounts by name, later: it gets the walked directories, staged (no link after).
+    const staging = stagingDir(this.options.workDir, spec.containerId);
+    const plan = withStagedVolumes(
+      planned,
+      await stageSandboxVolumes(spec.sandbox, planned.sandboxPaths, staging),
     );
-    return this.launchByCli(spec, plan);
+    try {
+      const create = planDockerCreate(plan.name, plan.args, plan.env);
+      if (create.kind === 'api') return await this.launchByApi(spec, plan, create);
+      // Docker's own work (pull, create, start) is not the agent's event loop's: no wait.
+      spec.onLaunching?.();
+      this.options.info?.(
+        { container: plan.name, reason: create.reason },
+        'container run through the docker CLI',
+      );
+      return await this.launchByCli(spec, plan);
+    } catch (error) {
+      await unstageSandboxVolumes(staging);
+      throw error;
+    }
   }
 
   /**
@@ -407,6 +420,7 @@ export class DockerContainerizer implements Containerizer {
   /** The container is removed after --docker_remove_delay (at once when it is 0). */
   async cleanup(containerId: string): Promise<void> {
     await this.shim.cleanup(containerId);
+    await unstageSandboxVolumes(stagingDir(this.options.workDir, containerId));
     const tracked = this.tracked.get(containerId);
     this.tracked.delete(containerId);
     tracked?.following?.abort();

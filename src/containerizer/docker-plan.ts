@@ -106,6 +106,8 @@ export type DockerRunPlan =
       readonly env: Readonly<Record<string, string>>;
       /** Volumes' relative host paths, in the sandbox: to be made refusing links first. */
       readonly sandboxPaths: readonly string[];
+      /** Where in `args` each sandbox path's `-v` value is (`PATH:CONTAINER_PATH:MODE`). */
+      readonly sandboxPathArgs: readonly number[];
     }
   | { readonly kind: 'invalid'; readonly message: string };
 
@@ -198,6 +200,7 @@ export function planDockerRun(input: DockerRunInput): DockerRunPlan {
   // Volumes: the sandbox first, then the task's own and its persistent volumes.
   args.push('-v', `${input.sandbox}:${CONTAINER_SANDBOX}`);
   const sandboxPaths: string[] = [];
+  const sandboxPathArgs: number[] = [];
   for (const volume of info.volumes ?? []) {
     if (volume.source !== undefined || volume.host_path === undefined)
       return invalid(
@@ -208,7 +211,10 @@ export function planDockerRun(input: DockerRunInput): DockerRunPlan {
       : insideOf(input.sandbox, volume.host_path);
     if (hostPath === undefined)
       return invalid(`Volume host path '${volume.host_path}' escapes the sandbox`);
-    if (!isAbsolute(volume.host_path)) sandboxPaths.push(hostPath);
+    if (!isAbsolute(volume.host_path)) {
+      sandboxPaths.push(hostPath);
+      sandboxPathArgs.push(args.length + 1);
+    }
     const containerPath = containerPathOf(volume.container_path);
     if (containerPath === undefined)
       return invalid(`Volume container path '${volume.container_path}' escapes the sandbox`);
@@ -261,7 +267,28 @@ export function planDockerRun(input: DockerRunInput): DockerRunPlan {
     args,
     env,
     sandboxPaths,
+    sandboxPathArgs,
   };
+}
+
+/**
+ * `plan` with each sandbox path's volume taken from `staged` instead (its staged mount,
+ * docker-volume-staging.ts), in the order of `sandboxPaths`.
+ */
+export function withStagedVolumes(
+  plan: Extract<DockerRunPlan, { kind: 'run' }>,
+  staged: readonly string[],
+): Extract<DockerRunPlan, { kind: 'run' }> {
+  const args = [...plan.args];
+  plan.sandboxPathArgs.forEach((at, i) => {
+    const path = plan.sandboxPaths[i];
+    const stagedPath = staged[i];
+    const value = args[at];
+    if (path === undefined || stagedPath === undefined || !value?.startsWith(`${path}:`))
+      throw new Error(`volume ${i} of the plan is not where it was planned`);
+    args[at] = `${stagedPath}${value.slice(path.length)}`;
+  });
+  return { ...plan, args };
 }
 
 function invalid(message: string): DockerRunPlan {

@@ -276,13 +276,11 @@ export type RootfsMount =
   /** A copy of the image, already made: only the sandbox and /proc go into it. */
   | { readonly kind: 'copy'; readonly rootfs: string };
 
-const FS_SCRIPT = [
-  // Runs as host /bin/sh in the container's own mount namespace (unshare --mount, private
-  // propagation): what it mounts is the container's alone and goes away with it, so a
-  // crashed agent leaves no mount on the host.
-  'set -e',
-  // The host's tools for the mounts, whatever PATH the task has; its own PATH is restored.
-  'task_path=$PATH; PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+/**
+ * The shell function `enter BASE PATH` (cd into BASE/PATH refusing links), for the scripts that
+ * mount from or onto a path a task may shape (this one, docker-volume-staging.ts).
+ */
+export const ENTER_FUNCTION: readonly string[] = [
   // enter BASE PATH: cd into BASE/PATH, making each missing directory of PATH, refusing a
   // link at any of them. The image and the sandbox (fetched archives, a task group's
   // siblings) are the task's to shape, and this runs as root on the host's root: `mkdir -p`
@@ -306,6 +304,16 @@ const FS_SCRIPT = [
   '  done',
   `  if [ "$(pwd -P)" != "$want" ]; then echo "agora: '$2' moved while being made; not mounting there" >&2; return 1; fi`,
   '}',
+];
+
+const FS_SCRIPT = [
+  // Runs as host /bin/sh in the container's own mount namespace (unshare --mount, private
+  // propagation): what it mounts is the container's alone and goes away with it, so a
+  // crashed agent leaves no mount on the host.
+  'set -e',
+  // The host's tools for the mounts, whatever PATH the task has; its own PATH is restored.
+  'task_path=$PATH; PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+  ...ENTER_FUNCTION,
   // bind SOURCE BASE PATH MODE|- [rbind|bind] [SOURCE_BASE]: in a subshell, so the walks' cd
   // stays in it. With SOURCE_BASE, SOURCE is below it (a sandbox path, BindSource): walked as
   // the target is, opened as descriptor 5 where the walk ends, and that is what is mounted,

@@ -88,6 +88,8 @@ export interface ShimLaunch {
   readonly runtimeDir: string;
   /** The whole environment of the task: nothing of the launcher's is passed on. */
   readonly environment: Readonly<Record<string, string>>;
+  /** Directories the shim makes before it writes the limits and joins (v1, not parked). */
+  readonly cgroupDirs: readonly string[];
   readonly cgroupLimits: readonly CgroupWrite[];
   readonly cgroupProcsFiles: readonly string[];
   readonly command: readonly string[];
@@ -100,7 +102,7 @@ export interface ShimLaunch {
 export function launchScript(
   tag: number,
   launch: ShimLaunch,
-  tools: { readonly setsid: string; readonly env: string },
+  tools: { readonly setsid: string; readonly env: string; readonly mkdir: string },
 ): string {
   return [
     // A launch is sent again when its launcher dies before the shim reports in, and the

@@ -43,7 +43,7 @@ const RECOVERED_POLL_MS = 250;
 const RECOVER_RECORD_GRACE_MS = 1000;
 /** How long a re-attached task's shim gets to record its end once the task is gone. */
 const SHIM_RECORD_GRACE_MS = 5000;
-const NO_CGROUP = { cgroup: undefined, limits: [] } as const;
+const NO_CGROUP = { cgroup: undefined, directories: [], limits: [] } as const;
 /** How long after a warm-up of cgroup moves another launch counts as warmed by it. */
 const WARM_UP_REUSE_MS = 20;
 
@@ -157,27 +157,28 @@ export class MesosContainerizer implements Containerizer {
     const stale = new Set<string>(Object.values(RUNTIME_FILES));
     for (const name of entriesMakingDir(spec.runtimeDir))
       if (stale.has(name)) rmSync(join(spec.runtimeDir, name), { force: true });
-    // Posix isolation and a parked shim have nothing to wait for: the launcher (or the
-    // parked shim) is told to fork before this returns its promise; a new cgroup's
-    // directories are made in the thread pool first. Either way spec.onLaunching follows
-    // the line, so the caller's TASK_STARTING never runs between the two.
-    const { cgroup, limits } =
+    // Nothing to wait for: the launcher (or the parked shim) is told to fork before this
+    // returns its promise; a new cgroup's directories are the shim's to make, after its fork
+    // (createCgroup). Either way spec.onLaunching follows the line, so the caller's
+    // TASK_STARTING never runs between the two.
+    const { cgroup, directories, limits } =
       claimed !== undefined
         ? {
             cgroup: claimed.cgroup,
+            directories: [],
             limits: claimed.cgroup.limitFiles(
               containerLimits(this.options.isolation, spec.resources, spec.limits),
             ),
           }
         : this.options.isolation.kind === 'cgroups'
-          ? await this.createCgroup(
+          ? this.createCgroup(
               spec.containerId,
               containerLimits(this.options.isolation, spec.resources, spec.limits),
             )
           : NO_CGROUP;
     let shim: LaunchedShim;
     try {
-      const starting = this.startShim(spec, cgroup, limits, claimed);
+      const starting = this.startShim(spec, cgroup, { directories, limits }, claimed);
       // The line to the launcher (or the parked shim's FIFO) is written: the rest is theirs.
       spec.onLaunching?.();
       shim = await starting;
@@ -233,14 +234,15 @@ export class MesosContainerizer implements Containerizer {
   private startShim(
     spec: LaunchSpec,
     cgroup: ContainerCgroup | undefined,
-    limits: readonly CgroupWrite[],
+    made: { readonly directories: readonly string[]; readonly limits: readonly CgroupWrite[] },
     claimed: ClaimedShim | undefined,
   ): Promise<LaunchedShim> {
     const launch = {
       sandbox: spec.sandbox,
       runtimeDir: spec.runtimeDir,
       environment: spec.environment,
-      cgroupLimits: limits,
+      cgroupDirs: made.directories,
+      cgroupLimits: made.limits,
       cgroupProcsFiles: claimed === undefined ? (cgroup?.procsFiles ?? []) : [],
       command: runAsArgv(spec.user, commandArgv(spec.command)),
     };
@@ -394,20 +396,25 @@ export class MesosContainerizer implements Containerizer {
     };
   }
 
-  /** The container's cgroup, made, and the limits its shim is to write before it joins. */
-  private async createCgroup(
+  /**
+   * The container's cgroup, recorded in the ledger first (a restarted agent's recovery then
+   * removes it, whoever made it), with the directories its shim is to make after its fork
+   * and the limits it is to write before it joins (v2's are made here: cgroups.ts forShim).
+   */
+  private createCgroup(
     containerId: string,
     wanted: CgroupLimits,
-  ): Promise<{
+  ): {
     readonly cgroup: ContainerCgroup | undefined;
+    readonly directories: readonly string[];
     readonly limits: readonly CgroupWrite[];
-  }> {
+  } {
     const isolation = this.options.isolation;
     if (isolation.kind !== 'cgroups') return NO_CGROUP;
     this.record(containerId);
     const cgroup = new ContainerCgroup(isolation.hierarchy, isolation.root, containerId);
-    const limits = await cgroup.createForShim(wanted);
-    return { cgroup, limits };
+    const { directories, writes } = cgroup.forShim(wanted);
+    return { cgroup, directories, limits: writes };
   }
 
   private cgroupOf(containerId: string): ContainerCgroup | undefined {

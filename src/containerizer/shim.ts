@@ -115,7 +115,12 @@ const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export interface ShimSpec {
   readonly runtimeDir: string;
   readonly sandbox: string;
-  /** The container's limits, written before the shim joins (cgroups.ts createForShim). */
+  /**
+   * The container's cgroup directories, made by the shim after its fork (cgroups.ts
+   * forShim): an agent killed before the fork leaves none behind.
+   */
+  readonly cgroupDirs: readonly string[];
+  /** The container's limits, written before the shim joins (cgroups.ts forShim). */
   readonly cgroupLimits: readonly CgroupWrite[];
   /** The files the shim writes its PID to, to join the container's cgroups (none: posix). */
   readonly cgroupProcsFiles: readonly string[];
@@ -125,9 +130,10 @@ export interface ShimSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** The task's argv. */
   readonly command: readonly string[];
-  /** Paths of util-linux `setsid` and of `env`. */
+  /** Paths of util-linux `setsid`, of `env` and of `mkdir`. */
   readonly setsid: string;
   readonly env: string;
+  readonly mkdir: string;
 }
 
 /**
@@ -144,7 +150,8 @@ export interface ShimSpec {
  * the host's side (bench/RESULTS.md, #9 and #7 item 17).
  */
 export function shimScript(spec: ShimSpec): string {
-  const { runtimeDir, sandbox, cgroupLimits, cgroupProcsFiles, tag, environment, command } = spec;
+  const { runtimeDir, sandbox, cgroupDirs, cgroupLimits, cgroupProcsFiles, tag } = spec;
+  const { environment, command } = spec;
   if (command.length === 0) throw new Error('the task has no command');
   const names = Object.keys(environment);
   for (const name of names)
@@ -179,6 +186,10 @@ export function shimScript(spec: ShimSpec): string {
     // The limits first, then join every cgroup: whatever the task forks inherits them. A
     // write the kernel refuses says why in the task's stderr, opened once for them all
     // (a redirection per write was an open, a save and a restore of fd 2 each).
+    // The cgroup is made here, after the fork, not by the agent before it asked for one.
+    ...(cgroupDirs.length > 0
+      ? [`${q(spec.mkdir)} -p ${cgroupDirs.map(q).join(' ')} 2>>stderr || ${failed}`]
+      : []),
     ...joinLines(cgroupLimits, cgroupProcsFiles, failed),
     // The agent's terminal and its Ctrl-C are not the task's business.
     "trap '' HUP INT",

@@ -402,6 +402,8 @@ export interface Task {
   readonly status_update_uuid?: string;
   readonly labels?: Labels;
   readonly user?: string;
+  /** The TaskInfo's limits, each a Value.Scalar as in v1 Task (17). */
+  readonly limits?: Readonly<Record<string, { readonly value: TaskLimit }>>;
 }
 
 /** mesos.proto OperationState (WIRE §4.5); the terminal ones are marked in isTerminalOperationState. */

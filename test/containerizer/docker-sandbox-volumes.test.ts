@@ -3,12 +3,20 @@
 // through a link it mounts (or makes) whatever the link points to on the host. The
 // containerizer makes the path itself, refusing links, before dockerd hears of it.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DockerContainerizer } from '../../src/containerizer/docker-containerizer.js';
-import { planDockerRun } from '../../src/containerizer/docker-plan.js';
+import { planDockerRun, withStagedVolumes } from '../../src/containerizer/docker-plan.js';
 import { Resources } from '../../src/resources/index.js';
 
 const container = (hostPath: string) => ({
@@ -36,6 +44,12 @@ test('docker plan lists the volumes it would take from the sandbox', () => {
   });
   assert.equal(plan.kind, 'run');
   assert.deepEqual(plan.kind === 'run' ? plan.sandboxPaths : [], ['/work/sandbox/cache/x']);
+  // dockerd is given the staged mount of the walked directory instead (by name it could
+  // follow a link swapped in since the walk); the host path stays as it was.
+  assert.ok(plan.kind === 'run');
+  const staged = withStagedVolumes(plan, ['/agent/docker-volumes/c1/0']);
+  const volumes = staged.args.filter((_, i) => staged.args[i - 1] === '-v');
+  assert.deepEqual(volumes.slice(1), ['/agent/docker-volumes/c1/0:/a:rw', '/srv/shared:/b:ro']);
 });
 
 test('a DOCKER volume through a link in the sandbox is refused before dockerd hears of it', async (t) => {
@@ -86,4 +100,7 @@ test('a DOCKER volume through a link in the sandbox is refused before dockerd he
     (error: Error) => !/passes through a link/.test(error.message),
   );
   assert.ok(statSync(join(sandbox, 'fresh', 'dir')).isDirectory());
+  // It was staged for dockerd (a mount of the agent's) and unstaged with the failed launch.
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(dir), 'no mount is left');
+  assert.deepEqual(readdirSync(join(dir, 'docker-volumes')), []);
 });

@@ -17,12 +17,16 @@ import { waitFor } from './harness.js';
 
 /**
  * A task to launch: a shell command, or a command with more of TaskInfo (a
- * health check, a kill policy, URIs to fetch).
+ * health check, a kill policy, URIs to fetch), or a custom executor's task.
  */
 export type TaskSpec =
   | string
   | (Omit<Partial<TaskInfo>, 'task_id' | 'agent_id' | 'name' | 'command'> & {
       readonly command: NonNullable<TaskInfo['command']>;
+    })
+  // A task for a custom executor: no command of its own.
+  | (Omit<Partial<TaskInfo>, 'task_id' | 'agent_id' | 'name' | 'command' | 'executor'> & {
+      readonly executor: NonNullable<TaskInfo['executor']>;
     });
 
 export class TaskFramework {

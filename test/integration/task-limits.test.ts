@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { executorId } from '../../src/wire/index.js';
 import { startCluster, waitFor } from './harness.js';
 import { TaskFramework } from './task-framework.js';
 
@@ -81,12 +82,50 @@ test('task limits: the cgroups hold a task to its limits, and a limit below its 
   await framework.update('unbounded', 'TASK_FINISHED');
 });
 
-/** The run directory (sandbox) of command task `taskIdValue` under an agent's work dir. */
-function sandboxIn(agentDir: string, taskIdValue: string): string | undefined {
+// Mesos applies a task's limits to its custom executor's container (computeExecutorLimits:
+// the task's limit plus the executor's own request). They used to pass the master's checks
+// and then be dropped: the executor ran held to its requests.
+test("task limits: a custom executor's container is held to its task's limits plus its own", {
+  skip: hasCgroupsV1 ? false : 'needs cgroups v1 and root',
+}, async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:1024;disk:1024' });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'executor-limits');
+  t.after(() => framework.stop());
+
+  await framework.launch({
+    'with-executor': {
+      executor: {
+        executor_id: executorId('reporter'),
+        command: { value: REPORT_LIMITS },
+        resources: resources(0.1, 32),
+      },
+      resources: resources(0.1, 32),
+      limits: { cpus: 0.5, mem: 96 },
+    },
+  });
+  const sandbox = await waitFor("the executor's sandbox", () =>
+    sandboxIn(join(cluster.workDir, 'agent-1'), 'reporter'),
+  );
+  const text = await waitFor('the executor to report its limits', () =>
+    existsSync(join(sandbox, 'limits')) ? readFileSync(join(sandbox, 'limits'), 'utf8') : undefined,
+  );
+  assert.equal(
+    text.trim(),
+    `60000 ${(96 + 32) * 1024 * 1024}`,
+    "the task's limits plus the executor's 0.1 cpus and 32 MB",
+  );
+  writeFileSync(join(sandbox, 'go'), '');
+  // The reporter never subscribes: its exit fails the task.
+  await framework.update('with-executor', 'TASK_FAILED');
+});
+
+/** The run directory (sandbox) of executor `executorIdValue` (a command task's id) under an agent's work dir. */
+function sandboxIn(agentDir: string, executorIdValue: string): string | undefined {
   const slaves = join(agentDir, 'slaves');
   for (const agent of list(slaves))
     for (const fw of list(join(slaves, agent, 'frameworks'))) {
-      const runs = join(slaves, agent, 'frameworks', fw, 'executors', taskIdValue, 'runs');
+      const runs = join(slaves, agent, 'frameworks', fw, 'executors', executorIdValue, 'runs');
       for (const run of list(runs)) if (run !== 'latest') return join(runs, run);
     }
   return undefined;

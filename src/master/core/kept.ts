@@ -15,6 +15,7 @@ export function keptTaskInfo(info: TaskInfo): KeptTaskInfo {
     labels: info.labels,
     container: info.container,
     health_check: info.health_check,
+    limits: info.limits,
   };
 }
 

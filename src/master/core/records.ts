@@ -182,12 +182,12 @@ export interface OfferRecord {
  */
 /**
  * The TaskInfo fields read after a launch (the task's renderings in /master/state, GET_STATE,
- * GET_TASKS). The rest (command, resources, data, checks, kill policy) went to the agent in
+ * GET_TASKS; `limits` as Mesos' Task carries them). The rest (command, resources, data, checks, kill policy) went to the agent in
  * RUN_TASK; the record's `resources` are the allocated ones, which is what the renderings show.
  */
 export type KeptTaskInfo = Pick<
   TaskInfo,
-  'name' | 'executor' | 'labels' | 'container' | 'health_check'
+  'name' | 'executor' | 'labels' | 'container' | 'health_check' | 'limits'
 >;
 
 export interface TaskRecord {

@@ -9,6 +9,7 @@ import {
   drainInfo,
   eagerList,
   executorsByFramework,
+  hasLimits,
   isActive,
   isListed,
   type Json,
@@ -55,6 +56,15 @@ export function v1Task(task: TaskRecord): Task {
       : {}),
     ...(task.statusUpdateUuid !== undefined ? { status_update_uuid: task.statusUpdateUuid } : {}),
     ...(task.info.labels !== undefined ? { labels: task.info.labels } : {}),
+    // v1 Task's map<string, Value.Scalar>: each limit wrapped, 'Infinity' as a JSON string
+    // (the protobuf encoder writes it as the double).
+    ...(hasLimits(task.info.limits)
+      ? {
+          limits: Object.fromEntries(
+            Object.entries(task.info.limits).map(([name, value]) => [name, { value }]),
+          ),
+        }
+      : {}),
   };
 }
 

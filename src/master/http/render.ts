@@ -12,6 +12,7 @@ import {
   MESOS_API_VERSION,
   machineKey,
   nanosFromMs,
+  type TaskInfo,
 } from '../../wire/index.js';
 import type { ReadonlyBooks as Books } from '../core/books.js';
 import { frameworkRoles, hasCapability } from '../core/framework-info.js';
@@ -127,7 +128,14 @@ export function legacyTask(task: TaskRecord): Json {
     ...(task.info.labels !== undefined ? { labels: task.info.labels.labels } : {}),
     ...(task.info.container !== undefined ? { container: task.info.container } : {}),
     ...(task.info.health_check !== undefined ? { health_check: task.info.health_check } : {}),
+    // Bare values, as Mesos' /state renders a Task's limits ('Infinity' for none).
+    ...(hasLimits(task.info.limits) ? { limits: task.info.limits } : {}),
   };
+}
+
+/** Whether a task has limits to show: Mesos leaves an empty map out. */
+export function hasLimits(limits: TaskInfo['limits']): limits is NonNullable<TaskInfo['limits']> {
+  return limits !== undefined && Object.keys(limits).length > 0;
 }
 
 /** Each task's legacy JSON, kept until the task changes (fragments.ts). */
