@@ -19,31 +19,24 @@
 // machine) and the daemons under the normal one.
 // The task is `date +%s%N > <file>`, so both run clients are timed by what the task wrote,
 // not by their output streaming. The listener kills a client once its first byte arrived.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { get } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type BenchCluster, startBenchCluster } from './bench-cluster.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const AGORA = join(ROOT, 'bin', 'agora.js');
 const FLOOR = join(ROOT, 'bench', 'cli-floor');
-const START_TIMEOUT_MS = 30_000;
 const RUN_TIMEOUT_MS = 30_000;
 /** Between runs on the cluster: the agent parks its next shim 10-30 ms after a launch. */
 const GAP_MS = 150;
 
 const wallMs = () => performance.timeOrigin + performance.now();
-
-interface Daemon {
-  readonly child: ChildProcess;
-  readonly exited: Promise<unknown>;
-}
 
 /**
  * Run under `chrt -f 1` (a real-time policy: the clients then wait for no other process on this
@@ -61,51 +54,6 @@ function isRealTime(): boolean {
   }
 }
 let daemonCommand: string[] = [process.execPath];
-
-function startDaemon(args: readonly string[], onLine?: (l: string) => void): Daemon {
-  const [command = process.execPath, ...prefix] = daemonCommand;
-  const child = spawn(command, [...prefix, AGORA, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit');
-  for (const stream of [child.stdout, child.stderr])
-    if (stream !== null) createInterface({ input: stream }).on('line', (l) => onLine?.(l));
-  return { child, exited };
-}
-
-async function stopDaemon(daemon: Daemon, signal: NodeJS.Signals): Promise<void> {
-  if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
-  daemon.child.kill(signal);
-  const timer = setTimeout(() => daemon.child.kill('SIGKILL'), 10_000);
-  await daemon.exited;
-  clearTimeout(timer);
-}
-
-function getJson(url: URL): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    get(url, (response) => {
-      let text = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk;
-      });
-      response.on('end', () => {
-        try {
-          resolve(JSON.parse(text));
-        } catch (error) {
-          reject(error);
-        }
-      });
-    }).on('error', reject);
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + START_TIMEOUT_MS;
-  while (performance.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out after ${START_TIMEOUT_MS} ms waiting for ${what}`);
-}
 
 const ENV = (() => {
   const { NODE_EXTRA_CA_CERTS: _ca, NODE_OPTIONS: _options, ...env } = process.env;
@@ -198,44 +146,17 @@ async function main(): Promise<void> {
   if (realTime && values['rt-daemons'] !== true)
     daemonCommand = ['chrt', '-o', '0', process.execPath];
   const workDir = mkdtempSync(join(tmpdir(), 'agora-cli-floor-'));
-  const daemons: Daemon[] = [];
+  let cluster: BenchCluster | undefined;
   const listener = new FirstByte();
   const load = [loadavg()[0] ?? 0];
   try {
-    let onUrl: (url: string) => void = () => undefined;
-    const listening = new Promise<string>((resolve) => {
-      onUrl = resolve;
-    });
-    const master = startDaemon(
-      ['master', '--port', '0', '--registry', 'in_memory', '--log_level', 'info'],
-      (line) => {
-        if (!line.startsWith('{')) return;
-        const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-        if (entry.msg === 'listening' && typeof entry.url === 'string') onUrl(entry.url);
-      },
+    cluster = await startBenchCluster(
+      [...daemonCommand, AGORA],
+      workDir,
+      values.isolation !== undefined ? ['--isolation', values.isolation] : [],
     );
-    daemons.push(master);
-    const url = await listening;
+    const { url } = cluster;
     const hostPort = new URL(url).host;
-    for (const i of [1, 2])
-      daemons.push(
-        startDaemon([
-          'agent',
-          '--master',
-          url,
-          '--port',
-          '0',
-          '--work_dir',
-          join(workDir, `agent-${i}`),
-          '--log_level',
-          'warn',
-          ...(values.isolation !== undefined ? ['--isolation', values.isolation] : []),
-        ]),
-      );
-    await waitFor('2 agents to register', async () => {
-      const state = (await getJson(new URL('/master/slaves', url))) as { slaves?: unknown[] };
-      return (state.slaves?.length ?? 0) >= 2 ? true : undefined;
-    });
     const fakePort = await listener.listen();
     let n = 0;
     /** ms from spawn to the task's own clock, and to the client's exit. */
@@ -400,9 +321,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     listener.close();
-    const [master, ...agents] = daemons;
-    await Promise.all(agents.map((d) => stopDaemon(d, 'SIGUSR1')));
-    if (master !== undefined) await stopDaemon(master, 'SIGTERM');
+    await cluster?.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
 }

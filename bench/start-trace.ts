@@ -25,15 +25,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type BenchCluster, startBenchCluster, waitFor } from './bench-cluster.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const START_TIMEOUT_MS = 30_000;
 const SYSCALLS = 'execve,connect,accept4,read,write,writev,clone,clone3,exit_group';
 
 // ------------------------------------------------------------------ the trace
@@ -265,55 +263,6 @@ export function floorOf(calls: readonly Syscall[], pid: number): number | undefi
 
 // ------------------------------------------------------------------ the cluster
 
-interface Daemon {
-  readonly child: ChildProcess;
-  readonly exited: Promise<unknown>;
-}
-
-function startDaemon(cli: string, args: readonly string[], onLine?: (l: string) => void): Daemon {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit');
-  for (const stream of [child.stdout, child.stderr])
-    if (stream !== null) createInterface({ input: stream }).on('line', (l) => onLine?.(l));
-  return { child, exited };
-}
-
-async function stopDaemon(daemon: Daemon, signal: NodeJS.Signals): Promise<void> {
-  if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
-  daemon.child.kill(signal);
-  const timer = setTimeout(() => daemon.child.kill('SIGKILL'), 10_000);
-  await daemon.exited;
-  clearTimeout(timer);
-}
-
-function getJson(url: URL): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    get(url, (response) => {
-      let text = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk;
-      });
-      response.on('end', () => {
-        try {
-          resolve(JSON.parse(text));
-        } catch (error) {
-          reject(error);
-        }
-      });
-    }).on('error', reject);
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + START_TIMEOUT_MS;
-  while (performance.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out after ${START_TIMEOUT_MS} ms waiting for ${what}`);
-}
-
 async function runProcess(file: string, args: readonly string[]): Promise<number> {
   const { NODE_EXTRA_CA_CERTS: _ca, ...env } = process.env;
   const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -451,49 +400,12 @@ async function main(): Promise<void> {
   const gapMs = Number(values['gap-ms']);
   const cli = values.cli;
   const workDir = mkdtempSync(join(tmpdir(), 'agora-start-trace-'));
-  const daemons: Daemon[] = [];
+  let cluster: BenchCluster | undefined;
   let perf: ChildProcess | undefined;
   const load = [loadavg()[0] ?? 0];
   try {
-    let onUrl: (url: string) => void = () => undefined;
-    const listening = new Promise<string>((resolve) => {
-      onUrl = resolve;
-    });
-    const master = startDaemon(
-      cli,
-      ['master', '--port', '0', '--registry', 'in_memory', '--log_level', 'info'],
-      (line) => {
-        if (!line.startsWith('{')) return;
-        const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-        if (entry.msg === 'listening' && typeof entry.url === 'string') onUrl(entry.url);
-      },
-    );
-    daemons.push(master);
-    const url = await Promise.race([
-      listening,
-      master.exited.then(() => Promise.reject(new Error('master exited'))),
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('the master did not listen')), START_TIMEOUT_MS).unref(),
-      ),
-    ]);
-    for (const i of [1, 2])
-      daemons.push(
-        startDaemon(cli, [
-          'agent',
-          '--master',
-          url,
-          '--port',
-          '0',
-          '--work_dir',
-          join(workDir, `agent-${i}`),
-          '--log_level',
-          'warn',
-        ]),
-      );
-    await waitFor('2 agents to register', async () => {
-      const state = (await getJson(new URL('/master/slaves', url))) as { slaves?: unknown[] };
-      return (state.slaves?.length ?? 0) >= 2 ? true : undefined;
-    });
+    cluster = await startBenchCluster([process.execPath, cli], workDir);
+    const { url } = cluster;
     const run = (which = cli) =>
       runProcess(process.execPath, [which, 'run', '--master', url, '--', 'date +%s%N']);
     const baseline = values.baseline;
@@ -536,7 +448,7 @@ async function main(): Promise<void> {
     await perfExited;
     load.push(loadavg()[0] ?? 0);
     const calls = parsePerfTrace(readFileSync(traceFile, 'utf8'));
-    const [masterDaemon, ...agentDaemons] = daemons;
+    const [masterDaemon, ...agentDaemons] = cluster.daemons;
     const agents = new Set(agentDaemons.map((d) => d.child.pid ?? -1));
     const marksFor = (list: readonly number[]) =>
       list.map((pid) => marksOf(calls, pid, masterDaemon?.child.pid ?? -1, agents));
@@ -566,9 +478,7 @@ async function main(): Promise<void> {
     }
   } finally {
     if (perf !== undefined && perf.exitCode === null) perf.kill('SIGINT');
-    const [master, ...agents] = daemons;
-    await Promise.all(agents.map((d) => stopDaemon(d, 'SIGUSR1')));
-    if (master !== undefined) await stopDaemon(master, 'SIGTERM');
+    await cluster?.stop();
     if (!values.keep) rmSync(workDir, { recursive: true, force: true });
   }
 }
