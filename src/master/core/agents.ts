@@ -589,6 +589,21 @@ function reconcileTasks(
   reported: readonly AgentTask[],
   parsed: ParsedResources,
 ): void {
+  // After a failover the new leader's books hold none of the agent's tasks (the registry
+  // keeps none): no map of what it reports, nor a copy of what the books hold, is made.
+  if (agent.tasks.size > 0) retireUnreported(core, agent, reported);
+  adoptTasks(core, agent, reported, parsed);
+}
+
+/**
+ * The books' tasks on a re-registering agent that it no longer reports are gone; those
+ * the books had unreachable are back as the agent says.
+ */
+function retireUnreported(
+  core: CoreContext,
+  agent: AgentRecord,
+  reported: readonly AgentTask[],
+): void {
   const held = new Map(
     reported.map((t) => [`${t.framework_id.value}\u0000${t.task.task_id.value}`, t] as const),
   );
@@ -622,5 +637,4 @@ function reconcileTasks(
     recoverTask(core, task);
     core.books.completeTask(task);
   }
-  adoptTasks(core, agent, reported, parsed);
 }
