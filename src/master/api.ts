@@ -166,13 +166,12 @@ export interface StreamCommands {
    * master's CPU.
    */
   recovered(request: { readonly signal: AbortSignal }): Promise<void> | undefined;
-  /** An agent's SUBSCRIBE: commands stream back on `response` until it ends. */
+  /** An agent's SUBSCRIBE: commands stream back on `response` until it (the response) closes. */
   subscribeAgent(
     call: AgentSubscribe,
     agentIdValue: string | undefined,
     remoteIp: string,
     response: ServerResponse,
-    requestClosed: AbortSignal,
   ): Promise<void>;
   /** The agent's stream id, if it is subscribed on one. */
   agentStreamId(agent: AgentRecord): string | undefined;

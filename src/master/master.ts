@@ -125,6 +125,8 @@ export class Master implements MasterApi {
   readonly agentCalls: TurnBudget;
   /** Open streams by stream id: the outbox addresses them by id. */
   private readonly streams = new Map<string, AnyStream>();
+  /** The one heartbeat timer of every open stream (heartbeatAll); none while none is open. */
+  private heartbeats: Timer | undefined;
   /**
    * Streams written to since the last flush. They are flushed once per loop round, after
    * every call that round brought has run (flushRound), not after each call: under load a
@@ -282,6 +284,8 @@ export class Master implements MasterApi {
     this.cleanup.defer(() => this.filesTunnel.close());
     this.cleanup.defer(() => {
       for (const stream of this.streams.values()) stream.close();
+      this.heartbeats?.cancel();
+      this.heartbeats = undefined;
       this.operatorStreams.closeAll();
     });
     const url = `${schemeOf(this.options.tls)}://${ip}:${address.port}`;
@@ -414,11 +418,13 @@ export class Master implements MasterApi {
 
   /**
    * Opens a RecordIO stream on `response`, registered for the outbox; heartbeats until it
-   * ends. Records are JSON unless `encoder` (the subscriber's Accept) says otherwise.
+   * ends. Records are JSON unless `encoder` (the subscriber's Accept) says otherwise. The
+   * stream ends when its response closes (the client gone, or the server's connections
+   * closed at stop); `requestClosed`, when given, ends it too.
    */
   private openStream<E>(
     response: ServerResponse,
-    requestClosed: AbortSignal,
+    requestClosed: AbortSignal | undefined,
     encoder?: MessageEncoder,
     deferHeaders = false,
   ) {
@@ -430,19 +436,43 @@ export class Master implements MasterApi {
       onEncodeError: (error) =>
         this.log.error({ err: error, stream_id: streamId }, 'event could not be encoded'),
     });
-    requestClosed.addEventListener('abort', () => stream.close(), { once: true });
+    requestClosed?.addEventListener('abort', () => stream.close(), { once: true });
     this.streams.set(streamId, stream as unknown as AnyStream);
-    const heartbeat: Timer = every(this.options.clock, this.options.heartbeatIntervalMs, () =>
-      stream.send({ type: 'HEARTBEAT' } as E),
+    this.heartbeats ??= every(this.options.clock, this.options.heartbeatIntervalMs, () =>
+      this.heartbeatAll(),
     );
-    const ended = new Promise<void>((resolve) => {
-      if (stream.closed.aborted) resolve();
-      else stream.closed.addEventListener('abort', () => resolve(), { once: true });
-    }).then(() => {
-      heartbeat.cancel();
+    const ended = new Promise<void>((resolve) => stream.onClose(resolve)).then(() => {
       this.streams.delete(streamId);
+      if (this.streams.size === 0) {
+        this.heartbeats?.cancel();
+        this.heartbeats = undefined;
+      }
     });
     return { streamId, ended };
+  }
+
+  /**
+   * One HEARTBEAT to every open stream, from one timer for them all: a timer per stream
+   * was 10,000 timers made and cancelled in a re-registration storm (#10). Each stream
+   * still hears one at most an interval after it opened, and every interval after. The
+   * event is encoded once per encoder.
+   */
+  private heartbeatAll(): void {
+    const encoded = new Map<MessageEncoder, string | Uint8Array>();
+    for (const stream of this.streams.values()) {
+      const encoder = stream.messageEncoder;
+      let payload = encoded.get(encoder);
+      if (payload === undefined) {
+        try {
+          payload = encoder.encode({ type: 'HEARTBEAT' });
+        } catch (error) {
+          this.log.error({ err: error }, 'event could not be encoded');
+          continue;
+        }
+        encoded.set(encoder, payload);
+      }
+      stream.sendEncoded(payload);
+    }
   }
 
   // --------------------------------------------------------------- streams
@@ -490,16 +520,13 @@ export class Master implements MasterApi {
     agentIdValue: string | undefined,
     remoteIp: string,
     response: ServerResponse,
-    requestClosed: AbortSignal,
   ): Promise<void> {
-    if (requestClosed.aborted || this.isStopping) return;
-    // SUBSCRIBED (or the refusal) follows in this round: the headers go out with it.
-    const { streamId, ended } = this.openStream<AgentEvent>(
-      response,
-      requestClosed,
-      undefined,
-      true,
-    );
+    // The agent gone while its call waited (for the registry, or its turn): no stream.
+    if (response.destroyed || this.isStopping) return;
+    // SUBSCRIBED (or the refusal) follows in this round: the headers go out with it. The
+    // stream ends with its response; no AbortSignal of the request's is made (one each for
+    // 10,000 agents re-registering at once, #10).
+    const { streamId, ended } = this.openStream<AgentEvent>(response, undefined, undefined, true);
     const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
     await ended;
     if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);

@@ -55,7 +55,14 @@ export interface EventStreamOptions {
  */
 export class EventStream<E> {
   private isClosed = false;
-  private readonly closedController = new AbortController();
+  /**
+   * Made only when `closed` is read: a newly elected master opens a stream for each of
+   * 10,000 re-registering agents within seconds, and an AbortController (with the Error its
+   * abort makes) for each was part of what that storm cost per agent (#10).
+   */
+  private closedController: AbortController | undefined;
+  /** Told once, when the stream ends (onClose): the cheap alternative to `closed`. */
+  private closeListeners: (() => void)[] | undefined;
   private readonly encoder: MessageEncoder;
   private pending: (string | Buffer)[] = [];
   private pendingBytes = 0;
@@ -79,7 +86,21 @@ export class EventStream<E> {
 
   /** Aborts when the stream ends, for whatever reason. */
   get closed(): AbortSignal {
+    if (this.closedController === undefined) {
+      this.closedController = new AbortController();
+      if (this.isClosed) this.closedController.abort();
+    }
     return this.closedController.signal;
+  }
+
+  /** Calls `listener` once when the stream ends, for whatever reason (at once if it has). */
+  onClose(listener: () => void): void {
+    if (this.isClosed) {
+      listener();
+      return;
+    }
+    this.closeListeners ??= [];
+    this.closeListeners.push(listener);
   }
 
   get isOpen(): boolean {
@@ -210,9 +231,12 @@ export class EventStream<E> {
   private markClosed(): void {
     this.pending = [];
     this.pendingBytes = 0;
-    if (this.isClosed && this.closedController.signal.aborted) return;
+    if (this.isClosed) return;
     this.isClosed = true;
-    this.closedController.abort();
+    this.closedController?.abort();
+    const listeners = this.closeListeners;
+    this.closeListeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
   }
 }
 

@@ -4,11 +4,22 @@
 // daemons (the same Supervisor, with a quick restart policy): a master that
 // exits (70, when its session is lost) or is killed comes back on its port, an
 // agent on its port and work dir. Faults are signals sent to them by PID.
+// Each daemon writes its output to a file in the bed's work dir, which the bed
+// tails: a pipe that this process reads late (a bench running 10,000 simulated
+// agents on the same loop) fills, and a master's synchronous log write then
+// blocks its loop (~0.5 s of a re-registration storm, #10's ninth pass).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { CoordinatorKind } from '../../src/cli/local-coordinator.js';
 import type { RestartPolicyOptions } from '../../src/cli/restart-policy.js';
 import { type Exit, type SupervisedProcess, Supervisor } from '../../src/cli/supervisor.js';
@@ -27,6 +38,8 @@ const QUICK_RESTARTS: RestartPolicyOptions = {
 /** Lines of a daemon's output kept for failure messages. */
 const KEPT_LINES = 5000;
 const STOP_TIMEOUT_MS = 10_000;
+/** How often a daemon's log file is read for new lines. */
+const TAIL_INTERVAL_MS = 20;
 
 const realClock: Clock = {
   now: () => Date.now(),
@@ -68,13 +81,17 @@ export class BedDaemon {
   /** Told every line of output as it comes (output keeps only the last KEPT_LINES). */
   readonly lineListeners = new Set<(line: string) => void>();
   readonly supervisor: Supervisor;
+  private readonly log: LogTail;
 
+  /** `logFile`: where every run's stdout and stderr go (appended), tailed into `output`. */
   constructor(
     readonly name: string,
     private readonly args: (port: number) => readonly string[],
     say: (line: string) => void,
+    logFile: string,
     private readonly nodeArgs: readonly string[] = [],
   ) {
+    this.log = new LogTail(logFile, (line) => this.onLine(line));
     this.supervisor = new Supervisor({
       name,
       spawn: () => this.spawnRun(),
@@ -135,6 +152,7 @@ export class BedDaemon {
   async stop(): Promise<void> {
     if (this.paused) this.signal('SIGCONT');
     await this.supervisor.stop();
+    this.log.close();
   }
 
   /** The last lines it wrote, for failure messages. */
@@ -142,34 +160,44 @@ export class BedDaemon {
     return this.output.slice(-lines).join('\n');
   }
 
+  /** The run whose lines the log holds now (a restart appends to the same file). */
+  private runOfLines = 0;
+
+  private onLine(line: string): void {
+    this.output.push(line);
+    if (this.output.length > KEPT_LINES) this.output.shift();
+    for (const listener of this.lineListeners) listener(line);
+    if (!line.includes('"listening"')) return;
+    try {
+      const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
+      if (entry.msg === 'listening' && typeof entry.url === 'string') {
+        this.urlValue = entry.url;
+        this.port = Number(new URL(entry.url).port);
+        this.listeningRun = this.runOfLines;
+      }
+    } catch {
+      // Not a log line.
+    }
+  }
+
   private spawnRun(): SupervisedProcess {
     const run = ++this.runs;
     this.paused = false;
-    const child = spawn(process.execPath, [...this.nodeArgs, AGORA, ...this.args(this.port)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream === null) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        this.output.push(line);
-        if (this.output.length > KEPT_LINES) this.output.shift();
-        for (const listener of this.lineListeners) listener(line);
-        if (!line.includes('"listening"')) return;
-        try {
-          const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-          if (entry.msg === 'listening' && typeof entry.url === 'string') {
-            this.urlValue = entry.url;
-            this.port = Number(new URL(entry.url).port);
-            this.listeningRun = run;
-          }
-        } catch {
-          // Not a log line.
-        }
+    const out = this.log.appender();
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [...this.nodeArgs, AGORA, ...this.args(this.port)], {
+        stdio: ['ignore', out, out],
       });
+    } finally {
+      // The child holds its own copy of the descriptor.
+      closeSync(out);
     }
+    this.child = child;
+    this.runOfLines = run;
     const exited = new Promise<Exit>((resolve) => {
       child.once('exit', (code, signal) => {
+        this.log.drain();
         this.output.push(`[${this.name} exited: ${signal ?? code}]`);
         resolve({ code, signal });
       });
@@ -183,6 +211,55 @@ export class BedDaemon {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       },
     };
+  }
+}
+
+/**
+ * A log file read as it grows: every complete line is handed to `onLine`, in order, every
+ * TAIL_INTERVAL_MS and when asked (drain). The writer never waits for the reader.
+ */
+class LogTail {
+  private fd: number | undefined;
+  private offset = 0;
+  private partial = '';
+  private readonly buffer = Buffer.allocUnsafe(256 * 1024);
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly onLine: (line: string) => void,
+  ) {}
+
+  /** A descriptor appending to the file, for a child's stdout and stderr; starts the tail. */
+  appender(): number {
+    const fd = openSync(this.path, 'a');
+    this.fd ??= openSync(this.path, 'r');
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.drain(), TAIL_INTERVAL_MS);
+      this.timer.unref();
+    }
+    return fd;
+  }
+
+  /** Hands over every complete line written so far. */
+  drain(): void {
+    if (this.fd === undefined) return;
+    for (;;) {
+      const read = readSync(this.fd, this.buffer, 0, this.buffer.length, this.offset);
+      if (read === 0) return;
+      this.offset += read;
+      const lines = (this.partial + this.buffer.toString('utf8', 0, read)).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) this.onLine(line);
+    }
+  }
+
+  close(): void {
+    this.drain();
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -236,6 +313,7 @@ export class HaBed {
               ...(options.masterArgs ?? []),
             ],
             say,
+            join(workDir, `master-${i}.log`),
             options.masterNodeArgs,
           ),
         );
@@ -265,6 +343,7 @@ export class HaBed {
               ...(options.agentArgs ?? []),
             ],
             say,
+            join(workDir, `agent-${i}.log`),
           ),
         );
       await Promise.all(bed.agents.map((a) => a.start()));

@@ -179,6 +179,30 @@ test('event stream aborts closed when the subscriber goes away', async (t) => {
   assert.equal(stream.send({ type: 'HEARTBEAT' }), false);
 });
 
+test('event stream tells onClose listeners once when the subscriber goes away, and later ones at once', async (t) => {
+  const { port, opened } = await streamServer(t);
+  const { socket } = await rawGet(t, port);
+  const { stream } = await opened;
+  let told = 0;
+  const closed = new Promise<void>((resolve) =>
+    stream.onClose(() => {
+      told++;
+      resolve();
+    }),
+  );
+  socket.destroy();
+  await closed;
+  stream.close();
+  assert.equal(told, 1);
+  let toldLate = false;
+  stream.onClose(() => {
+    toldLate = true;
+  });
+  assert.equal(toldLate, true);
+  // A closed signal first asked for after the end is born aborted.
+  assert.equal(stream.closed.aborted, true);
+});
+
 test('event stream flush puts what was sent on the socket before the tick ends', async (t) => {
   const { port, opened } = await streamServer(t);
   await rawGet(t, port);

@@ -345,7 +345,9 @@ function checkReportedTasks(
   | { readonly kind: 'ok'; readonly parsed: ParsedResources } {
   const seen = new Set<string>();
   const parsed = new Map<AgentTask, Resources>();
-  let used = Resources.EMPTY;
+  // Summed once at the end, then unallocated once: a plus() and an unallocate() per task
+  // made two values (each a map and its entries) per task of every re-registration (#10).
+  const usedParts: Resources[] = [];
   for (const entry of reported) {
     const key = `${entry.framework_id.value}\u0000${entry.task.task_id.value}`;
     if (seen.has(key))
@@ -356,7 +358,7 @@ function checkReportedTasks(
       .get(entry.framework_id.value)
       ?.tasks.get(entry.task.task_id.value);
     if (known !== undefined && known.agentId.value === agentIdValue) {
-      if (!known.isRecovered) used = used.plus(known.resources.unallocate());
+      if (!known.isRecovered) usedParts.push(known.resources);
       continue;
     }
     let resources: Resources;
@@ -369,8 +371,9 @@ function checkReportedTasks(
       };
     }
     parsed.set(entry, resources);
-    used = used.plus(resources.unallocate());
+    usedParts.push(resources);
   }
+  const used = Resources.sum(usedParts).unallocate();
   if (!total.contains(used))
     return {
       kind: 'problem',
@@ -559,7 +562,9 @@ function adoptTasks(
       agentId: agent.id,
       info: keptTaskInfo(entry.task),
       role,
-      resources: resources.unallocate().allocate(role).shared(),
+      // allocate() replaces any allocation the agent reported: an agent's task under `role`
+      // already (the usual case) keeps its value, and nothing new is made.
+      resources: resources.allocate(role).shared(),
       state: entry.state,
       statuses: [],
       statusUpdateState: undefined,
@@ -588,6 +593,21 @@ function reconcileTasks(
   agent: AgentRecord,
   reported: readonly AgentTask[],
   parsed: ParsedResources,
+): void {
+  // After a failover the new leader's books hold none of the agent's tasks (the registry
+  // keeps none): no map of what it reports, nor a copy of what the books hold, is made.
+  if (agent.tasks.size > 0) retireUnreported(core, agent, reported);
+  adoptTasks(core, agent, reported, parsed);
+}
+
+/**
+ * The books' tasks on a re-registering agent that it no longer reports are gone; those
+ * the books had unreachable are back as the agent says.
+ */
+function retireUnreported(
+  core: CoreContext,
+  agent: AgentRecord,
+  reported: readonly AgentTask[],
 ): void {
   const held = new Map(
     reported.map((t) => [`${t.framework_id.value}\u0000${t.task.task_id.value}`, t] as const),
@@ -622,5 +642,4 @@ function reconcileTasks(
     recoverTask(core, task);
     core.books.completeTask(task);
   }
-  adoptTasks(core, agent, reported, parsed);
 }

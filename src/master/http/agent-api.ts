@@ -61,7 +61,6 @@ function handleCall(
       call.agent_id?.value ?? call.subscribe.agent_info.id?.value,
       remote.replace(/^::ffff:/, ''),
       response,
-      request.signal,
     );
   }
   const agent = master.books.agents.get(call.agent_id.value);
