@@ -170,5 +170,21 @@ export function taskRunsBed(
     sent
       .filter((s) => s.task_id.value === id)
       .map((s) => (s.healthy === undefined ? s.state : `${s.state} healthy=${s.healthy}`));
-  return { workDir, clock, sent, runs, updates, containerizer, probes, launch, states, settle };
+  /** Once nothing this bed's runs and checkpoint make in the background is still coming. */
+  const settled = async () => {
+    await Promise.all([runs.settled(), checkpoint.settled()]);
+  };
+  return {
+    workDir,
+    clock,
+    sent,
+    runs,
+    updates,
+    containerizer,
+    probes,
+    launch,
+    states,
+    settle,
+    settled,
+  };
 }

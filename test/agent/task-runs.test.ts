@@ -247,14 +247,20 @@ test('task runs never resend an end the framework acknowledged, even if its reco
   // The records of a retired run go in the background; an agent killed before they are
   // gone left them behind. The restarted agent must not take the end as unacknowledged.
   const workDir = mkdtempSync(join(tmpdir(), 'agora-task-runs-'));
-  // Retried: the agent's directories made ahead may still be coming (the bed settles later).
-  t.after(() => rmSync(workDir, { recursive: true, force: true, maxRetries: 10 }));
+  // Removed once every bed's directories made ahead (thread pool) are: hooks run in the
+  // order they were added, so this one waits for the beds made after it.
+  const beds: ReturnType<typeof taskRunsBed>[] = [];
+  t.after(async () => {
+    await Promise.all(beds.map((bed) => bed.settled()));
+    rmSync(workDir, { recursive: true, force: true });
+  });
   class KilledBeforeRemoval extends Checkpoint {
     override removeInBackground(): Promise<void> {
       return Promise.resolve();
     }
   }
   const first = taskRunsBed(t, { workDir, checkpoint: new KilledBeforeRemoval(workDir) });
+  beds.push(first);
   const container = await first.launch('t');
   assert.ok(container !== undefined);
   container.end({ exitCode: 0, signal: null });
@@ -269,12 +275,14 @@ test('task runs never resend an end the framework acknowledged, even if its reco
       recover,
       checkpoint: new KilledBeforeRemoval(workDir),
     });
+    beds.push(second);
     await second.runs.recover();
     await second.settle();
     assert.deepEqual(second.states('t'), [], `nothing resent (${recover})`);
     assert.equal(second.runs.active.length, 0, `the run is retired, not held (${recover})`);
   }
   const third = taskRunsBed(t, { workDir, checkpoint: new Checkpoint(workDir) });
+  beds.push(third);
   await third.runs.recover();
   await third.settle();
   assert.deepEqual(third.states('t'), []);
@@ -284,8 +292,12 @@ test('task runs report RUNNING for a task whose agent died after the fork, befor
   // TASK_STARTING is recorded once the launch is under way: an agent killed in between
   // left the launch's record and a running container, and no update at all.
   const workDir = mkdtempSync(join(tmpdir(), 'agora-task-runs-'));
-  // Retried: the agent's directories made ahead may still be coming (the bed settles later).
-  t.after(() => rmSync(workDir, { recursive: true, force: true, maxRetries: 10 }));
+  // Removed once the bed's directories made ahead (thread pool) are (see the test above).
+  let bed: ReturnType<typeof taskRunsBed> | undefined;
+  t.after(async () => {
+    await bed?.settled();
+    rmSync(workDir, { recursive: true, force: true });
+  });
   const address = {
     agentIdValue: 'S1',
     frameworkIdValue: 'F1',
@@ -305,7 +317,7 @@ test('task runs report RUNNING for a task whose agent died after the fork, befor
       return new Map([['C1', running]]);
     }
   }
-  const bed = taskRunsBed(t, { workDir, checkpoint, containerizer: new StillRunning() });
+  bed = taskRunsBed(t, { workDir, checkpoint, containerizer: new StillRunning() });
   await bed.runs.recover();
   await bed.settle();
   assert.deepEqual(bed.states('t'), ['TASK_RUNNING']);
