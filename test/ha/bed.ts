@@ -21,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoordinatorKind } from '../../src/cli/local-coordinator.js';
+import { masterNodeFlags } from '../../src/cli/master-node-flags.js';
 import type { RestartPolicyOptions } from '../../src/cli/restart-policy.js';
 import { type Exit, type SupervisedProcess, Supervisor } from '../../src/cli/supervisor.js';
 import type { Clock } from '../../src/runtime/index.js';
@@ -59,7 +60,10 @@ export interface HaBedOptions {
   readonly agentResources?: string;
   readonly masterArgs?: readonly string[];
   readonly agentArgs?: readonly string[];
-  /** Node's own flags for the masters (`--cpu-prof …`), before the CLI. */
+  /**
+   * Node's own flags for the masters (`--cpu-prof …`), before the CLI. The masters also get
+   * the young generation `agora up` gives its masters, unless these (or NODE_OPTIONS) size it.
+   */
   readonly masterNodeArgs?: readonly string[];
   /** Of masters and agents: debug (the default) to read a failure, info for a benchmark. */
   readonly logLevel?: 'debug' | 'info';
@@ -314,7 +318,7 @@ export class HaBed {
             ],
             say,
             join(workDir, `master-${i}.log`),
-            options.masterNodeArgs,
+            bedMasterNodeArgs(options.masterNodeArgs ?? []),
           ),
         );
       await Promise.all(bed.masters.map((m) => m.start()));
@@ -425,4 +429,14 @@ export async function elected(url: string): Promise<number | undefined> {
   }).catch(() => undefined);
   await serving?.body?.cancel();
   return serving?.status === 200 ? 1 : undefined;
+}
+
+/**
+ * A bed's masters run as `agora up --ha` starts them (src/cli/master-node-flags.ts), so what
+ * the failover bench measures is the master an operator runs; flags of the caller's that size
+ * the young generation themselves replace that default.
+ */
+function bedMasterNodeArgs(extra: readonly string[]): readonly string[] {
+  const own = masterNodeFlags(process.env.NODE_OPTIONS, extra);
+  return own.every((flag) => extra.includes(flag)) ? extra : [...own, ...extra];
 }
