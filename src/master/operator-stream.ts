@@ -137,7 +137,7 @@ export function isVisible(
     case 'taskAdded':
     case 'taskUpdated': {
       const user = frameworkUsers(books)(change.task.frameworkId.value);
-      return visibility.task(user) && visibility.framework(user);
+      return visibility.task(change.task.info.user ?? user) && visibility.framework(user);
     }
     case 'frameworkAdded':
     case 'frameworkUpdated':

@@ -16,6 +16,7 @@ export function keptTaskInfo(info: TaskInfo): KeptTaskInfo {
     container: info.container,
     health_check: info.health_check,
     limits: info.limits,
+    user: info.command?.user ?? info.executor?.command?.user,
   };
 }
 

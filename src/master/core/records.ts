@@ -182,13 +182,21 @@ export interface OfferRecord {
  */
 /**
  * The TaskInfo fields read after a launch (the task's renderings in /master/state, GET_STATE,
- * GET_TASKS; `limits` as Mesos' Task carries them). The rest (command, resources, data, checks, kill policy) went to the agent in
- * RUN_TASK; the record's `resources` are the allocated ones, which is what the renderings show.
+ * GET_TASKS; `limits` as Mesos' Task carries them). The rest (command, resources, data, checks,
+ * kill policy) went to the agent in RUN_TASK; the record's `resources` are the allocated ones,
+ * which is what the renderings show.
  */
 export type KeptTaskInfo = Pick<
   TaskInfo,
   'name' | 'executor' | 'labels' | 'container' | 'health_check' | 'limits'
->;
+> & {
+  /**
+   * Mesos' Task.user: the task's command user, else its executor's; none when neither names
+   * one (the framework's user is not copied, as Mesos' master does not). view_tasks judges a
+   * task by it, else by its framework's user.
+   */
+  readonly user: string | undefined;
+};
 
 export interface TaskRecord {
   readonly taskId: TaskID;

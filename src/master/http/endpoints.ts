@@ -44,6 +44,7 @@ import {
 } from './render.js';
 import { legacyStateSummary } from './state-summary.js';
 import {
+  executorCommandUsers,
   filterLegacyFrameworks,
   filterLegacyTasks,
   frameworkUsers,
@@ -79,6 +80,8 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
     const visibility = visibilityFor(master.acls, request.principal?.value);
     return visibility === undefined ? body : filter(body as Record<string, unknown>, visibility);
   };
+  const legacyFrameworksShown = (body: Record<string, unknown>, visibility: Visibility) =>
+    filterLegacyFrameworks(body, visibility, executorCommandUsers(books));
   const isFiltered = (request: Request) =>
     visibilityFor(master.acls, request.principal?.value) !== undefined;
   const state = (request: Request, response: ServerResponse) =>
@@ -86,7 +89,7 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
       ? sendJson(
           response,
           200,
-          shown(request, legacyState(books, view(request)), filterLegacyFrameworks),
+          shown(request, legacyState(books, view(request)), legacyFrameworksShown),
           request,
         )
       : streamJson(response, 200, legacyState(books, view(request), streamedList), {
@@ -111,7 +114,7 @@ export function routeEndpoints(http: HttpServer, master: MasterQueries & Operato
           .map((f) => legacyFramework(books, f)),
         unregistered_frameworks: [],
       };
-      return sendJson(response, 200, shown(request, body, filterLegacyFrameworks), request);
+      return sendJson(response, 200, shown(request, body, legacyFrameworksShown), request);
     }
     return streamJson(
       response,

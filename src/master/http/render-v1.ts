@@ -56,6 +56,9 @@ export function v1Task(task: TaskRecord): Task {
       : {}),
     ...(task.statusUpdateUuid !== undefined ? { status_update_uuid: task.statusUpdateUuid } : {}),
     ...(task.info.labels !== undefined ? { labels: task.info.labels } : {}),
+    ...(task.info.container !== undefined ? { container: task.info.container } : {}),
+    ...(task.info.user !== undefined ? { user: task.info.user } : {}),
+    ...(task.info.health_check !== undefined ? { health_check: task.info.health_check } : {}),
     // v1 Task's map<string, Value.Scalar>: each limit wrapped, 'Infinity' as a JSON string
     // (the protobuf encoder writes it as the double).
     ...(hasLimits(task.info.limits)

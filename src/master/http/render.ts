@@ -130,6 +130,7 @@ export function legacyTask(task: TaskRecord): Json {
     ...(task.info.health_check !== undefined ? { health_check: task.info.health_check } : {}),
     // Bare values, as Mesos' /state renders a Task's limits ('Infinity' for none).
     ...(hasLimits(task.info.limits) ? { limits: task.info.limits } : {}),
+    ...(task.info.user !== undefined ? { user: task.info.user } : {}),
   };
 }
 
