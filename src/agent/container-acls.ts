@@ -12,7 +12,8 @@ import {
   requireAuthorized,
   type Visibility,
 } from '../runtime/index.js';
-import type { CommandInfo, ExecutorInfo, FrameworkInfo, TaskInfo } from '../wire/index.js';
+import type { CommandInfo, FrameworkInfo, TaskInfo } from '../wire/index.js';
+import { executorUserName, frameworkUserName, taskUserName } from './task-user.js';
 
 /** A container id as the calls give it: nested ones name their parent. */
 export interface ContainerIdChain {
@@ -30,17 +31,22 @@ export type NestedAction = Extract<
   | 'attach_containers_output'
 >;
 
-/** The user a task's executor runs as, the object of the container ACLs. */
+/**
+ * The user a task's executor runs as, the object of the container ACLs and of view_executors:
+ * a custom executor's (its command's, else the framework's: executorUserName), else the
+ * command executor's, which runs as its task (taskUserName).
+ */
 export function executorUser(task: TaskInfo, framework: FrameworkInfo): string | undefined {
-  const executor: ExecutorInfo | undefined = task.executor;
-  const name = executor?.command?.user ?? task.command?.user ?? framework.user;
-  return name === '' ? undefined : name;
+  return task.executor !== undefined
+    ? executorUserName(task.executor, framework)
+    : taskUserName(task, framework);
 }
 
 /**
  * Whether a caller with `visibility` (undefined: it sees everything) sees a task: its
  * framework by the framework's user (view_frameworks), its executor by the executor's
- * (view_executors), and the task by its own command's user, else its executor's (view_tasks).
+ * (view_executors), and the task by its own user (view_tasks), as Mesos' local authorizer
+ * judges each: the task's command user, else its executor's command user, else the framework's.
  */
 export function isTaskShown(
   visibility: Visibility | undefined,
@@ -50,9 +56,9 @@ export function isTaskShown(
   if (visibility === undefined) return true;
   const executor = executorUser(task, framework);
   return (
-    visibility.framework(framework.user === '' ? undefined : framework.user) &&
+    visibility.framework(frameworkUserName(framework)) &&
     visibility.executor(executor) &&
-    visibility.task(task.command?.user || executor)
+    visibility.task(taskUserName(task, framework))
   );
 }
 

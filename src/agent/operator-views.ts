@@ -18,6 +18,7 @@ import type { SandboxFiles } from './files.js';
 import type { ContainerSessions } from './sessions.js';
 import type { StandaloneContainers } from './standalone.js';
 import type { TaskRun, TaskRuns } from './task-runs.js';
+import { executorUserName, frameworkUserName } from './task-user.js';
 
 /** What the handlers read off the agent. */
 export interface AgentView {
@@ -152,8 +153,8 @@ function shownOf(agent: AgentView, visibility: Visibility | undefined) {
     executors: agent.executors.active.filter(
       (run) =>
         visibility === undefined ||
-        (visibility.framework(run.frameworkInfo.user || undefined) &&
-          visibility.executor(run.info.command?.user || run.frameworkInfo.user || undefined)),
+        (visibility.framework(frameworkUserName(run.frameworkInfo)) &&
+          visibility.executor(executorUserName(run.info, run.frameworkInfo))),
     ),
     finishedCustom: agent.executors.finished.filter(({ run, task }) =>
       isTaskShown(visibility, task.task, run.frameworkInfo),

@@ -21,6 +21,11 @@ export interface HostUser {
   readonly home: string;
 }
 
+/** A framework's user; none when it names the empty one. */
+export function frameworkUserName(framework: FrameworkInfo): string | undefined {
+  return framework.user === '' ? undefined : framework.user;
+}
+
 /** The user a task runs as: its command's, else its executor's, else the framework's. */
 export function taskUserName(task: TaskInfo, framework: FrameworkInfo): string | undefined {
   const name = task.command?.user ?? task.executor?.command?.user ?? framework.user;
