@@ -31,6 +31,7 @@ import { handleApi } from './http-api.js';
 import { HttpError } from './http-io.js';
 import { isHealthy } from './instance.js';
 import { ReadinessProber } from './readiness-prober.js';
+import { steadyEpochMs } from './steady-clock.js';
 import { offerView, taskInfoOf } from './task-info.js';
 
 /** The store the framework keeps its state in: the registry's FrameworkStore, narrowed. */
@@ -109,7 +110,7 @@ export class ServicesFramework {
       autoRollback: options.autoRollback ?? false,
     });
     this.readiness = new ReadinessProber((result) => {
-      this.core.readinessResult(result, Date.now());
+      this.core.readinessResult(result, steadyEpochMs());
       if (result.ready) this.stepSoon();
     });
   }
@@ -219,7 +220,7 @@ export class ServicesFramework {
     return {
       core: this.core,
       events: this.events,
-      nowMs: () => Date.now(),
+      nowMs: steadyEpochMs,
       commit: () => this.step(),
       info: () => ({
         name: 'agora-services',
@@ -271,7 +272,7 @@ export class ServicesFramework {
             message: status.message,
             agentId: status.agent_id?.value,
           },
-          Date.now(),
+          steadyEpochMs(),
         );
         this.options.log.debug(
           {
@@ -314,7 +315,7 @@ export class ServicesFramework {
     const connection = this.connection;
     if (connection === undefined) return;
     await this.step();
-    const { launches, byOffer } = this.core.offers(offers.map(offerView), Date.now());
+    const { launches, byOffer } = this.core.offers(offers.map(offerView), steadyEpochMs());
     if (launches.length > 0) await this.commitNow();
     const declined = offers.filter((o) => !byOffer.has(o.id.value)).map((o) => o.id);
     const calls: Promise<unknown>[] = [];
@@ -365,8 +366,8 @@ export class ServicesFramework {
   private step(): Promise<void> {
     const next = this.committing.then(async () => {
       if (this.isStopped) return;
-      const kills = this.core.tick(Date.now());
-      this.readiness.run(this.core.readinessCandidates(), Date.now());
+      const kills = this.core.tick(steadyEpochMs());
+      this.readiness.run(this.core.readinessCandidates(), steadyEpochMs());
       await this.persist();
       for (const event of this.core.takeEvents()) this.events.publish(event);
       const connection = this.connection;
