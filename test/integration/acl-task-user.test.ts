@@ -72,8 +72,7 @@ describe('view_tasks by the user a task runs as', () => {
     await cluster?.stop();
   });
 
-  const namesIn = (tasks: unknown): string[] =>
-    (tasks as Json[]).map((t) => String(t.name)).sort();
+  const namesIn = (tasks: unknown): string[] => (tasks as Json[]).map((t) => String(t.name)).sort();
 
   async function legacyState(credential: TestCredential) {
     const response = await cluster.get(new URL('/master/state', cluster.masterUrl), credential);
