@@ -212,6 +212,7 @@ export class Agent implements AgentView {
       reregistrationTimeoutMs:
         options.executorReregistrationTimeoutMs ?? DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
       shutdownGraceMs: options.executorShutdownGraceMs ?? DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS,
+      enableCfs: options.enableCfs ?? false,
       exited: (frameworkId, executorIdValue, status) =>
         this.executorExited(frameworkId, mintExecutorId(executorIdValue), status),
       message: (frameworkId, executorIdValue, data) =>

@@ -132,6 +132,8 @@ export interface ExecutorsOptions extends UserSwitch {
   readonly registrationTimeoutMs: number;
   readonly reregistrationTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  /** --cgroups_enable_cfs: whether a custom executor's CPU limit may count tasks without one. */
+  readonly enableCfs?: boolean;
   /** An executor ended: the master frees its resources and tells the framework (FAILURE). */
   readonly exited: (frameworkId: FrameworkID, executorIdValue: string, status: number) => void;
   /** An executor's MESSAGE for its framework. */
@@ -257,6 +259,7 @@ export class Executors {
       );
     }
     if (!isNew) {
+      this.resize(run);
       if (run.phase === 'subscribed') this.deliver(run, entry);
       return;
     }
@@ -309,7 +312,13 @@ export class Executors {
           ...(first.task.resources ?? []),
         ]),
         // The task's limits hold its executor's container, as Mesos applies them there.
-        ...limitsOf(Resources.fromWire(run.info.resources ?? []), first.task),
+        ...limitsOf(
+          executorLimits(
+            Resources.fromWire(run.info.resources ?? []),
+            [first.task],
+            this.options.enableCfs ?? false,
+          ),
+        ),
       });
     } catch (error) {
       log.warn(
@@ -337,6 +346,35 @@ export class Executors {
       'executor started',
     );
     if (run.isShuttingDown) this.destroy(run, 'REASON_EXECUTOR_TERMINATED');
+    else if (run.tasks.size > 1) this.resize(run); // tasks that joined while it launched
+  }
+
+  /**
+   * The executor's container sized to the executor and the tasks it runs now (Mesos updates
+   * the container as tasks join and end): a task joining a running executor brings its
+   * resources, or its share of cpus and memory would come out of the others'.
+   */
+  private resize(run: ExecutorRun): void {
+    if (run.container === undefined || run.phase === 'terminated') return;
+    const live = [...run.tasks.values()]
+      .filter((task) => !isTerminalState(task.state))
+      .map((task) => task.task);
+    const own = Resources.fromWire(run.info.resources ?? []);
+    try {
+      this.options.containerizer.update?.(
+        run.containerIdValue,
+        Resources.fromWire([
+          ...(run.info.resources ?? []),
+          ...live.flatMap((t) => t.resources ?? []),
+        ]),
+        executorLimits(own, live, this.options.enableCfs ?? false),
+      );
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message, executor_id: run.info.executor_id.value },
+        'could not resize the executor container',
+      );
+    }
   }
 
   /** Follows the executor's container; it must subscribe within `deadlineMs`. */
@@ -532,6 +570,7 @@ export class Executors {
     if (!task.seen.has(uuid) && !isTerminalState(task.state)) {
       task.seen.add(uuid);
       task.state = status.state;
+      if (isTerminalState(status.state)) this.resize(run);
       this.send(task, {
         ...status,
         agent_id: mintAgentId(this.options.agentId() ?? run.address.agentIdValue),
@@ -921,8 +960,7 @@ function pointLatestAt(runsDir: string, containerIdValue: string): void {
   renameSync(temporary, join(runsDir, 'latest'));
 }
 
-/** The launch's `limits` field, present only when the task brings limits. */
-function limitsOf(executorResources: Resources, task: TaskInfo): { limits?: ResourceLimits } {
-  const limits = executorLimits(executorResources, task);
+/** The launch's `limits` field, present only when the tasks bring limits. */
+function limitsOf(limits: ResourceLimits | undefined): { limits?: ResourceLimits } {
   return limits === undefined ? {} : { limits };
 }

@@ -73,6 +73,11 @@ export interface AgentOptions {
   readonly tls?: ServerTls;
   /** --http_headers_timeout, --http_body_timeout: how long a client may take to send a request. */
   readonly httpTimeouts?: HttpTimeouts;
+  /**
+   * --cgroups_enable_cfs, as the containerizer was given it: a custom executor whose tasks
+   * mix CPU limits and none gets a CPU limit only with it (executor-limits.ts).
+   */
+  readonly enableCfs?: boolean;
   /** --switch_user: run tasks as their users (true by default, as in Mesos). */
   readonly switchUser?: boolean;
   /** --acls: who may use the agent's endpoints (get_endpoints); everything without. */

@@ -449,6 +449,7 @@ export async function runAgent(
     ...optional('domain', domainFlag(values)),
     containerizer,
     recover,
+    enableCfs: values.cgroups_enable_cfs === true,
     switchUser: switchUser === 'true',
     ...optional(
       'fetcherCacheDir',

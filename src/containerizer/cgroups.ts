@@ -4,6 +4,8 @@
 // and read back for statistics, OOM kills and the processes to kill. The host
 // decides the version: this machine has v1 (a mount per controller); systemd
 // hosts have v2 (one unified mount); both are detected from /proc/self/mountinfo.
+// Long file: ContainerCgroup is every read and write of a container's cgroup in both versions
+// (create, limits, resize, statistics, kill, remove), which share its paths and file names.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -278,6 +280,29 @@ export class ContainerCgroup {
       return { directories: [], writes: [] };
     }
     return { directories: this.directories, writes: this.limitFiles(limits) };
+  }
+
+  /**
+   * A running container's new `limits`, as Mesos' isolators update them when its executor's
+   * tasks change: CPU weight and quota either way (a quota no longer asked for is removed),
+   * the memory limit only raised (lowered below what the container uses, the kernel would
+   * kill it), the pids limit left as it was set.
+   */
+  resize(limits: CgroupLimits): void {
+    const memoryFile = this.hierarchy.version === 'v1' ? 'memory.limit_in_bytes' : 'memory.max';
+    const current = read(this.dir('memory'), memoryFile)?.trim();
+    const currentBytes = current === undefined || current === 'max' ? Infinity : Number(current);
+    // v1 reads its "no limit" back as a huge page-aligned number, not -1.
+    const isUnlimited = !Number.isFinite(currentBytes) || currentBytes >= 2 ** 62;
+    for (const [dir, file, value] of this.limitWrites(limits)) {
+      if (file.startsWith('pids.')) continue;
+      if (file === memoryFile && (isUnlimited || limits.memoryLimitBytes <= currentBytes)) continue;
+      write(dir, file, value);
+    }
+    if (limits.cfsQuotaUs === undefined) {
+      if (this.hierarchy.version === 'v1') write(this.dir('cpu'), 'cpu.cfs_quota_us', '-1');
+      else write(this.dir('cpu'), 'cpu.max', `max ${CFS_PERIOD_US}`);
+    }
   }
 
   /** The writes that set `limits` (v1: the shim writes them before the task starts). */

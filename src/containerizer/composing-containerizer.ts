@@ -4,12 +4,14 @@
 // Docker fails a DOCKER task with a message saying so. A Mesos container with
 // an image (`mesos.image`) goes to the Mesos side, which runs it in its image
 // (linux-filesystem.ts) or refuses it, never runs it without.
+import type { Resources } from '../resources/index.js';
 import { isDockerContainer } from './docker-plan.js';
 import type {
   Container,
   Containerizer,
   KnownContainer,
   LaunchSpec,
+  ResourceLimits,
   RunAsUser,
   Termination,
 } from './types.js';
@@ -61,6 +63,12 @@ export class ComposingContainerizer implements Containerizer {
       for (const entry of docker)
         out.set(entry.containerId, { exitCode: null, signal: null, isUnknown: true });
     return out;
+  }
+
+  update(containerId: string, resources: Resources, limits?: ResourceLimits): void {
+    if (this.docker?.owns(containerId) === true)
+      this.docker.update?.(containerId, resources, limits);
+    else this.mesos.update?.(containerId, resources, limits);
   }
 
   async cleanup(containerId: string): Promise<void> {

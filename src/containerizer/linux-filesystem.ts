@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
+import type { Resources } from '../resources/index.js';
 import { commandArgv } from '../wire/index.js';
 import type { DockerImageStore } from './docker-image-store.js';
 import { CONTAINER_SANDBOX } from './docker-plan.js';
@@ -32,6 +33,7 @@ import type {
   Containerizer,
   KnownContainer,
   LaunchSpec,
+  ResourceLimits,
   RunAsUser,
   Termination,
 } from './types.js';
@@ -154,6 +156,10 @@ export class LinuxFilesystemContainerizer implements Containerizer {
     for (const id of await readdir(base).catch(() => []))
       if (!knownIds.has(id)) await rm(join(base, id), { recursive: true, force: true });
     return out;
+  }
+
+  update(containerId: string, resources: Resources, limits?: ResourceLimits): void {
+    this.inner.update?.(containerId, resources, limits);
   }
 
   async cleanup(containerId: string): Promise<void> {

@@ -30,13 +30,13 @@ import type {
   Containerizer,
   KnownContainer,
   LaunchSpec,
+  ResourceLimits,
   RunAsUser,
   Termination,
 } from './types.js';
 import { usageOf } from './usage.js';
 
 const CLEANUP_RETRIES = 8; // more kill-and-remove rounds for a cgroup that stays (~5 s in all)
-
 /** How often a re-attached container is checked for its end (its shim is not our child). */
 const RECOVERED_POLL_MS = 250;
 /** How long recovery waits for the shims of tasks found just ended to record their ends. */
@@ -63,10 +63,9 @@ export type Isolation =
 export interface MesosContainerizerOptions {
   readonly isolation: Isolation;
   /**
-   * Where this containerizer records each cgroup it creates (cgroup-ledger.ts: a line
-   * appended per container id, before the cgroup is made). Recovery removes only cgroups recorded here: several
-   * agents on one host share `--cgroups_root` (a local cluster does), and a sweep of the
-   * whole root would kill the other agents' tasks. Without it, nothing is swept.
+   * Where this containerizer records each cgroup before making it (cgroup-ledger.ts). Recovery
+   * removes only cgroups recorded here: agents on one host share `--cgroups_root` (a local
+   * cluster does), and a sweep of the whole root would kill the others' tasks. Without it, none.
    */
   readonly ledgerDir?: string;
   /**
@@ -318,6 +317,11 @@ export class MesosContainerizer implements Containerizer {
     // After the sweep, which would take a slot parked before it for a stray.
     this.parking?.parkSoon();
     return out;
+  }
+
+  /** Its cgroup resized (cgroups.ts resize); with POSIX isolation there is nothing to size. */
+  update(containerId: string, resources: Resources, limits?: ResourceLimits): void {
+    this.cgroupOf(containerId)?.resize(containerLimits(this.options.isolation, resources, limits));
   }
 
   async cleanup(containerId: string): Promise<void> {

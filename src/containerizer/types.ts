@@ -151,6 +151,12 @@ export interface Containerizer {
    * it holds that no known container explains (a stray cgroup) is removed.
    */
   recover(known: readonly KnownContainer[]): Promise<Map<string, Container | Termination>>;
+  /**
+   * Resizes a running container to `resources` (and `limits` above them), as Mesos'
+   * containerizer update does when its executor's tasks change. Optional: one without it
+   * keeps the size it launched with.
+   */
+  update?(containerId: string, resources: Resources, limits?: ResourceLimits): void;
   /** Frees what the container held once it ended (cgroups). */
   cleanup(containerId: string): Promise<void>;
   /**

@@ -1,7 +1,8 @@
 // A task's `limits` (Mesos 1.10) on an ordinary LAUNCH: the agent's cgroups hold the task
 // to them, above its requests (CPU quota from limits.cpus, memory limit from limits.mem,
 // "Infinity" for none), and the master refuses a limit below its request with TASK_ERROR
-// naming the field. They used to be dropped on the way: the task ran to its requests.
+// naming the field. They used to be dropped on the way: the task ran to its requests. And a
+// custom executor's container sized to the tasks it runs, as they join.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -119,6 +120,58 @@ test("task limits: a custom executor's container is held to its task's limits pl
   // The reporter never subscribes: its exit fails the task.
   await framework.update('with-executor', 'TASK_FAILED');
 });
+
+// Mesos resizes a custom executor's container as tasks join it and end (the containerizer's
+// update): a task joining a running executor was not counted, so the executor's cgroup kept the
+// size of its first task and every later task's memory came out of it (an OOM kill waiting).
+test("executor resources: a task joining a running custom executor grows its container's cgroup", {
+  skip: hasCgroupsV1 ? false : 'needs cgroups v1 and root',
+}, async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:1024;disk:1024' });
+  t.after(() => cluster.stop());
+  const framework = await TaskFramework.start(cluster.masterUrl, 'executor-resize');
+  t.after(() => framework.stop());
+  const executor = {
+    executor_id: executorId('holder'),
+    command: { value: 'echo $$ > pid.tmp; mv pid.tmp pid; while [ ! -e go ]; do sleep 0.05; done' },
+    resources: resources(0.1, 32),
+  };
+  await framework.launch({ first: { executor, resources: resources(0.1, 32) } });
+  const sandbox = await waitFor("the executor's sandbox", () =>
+    sandboxIn(join(cluster.workDir, 'agent-1'), 'holder'),
+  );
+  const pid = await waitFor("the executor's pid", () =>
+    existsSync(join(sandbox, 'pid'))
+      ? readFileSync(join(sandbox, 'pid'), 'utf8').trim()
+      : undefined,
+  );
+  const size = () => ({
+    shares: Number(readFileSync(join(cgroupOf(pid, 'cpu'), 'cpu.shares'), 'utf8')),
+    memoryMb:
+      Number(readFileSync(join(cgroupOf(pid, 'memory'), 'memory.limit_in_bytes'), 'utf8')) /
+      2 ** 20,
+  });
+  assert.deepEqual(size(), { shares: 205, memoryMb: 64 }, 'the executor and its first task');
+  await framework.launch({ second: { executor, resources: resources(0.5, 256) } });
+  await waitFor('the container to grow by the second task', () => {
+    const now = size();
+    return now.shares === 717 && now.memoryMb === 320 ? now : undefined;
+  });
+  writeFileSync(join(sandbox, 'go'), '');
+  // The holder never subscribes: its exit fails both tasks.
+  await framework.update('first', 'TASK_FAILED');
+  await framework.update('second', 'TASK_FAILED');
+});
+
+/** The cgroup directory of process `pid` in a v1 controller's hierarchy. */
+function cgroupOf(pid: string, controller: string): string {
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
+    const [, controllers, path] = line.split(':');
+    if (controllers?.split(',').includes(controller) === true)
+      return join('/sys/fs/cgroup', controller, path ?? '');
+  }
+  throw new Error(`process ${pid} is in no ${controller} cgroup`);
+}
 
 /** The run directory (sandbox) of executor `executorIdValue` (a command task's id) under an agent's work dir. */
 function sandboxIn(agentDir: string, executorIdValue: string): string | undefined {
