@@ -20,11 +20,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
-import type {
-  Container,
-  Containerizer,
-  ResourceLimits,
-  Termination,
+import {
+  type Container,
+  type Containerizer,
+  hasImage,
+  isDockerContainer,
+  type ResourceLimits,
+  type Termination,
 } from '../containerizer/index.js';
 import { Resources } from '../resources/index.js';
 import { type Clock, type EventStream, every, type Logger, type Timer } from '../runtime/index.js';
@@ -285,6 +287,11 @@ export class Executors {
     const command = run.info.command ?? {};
     let container: Container;
     try {
+      // Run on the host instead, such an executor would be neither in its image nor isolated.
+      if (isDockerContainer(run.info.container) || hasImage(run.info.container))
+        throw new Error(
+          'this agent runs custom executors on the host only: an ExecutorInfo.container with a Docker or Mesos image is not supported',
+        );
       mkdirSync(run.sandbox, { recursive: true });
       pointLatestAt(dirname(run.sandbox), run.containerIdValue);
       // --switch_user: the executor runs as its command's user, else its framework's.

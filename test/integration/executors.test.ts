@@ -5,7 +5,7 @@
 // SHUTDOWN; one that exits takes its tasks with it; one that never subscribes
 // times out; one running across an agent restart subscribes again and keeps its task.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { type SchedulerConnection, subscribe } from '../../src/sdk/index.js';
@@ -289,6 +289,27 @@ test('an executor that never subscribes within --executor_registration_timeout i
   const timedOut = await events.update('orphan', 'TASK_FAILED', 30_000);
   assert.equal(timedOut.source, 'SOURCE_AGENT');
   assert.equal(timedOut.reason, 'REASON_EXECUTOR_REGISTRATION_TIMEOUT');
+});
+
+test('an executor asking for a container image fails its tasks, saying so, rather than running on the host', async (t) => {
+  const cluster = await startCluster({ agents: 1, agentResources: 'cpus:2;mem:1024' });
+  t.after(() => cluster.stop());
+  const [framework, events] = await start(t, cluster, 'imaged');
+  const marker = join(cluster.workDir, 'ran-on-the-host');
+  const imaged: ExecutorInfo = {
+    ...sdkExecutor('imaged', framework.frameworkId),
+    command: { value: `touch '${marker}'; exec sleep 30` },
+    container: {
+      type: 'MESOS',
+      mesos: { image: { type: 'DOCKER', docker: { name: 'busybox:latest' } } },
+    },
+  };
+  await launch(framework, events, imaged, { boxed: 'true' });
+  const failed = await events.update('boxed', 'TASK_FAILED', 30_000);
+  assert.equal(failed.source, 'SOURCE_AGENT');
+  assert.equal(failed.reason, 'REASON_CONTAINER_LAUNCH_FAILED');
+  assert.match(failed.message ?? '', /ExecutorInfo\.container/);
+  assert.equal(existsSync(marker), false, 'nothing of the executor ran');
 });
 
 test('a custom executor outlives an agent killed with SIGKILL and subscribes again to the restarted agent', async (t) => {
