@@ -86,7 +86,11 @@ function recoveredAgent(
   return agent;
 }
 
-export function recoverRegistry(core: CoreContext, state: RegistryState): void {
+/**
+ * Builds the books from `state`: the registry's frameworks and agents as recovered records.
+ * Returns whether the agents' records were the ones a standby prepared for this very state.
+ */
+export function recoverRegistry(core: CoreContext, state: RegistryState): boolean {
   for (const id of state.removedFrameworks) core.books.removedFrameworkIds.add(id);
   for (const id of state.goneAgents) core.books.goneAgentIds.add(id);
   for (const registered of state.frameworks.values()) adoptRegistered(core, registered);
@@ -112,4 +116,5 @@ export function recoverRegistry(core: CoreContext, state: RegistryState): void {
     },
     'recovered from the registry',
   );
+  return records !== undefined;
 }
