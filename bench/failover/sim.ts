@@ -251,9 +251,10 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
         new Promise<undefined>((resolve) => setTimeout(resolve, 1000, undefined)),
       ]);
       if (served !== undefined) {
-        const { registry_read_ms, books_ms, agents_waiting } = served.fields;
+        const { registry_read_ms, books_ms, books_prepared, agents_waiting } = served.fields;
+        const prepared = books_prepared === true ? ' prepared by the standby' : '';
         say(
-          `  kill ${i}: 'serving' logged ${((served.atMs - killedAtWallMs) / 1000).toFixed(2)} s after the kill (registry read ${String(registry_read_ms)} ms, books ${String(books_ms)} ms, ${String(agents_waiting)} agent calls held meanwhile)`,
+          `  kill ${i}: 'serving' logged ${((served.atMs - killedAtWallMs) / 1000).toFixed(2)} s after the kill (registry read ${String(registry_read_ms)} ms, books ${String(books_ms)} ms${prepared}, ${String(agents_waiting)} agent calls held meanwhile)`,
         );
       }
       const kill: Kill = { electedMs, electedPolledMs, servingMs, agentsMs, frameworksMs };

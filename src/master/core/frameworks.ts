@@ -26,6 +26,7 @@ import {
 import { forgetExecutorsOf } from './executors.js';
 import { frameworkInfoError, frameworkRoles, hasCapability } from './framework-info.js';
 import { dropInverseOffersOf } from './inverse-offers.js';
+import { jsonEqual } from './json-equal.js';
 import { checkTransition, FRAMEWORK_NEXT } from './lifecycle.js';
 import {
   compileOfferConstraints,
@@ -92,10 +93,13 @@ export function subscribe(
 
   const existing = info.id === undefined ? undefined : core.books.frameworks.get(info.id.value);
   let framework: FrameworkRecord;
+  /** What the registry holds (or is about to) for a framework it knows. */
+  let registeredInfo: FrameworkInfo | undefined;
   if (existing !== undefined) {
     if ((existing.info.principal ?? '') !== (info.principal ?? principal?.value ?? ''))
       return refuse(core, streamId, "Changing framework's principal is not allowed");
     framework = existing;
+    registeredInfo = existing.info;
     // Offers made to the old connection go back to the allocator, so the next cycle offers
     // them on this one (Mesos' _failoverFramework discards them): the new scheduler never
     // heard of them and could neither use nor decline them. The old stream, still open, hears
@@ -176,7 +180,13 @@ export function subscribe(
   framework.offerConstraints = constraints;
   evaluateOfferConstraints(core, framework);
   // Durable before SUBSCRIBED goes out: a framework told its id is one a restarted master knows.
-  persistFramework(core, framework);
+  // A framework that re-subscribes with what the registry holds (every framework after a
+  // failover) needs no write: the record's info is what was last persisted, and a write
+  // still in flight holds back everything after it, this SUBSCRIBED included. Mesos keeps
+  // no frameworks in its registry at all; ten writes of a whole 10,000-agent registry
+  // took the new leader's CPU and held the agents' SUBSCRIBEDs in the storm (#10).
+  if (registeredInfo === undefined || !jsonEqual(registeredInfo, framework.info))
+    persistFramework(core, framework);
   core.metrics.count(
     existing === undefined
       ? 'master/messages_register_framework'
