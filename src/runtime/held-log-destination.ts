@@ -23,7 +23,7 @@ const WRITTEN_AT_ONCE_LEVEL = 50;
 /** Every held destination, written out when the process exits. */
 const held = new Set<HeldLogDestination>();
 
-/** Writes every line still held, synchronously: on exit, and for a caller about to read a log. */
+/** Writes every line still held, synchronously: at exit, or for a caller that needs the log whole now. */
 export function flushLogs(): void {
   for (const destination of held) destination.flush();
 }
