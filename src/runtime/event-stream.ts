@@ -186,18 +186,23 @@ export class EventStream<E> {
    */
   private writeRecords(records: readonly (string | Buffer)[]): void {
     const { response } = this;
+    // Null while the response waits behind an earlier one on its connection (pipelining):
+    // node:http then holds what is written until its turn, and so must everything here.
     const socket = response.socket;
-    // Headers still held back (deferHeaders) go out with the first records through node:http:
-    // a write straight to the socket would come before them.
-    if (
-      socket === null ||
-      !this.areHeadersOut ||
-      !response.chunkedEncoding ||
-      response.writableEnded
-    ) {
+    if (socket === null || !response.chunkedEncoding || response.writableEnded) {
       for (const record of records) response.write(record);
       this.areHeadersOut = true;
       return;
+    }
+    if (!this.areHeadersOut) {
+      // Headers held back (deferHeaders): node:http writes them to the socket, corked here so
+      // that they and the records framed below leave in one writev of two buffers. Through
+      // response.write, an agent's SUBSCRIBED and PING were nine writes into the socket
+      // (each record's size, CRLF, record, CRLF) and a writev of eight, at every agent of
+      // a re-registration storm (#10). The flush that called this uncorks.
+      socket.cork();
+      response.flushHeaders();
+      this.areHeadersOut = true;
     }
     // ASCII text (a JSON stream's records are: WIRE §1.5) is written as latin1, the same
     // bytes without UTF-8's encoding work; a record is ASCII when its bytes are its length.

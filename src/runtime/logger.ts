@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { clip } from '../wire/index.js';
+import { HeldLogDestination } from './held-log-destination.js';
 
 export type Logger = pino.Logger;
 
@@ -24,7 +25,7 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
     base: { component, pid: process.pid },
     timestamp: isoTime,
   };
-  const main = options.destination ?? new RoundBufferedDestination(1);
+  const main = options.destination ?? new HeldLogDestination(1);
   if (options.file === undefined) return pino(settings, main);
   // Each stream takes every level: the logger's own level, which an operator may change
   // (SET_LOGGING_LEVEL), is the one filter.
@@ -33,7 +34,7 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
     pino.multistream([
       { stream: main, level: 'trace' },
       {
-        stream: new RoundBufferedDestination(
+        stream: new HeldLogDestination(
           pino.destination({ dest: options.file, sync: true, mkdir: true }),
         ),
         level: 'trace',
@@ -59,51 +60,6 @@ function isoTime(): string {
 }
 
 /** A logger that drops everything, for unit tests of components that require one. */
-/** Every buffered destination, written out when the process exits. */
-const buffered = new Set<RoundBufferedDestination>();
-
-function flushAllLogs(): void {
-  for (const destination of buffered) destination.flush();
-}
-
-/** Lines held past this many characters are written at once, without waiting for the round. */
-const LOG_FLUSH_CHARS = 64 * 1024;
-
-/**
- * Log lines written once per loop round (setImmediate) rather than one write(2) each: a busy
- * master logs every task state change, and a synchronous write per line was a few percent
- * of its CPU. Lines keep their order; the process's 'exit' writes what is still held, so a
- * crash, process.exit or fatal error loses nothing (only SIGKILL can lose one round).
- */
-class RoundBufferedDestination {
-  private held = '';
-  private isScheduled = false;
-  private readonly target: { write(text: string): unknown };
-
-  constructor(target: 1 | pino.DestinationStream) {
-    this.target = target === 1 ? pino.destination({ dest: 1, sync: true }) : target;
-    if (buffered.size === 0) process.once('exit', () => flushAllLogs());
-    buffered.add(this);
-  }
-
-  write(line: string): void {
-    this.held += line;
-    if (this.held.length >= LOG_FLUSH_CHARS) this.flush();
-    else if (!this.isScheduled) {
-      this.isScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  flush(): void {
-    this.isScheduled = false;
-    if (this.held === '') return;
-    const text = this.held;
-    this.held = '';
-    this.target.write(text);
-  }
-}
-
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }

@@ -263,3 +263,57 @@ test('event stream with deferred headers sends them first, with the first record
     events,
   );
 });
+
+test('event stream with deferred headers writes them and the first records in one write of two buffers', async (t) => {
+  const { port, opened } = await streamServer(t, {
+    headers: { 'Mesos-Stream-Id': 'deferred' },
+    deferHeaders: true,
+  });
+  const { bytes } = await rawGet(t, port);
+  const { stream, response } = await opened;
+  const socket = response.socket;
+  assert.ok(socket !== null);
+  // What the socket hands the kernel: one call per write(2)/writev(2), with its buffers.
+  const handed: number[] = [];
+  const spied = socket as unknown as {
+    _write(chunk: unknown, encoding: unknown, done: unknown): void;
+    _writev(chunks: readonly unknown[], done: unknown): void;
+  };
+  const write = spied._write.bind(socket);
+  const writev = spied._writev.bind(socket);
+  spied._write = (chunk, encoding, done) => {
+    handed.push(1);
+    write(chunk, encoding, done);
+  };
+  spied._writev = (chunks, done) => {
+    handed.push(chunks.length);
+    writev(chunks, done);
+  };
+  // An agent's SUBSCRIBED and first PING, sent in the round its SUBSCRIBE was handled.
+  stream.send({ type: 'SUBSCRIBED' });
+  stream.send({ type: 'PING' });
+  stream.flush();
+  // Through node:http's write(), the head and each record's size, CRLF, record and CRLF were
+  // a writev of eight buffers.
+  assert.deepEqual(handed, [2]);
+  await waitForBytes(
+    bytes,
+    (raw) => raw.includes('\r\n\r\n') && parseChunked(raw).chunks.length === 2,
+  );
+  const { head, chunks } = parseChunked(Buffer.concat(bytes));
+  assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(head, /mesos-stream-id: deferred/i);
+  assert.deepEqual(
+    chunks.map((chunk) => JSON.parse(new RecordIODecoder().decode(chunk)[0]?.toString() ?? '')),
+    [{ type: 'SUBSCRIBED' }, { type: 'PING' }],
+  );
+});
+
+/** Waits (at most 5 s) until what the client has read passes `isDone`. */
+async function waitForBytes(bytes: readonly Buffer[], isDone: (raw: Buffer) => boolean) {
+  const deadline = performance.now() + 5000;
+  while (!isDone(Buffer.concat(bytes))) {
+    assert.ok(performance.now() < deadline, 'the records did not arrive within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

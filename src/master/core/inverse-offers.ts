@@ -119,8 +119,10 @@ export function answerInverseOffers(
         frameworkId: framework.id,
         timestampSec: nowSec(core),
       });
-      if (refuseMs > 0)
+      if (refuseMs > 0) {
         agent.inverseOfferFilters.set(framework.id.value, core.clock.monotonicMs() + refuseMs);
+        framework.inverseOfferFilterAgents.add(agent.id.value);
+      }
     }
     removeInverseOffer(core, record);
     core.log.info(
@@ -160,8 +162,11 @@ export function rescindInverseOffersFor(core: CoreContext, agent: AgentRecord): 
  */
 export function dropInverseOffersOf(core: CoreContext, framework: FrameworkRecord): void {
   for (const record of core.books.inverseOffersOf(framework)) removeInverseOffer(core, record);
-  for (const agent of core.books.agents.values())
-    agent.inverseOfferFilters.delete(framework.id.value);
+  // Only agents its answers filtered (a filter may have expired or been cleared since: the
+  // delete is then a no-op). An agent removed meanwhile took its filters with it.
+  for (const agentIdValue of framework.inverseOfferFilterAgents)
+    core.books.agents.get(agentIdValue)?.inverseOfferFilters.delete(framework.id.value);
+  framework.inverseOfferFilterAgents.clear();
 }
 
 /**

@@ -43,6 +43,12 @@ export interface FrameworkRecord {
   readonly offers: Set<string>;
   /** Inverse offer id values outstanding to this framework. */
   readonly inverseOffers: Set<string>;
+  /**
+   * Agent id values whose inverse offer filters may hold one of this framework's answers:
+   * forgetting them at a (re)subscription or disconnection visits these, not every agent
+   * (10,000 of them, twice per framework, in a newly elected master's first seconds, #10).
+   */
+  readonly inverseOfferFilterAgents: Set<string>;
   /** Active tasks, and terminal ones whose terminal update is not yet acknowledged. */
   readonly tasks: Map<string, TaskRecord>;
   readonly completedTasks: TaskRecord[];
