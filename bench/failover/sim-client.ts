@@ -7,13 +7,15 @@
 // agent from the call to the last SUBSCRIBED, and the master's from /proc.
 //
 //   node --import tsx bench/failover/sim-client.ts [--agents 5000] [--tasks 10] [--rounds 3]
-//     [--within 1000] [--prepare]
+//     [--within 1000] [--prepare] [--profile <dir>]
 //
 // --prepare renders every agent's SUBSCRIBE before each round (as bench:failover does
-// before its kill), so a round measures the storm alone.
+// before its kill), so a round measures the storm alone. --profile writes each round's
+// .cpuprofile of this process there.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     within: { type: 'string', default: '1000' },
     prepare: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const AGENTS = Number(values.agents);
@@ -122,6 +125,12 @@ try {
   for (let round = 1; round <= Number(values.rounds); round++) {
     const prepare = (pool as { prepareSubscriptions?: () => void }).prepareSubscriptions;
     if (values.prepare) prepare?.call(pool);
+    const session = values.profile !== undefined ? new Session() : undefined;
+    if (session !== undefined) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
     const disconnectsBefore = pool.stats.disconnects;
     const masterBefore = processCpuMs(master.pid);
     const before = cpuMs();
@@ -131,13 +140,18 @@ try {
     await until(
       'every agent back',
       () =>
-        pool.stats.subscribed === AGENTS &&
-        pool.stats.disconnects - disconnectsBefore >= AGENTS,
+        pool.stats.subscribed === AGENTS && pool.stats.disconnects - disconnectsBefore >= AGENTS,
       300_000,
     );
     const wallMs = performance.now() - started;
     const ownMs = cpuMs() - before;
     const masterMs = (processCpuMs(master.pid) ?? Number.NaN) - (masterBefore ?? Number.NaN);
+    if (session !== undefined && values.profile !== undefined) {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(values.profile, { recursive: true });
+      writeFileSync(join(values.profile, `round-${round}.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    }
     process.stdout.write(
       `round ${round}: all back in ${(wallMs / 1000).toFixed(2)} s; this process ${ownMs.toFixed(0)} ms CPU = ${((1000 * ownMs) / AGENTS).toFixed(1)} µs per agent; master ${((1000 * masterMs) / AGENTS).toFixed(0)} µs per agent; load ${loadavg()[0]?.toFixed(1)}\n`,
     );

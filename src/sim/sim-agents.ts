@@ -4,7 +4,6 @@
 // ends after the run time its framework put in a label (sim-task.ts).
 // Long file: one pool class holds every agent's stream, tasks and update queue on a shared
 // timing wheel; split, each part would reach into the same per-agent records.
-import type { IncomingMessage } from 'node:http';
 import {
   type AgentCall,
   type AgentEvent,
@@ -28,6 +27,7 @@ import {
 } from '../wire/index.js';
 import type { Random } from './random.js';
 import { type OpenedStream, readEvents, readText, type SimNetwork } from './sim-network.js';
+import type { SimStream } from './sim-stream.js';
 import { simulatedDurationMs } from './sim-task.js';
 import type { TimingWheel, WheelTimer } from './timing-wheel.js';
 
@@ -125,7 +125,7 @@ interface SimAgent {
   agentIdValue: string | undefined;
   /** Set while subscribed: UPDATE calls carry it. */
   streamId: string | undefined;
-  response: IncomingMessage | undefined;
+  response: SimStream | undefined;
   readonly tasks: Map<string, SimTask>;
   checkpointed: readonly Resource[];
   resubscribeMs: number;
