@@ -123,8 +123,7 @@ try {
     `${AGENTS} agents × ${TASKS} tasks, within ${WITHIN_MS} ms${values.prepare ? ', bodies rendered before each round' : ''}; load ${loadavg()[0]?.toFixed(1)}\n`,
   );
   for (let round = 1; round <= Number(values.rounds); round++) {
-    const prepare = (pool as { prepareSubscriptions?: () => void }).prepareSubscriptions;
-    if (values.prepare) prepare?.call(pool);
+    if (values.prepare) pool.prepareSubscriptions();
     const session = values.profile !== undefined ? new Session() : undefined;
     if (session !== undefined) {
       session.connect();
