@@ -5,7 +5,7 @@
 // the request a real agent's node:http client sends, written as bytes).
 import { RecordIODecoder } from '../wire/index.js';
 import { CallConnection, type CallResult, type ConnectionCall } from './call-connection.js';
-import { SimStream } from './sim-stream.js';
+import { SimStream, type SubscribeRequest } from './sim-stream.js';
 
 export type { CallResult } from './call-connection.js';
 
@@ -283,13 +283,16 @@ export function readText(response: SimStream): Promise<string> {
 /**
  * A SUBSCRIBE's request as a real agent's node:http client writes it (agent/master-link.ts
  * through sdk/http-client.ts, no keep-alive pool for a stream): the same header lines in
- * the same order, the body after them, in one buffer for one write.
+ * the same order, then the body.
  */
-export function subscribeRequest(path: string, host: string, body: string | Buffer): Buffer {
+export function subscribeRequest(
+  path: string,
+  host: string,
+  body: string | Buffer,
+): SubscribeRequest {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const head = `POST ${path} HTTP/1.1\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: ${bytes.length}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
-  const request = Buffer.allocUnsafe(head.length + bytes.length);
-  request.write(head, 0, 'latin1');
-  bytes.copy(request, head.length);
-  return request;
+  return {
+    head: `POST ${path} HTTP/1.1\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: ${bytes.length}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+    body: bytes,
+  };
 }
