@@ -28,7 +28,7 @@ import {
   WheelDriver,
 } from '../../src/sim/index.js';
 import { frameworkId } from '../../src/wire/index.js';
-import { processCpuMs } from './storm.js';
+import { listenOverflows, processCpuMs } from './storm.js';
 
 const { values } = parseArgs({
   options: {
@@ -135,6 +135,7 @@ try {
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    const netBefore = listenOverflows();
     const masterBefore = processCpuMs(master.pid);
     const before = cpuMs();
     const started = performance.now();
@@ -143,6 +144,7 @@ try {
     const wallMs = performance.now() - started;
     const ownMs = cpuMs() - before;
     const masterMs = (processCpuMs(master.pid) ?? Number.NaN) - (masterBefore ?? Number.NaN);
+    const net = listenOverflows();
     if (session !== undefined && values.profile !== undefined) {
       const { profile } = await session.post('Profiler.stop');
       mkdirSync(values.profile, { recursive: true });
@@ -150,7 +152,7 @@ try {
       session.disconnect();
     }
     process.stdout.write(
-      `round ${round}: all back in ${(wallMs / 1000).toFixed(2)} s; this process ${ownMs.toFixed(0)} ms CPU = ${((1000 * ownMs) / AGENTS).toFixed(1)} µs per agent; master ${((1000 * masterMs) / AGENTS).toFixed(0)} µs per agent; ${pool.stats.tasksRunning} tasks held; load ${loadavg()[0]?.toFixed(1)}\n`,
+      `round ${round}: all back in ${(wallMs / 1000).toFixed(2)} s; this process ${ownMs.toFixed(0)} ms CPU = ${((1000 * ownMs) / AGENTS).toFixed(1)} µs per agent; master ${((1000 * masterMs) / AGENTS).toFixed(0)} µs per agent; ${pool.stats.tasksRunning} tasks held; ${net.overflows - netBefore.overflows} listen-queue overflows, ${net.synRetrans - netBefore.synRetrans} SYNs sent again (machine-wide); load ${loadavg()[0]?.toFixed(1)}\n`,
     );
     // Let the master finish the round's stragglers before the next one is counted.
     await new Promise((resolve) => setTimeout(resolve, 2000));
