@@ -168,6 +168,10 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     say(
       `  the frameworks' calls answered ${((performance.now() - drainStart) / 1000).toFixed(1)} s later`,
     );
+    // Every agent's SUBSCRIBE rendered now, as each real agent's is on its own machine: the
+    // storm then costs this process the sockets, not 10,000 bodies of 10 tasks on the
+    // leader's two cores. A change before the kill renders its agent's body again.
+    pool.prepareSubscriptions();
     const probe = new SchedulerProbe();
     await probe.register((await bed.leader(STEP_TIMEOUT_MS)).url);
     isFollowing = true;

@@ -1,7 +1,7 @@
 // The simulator's own reading of HTTP/1.1 responses to its calls: status, and the body by
 // Content-Length or chunked. Pure (bytes in, responses out), so it is tested without a
 // socket. It knows only what a master sends a call's caller; a stream's endless body is
-// read elsewhere (node:http), never here.
+// read by http-stream-reader.ts, which shares the head's reading (parseResponseHead).
 
 /** One whole response: its status, the body's bytes, and whether the server closes after it. */
 export interface ParsedResponse {
@@ -10,10 +10,47 @@ export interface ParsedResponse {
   readonly isLast: boolean;
 }
 
-const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
-const CRLF = Buffer.from('\r\n', 'latin1');
+export const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+export const CRLF = Buffer.from('\r\n', 'latin1');
 /** A response head longer than this is not a master's: the connection is given up. */
-const MAX_HEAD_BYTES = 64 * 1024;
+export const MAX_HEAD_BYTES = 64 * 1024;
+
+/** What a response's head says about it (the header block, without its blank line). */
+export interface ResponseHead {
+  readonly status: number;
+  /** Content-Length, if sent (checked by the reader of the body). */
+  readonly length: number | undefined;
+  readonly isChunked: boolean;
+  /** Whether the server closes the connection after this response. */
+  readonly isLast: boolean;
+  /** The Mesos-Stream-Id header of a subscription's answer. */
+  readonly streamId: string | undefined;
+}
+
+/** Reads a response head; throws on one that is not HTTP/1.x. */
+export function parseResponseHead(head: string): ResponseHead {
+  if (!head.startsWith('HTTP/1.')) throw new Error(`not an HTTP response: ${head.slice(0, 40)}`);
+  const status = Number(head.slice(9, 12));
+  if (!Number.isInteger(status) || status < 100) throw new Error('bad status line');
+  let length: number | undefined;
+  let isChunked = false;
+  let isLast = head.startsWith('HTTP/1.0');
+  let streamId: string | undefined;
+  for (const line of head.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const raw = line.slice(colon + 1).trim();
+    const value = raw.toLowerCase();
+    if (name === 'content-length') length = Number(value);
+    else if (name === 'transfer-encoding') isChunked = value.includes('chunked');
+    else if (name === 'connection')
+      isLast = value.includes('close') ? true : value.includes('keep-alive') ? false : isLast;
+    // The id is case-sensitive: only the name is lowered.
+    else if (name === 'mesos-stream-id') streamId = raw;
+  }
+  return { status, length, isChunked, isLast, streamId };
+}
 
 type BodyState =
   | { readonly kind: 'head' }
@@ -76,27 +113,9 @@ export class HttpResponseParser {
     }
     const head = this.buffered.toString('latin1', 0, end);
     this.buffered = this.buffered.subarray(end + HEADER_END.length);
-    if (!head.startsWith('HTTP/1.')) throw new Error(`not an HTTP response: ${head.slice(0, 40)}`);
-    const status = Number(head.slice(9, 12));
-    if (!Number.isInteger(status) || status < 100) throw new Error('bad status line');
+    const { status, length, isChunked, isLast } = parseResponseHead(head);
     // 1xx: an interim answer; the real one follows.
     if (status < 200) return undefined;
-    let length: number | undefined;
-    let isChunked = false;
-    let isLast = head.startsWith('HTTP/1.0');
-    for (const line of head.split('\r\n').slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon < 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line
-        .slice(colon + 1)
-        .trim()
-        .toLowerCase();
-      if (name === 'content-length') length = Number(value);
-      else if (name === 'transfer-encoding') isChunked = value.includes('chunked');
-      else if (name === 'connection')
-        isLast = value.includes('close') ? true : value.includes('keep-alive') ? false : isLast;
-    }
     if (status === 204 || status === 304) return this.finish(status, isLast);
     if (isChunked) {
       this.state = { kind: 'chunked', status, isLast };

@@ -4,18 +4,14 @@
 // ends after the run time its framework put in a label (sim-task.ts).
 // Long file: one pool class holds every agent's stream, tasks and update queue on a shared
 // timing wheel; split, each part would reach into the same per-agent records.
-import type { IncomingMessage } from 'node:http';
 import {
   type AgentCall,
   type AgentEvent,
   type AgentStatusUpdate,
-  type AgentTask,
   assertNever,
-  type FrameworkID,
   type FrameworkInfo,
   isTerminalState,
   limits,
-  MESOS_API_VERSION,
   agentId as mintAgentId,
   executorId as mintExecutorId,
   newStatusUuid,
@@ -26,8 +22,10 @@ import {
   type TaskStatus,
   taskId,
 } from '../wire/index.js';
+import { AgentHoldings, FrameworkInfos, type HeldTask } from './agent-holdings.js';
 import type { Random } from './random.js';
 import { type OpenedStream, readEvents, readText, type SimNetwork } from './sim-network.js';
+import type { SimStream } from './sim-stream.js';
 import { simulatedDurationMs } from './sim-task.js';
 import type { TimingWheel, WheelTimer } from './timing-wheel.js';
 
@@ -103,11 +101,8 @@ export interface SimAgentStats {
   readonly errorEvents: number;
 }
 
-interface SimTask {
-  readonly key: string;
-  readonly frameworkId: FrameworkID;
-  readonly info: TaskInfo;
-  state: TaskState;
+/** A task and its updates' delivery; its state changes only through its agent's holdings. */
+interface SimTask extends HeldTask {
   /** Unacknowledged updates, oldest first; only the oldest is sent. */
   readonly queue: TaskStatus[];
   /** Whether the oldest has been sent before (a send now is a retry). */
@@ -122,12 +117,11 @@ interface SimTask {
 interface SimAgent {
   readonly index: number;
   readonly hostname: string;
-  agentIdValue: string | undefined;
+  /** Its id, tasks and checkpointed resources: what its SUBSCRIBE says, and that body. */
+  readonly holdings: AgentHoldings<SimTask>;
   /** Set while subscribed: UPDATE calls carry it. */
   streamId: string | undefined;
-  response: IncomingMessage | undefined;
-  readonly tasks: Map<string, SimTask>;
-  checkpointed: readonly Resource[];
+  response: SimStream | undefined;
   resubscribeMs: number;
   resubscribe: WheelTimer | undefined;
   /**
@@ -155,7 +149,7 @@ interface SimAgent {
  */
 export class SimAgentPool {
   private readonly agents: SimAgent[];
-  private readonly frameworkInfos = new Map<string, FrameworkInfo>();
+  private readonly frameworkInfos = new FrameworkInfos();
   private readonly now: () => number;
   private isStopped = false;
   /** Cut off from the master (partition()): no stream, no PONG, no new subscription. */
@@ -186,22 +180,23 @@ export class SimAgentPool {
   constructor(private readonly options: SimAgentPoolOptions) {
     this.now = options.now ?? (() => performance.now());
     const prefix = options.hostnamePrefix ?? 'sim-agent-';
-    this.agents = Array.from({ length: options.count }, (_, index) => ({
-      index,
-      hostname: `${prefix}${index}`,
-      agentIdValue: undefined,
-      streamId: undefined,
-      response: undefined,
-      tasks: new Map(),
-      checkpointed: [],
-      resubscribeMs: RESUBSCRIBE_INITIAL_MS,
-      resubscribe: undefined,
-      attempt: 0,
-      outgoing: [],
-      pongFoldMs: 0,
-      owedPong: undefined,
-      spreadMs: undefined,
-    }));
+    this.agents = Array.from({ length: options.count }, (_, index) => {
+      const hostname = `${prefix}${index}`;
+      return {
+        index,
+        hostname,
+        holdings: new AgentHoldings<SimTask>(hostname, options.resources, this.frameworkInfos),
+        streamId: undefined,
+        response: undefined,
+        resubscribeMs: RESUBSCRIBE_INITIAL_MS,
+        resubscribe: undefined,
+        attempt: 0,
+        outgoing: [],
+        pongFoldMs: 0,
+        owedPong: undefined,
+        spreadMs: undefined,
+      };
+    });
   }
 
   /** Subscribes every agent; resolves once all are subscribed. Rejects if one is refused. */
@@ -217,13 +212,30 @@ export class SimAgentPool {
     await Promise.all(Array.from({ length: Math.min(concurrency, this.agents.length) }, worker));
   }
 
+  /**
+   * Renders now every agent's SUBSCRIBE body that changed since it was last rendered, so
+   * that the subscriptions that follow (after an election) send bytes kept, not rendered
+   * then. A later change still renders its agent's body again.
+   */
+  prepareSubscriptions(): void {
+    for (const agent of this.agents) agent.holdings.body();
+  }
+
+  /**
+   * Agent `index`'s SUBSCRIBE body rendered afresh, nothing kept: a check compares what
+   * the agent sends (kept bytes) with it.
+   */
+  renderSubscribeBody(index: number): string | undefined {
+    return this.agents[index]?.holdings.renderAfresh();
+  }
+
   /** Ends every subscription and forgets every timer of the pool. Idempotent. */
   stop(): void {
     if (this.isStopped) return;
     this.isStopped = true;
     for (const agent of this.agents) {
       agent.resubscribe?.cancel();
-      for (const task of agent.tasks.values()) {
+      for (const task of agent.holdings.tasks.values()) {
         task.retry?.cancel();
         task.end?.cancel();
       }
@@ -247,7 +259,7 @@ export class SimAgentPool {
 
   /** The ids the master gave the agents, in agent order (undefined until subscribed). */
   get agentIds(): readonly (string | undefined)[] {
-    return this.agents.map((agent) => agent.agentIdValue);
+    return this.agents.map((agent) => agent.holdings.agentIdValue);
   }
 
   /**
@@ -315,17 +327,17 @@ export class SimAgentPool {
     if (frameworkId === undefined) throw new Error('holdTasks: the framework needs its id');
     this.frameworkInfos.set(frameworkId.value, frameworkInfo);
     for (const agent of this.agents) {
-      if (agent.agentIdValue === undefined) continue;
+      if (agent.holdings.agentIdValue === undefined) continue;
       for (let i = 0; i < perAgent; i++) {
         const info: TaskInfo = {
-          name: `held-${agent.index}-${agent.tasks.size}`,
-          task_id: taskId(`held-${agent.index}-${agent.tasks.size}`),
-          agent_id: mintAgentId(agent.agentIdValue),
+          name: `held-${agent.index}-${agent.holdings.tasks.size}`,
+          task_id: taskId(`held-${agent.index}-${agent.holdings.tasks.size}`),
+          agent_id: mintAgentId(agent.holdings.agentIdValue),
           resources: [...resources],
           command: { value: 'true' },
         };
         const key = taskKey(frameworkId.value, info.task_id.value);
-        agent.tasks.set(key, {
+        agent.holdings.addTask({
           key,
           frameworkId,
           info,
@@ -371,10 +383,7 @@ export class SimAgentPool {
   private async subscribe(agent: SimAgent): Promise<void> {
     const attempt = ++agent.attempt;
     try {
-      const opened = await this.options.network.openStream(
-        AGENT_API,
-        JSON.stringify(this.subscribeCall(agent)),
-      );
+      const opened = await this.options.network.openStream(AGENT_API, agent.holdings.body());
       if (attempt !== agent.attempt) {
         opened.response.destroy();
         throw new Superseded(agent.hostname);
@@ -395,36 +404,6 @@ export class SimAgentPool {
     }
   }
 
-  private subscribeCall(agent: SimAgent): AgentCall {
-    const tasks: AgentTask[] = [];
-    for (const task of agent.tasks.values()) {
-      const frameworkInfo = this.frameworkInfos.get(task.frameworkId.value);
-      if (frameworkInfo !== undefined)
-        tasks.push({
-          framework_id: task.frameworkId,
-          framework_info: frameworkInfo,
-          task: task.info,
-          state: task.state,
-        });
-    }
-    const id = agent.agentIdValue === undefined ? undefined : mintAgentId(agent.agentIdValue);
-    return {
-      type: 'SUBSCRIBE',
-      ...(id !== undefined ? { agent_id: id } : {}),
-      subscribe: {
-        agent_info: {
-          hostname: agent.hostname,
-          port: 5051,
-          resources: this.options.resources,
-          ...(id !== undefined ? { id } : {}),
-        },
-        version: MESOS_API_VERSION,
-        tasks,
-        ...(agent.checkpointed.length > 0 ? { checkpointed_resources: agent.checkpointed } : {}),
-      },
-    };
-  }
-
   /** Reads the stream until it ends; resolves at SUBSCRIBED (or rejects if it ends before). */
   private follow(agent: SimAgent, opened: OpenedStream, attempt: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -443,7 +422,7 @@ export class SimAgentPool {
               opened.response.destroy();
               return;
             }
-            agent.agentIdValue = event.subscribed.agent_id.value;
+            agent.holdings.setAgentId(event.subscribed.agent_id.value);
             agent.streamId = opened.streamId;
             agent.owedPong?.cancel();
             agent.owedPong = undefined;
@@ -457,7 +436,7 @@ export class SimAgentPool {
             if (!isSubscribed) this.counts.subscribed++;
             isSubscribed = true;
             // As a real agent does on (re)connecting: each task's oldest update goes out now.
-            for (const task of agent.tasks.values()) this.sendHead(agent, task);
+            for (const task of agent.holdings.tasks.values()) this.sendHead(agent, task);
             resolve();
             return;
           }
@@ -518,7 +497,7 @@ export class SimAgentPool {
         return;
       case 'KILL_TASK': {
         const { framework_id, task_id } = event.kill_task;
-        const task = agent.tasks.get(taskKey(framework_id.value, task_id.value));
+        const task = agent.holdings.tasks.get(taskKey(framework_id.value, task_id.value));
         if (task !== undefined) this.kill(agent, task);
         return;
       }
@@ -531,7 +510,7 @@ export class SimAgentPool {
         this.shutdownFramework(agent, event.shutdown_framework.framework_id.value);
         return;
       case 'CHECKPOINT_RESOURCES':
-        agent.checkpointed = event.checkpoint_resources.resources;
+        agent.holdings.setCheckpointed(event.checkpoint_resources.resources);
         return;
       case 'ERROR':
         this.counts.errorEvents++;
@@ -562,7 +541,7 @@ export class SimAgentPool {
     const frameworkId = frameworkInfo.id;
     if (frameworkId === undefined) return;
     const key = taskKey(frameworkId.value, info.task_id.value);
-    if (agent.tasks.has(key)) return; // a duplicate RUN_TASK
+    if (agent.holdings.tasks.has(key)) return; // a duplicate RUN_TASK
     if (!this.frameworkInfos.has(frameworkId.value))
       this.frameworkInfos.set(frameworkId.value, frameworkInfo);
     const task: SimTask = {
@@ -577,7 +556,7 @@ export class SimAgentPool {
       retry: undefined,
       end: undefined,
     };
-    agent.tasks.set(key, task);
+    agent.holdings.addTask(task);
     this.counts.tasksLaunched++;
     this.counts.tasksRunning++;
     this.report(agent, task, 'TASK_STARTING');
@@ -603,7 +582,7 @@ export class SimAgentPool {
 
   /** As a real agent: kill the framework's tasks and drop their updates (nobody will acknowledge them). */
   private shutdownFramework(agent: SimAgent, frameworkIdValue: string): void {
-    for (const task of [...agent.tasks.values()]) {
+    for (const task of [...agent.holdings.tasks.values()]) {
       if (task.frameworkId.value !== frameworkIdValue) continue;
       if (!isTerminalState(task.state)) {
         this.counts.tasksKilled++;
@@ -612,19 +591,19 @@ export class SimAgentPool {
       task.end?.cancel();
       task.retry?.cancel();
       this.counts.updatesDropped += task.queue.length;
-      agent.tasks.delete(task.key);
+      agent.holdings.removeTask(task.key);
     }
   }
 
   // ---------------------------------------------------- status update delivery
 
   private report(agent: SimAgent, task: SimTask, state: TaskState): void {
-    task.state = state;
+    agent.holdings.setState(task, state);
     task.queue.push({
       task_id: task.info.task_id,
       state,
       source: 'SOURCE_EXECUTOR',
-      agent_id: mintAgentId(agent.agentIdValue ?? ''),
+      agent_id: mintAgentId(agent.holdings.agentIdValue ?? ''),
       executor_id: mintExecutorId(task.info.task_id.value),
       timestamp: Date.now() / 1000,
       uuid: newStatusUuid(),
@@ -644,7 +623,7 @@ export class SimAgentPool {
       this.sendHead(agent, task);
     });
     const streamId = agent.streamId;
-    const agentIdValue = agent.agentIdValue;
+    const agentIdValue = agent.holdings.agentIdValue;
     if (streamId === undefined || agentIdValue === undefined) return;
     // One process holds every agent's calls in one pool, where a call can wait its turn
     // for seconds under load; a real agent's call would be at the master by then. So a
@@ -679,7 +658,8 @@ export class SimAgentPool {
     for (const agent of agents) {
       const outgoing = agent.outgoing;
       agent.outgoing = [];
-      const { streamId, agentIdValue } = agent;
+      const { streamId } = agent;
+      const { agentIdValue } = agent.holdings;
       if (this.isStopped || streamId === undefined || agentIdValue === undefined) {
         // Disconnected since: the retry timer sends the update again once subscribed.
         for (const one of outgoing) one.settle(false);
@@ -747,7 +727,8 @@ export class SimAgentPool {
   }
 
   private pong(agent: SimAgent): void {
-    const { streamId, agentIdValue } = agent;
+    const { streamId } = agent;
+    const { agentIdValue } = agent.holdings;
     if (this.isPartitioned || streamId === undefined || agentIdValue === undefined) return;
     const call: AgentCall = { type: 'PONG', agent_id: mintAgentId(agentIdValue) };
     this.options.network
@@ -761,7 +742,7 @@ export class SimAgentPool {
   }
 
   private acknowledge(agent: SimAgent, key: string, uuid: string): void {
-    const task = agent.tasks.get(key);
+    const task = agent.holdings.tasks.get(key);
     const head = task?.queue[0];
     if (task === undefined || head?.uuid !== uuid) {
       this.counts.staleAcknowledgements++;
@@ -775,7 +756,7 @@ export class SimAgentPool {
     task.isHeadSent = false;
     if (task.queue.length > 0) this.sendHead(agent, task);
     else if (isTerminalState(head.state)) {
-      agent.tasks.delete(key);
+      agent.holdings.removeTask(key);
       this.counts.tasksRetired++;
     }
   }

@@ -1,10 +1,11 @@
 // The simulator's side of the wire: plain HTTP/1.1 to one master on loopback. Calls
 // share a few keep-alive connections (call-connection.ts: our own requests, pipelined up to
 // a depth) and wait their turn in our own queue; each event stream (an agent's or a
-// framework's subscription) holds a node:http socket of its own for its whole life.
-import { Agent, type IncomingMessage, request } from 'node:http';
+// framework's subscription) holds a socket of its own for its whole life (sim-stream.ts:
+// the request a real agent's node:http client sends, written as bytes).
 import { RecordIODecoder } from '../wire/index.js';
 import { CallConnection, type CallResult, type ConnectionCall } from './call-connection.js';
+import { SimStream, type SubscribeRequest } from './sim-stream.js';
 
 export type { CallResult } from './call-connection.js';
 
@@ -27,7 +28,7 @@ export interface SimNetworkOptions {
 
 /** A subscription: its response (200 or not), the stream id header, and the status. */
 export interface OpenedStream {
-  readonly response: IncomingMessage;
+  readonly response: SimStream;
   readonly status: number;
   readonly streamId: string | undefined;
 }
@@ -53,7 +54,6 @@ type QueuedCall = ConnectionCall;
  */
 export class SimNetwork {
   private masterUrl: URL;
-  private readonly streams: Agent;
   private readonly maxConnections: number;
   private readonly depth: number;
   private connections: CallConnection[] = [];
@@ -68,7 +68,7 @@ export class SimNetwork {
    * connection of its own, not behind every other agent's updates. Short, so a plain array.
    */
   private urgent: QueuedCall[] = [];
-  private readonly openStreams = new Set<IncomingMessage>();
+  private readonly openStreams = new Set<SimStream>();
   private isClosed = false;
   private callCount = 0;
   private callNetworkErrorCount = 0;
@@ -78,7 +78,6 @@ export class SimNetwork {
     this.masterUrl = options.master;
     this.maxConnections = options.maxCallSockets ?? DEFAULT_MAX_CALL_SOCKETS;
     this.depth = Math.max(1, options.pipelineDepth ?? 1);
-    this.streams = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   }
 
   /** The master every new call and stream goes to. */
@@ -133,37 +132,24 @@ export class SimNetwork {
     });
   }
 
-  /** POSTs a SUBSCRIBE call and resolves with the response once its headers arrive. */
-  openStream(path: string, body: string): Promise<OpenedStream> {
+  /**
+   * POSTs a SUBSCRIBE call and resolves with the response once its headers arrive. The
+   * body may be bytes rendered before (an agent's, kept until its tasks change).
+   */
+  openStream(path: string, body: string | Buffer): Promise<OpenedStream> {
     return new Promise<OpenedStream>((resolve, reject) => {
       if (this.isClosed) return reject(new Error('simulated network closed'));
-      const req = request(
-        {
-          agent: this.streams,
-          host: this.master.hostname,
-          port: this.master.port,
-          path,
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'content-length': String(Buffer.byteLength(body)),
-            accept: 'application/json',
-          },
-        },
-        (res) => {
+      const stream = new SimStream(
+        this.master,
+        subscribeRequest(path, this.master.host, body),
+        (opened) => {
           this.streamsOpenedCount++;
-          this.openStreams.add(res);
-          res.once('close', () => this.openStreams.delete(res));
-          const header = res.headers['mesos-stream-id'];
-          resolve({
-            response: res,
-            status: res.statusCode ?? 0,
-            streamId: typeof header === 'string' ? header : undefined,
-          });
+          resolve({ response: opened, status: opened.status, streamId: opened.streamId });
         },
+        reject,
+        (closed) => this.openStreams.delete(closed),
       );
-      req.once('error', reject);
-      req.end(body);
+      this.openStreams.add(stream);
     });
   }
 
@@ -181,7 +167,6 @@ export class SimNetwork {
     this.connections = [];
     this.retired.clear();
     for (const stream of this.openStreams) stream.destroy();
-    this.streams.destroy();
   }
 
   /** Hands waiting calls to connections with room, opening connections up to the bound. */
@@ -258,7 +243,7 @@ export class SimNetwork {
  * not caught.
  */
 export function readEvents<E>(
-  response: IncomingMessage,
+  response: SimStream,
   onEvent: (event: E) => void,
   onEnd: (error: Error | undefined) => void,
 ): void {
@@ -269,7 +254,7 @@ export function readEvents<E>(
     isEnded = true;
     onEnd(error);
   };
-  response.on('data', (chunk: Buffer) => {
+  response.read((chunk) => {
     if (isEnded) return;
     let events: E[];
     try {
@@ -281,14 +266,33 @@ export function readEvents<E>(
     }
     // Outside the try: a bug in a handler must surface, not pass for a broken stream.
     for (const event of events) onEvent(event);
-  });
-  response.once('error', (error) => end(error));
-  response.once('close', () => end(undefined));
+  }, end);
 }
 
 /** Reads what is left of a response as text (for the message of a refused subscription). */
-export async function readText(response: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+export function readText(response: SimStream): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    response.read(
+      (chunk) => chunks.push(chunk),
+      () => resolve(Buffer.concat(chunks).toString('utf8')),
+    );
+  });
+}
+
+/**
+ * A SUBSCRIBE's request as a real agent's node:http client writes it (agent/master-link.ts
+ * through sdk/http-client.ts, no keep-alive pool for a stream): the same header lines in
+ * the same order, then the body.
+ */
+export function subscribeRequest(
+  path: string,
+  host: string,
+  body: string | Buffer,
+): SubscribeRequest {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  return {
+    head: `POST ${path} HTTP/1.1\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: ${bytes.length}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+    body: bytes,
+  };
 }

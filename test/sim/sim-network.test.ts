@@ -1,10 +1,17 @@
-// The simulator's call queue against a real node:http server on loopback.
+// The simulator's call queue and subscriptions against a real server on loopback.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
-import { SimNetwork } from '../../src/sim/sim-network.js';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { type TestContext, test } from 'node:test';
+import { openStream } from '../../src/sdk/index.js';
+import { readEvents, readText, SimNetwork } from '../../src/sim/sim-network.js';
+
+/** RecordIO: the record's length in decimal, a newline, the record. */
+function record(value: unknown): string {
+  const text = JSON.stringify(value);
+  return `${Buffer.byteLength(text)}\n${text}`;
+}
 
 test('sim network sends an urgent call before the calls already waiting', async (t) => {
   const arrived: string[] = [];
@@ -148,5 +155,146 @@ test('sim network sends calls to the new master after retarget and closes the ol
   while (!closedSockets.includes('old')) {
     assert.ok(Date.now() < deadline, 'the connection to the old master stayed open');
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+});
+
+/** The bytes of the first request each connection to a raw server brings, until `count` arrived. */
+async function rawRequests(
+  t: TestContext,
+  count: number,
+  send: (url: URL) => Promise<unknown>[],
+): Promise<string[]> {
+  const seen: string[] = [];
+  const server = createNetServer((socket) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const headEnd = text.indexOf('\r\n\r\n');
+      const length = Number(/content-length: (\d+)/i.exec(text)?.[1] ?? 0);
+      if (headEnd < 0 || text.length < headEnd + 4 + length) return;
+      seen.push(text);
+      socket.destroy();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const attempts = send(url).map((sent) => sent.catch(() => undefined));
+  const deadline = Date.now() + 10_000;
+  while (seen.length < count) {
+    assert.ok(Date.now() < deadline, 'the requests never arrived');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await Promise.all(attempts);
+  return seen;
+}
+
+test("sim network's SUBSCRIBE is byte for byte the request a real agent's client sends", async (t) => {
+  const body = JSON.stringify({ type: 'SUBSCRIBE', subscribe: { agent_info: { hostname: 'é' } } });
+  // The real agent (agent/master-link.ts): the SDK's openStream with these headers.
+  const [real] = await rawRequests(t, 1, (url) => [
+    openStream(new URL('/master/api/v1/agent', url), {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+    }),
+  ]);
+  const simulated = await rawRequests(t, 2, (url) => {
+    const network = new SimNetwork({ master: url });
+    t.after(() => network.close());
+    // As text, and as bytes kept from an earlier rendering.
+    return [
+      network.openStream('/master/api/v1/agent', body),
+      network.openStream('/master/api/v1/agent', Buffer.from(body)),
+    ];
+  });
+  // The port differs (two servers): compare with it masked.
+  const masked = (text: string | undefined) => text?.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT');
+  assert.ok(real?.startsWith('POST /master/api/v1/agent HTTP/1.1\r\n'), real);
+  assert.equal(masked(simulated[0]), masked(real));
+  assert.equal(masked(simulated[1]), masked(real));
+});
+
+test('sim network reads every event of a stream as it comes, and its end when the master closes it', async (t) => {
+  let stream: ServerResponse | undefined;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.headers['x-refuse'] !== undefined || stream !== undefined) {
+        res.writeHead(503).end('no leading master');
+        return;
+      }
+      stream = res;
+      res.writeHead(200, { 'content-type': 'application/json', 'mesos-stream-id': 'Id-1' });
+      res.write(record({ type: 'SUBSCRIBED', subscribed: { n: 1 } }));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  const network = new SimNetwork({ master: new URL(`http://127.0.0.1:${port}`) });
+  t.after(() => network.close());
+
+  const opened = await network.openStream('/', '{}');
+  assert.equal(opened.status, 200);
+  assert.equal(opened.streamId, 'Id-1');
+  const events: unknown[] = [];
+  let ended: Error | undefined | 'no' = 'no';
+  readEvents(
+    opened.response,
+    (event) => events.push(event),
+    (error) => {
+      ended = error;
+    },
+  );
+  const waitFor = async (what: string, condition: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!condition()) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  await waitFor('SUBSCRIBED', () => events.length === 1);
+  // Later events, one record split over two writes, and two records in one write.
+  const ping = record({ type: 'PING', ping: { at: 1 } });
+  stream?.write(ping.slice(0, 5));
+  stream?.write(ping.slice(5));
+  stream?.write(record({ type: 'RUN_TASK' }) + record({ type: 'PING', ping: { at: 2 } }));
+  await waitFor('the later events', () => events.length === 4);
+  assert.deepEqual(events, [
+    { type: 'SUBSCRIBED', subscribed: { n: 1 } },
+    { type: 'PING', ping: { at: 1 } },
+    { type: 'RUN_TASK' },
+    { type: 'PING', ping: { at: 2 } },
+  ]);
+  assert.equal(ended, 'no');
+  stream?.destroy();
+  await waitFor('the end', () => ended !== 'no');
+  assert.equal(network.stats.streamsOpened, 1);
+
+  // A refusal: its status, and its text read whole.
+  const refused = await network.openStream('/', '{}');
+  assert.equal(refused.status, 503);
+  assert.equal(await readText(refused.response), 'no leading master');
+});
+
+test('sim network rejects a subscription whose connection is refused, with the error code', async () => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  const network = new SimNetwork({ master: new URL(`http://127.0.0.1:${port}`) });
+  try {
+    await assert.rejects(network.openStream('/', '{}'), { code: 'ECONNREFUSED' });
+  } finally {
+    network.close();
   }
 });
