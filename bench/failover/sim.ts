@@ -54,11 +54,9 @@ const REGISTRATION_BACKOFF_MS = 1000;
 const FILL_TIMEOUT_MS = 15 * 60_000;
 const STEP_TIMEOUT_MS = 5 * 60_000;
 
-/** When this process's detector named the latest leader, and the CPU counters then. */
+/** When this process's detector named the latest leader, and this process's CPU then. */
 interface Detection {
   readonly atWallMs: number;
-  readonly leader: BedDaemon | undefined;
-  readonly leaderCpuMs: number | undefined;
   readonly benchCpuMs: number;
 }
 
@@ -107,17 +105,11 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
   });
   const detector = new MasterDetector(bed.clientUrl);
   let isFollowing = false;
-  /** When this process's detector named the latest leader, and the CPU counters then. */
+  /** When this process's detector named the latest leader, and this process's CPU then. */
   let detection: Detection | undefined;
   detector.onChange((url) => {
     if (url === undefined || !isFollowing || url.host === agentsNetwork.master.host) return;
-    const leader = bed.masters.find((m) => m.isServing && new URL(m.url).host === url.host);
-    detection = {
-      atWallMs: Date.now(),
-      leader,
-      leaderCpuMs: processCpuMs(leader?.pid),
-      benchCpuMs: ownCpuMs(),
-    };
+    detection = { atWallMs: Date.now(), benchCpuMs: ownCpuMs() };
     agentsNetwork.retarget(url);
     pool.leaderChanged(REGISTRATION_BACKOFF_MS);
     frameworksNetwork.retarget(url);
@@ -186,11 +178,15 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
         | {
             wallMs: number;
             leaderCpuMs: number | undefined;
+            leaderCpuAtKillMs: number | undefined;
             benchCpuMs: number;
             net: ReturnType<typeof listenOverflows>;
           }
         | undefined;
       const netBefore = listenOverflows();
+      // The new leader's CPU counts from here: its election, recovery and whole storm, not
+      // only what follows this process's detector naming it (which a busy bench does late).
+      const cpuAtKill = new Map(others.map((m) => [m.pid, processCpuMs(m.pid)]));
       const killedAtWallMs = Date.now();
       const killedAt = performance.now();
       old.signal('SIGKILL');
@@ -213,7 +209,8 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
             ).then(() => {
               backAt = {
                 wallMs: Date.now(),
-                leaderCpuMs: processCpuMs(detection?.leader?.pid),
+                leaderCpuMs: processCpuMs(leader.pid),
+                leaderCpuAtKillMs: cpuAtKill.get(leader.pid),
                 benchCpuMs: ownCpuMs(),
                 net: listenOverflows(),
               };
@@ -240,8 +237,8 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
           detectedMs: detected.atWallMs - electedAtWallMs,
           ...stormTimes(reregistrations.times, electedAtWallMs),
           leaderCpuMs:
-            backAt.leaderCpuMs !== undefined && detected.leaderCpuMs !== undefined
-              ? backAt.leaderCpuMs - detected.leaderCpuMs
+            backAt.leaderCpuMs !== undefined && backAt.leaderCpuAtKillMs !== undefined
+              ? backAt.leaderCpuMs - backAt.leaderCpuAtKillMs
               : undefined,
           benchCpuMs: backAt.benchCpuMs - detected.benchCpuMs,
           wallMs: backAt.wallMs - detected.atWallMs,

@@ -90,8 +90,9 @@ export interface StormBreakdown {
   readonly p90Ms: number;
   readonly lastMs: number;
   readonly count: number;
-  /** The leader's CPU ms from the election's detection to every agent back, and that wall time. */
+  /** The new leader's CPU ms from the kill to every agent back (election and recovery too). */
   readonly leaderCpuMs: number | undefined;
+  /** This process's CPU ms, and the wall time, from the detection to every agent back. */
   readonly benchCpuMs: number;
   readonly wallMs: number;
   /** Listen-queue overflows and SYN retransmissions on the machine from the kill to all back. */
@@ -104,7 +105,9 @@ export function describeStorm(storm: StormBreakdown): string {
     ms === undefined || Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`;
   const busy = (cpu: number | undefined) =>
     cpu === undefined ? '-' : `${s(cpu)} (${Math.round((100 * cpu) / storm.wallMs)} %)`;
-  return `detector +${s(storm.detectedMs)}; ${storm.count} re-registrations logged at +${s(storm.firstMs)} first, +${s(storm.medianMs)} half, +${s(storm.p90Ms)} 90 %, +${s(storm.lastMs)} last; over the ${s(storm.wallMs)} from detection to all back: leader CPU ${busy(storm.leaderCpuMs)}, bench process CPU ${busy(storm.benchCpuMs)}; machine-wide from the kill: ${storm.overflows} listen-queue overflows, ${storm.synRetrans} SYNs sent again`;
+  const perAgent = (cpu: number | undefined) =>
+    cpu === undefined || storm.count === 0 ? '-' : `${(cpu / storm.count).toFixed(3)} ms`;
+  return `detector +${s(storm.detectedMs)}; ${storm.count} re-registrations logged at +${s(storm.firstMs)} first, +${s(storm.medianMs)} half, +${s(storm.p90Ms)} 90 %, +${s(storm.lastMs)} last; leader CPU from the kill to all back ${s(storm.leaderCpuMs)} (${perAgent(storm.leaderCpuMs)} per re-registration); over the ${s(storm.wallMs)} from detection to all back: bench process CPU ${busy(storm.benchCpuMs)}; machine-wide from the kill: ${storm.overflows} listen-queue overflows, ${storm.synRetrans} SYNs sent again`;
 }
 
 /** Times relative to `electedAtMs` (epoch ms) from the collected log times. */
