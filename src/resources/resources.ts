@@ -282,6 +282,14 @@ export class Resources {
     return this.withAllocationRole(undefined);
   }
 
+  /**
+   * The entries allocated to exactly `role` (`filter` on `allocation_info.role`, without
+   * writing each entry's wire form to ask): the whole value when all are.
+   */
+  ofAllocationRole(role: string): Resources {
+    return this.select((entry) => entry.id.allocationRole === role);
+  }
+
   /** Roles of `allocation_info`, distinct and sorted. */
   allocationRoles(): readonly string[] {
     const roles: string[] = [];

@@ -119,8 +119,10 @@ export function answerInverseOffers(
         frameworkId: framework.id,
         timestampSec: nowSec(core),
       });
-      if (refuseMs > 0)
+      if (refuseMs > 0) {
         agent.inverseOfferFilters.set(framework.id.value, core.clock.monotonicMs() + refuseMs);
+        filteredAgentsOf(framework).add(agent);
+      }
     }
     removeInverseOffer(core, record);
     core.log.info(
@@ -160,8 +162,27 @@ export function rescindInverseOffersFor(core: CoreContext, agent: AgentRecord): 
  */
 export function dropInverseOffersOf(core: CoreContext, framework: FrameworkRecord): void {
   for (const record of core.books.inverseOffersOf(framework)) removeInverseOffer(core, record);
-  for (const agent of core.books.agents.values())
-    agent.inverseOfferFilters.delete(framework.id.value);
+  const filtered = filteredAgents.get(framework);
+  if (filtered === undefined) return;
+  for (const agent of filtered) agent.inverseOfferFilters.delete(framework.id.value);
+  filteredAgents.delete(framework);
+}
+
+/**
+ * Per framework, the agents that may hold a filter of its inverse offers (a superset: filters
+ * also expire and are cleared elsewhere). dropInverseOffersOf runs at every framework's
+ * SUBSCRIBE and disconnect, and walked every agent for filters only agents in maintenance
+ * can have (10,000 agents for each of a failover's re-subscribing frameworks, #10).
+ */
+const filteredAgents = new WeakMap<FrameworkRecord, Set<AgentRecord>>();
+
+function filteredAgentsOf(framework: FrameworkRecord): Set<AgentRecord> {
+  let agents = filteredAgents.get(framework);
+  if (agents === undefined) {
+    agents = new Set();
+    filteredAgents.set(framework, agents);
+  }
+  return agents;
 }
 
 /**
