@@ -99,6 +99,8 @@ export class Resources {
   private split: ScalarSplit | undefined;
   /** Whether no entry is reserved, computed once: the allocator asks per offer. */
   private isUnreservedMemo: boolean | undefined;
+  /** toString(), computed once. */
+  private text: string | undefined;
 
   private constructor(private readonly entries: ReadonlyMap<string, Entry>) {}
 
@@ -515,7 +517,9 @@ export class Resources {
    * parse.
    */
   toString(): string {
-    return [...this.entries.values()].map(entryToString).join(';');
+    // Once per value: an agent's total is logged at each of its registrations.
+    this.text ??= [...this.entries.values()].map(entryToString).join(';');
+    return this.text;
   }
 
   /** True when no entry is reserved (computed once per value). */

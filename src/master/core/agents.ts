@@ -28,7 +28,7 @@ import { AGENT_NEXT, checkTransition } from './lifecycle.js';
 import { agentMachineId, isMachineDown } from './machines.js';
 import { evaluateOfferConstraints } from './offer-constraints.js';
 import { rescindAll } from './offers.js';
-import type { AgentLink, AgentRecord, FrameworkRecord } from './records.js';
+import { type AgentLink, type AgentRecord, type FrameworkRecord, NO_STATUSES } from './records.js';
 import { allocatedTo, type ReportedShape, reportedShape } from './reported-resources.js';
 import {
   decideStatus,
@@ -143,7 +143,13 @@ export function subscribe(
   const info = { ...call.agent_info, id };
   let total: Resources;
   try {
-    total = agentTotal(core, info.resources ?? [], call.checkpointed_resources ?? [], id.value);
+    const checkpointed = call.checkpointed_resources ?? NO_RESOURCES;
+    // Without checkpointed reservations the total is the configured resources as they read:
+    // agents of one kind share one value (and what it computes once: its sums, its text).
+    total =
+      checkpointed.length === 0
+        ? reportedShape(info.resources ?? NO_RESOURCES).resources
+        : agentTotal(core, info.resources ?? NO_RESOURCES, checkpointed, id.value);
   } catch (error) {
     return refuse(
       core,
@@ -597,7 +603,7 @@ function adoptTasks(
       // already (the usual case) keeps its value, and nothing new is made.
       resources: allocatedTo(shape, role),
       state: entry.state,
-      statuses: [],
+      statuses: NO_STATUSES,
       statusUpdateState: undefined,
       statusUpdateUuid: undefined,
       acknowledgedUuids: undefined,
