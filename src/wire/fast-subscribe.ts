@@ -5,6 +5,7 @@ import type { AgentCall, AgentSubscribe, AgentTask } from './agent-protocol.js';
 import { durationSecondsProblem } from './duration.js';
 import {
   hasOnly,
+  ID_KEYS,
   id,
   isFiniteNumber,
   isObject,
@@ -117,8 +118,8 @@ function agentInfo(value: unknown): AgentInfo | undefined {
 
 /**
  * What the report's previous task checked, as given and as checked: a SUBSCRIBE repeats one
- * framework_info per task of the framework, and a framework's tasks mostly have the same
- * resources. A part equal as JSON to the previous one's is taken as checked (the checks read
+ * framework_id and framework_info per task of the framework, and a framework's tasks mostly
+ * have the same resources. A part equal as JSON to the previous one's is taken as checked (the checks read
  * nothing else) and shares its checked copy: ~10 objects fewer per task, of the ~150 per agent
  * that a failover's 10,000 re-registrations made (#10). The copies are never changed.
  */
@@ -127,6 +128,21 @@ class SeenParts {
   frameworkInfo: FrameworkInfo | undefined = undefined;
   resourcesGiven: unknown = undefined;
   resources: Resource[] | undefined = undefined;
+  frameworkId: FrameworkID | undefined = undefined;
+
+  frameworkIdOf(value: unknown): FrameworkID | undefined {
+    const known = this.frameworkId;
+    if (
+      known !== undefined &&
+      isObject(value) &&
+      value.value === known.value &&
+      hasOnly(value, ID_KEYS)
+    )
+      return known;
+    this.frameworkId = id<FrameworkID>(value);
+    return this.frameworkId;
+  }
+
   readonly readResources = (value: unknown): Resource[] | undefined => {
     if (this.resources !== undefined && jsonEqual(value, this.resourcesGiven))
       return this.resources;
@@ -139,7 +155,7 @@ class SeenParts {
 
 function agentTask(value: unknown, seen: SeenParts): AgentTask | undefined {
   if (!isObject(value) || !hasOnly(value, AGENT_TASK_KEYS)) return undefined;
-  const framework_id = id<FrameworkID>(value.framework_id);
+  const framework_id = seen.frameworkIdOf(value.framework_id);
   let framework_info: FrameworkInfo | undefined;
   if (seen.frameworkInfo !== undefined && jsonEqual(value.framework_info, seen.frameworkInfoGiven))
     framework_info = seen.frameworkInfo;
