@@ -119,9 +119,10 @@ function agentInfo(value: unknown): AgentInfo | undefined {
 /**
  * What the report's previous task checked, as given and as checked: a SUBSCRIBE repeats one
  * framework_id and framework_info per task of the framework, and a framework's tasks mostly
- * have the same resources. A part equal as JSON to the previous one's is taken as checked (the checks read
- * nothing else) and shares its checked copy: ~10 objects fewer per task, of the ~150 per agent
- * that a failover's 10,000 re-registrations made (#10). The copies are never changed.
+ * have the same resources. A part equal as JSON to the previous one's is taken as checked
+ * (the checks read nothing else) and shares its checked copy: ~10 objects fewer per task, of
+ * the ~150 per agent that a failover's 10,000 re-registrations made (#10). The copies are
+ * never changed.
  */
 class SeenParts {
   frameworkInfoGiven: unknown = undefined;
