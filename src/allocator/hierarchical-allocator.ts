@@ -609,7 +609,7 @@ export class HierarchicalAllocator implements Allocator {
     const agent = this.agents.get(agentIdValue);
     if (agent === undefined) return;
     for (const role of resources.allocationRoles()) {
-      const part = resources.filter((r) => r.allocation_info?.role === role).unallocate();
+      const part = resources.ofAllocationRole(role).unallocate();
       // Used resources the agent does not list (a report that raced a change) are ignored.
       const held = agent.available.contains(part) ? part : Resources.EMPTY;
       if (held.isEmpty()) continue;

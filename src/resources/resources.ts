@@ -99,6 +99,8 @@ export class Resources {
   private split: ScalarSplit | undefined;
   /** Whether no entry is reserved, computed once: the allocator asks per offer. */
   private isUnreservedMemo: boolean | undefined;
+  /** toString(), computed once. */
+  private text: string | undefined;
 
   private constructor(private readonly entries: ReadonlyMap<string, Entry>) {}
 
@@ -280,6 +282,14 @@ export class Resources {
   /** The same resources without `allocation_info`. */
   unallocate(): Resources {
     return this.withAllocationRole(undefined);
+  }
+
+  /**
+   * The entries allocated to exactly `role` (`filter` on `allocation_info.role`, without
+   * writing each entry's wire form to ask): the whole value when all are.
+   */
+  ofAllocationRole(role: string): Resources {
+    return this.select((entry) => entry.id.allocationRole === role);
   }
 
   /** Roles of `allocation_info`, distinct and sorted. */
@@ -507,7 +517,9 @@ export class Resources {
    * parse.
    */
   toString(): string {
-    return [...this.entries.values()].map(entryToString).join(';');
+    // Once per value: an agent's total is logged at each of its registrations.
+    this.text ??= [...this.entries.values()].map(entryToString).join(';');
+    return this.text;
   }
 
   /** True when no entry is reserved (computed once per value). */

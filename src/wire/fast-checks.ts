@@ -80,8 +80,14 @@ const LABEL_KEYS: ReadonlySet<string> = new Set(['key', 'value']);
 /**
  * A plain TaskInfo. `isAllocated`: as the master sent it to an agent (RUN_TASK), its
  * resources carrying allocation_info, as an agent reports it back when it re-registers.
+ * `readResources`, when given, checks the resources instead (it must take exactly what
+ * plainResources or scalarResources would, as `isAllocated` says).
  */
-export function taskInfo(value: unknown, isAllocated = false): TaskInfo | undefined {
+export function taskInfo(
+  value: unknown,
+  isAllocated = false,
+  readResources?: (value: unknown) => Resource[] | undefined,
+): TaskInfo | undefined {
   if (!isObject(value) || !hasOnly(value, TASK_INFO_KEYS)) return undefined;
   if (!isText(value.name, MAX_NAME_LENGTH)) return undefined;
   const task_id = id<TaskID>(value.task_id);
@@ -93,9 +99,12 @@ export function taskInfo(value: unknown, isAllocated = false): TaskInfo | undefi
     agent_id,
   };
   if (value.resources !== undefined) {
-    const resources = isAllocated
-      ? plainResources(value.resources, true)
-      : scalarResources(value.resources);
+    const resources =
+      readResources !== undefined
+        ? readResources(value.resources)
+        : isAllocated
+          ? plainResources(value.resources, true)
+          : scalarResources(value.resources);
     if (resources === undefined) return undefined;
     task.resources = resources;
   }

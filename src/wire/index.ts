@@ -50,6 +50,7 @@ export {
   taskId,
 } from './ids.js';
 export { exceedsJsonDepth, nanosFromMs, stringifyJson, toAsciiJson } from './json.js';
+export { jsonEqual } from './json-equal.js';
 export { type KeptRenderings, LazyList, lazyList } from './lazy-list.js';
 export * as limits from './limits.js';
 export { machineKey } from './machine-id.js';

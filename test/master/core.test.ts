@@ -471,3 +471,18 @@ test('core: an agent back after a reset, still listing a task whose end was ackn
     'acknowledged for the framework, so the agent stops resending',
   );
 });
+
+test('an agent that subscribes again unchanged writes nothing to the registry; a changed one is written', () => {
+  const bed = new CoreBed();
+  const agent = bed.addAgent('cpus:4;mem:4096;ports:[31000-32000]', { hostname: 'h1' });
+  const admitted = () =>
+    bed.effects.filter((e) => e.kind === 'persist' && e.operation.kind === 'admitAgent').length;
+  assert.equal(admitted(), 1);
+  // Its info as it sends it again (equal, not the same objects), its tasks adopted as new.
+  agents.disconnected(bed.core, agent.id, agent.streamId);
+  bed.addAgent('cpus:4;mem:4096;ports:[31000-32000]', { hostname: 'h1', id: agent.id });
+  assert.equal(admitted(), 1, 'an unchanged agent is not written again');
+  bed.addAgent('cpus:4;mem:4096;ports:[31000-32000]', { hostname: 'h2', id: agent.id });
+  assert.equal(admitted(), 2, 'a new hostname is');
+  assert.equal(bed.agent(agent.id).info.hostname, 'h2');
+});

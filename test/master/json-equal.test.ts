@@ -23,6 +23,13 @@ test('jsonEqual answers as isDeepStrictEqual for values read from JSON', () => {
     [1, '1'],
     [null, null],
     [{ a: 1 }, { b: 1 }],
+    // Keys a prototype answers for: an own `__proto__` (as JSON.parse gives it) is a key like
+    // any other, and an absent one is not Object.prototype.
+    [JSON.parse('{"__proto__":{},"a":1}'), { a: 1, b: 2 }],
+    [JSON.parse('{"__proto__":{}}'), JSON.parse('{"__proto__":{}}')],
+    [JSON.parse('{"__proto__":{}}'), JSON.parse('{"__proto__":[]}')],
+    [JSON.parse('{"constructor":{}}'), JSON.parse('{"hasOwnProperty":{}}')],
+    [{ a: undefined }, { b: undefined }],
   ];
   for (const [a, b] of pairs) {
     assert.equal(jsonEqual(a, b), isDeepStrictEqual(a, b), JSON.stringify([a, b]));

@@ -208,6 +208,27 @@ test('inverse offers: a framework that fails over is asked again on its new stre
   assert.equal(bed.core.books.inverseOffers.size, 1, 'the old one is gone');
 });
 
+test('inverse offers: a framework that declined for a while and fails over is asked again at once', () => {
+  const { bed, fw } = cluster();
+  maintenance.updateSchedule(bed.core, schedule(machine1));
+  bed.advance(0);
+  const [inverse] = inverseOffersOn(bed, fw.streamId);
+  assert.ok(inverse !== undefined);
+  answerInverseOffers(bed.core, bed.framework(fw.id), [inverse.id.value], 'DECLINE', 3600);
+  bed.advance(1000);
+  assert.equal(bed.core.books.inverseOffers.size, 0, 'filtered for an hour');
+  // Its filters went with its old stream (Mesos drops them on failover, as its offers).
+  const second = bed.newStreamId();
+  frameworks.subscribe(
+    bed.core,
+    { framework_info: { ...bed.framework(fw.id).info } },
+    second,
+    undefined,
+  );
+  bed.advance(1000);
+  assert.equal(inverseOffersOn(bed, second).length, 1, 'asked again on the new stream');
+});
+
 test('START_MAINTENANCE: the machine goes DOWN, its agent is shut down and removed, tasks TASK_LOST; STOP_MAINTENANCE lets it back', () => {
   const { bed, a1, fw } = cluster({ partitionAware: true });
   maintenance.updateSchedule(bed.core, schedule(machine1, machine2));

@@ -127,6 +127,35 @@ const PLAIN_AGENT_CALLS: readonly unknown[] = [
       ],
     },
   },
+  // Tasks whose framework_info and resources repeat, as separate equal objects (as JSON.parse
+  // gives them): the fast path shares a part equal to the previous task's. A mutation of the
+  // second or third task's copy must still be refused when the schema refuses it.
+  {
+    type: 'SUBSCRIBE',
+    agent_id,
+    subscribe: {
+      agent_info: { hostname: 'h1', port: 5051, resources: agentResources, id: agent_id },
+      version: '1.11.0',
+      tasks: (['TASK_RUNNING', 'TASK_FINISHED', 'TASK_STAGING'] as const).map((state, i) => ({
+        framework_id: { value: 'f-1' },
+        framework_info: {
+          user: 'u',
+          name: 'f',
+          id: { value: 'f-1' },
+          roles: ['web'],
+          capabilities: [{ type: 'MULTI_ROLE' }],
+        },
+        task: {
+          name: `n${i}`,
+          task_id: { value: `t${i}` },
+          agent_id: { value: 'a-1' },
+          resources: structuredClone(i === 2 ? allocated.slice(0, 1) : allocated),
+          command: { value: 'sleep 10' },
+        },
+        state,
+      })),
+    },
+  },
   { type: 'PONG', agent_id },
   { type: 'UPDATE', agent_id, update: { framework_id, status } },
   { type: 'UPDATE', agent_id, update: { framework_id, status }, pong: true },
@@ -263,6 +292,25 @@ function checkMutations(
 test('a changed value anywhere: the fast path never takes what the schema refuses', () => {
   assert.ok(checkMutations(PLAIN_CALLS, fastCall, CallSchema) > 1_000);
   assert.ok(checkMutations(PLAIN_AGENT_CALLS, fastAgentCall, AgentCallSchema) > 500);
+});
+
+test('a task part equal to the previous one but for a key a prototype answers is not taken as it', () => {
+  const task = (frameworkInfo: string, resources: string) =>
+    `{"framework_id":{"value":"f-1"},"framework_info":${frameworkInfo},"task":{"name":"n","task_id":{"value":"t${resources.length}"},"agent_id":{"value":"a-1"},"resources":${resources}},"state":"TASK_RUNNING"}`;
+  const info = '{"user":"u","name":"f"}';
+  const cpus =
+    '[{"name":"cpus","type":"SCALAR","scalar":{"value":1},"allocation_info":{"role":"*"}}]';
+  const bodies = [
+    [task(info, cpus), task('{"user":"u","__proto__":{}}', `${cpus} `)],
+    [task(info, cpus), task(info, cpus.replace('"scalar":{"value":1}', '"__proto__":{}'))],
+  ];
+  for (const [first, second] of bodies) {
+    const input = JSON.parse(
+      `{"type":"SUBSCRIBE","subscribe":{"agent_info":{"hostname":"h"},"version":"1","tasks":[${first},${second}]}}`,
+    );
+    assert.equal(viaSchema(AgentCallSchema, input), undefined, 'the schema refuses it');
+    assert.equal(fastAgentCall(input), undefined, JSON.stringify(input));
+  }
 });
 
 test('a refused call still gets the schema’s field and reason', () => {

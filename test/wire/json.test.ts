@@ -104,3 +104,35 @@ test('exceedsJsonDepth counts arrays and objects outside strings only', () => {
       `${text.slice(0, 20)} / ${maxDepth}`,
     );
 });
+
+test('exceedsJsonDepth finds the depth of random JSON, with brackets, quotes and escapes in its strings', () => {
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const text = () =>
+    Array.from(
+      { length: Math.floor(random() * 6) },
+      () => '[]{}"\\aé,:'[Math.floor(random() * 11)],
+    ).join('');
+  const value = (depthLeft: number): unknown => {
+    const pick = random();
+    if (depthLeft === 0 || pick < 0.3) return pick < 0.15 ? text() : Math.round(pick * 100);
+    const items = Array.from({ length: 1 + Math.floor(random() * 3) }, () => value(depthLeft - 1));
+    return pick < 0.65
+      ? items
+      : Object.fromEntries(items.map((item, i) => [`${text()}${i}`, item]));
+  };
+  const depthOf = (v: unknown): number =>
+    typeof v === 'object' && v !== null ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0;
+  for (let i = 0; i < 500; i++) {
+    const v = value(1 + Math.floor(random() * 12));
+    const json = JSON.stringify(v);
+    const depth = depthOf(v);
+    assert.equal(exceedsJsonDepth(Buffer.from(json, 'utf8'), depth), false, json);
+    if (depth > 0) assert.equal(exceedsJsonDepth(Buffer.from(json, 'utf8'), depth - 1), true, json);
+  }
+  // Malformed text is the parser's to refuse: no throw here, whatever is cut off.
+  for (const cut of ['["abc', '["a\\', '{"a":[[', '"\\']) exceedsJsonDepth(Buffer.from(cut), 1);
+});

@@ -12,6 +12,7 @@ import {
   type AgentTask,
   isTerminalState,
   agentId as mintAgentId,
+  type Resource,
   reregisterSpreadMs,
   type TaskState,
 } from '../../wire/index.js';
@@ -27,7 +28,8 @@ import { AGENT_NEXT, checkTransition } from './lifecycle.js';
 import { agentMachineId, isMachineDown } from './machines.js';
 import { evaluateOfferConstraints } from './offer-constraints.js';
 import { rescindAll } from './offers.js';
-import type { AgentLink, AgentRecord, FrameworkRecord } from './records.js';
+import { type AgentLink, type AgentRecord, type FrameworkRecord, NO_STATUSES } from './records.js';
+import { allocatedTo, type ReportedShape, reportedShape } from './reported-resources.js';
 import {
   decideStatus,
   type MasterStatusCause,
@@ -150,7 +152,13 @@ export function subscribe(
   const info = { ...call.agent_info, id };
   let total: Resources;
   try {
-    total = agentTotal(core, info.resources ?? [], call.checkpointed_resources ?? [], id.value);
+    const checkpointed = call.checkpointed_resources ?? NO_RESOURCES;
+    // Without checkpointed reservations the total is the configured resources as they read:
+    // agents of one kind share one value (and what it computes once: its sums, its text).
+    total =
+      checkpointed.length === 0
+        ? reportedShape(info.resources ?? NO_RESOURCES).resources
+        : agentTotal(core, info.resources ?? NO_RESOURCES, checkpointed, id.value);
   } catch (error) {
     return refuse(
       core,
@@ -340,8 +348,11 @@ export function awaitReregistrations(core: CoreContext): void {
   });
 }
 
-/** Each reported task's resources as parsed once by the check, for adoption to reuse. */
-type ParsedResources = ReadonlyMap<AgentTask, Resources>;
+/**
+ * Each reported task's resources as parsed once by the check, for adoption to reuse: at the
+ * task's index in the report, undefined for the tasks the check did not parse.
+ */
+type ParsedResources = readonly (ReportedShape | undefined)[];
 
 /**
  * Why the tasks an agent reports cannot be taken as they are: a task id twice
@@ -357,35 +368,48 @@ function checkReportedTasks(
 ):
   | { readonly kind: 'problem'; readonly problem: string }
   | { readonly kind: 'ok'; readonly parsed: ParsedResources } {
-  const seen = new Set<string>();
-  const parsed = new Map<AgentTask, Resources>();
+  // Task ids seen, per framework id: a report lists a framework's tasks together, so the
+  // set (and the framework's record) is looked up again only when the framework changes.
+  const seen = new Map<string, Set<string>>();
+  let frameworkIdValue: string | undefined;
+  let seenOfFramework = new Set<string>();
+  let framework: FrameworkRecord | undefined;
+  const parsed: (ReportedShape | undefined)[] = new Array(reported.length);
   // Summed once at the end, then unallocated once: a plus() and an unallocate() per task
   // made two values (each a map and its entries) per task of every re-registration (#10).
   const usedParts: Resources[] = [];
-  for (const entry of reported) {
-    const key = `${entry.framework_id.value}\u0000${entry.task.task_id.value}`;
-    if (seen.has(key))
-      return { kind: 'problem', problem: `Task ${entry.task.task_id.value} is reported twice` };
-    seen.add(key);
+  for (let i = 0; i < reported.length; i++) {
+    const entry = reported[i] as AgentTask;
+    if (entry.framework_id.value !== frameworkIdValue) {
+      frameworkIdValue = entry.framework_id.value;
+      const known = seen.get(frameworkIdValue);
+      if (known === undefined) {
+        seenOfFramework = new Set();
+        seen.set(frameworkIdValue, seenOfFramework);
+      } else seenOfFramework = known;
+      framework = core.books.frameworks.get(frameworkIdValue);
+    }
+    const taskIdValue = entry.task.task_id.value;
+    if (seenOfFramework.has(taskIdValue))
+      return { kind: 'problem', problem: `Task ${taskIdValue} is reported twice` };
+    seenOfFramework.add(taskIdValue);
     if (isTerminalState(entry.state)) continue;
-    const known = core.books.frameworks
-      .get(entry.framework_id.value)
-      ?.tasks.get(entry.task.task_id.value);
+    const known = framework?.tasks.get(taskIdValue);
     if (known !== undefined && known.agentId.value === agentIdValue) {
       if (!known.isRecovered) usedParts.push(known.resources);
       continue;
     }
-    let resources: Resources;
+    let shape: ReportedShape;
     try {
-      resources = Resources.fromWire(entry.task.resources ?? []);
+      shape = reportedShape(entry.task.resources ?? NO_RESOURCES);
     } catch (error) {
       return {
         kind: 'problem',
-        problem: `Task ${entry.task.task_id.value} has invalid resources: ${(error as Error).message}`,
+        problem: `Task ${taskIdValue} has invalid resources: ${(error as Error).message}`,
       };
     }
-    parsed.set(entry, resources);
-    usedParts.push(resources);
+    parsed[i] = shape;
+    usedParts.push(shape.resources);
   }
   const used = Resources.sum(usedParts).unallocate();
   if (!total.contains(used))
@@ -395,6 +419,8 @@ function checkReportedTasks(
     };
   return { kind: 'ok', parsed };
 }
+
+const NO_RESOURCES: readonly Resource[] = [];
 
 /** Marks the agent unreachable as soon as --agent_removal_rate_limit allows. */
 function scheduleUnreachable(core: CoreContext, agent: AgentRecord, why: string): void {
@@ -524,15 +550,19 @@ function reportTasks(
 }
 
 function usedByFramework(agent: AgentRecord): Map<string, Resources> {
-  const used = new Map<string, Resources>();
+  // Each framework's parts summed once: a plus() per task made a value per task.
+  const parts = new Map<string, Resources[]>();
   const add = (frameworkIdValue: string, resources: Resources) => {
-    const sum = used.get(frameworkIdValue);
-    used.set(frameworkIdValue, sum === undefined ? resources : sum.plus(resources));
+    const list = parts.get(frameworkIdValue);
+    if (list === undefined) parts.set(frameworkIdValue, [resources]);
+    else list.push(resources);
   };
   for (const task of agent.tasks)
     if (!task.isRecovered) add(task.frameworkId.value, task.resources);
   for (const executor of agent.executors.values())
     add(executor.frameworkId.value, executor.resources);
+  const used = new Map<string, Resources>();
+  for (const [frameworkIdValue, list] of parts) used.set(frameworkIdValue, Resources.sum(list));
   return used;
 }
 
@@ -548,9 +578,16 @@ function adoptTasks(
   reported: readonly AgentTask[],
   parsed: ParsedResources,
 ): void {
-  for (const entry of reported) {
+  // A report lists a framework's tasks together: its record is looked up once per run.
+  let frameworkIdValue: string | undefined;
+  let framework: FrameworkRecord | undefined;
+  for (let i = 0; i < reported.length; i++) {
+    const entry = reported[i] as AgentTask;
     const isTerminal = isTerminalState(entry.state);
-    let framework = core.books.frameworks.get(entry.framework_id.value);
+    if (entry.framework_id.value !== frameworkIdValue || framework === undefined) {
+      frameworkIdValue = entry.framework_id.value;
+      framework = core.books.frameworks.get(frameworkIdValue);
+    }
     if (framework === undefined) {
       if (isTerminal) continue;
       if (core.books.removedFrameworkIds.has(entry.framework_id.value)) {
@@ -568,8 +605,8 @@ function adoptTasks(
     // Adopted again, the task would be new to the books and the update delivered
     // twice (#15); left out, the resend is acknowledged for the framework.
     if (isTerminal && wasCompleted(framework, agent, entry)) continue;
-    const resources = parsed.get(entry) ?? Resources.fromWire(entry.task.resources ?? []);
-    const role = resources.allocationRoles()[0] ?? frameworkRoles(framework.info)[0] ?? '*';
+    const shape = parsed[i] ?? reportedShape(entry.task.resources ?? NO_RESOURCES);
+    const role = shape.allocationRole ?? frameworkRoles(framework.info)[0] ?? '*';
     const task = {
       taskId: entry.task.task_id,
       frameworkId: framework.id,
@@ -578,9 +615,9 @@ function adoptTasks(
       role,
       // allocate() replaces any allocation the agent reported: an agent's task under `role`
       // already (the usual case) keeps its value, and nothing new is made.
-      resources: resources.allocate(role).shared(),
+      resources: allocatedTo(shape, role),
       state: entry.state,
-      statuses: [],
+      statuses: NO_STATUSES,
       statusUpdateState: undefined,
       statusUpdateUuid: undefined,
       acknowledgedUuids: undefined,

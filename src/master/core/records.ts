@@ -204,6 +204,12 @@ export type KeptTaskInfo = Pick<
   readonly user: string | undefined;
 };
 
+/**
+ * The statuses of a task that has none yet: one list for all of them (statuses are replaced,
+ * never changed in place), not one per task of a failover's 100,000.
+ */
+export const NO_STATUSES: readonly TaskStatus[] = Object.freeze([]);
+
 export interface TaskRecord {
   readonly taskId: TaskID;
   readonly frameworkId: FrameworkID;

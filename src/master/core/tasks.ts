@@ -29,7 +29,7 @@ import {
 } from './context.js';
 import { hasCapability } from './framework-info.js';
 import { keptStatus, keptTaskInfo, keptUuid } from './kept.js';
-import type { AgentRecord, FrameworkRecord, TaskRecord } from './records.js';
+import { type AgentRecord, type FrameworkRecord, NO_STATUSES, type TaskRecord } from './records.js';
 
 /** How a status the master makes names its cause. */
 export interface MasterStatusCause {
@@ -188,7 +188,7 @@ export function launchTask(
     role,
     resources: resources.shared(),
     state: 'TASK_STAGING',
-    statuses: [],
+    statuses: NO_STATUSES,
     statusUpdateState: undefined,
     statusUpdateUuid: undefined,
     acknowledgedUuids: undefined,
