@@ -277,6 +277,11 @@ export class SimAgentPool {
       // (its end schedules nothing) and one new subscription is scheduled here.
       agent.attempt++;
       agent.response?.destroy();
+      // Its stream id and an owed PONG were the old master's: sent to the new one, each is a
+      // call refused (thousands in a storm, the new leader's CPU spent on the bench's error).
+      agent.streamId = undefined;
+      agent.owedPong?.cancel();
+      agent.owedPong = undefined;
       this.scheduleResubscribe(agent);
     }
   }
