@@ -175,6 +175,11 @@ describe('the operator API of a real master', () => {
       200,
     );
     assert.deepEqual(await reply('GET_LOGGING_LEVEL'), { level: 0 });
+    // Lines are written in order, a few milliseconds after they are logged: once this one is
+    // out, so is every line logged before the change.
+    await waitFor('the change logged', () =>
+      cluster.master.lines.find((l) => l.msg === 'logging level set' && l.to === 0),
+    );
     const quiet = handled();
     await fetch(new URL('/health', cluster.masterUrl));
     const toggled = await fetch(new URL('/logging/toggle', cluster.masterUrl));
