@@ -287,23 +287,3 @@ test('maintenance, drains and deactivations come back from the registry after a 
   bed.advance(5000);
   assert.equal(bed.offersOn(fw.streamId).length, 0);
 });
-
-test('inverse offers: a framework that declined with a filter and fails over is asked again at once', () => {
-  const { bed, fw } = cluster();
-  maintenance.updateSchedule(bed.core, schedule(machine1));
-  bed.advance(0);
-  const [inverse] = inverseOffersOn(bed, fw.streamId);
-  assert.ok(inverse !== undefined);
-  answerInverseOffers(bed.core, bed.framework(fw.id), [inverse.id.value], 'DECLINE', 3600);
-  bed.advance(1000);
-  assert.equal(inverseOffersOn(bed, fw.streamId).length, 1, 'filtered for refuse_seconds');
-  const second = bed.newStreamId();
-  frameworks.subscribe(
-    bed.core,
-    { framework_info: { ...bed.framework(fw.id).info } },
-    second,
-    undefined,
-  );
-  bed.advance(1000);
-  assert.equal(inverseOffersOn(bed, second).length, 1, 'its filters went with its old stream');
-});
