@@ -314,18 +314,8 @@ export class Executors {
         runtimeDir: checkpoint.runDir(run.address),
         command,
         environment: this.environment(run),
-        resources: Resources.fromWire([
-          ...(run.info.resources ?? []),
-          ...(first.task.resources ?? []),
-        ]),
         // The task's limits hold its executor's container, as Mesos applies them there.
-        ...limitsOf(
-          executorLimits(
-            Resources.fromWire(run.info.resources ?? []),
-            [first.task],
-            this.options.enableCfs ?? false,
-          ),
-        ),
+        ...this.sizeFor(run, [first.task]),
       });
     } catch (error) {
       log.warn(
@@ -366,22 +356,29 @@ export class Executors {
     const live = [...run.tasks.values()]
       .filter((task) => !isTerminalState(task.state))
       .map((task) => task.task);
-    const own = Resources.fromWire(run.info.resources ?? []);
+    const { resources, limits } = this.sizeFor(run, live);
     try {
-      this.options.containerizer.update?.(
-        run.containerIdValue,
-        Resources.fromWire([
-          ...(run.info.resources ?? []),
-          ...live.flatMap((t) => t.resources ?? []),
-        ]),
-        executorLimits(own, live, this.options.enableCfs ?? false),
-      );
+      this.options.containerizer.update?.(run.containerIdValue, resources, limits);
     } catch (error) {
       this.options.log.warn(
         { err: (error as Error).message, executor_id: run.info.executor_id.value },
         'could not resize the executor container',
       );
     }
+  }
+
+  /**
+   * What the executor's container may use running `tasks`: its own resources and theirs, and
+   * the limits above them their limits make (executor-limits.ts); `limits` only when any.
+   */
+  private sizeFor(
+    run: ExecutorRun,
+    tasks: readonly TaskInfo[],
+  ): { readonly resources: Resources; readonly limits?: ResourceLimits } {
+    const own = run.info.resources ?? [];
+    const resources = Resources.fromWire([...own, ...tasks.flatMap((t) => t.resources ?? [])]);
+    const limits = executorLimits(Resources.fromWire(own), tasks, this.options.enableCfs ?? false);
+    return limits === undefined ? { resources } : { resources, limits };
   }
 
   /** Follows the executor's container; it must subscribe within `deadlineMs`. */
@@ -965,9 +962,4 @@ function pointLatestAt(runsDir: string, containerIdValue: string): void {
   const temporary = join(runsDir, `.latest-${containerIdValue}`);
   symlinkSync(containerIdValue, temporary);
   renameSync(temporary, join(runsDir, 'latest'));
-}
-
-/** The launch's `limits` field, present only when the tasks bring limits. */
-function limitsOf(limits: ResourceLimits | undefined): { limits?: ResourceLimits } {
-  return limits === undefined ? {} : { limits };
 }
