@@ -12,6 +12,7 @@ import { EMPTY_REGISTRY_STATE } from '../../src/registry/index.js';
 import {
   agentId,
   BadRequestError,
+  type FrameworkID,
   type InverseOffer,
   type MaintenanceSchedule,
 } from '../../src/wire/index.js';
@@ -43,6 +44,18 @@ const inverseOffersOn = (bed: CoreBed, streamId: string): InverseOffer[] =>
   bed
     .eventsOn(streamId)
     .flatMap((e) => (e.type === 'INVERSE_OFFERS' ? e.inverse_offers.inverse_offers : []));
+
+/** The framework subscribes again with its id on a new stream (a scheduler failing over). */
+function failOver(bed: CoreBed, id: FrameworkID): string {
+  const second = bed.newStreamId();
+  frameworks.subscribe(
+    bed.core,
+    { framework_info: { ...bed.framework(id).info } },
+    second,
+    undefined,
+  );
+  return second;
+}
 
 test('maintenance schedule: refused as Mesos refuses it, and nothing changes', () => {
   const bed = new CoreBed();
@@ -196,13 +209,7 @@ test('inverse offers: a framework that fails over is asked again on its new stre
   maintenance.updateSchedule(bed.core, schedule(machine1));
   bed.advance(0);
   assert.equal(inverseOffersOn(bed, fw.streamId).length, 1);
-  const second = bed.newStreamId();
-  frameworks.subscribe(
-    bed.core,
-    { framework_info: { ...bed.framework(fw.id).info } },
-    second,
-    undefined,
-  );
+  const second = failOver(bed, fw.id);
   bed.advance(1000);
   assert.equal(inverseOffersOn(bed, second).length, 1);
   assert.equal(bed.core.books.inverseOffers.size, 1, 'the old one is gone');
@@ -218,13 +225,7 @@ test('inverse offers: a framework that declined for a while and fails over is as
   bed.advance(1000);
   assert.equal(bed.core.books.inverseOffers.size, 0, 'filtered for an hour');
   // Its filters went with its old stream (Mesos drops them on failover, as its offers).
-  const second = bed.newStreamId();
-  frameworks.subscribe(
-    bed.core,
-    { framework_info: { ...bed.framework(fw.id).info } },
-    second,
-    undefined,
-  );
+  const second = failOver(bed, fw.id);
   bed.advance(1000);
   assert.equal(inverseOffersOn(bed, second).length, 1, 'asked again on the new stream');
 });
