@@ -8,7 +8,7 @@
 // records a standby prepared for that state (prepareRecovery) and once without (a standby
 // that missed the last write). write: a ChunkedRegistry over an in-memory store holding
 // those agents (512 KiB chunks, as ZooKeeper's and etcd's default) applies one operation
-// at a time; CPU per write. Both are CPU of this process (process.cpuUsage).
+// at a time (a framework's, a new agent's, an agent marked unreachable); CPU per write. Both are CPU of this process (process.cpuUsage).
 import { parseArgs } from 'node:util';
 import { HierarchicalAllocator } from '../src/allocator/index.js';
 import { MasterCore } from '../src/master/core/core.js';
@@ -120,16 +120,33 @@ for (let from = 0; from < AGENTS; from += 500)
   await Promise.all(
     Array.from({ length: Math.min(500, AGENTS - from) }, (_, k) => registry.apply(admit(from + k))),
   );
-const writes: number[] = [];
-for (let i = 0; i < WRITES; i++) {
-  await nextTurn();
-  const from = process.cpuUsage();
-  await registry.apply(renameFramework(i));
-  writes.push(cpuMs(from));
+// One operation at a time, of the kinds a master writes most: a framework's (the agents'
+// list unchanged), a new agent's (a registration), one agent marked unreachable (as after a
+// failover).
+const kinds: [string, (i: number) => RegistryOperation][] = [
+  ['a framework changed', renameFramework],
+  ['an agent admitted', (i) => admit(AGENTS + i)],
+  [
+    'an agent marked unreachable',
+    (i) => ({
+      kind: 'markAgentUnreachable',
+      agentId: agentId(`5f1c5aff-ebd0-4b45-b472-b74edb880358-S${(i * 7919) % AGENTS}`),
+      sinceSec: 1000 + i,
+    }),
+  ],
+];
+for (const [what, operation] of kinds) {
+  const writes: number[] = [];
+  for (let i = 0; i < WRITES; i++) {
+    await nextTurn();
+    const from = process.cpuUsage();
+    await registry.apply(operation(i));
+    writes.push(cpuMs(from));
+  }
+  writes.sort((a, b) => a - b);
+  const at = (q: number) => (writes[Math.floor(q * (writes.length - 1))] ?? Number.NaN).toFixed(1);
+  process.stdout.write(
+    `write of one operation at ${AGENTS} agents (${what}): CPU median ${at(0.5)} ms, min ${at(0)}, max ${at(1)} (${WRITES} writes; ${JSON.stringify(registry.lastWrite)})\n`,
+  );
 }
-writes.sort((a, b) => a - b);
-const at = (q: number) => (writes[Math.floor(q * (writes.length - 1))] ?? Number.NaN).toFixed(1);
-process.stdout.write(
-  `write of one operation at ${AGENTS} agents: CPU median ${at(0.5)} ms, min ${at(0)}, max ${at(1)} (${WRITES} writes; ${JSON.stringify(registry.lastWrite)})\n`,
-);
 await registry.close();

@@ -81,6 +81,27 @@ export interface Piece {
   readonly hash: number;
 }
 
+/** What the cut makes: pieces that are one chunk, or a slice of a piece too long for one. */
+type Cut =
+  | { readonly kind: 'pieces'; readonly pieces: readonly Piece[] }
+  | { readonly kind: 'slice'; readonly data: Buffer };
+
+/** A chunk cut from pieces: its text and the ref it is stored under. */
+interface CutChunk {
+  readonly pieces: readonly Piece[];
+  readonly text: string;
+  readonly ref: ChunkRef;
+}
+
+const textOf = (piece: Piece): string => piece.text;
+
+/** Whether two chunks are the same piece objects, in order. */
+function samePieces(a: readonly Piece[], b: readonly Piece[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A chunk as the head names it. */
 interface ChunkRef {
   readonly name: string;
@@ -121,6 +142,12 @@ export class ChunkSet {
   private refs: ChunkRef[] = [];
   /** Text of each chunk the head names -> its ref: an unchanged chunk is found here. */
   private known = new Map<string, ChunkRef>();
+  /**
+   * Each chunk the last write cut from pieces, by its first piece: a writer that hands in
+   * the same piece objects for unchanged entries (snapshot-pieces.ts) has an unchanged
+   * chunk found by its pieces, without joining its text and hashing it for `known`.
+   */
+  private byFirstPiece = new Map<Piece, CutChunk>();
   /** Counts chunk names this instance made, so a retried write never reuses one. */
   private made = 0;
   lastWrite: WriteStats | undefined;
@@ -186,7 +213,17 @@ export class ChunkSet {
     const generation = this.generationNow + 1;
     const refs: ChunkRef[] = [];
     const known = new Map<string, ChunkRef>();
+    const byFirstPiece = new Map<Piece, CutChunk>();
     const fresh: ChunkWrite[] = [];
+    const made = (data: Buffer): ChunkRef => {
+      const ref = {
+        name: `g${generation}-${this.writer}-${this.made++}`,
+        bytes: data.length,
+        sha256: sha256(data),
+      };
+      fresh.push({ name: ref.name, data });
+      return ref;
+    };
     let sinceYield = 0;
     for (const chunk of this.cut(pieces)) {
       // A registry of 10,000 agents is megabytes to cut, compare and hash: let
@@ -196,21 +233,22 @@ export class ChunkSet {
         sinceYield = 0;
         await new Promise((resolve) => setImmediate(resolve));
       }
-      const kept = chunk.text === undefined ? undefined : this.known.get(chunk.text);
-      if (kept !== undefined) {
-        refs.push(kept);
-        if (chunk.text !== undefined) known.set(chunk.text, kept);
+      if (chunk.kind === 'slice') {
+        refs.push(made(chunk.data));
         continue;
       }
-      const data = chunk.data ?? Buffer.from(chunk.text ?? '', 'utf8');
-      const ref: ChunkRef = {
-        name: `g${generation}-${this.writer}-${this.made++}`,
-        bytes: data.length,
-        sha256: sha256(data),
-      };
-      refs.push(ref);
-      if (chunk.text !== undefined) known.set(chunk.text, ref);
-      fresh.push({ name: ref.name, data });
+      const first = chunk.pieces[0] as Piece;
+      const same = this.byFirstPiece.get(first);
+      let cut: CutChunk;
+      if (same !== undefined && samePieces(same.pieces, chunk.pieces)) cut = same;
+      else {
+        const text = chunk.pieces.length === 1 ? first.text : chunk.pieces.map(textOf).join('');
+        const ref = this.known.get(text) ?? made(Buffer.from(text, 'utf8'));
+        cut = { pieces: chunk.pieces, text, ref };
+      }
+      refs.push(cut.ref);
+      known.set(cut.text, cut.ref);
+      byFirstPiece.set(first, cut);
     }
     if (refs.length > MAX_CHUNKS)
       throw new Error(`the document needs ${refs.length} chunks, more than ${MAX_CHUNKS}`);
@@ -242,6 +280,7 @@ export class ChunkSet {
     this.generationNow = generation;
     this.refs = refs;
     this.known = known;
+    this.byFirstPiece = byFirstPiece;
     // Names the new head dropped are never named again, by this writer or a later
     // one (a later one starts from this head), so removing them unfenced is safe.
     for (const name of gone.slice(inlineRemovals.length))
@@ -262,33 +301,33 @@ export class ChunkSet {
    * chunkBytes (a UTF-16 unit is at most 3 bytes of UTF-8). A piece too long
    * for a chunk of its own is stored in slices of chunkBytes bytes.
    */
-  private *cut(pieces: Iterable<Piece>): Generator<{ text?: string; data?: Buffer }> {
+  private *cut(pieces: Iterable<Piece>): Generator<Cut> {
     const limitChars = Math.floor(this.chunkBytes / 3);
     const average = Math.max(1, Math.floor(this.chunkBytes / 16));
-    let group: string[] = [];
+    let group: Piece[] = [];
     let chars = 0;
     for (const piece of pieces) {
       const length = piece.text.length;
       if (chars > 0 && chars + length > limitChars) {
-        yield { text: group.join('') };
+        yield { kind: 'pieces', pieces: group };
         group = [];
         chars = 0;
       }
       if (length > limitChars) {
         const data = Buffer.from(piece.text, 'utf8');
         for (let at = 0; at < data.length; at += this.chunkBytes)
-          yield { data: data.subarray(at, at + this.chunkBytes) };
+          yield { kind: 'slice', data: data.subarray(at, at + this.chunkBytes) };
         continue;
       }
-      group.push(piece.text);
+      group.push(piece);
       chars += length;
       if ((piece.hash >>> 0) / 2 ** 32 < length / average) {
-        yield { text: group.join('') };
+        yield { kind: 'pieces', pieces: group };
         group = [];
         chars = 0;
       }
     }
-    if (group.length > 0) yield { text: group.join('') };
+    if (group.length > 0) yield { kind: 'pieces', pieces: group };
   }
 
   private async readV1(head: HeadV1): Promise<Buffer> {

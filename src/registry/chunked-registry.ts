@@ -8,8 +8,8 @@
 // the leader its ZooKeeper session. Operations applied while a write is under
 // way go together in the next one, as Mesos' registrar batches them.
 import assert from 'node:assert/strict';
-import { ChunkSet, type ChunkStore, keyHash, type Piece, type WriteStats } from './chunk-set.js';
-import { decodeSnapshot, encodeOperation, SNAPSHOT_FORMATS, snapshotPieces } from './codec.js';
+import { ChunkSet, type ChunkStore, type WriteStats } from './chunk-set.js';
+import { decodeSnapshot, encodeOperation, SNAPSHOT_FORMATS } from './codec.js';
 import {
   RegistryClosedError,
   RegistryCorruptError,
@@ -17,6 +17,7 @@ import {
   RegistryFormatError,
 } from './errors.js';
 import type { RecoveryReport, Registry } from './registry.js';
+import { SnapshotPieceCache } from './snapshot-pieces.js';
 import {
   applyOperation,
   EMPTY_REGISTRY_STATE,
@@ -32,6 +33,8 @@ export class ChunkedRegistry implements Registry {
   private phase: 'new' | 'open' | 'closed' = 'new';
   private report: RecoveryReport | undefined;
   private readonly chunks: ChunkSet;
+  /** The last write's pieces, so the next one makes only those of changed entries. */
+  private readonly pieces = new SnapshotPieceCache();
   private queue: Promise<unknown> = Promise.resolve();
   /** Operations waiting for the next write, in call order. */
   private waiting: {
@@ -146,11 +149,7 @@ export class ChunkedRegistry implements Registry {
     try {
       // Generation 0 in the text: the head carries the generation, and a text that
       // changed with every write would change its first chunk with every write.
-      const pieces: Piece[] = snapshotPieces(0, next).map(({ text, key }) => ({
-        text,
-        hash: keyHash(key),
-      }));
-      await this.chunks.write(pieces);
+      await this.chunks.write(this.pieces.pieces(0, next));
       this.state = next;
     } catch (error) {
       // Fenced out, the head moved under us, or the store is gone: nothing later

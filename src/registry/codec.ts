@@ -301,7 +301,7 @@ export function decodeSnapshot(bytes: Uint8Array): Decoded<Snapshot> {
 /** What one entry of a snapshot encodes to: its canonical JSON, kept per (immutable) entry. */
 const encodedEntries = new WeakMap<object, string>();
 
-function encodedEntry(entry: object): string {
+export function encodedEntry(entry: object): string {
   let text = encodedEntries.get(entry);
   if (text === undefined) {
     text = canonicalJson(entry);
@@ -317,6 +317,8 @@ export interface SnapshotPiece {
 }
 
 /**
+ * The reference the chunked registry's kept pieces (snapshot-pieces.ts) are checked
+ * against, made from scratch:
  * encodeSnapshot(generation, state)'s text as pieces, one per entry of each
  * list (the JSON around them joined to the entry after it): joined, they are
  * exactly that text. An entry's text is computed once per entry object (states

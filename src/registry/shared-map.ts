@@ -52,6 +52,25 @@ export class SharedMap<V> {
     return this.settle(overlay, this.size - 1);
   }
 
+  /** This version's keys, in no particular order. */
+  *keys(): Generator<string> {
+    for (const key of this.base.keys()) if (this.overlay.get(key) !== REMOVED) yield key;
+    for (const [key, value] of this.overlay)
+      if (value !== REMOVED && !this.base.has(key)) yield key;
+  }
+
+  /**
+   * The keys whose entries may differ between `older` and this version, when both are
+   * over the same base (the two overlays' keys); undefined when they are not, and only
+   * a walk of every key can tell.
+   */
+  changedSince(older: unknown): Iterable<string> | undefined {
+    if (!(older instanceof SharedMap) || older.base !== this.base) return undefined;
+    const keys = new Set<string>(this.overlay.keys());
+    for (const key of (older as SharedMap<V>).overlay.keys()) keys.add(key);
+    return keys;
+  }
+
   /** A plain Map of this version's entries: the base's, then the overlay's additions. */
   toMap(): Map<string, V> {
     const map = new Map(this.base);

@@ -126,14 +126,18 @@ export const EMPTY_REGISTRY_STATE: RegistryState = Object.freeze({
  * other (EMPTY_REGISTRY_STATE, a decoded snapshot, a test's literal) gets them on
  * first use, its Maps taken as bases (states are immutable, so they never change).
  */
-interface AgentMaps {
+export interface AgentMaps {
   readonly agents: SharedMap<AgentInfo>;
   readonly unreachableAgents: SharedMap<number>;
 }
 
 const agentMapsOf = new WeakMap<RegistryState, AgentMaps>();
 
-function agentMaps(state: RegistryState): AgentMaps {
+/**
+ * A state's per-agent maps without copying them into plain Maps (as its `agents` getter
+ * does): the same objects for every state an operation on something else made.
+ */
+export function agentMaps(state: RegistryState): AgentMaps {
   let maps = agentMapsOf.get(state);
   if (maps === undefined) {
     maps = {
