@@ -29,7 +29,10 @@ export function processCpuMs(pid: number | undefined): number | undefined {
  * The kernel's counts of connections dropped because a listen queue was full
  * (TcpExt ListenOverflows) and of SYNs sent again (TCPSynRetrans): machine-wide, so other
  * processes' connections count too. A dropped SYN costs its agent 1 s, then 3 s, … before
- * its connection is tried again.
+ * its connection is tried again. In bench:failover the SYNs sent again were all the
+ * simulated agents' tries of the killed leader before the election, meeting the TIME_WAITs
+ * of its 10,000 closed connections (bench/RESULTS.md, 2026-12-07 18:00): not the new
+ * leader's storm.
  */
 export function listenOverflows(): { readonly overflows: number; readonly synRetrans: number } {
   try {
@@ -107,7 +110,7 @@ export function describeStorm(storm: StormBreakdown): string {
     cpu === undefined ? '-' : `${s(cpu)} (${Math.round((100 * cpu) / storm.wallMs)} %)`;
   const perAgent = (cpu: number | undefined) =>
     cpu === undefined || storm.count === 0 ? '-' : `${(cpu / storm.count).toFixed(3)} ms`;
-  return `detector +${s(storm.detectedMs)}; ${storm.count} re-registrations logged at +${s(storm.firstMs)} first, +${s(storm.medianMs)} half, +${s(storm.p90Ms)} 90 %, +${s(storm.lastMs)} last; leader CPU from the kill to all back ${s(storm.leaderCpuMs)} (${perAgent(storm.leaderCpuMs)} per re-registration); over the ${s(storm.wallMs)} from detection to all back: bench process CPU ${busy(storm.benchCpuMs)}; machine-wide from the kill: ${storm.overflows} listen-queue overflows, ${storm.synRetrans} SYNs sent again`;
+  return `detector +${s(storm.detectedMs)}; ${storm.count} re-registrations logged at +${s(storm.firstMs)} first, +${s(storm.medianMs)} half, +${s(storm.p90Ms)} 90 %, +${s(storm.lastMs)} last; leader CPU from the kill to all back ${s(storm.leaderCpuMs)} (${perAgent(storm.leaderCpuMs)} per re-registration); over the ${s(storm.wallMs)} from detection to all back: bench process CPU ${busy(storm.benchCpuMs)}; machine-wide from the kill: ${storm.overflows} listen-queue overflows, ${storm.synRetrans} SYNs sent again (mostly to the killed leader)`;
 }
 
 /** Times relative to `electedAtMs` (epoch ms) from the collected log times. */
