@@ -1,6 +1,7 @@
 // A coordinator's key-value store in memory, for the chunked registry's tests: it
-// counts chunk reads, and a commit needs the writer's fence to be alive (a deposed
-// writer's write fails, as ZooKeeper's and etcd's do).
+// counts chunk reads, a commit needs the writer's fence to be alive (a deposed
+// writer's write fails, as ZooKeeper's and etcd's do), and a test may read and set
+// the chunks and the head as another build would have left them.
 import type { ChunkStore } from '../../src/registry/chunked-registry.js';
 
 /** A ChunkStore in memory that counts chunk reads; commits need the writer's fence alive. */
@@ -41,5 +42,16 @@ export function memoryStore() {
       chunks.delete(name);
     },
   });
-  return { box, live, storeFor };
+  return {
+    box,
+    live,
+    storeFor,
+    chunks,
+    /** The head's JSON as stored. */
+    head: () => JSON.parse(box.head?.data.toString('utf8') ?? 'null') as { format?: number },
+    /** Stores `head` as the head, as an older or newer build would have. */
+    setHead: (head: unknown) => {
+      box.head = { data: Buffer.from(JSON.stringify(head)), version: '7' };
+    },
+  };
 }

@@ -7,51 +7,17 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ChunkedRegistry, type ChunkStore } from '../../src/registry/chunked-registry.js';
+import { ChunkedRegistry } from '../../src/registry/chunked-registry.js';
 import { encodeSnapshot } from '../../src/registry/codec.js';
 import { RegistryFormatError, type RegistryOperation } from '../../src/registry/index.js';
 import { agent, embedded, fold, framework, teardown, tempDir } from './fixtures.js';
+import { memoryStore } from './memory-store.js';
 
-/** A ChunkStore in memory, its head compared by version as the real ones do. */
+/** An in-memory coordinator store whose writers' fences all hold. */
 function memoryChunks() {
-  const chunks = new Map<string, Buffer>();
-  const box: { head: { data: Buffer; version: string } | undefined } = { head: undefined };
-  const store: ChunkStore = {
-    where: 'memory:/agora/registry',
-    async prepare() {},
-    async readHead() {
-      return box.head;
-    },
-    async listChunks() {
-      return [...chunks.keys()];
-    },
-    async readChunk(name) {
-      const data = chunks.get(name);
-      if (data === undefined) throw new Error(`${name} is missing`);
-      return data;
-    },
-    async putChunk(name, data) {
-      chunks.set(name, Buffer.from(data));
-    },
-    async commitHead(data, expected, writes, removals) {
-      if (box.head?.version !== expected) throw new Error('the head moved');
-      for (const write of writes) chunks.set(write.name, Buffer.from(write.data));
-      box.head = { data, version: String(Number(expected ?? 0) + 1) };
-      for (const name of removals) chunks.delete(name);
-      return box.head.version;
-    },
-    async removeChunk(name) {
-      chunks.delete(name);
-    },
-  };
-  return {
-    store,
-    chunks,
-    head: () => JSON.parse(box.head?.data.toString('utf8') ?? 'null') as { format?: number },
-    setHead: (head: unknown) => {
-      box.head = { data: Buffer.from(JSON.stringify(head)), version: '7' };
-    },
-  };
+  const memory = memoryStore();
+  for (const writer of ['new.writer', 'third.writer', 'old.build']) memory.live.add(writer);
+  return memory;
 }
 
 const ops: RegistryOperation[] = [
@@ -78,7 +44,7 @@ test('chunked registry reads a format-1 head (an older build) and writes format 
     sha256: createHash('sha256').update(document).digest('hex'),
   });
 
-  const registry = new ChunkedRegistry(memory.store, 'new.writer', 64 * 1024);
+  const registry = new ChunkedRegistry(memory.storeFor('new.writer'), 'new.writer', 64 * 1024);
   assert.deepEqual(await registry.recover(), fold(ops));
   const more: RegistryOperation = { kind: 'admitAgent', agent: agent('a3') };
   await registry.apply(more);
@@ -89,7 +55,7 @@ test('chunked registry reads a format-1 head (an older build) and writes format 
   );
   await registry.close();
 
-  const reader = new ChunkedRegistry(memory.store, 'third.writer', 64 * 1024);
+  const reader = new ChunkedRegistry(memory.storeFor('third.writer'), 'third.writer', 64 * 1024);
   assert.deepEqual(await reader.recover(), fold([...ops, more]));
   await reader.close();
 });
@@ -99,7 +65,7 @@ test('chunked registry refuses a head of a newer format, naming it and the forma
   memory.chunks.set('g9-future-0', Buffer.from('whatever a newer build keeps'));
   memory.chunks.set('some-future-index', Buffer.from('{}'));
   memory.setHead({ format: 3, generation: 9, writer: 'future', parts: ['g9-future-0'] });
-  const registry = new ChunkedRegistry(memory.store, 'old.build', 64 * 1024);
+  const registry = new ChunkedRegistry(memory.storeFor('old.build'), 'old.build', 64 * 1024);
   await assert.rejects(registry.recover(), (error: unknown) => {
     assert.ok(error instanceof RegistryFormatError, String(error));
     assert.equal(error.found, 3);
@@ -126,7 +92,7 @@ test('chunked registry refuses a snapshot of a newer format inside a head it rea
     writer: 'future',
     chunks: [['g2-future-0', document.length, createHash('sha256').update(document).digest('hex')]],
   });
-  const registry = new ChunkedRegistry(memory.store, 'old.build', 64 * 1024);
+  const registry = new ChunkedRegistry(memory.storeFor('old.build'), 'old.build', 64 * 1024);
   await assert.rejects(registry.recover(), (error: unknown) => {
     assert.ok(error instanceof RegistryFormatError, String(error));
     assert.equal(error.found, 4);
