@@ -87,16 +87,32 @@ export class SimNetwork {
 
   /**
    * Sends new calls and streams to `master` from now on (another master was elected);
-   * what is in flight stays where it went.
+   * what is in flight stays where it went. Calls still waiting that carry a stream id
+   * carry the old master's: they fail here, as on the old master's connection, and their
+   * senders send again once subscribed (the new master refused each of them, and paid
+   * for it in the middle of its re-registration storm). The rest go to the new master.
    */
   retarget(master: URL): void {
     this.masterUrl = master;
+    const elected = new Error('another master was elected');
+    const isFresh = (call: QueuedCall | undefined): call is QueuedCall => {
+      if (call === undefined) return false;
+      if (call.headers['mesos-stream-id'] === undefined) return true;
+      call.reject(elected);
+      return false;
+    };
+    this.urgent = this.urgent.filter(isFresh);
+    const waiting = this.queue.slice(this.queueHead).filter(isFresh);
+    this.queue.length = 0;
+    this.queueHead = 0;
+    for (const call of waiting) this.queue.push(call);
     // Connections to the old master finish what they carry and take nothing new.
     for (const connection of this.connections) {
       if (connection.inFlight === 0) connection.destroy(new Error('another master was elected'));
       else this.retired.add(connection);
     }
     this.connections = [];
+    this.pump();
   }
 
   get stats(): SimNetworkStats {

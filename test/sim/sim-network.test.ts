@@ -158,6 +158,56 @@ test('sim network sends calls to the new master after retarget and closes the ol
   }
 });
 
+test("sim network fails the waiting calls that carry the old master's stream id at retarget", async (t) => {
+  const seen: { readonly at: string; readonly streamId: string | undefined; body: string }[] = [];
+  const held: ServerResponse[] = [];
+  const servers = ['old', 'new'].map((at) => {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        const streamId = req.headers['mesos-stream-id'];
+        seen.push({ at, streamId: typeof streamId === 'string' ? streamId : undefined, body });
+        // The old master holds the only socket, so the later calls wait in the queue.
+        if (at === 'old') held.push(res);
+        else res.writeHead(202).end();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    t.after(() => server.close());
+    return server;
+  });
+  await Promise.all(servers.map((server) => once(server, 'listening')));
+  const urls = servers.map(
+    (server) => new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+  );
+  const network = new SimNetwork({ master: urls[0] as URL, maxCallSockets: 1 });
+  t.after(() => network.close());
+  const first = network.post('/', 'in flight', { 'mesos-stream-id': 'old-stream' });
+  const deadline = Date.now() + 10_000;
+  while (held.length === 0) {
+    assert.ok(Date.now() < deadline, 'the first call never arrived');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const update = network.post('/', 'update', { 'mesos-stream-id': 'old-stream' });
+  const pong = network.post('/', 'pong', { 'mesos-stream-id': 'old-stream' }, { isUrgent: true });
+  const plain = network.post('/', 'no stream');
+  network.retarget(urls[1] as URL);
+  await assert.rejects(update, /another master was elected/);
+  await assert.rejects(pong, /another master was elected/);
+  assert.equal((await plain).status, 202);
+  held[0]?.writeHead(202).end();
+  assert.equal((await first).status, 202, 'what was in flight is answered where it went');
+  assert.deepEqual(
+    seen.map(({ at, streamId, body }) => `${at} ${streamId ?? '-'} ${body}`),
+    ['old old-stream in flight', 'new - no stream'],
+  );
+  assert.equal(network.stats.callsQueued, 0);
+});
+
 /** The bytes of the first request each connection to a raw server brings, until `count` arrived. */
 async function rawRequests(
   t: TestContext,
