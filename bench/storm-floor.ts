@@ -19,6 +19,10 @@
 //                does; no parse
 //   agora-peer   agora, and the peer's address read (socket.remoteAddress: getpeername)
 //   agora-parse  agora-peer with JSON.parse of the body
+//   agora-defaults    agora-peer on node:http's default timeouts (headers 60 s, request
+//                300 s, connections checked every 30 s): what the master's options cost
+//   agora-checks-off  agora-peer with node:http's clocks off (headersTimeout and
+//                requestTimeout 0): what its per-connection timing costs at all
 //   net          a net.Server that reads the head and the Content-Length body itself and
 //                writes the same head and first chunk in one write: the floor below
 //                node:http; the peer's address read
@@ -59,6 +63,8 @@ const MODES = [
   'agora',
   'agora-peer',
   'agora-parse',
+  'agora-defaults',
+  'agora-checks-off',
   'net',
   'net-parse',
   'front',
@@ -72,7 +78,7 @@ const net = require('node:net');
 const readline = require('node:readline');
 const mode = process.argv[1];
 const isParse = mode === 'parse' || mode === 'agora-parse' || mode === 'net-parse';
-const readsPeer = mode === 'agora-peer' || mode === 'agora-parse' || mode.startsWith('net');
+const readsPeer = mode.startsWith('agora-') || mode.startsWith('net');
 // A SUBSCRIBED event as the master frames it (RecordIO: length, newline, JSON), ~300 bytes.
 const subscribed = JSON.stringify({ type: 'SUBSCRIBED', subscribed: { agent_id: { value: 'x'.repeat(44) },
   heartbeat_interval_seconds: 15, master_info: { id: 'y'.repeat(36), ip: 16777343, port: 5050,
@@ -163,7 +169,9 @@ if (mode === 'front') {
   });
 } else {
   const isAgora = mode.startsWith('agora');
-  const options = isAgora
+  const options = mode === 'agora-defaults' ? {}
+    : mode === 'agora-checks-off' ? { keepAliveTimeout: 65000, headersTimeout: 0, requestTimeout: 0 }
+    : isAgora
     ? { keepAliveTimeout: 65000, headersTimeout: 20000, requestTimeout: 0, connectionsCheckingInterval: 1000 }
     : {};
   server = http.createServer(options, (req, res) => {
