@@ -10,13 +10,17 @@ import {
   type AgentStatusUpdate,
   assertNever,
   type FrameworkInfo,
+  isShapeRefused,
   isTerminalState,
   limits,
   agentId as mintAgentId,
   executorId as mintExecutorId,
   newStatusUuid,
   pongFoldWindowMs,
+  type ReportShape,
   type Resource,
+  shapeAfterRefusal,
+  shapeAfterSubscribed,
   type TaskInfo,
   type TaskState,
   type TaskStatus,
@@ -139,6 +143,8 @@ interface SimAgent {
   owedPong: WheelTimer | undefined;
   /** reregister_spread_ms from the master's last SUBSCRIBED or PING (healing('master')). */
   spreadMs: number | undefined;
+  /** The shape of its next report, by the real agent's rule (wire/agent-report.ts). */
+  reportShape: ReportShape;
 }
 
 /**
@@ -195,6 +201,7 @@ export class SimAgentPool {
         pongFoldMs: 0,
         owedPong: undefined,
         spreadMs: undefined,
+        reportShape: 'perTask',
       };
     });
   }
@@ -218,15 +225,16 @@ export class SimAgentPool {
    * then. A later change still renders its agent's body again.
    */
   prepareSubscriptions(): void {
-    for (const agent of this.agents) agent.holdings.body();
+    for (const agent of this.agents) agent.holdings.body(agent.reportShape);
   }
 
   /**
-   * Agent `index`'s SUBSCRIBE body rendered afresh, nothing kept: a check compares what
-   * the agent sends (kept bytes) with it.
+   * Agent `index`'s SUBSCRIBE body rendered afresh in the shape it would send now, nothing
+   * kept: a check compares what the agent sends (kept bytes) with it.
    */
   renderSubscribeBody(index: number): string | undefined {
-    return this.agents[index]?.holdings.renderAfresh();
+    const agent = this.agents[index];
+    return agent?.holdings.renderAfresh(agent.reportShape);
   }
 
   /** Ends every subscription and forgets every timer of the pool. Idempotent. */
@@ -387,11 +395,19 @@ export class SimAgentPool {
    */
   private async subscribe(agent: SimAgent): Promise<void> {
     const attempt = ++agent.attempt;
+    const shape = agent.reportShape;
     try {
-      const opened = await this.options.network.openStream(AGENT_API, agent.holdings.body());
+      const opened = await this.options.network.openStream(AGENT_API, agent.holdings.body(shape));
       if (attempt !== agent.attempt) {
         opened.response.destroy();
         throw new Superseded(agent.hostname);
+      }
+      if (opened.status !== 200 && isShapeRefused(shape, opened.status)) {
+        // As a real agent: a master that refuses the report's shape is asked again at once,
+        // per task (once: that shape is not sent again).
+        opened.response.destroy();
+        agent.reportShape = shapeAfterRefusal(shape, opened.status);
+        return await this.subscribe(agent);
       }
       if (opened.status !== 200) {
         const message = await readText(opened.response);
@@ -438,6 +454,7 @@ export class SimAgentPool {
                 : 0;
             agent.resubscribeMs = RESUBSCRIBE_INITIAL_MS;
             agent.spreadMs = event.subscribed.reregister_spread_ms ?? agent.spreadMs;
+            agent.reportShape = shapeAfterSubscribed(event.subscribed);
             if (!isSubscribed) this.counts.subscribed++;
             isSubscribed = true;
             // As a real agent does on (re)connecting: each task's oldest update goes out now.

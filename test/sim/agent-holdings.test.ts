@@ -14,11 +14,23 @@ import {
   SimNetwork,
   TimingWheel,
 } from '../../src/sim/index.js';
-import { agentId, frameworkId, type Resource, taskId } from '../../src/wire/index.js';
+import {
+  agentId,
+  frameworkId,
+  type ReportShape,
+  type Resource,
+  reportIn,
+  taskId,
+} from '../../src/wire/index.js';
 
 const RESOURCES: readonly Resource[] = [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }];
 
-test('agent holdings: the kept body equals a fresh one after every kind of change, and is kept until one', () => {
+for (const shape of ['perTask', 'frameworksOnce'] as const)
+  test(`agent holdings (${shape}): the kept body equals a fresh one after every kind of change, and is kept until one`, () => {
+    keptUntilChanged(shape);
+  });
+
+function keptUntilChanged(shape: ReportShape): void {
   const frameworks = new FrameworkInfos();
   const holdings = new AgentHoldings<HeldTask>('h', RESOURCES, frameworks);
   // Only tasks of a framework whose info the agent has are listed.
@@ -46,20 +58,33 @@ test('agent holdings: the kept body equals a fresh one after every kind of chang
     ['agent id again', () => holdings.setAgentId('a-S1')],
     ['checkpointed dropped', () => holdings.setCheckpointed([])],
   ];
+  const otherShape = shape === 'perTask' ? 'frameworksOnce' : 'perTask';
   for (const [what, change] of changes) {
-    const before = holdings.body();
-    assert.equal(holdings.body(), before, `${what}: kept between changes`);
+    const before = holdings.body(shape);
+    assert.equal(holdings.body(shape), before, `${what}: kept between changes`);
     change();
-    const after = holdings.body();
+    const after = holdings.body(shape);
     assert.notEqual(after.toString(), before.toString(), `${what}: the body changed`);
-    assert.equal(after.toString(), holdings.renderAfresh(), `${what}: the kept body is fresh`);
+    assert.equal(after.toString(), holdings.renderAfresh(shape), `${what}: the kept body is fresh`);
+    // The other shape is never the kept one's bytes; and this shape is kept again after it.
+    assert.equal(holdings.body(otherShape).toString(), holdings.renderAfresh(otherShape));
+    assert.equal(holdings.body(shape).toString(), after.toString(), `${what}: its shape again`);
+    // The frameworks-once body is what the real agent makes of the per-task one.
+    const perTask = JSON.parse(holdings.renderAfresh('perTask'));
+    assert.deepEqual(JSON.parse(holdings.renderAfresh('frameworksOnce')), {
+      ...perTask,
+      subscribe: {
+        ...perTask.subscribe,
+        ...reportIn('frameworksOnce', perTask.subscribe.tasks),
+      },
+    });
   }
   // Changes to what is already so keep the bytes.
-  const kept = holdings.body();
+  const kept = holdings.body(shape);
   holdings.setAgentId('a-S1');
   holdings.setState(task, 'TASK_RUNNING');
   holdings.removeTask('no such task');
-  assert.equal(holdings.body(), kept);
+  assert.equal(holdings.body(shape), kept);
   const body = JSON.parse(kept.toString());
   assert.deepEqual(
     body.subscribe.tasks.map((t: { task: { task_id: { value: string } }; state: string }) => [
@@ -69,7 +94,8 @@ test('agent holdings: the kept body equals a fresh one after every kind of chang
     [['t', 'TASK_RUNNING']],
   );
   assert.equal(body.agent_id.value, 'a-S1');
-});
+  assert.equal(body.subscribe.frameworks === undefined, shape === 'perTask');
+}
 
 /** RecordIO: the record's length in decimal, a newline, the record. */
 function record(value: unknown): string {
@@ -80,6 +106,7 @@ function record(value: unknown): string {
 interface Call {
   readonly type: string;
   readonly subscribe?: {
+    readonly frameworks?: readonly unknown[];
     readonly tasks: readonly { task: { task_id: { value: string } }; state: string }[];
     readonly checkpointed_resources?: readonly Resource[];
   };
@@ -92,8 +119,11 @@ interface Update {
   readonly status: { task_id: { value: string }; state: string; uuid: string };
 }
 
-/** A master of one agent: records every call, answers SUBSCRIBE with a stream, the rest 202. */
-async function fakeMaster(t: TestContext) {
+/**
+ * A master of one agent: records every call, answers SUBSCRIBE with a stream, the rest 202.
+ * Says in SUBSCRIBED whether it takes each framework listed once.
+ */
+async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
   const subscribes: string[] = [];
   const updates: Update[] = [];
   let stream: ServerResponse | undefined;
@@ -117,7 +147,11 @@ async function fakeMaster(t: TestContext) {
       res.write(
         record({
           type: 'SUBSCRIBED',
-          subscribed: { agent_id: { value: state.agentId }, heartbeat_interval_seconds: 15 },
+          subscribed: {
+            agent_id: { value: state.agentId },
+            heartbeat_interval_seconds: 15,
+            ...(takesFrameworksOnce ? { takes_frameworks_once: true } : {}),
+          },
         }),
       );
     });
@@ -139,8 +173,13 @@ async function fakeMaster(t: TestContext) {
   };
 }
 
-test('a re-subscribing simulated agent sends the body a fresh rendering gives, after each kind of change', async (t) => {
-  const master = await fakeMaster(t);
+for (const takesFrameworksOnce of [false, true])
+  test(`a re-subscribing simulated agent sends the body a fresh rendering gives, after each kind of change (${takesFrameworksOnce ? 'frameworks once' : 'per task'})`, async (t) => {
+    await resubscribes(t, takesFrameworksOnce);
+  });
+
+async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promise<void> {
+  const master = await fakeMaster(t, takesFrameworksOnce);
   const network = new SimNetwork({ master: master.url });
   t.after(() => network.close());
   let nowMs = 0;
@@ -228,6 +267,8 @@ test('a re-subscribing simulated agent sends the body a fresh rendering gives, a
     const sent = master.subscribes.at(-1) as string;
     assert.equal(sent, fresh, `${what}: the body sent is fresh`);
     const call = JSON.parse(sent) as Call;
+    // As a real agent: in the shape the master said it takes (it said so at the first SUBSCRIBED).
+    assert.equal(call.subscribe?.frameworks !== undefined, takesFrameworksOnce, what);
     assert.deepEqual(
       call.subscribe?.tasks.map((one) => [one.task.task_id.value, one.state]),
       tasks,
@@ -324,4 +365,4 @@ test('a re-subscribing simulated agent sends the body a fresh rendering gives, a
     false,
   );
   assert.equal(last.agent_id?.value, 'agent-2');
-});
+}
