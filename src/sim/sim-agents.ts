@@ -147,6 +147,20 @@ interface SimAgent {
   reportShape: ReportShape;
 }
 
+/** What prepareSubscriptions rendered. */
+export interface PreparedSubscriptions {
+  readonly bytes: number;
+  readonly frameworksOnce: number;
+  /** Every SHAPE_SAMPLE_EVERY-th agent's body rendered in each shape. */
+  readonly sampled: {
+    readonly agents: number;
+    readonly perTaskBytes: number;
+    readonly frameworksOnceBytes: number;
+  };
+}
+
+const SHAPE_SAMPLE_EVERY = 100;
+
 /**
  * `count` simulated agents. start() subscribes them all (a bounded number at a time)
  * and resolves when each has its agent id. Status updates are delivered as a real
@@ -222,10 +236,24 @@ export class SimAgentPool {
   /**
    * Renders now every agent's SUBSCRIBE body that changed since it was last rendered, so
    * that the subscriptions that follow (after an election) send bytes kept, not rendered
-   * then. A later change still renders its agent's body again.
+   * then. A later change still renders its agent's body again. Returns their bytes, how
+   * many report each framework once, and both shapes' bytes for a sample of the agents.
    */
-  prepareSubscriptions(): void {
-    for (const agent of this.agents) agent.holdings.body(agent.reportShape);
+  prepareSubscriptions(): PreparedSubscriptions {
+    let bytes = 0;
+    let frameworksOnce = 0;
+    const sampled = { agents: 0, perTaskBytes: 0, frameworksOnceBytes: 0 };
+    for (const agent of this.agents) {
+      bytes += agent.holdings.body(agent.reportShape).length;
+      if (agent.reportShape === 'frameworksOnce') frameworksOnce++;
+      if (agent.index % SHAPE_SAMPLE_EVERY !== 0) continue;
+      sampled.agents++;
+      sampled.perTaskBytes += Buffer.byteLength(agent.holdings.renderAfresh('perTask'));
+      sampled.frameworksOnceBytes += Buffer.byteLength(
+        agent.holdings.renderAfresh('frameworksOnce'),
+      );
+    }
+    return { bytes, frameworksOnce, sampled };
   }
 
   /**
