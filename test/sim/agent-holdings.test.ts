@@ -127,7 +127,8 @@ async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
   const subscribes: string[] = [];
   const updates: Update[] = [];
   let stream: ServerResponse | undefined;
-  const state = { agentId: 'agent-1' };
+  /** `takesFrameworksOnce` false: an older master's answer to that shape is also a 400. */
+  const state = { agentId: 'agent-1', takesFrameworksOnce, isOlder: false };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -141,6 +142,10 @@ async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
         return;
       }
       subscribes.push(text);
+      if (state.isOlder && call.subscribe?.frameworks !== undefined) {
+        res.writeHead(400).end('subscribe.tasks[0].framework_info: Invalid input');
+        return;
+      }
       stream?.destroy();
       stream = res;
       res.writeHead(200, { 'content-type': 'application/json', 'mesos-stream-id': 's' });
@@ -150,7 +155,7 @@ async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
           subscribed: {
             agent_id: { value: state.agentId },
             heartbeat_interval_seconds: 15,
-            ...(takesFrameworksOnce ? { takes_frameworks_once: true } : {}),
+            ...(state.takesFrameworksOnce ? { takes_frameworks_once: true } : {}),
           },
         }),
       );
@@ -366,3 +371,43 @@ async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promi
   );
   assert.equal(last.agent_id?.value, 'agent-2');
 }
+
+test('a simulated agent whose new leader refuses frameworks once (an older master) reports per task at once', async (t) => {
+  const master = await fakeMaster(t, true);
+  const network = new SimNetwork({ master: master.url });
+  t.after(() => network.close());
+  let nowMs = 0;
+  const wheel = new TimingWheel(10, 0);
+  const pool = new SimAgentPool({
+    network,
+    count: 1,
+    resources: RESOURCES,
+    wheel,
+    random: mulberry32(5),
+    now: () => nowMs,
+  });
+  t.after(() => pool.stop());
+  await pool.start();
+  pool.holdTasks(2, { id: frameworkId('f1'), user: 'u', name: 'f1' }, RESOURCES);
+  const shapes = () =>
+    master.subscribes.map((text) =>
+      (JSON.parse(text) as Call).subscribe?.frameworks === undefined ? 'per task' : 'once',
+    );
+  master.state.isOlder = true;
+  master.state.takesFrameworksOnce = false;
+  pool.leaderChanged(1_000);
+  // The wheel is ticked past the election's jitter once; the retry after the 400 needs no tick.
+  nowMs += 1_000;
+  wheel.advance(nowMs);
+  const deadline = Date.now() + 10_000;
+  while (pool.stats.subscribed !== 1 || master.subscribes.length < 3) {
+    assert.ok(Date.now() < deadline, `timed out: ${shapes().join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.deepEqual(shapes(), ['per task', 'once', 'per task']);
+  const last = JSON.parse(master.subscribes.at(-1) as string) as Call;
+  assert.deepEqual(
+    last.subscribe?.tasks.map((one) => one.task.task_id.value),
+    ['held-0-0', 'held-0-1'],
+  );
+});
