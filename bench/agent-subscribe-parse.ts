@@ -4,13 +4,40 @@
 // its tasks reported per task and with each framework listed once (wire/agent-report.ts),
 // the two interleaved round by round.
 //
-//   node --import tsx bench/agent-subscribe-parse.ts [tasks per agent=10]
+//   node --import tsx bench/agent-subscribe-parse.ts [tasks per agent=10] [rich]
+//
+// `rich`: each FrameworkInfo as a long-running scheduler registers (Marathon's fields: roles,
+// capabilities, principal, hostname, webui_url, checkpoint), not the simulator's few.
 import { readFileSync } from 'node:fs';
 import { fastAgentCall } from '../src/wire/fast-calls.js';
 import { type AgentTask, type ReportShape, reportIn } from '../src/wire/index.js';
 import { AgentCallSchema } from '../src/wire/schemas.js';
 
 const TASKS = Number(process.argv[2] ?? 10);
+const RICH = process.argv[3] === 'rich';
+const frameworkInfo = RICH
+  ? {
+      user: 'marathon',
+      name: 'marathon-user-services',
+      id: { value: 'a8f1c3d2-5b6e-4f70-9a1b-2c3d4e5f6a7b-0001' },
+      failover_timeout: 604800,
+      checkpoint: true,
+      roles: ['services', 'services/web'],
+      hostname: 'marathon-2.prod.example.com',
+      principal: 'marathon-user-services',
+      webui_url: 'https://marathon-2.prod.example.com:8443',
+      capabilities: ['MULTI_ROLE', 'PARTITION_AWARE', 'TASK_KILLING_STATE', 'GPU_RESOURCES'].map(
+        (type) => ({ type }),
+      ),
+    }
+  : {
+      user: 'bench',
+      name: 'bench-framework',
+      id: { value: 'm-0001' },
+      failover_timeout: 0,
+      roles: ['*'],
+      capabilities: [{ type: 'MULTI_ROLE' }],
+    };
 const CALLS = 10_000;
 const resources = (role?: string) =>
   [
@@ -32,15 +59,8 @@ const call = (i: number, shape: ReportShape) =>
       ...reportIn(
         shape,
         Array.from({ length: TASKS }, (_, t) => ({
-          framework_id: { value: 'm-0001' },
-          framework_info: {
-            user: 'bench',
-            name: 'bench-framework',
-            id: { value: 'm-0001' },
-            failover_timeout: 0,
-            roles: ['*'],
-            capabilities: [{ type: 'MULTI_ROLE' }],
-          },
+          framework_id: frameworkInfo.id,
+          framework_info: frameworkInfo,
           task: {
             name: `t${i}-${t}`,
             task_id: { value: `t${i}-${t}` },
