@@ -43,6 +43,11 @@ export function isShapeRefused(sent: ReportShape, status: number): boolean {
   return shapeAfterRefusal(sent, status) !== sent;
 }
 
+/** The shape `report` has. */
+export function shapeOf(report: AgentReport): ReportShape {
+  return report.frameworks === undefined ? 'perTask' : 'frameworksOnce';
+}
+
 /**
  * The tasks an agent holds (each with its framework's FrameworkInfo, as its runs keep them),
  * reported in `shape`. Frameworks once: each framework listed once, in the order its first

@@ -27,6 +27,7 @@ export {
   reportIn,
   shapeAfterRefusal,
   shapeAfterSubscribed,
+  shapeOf,
 } from './agent-report.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';

@@ -16,6 +16,7 @@ import {
   type ReportedTask,
   type Resource,
   reregisterSpreadMs,
+  shapeOf,
   type TaskState,
 } from '../../wire/index.js';
 import { agentTotal } from './agent-resources.js';
@@ -263,6 +264,8 @@ export function subscribe(
       hostname: info.hostname,
       resources: total.toString(),
       reregistered: !isNew,
+      // Which shape the agent reported its tasks in (wire/agent-report.ts).
+      report: shapeOf(call),
     },
     isNew ? 'agent registered' : 'agent reregistered',
   );
