@@ -89,7 +89,7 @@ export function reportIn(shape: ReportShape, tasks: readonly AgentTask[]): Agent
  */
 export function frameworkInfoOf(report: AgentReport): (task: ReportedTask) => FrameworkInfo {
   const frameworks = report.frameworks;
-  if (frameworks === undefined) return (task) => (task as AgentTask).framework_info;
+  if (frameworks === undefined) return perTaskInfo;
   let byId: Map<string, FrameworkInfo> | undefined;
   return (task) => {
     byId ??= new Map(frameworks.map((f) => [f.framework_id.value, f.framework_info]));
@@ -99,3 +99,6 @@ export function frameworkInfoOf(report: AgentReport): (task: ReportedTask) => Fr
     return info;
   };
 }
+
+/** The per-task report's tasks carry it (one function for every report: nothing made per agent). */
+const perTaskInfo = (task: ReportedTask): FrameworkInfo => (task as AgentTask).framework_info;
