@@ -1,7 +1,7 @@
 // The master core's own share of a failover, without sockets or JSON (#10):
 //
 //   node --import tsx bench/reregister-core.ts [--agents 2000] [--tasks 10] [--rounds 5]
-//                                              [--warm] [--gcs N]
+//                                              [--warm] [--gcs N] [--report per-task]
 //
 // Per round: a fresh core recovers a registry of --agents agents (the books a new
 // leader builds, as recoverRegistry does), then each agent re-subscribes through
@@ -13,6 +13,8 @@
 // --warm: first the rehearsal a standby runs (src/master/warm-up.ts), as a new leader
 // would have had it; --gcs N: then N full garbage collections, as a standby that stood by
 // a while would have had (V8 may drop code it has not run for several of them).
+// --report per-task: the tasks reported each with its framework's info, as agents of the
+// previous version send them (default: each framework listed once, wire/agent-report.ts).
 
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -35,6 +37,8 @@ import {
   frameworkId,
   MESOS_API_VERSION,
   parseAgentCall,
+  type ReportShape,
+  reportIn,
   taskId,
 } from '../src/wire/index.js';
 import { CoreBed } from '../test/master/core-bed.js';
@@ -50,12 +54,14 @@ const { values } = parseArgs({
     shape: { type: 'string', default: 'plain' },
     'warm-rounds': { type: 'string' },
     gcs: { type: 'string', default: '0' },
+    report: { type: 'string', default: 'frameworks-once' },
   },
 });
 const AGENTS = Number(values.agents);
 const TASKS = Number(values.tasks);
 const ROUNDS = Number(values.rounds);
 const GCS = Number(values.gcs);
+const SHAPE: ReportShape = values.report === 'per-task' ? 'perTask' : 'frameworksOnce';
 
 const framework = { id: frameworkId('fw'), user: 'u', name: 'storm', failover_timeout: 3600 };
 const REHEARSAL_SHAPE = values.shape === 'rehearsal';
@@ -120,12 +126,16 @@ for (let round = 1; round <= ROUNDS; round++) {
   // Each SUBSCRIBE as it arrives: bytes, parsed and checked as the agent API does.
   const bodies = infos.map((info, i) =>
     REHEARSAL_SHAPE
-      ? Buffer.from(JSON.stringify(rehearsalSubscribe(info, i, TASKS)))
+      ? Buffer.from(JSON.stringify(rehearsalSubscribe(info, i, TASKS, SHAPE)))
       : Buffer.from(
           JSON.stringify({
             type: 'SUBSCRIBE',
             agent_id: info.id,
-            subscribe: { agent_info: info, version: MESOS_API_VERSION, tasks: reported(i) },
+            subscribe: {
+              agent_info: info,
+              version: MESOS_API_VERSION,
+              ...reportIn(SHAPE, reported(i)),
+            },
           }),
         ),
   );

@@ -163,7 +163,10 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     // Every agent's SUBSCRIBE rendered now, as each real agent's is on its own machine: the
     // storm then costs this process the sockets, not 10,000 bodies of 10 tasks on the
     // leader's two cores. A change before the kill renders its agent's body again.
-    pool.prepareSubscriptions();
+    const prepared = pool.prepareSubscriptions();
+    say(
+      `  SUBSCRIBE bodies: ${(prepared.bytes / options.agents).toFixed(0)} bytes an agent, ${prepared.frameworksOnce} of ${options.agents} listing each framework once (a sample of ${prepared.sampled.agents}: ${(prepared.sampled.perTaskBytes / prepared.sampled.agents).toFixed(0)} bytes per task, ${(prepared.sampled.frameworksOnceBytes / prepared.sampled.agents).toFixed(0)} frameworks once)`,
+    );
     const probe = new SchedulerProbe();
     await probe.register((await bed.leader(STEP_TIMEOUT_MS)).url);
     isFollowing = true;

@@ -44,7 +44,9 @@ import {
   executorId as mintExecutorId,
   frameworkId as mintFrameworkId,
   parseResources,
+  type ReportShape,
   type Resource,
+  reportIn,
   type TaskInfo,
   type TaskState,
   type TaskStatus,
@@ -420,7 +422,7 @@ export class Agent implements AgentView {
         this.options.registrationBackoffFactorMs ?? AGENT_DEFAULTS.registrationBackoffInitialMs,
       backoffMaxMs:
         this.options.registrationBackoffMaxMs ?? AGENT_DEFAULTS.registrationBackoffMaxMs,
-      subscribeCall: () => this.subscribeCall(),
+      subscribeCall: (shape) => this.subscribeCall(shape),
       ...(this.options.masterCredential !== undefined
         ? { headers: { authorization: basicAuthorization(this.options.masterCredential) } }
         : {}),
@@ -542,7 +544,7 @@ export class Agent implements AgentView {
     );
   }
 
-  private subscribeCall(): AgentCall {
+  private subscribeCall(shape: ReportShape): AgentCall {
     const info = this.info;
     if (info === undefined) throw new Error('agent not started');
     const tasks = [...this.runs.held(), ...this.executors.held()];
@@ -552,7 +554,7 @@ export class Agent implements AgentView {
       subscribe: {
         agent_info: info,
         version: MESOS_API_VERSION,
-        tasks,
+        ...reportIn(shape, tasks),
         ...(this.checkpointedResources.length > 0
           ? { checkpointed_resources: this.checkpointedResources }
           : {}),

@@ -1,3 +1,5 @@
+// Long file: the agent's one link to the master, whole: subscription, stream, health checks,
+// updates, and when to try again.
 import type { IncomingMessage } from 'node:http';
 import type { Clock, Logger } from '../runtime/index.js';
 import { ConnectionError, HttpStatusError, openStream, postJson } from '../sdk/index.js';
@@ -6,11 +8,15 @@ import {
   type AgentEvent,
   type AgentID,
   type AgentStatusUpdate,
+  isShapeRefused,
   limits,
   type MasterInfo,
   agentId as mintAgentId,
   pongFoldWindowMs,
   RecordIODecoder,
+  type ReportShape,
+  shapeAfterRefusal,
+  shapeAfterSubscribed,
 } from '../wire/index.js';
 import { isLinkDownError, probeUntilReachable } from './link-probe.js';
 
@@ -40,8 +46,8 @@ export interface MasterLinkOptions {
   readonly random: () => number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
-  /** Built afresh for every attempt: it carries the agent's id and current tasks. */
-  readonly subscribeCall: () => AgentCall;
+  /** Built afresh for every attempt: it carries the agent's id and current tasks, in `shape`. */
+  readonly subscribeCall: (shape: ReportShape) => AgentCall;
   readonly onSubscribed: (agentId: AgentID, master: MasterInfo) => void;
   readonly onEvent: (event: AgentEvent) => void;
   readonly onDisconnected: () => void;
@@ -92,6 +98,13 @@ export class MasterLink {
   private owedPong: { readonly streamId: string; readonly timer: { cancel(): void } } | undefined;
   /** Set at SUBSCRIBED: how long a PONG may wait for updates (0: the master cannot fold). */
   private pongFoldMs = 0;
+  /**
+   * The shape of the tasks' report in the next SUBSCRIBE: what the last master to answer
+   * said it takes, kept across leader changes (wire/agent-report.ts says why).
+   */
+  private reportShape: ReportShape = 'perTask';
+  /** The last attempt's master refused the report's shape: the next goes at once, per task. */
+  private isShapeFallback = false;
 
   constructor(private readonly options: MasterLinkOptions) {}
 
@@ -268,9 +281,12 @@ export class MasterLink {
         if (this.abort.signal.aborted) break;
         if (wasSubscribed || this.hasNewLeader || isLeaderStarting) backoffMs = backoffInitialMs;
         // Each new leader starts the wait again from the initial backoff; the random part
-        // stays, so the agents of a failed master do not all come back in one burst.
-        let waitMs = random() * backoffMs;
-        backoffMs = Math.min(backoffMs * 2, backoffMaxMs);
+        // stays, so the agents of a failed master do not all come back in one burst. A
+        // master that refused only the report's shape is asked again at once (once: the
+        // shape it refused is not sent again).
+        let waitMs = this.isShapeFallback ? 0 : random() * backoffMs;
+        if (!this.isShapeFallback) backoffMs = Math.min(backoffMs * 2, backoffMaxMs);
+        this.isShapeFallback = false;
         // The probe runs from the first failure that says the link is down until a bare
         // connection gets through, across the waits and the attempts between them.
         if (!isLinkDown) this.stopLinkWatch();
@@ -352,11 +368,12 @@ export class MasterLink {
     this.attemptConnecting = this.linkWatch !== undefined ? new AbortController() : undefined;
     let master = await this.options.locate(this.abort.signal);
     let response: IncomingMessage;
+    const shape = this.reportShape;
     for (let redirects = 0; ; redirects++) {
       this.master = master;
       response = await openStream(new URL('/master/api/v1/agent', master), {
         method: 'POST',
-        body: JSON.stringify(this.options.subscribeCall()),
+        body: JSON.stringify(this.options.subscribeCall(shape)),
         headers: {
           ...this.options.headers,
           'content-type': 'application/json',
@@ -381,7 +398,18 @@ export class MasterLink {
     this.attemptConnecting = undefined;
     this.isLinkBack = false;
     this.stopLinkWatch();
-    if (response.statusCode !== 200) throw await statusError(response, master);
+    if (response.statusCode !== 200) {
+      const error = await statusError(response, master);
+      if (isShapeRefused(shape, error.status)) {
+        this.reportShape = shapeAfterRefusal(shape, error.status);
+        this.isShapeFallback = true;
+        this.options.logger.warn(
+          { master: master.host, status: error.status },
+          'master refused the report of each framework once; reporting per task',
+        );
+      }
+      throw error;
+    }
     this.stream = response;
     const streamId = response.headers['mesos-stream-id'];
     const decoder = new RecordIODecoder();
@@ -426,6 +454,7 @@ export class MasterLink {
             // A PING late by a whole ping timeout is still in time: the master allows as much.
             pingWatchdogMs = (event.subscribed.total_ping_timeout_seconds ?? 0) * 1000 * 1.5;
             this.noteSpread(event.subscribed.reregister_spread_ms);
+            this.reportShape = shapeAfterSubscribed(event.subscribed);
             this.pongFoldMs =
               event.subscribed.folds_pongs === true
                 ? pongFoldWindowMs(event.subscribed.total_ping_timeout_seconds)

@@ -23,7 +23,9 @@ import {
   frameworkId,
   MESOS_API_VERSION,
   parseAgentCall,
+  type ReportShape,
   type Resource,
+  reportIn,
   taskId,
 } from '../wire/index.js';
 import * as agents from './core/agents.js';
@@ -179,8 +181,17 @@ export function rehearsalAgent(i: number): AgentInfo {
   };
 }
 
-/** An agent's SUBSCRIBE as agents send it after a failover: its id and its running tasks. */
-export function rehearsalSubscribe(info: AgentInfo, i: number, tasksPerAgent: number): AgentCall {
+/**
+ * An agent's SUBSCRIBE as agents send it after a failover: its id and its running tasks, each
+ * framework listed once (what an agent of this version sends a new leader once a master said
+ * it takes that; agent/master-link.ts), or per task.
+ */
+export function rehearsalSubscribe(
+  info: AgentInfo,
+  i: number,
+  tasksPerAgent: number,
+  shape: ReportShape = 'frameworksOnce',
+): AgentCall {
   const tasks: AgentTask[] = Array.from({ length: tasksPerAgent }, (_, t) => ({
     framework_id: FRAMEWORK.id as NonNullable<FrameworkInfo['id']>,
     framework_info: FRAMEWORK,
@@ -203,7 +214,7 @@ export function rehearsalSubscribe(info: AgentInfo, i: number, tasksPerAgent: nu
     subscribe: {
       agent_info: info,
       version: MESOS_API_VERSION,
-      tasks,
+      ...reportIn(shape, tasks),
     },
   };
 }

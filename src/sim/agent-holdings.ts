@@ -4,14 +4,19 @@
 // tasks each (~7 KB) was a third of the simulator's CPU, taken from the master on the bench
 // machine. Everything the body says changes only through the methods here, and each of them
 // calls changed(): a body kept from before a change can never be sent after it, so an agent
-// never reports a task it no longer holds, or a state it has left.
+// never reports a task it no longer holds, or a state it has left. The body is kept per
+// shape of the report (wire/agent-report.ts): per task, or each framework listed once.
 import {
   type AgentCall,
+  type AgentReport,
   type AgentTask,
   type FrameworkID,
   type FrameworkInfo,
   MESOS_API_VERSION,
   agentId as mintAgentId,
+  type ReportedFramework,
+  type ReportedTask,
+  type ReportShape,
   type Resource,
   type TaskInfo,
   type TaskState,
@@ -60,7 +65,12 @@ export class AgentHoldings<T extends HeldTask> {
   /** Bumped by changed(), the one place every mutator below goes through. */
   private version = 0;
   private rendered:
-    | { readonly version: number; readonly frameworksVersion: number; readonly body: Buffer }
+    | {
+        readonly version: number;
+        readonly frameworksVersion: number;
+        readonly shape: ReportShape;
+        readonly body: Buffer;
+      }
     | undefined;
 
   constructor(
@@ -109,38 +119,34 @@ export class AgentHoldings<T extends HeldTask> {
     this.changed();
   }
 
-  /** The SUBSCRIBE's body as sent: the bytes kept since the last change, or rendered now. */
-  body(): Buffer {
+  /**
+   * The SUBSCRIBE's body as sent, its tasks reported in `shape`: the bytes kept since the
+   * last change, or rendered now.
+   */
+  body(shape: ReportShape): Buffer {
     const frameworksVersion = this.frameworks.version;
     const kept = this.rendered;
-    if (kept?.version === this.version && kept.frameworksVersion === frameworksVersion)
+    if (
+      kept?.version === this.version &&
+      kept.frameworksVersion === frameworksVersion &&
+      kept.shape === shape
+    )
       return kept.body;
-    const body = Buffer.from(JSON.stringify(this.subscribeCall()), 'utf8');
-    this.rendered = { version: this.version, frameworksVersion, body };
+    const body = Buffer.from(JSON.stringify(this.subscribeCall(shape)), 'utf8');
+    this.rendered = { version: this.version, frameworksVersion, shape, body };
     return body;
   }
 
-  /** The SUBSCRIBE's body rendered afresh, nothing kept (what body() must equal). */
-  renderAfresh(): string {
-    return JSON.stringify(this.subscribeCall());
+  /** The SUBSCRIBE's body rendered afresh, nothing kept (what body(shape) must equal). */
+  renderAfresh(shape: ReportShape): string {
+    return JSON.stringify(this.subscribeCall(shape));
   }
 
   private changed(): void {
     this.version++;
   }
 
-  private subscribeCall(): AgentCall {
-    const tasks: AgentTask[] = [];
-    for (const task of this.held.values()) {
-      const frameworkInfo = this.frameworks.get(task.frameworkId.value);
-      if (frameworkInfo !== undefined)
-        tasks.push({
-          framework_id: task.frameworkId,
-          framework_info: frameworkInfo,
-          task: task.info,
-          state: task.state,
-        });
-    }
+  private subscribeCall(shape: ReportShape): AgentCall {
     const id = this.idValue === undefined ? undefined : mintAgentId(this.idValue);
     return {
       type: 'SUBSCRIBE',
@@ -153,11 +159,49 @@ export class AgentHoldings<T extends HeldTask> {
           ...(id !== undefined ? { id } : {}),
         },
         version: MESOS_API_VERSION,
-        tasks,
+        ...(shape === 'perTask' ? this.perTask() : this.frameworksOnce()),
         ...(this.checkpointedResources.length > 0
           ? { checkpointed_resources: this.checkpointedResources }
           : {}),
       },
     };
+  }
+
+  /** Each task with its framework's info (tasks of a framework whose info is unknown left out). */
+  private perTask(): AgentReport {
+    const tasks: AgentTask[] = [];
+    for (const task of this.held.values()) {
+      const frameworkInfo = this.frameworks.get(task.frameworkId.value);
+      if (frameworkInfo !== undefined)
+        tasks.push({
+          framework_id: task.frameworkId,
+          framework_info: frameworkInfo,
+          task: task.info,
+          state: task.state,
+        });
+    }
+    return { tasks };
+  }
+
+  /**
+   * Each framework listed once, in the order of its first task, then the same tasks without
+   * it: the report the real agent makes from the same tasks (wire's reportIn; the pool keeps
+   * one info per framework, so which task's it takes makes no difference here).
+   */
+  private frameworksOnce(): AgentReport {
+    const frameworks: ReportedFramework[] = [];
+    const listed = new Set<string>();
+    const tasks: ReportedTask[] = [];
+    for (const task of this.held.values()) {
+      const idValue = task.frameworkId.value;
+      const frameworkInfo = this.frameworks.get(idValue);
+      if (frameworkInfo === undefined) continue;
+      if (!listed.has(idValue)) {
+        listed.add(idValue);
+        frameworks.push({ framework_id: task.frameworkId, framework_info: frameworkInfo });
+      }
+      tasks.push({ framework_id: task.frameworkId, task: task.info, state: task.state });
+    }
+    return { frameworks, tasks };
   }
 }

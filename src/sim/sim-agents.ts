@@ -10,13 +10,17 @@ import {
   type AgentStatusUpdate,
   assertNever,
   type FrameworkInfo,
+  isShapeRefused,
   isTerminalState,
   limits,
   agentId as mintAgentId,
   executorId as mintExecutorId,
   newStatusUuid,
   pongFoldWindowMs,
+  type ReportShape,
   type Resource,
+  shapeAfterRefusal,
+  shapeAfterSubscribed,
   type TaskInfo,
   type TaskState,
   type TaskStatus,
@@ -139,7 +143,23 @@ interface SimAgent {
   owedPong: WheelTimer | undefined;
   /** reregister_spread_ms from the master's last SUBSCRIBED or PING (healing('master')). */
   spreadMs: number | undefined;
+  /** The shape of its next report, by the real agent's rule (wire/agent-report.ts). */
+  reportShape: ReportShape;
 }
+
+/** What prepareSubscriptions rendered. */
+export interface PreparedSubscriptions {
+  readonly bytes: number;
+  readonly frameworksOnce: number;
+  /** Every SHAPE_SAMPLE_EVERY-th agent's body rendered in each shape. */
+  readonly sampled: {
+    readonly agents: number;
+    readonly perTaskBytes: number;
+    readonly frameworksOnceBytes: number;
+  };
+}
+
+const SHAPE_SAMPLE_EVERY = 100;
 
 /**
  * `count` simulated agents. start() subscribes them all (a bounded number at a time)
@@ -195,6 +215,7 @@ export class SimAgentPool {
         pongFoldMs: 0,
         owedPong: undefined,
         spreadMs: undefined,
+        reportShape: 'perTask',
       };
     });
   }
@@ -215,18 +236,33 @@ export class SimAgentPool {
   /**
    * Renders now every agent's SUBSCRIBE body that changed since it was last rendered, so
    * that the subscriptions that follow (after an election) send bytes kept, not rendered
-   * then. A later change still renders its agent's body again.
+   * then. A later change still renders its agent's body again. Returns their bytes, how
+   * many report each framework once, and both shapes' bytes for a sample of the agents.
    */
-  prepareSubscriptions(): void {
-    for (const agent of this.agents) agent.holdings.body();
+  prepareSubscriptions(): PreparedSubscriptions {
+    let bytes = 0;
+    let frameworksOnce = 0;
+    const sampled = { agents: 0, perTaskBytes: 0, frameworksOnceBytes: 0 };
+    for (const agent of this.agents) {
+      bytes += agent.holdings.body(agent.reportShape).length;
+      if (agent.reportShape === 'frameworksOnce') frameworksOnce++;
+      if (agent.index % SHAPE_SAMPLE_EVERY !== 0) continue;
+      sampled.agents++;
+      sampled.perTaskBytes += Buffer.byteLength(agent.holdings.renderAfresh('perTask'));
+      sampled.frameworksOnceBytes += Buffer.byteLength(
+        agent.holdings.renderAfresh('frameworksOnce'),
+      );
+    }
+    return { bytes, frameworksOnce, sampled };
   }
 
   /**
-   * Agent `index`'s SUBSCRIBE body rendered afresh, nothing kept: a check compares what
-   * the agent sends (kept bytes) with it.
+   * Agent `index`'s SUBSCRIBE body rendered afresh in the shape it would send now, nothing
+   * kept: a check compares what the agent sends (kept bytes) with it.
    */
   renderSubscribeBody(index: number): string | undefined {
-    return this.agents[index]?.holdings.renderAfresh();
+    const agent = this.agents[index];
+    return agent?.holdings.renderAfresh(agent.reportShape);
   }
 
   /** Ends every subscription and forgets every timer of the pool. Idempotent. */
@@ -387,11 +423,19 @@ export class SimAgentPool {
    */
   private async subscribe(agent: SimAgent): Promise<void> {
     const attempt = ++agent.attempt;
+    const shape = agent.reportShape;
     try {
-      const opened = await this.options.network.openStream(AGENT_API, agent.holdings.body());
+      const opened = await this.options.network.openStream(AGENT_API, agent.holdings.body(shape));
       if (attempt !== agent.attempt) {
         opened.response.destroy();
         throw new Superseded(agent.hostname);
+      }
+      if (opened.status !== 200 && isShapeRefused(shape, opened.status)) {
+        // As a real agent: a master that refuses the report's shape is asked again at once,
+        // per task (once: that shape is not sent again).
+        opened.response.destroy();
+        agent.reportShape = shapeAfterRefusal(shape, opened.status);
+        return await this.subscribe(agent);
       }
       if (opened.status !== 200) {
         const message = await readText(opened.response);
@@ -438,6 +482,7 @@ export class SimAgentPool {
                 : 0;
             agent.resubscribeMs = RESUBSCRIBE_INITIAL_MS;
             agent.spreadMs = event.subscribed.reregister_spread_ms ?? agent.spreadMs;
+            agent.reportShape = shapeAfterSubscribed(event.subscribed);
             if (!isSubscribed) this.counts.subscribed++;
             isSubscribed = true;
             // As a real agent does on (re)connecting: each task's oldest update goes out now.

@@ -17,22 +17,50 @@ import type {
   TaskStatus,
 } from './messages.js';
 
-/** A task an agent still holds, reported when it (re-)subscribes. */
-export interface AgentTask {
+/** A task an agent still holds, as its SUBSCRIBE lists it (either shape, below). */
+export interface ReportedTask {
   readonly framework_id: FrameworkID;
-  readonly framework_info: FrameworkInfo;
   readonly task: TaskInfo;
   readonly state: TaskState;
 }
 
+/**
+ * A task as the per-task report lists it: with its framework's FrameworkInfo, repeated for
+ * every task of the framework. What agents sent before the frameworks-once report, and what
+ * an agent still sends to a master that has not said it takes the other.
+ */
+export interface AgentTask extends ReportedTask {
+  readonly framework_info: FrameworkInfo;
+}
+
+/** A framework the frameworks-once report lists, once, for its tasks beside it. */
+export interface ReportedFramework {
+  readonly framework_id: FrameworkID;
+  readonly framework_info: FrameworkInfo;
+}
+
+/**
+ * What the agent holds, in one of two shapes. Per task: each task carries its framework's
+ * FrameworkInfo. Frameworks once (Mesos' ReregisterSlaveMessage lists `frameworks` beside
+ * `tasks` the same way): each framework listed once in `frameworks`, every task's
+ * framework_id among them, no framework twice. At 10,000 agents of 10 tasks re-registering
+ * after a failover, the repeated FrameworkInfos were most of what the new leader parsed and
+ * then collected (#10). The shapes tell apart by `frameworks` (absent or null: per task).
+ */
+export type AgentReport =
+  | { readonly frameworks?: undefined; readonly tasks?: readonly AgentTask[] }
+  | {
+      readonly frameworks: readonly ReportedFramework[];
+      readonly tasks?: readonly ReportedTask[];
+    };
+
 /** What an agent reports when it (re-)subscribes. */
-export interface AgentSubscribe {
+export type AgentSubscribe = {
   readonly agent_info: AgentInfo;
   readonly version: string;
   /** Dynamic reservations the master told the agent to keep (CHECKPOINT_RESOURCES). */
   readonly checkpointed_resources?: readonly Resource[];
-  readonly tasks?: readonly AgentTask[];
-}
+} & AgentReport;
 
 /** One task status an agent reports, for the framework to acknowledge. */
 export interface AgentStatusUpdate {
@@ -170,6 +198,8 @@ export type AgentEvent =
         readonly total_ping_timeout_seconds?: number;
         /** The master takes `pong: true` on UPDATE and UPDATES as a PONG. */
         readonly folds_pongs?: boolean;
+        /** The master takes a SUBSCRIBE that lists each framework once (AgentReport). */
+        readonly takes_frameworks_once?: boolean;
         /** reregisterSpreadMs of the agents the master knows (Agora's; #15). */
         readonly reregister_spread_ms?: number;
       };

@@ -1,7 +1,13 @@
 // The agents' SUBSCRIBE in its plain form, checked by hand (fast-calls.ts says how and why):
 // 10,000 agents re-registering with their tasks after a master failover spent some 9% of
 // the master's CPU in zod.
-import type { AgentCall, AgentSubscribe, AgentTask } from './agent-protocol.js';
+import type {
+  AgentCall,
+  AgentSubscribe,
+  AgentTask,
+  ReportedFramework,
+  ReportedTask,
+} from './agent-protocol.js';
 import { durationSecondsProblem } from './duration.js';
 import {
   hasOnly,
@@ -23,6 +29,7 @@ import {
   MAX_KEY_LENGTH,
   MAX_NAME_LENGTH,
   MAX_PRINCIPAL_LENGTH,
+  MAX_REPORTED_FRAMEWORKS,
   MAX_ROLE_BYTES,
   MAX_ROLES,
   MAX_TASKS,
@@ -38,7 +45,12 @@ import {
 
 const SUBSCRIBE_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'agent_id', 'subscribe']);
 // checkpointed_resources (reservations, volumes) go to zod.
-const SUBSCRIBE_KEYS: ReadonlySet<string> = new Set(['agent_info', 'version', 'tasks']);
+const SUBSCRIBE_KEYS: ReadonlySet<string> = new Set([
+  'agent_info',
+  'version',
+  'frameworks',
+  'tasks',
+]);
 // attributes and domain go to zod.
 const AGENT_INFO_KEYS: ReadonlySet<string> = new Set(['hostname', 'port', 'resources', 'id']);
 const AGENT_TASK_KEYS: ReadonlySet<string> = new Set([
@@ -47,6 +59,8 @@ const AGENT_TASK_KEYS: ReadonlySet<string> = new Set([
   'task',
   'state',
 ]);
+const REPORTED_TASK_KEYS: ReadonlySet<string> = new Set(['framework_id', 'task', 'state']);
+const REPORTED_FRAMEWORK_KEYS: ReadonlySet<string> = new Set(['framework_id', 'framework_info']);
 // labels and offer_filters go to zod.
 const FRAMEWORK_INFO_KEYS: ReadonlySet<string> = new Set([
   'user',
@@ -73,25 +87,100 @@ export function fastAgentSubscribe(input: Json): AgentCall | undefined {
   if (!isObject(body) || !hasOnly(body, SUBSCRIBE_KEYS)) return undefined;
   const agent_info = agentInfo(body.agent_info);
   if (agent_info === undefined || !isText(body.version, MAX_KEY_LENGTH)) return undefined;
-  const subscribe: { -readonly [K in keyof AgentSubscribe]: AgentSubscribe[K] } = {
-    agent_info,
-    version: body.version,
-  };
-  if (body.tasks !== undefined) {
-    const list = body.tasks;
-    if (!Array.isArray(list) || list.length > MAX_TASKS) return undefined;
-    const tasks: AgentTask[] = [];
-    const seen = new SeenParts();
-    for (const item of list) {
-      const task = agentTask(item, seen);
-      if (task === undefined) return undefined;
-      tasks.push(task);
+  const version = body.version;
+  let subscribe: AgentSubscribe;
+  if (body.frameworks === undefined) {
+    if (body.tasks === undefined) subscribe = { agent_info, version };
+    else {
+      const tasks = perTask(body.tasks);
+      if (tasks === undefined) return undefined;
+      subscribe = { agent_info, version, tasks };
     }
-    subscribe.tasks = tasks;
+  } else {
+    const frameworks = ListedFrameworks.of(body.frameworks);
+    if (frameworks === undefined) return undefined;
+    if (body.tasks === undefined) subscribe = { agent_info, version, frameworks: frameworks.list };
+    else {
+      const tasks = frameworksOnce(body.tasks, frameworks);
+      if (tasks === undefined) return undefined;
+      subscribe = { agent_info, version, frameworks: frameworks.list, tasks };
+    }
   }
   return agentId === undefined
     ? { type: 'SUBSCRIBE', subscribe }
     : { type: 'SUBSCRIBE', agent_id: agentId, subscribe };
+}
+
+/** The per-task report's tasks, each with its framework's FrameworkInfo. */
+function perTask(list: unknown): AgentTask[] | undefined {
+  if (!Array.isArray(list) || list.length > MAX_TASKS) return undefined;
+  const tasks: AgentTask[] = [];
+  const seen = new SeenParts();
+  for (const item of list) {
+    const task = agentTask(item, seen);
+    if (task === undefined) return undefined;
+    tasks.push(task);
+  }
+  return tasks;
+}
+
+/**
+ * The frameworks-once report's `frameworks`, checked, with each one's checked id: a task's
+ * framework_id is taken as the listed one's when its value is listed (the value was checked
+ * there), so a report's tasks share one id per framework and refer only to listed ones.
+ */
+class ListedFrameworks {
+  private last: FrameworkID | undefined = undefined;
+
+  private constructor(
+    readonly list: readonly ReportedFramework[],
+    private readonly byValue: ReadonlyMap<string, FrameworkID>,
+  ) {}
+
+  /** Undefined for a framework listed twice too: the schema words that. */
+  static of(value: unknown): ListedFrameworks | undefined {
+    if (!Array.isArray(value) || value.length > MAX_REPORTED_FRAMEWORKS) return undefined;
+    const list: ReportedFramework[] = [];
+    const byValue = new Map<string, FrameworkID>();
+    for (const item of value) {
+      if (!isObject(item) || !hasOnly(item, REPORTED_FRAMEWORK_KEYS)) return undefined;
+      const framework_id = id<FrameworkID>(item.framework_id);
+      const framework_info = frameworkInfo(item.framework_info);
+      if (framework_id === undefined || framework_info === undefined) return undefined;
+      if (byValue.has(framework_id.value)) return undefined;
+      byValue.set(framework_id.value, framework_id);
+      list.push({ framework_id, framework_info });
+    }
+    return new ListedFrameworks(list, byValue);
+  }
+
+  /** The listed id a task's framework_id names, or undefined (not an id, or not listed). */
+  idOf(value: unknown): FrameworkID | undefined {
+    if (!isObject(value) || !hasOnly(value, ID_KEYS)) return undefined;
+    const text = value.value;
+    if (typeof text !== 'string') return undefined;
+    const last = this.last;
+    if (last !== undefined && last.value === text) return last;
+    this.last = this.byValue.get(text);
+    return this.last;
+  }
+}
+
+/** The frameworks-once report's tasks: no framework_info, each framework among `listed`. */
+function frameworksOnce(list: unknown, listed: ListedFrameworks): ReportedTask[] | undefined {
+  if (!Array.isArray(list) || list.length > MAX_TASKS) return undefined;
+  const tasks: ReportedTask[] = [];
+  const seen = new SeenParts();
+  for (const item of list) {
+    if (!isObject(item) || !hasOnly(item, REPORTED_TASK_KEYS)) return undefined;
+    const framework_id = listed.idOf(item.framework_id);
+    const task = taskInfo(item.task, true, seen.readResources);
+    const state = item.state;
+    if (framework_id === undefined || task === undefined) return undefined;
+    if (typeof state !== 'string' || !TASK_STATE_SET.has(state)) return undefined;
+    tasks.push({ framework_id, task, state: state as ReportedTask['state'] });
+  }
+  return tasks;
 }
 
 function agentInfo(value: unknown): AgentInfo | undefined {

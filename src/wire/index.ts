@@ -10,13 +10,25 @@ export type {
   AgentCall,
   AgentEvent,
   AgentEventType,
+  AgentReport,
   AgentStatusUpdate,
   AgentSubscribe,
   AgentTask,
   FilesRequest,
   FilesResponse,
+  ReportedFramework,
+  ReportedTask,
 } from './agent-protocol.js';
 export { pongFoldWindowMs, reregisterSpreadMs } from './agent-protocol.js';
+export {
+  frameworkInfoOf,
+  isShapeRefused,
+  type ReportShape,
+  reportIn,
+  shapeAfterRefusal,
+  shapeAfterSubscribed,
+  shapeOf,
+} from './agent-report.js';
 export { assertNever } from './assert-never.js';
 export type { Brand } from './brand.js';
 export { checkInfoError, healthCheckError } from './checks.js';

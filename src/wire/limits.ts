@@ -191,6 +191,12 @@ export const MAX_OPERATIONS = 10_000;
  */
 export const MAX_TASKS = 100_000;
 
+/**
+ * Frameworks one agent's re-registration lists (the frameworks-once report): each has a task
+ * or an executor there, so no more than the tasks it may report.
+ */
+export const MAX_REPORTED_FRAMEWORKS = MAX_TASKS;
+
 /** Weight infos in one UPDATE_WEIGHTS, quota configs in one UPDATE_QUOTA: one per role. */
 export const MAX_ROLE_ENTRIES = MAX_ROLES;
 

@@ -52,6 +52,7 @@ import {
   MAX_QUOTED_LENGTH,
   MAX_RANGES,
   MAX_REGEX_LENGTH,
+  MAX_REPORTED_FRAMEWORKS,
   MAX_RESERVATIONS,
   MAX_RESOURCE_NAME_LENGTH,
   MAX_RESOURCES,
@@ -798,6 +799,73 @@ const AgentStatusUpdateSchema = z.object({
   status: TaskStatusSchema,
 });
 
+/**
+ * An agent's report, in either shape (agent-protocol.ts, AgentReport): `frameworks` absent
+ * (or null), each task carries framework_info; present, no task does, every task's framework
+ * is listed, and none twice. The cross-checks name the task or framework at fault.
+ */
+const AgentSubscribeSchema = z
+  .object({
+    agent_info: AgentInfoSchema,
+    version: text(MAX_KEY_LENGTH, { required: true }),
+    checkpointed_resources: optional(list(ResourceSchema, MAX_RESOURCES)),
+    frameworks: optional(
+      list(
+        z.object({ framework_id: FrameworkIDSchema, framework_info: FrameworkInfoSchema }),
+        MAX_REPORTED_FRAMEWORKS,
+      ),
+    ),
+    tasks: optional(
+      list(
+        z.object({
+          framework_id: FrameworkIDSchema,
+          framework_info: optional(FrameworkInfoSchema),
+          task: TaskInfoSchema,
+          state: TaskStateSchema,
+        }),
+        MAX_TASKS,
+      ),
+    ),
+  })
+  .superRefine((subscribe, ctx) => {
+    const tasks = subscribe.tasks ?? [];
+    if (subscribe.frameworks === undefined) {
+      const i = tasks.findIndex((task) => task.framework_info === undefined);
+      if (i >= 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tasks', i, 'framework_info'],
+          message: 'required (an object), unless subscribe.frameworks lists it',
+        });
+      return;
+    }
+    const listed = new Set<string>();
+    for (const [i, framework] of subscribe.frameworks.entries()) {
+      const value = framework.framework_id.value;
+      if (listed.has(value))
+        return void ctx.addIssue({
+          code: 'custom',
+          path: ['frameworks', i, 'framework_id'],
+          message: `framework ${describeInput(value)} is listed twice`,
+        });
+      listed.add(value);
+    }
+    for (const [i, task] of tasks.entries()) {
+      if (task.framework_info !== undefined)
+        return void ctx.addIssue({
+          code: 'custom',
+          path: ['tasks', i, 'framework_info'],
+          message: 'not allowed beside subscribe.frameworks, which lists it once',
+        });
+      if (!listed.has(task.framework_id.value))
+        return void ctx.addIssue({
+          code: 'custom',
+          path: ['tasks', i, 'framework_id'],
+          message: `framework ${describeInput(task.framework_id.value)} is not listed in subscribe.frameworks`,
+        });
+    }
+  });
+
 export const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({
     type: z.enum(
@@ -818,24 +886,7 @@ export const AgentCallSchema: z.ZodType<AgentCall> = z
       },
     ),
     agent_id: optional(AgentIDSchema),
-    subscribe: optional(
-      z.object({
-        agent_info: AgentInfoSchema,
-        version: text(MAX_KEY_LENGTH, { required: true }),
-        checkpointed_resources: optional(list(ResourceSchema, MAX_RESOURCES)),
-        tasks: optional(
-          list(
-            z.object({
-              framework_id: FrameworkIDSchema,
-              framework_info: FrameworkInfoSchema,
-              task: TaskInfoSchema,
-              state: TaskStateSchema,
-            }),
-            MAX_TASKS,
-          ),
-        ),
-      }),
-    ),
+    subscribe: optional(AgentSubscribeSchema),
     update: optional(AgentStatusUpdateSchema),
     updates: optional(z.object({ updates: list(AgentStatusUpdateSchema, MAX_AGENT_UPDATES) })),
     pong: optional(boolean),

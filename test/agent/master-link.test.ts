@@ -8,13 +8,22 @@ import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { MasterLink } from '../../src/agent/master-link.js';
 import { silentLogger, systemClock } from '../../src/runtime/index.js';
-import { encodeRecord, limits, type TaskStatus, taskId } from '../../src/wire/index.js';
+import {
+  type AgentTask,
+  encodeRecord,
+  limits,
+  reportIn,
+  type TaskStatus,
+  taskId,
+} from '../../src/wire/index.js';
 
 interface FakeMaster {
   readonly url: URL;
   readonly calls: Record<string, number>;
   /** Task ids of the status updates received, in order, whatever call carried them. */
   readonly updates: string[];
+  /** Each SUBSCRIBE's `subscribe`, as received. */
+  readonly subscribes: Record<string, unknown>[];
 }
 
 interface UpdateBody {
@@ -24,10 +33,11 @@ interface UpdateBody {
 /** A master that answers SUBSCRIBE with `subscribe` and every other call with 202, a turn later. */
 async function fakeMaster(
   t: TestContext,
-  subscribe: (response: ServerResponse) => void,
+  subscribe: (response: ServerResponse, body: Record<string, unknown>) => void,
 ): Promise<FakeMaster> {
   const calls: Record<string, number> = {};
   const updates: string[] = [];
+  const subscribes: Record<string, unknown>[] = [];
   const streams: ServerResponse[] = [];
   const server = createServer(async (request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
@@ -37,6 +47,7 @@ async function fakeMaster(
       update?: UpdateBody;
       updates?: { updates: UpdateBody[] };
       pong?: boolean;
+      subscribe?: Record<string, unknown>;
     };
     calls[call.type] = (calls[call.type] ?? 0) + 1;
     if (call.pong === true) calls['pong: true'] = (calls['pong: true'] ?? 0) + 1;
@@ -47,7 +58,8 @@ async function fakeMaster(
       updates.push(update.status.task_id.value);
     if (call.type === 'SUBSCRIBE') {
       streams.push(response);
-      subscribe(response);
+      subscribes.push(call.subscribe ?? {});
+      subscribe(response, call.subscribe ?? {});
       return;
     }
     setImmediate(() => response.writeHead(202).end());
@@ -60,10 +72,10 @@ async function fakeMaster(
     server.close();
   });
   const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://127.0.0.1:${port}`), calls, updates };
+  return { url: new URL(`http://127.0.0.1:${port}`), calls, updates, subscribes };
 }
 
-function subscribed(response: ServerResponse): void {
+function subscribed(response: ServerResponse, more: Record<string, unknown> = {}): void {
   response.writeHead(200, { 'content-type': 'application/json', 'mesos-stream-id': 'stream-1' });
   response.write(
     encodeRecord(
@@ -73,6 +85,7 @@ function subscribed(response: ServerResponse): void {
           agent_id: { value: 'agent-1' },
           heartbeat_interval_seconds: 15,
           master_info: { id: 'master', ip: 0, port: 5050 },
+          ...more,
         },
       }),
     ),
@@ -447,4 +460,125 @@ test('master link: once the link is back the jitter is a random part of the spre
   const tookMs = performance.now() - listeningAt;
   // Probe (0.5 s, refused) + 49.5 ms + the call; 29.7 s had the factor been used. Wide margin.
   assert.ok(tookMs < 5_000, `subscribed again ${tookMs.toFixed(0)} ms after the master listened`);
+});
+
+/** A task of framework f-1's, as the agent's runs keep it (with its FrameworkInfo). */
+const HELD_TASK: AgentTask = {
+  framework_id: { value: 'f-1' } as never,
+  framework_info: { user: 'u', name: 'f', id: { value: 'f-1' } as never },
+  task: {
+    name: 't',
+    task_id: taskId('t-1'),
+    agent_id: { value: 'agent-1' } as never,
+    resources: [],
+  },
+  state: 'TASK_RUNNING',
+};
+
+/**
+ * A link that follows the leader `leader()` names, and tells it of each new one. Its waits
+ * are `draws` (taken in turn, 0 once none is left) of a minute.
+ */
+function followingLink(leader: () => URL, masters: string[], draws: number[] = []) {
+  const listeners = new Set<(url: URL) => void>();
+  const agentLink = new MasterLink({
+    locate: async () => leader(),
+    onLeaderChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    clock: systemClock,
+    logger: silentLogger(),
+    random: () => draws.shift() ?? 0,
+    backoffInitialMs: 60_000,
+    backoffMaxMs: 60_000,
+    // As the agent builds it (agent.ts): its tasks reported in the shape the link asks for.
+    subscribeCall: (shape) =>
+      ({
+        type: 'SUBSCRIBE',
+        subscribe: { agent_info: { hostname: 'h' }, version: '1', ...reportIn(shape, [HELD_TASK]) },
+      }) as never,
+    onSubscribed: () => masters.push(leader().host),
+    onEvent: () => undefined,
+    onDisconnected: () => undefined,
+  });
+  const elect = (url: URL) => {
+    for (const listener of listeners) listener(url);
+  };
+  return { agentLink, elect };
+}
+
+async function until(what: string, isDone: () => boolean): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while (!isDone()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const shapeOf = (subscribe: Record<string, unknown>) =>
+  subscribe.frameworks === undefined ? 'per task' : 'frameworks once';
+
+test('master link: after a master said it takes frameworks once, a new leader gets each framework once', async (t) => {
+  const old = await fakeMaster(t, (response) =>
+    subscribed(response, { takes_frameworks_once: true }),
+  );
+  const next = await fakeMaster(t, (response) =>
+    subscribed(response, { takes_frameworks_once: true }),
+  );
+  let leader = old.url;
+  const masters: string[] = [];
+  const { agentLink, elect } = followingLink(() => leader, masters);
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await until('SUBSCRIBED from the first leader', () => masters.length === 1);
+  // Nothing heard from any master yet: the first SUBSCRIBE reports per task.
+  assert.deepEqual(old.subscribes.map(shapeOf), ['per task']);
+
+  leader = next.url;
+  elect(next.url);
+  await until('SUBSCRIBED from the new leader', () => masters.length === 2);
+  // The new leader said nothing yet: the link sends what the last master said it takes.
+  assert.deepEqual(next.subscribes.map(shapeOf), ['frameworks once']);
+  assert.deepEqual(next.subscribes[0]?.frameworks, [
+    { framework_id: HELD_TASK.framework_id, framework_info: HELD_TASK.framework_info },
+  ]);
+  assert.deepEqual(next.subscribes[0]?.tasks, [
+    { framework_id: { value: 'f-1' }, task: HELD_TASK.task, state: 'TASK_RUNNING' },
+  ]);
+});
+
+test('master link: a new leader that refuses frameworks once (an older master) gets the tasks per task at once', async (t) => {
+  const old = await fakeMaster(t, (response) =>
+    subscribed(response, { takes_frameworks_once: true }),
+  );
+  // As a master of the previous version answers: 400, its schema wanting framework_info.
+  const older = await fakeMaster(t, (response, subscribe) => {
+    if (subscribe.frameworks !== undefined)
+      response
+        .writeHead(400)
+        .end('subscribe.tasks[0].framework_info: Invalid input: expected object');
+    else subscribed(response);
+  });
+  let leader = old.url;
+  const masters: string[] = [];
+  const draws: number[] = [];
+  const { agentLink, elect } = followingLink(() => leader, masters, draws);
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await until('SUBSCRIBED from the first leader', () => masters.length === 1);
+
+  leader = older.url;
+  // No wait before the new leader; a retry after a backoff would wait the whole minute.
+  draws.push(0, 1);
+  elect(older.url);
+  await until('SUBSCRIBED from the older leader', () => masters.length === 2);
+  assert.deepEqual(older.subscribes.map(shapeOf), ['frameworks once', 'per task']);
+  draws.length = 0;
+
+  // It said nothing of the shape in SUBSCRIBED: the next leader gets per task too.
+  leader = old.url;
+  elect(old.url);
+  await until('SUBSCRIBED from the first leader again', () => masters.length === 3);
+  assert.deepEqual(old.subscribes.map(shapeOf), ['per task', 'per task']);
 });

@@ -82,6 +82,7 @@ test('a master killed and restarted on its work_dir loses no task, and its frame
   const first = await subscribe({ master: master.url, frameworkInfo });
   const pids = await launchMany(first, new EventQueue(first), TASKS);
 
+  const firstMaster = master;
   await master.stop('SIGKILL');
   await first.close();
   master = await startDaemon('master', masterArgs(workDir, port));
@@ -108,6 +109,18 @@ test('a master killed and restarted on its work_dir loses no task, and its frame
     },
     20_000,
   );
+  // Its first SUBSCRIBE ever listed a framework per task; the master it had heard from said
+  // it takes each framework once, and the restarted one, which it had not heard from, got that.
+  const shapes = (daemon: Daemon, msg: string) =>
+    daemon.lines.filter((line) => line.msg === msg).map((line) => line.report);
+  assert.deepEqual(shapes(firstMaster, 'agent registered'), ['perTask']);
+  // The line may follow the books it explains by a few ms (held to be written together).
+  const restarted = master;
+  const reported = await waitFor('the agent reregistered line', () => {
+    const seen = shapes(restarted, 'agent reregistered');
+    return seen.length > 0 ? seen : undefined;
+  });
+  assert.deepEqual(new Set(reported), new Set(['frameworksOnce']));
   await again.reconcile();
   for (let i = 0; i < TASKS; i++) {
     // The re-registered agent may resend an update the old master never saw acknowledged:

@@ -51,8 +51,11 @@ function stable(snapshot: Record<string, number>): Record<string, number> {
 
 test('the rehearsal re-registers its synthetic agents, as real agents send them', () => {
   // The rehearsal's SUBSCRIBE takes the checks real agents' SUBSCRIBEs take (not the fallback).
-  const call = JSON.parse(JSON.stringify(rehearsalSubscribe(rehearsalAgent(3), 3, 10)));
-  assert.equal(fastAgentCall(call)?.type, 'SUBSCRIBE');
+  for (const shape of ['frameworksOnce', 'perTask'] as const) {
+    const call = JSON.parse(JSON.stringify(rehearsalSubscribe(rehearsalAgent(3), 3, 10, shape)));
+    assert.equal(fastAgentCall(call)?.type, 'SUBSCRIBE', shape);
+    assert.equal(call.subscribe.frameworks?.length, shape === 'perTask' ? undefined : 1);
+  }
 });
 
 // First, before any test's master opens (and later closes) sockets of its own.

@@ -14,11 +14,23 @@ import {
   SimNetwork,
   TimingWheel,
 } from '../../src/sim/index.js';
-import { agentId, frameworkId, type Resource, taskId } from '../../src/wire/index.js';
+import {
+  agentId,
+  frameworkId,
+  type ReportShape,
+  type Resource,
+  reportIn,
+  taskId,
+} from '../../src/wire/index.js';
 
 const RESOURCES: readonly Resource[] = [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }];
 
-test('agent holdings: the kept body equals a fresh one after every kind of change, and is kept until one', () => {
+for (const shape of ['perTask', 'frameworksOnce'] as const)
+  test(`agent holdings (${shape}): the kept body equals a fresh one after every kind of change, and is kept until one`, () => {
+    keptUntilChanged(shape);
+  });
+
+function keptUntilChanged(shape: ReportShape): void {
   const frameworks = new FrameworkInfos();
   const holdings = new AgentHoldings<HeldTask>('h', RESOURCES, frameworks);
   // Only tasks of a framework whose info the agent has are listed.
@@ -46,20 +58,33 @@ test('agent holdings: the kept body equals a fresh one after every kind of chang
     ['agent id again', () => holdings.setAgentId('a-S1')],
     ['checkpointed dropped', () => holdings.setCheckpointed([])],
   ];
+  const otherShape = shape === 'perTask' ? 'frameworksOnce' : 'perTask';
   for (const [what, change] of changes) {
-    const before = holdings.body();
-    assert.equal(holdings.body(), before, `${what}: kept between changes`);
+    const before = holdings.body(shape);
+    assert.equal(holdings.body(shape), before, `${what}: kept between changes`);
     change();
-    const after = holdings.body();
+    const after = holdings.body(shape);
     assert.notEqual(after.toString(), before.toString(), `${what}: the body changed`);
-    assert.equal(after.toString(), holdings.renderAfresh(), `${what}: the kept body is fresh`);
+    assert.equal(after.toString(), holdings.renderAfresh(shape), `${what}: the kept body is fresh`);
+    // The other shape is never the kept one's bytes; and this shape is kept again after it.
+    assert.equal(holdings.body(otherShape).toString(), holdings.renderAfresh(otherShape));
+    assert.equal(holdings.body(shape).toString(), after.toString(), `${what}: its shape again`);
+    // The frameworks-once body is what the real agent makes of the per-task one.
+    const perTask = JSON.parse(holdings.renderAfresh('perTask'));
+    assert.deepEqual(JSON.parse(holdings.renderAfresh('frameworksOnce')), {
+      ...perTask,
+      subscribe: {
+        ...perTask.subscribe,
+        ...reportIn('frameworksOnce', perTask.subscribe.tasks),
+      },
+    });
   }
   // Changes to what is already so keep the bytes.
-  const kept = holdings.body();
+  const kept = holdings.body(shape);
   holdings.setAgentId('a-S1');
   holdings.setState(task, 'TASK_RUNNING');
   holdings.removeTask('no such task');
-  assert.equal(holdings.body(), kept);
+  assert.equal(holdings.body(shape), kept);
   const body = JSON.parse(kept.toString());
   assert.deepEqual(
     body.subscribe.tasks.map((t: { task: { task_id: { value: string } }; state: string }) => [
@@ -69,7 +94,8 @@ test('agent holdings: the kept body equals a fresh one after every kind of chang
     [['t', 'TASK_RUNNING']],
   );
   assert.equal(body.agent_id.value, 'a-S1');
-});
+  assert.equal(body.subscribe.frameworks === undefined, shape === 'perTask');
+}
 
 /** RecordIO: the record's length in decimal, a newline, the record. */
 function record(value: unknown): string {
@@ -80,6 +106,7 @@ function record(value: unknown): string {
 interface Call {
   readonly type: string;
   readonly subscribe?: {
+    readonly frameworks?: readonly unknown[];
     readonly tasks: readonly { task: { task_id: { value: string } }; state: string }[];
     readonly checkpointed_resources?: readonly Resource[];
   };
@@ -92,12 +119,16 @@ interface Update {
   readonly status: { task_id: { value: string }; state: string; uuid: string };
 }
 
-/** A master of one agent: records every call, answers SUBSCRIBE with a stream, the rest 202. */
-async function fakeMaster(t: TestContext) {
+/**
+ * A master of one agent: records every call, answers SUBSCRIBE with a stream, the rest 202.
+ * Says in SUBSCRIBED whether it takes each framework listed once.
+ */
+async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
   const subscribes: string[] = [];
   const updates: Update[] = [];
   let stream: ServerResponse | undefined;
-  const state = { agentId: 'agent-1' };
+  /** `takesFrameworksOnce` false: an older master's answer to that shape is also a 400. */
+  const state = { agentId: 'agent-1', takesFrameworksOnce, isOlder: false };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -111,13 +142,21 @@ async function fakeMaster(t: TestContext) {
         return;
       }
       subscribes.push(text);
+      if (state.isOlder && call.subscribe?.frameworks !== undefined) {
+        res.writeHead(400).end('subscribe.tasks[0].framework_info: Invalid input');
+        return;
+      }
       stream?.destroy();
       stream = res;
       res.writeHead(200, { 'content-type': 'application/json', 'mesos-stream-id': 's' });
       res.write(
         record({
           type: 'SUBSCRIBED',
-          subscribed: { agent_id: { value: state.agentId }, heartbeat_interval_seconds: 15 },
+          subscribed: {
+            agent_id: { value: state.agentId },
+            heartbeat_interval_seconds: 15,
+            ...(state.takesFrameworksOnce ? { takes_frameworks_once: true } : {}),
+          },
         }),
       );
     });
@@ -139,8 +178,13 @@ async function fakeMaster(t: TestContext) {
   };
 }
 
-test('a re-subscribing simulated agent sends the body a fresh rendering gives, after each kind of change', async (t) => {
-  const master = await fakeMaster(t);
+for (const takesFrameworksOnce of [false, true])
+  test(`a re-subscribing simulated agent sends the body a fresh rendering gives, after each kind of change (${takesFrameworksOnce ? 'frameworks once' : 'per task'})`, async (t) => {
+    await resubscribes(t, takesFrameworksOnce);
+  });
+
+async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promise<void> {
+  const master = await fakeMaster(t, takesFrameworksOnce);
   const network = new SimNetwork({ master: master.url });
   t.after(() => network.close());
   let nowMs = 0;
@@ -228,6 +272,8 @@ test('a re-subscribing simulated agent sends the body a fresh rendering gives, a
     const sent = master.subscribes.at(-1) as string;
     assert.equal(sent, fresh, `${what}: the body sent is fresh`);
     const call = JSON.parse(sent) as Call;
+    // As a real agent: in the shape the master said it takes (it said so at the first SUBSCRIBED).
+    assert.equal(call.subscribe?.frameworks !== undefined, takesFrameworksOnce, what);
     assert.deepEqual(
       call.subscribe?.tasks.map((one) => [one.task.task_id.value, one.state]),
       tasks,
@@ -324,4 +370,44 @@ test('a re-subscribing simulated agent sends the body a fresh rendering gives, a
     false,
   );
   assert.equal(last.agent_id?.value, 'agent-2');
+}
+
+test('a simulated agent whose new leader refuses frameworks once (an older master) reports per task at once', async (t) => {
+  const master = await fakeMaster(t, true);
+  const network = new SimNetwork({ master: master.url });
+  t.after(() => network.close());
+  let nowMs = 0;
+  const wheel = new TimingWheel(10, 0);
+  const pool = new SimAgentPool({
+    network,
+    count: 1,
+    resources: RESOURCES,
+    wheel,
+    random: mulberry32(5),
+    now: () => nowMs,
+  });
+  t.after(() => pool.stop());
+  await pool.start();
+  pool.holdTasks(2, { id: frameworkId('f1'), user: 'u', name: 'f1' }, RESOURCES);
+  const shapes = () =>
+    master.subscribes.map((text) =>
+      (JSON.parse(text) as Call).subscribe?.frameworks === undefined ? 'per task' : 'once',
+    );
+  master.state.isOlder = true;
+  master.state.takesFrameworksOnce = false;
+  pool.leaderChanged(1_000);
+  // The wheel is ticked past the election's jitter once; the retry after the 400 needs no tick.
+  nowMs += 1_000;
+  wheel.advance(nowMs);
+  const deadline = Date.now() + 10_000;
+  while (pool.stats.subscribed !== 1 || master.subscribes.length < 3) {
+    assert.ok(Date.now() < deadline, `timed out: ${shapes().join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.deepEqual(shapes(), ['per task', 'once', 'per task']);
+  const last = JSON.parse(master.subscribes.at(-1) as string) as Call;
+  assert.deepEqual(
+    last.subscribe?.tasks.map((one) => one.task.task_id.value),
+    ['held-0-0', 'held-0-1'],
+  );
 });

@@ -156,6 +156,46 @@ const PLAIN_AGENT_CALLS: readonly unknown[] = [
       })),
     },
   },
+  // The frameworks-once report: each framework's FrameworkInfo listed once, tasks without it
+  // (two frameworks, their tasks interleaved: a task's id is the listed one's).
+  {
+    type: 'SUBSCRIBE',
+    agent_id,
+    subscribe: {
+      agent_info: { hostname: 'h1', port: 5051, resources: agentResources, id: agent_id },
+      version: '1.11.0',
+      frameworks: ['f-1', 'f-2'].map((value) => ({
+        framework_id: { value },
+        framework_info: {
+          user: 'u',
+          name: value,
+          id: { value },
+          roles: ['web'],
+          capabilities: [{ type: 'MULTI_ROLE' }],
+        },
+      })),
+      tasks: (['f-1', 'f-2', 'f-1'] as const).map((value, i) => ({
+        framework_id: { value },
+        task: {
+          name: `n${i}`,
+          task_id: { value: `t${i}` },
+          agent_id: { value: 'a-1' },
+          resources: structuredClone(allocated),
+          command: { value: 'sleep 10' },
+        },
+        state: i === 1 ? 'TASK_FINISHED' : 'TASK_RUNNING',
+      })),
+    },
+  },
+  {
+    type: 'SUBSCRIBE',
+    subscribe: {
+      agent_info: { hostname: 'h1', port: 5051, resources: agentResources },
+      version: '1.11.0',
+      frameworks: [],
+      tasks: [],
+    },
+  },
   { type: 'PONG', agent_id },
   { type: 'UPDATE', agent_id, update: { framework_id, status } },
   { type: 'UPDATE', agent_id, update: { framework_id, status }, pong: true },

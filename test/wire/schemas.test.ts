@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BadRequestError } from '../../src/wire/errors.js';
+import { MAX_REPORTED_FRAMEWORKS } from '../../src/wire/limits.js';
 import { parseAgentCall, parseCall, parseMasterCall } from '../../src/wire/schemas.js';
 import { newStatusUuid } from '../../src/wire/status-uuid.js';
 
@@ -228,6 +229,34 @@ test('scheduler call validation accepts a well-formed acknowledgement', () => {
   assert.equal(narrow(call, 'ACKNOWLEDGE').acknowledge.task_id.value, 't-1');
 });
 
+/** An agent's SUBSCRIBE reporting `report` (its frameworks and tasks). */
+function reporting(report: Record<string, unknown>): unknown {
+  return {
+    type: 'SUBSCRIBE',
+    subscribe: { agent_info: { hostname: 'h1' }, version: '1', ...report },
+  };
+}
+
+function heldTask(frameworkIdValue: string) {
+  return {
+    framework_id: { value: frameworkIdValue },
+    task: { name: 't', task_id: { value: 't-1' }, agent_id: { value: 'a-1' }, resources: [] },
+    state: 'TASK_RUNNING',
+  };
+}
+
+function listed(frameworkIdValue: string) {
+  return { framework_id: { value: frameworkIdValue }, framework_info };
+}
+
+test('agent call validation takes either shape of report', () => {
+  const perTask = parseAgentCall(reporting({ tasks: [{ ...heldTask('f-1'), framework_info }] }));
+  const once = parseAgentCall(reporting({ frameworks: [listed('f-1')], tasks: [heldTask('f-1')] }));
+  assert.deepEqual(narrow(perTask, 'SUBSCRIBE').subscribe.tasks?.[0]?.task.task_id.value, 't-1');
+  assert.deepEqual(narrow(once, 'SUBSCRIBE').subscribe.frameworks, [listed('f-1')]);
+  assert.deepEqual(narrow(once, 'SUBSCRIBE').subscribe.tasks?.[0]?.framework_id.value, 'f-1');
+});
+
 test('agent call validation names the offending field', () => {
   const update = {
     framework_id,
@@ -253,6 +282,47 @@ test('agent call validation names the offending field', () => {
       { type: 'SUBSCRIBE', subscribe: { agent_info: { hostname: '' }, version: '1' } },
       'subscribe.agent_info.hostname',
       /empty/,
+    ],
+    [
+      'SUBSCRIBE per task, a task without its framework_info',
+      reporting({ tasks: [heldTask('f-1')] }),
+      'subscribe.tasks[0].framework_info',
+      /required/,
+    ],
+    [
+      'SUBSCRIBE frameworks once, a task of a framework not listed',
+      reporting({ frameworks: [listed('f-1')], tasks: [heldTask('f-1'), heldTask('f-2')] }),
+      'subscribe.tasks[1].framework_id',
+      /framework "f-2" is not listed in subscribe.frameworks/,
+    ],
+    [
+      'SUBSCRIBE frameworks once, a framework listed twice',
+      reporting({ frameworks: [listed('f-1'), listed('f-1')], tasks: [heldTask('f-1')] }),
+      'subscribe.frameworks[1].framework_id',
+      /framework "f-1" is listed twice/,
+    ],
+    [
+      'SUBSCRIBE frameworks once, a task with a framework_info of its own',
+      reporting({
+        frameworks: [listed('f-1')],
+        tasks: [{ ...heldTask('f-1'), framework_info: { user: 'u', name: 'other' } }],
+      }),
+      'subscribe.tasks[0].framework_info',
+      /not allowed beside subscribe.frameworks/,
+    ],
+    [
+      'SUBSCRIBE frameworks once, a listed framework without its info',
+      reporting({ frameworks: [{ framework_id: { value: 'f-1' } }], tasks: [heldTask('f-1')] }),
+      'subscribe.frameworks[0].framework_info',
+      /expected object/,
+    ],
+    [
+      'SUBSCRIBE frameworks once, too many frameworks',
+      reporting({
+        frameworks: Array.from({ length: MAX_REPORTED_FRAMEWORKS + 1 }, () => listed('f-1')),
+      }),
+      'subscribe.frameworks',
+      /at most/,
     ],
   ];
   for (const [name, call, field, reason] of cases) {

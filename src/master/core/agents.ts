@@ -9,11 +9,14 @@ import {
   type AgentID,
   type AgentInfo,
   type AgentSubscribe,
-  type AgentTask,
+  type FrameworkInfo,
+  frameworkInfoOf,
   isTerminalState,
   agentId as mintAgentId,
+  type ReportedTask,
   type Resource,
   reregisterSpreadMs,
+  shapeOf,
   type TaskState,
 } from '../../wire/index.js';
 import { agentTotal } from './agent-resources.js';
@@ -186,7 +189,7 @@ export function subscribe(
       registeredTimeSec: nowSec(core),
     });
     core.books.agents.set(id.value, agent);
-    adoptTasks(core, agent, call.tasks ?? [], parsed);
+    adoptTasks(core, agent, call.tasks ?? [], parsed, frameworkInfoOf(call));
     allocatorHandle(core, {
       kind: 'agentAdded',
       agentId: id,
@@ -215,7 +218,7 @@ export function subscribe(
     agent.version = call.version;
     moveAgentTo(agent, { state: 'connected', streamId });
     agent.reregisteredTimeSec = nowSec(core);
-    reconcileTasks(core, agent, call.tasks ?? [], parsed);
+    reconcileTasks(core, agent, call.tasks ?? [], parsed, frameworkInfoOf(call));
     if (!wasOffline) allocatorHandle(core, { kind: 'agentRemoved', agentId: id });
     allocatorHandle(core, {
       kind: 'agentAdded',
@@ -243,6 +246,7 @@ export function subscribe(
       total_ping_timeout_seconds:
         (core.options.agentPingTimeoutMs * core.options.maxAgentPingTimeouts) / 1000,
       folds_pongs: true,
+      takes_frameworks_once: true,
       reregister_spread_ms: reregisterSpreadMs(core.books.agents.size),
     },
   });
@@ -260,6 +264,8 @@ export function subscribe(
       hostname: info.hostname,
       resources: total.toString(),
       reregistered: !isNew,
+      // Which shape the agent reported its tasks in (wire/agent-report.ts).
+      report: shapeOf(call),
     },
     isNew ? 'agent registered' : 'agent reregistered',
   );
@@ -364,7 +370,7 @@ function checkReportedTasks(
   core: CoreContext,
   agentIdValue: string,
   total: Resources,
-  reported: readonly AgentTask[],
+  reported: readonly ReportedTask[],
 ):
   | { readonly kind: 'problem'; readonly problem: string }
   | { readonly kind: 'ok'; readonly parsed: ParsedResources } {
@@ -379,7 +385,7 @@ function checkReportedTasks(
   // made two values (each a map and its entries) per task of every re-registration (#10).
   const usedParts: Resources[] = [];
   for (let i = 0; i < reported.length; i++) {
-    const entry = reported[i] as AgentTask;
+    const entry = reported[i] as ReportedTask;
     if (entry.framework_id.value !== frameworkIdValue) {
       frameworkIdValue = entry.framework_id.value;
       const known = seen.get(frameworkIdValue);
@@ -571,18 +577,20 @@ function usedByFramework(agent: AgentRecord): Map<string, Resources> {
  * master restart). Terminal ones too: the agent still holds them because their
  * terminal update is unacknowledged, and it will resend that update, which must
  * reach the framework rather than be dropped as one for an unknown task.
+ * `infoOf` reads a task's FrameworkInfo from the report, in whichever shape it came.
  */
 function adoptTasks(
   core: CoreContext,
   agent: AgentRecord,
-  reported: readonly AgentTask[],
+  reported: readonly ReportedTask[],
   parsed: ParsedResources,
+  infoOf: (entry: ReportedTask) => FrameworkInfo,
 ): void {
   // A report lists a framework's tasks together: its record is looked up once per run.
   let frameworkIdValue: string | undefined;
   let framework: FrameworkRecord | undefined;
   for (let i = 0; i < reported.length; i++) {
-    const entry = reported[i] as AgentTask;
+    const entry = reported[i] as ReportedTask;
     const isTerminal = isTerminalState(entry.state);
     if (entry.framework_id.value !== frameworkIdValue || framework === undefined) {
       frameworkIdValue = entry.framework_id.value;
@@ -597,7 +605,7 @@ function adoptTasks(
         });
         continue;
       }
-      framework = recoveredFramework(core, entry.framework_info, entry.framework_id.value);
+      framework = recoveredFramework(core, infoOf(entry), entry.framework_id.value);
     }
     if (framework.tasks.has(entry.task.task_id.value)) continue;
     // Its end was delivered and acknowledged already; the agent, whose link broke
@@ -629,7 +637,11 @@ function adoptTasks(
   }
 }
 
-function wasCompleted(framework: FrameworkRecord, agent: AgentRecord, entry: AgentTask): boolean {
+function wasCompleted(
+  framework: FrameworkRecord,
+  agent: AgentRecord,
+  entry: ReportedTask,
+): boolean {
   return framework.completedTasks.some(
     (task) =>
       task.taskId.value === entry.task.task_id.value &&
@@ -642,13 +654,14 @@ function wasCompleted(framework: FrameworkRecord, agent: AgentRecord, entry: Age
 function reconcileTasks(
   core: CoreContext,
   agent: AgentRecord,
-  reported: readonly AgentTask[],
+  reported: readonly ReportedTask[],
   parsed: ParsedResources,
+  infoOf: (entry: ReportedTask) => FrameworkInfo,
 ): void {
   // After a failover the new leader's books hold none of the agent's tasks (the registry
   // keeps none): no map of what it reports, nor a copy of what the books hold, is made.
   if (agent.tasks.size > 0) retireUnreported(core, agent, reported);
-  adoptTasks(core, agent, reported, parsed);
+  adoptTasks(core, agent, reported, parsed, infoOf);
 }
 
 /**
@@ -658,7 +671,7 @@ function reconcileTasks(
 function retireUnreported(
   core: CoreContext,
   agent: AgentRecord,
-  reported: readonly AgentTask[],
+  reported: readonly ReportedTask[],
 ): void {
   const held = new Map(
     reported.map((t) => [`${t.framework_id.value}\u0000${t.task.task_id.value}`, t] as const),

@@ -573,6 +573,16 @@ export function templates(ids: Ids): Record<CallKind, Json[]> {
         },
       },
       {
+        // Each framework listed once, its tasks without framework_info (agent-report.ts).
+        type: 'SUBSCRIBE',
+        subscribe: {
+          agent_info: { hostname: 'h', port: 5051, resources: [resource()], id: agent_id },
+          version: '1.11.0',
+          frameworks: [{ framework_id, framework_info: frameworkInfo() }],
+          tasks: [{ framework_id, task: taskInfo(ids), state: 'TASK_RUNNING' }],
+        },
+      },
+      {
         type: 'UPDATE',
         agent_id,
         update: {
