@@ -87,6 +87,10 @@ type Entry =
   | { readonly id: Identity; readonly type: 'RANGES'; readonly bounds: Bounds }
   | { readonly id: Identity; readonly type: 'SET'; readonly items: Items };
 
+/** A value keeps this many multiples (times()) at most; then it starts over. */
+const MAX_MULTIPLES = 16;
+const NO_ROLES: readonly string[] = Object.freeze([]);
+
 /** Resources.shared's table; cleared whole when full (values in use stay where they are). */
 const MAX_SHARED_VALUES = 4096;
 const sharedValues = new Map<string, Resources>();
@@ -101,6 +105,16 @@ export class Resources {
   private isUnreservedMemo: boolean | undefined;
   /** toString(), computed once. */
   private text: string | undefined;
+  /** unallocate(), computed once: the books and the allocator ask per re-registering agent. */
+  private unallocated: Resources | undefined;
+  /** allocationRoles(), computed once. */
+  private roles: readonly string[] | undefined;
+  /**
+   * Sums of `count` copies of this value, by count (sum() of a run of one value): the tasks
+   * of one shape on agents of one kind add up to the same value, one per count, not one
+   * per agent (#10: 10,000 agents re-registering with their tasks).
+   */
+  private multiples: Map<number, Resources> | undefined;
 
   private constructor(private readonly entries: ReadonlyMap<string, Entry>) {}
 
@@ -149,21 +163,62 @@ export class Resources {
     return [...this.entries.values()].map((entry) => entryToWire(entry, format));
   }
 
-  /** The sum of many: one map built up, where a chain of plus() makes a new value per step. */
+  /**
+   * The sum of many: one map built up, where a chain of plus() makes a new value per step.
+   * A run of one value (the same object again, as tasks of one shape share theirs) is added
+   * once, times its length; a sum that is one run is that value's kept multiple (times()).
+   */
   static sum(all: Iterable<Resources>): Resources {
-    let first: Resources | undefined;
+    // The runs before the current one, added up; undefined while there was only one.
     let entries: Map<string, Entry> | undefined;
+    let run: Resources | undefined;
+    let count = 0;
     for (const resources of all) {
       if (resources.entries.size === 0) continue;
-      if (first === undefined) {
-        first = resources;
+      if (resources === run) {
+        count += 1;
         continue;
       }
-      entries ??= new Map(first.entries);
-      for (const entry of resources.entries.values()) mergeInto(entries, entry);
+      if (run !== undefined) {
+        entries ??= new Map();
+        Resources.addTimes(entries, run, count);
+      }
+      run = resources;
+      count = 1;
     }
-    if (entries !== undefined) return new Resources(entries);
-    return first ?? Resources.EMPTY;
+    if (run === undefined) return Resources.EMPTY;
+    if (entries === undefined) return run.times(count);
+    Resources.addTimes(entries, run, count);
+    return new Resources(entries);
+  }
+
+  /**
+   * `count` copies of this added up (count >= 1): scalars multiplied, ranges and sets as
+   * they are (adding a range or set to itself is their union, itself). Kept per count.
+   */
+  times(count: number): Resources {
+    assert(Number.isSafeInteger(count) && count >= 1, `cannot add ${count} copies`);
+    if (count === 1 || this.entries.size === 0) return this;
+    const kept = this.multiples?.get(count);
+    if (kept !== undefined) return kept;
+    const entries = new Map<string, Entry>();
+    Resources.addTimes(entries, this, count);
+    const multiple = new Resources(entries);
+    this.multiples ??= new Map();
+    if (this.multiples.size >= MAX_MULTIPLES) this.multiples.clear();
+    this.multiples.set(count, multiple);
+    return multiple;
+  }
+
+  /** Adds `count` copies of `resources` into `entries`. */
+  private static addTimes(entries: Map<string, Entry>, resources: Resources, count: number): void {
+    for (const entry of resources.entries.values())
+      mergeInto(
+        entries,
+        count === 1 || entry.type !== 'SCALAR'
+          ? entry
+          : { id: entry.id, type: 'SCALAR', millis: entry.millis * count },
+      );
   }
 
   plus(other: Resources): Resources {
@@ -266,6 +321,7 @@ export class Resources {
 
   /** Roles of the current reservations, distinct and sorted. */
   reservedRoles(): readonly string[] {
+    if (this.isUnreserved()) return NO_ROLES;
     const roles: string[] = [];
     for (const entry of this.entries.values()) {
       const role = entry.id.reservations.at(-1)?.role;
@@ -279,9 +335,10 @@ export class Resources {
     return this.withAllocationRole(role);
   }
 
-  /** The same resources without `allocation_info`. */
+  /** The same resources without `allocation_info` (the same value each time it is asked). */
   unallocate(): Resources {
-    return this.withAllocationRole(undefined);
+    this.unallocated ??= this.withAllocationRole(undefined);
+    return this.unallocated;
   }
 
   /**
@@ -292,13 +349,16 @@ export class Resources {
     return this.select((entry) => entry.id.allocationRole === role);
   }
 
-  /** Roles of `allocation_info`, distinct and sorted. */
+  /** Roles of `allocation_info`, distinct and sorted (computed once). */
   allocationRoles(): readonly string[] {
-    const roles: string[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.id.allocationRole !== undefined) roles.push(entry.id.allocationRole);
+    if (this.roles === undefined) {
+      const roles: string[] = [];
+      for (const entry of this.entries.values()) {
+        if (entry.id.allocationRole !== undefined) roles.push(entry.id.allocationRole);
+      }
+      this.roles = Object.freeze(distinctSorted(roles));
     }
-    return distinctSorted(roles);
+    return this.roles;
   }
 
   /**

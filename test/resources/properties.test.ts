@@ -47,6 +47,39 @@ test('resources sum contains each addend', () => {
   );
 });
 
+test('resources sum of runs of one value equals the chain of plus, in value and wire order', () => {
+  // Tasks of one shape share their value, so the books sum runs of one object: a run is
+  // added as a multiple, and a sum that is one run is that value's kept multiple.
+  const pool = fc.array(a, { minLength: 1, maxLength: 3 });
+  const picks = fc.array(fc.nat(), { maxLength: 12 });
+  fc.assert(
+    fc.property(pool, picks, (values, indexes) => {
+      const parts = indexes.map((i) => values[i % values.length] as Resources);
+      const chained = parts.reduce((sum, part) => sum.plus(part), Resources.EMPTY);
+      const summed = Resources.sum(parts);
+      assert.ok(summed.equals(chained), `${summed.toString()} != ${chained.toString()}`);
+      assert.deepEqual(summed.toWire('endpoint'), chained.toWire('endpoint'));
+      // Asked again (a kept multiple), the same answer.
+      assert.ok(Resources.sum(parts).equals(chained));
+    }),
+    RUNS,
+  );
+});
+
+test('resources times(n) is n copies added up, and the same value for the same n', () => {
+  fc.assert(
+    fc.property(a, fc.integer({ min: 1, max: 40 }), (x, n) => {
+      let chained = x;
+      for (let i = 1; i < n; i++) chained = chained.plus(x);
+      assert.ok(x.times(n).equals(chained));
+      assert.deepEqual(x.times(n).toWire(), chained.toWire());
+      assert.equal(x.times(n), x.times(n));
+      if (!x.isEmpty()) assert.equal(Resources.sum(Array.from({ length: n }, () => x)), x.times(n));
+    }),
+    RUNS,
+  );
+});
+
 test('resources plus is commutative', () => {
   fc.assert(
     fc.property(a, a, (x, y) => x.plus(y).equals(y.plus(x))),
