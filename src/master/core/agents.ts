@@ -349,10 +349,32 @@ export function awaitReregistrations(core: CoreContext): void {
 }
 
 /**
- * Each reported task's resources as parsed once by the check, for adoption to reuse: at the
- * task's index in the report, undefined for the tasks the check did not parse.
+ * What the check learnt of each reported task, for adoption to reuse, at the task's index in
+ * the report: its resources as parsed, for a task the check found missing from its
+ * framework's tasks (so adoption need not look again); undefined for the others (terminal,
+ * or known to the books).
  */
 type ParsedResources = readonly (ReportedShape | undefined)[];
+
+/**
+ * Reports of up to this many tasks are checked for a task id given twice by comparing each
+ * task with those before it (45 string compares for 10 tasks), without a set of ids per
+ * framework (a map, a set and its growth per re-registering agent); longer ones use sets.
+ */
+const PAIRWISE_MAX = 32;
+
+/** Whether the task at `index` repeats the framework and task id of one before it. */
+function repeatsEarlier(reported: readonly AgentTask[], index: number): boolean {
+  const entry = reported[index] as AgentTask;
+  const taskIdValue = entry.task.task_id.value;
+  const frameworkIdValue = entry.framework_id.value;
+  for (let j = 0; j < index; j++) {
+    const other = reported[j] as AgentTask;
+    if (other.task.task_id.value === taskIdValue && other.framework_id.value === frameworkIdValue)
+      return true;
+  }
+  return false;
+}
 
 /**
  * Why the tasks an agent reports cannot be taken as they are: a task id twice
@@ -368,11 +390,13 @@ function checkReportedTasks(
 ):
   | { readonly kind: 'problem'; readonly problem: string }
   | { readonly kind: 'ok'; readonly parsed: ParsedResources } {
-  // Task ids seen, per framework id: a report lists a framework's tasks together, so the
-  // set (and the framework's record) is looked up again only when the framework changes.
-  const seen = new Map<string, Set<string>>();
+  const isPairwise = reported.length <= PAIRWISE_MAX;
+  // Task ids seen, per framework id, in a long report: a report lists a framework's tasks
+  // together, so the set (and the framework's record) is looked up again only when the
+  // framework changes.
+  const seen = isPairwise ? undefined : new Map<string, Set<string>>();
   let frameworkIdValue: string | undefined;
-  let seenOfFramework = new Set<string>();
+  let seenOfFramework: Set<string> | undefined;
   let framework: FrameworkRecord | undefined;
   const parsed: (ReportedShape | undefined)[] = new Array(reported.length);
   // Summed once at the end, then unallocated once: a plus() and an unallocate() per task
@@ -382,17 +406,21 @@ function checkReportedTasks(
     const entry = reported[i] as AgentTask;
     if (entry.framework_id.value !== frameworkIdValue) {
       frameworkIdValue = entry.framework_id.value;
-      const known = seen.get(frameworkIdValue);
-      if (known === undefined) {
-        seenOfFramework = new Set();
-        seen.set(frameworkIdValue, seenOfFramework);
-      } else seenOfFramework = known;
+      if (seen !== undefined) {
+        seenOfFramework = seen.get(frameworkIdValue);
+        if (seenOfFramework === undefined) {
+          seenOfFramework = new Set();
+          seen.set(frameworkIdValue, seenOfFramework);
+        }
+      }
       framework = core.books.frameworks.get(frameworkIdValue);
     }
     const taskIdValue = entry.task.task_id.value;
-    if (seenOfFramework.has(taskIdValue))
+    if (
+      seenOfFramework === undefined ? repeatsEarlier(reported, i) : seenOfFramework.has(taskIdValue)
+    )
       return { kind: 'problem', problem: `Task ${taskIdValue} is reported twice` };
-    seenOfFramework.add(taskIdValue);
+    seenOfFramework?.add(taskIdValue);
     if (isTerminalState(entry.state)) continue;
     const known = framework?.tasks.get(taskIdValue);
     if (known !== undefined && known.agentId.value === agentIdValue) {
@@ -408,7 +436,8 @@ function checkReportedTasks(
         problem: `Task ${taskIdValue} has invalid resources: ${(error as Error).message}`,
       };
     }
-    parsed[i] = shape;
+    // Known on another agent: counted here, and adoption finds it in the books and skips it.
+    if (known === undefined) parsed[i] = shape;
     usedParts.push(shape.resources);
   }
   const used = Resources.sum(usedParts).unallocate();
@@ -599,13 +628,18 @@ function adoptTasks(
       }
       framework = recoveredFramework(core, entry.framework_info, entry.framework_id.value);
     }
-    if (framework.tasks.has(entry.task.task_id.value)) continue;
-    // Its end was delivered and acknowledged already; the agent, whose link broke
-    // before the acknowledgement reached it, still lists it and resends the update.
-    // Adopted again, the task would be new to the books and the update delivered
-    // twice (#15); left out, the resend is acknowledged for the framework.
-    if (isTerminal && wasCompleted(framework, agent, entry)) continue;
-    const shape = parsed[i] ?? reportedShape(entry.task.resources ?? NO_RESOURCES);
+    // The check found the task missing from the books (parsed), and nothing since added a
+    // task: the framework's tasks are looked up again only for the others.
+    let shape = parsed[i];
+    if (shape === undefined) {
+      if (framework.tasks.has(entry.task.task_id.value)) continue;
+      // Its end was delivered and acknowledged already; the agent, whose link broke
+      // before the acknowledgement reached it, still lists it and resends the update.
+      // Adopted again, the task would be new to the books and the update delivered
+      // twice (#15); left out, the resend is acknowledged for the framework.
+      if (isTerminal && wasCompleted(framework, agent, entry)) continue;
+      shape = reportedShape(entry.task.resources ?? NO_RESOURCES);
+    }
     const role = shape.allocationRole ?? frameworkRoles(framework.info)[0] ?? '*';
     const task = {
       taskId: entry.task.task_id,
@@ -624,7 +658,7 @@ function adoptTasks(
       // A finished task uses nothing; its resources are free on the agent already.
       isRecovered: isTerminal,
     };
-    core.books.addTask(task);
+    core.books.addFreeTask(framework, agent, task);
     observe(core, { kind: 'taskAdded', task, state: task.state });
   }
 }
