@@ -10,10 +10,16 @@
 // JSON, the SUBSCRIBED write) is bench/reregister.ts's; the body's parse and check
 // (parseJsonBody, parseAgentCall) are timed here apart, on bodies made before.
 //
+// --alloc FILE: the last round's re-subscribe step under V8's sampling heap profiler (every
+// object, collected or not, sampled about every 256 bytes): bytes per agent by function are
+// printed, and the profile written to FILE (a .heapprofile, for Chrome's devtools).
+//
 // --warm: first the rehearsal a standby runs (src/master/warm-up.ts), as a new leader
 // would have had it; --gcs N: then N full garbage collections, as a standby that stood by
 // a while would have had (V8 may drop code it has not run for several of them).
 
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -50,6 +56,7 @@ const { values } = parseArgs({
     shape: { type: 'string', default: 'plain' },
     'warm-rounds': { type: 'string' },
     gcs: { type: 'string', default: '0' },
+    alloc: { type: 'string' },
   },
 });
 const AGENTS = Number(values.agents);
@@ -142,6 +149,15 @@ for (let round = 1; round <= ROUNDS; round++) {
   const recoverFrom = process.cpuUsage();
   recoverRegistry(bed.core, state);
   const recoverMs = cpuMs(recoverFrom);
+  const sampler = round === ROUNDS && values.alloc !== undefined ? new Session() : undefined;
+  if (sampler !== undefined) {
+    sampler.connect();
+    await sampler.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
   const subscribeFrom = process.cpuUsage();
   for (const [i, call] of calls.entries()) {
     const id = agents.subscribe(bed.core, call, infos[i]?.id?.value, '127.0.0.1', `s-${i}`);
@@ -149,6 +165,12 @@ for (let round = 1; round <= ROUNDS; round++) {
     if (i % 100 === 99) bed.core.outbox.take();
   }
   const subscribeMs = cpuMs(subscribeFrom);
+  if (sampler !== undefined) {
+    const { profile } = await sampler.post('HeapProfiler.stopSampling');
+    sampler.disconnect();
+    writeFileSync(values.alloc as string, JSON.stringify(profile));
+    printAllocations(profile, AGENTS);
+  }
   bed.core.stop();
   // GC entries are delivered asynchronously.
   await new Promise((resolve) => setImmediate(resolve));
@@ -167,4 +189,26 @@ if (totals.length >= 3) {
   process.stderr.write(
     `round 1 / mean of rounds 3-${totals.length}: ${((totals[0] as number) / later).toFixed(2)}${values.warm ? ' (warm-up first)' : ''}\n`,
   );
+}
+
+interface SampledNode {
+  readonly callFrame: { readonly functionName: string; readonly url: string };
+  readonly selfSize: number;
+  readonly children: readonly SampledNode[];
+}
+
+/** Bytes allocated per agent, by the function that allocated them (self), largest first. */
+function printAllocations(profile: { readonly head: SampledNode }, agentCount: number): void {
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const visit = (node: SampledNode) => {
+    const site = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').pop()}`;
+    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+    total += node.selfSize;
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  process.stderr.write(`re-subscribe allocated ${(total / agentCount).toFixed(0)} B/agent:\n`);
+  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    process.stderr.write(`  ${(bytes / agentCount).toFixed(0).padStart(7)} ${site}\n`);
 }
