@@ -29,7 +29,12 @@ import { agentMachineId, isMachineDown } from './machines.js';
 import { evaluateOfferConstraints } from './offer-constraints.js';
 import { rescindAll } from './offers.js';
 import { type AgentLink, type AgentRecord, type FrameworkRecord, NO_STATUSES } from './records.js';
-import { allocatedTo, type ReportedShape, reportedShape } from './reported-resources.js';
+import {
+  agentShape,
+  allocatedTo,
+  type ReportedShape,
+  reportedShape,
+} from './reported-resources.js';
 import {
   decideStatus,
   type MasterStatusCause,
@@ -157,7 +162,7 @@ export function subscribe(
     // agents of one kind share one value (and what it computes once: its sums, its text).
     total =
       checkpointed.length === 0
-        ? reportedShape(info.resources ?? NO_RESOURCES).resources
+        ? agentShape(info.resources ?? NO_RESOURCES).resources
         : agentTotal(core, info.resources ?? NO_RESOURCES, checkpointed, id.value);
   } catch (error) {
     return refuse(
@@ -199,7 +204,9 @@ export function subscribe(
   } else {
     if (agent.link.state === 'connected')
       core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
-    core.timers.cancel(unreachableTimer(agent));
+    // Only a disconnected agent has its own unreachable timer (disconnected() arms it; every
+    // way out of 'disconnected' cancels it): no timer name made and looked up for the others.
+    if (agent.link.state === 'disconnected') core.timers.cancel(unreachableTimer(agent));
     if (core.removals.cancel(id.value)) core.metrics.count('master/slave_unreachable_canceled');
     rescindAll(core, agent);
     rescindInverseOffersFor(core, agent);

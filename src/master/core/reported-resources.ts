@@ -22,15 +22,28 @@ export interface ReportedShape {
 /**
  * The shapes seen last, newest first. A handful: an agent's report interleaves a few
  * frameworks' shapes; a list that matches none costs its parse, as before, plus the compares.
+ * Tasks' lists and agents' own (their configured resources) are kept apart: each agent's
+ * SUBSCRIBE asks for both, and in one list each was compared with the other first.
  */
 const MAX_SHAPES = 4;
-const shapes: ReportedShape[] = [];
+const taskShapes: ReportedShape[] = [];
+const agentShapes: ReportedShape[] = [];
 
 /**
- * The shape of `wire`: one seen lately when equal to it as JSON (Resources are immutable,
- * and fromWire reads nothing but the list), else parsed now. Throws what fromWire throws.
+ * The shape of a task's `wire`: one seen lately when equal to it as JSON (Resources are
+ * immutable, and fromWire reads nothing but the list), else parsed now. Throws what fromWire
+ * throws.
  */
 export function reportedShape(wire: readonly Resource[]): ReportedShape {
+  return shapeIn(taskShapes, wire);
+}
+
+/** reportedShape, for the resources an agent is configured with. */
+export function agentShape(wire: readonly Resource[]): ReportedShape {
+  return shapeIn(agentShapes, wire);
+}
+
+function shapeIn(shapes: ReportedShape[], wire: readonly Resource[]): ReportedShape {
   for (let i = 0; i < shapes.length; i++) {
     const shape = shapes[i] as ReportedShape;
     if (shape.wire === wire || jsonEqual(shape.wire, wire)) {
