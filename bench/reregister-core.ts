@@ -14,6 +14,9 @@
 // object, collected or not, sampled about every 256 bytes): bytes per agent by function are
 // printed, and the profile written to FILE (a .heapprofile, for Chrome's devtools).
 //
+// --kept: the last round also weighs, after full collections, what the books hold once its
+// agents are back (records, indexes, and the parts of each SUBSCRIBE they keep), per agent.
+//
 // --warm: first the rehearsal a standby runs (src/master/warm-up.ts), as a new leader
 // would have had it; --gcs N: then N full garbage collections, as a standby that stood by
 // a while would have had (V8 may drop code it has not run for several of them).
@@ -36,6 +39,7 @@ import { Resources } from '../src/resources/index.js';
 import { parseJsonBody } from '../src/runtime/index.js';
 import {
   type AgentInfo,
+  type AgentSubscribe,
   type AgentTask,
   agentId,
   frameworkId,
@@ -57,6 +61,7 @@ const { values } = parseArgs({
     'warm-rounds': { type: 'string' },
     gcs: { type: 'string', default: '0' },
     alloc: { type: 'string' },
+    kept: { type: 'boolean', default: false },
   },
 });
 const AGENTS = Number(values.agents);
@@ -111,11 +116,15 @@ if (values.warm) {
     `warm-up: ${done.subscribed} re-registrations, ${done.adopted} tasks, ${cpuMs(from).toFixed(1)} ms CPU\n`,
   );
 }
-if (GCS > 0) {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  for (let i = 0; i < GCS; i++) gc();
-}
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+for (let i = 0; i < GCS; i++) gc();
+/** The heap in use after full collections (twice: the first may leave what finalizers free). */
+const heapAfterGc = () => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
 // Wall time in garbage collection, per round: heap growth is part of a cold round's cost too.
 let gcMs = 0;
 const gcWatch = new PerformanceObserver((list) => {
@@ -137,18 +146,22 @@ for (let round = 1; round <= ROUNDS; round++) {
         ),
   );
   await new Promise((resolve) => setImmediate(resolve));
+  const isWeighed = round === ROUNDS && values.kept;
+  const beforeParse = isWeighed ? heapAfterGc() : 0;
   const gcBefore = gcMs;
   const parseFrom = process.cpuUsage();
-  const calls = bodies.map((body) => {
+  const calls: (AgentSubscribe | undefined)[] = bodies.map((body) => {
     const call = parseAgentCall(parseJsonBody(body));
     if (call.type !== 'SUBSCRIBE') throw new Error('not a SUBSCRIBE');
     return call.subscribe;
   });
   const parseMs = cpuMs(parseFrom);
+  const callsBytes = isWeighed ? heapAfterGc() - beforeParse : 0;
   const bed = new CoreBed({ agentReregisterTimeoutMs: 600_000 });
   const recoverFrom = process.cpuUsage();
   recoverRegistry(bed.core, state);
   const recoverMs = cpuMs(recoverFrom);
+  const beforeSubscribe = isWeighed ? heapAfterGc() : 0;
   const sampler = round === ROUNDS && values.alloc !== undefined ? new Session() : undefined;
   if (sampler !== undefined) {
     sampler.connect();
@@ -160,11 +173,21 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
   const subscribeFrom = process.cpuUsage();
   for (const [i, call] of calls.entries()) {
+    if (call === undefined) continue;
     const id = agents.subscribe(bed.core, call, infos[i]?.id?.value, '127.0.0.1', `s-${i}`);
     if (id === undefined) throw new Error(`agent-${i} refused: ${JSON.stringify(bed.drain())}`);
     if (i % 100 === 99) bed.core.outbox.take();
+    // What the books keep of the call stays; the rest is garbage, as in the master.
+    calls[i] = undefined;
   }
   const subscribeMs = cpuMs(subscribeFrom);
+  if (isWeighed) {
+    bed.core.outbox.take();
+    const kept = heapAfterGc() - beforeSubscribe + callsBytes;
+    process.stderr.write(
+      `kept by the books once back: ${(kept / AGENTS).toFixed(0)} B/agent (the parsed calls were ${(callsBytes / AGENTS).toFixed(0)} B/agent)\n`,
+    );
+  }
   if (sampler !== undefined) {
     const { profile } = await sampler.post('HeapProfiler.stopSampling');
     sampler.disconnect();
