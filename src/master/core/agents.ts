@@ -87,6 +87,12 @@ export function newAgentRecord(fields: {
   };
 }
 
+/** Whether `reported`, given `id`, is `held` as JSON: `{ ...reported, id }` would equal it. */
+function sameInfo(held: AgentInfo, reported: AgentInfo, id: AgentID): boolean {
+  // Without an id of its own, the report has a key fewer than held: the copy is compared.
+  return reported.id !== undefined && reported.id.value === id.value && jsonEqual(held, reported);
+}
+
 /** Refuses a registration on its stream: the agent hears why and retries later. */
 function refuse(core: CoreContext, streamId: string, idValue: string | undefined, why: string) {
   core.outbox.push({
@@ -154,7 +160,13 @@ export function subscribe(
     );
 
   const id = mintAgentId(idValue ?? core.books.newAgentId());
-  const info = { ...call.agent_info, id };
+  let agent = core.books.agents.get(id.value);
+  // An agent back with the info the books hold (every agent after a failover: the registry's)
+  // keeps that object, and what is kept of it (its renderings), rather than a copy to compare.
+  const info =
+    agent !== undefined && sameInfo(agent.info, call.agent_info, id)
+      ? agent.info
+      : { ...call.agent_info, id };
   let total: Resources;
   try {
     const checkpointed = call.checkpointed_resources ?? NO_RESOURCES;
@@ -177,7 +189,6 @@ export function subscribe(
   const checked = checkReportedTasks(core, id.value, total, call.tasks ?? []);
   if (checked.kind === 'problem') return refuse(core, streamId, idValue, checked.problem);
   const parsed = checked.parsed;
-  let agent = core.books.agents.get(id.value);
   const isNew = agent === undefined;
   if (agent === undefined) {
     persist(core, { kind: 'admitAgent', agent: info });
@@ -214,7 +225,7 @@ export function subscribe(
     // Its info may have changed, and an unreachable mark must go: both durable before
     // SUBSCRIBED. Otherwise the registry has it as it is (agent.info is what was admitted),
     // and a write per agent would make every agent of a failover rewrite the registry.
-    if (agent.link.state === 'unreachable' || !jsonEqual(agent.info, info))
+    if (agent.link.state === 'unreachable' || (info !== agent.info && !jsonEqual(agent.info, info)))
       persist(core, { kind: 'admitAgent', agent: info });
     agent.info = info;
     agent.ip = remoteIp;
