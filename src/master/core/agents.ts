@@ -10,6 +10,7 @@ import {
   type AgentInfo,
   type AgentSubscribe,
   type AgentTask,
+  type FrameworkID,
   isTerminalState,
   agentId as mintAgentId,
   type Resource,
@@ -44,7 +45,6 @@ import {
 } from './tasks.js';
 
 const unreachableTimer = (agent: AgentRecord) => `unreachable:${agent.id.value}`;
-const pingTimer = (agent: AgentRecord) => `ping:${agent.id.value}`;
 
 /** The one writer of an agent's state; refuses what lifecycle.ts's table does not list. */
 export function moveAgentTo(agent: AgentRecord, link: AgentLink): void {
@@ -299,15 +299,18 @@ function ping(core: CoreContext, agent: AgentRecord): void {
     ping: { reregister_spread_ms: reregisterSpreadMs(core.books.agents.size) },
   });
   agent.isPongAwaited = true;
-  core.timers.arm(pingTimer(agent), core.options.agentPingTimeoutMs, () => {
-    if (agent.link.state !== 'connected') return;
-    if (agent.isPongAwaited) {
-      agent.missedPings += 1;
-      if (agent.missedPings >= core.options.maxAgentPingTimeouts)
-        scheduleUnreachable(core, agent, 'health check timed out');
-    }
-    ping(core, agent);
-  });
+  core.pings.arm(agent);
+}
+
+/** An agent's --agent_ping_timeout after its PING (core.pings calls it): counted, pinged again. */
+export function pingTimedOut(core: CoreContext, agent: AgentRecord): void {
+  if (agent.link.state !== 'connected') return;
+  if (agent.isPongAwaited) {
+    agent.missedPings += 1;
+    if (agent.missedPings >= core.options.maxAgentPingTimeouts)
+      scheduleUnreachable(core, agent, 'health check timed out');
+  }
+  ping(core, agent);
 }
 
 /**
@@ -344,7 +347,7 @@ export function disconnected(core: CoreContext, agentIdValue: string, streamId: 
 /** Connected → disconnected: nothing of the agent is offered until it is back. */
 function leaveLink(core: CoreContext, agent: AgentRecord): void {
   moveAgentTo(agent, { state: 'disconnected' });
-  core.timers.cancel(pingTimer(agent));
+  core.pings.cancel(agent);
   agent.isPongAwaited = false;
   rescindAll(core, agent);
   rescindInverseOffersFor(core, agent);
@@ -536,7 +539,8 @@ export function removeAgent(core: CoreContext, agent: AgentRecord, as: 'gone' | 
     toAgent(core, agent, { type: 'SHUTDOWN', shutdown: { message } });
     core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
   }
-  for (const timer of [pingTimer(agent), unreachableTimer(agent), `drained:${agent.id.value}`])
+  core.pings.cancel(agent);
+  for (const timer of [unreachableTimer(agent), `drained:${agent.id.value}`])
     core.timers.cancel(timer);
   core.removals.cancel(agent.id.value);
   rescindAll(core, agent);
@@ -597,6 +601,28 @@ function reportTasks(
 }
 
 function usedByFramework(agent: AgentRecord): Map<string, Resources> {
+  // The usual agent after a failover: its tasks all of one framework and one shape, no
+  // executor. Their sum is the shape's kept multiple, without a list to sum.
+  if (agent.executors.size === 0) {
+    let frameworkId: FrameworkID | undefined;
+    let shape: Resources | undefined;
+    let count = 0;
+    for (const task of agent.tasks) {
+      if (task.isRecovered) continue;
+      if (frameworkId === undefined) {
+        frameworkId = task.frameworkId;
+        shape = task.resources;
+      } else if (task.frameworkId.value !== frameworkId.value || task.resources !== shape) {
+        count = -1;
+        break;
+      }
+      count++;
+    }
+    const used = new Map<string, Resources>();
+    if (count === 0) return used;
+    if (count > 0 && frameworkId !== undefined && shape !== undefined)
+      return used.set(frameworkId.value, shape.times(count));
+  }
   // Each framework's parts summed once: a plus() per task made a value per task.
   const parts = new Map<string, Resources[]>();
   const add = (frameworkIdValue: string, resources: Resources) => {
