@@ -46,11 +46,10 @@ export function agentShape(wire: readonly Resource[]): ReportedShape {
 function shapeIn(shapes: ReportedShape[], wire: readonly Resource[]): ReportedShape {
   for (let i = 0; i < shapes.length; i++) {
     const shape = shapes[i] as ReportedShape;
-    if (shape.wire === wire || jsonEqual(shape.wire, wire)) {
-      if (i > 0) {
-        shapes.splice(i, 1);
-        shapes.unshift(shape);
-      }
+    if (shape.wire === wire || (!plainlyDiffer(shape.wire, wire) && jsonEqual(shape.wire, wire))) {
+      // To the front, moving those before it back one (splice would make an array).
+      for (let j = i; j > 0; j--) shapes[j] = shapes[j - 1] as ReportedShape;
+      shapes[0] = shape;
       return shape;
     }
   }
@@ -65,6 +64,22 @@ function shapeIn(shapes: ReportedShape[], wire: readonly Resource[]): ReportedSh
   shapes.unshift(shape);
   if (shapes.length > MAX_SHAPES) shapes.pop();
   return shape;
+}
+
+/**
+ * True when the lists cannot be equal as JSON: their lengths, or a resource's name or scalar
+ * value, differ. Tasks of a few sizes take turns in a report, so most compares with a shape
+ * of the cache are with another size: told apart here by a few reads instead of a walk of
+ * every key of both lists (jsonEqual, which decides when this cannot).
+ */
+function plainlyDiffer(a: readonly Resource[], b: readonly Resource[]): boolean {
+  if (a.length !== b.length) return true;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Resource;
+    const y = b[i] as Resource;
+    if (x.name !== y.name || x.scalar?.value !== y.scalar?.value) return true;
+  }
+  return false;
 }
 
 /**
