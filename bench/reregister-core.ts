@@ -56,7 +56,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     warm: { type: 'boolean', default: false },
     'warm-agents': { type: 'string' },
-    // 'rehearsal': every agent and SUBSCRIBE shaped as the warm-up's own (same fields).
+    // 'rehearsal': every agent and SUBSCRIBE shaped as the warm-up's own (same fields);
+    // 'mixed': agents' task counts, frameworks and task sizes vary (reported() says how).
     shape: { type: 'string', default: 'plain' },
     'warm-rounds': { type: 'string' },
     gcs: { type: 'string', default: '0' },
@@ -84,22 +85,43 @@ const infos: AgentInfo[] = Array.from({ length: AGENTS }, (_, i) =>
 let state: RegistryState = EMPTY_REGISTRY_STATE;
 for (const info of infos) state = applyOperation(state, { kind: 'admitAgent', agent: info });
 
+/** --shape mixed: the second framework, whose tasks alternate with the first's. */
+const other = { id: frameworkId('fw-2'), user: 'u', name: 'mixed', failover_timeout: 3600 };
+const MIXED = values.shape === 'mixed';
+
 function reported(i: number): AgentTask[] {
-  return Array.from({ length: TASKS }, (_, t) => ({
-    framework_id: framework.id,
-    framework_info: framework,
-    state: 'TASK_RUNNING',
-    task: {
-      name: `held-${i}-${t}`,
-      task_id: taskId(`held-${i}-${t}`),
-      agent_id: agentId(`agent-${i}`),
-      resources: [
-        { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 }, allocation_info: { role: '*' } },
-        { name: 'mem', type: 'SCALAR', scalar: { value: 32 }, allocation_info: { role: '*' } },
-      ],
-      command: { value: 'sleep 3600' },
-    },
-  }));
+  // --shape mixed: 0-2 tasks more or less per agent, two frameworks' tasks alternating and
+  // three sizes in turn, so that no two tasks in a row share a framework and a size.
+  const count = MIXED ? Math.max(0, TASKS + (i % 5) - 2) : TASKS;
+  return Array.from({ length: count }, (_, t) => {
+    const owner = MIXED && t % 2 === 1 ? other : framework;
+    const size = MIXED ? (t % 3) + 1 : 1;
+    return {
+      framework_id: owner.id,
+      framework_info: owner,
+      state: 'TASK_RUNNING',
+      task: {
+        name: `held-${i}-${t}`,
+        task_id: taskId(`held-${i}-${t}`),
+        agent_id: agentId(`agent-${i}`),
+        resources: [
+          {
+            name: 'cpus',
+            type: 'SCALAR',
+            scalar: { value: 0.1 * size },
+            allocation_info: { role: '*' },
+          },
+          {
+            name: 'mem',
+            type: 'SCALAR',
+            scalar: { value: 32 * size },
+            allocation_info: { role: '*' },
+          },
+        ],
+        command: { value: 'sleep 3600' },
+      },
+    };
+  });
 }
 
 const cpuMs = (from: NodeJS.CpuUsage) => {
