@@ -29,7 +29,7 @@ import {
   unionBounds,
 } from './ranges.js';
 import { isStrictSubroleOf, roleError } from './roles.js';
-import { type ScalarVector, scalarVector } from './scalar-slots.js';
+import { existingScalarSlot, type ScalarVector, scalarSlot } from './scalar-slots.js';
 import {
   formatItems,
   type Items,
@@ -73,11 +73,13 @@ interface Identity {
   readonly variants: Map<string | undefined, Identity>;
 }
 
-/** Scalar totals per name in thousandths: of every entry, and of the quota part only. */
+/**
+ * Scalar totals in thousandths, as dense vectors by scalar slot (scalar-slots.ts): of every
+ * entry, and of the quota part only. The allocator's running totals add these; a name's total
+ * is read at its slot. (Two maps by name were made beside them for every value split: most
+ * of a split's 700 bytes, and every offer and re-registered agent has one.)
+ */
 interface ScalarSplit {
-  readonly all: ReadonlyMap<string, number>;
-  readonly quota: ReadonlyMap<string, number>;
-  /** `all` and `quota` as dense vectors (scalar-slots.ts), for the allocator's running totals. */
   readonly allVector: ScalarVector;
   readonly quotaVector: ScalarVector;
 }
@@ -299,7 +301,7 @@ export class Resources {
 
   /** Sum of scalar `name` over all entries, whatever their reservation or allocation; 0 if none. */
   scalar(name: string): number {
-    return (this.scalarMillisSplit().all.get(name) ?? 0) / MILLIS_PER_UNIT;
+    return this.scalarMillisOf(name) / MILLIS_PER_UNIT;
   }
 
   /** Distinct resource names, sorted. */
@@ -367,8 +369,12 @@ export class Resources {
    * run on these integers.
    */
   scalarMillis(): Map<string, number> {
-    // A copy: callers may change it; the memoised totals stay as they are.
-    return new Map(this.scalarMillisSplit().all);
+    // By name, in the order the entries name them.
+    const all = new Map<string, number>();
+    for (const entry of this.entries.values())
+      if (entry.type === 'SCALAR')
+        all.set(entry.id.name, (all.get(entry.id.name) ?? 0) + entry.millis);
+    return all;
   }
 
   /**
@@ -377,15 +383,15 @@ export class Resources {
    */
   scalarMillisSplit(): ScalarSplit {
     if (this.split !== undefined) return this.split;
-    const all = new Map<string, number>();
-    const quota = new Map<string, number>();
+    const allVector: number[] = [];
+    const quotaVector: number[] = [];
     for (const entry of this.entries.values()) {
       if (entry.type !== 'SCALAR') continue;
-      all.set(entry.id.name, (all.get(entry.id.name) ?? 0) + entry.millis);
-      if (isQuotaScalar(entry))
-        quota.set(entry.id.name, (quota.get(entry.id.name) ?? 0) + entry.millis);
+      const slot = scalarSlot(entry.id.name);
+      addAt(allVector, slot, entry.millis);
+      if (isQuotaScalar(entry)) addAt(quotaVector, slot, entry.millis);
     }
-    this.split = { all, quota, allVector: scalarVector(all), quotaVector: scalarVector(quota) };
+    this.split = { allVector, quotaVector };
     return this.split;
   }
 
@@ -421,10 +427,10 @@ export class Resources {
    */
   shrinkQuotaScalars(capsMillis: ReadonlyMap<string, number>): Resources {
     if (capsMillis.size === 0) return this;
-    const { quota } = this.scalarMillisSplit();
+    const { quotaVector } = this.scalarMillisSplit();
     let isWithinCaps = true;
     for (const [name, cap] of capsMillis)
-      if ((quota.get(name) ?? 0) > Math.max(0, cap)) isWithinCaps = false;
+      if (atSlotOf(quotaVector, name) > Math.max(0, cap)) isWithinCaps = false;
     if (isWithinCaps) return this;
     // The cap is per name: several entries of one name (disks of different sources) share it.
     const left = new Map(capsMillis);
@@ -515,7 +521,7 @@ export class Resources {
 
   /** `scalar(name)` as a number of thousandths, for exact arithmetic on sizes. */
   scalarMillisOf(name: string): number {
-    return this.scalarMillisSplit().all.get(name) ?? 0;
+    return atSlotOf(this.scalarMillisSplit().allVector, name);
   }
 
   /**
@@ -648,6 +654,18 @@ function withRole(id: Identity, role: string | undefined): Identity {
     id.variants.set(role, variant);
   }
   return variant;
+}
+
+/** Adds `millis` at `slot`, the vector grown with zeros to reach it. */
+function addAt(vector: number[], slot: number, millis: number): void {
+  while (vector.length <= slot) vector.push(0);
+  vector[slot] = (vector[slot] as number) + millis;
+}
+
+/** A vector's total for `name`; 0 for a name no value ever held (it has no slot). */
+function atSlotOf(vector: ScalarVector, name: string): number {
+  const slot = existingScalarSlot(name);
+  return slot === undefined ? 0 : (vector[slot] ?? 0);
 }
 
 function isQuotaScalar(entry: Entry): boolean {
