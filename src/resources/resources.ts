@@ -354,11 +354,23 @@ export class Resources {
   /** Roles of `allocation_info`, distinct and sorted (computed once). */
   allocationRoles(): readonly string[] {
     if (this.roles === undefined) {
-      const roles: string[] = [];
+      // Mostly one role (the allocator stamps every offer with one): then a shared list.
+      let only: string | undefined;
+      let isOne = true;
       for (const entry of this.entries.values()) {
-        if (entry.id.allocationRole !== undefined) roles.push(entry.id.allocationRole);
+        const role = entry.id.allocationRole;
+        if (role === undefined || role === only) continue;
+        if (only === undefined) only = role;
+        else isOne = false;
       }
-      this.roles = Object.freeze(distinctSorted(roles));
+      if (only === undefined) this.roles = NO_ROLES;
+      else if (isOne) this.roles = onlyRole(only);
+      else {
+        const roles: string[] = [];
+        for (const entry of this.entries.values())
+          if (entry.id.allocationRole !== undefined) roles.push(entry.id.allocationRole);
+        this.roles = Object.freeze(distinctSorted(roles));
+      }
     }
     return this.roles;
   }
@@ -654,6 +666,19 @@ function withRole(id: Identity, role: string | undefined): Identity {
     id.variants.set(role, variant);
   }
   return variant;
+}
+
+/** One frozen `[role]` per role (bounded: forgotten all at once when full). */
+const onlyRoles = new Map<string, readonly string[]>();
+
+function onlyRole(role: string): readonly string[] {
+  let roles = onlyRoles.get(role);
+  if (roles === undefined) {
+    if (onlyRoles.size >= MAX_SHARED_VALUES) onlyRoles.clear();
+    roles = Object.freeze([role]);
+    onlyRoles.set(role, roles);
+  }
+  return roles;
 }
 
 /** Adds `millis` at `slot`, the vector grown with zeros to reach it. */

@@ -80,6 +80,19 @@ test('resources times(n) is n copies added up, and the same value for the same n
   );
 });
 
+test('resources allocationRoles are the distinct allocation roles of the wire form, sorted', () => {
+  fc.assert(
+    fc.property(a, (x) => {
+      const roles = x
+        .toWire()
+        .flatMap((r) => (r.allocation_info?.role !== undefined ? [r.allocation_info.role] : []));
+      assert.deepEqual(x.allocationRoles(), [...new Set(roles)].sort());
+      assert.equal(x.allocationRoles(), x.allocationRoles());
+    }),
+    RUNS,
+  );
+});
+
 test('resources plus is commutative', () => {
   fc.assert(
     fc.property(a, a, (x, y) => x.plus(y).equals(y.plus(x))),
