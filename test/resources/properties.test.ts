@@ -47,11 +47,11 @@ test('resources sum contains each addend', () => {
   );
 });
 
-test('resources sum of runs of one value equals the chain of plus, in value and wire order', () => {
-  // Tasks of one shape share their value, so the books sum runs of one object: a run is
-  // added as a multiple, and a sum that is one run is that value's kept multiple.
-  const pool = fc.array(a, { minLength: 1, maxLength: 3 });
-  const picks = fc.array(fc.nat(), { maxLength: 12 });
+test('resources sum of repeated values equals the chain of plus, in value and wire order', () => {
+  // Tasks of one shape share their value, so a sum adds a run of one object as a multiple,
+  // and a sum of one value is that value's kept multiple.
+  const pool = fc.array(a, { minLength: 1, maxLength: 12 });
+  const picks = fc.array(fc.nat(), { maxLength: 30 });
   fc.assert(
     fc.property(pool, picks, (values, indexes) => {
       const parts = indexes.map((i) => values[i % values.length] as Resources);
@@ -61,6 +61,23 @@ test('resources sum of runs of one value equals the chain of plus, in value and 
       assert.deepEqual(summed.toWire('endpoint'), chained.toWire('endpoint'));
       // Asked again (a kept multiple), the same answer.
       assert.ok(Resources.sum(parts).equals(chained));
+    }),
+    RUNS,
+  );
+});
+
+test('resources sum of many distinct values, some again, keeps the chain order', () => {
+  // Twelve values, each of a name of its own, in a rotated order, then some again.
+  const values = Array.from({ length: 12 }, (_, k) => Resources.scalars({ [`r${k}`]: 1 }));
+  fc.assert(
+    fc.property(fc.array(fc.nat(11), { maxLength: 20 }), fc.nat(4), (again, shift) => {
+      const parts = [
+        ...values.slice(shift),
+        ...values.slice(0, shift),
+        ...again.map((i) => values[i] as Resources),
+      ];
+      const chained = parts.reduce((sum, part) => sum.plus(part), Resources.EMPTY);
+      assert.deepEqual(Resources.sum(parts).toWire(), chained.toWire());
     }),
     RUNS,
   );
