@@ -10,12 +10,21 @@
 // JSON, the SUBSCRIBED write) is bench/reregister.ts's; the body's parse and check
 // (parseJsonBody, parseAgentCall) are timed here apart, on bodies made before.
 //
+// --alloc FILE: the last round's re-subscribe step under V8's sampling heap profiler (every
+// object, collected or not, sampled about every 256 bytes): bytes per agent by function are
+// printed, and the profile written to FILE (a .heapprofile, for Chrome's devtools).
+//
+// --kept: the last round also weighs, after full collections, what the books hold once its
+// agents are back (records, indexes, and the parts of each SUBSCRIBE they keep), per agent.
+//
 // --warm: first the rehearsal a standby runs (src/master/warm-up.ts), as a new leader
 // would have had it; --gcs N: then N full garbage collections, as a standby that stood by
 // a while would have had (V8 may drop code it has not run for several of them).
 // --report per-task: the tasks reported each with its framework's info, as agents of the
 // previous version send them (default: each framework listed once, wire/agent-report.ts).
 
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -32,6 +41,7 @@ import { Resources } from '../src/resources/index.js';
 import { parseJsonBody } from '../src/runtime/index.js';
 import {
   type AgentInfo,
+  type AgentSubscribe,
   type AgentTask,
   agentId,
   frameworkId,
@@ -50,11 +60,14 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     warm: { type: 'boolean', default: false },
     'warm-agents': { type: 'string' },
-    // 'rehearsal': every agent and SUBSCRIBE shaped as the warm-up's own (same fields).
+    // 'rehearsal': every agent and SUBSCRIBE shaped as the warm-up's own (same fields);
+    // 'mixed': agents' task counts, frameworks and task sizes vary (reported() says how).
     shape: { type: 'string', default: 'plain' },
     'warm-rounds': { type: 'string' },
     gcs: { type: 'string', default: '0' },
     report: { type: 'string', default: 'frameworks-once' },
+    alloc: { type: 'string' },
+    kept: { type: 'boolean', default: false },
   },
 });
 const AGENTS = Number(values.agents);
@@ -78,22 +91,43 @@ const infos: AgentInfo[] = Array.from({ length: AGENTS }, (_, i) =>
 let state: RegistryState = EMPTY_REGISTRY_STATE;
 for (const info of infos) state = applyOperation(state, { kind: 'admitAgent', agent: info });
 
+/** --shape mixed: the second framework, whose tasks alternate with the first's. */
+const other = { id: frameworkId('fw-2'), user: 'u', name: 'mixed', failover_timeout: 3600 };
+const MIXED = values.shape === 'mixed';
+
 function reported(i: number): AgentTask[] {
-  return Array.from({ length: TASKS }, (_, t) => ({
-    framework_id: framework.id,
-    framework_info: framework,
-    state: 'TASK_RUNNING',
-    task: {
-      name: `held-${i}-${t}`,
-      task_id: taskId(`held-${i}-${t}`),
-      agent_id: agentId(`agent-${i}`),
-      resources: [
-        { name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 }, allocation_info: { role: '*' } },
-        { name: 'mem', type: 'SCALAR', scalar: { value: 32 }, allocation_info: { role: '*' } },
-      ],
-      command: { value: 'sleep 3600' },
-    },
-  }));
+  // --shape mixed: 0-2 tasks more or less per agent, two frameworks' tasks alternating and
+  // three sizes in turn, so that no two tasks in a row share a framework and a size.
+  const count = MIXED ? Math.max(0, TASKS + (i % 5) - 2) : TASKS;
+  return Array.from({ length: count }, (_, t) => {
+    const owner = MIXED && t % 2 === 1 ? other : framework;
+    const size = MIXED ? (t % 3) + 1 : 1;
+    return {
+      framework_id: owner.id,
+      framework_info: owner,
+      state: 'TASK_RUNNING',
+      task: {
+        name: `held-${i}-${t}`,
+        task_id: taskId(`held-${i}-${t}`),
+        agent_id: agentId(`agent-${i}`),
+        resources: [
+          {
+            name: 'cpus',
+            type: 'SCALAR',
+            scalar: { value: 0.1 * size },
+            allocation_info: { role: '*' },
+          },
+          {
+            name: 'mem',
+            type: 'SCALAR',
+            scalar: { value: 32 * size },
+            allocation_info: { role: '*' },
+          },
+        ],
+        command: { value: 'sleep 3600' },
+      },
+    };
+  });
 }
 
 const cpuMs = (from: NodeJS.CpuUsage) => {
@@ -110,11 +144,15 @@ if (values.warm) {
     `warm-up: ${done.subscribed} re-registrations, ${done.adopted} tasks, ${cpuMs(from).toFixed(1)} ms CPU\n`,
   );
 }
-if (GCS > 0) {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  for (let i = 0; i < GCS; i++) gc();
-}
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+for (let i = 0; i < GCS; i++) gc();
+/** The heap in use after full collections (twice: the first may leave what finalizers free). */
+const heapAfterGc = () => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
 // Wall time in garbage collection, per round: heap growth is part of a cold round's cost too.
 let gcMs = 0;
 const gcWatch = new PerformanceObserver((list) => {
@@ -140,25 +178,54 @@ for (let round = 1; round <= ROUNDS; round++) {
         ),
   );
   await new Promise((resolve) => setImmediate(resolve));
+  const isWeighed = round === ROUNDS && values.kept;
+  const beforeParse = isWeighed ? heapAfterGc() : 0;
   const gcBefore = gcMs;
   const parseFrom = process.cpuUsage();
-  const calls = bodies.map((body) => {
+  const calls: (AgentSubscribe | undefined)[] = bodies.map((body) => {
     const call = parseAgentCall(parseJsonBody(body));
     if (call.type !== 'SUBSCRIBE') throw new Error('not a SUBSCRIBE');
     return call.subscribe;
   });
   const parseMs = cpuMs(parseFrom);
+  const callsBytes = isWeighed ? heapAfterGc() - beforeParse : 0;
   const bed = new CoreBed({ agentReregisterTimeoutMs: 600_000 });
   const recoverFrom = process.cpuUsage();
   recoverRegistry(bed.core, state);
   const recoverMs = cpuMs(recoverFrom);
+  const beforeSubscribe = isWeighed ? heapAfterGc() : 0;
+  const sampler = round === ROUNDS && values.alloc !== undefined ? new Session() : undefined;
+  if (sampler !== undefined) {
+    sampler.connect();
+    await sampler.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
   const subscribeFrom = process.cpuUsage();
   for (const [i, call] of calls.entries()) {
+    if (call === undefined) continue;
     const id = agents.subscribe(bed.core, call, infos[i]?.id?.value, '127.0.0.1', `s-${i}`);
     if (id === undefined) throw new Error(`agent-${i} refused: ${JSON.stringify(bed.drain())}`);
     if (i % 100 === 99) bed.core.outbox.take();
+    // What the books keep of the call stays; the rest is garbage, as in the master.
+    calls[i] = undefined;
   }
   const subscribeMs = cpuMs(subscribeFrom);
+  if (isWeighed) {
+    bed.core.outbox.take();
+    const kept = heapAfterGc() - beforeSubscribe + callsBytes;
+    process.stderr.write(
+      `kept by the books once back: ${(kept / AGENTS).toFixed(0)} B/agent (the parsed calls were ${(callsBytes / AGENTS).toFixed(0)} B/agent)\n`,
+    );
+  }
+  if (sampler !== undefined) {
+    const { profile } = await sampler.post('HeapProfiler.stopSampling');
+    sampler.disconnect();
+    writeFileSync(values.alloc as string, JSON.stringify(profile));
+    printAllocations(profile, AGENTS);
+  }
   bed.core.stop();
   // GC entries are delivered asynchronously.
   await new Promise((resolve) => setImmediate(resolve));
@@ -177,4 +244,26 @@ if (totals.length >= 3) {
   process.stderr.write(
     `round 1 / mean of rounds 3-${totals.length}: ${((totals[0] as number) / later).toFixed(2)}${values.warm ? ' (warm-up first)' : ''}\n`,
   );
+}
+
+interface SampledNode {
+  readonly callFrame: { readonly functionName: string; readonly url: string };
+  readonly selfSize: number;
+  readonly children: readonly SampledNode[];
+}
+
+/** Bytes allocated per agent, by the function that allocated them (self), largest first. */
+function printAllocations(profile: { readonly head: SampledNode }, agentCount: number): void {
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const visit = (node: SampledNode) => {
+    const site = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').pop()}`;
+    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+    total += node.selfSize;
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  process.stderr.write(`re-subscribe allocated ${(total / agentCount).toFixed(0)} B/agent:\n`);
+  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    process.stderr.write(`  ${(bytes / agentCount).toFixed(0).padStart(7)} ${site}\n`);
 }

@@ -147,6 +147,14 @@ export class HierarchicalAllocator implements Allocator {
   private readonly minAllocatable: readonly (readonly MinAllocatableTerm[])[];
   /** Which idle agents the next cycle wakes, after events that could let someone take them. */
   private pendingWake: Wake = 'none';
+  /**
+   * take()'s last subtraction, its operands and result (values are immutable): agents of one
+   * kind re-registering with the same tasks (a failover's 10,000) are left the same value,
+   * and share what is computed of it, instead of one each.
+   */
+  private lastFrom: Resources | undefined;
+  private lastTaken: Resources | undefined;
+  private lastLeft: Resources = Resources.EMPTY;
 
   constructor(private readonly options: HierarchicalAllocatorOptions) {
     this.minAllocatable = parseMinAllocatable(
@@ -682,7 +690,7 @@ export class HierarchicalAllocator implements Allocator {
       allVector = this.table.readFree(agent, this.freeScratch);
       quotaVector = allVector;
     } else ({ allVector, quotaVector } = resources.scalarMillisSplit());
-    this.setAvailable(agent, agent.available.minus(resources));
+    this.setAvailable(agent, this.without(agent.available, resources));
     if (agent.isOfferable) {
       addVector(this.freeQuota, quotaVector, -1);
       if (agent.available.isEmpty()) this.dropOfferable(agent);
@@ -695,6 +703,16 @@ export class HierarchicalAllocator implements Allocator {
       entry.heldOn += 1;
     }
     this.tree.account(entry, allVector, quotaVector, 1);
+  }
+
+  /** `from.minus(taken)`, the value of the last call when asked for the same two again. */
+  private without(from: Resources, taken: Resources): Resources {
+    if (from === this.lastFrom && taken === this.lastTaken) return this.lastLeft;
+    const left = from.minus(taken);
+    this.lastFrom = from;
+    this.lastTaken = taken;
+    this.lastLeft = left;
+    return left;
   }
 
   /** The reverse of take(). */

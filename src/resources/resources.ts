@@ -29,7 +29,7 @@ import {
   unionBounds,
 } from './ranges.js';
 import { isStrictSubroleOf, roleError } from './roles.js';
-import { type ScalarVector, scalarVector } from './scalar-slots.js';
+import { existingScalarSlot, type ScalarVector, scalarSlot } from './scalar-slots.js';
 import {
   formatItems,
   type Items,
@@ -73,11 +73,13 @@ interface Identity {
   readonly variants: Map<string | undefined, Identity>;
 }
 
-/** Scalar totals per name in thousandths: of every entry, and of the quota part only. */
+/**
+ * Scalar totals in thousandths, as dense vectors by scalar slot (scalar-slots.ts): of every
+ * entry, and of the quota part only. The allocator's running totals add these; a name's total
+ * is read at its slot. (Two maps by name were made beside them for every value split: most
+ * of a split's 700 bytes, and every offer and re-registered agent has one.)
+ */
 interface ScalarSplit {
-  readonly all: ReadonlyMap<string, number>;
-  readonly quota: ReadonlyMap<string, number>;
-  /** `all` and `quota` as dense vectors (scalar-slots.ts), for the allocator's running totals. */
   readonly allVector: ScalarVector;
   readonly quotaVector: ScalarVector;
 }
@@ -86,6 +88,10 @@ type Entry =
   | { readonly id: Identity; readonly type: 'SCALAR'; readonly millis: number }
   | { readonly id: Identity; readonly type: 'RANGES'; readonly bounds: Bounds }
   | { readonly id: Identity; readonly type: 'SET'; readonly items: Items };
+
+/** A value keeps this many multiples (times()) at most; then it starts over. */
+const MAX_MULTIPLES = 16;
+const NO_ROLES: readonly string[] = Object.freeze([]);
 
 /** Resources.shared's table; cleared whole when full (values in use stay where they are). */
 const MAX_SHARED_VALUES = 4096;
@@ -101,6 +107,16 @@ export class Resources {
   private isUnreservedMemo: boolean | undefined;
   /** toString(), computed once. */
   private text: string | undefined;
+  /** unallocate(), computed once: the books and the allocator ask per re-registering agent. */
+  private unallocated: Resources | undefined;
+  /** allocationRoles(), computed once. */
+  private roles: readonly string[] | undefined;
+  /**
+   * Sums of `count` copies of this value, by count (sum() of a run of one value): the tasks
+   * of one shape on agents of one kind add up to the same value, one per count, not one
+   * per agent (#10: 10,000 agents re-registering with their tasks).
+   */
+  private multiples: Map<number, Resources> | undefined;
 
   private constructor(private readonly entries: ReadonlyMap<string, Entry>) {}
 
@@ -149,27 +165,68 @@ export class Resources {
     return [...this.entries.values()].map((entry) => entryToWire(entry, format));
   }
 
-  /** The sum of many: one map built up, where a chain of plus() makes a new value per step. */
+  /**
+   * The sum of many: one map built up, where a chain of plus() makes a new value per step.
+   * A run of one value (the same object again, as tasks of one shape share theirs) is added
+   * once, times its length; a sum that is one run is that value's kept multiple (times()).
+   */
   static sum(all: Iterable<Resources>): Resources {
-    let first: Resources | undefined;
+    // The runs before the current one, added up; undefined while there was only one.
     let entries: Map<string, Entry> | undefined;
+    let run: Resources | undefined;
+    let count = 0;
     for (const resources of all) {
       if (resources.entries.size === 0) continue;
-      if (first === undefined) {
-        first = resources;
+      if (resources === run) {
+        count += 1;
         continue;
       }
-      entries ??= new Map(first.entries);
-      for (const entry of resources.entries.values()) mergeInto(entries, entry);
+      if (run !== undefined) {
+        entries ??= new Map();
+        Resources.addTimes(entries, run, count);
+      }
+      run = resources;
+      count = 1;
     }
-    if (entries !== undefined) return new Resources(entries);
-    return first ?? Resources.EMPTY;
+    if (run === undefined) return Resources.EMPTY;
+    if (entries === undefined) return run.times(count);
+    Resources.addTimes(entries, run, count);
+    return new Resources(entries);
+  }
+
+  /**
+   * `count` copies of this added up (count >= 1): scalars multiplied, ranges and sets as
+   * they are (adding a range or set to itself is their union, itself). Kept per count.
+   */
+  times(count: number): Resources {
+    assert(Number.isSafeInteger(count) && count >= 1, `cannot add ${count} copies`);
+    if (count === 1 || this.entries.size === 0) return this;
+    const kept = this.multiples?.get(count);
+    if (kept !== undefined) return kept;
+    const entries = new Map<string, Entry>();
+    Resources.addTimes(entries, this, count);
+    const multiple = new Resources(entries);
+    this.multiples ??= new Map();
+    if (this.multiples.size >= MAX_MULTIPLES) this.multiples.clear();
+    this.multiples.set(count, multiple);
+    return multiple;
+  }
+
+  /** Adds `count` copies of `resources` into `entries`. */
+  private static addTimes(entries: Map<string, Entry>, resources: Resources, count: number): void {
+    for (const entry of resources.entries.values())
+      mergeInto(
+        entries,
+        count === 1 || entry.type !== 'SCALAR'
+          ? entry
+          : { id: entry.id, type: 'SCALAR', millis: entry.millis * count },
+      );
   }
 
   plus(other: Resources): Resources {
     if (other.entries.size === 0) return this;
     if (this.entries.size === 0) return other;
-    const entries = new Map(this.entries);
+    const entries = copyOf(this.entries);
     for (const entry of other.entries.values()) mergeInto(entries, entry);
     return new Resources(entries);
   }
@@ -183,7 +240,7 @@ export class Resources {
     // Identity first: the allocator takes whole agents, and `other` need not be read then.
     if (other === this) return Resources.EMPTY;
     if (other.entries.size === 0) return this;
-    const entries = new Map(this.entries);
+    const entries = copyOf(this.entries);
     for (const entry of other.entries.values()) {
       const mine = entries.get(entry.id.key);
       if (mine === undefined || !entryContains(mine, entry)) {
@@ -244,7 +301,7 @@ export class Resources {
 
   /** Sum of scalar `name` over all entries, whatever their reservation or allocation; 0 if none. */
   scalar(name: string): number {
-    return (this.scalarMillisSplit().all.get(name) ?? 0) / MILLIS_PER_UNIT;
+    return this.scalarMillisOf(name) / MILLIS_PER_UNIT;
   }
 
   /** Distinct resource names, sorted. */
@@ -266,6 +323,7 @@ export class Resources {
 
   /** Roles of the current reservations, distinct and sorted. */
   reservedRoles(): readonly string[] {
+    if (this.isUnreserved()) return NO_ROLES;
     const roles: string[] = [];
     for (const entry of this.entries.values()) {
       const role = entry.id.reservations.at(-1)?.role;
@@ -279,9 +337,10 @@ export class Resources {
     return this.withAllocationRole(role);
   }
 
-  /** The same resources without `allocation_info`. */
+  /** The same resources without `allocation_info` (the same value each time it is asked). */
   unallocate(): Resources {
-    return this.withAllocationRole(undefined);
+    this.unallocated ??= this.withAllocationRole(undefined);
+    return this.unallocated;
   }
 
   /**
@@ -292,13 +351,28 @@ export class Resources {
     return this.select((entry) => entry.id.allocationRole === role);
   }
 
-  /** Roles of `allocation_info`, distinct and sorted. */
+  /** Roles of `allocation_info`, distinct and sorted (computed once). */
   allocationRoles(): readonly string[] {
-    const roles: string[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.id.allocationRole !== undefined) roles.push(entry.id.allocationRole);
+    if (this.roles === undefined) {
+      // Mostly one role (the allocator stamps every offer with one): then a shared list.
+      let only: string | undefined;
+      let isOne = true;
+      for (const entry of this.entries.values()) {
+        const role = entry.id.allocationRole;
+        if (role === undefined || role === only) continue;
+        if (only === undefined) only = role;
+        else isOne = false;
+      }
+      if (only === undefined) this.roles = NO_ROLES;
+      else if (isOne) this.roles = onlyRole(only);
+      else {
+        const roles: string[] = [];
+        for (const entry of this.entries.values())
+          if (entry.id.allocationRole !== undefined) roles.push(entry.id.allocationRole);
+        this.roles = Object.freeze(distinctSorted(roles));
+      }
     }
-    return distinctSorted(roles);
+    return this.roles;
   }
 
   /**
@@ -307,8 +381,12 @@ export class Resources {
    * run on these integers.
    */
   scalarMillis(): Map<string, number> {
-    // A copy: callers may change it; the memoised totals stay as they are.
-    return new Map(this.scalarMillisSplit().all);
+    // By name, in the order the entries name them.
+    const all = new Map<string, number>();
+    for (const entry of this.entries.values())
+      if (entry.type === 'SCALAR')
+        all.set(entry.id.name, (all.get(entry.id.name) ?? 0) + entry.millis);
+    return all;
   }
 
   /**
@@ -317,15 +395,15 @@ export class Resources {
    */
   scalarMillisSplit(): ScalarSplit {
     if (this.split !== undefined) return this.split;
-    const all = new Map<string, number>();
-    const quota = new Map<string, number>();
+    const allVector: number[] = [];
+    const quotaVector: number[] = [];
     for (const entry of this.entries.values()) {
       if (entry.type !== 'SCALAR') continue;
-      all.set(entry.id.name, (all.get(entry.id.name) ?? 0) + entry.millis);
-      if (isQuotaScalar(entry))
-        quota.set(entry.id.name, (quota.get(entry.id.name) ?? 0) + entry.millis);
+      const slot = scalarSlot(entry.id.name);
+      addAt(allVector, slot, entry.millis);
+      if (isQuotaScalar(entry)) addAt(quotaVector, slot, entry.millis);
     }
-    this.split = { all, quota, allVector: scalarVector(all), quotaVector: scalarVector(quota) };
+    this.split = { allVector, quotaVector };
     return this.split;
   }
 
@@ -361,10 +439,10 @@ export class Resources {
    */
   shrinkQuotaScalars(capsMillis: ReadonlyMap<string, number>): Resources {
     if (capsMillis.size === 0) return this;
-    const { quota } = this.scalarMillisSplit();
+    const { quotaVector } = this.scalarMillisSplit();
     let isWithinCaps = true;
     for (const [name, cap] of capsMillis)
-      if ((quota.get(name) ?? 0) > Math.max(0, cap)) isWithinCaps = false;
+      if (atSlotOf(quotaVector, name) > Math.max(0, cap)) isWithinCaps = false;
     if (isWithinCaps) return this;
     // The cap is per name: several entries of one name (disks of different sources) share it.
     const left = new Map(capsMillis);
@@ -455,7 +533,7 @@ export class Resources {
 
   /** `scalar(name)` as a number of thousandths, for exact arithmetic on sizes. */
   scalarMillisOf(name: string): number {
-    return this.scalarMillisSplit().all.get(name) ?? 0;
+    return atSlotOf(this.scalarMillisSplit().allVector, name);
   }
 
   /**
@@ -590,6 +668,31 @@ function withRole(id: Identity, role: string | undefined): Identity {
   return variant;
 }
 
+/** One frozen `[role]` per role (bounded: forgotten all at once when full). */
+const onlyRoles = new Map<string, readonly string[]>();
+
+function onlyRole(role: string): readonly string[] {
+  let roles = onlyRoles.get(role);
+  if (roles === undefined) {
+    if (onlyRoles.size >= MAX_SHARED_VALUES) onlyRoles.clear();
+    roles = Object.freeze([role]);
+    onlyRoles.set(role, roles);
+  }
+  return roles;
+}
+
+/** Adds `millis` at `slot`, the vector grown with zeros to reach it. */
+function addAt(vector: number[], slot: number, millis: number): void {
+  while (vector.length <= slot) vector.push(0);
+  vector[slot] = (vector[slot] as number) + millis;
+}
+
+/** A vector's total for `name`; 0 for a name no value ever held (it has no slot). */
+function atSlotOf(vector: ScalarVector, name: string): number {
+  const slot = existingScalarSlot(name);
+  return slot === undefined ? 0 : (vector[slot] ?? 0);
+}
+
 function isQuotaScalar(entry: Entry): boolean {
   return entry.type === 'SCALAR' && entry.id.reservations.length === 0 && !entry.id.isRevocable;
 }
@@ -601,6 +704,18 @@ function toMillis(value: number): number {
 
 function distinctSorted(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
+}
+
+/**
+ * A copy of an entries map. Not `new Map(entries)`: the constructor walks its argument through
+ * the iterator protocol, a result object and a [key, value] array per entry (64 bytes of
+ * garbage for a two-entry value; plus() and minus() run for every offer and agent). Entries
+ * are always keyed by their identity's key.
+ */
+function copyOf(entries: ReadonlyMap<string, Entry>): Map<string, Entry> {
+  const copy = new Map<string, Entry>();
+  for (const entry of entries.values()) copy.set(entry.id.key, entry);
+  return copy;
 }
 
 function mergeInto(entries: Map<string, Entry>, entry: Entry): void {

@@ -47,6 +47,69 @@ test('resources sum contains each addend', () => {
   );
 });
 
+test('resources sum of repeated values equals the chain of plus, in value and wire order', () => {
+  // Tasks of one shape share their value, so a sum adds a run of one object as a multiple,
+  // and a sum of one value is that value's kept multiple.
+  const pool = fc.array(a, { minLength: 1, maxLength: 12 });
+  const picks = fc.array(fc.nat(), { maxLength: 30 });
+  fc.assert(
+    fc.property(pool, picks, (values, indexes) => {
+      const parts = indexes.map((i) => values[i % values.length] as Resources);
+      const chained = parts.reduce((sum, part) => sum.plus(part), Resources.EMPTY);
+      const summed = Resources.sum(parts);
+      assert.ok(summed.equals(chained), `${summed.toString()} != ${chained.toString()}`);
+      assert.deepEqual(summed.toWire('endpoint'), chained.toWire('endpoint'));
+      // Asked again (a kept multiple), the same answer.
+      assert.ok(Resources.sum(parts).equals(chained));
+    }),
+    RUNS,
+  );
+});
+
+test('resources sum of many distinct values, some again, keeps the chain order', () => {
+  // Twelve values, each of a name of its own, in a rotated order, then some again.
+  const values = Array.from({ length: 12 }, (_, k) => Resources.scalars({ [`r${k}`]: 1 }));
+  fc.assert(
+    fc.property(fc.array(fc.nat(11), { maxLength: 20 }), fc.nat(4), (again, shift) => {
+      const parts = [
+        ...values.slice(shift),
+        ...values.slice(0, shift),
+        ...again.map((i) => values[i] as Resources),
+      ];
+      const chained = parts.reduce((sum, part) => sum.plus(part), Resources.EMPTY);
+      assert.deepEqual(Resources.sum(parts).toWire(), chained.toWire());
+    }),
+    RUNS,
+  );
+});
+
+test('resources times(n) is n copies added up, and the same value for the same n', () => {
+  fc.assert(
+    fc.property(a, fc.integer({ min: 1, max: 40 }), (x, n) => {
+      let chained = x;
+      for (let i = 1; i < n; i++) chained = chained.plus(x);
+      assert.ok(x.times(n).equals(chained));
+      assert.deepEqual(x.times(n).toWire(), chained.toWire());
+      assert.equal(x.times(n), x.times(n));
+      if (!x.isEmpty()) assert.equal(Resources.sum(Array.from({ length: n }, () => x)), x.times(n));
+    }),
+    RUNS,
+  );
+});
+
+test('resources allocationRoles are the distinct allocation roles of the wire form, sorted', () => {
+  fc.assert(
+    fc.property(a, (x) => {
+      const roles = x
+        .toWire()
+        .flatMap((r) => (r.allocation_info?.role !== undefined ? [r.allocation_info.role] : []));
+      assert.deepEqual(x.allocationRoles(), [...new Set(roles)].sort());
+      assert.equal(x.allocationRoles(), x.allocationRoles());
+    }),
+    RUNS,
+  );
+});
+
 test('resources plus is commutative', () => {
   fc.assert(
     fc.property(a, a, (x, y) => x.plus(y).equals(y.plus(x))),

@@ -9,6 +9,7 @@ import {
   type AgentID,
   type AgentInfo,
   type AgentSubscribe,
+  type FrameworkID,
   type FrameworkInfo,
   frameworkInfoOf,
   isTerminalState,
@@ -32,7 +33,12 @@ import { agentMachineId, isMachineDown } from './machines.js';
 import { evaluateOfferConstraints } from './offer-constraints.js';
 import { rescindAll } from './offers.js';
 import { type AgentLink, type AgentRecord, type FrameworkRecord, NO_STATUSES } from './records.js';
-import { allocatedTo, type ReportedShape, reportedShape } from './reported-resources.js';
+import {
+  agentShape,
+  allocatedTo,
+  type ReportedShape,
+  reportedShape,
+} from './reported-resources.js';
 import {
   decideStatus,
   type MasterStatusCause,
@@ -42,7 +48,6 @@ import {
 } from './tasks.js';
 
 const unreachableTimer = (agent: AgentRecord) => `unreachable:${agent.id.value}`;
-const pingTimer = (agent: AgentRecord) => `ping:${agent.id.value}`;
 
 /** The one writer of an agent's state; refuses what lifecycle.ts's table does not list. */
 export function moveAgentTo(agent: AgentRecord, link: AgentLink): void {
@@ -83,6 +88,12 @@ export function newAgentRecord(fields: {
     inverseOfferStatuses: new Map(),
     inverseOfferFilters: new Map(),
   };
+}
+
+/** Whether `reported`, given `id`, is `held` as JSON: `{ ...reported, id }` would equal it. */
+function sameInfo(held: AgentInfo, reported: AgentInfo, id: AgentID): boolean {
+  // Without an id of its own, the report has a key fewer than held: the copy is compared.
+  return reported.id !== undefined && reported.id.value === id.value && jsonEqual(held, reported);
 }
 
 /** Refuses a registration on its stream: the agent hears why and retries later. */
@@ -152,7 +163,13 @@ export function subscribe(
     );
 
   const id = mintAgentId(idValue ?? core.books.newAgentId());
-  const info = { ...call.agent_info, id };
+  let agent = core.books.agents.get(id.value);
+  // An agent back with the info the books hold (every agent after a failover: the registry's)
+  // keeps that object, and what is kept of it (its renderings), rather than a copy to compare.
+  const info =
+    agent !== undefined && sameInfo(agent.info, call.agent_info, id)
+      ? agent.info
+      : { ...call.agent_info, id };
   let total: Resources;
   try {
     const checkpointed = call.checkpointed_resources ?? NO_RESOURCES;
@@ -160,7 +177,7 @@ export function subscribe(
     // agents of one kind share one value (and what it computes once: its sums, its text).
     total =
       checkpointed.length === 0
-        ? reportedShape(info.resources ?? NO_RESOURCES).resources
+        ? agentShape(info.resources ?? NO_RESOURCES).resources
         : agentTotal(core, info.resources ?? NO_RESOURCES, checkpointed, id.value);
   } catch (error) {
     return refuse(
@@ -175,7 +192,6 @@ export function subscribe(
   const checked = checkReportedTasks(core, id.value, total, call.tasks ?? []);
   if (checked.kind === 'problem') return refuse(core, streamId, idValue, checked.problem);
   const parsed = checked.parsed;
-  let agent = core.books.agents.get(id.value);
   const isNew = agent === undefined;
   if (agent === undefined) {
     persist(core, { kind: 'admitAgent', agent: info });
@@ -202,7 +218,9 @@ export function subscribe(
   } else {
     if (agent.link.state === 'connected')
       core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
-    core.timers.cancel(unreachableTimer(agent));
+    // Only a disconnected agent has its own unreachable timer (disconnected() arms it; every
+    // way out of 'disconnected' cancels it): no timer name made and looked up for the others.
+    if (agent.link.state === 'disconnected') core.timers.cancel(unreachableTimer(agent));
     if (core.removals.cancel(id.value)) core.metrics.count('master/slave_unreachable_canceled');
     rescindAll(core, agent);
     rescindInverseOffersFor(core, agent);
@@ -210,7 +228,7 @@ export function subscribe(
     // Its info may have changed, and an unreachable mark must go: both durable before
     // SUBSCRIBED. Otherwise the registry has it as it is (agent.info is what was admitted),
     // and a write per agent would make every agent of a failover rewrite the registry.
-    if (agent.link.state === 'unreachable' || !jsonEqual(agent.info, info))
+    if (agent.link.state === 'unreachable' || (info !== agent.info && !jsonEqual(agent.info, info)))
       persist(core, { kind: 'admitAgent', agent: info });
     agent.info = info;
     agent.ip = remoteIp;
@@ -287,15 +305,18 @@ function ping(core: CoreContext, agent: AgentRecord): void {
     ping: { reregister_spread_ms: reregisterSpreadMs(core.books.agents.size) },
   });
   agent.isPongAwaited = true;
-  core.timers.arm(pingTimer(agent), core.options.agentPingTimeoutMs, () => {
-    if (agent.link.state !== 'connected') return;
-    if (agent.isPongAwaited) {
-      agent.missedPings += 1;
-      if (agent.missedPings >= core.options.maxAgentPingTimeouts)
-        scheduleUnreachable(core, agent, 'health check timed out');
-    }
-    ping(core, agent);
-  });
+  core.pings.arm(agent);
+}
+
+/** An agent's --agent_ping_timeout after its PING (core.pings calls it): counted, pinged again. */
+export function pingTimedOut(core: CoreContext, agent: AgentRecord): void {
+  if (agent.link.state !== 'connected') return;
+  if (agent.isPongAwaited) {
+    agent.missedPings += 1;
+    if (agent.missedPings >= core.options.maxAgentPingTimeouts)
+      scheduleUnreachable(core, agent, 'health check timed out');
+  }
+  ping(core, agent);
 }
 
 /**
@@ -332,7 +353,7 @@ export function disconnected(core: CoreContext, agentIdValue: string, streamId: 
 /** Connected → disconnected: nothing of the agent is offered until it is back. */
 function leaveLink(core: CoreContext, agent: AgentRecord): void {
   moveAgentTo(agent, { state: 'disconnected' });
-  core.timers.cancel(pingTimer(agent));
+  core.pings.cancel(agent);
   agent.isPongAwaited = false;
   rescindAll(core, agent);
   rescindInverseOffersFor(core, agent);
@@ -355,10 +376,32 @@ export function awaitReregistrations(core: CoreContext): void {
 }
 
 /**
- * Each reported task's resources as parsed once by the check, for adoption to reuse: at the
- * task's index in the report, undefined for the tasks the check did not parse.
+ * What the check learnt of each reported task, for adoption to reuse, at the task's index in
+ * the report: its resources as parsed, for a task the check found missing from its
+ * framework's tasks (so adoption need not look again); undefined for the others (terminal,
+ * or known to the books).
  */
 type ParsedResources = readonly (ReportedShape | undefined)[];
+
+/**
+ * Reports of up to this many tasks are checked for a task id given twice by comparing each
+ * task with those before it (45 string compares for 10 tasks), without a set of ids per
+ * framework (a map, a set and its growth per re-registering agent); longer ones use sets.
+ */
+const PAIRWISE_MAX = 32;
+
+/** Whether the task at `index` repeats the framework and task id of one before it. */
+function repeatsEarlier(reported: readonly ReportedTask[], index: number): boolean {
+  const entry = reported[index] as ReportedTask;
+  const taskIdValue = entry.task.task_id.value;
+  const frameworkIdValue = entry.framework_id.value;
+  for (let j = 0; j < index; j++) {
+    const other = reported[j] as ReportedTask;
+    if (other.task.task_id.value === taskIdValue && other.framework_id.value === frameworkIdValue)
+      return true;
+  }
+  return false;
+}
 
 /**
  * Why the tasks an agent reports cannot be taken as they are: a task id twice
@@ -374,11 +417,13 @@ function checkReportedTasks(
 ):
   | { readonly kind: 'problem'; readonly problem: string }
   | { readonly kind: 'ok'; readonly parsed: ParsedResources } {
-  // Task ids seen, per framework id: a report lists a framework's tasks together, so the
-  // set (and the framework's record) is looked up again only when the framework changes.
-  const seen = new Map<string, Set<string>>();
+  const isPairwise = reported.length <= PAIRWISE_MAX;
+  // Task ids seen, per framework id, in a long report: a report lists a framework's tasks
+  // together, so the set (and the framework's record) is looked up again only when the
+  // framework changes.
+  const seen = isPairwise ? undefined : new Map<string, Set<string>>();
   let frameworkIdValue: string | undefined;
-  let seenOfFramework = new Set<string>();
+  let seenOfFramework: Set<string> | undefined;
   let framework: FrameworkRecord | undefined;
   const parsed: (ReportedShape | undefined)[] = new Array(reported.length);
   // Summed once at the end, then unallocated once: a plus() and an unallocate() per task
@@ -388,17 +433,21 @@ function checkReportedTasks(
     const entry = reported[i] as ReportedTask;
     if (entry.framework_id.value !== frameworkIdValue) {
       frameworkIdValue = entry.framework_id.value;
-      const known = seen.get(frameworkIdValue);
-      if (known === undefined) {
-        seenOfFramework = new Set();
-        seen.set(frameworkIdValue, seenOfFramework);
-      } else seenOfFramework = known;
+      if (seen !== undefined) {
+        seenOfFramework = seen.get(frameworkIdValue);
+        if (seenOfFramework === undefined) {
+          seenOfFramework = new Set();
+          seen.set(frameworkIdValue, seenOfFramework);
+        }
+      }
       framework = core.books.frameworks.get(frameworkIdValue);
     }
     const taskIdValue = entry.task.task_id.value;
-    if (seenOfFramework.has(taskIdValue))
+    if (
+      seenOfFramework === undefined ? repeatsEarlier(reported, i) : seenOfFramework.has(taskIdValue)
+    )
       return { kind: 'problem', problem: `Task ${taskIdValue} is reported twice` };
-    seenOfFramework.add(taskIdValue);
+    seenOfFramework?.add(taskIdValue);
     if (isTerminalState(entry.state)) continue;
     const known = framework?.tasks.get(taskIdValue);
     if (known !== undefined && known.agentId.value === agentIdValue) {
@@ -414,7 +463,8 @@ function checkReportedTasks(
         problem: `Task ${taskIdValue} has invalid resources: ${(error as Error).message}`,
       };
     }
-    parsed[i] = shape;
+    // Known on another agent: counted here, and adoption finds it in the books and skips it.
+    if (known === undefined) parsed[i] = shape;
     usedParts.push(shape.resources);
   }
   const used = Resources.sum(usedParts).unallocate();
@@ -495,7 +545,8 @@ export function removeAgent(core: CoreContext, agent: AgentRecord, as: 'gone' | 
     toAgent(core, agent, { type: 'SHUTDOWN', shutdown: { message } });
     core.outbox.push({ kind: 'closeStream', streamId: agent.link.streamId });
   }
-  for (const timer of [pingTimer(agent), unreachableTimer(agent), `drained:${agent.id.value}`])
+  core.pings.cancel(agent);
+  for (const timer of [unreachableTimer(agent), `drained:${agent.id.value}`])
     core.timers.cancel(timer);
   core.removals.cancel(agent.id.value);
   rescindAll(core, agent);
@@ -556,6 +607,28 @@ function reportTasks(
 }
 
 function usedByFramework(agent: AgentRecord): Map<string, Resources> {
+  // The usual agent after a failover: its tasks all of one framework and one shape, no
+  // executor. Their sum is the shape's kept multiple, without a list to sum.
+  if (agent.executors.size === 0) {
+    let frameworkId: FrameworkID | undefined;
+    let shape: Resources | undefined;
+    let count = 0;
+    for (const task of agent.tasks) {
+      if (task.isRecovered) continue;
+      if (frameworkId === undefined) {
+        frameworkId = task.frameworkId;
+        shape = task.resources;
+      } else if (task.frameworkId.value !== frameworkId.value || task.resources !== shape) {
+        count = -1;
+        break;
+      }
+      count++;
+    }
+    const used = new Map<string, Resources>();
+    if (count === 0) return used;
+    if (count > 0 && frameworkId !== undefined && shape !== undefined)
+      return used.set(frameworkId.value, shape.times(count));
+  }
   // Each framework's parts summed once: a plus() per task made a value per task.
   const parts = new Map<string, Resources[]>();
   const add = (frameworkIdValue: string, resources: Resources) => {
@@ -607,13 +680,18 @@ function adoptTasks(
       }
       framework = recoveredFramework(core, infoOf(entry), entry.framework_id.value);
     }
-    if (framework.tasks.has(entry.task.task_id.value)) continue;
-    // Its end was delivered and acknowledged already; the agent, whose link broke
-    // before the acknowledgement reached it, still lists it and resends the update.
-    // Adopted again, the task would be new to the books and the update delivered
-    // twice (#15); left out, the resend is acknowledged for the framework.
-    if (isTerminal && wasCompleted(framework, agent, entry)) continue;
-    const shape = parsed[i] ?? reportedShape(entry.task.resources ?? NO_RESOURCES);
+    // The check found the task missing from the books (parsed), and nothing since added a
+    // task: the framework's tasks are looked up again only for the others.
+    let shape = parsed[i];
+    if (shape === undefined) {
+      if (framework.tasks.has(entry.task.task_id.value)) continue;
+      // Its end was delivered and acknowledged already; the agent, whose link broke
+      // before the acknowledgement reached it, still lists it and resends the update.
+      // Adopted again, the task would be new to the books and the update delivered
+      // twice (#15); left out, the resend is acknowledged for the framework.
+      if (isTerminal && wasCompleted(framework, agent, entry)) continue;
+      shape = reportedShape(entry.task.resources ?? NO_RESOURCES);
+    }
     const role = shape.allocationRole ?? frameworkRoles(framework.info)[0] ?? '*';
     const task = {
       taskId: entry.task.task_id,
@@ -632,7 +710,7 @@ function adoptTasks(
       // A finished task uses nothing; its resources are free on the agent already.
       isRecovered: isTerminal,
     };
-    core.books.addTask(task);
+    core.books.addFreeTask(framework, agent, task);
     observe(core, { kind: 'taskAdded', task, state: task.state });
   }
 }

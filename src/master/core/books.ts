@@ -146,6 +146,23 @@ export class Books implements ReadonlyBooks {
     agent.tasks.add(task);
   }
 
+  /**
+   * addTask for a caller that holds the task's framework and agent records and has just
+   * found the task id free in that framework's tasks (an agent re-registering after a
+   * failover: its tasks by the thousand, each looked up by the check before): no look-up
+   * again. A broken precondition still fails the assertion, after the set.
+   */
+  addFreeTask(framework: FrameworkRecord, agent: AgentRecord, task: TaskRecord): void {
+    assert(
+      framework.id.value === task.frameworkId.value && agent.id.value === task.agentId.value,
+      "task given another framework's or agent's record",
+    );
+    const before = framework.tasks.size;
+    framework.tasks.set(task.taskId.value, task);
+    assert(framework.tasks.size > before, 'task id already in use');
+    agent.tasks.add(task);
+  }
+
   /** Moves a task from the active set to the framework's bounded completed list. */
   completeTask(task: TaskRecord): void {
     const framework = this.frameworks.get(task.frameworkId.value);

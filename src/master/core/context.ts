@@ -8,6 +8,7 @@ import type { Clock, Logger } from '../../runtime/index.js';
 import type { AgentEvent, Event, MasterInfo } from '../../wire/index.js';
 import type { AllocationBatcher } from './allocation-batcher.js';
 import type { Books } from './books.js';
+import type { DelayQueue } from './delay-queue.js';
 import type { MasterMetrics } from './metrics.js';
 import type { ClusterChange, Outbox } from './outbox.js';
 import type { AgentRecord, FrameworkRecord } from './records.js';
@@ -40,6 +41,8 @@ export interface CoreContext {
   readonly log: Logger;
   readonly outbox: Outbox;
   readonly timers: Timers;
+  /** Each connected agent's PING timeout (agents.ts pingTimedOut runs when it falls due). */
+  readonly pings: DelayQueue<AgentRecord>;
   readonly options: CoreOptions;
   readonly roles: RoleSettings;
   readonly allocation: AllocationBatcher;

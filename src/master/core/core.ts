@@ -6,13 +6,16 @@ import type { Allocator, QuotaConfig } from '../../allocator/index.js';
 import type { Clock, Logger } from '../../runtime/index.js';
 import { type MasterInfo, newStatusUuid } from '../../wire/index.js';
 import { checkDrained } from './agent-admin.js';
+import { pingTimedOut } from './agents.js';
 import { AllocationBatcher } from './allocation-batcher.js';
 import { Books } from './books.js';
 import type { CoreContext, CoreOptions, RoleSettings } from './context.js';
+import { DelayQueue } from './delay-queue.js';
 import { sendInverseOffers } from './inverse-offers.js';
 import { MasterMetrics } from './metrics.js';
 import { allocate } from './offers.js';
 import { Outbox } from './outbox.js';
+import type { AgentRecord } from './records.js';
 import { RemovalLimiter } from './removal-limiter.js';
 import { Timers } from './timers.js';
 
@@ -37,6 +40,7 @@ export class MasterCore implements CoreContext {
   readonly log: Logger;
   readonly outbox: Outbox;
   readonly timers: Timers;
+  readonly pings: DelayQueue<AgentRecord>;
   readonly options: CoreOptions;
   readonly roles: RoleSettings = {
     weights: new Map<string, number>(),
@@ -56,6 +60,9 @@ export class MasterCore implements CoreContext {
     this.log = options.logger;
     this.outbox = new Outbox(options.onEffects);
     this.timers = new Timers(options.clock);
+    this.pings = new DelayQueue(options.clock, options.agentPingTimeoutMs, (agent) =>
+      pingTimedOut(this, agent),
+    );
     this.options = options;
     this.recoveredAtMs = options.clock.now();
     this.uuids = options.newUuid;
@@ -101,5 +108,6 @@ export class MasterCore implements CoreContext {
   stop(): void {
     this.allocation.stop();
     this.timers.cancelAll();
+    this.pings.cancelAll();
   }
 }

@@ -153,6 +153,7 @@ export function rescindInverseOffer(core: CoreContext, record: InverseOfferRecor
  * or its unavailability changed (then new ones follow with the new window).
  */
 export function rescindInverseOffersFor(core: CoreContext, agent: AgentRecord): void {
+  if (agent.inverseOffers.size === 0) return;
   for (const record of core.books.inverseOffersOf(agent)) rescindInverseOffer(core, record);
 }
 

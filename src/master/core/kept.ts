@@ -7,8 +7,22 @@
 import type { TaskInfo, TaskStatus } from '../../wire/index.js';
 import type { KeptTaskInfo, TaskRecord } from './records.js';
 
-/** A fresh object of the kept fields, in the order the renderings read them. */
+/**
+ * A fresh object of the kept fields, in the order the renderings read them. A task with none
+ * of the optional ones (most: a command, its resources, a name) keeps only its name and user,
+ * 40 bytes less per task than the same fields set to undefined (4 MB at a failover's 100,000
+ * tasks): the renderings ask each field whether it is undefined, and read absent the same.
+ */
 export function keptTaskInfo(info: TaskInfo): KeptTaskInfo {
+  const user = info.command?.user ?? info.executor?.command?.user;
+  if (
+    info.executor === undefined &&
+    info.labels === undefined &&
+    info.container === undefined &&
+    info.health_check === undefined &&
+    info.limits === undefined
+  )
+    return { name: info.name, user };
   return {
     name: info.name,
     executor: info.executor,
@@ -16,7 +30,7 @@ export function keptTaskInfo(info: TaskInfo): KeptTaskInfo {
     container: info.container,
     health_check: info.health_check,
     limits: info.limits,
-    user: info.command?.user ?? info.executor?.command?.user,
+    user,
   };
 }
 

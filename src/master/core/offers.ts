@@ -126,6 +126,7 @@ export function rescindAll(
   core: CoreContext,
   holder: { readonly offers: ReadonlySet<string> },
 ): void {
+  if (holder.offers.size === 0) return;
   for (const offer of core.books.offersOf(holder)) closeOffer(core, offer, 'rescinded');
 }
 

@@ -5,13 +5,14 @@
 // after which it is unreachable (#8, section 7).
 import type { QuotaConfig } from '../../allocator/index.js';
 import type { RegistryState } from '../../registry/index.js';
-import { Resources } from '../../resources/index.js';
-import { type AgentInfo, agentId as mintAgentId } from '../../wire/index.js';
+import type { Resources } from '../../resources/index.js';
+import { type AgentInfo, agentId as mintAgentId, type Resource } from '../../wire/index.js';
 import { awaitReregistrations, newAgentRecord } from './agents.js';
 import type { CoreContext } from './context.js';
 import { adoptRegistered } from './frameworks.js';
 import { recoverMaintenance } from './maintenance.js';
 import type { AgentRecord } from './records.js';
+import { agentShape } from './reported-resources.js';
 import { recoverRoleSettings } from './roles.js';
 
 /**
@@ -26,6 +27,8 @@ import { recoverRoleSettings } from './roles.js';
  */
 const prepared = new WeakMap<RegistryState, ReadonlyMap<string, AgentRecord>>();
 
+const NO_RESOURCES: readonly Resource[] = [];
+
 /** A recovered record's registered time, set when a leader takes it (see takePrepared). */
 type Registered = { registeredTimeSec: number };
 
@@ -36,7 +39,8 @@ export function prepareRecovery(state: RegistryState): void {
   for (const [idValue, info] of state.agents) {
     let total: Resources;
     try {
-      total = Resources.fromWire(info.resources ?? []);
+      // Agents of one kind share one value, the very one their re-registration gives them.
+      total = agentShape(info.resources ?? NO_RESOURCES).resources;
     } catch {
       // Left for recovery, which fails the same way, as it would have.
       return;
@@ -100,7 +104,13 @@ export function recoverRegistry(core: CoreContext, state: RegistryState): boolea
   for (const [idValue, info] of state.agents) {
     const agent =
       records?.get(idValue) ??
-      recoveredAgent(state, idValue, info, Resources.fromWire(info.resources ?? []), nowSec);
+      recoveredAgent(
+        state,
+        idValue,
+        info,
+        agentShape(info.resources ?? NO_RESOURCES).resources,
+        nowSec,
+      );
     core.books.agents.set(idValue, agent);
     if (agent.link.state === 'recovered') isAnyAwaited = true;
   }

@@ -49,6 +49,8 @@ export class RemovalLimiter {
 
   /** Withdraws a waiting request. Returns whether one was waiting. */
   cancel(key: string): boolean {
+    // Every agent's (re-)registration asks; almost always nothing waits.
+    if (this.waiting.length === 0) return false;
     const i = this.waiting.findIndex((w) => w.key === key);
     if (i === -1) return false;
     this.waiting.splice(i, 1);
@@ -56,7 +58,7 @@ export class RemovalLimiter {
   }
 
   isWaiting(key: string): boolean {
-    return this.waiting.some((w) => w.key === key);
+    return this.waiting.length > 0 && this.waiting.some((w) => w.key === key);
   }
 
   get waitingCount(): number {

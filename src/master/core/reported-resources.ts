@@ -22,22 +22,34 @@ export interface ReportedShape {
 /**
  * The shapes seen last, newest first. A handful: an agent's report interleaves a few
  * frameworks' shapes; a list that matches none costs its parse, as before, plus the compares.
+ * Tasks' lists and agents' own (their configured resources) are kept apart: each agent's
+ * SUBSCRIBE asks for both, and in one list each was compared with the other first.
  */
 const MAX_SHAPES = 4;
-const shapes: ReportedShape[] = [];
+const taskShapes: ReportedShape[] = [];
+const agentShapes: ReportedShape[] = [];
 
 /**
- * The shape of `wire`: one seen lately when equal to it as JSON (Resources are immutable,
- * and fromWire reads nothing but the list), else parsed now. Throws what fromWire throws.
+ * The shape of a task's `wire`: one seen lately when equal to it as JSON (Resources are
+ * immutable, and fromWire reads nothing but the list), else parsed now. Throws what fromWire
+ * throws.
  */
 export function reportedShape(wire: readonly Resource[]): ReportedShape {
+  return shapeIn(taskShapes, wire);
+}
+
+/** reportedShape, for the resources an agent is configured with. */
+export function agentShape(wire: readonly Resource[]): ReportedShape {
+  return shapeIn(agentShapes, wire);
+}
+
+function shapeIn(shapes: ReportedShape[], wire: readonly Resource[]): ReportedShape {
   for (let i = 0; i < shapes.length; i++) {
     const shape = shapes[i] as ReportedShape;
-    if (shape.wire === wire || jsonEqual(shape.wire, wire)) {
-      if (i > 0) {
-        shapes.splice(i, 1);
-        shapes.unshift(shape);
-      }
+    if (shape.wire === wire || (!plainlyDiffer(shape.wire, wire) && jsonEqual(shape.wire, wire))) {
+      // To the front, moving those before it back one (splice would make an array).
+      for (let j = i; j > 0; j--) shapes[j] = shapes[j - 1] as ReportedShape;
+      shapes[0] = shape;
       return shape;
     }
   }
@@ -52,6 +64,22 @@ export function reportedShape(wire: readonly Resource[]): ReportedShape {
   shapes.unshift(shape);
   if (shapes.length > MAX_SHAPES) shapes.pop();
   return shape;
+}
+
+/**
+ * True when the lists cannot be equal as JSON: their lengths, or a resource's name or scalar
+ * value, differ. Tasks of a few sizes take turns in a report, so most compares with a shape
+ * of the cache are with another size: told apart here by a few reads instead of a walk of
+ * every key of both lists (jsonEqual, which decides when this cannot).
+ */
+function plainlyDiffer(a: readonly Resource[], b: readonly Resource[]): boolean {
+  if (a.length !== b.length) return true;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Resource;
+    const y = b[i] as Resource;
+    if (x.name !== y.name || x.scalar?.value !== y.scalar?.value) return true;
+  }
+  return false;
 }
 
 /**
