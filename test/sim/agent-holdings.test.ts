@@ -183,7 +183,8 @@ for (const takesFrameworksOnce of [false, true])
     await resubscribes(t, takesFrameworksOnce);
   });
 
-async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promise<void> {
+/** One simulated agent on a fake master; `tick` moves its clock a second on. */
+async function oneAgent(t: TestContext, takesFrameworksOnce: boolean) {
   const master = await fakeMaster(t, takesFrameworksOnce);
   const network = new SimNetwork({ master: master.url });
   t.after(() => network.close());
@@ -202,6 +203,11 @@ async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promi
     nowMs += 1_000;
     wheel.advance(nowMs);
   };
+  return { master, pool, tick };
+}
+
+async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promise<void> {
+  const { master, pool, tick } = await oneAgent(t, takesFrameworksOnce);
   const until = async (what: string, condition: () => boolean) => {
     const deadline = Date.now() + 10_000;
     while (!condition()) {
@@ -373,20 +379,7 @@ async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promi
 }
 
 test('a simulated agent whose new leader refuses frameworks once (an older master) reports per task at once', async (t) => {
-  const master = await fakeMaster(t, true);
-  const network = new SimNetwork({ master: master.url });
-  t.after(() => network.close());
-  let nowMs = 0;
-  const wheel = new TimingWheel(10, 0);
-  const pool = new SimAgentPool({
-    network,
-    count: 1,
-    resources: RESOURCES,
-    wheel,
-    random: mulberry32(5),
-    now: () => nowMs,
-  });
-  t.after(() => pool.stop());
+  const { master, pool, tick } = await oneAgent(t, true);
   await pool.start();
   pool.holdTasks(2, { id: frameworkId('f1'), user: 'u', name: 'f1' }, RESOURCES);
   const shapes = () =>
@@ -397,8 +390,7 @@ test('a simulated agent whose new leader refuses frameworks once (an older maste
   master.state.takesFrameworksOnce = false;
   pool.leaderChanged(1_000);
   // The wheel is ticked past the election's jitter once; the retry after the 400 needs no tick.
-  nowMs += 1_000;
-  wheel.advance(nowMs);
+  tick();
   const deadline = Date.now() + 10_000;
   while (pool.stats.subscribed !== 1 || master.subscribes.length < 3) {
     assert.ok(Date.now() < deadline, `timed out: ${shapes().join(', ')}`);
