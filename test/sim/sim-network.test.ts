@@ -109,14 +109,19 @@ test('sim network pipelines calls on one connection and matches each answer to i
   assert.equal(sockets.size, 1);
 });
 
-test('sim network fails the calls of a refused connection with its error code', async () => {
+/** A loopback URL nothing listens on (a port just freed), so a connection to it is refused. */
+async function refusingUrl(): Promise<URL> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   server.close();
   await once(server, 'close');
-  const network = new SimNetwork({ master: new URL(`http://127.0.0.1:${port}`) });
+  return new URL(`http://127.0.0.1:${port}`);
+}
+
+test('sim network fails the calls of a refused connection with its error code', async () => {
+  const network = new SimNetwork({ master: await refusingUrl() });
   try {
     await assert.rejects(network.post('/', 'x'), { code: 'ECONNREFUSED' });
     assert.equal(network.stats.callNetworkErrors, 1);
@@ -335,13 +340,7 @@ test('sim network reads every event of a stream as it comes, and its end when th
 });
 
 test('sim network rejects a subscription whose connection is refused, with the error code', async () => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  const network = new SimNetwork({ master: new URL(`http://127.0.0.1:${port}`) });
+  const network = new SimNetwork({ master: await refusingUrl() });
   try {
     await assert.rejects(network.openStream('/', '{}'), { code: 'ECONNREFUSED' });
   } finally {
