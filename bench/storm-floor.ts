@@ -144,26 +144,11 @@ if (mode === 'front') {
   // The head as node:http writes it for this answer to a request with Connection: close.
   const headOf = () => 'HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncache-control: no-cache\\r\\nMesos-Stream-Id: ' +
     streamId() + '\\r\\nDate: ' + new Date().toUTCString() + '\\r\\nConnection: close\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n';
-  const CRLF2 = Buffer.from('\\r\\n\\r\\n');
   server = net.createServer({ noDelay: true }, (socket) => {
-    let buffered = null;
-    let need = -1;
-    let headEnd = -1;
-    socket.on('data', (chunk) => {
-      buffered = buffered === null ? chunk : Buffer.concat([buffered, chunk]);
-      if (headEnd < 0) {
-        headEnd = buffered.indexOf(CRLF2);
-        if (headEnd < 0) return;
-        const head = buffered.latin1Slice(0, headEnd);
-        const at = head.indexOf('content-length: ');
-        need = headEnd + 4 + Number(head.slice(at + 16, head.indexOf('\\r\\n', at)));
-      }
-      if (buffered.length < need) return;
-      const body = buffered.subarray(headEnd + 4, need);
+    readRequest(socket, (body) => {
       if (isParse) JSON.parse(body.latin1Slice(0, body.length));
       if (readsPeer && socket.remoteAddress) peers++;
       socket.write(headOf() + framed, 'latin1');
-      buffered = null;
     });
     socket.on('error', () => {});
   });
