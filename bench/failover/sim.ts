@@ -165,7 +165,7 @@ export async function simRow(options: SimRowOptions): Promise<SimRow> {
     // leader's two cores. A change before the kill renders its agent's body again.
     const prepared = pool.prepareSubscriptions();
     say(
-      `  SUBSCRIBE bodies: ${(prepared.bytes / options.agents).toFixed(0)} bytes an agent, ${prepared.frameworksOnce} of ${options.agents} listing each framework once (a sample of ${prepared.sampled.agents}: ${(prepared.sampled.perTaskBytes / prepared.sampled.agents).toFixed(0)} bytes per task, ${(prepared.sampled.frameworksOnceBytes / prepared.sampled.agents).toFixed(0)} frameworks once)`,
+      `  SUBSCRIBE bodies: ${(prepared.bytes / options.agents).toFixed(0)} bytes an agent, shapes ${JSON.stringify(prepared.shapes)} (a sample of ${prepared.sampled.agents}, bytes an agent: ${(['perTask', 'frameworksOnce', 'compact'] as const).map((shape) => `${shape} ${(prepared.sampled.bytes[shape] / prepared.sampled.agents).toFixed(0)}`).join(', ')})`,
     );
     const probe = new SchedulerProbe();
     await probe.register((await bed.leader(STEP_TIMEOUT_MS)).url);
