@@ -196,3 +196,23 @@ test('the master says in SUBSCRIBED that it takes the compact report', () => {
     true,
   );
 });
+
+test('a compact task gives back every field of its TaskInfo', () => {
+  const [first] = HELD;
+  const task = {
+    ...first?.task,
+    executor: { executor_id: { value: 'e' }, command: { value: 'run' } },
+    container: { type: 'MESOS' },
+    limits: { cpus: { value: 2 } },
+    kill_policy: { grace_period: { nanoseconds: 1000 } },
+    health_check: { type: 'COMMAND', command: { value: 'true' } },
+    check: { type: 'COMMAND', command: { command: { value: 'true' } } },
+    data: 'AAAA',
+    labels: { labels: [{ key: 'k', value: 'v' }] },
+  } as never;
+  const held = [{ ...(first as AgentTask), task }];
+  const report = reportIn('compact', held);
+  assert.deepEqual(reportedTasksOf(report, { value: 'agent-1' } as never), [
+    { framework_id: first?.framework_id, task, state: first?.state },
+  ]);
+});
