@@ -38,7 +38,7 @@ export function shapeAfterSubscribed(
 /**
  * The shape to send again after a SUBSCRIBE was answered with HTTP `status`: a master of
  * an older Agora refuses a shape it does not know with 400 (its schema wants each task's
- * framework_info, or its resources), so any 4xx to it steps down one shape (compact, then
+ * framework_info, or its agent_id), so any 4xx to it steps down one shape (compact, then
  * frameworks once: the version before this one takes that), down to per task, which every
  * master takes, until a SUBSCRIBED says otherwise. A 4xx to the per-task shape is not the
  * shape's fault.
@@ -176,8 +176,8 @@ const NO_TASKS: readonly ReportedTask[] = [];
 
 /**
  * The TaskInfo a compact task stands for, field by field in TaskInfo's order: a spread with
- * the two fields added took V8's slow path, ~1.2 µs a task, a third of what the compact
- * report saved the master's parse (bench/agent-subscribe-parse.ts).
+ * the two fields added took V8's slow path, ~1.2 µs a task, as much as the compact report
+ * saved the master's parse and check (bench/agent-subscribe-parse.ts).
  */
 function withImplied(
   given: CompactTaskInfo,
