@@ -1,8 +1,9 @@
 // In-process CPU of validating agents' SUBSCRIBE calls: the hand-written check
 // (wire/fast-calls.ts) against the zod schema, on what a simulated agent sends when it
 // re-registers after a master failover (10 running tasks; `0` for a first registration),
-// its tasks reported per task and with each framework listed once (wire/agent-report.ts),
-// the two interleaved round by round.
+// its tasks reported per task, with each framework listed once, and compact (each resources
+// list once too; wire/agent-report.ts), interleaved round by round. The last column adds
+// reportedTasksOf, the tasks as the master's books take them (the compact report expanded).
 //
 //   node --import tsx bench/agent-subscribe-parse.ts [tasks per agent=10] [rich]
 //
@@ -10,7 +11,14 @@
 // capabilities, principal, hostname, webui_url, checkpoint), not the simulator's few.
 import { readFileSync } from 'node:fs';
 import { fastAgentCall } from '../src/wire/fast-calls.js';
-import { type AgentTask, type ReportShape, reportIn } from '../src/wire/index.js';
+import {
+  type AgentCall,
+  type AgentTask,
+  agentId,
+  type ReportShape,
+  reportedTasksOf,
+  reportIn,
+} from '../src/wire/index.js';
 import { AgentCallSchema } from '../src/wire/schemas.js';
 
 const TASKS = Number(process.argv[2] ?? 10);
@@ -73,7 +81,7 @@ const call = (i: number, shape: ReportShape) =>
       ),
     },
   });
-const SHAPES = ['perTask', 'frameworksOnce'] as const;
+const SHAPES = ['perTask', 'frameworksOnce', 'compact'] as const;
 const bodiesOf = Object.fromEntries(
   SHAPES.map((shape) => [shape, Array.from({ length: CALLS }, (_, i) => call(i, shape))]),
 ) as Record<ReportShape, string[]>;
@@ -89,8 +97,12 @@ for (const shape of SHAPES) {
   const bytes = bodiesOf[shape].reduce((sum, body) => sum + Buffer.byteLength(body), 0) / CALLS;
   console.log(`${shape}: ${bytes.toFixed(0)} bytes per SUBSCRIBE`);
 }
-for (let round = 0; round < 6; round++) {
-  const shape = SHAPES[round % 2] as ReportShape;
+const EXPANDED_FOR = agentId('m-S0');
+/** The tasks as the books take them: the master's step after the check. */
+const expand = (call: AgentCall | undefined) =>
+  call?.type === 'SUBSCRIBE' ? reportedTasksOf(call.subscribe, EXPANDED_FOR).length : 0;
+for (let round = 0; round < 9; round++) {
+  const shape = SHAPES[round % SHAPES.length] as ReportShape;
   const bodies = bodiesOf[shape];
   let taken = 0;
   const zod = cpuMs(() => {
@@ -102,7 +114,11 @@ for (let round = 0; round < 6; round++) {
   const parseOnly = cpuMs(() => {
     for (const body of bodies) JSON.parse(body);
   });
+  let tasks = 0;
+  const expanded = cpuMs(() => {
+    for (const body of bodies) tasks += expand(fastAgentCall(JSON.parse(body)));
+  });
   console.log(
-    `round ${round} ${shape}: JSON.parse alone ${parseOnly.toFixed(0)} ms; + zod ${zod.toFixed(0)} ms; + hand-written check ${fast.toFixed(0)} ms (${taken}/${CALLS} taken); validation alone ${(zod - parseOnly).toFixed(0)} → ${(fast - parseOnly).toFixed(0)} ms (load ${load()})`,
+    `round ${round} ${shape}: JSON.parse alone ${parseOnly.toFixed(0)} ms; + zod ${zod.toFixed(0)} ms; + hand-written check ${fast.toFixed(0)} ms (${taken}/${CALLS} taken); validation alone ${(zod - parseOnly).toFixed(0)} → ${(fast - parseOnly).toFixed(0)} ms; + reportedTasksOf ${expanded.toFixed(0)} ms (${tasks} tasks) (load ${load()})`,
   );
 }

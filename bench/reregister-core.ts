@@ -1,7 +1,7 @@
 // The master core's own share of a failover, without sockets or JSON (#10):
 //
 //   node --import tsx bench/reregister-core.ts [--agents 2000] [--tasks 10] [--rounds 5]
-//                                              [--warm] [--gcs N] [--report per-task]
+//                                              [--warm] [--gcs N] [--report per-task|compact]
 //
 // Per round: a fresh core recovers a registry of --agents agents (the books a new
 // leader builds, as recoverRegistry does), then each agent re-subscribes through
@@ -20,8 +20,9 @@
 // --warm: first the rehearsal a standby runs (src/master/warm-up.ts), as a new leader
 // would have had it; --gcs N: then N full garbage collections, as a standby that stood by
 // a while would have had (V8 may drop code it has not run for several of them).
-// --report per-task: the tasks reported each with its framework's info, as agents of the
-// previous version send them (default: each framework listed once, wire/agent-report.ts).
+// --report per-task: the tasks reported each with its framework's info, as agents of older
+// versions send them; compact: each framework and each resources list once (default: each
+// framework listed once, wire/agent-report.ts).
 
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -74,7 +75,12 @@ const AGENTS = Number(values.agents);
 const TASKS = Number(values.tasks);
 const ROUNDS = Number(values.rounds);
 const GCS = Number(values.gcs);
-const SHAPE: ReportShape = values.report === 'per-task' ? 'perTask' : 'frameworksOnce';
+const SHAPE: ReportShape =
+  values.report === 'per-task'
+    ? 'perTask'
+    : values.report === 'compact'
+      ? 'compact'
+      : 'frameworksOnce';
 
 const framework = { id: frameworkId('fw'), user: 'u', name: 'storm', failover_timeout: 3600 };
 const REHEARSAL_SHAPE = values.shape === 'rehearsal';

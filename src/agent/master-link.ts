@@ -103,7 +103,7 @@ export class MasterLink {
    * said it takes, kept across leader changes (wire/agent-report.ts says why).
    */
   private reportShape: ReportShape = 'perTask';
-  /** The last attempt's master refused the report's shape: the next goes at once, per task. */
+  /** The last attempt's master refused the report's shape: the next goes at once, a shape down. */
   private isShapeFallback = false;
 
   constructor(private readonly options: MasterLinkOptions) {}
@@ -404,8 +404,8 @@ export class MasterLink {
         this.reportShape = shapeAfterRefusal(shape, error.status);
         this.isShapeFallback = true;
         this.options.logger.warn(
-          { master: master.host, status: error.status },
-          'master refused the report of each framework once; reporting per task',
+          { master: master.host, status: error.status, refused: shape, next: this.reportShape },
+          'master refused the report shape; reporting in the next one down',
         );
       }
       throw error;

@@ -182,15 +182,15 @@ export function rehearsalAgent(i: number): AgentInfo {
 }
 
 /**
- * An agent's SUBSCRIBE as agents send it after a failover: its id and its running tasks, each
- * framework listed once (what an agent of this version sends a new leader once a master said
- * it takes that; agent/master-link.ts), or per task.
+ * An agent's SUBSCRIBE as agents send it after a failover: its id and its running tasks in the
+ * compact report (what an agent of this version sends a new leader once a master said it
+ * takes that; agent/master-link.ts), or in `shape`.
  */
 export function rehearsalSubscribe(
   info: AgentInfo,
   i: number,
   tasksPerAgent: number,
-  shape: ReportShape = 'frameworksOnce',
+  shape: ReportShape = 'compact',
 ): AgentCall {
   const tasks: AgentTask[] = Array.from({ length: tasksPerAgent }, (_, t) => ({
     framework_id: FRAMEWORK.id as NonNullable<FrameworkInfo['id']>,

@@ -5,11 +5,12 @@
 // machine. Everything the body says changes only through the methods here, and each of them
 // calls changed(): a body kept from before a change can never be sent after it, so an agent
 // never reports a task it no longer holds, or a state it has left. The body is kept per
-// shape of the report (wire/agent-report.ts): per task, or each framework listed once.
+// shape of the report (wire/agent-report.ts): per task, each framework listed once, or compact.
 import {
   type AgentCall,
   type AgentReport,
   type AgentTask,
+  compactOf,
   type FrameworkID,
   type FrameworkInfo,
   MESOS_API_VERSION,
@@ -159,7 +160,11 @@ export class AgentHoldings<T extends HeldTask> {
           ...(id !== undefined ? { id } : {}),
         },
         version: MESOS_API_VERSION,
-        ...(shape === 'perTask' ? this.perTask() : this.frameworksOnce()),
+        ...(shape === 'perTask'
+          ? this.perTask()
+          : shape === 'frameworksOnce'
+            ? this.frameworksOnce()
+            : this.compact()),
         ...(this.checkpointedResources.length > 0
           ? { checkpointed_resources: this.checkpointedResources }
           : {}),
@@ -188,7 +193,16 @@ export class AgentHoldings<T extends HeldTask> {
    * it: the report the real agent makes from the same tasks (wire's reportIn; the pool keeps
    * one info per framework, so which task's it takes makes no difference here).
    */
-  private frameworksOnce(): AgentReport {
+  /** The frameworks-once report with each distinct resources list once (wire's compactOf). */
+  private compact(): AgentReport {
+    const { frameworks, tasks } = this.frameworksOnce();
+    return compactOf(frameworks, tasks);
+  }
+
+  private frameworksOnce(): {
+    readonly frameworks: readonly ReportedFramework[];
+    readonly tasks: readonly ReportedTask[];
+  } {
     const frameworks: ReportedFramework[] = [];
     const listed = new Set<string>();
     const tasks: ReportedTask[] = [];

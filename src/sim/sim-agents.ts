@@ -150,14 +150,16 @@ interface SimAgent {
 /** What prepareSubscriptions rendered. */
 export interface PreparedSubscriptions {
   readonly bytes: number;
-  readonly frameworksOnce: number;
-  /** Every SHAPE_SAMPLE_EVERY-th agent's body rendered in each shape. */
+  /** How many agents report in each shape. */
+  readonly shapes: Readonly<Record<ReportShape, number>>;
+  /** Every SHAPE_SAMPLE_EVERY-th agent's body rendered in each shape: their bytes. */
   readonly sampled: {
     readonly agents: number;
-    readonly perTaskBytes: number;
-    readonly frameworksOnceBytes: number;
+    readonly bytes: Readonly<Record<ReportShape, number>>;
   };
 }
+
+const REPORT_SHAPES: readonly ReportShape[] = ['perTask', 'frameworksOnce', 'compact'];
 
 const SHAPE_SAMPLE_EVERY = 100;
 
@@ -237,23 +239,22 @@ export class SimAgentPool {
    * Renders now every agent's SUBSCRIBE body that changed since it was last rendered, so
    * that the subscriptions that follow (after an election) send bytes kept, not rendered
    * then. A later change still renders its agent's body again. Returns their bytes, how
-   * many report each framework once, and both shapes' bytes for a sample of the agents.
+   * many report in each shape, and every shape's bytes for a sample of the agents.
    */
   prepareSubscriptions(): PreparedSubscriptions {
     let bytes = 0;
-    let frameworksOnce = 0;
-    const sampled = { agents: 0, perTaskBytes: 0, frameworksOnceBytes: 0 };
+    const shapes = { perTask: 0, frameworksOnce: 0, compact: 0 };
+    const sampledBytes = { perTask: 0, frameworksOnce: 0, compact: 0 };
+    let sampledAgents = 0;
     for (const agent of this.agents) {
       bytes += agent.holdings.body(agent.reportShape).length;
-      if (agent.reportShape === 'frameworksOnce') frameworksOnce++;
+      shapes[agent.reportShape]++;
       if (agent.index % SHAPE_SAMPLE_EVERY !== 0) continue;
-      sampled.agents++;
-      sampled.perTaskBytes += Buffer.byteLength(agent.holdings.renderAfresh('perTask'));
-      sampled.frameworksOnceBytes += Buffer.byteLength(
-        agent.holdings.renderAfresh('frameworksOnce'),
-      );
+      sampledAgents++;
+      for (const shape of REPORT_SHAPES)
+        sampledBytes[shape] += Buffer.byteLength(agent.holdings.renderAfresh(shape));
     }
-    return { bytes, frameworksOnce, sampled };
+    return { bytes, shapes, sampled: { agents: sampledAgents, bytes: sampledBytes } };
   }
 
   /**
@@ -432,7 +433,7 @@ export class SimAgentPool {
       }
       if (opened.status !== 200 && isShapeRefused(shape, opened.status)) {
         // As a real agent: a master that refuses the report's shape is asked again at once,
-        // per task (once: that shape is not sent again).
+        // in the next shape down (once: that shape is not sent again).
         opened.response.destroy();
         agent.reportShape = shapeAfterRefusal(shape, opened.status);
         return await this.subscribe(agent);

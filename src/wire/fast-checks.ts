@@ -1,3 +1,4 @@
+import type { CompactTaskInfo } from './agent-protocol.js';
 import type { AgentID, TaskID } from './ids.js';
 import {
   MAX_COMMAND_ENTRIES,
@@ -93,11 +94,32 @@ export function taskInfo(
   const task_id = id<TaskID>(value.task_id);
   const agent_id = id<AgentID>(value.agent_id);
   if (task_id === undefined || agent_id === undefined) return undefined;
-  const task: { -readonly [K in keyof TaskInfo]: TaskInfo[K] } = {
-    name: value.name,
-    task_id,
-    agent_id,
-  };
+  // Built in place (the same object as before, keys in the same order): every reported task
+  // of a failover's re-registrations passes here.
+  const task = { name: value.name, task_id, agent_id };
+  return taskInfoRest(value, task, isAllocated, readResources) as TaskInfo | undefined;
+}
+
+/**
+ * A plain TaskInfo as the compact report gives it (agent-protocol.ts, CompactTaskInfo): no
+ * agent_id and no resources (both implied by the report), the rest as taskInfo checks it.
+ */
+export function compactTaskInfo(value: unknown): CompactTaskInfo | undefined {
+  if (!isObject(value) || !hasOnly(value, TASK_INFO_KEYS)) return undefined;
+  if (value.agent_id !== undefined || value.resources !== undefined) return undefined;
+  if (!isText(value.name, MAX_NAME_LENGTH)) return undefined;
+  const task_id = id<TaskID>(value.task_id);
+  if (task_id === undefined) return undefined;
+  return taskInfoRest(value, { name: value.name, task_id }, false);
+}
+
+/** What taskInfo checks past the task's name and ids, added to `task`. */
+function taskInfoRest(
+  value: Json,
+  task: { -readonly [K in keyof TaskInfo]?: TaskInfo[K] } & CompactTaskInfo,
+  isAllocated: boolean,
+  readResources?: (value: unknown) => Resource[] | undefined,
+): (CompactTaskInfo & { readonly resources?: readonly Resource[] }) | undefined {
   if (value.resources !== undefined) {
     const resources =
       readResources !== undefined

@@ -3,13 +3,16 @@
 // the master's CPU in zod.
 import type {
   AgentCall,
+  AgentReport,
   AgentSubscribe,
   AgentTask,
+  CompactTask,
   ReportedFramework,
   ReportedTask,
 } from './agent-protocol.js';
 import { durationSecondsProblem } from './duration.js';
 import {
+  compactTaskInfo,
   hasOnly,
   ID_KEYS,
   id,
@@ -49,6 +52,7 @@ const SUBSCRIBE_KEYS: ReadonlySet<string> = new Set([
   'agent_info',
   'version',
   'frameworks',
+  'task_resources',
   'tasks',
 ]);
 // attributes and domain go to zod.
@@ -60,6 +64,12 @@ const AGENT_TASK_KEYS: ReadonlySet<string> = new Set([
   'state',
 ]);
 const REPORTED_TASK_KEYS: ReadonlySet<string> = new Set(['framework_id', 'task', 'state']);
+const COMPACT_TASK_KEYS: ReadonlySet<string> = new Set([
+  'framework_id',
+  'task',
+  'resources_index',
+  'state',
+]);
 const REPORTED_FRAMEWORK_KEYS: ReadonlySet<string> = new Set(['framework_id', 'framework_info']);
 // labels and offer_filters go to zod.
 const FRAMEWORK_INFO_KEYS: ReadonlySet<string> = new Set([
@@ -90,6 +100,7 @@ export function fastAgentSubscribe(input: Json): AgentCall | undefined {
   const version = body.version;
   let subscribe: AgentSubscribe;
   if (body.frameworks === undefined) {
+    if (body.task_resources !== undefined) return undefined;
     if (body.tasks === undefined) subscribe = { agent_info, version };
     else {
       const tasks = perTask(body.tasks);
@@ -99,7 +110,12 @@ export function fastAgentSubscribe(input: Json): AgentCall | undefined {
   } else {
     const frameworks = ListedFrameworks.of(body.frameworks);
     if (frameworks === undefined) return undefined;
-    if (body.tasks === undefined) subscribe = { agent_info, version, frameworks: frameworks.list };
+    if (body.task_resources !== undefined) {
+      const report = compact(body.task_resources, body.tasks, frameworks);
+      if (report === undefined) return undefined;
+      subscribe = { agent_info, version, ...report };
+    } else if (body.tasks === undefined)
+      subscribe = { agent_info, version, frameworks: frameworks.list };
     else {
       const tasks = frameworksOnce(body.tasks, frameworks);
       if (tasks === undefined) return undefined;
@@ -181,6 +197,52 @@ function frameworksOnce(list: unknown, listed: ListedFrameworks): ReportedTask[]
     tasks.push({ framework_id, task, state: state as ReportedTask['state'] });
   }
   return tasks;
+}
+
+/**
+ * The compact report's table and tasks: each list of the table checked once (the tasks naming
+ * it share the checked copy), no more lists than tasks, and every task without resources or
+ * agent_id of its own and with its index in the table, if it has one.
+ */
+function compact(
+  tableGiven: unknown,
+  list: unknown,
+  listed: ListedFrameworks,
+): Extract<AgentReport, { task_resources: object }> | undefined {
+  const given = list === undefined ? [] : list;
+  if (!Array.isArray(tableGiven) || !Array.isArray(given) || given.length > MAX_TASKS)
+    return undefined;
+  if (tableGiven.length > given.length) return undefined;
+  const table: Resource[][] = [];
+  for (const item of tableGiven) {
+    const resources = plainResources(item, true);
+    if (resources === undefined) return undefined;
+    table.push(resources);
+  }
+  const tasks: CompactTask[] = [];
+  for (const item of given) {
+    if (!isObject(item) || !hasOnly(item, COMPACT_TASK_KEYS)) return undefined;
+    const framework_id = listed.idOf(item.framework_id);
+    const task = compactTaskInfo(item.task);
+    const { state, resources_index } = item;
+    if (framework_id === undefined || task === undefined) return undefined;
+    if (typeof state !== 'string' || !TASK_STATE_SET.has(state)) return undefined;
+    if (resources_index === undefined) {
+      tasks.push({ framework_id, task, state: state as CompactTask['state'] });
+      continue;
+    }
+    if (!Number.isInteger(resources_index) || (resources_index as number) < 0) return undefined;
+    if ((resources_index as number) >= table.length) return undefined;
+    tasks.push({
+      framework_id,
+      task,
+      resources_index: resources_index as number,
+      state: state as CompactTask['state'],
+    });
+  }
+  return list === undefined
+    ? { frameworks: listed.list, task_resources: table }
+    : { frameworks: listed.list, task_resources: table, tasks };
 }
 
 function agentInfo(value: unknown): AgentInfo | undefined {

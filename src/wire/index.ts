@@ -14,6 +14,8 @@ export type {
   AgentStatusUpdate,
   AgentSubscribe,
   AgentTask,
+  CompactTask,
+  CompactTaskInfo,
   FilesRequest,
   FilesResponse,
   ReportedFramework,
@@ -21,9 +23,11 @@ export type {
 } from './agent-protocol.js';
 export { pongFoldWindowMs, reregisterSpreadMs } from './agent-protocol.js';
 export {
+  compactOf,
   frameworkInfoOf,
   isShapeRefused,
   type ReportShape,
+  reportedTasksOf,
   reportIn,
   shapeAfterRefusal,
   shapeAfterSubscribed,

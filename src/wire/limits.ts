@@ -197,6 +197,13 @@ export const MAX_TASKS = 100_000;
  */
 export const MAX_REPORTED_FRAMEWORKS = MAX_TASKS;
 
+/**
+ * Distinct resources lists the compact report gives in `task_resources`: each is there for a
+ * task to name it, so no more than the tasks it may report (and the parse holds it to the
+ * tasks it does report).
+ */
+export const MAX_REPORTED_RESOURCE_LISTS = MAX_TASKS;
+
 /** Weight infos in one UPDATE_WEIGHTS, quota configs in one UPDATE_QUOTA: one per role. */
 export const MAX_ROLE_ENTRIES = MAX_ROLES;
 

@@ -53,6 +53,7 @@ import {
   MAX_RANGES,
   MAX_REGEX_LENGTH,
   MAX_REPORTED_FRAMEWORKS,
+  MAX_REPORTED_RESOURCE_LISTS,
   MAX_RESERVATIONS,
   MAX_RESOURCE_NAME_LENGTH,
   MAX_RESOURCES,
@@ -454,7 +455,7 @@ const TaskLimitSchema: z.ZodType<TaskLimit> = z.union([
   z.object({ value: TaskLimitValueSchema }).transform(({ value }) => value),
 ]);
 
-export const TaskInfoSchema: z.ZodType<TaskInfo> = z.object({
+const TaskInfoObject = z.object({
   name: text(MAX_NAME_LENGTH, { required: true }),
   task_id: TaskIDSchema,
   agent_id: AgentIDSchema,
@@ -478,6 +479,13 @@ export const TaskInfoSchema: z.ZodType<TaskInfo> = z.object({
   data: optional(text(MAX_DATA_LENGTH)),
   labels: optional(LabelsSchema),
 });
+export const TaskInfoSchema: z.ZodType<TaskInfo> = TaskInfoObject;
+/**
+ * A task's TaskInfo as an agent's report gives it: in the compact report without agent_id
+ * (the subscribing agent's), so it is optional here and AgentSubscribeSchema requires it of
+ * the other shapes.
+ */
+const ReportedTaskInfoSchema = TaskInfoObject.extend({ agent_id: optional(AgentIDSchema) });
 
 const OPERATION_TYPES = [
   'LAUNCH',
@@ -800,9 +808,12 @@ const AgentStatusUpdateSchema = z.object({
 });
 
 /**
- * An agent's report, in either shape (agent-protocol.ts, AgentReport): `frameworks` absent
- * (or null), each task carries framework_info; present, no task does, every task's framework
- * is listed, and none twice. The cross-checks name the task or framework at fault.
+ * An agent's report, in any of its shapes (agent-protocol.ts, AgentReport): `frameworks`
+ * absent (or null), each task carries framework_info; present, no task does, every task's
+ * framework is listed, and none twice. `task_resources` (compact, only beside `frameworks`):
+ * no task carries its own resources or agent_id, each names a list of the table by
+ * `resources_index`, and the table has no more lists than there are tasks. The cross-checks name the task or
+ * framework at fault.
  */
 const AgentSubscribeSchema = z
   .object({
@@ -815,12 +826,20 @@ const AgentSubscribeSchema = z
         MAX_REPORTED_FRAMEWORKS,
       ),
     ),
+    task_resources: optional(
+      list(list(ResourceSchema, MAX_RESOURCES), MAX_REPORTED_RESOURCE_LISTS),
+    ),
     tasks: optional(
       list(
         z.object({
           framework_id: FrameworkIDSchema,
           framework_info: optional(FrameworkInfoSchema),
-          task: TaskInfoSchema,
+          task: ReportedTaskInfoSchema,
+          resources_index: optional(
+            number.refine((n) => Number.isSafeInteger(n) && n >= 0, {
+              error: 'must be a non-negative integer',
+            }),
+          ),
           state: TaskStateSchema,
         }),
         MAX_TASKS,
@@ -829,6 +848,8 @@ const AgentSubscribeSchema = z
   })
   .superRefine((subscribe, ctx) => {
     const tasks = subscribe.tasks ?? [];
+    if (!compactFits(subscribe.task_resources, subscribe.frameworks !== undefined, tasks, ctx))
+      return;
     if (subscribe.frameworks === undefined) {
       const i = tasks.findIndex((task) => task.framework_info === undefined);
       if (i >= 0)
@@ -865,6 +886,67 @@ const AgentSubscribeSchema = z
         });
     }
   });
+
+/**
+ * Whether the compact report's table and its tasks hold together (an issue added for the
+ * first field that does not): without the table, every task has its agent_id and none an
+ * index; with it, the table only beside `frameworks` and no longer than the tasks, and no
+ * task with resources or an agent_id of its own, every index in the table.
+ */
+function compactFits(
+  table: readonly unknown[] | undefined,
+  hasFrameworks: boolean,
+  tasks: readonly {
+    readonly task: { readonly resources?: unknown; readonly agent_id?: unknown };
+    readonly resources_index?: number;
+  }[],
+  ctx: z.core.$RefinementCtx<unknown>,
+): boolean {
+  const issue = (path: (string | number)[], message: string) => {
+    ctx.addIssue({ code: 'custom', path, message });
+    return false;
+  };
+  if (table === undefined) {
+    for (const [i, task] of tasks.entries()) {
+      if (task.task.agent_id === undefined)
+        return issue(
+          ['tasks', i, 'task', 'agent_id'],
+          'required (an object), unless subscribe.task_resources is given',
+        );
+      if (task.resources_index !== undefined)
+        return issue(
+          ['tasks', i, 'resources_index'],
+          'not allowed without subscribe.task_resources',
+        );
+    }
+    return true;
+  }
+  if (!hasFrameworks) return issue(['task_resources'], 'allowed only beside subscribe.frameworks');
+  if (table.length > tasks.length)
+    return issue(
+      ['task_resources'],
+      `lists ${table.length} resources lists for ${tasks.length} tasks: at most one per task`,
+    );
+  for (const [i, task] of tasks.entries()) {
+    if (task.task.resources !== undefined)
+      return issue(
+        ['tasks', i, 'task', 'resources'],
+        'not allowed beside subscribe.task_resources: give tasks[].resources_index',
+      );
+    if (task.task.agent_id !== undefined)
+      return issue(
+        ['tasks', i, 'task', 'agent_id'],
+        "not allowed beside subscribe.task_resources: the task is the subscribing agent's",
+      );
+    const index = task.resources_index;
+    if (index !== undefined && index >= table.length)
+      return issue(
+        ['tasks', i, 'resources_index'],
+        `${index} is not an index of subscribe.task_resources (${table.length} lists)`,
+      );
+  }
+  return true;
+}
 
 export const AgentCallSchema: z.ZodType<AgentCall> = z
   .object({

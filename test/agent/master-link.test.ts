@@ -517,7 +517,11 @@ async function until(what: string, isDone: () => boolean): Promise<void> {
 }
 
 const shapeOf = (subscribe: Record<string, unknown>) =>
-  subscribe.frameworks === undefined ? 'per task' : 'frameworks once';
+  subscribe.frameworks === undefined
+    ? 'per task'
+    : subscribe.task_resources === undefined
+      ? 'frameworks once'
+      : 'compact';
 
 test('master link: after a master said it takes frameworks once, a new leader gets each framework once', async (t) => {
   const old = await fakeMaster(t, (response) =>
@@ -581,4 +585,67 @@ test('master link: a new leader that refuses frameworks once (an older master) g
   elect(old.url);
   await until('SUBSCRIBED from the first leader again', () => masters.length === 3);
   assert.deepEqual(old.subscribes.map(shapeOf), ['per task', 'per task']);
+});
+
+test('master link: after a master said it takes the compact report, a new leader gets it', async (t) => {
+  const takes = { takes_frameworks_once: true, takes_compact_report: true };
+  const old = await fakeMaster(t, (response) => subscribed(response, takes));
+  const next = await fakeMaster(t, (response) => subscribed(response, takes));
+  let leader = old.url;
+  const masters: string[] = [];
+  const { agentLink, elect } = followingLink(() => leader, masters);
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await until('SUBSCRIBED from the first leader', () => masters.length === 1);
+  assert.deepEqual(old.subscribes.map(shapeOf), ['per task']);
+
+  leader = next.url;
+  elect(next.url);
+  await until('SUBSCRIBED from the new leader', () => masters.length === 2);
+  assert.deepEqual(next.subscribes.map(shapeOf), ['compact']);
+  assert.deepEqual(next.subscribes[0]?.task_resources, [HELD_TASK.task.resources]);
+  assert.deepEqual(next.subscribes[0]?.tasks, [
+    {
+      framework_id: { value: 'f-1' },
+      task: { name: 't', task_id: HELD_TASK.task.task_id },
+      resources_index: 0,
+      state: 'TASK_RUNNING',
+    },
+  ]);
+});
+
+test('master link: a new leader of the previous version refuses the compact report and gets frameworks once at once', async (t) => {
+  const old = await fakeMaster(t, (response) =>
+    subscribed(response, { takes_frameworks_once: true, takes_compact_report: true }),
+  );
+  // As a master of the previous version answers the compact report: 400, the task's agent_id
+  // missing; it takes frameworks once and says so.
+  const previous = await fakeMaster(t, (response, subscribe) => {
+    if (subscribe.task_resources !== undefined)
+      response
+        .writeHead(400)
+        .end('subscribe.tasks[0].task.agent_id: Invalid input: expected object');
+    else subscribed(response, { takes_frameworks_once: true });
+  });
+  let leader = old.url;
+  const masters: string[] = [];
+  const draws: number[] = [];
+  const { agentLink, elect } = followingLink(() => leader, masters, draws);
+  agentLink.start();
+  t.after(() => agentLink.stop());
+  await until('SUBSCRIBED from the first leader', () => masters.length === 1);
+
+  leader = previous.url;
+  // No wait before the new leader; a retry after a backoff would wait the whole minute.
+  draws.push(0, 1);
+  elect(previous.url);
+  await until('SUBSCRIBED from the previous version', () => masters.length === 2);
+  assert.deepEqual(previous.subscribes.map(shapeOf), ['compact', 'frameworks once']);
+  draws.length = 0;
+
+  // It said it takes frameworks once (not compact): the next leader gets that.
+  leader = old.url;
+  elect(old.url);
+  await until('SUBSCRIBED from the first leader again', () => masters.length === 3);
+  assert.deepEqual(old.subscribes.map(shapeOf), ['per task', 'frameworks once']);
 });

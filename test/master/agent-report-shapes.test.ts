@@ -1,7 +1,8 @@
-// An agent's SUBSCRIBE in either shape (wire/agent-protocol.ts, AgentReport): per task, as
-// agents of the previous Agora version send it, or each framework listed once. A master that
-// knows none of the frameworks (a new leader whose registry lost them, or a removed one) ends
-// with the same books, the same task records and the same answers from either.
+// An agent's SUBSCRIBE in any of its shapes (wire/agent-protocol.ts, AgentReport): per task, as
+// agents of older Agora versions send it, each framework listed once, or compact (frameworks
+// once and each distinct resources list once). A master that knows none of the frameworks (a
+// new leader whose registry lost them, or a removed one) ends with the same books, the same
+// task records and the same answers from each.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as agents from '../../src/master/core/agents.js';
@@ -12,6 +13,7 @@ import {
   type AgentTask,
   type FrameworkInfo,
   parseAgentCall,
+  reportedTasksOf,
   reportIn,
   type TaskState,
 } from '../../src/wire/index.js';
@@ -29,7 +31,13 @@ const batch: FrameworkInfo = { user: 'u', name: 'batch', id: { value: 'fw-batch'
 /** An earlier info of batch's, which a task that ended under it still carries. */
 const batchBefore: FrameworkInfo = { ...batch, name: 'batch (before its update)' };
 
-function held(framework: FrameworkInfo, name: string, state: TaskState, role = '*'): AgentTask {
+function held(
+  framework: FrameworkInfo,
+  name: string,
+  state: TaskState,
+  role = '*',
+  size = 'cpus:0.5;mem:64',
+): AgentTask {
   return {
     framework_id: framework.id as never,
     framework_info: framework,
@@ -37,7 +45,7 @@ function held(framework: FrameworkInfo, name: string, state: TaskState, role = '
       name,
       task_id: { value: name } as never,
       agent_id: { value: 'agent-1' } as never,
-      resources: Resources.parse('cpus:0.5;mem:64')
+      resources: Resources.parse(size)
         .toWire('post-refinement')
         .map((r) => ({ ...r, allocation_info: { role } })),
       command: { value: 'sleep 100' },
@@ -131,4 +139,80 @@ test('the master says in SUBSCRIBED that it takes the frameworks-once report', (
     subscribed?.type === 'SUBSCRIBED' && subscribed.subscribed.takes_frameworks_once,
     true,
   );
+});
+
+// Three resources lists (two roles, two sizes) taking turns, each list its own array as a
+// parse makes them, and a task without resources.
+const MIXED: readonly AgentTask[] = [
+  ...HELD,
+  held(web, 'w-3', 'TASK_RUNNING', 'web', 'cpus:1;mem:128'),
+  held(batch, 'b-2', 'TASK_RUNNING'),
+  held(web, 'w-4', 'TASK_RUNNING', 'web'),
+  (() => {
+    const { resources: _, ...task } = held(batch, 'b-3', 'TASK_RUNNING').task;
+    return { ...held(batch, 'b-3', 'TASK_RUNNING'), task };
+  })(),
+];
+
+test('an agent reporting compactly leaves the master what the other two reports do', () => {
+  const perTask = body({ tasks: MIXED });
+  const once = body(reportIn('frameworksOnce', MIXED));
+  const compact = body(reportIn('compact', MIXED));
+  assert.ok(compact.length < once.length, `${compact.length} bytes against ${once.length}`);
+  assert.equal(JSON.parse(compact).subscribe.task_resources.length, 3);
+  const before = reregister(perTask);
+  assert.equal(before.core.books.frameworks.get('fw-batch')?.tasks.size, 3);
+  assert.deepEqual(seen(reregister(once)), seen(before));
+  assert.deepEqual(seen(reregister(compact)), seen(before));
+});
+
+test('the compact report gives back the tasks it was made of', () => {
+  const report = reportIn('compact', MIXED);
+  const once = reportIn('frameworksOnce', MIXED);
+  assert.deepEqual(report.frameworks, once.frameworks);
+  assert.deepEqual(
+    report.task_resources,
+    [MIXED[0], MIXED[1], MIXED[5]].map((t) => t?.task.resources),
+  );
+  assert.deepEqual(
+    report.tasks?.map((t) => t.resources_index),
+    [0, 1, 0, 1, 1, 2, 0, 1, undefined],
+  );
+  assert.ok(report.tasks?.every((t) => !('resources' in t.task) && !('agent_id' in t.task)));
+  assert.deepEqual(reportedTasksOf(report, { value: 'agent-1' } as never), once.tasks);
+  // The same checked through the wire, where the tasks naming one list share it.
+  const call = parseAgentCall(parseJsonBody(Buffer.from(body(report))));
+  assert.ok(call.type === 'SUBSCRIBE');
+  const tasks = reportedTasksOf(call.subscribe, { value: 'agent-1' } as never);
+  assert.deepEqual(JSON.parse(JSON.stringify(tasks)), JSON.parse(JSON.stringify(once.tasks)));
+  assert.equal(tasks[0]?.task.resources, tasks[2]?.task.resources);
+});
+
+test('the master says in SUBSCRIBED that it takes the compact report', () => {
+  const bed = reregister(body(reportIn('compact', HELD)));
+  const subscribed = bed.commandsOn('stream-again').find((e) => e.type === 'SUBSCRIBED');
+  assert.equal(
+    subscribed?.type === 'SUBSCRIBED' && subscribed.subscribed.takes_compact_report,
+    true,
+  );
+});
+
+test('a compact task gives back every field of its TaskInfo', () => {
+  const [first] = HELD;
+  const task = {
+    ...first?.task,
+    executor: { executor_id: { value: 'e' }, command: { value: 'run' } },
+    container: { type: 'MESOS' },
+    limits: { cpus: { value: 2 } },
+    kill_policy: { grace_period: { nanoseconds: 1000 } },
+    health_check: { type: 'COMMAND', command: { value: 'true' } },
+    check: { type: 'COMMAND', command: { command: { value: 'true' } } },
+    data: 'AAAA',
+    labels: { labels: [{ key: 'k', value: 'v' }] },
+  } as never;
+  const held = [{ ...(first as AgentTask), task }];
+  const report = reportIn('compact', held);
+  assert.deepEqual(reportedTasksOf(report, { value: 'agent-1' } as never), [
+    { framework_id: first?.framework_id, task, state: first?.state },
+  ]);
 });

@@ -51,11 +51,15 @@ function stable(snapshot: Record<string, number>): Record<string, number> {
 
 test('the rehearsal re-registers its synthetic agents, as real agents send them', () => {
   // The rehearsal's SUBSCRIBE takes the checks real agents' SUBSCRIBEs take (not the fallback).
-  for (const shape of ['frameworksOnce', 'perTask'] as const) {
+  for (const shape of ['compact', 'frameworksOnce', 'perTask'] as const) {
     const call = JSON.parse(JSON.stringify(rehearsalSubscribe(rehearsalAgent(3), 3, 10, shape)));
     assert.equal(fastAgentCall(call)?.type, 'SUBSCRIBE', shape);
     assert.equal(call.subscribe.frameworks?.length, shape === 'perTask' ? undefined : 1);
+    assert.equal(call.subscribe.task_resources?.length, shape === 'compact' ? 1 : undefined);
   }
+  // What the daemon's standby sends by default: the compact report.
+  const sent = JSON.parse(JSON.stringify(rehearsalSubscribe(rehearsalAgent(3), 3, 10)));
+  assert.equal(sent.subscribe.task_resources?.length, 1);
 });
 
 // First, before any test's master opens (and later closes) sockets of its own.

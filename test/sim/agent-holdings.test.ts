@@ -15,17 +15,21 @@ import {
   TimingWheel,
 } from '../../src/sim/index.js';
 import {
+  type AgentReport,
   agentId,
   frameworkId,
   type ReportShape,
   type Resource,
   reportIn,
+  shapeOf,
   taskId,
 } from '../../src/wire/index.js';
 
 const RESOURCES: readonly Resource[] = [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }];
 
-for (const shape of ['perTask', 'frameworksOnce'] as const)
+const SHAPES = ['perTask', 'frameworksOnce', 'compact'] as const;
+
+for (const shape of SHAPES)
   test(`agent holdings (${shape}): the kept body equals a fresh one after every kind of change, and is kept until one`, () => {
     keptUntilChanged(shape);
   });
@@ -58,7 +62,6 @@ function keptUntilChanged(shape: ReportShape): void {
     ['agent id again', () => holdings.setAgentId('a-S1')],
     ['checkpointed dropped', () => holdings.setCheckpointed([])],
   ];
-  const otherShape = shape === 'perTask' ? 'frameworksOnce' : 'perTask';
   for (const [what, change] of changes) {
     const before = holdings.body(shape);
     assert.equal(holdings.body(shape), before, `${what}: kept between changes`);
@@ -66,18 +69,20 @@ function keptUntilChanged(shape: ReportShape): void {
     const after = holdings.body(shape);
     assert.notEqual(after.toString(), before.toString(), `${what}: the body changed`);
     assert.equal(after.toString(), holdings.renderAfresh(shape), `${what}: the kept body is fresh`);
-    // The other shape is never the kept one's bytes; and this shape is kept again after it.
-    assert.equal(holdings.body(otherShape).toString(), holdings.renderAfresh(otherShape));
+    // Another shape is never the kept one's bytes; and this shape is kept again after it.
+    for (const otherShape of SHAPES.filter((other) => other !== shape))
+      assert.equal(holdings.body(otherShape).toString(), holdings.renderAfresh(otherShape));
     assert.equal(holdings.body(shape).toString(), after.toString(), `${what}: its shape again`);
-    // The frameworks-once body is what the real agent makes of the per-task one.
+    // The frameworks-once and compact bodies are what the real agent makes of the per-task one.
     const perTask = JSON.parse(holdings.renderAfresh('perTask'));
-    assert.deepEqual(JSON.parse(holdings.renderAfresh('frameworksOnce')), {
-      ...perTask,
-      subscribe: {
-        ...perTask.subscribe,
-        ...reportIn('frameworksOnce', perTask.subscribe.tasks),
-      },
-    });
+    for (const made of ['frameworksOnce', 'compact'] as const)
+      assert.deepEqual(JSON.parse(holdings.renderAfresh(made)), {
+        ...perTask,
+        subscribe: {
+          ...perTask.subscribe,
+          ...JSON.parse(JSON.stringify(reportIn(made, perTask.subscribe.tasks))),
+        },
+      });
   }
   // Changes to what is already so keep the bytes.
   const kept = holdings.body(shape);
@@ -94,7 +99,7 @@ function keptUntilChanged(shape: ReportShape): void {
     [['t', 'TASK_RUNNING']],
   );
   assert.equal(body.agent_id.value, 'a-S1');
-  assert.equal(body.subscribe.frameworks === undefined, shape === 'perTask');
+  assert.equal(shapeOf(body.subscribe), shape);
 }
 
 /** RecordIO: the record's length in decimal, a newline, the record. */
@@ -106,7 +111,8 @@ function record(value: unknown): string {
 interface Call {
   readonly type: string;
   readonly subscribe?: {
-    readonly frameworks?: readonly unknown[];
+    readonly frameworks?: readonly never[];
+    readonly task_resources?: readonly never[];
     readonly tasks: readonly { task: { task_id: { value: string } }; state: string }[];
     readonly checkpointed_resources?: readonly Resource[];
   };
@@ -114,6 +120,11 @@ interface Call {
   readonly update?: Update;
   readonly updates?: { readonly updates: readonly Update[] };
 }
+/** The shape of a SUBSCRIBE as sent (its JSON read back). */
+function sentShape(subscribe: object): ReportShape {
+  return shapeOf(subscribe as AgentReport);
+}
+
 interface Update {
   readonly framework_id: { readonly value: string };
   readonly status: { task_id: { value: string }; state: string; uuid: string };
@@ -121,14 +132,14 @@ interface Update {
 
 /**
  * A master of one agent: records every call, answers SUBSCRIBE with a stream, the rest 202.
- * Says in SUBSCRIBED whether it takes each framework listed once.
+ * Says in SUBSCRIBED which report shapes it takes, up to `takes`.
  */
-async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
+async function fakeMaster(t: TestContext, takes: ReportShape) {
   const subscribes: string[] = [];
   const updates: Update[] = [];
   let stream: ServerResponse | undefined;
-  /** `takesFrameworksOnce` false: an older master's answer to that shape is also a 400. */
-  const state = { agentId: 'agent-1', takesFrameworksOnce, isOlder: false };
+  /** `isOlder`: a master of an older version, which answers a shape past `takes` with 400. */
+  const state = { agentId: 'agent-1', takes, isOlder: false };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -142,7 +153,11 @@ async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
         return;
       }
       subscribes.push(text);
-      if (state.isOlder && call.subscribe?.frameworks !== undefined) {
+      if (
+        state.isOlder &&
+        call.subscribe !== undefined &&
+        SHAPES.indexOf(sentShape(call.subscribe)) > SHAPES.indexOf(state.takes)
+      ) {
         res.writeHead(400).end('subscribe.tasks[0].framework_info: Invalid input');
         return;
       }
@@ -155,7 +170,8 @@ async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
           subscribed: {
             agent_id: { value: state.agentId },
             heartbeat_interval_seconds: 15,
-            ...(state.takesFrameworksOnce ? { takes_frameworks_once: true } : {}),
+            ...(state.takes !== 'perTask' ? { takes_frameworks_once: true } : {}),
+            ...(state.takes === 'compact' ? { takes_compact_report: true } : {}),
           },
         }),
       );
@@ -178,14 +194,14 @@ async function fakeMaster(t: TestContext, takesFrameworksOnce: boolean) {
   };
 }
 
-for (const takesFrameworksOnce of [false, true])
-  test(`a re-subscribing simulated agent sends the body a fresh rendering gives, after each kind of change (${takesFrameworksOnce ? 'frameworks once' : 'per task'})`, async (t) => {
-    await resubscribes(t, takesFrameworksOnce);
+for (const takes of SHAPES)
+  test(`a re-subscribing simulated agent sends the body a fresh rendering gives, after each kind of change (${takes})`, async (t) => {
+    await resubscribes(t, takes);
   });
 
 /** One simulated agent on a fake master; `tick` moves its clock a second on. */
-async function oneAgent(t: TestContext, takesFrameworksOnce: boolean) {
-  const master = await fakeMaster(t, takesFrameworksOnce);
+async function oneAgent(t: TestContext, takes: ReportShape) {
+  const master = await fakeMaster(t, takes);
   const network = new SimNetwork({ master: master.url });
   t.after(() => network.close());
   let nowMs = 0;
@@ -206,8 +222,8 @@ async function oneAgent(t: TestContext, takesFrameworksOnce: boolean) {
   return { master, pool, tick };
 }
 
-async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promise<void> {
-  const { master, pool, tick } = await oneAgent(t, takesFrameworksOnce);
+async function resubscribes(t: TestContext, takes: ReportShape): Promise<void> {
+  const { master, pool, tick } = await oneAgent(t, takes);
   const until = async (what: string, condition: () => boolean) => {
     const deadline = Date.now() + 10_000;
     while (!condition()) {
@@ -279,7 +295,7 @@ async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promi
     assert.equal(sent, fresh, `${what}: the body sent is fresh`);
     const call = JSON.parse(sent) as Call;
     // As a real agent: in the shape the master said it takes (it said so at the first SUBSCRIBED).
-    assert.equal(call.subscribe?.frameworks !== undefined, takesFrameworksOnce, what);
+    assert.equal(call.subscribe === undefined ? undefined : sentShape(call.subscribe), takes, what);
     assert.deepEqual(
       call.subscribe?.tasks.map((one) => [one.task.task_id.value, one.state]),
       tasks,
@@ -378,28 +394,30 @@ async function resubscribes(t: TestContext, takesFrameworksOnce: boolean): Promi
   assert.equal(last.agent_id?.value, 'agent-2');
 }
 
-test('a simulated agent whose new leader refuses frameworks once (an older master) reports per task at once', async (t) => {
-  const { master, pool, tick } = await oneAgent(t, true);
-  await pool.start();
-  pool.holdTasks(2, { id: frameworkId('f1'), user: 'u', name: 'f1' }, RESOURCES);
-  const shapes = () =>
-    master.subscribes.map((text) =>
-      (JSON.parse(text) as Call).subscribe?.frameworks === undefined ? 'per task' : 'once',
+for (const [takes, expected] of [
+  ['frameworksOnce', ['perTask', 'compact', 'frameworksOnce']],
+  ['perTask', ['perTask', 'compact', 'frameworksOnce', 'perTask']],
+] as const)
+  test(`a simulated agent whose new leader refuses the compact report (an older master) steps down at once (${takes})`, async (t) => {
+    const { master, pool, tick } = await oneAgent(t, 'compact');
+    await pool.start();
+    pool.holdTasks(2, { id: frameworkId('f1'), user: 'u', name: 'f1' }, RESOURCES);
+    const shapes = () =>
+      master.subscribes.map((text) => sentShape((JSON.parse(text) as Call).subscribe ?? {}));
+    master.state.isOlder = true;
+    master.state.takes = takes;
+    pool.leaderChanged(1_000);
+    // The wheel is ticked past the election's jitter once; the retries after a 400 need no tick.
+    tick();
+    const deadline = Date.now() + 10_000;
+    while (pool.stats.subscribed !== 1 || master.subscribes.length < expected.length) {
+      assert.ok(Date.now() < deadline, `timed out: ${shapes().join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.deepEqual(shapes(), expected);
+    const last = JSON.parse(master.subscribes.at(-1) as string) as Call;
+    assert.deepEqual(
+      last.subscribe?.tasks.map((one) => one.task.task_id.value),
+      ['held-0-0', 'held-0-1'],
     );
-  master.state.isOlder = true;
-  master.state.takesFrameworksOnce = false;
-  pool.leaderChanged(1_000);
-  // The wheel is ticked past the election's jitter once; the retry after the 400 needs no tick.
-  tick();
-  const deadline = Date.now() + 10_000;
-  while (pool.stats.subscribed !== 1 || master.subscribes.length < 3) {
-    assert.ok(Date.now() < deadline, `timed out: ${shapes().join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  assert.deepEqual(shapes(), ['per task', 'once', 'per task']);
-  const last = JSON.parse(master.subscribes.at(-1) as string) as Call;
-  assert.deepEqual(
-    last.subscribe?.tasks.map((one) => one.task.task_id.value),
-    ['held-0-0', 'held-0-1'],
-  );
-});
+  });

@@ -196,6 +196,31 @@ const PLAIN_AGENT_CALLS: readonly unknown[] = [
       tasks: [],
     },
   },
+  // The compact report: frameworks once, two resources lists once each, tasks naming them by
+  // index (one task names none: it has no resources), no task's agent_id.
+  {
+    type: 'SUBSCRIBE',
+    agent_id,
+    subscribe: {
+      agent_info: { hostname: 'h1', port: 5051, resources: agentResources, id: agent_id },
+      version: '1.11.0',
+      frameworks: ['f-1', 'f-2'].map((value) => ({
+        framework_id: { value },
+        framework_info: { user: 'u', name: value, id: { value }, roles: ['web'] },
+      })),
+      task_resources: [structuredClone(allocated), structuredClone(allocated.slice(0, 1))],
+      tasks: (['f-1', 'f-2', 'f-1', 'f-2'] as const).map((value, i) => ({
+        framework_id: { value },
+        task: {
+          name: `n${i}`,
+          task_id: { value: `t${i}` },
+          command: { value: 'sleep 10' },
+        },
+        ...(i === 3 ? {} : { resources_index: i === 1 ? 1 : 0 }),
+        state: i === 1 ? 'TASK_FINISHED' : 'TASK_RUNNING',
+      })),
+    },
+  },
   { type: 'PONG', agent_id },
   { type: 'UPDATE', agent_id, update: { framework_id, status } },
   { type: 'UPDATE', agent_id, update: { framework_id, status }, pong: true },

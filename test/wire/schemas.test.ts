@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BadRequestError } from '../../src/wire/errors.js';
-import { MAX_REPORTED_FRAMEWORKS } from '../../src/wire/limits.js';
+import { MAX_REPORTED_FRAMEWORKS, MAX_REPORTED_RESOURCE_LISTS } from '../../src/wire/limits.js';
 import { parseAgentCall, parseCall, parseMasterCall } from '../../src/wire/schemas.js';
 import { newStatusUuid } from '../../src/wire/status-uuid.js';
 
@@ -257,6 +257,37 @@ test('agent call validation takes either shape of report', () => {
   assert.deepEqual(narrow(once, 'SUBSCRIBE').subscribe.tasks?.[0]?.framework_id.value, 'f-1');
 });
 
+/** A compact report's task: no resources or agent_id of its own, the table's list `index` if given. */
+function compactTask(frameworkIdValue: string, index?: unknown) {
+  const { resources: _, agent_id: __, ...task } = heldTask(frameworkIdValue).task;
+  return {
+    framework_id: { value: frameworkIdValue },
+    task,
+    ...(index === undefined ? {} : { resources_index: index }),
+    state: 'TASK_RUNNING',
+  };
+}
+
+const cpus = [
+  { name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, allocation_info: { role: '*' } },
+];
+
+test('agent call validation takes the compact report', () => {
+  const call = parseAgentCall(
+    reporting({
+      frameworks: [listed('f-1')],
+      task_resources: [cpus, []],
+      tasks: [compactTask('f-1', 0), compactTask('f-1', 1), compactTask('f-1')],
+    }),
+  );
+  const subscribe = narrow(call, 'SUBSCRIBE').subscribe;
+  assert.deepEqual(subscribe.task_resources, [cpus, []]);
+  assert.deepEqual(
+    subscribe.tasks?.map((t) => t.resources_index),
+    [0, 1, undefined],
+  );
+});
+
 test('agent call validation names the offending field', () => {
   const update = {
     framework_id,
@@ -322,6 +353,125 @@ test('agent call validation names the offending field', () => {
         frameworks: Array.from({ length: MAX_REPORTED_FRAMEWORKS + 1 }, () => listed('f-1')),
       }),
       'subscribe.frameworks',
+      /at most/,
+    ],
+    [
+      'SUBSCRIBE compact, an index past the table',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: [cpus],
+        tasks: [compactTask('f-1', 0), compactTask('f-1', 1)],
+      }),
+      'subscribe.tasks[1].resources_index',
+      /1 is not an index of subscribe.task_resources \(1 lists\)/,
+    ],
+    [
+      'SUBSCRIBE compact, a negative index',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: [cpus],
+        tasks: [compactTask('f-1', -1)],
+      }),
+      'subscribe.tasks[0].resources_index',
+      /non-negative integer/,
+    ],
+    [
+      'SUBSCRIBE compact, an index that is no integer',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: [cpus],
+        tasks: [compactTask('f-1', 0.5)],
+      }),
+      'subscribe.tasks[0].resources_index',
+      /non-negative integer/,
+    ],
+    [
+      'SUBSCRIBE compact, a task with resources of its own',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: [cpus],
+        tasks: [compactTask('f-1', 0), { ...heldTask('f-1'), resources_index: 0 }],
+      }),
+      'subscribe.tasks[1].task.resources',
+      /not allowed beside subscribe.task_resources/,
+    ],
+    [
+      'SUBSCRIBE compact, a task with an agent_id of its own',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: [cpus],
+        tasks: [
+          compactTask('f-1', 0),
+          {
+            ...compactTask('f-1', 0),
+            task: { ...compactTask('f-1').task, agent_id: { value: 'a' } },
+          },
+        ],
+      }),
+      'subscribe.tasks[1].task.agent_id',
+      /not allowed beside subscribe.task_resources/,
+    ],
+    [
+      'SUBSCRIBE frameworks once, a task without its agent_id',
+      reporting({
+        frameworks: [listed('f-1')],
+        tasks: [{ ...compactTask('f-1'), framework_id: { value: 'f-1' } }],
+      }),
+      'subscribe.tasks[0].task.agent_id',
+      /required/,
+    ],
+    [
+      'SUBSCRIBE compact, more lists than tasks',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: [cpus, cpus],
+        tasks: [compactTask('f-1', 0)],
+      }),
+      'subscribe.task_resources',
+      /2 resources lists for 1 tasks/,
+    ],
+    [
+      'SUBSCRIBE compact, a table without frameworks',
+      reporting({ task_resources: [cpus], tasks: [{ ...compactTask('f-1', 0), framework_info }] }),
+      'subscribe.task_resources',
+      /only beside subscribe.frameworks/,
+    ],
+    [
+      'SUBSCRIBE frameworks once, an index without a table',
+      reporting({
+        frameworks: [listed('f-1')],
+        tasks: [{ ...heldTask('f-1'), resources_index: 0 }],
+      }),
+      'subscribe.tasks[0].resources_index',
+      /not allowed without subscribe.task_resources/,
+    ],
+    [
+      'SUBSCRIBE compact, a task of a framework not listed',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: [cpus],
+        tasks: [compactTask('f-1', 0), compactTask('f-2', 0)],
+      }),
+      'subscribe.tasks[1].framework_id',
+      /framework "f-2" is not listed in subscribe.frameworks/,
+    ],
+    [
+      'SUBSCRIBE compact, a list of the table that is no resources list',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: [[{ name: 'cpus', type: 'SCALAR', scalar: { value: -1 } }]],
+        tasks: [compactTask('f-1', 0)],
+      }),
+      'subscribe.task_resources[0][0].scalar.value',
+      /./,
+    ],
+    [
+      'SUBSCRIBE compact, too many lists',
+      reporting({
+        frameworks: [listed('f-1')],
+        task_resources: Array.from({ length: MAX_REPORTED_RESOURCE_LISTS + 1 }, () => []),
+      }),
+      'subscribe.task_resources',
       /at most/,
     ],
   ];

@@ -16,6 +16,7 @@ import {
   agentId as mintAgentId,
   type ReportedTask,
   type Resource,
+  reportedTasksOf,
   reregisterSpreadMs,
   shapeOf,
   type TaskState,
@@ -189,7 +190,9 @@ export function subscribe(
   }
   // Checked before anything changes: tasks that do not fit the agent would break the
   // allocator's books (an agent's SUBSCRIBE is input like any other).
-  const checked = checkReportedTasks(core, id.value, total, call.tasks ?? []);
+  // Whatever shape the agent reported in (wire/agent-report.ts), the same tasks.
+  const reported = reportedTasksOf(call, id);
+  const checked = checkReportedTasks(core, id.value, total, reported);
   if (checked.kind === 'problem') return refuse(core, streamId, idValue, checked.problem);
   const parsed = checked.parsed;
   const isNew = agent === undefined;
@@ -205,7 +208,7 @@ export function subscribe(
       registeredTimeSec: nowSec(core),
     });
     core.books.agents.set(id.value, agent);
-    adoptTasks(core, agent, call.tasks ?? [], parsed, frameworkInfoOf(call));
+    adoptTasks(core, agent, reported, parsed, frameworkInfoOf(call));
     allocatorHandle(core, {
       kind: 'agentAdded',
       agentId: id,
@@ -236,7 +239,7 @@ export function subscribe(
     agent.version = call.version;
     moveAgentTo(agent, { state: 'connected', streamId });
     agent.reregisteredTimeSec = nowSec(core);
-    reconcileTasks(core, agent, call.tasks ?? [], parsed, frameworkInfoOf(call));
+    reconcileTasks(core, agent, reported, parsed, frameworkInfoOf(call));
     if (!wasOffline) allocatorHandle(core, { kind: 'agentRemoved', agentId: id });
     allocatorHandle(core, {
       kind: 'agentAdded',
@@ -265,6 +268,7 @@ export function subscribe(
         (core.options.agentPingTimeoutMs * core.options.maxAgentPingTimeouts) / 1000,
       folds_pongs: true,
       takes_frameworks_once: true,
+      takes_compact_report: true,
       reregister_spread_ms: reregisterSpreadMs(core.books.agents.size),
     },
   });

@@ -451,6 +451,12 @@ function taskInfo(ids: Ids): Json {
   };
 }
 
+/** A compact report's task: its resources are in the report's table, its agent implied. */
+function withoutResources(task: Json): Json {
+  const { resources: _, agent_id: __, ...rest } = task as Record<string, Json>;
+  return rest;
+}
+
 /** Valid calls of each kind, to mutate. The scheduler's use the framework's real ids. */
 export function templates(ids: Ids): Record<CallKind, Json[]> {
   const framework_id = { value: ids.frameworkId };
@@ -580,6 +586,24 @@ export function templates(ids: Ids): Record<CallKind, Json[]> {
           version: '1.11.0',
           frameworks: [{ framework_id, framework_info: frameworkInfo() }],
           tasks: [{ framework_id, task: taskInfo(ids), state: 'TASK_RUNNING' }],
+        },
+      },
+      {
+        // Compact: frameworks once, each resources list once, tasks naming theirs by index.
+        type: 'SUBSCRIBE',
+        subscribe: {
+          agent_info: { hostname: 'h', port: 5051, resources: [resource()], id: agent_id },
+          version: '1.11.0',
+          frameworks: [{ framework_id, framework_info: frameworkInfo() }],
+          task_resources: [(taskInfo(ids) as { resources: Json }).resources],
+          tasks: [
+            {
+              framework_id,
+              task: withoutResources(taskInfo(ids)),
+              resources_index: 0,
+              state: 'TASK_RUNNING',
+            },
+          ],
         },
       },
       {
