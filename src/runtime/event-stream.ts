@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { encodeRecord } from '../wire/index.js';
 import { JSON_EVENT_ENCODER, type MessageEncoder } from './codec.js';
 
@@ -19,6 +19,27 @@ function flushAll(): void {
   isFlushScheduled = false;
   for (const stream of withPending) stream.flush();
   withPending.clear();
+}
+
+/**
+ * What a stream needs of its response: the part of node:http's ServerResponse it uses, so
+ * that the master's connection front (http-front.ts) can answer an agent's SUBSCRIBE with
+ * its own writer of the same bytes, without a ServerResponse (#10).
+ */
+export interface StreamResponse {
+  writeHead(statusCode: number, headers: Readonly<Record<string, string>>): unknown;
+  /** Writes the head now (it is otherwise written with the first body bytes). */
+  flushHeaders(): void;
+  once(event: 'close', listener: () => void): unknown;
+  /** The socket once the response may write to it (null while it waits behind a pipelined one). */
+  readonly socket: Socket | null;
+  readonly chunkedEncoding: boolean;
+  readonly writableEnded: boolean;
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  write(chunk: string | Buffer): boolean;
+  end(): unknown;
+  destroy(error?: Error): unknown;
 }
 
 export interface EventStreamOptions {
@@ -70,7 +91,7 @@ export class EventStream<E> {
   private areHeadersOut: boolean;
 
   constructor(
-    private readonly response: ServerResponse,
+    private readonly response: StreamResponse,
     private readonly options: EventStreamOptions = {},
   ) {
     this.encoder = options.encoder ?? JSON_EVENT_ENCODER;

@@ -54,6 +54,7 @@ export {
   DEFAULT_MAX_BUFFERED_BYTES,
   EventStream,
   type EventStreamOptions,
+  type StreamResponse,
 } from './event-stream.js';
 export {
   completeUtf8Length,
@@ -69,6 +70,15 @@ export {
   withFile,
 } from './files-routes.js';
 export {
+  type BodyVerdict,
+  type FrontHead,
+  type FrontShape,
+  frontShape,
+  type HeadVerdict,
+  judgeBody,
+  readHead,
+} from './front-request.js';
+export {
   type AuthenticationRequired,
   type Authenticator,
   allowAnonymous,
@@ -81,6 +91,7 @@ export {
   type RouteAccess,
 } from './http-auth.js';
 export { HttpError, REFUSED_LINGER_MS, sendError, statusOf } from './http-errors.js';
+export { type FrontCall, FrontResponse, HttpFront, type HttpFrontOptions } from './http-front.js';
 export {
   jsonpCallback,
   parseJsonBody,
