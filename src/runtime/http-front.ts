@@ -19,6 +19,11 @@ export interface FrontCall {
   readonly remoteAddress: string | undefined;
   /** Aborts when the connection closes; made only when read. */
   readonly signal: AbortSignal;
+  /**
+   * Whether the call is still the taker's to answer or hand off: not once the front gave it
+   * to node:http itself (the client sent more, or half-closed, while it waited).
+   */
+  readonly isWaiting: boolean;
   /** To node:http, as if never read: only before respond(). */
   handOff(): void;
   /** The answer's writer; the call is the front's from here on. */
@@ -54,11 +59,6 @@ interface Reading {
   readonly startedMs: number;
 }
 
-/** Sockets past their request: a byte more, or the client's FIN, ends the connection. */
-function cutOnMore(this: Socket): void {
-  this.destroy();
-}
-
 /** Errors end the connection ('close' follows); without a listener they would throw. */
 function ignoreError(): void {}
 
@@ -76,6 +76,8 @@ export class HttpFront {
   private readonly onData: (this: Socket, chunk: Buffer) => void;
   private readonly onEnd: (this: Socket) => void;
   private readonly onClose: (this: Socket) => void;
+  private readonly onMoreData: (this: Socket, chunk: Buffer) => void;
+  private readonly onLateEnd: (this: Socket) => void;
 
   constructor(
     private readonly server: Server,
@@ -93,6 +95,12 @@ export class HttpFront {
     this.onClose = function (this: Socket) {
       front.reading.delete(this);
       front.held.delete(this);
+    };
+    this.onMoreData = function (this: Socket, chunk: Buffer) {
+      front.more(this, chunk);
+    };
+    this.onLateEnd = function (this: Socket) {
+      front.more(this, undefined);
     };
     this.nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
     server.removeAllListeners('connection');
@@ -175,18 +183,36 @@ export class HttpFront {
     this.reading.delete(socket);
     socket.removeListener('data', this.onData);
     socket.removeListener('end', this.onEnd);
-    socket.on('data', cutOnMore);
-    socket.on('end', cutOnMore);
+    socket.on('data', this.onMoreData);
+    socket.on('end', this.onLateEnd);
     const call = new TakenCall(this, socket, bytes, bodyStart);
     this.held.set(socket, call);
     this.options.take(call);
   }
 
-  /** A taken call declined by its taker: node:http's now. */
+  /**
+   * Bytes past a taken request, or the client's FIN. Still unanswered, the request and what
+   * followed are node:http's, which judges them together (data after a `Connection: close`
+   * request is a 400; a FIN aborts the request). Answered, the stream is cut: node:http would
+   * write its 400 into the middle of the stream, which no client can read either.
+   */
+  private more(socket: Socket, chunk: Buffer | undefined): void {
+    const call = this.held.get(socket);
+    if (call === undefined) return;
+    if (!call.isWaiting) {
+      socket.destroy();
+      return;
+    }
+    call.withdraw();
+    if (chunk !== undefined) call.bytes = Buffer.concat([call.bytes, chunk]);
+    this.handBack(socket, call.bytes);
+  }
+
+  /** A taken call declined by its taker, or withdrawn (more()): node:http's now. */
   handBack(socket: Socket, bytes: Buffer): void {
     if (!this.held.delete(socket)) return; // cut meanwhile (closed, or the server stopped)
-    socket.removeListener('data', cutOnMore);
-    socket.removeListener('end', cutOnMore);
+    socket.removeListener('data', this.onMoreData);
+    socket.removeListener('end', this.onLateEnd);
     this.toNode(socket, bytes);
   }
 
@@ -245,15 +271,21 @@ function bytesOf(reading: Reading): Buffer {
 }
 
 class TakenCall implements FrontCall {
-  private state: 'taken' | 'handedOff' | 'answered' = 'taken';
+  /** withdrawn: handed to node:http by the front itself (more()), the taker not told. */
+  private state: 'taken' | 'handedOff' | 'withdrawn' | 'answered' = 'taken';
   private controller: AbortController | undefined;
 
   constructor(
     private readonly front: HttpFront,
     private readonly socket: Socket,
-    private readonly bytes: Buffer,
+    /** The request as read (and what followed it, once withdrawn). */
+    public bytes: Buffer,
     private readonly bodyStart: number,
   ) {}
+
+  withdraw(): void {
+    this.state = 'withdrawn';
+  }
 
   get body(): Buffer {
     return this.bytes.subarray(this.bodyStart);
@@ -278,6 +310,7 @@ class TakenCall implements FrontCall {
   }
 
   handOff(): void {
+    if (this.state === 'withdrawn') return;
     if (this.state !== 'taken') throw new Error(`a front call ${this.state} cannot be handed off`);
     this.state = 'handedOff';
     this.front.handBack(this.socket, this.bytes);

@@ -74,7 +74,10 @@ async function takeSubscribe(call: FrontCall, master: MasterApi, turns: TurnBudg
       return;
     }
   }
+  if (!call.isWaiting) return;
   await turns.run(() => {
+    // Given to node:http meanwhile by the front (the client sent more): its call now.
+    if (!call.isWaiting) return undefined;
     let parsed: AgentCall;
     try {
       parsed = parseAgentCall(parseJsonBody(call.body));
