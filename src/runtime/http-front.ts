@@ -9,8 +9,8 @@
 // (bench/RESULTS.md, "Failover, twelfth pass (the leader's HTTP front)"; #10).
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { StreamResponse } from './event-stream.js';
 import { type FrontHead, type FrontShape, judgeBody, readHead } from './front-request.js';
+import type { StreamResponse } from './stream-response.js';
 
 /** A request the front read whole; its taker answers it or hands it to node:http. */
 export interface FrontCall {

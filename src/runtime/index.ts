@@ -54,7 +54,6 @@ export {
   DEFAULT_MAX_BUFFERED_BYTES,
   EventStream,
   type EventStreamOptions,
-  type StreamResponse,
 } from './event-stream.js';
 export {
   completeUtf8Length,
@@ -136,6 +135,7 @@ export {
   silentLogger,
 } from './logger.js';
 export { listFiles, readFile } from './operator-files.js';
+export type { StreamResponse } from './stream-response.js';
 export {
   readServerTls,
   type ServerTls,
