@@ -2,7 +2,7 @@
 //
 //   node --import tsx bench/reregister.ts [--agents 2000] [--tasks 10] [--within 1000]
 //                                         [--rounds 3] [--profile <dir>] [--warm] [--warm-http]
-//                                         [--cold] > /dev/null
+//                                         [--cold] [--no-front] > /dev/null
 //
 // This process is the master (so process.cpuUsage() is the master's CPU alone; its
 // info-level log goes to stdout, as the daemon's: send it to /dev/null); the agents are
@@ -18,7 +18,8 @@
 // then its HTTP side too (src/master/warm-up-http.ts). --cold: the first master runs in a
 // process of its own (bench/reregister-admit.ts), so this one has run no agent API code
 // before round 1, as a standby has not (without it, round 1 follows the first master's
-// registrations in this process: warmer than a standby).
+// registrations in this process: warmer than a standby). --no-front: the measured masters
+// leave every request to node:http (no connection front, runtime/http-front.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,7 @@ const { values } = parseArgs({
     warm: { type: 'boolean', default: false },
     'warm-http': { type: 'boolean', default: false },
     cold: { type: 'boolean', default: false },
+    'no-front': { type: 'boolean', default: false },
   },
 });
 const AGENTS = Number(values.agents);
@@ -175,6 +177,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   const next = testMaster({
     registry: new InMemoryRegistry({ initial: held }),
     logger: logger(),
+    isAgentFrontOn: !values['no-front'],
   });
   const nextUrl = await next.start();
   if (master !== undefined) await master.stop();
@@ -212,7 +215,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   say(
     `round ${round}: ${(cpuMs / AGENTS).toFixed(3)} ms master CPU per re-registration (${Math.round(cpuMs)} ms, GC pauses ${Math.round(roundGcMs)} ms), ` +
       `all back in ${Math.round(elapsedMs)} ms (${Math.round(elapsedMs - WITHIN_MS)} ms past the spread), ` +
-      `10 ms timer ≤ ${Math.round(lateMs)} ms late; ${tasks} tasks adopted; load ${load.toFixed(1)} → ${loadavg()[0]?.toFixed(1)}`,
+      `10 ms timer ≤ ${Math.round(lateMs)} ms late; ${tasks} tasks adopted, ${master.agentFrontAnswered} SUBSCRIBEs answered by the front; load ${load.toFixed(1)} → ${loadavg()[0]?.toFixed(1)}`,
   );
 }
 child.stdin.end();

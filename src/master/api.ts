@@ -3,7 +3,13 @@
 // call these; they never see the master's class, its core or its sockets.
 import type { ServerResponse } from 'node:http';
 import type { QuotaConfig } from '../allocator/index.js';
-import type { Acls, FileOpener, MessageEncoder, Principal } from '../runtime/index.js';
+import type {
+  Acls,
+  FileOpener,
+  MessageEncoder,
+  Principal,
+  StreamResponse,
+} from '../runtime/index.js';
 import type {
   Accept,
   AgentSubscribe,
@@ -171,7 +177,7 @@ export interface StreamCommands {
     call: AgentSubscribe,
     agentIdValue: string | undefined,
     remoteIp: string,
-    response: ServerResponse,
+    response: StreamResponse,
   ): Promise<void>;
   /** The agent's stream id, if it is subscribed on one. */
   agentStreamId(agent: AgentRecord): string | undefined;

@@ -20,6 +20,7 @@ import {
   type Principal,
   type RegisteredRoute,
   requireAuthorized,
+  type StreamResponse,
   schemeOf,
   serveFiles,
   type Timer,
@@ -228,7 +229,7 @@ export class Master implements MasterApi {
     const log = options.logFile ?? options.externalLogFile;
     if (log !== undefined) this.attachedFiles.attach(log, '/master/log');
     routeSchedulerApi(this.http, this);
-    routeAgentApi(this.http, this, this.agentCalls);
+    routeAgentApi(this.http, this, this.agentCalls, options.isAgentFrontOn !== false);
     routeOperatorApi(this.http, this);
     routeEndpoints(this.http, this);
     serveFiles(this.http, this.attachedFiles.open, {
@@ -425,7 +426,7 @@ export class Master implements MasterApi {
    * closed at stop); `requestClosed`, when given, ends it too.
    */
   private openStream<E>(
-    response: ServerResponse,
+    response: StreamResponse,
     requestClosed: AbortSignal | undefined,
     encoder?: MessageEncoder,
     deferHeaders = false,
@@ -521,7 +522,7 @@ export class Master implements MasterApi {
     call: AgentSubscribe,
     agentIdValue: string | undefined,
     remoteIp: string,
-    response: ServerResponse,
+    response: StreamResponse,
   ): Promise<void> {
     // The agent gone while its call waited (for the registry, or its turn): no stream.
     if (response.destroyed || this.isStopping) return;
@@ -797,6 +798,11 @@ export class Master implements MasterApi {
 
   masterInfo(): MasterInfo {
     return this.core.masterInfo();
+  }
+
+  /** Agents' SUBSCRIBEs the connection front answered (runtime/http-front.ts): for tests and benches. */
+  get agentFrontAnswered(): number {
+    return this.http.frontAnswered;
   }
 
   snapshotMetrics(): Record<string, number> {

@@ -86,6 +86,12 @@ export interface MasterOptions {
   readonly onInvariantFailure?: (error: Error) => void;
   /** --max_request_body: the largest body a request may carry (413 above it; 8 MiB by default). */
   readonly maxRequestBodyBytes?: number;
+  /**
+   * Whether a connection front reads Agora's agents' SUBSCRIBEs and writes their streams
+   * itself (runtime/http-front.ts; default true). Off, node:http takes every request: the
+   * same answers, for tests that compare the two.
+   */
+  readonly isAgentFrontOn?: boolean;
   /** The file the master's log is also written to (--log_dir), served as `/master/log`. */
   readonly logFile?: string;
   /** --external_log_file: a log someone else writes, served as `/master/log` without --log_dir. */

@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
 import { encodeRecord } from '../wire/index.js';
 import { JSON_EVENT_ENCODER, type MessageEncoder } from './codec.js';
+import type { StreamResponse } from './stream-response.js';
 
 /** A subscriber this far behind (bytes buffered in its socket) is cut off and resubscribes. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -70,7 +70,7 @@ export class EventStream<E> {
   private areHeadersOut: boolean;
 
   constructor(
-    private readonly response: ServerResponse,
+    private readonly response: StreamResponse,
     private readonly options: EventStreamOptions = {},
   ) {
     this.encoder = options.encoder ?? JSON_EVENT_ENCODER;

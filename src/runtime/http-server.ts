@@ -4,8 +4,16 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AgoraError, limits } from '../wire/index.js';
+import { frontShape } from './front-request.js';
 import type { Authenticator, RouteAccess } from './http-auth.js';
 import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
+import {
+  FRONT_DEADLINE_MS,
+  FRONT_MAX_BODY_BYTES,
+  FRONT_MAX_HEAD_BYTES,
+  type FrontCall,
+  HttpFront,
+} from './http-front.js';
 import {
   parseTarget,
   type Request,
@@ -107,6 +115,7 @@ export class HttpServer {
   private readonly unanswered = new Set<ServerResponse>();
   private closing: Promise<void> | undefined;
   private readonly bodyDeadlines: BodyDeadlines;
+  private httpFront: HttpFront | undefined;
 
   /** One function for every watched body (no closure per request): finds its response on it. */
   private readonly onSlowBody = (reason: string, raw: IncomingMessage) => {
@@ -211,6 +220,67 @@ export class HttpServer {
     return this;
   }
 
+  /**
+   * Has a connection front (http-front.ts) take `method path` requests of exactly the shape
+   * Agora's agent sends (front-request.ts) whose body starts with `bodyPrefix`, for `take`
+   * to answer with the front's own writer or hand back to node:http (and so to the route
+   * registered for them). Not on a server that authenticates, authorizes routes or speaks
+   * TLS: those checks live on node:http's path only, so the front steps aside. Returns
+   * whether it is on. One front per server.
+   */
+  front(
+    method: string,
+    path: string,
+    bodyPrefix: string,
+    take: (call: FrontCall) => unknown,
+  ): boolean {
+    const { options } = this;
+    if (
+      options.tls !== undefined ||
+      options.authenticate !== undefined ||
+      options.authorizeRoute !== undefined
+    )
+      return false;
+    if (this.httpFront !== undefined) throw new Error('a server has one front');
+    if (this.routeFor(path)?.byMethod.has(method) !== true)
+      throw new Error(`a front for ${method} ${path} needs its route registered first`);
+    this.httpFront = new HttpFront(this.server as Server, {
+      shape: frontShape(method, path, bodyPrefix, {
+        maxHeadBytes: FRONT_MAX_HEAD_BYTES,
+        maxBodyBytes: FRONT_MAX_BODY_BYTES,
+      }),
+      deadlineMs: FRONT_DEADLINE_MS,
+      take: (call) => {
+        // What dispatch() checks before any handler: the master not leading, or recovering.
+        if (options.unavailable?.(path) !== undefined) {
+          call.handOff();
+          return;
+        }
+        let taken: unknown;
+        try {
+          taken = take(call);
+        } catch (error) {
+          this.failTaken(call, error, path);
+          return;
+        }
+        if (taken instanceof Promise) taken.catch((error) => this.failTaken(call, error, path));
+      },
+    });
+    return true;
+  }
+
+  /**
+   * A front's taker that threw: a bug, as for a handler (dispatch's fail), but node:http's
+   * 500 cannot be written on a connection node:http never saw, so the connection is cut.
+   */
+  private failTaken(call: FrontCall, error: unknown, path: string): void {
+    if (isInvariantFailure(error)) {
+      this.options.logger.fatal({ err: error, path }, 'invariant broken');
+      this.options.onInvariantFailure?.(error);
+    } else this.options.logger.error({ err: error, path }, 'request failed');
+    call.destroy();
+  }
+
   /** The realm of a route; throws for one the route-access table leaves out. */
   private classify(method: string, path: string, isPrefix: boolean): RouteAccess | undefined {
     const table = this.options.routeAccess;
@@ -237,9 +307,14 @@ export class HttpServer {
    * it starts, so long-lived streams do not inflate it.
    */
   get pendingRequests(): number {
-    let pending = 0;
+    let pending = this.httpFront?.waiting ?? 0;
     for (const response of this.unanswered) if (!response.headersSent) pending += 1;
     return pending;
+  }
+
+  /** Requests the connection front answered itself (0 without one): for tests and benches. */
+  get frontAnswered(): number {
+    return this.httpFront?.answered ?? 0;
   }
 
   /** Listens on host:port (0 for an ephemeral port) and resolves with the bound address. */
@@ -263,10 +338,14 @@ export class HttpServer {
     const closed = once(this.server, 'close');
     this.server.close();
     this.bodyDeadlines.stop();
+    this.httpFront?.stop();
     for (const lifetime of this.lifetimes) lifetime.end('server stopping');
     this.server.closeIdleConnections();
     // Streams were ended by their owners on abort; anything still open now is cut.
-    setImmediate(() => this.server.closeAllConnections());
+    setImmediate(() => {
+      this.server.closeAllConnections();
+      this.httpFront?.cutAll();
+    });
     await closed;
   }
 

@@ -69,6 +69,15 @@ export {
   withFile,
 } from './files-routes.js';
 export {
+  type BodyVerdict,
+  type FrontHead,
+  type FrontShape,
+  frontShape,
+  type HeadVerdict,
+  judgeBody,
+  readHead,
+} from './front-request.js';
+export {
   type AuthenticationRequired,
   type Authenticator,
   allowAnonymous,
@@ -81,6 +90,7 @@ export {
   type RouteAccess,
 } from './http-auth.js';
 export { HttpError, REFUSED_LINGER_MS, sendError, statusOf } from './http-errors.js';
+export { type FrontCall, FrontResponse, HttpFront, type HttpFrontOptions } from './http-front.js';
 export {
   jsonpCallback,
   parseJsonBody,
@@ -125,6 +135,7 @@ export {
   silentLogger,
 } from './logger.js';
 export { listFiles, readFile } from './operator-files.js';
+export type { StreamResponse } from './stream-response.js';
 export {
   readServerTls,
   type ServerTls,

@@ -1,16 +1,19 @@
 // POST /master/api/v1/agent: Agora's own agent protocol (see wire/agent-protocol.ts).
 import type { ServerResponse } from 'node:http';
 import {
+  type FrontCall,
   HttpError,
   type HttpServer,
   parseJsonBody,
   type Request,
   readJsonBytes,
   requireAuthorized,
+  type StreamResponse,
   sendEmpty,
   type TurnBudget,
 } from '../../runtime/index.js';
 import {
+  type AgentCall,
   assertNever,
   BadRequestError,
   parseAgentCall,
@@ -28,7 +31,12 @@ const AGENT_SUBSCRIBE_BODY_BYTES = 128 * 1024 * 1024;
  * keep-alive could not go out (#10). One queue for all agent calls keeps each agent's calls
  * in order (its UPDATEs after its SUBSCRIBE).
  */
-export function routeAgentApi(http: HttpServer, master: MasterApi, turns: TurnBudget): void {
+export function routeAgentApi(
+  http: HttpServer,
+  master: MasterApi,
+  turns: TurnBudget,
+  isFrontOn: boolean,
+): void {
   http.route(['POST'], '/master/api/v1/agent', async (request, response) => {
     // An agent's SUBSCRIBE lists every task it holds: thousands of tasks outgrow the
     // limit meant for calls from frameworks and operators.
@@ -41,6 +49,60 @@ export function routeAgentApi(http: HttpServer, master: MasterApi, turns: TurnBu
     if (recovering !== undefined) await recovering;
     await turns.run(() => handleCall(request, response, master, body));
   });
+  // Agora's own agents SUBSCRIBE in one exact request shape (runtime/front-request.ts):
+  // the front reads those itself, and this answers the ones that open a stream.
+  if (isFrontOn)
+    http.front('POST', '/master/api/v1/agent', '{"type":"SUBSCRIBE",', (call) =>
+      takeSubscribe(call, master, turns),
+    );
+}
+
+/**
+ * A SUBSCRIBE read by the connection front (runtime/http-front.ts): the route's success path
+ * above, the same steps in the same queue, with the stream written by the front's own
+ * writer. Whatever the route would answer otherwise (a body that does not parse, a call
+ * refused, the master stopping while it recovers) is handed to node:http before a byte is
+ * written, so that the route above answers it as it always has.
+ */
+async function takeSubscribe(call: FrontCall, master: MasterApi, turns: TurnBudget): Promise<void> {
+  const recovering = master.recovered(call);
+  if (recovering !== undefined) {
+    try {
+      await recovering;
+    } catch {
+      call.handOff();
+      return;
+    }
+  }
+  if (!call.isWaiting) return;
+  await turns.run(() => {
+    // Given to node:http meanwhile by the front (the client sent more): its call now.
+    if (!call.isWaiting) return undefined;
+    let parsed: AgentCall;
+    try {
+      parsed = parseAgentCall(parseJsonBody(call.body));
+      if (parsed.type !== 'SUBSCRIBE') throw new Error('not a SUBSCRIBE');
+      requireAuthorized(master.acls, 'register_agents', undefined, undefined);
+    } catch {
+      call.handOff();
+      return undefined;
+    }
+    return subscribe(master, parsed, call.remoteAddress, call.respond());
+  });
+}
+
+function subscribe(
+  master: MasterApi,
+  call: Extract<AgentCall, { type: 'SUBSCRIBE' }>,
+  remoteAddress: string | undefined,
+  response: StreamResponse,
+): Promise<void> {
+  return master.subscribeAgent(
+    call.subscribe,
+    call.agent_id?.value ?? call.subscribe.agent_info.id?.value,
+    (remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+    response,
+  );
 }
 
 /** One agent call, synchronously up to its answer (a SUBSCRIBE's promise lasts as its stream). */
@@ -55,13 +117,7 @@ function handleCall(
     // Registering and re-registering alike (Mesos' register_agents): a denied agent is
     // refused before the master books anything of it.
     requireAuthorized(master.acls, 'register_agents', request.principal?.value, undefined);
-    const remote = request.raw.socket.remoteAddress ?? '127.0.0.1';
-    return master.subscribeAgent(
-      call.subscribe,
-      call.agent_id?.value ?? call.subscribe.agent_info.id?.value,
-      remote.replace(/^::ffff:/, ''),
-      response,
-    );
+    return subscribe(master, call, request.raw.socket.remoteAddress, response);
   }
   const agent = master.books.agents.get(call.agent_id.value);
   if (agent === undefined) throw new BadRequestError('agent_id', 'Agent cannot be found');
