@@ -45,13 +45,13 @@ import {
   applyOperation,
   EMPTY_REGISTRY_STATE,
   InMemoryRegistry,
-  type RegistryOperation,
   type RegistryState,
 } from '../src/registry/index.js';
 import { createLogger } from '../src/runtime/index.js';
 import type { AgentInfo } from '../src/wire/index.js';
 import { ROOT, waitFor } from '../test/integration/harness.js';
 import { testMaster } from '../test/master/daemon-routes.js';
+import { KeptRegistry } from '../test/master/kept-registry.js';
 import { startHeapSampling } from './heap-sampling.js';
 
 const { values } = parseArgs({
@@ -75,14 +75,6 @@ const AGENTS = Number(values.agents);
 const TASKS = Number(values.tasks);
 const WITHIN_MS = Number(values.within);
 const ROUNDS = Number(values.rounds);
-
-class KeptRegistry extends InMemoryRegistry {
-  held: RegistryState | undefined;
-  override async apply(op: RegistryOperation): Promise<RegistryState> {
-    this.held = await super.apply(op);
-    return this.held;
-  }
-}
 
 /** The master's log, as the daemon's: info level, written once per loop round, on stdout. */
 const logger = () => createLogger('master');
