@@ -14,12 +14,13 @@
 // the registry and rehearses re-registrations, and V8's memory reducer compacts it when it
 // idles, which sets the old generation's limit (where marking starts) just above a few tens
 // of MB. Elected, it then meets every agent at once and its books grow by ~150 MB in 2-3 s: V8
-// started a mark-compact two or three times in that storm (each a 30-190 ms pause on the
+// started a mark-compact two or three times in that storm (each a 15-190 ms pause on the
 // main thread and 50-170 ms of marking on a helper thread, freeing little: the books are
 // alive), on the two cores the storm already saturates. --initial-old-space-size=256 makes
 // 256 MB the lowest that limit goes (V8 calls it the size below which it may skip full
-// collections): bench:failover's storm at 10,000 agents / 100,000 tasks ran with none or one
-// (bench/RESULTS.md, "the new leader's garbage collection"). It reserves nothing: a master of
+// collections): bench:failover's storm at 10,000 agents / 100,000 tasks then ran with one, near
+// its end, and the leader's CPU for it fell 6-11 % (bench/RESULTS.md, "the new leader's
+// garbage collection"). It reserves nothing: a master of
 // 500 agents held the same RSS at rest with it (~90 MB; the memory reducer still compacts an
 // idle heap), and past 10,000 agents the live books alone set the limit higher. 512 cost a
 // leader ~230 MB more RSS after the storm (garbage not yet marked) for no clearer gain.
