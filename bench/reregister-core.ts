@@ -24,8 +24,6 @@
 // versions send them; compact: each framework and each resources list once (default: each
 // framework listed once, wire/agent-report.ts).
 
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -53,6 +51,7 @@ import {
   taskId,
 } from '../src/wire/index.js';
 import { CoreBed } from '../test/master/core-bed.js';
+import { startHeapSampling } from './heap-sampling.js';
 
 const { values } = parseArgs({
   options: {
@@ -200,15 +199,8 @@ for (let round = 1; round <= ROUNDS; round++) {
   recoverRegistry(bed.core, state);
   const recoverMs = cpuMs(recoverFrom);
   const beforeSubscribe = isWeighed ? heapAfterGc() : 0;
-  const sampler = round === ROUNDS && values.alloc !== undefined ? new Session() : undefined;
-  if (sampler !== undefined) {
-    sampler.connect();
-    await sampler.post('HeapProfiler.startSampling', {
-      samplingInterval: 256,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
-    });
-  }
+  const stopSampling =
+    round === ROUNDS && values.alloc !== undefined ? await startHeapSampling('all') : undefined;
   const subscribeFrom = process.cpuUsage();
   for (const [i, call] of calls.entries()) {
     if (call === undefined) continue;
@@ -226,12 +218,8 @@ for (let round = 1; round <= ROUNDS; round++) {
       `kept by the books once back: ${(kept / AGENTS).toFixed(0)} B/agent (the parsed calls were ${(callsBytes / AGENTS).toFixed(0)} B/agent)\n`,
     );
   }
-  if (sampler !== undefined) {
-    const { profile } = await sampler.post('HeapProfiler.stopSampling');
-    sampler.disconnect();
-    writeFileSync(values.alloc as string, JSON.stringify(profile));
-    printAllocations(profile, AGENTS);
-  }
+  if (stopSampling !== undefined)
+    await stopSampling(values.alloc as string, AGENTS, 're-subscribe allocated');
   bed.core.stop();
   // GC entries are delivered asynchronously.
   await new Promise((resolve) => setImmediate(resolve));
@@ -250,26 +238,4 @@ if (totals.length >= 3) {
   process.stderr.write(
     `round 1 / mean of rounds 3-${totals.length}: ${((totals[0] as number) / later).toFixed(2)}${values.warm ? ' (warm-up first)' : ''}\n`,
   );
-}
-
-interface SampledNode {
-  readonly callFrame: { readonly functionName: string; readonly url: string };
-  readonly selfSize: number;
-  readonly children: readonly SampledNode[];
-}
-
-/** Bytes allocated per agent, by the function that allocated them (self), largest first. */
-function printAllocations(profile: { readonly head: SampledNode }, agentCount: number): void {
-  const bySite = new Map<string, number>();
-  let total = 0;
-  const visit = (node: SampledNode) => {
-    const site = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').pop()}`;
-    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
-    total += node.selfSize;
-    for (const child of node.children) visit(child);
-  };
-  visit(profile.head);
-  process.stderr.write(`re-subscribe allocated ${(total / agentCount).toFixed(0)} B/agent:\n`);
-  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25))
-    process.stderr.write(`  ${(bytes / agentCount).toFixed(0).padStart(7)} ${site}\n`);
 }

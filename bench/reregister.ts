@@ -2,7 +2,8 @@
 //
 //   node --import tsx bench/reregister.ts [--agents 2000] [--tasks 10] [--within 1000]
 //                                         [--rounds 3] [--profile <dir>] [--warm] [--warm-http]
-//                                         [--cold] [--no-front] > /dev/null
+//                                         [--cold] [--no-front] [--kept]
+//                                         [--alloc FILE | --survivors FILE] > /dev/null
 //
 // This process is the master (so process.cpuUsage() is the master's CPU alone; its
 // info-level log goes to stdout, as the daemon's: send it to /dev/null); the agents are
@@ -20,6 +21,13 @@
 // before round 1, as a standby has not (without it, round 1 follows the first master's
 // registrations in this process: warmer than a standby). --no-front: the measured masters
 // leave every request to node:http (no connection front, runtime/http-front.ts).
+//
+// The last round can be weighed (#10: a new leader's collector copies what a storm keeps):
+// --kept, the heap after full collections before and after it, per agent (what the master
+// holds for an agent back: books and connection); --alloc FILE, V8's sampling heap profiler
+// over it, every object (what a re-registration makes); --survivors FILE, the same sampling
+// counting only what is alive when the storm is over (what it keeps, by the function that
+// allocated it). Bytes per agent by function are printed; the profile goes to FILE.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +37,8 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Master } from '../src/master/index.js';
 import { rehearseReregistration } from '../src/master/warm-up.js';
 import { rehearseReregistrationHttp } from '../src/master/warm-up-http.js';
@@ -36,13 +46,14 @@ import {
   applyOperation,
   EMPTY_REGISTRY_STATE,
   InMemoryRegistry,
-  type RegistryOperation,
   type RegistryState,
 } from '../src/registry/index.js';
 import { createLogger } from '../src/runtime/index.js';
 import type { AgentInfo } from '../src/wire/index.js';
 import { ROOT, waitFor } from '../test/integration/harness.js';
 import { testMaster } from '../test/master/daemon-routes.js';
+import { KeptRegistry } from '../test/master/kept-registry.js';
+import { startHeapSampling } from './heap-sampling.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,20 +66,17 @@ const { values } = parseArgs({
     'warm-http': { type: 'boolean', default: false },
     cold: { type: 'boolean', default: false },
     'no-front': { type: 'boolean', default: false },
+    kept: { type: 'boolean', default: false },
+    alloc: { type: 'string' },
+    survivors: { type: 'string' },
   },
 });
+if (values.alloc !== undefined && values.survivors !== undefined)
+  throw new Error('--alloc and --survivors each take a sampling of their own: one per run');
 const AGENTS = Number(values.agents);
 const TASKS = Number(values.tasks);
 const WITHIN_MS = Number(values.within);
 const ROUNDS = Number(values.rounds);
-
-class KeptRegistry extends InMemoryRegistry {
-  held: RegistryState | undefined;
-  override async apply(op: RegistryOperation): Promise<RegistryState> {
-    this.held = await super.apply(op);
-    return this.held;
-  }
-}
 
 /** The master's log, as the daemon's: info level, written once per loop round, on stdout. */
 const logger = () => createLogger('master');
@@ -78,6 +86,19 @@ let gcMs = 0;
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcMs += entry.duration;
 }).observe({ entryTypes: ['gc'] });
+
+/**
+ * The heap in use after full collections (twice: the first may leave what finalizers free),
+ * and the memory of ArrayBuffers and Buffers outside it.
+ */
+const heapAfterGc = (): { readonly heap: number; readonly buffers: number } => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  const usage = process.memoryUsage();
+  return { heap: usage.heapUsed, buffers: usage.arrayBuffers };
+};
 
 const kept = new KeptRegistry();
 /** The master the agents follow now; in --cold mode, none of this process's until round 1. */
@@ -194,6 +215,13 @@ for (let round = 1; round <= ROUNDS; round++) {
     expected = now + 10;
   }, 10);
   if (session !== undefined) await session.post('Profiler.start');
+  const isLast = round === ROUNDS;
+  const heapBefore = isLast && values.kept ? heapAfterGc() : undefined;
+  const sampled = values.alloc ?? values.survivors;
+  const stopSampling =
+    isLast && sampled !== undefined
+      ? await startHeapSampling(values.alloc !== undefined ? 'all' : 'live')
+      : undefined;
   const load = loadavg()[0] ?? 0;
   const gcBefore = gcMs;
   const cpuBefore = process.cpuUsage();
@@ -204,6 +232,19 @@ for (let round = 1; round <= ROUNDS; round++) {
   const cpu = process.cpuUsage(cpuBefore);
   const roundGcMs = gcMs - gcBefore;
   clearInterval(ticker);
+  if (stopSampling !== undefined && sampled !== undefined)
+    await stopSampling(
+      sampled,
+      AGENTS,
+      values.alloc !== undefined ? 'the storm allocated' : 'alive after the storm',
+    );
+  if (heapBefore !== undefined) {
+    const after = heapAfterGc();
+    const perAgent = (bytes: number) => (bytes / AGENTS).toFixed(0);
+    say(
+      `kept once back: ${perAgent(after.heap - heapBefore.heap)} B/agent in the heap, ${perAgent(after.buffers - heapBefore.buffers)} B/agent of buffers`,
+    );
+  }
   if (session !== undefined && values.profile !== undefined) {
     const { profile } = await session.post('Profiler.stop');
     mkdirSync(values.profile, { recursive: true });

@@ -518,24 +518,45 @@ export class Master implements MasterApi {
     });
   }
 
-  async subscribeAgent(
+  /**
+   * Not an async function: a suspended one keeps its arguments for as long as it waits, and
+   * this one waits as long as the agent's stream lasts. The parsed SUBSCRIBE (every task of
+   * the report, ~5 KB an agent with 10 tasks) then lived as long as the agent, and a new
+   * leader's scavenges copied and promoted 10,000 of them in its re-registration storm (#10).
+   * Only what the books took from the call stays.
+   */
+  subscribeAgent(
     call: AgentSubscribe,
     agentIdValue: string | undefined,
     remoteIp: string,
     response: StreamResponse,
   ): Promise<void> {
     // The agent gone while its call waited (for the registry, or its turn): no stream.
-    if (response.destroyed || this.isStopping) return;
+    if (response.destroyed || this.isStopping) return Promise.resolve();
     // SUBSCRIBED (or the refusal) follows in this round: the headers go out with it. The
     // stream ends with its response; no AbortSignal of the request's is made (one each for
     // 10,000 agents re-registering at once, #10).
     const { streamId, ended } = this.openStream<AgentEvent>(response, undefined, undefined, true);
-    const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
+    try {
+      const id = agents.subscribe(this.core, call, agentIdValue, remoteIp, streamId);
+      return this.agentStreamEnded(ended, id?.value, streamId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** After an agent's stream ends: the agent (`idValue`, if it was booked) is disconnected. */
+  private async agentStreamEnded(
+    ended: Promise<void>,
+    idValue: string | undefined,
+    streamId: string,
+  ): Promise<void> {
     await ended;
-    if (id !== undefined && !this.isStopping) agents.disconnected(this.core, id.value, streamId);
+    if (idValue === undefined) return;
+    if (!this.isStopping) agents.disconnected(this.core, idValue, streamId);
     // Relayed sandbox reads get no answer now, unless the agent is back on a newer stream.
-    if (id !== undefined && this.books.agents.get(id.value)?.link.state !== 'connected')
-      this.filesTunnel.agentGone(id.value);
+    if (this.books.agents.get(idValue)?.link.state !== 'connected')
+      this.filesTunnel.agentGone(idValue);
   }
 
   subscribeOperator(

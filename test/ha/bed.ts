@@ -434,9 +434,9 @@ export async function elected(url: string): Promise<number | undefined> {
 /**
  * A bed's masters run as `agora up --ha` starts them (src/cli/master-node-flags.ts), so what
  * the failover bench measures is the master an operator runs; flags of the caller's that size
- * the young generation themselves replace that default.
+ * a space of the heap themselves replace that default for that space.
  */
 function bedMasterNodeArgs(extra: readonly string[]): readonly string[] {
   const own = masterNodeFlags(process.env.NODE_OPTIONS, extra);
-  return own.every((flag) => extra.includes(flag)) ? extra : [...own, ...extra];
+  return [...own.filter((flag) => !extra.includes(flag)), ...extra];
 }

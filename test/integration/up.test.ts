@@ -46,12 +46,14 @@ test('agora up starts a master and agents, runs tasks, and Ctrl-C stops every pr
     children.length >= 3,
     `up runs a master and two agents (saw ${children.length} processes)`,
   );
-  // A busy master needs a larger young generation than node's default (README).
+  // A busy master needs a larger young generation than node's default, and a newly elected
+  // one no early marking of its old generation (README).
   const masterCommands = children
     .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
     .filter((argv) => argv.includes('master'));
   assert.equal(masterCommands.length, 1);
   assert.ok(masterCommands[0]?.includes('--max-semi-space-size=64'), String(masterCommands[0]));
+  assert.ok(masterCommands[0]?.includes('--initial-old-space-size=256'), String(masterCommands[0]));
   up.process.kill('SIGINT');
   const { code } = await up.result;
   assert.equal(code, 0);

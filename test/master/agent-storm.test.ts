@@ -9,22 +9,10 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import {
-  InMemoryRegistry,
-  type RegistryOperation,
-  type RegistryState,
-} from '../../src/registry/index.js';
+import { InMemoryRegistry } from '../../src/registry/index.js';
 import { ROOT, waitFor } from '../integration/harness.js';
 import { testMaster } from './daemon-routes.js';
-
-/** An in-memory registry that lets the test read what it holds, to hand it to the next master. */
-class KeptRegistry extends InMemoryRegistry {
-  held: RegistryState | undefined;
-  override async apply(op: RegistryOperation): Promise<RegistryState> {
-    this.held = await super.apply(op);
-    return this.held;
-  }
-}
+import { KeptRegistry } from './kept-registry.js';
 
 const AGENTS = Number(process.env.AGORA_STORM_AGENTS ?? 1500);
 const BUDGET_MS =
