@@ -53,6 +53,7 @@ import type { AgentInfo } from '../src/wire/index.js';
 import { ROOT, waitFor } from '../test/integration/harness.js';
 import { testMaster } from '../test/master/daemon-routes.js';
 import { KeptRegistry } from '../test/master/kept-registry.js';
+import { startStormAgents } from '../test/master/storm-agents-process.js';
 import { startHeapSampling } from './heap-sampling.js';
 
 const { values } = parseArgs({
@@ -134,29 +135,8 @@ if (values.cold) {
   master = testMaster({ registry: kept, logger: logger() });
   url = await master.start();
 }
-const child = spawn(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    join(ROOT, 'test', 'master', 'storm-agents.ts'),
-    url,
-    String(AGENTS),
-    String(TASKS),
-  ],
-  { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
-);
-const said: string[] = [];
-createInterface({ input: child.stdout }).on('line', (line) => said.push(line));
-const heard = async (line: string) => {
-  await waitFor(
-    `the agents to say ${line}`,
-    () => (said.includes(line) ? true : undefined),
-    600_000,
-  );
-  said.splice(said.indexOf(line), 1);
-};
-await heard('subscribed');
+const agents = startStormAgents(url, AGENTS, TASKS);
+await agents.heard('subscribed', 600_000);
 const say = (line: string) => process.stderr.write(`${line}\n`);
 say(
   `${AGENTS} agents × ${TASKS} tasks, re-registering within ${WITHIN_MS} ms; load ${loadavg()[0]?.toFixed(1)}`,
@@ -226,8 +206,8 @@ for (let round = 1; round <= ROUNDS; round++) {
   const gcBefore = gcMs;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  child.stdin.write(`follow ${nextUrl} ${WITHIN_MS}\n`);
-  await heard('resubscribed');
+  agents.follow(nextUrl, WITHIN_MS);
+  await agents.heard('resubscribed', 600_000);
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const roundGcMs = gcMs - gcBefore;
@@ -259,7 +239,6 @@ for (let round = 1; round <= ROUNDS; round++) {
       `10 ms timer ≤ ${Math.round(lateMs)} ms late; ${tasks} tasks adopted, ${master.agentFrontAnswered} SUBSCRIBEs answered by the front; load ${load.toFixed(1)} → ${loadavg()[0]?.toFixed(1)}`,
   );
 }
-child.stdin.end();
-await once(child, 'exit');
+await agents.stop();
 await master?.stop();
 process.exit(0);

@@ -4,15 +4,11 @@
 // own (storm-agents.ts), so that the loop measured is the master's alone.
 //   AGORA_STORM_AGENTS=N, AGORA_STORM_BUDGET_MS=ms (Infinity: the storm in one turn) to compare.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { InMemoryRegistry } from '../../src/registry/index.js';
-import { ROOT, waitFor } from '../integration/harness.js';
 import { testMaster } from './daemon-routes.js';
 import { KeptRegistry } from './kept-registry.js';
+import { startStormAgents } from './storm-agents-process.js';
 
 const AGENTS = Number(process.env.AGORA_STORM_AGENTS ?? 1500);
 const BUDGET_MS =
@@ -36,22 +32,10 @@ test('a storm of agent SUBSCRIBEs leaves the master loop free for its timers', {
   const first = testMaster({ registry: kept });
   const url = await first.start();
   t.after(() => first.stop());
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'test', 'master', 'storm-agents.ts'), url, String(AGENTS)],
-    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const said: string[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => said.push(line));
-  const heard = (line: string, timeoutMs: number) =>
-    waitFor(`the agents to say ${line}`, () => (said.includes(line) ? true : undefined), timeoutMs);
+  const agents = startStormAgents(url, AGENTS);
+  t.after(() => agents.stop());
 
-  await heard('subscribed', 60_000);
+  await agents.heard('subscribed', 60_000);
   assert.equal(first.books.agents.size, AGENTS);
   const master = testMaster({
     registry: new InMemoryRegistry({ initial: kept.held }),
@@ -74,8 +58,8 @@ test('a storm of agent SUBSCRIBEs leaves the master loop free for its timers', {
   const slicesBefore = master.agentCalls.sliceCount;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  child.stdin.write(`follow ${next}\n`);
-  await heard('resubscribed', 90_000);
+  agents.follow(next);
+  await agents.heard('resubscribed', 90_000);
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   clearInterval(ticker);
@@ -94,5 +78,4 @@ test('a storm of agent SUBSCRIBEs leaves the master loop free for its timers', {
     lateMs < MAX_TIMER_LATENESS_MS,
     `a timer waited ${Math.round(lateMs)} ms during the storm (limit ${MAX_TIMER_LATENESS_MS} ms)`,
   );
-  child.stdin.end();
 });

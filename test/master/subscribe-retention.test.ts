@@ -4,17 +4,13 @@
 // agent that its scavenges copied and promoted. The agents are src/sim's, in a process of
 // their own (storm-agents.ts), so that this process's buffers are the master's alone.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { InMemoryRegistry } from '../../src/registry/index.js';
-import { ROOT, waitFor } from '../integration/harness.js';
 import { testMaster } from './daemon-routes.js';
 import { KeptRegistry } from './kept-registry.js';
+import { startStormAgents } from './storm-agents-process.js';
 
 const AGENTS = 200;
 /** Tasks each agent lists in its re-SUBSCRIBE: a body of several KB. */
@@ -37,28 +33,9 @@ test("a master lets go of a connected agent's SUBSCRIBE, parsed and as bytes, on
   const first = testMaster({ registry: kept });
   const url = await first.start();
   t.after(() => first.stop());
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'test', 'master', 'storm-agents.ts'),
-      url,
-      String(AGENTS),
-      String(TASKS),
-    ],
-    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const said: string[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => said.push(line));
-  const heard = (line: string) =>
-    waitFor(`the agents to say ${line}`, () => (said.includes(line) ? true : undefined), 90_000);
-  await heard('subscribed');
+  const agents = startStormAgents(url, AGENTS, TASKS);
+  t.after(() => agents.stop());
+  await agents.heard('subscribed', 90_000);
 
   // The next master (as if elected) meets every agent's SUBSCRIBE with its 40 tasks.
   const master = testMaster({ registry: new InMemoryRegistry({ initial: kept.held }) });
@@ -72,8 +49,8 @@ test("a master lets go of a connected agent's SUBSCRIBE, parsed and as bytes, on
   const next = await master.start();
   await first.stop();
   const buffersBefore = buffersAfterGc();
-  child.stdin.write(`follow ${next}\n`);
-  await heard('resubscribed');
+  agents.follow(next);
+  await agents.heard('resubscribed', 90_000);
 
   let tasks = 0;
   for (const agent of master.books.agents.values()) {
@@ -94,5 +71,4 @@ test("a master lets go of a connected agent's SUBSCRIBE, parsed and as bytes, on
     buffersPerAgent < 1024,
     `${Math.round(buffersPerAgent)} bytes of buffers kept per connected agent`,
   );
-  child.stdin.end();
 });
