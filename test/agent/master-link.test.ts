@@ -523,46 +523,62 @@ const shapeOf = (subscribe: Record<string, unknown>) =>
       ? 'frameworks once'
       : 'compact';
 
-test('master link: after a master said it takes frameworks once, a new leader gets each framework once', async (t) => {
-  const old = await fakeMaster(t, (response) =>
-    subscribed(response, { takes_frameworks_once: true }),
-  );
-  const next = await fakeMaster(t, (response) =>
-    subscribed(response, { takes_frameworks_once: true }),
-  );
+/**
+ * A link follows a first leader, then a second, both saying they take `takes`: the SUBSCRIBEs
+ * each got (the first before the link heard any master, the second after the first spoke).
+ */
+async function followedTwo(
+  t: TestContext,
+  takes: Record<string, unknown>,
+): Promise<{
+  readonly first: Record<string, unknown>[];
+  readonly next: Record<string, unknown>[];
+}> {
+  const old = await fakeMaster(t, (response) => subscribed(response, takes));
+  const next = await fakeMaster(t, (response) => subscribed(response, takes));
   let leader = old.url;
   const masters: string[] = [];
   const { agentLink, elect } = followingLink(() => leader, masters);
   agentLink.start();
   t.after(() => agentLink.stop());
   await until('SUBSCRIBED from the first leader', () => masters.length === 1);
-  // Nothing heard from any master yet: the first SUBSCRIBE reports per task.
-  assert.deepEqual(old.subscribes.map(shapeOf), ['per task']);
-
   leader = next.url;
   elect(next.url);
   await until('SUBSCRIBED from the new leader', () => masters.length === 2);
+  return { first: old.subscribes, next: next.subscribes };
+}
+
+test('master link: after a master said it takes frameworks once, a new leader gets each framework once', async (t) => {
+  const subscribes = await followedTwo(t, { takes_frameworks_once: true });
+  // Nothing heard from any master yet: the first SUBSCRIBE reports per task.
+  assert.deepEqual(subscribes.first.map(shapeOf), ['per task']);
   // The new leader said nothing yet: the link sends what the last master said it takes.
-  assert.deepEqual(next.subscribes.map(shapeOf), ['frameworks once']);
-  assert.deepEqual(next.subscribes[0]?.frameworks, [
+  assert.deepEqual(subscribes.next.map(shapeOf), ['frameworks once']);
+  assert.deepEqual(subscribes.next[0]?.frameworks, [
     { framework_id: HELD_TASK.framework_id, framework_info: HELD_TASK.framework_info },
   ]);
-  assert.deepEqual(next.subscribes[0]?.tasks, [
+  assert.deepEqual(subscribes.next[0]?.tasks, [
     { framework_id: { value: 'f-1' }, task: HELD_TASK.task, state: 'TASK_RUNNING' },
   ]);
 });
 
-test('master link: a new leader that refuses frameworks once (an older master) gets the tasks per task at once', async (t) => {
-  const old = await fakeMaster(t, (response) =>
-    subscribed(response, { takes_frameworks_once: true }),
-  );
-  // As a master of the previous version answers: 400, its schema wanting framework_info.
-  const older = await fakeMaster(t, (response, subscribe) => {
-    if (subscribe.frameworks !== undefined)
-      response
-        .writeHead(400)
-        .end('subscribe.tasks[0].framework_info: Invalid input: expected object');
-    else subscribed(response);
+/**
+ * A link that last heard a master taking `takes` follows a new leader that refuses the shape
+ * `refuses` spots (answering 400 `refusal`, as an older master's schema does) and otherwise
+ * says it takes `refuserTakes`: the shapes that leader got, then those the first got when it
+ * leads again.
+ */
+async function refusedShape(
+  t: TestContext,
+  takes: Record<string, unknown>,
+  refuses: (subscribe: Record<string, unknown>) => boolean,
+  refusal: string,
+  refuserTakes: Record<string, unknown>,
+): Promise<{ readonly refuser: string[]; readonly firstAgain: string[] }> {
+  const old = await fakeMaster(t, (response) => subscribed(response, takes));
+  const refuser = await fakeMaster(t, (response, subscribe) => {
+    if (refuses(subscribe)) response.writeHead(400).end(refusal);
+    else subscribed(response, refuserTakes);
   });
   let leader = old.url;
   const masters: string[] = [];
@@ -572,39 +588,41 @@ test('master link: a new leader that refuses frameworks once (an older master) g
   t.after(() => agentLink.stop());
   await until('SUBSCRIBED from the first leader', () => masters.length === 1);
 
-  leader = older.url;
+  leader = refuser.url;
   // No wait before the new leader; a retry after a backoff would wait the whole minute.
   draws.push(0, 1);
-  elect(older.url);
-  await until('SUBSCRIBED from the older leader', () => masters.length === 2);
-  assert.deepEqual(older.subscribes.map(shapeOf), ['frameworks once', 'per task']);
+  elect(refuser.url);
+  await until('SUBSCRIBED from the refusing leader', () => masters.length === 2);
   draws.length = 0;
-
-  // It said nothing of the shape in SUBSCRIBED: the next leader gets per task too.
   leader = old.url;
   elect(old.url);
   await until('SUBSCRIBED from the first leader again', () => masters.length === 3);
-  assert.deepEqual(old.subscribes.map(shapeOf), ['per task', 'per task']);
+  return { refuser: refuser.subscribes.map(shapeOf), firstAgain: old.subscribes.map(shapeOf) };
+}
+
+test('master link: a new leader that refuses frameworks once (an older master) gets the tasks per task at once', async (t) => {
+  // As a master of the previous version answers: 400, its schema wanting framework_info.
+  const shapes = await refusedShape(
+    t,
+    { takes_frameworks_once: true },
+    (subscribe) => subscribe.frameworks !== undefined,
+    'subscribe.tasks[0].framework_info: Invalid input: expected object',
+    {},
+  );
+  assert.deepEqual(shapes.refuser, ['frameworks once', 'per task']);
+  // It said nothing of the shape in SUBSCRIBED: the next leader gets per task too.
+  assert.deepEqual(shapes.firstAgain, ['per task', 'per task']);
 });
 
 test('master link: after a master said it takes the compact report, a new leader gets it', async (t) => {
-  const takes = { takes_frameworks_once: true, takes_compact_report: true };
-  const old = await fakeMaster(t, (response) => subscribed(response, takes));
-  const next = await fakeMaster(t, (response) => subscribed(response, takes));
-  let leader = old.url;
-  const masters: string[] = [];
-  const { agentLink, elect } = followingLink(() => leader, masters);
-  agentLink.start();
-  t.after(() => agentLink.stop());
-  await until('SUBSCRIBED from the first leader', () => masters.length === 1);
-  assert.deepEqual(old.subscribes.map(shapeOf), ['per task']);
-
-  leader = next.url;
-  elect(next.url);
-  await until('SUBSCRIBED from the new leader', () => masters.length === 2);
-  assert.deepEqual(next.subscribes.map(shapeOf), ['compact']);
-  assert.deepEqual(next.subscribes[0]?.task_resources, [HELD_TASK.task.resources]);
-  assert.deepEqual(next.subscribes[0]?.tasks, [
+  const subscribes = await followedTwo(t, {
+    takes_frameworks_once: true,
+    takes_compact_report: true,
+  });
+  assert.deepEqual(subscribes.first.map(shapeOf), ['per task']);
+  assert.deepEqual(subscribes.next.map(shapeOf), ['compact']);
+  assert.deepEqual(subscribes.next[0]?.task_resources, [HELD_TASK.task.resources]);
+  assert.deepEqual(subscribes.next[0]?.tasks, [
     {
       framework_id: { value: 'f-1' },
       task: { name: 't', task_id: HELD_TASK.task.task_id },
@@ -615,37 +633,16 @@ test('master link: after a master said it takes the compact report, a new leader
 });
 
 test('master link: a new leader of the previous version refuses the compact report and gets frameworks once at once', async (t) => {
-  const old = await fakeMaster(t, (response) =>
-    subscribed(response, { takes_frameworks_once: true, takes_compact_report: true }),
-  );
   // As a master of the previous version answers the compact report: 400, the task's agent_id
   // missing; it takes frameworks once and says so.
-  const previous = await fakeMaster(t, (response, subscribe) => {
-    if (subscribe.task_resources !== undefined)
-      response
-        .writeHead(400)
-        .end('subscribe.tasks[0].task.agent_id: Invalid input: expected object');
-    else subscribed(response, { takes_frameworks_once: true });
-  });
-  let leader = old.url;
-  const masters: string[] = [];
-  const draws: number[] = [];
-  const { agentLink, elect } = followingLink(() => leader, masters, draws);
-  agentLink.start();
-  t.after(() => agentLink.stop());
-  await until('SUBSCRIBED from the first leader', () => masters.length === 1);
-
-  leader = previous.url;
-  // No wait before the new leader; a retry after a backoff would wait the whole minute.
-  draws.push(0, 1);
-  elect(previous.url);
-  await until('SUBSCRIBED from the previous version', () => masters.length === 2);
-  assert.deepEqual(previous.subscribes.map(shapeOf), ['compact', 'frameworks once']);
-  draws.length = 0;
-
+  const shapes = await refusedShape(
+    t,
+    { takes_frameworks_once: true, takes_compact_report: true },
+    (subscribe) => subscribe.task_resources !== undefined,
+    'subscribe.tasks[0].task.agent_id: Invalid input: expected object',
+    { takes_frameworks_once: true },
+  );
+  assert.deepEqual(shapes.refuser, ['compact', 'frameworks once']);
   // It said it takes frameworks once (not compact): the next leader gets that.
-  leader = old.url;
-  elect(old.url);
-  await until('SUBSCRIBED from the first leader again', () => masters.length === 3);
-  assert.deepEqual(old.subscribes.map(shapeOf), ['per task', 'frameworks once']);
+  assert.deepEqual(shapes.firstAgain, ['per task', 'frameworks once']);
 });
