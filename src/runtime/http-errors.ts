@@ -1,6 +1,7 @@
 import { AssertionError } from 'node:assert';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgoraError, clip, type ErrorCode, limits } from '../wire/index.js';
+import type { Logger } from './logger.js';
 
 // The only place that knows which status each error code gets (STYLE.md, "Errors").
 const STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -85,4 +86,17 @@ export const REFUSED_LINGER_MS = 2000;
 
 export function isInvariantFailure(error: unknown): error is AssertionError {
   return error instanceof AssertionError;
+}
+
+/**
+ * Logs what a request's handler (or the connection front's taker) threw that is not an
+ * AgoraError: a broken invariant as fatal, anything else as an error. True for the former.
+ */
+export function logFailure(logger: Logger, error: unknown, path: string): error is AssertionError {
+  if (isInvariantFailure(error)) {
+    logger.fatal({ err: error, path }, 'invariant broken');
+    return true;
+  }
+  logger.error({ err: error, path }, 'request failed');
+  return false;
 }

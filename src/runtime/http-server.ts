@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { AgoraError, limits } from '../wire/index.js';
 import { frontShape } from './front-request.js';
 import type { Authenticator, RouteAccess } from './http-auth.js';
-import { HttpError, isInvariantFailure, sendError } from './http-errors.js';
+import { HttpError, logFailure, sendError } from './http-errors.js';
 import {
   FRONT_DEADLINE_MS,
   FRONT_MAX_BODY_BYTES,
@@ -274,10 +274,7 @@ export class HttpServer {
    * 500 cannot be written on a connection node:http never saw, so the connection is cut.
    */
   private failTaken(call: FrontCall, error: unknown, path: string): void {
-    if (isInvariantFailure(error)) {
-      this.options.logger.fatal({ err: error, path }, 'invariant broken');
-      this.options.onInvariantFailure?.(error);
-    } else this.options.logger.error({ err: error, path }, 'request failed');
+    if (logFailure(this.options.logger, error, path)) this.options.onInvariantFailure?.(error);
     call.destroy();
   }
 
@@ -475,13 +472,11 @@ export class HttpServer {
       sendError(res, error, raw);
       return;
     }
-    if (isInvariantFailure(error)) {
-      this.options.logger.fatal({ err: error, path }, 'invariant broken');
+    if (logFailure(this.options.logger, error, path)) {
       sendError(res, new HttpError('UNAVAILABLE', 'internal error'));
       this.options.onInvariantFailure?.(error);
       return;
     }
-    this.options.logger.error({ err: error, path }, 'request failed');
     if (!res.headersSent) {
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('internal error\n');
