@@ -8,17 +8,14 @@
 // shape of the report (wire/agent-report.ts): per task, each framework listed once, or compact.
 import {
   type AgentCall,
-  type AgentReport,
   type AgentTask,
-  compactOf,
   type FrameworkID,
   type FrameworkInfo,
   MESOS_API_VERSION,
   agentId as mintAgentId,
-  type ReportedFramework,
-  type ReportedTask,
   type ReportShape,
   type Resource,
+  reportIn,
   type TaskInfo,
   type TaskState,
 } from '../wire/index.js';
@@ -160,11 +157,9 @@ export class AgentHoldings<T extends HeldTask> {
           ...(id !== undefined ? { id } : {}),
         },
         version: MESOS_API_VERSION,
-        ...(shape === 'perTask'
-          ? this.perTask()
-          : shape === 'frameworksOnce'
-            ? this.frameworksOnce()
-            : this.compact()),
+        // The report the real agent makes from the same tasks (the pool keeps one info per
+        // framework, so which task's info frameworks-once lists makes no difference here).
+        ...reportIn(shape, this.reportedTasks()),
         ...(this.checkpointedResources.length > 0
           ? { checkpointed_resources: this.checkpointedResources }
           : {}),
@@ -173,7 +168,7 @@ export class AgentHoldings<T extends HeldTask> {
   }
 
   /** Each task with its framework's info (tasks of a framework whose info is unknown left out). */
-  private perTask(): AgentReport {
+  private reportedTasks(): AgentTask[] {
     const tasks: AgentTask[] = [];
     for (const task of this.held.values()) {
       const frameworkInfo = this.frameworks.get(task.frameworkId.value);
@@ -185,37 +180,6 @@ export class AgentHoldings<T extends HeldTask> {
           state: task.state,
         });
     }
-    return { tasks };
-  }
-
-  /**
-   * Each framework listed once, in the order of its first task, then the same tasks without
-   * it: the report the real agent makes from the same tasks (wire's reportIn; the pool keeps
-   * one info per framework, so which task's it takes makes no difference here).
-   */
-  /** The frameworks-once report with each distinct resources list once (wire's compactOf). */
-  private compact(): AgentReport {
-    const { frameworks, tasks } = this.frameworksOnce();
-    return compactOf(frameworks, tasks);
-  }
-
-  private frameworksOnce(): {
-    readonly frameworks: readonly ReportedFramework[];
-    readonly tasks: readonly ReportedTask[];
-  } {
-    const frameworks: ReportedFramework[] = [];
-    const listed = new Set<string>();
-    const tasks: ReportedTask[] = [];
-    for (const task of this.held.values()) {
-      const idValue = task.frameworkId.value;
-      const frameworkInfo = this.frameworks.get(idValue);
-      if (frameworkInfo === undefined) continue;
-      if (!listed.has(idValue)) {
-        listed.add(idValue);
-        frameworks.push({ framework_id: task.frameworkId, framework_info: frameworkInfo });
-      }
-      tasks.push({ framework_id: task.frameworkId, task: task.info, state: task.state });
-    }
-    return { frameworks, tasks };
+    return tasks;
   }
 }
