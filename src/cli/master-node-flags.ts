@@ -20,10 +20,10 @@
 // 256 MB the lowest that limit goes (V8 calls it the size below which it may skip full
 // collections): bench:failover's storm at 10,000 agents / 100,000 tasks then ran with one, near
 // its end, and the leader's CPU for it fell 6-11 % (bench/RESULTS.md, "the new leader's
-// garbage collection"). It reserves nothing: a master of
-// 500 agents held the same RSS at rest with it (~90 MB; the memory reducer still compacts an
-// idle heap), and past 10,000 agents the live books alone set the limit higher. 512 cost a
-// leader ~230 MB more RSS after the storm (garbage not yet marked) for no clearer gain.
+// garbage collection"). It reserves nothing: a master of 500 agents held the same RSS at rest
+// with it (~90 MB; the memory reducer still compacts an idle heap), and past 10,000 agents the
+// live books alone set the limit higher. 512 cost a leader ~230 MB more RSS after the storm
+// (garbage not yet marked) for no clearer gain.
 //
 // V8 sizes both when the process starts (v8.setFlagsFromString afterwards has no effect on
 // them), so they have to be flags of the node command itself.

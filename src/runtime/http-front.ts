@@ -4,9 +4,10 @@
 // would have sent. Everything else, and any such request the taker declines before writing
 // a byte, goes to node:http with every byte read handed back (node:http's own 'connection'
 // listener, then the bytes as its 'data' event), so node:http and its handlers answer it as
-// if the front were not there. Why: node:http's accept, parse and above all its ServerResponse cost a newly elected
-// master ~25-35 µs per re-registering agent over a raw socket's floor, 10,000 agents at once
-// (bench/RESULTS.md, "Failover, twelfth pass (the leader's HTTP front)"; #10).
+// if the front were not there. Why: node:http's accept, parse and above all its
+// ServerResponse cost a newly elected master ~25-35 µs per re-registering agent over a raw
+// socket's floor, 10,000 agents at once (bench/RESULTS.md, "Failover, twelfth pass (the
+// leader's HTTP front)"; #10).
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { type FrontHead, type FrontShape, judgeBody, readHead } from './front-request.js';

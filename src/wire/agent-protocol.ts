@@ -67,8 +67,9 @@ export interface CompactTask {
  * then collected (#10). Compact: frameworks once, and each distinct resources list of the
  * tasks given once in `task_resources`, which the tasks name by index, and no task's
  * agent_id: a framework's tasks mostly have one shape, and its list (with allocation_info)
- * was 40 % of a 10-task report and most of the objects the master's JSON.parse made of it. The shapes tell apart by
- * `frameworks` (absent or null: per task), then `task_resources` (present: compact).
+ * was 40 % of a 10-task report and most of the objects the master's JSON.parse made of it.
+ * The shapes tell apart by `frameworks` (absent or null: per task), then `task_resources`
+ * (present: compact).
  */
 export type AgentReport =
   | {

@@ -231,14 +231,9 @@ function compact(
       tasks.push({ framework_id, task, state: state as CompactTask['state'] });
       continue;
     }
-    if (!Number.isInteger(resources_index) || (resources_index as number) < 0) return undefined;
-    if ((resources_index as number) >= table.length) return undefined;
-    tasks.push({
-      framework_id,
-      task,
-      resources_index: resources_index as number,
-      state: state as CompactTask['state'],
-    });
+    if (typeof resources_index !== 'number' || !Number.isInteger(resources_index)) return undefined;
+    if (resources_index < 0 || resources_index >= table.length) return undefined;
+    tasks.push({ framework_id, task, resources_index, state: state as CompactTask['state'] });
   }
   return list === undefined
     ? { frameworks: listed.list, task_resources: table }

@@ -812,8 +812,8 @@ const AgentStatusUpdateSchema = z.object({
  * absent (or null), each task carries framework_info; present, no task does, every task's
  * framework is listed, and none twice. `task_resources` (compact, only beside `frameworks`):
  * no task carries its own resources or agent_id, each names a list of the table by
- * `resources_index`, and the table has no more lists than there are tasks. The cross-checks name the task or
- * framework at fault.
+ * `resources_index`, and the table has no more lists than there are tasks. The cross-checks
+ * name the task or framework at fault.
  */
 const AgentSubscribeSchema = z
   .object({
